@@ -5,27 +5,28 @@
  *
  *   node --import tsx bench/plan-bench.ts [--runs 7]
  */
-import {
-  BASELINE_CAPABILITIES,
-  QUEUE_DEFAULTS,
-  type PoolContract,
-  type QueueSpec,
-} from '../src/model/common.js';
+import { BASELINE_CAPABILITIES, type PoolContract } from '../src/model/common.js';
 import type { DesiredState } from '../src/model/desired.js';
 import type { LiveState } from '../src/model/live.js';
 import { computePlan } from '../src/plan/index.js';
 import { renderJson } from '../src/render/json.js';
 import { renderMarkdown } from '../src/render/markdown.js';
 import { renderText } from '../src/render/text.js';
+import {
+  desiredAssignment,
+  desiredCluster,
+  desiredPool,
+  desiredQueue,
+  liveCluster,
+  livePool,
+  liveQueue,
+  poolContract,
+} from '../test/support/builders.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 
-const contract = (pool: string, v = 1): PoolContract => ({
-  object_store_ref: { uri: `s3://${pool}-v${v}`, endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-  image_registry: null,
-});
+const contract = (pool: string, v = 1): PoolContract => poolContract(`s3://${pool}-v${v}`);
 const at = { file: 'x.yaml', line: 1, column: 1 };
 
 /** A desired state of `n` objects, and a live state equal to it except for `drift` of the objects. */
@@ -44,48 +45,39 @@ function model(n: number, drift: number): { desired: DesiredState; live: LiveSta
   const queues = Array.from({ length: nQueues - nClusters }, (_, i) => {
     const pool = pools[i % nPools]!;
     const m = members.get(pool) ?? [];
-    const spec: QueueSpec = {
-      pool,
-      clusters:
-        i % 3 === 0
-          ? ['*']
-          : [m[i % m.length]!, m[(i + 1) % m.length]!].filter((x, j, a) => a.indexOf(x) === j),
-      run_concurrency: 10 + (i % 50),
-      action_concurrency: 100,
-      depth: 10000,
-      priority: 'medium',
-      fairness: 'round_robin',
-    };
-    return { name: `queue-${i}`, spec };
+    const selector =
+      i % 3 === 0
+        ? ['*']
+        : [m[i % m.length]!, m[(i + 1) % m.length]!].filter((x, j, a) => a.indexOf(x) === j);
+    return desiredQueue(
+      `queue-${i}`,
+      { pool, clusters: selector, run_concurrency: 10 + (i % 50) },
+      { source: at },
+    );
   });
-  const conamed = clusters.map((c, i) => ({
-    name: c.name,
-    spec: {
-      pool: c.pool,
-      clusters: [c.name],
-      ...QUEUE_DEFAULTS,
-      run_concurrency: i % 7,
-    } as QueueSpec,
-  }));
-  const assignments = Array.from({ length: nAssign }, (_, i) => ({
-    name: `a-${i}`,
-    project: `project-${Math.floor(i / 3)}`,
-    domain: ['development', 'staging', 'production'][i % 3]!,
-    workflow: null,
-    pool: pools[i % nPools]!,
-    annotations: {},
-    source: at,
-  }));
+  // C2: co-named queues keep a registration's settings but their run concurrency.
+  const conamed = clusters.map((c, i) =>
+    desiredQueue(
+      c.name,
+      { pool: c.pool, clusters: [c.name], run_concurrency: i % 7, action_concurrency: 0 },
+      { source: at },
+    ),
+  );
+  const assignments = Array.from({ length: nAssign }, (_, i) =>
+    desiredAssignment({
+      name: `a-${i}`,
+      project: `project-${Math.floor(i / 3)}`,
+      domain: ['development', 'staging', 'production'][i % 3]!,
+      pool: pools[i % nPools]!,
+      source: at,
+    }),
+  );
   const byName = <T extends { name: string }>(xs: T[]) =>
     xs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const desired: DesiredState = {
-    pools: byName(
-      pools.map((name) => ({ name, contract: contract(name), annotations: {}, source: at })),
-    ),
-    clusters: byName(
-      clusters.map((c) => ({ ...c, enabled: true, data_plane: null, annotations: {}, source: at })),
-    ),
-    queues: byName([...queues, ...conamed].map((q) => ({ ...q, annotations: {}, source: at }))),
+    pools: byName(pools.map((name) => desiredPool(name, contract(name), { source: at }))),
+    clusters: byName(clusters.map((c) => desiredCluster(c.name, { pool: c.pool, source: at }))),
+    queues: byName([...queues, ...conamed]),
     assignments: assignments.sort((a, b) =>
       `${a.project}/${a.domain}` < `${b.project}/${b.domain}` ? -1 : 1,
     ),
@@ -96,44 +88,29 @@ function model(n: number, drift: number): { desired: DesiredState; live: LiveSta
   const every = Math.max(1, Math.round(1 / drift));
   const live: LiveState = {
     pools: [
-      { name: 'default', contract: contract('default'), member_clusters: [] },
-      ...desired.pools.map((p) => ({
-        name: p.name,
-        contract: p.contract ?? contract(p.name),
-        member_clusters: members.get(p.name) ?? [],
-      })),
+      livePool('default', contract('default')),
+      ...desired.pools.map((p) =>
+        livePool(p.name, p.contract ?? contract(p.name), members.get(p.name) ?? []),
+      ),
     ],
-    clusters: desired.clusters.map((c, i) => ({
-      name: c.name,
-      pool: c.pool,
-      enabled: i % every !== 0,
-      health: 'healthy' as const,
-      unhealthy_reasons: [],
-      config_drift: [],
-      bound_queues: [],
-    })),
+    clusters: desired.clusters.map((c, i) =>
+      liveCluster(c.name, { pool: c.pool, enabled: i % every !== 0 }),
+    ),
     queues: [
-      {
-        name: 'default',
-        pool: 'default',
-        clusters: ['*'],
-        ...QUEUE_DEFAULTS,
-        cluster_managed: false,
-        available_clusters: [],
-      },
-      ...desired.queues.map((q, i) => ({
-        name: q.name,
-        ...q.spec,
-        run_concurrency: i % every === 0 ? q.spec.run_concurrency + 1 : q.spec.run_concurrency,
-        cluster_managed: q.name.startsWith('cluster-'),
-        available_clusters: [],
-      })),
+      liveQueue('default', { run_concurrency: 0, action_concurrency: 0 }),
+      ...desired.queues.map((q, i) =>
+        liveQueue(q.name, {
+          ...q.spec,
+          run_concurrency: i % every === 0 ? q.spec.run_concurrency + 1 : q.spec.run_concurrency,
+          cluster_managed: q.name.startsWith('cluster-'),
+        }),
+      ),
     ].sort((a, b) => (a.name < b.name ? -1 : 1)),
-    assignments: desired.assignments.map((a) => ({
-      project: a.project,
-      domain: a.domain,
-      workflow: a.workflow,
-      pool: a.pool,
+    assignments: desired.assignments.map(({ project, domain, workflow, pool }) => ({
+      project,
+      domain,
+      workflow,
+      pool,
     })),
     capabilities: { ...BASELINE_CAPABILITIES },
   };
@@ -152,18 +129,9 @@ function time<T>(fn: () => T): [number, T] {
 }
 
 const empty: LiveState = {
-  pools: [{ name: 'default', contract: contract('default'), member_clusters: [] }],
+  pools: [livePool('default', contract('default'))],
   clusters: [],
-  queues: [
-    {
-      name: 'default',
-      pool: 'default',
-      clusters: ['*'],
-      ...QUEUE_DEFAULTS,
-      cluster_managed: false,
-      available_clusters: [],
-    },
-  ],
+  queues: [liveQueue('default', { run_concurrency: 0, action_concurrency: 0 })],
   assignments: [],
   capabilities: { ...BASELINE_CAPABILITIES },
 };

@@ -16,6 +16,7 @@ import { exportManifests } from '../src/controlplane/export.js';
 import { readLiveState } from '../src/controlplane/types.js';
 import { planRepository } from '../src/ops/plan-run.js';
 import { openUnion, startUnionServer } from '../test/controlplane/union/helpers.js';
+import { poolContract } from '../test/support/builders.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,11 +36,7 @@ const [nPools, nClusters, nQueues, runs] = [
 const s = await startUnionServer();
 const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-plan-'));
 try {
-  const contract = (p: string) => ({
-    object_store_ref: { uri: `s3://${p}`, endpoint: '' },
-    secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
-    image_registry: null,
-  });
+  const contract = (p: string) => poolContract(`s3://${p}`);
   for (let p = 0; p < nPools; p++) await s.embedded.createPool(`p${p}`, contract(`p${p}`));
   for (let c = 0; c < nClusters; c++)
     await s.embedded.registerCluster({ name: `c${c}`, pool: `p${c % nPools}` });

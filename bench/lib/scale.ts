@@ -15,6 +15,7 @@ import type {
   SecretStoreType,
 } from '../../src/model/common.js';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
+import { poolContract, queueSpec } from '../../test/support/builders.js';
 
 export interface ScalePool {
   name: string;
@@ -150,17 +151,13 @@ export function generateScaleModel(objects: number, seed = 1): ScaleModel {
     pools.push({
       name,
       // P7: one object store per pool (V7).
-      contract: {
-        object_store_ref: {
-          uri: `${region.store}://union-${name}-metadata/${region.name}`,
-          endpoint: '',
-        },
+      contract: poolContract(`${region.store}://union-${name}-metadata/${region.name}`, {
         secret_store: { type: region.secrets, locator: region.name },
         image_registry:
           random() < 0.6
             ? { locator: `123456789012.dkr.ecr.${region.name}.amazonaws.com/${team}` }
             : null,
-      },
+      }),
       preventDestroy: env === 'prod' && random() < 0.5,
     });
   }
@@ -268,7 +265,7 @@ function standaloneQueue(
     omitted.push('pool', 'clusters');
     return {
       name,
-      spec: { ...base, pool: 'default', clusters: ['*'], depth, priority, fairness },
+      spec: queueSpec({ ...base, pool: 'default', clusters: ['*'], depth, priority, fairness }),
       coNamed: false,
       omitted,
     };
@@ -291,7 +288,7 @@ function standaloneQueue(
   }
   return {
     name,
-    spec: { ...base, pool: pool.name, clusters, depth, priority, fairness },
+    spec: queueSpec({ ...base, pool: pool.name, clusters, depth, priority, fairness }),
     coNamed: false,
     omitted,
   };

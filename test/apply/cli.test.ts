@@ -12,6 +12,7 @@ import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
+import { poolContract } from '../support/builders.js';
 
 const V1: RepoSpec = {
   pools: ['legacy', 'prod'],
@@ -198,11 +199,10 @@ describe('poolsync apply PLANFILE', () => {
     const planFile = join(root, 'plan.json');
     await savePlan(repo, state, planFile);
     await withState(state, async (cp) => {
-      await cp.createPool('sneaky', {
-        object_store_ref: { uri: 's3://sneaky', endpoint: '' },
-        secret_store: { type: 'VAULT', locator: 'v' },
-        image_registry: null,
-      });
+      await cp.createPool(
+        'sneaky',
+        poolContract('s3://sneaky', { secret_store: { type: 'VAULT', locator: 'v' } }),
+      );
     });
     const before = await snapshotFiles(state);
     const r = await runCli(['apply', planFile, '--control-plane', url]);

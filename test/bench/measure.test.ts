@@ -9,6 +9,7 @@ import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { coreCalls } from '../controlplane/core-calls.js';
 import type { Step } from '../../src/model/plan.js';
+import { poolContract } from '../support/builders.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -75,11 +76,7 @@ describe('measurement helpers', () => {
       await server.setLatency(5);
       const cp = coreCalls(await openControlPlane(server.url));
       const live = await readLiveState(cp);
-      await cp.createPool('bench-pool', {
-        object_store_ref: { uri: 's3://bench-pool/x', endpoint: '' },
-        secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-        image_registry: null,
-      });
+      await cp.createPool('bench-pool', poolContract('s3://bench-pool/x'));
       await cp.close();
       expect(live.pools.map((p) => p.name)).toEqual(['default']);
       // The server logs a request once its answer is sent: give the log a moment.

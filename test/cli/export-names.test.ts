@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { runCli } from '../support/cli.js';
+import { poolContract } from '../support/builders.js';
 
 /* eslint-disable no-control-regex -- what a terminal would obey */
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/;
@@ -26,11 +27,10 @@ const state = join(root, 'cp.json');
 beforeAll(async () => {
   // keepJournal 0: closing compacts everything into the snapshot edited below.
   const cp = await EmbeddedControlPlane.open({ path: state, keepJournal: 0 });
-  await cp.createPool('evil-pool', {
-    object_store_ref: { uri: 's3://b/m', endpoint: '' },
-    secret_store: { type: 'VAULT', locator: 'x' },
-    image_registry: null,
-  });
+  await cp.createPool(
+    'evil-pool',
+    poolContract('s3://b/m', { secret_store: { type: 'VAULT', locator: 'x' } }),
+  );
   await cp.registerCluster({ name: 'evil-cluster' });
   await cp.createQueue({
     name: 'evil-queue',

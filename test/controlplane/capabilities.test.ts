@@ -19,10 +19,13 @@ import { runInProcess } from '../support/memory-io.js';
 import { CAPABILITY_NAMES } from '../../src/model/capabilities.js';
 import {
   BASELINE_CAPABILITIES,
+  pick,
+  QUEUE_SPEC_FIELDS,
   type Capabilities,
   type PoolContract,
   type QueueSpec,
 } from '../../src/model/common.js';
+import { poolContract } from '../support/builders.js';
 
 const ALL_ON: Capabilities = {
   drain: true,
@@ -31,11 +34,8 @@ const ALL_ON: Capabilities = {
   pool_update: true,
   queue_move: true,
 };
-const c = (bucket: string): PoolContract => ({
-  object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
-  secret_store: { type: 'VAULT', locator: 'v' },
-  image_registry: null,
-});
+const c = (bucket: string): PoolContract =>
+  poolContract(`s3://${bucket}`, { secret_store: { type: 'VAULT', locator: 'v' } });
 
 let dir: string;
 beforeEach(async () => {
@@ -58,15 +58,7 @@ async function rejects(call: Promise<unknown>, code: string, pattern: RegExp, ru
 }
 
 /** A live queue's settable spec (Q3: an update sends all of it). */
-const specOf = (q: QueueSpec): QueueSpec => ({
-  pool: q.pool,
-  clusters: q.clusters,
-  run_concurrency: q.run_concurrency,
-  action_concurrency: q.action_concurrency,
-  depth: q.depth,
-  priority: q.priority,
-  fairness: q.fairness,
-});
+const specOf = (q: QueueSpec): QueueSpec => pick(q, QUEUE_SPEC_FIELDS);
 
 async function seed(cp: CoreCalls) {
   await cp.createPool('gpu', c('gpu'));

@@ -7,12 +7,12 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import type { PoolContract } from '../../src/model/common.js';
 import { contractSuite } from './contract.js';
 import { simOverHttp } from './sim-http.js';
+import { poolContract } from '../support/builders.js';
 
-const DEFAULT_CONTRACT: PoolContract = {
-  object_store_ref: { uri: 'abfs://default@acct.dfs.core.windows.net', endpoint: '' },
+const DEFAULT_CONTRACT: PoolContract = poolContract('abfs://default@acct.dfs.core.windows.net', {
   secret_store: { type: 'AZURE_KEY_VAULT', locator: 'https://kv.vault.azure.net' },
   image_registry: { locator: 'acct.azurecr.io/union' },
-};
+});
 
 // The HTTP client against a real server on 127.0.0.1, over a persisted embedded control plane.
 contractSuite('HTTP client → server on 127.0.0.1 (persisted, token auth)', async () => {

@@ -10,6 +10,7 @@ import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { CoreCalls } from './core-calls.js';
 import type { Simulator } from './sim-http.js';
+import { poolContract, queueSpec } from '../support/builders.js';
 
 export interface Subject {
   cp: CoreCalls;
@@ -19,17 +20,13 @@ export interface Subject {
   close(): Promise<void>;
 }
 
-export const PROD: PoolContract = {
-  object_store_ref: { uri: 's3://prod-bucket/meta', endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+export const PROD: PoolContract = poolContract('s3://prod-bucket/meta', {
   image_registry: { locator: '123456789012.dkr.ecr.us-east-1.amazonaws.com/union' },
-};
+});
 
-export const STAGING: PoolContract = {
-  object_store_ref: { uri: 'gs://staging-bucket', endpoint: '' },
+export const STAGING: PoolContract = poolContract('gs://staging-bucket', {
   secret_store: { type: 'GCP_SECRET_MANAGER', locator: 'projects/staging' },
-  image_registry: null,
-};
+});
 
 const HEALTHY_PROD = {
   object_store_uri: PROD.object_store_ref.uri,
@@ -58,16 +55,8 @@ async function expectError(
   return err;
 }
 
-const spec = (over: Partial<QueueSpec> = {}): QueueSpec => ({
-  pool: 'prod',
-  clusters: ['*'],
-  run_concurrency: 10,
-  action_concurrency: 100,
-  depth: 500,
-  priority: 'max',
-  fairness: 'shuffle_interleave',
-  ...over,
-});
+const spec = (over: Partial<QueueSpec> = {}): QueueSpec =>
+  queueSpec({ pool: 'prod', depth: 500, priority: 'max', fairness: 'shuffle_interleave', ...over });
 
 export function contractSuite(label: string, makeSubject: () => Promise<Subject>): void {
   describe(`ControlPlane contract: ${label}`, () => {

@@ -10,18 +10,16 @@ import { loadRepository } from '../../src/manifests/index.js';
 import { computePlan } from '../../src/plan/index.js';
 import type { PoolContract } from '../../src/model/common.js';
 import { runInProcess } from '../support/memory-io.js';
+import { poolContract, queueSpec } from '../support/builders.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
-const PROD: PoolContract = {
-  object_store_ref: { uri: 's3://acme-prod/meta', endpoint: 'https://s3.us-east-1.amazonaws.com' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+const PROD: PoolContract = poolContract('s3://acme-prod/meta', {
+  object_store_ref: { endpoint: 'https://s3.us-east-1.amazonaws.com' },
   image_registry: { locator: '123456789012.dkr.ecr.us-east-1.amazonaws.com/union' },
-};
-const DEV: PoolContract = {
-  object_store_ref: { uri: 'gs://acme-dev', endpoint: '' },
+});
+const DEV: PoolContract = poolContract('gs://acme-dev', {
   secret_store: { type: 'GCP_SECRET_MANAGER', locator: 'projects/acme-dev' },
-  image_registry: null,
-};
+});
 
 let dir: string;
 beforeEach(async () => {
@@ -65,24 +63,21 @@ async function seed(cp: EmbeddedControlPlane): Promise<void> {
     action_concurrency: 1,
   });
   // Edited co-named queue and default queue: exported; untouched ones (dev-1, shared): not.
-  await cp.updateQueue('prod-1', {
-    pool: 'prod',
-    clusters: ['prod-1'],
-    run_concurrency: 20,
-    action_concurrency: 400,
-    depth: 2000,
-    priority: 'max',
-    fairness: 'round_robin',
-  });
-  await cp.updateQueue('default', {
-    pool: 'default',
-    clusters: ['*'],
-    run_concurrency: 5,
-    action_concurrency: 0,
-    depth: 10000,
-    priority: 'medium',
-    fairness: 'shuffle_interleave',
-  });
+  await cp.updateQueue(
+    'prod-1',
+    queueSpec({
+      pool: 'prod',
+      clusters: ['prod-1'],
+      run_concurrency: 20,
+      action_concurrency: 400,
+      depth: 2000,
+      priority: 'max',
+    }),
+  );
+  await cp.updateQueue(
+    'default',
+    queueSpec({ run_concurrency: 5, action_concurrency: 0, fairness: 'shuffle_interleave' }),
+  );
   // C8: legacy is gone, its co-named queue remains with an empty selector.
   await cp.deleteCluster('legacy');
   await cp.setAssignment({

@@ -18,13 +18,12 @@ import { readCapabilities, readLiveState } from '../../src/controlplane/types.js
 import type { PoolContract } from '../../src/model/common.js';
 import { simOverHttp } from './sim-http.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
+import { poolContract } from '../support/builders.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
-const PROD: PoolContract = {
-  object_store_ref: { uri: 's3://prod', endpoint: '' },
+const PROD: PoolContract = poolContract('s3://prod', {
   secret_store: { type: 'VAULT', locator: 'secret/prod' },
-  image_registry: null,
-};
+});
 
 let embedded: EmbeddedControlPlane;
 let server: ControlPlaneServer | undefined;

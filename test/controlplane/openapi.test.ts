@@ -9,6 +9,7 @@ import {
   startControlPlaneServer,
   type ControlPlaneServer,
 } from '../../src/controlplane/embedded/server.js';
+import { poolContract } from '../support/builders.js';
 
 const DOC = join(import.meta.dirname, '../../schemas/control-plane.openapi.yaml');
 
@@ -54,11 +55,13 @@ describe('schemas/control-plane.openapi.yaml', () => {
       const validate = ajv.getSchema(`api#/components/schemas/${schema}`)!;
       expect(validate(value), `${schema}: ${ajv.errorsText(validate.errors)}`).toBe(true);
     };
-    await cp.createPool('prod', {
-      object_store_ref: { uri: 's3://x', endpoint: '' },
-      secret_store: { type: 'VAULT', locator: 'v' },
-      image_registry: { locator: 'r' },
-    });
+    await cp.createPool(
+      'prod',
+      poolContract('s3://x', {
+        secret_store: { type: 'VAULT', locator: 'v' },
+        image_registry: { locator: 'r' },
+      }),
+    );
     await cp.registerCluster({ name: 'c1', pool: 'prod' });
     await cp.reportClusterStatus('c1', { object_store_uri: 's3://y' });
     await cp.setAssignment({ project: 'p', domain: 'd', workflow: 'w', pool: 'prod' });

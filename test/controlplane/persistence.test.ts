@@ -18,14 +18,13 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import { coreCalls } from './core-calls.js';
 import { QUEUE_SETTINGS, type PoolContract } from '../../src/model/common.js';
 import { raceChildren } from '../util/child-race.js';
+import { poolContract } from '../support/builders.js';
 
 const WRITER = join(import.meta.dirname, '../fixtures/controlplane/writer.ts');
 const OPEN_CHILD = join(import.meta.dirname, 'helpers/open-child.ts');
-const PROD: PoolContract = {
-  object_store_ref: { uri: 's3://prod', endpoint: '' },
+const PROD: PoolContract = poolContract('s3://prod', {
   secret_store: { type: 'VAULT', locator: 'secret/prod' },
-  image_registry: null,
-};
+});
 
 let dir: string;
 let children: ChildProcess[] = [];

@@ -9,6 +9,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { coreCalls } from './core-calls.js';
+import { poolContract } from '../support/builders.js';
 
 const WRITER = join(import.meta.dirname, '../fixtures/controlplane/writer.ts');
 
@@ -28,11 +29,10 @@ describe('read-only open of file: control planes', () => {
     const path = join(dir, 'cp.json');
     const writer = await EmbeddedControlPlane.open({ path });
     try {
-      await writer.createPool('batch', {
-        object_store_ref: { uri: 's3://b', endpoint: '' },
-        secret_store: { type: 'KUBERNETES', locator: 'b' },
-        image_registry: null,
-      });
+      await writer.createPool(
+        'batch',
+        poolContract('s3://b', { secret_store: { type: 'KUBERNETES', locator: 'b' } }),
+      );
       await writer.registerCluster({ name: 'b-1', pool: 'batch' });
       await writer.createQueue({
         name: 'etl',

@@ -25,6 +25,7 @@ import { VcsApiError } from '../../src/vcs/types.js';
 import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../support/repo.js';
+import { poolContract } from '../support/builders.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const STACK = /Internal error|\n\s+at |TypeError|SocketError/;
@@ -51,11 +52,10 @@ describe('REST client: a body cut off after its headers is retried', () => {
       const { cp, proxy } = await embeddedBehind((n) => (n % 2 === 1 ? mode : 'pass'));
       const client = new HttpControlPlane(proxy.url, { ...fast, maxRetries: 4 });
       cleanup.add(() => client.close());
-      await client.createPool('p', {
-        object_store_ref: { uri: 's3://b/m', endpoint: '' },
-        secret_store: { type: 'VAULT', locator: 'x' },
-        image_registry: null,
-      });
+      await client.createPool(
+        'p',
+        poolContract('s3://b/m', { secret_store: { type: 'VAULT', locator: 'x' } }),
+      );
       const live = await readLiveState(client);
       expect(live.pools.map((p) => p.name).sort(), mode).toEqual(['default', 'p']);
       expect((await cp.listPools()).map((p) => p.name).sort()).toEqual(['default', 'p']);

@@ -1,5 +1,6 @@
 /** Manifests for the daemon tests: one pool `prod`, some clusters, one queue `batch`; drift made by hand. */
 import type { CoreCalls } from '../controlplane/core-calls.js';
+import { retuneQueue } from '../support/retune-queue.js';
 
 export interface RepoShape {
   clusters?: string[];
@@ -70,15 +71,5 @@ export function manifests(shape: RepoShape = {}): Record<string, string> {
 
 /** Drift: a queue's run concurrency changed on the control plane by hand, the rest of its spec kept. */
 export async function setRunConcurrency(cp: CoreCalls, name: string, n: number): Promise<void> {
-  const q = await cp.getQueue(name);
-  const { pool, clusters, action_concurrency, depth, priority, fairness } = q;
-  await cp.updateQueue(name, {
-    pool,
-    clusters,
-    run_concurrency: n,
-    action_concurrency,
-    depth,
-    priority,
-    fairness,
-  });
+  await retuneQueue(cp, name, { run_concurrency: n });
 }

@@ -11,6 +11,7 @@ import { withManualSteps } from '../apply/helpers/manual-backend.js';
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo } from './helpers.js';
+import { poolContract } from '../support/builders.js';
 
 const RECONCILE_TOKEN = 'reconcile-token-0123456789';
 describe('daemon with manual steps', () => {
@@ -45,11 +46,7 @@ describe('daemon with manual steps', () => {
     expect(await embedded.listClusters()).toEqual([]);
 
     // A person runs the runbook (here: the call the command makes).
-    await embedded.createPool('prod', {
-      object_store_ref: { uri: 's3://acme-prod/metadata', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await embedded.createPool('prod', poolContract('s3://acme-prod/metadata'));
     const res = await fetch(`${daemon.url}/reconcile?wait=1`, {
       method: 'POST',
       headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },

@@ -21,6 +21,7 @@ import type { LiveState } from '../../src/model/live.js';
 import { sameObjects } from '../../src/incremental/plan-reuse.js';
 import { createEmbeddedStateCache } from '../../src/incremental/state-cache.js';
 import { retuneQueue } from '../support/retune-queue.js';
+import { poolContract } from '../support/builders.js';
 
 let dir: string;
 let path: string;
@@ -28,11 +29,10 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'poolsync-state-cache-'));
   path = join(dir, 'cp.json');
   const cp = await EmbeddedControlPlane.open({ path });
-  await cp.createPool('batch', {
-    object_store_ref: { uri: 's3://b', endpoint: '' },
-    secret_store: { type: 'KUBERNETES', locator: 'b' },
-    image_registry: null,
-  });
+  await cp.createPool(
+    'batch',
+    poolContract('s3://b', { secret_store: { type: 'KUBERNETES', locator: 'b' } }),
+  );
   await cp.registerCluster({ name: 'b-1', pool: 'batch' });
   await cp.createQueue({
     name: 'etl',

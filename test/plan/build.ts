@@ -1,34 +1,26 @@
-/** Compact builders of DesiredState / LiveState for planner tests (defaults of domain.md applied). */
+/** Compact builders of DesiredState / LiveState for planner tests, over test/support/builders.ts. */
 import {
   BASELINE_CAPABILITIES,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
-  QUEUE_DEFAULTS,
-  WILDCARD,
   type PoolContract,
   type QueueSpec,
 } from '../../src/model/common.js';
-import type {
-  DesiredAssignment,
-  DesiredCluster,
-  DesiredPool,
-  DesiredQueue,
-  DesiredState,
-} from '../../src/model/desired.js';
-import type {
-  ClusterHealth,
-  LiveCluster,
-  LivePool,
-  LiveQueue,
-  LiveState,
-} from '../../src/model/live.js';
+import type { DesiredState } from '../../src/model/desired.js';
+import type { ClusterHealth, LiveQueue, LiveState } from '../../src/model/live.js';
+import {
+  desiredAssignment,
+  desiredCluster,
+  desiredPool,
+  desiredQueue,
+  liveCluster,
+  livePool,
+  liveQueue,
+  poolContract,
+} from '../support/builders.js';
 
-export const contract = (bucket: string, extra: Partial<PoolContract> = {}): PoolContract => ({
-  object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-  image_registry: null,
-  ...extra,
-});
+/** A contract naming its own bucket (P3: a different bucket is a different contract). */
+export const contract = (bucket: string): PoolContract => poolContract(`s3://${bucket}`);
 
 const src = (file: string, line = 1) => ({ file, line, column: 1 });
 
@@ -55,51 +47,21 @@ export interface DesiredInput {
 }
 
 export function desired(input: DesiredInput = {}): DesiredState {
-  const pools: DesiredPool[] = Object.entries(input.pools ?? {}).map(([name, p], i) => {
+  const pools = Object.entries(input.pools ?? {}).map(([name, p], i) => {
     const c = p === null ? null : 'contract' in p ? p.contract : p;
-    const annotations =
-      p !== null && 'annotations' in p
-        ? p.annotations
-        : c === null
-          ? { 'poolsync/contract': 'unknown' }
-          : {};
-    return { name, contract: c, annotations, source: src('pools.yaml', i * 10 + 1) };
+    const annotations = p !== null && 'annotations' in p ? p.annotations : undefined;
+    return desiredPool(name, c, { annotations, source: src('pools.yaml', i * 10 + 1) });
   });
-  const clusters: DesiredCluster[] = Object.entries(input.clusters ?? {}).map(([name, c], i) => ({
-    name,
-    pool: c.pool ?? DEFAULT_POOL,
-    enabled: c.enabled ?? true,
-    data_plane: null,
-    annotations: c.annotations ?? {},
-    source: src('clusters.yaml', i * 10 + 1),
-  }));
-  const queues: DesiredQueue[] = Object.entries(input.queues ?? {}).map(([name, q], i) => {
+  const clusters = Object.entries(input.clusters ?? {}).map(([name, c], i) =>
+    desiredCluster(name, { ...c, source: src('clusters.yaml', i * 10 + 1) }),
+  );
+  const queues = Object.entries(input.queues ?? {}).map(([name, q], i) => {
     const { annotations, ...spec } = q;
-    return {
-      name,
-      spec: {
-        pool: DEFAULT_POOL,
-        clusters: [WILDCARD],
-        run_concurrency: 10,
-        action_concurrency: 100,
-        depth: QUEUE_DEFAULTS.depth,
-        priority: QUEUE_DEFAULTS.priority,
-        fairness: QUEUE_DEFAULTS.fairness,
-        ...spec,
-      },
-      annotations: annotations ?? {},
-      source: src('queues.yaml', i * 10 + 1),
-    };
+    return desiredQueue(name, spec, { annotations, source: src('queues.yaml', i * 10 + 1) });
   });
-  const assignments: DesiredAssignment[] = (input.assignments ?? []).map((a, i) => ({
-    name: `a${i}`,
-    project: a.project,
-    domain: a.domain,
-    workflow: a.workflow ?? null,
-    pool: a.pool,
-    annotations: a.annotations ?? {},
-    source: src('assignments.yaml', i * 10 + 1),
-  }));
+  const assignments = (input.assignments ?? []).map((a, i) =>
+    desiredAssignment({ name: `a${i}`, ...a, source: src('assignments.yaml', i * 10 + 1) }),
+  );
   const byName = <T extends { name: string }>(xs: T[]) =>
     xs.sort((a, b) => (a.name < b.name ? -1 : 1));
   return {
@@ -132,45 +94,30 @@ export function live(input: LiveInput = {}): LiveState {
     [DEFAULT_POOL]: DEFAULT_CONTRACT,
     ...(input.pools ?? {}),
   };
-  const clusters: LiveCluster[] = Object.entries(input.clusters ?? {}).map(([name, c]) => ({
-    name,
-    pool: c.pool ?? DEFAULT_POOL,
-    enabled: c.enabled ?? true,
-    health: c.health ?? 'healthy',
-    unhealthy_reasons: [],
-    config_drift: [],
-    bound_queues: [],
-  }));
+  const clusters = Object.entries(input.clusters ?? {}).map(([name, c]) => liveCluster(name, c));
   const queues = new Map<string, LiveQueue>();
-  const q = (name: string, spec: Partial<QueueSpec>, managed: boolean): LiveQueue => ({
-    name,
-    pool: DEFAULT_POOL,
-    clusters: [WILDCARD],
-    ...QUEUE_DEFAULTS,
-    ...spec,
-    cluster_managed: managed,
-    available_clusters: [],
-  });
-  if (!input.noDefaultQueue) queues.set(DEFAULT_QUEUE, q(DEFAULT_QUEUE, {}, false));
+  // C2/C3: the defaults a control plane creates, not the test's sample settings.
+  const created = { run_concurrency: 0, action_concurrency: 0 };
+  if (!input.noDefaultQueue) queues.set(DEFAULT_QUEUE, liveQueue(DEFAULT_QUEUE, created));
   for (const c of clusters) {
     if (!(input.noConamed ?? []).includes(c.name))
-      queues.set(c.name, q(c.name, { pool: c.pool, clusters: [c.name] }, true));
+      queues.set(
+        c.name,
+        liveQueue(c.name, { ...created, pool: c.pool, clusters: [c.name], cluster_managed: true }),
+      );
   }
-  for (const [name, spec] of Object.entries(input.queues ?? {})) {
-    const { cluster_managed, ...rest } = spec;
-    queues.set(
+  for (const [name, spec] of Object.entries(input.queues ?? {}))
+    queues.set(name, liveQueue(name, spec));
+  const livePools = Object.entries(pools).map(([name, contract]) =>
+    livePool(
       name,
-      q(name, { run_concurrency: 10, action_concurrency: 100, ...rest }, cluster_managed ?? false),
-    );
-  }
-  const livePools: LivePool[] = Object.entries(pools).map(([name, contract]) => ({
-    name,
-    contract,
-    member_clusters: clusters
-      .filter((c) => c.pool === name)
-      .map((c) => c.name)
-      .sort(),
-  }));
+      contract,
+      clusters
+        .filter((c) => c.pool === name)
+        .map((c) => c.name)
+        .sort(),
+    ),
+  );
   const byName = <T extends { name: string }>(xs: T[]) =>
     xs.sort((a, b) => (a.name < b.name ? -1 : 1));
   return {

@@ -17,7 +17,6 @@ import {
   WILDCARD,
   assignmentKeyString,
   type PoolContract,
-  type QueueSpec,
 } from '../../src/model/common.js';
 import type { DesiredCluster, DesiredQueue, DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -27,6 +26,13 @@ import { assertTopological } from './helpers.js';
 import { unaccountedStep } from '../../src/plan/steps.js';
 import { targetPlan } from '../../src/plan/target.js';
 import { runSteps } from './runner.js';
+import {
+  desiredCluster,
+  desiredPool,
+  desiredQueue,
+  poolContract,
+  queueSpec,
+} from '../support/builders.js';
 
 function rng(seed: number) {
   let a = seed >>> 0;
@@ -52,11 +58,8 @@ const QUEUES = ['q0', 'q1', 'q2', 'q3', 'q4', 'q5'];
 const PROJECTS = ['alpha', 'beta'];
 const DOMAINS = ['development', 'production'];
 
-const contractOf = (pool: string, version: number): PoolContract => ({
-  object_store_ref: { uri: `s3://${pool}-v${version}`, endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-  image_registry: null,
-});
+const contractOf = (pool: string, version: number): PoolContract =>
+  poolContract(`s3://${pool}-v${version}`);
 const at = (file: string) => ({ file, line: 1, column: 1 });
 
 function settings(r: Rng) {
@@ -71,66 +74,40 @@ function settings(r: Rng) {
 
 /** A random desired state that passes validation (V1–V8), reusing names the live state may hold. */
 function randomDesired(r: Rng, defaultContract: PoolContract): DesiredState {
-  const pools = r.subset(POOLS, 0.7).map((name) => ({
-    name,
-    contract: contractOf(name, r.chance(0.15) ? 2 : 1),
-    annotations: {},
-    source: at(`pools/${name}.yaml`),
-  }));
-  if (r.chance(0.3)) {
-    pools.unshift({
-      name: DEFAULT_POOL,
-      contract: defaultContract,
-      annotations: {},
-      source: at('pools/default.yaml'),
-    });
-  }
+  const pools = r
+    .subset(POOLS, 0.7)
+    .map((name) => desiredPool(name, contractOf(name, r.chance(0.15) ? 2 : 1)));
+  if (r.chance(0.3)) pools.unshift(desiredPool(DEFAULT_POOL, defaultContract));
   const poolNames = [DEFAULT_POOL, ...pools.map((p) => p.name).filter((n) => n !== DEFAULT_POOL)];
   const clusters: DesiredCluster[] = r.subset(CLUSTERS, 0.6).map((name) => {
     const pool = r.pick(poolNames);
     const declared = pools.find((p) => p.name === pool);
-    return {
-      name,
+    return desiredCluster(name, {
       pool,
       enabled: !r.chance(0.2),
       // V6: a declared data plane matches the pool's declared contract.
       data_plane:
         declared && r.chance(0.3)
-          ? { object_store_uri: declared.contract.object_store_ref.uri }
+          ? { object_store_uri: declared.contract!.object_store_ref.uri }
           : null,
-      annotations: {},
-      source: at(`clusters/${name}.yaml`),
-    };
+    });
   });
   const inPool = (pool: string) => clusters.filter((c) => c.pool === pool).map((c) => c.name);
   const queues: DesiredQueue[] = r.subset(QUEUES, 0.6).map((name) => {
     const pool = r.pick(poolNames);
     const selector = r.chance(0.3) ? [WILDCARD] : r.chance(0.2) ? [] : r.subset(inPool(pool), 0.5);
-    return {
-      name,
-      spec: { pool, clusters: selector, ...settings(r) },
-      annotations: {},
-      source: at(`queues/${name}.yaml`),
-    };
+    return desiredQueue(name, { pool, clusters: selector, ...settings(r) });
   });
   // Queue documents for co-named queues (V5: the cluster's pool and selector) and `default`.
   for (const c of clusters) {
     if (r.chance(0.25)) {
-      queues.push({
-        name: c.name,
-        spec: { pool: c.pool, clusters: [c.name], ...settings(r) },
-        annotations: {},
-        source: at(`queues/${c.name}.yaml`),
-      });
+      queues.push(desiredQueue(c.name, { pool: c.pool, clusters: [c.name], ...settings(r) }));
     }
   }
   if (r.chance(0.3)) {
-    queues.push({
-      name: 'default',
-      spec: { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings(r) },
-      annotations: {},
-      source: at('queues/default.yaml'),
-    });
+    queues.push(
+      desiredQueue('default', { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings(r) }),
+    );
   }
   const seen = new Set<string>();
   const assignments = PROJECTS.flatMap((project) =>
@@ -186,11 +163,11 @@ async function randomLive(r: Rng, cp: EmbeddedControlPlane): Promise<void> {
   for (const name of r.subset(QUEUES, 0.5)) {
     const pool = r.pick(poolNames);
     const members = clusters.filter((c) => c.pool === pool).map((c) => c.name);
-    const spec: QueueSpec = {
+    const spec = queueSpec({
       pool,
       clusters: r.chance(0.3) ? [WILDCARD] : r.subset(members, 0.6),
       ...settings(r),
-    };
+    });
     await cp.createQueue({ name, ...spec });
   }
   for (const c of clusters) {

@@ -1,16 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { QueueSpec } from '../../src/model/common.js';
 import { diffForms, queueForm } from '../../src/plan/forms.js';
+import { queueSpec } from '../support/builders.js';
 
-const spec: QueueSpec = {
+const spec = queueSpec({
   pool: 'p',
   clusters: ['c1'],
   run_concurrency: 5,
   action_concurrency: 10,
   depth: 100,
-  priority: 'medium',
-  fairness: 'round_robin',
-};
+});
 
 describe('field diffs of creates', () => {
   it('list every field from nothing to its value', () => {

@@ -4,25 +4,14 @@
  */
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { QueueCalls } from '../../src/controlplane/types.js';
-import type { QueueSpec } from '../../src/model/common.js';
+import { pick, QUEUE_SPEC_FIELDS, type QueueSpec } from '../../src/model/common.js';
 
 export async function retuneQueue(
   cp: Pick<QueueCalls, 'getQueue' | 'updateQueue'>,
   name: string,
   fields: Partial<QueueSpec>,
 ): Promise<void> {
-  const { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness } =
-    await cp.getQueue(name);
-  await cp.updateQueue(name, {
-    pool,
-    clusters,
-    run_concurrency,
-    action_concurrency,
-    depth,
-    priority,
-    fairness,
-    ...fields,
-  });
+  await cp.updateQueue(name, { ...pick(await cp.getQueue(name), QUEUE_SPEC_FIELDS), ...fields });
 }
 
 /** retuneQueue by another writer of the embedded state at PATH, opened and closed around it. */

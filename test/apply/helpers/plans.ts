@@ -3,13 +3,10 @@ import type { Change, ChangeAction, Plan, Step, StepOp } from '../../../src/mode
 import type { ObjectKind, PoolContract, QueueSpec } from '../../../src/model/common.js';
 import { QUEUE_DEFAULTS } from '../../../src/model/common.js';
 import { summarizeChanges } from '../../../src/plan/forms.js';
+import { poolContract } from '../../support/builders.js';
 
 /** A pool contract naming its own bucket (P3: a different bucket is a different contract). */
-export const CONTRACT = (bucket: string): PoolContract => ({
-  object_store_ref: { uri: `s3://${bucket}`, endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-  image_registry: null,
-});
+export const CONTRACT = (bucket: string): PoolContract => poolContract(`s3://${bucket}`);
 
 export type StepSpec = StepOp & { id: string; depends_on?: string[]; target?: string };
 

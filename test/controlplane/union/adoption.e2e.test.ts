@@ -11,6 +11,7 @@ import type { PoolContract } from '../../../src/model/common.js';
 import { runCli } from '../../support/cli.js';
 import { tempDir } from '../../support/repo.js';
 import { apiKey, setDefaultQueue, startUnionServer, type UnionServer } from './helpers.js';
+import { poolContract } from '../../support/builders.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -18,11 +19,8 @@ afterEach(async () => {
   s = undefined;
 });
 
-const contract = (bucket: string): PoolContract => ({
-  object_store_ref: { uri: `s3://${bucket}/meta`, endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-2' },
-  image_registry: null,
-});
+const contract = (bucket: string): PoolContract =>
+  poolContract(`s3://${bucket}/meta`, { secret_store: { locator: 'us-east-2' } });
 
 describe('export → validate → plan against union+http://', () => {
   it('an organisation with three pools exports to a repository that validates and plans to no changes', async () => {

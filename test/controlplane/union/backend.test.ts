@@ -6,7 +6,6 @@
 import type { Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
-import type { QueueSpec } from '../../../src/model/common.js';
 import {
   openUnion,
   rejection,
@@ -14,6 +13,7 @@ import {
   startUnionServer,
   type UnionServer,
 } from './helpers.js';
+import { poolContract, queueSpec } from '../../support/builders.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -39,11 +39,7 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
   it('reads pools, clusters and queues as Union reports them, in one sweep per kind', async () => {
     const rec = recorder();
     s = await startUnionServer({ interceptors: [rec.interceptor] });
-    await s.embedded.createPool('gpu', {
-      object_store_ref: { uri: 's3://gpu/meta', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await s.embedded.createPool('gpu', poolContract('s3://gpu/meta'));
     await s.embedded.registerCluster({ name: 'g1', pool: 'gpu' });
     await s.embedded.registerCluster({ name: 'c1' });
     await s.embedded.createQueue({
@@ -123,15 +119,14 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     s = await startUnionServer({ interceptors: [rec.interceptor] });
     await s.embedded.registerCluster({ name: 'c1' });
     const cp = await openUnion(s, protocol);
-    const spec: QueueSpec = {
-      pool: 'default',
+    const spec = queueSpec({
       clusters: ['c1'],
       run_concurrency: 4,
       action_concurrency: 40,
       depth: 77,
       priority: 'min',
       fairness: 'shuffle_interleave',
-    };
+    });
     await cp.queues.createQueue({ name: 'q', ...spec });
     const updated = await cp.queues.updateQueue('q', { ...spec, run_concurrency: 5 });
     await cp.close();
@@ -197,11 +192,9 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
     const rec = recorder();
     s = await startUnionServer({ interceptors: [rec.interceptor] });
     const cp = await openUnion(s, protocol);
-    const contract = {
-      object_store_ref: { uri: 's3://gpu/meta', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
+    const contract = poolContract('s3://gpu/meta', {
       image_registry: { locator: 'reg.example.com/union' },
-    };
+    });
     expect(await cp.pools.createPool('gpu', contract)).toMatchObject({ name: 'gpu', contract });
     expect(rec.count('Create')).toBe(1);
     await cp.capabilityCalls.updatePool('gpu', { ...contract, image_registry: null });

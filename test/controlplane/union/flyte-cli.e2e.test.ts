@@ -20,6 +20,7 @@ import type { UnionControlPlane } from '../../../src/controlplane/union/union.js
 import { tempDir } from '../../support/repo.js';
 import { byName, flyte, flyteOk, remote, venv } from './flyte-cli.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import { poolContract } from '../../support/builders.js';
 
 if (typeof venv === 'string') console.warn(`flyte-cli.e2e.test.ts ${venv}`);
 
@@ -88,11 +89,11 @@ describe.skipIf(typeof venv === 'string')(
       // What poolsync reads of what the CLI wrote.
       const cp = await openUnion(s, 'connect');
       const live = await readLiveState(cp);
-      expect(live.pools.find((p) => p.name === 'gpu')?.contract).toEqual({
-        object_store_ref: { uri: 's3://gpu-bucket/meta', endpoint: '' },
-        secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-        image_registry: { locator: 'reg.example.com/union' },
-      });
+      expect(live.pools.find((p) => p.name === 'gpu')?.contract).toEqual(
+        poolContract('s3://gpu-bucket/meta', {
+          image_registry: { locator: 'reg.example.com/union' },
+        }),
+      );
       expect(live.clusters.find((c) => c.name === 'g1')).toMatchObject({
         pool: 'gpu',
         enabled: true,
@@ -145,11 +146,12 @@ describe.skipIf(typeof venv === 'string')(
       await ok(['update', 'queue', 'batch', '--activate']);
 
       // What poolsync writes, the CLI reads.
-      await cp.pools.createPool('cpu', {
-        object_store_ref: { uri: 's3://cpu-bucket/meta', endpoint: '' },
-        secret_store: { type: 'KUBERNETES', locator: 'union' },
-        image_registry: null,
-      });
+      await cp.pools.createPool(
+        'cpu',
+        poolContract('s3://cpu-bucket/meta', {
+          secret_store: { type: 'KUBERNETES', locator: 'union' },
+        }),
+      );
       await cp.clusters.registerCluster({ name: 'k1', pool: 'cpu' });
       await cp.clusters.updateCluster('k1', { enabled: false });
       const [k1Read] = await remote(s, home, ['cluster:k1']);

@@ -13,7 +13,6 @@ import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
 import { planRepository } from '../../../src/ops/plan-run.js';
 import { noteText } from '../../../src/render/common.js';
 import { errorText } from '../../../src/render/reasons.js';
-import type { QueueSpec } from '../../../src/model/common.js';
 import {
   QueueService,
   SchedulingAlgorithm,
@@ -28,6 +27,7 @@ import {
 import { AcceleratorCapacitySchema } from '../../../src/gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { QUEUE, writeRepo } from '../../manifests/helpers.js';
 import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
+import { queueSpec } from '../../support/builders.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -35,15 +35,7 @@ afterEach(async () => {
   s = undefined;
 });
 
-const BASE: QueueSpec = {
-  pool: 'default',
-  clusters: ['*'],
-  run_concurrency: 1,
-  action_concurrency: 2,
-  depth: 10000,
-  priority: 'medium',
-  fairness: 'round_robin',
-};
+const BASE = queueSpec({ run_concurrency: 1, action_concurrency: 2 });
 
 /** GPUAccelerator.accelerator_model (5), which Union's client sets and poolsync does not declare. */
 const MODEL: UnknownField = {

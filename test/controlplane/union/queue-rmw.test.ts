@@ -21,10 +21,10 @@ import {
 import { Resources_ResourceName } from '../../../src/gen/flyteidl2/core/tasks_pb.js';
 import { AcceleratorCapacitySchema } from '../../../src/gen/cloudidl/cluster/accelerator_definition_pb.js';
 import { computePlan } from '../../../src/plan/index.js';
-import type { QueueSpec } from '../../../src/model/common.js';
 import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
 import { desired } from '../../plan/build.js';
 import { noteText } from '../../../src/render/common.js';
+import { poolContract, queueSpec } from '../../support/builders.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -71,15 +71,7 @@ function withExtras(spec: PbQueueSpec): PbQueueSpec {
 
 const EXTRAS = extrasOf(withExtras(create(QueueSpecSchema)));
 
-const BATCH: QueueSpec = {
-  pool: 'default',
-  clusters: ['*'],
-  run_concurrency: 10,
-  action_concurrency: 100,
-  depth: 500,
-  priority: 'medium',
-  fairness: 'round_robin',
-};
+const BATCH = queueSpec({ depth: 500 });
 
 /** Creates queue `batch` with the 7 fields and Union's extra settings, over the wire. */
 async function seedBatch(server: UnionServer, protocol: 'connect' | 'grpc') {
@@ -142,11 +134,7 @@ describe.each(['connect', 'grpc'] as const)('queue updates over %s', (protocol) 
 
   it('a drained queue moves to another pool (queue_move) by UpdateQueue, its other fields kept', async () => {
     s = await startUnionServer();
-    await s.embedded.createPool('gpu', {
-      object_store_ref: { uri: 's3://gpu/meta', endpoint: '' },
-      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-      image_registry: null,
-    });
+    await s.embedded.createPool('gpu', poolContract('s3://gpu/meta'));
     (await seedBatch(s, protocol)).close();
     const cp = await openUnion(s, protocol);
     const to = { ...BATCH, pool: 'gpu' };

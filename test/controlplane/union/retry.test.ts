@@ -7,6 +7,8 @@ import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
+import type { PoolContract } from '../../../src/model/common.js';
+import { poolContract } from '../../support/builders.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -82,11 +84,18 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     const f = flaky('Create', 1, Code.Unavailable, true);
     s = await startUnionServer({ interceptors: [f.interceptor] });
     const cp = await openUnion(s, protocol);
-    const contract = {
-      image_registry: { locator: 'reg.example.com/union' },
-      secret_store: { locator: 'us-east-1', type: 'AWS_SECRETS_MANAGER' as const },
-      object_store_ref: { endpoint: '', uri: 's3://gpu/meta' },
-    };
+    // Each record's keys in the reverse of the schema's order.
+    const reversed = (v: unknown): unknown =>
+      typeof v === 'object' && v !== null
+        ? Object.fromEntries(
+            Object.entries(v)
+              .map(([k, x]) => [k, reversed(x)])
+              .reverse(),
+          )
+        : v;
+    const contract = reversed(
+      poolContract('s3://gpu/meta', { image_registry: { locator: 'reg.example.com/union' } }),
+    ) as PoolContract;
     const pool = await cp.pools.createPool('gpu', contract);
     await cp.close();
     expect(pool).toMatchObject({ name: 'gpu', contract });

@@ -26,6 +26,7 @@ import { registerTempFolder } from '../../support/temp-folder.js';
 import { unlike } from '../../plan/property/plan-equals-apply.js';
 import { flyte, venv } from './flyte-cli.js';
 import { openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
+import { poolContract } from '../../support/builders.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -177,11 +178,7 @@ const createQueue = (name: string) =>
   ['create', 'queue', name, '--run-concurrency', '1', '--action-concurrency', '1'] as const;
 
 /** Pool `pb`'s contract, as pool('pb') declares it. */
-const PB = {
-  object_store_ref: { uri: 's3://pb', endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER' as const, locator: 'us-east-1' },
-  image_registry: null,
-};
+const PB = poolContract('s3://pb');
 
 /** A queue drained and deleted through poolsync's backend (Union's soft delete). */
 async function deletedQueue(cp: UnionControlPlane, name: string, clusters = ['*']) {

@@ -41,6 +41,7 @@ import { planRepository } from '../../../src/ops/plan-run.js';
 import { QUEUE, writeRepo } from '../../manifests/helpers.js';
 import { venv } from './flyte-cli.js';
 import { CLIENT, openUnion, rawClient, startUnionServer, type UnionServer } from './helpers.js';
+import { queueSpec } from '../../support/builders.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const org = CLIENT.org;
@@ -112,15 +113,7 @@ async function deletedCluster(x: Server, name: string, pool = 'default') {
 
 /** A spec with one cap entry set (`edit`), as a client that skipped its own checks sends it. */
 function capped(edit: (spec: PbQueueSpec) => void): PbQueueSpec {
-  const spec = queueSpecToPb({
-    pool: 'default',
-    clusters: ['*'],
-    run_concurrency: 1,
-    action_concurrency: 1,
-    depth: 10000,
-    priority: 'medium',
-    fairness: 'round_robin',
-  });
+  const spec = queueSpecToPb(queueSpec({ run_concurrency: 1, action_concurrency: 1 }));
   edit(spec);
   return spec;
 }

@@ -33,6 +33,7 @@ import { computePlan } from '../../../src/plan/index.js';
 import { unaccountedStep } from '../../../src/plan/steps.js';
 import { canonicalSelector } from '../../../src/gen/union/accelerators.js';
 import { openUnion, startUnionServer } from '../../controlplane/union/helpers.js';
+import { desiredCluster, desiredPool, desiredQueue, poolContract } from '../../support/builders.js';
 
 export type Backend = 'embedded' | 'union-embedded' | 'union';
 
@@ -42,11 +43,8 @@ const QUEUES = ['q0', 'q1', 'q2'];
 const KEYS = ['ml/production', 'ml/staging'];
 const ACCELERATORS = ['nvidia_gpu', 'nvidia_gpu/t4', 'nvidia_gpu/nvidia-h100', 'google_tpu/v5e'];
 
-const contractOf = (pool: string, version: number): PoolContract => ({
-  object_store_ref: { uri: `s3://${pool}-v${version}`, endpoint: '' },
-  secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
-  image_registry: null,
-});
+const contractOf = (pool: string, version: number): PoolContract =>
+  poolContract(`s3://${pool}-v${version}`);
 const at = (file: string) => ({ file, line: 1, column: 1 });
 const canonical = (selector: string): string => {
   const read = canonicalSelector(selector);
@@ -180,29 +178,13 @@ const sortByName = <T extends { name: string }>(xs: T[]) =>
 
 /** The repository as poolsync's loader would give it: valid by construction (V1-V16). */
 export function desiredOf(r: Repo): DesiredState {
-  const pools = r.pools.map((p) => ({
-    name: p.name,
-    contract: contractOf(p.name, p.version),
-    annotations: {},
-    source: at(`pools/${p.name}.yaml`),
-  }));
+  const pools = r.pools.map((p) => desiredPool(p.name, contractOf(p.name, p.version)));
   const poolNames = [DEFAULT_POOL, ...pools.map((p) => p.name)];
   const poolAt = (i: number) => poolNames[i % poolNames.length]!;
-  const clusters = r.clusters.map((c) => ({
-    name: c.name,
-    pool: poolAt(c.pool),
-    enabled: c.enabled,
-    data_plane: null,
-    annotations: {},
-    source: at(`clusters/${c.name}.yaml`),
-  }));
-  const settings = (run: number) => ({
-    run_concurrency: run * 10,
-    action_concurrency: run * 100,
-    depth: 10000,
-    priority: PRIORITIES[1],
-    fairness: FAIRNESS_POLICIES[0],
-  });
+  const clusters = r.clusters.map((c) =>
+    desiredCluster(c.name, { pool: poolAt(c.pool), enabled: c.enabled }),
+  );
+  const settings = (run: number) => ({ run_concurrency: run * 10, action_concurrency: run * 100 });
   const queues: DesiredQueue[] = r.queues
     .filter((q) => !clusters.some((c) => c.name === q.name))
     .map((q) => {
@@ -219,29 +201,21 @@ export function desiredOf(r: Repo): DesiredState {
             scheduling: (['strict_fifo', 'greedy_capacity'] as const)[q.caps.scheduling]!,
           }
         : {};
-      return {
-        name: q.name,
-        spec: {
-          pool,
-          clusters: selector,
-          ...settings(q.run),
-          priority: PRIORITIES[q.priority]!,
-          fairness: FAIRNESS_POLICIES[q.fairness]!,
-          ...caps,
-        },
-        annotations: {},
-        source: at(`queues/${q.name}.yaml`),
-      };
+      return desiredQueue(q.name, {
+        pool,
+        clusters: selector,
+        ...settings(q.run),
+        priority: PRIORITIES[q.priority]!,
+        fairness: FAIRNESS_POLICIES[q.fairness]!,
+        ...caps,
+      });
     });
   for (const c of r.conamed) {
     const cluster = clusters.find((x) => x.name === c.cluster);
     if (!cluster) continue;
-    queues.push({
-      name: c.cluster,
-      spec: { pool: cluster.pool, clusters: [c.cluster], ...settings(c.run) },
-      annotations: {},
-      source: at(`queues/${c.cluster}.yaml`),
-    });
+    queues.push(
+      desiredQueue(c.cluster, { pool: cluster.pool, clusters: [c.cluster], ...settings(c.run) }),
+    );
   }
   const declared = queues.map((q) => q.name);
   const defaultQueues = r.settings
@@ -259,12 +233,13 @@ export function desiredOf(r: Repo): DesiredState {
     });
   const absent = r.absentDefault && !r.defaultQueue;
   if (r.defaultQueue && !absent)
-    queues.push({
-      name: 'default',
-      spec: { pool: DEFAULT_POOL, clusters: [WILDCARD], ...settings(r.defaultQueue.run) },
-      annotations: {},
-      source: at('queues/default.yaml'),
-    });
+    queues.push(
+      desiredQueue('default', {
+        pool: DEFAULT_POOL,
+        clusters: [WILDCARD],
+        ...settings(r.defaultQueue.run),
+      }),
+    );
   return {
     pools: sortByName(pools),
     clusters: sortByName(clusters),
