@@ -15,13 +15,13 @@ import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/until.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { LiveState } from '../../src/model/live.js';
 import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
 import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo } from './helpers.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { liveQueue } from '../support/builders.js';
 
 const suite = browserMissing ? describe.skip : describe;
 const title = browserMissing
@@ -238,16 +238,7 @@ async function screenshot(page: Page): Promise<void> {
   }
 }
 
-function hostile(name: string): LiveState['queues'][number] {
-  return {
-    ...QUEUE_DEFAULTS,
-    name,
-    pool: 'prod',
-    clusters: ['*'],
-    cluster_managed: false,
-    available_clusters: [],
-  };
-}
+const hostile = (name: string) => liveQueue(name, { pool: 'prod' });
 
 /**
  * Addresses whose managed fields differ between two reads of the control plane (what the

@@ -7,15 +7,10 @@ import { assertTopological } from './helpers.js';
 import { computePlan, planForBackend } from '../../src/plan/index.js';
 import { desiredFingerprint, liveFingerprint } from '../../src/plan/fingerprint.js';
 import { contract, desired, live } from './build.js';
+import { desiredDefaultQueue } from '../support/builders.js';
 
-const dq = (project: string, domain: string, queue: string): DesiredDefaultQueue => ({
-  project,
-  domain,
-  queue,
-  name: `${project}-${domain}`,
-  annotations: {},
-  source: { file: 'dq.yaml', line: 1, column: 1 },
-});
+const dq = (project: string, domain: string, queue: string) =>
+  desiredDefaultQueue({ project, domain, queue });
 const withDq = (d: DesiredState, list: DesiredDefaultQueue[]): DesiredState => ({
   ...d,
   default_queues: list,
@@ -122,7 +117,7 @@ describe('DefaultQueue changes', () => {
       kinds: ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'],
     });
     expect(named.errors).toMatchObject([
-      { code: 'BACKEND_KIND', address: 'DefaultQueue/ml/prod', location: 'dq.yaml:1:1' },
+      { code: 'BACKEND_KIND', address: 'DefaultQueue/ml/prod', location: 'default-queues.yaml:1:1' },
     ]);
     expect(named.changes.some((c) => c.kind === 'DefaultQueue')).toBe(false);
     expect(named.steps.some((s) => s.op === 'set_default_queue')).toBe(false);

@@ -14,19 +14,14 @@ import { computePlan } from '../../src/plan/index.js';
 import { targetPlan } from '../../src/plan/target.js';
 import { contract, desired, live } from './build.js';
 import { expectWellFormed } from './helpers.js';
+import { desiredDefaultQueue } from '../support/builders.js';
 
 const withCaps = (l: LiveState, caps: Capabilities): LiveState => ({ ...l, capabilities: caps });
 const change = (plan: ReturnType<typeof computePlan>, address: string) =>
   plan.changes.find((c) => c.address === address);
 const ops = (plan: ReturnType<typeof computePlan>) => plan.steps.map((s) => `${s.op} ${s.target}`);
-const setting = (project: string, domain: string, queue: string) => ({
-  project,
-  domain,
-  queue,
-  name: `${project}-${domain}`,
-  annotations: {},
-  source: { file: 'dq.yaml', line: 1, column: 1 },
-});
+const setting = (project: string, domain: string, queue: string) =>
+  desiredDefaultQueue({ project, domain, queue });
 const withSettings = (d: DesiredState, ...s: ReturnType<typeof setting>[]): DesiredState => ({
   ...d,
   default_queues: s,

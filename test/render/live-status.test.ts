@@ -1,28 +1,13 @@
 /** An object's live state in words and a tone (src/render/live-status.ts): honest where no health is reported. */
 import { describe, expect, it } from 'vitest';
-import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { LiveCluster, LiveQueue, LiveState } from '../../src/model/live.js';
 import { liveStatusOf, liveStatusWords } from '../../src/render/live-status.js';
+import { liveCluster, liveQueue } from '../support/builders.js';
 
-const cluster = (name: string, over: Partial<LiveCluster> = {}): LiveCluster => ({
-  name,
-  pool: 'prod',
-  enabled: true,
-  health: 'healthy',
-  unhealthy_reasons: [],
-  config_drift: [],
-  bound_queues: [],
-  ...over,
-});
-const queue = (name: string, over: Partial<LiveQueue> = {}): LiveQueue => ({
-  ...QUEUE_DEFAULTS,
-  name,
-  pool: 'prod',
-  clusters: ['*'],
-  cluster_managed: false,
-  available_clusters: [],
-  ...over,
-});
+const cluster = (name: string, over: Partial<LiveCluster> = {}) =>
+  liveCluster(name, { pool: 'prod', ...over });
+const queue = (name: string, over: Partial<LiveQueue> = {}) =>
+  liveQueue(name, { pool: 'prod', ...over });
 const state = (clusters: LiveCluster[], queues: LiveQueue[] = []): LiveState =>
   ({ pools: [], clusters, queues, assignments: [], capabilities: {} }) as unknown as LiveState;
 
