@@ -104,10 +104,12 @@ export function queueSpec(over: Partial<QueueSpec> = {}): QueueSpec {
 /** Where a hand-built object was "declared": `<kind>.yaml` line 1 unless given. */
 const at = (file: string): SourceLocation => ({ file, line: 1, column: 1 });
 
-interface DeclaredOverrides {
-  annotations?: Record<string, string>;
-  source?: SourceLocation;
+interface Declared {
+  name: string;
+  annotations: Record<string, string>;
+  source: SourceLocation;
 }
+type DeclaredOverrides = Partial<Omit<Declared, 'name'>>;
 
 /** A ClusterPool document as loaded; `contract` null: marked unknown (`poolsync/contract: unknown`). */
 export function desiredPool(
@@ -154,54 +156,34 @@ export function desiredQueue(
   };
 }
 
-/** A PoolAssignment document as loaded (A1: workflow null for a project-domain one). */
-export function desiredAssignment(
-  over: Partial<Omit<DesiredAssignment, 'annotations' | 'source'>> & DeclaredOverrides = {},
-): DesiredAssignment {
-  const { annotations, source, name, ...key } = over;
-  const a = spec<Omit<DesiredAssignment, 'name' | 'annotations' | 'source'>>('PoolAssignment', key);
-  return {
-    ...a,
-    name: name ?? `${a.project}-${a.domain}`,
-    annotations: annotations ?? {},
-    source: source ?? at('assignments.yaml'),
+/**
+ * A builder of a kind whose identity is its project/domain key (A1, V11, V12): the document as
+ * loaded, named `<project>-<domain>` unless given (A1: workflow null for a project-domain one).
+ */
+function keyed<T extends { project: string; domain: string } & Declared>(
+  kind: ManifestKind,
+  file: string,
+) {
+  return (over: Partial<T> = {}): T => {
+    const { annotations, source, name, ...fields } = over;
+    const k = spec<T>(kind, fields);
+    return {
+      ...k,
+      name: name ?? `${k.project}-${k.domain}`,
+      annotations: annotations ?? {},
+      source: source ?? at(file),
+    };
   };
 }
-
-/** A DefaultQueue document as loaded. */
-export function desiredDefaultQueue(
-  over: Partial<Omit<DesiredDefaultQueue, 'annotations' | 'source'>> & DeclaredOverrides = {},
-): DesiredDefaultQueue {
-  const { annotations, source, name, ...setting } = over;
-  const d = spec<Omit<DesiredDefaultQueue, 'name' | 'annotations' | 'source'>>(
-    'DefaultQueue',
-    setting,
-  );
-  return {
-    ...d,
-    name: name ?? `${d.project}-${d.domain}`,
-    annotations: annotations ?? {},
-    source: source ?? at('default-queues.yaml'),
-  };
-}
-
-/** An ExecutionClusterLabel document as loaded (workflow null: project-domain). */
-export function desiredExecutionClusterLabel(
-  over: Partial<Omit<DesiredExecutionClusterLabel, 'annotations' | 'source'>> &
-    DeclaredOverrides = {},
-): DesiredExecutionClusterLabel {
-  const { annotations, source, name, ...key } = over;
-  const l = spec<Omit<DesiredExecutionClusterLabel, 'name' | 'annotations' | 'source'>>(
-    'ExecutionClusterLabel',
-    key,
-  );
-  return {
-    ...l,
-    name: name ?? `${l.project}-${l.domain}`,
-    annotations: annotations ?? {},
-    source: source ?? at('labels.yaml'),
-  };
-}
+export const desiredAssignment = keyed<DesiredAssignment>('PoolAssignment', 'assignments.yaml');
+export const desiredDefaultQueue = keyed<DesiredDefaultQueue>(
+  'DefaultQueue',
+  'default-queues.yaml',
+);
+export const desiredExecutionClusterLabel = keyed<DesiredExecutionClusterLabel>(
+  'ExecutionClusterLabel',
+  'labels.yaml',
+);
 
 /** A pool as a control plane reports it. */
 export function livePool(
