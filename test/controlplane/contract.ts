@@ -10,7 +10,7 @@ import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { CoreCalls } from './core-calls.js';
 import type { Simulator } from './sim-http.js';
-import { poolContract, queueSpec } from '../support/builders.js';
+import { liveQueue, poolContract, queueSpec } from '../support/builders.js';
 
 export interface Subject {
   cp: CoreCalls;
@@ -226,18 +226,15 @@ export function contractSuite(label: string, makeSubject: () => Promise<Subject>
           config_drift: [],
           bound_queues: ['prod-1'],
         });
-        expect(await cp.getQueue('prod-1')).toEqual({
-          name: 'prod-1',
-          pool: 'prod',
-          clusters: ['prod-1'],
-          run_concurrency: 0,
-          action_concurrency: 0,
-          depth: 10000,
-          priority: 'medium',
-          fairness: 'round_robin',
-          cluster_managed: true,
-          available_clusters: [],
-        });
+        expect(await cp.getQueue('prod-1')).toEqual(
+          liveQueue('prod-1', {
+            pool: 'prod',
+            clusters: ['prod-1'],
+            run_concurrency: 0,
+            action_concurrency: 0,
+            cluster_managed: true,
+          }),
+        );
       });
 
       it('C3: registration keeps the org-wide default queue (with its edited settings)', async () => {
@@ -404,18 +401,8 @@ export function contractSuite(label: string, makeSubject: () => Promise<Subject>
           run_concurrency: 5,
           action_concurrency: 50,
         });
-        expect(q).toEqual({
-          name: 'batch',
-          pool: 'default',
-          clusters: ['*'],
-          run_concurrency: 5,
-          action_concurrency: 50,
-          depth: 10000,
-          priority: 'medium',
-          fairness: 'round_robin',
-          cluster_managed: false,
-          available_clusters: [],
-        });
+        // Every field not given takes the schema's default (the builder's).
+        expect(q).toEqual(liveQueue('batch', { run_concurrency: 5, action_concurrency: 50 }));
         const ok = { run_concurrency: 1, action_concurrency: 1 };
         await expectError(cp.createQueue({ name: 'q1', pool: 'nope', ...ok }), 'NOT_FOUND', 'Q1');
         await expectError(

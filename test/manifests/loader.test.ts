@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
 import { CLUSTER, POOL, QUEUE, writeRepo } from './helpers.js';
+import { queueSpec } from '../support/builders.js';
 
 const BROKEN = 'apiVersion: poolsync/v1\nkind: Nope\n';
 
@@ -145,15 +146,8 @@ spec: { project: p, domain: production, pool: default }
       ['zeta', 'prod', true, null],
     ]);
     expect(d.queues.map((q) => q.name)).toEqual(['busy', 'wide']);
-    expect(d.queues[1]!.spec).toEqual({
-      pool: 'default',
-      clusters: ['*'],
-      run_concurrency: 1,
-      action_concurrency: 2,
-      depth: 10000,
-      priority: 'medium',
-      fairness: 'round_robin',
-    });
+    // Every field not written takes the schema's default (the builder's).
+    expect(d.queues[1]!.spec).toEqual(queueSpec({ run_concurrency: 1, action_concurrency: 2 }));
     expect(d.queues[0]!.spec).toMatchObject({ pool: 'prod', clusters: ['zeta'], depth: 7 });
     // Assignments sorted by key string: p/production < p/production/wf.
     expect(d.assignments.map((a) => [a.name, a.workflow])).toEqual([

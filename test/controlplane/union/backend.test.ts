@@ -13,7 +13,7 @@ import {
   startUnionServer,
   type UnionServer,
 } from './helpers.js';
-import { poolContract, queueSpec } from '../../support/builders.js';
+import { liveQueue, poolContract, queueSpec } from '../../support/builders.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -78,19 +78,18 @@ describe.each(['connect', 'grpc'] as const)('union backend over %s', (protocol) 
       enabled: true,
       bound_queues: ['batch', 'g1'],
     });
-    expect(live.queues.find((q) => q.name === 'batch')).toEqual({
-      name: 'batch',
-      pool: 'gpu',
-      clusters: ['g1'],
-      run_concurrency: 7,
-      action_concurrency: 70,
-      depth: 123,
-      priority: 'max',
-      fairness: 'shuffle_interleave',
-      state: 'active',
-      cluster_managed: false,
-      available_clusters: [],
-    });
+    expect(live.queues.find((q) => q.name === 'batch')).toEqual(
+      liveQueue('batch', {
+        pool: 'gpu',
+        clusters: ['g1'],
+        run_concurrency: 7,
+        action_concurrency: 70,
+        depth: 123,
+        priority: 'max',
+        fairness: 'shuffle_interleave',
+        state: 'active',
+      }),
+    );
     expect(live.queues.find((q) => q.name === 'g1')?.cluster_managed).toBe(true);
     expect(live.assignments).toEqual([]);
     // listClusters and listQueues ran in parallel and shared the sweeps; one more ListQueues,
