@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
+import { pick, QUEUE_SPEC_FIELDS } from '../../src/model/common.js';
 import { declaredDataPlane, driftModel, generateScaleModel } from '../../bench/lib/scale.js';
 import { seedControlPlane } from '../../bench/lib/seed.js';
 
@@ -32,17 +33,7 @@ describe('seeding a control plane with the scale model', () => {
     expect(live.queues).toHaveLength(standalone.length + model.clusters.length + 1);
     const liveQueues = new Map(live.queues.map((q) => [q.name, q]));
     for (const q of model.queues) {
-      const { pool, clusters, run_concurrency, depth, priority, fairness } = liveQueues.get(
-        q.name,
-      )!;
-      expect({ pool, clusters, run_concurrency, depth, priority, fairness }).toEqual({
-        pool: q.spec.pool,
-        clusters: q.spec.clusters,
-        run_concurrency: q.spec.run_concurrency,
-        depth: q.spec.depth,
-        priority: q.spec.priority,
-        fairness: q.spec.fairness,
-      });
+      expect(pick(liveQueues.get(q.name)!, QUEUE_SPEC_FIELDS)).toEqual(q.spec);
       expect(liveQueues.get(q.name)!.cluster_managed).toBe(q.coNamed);
     }
     expect(live.assignments).toHaveLength(model.assignments.length);
