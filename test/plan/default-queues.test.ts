@@ -117,7 +117,11 @@ describe('DefaultQueue changes', () => {
       kinds: ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'],
     });
     expect(named.errors).toMatchObject([
-      { code: 'BACKEND_KIND', address: 'DefaultQueue/ml/prod', location: 'default-queues.yaml:1:1' },
+      {
+        code: 'BACKEND_KIND',
+        address: 'DefaultQueue/ml/prod',
+        location: 'default-queues.yaml:1:1',
+      },
     ]);
     expect(named.changes.some((c) => c.kind === 'DefaultQueue')).toBe(false);
     expect(named.steps.some((s) => s.op === 'set_default_queue')).toBe(false);
