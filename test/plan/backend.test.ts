@@ -12,6 +12,7 @@ import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { planForBackend } from '../../src/plan/index.js';
 import { contract, desired, live } from './build.js';
+import { desiredDefaultQueue } from '../support/builders.js';
 
 const FLYTEADMIN: BackendInfo = {
   name: 'flyteadmin',
@@ -100,10 +101,9 @@ describe('planForBackend', () => {
         { project: 'ml', domain: 'prod', workflow: 'wf.train', pool: 'gpu' },
       ],
     });
-    const setting = { project: 'ml', domain: 'dev', queue: 'train', name: 'ml-dev' };
-    const src = { file: 'dq.yaml', line: 1, column: 1 };
+    const setting = desiredDefaultQueue({ project: 'ml', domain: 'dev', queue: 'train' });
     const plan = planForBackend(
-      { ...repo, default_queues: [{ ...setting, annotations: {}, source: src }] },
+      { ...repo, default_queues: [setting] },
       live({ pools: { gpu: contract('gpu'), cpu: contract('cpu') } }),
       UNION,
     );

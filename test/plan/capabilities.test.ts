@@ -18,6 +18,7 @@ import { splitHeld } from '../../src/plan/hold.js';
 import { contract, desired, type DesiredInput } from './build.js';
 import { change, expectOrder, expectWellFormed, hasStep } from './helpers.js';
 import { runSteps } from './runner.js';
+import { desiredDefaultQueue } from '../support/builders.js';
 
 const ALL_SETS: Capabilities[] = Array.from({ length: 32 }, (_, bits) => ({
   drain: Boolean(bits & 1),
@@ -353,12 +354,7 @@ describe('default-queue settings (Union run.default_queue)', () => {
       ];
       // The settings stay (declared): only then do they name their queues once applied.
       const d = desired(b);
-      d.default_queues = live.default_queues.map((q) => ({
-        ...q,
-        name: `${q.project}-${q.domain}`,
-        annotations: {},
-        source: { file: 'dq.yaml', line: 1, column: 1 },
-      }));
+      d.default_queues = live.default_queues.map((q) => desiredDefaultQueue(q));
       const plan = computePlan(d, live);
       expect(change(plan, 'Queue/old').action).toBe('blocked');
       expect(whyText(change(plan, 'Queue/old'))).toMatch(

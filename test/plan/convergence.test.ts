@@ -27,6 +27,7 @@ import { unaccountedStep } from '../../src/plan/steps.js';
 import { targetPlan } from '../../src/plan/target.js';
 import { runSteps } from './runner.js';
 import {
+  desiredAssignment,
   desiredCluster,
   desiredPool,
   desiredQueue,
@@ -60,7 +61,6 @@ const DOMAINS = ['development', 'production'];
 
 const contractOf = (pool: string, version: number): PoolContract =>
   poolContract(`s3://${pool}-v${version}`);
-const at = (file: string) => ({ file, line: 1, column: 1 });
 
 function settings(r: Rng) {
   return {
@@ -111,15 +111,14 @@ function randomDesired(r: Rng, defaultContract: PoolContract): DesiredState {
   }
   const seen = new Set<string>();
   const assignments = PROJECTS.flatMap((project) =>
-    DOMAINS.filter(() => r.chance(0.5)).map((domain) => ({
-      name: `${project}-${domain}`,
-      project,
-      domain,
-      workflow: r.chance(0.3) ? 'wf' : null,
-      pool: r.pick(poolNames),
-      annotations: {},
-      source: at(`assignments/${project}.yaml`),
-    })),
+    DOMAINS.filter(() => r.chance(0.5)).map((domain) =>
+      desiredAssignment({
+        project,
+        domain,
+        workflow: r.chance(0.3) ? 'wf' : null,
+        pool: r.pick(poolNames),
+      }),
+    ),
   ).filter((a) => !seen.has(assignmentKeyString(a)) && Boolean(seen.add(assignmentKeyString(a))));
   const byName = <T extends { name: string }>(xs: T[]) =>
     xs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -33,7 +33,14 @@ import { computePlan } from '../../../src/plan/index.js';
 import { unaccountedStep } from '../../../src/plan/steps.js';
 import { canonicalSelector } from '../../../src/gen/union/accelerators.js';
 import { openUnion, startUnionServer } from '../../controlplane/union/helpers.js';
-import { desiredCluster, desiredPool, desiredQueue, poolContract } from '../../support/builders.js';
+import {
+  desiredCluster,
+  desiredDefaultQueue,
+  desiredExecutionClusterLabel,
+  desiredPool,
+  desiredQueue,
+  poolContract,
+} from '../../support/builders.js';
 
 export type Backend = 'embedded' | 'union-embedded' | 'union';
 
@@ -45,7 +52,6 @@ const ACCELERATORS = ['nvidia_gpu', 'nvidia_gpu/t4', 'nvidia_gpu/nvidia-h100', '
 
 const contractOf = (pool: string, version: number): PoolContract =>
   poolContract(`s3://${pool}-v${version}`);
-const at = (file: string) => ({ file, line: 1, column: 1 });
 const canonical = (selector: string): string => {
   const read = canonicalSelector(selector);
   return 'selector' in read ? read.selector : selector;
@@ -222,14 +228,7 @@ export function desiredOf(r: Repo): DesiredState {
     .filter(() => declared.length > 0)
     .map((s) => {
       const [project, domain] = s.key.split('/') as [string, string];
-      return {
-        project,
-        domain,
-        queue: declared[s.queue % declared.length]!,
-        name: `${project}-${domain}`,
-        annotations: {},
-        source: at(`settings/${project}-${domain}.yaml`),
-      };
+      return desiredDefaultQueue({ project, domain, queue: declared[s.queue % declared.length]! });
     });
   const absent = r.absentDefault && !r.defaultQueue;
   if (r.defaultQueue && !absent)
@@ -503,12 +502,7 @@ export async function checkLabels(cp: ControlPlane, c: LabelCase): Promise<Outco
     assignments: [],
     execution_cluster_labels: [...labels.values()]
       .sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))
-      .map((l) => ({
-        ...l,
-        name: keyOf(l).replaceAll('/', '-'),
-        annotations: {},
-        source: at('labels.yaml'),
-      })),
+      .map((l) => desiredExecutionClusterLabel({ ...l, name: keyOf(l).replaceAll('/', '-') })),
     config: {
       prune: c.repo.prune,
       ignore: [],
