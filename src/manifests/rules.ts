@@ -191,7 +191,7 @@ function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
 
 /** The key as written, or the document's name when the key is not even strings. */
 function keyLabel(m: AssignmentManifest | ExecutionClusterLabelManifest): string {
-  return m.key.project !== '' && m.key.domain !== '' ? assignmentKeyString(m.key) : `'${m.name}'`;
+  return m.project !== '' && m.domain !== '' ? assignmentKeyString(m) : `'${m.name}'`;
 }
 
 function keyUsable(m: AssignmentManifest | ExecutionClusterLabelManifest): boolean {
@@ -206,7 +206,7 @@ function checkAssignments(assignments: AssignmentManifest[], d: Declared, add: A
     if (usable(a, '/spec/pool') && !d.poolExists(a.pool))
       add('V8', a, ['spec', 'pool'], `assignment ${keyLabel(a)}: ${d.unknownPool(a.pool)}`);
     if (!keyUsable(a)) continue;
-    const key = assignmentKeyString(a.key);
+    const key = assignmentKeyString(a);
     keepFirst(add, 'V8', byKey, key, a, ['spec'], (other) => {
       return `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`;
     });
@@ -652,8 +652,8 @@ function checkExecutionClusterLabels(
       const message = `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`;
       add('V11', e, ['spec', 'label'], message);
     }
-    if (!keyUsable(e) || e.key.project === '' || e.key.domain === '') continue;
-    const key = assignmentKeyString(e.key);
+    if (!keyUsable(e) || e.project === '' || e.domain === '') continue;
+    const key = assignmentKeyString(e);
     keepFirst(add, 'V11', byKey, key, e, ['spec'], (other) => {
       return `execution cluster label key ${key} is also set by '${other.name}' at ${where(other)}; keep one`;
     });

@@ -6,8 +6,10 @@
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
 import { createHash } from 'node:crypto';
+import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
 import {
   type ClusterDataPlane,
+  leavesOf,
   type PoolContract,
   type QueueSpec,
   QUEUE_SPEC_FIELDS,
@@ -21,22 +23,10 @@ import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import { pruneScope } from './prune-scope.js';
 import type { Plan, Step } from '../model/plan.js';
 
-const contractKey = (c: PoolContract) => [
-  c.object_store_ref.uri,
-  c.object_store_ref.endpoint ?? '',
-  c.secret_store.type,
-  c.secret_store.locator,
-  c.image_registry?.locator ?? null,
-];
+/** Each leaf in the schema's order: a field added to it is in the key, defaulted or not. */
+const contractKey = (c: PoolContract) => leavesOf(SPEC_FIELDS.ClusterPool, c);
 const dataPlaneKey = (d: ClusterDataPlane | null) =>
-  d === null
-    ? null
-    : [
-        d.object_store_uri ?? null,
-        d.secret_store?.type ?? null,
-        d.secret_store?.locator ?? null,
-        d.image_registry ?? null,
-      ];
+  d === null ? null : leavesOf(SPEC_FIELDS.Cluster.data_plane.fields, d);
 /** Most objects have no annotations: their key is this one, not a new empty key list each. */
 const NO_ANNOTATIONS: readonly [] = [];
 const annotationsKey = (a: Annotations) =>
