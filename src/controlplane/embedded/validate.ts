@@ -10,7 +10,6 @@ import {
   QUEUE_DEFAULTS,
   QUEUE_PLACEMENT,
   QUEUE_SPEC_FIELDS,
-  SECRET_STORE_TYPES,
   WILDCARD,
   address,
   assignmentKeyString,
@@ -78,18 +77,17 @@ export function validateName(kind: ObjectKind, name: unknown): string {
   return name;
 }
 
-/** `value` when it is one of `allowed`, else INVALID_ARGUMENT naming them (and `rule`, `cite`). */
+/** `value` when it is one of `allowed`, else INVALID_ARGUMENT naming them and `rule`. */
 function oneOf<T extends string>(
   value: unknown,
   allowed: readonly T[],
   what: string,
   addr: string,
   rule: string,
-  cite = true,
 ): T {
   if (allowed.includes(value as T)) return value as T;
-  const why = `${what} ${describe(value)} must be one of ${allowed.join(', ')}`;
-  throw invalid(cite ? `${why} (${rule})` : why, addr, rule);
+  const why = `${what} ${describe(value)} must be one of ${allowed.join(', ')} (${rule})`;
+  throw invalid(why, addr, rule);
 }
 
 /** A standalone ajv validator (src/gen/manifests/validators.ts): `errors` the last call's. */
@@ -168,38 +166,11 @@ export function validateRegistration(
   return { op: 'register_cluster', name, pool, data_plane };
 }
 
-/** C4/C5: a declared or reported data plane; every field optional, given ones well-formed. */
+/** C4/C5: a declared or reported data plane, as cluster.schema.json's data_plane (all optional). */
 export function validateDataPlane(value: unknown, addr: string): ClusterDataPlane {
-  const d = requireObject(value, 'data_plane', addr);
-  rejectUnknown(d, ['object_store_uri', 'secret_store', 'image_registry'], 'data_plane', addr);
-  const out: ClusterDataPlane = {};
-  if (d.object_store_uri !== undefined) {
-    out.object_store_uri = dataPlaneString(d.object_store_uri, 'object_store_uri', addr);
-  }
-  if (d.secret_store !== undefined) {
-    const s = requireObject(d.secret_store, 'data_plane.secret_store', addr);
-    rejectUnknown(s, ['type', 'locator'], 'data_plane.secret_store', addr);
-    out.secret_store = {};
-    if (s.type !== undefined) {
-      const what = 'data_plane.secret_store.type';
-      out.secret_store.type = oneOf(s.type, SECRET_STORE_TYPES, what, addr, 'C4', false);
-    }
-    if (s.locator !== undefined) {
-      out.secret_store.locator = dataPlaneString(s.locator, 'secret_store.locator', addr);
-    }
-  }
-  if (d.image_registry !== undefined) {
-    out.image_registry = dataPlaneString(d.image_registry, 'image_registry', addr);
-  }
-  return out;
-}
-
-/** C4: a data-plane field that is given must be a string. */
-function dataPlaneString(value: unknown, field: string, addr: string): string {
-  if (typeof value !== 'string') {
-    throw invalid(`data_plane.${field} must be a string, got ${describe(value)}`, addr, 'C4');
-  }
-  return value;
+  const problem = schemaProblem('Cluster', { data_plane: value }, 'cluster');
+  if (problem !== null) throw invalid(`${problem} (C4)`, addr, 'C4');
+  return structuredClone(value) as ClusterDataPlane;
 }
 
 /** A count (an integer >= 0), else INVALID_ARGUMENT citing `rule`. */
