@@ -71,7 +71,8 @@ export function writtenOf(fields: Fields, value: object, nested = false): Record
  * omitted mapping: a canonical key (plan/fingerprint.ts) that no key order changes.
  */
 export function leavesOf(fields: Fields, value: object | null, out: unknown[] = []): unknown[] {
-  for (const n of Object.keys(fields)) {
+  // for…in, not Object.keys: no array an object (a fingerprint keys every assignment).
+  for (const n in fields) {
     const f = fields[n]!;
     const v = value === null ? null : (value as Record<string, unknown>)[n];
     if (f.fields) leavesOf(f.fields, isMap(v) ? v : null, out);
