@@ -9,7 +9,7 @@ import {
   WILDCARD,
   assignmentKeyString,
   dataPlaneMismatches,
-  type DataPlaneMismatch,
+  DATA_PLANE_CONTRACT,
 } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
 import { bucketOf, weightProblem } from '../model/flyte.js';
@@ -213,20 +213,12 @@ function checkAssignments(assignments: AssignmentManifest[], d: Declared, add: A
   }
 }
 
-/** Where V6 reads each compared value in the pool's document. */
-const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
-  object_store_uri: '/spec/object_store_ref/uri',
-  'secret_store.type': '/spec/secret_store/type',
-  'secret_store.locator': '/spec/secret_store/locator',
-  image_registry: '/spec/image_registry',
-};
-
 function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void {
   for (const m of dataPlaneMismatches(pool.contract!, c.data_plane!)) {
     // Only values well-formed on both sides are compared: a broken one is already reported.
     if (
       !usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) ||
-      !usable(pool, DATA_PLANE_POINTERS[m.field]) ||
+      !usable(pool, `/spec/${DATA_PLANE_CONTRACT[m.field].replace('.', '/')}`) ||
       (m.field === 'object_store_uri' && sameBucket(m.declared, m.contract))
     )
       continue;

@@ -236,9 +236,29 @@ export function address(kind: ObjectKind, name: string): string {
   return `${kind}/${name}`;
 }
 
+/**
+ * C4: each data-plane field (cluster.schema.json's data_plane) and the contract field it must
+ * equal, dotted; a pool without an image registry expects none (""). One table for the control
+ * plane, the validator (V6, which finds each in the pool's document by it) and the planner.
+ */
+export const DATA_PLANE_CONTRACT = {
+  object_store_uri: 'object_store_ref.uri',
+  'secret_store.type': 'secret_store.type',
+  'secret_store.locator': 'secret_store.locator',
+  image_registry: 'image_registry.locator',
+} as const;
+type DataPlaneField = keyof typeof DATA_PLANE_CONTRACT;
+export const DATA_PLANE_FIELDS = Object.keys(DATA_PLANE_CONTRACT) as DataPlaneField[];
+
+/** The value at a dotted `path` of `o`, undefined where a step is absent or null. */
+export function at(o: unknown, path: string): unknown {
+  for (const k of path.split('.')) o = isMap(o) ? o[k] : undefined;
+  return o ?? undefined;
+}
+
 /** A declared (or reported) data-plane value that differs from the pool contract (C4, C5). */
 export interface DataPlaneMismatch {
-  field: 'object_store_uri' | 'secret_store.type' | 'secret_store.locator' | 'image_registry';
+  field: DataPlaneField;
   /** The contract's value; "" for the image registry of a pool that has none. */
   contract: string;
   declared: string;
@@ -253,15 +273,12 @@ export function dataPlaneMismatches(
   dp: ClusterDataPlane,
 ): DataPlaneMismatch[] {
   const out: DataPlaneMismatch[] = [];
-  const check = (field: DataPlaneMismatch['field'], expected: string, declared?: string) => {
+  for (const field of DATA_PLANE_FIELDS) {
+    const expected = (at(contract, DATA_PLANE_CONTRACT[field]) ?? '') as string;
+    const declared = at(dp, field) as string | undefined;
     if (declared !== undefined && declared !== expected)
       out.push({ field, contract: expected, declared });
-  };
-  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
-  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
-  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
-  // A pool without an image registry expects none: any declared registry differs from "".
-  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
+  }
   return out;
 }
 
