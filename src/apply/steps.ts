@@ -5,7 +5,7 @@
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
-import { QUEUE_SPEC_FIELDS, type PoolContract, type QueueSpec } from '../model/common.js';
+import { QUEUE_SPEC_FIELDS, type QueueSpec, sameContract } from '../model/common.js';
 import type { Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
@@ -158,16 +158,6 @@ async function ignoreNotFound(call: () => Promise<void>): Promise<StepOutcome> {
     if (isControlPlaneError(err, 'NOT_FOUND')) return { note: 'already deleted' };
     throw err;
   }
-}
-
-export function sameContract(a: PoolContract, b: PoolContract): boolean {
-  return (
-    a.object_store_ref.uri === b.object_store_ref.uri &&
-    (a.object_store_ref.endpoint ?? '') === (b.object_store_ref.endpoint ?? '') &&
-    a.secret_store.type === b.secret_store.type &&
-    a.secret_store.locator === b.secret_store.locator &&
-    (a.image_registry?.locator ?? null) === (b.image_registry?.locator ?? null)
-  );
 }
 
 /** The fields where the live queue differs; the selector compared as a set. */

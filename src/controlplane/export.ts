@@ -7,6 +7,7 @@ import { dump } from '../util/js-yaml.js';
 import {
   type AssignmentKey,
   assignmentKeyString,
+  CLUSTER_FIELDS,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
   isValidName,
@@ -18,7 +19,9 @@ import {
   pick,
   type QueueCaps,
   type QueueSettings,
+  writtenOf,
 } from '../model/common.js';
+import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
 import type { LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -75,17 +78,6 @@ export function manifestFile(
     path: `${FOLDER[kind]}/${name}.yaml`,
     address: `${kind}/${key}`,
     content: header + body,
-  };
-}
-
-function poolSpec(p: LivePool): Record<string, unknown> {
-  const { uri, endpoint } = p.contract.object_store_ref;
-  return {
-    object_store_ref: endpoint ? { uri, endpoint } : { uri },
-    secret_store: { type: p.contract.secret_store.type, locator: p.contract.secret_store.locator },
-    image_registry: p.contract.image_registry
-      ? { locator: p.contract.image_registry.locator }
-      : undefined,
   };
 }
 
@@ -156,18 +148,15 @@ export function exportManifests(live: LiveState): ExportResult {
   named('ClusterPool', 'pools', live.pools, (p) => poolFile(p, warnings));
   // data_plane is reported by the cluster itself (C5), not declared here.
   named('Cluster', 'clusters', live.clusters, (c) =>
-    manifestFile('Cluster', c.name, { pool: c.pool, enabled: c.enabled }),
+    manifestFile('Cluster', c.name, writtenOf(SPEC_FIELDS.Cluster, pick(c, CLUSTER_FIELDS))),
   );
   named('Queue', 'queues', live.queues, (q) => queueFile(q, clusters, warnings));
   const taken = new Set<string>();
-  for (const a of live.assignments)
-    add('assignments', keyedFile('PoolAssignment', a, { pool: a.pool }, taken));
+  for (const a of live.assignments) add('assignments', keyedFile('PoolAssignment', a, taken));
   const dqNames = new Set<string>();
   if (live.default_queues) counts.default_queues = 0;
-  for (const d of live.default_queues ?? []) {
-    const key = { project: d.project, domain: d.domain, workflow: null };
-    add('default_queues', keyedFile('DefaultQueue', key, { queue: d.queue }, dqNames));
-  }
+  for (const d of live.default_queues ?? [])
+    add('default_queues', keyedFile('DefaultQueue', { ...d, workflow: null }, dqNames));
   return { files, counts, warnings };
 }
 
@@ -189,7 +178,7 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
       { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
     );
   }
-  return manifestFile('ClusterPool', p.name, poolSpec(p));
+  return manifestFile('ClusterPool', p.name, writtenOf(SPEC_FIELDS.ClusterPool, p.contract));
 }
 
 function queueFile(
@@ -231,14 +220,12 @@ function managedQueueFile(
 
 /** An object named by its key (assignments, default-queue settings, labels), unique in `taken`. */
 function keyedFile(
-  kind: ObjectKind,
-  key: AssignmentKey,
-  spec: Record<string, unknown>,
+  kind: 'PoolAssignment' | 'DefaultQueue' | 'ExecutionClusterLabel',
+  o: AssignmentKey,
   taken: Set<string>,
 ): ExportedFile {
-  const { project, domain } = key;
-  const fields = { project, domain, workflow: key.workflow ?? undefined, ...spec };
-  return manifestFile(kind, assignmentManifestName(key, taken), fields, assignmentKeyString(key));
+  const spec = writtenOf(SPEC_FIELDS[kind], o);
+  return manifestFile(kind, assignmentManifestName(o, taken), spec, assignmentKeyString(o));
 }
 
 /**
@@ -248,7 +235,7 @@ function keyedFile(
 export function exportExecutionClusterLabels(live: LiveState) {
   const labels = live.execution_cluster_labels ?? [];
   const taken = new Set<string>();
-  const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, { label: l.label }, taken));
+  const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, taken));
   const named = [...new Set(labels.map((l) => l.label))].sort();
   const warnings =
     named.length > 0

@@ -52,9 +52,9 @@ export function buildDesiredState(
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
   const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
-    project: a.key.project,
-    domain: a.key.domain,
-    workflow: a.key.workflow,
+    project: a.project,
+    domain: a.domain,
+    workflow: a.workflow,
     pool: a.pool,
     name: a.name,
     annotations: a.annotations,
@@ -98,7 +98,9 @@ export function buildDesiredState(
     })).sort(byName),
     execution_cluster_labels: sortedByKey(
       g.ExecutionClusterLabel.map((e) => ({
-        ...e.key,
+        project: e.project,
+        domain: e.domain,
+        workflow: e.workflow,
         label: e.label,
         name: e.name,
         annotations: e.annotations,

@@ -2,20 +2,25 @@
  * One YAML document → one typed manifest (envelope, JSON Schema, typed record pointing at its
  * source nodes). No defaults here: V5's co-named queue rules need what was written.
  */
-import { isMap, type ClusterLabelEntry, type ExecutionClusterAuth } from '../model/flyte.js';
+import {
+  isMap,
+  type ClusterLabelEntry,
+  type ExecutionClusterAuth,
+  type ExecutionClusterLabel,
+} from '../model/flyte.js';
 import {
   address,
   assignmentKeyString,
   defaultQueueKeyString,
-  type AssignmentKey,
+  type Assignment,
   type ClusterDataPlane,
   type DefaultQueueSetting,
   type PoolContract,
   QUEUE_CAP_FIELDS,
   type QueueSettings,
   type QueueCaps,
-  type SecretStoreType,
 } from '../model/common.js';
+import { SPEC_FIELDS, type SpecField } from '../gen/manifests/kinds.js';
 import {
   CONTRACT_ANNOTATION,
   CONTRACT_UNKNOWN,
@@ -111,10 +116,9 @@ export interface QueueManifest extends ManifestBase, WrittenSettings {
   caps: QueueCaps;
 }
 
-export interface AssignmentManifest extends ManifestBase {
+/** Its fields as the model keeps them (keyed ones as written, for messages and V8). */
+export interface AssignmentManifest extends ManifestBase, Assignment {
   kind: 'PoolAssignment';
-  key: AssignmentKey;
-  pool: string;
 }
 
 export interface DefaultQueueManifest extends ManifestBase, DefaultQueueSetting {
@@ -138,10 +142,8 @@ export interface ClusterLabelManifest extends ManifestBase {
   isDefault: boolean;
 }
 
-export interface ExecutionClusterLabelManifest extends ManifestBase {
+export interface ExecutionClusterLabelManifest extends ManifestBase, ExecutionClusterLabel {
   kind: 'ExecutionClusterLabel';
-  key: AssignmentKey;
-  label: string;
 }
 
 export type Manifest =
@@ -246,6 +248,7 @@ function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Pos
 }
 
 type Plain = Record<string, unknown>;
+type Fields = Readonly<Record<string, SpecField>>;
 const NO_FAULTS: readonly string[] = [];
 /**
  * Most objects' annotations and caps: one frozen object each, not one per object kept by the
@@ -337,13 +340,30 @@ function manifestOf(
   return manifest as Manifest;
 }
 
-/** An assignment's key as written (for messages; the key rules need it usable). */
-function keyAsWritten(spec: Plain): AssignmentKey {
-  return {
-    project: str(spec['project']) ?? '',
-    domain: str(spec['domain']) ?? '',
-    workflow: str(spec['workflow']) ?? null,
-  };
+/**
+ * `fields` of `from` as the model keeps them (model/common.ts Stored), set on `out`: an omitted
+ * field its default or null; one of another type (a partial manifest's fault) a placeholder, ''
+ * for text: the rules read a field only where it is `usable`.
+ */
+function storedFields(fields: Fields, from: Plain, out: Plain = {}): Plain {
+  // for…in, not Object.keys: no array a document (70,000 of them in a 100,000-object load).
+  for (const n in fields) {
+    const f = fields[n]!;
+    const v = from[n];
+    if (v === undefined && !f.required) out[n] = 'default' in f ? structuredClone(f.default) : null;
+    else if (f.fields) out[n] = storedFields(f.fields, isObject(v) ? v : {});
+    else out[n] = ofType(f, v) ? v : f.type === 'string' || f.type === 'enum' ? '' : null;
+  }
+  return out;
+}
+
+/** Whether `v` is of the JSON type `f` declares. */
+function ofType(f: SpecField, v: unknown): boolean {
+  if (f.type === 'string' || f.type === 'enum') return typeof v === 'string';
+  if (f.type === 'integer' || f.type === 'number') return typeof v === 'number';
+  if (f.type === 'array') return Array.isArray(v);
+  if (f.type === 'object') return isMap(v);
+  return f.type === 'boolean' ? typeof v === 'boolean' : v !== undefined;
 }
 
 /** Each kind's own fields (ManifestBase's aside), from its spec. */
@@ -352,25 +372,11 @@ const READERS: {
 } = {
   ClusterPool: (r) => ({
     kind: 'ClusterPool',
-    // P2, normalised; null when marked unknown (the schema then enforces `spec: {}`).
+    // P2; null when marked unknown (the schema then enforces `spec: {}`).
     contract:
       r.annotations[CONTRACT_ANNOTATION] === CONTRACT_UNKNOWN
         ? null
-        : {
-            object_store_ref: {
-              uri: r.text('object_store_ref', 'uri'),
-              endpoint: r.text('object_store_ref', 'endpoint'),
-            },
-            secret_store: {
-              type: r.text('secret_store', 'type') as SecretStoreType,
-              locator: r.text('secret_store', 'locator'),
-            },
-            // A broken one is a fault and is never compared (V6).
-            image_registry:
-              r.spec['image_registry'] !== undefined
-                ? { locator: r.text('image_registry', 'locator') }
-                : null,
-          },
+        : (storedFields(SPEC_FIELDS.ClusterPool, r.spec) as PoolContract),
   }),
   Cluster: (r) => ({
     kind: 'Cluster',
@@ -412,18 +418,11 @@ const READERS: {
     };
     return queue;
   },
-  PoolAssignment: (r) => ({
-    kind: 'PoolAssignment',
-    key: keyAsWritten(r.spec),
-    pool: r.text('pool'),
-  }),
-  DefaultQueue: (r) => ({
-    kind: 'DefaultQueue',
-    // As for assignments: the key as written, for messages and the V12 duplicate check.
-    project: str(r.spec['project']) ?? '',
-    domain: str(r.spec['domain']) ?? '',
-    queue: r.text('queue'),
-  }),
+  // The key as written (a string), for messages and the V8/V12 duplicate checks.
+  PoolAssignment: (r) =>
+    storedFields(SPEC_FIELDS.PoolAssignment, r.spec, { kind: 'PoolAssignment' }) as never,
+  DefaultQueue: (r) =>
+    storedFields(SPEC_FIELDS.DefaultQueue, r.spec, { kind: 'DefaultQueue' }) as never,
   ExecutionCluster: (r) => {
     const rawAuth = r.get('auth');
     const inCluster = r.get('inCluster') === true;
@@ -453,11 +452,10 @@ const READERS: {
     }),
     isDefault: r.get('default') === true,
   }),
-  ExecutionClusterLabel: (r) => ({
-    kind: 'ExecutionClusterLabel',
-    key: keyAsWritten(r.spec),
-    label: r.text('label'),
-  }),
+  ExecutionClusterLabel: (r) =>
+    storedFields(SPEC_FIELDS.ExecutionClusterLabel, r.spec, {
+      kind: 'ExecutionClusterLabel',
+    }) as never,
 };
 
 const boolOrNull = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);

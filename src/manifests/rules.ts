@@ -9,7 +9,7 @@ import {
   WILDCARD,
   assignmentKeyString,
   dataPlaneMismatches,
-  type DataPlaneMismatch,
+  DATA_PLANE_CONTRACT,
 } from '../model/common.js';
 import type { RepoConfig } from '../model/desired.js';
 import { bucketOf, weightProblem } from '../model/flyte.js';
@@ -191,7 +191,7 @@ function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
 
 /** The key as written, or the document's name when the key is not even strings. */
 function keyLabel(m: AssignmentManifest | ExecutionClusterLabelManifest): string {
-  return m.key.project !== '' && m.key.domain !== '' ? assignmentKeyString(m.key) : `'${m.name}'`;
+  return m.project !== '' && m.domain !== '' ? assignmentKeyString(m) : `'${m.name}'`;
 }
 
 function keyUsable(m: AssignmentManifest | ExecutionClusterLabelManifest): boolean {
@@ -206,27 +206,19 @@ function checkAssignments(assignments: AssignmentManifest[], d: Declared, add: A
     if (usable(a, '/spec/pool') && !d.poolExists(a.pool))
       add('V8', a, ['spec', 'pool'], `assignment ${keyLabel(a)}: ${d.unknownPool(a.pool)}`);
     if (!keyUsable(a)) continue;
-    const key = assignmentKeyString(a.key);
+    const key = assignmentKeyString(a);
     keepFirst(add, 'V8', byKey, key, a, ['spec'], (other) => {
       return `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`;
     });
   }
 }
 
-/** Where V6 reads each compared value in the pool's document. */
-const DATA_PLANE_POINTERS: Record<DataPlaneMismatch['field'], string> = {
-  object_store_uri: '/spec/object_store_ref/uri',
-  'secret_store.type': '/spec/secret_store/type',
-  'secret_store.locator': '/spec/secret_store/locator',
-  image_registry: '/spec/image_registry',
-};
-
 function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void {
   for (const m of dataPlaneMismatches(pool.contract!, c.data_plane!)) {
     // Only values well-formed on both sides are compared: a broken one is already reported.
     if (
       !usable(c, `/spec/data_plane/${m.field.replace('.', '/')}`) ||
-      !usable(pool, DATA_PLANE_POINTERS[m.field]) ||
+      !usable(pool, `/spec/${DATA_PLANE_CONTRACT[m.field].replace('.', '/')}`) ||
       (m.field === 'object_store_uri' && sameBucket(m.declared, m.contract))
     )
       continue;
@@ -652,8 +644,8 @@ function checkExecutionClusterLabels(
       const message = `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`;
       add('V11', e, ['spec', 'label'], message);
     }
-    if (!keyUsable(e) || e.key.project === '' || e.key.domain === '') continue;
-    const key = assignmentKeyString(e.key);
+    if (!keyUsable(e) || e.project === '' || e.domain === '') continue;
+    const key = assignmentKeyString(e);
     keepFirst(add, 'V11', byKey, key, e, ['spec'], (other) => {
       return `execution cluster label key ${key} is also set by '${other.name}' at ${where(other)}; keep one`;
     });

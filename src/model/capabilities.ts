@@ -4,11 +4,13 @@
  * and `pool_update` check against a new contract (C4, C5).
  */
 import {
+  at,
   BASELINE_CAPABILITIES,
   type Capabilities,
   type ClusterDataPlane,
+  DATA_PLANE_CONTRACT,
+  DATA_PLANE_FIELDS,
   type PoolContract,
-  type SecretStoreType,
 } from './common.js';
 import type { LiveCluster } from './live.js';
 
@@ -63,14 +65,14 @@ export function reportedDataPlane(
 ): ClusterDataPlane | null {
   if (cluster.health === 'unknown' || cluster.data_plane_reported === false) return null;
   const drift = new Map(cluster.config_drift.map((d) => [d.field, d.reported]));
-  const pick = (field: string, value: string) => drift.get(field) ?? value;
-  const registry = pick('image_registry', contract.image_registry?.locator ?? '');
-  return {
-    object_store_uri: pick('object_store_uri', contract.object_store_ref.uri),
-    secret_store: {
-      type: pick('secret_store.type', contract.secret_store.type) as SecretStoreType,
-      locator: pick('secret_store.locator', contract.secret_store.locator),
-    },
-    ...(registry === '' ? {} : { image_registry: registry }),
-  };
+  const out: Record<string, unknown> = {};
+  for (const field of DATA_PLANE_FIELDS) {
+    const value = drift.get(field) ?? at(contract, DATA_PLANE_CONTRACT[field]) ?? '';
+    // Only a pool without an image registry has an empty value (a report's are non-empty, C4).
+    if (value === '') continue;
+    const [a, b] = field.split('.') as [string, string?];
+    if (b === undefined) out[a] = value;
+    else ((out[a] ??= {}) as Record<string, unknown>)[b] = value;
+  }
+  return out as ClusterDataPlane;
 }

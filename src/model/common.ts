@@ -3,6 +3,7 @@
  * declared once, by schemas/<kind>.schema.json; types, defaults and lists here derive from it
  * (src/gen/manifests/kinds.ts, `npm run generate:validators`).
  */
+import { isDeepStrictEqual } from 'node:util';
 import {
   SPEC_FIELDS,
   type ManifestKind,
@@ -10,6 +11,7 @@ import {
   type SpecField,
 } from '../gen/manifests/kinds.js';
 import type { PlanParts } from '../gen/manifests/plan-parts.js';
+import { isMap } from '../util/json-shape.js';
 
 export const SECRET_STORE_TYPES = SPEC_FIELDS.ClusterPool.secret_store.fields.type.values;
 export type SecretStoreType = (typeof SECRET_STORE_TYPES)[number];
@@ -31,12 +33,76 @@ export const DEFAULT_POOL = 'default';
 export const DEFAULT_QUEUE = 'default';
 export const WILDCARD = '*';
 
-/** P2: a pool's data-plane contract, normalised (endpoint "" when absent, image_registry null when absent). */
-export interface PoolContract {
-  object_store_ref: { uri: string; endpoint: string };
-  secret_store: { type: SecretStoreType; locator: string };
-  image_registry: { locator: string } | null;
+type Fields = Readonly<Record<string, SpecField>>;
+
+/**
+ * A record written as `W` (ManifestSpecs) as the model keeps it, by its schema's fields `F`
+ * (SPEC_FIELDS): a field the schema requires or gives a default is always there, any other is
+ * null when omitted; so are the fields of a nested mapping (model/shapes.ts reads them so).
+ */
+export type Stored<W, F> = {
+  -readonly [K in keyof F & keyof W]-?: F[K] extends { required: true } | { default: unknown }
+    ? StoredValue<W[K], F[K]>
+    : StoredValue<W[K], F[K]> | null;
+};
+type StoredValue<T, F> = F extends { fields: infer G } ? Stored<NonNullable<T>, G> : NonNullable<T>;
+/** A kind's spec as the model keeps it, from schemas/<kind>.schema.json. */
+export type StoredSpec<K extends ManifestKind> = Stored<ManifestSpecs[K], (typeof SPEC_FIELDS)[K]>;
+
+/**
+ * `fields` of `value` as a manifest writes them (export): a null (omitted) field left out, and
+ * so is a nested mapping's field at its default (`endpoint: ""`); a spec's own fields are
+ * written, defaults too, so an exported file says its pool and state.
+ */
+export function writtenOf(fields: Fields, value: object, nested = false): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of Object.keys(fields)) {
+    const f = fields[n]!;
+    const v = (value as Record<string, unknown>)[n];
+    if (v === null || v === undefined) continue;
+    if (nested && 'default' in f && isDeepStrictEqual(v, f.default)) continue;
+    out[n] = f.fields && isMap(v) ? writtenOf(f.fields, v, true) : structuredClone(v);
+  }
+  return out;
 }
+
+/**
+ * `fields` of `value` as one list of leaves, in the schema's order, null for each leaf of an
+ * omitted mapping: a canonical key (plan/fingerprint.ts) that no key order changes.
+ */
+export function leavesOf(fields: Fields, value: object | null, out: unknown[] = []): unknown[] {
+  // for…in, not Object.keys: no array an object (a fingerprint keys every assignment).
+  for (const n in fields) {
+    const f = fields[n]!;
+    const v = value === null ? null : (value as Record<string, unknown>)[n];
+    if (f.fields) leavesOf(f.fields, isMap(v) ? v : null, out);
+    else out.push(v ?? null);
+  }
+  return out;
+}
+
+/** P2: a pool's data-plane contract (cluster-pool.schema.json), each default applied. */
+export type PoolContract = StoredSpec<'ClusterPool'>;
+
+/** P2: the same contract, an omitted field as its default (a caller may leave one out). */
+export function sameContract(a: PoolContract, b: PoolContract): boolean {
+  return isDeepStrictEqual(leavesOf(POOL_FIELDS, a), leavesOf(POOL_FIELDS, b));
+}
+const POOL_FIELDS: Fields = SPEC_FIELDS.ClusterPool;
+
+/**
+ * The Cluster fields no control plane stores: `data_plane` is what the data plane reports (C5;
+ * the declared one is held to the contract, V6), `pools` only Union self-managed's rendered pool
+ * map. A field added to the schema is stored unless named here.
+ */
+const CLUSTER_UNSTORED = ['pools', 'data_plane'] as const;
+type ClusterField = keyof typeof SPEC_FIELDS.Cluster;
+/** C1, C6: a cluster's stored fields, in the schema's order. */
+export const CLUSTER_FIELDS = (Object.keys(SPEC_FIELDS.Cluster) as ClusterField[]).filter(
+  (f) => !(CLUSTER_UNSTORED as readonly string[]).includes(f),
+) as Exclude<ClusterField, (typeof CLUSTER_UNSTORED)[number]>[];
+/** A cluster's stored fields (its pool and whether it takes work), defaults applied. */
+export type ClusterSettings = Pick<StoredSpec<'Cluster'>, (typeof CLUSTER_FIELDS)[number]>;
 
 /** C4/C5: what a cluster's data plane is deployed with; every field optional. */
 export type ClusterDataPlane = NonNullable<ManifestSpecs['Cluster']['data_plane']>;
@@ -143,16 +209,10 @@ export function capsOf(spec: QueueCaps): QueueCaps {
   return out as QueueCaps;
 }
 
-/** A1: the identity of a pool assignment. `workflow` null for a project-domain assignment. */
-export interface AssignmentKey {
-  project: string;
-  domain: string;
-  workflow: string | null;
-}
-
-export interface Assignment extends AssignmentKey {
-  pool: string;
-}
+/** A1: a pool assignment (pool-assignment.schema.json); `workflow` null for a project-domain one. */
+export type Assignment = StoredSpec<'PoolAssignment'>;
+/** A1: the identity of a pool assignment (and of an execution cluster label). */
+export type AssignmentKey = Pick<Assignment, 'project' | 'domain' | 'workflow'>;
 
 /** Stable text form of an assignment key: `project/domain` or `project/domain/workflow`. */
 export function assignmentKeyString(key: AssignmentKey): string {
@@ -164,7 +224,7 @@ export function assignmentKeyString(key: AssignmentKey): string {
 export type ObjectKind = ManifestKind;
 
 /** Union v2: project/domain → default queue, as schemas/default-queue.schema.json declares it. */
-export type DefaultQueueSetting = ManifestSpecs['DefaultQueue'];
+export type DefaultQueueSetting = StoredSpec<'DefaultQueue'>;
 
 /** Union v2: the identity of a default-queue setting (`DefaultQueue/<project>/<domain>`). */
 export function defaultQueueKeyString(key: { project: string; domain: string }): string {
@@ -176,9 +236,29 @@ export function address(kind: ObjectKind, name: string): string {
   return `${kind}/${name}`;
 }
 
+/**
+ * C4: each data-plane field (cluster.schema.json's data_plane) and the contract field it must
+ * equal, dotted; a pool without an image registry expects none (""). One table for the control
+ * plane, the validator (V6, which finds each in the pool's document by it) and the planner.
+ */
+export const DATA_PLANE_CONTRACT = {
+  object_store_uri: 'object_store_ref.uri',
+  'secret_store.type': 'secret_store.type',
+  'secret_store.locator': 'secret_store.locator',
+  image_registry: 'image_registry.locator',
+} as const;
+type DataPlaneField = keyof typeof DATA_PLANE_CONTRACT;
+export const DATA_PLANE_FIELDS = Object.keys(DATA_PLANE_CONTRACT) as DataPlaneField[];
+
+/** The value at a dotted `path` of `o`, undefined where a step is absent or null. */
+export function at(o: unknown, path: string): unknown {
+  for (const k of path.split('.')) o = isMap(o) ? o[k] : undefined;
+  return o ?? undefined;
+}
+
 /** A declared (or reported) data-plane value that differs from the pool contract (C4, C5). */
 export interface DataPlaneMismatch {
-  field: 'object_store_uri' | 'secret_store.type' | 'secret_store.locator' | 'image_registry';
+  field: DataPlaneField;
   /** The contract's value; "" for the image registry of a pool that has none. */
   contract: string;
   declared: string;
@@ -193,15 +273,12 @@ export function dataPlaneMismatches(
   dp: ClusterDataPlane,
 ): DataPlaneMismatch[] {
   const out: DataPlaneMismatch[] = [];
-  const check = (field: DataPlaneMismatch['field'], expected: string, declared?: string) => {
+  for (const field of DATA_PLANE_FIELDS) {
+    const expected = (at(contract, DATA_PLANE_CONTRACT[field]) ?? '') as string;
+    const declared = at(dp, field) as string | undefined;
     if (declared !== undefined && declared !== expected)
       out.push({ field, contract: expected, declared });
-  };
-  check('object_store_uri', contract.object_store_ref.uri, dp.object_store_uri);
-  check('secret_store.type', contract.secret_store.type, dp.secret_store?.type);
-  check('secret_store.locator', contract.secret_store.locator, dp.secret_store?.locator);
-  // A pool without an image registry expects none: any declared registry differs from "".
-  check('image_registry', contract.image_registry?.locator ?? '', dp.image_registry);
+  }
   return out;
 }
 

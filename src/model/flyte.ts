@@ -3,13 +3,11 @@
  * the flyte-core cluster configuration (`configmap.clusters`), which has no API.
  */
 import type { ManifestSpecs } from '../gen/manifests/kinds.js';
-import type { AssignmentKey } from './common.js';
+import type { StoredSpec } from './common.js';
 export { isMap } from '../util/json-shape.js';
 
 /** flyteadmin EXECUTION_CLUSTER_LABEL (matchable_resource.proto), keyed like a pool assignment. */
-export interface ExecutionClusterLabel extends AssignmentKey {
-  label: string;
-}
+export type ExecutionClusterLabel = StoredSpec<'ExecutionClusterLabel'>;
 
 /** `clusterConfigs[].auth` (flyteadmin runtime/interfaces/cluster_configuration.go), or inCluster. */
 export type ExecutionClusterAuth =

@@ -1,8 +1,14 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
-import type { Assignment, Capabilities, PoolContract, QueueSpec } from './common.js';
+import type {
+  Assignment,
+  Capabilities,
+  ClusterSettings,
+  DefaultQueueSetting,
+  PoolContract,
+  QueueSpec,
+} from './common.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from './flyte.js';
 import type { Guardrails } from './desired.js';
-import type { ManifestSpecs } from '../gen/manifests/kinds.js';
 
 export interface LivePool {
   name: string;
@@ -21,10 +27,8 @@ export interface ConfigDriftEntry {
   reported: string;
 }
 
-export interface LiveCluster {
+export interface LiveCluster extends ClusterSettings {
   name: string;
-  pool: string;
-  enabled: boolean;
   health: ClusterHealth;
   unhealthy_reasons: string[];
   config_drift: ConfigDriftEntry[];
@@ -128,7 +132,7 @@ export interface LiveScopedDefaultQueue {
   unreadable?: true;
 }
 
-export type LiveDefaultQueue = ManifestSpecs['DefaultQueue'];
+export type LiveDefaultQueue = DefaultQueueSetting;
 
 /**
  * The default-queue settings a live-state read asks for. Union has no call that lists them (one

@@ -17,7 +17,7 @@ import {
 } from '../util/json-shape.js';
 import { SPEC_FIELDS, type SpecField } from '../gen/manifests/kinds.js';
 import { CAPABILITY_NAMES } from './capabilities.js';
-import { QUEUE_SPEC_FIELDS } from './common.js';
+import { CLUSTER_FIELDS, QUEUE_SPEC_FIELDS } from './common.js';
 
 /** A value of a field as the model keeps it (schemas/<kind>.schema.json declares the field). */
 function shapeOf(f: SpecField): Shape {
@@ -68,15 +68,18 @@ export const queueSpecShape: Shape = recordOf(SPEC_FIELDS.Queue, QUEUE_SPEC_FIEL
 
 const clusterFields = {
   name: str,
-  pool: str,
-  enabled: bool,
   health: oneOf('unknown', 'healthy', 'unhealthy'),
   unhealthy_reasons: listOf(str),
   config_drift: listOf(record({ field: str, contract: str, reported: str })),
 };
+const clusterSettingsShape = recordOf(SPEC_FIELDS.Cluster, CLUSTER_FIELDS);
+const both =
+  (a: Shape, b: Shape): Shape =>
+  (v) =>
+    a(v) ?? b(v);
 
 /** A cluster as the embedded control plane stores it (its bound queues are derived). */
-export const storedClusterShape: Shape = record(clusterFields);
+export const storedClusterShape: Shape = both(record(clusterFields), clusterSettingsShape);
 
 export const assignmentShape: Shape = recordOf(SPEC_FIELDS.PoolAssignment);
 
@@ -93,7 +96,9 @@ export const executionClusterLabelShape: Shape = recordOf(SPEC_FIELDS.ExecutionC
 const liveStateShape: Shape = record(
   {
     pools: listOf(record({ name: str, contract: poolContractShape, member_clusters: listOf(str) })),
-    clusters: listOf(record({ ...clusterFields, bound_queues: listOf(str) })),
+    clusters: listOf(
+      both(record({ ...clusterFields, bound_queues: listOf(str) }), clusterSettingsShape),
+    ),
     queues: listOf(
       (v) =>
         queueSpecShape(v) ??

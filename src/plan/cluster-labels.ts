@@ -4,9 +4,9 @@
  */
 import { address, assignmentKeyString } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
-import { LABEL_WEIGHT_TOLERANCE, type ExecutionClusterLabel } from '../model/flyte.js';
+import { LABEL_WEIGHT_TOLERANCE } from '../model/flyte.js';
 import type { PlanWarning } from '../model/plan.js';
-import type { Form } from './forms.js';
+import { specForm } from './forms.js';
 import {
   indexBy,
   keyed,
@@ -18,23 +18,19 @@ import {
 import { warning } from './reasons.js';
 import type { StepGraph } from './graph.js';
 
-export function labelForm(l: ExecutionClusterLabel): ExecutionClusterLabel & Form {
-  return { project: l.project, domain: l.domain, workflow: l.workflow, label: l.label };
-}
-
 /** The label pass: its decisions (by key, sorted; none without labels) and its warnings. */
 export function planExecutionClusterLabels(ctx: PlanIndex) {
   const labels = new Map<string, LabelDecision>();
   const desired = indexBy(ctx.desired.execution_cluster_labels, assignmentKeyString);
   const live = indexBy(ctx.live.execution_cluster_labels, assignmentKeyString);
   for (const [key, d, l] of keyed(desired, live)) {
-    const before = l ? labelForm(l) : null;
+    const before = l ? specForm('ExecutionClusterLabel', l) : null;
     if (!d) {
       const change = ctx.undeclaredChange('ExecutionClusterLabel', key, before);
       labels.set(key, { change, key: l!, set: false, remove: change.action === 'delete' });
       continue;
     }
-    const after = labelForm(d);
+    const after = specForm('ExecutionClusterLabel', d);
     const change = upsertChange('ExecutionClusterLabel', key, before, after);
     labels.set(key, { change, key: after, set: change.action !== 'noop', remove: false });
   }

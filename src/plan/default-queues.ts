@@ -4,7 +4,7 @@
  */
 import { address, defaultQueueKeyString } from '../model/common.js';
 import type { Change } from '../model/plan.js';
-import { changeWith, type Form } from './forms.js';
+import { changeWith, specForm } from './forms.js';
 import { reasonOf } from './reasons.js';
 import {
   type PlanContext,
@@ -17,16 +17,12 @@ import {
 } from './context.js';
 import type { StepGraph, StepNode } from './graph.js';
 
-function form(d: { project: string; domain: string; queue: string }): Form {
-  return { project: d.project, domain: d.domain, queue: d.queue };
-}
-
 export function planDefaultQueues(ctx: PlanIndex, queues: ReadonlyMap<string, QueueDecision>) {
   const out = new Map<string, DefaultQueueDecision>();
   const desired = indexBy(ctx.desired.default_queues, defaultQueueKeyString);
   const live = indexBy(ctx.live.default_queues, defaultQueueKeyString);
   for (const [key, d, l] of keyed(desired, live)) {
-    const before = l ? form(l) : null;
+    const before = l ? specForm('DefaultQueue', l) : null;
     if (!d) {
       const change = ctx.undeclaredChange('DefaultQueue', key, before);
       const remove = change.action === 'delete';
@@ -37,7 +33,7 @@ export function planDefaultQueues(ctx: PlanIndex, queues: ReadonlyMap<string, Qu
     const willExist =
       ctx.lQueues.has(d.queue) ||
       (queue !== undefined && queue.change.action !== 'blocked' && queue.final !== null);
-    const change = upsertChange('DefaultQueue', key, before, form(d));
+    const change = upsertChange('DefaultQueue', key, before, specForm('DefaultQueue', d));
     if (change.action !== 'noop' && !willExist) {
       const why = reasonOf('DEFAULT_QUEUE_TARGET_MISSING', {
         queue: d.queue,

@@ -6,8 +6,12 @@
  * JSON.stringify is canonical: much cheaper than sorting keys generically at 10,000 objects.
  */
 import { createHash } from 'node:crypto';
+import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
 import {
+  CLUSTER_FIELDS,
   type ClusterDataPlane,
+  type ClusterSettings,
+  leavesOf,
   type PoolContract,
   type QueueSpec,
   QUEUE_SPEC_FIELDS,
@@ -21,22 +25,17 @@ import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import { pruneScope } from './prune-scope.js';
 import type { Plan, Step } from '../model/plan.js';
 
-const contractKey = (c: PoolContract) => [
-  c.object_store_ref.uri,
-  c.object_store_ref.endpoint ?? '',
-  c.secret_store.type,
-  c.secret_store.locator,
-  c.image_registry?.locator ?? null,
-];
+/** Each leaf in the schema's order: a field added to it is in the key, defaulted or not. */
+const contractKey = (c: PoolContract) => leavesOf(SPEC_FIELDS.ClusterPool, c);
 const dataPlaneKey = (d: ClusterDataPlane | null) =>
-  d === null
-    ? null
-    : [
-        d.object_store_uri ?? null,
-        d.secret_store?.type ?? null,
-        d.secret_store?.locator ?? null,
-        d.image_registry ?? null,
-      ];
+  d === null ? null : leavesOf(SPEC_FIELDS.Cluster.data_plane.fields, d);
+/** A cluster's name and stored fields (CLUSTER_FIELDS: pool, enabled). */
+function clusterKey(c: { name: string } & ClusterSettings): unknown[] {
+  const key: unknown[] = [c.name];
+  for (let i = 0; i < CLUSTER_FIELDS.length; i++) key.push(c[CLUSTER_FIELDS[i]!]);
+  return key;
+}
+const annotated = (key: unknown[], a: Annotations) => (key.push(annotationsKey(a)), key);
 /** Most objects have no annotations: their key is this one, not a new empty key list each. */
 const NO_ANNOTATIONS: readonly [] = [];
 const annotationsKey = (a: Annotations) =>
@@ -77,26 +76,17 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
     annotationsKey(p.annotations),
   ]);
   json.list(desired.clusters, (c) => {
-    const key = [
-      c.name,
-      c.pool,
-      c.enabled,
-      dataPlaneKey(c.data_plane),
-      annotationsKey(c.annotations),
-    ];
+    const key = clusterKey(c);
+    key.push(dataPlaneKey(c.data_plane), annotationsKey(c.annotations));
     // Only when several, so fingerprints of clusters in one pool are unchanged. Pushed, not
     // spread: no empty list and iterator a cluster.
     if (c.pools) key.push(c.pools);
     return key;
   });
   json.list(desired.queues, (q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]);
-  json.list(desired.assignments, (a) => [
-    a.project,
-    a.domain,
-    a.workflow,
-    a.pool,
-    annotationsKey(a.annotations),
-  ]);
+  json.list(desired.assignments, (a) =>
+    annotated(leavesOf(SPEC_FIELDS.PoolAssignment, a), a.annotations),
+  );
   for (const key of optionalKeys(desired)) json.item(key);
   return json.digest();
 }
@@ -147,12 +137,9 @@ function optionalKeys(desired: DesiredState): unknown[] {
   const { config } = desired;
   return [
     ...when(desired.default_queues?.length, () =>
-      desired.default_queues!.map((d) => [
-        d.project,
-        d.domain,
-        d.queue,
-        annotationsKey(d.annotations),
-      ]),
+      desired.default_queues!.map((d) =>
+        annotated(leavesOf(SPEC_FIELDS.DefaultQueue, d), d.annotations),
+      ),
     ),
     ...labelsKey(desired.execution_cluster_labels),
     ...when(config.prune, () => ['prune_scope', pruneScope(config)]),
@@ -188,12 +175,12 @@ export function liveFingerprint(live: LiveState): string {
   json.item('live/1');
   json.item([caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move]);
   json.list(live.pools, (p) => [p.name, contractKey(p.contract)]);
-  json.list(live.clusters, (c) => [c.name, c.pool, c.enabled]);
+  json.list(live.clusters, clusterKey);
   json.list(live.queues, (q) => [q.name, specKey(q), q.cluster_managed]);
-  json.list(live.assignments, (a) => [a.project, a.domain, a.workflow, a.pool]);
+  json.list(live.assignments, (a) => leavesOf(SPEC_FIELDS.PoolAssignment, a));
   const optional = [
     ...when(live.default_queues?.length, () =>
-      live.default_queues!.map((d) => [d.project, d.domain, d.queue]),
+      live.default_queues!.map((d) => leavesOf(SPEC_FIELDS.DefaultQueue, d)),
     ),
     // Broader-scope settings block drains and deletes. Only when read, so other fingerprints stay.
     ...when(live.default_queue_scopes?.length, () => [
@@ -271,7 +258,7 @@ function flyteadminKey(f: FlyteadminLive): unknown[] {
 function labelsKey(labels: readonly ExecutionClusterLabel[] | undefined): unknown[] {
   return when(labels?.length, () => [
     'execution_cluster_labels',
-    labels!.map((l) => [l.project, l.domain, l.workflow, l.label]),
+    labels!.map((l) => leavesOf(SPEC_FIELDS.ExecutionClusterLabel, l)),
   ]);
 }
 

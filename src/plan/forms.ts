@@ -1,8 +1,11 @@
 /** Comparable forms of the object kinds, diffs between them, and changes (makeChange). */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
 import {
-  type Assignment,
+  CLUSTER_FIELDS,
+  type ClusterSettings,
+  type StoredSpec,
   capsOf,
   pick,
   type PoolContract,
@@ -24,8 +27,8 @@ export function poolForm(contract: PoolContract): Form {
   return { contract };
 }
 
-export function clusterForm(pool: string, enabled: boolean): Form {
-  return { pool, enabled };
+export function clusterForm(c: ClusterSettings): Form {
+  return pick(c, CLUSTER_FIELDS);
 }
 
 /** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */
@@ -47,8 +50,16 @@ export function settingsOf(spec: QueueSettings): QueueSettings {
   return pick(spec, QUEUE_SETTINGS);
 }
 
-export function assignmentForm(a: Assignment): Form {
-  return { project: a.project, domain: a.domain, workflow: a.workflow, pool: a.pool };
+type Keyed = 'PoolAssignment' | 'DefaultQueue' | 'ExecutionClusterLabel';
+const KEYED_FIELDS = {
+  PoolAssignment: Object.keys(SPEC_FIELDS.PoolAssignment),
+  DefaultQueue: Object.keys(SPEC_FIELDS.DefaultQueue),
+  ExecutionClusterLabel: Object.keys(SPEC_FIELDS.ExecutionClusterLabel),
+} as { [K in Keyed]: (keyof StoredSpec<K>)[] };
+
+/** A keyed record's form: its schema's fields, in order (one added to the schema is compared). */
+export function specForm<K extends Keyed>(kind: K, o: StoredSpec<K>): StoredSpec<K> & Form {
+  return pick(o, KEYED_FIELDS[kind]) as StoredSpec<K> & Form;
 }
 
 /** One function, not a closure a diff (a converged plan diffs ~20,000 clusters). */

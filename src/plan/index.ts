@@ -20,7 +20,7 @@ import {
   type PlanWarning,
   type Reason,
 } from '../model/plan.js';
-import { summarizeChanges, makeChange, assignmentForm, diffForms, declaresCaps } from './forms.js';
+import { summarizeChanges, makeChange, specForm, diffForms, declaresCaps } from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
 import {
   PlanContext,
@@ -214,7 +214,7 @@ function withOtherRows(ctx: PlanContext, kind: ObjectKind, decided: Change[]) {
 function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision>) {
   const out = new Map<string, AssignmentDecision>();
   for (const [key, d, l] of keyed(ctx.dAssignments, ctx.lAssignments)) {
-    const before = l ? assignmentForm(l) : null;
+    const before = l ? specForm('PoolAssignment', l) : null;
     const livePool = l?.pool ?? null;
     if (!d) {
       const change = ctx.undeclaredChange('PoolAssignment', key, before);
@@ -222,7 +222,7 @@ function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision
       out.set(key, { change, set: false, remove, livePool, finalPool: remove ? null : livePool });
       continue;
     }
-    const change = upsertChange('PoolAssignment', key, before, assignmentForm(d));
+    const change = upsertChange('PoolAssignment', key, before, specForm('PoolAssignment', d));
     const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
     const forced = ctx.forceReplace.has(address('PoolAssignment', key));
     const decision = { change, set: change.action !== 'noop', remove: false, livePool };
@@ -502,7 +502,7 @@ function replacedAssignments(desired: DesiredState, backend: BackendInfo): Chang
   for (const q of desired.queues) push(queuesOf, q.spec.pool, q.name);
   const settings = new Set((desired.default_queues ?? []).map(defaultQueueKeyString));
   return desired.assignments.map((a) => {
-    const after = assignmentForm(a);
+    const after = specForm('PoolAssignment', a);
     const setting = defaultQueueKeyString(a);
     const why = reasonOf('ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE', {
       backend: backend.name,

@@ -348,13 +348,13 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   const ix = ctx.ix;
   const d = ix.dClusters.get(name);
   const l = ix.lClusters.get(name);
-  const before = l ? clusterForm(l.pool, l.enabled) : null;
+  const before = l ? clusterForm(l) : null;
 
   if (!d) return l && planUndeclaredCluster(ctx, name, l, before);
   const deleted = !l && ix.caps.soft_delete ? ix.lDeletedClusters.get(name) : undefined;
   if (deleted) return planClusterUndelete(ctx, d, deleted);
 
-  const after = clusterForm(d.pool, d.enabled);
+  const after = clusterForm(d);
   // No address a cluster unless something is forced (--replace).
   const forced = ix.forceReplace.size > 0 && ix.forceReplace.has(address('Cluster', name));
   if (l && l.pool === d.pool && !forced) {
@@ -442,8 +442,8 @@ function planRegistration(
  */
 function planMove(ctx: ClusterInput, l: LiveCluster, d: DesiredCluster): ClusterDecision {
   const { name, pool, enabled, data_plane: declared } = d;
-  const before = clusterForm(l.pool, l.enabled);
-  const after = clusterForm(pool, enabled);
+  const before = clusterForm(l);
+  const after = clusterForm(d);
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
   const reported = ctx.ix.reported(name);
@@ -647,8 +647,9 @@ function clusterUndeleteBlockedReason(
 
 function planClusterUndelete(ctx: ClusterInput, d: DesiredCluster, deleted: LiveCluster) {
   const name = d.name;
-  const after = clusterForm(d.pool, d.enabled);
-  const diff = diffForms(clusterForm(deleted.pool, false), after);
+  const after = clusterForm(d);
+  // Undeleted, it takes no work until enabled (C6).
+  const diff = diffForms(clusterForm({ ...deleted, enabled: false }), after);
   const why = clusterUndeleteBlockedReason(ctx, d, deleted);
   if (why)
     return {

@@ -6,8 +6,7 @@ import { address, assignmentKeyString } from '../model/common.js';
 import { QUEUE_CAP_FIELDS } from '../model/common.js';
 import type { LiveQueue, LiveState } from '../model/live.js';
 import type { FieldDiff } from '../model/plan.js';
-import { assignmentForm, clusterForm, diffForms, poolForm, queueForm, type Form } from './forms.js';
-import { labelForm } from './cluster-labels.js';
+import { clusterForm, diffForms, poolForm, queueForm, specForm, type Form } from './forms.js';
 import { indexBy, keyed } from './context.js';
 
 interface DriftEntry {
@@ -53,12 +52,16 @@ export function driftSince(last: LastApplied, now: LiveState): RefreshReport {
   const name = (o: { name: string }) => o.name;
   const { live: was } = last;
   compare('ClusterPool', was.pools, now.pools, name, (p) => poolForm(p.contract));
-  compare('Cluster', was.clusters, now.clusters, name, (c) => clusterForm(c.pool, c.enabled));
+  compare('Cluster', was.clusters, now.clusters, name, clusterForm);
   compareQueues(drift, was.queues, now.queues);
-  compare('PoolAssignment', was.assignments, now.assignments, assignmentKeyString, assignmentForm);
+  compare('PoolAssignment', was.assignments, now.assignments, assignmentKeyString, (a) =>
+    specForm('PoolAssignment', a),
+  );
   // flyteadmin's labels (flytectl update execution-cluster-label by hand) drift like the rest.
   const labels = (s: LiveState) => s.execution_cluster_labels ?? [];
-  compare('ExecutionClusterLabel', labels(was), labels(now), assignmentKeyString, labelForm);
+  compare('ExecutionClusterLabel', labels(was), labels(now), assignmentKeyString, (l) =>
+    specForm('ExecutionClusterLabel', l),
+  );
   return {
     format_version: '1',
     kind: 'refresh-only',

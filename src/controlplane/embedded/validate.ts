@@ -10,7 +10,6 @@ import {
   QUEUE_DEFAULTS,
   QUEUE_PLACEMENT,
   QUEUE_SPEC_FIELDS,
-  SECRET_STORE_TYPES,
   WILDCARD,
   address,
   assignmentKeyString,
@@ -21,18 +20,19 @@ import {
   type PoolContract,
   type QueueSettings,
   type QueueSpec,
+  type StoredSpec,
 } from '../../model/common.js';
-import { SPEC_FIELDS, type SpecField } from '../../gen/manifests/kinds.js';
-import { poolContractShape } from '../../model/shapes.js';
-import { shapeProblem } from '../../util/json-shape.js';
+import { SPEC_FIELDS, type ManifestKind, type SpecField } from '../../gen/manifests/kinds.js';
+import * as SCHEMAS from '../../gen/manifests/validators.js';
+import {
+  assignmentShape,
+  executionClusterLabelShape,
+  poolContractShape,
+} from '../../model/shapes.js';
 import { ControlPlaneError } from '../errors.js';
 import type { RegisterClusterRequest } from '../types.js';
 import { type ExecutionClusterLabel, isMap } from '../../model/flyte.js';
 import type { ActivityRecord, Op } from './state.js';
-
-/** P2: the object store schemes a pool contract accepts. */
-export const OBJECT_STORE_SCHEMES = ['s3', 'gs', 'abfs', 'oci', 'file'] as const;
-const OBJECT_STORE_URI = /^(s3|gs|abfs|oci|file):\/\/\S+$/;
 
 type Obj = Record<string, unknown>;
 
@@ -77,84 +77,74 @@ export function validateName(kind: ObjectKind, name: unknown): string {
   return name;
 }
 
-/** `value` when it is one of `allowed`, else INVALID_ARGUMENT naming them (and `rule`, `cite`). */
+/** `value` when it is one of `allowed`, else INVALID_ARGUMENT naming them and `rule`. */
 function oneOf<T extends string>(
   value: unknown,
   allowed: readonly T[],
   what: string,
   addr: string,
   rule: string,
-  cite = true,
 ): T {
   if (allowed.includes(value as T)) return value as T;
-  const why = `${what} ${describe(value)} must be one of ${allowed.join(', ')}`;
-  throw invalid(cite ? `${why} (${rule})` : why, addr, rule);
+  const why = `${what} ${describe(value)} must be one of ${allowed.join(', ')} (${rule})`;
+  throw invalid(why, addr, rule);
 }
 
-function requireString(obj: Obj, key: string, what: string, addr: string, rule: string): string {
-  const value = obj[key];
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw invalid(
-      `${what}.${key} must be a non-empty string, got ${describe(value)} (${rule})`,
-      addr,
-      rule,
-    );
-  }
-  return value;
-}
-
-const CONTRACT_FIELDS = Object.keys(SPEC_FIELDS.ClusterPool);
+/** A standalone ajv validator (src/gen/manifests/validators.ts): `errors` the last call's. */
+type Validator = ((doc: unknown, options: object) => boolean) & { errors?: AjvError[] | null };
+type AjvError = {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+  parentSchema?: { properties?: object };
+};
+const VALIDATORS = SCHEMAS as unknown as Record<ManifestKind, Validator>;
 
 /**
- * P2: a contract as given by a caller, normalised: an absent optional field takes its default
- * (endpoint "") or null (image_registry), as in a snapshot (model/shapes.ts), so a client older
- * than a field is served.
+ * `spec` against its kind's schema, the manifest's own validator: the control plane takes what
+ * a manifest may declare. Why not, as one line naming the field within `what`, or null.
+ */
+function schemaProblem(kind: ManifestKind, spec: unknown, what: string): string | null {
+  const validate = VALIDATORS[kind];
+  const doc = { apiVersion: 'poolsync/v1', kind, metadata: { name: 'x' }, spec };
+  if (validate(doc, { dynamicAnchors: {} })) return null;
+  const err = validate.errors![0]!;
+  const at = what + err.instancePath.replace(/^\/spec/, '').replaceAll('/', '.');
+  const p = err.params;
+  if (err.keyword === 'required') return `${at}.${String(p['missingProperty'])} is required`;
+  if (err.keyword === 'additionalProperties') {
+    const known = Object.keys(err.parentSchema?.properties ?? {}).join(', ');
+    return `${at} has an unknown field "${String(p['additionalProperty'])}" (known: ${known})`;
+  }
+  const value = err.instancePath
+    .split('/')
+    .slice(2)
+    .reduce<unknown>((v, k) => (v as Obj)?.[k], spec);
+  if (err.keyword === 'enum')
+    return `${at} ${describe(value)} must be one of ${(p['allowedValues'] as unknown[]).join(', ')}`;
+  return `${at} ${describe(value)} ${err.message ?? 'is invalid'}`;
+}
+
+/** The model's null for an omitted field (model/common.ts Stored), as a manifest omits it. */
+function withoutNulls(value: unknown): unknown {
+  if (!isMap(value)) return value;
+  const out: Obj = {};
+  for (const k of Object.keys(value)) if (value[k] !== null) out[k] = withoutNulls(value[k]);
+  return out;
+}
+
+/**
+ * P2: a contract as given by a caller, checked by cluster-pool.schema.json and normalised by its
+ * stored shape: an omitted optional field takes its default (endpoint "") or null
+ * (image_registry), as in a snapshot (model/shapes.ts), so a client older than a field is served.
  */
 export function validateContract(value: unknown, addr: string): PoolContract {
-  const c = requireObject(value, 'contract', addr);
-  rejectUnknown(c, CONTRACT_FIELDS, 'contract', addr);
-  const store = requireObject(c.object_store_ref, 'contract.object_store_ref', addr);
-  rejectUnknown(store, ['uri', 'endpoint'], 'contract.object_store_ref', addr);
-  const uri = requireString(store, 'uri', 'contract.object_store_ref', addr, 'P2');
-  if (!OBJECT_STORE_URI.test(uri)) {
-    throw invalid(
-      `contract.object_store_ref.uri ${describe(uri)} must start with one of ${OBJECT_STORE_SCHEMES.map((s) => `${s}://`).join(', ')} (P2)`,
-      addr,
-      'P2',
-    );
-  }
-  const endpoint = store.endpoint ?? '';
-  if (typeof endpoint !== 'string') {
-    throw invalid(
-      `contract.object_store_ref.endpoint must be a string, got ${describe(endpoint)} (P2)`,
-      addr,
-      'P2',
-    );
-  }
-  const secrets = requireObject(c.secret_store, 'contract.secret_store', addr);
-  rejectUnknown(secrets, ['type', 'locator'], 'contract.secret_store', addr);
-  const type = oneOf(secrets.type, SECRET_STORE_TYPES, 'contract.secret_store.type', addr, 'P2');
-  const locator = requireString(secrets, 'locator', 'contract.secret_store', addr, 'P2');
-  let image_registry: PoolContract['image_registry'] = null;
-  if (c.image_registry !== undefined && c.image_registry !== null) {
-    const registry = requireObject(c.image_registry, 'contract.image_registry', addr);
-    rejectUnknown(registry, ['locator'], 'contract.image_registry', addr);
-    image_registry = {
-      locator: requireString(registry, 'locator', 'contract.image_registry', addr, 'P2'),
-    };
-  }
-  const out: PoolContract & Record<string, unknown> = {
-    object_store_ref: { uri, endpoint },
-    secret_store: { type, locator },
-    image_registry,
-  };
-  // A field the schema has beyond P2's: as given (a copy), checked and defaulted by its shape.
-  for (const f of CONTRACT_FIELDS) {
-    if (!(f in out) && c[f] !== undefined) out[f] = structuredClone(c[f]);
-  }
-  const problem = shapeProblem('contract', poolContractShape, out);
+  const contract = withoutNulls(value);
+  const problem = schemaProblem('ClusterPool', contract, 'contract');
   if (problem !== null) throw invalid(`${problem} (P2)`, addr, 'P2');
-  return out;
+  poolContractShape(contract);
+  return contract as PoolContract;
 }
 
 /** Refuses fields beyond `known`: `what` (`… takes a, b; unknown:`), then the unknown ones. */
@@ -176,38 +166,11 @@ export function validateRegistration(
   return { op: 'register_cluster', name, pool, data_plane };
 }
 
-/** C4/C5: a declared or reported data plane; every field optional, given ones well-formed. */
+/** C4/C5: a declared or reported data plane, as cluster.schema.json's data_plane (all optional). */
 export function validateDataPlane(value: unknown, addr: string): ClusterDataPlane {
-  const d = requireObject(value, 'data_plane', addr);
-  rejectUnknown(d, ['object_store_uri', 'secret_store', 'image_registry'], 'data_plane', addr);
-  const out: ClusterDataPlane = {};
-  if (d.object_store_uri !== undefined) {
-    out.object_store_uri = dataPlaneString(d.object_store_uri, 'object_store_uri', addr);
-  }
-  if (d.secret_store !== undefined) {
-    const s = requireObject(d.secret_store, 'data_plane.secret_store', addr);
-    rejectUnknown(s, ['type', 'locator'], 'data_plane.secret_store', addr);
-    out.secret_store = {};
-    if (s.type !== undefined) {
-      const what = 'data_plane.secret_store.type';
-      out.secret_store.type = oneOf(s.type, SECRET_STORE_TYPES, what, addr, 'C4', false);
-    }
-    if (s.locator !== undefined) {
-      out.secret_store.locator = dataPlaneString(s.locator, 'secret_store.locator', addr);
-    }
-  }
-  if (d.image_registry !== undefined) {
-    out.image_registry = dataPlaneString(d.image_registry, 'image_registry', addr);
-  }
-  return out;
-}
-
-/** C4: a data-plane field that is given must be a string. */
-function dataPlaneString(value: unknown, field: string, addr: string): string {
-  if (typeof value !== 'string') {
-    throw invalid(`data_plane.${field} must be a string, got ${describe(value)}`, addr, 'C4');
-  }
-  return value;
+  const problem = schemaProblem('Cluster', { data_plane: value }, 'cluster');
+  if (problem !== null) throw invalid(`${problem} (C4)`, addr, 'C4');
+  return structuredClone(value) as ClusterDataPlane;
 }
 
 /** A count (an integer >= 0), else INVALID_ARGUMENT citing `rule`. */
@@ -336,14 +299,36 @@ export function validateAssignmentKey(value: unknown): AssignmentKey {
 }
 
 export function validateAssignment(value: unknown): Assignment {
-  const key = validateAssignmentKey(value);
-  const a = value as Obj;
-  const addr = address('PoolAssignment', assignmentKeyString(key));
-  rejectUnknown(a, ['project', 'domain', 'workflow', 'pool'], 'assignment', addr);
-  if (typeof a.pool !== 'string') {
-    throw invalid(`assignment pool must be a pool name, got ${describe(a.pool)} (A1)`, addr, 'A1');
-  }
-  return { ...key, pool: validateName('ClusterPool', a.pool) };
+  return validateKeyed('PoolAssignment', value, validateAssignmentKey(value), 'assignment', 'A1');
+}
+
+const KEYED_SHAPES = {
+  PoolAssignment: assignmentShape,
+  ExecutionClusterLabel: executionClusterLabelShape,
+};
+
+/**
+ * A record keyed like an assignment, as stored: its key checked by A1 (the API takes
+ * flyteadmin's keys, wider than a manifest's names), its other fields by the kind's schema, in
+ * the schema's order, an omitted one its default.
+ */
+function validateKeyed<K extends keyof typeof KEYED_SHAPES>(
+  kind: K,
+  value: unknown,
+  key: AssignmentKey,
+  what: string,
+  rule: string | null,
+): StoredSpec<K> {
+  const addr = address(kind, assignmentKeyString(key));
+  const given = withoutNulls(requireObject(value, what, addr)) as Obj;
+  // The key as a placeholder the schema accepts: A1 checked it.
+  const problem = schemaProblem(kind, { ...given, project: 'p', domain: 'd', workflow: 'w' }, what);
+  if (problem !== null) throw invalid(rule ? `${problem} (${rule})` : problem, addr, rule);
+  const out: Obj = {};
+  for (const f of Object.keys(SPEC_FIELDS[kind]))
+    out[f] = f in key ? key[f as keyof AssignmentKey] : given[f];
+  KEYED_SHAPES[kind](out);
+  return out as StoredSpec<K>;
 }
 
 /** Q7 simulation input. */
@@ -376,24 +361,10 @@ export function validateDefaultQueueKey(
   return { project: part('project', project), domain: part('domain', domain) };
 }
 
-const LABEL_PATTERN = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-
-/** A label write as the store accepts it: a valid key and a non-empty label value. */
+/** A label write as the store accepts it: a valid key and a label name (the schema's). */
 export function validateExecutionClusterLabel(
   value: unknown,
   key: AssignmentKey,
 ): ExecutionClusterLabel {
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Obj;
-  const addr = address('ExecutionClusterLabel', assignmentKeyString(key));
-  const what = 'an execution cluster label takes project, domain, workflow and label; unknown:';
-  takeOnly(v, ['project', 'domain', 'workflow', 'label'], what, addr);
-  const label = v['label'];
-  if (typeof label !== 'string' || !LABEL_PATTERN.test(label) || label.length > 63) {
-    throw invalid(
-      `execution cluster label value must be a label name (letters, digits, '-', '_', '.'), got ${JSON.stringify(label)}`,
-      addr,
-      null,
-    );
-  }
-  return { ...key, label };
+  return validateKeyed('ExecutionClusterLabel', value, key, 'execution cluster label', null);
 }

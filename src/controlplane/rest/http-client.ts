@@ -14,6 +14,7 @@ import {
   type Capabilities,
   type PoolContract,
   type QueueSpec,
+  sameContract,
 } from '../../model/common.js';
 import type {
   LiveAssignment,
@@ -248,7 +249,7 @@ export class HttpControlPlane implements ControlPlane {
       '/v1/pools',
       { name, contract },
       () => this.getPool(name),
-      (live) => sameJson(live.contract, normaliseContract(contract)),
+      (live) => sameContract(live.contract, contract),
     );
   }
 
@@ -398,11 +399,3 @@ export class HttpControlPlane implements ControlPlane {
 const byName = (item: { name: string }): string => item.name;
 
 const seg = encodeURIComponent;
-
-function normaliseContract(c: PoolContract): PoolContract {
-  return {
-    object_store_ref: { uri: c.object_store_ref.uri, endpoint: c.object_store_ref.endpoint ?? '' },
-    secret_store: { type: c.secret_store.type, locator: c.secret_store.locator },
-    image_registry: c.image_registry ? { locator: c.image_registry.locator } : null,
-  };
-}
