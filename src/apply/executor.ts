@@ -197,7 +197,9 @@ function checkPlan(plan: Plan): StepGraph {
   // A cycle would leave steps waiting forever: every step must be reachable by Kahn's order.
   const graph = stepGraph(plan.steps, indexOf);
   const waiting = [...graph.waiting];
-  const queue = plan.steps.flatMap((_, i) => (waiting[i] === 0 ? [i] : []));
+  // Pushed, not flatMap: no array per step (100,000 at 100,000 steps).
+  const queue: number[] = [];
+  waiting.forEach((n, i) => n === 0 && queue.push(i));
   let seen = 0;
   while (queue.length > 0) {
     const i = queue.pop()!;

@@ -239,6 +239,19 @@ function addCreatedFields(out: FieldDiff[], prefix: string, value: unknown): voi
     out.push({ path: prefix, before: null, after: value ?? null, forces_replacement: false });
 }
 
+/**
+ * What a change's diff says a top-level field becomes (undefined: the diff has no such path),
+ * without computing a create's whole diff (DIFF_OF_AFTER) to find one field.
+ */
+export function diffAfter(change: Change, path: string): unknown {
+  if (!diffOfAfter(change)) return change.diff?.find((d) => d.path === path)?.after;
+  const after = change.after as Record<string, unknown> | null;
+  if (!isMap(after) || !Object.hasOwn(after, path)) return undefined;
+  const value = after[path];
+  // As addCreatedFields lists it: a map as its fields' paths, null not at all.
+  return isMap(value) || value === null ? undefined : (value ?? null);
+}
+
 function diffOfAfter(change: Change): boolean {
   return Object.getOwnPropertyDescriptor(change, 'diff')?.get === DIFF_OF_AFTER.get;
 }

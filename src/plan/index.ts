@@ -126,7 +126,7 @@ export function computePlan(
   const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
-  const inventory = planInventory(desired, live);
+  const inventory = planInventory(desired, live, declaredMarks);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
@@ -418,9 +418,11 @@ export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOp
 function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
   const out: PlanError[] = [];
-  for (const [kind, objects] of declaredByKind(desired)) {
-    if (objects.length === 0 || accepted.has(kind) || kind in (backend.replacedKinds ?? {}))
-      continue;
+  // Only the kinds refused get their addresses (not 100,000 for a backend that takes them all).
+  const refused = (kind: ObjectKind) =>
+    !accepted.has(kind) && !(kind in (backend.replacedKinds ?? {}));
+  for (const [kind, objects] of declaredByKind(desired, refused)) {
+    if (objects.length === 0) continue;
     const first = objects[0]!;
     const location = locationOf(first.source);
     out.push(

@@ -36,6 +36,8 @@ import type {
 import type { PlanInventory, Change, Plan } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { sameJson } from '../util/same-json.js';
+import { diffAfter } from './forms.js';
+import { ascending, isAscending, sortedHas } from '../util/sorted.js';
 
 type Declared = { address: string; source: SourceLocation }[];
 
@@ -58,8 +60,12 @@ const LISTED: Record<ObjectKind, Listed> = {
 /** Every kind a plan can name (a type error in LISTED: a new kind needs adding). */
 export const OBJECT_KINDS = Object.keys(LISTED) as ObjectKind[];
 
-export function declaredByKind(desired: DesiredState): [ObjectKind, Declared][] {
-  return OBJECT_KINDS.map((kind) => {
+/** The declared objects of each kind (of those `which` takes: addresses only where asked). */
+export function declaredByKind(
+  desired: DesiredState,
+  which: (kind: ObjectKind) => boolean = () => true,
+): [ObjectKind, Declared][] {
+  return OBJECT_KINDS.filter(which).map((kind) => {
     const [list, key] = LISTED[kind](desired);
     return [
       kind,
@@ -151,24 +157,32 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
   };
 }
 
-/** The plan's `inventory`, when the live state carries one (read, or known to be absent). */
-export function planInventory(desired: DesiredState, live: LiveState): PlanInventory | undefined {
+/**
+ * The plan's `inventory`, when the live state carries one (read, or known to be absent). Its
+ * `declared` is sorted here, once: what apply records merges with it (nextInventory).
+ */
+export function planInventory(
+  desired: DesiredState,
+  live: LiveState,
+  marks: Partial<Record<ProtectionMark, string[]>> = declaredProtection(desired),
+): PlanInventory | undefined {
   if (live.inventory === undefined) return undefined;
   const declared = declaredAddresses(desired);
   let gone: string[] = [];
   if (live.inventory !== null && live.inventory.length > 0) {
-    const wanted = new Set(declared);
-    // The live objects by address only once an inventory entry is not declared: a converged
-    // plan's entries all are (at 100,000 objects, no 100,000 addresses and their map: ~15 MB).
+    // Looked up in the sorted list (a recorded inventory is sorted too: one walk), not a set of
+    // 100,000 addresses; the live objects by address only once an entry is not declared: a
+    // converged plan's entries all are (at 100,000 objects, no 100,000 addresses and their map).
+    const wanted = sortedHas(declared);
     let here: Map<string, object> | undefined;
-    gone = live.inventory.filter((a) => !wanted.has(a) && !(here ??= liveObjects(live)).has(a));
+    gone = live.inventory.filter((a) => !wanted(a) && !(here ??= liveObjects(live)).has(a));
   }
   const { guardrails } = desired.config;
   return {
     found: live.inventory !== null,
     declared,
     gone,
-    ...declaredProtection(desired),
+    ...marks,
     ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails: { ...guardrails } } : {}),
   };
 }
@@ -209,15 +223,19 @@ export function nextProtection(
   inventory: PlanInventory,
   addresses: readonly string[],
 ): Record<ProtectionMark, string[]> | null {
-  const declared = new Set(inventory.declared);
-  const kept = new Set(addresses);
+  // Both lists are searched sorted (each sorted once: the plan's, the inventory's), and only
+  // when there is a mark to keep or lift: most inventories have none.
+  let declared: ((a: string) => boolean) | undefined;
+  let kept: ((a: string) => boolean) | undefined;
   const was = protectionOf(current);
   const next = {} as Record<ProtectionMark, string[]>;
   let changed = false;
   for (const m of PROTECTION_MARKS) {
-    const marked = new Set(was[m].filter((a) => !declared.has(a)));
+    const marked = new Set(
+      was[m].filter((a) => !(declared ??= sortedHas(ascending(inventory.declared)))(a)),
+    );
     for (const a of inventory[m] ?? []) marked.add(a);
-    next[m] = [...marked].filter((a) => kept.has(a)).sort();
+    next[m] = [...marked].filter((a) => (kept ??= sortedHas(ascending(addresses)))(a)).sort();
     changed ||= next[m].length !== was[m].length || next[m].some((a, i) => a !== was[m][i]);
   }
   return changed ? next : null;
@@ -232,17 +250,30 @@ export function nextInventory(
   inventory: PlanInventory,
   deleted: ReadonlySet<string>,
 ): string[] | null {
-  const declared = new Set(inventory.declared);
-  const next = new Set(current ?? []);
-  for (const a of declared) next.add(a);
-  for (const a of inventory.gone) next.delete(a);
-  for (const a of deleted) if (!declared.has(a)) next.delete(a);
-  const sorted = [...next].sort();
+  // One merge of two sorted lists (the plan's declared addresses, the recorded inventory), not
+  // sets of both sorted again; a list out of order (edited by hand) is sorted first.
+  const declared = ascending(inventory.declared);
+  const was = ascending(current ?? []);
+  const gone = new Set(inventory.gone);
+  const next: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < was.length || j < declared.length) {
+    const a = was[i];
+    const d = declared[j];
+    if (d === undefined || (a !== undefined && a < d)) {
+      // Recorded, no longer declared: kept unless gone or deleted by this apply.
+      if (!gone.has(a!) && !deleted.has(a!)) next.push(a!);
+      i++;
+    } else {
+      if (a === d) i++;
+      if (!gone.has(d)) next.push(d);
+      j++;
+    }
+  }
   const same =
-    current !== null &&
-    sorted.length === current.length &&
-    sorted.every((a, i) => a === current[i]);
-  return same ? null : sorted;
+    current !== null && next.length === current.length && next.every((a, k) => a === current[k]);
+  return same ? null : next;
 }
 
 /**
@@ -268,7 +299,34 @@ function applied<T>(
   key: (t: T) => string,
   make: (change: Change, was: T | undefined) => T,
 ): T[] {
-  const byKey = new Map((live ?? []).map((t) => [key(t), t]));
+  const was = live ?? [];
+  const keys = was.map(key);
+  const names = changes.map((c) => c.name);
+  // A control plane lists by name, the planner changes by name: one merge of the two, not a map
+  // of every live object sorted again (a list out of order takes the map).
+  if (!isAscending(keys) || !isAscending(names)) return appliedByMap(was, keys, changes, make);
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < was.length || j < changes.length) {
+    if (j === changes.length || (i < was.length && keys[i]! < names[j]!)) {
+      out.push(was[i++]!);
+      continue;
+    }
+    const c = changes[j++]!;
+    const before = i < was.length && keys[i] === c.name ? was[i++] : undefined;
+    if (c.after !== null) out.push(make(c, before));
+  }
+  return out;
+}
+
+function appliedByMap<T>(
+  live: readonly T[],
+  keys: readonly string[],
+  changes: readonly Change[],
+  make: (change: Change, was: T | undefined) => T,
+): T[] {
+  const byKey = new Map(live.map((t, i) => [keys[i]!, t]));
   for (const c of changes) {
     if (c.after === null) byKey.delete(c.name);
     else byKey.set(c.name, make(c, byKey.get(c.name)));
@@ -290,7 +348,7 @@ function withState(
   drain: boolean,
 ): LiveQueue {
   const q: LiveQueue = { ...was, ...spec };
-  const to = c.diff?.find((d) => d.path === 'state')?.after;
+  const to = diffAfter(c, 'state');
   if (typeof to === 'string') q.state = to as LiveQueue['state'];
   else if (was.state === undefined && drain && c.before === null) q.state = 'active';
   return q;
@@ -303,8 +361,14 @@ function withState(
 export function appliedState(live: LiveState, plan: Plan): LiveState {
   // A side effect happens with its cause's step, whatever else blocks (a co-named queue left
   // behind by a re-registered cluster, C7).
-  const by = (kind: Change['kind']) =>
-    plan.changes.filter((c) => c.kind === kind && (DONE.has(c.action) || !!c.caused_by));
+  const done = new Map<Change['kind'], Change[]>();
+  plan.changes.forEach((c) => {
+    if (!DONE.has(c.action) && !c.caused_by) return;
+    const list = done.get(c.kind);
+    if (list) list.push(c);
+    else done.set(c.kind, [c]);
+  });
+  const by = (kind: Change['kind']) => done.get(kind) ?? [];
   // A kind whose settable form is the whole object (assignments, settings, labels).
   const keyed = <T>(list: readonly T[] | undefined, kind: Change['kind'], key: (t: T) => string) =>
     applied<T>(list, by(kind), key, (c) => c.after as T);

@@ -11,7 +11,11 @@
  * - When the journal grows past a limit (and on open and close, once it holds `keepJournal`
  *   ops) the state is compacted into a new snapshot that records the last op number it
  *   contains; journal lines at or below that number are skipped on replay, so a crash between
- *   the rename and the journal truncation replays nothing twice.
+ *   the rename and the journal truncation replays nothing twice. The limit grows with the
+ *   state: `compactAfter` ops, or as many ops as the last snapshot held objects (Redis folds
+ *   its append-only file likewise, once it has doubled), so a reader never replays more than
+ *   a snapshot's worth and a writer's snapshots cost a bounded amount per op: an apply of
+ *   100,000 creates from empty wrote 5 snapshots (300,000 objects), now 4 (240,000).
  * - PATH.lock holds the pid of the single writer (util/lock-file.ts). A lock whose holder no
  *   longer runs is taken over (by one process only, when several try at once); a live one is
  *   a clear error naming the holder.
@@ -51,6 +55,8 @@ const COMPACT_AFTER = 20_000;
 
 export class StateStore {
   private journalOps = 0;
+  /** Objects in the state when it was last read or snapshotted (the journal's limit grows with it). */
+  private snapshotObjects = 0;
   private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
@@ -91,6 +97,7 @@ export class StateStore {
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
       const store = new StateStore(path, journal, lock, state, read.seq, opts);
       store.journalOps = journaled.lines;
+      store.snapshotObjects = objectsIn(state);
       // A torn last line (a call that never returned) must go before anything is appended after
       // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
       if (!identity.hasSnapshot || journaled.torn || journaled.lines >= keep) await store.compact();
@@ -124,7 +131,8 @@ export class StateStore {
         await this.journal.write(batch.map((p) => p.line).join(''));
         await this.journal.datasync();
         this.journalOps += batch.length;
-        if (this.journalOps >= (this.opts.compactAfter ?? COMPACT_AFTER)) await this.compact();
+        const limit = Math.max(this.opts.compactAfter ?? COMPACT_AFTER, this.snapshotObjects);
+        if (this.journalOps >= limit) await this.compact();
         for (const p of batch) p.resolve();
       } catch (err) {
         // The in-memory state now holds ops that may not be durable: refuse all further writes.
@@ -151,6 +159,7 @@ export class StateStore {
     await this.journal.truncate(0);
     await this.journal.datasync();
     this.journalOps = 0;
+    this.snapshotObjects = objectsIn(this.state!);
   }
 
   async close(): Promise<void> {
@@ -265,6 +274,13 @@ function lockState(statePath: string): Promise<HeldLockFile> {
       }
     },
   });
+}
+
+/** The objects a state's snapshot lists, in O(1): what a journal's length is measured against. */
+function objectsIn(state: State): number {
+  let n = 0;
+  for (const part of Object.values(state)) if (part instanceof Map) n += part.size;
+  return n;
 }
 
 function* jsonLine(value: unknown): Generator<string> {
