@@ -10,7 +10,7 @@
  *
  *   node --import tsx bench/one-edit.ts [--pairs 7] [--small 100] [--large 10000] [--cpu-prof DIR]
  *
- * `--cpu-prof DIR`: the large daemon writes a V8 CPU profile there when it stops.
+ * `--cpu-prof DIR`: each daemon writes a V8 CPU profile in DIR/<objects> when it stops.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -98,8 +98,8 @@ async function setUp(dir: string, objects: number, secret: string): Promise<Side
     stateDir,
     env: {
       POOLSYNC_GITHUB_WEBHOOK_SECRET: secret,
-      ...(PROFILE && objects === SIZES[1]
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${PROFILE}` }
+      ...(PROFILE
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(PROFILE, `${objects}`)}` }
         : {}),
     },
   });

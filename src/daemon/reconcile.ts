@@ -45,7 +45,7 @@ import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
 import { ObjectsView } from './objects.js';
 import { firstErrors } from '../notify/daemon-hook.js';
 export class Reconciler {
@@ -268,7 +268,8 @@ export class Reconciler {
         outcome = await open('use', async (cp) => {
           if (access.separateReads) {
             ctx.enter('recheck');
-            const { stale } = await recheckPlan(plan, (need) => pipeline.readLiveState(cp, need));
+            const read = (need: SettingsNeed) => pipeline.readLiveState(cp, need);
+            const { stale } = await recheckPlan(plan, read, { planned: products.live });
             const message =
               'the control plane changed between the plan and the apply (another writer): nothing applied, planning again';
             if (stale) return { result: 'failed', commit, message, transient: true };
