@@ -136,6 +136,9 @@ export class Reconciler {
         message: runWords.deposed(this.o.redactor.errorMessage(ctx.term.signal.reason)),
       };
     ctx.enter('record');
+    // /status `managed`: once a run, of the live state it ended with (read again after a write).
+    if (products.live && !ctx.term.signal.aborted)
+      applyStatusUpdate(this.state, managedUpdate(products.live));
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
@@ -306,15 +309,13 @@ export class Reconciler {
     }
   }
 
-  /** /status `managed` after a run that wrote; a failed read leaves the last one. */
+  /** The live state after a run that wrote, for /status `managed`; a failed read leaves the last. */
   private async rereadManaged(ctx: RunContext): Promise<LiveState | null> {
     const { controlPlane, pipeline } = this.o;
     try {
-      const live = await ctx.timed('live', () =>
+      return await ctx.timed('live', () =>
         controlPlane.read((cp) => pipeline.readLiveState(cp), ctx.term),
       );
-      if (!ctx.term.signal.aborted) applyStatusUpdate(this.state, managedUpdate(live));
-      return live;
     } catch {
       return null; // said by the next run, which reads the live state first
     }

@@ -80,7 +80,6 @@ export async function planStage(
   const status = {
     ...reachedUpdate(cp.backend.name, null, ctx.now()),
     ...shownOf(ctx, plan),
-    ...(live === null ? {} : managedUpdate(live)),
   };
   // A destroy budget exceeded is held for approval by the gate, not a failed run (guardrails.ts).
   const value: Plan | Outcome =
@@ -91,7 +90,7 @@ export async function planStage(
   return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
 }
 
-/** /status `managed`, as `poolsync state list` shows it. */
+/** /status `managed`, as `poolsync state list` shows it (once a run: Reconciler.run). */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
