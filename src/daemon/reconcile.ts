@@ -46,6 +46,7 @@ import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { Change } from '../model/plan.js';
 import { ObjectsView } from './objects.js';
 import { firstErrors } from '../notify/daemon-hook.js';
 export class Reconciler {
@@ -332,8 +333,12 @@ function recordStage(
 ): StatusUpdate {
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
-  // The fields each update set, from the plan (`poolsync history ADDRESS`).
-  const planned = new Map(products.plan?.changes.map((c) => [c.address, c]));
+  // The fields each update set, from the plan (`poolsync history ADDRESS`): of the objects the
+  // run changed only, not a map of the plan's every change (10,000 at 10,000 objects).
+  const touched = new Set(outcome.changed?.map((c) => c.address));
+  const planned = new Map<string, Change>();
+  if (touched.size > 0)
+    products.plan?.changes.forEach((c) => touched.has(c.address) && planned.set(c.address, c));
   const changedObjects = (outcome.changed ?? []).map((c) => {
     const updated = c.action === 'update' || c.action === 'replace';
     const diff = (updated && planned.get(c.address)?.diff) || [];
