@@ -97,9 +97,10 @@ export function declaredObjectsAt(
   const out = new Map<string, { source: SourceLocation }>();
   for (const [kind, names] of wanted) {
     const [list, key] = LISTED[kind](desired);
-    for (const o of list ?? []) {
-      const n = key(o as never);
-      if (names.has(n)) out.set(address(kind, n), o);
+    // From the end: a name declared twice is the last one, as in declaredObjects.
+    for (let i = (list?.length ?? 0) - 1; i >= 0 && names.size > 0; i--) {
+      const n = key(list![i] as never);
+      if (names.delete(n)) out.set(address(kind, n), list![i]!);
     }
   }
   return out;

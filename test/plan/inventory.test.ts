@@ -179,5 +179,10 @@ describe('declaredObjectsAt', () => {
     for (const [a, o] of some) expect(o).toBe(all.get(a));
     expect(declaredObjectsAt(d, all.keys())).toEqual(all);
     expect(declaredObjectsAt(d, []).size).toBe(0);
+    // A name declared twice (refused by the loader, N2): the last one, as declaredObjects has it.
+    const twice = { ...d, queues: [...d.queues, { ...d.queues[0]!, annotations: { again: '1' } }] };
+    const q1 = declaredObjectsAt(twice, ['Queue/q1']).get('Queue/q1');
+    expect(q1).toBe(declaredObjects(twice).get('Queue/q1'));
+    expect(q1).toBe(twice.queues[2]);
   });
 });
