@@ -11,6 +11,8 @@
  *   node --import tsx bench/one-edit.ts [--pairs 7] [--small 100] [--large 10000] [--cpu-prof DIR]
  *
  * `--cpu-prof DIR`: each daemon writes a V8 CPU profile in DIR/<objects> when it stops.
+ * Then `--apply-runs` (3) cold `poolsync apply` processes of the same kind of edit at the large
+ * size, against the large daemon's state (idle by then), for the daemon's time beside theirs.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,11 +22,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { githubSignature } from '../src/daemon/webhooks.js';
-import { resolveCli } from './lib/cli.js';
+import { resolveCli, type Cli } from './lib/cli.js';
 import { procCpu, startDaemon, type StartedDaemon } from './lib/daemon.js';
 import { phaseMedians } from './lib/daemon-rows.js';
 import { commitAll } from './lib/git.js';
-import { formatMs, median } from './lib/measure.js';
+import { formatMs, median, runProcess } from './lib/measure.js';
 import { generateScaleModel } from './lib/scale.js';
 import { seedStateFile } from './lib/seed.js';
 import { writeRepository } from './lib/yaml-writer.js';
@@ -37,6 +39,7 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const PAIRS = arg('pairs', 7);
+const APPLY_RUNS = arg('apply-runs', 3);
 const SIZES = [arg('small', 100), arg('large', 10_000)] as const;
 /** How often the run history is looked at (the time itself is the run's finishedAt). */
 const POLL_MS = 10;
@@ -49,6 +52,8 @@ interface Side {
   repo: string;
   file: string;
   original: string;
+  /** The daemon's `file:` state and its own state folder. */
+  state: string;
   stateDir: string;
   daemon: StartedDaemon;
 }
@@ -81,7 +86,7 @@ async function git(repo: string, ...args: string[]): Promise<string> {
   return (await run('git', [...id, '-C', repo, ...args])).stdout.trim();
 }
 
-async function setUp(dir: string, objects: number, secret: string): Promise<Side> {
+async function setUp(cli: Cli, dir: string, objects: number, secret: string): Promise<Side> {
   const model = generateScaleModel(objects);
   const repo = join(dir, `repo-${objects}`);
   await writeRepository(model, repo);
@@ -90,7 +95,6 @@ async function setUp(dir: string, objects: number, secret: string): Promise<Side
   await seedStateFile(state, model);
   const file = join(repo, 'queues', (await readdir(join(repo, 'queues'))).sort()[0]!);
   const original = await readFile(file, 'utf8');
-  const cli = await resolveCli(ROOT, { tsx: process.argv.includes('--tsx'), log });
   const stateDir = join(dir, `daemon-${objects}`);
   const daemon = await startDaemon(cli, {
     repo,
@@ -104,16 +108,34 @@ async function setUp(dir: string, objects: number, secret: string): Promise<Side
     },
   });
   log(`${objects} objects: daemon up (first run ${formatMs(daemon.first.durationMs)})`);
-  return { objects, repo, file, original, stateDir, daemon };
+  return { objects, repo, file, original, state, stateDir, daemon };
 }
 
-/** One edit committed, its webhook sent, and the wait until /status shows it applied. */
-async function oneEdit(side: Side, secret: string, i: number): Promise<Sample> {
-  const text = side.original.replace(/run_concurrency: \d+/, `run_concurrency: ${901 + i}`);
+/** The queue file's run_concurrency set to `value`, committed; the commit. */
+async function commitEdit(side: Side, value: number): Promise<string> {
+  const text = side.original.replace(/run_concurrency: \d+/, `run_concurrency: ${value}`);
   if (text === side.original) throw new Error(`no run_concurrency in ${side.file}`);
   await writeFile(side.file, text);
-  await git(side.repo, 'commit', '-q', '-a', '-m', `bench: one-line edit ${i}`);
-  const commit = await git(side.repo, 'rev-parse', 'HEAD');
+  await git(side.repo, 'commit', '-q', '-a', '-m', `bench: one-line edit to ${value}`);
+  return git(side.repo, 'rev-parse', 'HEAD');
+}
+
+/** Cold `poolsync apply` processes of one-line edits against the side's (idle) state. */
+async function coldApplies(cli: Cli, side: Side, dir: string) {
+  const runs = [];
+  for (let i = 0; i < APPLY_RUNS; i++) {
+    await commitEdit(side, 951 + i);
+    const args = ['apply', side.repo, '--control-plane', `file:${side.state}`, '--auto-approve'];
+    const flags = ['--no-color', '--state-dir', join(dir, 'apply-state')];
+    runs.push(await runProcess(cli.command, [...cli.prefix, ...args, ...flags]));
+  }
+  const cpu = runs.map((r) => r.cpuMs).filter((c): c is number => c !== null);
+  return { ms: median(runs.map((r) => r.ms)), cpu: cpu.length > 0 ? median(cpu) : null };
+}
+
+/** One edit committed, its webhook sent, and the wait until the history shows it applied. */
+async function oneEdit(side: Side, secret: string, i: number): Promise<Sample> {
+  const commit = await commitEdit(side, 901 + i);
   const { url, pid } = side.daemon;
   const body = JSON.stringify({ ref: 'refs/heads/main', after: commit });
   const cpuBefore = await procCpu(pid);
@@ -166,7 +188,8 @@ async function main(): Promise<void> {
   const secret = randomBytes(24).toString('hex');
   const sides: Side[] = [];
   try {
-    for (const n of SIZES) sides.push(await setUp(dir, n, secret));
+    const cli = await resolveCli(ROOT, { tsx: process.argv.includes('--tsx'), log });
+    for (const n of SIZES) sides.push(await setUp(cli, dir, n, secret));
     const loadAtStart = load();
     const samples: Sample[][] = sides.map(() => []);
     for (let i = 0; i < PAIRS; i++) {
@@ -200,6 +223,14 @@ async function main(): Promise<void> {
     console.log(
       `ratio ${SIZES[1]} / ${SIZES[0]}: median of the pairs' ratios ${r.toFixed(2)}× (${ratios.map((x) => x.toFixed(2)).join(', ')}); goal ≤ 2×: ${r <= 2 ? 'met' : 'missed'}`,
     );
+    if (APPLY_RUNS > 0) {
+      const cold = await coldApplies(cli, sides[1]!, dir);
+      const daemonMs = median(samples[1]!.map((x) => x.ms));
+      const cpu = cold.cpu === null ? '' : ` (CPU ${Math.round(cold.cpu)} ms)`;
+      console.log(
+        `cold \`poolsync apply\` of a one-line edit at ${SIZES[1]}: ${formatMs(cold.ms)}${cpu}, median of ${APPLY_RUNS}; the daemon's webhook → applied is ${(daemonMs / cold.ms).toFixed(2)}× of it; load ${load()}`,
+      );
+    }
   } finally {
     await Promise.all(sides.map((s) => s.daemon.stop()));
     await rm(dir, { recursive: true, force: true });
