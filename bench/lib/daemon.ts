@@ -33,24 +33,34 @@ export interface DaemonMeasurement {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function measureDaemon(
-  cli: Cli,
-  options: {
-    repo: string;
-    controlPlane: string;
-    stateDir: string;
-    runs: number;
-    /** Watch the folder (`--watch`: reloaded every run) instead of following the Git repo. */
-    watch?: boolean;
-    env?: NodeJS.ProcessEnv;
-    /** Sample the daemon's VmRSS every this many runs (default: only at the end). */
-    rssEvery?: number;
-    /** Called before each manual run (a commit to reconcile, for the one-change row). */
-    before?: (run: number) => Promise<void>;
-    /** The result every manual run must end with (default: in_sync or applied). */
-    expect?: readonly string[];
-  },
-): Promise<DaemonMeasurement> {
+/** The daemon's flags and environment (shared by measureDaemon and startDaemon). */
+export interface DaemonStart {
+  repo: string;
+  controlPlane: string;
+  stateDir: string;
+  /** Watch the folder (`--watch`: reloaded every run) instead of following the Git repo. */
+  watch?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A daemon process started and through its first run (startDaemon). */
+export interface StartedDaemon {
+  url: string;
+  /** POST /reconcile's bearer token (random, this run only). */
+  token: string;
+  pid: number | undefined;
+  first: { durationMs: number; result: string };
+  /** Wall time from spawn until /status showed the first run. */
+  startupMs: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `poolsync daemon` (policy safe, timers at 1 h: only the bench triggers runs) and waits
+ * until /status shows its first run, which must end in_sync or applied.
+ */
+export async function startDaemon(cli: Cli, options: DaemonStart): Promise<StartedDaemon> {
   // A fresh random token for this run only; it never leaves this process and the child's env.
   const token = randomBytes(24).toString('hex');
   const started = performance.now();
@@ -92,18 +102,24 @@ export async function measureDaemon(
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  };
   try {
     const url = await waitFor(
       async () => /listening on (http:\/\/[^\s";]+)/.exec(output)?.[1] ?? null,
       exited,
       () => output,
     );
-    const status = async () => {
-      const res = await request(`${url}/status`);
-      return (await res.body.json()) as { lastRun: { durationMs: number; result: string } | null };
-    };
     const first = await waitFor(
-      async () => (await status()).lastRun,
+      async () => {
+        const res = await request(`${url}/status`);
+        const body = (await res.body.json()) as {
+          lastRun: { durationMs: number; result: string } | null;
+        };
+        return body.lastRun;
+      },
       exited,
       () => output,
     );
@@ -113,19 +129,41 @@ export async function measureDaemon(
         `the daemon's first run ended "${first.result}", not in_sync:\n${output.slice(-3000)}`,
       );
     }
+    return { url, token, pid: child.pid, first, startupMs, output: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export async function measureDaemon(
+  cli: Cli,
+  options: DaemonStart & {
+    runs: number;
+    /** Sample the daemon's VmRSS every this many runs (default: only at the end). */
+    rssEvery?: number;
+    /** Called before each manual run (a commit to reconcile, for the one-change row). */
+    before?: (run: number) => Promise<void>;
+    /** The result every manual run must end with (default: in_sync or applied). */
+    expect?: readonly string[];
+  },
+): Promise<DaemonMeasurement> {
+  const d = await startDaemon(cli, options);
+  try {
+    const { url, token, first } = d;
     const runs: number[] = [];
     const phases: Record<string, number>[] = [];
     const cpu: DaemonMeasurement['cpu'] = [];
     const rss: number[] = [];
     const sample = async () => {
-      const now = await procStatus(child.pid, 'VmRSS');
+      const now = await procStatus(d.pid, 'VmRSS');
       if (now !== null) rss.push(now);
     };
     await sample();
     let result = first.result;
     for (let i = 0; i < options.runs; i++) {
       await options.before?.(i);
-      const cpuBefore = await procCpu(child.pid);
+      const cpuBefore = await procCpu(d.pid);
       const res = await request(`${url}/reconcile?wait=1`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}` },
@@ -137,12 +175,12 @@ export async function measureDaemon(
         throw new Error(`POST /reconcile answered ${res.statusCode}`);
       if (options.expect && !options.expect.includes(body.lastRun.result)) {
         throw new Error(
-          `run ${i + 1} ended "${body.lastRun.result}", not ${options.expect.join(' or ')}:\n${output.slice(-3000)}`,
+          `run ${i + 1} ended "${body.lastRun.result}", not ${options.expect.join(' or ')}:\n${d.output().slice(-3000)}`,
         );
       }
       runs.push(body.lastRun.durationMs);
       phases.push(body.lastRun.phasesMs);
-      const cpuAfter = await procCpu(child.pid);
+      const cpuAfter = await procCpu(d.pid);
       cpu.push(
         cpuBefore && cpuAfter
           ? {
@@ -155,11 +193,11 @@ export async function measureDaemon(
       if (options.rssEvery && (i + 1) % options.rssEvery === 0) await sample();
     }
     if (!options.rssEvery) await sample();
-    const peakRss = await procStatus(child.pid, 'VmHWM');
+    const peakRss = await procStatus(d.pid, 'VmHWM');
+    const { startupMs } = d;
     return { runs, phases, cpu, startupMs, firstMs: first.durationMs, peakRss, rss, result };
   } finally {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+    await d.stop();
   }
 }
 
@@ -187,7 +225,7 @@ async function waitFor<T>(
  * Linux: CPU time of a process so far, ms: its own user + system time, and that of the children
  * it waited for (/proc/PID/stat fields 14-17, in clock ticks of 10 ms).
  */
-async function procCpu(
+export async function procCpu(
   pid: number | undefined,
 ): Promise<{ self: number; children: number } | null> {
   if (pid === undefined) return null;

@@ -45,7 +45,8 @@ import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { Change } from '../model/plan.js';
 import { ObjectsView } from './objects.js';
 import { firstErrors } from '../notify/daemon-hook.js';
 export class Reconciler {
@@ -136,6 +137,9 @@ export class Reconciler {
         message: runWords.deposed(this.o.redactor.errorMessage(ctx.term.signal.reason)),
       };
     ctx.enter('record');
+    // /status `managed`: once a run, of the live state it ended with (read again after a write).
+    if (products.live && !ctx.term.signal.aborted)
+      applyStatusUpdate(this.state, managedUpdate(products.live));
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
@@ -268,7 +272,8 @@ export class Reconciler {
         outcome = await open('use', async (cp) => {
           if (access.separateReads) {
             ctx.enter('recheck');
-            const { stale } = await recheckPlan(plan, (need) => pipeline.readLiveState(cp, need));
+            const read = (need: SettingsNeed) => pipeline.readLiveState(cp, need);
+            const { stale } = await recheckPlan(plan, read, { planned: products.live });
             const message =
               'the control plane changed between the plan and the apply (another writer): nothing applied, planning again';
             if (stale) return { result: 'failed', commit, message, transient: true };
@@ -305,15 +310,13 @@ export class Reconciler {
     }
   }
 
-  /** /status `managed` after a run that wrote; a failed read leaves the last one. */
+  /** The live state after a run that wrote, for /status `managed`; a failed read leaves the last. */
   private async rereadManaged(ctx: RunContext): Promise<LiveState | null> {
     const { controlPlane, pipeline } = this.o;
     try {
-      const live = await ctx.timed('live', () =>
+      return await ctx.timed('live', () =>
         controlPlane.read((cp) => pipeline.readLiveState(cp), ctx.term),
       );
-      if (!ctx.term.signal.aborted) applyStatusUpdate(this.state, managedUpdate(live));
-      return live;
     } catch {
       return null; // said by the next run, which reads the live state first
     }
@@ -330,8 +333,12 @@ function recordStage(
 ): StatusUpdate {
   // Recording itself is the last phase; the clock stops before the status is written.
   const { phases, durationMs } = ctx.finish();
-  // The fields each update set, from the plan (`poolsync history ADDRESS`).
-  const planned = new Map(products.plan?.changes.map((c) => [c.address, c]));
+  // The fields each update set, from the plan (`poolsync history ADDRESS`): of the objects the
+  // run changed only, not a map of the plan's every change (10,000 at 10,000 objects).
+  const touched = new Set(outcome.changed?.map((c) => c.address));
+  const planned = new Map<string, Change>();
+  if (touched.size > 0)
+    products.plan?.changes.forEach((c) => touched.has(c.address) && planned.set(c.address, c));
   const changedObjects = (outcome.changed ?? []).map((c) => {
     const updated = c.action === 'update' || c.action === 'replace';
     const diff = (updated && planned.get(c.address)?.diff) || [];

@@ -247,14 +247,19 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
 }
 
 /* Past runs, kept for people (the dashboard) as Argo CD keeps an application's history. */
-/** Without `noop` changes (the summary still counts them), cut to `max` changes and their steps. */
+/**
+ * Without `noop` changes (the summary still counts them), cut to `max` changes and their steps,
+ * and without `inventory` (optional: what an apply records, every declared address): each run
+ * kept copied, froze and wrote 10,000 addresses at 10,000 objects (issue 79).
+ */
 export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan; omitted: number } {
+  const { inventory: _recorded, ...shown } = plan;
   const visible = plan.changes.filter((c) => c.action !== 'noop');
-  if (visible.length <= max) return { plan: { ...plan, changes: visible }, omitted: 0 };
+  if (visible.length <= max) return { plan: { ...shown, changes: visible }, omitted: 0 };
   const kept = visible.slice(0, max);
   const addresses = new Set(kept.map((c) => c.address));
   return {
-    plan: { ...plan, changes: kept, steps: plan.steps.filter((s) => addresses.has(s.target)) },
+    plan: { ...shown, changes: kept, steps: plan.steps.filter((s) => addresses.has(s.target)) },
     omitted: visible.length - max,
   };
 }

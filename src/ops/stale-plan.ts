@@ -14,6 +14,7 @@ import type { Capabilities } from '../model/common.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { liveFingerprint, settingsOfPlan } from '../plan/fingerprint.js';
+import { sameObjects } from '../incremental/plan-reuse.js';
 import { UserError } from '../util/user-error.js';
 
 /** Why a plan is stale: what differs, as it is now. */
@@ -35,18 +36,21 @@ export class StalePlanError extends UserError {
 /**
  * Why `plan` may no longer be applied, or the live state now (with the settings the plan read).
  * `here`: the control plane's identity, when the plan may have been made for another (saved).
+ * `planned`: the state the plan was made from; read again as the same frozen objects (the
+ * daemon's state cache: no write came between), it is that state, fingerprint and all.
  */
 export async function recheckPlan(
   plan: Plan,
   read: (need: SettingsNeed) => Promise<LiveState>,
-  opts: { here?: ControlPlaneIdentity } = {},
+  opts: { here?: ControlPlaneIdentity; planned?: LiveState | null } = {},
 ): Promise<{ stale: Staleness } | { stale: null; live: LiveState }> {
-  const { here } = opts;
+  const { here, planned } = opts;
   if (here && plan.control_plane && !sameControlPlane(here, plan.control_plane))
     return { stale: { reason: 'control_plane', here } };
   const live = await read(settingsOfPlan(plan));
   if (plan.capabilities && !sameCapabilities(plan.capabilities, live.capabilities))
     return { stale: { reason: 'capabilities', now: live.capabilities } };
+  if (planned && sameObjects(planned, live)) return { stale: null, live };
   const now = liveFingerprint(live);
   return now === plan.live_fingerprint
     ? { stale: null, live }

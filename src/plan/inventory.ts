@@ -83,6 +83,35 @@ export function declaredObjects(desired: DesiredState): Map<string, { source: So
   return out;
 }
 
+/**
+ * declaredObjects, of `addresses` only: each kind one of them names is scanned for their names,
+ * no address made an object (the daemon's drift check of a one-line commit at 10,000 objects).
+ */
+export function declaredObjectsAt(
+  desired: DesiredState,
+  addresses: Iterable<string>,
+): Map<string, { source: SourceLocation }> {
+  const wanted = new Map<ObjectKind, Set<string>>();
+  for (const a of addresses) {
+    const slash = a.indexOf('/');
+    const kind = a.slice(0, slash) as ObjectKind;
+    if (slash < 0 || !Object.hasOwn(LISTED, kind)) continue;
+    let names = wanted.get(kind);
+    if (!names) wanted.set(kind, (names = new Set()));
+    names.add(a.slice(slash + 1));
+  }
+  const out = new Map<string, { source: SourceLocation }>();
+  for (const [kind, names] of wanted) {
+    const [list, key] = LISTED[kind](desired);
+    // From the end: a name declared twice is the last one, as in declaredObjects.
+    for (let i = (list?.length ?? 0) - 1; i >= 0 && names.size > 0; i--) {
+      const n = key(list![i] as never);
+      if (names.delete(n)) out.set(address(kind, n), list![i]!);
+    }
+  }
+  return out;
+}
+
 export function declaresNothing(desired: DesiredState): boolean {
   return OBJECT_KINDS.every((kind) => !LISTED[kind](desired)[0]?.length);
 }

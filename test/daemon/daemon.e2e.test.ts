@@ -101,6 +101,10 @@ describe('daemon end to end', () => {
     });
     expect(st.lastRun).toMatchObject({ result: 'applied', commit: c2, trigger: ['webhook'] });
     expect(st.lastRun!.applied.update).toBe(1);
+    // What it changed, with the fields its plan changed (`poolsync history ADDRESS`).
+    expect(st.lastRun!.changed).toEqual([
+      { address: 'Queue/batch', action: 'update', sideEffect: false, fields: ['run_concurrency'] },
+    ]);
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(75);
     expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(200);
   });

@@ -214,15 +214,20 @@ describe('the page on a follower replica', () => {
 });
 
 describe('planDigest', () => {
-  it('drops noop changes, keeps the summary, and cuts long plans with the steps of what it keeps', async () => {
-    const plan = await driftedScenario();
+  it('drops noop changes and the inventory record, keeps the summary, and cuts long plans with the steps of what it keeps', async () => {
+    const drifted = await driftedScenario();
+    const inventory = { found: true, declared: ['Queue/a', 'Queue/b'], gone: [] };
+    const plan: Plan = { ...drifted, inventory };
     const visible = plan.changes.filter((c) => c.action !== 'noop');
     const all = planDigest(plan);
+    expect(all.plan).not.toHaveProperty('inventory');
+    expect(plan.inventory).toBe(inventory);
     expect(all.omitted).toBe(0);
     expect(all.plan.changes).toEqual(visible);
     expect(all.plan.summary).toEqual(plan.summary);
     expect(all.plan.steps).toEqual(plan.steps);
     const cut = planDigest(plan, 2);
+    expect(cut.plan).not.toHaveProperty('inventory');
     expect(cut.plan.changes).toEqual(visible.slice(0, 2));
     expect(cut.omitted).toBe(visible.length - 2);
     const kept = new Set(cut.plan.changes.map((c) => c.address));

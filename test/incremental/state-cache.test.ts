@@ -128,6 +128,57 @@ describe('the embedded state cache (src/incremental/state-cache.ts)', () => {
     expect(sameObjects(others(after), others(cold))).toBe(false);
   });
 
+  it("after a queue's update keeping its pool and selector only that queue's view is made again; any other write makes every list again (issue 79)", async () => {
+    const cache = createEmbeddedStateCache();
+    const open = opener(cache);
+    const seed = await open(false);
+    await seed.registerCluster({ name: 'b-2', pool: 'batch' });
+    for (const name of ['q1', 'q2', 'q3'])
+      await seed.createQueue({
+        name,
+        pool: 'batch',
+        clusters: ['b-1'],
+        run_concurrency: 1,
+        action_concurrency: 1,
+      });
+    await seed.close();
+    const queue = (l: LiveState, name: string) => l.queues.find((q) => q.name === name)!;
+    const cluster = (l: LiveState, name: string) => l.clusters.find((c) => c.name === name)!;
+    // Each step: writes through the cache's writer, then a read equal to a cold read.
+    const step = async (write: (cp: EmbeddedControlPlane) => Promise<void>) => {
+      const writer = await open(false);
+      await write(writer);
+      await writer.close();
+      const live = await read(open);
+      expect(live).toEqual(await read(opener()));
+      return live;
+    };
+    const before = await read(open);
+    // Two queues retuned in one session: those two views made again, every other the same object.
+    const retuned = await step(async (cp) => {
+      await retuneQueue(cp, 'q1', { run_concurrency: 7 });
+      await retuneQueue(cp, 'q3', { priority: 'max' });
+    });
+    expect(queue(retuned, 'q1').run_concurrency).toBe(7);
+    expect(queue(retuned, 'q3').priority).toBe('max');
+    expect(queue(retuned, 'q1')).not.toBe(queue(before, 'q1'));
+    for (const name of ['etl', 'q2', 'default'])
+      expect(queue(retuned, name)).toBe(queue(before, name));
+    expect(Object.isFrozen(queue(retuned, 'q1'))).toBe(true);
+    expect(sameObjects({ c: retuned.clusters }, { c: before.clusters })).toBe(true);
+    // A selector changed: the clusters' bound_queues follow (the whole lists made again).
+    const moved = await step((cp) => retuneQueue(cp, 'q2', { clusters: ['b-2'] }));
+    expect(cluster(moved, 'b-2').bound_queues).toContain('q2');
+    expect(cluster(moved, 'b-1').bound_queues).not.toContain('q2');
+    // A cluster disabled after a retune in the same session: q1's available clusters follow.
+    const disabled = await step(async (cp) => {
+      await retuneQueue(cp, 'q1', { run_concurrency: 8 });
+      await cp.updateCluster('b-1', { enabled: false });
+    });
+    expect(queue(disabled, 'q1')).toMatchObject({ run_concurrency: 8, available_clusters: [] });
+    expect(queue(disabled, 'etl').available_clusters).toEqual([]);
+  });
+
   it('while a reader holds the kept state a writer reads the files itself, and the reader never sees its writes', async () => {
     const cache = createEmbeddedStateCache();
     const open = opener(cache);

@@ -49,6 +49,20 @@ const LIVE_EDITS: LiveEdit[] = [
     return `live: queue ${q.name} retuned`;
   },
   async (cp, pick) => {
+    // Two retunes in one writer session, then one moving a queue to another cluster of its pool:
+    // the embedded lists make the retuned views again, then every view (issue 79).
+    const queues = (await cp.listQueues()).filter(
+      (x) => !x.cluster_managed && x.name !== 'default',
+    );
+    const [a, b] = [one(queues, pick), one(queues, pick)];
+    await retuneQueue(cp, a.name, { run_concurrency: 1 + Math.floor(pick() * 500) });
+    await retuneQueue(cp, b.name, { action_concurrency: 1 + Math.floor(pick() * 500) });
+    const members = (await cp.listClusters()).filter((c) => c.pool === a.pool);
+    if (pick() < 0.5 || members.length === 0) return `live: queues ${a.name}, ${b.name} retuned`;
+    await retuneQueue(cp, a.name, { clusters: [one(members, pick).name] });
+    return `live: queues ${a.name}, ${b.name} retuned, ${a.name} given another selector`;
+  },
+  async (cp, pick) => {
     const c = one(await cp.listClusters(), pick);
     await cp.updateCluster(c.name, { enabled: !c.enabled });
     return `live: cluster ${c.name} ${c.enabled ? 'disabled' : 'enabled'}`;

@@ -26,6 +26,7 @@ import { readLiveState, type ControlPlane } from '../../src/controlplane/types.j
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { deepFreeze } from '../../src/util/deep-freeze.js';
 import { FakeForge } from '../support/fake-forge.js';
 
 /** What each call of the one staleness check answered, in order (whoever called it). */
@@ -192,6 +193,26 @@ describe('a stale plan', () => {
     expect((await recheckPlan(withCaps, read)).stale).toMatchObject({ reason: 'capabilities' });
     await interfere();
     expect((await recheckPlan(plan, read)).stale).toMatchObject({ reason: 'live_state' });
+  });
+
+  it('a state read again as the very frozen objects the plan was made from is that state; any other is fingerprinted (issue 79)', async () => {
+    const plan = await planNow();
+    const planned = deepFreeze(await readNow());
+    // The same objects: no write came between, whatever the fingerprint (not computed again).
+    const elsewhere = { ...plan, live_fingerprint: 'sha256:other' };
+    const same = async () => planned;
+    expect((await recheckPlan(elsewhere, same, { planned })).stale).toBeNull();
+    // One queue an equal copy (not the same frozen object): its fingerprint decides.
+    const copy = { ...planned, queues: planned.queues.map((q, i) => (i === 0 ? { ...q } : q)) };
+    const copied = async () => copy;
+    expect((await recheckPlan(plan, copied, { planned })).stale).toBeNull();
+    expect((await recheckPlan(elsewhere, copied, { planned })).stale).toMatchObject({
+      reason: 'live_state',
+    });
+    await interfere();
+    expect((await recheckPlan(plan, readNow, { planned })).stale).toMatchObject({
+      reason: 'live_state',
+    });
   });
 });
 

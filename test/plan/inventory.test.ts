@@ -11,7 +11,7 @@ import { BASELINE_CAPABILITIES, type ObjectKind } from '../../src/model/common.j
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
-import { nextInventory } from '../../src/plan/inventory.js';
+import { declaredObjects, declaredObjectsAt, nextInventory } from '../../src/plan/inventory.js';
 import { renderJson } from '../../src/render/json.js';
 import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from './build.js';
@@ -162,5 +162,27 @@ describe('nextInventory', () => {
   it('is null when nothing changes (no write), and records a first inventory even when empty', () => {
     expect(nextInventory(['Cluster/a', 'Queue/b'], inv, new Set())).toBeNull();
     expect(nextInventory(null, { found: false, declared: [], gone: [] }, new Set())).toEqual([]);
+  });
+});
+
+describe('declaredObjectsAt', () => {
+  it('has the objects of the addresses asked, as declaredObjects has them, and nothing else', () => {
+    const d = desired({
+      pools: { prod: contract('prod'), gpu: contract('gpu') },
+      clusters: { c1: { pool: 'prod' }, c2: { pool: 'gpu' } },
+      queues: { q1: { pool: 'prod' }, q2: { pool: 'gpu' } },
+    });
+    const all = declaredObjects(d);
+    const asked = ['Queue/q2', 'Cluster/c1', 'ClusterPool/gpu', 'Queue/gone', 'Nonsense/q1', 'q1'];
+    const some = declaredObjectsAt(d, asked);
+    expect([...some.keys()].sort()).toEqual(['Cluster/c1', 'ClusterPool/gpu', 'Queue/q2']);
+    for (const [a, o] of some) expect(o).toBe(all.get(a));
+    expect(declaredObjectsAt(d, all.keys())).toEqual(all);
+    expect(declaredObjectsAt(d, []).size).toBe(0);
+    // A name declared twice (refused by the loader, N2): the last one, as declaredObjects has it.
+    const twice = { ...d, queues: [...d.queues, { ...d.queues[0]!, annotations: { again: '1' } }] };
+    const q1 = declaredObjectsAt(twice, ['Queue/q1']).get('Queue/q1');
+    expect(q1).toBe(declaredObjects(twice).get('Queue/q1'));
+    expect(q1).toBe(twice.queues[2]);
   });
 });

@@ -155,7 +155,7 @@ export class EmbeddedControlPlane implements ControlPlane {
         `control-plane state ${this.reader.path} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
       );
     }
-    staleListViews(this.state);
+    staleListViews(this.state, op);
     core.applyOp(this.state, op);
     const result = view?.(this.state) as T;
     if (this.store) await this.store.append(op);
@@ -347,12 +347,16 @@ export class EmbeddedControlPlane implements ControlPlane {
  * written: every read of an unchanged state (a daemon's drift check) gets the same frozen objects,
  * so nothing is copied per run and a caller tells an unchanged object by identity
  * (incremental/plan-reuse.ts sameObjects). After a write, a view equal to the last one under its
- * name is that same object: one queue updated is one new object, not 10,000.
+ * name is that same object: one queue updated is one new object, not 10,000. A write that
+ * changes one object's view only (staleListViews) has that view alone made again (issue 79).
  */
 interface Views {
   lists: Map<string, readonly object[]>;
-  /** The state was written since these lists were made: each is made again when next read. */
-  stale: Set<string>;
+  /**
+   * The state was written since these lists were made: each is made again when next read,
+   * whole ('all') or only the views of the names listed.
+   */
+  stale: Map<string, 'all' | Set<string>>;
 }
 
 const views = new WeakMap<core.State, Views>();
@@ -362,20 +366,52 @@ function shared<T extends object>(
   kind: string,
   keyOf: (item: T) => string,
   make: () => T[],
+  makeOne?: (key: string) => T,
 ): readonly T[] {
   let v = views.get(state);
-  if (!v) views.set(state, (v = { lists: new Map(), stale: new Set() }));
+  if (!v) views.set(state, (v = { lists: new Map(), stale: new Map() }));
   const old = v.lists.get(kind) as readonly T[] | undefined;
-  if (old && !v.stale.has(kind)) return old;
-  const list = make();
+  const stale = v.stale.get(kind);
+  if (old && stale === undefined) return old;
+  const list =
+    (old && stale instanceof Set && makeOne ? someAgain(old, keyOf, stale, makeOne) : null) ??
+    keptWhereSame(make(), keyOf, old);
+  v.lists.set(kind, Object.freeze(list));
+  v.stale.delete(kind);
+  return list;
+}
+
+/** `list`, each view equal to the last one under its key replaced by that same object. */
+function keptWhereSame<T extends object>(
+  list: T[],
+  keyOf: (item: T) => string,
+  old: readonly T[] | undefined,
+): T[] {
   const before = new Map((old ?? []).map((item) => [keyOf(item), item]));
   for (let i = 0; i < list.length; i++) {
     const was = before.get(keyOf(list[i]!));
     list[i] = was !== undefined && sameJson(was, list[i]) ? was : deepFreeze(list[i]!);
   }
-  v.lists.set(kind, Object.freeze(list));
-  v.stale.delete(kind);
   return list;
+}
+
+/** `old` with the views of `keys` made again; null when one of them is not in it (made whole). */
+function someAgain<T extends object>(
+  old: readonly T[],
+  keyOf: (item: T) => string,
+  keys: ReadonlySet<string>,
+  makeOne: (key: string) => T,
+): T[] | null {
+  const list = old.slice();
+  let found = 0;
+  for (let i = 0; i < list.length; i++) {
+    const key = keyOf(list[i]!);
+    if (!keys.has(key)) continue;
+    found++;
+    const fresh = makeOne(key);
+    if (!sameJson(list[i], fresh)) list[i] = deepFreeze(fresh);
+  }
+  return found === keys.size ? list : null;
 }
 
 const byName = (o: { name: string }) => o.name;
@@ -387,7 +423,13 @@ export function sharedLists(state: core.State, now: number): LiveLists {
     pools: shared(state, 'pools', byName, () => core.listPools(state)),
     clusters: shared(state, 'clusters', byName, () => core.listClusters(state)),
     queues: timeless
-      ? shared(state, 'queues', byName, () => core.listQueues(state, now))
+      ? shared(
+          state,
+          'queues',
+          byName,
+          () => core.listQueues(state, now),
+          (name) => core.getQueue(state, name, now),
+        )
       : core.listQueues(state, now),
     assignments: shared(state, 'assignments', assignmentKeyString, () =>
       core.byKey(state.assignments),
@@ -407,10 +449,30 @@ export function sharedLists(state: core.State, now: number): LiveLists {
   };
 }
 
-/** Before every write to `state`: its lists are made again on the next read. */
-export function staleListViews(state: core.State): void {
+/**
+ * Before every write `op` to `state`: its lists are made again on the next read. A queue's
+ * update keeping its pool and selector changes that queue's view alone (a cluster's
+ * bound_queues and a pool's members come from selectors and pools; state.ts queueView): only it
+ * is made again, the other 10,000 views kept. Any other write makes every list again.
+ */
+export function staleListViews(state: core.State, op: core.Op): void {
   const v = views.get(state);
-  if (v) for (const kind of v.lists.keys()) v.stale.add(kind);
+  if (!v) return;
+  const was = op.op === 'update_queue' ? state.queues.get(op.name) : undefined;
+  const one =
+    op.op === 'update_queue' &&
+    was !== undefined &&
+    was.spec.pool === op.spec.pool &&
+    sameJson(was.spec.clusters, op.spec.clusters);
+  for (const kind of v.lists.keys()) {
+    if (!one || kind !== 'queues') {
+      if (!one) v.stale.set(kind, 'all');
+      continue;
+    }
+    const names = v.stale.get(kind);
+    if (names === 'all') continue;
+    v.stale.set(kind, (names ?? new Set()).add(op.name));
+  }
 }
 
 /**

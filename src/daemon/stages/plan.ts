@@ -14,7 +14,7 @@ import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import { MANAGED_LISTED } from '../status.js';
-import { declaredObjects, managedObjects } from '../../plan/inventory.js';
+import { declaredObjectsAt, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
@@ -80,7 +80,6 @@ export async function planStage(
   const status = {
     ...reachedUpdate(cp.backend.name, null, ctx.now()),
     ...shownOf(ctx, plan),
-    ...(live === null ? {} : managedUpdate(live)),
   };
   // A destroy budget exceeded is held for approval by the gate, not a failed run (guardrails.ts).
   const value: Plan | Outcome =
@@ -91,7 +90,7 @@ export async function planStage(
   return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
 }
 
-/** /status `managed`, as `poolsync state list` shows it. */
+/** /status `managed`, as `poolsync state list` shows it (once a run: Reconciler.run). */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
@@ -141,8 +140,10 @@ function driftOf(
   const converged = ctx.memory.converged;
   const actionable = plan.changes.filter((c) => isActionable(c.action));
   if (actionable.length === 0 || converged === null) return [];
-  const before = declaredObjects(converged);
-  const now = converged === desired ? before : declaredObjects(desired);
+  // Only the objects these changes name (and their causes): proportional to the change.
+  const named = actionable.flatMap((c) => (c.caused_by ? [c.address, c.caused_by] : [c.address]));
+  const before = declaredObjectsAt(converged, named);
+  const now = converged === desired ? before : declaredObjectsAt(desired, named);
   // poolsync.yaml changed (prune, manage, absent): what it now deletes is the repository's doing.
   const sameConfig = sameJson(converged.config, desired.config);
   const unmoved = (address: string): boolean => {
