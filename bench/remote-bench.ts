@@ -27,7 +27,7 @@
  * include the quiet times; the throttling rows keep the timed proxy).
  *
  *   npm run bench:remote -- [--latency 50] [--quick] [--rounds 250]
- *     [--only union-plan,union-apply,flyteadmin,whole-plan,whole-apply,throttle]
+ *     [--only union-plan,union-apply,flyteadmin,whole-plan,whole-apply,whole-apply-10k,throttle]
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -88,13 +88,9 @@ const rows: Row[] = [];
 
 /** Opens `url` (union+ or flyteadmin+) through the proxy, with `connections` calls in flight. */
 async function open(url: string, key: string, connections: number): Promise<ControlPlane> {
-  process.env.POOLSYNC_UNION_API_KEY = key;
-  try {
-    // `apply`'s default retries (--max-retries 8).
-    return await openControlPlane(url, { http: { connections, maxRetries: 8 } });
-  } finally {
-    delete process.env.POOLSYNC_UNION_API_KEY;
-  }
+  // `apply`'s default retries (--max-retries 8); the key as the CLI hands its environment down.
+  const env = { POOLSYNC_UNION_API_KEY: key };
+  return openControlPlane(url, { env, http: { connections, maxRetries: 8 } });
 }
 
 /** Plans `repo` through a proxy in front of `server`; the apply too when `apply` says how. */
@@ -186,7 +182,7 @@ async function unionRepo(dir: string, model: ScaleModel): Promise<string> {
  * A live read's round trips at the floor: the token, then the longest list's pages (the live
  * queues include every cluster's co-named one, C2).
  */
-const listTrips = (live: LiveState) =>
+const listTrips = (live: { queues: { length: number }; clusters: { length: number } }) =>
   1 + Math.max(1, Math.ceil(Math.max(live.queues.length, live.clusters.length) / PAGE));
 
 async function unionRows(dir: string): Promise<void> {
@@ -397,13 +393,31 @@ async function wholePlanRows(dir: string): Promise<void> {
  * `poolsync apply` of a folder and of a saved plan (`plan --out`, then `apply PLANFILE`) at
  * parallelism 8 and 32, each changing the default queue of `projects` × 3 domains (one
  * setDefaultQueue each), beside the floor of the whole apply: ⌈writes ÷ P⌉ + the plan's floor
- * (the token, then the lists and the settings in one wave).
+ * (the token, then the lists and the settings in one wave: the longest list's pages after the
+ * token, `listTrips`). Two organisations: the bundled example with 300 projects, and a 10,000-
+ * object one with 1,000 projects (issue 79 item 3), whose ListQueues pages are the critical path
+ * while 3,000 settings are read beside them.
  */
 async function wholeApplyRows(dir: string): Promise<void> {
-  const projects = QUICK ? 30 : 300;
-  const server = await startUnionStandIn(join(dir, 'whole'), null, projects);
+  if (wants('whole-apply')) await wholeApply(dir, 'whole', null, QUICK ? 30 : 300);
+  if (wants('whole-apply-10k'))
+    await wholeApply(
+      dir,
+      'whole-10k',
+      generateScaleModel(QUICK ? 2_000 : 10_000),
+      QUICK ? 100 : 1000,
+    );
+}
+
+async function wholeApply(
+  dir: string,
+  name: string,
+  model: ScaleModel | null,
+  projects: number,
+): Promise<void> {
+  const server = await startUnionStandIn(join(dir, name), model, projects);
   const proxy = await startLatencyProxy(server.url, ONE_WAY, ROUNDS);
-  const state = join(dir, 'whole-state');
+  const state = join(dir, `${name}-state`);
   const env = {
     ...process.env,
     POOLSYNC_UNION_API_KEY: server.apiKey(proxy.host),
@@ -416,30 +430,38 @@ async function wholeApplyRows(dir: string): Promise<void> {
       throw new Error(`poolsync ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
   };
   try {
+    // The example's queues, else two of the model's own (every project starts on `default`).
+    const queues = model
+      ? model.queues
+          .filter((q) => !q.coNamed)
+          .slice(0, 2)
+          .map((q) => q.name)
+      : ['default', 'shared-batch'];
     const repos = await Promise.all(
-      ['default', 'shared-batch'].map((queue) =>
-        defaultQueuesRepo(join(dir, `whole-${queue}`), projects, queue),
+      queues.map((queue) =>
+        defaultQueuesRepo(join(dir, `${name}-${queue}`), projects, queue, model),
       ),
     );
-    // The example's pools, clusters and queues first: every apply below changes settings only.
+    // The organisation's pools, clusters and queues first: every apply below changes settings only.
     await poolsync('apply', repos[0]!, '--auto-approve');
     const writes = projects * DOMAINS.length;
+    const objects = model ? `${model.objects} objects, ` : '';
     let turn = 1;
     for (const saved of [false, true])
       for (const parallelism of [8, 32]) {
         const repo = repos[turn++ % 2]!;
         const p = ['--parallelism', String(parallelism)];
-        const planFile = join(dir, `whole-${turn}.plan.json`);
+        const planFile = join(dir, `${name}-${turn}.plan.json`);
         if (saved) await poolsync('plan', repo, '--out', planFile);
         proxy.reset();
         await poolsync('apply', saved ? planFile : repo, '--auto-approve', ...p);
-        const floor = Math.ceil(writes / parallelism) + 2;
+        const lists = model ? listTrips(liveOf(model)) : 2;
         row(
-          `whole apply${saved ? ' PLANFILE' : ''}, Union, ${writes} DefaultQueue updates, P ${parallelism}`,
+          `whole apply${saved ? ' PLANFILE' : ''}, Union, ${objects}${writes} DefaultQueue updates, P ${parallelism}`,
           proxy.log,
           spanMs(proxy.log),
-          floor,
-          `⌈${writes} ÷ ${parallelism}⌉ + 2 (the plan's floor); ${saved ? 'the saved plan checked' : 'planned'} at read width`,
+          Math.ceil(writes / parallelism) + lists,
+          `⌈${writes} ÷ ${parallelism}⌉ + ${lists} (the plan's floor); ${saved ? 'the saved plan checked' : 'planned'} at read width; ${readPath(proxy.log)}`,
         );
       }
   } finally {
@@ -448,10 +470,40 @@ async function wholeApplyRows(dir: string): Promise<void> {
   }
 }
 
-/** The bundled example (no assignments: Union has none) with `queue` for `projects` × 3 domains. */
-async function defaultQueuesRepo(repo: string, projects: number, queue: string): Promise<string> {
-  await cp(join(ROOT, 'examples', 'config-repo'), repo, { recursive: true });
-  await rm(join(repo, 'assignments'), { recursive: true });
+/**
+ * When the reads ended, from the first request: the lists' last page (the plan's critical path)
+ * and the last settings read, and the first write after them.
+ */
+function readPath(log: readonly Exchange[]): string {
+  const t0 = Math.min(...log.map((e) => e.start));
+  const lists = log.filter((e) => /\/List[A-Za-z]*$/.test(e.path));
+  const settings = log.filter((e) => e.path.endsWith('/GetSettingsForEdit'));
+  const end = (xs: Exchange[]) => Math.max(...xs.map((e) => e.end)) - t0;
+  const write = Math.min(...log.filter(isWrite).map((e) => e.start)) - t0;
+  return `${lists.length} list pages answered by ${formatMs(end(lists))}, ${settings.length} settings by ${formatMs(end(settings))}, first write at ${formatMs(write)}`;
+}
+
+/** The live lists' lengths of `model` applied (C2: a co-named queue per cluster). */
+const liveOf = (model: ScaleModel) => ({
+  queues: { length: model.queues.filter((q) => !q.coNamed).length + model.clusters.length },
+  clusters: model.clusters,
+});
+
+/**
+ * The bundled example, else `model` (no assignments: Union has none), with `queue` for
+ * `projects` × 3 domains.
+ */
+async function defaultQueuesRepo(
+  repo: string,
+  projects: number,
+  queue: string,
+  model: ScaleModel | null = null,
+): Promise<string> {
+  if (model) await unionRepo(repo, model);
+  else {
+    await cp(join(ROOT, 'examples', 'config-repo'), repo, { recursive: true });
+    await rm(join(repo, 'assignments'), { recursive: true });
+  }
   const docs = Array.from({ length: projects }, (_, p) =>
     DOMAINS.map(
       (domain) =>
@@ -611,7 +663,7 @@ try {
   if (wants('union-plan')) await unionRows(dir);
   if (wants('union-apply')) await unionApplyRows(dir);
   if (wants('flyteadmin')) await flyteadminRows(dir);
-  if (wants('whole-apply')) await wholeApplyRows(dir);
+  await wholeApplyRows(dir);
   if (wants('whole-plan')) await wholePlanRows(dir);
   if (wants('throttle')) {
     await unionThrottleRows(dir);

@@ -58,6 +58,8 @@ export async function startUnionStandIn(
       state,
       '--oauth-client-file',
       client,
+      // Its ListProjects lists them, and it holds settings of listed projects only.
+      ...Array.from({ length: projects }, (_, p) => ['--flyte-project', `p${p}`]).flat(),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );

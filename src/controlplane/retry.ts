@@ -14,7 +14,7 @@
 import { ControlPlaneError, unavailable } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
-import type { Answer, Pacer } from '../util/pacer.js';
+import type { Answer, Lane, Pacer } from '../util/pacer.js';
 import type { ConnectFailure, Reach } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import {
@@ -41,6 +41,8 @@ export type Attempt<T> = { ok: true; value: T } | Failed;
 export interface RetryLoop extends RetryPolicy {
   reach: Reach;
   pacer?: Pacer | undefined;
+  /** The pacer's lane: `bulk` for a read fanned out by the thousand (util/pacer.ts). */
+  lane?: Lane | undefined;
   clock?: Clock | undefined;
   /** The client closing or its caller's term ending. */
   signal?: AbortSignal | undefined;
@@ -64,7 +66,7 @@ export async function retrying<T>(
       return attempt(n);
     };
     const backoff = backoffDelay(n + 1, loop.minDelayMs, loop.maxDelayMs);
-    const got = pacer ? await pacer.run(send, (g) => answer(g, backoff)) : await send();
+    const got = pacer ? await pacer.run(send, (g) => answer(g, backoff), loop.lane) : await send();
     if (got.ok) return got.value;
     if (loop.signal?.aborted) throw abandoned(loop, n, true);
     if (!got.transient || n >= reach.budget(loop.maxRetries, got.failure ?? null))

@@ -9,7 +9,10 @@
  *   answered since, until back to as many as were in flight when the throttling began, when
  *   `max` is allowed again;
  * - at one call in flight and still refused, the server refuses everything: new calls wait the
- *   delay it gave too.
+ *   delay it gave too;
+ * - two lanes (issue 79 item 3): a `bulk` call (a read fanned out by the thousand: default-queue
+ *   settings) starts only while no other call waits, and leaves `reserveOf` slots free, so a
+ *   list's next page, on the plan's critical path, never queues behind bulk reads.
  */
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 
@@ -29,6 +32,12 @@ export interface PaceEvent {
 }
 
 export type PaceListener = (e: PaceEvent) => void;
+
+/** `first`: every call but bulk reads (lists, gets, writes); `bulk`: after them (above). */
+export type Lane = 'first' | 'bulk';
+
+/** Slots bulk calls leave free: an eighth, at most 8 (the list sweeps a live read runs at once). */
+export const reserveOf = (allowed: number): number => Math.min(8, Math.floor(allowed / 8));
 
 export function paceLine(e: PaceEvent): string {
   if (!e.throttled) return `${e.server} no longer throttles: back to ${e.max} calls at once`;
@@ -58,7 +67,9 @@ export class Pacer {
   private active = 0;
   /** No call is sent before this time (held at the floor). */
   private until = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: Record<Lane, (() => void)[]> = { first: [], bulk: [] };
+  /** Slots given to waiters woken and not yet running. */
+  private promised = 0;
   /** Decreases so far: a call's answer counts only toward the epoch it was sent in. */
   private epoch = 0;
   /** This epoch's last answers, refused or not (a ring of WINDOW). */
@@ -83,12 +94,21 @@ export class Pacer {
   }
 
   /** `send` once a call may go; `answer` says what the server answered, which sets the pace. */
-  async run<T>(send: () => Promise<T>, answer: (got: T) => Answer): Promise<T> {
+  async run<T>(
+    send: () => Promise<T>,
+    answer: (got: T) => Answer,
+    lane: Lane = 'first',
+  ): Promise<T> {
     for (;;) {
       const hold = this.until - this.clock.now();
       if (hold > 0) await this.clock.sleep(hold);
-      else if (this.active < this.allowed) break;
-      else await new Promise<void>((resolve) => this.waiting.push(resolve));
+      else if (this.free(lane) > 0) break;
+      else {
+        await new Promise<void>((resolve) => this.waiting[lane].push(resolve));
+        this.promised--;
+        // A slot this call may no longer take (a first-lane call came meanwhile) is passed on.
+        if (this.free(lane) <= 0) this.wake();
+      }
     }
     this.active++;
     this.peak = Math.max(this.peak, this.active);
@@ -104,9 +124,20 @@ export class Pacer {
     return got;
   }
 
+  /** Slots a call of `lane` may take now: a bulk call none while another call waits. */
+  private free(lane: Lane): number {
+    const free = this.allowed - this.active - this.promised;
+    if (lane === 'first') return free;
+    return this.waiting.first.length > 0 ? 0 : free - reserveOf(this.allowed);
+  }
+
+  /** Waiters for the free slots, the first lane's before any bulk call; each is kept its slot. */
   private wake(): void {
-    for (let free = this.allowed - this.active; free > 0 && this.waiting.length > 0; free--)
-      this.waiting.shift()!();
+    for (const lane of ['first', 'bulk'] as const)
+      while (this.free(lane) > 0 && this.waiting[lane].length > 0) {
+        this.promised++;
+        this.waiting[lane].shift()!();
+      }
   }
 
   private heard(sentIn: number, a: Answer): void {

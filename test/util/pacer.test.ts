@@ -5,7 +5,14 @@
  * the server's delay. Virtual time.
  */
 import { describe, expect, it } from 'vitest';
-import { Pacer, paceLine, type Answer, type PaceEvent } from '../../src/util/pacer.js';
+import {
+  Pacer,
+  paceLine,
+  reserveOf,
+  type Answer,
+  type Lane,
+  type PaceEvent,
+} from '../../src/util/pacer.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 
 const ok: Answer = { refused: false };
@@ -157,5 +164,64 @@ describe('Pacer', () => {
     for (let i = 0; i < 10 && events.length < 2; i++) await together(pacer, 8, ok);
     expect(events[1]).toMatchObject({ throttled: false, max: 8 });
     expect(pacer.allowed).toBe(256);
+  });
+
+  it('sends a first-lane call before any bulk call waiting, and keeps bulk calls a reserve short (issue 79 item 3)', async () => {
+    const pacer = new Pacer('Union', 16, new VirtualClock());
+    const sent: string[] = [];
+    const inFlight = new Map<string, () => void>();
+    const call = (name: string, lane: Lane) =>
+      pacer.run(
+        () => {
+          sent.push(name);
+          return new Promise<void>((r) => inFlight.set(name, r));
+        },
+        () => ok,
+        lane,
+      );
+    const answer = async (name: string) => {
+      inFlight.get(name)!();
+      inFlight.delete(name);
+      await new Promise((r) => setImmediate(r));
+    };
+    // 20 settings reads: 14 go, 2 of the 16 slots are kept for the critical path.
+    expect(reserveOf(16)).toBe(2);
+    const bulk = Array.from({ length: 20 }, (_, i) => call(`s${i}`, 'bulk'));
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual(Array.from({ length: 14 }, (_, i) => `s${i}`));
+    // Two list pages go at once, into the reserve; a third waits for a slot.
+    const pages = ['queues-2', 'clusters-2', 'queues-3'].map((name) => call(name, 'first'));
+    await new Promise((r) => setImmediate(r));
+    expect(sent.slice(14)).toEqual(['queues-2', 'clusters-2']);
+    // A settings read answered: its slot goes to the waiting page, not to the 6 settings before it.
+    await answer('s0');
+    expect(sent.slice(16)).toEqual(['queues-3']);
+    // Pages answered: bulk calls are back to 14 in flight (one more: s0's slot went to the
+    // page), the reserve free again.
+    for (const page of ['queues-2', 'clusters-2', 'queues-3']) await answer(page);
+    expect(sent.slice(17)).toEqual(['s14']);
+    expect(inFlight.size).toBe(14);
+    await answer('s1');
+    expect(sent.slice(18)).toEqual(['s15']);
+    expect(inFlight.size).toBe(14);
+    while (inFlight.size > 0) for (const name of [...inFlight.keys()]) await answer(name);
+    await Promise.all([...bulk, ...pages]);
+    expect(sent).toHaveLength(23);
+  });
+
+  it('reserves nothing below 8 calls: one call allowed still runs bulk calls one by one', async () => {
+    expect([1, 7, 8, 64, 256].map(reserveOf)).toEqual([0, 0, 1, 8, 8]);
+    const pacer = new Pacer('Union', 1, new VirtualClock());
+    const sent: number[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        pacer.run(
+          async () => sent.push(i),
+          () => ok,
+          'bulk',
+        ),
+      ),
+    );
+    expect(sent).toEqual([0, 1, 2, 3, 4]);
   });
 });

@@ -36,6 +36,7 @@ import {
   type SettingsRecord,
 } from '../../gen/flyteidl2/settings/settings_service_pb.js';
 import { mapLimit } from '../../util/map-limit.js';
+import type { Lane } from '../../util/pacer.js';
 import type { DefaultQueueCalls } from '../types.js';
 import type { Call } from './transport.js';
 import { ControlPlaneError } from '../errors.js';
@@ -74,13 +75,16 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
   }
 
   /** Broadest first (a level without a record may be left out). */
-  private async levels(project: string, domain: string): Promise<SettingsRecord[]> {
+  private async levels(project: string, domain: string, lane?: Lane): Promise<SettingsRecord[]> {
     const addr =
       project !== ''
         ? address('DefaultQueue', `${project}/${domain}`)
         : `settings of ${domain === '' ? 'the organisation' : `domain ${domain}`}`;
-    const res = await this.opts.call('getSettingsForEdit', addr, () =>
-      this.settings.getSettingsForEdit({ key: this.key(project, domain) }),
+    const res = await this.opts.call(
+      'getSettingsForEdit',
+      addr,
+      () => this.settings.getSettingsForEdit({ key: this.key(project, domain) }),
+      lane,
     );
     const mine = res.levels.filter((l) => l.key?.org === this.opts.org);
     if (project !== '') {
@@ -111,9 +115,10 @@ export class DefaultQueueSettings implements DefaultQueueCalls {
     // Without a project/domain to ask, the organisation's own level (all of an org without projects).
     const keys = pairs.length === 0 && scope === 'all' ? [{ project: '', domain: '' }] : pairs;
     // A level Union refuses to show is not a level without settings (issue 73 item 7): it is
-    // recorded unreadable, and the planner deletes no queue while one is.
+    // recorded unreadable, and the planner deletes no queue while one is. Bulk reads: the lists'
+    // pages, the plan's critical path, go before them (issue 79 item 3).
     const answers = await mapLimit(keys, this.opts.parallelism, (p) =>
-      this.levels(p.project, p.domain).catch((err: unknown) => {
+      this.levels(p.project, p.domain, 'bulk').catch((err: unknown) => {
         if (!(err instanceof ControlPlaneError) || err.code === 'UNAVAILABLE') throw err;
         return { unreadable: p };
       }),

@@ -23,6 +23,7 @@ import { ControlPlaneError, type ControlPlaneErrorCode, unreachable } from '../e
 import type { TokenSource } from '../oauth.js';
 import type { RetryPolicy } from '../../util/backoff.js';
 import { type Attempt, retrying, type RetryLoop } from '../retry.js';
+import type { Lane } from '../../util/pacer.js';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CallDeadline,
@@ -147,7 +148,8 @@ export interface CallInfo {
   org: string;
 }
 
-export interface UnionRetry extends RetryPolicy, Pick<RetryLoop, 'pacer' | 'clock' | 'signal'> {
+export interface UnionRetry
+  extends RetryPolicy, Pick<RetryLoop, 'pacer' | 'lane' | 'clock' | 'signal'> {
   reach?: Reach;
   /** For "nothing accepts connections at …". */
   origin?: string;
@@ -316,4 +318,6 @@ export type Call = <T>(
   rpc: RpcName,
   addr: string | null,
   fn: (s: CallState) => Promise<T>,
+  /** `bulk`: a read fanned out by the thousand, after every other call (util/pacer.ts). */
+  lane?: Lane,
 ) => Promise<T>;

@@ -90,8 +90,12 @@ export class UnionControlPlane implements ControlPlane {
     const org = (this.organization = opts.org);
     this.url = opts.url;
     this.onClose = opts.onClose;
-    const call: Call = (rpc, addr, fn) =>
-      withRetry({ rpc: RPC[rpc], address: addr, org }, opts.retry, fn);
+    const call: Call = (rpc, addr, fn, lane) =>
+      withRetry(
+        { rpc: RPC[rpc], address: addr, org },
+        lane ? { ...opts.retry, lane } : opts.retry,
+        fn,
+      );
     const client = <S extends Parameters<typeof createClient>[0]>(service: S) =>
       createClient(service, opts.transport);
     this.pools = new UnionPools(client(ClusterPoolService), org, call, pageSize);

@@ -117,7 +117,7 @@ export async function openUnion(
   s: UnionServer,
   protocol: 'connect' | 'grpc',
   key = apiKey(s.host),
-  tuning: { pageSize?: number } = {},
+  tuning: { pageSize?: number; connections?: number } = {},
 ): Promise<UnionControlPlane> {
   const cp: ControlPlane = await openControlPlane(s.url(protocol), {
     http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, ...tuning },
