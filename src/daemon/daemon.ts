@@ -53,6 +53,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const environments = (sections?: Record<string, DaemonStatus>) =>
     shown(environmentsStatus(units, source.describe(), config, sections));
   const status = (): DaemonStatus => (single ? shown(single.status()) : environments());
+  // Every environment's status made, scrubbed and parsed for one field was most of a 10-environment
+  // manual reconcile's answer (issue 79 item 4): the newest run is found first, then scrubbed.
+  const lastRun = () =>
+    shown(
+      (single ? single.status() : environmentsStatus(units, source.describe(), config)).lastRun,
+    );
   const election = config.leaderElection;
   // With environments each replica answers itself: the leaders of its environments are several.
   const follower = () => (single ? followerOf(single.leadership, election) : null);
@@ -91,6 +97,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       reconcileToken: config.reconcileToken,
       adminToken: config.adminToken,
       status,
+      lastRun,
       fullStatus,
       ready,
       metrics,

@@ -42,6 +42,8 @@ export const HTTP_SECRETS = [
 
 export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[number]> {
   status(): DaemonStatus;
+  /** The newest run alone (POST /reconcile?wait=1), without making the whole status; else `status()`'s. */
+  lastRun?(): DaemonStatus['lastRun'];
   /** GET /status without `?local=1` with environments: each as its leader says; else `status()`. */
   fullStatus?(): Promise<DaemonStatus>;
   ready(): boolean;
@@ -255,7 +257,7 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   if (typeof done === 'string') return send(res, 404, { error: done });
   if (!wait) return send(res, 202, { queued: true });
   await done;
-  return send(res, 200, { queued: true, lastRun: h.status().lastRun });
+  return send(res, 200, { queued: true, lastRun: h.lastRun ? h.lastRun() : h.status().lastRun });
 }
 
 async function approve(call: Call): Promise<void> {

@@ -24,10 +24,19 @@ interface LiveObject {
   live: object | null;
 }
 
-/** The words and tone of each object of `live` (its clusters indexed once, for every queue). */
+/**
+ * The words and tone of each object of `live` (its clusters indexed once, by name and by pool,
+ * for every queue: a queue of `*` no longer filters every cluster, issue 79 item 4).
+ */
 export function liveStatusOf(live: LiveState): (o: LiveObject) => LiveStatus {
   const clusters = new Map(live.clusters.map((c) => [c.name, c]));
-  const ofPool = (pool: string) => live.clusters.filter((c) => c.pool === pool);
+  const byPool = new Map<string, LiveCluster[]>();
+  for (const c of live.clusters) {
+    const members = byPool.get(c.pool);
+    if (members) members.push(c);
+    else byPool.set(c.pool, [c]);
+  }
+  const ofPool = (pool: string) => byPool.get(pool) ?? [];
   return ({ address, live: o }) => {
     if (o === null) return { tone: 'bad', words: 'missing: not on the control plane' };
     const field = (name: string) => String((o as Record<string, unknown>)[name]);

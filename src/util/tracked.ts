@@ -18,7 +18,12 @@ export async function refuseTrackedFiles(
   paths: readonly string[],
   what: string,
 ): Promise<void> {
-  for (const path of paths) {
+  // The work tree is looked for once per call, not once per file (issue 79 item 4: a daemon
+  // reads each environment's state every run).
+  const existing = [];
+  for (const path of paths) if (await exists(path)) existing.push(path);
+  if (existing.length === 0 || (await gitWorkTreeOf(root)) === null) return;
+  for (const path of existing) {
     if (!(await trackedByGit(root, path))) continue;
     throw new UserError(
       `${path} is tracked by Git: poolsync never takes its ${what} from a commit (in CI that is the pull request's code). ` +
@@ -28,9 +33,8 @@ export async function refuseTrackedFiles(
   }
 }
 
-/** Whether Git tracks `path` (inside `root`); false outside a work tree or when Git cannot say. */
-async function trackedByGit(root: string, path: string): Promise<boolean> {
-  if (!(await exists(path)) || (await gitWorkTreeOf(root)) === null) return false;
+/** Whether Git tracks `path` (an existing file inside `root`, in a work tree); false when Git cannot say. */
+function trackedByGit(root: string, path: string): Promise<boolean> {
   let answer = answers.get(path);
   if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
   return answer;

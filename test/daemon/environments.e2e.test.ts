@@ -69,6 +69,11 @@ async function reconcile(d: RunningDaemon): Promise<void> {
     headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },
   });
   expect(res.status).toBe(200);
+  // The newest run of any environment, as /status has it (found without making the whole
+  // status: issue 79 item 4).
+  const { lastRun } = (await res.json()) as Pick<DaemonStatus, 'lastRun'>;
+  expect(lastRun).not.toBeNull();
+  expect(lastRun).toEqual((await status(d)).lastRun);
 }
 
 describe('daemon with environments', () => {
