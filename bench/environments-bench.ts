@@ -6,7 +6,9 @@
  * read live state, plan, nothing to apply. The two daemons run side by side and are reconciled
  * in turn, so the machine's load weighs on both alike. Reported: the median run time per
  * environment (what each environment's /status says), the wall time of a reconcile of all of
- * them, and the daemon's resident set (VmRSS after the runs, VmHWM: its peak). With `--repo`,
+ * them, the daemon's CPU per reconcile (/proc, with the /status read after each: less swayed by
+ * the machine's load than the wall times), and the daemon's resident set (VmRSS after the runs,
+ * VmHWM: its peak). With `--repo`,
  * both repositories are Git repositories the daemons follow (`--repo file://…`) instead of
  * folders they watch: every reconcile then asks the remote for its head (issue 63: one remote
  * read per reconcile for every environment of the repository).
@@ -48,6 +50,16 @@ interface Measured {
   wall: number[];
   rss: number | null;
   peakRss: number | null;
+  /** The daemon's CPU (user + system, ms) over the manual reconciles and their /status reads. */
+  cpuMs: number | null;
+}
+
+/** A process's CPU so far (ms), from /proc: less swayed by the machine's load than wall times. */
+async function cpuOf(pid: number): Promise<number | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = text?.slice(text.lastIndexOf(')') + 2).split(' ');
+  return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 : null;
 }
 
 async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number | null> {
@@ -58,6 +70,8 @@ async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number
 
 /** A daemon started, its first runs done: reconcile it once at a time, then stop it. */
 interface Daemon {
+  /** Its CPU so far (ms). */
+  cpu(): Promise<number | null>;
   reconcile(into: Measured): Promise<void>;
   stop(into: Measured): Promise<void>;
 }
@@ -117,6 +131,7 @@ async function startDaemon(dir: string, controlPlane: string, stateDir: string):
     if (!settled(st!).every((r) => r === 'in_sync'))
       throw new Error(`first runs: ${settled(st!).join(', ')}\n${out.slice(-3000)}`);
     return {
+      cpu: () => cpuOf(child.pid!),
       async reconcile(into) {
         const t0 = performance.now();
         const res = await request(`${url}/reconcile?wait=1`, {
@@ -177,7 +192,13 @@ async function main(): Promise<void> {
 
     // Both daemons run side by side, reconciled in turn: the machine's load weighs on both alike.
     log('starting the daemons ...');
-    const empty = (): Measured => ({ perEnvironment: [], wall: [], rss: null, peakRss: null });
+    const empty = (): Measured => ({
+      perEnvironment: [],
+      wall: [],
+      rss: null,
+      peakRss: null,
+      cpuMs: null,
+    });
     const one = empty();
     const many = empty();
     const single = await startDaemon(
@@ -189,10 +210,17 @@ async function main(): Promise<void> {
       const envs = await startDaemon(repo, 'file:unused.json', join(dir, 'env-state'));
       try {
         log(`reconciling each ${RUNS} times, in turn ...`);
+        const cpu0 = [await single.cpu(), await envs.cpu()];
         for (let i = 0; i < RUNS; i++) {
           await single.reconcile(one);
           await envs.reconcile(many);
         }
+        const used = async (d: Daemon, before: number | null) => {
+          const now = await d.cpu();
+          return now === null || before === null ? null : now - before;
+        };
+        one.cpuMs = await used(single, cpu0[0]!);
+        many.cpuMs = await used(envs, cpu0[1]!);
       } finally {
         await envs.stop(many);
       }
@@ -204,12 +232,13 @@ async function main(): Promise<void> {
     const envRun = median(many.perEnvironment);
     const ratio = (a: number | null, b: number | null) =>
       a !== null && b !== null && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
+    const cpu = (m: Measured) => (m.cpuMs === null ? 'n/a' : formatMs(m.cpuMs / RUNS));
     const rows = [
-      `| setup | run per environment (median) | reconcile of all (median wall) | resident set after | peak resident set |`,
-      `| --- | --- | --- | --- | --- |`,
-      `| 1 environment × ${total} objects (the floor) | ${formatMs(oneRun)} | ${formatMs(median(one.wall))} | ${formatBytes(one.rss)} | ${formatBytes(one.peakRss)} |`,
-      `| ${ENVIRONMENTS} environments × ${OBJECTS} objects | ${formatMs(envRun)} | ${formatMs(median(many.wall))} | ${formatBytes(many.rss)} | ${formatBytes(many.peakRss)} |`,
-      `| ratio (environments / one) | ${ratio(envRun, oneRun)} | ${ratio(median(many.wall), median(one.wall))} | ${ratio(many.rss, one.rss)} | ${ratio(many.peakRss, one.peakRss)} |`,
+      `| setup | run per environment (median) | reconcile of all (median wall) | daemon CPU per reconcile | resident set after | peak resident set |`,
+      `| --- | --- | --- | --- | --- | --- |`,
+      `| 1 environment × ${total} objects (the floor) | ${formatMs(oneRun)} | ${formatMs(median(one.wall))} | ${cpu(one)} | ${formatBytes(one.rss)} | ${formatBytes(one.peakRss)} |`,
+      `| ${ENVIRONMENTS} environments × ${OBJECTS} objects | ${formatMs(envRun)} | ${formatMs(median(many.wall))} | ${cpu(many)} | ${formatBytes(many.rss)} | ${formatBytes(many.peakRss)} |`,
+      `| ratio (environments / one) | ${ratio(envRun, oneRun)} | ${ratio(median(many.wall), median(one.wall))} | ${ratio(many.cpuMs, one.cpuMs)} | ${ratio(many.rss, one.rss)} | ${ratio(many.peakRss, one.peakRss)} |`,
     ];
     process.stdout.write(
       `${rows.join('\n')}\n\n${REPO ? 'Followed in Git (--repo); ' : 'Watched folders (--watch); '}${RUNS} manual reconciles each, after the first runs; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(1)} at the end; Node ${process.version}.\n`,
