@@ -2,7 +2,8 @@
  * The pacer (src/util/pacer.ts): a refusal now and then changes nothing (the refused call waits
  * its own delay in the retry loop); sustained refusals halve the calls in flight once per round,
  * which grow back by one per round answered; at one call in flight still refused, new calls wait
- * the server's delay. Virtual time.
+ * the server's delay; bulk calls go after every other call waiting and leave a reserve free
+ * (issue 79 item 3). Virtual time.
  */
 import { describe, expect, it } from 'vitest';
 import {
