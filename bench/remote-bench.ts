@@ -27,7 +27,7 @@
  * include the quiet times; the throttling rows keep the timed proxy).
  *
  *   npm run bench:remote -- [--latency 50] [--quick] [--rounds 250]
- *     [--only union-plan,union-apply,flyteadmin,whole-plan,whole-apply,whole-apply-10k,throttle]
+ *     [--only union-plan,union-apply,critical,flyteadmin,whole-plan,whole-apply,whole-apply-10k,throttle]
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -98,16 +98,19 @@ async function measure(
   server: Served,
   scheme: 'union' | 'flyteadmin',
   repo: string,
-  plan: { what: string; floorTrips: number | ((live: LiveState) => number); notes: string },
+  plan: {
+    what: string;
+    floorTrips: number | ((live: LiveState) => number);
+    notes: string;
+    /** Say when the lists and the settings reads ended (readPath). */
+    path?: boolean;
+  },
   apply?: { what: string; parallelism: number; notes: string },
+  connections = apply?.parallelism ?? 256,
 ): Promise<void> {
   const proxy = await startLatencyProxy(server.url, ONE_WAY, ROUNDS);
   try {
-    const client = await open(
-      `${scheme}+${proxy.url}`,
-      server.apiKey(proxy.host),
-      apply?.parallelism ?? 256,
-    );
+    const client = await open(`${scheme}+${proxy.url}`, server.apiKey(proxy.host), connections);
     try {
       proxy.reset();
       const made = await planRepository(repo, client);
@@ -116,7 +119,8 @@ async function measure(
         throw new Error(`plan errors: ${JSON.stringify(made.plan.errors.slice(0, 3))}`);
       const trips =
         typeof plan.floorTrips === 'number' ? plan.floorTrips : plan.floorTrips(made.live);
-      row(plan.what, proxy.log, made.timings.live_ms, trips, withPageTime(plan.notes, proxy.log));
+      const notes = plan.path ? readPath(proxy.log) : withPageTime(plan.notes, proxy.log);
+      row(plan.what, proxy.log, made.timings.live_ms, trips, notes);
       if (!apply) return;
       const writes = stepsOf(made.plan);
       proxy.reset();
@@ -231,6 +235,26 @@ async function unionRows(dir: string): Promise<void> {
     } finally {
       await server.stop();
     }
+  }
+}
+
+/**
+ * A plan's read where the lists' pages are the critical path (issue 79 item 3): 10,000 objects
+ * (the ListQueues sweep 9 pages in a row) beside 300 settings reads, 32 calls at once (10 rounds
+ * of settings): a page queued behind settings reads costs a round.
+ */
+async function criticalRows(dir: string): Promise<void> {
+  const model = generateScaleModel(QUICK ? 2_000 : 10_000);
+  const projects = QUICK ? 20 : 100;
+  const server = await startUnionStandIn(join(dir, 'critical'), model, projects);
+  try {
+    const queue = model.queues.find((q) => !q.coNamed)!.name;
+    const repo = await defaultQueuesRepo(join(dir, 'critical-repo'), projects, queue, model);
+    const what = `plan, Union, ${model.objects} objects + ${projects * 3} settings, 32 calls at once`;
+    const plan = { what, floorTrips: listTrips, notes: '', path: true };
+    await measure(server, 'union', repo, plan, undefined, 32);
+  } finally {
+    await server.stop();
   }
 }
 
@@ -479,8 +503,15 @@ function readPath(log: readonly Exchange[]): string {
   const lists = log.filter((e) => /\/List[A-Za-z]*$/.test(e.path));
   const settings = log.filter((e) => e.path.endsWith('/GetSettingsForEdit'));
   const end = (xs: Exchange[]) => Math.max(...xs.map((e) => e.end)) - t0;
-  const write = Math.min(...log.filter(isWrite).map((e) => e.start)) - t0;
-  return `${lists.length} list pages answered by ${formatMs(end(lists))}, ${settings.length} settings by ${formatMs(end(settings))}, first write at ${formatMs(write)}`;
+  const writes = log.filter(isWrite);
+  const write = writes.length
+    ? `, first write at ${formatMs(Math.min(...writes.map((e) => e.start)) - t0)}`
+    : '';
+  const inRounds = (xs: Exchange[]) =>
+    xs[0]?.round === undefined
+      ? ''
+      : ` (round ${Math.max(...xs.map((e) => e.round!)) - Math.min(...log.map((e) => e.round!)) + 1})`;
+  return `${lists.length} list pages answered by ${formatMs(end(lists))}${inRounds(lists)}, ${settings.length} settings by ${formatMs(end(settings))}${inRounds(settings)}${write}`;
 }
 
 /** The live lists' lengths of `model` applied (C2: a co-named queue per cluster). */
@@ -662,6 +693,7 @@ const load0 = loadavg()[0]!;
 try {
   if (wants('union-plan')) await unionRows(dir);
   if (wants('union-apply')) await unionApplyRows(dir);
+  if (wants('critical')) await criticalRows(dir);
   if (wants('flyteadmin')) await flyteadminRows(dir);
   await wholeApplyRows(dir);
   if (wants('whole-plan')) await wholePlanRows(dir);
