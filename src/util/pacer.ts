@@ -12,7 +12,10 @@
  *   delay it gave too;
  * - two lanes (issue 79 item 3): a `bulk` call (a read fanned out by the thousand: default-queue
  *   settings) starts only while no other call waits, and leaves `reserveOf` slots free, so a
- *   list's next page, on the plan's critical path, never queues behind bulk reads.
+ *   list's next page, on the plan's critical path, never queues behind bulk reads. The reserve
+ *   is what does it: a page is asked for only once the page before is answered, and by then
+ *   the slots freed by the answers that came with it are taken by bulk calls already waiting
+ *   (priority alone: 14 round trips where the reserve makes 12, bench/README.md, issue 79).
  */
 import { SYSTEM_CLOCK, type Clock } from './clock.js';
 
