@@ -51,11 +51,16 @@ export class Lifecycle {
   }
 
   /**
-   * Refuses a request that carries a generation other than the current one (0: none sent):
-   * "a delayed request cannot apply to a state the caller never saw" (remote/_queue.py:637-638).
+   * Refuses a request that carries a generation other than the current one: "a delayed request
+   * cannot apply to a state the caller never saw" (remote/_queue.py:637-638). A field left out
+   * is 0 on the wire (proto3 `uint64`, not `optional`): not "none sent" but the generation
+   * "queues created before the counter existed read ... until their first transition"
+   * (remote/_queue.py:639-640), which no object here has (each starts at 1). So a request
+   * without the generation its sender read is refused; Union's client always sends the one it
+   * read, on every drain, activate and delete of a queue or a cluster.
    */
   expect(key: string, expected: bigint): void {
-    if (expected !== 0n && expected !== this.generation(key))
+    if (expected !== this.generation(key))
       throw failedPrecondition(
         `${key} changed state since it was read (generation ${expected}, now ${this.generation(key)}): read it again`,
       );

@@ -61,13 +61,40 @@ async function server(opts: Parameters<typeof startUnionServer>[0] = {}) {
     closing.push(c.close);
     return c.client;
   };
+  const queues = await client(QueueService);
+  const clusters = await client(ClusterService);
+  const queueGeneration = async (name: string) =>
+    (await queues.getQueue({ id: cid(name) })).queue?.status?.stateGeneration ?? 0n;
+  const clusterGeneration = async (name: string) =>
+    (await clusters.getCluster({ clusterId: cid(name) })).cluster?.drainStatus?.generation ?? 0n;
   return {
     s,
-    queues: await client(QueueService),
-    clusters: await client(ClusterService),
+    queues,
+    clusters,
     pools: await client(ClusterPoolService),
     settings: await client(SettingsService),
     client,
+    // State changes as Union's client sends them: with the generation read just before
+    // (remote/_queue.py Queue.drain/activate/delete, remote/_cluster.py Cluster.drain/activate/delete).
+    queueState: async (name: string, state: QueueState) =>
+      queues.updateQueueState({
+        id: cid(name),
+        state,
+        expectedStateGeneration: await queueGeneration(name),
+      }),
+    deleteQueue: async (name: string) =>
+      queues.deleteQueue({ id: cid(name), expectedStateGeneration: await queueGeneration(name) }),
+    clusterState: async (name: string, state: ClusterState) =>
+      clusters.updateClusterState({
+        clusterId: cid(name),
+        state,
+        expectedGeneration: await clusterGeneration(name),
+      }),
+    deleteCluster: async (name: string) =>
+      clusters.deleteCluster({
+        clusterId: cid(name),
+        expectedGeneration: await clusterGeneration(name),
+      }),
   };
 }
 type Server = Awaited<ReturnType<typeof server>>;
@@ -99,16 +126,16 @@ async function deletedQueue(x: Server, name: string) {
 async function deletingQueue(x: Server, name: string) {
   await x.s.embedded.createQueue({ name, run_concurrency: 1, action_concurrency: 1 });
   await x.s.embedded.setQueueActivity(name, { runs_in_flight: 1, actions_in_flight: 1 });
-  await x.queues.updateQueueState({ id: cid(name), state: QueueState.DRAINING });
-  await x.queues.deleteQueue({ id: cid(name) });
+  await x.queueState(name, QueueState.DRAINING);
+  await x.deleteQueue(name);
   return x;
 }
 
 /** A cluster deleted while drained (deleted at once). */
 async function deletedCluster(x: Server, name: string, pool = 'default') {
   await x.clusters.createCluster({ clusterId: cid(name), clusterPoolName: pool });
-  await x.clusters.updateClusterState({ clusterId: cid(name), state: ClusterState.DRAINING });
-  await x.clusters.deleteCluster({ clusterId: cid(name) });
+  await x.clusterState(name, ClusterState.DRAINING);
+  await x.deleteCluster(name);
 }
 
 /** A spec with one cap entry set (`edit`), as a client that skipped its own checks sends it. */
@@ -220,10 +247,7 @@ const RULES: Rule[] = [
       const x = await server();
       await x.clusters.createCluster({ clusterId: cid('c1') });
       x.s.api.lifecycle.appsAssigned.add('c1');
-      const drain = x.clusters.updateClusterState({
-        clusterId: cid('c1'),
-        state: ClusterState.DRAINING,
-      });
+      const drain = x.clusterState('c1', ClusterState.DRAINING);
       expect(await refused(drain)).toBe(Code.FailedPrecondition);
     },
   },
@@ -240,12 +264,8 @@ const RULES: Rule[] = [
       // An active cluster's delete leaves it DELETING for a minute here.
       const x = await server({ deletingMs: 60_000 });
       await x.clusters.createCluster({ clusterId: cid('c1') });
-      await x.clusters.deleteCluster({ clusterId: cid('c1') });
-      const clusterId = cid('c1');
-      const call =
-        state === null
-          ? x.clusters.deleteCluster({ clusterId })
-          : x.clusters.updateClusterState({ clusterId, state });
+      await x.deleteCluster('c1');
+      const call = state === null ? x.deleteCluster('c1') : x.clusterState('c1', state);
       expect(await refused(call)).toBe(Code.FailedPrecondition);
     },
   })),
@@ -295,9 +315,7 @@ const RULES: Rule[] = [
         action_concurrency: 1,
         clusters: ['c1'],
       });
-      expect(await refused(x.clusters.deleteCluster({ clusterId: cid('c1') }))).toBe(
-        Code.FailedPrecondition,
-      );
+      expect(await refused(x.deleteCluster('c1'))).toBe(Code.FailedPrecondition);
     },
   },
   {
@@ -306,7 +324,7 @@ const RULES: Rule[] = [
     async run() {
       const x = await server({ deletingMs: 60_000 });
       await x.clusters.createCluster({ clusterId: cid('c1') });
-      await x.clusters.deleteCluster({ clusterId: cid('c1') });
+      await x.deleteCluster('c1');
       expect(await refused(x.clusters.undeleteCluster({ clusterId: cid('c1') }))).toBe(
         Code.FailedPrecondition,
       );
@@ -355,6 +373,27 @@ const RULES: Rule[] = [
     },
   },
   {
+    cite: 'remote/_queue.py:639-640',
+    words: 'queues created before the counter existed read 0 until their first transition',
+    async run() {
+      // A generation left out is 0 on the wire: a state no queue created here is in, so a drain
+      // or delete sent without the generation its sender read is refused, not taken as "none".
+      const x = await server();
+      await x.s.embedded.createQueue({ name: 'q', run_concurrency: 1, action_concurrency: 1 });
+      const drain = x.queues.updateQueueState({ id: cid('q'), state: QueueState.DRAINING });
+      expect(await refused(drain)).toBe(Code.FailedPrecondition);
+      await x.clusters.createCluster({ clusterId: cid('c1') });
+      const clusterDrain = x.clusters.updateClusterState({
+        clusterId: cid('c1'),
+        state: ClusterState.DRAINING,
+      });
+      expect(await refused(clusterDrain)).toBe(Code.FailedPrecondition);
+      // With the generation read, as Union's client sends it, the same drain is taken.
+      await x.queueState('q', QueueState.DRAINING);
+      expect((await x.s.embedded.getQueue('q')).state).not.toBe('active');
+    },
+  },
+  {
     cite: 'remote/_queue.py:783-784',
     words: 'only organization-scoped queues can be created',
     async run() {
@@ -393,7 +432,7 @@ const RULES: Rule[] = [
     async run() {
       const x = await server();
       await deletedQueue(x, 'q');
-      expect(await refused(x.queues.deleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
+      expect(await refused(x.deleteQueue('q'))).toBe(Code.FailedPrecondition);
     },
   },
   {
@@ -418,7 +457,7 @@ const RULES: Rule[] = [
     words: 'A ``deleting`` or ``deleted`` queue cannot be drained',
     async run() {
       const x = await deletingQueue(await server(), 'q');
-      const drain = x.queues.updateQueueState({ id: cid('q'), state: QueueState.DRAINING });
+      const drain = x.queueState('q', QueueState.DRAINING);
       expect(await refused(drain)).toBe(Code.FailedPrecondition);
     },
   },
@@ -427,7 +466,7 @@ const RULES: Rule[] = [
     words: 'A ``deleting`` or ``deleted`` queue cannot be activated',
     async run() {
       const x = await deletingQueue(await server(), 'q');
-      const activate = x.queues.updateQueueState({ id: cid('q'), state: QueueState.ACTIVE });
+      const activate = x.queueState('q', QueueState.ACTIVE);
       expect(await refused(activate)).toBe(Code.FailedPrecondition);
     },
   },
@@ -437,7 +476,7 @@ const RULES: Rule[] = [
     async run() {
       const x = await deletingQueue(await server(), 'q');
       expect(await refused(x.queues.undeleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
-      expect(await refused(x.queues.deleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
+      expect(await refused(x.deleteQueue('q'))).toBe(Code.FailedPrecondition);
     },
   },
   {
@@ -450,8 +489,8 @@ const RULES: Rule[] = [
         key: { org, domain: 'production' },
         settings: queueSetting('q'),
       });
-      await x.queues.updateQueueState({ id: cid('q'), state: QueueState.DRAINING });
-      expect(await refused(x.queues.deleteQueue({ id: cid('q') }))).toBe(Code.FailedPrecondition);
+      await x.queueState('q', QueueState.DRAINING);
+      expect(await refused(x.deleteQueue('q'))).toBe(Code.FailedPrecondition);
     },
   },
   {
@@ -584,8 +623,8 @@ const RULES: Rule[] = [
     async run() {
       const x = await server();
       await x.clusters.createCluster({ clusterId: cid('c1') });
-      await x.queues.updateQueueState({ id: cid('c1'), state: QueueState.DRAINING });
-      const gone = await x.queues.deleteQueue({ id: cid('c1') });
+      await x.queueState('c1', QueueState.DRAINING);
+      const gone = await x.deleteQueue('c1');
       expect(gone.queue?.status?.state).toBe(QueueState.DELETED);
       const cluster = (await x.clusters.getCluster({ clusterId: cid('c1') })).cluster;
       expect(cluster?.queues).toEqual([]);
