@@ -303,6 +303,18 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     default: '2s',
   },
   {
+    name: 'leader-election-longest-write',
+    kind: 'duration',
+    describe:
+      'How long after its term ended a write of the term may still land: the control plane carrying out a request it received before the leader was deposed (default: lease duration - renew deadline)',
+  },
+  {
+    name: 'leader-election-takeover-wait',
+    kind: 'duration',
+    describe:
+      'How long a new leader waits before its first write; renew deadline + longest write <= lease duration + takeover wait is checked at start (default 0s)',
+  },
+  {
     name: 'once',
     kind: 'bool',
     describe: 'Reconcile once and exit (1 when not converged)',

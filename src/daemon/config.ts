@@ -462,19 +462,38 @@ function leaderElection(r: Readers, env: ConfigInput['env']): LeaderElectionConf
   const leaseDurationMs = duration('leader-election-lease-duration', 1000);
   const renewDeadlineMs = duration('leader-election-renew-deadline', 100);
   const retryPeriodMs = duration('leader-election-retry-period', 50);
-  // A leader's calls must have ended before the others may take over (termTimings).
-  if ('problem' in termTimings({ leaseDurationMs, renewDeadlineMs, retryPeriodMs }))
+  const longestWriteMs = get('leader-election-longest-write')
+    ? duration('leader-election-longest-write', 1)
+    : undefined;
+  const takeoverWaitMs = get('leader-election-takeover-wait')
+    ? duration('leader-election-takeover-wait', 0)
+    : undefined;
+  const timing = {
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
+    longestWriteMs,
+    takeoverWaitMs,
+  };
+  // A leader's writes must have landed before its successor's first (termTimings).
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs))
     throw new UserError(
       `--leader-election-retry-period (${retryPeriodMs}ms) < --leader-election-renew-deadline (${renewDeadlineMs}ms) < --leader-election-lease-duration (${leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over (docs/daemon.md, "Nothing runs twice").`,
     );
+  if ('problem' in termTimings(timing)) {
+    const write = longestWriteMs ?? leaseDurationMs - renewDeadlineMs;
+    const wait = takeoverWaitMs ?? 0;
+    const need = renewDeadlineMs + write - leaseDurationMs;
+    throw new UserError(
+      `--leader-election-renew-deadline (${renewDeadlineMs}ms) + --leader-election-longest-write (${write}ms) must be at most --leader-election-lease-duration (${leaseDurationMs}ms) + --leader-election-takeover-wait (${wait}ms), or a deposed leader's write could land after its successor's first: set --leader-election-takeover-wait to ${need}ms or more, or raise the lease duration by as much (docs/daemon.md, "Nothing runs twice").`,
+    );
+  }
   const namespace = env.POD_NAMESPACE?.trim() || serviceAccountNamespace() || 'default';
   const identity = str('leader-election-id')?.trim() || env.POD_NAME?.trim();
   return {
     lease: lease ?? { namespace, name: 'poolsync-leader' },
     identity: identity || `${hostname()}-${process.pid}`,
-    leaseDurationMs,
-    renewDeadlineMs,
-    retryPeriodMs,
+    ...timing,
     advertiseAddress: advertiseAddressOption(str('advertise-address')),
   };
 }

@@ -244,9 +244,12 @@ async function startUnit(
     return leader ? { ...st, leader } : st;
   };
   const loop = new ReconcileLoop(
-    // A run asked for in a term that has ended since is not made: it could write nothing.
+    // A run asked for in a term that has ended since is not made: it could write nothing. A
+    // new term's first run waits the takeover wait (termTimings).
     async (reasons, signal, requestedAt) => {
-      if (leadership.term.signal.aborted) return;
+      const term = leadership.term;
+      await term.writable;
+      if (term.signal.aborted) return;
       await notified(reasons, signal, requestedAt);
       deps.onRun?.(status(), name);
     },

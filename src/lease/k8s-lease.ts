@@ -34,6 +34,13 @@ export interface LeaseTiming {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /**
+   * How long after its term ended a write of the term may still land (termTimings); default
+   * lease duration − renew deadline.
+   */
+  longestWriteMs?: number | undefined;
+  /** How long a new leader waits before its first write (default 0; termTimings). */
+  takeoverWaitMs?: number | undefined;
 }
 
 /**

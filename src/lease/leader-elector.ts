@@ -13,23 +13,37 @@ import type { LeaseLock, LeaseTiming } from './k8s-lease.js';
 /**
  * What makes "nothing runs twice" true (docs/daemon.md, "Nothing runs twice"), or what is wrong.
  *
- * A leader's term ends at the renew deadline after the last renewal it sent, and every
- * control-plane call of the term ends with it: none starts or is retried after, those in flight
- * are abandoned (src/controlplane/retry.ts). No other replica takes the Lease before the lease
- * duration after that renewal, by its own clock. So
+ * A leader's term ends at the renew deadline after the last renewal it sent, R + renew deadline
+ * by its clock: no control-plane call of the term starts or is retried after, those in flight
+ * are abandoned (src/controlplane/retry.ts). A write sent before may still land up to the
+ * longest write later: the control plane carrying out a request it received before its client
+ * left (Union and flyteadmin take no fencing token), or the leader's process stalled. No other
+ * replica takes the Lease before R + lease duration, by its own clock, and its first write waits
+ * the takeover wait after that. So the last write of a term lands before the next term's first
+ * when
  *
- *     retry period < renew deadline,   renew deadline + longest call = lease duration
+ *     retry period < renew deadline < lease duration,
+ *     renew deadline + longest write <= lease duration + takeover wait
  *
- * where the longest call is how long a call abandoned at the renew deadline may still go on: the
- * control plane carrying out a request it received before its client left. A term's apply lock
- * lives as long unrenewed, so a killed leader's lock has lapsed when the next term applies.
+ * `longestCallMs` is the span after a term's end that the timings leave for its calls (at least
+ * the longest write): the TTL of a term's apply lock, so a killed leader's lock has lapsed when
+ * the next term applies.
  */
-export function termTimings(t: LeaseTiming): { longestCallMs: number } | { problem: string } {
+export function termTimings(
+  t: LeaseTiming,
+): { longestCallMs: number; takeoverWaitMs: number } | { problem: string } {
   if (!(t.retryPeriodMs < t.renewDeadlineMs && t.renewDeadlineMs < t.leaseDurationMs))
     return {
       problem: `retry period (${t.retryPeriodMs}ms) < renew deadline (${t.renewDeadlineMs}ms) < lease duration (${t.leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over`,
     };
-  return { longestCallMs: t.leaseDurationMs - t.renewDeadlineMs };
+  const takeoverWaitMs = t.takeoverWaitMs ?? 0;
+  const longestCallMs = t.leaseDurationMs + takeoverWaitMs - t.renewDeadlineMs;
+  const longestWriteMs = t.longestWriteMs ?? t.leaseDurationMs - t.renewDeadlineMs;
+  if (longestWriteMs > longestCallMs)
+    return {
+      problem: `renew deadline (${t.renewDeadlineMs}ms) + longest write (${longestWriteMs}ms) <= lease duration (${t.leaseDurationMs}ms) + takeover wait (${takeoverWaitMs}ms) must hold, so a deposed leader's last write has landed before its successor's first`,
+    };
+  return { longestCallMs, takeoverWaitMs };
 }
 
 /** Aborted when it ends; its own id, the fencing token of the locks it takes. */
@@ -37,6 +51,11 @@ export interface Term {
   readonly signal: AbortSignal;
   /** Null for a daemon without election (the only replica). */
   readonly id: string | null;
+  /**
+   * Settles once the term may write: the takeover wait after it began (termTimings), or when
+   * it ends first (its signal then says so). None: at once.
+   */
+  readonly writable?: Promise<void> | undefined;
 }
 
 /** A daemon without election, the only replica: it never ends. */
@@ -71,7 +90,8 @@ export function sharedCandidacy(leading: () => number, perLeaseMs: number) {
 
 export class LeaderElector {
   private readonly stopping = new AbortController();
-  private term: { abort: AbortController; id: string } | null = null;
+  private term: { abort: AbortController; id: string; writable: Promise<void> } | null = null;
+  private readonly takeoverWaitMs: number;
   /** Ends the wait for the current renew deadline (a renewal sets the next one). */
   private deadline = new AbortController();
   private leaderSeen: string | null = null;
@@ -98,6 +118,7 @@ export class LeaderElector {
   ) {
     const checked = termTimings(timing);
     if ('problem' in checked) throw new Error(checked.problem);
+    this.takeoverWaitMs = checked.takeoverWaitMs;
   }
 
   get isLeader(): boolean {
@@ -120,7 +141,8 @@ export class LeaderElector {
 
   /** Null while not leading. */
   get currentTerm(): Term | null {
-    return this.term && { signal: this.term.abort.signal, id: this.term.id };
+    const t = this.term;
+    return t && { signal: t.abort.signal, id: t.id, writable: t.writable };
   }
 
   start(): void {
@@ -175,7 +197,11 @@ export class LeaderElector {
       if (obs.held) {
         this.expireAt(sent + this.timing.renewDeadlineMs);
         if (!this.term) {
-          this.term = { abort: new AbortController(), id: randomUUID() };
+          const abort = new AbortController();
+          // Counted from acquiring: a deposed leader's writes may land until then (termTimings).
+          const wait = this.takeoverWaitMs;
+          const writable = wait > 0 ? this.clock.sleep(wait, abort.signal) : Promise.resolve();
+          this.term = { abort, id: randomUUID(), writable };
           this.transitionAt = new Date(this.clock.now());
           this.events.onStartedLeading(this.currentTerm!);
         }

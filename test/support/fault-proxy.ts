@@ -10,13 +10,16 @@
  * - `reset`: the same, then the connection reset;
  * - `hold`: held until `release()` (a slow write), then forwarded; unless its client went away
  *   meanwhile: then it is dropped, never forwarded (`dropped`), as a proxy drops a request whose
- *   client left.
+ *   client left;
+ * - `late`: forwarded `lateMs` after it arrived whether or not its client is still there (a
+ *   slow control plane carrying out a request it received, however long it takes).
  *
- * `landed` hears of each request the server answered (it was carried out), in that order.
+ * `landed` hears of each request the server answered (it was carried out), in that order, with
+ * its number (as `decide` got it).
  */
 import { answer, forward, listenLoopback, readRequest } from './forwarding.js';
 
-export type Fault = 'pass' | 'refuse' | 'fail' | 'fail-after' | 'cut' | 'reset' | 'hold';
+export type Fault = 'pass' | 'refuse' | 'fail' | 'fail-after' | 'cut' | 'reset' | 'hold' | 'late';
 
 export interface FaultProxy {
   /** `http://127.0.0.1:PORT` */
@@ -36,7 +39,8 @@ export interface FaultProxy {
 export async function startFaultProxy(
   upstream: string,
   decide: (n: number, method: string, path: string) => Fault,
-  landed?: (method: string, path: string, status: number) => void,
+  landed?: (method: string, path: string, status: number, n: number) => void,
+  lateMs = 0,
 ): Promise<FaultProxy> {
   const target = new URL(upstream);
   const counts = {
@@ -48,6 +52,7 @@ export async function startFaultProxy(
     cut: 0,
     reset: 0,
     hold: 0,
+    late: 0,
     left: 0,
     dropped: 0,
   };
@@ -73,11 +78,12 @@ export async function startFaultProxy(
       if (fault === 'fail') return failPage();
       const send = () =>
         forward(target, req, body, res, (up, whole) => {
-          landed?.(req.method ?? 'GET', req.url ?? '/', up.statusCode ?? 0);
+          landed?.(req.method ?? 'GET', req.url ?? '/', up.statusCode ?? 0, n);
           if (fault === 'fail-after') return failPage();
           const mode = fault === 'cut' || fault === 'reset' ? fault : 'pass';
           answer(res, up, whole, whole.length < 2 ? 'pass' : mode);
         });
+      if (fault === 'late') return void setTimeout(send, lateMs);
       if (fault !== 'hold' || hold.released) return send();
       hold.send = send;
     });
