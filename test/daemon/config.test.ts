@@ -23,6 +23,33 @@ describe('durations', () => {
 });
 
 describe('resolveDaemonConfig', () => {
+  it('leader election: a longest write the lease timings and the takeover wait do not cover is refused in one line, saying what to set', async () => {
+    const flags = {
+      repo: 'https://example.com/r.git',
+      'leader-elect': true,
+      'leader-election-longest-write': '25s',
+    };
+    const refused = await resolveDaemonConfig({ ...base, flags }).catch((e: Error) => e);
+    expect((refused as Error).message).toBe(
+      '--leader-election-renew-deadline (10000ms) + --leader-election-longest-write (25000ms) must be at most --leader-election-lease-duration (15000ms) + --leader-election-takeover-wait (0ms), or a deposed leader\'s write could land after its successor\'s first: set --leader-election-takeover-wait to 20000ms or more, or raise the lease duration by as much (docs/daemon.md, "Nothing runs twice").',
+    );
+    const c = await resolveDaemonConfig({
+      ...base,
+      flags: { ...flags, 'leader-election-takeover-wait': '20s' },
+    });
+    expect(c.leaderElection).toMatchObject({ longestWriteMs: 25_000, takeoverWaitMs: 20_000 });
+    // Without them: the timings as before, no wait.
+    const plain = await resolveDaemonConfig({
+      ...base,
+      flags: { repo: flags.repo, 'leader-elect': true },
+    });
+    expect(plain.leaderElection).toMatchObject({
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+    });
+    expect(plain.leaderElection!.takeoverWaitMs).toBeUndefined();
+  });
+
   it('defaults: branch main, path ., 1m poll, 10m drift, loopback 8080, policy safe, parallelism 8, 30m wait', async () => {
     const c = await resolveDaemonConfig({ ...base, flags: { repo: 'https://example.com/r.git' } });
     expect(c.source).toMatchObject({

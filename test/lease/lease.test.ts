@@ -308,6 +308,43 @@ for (const kind of KUBE_SERVERS) {
         expect(terms[1]!.id).not.toBe(terms[0]!.id);
         expect(terms[1]!.signal.aborted).toBe(false);
       });
+
+      it('a new term writes only the takeover wait after it began (termTimings), and timings whose longest write it does not cover are refused', async () => {
+        const REF = newRef();
+        const timing = { leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100 };
+        const events = { onStartedLeading: () => {}, onStoppedLeading: () => {} };
+        // 600 + 900 > 1000 + 0: a deposed leader's write could land after its successor's first.
+        expect(
+          () =>
+            new LeaderElector(lockOf(REF, 'a', 1000), { ...timing, longestWriteMs: 900 }, events),
+        ).toThrow(/renew deadline \(600ms\) \+ longest write \(900ms\) <= lease duration/);
+        const terms: Term[] = [];
+        const elector = new LeaderElector(
+          lockOf(REF, 'a', 1000),
+          { ...timing, longestWriteMs: 900, takeoverWaitMs: 500 },
+          { ...events, onStartedLeading: (t) => terms.push(t) },
+          null,
+          clock,
+        );
+        elector.start();
+        cleanup.add(() => elector.stop());
+        // Time moves 10 ms at a time once the elector's sleeps (its next attempt, its renew
+        // deadline) and the term's wait for writing wait on it.
+        const waiting = () => inFlight === 0 && clock.sleeping === 3;
+        await until('a term', () => terms.length === 1 && waiting(), { intervalMs: 1 });
+        let writableAt: number | null = null;
+        void terms[0]!.writable!.then(() => (writableAt = clock.now()));
+        while (writableAt === null) {
+          await until('the elector to wait on the clock', () => writableAt !== null || waiting(), {
+            intervalMs: 1,
+          });
+          if (writableAt === null) clock.advance(10);
+        }
+        const began = elector.lastTransitionAt!.getTime();
+        expect(writableAt! - began).toBeGreaterThanOrEqual(500);
+        expect(writableAt! - began).toBeLessThan(510);
+        expect(terms[0]!.signal.aborted).toBe(false);
+      });
     });
   });
 }
