@@ -88,7 +88,12 @@ export function electedLeadership(
         const events: ElectorEvents = {
           onStartedLeading: () => {
             metrics.leader.set(1);
-            logger.info({ identity, lease: where }, 'became the leader: reconciling');
+            // The first run waits the takeover wait (termTimings): said, so a quiet start is explained.
+            const wait = election.takeoverWaitMs ?? 0;
+            logger.info(
+              { identity, lease: where, ...(wait > 0 ? { takeoverWaitMs: wait } : {}) },
+              'became the leader: reconciling',
+            );
             onElected();
           },
           onStoppedLeading: (reason) => {
