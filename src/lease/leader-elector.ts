@@ -31,7 +31,7 @@ import type { LeaseLock, LeaseTiming } from './k8s-lease.js';
  */
 export function termTimings(
   t: LeaseTiming,
-): { longestCallMs: number; takeoverWaitMs: number } | { problem: string } {
+): { longestCallMs: number; longestWriteMs: number; takeoverWaitMs: number } | { problem: string } {
   if (!(t.retryPeriodMs < t.renewDeadlineMs && t.renewDeadlineMs < t.leaseDurationMs))
     return {
       problem: `retry period (${t.retryPeriodMs}ms) < renew deadline (${t.renewDeadlineMs}ms) < lease duration (${t.leaseDurationMs}ms) must hold, so a leader's calls have ended before another replica can take over`,
@@ -43,7 +43,7 @@ export function termTimings(
     return {
       problem: `renew deadline (${t.renewDeadlineMs}ms) + longest write (${longestWriteMs}ms) <= lease duration (${t.leaseDurationMs}ms) + takeover wait (${takeoverWaitMs}ms) must hold, so a deposed leader's last write has landed before its successor's first`,
     };
-  return { longestCallMs, takeoverWaitMs };
+  return { longestCallMs, longestWriteMs, takeoverWaitMs };
 }
 
 /** Aborted when it ends; its own id, the fencing token of the locks it takes. */
@@ -91,7 +91,9 @@ export function sharedCandidacy(leading: () => number, perLeaseMs: number) {
 export class LeaderElector {
   private readonly stopping = new AbortController();
   private term: { abort: AbortController; id: string; writable: Promise<void> } | null = null;
-  private readonly takeoverWaitMs: number;
+  private readonly waits: { takeoverWaitMs: number; longestWriteMs: number };
+  /** When this replica's last term ended (its clock), or null. */
+  private endedAt: number | null = null;
   /** Ends the wait for the current renew deadline (a renewal sets the next one). */
   private deadline = new AbortController();
   private leaderSeen: string | null = null;
@@ -118,7 +120,7 @@ export class LeaderElector {
   ) {
     const checked = termTimings(timing);
     if ('problem' in checked) throw new Error(checked.problem);
-    this.takeoverWaitMs = checked.takeoverWaitMs;
+    this.waits = checked;
   }
 
   get isLeader(): boolean {
@@ -199,7 +201,11 @@ export class LeaderElector {
         if (!this.term) {
           const abort = new AbortController();
           // Counted from acquiring: a deposed leader's writes may land until then (termTimings).
-          const wait = this.takeoverWaitMs;
+          // Leading again after a term of its own (its Lease kept, so no lease duration passed):
+          // until that term's writes have landed too.
+          const { takeoverWaitMs, longestWriteMs } = this.waits;
+          const own = this.endedAt === null ? 0 : this.endedAt + longestWriteMs - this.clock.now();
+          const wait = Math.max(takeoverWaitMs, own);
           const writable = wait > 0 ? this.clock.sleep(wait, abort.signal) : Promise.resolve();
           this.term = { abort, id: randomUUID(), writable };
           this.transitionAt = new Date(this.clock.now());
@@ -237,7 +243,8 @@ export class LeaderElector {
     if (!term) return;
     this.term = null;
     this.deadline.abort();
-    this.transitionAt = new Date(this.clock.now());
+    this.endedAt = this.clock.now();
+    this.transitionAt = new Date(this.endedAt);
     term.abort.abort(new Error(`stopped leading: ${reason}`));
     this.events.onStoppedLeading(reason);
   }

@@ -129,13 +129,14 @@ for (const kind of KUBE_SERVERS) {
        * Moves time on by `ms`, 10 ms at a time, each once the `electing` electors wait on it
        * (each for its next attempt, a leader also for its renew deadline).
        */
-      const pass = async (ms: number, electing: LeaderElector[]) => {
+      const pass = async (ms: number, electing: LeaderElector[], others = () => 0) => {
         const settled = () =>
           until(
             'the electors to wait on the clock',
             () =>
               inFlight === 0 &&
-              clock.sleeping === electing.length + electing.filter((e) => e.isLeader).length,
+              clock.sleeping ===
+                electing.length + electing.filter((e) => e.isLeader).length + others(),
             { intervalMs: 1 },
           );
         for (let t = 0; t < ms; t += 10) {
@@ -302,11 +303,18 @@ for (const kind of KUBE_SERVERS) {
         await until('the late answer handled', () => inFlight === 0 && clock.sleeping === 1);
         expect(terms).toHaveLength(1);
         expect(elector.isLeader).toBe(false);
-        // The next attempt leads again: a new term, with an id of its own.
-        await pass(200, [elector]);
+        // The next attempt leads again: a new term, with an id of its own. Its Lease kept, no
+        // lease duration passed: it writes only once the last term's writes may have landed,
+        // the longest write (1000 - 600 by default) after that term ended.
+        let writableAt: number | null = null;
+        const waiting = () => (terms.length === 2 && writableAt === null ? 1 : 0);
+        await pass(200, [elector], waiting);
         expect(terms).toHaveLength(2);
         expect(terms[1]!.id).not.toBe(terms[0]!.id);
         expect(terms[1]!.signal.aborted).toBe(false);
+        void terms[1]!.writable!.then(() => (writableAt = clock.now()));
+        while (writableAt === null) await pass(10, [elector], waiting);
+        expect(writableAt).toBeGreaterThanOrEqual(t0 + 800 + 400);
       });
 
       it('a new term writes only the takeover wait after it began (termTimings), and timings whose longest write it does not cover are refused', async () => {
