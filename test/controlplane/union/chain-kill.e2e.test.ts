@@ -6,7 +6,9 @@
  * it; then it drops the held call (the server never carried it out) or lets it land (it did).
  * Either way the next apply must leave every declared queue ACTIVE, as read through Union's own
  * QueueService, and the plan after it must be empty. `POOLSYNC_CHAIN_QUEUES` sets how many
- * queues the chain moves (default 20; the report had 200).
+ * queues the chain moves (default 20; the report had 200), `POOLSYNC_CHAIN_RUNS` how many times
+ * each case runs (after the first, at a queue drawn at random), `POOLSYNC_CHAIN_PARALLELISM` the
+ * apply's --parallelism (default 1: nothing else in flight at the kill).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ import {
 } from './helpers.js';
 
 const QUEUES = Number(process.env.POOLSYNC_CHAIN_QUEUES ?? 20);
+const RUNS = Number(process.env.POOLSYNC_CHAIN_RUNS ?? 1);
+const PARALLELISM = process.env.POOLSYNC_CHAIN_PARALLELISM ?? '1';
 const names = Array.from({ length: QUEUES }, (_, i) => `q${String(i + 1).padStart(3, '0')}`);
 
 const closing: (() => Promise<void> | void)[] = [];
@@ -65,27 +69,34 @@ const CHAINS = {
   'undelete → move → activate': {
     before: [[...ALL, ...queues('p1', 'c1')], ALL],
     last: [...ALL, ...queues('p2', 'c2')],
+    pool: 'p2',
     steps: ['undelete_queue', 'move_queue', 'activate_queue'],
   },
   // Declared again as it was: undeleted (it comes back DRAINED) and activated.
   'undelete → activate': {
     before: [[...ALL, ...queues('p1', 'c1')], ALL],
     last: [...ALL, ...queues('p1', 'c1')],
+    pool: 'p1',
     steps: ['undelete_queue', 'activate_queue'],
   },
   // Moved to another pool: drained, moved, activated.
   'drain → move → activate': {
     before: [[...ALL, ...wild('p1')]],
     last: [...ALL, ...wild('p2')],
+    pool: 'p2',
     steps: ['drain_queue', 'move_queue', 'activate_queue'],
   },
   // Pruned: drained, deleted.
   'drain → delete': {
     before: [[...ALL, ...queues('p1', 'c1')]],
     last: ALL,
+    pool: null,
     steps: ['drain_queue', 'delete_queue'],
   },
-} as const satisfies Record<string, { before: string[][]; last: string[]; steps: string[] }>;
+} as const satisfies Record<
+  string,
+  { before: string[][]; last: string[]; pool: string | null; steps: string[] }
+>;
 
 /** A step kind of a chain: the RPC its writes are, told apart by what they ask. */
 const BOUNDARIES = {
@@ -158,12 +169,13 @@ async function world() {
     expect(r.code, r.stdout).toBe(0);
     return r;
   };
-  /** Each declared queue's state as Union's QueueService serves it. */
+  /** Each queue's state and pool as Union's QueueService serves them. */
   const states = async () => {
     const out: Record<string, string> = {};
     for (const name of names) {
       const q = (await raw.client.getQueue({ id: { organization: CLIENT.org, name } })).queue;
-      out[name] = QueueState[q?.status?.state ?? QueueState.UNSPECIFIED];
+      out[name] =
+        `${QueueState[q?.status?.state ?? QueueState.UNSPECIFIED]} ${q?.spec?.clusterPoolName}`;
     }
     return out;
   };
@@ -179,43 +191,57 @@ describe('issue 73 item 3: an apply killed (SIGKILL) mid-chain is finished by th
   it.each(cases)(
     `${QUEUES} queues, %s: killed while the %s call of the middle queue is held (%s); the next apply finishes the chain, then no changes`,
     async (chain, step, outcome) => {
-      const c = CHAINS[chain as keyof typeof CHAINS];
-      const w = await world();
-      for (const docs of c.before) {
-        await w.write(docs);
-        await w.apply();
-      }
-      await w.write(c.last);
-      const declared = c.last === ALL ? [] : names;
       // The middle queue's call: some queues are through the whole chain, some not started.
-      w.g.arm(step, Math.ceil(QUEUES / 2));
-      const run = startCli(['apply', w.repo, '--auto-approve', '--parallelism', '1'], w.env);
-      closing.push(async () => {
-        run.child.kill('SIGKILL');
-        await run.done;
-      });
-      await until('the apply sending the held call', () => w.g.held || null, {
-        timeoutMs: 300_000,
-        detail: () => run.stdout() + run.stderr(),
-      });
-      run.child.kill('SIGKILL');
-      const killed = await run.done;
-      expect(killed.signal).toBe('SIGKILL');
-      expect(killed.stdout).not.toContain('Apply complete');
-      w.g.release(outcome);
-      const expected = Object.fromEntries(
-        names.map((n) => [n, declared.includes(n) ? 'ACTIVE' : 'DELETED']),
-      );
-      // The kill left the chain unfinished.
-      expect(await w.states()).not.toEqual(expected);
-
-      const next = await w.apply();
-      expect(next.stdout).toContain('Apply complete');
-      // Every declared queue ACTIVE, every pruned one gone, as Union's QueueService says.
-      expect(await w.states()).toEqual(expected);
-      const settled = await runCli(['plan', w.repo, '--detailed-exitcode'], w.env);
-      expect(settled.code, settled.stdout).toBe(0);
+      // More runs (POOLSYNC_CHAIN_RUNS) each hold the call of a queue drawn at random.
+      for (let run = 0; run < RUNS; run++) {
+        const k = run === 0 ? Math.ceil(QUEUES / 2) : 1 + Math.floor(Math.random() * QUEUES);
+        await killedAt(chain as keyof typeof CHAINS, step, outcome, k);
+        for (const f of closing.splice(0).reverse()) await f();
+      }
     },
-    600_000,
+    600_000 * RUNS,
   );
+
+  async function killedAt(
+    chain: keyof typeof CHAINS,
+    step: keyof typeof BOUNDARIES,
+    outcome: 'dropped' | 'landed',
+    k: number,
+  ): Promise<void> {
+    const c = CHAINS[chain];
+    const w = await world();
+    for (const docs of c.before) {
+      await w.write(docs);
+      await w.apply();
+    }
+    await w.write(c.last);
+    w.g.arm(step, k);
+    const run = startCli(['apply', w.repo, '--auto-approve', '--parallelism', PARALLELISM], w.env);
+    closing.push(async () => {
+      run.child.kill('SIGKILL');
+      await run.done;
+    });
+    await until('the apply sending the held call', () => w.g.held || null, {
+      timeoutMs: 300_000,
+      detail: () => run.stdout() + run.stderr(),
+    });
+    run.child.kill('SIGKILL');
+    const killed = await run.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(killed.stdout).not.toContain('Apply complete');
+    w.g.release(outcome);
+    const expected = Object.fromEntries(
+      names.map((n) => [n, c.pool === null ? 'DELETED p1' : `ACTIVE ${c.pool}`]),
+    );
+    // The kill left the chain unfinished (unless the held call, carried out, was its last).
+    const last = outcome === 'landed' && step === c.steps[c.steps.length - 1] && k === QUEUES;
+    if (!last) expect(await w.states()).not.toEqual(expected);
+
+    const next = await w.apply();
+    if (!last) expect(next.stdout).toContain('Apply complete');
+    // Every declared queue ACTIVE in its pool, every pruned one gone, as QueueService says.
+    expect(await w.states()).toEqual(expected);
+    const settled = await runCli(['plan', w.repo, '--detailed-exitcode'], w.env);
+    expect(settled.code, settled.stdout).toBe(0);
+  }
 });
