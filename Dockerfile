@@ -54,7 +54,8 @@ RUN chmod 0755 /app/dist/cli/main.js && ln -s /app/dist/cli/main.js /usr/local/b
 # Inside a container the server must be reachable from outside it: listen on every interface.
 # The state (Git checkout, apply lock, an embedded control plane if used) lives in the volume.
 # A heap cap makes V8 collect before the pod's memory limit rather than after: at 10,000
-# objects the daemon holds ~160 MB of heap between runs (bench/README.md).
+# objects the daemon's heap reaches ~200 MB between full collections (docs/daemon.md#memory;
+# examples/deploy adds the daemon's young-generation cap, not set here for one-shot commands).
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=256 \
     POOLSYNC_LISTEN=0.0.0.0:8080 \

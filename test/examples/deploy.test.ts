@@ -10,6 +10,7 @@ import { loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 
 const DEPLOY = resolve(import.meta.dirname, '../../examples/deploy');
+const ROOT = resolve(import.meta.dirname, '../..');
 
 type Doc = Record<string, unknown> & { kind?: string; metadata?: { name?: string } };
 
@@ -68,5 +69,40 @@ describe('examples/deploy', () => {
     expect(env.find((e) => e.name === 'POD_IP')?.valueFrom).toEqual({
       fieldRef: { fieldPath: 'status.podIP' },
     });
+  });
+
+  it('the pod’s memory limit holds its V8 heap bounds with room beside them', () => {
+    // Issue 79 (docs/daemon.md#memory): the limit is the bench's measured peak with 25 %
+    // headroom; NODE_OPTIONS (the Deployment's replaces the image's) bounds V8's old and young
+    // generations below it, so V8 collects before the kernel kills.
+    const deployment = rendered().find((d) => d.kind === 'Deployment') as {
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              env: { name: string; value?: string }[];
+              resources: Record<string, { memory?: string }>;
+            }[];
+          };
+        };
+      };
+    };
+    const container = deployment.spec.template.spec.containers[0]!;
+    const { requests, limits } = container.resources;
+    const mib = (q: string | undefined) => Number(/^(\d+)Mi$/.exec(q ?? '')?.[1] ?? NaN);
+    const limit = mib(limits?.memory);
+    expect(mib(requests?.memory)).toBeLessThanOrEqual(limit);
+    const options = container.env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    const flag = (name: string) => Number(new RegExp(`--${name}=(\\d+)`).exec(options)?.[1]);
+    // The image's own cap is repeated: a Deployment's NODE_OPTIONS replaces it.
+    const image = /NODE_OPTIONS=(\S+)/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))![1]!;
+    expect(options).toContain(image);
+    const old = flag('max-old-space-size');
+    const semi = flag('max-semi-space-size');
+    expect(old).toBeGreaterThan(0);
+    expect(semi).toBeGreaterThan(0);
+    // Both semi-spaces, and room outside the JS heap (the bench: ~90 MiB anonymous, ~55 MiB of
+    // the node binary's pages).
+    expect(limit).toBeGreaterThanOrEqual(old + 2 * semi + 144);
   });
 });
