@@ -306,6 +306,13 @@ async function main(): Promise<number> {
   const cli = await resolveCli(ROOT, { tsx: false, log });
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-bench-memory-'));
   const daemons: Daemon[] = [];
+  // Interrupted (a long run): the daemons, their servers and the folder go too.
+  const interrupted = () => {
+    void Promise.allSettled(daemons.map((d) => d.stop()))
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     log(`generating ${o.objects} objects ...`);
     const model = generateScaleModel(o.objects, 1);
