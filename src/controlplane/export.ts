@@ -225,6 +225,8 @@ function keyedFile(
   taken: Set<string>,
 ): ExportedFile {
   const spec = writtenOf(SPEC_FIELDS[kind], o);
+  // A project-wide label has no domain (an ExecutionClusterLabel without one).
+  if (spec['domain'] === '') delete spec['domain'];
   return manifestFile(kind, assignmentManifestName(o, taken), spec, assignmentKeyString(o));
 }
 

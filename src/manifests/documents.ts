@@ -264,7 +264,11 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 /** `<Kind>/<name>` when the document says enough to know it (assignments: the key). */
 function addressOf(kind: ManifestKind, value: Plain): string | null {
   if (kind === 'PoolAssignment' || kind === 'ExecutionClusterLabel' || kind === 'DefaultQueue') {
-    const { project, domain, workflow } = isMap(value['spec']) ? value['spec'] : {};
+    const spec = isMap(value['spec']) ? value['spec'] : {};
+    const { project, workflow } = spec;
+    // An ExecutionClusterLabel without a domain is the project-wide row (`project/*`).
+    const domain =
+      kind === 'ExecutionClusterLabel' && spec['domain'] === undefined ? '' : spec['domain'];
     if (typeof project !== 'string' || typeof domain !== 'string') return null;
     if (kind === 'DefaultQueue') return address(kind, defaultQueueKeyString({ project, domain }));
     const key = { project, domain, workflow: typeof workflow === 'string' ? workflow : null };

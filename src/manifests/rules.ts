@@ -191,7 +191,13 @@ function checkCluster(c: ClusterManifest, d: Declared, add: Add): void {
 
 /** The key as written, or the document's name when the key is not even strings. */
 function keyLabel(m: AssignmentManifest | ExecutionClusterLabelManifest): string {
-  return m.project !== '' && m.domain !== '' ? assignmentKeyString(m) : `'${m.name}'`;
+  const domain = m.domain !== '' || (m.kind === 'ExecutionClusterLabel' && projectWide(m));
+  return m.project !== '' && domain ? assignmentKeyString(m) : `'${m.name}'`;
+}
+
+/** An ExecutionClusterLabel declared without a domain: flyteadmin's project-wide row. */
+function projectWide(m: ExecutionClusterLabelManifest): boolean {
+  return m.domain === '' && m.workflow === null && usable(m, '/spec/domain');
 }
 
 function keyUsable(m: AssignmentManifest | ExecutionClusterLabelManifest): boolean {
@@ -644,7 +650,7 @@ function checkExecutionClusterLabels(
       const message = `ExecutionClusterLabel ${keyLabel(e)}: ${notDeclared('ClusterLabel', e.label, labelNames)}`;
       add('V11', e, ['spec', 'label'], message);
     }
-    if (!keyUsable(e) || e.project === '' || e.domain === '') continue;
+    if (!keyUsable(e) || e.project === '' || (e.domain === '' && !projectWide(e))) continue;
     const key = assignmentKeyString(e);
     keepFirst(add, 'V11', byKey, key, e, ['spec'], (other) => {
       return `execution cluster label key ${key} is also set by '${other.name}' at ${where(other)}; keep one`;

@@ -214,11 +214,16 @@ export type Assignment = StoredSpec<'PoolAssignment'>;
 /** A1: the identity of a pool assignment (and of an execution cluster label). */
 export type AssignmentKey = Pick<Assignment, 'project' | 'domain' | 'workflow'>;
 
-/** Stable text form of an assignment key: `project/domain` or `project/domain/workflow`. */
+/**
+ * Stable text form of an assignment key: `project/domain` or `project/domain/workflow`; an
+ * ExecutionClusterLabel's project-wide key (domain '') is `project/*`, as attributeRowKey names
+ * flyteadmin's rows.
+ */
 export function assignmentKeyString(key: AssignmentKey): string {
+  const domain = key.domain === '' ? '*' : key.domain;
   return key.workflow === null
-    ? `${key.project}/${key.domain}`
-    : `${key.project}/${key.domain}/${key.workflow}`;
+    ? `${key.project}/${domain}`
+    : `${key.project}/${domain}/${key.workflow}`;
 }
 
 export type ObjectKind = ManifestKind;

@@ -1,6 +1,7 @@
 /**
  * What planning against flyteadmin adds to labels and assignments (docs/flyte-oss.md):
- *  - rows at levels poolsync never writes (project-wide, launch plan) are shown as unmanaged;
+ *  - rows at levels poolsync never writes (domain-wide, launch plan, a project-wide assignment)
+ *    are shown as unmanaged;
  *  - a write in an unregistered or inactive project or an unknown domain, which flyteadmin
  *    refuses (manager/impl/validation/project_validator.go ValidateProjectAndDomain), is blocked;
  *  - a label flyteadmin does not run with yet waits for its deployment;
@@ -89,7 +90,7 @@ function checkProjects(ctx: AttributeWork, views: AttributeView[], fa: Flyteadmi
         ? reasonOf('PROJECT_NOT_REGISTERED', { project })
         : state !== 'ACTIVE'
           ? reasonOf('PROJECT_NOT_ACTIVE', { project, state, set: v.set, what })
-          : !domains.has(domain)
+          : domain !== '' && !domains.has(domain)
             ? reasonOf('UNKNOWN_DOMAIN', { domain, domains: [...fa.domains] })
             : null;
     if (reason) block(ctx, v, reason);
@@ -395,28 +396,12 @@ function planCascade(
   others: readonly AttributeRow[],
   accepted: ReadonlySet<string>,
 ): void {
-  const { project, domain, workflow } = v.key;
-  const sameScope = (p: string, d: string) => p === project && d === domain;
-  // Managed-level rows the delete takes: the workflow rows of P/D, for a project/domain delete.
-  const managed =
-    workflow === null
-      ? views.filter(
-          (w) =>
-            w.type === v.type &&
-            w.live !== null &&
-            w.key.workflow !== null &&
-            sameScope(w.key.project, w.key.domain),
-        )
-      : [];
-  // Rows at levels poolsync does not manage that it takes.
-  const rows = others.filter(
-    (r) =>
-      r.resource_type === v.type &&
-      sameScope(r.project, r.domain) &&
-      (workflow === null
-        ? r.workflow !== '' || r.launch_plan !== ''
-        : r.workflow === workflow && r.launch_plan !== ''),
+  // Managed-level rows the delete takes: those of the narrower levels it covers.
+  const managed = views.filter(
+    (w) => w.type === v.type && w.live !== null && deletesAlong(v.key, asRow(w.key)),
   );
+  // Rows at levels poolsync does not manage that it takes.
+  const rows = others.filter((r) => r.resource_type === v.type && deletesAlong(v.key, r));
   const restore = managed.filter((w) => !w.remove && w.desired !== null);
   const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
   // A row the repository wants but cannot set now (blocked) would be lost.
@@ -465,17 +450,43 @@ function planCascade(
   annotate(ctx, v, { note: [note] });
 }
 
+/** A managed key as the row it is ('' for a level it does not name). */
+const asRow = (k: AssignmentKey) => ({
+  project: k.project,
+  domain: k.domain,
+  workflow: k.workflow ?? '',
+  launch_plan: '',
+});
+
+/**
+ * Whether deleting `key` takes `row` along (another row than its own): flyteadmin's Delete is a
+ * GORM struct condition on the key's non-empty fields (resource_repo.go Delete), so a
+ * project-wide delete (DeleteProjectAttributes: {Project, ResourceType}) takes every row of the
+ * project, a project/domain delete the workflow and launch-plan rows of P/D, a workflow delete
+ * its launch-plan rows.
+ */
+function deletesAlong(key: AssignmentKey, row: Omit<AttributeRow, 'resource_type' | 'value'>): boolean {
+  const own = asRow(key);
+  if (row.project !== own.project) return false;
+  if (own.domain === '') return row.domain !== '' || row.workflow !== '' || row.launch_plan !== '';
+  if (row.domain !== own.domain) return false;
+  if (own.workflow === '') return row.workflow !== '' || row.launch_plan !== '';
+  return row.workflow === own.workflow && row.launch_plan !== '';
+}
+
 function deleteWords(v: AttributeView) {
   const { project, domain, workflow } = v.key;
   const path =
-    workflow === null
-      ? `DELETE project_domain_attributes/${project}/${domain}`
-      : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
-  const scope = `${project}/${domain}${workflow === null ? '' : `/${workflow}`}`;
+    domain === ''
+      ? `DELETE project_attributes/${project}`
+      : workflow === null
+        ? `DELETE project_domain_attributes/${project}/${domain}`
+        : `DELETE workflow_attributes/${project}/${domain}/${workflow}`;
+  const scope = domain === '' ? `project ${project} (every domain)` : assignmentKeyString(v.key);
   return { path, type: v.type, scope, kind: v.kind };
 }
 
-/** A set at the workflow level waits for a project/domain delete of the same type (same project/domain). */
+/** A set waits for a broader delete of the same type that would take its row along (deletesAlong). */
 export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
   const set = (v: AttributeView) =>
     v.kind === 'PoolAssignment' ? g.at.setAssignment(v.name) : g.at.setLabel(v.name);
@@ -484,10 +495,11 @@ export function addCascadeOrder(g: StepGraph, ctx: AttributeSource): void {
   if (!ctx.live.flyteadmin) return;
   const views = attributeViews(ctx);
   const broad = new Map<string, AttributeView[]>();
-  const scope = (v: AttributeView) => `${v.type}\u0000${v.key.project}\u0000${v.key.domain}`;
+  const scope = (v: AttributeView) => `${v.type}\u0000${v.key.project}`;
   for (const v of views) if (v.remove && v.key.workflow === null) push(broad, scope(v), v);
   for (const w of views) {
-    if (!w.set || w.key.workflow === null) continue;
-    for (const v of broad.get(scope(w)) ?? []) g.order(remove(v), set(w));
+    if (!w.set) continue;
+    for (const v of broad.get(scope(w)) ?? [])
+      if (deletesAlong(v.key, asRow(w.key))) g.order(remove(v), set(w));
   }
 }

@@ -25,7 +25,7 @@ beforeAll(async () => {
     resource_type: 'EXECUTION_CLUSTER_LABEL' as const,
     org: '',
   });
-  // One poolsync manages (project/domain), one it reports (project-wide).
+  // Two levels poolsync manages: project/domain and project-wide.
   fa.store.createOrUpdate(row('team1', 'development'), {
     execution_cluster_label: { value: 'gpu\u0007\u001b[2J' },
   });

@@ -37,6 +37,8 @@ export interface FlyteadminUnderTest {
   url: string;
   /** http://127.0.0.1:PORT */
   httpUrl: string;
+  /** The gRPC endpoint flytectl dials (the real one only). */
+  grpcEndpoint?: string;
   /** A REST call as flytectl makes it (Accept: application/json; a token where auth is on). */
   call(
     method: string,
@@ -184,6 +186,7 @@ function realTarget(pool: RealFlyteadmins): Target {
         real: true,
         url: fa.url,
         httpUrl: fa.httpUrl,
+        grpcEndpoint: fa.grpcEndpoint,
         call,
         rows: (type) => listRows(call, type),
         insertRow: async (type, row) => {

@@ -54,6 +54,7 @@ import {
   validateContract,
   validateDefaultQueueKey,
   validateExecutionClusterLabel,
+  validateLabelKey,
   validateDataPlane,
   validateName,
   validateQueueSpec,
@@ -308,13 +309,13 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel> {
-    const key = validateAssignmentKey(label);
+    const key = validateLabelKey(label);
     const valid = validateExecutionClusterLabel(label, key);
     return this.write({ op: 'set_execution_cluster_label', label: valid }, () => ({ ...valid }));
   }
 
   async deleteExecutionClusterLabel(key: AssignmentKey): Promise<void> {
-    await this.write({ op: 'delete_execution_cluster_label', key: validateAssignmentKey(key) });
+    await this.write({ op: 'delete_execution_cluster_label', key: validateLabelKey(key) });
   }
 
   // ------------------------------------------------------------ simulation (not in ControlPlane)

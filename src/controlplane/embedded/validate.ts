@@ -298,6 +298,14 @@ export function validateAssignmentKey(value: unknown): AssignmentKey {
   return { project: keyPart(k, 'project', addr), domain: keyPart(k, 'domain', addr), workflow };
 }
 
+/** An ExecutionClusterLabel's key: an assignment's, or a project-wide one (domain '', no workflow). */
+export function validateLabelKey(value: unknown): AssignmentKey {
+  const k = requireObject(value, 'execution cluster label', null);
+  if (k.domain !== '' || (k.workflow ?? null) !== null) return validateAssignmentKey(value);
+  const addr = address('ExecutionClusterLabel', `${String(k.project)}/*`);
+  return { project: keyPart(k, 'project', addr), domain: '', workflow: null };
+}
+
 export function validateAssignment(value: unknown): Assignment {
   return validateKeyed('PoolAssignment', value, validateAssignmentKey(value), 'assignment', 'A1');
 }

@@ -4,9 +4,10 @@
  *  - PoolAssignment ↔ CLUSTER_ASSIGNMENT (`cluster_assignment.cluster_pool_name`, Union
  *    self-managed's `uctl update cluster-pool-attributes`);
  *  - ExecutionClusterLabel ↔ EXECUTION_CLUSTER_LABEL (`flytectl update execution-cluster-label`);
- *  - only the project/domain and workflow levels are written; the others (project-wide,
- *    domain-wide, global, launch plan) are reported, though a delete may take them along
- *    (plan/flyteadmin.ts);
+ *  - the project/domain and workflow levels are written, and for labels the project-wide one
+ *    (`project_attributes`, flyteadmin's lowest match level: repositories/models/resource.go);
+ *    the others (domain-wide, launch plan, project-wide assignments) are reported, though a
+ *    delete may take them along (plan/flyteadmin.ts);
  *  - ExecutionCluster, ClusterLabel, ClusterPool and Cluster are configuration (Helm values,
  *    Union's pool mapping): the plan leaves them out and `poolsync render` writes them.
  */
@@ -267,7 +268,7 @@ const VALUE_AT = {
 
 /**
  * flyteadmin's matchable attributes (real-apis.md §2): a type's list holds its rows at every
- * level; only the two levels poolsync manages are written (attributesPath). A row of another org
+ * level; only the levels poolsync manages are written (isManagedLevel, attributesPath). A row of another org
  * is not this repository's and is left out; '' is a flyteadmin that keeps no org.
  */
 export class FlyteadminAttributes {
@@ -302,7 +303,7 @@ export class FlyteadminAttributes {
       .filter((r) => r.value !== '');
   }
 
-  /** The rows at the levels poolsync manages (project/domain and workflow), the value as `field`. */
+  /** The rows at the levels poolsync manages (isManagedLevel), the value as `field`. */
   async managed<F extends string>(type: MatchableResourceType, field: F) {
     type Row = AssignmentKey & Record<F, string>;
     return (await this.rows(type)).filter(isManagedLevel).map(
@@ -320,6 +321,7 @@ export class FlyteadminAttributes {
     return (await this.rows(type)).filter((r) => !isManagedLevel(r));
   }
 
+  /** UpdateProjectDomain/Workflow/ProjectAttributes: the body names the row by its key fields. */
   async put(key: AssignmentKey, type: MatchableResourceType, value: string): Promise<void> {
     const [attribute, field] = VALUE_AT[type];
     const matching = { [attribute]: { [field]: value } };
@@ -335,18 +337,28 @@ export class FlyteadminAttributes {
   private keyFields(key: AssignmentKey): Record<string, unknown> {
     return {
       project: key.project,
-      domain: key.domain,
+      // ProjectAttributes has no domain (project_attributes.proto).
+      ...(key.domain !== '' ? { domain: key.domain } : {}),
       ...((key.workflow ?? null) !== null ? { workflow: key.workflow } : {}),
       org: this.org,
     };
   }
 }
 
+/**
+ * Project/domain and workflow rows; for labels the project-wide row too (an
+ * ExecutionClusterLabel without a domain). A project-wide CLUSTER_ASSIGNMENT is not declarable
+ * (PoolAssignment takes a domain), so it stays reported.
+ */
 function isManagedLevel(r: AttributeRow): boolean {
-  return r.project !== '' && r.domain !== '' && r.launch_plan === '';
+  if (r.project === '' || r.launch_plan !== '') return false;
+  if (r.domain !== '') return true;
+  return r.workflow === '' && r.resource_type === 'EXECUTION_CLUSTER_LABEL';
 }
 
+/** The gateway path of a row's level (service/admin.proto's http annotations). */
 function attributesPath(key: AssignmentKey): string {
+  if (key.domain === '') return `/api/v1/project_attributes/${seg(key.project)}`;
   const p = `${seg(key.project)}/${seg(key.domain)}`;
   return (key.workflow ?? null) === null
     ? `/api/v1/project_domain_attributes/${p}`

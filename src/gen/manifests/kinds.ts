@@ -172,7 +172,7 @@ export const SPEC_FIELDS = {
   },
   ExecutionClusterLabel: {
     project: { type: 'string', required: true },
-    domain: { type: 'string', required: true },
+    domain: { type: 'string', required: false, default: '' },
     workflow: { type: 'string', required: false },
     label: { type: 'string', required: true },
   },
@@ -299,8 +299,8 @@ export interface ManifestSpecs {
   ExecutionClusterLabel: {
     /** Flyte project id. */
     project: string;
-    /** Flyte domain, e.g. development, staging, production. */
-    domain: string;
+    /** Flyte domain, e.g. development, staging, production; absent: every domain of the project (flyteadmin's project-wide level, the lowest it matches on: a project/domain or workflow row wins over it). */
+    domain?: string;
     /** Optional fully qualified workflow name; a workflow's label wins over its project-domain label. */
     workflow?: string;
     /** A declared ClusterLabel (V11). */

@@ -8233,7 +8233,7 @@ const schema42 = {
   $id: 'https://poolsync.dev/schemas/v1/execution-cluster-label.schema.json',
   title: 'poolsync ExecutionClusterLabel',
   description:
-    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project/domain[/workflow] go to the clusters of a label (flytectl update execution-cluster-label).",
+    "flyteadmin's EXECUTION_CLUSTER_LABEL matchable attribute: executions of project[/domain[/workflow]] go to the clusters of a label (flytectl update execution-cluster-label); without a domain it is the project-wide row (project_attributes), which every domain's own row overrides.",
   type: 'object',
   additionalProperties: false,
   required: ['apiVersion', 'kind', 'metadata', 'spec'],
@@ -8276,7 +8276,8 @@ const schema42 = {
     spec: {
       type: 'object',
       additionalProperties: false,
-      required: ['project', 'domain', 'label'],
+      required: ['project', 'label'],
+      dependentRequired: { workflow: ['domain'] },
       properties: {
         project: {
           type: 'string',
@@ -8288,7 +8289,9 @@ const schema42 = {
           type: 'string',
           pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
           maxLength: 63,
-          description: 'Flyte domain, e.g. development, staging, production.',
+          default: '',
+          description:
+            "Flyte domain, e.g. development, staging, production; absent: every domain of the project (flyteadmin's project-wide level, the lowest it matches on: a project/domain or workflow row wins over it).",
         },
         workflow: {
           type: 'string',
@@ -8794,13 +8797,13 @@ function validate27(
           }
           errors++;
         }
-        if (data8.domain === undefined) {
+        if (data8.label === undefined) {
           const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
+            params: { missingProperty: 'label' },
+            message: "must have required property '" + 'label' + "'",
             schema: schema42.properties.spec.required,
             parentSchema: schema42.properties.spec,
             data: data8,
@@ -8812,24 +8815,6 @@ function validate27(
           }
           errors++;
         }
-        if (data8.label === undefined) {
-          const err23 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'label' },
-            message: "must have required property '" + 'label' + "'",
-            schema: schema42.properties.spec.required,
-            parentSchema: schema42.properties.spec,
-            data: data8,
-          };
-          if (vErrors === null) {
-            vErrors = [err23];
-          } else {
-            vErrors.push(err23);
-          }
-          errors++;
-        }
         for (const key4 in data8) {
           if (!(
             key4 === 'project' ||
@@ -8837,7 +8822,7 @@ function validate27(
             key4 === 'workflow' ||
             key4 === 'label'
           )) {
-            const err24 = {
+            const err23 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
@@ -8848,9 +8833,9 @@ function validate27(
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err24];
+              vErrors = [err23];
             } else {
-              vErrors.push(err24);
+              vErrors.push(err23);
             }
             errors++;
           }
@@ -8859,7 +8844,7 @@ function validate27(
           let data9 = data8.project;
           if (typeof data9 === 'string') {
             if (data9.length > 63 && func1(data9) > 63) {
-              const err25 = {
+              const err24 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -8870,14 +8855,14 @@ function validate27(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err25];
+                vErrors = [err24];
               } else {
-                vErrors.push(err25);
+                vErrors.push(err24);
               }
               errors++;
             }
             if (!pattern4.test(data9)) {
-              const err26 = {
+              const err25 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/pattern',
                 keyword: 'pattern',
@@ -8888,14 +8873,14 @@ function validate27(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err26];
+                vErrors = [err25];
               } else {
-                vErrors.push(err26);
+                vErrors.push(err25);
               }
               errors++;
             }
           } else {
-            const err27 = {
+            const err26 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -8906,9 +8891,9 @@ function validate27(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err27];
+              vErrors = [err26];
             } else {
-              vErrors.push(err27);
+              vErrors.push(err26);
             }
             errors++;
           }
@@ -8917,7 +8902,7 @@ function validate27(
           let data10 = data8.domain;
           if (typeof data10 === 'string') {
             if (data10.length > 63 && func1(data10) > 63) {
-              const err28 = {
+              const err27 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -8928,14 +8913,14 @@ function validate27(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err28];
+                vErrors = [err27];
               } else {
-                vErrors.push(err28);
+                vErrors.push(err27);
               }
               errors++;
             }
             if (!pattern4.test(data10)) {
-              const err29 = {
+              const err28 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/pattern',
                 keyword: 'pattern',
@@ -8946,14 +8931,14 @@ function validate27(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err29];
+                vErrors = [err28];
               } else {
-                vErrors.push(err29);
+                vErrors.push(err28);
               }
               errors++;
             }
           } else {
-            const err30 = {
+            const err29 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -8964,9 +8949,9 @@ function validate27(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err30];
+              vErrors = [err29];
             } else {
-              vErrors.push(err30);
+              vErrors.push(err29);
             }
             errors++;
           }
@@ -8975,7 +8960,7 @@ function validate27(
           let data11 = data8.workflow;
           if (typeof data11 === 'string') {
             if (data11.length > 255 && func1(data11) > 255) {
-              const err31 = {
+              const err30 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
                 keyword: 'maxLength',
@@ -8986,14 +8971,14 @@ function validate27(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err31];
+                vErrors = [err30];
               } else {
-                vErrors.push(err31);
+                vErrors.push(err30);
               }
               errors++;
             }
             if (!pattern22.test(data11)) {
-              const err32 = {
+              const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
                 keyword: 'pattern',
@@ -9004,14 +8989,14 @@ function validate27(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err32];
+                vErrors = [err31];
               } else {
-                vErrors.push(err32);
+                vErrors.push(err31);
               }
               errors++;
             }
           } else {
-            const err33 = {
+            const err32 = {
               instancePath: instancePath + '/spec/workflow',
               schemaPath: '#/properties/spec/properties/workflow/type',
               keyword: 'type',
@@ -9022,9 +9007,9 @@ function validate27(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err32];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err32);
             }
             errors++;
           }
@@ -9033,7 +9018,7 @@ function validate27(
           let data12 = data8.label;
           if (typeof data12 === 'string') {
             if (data12.length > 63 && func1(data12) > 63) {
-              const err34 = {
+              const err33 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/maxLength',
                 keyword: 'maxLength',
@@ -9044,14 +9029,14 @@ function validate27(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err34];
+                vErrors = [err33];
               } else {
-                vErrors.push(err34);
+                vErrors.push(err33);
               }
               errors++;
             }
             if (!pattern28.test(data12)) {
-              const err35 = {
+              const err34 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/pattern',
                 keyword: 'pattern',
@@ -9063,14 +9048,14 @@ function validate27(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err35];
+                vErrors = [err34];
               } else {
-                vErrors.push(err35);
+                vErrors.push(err34);
               }
               errors++;
             }
           } else {
-            const err36 = {
+            const err35 = {
               instancePath: instancePath + '/spec/label',
               schemaPath: '#/properties/spec/properties/label/type',
               keyword: 'type',
@@ -9079,6 +9064,31 @@ function validate27(
               schema: schema42.properties.spec.properties.label.type,
               parentSchema: schema42.properties.spec.properties.label,
               data: data12,
+            };
+            if (vErrors === null) {
+              vErrors = [err35];
+            } else {
+              vErrors.push(err35);
+            }
+            errors++;
+          }
+        }
+        if (data8.workflow !== undefined) {
+          if (data8.domain === undefined) {
+            const err36 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/dependentRequired',
+              keyword: 'dependentRequired',
+              params: {
+                property: 'workflow',
+                missingProperty: 'domain',
+                depsCount: 1,
+                deps: 'domain',
+              },
+              message: 'must have property domain when property workflow is present',
+              schema: schema42.properties.spec.dependentRequired,
+              parentSchema: schema42.properties.spec,
+              data: data8,
             };
             if (vErrors === null) {
               vErrors = [err36];

@@ -191,6 +191,10 @@ const ROUTES: [RegExp, Partial<Record<string, Handler>>][] = [
     /^\/api\/v1\/projects\/([^/]+)$/,
     { GET: (store, _, [id]) => projectJson(store, store.getProject(id!)), PUT: updateProject },
   ],
+  [
+    /^\/api\/v1\/project_attributes\/([^/]+)$/,
+    { PUT: putProjectAttributes, GET: getProjectAttributes, DELETE: deleteProjectAttributes },
+  ],
   [/^\/api\/v1\/project_domain_attributes\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
   [/^\/api\/v1\/workflow_attributes\/([^/]+)\/([^/]+)\/([^/]+)$/, ATTRIBUTES],
 ];
@@ -274,6 +278,53 @@ async function deleteAttributes(store: FlyteadminStore, req: ApiRequest, params:
   const body = await req.body();
   store.validateProjectAndDomain(params[0]!, params[1]!);
   store.delete(rowId(params, resourceType(str(body['resource_type'])), str(body['org'])));
+  return {};
+}
+
+/**
+ * UpdateProjectAttributes (resource_manager.go; ValidateProjectAttributesUpdateRequest): a
+ * registered ACTIVE project, one attribute type; the row is the project-wide one (domain '',
+ * priority 5: transformers.ProjectAttributesToResourceModel), its attributes kept as given. The
+ * path's project is the request's (grpc-gateway sets path fields over the body's).
+ */
+async function putProjectAttributes(store: FlyteadminStore, req: ApiRequest, [project]: string[]) {
+  const attributes = (await req.body())['attributes'];
+  if (!isMap(attributes)) throw invalid('missing attributes');
+  store.validateProjectForUpdate(project!);
+  const matching = attributes['matching_attributes'];
+  const type = matchingType(matching, project!);
+  store.createOrUpdate(rowId([project!, ''], type, str(attributes['org'])), matching as Json);
+  return {};
+}
+
+/**
+ * GetProjectAttributes: the project need only exist (ValidateProjectExists: archived ones too),
+ * and only the project-wide row is read (resource_repo.go GetProjectLevel), never a narrower one.
+ */
+function getProjectAttributes(store: FlyteadminStore, { query }: ApiRequest, [project]: string[]) {
+  store.validateProjectExists(project!);
+  const id = rowId([project!, ''], resourceType(query.get('resource_type')), query.get('org') ?? '');
+  const row = store.getProjectLevel(id);
+  if (!row)
+    throw notFound(
+      `Resource [{Project:${project} Domain: Workflow: LaunchPlan: ResourceType:${id.resource_type}}] not found`,
+    );
+  return { attributes: { project: row.project, matching_attributes: row.attributes, org: '' } };
+}
+
+/**
+ * DeleteProjectAttributes: ValidateProjectForUpdate, then a Delete by {Project, ResourceType}:
+ * the struct condition skips the empty fields, so every row of that type in the project goes,
+ * at every level (resource_repo.go Delete).
+ */
+async function deleteProjectAttributes(
+  store: FlyteadminStore,
+  req: ApiRequest,
+  [project]: string[],
+) {
+  const body = await req.body();
+  store.validateProjectForUpdate(project!);
+  store.delete(rowId([project!, ''], resourceType(str(body['resource_type'])), str(body['org'])));
   return {};
 }
 
@@ -500,7 +551,31 @@ export class FlyteadminStore {
       throw invalid(`domain [${domain}] is unrecognized by system`);
   }
 
+  /** ValidateProjectForUpdate (project_validator.go): registered and ACTIVE. */
+  validateProjectForUpdate(project: string): void {
+    const p = this.projects.get(project);
+    if (!p)
+      throw invalid(
+        `failed to validate that project [${project}] is registered, err: [project [${project}] not found]`,
+      );
+    if (p.state !== 'ACTIVE') throw invalid(`project [${project}] is not active`);
+  }
+
+  /** ValidateProjectExists (project_validator.go): registered, whatever its state. */
+  validateProjectExists(project: string): void {
+    if (!this.projects.has(project))
+      throw invalid(
+        `failed to validate that project [${project}] exists, err: [project [${project}] not found]`,
+      );
+  }
+
   // Resources (resource_repo.go).
+
+  /** GetProjectLevel: the project-wide row of a type only, or null. */
+  getProjectLevel(given: ResourceId): ResourceRow | null {
+    const id = this.keyed(given);
+    return this.rows.find((r) => sameKey(r, id) && r.priority === PRIORITY.project) ?? null;
+  }
 
   /** The id as stored: without its org unless this flyteadmin keeps orgs. */
   private keyed(id: ResourceId): ResourceId {
