@@ -63,7 +63,7 @@ for (const name of backends) {
     fa = started;
     start = async () => flyteadminTarget(started);
   }
-  const tally = { applied: 0, refused: 0, steps: 0, changed: 0 };
+  const tally = { applied: 0, refused: 0, steps: 0, changed: 0, between: 0, killed: 0 };
   const refusals = new Map<string, number>();
   const found = new Map<string, { seed: number; path: string; first: string; c: Case }>();
   let left = Math.max(1, Math.round(total / backends.length));
@@ -83,6 +83,8 @@ for (const name of backends) {
       }
       if (shrinking) return;
       tally[out.result]++;
+      if (out.between) tally.between++;
+      if (out.killed) tally.killed++;
       tally.steps += out.steps;
       tally.changed += out.changed;
       if (out.refusal) refusals.set(out.refusal, (refusals.get(out.refusal) ?? 0) + 1);
@@ -117,7 +119,7 @@ for (const name of backends) {
   const s = (performance.now() - t0) / 1000;
   await fa?.close();
   console.log(
-    `${name}: ${run} cases (${tally.applied} applied, ${tally.refused} refused; ${tally.steps} steps, ${tally.changed} changes shown), ${found.size} counterexamples (${shrinks} runs shrinking them); ${s.toFixed(1)} s, ${((s * 1000) / Math.max(1, run + shrinks)).toFixed(0)} ms a run`,
+    `${name}: ${run} cases (${tally.applied} applied, ${tally.refused} refused; ${tally.between} edited between plan and apply, ${tally.killed} killed at a step boundary; ${tally.steps} steps, ${tally.changed} changes shown), ${found.size} counterexamples (${shrinks} runs shrinking them); ${s.toFixed(1)} s, ${((s * 1000) / Math.max(1, run + shrinks)).toFixed(0)} ms a run`,
   );
   if (refusals.size > 0)
     console.log(

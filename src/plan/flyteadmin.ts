@@ -465,7 +465,10 @@ const asRow = (k: AssignmentKey) => ({
  * project, a project/domain delete the workflow and launch-plan rows of P/D, a workflow delete
  * its launch-plan rows.
  */
-function deletesAlong(key: AssignmentKey, row: Omit<AttributeRow, 'resource_type' | 'value'>): boolean {
+function deletesAlong(
+  key: AssignmentKey,
+  row: Omit<AttributeRow, 'resource_type' | 'value'>,
+): boolean {
   const own = asRow(key);
   if (row.project !== own.project) return false;
   if (own.domain === '') return row.domain !== '' || row.workflow !== '' || row.launch_plan !== '';

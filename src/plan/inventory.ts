@@ -384,6 +384,36 @@ function withState(
 }
 
 /**
+ * With `drain`, a cluster's co-named queue drains with it and is activated with it (Union:
+ * remote/_cluster.py:361-363, 396-398; the embedded store's conamedFollows): a cluster the plan
+ * registers disabled, drains or enables leaves its co-named queue so, though no change of the
+ * queue's says it (its note does). Without this the record said `active` for the queue of a
+ * cluster registered disabled, and `plan --refresh-only` showed poolsync's own apply as drift.
+ */
+function conamedFollow(
+  out: LiveState,
+  clusters: readonly Change[],
+  queues: readonly Change[],
+): LiveQueue[] {
+  const follows = new Map<string, boolean>();
+  for (const c of clusters) {
+    const enabled = (c.after as { enabled?: boolean } | null)?.enabled;
+    const changed = c.before === null || c.diff.some((d) => d.path === 'enabled');
+    if (typeof enabled === 'boolean' && changed) follows.set(c.name, enabled);
+  }
+  if (follows.size === 0) return out.queues;
+  // Co-named: Union made it with its cluster (live), or the plan's registration does.
+  const made = new Set(
+    queues.filter((c) => c.caused_by === address('Cluster', c.name)).map((c) => c.name),
+  );
+  return out.queues.map((q) => {
+    const enabled = follows.get(q.name);
+    if (enabled === undefined || !(q.cluster_managed || made.has(q.name))) return q;
+    return { ...q, state: enabled ? 'active' : 'drained' };
+  });
+}
+
+/**
  * The live state a plan leaves once done, recorded by `apply` for `plan --refresh-only` without
  * reading again (a plan is a promise): the settable fields from the plan, reports as read.
  */
@@ -423,6 +453,7 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
     ),
     assignments: keyed<Assignment>(live.assignments, 'PoolAssignment', assignmentKeyString),
   };
+  if (live.capabilities.drain) out.queues = conamedFollow(out, by('Cluster'), by('Queue'));
   if (live.default_queues)
     out.default_queues = keyed<LiveDefaultQueue>(
       live.default_queues,

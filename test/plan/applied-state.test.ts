@@ -11,6 +11,7 @@ import { readLiveState } from '../../src/controlplane/types.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { appliedState } from '../../src/plan/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
+import { parseCapabilities } from '../../src/model/capabilities.js';
 import { driftSince } from '../../src/plan/refresh.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
@@ -49,6 +50,28 @@ describe('appliedState', () => {
       expect(plan.errors).toEqual([]);
       expect((await executePlan(plan, cp, { parallelism: 8 })).ok).toBe(true);
       const recorded = appliedState(before, plan);
+      const last = { format_version: '1' as const, applied_at: '', commit: null, live: recorded };
+      expect(driftSince(last, await readLiveState(cp)).drift).toEqual([]);
+    }
+    await cp.close();
+  });
+
+  it("with drain, leaves a co-named queue drained or active with its cluster (registered disabled, enabled, disabled): the drift view of poolsync's own apply is empty", async () => {
+    const dir = await tempDir();
+    const parsed = parseCapabilities('drain');
+    if (!parsed.ok) throw new Error(parsed.error);
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: parsed.capabilities });
+    for (const enabled of [false, true, false]) {
+      await writeRepo(dir, { clusters: { c0: { pool: 'default', enabled } } });
+      const loaded = await loadRepository(dir);
+      if (!loaded.valid) throw new Error(JSON.stringify(loaded.errors));
+      const before = await readLiveState(cp);
+      const plan = computePlan(loaded.desired, before);
+      expect((await executePlan(plan, cp)).ok).toBe(true);
+      const recorded = appliedState(before, plan);
+      expect(recorded.queues.find((q) => q.name === 'c0')?.state).toBe(
+        enabled ? 'active' : 'drained',
+      );
       const last = { format_version: '1' as const, applied_at: '', commit: null, live: recorded };
       expect(driftSince(last, await readLiveState(cp)).drift).toEqual([]);
     }

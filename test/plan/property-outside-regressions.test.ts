@@ -307,6 +307,20 @@ const REGRESSIONS: Regression[] = [
       repo: repo({ clusters: [cluster(0, 0, false)] }),
     },
   },
+  {
+    name: 'a cluster registered disabled: the record says its co-named queue is drained, so the drift view right after the apply is empty',
+    backends: ['union'],
+    found:
+      'drift right after apply: changed Queue/c0 [["state","active","drained"]] (issue 73 item 10: the drift view disagreed with the plan, whose note says the queue is drained with its cluster)',
+    fixed:
+      "plan/inventory.ts (h-observer): appliedState leaves a co-named queue drained or active with its cluster's enabled, as the control plane does",
+    case: {
+      caps: [],
+      seed: repo(),
+      edits: [],
+      repo: repo({ clusters: [cluster(0, 0, false)] }),
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();

@@ -303,7 +303,11 @@ async function putProjectAttributes(store: FlyteadminStore, req: ApiRequest, [pr
  */
 function getProjectAttributes(store: FlyteadminStore, { query }: ApiRequest, [project]: string[]) {
   store.validateProjectExists(project!);
-  const id = rowId([project!, ''], resourceType(query.get('resource_type')), query.get('org') ?? '');
+  const id = rowId(
+    [project!, ''],
+    resourceType(query.get('resource_type')),
+    query.get('org') ?? '',
+  );
   const row = store.getProjectLevel(id);
   if (!row)
     throw notFound(

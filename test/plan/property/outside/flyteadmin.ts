@@ -2,8 +2,8 @@
  * flyteadmin as a target of the outside-observer property (targets.ts): its matchable
  * attributes (CLUSTER_ASSIGNMENT for PoolAssignment, EXECUTION_CLUSTER_LABEL for
  * ExecutionClusterLabel) read with ListMatchableAttributes and written with the REST calls
- * flytectl makes, at the project/domain and workflow levels and project-wide (a level poolsync
- * never writes). One flyteadmin serves a whole run (starting one costs seconds): each case starts
+ * flytectl makes, at the project/domain and workflow levels and project-wide (poolsync manages a
+ * label's project-wide row, not an assignment's). One flyteadmin serves a whole run (starting one costs seconds): each case starts
  * from no rows, those of the case before deleted through the same API.
  */
 import type { FlyteadminUnderTest } from '../../../flyteadmin/targets.js';
@@ -70,7 +70,9 @@ export function flyteadminTarget(fa: FlyteadminUnderTest): Target {
     for (const type of Object.keys(TYPES) as RowType[]) {
       const { field } = TYPES[type];
       for (const r of await fa.rows(type)) {
-        const managed = r.project !== '' && r.domain !== '' && r.launch_plan === '';
+        // The levels poolsync manages, in the plan's form: a label's project-wide row has domain ''.
+        const wide = type === 'EXECUTION_CLUSTER_LABEL' && r.domain === '' && r.workflow === '';
+        const managed = r.project !== '' && (r.domain !== '' || wide) && r.launch_plan === '';
         const or = (x: string) => (x === '' ? null : x);
         const fields: Fields = managed
           ? { project: r.project, domain: r.domain, workflow: or(r.workflow), [field]: r.value }
@@ -101,7 +103,7 @@ export function flyteadminTarget(fa: FlyteadminUnderTest): Target {
         else await put('EXECUTION_CLUSTER_LABEL', ...key(e), LABELS[e.label]!);
         return;
       case 'project_row': {
-        // Project-wide (flytectl update ... --project only): a level poolsync never writes.
+        // Project-wide (flytectl update ... --project only), as another client writes it.
         const type: RowType = e.label ? 'EXECUTION_CLUSTER_LABEL' : 'CLUSTER_ASSIGNMENT';
         const project = PROJECTS[e.project]!;
         await call('PUT', `/api/v1/project_attributes/${project}`, {
@@ -120,6 +122,11 @@ export function flyteadminTarget(fa: FlyteadminUnderTest): Target {
     backend: 'flyteadmin',
     url: fa.url,
     env: {},
+    http: {
+      base: fa.httpUrl,
+      via: (b) => ({ url: `flyteadmin+${b}`, env: {} }),
+      refusal: 'flyteadmin',
+    },
     observe,
     edit,
     async close() {

@@ -11,16 +11,27 @@
  *    list at all, is exactly as it was (its state generation too, where the API has one);
  *  - no field changed that the change's diff does not show;
  *  - no queue is left drained that was active (or new) before, unless the plan shows it;
- *  - the next plan has nothing but noop, blocked and unmanaged changes, and no step.
+ *  - the next plan has nothing but noop, blocked and unmanaged changes, and no step;
+ *  - the drift view agrees: right after the apply, `plan --refresh-only --detailed-exitcode`
+ *    exits 0 (poolsync's own apply is no drift).
+ * Transitions (issue 73 item 10): another client may change objects between `plan --out` and
+ * `apply FILE` (DRAINING, DELETING, soft-deleted, through the API), and the apply may be killed
+ * at a step boundary (cut.ts). Then what it did is held to the plan as far as it went: nothing
+ * the plan does not show changed (a blocked change included: blocked sends nothing), no field
+ * outside the diff; a refused stale plan changed nothing. The next `plan --out` / `apply FILE`
+ * is held to its own plan whole, and must converge: no queue left drained that was active
+ * before unless a plan showed it, and the plan after it empty.
  * Shared by test/plan/property-outside.test.ts, its regressions and bench/property-outside.ts.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp as copy, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Change, Plan } from '../../../../src/model/plan.js';
+import type { RefreshReport } from '../../../../src/plan/refresh.js';
 import { runInProcess } from '../../../support/memory-io.js';
 import { writeRepository } from './repository.js';
+import { startCut } from './cut.js';
 import { flatten, startTarget, type Fields, type Snapshot, type Target } from './targets.js';
 import { caseArb, type BackendName, type Case, type Shape } from './world.js';
 
@@ -33,6 +44,7 @@ export const SHAPES: Record<BackendName, Shape> = {
     caps: false,
     capabilities: [],
     edits: ['assign', 'unassign', 'label', 'project_row'],
+    cuts: true,
   },
   file: {
     org: true,
@@ -52,6 +64,7 @@ export const SHAPES: Record<BackendName, Shape> = {
       'create_queue',
       'update_queue',
       'drain',
+      'work',
       'activate',
       'delete_queue',
       'undelete_queue',
@@ -59,6 +72,7 @@ export const SHAPES: Record<BackendName, Shape> = {
       'unassign',
       'setting',
     ],
+    cuts: false,
   },
   rest: {
     org: true,
@@ -78,12 +92,14 @@ export const SHAPES: Record<BackendName, Shape> = {
       'create_queue',
       'update_queue',
       'drain',
+      'work',
       'activate',
       'delete_queue',
       'undelete_queue',
       'assign',
       'unassign',
     ],
+    cuts: true,
   },
   union: {
     org: true,
@@ -105,11 +121,13 @@ export const SHAPES: Record<BackendName, Shape> = {
       'create_queue',
       'update_queue',
       'drain',
+      'work',
       'activate',
       'delete_queue',
       'undelete_queue',
       'setting',
     ],
+    cuts: true,
   },
 };
 
@@ -118,6 +136,9 @@ export interface Outcome {
   wrong: string[];
   /** `applied`: planned and applied; `refused`: the loader or the planner refused the repository. */
   result: 'applied' | 'refused';
+  /** Whether another client edited between plan and apply, the apply was killed (and where). */
+  between: boolean;
+  killed: boolean;
   /** Why the repository was refused (an error code), when it was. */
   refusal?: string;
   steps: number;
@@ -165,8 +186,17 @@ function promised(change: Change, after: Fields | undefined): string[] {
 const isEmpty = (v: unknown) =>
   v === null || v === undefined || (typeof v === 'object' && Object.keys(v).length === 0);
 
-/** Holds the control plane's before and after to the saved plan (see the module comment). */
-export function judge(plan: Plan, before: Snapshot, after: Snapshot): string[] {
+/**
+ * Holds the control plane's before and after to the saved plan (see the module comment).
+ * `partial`: the apply was cut short (killed, or another client moved first), so a change the
+ * plan shows need not be made, but nothing else may change and no field outside its diff.
+ */
+export function judge(
+  plan: Plan,
+  before: Snapshot,
+  after: Snapshot,
+  o: { partial?: boolean } = {},
+): string[] {
   const wrong: string[] = [];
   const changes = new Map(plan.changes.map((c) => [c.address, c]));
   const addresses = new Set([...before.keys(), ...after.keys()]);
@@ -175,7 +205,7 @@ export function judge(plan: Plan, before: Snapshot, after: Snapshot): string[] {
     const a = after.get(address);
     const change = changes.get(address);
     const fields = changedFields(b, a);
-    if (change && SHOWN.has(change.action))
+    if (change && SHOWN.has(change.action) && !o.partial)
       for (const p of promised(change, a)) wrong.push(`${change.action} ${address}: ${p}`);
     if (fields.length === 0) continue;
     if (!shows(change)) {
@@ -192,14 +222,29 @@ export function judge(plan: Plan, before: Snapshot, after: Snapshot): string[] {
         `${address}: ${describe(b, a, hidden)} is not in the plan's diff (${change!.action})`,
       );
   }
-  // No queue left drained that was active or new, unless the plan shows its state change.
+  if (!o.partial) wrong.push(...leftDrained([plan], before, after));
+  return wrong;
+}
+
+/**
+ * No queue left drained (or draining) that was active or new in `before`, unless one of `plans`
+ * shows its state change: after a cut, `before` is the state before the cut apply and `plans`
+ * both plans, so a chain cut mid-way must have been finished by the second.
+ */
+export function leftDrained(plans: Plan[], before: Snapshot, after: Snapshot): string[] {
+  const wrong: string[] = [];
   for (const [address, a] of after) {
     if (!address.startsWith('Queue/') || !live(a) || a['state'] === 'active') continue;
     if (a['state'] === undefined || a['state'] === null) continue;
     const b = before.get(address);
     if (live(b) && b!['state'] !== 'active') continue;
-    const change = changes.get(address);
-    if (change?.diff.some((d) => d.path === 'state' && d.after === a['state'])) continue;
+    const shown = plans.some((p) =>
+      p.changes.some(
+        (c) =>
+          c.address === address && c.diff.some((d) => d.path === 'state' && d.after === a['state']),
+      ),
+    );
+    if (shown) continue;
     // A co-named queue follows its cluster: drained with a disabled one (remote/_queue.py:965-966).
     const cluster = after.get(`Cluster/${address.slice('Queue/'.length)}`);
     if (live(cluster) && cluster!['enabled'] === false) continue;
@@ -284,35 +329,68 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
       wrong,
       result: 'refused',
       refusal: reason,
+      between: false,
+      killed: false,
       steps: 0,
       changed: 0,
     };
   }
   const plan = JSON.parse(await readFile(planFile, 'utf8')) as Plan;
-  const applied = await poolsync(['apply', planFile, '--output', 'json'], env, root);
-  let steps: {
-    id: string;
-    op: string;
-    target: string;
-    status: string;
-    error: { message: string } | null;
-    note: string | null;
-  }[] = [];
-  try {
-    steps = (JSON.parse(applied.stdout) as { steps: typeof steps }).steps;
-  } catch {
-    wrong.push(`apply ${planFile} exited ${applied.code}: ${applied.stderr.trim()}`);
-  }
-  for (const s of steps)
-    if (s.status !== 'done')
+  // Another client between plan and apply: its refused calls are skipped, as before the plan.
+  const between = c.between ?? [];
+  for (const e of between) await t.edit(e).catch(() => undefined);
+  const cut = c.cut && t.http ? c.cut : null;
+  const shape = { between: between.length > 0, killed: cut !== null };
+  const beforeApply = between.length > 0 ? await t.observe() : before;
+  const applied = await applyCut(t, env, root, planFile, cut);
+  const mid = await t.observe();
+  const changed = plan.changes.filter(shows).length;
+  let last = applied;
+  if (!cut && between.length === 0) {
+    wrong.push(...stepsNotDone(applied));
+    wrong.push(...judge(plan, before, mid));
+  } else {
+    // Cut short, or planned against what another client then changed: as far as it went.
+    wrong.push(...judge(plan, beforeApply, mid, { partial: true }));
+    if (/\bstale\b|changed since/i.test(applied.stdout + applied.stderr) && applied.code !== 0)
+      for (const address of new Set([...beforeApply.keys(), ...mid.keys()]))
+        if (!same(beforeApply.get(address), mid.get(address)))
+          wrong.push(`${address} changed though apply refused the plan as stale`);
+    // The next plan and apply finish what was cut, held to that plan whole.
+    const planFile2 = join(root, 'plan-2.json');
+    const again = await poolsync(['plan', repo, ...targeted, '--out', planFile2], env, root);
+    if (again.code !== 0) {
       wrong.push(
-        `step ${s.id} ${s.op} ${s.target} ${s.status}: ${s.error?.message ?? s.note ?? ''}`,
+        `plan after the ${cut ? 'kill' : 'edits'} exited ${again.code}: ${again.stderr.trim()}`,
       );
-  if (applied.code !== 0 && steps.every((s) => s.status === 'done'))
-    wrong.push(`apply ${planFile} exited ${applied.code}: ${applied.stderr.trim()}`);
-
-  const after = await t.observe();
-  wrong.push(...judge(plan, before, after));
+      return { wrong, result: 'applied', ...shape, steps: plan.steps.length, changed };
+    }
+    const plan2 = JSON.parse(await readFile(planFile2, 'utf8')) as Plan;
+    const finished = await applyCut(t, env, root, planFile2, null);
+    last = finished;
+    wrong.push(...stepsNotDone(finished).map((w) => `after the ${cut ? 'kill' : 'edits'}: ${w}`));
+    const after = await t.observe();
+    wrong.push(...judge(plan2, mid, after).map((w) => `after the ${cut ? 'kill' : 'edits'}: ${w}`));
+    // Nothing a plan did not show left drained since before the first apply.
+    wrong.push(...leftDrained([plan, plan2], beforeApply, after).map((w) => `converged: ${w}`));
+  }
+  // The drift view agrees with the plan: the record an apply leaves is the plan's outcome
+  // (appliedState), so right after a whole apply nothing has drifted from it. Only without
+  // --target (which --refresh-only refuses), after an apply that ended well (none recorded else).
+  if (!only && last.code === 0) {
+    const drift = await poolsync(
+      ['plan', repo, '--refresh-only', '--detailed-exitcode', '--output', 'json'],
+      env,
+      root,
+    );
+    if (drift.code === 2)
+      for (const d of (JSON.parse(drift.stdout) as RefreshReport).drift)
+        wrong.push(
+          `drift right after apply: ${d.drift} ${d.address} ${JSON.stringify(d.diff.map((x) => [x.path, x.before, x.after]))}`,
+        );
+    else if (drift.code !== 0)
+      wrong.push(`plan --refresh-only exited ${drift.code}: ${drift.stderr.trim()}`);
+  }
 
   const next = await poolsync(['plan', repo, ...targeted, '--output', 'json'], env, root);
   try {
@@ -326,8 +404,79 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   } catch {
     wrong.push(`next plan exited ${next.code}: ${next.stderr.trim()}`);
   }
-  const changed = plan.changes.filter(shows).length;
-  return { wrong, result: 'applied', steps: plan.steps.length, changed };
+  return { wrong, result: 'applied', ...shape, steps: plan.steps.length, changed };
+}
+
+interface Applied {
+  code: number;
+  stdout: string;
+  stderr: string;
+  steps: {
+    id: string;
+    op: string;
+    target: string;
+    status: string;
+    error: { message: string } | null;
+    note: string | null;
+  }[];
+}
+
+/**
+ * `apply FILE --output json`; with `cut`, through a proxy that kills it at that step boundary
+ * (cut.ts), and what it recorded beside the control plane undone, as a kill -9 records nothing.
+ */
+async function applyCut(
+  t: Target,
+  env: NodeJS.ProcessEnv,
+  root: string,
+  planFile: string,
+  cut: Case['cut'],
+): Promise<Applied> {
+  if (!cut || !t.http) {
+    const r = await poolsync(['apply', planFile, '--output', 'json'], env, root);
+    return { ...r, steps: stepsOf(r.stdout) };
+  }
+  const proxy = await startCut(t.http.base, t.http.refusal, cut);
+  const state = join(root, 'state');
+  const kept = join(root, 'state-before-kill');
+  await rm(kept, { recursive: true, force: true });
+  await copy(state, kept, { recursive: true }).catch(() => undefined);
+  try {
+    const via = t.http.via(proxy.url);
+    const r = await poolsync(
+      ['apply', planFile, '--output', 'json'],
+      { ...env, ...via.env, POOLSYNC_CONTROL_PLANE: via.url },
+      root,
+    );
+    return { ...r, steps: [] };
+  } finally {
+    await proxy.close();
+    await rm(state, { recursive: true, force: true });
+    await copy(kept, state, { recursive: true }).catch(() => undefined);
+  }
+}
+
+function stepsOf(stdout: string): Applied['steps'] {
+  try {
+    return (JSON.parse(stdout) as { steps: Applied['steps'] }).steps;
+  } catch {
+    return [];
+  }
+}
+
+/** Every step of a whole apply done, and its exit 0. */
+function stepsNotDone(a: Applied): string[] {
+  const wrong: string[] = [];
+  if (a.steps.length === 0 && a.code !== 0)
+    return [`apply exited ${a.code}: ${a.stderr.trim() || a.stdout.trim().slice(0, 300)}`];
+  for (const s of a.steps)
+    if (s.status !== 'done')
+      wrong.push(
+        `step ${s.id} ${s.op} ${s.target} ${s.status}: ${s.error?.message ?? s.note ?? ''}`,
+      );
+  if (a.code !== 0 && a.steps.every((s) => s.status === 'done'))
+    wrong.push(`apply exited ${a.code}: ${a.stderr.trim()}`);
+  return wrong;
 }
 
 /** The fast-check property of a backend (flyteadmin: of the target `start` gives). */

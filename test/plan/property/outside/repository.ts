@@ -185,19 +185,23 @@ export function repositoryFiles(r: RepoSpec): { files: Map<string, string>; addr
       );
     }
     for (const l of r.labels) {
-      const [project, domain] = [PROJECTS[l.project]!, DOMAINS[l.domain]!];
-      const name = `${project}-${domain}${l.workflow ? '-wf' : ''}`;
-      const workflow = l.workflow ? `  workflow: ${WORKFLOW}\n` : '';
+      // A domain index past DOMAINS: the project-wide label (no domain, so no workflow).
+      const project = PROJECTS[l.project]!;
+      const domain = DOMAINS[l.domain] ?? null;
+      const wf = l.workflow && domain !== null;
+      const name = `${project}-${domain ?? 'all'}${wf ? '-wf' : ''}`;
+      const workflow = wf ? `  workflow: ${WORKFLOW}\n` : '';
+      const domainLine = domain === null ? '' : `  domain: ${domain}\n`;
       files.set(
         `labels/${name}.yaml`,
         doc(
           'ExecutionClusterLabel',
           name,
-          `  project: ${project}\n  domain: ${domain}\n${workflow}  label: ${LABELS[l.label]}\n`,
+          `  project: ${project}\n${domainLine}${workflow}  label: ${LABELS[l.label]}\n`,
         ),
       );
       addresses.push(
-        `ExecutionClusterLabel/${project}/${domain}${l.workflow ? `/${WORKFLOW}` : ''}`,
+        `ExecutionClusterLabel/${project}/${domain ?? '*'}${wf ? `/${WORKFLOW}` : ''}`,
       );
     }
   }

@@ -67,6 +67,9 @@ import {
   type Edit,
 } from './world.js';
 
+/** The wire an API answers errors on: Connect (Union), poolsync's REST API, flyteadmin's gateway. */
+export type Refusal = 'connect' | 'rest' | 'flyteadmin';
+
 /** A field of an object as its API shows it (flattened: `contract.secret_store.type`). */
 export type Fields = Record<string, unknown>;
 /** Every object of a control plane by address (`Queue/q0`); a soft-deleted one has `deleted: true`. */
@@ -78,6 +81,16 @@ export interface Target {
   url: string;
   /** What the CLI's environment adds (credentials). */
   env: Record<string, string>;
+  /**
+   * Where poolsync's calls go over HTTP, to put a proxy in front (cut.ts): the base URL, `url`
+   * and `env` for another base, and how the API refuses a call it will not take. Absent: no
+   * HTTP (the embedded store in a file).
+   */
+  http?: {
+    base: string;
+    via(base: string): { url: string; env: Record<string, string> };
+    refusal: Refusal;
+  };
   observe(): Promise<Snapshot>;
   /** Makes the call; throws what the control plane answered when it refuses. */
   edit(e: Edit): Promise<void>;
@@ -174,6 +187,8 @@ async function fileTarget(caps: CapabilityName[]): Promise<Target> {
     deleteQueue: (name: string) => cp.deleteQueue(name),
     undeleteQueue: (name: string) => cp.undeleteQueue(name),
     listClusters: () => cp.listClusters(),
+    setActivity: (name: string) =>
+      cp.setQueueActivity(name, { runs_in_flight: 1, actions_in_flight: 2 }),
     setAssignment: (a: never) => cp.setAssignment(a),
     deleteAssignment: (k: never) => cp.deleteAssignment(k),
     setDefaultQueue: (p: string, d: string, q: string) => cp.setDefaultQueue(p, d, q),
@@ -226,6 +241,8 @@ interface RestCalls {
   deleteQueue(name: string): Promise<unknown>;
   undeleteQueue?(name: string): Promise<unknown>;
   listClusters(): Promise<{ name: string; pool: string }[]>;
+  /** Work in flight on a queue (the simulation: what its clusters report). */
+  setActivity(name: string): Promise<unknown>;
   setAssignment(a: never): Promise<unknown>;
   deleteAssignment(k: never): Promise<unknown>;
   setDefaultQueue?(project: string, domain: string, queue: string): Promise<unknown>;
@@ -310,6 +327,9 @@ async function restEdit(c: RestCalls, e: Edit): Promise<void> {
     case 'drain':
       await c.drainQueue(QUEUE_TARGETS[e.queue]!);
       return;
+    case 'work':
+      await c.setActivity(QUEUE_TARGETS[e.queue]!);
+      return;
     case 'activate':
       await c.activateQueue(QUEUE_TARGETS[e.queue]!);
       return;
@@ -388,7 +408,14 @@ async function serve(args: string[]): Promise<Served> {
 async function restTarget(caps: CapabilityName[]): Promise<Target> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-outside-rest-'));
   const capabilities = formatCapabilities(capabilitiesOf(caps));
-  const served = await serve(['--state', join(dir, 'cp.json'), '--capabilities', capabilities]);
+  const served = await serve([
+    '--state',
+    join(dir, 'cp.json'),
+    '--capabilities',
+    capabilities,
+    // The simulation's work in flight (Edit `work`).
+    '--simulate',
+  ]);
   const base = served.url;
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
@@ -435,6 +462,8 @@ async function restTarget(caps: CapabilityName[]): Promise<Target> {
     deleteQueue: (name) => call('DELETE', `/v1/queues/${name}`),
     undeleteQueue: (name) => call('POST', `/v1/queues/${name}/undelete`),
     listClusters: () => list('/v1/clusters'),
+    setActivity: (name) =>
+      call('POST', `/v1/sim/queues/${name}/activity`, { runs_in_flight: 1, actions_in_flight: 2 }),
     setAssignment: (a) => call('PUT', '/v1/assignments', a),
     deleteAssignment: (k: { project: string; domain: string; workflow: string | null }) =>
       call(
@@ -446,6 +475,7 @@ async function restTarget(caps: CapabilityName[]): Promise<Target> {
     backend: 'rest',
     url: base,
     env: {},
+    http: { base, via: (b) => ({ url: b, env: {} }), refusal: 'rest' },
     observe: async () =>
       restSnapshot({
         pools: await list('/v1/pools'),
@@ -537,6 +567,8 @@ async function unionTarget(): Promise<Target> {
     '--oauth-client-file',
     client,
     ...PROJECTS.flatMap((p) => ['--flyte-project', p]),
+    // The simulation's work in flight (Edit `work`), on the REST side of the same port.
+    '--simulate',
   ]);
   const base = served.url;
   const bearer = await token(base);
@@ -777,6 +809,16 @@ async function unionTarget(): Promise<Target> {
       case 'undelete_queue':
         await queues.undeleteQueue({ id: id(QUEUE_TARGETS[e.queue]!) });
         return;
+      case 'work': {
+        // What the queue's clusters report, not a client's call: the simulation's endpoint.
+        const res = await fetch(`${base}/v1/sim/queues/${QUEUE_TARGETS[e.queue]!}/activity`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ runs_in_flight: 1, actions_in_flight: 2 }),
+        });
+        if (!res.ok) throw new Error(`work: ${res.status} ${await res.text()}`);
+        return;
+      }
       case 'setting': {
         // As Union's client edits a level: read it for edit, write it whole with its version.
         const key = {
@@ -806,14 +848,18 @@ async function unionTarget(): Promise<Target> {
         throw new Error(`no ${e.op} in Union's API`);
     }
   };
-  return {
-    backend: 'union',
-    url: `union+${base}`,
+  const via = (b: string) => ({
+    url: `union+${b}`,
     env: {
       POOLSYNC_UNION_API_KEY: Buffer.from(
-        `${new URL(base).host}:${CLIENT_ID}:${CLIENT_SECRET}:${ORG}`,
+        `${new URL(b).host}:${CLIENT_ID}:${CLIENT_SECRET}:${ORG}`,
       ).toString('base64'),
     },
+  });
+  return {
+    backend: 'union',
+    ...via(base),
+    http: { base, via, refusal: 'connect' },
     observe,
     edit,
     async close() {

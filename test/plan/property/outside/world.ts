@@ -1,7 +1,9 @@
 /**
  * What the outside-observer property generates (outside.ts): a repository to seed the control
  * plane with, out-of-band edits through the control plane's own API, and the repository under
- * test, within one backend and one capability set. Everything is indices into small name lists,
+ * test, within one backend and one capability set; then (issue 73 item 10) edits another client
+ * makes between `plan --out` and `apply` (transitional states: a drain left DRAINING by work in
+ * flight, a delete left DELETING, soft deletes) and the step boundary the apply is killed at. Everything is indices into small name lists,
  * so fast-check shrinks a counterexample to few, short names.
  */
 import fc from 'fast-check';
@@ -57,7 +59,7 @@ export interface RepoSpec {
   assignments: { project: number; domain: number; workflow: boolean; pool: number }[];
   /** DefaultQueue documents: the queue is an index into the declared queues (co-named and default included). */
   settings: { project: number; domain: number; queue: number }[];
-  /** flyteadmin's ExecutionClusterLabel rows. */
+  /** flyteadmin's ExecutionClusterLabel rows; domain DOMAINS.length: project-wide (no workflow). */
   labels: { project: number; domain: number; workflow: boolean; label: number }[];
   /** `--target` one of the repository's addresses (an index), or the whole repository. */
   target: number | null;
@@ -103,6 +105,12 @@ export type Edit =
       caps: { accelerator: number; scheduling: number } | null;
     }
   | { op: 'drain'; queue: number }
+  /**
+   * Work in flight on a queue, as its clusters report it (`/v1/sim/queues/NAME/activity`, the
+   * stand-ins' simulation): a drain then leaves it DRAINING, and Union a delete DELETING
+   * (remote/_queue.py:990-996) until the work is done (never, here).
+   */
+  | { op: 'work'; queue: number }
   | { op: 'activate'; queue: number }
   | { op: 'delete_queue'; queue: number }
   | { op: 'undelete_queue'; queue: number }
@@ -129,6 +137,14 @@ export interface Case {
   seed: RepoSpec;
   edits: Edit[];
   repo: RepoSpec;
+  /** Edits another client makes after `plan --out`, before `apply FILE` (absent: none). */
+  between?: Edit[];
+  /**
+   * The apply killed at a step boundary: the control plane takes its writes before the `at`-th
+   * (1-based) and none from it on; `landed`: the `at`-th reached it, its answer did not come
+   * back. Nothing the apply would record after is kept (a kill -9). Absent or null: no kill.
+   */
+  cut?: { at: number; landed: boolean } | null;
 }
 
 /** What a backend manages, so the generators write what it takes. */
@@ -142,6 +158,8 @@ export interface Shape {
   /** Capability sets to pick from (all subsets of CAPABILITY_NAMES), or the one fixed set. */
   capabilities: CapabilityName[] | null;
   edits: Edit['op'][];
+  /** Applies can be killed at a step boundary (a control plane behind HTTP: outside.ts). */
+  cuts: boolean;
 }
 
 const n = (max: number) => fc.nat(max);
@@ -229,10 +247,18 @@ export function repoArb(shape: Shape): fc.Arbitrary<RepoSpec> {
         })
       : fc.constant([]),
     labels: shape.labels
-      ? fc.uniqueArray(fc.record({ ...key, workflow: fc.boolean(), label: n(LABELS.length - 1) }), {
-          selector: (l) => `${l.project}/${l.domain}/${l.workflow}`,
-          maxLength: 3,
-        })
+      ? fc.uniqueArray(
+          fc.record({
+            project: n(1),
+            domain: n(DOMAINS.length),
+            workflow: fc.boolean(),
+            label: n(LABELS.length - 1),
+          }),
+          {
+            selector: (l) => `${l.project}/${l.domain}/${l.workflow && l.domain < DOMAINS.length}`,
+            maxLength: 3,
+          },
+        )
       : fc.constant([]),
     target: fc.option(n(7), { freq: 5 }),
     accept: shape.labels ? fc.boolean() : fc.constant(false),
@@ -294,6 +320,7 @@ function editArb(shape: Shape): fc.Arbitrary<Edit> {
         : fc.constant(null),
     }),
     drain: fc.record({ op: fc.constant('drain'), queue }),
+    work: fc.record({ op: fc.constant('work'), queue }),
     activate: fc.record({ op: fc.constant('activate'), queue }),
     delete_queue: fc.record({ op: fc.constant('delete_queue'), queue }),
     undelete_queue: fc.record({ op: fc.constant('undelete_queue'), queue }),
@@ -328,5 +355,15 @@ export function caseArb(shape: Shape): fc.Arbitrary<Case> {
     seed: repoArb(shape).map((r) => ({ ...r, target: null })),
     edits: fc.array(editArb(shape), { maxLength: 8 }),
     repo: repoArb(shape),
+    // Transitions: mostly none, so the plain property keeps most of the runs.
+    between: fc.oneof(
+      { weight: 2, arbitrary: fc.constant<Edit[]>([]) },
+      { weight: 1, arbitrary: fc.array(editArb(shape), { minLength: 1, maxLength: 3 }) },
+    ),
+    cut: shape.cuts
+      ? fc.option(fc.record({ at: fc.integer({ min: 1, max: 8 }), landed: fc.boolean() }), {
+          freq: 2,
+        })
+      : fc.constant(null),
   });
 }
