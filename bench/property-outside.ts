@@ -64,6 +64,7 @@ for (const name of backends) {
     start = async () => flyteadminTarget(started);
   }
   const tally = { applied: 0, refused: 0, steps: 0, changed: 0, between: 0, killed: 0 };
+  const states = new Map<string, number>();
   const refusals = new Map<string, number>();
   const found = new Map<string, { seed: number; path: string; first: string; c: Case }>();
   let left = Math.max(1, Math.round(total / backends.length));
@@ -85,6 +86,7 @@ for (const name of backends) {
       tally[out.result]++;
       if (out.between) tally.between++;
       if (out.killed) tally.killed++;
+      for (const st of out.states) states.set(st, (states.get(st) ?? 0) + 1);
       tally.steps += out.steps;
       tally.changed += out.changed;
       if (out.refusal) refusals.set(out.refusal, (refusals.get(out.refusal) ?? 0) + 1);
@@ -121,6 +123,10 @@ for (const name of backends) {
   console.log(
     `${name}: ${run} cases (${tally.applied} applied, ${tally.refused} refused; ${tally.between} edited between plan and apply, ${tally.killed} killed at a step boundary; ${tally.steps} steps, ${tally.changed} changes shown), ${found.size} counterexamples (${shrinks} runs shrinking them); ${s.toFixed(1)} s, ${((s * 1000) / Math.max(1, run + shrinks)).toFixed(0)} ms a run`,
   );
+  if (states.size > 0)
+    console.log(
+      `  applied with objects ${[...states].map(([st, k]) => `${st} in ${k} cases`).join(', ')}`,
+    );
   if (refusals.size > 0)
     console.log(
       `  refused: ${[...refusals]

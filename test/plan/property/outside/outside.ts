@@ -139,6 +139,8 @@ export interface Outcome {
   /** Whether another client edited between plan and apply, the apply was killed (and where). */
   between: boolean;
   killed: boolean;
+  /** The transitional states objects were in when the apply ran (draining, deleting, deleted). */
+  states: string[];
   /** Why the repository was refused (an error code), when it was. */
   refusal?: string;
   steps: number;
@@ -199,6 +201,12 @@ export function judge(
 ): string[] {
   const wrong: string[] = [];
   const changes = new Map(plan.changes.map((c) => [c.address, c]));
+  // Blocked sends nothing: no step of the plan's may be for a change it makes none of.
+  for (const s of plan.steps ?? []) {
+    const c = changes.get(s.target);
+    if (c && QUIET.has(c.action) && !c.caused_by)
+      wrong.push(`step ${s.op} ${s.target} is in the plan, which shows it ${c.action}`);
+  }
   const addresses = new Set([...before.keys(), ...after.keys()]);
   for (const address of [...addresses].sort()) {
     const b = before.get(address);
@@ -331,6 +339,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
       refusal: reason,
       between: false,
       killed: false,
+      states: [],
       steps: 0,
       changed: 0,
     };
@@ -340,13 +349,21 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   const between = c.between ?? [];
   for (const e of between) await t.edit(e).catch(() => undefined);
   const cut = c.cut && t.http ? c.cut : null;
-  const shape = { between: between.length > 0, killed: cut !== null };
   const beforeApply = between.length > 0 ? await t.observe() : before;
+  const shape = {
+    between: between.length > 0,
+    killed: cut !== null,
+    states: statesIn(beforeApply),
+  };
   const applied = await applyCut(t, env, root, planFile, cut);
   const mid = await t.observe();
   const changed = plan.changes.filter(shows).length;
   let last = applied;
-  if (!cut && between.length === 0) {
+  // Work in flight never ends by itself here: an apply that waited for it (a drain before a
+  // delete) stops at --wait-timeout, and is cut short as much as a killed one.
+  const worked = [...c.edits, ...between].flatMap((e) => (e.op === 'work' ? [e.queue] : []));
+  const waited = applied.steps.some((s) => s.op.startsWith('wait_') && s.status !== 'done');
+  if (!cut && between.length === 0 && !(worked.length > 0 && waited)) {
     wrong.push(...stepsNotDone(applied));
     wrong.push(...judge(plan, before, mid));
   } else {
@@ -356,21 +373,24 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
       for (const address of new Set([...beforeApply.keys(), ...mid.keys()]))
         if (!same(beforeApply.get(address), mid.get(address)))
           wrong.push(`${address} changed though apply refused the plan as stale`);
-    // The next plan and apply finish what was cut, held to that plan whole.
+    const why = cut ? 'kill' : between.length > 0 ? 'edits' : 'timed-out wait';
+    // The work ends (its clusters report none), then the next plan and apply finish what was
+    // cut, held to that plan whole.
+    for (const queue of new Set(worked))
+      await t.edit({ op: 'work', queue, done: true }).catch(() => undefined);
+    const settled = worked.length > 0 ? await t.observe() : mid;
     const planFile2 = join(root, 'plan-2.json');
     const again = await poolsync(['plan', repo, ...targeted, '--out', planFile2], env, root);
     if (again.code !== 0) {
-      wrong.push(
-        `plan after the ${cut ? 'kill' : 'edits'} exited ${again.code}: ${again.stderr.trim()}`,
-      );
+      wrong.push(`plan after the ${why} exited ${again.code}: ${again.stderr.trim()}`);
       return { wrong, result: 'applied', ...shape, steps: plan.steps.length, changed };
     }
     const plan2 = JSON.parse(await readFile(planFile2, 'utf8')) as Plan;
     const finished = await applyCut(t, env, root, planFile2, null);
     last = finished;
-    wrong.push(...stepsNotDone(finished).map((w) => `after the ${cut ? 'kill' : 'edits'}: ${w}`));
+    wrong.push(...stepsNotDone(finished).map((w) => `after the ${why}: ${w}`));
     const after = await t.observe();
-    wrong.push(...judge(plan2, mid, after).map((w) => `after the ${cut ? 'kill' : 'edits'}: ${w}`));
+    wrong.push(...judge(plan2, settled, after).map((w) => `after the ${why}: ${w}`));
     // Nothing a plan did not show left drained since before the first apply.
     wrong.push(...leftDrained([plan, plan2], beforeApply, after).map((w) => `converged: ${w}`));
   }
@@ -407,6 +427,20 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   return { wrong, result: 'applied', ...shape, steps: plan.steps.length, changed };
 }
 
+/** Which transitional states a snapshot holds objects in. */
+function statesIn(s: Snapshot): string[] {
+  const found = new Set<string>();
+  for (const f of s.values()) {
+    if (f['deleted'] === true) found.add('deleted');
+    if (f['deleting'] === true || f['state'] === 'deleting') found.add('deleting');
+    if (f['state'] === 'draining') found.add('draining');
+  }
+  return [...found].sort();
+}
+
+/** JSON, and a bounded wait for work in flight (which never ends unless the property ends it). */
+const APPLY_FLAGS = ['--output', 'json', '--wait-timeout', '2s'];
+
 interface Applied {
   code: number;
   stdout: string;
@@ -433,7 +467,7 @@ async function applyCut(
   cut: Case['cut'],
 ): Promise<Applied> {
   if (!cut || !t.http) {
-    const r = await poolsync(['apply', planFile, '--output', 'json'], env, root);
+    const r = await poolsync(['apply', planFile, ...APPLY_FLAGS], env, root);
     return { ...r, steps: stepsOf(r.stdout) };
   }
   const proxy = await startCut(t.http.base, t.http.refusal, cut);
@@ -444,7 +478,7 @@ async function applyCut(
   try {
     const via = t.http.via(proxy.url);
     const r = await poolsync(
-      ['apply', planFile, '--output', 'json'],
+      ['apply', planFile, ...APPLY_FLAGS],
       { ...env, ...via.env, POOLSYNC_CONTROL_PLANE: via.url },
       root,
     );

@@ -187,8 +187,7 @@ async function fileTarget(caps: CapabilityName[]): Promise<Target> {
     deleteQueue: (name: string) => cp.deleteQueue(name),
     undeleteQueue: (name: string) => cp.undeleteQueue(name),
     listClusters: () => cp.listClusters(),
-    setActivity: (name: string) =>
-      cp.setQueueActivity(name, { runs_in_flight: 1, actions_in_flight: 2 }),
+    setActivity: (name: string, done: boolean) => cp.setQueueActivity(name, workOf(done)),
     setAssignment: (a: never) => cp.setAssignment(a),
     deleteAssignment: (k: never) => cp.deleteAssignment(k),
     setDefaultQueue: (p: string, d: string, q: string) => cp.setDefaultQueue(p, d, q),
@@ -224,6 +223,10 @@ function capabilitiesOf(caps: CapabilityName[]) {
   return parsed.capabilities;
 }
 
+/** A queue's work in flight as its clusters report it: some, or none once done. */
+const workOf = (done: boolean) =>
+  done ? { runs_in_flight: 0, actions_in_flight: 0 } : { runs_in_flight: 1, actions_in_flight: 2 };
+
 /** The edits poolsync's own API takes (the embedded store's calls, or the REST API's). */
 interface RestCalls {
   createPool(name: string, contract: never): Promise<unknown>;
@@ -241,8 +244,8 @@ interface RestCalls {
   deleteQueue(name: string): Promise<unknown>;
   undeleteQueue?(name: string): Promise<unknown>;
   listClusters(): Promise<{ name: string; pool: string }[]>;
-  /** Work in flight on a queue (the simulation: what its clusters report). */
-  setActivity(name: string): Promise<unknown>;
+  /** Work in flight on a queue (the simulation: what its clusters report), or none (`done`). */
+  setActivity(name: string, done: boolean): Promise<unknown>;
   setAssignment(a: never): Promise<unknown>;
   deleteAssignment(k: never): Promise<unknown>;
   setDefaultQueue?(project: string, domain: string, queue: string): Promise<unknown>;
@@ -328,7 +331,7 @@ async function restEdit(c: RestCalls, e: Edit): Promise<void> {
       await c.drainQueue(QUEUE_TARGETS[e.queue]!);
       return;
     case 'work':
-      await c.setActivity(QUEUE_TARGETS[e.queue]!);
+      await c.setActivity(QUEUE_TARGETS[e.queue]!, e.done === true);
       return;
     case 'activate':
       await c.activateQueue(QUEUE_TARGETS[e.queue]!);
@@ -462,8 +465,7 @@ async function restTarget(caps: CapabilityName[]): Promise<Target> {
     deleteQueue: (name) => call('DELETE', `/v1/queues/${name}`),
     undeleteQueue: (name) => call('POST', `/v1/queues/${name}/undelete`),
     listClusters: () => list('/v1/clusters'),
-    setActivity: (name) =>
-      call('POST', `/v1/sim/queues/${name}/activity`, { runs_in_flight: 1, actions_in_flight: 2 }),
+    setActivity: (name, done) => call('POST', `/v1/sim/queues/${name}/activity`, workOf(done)),
     setAssignment: (a) => call('PUT', '/v1/assignments', a),
     deleteAssignment: (k: { project: string; domain: string; workflow: string | null }) =>
       call(
@@ -814,7 +816,7 @@ async function unionTarget(): Promise<Target> {
         const res = await fetch(`${base}/v1/sim/queues/${QUEUE_TARGETS[e.queue]!}/activity`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ runs_in_flight: 1, actions_in_flight: 2 }),
+          body: JSON.stringify(workOf(e.done === true)),
         });
         if (!res.ok) throw new Error(`work: ${res.status} ${await res.text()}`);
         return;

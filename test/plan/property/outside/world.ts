@@ -108,9 +108,10 @@ export type Edit =
   /**
    * Work in flight on a queue, as its clusters report it (`/v1/sim/queues/NAME/activity`, the
    * stand-ins' simulation): a drain then leaves it DRAINING, and Union a delete DELETING
-   * (remote/_queue.py:990-996) until the work is done (never, here).
+   * (remote/_queue.py:990-996) until the work is done: `done`, which the property sends itself
+   * once the apply it cut short waited for it (outside.ts), never generated.
    */
-  | { op: 'work'; queue: number }
+  | { op: 'work'; queue: number; done?: boolean }
   | { op: 'activate'; queue: number }
   | { op: 'delete_queue'; queue: number }
   | { op: 'undelete_queue'; queue: number }
