@@ -198,6 +198,8 @@ describe('generated validators (scripts/build-validators.ts)', () => {
       [
         'additionalProperties',
         'const',
+        // ExecutionClusterLabel: a workflow needs a domain (the project-wide row has neither).
+        'dependentRequired',
         'enum',
         'if',
         'maxLength',

@@ -33,7 +33,7 @@ import { runInProcess } from '../../../support/memory-io.js';
 import { writeRepository } from './repository.js';
 import { startCut } from './cut.js';
 import { flatten, startTarget, type Fields, type Snapshot, type Target } from './targets.js';
-import { caseArb, type BackendName, type Case, type Shape } from './world.js';
+import { caseArb, expandEdits, type BackendName, type Case, type Shape } from './world.js';
 
 export const SHAPES: Record<BackendName, Shape> = {
   flyteadmin: {
@@ -65,6 +65,7 @@ export const SHAPES: Record<BackendName, Shape> = {
       'update_queue',
       'drain',
       'work',
+      'transition',
       'activate',
       'delete_queue',
       'undelete_queue',
@@ -93,6 +94,7 @@ export const SHAPES: Record<BackendName, Shape> = {
       'update_queue',
       'drain',
       'work',
+      'transition',
       'activate',
       'delete_queue',
       'undelete_queue',
@@ -122,6 +124,7 @@ export const SHAPES: Record<BackendName, Shape> = {
       'update_queue',
       'drain',
       'work',
+      'transition',
       'activate',
       'delete_queue',
       'undelete_queue',
@@ -307,7 +310,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   const seeded = await poolsync(['apply', seed, '--auto-approve'], env, root);
   // A seed the control plane refuses (a step it could not take) is a live state all the same.
   void seeded;
-  for (const e of c.edits) await t.edit(e).catch(() => undefined);
+  for (const e of expandEdits(c.edits)) await t.edit(e).catch(() => undefined);
 
   const before = await t.observe();
   const repo = join(root, 'repo');
@@ -347,7 +350,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   const plan = JSON.parse(await readFile(planFile, 'utf8')) as Plan;
   // Another client between plan and apply: its refused calls are skipped, as before the plan.
   const between = c.between ?? [];
-  for (const e of between) await t.edit(e).catch(() => undefined);
+  for (const e of expandEdits(between)) await t.edit(e).catch(() => undefined);
   const cut = c.cut && t.http ? c.cut : null;
   const beforeApply = between.length > 0 ? await t.observe() : before;
   const shape = {
@@ -361,7 +364,9 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   let last = applied;
   // Work in flight never ends by itself here: an apply that waited for it (a drain before a
   // delete) stops at --wait-timeout, and is cut short as much as a killed one.
-  const worked = [...c.edits, ...between].flatMap((e) => (e.op === 'work' ? [e.queue] : []));
+  const worked = expandEdits([...c.edits, ...between]).flatMap((e) =>
+    e.op === 'work' ? [e.queue] : [],
+  );
   const waited = applied.steps.some((s) => s.op.startsWith('wait_') && s.status !== 'done');
   if (!cut && between.length === 0 && !(worked.length > 0 && waited)) {
     wrong.push(...stepsNotDone(applied));

@@ -112,6 +112,12 @@ export type Edit =
    * once the apply it cut short waited for it (outside.ts), never generated.
    */
   | { op: 'work'; queue: number; done?: boolean }
+  /**
+   * A queue put into a transitional state by the calls another client makes (expandEdits):
+   * DRAINING (work, drain), DELETING (work, drain, delete: Union; elsewhere the delete is
+   * refused while work is in flight) or soft-deleted (drain, delete).
+   */
+  | { op: 'transition'; queue: number; to: 'draining' | 'deleting' | 'deleted' }
   | { op: 'activate'; queue: number }
   | { op: 'delete_queue'; queue: number }
   | { op: 'undelete_queue'; queue: number }
@@ -129,6 +135,17 @@ export type Edit =
   | { op: 'label'; project: number; domain: number; workflow: boolean; label: number | null }
   /** flyteadmin: a project-wide row (a level poolsync never writes). */
   | { op: 'project_row'; project: number; label: boolean };
+
+/** An edit as the calls another client makes, in order (a transition is several). */
+export function expandEdits(edits: readonly Edit[]): Edit[] {
+  return edits.flatMap((e): Edit[] => {
+    if (e.op !== 'transition') return [e];
+    const { queue } = e;
+    const work: Edit[] = e.to === 'deleted' ? [] : [{ op: 'work', queue }];
+    const drain: Edit = { op: 'drain', queue };
+    return e.to === 'draining' ? [...work, drain] : [...work, drain, { op: 'delete_queue', queue }];
+  });
+}
 
 /** The queues an edit names: the generated ones, the clusters' co-named ones, and `default`. */
 export const QUEUE_TARGETS = [...QUEUES, ...CLUSTERS, 'default'];
@@ -322,6 +339,11 @@ function editArb(shape: Shape): fc.Arbitrary<Edit> {
     }),
     drain: fc.record({ op: fc.constant('drain'), queue }),
     work: fc.record({ op: fc.constant('work'), queue }),
+    transition: fc.record({
+      op: fc.constant('transition'),
+      queue,
+      to: fc.constantFrom('draining' as const, 'deleting' as const, 'deleted' as const),
+    }),
     activate: fc.record({ op: fc.constant('activate'), queue }),
     delete_queue: fc.record({ op: fc.constant('delete_queue'), queue }),
     undelete_queue: fc.record({ op: fc.constant('undelete_queue'), queue }),
@@ -356,9 +378,21 @@ export function caseArb(shape: Shape): fc.Arbitrary<Case> {
     seed: repoArb(shape).map((r) => ({ ...r, target: null })),
     edits: fc.array(editArb(shape), { maxLength: 8 }),
     repo: repoArb(shape),
-    // Transitions: mostly none, so the plain property keeps most of the runs.
+    // Between plan and apply: mostly none, so the plain property keeps most of the runs; else
+    // transitions first (where the backend has them), or any edit.
     between: fc.oneof(
-      { weight: 2, arbitrary: fc.constant<Edit[]>([]) },
+      { weight: 3, arbitrary: fc.constant<Edit[]>([]) },
+      ...(shape.edits.includes('transition')
+        ? [
+            {
+              weight: 2,
+              arbitrary: fc.array(editArb({ ...shape, edits: ['transition'] }), {
+                minLength: 1,
+                maxLength: 2,
+              }),
+            },
+          ]
+        : []),
       { weight: 1, arbitrary: fc.array(editArb(shape), { minLength: 1, maxLength: 3 }) },
     ),
     cut: shape.cuts
