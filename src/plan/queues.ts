@@ -553,10 +553,15 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
       return refuse(v, target, reasonOf('QUEUE_MOVE_NO_DRAIN', { pool: target.pool }));
     const blocked = selectorBlockedReason(f, target);
     if (blocked) return refuse(v, target, blocked);
-    // Active again after the move, as it was (drained, it rejects runs: remote/_queue.py:934-937).
-    const activates = routesSomewhere(f, target) || (l.state ?? 'active') === 'active';
+    // Active again after the move when it routes somewhere; one that routes nowhere is left
+    // drained, as the next plan leaves a drained one (withActivation; docs/plan.md "A queue's
+    // serving state": a selector that routes nowhere keeps a queue drained). "Active as it was"
+    // instead made the end state depend on a cut: killed between the move and the activation,
+    // the queue stayed drained for good (issue 73 items 3, 10: the outside observer).
+    const activates = routesSomewhere(f, target);
+    const wasActive = (l.state ?? 'active') === 'active';
     const queue = address('Queue', name);
-    return decision(own, {
+    const moved = decision(own, {
       action: 'update',
       call: { op: 'move_queue', spec: target },
       final: target,
@@ -567,6 +572,10 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
         reasonOf('QUEUE_MOVED_IN_PLACE', { from: live.pool, to: target.pool, queue, activates }),
       ],
     });
+    // The plan shows the drain it leaves (a state the queue did not have).
+    return !activates && wasActive
+      ? { ...moved, change: withState(moved.change, 'active', 'drained') }
+      : moved;
   }
   if (l.cluster_managed) {
     const queue = address('Queue', name);

@@ -387,7 +387,7 @@ describe.each(Object.keys(BACKENDS) as (keyof typeof BACKENDS)[])(
       expect(await b.queue('q0')).toMatchObject({ clusters: ['c0'] });
     });
 
-    it('a queue that routes nowhere, moved to another pool, is active again after its move (CX-4)', async () => {
+    it('a queue that routes nowhere, moved to another pool, is left drained, as the plan shows (CX-4; issue 73 items 3, 10)', async () => {
       const { root, repo, b } = await start('drain,queue_move');
       await applyDir(b, await writeDocs(repo, [queue('q0', 'default', [])], keep()));
       const plan = await githubActionsFlow(
@@ -395,10 +395,18 @@ describe.each(Object.keys(BACKENDS) as (keyof typeof BACKENDS)[])(
         await writeDocs(repo, [pool('pa'), queue('q0', 'pa', [])], keep()),
         root,
       );
-      expect(plan.steps.filter((s) => s.target === 'Queue/q0').map((s) => s.op)).toContain(
-        'activate_queue',
+      // A selector that routes nowhere keeps a queue drained (docs/plan.md), so the move's drain
+      // is where it ends, cut short or not: re-activated "as it was", a kill between the move and
+      // the activation left it drained, which the next plan kept (the outside observer).
+      expect(plan.steps.filter((s) => s.target === 'Queue/q0').map((s) => s.op)).toEqual([
+        'drain_queue',
+        'wait_drained',
+        'move_queue',
+      ]);
+      expect(changeOf(plan, 'Queue/q0')?.diff).toContainEqual(
+        expect.objectContaining({ path: 'state', before: 'active', after: 'drained' }),
       );
-      expect(await b.queue('q0')).toMatchObject({ pool: 'pa', state: 'active' });
+      expect(await b.queue('q0')).toMatchObject({ pool: 'pa', state: 'drained' });
     });
 
     it('--target Cluster/c1 enabling a cluster lists the co-named queue it activates (CX-5, U27)', async () => {

@@ -321,6 +321,20 @@ const REGRESSIONS: Regression[] = [
       repo: repo({ clusters: [cluster(0, 0, false)] }),
     },
   },
+  {
+    name: 'a queue that routes nowhere moved while work is in flight: cut at the wait, the next apply ends where an uncut one does',
+    backends: ['union'],
+    found:
+      'converged: Queue/q1 is left drained (it was active): the plan moved it and re-activated it "as it was", the apply stopped at wait_drained (work in flight), and the next plan left the drained queue drained (it routes nowhere)',
+    fixed:
+      'plan/queues.ts planPoolChange (h-observer): a queue moved to where it routes nowhere is left drained, shown as state: active → drained, as the next plan leaves it',
+    case: {
+      caps: [],
+      seed: repo({ queues: [queue(1, 0)] }),
+      edits: [{ op: 'work', queue: 1 }],
+      repo: repo({ pools: [{ name: 0, version: 1, guard: false }], queues: [queue(1, 1)] }),
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
