@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Change, Plan } from '../../src/model/plan.js';
-import { judge } from './property/outside/outside.js';
+import { judge, leftDrained } from './property/outside/outside.js';
 import type { Fields, Snapshot } from './property/outside/targets.js';
 
 const queue = (f: Fields = {}): Fields => ({
@@ -147,5 +147,59 @@ describe('the outside observer judges what the control plane holds against the s
     ]);
     const shown = { ...created, diff: [d('state', null, 'drained')] };
     expect(judge(plan(shown), snapshot({}), a)).toEqual([]);
+  });
+
+  it('fails a step of the plan for a change it shows blocked (blocked sends nothing, issue 73 item 4)', () => {
+    const b = snapshot({ 'Queue/default': queue({ state: 'drained' }) });
+    const p = {
+      changes: [change('Queue/default', { action: 'blocked' })],
+      steps: [{ id: 's1', op: 'activate_queue', target: 'Queue/default' }],
+    } as unknown as Plan;
+    expect(judge(p, b, b)).toEqual([
+      'step activate_queue Queue/default is in the plan, which shows it blocked',
+    ]);
+  });
+
+  it('cut short (partial): a change not made yet passes, the chain may stop at its own drain, anything unshown still fails', () => {
+    const b = snapshot({ 'Queue/q0': queue(), 'Queue/q1': queue() });
+    const a = snapshot({
+      'Queue/q0': queue({ state: 'draining' }),
+      'Queue/q1': queue({ run_concurrency: 3 }),
+    });
+    const moved = change('Queue/q0', {
+      action: 'update',
+      after: { pool: 'pa' },
+      diff: [d('pool', 'default', 'pa')],
+    });
+    const p = {
+      changes: [moved],
+      steps: [{ id: 's1', op: 'drain_queue', target: 'Queue/q0' }],
+    } as unknown as Plan;
+    expect(judge(p, b, a, { partial: true })).toEqual([
+      'Queue/q1 changed (run_concurrency: 0 → 3), but the plan does not list it',
+    ]);
+    // Whole, the same is a move not made and a drain not shown.
+    expect(judge(p, b, a)).toEqual([
+      'update Queue/q0: pool is "default", the plan showed "pa"',
+      'Queue/q0: state: "active" → "draining" is not in the plan\'s diff (update)',
+      'Queue/q1 changed (run_concurrency: 0 → 3), but the plan does not list it',
+      'Queue/q0 is left draining (it was active)',
+    ]);
+  });
+
+  it('converged: a queue active before a cut and drained after the next apply fails unless a plan showed it', () => {
+    const b = snapshot({ 'Queue/q0': queue() });
+    const a = snapshot({ 'Queue/q0': queue({ state: 'drained' }) });
+    const first = plan(
+      change('Queue/q0', { action: 'update', diff: [d('pool', 'default', 'pa')] }),
+    );
+    const second = plan(change('Queue/q0', { action: 'noop' }));
+    expect(leftDrained([first, second], b, a)).toEqual([
+      'Queue/q0 is left drained (it was active)',
+    ]);
+    const shown = plan(
+      change('Queue/q0', { action: 'update', diff: [d('state', 'active', 'drained')] }),
+    );
+    expect(leftDrained([shown, second], b, a)).toEqual([]);
   });
 });
