@@ -11,7 +11,9 @@
  * built), `flyteadmin-stand-in` on src/standins/flyteadmin.
  *
  *   node --import tsx bench/property-outside.ts [--cases 1000] [--backends file,rest,union,flyteadmin]
- *       [--seed N] [--path P] [--no-shrink] [--max-failures 10]
+ *       [--seed N] [--path P] [--no-shrink] [--max-failures 10] [--transitions]
+ * `--transitions`: only cases where another client edits between plan and apply, or the apply
+ * is killed at a step boundary (issue 73 item 10).
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     path: { type: 'string' },
     'no-shrink': { type: 'boolean', default: false },
     'max-failures': { type: 'string', default: '10' },
+    transitions: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.cases);
@@ -75,7 +78,11 @@ for (const name of backends) {
   while (left > 0 && found.size < Number(values['max-failures'])) {
     // Once a case fails, the runs that follow are shrinking it: counted apart.
     let shrinking = false;
-    const prop = fc.asyncProperty(caseArb(SHAPES[backend]), async (c) => {
+    const cases = caseArb(SHAPES[backend]);
+    const arb = values.transitions
+      ? cases.filter((c) => (c.between ?? []).length > 0 || !!c.cut)
+      : cases;
+    const prop = fc.asyncProperty(arb, async (c) => {
       const out: Outcome = await runCase(backend, c, start);
       if (shrinking) shrinks++;
       if (out.wrong.length > 0) {

@@ -35,6 +35,13 @@ describe('the plan is what happens, seen from outside (fast-check)', () => {
       await fc.assert(property(backend), runs(CASES[backend]));
     }, 600_000);
 
+  // Issue 73 item 10: another client between plan and apply (DRAINING, DELETING, soft-deleted),
+  // or the apply killed at a step boundary, then re-planned and applied.
+  for (const backend of ['rest', 'union'] as const)
+    it(`${backend}: ${runs(3).numRuns} cases with transitions or a kill`, async () => {
+      await fc.assert(property(backend, undefined, { transitions: true }), runs(3));
+    }, 600_000);
+
   // flyteadmin: the real one (skipped, saying why, where it is not built) and its stand-in.
   const targets = flyteadminTargets();
   afterAll(() => targets.close());
