@@ -702,14 +702,20 @@ function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): Que
       : null) ??
     selectorBlockedReason(f, target);
   if (reason) return blockedCreate(own, target, reason);
+  // A co-named queue of a cluster left drained stays drained with it: Union refuses to activate
+  // it alone (remote/_queue.py:965-966, U14), so it is shown drained and never activated (another
+  // client deleted it while its cluster was drained: found by the outside observer).
+  const owner = deleted.cluster_managed ? f.pc.clusters.get(name)?.final : undefined;
+  const follows = f.ix.caps.drain && owner?.enabled === false ? address('Cluster', name) : null;
+  const diff = diffForms(queueForm(deleted), queueForm(target));
   return decision(own, {
     call: { op: moves ? 'move_queue' : 'update_queue', spec: target },
     action: 'create',
     final: target,
-    diff: diffForms(queueForm(deleted), queueForm(target)),
+    diff: follows ? [...diff, stateDiff('deleted', 'drained')] : diff,
     undeletes: true,
-    activates: f.ix.caps.drain,
-    note: [reasonOf('QUEUE_UNDELETED', { name })],
+    activates: f.ix.caps.drain && !follows,
+    note: [reasonOf('QUEUE_UNDELETED', { name, follows })],
   });
 }
 

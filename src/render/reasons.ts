@@ -485,7 +485,10 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   /** A note (Change.note): a soft-deleted queue undeleted. */
   QUEUE_UNDELETED: (p) =>
     `a queue named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted (it comes back DRAINED ` +
-    `with its old spec), updated to the repository's spec, then activated`,
+    `with its old spec), updated to the repository's spec, then ` +
+    (typeof p.follows === 'string'
+      ? `left drained with ${s(p, 'follows')}, which stays drained: a co-named queue follows its cluster and is activated with it`
+      : 'activated'),
   CONAMED_QUEUE_POOL_FIXED: (p) =>
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
     `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +

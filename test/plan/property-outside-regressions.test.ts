@@ -335,6 +335,22 @@ const REGRESSIONS: Regression[] = [
       repo: repo({ pools: [{ name: 0, version: 1, guard: false }], queues: [queue(1, 1)] }),
     },
   },
+  {
+    name: "a disabled cluster's co-named queue deleted by another client between plan and apply: undeleted, it stays drained with its cluster",
+    backends: ['union'],
+    found:
+      'after the edits: step s3 activate_queue Queue/c0 failed: queue "c0" follows its cluster, which is drained (FAILED_PRECONDITION): the undelete chain activated a co-named queue of a drained cluster',
+    fixed:
+      'plan/queues.ts planUndelete (h-observer): a co-named queue of a cluster left disabled is undeleted and shown drained, never activated (U14)',
+    case: {
+      caps: [],
+      seed: repo({ clusters: [cluster(0, 0, false)] }),
+      edits: [],
+      repo: repo({ clusters: [cluster(0, 0, false)] }),
+      between: [{ op: 'transition', queue: 3, to: 'deleting' }],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();

@@ -331,8 +331,11 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
     for (const address of new Set([...before.keys(), ...after.keys()]))
       if (!same(before.get(address), after.get(address)))
         wrong.push(`${address} changed though the plan was refused`);
-    // A refusal is a user's error: one line, no stack trace.
+    // A refusal is a user's error: one line, no stack trace; never a plan poolsync itself refuses
+    // (a step for a change it does not make: blocked sends nothing, issue 73 item 4).
     if (/\n\s+at /.test(planned.stderr)) wrong.push(`plan failed: ${planned.stderr}`);
+    if (/planned a plan its own apply would refuse/.test(planned.stderr))
+      wrong.push(`plan --out: ${planned.stderr.trim().split('\n')[0]}`);
     // Its code: the loader's rule (V16 …) or the plan's error, printed on stdout beside the text.
     const code =
       /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stderr) ??
