@@ -447,8 +447,16 @@ function planMove(ctx: ClusterInput, l: LiveCluster, d: DesiredCluster): Cluster
   const diff = diffForms(before, after);
   const contract = knownContract(ctx.pools, pool);
   const reported = ctx.ix.reported(name);
+  // Its co-named queue is drained for the move (U23): never one being deleted (issue 73 item 4:
+  // the drain would be a step for a change the plan shows blocked, QUEUE_DELETING).
+  const deleting =
+    ctx.ix.caps.drain && ctx.ix.lQueues.get(name)?.state === 'deleting'
+      ? reasonOf('CLUSTER_MOVE_CONAMED_DELETING', { name })
+      : null;
   const blocked =
-    pinnedReason(ctx, name, 'move') ?? moveBlockedReason(pool, contract, reported, declared);
+    deleting ??
+    pinnedReason(ctx, name, 'move') ??
+    moveBlockedReason(pool, contract, reported, declared);
   if (blocked) return leftAsItIs(name, l, before, before, diff, blocked);
   const note = reasonOf('CLUSTER_MOVED_IN_PLACE', {
     from: l.pool,

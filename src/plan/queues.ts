@@ -695,8 +695,17 @@ function undeleteBlockedReason(f: QueueFrame, name: string, deleted: LiveQueue):
 function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): QueueDecision {
   const { f, name } = own;
   const moves = target.pool !== deleted.pool;
+  const owner = deleted.cluster_managed ? f.pc.clusters.get(name)?.final : undefined;
   const reason =
     undeleteBlockedReason(f, name, deleted) ??
+    // U19: undeleted only with the clusters it names in its pool; its cluster is elsewhere.
+    (owner && owner.pool !== deleted.pool
+      ? reasonOf('CONAMED_UNDELETE_CLUSTER_MOVED', {
+          name,
+          pool: deleted.pool,
+          cluster_pool: owner.pool,
+        })
+      : null) ??
     (moves && !f.ix.caps.queue_move
       ? reasonOf('QUEUE_UNDELETE_NO_MOVE', { name, from: deleted.pool, to: target.pool })
       : null) ??
@@ -705,7 +714,6 @@ function planUndelete(own: QueueOwn, target: QueueSpec, deleted: LiveQueue): Que
   // A co-named queue of a cluster left drained stays drained with it: Union refuses to activate
   // it alone (remote/_queue.py:965-966, U14), so it is shown drained and never activated (another
   // client deleted it while its cluster was drained: found by the outside observer).
-  const owner = deleted.cluster_managed ? f.pc.clusters.get(name)?.final : undefined;
   const follows = f.ix.caps.drain && owner?.enabled === false ? address('Cluster', name) : null;
   const diff = diffForms(queueForm(deleted), queueForm(target));
   return decision(own, {

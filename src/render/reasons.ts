@@ -557,6 +557,10 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_DELETE_SETTINGS_UNREADABLE: (p) =>
     `Union refuses to delete a queue a run.default_queue setting of any scope names (remote/_queue.py:1011-1014), ` +
     `and the settings of ${list(p, 'unreadable').join(', ')} could not be read: give poolsync's credentials read access to those settings and plan again`,
+  CONAMED_UNDELETE_CLUSTER_MOVED: (p) =>
+    `the deleted co-named queue "${s(p, 'name')}" is in pool "${s(p, 'pool')}" and names cluster "${s(p, 'name')}", which this plan leaves in pool "${s(p, 'cluster_pool')}": Union undeletes a queue only with the clusters it names in its pool (U19), so it stays deleted (its name reserved); move the cluster back to "${s(p, 'pool')}" to get it back`,
+  CLUSTER_MOVE_CONAMED_DELETING: (p) =>
+    `its co-named queue "${s(p, 'name')}" is being deleted by another client: the move drains that queue (U23), which Union refuses until the deletion ends (remote/_queue.py:938-939); wait until it is deleted and plan again`,
   QUEUE_DELETING: (p) =>
     `queue "${s(p, 'name')}" is being deleted by another client: Union refuses every change to it until the deletion ends (remote/_queue.py:938-939, 1044-1045); wait until it is deleted and plan again (it is then undeleted as declared)`,
   QUEUE_UNDELETE_CONAMED: (p) =>

@@ -351,6 +351,44 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'a cluster moved while another client deletes its co-named queue: the move is blocked, no drain step for the blocked queue',
+    backends: ['union'],
+    found:
+      'plan --out: poolsync planned a plan its own apply would refuse: step s1 (drain_queue Queue/c0) does not realise the change the plan shows for it (blocked)',
+    fixed:
+      'plan/pools-and-clusters.ts planMove (h-observer): CLUSTER_MOVE_CONAMED_DELETING blocks the move while its co-named queue is DELETING',
+    case: {
+      caps: [],
+      seed: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(0, 1, false)],
+      }),
+      edits: [{ op: 'transition', queue: 3, to: 'deleting' }],
+      repo: repo({ clusters: [cluster(0, 0, false)] }),
+      between: [],
+      cut: { at: 1, landed: false },
+    },
+  },
+  {
+    name: "a cluster moved after another client deleted its co-named queue: the queue's undelete is blocked (U19), never sent to fail",
+    backends: ['union'],
+    found:
+      'after the edits: step s2 undelete_queue Queue/c0 failed: queue "c0" cannot be undeleted: it names cluster "c0", which is not in pool "pa" (FAILED_PRECONDITION)',
+    fixed:
+      'plan/queues.ts planUndelete (h-observer): CONAMED_UNDELETE_CLUSTER_MOVED blocks the undelete of a co-named queue whose cluster the plan leaves in another pool',
+    case: {
+      caps: [],
+      seed: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(0, 1, false)],
+      }),
+      edits: [],
+      repo: repo({ clusters: [cluster(0, 0, false)] }),
+      between: [{ op: 'transition', queue: 3, to: 'deleting' }],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
