@@ -397,6 +397,9 @@ function conamedFollow(
 ): LiveQueue[] {
   const follows = new Map<string, boolean>();
   for (const c of clusters) {
+    // A replace re-registers (C7): the old co-named queue is left behind, following nothing; with
+    // queue_delete the new one's change says its state (cascadeDecision).
+    if (c.action === 'replace') continue;
     const enabled = (c.after as { enabled?: boolean } | null)?.enabled;
     const changed = c.before === null || c.diff.some((d) => d.path === 'enabled');
     if (typeof enabled === 'boolean' && changed) follows.set(c.name, enabled);

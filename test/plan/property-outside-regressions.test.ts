@@ -389,6 +389,25 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'a disabled cluster replaced (no cluster_move) by an enabled one: its left-behind co-named queue stays drained in the record too',
+    backends: ['file'],
+    found:
+      'drift right after apply: changed Queue/c2 [["state","active","drained"]] (the record had the left-behind queue follow the new registration)',
+    fixed:
+      "plan/inventory.ts conamedFollow (h-observer): a replaced cluster's old co-named queue follows nothing (C7)",
+    case: {
+      caps: ['drain'],
+      seed: repo({ clusters: [cluster(2, 0, false)] }),
+      edits: [],
+      repo: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(2, 1, true)],
+      }),
+      between: [],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
