@@ -404,6 +404,10 @@ function planCascade(
   const rows = others.filter((r) => r.resource_type === v.type && deletesAlong(v.key, r));
   const restore = managed.filter((w) => !w.remove && w.desired !== null);
   const unmanaged = managed.filter((w) => !w.remove && w.desired === null);
+  // A row pruned anyway goes with this delete, not with a step of its own: a partial plan
+  // (--target) that keeps this delete then shows it gone too (the outside observer found a
+  // project-wide delete, kept for a target's order, taking a pruned row the plan did not list).
+  const pruned = managed.filter((w) => w.remove);
   // A row the repository wants but cannot set now (blocked) would be lost.
   const stuck = restore.filter((w) => w.change.action === 'blocked');
   const addr = address(v.kind, v.name);
@@ -434,7 +438,7 @@ function planCascade(
     return;
   }
   for (const w of restore) takenAlong(ctx, w, addr, 'replace');
-  for (const w of unmanaged) takenAlong(ctx, w, addr, 'delete');
+  for (const w of [...unmanaged, ...pruned]) takenAlong(ctx, w, addr, 'delete');
   for (const r of rows) otherRow(ctx, r, { caused_by: addr });
   if (takes.length + restore.length === 0) return;
   const restored = restore.map((w) => address(w.kind, w.name));

@@ -247,7 +247,8 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
     expect(whyText(pd)).toMatch(/or declare it in the repository$/);
     expect(replaced.steps).toEqual([]);
 
-    // With prune, the eval row goes by its own step and the kept train row comes back.
+    // With prune, the eval row goes with the project/domain delete (no step of its own, so a
+    // partial plan keeping that delete shows it too) and the kept train row comes back.
     await repo(
       {
         'pools.yaml': POOLS,
@@ -258,8 +259,14 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
     const pruned = await plan();
     expect(steps(pruned)).toEqual([
       's1 delete_assignment PoolAssignment/flytesnacks/development <- ',
-      's2 delete_assignment PoolAssignment/flytesnacks/development/eval <- ',
-      's3 set_assignment PoolAssignment/flytesnacks/development/train <- s1',
+      's2 set_assignment PoolAssignment/flytesnacks/development/train <- s1',
+    ]);
+    const evalRow = pruned.changes.find(
+      (c) => c.address === 'PoolAssignment/flytesnacks/development/eval',
+    );
+    expect([evalRow?.action, evalRow?.caused_by]).toEqual([
+      'delete',
+      'PoolAssignment/flytesnacks/development',
     ]);
     expect((await executePlan(pruned, cp)).ok).toBe(true);
     expect(

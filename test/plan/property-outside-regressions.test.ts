@@ -408,6 +408,31 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'a label targeted while the project-wide row is pruned: the delete kept for its order shows the pruned row it takes',
+    backends: ['flyteadmin'],
+    found:
+      'ExecutionClusterLabel/ops/development changed (… → null), but the plan does not list it: --target kept DELETE project_attributes/ops (the target waits for it), which took the pruned ops/development row with its own, dropped, step',
+    fixed:
+      'plan/flyteadmin.ts planCascade (h-observer): a pruned row a broader delete takes goes with it (caused_by), no step of its own',
+    case: {
+      caps: [],
+      seed: repo({
+        labels: [
+          { project: 1, domain: 0, workflow: false, label: 0 },
+          { project: 1, domain: 2, workflow: false, label: 0 },
+        ],
+      }),
+      edits: [],
+      repo: repo({
+        prune: true,
+        labels: [{ project: 1, domain: 1, workflow: false, label: 0 }],
+        target: 0,
+      }),
+      between: [],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
