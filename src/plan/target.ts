@@ -72,9 +72,21 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     kept(address('Cluster', c.name)) &&
     (c.diff.some((d) => d.path === 'state') ||
       stepsOf.get(address('Cluster', c.name))!.some((s) => s.op === 'move_cluster'));
+  // A flyteadmin row a kept broader delete takes along and the plan sets again (`replace`,
+  // plan/flyteadmin.ts planCascade) is kept whole: shown replaced, it needs its set step.
+  const restored = (c: Change) =>
+    (c.kind === 'ExecutionClusterLabel' || c.kind === 'PoolAssignment') &&
+    !!c.caused_by &&
+    kept(c.caused_by) &&
+    stepsOf.has(c.address);
   for (let more = true; more;) {
     more = false;
     for (const c of plan.changes) {
+      if (!shown.has(c.address) && restored(c)) {
+        show(c.address);
+        more = true;
+        continue;
+      }
       if (c.caused_by || shown.has(c.address) || c.kind !== 'Queue') continue;
       if (lostBy.get(c.address)!.some(kept) || follows(c)) {
         show(c.address);

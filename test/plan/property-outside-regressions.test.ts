@@ -433,6 +433,34 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'a workflow label targeted while the project-wide row is pruned: the project/domain row the delete takes is set again in the partial plan too',
+    backends: ['flyteadmin'],
+    found:
+      'replace ExecutionClusterLabel/ops/development: missing (--target kept DELETE project_attributes/ops for the target’s order and showed ops/development replaced, without its set step)',
+    fixed:
+      'plan/target.ts (h-observer): a flyteadmin row a kept delete takes and sets again is kept whole',
+    case: {
+      caps: [],
+      seed: repo({
+        labels: [
+          { project: 1, domain: 2, workflow: false, label: 0 },
+          { project: 1, domain: 0, workflow: false, label: 0 },
+        ],
+      }),
+      edits: [],
+      repo: repo({
+        prune: true,
+        labels: [
+          { project: 1, domain: 0, workflow: true, label: 0 },
+          { project: 1, domain: 0, workflow: false, label: 0 },
+        ],
+        target: 0,
+      }),
+      between: [],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
