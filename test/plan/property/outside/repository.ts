@@ -46,6 +46,8 @@ function cascades(): string[] {
     for (const project of PROJECTS)
       for (const domain of DOMAINS)
         out.push(`${kind}/${project}/${domain}`, `${kind}/${project}/${domain}/${WORKFLOW}`);
+  // A label's project-wide row (its delete takes every row of the project).
+  for (const project of PROJECTS) out.push(`ExecutionClusterLabel/${project}/*`);
   return out;
 }
 
