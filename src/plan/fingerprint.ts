@@ -176,7 +176,14 @@ export function liveFingerprint(live: LiveState): string {
   json.item([caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move]);
   json.list(live.pools, (p) => [p.name, contractKey(p.contract)]);
   json.list(live.clusters, clusterKey);
-  json.list(live.queues, (q) => [q.name, specKey(q), q.cluster_managed]);
+  // A queue's serving state is planned (issue 73): one another client drained or is deleting
+  // makes a saved plan stale. Draining and drained are one key (a drain ending by itself does
+  // not), and an active queue has none, so other fingerprints stay as they were.
+  json.list(live.queues, (q) =>
+    q.state === undefined || q.state === 'active'
+      ? [q.name, specKey(q), q.cluster_managed]
+      : [q.name, specKey(q), q.cluster_managed, q.state === 'deleting' ? 'deleting' : 'drained'],
+  );
   json.list(live.assignments, (a) => leavesOf(SPEC_FIELDS.PoolAssignment, a));
   const optional = [
     ...when(live.default_queues?.length, () =>

@@ -1,0 +1,77 @@
+/**
+ * A queue's serving state is part of the live fingerprint (issue 73 item 2): a saved plan made
+ * while a queue was active is refused once another client drained it, since a plan made now
+ * would activate it (found by hand: the update was sent and the queue stayed drained). Queues
+ * that are active keep their fingerprint as before. The CLI in process, the embedded control
+ * plane with the drain capability, read through its own API.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { liveFingerprint } from '../../src/plan/fingerprint.js';
+import { live } from '../plan/build.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const dir = tempFolder('poolsync-stale-queue-');
+
+async function queueState(statePath: string, name: string) {
+  const cp = await EmbeddedControlPlane.open({ path: statePath });
+  try {
+    return (await cp.listQueues()).find((q) => q.name === name);
+  } finally {
+    await cp.close();
+  }
+}
+
+describe('a queue drained by another client makes a saved plan stale', () => {
+  it('apply PLANFILE is refused, sends nothing, and the next plan activates the queue', async () => {
+    const repo = join(dir, 'repo');
+    cpSync('examples/config-repo', repo, { recursive: true });
+    const statePath = join(dir, 'cp.json');
+    const cp = `file:${statePath}?capabilities=drain,queue_delete`;
+    const run = (args: string[]) => runInProcess(args, {}, dir);
+    expect((await run(['apply', 'repo', '--auto-approve', '--control-plane', cp])).code).toBe(0);
+
+    const batch = join(repo, 'queues', 'prod', 'batch.yaml');
+    writeFileSync(
+      batch,
+      readFileSync(batch, 'utf8').replace('run_concurrency: 300', 'run_concurrency: 310'),
+    );
+    const made = await run(['plan', 'repo', '--control-plane', cp, '--out', 'plan.json']);
+    expect(made.code, made.stderr).toBe(0);
+
+    // Another client drains the queue the plan updates, through the control plane's own API.
+    const other = await EmbeddedControlPlane.open({ path: statePath });
+    await other.drainQueue('batch');
+    await other.close();
+    const before = await queueState(statePath, 'batch');
+
+    const applied = await run(['apply', 'plan.json', '--control-plane', cp]);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toMatch(
+      /^Error: stale plan: the control plane changed since plan\.json/,
+    );
+    expect(applied.stderr).toContain('Nothing was applied');
+    expect(await queueState(statePath, 'batch')).toEqual(before);
+
+    const again = await run(['plan', 'repo', '--control-plane', cp]);
+    expect(again.stdout).toContain('activate_queue Queue/batch');
+  });
+
+  it('an active queue keeps the fingerprint it had without a state; a drain or a delete changes it, a drain ending does not', () => {
+    const state = live({ queues: { a: {} } });
+    const withState = (s: 'active' | 'draining' | 'drained' | 'deleting') => ({
+      ...state,
+      queues: state.queues.map((q) => (q.name === 'a' ? { ...q, state: s } : q)),
+    });
+    const plain = liveFingerprint(state);
+    expect(liveFingerprint(withState('active'))).toBe(plain);
+    const [draining, drained, deleting] = (['draining', 'drained', 'deleting'] as const).map((s) =>
+      liveFingerprint(withState(s)),
+    );
+    expect(drained).toBe(draining);
+    expect(new Set([plain, drained, deleting]).size).toBe(3);
+  });
+});
