@@ -17,28 +17,14 @@ import type { Plan } from '../../src/model/plan.js';
 import { planRepository, type PipelineOptions } from '../../src/ops/plan-run.js';
 import { renderText } from '../../src/render/text.js';
 import { splitHeld } from '../../src/plan/hold.js';
-import { flyteadminTargets, rowKey, type FlyteadminUnderTest } from './targets.js';
+import {
+  FLYTE_CONFIG,
+  ecl,
+  flyteadminTargets,
+  rowKey,
+  type FlyteadminUnderTest,
+} from './targets.js';
 
-const FLYTE_CONFIG = `apiVersion: poolsync/v1
-kind: ExecutionCluster
-metadata: {name: dp1}
-spec:
-  endpoint: https://dp1.example.com:443
-  auth: {type: file_path, tokenPath: /var/run/credentials/dp1_token, certPath: /var/run/credentials/dp1_cacert}
----
-apiVersion: poolsync/v1
-kind: ClusterLabel
-metadata: {name: label1}
-spec: {clusters: [{cluster: dp1, weight: 1}]}
----
-apiVersion: poolsync/v1
-kind: ClusterLabel
-metadata: {name: label2}
-spec: {clusters: [{cluster: dp1, weight: 1}]}
-`;
-
-const ecl = (name: string, spec: string) =>
-  `apiVersion: poolsync/v1\nkind: ExecutionClusterLabel\nmetadata: {name: ${name}}\nspec: {${spec}}\n`;
 const pa = (name: string, spec: string) =>
   `apiVersion: poolsync/v1\nkind: PoolAssignment\nmetadata: {name: ${name}}\nspec: {${spec}}\n`;
 const POOLS = `apiVersion: poolsync/v1

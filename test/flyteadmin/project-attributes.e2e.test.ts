@@ -20,28 +20,13 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { FLYTECTL, binary } from './real/binaries.js';
-import { flyteadminTargets, rowKey, type FlyteadminUnderTest } from './targets.js';
-
-const FLYTE_CONFIG = `apiVersion: poolsync/v1
-kind: ExecutionCluster
-metadata: {name: dp1}
-spec:
-  endpoint: https://dp1.example.com:443
-  auth: {type: file_path, tokenPath: /var/run/credentials/dp1_token, certPath: /var/run/credentials/dp1_cacert}
----
-apiVersion: poolsync/v1
-kind: ClusterLabel
-metadata: {name: label1}
-spec: {clusters: [{cluster: dp1, weight: 1}]}
----
-apiVersion: poolsync/v1
-kind: ClusterLabel
-metadata: {name: label2}
-spec: {clusters: [{cluster: dp1, weight: 1}]}
-`;
-
-const ecl = (name: string, spec: string) =>
-  `apiVersion: poolsync/v1\nkind: ExecutionClusterLabel\nmetadata: {name: ${name}}\nspec: {${spec}}\n`;
+import {
+  FLYTE_CONFIG,
+  ecl,
+  flyteadminTargets,
+  rowKey,
+  type FlyteadminUnderTest,
+} from './targets.js';
 
 const LABEL = 'resource_type=EXECUTION_CLUSTER_LABEL';
 const flytectlBin = binary(FLYTECTL, 'flytectl');

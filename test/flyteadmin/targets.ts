@@ -215,3 +215,25 @@ export function flyteadminTargets(): { list: Target[]; close(): Promise<void> } 
   const pool = new RealFlyteadmins();
   return { list: [realTarget(pool), standIn], close: () => pool.close() };
 }
+
+/** An ExecutionCluster and two ClusterLabels on it: what label and assignment tests route to. */
+export const FLYTE_CONFIG = `apiVersion: poolsync/v1
+kind: ExecutionCluster
+metadata: {name: dp1}
+spec:
+  endpoint: https://dp1.example.com:443
+  auth: {type: file_path, tokenPath: /var/run/credentials/dp1_token, certPath: /var/run/credentials/dp1_cacert}
+---
+apiVersion: poolsync/v1
+kind: ClusterLabel
+metadata: {name: label1}
+spec: {clusters: [{cluster: dp1, weight: 1}]}
+---
+apiVersion: poolsync/v1
+kind: ClusterLabel
+metadata: {name: label2}
+spec: {clusters: [{cluster: dp1, weight: 1}]}
+`;
+
+export const ecl = (name: string, spec: string) =>
+  `apiVersion: poolsync/v1\nkind: ExecutionClusterLabel\nmetadata: {name: ${name}}\nspec: {${spec}}\n`;
