@@ -96,6 +96,29 @@ export class GitSource implements Source {
     return this.client.git;
   }
 
+  /**
+   * One git command in the checkout (or `cwd`), spawned directly once the clone is set up:
+   * simple-git waits 50 ms after a command that prints nothing, and a commit run's fetch,
+   * checkout and clean print nothing (150 of its ~160 ms fetch phase, issue 79 item 2).
+   */
+  private async run(args: string[], cwd = this.options.checkoutDir): Promise<string> {
+    await this.git();
+    try {
+      const { stdout } = await runGit('git', args, {
+        cwd,
+        env: this.client!.env,
+        timeout: this.options.timeoutMs ?? 120_000,
+        maxBuffer: 1024 * 1024,
+        encoding: 'utf8',
+      });
+      return stdout;
+    } catch (err) {
+      // What git said, as simple-git reported it (gitError picks its lines), not the argv.
+      const said = (err as { stderr?: string }).stderr?.trim();
+      throw said ? new Error(said) : err;
+    }
+  }
+
   describe(): Record<string, string> {
     return {
       kind: 'git',
@@ -107,18 +130,17 @@ export class GitSource implements Source {
 
   async commitFiles(files: { path: string; content: string }[], message: string): Promise<string> {
     const { checkoutDir, branch, repo, path } = this.options;
-    const git = await this.git();
     const dir = join(checkoutDir, path);
     try {
       for (const f of files) {
         // Never through a committed link, never outside the checkout (src/util/safe-file.ts).
         await writeRepoFile(dir, f.path, f.content);
-        await git.raw(['add', '--', join(dir, f.path)]);
+        await this.run(['add', '--', join(dir, f.path)]);
       }
-      await git.raw([...COMMITTER, 'commit', '-q', '-m', message]);
+      await this.run([...COMMITTER, 'commit', '-q', '-m', message]);
       // A push that is not a fast-forward fails: the next sync fetches, re-renders and tries again.
-      await git.raw(['push', 'origin', `HEAD:refs/heads/${branch}`]);
-      return (await git.revparse(['HEAD'])).trim();
+      await this.run(['push', 'origin', `HEAD:refs/heads/${branch}`]);
+      return (await this.run(['rev-parse', 'HEAD'])).trim();
     } catch (err) {
       throw new SourceError(
         `cannot commit the rendered files to branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}`,
@@ -173,16 +195,15 @@ export class GitSource implements Source {
 
   /** Fetched by its id when this clone lacks it (kept by the worktree that checks it out). */
   async reach(commit: string): Promise<void> {
-    const git = await this.git();
     const { branch, repo } = this.options;
-    const present = await git.raw(['cat-file', '-e', `${commit}^{commit}`]).then(
+    const present = await this.run(['cat-file', '-e', `${commit}^{commit}`]).then(
       () => true,
       () => false,
     );
     if (!present) {
       // GitHub and GitLab serve a commit by id when some branch or tag still reaches it.
       await this.alone(() =>
-        git.raw(['fetch', '--no-tags', '--quiet', '--no-write-fetch-head', 'origin', commit]),
+        this.run(['fetch', '--no-tags', '--quiet', '--no-write-fetch-head', 'origin', commit]),
       ).catch((err: unknown) => {
         throw new SourceError(
           `commit ${commit} is neither in the checkout nor fetchable from ${scrubUrlUserinfo(repo)} (was branch ${branch} rewritten?): ${gitError(this.redactor, err, 4)}`,
@@ -193,22 +214,19 @@ export class GitSource implements Source {
 
   /** Added, or made again from an old clone. */
   async checkOut(dir: string, commit: string): Promise<void> {
-    const git = await this.git();
-    const env = this.client!.env;
     try {
       // A worktree's .git is a file; a folder (an environment's own clone, before) is replaced.
       const worktree = existsSync(dir) && lstatSync(join(dir, '.git'), { throwIfNoEntry: false });
       if (!worktree || !worktree.isFile()) {
         await rm(dir, { recursive: true, force: true });
         await this.alone(async () => {
-          await git.raw(['worktree', 'prune']);
-          await git.raw(['worktree', 'add', '--quiet', '--force', '--detach', dir, commit]);
+          await this.run(['worktree', 'prune']);
+          await this.run(['worktree', 'add', '--quiet', '--force', '--detach', dir, commit]);
         });
         return;
       }
-      const opts = { cwd: dir, env, timeout: this.options.timeoutMs ?? 120_000 };
-      await runGit('git', ['checkout', '--quiet', '--force', '--detach', commit], opts);
-      await runGit('git', ['clean', '-ffdxq'], opts);
+      await this.run(['checkout', '--quiet', '--force', '--detach', commit], dir);
+      await this.run(['clean', '-ffdxq'], dir);
     } catch (err) {
       throw new SourceError(
         `cannot check out ${commit} of branch ${this.options.branch} in ${dir}: ${gitError(this.redactor, err, 4)}`,
@@ -220,7 +238,6 @@ export class GitSource implements Source {
     const { checkoutDir, branch, repo, path } = this.options;
     const remoteRef = `refs/remotes/origin/${branch}`;
     try {
-      const git = await this.git();
       // Steady state (nothing pushed) is one git process: the remote's head, checked out already.
       const last = this.last?.commit;
       const head = last ? await this.remoteHead() : null;
@@ -229,7 +246,7 @@ export class GitSource implements Source {
       else {
         // `+` makes the update forced: a rewritten branch replaces what we had. Nothing else
         // runs after the fetch (maintenance, FETCH_HEAD): the checkout is poolsync's alone.
-        await git.raw([
+        await this.run([
           'fetch',
           '--prune',
           '--no-tags',
@@ -240,11 +257,12 @@ export class GitSource implements Source {
           'origin',
           `+refs/heads/${branch}:${remoteRef}`,
         ]);
-        commit = (await this.readRef(remoteRef)) ?? (await git.revparse([remoteRef])).trim();
+        commit =
+          (await this.readRef(remoteRef)) ?? (await this.run(['rev-parse', remoteRef])).trim();
       }
       if (commit !== last) {
-        await git.raw(['checkout', '--quiet', '--force', '--detach', remoteRef]);
-        await git.raw(['clean', '-ffdxq']);
+        await this.run(['checkout', '--quiet', '--force', '--detach', remoteRef]);
+        await this.run(['clean', '-ffdxq']);
       }
       this.last = { dir: join(checkoutDir, path), commit, root: checkoutDir };
       return this.last;
@@ -263,20 +281,10 @@ export class GitSource implements Source {
     return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : null;
   }
 
-  /**
-   * The one git process of a steady-state run, so spawned directly: simple-git's per-task
-   * objects were half of a no-op run's garbage, kept in V8's old generation
-   * until a full collection (issue 23 item 11, docs/daemon.md).
-   */
+  /** The one git process of a steady-state run. */
   private async remoteHead(): Promise<string | null> {
     const ref = `refs/heads/${this.options.branch}`;
-    const { stdout } = await runGit('git', ['ls-remote', '--heads', 'origin', ref], {
-      cwd: this.options.checkoutDir,
-      env: this.client?.env ?? {},
-      timeout: this.options.timeoutMs ?? 120_000,
-      maxBuffer: 1024 * 1024,
-      encoding: 'utf8',
-    });
+    const stdout = await this.run(['ls-remote', '--heads', 'origin', ref]);
     const line = stdout.split('\n').find((l) => l.endsWith(`\t${ref}`));
     return line ? line.slice(0, line.indexOf('\t')) : null;
   }

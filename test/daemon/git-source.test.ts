@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { GitSource, SourceError, type GitSourceOptions } from '../../src/daemon/git-source.js';
 import { gitEnvironment } from '../../src/util/git-env.js';
@@ -77,6 +77,27 @@ describe('GitSource', () => {
     expect(readFileSync(join(after.dir, 'a.yaml'), 'utf8')).toBe('rewritten\n');
     expect(existsSync(join(after.dir, 'junk.yaml'))).toBe(false);
     expect(existsSync(join(after.dir, 'stray.yaml'))).toBe(false);
+  });
+
+  it('a commit reaches its checkouts with no timer: no git command is followed by a wait (issue 79 item 2)', async () => {
+    // simple-git waited 50 ms after each command that printed nothing: the fetch, checkout and
+    // clean of every commit (150 ms). With the clock frozen such a wait never ends.
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const c1 = repo.commit({ 'a/x.yaml': 'a1\n' });
+    const root = tempDir();
+    const src = sourceOf(repo.bare, join(root, 'checkout'));
+    const env = src.environment(join(root, 'env', 'checkout'));
+    await env.sync();
+    const c2 = repo.commit({ 'a/x.yaml': 'a2\n' });
+    vi.useFakeTimers();
+    cleanup.add(() => vi.useRealTimers());
+    const synced = await env.sync();
+    expect(synced.commit).toBe(c2);
+    expect(readFileSync(join(synced.dir, 'a', 'x.yaml'), 'utf8')).toBe('a2\n');
+    // An earlier commit, present in the clone, checked out beside the head (a rollback).
+    const back = await env.at!(c1);
+    expect(readFileSync(join(back.dir, 'a', 'x.yaml'), 'utf8')).toBe('a1\n');
   });
 
   it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {
