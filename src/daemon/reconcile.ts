@@ -82,6 +82,10 @@ export class Reconciler {
    * most of a no-op run's garbage (issue 23 item 11).
    */
   status(): DaemonStatus {
+    if (this.managedOf !== null) {
+      applyStatusUpdate(this.state, managedUpdate(this.managedOf));
+      this.managedOf = null;
+    }
     const copy: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(this.state)) {
       const frozen = typeof value === 'object' && value !== null && Object.isFrozen(value);
@@ -96,6 +100,13 @@ export class Reconciler {
 
   /** The leadership term of the run in progress: once it ended the run writes nothing more. */
   private term: Term = SOLE_TERM;
+
+  /**
+   * The live state /status `managed` is made of, on the first status() after the run: a run
+   * nobody asks about makes none (~6 ms at 10,000 objects). Only a state with an inventory read
+   * replaces it, as managedUpdate changes nothing for one without.
+   */
+  private managedOf: LiveState | null = null;
 
   /** The last run's objects, for the dashboard. */
   objects: ObjectsView | null = null;
@@ -138,8 +149,8 @@ export class Reconciler {
       };
     ctx.enter('record');
     // /status `managed`: once a run, of the live state it ended with (read again after a write).
-    if (products.live && !ctx.term.signal.aborted)
-      applyStatusUpdate(this.state, managedUpdate(products.live));
+    if (products.live?.inventory !== undefined && !ctx.term.signal.aborted)
+      this.managedOf = products.live;
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
@@ -337,8 +348,11 @@ function recordStage(
   // run changed only, not a map of the plan's every change (10,000 at 10,000 objects).
   const touched = new Set(outcome.changed?.map((c) => c.address));
   const planned = new Map<string, Change>();
+  // A noop is never applied: the 10,000 of them are passed over without a look-up.
   if (touched.size > 0)
-    products.plan?.changes.forEach((c) => touched.has(c.address) && planned.set(c.address, c));
+    products.plan?.changes.forEach(
+      (c) => c.action !== 'noop' && touched.has(c.address) && planned.set(c.address, c),
+    );
   const changedObjects = (outcome.changed ?? []).map((c) => {
     const updated = c.action === 'update' || c.action === 'replace';
     const diff = (updated && planned.get(c.address)?.diff) || [];

@@ -4,6 +4,7 @@
  * `manage:` claims). Kept where every reader of that control plane finds it (src/apply/inventory.ts).
  */
 import { refuseNewer } from '../util/format-version.js';
+import { ascending } from '../util/sorted.js';
 
 import type { Guardrails } from './desired.js';
 
@@ -103,7 +104,9 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
   }
   return {
     format: INVENTORY_FORMAT,
-    addresses: [...new Set(addresses as string[])].sort(),
+    // As poolsync writes it (sorted, unique), the parsed list itself: no set nor sort of
+    // 10,000 addresses on each of a daemon run's reads.
+    addresses: ascending(addresses as string[]) as string[],
     updated_at: r.updated_at,
     commit: (r.commit as string | null) ?? null,
     control_plane: (r.control_plane as InventoryRecord['control_plane']) ?? null,

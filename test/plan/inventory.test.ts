@@ -179,10 +179,32 @@ describe('declaredObjectsAt', () => {
     for (const [a, o] of some) expect(o).toBe(all.get(a));
     expect(declaredObjectsAt(d, all.keys())).toEqual(all);
     expect(declaredObjectsAt(d, []).size).toBe(0);
-    // A name declared twice (refused by the loader, N2): the last one, as declaredObjects has it.
-    const twice = { ...d, queues: [...d.queues, { ...d.queues[0]!, annotations: { again: '1' } }] };
+    // A name declared twice (refused by the loader, N2), still in order: the last one, as
+    // declaredObjects has it.
+    const again = { ...d.queues[0]!, annotations: { again: '1' } };
+    const twice = { ...d, queues: [d.queues[0]!, again, ...d.queues.slice(1)] };
     const q1 = declaredObjectsAt(twice, ['Queue/q1']).get('Queue/q1');
     expect(q1).toBe(declaredObjects(twice).get('Queue/q1'));
-    expect(q1).toBe(twice.queues[2]);
+    expect(q1).toBe(again);
+  });
+
+  it('looks at a logarithmic number of objects of a kind, not each one (issue 79 item 2)', () => {
+    const d = desired({ pools: { prod: contract('prod') }, queues: { q: { pool: 'prod' } } });
+    let looked = 0;
+    const queues = Array.from({ length: 10_000 }, (_, i) => {
+      const name = `q${String(i).padStart(5, '0')}`;
+      return {
+        ...d.queues[0]!,
+        get name() {
+          looked++;
+          return name;
+        },
+      };
+    });
+    const found = declaredObjectsAt({ ...d, queues }, ['Queue/q04321', 'Queue/q99999']);
+    expect([...found.keys()]).toEqual(['Queue/q04321']);
+    expect(found.get('Queue/q04321')).toBe(queues[4321]);
+    // Two binary searches of 10,000: at most 2 × (14 + 1) names read.
+    expect(looked).toBeLessThanOrEqual(30);
   });
 });

@@ -90,7 +90,7 @@ export async function planStage(
   return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
 }
 
-/** /status `managed`, as `poolsync state list` shows it (once a run: Reconciler.run). */
+/** /status `managed`, as `poolsync state list` shows it (of a run's last live state: Reconciler.status). */
 export function managedUpdate(live: LiveState): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
