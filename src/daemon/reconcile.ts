@@ -277,7 +277,7 @@ export class Reconciler {
         classify(plan) === 'no_changes' || this.o.config.policy === 'none' || isOutcome(policies)
           ? null
           : policyGate(policies, commit);
-      const decision = stopped ?? this.take(gateStage(ctx, plan, desired, commit));
+      const decision = stopped ?? this.take(gateStage(ctx, plan, desired, commit, products.counts));
       let outcome: Outcome;
       if (!isOutcome(decision)) {
         outcome = await open('use', async (cp) => {
@@ -468,7 +468,7 @@ function keptRun(
     ...run,
     plan: digest?.plan ?? null,
     planChangesOmitted: digest?.omitted ?? 0,
-    counts: plan ? countPlan(plan) : null,
+    counts: plan ? (products.counts ?? countPlan(plan)) : null,
     drift,
   };
   return {

@@ -13,7 +13,6 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
 import { countsText, heldForApproval } from '../../render/common.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
-import { countPlan } from '../../plan/counts.js';
 import { errorCode, problem, type RunContext, type Staged } from './context.js';
 import type { GateDecision } from './plan.js';
 import { applyRun, type ApplyPhase, type ApplyRecording } from '../../ops/apply-run.js';
@@ -118,7 +117,7 @@ export async function applyStage(
   if (outcome === 'applied') {
     // Every step done (the gate may hold some): the one count (src/plan/counts.ts) of the whole
     // plan, as /status, the page and `poolsync plan` show it; what is held is said after it.
-    const summaryText = countsText(countPlan(decision.whole));
+    const summaryText = countsText(decision.counts);
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
       return { value: { result: 'waiting_for_approval', message, ...done }, products };

@@ -14,6 +14,7 @@ import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
+import type { PlanCounts } from '../../plan/counts.js';
 import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals } from '../approvals.js';
@@ -252,6 +253,8 @@ export interface RunProducts {
   live?: LiveState | null;
   /** The plan's live.inventory: whether an in-sync run records it. */
   liveInventory: readonly string[] | null | undefined;
+  /** The plan's one count (src/plan/counts.ts), made once by the plan stage for every place. */
+  counts?: PlanCounts;
   /** Changes found although the repository has not moved since it was applied (plan stage). */
   drift: Change[];
   /** What the apply left undone; null when this run applied nothing. */

@@ -8,7 +8,7 @@ import type { DesiredState } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import { type Change, isActionable, type Plan } from '../../model/plan.js';
 import { classify, planRun } from '../../ops/plan-run.js';
-import { countPlan } from '../../plan/counts.js';
+import { countPlan, type PlanCounts } from '../../plan/counts.js';
 import { errorText } from '../../render/reasons.js';
 import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
@@ -75,11 +75,12 @@ export async function planStage(
     };
   }
   const { plan } = outcome;
+  const counts = countPlan(plan);
   const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
   // Only the first of these sets the control plane's fields.
   const status = {
     ...reachedUpdate(cp.backend.name, null, ctx.now()),
-    ...shownOf(ctx, plan),
+    ...shownOf(ctx, plan, counts),
   };
   // A destroy budget exceeded is held for approval by the gate, not a failed run (guardrails.ts).
   const value: Plan | Outcome =
@@ -87,7 +88,12 @@ export async function planStage(
       ? { result: 'failed', commit, message: runWords.planErrors(plan.errors.length) }
       : plan;
   const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
-  return { value, status, products: { plan, desired, live, liveInventory, drift }, remember };
+  return {
+    value,
+    status,
+    products: { plan, counts, desired, live, liveInventory, drift },
+    remember,
+  };
 }
 
 /** /status `managed`, as `poolsync state list` shows it (of a run's last live state: Reconciler.status). */
@@ -108,10 +114,10 @@ export function managedUpdate(live: LiveState): StatusUpdate {
 }
 
 /** What /status shows of the plan, frozen (and the blocked changes' gauge). */
-function shownOf(ctx: RunContext, plan: Plan): StatusUpdate {
+function shownOf(ctx: RunContext, plan: Plan, counts: PlanCounts): StatusUpdate {
   const { o } = ctx;
   const view = deepFreeze({
-    counts: countPlan(plan),
+    counts,
     manualSteps: manualSteps(plan),
     blocked: plan.changes.filter((c) => c.action === 'blocked').map((c) => briefOf(c)),
     warnings: plan.warnings.map((w) => warningDocument(w, true)),
@@ -173,6 +179,8 @@ export interface GateDecision {
   plan: Plan;
   /** The whole plan: what every place counts (issue 78: a held replace is 1 to replace). */
   whole: Plan;
+  /** `whole`'s one count (the plan stage's). */
+  counts: PlanCounts;
   /** What the control plane equals once `plan` is applied and nothing is held. */
   desired: DesiredState;
   held: Change[];
@@ -185,10 +193,12 @@ export function gateStage(
   planned: Plan,
   desired: DesiredState,
   commit: string | null,
+  counts = countPlan(planned),
 ): Staged<GateDecision> {
   const { o } = ctx;
   // Guardrails (docs/daemon.md, Guardrails): a budget exceeded or a confirm-destroy mark holds
-  // the destructive changes for a person under every policy, as `safe` does.
+  // the destructive changes for a person under every policy, as `safe` does (its errors only:
+  // the same changes and steps, the same counts).
   const { rules, plan } = guardrailHold(planned);
   // Cleared only where nothing is held: holding the same changes again keeps their `since`.
   const nothingHeld = () => holding(ctx, [], null, commit, []);
@@ -201,11 +211,19 @@ export function gateStage(
     };
   }
   if (o.config.policy === 'none') {
-    const message = `policy none: planned only: ${countsText(countPlan(plan))}`;
+    const message = `policy none: planned only: ${countsText(counts)}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld() };
   }
   const frozen = ctx.reasons.has('override') ? null : (o.freeze?.why() ?? null);
-  const whole = { plan, whole: plan, desired, held: [], heldFingerprint: null, approval: null };
+  const whole = {
+    plan,
+    whole: plan,
+    counts,
+    desired,
+    held: [],
+    heldFingerprint: null,
+    approval: null,
+  };
   const guarded = rules.length > 0;
   if (o.config.policy === 'all' && frozen === null && !guarded)
     return { value: whole, status: nothingHeld() };
@@ -213,7 +231,7 @@ export function gateStage(
   const fingerprint = split?.fingerprint ?? null;
   if (frozen !== null) {
     // Nothing applied; what policy safe holds is held still, so it can be approved meanwhile.
-    const message = freezeWords.frozen(frozen, countsText(countPlan(plan)));
+    const message = freezeWords.frozen(frozen, countsText(counts));
     const status =
       fingerprint === null ? nothingHeld() : holding(ctx, split!.held, fingerprint, commit, rules);
     return { value: { result: 'frozen', commit, message }, status };
