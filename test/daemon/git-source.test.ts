@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -100,6 +101,34 @@ describe('GitSource', () => {
     expect(readFileSync(join(back.dir, 'a', 'x.yaml'), 'utf8')).toBe('a1\n');
   });
 
+  it('a pushed commit is two processes of the daemon, nothing pushed one (issue 79 item 2)', async () => {
+    // Each is a fork of the daemon, whose cost grows with its resident memory: git and sh are
+    // wrapped to note the processes the daemon itself starts (their parent is this process).
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit({ 'a.yaml': 'one\n' });
+    const root = tempDir();
+    const bin = join(root, 'bin');
+    const log = join(root, 'started');
+    mkdirSync(bin);
+    for (const name of ['git', 'sh']) {
+      const real = execFileSync('which', [name], { encoding: 'utf8' }).trim();
+      const note = `[ "$PPID" = "${process.pid}" ] && echo "$$" >> '${log}'`;
+      writeFileSync(join(bin, name), `#!/bin/sh\n${note}\nexec ${real} "$@"\n`, { mode: 0o755 });
+    }
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+    const src = sourceOf(repo.bare, join(root, 'checkout'), { env });
+    await src.sync();
+    // Processes, not programs: `exec` in one (the move's clean) is the same process.
+    const started = () => new Set(readFileSync(log, 'utf8').trim().split('\n')).size;
+    const before = started();
+    const c2 = repo.commit({ 'a.yaml': 'two\n' });
+    expect((await src.sync()).commit).toBe(c2);
+    expect(started() - before).toBe(2); // the fetch; the move (checkout, clean)
+    await src.sync();
+    expect(started() - before).toBe(3); // the fetch, which transfers nothing
+  });
+
   it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
@@ -119,7 +148,7 @@ describe('GitSource', () => {
     cleanup.add(() => repo.cleanup());
     repo.commit({ 'a/x.yaml': 'a1\n', 'b/x.yaml': 'b1\n' });
     const root = tempDir();
-    // Every contact with the remote (ls-remote, fetch) runs its upload-pack: counted.
+    // Every contact with the remote (a fetch) runs its upload-pack: counted.
     const contacts = join(root, 'contacts');
     const src = await throughUploadPack(
       repo,
@@ -135,14 +164,14 @@ describe('GitSource', () => {
     const c2 = repo.commit({ 'a/x.yaml': 'a2\n', 'b/x.yaml': 'b2\n' });
     const [sa, sb] = await Promise.all([a.sync(), b.sync()]);
     expect([sa.commit, sb.commit]).toEqual([c2, c2]);
-    expect(count()).toBe(2); // one ls-remote, one fetch: for both
+    expect(count()).toBe(1); // one fetch: for both
     expect(sa.root).toBe(join(root, 'a', 'checkout'));
     expect(readFileSync(join(sa.dir, 'a', 'x.yaml'), 'utf8')).toBe('a2\n');
     expect(readFileSync(join(sb.dir, 'b', 'x.yaml'), 'utf8')).toBe('b2\n');
     expect(statSync(join(sb.root!, '.git')).isFile()).toBe(true);
     // Nothing pushed: one remote read for both.
     await Promise.all([a.sync(), b.sync()]);
-    expect(count()).toBe(3);
+    expect(count()).toBe(2);
 
     // Each its own: a moves on while b, not synced, keeps reading its commit.
     writeFileSync(join(sa.dir, 'stray.yaml'), 'stray\n');
