@@ -48,7 +48,7 @@ import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Change } from '../model/plan.js';
 import { ObjectsView } from './objects.js';
-import { firstErrors } from '../notify/daemon-hook.js';
+import { firstErrors, type RunView } from '../notify/daemon-hook.js';
 export class Reconciler {
   private readonly state: DaemonStatus;
   private runId = 0;
@@ -92,6 +92,15 @@ export class Reconciler {
       copy[key] = frozen ? value : structuredClone(value);
     }
     return { ...(copy as unknown as DaemonStatus), approval: this.o.approvals.status() };
+  }
+
+  /**
+   * What notifications read of the last run: the fields as they are (each run replaces them,
+   * never changes them in place), without the copy of status() nor its `managed`.
+   */
+  runView(): RunView {
+    const { source, lastRun, waitingForApproval, errors } = this.state;
+    return { source, lastRun, waitingForApproval, errors };
   }
 
   get ready(): boolean {
@@ -289,7 +298,9 @@ export class Reconciler {
               'the control plane changed between the plan and the apply (another writer): nothing applied, planning again';
             if (stale) return { result: 'failed', commit, message, transient: true };
           }
-          return this.take(await applyStage(ctx, cp, decision, commit), products);
+          const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
+          if (applied.result === 'applied') await this.rereadManaged(ctx, cp, products);
+          return applied;
         });
       } else {
         outcome = decision;
@@ -304,13 +315,10 @@ export class Reconciler {
           await access.use(async (cp) => {
             opened = true;
             await recordApply(recording(ctx, cp), null, plan, null);
+            await this.rereadManaged(ctx, cp, products);
           }, term);
-          products.inventoryWritten = true;
         }
       }
-      // What is managed moved with this run's writes: read again for /status `managed`.
-      if (products.inventoryWritten || outcome.result === 'applied')
-        products.live = (await this.rereadManaged(ctx)) ?? products.live;
       return outcome;
     } catch (err) {
       if (opened || term.signal.aborted) throw err;
@@ -321,15 +329,17 @@ export class Reconciler {
     }
   }
 
-  /** The live state after a run that wrote, for /status `managed`; a failed read leaves the last. */
-  private async rereadManaged(ctx: RunContext): Promise<LiveState | null> {
-    const { controlPlane, pipeline } = this.o;
+  /**
+   * What is managed moved with this run's writes: the live state read again for /status
+   * `managed`, on the control plane the run wrote with, still open (an embedded state is not
+   * opened a third time); a failed read leaves the last.
+   */
+  private async rereadManaged(ctx: RunContext, cp: ControlPlane, products: RunProducts) {
+    if (ctx.term.signal.aborted) return;
     try {
-      return await ctx.timed('live', () =>
-        controlPlane.read((cp) => pipeline.readLiveState(cp), ctx.term),
-      );
+      products.live = await ctx.timed('live', () => this.o.pipeline.readLiveState(cp));
     } catch {
-      return null; // said by the next run, which reads the live state first
+      // Said by the next run, which reads the live state first.
     }
   }
 }

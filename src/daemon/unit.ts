@@ -230,7 +230,7 @@ async function startUnit(
     rollback,
     clock,
   });
-  const notified = notifyingRun(reconciler.run, () => reconciler.status(), deps.notifier, name);
+  const notified = notifyingRun(reconciler.run, () => reconciler.runView(), deps.notifier, name);
   const ready = readiness(leadership, () => reconciler.ready);
   const status = (): DaemonStatus => {
     const pin = rollback.current;

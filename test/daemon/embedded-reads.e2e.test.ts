@@ -7,7 +7,7 @@
  * state file, the daemon's HTTP server on 127.0.0.1.
  */
 import { statSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
@@ -106,8 +106,14 @@ describe('daemon on a file: control plane', () => {
     expect((await d.reconcile()).result).toBe('in_sync');
 
     repo.commit(manifests({ batchRunConcurrency: 80 }));
+    const opens = vi.spyOn(EmbeddedControlPlane, 'open');
+    cleanup.add(() => opens.mockRestore());
     const applied = await watchingOpens(d.cpPath, () => d.reconcile());
     expect(applied.value.result).toBe('applied');
+    // Opened to plan (read-only) and to apply; what the apply left is read for /status
+    // `managed` before the writer closes, not by a third open (issue 79 item 2).
+    expect(opens.mock.calls.map(([o]) => o.readOnly === true)).toEqual([true, false]);
+    expect((await d.status()).managed?.count).toBeGreaterThan(0);
     // The writer appends to the journal; it reads neither the snapshot nor the journal.
     expect(applied.opened).not.toContain(d.cpPath);
     expect(applied.opened.filter((f) => f === `${d.cpPath}.journal`)).toHaveLength(1);

@@ -259,8 +259,6 @@ export interface RunProducts {
   drift: Change[];
   /** What the apply left undone; null when this run applied nothing. */
   applied: ApplyOutcome | null;
-  /** An in-sync run recorded the inventory (/status `managed` is read again). */
-  inventoryWritten?: boolean;
   /** The run planned the commit of a rollback, not the branch head (fetch stage). */
   rollback?: RunRollback;
 }
