@@ -169,8 +169,37 @@ const OPS: { [K in Op['op']]: (state: State, op: OpOf<K>) => void } = {
 export const isOpName = (name: string): name is Op['op'] => Object.hasOwn(OPS, name);
 
 export function applyOp(state: State, op: Op): void {
-  (OPS[op.op] as (state: State, op: Op) => void)(state, op);
+  try {
+    (OPS[op.op] as (state: State, op: Op) => void)(state, op);
+  } finally {
+    // Q8's index: these ops may change a cluster's enabled or health in place (not via put).
+    if (!ROUTING_KEPT.has(op.op)) indexes.get(state)?.forgetAvailable();
+  }
 }
+
+/**
+ * The ops that never change a cluster's `enabled` or `health` in place: the index's available
+ * members (Q8) outlive them. Any other op, a new one included, drops them all.
+ */
+const ROUTING_KEPT: ReadonlySet<Op['op']> = new Set<Op['op']>([
+  'create_pool',
+  'delete_pool',
+  'undelete_pool',
+  'register_cluster',
+  'create_queue',
+  'update_queue',
+  'delete_queue',
+  'undelete_queue',
+  'drain_queue',
+  'activate_queue',
+  'set_queue_activity',
+  'set_assignment',
+  'delete_assignment',
+  'set_default_queue',
+  'delete_default_queue',
+  'set_execution_cluster_label',
+  'delete_execution_cluster_label',
+]);
 
 function createPool(state: State, op: OpOf<'create_pool'>): void {
   const addr = address('ClusterPool', op.name);
@@ -399,8 +428,9 @@ function poolReferences(state: State, pool: string) {
  * get cost the same at 10 objects and at 100,000. The rule:
  *   **never write `state.clusters` or `state.queues` directly; call `put` or `remove`**
  *   (replacing a queue's `spec` is a write). A cluster's `enabled`, `health`, reasons and drift
- *   may change in place: they are not indexed (availability is derived on read). A new indexed
- *   view belongs in `StateIndex` with its upkeep in `add` and `drop`.
+ *   may change in place, in an op not listed in ROUTING_KEPT: applyOp then drops the index's
+ *   available members (Q8). A new indexed view belongs in `StateIndex` with its upkeep in `add`
+ *   and `drop`.
  */
 export type PoolRecord = Pick<LivePool, 'name' | 'contract'>;
 
@@ -511,6 +541,12 @@ class StateIndex {
   private readonly boundByCluster = new Map<string, Set<string>>();
   /** Sorted copies of `membersByPool` entries, dropped when the pool's membership changes. */
   private readonly sortedMembers = new Map<string, string[]>();
+  /**
+   * Q8: a pool's enabled, healthy members, sorted; dropped with its membership and by every op
+   * that may change a member's routing in place (applyOp), so a queue's view costs its size,
+   * not its pool's (issue 79: each of 70,000 creates filtered its pool's members).
+   */
+  private readonly availableByPool = new Map<string, readonly string[]>();
 
   constructor(state: State) {
     for (const c of state.clusters.values()) this.add(c);
@@ -527,6 +563,20 @@ class StateIndex {
     return sorted;
   }
 
+  /** Q8: the enabled, healthy members of a pool, sorted (shared, as `members`). */
+  available(state: State, pool: string): readonly string[] {
+    let list = this.availableByPool.get(pool);
+    if (!list) {
+      list = this.members(pool).filter((name) => routable(state.clusters.get(name)!));
+      this.availableByPool.set(pool, list);
+    }
+    return list;
+  }
+
+  forgetAvailable(): void {
+    this.availableByPool.clear();
+  }
+
   boundQueues(cluster: string): string[] {
     return [...(this.boundByCluster.get(cluster) ?? [])].sort();
   }
@@ -538,6 +588,7 @@ class StateIndex {
     }
     addTo(this.membersByPool, r.pool, r.name);
     this.sortedMembers.delete(r.pool);
+    this.availableByPool.delete(r.pool);
   }
 
   drop(r: ClusterRecord | QueueRecord): void {
@@ -547,6 +598,7 @@ class StateIndex {
     }
     this.membersByPool.get(r.pool)?.delete(r.name);
     this.sortedMembers.delete(r.pool);
+    this.availableByPool.delete(r.pool);
   }
 }
 
@@ -600,13 +652,6 @@ function poolView(pool: PoolRecord, members: string[]): LivePool {
   return { name: pool.name, contract: structuredClone(pool.contract), member_clusters: members };
 }
 
-/** Q8: the enabled, healthy members of a pool, sorted. */
-function availableInPool(state: State, pool: string): string[] {
-  return indexOf(state)
-    .members(pool)
-    .filter((name) => routable(state.clusters.get(name)!));
-}
-
 function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
   return {
     name: c.name,
@@ -620,16 +665,11 @@ function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
 }
 
 /** The queue at `now`: with `drain`, its drain state changes with time alone (Q7). */
-function queueView(
-  state: State,
-  q: QueueRecord,
-  now: number,
-  availableOf: (pool: string) => string[] = (pool) => availableInPool(state, pool),
-): LiveQueue {
+function queueView(state: State, q: QueueRecord, now: number): LiveQueue {
   // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
   const available =
     q.spec.clusters.length === 1 && q.spec.clusters[0] === WILDCARD
-      ? [...availableOf(q.spec.pool)]
+      ? [...indexOf(state).available(state, q.spec.pool)]
       : q.spec.clusters
           .filter((name) => {
             const c = state.clusters.get(name);
@@ -667,13 +707,7 @@ export function getCluster(state: State, name: string): LiveCluster {
 }
 
 export function listQueues(state: State, now: number): LiveQueue[] {
-  const byPool = new Map<string, string[]>();
-  const available = (pool: string): string[] => {
-    let list = byPool.get(pool);
-    if (!list) byPool.set(pool, (list = availableInPool(state, pool)));
-    return list;
-  };
-  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, now, available));
+  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, now));
 }
 
 export function getQueue(state: State, name: string, now: number): LiveQueue {
