@@ -439,6 +439,8 @@ export async function writeOwnFile(
  * `buffer`, written whenever the next part might not fit: no part is joined into a larger string
  * or copied again to be written (a 100,000-object snapshot is ~25 MB of parts, issue 79).
  * `buffer` is reused, so a caller may pass its own for every write (the control-plane journal).
+ * A part made by `+` or a template is copied whole before it is encoded (V8 flattens it): hand
+ * its pieces over as parts of their own (json-parts.ts).
  */
 export async function writeTextParts(
   fh: FileHandle,
