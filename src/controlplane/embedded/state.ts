@@ -688,7 +688,7 @@ function queueView(state: State, q: QueueRecord, now: number): LiveQueue {
 
 export function listPools(state: State): LivePool[] {
   const idx = indexOf(state);
-  return [...state.pools.values()].sort(byName).map((p) => poolView(p, [...idx.members(p.name)]));
+  return sortedByName(state.pools).map((p) => poolView(p, [...idx.members(p.name)]));
 }
 
 export function getPool(state: State, name: string): LivePool {
@@ -697,9 +697,7 @@ export function getPool(state: State, name: string): LivePool {
 
 export function listClusters(state: State): LiveCluster[] {
   const idx = indexOf(state);
-  return [...state.clusters.values()]
-    .sort(byName)
-    .map((c) => clusterView(c, idx.boundQueues(c.name)));
+  return sortedByName(state.clusters).map((c) => clusterView(c, idx.boundQueues(c.name)));
 }
 
 export function getCluster(state: State, name: string): LiveCluster {
@@ -707,7 +705,7 @@ export function getCluster(state: State, name: string): LiveCluster {
 }
 
 export function listQueues(state: State, now: number): LiveQueue[] {
-  return [...state.queues.values()].sort(byName).map((q) => queueView(state, q, now));
+  return sortedByName(state.queues).map((q) => queueView(state, q, now));
 }
 
 export function getQueue(state: State, name: string, now: number): LiveQueue {
@@ -716,9 +714,20 @@ export function getQueue(state: State, name: string, now: number): LiveQueue {
 
 /** A keyed list's values (assignments, default-queue settings, labels), copied, sorted by key. */
 export function byKey<V extends object>(map: Map<string, V> | undefined): V[] {
-  return [...(map?.entries() ?? [])]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, v]) => ({ ...v }));
+  return inKeyOrder(map).map((v) => ({ ...v }));
+}
+
+/**
+ * A map's values in the order of their keys, by code unit as `byName`. The keys are sorted, not
+ * the records by a comparator: about twice as fast for 100,000 (each snapshot sorts them all).
+ */
+function inKeyOrder<V>(map: Map<string, V> | undefined): V[] {
+  return map ? [...map.keys()].sort().map((key) => map.get(key)!) : [];
+}
+
+/** The records of a map keyed by their names (pools, clusters, queues, the deleted ones), by name. */
+function sortedByName<V extends { name: string }>(map: Map<string, V> | undefined): V[] {
+  return inKeyOrder(map);
 }
 
 /** Q7: in-flight counts at `now`; depth is in flight plus waiting (nothing waits in the simulation). */
@@ -762,13 +771,13 @@ export interface StateJson {
 
 export function stateToJson(state: State): StateJson {
   const labels = byKey(state.execution_cluster_labels);
-  const deleted = [...(state.deleted_queues?.values() ?? [])].sort(byName);
-  const deletedPools = [...(state.deleted_pools?.values() ?? [])].sort(byName);
-  const deletedClusters = [...(state.deleted_clusters?.values() ?? [])].sort(byName);
+  const deleted = sortedByName(state.deleted_queues);
+  const deletedPools = sortedByName(state.deleted_pools);
+  const deletedClusters = sortedByName(state.deleted_clusters);
   return {
-    pools: [...state.pools.values()].sort(byName),
-    clusters: [...state.clusters.values()].sort(byName),
-    queues: [...state.queues.values()].sort(byName),
+    pools: sortedByName(state.pools),
+    clusters: sortedByName(state.clusters),
+    queues: sortedByName(state.queues),
     assignments: byKey(state.assignments),
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -1164,7 +1173,7 @@ export function checkNotReserved(state: State, name: string): void {
 }
 
 export function listDeletedQueues(state: State): LiveQueue[] {
-  return [...(state.deleted_queues?.values() ?? [])].sort(byName).map((q) => ({
+  return sortedByName(state.deleted_queues).map((q) => ({
     name: q.name,
     ...structuredClone(q.spec),
     state: 'drained' as const,
@@ -1217,11 +1226,11 @@ function checkNameKept(state: State, kind: 'deleted_pools' | 'deleted_clusters',
 }
 
 export function listDeletedPools(state: State): LivePool[] {
-  return [...(state.deleted_pools?.values() ?? [])].sort(byName).map((p) => poolView(p, []));
+  return sortedByName(state.deleted_pools).map((p) => poolView(p, []));
 }
 
 export function listDeletedClusters(state: State): LiveCluster[] {
-  return [...(state.deleted_clusters?.values() ?? [])].sort(byName).map((c) => clusterView(c, []));
+  return sortedByName(state.deleted_clusters).map((c) => clusterView(c, []));
 }
 
 function undeletePool(state: State, op: OpOf<'undelete_pool'>): void {
