@@ -60,8 +60,8 @@ export class StateStore {
   /** Journal lines not yet written (each then its newline), and the promise their calls wait on. */
   private pending: string[] = [];
   private batch: Batch | null = null;
-  /** Where a batch's lines are encoded to be written (one write at a time: drain). */
-  private readonly encoded = Buffer.allocUnsafe(1 << 18);
+  /** Where a batch's lines are encoded to be written (one write at a time: drain); on first use. */
+  private encoded: Buffer | null = null;
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
@@ -137,7 +137,7 @@ export class StateStore {
       this.batch = null;
       try {
         if (this.failure) throw this.failure;
-        await writeTextParts(this.journal, lines, this.encoded);
+        await writeTextParts(this.journal, lines, (this.encoded ??= Buffer.allocUnsafe(1 << 18)));
         await this.journal.datasync();
         this.journalOps += lines.length / 2;
         const limit = Math.max(this.opts.compactAfter ?? COMPACT_AFTER, this.snapshotObjects);
