@@ -29,6 +29,7 @@ import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
 import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
+import { sortedUnion } from '../util/sorted.js';
 
 /** Each flag: that step exists (a replace both creates and deletes; `updates`: pool_update). */
 export interface PoolDecision {
@@ -376,7 +377,7 @@ export class PlanIndex {
   }
 
   static union(a: Iterable<string>, b: Iterable<string>): string[] {
-    return [...new Set([...a, ...b])].sort(compare);
+    return sortedUnion([...a], [...b]);
   }
 }
 

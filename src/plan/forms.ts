@@ -252,6 +252,14 @@ export function diffAfter(change: Change, path: string): unknown {
   return isMap(value) || value === null ? undefined : (value ?? null);
 }
 
+/**
+ * A change's `after` when its diff is read from it (DIFF_OF_AFTER: every field of `after` as
+ * created), else null: a renderer walks it rather than make the diff's objects.
+ */
+export function createdFields(change: Change): Form | null {
+  return diffOfAfter(change) && isMap(change.after) ? change.after : null;
+}
+
 function diffOfAfter(change: Change): boolean {
   return Object.getOwnPropertyDescriptor(change, 'diff')?.get === DIFF_OF_AFTER.get;
 }

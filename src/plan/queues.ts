@@ -38,6 +38,7 @@ import {
 } from './forms.js';
 import { reasonOf } from './reasons.js';
 import { unmanagedReason } from './prune-scope.js';
+import { isAscending } from '../util/sorted.js';
 import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
@@ -46,29 +47,71 @@ export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
   // forEach, not for-of nor spreads: run once over 90,000 names, those allocated an iterator
   // result (and an entry array) a name.
   let firstRegistration: string | null = null;
-  const names = new Set<string>();
-  const add = (_: unknown, name: string) => names.add(name);
-  ix.dQueues.forEach(add);
-  ix.lQueues.forEach(add);
+  // The declared clusters' co-named queues, in the cluster pass's (sorted) order.
+  const conamed: string[] = [];
   pc.clusters.forEach((d, name) => {
     if (d.registers) firstRegistration ??= name;
-    if (ix.dClusters.has(name) && d.change.action !== 'blocked') names.add(name);
+    if (ix.dClusters.has(name) && d.change.action !== 'blocked') conamed.push(name);
   });
-  if (firstRegistration) names.add(DEFAULT_QUEUE);
-
   const f: QueueFrame = { ix, pc, firstRegistration };
   const queues = new Map<string, QueueDecision>();
-  [...names].sort().forEach((name) => {
-    const d = planQueue({
-      f,
-      name,
-      desired: ix.dQueues.get(name),
-      live: ix.lQueues.get(name),
-      deleted: ix.lDeletedQueues.get(name),
-    });
+  const deleted = ix.lDeletedQueues.size > 0 ? ix.lDeletedQueues : null;
+  eachQueueName(ix, conamed, firstRegistration !== null, (name, desired, live) => {
+    const d = planQueue({ f, name, desired, live, deleted: deleted?.get(name) });
     if (d) queues.set(name, d);
   });
   return queues;
+}
+
+/**
+ * Every queue name the pass decides, ascending, each once, with its declared and live queue: the
+ * declared and live lists (sorted by the loader and the backends) and `conamed` merged as they
+ * are (issue 79 item 5: at 100,000 creates a set of 70,000 names, its sort and two lookups a name
+ * cost ~40 ms); a list out of order is sorted as before.
+ */
+function eachQueueName(
+  ix: PlanIndex,
+  conamed: readonly string[],
+  withDefault: boolean,
+  visit: (name: string, desired: DesiredQueue | undefined, live: LiveQueue | undefined) => void,
+): void {
+  const dq = ix.desired.queues;
+  const lq = ix.live.queues;
+  if (!ascendingNames(dq) || !ascendingNames(lq) || !isAscending(conamed)) {
+    const names = new Set<string>();
+    const add = (_: unknown, name: string) => names.add(name);
+    ix.dQueues.forEach(add);
+    ix.lQueues.forEach(add);
+    conamed.forEach((name) => names.add(name));
+    if (withDefault) names.add(DEFAULT_QUEUE);
+    [...names].sort().forEach((name) => visit(name, ix.dQueues.get(name), ix.lQueues.get(name)));
+    return;
+  }
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let def = withDefault;
+  for (;;) {
+    // The least of each list's next name (and `default`, while not visited).
+    let name = i < dq.length ? dq[i]!.name : null;
+    const l = j < lq.length ? lq[j]!.name : null;
+    if (l !== null && (name === null || l < name)) name = l;
+    const c = k < conamed.length ? conamed[k]! : null;
+    if (c !== null && (name === null || c < name)) name = c;
+    if (def && (name === null || DEFAULT_QUEUE <= name)) name = DEFAULT_QUEUE;
+    if (name === null) return;
+    const desired = i < dq.length && dq[i]!.name === name ? dq[i++] : undefined;
+    const live = j < lq.length && lq[j]!.name === name ? lq[j++] : undefined;
+    if (k < conamed.length && conamed[k] === name) k++;
+    if (name === DEFAULT_QUEUE) def = false;
+    visit(name, desired, live);
+  }
+}
+
+/** Whether the objects' names are strictly ascending (so each is its name's only one). */
+function ascendingNames(items: readonly { name: string }[]): boolean {
+  for (let i = 1; i < items.length; i++) if (!(items[i - 1]!.name < items[i]!.name)) return false;
+  return true;
 }
 
 /** One queue's decision (null: nothing to say about it). */

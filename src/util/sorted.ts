@@ -43,3 +43,25 @@ export function sortedHas(sorted: readonly string[]): (key: string) => boolean {
     return lo < sorted.length && sorted[lo] === key;
   };
 }
+
+/**
+ * The distinct items of `a` and `b`, ascending: merged when both are strictly ascending (the
+ * planner's keys of declared and live objects nearly always are), else sorted.
+ */
+export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+  if (!isAscending(a) || !isAscending(b)) return [...new Set([...a, ...b])].sort();
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    // The lesser, or the one item both hold, once.
+    if (!(y < x)) i++;
+    if (!(x < y)) j++;
+    out.push(x < y ? x : y);
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}

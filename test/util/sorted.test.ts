@@ -1,10 +1,11 @@
 /**
  * Sorted string lists (src/util/sorted.ts, issue 79 item 5): membership by galloping search
- * answers as a set does, asked in order or not; `ascending` sorts only what is out of order.
+ * answers as a set does, asked in order or not; `ascending` sorts only what is out of order;
+ * `sortedUnion` merges what is in order and sorts what is not, to the same list.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ascending, isAscending, sortedHas } from '../../src/util/sorted.js';
+import { ascending, isAscending, sortedHas, sortedUnion } from '../../src/util/sorted.js';
 
 const words = fc.array(
   fc.string({ maxLength: 4, unit: fc.constantFrom('a', 'b', '/', 'Q', 'é') }),
@@ -40,5 +41,17 @@ describe('sorted lists', () => {
     expect(isAscending(['Queue/b', 'Queue/a'])).toBe(false);
     // UTF-16 code units, as .sort() orders: '/' before 'P', so Cluster/ before ClusterPool/.
     expect(isAscending(['Cluster/z', 'ClusterPool/a'])).toBe(true);
+  });
+
+  it('sortedUnion is the sorted distinct items of both lists, ascending or not', () => {
+    fc.assert(
+      fc.property(words, words, fc.boolean(), (a, b, sort) => {
+        // Half the cases strictly ascending (merged), the others as generated (sorted).
+        const [x, y] = sort ? [ascending(a), ascending(b)] : [a, b];
+        expect(sortedUnion(x, y)).toEqual([...new Set([...a, ...b])].sort());
+      }),
+    );
+    expect(sortedUnion(['a', 'c'], ['b', 'c', 'd'])).toEqual(['a', 'b', 'c', 'd']);
+    expect(sortedUnion([], ['Cluster/z', 'ClusterPool/a'])).toEqual(['Cluster/z', 'ClusterPool/a']);
   });
 });

@@ -1,0 +1,58 @@
+/**
+ * A create's field lines are read from its `after` without making its diff (render/text.ts
+ * addCreatedLines, issue 79 item 5): the same text, byte for byte, as from the diff itself, for
+ * nested maps, nulls, lists and values the terminal text escapes.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { diffForms, makeChange } from '../../src/plan/forms.js';
+import { renderChangeText } from '../../src/render/text.js';
+
+const leaf = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.string({ maxLength: 4, unit: fc.constantFrom('a', '"', '\\', '\u001b', '\u202e', 'é', ' ') }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
+);
+const key = fc.string({ maxLength: 6, unit: fc.constantFrom('a', 'b', '.', '1', '\u001b', ' ') });
+const form = fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKeys: 3 })), {
+  maxKeys: 7,
+});
+
+describe('the text of a create', () => {
+  it('is the same read from its after as from its diff', () => {
+    fc.assert(
+      fc.property(form, fc.boolean(), (after, color) => {
+        // diff null: read from `after` where it is read (plan/forms.ts DIFF_OF_AFTER).
+        const lazy = makeChange('Queue', 'q', 'create', null, after, null);
+        const kept = makeChange('Queue', 'q', 'create', null, after, diffForms(null, after));
+        expect(renderChangeText(lazy, { color })).toBe(renderChangeText(kept, { color }));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('lists a queue with caps field by field, its maps as dotted paths', () => {
+    const after = {
+      pool: 'p',
+      clusters: ['c1', 'c2'],
+      run_concurrency: 5,
+      max_resources: { cpu: '4', memory: '8Gi' },
+      scheduling: null,
+    };
+    const text = renderChangeText(makeChange('Queue', 'q', 'create', null, after, null), {
+      color: false,
+    });
+    expect(text.split('\n').slice(1)).toEqual([
+      '      pool                 = "p"',
+      '      clusters             = ["c1", "c2"]',
+      '      run_concurrency      = 5',
+      '      max_resources.cpu    = "4"',
+      '      max_resources.memory = "8Gi"',
+    ]);
+  });
+});
