@@ -53,7 +53,7 @@ export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
     if (d.registers) firstRegistration ??= name;
     if (ix.dClusters.has(name) && d.change.action !== 'blocked') conamed.push(name);
   });
-  const f: QueueFrame = { ix, pc, firstRegistration };
+  const f: QueueFrame = { ix, pc, firstRegistration, wildcardRoutes: new Map() };
   const queues = new Map<string, QueueDecision>();
   const deleted = ix.lDeletedQueues.size > 0 ? ix.lDeletedQueues : null;
   eachQueueName(ix, conamed, firstRegistration !== null, (name, desired, live) => {
@@ -337,6 +337,8 @@ interface QueueFrame {
   readonly pc: PoolsAndClusters;
   /** The first cluster this plan registers (C3 recreates `default` with it), or null. */
   readonly firstRegistration: string | null;
+  /** By pool: some cluster is in it once the plan is applied (routesSomewhere). */
+  readonly wildcardRoutes: Map<string, boolean>;
 }
 
 interface QueueOwn {
@@ -895,8 +897,17 @@ export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: strin
 
 function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {
   if (!isWildcard(spec.clusters)) return spec.clusters.length > 0;
-  for (const d of f.pc.clusters.values()) if (d.final?.pool === spec.pool) return true;
-  return false;
+  // Asked once a pool, not once a `*` queue: each asking walked the clusters up to a member.
+  let routes = f.wildcardRoutes.get(spec.pool);
+  if (routes === undefined) {
+    routes = false;
+    for (const d of f.pc.clusters.values()) {
+      routes = d.final?.pool === spec.pool;
+      if (routes) break;
+    }
+    f.wildcardRoutes.set(spec.pool, routes);
+  }
+  return routes;
 }
 
 /** A co-named queue back with its cluster's undelete (DRAINED, old settings), then updated (Q4). */
