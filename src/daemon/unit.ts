@@ -495,7 +495,7 @@ async function unitPipeline(
       );
       return { ...loaded, errors };
     },
-    plans: off('plan-reuse') ? undefined : new PlanReuse(),
+    plans: off('plan-reuse') ? undefined : new PlanReuse({ slices: !off('plan-slice') }),
     reloadEveryRun: off('loaded'),
     readLiveState: (cp, need, before) => {
       learn(cp);

@@ -11,6 +11,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { planAgainst, type PlanOptions } from '../plan/index.js';
+import { PlanSlicer, type SliceOptions } from './plan-slice.js';
 
 interface MemoKey {
   live: LiveState;
@@ -64,6 +65,8 @@ function allFrozen(state: object): boolean {
 /** A daemon unit's planAgainst (src/plan/index.ts), reusing a desired state's last plan. */
 export class PlanReuse {
   readonly stats = { hits: 0, misses: 0 };
+  /** A desired state not planned yet is planned from the last plan where it can be (plan-slice.ts). */
+  readonly slicer: PlanSlicer | null;
   private readonly memo = new WeakMap<DesiredState, Entry>();
   /** The JSON of each frozen object of a live state, made once (the objects of an unchanged state are shared). */
   private readonly objectJson = new WeakMap<object, string>();
@@ -114,11 +117,22 @@ export class PlanReuse {
     return key;
   }
 
+  /** `slices`: false (cache `plan-slice` off) plans every miss whole. */
+  constructor(opts: { slices?: boolean | SliceOptions } = {}) {
+    const { slices = true } = opts;
+    this.slicer = slices === false ? null : new PlanSlicer(slices === true ? {} : slices);
+  }
+
   plan(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
     const key = planMemoKey(live, opts);
     const reused = this.remembered(desired, key);
-    if (reused) return reused;
-    const plan = planAgainst(desired, live, opts);
+    if (reused) {
+      this.slicer?.remember(desired, live, key, reused);
+      return reused;
+    }
+    const plan = this.slicer
+      ? this.slicer.plan(desired, live, opts, key)
+      : planAgainst(desired, live, opts);
     this.memo.set(desired, {
       ...key,
       liveKey: allFrozen(key.live) ? null : this.liveStateKey(key.live),

@@ -126,13 +126,12 @@ export function computePlan(
   const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
-  const inventory = planInventory(desired, live, declaredMarks);
+  const { inventory, ...fingerprints } = wholeParts(desired, live, commit, declaredMarks);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
     format_version: PLAN_FORMAT_VERSION,
-    desired_fingerprint: desiredFingerprint(desired, commit),
-    live_fingerprint: liveFingerprint(live),
+    ...fingerprints,
     commit,
     summary,
     changes,
@@ -145,6 +144,37 @@ export function computePlan(
     ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
+}
+
+/** What a plan says of the whole organisation, however little of it changes (fingerprints, inventory). */
+function wholeParts(
+  desired: DesiredState,
+  live: LiveState,
+  commit: string | null,
+  marks: ReturnType<typeof declaredProtection>,
+  liveKnown?: string,
+) {
+  return {
+    desired_fingerprint: desiredFingerprint(desired, commit),
+    live_fingerprint: liveKnown ?? liveFingerprint(live),
+    inventory: planInventory(desired, live, marks),
+  };
+}
+
+/**
+ * wholeParts as planAgainst makes them (the backend's view of `desired`): the daemon's plan of
+ * a slice of the organisation takes these (src/incremental/plan-slice.ts); `liveKnown`: the
+ * live fingerprint of an equal live state.
+ */
+export function organisationParts(
+  desired: DesiredState,
+  live: LiveState,
+  opts: PlanOptions = {},
+  liveKnown?: string,
+) {
+  const view = opts.backend ? plannableState(desired, opts.backend).desired : desired;
+  const commit = opts.commit !== undefined ? opts.commit : view.commit;
+  return wholeParts(view, live, commit, declaredProtection(view), liveKnown);
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */

@@ -5,8 +5,10 @@
  * back, a document added: ./edits.ts) and of the live state (queues retuned, clusters disabled
  * or reported unhealthy, assignments moved), written through the daemon's writer sessions.
  * After each one, the daemon's way — in-memory analyses (frozen), shared frozen reads of an
- * unchanged state file (src/incremental/state-cache.ts, list-views.ts), the plan memo — must
- * give byte-identical results, errors, plans and plan text to a cold load and read.
+ * unchanged state file (src/incremental/state-cache.ts, list-views.ts), the plan memo, the plan
+ * of the slice an edit touches spliced into the last plan (plan-slice.ts, issue 79; now and then
+ * the repository is applied first, as the daemon does) — must give byte-identical results,
+ * errors, plans and plan text to a cold load and read.
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +30,8 @@ import { retuneQueue } from '../support/retune-queue.js';
 import { sharedListsOf } from '../../src/daemon/unit.js';
 import { EDITS } from './edits.js';
 import { outcome } from './outcome.js';
+import { executePlan } from '../../src/apply/executor.js';
+import { planAgainst } from '../../src/plan/index.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -120,6 +124,32 @@ async function togglePrune(repo: string): Promise<string> {
   return `prune ${on ? 'on' : 'off'}`;
 }
 
+/**
+ * The daemon applies a commit's plan (issue 79 item 2): the next edit is planned against its
+ * result, so the last plan acted on little and the planner plans only the slice an edit touches.
+ */
+async function applyRepository(
+  repo: string,
+  state: string,
+  cache: EmbeddedStateCache,
+): Promise<string> {
+  const loaded = await loadDesired(repo);
+  if (!loaded.valid) return '';
+  const plan = planAgainst(loaded.desired, await readWith(state, cache));
+  if (plan.errors.length > 0) return '';
+  const writer = await EmbeddedControlPlane.open({ path: state, stateCache: cache });
+  try {
+    await executePlan(plan, writer, {
+      parallelism: 4,
+      waitTimeoutMs: 5_000,
+      pollIntervalMs: { initial: 5, max: 20 },
+    });
+  } finally {
+    await writer.close();
+  }
+  return 'applied, then ';
+}
+
 /** A read as the daemon reads (through its state cache) or as a cold process does (none). */
 async function readWith(path: string, stateCache: EmbeddedStateCache | null): Promise<LiveState> {
   const cp: ControlPlane = await EmbeddedControlPlane.open({
@@ -151,24 +181,28 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
     });
     await seeding.close();
     const analyses = new AnalysisCache();
-    const plans = new PlanReuse();
+    // Every slice, however large (the daemon plans one above a quarter of the organisation whole).
+    const plans = new PlanReuse({ slices: { maxShare: Infinity } });
     const repo = join(dir, 'repo');
     const pick = rng(31);
+    // Its own sequence: the seeded edits below are the ones they were before it.
+    const applies = rng(97);
     let previous: LiveState | null = null;
     let shared = 0;
     const cache = createEmbeddedStateCache();
     for (let step = 0; step <= 60; step++) {
-      let what = 'initial';
+      let what = step > 0 ? '' : 'initial';
+      if (step > 0 && applies() < 0.3) what = await applyRepository(repo, state, cache);
       if (step > 0 && pick() < 0.4) {
         const writer = await EmbeddedControlPlane.open({ path: state, stateCache: cache });
         try {
-          what = await one(LIVE_EDITS, pick)(writer, pick);
+          what += await one(LIVE_EDITS, pick)(writer, pick);
         } finally {
           await writer.close();
         }
-      } else if (step > 0 && pick() < 0.15) what = await togglePrune(repo);
-      else if (step > 0 && pick() < 0.2) what = await removeCluster(repo, pick, named);
-      else if (step > 0) what = await one(EDITS, pick)(repo, pick);
+      } else if (step > 0 && pick() < 0.15) what += await togglePrune(repo);
+      else if (step > 0 && pick() < 0.2) what += await removeCluster(repo, pick, named);
+      else if (step > 0) what += await one(EDITS, pick)(repo, pick);
 
       const daemonLive = await readWith(state, cache);
       if (previous && sameObjects(previous, daemonLive)) shared++;
@@ -185,5 +219,7 @@ describe("the daemon's incremental paths equal cold ones (issue 25)", () => {
     }
     // The paths under test were taken: unchanged states shared.
     expect(shared).toBeGreaterThan(5);
+    // Issue 79 item 2: most commits after an apply were planned as a slice.
+    expect(plans.slicer!.stats.sliced).toBeGreaterThan(10);
   }, 300_000);
 });

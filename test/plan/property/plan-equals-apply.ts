@@ -254,7 +254,7 @@ export function desiredOf(r: Repo): DesiredState {
  * Plays the history through the control plane's own calls (its parts); refused calls, and those
  * of a part the control plane does not have, are skipped.
  */
-async function play(cp: ControlPlane, history: readonly Op[]): Promise<void> {
+export async function play(cp: ControlPlane, history: readonly Op[]): Promise<void> {
   const pools = [DEFAULT_POOL];
   const clusterPool = new Map<string, string>();
   for (const o of history) {

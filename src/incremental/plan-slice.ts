@@ -1,0 +1,525 @@
+/**
+ * Issue 79 item 2: the daemon plans only what a change can affect. Objects interact only through
+ * named relations (a pool and everything in it, a cluster and the queues naming it or named after
+ * it, a setting and its queue), so the planner's decision for an object and its warnings read
+ * only its connected part of those relations. Given the inputs and plan of the unit's last plan,
+ * the objects that differ (desired or live), those the last plan acted on, and everything
+ * connected to them in the old or the new inputs are planned by planAgainst itself; every other
+ * object's change and warnings are the last plan's, unchanged by construction; the parts of the
+ * whole organisation (fingerprints, inventory, summary, order) are made again over it.
+ *
+ * A plan of the whole organisation is made instead whenever the slice is not known to be safe:
+ * no last plan, an option or backend or organisation-wide field changed, the last plan had
+ * errors, a kind this does not model is present, the slice plans something outside itself or
+ * has errors, or the slice is most of the organisation. test/incremental/plan-slice.test.ts
+ * holds it equal to the whole plan.
+ */
+import {
+  address,
+  assignmentKeyString,
+  DEFAULT_QUEUE,
+  defaultQueueKeyString,
+  WILDCARD,
+} from '../model/common.js';
+import type { ObjectKind } from '../model/common.js';
+import type { DesiredState } from '../model/desired.js';
+import type { LiveState } from '../model/live.js';
+import type { Change, Plan, PlanWarning } from '../model/plan.js';
+import { organisationParts, planAgainst, type PlanOptions } from '../plan/index.js';
+import { summarizeChanges } from '../plan/forms.js';
+
+/** The lists of both states this slices, each item's address and relation groups. */
+const LISTS = ['pools', 'clusters', 'queues', 'assignments', 'default_queues'] as const;
+type ListName = (typeof LISTS)[number];
+
+type Item = Record<string, unknown>;
+type Groups = (item: Item, live: boolean) => string[];
+
+const KIND: Record<ListName, ObjectKind> = {
+  pools: 'ClusterPool',
+  clusters: 'Cluster',
+  queues: 'Queue',
+  assignments: 'PoolAssignment',
+  default_queues: 'DefaultQueue',
+};
+
+/** A relation group is named by the address of the object it is about (one that may not exist yet). */
+const pool = (name: unknown) => address('ClusterPool', String(name));
+const cluster = (name: unknown) => address('Cluster', String(name));
+const queue = (name: unknown) => address('Queue', String(name));
+
+/** The name of an item in its kind's changes. */
+const NAME: Record<ListName, (i: Item) => string> = {
+  pools: (i) => i['name'] as string,
+  clusters: (i) => i['name'] as string,
+  queues: (i) => i['name'] as string,
+  assignments: (i) => assignmentKeyString(i as never),
+  default_queues: (i) => defaultQueueKeyString(i as never),
+};
+
+/**
+ * The relations (context.ts, the passes): a pool's decision reads every cluster, queue and
+ * assignment in it (P5, A3); a cluster's, the queues naming it (C8, Q8) and its co-named queue
+ * (C2, Q4); a queue's, its pool and the clusters it names; a setting's, its queue.
+ */
+const GROUPS: Record<ListName, Groups> = {
+  pools: (p) => [pool(p['name'])],
+  clusters: (c, live) => {
+    const out = [pool(c['pool']), cluster(c['name']), queue(c['name'])];
+    if (!live) for (const p of (c['pools'] as string[] | undefined) ?? []) out.push(pool(p));
+    return out;
+  },
+  queues: (q, live) => {
+    const spec = (live ? q : q['spec']) as { pool: string; clusters: readonly string[] };
+    const out = [queue(q['name']), pool(spec.pool)];
+    for (const c of spec.clusters) if (c !== WILDCARD) out.push(cluster(c));
+    return out;
+  },
+  assignments: (a) => [pool(a['pool'])],
+  default_queues: (s) => [queue(s['queue'])],
+};
+
+/** Fields of a state that are neither sliced nor compared: the commit is in the fingerprint. */
+const FREE = new Set<string>(['commit']);
+/** Slicing them is not modelled: present in either state, the whole organisation is planned. */
+const UNMODELLED = new Set([
+  'execution_clusters',
+  'cluster_labels',
+  'execution_cluster_labels',
+  'deleted_queues',
+  'deleted_pools',
+  'deleted_clusters',
+  'flyteadmin',
+]);
+
+/** An item of a state that differs from the last one's at its address. */
+interface Differing {
+  list: ListName;
+  live: boolean;
+  was: Item | undefined;
+  now: Item | undefined;
+}
+
+/**
+ * A state's sliced items by address and by relation group, kept up to date from one plan to the
+ * next by its differing items only (a one-file commit does not index 10,000 objects again).
+ */
+class StateIndex {
+  readonly byAddress = new Map<string, Item>();
+  readonly byGroup = new Map<string, string[]>();
+
+  constructor(
+    public state: DesiredState | LiveState,
+    readonly live: boolean,
+  ) {
+    for (const name of LISTS) {
+      const items = listOf(state, name);
+      for (let i = 0; i < items.length; i++) this.add(name, items[i]!);
+    }
+  }
+
+  get size(): number {
+    return this.byAddress.size;
+  }
+
+  /** The lists' items that differ in `now`, by address; null when a list is not sorted by key. */
+  differing(now: DesiredState | LiveState): Map<string, Differing> | null {
+    const out = new Map<string, Differing>();
+    for (const name of LISTS) {
+      const a = listOf(this.state, name);
+      const b = listOf(now, name);
+      // The embedded state cache hands the same lists of an unchanged state (shared-lists).
+      if (a === b) continue;
+      if (!this.walk(name, a, b, out)) return null;
+    }
+    return out;
+  }
+
+  /** The two sorted lists side by side (no map of either); false when one is not sorted. */
+  private walk(
+    name: ListName,
+    a: readonly Item[],
+    b: readonly Item[],
+    out: Map<string, Differing>,
+  ) {
+    const key = NAME[name];
+    const kind = KIND[name];
+    let i = 0;
+    let j = 0;
+    let last = '';
+    while (i < a.length || j < b.length) {
+      const ka = i < a.length ? key(a[i]!) : null;
+      const kb = j < b.length ? key(b[j]!) : null;
+      const k = ka === null ? kb! : kb === null ? ka : ka < kb ? ka : kb;
+      if ((i > 0 || j > 0) && k <= last) return false;
+      last = k;
+      const was = ka === k ? a[i++] : undefined;
+      const now = kb === k ? b[j++] : undefined;
+      if (was === undefined || now === undefined || (was !== now && !sameInOrder(was, now)))
+        out.set(address(kind, k), { list: name, live: this.live, was, now });
+      // An equal item of the next state takes the last one's place (slices filter by identity).
+      else if (was !== now) this.byAddress.set(address(kind, k), now);
+    }
+    return true;
+  }
+
+  /** The index of `now`, given its items that differ from this state's. */
+  advance(now: DesiredState | LiveState, differing: ReadonlyMap<string, Differing>): void {
+    differing.forEach((d, at) => {
+      if (d.was) this.remove(d.list, at, d.was);
+      if (d.now) this.add(d.list, d.now);
+    });
+    this.state = now;
+  }
+
+  private add(name: ListName, item: Item): void {
+    const at = address(KIND[name], NAME[name](item));
+    this.byAddress.set(at, item);
+    for (const g of GROUPS[name](item, this.live)) {
+      const list = this.byGroup.get(g);
+      if (list === undefined) this.byGroup.set(g, [at]);
+      else if (!list.includes(at)) list.push(at);
+    }
+  }
+
+  private remove(name: ListName, at: string, item: Item): void {
+    this.byAddress.delete(at);
+    for (const g of GROUPS[name](item, this.live)) {
+      const list = this.byGroup.get(g)?.filter((x) => x !== at);
+      if (list?.length) this.byGroup.set(g, list);
+      else this.byGroup.delete(g);
+    }
+  }
+
+  /** The relation groups of the item at `at`, or none. */
+  groupsOf(at: string): string[] {
+    const item = this.byAddress.get(at);
+    if (!item) return [];
+    return GROUPS[LIST_OF_KIND[at.slice(0, at.indexOf('/'))]!](item, this.live);
+  }
+}
+
+const LIST_OF_KIND: Record<string, ListName> = Object.fromEntries(
+  LISTS.map((name) => [KIND[name], name]),
+);
+
+/** Every item of the live lists is frozen (the embedded control plane's shared views). */
+function frozen(live: LiveState): boolean {
+  for (const name of LISTS) {
+    const items = listOf(live, name);
+    for (let i = 0; i < items.length; i++) if (!Object.isFrozen(items[i])) return false;
+  }
+  return true;
+}
+
+function listOf(state: DesiredState | LiveState, name: ListName): readonly Item[] {
+  return (state as unknown as Record<string, Item[] | undefined>)[name] ?? [];
+}
+
+/** JSON equality, key order included (it is in the plan's JSON: contracts, annotations). */
+function sameInOrder(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i]) return false;
+    if (!sameInOrder((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+      return false;
+  }
+  return true;
+}
+
+interface Last {
+  desired: StateIndex;
+  live: StateIndex;
+  key: PlanKey;
+  plan: Plan;
+}
+
+/** The options and backend's data as JSON, and the backend's `manualStep` (plan-reuse.ts). */
+export interface PlanKey {
+  options: string;
+  backend: string;
+  manualStep: unknown;
+}
+
+const sameKey = (a: PlanKey, b: PlanKey) =>
+  a.options === b.options && a.backend === b.backend && a.manualStep === b.manualStep;
+
+export interface SliceOptions {
+  /** Above this share of the organisation's objects, the whole is planned (cheaper then). */
+  maxShare?: number;
+}
+
+/** A daemon unit's planAgainst over the slice a change touches (one per PlanReuse). */
+export class PlanSlicer {
+  /** `lastWhy`: 'sliced', or why the last plan was whole; `lastSlice`: the addresses it planned. */
+  readonly stats = { sliced: 0, whole: 0, lastWhy: '', lastSlice: 0 };
+  private last: Last | null = null;
+  private readonly maxShare: number;
+
+  constructor(opts: SliceOptions = {}) {
+    this.maxShare = opts.maxShare ?? 0.25;
+  }
+
+  plan(desired: DesiredState, live: LiveState, opts: PlanOptions, key: PlanKey): Plan {
+    if (!frozen(live)) return this.unsliceable(desired, live, opts);
+    const moved = this.advance(desired, live);
+    const sliced = moved.why ?? this.sliced(moved, opts, key);
+    const whole = typeof sliced === 'string';
+    this.stats.lastWhy = whole ? sliced : 'sliced';
+    this.stats[whole ? 'whole' : 'sliced']++;
+    const plan = whole ? planAgainst(desired, live, opts) : sliced;
+    this.last = { desired: moved.d, live: moved.l, key, plan };
+    return plan;
+  }
+
+  /** The plan of a memo hit is the plan of these inputs too: the next change is taken from them. */
+  remember(desired: DesiredState, live: LiveState, key: PlanKey, plan: Plan): void {
+    const last = this.last;
+    // The last plan's inputs, the live state equal (a memo hit): still the last plan's.
+    if (last?.desired.state === desired && sameKey(last.key, key)) return;
+    if (!frozen(live)) {
+      this.last = null;
+      return;
+    }
+    const { d, l } = this.advance(desired, live);
+    this.last = { desired: d, live: l, key, plan };
+  }
+
+  /**
+   * A live state of changeable objects (read over HTTP: Union, flyteadmin) could change in place
+   * after it is planned; comparing it with the next one needs its copy or JSON kept, ~10 MB at
+   * 10,000 objects (issue 79's memory budget): planned whole, nothing kept.
+   */
+  private unsliceable(desired: DesiredState, live: LiveState, opts: PlanOptions): Plan {
+    this.last = null;
+    this.stats.whole++;
+    this.stats.lastWhy = 'a live state of changeable objects';
+    return planAgainst(desired, live, opts);
+  }
+
+  /** The indexes moved on to these states, and what differs from the last plan's. */
+  private advance(desired: DesiredState, live: LiveState) {
+    const last = this.last;
+    // The states the last plan was made from (the indexes move on to the new ones).
+    const was = last && { desired: last.desired.state, live: last.live.state };
+    this.last = null;
+    const step = (ix: StateIndex | undefined, now: DesiredState | LiveState, isLive: boolean) => {
+      if (ix?.state === now) return { ix, differing: new Map<string, Differing>() };
+      const differing = ix?.differing(now);
+      if (!ix || !differing) return { ix: new StateIndex(now, isLive), differing: null };
+      ix.advance(now, differing);
+      return { ix, differing };
+    };
+    const dd = step(last?.desired, desired, false);
+    const ll = step(last?.live, live, true);
+    const why =
+      last === null
+        ? 'no last plan'
+        : dd.differing === null || ll.differing === null
+          ? 'a list not sorted by key'
+          : null;
+    return {
+      d: dd.ix,
+      l: ll.ix,
+      last,
+      was,
+      why,
+      differing: [...(dd.differing?.entries() ?? []), ...(ll.differing?.entries() ?? [])],
+    };
+  }
+
+  /** The plan of the slice spliced into the last plan, or why the whole is planned. */
+  private sliced(
+    moved: ReturnType<PlanSlicer['advance']>,
+    opts: PlanOptions,
+    key: PlanKey,
+  ): Plan | string {
+    const { d, l } = moved;
+    const last = moved.last!;
+    if (!sameKey(last.key, key)) return 'options or backend changed';
+    if (opts.targets?.length || opts.replace?.length || opts.acceptCascade?.length)
+      return 'targets, replace or accept-cascade';
+    if (last.plan.errors.length > 0) return 'the last plan had errors';
+    const seeds = new Set<string>();
+    const was = moved.was!;
+    const other = otherFields(was.desired, d.state, seeds) ?? otherFields(was.live, l.state, seeds);
+    if (other !== null) return other;
+    // An equal live state has the last plan's live fingerprint (plan/fingerprint.ts: live only).
+    const liveSame = seeds.size === 0 && moved.differing.every(([, x]) => !x.live);
+    // The groups an item was in before it changed (the index now has the new ones).
+    const before = new Map<string, string[]>();
+    for (const [at, x] of moved.differing) {
+      seeds.add(at);
+      if (x.was) before.set(at, [...(before.get(at) ?? []), ...GROUPS[x.list](x.was, x.live)]);
+    }
+    // What the last plan acted on: the whole plan's steps and changes outside the slice are none
+    // but noop and unmanaged ones, so the budget, confirm-destroy and steps are the slice's.
+    for (const c of last.plan.changes)
+      if ((c.action !== 'noop' && c.action !== 'unmanaged') || c.caused_by) seeds.add(c.address);
+    for (const s of last.plan.steps) seeds.add(s.target);
+    // Any registration creates the `default` queue (C3): its decision names the first.
+    for (const s of seeds) if (s.startsWith('Cluster/')) seeds.add(address('Queue', DEFAULT_QUEUE));
+    const slice = closure(seeds, before, [d, l]);
+    const total = Math.max(d.size, l.size, 1);
+    this.stats.lastSlice = slice.size;
+    if (slice.size > this.maxShare * total) return `slice of ${slice.size} of ${total}`;
+    const part = planAgainst(sliceOf(d, slice), sliceOf(l, slice), opts);
+    if (part.errors.length > 0) return 'the slice has errors';
+    const outside = (a: string | null) => a === null || !slice.has(a);
+    const beyond =
+      part.changes.find((c) => outside(c.address))?.address ??
+      part.steps.find((s) => outside(s.target))?.target ??
+      part.warnings.find((w) => outside(w.address))?.address;
+    if (beyond !== undefined) return `the slice planned ${beyond}, outside itself`;
+    const kept = last.plan.changes.filter((c) => !slice.has(c.address));
+    if (kept.some((c) => c.action !== 'noop' && c.action !== 'unmanaged'))
+      return 'a change outside the slice';
+    const changes = merged(kept, part.changes, compareChanges);
+    const warnings = merged(
+      last.plan.warnings.filter((w) => !slice.has(w.address)),
+      part.warnings,
+      compareWarnings,
+    );
+    const whole = organisationParts(
+      d.state as DesiredState,
+      l.state as LiveState,
+      opts,
+      liveSame ? last.plan.live_fingerprint : undefined,
+    );
+    return {
+      ...part,
+      desired_fingerprint: whole.desired_fingerprint,
+      live_fingerprint: whole.live_fingerprint,
+      summary: summarizeChanges(changes),
+      changes,
+      warnings,
+      ...('inventory' in part ? { inventory: whole.inventory } : {}),
+    };
+  }
+}
+
+/**
+ * Null when every field but the sliced lists is equal (the inventory: its differing addresses
+ * join the seeds), else why the whole organisation is planned.
+ */
+function otherFields(a: object, b: object, seeds: Set<string>): string | null {
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
+    if ((LISTS as readonly string[]).includes(key) || FREE.has(key)) continue;
+    const x = ra[key];
+    const y = rb[key];
+    if (UNMODELLED.has(key)) {
+      if (present(x) || present(y)) return `${key} present`;
+      continue;
+    }
+    if (x === y) continue;
+    if (key === 'inventory' && Array.isArray(x) && Array.isArray(y)) {
+      // Read again at every run: nearly always the same addresses in the same order.
+      if (x.length === y.length && x.every((s, i) => s === y[i])) continue;
+      const was = new Set<string>(x as string[]);
+      const now = new Set<string>(y as string[]);
+      for (const s of was) if (!now.has(s)) seeds.add(s);
+      for (const s of now) if (!was.has(s)) seeds.add(s);
+      continue;
+    }
+    if (JSON.stringify(x) !== JSON.stringify(y)) return `${key} changed`;
+  }
+  return null;
+}
+
+const present = (v: unknown) =>
+  v !== undefined && v !== null && (!Array.isArray(v) || v.length > 0);
+
+/**
+ * Every address connected to a seed by a relation group, in the new states or (`before`: the
+ * groups the differing items left) the old: an item that did not differ has the same groups.
+ */
+function closure(
+  seeds: ReadonlySet<string>,
+  before: ReadonlyMap<string, readonly string[]>,
+  states: readonly StateIndex[],
+): Set<string> {
+  const slice = new Set(seeds);
+  const groups = new Set<string>();
+  const todo = [...seeds];
+  const visit = (g: string) => {
+    if (groups.has(g)) return;
+    groups.add(g);
+    // The object the group is named after, though neither state has it (a co-named queue
+    // a registration creates, C2).
+    if (!slice.has(g)) {
+      slice.add(g);
+      todo.push(g);
+    }
+    for (const s of states)
+      for (const other of s.byGroup.get(g) ?? [])
+        if (!slice.has(other)) {
+          slice.add(other);
+          todo.push(other);
+        }
+  };
+  while (todo.length > 0) {
+    const at = todo.pop()!;
+    for (const s of states) s.groupsOf(at).forEach(visit);
+    before.get(at)?.forEach(visit);
+  }
+  return slice;
+}
+
+/** The state with only the sliced lists' items in the slice, in their order. */
+function sliceOf<S extends DesiredState | LiveState>(
+  ix: StateIndex,
+  slice: ReadonlySet<string>,
+): S {
+  const state = ix.state as unknown as Record<string, Item[] | undefined>;
+  const out: Record<string, unknown> = { ...state };
+  const keep = new Set<Item>();
+  for (const at of slice) {
+    const item = ix.byAddress.get(at);
+    if (item) keep.add(item);
+  }
+  for (const name of LISTS) {
+    const items = state[name];
+    if (items) out[name] = items.filter((i) => keep.has(i));
+  }
+  return out as unknown as S;
+}
+
+/** The planner's order of kinds (index.ts computePlan): changes sort by kind, then name. */
+const KIND_ORDER: Record<string, number> = {
+  ClusterPool: 0,
+  Cluster: 1,
+  Queue: 2,
+  PoolAssignment: 3,
+  DefaultQueue: 4,
+  ExecutionClusterLabel: 5,
+};
+
+const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function compareChanges(a: Change, b: Change): number {
+  return KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || compareStrings(a.name, b.name);
+}
+
+/** computePlan's order of warnings: by address, then code. */
+function compareWarnings(a: PlanWarning, b: PlanWarning): number {
+  return compareStrings(a.address, b.address) || compareStrings(a.code, b.code);
+}
+
+/** Two lists sorted by `order`, as one (ties: `a`'s first; they never share an address). */
+function merged<T>(a: readonly T[], b: readonly T[], order: (x: T, y: T) => number): T[] {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(order(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
