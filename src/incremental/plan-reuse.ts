@@ -127,11 +127,11 @@ export class PlanReuse {
     const key = planMemoKey(live, opts);
     const reused = this.remembered(desired, key);
     if (reused) {
-      this.slicer?.remember(desired, live, key, reused);
+      this.slicer?.remember(desired, live, opts, reused);
       return reused;
     }
     const plan = this.slicer
-      ? this.slicer.plan(desired, live, opts, key)
+      ? this.slicer.plan(desired, live, opts)
       : planAgainst(desired, live, opts);
     this.memo.set(desired, {
       ...key,

@@ -227,8 +227,10 @@ function sameInOrder(a: unknown, b: unknown): boolean {
   for (let i = 0; i < ka.length; i++) {
     const k = ka[i]!;
     if (k !== kb[i]) return false;
-    if (!sameInOrder((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
-      return false;
+    const x = (a as Record<string, unknown>)[k];
+    const y = (b as Record<string, unknown>)[k];
+    // Most fields are equal strings or numbers: no call for them.
+    if (x !== y && !sameInOrder(x, y)) return false;
   }
   return true;
 }
@@ -240,11 +242,22 @@ interface Last {
   plan: Plan;
 }
 
-/** The options and backend's data as JSON, and the backend's `manualStep` (plan-reuse.ts). */
-export interface PlanKey {
+/**
+ * The options as JSON but the commit (a new one at every run: the slice's plan and the desired
+ * fingerprint take it), the backend's data and its `manualStep` (as plan-reuse.ts keys them).
+ */
+interface PlanKey {
   options: string;
   backend: string;
   manualStep: unknown;
+}
+
+function keyOf(opts: PlanOptions): PlanKey {
+  const shaping: PlanOptions = { ...opts };
+  delete shaping.commit;
+  delete shaping.backend;
+  const { manualStep, ...data } = opts.backend ?? {};
+  return { options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
 }
 
 const sameKey = (a: PlanKey, b: PlanKey) =>
@@ -266,7 +279,8 @@ export class PlanSlicer {
     this.maxShare = opts.maxShare ?? 0.25;
   }
 
-  plan(desired: DesiredState, live: LiveState, opts: PlanOptions, key: PlanKey): Plan {
+  plan(desired: DesiredState, live: LiveState, opts: PlanOptions): Plan {
+    const key = keyOf(opts);
     if (!frozen(live)) return this.unsliceable(desired, live, opts);
     const moved = this.advance(desired, live);
     const sliced = moved.why ?? this.sliced(moved, opts, key);
@@ -279,7 +293,8 @@ export class PlanSlicer {
   }
 
   /** The plan of a memo hit is the plan of these inputs too: the next change is taken from them. */
-  remember(desired: DesiredState, live: LiveState, key: PlanKey, plan: Plan): void {
+  remember(desired: DesiredState, live: LiveState, opts: PlanOptions, plan: Plan): void {
+    const key = keyOf(opts);
     const last = this.last;
     // The last plan's inputs, the live state equal (a memo hit): still the last plan's.
     if (last?.desired.state === desired && sameKey(last.key, key)) return;
@@ -350,8 +365,18 @@ export class PlanSlicer {
     const was = moved.was!;
     const other = otherFields(was.desired, d.state, seeds) ?? otherFields(was.live, l.state, seeds);
     if (other !== null) return other;
-    // An equal live state has the last plan's live fingerprint (plan/fingerprint.ts: live only).
-    const liveSame = seeds.size === 0 && moved.differing.every(([, x]) => !x.live);
+    // An equal live state has the last plan's live fingerprint (plan/fingerprint.ts: live only);
+    // the same objects, inventory and marks, its inventory (plan/inventory.ts planInventory).
+    const inventorySame = seeds.size === 0;
+    const liveSame = inventorySame && moved.differing.every(([, x]) => !x.live);
+    const inventoryKnown =
+      inventorySame &&
+      moved.differing.every(
+        ([, x]) =>
+          x.was !== undefined &&
+          x.now !== undefined &&
+          (x.live || sameInOrder(x.was['annotations'], x.now['annotations'])),
+      );
     // The groups an item was in before it changed (the index now has the new ones).
     const before = new Map<string, string[]>();
     for (const [at, x] of moved.differing) {
@@ -386,12 +411,10 @@ export class PlanSlicer {
       part.warnings,
       compareWarnings,
     );
-    const whole = organisationParts(
-      d.state as DesiredState,
-      l.state as LiveState,
-      opts,
-      liveSame ? last.plan.live_fingerprint : undefined,
-    );
+    const whole = organisationParts(d.state as DesiredState, l.state as LiveState, opts, {
+      ...(liveSame ? { live_fingerprint: last.plan.live_fingerprint } : {}),
+      ...(inventoryKnown ? { inventory: last.plan.inventory } : {}),
+    });
     return {
       ...part,
       desired_fingerprint: whole.desired_fingerprint,

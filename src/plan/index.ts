@@ -126,7 +126,7 @@ export function computePlan(
   const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
-  const { inventory, ...fingerprints } = wholeParts(desired, live, commit, declaredMarks);
+  const { inventory, ...fingerprints } = wholeParts(desired, live, commit, () => declaredMarks);
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
@@ -151,30 +151,35 @@ function wholeParts(
   desired: DesiredState,
   live: LiveState,
   commit: string | null,
-  marks: ReturnType<typeof declaredProtection>,
-  liveKnown?: string,
+  marks: () => ReturnType<typeof declaredProtection>,
+  known: Known = {},
 ) {
   return {
     desired_fingerprint: desiredFingerprint(desired, commit),
-    live_fingerprint: liveKnown ?? liveFingerprint(live),
-    inventory: planInventory(desired, live, marks),
+    live_fingerprint: known.live_fingerprint ?? liveFingerprint(live),
+    inventory: 'inventory' in known ? known.inventory : planInventory(desired, live, marks()),
   };
+}
+
+/** Parts the caller knows to be those of equal inputs (src/incremental/plan-slice.ts). */
+interface Known {
+  live_fingerprint?: string;
+  inventory?: Plan['inventory'];
 }
 
 /**
  * wholeParts as planAgainst makes them (the backend's view of `desired`): the daemon's plan of
- * a slice of the organisation takes these (src/incremental/plan-slice.ts); `liveKnown`: the
- * live fingerprint of an equal live state.
+ * a slice of the organisation takes these (src/incremental/plan-slice.ts).
  */
 export function organisationParts(
   desired: DesiredState,
   live: LiveState,
   opts: PlanOptions = {},
-  liveKnown?: string,
+  known: Known = {},
 ) {
   const view = opts.backend ? plannableState(desired, opts.backend).desired : desired;
   const commit = opts.commit !== undefined ? opts.commit : view.commit;
-  return wholeParts(view, live, commit, declaredProtection(view), liveKnown);
+  return wholeParts(view, live, commit, () => declaredProtection(view), known);
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */

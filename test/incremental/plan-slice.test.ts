@@ -165,6 +165,22 @@ function shared<S extends DesiredState | LiveState>(was: S, now: S): S {
   return deepFreeze(out as S);
 }
 
+/** Addresses an inventory may record (what poolsync applied): the generators' names. */
+const RECORDABLE = [
+  ...['default', 'pa', 'pb'].map((p) => `ClusterPool/${p}`),
+  ...['c0', 'c1', 'c2', 'c3'].map((c) => `Cluster/${c}`),
+  ...['q0', 'q1', 'q2', 'c0', 'c1', 'c2', 'c3', 'default'].map((q) => `Queue/${q}`),
+  ...KEYS.map(([p, d]) => `PoolAssignment/${p}/${d}`),
+  ...KEYS.map(([p, d]) => `DefaultQueue/${p}/${d}`),
+];
+
+/** The live state with an inventory of the picked addresses (sorted, as recorded), or none. */
+function withInventory(live: LiveState, picks: readonly number[] | null): LiveState {
+  if (picks === null) return live;
+  const inventory = [...new Set(picks.map((i) => RECORDABLE[i % RECORDABLE.length]!))].sort();
+  return { ...live, inventory };
+}
+
 interface Case {
   base: { history: Parameters<typeof play>[1]; repo: Repo };
   extras: Extras;
@@ -172,6 +188,8 @@ interface Case {
   drift: Parameters<typeof play>[1];
   edits: Edit[];
   apply: boolean;
+  /** The inventory of the first plans, and of the last (null: the same). */
+  inventory: { first: number[]; last: number[] | null } | null;
   /** Unchanged objects are the same (frozen) ones, as the daemon's caches give them. */
   shared: boolean;
 }
@@ -184,6 +202,12 @@ function caseOf(backend: Backend): fc.Arbitrary<Case> {
     drift: caseArb(backend).map((c) => c.history.slice(0, 4)),
     edits: fc.array(editArb, { minLength: 1, maxLength: 3 }),
     apply: fc.boolean(),
+    inventory: fc.option(
+      fc.record({
+        first: fc.array(fc.nat(40), { maxLength: 10 }),
+        last: fc.option(fc.array(fc.nat(40), { maxLength: 10 })),
+      }),
+    ),
     shared: fc.boolean(),
   });
 }
@@ -196,10 +220,13 @@ async function holds(
 ) {
   const cp = await EmbeddedControlPlane.open({ path: null, capabilities: capabilitiesOf(backend) });
   try {
-    const opts: PlanOptions = { backend: backendInfo(cp) };
+    const backend = backendInfo(cp);
+    let commit = 0;
     // Every slice, however large, so that small organisations are sliced too.
     const planner = new PlanReuse({ slices: { maxShare: Infinity } });
     const check = (desired: DesiredState, live: LiveState, what: string) => {
+      // The daemon plans each run with its commit (src/ops/plan-run.ts).
+      const opts: PlanOptions = { backend, commit: `c${++commit}` };
       const plan = planner.plan(desired, live, opts);
       const whole = planAgainst(desired, live, opts);
       const why = planner.slicer!.stats.lastWhy;
@@ -213,7 +240,12 @@ async function holds(
     await play(cp, c.base.history);
     const desired = desiredWith(c.base.repo, c.extras);
     // The daemon slices only a live state of frozen objects (the embedded control plane's views).
-    let live = deepFreeze(await readLiveState(cp));
+    const recorded = (l: LiveState, last = false) =>
+      withInventory(
+        l,
+        c.inventory && (last ? (c.inventory.last ?? c.inventory.first) : c.inventory.first),
+      );
+    let live = deepFreeze(recorded(await readLiveState(cp)));
     const first = check(desired, live, 'first plan');
     if (c.apply && first.errors.length === 0) {
       await executePlan(first, cp, {
@@ -221,13 +253,13 @@ async function holds(
         waitTimeoutMs: 5_000,
         pollIntervalMs: { initial: 5, max: 20 },
       });
-      const after = await readLiveState(cp);
+      const after = recorded(await readLiveState(cp));
       live = c.shared ? shared(live, after) : deepFreeze(after);
       check(desired, live, 'after the apply');
     }
     await play(cp, c.drift);
     const next = edited(c.base.repo, c.extras, c.other, c.edits);
-    const now = await readLiveState(cp);
+    const now = recorded(await readLiveState(cp), true);
     const desired2 = desiredWith(next.repo, next.extras);
     check(
       c.shared ? shared(desired, desired2) : desired2,
