@@ -48,6 +48,7 @@ const DAEMON_CACHES: CacheName[] = [
   'state-cache',
   'shared-lists',
   'plan-reuse',
+  'plan-slice',
 ];
 
 /** Median wall and CPU ms of each case. */

@@ -105,7 +105,10 @@ interface Differing {
  * next by its differing items only (a one-file commit does not index 10,000 objects again).
  */
 class StateIndex {
-  readonly byAddress = new Map<string, Item>();
+  /** Each list's items by name (not by address: no string made per item and commit). */
+  private readonly byName = Object.fromEntries(
+    LISTS.map((name) => [name, new Map<string, Item>()]),
+  ) as Record<ListName, Map<string, Item>>;
   readonly byGroup = new Map<string, string[]>();
 
   constructor(
@@ -119,7 +122,9 @@ class StateIndex {
   }
 
   get size(): number {
-    return this.byAddress.size;
+    let n = 0;
+    for (const name of LISTS) n += this.byName[name].size;
+    return n;
   }
 
   /** The lists' items that differ in `now`, by address; null when a list is not sorted by key. */
@@ -158,7 +163,7 @@ class StateIndex {
       if (was === undefined || now === undefined || (was !== now && !sameInOrder(was, now)))
         out.set(address(kind, k), { list: name, live: this.live, was, now });
       // An equal item of the next state takes the last one's place (slices filter by identity).
-      else if (was !== now) this.byAddress.set(address(kind, k), now);
+      else if (was !== now) this.byName[name].set(k, now);
     }
     return true;
   }
@@ -174,7 +179,7 @@ class StateIndex {
 
   private add(name: ListName, item: Item): void {
     const at = address(KIND[name], NAME[name](item));
-    this.byAddress.set(at, item);
+    this.byName[name].set(NAME[name](item), item);
     for (const g of GROUPS[name](item, this.live)) {
       const list = this.byGroup.get(g);
       if (list === undefined) this.byGroup.set(g, [at]);
@@ -183,7 +188,7 @@ class StateIndex {
   }
 
   private remove(name: ListName, at: string, item: Item): void {
-    this.byAddress.delete(at);
+    this.byName[name].delete(NAME[name](item));
     for (const g of GROUPS[name](item, this.live)) {
       const list = this.byGroup.get(g)?.filter((x) => x !== at);
       if (list?.length) this.byGroup.set(g, list);
@@ -193,9 +198,16 @@ class StateIndex {
 
   /** The relation groups of the item at `at`, or none. */
   groupsOf(at: string): string[] {
-    const item = this.byAddress.get(at);
-    if (!item) return [];
-    return GROUPS[LIST_OF_KIND[at.slice(0, at.indexOf('/'))]!](item, this.live);
+    const found = this.at(at);
+    return found ? GROUPS[found.list](found.item, this.live) : [];
+  }
+
+  /** The item at an address, and its list; undefined when none. */
+  at(at: string): { list: ListName; item: Item } | undefined {
+    const slash = at.indexOf('/');
+    const list = LIST_OF_KIND[at.slice(0, slash)];
+    const item = list && this.byName[list].get(at.slice(slash + 1));
+    return item ? { list, item } : undefined;
   }
 }
 
@@ -505,7 +517,7 @@ function sliceOf<S extends DesiredState | LiveState>(
   const out: Record<string, unknown> = { ...state };
   const keep = new Set<Item>();
   for (const at of slice) {
-    const item = ix.byAddress.get(at);
+    const item = ix.at(at)?.item;
     if (item) keep.add(item);
   }
   for (const name of LISTS) {
