@@ -187,6 +187,8 @@ interface Case {
   other: Repo;
   drift: Parameters<typeof play>[1];
   edits: Edit[];
+  /** Edits of a third commit, planned after a drift check that reused the second's plan. */
+  more: Edit[];
   apply: boolean;
   /** The inventory of the first plans, and of the last (null: the same). */
   inventory: { first: number[]; last: number[] | null } | null;
@@ -201,6 +203,7 @@ function caseOf(backend: Backend): fc.Arbitrary<Case> {
     other: caseArb(backend).map((c) => c.repo),
     drift: caseArb(backend).map((c) => c.history.slice(0, 4)),
     edits: fc.array(editArb, { minLength: 1, maxLength: 3 }),
+    more: fc.array(editArb, { minLength: 1, maxLength: 2 }),
     apply: fc.boolean(),
     inventory: fc.option(
       fc.record({
@@ -261,11 +264,17 @@ async function holds(
     const next = edited(c.base.repo, c.extras, c.other, c.edits);
     const now = recorded(await readLiveState(cp), true);
     const desired2 = desiredWith(next.repo, next.extras);
-    check(
-      c.shared ? shared(desired, desired2) : desired2,
-      c.shared ? shared(live, now) : deepFreeze(now),
-      `after ${JSON.stringify(c.edits)} and drift ${JSON.stringify(c.drift)}`,
-    );
+    const d2 = c.shared ? shared(desired, desired2) : desired2;
+    const l2 = c.shared ? shared(live, now) : deepFreeze(now);
+    check(d2, l2, `after ${JSON.stringify(c.edits)} and drift ${JSON.stringify(c.drift)}`);
+    // A drift check of the same commit reads an equal state again: the plan is reused (PlanReuse),
+    // and the next commit is sliced from it.
+    const again = deepFreeze(structuredClone(l2));
+    const opts: PlanOptions = { backend, commit: `c${commit}` };
+    expect(planner.plan(d2, again, opts)).toStrictEqual(planAgainst(d2, again, opts));
+    const third = edited(next.repo, next.extras, c.other, c.more);
+    const desired3 = desiredWith(third.repo, third.extras);
+    check(c.shared ? shared(d2, desired3) : desired3, again, `then ${JSON.stringify(c.more)}`);
     totals.sliced += planner.slicer!.stats.sliced;
     totals.whole += planner.slicer!.stats.whole;
   } finally {
