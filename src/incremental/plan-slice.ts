@@ -232,7 +232,13 @@ function listOf(state: DesiredState | LiveState, name: ListName): readonly Item[
 function sameInOrder(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  // Most fields are equal strings or numbers: compared without a call.
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !sameInOrder(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
@@ -241,7 +247,6 @@ function sameInOrder(a: unknown, b: unknown): boolean {
     if (k !== kb[i]) return false;
     const x = (a as Record<string, unknown>)[k];
     const y = (b as Record<string, unknown>)[k];
-    // Most fields are equal strings or numbers: no call for them.
     if (x !== y && !sameInOrder(x, y)) return false;
   }
   return true;
