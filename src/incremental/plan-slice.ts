@@ -377,6 +377,8 @@ export class PlanSlicer {
     if (!sameKey(last.key, key)) return 'options or backend changed';
     if (opts.targets?.length || opts.replace?.length || opts.acceptCascade?.length)
       return 'targets, replace or accept-cascade';
+    // Union v2's blocked assignments name the setting of their key: a relation not modelled.
+    if (Object.keys(opts.backend?.replacedKinds ?? {}).length > 0) return 'a kind replaced';
     if (last.plan.errors.length > 0) return 'the last plan had errors';
     const seeds = new Set<string>();
     const was = moved.was!;
