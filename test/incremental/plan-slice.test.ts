@@ -2,14 +2,15 @@
  * Issue 79 item 2: the daemon's plan of the slice a change touches (src/incremental/plan-slice.ts)
  * is the whole plan, as a property. fast-check generates a live history played through the
  * embedded control plane's own calls and a repository valid by construction
- * (./plan/property/plan-equals-apply.ts), within the baseline and Union's capability sets; the
+ * (../plan/property/plan-equals-apply.ts), within the baseline and Union's capability sets; the
  * daemon's planner plans it (whole: nothing to slice from), sometimes applies it and plans the
  * converged state, then the live state drifts (more calls) and the repository is edited (every
  * kind: queue spec, pool or selector moves, cluster moves and disables, pool contracts,
  * co-named queues, the default queue, settings, assignments, prune, absent, protection
  * annotations; adds, deletes, renames). Unchanged objects keep their identity and are frozen as
  * the daemon's caches hand them, or are new equal objects. The next plan must be the whole
- * plan: the same Plan object, deeply, and the same JSON.
+ * plan: the same Plan object, deeply, and the same JSON. A relation or reuse rule broken on
+ * purpose fails it within a few dozen cases (bench/history.md, issue 79).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
