@@ -12,15 +12,28 @@ import { canonicalSelector } from '../gen/union/accelerators.js';
 import type {
   DesiredAssignment,
   DesiredCluster,
+  DesiredClusterLabel,
   DesiredDefaultQueue,
+  DesiredExecutionCluster,
+  DesiredExecutionClusterLabel,
   DesiredPool,
   DesiredQueue,
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type { ClusterManifest, QueueManifest } from './documents.js';
+import type {
+  AssignmentManifest,
+  ClusterLabelManifest,
+  ClusterManifest,
+  DefaultQueueManifest,
+  ExecutionClusterLabelManifest,
+  ExecutionClusterManifest,
+  Manifest,
+  PoolManifest,
+  QueueManifest,
+} from './documents.js';
 import type { Grouped } from './rules.js';
-import { MANIFEST_KINDS } from './schema.js';
+import { MANIFEST_KINDS, type ManifestKind } from './schema.js';
 import { comparePaths } from './walk.js';
 
 const byName = <T extends { name: string }>(a: T, b: T): number => comparePaths(a.name, b.name);
@@ -41,17 +54,107 @@ export function buildDesiredState(
   config: RepoConfig,
   commit: string | null,
 ): DesiredState {
-  // Annotations and source named, last, not spread from an object made per object: slow (V8).
-  const pools: DesiredPool[] = g.ClusterPool.map((p) => ({
-    name: p.name,
-    contract: p.contract,
-    annotations: p.annotations,
-    source: p.source,
-  }));
   const clusters: DesiredCluster[] = g.Cluster.map(desiredCluster);
   const clusterPool = new Map(clusters.map((c) => [c.name, c.pool]));
   const queues: DesiredQueue[] = g.Queue.map((q) => desiredQueue(q, clusterPool.get(q.name)));
-  const assignments: DesiredAssignment[] = g.PoolAssignment.map((a) => ({
+  return desiredStateOf(
+    {
+      pools: g.ClusterPool.map(desiredPool).sort(byName),
+      clusters: clusters.sort(byName),
+      queues: queues.sort(byName),
+      assignments: sortedByKey(g.PoolAssignment.map(desiredAssignment), assignmentKeyString),
+      default_queues: sortedByKey(g.DefaultQueue.map(desiredDefaultQueue), defaultQueueKeyString),
+      execution_clusters: g.ExecutionCluster.map(desiredExecutionCluster).sort(byName),
+      cluster_labels: g.ClusterLabel.map(desiredClusterLabel).sort(byName),
+      execution_cluster_labels: sortedByKey(
+        g.ExecutionClusterLabel.map(desiredExecutionClusterLabel),
+        assignmentKeyString,
+      ),
+    },
+    MANIFEST_KINDS.filter((k) => g[k].length > 0),
+    config,
+    commit,
+  );
+}
+
+/** The desired state's lists, each sorted by its key (`DESIRED_LISTS`). */
+export type DesiredLists = Required<Omit<DesiredState, 'config' | 'commit'>>;
+
+/** `declared_kinds`: the prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts). */
+export function desiredStateOf(
+  lists: DesiredLists,
+  declared_kinds: ManifestKind[],
+  config: RepoConfig,
+  commit: string | null,
+): DesiredState {
+  const { pools, clusters, queues, assignments, default_queues } = lists;
+  return {
+    pools,
+    clusters,
+    queues,
+    assignments,
+    default_queues,
+    execution_clusters: lists.execution_clusters,
+    cluster_labels: lists.cluster_labels,
+    execution_cluster_labels: lists.execution_cluster_labels,
+    config: { ...config, declared_kinds },
+    commit,
+  };
+}
+
+/**
+ * Each kind's list in the desired state and the key it is sorted by (comparePaths); recheck.ts
+ * splices a changed file's objects into the last load's lists by it.
+ */
+export const DESIRED_LISTS: {
+  readonly [K in ManifestKind]: {
+    list: keyof DesiredLists;
+    key: (m: { name: string; project?: string; domain?: string; workflow?: string | null }) => string;
+  };
+} = {
+  ClusterPool: { list: 'pools', key: (m) => m.name },
+  Cluster: { list: 'clusters', key: (m) => m.name },
+  Queue: { list: 'queues', key: (m) => m.name },
+  PoolAssignment: { list: 'assignments', key: (m) => assignmentKeyString(m as Keyed) },
+  DefaultQueue: { list: 'default_queues', key: (m) => defaultQueueKeyString(m as Keyed) },
+  ExecutionCluster: { list: 'execution_clusters', key: (m) => m.name },
+  ClusterLabel: { list: 'cluster_labels', key: (m) => m.name },
+  ExecutionClusterLabel: {
+    list: 'execution_cluster_labels',
+    key: (m) => assignmentKeyString(m as Keyed),
+  },
+};
+type Keyed = { project: string; domain: string; workflow: string | null };
+
+/** One manifest's desired object; a queue's `owner`: the pool of its co-named cluster. */
+export function desiredOf(m: Manifest, owner: string | undefined): object {
+  switch (m.kind) {
+    case 'ClusterPool':
+      return desiredPool(m);
+    case 'Cluster':
+      return desiredCluster(m);
+    case 'Queue':
+      return desiredQueue(m, owner);
+    case 'PoolAssignment':
+      return desiredAssignment(m);
+    case 'DefaultQueue':
+      return desiredDefaultQueue(m);
+    case 'ExecutionCluster':
+      return desiredExecutionCluster(m);
+    case 'ClusterLabel':
+      return desiredClusterLabel(m);
+    case 'ExecutionClusterLabel':
+      return desiredExecutionClusterLabel(m);
+  }
+}
+
+// Annotations and source named, last, not spread from an object made per object: slow (V8).
+function desiredPool(p: PoolManifest): DesiredPool {
+  return { name: p.name, contract: p.contract, annotations: p.annotations, source: p.source };
+}
+
+function desiredAssignment(a: AssignmentManifest): DesiredAssignment {
+  return {
     project: a.project,
     domain: a.domain,
     workflow: a.workflow,
@@ -59,64 +162,64 @@ export function buildDesiredState(
     name: a.name,
     annotations: a.annotations,
     source: a.source,
-  }));
-  const default_queues: DesiredDefaultQueue[] = g.DefaultQueue.map((d) => ({
+  };
+}
+
+function desiredDefaultQueue(d: DefaultQueueManifest): DesiredDefaultQueue {
+  return {
     project: d.project,
     domain: d.domain,
     queue: d.queue,
     name: d.name,
     annotations: d.annotations,
     source: d.source,
-  }));
-  sortedByKey(default_queues, defaultQueueKeyString);
-  pools.sort(byName);
-  clusters.sort(byName);
-  queues.sort(byName);
-  sortedByKey(assignments, assignmentKeyString);
-  // The prune scope when poolsync.yaml has no `manage:` (plan/prune-scope.ts).
-  const declared_kinds = MANIFEST_KINDS.filter((k) => g[k].length > 0);
-  return {
-    pools,
-    clusters,
-    queues,
-    assignments,
-    default_queues,
-    execution_clusters: g.ExecutionCluster.map((c) => ({
-      name: c.name,
-      endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
-      enabled: c.enabled ?? true,
-      auth: c.auth ?? { type: 'in_cluster' as const },
-      annotations: c.annotations,
-      source: c.source,
-    })).sort(byName),
-    cluster_labels: g.ClusterLabel.map((l) => ({
-      name: l.name,
-      clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
-      ...(l.isDefault ? { default: true } : {}),
-      annotations: l.annotations,
-      source: l.source,
-    })).sort(byName),
-    execution_cluster_labels: sortedByKey(
-      g.ExecutionClusterLabel.map((e) => ({
-        project: e.project,
-        domain: e.domain,
-        workflow: e.workflow,
-        label: e.label,
-        name: e.name,
-        annotations: e.annotations,
-        source: e.source,
-      })),
-      assignmentKeyString,
-    ),
-    config: { ...config, declared_kinds },
-    commit,
   };
+}
+
+function desiredExecutionCluster(c: ExecutionClusterManifest): DesiredExecutionCluster {
+  return {
+    name: c.name,
+    endpoint: c.auth?.type === 'in_cluster' ? null : c.endpoint,
+    enabled: c.enabled ?? true,
+    auth: c.auth ?? { type: 'in_cluster' as const },
+    annotations: c.annotations,
+    source: c.source,
+  };
+}
+
+function desiredClusterLabel(l: ClusterLabelManifest): DesiredClusterLabel {
+  return {
+    name: l.name,
+    clusters: l.clusters.map((e) => ({ cluster: e.cluster, weight: e.weight })),
+    ...(l.isDefault ? { default: true } : {}),
+    annotations: l.annotations,
+    source: l.source,
+  };
+}
+
+function desiredExecutionClusterLabel(
+  e: ExecutionClusterLabelManifest,
+): DesiredExecutionClusterLabel {
+  return {
+    project: e.project,
+    domain: e.domain,
+    workflow: e.workflow,
+    label: e.label,
+    name: e.name,
+    annotations: e.annotations,
+    source: e.source,
+  };
+}
+
+/** A cluster's pool in the desired state: its first, else `default`. */
+export function clusterPoolOf(c: ClusterManifest): string {
+  return c.pools?.[0] ?? c.pool ?? DEFAULT_POOL;
 }
 
 /** A Cluster document with the defaults applied; its pools listed when it has more than one. */
 function desiredCluster(c: ClusterManifest): DesiredCluster {
   const { name, data_plane, annotations, source } = c;
-  const pool = c.pools?.[0] ?? c.pool ?? DEFAULT_POOL;
+  const pool = clusterPoolOf(c);
   const enabled = c.enabled ?? true;
   const pools = c.pools && c.pools.length > 1 ? [...new Set(c.pools)] : null;
   // Two literals, not `...(pools ? { pools } : {})` inside one (a spread in a literal is V8's

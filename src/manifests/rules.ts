@@ -46,9 +46,10 @@ export function groupManifests(manifests: readonly Manifest[]): Grouped {
 
 /** A field of a manifest, from its root (`['spec', 'clusters', 2]`). */
 type Path = (string | number)[];
-type Add = (code: ValidationCode, m: Manifest, path: Path, message: string) => void;
+/** Every error of a check is added to the manifest `m` it is about (recheck.ts files it there). */
+export type Add = (code: ValidationCode, m: Manifest, path: Path, message: string) => void;
 
-function collect(errors: ValidationError[]): Add {
+export function collect(errors: ValidationError[]): Add {
   return (code, m, path, message) => {
     const pos = positionOf(m.root, ...path);
     const file = pos.file ?? m.source.file;
@@ -94,6 +95,49 @@ function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<stri
   return byName;
 }
 
+/** The kinds V1 holds to one declaration per name here (the Flyte kinds' is in checkFlyteRules). */
+export const NAMED_KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment', 'DefaultQueue'] as const;
+/** Where a declaration must be alone: a kind's names (V1), assignment keys (V8), default-queue keys (V12). */
+export type KeySpace = (typeof NAMED_KINDS)[number] | 'V8' | 'V12';
+
+/** The key of `m` in the spaces other than its kind's names (V8, V12), when it has a usable one. */
+export function groupKey(m: Manifest): { space: 'V8' | 'V12'; key: string } | null {
+  if (m.kind === 'PoolAssignment')
+    return keyUsable(m) ? { space: 'V8', key: assignmentKeyString(m) } : null;
+  if (m.kind === 'DefaultQueue' && usable(m, '/spec/project') && usable(m, '/spec/domain'))
+    return { space: 'V12', key: `${m.project}/${m.domain}` };
+  return null;
+}
+
+/**
+ * The errors of a key declared more than once (`list` in load order): each later declaration and
+ * the first name each other, as firstByName and keepFirst report them in one pass.
+ */
+export function duplicateErrors(
+  space: KeySpace,
+  key: string,
+  list: readonly Manifest[],
+  add: Add,
+): void {
+  const first = list[0]!;
+  for (let i = 1; i < list.length; i++) {
+    const m = list[i]!;
+    if (space === 'V8' || space === 'V12') {
+      add(space, m, ['spec'], sameKey(space, key, first));
+      add(space, first, ['spec'], sameKey(space, key, m));
+    } else {
+      add('V1', m, ['metadata', 'name'], duplicateName(m, first));
+      add('V1', first, ['metadata', 'name'], duplicateName(m, m));
+    }
+  }
+}
+
+function sameKey(space: 'V8' | 'V12', key: string, other: Manifest): string {
+  return space === 'V8'
+    ? `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`
+    : `the default queue of ${key} is also set by '${other.name}' at ${where(other)}; keep one (V12)`;
+}
+
 function duplicateName(m: Manifest, other: Manifest): string {
   return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
 }
@@ -101,33 +145,55 @@ function duplicateName(m: Manifest, other: Manifest): string {
 /** `Kind/name` of documents that failed their schema: declared, so dependents are no error. */
 type Broken = ReadonlySet<string>;
 
-/** What the checks of one kind read of the others. */
-interface Declared {
-  pools: Map<string, PoolManifest>;
-  clusters: Map<string, ClusterManifest>;
-  queues: Map<string, QueueManifest>;
+/** What the checks of one object read of the others: the first declaration of each name. */
+export interface Declared {
+  pools: ReadonlyMap<string, PoolManifest>;
+  clusters: ReadonlyMap<string, ClusterManifest>;
+  queues: ReadonlyMap<string, QueueManifest>;
   broken: Broken;
   poolExists: (name: string) => boolean;
   /** Why an undeclared pool is an error, with the pools declared. */
   unknownPool: (name: string) => string;
+  /** V12: a queue a DefaultQueue may name. */
+  queueExists: (name: string) => boolean;
+  /** The queues a DefaultQueue may name, sorted. */
+  queueNames: () => string[];
+}
+
+export function declaredOf(
+  pools: ReadonlyMap<string, PoolManifest>,
+  clusters: ReadonlyMap<string, ClusterManifest>,
+  queues: ReadonlyMap<string, QueueManifest>,
+  broken: Broken,
+): Declared {
+  // Built on the first unknown name only: a clean repository pays nothing for them.
+  let names: string[] | null = null;
+  let queueNames: string[] | null = null;
+  return {
+    pools,
+    clusters,
+    queues,
+    broken,
+    poolExists: (name) =>
+      name === DEFAULT_POOL || pools.has(name) || broken.has(`ClusterPool/${name}`),
+    unknownPool: (name) =>
+      notDeclared('pool', name, (names ??= [...[...pools.keys()].sort(), DEFAULT_POOL])),
+    queueExists: (name) =>
+      name === DEFAULT_QUEUE ||
+      queues.has(name) ||
+      clusters.has(name) ||
+      broken.has(`Cluster/${name}`) ||
+      broken.has(`Queue/${name}`),
+    queueNames: () =>
+      (queueNames ??= [...new Set([...queues.keys(), ...clusters.keys(), DEFAULT_QUEUE])].sort()),
+  };
 }
 
 export function checkRules(g: Grouped, broken: Broken): ValidationError[] {
   const errors: ValidationError[] = [];
   const add = collect(errors);
   const pools = firstByName(g.ClusterPool, add);
-  // Built on the first unknown pool only: a clean repository pays nothing for it.
-  let names: string[] | null = null;
-  const d: Declared = {
-    pools,
-    clusters: firstByName(g.Cluster, add),
-    queues: firstByName(g.Queue, add),
-    broken,
-    poolExists: (name) =>
-      name === DEFAULT_POOL || pools.has(name) || broken.has(`ClusterPool/${name}`),
-    unknownPool: (name) =>
-      notDeclared('pool', name, (names ??= [...[...pools.keys()].sort(), DEFAULT_POOL])),
-  };
+  const d = declaredOf(pools, firstByName(g.Cluster, add), firstByName(g.Queue, add), broken);
   firstByName(g.PoolAssignment, add);
   firstByName(g.DefaultQueue, add);
   for (let i = 0; i < g.Cluster.length; i++) checkCluster(g.Cluster[i]!, d, add);
@@ -139,6 +205,24 @@ export function checkRules(g: Grouped, broken: Broken): ValidationError[] {
   checkQueueCaps(g.Queue, add);
   return errors;
 }
+
+/**
+ * The checks of one object against the others' first declarations (checkRules runs them kind by
+ * kind, with the duplicate and global checks); every error is added to `m`. `absent`: checkAbsent's.
+ */
+export function checkOwn(m: Manifest, d: Declared, absent: Absent | null, add: Add): void {
+  if (m.kind === 'Cluster') checkCluster(m, d, add);
+  else if (m.kind === 'Queue') {
+    checkQueue(m, d, add);
+    checkQueueCap(m, add);
+  } else if (m.kind === 'PoolAssignment') checkAssignmentPool(m, d, add);
+  else if (m.kind === 'DefaultQueue') checkDefaultQueueTarget(m, d, add);
+  if (absent !== null) checkAbsentOf(m, absent, (name) => d.clusters.has(name), add);
+}
+
+// The checks recheck.ts runs whole when a changed file declares a kind they read: object stores
+// (V7, V13: pools and clusters), the Flyte kinds (V1, V9–V11, V14).
+export { checkFlyteRules, checkObjectStores, firstByName };
 
 function notDeclared(what: string, name: string, declared: readonly string[]): string {
   const list = declared.length > 0 ? declared.join(', ') : 'none';
@@ -209,14 +293,16 @@ function checkAssignments(assignments: AssignmentManifest[], d: Declared, add: A
   const byKey = new Map<string, AssignmentManifest>();
   for (let i = 0; i < assignments.length; i++) {
     const a = assignments[i]!;
-    if (usable(a, '/spec/pool') && !d.poolExists(a.pool))
-      add('V8', a, ['spec', 'pool'], `assignment ${keyLabel(a)}: ${d.unknownPool(a.pool)}`);
+    checkAssignmentPool(a, d, add);
     if (!keyUsable(a)) continue;
     const key = assignmentKeyString(a);
-    keepFirst(add, 'V8', byKey, key, a, ['spec'], (other) => {
-      return `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`;
-    });
+    keepFirst(add, 'V8', byKey, key, a, ['spec'], (other) => sameKey('V8', key, other));
   }
+}
+
+function checkAssignmentPool(a: AssignmentManifest, d: Declared, add: Add): void {
+  if (usable(a, '/spec/pool') && !d.poolExists(a.pool))
+    add('V8', a, ['spec', 'pool'], `assignment ${keyLabel(a)}: ${d.unknownPool(a.pool)}`);
 }
 
 function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void {
@@ -298,32 +384,25 @@ function checkManagedQueue(q: QueueManifest, owner: ClusterManifest | undefined,
  * queue, or `default`), one setting per project/domain.
  */
 function checkDefaultQueues(list: readonly DefaultQueueManifest[], d: Declared, add: Add): void {
-  const { queues, clusters, broken } = d;
-  const queueExists = (name: string): boolean =>
-    name === DEFAULT_QUEUE ||
-    queues.has(name) ||
-    clusters.has(name) ||
-    broken.has(`Cluster/${name}`) ||
-    broken.has(`Queue/${name}`);
-  let declared: string[] | null = null;
   const byKey = new Map<string, DefaultQueueManifest>();
   for (const q of list) {
-    // '' is the placeholder of a missing (or misspelt, so not reported missing) field.
-    if (usable(q, '/spec/queue') && q.queue !== '' && !queueExists(q.queue)) {
-      declared ??= [...new Set([...queues.keys(), ...clusters.keys(), DEFAULT_QUEUE])].sort();
-      const names =
-        declared.length > 10
-          ? `${declared.slice(0, 10).join(', ')} … (${declared.length} queues)`
-          : declared.join(', ');
-      const message = `default queue of ${q.project}/${q.domain}: queue '${q.queue}' is not declared${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`;
-      add('V12', q, ['spec', 'queue'], message);
-    }
+    checkDefaultQueueTarget(q, d, add);
     if (!usable(q, '/spec/project') || !usable(q, '/spec/domain')) continue;
     const key = `${q.project}/${q.domain}`;
-    keepFirst(add, 'V12', byKey, key, q, ['spec'], (other) => {
-      return `the default queue of ${key} is also set by '${other.name}' at ${where(other)}; keep one (V12)`;
-    });
+    keepFirst(add, 'V12', byKey, key, q, ['spec'], (other) => sameKey('V12', key, other));
   }
+}
+
+function checkDefaultQueueTarget(q: DefaultQueueManifest, d: Declared, add: Add): void {
+  // '' is the placeholder of a missing (or misspelt, so not reported missing) field.
+  if (!usable(q, '/spec/queue') || q.queue === '' || d.queueExists(q.queue)) return;
+  const declared = d.queueNames();
+  const names =
+    declared.length > 10
+      ? `${declared.slice(0, 10).join(', ')} … (${declared.length} queues)`
+      : declared.join(', ');
+  const message = `default queue of ${q.project}/${q.domain}: queue '${q.queue}' is not declared${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`;
+  add('V12', q, ['spec', 'queue'], message);
 }
 
 /** Two object store URIs in the same bucket (a URI without one compares whole). */
@@ -512,35 +591,36 @@ function bucketError(x: Placed, add: Add, message: string): void {
  * `max_resources` total. The schema has already checked the selector's shape and the counts.
  */
 function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
-  for (let i = 0; i < queues.length; i++) {
-    const q = queues[i]!;
-    const resources = q.caps?.max_resources;
-    if (resources !== undefined && Object.hasOwn(resources, 'gpu')) {
+  for (let i = 0; i < queues.length; i++) checkQueueCap(queues[i]!, add);
+}
+
+function checkQueueCap(q: QueueManifest, add: Add): void {
+  const resources = q.caps?.max_resources;
+  if (resources !== undefined && Object.hasOwn(resources, 'gpu')) {
+    const message =
+      'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
+      'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)';
+    add('V15', q, ['spec', 'max_resources', 'gpu'], message);
+  }
+  // Most queues cap no accelerator: no Map, no key list made for them.
+  if (!q.caps?.max_accelerators) return;
+  const seen = new Map<string, string>();
+  for (const selector of Object.keys(q.caps.max_accelerators)) {
+    const at = ['spec', 'max_accelerators', selector];
+    const read = canonicalSelector(selector);
+    if ('error' in read) {
       const message =
-        'max_resources: Union has no total GPU cap (its queues cap cpu, memory and ephemeral_storage); ' +
-        'cap GPUs per accelerator type with max_accelerators (nvidia_gpu: 8 for GPUs requested without a device, nvidia_gpu/nvidia-h100: 8 for one device)';
-      add('V15', q, ['spec', 'max_resources', 'gpu'], message);
+        `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
+        'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone';
+      add('V15', q, at, message);
+      continue;
     }
-    // Most queues cap no accelerator: no Map, no key list made for them.
-    if (!q.caps?.max_accelerators) continue;
-    const seen = new Map<string, string>();
-    for (const selector of Object.keys(q.caps.max_accelerators)) {
-      const at = ['spec', 'max_accelerators', selector];
-      const read = canonicalSelector(selector);
-      if ('error' in read) {
-        const message =
-          `max_accelerators: "${selector}": ${read.error} (Union's client refuses it: remote/_queue.py:295-346); ` +
-          'name a canonical device of its class (nvidia_gpu/nvidia-h100, google_tpu/google-tpu-v5e, …), or nvidia_gpu alone';
-        add('V15', q, at, message);
-        continue;
-      }
-      const twin = seen.get(read.selector);
-      if (twin !== undefined) {
-        const message = `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`;
-        add('V15', q, at, message);
-      }
-      seen.set(read.selector, selector);
+    const twin = seen.get(read.selector);
+    if (twin !== undefined) {
+      const message = `max_accelerators: "${selector}" and "${twin}" name the same accelerator (${read.selector}); keep one`;
+      add('V15', q, at, message);
     }
+    seen.set(read.selector, selector);
   }
 }
 
@@ -549,28 +629,42 @@ function checkQueueCaps(queues: readonly QueueManifest[], add: Add): void {
  * contradicted by a document declaring one, or by a cluster or queue living in an absent pool.
  */
 export function checkAbsent(g: Grouped, config: RepoConfig): ValidationError[] {
-  const absent = new Set(config.absent ?? []);
   const errors: ValidationError[] = [];
-  if (absent.size === 0) return errors;
+  const absent = absentOf(config);
+  if (absent === null) return errors;
   const add = collect(errors);
-  for (const m of [...g.Queue, ...g.ClusterPool])
-    if (absent.has(m.address ?? `${m.kind}/${m.name}`)) {
-      const message = `${m.kind}/${m.name} is declared here but listed under absent in poolsync.yaml: remove one of the two`;
-      add('V16', m, ['metadata', 'name'], message);
-    }
-  if (!absent.has('ClusterPool/default')) return errors;
+  const clusters = new Set(g.Cluster.map((c) => c.name));
+  for (const m of [...g.Queue, ...g.ClusterPool, ...g.Cluster])
+    checkAbsentOf(m, absent, (name) => clusters.has(name), add);
+  return errors;
+}
+
+/** poolsync.yaml's `absent:` addresses, null when none. */
+export type Absent = ReadonlySet<string>;
+export function absentOf(config: RepoConfig): Absent | null {
+  return config.absent && config.absent.length > 0 ? new Set(config.absent) : null;
+}
+
+/** V16 of one object; `hasCluster`: whether a Cluster of that name is declared. */
+function checkAbsentOf(
+  m: Manifest,
+  absent: Absent,
+  hasCluster: (name: string) => boolean,
+  add: Add,
+): void {
+  if (m.kind !== 'Queue' && m.kind !== 'ClusterPool' && m.kind !== 'Cluster') return;
+  if (m.kind !== 'Cluster' && absent.has(m.address ?? `${m.kind}/${m.name}`)) {
+    const message = `${m.kind}/${m.name} is declared here but listed under absent in poolsync.yaml: remove one of the two`;
+    add('V16', m, ['metadata', 'name'], message);
+  }
+  if (m.kind === 'ClusterPool' || !absent.has('ClusterPool/default')) return;
   // Union refuses a cluster without a pool while `default` is deleted (remote/_cluster.py:299-301);
   // a co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
-  const clusters = new Set(g.Cluster.map((c) => c.name));
-  for (const m of [
-    ...g.Cluster,
-    ...g.Queue.filter((q) => q.pool !== null || !clusters.has(q.name)),
-  ])
-    if (m.name !== 'default' && (m.pool ?? 'default') === 'default') {
-      const message = `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`;
-      add('V16', m, ['metadata', 'name'], message);
-    }
-  return errors;
+  if (m.kind === 'Queue' && m.pool === null && hasCluster(m.name)) return;
+  if (m.name !== 'default' && (m.pool ?? 'default') === 'default') {
+    const message = `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`;
+    add('V16', m, ['metadata', 'name'], message);
+  }
 }
 
 /**
