@@ -472,7 +472,7 @@ async function unitPipeline(
     });
   let warnedLock = false;
   const off = cachesOff(deps.env);
-  const analyses = off('analysis') ? undefined : new AnalysisCache(!off('folder'));
+  const analyses = off('analysis') ? undefined : new AnalysisCache(!off('folder'), !off('recheck'));
   // Environments reaching one control plane under two names are refused (manifests/environments.ts).
   const resolveHost = environment !== null ? lookupHost() : undefined;
   return {

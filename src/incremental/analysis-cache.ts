@@ -17,6 +17,7 @@ import {
   type FileAnalysis,
   type FolderInput,
 } from '../manifests/index.js';
+import type { FolderCheck } from '../manifests/recheck.js';
 import type { LoadResult } from '../manifests/types.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 
@@ -55,6 +56,20 @@ export const FOLDER_KEY: Encoders<FolderInput, { fileKey: (input: AnalysisInput)
 };
 
 /**
+ * What a folder's last check must share with the next load to be its start (recheck.ts): all but
+ * the files (what recheck follows), the walk (its files; its other findings are errors recheck
+ * is given) and the commit.
+ */
+export const SETUP_KEY: Encoders<Omit<FolderInput, 'files' | 'walk' | 'commit'>> = {
+  dir: (dir) => dir,
+  environment: json,
+  config: json,
+  configErrors: json,
+  limits: json,
+  patches: json,
+};
+
+/**
  * A quarter of the heap (at most 384 MiB): a daemon capped at 256 MB keeps ~75 MB of analyses, so
  * old commits' entries never crowd out the next load's heap budget (manifests/limits.ts).
  */
@@ -70,32 +85,44 @@ const MAX_FOLDERS = 64;
 
 /**
  * One daemon unit's memory layer (src/daemon/unit.ts): the analyses, and each folder's and
- * environment's last result under a key of its FolderInput. One slot per folder and
- * environment: one slot for all was a miss at every run (issue 49).
+ * environment's last result under a key of its FolderInput, with its FolderCheck (the start of
+ * the next load's recheck). One slot per folder and environment: one slot for all was a miss at
+ * every run (issue 49).
  */
 export class AnalysisCache implements AnalysisPort {
-  readonly folder?: (input: FolderInput, finish: () => LoadResult) => LoadResult;
-  readonly stats = { hits: 0, misses: 0 };
+  readonly folder?: AnalysisPort['folder'];
+  /** `rechecks`: folder loads started from the last check (recheck.ts). */
+  readonly stats = { hits: 0, misses: 0, rechecks: 0 };
   /** Least recently used first, and their heap estimate in all. */
   private readonly analyses = new Map<
     string,
-    { analysis: FileAnalysis; bytes: number; file: string }
+    { analysis: FileAnalysis; bytes: number; file: string; text: string; limits: string }
   >();
   private bytes = 0;
   /** Each path's latest analysis key: an edited file's older bytes are read again by no load. */
   private readonly latest = new Map<string, string>();
-  private readonly lastFolders = new Map<string, { key: string; result: LoadResult }>();
+  private readonly lastFolders = new Map<
+    string,
+    { key: string; setup: string; check: FolderCheck }
+  >();
   /** Each load's file keys, by input (the folder's key reuses them). */
   private readonly keys = new WeakMap<AnalysisInput, string>();
 
-  /** `folders`: whether a folder's whole result is reused too (POOLSYNC_CACHE_OFF=folder: not). */
-  constructor(folders = true) {
+  /**
+   * `folders`: whether a folder's whole result is reused too (POOLSYNC_CACHE_OFF=folder: not);
+   * `recheck`: whether a changed folder starts from its last check (POOLSYNC_CACHE_OFF=recheck:
+   * every object checked again).
+   */
+  constructor(
+    folders = true,
+    private readonly recheck = true,
+  ) {
     if (folders) this.folder = (input, finish) => this.folderResult(input, finish);
   }
 
   analyse(input: AnalysisInput): FileAnalysis {
-    const key = this.keyOf(input);
     const { analyses } = this;
+    const key = this.sameAsLatest(input) ?? this.keyOf(input);
     const hit = analyses.get(key);
     this.keepOnly(input.file, key);
     if (hit) {
@@ -106,15 +133,35 @@ export class AnalysisCache implements AnalysisPort {
     }
     this.stats.misses++;
     const fresh = analyseFile(input.file, input.text, input.limits);
-    const bytes = input.text.length * HEAP_PER_TEXT_BYTE;
+    // The text is kept to compare the next load's with: one byte per byte (Latin-1) or two.
+    const bytes = input.text.length * (HEAP_PER_TEXT_BYTE + 2);
     if (bytes > MEMORY_BYTES) return fresh;
-    analyses.set(key, { analysis: deepFreeze(fresh), bytes, file: input.file });
+    const limits = json(input.limits);
+    analyses.set(key, {
+      analysis: deepFreeze(fresh),
+      bytes,
+      file: input.file,
+      text: input.text,
+      limits,
+    });
     this.bytes += bytes;
     for (const [k] of analyses) {
       if (this.bytes <= MEMORY_BYTES) break;
       this.drop(k);
     }
     return fresh;
+  }
+
+  /**
+   * The key of the path's latest analysis when the input is the same bytes and limits: the texts
+   * compared, not hashed (hashing every file's text was ~3 ms of a 10,000-object load, issue 79).
+   */
+  private sameAsLatest(input: AnalysisInput): string | null {
+    const key = this.latest.get(input.file);
+    const entry = key === undefined ? undefined : this.analyses.get(key);
+    if (entry?.text !== input.text || entry.limits !== json(input.limits)) return null;
+    this.keys.set(input, key!);
+    return key!;
   }
 
   /**
@@ -145,16 +192,23 @@ export class AnalysisCache implements AnalysisPort {
     return key;
   }
 
-  private folderResult(input: FolderInput, finish: () => LoadResult): LoadResult {
+  private folderResult(
+    input: FolderInput,
+    finish: (previous: FolderCheck | null) => FolderCheck,
+  ): LoadResult {
     const key = keyOf(FOLDER_KEY, input, { fileKey: (i) => this.keyOf(i) });
+    const setup = keyOf(SETUP_KEY, input, undefined);
     const slot = `${input.dir}\u0000${input.environment ?? ''}`;
     const { lastFolders } = this;
     const last = lastFolders.get(slot);
-    if (last?.key === key) return last.result;
-    const result = finish();
+    if (last?.key === key) return last.check.result;
+    // Out before finish: it updates the last check in place, and a throw must leave none.
     lastFolders.delete(slot);
+    const previous = this.recheck && last?.setup === setup ? last.check : null;
+    if (previous) this.stats.rechecks++;
+    const check = finish(previous);
     if (lastFolders.size >= MAX_FOLDERS) lastFolders.delete(lastFolders.keys().next().value!);
-    lastFolders.set(slot, { key, result });
-    return result;
+    lastFolders.set(slot, { key, setup, check });
+    return check.result;
   }
 }

@@ -5,7 +5,14 @@
 import type { Env } from '../util/env.js';
 
 export type CacheName =
-  'analysis' | 'folder' | 'plan-reuse' | 'plan-slice' | 'state-cache' | 'shared-lists' | 'loaded';
+  | 'analysis'
+  | 'folder'
+  | 'recheck'
+  | 'plan-reuse'
+  | 'plan-slice'
+  | 'state-cache'
+  | 'shared-lists'
+  | 'loaded';
 
 export function cachesOff(env: Env): (name: CacheName) => boolean {
   const names = new Set((env.POOLSYNC_CACHE_OFF ?? '').split(','));

@@ -109,7 +109,12 @@ export function desiredStateOf(
 export const DESIRED_LISTS: {
   readonly [K in ManifestKind]: {
     list: keyof DesiredLists;
-    key: (m: { name: string; project?: string; domain?: string; workflow?: string | null }) => string;
+    key: (m: {
+      name: string;
+      project?: string;
+      domain?: string;
+      workflow?: string | null;
+    }) => string;
   };
 } = {
   ClusterPool: { list: 'pools', key: (m) => m.name },

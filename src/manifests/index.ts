@@ -10,7 +10,6 @@ import { resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { LARGE_INPUT_BYTES, largeInputLoaded, largeInputRead } from '../util/heap-growth.js';
-import { escapeTerminal } from '../util/terminal-text.js';
 import { readRepoConfig, type FolderRead } from './config.js';
 import {
   positionTree,
@@ -31,7 +30,8 @@ import {
   type PatchSet,
 } from './environments.js';
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
-import { compareErrors } from './report.js';
+import { sortedErrors } from './report.js';
+import { countKind, recheck, type FileLoaded, type FolderCheck } from './recheck.js';
 import { checkAbsent, checkRules, groupManifests } from './rules.js';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
@@ -84,8 +84,12 @@ export interface FolderInput {
 export interface AnalysisPort {
   /** `analyseFile` of the input, or one made from the same input before; shared, read only. */
   analyse(input: AnalysisInput): FileAnalysis | Promise<FileAnalysis>;
-  /** The folder's result: `finish()` (the rules, the desired state), or the one made before. */
-  folder?(input: FolderInput, finish: () => LoadResult): LoadResult;
+  /**
+   * The folder's result: the one made before, or `finish(previous)` (the rules, the desired
+   * state: recheck.ts), `previous` the last FolderCheck of this folder with the same
+   * poolsync.yaml, or null; it is consumed.
+   */
+  folder?(input: FolderInput, finish: (previous: FolderCheck | null) => FolderCheck): LoadResult;
 }
 
 export interface LoaderOptions {
@@ -242,7 +246,7 @@ export async function loadRepository(
   if (folderError) return { valid: false, desired: null, errors: [folderError], counts };
   const errors: ValidationError[] = [];
   const setup = await readSetup(dir, opts, errors);
-  if (!setup) return { valid: false, desired: null, errors: sortErrors(errors), counts };
+  if (!setup) return { valid: false, desired: null, errors: sortedErrors(errors), counts };
   const load: Load = {
     ...setup,
     counts,
@@ -251,13 +255,16 @@ export async function loadRepository(
     broken: new Set(),
     patched: new Set(),
     stopped: false,
-    // The port reuses whole folders (the daemon's memory layer): each file as read, for its key.
+    // The port reuses whole folders (the daemon's memory layer): each file as read, for its key,
+    // and as analysed, for recheck.ts.
     reads: opts.analyses?.folder ? [] : null,
+    loaded: opts.analyses?.folder ? [] : null,
   };
   await readFiles(dir, load, opts, onAnalysed).finally(largeInputLoaded);
-  const finishNow = () => finish(load, opts.commit ?? null);
-  const { config, configErrors, limits, walk, patches, reads } = load;
-  if (reads === null || load.stopped) return finishNow();
+  const commit = opts.commit ?? null;
+  const finishNow = () => finish(load, commit);
+  const { config, configErrors, limits, walk, patches, reads, loaded, env } = load;
+  if (reads === null || loaded === null || load.stopped) return finishNow();
   // Everything the folder's result is derived from: AnalysisPort.folder keys on it.
   const input: FolderInput = {
     dir: resolve(dir),
@@ -270,7 +277,12 @@ export async function loadRepository(
     patches: patches?.texts ?? null,
     files: reads,
   };
-  return opts.analyses!.folder!(input, finishNow);
+  const others = [...load.errors];
+  if (env && patches) others.push(...unusedPatches(patches, load.patched, env));
+  const { skipped } = walk;
+  return opts.analyses!.folder!(input, (previous) =>
+    recheck(previous, { files: loaded, errors: others, counts, config, commit, skipped }),
+  );
 }
 
 /** What poolsync.yaml, the environment asked for and the walk decide before any file is read. */
@@ -317,6 +329,8 @@ function unreadableError({ path, reason }: { path: string; reason: string }): Va
 
 function finish(s: Load, commit: string | null): LoadResult {
   const { config, env, patches, walk, errors, counts } = s;
+  // Read for recheck.ts, then stopped by a limit: their documents counted now.
+  for (const { analysis } of s.loaded ?? []) collectDocuments(s, analysis);
   const grouped = groupManifests(s.manifests);
   // Cross-document rules over a folder read only in part would report the unread files'
   // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
@@ -324,20 +338,9 @@ function finish(s: Load, commit: string | null): LoadResult {
   if (!s.stopped && env && patches) errors.push(...unusedPatches(patches, s.patched, env));
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)
-    return { valid: false, desired: null, errors: sortErrors(errors), counts, ...skipped };
+    return { valid: false, desired: null, errors: sortedErrors(errors), counts, ...skipped };
   const desired = buildDesiredState(grouped, config, commit);
   return { valid: true, desired, errors: [], counts, ...skipped };
-}
-
-const SAFE =
-  // eslint-disable-next-line no-control-regex -- one-line messages only
-  /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
-
-function sortErrors(errors: ValidationError[]): ValidationError[] {
-  // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
-  return errors
-    .map((e) => (SAFE.test(e.message) ? e : { ...e, message: escapeTerminal(e.message) }))
-    .sort(compareErrors);
 }
 
 interface Load extends Setup {
@@ -351,6 +354,8 @@ interface Load extends Setup {
   stopped: boolean;
   /** When the port reuses whole folders: each file as read, in order (FolderInput.files). */
   reads: FileRead[] | null;
+  /** And each file's analysis, in order, its documents not collected (recheck.ts does). */
+  loaded: FileLoaded[] | null;
 }
 
 /**
@@ -403,14 +408,15 @@ async function readFiles(
     totals.aliasBytes += parsed.aliasBytes;
     const over = folderLimit(limits, s.counts.documents, totals);
     if (over !== null) return stop(file, over);
-    collectDocuments(s, parsed);
+    if (s.loaded) s.loaded.push({ file, analysis: parsed });
+    else collectDocuments(s, parsed);
   }
 }
 
 // Its own (synchronous) function, not a loop inside readFiles: inside the async function the
 // loop cost `validate` of 10,000 objects 20-30 ms of CPU (5-7 %; 31 and 41 interleaved runs).
 // An index loop: `for…of` made an iterator result per document (~4 MB at 100,000).
-function collectDocuments(s: Load, parsed: FileAnalysis): void {
+function collectDocuments(s: Load, parsed: FileLoaded['analysis']): void {
   const documents = parsed.documents;
   for (let i = 0; i < documents.length; i++) {
     const r = documents[i]!;
@@ -433,22 +439,4 @@ function folderLimit(
   if (totals.aliasBytes > limits.maxAliasBytesTotal)
     return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
   return null;
-}
-
-function countKind(counts: LoadCounts, kind: string): void {
-  if (kind === 'ClusterPool') counts.pools++;
-  else if (kind === 'Cluster') counts.clusters++;
-  else if (kind === 'Queue') counts.queues++;
-  else if (kind === 'PoolAssignment') counts.assignments++;
-  else if (kind === 'DefaultQueue') counts.default_queues = (counts.default_queues ?? 0) + 1;
-  else {
-    const f = (counts.flyte ??= {
-      execution_clusters: 0,
-      cluster_labels: 0,
-      execution_cluster_labels: 0,
-    });
-    if (kind === 'ExecutionCluster') f.execution_clusters++;
-    else if (kind === 'ClusterLabel') f.cluster_labels++;
-    else if (kind === 'ExecutionClusterLabel') f.execution_cluster_labels++;
-  }
 }

@@ -18,15 +18,31 @@ export interface TextOptions {
 const shown = (file: string, { baseDir }: TextOptions): string =>
   escapeTerminal(baseDir === undefined ? file : join(baseDir, file));
 
-/** By file, line, column, then code and message, so output is stable. */
+/**
+ * By file, line, column, then code, message and address, so output is stable: the same errors
+ * found in another order (a whole load, a recheck) sort the same.
+ */
 export function compareErrors(a: ValidationError, b: ValidationError): number {
   return (
     comparePaths(a.file, b.file) ||
     a.line - b.line ||
     a.column - b.column ||
     comparePaths(a.code, b.code) ||
-    comparePaths(a.message, b.message)
+    comparePaths(a.message, b.message) ||
+    comparePaths(a.address ?? '', b.address ?? '')
   );
+}
+
+const SAFE =
+  // eslint-disable-next-line no-control-regex -- one-line messages only
+  /^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
+
+/** A load's errors as reported: sorted, each message one line. */
+export function sortedErrors(errors: ValidationError[]): ValidationError[] {
+  // Messages quote YAML values: a newline or ESC inside one must not break the one-line rule.
+  return errors
+    .map((e) => (SAFE.test(e.message) ? e : { ...e, message: escapeTerminal(e.message) }))
+    .sort(compareErrors);
 }
 
 /** `path:line:col: CODE message` per error, sorted, then a count; escaped for the terminal. */

@@ -96,7 +96,13 @@ function firstByName<T extends Manifest>(list: readonly T[], add: Add): Map<stri
 }
 
 /** The kinds V1 holds to one declaration per name here (the Flyte kinds' is in checkFlyteRules). */
-export const NAMED_KINDS = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment', 'DefaultQueue'] as const;
+export const NAMED_KINDS = [
+  'ClusterPool',
+  'Cluster',
+  'Queue',
+  'PoolAssignment',
+  'DefaultQueue',
+] as const;
 /** Where a declaration must be alone: a kind's names (V1), assignment keys (V8), default-queue keys (V12). */
 export type KeySpace = (typeof NAMED_KINDS)[number] | 'V8' | 'V12';
 

@@ -43,14 +43,14 @@ describe('the daemon’s analysis cache, in memory', () => {
     const a1 = cache.analyse(queue('queues/a.yaml', 1));
     const b = cache.analyse(queue('queues/b.yaml', 1));
     cache.analyse(queue('queues/a.yaml', 2));
-    expect(cache.stats).toEqual({ hits: 0, misses: 3 });
+    expect(cache.stats).toEqual({ hits: 0, misses: 3, rechecks: 0 });
     // The next load: b unchanged, a at its new bytes: both hits.
     expect(cache.analyse(queue('queues/b.yaml', 1))).toBe(b);
     const a2 = cache.analyse(queue('queues/a.yaml', 2));
-    expect(cache.stats).toEqual({ hits: 2, misses: 3 });
+    expect(cache.stats).toEqual({ hits: 2, misses: 3, rechecks: 0 });
     // Back to a's first bytes (a revert): analysed again, equal to the first analysis.
     const again = cache.analyse(queue('queues/a.yaml', 1));
-    expect(cache.stats).toEqual({ hits: 2, misses: 4 });
+    expect(cache.stats).toEqual({ hits: 2, misses: 4, rechecks: 0 });
     expect(again).not.toBe(a1);
     expect(again).toEqual(a1);
     expect(a2).not.toEqual(a1);
