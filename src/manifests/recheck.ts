@@ -424,24 +424,28 @@ function splice<T>(
   dropped.sort((a, b) => a - b);
   const added = add.map((item) => ({ k: key(item), item }));
   added.sort((a, b) => comparePaths(a.k, b.k));
-  const out: T[] = [];
+  // Runs of kept items copied as slices, joined once (item by item was most of a splice).
+  const parts: T[][] = [];
   let from = 0;
   let d = 0;
-  // Copies the items before `end`, skipping those dropped; in bulk, not item by item.
   const copyTo = (end: number) => {
     while (from < end) {
       while (d < dropped.length && dropped[d]! < from) d++;
       const stop = d < dropped.length ? Math.min(dropped[d]!, end) : end;
-      for (let i = from; i < stop; i++) out.push(sorted[i]!);
+      if (stop > from) parts.push(sorted.slice(from, stop));
       from = stop;
       if (from < end && dropped[d] === from) from++;
     }
   };
   for (const { k, item } of added) {
     copyTo(at(k));
-    out.push(item);
+    parts.push([item]);
   }
   copyTo(sorted.length);
+  // Spread arguments are bounded (a file of 100,000 objects renamed is as many parts).
+  if (parts.length <= 1024) return ([] as T[]).concat(...parts);
+  const out: T[] = [];
+  for (const part of parts) for (let i = 0; i < part.length; i++) out.push(part[i]!);
   return out;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Seeded edits of a generated repository for the incremental-vs-cold tests (issue 25): a value
  * changed, a comment moving every position, a file renamed, deleted, broken (YAML, schema) and
- * put back, a document added.
+ * put back, a document added; a document copied (V1), moved to another file, or naming an
+ * undeclared cluster (V3) (issue 79: what recheck.ts re-checks).
  */
 import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +35,9 @@ async function breakFile(dir: string, f: string, text: string | null): Promise<v
   if (text === null) await rm(path);
   else await writeFile(path, text);
 }
+
+/** The documents of a file, each with its `---` separator. */
+const documentsOf = (text: string) => text.split(/^(?=---\n)/m);
 
 export const EDITS: Edit[] = [
   async (dir, pick) => {
@@ -98,5 +102,26 @@ export const EDITS: Edit[] = [
       `${text}---\napiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: ${name}\nspec:\n  pool: ${pool}\n  clusters: ["*"]\n  run_concurrency: 3\n  action_concurrency: 30\n`,
     );
     return `queue ${name} added to ${f}`;
+  },
+  async (dir, pick) => {
+    const [from, to] = [await pickFile(dir, pick, 'queues'), await pickFile(dir, pick, 'queues')];
+    const docs = documentsOf(await readFile(join(dir, from), 'utf8'));
+    const moved = docs[Math.floor(pick() * docs.length)]!;
+    const copy = pick() < 0.5;
+    if (!copy && from !== to) await breakFile(dir, from, docs.filter((d) => d !== moved).join(''));
+    const target = await readFile(join(dir, to), 'utf8');
+    await breakFile(dir, to, `${target}${moved.startsWith('---') ? '' : '---\n'}${moved}`);
+    const name = /name: (\S+)/.exec(moved)?.[1];
+    return `queue ${name} ${copy ? 'copied' : 'moved'} from ${from} to ${to}`;
+  },
+  async (dir, pick) => {
+    const f = await pickFile(dir, pick, 'queues');
+    const text = await readFile(join(dir, f), 'utf8');
+    await breakFile(
+      dir,
+      f,
+      text.replace(/clusters: \[(?!"\*")[^\]]*\]/, 'clusters: [undeclared-cluster]'),
+    );
+    return `a queue of ${f} names an undeclared cluster`;
   },
 ];
