@@ -44,6 +44,7 @@ const ONLY = arg('only')?.split(',');
 const DAEMON_CACHES: CacheName[] = [
   'analysis',
   'folder',
+  'recheck',
   'loaded',
   'state-cache',
   'shared-lists',
