@@ -240,11 +240,31 @@ const editArb: fc.Arbitrary<Edit> = fc.oneof(
   }),
 );
 
+/** Patches of environment `one` (the second property): files declaring q1 or q2 are patched. */
+const PATCHES = [doc('Queue', 'q1', ['run_concurrency: 11']), doc('Queue', 'q2', ['depth: 7'])];
+
+/** poolsync.yaml, with environment `one` (every folder, PATCHES) when `env`. */
+function repoConfig(absent: boolean, env: boolean): string {
+  return [
+    'apiVersion: poolsync/v1',
+    'kind: RepoConfig',
+    ...(absent ? ['absent: [ClusterPool/default]'] : []),
+    ...(env
+      ? [
+          'ignore: [patches/**]',
+          'environments:',
+          '  one: {controlPlane: "file:state.json", folders: ["."], patches: [patches/p.yaml]}',
+        ]
+      : []),
+    '',
+  ].join('\n');
+}
+
 /** The files changed since the last write written, the files gone removed. */
-async function write(dir: string, repo: Repo, written: Map<string, string>, absent: boolean) {
-  const config = `apiVersion: poolsync/v1\nkind: RepoConfig\n${absent ? 'absent: [ClusterPool/default]\n' : ''}`;
+async function write(dir: string, repo: Repo, written: Map<string, string>, config: string) {
   const texts = new Map([...repo].map(([f, docs]) => [f, docs.join('---\n')]));
   texts.set('poolsync.yaml', config);
+  if (config.includes('environments:')) texts.set('patches/p.yaml', PATCHES.join('---\n'));
   for (const [f, text] of texts) {
     if (written.get(f) === text) continue;
     await mkdir(dirname(join(dir, f)), { recursive: true });
@@ -255,44 +275,55 @@ async function write(dir: string, repo: Repo, written: Map<string, string>, abse
   for (const [f, text] of texts) written.set(f, text);
 }
 
+/** Each edit applied, then the daemon's load and a one-shot load compared; tallies in `seen`. */
+async function property(env: boolean, runs: number) {
+  const seen = { runs: 0, validToValid: 0, invalid: 0, rechecks: 0 };
+  const environment = env ? 'one' : undefined;
+  await fc.assert(
+    fc.asyncProperty(fc.array(editArb, { minLength: 4, maxLength: 24 }), async (edits) => {
+      const dir = tempFolder('poolsync-recheck-');
+      const repo: Repo = new Map(Object.entries(VALID).map(([f, d]) => [f, [...d]]));
+      const state = { absent: false };
+      const written = new Map<string, string>();
+      const cache = new AnalysisCache();
+      const done: string[] = ['the valid repository'];
+      let wasValid = false;
+      for (const edit of [null, ...edits]) {
+        if (edit) {
+          edit.apply(repo, state);
+          done.push(edit.what);
+        }
+        await write(dir, repo, written, repoConfig(state.absent, env));
+        const daemon = await loadRepository(dir, { analyses: cache, environment });
+        const whole = await loadRepository(dir, { environment });
+        expect(JSON.stringify(daemon), `after: ${done.join(' → ')}`).toBe(JSON.stringify(whole));
+        if (daemon.valid && wasValid) seen.validToValid++;
+        if (!daemon.valid) seen.invalid++;
+        wasValid = daemon.valid;
+      }
+      seen.rechecks += cache.stats.rechecks;
+      seen.runs++;
+      await rm(dir, { recursive: true, force: true });
+    }),
+    { numRuns: runs },
+  );
+  return seen;
+}
+
 describe('a recheck equals a whole load (issue 79 item 2)', () => {
   it('after every random edit, the daemon’s load (kept analyses and checks) equals a one-shot load, errors and desired state byte for byte', async () => {
-    let runs = 0;
-    let validToValid = 0;
-    let invalid = 0;
-    let rechecked = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(editArb, { minLength: 4, maxLength: 24 }), async (edits) => {
-        const dir = tempFolder('poolsync-recheck-');
-        const repo: Repo = new Map(Object.entries(VALID).map(([f, d]) => [f, [...d]]));
-        const state = { absent: false };
-        const written = new Map<string, string>();
-        const cache = new AnalysisCache();
-        const done: string[] = ['the valid repository'];
-        let wasValid = false;
-        for (const edit of [null, ...edits]) {
-          if (edit) {
-            edit.apply(repo, state);
-            done.push(edit.what);
-          }
-          await write(dir, repo, written, state.absent);
-          const daemon = await loadRepository(dir, { analyses: cache });
-          const whole = await loadRepository(dir);
-          expect(JSON.stringify(daemon), `after: ${done.join(' → ')}`).toBe(JSON.stringify(whole));
-          if (daemon.valid && wasValid) validToValid++;
-          if (!daemon.valid) invalid++;
-          wasValid = daemon.valid;
-        }
-        rechecked += cache.stats.rechecks;
-        runs++;
-        await rm(dir, { recursive: true, force: true });
-      }),
-      { numRuns: 60 },
-    );
+    const seen = await property(false, 60);
     // The paths under test were taken: loads after a valid one, invalid ones, rechecks.
-    expect(runs).toBe(60);
-    expect(validToValid).toBeGreaterThan(30);
-    expect(invalid).toBeGreaterThan(100);
-    expect(rechecked).toBeGreaterThan(300);
+    expect(seen.runs).toBe(60);
+    expect(seen.validToValid).toBeGreaterThan(30);
+    expect(seen.invalid).toBeGreaterThan(100);
+    expect(seen.rechecks).toBeGreaterThan(300);
+  }, 300_000);
+
+  it('the same with an environment whose patches are merged into the files declaring q1 and q2 (made again at every load)', async () => {
+    const seen = await property(true, 25);
+    expect(seen.runs).toBe(25);
+    expect(seen.validToValid).toBeGreaterThan(10);
+    expect(seen.rechecks).toBeGreaterThan(100);
   }, 300_000);
 });
