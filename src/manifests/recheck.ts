@@ -81,6 +81,7 @@ export interface FolderCheck {
 }
 
 const SPACES: readonly KeySpace[] = [...NAMED_KINDS, 'V8', 'V12'];
+const NAMED: ReadonlySet<string> = new Set(NAMED_KINDS);
 const FLYTE_KINDS: ReadonlySet<ManifestKind> = new Set([
   'ExecutionCluster',
   'ClusterLabel',
@@ -97,8 +98,8 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
   const came: Manifest[] = [];
   const brokenNames: string[] = [];
   const dropShare = (s: Share) => {
-    for (const k of MANIFEST_KINDS) gone.push(...s.grouped[k]);
-    brokenNames.push(...s.broken);
+    for (const k of MANIFEST_KINDS) append(gone, s.grouped[k]);
+    append(brokenNames, s.broken);
   };
   for (let i = 0; i < files.length; i++) {
     const { file, analysis } = files[i]!;
@@ -110,8 +111,8 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
     }
     const share = shareOf(analysis);
     shares.set(file, share);
-    for (const k of MANIFEST_KINDS) came.push(...share.grouped[k]);
-    brokenNames.push(...share.broken);
+    for (const k of MANIFEST_KINDS) append(came, share.grouped[k]);
+    append(brokenNames, share.broken);
     if (last) dropShare(last);
   }
   if (previous) for (const [file, s] of previous.shares) if (!order.has(file)) dropShare(s);
@@ -130,15 +131,12 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
       };
   const all = lazyGrouped(files, shares);
   // Names a changed file declares (or failed to): the objects reading them are checked again.
-  const touched = touchedNames(gone, came, brokenNames);
+  const touched = previous ? touchedNames(gone, came, brokenNames) : null;
   // Each key's declarations before and from changed files never share a file: the walk's order
-  // (sorted paths) orders them.
-  const namesChanged = updateKeys(
-    state,
-    gone,
-    came,
-    (a, b) => order.get(a.source.file)! - order.get(b.source.file)!,
-  );
+  // (sorted paths) orders them. From nothing, every object is checked: the keys in one pass.
+  const namesChanged = previous
+    ? updateKeys(state, gone, came, (a, b) => order.get(a.source.file)! - order.get(b.source.file)!)
+    : firstKeys(state, came);
 
   const broken = new Set<string>();
   for (const s of shares.values()) for (const b of s.broken) broken.add(b);
@@ -149,11 +147,13 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
     first.Queue as Map<string, never>,
     broken,
   );
-  const again = new Set<Manifest>(came);
+  const again = previous ? new Set<Manifest>(came) : came;
   for (const m of gone) own.delete(m);
-  // Only an error's words list every name declared (V2, V8, V12): each error is checked again.
-  if (namesChanged) for (const m of own.keys()) again.add(m);
-  if (previous) readersOf(touched, files, shares, previous.shares, again);
+  if (touched && again instanceof Set) {
+    // Only an error's words list every name declared (V2, V8, V12): each is checked again.
+    if (namesChanged) for (const m of own.keys()) again.add(m);
+    readersOf(touched, files, shares, previous!.shares, again);
+  }
   const absent = absentOf(config);
   const scratch: ValidationError[] = [];
   const add = collect(scratch);
@@ -163,8 +163,11 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
     else own.delete(m);
   }
   // The global checks, whole, when a changed file declares a kind they read.
-  const kinds = new Set([...gone, ...came].map((m) => m.kind));
-  for (const b of brokenNames) kinds.add(b.slice(0, b.indexOf('/')) as ManifestKind);
+  const kinds = new Set<ManifestKind>();
+  if (previous) {
+    for (const list of [gone, came]) for (const m of list) kinds.add(m.kind);
+    for (const b of brokenNames) kinds.add(b.slice(0, b.indexOf('/')) as ManifestKind);
+  }
   if (!previous || kinds.has('ClusterPool') || kinds.has('Cluster')) {
     state.stores.length = 0;
     const pools = firstByName(all().ClusterPool, () => undefined);
@@ -180,11 +183,12 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
   for (let i = 0; i < files.length; i++) {
     const s = shares.get(files[i]!.file)!;
     addCounts(counts, s.counts);
-    if (s.errors.length > 0) errors.push(...s.errors);
+    append(errors, s.errors);
   }
-  for (const list of own.values()) errors.push(...list);
-  for (const list of state.groups.values()) errors.push(...list);
-  errors.push(...state.stores, ...state.flyte);
+  for (const list of own.values()) append(errors, list);
+  for (const list of state.groups.values()) append(errors, list);
+  append(errors, state.stores);
+  append(errors, state.flyte);
   const skipped = input.skipped.length > 0 ? { skipped: [...input.skipped] } : {};
   if (errors.length > 0) {
     const result = { valid: false as const, desired: null, errors: sortedErrors(errors), counts };
@@ -196,7 +200,7 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
   });
   const spliced =
     previous?.result.valid === true
-      ? splicedLists(previous.result.desired, gone, came, touched.Cluster, state.first)
+      ? splicedLists(previous.result.desired, gone, came, touched!.Cluster, state.first)
       : null;
   const desired = spliced
     ? desiredStateOf(spliced, declared, config, input.commit)
@@ -215,7 +219,7 @@ function shareOf(analysis: FileLoaded['analysis']): Share {
     counts: { pools: 0, clusters: 0, queues: 0, assignments: 0, files: 0, documents: 0 },
   };
   for (const r of analysis.documents) {
-    if (r.errors.length > 0) share.errors.push(...r.errors);
+    append(share.errors, r.errors);
     if (r.kind !== null) countKind(share.counts, r.kind);
     if (r.manifest) manifests.push(r.manifest);
     else if (r.name && r.kind !== null) share.broken.push(`${r.kind}/${r.name}`);
@@ -231,7 +235,7 @@ function lazyGrouped(files: readonly FileLoaded[], shares: Map<string, Share>): 
     g = groupManifests([]);
     for (const { file } of files) {
       const s = shares.get(file)!.grouped;
-      for (const k of MANIFEST_KINDS) if (s[k].length > 0) (g[k] as Manifest[]).push(...s[k]);
+      for (const k of MANIFEST_KINDS) append(g[k] as Manifest[], s[k]);
     }
     return g;
   };
@@ -265,8 +269,7 @@ function updateKeys(
   const goneSet = new Set(gone);
   const keys = new Map<string, { space: KeySpace; key: string; came: Manifest[] }>();
   const note = (m: Manifest, arrived: boolean) => {
-    const named = (NAMED_KINDS as readonly string[]).includes(m.kind);
-    const spaces = named ? [{ space: m.kind as KeySpace, key: m.name }] : [];
+    const spaces = NAMED.has(m.kind) ? [{ space: m.kind as KeySpace, key: m.name }] : [];
     const grouped = groupKey(m);
     if (grouped) spaces.push(grouped);
     for (const { space, key } of spaces) {
@@ -300,6 +303,32 @@ function updateKeys(
     groups.set(id, errors);
   }
   return namesChanged;
+}
+
+/** updateKeys from nothing: `came` (every manifest, in load order per kind) keyed in one pass. */
+function firstKeys(state: FolderCheck, came: readonly Manifest[]): boolean {
+  const { first, more, groups } = state;
+  const keep = (space: KeySpace, key: string, m: Manifest) => {
+    const f = first[space].get(key);
+    if (f === undefined) return void first[space].set(key, m);
+    const id = `${space}\0${key}`;
+    const list = more.get(id);
+    if (list) list.push(m);
+    else more.set(id, [f, m]);
+  };
+  for (let i = 0; i < came.length; i++) {
+    const m = came[i]!;
+    if (NAMED.has(m.kind)) keep(m.kind as KeySpace, m.name, m);
+    const grouped = groupKey(m);
+    if (grouped) keep(grouped.space, grouped.key, m);
+  }
+  for (const [id, list] of more) {
+    const cut = id.indexOf('\0');
+    const errors: ValidationError[] = [];
+    duplicateErrors(id.slice(0, cut) as KeySpace, id.slice(cut + 1), list, collect(errors));
+    groups.set(id, errors);
+  }
+  return true;
 }
 
 /** Two lists in load order as one, `a`'s and `b`'s items from different files. */
@@ -469,6 +498,11 @@ function addCounts(total: LoadCounts, share: LoadCounts): void {
       f.execution_cluster_labels += share.flyte!.execution_cluster_labels;
     }
   }
+}
+
+/** `items` pushed onto `list`: a spread of a file's 100,000 objects would overflow the stack. */
+function append<T>(list: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) list.push(items[i]!);
 }
 
 export function countKind(counts: LoadCounts, kind: string): void {
