@@ -111,10 +111,11 @@ export function computePlan(
       withOtherRows(ctx, 'ExecutionClusterLabel', changesOf(ctx.labels)),
     ),
   );
-  warnings.push(...queueWarnings(ctx, warnings));
+  // Loops, not push(...): a spread of ~120,000 items or more overflows the stack.
+  for (const w of queueWarnings(ctx, warnings)) warnings.push(w);
   // Guardrails (guardrails.ts): protection the inventory keeps, and the destroy budget.
   const declaredMarks = declaredProtection(desired);
-  errors.push(...recordedProtectionErrors(changes, live, declaredMarks, errors));
+  for (const e of recordedProtectionErrors(changes, live, declaredMarks, errors)) errors.push(e);
   const steps = buildSteps(ctx);
   errors.push(
     ...budgetErrors({ changes, steps }, [
