@@ -410,6 +410,8 @@ export function isManual(step: Step): boolean {
 export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
   const blockedBy = new Map<string, string>();
   const manual = new Set(steps.filter(isManual).map((s) => s.id));
+  // No manual step: nothing waits (not a walk over every dependency: ~300,000 at 100,000 creates).
+  if (manual.size === 0) return blockedBy;
   for (const s of steps) {
     for (const dep of s.depends_on) {
       const by = manual.has(dep) ? dep : blockedBy.get(dep);

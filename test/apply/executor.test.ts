@@ -537,6 +537,37 @@ describe('executePlan: abort and refusal', () => {
     await expect(executePlan(dangling, await embedded())).rejects.toThrow(/unknown step s9/);
   });
 
+  it('reads ids sN by their number and any other ids by name: same order, same refusals', async () => {
+    // The planner's ids (s1, s2 … in plan order) are read from their text; a plan file edited by
+    // hand may hold other ids, or planner-like ids out of order, and is read by name.
+    for (const ids of [
+      ['s1', 's2', 's3'],
+      ['a', 'b', 'c'],
+      ['s2', 's1', 's3'],
+      ['s1', 's02', 's3'],
+    ]) {
+      const [x, y, z] = ids as [string, string, string];
+      const cp = recording(await embedded());
+      const plan = makePlan([pool(x, 'a'), pool(y, 'b', [x]), pool(z, 'c', [y, x])]);
+      const result = await executePlan(plan, cp, { parallelism: 3 });
+      expect(
+        result.steps.map((s) => [s.id, s.status]),
+        ids.join(),
+      ).toEqual(ids.map((id) => [id, 'done']));
+      expectDependenciesHonoured(cp, plan);
+      const repeated = makePlan([pool(x, 'a'), pool(y, 'b', [x]), pool(x, 'c')]);
+      await expect(executePlan(repeated, cp)).rejects.toThrow(`repeats step id ${x}`);
+    }
+    for (const dep of ['s0', 's01', 's4', 's', 'x1', 's1 ', 's10000000000'])
+      await expect(
+        executePlan(
+          makePlan([pool('s1', 'a'), pool('s2', 'b', ['s1']), pool('s3', 'c', [dep])]),
+          await embedded(),
+        ),
+        dep,
+      ).rejects.toThrow(`step s3 depends on unknown step ${dep}`);
+  });
+
   it('an empty plan is ok and makes no call', async () => {
     const cp = recording(await embedded());
     const result = await executePlan(makePlan([]), cp);
