@@ -146,7 +146,9 @@ export class StepGraph {
     for (const key of Object.keys(STEP_KEYS) as StepKey[]) {
       const named = new Map<string, Node>();
       this.nodes.set(key, named);
-      at[key] = (name) => named.get(name);
+      // Most keys have no step in a given plan (a plan of creates moves, drains and deletes
+      // nothing): answered without hashing the name.
+      at[key] = (name) => (named.size === 0 ? undefined : named.get(name));
     }
     this.at = at as Lookups;
   }
