@@ -28,8 +28,9 @@ type StepOf<K extends CallStep['op']> = Extract<CallStep, { op: K }>;
 type Call<K extends CallStep['op']> = (cp: ControlPlane, step: StepOf<K>) => Promise<StepOutcome>;
 
 /**
- * The step's call. Not async (a promise and a tick more for each of 100,000 steps): the executor
- * awaits it inside its try, which also catches what a call throws before its first await.
+ * The step's call. Not async (a promise and a tick more for each of 100,000 steps): what a call
+ * throws before it returns its promise (partOf, a part the backend lacks) the executor's try
+ * takes as the step's failure all the same.
  */
 export function runCallStep(cp: ControlPlane, step: CallStep): Promise<StepOutcome> {
   const call = Object.hasOwn(CALLS, step.op) ? (CALLS[step.op] as Call<CallStep['op']>) : null;
