@@ -207,6 +207,10 @@ export class AnalysisCache implements AnalysisPort {
     const previous = this.recheck && last?.setup === setup ? last.check : null;
     if (previous) this.stats.rechecks++;
     const check = finish(previous);
+    // Frozen, its unchanged objects kept by the next load (recheck.ts) are known unchanged by
+    // identity: the plan slicer keeps their fingerprint key texts (plan/fingerprint.ts KeyTexts).
+    // Only the new objects are walked: the kept ones are frozen already.
+    if (check.result.desired) deepFreeze(check.result.desired);
     if (lastFolders.size >= MAX_FOLDERS) lastFolders.delete(lastFolders.keys().next().value!);
     lastFolders.set(slot, { key, setup, check });
     return check.result;

@@ -27,6 +27,7 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanWarning } from '../model/plan.js';
 import { organisationParts, planAgainst, type PlanOptions } from '../plan/index.js';
 import { summarizeChanges } from '../plan/forms.js';
+import { KeyTexts } from '../plan/fingerprint.js';
 
 /** The lists of both states this slices, each item's address and relation groups. */
 const LISTS = ['pools', 'clusters', 'queues', 'assignments', 'default_queues'] as const;
@@ -291,6 +292,8 @@ export class PlanSlicer {
   readonly stats = { sliced: 0, whole: 0, lastWhy: '', lastSlice: 0 };
   private last: Last | null = null;
   private readonly maxShare: number;
+  /** Each frozen object's fingerprint key text: a commit makes only the changed objects' keys. */
+  private readonly keyTexts = new KeyTexts();
 
   constructor(opts: SliceOptions = {}) {
     this.maxShare = opts.maxShare ?? 0.25;
@@ -431,6 +434,7 @@ export class PlanSlicer {
       compareWarnings,
     );
     const whole = organisationParts(d.state as DesiredState, l.state as LiveState, opts, {
+      keyTexts: this.keyTexts,
       ...(liveSame ? { live_fingerprint: last.plan.live_fingerprint } : {}),
       ...(inventoryKnown ? { inventory: last.plan.inventory } : {}),
     });

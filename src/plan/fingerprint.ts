@@ -63,19 +63,23 @@ const specKey = (s: QueueSpec) => {
   return key;
 };
 
-export function desiredFingerprint(desired: DesiredState, commit: string | null): string {
+export function desiredFingerprint(
+  desired: DesiredState,
+  commit: string | null,
+  texts?: KeyTexts,
+): string {
   // Hashed as written: built whole, its ~300,000 arrays and one string of the whole repository
   // lived until the end (at 100,000 objects ~55 MB allocated, ~0.2 s with their collection).
-  const json = new HashedJsonArray();
+  const json = new HashedJsonArray(texts);
   json.item('desired/1');
   json.item(commit);
   json.item(desired.config.prune);
-  json.list(desired.pools, (p) => [
+  json.list('pools', desired.pools, (p) => [
     p.name,
     p.contract ? contractKey(p.contract) : null,
     annotationsKey(p.annotations),
   ]);
-  json.list(desired.clusters, (c) => {
+  json.list('clusters', desired.clusters, (c) => {
     const key = clusterKey(c);
     key.push(dataPlaneKey(c.data_plane), annotationsKey(c.annotations));
     // Only when several, so fingerprints of clusters in one pool are unchanged. Pushed, not
@@ -83,12 +87,32 @@ export function desiredFingerprint(desired: DesiredState, commit: string | null)
     if (c.pools) key.push(c.pools);
     return key;
   });
-  json.list(desired.queues, (q) => [q.name, specKey(q.spec), annotationsKey(q.annotations)]);
-  json.list(desired.assignments, (a) =>
+  json.list('queues', desired.queues, (q) => [
+    q.name,
+    specKey(q.spec),
+    annotationsKey(q.annotations),
+  ]);
+  json.list('assignments', desired.assignments, (a) =>
     annotated(leavesOf(SPEC_FIELDS.PoolAssignment, a), a.annotations),
   );
   for (const key of optionalKeys(desired)) json.item(key);
   return json.digest();
+}
+
+/**
+ * Each frozen item's key text, by list, kept by a daemon's plan slicer between commits
+ * (src/incremental/plan-slice.ts): an unchanged object's key is then hashed, not built again.
+ * Only frozen items (deeply, as the loader and the embedded control plane hand them): one
+ * changeable in place could have a new key under the same identity.
+ */
+export class KeyTexts {
+  private readonly lists = new Map<string, WeakMap<object, string>>();
+
+  of(list: string): WeakMap<object, string> {
+    let texts = this.lists.get(list);
+    if (texts === undefined) this.lists.set(list, (texts = new WeakMap()));
+    return texts;
+  }
 }
 
 /**
@@ -101,19 +125,31 @@ class HashedJsonArray {
   private readonly hash = createHash('sha256');
   private empty = true;
 
+  /** `texts`: the kept key texts (KeyTexts), its lists named `side/list`. */
+  constructor(
+    private readonly texts?: KeyTexts,
+    private readonly side = 'desired',
+  ) {}
+
   item(value: unknown): void {
     this.next();
     this.hash.update(JSON.stringify(value) ?? 'null');
   }
 
   /** An item that is a list: `key(x)` of each of `items`. */
-  list<T>(items: readonly T[], key: (item: T) => unknown): void {
+  list<T>(name: string, items: readonly T[], key: (item: T) => unknown): void {
     this.next();
     this.hash.update('[');
+    const texts = this.texts?.of(`${this.side}/${name}`);
     for (let i = 0; i < items.length; i += BATCH) {
       if (i > 0) this.hash.update(',');
+      const batch = items.slice(i, i + BATCH);
       // The batch's JSON without its brackets: its items' JSON, comma-separated.
-      this.hash.update(JSON.stringify(items.slice(i, i + BATCH).map(key)).slice(1, -1));
+      this.hash.update(
+        texts
+          ? keptTexts(batch, key, texts).join(',')
+          : JSON.stringify(batch.map(key)).slice(1, -1),
+      );
     }
     this.hash.update(']');
   }
@@ -127,6 +163,26 @@ class HashedJsonArray {
     this.hash.update(this.empty ? '[' : ',');
     this.empty = false;
   }
+}
+
+/** Each item's key text: kept for a frozen item, made (and kept) when not yet. */
+function keptTexts<T>(
+  items: readonly T[],
+  key: (item: T) => unknown,
+  texts: WeakMap<object, string>,
+): string[] {
+  const out = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const frozen = Object.isFrozen(item);
+    let text = frozen ? texts.get(item as object) : undefined;
+    if (text === undefined) {
+      text = JSON.stringify(key(item));
+      if (frozen) texts.set(item as object, text);
+    }
+    out[i] = text;
+  }
+  return out;
 }
 
 /** Items a batch: its keys die young in a 1 MB semi-space, its text is ~50 KB. */
@@ -165,26 +221,26 @@ function optionalKeys(desired: DesiredState): unknown[] {
   ];
 }
 
-export function liveFingerprint(live: LiveState): string {
+export function liveFingerprint(live: LiveState, texts?: KeyTexts): string {
   const caps = live.capabilities;
   const deletedPoolsOrClusters = live.deleted_pools?.length || live.deleted_clusters?.length;
   // Hashed as written, as the desired one (the same digest as of the whole array's JSON): built
   // whole, a converged 100,000-object plan made every live object's key and one string of all
   // of them (~37 MB).
-  const json = new HashedJsonArray();
+  const json = new HashedJsonArray(texts, 'live');
   json.item('live/1');
   json.item([caps.drain, caps.queue_delete, caps.pool_update, caps.cluster_move]);
-  json.list(live.pools, (p) => [p.name, contractKey(p.contract)]);
-  json.list(live.clusters, clusterKey);
+  json.list('pools', live.pools, (p) => [p.name, contractKey(p.contract)]);
+  json.list('clusters', live.clusters, clusterKey);
   // A queue's serving state is planned (issue 73): one another client drained or is deleting
   // makes a saved plan stale. Draining and drained are one key (a drain ending by itself does
   // not), and an active queue has none, so other fingerprints stay as they were.
-  json.list(live.queues, (q) =>
+  json.list('queues', live.queues, (q) =>
     q.state === undefined || q.state === 'active'
       ? [q.name, specKey(q), q.cluster_managed]
       : [q.name, specKey(q), q.cluster_managed, q.state === 'deleting' ? 'deleting' : 'drained'],
   );
-  json.list(live.assignments, (a) => leavesOf(SPEC_FIELDS.PoolAssignment, a));
+  json.list('assignments', live.assignments, (a) => leavesOf(SPEC_FIELDS.PoolAssignment, a));
   const optional = [
     ...when(live.default_queues?.length, () =>
       live.default_queues!.map((d) => leavesOf(SPEC_FIELDS.DefaultQueue, d)),

@@ -39,7 +39,7 @@ import {
 } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
-import { desiredFingerprint, liveFingerprint } from './fingerprint.js';
+import { desiredFingerprint, type KeyTexts, liveFingerprint } from './fingerprint.js';
 import { finalPools, planPoolsAndClusters } from './pools-and-clusters.js';
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
@@ -156,8 +156,8 @@ function wholeParts(
   known: Known = {},
 ) {
   return {
-    desired_fingerprint: desiredFingerprint(desired, commit),
-    live_fingerprint: known.live_fingerprint ?? liveFingerprint(live),
+    desired_fingerprint: desiredFingerprint(desired, commit, known.keyTexts),
+    live_fingerprint: known.live_fingerprint ?? liveFingerprint(live, known.keyTexts),
     inventory: 'inventory' in known ? known.inventory : planInventory(desired, live, marks()),
   };
 }
@@ -166,6 +166,8 @@ function wholeParts(
 interface Known {
   live_fingerprint?: string;
   inventory?: Plan['inventory'];
+  /** The frozen objects' key texts kept from the last commit's fingerprints (fingerprint.ts). */
+  keyTexts?: KeyTexts;
 }
 
 /**
