@@ -559,13 +559,27 @@ function compareWarnings(a: PlanWarning, b: PlanWarning): number {
   return compareStrings(a.address, b.address) || compareStrings(a.code, b.code);
 }
 
-/** Two lists sorted by `order`, as one (ties: `a`'s first; they never share an address). */
+/**
+ * Two lists sorted by `order`, as one (ties: `a`'s first; they never share an address). `b` is
+ * the slice's, a few items: each is placed by binary search, `a` copied between them, not compared
+ * item by item (10,000 kept changes a commit).
+ */
 function merged<T>(a: readonly T[], b: readonly T[], order: (x: T, y: T) => number): T[] {
   const out: T[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) out.push(order(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
+  let from = 0;
+  for (const item of b) {
+    // The first of `a` after `item` (ties stay before it).
+    let lo = from;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order(a[mid]!, item) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = from; i < lo; i++) out.push(a[i]!);
+    out.push(item);
+    from = lo;
+  }
+  for (let i = from; i < a.length; i++) out.push(a[i]!);
   return out;
 }
