@@ -173,12 +173,12 @@ function keptTexts<T>(
 ): string[] {
   const out = new Array<string>(items.length);
   for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    const frozen = Object.isFrozen(item);
-    let text = frozen ? texts.get(item as object) : undefined;
+    const item = items[i] as object;
+    // Only frozen items are kept, and stay frozen: a kept text is still the item's.
+    let text = texts.get(item);
     if (text === undefined) {
-      text = JSON.stringify(key(item));
-      if (frozen) texts.set(item as object, text);
+      text = JSON.stringify(key(item as T));
+      if (Object.isFrozen(item)) texts.set(item, text);
     }
     out[i] = text;
   }
