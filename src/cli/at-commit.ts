@@ -7,9 +7,8 @@
 import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { simpleGit } from 'simple-git';
 import type { Env } from '../util/env.js';
-import { gitEnvironment } from '../util/git-env.js';
+import { gitEnvironment, runGit } from '../util/git-env.js';
 import { UserError } from '../util/user-error.js';
 
 const NO_AUTH = { token: null, username: '', sshKeyFile: null, sshKnownHostsFile: null };
@@ -30,17 +29,19 @@ export async function atCommit<T>(
   });
   // git's short allow-list of variables (util/git-env.ts): none of the host's GIT_*, EDITOR, PAGER.
   const vars = gitEnvironment('', NO_AUTH, env, full);
-  const git = simpleGit({ baseDir: full }).env(vars);
-  const top = await git.revparse(['--show-toplevel']).catch(() => {
+  // Spawned directly (runGit): simple-git waited 50 ms after read-tree and checkout-index.
+  const git = (args: string[], more: Record<string, string> = {}) =>
+    runGit(args, { cwd: full, env: { ...vars, ...more } });
+  const top = await git(['rev-parse', '--show-toplevel']).catch(() => {
     throw new UserError(
       `--at ${at}: ${dir} is not in a Git repository (--at reads DIR as a commit had it)`,
     );
   });
   // rev-parse --quiet says nothing of a name it does not know: an empty answer is that.
   const commit = (
-    await git
-      .revparse(['--verify', '--quiet', '--end-of-options', `${at}^{commit}`])
-      .catch(() => '')
+    await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${at}^{commit}`]).catch(
+      () => '',
+    )
   ).trim();
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit))
     throw new UserError(
@@ -50,9 +51,9 @@ export async function atCommit<T>(
   try {
     const tree = join(tmp, 'tree');
     // A temporary index: the repository's own index and working tree are not touched.
-    const copy = simpleGit({ baseDir: full }).env({ ...vars, GIT_INDEX_FILE: join(tmp, 'index') });
-    await copy.raw(['read-tree', commit]);
-    await copy.raw(['checkout-index', '--all', '--force', `--prefix=${tree}/`]);
+    const index = { GIT_INDEX_FILE: join(tmp, 'index') };
+    await git(['read-tree', commit], index);
+    await git(['checkout-index', '--all', '--force', `--prefix=${tree}/`], index);
     const atDir = join(tree, relative(top.trim(), full));
     if (!(await stat(atDir).catch(() => null))?.isDirectory())
       throw new UserError(`--at ${at}: ${dir} did not exist at commit ${commit.slice(0, 12)}`);

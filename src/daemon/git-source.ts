@@ -8,13 +8,11 @@
  * `http.<origin>/.extraHeader` set through GIT_CONFIG_* environment variables, an SSH key
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { SimpleGit } from 'simple-git';
-import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
+import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { readRepoFile, writeRepoFile } from '../util/safe-file.js';
 
@@ -48,7 +46,6 @@ export interface Source {
   reach?(commit: string): Promise<void>;
 }
 
-const runGit = promisify(execFile);
 /** Who the rendered files' commits are by (--commit-rendered). */
 const COMMITTER = ['-c', 'user.name=poolsync', '-c', 'user.email=poolsync@localhost'];
 
@@ -97,26 +94,13 @@ export class GitSource implements Source {
   }
 
   /**
-   * One git command in the checkout (or `cwd`), spawned directly once the clone is set up:
-   * simple-git waits 50 ms after a command that prints nothing, and a commit run's fetch,
-   * checkout and clean print nothing (150 of its ~160 ms fetch phase, issue 79 item 2).
+   * One git command in the checkout (or `cwd`) once the clone is set up, spawned directly
+   * (runGit): a commit run's fetch, checkout and clean print nothing, and simple-git's wait
+   * after each was 150 of its ~160 ms fetch phase (issue 79 item 2).
    */
   private async run(args: string[], cwd = this.options.checkoutDir, file = 'git'): Promise<string> {
     await this.git();
-    try {
-      const { stdout } = await runGit(file, args, {
-        cwd,
-        env: this.client!.env,
-        timeout: this.options.timeoutMs ?? 120_000,
-        maxBuffer: 1024 * 1024,
-        encoding: 'utf8',
-      });
-      return stdout;
-    } catch (err) {
-      // What git said, as simple-git reported it (gitError picks its lines), not the argv.
-      const said = (err as { stderr?: string }).stderr?.trim();
-      throw said ? new Error(said) : err;
-    }
+    return runGit(args, { cwd, env: this.client!.env, timeoutMs: this.options.timeoutMs, file });
   }
 
   describe(): Record<string, string> {

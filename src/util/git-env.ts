@@ -3,9 +3,11 @@
  * .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
  * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Redactor } from './redact.js';
 import type { Env } from './env.js';
@@ -110,6 +112,34 @@ export async function checkoutClient(
   if (!origin) await git.addRemote('origin', o.repo);
   else if (origin.refs.fetch !== o.repo) await git.remote(['set-url', 'origin', o.repo]);
   return { git, env };
+}
+
+const execGit = promisify(execFile);
+
+/**
+ * One git command (or `file`, e.g. `sh` running two) in `cwd` with `env`, spawned directly, its
+ * standard output: simple-git waits 50 ms after any command that prints nothing (its completion
+ * plugin, `if (deferClose) await delay(50)`, not configurable), and a checkout, clean or quiet
+ * fetch prints nothing (issue 79 item 2). A failure is what git said, not the argv.
+ */
+export async function runGit(
+  args: string[],
+  o: { cwd: string; env: Record<string, string>; timeoutMs?: number; file?: string },
+): Promise<string> {
+  try {
+    const { stdout } = await execGit(o.file ?? 'git', args, {
+      cwd: o.cwd,
+      env: o.env,
+      timeout: o.timeoutMs ?? 120_000,
+      maxBuffer: 1024 * 1024,
+      encoding: 'utf8',
+    });
+    return stdout;
+  } catch (err) {
+    // What git said, as simple-git reported it (gitError picks its lines).
+    const said = (err as { stderr?: string }).stderr?.trim();
+    throw said ? new Error(said) : err;
+  }
 }
 
 /** What a failed git command says, scrubbed: its error lines, not the hints and progress around them. */

@@ -1,18 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { commentMarker } from '../../src/vcs/comment.js';
 import { planOutcome } from '../../src/vcs/publish.js';
 import {
   createPullRequestHandler,
+  pullRequestCheckout,
   type HandlerLogger,
   type PullRequestHandlerOptions,
 } from '../../src/vcs/pull-request-handler.js';
 import type { PullRequestEvent } from '../../src/vcs/types.js';
+import { Redactor } from '../../src/util/redact.js';
 import { until } from '../support/until.js';
 import { fakeClock } from './fake-clock.js';
 import { FakeForge } from '../support/fake-forge.js';
@@ -327,5 +329,31 @@ describe('every failure after pending ends in a final status (issue 47)', () => 
     const after = forge.requests.slice(forge.requests.indexOf(limited) + 1);
     expect(after.length).toBeGreaterThan(0);
     expect(after.filter((q) => q.at < window).map((q) => `${q.method} ${q.url}`)).toEqual([]);
+  });
+});
+
+describe('the pull request checkout (issue 79 item 2)', () => {
+  it('fetches and checks out a head with no timer: no git command is followed by a wait', async () => {
+    // simple-git waited 50 ms after each command that printed nothing (the quiet fetch, the
+    // checkout, the clean). With the clock frozen such a wait never ends.
+    const checkedOut = pullRequestCheckout(
+      { repo: origin, auth: NO_AUTH, workDir: join(root, 'pr-work'), env: process.env },
+      'pools',
+      new Redactor([]),
+    );
+    const first = pushPullRequest('refs/pull/7/head', { 'pools/a.yaml': 'a: 1\n' }, 'first');
+    // The clone set up (simple-git, once) before the clock stops.
+    await checkedOut({ provider: 'github', number: 7, headSha: first });
+    const head = pushPullRequest('refs/pull/7/head', { 'pools/a.yaml': 'a: 2\n' }, 'second');
+    vi.useFakeTimers();
+    try {
+      const dir = await checkedOut({ provider: 'github', number: 7, headSha: head });
+      expect(readFileSync(join(dir, 'a.yaml'), 'utf8')).toBe('a: 2\n');
+      // A commit the clone has already: no fetch, checked out again.
+      const back = await checkedOut({ provider: 'github', number: 7, headSha: first });
+      expect(readFileSync(join(back, 'a.yaml'), 'utf8')).toBe('a: 1\n');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
