@@ -37,7 +37,7 @@ import type { PlanInventory, Change, Plan } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { sameJson } from '../util/same-json.js';
 import { diffAfter } from './forms.js';
-import { ascending, isAscending, sortedHas } from '../util/sorted.js';
+import { ascending, firstAfter, isAscending, sortedHas } from '../util/sorted.js';
 
 type Declared = { address: string; source: SourceLocation }[];
 
@@ -100,14 +100,8 @@ export function declaredObjectsAt(
     const name = a.slice(slash + 1);
     // Each list is sorted by its key (DesiredState), a stable sort: the last at or before
     // `name` is it, and of a name declared twice the last one, as in declaredObjects.
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (key(list[mid] as never) <= name) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo > 0 && key(list[lo - 1] as never) === name) out.set(address(kind, name), list[lo - 1]!);
+    const at = firstAfter(list, key as (item: object) => string, name) - 1;
+    if (at >= 0 && key(list[at] as never) === name) out.set(address(kind, name), list[at]!);
   }
   return out;
 }

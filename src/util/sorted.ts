@@ -65,3 +65,15 @@ export function sortedUnion(a: readonly string[], b: readonly string[]): string[
   while (j < b.length) out.push(b[j++]!);
   return out;
 }
+
+/** The index of the first of `items` (sorted by key) whose key is after `key`: by bisection. */
+export function firstAfter<T>(items: readonly T[], keyOf: (t: T) => string, key: string): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keyOf(items[mid]!) > key) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

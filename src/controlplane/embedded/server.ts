@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
+import { firstAfter } from '../../util/sorted.js';
 import { constantTimeEqual } from '../../util/constant-time.js';
 import { ControlPlaneError, ERROR_STATUS } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
@@ -419,18 +420,6 @@ function paginate<T>(items: T[], keyOf: (item: T) => string, query: URLSearchPar
   const body: Record<string, unknown> = { items: page, next_page_token: next, total: items.length };
   if (shards !== null) body.shard = { index: shard, count: shards };
   return { status: 200, body };
-}
-
-/** The index of the first of `items` (sorted by key) whose key is after `key`: by bisection. */
-export function firstAfter<T>(items: readonly T[], keyOf: (t: T) => string, key: string): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keyOf(items[mid]!) > key) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
 }
 
 const byName = (x: { name: string }) => x.name;

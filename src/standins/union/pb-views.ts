@@ -5,7 +5,7 @@ import { ClusterSchema, ClusterState, State } from '../../gen/cloudidl/cluster/d
 import { QueueSchema, QueueState } from '../../gen/cloudidl/queue/queue_pb.js';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { HEALTH_TO_PB, managedToPb, QUEUE_STATE_TO_PB } from '../../controlplane/union/mapping.js';
-import { firstAfter } from '../../controlplane/embedded/server.js';
+import { firstAfter } from '../../util/sorted.js';
 
 export interface QueueStatusExtras {
   generation: bigint;
