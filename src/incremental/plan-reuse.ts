@@ -11,13 +11,19 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { planAgainst, type PlanOptions } from '../plan/index.js';
-import { PlanSlicer, type SliceOptions } from './plan-slice.js';
+import {
+  allFrozen,
+  changeable,
+  keyOf,
+  PlanSlicer,
+  sameKey,
+  type PlanKey,
+  type SliceOptions,
+} from './plan-slice.js';
 
-interface MemoKey {
+interface MemoKey extends PlanKey {
   live: LiveState;
-  options: string;
-  backend: string;
-  manualStep: unknown;
+  commit: string | null | undefined;
 }
 
 interface Entry extends MemoKey {
@@ -28,9 +34,7 @@ interface Entry extends MemoKey {
 
 /** Every option (a new one included by construction), the backend's data and `manualStep` apart. */
 function planMemoKey(live: LiveState, opts: PlanOptions): MemoKey {
-  const { backend, ...shaping } = opts;
-  const { manualStep, ...data } = backend ?? {};
-  return { live, options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
+  return { live, commit: opts.commit, ...keyOf(opts) };
 }
 
 /**
@@ -53,13 +57,6 @@ export function sameObjects(a: object, b: object): boolean {
     } else if (!(key in rb) || JSON.stringify(x) !== JSON.stringify(y)) return false;
   }
   return true;
-}
-
-const changeable = (e: unknown): boolean =>
-  typeof e === 'object' && e !== null && !Object.isFrozen(e);
-
-function allFrozen(state: object): boolean {
-  return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
 }
 
 /** A daemon unit's planAgainst (src/plan/index.ts), reusing a desired state's last plan. */
@@ -145,9 +142,8 @@ export class PlanReuse {
     const e = this.memo.get(desired);
     const hit =
       e !== undefined &&
-      e.options === key.options &&
-      e.backend === key.backend &&
-      e.manualStep === key.manualStep &&
+      e.commit === key.commit &&
+      sameKey(e, key) &&
       (sameObjects(e.live, key.live) ||
         (e.liveKey ?? this.liveStateKey(e.live)) === this.liveStateKey(key.live));
     if (!hit) {

@@ -216,13 +216,16 @@ const LIST_OF_KIND: Record<string, ListName> = Object.fromEntries(
   LISTS.map((name) => [KIND[name], name]),
 );
 
-/** Every item of the live lists is frozen (the embedded control plane's shared views). */
-function frozen(live: LiveState): boolean {
-  for (const name of LISTS) {
-    const items = listOf(live, name);
-    for (let i = 0; i < items.length; i++) if (!Object.isFrozen(items[i])) return false;
-  }
-  return true;
+/** An object that could change in place (not frozen). */
+export const changeable = (e: unknown): boolean =>
+  typeof e === 'object' && e !== null && !Object.isFrozen(e);
+
+/**
+ * Every object of the state's lists is frozen (the embedded control plane's shared views; the
+ * daemon's loaded desired state): none can have changed in place since it was read.
+ */
+export function allFrozen(state: object): boolean {
+  return Object.values(state).every((v) => !Array.isArray(v) || !v.some(changeable));
 }
 
 function listOf(state: DesiredState | LiveState, name: ListName): readonly Item[] {
@@ -262,15 +265,15 @@ interface Last {
 
 /**
  * The options as JSON but the commit (a new one at every run: the slice's plan and the desired
- * fingerprint take it), the backend's data and its `manualStep` (as plan-reuse.ts keys them).
+ * fingerprint take it; plan-reuse.ts compares it apart), the backend's data and its `manualStep`.
  */
-interface PlanKey {
+export interface PlanKey {
   options: string;
   backend: string;
   manualStep: unknown;
 }
 
-function keyOf(opts: PlanOptions): PlanKey {
+export function keyOf(opts: PlanOptions): PlanKey {
   const shaping: PlanOptions = { ...opts };
   delete shaping.commit;
   delete shaping.backend;
@@ -278,7 +281,7 @@ function keyOf(opts: PlanOptions): PlanKey {
   return { options: JSON.stringify(shaping), backend: JSON.stringify(data), manualStep };
 }
 
-const sameKey = (a: PlanKey, b: PlanKey) =>
+export const sameKey = (a: PlanKey, b: PlanKey) =>
   a.options === b.options && a.backend === b.backend && a.manualStep === b.manualStep;
 
 export interface SliceOptions {
@@ -301,7 +304,7 @@ export class PlanSlicer {
 
   plan(desired: DesiredState, live: LiveState, opts: PlanOptions): Plan {
     const key = keyOf(opts);
-    if (!frozen(live)) return this.unsliceable(desired, live, opts);
+    if (!allFrozen(live)) return this.unsliceable(desired, live, opts);
     const moved = this.advance(desired, live);
     const sliced = moved.why ?? this.sliced(moved, opts, key);
     const whole = typeof sliced === 'string';
@@ -318,7 +321,7 @@ export class PlanSlicer {
     const last = this.last;
     // The last plan's inputs, the live state equal (a memo hit): still the last plan's.
     if (last?.desired.state === desired && sameKey(last.key, key)) return;
-    if (!frozen(live)) {
+    if (!allFrozen(live)) {
       this.last = null;
       return;
     }
