@@ -51,6 +51,7 @@ import {
   type YMapEntry,
 } from './yaml.js';
 import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.js';
+import { append } from '../util/append.js';
 
 /** Everything the loader learns from one file on its own: the parse, each document read. */
 export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
@@ -334,9 +335,8 @@ function finish(s: Load, commit: string | null): LoadResult {
   const grouped = groupManifests(s.manifests);
   // Cross-document rules over a folder read only in part would report the unread files'
   // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
-  // A loop, not push(...): a spread of ~120,000 errors or more overflows the stack.
-  if (!s.stopped) for (const e of checkRules(grouped, s.broken)) errors.push(e);
-  if (!s.stopped) for (const e of checkAbsent(grouped, config)) errors.push(e);
+  if (!s.stopped) append(errors, checkRules(grouped, s.broken));
+  if (!s.stopped) append(errors, checkAbsent(grouped, config));
   if (!s.stopped && env && patches) errors.push(...unusedPatches(patches, s.patched, env));
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)

@@ -37,6 +37,7 @@ import {
 import { MANIFEST_KINDS, type ManifestKind } from './schema.js';
 import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
+import { append } from '../util/append.js';
 
 /** A file as the load read it: its analysis is the same object while its bytes are. */
 export interface FileLoaded {
@@ -501,10 +502,6 @@ function addCounts(total: LoadCounts, share: LoadCounts): void {
 }
 
 /** `items` pushed onto `list`: a spread of a file's 100,000 objects would overflow the stack. */
-function append<T>(list: T[], items: readonly T[]): void {
-  for (let i = 0; i < items.length; i++) list.push(items[i]!);
-}
-
 export function countKind(counts: LoadCounts, kind: string): void {
   if (kind === 'ClusterPool') counts.pools++;
   else if (kind === 'Cluster') counts.clusters++;

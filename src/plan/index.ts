@@ -48,6 +48,7 @@ import { budgetErrors, confirmDestroy, recordedProtectionErrors } from './guardr
 import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
+import { append } from '../util/append.js';
 
 export interface PlanOptions {
   /** Defaults to `desired.commit`. */
@@ -111,11 +112,10 @@ export function computePlan(
       withOtherRows(ctx, 'ExecutionClusterLabel', changesOf(ctx.labels)),
     ),
   );
-  // Loops, not push(...): a spread of ~120,000 items or more overflows the stack.
-  for (const w of queueWarnings(ctx, warnings)) warnings.push(w);
+  append(warnings, queueWarnings(ctx, warnings));
   // Guardrails (guardrails.ts): protection the inventory keeps, and the destroy budget.
   const declaredMarks = declaredProtection(desired);
-  for (const e of recordedProtectionErrors(changes, live, declaredMarks, errors)) errors.push(e);
+  append(errors, recordedProtectionErrors(changes, live, declaredMarks, errors));
   const steps = buildSteps(ctx);
   errors.push(
     ...budgetErrors({ changes, steps }, [
