@@ -77,7 +77,8 @@ describe('read-only open of file: control planes', () => {
 
   it('every read is a consistent prefix of the writes while a writer compacts constantly', async () => {
     const path = join(dir, 'cp.json');
-    // The writer compacts every 37 ops, so readers race snapshot renames and journal truncations.
+    // The writer's updates make it compact often, so readers race snapshot renames and journal
+    // truncations.
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER, path, 'write', 'w'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

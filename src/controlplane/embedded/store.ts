@@ -11,11 +11,13 @@
  * - When the journal grows past a limit (and on open and close, once it holds `keepJournal`
  *   ops) the state is compacted into a new snapshot that records the last op number it
  *   contains; journal lines at or below that number are skipped on replay, so a crash between
- *   the rename and the journal truncation replays nothing twice. The limit grows with the
- *   state: `compactAfter` ops, or as many ops as the last snapshot held objects (Redis folds
- *   its append-only file likewise, once it has doubled), so a reader never replays more than
- *   a snapshot's worth and a writer's snapshots cost a bounded amount per op: an apply of
- *   100,000 creates from empty wrote 5 snapshots (300,000 objects), now 4 (240,000).
+ *   the rename and the journal truncation replays nothing twice. The limit is the state's
+ *   size: `compactAfter` ops, or as many ops as the state holds objects now. A reader so
+ *   replays at most one line per object it builds (beyond `compactAfter`), and a snapshot of
+ *   S objects follows at least S ops since the last: at most one object written per op. Every
+ *   create adds an object, so creates from empty never reach it: an apply of 100,000 writes
+ *   one snapshot, at close (126,000 objects; 4 of 246,000 when the limit was the last
+ *   snapshot's size, 5 of 300,000 at every 20,000 ops; issue 79).
  * - PATH.lock holds the pid of the single writer (util/lock-file.ts). A lock whose holder no
  *   longer runs is taken over (by one process only, when several try at once); a live one is
  *   a clear error naming the holder.
@@ -55,8 +57,6 @@ const COMPACT_AFTER = 20_000;
 
 export class StateStore {
   private journalOps = 0;
-  /** Objects in the state when it was last read or snapshotted (the journal's limit grows with it). */
-  private snapshotObjects = 0;
   /** Journal lines not yet written (each then its newline), and the promise their calls wait on. */
   private pending: string[] = [];
   private batch: Batch | null = null;
@@ -101,7 +101,6 @@ export class StateStore {
       const keep = opts.keepJournal ?? KEEP_JOURNAL;
       const store = new StateStore(path, journal, lock, state, read.seq, opts);
       store.journalOps = journaled.lines;
-      store.snapshotObjects = objectsIn(state);
       // A torn last line (a call that never returned) must go before anything is appended after
       // it; a missing snapshot is written now; a long journal is folded into a new snapshot.
       if (!identity.hasSnapshot || journaled.torn || journaled.lines >= keep) await store.compact();
@@ -140,7 +139,7 @@ export class StateStore {
         await writeTextParts(this.journal, lines, (this.encoded ??= Buffer.allocUnsafe(1 << 18)));
         await this.journal.datasync();
         this.journalOps += lines.length / 2;
-        const limit = Math.max(this.opts.compactAfter ?? COMPACT_AFTER, this.snapshotObjects);
+        const limit = Math.max(this.opts.compactAfter ?? COMPACT_AFTER, objectsIn(this.state!));
         if (this.journalOps >= limit) await this.compact();
         batch.resolve();
       } catch (err) {
@@ -168,7 +167,6 @@ export class StateStore {
     await this.journal.truncate(0);
     await this.journal.datasync();
     this.journalOps = 0;
-    this.snapshotObjects = objectsIn(this.state!);
   }
 
   async close(): Promise<void> {
@@ -298,7 +296,7 @@ function newBatch(): Batch {
   return batch;
 }
 
-/** The objects a state's snapshot lists, in O(1): what a journal's length is measured against. */
+/** The objects a state's snapshot would list, in O(1): what a journal's length is measured against. */
 function objectsIn(state: State): number {
   let n = 0;
   for (const part of Object.values(state)) if (part instanceof Map) n += part.size;
