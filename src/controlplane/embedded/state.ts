@@ -110,21 +110,20 @@ function describeDrift(d: ConfigDriftEntry): string {
 
 /** Q1: every named cluster exists and is a member of the queue's pool. */
 function checkSelectorMembers(state: State, queue: string, spec: QueueSpec): void {
-  const addr = address('Queue', queue);
   for (const name of spec.clusters) {
     if (name === WILDCARD) continue;
     const cluster = state.clusters.get(name);
     if (!cluster) {
       throw precondition(
         `queue "${queue}" selects cluster "${name}", which does not exist (Q1)`,
-        addr,
+        address('Queue', queue),
         'Q1',
       );
     }
     if (cluster.pool !== spec.pool) {
       throw precondition(
         `queue "${queue}" is in pool "${spec.pool}" but selects cluster "${name}" of pool "${cluster.pool}" (Q1)`,
-        addr,
+        address('Queue', queue),
         'Q1',
       );
     }
@@ -770,7 +769,8 @@ export interface StateJson {
 }
 
 export function stateToJson(state: State): StateJson {
-  const labels = byKey(state.execution_cluster_labels);
+  // The records themselves, not copies (byKey): the snapshot only reads them.
+  const labels = inKeyOrder(state.execution_cluster_labels);
   const deleted = sortedByName(state.deleted_queues);
   const deletedPools = sortedByName(state.deleted_pools);
   const deletedClusters = sortedByName(state.deleted_clusters);
@@ -778,13 +778,13 @@ export function stateToJson(state: State): StateJson {
     pools: sortedByName(state.pools),
     clusters: sortedByName(state.clusters),
     queues: sortedByName(state.queues),
-    assignments: byKey(state.assignments),
+    assignments: inKeyOrder(state.assignments),
     activity: [...state.activity.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([name, a]) => ({ name, ...a })),
     capabilities: { ...state.capabilities },
     draining: [...state.draining].sort(),
-    ...(state.default_queues.size > 0 ? { default_queues: byKey(state.default_queues) } : {}),
+    ...(state.default_queues.size > 0 ? { default_queues: inKeyOrder(state.default_queues) } : {}),
     ...(labels.length > 0 ? { execution_cluster_labels: labels } : {}),
     ...(deleted.length > 0 ? { deleted_queues: deleted } : {}),
     ...(deletedPools.length > 0 ? { deleted_pools: deletedPools } : {}),
