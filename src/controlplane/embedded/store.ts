@@ -13,8 +13,8 @@
  *   contains; journal lines at or below that number are skipped on replay, so a crash between
  *   the rename and the journal truncation replays nothing twice. The limit is the state's
  *   size: `compactAfter` ops, or as many ops as the state holds objects now. A reader so
- *   replays at most one line per object it builds (beyond `compactAfter`), and a snapshot of
- *   S objects follows at least S ops since the last: at most one object written per op. Every
+ *   replays at most one line per object it builds (beyond `compactAfter`), and a snapshot the
+ *   limit makes, of S objects, follows at least S ops: at most one object written per op. Every
  *   create adds an object, so creates from empty never reach it: an apply of 100,000 writes
  *   one snapshot, at close (126,000 objects; 4 of 246,000 when the limit was the last
  *   snapshot's size, 5 of 300,000 at every 20,000 ops; issue 79).
@@ -572,7 +572,7 @@ export interface EmbeddedOptions {
   defaultPoolContract?: PoolContract;
   /** Clock for Q7 activity (tests). */
   now?: () => number;
-  /** Compact once the journal holds this many ops (default 20,000). */
+  /** Compact once the journal holds this many ops (default 20,000) or the state's objects, if more. */
   compactAfter?: number | undefined;
   /**
    * Opening and closing compact only a journal of at least this many ops (default 1,000): a
