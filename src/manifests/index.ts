@@ -32,7 +32,7 @@ import {
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { sortedErrors } from './report.js';
 import { countKind, recheck, type FileLoaded, type FolderCheck } from './recheck.js';
-import { checkAbsent, checkRules, groupManifests } from './rules.js';
+import { checkAbsent, checkRules, groupManifests, type Grouped } from './rules.js';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
@@ -252,7 +252,7 @@ export async function loadRepository(
     ...setup,
     counts,
     errors,
-    manifests: [],
+    grouped: groupManifests([]),
     broken: new Set(),
     patched: new Set(),
     stopped: false,
@@ -332,7 +332,7 @@ function finish(s: Load, commit: string | null): LoadResult {
   const { config, env, patches, walk, errors, counts } = s;
   // Read for recheck.ts, then stopped by a limit: their documents counted now.
   for (const { analysis } of s.loaded ?? []) collectDocuments(s, analysis);
-  const grouped = groupManifests(s.manifests);
+  const grouped = s.grouped;
   // Cross-document rules over a folder read only in part would report the unread files'
   // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
   if (!s.stopped) append(errors, checkRules(grouped, s.broken));
@@ -348,7 +348,8 @@ function finish(s: Load, commit: string | null): LoadResult {
 interface Load extends Setup {
   counts: LoadCounts;
   errors: ValidationError[];
-  manifests: Manifest[];
+  /** The manifests read, by kind, in the order read. */
+  grouped: Grouped;
   /** `Kind/name` of objects whose document did not validate (the rules do not call them missing). */
   broken: Set<string>;
   patched: Set<string>;
@@ -424,7 +425,8 @@ function collectDocuments(s: Load, parsed: FileLoaded['analysis']): void {
     const r = documents[i]!;
     if (r.errors.length > 0) s.errors.push(...r.errors);
     if (r.kind !== null) countKind(s.counts, r.kind);
-    if (r.manifest) s.manifests.push(r.manifest);
+    // Grouped as read: one list of 100,000 manifests fewer, regrouped after.
+    if (r.manifest) (s.grouped[r.manifest.kind] as Manifest[]).push(r.manifest);
     else if (r.name && r.kind !== null) s.broken.add(`${r.kind}/${r.name}`);
   }
 }

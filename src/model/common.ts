@@ -5,6 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import {
+  MANIFEST_KINDS,
   SPEC_FIELDS,
   type ManifestKind,
   type ManifestSpecs,
@@ -236,9 +237,14 @@ export function defaultQueueKeyString(key: { project: string; domain: string }):
   return `${key.project}/${key.domain}`;
 }
 
+/** `<Kind>/` of each kind, made once: `${kind}/${name}` made it anew for each address. */
+const ADDRESS_PREFIX = Object.freeze(
+  Object.fromEntries(MANIFEST_KINDS.map((k) => [k, `${k}/`])) as Record<ObjectKind, string>,
+);
+
 /** Plan and error addresses: `<Kind>/<name>`; for assignments the name is the key string. */
 export function address(kind: ObjectKind, name: string): string {
-  return `${kind}/${name}`;
+  return (ADDRESS_PREFIX[kind] ?? `${kind}/`) + name;
 }
 
 /**
