@@ -185,10 +185,13 @@ function rootsOnDemand(
 
 /**
  * A `root` that parses its file only when read: its own small object, since a getter on each
- * manifest made every manifest a ~1 KB dictionary-mode object.
+ * manifest made every manifest a ~1 KB dictionary-mode object; `kind` on the prototype, not a
+ * field of each of the 100,000 a large load keeps.
  */
 class LazyRoot implements YMap {
-  readonly kind = 'map';
+  get kind(): 'map' {
+    return 'map';
+  }
   constructor(
     private readonly at: (i: number) => YMap,
     private readonly index: number,
