@@ -70,6 +70,30 @@ describe('batchedLines with an interval (output into a pipe or a file)', () => {
   });
 });
 
+describe('batchedLines holds a bounded text', () => {
+  it('writes once 64 KiB of lines are held, before the interval ends, in order', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const writes: string[] = [];
+      const stream = { write: (text: string) => writes.push(text) > 0 };
+      const lines = batchedLines(stream as unknown as NodeJS.WritableStream);
+      lines.gather(50);
+      const line = 'x'.repeat(1023); // 1 KiB with its newline
+      for (let i = 0; i < 63; i++) lines.line(line);
+      expect(writes).toEqual([]);
+      lines.line(line);
+      expect(writes).toEqual([`${line}\n`.repeat(64)]);
+      // Nothing held: no timer left, and the next line waits for its own interval.
+      expect(vi.getTimerCount()).toBe(0);
+      lines.line('after');
+      vi.advanceTimersByTime(50);
+      expect(writes).toEqual([`${line}\n`.repeat(64), 'after\n']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('default parallelism of apply', () => {
   it('is higher for a file: control plane, whose calls share fsyncs', () => {
     expect(defaultParallelism('file:.poolsync/control-plane.json')).toBe(FILE_PARALLELISM);
