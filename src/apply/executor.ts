@@ -5,7 +5,13 @@
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
-import { isActionable, PLAN_FORMAT_VERSION, type Plan, type Step } from '../model/plan.js';
+import {
+  isActionable,
+  PLAN_FORMAT_VERSION,
+  type Change,
+  type Plan,
+  type Step,
+} from '../model/plan.js';
 import { runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
@@ -73,8 +79,15 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
 /** Apart from executePlan, so that the result keeps the outcomes, not the run. */
 function applyResult(plan: Plan, outcomes: Outcomes, aborted: boolean, started: number) {
   const { status } = outcomes;
-  const { counts, applied } = countChanges(plan, status);
+  const counted = countedChanges(plan, status);
+  const counts = emptyCounts();
+  counted((change, sideEffect) => {
+    if (change.action === 'blocked') counts.blocked++;
+    else if (sideEffect) counts.side_effects++;
+    else counts[change.action as 'create' | 'update' | 'replace' | 'delete']++;
+  });
   let steps: StepResult[] | undefined;
+  let applied: AppliedChange[] | undefined;
   return {
     ok: status.every((s) => s === 'done'),
     manual: plan.steps.filter((_, i) => status[i] === 'manual').map((s) => s.id),
@@ -85,7 +98,16 @@ function applyResult(plan: Plan, outcomes: Outcomes, aborted: boolean, started: 
       return (steps ??= plan.steps.map((step, i) => stepResult(step, outcomes, i)));
     },
     counts,
-    applied,
+    // Made when first read too: 100,000 changes (~10 MB) made at the end of the steps outlived
+    // the embedded state's close (its snapshot's collections) until the inventory read them.
+    get applied() {
+      if (applied) return applied;
+      const made: AppliedChange[] = [];
+      counted(({ address, action }, side_effect) => {
+        if (action !== 'blocked') made.push({ address, action, side_effect });
+      });
+      return (applied = made);
+    },
     duration_ms: Math.round(performance.now() - started),
   } satisfies ApplyResult;
 }
@@ -429,37 +451,36 @@ function toStepError(err: unknown): StepError {
 }
 
 /**
- * The plan's one count of what was done: a change counts when its steps are done; a side
+ * The plan's one count of what was done, change by change in plan order: blocked ones, and each
+ * done one with whether it is a side effect. A change counts when its steps are done; a side
  * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
  */
-function countChanges(plan: Plan, status: readonly StepStatus[]) {
+function countedChanges(plan: Plan, status: readonly StepStatus[]) {
   const allDone = status.every((s) => s === 'done');
   // Every step done: every change is, and `done` below is true (countPlan's side effects).
   const callsDone = allDone ? null : callsDoneByTarget(plan, status);
   const sideEffects = allDone ? causedWithoutStep(plan) : null;
-  const counts = emptyCounts();
-  const applied: AppliedChange[] = [];
-  plan.changes.forEach((change) => {
-    if (change.action === 'blocked') {
-      counts.blocked++;
-      return;
+  return (counted: (change: Change, sideEffect: boolean) => void): void => {
+    for (const change of plan.changes) {
+      if (change.action === 'blocked') {
+        counted(change, false);
+        continue;
+      }
+      if (!isActionable(change.action)) continue;
+      const done =
+        callsDone === null ||
+        (callsDone.get(change.address) ??
+          (change.caused_by ? callsDone.get(change.caused_by) : null) ??
+          allDone);
+      if (!done) continue;
+      counted(
+        change,
+        callsDone === null
+          ? Boolean(change.caused_by) && sideEffects!.has(change.address)
+          : isSideEffect(change, callsDone),
+      );
     }
-    if (!isActionable(change.action)) return;
-    const done =
-      callsDone === null ||
-      (callsDone.get(change.address) ??
-        (change.caused_by ? callsDone.get(change.caused_by) : null) ??
-        allDone);
-    if (!done) return;
-    const sideEffect =
-      callsDone === null
-        ? Boolean(change.caused_by) && sideEffects!.has(change.address)
-        : isSideEffect(change, callsDone);
-    if (sideEffect) counts.side_effects++;
-    else counts[change.action]++;
-    applied.push({ address: change.address, action: change.action, side_effect: sideEffect });
-  });
-  return { counts, applied };
+  };
 }
 
 /**

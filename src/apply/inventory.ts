@@ -183,7 +183,9 @@ export function withInventory(live: LiveState, record: InventoryRecord | null): 
 }
 
 /** The addresses an apply deleted (its delete steps done, or the side effects of done steps). */
-export function deletedBy(result: Pick<ApplyResult, 'applied'>): Set<string> {
+export function deletedBy(plan: Plan, result: Pick<ApplyResult, 'applied'>): Set<string> {
+  // A plan without deletes deleted nothing: its `applied` (100,000 at 100k creates) not made.
+  if (!plan.changes.some((c) => c.action === 'delete')) return new Set();
   return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
 }
 

@@ -387,7 +387,7 @@ export async function recordApply(
       const written = await recordInventory(
         inventory,
         plan,
-        result ? deletedBy(result) : new Set(),
+        result ? deletedBy(plan, result) : new Set(),
       );
       if (written) rec.recorded?.(written);
     } catch (err) {

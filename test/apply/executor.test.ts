@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { executePlan } from '../../src/apply/executor.js';
+import { deletedBy } from '../../src/apply/inventory.js';
 import { ApplyRefusedError, type ApplyEvent } from '../../src/apply/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
@@ -444,7 +445,8 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     setTimeout(() => void mem.setQueueActivity('batch', idle), 60);
     setTimeout(() => void mem.setQueueActivity('old-1', idle), 120);
     const events: ApplyEvent[] = [];
-    const result = await executePlan(deletePlan(), mem, {
+    const plan = deletePlan();
+    const result = await executePlan(plan, mem, {
       pollIntervalMs: FAST_POLL,
       onEvent: (e) => events.push(e),
     });
@@ -456,12 +458,18 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     expect(elapsed).toEqual([...elapsed].sort((a, b) => a - b));
     expect(await hasCluster(mem, 'old-1')).toBe(false);
     expect(result.counts.delete).toBe(1);
+    // What the inventory forgets: the delete done.
+    expect(result.applied).toEqual([
+      { address: 'Cluster/old-1', action: 'delete', side_effect: false },
+    ]);
+    expect(deletedBy(plan, result)).toEqual(new Set(['Cluster/old-1']));
   });
 
   it('fails on timeout and does not run the dependent delete', async () => {
     const mem = await seededLegacy();
     await mem.setQueueActivity('old-1', { runs_in_flight: 1, actions_in_flight: 3 });
-    const result = await executePlan(deletePlan(), mem, {
+    const plan = deletePlan();
+    const result = await executePlan(plan, mem, {
       waitTimeoutMs: 150,
       pollIntervalMs: FAST_POLL,
     });
@@ -474,6 +482,20 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     expect(result.steps[1]!.status).toBe('not_run');
     expect(await hasCluster(mem, 'old-1')).toBe(true);
     expect(result.counts.delete).toBe(0);
+    expect(result.applied).toEqual([]);
+    expect(deletedBy(plan, result)).toEqual(new Set());
+  });
+
+  it('a plan without deletes deleted nothing: its applied changes are not made for the inventory', () => {
+    const plan = makePlan([pool('s1', 'a')], {
+      'ClusterPool/a': 'create',
+    });
+    const result = {
+      get applied(): never {
+        throw new Error('applied read');
+      },
+    };
+    expect(deletedBy(plan, result)).toEqual(new Set());
   });
 });
 
