@@ -364,20 +364,16 @@ const DONE: ReadonlySet<Change['action']> = new Set(['create', 'update', 'replac
  * change shows, else as it was; one the plan brings (created, undeleted) serves (capability
  * `drain`), so drift compares it with what the control plane then shows.
  */
-function withState(was: LiveQueue | undefined, c: Change, drain: boolean): LiveQueue {
-  const spec = c.after as QueueSpec;
-  // One object a queue (two were made, 69,500 at 100k creates: issue 79); the defaults first
-  // whatever order `was` has, as the record always wrote them.
-  const q: LiveQueue = {
-    cluster_managed: false,
-    available_clusters: [],
-    ...(was as Partial<LiveQueue> | undefined),
-    name: c.name,
-    ...spec,
-  };
+function withState(
+  was: Omit<LiveQueue, keyof QueueSpec>,
+  spec: QueueSpec,
+  c: Change,
+  drain: boolean,
+): LiveQueue {
+  const q: LiveQueue = { ...was, ...spec };
   const to = diffAfter(c, 'state');
   if (typeof to === 'string') q.state = to as LiveQueue['state'];
-  else if (was?.state === undefined && drain && c.before === null) q.state = 'active';
+  else if (was.state === undefined && drain && c.before === null) q.state = 'active';
   return q;
 }
 
@@ -445,7 +441,12 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
       ...(c.after as { pool: string; enabled: boolean }),
     })),
     queues: applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) =>
-      withState(was, c, live.capabilities.drain),
+      withState(
+        { cluster_managed: false, available_clusters: [], ...was, name: c.name },
+        c.after as QueueSpec,
+        c,
+        live.capabilities.drain,
+      ),
     ),
     assignments: keyed<Assignment>(live.assignments, 'PoolAssignment', assignmentKeyString),
   };
