@@ -11,12 +11,15 @@
  *      a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
 import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Class, ValidateFunction } from 'ajv/dist/2020.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
 import { unaccountedStep } from '../plan/steps.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
-import { readUserFile } from '../util/safe-file.js';
+import { readUserFile, readUserFileInChunks, writeTextParts } from '../util/safe-file.js';
+import { IndentedJsonReader } from '../util/indented-json.js';
+import { LARGE_INPUT_BYTES, largeInputLoaded, largeInputRead } from '../util/heap-growth.js';
 import { jsonParts } from '../util/json-parts.js';
 import { planDocument } from './json.js';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
@@ -75,8 +78,24 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
   yield `,\n  "seal": ${JSON.stringify(sealText(key, digest))}\n}\n`;
 }
 
+/**
+ * `plan --out`: the sealed plan file written to `path` part by part, each encoded straight into
+ * one buffer (writeTextParts): a buffer made per part cost ~0.3 s of page faults at 100,000
+ * creates (223 MB), and a part joined to the next is copied again (issue 79).
+ */
+export async function writePlanFile(path: string, plan: Plan, key: PlanKey): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    await writeTextParts(file, planFileParts(plan, key));
+  } finally {
+    await file.close();
+  }
+}
+
 /** A plan file read, checked and verified; a refusal is a PlanFileError. */
 export async function readPlanFile(path: string, opts: { key: PlanKey }): Promise<Plan> {
+  const streamed = await readStreamed(path, opts.key);
+  if (streamed !== null) return checkedPlan(streamed.doc, path, opts.key, streamed.sealed);
   let buf: Buffer;
   try {
     buf = await readUserFile(path, { maxBytes: MAX_BYTES, what: 'plan file' });
@@ -95,6 +114,58 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
     // Never the parser's message: it quotes the text, which may be anything (a linked secret).
     throw new PlanFileError(`${where} is not a plan: not JSON; ${PLAN_AGAIN}`);
   }
+  return checkedPlan(data, where, opts.key, false);
+}
+
+/** Of the seal's line, the longest: `,\n  "seal": "hmac-sha256:…"\n}\n`. */
+const SEAL_LINE_BYTES = 128;
+
+/**
+ * A plan file as poolsync writes it, read as it streams in (IndentedJsonReader): the file is
+ * never held whole, nor its text (at 100,000 creates 223 MB, and ~1.5 GB of peak RSS with the
+ * parse and a re-serialisation for the seal, issue 79). Its bytes are hashed as they are read, but
+ * for the seal's line: `sealed` when they are the text the seal was made of, which they are in a
+ * file poolsync wrote without escapes (check 2 without serialising the plan again; an unkeyed seal
+ * anyone can compute over any bytes anyway). Null when it is not laid out as poolsync writes
+ * (re-indented, cut, not JSON) or cannot be read: read whole, for the refusal's words.
+ */
+async function readStreamed(
+  path: string,
+  key: PlanKey,
+): Promise<{ doc: Record<string, unknown>; sealed: boolean } | null> {
+  const reader = new IndentedJsonReader();
+  const digest = sealDigest(key);
+  let unhashed = Buffer.alloc(0);
+  let read = 0;
+  try {
+    await readUserFileInChunks(path, { maxBytes: MAX_BYTES, what: 'plan file' }, (bytes) => {
+      // A large plan is a large input (src/util/heap-growth.ts), as a large repository is.
+      if ((read += bytes.length) > LARGE_INPUT_BYTES) largeInputRead();
+      reader.push(bytes);
+      // Hashed but the last bytes read, which may be the seal's line (kept: `bytes` is reused).
+      if (bytes.length < SEAL_LINE_BYTES) bytes = Buffer.concat([unhashed, bytes]);
+      else digest.update(unhashed);
+      const cut = Math.max(0, bytes.length - SEAL_LINE_BYTES);
+      digest.update(bytes.subarray(0, cut));
+      unhashed = Buffer.from(bytes.subarray(cut));
+    });
+  } catch {
+    return null;
+  } finally {
+    largeInputLoaded();
+  }
+  const doc = reader.finish();
+  if (doc === null) return null;
+  const seal = typeof doc.seal === 'string' && SEAL_PATTERN.test(doc.seal) ? doc.seal : null;
+  const line = seal === null ? null : Buffer.from(`,\n  "seal": "${seal}"\n}\n`);
+  if (line === null || !unhashed.subarray(-line.length).equals(line)) return { doc, sealed: false };
+  digest.update(unhashed.subarray(0, unhashed.length - line.length));
+  digest.update('\n}', 'utf8');
+  return { doc, sealed: constantTimeEqual(sealText(key, digest), seal!) };
+}
+
+/** Checks 1-4 of a plan file's document; check 2 already made when `sealed`. */
+function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean): Plan {
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     throw new PlanFileError(`${where} is not a plan: expected a JSON object; ${PLAN_AGAIN}`);
   const doc = data as Record<string, unknown>;
@@ -108,7 +179,7 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
       `${where} is a plan of format_version ${JSON.stringify(version)}; this poolsync reads format_version ` +
         `"${PLAN_FORMAT_VERSION}": plan again with this version`,
     );
-  verifySeal(doc, where, opts.key);
+  if (!sealed) verifySeal(doc, where, key);
   // Without it the plan would apply to any control plane (a seal without a key can be made again).
   if (doc.control_plane === undefined)
     throw new PlanFileError(

@@ -4,6 +4,11 @@
  * concatenate to exactly what JSON.stringify gives (plain data only: no toJSON or replacers).
  */
 const SLICE = 1024;
+/**
+ * Indented, fewer: a slice of plan changes is ~200 KB of text, which writeTextParts encodes into
+ * its 1 MB buffer (3 bytes a unit at most), and a collection in the middle of one promotes less.
+ */
+const PRETTY_SLICE = 128;
 
 export function* jsonParts(value: unknown, depth = 2, space = 0, indent = ''): Generator<string> {
   const inner = indent + ' '.repeat(space);
@@ -13,7 +18,8 @@ export function* jsonParts(value: unknown, depth = 2, space = 0, indent = ''): G
       yield '[]';
       return;
     }
-    for (let at = 0; at < value.length; at += SLICE) {
+    const step = space === 0 ? SLICE : PRETTY_SLICE;
+    for (let at = 0; at < value.length; at += step) {
       // Without indentation a slice is one JSON.stringify of it, less its brackets: a call per
       // item cost ~10 ms more per 100,000 (snapshots and last-applied records, issue 79). The
       // separator is a part of its own: joined to the slice it made a string that every write
@@ -23,8 +29,8 @@ export function* jsonParts(value: unknown, depth = 2, space = 0, indent = ''): G
         yield JSON.stringify(value.slice(at, at + SLICE)).slice(1, -1);
         continue;
       }
-      const slice = value.slice(at, at + SLICE).map((v: unknown) => inner + leaf(v, space, inner));
-      yield (at === 0 ? '[' : ',') + nl + slice.join(`,${nl}`);
+      yield at === 0 ? '[\n' : ',\n';
+      yield indented(value.slice(at, at + PRETTY_SLICE), space, inner);
     }
     yield `${nl}${indent}]`;
     return;
@@ -50,6 +56,24 @@ export function* jsonParts(value: unknown, depth = 2, space = 0, indent = ''): G
 /** What JSON.stringify writes as an object member: not undefined, functions or symbols. */
 const written = (v: unknown): boolean =>
   v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
+
+/**
+ * The items of `slice` as JSON.stringify writes them at `inner` (`space` per level), `,\n` between:
+ * one call on the slice nested in as many arrays as `inner` has levels, those cut off. A call per
+ * item, each re-indented and joined, cost twice as long and ~3 copies of a 223 MB plan file in
+ * garbage (issue 79).
+ */
+function indented(slice: unknown[], space: number, inner: string): string {
+  const levels = inner.length / space;
+  // A start not on the grid of `space` (never one of jsonParts' own): item by item.
+  if (!Number.isInteger(levels)) return slice.map((v) => inner + leaf(v, space, inner)).join(',\n');
+  let nested: unknown = slice;
+  for (let i = 1; i < levels; i++) nested = [nested];
+  // '[\n' + '  [\n' … before the first item, '\n  ]' … '\n]' after the last: as long each.
+  const cut = (levels * (levels - 1) * space) / 2 + 2 * levels;
+  const text = JSON.stringify(nested, null, space);
+  return text.slice(cut, text.length - cut);
+}
 
 /** A value as JSON.stringify writes it nested at `indent` (what it leaves out reads as null). */
 function leaf(v: unknown, space: number, indent: string): string {

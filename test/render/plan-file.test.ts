@@ -3,7 +3,7 @@
  * exactly what poolsync wrote — every value of the document, edited, is refused — and when
  * every step is accounted for by the plan's changes.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,9 @@ import {
   planFileParts,
   readPlanFile,
   sealOf,
+  writePlanFile,
 } from '../../src/render/plan-file.js';
+import { IndentedJsonReader } from '../../src/util/indented-json.js';
 import { driftedScenario } from './scenarios.js';
 
 const KEY = Buffer.from('a-key-for-the-ci-of-this-test-0123456789');
@@ -182,6 +184,60 @@ describe('plan files', () => {
       dir = await mkdtemp(join(tmpdir(), 'poolsync-plan-file-'));
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    it('written by writePlanFile as planFileParts has it, and read back as parsePlanFile reads it', async () => {
+      const file = join(dir, 'written.json');
+      for (const key of [null, KEY]) {
+        await writePlanFile(file, plan, key);
+        const text = await readFile(file, 'utf8');
+        expect(text).toBe(written(plan, key));
+        // Laid out as the streamed read expects (else every read would be the whole file's).
+        const reader = new IndentedJsonReader();
+        reader.push(Buffer.from(text));
+        expect(reader.finish()).toEqual(JSON.parse(text));
+        // Read as it streams in: the same plan, its members in the same order.
+        const back = await readPlanFile(file, { key });
+        expect(JSON.stringify(back)).toBe(JSON.stringify(read(text, key)));
+      }
+      await expect(readPlanFile(file, { key: OTHER_KEY })).rejects.toThrow(
+        /changed after poolsync wrote it.*another key/,
+      );
+      await expect(readPlanFile(file, { key: null })).rejects.toThrow(
+        /sealed with a key \(hmac-sha256\) and no key is set/,
+      );
+    });
+
+    it('streamed: escaped characters, a re-indented file, any byte changed, a cut or a longer file', async () => {
+      const file = join(dir, 'streamed.json');
+      // What a terminal obeys is written escaped (\u202e), which the seal's text holds raw.
+      const odd = structuredClone(plan);
+      odd.warnings[0]!.message = `${odd.warnings[0]!.message} \u202e\u0085`;
+      const text = written(odd);
+      expect(text).toContain('\\u202e');
+      await writeFile(file, text);
+      expect(await readPlanFile(file, { key: null })).toEqual(read(text));
+      await writeFile(file, JSON.stringify(JSON.parse(text), null, 4));
+      expect(await readPlanFile(file, { key: null })).toEqual(read(text));
+      // One byte changed anywhere but in the seal (every 331st, a character for another).
+      const bytes = Buffer.from(written(plan));
+      const sealAt = bytes.lastIndexOf('"seal"');
+      for (let at = 0; at < sealAt; at += 331) {
+        const copy = Buffer.from(bytes);
+        copy[at] = copy[at] === 0x31 ? 0x32 : 0x31;
+        await writeFile(file, copy);
+        const outcome = await readPlanFile(file, { key: null }).then(
+          () => 'read',
+          (err: Error) => err.message,
+        );
+        expect(outcome, `byte ${at}`).toMatch(
+          /^\S+streamed\.json (was changed after|is not|is a plan of)/,
+        );
+      }
+      await writeFile(file, bytes.subarray(0, bytes.length - 3));
+      await expect(readPlanFile(file, { key: null })).rejects.toThrow(/is not a plan: not JSON/);
+      await writeFile(file, Buffer.concat([bytes, Buffer.from('{}')]));
+      await expect(readPlanFile(file, { key: null })).rejects.toThrow(/is not a plan: not JSON/);
+    });
 
     it('name the file in every refusal', async () => {
       const good = join(dir, 'plan.json');

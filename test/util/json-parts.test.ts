@@ -22,6 +22,18 @@ describe('jsonParts', () => {
     },
   );
 
+  it.each(values.map((v, i) => [i, v]))(
+    'value %i, indented: the parts are JSON.stringify(value, null, space) exactly',
+    (_i, v) => {
+      for (const space of [1, 2, 4])
+        for (const depth of [0, 1, 2, 3])
+          expect([...jsonParts(v, depth, space)].join('')).toBe(JSON.stringify(v, null, space));
+      // Started off the grid of `space`, nested lines keep that start.
+      const nested = JSON.stringify({ v }, null, 2).slice(9, -2);
+      expect([...jsonParts(v, 2, 2, ' ')].join('')).toBe(nested.replaceAll('\n  ', '\n '));
+    },
+  );
+
   it('splits long lists: no part holds more than one slice', () => {
     const parts = [...jsonParts({ state: { pools: big } }, 3)];
     expect(parts.length).toBeGreaterThan(3);

@@ -5,7 +5,7 @@
  * environment's own values, never), in a temporary copy planned against the next environment's
  * control plane; `--write` makes the change in DIR, for a commit and a pull request.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { formatValidationText } from '../../manifests/report.js';
@@ -16,7 +16,7 @@ import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
 import { describeFailure, readRepoFile, writeRepoFile } from '../../util/safe-file.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
-import { planFileParts, type PlanKey } from '../../render/plan-file.js';
+import { planFileParts, writePlanFile, type PlanKey } from '../../render/plan-file.js';
 import {
   describePromotion,
   nothingDeclared,
@@ -27,7 +27,6 @@ import { plural } from '../../render/common.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
 import type { EnvironmentOutcome, PublishOutcome } from '../../vcs/types.js';
 import { paceLine } from '../../util/pacer.js';
-import { batches } from '../../util/batched-lines.js';
 import { UserError } from '../../util/user-error.js';
 import {
   networkOf,
@@ -180,12 +179,10 @@ async function planFor(
   }
   if (args.out) {
     const out = args.out;
-    // In batches: a plan of 100,000 changes is written without its whole text in memory.
-    await writeFile(out, batches(planFileParts(plan, key ?? null))).catch(
-      (err: NodeJS.ErrnoException) => {
-        throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
-      },
-    );
+    // Part by part: a plan of 100,000 changes is written without its whole text in memory.
+    await writePlanFile(out, plan, key ?? null).catch((err: NodeJS.ErrnoException) => {
+      throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
+    });
     if (args.output === 'text')
       io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
   }
