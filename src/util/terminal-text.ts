@@ -56,6 +56,9 @@ const unicodeEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).
  * zero-width, BOM) as `\uXXXX` escapes: still the same JSON value.
  */
 export function escapeJsonForTerminal(json: string): string {
+  // ASCII, as nearly every plan is, can hold only DEL of these: two native scans instead of the
+  // pattern's, ~3x faster over the 223 MB of a saved plan of 100,000 creates (issue 79).
+  if (Buffer.byteLength(json) === json.length && !json.includes('\u007f')) return json;
   UNSAFE_IN_JSON.lastIndex = 0;
   return UNSAFE_IN_JSON.test(json) ? json.replace(UNSAFE_IN_JSON, unicodeEscape) : json;
 }
