@@ -31,7 +31,10 @@ export class PlanFileError extends Error {
   override readonly name = 'PlanFileError';
 }
 
-/** Keeps a wrong path (an image, a log) from being read whole; 100,000 objects: ~130 MB (bench/README.md). */
+/**
+ * Keeps a wrong path (an image, a log) from being read whole; 100,000 creates: 223 MB
+ * (bench/history.md).
+ */
 const MAX_BYTES = 256 * 1024 * 1024;
 
 /** schemas/ sits two levels above this module both in src/render and dist/render. */
@@ -152,7 +155,7 @@ async function readStreamed(
   } catch {
     return null;
   } finally {
-    largeInputLoaded();
+    if (read > LARGE_INPUT_BYTES) largeInputLoaded();
   }
   const doc = reader.finish();
   if (doc === null) return null;
