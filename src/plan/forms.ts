@@ -45,6 +45,35 @@ export function queueForm(spec: QueueSpec): QueueSpec & Form {
   return (declaresCaps(spec) ? Object.assign(form, capsForm(spec)) : form) as QueueSpec & Form;
 }
 
+/**
+ * queueForm(spec), or `spec` itself when it is one already: its fields are QUEUE_SPEC_FIELDS in
+ * order, no caps (a declared queue's spec as the loader makes it, desired.ts). A plan never
+ * writes to its forms, so a create's `after` shares the declared spec: at 100,000 creates no
+ * ~86,000 copies of a spec and its selector kept as long as the plan.
+ */
+export function sharedQueueForm(spec: QueueSpec): QueueSpec & Form {
+  return isQueueForm(spec) ? (spec as QueueSpec & Form) : queueForm(spec);
+}
+
+/** Whether `spec`'s own fields are QUEUE_SPEC_FIELDS, in order (no caps, nothing else). */
+export function isQueueForm(spec: QueueSpec): boolean {
+  let i = 0;
+  // for-in, not Object.keys: no key array a queue.
+  for (const key in spec) if (key !== QUEUE_SPEC_FIELDS[i++]) return false;
+  return i === QUEUE_SPEC_FIELDS.length;
+}
+
+/**
+ * A queue call's arguments: its name, then its spec's fields in their order. One literal where
+ * the spec is a form: `{ name, ...spec }` added the fields one by one, ~360 bytes a step (25 MB
+ * at 100,000 creates). test/plan/forms.test.ts holds the literal to QUEUE_SPEC_FIELDS' order.
+ */
+export function queueArgs(name: string, spec: QueueSpec): QueueSpec & { name: string } {
+  if (!isQueueForm(spec)) return { name, ...spec };
+  const { pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness } = spec;
+  return { name, pool, clusters, run_concurrency, action_concurrency, depth, priority, fairness };
+}
+
 /** A queue's settings besides its pool, selector and caps, in a fixed field order. */
 export function settingsOf(spec: QueueSettings): QueueSettings {
   return pick(spec, QUEUE_SETTINGS);
@@ -180,6 +209,9 @@ export function declaresCaps(s: QueueCaps): boolean {
 type MoreKey = 'why' | 'caused_by' | 'caused_after' | 'cause' | 'note';
 export type ChangeMore = Partial<Pick<Change, MoreKey>>;
 
+/** A change with nothing more: one object for all of them, not a new `{}` a change. */
+const NOTHING_MORE: ChangeMore = Object.freeze({});
+
 /**
  * A change, whole: no pass writes to one once made (`changeWith` makes a new one), so a decision
  * read by a later pass cannot change under it. `diff` null (a create): read from its `after`.
@@ -191,7 +223,7 @@ export function makeChange(
   before: Form | null,
   after: Form | null,
   diff: FieldDiff[] | null,
-  more: ChangeMore = {},
+  more: ChangeMore = NOTHING_MORE,
 ): Change {
   const change: Record<string, unknown> = {
     address: address(kind, name),

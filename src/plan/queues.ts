@@ -26,6 +26,7 @@ import {
 import {
   diffForms,
   queueForm,
+  sharedQueueForm,
   sameQueueSpec,
   sameSelector,
   inheritCaps,
@@ -379,14 +380,19 @@ function decision(
   // Most queues of a big organisation are unchanged: share the form, skip the diff.
   const unchanged =
     fields.sameAsLive ?? (live !== null && final !== null && sameQueueSpec(live, final));
-  const after = unchanged ? before : final ? queueForm(final) : null;
+  const after = unchanged ? before : final ? sharedQueueForm(final) : null;
   const diff = fields.diff ?? (unchanged ? [] : before && diffForms(before, after));
-  // Set one by one: spreads of `{}` were three objects a queue (~90,000 at 100,000 objects).
-  const more: ChangeMore = { why: fields.reason ?? null, caused_by: fields.causedBy ?? null };
-  if (fields.createdAs && call && fields.causedBy) more.caused_after = queueForm(fields.createdAs);
-  // The note before the cause: a drained co-named queue's note was added before withCause's cause.
-  if (fields.note !== undefined) more.note = fields.note;
-  if (fields.cause) more.cause = fields.cause;
+  // Set one by one: spreads of `{}` were three objects a queue (~90,000 at 100,000 objects);
+  // none for a queue with nothing more to say (most creates).
+  let more: ChangeMore | undefined;
+  if (fields.reason || fields.causedBy || fields.note !== undefined || fields.cause) {
+    more = { why: fields.reason ?? null, caused_by: fields.causedBy ?? null };
+    if (fields.createdAs && call && fields.causedBy)
+      more.caused_after = queueForm(fields.createdAs);
+    // The note before the cause: a drained co-named queue's note was added before withCause's.
+    if (fields.note !== undefined) more.note = fields.note;
+    if (fields.cause) more.cause = fields.cause;
+  }
   const change = makeChange('Queue', own.name, fields.action, before, after, diff, more);
   const createdBy = fields.createdBy ?? null;
   const declared = own.desired !== undefined;

@@ -3,7 +3,16 @@
  * DIFF_OF_AFTER). Every reader, the JSON included, sees what a kept list held, in its place.
  */
 import { describe, expect, it } from 'vitest';
-import { changeWith, diffForms, makeChange, withNote } from '../../src/plan/forms.js';
+import { QUEUE_SPEC_FIELDS, queueSpecWithDefaults } from '../../src/model/common.js';
+import {
+  changeWith,
+  diffForms,
+  makeChange,
+  queueArgs,
+  queueForm,
+  sharedQueueForm,
+  withNote,
+} from '../../src/plan/forms.js';
 
 const after = { pool: 'p', clusters: ['c1'], contract: { uri: 's3://a', registry: 'r' } };
 
@@ -46,5 +55,26 @@ describe('the field diff of a create', () => {
     expect(c.diff).toEqual(diffForms(null, after));
     expect(JSON.stringify(c)).toBe(JSON.stringify(changeWith(listed, { after: moved })));
     expect(changeWith(created, { diff: [] }).diff).toEqual([]);
+  });
+});
+
+describe('a created queue shares its declared spec', () => {
+  const spec = queueSpecWithDefaults({ pool: 'p', clusters: ['c1'], run_concurrency: 3 });
+
+  it('as its form when it is one (no caps), else a copy in the form’s field order', () => {
+    expect(sharedQueueForm(spec)).toBe(spec);
+    const capped = { ...spec, scheduling: 'strict_fifo' as const };
+    expect(sharedQueueForm(capped)).not.toBe(capped);
+    expect(sharedQueueForm(capped)).toEqual(queueForm(capped));
+    const { clusters, ...rest } = spec;
+    const reordered = { clusters, ...rest };
+    expect(Object.keys(sharedQueueForm(reordered))).toEqual([...QUEUE_SPEC_FIELDS]);
+  });
+
+  it('in a call whose arguments are its name and its fields in their order', () => {
+    expect(Object.keys(queueArgs('q', spec))).toEqual(['name', ...QUEUE_SPEC_FIELDS]);
+    expect(queueArgs('q', spec)).toEqual({ name: 'q', ...spec });
+    const capped = { ...spec, max_resources: { cpu: '1' } };
+    expect(JSON.stringify(queueArgs('q', capped))).toBe(JSON.stringify({ name: 'q', ...capped }));
   });
 });
