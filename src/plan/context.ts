@@ -148,7 +148,15 @@ export class PlanIndex {
   readonly lPools: ReadonlyMap<string, LivePool>;
   readonly dClusters: ReadonlyMap<string, DesiredCluster>;
   readonly lClusters: ReadonlyMap<string, LiveCluster>;
-  readonly dQueues: ReadonlyMap<string, DesiredQueue>;
+  /**
+   * Built when first asked (capabilities, unpin_first, names out of order): the queue pass walks
+   * the sorted lists (queues.ts eachQueueName), so a plan of 100,000 creates never builds this
+   * map of ~70,000 names.
+   */
+  get dQueues(): ReadonlyMap<string, DesiredQueue> {
+    return (this.dQueuesMap ??= indexBy(this.desired.queues, (q) => q.name));
+  }
+  private dQueuesMap: Map<string, DesiredQueue> | undefined = undefined;
   readonly lQueues: ReadonlyMap<string, LiveQueue>;
   /** Soft-deleted (capability `soft_delete`): their names stay reserved until undeleted. */
   readonly lDeletedQueues: ReadonlyMap<string, LiveQueue>;
@@ -189,7 +197,6 @@ export class PlanIndex {
     this.lPools = indexBy(live.pools, name);
     this.dClusters = indexBy(desired.clusters, name);
     this.lClusters = indexBy(live.clusters, name);
-    this.dQueues = indexBy(desired.queues, name);
     this.lQueues = indexBy(live.queues, name);
     this.lDeletedQueues = indexBy(live.deleted_queues, name);
     this.lDeletedPools = indexBy(live.deleted_pools, name);

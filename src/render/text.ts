@@ -4,9 +4,9 @@ import { countPlan, type PlanCounts } from '../plan/counts.js';
 import { createdFields, type Form } from '../plan/forms.js';
 import { isMap } from '../model/flyte.js';
 import {
+  CreatedLines,
   Pieces,
   SYMBOL,
-  addCreatedFieldText,
   addFieldText,
   capabilitiesOn,
   capabilitySteps,
@@ -123,11 +123,12 @@ function* changeParts(
   manualTargets: ReadonlySet<string> = new Set(),
 ): Generator<string> {
   const part = new Pieces();
+  const created = new CreatedLines(FIELD_START);
   if (out.length > 0) part.add(flush(out));
   // By index, as above: `for of` made an iterator result per change here too.
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i]!;
-    addChangeText(part, change, style, manualTargets.has(change.address));
+    addChangeText(part, change, style, manualTargets.has(change.address), created);
     part.add(CHANGE_END);
     if (part.length >= PART_CHARS) yield part.take();
   }
@@ -213,7 +214,7 @@ function flush(out: string[]): string {
 /** One change as the plan text shows it (the dashboard's diff of an object). */
 export function renderChangeText(change: Change, opts: { color: boolean }): string {
   const text = new Pieces();
-  addChangeText(text, change, textStyle(opts.color), false);
+  addChangeText(text, change, textStyle(opts.color), false, new CreatedLines(FIELD_START));
   return text.take();
 }
 
@@ -240,7 +241,13 @@ const STYLES = { plain: makeStyle(false), color: makeStyle(true) };
 const textStyle = (color: boolean): TextStyle => (color ? STYLES.color : STYLES.plain);
 
 /** One change's lines, each after the first starting with its newline. */
-function addChangeText(text: Pieces, change: Change, style: TextStyle, manual: boolean): void {
+function addChangeText(
+  text: Pieces,
+  change: Change,
+  style: TextStyle,
+  manual: boolean,
+  lines: CreatedLines,
+): void {
   const { paint } = style;
   const why = unmanagedReason(change);
   const headline = manual
@@ -259,7 +266,7 @@ function addChangeText(text: Pieces, change: Change, style: TextStyle, manual: b
   if (change.action === 'delete') return;
   const created = change.action === 'create' ? createdFields(change) : null;
   if (created) {
-    addCreatedLines(text, created, '', createdWidth(created, 0));
+    addCreatedLines(text, lines, created, '', createdWidth(created, 0));
     return;
   }
   // Read once: a create's diff is computed where it is read (plan/forms.ts DIFF_OF_AFTER).
@@ -286,18 +293,24 @@ const FIELD_START = '\n      ';
  * A create's field lines straight from its `after`, in its diff's order and paths
  * (plan/forms.ts addCreatedFields): at 100,000 creates no ~700,000 field objects (~56 MB).
  */
-function addCreatedLines(text: Pieces, form: Form, prefix: string, width: number): void {
+function addCreatedLines(
+  text: Pieces,
+  lines: CreatedLines,
+  form: Form,
+  prefix: string,
+  width: number,
+): void {
   for (const key in form) {
     const value = form[key];
     const path = prefix ? `${prefix}.${key}` : key;
-    if (isMap(value)) addCreatedLines(text, value, path, width);
+    if (isMap(value)) addCreatedLines(text, lines, value, path, width);
     else if (value !== null) {
-      text.add(FIELD_START);
       const start = text.size;
       // Escaped unless printable ASCII, as addChangeText's lines; a created field never forces.
-      if (!addCreatedFieldText(text, path, value ?? null, width)) {
+      if (!lines.add(text, path, value ?? null, width)) {
         text.cutTo(start);
         const d = { path, before: null, after: value ?? null, forces_replacement: false };
+        text.add(FIELD_START);
         text.add(esc(fieldText('create', d, width)));
       }
     }

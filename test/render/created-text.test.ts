@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diffForms, makeChange } from '../../src/plan/forms.js';
-import { renderChangeText } from '../../src/render/text.js';
+import type { Plan } from '../../src/model/plan.js';
+import { renderChangeText, renderText } from '../../src/render/text.js';
 
 const leaf = fc.oneof(
   fc.string({ maxLength: 8 }),
@@ -23,6 +24,18 @@ const form = fc.dictionary(key, fc.oneof(leaf, fc.dictionary(key, leaf, { maxKey
   maxKeys: 7,
 });
 
+const EMPTY: Plan = {
+  format_version: '1',
+  desired_fingerprint: 'sha256:d',
+  live_fingerprint: 'sha256:l',
+  commit: null,
+  summary: { create: 1, update: 0, replace: 0, delete: 0, blocked: 0, unmanaged: 0, noop: 0 },
+  changes: [],
+  steps: [],
+  warnings: [],
+  errors: [],
+};
+
 describe('the text of a create', () => {
   it('is the same read from its after as from its diff', () => {
     fc.assert(
@@ -33,6 +46,29 @@ describe('the text of a create', () => {
         expect(renderChangeText(lazy, { color })).toBe(renderChangeText(kept, { color }));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('is the same for many creates of one plan, their paths and widths told apart', () => {
+    // One render keeps each line's start by path and width (render/common.ts CreatedLines).
+    fc.assert(
+      fc.property(fc.array(form, { minLength: 2, maxLength: 6 }), fc.boolean(), (forms, color) => {
+        const plan = (diff: boolean): Plan => ({
+          ...EMPTY,
+          changes: forms.map((after, i) =>
+            makeChange(
+              'Queue',
+              `q${i}`,
+              'create',
+              null,
+              after,
+              diff ? diffForms(null, after) : null,
+            ),
+          ),
+        });
+        expect(renderText(plan(false), { color })).toBe(renderText(plan(true), { color }));
+      }),
+      { numRuns: 300 },
     );
   });
 
