@@ -108,25 +108,29 @@ export function argsAddress(step: StepOp): string | null {
   return STEP_OPS[step.op][1]?.(step.args as never) ?? null;
 }
 
-/** A step of the graph, for `order`; undefined where the plan has none of that key. */
-export interface StepNode {
-  readonly key: (typeof STEP_KEYS)[StepKey];
-  readonly name: string;
-  readonly op: StepKind;
-  readonly args: StepOp['args'];
-  readonly target: string;
-}
-
-interface Node extends StepNode {
-  /** Insertion order. */
-  readonly rank: number;
-}
+/**
+ * A step of the graph, for `order`: its insertion rank; undefined where the plan has none of
+ * that key. A number, not an object: the step itself is made once, by `add` (at 100,000 creates
+ * a node object beside each step was ~100,000 more objects kept until finalize).
+ */
+export type StepNode = number;
 
 type Lookups = { readonly [K in StepKey]: (name: string) => StepNode | undefined };
 
 export class StepGraph {
-  private readonly nodes = new Map<StepKey, Map<string, Node>>();
-  private readonly inOrder: Node[] = [];
+  /**
+   * By key: its steps by name, and those added by `addNew` not indexed yet: indexed when the key
+   * is first looked up (a plan of 100,000 creates never looks up its ~70,000 queue calls by
+   * name: the queue pass keeps them by place, steps.ts).
+   */
+  private readonly nodes = new Map<StepKey, { named: Map<string, StepNode>; later: StepNode[] }>();
+  /**
+   * By rank: each step as the plan has it (its id and dependencies set by finalize), and the
+   * key and name it was added under (a cycle's message).
+   */
+  private readonly steps: Step[] = [];
+  private readonly keys: StepKey[] = [];
+  private readonly names: string[] = [];
   /**
    * Each `order` as the ranks of its step and its dependency, in two lists: an array of
    * dependencies per step was ~17 MB of a plan of 100,000 creates, each grown to 16 slots and
@@ -144,13 +148,22 @@ export class StepGraph {
   constructor() {
     const at: Partial<Record<StepKey, (name: string) => StepNode | undefined>> = {};
     for (const key of Object.keys(STEP_KEYS) as StepKey[]) {
-      const named = new Map<string, Node>();
-      this.nodes.set(key, named);
+      const steps = { named: new Map<string, StepNode>(), later: [] };
+      this.nodes.set(key, steps);
+      const { named } = steps;
       // Most keys have no step in a given plan (a plan of creates moves, drains and deletes
       // nothing): answered without hashing the name.
-      at[key] = (name) => (named.size === 0 ? undefined : named.get(name));
+      at[key] = (name) => {
+        if (steps.later.length > 0) this.index(steps);
+        return named.size === 0 ? undefined : named.get(name);
+      };
     }
     this.at = at as Lookups;
+  }
+
+  private index(steps: { named: Map<string, StepNode>; later: StepNode[] }): void {
+    steps.later.forEach((rank) => steps.named.set(this.names[rank]!, rank));
+    steps.later.length = 0;
   }
 
   /**
@@ -165,28 +178,57 @@ export class StepGraph {
     args: ArgsOf<K>,
     target?: string,
   ): StepNode {
-    const named = this.nodes.get(key)!;
-    const known = named.get(name);
-    if (known) return known;
-    const node: Node = {
-      key: STEP_KEYS[key],
-      name,
+    const steps = this.nodes.get(key)!;
+    if (steps.later.length > 0) this.index(steps);
+    const known = steps.named.get(name);
+    if (known !== undefined) return known;
+    const rank = this.make(key, name, op, args, target);
+    steps.named.set(name, rank);
+    return rank;
+  }
+
+  /** `add` of a name never added under `key` (the caller's walk has each name once): not checked. */
+  addNew<K extends StepKind>(
+    key: StepKey,
+    name: string,
+    op: K,
+    args: ArgsOf<K>,
+    target?: string,
+  ): StepNode {
+    const rank = this.make(key, name, op, args, target);
+    this.nodes.get(key)!.later.push(rank);
+    return rank;
+  }
+
+  private make<K extends StepKind>(
+    key: StepKey,
+    name: string,
+    op: K,
+    args: ArgsOf<K>,
+    target: string | undefined,
+  ): StepNode {
+    const rank = this.steps.length;
+    // In the plan's member order; the id and dependencies are finalize's. withExecution marks
+    // the steps its backend has no API for.
+    this.steps.push({
+      id: '',
       op,
-      args,
       target: target ?? argsAddress({ op, args } as StepOp)!,
-      rank: this.inOrder.length,
-    };
-    this.inOrder.push(node);
-    named.set(name, node);
-    return node;
+      depends_on: NONE,
+      args,
+      execution: 'api',
+    } as Step);
+    this.keys.push(key);
+    this.names.push(name);
+    return rank;
   }
 
   /** `step` runs after `dependency`; nothing is recorded when either has no step. */
   order(dependency: StepNode | undefined, step: StepNode | undefined): void {
-    if (!dependency || !step || dependency === step) return;
+    if (dependency === undefined || step === undefined || dependency === step) return;
     // Repeats are dropped by finalize: a check here is quadratic for a pool delete's thousands.
-    this.edgeStep.push((step as Node).rank);
-    this.edgeDependency.push((dependency as Node).rank);
+    this.edgeStep.push(step);
+    this.edgeDependency.push(dependency);
   }
 
   /**
@@ -195,22 +237,22 @@ export class StepGraph {
    * a user error.
    */
   finalize(): Step[] {
-    const nodes = this.inOrder;
+    const { steps } = this;
     // Each step's dependencies (ranks), grouped by step: those of rank r at after[start[r] ..
     // start[r + 1]), sorted, each once up to end[r].
     const { edgeStep, edgeDependency } = this;
     // forEach, not for-of: no iterator result an edge.
-    const { start, values: after } = grouped(nodes.length, (add) =>
+    const { start, values: after } = grouped(steps.length, (add) =>
       edgeStep.forEach((r, e) => add(r, edgeDependency[e]!)),
     );
-    const end = new Int32Array(nodes.length);
-    for (let r = 0; r < nodes.length; r++) end[r] = sortUnique(after, start[r]!, start[r + 1]!);
+    const end = new Int32Array(steps.length);
+    for (let r = 0; r < steps.length; r++) end[r] = sortUnique(after, start[r]!, start[r + 1]!);
 
     // 0 unvisited, 1 on the path, 2 placed at order[position[r]]; the path's steps by `via`
     // (an array pushed and popped a step was shrunk and grown again: ~16 MB at 100,000).
-    const state = new Uint8Array(nodes.length);
-    const via = new Int32Array(nodes.length);
-    const position = new Int32Array(nodes.length);
+    const state = new Uint8Array(steps.length);
+    const via = new Int32Array(steps.length);
+    const position = new Int32Array(steps.length);
     const order: number[] = [];
     const visit = (r: number, from: number) => {
       if (state[r] === 2) return;
@@ -218,7 +260,7 @@ export class StepGraph {
         const cycle = [r];
         for (let p = from; p !== r; p = via[p]!) cycle.push(p);
         cycle.push(r);
-        const text = (p: number) => `${nodes[p]!.key}:${nodes[p]!.name}`;
+        const text = (p: number) => `${STEP_KEYS[this.keys[p]!]}:${this.names[p]!}`;
         throw new Error(`step graph has a cycle: ${cycle.reverse().map(text).join(' -> ')}`);
       }
       state[r] = 1;
@@ -228,7 +270,7 @@ export class StepGraph {
       position[r] = order.length;
       order.push(r);
     };
-    for (let r = 0; r < nodes.length; r++) visit(r, r);
+    for (let r = 0; r < steps.length; r++) visit(r, r);
 
     // One string per id, shared by its dependents (~300,000 dependencies at 100,000 objects).
     const ids = order.map((_, i) => `s${i + 1}`);
@@ -239,19 +281,17 @@ export class StepGraph {
       // Sized once: pushed onto, a list takes 16 slots, kept as long as the plan.
       const dependsOn = new Array<string>(end[r]! - start[r]!);
       for (let e = start[r]!; e < end[r]!; e++) dependsOn[e - start[r]!] = ids[after[e]!]!;
-      const n = nodes[r]!;
-      return {
-        id: ids[i]!,
-        op: n.op,
-        target: n.target,
-        depends_on: dependsOn,
-        args: n.args,
-        // withExecution marks the steps its backend has no API for.
-        execution: 'api',
-      } as Step;
+      // Set once, here, on a step no one else holds yet.
+      const step = steps[r]! as { id: string; depends_on: string[] };
+      step.id = ids[i]!;
+      step.depends_on = dependsOn;
+      return steps[r]!;
     });
   }
 }
+
+/** What a step waits on before finalize: every step's own list is made there. */
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * Sorts `values[from .. to)` in place and keeps each value once; returns where the kept values

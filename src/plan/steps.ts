@@ -138,7 +138,8 @@ function addQueueCallNodes(b: StepBuild): void {
   queues.forEach((q, name, i) => {
     if (!q.call) return;
     const spec = q.call.spec;
-    calls[i] = g.add('queue', name, q.call.op, queueArgs(name, spec), q.change.address);
+    // Each queue once in the walk, and only this pass adds queue calls.
+    calls[i] = g.addNew('queue', name, q.call.op, queueArgs(name, spec), q.change.address);
     // A moved queue (queue_move) is drained first: it needs no repointing before a delete.
     const removes =
       !q.deletes &&

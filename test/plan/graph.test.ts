@@ -7,6 +7,33 @@ import { describe, expect, it } from 'vitest';
 import { StepGraph } from '../../src/plan/graph.js';
 
 describe('StepGraph', () => {
+  it('finds a step added unchecked (addNew) by its name, and adds it no second time', () => {
+    const g = new StepGraph();
+    const first = g.add('createPool', 'p', 'create_pool', { name: 'p', contract: {} } as never);
+    const q = g.addNew('queue', 'q', 'create_queue', { name: 'q', pool: 'p' } as never);
+    const r = g.addNew('queue', 'r', 'create_queue', { name: 'r', pool: 'p' } as never);
+    // The first step's rank is 0: a step, not "none".
+    g.order(first, q);
+    expect(g.at.queue('r')).toBe(r);
+    expect(g.at.queue('q')).toBe(q);
+    expect(g.add('queue', 'q', 'update_queue', {} as never)).toBe(q);
+    expect(g.at.queue('s')).toBeUndefined();
+    const steps = g.finalize();
+    expect(steps.map((s) => [s.id, s.op, s.target, s.depends_on])).toEqual([
+      ['s1', 'create_pool', 'ClusterPool/p', []],
+      ['s2', 'create_queue', 'Queue/q', ['s1']],
+      ['s3', 'create_queue', 'Queue/r', []],
+    ]);
+    expect(Object.keys(steps[0]!)).toEqual([
+      'id',
+      'op',
+      'target',
+      'depends_on',
+      'args',
+      'execution',
+    ]);
+  });
+
   it('numbers steps in insertion order, each after its dependencies, each dependency once', () => {
     const g = new StepGraph();
     const queue = g.add('queue', 'q', 'create_queue', {
