@@ -3,11 +3,16 @@
  * DIFF_OF_AFTER). Every reader, the JSON included, sees what a kept list held, in its place.
  */
 import { describe, expect, it } from 'vitest';
-import { QUEUE_SPEC_FIELDS, queueSpecWithDefaults } from '../../src/model/common.js';
+import {
+  QUEUE_DEFAULTS,
+  QUEUE_SPEC_FIELDS,
+  queueSpecWithDefaults,
+} from '../../src/model/common.js';
 import {
   changeWith,
   diffForms,
   makeChange,
+  placedSpec,
   queueArgs,
   queueForm,
   sharedQueueForm,
@@ -69,6 +74,13 @@ describe('a created queue shares its declared spec', () => {
     const { clusters, ...rest } = spec;
     const reordered = { clusters, ...rest };
     expect(Object.keys(sharedQueueForm(reordered))).toEqual([...QUEUE_SPEC_FIELDS]);
+  });
+
+  it('placed by its owner with its settings, in the form’s field order', () => {
+    const placed = placedSpec('p', ['q'], QUEUE_DEFAULTS);
+    expect(Object.keys(placed)).toEqual([...QUEUE_SPEC_FIELDS]);
+    expect(placed).toEqual({ pool: 'p', clusters: ['q'], ...QUEUE_DEFAULTS });
+    expect(sharedQueueForm(placed)).toBe(placed);
   });
 
   it('in a call whose arguments are its name and its fields in their order', () => {
