@@ -132,12 +132,13 @@ export class StepGraph {
   private readonly keys: StepKey[] = [];
   private readonly names: string[] = [];
   /**
-   * Each `order` as the ranks of its step and its dependency, in two lists: an array of
-   * dependencies per step was ~17 MB of a plan of 100,000 creates, each grown to 16 slots and
-   * kept until finalize.
+   * Each `order` as the ranks of its step and its dependency, side by side in one typed list
+   * (`edgeCount` pairs): an array of dependencies per step was ~17 MB of a plan of 100,000
+   * creates, each grown to 16 slots and kept until finalize; two number lists of ~170,000 were
+   * 8 bytes an entry, copied as they grew.
    */
-  private readonly edgeStep: number[] = [];
-  private readonly edgeDependency: number[] = [];
+  private edges = new Int32Array(1024);
+  private edgeCount = 0;
   /**
    * The step of each key for a name, looked up once by the pass that orders it: passes order a
    * step after several others, and a key made and looked up per `order` call was ~600,000
@@ -227,8 +228,14 @@ export class StepGraph {
   order(dependency: StepNode | undefined, step: StepNode | undefined): void {
     if (dependency === undefined || step === undefined || dependency === step) return;
     // Repeats are dropped by finalize: a check here is quadratic for a pool delete's thousands.
-    this.edgeStep.push(step);
-    this.edgeDependency.push(dependency);
+    if (2 * this.edgeCount + 2 > this.edges.length) {
+      const grown = new Int32Array(this.edges.length * 2);
+      grown.set(this.edges);
+      this.edges = grown;
+    }
+    this.edges[2 * this.edgeCount] = step;
+    this.edges[2 * this.edgeCount + 1] = dependency;
+    this.edgeCount++;
   }
 
   /**
@@ -240,11 +247,10 @@ export class StepGraph {
     const { steps } = this;
     // Each step's dependencies (ranks), grouped by step: those of rank r at after[start[r] ..
     // start[r + 1]), sorted, each once up to end[r].
-    const { edgeStep, edgeDependency } = this;
-    // forEach, not for-of: no iterator result an edge.
-    const { start, values: after } = grouped(steps.length, (add) =>
-      edgeStep.forEach((r, e) => add(r, edgeDependency[e]!)),
-    );
+    const { edges, edgeCount } = this;
+    const { start, values: after } = grouped(steps.length, (add) => {
+      for (let e = 0; e < edgeCount; e++) add(edges[2 * e]!, edges[2 * e + 1]!);
+    });
     const end = new Int32Array(steps.length);
     for (let r = 0; r < steps.length; r++) end[r] = sortUnique(after, start[r]!, start[r + 1]!);
 

@@ -63,7 +63,8 @@ describe('StepGraph', () => {
 
   it('keeps a pool delete after thousands of clusters, in their order', () => {
     const g = new StepGraph();
-    const names = Array.from({ length: 40 }, (_, i) => `c${String(39 - i).padStart(2, '0')}`);
+    // More edges than the edge list starts with (it grows).
+    const names = Array.from({ length: 3000 }, (_, i) => `c${String(2999 - i).padStart(4, '0')}`);
     const pool = g.add('deletePool', 'p', 'delete_pool', { name: 'p' });
     for (const name of names) g.add('deleteCluster', name, 'delete_cluster', { name });
     for (const name of [...names].reverse()) g.order(g.at.deleteCluster(name), pool);
