@@ -449,19 +449,21 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
   const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));
   const undeleted = new Set(plan.steps.filter((s) => isUndelete(s.op)).map((s) => s.target));
+  // The step's words are made only for the one refused (a saved plan of 100,000 creates made
+  // 100,000 of them to check it: ~0.1 s).
+  const what = (step: Step) => `step ${step.id} (${step.op} ${step.target})`;
   for (const step of plan.steps) {
-    const what = `step ${step.id} (${step.op} ${step.target})`;
     const action = byAddress.get(step.target);
-    if (action === undefined) return `${what} acts on an object the plan shows no change for`;
+    if (action === undefined) return `${what(step)} acts on an object the plan shows no change for`;
     const afterUndelete =
       action === 'create' && AFTER_UNDELETE.has(step.op) && undeleted.has(step.target);
     if (!STEP_OPS[step.op][0].has(action) && !afterUndelete)
-      return `${what} does not realise the change the plan shows for it (${action})`;
+      return `${what(step)} does not realise the change the plan shows for it (${action})`;
     const named = argsAddress(step);
     if (named !== null && named !== step.target)
-      return `${what} has arguments naming ${named}, not its target`;
+      return `${what(step)} has arguments naming ${named}, not its target`;
     if (step.op === 'wait_drained' && !/^(Cluster|Queue)\//.test(step.target))
-      return `${what} waits on something that is neither a cluster nor a queue`;
+      return `${what(step)} waits on something that is neither a cluster nor a queue`;
   }
   return null;
 }
