@@ -148,7 +148,11 @@ class StateIndex {
    * The lists' items that differ in `now`, by address; a string saying why not when a list is
    * not sorted by key or (`frozen`) an item of `now` is changeable.
    */
-  differing(now: DesiredState | LiveState, frozen: boolean): Map<string, Differing> | string {
+  differing(
+    now: DesiredState | LiveState,
+    frozen: boolean,
+    texts: KeyTexts,
+  ): Map<string, Differing> | string {
     if (!this.sorted) return 'a list not sorted by key';
     const out = new Map<string, Differing>();
     for (const name of LISTS) {
@@ -156,7 +160,7 @@ class StateIndex {
       const b = listOf(now, name);
       // The embedded state cache hands the same lists of an unchanged state (shared-lists).
       if (a === b) continue;
-      const why = this.walk(name, a, b, out, frozen);
+      const why = this.walk(name, a, b, out, frozen, texts);
       if (why !== null) return why;
     }
     return out;
@@ -173,6 +177,7 @@ class StateIndex {
     b: readonly Item[],
     out: Map<string, Differing>,
     frozen: boolean,
+    texts: KeyTexts,
   ): string | null {
     const key = NAME[name];
     const kind = KIND[name];
@@ -199,8 +204,11 @@ class StateIndex {
       if (frozen && changeable(now)) return 'a live state of changeable objects';
       if (was === undefined || now === undefined || !sameInOrder(was, now))
         out.set(address(kind, k), { list: name, live: this.live, was, now });
-      // An equal item of the next state takes the last one's place (slices filter by identity).
-      else this.byName[name].set(k, now);
+      else {
+        // An equal item of the next state takes the last one's place, and its key text.
+        this.byName[name].set(k, now);
+        texts.same(now, was);
+      }
     }
     return null;
   }
@@ -450,7 +458,7 @@ export class PlanSlicer {
     if (!otherArraysFrozen(live)) return null;
     const step = (ix: StateIndex | undefined, now: DesiredState | LiveState, isLive: boolean) => {
       if (ix?.state === now) return { ix, differing: new Map<string, Differing>() };
-      const differing = ix?.differing(now, isLive) ?? 'no last plan';
+      const differing = ix?.differing(now, isLive, this.keyTexts) ?? 'no last plan';
       if (typeof differing !== 'string') {
         ix!.advance(now, differing);
         return { ix: ix!, differing };
