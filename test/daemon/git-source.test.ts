@@ -101,7 +101,7 @@ describe('GitSource', () => {
     expect(readFileSync(join(back.dir, 'a', 'x.yaml'), 'utf8')).toBe('a1\n');
   });
 
-  it('a pushed commit is two processes of the daemon, nothing pushed one (issue 79 item 2)', async () => {
+  it('a pushed commit is one process of the daemon, nothing pushed one too (issue 79 item 2)', async () => {
     // Each is a fork of the daemon, whose cost grows with its resident memory: git and sh are
     // wrapped to note the processes the daemon itself starts (their parent is this process).
     const repo = new TestRepo();
@@ -119,14 +119,15 @@ describe('GitSource', () => {
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
     const src = sourceOf(repo.bare, join(root, 'checkout'), { env });
     await src.sync();
-    // Processes, not programs: `exec` in one (the move's clean) is the same process.
+    // Processes the daemon started, not those they start (the fetch, checkout and clean).
     const started = () => new Set(readFileSync(log, 'utf8').trim().split('\n')).size;
     const before = started();
     const c2 = repo.commit({ 'a.yaml': 'two\n' });
     expect((await src.sync()).commit).toBe(c2);
-    expect(started() - before).toBe(2); // the fetch; the move (checkout, clean)
+    expect(readFileSync(join(src.last!.dir, 'a.yaml'), 'utf8')).toBe('two\n');
+    expect(started() - before).toBe(1); // the fetch and the move, in one shell
     await src.sync();
-    expect(started() - before).toBe(3); // the fetch, which transfers nothing
+    expect(started() - before).toBe(2); // the fetch, which transfers nothing
   });
 
   it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {
