@@ -27,6 +27,7 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanWarning } from '../model/plan.js';
 import { organisationParts, planAgainst, type PlanOptions } from '../plan/index.js';
 import { summarizeChanges } from '../plan/forms.js';
+import { pruneScope } from '../plan/prune-scope.js';
 import { KeyTexts } from '../plan/fingerprint.js';
 
 /** The lists of both states this slices, each item's address and relation groups. */
@@ -511,14 +512,17 @@ export class PlanSlicer {
     if (last.plan.errors.length > 0) return 'the last plan had errors';
     const seeds = new Set<string>();
     const was = moved.was!;
-    const other = otherFields(was.desired, d.state, seeds) ?? otherFields(was.live, l.state, seeds);
+    const prunes = pruneScope((d.state as DesiredState).config) !== undefined;
+    const record = { record: false };
+    const other =
+      otherFields(was.desired, d.state, seeds, prunes, record) ??
+      otherFields(was.live, l.state, seeds, prunes, record);
     if (other !== null) return other;
     // An equal live state has the last plan's live fingerprint (plan/fingerprint.ts: live only);
     // the same objects, inventory and marks, its inventory (plan/inventory.ts planInventory).
-    const inventorySame = seeds.size === 0;
-    const liveSame = inventorySame && moved.differing.every(([, x]) => !x.live);
+    const liveSame = !record.record && moved.differing.every(([, x]) => !x.live);
     const inventoryKnown =
-      inventorySame &&
+      !record.record &&
       moved.differing.every(
         ([, x]) =>
           x.was !== undefined &&
@@ -609,11 +613,24 @@ function withoutSlice(changes: readonly Change[], slice: ReadonlySet<string>): C
   return out;
 }
 
+/** Fields of a live state that list addresses the planner asks only about the object it decides. */
+const ADDRESSES = new Set(['inventory', 'prevent_destroy', 'confirm_destroy']);
+
 /**
- * Null when every field but the sliced lists is equal (the inventory: its differing addresses
- * join the seeds), else why the whole organisation is planned.
+ * Null when every field but the sliced lists is equal, else why the whole organisation is
+ * planned. Of the lists of addresses (ADDRESSES) the addresses in one and not the other join the
+ * seeds and `moved.record` is set: the planner asks the inventory (under prune only: prunes,
+ * prune-scope.ts) and the recorded marks (guardrails.ts) only whether they hold the address of
+ * the object it decides. Under prune, an inventory coming or going (read or not, recorded or not)
+ * changes the prune scope: the whole.
  */
-function otherFields(a: object, b: object, seeds: Set<string>): string | null {
+function otherFields(
+  a: object,
+  b: object,
+  seeds: Set<string>,
+  prunes: boolean,
+  moved: { record: boolean },
+): string | null {
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
   for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
@@ -625,11 +642,18 @@ function otherFields(a: object, b: object, seeds: Set<string>): string | null {
       continue;
     }
     if (x === y) continue;
-    if (key === 'inventory' && Array.isArray(x) && Array.isArray(y)) {
+    if (ADDRESSES.has(key)) {
+      const inventory = key === 'inventory';
       // Read again at every run: nearly always the same addresses in the same order.
-      if (x.length === y.length && x.every((s, i) => s === y[i])) continue;
-      const was = new Set<string>(x as string[]);
-      const now = new Set<string>(y as string[]);
+      if (Array.isArray(x) && Array.isArray(y) && sameStrings(x as string[], y as string[]))
+        continue;
+      // A mark list is written only when it has an address (withInventory): none is empty.
+      if (!inventory && !present(x) && !present(y)) continue;
+      moved.record = true;
+      if (inventory && !prunes) continue;
+      if (inventory && !(Array.isArray(x) && Array.isArray(y))) return 'inventory changed';
+      const was = new Set<string>((x as string[] | undefined) ?? []);
+      const now = new Set<string>((y as string[] | undefined) ?? []);
       for (const s of was) if (!now.has(s)) seeds.add(s);
       for (const s of now) if (!was.has(s)) seeds.add(s);
       continue;
