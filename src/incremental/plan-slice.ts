@@ -613,23 +613,26 @@ function withoutSlice(changes: readonly Change[], slice: ReadonlySet<string>): C
   return out;
 }
 
-/** Fields of a live state that list addresses the planner asks only about the object it decides. */
+/**
+ * Fields of a live state that list addresses the planner asks only about the object it decides:
+ * the inventory whether prune may delete it (prune-scope.ts, prunes), the recorded marks whether
+ * a destroy of it is refused or held (guardrails.ts).
+ */
 const ADDRESSES = new Set(['inventory', 'prevent_destroy', 'confirm_destroy']);
 
 /**
  * Null when every field but the sliced lists is equal, else why the whole organisation is
- * planned. Of the lists of addresses (ADDRESSES) the addresses in one and not the other join the
- * seeds and `moved.record` is set: the planner asks the inventory (under prune only: prunes,
- * prune-scope.ts) and the recorded marks (guardrails.ts) only whether they hold the address of
- * the object it decides. Under prune, an inventory coming or going (read or not, recorded or not)
- * changes the prune scope: the whole.
+ * planned. A list of ADDRESSES that changed sets `record.record`; under prune, the inventory's
+ * addresses in one list and not the other join the seeds, and an inventory coming or going (read
+ * or not, recorded or not) changes the prune scope: the whole. A mark changes no decision, only
+ * the errors and holds of destroys, which are all in the slice (a destroy is never a change kept).
  */
 function otherFields(
   a: object,
   b: object,
   seeds: Set<string>,
   prunes: boolean,
-  moved: { record: boolean },
+  record: { record: boolean },
 ): string | null {
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
@@ -643,17 +646,16 @@ function otherFields(
     }
     if (x === y) continue;
     if (ADDRESSES.has(key)) {
-      const inventory = key === 'inventory';
       // Read again at every run: nearly always the same addresses in the same order.
       if (Array.isArray(x) && Array.isArray(y) && sameStrings(x as string[], y as string[]))
         continue;
       // A mark list is written only when it has an address (withInventory): none is empty.
-      if (!inventory && !present(x) && !present(y)) continue;
-      moved.record = true;
-      if (inventory && !prunes) continue;
-      if (inventory && !(Array.isArray(x) && Array.isArray(y))) return 'inventory changed';
-      const was = new Set<string>((x as string[] | undefined) ?? []);
-      const now = new Set<string>((y as string[] | undefined) ?? []);
+      if (key !== 'inventory' && !present(x) && !present(y)) continue;
+      record.record = true;
+      if (key !== 'inventory' || !prunes) continue;
+      if (!Array.isArray(x) || !Array.isArray(y)) return 'inventory changed';
+      const was = new Set<string>(x as string[]);
+      const now = new Set<string>(y as string[]);
       for (const s of was) if (!now.has(s)) seeds.add(s);
       for (const s of now) if (!was.has(s)) seeds.add(s);
       continue;
