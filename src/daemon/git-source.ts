@@ -255,7 +255,10 @@ export class GitSource implements Source {
  * prints the head.
  */
 const SYNC = [
-  'git fetch --prune --no-tags --quiet --no-auto-maintenance --no-write-fetch-head --no-show-forced-updates origin "+refs/heads/$1:refs/remotes/origin/$1" || exit',
+  // The fetch waited for, so that a timeout's SIGTERM to this shell stops it too.
+  'trap \'kill "$fetch" 2>/dev/null; exit 143\' TERM',
+  'git fetch --prune --no-tags --quiet --no-auto-maintenance --no-write-fetch-head --no-show-forced-updates origin "+refs/heads/$1:refs/remotes/origin/$1" & fetch=$!',
+  'wait "$fetch" || exit',
   'head=$(git rev-parse --verify "refs/remotes/origin/$1^{commit}") || exit',
   '[ "$head" = "$2" ] || { git checkout --quiet --force --detach "$head" && git clean -ffdxq; } || exit',
   'echo "$head"',

@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -128,6 +136,42 @@ describe('GitSource', () => {
     expect(started() - before).toBe(1); // the fetch and the move, in one shell
     await src.sync();
     expect(started() - before).toBe(2); // the fetch, which transfers nothing
+  });
+
+  it('a fetch that outlasts the timeout is stopped, and the next sync works', async () => {
+    // The sync is one shell (SYNC): a timeout's SIGTERM reaches the fetch it waits for.
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit({ 'a.yaml': 'one\n' });
+    const root = tempDir();
+    const checkout = join(root, 'checkout');
+    const src = sourceOf(repo.bare, checkout, { timeoutMs: 1_000 });
+    await src.sync();
+    // The remote's upload-pack notes its pid and holds the fetch until it is killed.
+    const held = join(root, 'held');
+    writeFileSync(join(root, 'pack'), `#!/bin/sh\necho $$ > '${held}'\nexec sleep 600\n`, {
+      mode: 0o755,
+    });
+    git(checkout, 'config', 'remote.origin.uploadpack', join(root, 'pack'));
+    await expect(src.sync()).rejects.toThrow(/cannot fetch branch main/);
+    const pack = Number(readFileSync(held, 'utf8'));
+    cleanup.add(() => void process.kill(pack));
+    // No git fetch is left running in the checkout (its upload-pack is the remote's to end).
+    const fetching = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .some((p) => {
+          try {
+            const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+            return cmd.includes('fetch') && readlinkSync(`/proc/${p}/cwd`) === checkout;
+          } catch {
+            return false;
+          }
+        });
+    await until('the fetch stopped', () => (fetching() ? null : true));
+    git(checkout, 'config', '--unset', 'remote.origin.uploadpack');
+    const c2 = repo.commit({ 'a.yaml': 'two\n' });
+    expect((await src.sync()).commit).toBe(c2);
   });
 
   it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {
