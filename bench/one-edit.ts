@@ -10,7 +10,8 @@
  *
  *   node --import tsx bench/one-edit.ts [--pairs 7] [--small 100] [--large 10000] [--cpu-prof DIR]
  *
- * `--cpu-prof DIR`: each daemon writes a V8 CPU profile in DIR/<objects> when it stops.
+ * `--cpu-prof DIR`: each daemon writes a V8 CPU profile in DIR/<objects> when it stops, sampled
+ * every 250 µs (a commit is tens of ms).
  * Then `--apply-runs` (3) cold `poolsync apply` processes of the same kind of edit at the large
  * size, against the large daemon's state (idle by then), for the daemon's time beside theirs.
  */
@@ -103,7 +104,9 @@ async function setUp(cli: Cli, dir: string, objects: number, secret: string): Pr
     env: {
       POOLSYNC_GITHUB_WEBHOOK_SECRET: secret,
       ...(PROFILE
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(PROFILE, `${objects}`)}` }
+        ? {
+            NODE_OPTIONS: `--cpu-prof --cpu-prof-interval=250 --cpu-prof-dir=${join(PROFILE, `${objects}`)}`,
+          }
         : {}),
     },
   });

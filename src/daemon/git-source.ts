@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
-import { readRepoFile, writeRepoFile } from '../util/safe-file.js';
+import { writeRepoFile } from '../util/safe-file.js';
 
 export interface SourceSnapshot {
   /** The repository path inside the checkout. */
@@ -230,26 +230,12 @@ export class GitSource implements Source {
 
   private async fetch(): Promise<SourceSnapshot> {
     const { checkoutDir, branch, repo, path } = this.options;
-    const remoteRef = `refs/remotes/origin/${branch}`;
     try {
-      // Steady state (nothing pushed) is one git process, the fetch, which then transfers
-      // nothing (as `ls-remote` would read the head); a new commit is one more, the move.
-      // `+` makes the update forced: a rewritten branch replaces what we had. Nothing else runs
-      // after the fetch (maintenance, FETCH_HEAD): the checkout is poolsync's alone.
-      await this.run([
-        'fetch',
-        '--prune',
-        '--no-tags',
-        '--quiet',
-        '--no-auto-maintenance',
-        '--no-write-fetch-head',
-        '--no-show-forced-updates',
-        'origin',
-        `+refs/heads/${branch}:${remoteRef}`,
-      ]);
-      const commit =
-        (await this.readRef(remoteRef)) ?? (await this.run(['rev-parse', remoteRef])).trim();
-      if (commit !== this.last?.commit) await this.moveTo(checkoutDir, remoteRef);
+      // One process the daemon starts (SYNC): the fetch, which transfers nothing when nothing
+      // was pushed (as `ls-remote` would read the head), and the move when the head moved.
+      const commit = (
+        await this.run(['-c', SYNC, 'sh', branch, this.last?.commit ?? ''], checkoutDir, 'sh')
+      ).trim();
       this.last = { dir: join(checkoutDir, path), commit, root: checkoutDir };
       return this.last;
     } catch (err) {
@@ -258,15 +244,25 @@ export class GitSource implements Source {
       );
     }
   }
-
-  /** Read from its loose ref file (what the fetch wrote: maintenance is off, nothing packs). */
-  private async readRef(ref: string): Promise<string | null> {
-    const read = await readRepoFile(this.options.checkoutDir, `.git/${ref}`, { maxBytes: 4096 });
-    if (!read.ok) return null;
-    const text = read.bytes.toString('utf8').trim();
-    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(text) ? text : null;
-  }
 }
+
+/**
+ * A sync as one process of the daemon's (`sh -c SYNC sh BRANCH LAST`): each the daemon starts is
+ * a fork of it, whose cost grows with its resident memory (moveTo), and the programs this one
+ * runs are forks of a small shell. `+` makes the fetch forced: a rewritten branch replaces what
+ * we had. Nothing else runs after it (maintenance, FETCH_HEAD): the checkout is poolsync's alone.
+ * The head checked out (detached, forced) and whatever is not in it removed, unless it is LAST;
+ * prints the head.
+ */
+const SYNC = [
+  // The fetch waited for, so that a timeout's SIGTERM to this shell stops it too.
+  'trap \'kill "$fetch" 2>/dev/null; exit 143\' TERM',
+  'git fetch --prune --no-tags --quiet --no-auto-maintenance --no-write-fetch-head --no-show-forced-updates origin "+refs/heads/$1:refs/remotes/origin/$1" & fetch=$!',
+  'wait "$fetch" || exit',
+  'head=$(git rev-parse --verify "refs/remotes/origin/$1^{commit}") || exit',
+  '[ "$head" = "$2" ] || { git checkout --quiet --force --detach "$head" && git clean -ffdxq; } || exit',
+  'echo "$head"',
+].join('\n');
 
 class WorktreeSource implements Source {
   last: SourceSnapshot | null = null;

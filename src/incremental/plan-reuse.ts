@@ -132,7 +132,9 @@ export class PlanReuse {
       : planAgainst(desired, live, opts);
     this.memo.set(desired, {
       ...key,
-      liveKey: allFrozen(key.live) ? null : this.liveStateKey(key.live),
+      // A state the slicer kept was checked frozen there (not 10,000 objects again).
+      liveKey:
+        this.slicer?.holds(key.live) || allFrozen(key.live) ? null : this.liveStateKey(key.live),
       plan,
     });
     return plan;

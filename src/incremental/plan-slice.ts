@@ -27,6 +27,7 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanWarning } from '../model/plan.js';
 import { organisationParts, planAgainst, type PlanOptions } from '../plan/index.js';
 import { summarizeChanges } from '../plan/forms.js';
+import { pruneScope } from '../plan/prune-scope.js';
 import { KeyTexts } from '../plan/fingerprint.js';
 
 /** The lists of both states this slices, each item's address and relation groups. */
@@ -111,6 +112,15 @@ class StateIndex {
     LISTS.map((name) => [name, new Map<string, Item>()]),
   ) as Record<ListName, Map<string, Item>>;
   readonly byGroup = new Map<string, string[]>();
+  /**
+   * Every list is sorted by key (no name twice) and every item frozen, as the constructor found
+   * them; `differing` keeps both true of each next state (the items it passes by identity were
+   * checked when they came in), or says why not.
+   */
+  readonly sorted: boolean = true;
+  frozen = true;
+  /** The inventory's addresses as a set, and the list they were read from (sliceOf). */
+  private inventory: { list: readonly string[]; set: ReadonlySet<string> } | null = null;
 
   constructor(
     public state: DesiredState | LiveState,
@@ -118,7 +128,14 @@ class StateIndex {
   ) {
     for (const name of LISTS) {
       const items = listOf(state, name);
-      for (let i = 0; i < items.length; i++) this.add(name, items[i]!);
+      let last = '';
+      for (let i = 0; i < items.length; i++) {
+        const k = NAME[name](items[i]!);
+        if (i > 0 && k <= last) this.sorted = false;
+        if (changeable(items[i])) this.frozen = false;
+        last = k;
+        this.add(name, items[i]!);
+      }
     }
   }
 
@@ -128,45 +145,73 @@ class StateIndex {
     return n;
   }
 
-  /** The lists' items that differ in `now`, by address; null when a list is not sorted by key. */
-  differing(now: DesiredState | LiveState): Map<string, Differing> | null {
+  /**
+   * The lists' items that differ in `now`, by address; a string saying why not when a list is
+   * not sorted by key or (`frozen`) an item of `now` is changeable.
+   */
+  differing(
+    now: DesiredState | LiveState,
+    frozen: boolean,
+    texts: KeyTexts,
+  ): Map<string, Differing> | string {
+    if (!this.sorted) return 'a list not sorted by key';
     const out = new Map<string, Differing>();
     for (const name of LISTS) {
       const a = listOf(this.state, name);
       const b = listOf(now, name);
       // The embedded state cache hands the same lists of an unchanged state (shared-lists).
       if (a === b) continue;
-      if (!this.walk(name, a, b, out)) return null;
+      const why = this.walk(name, a, b, out, frozen, texts);
+      if (why !== null) return why;
     }
     return out;
   }
 
-  /** The two sorted lists side by side (no map of either); false when one is not sorted. */
+  /**
+   * The two sorted lists side by side (no map of either); why not when `b` is not sorted or (when
+   * `frozen`) has a changeable item. Runs of the same objects in both are passed by identity,
+   * without their keys: `a` is sorted, so they are in `b` (issue 79: 10,000 keys a commit).
+   */
   private walk(
     name: ListName,
     a: readonly Item[],
     b: readonly Item[],
     out: Map<string, Differing>,
-  ) {
+    frozen: boolean,
+    texts: KeyTexts,
+  ): string | null {
     const key = NAME[name];
     const kind = KIND[name];
     let i = 0;
     let j = 0;
-    let last = '';
+    let last: string | null = null;
+    // The last item passed by identity, its key not made yet.
+    let passed: Item | null = null;
     while (i < a.length || j < b.length) {
+      if (i < a.length && a[i] === b[j]) {
+        passed = a[i++]!;
+        j++;
+        continue;
+      }
+      if (passed !== null) last = key(passed);
+      passed = null;
       const ka = i < a.length ? key(a[i]!) : null;
       const kb = j < b.length ? key(b[j]!) : null;
       const k = ka === null ? kb! : kb === null ? ka : ka < kb ? ka : kb;
-      if ((i > 0 || j > 0) && k <= last) return false;
+      if (last !== null && k <= last) return 'a list not sorted by key';
       last = k;
       const was = ka === k ? a[i++] : undefined;
       const now = kb === k ? b[j++] : undefined;
-      if (was === undefined || now === undefined || (was !== now && !sameInOrder(was, now)))
+      if (frozen && changeable(now)) return 'a live state of changeable objects';
+      if (was === undefined || now === undefined || !sameInOrder(was, now))
         out.set(address(kind, k), { list: name, live: this.live, was, now });
-      // An equal item of the next state takes the last one's place (slices filter by identity).
-      else if (was !== now) this.byName[name].set(k, now);
+      else {
+        // An equal item of the next state takes the last one's place, and its key text.
+        this.byName[name].set(k, now);
+        texts.same(now, was);
+      }
     }
-    return true;
+    return null;
   }
 
   /** The index of `now`, given its items that differ from this state's. */
@@ -210,6 +255,52 @@ class StateIndex {
     const item = list && this.byName[list].get(at.slice(slash + 1));
     return item ? { list, item } : undefined;
   }
+
+  /**
+   * The state with only the sliced lists' items in `slice`, sorted as they are (each list is by
+   * key), and of its inventory only the addresses in `slice`: the planner asks the inventory
+   * only whether it holds the object it decides (prune-scope.ts, prunes), and whether there is
+   * one. The slice's items are looked up, not the lists filtered: 10,000 objects a commit.
+   */
+  sliceOf<S extends DesiredState | LiveState>(slice: ReadonlySet<string>): S {
+    const state = this.state as unknown as Record<string, unknown>;
+    const out: Record<string, unknown> = { ...state };
+    const picked = Object.fromEntries(LISTS.map((name) => [name, [] as Item[]])) as Record<
+      ListName,
+      Item[]
+    >;
+    for (const at of slice) {
+      const found = this.at(at);
+      if (found) picked[found.list].push(found.item);
+    }
+    for (const name of LISTS) {
+      if (!state[name]) continue;
+      const key = NAME[name];
+      out[name] = picked[name]
+        .map((item) => ({ k: key(item), item }))
+        .sort((x, y) => compareStrings(x.k, y.k))
+        .map((x) => x.item);
+    }
+    const inventory = state['inventory'] as readonly string[] | null | undefined;
+    if (inventory) {
+      // Read again at every run, nearly always the same addresses: its set made once.
+      const kept = this.inventory;
+      const set =
+        kept && (kept.list === inventory || sameStrings(kept.list, inventory))
+          ? kept.set
+          : new Set(inventory);
+      this.inventory = { list: inventory, set };
+      out['inventory'] = [...slice].filter((at) => set.has(at)).sort(compareStrings);
+    }
+    return out as unknown as S;
+  }
+}
+
+/** Two lists of the same strings in the same order. */
+function sameStrings(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const LIST_OF_KIND: Record<string, ListName> = Object.fromEntries(
@@ -261,6 +352,18 @@ interface Last {
   live: StateIndex;
   key: PlanKey;
   plan: Plan;
+  /** The addresses `plan` acts on: its changes but noop and unmanaged ones, its steps' targets. */
+  acted: readonly string[];
+}
+
+/** What a plan acts on (its causes included): the next slice starts from them. */
+function actedOn(plan: Pick<Plan, 'changes' | 'steps'>): string[] {
+  const out: string[] = [];
+  plan.changes.forEach((c) => {
+    if ((c.action !== 'noop' && c.action !== 'unmanaged') || c.caused_by) out.push(c.address);
+  });
+  plan.steps.forEach((s) => out.push(s.target));
+  return out;
 }
 
 /**
@@ -304,15 +407,28 @@ export class PlanSlicer {
 
   plan(desired: DesiredState, live: LiveState, opts: PlanOptions): Plan {
     const key = keyOf(opts);
-    if (!allFrozen(live)) return this.unsliceable(desired, live, opts);
     const moved = this.advance(desired, live);
+    if (moved === null) return this.unsliceable(desired, live, opts);
     const sliced = moved.why ?? this.sliced(moved, opts, key);
     const whole = typeof sliced === 'string';
     this.stats.lastWhy = whole ? sliced : 'sliced';
     this.stats[whole ? 'whole' : 'sliced']++;
-    const plan = whole ? planAgainst(desired, live, opts) : sliced;
-    this.last = { desired: moved.d, live: moved.l, key, plan };
+    const plan = whole ? planAgainst(desired, live, opts) : sliced.plan;
+    const acted = whole ? actedOn(plan) : sliced.acted;
+    this.last = { desired: moved.d, live: moved.l, key, plan, acted };
+    // The fingerprint texts of what is kept, made now: the next commit's slice hashes them, not
+    // every key (the first commit after a start took ~2x the next ones). The same digests.
+    if (whole)
+      organisationParts(desired, live, opts, {
+        keyTexts: this.keyTexts,
+        inventory: plan.inventory,
+      });
     return plan;
+  }
+
+  /** Whether `live` is the state of the last plan kept (so frozen, as checked). */
+  holds(live: LiveState): boolean {
+    return this.last?.live.state === live;
   }
 
   /** The plan of a memo hit is the plan of these inputs too: the next change is taken from them. */
@@ -321,12 +437,8 @@ export class PlanSlicer {
     const last = this.last;
     // The last plan's inputs, the live state equal (a memo hit): still the last plan's.
     if (last?.desired.state === desired && sameKey(last.key, key)) return;
-    if (!allFrozen(live)) {
-      this.last = null;
-      return;
-    }
-    const { d, l } = this.advance(desired, live);
-    this.last = { desired: d, live: l, key, plan };
+    const moved = this.advance(desired, live);
+    this.last = moved && { desired: moved.d, live: moved.l, key, plan, acted: actedOn(plan) };
   }
 
   /**
@@ -341,26 +453,35 @@ export class PlanSlicer {
     return planAgainst(desired, live, opts);
   }
 
-  /** The indexes moved on to these states, and what differs from the last plan's. */
+  /**
+   * The indexes moved on to these states, and what differs from the last plan's; null when the
+   * live state has a changeable object (its lists' items checked as they come in: those passed
+   * by identity were checked with the state they came in with).
+   */
   private advance(desired: DesiredState, live: LiveState) {
     const last = this.last;
     // The states the last plan was made from (the indexes move on to the new ones).
     const was = last && { desired: last.desired.state, live: last.live.state };
     this.last = null;
+    if (!otherArraysFrozen(live)) return null;
     const step = (ix: StateIndex | undefined, now: DesiredState | LiveState, isLive: boolean) => {
       if (ix?.state === now) return { ix, differing: new Map<string, Differing>() };
-      const differing = ix?.differing(now);
-      if (!ix || !differing) return { ix: new StateIndex(now, isLive), differing: null };
-      ix.advance(now, differing);
-      return { ix, differing };
+      const differing = ix?.differing(now, isLive, this.keyTexts) ?? 'no last plan';
+      if (typeof differing !== 'string') {
+        ix!.advance(now, differing);
+        return { ix: ix!, differing };
+      }
+      const fresh = new StateIndex(now, isLive);
+      return { ix: fresh, differing, changeable: isLive && !fresh.frozen };
     };
     const dd = step(last?.desired, desired, false);
     const ll = step(last?.live, live, true);
+    if (ll.differing === 'a live state of changeable objects' || ll.changeable) return null;
     const why =
-      last === null
-        ? 'no last plan'
-        : dd.differing === null || ll.differing === null
-          ? 'a list not sorted by key'
+      typeof dd.differing === 'string'
+        ? dd.differing
+        : typeof ll.differing === 'string'
+          ? ll.differing
           : null;
     return {
       d: dd.ix,
@@ -368,16 +489,19 @@ export class PlanSlicer {
       last,
       was,
       why,
-      differing: [...(dd.differing?.entries() ?? []), ...(ll.differing?.entries() ?? [])],
+      differing: [
+        ...(typeof dd.differing === 'string' ? [] : dd.differing.entries()),
+        ...(typeof ll.differing === 'string' ? [] : ll.differing.entries()),
+      ],
     };
   }
 
-  /** The plan of the slice spliced into the last plan, or why the whole is planned. */
+  /** The plan of the slice spliced into the last plan (and what it acts on), or why the whole is planned. */
   private sliced(
-    moved: ReturnType<PlanSlicer['advance']>,
+    moved: NonNullable<ReturnType<PlanSlicer['advance']>>,
     opts: PlanOptions,
     key: PlanKey,
-  ): Plan | string {
+  ): { plan: Plan; acted: string[] } | string {
     const { d, l } = moved;
     const last = moved.last!;
     if (!sameKey(last.key, key)) return 'options or backend changed';
@@ -388,14 +512,17 @@ export class PlanSlicer {
     if (last.plan.errors.length > 0) return 'the last plan had errors';
     const seeds = new Set<string>();
     const was = moved.was!;
-    const other = otherFields(was.desired, d.state, seeds) ?? otherFields(was.live, l.state, seeds);
+    const prunes = pruneScope((d.state as DesiredState).config) !== undefined;
+    const record = { record: false };
+    const other =
+      otherFields(was.desired, d.state, seeds, prunes, record) ??
+      otherFields(was.live, l.state, seeds, prunes, record);
     if (other !== null) return other;
     // An equal live state has the last plan's live fingerprint (plan/fingerprint.ts: live only);
     // the same objects, inventory and marks, its inventory (plan/inventory.ts planInventory).
-    const inventorySame = seeds.size === 0;
-    const liveSame = inventorySame && moved.differing.every(([, x]) => !x.live);
+    const liveSame = !record.record && moved.differing.every(([, x]) => !x.live);
     const inventoryKnown =
-      inventorySame &&
+      !record.record &&
       moved.differing.every(
         ([, x]) =>
           x.was !== undefined &&
@@ -408,18 +535,16 @@ export class PlanSlicer {
       seeds.add(at);
       if (x.was) before.set(at, [...(before.get(at) ?? []), ...GROUPS[x.list](x.was, x.live)]);
     }
-    // What the last plan acted on: the whole plan's steps and changes outside the slice are none
-    // but noop and unmanaged ones, so the budget, confirm-destroy and steps are the slice's.
-    for (const c of last.plan.changes)
-      if ((c.action !== 'noop' && c.action !== 'unmanaged') || c.caused_by) seeds.add(c.address);
-    for (const s of last.plan.steps) seeds.add(s.target);
+    // What the last plan acted on: every other change of it is a noop or unmanaged one, so the
+    // budget, confirm-destroy and steps are the slice's, and its changes outside are kept.
+    for (const at of last.acted) seeds.add(at);
     // Any registration creates the `default` queue (C3): its decision names the first.
     for (const s of seeds) if (s.startsWith('Cluster/')) seeds.add(address('Queue', DEFAULT_QUEUE));
     const slice = closure(seeds, before, [d, l]);
     const total = Math.max(d.size, l.size, 1);
     this.stats.lastSlice = slice.size;
     if (slice.size > this.maxShare * total) return `slice of ${slice.size} of ${total}`;
-    const part = planAgainst(sliceOf(d, slice), sliceOf(l, slice), opts);
+    const part = planAgainst(d.sliceOf(slice), l.sliceOf(slice), opts);
     if (part.errors.length > 0) return 'the slice has errors';
     const outside = (a: string | null) => a === null || !slice.has(a);
     const beyond =
@@ -427,10 +552,7 @@ export class PlanSlicer {
       part.steps.find((s) => outside(s.target))?.target ??
       part.warnings.find((w) => outside(w.address))?.address;
     if (beyond !== undefined) return `the slice planned ${beyond}, outside itself`;
-    const kept = last.plan.changes.filter((c) => !slice.has(c.address));
-    if (kept.some((c) => c.action !== 'noop' && c.action !== 'unmanaged'))
-      return 'a change outside the slice';
-    const changes = merged(kept, part.changes, compareChanges);
+    const changes = merged(withoutSlice(last.plan.changes, slice), part.changes, compareChanges);
     const warnings = merged(
       last.plan.warnings.filter((w) => !slice.has(w.address)),
       part.warnings,
@@ -441,7 +563,7 @@ export class PlanSlicer {
       ...(liveSame ? { live_fingerprint: last.plan.live_fingerprint } : {}),
       ...(inventoryKnown ? { inventory: last.plan.inventory } : {}),
     });
-    return {
+    const plan = {
       ...part,
       desired_fingerprint: whole.desired_fingerprint,
       live_fingerprint: whole.live_fingerprint,
@@ -450,14 +572,68 @@ export class PlanSlicer {
       warnings,
       ...('inventory' in part ? { inventory: whole.inventory } : {}),
     };
+    // The changes kept are noop and unmanaged ones: what the plan acts on is the slice's.
+    return { plan, acted: actedOn(part) };
   }
 }
 
+/** Every object in the live state's other lists is frozen (the sliced lists: StateIndex). */
+function otherArraysFrozen(live: LiveState): boolean {
+  for (const [key, value] of Object.entries(live))
+    if (
+      Array.isArray(value) &&
+      !(LISTS as readonly string[]).includes(key) &&
+      value.some(changeable)
+    )
+      return false;
+  return true;
+}
+
 /**
- * Null when every field but the sliced lists is equal (the inventory: its differing addresses
- * join the seeds), else why the whole organisation is planned.
+ * `changes` (sorted by kind, then name) without those at an address of `slice`, each found by
+ * binary search: the slice's few, not 10,000 look-ups a commit.
  */
-function otherFields(a: object, b: object, seeds: Set<string>): string | null {
+function withoutSlice(changes: readonly Change[], slice: ReadonlySet<string>): Change[] {
+  const drop: number[] = [];
+  for (const at of slice) {
+    const slash = at.indexOf('/');
+    const probe = { kind: at.slice(0, slash), name: at.slice(slash + 1) } as Change;
+    if (KIND_ORDER[probe.kind] === undefined) continue;
+    const i = after(changes, probe, compareChanges) - 1;
+    if (i >= 0 && changes[i]!.address === at) drop.push(i);
+  }
+  drop.sort((x, y) => x - y);
+  const out: Change[] = [];
+  let from = 0;
+  for (const i of drop) {
+    for (let k = from; k < i; k++) out.push(changes[k]!);
+    from = i + 1;
+  }
+  for (let k = from; k < changes.length; k++) out.push(changes[k]!);
+  return out;
+}
+
+/**
+ * Fields of a live state that list addresses the planner asks only about the object it decides:
+ * the inventory whether prune may delete it (prune-scope.ts, prunes), the recorded marks whether
+ * a destroy of it is refused or held (guardrails.ts).
+ */
+const ADDRESSES = new Set(['inventory', 'prevent_destroy', 'confirm_destroy']);
+
+/**
+ * Null when every field but the sliced lists is equal, else why the whole organisation is
+ * planned. A list of ADDRESSES that changed sets `record.record`; under prune, the inventory's
+ * addresses in one list and not the other join the seeds, and an inventory coming or going (read
+ * or not, recorded or not) changes the prune scope: the whole. A mark changes no decision, only
+ * the errors and holds of destroys, which are all in the slice (a destroy is never a change kept).
+ */
+function otherFields(
+  a: object,
+  b: object,
+  seeds: Set<string>,
+  prunes: boolean,
+  record: { record: boolean },
+): string | null {
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
   for (const key of new Set([...Object.keys(ra), ...Object.keys(rb)])) {
@@ -469,9 +645,15 @@ function otherFields(a: object, b: object, seeds: Set<string>): string | null {
       continue;
     }
     if (x === y) continue;
-    if (key === 'inventory' && Array.isArray(x) && Array.isArray(y)) {
+    if (ADDRESSES.has(key)) {
       // Read again at every run: nearly always the same addresses in the same order.
-      if (x.length === y.length && x.every((s, i) => s === y[i])) continue;
+      if (Array.isArray(x) && Array.isArray(y) && sameStrings(x as string[], y as string[]))
+        continue;
+      // A mark list is written only when it has an address (withInventory): none is empty.
+      if (key !== 'inventory' && !present(x) && !present(y)) continue;
+      record.record = true;
+      if (key !== 'inventory' || !prunes) continue;
+      if (!Array.isArray(x) || !Array.isArray(y)) return 'inventory changed';
       const was = new Set<string>(x as string[]);
       const now = new Set<string>(y as string[]);
       for (const s of was) if (!now.has(s)) seeds.add(s);
@@ -522,25 +704,6 @@ function closure(
   return slice;
 }
 
-/** The state with only the sliced lists' items in the slice, in their order. */
-function sliceOf<S extends DesiredState | LiveState>(
-  ix: StateIndex,
-  slice: ReadonlySet<string>,
-): S {
-  const state = ix.state as unknown as Record<string, Item[] | undefined>;
-  const out: Record<string, unknown> = { ...state };
-  const keep = new Set<Item>();
-  for (const at of slice) {
-    const item = ix.at(at)?.item;
-    if (item) keep.add(item);
-  }
-  for (const name of LISTS) {
-    const items = state[name];
-    if (items) out[name] = items.filter((i) => keep.has(i));
-  }
-  return out as unknown as S;
-}
-
 /** The planner's order of kinds (index.ts computePlan): changes sort by kind, then name. */
 const KIND_ORDER: Record<string, number> = {
   ClusterPool: 0,
@@ -552,6 +715,17 @@ const KIND_ORDER: Record<string, number> = {
 };
 
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The index of the first of sorted `a` (from `lo`) after `item` in `order`: by bisection. */
+function after<T>(a: readonly T[], item: T, order: (x: T, y: T) => number, lo = 0): number {
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (order(a[mid]!, item) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 function compareChanges(a: Change, b: Change): number {
   return KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || compareStrings(a.name, b.name);
@@ -572,13 +746,7 @@ function merged<T>(a: readonly T[], b: readonly T[], order: (x: T, y: T) => numb
   let from = 0;
   for (const item of b) {
     // The first of `a` after `item` (ties stay before it).
-    let lo = from;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (order(a[mid]!, item) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = after(a, item, order, from);
     for (let i = from; i < lo; i++) out.push(a[i]!);
     out.push(item);
     from = lo;

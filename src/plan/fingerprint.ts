@@ -100,32 +100,65 @@ export function desiredFingerprint(
 }
 
 /**
- * Each frozen item's key text, by list, kept by a daemon's plan slicer between commits
- * (src/incremental/plan-slice.ts): an unchanged object's key is then hashed, not built again.
- * Only frozen items (deeply, as the loader and the embedded control plane hand them): one
- * changeable in place could have a new key under the same identity.
+ * The fingerprint texts a daemon's plan slicer keeps between commits (src/incremental/plan-slice.ts),
+ * each list's in runs of its items, each run's text with the objects it was made of: a list whose
+ * runs are the same frozen objects again is hashed from their texts, its keys not made again nor
+ * its objects looked up one by one; a run with a new object is made again (up to BATCH items).
+ * Only frozen objects: one changeable in place could have a new key under the same identity. The
+ * digest is that of the whole text, however it is cut into runs.
  */
 export class KeyTexts {
-  private readonly lists = new Map<string, WeakMap<object, string>>();
+  /** Each list's runs of its last fingerprint, by their first object. */
+  private readonly lists = new Map<string, ReadonlyMap<object, Run>>();
+  /** New objects equal to one a kept run holds (`same`). */
+  private readonly equal = new WeakMap<object, object>();
+  /** The live inventory's item text, and the (frozen) addresses it is of. */
+  inventory: { list: readonly string[]; text: string } | null = null;
 
-  of(list: string): WeakMap<object, string> {
-    let texts = this.lists.get(list);
-    if (texts === undefined) this.lists.set(list, (texts = new WeakMap()));
-    return texts;
+  runs(list: string): ReadonlyMap<object, Run> | undefined {
+    return this.lists.get(list);
   }
+
+  keep(list: string, runs: ReadonlyMap<object, Run>): void {
+    this.lists.set(list, runs);
+  }
+
+  /**
+   * `now` has `was`'s key text: both frozen, equal as JSON with their keys in the same order (the
+   * loader reads every document of a changed file anew; the slicer compares them).
+   */
+  same(now: object, was: object): void {
+    if (Object.isFrozen(now) && Object.isFrozen(was)) this.equal.set(now, was);
+  }
+
+  /** The object `now` is equal to (`same`), or `now`. */
+  was(now: object): object {
+    return this.equal.get(now) ?? now;
+  }
+}
+
+/** Items of a list, in order, and their keys' JSON texts, comma-separated. */
+interface Run {
+  items: readonly object[];
+  text: string;
+}
+
+/** A JSON text made already, hashed as an item (`HashedJsonArray.item`). */
+class Json {
+  constructor(readonly text: string) {}
 }
 
 /**
  * sha256 of the JSON text of an array (the same digest as sha256(JSON.stringify(array))), its
- * items written one by one, a list's in batches: neither all their keys nor the whole text are
- * ever held. A batch is stringified at once: one string an item, joined, cost more (issue 63).
- * The text is hashed in pieces cut at punctuation: no character's UTF-8 bytes are split.
+ * items written one by one, a list's in runs of up to BATCH items: neither all their keys nor the
+ * whole text are ever held. A run is stringified at once: one string an item, joined, cost more
+ * (issue 63). The text is hashed in pieces cut at punctuation: no character's UTF-8 bytes are split.
  */
 class HashedJsonArray {
   private readonly hash = createHash('sha256');
   private empty = true;
 
-  /** `texts`: the kept key texts (KeyTexts), its lists named `side/list`. */
+  /** `texts`: the kept texts (KeyTexts), its lists named `side/list`. */
   constructor(
     private readonly texts?: KeyTexts,
     private readonly side = 'desired',
@@ -133,25 +166,29 @@ class HashedJsonArray {
 
   item(value: unknown): void {
     this.next();
-    this.hash.update(JSON.stringify(value) ?? 'null');
+    this.hash.update(value instanceof Json ? value.text : (JSON.stringify(value) ?? 'null'));
   }
 
   /** An item that is a list: `key(x)` of each of `items`. */
-  list<T>(name: string, items: readonly T[], key: (item: T) => unknown): void {
+  list<T extends object>(name: string, items: readonly T[], key: (item: T) => unknown): void {
     this.next();
     this.hash.update('[');
-    const texts = this.texts?.of(`${this.side}/${name}`);
-    for (let i = 0; i < items.length; i += BATCH) {
+    const list = `${this.side}/${name}`;
+    const texts = this.texts;
+    const kept = texts?.runs(list);
+    const runs = texts && new Map<object, Run>();
+    for (let i = 0; i < items.length;) {
       if (i > 0) this.hash.update(',');
-      const batch = items.slice(i, i + BATCH);
-      // The batch's JSON without its brackets: its items' JSON, comma-separated.
-      this.hash.update(
-        texts
-          ? keptTexts(batch, key, texts).join(',')
-          : JSON.stringify(batch.map(key)).slice(1, -1),
-      );
+      const run =
+        (texts && kept && keptRun(items, i, kept, texts)) ?? freshRun(items, i, key, kept, texts);
+      this.hash.update(run.text);
+      // Only a run of frozen objects is kept (a kept run's are, and those equal to them).
+      if (runs && (kept?.get(run.items[0]!) === run || run.items.every((x) => Object.isFrozen(x))))
+        runs.set(run.items[0]!, run);
+      i += run.items.length;
     }
     this.hash.update(']');
+    if (runs) texts!.keep(list, runs);
   }
 
   digest(): string {
@@ -165,28 +202,65 @@ class HashedJsonArray {
   }
 }
 
-/** Each item's key text: kept for a frozen item, made (and kept) when not yet. */
-function keptTexts<T>(
-  items: readonly T[],
-  key: (item: T) => unknown,
-  texts: WeakMap<object, string>,
-): string[] {
-  const out = new Array<string>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i] as object;
-    // Only frozen items are kept, and stay frozen: a kept text is still the item's.
-    let text = texts.get(item);
-    if (text === undefined) {
-      text = JSON.stringify(key(item as T));
-      if (Object.isFrozen(item)) texts.set(item, text);
-    }
-    out[i] = text;
+/**
+ * The kept run that `items` go on with at `at` (its objects, or objects equal to them: then its
+ * text under these objects), or null.
+ */
+function keptRun(
+  items: readonly object[],
+  at: number,
+  kept: ReadonlyMap<object, Run>,
+  texts: KeyTexts,
+): Run | null {
+  const run = kept.get(items[at]!) ?? kept.get(texts.was(items[at]!));
+  if (run === undefined || at + run.items.length > items.length) return null;
+  let identical = true;
+  for (let k = 0; k < run.items.length; k++) {
+    const item = items[at + k]!;
+    if (item === run.items[k]) continue;
+    if (texts.was(item) !== run.items[k]) return null;
+    identical = false;
   }
-  return out;
+  return identical ? run : { items: items.slice(at, at + run.items.length), text: run.text };
 }
 
-/** Items a batch: its keys die young in a 1 MB semi-space, its text is ~50 KB. */
+/** The items from `at` up to BATCH, ending before an object a kept run starts with. */
+function freshRun<T extends object>(
+  items: readonly T[],
+  at: number,
+  key: (item: T) => unknown,
+  kept: ReadonlyMap<object, Run> | undefined,
+  texts: KeyTexts | undefined,
+): Run {
+  const starts = (item: T) => kept !== undefined && (kept.has(item) || kept.has(texts!.was(item)));
+  let end = at + 1;
+  while (end < items.length && end - at < BATCH && !starts(items[end]!)) end++;
+  const batch = items.slice(at, end);
+  // The run's JSON without its brackets: its items' JSON, comma-separated.
+  return { items: batch, text: JSON.stringify(batch.map(key)).slice(1, -1) };
+}
+
+/** Items a run at most: its keys die young in a 1 MB semi-space, its text is ~50 KB. */
 const BATCH = 500;
+
+/**
+ * The live inventory as an item (`['inventory', addresses]`), its text kept while a frozen list
+ * of the same addresses is read again (every run reads it anew; it changes only with an apply).
+ */
+function inventoryItem(inventory: readonly string[] | null, texts?: KeyTexts): Json {
+  const kept = texts?.inventory;
+  if (kept && inventory !== null && sameStrings(kept.list, inventory)) return new Json(kept.text);
+  const text = JSON.stringify(['inventory', inventory]);
+  if (texts && inventory !== null && Object.isFrozen(inventory))
+    texts.inventory = { list: inventory, text };
+  return new Json(text);
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Kinds and settings keyed only when present, so older fingerprints are unchanged. */
 function optionalKeys(desired: DesiredState): unknown[] {
@@ -259,7 +333,7 @@ export function liveFingerprint(live: LiveState, texts?: KeyTexts): string {
     ...labelsKey(live.execution_cluster_labels),
     ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
     // What prune may delete depends on it.
-    ...when(live.inventory !== undefined, () => ['inventory', live.inventory]),
+    ...when(live.inventory !== undefined, () => inventoryItem(live.inventory ?? null, texts)),
     ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
     // What the plan may destroy depends on them (plan/guardrails.ts). Only when recorded.
     ...when(live.prevent_destroy?.length, () => ['prevent_destroy', live.prevent_destroy]),

@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -101,7 +109,7 @@ describe('GitSource', () => {
     expect(readFileSync(join(back.dir, 'a', 'x.yaml'), 'utf8')).toBe('a1\n');
   });
 
-  it('a pushed commit is two processes of the daemon, nothing pushed one (issue 79 item 2)', async () => {
+  it('a pushed commit is one process of the daemon, nothing pushed one too (issue 79 item 2)', async () => {
     // Each is a fork of the daemon, whose cost grows with its resident memory: git and sh are
     // wrapped to note the processes the daemon itself starts (their parent is this process).
     const repo = new TestRepo();
@@ -119,14 +127,52 @@ describe('GitSource', () => {
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
     const src = sourceOf(repo.bare, join(root, 'checkout'), { env });
     await src.sync();
-    // Processes, not programs: `exec` in one (the move's clean) is the same process.
+    // Processes the daemon started, not those they start (the fetch, checkout and clean).
     const started = () => new Set(readFileSync(log, 'utf8').trim().split('\n')).size;
     const before = started();
     const c2 = repo.commit({ 'a.yaml': 'two\n' });
     expect((await src.sync()).commit).toBe(c2);
-    expect(started() - before).toBe(2); // the fetch; the move (checkout, clean)
+    expect(readFileSync(join(src.last!.dir, 'a.yaml'), 'utf8')).toBe('two\n');
+    expect(started() - before).toBe(1); // the fetch and the move, in one shell
     await src.sync();
-    expect(started() - before).toBe(3); // the fetch, which transfers nothing
+    expect(started() - before).toBe(2); // the fetch, which transfers nothing
+  });
+
+  it('a fetch that outlasts the timeout is stopped, and the next sync works', async () => {
+    // The sync is one shell (SYNC): a timeout's SIGTERM reaches the fetch it waits for.
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit({ 'a.yaml': 'one\n' });
+    const root = tempDir();
+    const checkout = join(root, 'checkout');
+    await sourceOf(repo.bare, checkout).sync();
+    // Only the held sync has a short bound: the others may take what a busy machine takes.
+    const src = sourceOf(repo.bare, checkout, { timeoutMs: 1_000 });
+    // The remote's upload-pack notes its pid and holds the fetch until it is killed.
+    const held = join(root, 'held');
+    writeFileSync(join(root, 'pack'), `#!/bin/sh\necho $$ > '${held}'\nexec sleep 600\n`, {
+      mode: 0o755,
+    });
+    git(checkout, 'config', 'remote.origin.uploadpack', join(root, 'pack'));
+    await expect(src.sync()).rejects.toThrow(/cannot fetch branch main/);
+    const pack = Number(readFileSync(held, 'utf8'));
+    cleanup.add(() => void process.kill(pack));
+    // No git fetch is left running in the checkout (its upload-pack is the remote's to end).
+    const fetching = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .some((p) => {
+          try {
+            const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+            return cmd.includes('fetch') && readlinkSync(`/proc/${p}/cwd`) === checkout;
+          } catch {
+            return false;
+          }
+        });
+    await until('the fetch stopped', () => (fetching() ? null : true));
+    git(checkout, 'config', '--unset', 'remote.origin.uploadpack');
+    const c2 = repo.commit({ 'a.yaml': 'two\n' });
+    expect((await sourceOf(repo.bare, checkout).sync()).commit).toBe(c2);
   });
 
   it('an unreachable remote is a SourceError naming the branch, and keeps the last good snapshot', async () => {

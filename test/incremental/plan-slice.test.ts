@@ -166,6 +166,12 @@ function shared<S extends DesiredState | LiveState>(was: S, now: S): S {
   return deepFreeze(out as S);
 }
 
+/** An inventory's picks of RECORDABLE, or `none` recorded (null: it was never read). */
+const picksArb = fc.oneof(
+  { weight: 4, arbitrary: fc.array(fc.nat(40), { maxLength: 10 }) },
+  { weight: 1, arbitrary: fc.constant('none' as const) },
+);
+
 /** Addresses an inventory may record (what poolsync applied): the generators' names. */
 const RECORDABLE = [
   ...['default', 'pa', 'pb'].map((p) => `ClusterPool/${p}`),
@@ -175,11 +181,24 @@ const RECORDABLE = [
   ...KEYS.map(([p, d]) => `DefaultQueue/${p}/${d}`),
 ];
 
-/** The live state with an inventory of the picked addresses (sorted, as recorded), or none. */
-function withInventory(live: LiveState, picks: readonly number[] | null): LiveState {
+/**
+ * The live state with an inventory of the picked addresses (sorted, as recorded), or none, and
+ * protection marks recorded for some picks (a mark list only when it has one, as
+ * src/apply/inventory.ts withInventory reads them).
+ */
+function withInventory(live: LiveState, picks: readonly number[] | 'none' | null): LiveState {
   if (picks === null) return live;
-  const inventory = [...new Set(picks.map((i) => RECORDABLE[i % RECORDABLE.length]!))].sort();
-  return { ...live, inventory };
+  if (picks === 'none') return { ...live, inventory: null };
+  const addresses = (of: readonly number[]) =>
+    [...new Set(of.map((i) => RECORDABLE[i % RECORDABLE.length]!))].sort();
+  const prevent = addresses(picks.filter((i) => i % 3 === 1));
+  const confirm = addresses(picks.filter((i) => i % 4 === 2));
+  return {
+    ...live,
+    inventory: addresses(picks),
+    ...(prevent.length > 0 ? { prevent_destroy: prevent } : {}),
+    ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
+  };
 }
 
 interface Case {
@@ -191,8 +210,8 @@ interface Case {
   /** Edits of a third commit, planned after a drift check that reused the second's plan. */
   more: Edit[];
   apply: boolean;
-  /** The inventory of the first plans, and of the last (null: the same). */
-  inventory: { first: number[]; last: number[] | null } | null;
+  /** The inventory of the first plans, and of the last (null: the same; none: none recorded). */
+  inventory: { first: number[] | 'none'; last: number[] | 'none' | null } | null;
   /** Unchanged objects are the same (frozen) ones, as the daemon's caches give them. */
   shared: boolean;
 }
@@ -206,12 +225,7 @@ function caseOf(backend: Backend): fc.Arbitrary<Case> {
     edits: fc.array(editArb, { minLength: 1, maxLength: 3 }),
     more: fc.array(editArb, { minLength: 1, maxLength: 2 }),
     apply: fc.boolean(),
-    inventory: fc.option(
-      fc.record({
-        first: fc.array(fc.nat(40), { maxLength: 10 }),
-        last: fc.option(fc.array(fc.nat(40), { maxLength: 10 })),
-      }),
-    ),
+    inventory: fc.option(fc.record({ first: picksArb, last: fc.option(picksArb) })),
     shared: fc.boolean(),
   });
 }
