@@ -29,6 +29,7 @@ import { organisationParts, planAgainst, type PlanOptions } from '../plan/index.
 import { summarizeChanges } from '../plan/forms.js';
 import { pruneScope } from '../plan/prune-scope.js';
 import { KeyTexts } from '../plan/fingerprint.js';
+import { sameStrings } from '../util/same-json.js';
 
 /** The lists of both states this slices, each item's address and relation groups. */
 const LISTS = ['pools', 'clusters', 'queues', 'assignments', 'default_queues'] as const;
@@ -294,13 +295,6 @@ class StateIndex {
     }
     return out as unknown as S;
   }
-}
-
-/** Two lists of the same strings in the same order. */
-function sameStrings(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const LIST_OF_KIND: Record<string, ListName> = Object.fromEntries(

@@ -23,6 +23,7 @@ import type { Annotations, DesiredState } from '../model/desired.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
 import { pruneScope } from './prune-scope.js';
+import { sameStrings } from '../util/same-json.js';
 import type { Plan, Step } from '../model/plan.js';
 
 /** Each leaf in the schema's order: a field added to it is in the key, defaulted or not. */
@@ -254,12 +255,6 @@ function inventoryItem(inventory: readonly string[] | null, texts?: KeyTexts): J
   if (texts && inventory !== null && Object.isFrozen(inventory))
     texts.inventory = { list: inventory, text };
   return new Json(text);
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Kinds and settings keyed only when present, so older fingerprints are unchanged. */

@@ -20,6 +20,7 @@ import {
 } from '../model/common.js';
 import type { FieldDiff, Change, ChangeAction, PlanSummary, Reason } from '../model/plan.js';
 import { isMap } from '../model/flyte.js';
+import { sameStrings } from '../util/same-json.js';
 
 export type Form = Record<string, unknown>;
 
@@ -146,13 +147,6 @@ export function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-export function sameSelector(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  // Indexed, not every(): no closure a call (each queue compares its selectors).
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 export function sameQueueSpec(a: QueueSpec, b: QueueSpec): boolean {
   return sameFields(QUEUE_SPEC_FIELDS, a, b) && sameFields(QUEUE_CAP_FIELDS, a, b);
 }
@@ -165,7 +159,7 @@ function sameFields(fields: readonly (keyof QueueSpec)[], a: QueueSpec, b: Queue
 
 /** A field's values: a selector by its names in order, a map by its entries, others by value. */
 function same(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a) && Array.isArray(b)) return sameSelector(a, b);
+  if (Array.isArray(a) && Array.isArray(b)) return sameStrings(a, b);
   if (isMap(a) || isMap(b)) return sameMap(isMap(a) ? a : undefined, isMap(b) ? b : undefined);
   return a === b;
 }

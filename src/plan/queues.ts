@@ -29,7 +29,6 @@ import {
   sharedQueueForm,
   placedSpec,
   sameQueueSpec,
-  sameSelector,
   inheritCaps,
   settingsOf,
   changeWith,
@@ -41,6 +40,7 @@ import {
 import { reasonOf } from './reasons.js';
 import { unmanagedReason } from './prune-scope.js';
 import { isAscending } from '../util/sorted.js';
+import { sameStrings } from '../util/same-json.js';
 import type { DesiredQueue } from '../model/desired.js';
 import type { FieldDiff, Reason, Change } from '../model/plan.js';
 
@@ -322,7 +322,7 @@ function planRegisteredConamed(
 ): QueueDecision {
   const { name } = own;
   const created = placedSpec(pool, [name], QUEUE_DEFAULTS);
-  if (target.pool !== created.pool || !sameSelector(target.clusters, created.clusters)) {
+  if (target.pool !== created.pool || !sameStrings(target.clusters, created.clusters)) {
     return decision(own, {
       action: 'blocked',
       final: created,
@@ -514,7 +514,7 @@ function liveView(own: QueueOwn, l: LiveQueue, target: QueueSpec | null): LiveVi
   const live: QueueSpec = movedTo ? { ...form, pool: movedTo, clusters: [name] } : form;
   const kept = pruned(f, live.clusters, movedTo ? name : null);
   const untouched: QueueSpec = kept === live.clusters ? live : { ...live, clusters: kept };
-  const changedByC8 = movedTo !== null || !sameSelector(untouched.clusters, l.clusters);
+  const changedByC8 = movedTo !== null || !sameStrings(untouched.clusters, l.clusters);
   const sideEffect = movedTo
     ? address('Cluster', name)
     : changedByC8
@@ -672,7 +672,7 @@ function planSameGroupUpdate(v: LiveView, target: QueueSpec): QueueDecision {
   const { own, l, live, untouched, changedByC8, sideEffect } = v;
   const { f, name } = own;
   const managed = l.cluster_managed || name === DEFAULT_QUEUE;
-  if (managed && !sameSelector(target.clusters, untouched.clusters)) {
+  if (managed && !sameStrings(target.clusters, untouched.clusters)) {
     if (name === DEFAULT_QUEUE)
       return refuse(v, target, reasonOf('DEFAULT_QUEUE_SELECTOR_FIXED', {}));
     if (f.ix.lClusters.has(name) || f.pc.clusters.get(name)?.registers) {

@@ -17,3 +17,10 @@ export function sameJson(a: unknown, b: unknown): boolean {
   }
   return true;
 }
+
+/** Two lists of the same strings in the same order (indexed, not every(): no closure a call). */
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
