@@ -56,15 +56,17 @@ function inChild(script: string, nodeFlags: string[] = []): unknown {
 }
 
 describe('young generation of a one-shot command', () => {
-  it('is kept at its first size for plan, grows as V8 decides for the daemon', () => {
+  it('is kept a fraction of what V8 grows it to for plan, grows as V8 decides for the daemon', () => {
     const plan = youngGeneration(['plan', 'repo']);
     const daemon = youngGeneration(['daemon', '--watch', 'repo']);
     expect(plan.before).toBeLessThanOrEqual(4 * MB);
-    // Not exactly its first size: V8 may still round it up a little (4 → 5.5 MB was seen in a CI
-    // run); far below what its defaults grow it to.
-    expect(plan.after).toBeLessThanOrEqual(8 * MB);
     // V8's defaults grow it to 16 MB or more (32 on Node 20, 64 on Node 24) for 50 MB kept.
     expect(daemon.after).toBeGreaterThanOrEqual(16 * MB);
+    // Measured against the daemon's in the same run, not a fixed size: with growth factor 1 V8
+    // still grows it now and then on a loaded machine (4 → 5.5 MB in a CI run, 8.25 MB under
+    // four CPU hogs at Node 24), a cause inside V8; a one-shot that did not tune it grows as the
+    // daemon's does.
+    expect(plan.after).toBeLessThanOrEqual(daemon.after / 4);
   });
 
   it("grows as V8 decides once apply's execution starts (its calls in flight)", () => {
