@@ -27,14 +27,17 @@ export function batchedLines(stream: { write(text: string): unknown }): BatchedL
     scheduled?.cancel();
     scheduled = null;
     if (buffer.length === 0) return;
-    const text = buffer.join('');
+    // Joined by newlines (the last after the empty end), not each line with its own: a string
+    // fewer a line, ~6 MB at 100,000 steps.
+    buffer.push('');
+    const text = buffer.join('\n');
     buffer = [];
     held = 0;
     stream.write(text);
   };
   return {
     line(text) {
-      buffer.push(`${text}\n`);
+      buffer.push(text);
       held += text.length + 1;
       if (held >= WRITTEN_AT) flush();
       else scheduled ??= schedule(flush, intervalMs);

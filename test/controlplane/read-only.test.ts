@@ -53,7 +53,13 @@ describe('read-only open of file: control planes', () => {
       await expect(reader.createPool('x', live.pools[0]!.contract)).rejects.toThrow(
         /opened read-only/,
       );
+      // A call of a name only is refused by a rejected promise too, never a throw (embedded.ts
+      // write is not async); so after close.
+      const refused = reader.deletePool('batch');
+      await expect(refused).rejects.toThrow(/opened read-only/);
       await reader.close();
+      const closed = reader.deletePool('batch');
+      await expect(closed).rejects.toThrow(/closed/);
 
       const snapshotAfter = await stat(path);
       expect(snapshotAfter.mtimeMs).toBe(snapshotBefore.mtimeMs);

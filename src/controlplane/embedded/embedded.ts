@@ -147,20 +147,28 @@ export class EmbeddedControlPlane implements ControlPlane {
       throw new ControlPlaneError('UNAVAILABLE', 'the embedded control plane is closed');
   }
 
-  /** Applies `op` (all or nothing), takes the result view, then waits until the op is durable. */
-  private async write<T = void>(op: core.Op, view?: (state: core.State) => T): Promise<T> {
-    this.check();
-    if (this.reader) {
-      throw new ControlPlaneError(
-        'FAILED_PRECONDITION',
-        `control-plane state ${this.reader.path} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
-      );
+  /**
+   * Applies `op` (all or nothing), takes the result view, then waits until the op is durable.
+   * Not async, refusing with a rejected promise as it did: an async call's state and promise
+   * were ~450 bytes of garbage a write, ~45 MB through an apply of 100,000 creates.
+   */
+  private write<T = void>(op: core.Op, view?: (state: core.State) => T): Promise<T> {
+    let result: T;
+    try {
+      this.check();
+      if (this.reader) {
+        throw new ControlPlaneError(
+          'FAILED_PRECONDITION',
+          `control-plane state ${this.reader.path} was opened read-only (for a plan); open it for writing (apply) to ${op.op.replace(/_/g, ' ')}`,
+        );
+      }
+      staleListViews(this.state, op);
+      core.applyOp(this.state, op);
+      result = view?.(this.state) as T;
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    staleListViews(this.state, op);
-    core.applyOp(this.state, op);
-    const result = view?.(this.state) as T;
-    if (this.store) await this.store.append(op);
-    return result;
+    return this.store ? this.store.append(op).then(() => result) : Promise.resolve(result);
   }
 
   private async read<T>(view: () => T): Promise<T> {

@@ -665,24 +665,33 @@ function clusterView(c: ClusterRecord, bound: string[]): LiveCluster {
 
 /** The queue at `now`: with `drain`, its drain state changes with time alone (Q7). */
 function queueView(state: State, q: QueueRecord, now: number): LiveQueue {
+  const { spec } = q;
   // Q8: the selector's enabled, healthy clusters (for "*": those of the queue's pool).
   const available =
-    q.spec.clusters.length === 1 && q.spec.clusters[0] === WILDCARD
-      ? [...indexOf(state).available(state, q.spec.pool)]
-      : q.spec.clusters
-          .filter((name) => {
-            const c = state.clusters.get(name);
-            return c !== undefined && c.pool === q.spec.pool && routable(c);
-          })
-          .sort();
-  return {
+    spec.clusters.length === 1 && spec.clusters[0] === WILDCARD
+      ? [...indexOf(state).available(state, spec.pool)]
+      : availableOf(state, spec);
+  // Its members set in place rather than spread in (an empty object spread a view without
+  // `drain`): 230 bytes a view rather than 380 (an apply of 100,000 creates answers 70,000).
+  const view: LiveQueue = {
     name: q.name,
-    ...q.spec,
-    clusters: [...q.spec.clusters],
+    ...spec,
     cluster_managed: q.cluster_managed,
     available_clusters: available,
-    ...(state.capabilities.drain ? { state: queueStateAt(state, q.name, now) } : {}),
   };
+  view.clusters = spec.clusters.slice(); // keeps its place among the spec's members
+  if (state.capabilities.drain) view.state = queueStateAt(state, q.name, now);
+  return view;
+}
+
+/** An explicit selector's routable clusters (Q8), sorted: a loop, not a closure a view. */
+function availableOf(state: State, spec: QueueSpec): string[] {
+  const out: string[] = [];
+  for (const name of spec.clusters) {
+    const c = state.clusters.get(name);
+    if (c !== undefined && c.pool === spec.pool && routable(c)) out.push(name);
+  }
+  return out.sort();
 }
 
 export function listPools(state: State): LivePool[] {
