@@ -9,7 +9,7 @@
  * - the daemon, 50 %;
  * - a command, 150 %: a `plan` peaks at ~280 MB (creates) and ~330 MB (converged); at 50 % it
  *   spent 0.2–0.4 s more CPU (of ~3) for about as much, and uncapped a converged plan peaked at
- *   410 MB. An `apply` of 100,000 creates, 260–290 MB at 50 %, peaks at 290–310 MB and spends
+ *   410 MB. An `apply` of 100,000 creates, 260–290 MB at 50 %, peaks at 290–340 MB and spends
  *   ~5 % less CPU (its embedded state now goes before its records are written).
  */
 import type * as V8 from 'node:v8';
