@@ -5,12 +5,12 @@
  * passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing); the daemon from the start, or
  * each run's garbage piles up (bench's "daemon resident set" row). Started first thing in
  * src/cli/main.ts; a `--heap-growing-percent` given to node itself wins. The cap per command, at
- * 100,000 objects (bench/README.md, issues 63 and 79):
- * - the daemon, 50 %;
- * - a command, 150 %: a `plan` peaks at ~280 MB (creates) and ~330 MB (converged); at 50 % it
- *   spent 0.2–0.4 s more CPU (of ~3) for about as much, and uncapped a converged plan peaked at
- *   410 MB. An `apply` of 100,000 creates, 260–290 MB at 50 %, peaks at 290–340 MB and spends
- *   ~5 % less CPU (its embedded state now goes before its records are written).
+ * 100,000 objects (bench/README.md, issue 63):
+ * - `apply` and the daemon, 50 %: an apply holds its plan and the applied state while it writes
+ *   its records, and peaks at 320–370 MB resident (at 100 %: up to 355; uncapped ~500 MB);
+ * - any other command, 150 %: a `plan` peaks at ~280 MB (creates) and ~330 MB (converged); at
+ *   50 % it spent 0.2–0.4 s more CPU (of ~3) for about as much, and uncapped a converged plan
+ *   peaked at 410 MB.
  */
 import type * as V8 from 'node:v8';
 
@@ -45,7 +45,7 @@ export function capHeapGrowthOf(
   if (growthGiven(execArgv, nodeOptions)) return;
   const fromBytes = command === 'daemon' ? 0 : LARGE_HEAP_BYTES;
   threshold = fromBytes;
-  percent = command === 'daemon' ? 50 : 150;
+  percent = command === 'daemon' || command === 'apply' ? 50 : 150;
   const large = () => v8().getHeapStatistics().used_heap_size >= fromBytes;
   if (large()) return void capHeapGrowthNow();
   const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
