@@ -5,12 +5,13 @@
  * passes `LARGE_HEAP_BYTES` (V8 reads the flag at each resizing); the daemon from the start, or
  * each run's garbage piles up (bench's "daemon resident set" row). Started first thing in
  * src/cli/main.ts; a `--heap-growing-percent` given to node itself wins. The cap per command, at
- * 100,000 objects (bench/README.md, issue 63):
- * - `apply` and the daemon, 50 %: an apply holds its plan and the applied state while it writes
- *   its records, and peaks at 320–370 MB resident (at 100 %: up to 355; uncapped ~500 MB);
+ * 100,000 objects (bench/README.md, issues 63 and 79):
+ * - the daemon, and `apply` of a saved plan (savedPlanApply), 50 %: that apply holds the plan as
+ *   read from its file, and peaks at 335–375 MB resident (at 150 %: 410–460 MB);
  * - any other command, 150 %: a `plan` peaks at ~280 MB (creates) and ~330 MB (converged); at
  *   50 % it spent 0.2–0.4 s more CPU (of ~3) for about as much, and uncapped a converged plan
- *   peaked at 410 MB.
+ *   peaked at 410 MB; an `apply` of a repository's 100,000 creates spends ~5 % less CPU than at
+ *   50 % and peaks at 290–340 MB (its plan shares the declared specs).
  */
 import type * as V8 from 'node:v8';
 
@@ -45,13 +46,18 @@ export function capHeapGrowthOf(
   if (growthGiven(execArgv, nodeOptions)) return;
   const fromBytes = command === 'daemon' ? 0 : LARGE_HEAP_BYTES;
   threshold = fromBytes;
-  percent = command === 'daemon' || command === 'apply' ? 50 : 150;
+  percent = command === 'daemon' ? 50 : 150;
   const large = () => v8().getHeapStatistics().used_heap_size >= fromBytes;
   if (large()) return void capHeapGrowthNow();
   const { PerformanceObserver } = process.getBuiltinModule('node:perf_hooks');
   const watching = new PerformanceObserver(() => large() && capHeapGrowthNow());
   watching.observe({ entryTypes: ['gc'] });
   observer = watching;
+}
+
+/** `apply PLANFILE`, before it reads the file: the daemon's cap (above). */
+export function savedPlanApply(): void {
+  percent = 50;
 }
 
 function capHeapGrowthNow(): void {

@@ -40,6 +40,7 @@ import { requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
 import { terminalOf, writeParts, type Io } from '../io.js';
 import { tuneForExecution } from '../one-shot-v8.js';
+import { savedPlanApply } from '../../util/heap-growth.js';
 import { checkPolicies } from '../policies.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import type { DesiredState } from '../../model/desired.js';
@@ -78,7 +79,10 @@ export async function apply(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io);
-  if (target.kind === 'file') refuseShapingSavedPlan(args, target.path);
+  if (target.kind === 'file') {
+    refuseShapingSavedPlan(args, target.path);
+    savedPlanApply();
+  }
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
   // which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
   else if (!args['auto-approve'] && json)
