@@ -7,7 +7,7 @@
  * src/cli/main.ts; a `--heap-growing-percent` given to node itself wins. The cap per command, at
  * 100,000 objects (bench/README.md, issues 63 and 79):
  * - the daemon, and `apply` of a saved plan (savedPlanApply), 50 %: that apply holds the plan as
- *   read from its file, and peaks at 335–375 MB resident (at 150 %: 410–460 MB);
+ *   read from its file, and peaks at 335–380 MB resident (at 150 %: 410–460 MB);
  * - any other command, 150 %: a `plan` peaks at ~280 MB (creates) and ~330 MB (converged); at
  *   50 % it spent 0.2–0.4 s more CPU (of ~3) for about as much, and uncapped a converged plan
  *   peaked at 410 MB; an `apply` of a repository's 100,000 creates spends ~5 % less CPU than at
