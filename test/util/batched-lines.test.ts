@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { batchedLines } from '../../src/util/batched-lines.js';
+import { batchedLines, type BatchedLines } from '../../src/util/batched-lines.js';
 import {
   DEFAULT_PARALLELISM,
   FILE_PARALLELISM,
@@ -45,14 +45,23 @@ describe('batchedLines', () => {
   });
 });
 
+/** `test` on lines gathered for 50 ms into `writes`, under fake timers. */
+function gatheringFor50ms(test: (lines: BatchedLines, writes: string[]) => void): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    const writes: string[] = [];
+    const stream = { write: (text: string) => writes.push(text) > 0 };
+    const lines = batchedLines(stream as unknown as NodeJS.WritableStream);
+    lines.gather(50);
+    test(lines, writes);
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
 describe('batchedLines with an interval (output into a pipe or a file)', () => {
   it('gathers the lines of the interval into one write; flush writes at once and cancels it', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
-      const writes: string[] = [];
-      const stream = { write: (text: string) => writes.push(text) > 0 };
-      const lines = batchedLines(stream as unknown as NodeJS.WritableStream);
-      lines.gather(50);
+    gatheringFor50ms((lines, writes) => {
       lines.line('a');
       vi.advanceTimersByTime(30);
       lines.line('b');
@@ -64,20 +73,13 @@ describe('batchedLines with an interval (output into a pipe or a file)', () => {
       lines.flush();
       expect(vi.getTimerCount()).toBe(0);
       expect(writes).toEqual(['a\nb\n', 'c\n']);
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 });
 
 describe('batchedLines holds a bounded text', () => {
   it('writes once 64 KiB of lines are held, before the interval ends, in order', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
-      const writes: string[] = [];
-      const stream = { write: (text: string) => writes.push(text) > 0 };
-      const lines = batchedLines(stream as unknown as NodeJS.WritableStream);
-      lines.gather(50);
+    gatheringFor50ms((lines, writes) => {
       const line = 'x'.repeat(1023); // 1 KiB with its newline
       for (let i = 0; i < 63; i++) lines.line(line);
       expect(writes).toEqual([]);
@@ -88,9 +90,7 @@ describe('batchedLines holds a bounded text', () => {
       lines.line('after');
       vi.advanceTimersByTime(50);
       expect(writes).toEqual([`${line}\n`.repeat(64), 'after\n']);
-    } finally {
-      vi.useRealTimers();
-    }
+    });
   });
 });
 
