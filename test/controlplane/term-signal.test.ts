@@ -44,15 +44,20 @@ async function behindProxy(
   return { cp, proxy, term, stopHolding: () => (holding = false) };
 }
 
-/** `call` is held, the term ends: abandoned in flight, dropped by the proxy, nothing sent after. */
+/**
+ * `call`'s `requests` parallel requests are held, the term ends: abandoned in flight, dropped by
+ * the proxy, nothing sent after. The term ends once every request is held, so none is still on
+ * its way to the proxy then and the holds counted are the ones the client must leave.
+ */
 async function endsWithTheTerm(
   o: Awaited<ReturnType<typeof behindProxy>>,
   call: () => Promise<unknown>,
   again: () => Promise<unknown>,
+  requests = 1,
 ): Promise<void> {
   const { proxy, term } = o;
   const pending = call().catch((e: Error) => e);
-  await until('the call held', () => proxy.counts.hold > 0);
+  await until('the calls held', () => proxy.counts.hold === requests);
   term.abort(new Error(ENDED));
   expect(String(await pending)).toMatch(/abandoned in flight \(stopped leading: /);
   const held = proxy.counts.hold;
@@ -108,10 +113,12 @@ describe("a caller's signal ends every call of the client opened with it", () =>
     cleanup.add(await useCredentials(CLIENT_ID, CLIENT_SECRET));
     const o = await behindProxy(admin.server.url, /^\/api\/v1\//, (p) => `flyteadmin+${p}`);
     const cp = o.cp as FlyteadminControlPlane;
+    // Two matchable_attributes lists, the projects (all and the active ones) and the domains.
     await endsWithTheTerm(
       o,
       () => cp.flyteadminState(),
       () => cp.flyteadminState(),
+      5,
     );
   });
 });
