@@ -336,7 +336,8 @@ export interface QueueCalls {
   /** Q7. */
   queueMetrics(name: string): Promise<QueueMetrics>;
   listDeletedQueues?(): Promise<LiveQueue[]>;
-  createQueue(request: CreateQueueRequest): Promise<LiveQueue>;
+  /** Q1. Answers nothing: the executor reads nothing back (what a server answers may be dropped). */
+  createQueue(request: CreateQueueRequest): Promise<void>;
   /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
   /** Back DRAINED, with the spec it had. */

@@ -480,7 +480,7 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     }),
     route('GET', '/v1/queues', async (r) => paginate(await cp.listQueues(), byName, r.query)),
     route('POST', '/v1/queues', async (r) =>
-      created(await cp.createQueue((await obj(r)) as never)),
+      created(await cp.createdQueue((await obj(r)) as never)),
     ),
     route('GET', '/v1/queues/{name}', async (r) => ok(await cp.getQueue(nameOf(r)))),
     route('PUT', '/v1/queues/{name}', async (r) =>

@@ -30,7 +30,7 @@ import {
   poolContractShape,
 } from '../../model/shapes.js';
 import { ControlPlaneError } from '../errors.js';
-import type { RegisterClusterRequest } from '../types.js';
+import type { CreateQueueRequest, RegisterClusterRequest } from '../types.js';
 import { type ExecutionClusterLabel, isMap } from '../../model/flyte.js';
 import type { ActivityRecord, Op } from './state.js';
 
@@ -164,6 +164,14 @@ export function validateRegistration(
   const dp = request.data_plane ?? null;
   const data_plane = dp === null ? null : validateDataPlane(dp, address('Cluster', name));
   return { op: 'register_cluster', name, pool, data_plane };
+}
+
+/** Q1: a queue's creation (a name, its spec with defaults applied) as the op that records it. */
+export function validateQueueCreation(
+  request: CreateQueueRequest,
+): Extract<Op, { op: 'create_queue' }> {
+  const name = validateName('Queue', request?.name);
+  return { op: 'create_queue', name, spec: validateQueueSpec(request, name, false) };
 }
 
 /** C4/C5: a declared or reported data plane, as cluster.schema.json's data_plane (all optional). */

@@ -274,9 +274,9 @@ export class HttpControlPlane implements ControlPlane {
     return this.remove(`/v1/clusters/${seg(name)}`);
   }
 
-  createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
+  async createQueue(request: CreateQueueRequest): Promise<void> {
     const wanted: QueueSpec = queueSpecWithDefaults(request);
-    return this.create(
+    await this.create(
       '/v1/queues',
       request,
       () => this.getQueue(request.name),

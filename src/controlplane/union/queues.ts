@@ -124,7 +124,7 @@ export class UnionQueues implements QueueCalls {
     });
   }
 
-  async createQueue(request: CreateQueueRequest): Promise<LiveQueue> {
+  async createQueue(request: CreateQueueRequest): Promise<void> {
     const spec = createSpec(request);
     const id = { organization: this.org, name: request.name };
     const res = await this.call('createQueue', address('Queue', request.name), async (state) => {
@@ -140,7 +140,7 @@ export class UnionQueues implements QueueCalls {
         throw err;
       }
     });
-    return this.live(res.queue, request.name);
+    this.live(res.queue, request.name); // kept for updateQueue's read-modify-write
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {

@@ -159,7 +159,7 @@ async function createQueue(x: ServiceContext, req: CreateQueueRequest) {
       'only organization-scoped queues can be created (no project or domain in the id)',
     );
   checkQueueCaps(req.spec);
-  const q = await x.cp.createQueue({ name, ...managedFromPb(req.spec) });
+  const q = await x.cp.createdQueue({ name, ...managedFromPb(req.spec) });
   x.extras.replace(q.name, req.spec);
   return { queue: view(x, q) };
 }

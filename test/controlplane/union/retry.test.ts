@@ -74,7 +74,8 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     const f = flaky('CreateQueue', 1, Code.Unavailable, true);
     s = await startUnionServer({ interceptors: [f.interceptor] });
     const cp = await openUnion(s, protocol);
-    const q = await cp.queues.createQueue({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
+    await cp.queues.createQueue({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
+    const q = await cp.queues.getQueue('q');
     await cp.close();
     expect(q).toMatchObject({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
     expect(f.seen()).toBe(2);
