@@ -8,7 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as JsYaml from 'js-yaml';
-import { formatMs, median, runProcess } from './measure.js';
+import { formatMs, median, type ProcessRun, runProcess } from './measure.js';
 import { repeat, type SizeContext } from './rows.js';
 
 const FLOOR_SCRIPT = join(import.meta.dirname, '..', 'floor-parse.mjs');
@@ -33,11 +33,13 @@ export interface Floors {
   warmMs: number;
 }
 
+/** One run of the floor's process: also beside a row whose target is judged in pairs with it. */
+export const floorRun = ({ repo, work }: SizeContext): Promise<ProcessRun> =>
+  runProcess(process.execPath, [FLOOR_SCRIPT, repo], { cwd: work });
+
 export async function floorRows(ctx: SizeContext): Promise<Floors> {
   const { n, o, repo, work, sink } = ctx;
-  const parse = await repeat(o.runs, () =>
-    runProcess(process.execPath, [FLOOR_SCRIPT, repo], { cwd: work }),
-  );
+  const parse = await repeat(o.runs, () => floorRun(ctx));
   sink.add({
     n,
     name: 'floor: whole process reading and js-yaml-parsing every file (`bench/floor-parse.mjs`)',

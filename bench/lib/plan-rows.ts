@@ -5,7 +5,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { formatBytes, formatMs } from './measure.js';
+import { formatBytes, formatMs, median, type ProcessRun } from './measure.js';
+import { floorRun } from './floor-rows.js';
 import { MB, cpuRatio, repeat, rssTarget, type SizeContext } from './rows.js';
 import type { DriftSummary } from './scale.js';
 
@@ -193,27 +194,41 @@ export async function driftRow(
   });
 }
 
+/** One `apply` of the repository's creates, to a new `file:` control plane, whole process. */
+async function applyOnce({ dir, repo, poolsync }: SizeContext, i: number): Promise<ProcessRun> {
+  const state = join(dir, `cp-apply-file-${i}`, 'state.json');
+  // A new organisation in a folder made for it (a missing folder is refused as a typo).
+  await mkdir(dirname(state), { recursive: true });
+  try {
+    const stateDir = join(dir, `apply-file-state-${i}`);
+    return await poolsync([
+      'apply',
+      repo,
+      '--control-plane',
+      `file:${state}`,
+      '--auto-approve',
+      '--no-color',
+      '--state-dir',
+      stateDir,
+    ]);
+  } finally {
+    await rm(dirname(state), { recursive: true, force: true });
+  }
+}
+
 /** `apply` of N creates from an empty `file:` control plane, whole process. */
 export async function applyFileRow(ctx: SizeContext, runs: number): Promise<void> {
-  const { n, sink, dir } = ctx;
+  const { n, sink } = ctx;
+  // Issue 79 item 5 is judged in pairs: each run beside a run of the floor, in alternating order,
+  // so that a slower or faster minute of a shared machine weighs on both sides of a ratio.
+  const pairRatios: number[] = [];
   const r = await repeat(runs, async (i) => {
-    const state = join(dir, `cp-apply-file-${i}`, 'state.json');
-    // A new organisation in a folder made for it (a missing folder is refused as a typo).
-    await mkdir(dirname(state), { recursive: true });
-    try {
-      return await ctx.poolsync([
-        'apply',
-        ctx.repo,
-        '--control-plane',
-        `file:${state}`,
-        '--auto-approve',
-        '--no-color',
-        '--state-dir',
-        join(dir, `apply-file-state-${i}`),
-      ]);
-    } finally {
-      await rm(dirname(state), { recursive: true, force: true });
-    }
+    if (n !== 100_000) return applyOnce(ctx, i);
+    const floor = i % 2 === 0 ? await floorRun(ctx) : null;
+    const run = await applyOnce(ctx, i);
+    const { cpuMs } = floor ?? (await floorRun(ctx));
+    if (cpuMs !== null && run.cpuMs !== null) pairRatios.push(run.cpuMs / cpuMs);
+    return run;
   });
   ctx.medians.set(`apply-file/${n}`, r.ms);
   sink.add({
@@ -228,15 +243,15 @@ export async function applyFileRow(ctx: SizeContext, runs: number): Promise<void
     notes: `Whole process: load, plan, every call journaled (fsync, group commit), final snapshot. CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}.`,
   });
   if (n === 100_000) {
-    // Issue 79 item 5: the whole apply's CPU beside the parse floor's, measured in the same run.
-    const ratio =
-      r.cpuMs !== null && ctx.floorCpuMs !== undefined ? r.cpuMs / ctx.floorCpuMs : undefined;
+    // Issue 79 item 5: the whole apply's CPU beside the parse floor's, the median of the pairs'.
+    const ratio = pairRatios.length === runs ? median(pairRatios) : undefined;
+    const each = pairRatios.map((x) => `${x.toFixed(2)}×`).join(', ');
     sink.target({
       target: '`apply` of 100k creates: CPU ≤ 3× the floor',
       n,
       measured: ratio === undefined ? 'n/a' : `${ratio.toFixed(2)}× the floor's CPU`,
       met: ratio === undefined ? null : ratio <= 3,
-      notes: `CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}.`,
+      notes: `Median of ${runs} pairs (a floor run, then an apply, alternated): ${each}. Medians of the rows: CPU ${cpuRatio(r.cpuMs, ctx.floorCpuMs)}.`,
     });
     sink.target({
       target: 'peak RSS of `apply` at 100k ≤ 400 MB',
