@@ -263,7 +263,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /**
    * Answers nothing (QueueCalls.createQueue): a view of each of an apply's 70,000 created
-   * queues, kept until its journal line was durable, cost ~5 % of its CPU (issue 79).
+   * queues, kept until its journal line was durable, cost 3–5 % of its CPU (issue 79).
    */
   async createQueue(request: CreateQueueRequest): Promise<void> {
     await this.write(validateQueueCreation(request));
