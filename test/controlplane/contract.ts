@@ -392,7 +392,9 @@ export function contractSuite(label: string, makeSubject: () => Promise<Subject>
         await prodWithCluster();
         await cp.createQueue({ name: 'batch', run_concurrency: 5, action_concurrency: 50 });
         // Every field not given takes the schema's default (the builder's).
-        expect(await cp.getQueue('batch')).toEqual(liveQueue('batch', { run_concurrency: 5, action_concurrency: 50 }));
+        expect(await cp.getQueue('batch')).toEqual(
+          liveQueue('batch', { run_concurrency: 5, action_concurrency: 50 }),
+        );
         const ok = { run_concurrency: 1, action_concurrency: 1 };
         await expectError(cp.createQueue({ name: 'q1', pool: 'nope', ...ok }), 'NOT_FOUND', 'Q1');
         await expectError(
