@@ -140,7 +140,8 @@ export class UnionQueues implements QueueCalls {
         throw err;
       }
     });
-    this.live(res.queue, request.name); // kept for updateQueue's read-modify-write
+    // The answer must hold the queue (NOT_FOUND otherwise); kept for updateQueue's read-modify-write.
+    this.live(res.queue, request.name);
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
