@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { stopsWithThisProcess } from '../../support/stops-with-this-process.js';
 
 const run = promisify(execFile);
 
@@ -91,6 +92,7 @@ export async function startPostgres(): Promise<Postgres> {
     ]);
     const started = spawn(postgres, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = started;
+    stopsWithThisProcess(started, 'SIGINT'); // fast shutdown
     const log: Buffer[] = [];
     started.stderr!.on('data', (c: Buffer) => log.push(c));
     const exited = new Promise<void>((r) => started.once('exit', () => r()));

@@ -15,6 +15,7 @@ import { dump } from 'js-yaml';
 import type { ProjectState } from '../../../src/model/flyte.js';
 import { FLYTEADMIN, flyteadminBinaries, type FlyteadminBinaries } from './binaries.js';
 import { startPostgres, type Postgres } from './postgres.js';
+import { stopsWithThisProcess } from '../../support/stops-with-this-process.js';
 
 const run = promisify(execFile);
 
@@ -198,6 +199,7 @@ async function startServer(
       const child = spawn(bins.flyteadmin, ['--config', configFile, 'serve'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      stopsWithThisProcess(child);
       const log: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => log.push(c));
       child.stderr.on('data', (c: Buffer) => log.push(c));

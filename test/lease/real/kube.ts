@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { tempFolder } from '../../support/temp-folder.js';
 import { until } from '../../support/until.js';
+import { stopsWithThisProcess } from '../../support/stops-with-this-process.js';
 import { NAMESPACE, writeKubeconfig } from '../../support/fake-kube-api.js';
 
 export const KUBE_APISERVER = 'kube-apiserver-v1.37.2';
@@ -169,10 +170,9 @@ async function startProcesses(dir: string, adminToken: string) {
       await stop(apiserver);
       await stop(etcd);
     };
-    process.once('exit', () => {
-      apiserver.kill('SIGKILL');
-      etcd.kill('SIGKILL');
-    });
+    // SIGKILL: kube-apiserver's graceful shutdown waits on an etcd that may be gone first.
+    stopsWithThisProcess(apiserver, 'SIGKILL');
+    stopsWithThisProcess(etcd, 'SIGKILL');
     try {
       await until(
         'kube-apiserver /readyz',
