@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { runInProcess } from '../support/memory-io.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 const REPO_ROOT = join(import.meta.dirname, '../..');
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -46,6 +47,7 @@ describe('poolsync control-plane serve', () => {
       ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    stopsWithThisProcess(child, 'SIGKILL');
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const url = await new Promise<string>((resolve, reject) => {

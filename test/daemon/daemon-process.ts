@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { expect } from 'vitest';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { until } from '../support/until.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 const ROOT = resolve(__dirname, '../..');
 export const RECONCILE_TOKEN = 'reconcile-token-0123456789';
@@ -63,6 +64,7 @@ export async function startDaemonProcess(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  stopsWithThisProcess(child, 'SIGKILL');
   let output = '';
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));

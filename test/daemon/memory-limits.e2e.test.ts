@@ -15,6 +15,7 @@ import { startDaemonProcess, status } from './daemon-process.js';
 import { until } from '../support/until.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -60,6 +61,7 @@ function runCli(args: string[], heapMb: number): Promise<{ code: number | null; 
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  stopsWithThisProcess(child, 'SIGKILL');
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

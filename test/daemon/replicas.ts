@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { cleanup } from '../support/cleanup.js';
 import { cliFromSource } from '../support/cli-from-source.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -56,6 +57,7 @@ export function startReplica(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  stopsWithThisProcess(child, 'SIGKILL');
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));

@@ -16,6 +16,7 @@ import {
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { until } from '../support/until.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 const ROOT = resolve(__dirname, '../..');
 const CLUSTERS = ['prod-1', 'prod-2', 'prod-3', 'prod-4', 'prod-5', 'prod-6'];
@@ -33,6 +34,7 @@ function daemon(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  stopsWithThisProcess(child, 'SIGKILL');
   const lines: Record<string, unknown>[] = [];
   let buffer = '';
   child.stdout!.on('data', (chunk: Buffer) => {

@@ -17,6 +17,7 @@ import { tempDir } from './helpers.js';
 import { nodeForUser } from '../support/node-for-user.js';
 import { until } from '../support/until.js';
 import { cliFromSource } from '../support/cli-from-source.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 /** A work folder holding config/ (the manifests) that any user may use. */
 function workFolder(): string {
@@ -78,6 +79,7 @@ function daemon(
       ...(asNobody ? { uid: 65534, gid: 65534 } : {}),
     },
   );
+  stopsWithThisProcess(child, 'SIGKILL');
   cleanup.add(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

@@ -14,6 +14,7 @@ import { tempDir } from './helpers.js';
 import { until } from '../support/until.js';
 import { cliFromSource } from '../support/cli-from-source.js';
 import { runInProcess } from '../support/memory-io.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
 function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, cliFromSource(...args), {
@@ -21,6 +22,7 @@ function run(args: string[], cwd: string, env: Record<string, string> = {}) {
     env: { ...process.env, FORCE_COLOR: '0', POOLSYNC_REPO: '', POOLSYNC_WATCH: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stopsWithThisProcess(child, 'SIGKILL');
   cleanup.add(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { createGzip } from 'node:zlib';
 import { answer, forward, listenLoopback, readRequest } from './forwarding.js';
+import { stopsWithThisProcess } from './stops-with-this-process.js';
 
 export type Hostility = 'endless' | 'trickle' | 'bomb' | 'silent';
 
@@ -150,6 +151,7 @@ export async function dropping(): Promise<{ port: number; close(): Promise<void>
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  stopsWithThisProcess(child, 'SIGKILL');
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('exit', (code) => reject(new Error(`the listener exited (${code})`)));

@@ -11,6 +11,7 @@ import { tempDir } from '../../daemon/helpers.js';
 import { apiKey, CLIENT, startUnionServer, type UnionServer } from './helpers.js';
 import { until, type UntilOptions } from '../../support/until.js';
 import { cliFromSource } from '../../support/cli-from-source.js';
+import { stopsWithThisProcess } from '../../support/stops-with-this-process.js';
 
 const children: ChildProcess[] = [];
 let s: UnionServer | undefined;
@@ -71,6 +72,7 @@ describe('poolsync daemon against union+http://', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    stopsWithThisProcess(child, 'SIGKILL');
     children.push(child);
     let out = '';
     output = () => out;
