@@ -1,5 +1,5 @@
 /** test/support/stops-with-this-process.ts: a peer outlives neither a killed test process nor itself. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,58 +26,51 @@ function running(pid: number): boolean {
   }
 }
 
+/**
+ * A Node process running `body` (ESM, the helper imported as `{ stopsWithThisProcess,
+ * whenThisProcessEnds }`) until it is killed, and the first line it writes.
+ */
+async function holder(body: string): Promise<{ process: ChildProcess; line: string }> {
+  const script = join(tempFolder('stops-with-'), 'holder.mjs');
+  const imports = `import { stopsWithThisProcess, whenThisProcessEnds } from ${JSON.stringify(HELPER)};`;
+  writeFileSync(script, `${imports}\n${body}\nsetInterval(() => {}, 1000);\n`);
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  cleanup.add(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  const line = await until("the holder's first line", () => /^(.*)\n/.exec(out)?.[1]);
+  return { process: child, line };
+}
+
 describe('stopsWithThisProcess', () => {
   it('stops the peer when the process that started it is killed with SIGKILL', async () => {
-    const dir = tempFolder('stops-with-');
-    const script = join(dir, 'holder.mjs');
-    writeFileSync(
-      script,
-      `import { spawn } from 'node:child_process';\n` +
-        `import { stopsWithThisProcess } from ${JSON.stringify(HELPER)};\n` +
-        `const peer = spawn('sleep', ['1000'], { stdio: 'ignore' });\n` +
+    const { process: started, line } = await holder(
+      `const peer = (await import('node:child_process')).spawn('sleep', ['1000'], { stdio: 'ignore' });\n` +
         `stopsWithThisProcess(peer);\n` +
-        `process.stdout.write(peer.pid + '\\n');\n` +
-        `setInterval(() => {}, 1000);\n`,
+        `process.stdout.write(peer.pid + '\\n');`,
     );
-    const holder = spawn(process.execPath, ['--import', 'tsx', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    cleanup.add(() => holder.kill('SIGKILL'));
-    let out = '';
-    holder.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const peer = Number(await until('the peer pid', () => /^(\d+)\n/.exec(out)?.[1]));
+    const peer = Number(line);
     cleanup.add(() => running(peer) && process.kill(peer, 'SIGKILL'));
     expect(running(peer)).toBe(true);
-    holder.kill('SIGKILL');
+    started.kill('SIGKILL');
     await until(`the peer (pid ${peer}) to end`, () => !running(peer));
   });
 
   it('removes a folder once the process that made it is killed, and not while it runs', async () => {
-    const dir = tempFolder('when-ends-');
-    const folder = join(dir, 'made');
-    const script = join(dir, 'maker.mjs');
-    writeFileSync(
-      script,
-      `import { mkdirSync } from 'node:fs';\n` +
-        `import { whenThisProcessEnds } from ${JSON.stringify(HELPER)};\n` +
-        `mkdirSync(${JSON.stringify(folder)});\n` +
+    const folder = join(tempFolder('when-ends-'), 'made');
+    const { process: maker } = await holder(
+      `(await import('node:fs')).mkdirSync(${JSON.stringify(folder)});\n` +
         `whenThisProcessEnds('rm -rf -- "$0"', ${JSON.stringify(folder)});\n` +
-        `process.stdout.write('made\\n');\n` +
-        `setInterval(() => {}, 1000);\n`,
+        `process.stdout.write('made\\n');`,
     );
-    const maker = spawn(process.execPath, ['--import', 'tsx', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    cleanup.add(() => maker.kill('SIGKILL'));
-    let out = '';
-    maker.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    await until('the folder made', () => out === 'made\n');
     expect(existsSync(folder)).toBe(true);
     maker.kill('SIGKILL');
     await until('the folder removed', () => !existsSync(folder));
   });
 
-  it('takes its watcher away when the peer exits first, and keeps nothing alive', async () => {
+  it('takes its watcher away when the peer exits first', async () => {
     const peer = spawn('sleep', ['1000'], { stdio: 'ignore' });
     const watcher = stopsWithThisProcess(peer, 'SIGINT')!;
     cleanup.add(() => peer.kill('SIGKILL'));
