@@ -77,10 +77,16 @@ export class UnionQueues implements QueueCalls {
   }
 
   private live(q: Queue | undefined, name: string): LiveQueue {
+    const known = this.remember(q, name);
+    return queueFromPb(known, selfSelecting(known));
+  }
+
+  /** An answer's queue, kept as the latest seen (updateQueue's read-modify-write starts from it). */
+  private remember(q: Queue | undefined, name: string): Queue {
     const addr = address('Queue', name);
     if (!q) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
     this.latest.one(q);
-    return queueFromPb(q, selfSelecting(q));
+    return q;
   }
 
   async getQueue(name: string): Promise<LiveQueue> {
@@ -140,8 +146,7 @@ export class UnionQueues implements QueueCalls {
         throw err;
       }
     });
-    // The answer must hold the queue (NOT_FOUND otherwise); kept for updateQueue's read-modify-write.
-    this.live(res.queue, request.name);
+    this.remember(res.queue, request.name);
   }
 
   async updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {
