@@ -37,8 +37,16 @@ function youngGeneration(
     }
     process.stdout.write(JSON.stringify({ before, after: kept.length > 0 ? young() : -1 }));
   `;
-  return inChild(script) as { before: number; after: number };
+  return inChild(script, STEADY) as { before: number; after: number };
 }
+
+/**
+ * V8 without its wall-clock heuristics: a scavenge that finds the allocation rate below 1 MB/s
+ * (a child descheduled for a second on a busy machine) shrinks the young generation, or skips a
+ * growth it would make (heap.cc, ShouldResizeNewSpace). A CI run read 2 MB after a load that
+ * starts at 4; reproduced by stopping the child now and then (SIGSTOP): 3 of 4 runs without.
+ */
+const STEADY = ['--predictable'];
 
 /** What a module `script` importing src (tsx) writes as JSON, run by a Node of its own. */
 function inChild(script: string, nodeFlags: string[] = []): unknown {
@@ -82,9 +90,11 @@ describe('young generation of a one-shot command', () => {
   });
 
   it('grows up to its bound while a large input loads, then stays that size', () => {
-    // Bounds of 4 MB (reached while loading) and 64 MB (not): V8's own limit on Node 20 is 16.
+    // The child starts at 4 MB (tsx's loading grew it before tuneOneShot). Bounds of 16 MB, the
+    // product's (reached while loading), and 64 MB (not).
     const load = (bound: number, files: number) =>
-      inChild(`
+      inChild(
+        `
         import { getHeapSpaceStatistics } from 'node:v8';
         import { growWhileLargeInputLoads, tuneOneShot } from ${JSON.stringify(resolve(ROOT, 'src/cli/one-shot-v8.ts'))};
         import * as heap from ${JSON.stringify(resolve(ROOT, 'src/util/heap-growth.ts'))};
@@ -101,15 +111,18 @@ describe('young generation of a one-shot command', () => {
         heap.largeInputLoaded();
         for (let i = 0; i < 500000; i++) kept.push({ i, s: 'y' + i, a: [i] });
         process.stdout.write(JSON.stringify({ loaded, planned: young(), kept: kept.length }));
-      `) as { loaded: number; planned: number };
-    const reached = load(4 * MB, 500);
-    expect(reached.loaded).toBeGreaterThanOrEqual(4 * MB);
+      `,
+        STEADY,
+      ) as { loaded: number; planned: number };
+    const reached = load(16 * MB, 500);
+    expect(reached.loaded).toBeGreaterThanOrEqual(16 * MB);
     // One more doubling may come between two files' checks.
-    expect(reached.loaded).toBeLessThanOrEqual(8 * MB);
-    // Left growing, the 500,000 more kept after the load would have grown it again.
-    expect(reached.planned).toBeLessThanOrEqual(reached.loaded);
+    expect(reached.loaded).toBeLessThanOrEqual(32 * MB);
+    // Left growing, the 500,000 more kept after the load would have doubled it again (at factor
+    // 1 V8 may still add a page).
+    expect(reached.planned).toBeLessThan(2 * reached.loaded);
     const short = load(64 * MB, 50);
-    expect(short.planned).toBeLessThanOrEqual(short.loaded);
+    expect(short.planned).toBeLessThan(2 * short.loaded);
   });
 
   it('which commands, and a semi-space flag given to Node wins', () => {
