@@ -301,6 +301,21 @@ export function mergeAddresses(
   return [...out].sort();
 }
 
+/** A ConfigMap poolsync creates: labelled as its own, saying what it holds. */
+const newConfigMap = (ref: K8sPlace, what: string, data: Record<string, string>) => ({
+  namespace: ref.namespace,
+  body: {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      ...ref,
+      labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
+      annotations: { 'poolsync.dev/what': what },
+    },
+    data,
+  },
+});
+
 export class ConfigMapInventory {
   private readonly api: CoreV1Api;
   /** This control plane's entry as last read (null: none); undefined until read. */
@@ -373,22 +388,11 @@ export class ConfigMapInventory {
 
   private async create(data: Record<string, string>): Promise<V1ConfigMap> {
     return await this.api.createNamespacedConfigMap(
-      {
-        namespace: this.ref.namespace,
-        body: {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: {
-            ...this.ref,
-            labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
-            annotations: {
-              'poolsync.dev/what':
-                'the inventory of what poolsync applied, one key per control plane (docs/plan.md, Prune by inventory)',
-            },
-          },
-          data,
-        },
-      },
+      newConfigMap(
+        this.ref,
+        'the inventory of what poolsync applied, one key per control plane (docs/plan.md, Prune by inventory)',
+        data,
+      ),
       this.calls,
     );
   }
@@ -495,22 +499,7 @@ export class ConfigMapValue {
       else data[this.key] = text;
       try {
         if (cm === null)
-          await this.api.createNamespacedConfigMap(
-            {
-              namespace: this.ref.namespace,
-              body: {
-                apiVersion: 'v1',
-                kind: 'ConfigMap',
-                metadata: {
-                  ...this.ref,
-                  labels: { 'app.kubernetes.io/managed-by': 'poolsync' },
-                  annotations: { 'poolsync.dev/what': this.what },
-                },
-                data,
-              },
-            },
-            calls,
-          );
+          await this.api.createNamespacedConfigMap(newConfigMap(this.ref, this.what, data), calls);
         else
           await this.api.replaceNamespacedConfigMap({ ...this.ref, body: { ...cm, data } }, calls);
         return;
