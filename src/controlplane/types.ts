@@ -322,7 +322,8 @@ export interface ClusterCalls {
   listClusters(): Promise<LiveCluster[]>;
   getCluster(name: string): Promise<LiveCluster>;
   listDeletedClusters?(): Promise<LiveCluster[]>;
-  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster>;
+  /** C1. Answers nothing, as createQueue: the executor reads nothing back. */
+  registerCluster(request: RegisterClusterRequest): Promise<void>;
   /** C6: only `enabled` can change in place. */
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster>;
   deleteCluster(name: string): Promise<void>;

@@ -241,7 +241,17 @@ export class EmbeddedControlPlane implements ControlPlane {
     return this.write(op, (s) => core.getPool(s, name));
   }
 
-  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+  /**
+   * Answers nothing (ClusterCalls.registerCluster): an apply registering 20,000 clusters made
+   * a view of each for nothing, and the first built the bound-queues index that every later
+   * queue create then kept. Alternated pairs, 100,000 creates: CPU 0.96–0.97× (issue 79).
+   */
+  async registerCluster(request: RegisterClusterRequest): Promise<void> {
+    await this.write(validateRegistration(request));
+  }
+
+  /** registerCluster answering the cluster as registered: the REST API's answer. */
+  async registeredCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
     const op = validateRegistration(request);
     return this.write(op, (s) => core.getCluster(s, op.name));
   }

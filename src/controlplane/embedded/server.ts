@@ -454,7 +454,7 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
     }),
     route('GET', '/v1/clusters', async (r) => paginate(await cp.listClusters(), byName, r.query)),
     route('POST', '/v1/clusters', async (r) =>
-      created(await cp.registerCluster((await obj(r)) as never)),
+      created(await cp.registeredCluster((await obj(r)) as never)),
     ),
     route('GET', '/v1/clusters/{name}', async (r) => ok(await cp.getCluster(nameOf(r)))),
     route('PATCH', '/v1/clusters/{name}', async (r) => {

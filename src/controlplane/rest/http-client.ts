@@ -257,8 +257,8 @@ export class HttpControlPlane implements ControlPlane {
     return this.remove(`/v1/pools/${seg(name)}`);
   }
 
-  registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
-    return this.create(
+  async registerCluster(request: RegisterClusterRequest): Promise<void> {
+    await this.create(
       '/v1/clusters',
       request,
       () => this.getCluster(request.name),

@@ -106,8 +106,7 @@ export class UnionClusters implements ClusterCalls {
     return this.latest.one(res.cluster);
   }
 
-  /** CreateCluster answers nothing: the cluster as Union creates it (C2), health not reported. */
-  async registerCluster(request: RegisterClusterRequest): Promise<LiveCluster> {
+  async registerCluster(request: RegisterClusterRequest): Promise<void> {
     const { name } = request;
     const pool = request.pool ?? DEFAULT_POOL;
     await this.call('createCluster', address('Cluster', name), async (state) => {
@@ -121,16 +120,6 @@ export class UnionClusters implements ClusterCalls {
       }
     });
     this.latest.forget(name);
-    return {
-      name,
-      pool,
-      enabled: true,
-      health: 'unknown',
-      unhealthy_reasons: [],
-      config_drift: [],
-      data_plane_reported: false,
-      bound_queues: [name],
-    };
   }
 
   /** UpdateCluster answers nothing: the cluster as last read, in its new pool. */
