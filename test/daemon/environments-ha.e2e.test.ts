@@ -77,8 +77,9 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect with environments',
     for (const e of ENVS) {
       const cp = await EmbeddedControlPlane.open({ path: null });
       const counts = new Map<string, number>();
-      const register = cp.registerCluster.bind(cp);
-      cp.registerCluster = async (request) => {
+      // Where the REST API's POST /v1/clusters lands.
+      const register = cp.registeredCluster.bind(cp);
+      cp.registeredCluster = async (request) => {
         await new Promise((r) => setTimeout(r, 200));
         counts.set(request.name, (counts.get(request.name) ?? 0) + 1);
         return register(request);

@@ -63,11 +63,14 @@ async function controlPlaneAndRepo(cp: EmbeddedControlPlane) {
   return { server, repo };
 }
 
-/** Counts (and slows down) registrations where they land: a step run twice shows here. */
+/**
+ * Counts (and slows down) registrations where they land, the REST API's POST /v1/clusters
+ * (registeredCluster): a step run twice shows here.
+ */
 function countRegistrations(cp: EmbeddedControlPlane, delayMs = 0): Map<string, number> {
   const registered = new Map<string, number>();
-  const register = cp.registerCluster.bind(cp);
-  cp.registerCluster = async (request) => {
+  const register = cp.registeredCluster.bind(cp);
+  cp.registeredCluster = async (request) => {
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     registered.set(request.name, (registered.get(request.name) ?? 0) + 1);
     return register(request);
