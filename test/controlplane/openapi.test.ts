@@ -62,7 +62,21 @@ describe('schemas/control-plane.openapi.yaml', () => {
         image_registry: { locator: 'r' },
       }),
     );
-    await cp.registerCluster({ name: 'c1', pool: 'prod' });
+    // Over HTTP: the embedded plane's registerCluster answers nothing, the REST API the cluster.
+    const registered = await fetch(`${server.url}/v1/clusters`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'c1', pool: 'prod' }),
+    });
+    expect(registered.status).toBe(201);
+    const cluster = await registered.json();
+    check('Cluster', cluster);
+    expect(cluster).toMatchObject({
+      name: 'c1',
+      pool: 'prod',
+      health: 'unknown',
+      bound_queues: ['c1'],
+    });
     await cp.reportClusterStatus('c1', { object_store_uri: 's3://y' });
     await cp.setAssignment({ project: 'p', domain: 'd', workflow: 'w', pool: 'prod' });
     const get = async (path: string) => (await fetch(`${server.url}${path}`)).json();
