@@ -243,8 +243,7 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   /**
    * Answers nothing (ClusterCalls.registerCluster): an apply registering 20,000 clusters made
-   * a view of each for nothing, and the first built the bound-queues index that every later
-   * queue create then kept. Alternated pairs, 100,000 creates: CPU 0.96–0.97× (issue 79).
+   * a view of each for nothing. Alternated pairs, 100,000 creates: CPU 0.96–0.97× (issue 79).
    */
   async registerCluster(request: RegisterClusterRequest): Promise<void> {
     await this.write(validateRegistration(request));

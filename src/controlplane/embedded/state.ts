@@ -536,12 +536,8 @@ const requireQueue = (state: State, name: string) => found(state.queues, name, '
 class StateIndex {
   /** Pool name → names of its member clusters. */
   private readonly membersByPool = new Map<string, Set<string>>();
-  /**
-   * Cluster name → names of the queues whose selector names it explicitly. Built when first asked
-   * (a cluster's view, C8, unpin_first): an apply that only creates has no use for it, and kept
-   * 69,500 queues' names in ~500,000 set entries (issue 79); one that drains a cluster asks.
-   */
-  private boundByCluster: Map<string, Set<string>> | null = null;
+  /** Cluster name → names of the queues whose selector names it explicitly. */
+  private readonly boundByCluster = new Map<string, Set<string>>();
   /** Sorted copies of `membersByPool` entries, dropped when the pool's membership changes. */
   private readonly sortedMembers = new Map<string, string[]>();
   /**
@@ -551,8 +547,9 @@ class StateIndex {
    */
   private readonly availableByPool = new Map<string, readonly string[]>();
 
-  constructor(private readonly state: State) {
+  constructor(state: State) {
     for (const c of state.clusters.values()) this.add(c);
+    for (const q of state.queues.values()) this.add(q);
   }
 
   /** A pool's member clusters, sorted by name (shared: callers copy before handing it out). */
@@ -580,17 +577,12 @@ class StateIndex {
   }
 
   boundQueues(cluster: string): string[] {
-    if (this.boundByCluster === null) {
-      this.boundByCluster = new Map();
-      for (const q of this.state.queues.values()) this.add(q);
-    }
     return [...(this.boundByCluster.get(cluster) ?? [])].sort();
   }
 
   add(r: ClusterRecord | QueueRecord): void {
     if ('spec' in r) {
-      const bound = this.boundByCluster;
-      if (bound) for (const c of r.spec.clusters) if (c !== WILDCARD) addTo(bound, c, r.name);
+      for (const c of r.spec.clusters) if (c !== WILDCARD) addTo(this.boundByCluster, c, r.name);
       return;
     }
     addTo(this.membersByPool, r.pool, r.name);
@@ -600,7 +592,7 @@ class StateIndex {
 
   drop(r: ClusterRecord | QueueRecord): void {
     if ('spec' in r) {
-      for (const c of r.spec.clusters) this.boundByCluster?.get(c)?.delete(r.name);
+      for (const c of r.spec.clusters) this.boundByCluster.get(c)?.delete(r.name);
       return;
     }
     this.membersByPool.get(r.pool)?.delete(r.name);
