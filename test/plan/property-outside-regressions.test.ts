@@ -461,6 +461,22 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'another client makes a protected pool with another contract between plan and apply: the plan after it refuses the replacement (PREVENT_DESTROY), sending nothing',
+    backends: ['file', 'rest'], // Union updates a pool's contract in place: no replacement
+    found:
+      'plan after the edits exited 1: The plan has errors: the harness took every refusal after the edits for a fault, though replacing a pool annotated poolsync/prevent-destroy is refused by design',
+    fixed:
+      'test/plan/property/outside/outside.ts (27 Nov): a plan after the edits may refuse with PREVENT_DESTROY, and then nothing may change',
+    case: {
+      caps: [],
+      seed: repo(),
+      edits: [],
+      repo: repo({ absent: [0], pools: [{ name: 0, version: 2, guard: true }] }),
+      between: [{ op: 'create_pool', pool: 0, version: 1 }],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();

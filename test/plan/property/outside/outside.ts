@@ -327,27 +327,16 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   const planned = await poolsync(['plan', repo, ...targeted, '--out', planFile], env, root);
   if (planned.code !== 0) {
     // Refused before anything is sent: the control plane is as it was.
-    const after = await t.observe();
-    for (const address of new Set([...before.keys(), ...after.keys()]))
-      if (!same(before.get(address), after.get(address)))
-        wrong.push(`${address} changed though the plan was refused`);
+    wrong.push(...changedSince(before, await t.observe(), 'the plan was refused'));
     // A refusal is a user's error: one line, no stack trace; never a plan poolsync itself refuses
     // (a step for a change it does not make: blocked sends nothing, issue 73 item 4).
     if (/\n\s+at /.test(planned.stderr)) wrong.push(`plan failed: ${planned.stderr}`);
     if (/planned a plan its own apply would refuse/.test(planned.stderr))
       wrong.push(`plan --out: ${planned.stderr.trim().split('\n')[0]}`);
-    // Its code: the loader's rule (V16 …) or the plan's error, printed on stdout beside the text.
-    const code =
-      /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stderr) ??
-      /\b(V\d+)\b|\berror ([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(planned.stdout);
-    const reason =
-      code?.[1] ??
-      code?.[2] ??
-      planned.stderr.trim().split('\n')[0]!.replace(/\/\S+/g, 'PATH').slice(0, 80);
     return {
       wrong,
       result: 'refused',
-      refusal: reason,
+      refusal: refusalOf(planned),
       between: false,
       killed: false,
       states: [],
@@ -383,9 +372,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
     // Cut short, or planned against what another client then changed: as far as it went.
     wrong.push(...judge(plan, beforeApply, mid, { partial: true }));
     if (/\bstale\b|changed since/i.test(applied.stdout + applied.stderr) && applied.code !== 0)
-      for (const address of new Set([...beforeApply.keys(), ...mid.keys()]))
-        if (!same(beforeApply.get(address), mid.get(address)))
-          wrong.push(`${address} changed though apply refused the plan as stale`);
+      wrong.push(...changedSince(beforeApply, mid, 'apply refused the plan as stale'));
     const why = cut ? 'kill' : between.length > 0 ? 'edits' : 'timed-out wait';
     // The work ends (its clusters report none), then the next plan and apply finish what was
     // cut, held to that plan whole.
@@ -395,8 +382,22 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
     const planFile2 = join(root, 'plan-2.json');
     const again = await poolsync(['plan', repo, ...targeted, '--out', planFile2], env, root);
     if (again.code !== 0) {
-      wrong.push(`plan after the ${why} exited ${again.code}: ${again.stderr.trim()}`);
-      return { wrong, result: 'applied', ...shape, steps: plan.steps.length, changed };
+      // Another client can make the repository's wish one poolsync refuses (it made a protected
+      // pool with another contract: replacing it is PREVENT_DESTROY): refused as a first plan
+      // is, sending nothing. Any other refusal after the edits, or after a kill, is wrong.
+      const refusal = between.length > 0 ? refusalOf(again) : null;
+      if (refusal === null || !REFUSED_AFTER_EDITS.has(refusal))
+        wrong.push(`plan after the ${why} exited ${again.code}: ${again.stderr.trim()}`);
+      else
+        wrong.push(...changedSince(settled, await t.observe(), 'the plan after the edits refused'));
+      return {
+        wrong,
+        result: 'applied',
+        ...shape,
+        refusal: refusal ?? undefined,
+        steps: plan.steps.length,
+        changed,
+      };
     }
     const plan2 = JSON.parse(await readFile(planFile2, 'utf8')) as Plan;
     const finished = await applyCut(t, env, root, planFile2, null);
@@ -438,6 +439,28 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
     wrong.push(`next plan exited ${next.code}: ${next.stderr.trim()}`);
   }
   return { wrong, result: 'applied', ...shape, steps: plan.steps.length, changed };
+}
+
+/** What a plan refused for another client's edits may be refused with (its code). */
+const REFUSED_AFTER_EDITS = new Set(['PREVENT_DESTROY']);
+
+/** A refused plan's code: the loader's rule (V16 …) or the plan's error, printed on stdout. */
+function refusalOf(run: { stdout: string; stderr: string }): string {
+  const code =
+    /\b(V\d+|SCHEMA|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(run.stderr) ??
+    /\b(V\d+)\b|\berror ([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/.exec(run.stdout);
+  return (
+    code?.[1] ??
+    code?.[2] ??
+    run.stderr.trim().split('\n')[0]!.replace(/\/\S+/g, 'PATH').slice(0, 80)
+  );
+}
+
+/** Every object that differs between two snapshots, said to have changed though `what`. */
+function changedSince(before: Snapshot, after: Snapshot, what: string): string[] {
+  return [...new Set([...before.keys(), ...after.keys()])]
+    .filter((address) => !same(before.get(address), after.get(address)))
+    .map((address) => `${address} changed though ${what}`);
 }
 
 /** Which transitional states a snapshot holds objects in. */
