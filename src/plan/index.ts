@@ -40,7 +40,12 @@ import {
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
 import { desiredFingerprint, type KeyTexts, liveFingerprint } from './fingerprint.js';
-import { finalPools, planPoolsAndClusters } from './pools-and-clusters.js';
+import {
+  finalPools,
+  planPoolsAndClusters,
+  poolBlocked,
+  poolBlockedReason,
+} from './pools-and-clusters.js';
 import { planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
 import { declaredByKind, declaredProtection, planInventory } from './inventory.js';
@@ -260,6 +265,22 @@ function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision
       out.set(key, { change, set: false, remove, livePool, finalPool: remove ? null : livePool });
       continue;
     }
+    if (poolBlocked(pools, d.pool)) {
+      // A1: its pool will not exist; the assignment stays as it is, blocked with the pool.
+      const after = specForm('PoolAssignment', d);
+      const why = poolBlockedReason(d.pool);
+      const change = makeChange(
+        'PoolAssignment',
+        key,
+        'blocked',
+        before,
+        after,
+        diffForms(before, after),
+        { why },
+      );
+      out.set(key, { change, set: false, remove: false, livePool, finalPool: livePool });
+      continue;
+    }
     const change = upsertChange('PoolAssignment', key, before, specForm('PoolAssignment', d));
     const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
     const forced = ctx.forceReplace.has(address('PoolAssignment', key));
@@ -315,11 +336,13 @@ function checkPreventDestroy(ctx: PlanContext): PlanError[] {
 
 /** V2, V8 again (defence in depth): a pool that will not exist fails the plan, not the apply. */
 function checkReferences(ctx: PlanContext, configOnlyPools: ReadonlySet<string>): PlanError[] {
-  // A declared pool the plan cannot create (contract marked unknown) has its own error.
+  // A declared pool the plan cannot create (contract marked unknown) has its own error; one it
+  // leaves blocked, its clusters and assignments blocked with it.
   const exists = (pool: string) =>
     configOnlyPools.has(pool) ||
     Boolean(ctx.pools.get(pool)?.finalContract) ||
-    ctx.dPools.get(pool)?.contract === null;
+    ctx.dPools.get(pool)?.contract === null ||
+    poolBlocked(ctx.pools, pool);
   const unknownPool = (
     at: string,
     assignment: string | null,

@@ -205,6 +205,18 @@ function planUnknownContract(ctx: PoolInput, d: DesiredPool, l: LivePool | undef
   return { ...kept, contractKnown };
 }
 
+/**
+ * A declared pool whose change is blocked and that will not exist (a reserved name it cannot
+ * undelete as declared): what needs it is blocked with it, not reported as naming no pool (C1, A1, Q1).
+ */
+export function poolBlocked(pools: ReadonlyMap<string, PoolDecision>, pool: string): boolean {
+  const d = pools.get(pool);
+  return d !== undefined && d.change.action === 'blocked' && !d.finalContract;
+}
+
+export const poolBlockedReason = (pool: string): Reason =>
+  reasonOf('POOL_BLOCKED', { pool: address('ClusterPool', pool) });
+
 /** The pool stays as it is: unchanged, or blocked for `why` with the diff it asked for. */
 function keep(
   name: string,
@@ -570,6 +582,7 @@ function warnUnverified(
 /** N2 and C4: what would make the control plane reject the registration. */
 function registrationBlockedReason(ctx: ClusterInput, d: DesiredCluster): Reason | null {
   const { name, pool, data_plane: dataPlane } = d;
+  if (poolBlocked(ctx.pools, pool)) return poolBlockedReason(pool);
   const queue = ctx.ix.lQueues.get(name);
   if (queue && !queue.cluster_managed)
     return reasonOf('CLUSTER_NAME_TAKEN', {

@@ -38,6 +38,7 @@ import {
   type Form,
 } from './forms.js';
 import { reasonOf } from './reasons.js';
+import { poolBlocked, poolBlockedReason } from './pools-and-clusters.js';
 import { unmanagedReason } from './prune-scope.js';
 import { isAscending } from '../util/sorted.js';
 import { sameStrings } from '../util/same-json.js';
@@ -402,6 +403,7 @@ function decision(
 
 /** Why the queue cannot select these clusters once the plan is applied (Q1), or null. */
 function selectorBlockedReason(f: QueueFrame, spec: QueueSpec): Reason | null {
+  if (poolBlocked(f.pc.pools, spec.pool)) return poolBlockedReason(spec.pool);
   if (!f.pc.pools.get(spec.pool)?.finalContract) {
     const pool_address = address('ClusterPool', spec.pool);
     return reasonOf('QUEUE_POOL_MISSING', { pool: spec.pool, pool_address });

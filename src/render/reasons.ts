@@ -493,6 +493,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
     `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
     `behind (C7); use a new cluster name.`,
+  /** A cluster, queue or assignment in a declared pool the plan leaves blocked (C1, Q1, A1). */
+  POOL_BLOCKED: (p) => `its pool ${s(p, 'pool')} is blocked and will not exist (see that change)`,
   // Q1: the selector against the clusters the plan leaves in the pool.
   QUEUE_POOL_MISSING: (p) =>
     `its pool "${s(p, 'pool')}" will not exist (Q1): declare ${s(p, 'pool_address')}`,

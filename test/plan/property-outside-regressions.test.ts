@@ -477,6 +477,29 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'another client makes and soft-deletes a declared pool between plan and apply: its cluster is blocked with the pool, never an unknown pool',
+    backends: ['file', 'rest'],
+    found:
+      'plan after the edits exited 1: UNKNOWN_POOL: Cluster/c0 names pool "pb", which neither the repository nor the control plane has (C1), beside ClusterPool/pb blocked (POOL_UNDELETE_CONTRACT_DIFFERS)',
+    fixed:
+      'plan/pools-and-clusters.ts poolBlocked (27 Nov): a cluster, queue or assignment in a declared pool left blocked is blocked with it (POOL_BLOCKED)',
+    case: {
+      caps: ['soft_delete'],
+      seed: repo({ absent: [0] }),
+      edits: [],
+      repo: repo({
+        absent: [0],
+        pools: [{ name: 1, version: 1, guard: false }],
+        clusters: [cluster(0, 1, false)],
+      }),
+      between: [
+        { op: 'create_pool', pool: 1, version: 3 },
+        { op: 'delete_pool', pool: 2 },
+      ],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();

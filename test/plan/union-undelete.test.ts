@@ -107,6 +107,29 @@ describe('soft-deleted pools and clusters declared again', () => {
     });
   });
 
+  it('what a pool left blocked would hold is blocked with it, never an unknown pool (C1, Q1, A1)', () => {
+    const plan = computePlan(
+      desired({
+        pools: { p1: contract('p1-new') },
+        clusters: { c2: { pool: 'p1' } },
+        queues: { q2: { pool: 'p1', clusters: ['*'] } },
+        assignments: [{ project: 'pr', domain: 'development', pool: 'p1' }],
+      }),
+      deletedOrg({ ...UNION, pool_update: false }),
+    );
+    expectWellFormed(plan);
+    // Found by bench/property-outside.ts (REST, soft_delete): UNKNOWN_POOL said the repository
+    // had no pool p1, and the plan showed c2's registration and its co-named queue as creates.
+    expect(plan.errors).toEqual([]);
+    expect(plan.steps).toEqual([]);
+    for (const address of ['Cluster/c2', 'Queue/q2', 'PoolAssignment/pr/development'])
+      expect(changeDocument(change(plan, address))).toMatchObject({
+        action: 'blocked',
+        reason: 'its pool ClusterPool/p1 is blocked and will not exist (see that change)',
+      });
+    expect(plan.changes.find((c) => c.address === 'Queue/c2')).toBeUndefined();
+  });
+
   it('a cluster whose pool stays deleted is blocked, naming the pool', () => {
     const plan = computePlan(desired({ clusters: { c1: { pool: 'default' } } }), deletedOrg());
     expect(plan.steps).toEqual([]);
