@@ -308,8 +308,8 @@ export class PlanIndex {
 
   /**
    * A deleted queue goes only once the settings naming it name another queue
-   * (remote/_queue.py:1011-1012); when that one selects `cluster`, it waits for the cluster's
-   * step, which waits for this queue's unpinning: the delete cannot come first, so it still pins.
+   * (remote/_queue.py:1011-1012); when that one waits for `cluster`'s step, which waits for this
+   * queue's unpinning, the delete cannot come first, so it still pins.
    */
   private deleteWaitsFor(queue: string, cluster: string): boolean {
     const declared = new Map(
@@ -317,8 +317,23 @@ export class PlanIndex {
     );
     return (this.live.default_queues ?? []).some((s) => {
       const next = s.queue === queue ? declared.get(defaultQueueKeyString(s)) : undefined;
-      return next !== undefined && this.dQueues.get(next)?.spec.clusters.includes(cluster) === true;
+      return next !== undefined && this.queueWaitsFor(next, cluster);
     });
+  }
+
+  /**
+   * The declared queue's call comes after `cluster`'s step (steps.ts orderQueueCalls, orderPins):
+   * it selects the cluster, which this plan registers or moves into its pool, or which it pins
+   * anew while the plan disables it. A cluster only drained in place keeps a live queue waiting
+   * for nothing.
+   */
+  private queueWaitsFor(queue: string, cluster: string): boolean {
+    const spec = this.dQueues.get(queue)?.spec;
+    if (!spec?.clusters.includes(cluster)) return false;
+    if (this.lClusters.get(cluster)?.pool !== spec.pool) return true;
+    if (this.forceReplace.has(address('Cluster', cluster))) return true;
+    const pinned = this.lQueues.get(queue)?.clusters.includes(cluster) ?? false;
+    return !pinned && this.dClusters.get(cluster)?.enabled === false;
   }
 
   /** poolsync.yaml `absent:` lists this system object. */

@@ -143,6 +143,86 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
       },
     },
   },
+  {
+    name: 'a pruned queue pinning a cluster the plan drains in place, its setting moved to the cluster’s co-named queue: deleted first, then the drain (one apply)',
+    backend: 'union-embedded',
+    fixed:
+      'plan/context.ts queueWaitsFor (27 Nov, seed 2711265): the setting’s next queue waits for a cluster only registered or moved into its pool, or pinned anew while disabled, so the deleted queue no longer pins a cluster drained in place (CLUSTER_PINNED, then a second apply)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c3', pool: 0 },
+        { op: 'queue', name: 'q1', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'q1' },
+      ],
+      repo: {
+        prune: true,
+        pools: [],
+        clusters: [
+          { name: 'c0', pool: 0, enabled: false },
+          { name: 'c3', pool: 0, enabled: false },
+        ],
+        queues: [
+          {
+            name: 'q0',
+            pool: 0,
+            wildcard: false,
+            pick: [],
+            run: 0,
+            priority: 0,
+            fairness: 0,
+            caps: null,
+          },
+        ],
+        conamed: [
+          { cluster: 'c0', run: 0 },
+          { cluster: 'c3', run: 0 },
+        ],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 2 }],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'a pruned queue pinning a cluster the plan drains in place, its setting moved to the cluster’s co-named queue: deleted first, then the drain (one apply)',
+    backend: 'union',
+    fixed:
+      'plan/context.ts queueWaitsFor (27 Nov, seed 2711265): the setting’s next queue waits for a cluster only registered or moved into its pool, or pinned anew while disabled, so the deleted queue no longer pins a cluster drained in place (CLUSTER_PINNED, then a second apply)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c3', pool: 0 },
+        { op: 'queue', name: 'q1', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'q1' },
+      ],
+      repo: {
+        prune: true,
+        pools: [],
+        clusters: [
+          { name: 'c0', pool: 0, enabled: false },
+          { name: 'c3', pool: 0, enabled: false },
+        ],
+        queues: [
+          {
+            name: 'q0',
+            pool: 0,
+            wildcard: false,
+            pick: [],
+            run: 0,
+            priority: 0,
+            fairness: 0,
+            caps: null,
+          },
+        ],
+        conamed: [
+          { cluster: 'c0', run: 0 },
+          { cluster: 'c3', run: 0 },
+        ],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 2 }],
+        absentDefault: false,
+      },
+    },
+  },
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
