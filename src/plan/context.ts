@@ -330,9 +330,20 @@ export class PlanIndex {
   private queueWaitsFor(queue: string, cluster: string): boolean {
     const spec = this.dQueues.get(queue)?.spec;
     if (!spec?.clusters.includes(cluster)) return false;
-    if (this.lClusters.get(cluster)?.pool !== spec.pool) return true;
     if (this.forceReplace.has(address('Cluster', cluster))) return true;
-    const pinned = this.lQueues.get(queue)?.clusters.includes(cluster) ?? false;
+    const live = this.lQueues.get(queue);
+    const livePool = this.lClusters.get(cluster)?.pool;
+    if (livePool !== spec.pool) {
+      // cluster_move: a moved cluster's co-named queue moves with it (queues.ts liveView) and
+      // takes the setting as it is (default-queues.ts).
+      return !(
+        this.caps.cluster_move &&
+        livePool !== undefined &&
+        queue === cluster &&
+        live?.cluster_managed
+      );
+    }
+    const pinned = live?.clusters.includes(cluster) ?? false;
     return !pinned && this.dClusters.get(cluster)?.enabled === false;
   }
 

@@ -71,7 +71,11 @@ export function addDefaultQueueSteps(ctx: PlanContext, g: StepGraph): void {
       queue,
     });
     leave(step);
-    g.order(g.at.queue(queue), step);
+    // A moved cluster's co-named queue exists throughout its move: the setting need not wait for
+    // its update, which waits for the move, which may wait for the queue the setting leaves.
+    const q = ctx.queues.get(queue);
+    if (!(q?.live?.cluster_managed && ctx.movedClusters.has(queue)))
+      g.order(g.at.queue(queue), step);
     const createdBy = ctx.queues.get(queue)?.createdBy;
     if (createdBy) g.order(g.at.register(createdBy), step);
   }

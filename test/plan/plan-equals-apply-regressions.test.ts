@@ -223,6 +223,98 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
       },
     },
   },
+  {
+    name: 'a pruned queue pinning a cluster the plan moves, its setting moved to the cluster’s co-named queue, which moves along: deleted first, then the move (one apply)',
+    backend: 'union-embedded',
+    fixed:
+      'plan/context.ts queueWaitsFor (27 Nov, seed 2711266): a moved cluster’s co-named queue moves with it and waits for nothing unless changed otherwise, so the deleted queue no longer pins the cluster (CLUSTER_PINNED, then a second apply)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'q0' },
+      ],
+      repo: {
+        prune: true,
+        pools: [{ name: 'pa', version: 1 }],
+        clusters: [{ name: 'c0', pool: 1, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c0', run: 0 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'a pruned queue pinning a cluster the plan moves, its setting moved to the cluster’s co-named queue, which moves along: deleted first, then the move (one apply)',
+    backend: 'union',
+    fixed:
+      'plan/context.ts queueWaitsFor (27 Nov, seed 2711266): a moved cluster’s co-named queue moves with it and waits for nothing unless changed otherwise, so the deleted queue no longer pins the cluster (CLUSTER_PINNED, then a second apply)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'q0' },
+      ],
+      repo: {
+        prune: true,
+        pools: [{ name: 'pa', version: 1 }],
+        clusters: [{ name: 'c0', pool: 1, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c0', run: 0 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'the same, the co-named queue’s settings changed too: the setting goes before its update (one apply)',
+    backend: 'union-embedded',
+    fixed:
+      'plan/default-queues.ts (27 Nov, seed 2711266): a setting naming a moved cluster’s co-named queue does not wait for that queue’s update (it exists throughout the move), which waited for the move, which waited for the deleted queue the setting leaves',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'q0' },
+      ],
+      repo: {
+        prune: true,
+        pools: [{ name: 'pa', version: 1 }],
+        clusters: [{ name: 'c0', pool: 1, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c0', run: 1 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+    },
+  },
+  {
+    name: 'the same, the co-named queue’s settings changed too: the setting goes before its update (one apply)',
+    backend: 'union',
+    fixed:
+      'plan/default-queues.ts (27 Nov, seed 2711266): a setting naming a moved cluster’s co-named queue does not wait for that queue’s update (it exists throughout the move), which waited for the move, which waited for the deleted queue the setting leaves',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c0', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
+        { op: 'setting', key: 'ml/production', queue: 'q0' },
+      ],
+      repo: {
+        prune: true,
+        pools: [{ name: 'pa', version: 1 }],
+        clusters: [{ name: 'c0', pool: 1, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c0', run: 1 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+    },
+  },
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
