@@ -5,7 +5,25 @@
 import { describe, expect, it } from 'vitest';
 import { runCase, type Backend, type Case } from './property/plan-equals-apply.js';
 
-const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }[] = [
+interface Regression {
+  name: string;
+  backend: Backend;
+  case: Case;
+  fixed: string;
+}
+
+/** The case on the embedded plane with Union's capabilities and on the Union stand-in. */
+const onUnion = (r: Omit<Regression, 'backend'>): Regression[] =>
+  (['union-embedded', 'union'] as const).map((backend) => ({ ...r, backend }));
+
+/** A cluster, a queue pinning it, and the setting `ml/production` naming that queue. */
+const pinnedBySetting = (cluster: string, queue: string): Case['history'] => [
+  { op: 'cluster', name: cluster, pool: 0 },
+  { op: 'queue', name: queue, pool: 0, pick: [0], wildcard: false, run: 0 },
+  { op: 'setting', key: 'ml/production', queue },
+];
+
+const REGRESSIONS: Regression[] = [
   {
     name: 'a pruned active cluster settled by two calls at once on the Union stand-in',
     backend: 'union',
@@ -143,17 +161,12 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
       },
     },
   },
-  {
+  ...onUnion({
     name: 'a pruned queue pinning a cluster the plan drains in place, its setting moved to the cluster’s co-named queue: deleted first, then the drain (one apply)',
-    backend: 'union-embedded',
     fixed:
       'plan/context.ts queueWaitsFor (27 Nov, seed 2711265): the setting’s next queue waits for a cluster only registered or moved into its pool, or pinned anew while disabled, so the deleted queue no longer pins a cluster drained in place (CLUSTER_PINNED, then a second apply)',
     case: {
-      history: [
-        { op: 'cluster', name: 'c3', pool: 0 },
-        { op: 'queue', name: 'q1', pool: 0, pick: [0], wildcard: false, run: 0 },
-        { op: 'setting', key: 'ml/production', queue: 'q1' },
-      ],
+      history: pinnedBySetting('c3', 'q1'),
       repo: {
         prune: true,
         pools: [],
@@ -182,139 +195,27 @@ const REGRESSIONS: { name: string; backend: Backend; case: Case; fixed: string }
         absentDefault: false,
       },
     },
-  },
-  {
-    name: 'a pruned queue pinning a cluster the plan drains in place, its setting moved to the cluster’s co-named queue: deleted first, then the drain (one apply)',
-    backend: 'union',
-    fixed:
-      'plan/context.ts queueWaitsFor (27 Nov, seed 2711265): the setting’s next queue waits for a cluster only registered or moved into its pool, or pinned anew while disabled, so the deleted queue no longer pins a cluster drained in place (CLUSTER_PINNED, then a second apply)',
-    case: {
-      history: [
-        { op: 'cluster', name: 'c3', pool: 0 },
-        { op: 'queue', name: 'q1', pool: 0, pick: [0], wildcard: false, run: 0 },
-        { op: 'setting', key: 'ml/production', queue: 'q1' },
-      ],
-      repo: {
-        prune: true,
-        pools: [],
-        clusters: [
-          { name: 'c0', pool: 0, enabled: false },
-          { name: 'c3', pool: 0, enabled: false },
-        ],
-        queues: [
-          {
-            name: 'q0',
-            pool: 0,
-            wildcard: false,
-            pick: [],
-            run: 0,
-            priority: 0,
-            fairness: 0,
-            caps: null,
-          },
-        ],
-        conamed: [
-          { cluster: 'c0', run: 0 },
-          { cluster: 'c3', run: 0 },
-        ],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 2 }],
-        absentDefault: false,
+  }),
+  ...[0, 1].flatMap((run) =>
+    onUnion({
+      name: `a pruned queue pinning a cluster the plan moves, its setting moved to the cluster’s co-named queue (run ${run}), which moves along: the setting, the delete, then the move (one apply)`,
+      fixed:
+        'plan/context.ts queueWaitsFor, plan/default-queues.ts (27 Nov, seed 2711266): a moved cluster’s co-named queue moves with it and exists throughout, so the setting waits for none of its steps and the deleted queue no longer pins the cluster (CLUSTER_PINNED, then a second apply)',
+      case: {
+        history: pinnedBySetting('c0', 'q0'),
+        repo: {
+          prune: true,
+          pools: [{ name: 'pa', version: 1 }],
+          clusters: [{ name: 'c0', pool: 1, enabled: false }],
+          queues: [],
+          conamed: [{ cluster: 'c0', run }],
+          defaultQueue: null,
+          settings: [{ key: 'ml/production', queue: 0 }],
+          absentDefault: false,
+        },
       },
-    },
-  },
-  {
-    name: 'a pruned queue pinning a cluster the plan moves, its setting moved to the cluster’s co-named queue, which moves along: deleted first, then the move (one apply)',
-    backend: 'union-embedded',
-    fixed:
-      'plan/context.ts queueWaitsFor (27 Nov, seed 2711266): a moved cluster’s co-named queue moves with it and waits for nothing unless changed otherwise, so the deleted queue no longer pins the cluster (CLUSTER_PINNED, then a second apply)',
-    case: {
-      history: [
-        { op: 'cluster', name: 'c0', pool: 0 },
-        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
-        { op: 'setting', key: 'ml/production', queue: 'q0' },
-      ],
-      repo: {
-        prune: true,
-        pools: [{ name: 'pa', version: 1 }],
-        clusters: [{ name: 'c0', pool: 1, enabled: false }],
-        queues: [],
-        conamed: [{ cluster: 'c0', run: 0 }],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 0 }],
-        absentDefault: false,
-      },
-    },
-  },
-  {
-    name: 'a pruned queue pinning a cluster the plan moves, its setting moved to the cluster’s co-named queue, which moves along: deleted first, then the move (one apply)',
-    backend: 'union',
-    fixed:
-      'plan/context.ts queueWaitsFor (27 Nov, seed 2711266): a moved cluster’s co-named queue moves with it and waits for nothing unless changed otherwise, so the deleted queue no longer pins the cluster (CLUSTER_PINNED, then a second apply)',
-    case: {
-      history: [
-        { op: 'cluster', name: 'c0', pool: 0 },
-        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
-        { op: 'setting', key: 'ml/production', queue: 'q0' },
-      ],
-      repo: {
-        prune: true,
-        pools: [{ name: 'pa', version: 1 }],
-        clusters: [{ name: 'c0', pool: 1, enabled: false }],
-        queues: [],
-        conamed: [{ cluster: 'c0', run: 0 }],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 0 }],
-        absentDefault: false,
-      },
-    },
-  },
-  {
-    name: 'the same, the co-named queue’s settings changed too: the setting goes before its update (one apply)',
-    backend: 'union-embedded',
-    fixed:
-      'plan/default-queues.ts (27 Nov, seed 2711266): a setting naming a moved cluster’s co-named queue does not wait for that queue’s update (it exists throughout the move), which waited for the move, which waited for the deleted queue the setting leaves',
-    case: {
-      history: [
-        { op: 'cluster', name: 'c0', pool: 0 },
-        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
-        { op: 'setting', key: 'ml/production', queue: 'q0' },
-      ],
-      repo: {
-        prune: true,
-        pools: [{ name: 'pa', version: 1 }],
-        clusters: [{ name: 'c0', pool: 1, enabled: false }],
-        queues: [],
-        conamed: [{ cluster: 'c0', run: 1 }],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 0 }],
-        absentDefault: false,
-      },
-    },
-  },
-  {
-    name: 'the same, the co-named queue’s settings changed too: the setting goes before its update (one apply)',
-    backend: 'union',
-    fixed:
-      'plan/default-queues.ts (27 Nov, seed 2711266): a setting naming a moved cluster’s co-named queue does not wait for that queue’s update (it exists throughout the move), which waited for the move, which waited for the deleted queue the setting leaves',
-    case: {
-      history: [
-        { op: 'cluster', name: 'c0', pool: 0 },
-        { op: 'queue', name: 'q0', pool: 0, pick: [0], wildcard: false, run: 0 },
-        { op: 'setting', key: 'ml/production', queue: 'q0' },
-      ],
-      repo: {
-        prune: true,
-        pools: [{ name: 'pa', version: 1 }],
-        clusters: [{ name: 'c0', pool: 1, enabled: false }],
-        queues: [],
-        conamed: [{ cluster: 'c0', run: 1 }],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 0 }],
-        absentDefault: false,
-      },
-    },
-  },
+    }),
+  ),
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
