@@ -235,6 +235,13 @@ function orderPools(b: StepBuild): void {
         g.order(at.move(q), at.deletePool(name));
         if (ctx.queues.get(q)?.moves) g.order(at.queue(q), at.deletePool(name));
       }
+      // soft_delete: a queue undeleted comes back in this pool (U19: while it is live) and
+      // leaves it by its own call; Union refuses the pool's delete until then (P5).
+      ctx.lDeletedQueues.forEach((q, queue) => {
+        if (q.pool !== name || !ctx.queues.get(queue)?.undeletes) return;
+        g.order(at.undelete(queue), at.deletePool(name));
+        g.order(at.queue(queue), at.deletePool(name));
+      });
     }
   }
 }

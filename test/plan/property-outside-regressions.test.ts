@@ -500,6 +500,22 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: 'a soft-deleted queue declared again in another pool while its old pool is pruned: undeleted and moved out before the pool’s delete',
+    backends: ['union'],
+    found:
+      'step s4 delete_pool ClusterPool/pa failed: pool "pa" is still referenced by queues "q2" (FAILED_PRECONDITION): the delete ran between the undelete, which brings the queue back in pa, and its move',
+    fixed:
+      'plan/steps.ts orderPools (27 Nov, seed 2711270): a pool is deleted after the undelete and the call of each queue the plan brings back into it',
+    case: {
+      caps: [],
+      seed: repo({ pools: [{ name: 0, version: 1, guard: false }], queues: [queue(2, 1)] }),
+      edits: [{ op: 'transition', queue: 2, to: 'deleted' }],
+      repo: repo({ prune: true, queues: [queue(2, 0)] }),
+      between: [],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
