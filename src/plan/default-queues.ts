@@ -76,8 +76,7 @@ export function addDefaultQueueSteps(ctx: PlanContext, g: StepGraph): void {
     const q = ctx.queues.get(queue);
     if (!(q?.live?.cluster_managed && ctx.movedClusters.has(queue)))
       g.order(g.at.queue(queue), step);
-    const createdBy = ctx.queues.get(queue)?.createdBy;
-    if (createdBy) g.order(g.at.register(createdBy), step);
+    if (q?.createdBy) g.order(g.at.register(q.createdBy), step);
   }
 }
 
