@@ -59,6 +59,28 @@ const BATCH_BY_HAND = {
 };
 
 describe('the quickstart terminal', () => {
+  it('listens for Ctrl-C before it prints its address: a signal then stops it, saying so, never kills it', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    cpSync(EXAMPLE, join(work, 'repo'), { recursive: true });
+    const io = memoryIo({ PATH: process.env.PATH, POOLSYNC_LISTEN: '127.0.0.1:0' });
+    // A busy machine's e2e run sent SIGINT once the address was out and got exit null: the
+    // handler came only after the banner and the address file.
+    let addressOutFirst: boolean | null = null;
+    const saved = process.cwd();
+    process.chdir(work);
+    const code = await main(['daemon', '--quickstart', '--watch', 'repo'], {
+      ...io,
+      onSignal: (listener) => {
+        addressOutFirst = urlOf(io.out() + io.err()) !== null;
+        queueMicrotask(() => listener('SIGINT'));
+        return () => {};
+      },
+    }).finally(() => process.chdir(saved));
+    expect(addressOutFirst).toBe(false);
+    expect(code).toBe(0);
+    expect(io.out()).toMatch(/Stopping \(SIGINT\)/);
+  });
+
   it('says each kind of run in words (applied, drift put back, a hold and its plan counted as /status counts it, suspended, frozen with the drift it leaves, resumed, invalid, recovered), each once, never a JSON line; a queue changed through its /control-plane API is put back as drift', async () => {
     const work = tempFolder('poolsync-quickstart-');
     const repo = join(work, 'repo');

@@ -110,6 +110,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     runLines.set(environment, lines);
     io.stdout.write(lines.next(st));
   };
+  // Heard from before the start: its address is printed while it starts, and a Ctrl-C then
+  // stops it once started (saying so), never kills it halfway.
+  const signalled = config.once ? null : nextSignal(io);
   const daemon = await startDaemon(config, {
     logger,
     env: io.env,
@@ -153,8 +156,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
 
   // --once: the first run, then stop.
   const once = config.once ? await daemon.firstRun.then(() => daemon.status()) : null;
-  if (once === null) {
-    const signal = await nextSignal(io);
+  if (signalled !== null) {
+    const signal = await signalled;
     logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
     if (quickstart) io.stdout.write(quickstartStop.stopping(signal));
   }
