@@ -20,7 +20,14 @@ import {
   type PlanWarning,
   type Reason,
 } from '../model/plan.js';
-import { summarizeChanges, makeChange, specForm, diffForms, declaresCaps } from './forms.js';
+import {
+  summarizeChanges,
+  makeChange,
+  specForm,
+  diffForms,
+  declaresCaps,
+  changeWith,
+} from './forms.js';
 import { planExecutionClusterLabels } from './cluster-labels.js';
 import {
   PlanContext,
@@ -265,23 +272,13 @@ function planAssignments(ctx: PlanIndex, pools: ReadonlyMap<string, PoolDecision
       out.set(key, { change, set: false, remove, livePool, finalPool: remove ? null : livePool });
       continue;
     }
-    if (poolBlocked(pools, d.pool)) {
+    const change = upsertChange('PoolAssignment', key, before, specForm('PoolAssignment', d));
+    if (change.action !== 'noop' && poolBlocked(pools, d.pool)) {
       // A1: its pool will not exist; the assignment stays as it is, blocked with the pool.
-      const after = specForm('PoolAssignment', d);
-      const why = poolBlockedReason(d.pool);
-      const change = makeChange(
-        'PoolAssignment',
-        key,
-        'blocked',
-        before,
-        after,
-        diffForms(before, after),
-        { why },
-      );
-      out.set(key, { change, set: false, remove: false, livePool, finalPool: livePool });
+      const blocked = changeWith(change, { action: 'blocked', why: poolBlockedReason(d.pool) });
+      out.set(key, { change: blocked, set: false, remove: false, livePool, finalPool: livePool });
       continue;
     }
-    const change = upsertChange('PoolAssignment', key, before, specForm('PoolAssignment', d));
     const poolReplaced = pools.get(d.pool)?.change.action === 'replace';
     const forced = ctx.forceReplace.has(address('PoolAssignment', key));
     const decision = { change, set: change.action !== 'noop', remove: false, livePool };
