@@ -130,11 +130,14 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
 
   it("two `poolsync apply` from separate state dirs on one HTTP control plane: the second is refused with the holder's name", async () => {
     const { cp, server } = await served();
-    // Registrations wait where they land until the second apply is done: the first is still running.
+    // Registrations wait where they land (POST /v1/clusters answers registeredCluster) until the
+    // second apply is done: the first is still running.
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
-    const register = cp.registerCluster.bind(cp);
-    cp.registerCluster = async (r) => {
+    const register = cp.registeredCluster.bind(cp);
+    let gated = 0;
+    cp.registeredCluster = async (r) => {
+      gated++;
       await gate;
       return register(r);
     };
@@ -152,7 +155,7 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
       join(root, state),
     ];
     const first = startCli(args('state-a'));
-    await first.waitForOutput((s) => s.includes('Creating...'));
+    await until('the first apply waits at a registration', () => gated > 0);
     const second = await runCli(args('state-b'));
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(
