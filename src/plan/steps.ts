@@ -356,6 +356,8 @@ function orderQueueLifecycle(b: StepBuild): void {
       g.order(at.queue(name), k);
       g.order(at.undelete(name), k);
       if (drainedWith(name)) g.order(leave(name), k);
+      // U14: a co-named queue is active only while its cluster is (remote/_queue.py:965-966).
+      g.order(at.updateCluster(name), k);
       for (const c of q.final?.clusters ?? []) {
         g.order(at.register(c), k);
         g.order(at.move(c), k);

@@ -289,7 +289,7 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   activate_queue: 'the queue takes work again once the clusters it was drained for have gone',
   delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
   undelete_queue:
-    'the soft-deleted queue of this name comes back DRAINED with its old spec; its update and activation follow',
+    'the soft-deleted queue of this name comes back DRAINED with its old spec; its update and activation follow where the plan has them',
   undelete_pool:
     'the soft-deleted pool of this name comes back with its old contract; its update follows if it differs',
   undelete_cluster:

@@ -516,6 +516,26 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: '--target a soft-deleted co-named queue of a disabled cluster the repository enables: the enable is kept, before the activation',
+    backends: ['union'],
+    found:
+      'after the edits: step s3 activate_queue Queue/c0 failed: queue "c0" follows its cluster, which is drained: activate the cluster (FAILED_PRECONDITION); the activation did not wait for the cluster\'s enable, so --target left it out',
+    fixed:
+      "plan/steps.ts orderQueueLifecycle (27 Nov, seed 2711272): a co-named queue is activated after its cluster's update (U14)",
+    case: {
+      caps: [],
+      seed: repo({ clusters: [cluster(0, 0, false)] }),
+      edits: [{ op: 'transition', queue: 3, to: 'deleting' }],
+      repo: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(0, 0, true)],
+        target: 2,
+      }),
+      between: [{ op: 'move', cluster: 0, pool: 0 }],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();
