@@ -245,6 +245,15 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
     const by = f.firstRegistration;
     if (!by) return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
     const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
+    // Listed absent and deletable: back with the registration, so deleted after it (steps.ts).
+    if (f.ix.absentDefault && f.ix.caps.queue_delete && !queueDeleteBlockedReason(f, name, true))
+      return decision(own, {
+        action: 'delete',
+        final: null,
+        deletes: true,
+        diff: diffForms(queueForm(created), null),
+        note: [reasonOf('DEFAULT_QUEUE_RECREATED_DELETED', { by: address('Cluster', by) })],
+      });
     return createdWith(own, by, created, target ?? created);
   }
   if (!target) return null;

@@ -8,6 +8,7 @@
  *     is deleted and set after it is created (A3).
  */
 import {
+  DEFAULT_QUEUE,
   WILDCARD,
   address,
   type QueueSpec,
@@ -340,9 +341,15 @@ function orderLeaving(b: StepBuild): void {
 
 /** Queue deletes after their drain (and their cluster, Q4); activations last. */
 function orderQueueLifecycle(b: StepBuild): void {
-  const { g, at, queues, leave, drainedWith } = b;
+  const { g, at, ctx, queues, leave, drainedWith } = b;
   queues.forEach((q, name) => {
     if (q.deletes) {
+      // C3: a registration brings a missing `default` back (a soft-deleted one stays reserved),
+      // so it goes after every registration of the plan.
+      if (name === DEFAULT_QUEUE && !ctx.caps.soft_delete)
+        ctx.clusters.forEach((c, cluster) => {
+          if (c.registers) g.order(at.register(cluster), at.drain(name));
+        });
       g.order(at.drain(name), at.waitQueueDrained(name));
       g.order(at.waitQueueDrained(name), at.deleteQueue(name));
       // Q4: a co-named queue goes once its cluster is deleted.

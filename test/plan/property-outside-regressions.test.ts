@@ -536,6 +536,22 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: '`default` listed absent, deleted by another client before a registration brings it back (C3): deleted again in the same plan',
+    backends: ['file', 'rest'],
+    found:
+      'next plan: delete Queue/default, steps drain_queue, wait_drained, delete_queue: the plan after the edits showed it recreated by the registration and left it for another apply',
+    fixed:
+      'plan/queues.ts planMissingQueue, steps.ts orderQueueLifecycle (27 Nov, seed 2711268): recreated and deletable, it is deleted after every registration',
+    case: {
+      caps: ['drain', 'queue_delete', 'default_delete'],
+      seed: repo(),
+      edits: [],
+      repo: repo({ absent: [0], clusters: [cluster(0, 0, false)] }),
+      between: [{ op: 'transition', queue: 6, to: 'deleted' }],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();

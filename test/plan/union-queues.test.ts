@@ -168,6 +168,32 @@ describe('`absent: [Queue/default]`', () => {
       'activate_queue',
     ]);
   });
+
+  it('without soft deletes, a registration brings `default` back (C3): it is drained and deleted after every registration', () => {
+    const caps = { ...UNION, soft_delete: false };
+    const registers = absentDefault(desired({ clusters: { c1: {}, c2: {} } }));
+    const order = (plan: ReturnType<typeof computePlan>) => {
+      const byId = new Map(plan.steps.map((s) => [s.id, s]));
+      const drain = plan.steps.find((s) => s.op === 'drain_queue' && s.target === 'Queue/default')!;
+      return drain.depends_on.map((id) => `${byId.get(id)!.op} ${byId.get(id)!.target}`).sort();
+    };
+    const afterRegistrations = ['register_cluster Cluster/c1', 'register_cluster Cluster/c2'];
+    // Live: deleted after the registrations, which would otherwise bring it back at P > 1.
+    const live1 = computePlan(registers, withCaps(live(), caps));
+    expect(change(live1, 'Queue/default')?.action).toBe('delete');
+    expect(order(live1)).toEqual(afterRegistrations);
+    // Missing: the first registration recreates it, so the same plan deletes it again.
+    const missing = computePlan(registers, withCaps(live({ noDefaultQueue: true }), caps));
+    expect(changeDocument(change(missing, 'Queue/default')!)).toMatchObject({
+      action: 'delete',
+      note: expect.stringContaining('registering Cluster/c1 recreates it (C3)'),
+    });
+    expect(order(missing)).toEqual(afterRegistrations);
+    // Not deletable (a setting names it): recreated and left, as before.
+    const named = withCaps(live({ noDefaultQueue: true }), caps);
+    named.default_queues = [{ project: 'ml', domain: 'production', queue: 'default' }];
+    expect(change(computePlan(registers, named), 'Queue/default')?.action).toBe('create');
+  });
 });
 
 describe("a cluster's co-named queue follows its drain (Union: remote/_cluster.py)", () => {
