@@ -62,7 +62,7 @@ export interface QueueDecision {
   change: Change;
   /** Null when nothing is sent (move_queue: capability queue_move). */
   call: { op: 'create_queue' | 'update_queue' | 'move_queue'; spec: QueueSpec } | null;
-  /** The cluster whose registration creates the queue (C2: its co-named queue; C3: `default`). */
+  /** The cluster whose registration or undelete creates the queue (C2: its co-named queue; C3: `default`). */
   createdBy: string | null;
   /** Null when it will not exist once the plan is applied. */
   final: QueueSpec | null;

@@ -943,6 +943,8 @@ function planConamedUndelete(
     action: 'create',
     final: target,
     diff: diffForms(queueForm(back), queueForm(target)),
+    // The cluster's undelete (the registration's step key) brings it back: what names it waits.
+    createdBy: name,
     causedBy: address('Cluster', name),
     // What the undelete alone leaves (a --target plan of the cluster keeps this, not the call).
     createdAs: back,

@@ -216,6 +216,28 @@ const REGRESSIONS: Regression[] = [
       },
     }),
   ),
+  ...onUnion({
+    name: 'a setting naming the co-named queue of a soft-deleted cluster the repository declares again, steps latest first: the setting after the undelete that brings the queue back',
+    fixed:
+      'plan/queues.ts planConamedUndelete (27 Nov, seed 2711275, the latest-first order): the undeleted co-named queue is created by its cluster’s undelete (createdBy), so the setting waits for it; it was set first and refused (queue "c1" does not exist)',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c1', pool: 0 },
+        { op: 'delete_cluster', name: 'c1' },
+      ],
+      repo: {
+        prune: false,
+        pools: [],
+        clusters: [{ name: 'c1', pool: 0, enabled: false }],
+        queues: [],
+        conamed: [{ cluster: 'c1', run: 0 }],
+        defaultQueue: null,
+        settings: [{ key: 'ml/production', queue: 0 }],
+        absentDefault: false,
+      },
+      order: 'latest-first',
+    },
+  }),
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {

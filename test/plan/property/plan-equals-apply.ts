@@ -7,6 +7,8 @@
  *  - every change the plan showed (create, update, replace, delete) is what the control plane
  *    now holds;
  *  - the next plan has no step, and nothing but noop, blocked and unmanaged changes.
+ * Half the cases run the steps in another order their dependencies allow (latestFirst), as a
+ * parallel apply may: a plan that holds only in its own numbering misses an edge.
  * Shared by test/plan/plan-equals-apply.test.ts (a few hundred cases) and
  * bench/plan-equals-apply.ts (thousands, the seed printed on failure).
  */
@@ -92,6 +94,11 @@ export interface Repo {
 export interface Case {
   history: Op[];
   repo: Repo;
+  /**
+   * The order the executor takes the steps in: the plan's own (absent: P 4, as numbered), or the
+   * latest ready step first, one at a time (latestFirst).
+   */
+  order?: 'latest-first';
 }
 
 const name = (xs: readonly string[]) => fc.constantFrom(...xs);
@@ -176,6 +183,7 @@ export function caseArb(backend: Backend): fc.Arbitrary<Case> {
   return fc.record({
     history: fc.array(opArb(union), { maxLength: 14 }),
     repo: repoArb(union, backend === 'union'),
+    order: fc.constantFrom(undefined, 'latest-first' as const),
   });
 }
 
@@ -309,11 +317,15 @@ export interface Outcome {
 /** Plays, plans, applies and plans again on one control plane. */
 export async function check(cp: ControlPlane, c: Case): Promise<Outcome> {
   await play(cp, c.history);
-  return applyAndCheck(cp, desiredOf(c.repo));
+  return applyAndCheck(cp, desiredOf(c.repo), c.order);
 }
 
 /** Plans `desired`, applies it, holds the control plane to the plan and plans again. */
-async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<Outcome> {
+async function applyAndCheck(
+  cp: ControlPlane,
+  desired: DesiredState,
+  order?: Case['order'],
+): Promise<Outcome> {
   const live = await readLiveState(cp);
   const plan = computePlan(desired, live);
   const blocked = plan.changes.filter((ch) => ch.action === 'blocked').length;
@@ -324,8 +336,9 @@ async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<O
   const unaccounted = unaccountedStep(plan);
   if (unaccounted !== null) wrong.push(`unaccounted step: ${unaccounted}`);
   if (wrong.length > 0) return { wrong, steps: 0, blocked };
-  const result = await executePlan(plan, cp, {
-    parallelism: 4,
+  const latest = order === 'latest-first';
+  const result = await executePlan(latest ? latestFirst(plan) : plan, cp, {
+    parallelism: latest ? 1 : 4,
     waitTimeoutMs: 5_000,
     pollIntervalMs: { initial: 5, max: 20 },
   });
@@ -342,6 +355,31 @@ async function applyAndCheck(cp: ControlPlane, desired: DesiredState): Promise<O
       wrong.push(`next plan: ${ch.action} ${ch.address} ${JSON.stringify(ch.diff)}`);
   for (const s of again.steps) wrong.push(`next plan: step ${s.op} ${s.target}`);
   return { wrong, steps: plan.steps.length, blocked };
+}
+
+/**
+ * The same steps in another order their dependencies allow: the latest ready step first. At
+ * P > 1 any such order can happen, so a plan that holds only in its own order misses an edge.
+ */
+export function latestFirst(plan: Plan): Plan {
+  const index = new Map(plan.steps.map((s, i) => [s.id, i]));
+  const waiting = plan.steps.map((s) => s.depends_on.length);
+  const next = plan.steps.map((): number[] => []);
+  plan.steps.forEach((s, i) => s.depends_on.forEach((d) => next[index.get(d)!]!.push(i)));
+  const ready = plan.steps.flatMap((_, i) => (waiting[i] === 0 ? [i] : []));
+  const order: number[] = [];
+  while (ready.length > 0) {
+    ready.sort((a, b) => a - b);
+    const i = ready.pop()!;
+    order.push(i);
+    for (const j of next[i]!) if (--waiting[j]! === 0) ready.push(j);
+  }
+  const ids = new Map(order.map((i, k) => [plan.steps[i]!.id, `s${k + 1}`]));
+  const steps = order.map((i) => {
+    const s = plan.steps[i]!;
+    return { ...s, id: ids.get(s.id)!, depends_on: s.depends_on.map((d) => ids.get(d)!) };
+  });
+  return { ...plan, steps };
 }
 
 /** The changes the plan showed that the control plane does not now hold. */
