@@ -11,7 +11,7 @@
  * No TurboFan while loading and planning (issue 63): its background compilation cost more than
  * its code saved in a process of seconds. Paired on Node 24, `plan` of 100,000 creates: CPU
  * 3.63–3.74 → 3.33–3.48 s (V8's worker threads 1.25–1.38 → 0.83–0.84 s), wall unchanged; of
- * 10,000: 0.62 → 0.52 s. Maglev still optimizes what is hot.
+ * 10,000: 0.62 → 0.52 s. Maglev still optimizes what is hot (not on Node 20: maglevByDefault).
  */
 import type * as V8 from 'node:v8';
 
@@ -30,14 +30,30 @@ export function isLongRunning(argv: readonly string[]): boolean {
 
 const NODE_FLAGS = (): string[] => [...process.execArgv, process.env.NODE_OPTIONS ?? ''];
 
-/** Whether the one-shot `setting` applies: a one-shot command, and no flag of Node's for it. */
+/**
+ * Whether the one-shot `setting` applies: a one-shot command, and no flag of Node's for it;
+ * TurboFan only where Maglev optimizes what is hot without it.
+ */
 export function tunes(
   setting: 'young generation' | 'turbofan',
   argv: readonly string[],
   nodeFlags: readonly string[] = NODE_FLAGS(),
+  v8Version: string = process.versions.v8,
 ): boolean {
+  if (setting === 'turbofan' && !maglevByDefault(nodeFlags, v8Version)) return false;
   const flag = setting === 'turbofan' ? TURBOFAN_FLAG : SEMI_SPACE_FLAG;
   return !nodeFlags.some((f) => flag.test(f)) && !isLongRunning(argv);
+}
+
+/**
+ * Maglev is on by default from V8 11.7 (Node 22 has 12.4). Node 20's V8 11.3 has none on: without
+ * TurboFan only Sparkplug compiled, and `validate` of 100,000 objects took 5.0 s of CPU, 2.6 s
+ * with TurboFan (bench/history.md, 27 Nov; Node 24: 1.7 s). Its own `--maglev` was slower still.
+ */
+function maglevByDefault(nodeFlags: readonly string[], v8Version: string): boolean {
+  if (nodeFlags.some((f) => /--no-maglev\b/.test(f))) return false;
+  const [major = 0, minor = 0] = v8Version.split('.').map(Number);
+  return major > 11 || (major === 11 && minor >= 7);
 }
 
 let keptSmall = false;
