@@ -493,6 +493,7 @@ export interface LabelCase {
     accept: boolean;
     labels: { project: number; domain: number; workflow: boolean; label: number }[];
   };
+  order?: Case['order'];
 }
 
 const LABEL_PROJECTS = ['flytesnacks', 'project1'];
@@ -511,6 +512,7 @@ export const labelCaseArb: fc.Arbitrary<LabelCase> = fc.record({
     accept: fc.boolean(),
     labels: fc.array(row, { maxLength: 4 }),
   }),
+  order: fc.constantFrom(undefined, 'latest-first' as const),
 });
 
 const labelOf = (r: LabelCase['history'][number]) => ({
@@ -555,5 +557,5 @@ export async function checkLabels(cp: ControlPlane, c: LabelCase): Promise<Outco
     },
     commit: null,
   };
-  return applyAndCheck(cp, desired);
+  return applyAndCheck(cp, desired, c.order);
 }
