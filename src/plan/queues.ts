@@ -252,7 +252,9 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
         final: null,
         deletes: true,
         diff: diffForms(queueForm(created), null),
-        note: [reasonOf('DEFAULT_QUEUE_RECREATED_DELETED', { by: address('Cluster', by) })],
+        causedBy: address('Cluster', by),
+        cause: registrationCause(name, address('Cluster', by)),
+        note: [reasonOf('DEFAULT_QUEUE_RECREATED_DELETED', {})],
       });
     return createdWith(own, by, created, target ?? created);
   }

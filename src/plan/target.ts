@@ -72,10 +72,11 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
     kept(address('Cluster', c.name)) &&
     (c.diff.some((d) => d.path === 'state') ||
       stepsOf.get(address('Cluster', c.name))!.some((s) => s.op === 'move_cluster'));
-  // A flyteadmin row a kept broader delete takes along and the plan sets again (`replace`,
-  // plan/flyteadmin.ts planCascade) is kept whole: shown replaced, it needs its set step.
+  // What a kept step causes and the plan's own steps undo is kept whole: a flyteadmin row a kept
+  // broader delete takes along and the plan sets again (`replace`, plan/flyteadmin.ts
+  // planCascade), `default` a kept registration brings back and the plan deletes again (C3).
   const restored = (c: Change) =>
-    (c.kind === 'ExecutionClusterLabel' || c.kind === 'PoolAssignment') &&
+    (c.kind === 'ExecutionClusterLabel' || c.kind === 'PoolAssignment' || c.action === 'delete') &&
     !!c.caused_by &&
     kept(c.caused_by) &&
     stepsOf.has(c.address);

@@ -470,9 +470,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_DELETED_DRAINED: () =>
     'not in the repository: drained (no new work), waited for until DRAINED (nothing in flight), then deleted (queue_delete)',
   /** A note (Change.note): `default`, missing and listed absent, recreated by a registration (C3). */
-  DEFAULT_QUEUE_RECREATED_DELETED: (p) =>
-    `listed absent in poolsync.yaml: registering ${s(p, 'by')} recreates it (C3), so it is then drained, ` +
-    'waited for until DRAINED and deleted (queue_delete, default_delete)',
+  DEFAULT_QUEUE_RECREATED_DELETED: () =>
+    'listed absent in poolsync.yaml: then drained, waited for until DRAINED and deleted again (queue_delete, default_delete)',
   /** A note (Change.note): replaced `from` a pool `to` another (drain, queue_delete). */
   QUEUE_REPLACED_DRAINED: (p) =>
     `replaced (drain, queue_delete): drained in pool "${s(p, 'from')}" (no new work), deleted once DRAINED ` +

@@ -552,6 +552,22 @@ const REGRESSIONS: Regression[] = [
       cut: null,
     },
   },
+  {
+    name: '`default` listed absent and missing, `--target` the registration that brings it back: its delete is kept with it',
+    backends: ['file', 'rest'],
+    found:
+      'with the fix above, the partial plan of Cluster/c0 left out the recreated default’s delete, so the registration’s C3 recreation was shown nowhere (found by this case, 27 Nov)',
+    fixed:
+      'plan/target.ts: a delete a kept step causes (caused_by) and the plan’s own steps make is kept whole, as a flyteadmin row set again',
+    case: {
+      caps: ['drain', 'queue_delete', 'default_delete'],
+      seed: repo(),
+      edits: [{ op: 'transition', queue: 6, to: 'deleted' }],
+      repo: repo({ absent: [0], clusters: [cluster(0, 0, true)], target: 0 }),
+      between: [],
+      cut: null,
+    },
+  },
 ];
 
 const flyteadmin = flyteadminTargets();

@@ -8,6 +8,7 @@
 import { changeDocument } from '../../src/render/json.js';
 import { describe, expect, it } from 'vitest';
 import { computePlan } from '../../src/plan/index.js';
+import { targetPlan } from '../../src/plan/target.js';
 import type { Capabilities } from '../../src/model/common.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -186,8 +187,14 @@ describe('`absent: [Queue/default]`', () => {
     const missing = computePlan(registers, withCaps(live({ noDefaultQueue: true }), caps));
     expect(changeDocument(change(missing, 'Queue/default')!)).toMatchObject({
       action: 'delete',
-      note: expect.stringContaining('registering Cluster/c1 recreates it (C3)'),
+      caused_by: 'Cluster/c1',
+      cause: { code: 'RECREATED_BY_REGISTRATION', params: { by: 'Cluster/c1' } },
+      note: expect.stringContaining('listed absent in poolsync.yaml: then drained'),
     });
+    // --target Cluster/c1 keeps it whole: the registration alone would leave it unshown.
+    const only = targetPlan(missing, ['Cluster/c1']);
+    expect(change(only, 'Queue/default')?.action).toBe('delete');
+    expect(only.steps.filter((s) => s.target === 'Queue/default')).toHaveLength(3);
     expect(order(missing)).toEqual(afterRegistrations);
     // Not deletable (a setting names it): recreated and left, as before.
     const named = withCaps(live({ noDefaultQueue: true }), caps);
