@@ -23,6 +23,24 @@ const pinnedBySetting = (cluster: string, queue: string): Case['history'] => [
   { op: 'setting', key: 'ml/production', queue },
 ];
 
+/** Cluster c1 registered, then deleted (soft on Union: its co-named queue too). */
+const C1_DELETED: Case['history'] = [
+  { op: 'cluster', name: 'c1', pool: 0 },
+  { op: 'delete_cluster', name: 'c1' },
+];
+
+/** c1 declared again (disabled) with its co-named queue, which the setting ml/production names. */
+const c1DeclaredAgain = (absentDefault: boolean): Case['repo'] => ({
+  prune: false,
+  pools: [],
+  clusters: [{ name: 'c1', pool: 0, enabled: false }],
+  queues: [],
+  conamed: [{ cluster: 'c1', run: 0 }],
+  defaultQueue: null,
+  settings: [{ key: 'ml/production', queue: 0 }],
+  absentDefault,
+});
+
 const REGRESSIONS: Regression[] = [
   {
     name: 'a pruned active cluster settled by two calls at once on the Union stand-in',
@@ -144,21 +162,8 @@ const REGRESSIONS: Regression[] = [
     fixed:
       'plan/index.ts keptSettings: a declared setting planned blocked leaves the live one in place, so the default queue it names is not deleted (DEFAULT_QUEUE_ABSENT_UNDELETABLE)',
     case: {
-      history: [
-        { op: 'cluster', name: 'c1', pool: 0 },
-        { op: 'delete_cluster', name: 'c1' },
-        { op: 'setting', key: 'ml/production', queue: 'default' },
-      ],
-      repo: {
-        prune: false,
-        pools: [],
-        clusters: [{ name: 'c1', pool: 0, enabled: false }],
-        queues: [],
-        conamed: [{ cluster: 'c1', run: 0 }],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 0 }],
-        absentDefault: true,
-      },
+      history: [...C1_DELETED, { op: 'setting', key: 'ml/production', queue: 'default' }],
+      repo: c1DeclaredAgain(true),
     },
   },
   ...onUnion({
@@ -221,20 +226,8 @@ const REGRESSIONS: Regression[] = [
     fixed:
       'plan/queues.ts planConamedUndelete (27 Nov, seed 2711275, the latest-first order): the undeleted co-named queue is created by its cluster’s undelete (createdBy), so the setting waits for it; it was set first and refused (queue "c1" does not exist)',
     case: {
-      history: [
-        { op: 'cluster', name: 'c1', pool: 0 },
-        { op: 'delete_cluster', name: 'c1' },
-      ],
-      repo: {
-        prune: false,
-        pools: [],
-        clusters: [{ name: 'c1', pool: 0, enabled: false }],
-        queues: [],
-        conamed: [{ cluster: 'c1', run: 0 }],
-        defaultQueue: null,
-        settings: [{ key: 'ml/production', queue: 0 }],
-        absentDefault: false,
-      },
+      history: C1_DELETED,
+      repo: c1DeclaredAgain(false),
       order: 'latest-first',
     },
   }),
