@@ -23,13 +23,15 @@
  * before unless a plan showed it, and the plan after it empty.
  * Shared by test/plan/property-outside.test.ts, its regressions and bench/property-outside.ts.
  */
-import { cp as copy, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp as copy, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Change, Plan } from '../../../../src/model/plan.js';
 import type { RefreshReport } from '../../../../src/plan/refresh.js';
 import { runInProcess } from '../../../support/memory-io.js';
+import { latestFirst } from '../plan-equals-apply.js';
+import { sealOf } from '../../../../src/render/plan-file.js';
 import { writeRepository } from './repository.js';
 import { startCut } from './cut.js';
 import { flatten, startTarget, type Fields, type Snapshot, type Target } from './targets.js';
@@ -345,6 +347,15 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
     };
   }
   const plan = JSON.parse(await readFile(planFile, 'utf8')) as Plan;
+  // Another order the steps' dependencies allow, one at a time: the plan file sealed again, as
+  // `poolsync plan` seals it (no key here), since apply refuses a file changed after it.
+  const ordered = async (file: string) => {
+    if (c.order !== 'latest-first') return [];
+    const { seal: _seal, ...doc } = latestFirst(JSON.parse(await readFile(file, 'utf8')));
+    await writeFile(file, JSON.stringify({ ...doc, seal: sealOf(doc, null) }, null, 2));
+    return ['--parallelism', '1'];
+  };
+  const flags = await ordered(planFile);
   // Another client between plan and apply: its refused calls are skipped, as before the plan.
   const between = c.between ?? [];
   for (const e of expandEdits(between)) await t.edit(e).catch(() => undefined);
@@ -355,7 +366,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
     killed: cut !== null,
     states: statesIn(beforeApply),
   };
-  const applied = await applyCut(t, env, root, planFile, cut);
+  const applied = await applyCut(t, env, root, planFile, cut, flags);
   const mid = await t.observe();
   const changed = plan.changes.filter(shows).length;
   let last = applied;
@@ -400,7 +411,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
       };
     }
     const plan2 = JSON.parse(await readFile(planFile2, 'utf8')) as Plan;
-    const finished = await applyCut(t, env, root, planFile2, null);
+    const finished = await applyCut(t, env, root, planFile2, null, await ordered(planFile2));
     last = finished;
     wrong.push(...stepsNotDone(finished).map((w) => `after the ${why}: ${w}`));
     const after = await t.observe();
@@ -501,9 +512,10 @@ async function applyCut(
   root: string,
   planFile: string,
   cut: Case['cut'],
+  flags: string[],
 ): Promise<Applied> {
   if (!cut || !t.http) {
-    const r = await poolsync(['apply', planFile, ...APPLY_FLAGS], env, root);
+    const r = await poolsync(['apply', planFile, ...APPLY_FLAGS, ...flags], env, root);
     return { ...r, steps: stepsOf(r.stdout) };
   }
   const proxy = await startCut(t.http.base, t.http.refusal, cut);
@@ -514,7 +526,7 @@ async function applyCut(
   try {
     const via = t.http.via(proxy.url);
     const r = await poolsync(
-      ['apply', planFile, ...APPLY_FLAGS],
+      ['apply', planFile, ...APPLY_FLAGS, ...flags],
       { ...env, ...via.env, POOLSYNC_CONTROL_PLANE: via.url },
       root,
     );

@@ -163,6 +163,12 @@ export interface Case {
    * back. Nothing the apply would record after is kept (a kill -9). Absent or null: no kill.
    */
   cut?: { at: number; landed: boolean } | null;
+  /**
+   * The order the apply takes the steps in: the plan's own (absent), or the latest ready step
+   * first, one at a time (the saved plan's steps so renumbered: another order their dependencies
+   * allow, as a parallel apply may take).
+   */
+  order?: 'latest-first';
 }
 
 /** What a backend manages, so the generators write what it takes. */
@@ -400,5 +406,6 @@ export function caseArb(shape: Shape): fc.Arbitrary<Case> {
           freq: 2,
         })
       : fc.constant(null),
+    order: fc.constantFrom(undefined, 'latest-first' as const),
   });
 }
