@@ -23,6 +23,18 @@ const pinnedBySetting = (cluster: string, queue: string): Case['history'] => [
   { op: 'setting', key: 'ml/production', queue },
 ];
 
+/** A declared queue of pool 0 with the first settings the generator gives; `pick`: its clusters. */
+const declaredQueue = (name: string, pick: number[] = []): Case['repo']['queues'][number] => ({
+  name,
+  pool: 0,
+  wildcard: false,
+  pick,
+  run: 0,
+  priority: 0,
+  fairness: 0,
+  caps: null,
+});
+
 /** Cluster c1 registered, then deleted (soft on Union: its co-named queue too). */
 const C1_DELETED: Case['history'] = [
   { op: 'cluster', name: 'c1', pool: 0 },
@@ -99,18 +111,7 @@ const REGRESSIONS: Regression[] = [
         prune: false,
         pools: [],
         clusters: [{ name: 'c0', pool: 0, enabled: false }],
-        queues: [
-          {
-            name: 'q1',
-            pool: 0,
-            wildcard: false,
-            pick: [],
-            run: 0,
-            priority: 0,
-            fairness: 0,
-            caps: null,
-          },
-        ],
+        queues: [declaredQueue('q1')],
         conamed: [],
         defaultQueue: null,
         settings: [],
@@ -137,18 +138,7 @@ const REGRESSIONS: Regression[] = [
           { name: 'c0', pool: 0, enabled: false },
           { name: 'c2', pool: 0, enabled: false },
         ],
-        queues: [
-          {
-            name: 'q0',
-            pool: 0,
-            wildcard: false,
-            pick: [0],
-            run: 0,
-            priority: 0,
-            fairness: 0,
-            caps: null,
-          },
-        ],
+        queues: [declaredQueue('q0', [0])],
         conamed: [],
         defaultQueue: null,
         settings: [],
@@ -179,18 +169,7 @@ const REGRESSIONS: Regression[] = [
           { name: 'c0', pool: 0, enabled: false },
           { name: 'c3', pool: 0, enabled: false },
         ],
-        queues: [
-          {
-            name: 'q0',
-            pool: 0,
-            wildcard: false,
-            pick: [],
-            run: 0,
-            priority: 0,
-            fairness: 0,
-            caps: null,
-          },
-        ],
+        queues: [declaredQueue('q0')],
         conamed: [
           { cluster: 'c0', run: 0 },
           { cluster: 'c3', run: 0 },
