@@ -246,16 +246,18 @@ function planMissingQueue(own: QueueOwn, target: QueueSpec | null): QueueDecisio
     if (!by) return target && blockedCreate(own, target, reasonOf('DEFAULT_QUEUE_MISSING', {}));
     const created: QueueSpec = { pool: DEFAULT_POOL, clusters: [WILDCARD], ...QUEUE_DEFAULTS };
     // Listed absent and deletable: back with the registration, so deleted after it (steps.ts).
-    if (f.ix.absentDefault && f.ix.caps.queue_delete && !queueDeleteBlockedReason(f, name, true))
+    if (f.ix.absentDefault && f.ix.caps.queue_delete && !queueDeleteBlockedReason(f, name, true)) {
+      const cluster = address('Cluster', by);
       return decision(own, {
         action: 'delete',
         final: null,
         deletes: true,
         diff: diffForms(queueForm(created), null),
-        causedBy: address('Cluster', by),
-        cause: registrationCause(name, address('Cluster', by)),
+        causedBy: cluster,
+        cause: registrationCause(name, cluster),
         note: [reasonOf('DEFAULT_QUEUE_RECREATED_DELETED', {})],
       });
+    }
     return createdWith(own, by, created, target ?? created);
   }
   if (!target) return null;

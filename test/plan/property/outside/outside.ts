@@ -349,13 +349,13 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   const plan = JSON.parse(await readFile(planFile, 'utf8')) as Plan;
   // Another order the steps' dependencies allow, one at a time: the plan file sealed again, as
   // `poolsync plan` seals it (no key here), since apply refuses a file changed after it.
-  const ordered = async (file: string) => {
+  const ordered = async (file: string, saved: Plan) => {
     if (c.order !== 'latest-first') return [];
-    const { seal: _seal, ...doc } = latestFirst(JSON.parse(await readFile(file, 'utf8')));
+    const { seal: _seal, ...doc } = latestFirst(saved);
     await writeFile(file, JSON.stringify({ ...doc, seal: sealOf(doc, null) }, null, 2));
     return ['--parallelism', '1'];
   };
-  const flags = await ordered(planFile);
+  const flags = await ordered(planFile, plan);
   // Another client between plan and apply: its refused calls are skipped, as before the plan.
   const between = c.between ?? [];
   for (const e of expandEdits(between)) await t.edit(e).catch(() => undefined);
@@ -411,7 +411,7 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
       };
     }
     const plan2 = JSON.parse(await readFile(planFile2, 'utf8')) as Plan;
-    const finished = await applyCut(t, env, root, planFile2, null, await ordered(planFile2));
+    const finished = await applyCut(t, env, root, planFile2, null, await ordered(planFile2, plan2));
     last = finished;
     wrong.push(...stepsNotDone(finished).map((w) => `after the ${why}: ${w}`));
     const after = await t.observe();
