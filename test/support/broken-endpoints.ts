@@ -6,7 +6,7 @@
  * - `expired`: HTTPS with a certificate for 127.0.0.1 that expired in 2001 (CERT_HAS_EXPIRED);
  * - `unknownChain`: the wrong-name server without the test CA trusted (UNABLE_TO_VERIFY_…);
  * - `reset`: a port that accepts each connection and resets it (ECONNRESET);
- * - `closed`: a loopback port nothing listens on (ECONNREFUSED);
+ * - `closed`: loopback port 1, which nothing listens on (ECONNREFUSED);
  * - `unknownHost`: a name under `.invalid`, which never resolves (RFC 2606; ENOTFOUND);
  * - `proxyAuth`: an HTTP proxy in the way that wants credentials (407, as Squid answers).
  *
@@ -19,7 +19,6 @@ import { createServer as createTcpServer, type AddressInfo, type Server } from '
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { cleanup } from './cleanup.js';
-import { freePort } from './free-port.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'tls');
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
@@ -92,7 +91,10 @@ export async function brokenEndpoint(kind: Breakage): Promise<string> {
     case 'reset':
       return resetting();
     case 'closed':
-      return `http://127.0.0.1:${await freePort()}`;
+      // Port 1 (tcpmux), as other tests use: below the ephemeral range, so no server of a run
+      // beside this one is given it. A port freed by freePort was, on a busy machine: the
+      // "closed" endpoint then answered as another run's control plane (UNAUTHENTICATED).
+      return 'http://127.0.0.1:1';
     case 'unknownHost':
       return 'http://poolsync-test.invalid:8080';
     case 'proxyAuth':
