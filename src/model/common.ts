@@ -18,7 +18,6 @@ export const SECRET_STORE_TYPES = SPEC_FIELDS.ClusterPool.secret_store.fields.ty
 export type SecretStoreType = (typeof SECRET_STORE_TYPES)[number];
 
 export const PRIORITIES = SPEC_FIELDS.Queue.priority.values;
-export type Priority = (typeof PRIORITIES)[number];
 
 export const FAIRNESS_POLICIES = SPEC_FIELDS.Queue.fairness.values;
 

@@ -122,8 +122,3 @@ export function listedByName(rule: PrincipalRule, actor: Actor): string | null {
   }
   return null;
 }
-
-/** How an actor is named in a refusal and in /status. */
-export function actorName(actor: Actor): string {
-  return actor.kind === 'token' ? `token:${actor.token}` : `@${actor.user.login}`;
-}
