@@ -31,11 +31,11 @@ export async function requireFolder(dir: string): Promise<void> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
       err.code === 'ENOENT'
-        ? `folder ${dir} does not exist`
-        : `cannot read folder ${dir}: ${err.code ?? String(err)}`,
+        ? `folder ${dir} does not exist: ${WAY_OUT}`
+        : `cannot read folder ${dir}: ${err.code ?? String(err)}; check its permissions, or ${WAY_OUT}`,
     );
   });
-  if (!st.isDirectory()) throw new UserError(`${dir} is not a folder`);
+  if (!st.isDirectory()) throw new UserError(`${dir} is not a folder: ${WAY_OUT}`);
 }
 
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */

@@ -66,6 +66,15 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     return new UserError(
       `Option --${needs[1]} needs a value: \`--${needs[1]} VALUE\` (or \`--${needs[1]}=VALUE\`).\nRun \`${help}\` for the options.`,
     );
+  const missing = /^Not enough non-option arguments: got (\d+)/.exec(msg);
+  const form = missing && commandForm(words);
+  if (missing && form) {
+    // yargs counts the words after the command's own; the first required ones not given.
+    const wanted = (form.match(/<[^>]+>/g) ?? []).slice(Number(missing[1]));
+    return new UserError(
+      `\`poolsync ${form.split(' <')[0]}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`poolsync ${form.split(' <')[0]} --help\` for usage.`,
+    );
+  }
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown) {
     // What yargs knows there (the command's options and the global ones), but positionals.
@@ -101,6 +110,16 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     );
   }
   return new UserError(`${msg}\nRun \`${help}\` for usage.`);
+}
+
+/** The usage form of the (sub)command `words` names, as define.ts writes it: `state show <address> [dir]`. */
+function commandForm(words: readonly string[]): string | null {
+  const named = (cs: readonly Command[], word: string | undefined) =>
+    cs.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word ?? ''));
+  const top = named(Object.values(COMMANDS), words[0]);
+  if (!top) return null;
+  const sub = named(top.subcommands ?? [], words[1]);
+  return sub ? `${words[0]} ${sub.command}` : top.command;
 }
 
 /** Terraform options poolsync has under the same name (`-json` is `--output json`). */

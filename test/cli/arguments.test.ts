@@ -123,6 +123,34 @@ describe('an option that takes a value', () => {
   });
 });
 
+describe('a command without its required positional', () => {
+  /** Each (sub)command's words and usage form with a `<required>` positional (define.ts). */
+  const required = () => {
+    const out: { words: string[]; form: string; first: string }[] = [];
+    const visit = (c: Command, parent: string[]) => {
+      const words = [...parent, c.command.split(' ')[0]!];
+      for (const sub of c.subcommands ?? []) visit(sub, words);
+      const first = /<[^>]+>/.exec(c.command)?.[0];
+      if (first) out.push({ words, form: [...parent, c.command].join(' '), first });
+    };
+    for (const c of Object.values(COMMANDS)) visit(c, []);
+    return out;
+  };
+
+  it('names it and the usage form, for every such command (yargs said "Not enough non-option arguments: got 0, need at least 1")', async () => {
+    const cases = required();
+    expect(cases.map((c) => c.words.join(' '))).toContain('state show');
+    for (const { words, form, first } of cases) {
+      const r = await poolsync(...words);
+      expect(r.code, words.join(' ')).toBe(1);
+      expect(r.stderr).toBe(
+        `Error: \`poolsync ${words.join(' ')}\` needs ${first}: \`poolsync ${form}\`.\n` +
+          `Run \`poolsync ${words.join(' ')} --help\` for usage.\n`,
+      );
+    }
+  });
+});
+
 describe("other tools' commands", () => {
   it.each([
     [

@@ -65,7 +65,9 @@ describe('poolsync validate', () => {
   it('a missing folder is a one-line user error without a stack trace', async () => {
     const r = await poolsync('validate', 'no/such/folder');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('Error: folder no/such/folder does not exist\n');
+    expect(r.stderr).toBe(
+      'Error: folder no/such/folder does not exist: point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)\n',
+    );
   });
 
   it('rejects an unknown --output value', async () => {

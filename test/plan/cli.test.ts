@@ -139,7 +139,7 @@ describe('poolsync plan / show', { timeout: 90_000 }, () => {
 
   it('a missing folder and an unreadable token file are user errors', async () => {
     expect((await poolsync('plan', join(tmp, 'missing'))).stderr).toMatch(
-      /folder .* does not exist/,
+      /folder .* does not exist: point poolsync at the config folder .* or start one with `poolsync init DIR`/,
     );
     const r = await poolsync(
       'plan',
