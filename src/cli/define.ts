@@ -49,15 +49,20 @@ export function givenTwice(option: string, values: readonly unknown[]): UserErro
   );
 }
 
-/** A whole-number `coerce`: yargs's `type: 'number'` would turn `abc` into NaN and say NaN. */
+/**
+ * A whole-number `coerce`: yargs's `type: 'number'` would turn `abc` into NaN and say NaN. A
+ * positional is named as its usage writes it (`<run>`), not as an option the user did not type.
+ */
 export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const named = flag.startsWith('<') ? flag : `--${flag}`;
   return (value: unknown): number => {
-    if (Array.isArray(value) && value.length > 1) throw givenTwice(flag, value);
+    if (Array.isArray(value) && value.length > 1)
+      throw givenTwice(named.replace(/^--|[<>]/g, ''), value);
     const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max)
       throw new UserError(
-        `--${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
+        `${named} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`} (got ${JSON.stringify(text)})`,
       );
     return n;
   };
@@ -776,7 +781,7 @@ const rollback = {
     y
       .positional('run', {
         describe: 'The run to go back to (`poolsync history`: one that applied or was in sync)',
-        coerce: wholeNumber('run', 1),
+        coerce: wholeNumber('<run>', 1),
         demandOption: true,
       })
       .options({

@@ -443,6 +443,7 @@ describe('poolsync rollback RUN', () => {
     expect(io.err().trimEnd().split('\n')).toHaveLength(1);
     const word = memoryIo(env);
     expect(await exitOf(word, main(['rollback', 'last', '--daemon', h.daemon.url], word))).toBe(1);
-    expect(word.err()).toMatch(/--run must be a whole number of at least 1 \(got "last"\)/);
+    // A positional is named as the usage writes it: the user typed no --run.
+    expect(word.err()).toMatch(/<run> must be a whole number of at least 1 \(got "last"\)/);
   });
 });
