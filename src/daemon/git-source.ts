@@ -240,7 +240,7 @@ export class GitSource implements Source {
       return this.last;
     } catch (err) {
       throw new SourceError(
-        `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}`,
+        `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}; check --repo, --branch and the Git credentials (docs/daemon.md#the-git-source)`,
       );
     }
   }

@@ -154,7 +154,9 @@ describe('GitSource', () => {
       mode: 0o755,
     });
     git(checkout, 'config', 'remote.origin.uploadpack', join(root, 'pack'));
-    await expect(src.sync()).rejects.toThrow(/cannot fetch branch main/);
+    await expect(src.sync()).rejects.toThrow(
+      /cannot fetch branch main .*; check --repo, --branch and the Git credentials \(docs\/daemon\.md#the-git-source\)$/,
+    );
     const pack = Number(readFileSync(held, 'utf8'));
     cleanup.add(() => void process.kill(pack));
     // No git fetch is left running in the checkout (its upload-pack is the remote's to end).
