@@ -67,10 +67,10 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
       `Option --${needs[1]} needs a value: \`--${needs[1]} VALUE\` (or \`--${needs[1]}=VALUE\`).\nRun \`${help}\` for the options.`,
     );
   const missing = /^Not enough non-option arguments: got (\d+)/.exec(msg);
-  const form = missing && commandForm(words);
-  if (missing && form) {
-    // yargs counts the words after the command's own; the first required ones not given.
-    const wanted = (form.match(/<[^>]+>/g) ?? []).slice(Number(missing[1]));
+  const form = (missing && commandForm(words)) ?? '';
+  // yargs counts the words after the command's own; the first required ones not given.
+  const wanted = (form.match(/<[^>]+>/g) ?? []).slice(Number(missing?.[1]));
+  if (wanted.length > 0) {
     return new UserError(
       `\`poolsync ${form.split(' <')[0]}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`poolsync ${form.split(' <')[0]} --help\` for usage.`,
     );
