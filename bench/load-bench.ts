@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,13 +31,16 @@ function childScript(loader: string, dir: string): string {
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      runs: { type: 'string', default: '5' },
-      dist: { type: 'boolean', default: false },
+  const { values, positionals } = toolArgs(
+    {
+      allowPositionals: true,
+      options: {
+        runs: { type: 'string', default: '5' },
+        dist: { type: 'boolean', default: false },
+      },
     },
-  });
+    import.meta.url,
+  );
   const dir = positionals[0];
   if (!dir) {
     process.stderr.write('Usage: node --import tsx bench/load-bench.ts DIR [--runs N] [--dist]\n');

@@ -9,18 +9,21 @@
  * Union's set (in process), and `--union-share` of them on the Union stand-in (over Connect, a
  * server per case). Prints the cases run, the steps they applied, and the changes planned blocked.
  */
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 import fc from 'fast-check';
 import { caseArb, runCase, type Backend } from '../test/plan/property/plan-equals-apply.js';
 
-const { values } = parseArgs({
-  options: {
-    cases: { type: 'string', default: '5000' },
-    'union-share': { type: 'string', default: '0.05' },
-    seed: { type: 'string' },
-    path: { type: 'string' },
+const { values } = toolArgs(
+  {
+    options: {
+      cases: { type: 'string', default: '5000' },
+      'union-share': { type: 'string', default: '0.05' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+    },
   },
-});
+  import.meta.url,
+);
 const total = Number(values.cases);
 const union = Math.round(total * Number(values['union-share']));
 const split: [Backend, number][] = [

@@ -15,7 +15,7 @@
  * `--transitions`: only cases where another client edits between plan and apply, or the apply
  * is killed at a step boundary (issue 73 item 10).
  */
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 import fc from 'fast-check';
 import { flyteadminTargets, type FlyteadminUnderTest } from '../test/flyteadmin/targets.js';
 import { flyteadminTarget } from '../test/plan/property/outside/flyteadmin.js';
@@ -28,17 +28,20 @@ import {
   type Case,
 } from '../test/plan/property/outside/world.js';
 
-const { values } = parseArgs({
-  options: {
-    cases: { type: 'string', default: '1000' },
-    backends: { type: 'string', default: 'file,rest,union,flyteadmin' },
-    seed: { type: 'string' },
-    path: { type: 'string' },
-    'no-shrink': { type: 'boolean', default: false },
-    'max-failures': { type: 'string', default: '10' },
-    transitions: { type: 'boolean', default: false },
+const { values } = toolArgs(
+  {
+    options: {
+      cases: { type: 'string', default: '1000' },
+      backends: { type: 'string', default: 'file,rest,union,flyteadmin' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      'no-shrink': { type: 'boolean', default: false },
+      'max-failures': { type: 'string', default: '10' },
+      transitions: { type: 'boolean', default: false },
+    },
   },
-});
+  import.meta.url,
+);
 const total = Number(values.cases);
 const backends = values.backends.split(',');
 const flyteadmins = flyteadminTargets();

@@ -32,7 +32,7 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 import { executePlan } from '../src/apply/executor.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import type { ControlPlane } from '../src/controlplane/types.js';
@@ -54,16 +54,19 @@ import { generateScaleModel, type ScaleModel } from './lib/scale.js';
 import { writeRepository } from './lib/yaml-writer.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values } = parseArgs({
-  options: {
-    latency: { type: 'string', default: '50' },
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    'throttle-runs': { type: 'string', default: '3' },
-    rounds: { type: 'string' },
-    'throttle-parallelism': { type: 'string', default: '16' },
+const { values } = toolArgs(
+  {
+    options: {
+      latency: { type: 'string', default: '50' },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'throttle-runs': { type: 'string', default: '3' },
+      rounds: { type: 'string' },
+      'throttle-parallelism': { type: 'string', default: '16' },
+    },
   },
-});
+  import.meta.url,
+);
 const ONE_WAY = Number(values.latency);
 const RTT = 2 * ONE_WAY;
 const QUICK = values.quick;

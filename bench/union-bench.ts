@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
 import { unionOAuthServer } from '../src/standins/union/oauth-client-file.js';
 import { startControlPlaneServer } from '../src/controlplane/embedded/server.js';
@@ -20,13 +20,16 @@ import { createUnionApi } from '../src/standins/union/union-api.js';
 import { openControlPlane } from '../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../src/controlplane/types.js';
 
-const { values } = parseArgs({
-  options: {
-    clusters: { type: 'string', default: '200' },
-    queues: { type: 'string', default: '1000' },
-    runs: { type: 'string', default: '7' },
+const { values } = toolArgs(
+  {
+    options: {
+      clusters: { type: 'string', default: '200' },
+      queues: { type: 'string', default: '1000' },
+      runs: { type: 'string', default: '7' },
+    },
   },
-});
+  import.meta.url,
+);
 const nClusters = Number(values.clusters);
 const nQueues = Number(values.queues);
 const runs = Number(values.runs);

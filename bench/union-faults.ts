@@ -7,12 +7,15 @@
  *
  *   node --import tsx bench/union-faults.ts [--rate 0.3] [--runs 8]
  */
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 import { faultRun } from '../test/controlplane/union/fault-runs.js';
 
-const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '0.3' }, runs: { type: 'string', default: '8' } },
-});
+const { values } = toolArgs(
+  {
+    options: { rate: { type: 'string', default: '0.3' }, runs: { type: 'string', default: '8' } },
+  },
+  import.meta.url,
+);
 const rate = Number(values.rate);
 const runs = Number(values.runs);
 let ok = 0;

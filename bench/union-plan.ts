@@ -11,21 +11,24 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { toolArgs } from './lib/args.js';
 import { exportManifests } from '../src/controlplane/export.js';
 import { readLiveState } from '../src/controlplane/types.js';
 import { planRepository } from '../src/ops/plan-run.js';
 import { openUnion, startUnionServer } from '../test/controlplane/union/helpers.js';
 import { poolContract } from '../test/support/builders.js';
 
-const { values } = parseArgs({
-  options: {
-    pools: { type: 'string', default: '50' },
-    clusters: { type: 'string', default: '2000' },
-    queues: { type: 'string', default: '7000' },
-    runs: { type: 'string', default: '3' },
+const { values } = toolArgs(
+  {
+    options: {
+      pools: { type: 'string', default: '50' },
+      clusters: { type: 'string', default: '2000' },
+      queues: { type: 'string', default: '7000' },
+      runs: { type: 'string', default: '3' },
+    },
   },
-});
+  import.meta.url,
+);
 const [nPools, nClusters, nQueues, runs] = [
   values.pools,
   values.clusters,

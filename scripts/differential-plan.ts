@@ -20,17 +20,20 @@ import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { toolArgs } from '../bench/lib/args.js';
 import { promisify } from 'node:util';
 
-const { values } = parseArgs({
-  options: {
-    base: { type: 'string' },
-    cases: { type: 'string', default: '1500' },
-    objects: { type: 'string', default: '1500' },
-    show: { type: 'string', default: '10' },
+const { values } = toolArgs(
+  {
+    options: {
+      base: { type: 'string' },
+      cases: { type: 'string', default: '1500' },
+      objects: { type: 'string', default: '1500' },
+      show: { type: 'string', default: '10' },
+    },
   },
-});
+  import.meta.url,
+);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 if (!values.base) {
