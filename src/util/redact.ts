@@ -56,7 +56,9 @@ export class Redactor {
     let out = text;
     for (const s of this.secrets) out = out.split(s).join('***');
     if (this.words) out = out.replace(this.words, '$1***');
-    out = out.replace(/(authorization:\s*(?:basic|bearer)\s+)\S+/gi, '$1***');
+    // Not a placeholder: no token starts with `<`, and a server's "Authorization: Bearer <token>"
+    // lost its words ("Bearer *** the token was refused").
+    out = out.replace(/(authorization:\s*(?:basic|bearer)\s+)(?!<)\S+/gi, '$1***');
     // A bearer token a server echoes ("invalid token: Bearer eyJ..."), known or not: a word of
     // token characters holding a digit or punctuation, so "a bearer token" stays readable.
     out = out.replace(BEARER, (_m, word: string) => `${word} ***`);

@@ -90,4 +90,13 @@ describe('Redactor', () => {
       'the API requires a bearer token; Bearer authentication failed',
     );
   });
+
+  it('keeps a header\'s placeholder and hides its value (the REST API\'s 401 read "Bearer *** the token was refused")', () => {
+    const r = new Redactor([]);
+    const said = 'a valid bearer token is required (Authorization: Bearer <token>)';
+    expect(r.scrub(said)).toBe(said);
+    expect(r.scrub('sent Authorization: Bearer abc.def and Authorization: Basic dXNlcg==')).toBe(
+      'sent Authorization: Bearer *** and Authorization: Basic ***',
+    );
+  });
 });
