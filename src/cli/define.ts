@@ -57,7 +57,7 @@ export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INT
   const named = flag.startsWith('<') ? flag : `--${flag}`;
   return (value: unknown): number => {
     if (Array.isArray(value) && value.length > 1)
-      throw givenTwice(named.replace(/^--|[<>]/g, ''), value);
+      throw givenTwice(flag.replace(/[<>]/g, ''), value);
     const text = String(Array.isArray(value) ? value.at(-1) : value).trim();
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max)

@@ -67,12 +67,13 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
       `Option --${needs[1]} needs a value: \`--${needs[1]} VALUE\` (or \`--${needs[1]}=VALUE\`).\nRun \`${help}\` for the options.`,
     );
   const missing = /^Not enough non-option arguments: got (\d+)/.exec(msg);
-  const form = (missing && commandForm(words)) ?? '';
+  const form = missing ? commandForm(words) : null;
   // yargs counts the words after the command's own; the first required ones not given.
-  const wanted = (form.match(/<[^>]+>/g) ?? []).slice(Number(missing?.[1]));
-  if (wanted.length > 0) {
+  const wanted = form?.match(/<[^>]+>/g)?.slice(Number(missing![1])) ?? [];
+  if (form && wanted.length > 0) {
+    const name = form.split(' <')[0];
     return new UserError(
-      `\`poolsync ${form.split(' <')[0]}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`poolsync ${form.split(' <')[0]} --help\` for usage.`,
+      `\`poolsync ${name}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`poolsync ${name} --help\` for usage.`,
     );
   }
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
