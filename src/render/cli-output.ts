@@ -49,7 +49,7 @@ export const quickstartStop = {
     `\nStopping (${signal}): no new run starts, a running apply finishes its steps...\n`,
   stopped: (finished: boolean, state: string) =>
     finished
-      ? `Stopped. The control plane keeps its state in ${state}; \`npm start\` goes on from there.\n`
+      ? `Stopped. The control plane keeps its state in ${state}; the next start goes on from there.\n`
       : `Stopped before every running step finished; the next start picks up from the live state (${state}).\n`,
 };
 
