@@ -54,7 +54,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
           else defaults();
         },
       )
-      .demandCommand(1, 'Name a command: see `poolsync --help`.')
+      .demandCommand(1, 'Name a command.')
       .strict()
       .recommendCommands()
       .help()

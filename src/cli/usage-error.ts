@@ -60,23 +60,41 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     return new UserError(
       `Unknown command "${other.command}": ${other.hint}.\nRun \`poolsync${other.command.includes(' ') ? ` ${command}` : ''} --help\` for the commands.`,
     );
-  const help = command && COMMANDS[command] ? `poolsync ${command} --help` : 'poolsync --help';
+  // The (sub)command as its usage names it (`state list`, `state forget` for `state rm`).
+  const form = commandForm(words);
+  const name = form?.split(/ [<[]/)[0];
+  const help = name ? `poolsync ${name} --help` : 'poolsync --help';
   const needs = /^Not enough arguments following: (.+)$/.exec(msg);
   if (needs)
     return new UserError(
       `Option --${needs[1]} needs a value: \`--${needs[1]} VALUE\` (or \`--${needs[1]}=VALUE\`).\nRun \`${help}\` for the options.`,
     );
   const missing = /^Not enough non-option arguments: got (\d+)/.exec(msg);
-  const form = missing ? commandForm(words) : null;
   // yargs counts the words after the command's own; the first required ones not given.
-  const wanted = form?.match(/<[^>]+>/g)?.slice(Number(missing![1])) ?? [];
-  if (form && wanted.length > 0) {
-    const name = form.split(' <')[0];
+  const wanted = (missing && form?.match(/<[^>]+>/g)?.slice(Number(missing[1]))) || [];
+  if (wanted.length > 0)
     return new UserError(
-      `\`poolsync ${name}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`poolsync ${name} --help\` for usage.`,
+      `\`poolsync ${name}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`${help}\` for usage.`,
     );
+  // yargs: "Invalid values:\n  Argument: output, Given: "yaml", Choices: "text", "json", …".
+  const invalid = [...msg.matchAll(/Argument: (\S+), Given: (.+), Choices: (.+)/g)];
+  if (msg.startsWith('Invalid values:') && invalid.length > 0) {
+    const positionals = (cli as unknown as { getGroups(): Record<string, string[]> }).getGroups()[
+      'Positionals:'
+    ];
+    const lines = invalid.map(([, name, given, list]) => {
+      const choices = list!.split(', ').map((c) => JSON.parse(c) as string);
+      const hit = closest(String(JSON.parse(given!)), choices);
+      const what = positionals?.includes(name!) ? `<${name}>` : `--${name}`;
+      return `${what} ${given} is not one of ${choices.join(', ')}${hit ? `: did you mean ${hit}?` : '.'}`;
+    });
+    return new UserError(`${lines.join('\n')}\nRun \`${help}\` for usage.`);
   }
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown && command !== undefined && !form)
+    return new UserError(
+      `Unknown command "${command}".\nRun \`poolsync --help\` for the commands.`,
+    );
   if (unknown) {
     // What yargs knows there (the command's options and the global ones), but positionals.
     const y = cli as unknown as {

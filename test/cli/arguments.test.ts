@@ -151,6 +151,33 @@ describe('a command without its required positional', () => {
   });
 });
 
+describe("yargs's other refusals, in poolsync's words", () => {
+  it.each([
+    // A choice (yargs: "Invalid values: Argument: output, Given: …, Choices: …").
+    [
+      ['plan', '.', '-o', 'jsn', '--log-format', 'xml'],
+      '--output "jsn" is not one of text, json, markdown: did you mean json?\n--log-format "xml" is not one of auto, json, pretty.\nRun `poolsync plan --help` for usage.',
+    ],
+    [
+      ['render', 'fly'],
+      '<what> "fly" is not one of flyte-core-values, union-cluster-pools.\nRun `poolsync render --help` for usage.',
+    ],
+    // A subcommand's own help, not its parent's.
+    [
+      ['state', 'list', '--bogus'],
+      'Unknown option --bogus.\nRun `poolsync state list --help` for the options.',
+    ],
+    // Not a command at all (it said: Unexpected argument "bogus").
+    [['bogus'], 'Unknown command "bogus".\nRun `poolsync --help` for the commands.'],
+    // No command (it said "see `poolsync --help`" twice).
+    [['--no-color'], 'Name a command.\nRun `poolsync --help` for usage.'],
+  ])('%j', async (args, said) => {
+    const r = await poolsync(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`Error: ${said}\n`);
+  });
+});
+
 describe("other tools' commands", () => {
   it.each([
     [

@@ -122,6 +122,8 @@ describe('poolsync completion', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect((r as { code: number }).code).toBe(1);
-    expect((r as { stderr: string }).stderr).toMatch(/Choices: "bash", "zsh", "fish"/);
+    expect((r as { stderr: string }).stderr).toContain(
+      'Error: <shell> "powershell" is not one of bash, zsh, fish.',
+    );
   }, 30_000);
 });

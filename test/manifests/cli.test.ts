@@ -73,7 +73,7 @@ describe('poolsync validate', () => {
   it('rejects an unknown --output value', async () => {
     const r = await poolsync('validate', '.', '--output', 'xml');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Invalid values');
+    expect(r.stderr).toContain('--output "xml" is not one of text, json');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
