@@ -62,8 +62,14 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     );
   // The (sub)command as its usage names it (`state list`, `state forget` for `state rm`).
   const form = commandForm(words);
-  const name = form?.split(/ [<[]/)[0];
-  const help = name ? `poolsync ${name} --help` : 'poolsync --help';
+  const usageName = form?.split(/ [<[]/)[0];
+  const help = usageName ? `poolsync ${usageName} --help` : 'poolsync --help';
+  // What yargs knows there: the command's options and positionals.
+  const y = cli as unknown as {
+    getOptions(): { key: Record<string, unknown> };
+    getGroups(): Record<string, string[]>;
+  };
+  const positionals = y.getGroups()['Positionals:'] ?? [];
   const needs = /^Not enough arguments following: (.+)$/.exec(msg);
   if (needs)
     return new UserError(
@@ -74,34 +80,17 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
   const wanted = (missing && form?.match(/<[^>]+>/g)?.slice(Number(missing[1]))) || [];
   if (wanted.length > 0)
     return new UserError(
-      `\`poolsync ${name}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`${help}\` for usage.`,
+      `\`poolsync ${usageName}\` needs ${wanted.join(' ')}: \`poolsync ${form}\`.\nRun \`${help}\` for usage.`,
     );
-  // yargs: "Invalid values:\n  Argument: output, Given: "yaml", Choices: "text", "json", …".
-  const invalid = [...msg.matchAll(/Argument: (\S+), Given: (.+), Choices: (.+)/g)];
-  if (msg.startsWith('Invalid values:') && invalid.length > 0) {
-    const positionals = (cli as unknown as { getGroups(): Record<string, string[]> }).getGroups()[
-      'Positionals:'
-    ];
-    const lines = invalid.map(([, name, given, list]) => {
-      const choices = list!.split(', ').map((c) => JSON.parse(c) as string);
-      const hit = closest(String(JSON.parse(given!)), choices);
-      const what = positionals?.includes(name!) ? `<${name}>` : `--${name}`;
-      return `${what} ${given} is not one of ${choices.join(', ')}${hit ? `: did you mean ${hit}?` : '.'}`;
-    });
-    return new UserError(`${lines.join('\n')}\nRun \`${help}\` for usage.`);
-  }
+  const choices = msg.startsWith('Invalid values:') ? choiceLines(msg, positionals) : null;
+  if (choices) return new UserError(`${choices}\nRun \`${help}\` for usage.`);
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   if (unknown && command !== undefined && !form)
     return new UserError(
       `Unknown command "${command}".\nRun \`poolsync --help\` for the commands.`,
     );
   if (unknown) {
-    // What yargs knows there (the command's options and the global ones), but positionals.
-    const y = cli as unknown as {
-      getOptions(): { key: Record<string, unknown> };
-      getGroups(): Record<string, string[]>;
-    };
-    const positionals = y.getGroups()['Positionals:'] ?? [];
+    // The command's own options and the global ones, but positionals.
     const own = Object.keys(y.getOptions().key).filter(
       (n) => n.length > 1 && !GLOBAL_OPTIONS.includes(n) && !positionals.includes(n),
     );
@@ -129,6 +118,28 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     );
   }
   return new UserError(`${msg}\nRun \`${help}\` for usage.`);
+}
+
+/**
+ * yargs's "Argument: output, Given: "yaml", Choices: "text", "json"" lines (its values as JSON,
+ * joined by ", "), each as the option or positional with its choices and the closest one; null
+ * where a line does not read so (yargs's own words then).
+ */
+function choiceLines(msg: string, positionals: readonly string[]): string | null {
+  const lines = [...msg.matchAll(/^ {2}Argument: (\S+), Given: (.+), Choices: (.+)$/gm)];
+  if (lines.length === 0) return null;
+  const said = ([, arg, given, list]: RegExpExecArray) => {
+    const values = JSON.parse(`[${given}]`) as unknown[];
+    const choices = (JSON.parse(`[${list}]`) as unknown[]).map(String);
+    const hit = values.length === 1 ? closest(String(values[0]), choices) : null;
+    const what = positionals.includes(arg!) ? `<${arg}>` : `--${arg}`;
+    return `${what} ${given} is not one of ${choices.join(', ')}${hit ? `: did you mean ${hit}?` : '.'}`;
+  };
+  try {
+    return lines.map(said).join('\n');
+  } catch {
+    return null; // Not JSON as yargs writes its values.
+  }
 }
 
 /** The usage form of the (sub)command `words` names, as define.ts writes it: `state show <address> [dir]`. */
