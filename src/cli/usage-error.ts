@@ -85,7 +85,8 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
   const choices = msg.startsWith('Invalid values:') ? choiceLines(msg, positionals) : null;
   if (choices) return new UserError(`${choices}\nRun \`${help}\` for usage.`);
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
-  if (unknown && command !== undefined && !form)
+  // The first word is what yargs could not read, and no command (not an option's value).
+  if (unknown && !form && command !== undefined && unknown[1]!.split(', ').includes(command))
     return new UserError(
       `Unknown command "${command}".\nRun \`poolsync --help\` for the commands.`,
     );

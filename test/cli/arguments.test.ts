@@ -169,6 +169,11 @@ describe("yargs's other refusals, in poolsync's words", () => {
     ],
     // Not a command at all (it said: Unexpected argument "bogus").
     [['bogus'], 'Unknown command "bogus".\nRun `poolsync --help` for the commands.'],
+    // A global option's value before the command is no command.
+    [
+      ['--log-format', 'pretty', 'validate', '.', '--bogus'],
+      'Unknown option --bogus.\nRun `poolsync --help` for the options.',
+    ],
     // No command (it said "see `poolsync --help`" twice).
     [['--no-color'], 'Name a command.\nRun `poolsync --help` for usage.'],
   ])('%j', async (args, said) => {
