@@ -15,12 +15,15 @@ const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) console.log('prompt-terminal tests skipped: no tmux on PATH (apt-get install tmux)');
 
-/** A tmux server of this test's own (its socket), removed after it. */
+/**
+ * A tmux server of this test's own, removed after it. Its socket is in the test's temporary
+ * folder (`-S`): by name (`-L`) it was left in /tmp/tmux-UID after kill-server, one a run.
+ */
 function tmuxServer() {
-  const socket = `poolsync-test-${process.pid}-${Date.now()}`;
+  const socket = join(tempFolder('poolsync-tmux-'), 'socket');
   const tmux = (...args: string[]) =>
-    execFileSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-  cleanup.add(() => spawnSync('tmux', ['-L', socket, 'kill-server']));
+    execFileSync('tmux', ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  cleanup.add(() => spawnSync('tmux', ['-S', socket, 'kill-server']));
   return tmux;
 }
 
