@@ -37,18 +37,21 @@ export function otherToolHint(
   words: readonly string[],
   commands: Readonly<Record<string, Command>> = COMMANDS,
 ): { command: string; hint: string } | null {
-  const defined = (cs: readonly Command[], word: string | undefined) =>
-    word !== undefined &&
-    cs.some((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word));
   const [first, second] = words;
   if (first === undefined) return null;
-  if (!defined(Object.values(commands), first))
+  if (!commandNamed(Object.values(commands), first))
     return OTHER_TOOLS[first] ? { command: first, hint: OTHER_TOOLS[first] } : null;
   const sub = `${first} ${second}`;
   if (second === undefined || !OTHER_TOOLS[sub]) return null;
-  return defined(commands[first]?.subcommands ?? [], second)
+  return commandNamed(commands[first]?.subcommands ?? [], second)
     ? null
     : { command: sub, hint: OTHER_TOOLS[sub] };
+}
+
+/** The command of `commands` that `word` names, by its name or an alias. */
+function commandNamed(commands: readonly Command[], word: string | undefined): Command | undefined {
+  if (word === undefined) return undefined;
+  return commands.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word));
 }
 
 /** MSG of yargs, whose instance CLI knows the options of the command it was reading. */
@@ -145,11 +148,9 @@ function choiceLines(msg: string, positionals: readonly string[]): string | null
 
 /** The usage form of the (sub)command `words` names, as define.ts writes it: `state show <address> [dir]`. */
 function commandForm(words: readonly string[]): string | null {
-  const named = (cs: readonly Command[], word: string | undefined) =>
-    cs.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word ?? ''));
-  const top = named(Object.values(COMMANDS), words[0]);
+  const top = commandNamed(Object.values(COMMANDS), words[0]);
   if (!top) return null;
-  const sub = named(top.subcommands ?? [], words[1]);
+  const sub = commandNamed(top.subcommands ?? [], words[1]);
   return sub ? `${words[0]} ${sub.command}` : top.command;
 }
 

@@ -20,18 +20,26 @@ const ENV = { PATH: process.env.PATH, NO_COLOR: '1' };
 const poolsync = (...args: string[]) =>
   runInProcess(args, { ...ENV, HOME: tempFolder('poolsync-home-') });
 
+/** Every command of define.ts, subcommands too, with the words that name it (`state list`). */
+function everyCommand(): { c: Command; parent: string[]; words: string[] }[] {
+  const out: { c: Command; parent: string[]; words: string[] }[] = [];
+  const visit = (c: Command, parent: string[]) => {
+    const words = [...parent, c.command.split(' ')[0]!];
+    out.push({ c, parent, words });
+    for (const sub of c.subcommands ?? []) visit(sub, words);
+  };
+  for (const c of Object.values(COMMANDS)) visit(c, []);
+  return out;
+}
+
 /** Each command's words (`state list`) and the options of it that take a value. */
 function valuedOptions(): { words: string[]; option: string }[] {
   const out: { words: string[]; option: string }[] = [];
-  const visit = (c: Command, parent: string[]) => {
-    const words = [...parent, c.command.split(' ')[0]!];
+  for (const { c, words } of everyCommand()) {
+    if (c.subcommands) continue;
     // Required positionals given (`promote <from>`): else yargs asks for them first; a run's
     // number is a number (`rollback <run>`).
     const given = [...c.command.matchAll(/<[^>]+>/g)].map((m) => (m[0] === '<run>' ? '1' : 'bash'));
-    if (c.subcommands) {
-      for (const sub of c.subcommands) visit(sub, words);
-      return;
-    }
     const y = (c.builder?.(yargs([]), {}) ?? yargs([])) as Argv & {
       getOptions(): {
         key: Record<string, unknown>;
@@ -52,8 +60,7 @@ function valuedOptions(): { words: string[]; option: string }[] {
     ]);
     for (const option of Object.keys(o.key))
       if (option.length > 1 && !not.has(option)) out.push({ words: [...words, ...given], option });
-  };
-  for (const c of Object.values(COMMANDS)) visit(c, []);
+  }
   return out;
 }
 
@@ -125,17 +132,11 @@ describe('an option that takes a value', () => {
 
 describe('a command without its required positional', () => {
   /** Each (sub)command's words and usage form with a `<required>` positional (define.ts). */
-  const required = () => {
-    const out: { words: string[]; form: string; first: string }[] = [];
-    const visit = (c: Command, parent: string[]) => {
-      const words = [...parent, c.command.split(' ')[0]!];
-      for (const sub of c.subcommands ?? []) visit(sub, words);
+  const required = () =>
+    everyCommand().flatMap(({ c, parent, words }) => {
       const first = /<[^>]+>/.exec(c.command)?.[0];
-      if (first) out.push({ words, form: [...parent, c.command].join(' '), first });
-    };
-    for (const c of Object.values(COMMANDS)) visit(c, []);
-    return out;
-  };
+      return first ? [{ words, form: [...parent, c.command].join(' '), first }] : [];
+    });
 
   it('names it and the usage form, for every such command (yargs said "Not enough non-option arguments: got 0, need at least 1")', async () => {
     const cases = required();
