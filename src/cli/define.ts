@@ -11,6 +11,7 @@ import { notifyOptions } from '../notify/config.js';
 import { pullRequestCommentOptions } from '../vcs/comment-options.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 
 /** Options from `env` where they default to it. */
 export interface Command {
@@ -68,9 +69,23 @@ export function wholeNumber(flag: string, min: number, max = Number.MAX_SAFE_INT
   };
 }
 
-/** --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash. */
+/**
+ * --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash.
+ * An http(s) URL without credentials (the admin token goes in a header, from a file or the env).
+ */
 export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
-  return (args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL).replace(/\/+$/, '');
+  const from = args.daemon !== undefined ? '--daemon' : 'POOLSYNC_DAEMON_URL';
+  const url = args.daemon ?? env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL;
+  refuseUrlCredentials(
+    url,
+    from,
+    'give the admin token in POOLSYNC_ADMIN_TOKEN or --admin-token-file',
+  );
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new UserError(
+      `${from} ${JSON.stringify(url)} is not a daemon's address: give its http(s) URL, as ${DEFAULT_DAEMON_URL}`,
+    );
+  return url.replace(/\/+$/, '');
 }
 
 const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';

@@ -335,6 +335,25 @@ const IO_WORDS: Record<string, string> = {
 /** errno codes as words a user acts on. */
 export const ioWords = (code: string): string => IO_WORDS[code] ?? code;
 
+/** What a file or folder the user named to write (--out, --dir) is, when it cannot be written. */
+const WRITE_WORDS: Record<string, string> = {
+  ENOENT: 'the folder it goes in does not exist',
+  ENOTDIR: 'a folder in its path is a file',
+  EISDIR: 'it is a folder, not a file',
+  // mkdir's answer where the path is taken by a file.
+  EEXIST: 'it is a file, not a folder',
+};
+
+export const writeWords = (err: unknown): string =>
+  WRITE_WORDS[errCode(err)] ?? ioWords(errCode(err));
+
+/** A folder the user named to write into (init, export), made with its parents when missing. */
+export async function makeUserFolder(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+    throw new UserError(`cannot write into the folder ${dir}: ${writeWords(err)}`);
+  });
+}
+
 /** `path` relative to `root` with forward slashes; refused when it is not strictly inside. */
 function inside(root: string, path: string): string {
   const rel = relative(root, path);

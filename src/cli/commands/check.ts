@@ -23,6 +23,7 @@ import {
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 import { lookupHost } from '../../util/control-plane-endpoint.js';
+import { scrubUrlUserinfo } from '../../util/redact.js';
 
 export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
   const note = await requireConfigFolder(args.dir);
@@ -78,7 +79,8 @@ interface Line {
 export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const lines: Line[] = [await folderLine(args.dir)];
   const target = await oneTarget(null, args, 'check', io.env);
-  const url = target.url;
+  // Shown without a user part: a URL that carries one is refused below, and stdout keeps URLs'.
+  const url = scrubUrlUserinfo(target.url);
   let cp: ControlPlane | null = null;
   try {
     cp = await openToRead(target, io, networkOf(args, io.env));

@@ -9,7 +9,7 @@
  * written joins the inventory (src/apply/inventory.ts), so `prune: true` deletes it once it
  * leaves the repository, as what apply created (docs/plan.md, Prune by inventory).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import {
   adoptIntoInventory,
   forgetInInventory,
@@ -36,7 +36,7 @@ import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
-import { exists, relativeParts, writeRepoFile } from '../../util/safe-file.js';
+import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { refuseCodeProject, requireFolder } from '../config-folder.js';
@@ -64,7 +64,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
           `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
         );
     }
-    await mkdir(out, { recursive: true });
+    await makeUserFolder(out);
     for (const f of result.files) await writeExported(out, f);
     for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
     const c = result.counts;
@@ -285,7 +285,7 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
       `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${join(args.dir, 'pools')}\``,
     );
   }
-  await mkdir(dir, { recursive: true });
+  await makeUserFolder(dir);
   await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
   io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
   if (await ignoreStateFolder(dir))

@@ -14,7 +14,7 @@ import { underFolder } from '../../manifests/environments.js';
 import { LIMITS } from '../../manifests/limits.js';
 import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
-import { describeFailure, readRepoFile, writeRepoFile } from '../../util/safe-file.js';
+import { describeFailure, readRepoFile, writeRepoFile, writeWords } from '../../util/safe-file.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import { planFileParts, writePlanFile, type PlanKey } from '../../render/plan-file.js';
 import {
@@ -181,7 +181,7 @@ async function planFor(
     const out = args.out;
     // Part by part: a plan of 100,000 changes is written without its whole text in memory.
     await writePlanFile(out, plan, key ?? null).catch((err: NodeJS.ErrnoException) => {
-      throw new UserError(`cannot save the plan to ${out}: ${err.code ?? String(err)}`);
+      throw new UserError(`cannot save the plan to ${out}: ${err.code ? writeWords(err) : err}`);
     });
     if (args.output === 'text')
       io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);

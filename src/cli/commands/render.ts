@@ -4,8 +4,8 @@
  * --check (CI) writes nothing; --base's volume lists are kept (Helm replaces lists).
  */
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { readUserFile, writeRepoFile } from '../../util/safe-file.js';
+import { writeFile } from 'node:fs/promises';
+import { makeUserFolder, readUserFile, writeRepoFile, writeWords } from '../../util/safe-file.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadRepository } from '../../manifests/index.js';
 import { formatValidationText } from '../../manifests/report.js';
@@ -103,8 +103,10 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
       throw new UserError(err.message);
     });
   } else {
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, content);
+    await makeUserFolder(dirname(out));
+    await writeFile(out, content).catch((err: unknown) => {
+      throw new UserError(`cannot write ${out}: ${writeWords(err)}`);
+    });
   }
   io.stderr.write(`Wrote ${out}\n`);
   return 0;

@@ -1,0 +1,112 @@
+/**
+ * What a user names that is not what it should be: a file where a folder goes (`init`, `export
+ * --dir`, `render --out`'s folder, `plan --out`'s), a folder where a file goes, a daemon
+ * address that is no http(s) URL or carries a password. Each is one line saying which and
+ * what it is, never an internal error with a stack; a password given is never shown.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/cli.js';
+import { runInProcess, type CliResult } from '../support/memory-io.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'poolsync-named-paths-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const repo = join(tmp, 'repo');
+cpSync(join(REPO_ROOT, 'examples/config-repo'), repo, { recursive: true });
+const file = join(tmp, 'a-file');
+writeFileSync(file, 'not a folder\n');
+const folder = join(tmp, 'a-folder');
+mkdirSync(folder);
+const controlPlane = `file:${join(tmp, 'cp.json')}`;
+
+const poolsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+  runInProcess(args, env, tmp);
+
+/** Refused with exit 1 and one `Error:` line, which `said` matches. */
+function expectRefused(r: CliResult, said: RegExp): void {
+  const context = `${r.stdout}\n${r.stderr}`;
+  expect(r.code, context).toBe(1);
+  expect(r.stderr, context).not.toMatch(/Internal error|\n\s+at /);
+  expect(r.stderr.trimEnd().split('\n'), context).toEqual([expect.stringMatching(/^Error: /)]);
+  expect(r.stderr, context).toMatch(said);
+}
+
+describe('a file where a folder goes, a folder where a file goes', () => {
+  const notAFolder = (path: string) =>
+    new RegExp(`cannot write into the folder ${path}: it is a file, not a folder`);
+  const fileInPath = (path: string) =>
+    new RegExp(`cannot write into the folder ${path}: a folder in its path is a file`);
+
+  it('init FILE and init FILE/sub', async () => {
+    expectRefused(await poolsync(['init', file]), notAFolder(file));
+    expectRefused(await poolsync(['init', join(file, 'sub')]), fileInPath(join(file, 'sub')));
+  });
+
+  it('export --dir FILE', async () => {
+    const r = await poolsync(['export', '--dir', file, '--control-plane', controlPlane]);
+    expectRefused(r, notAFolder(file));
+  });
+
+  it("render --out: a file in the output's path, or a folder as the output", async () => {
+    const render = (out: string) => poolsync(['render', 'flyte-core-values', repo, '--out', out]);
+    expectRefused(await render(join(file, 'values.yaml')), notAFolder(file));
+    expectRefused(
+      await render(folder),
+      new RegExp(`cannot write ${folder}: it is a folder, not a file`),
+    );
+  });
+
+  it('plan --out: a file in its path, a folder, a folder that does not exist', async () => {
+    const plan = (out: string) =>
+      poolsync(['plan', repo, '--control-plane', controlPlane, '--out', out]);
+    const cases: [string, string][] = [
+      [join(file, 'plan.json'), 'a folder in its path is a file'],
+      [folder, 'it is a folder, not a file'],
+      [join(tmp, 'missing', 'plan.json'), 'the folder it goes in does not exist'],
+    ];
+    for (const [out, words] of cases)
+      expectRefused(await plan(out), new RegExp(`cannot save the plan to ${out}: ${words}`));
+  });
+});
+
+describe("a daemon's address", () => {
+  for (const command of [['status'], ['history'], ['approve'], ['sync'], ['rollback', '3']])
+    it(`${command[0]} --daemon that is no http(s) URL`, async () => {
+      const r = await poolsync([...command, '--daemon', 'daemon.internal']);
+      expectRefused(
+        r,
+        /--daemon "daemon\.internal" is not a daemon's address: give its http\(s\) URL, as http:\/\/127\.0\.0\.1:8080/,
+      );
+    });
+
+  it('POOLSYNC_DAEMON_URL is named when it is the one', async () => {
+    const r = await poolsync(['status'], { POOLSYNC_DAEMON_URL: 'ftp://daemon.internal' });
+    expectRefused(r, /POOLSYNC_DAEMON_URL "ftp:\/\/daemon\.internal" is not a daemon's address/);
+  });
+
+  it('a password in --daemon is refused before anything is sent, and never shown', async () => {
+    const r = await poolsync(['status', '--daemon', 'http://admin:s3cret-pw@127.0.0.1:1']);
+    expectRefused(
+      r,
+      /--daemon carries a password or token \(user:secret@\); remove it from the URL and give the admin token in POOLSYNC_ADMIN_TOKEN or --admin-token-file/,
+    );
+    expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+  });
+});
+
+it('check shows the control-plane URL it refuses for a password without the password', async () => {
+  const r = await poolsync([
+    'check',
+    repo,
+    '--control-plane',
+    'http://admin:s3cret-pw@127.0.0.1:1',
+  ]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(
+    /✗ control plane http:\/\/\*\*\*@127\.0\.0\.1:1: the control plane URL carries a password/,
+  );
+  expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+});
