@@ -11,7 +11,7 @@ import { restOpener } from './rest/opener.js';
 import type { ControlPlane } from './types.js';
 import { unionOpener } from './union/opener.js';
 import { rememberSecret } from '../util/redact.js';
-import { checkBound, parseSecretFile, type SecretFile } from '../util/bound-secret.js';
+import { checkBound, headerToken, parseSecretFile, type SecretFile } from '../util/bound-secret.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
 import type { Env } from '../util/env.js';
 
@@ -66,10 +66,11 @@ export async function resolveToken(
     if (!env) return undefined;
     const { secret, endpoint } = parseSecretFile(env, 'token');
     checkBound('POOLSYNC_TOKEN', endpoint, url);
-    return secret || undefined;
+    return secret ? headerToken(secret, 'POOLSYNC_TOKEN') : undefined;
   }
   const { secret, endpoint } = await readTokenFile(file);
   checkBound(`the token file ${file}`, endpoint, url);
+  headerToken(secret, `the token file ${file}`);
   if (endpoint === null && environment !== null) {
     const here = controlPlaneEndpoint(url);
     throw new UserError(

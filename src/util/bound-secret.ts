@@ -38,3 +38,15 @@ export function checkBound(source: string, endpoint: string | null, url: string)
       `${source} is for the control plane ${named}, not ${here}: nothing was sent. A secret goes only to the control plane it names (docs/security.md, "Environments")`,
     );
 }
+
+/**
+ * A bearer token as a header carries it: visible ASCII only (RFC 9110 field values; a token is
+ * letters, digits and `-._~+/=`). A pasted line break or non-ASCII letter was undici's
+ * UND_ERR_INVALID_ARG, read as "cannot reach the control plane".
+ */
+export function headerToken(token: string, source: string): string {
+  if (/^[\x21-\x7e]+$/.test(token)) return token;
+  throw new UserError(
+    `${source} holds a character an HTTP header cannot carry (a space, a line break or a non-ASCII letter): give the token alone; nothing was sent`,
+  );
+}

@@ -20,6 +20,7 @@ import {
   type PublishOutcome,
   type PullRequestRef,
 } from './types.js';
+import { headerToken } from '../util/bound-secret.js';
 
 export interface CommentTarget extends PullRequestRef {
   commit: string;
@@ -82,6 +83,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     throw new UserError(
       `--comment ${provider} needs a ${name} token in the ${tokenVar} environment variable (it is never read from a flag).`,
     );
+  headerToken(token, tokenVar);
   const ci = ciDefaults(provider, env);
   const repository = argv.repo ?? ci.repository;
   if (!repository)

@@ -41,6 +41,7 @@ import {
 } from '../../util/json-shape.js';
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
+import { headerToken } from '../../util/bound-secret.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
@@ -594,10 +595,10 @@ async function adminToken(
     ).toString();
     if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
     rememberSecret(text);
-    return text.trim();
+    return headerToken(text.trim(), `the admin token file ${path}`);
   }
   const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
-  if (token) return token;
+  if (token) return headerToken(token, 'POOLSYNC_ADMIN_TOKEN');
   throw new UserError(
     `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE (\`poolsync daemon --quickstart\` makes ${LOCAL_ADMIN_TOKEN_FILE}, read here when the daemon is on this machine)`,
   );

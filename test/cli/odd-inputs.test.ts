@@ -1,8 +1,10 @@
 /**
- * What a user names that is not what it should be: a file where a folder goes (`init`, `export
+ * What a user gives that is not what it should be: a file where a folder goes (`init`, `export
  * --dir`, `render --out`'s folder, `plan --out`'s), a folder where a file goes, a daemon
- * address that is no http(s) URL or carries a password. Each is one line saying which and
- * what it is, never an internal error with a stack; a password given is never shown.
+ * address that is no http(s) URL or carries a password, a token no HTTP header can carry. Each
+ * is one line saying which and what it is, never an internal error with a stack or a transport
+ * code; a password or token given is never shown. Found by a sweep of every command and option
+ * over odd values (27 Nov).
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/cli.js';
 import { runInProcess, type CliResult } from '../support/memory-io.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'poolsync-named-paths-'));
+const tmp = mkdtempSync(join(tmpdir(), 'poolsync-odd-inputs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const repo = join(tmp, 'repo');
@@ -109,4 +111,56 @@ it('check shows the control-plane URL it refuses for a password without the pass
     /✗ control plane http:\/\/\*\*\*@127\.0\.0\.1:1: the control plane URL carries a password/,
   );
   expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+});
+
+describe('a token no HTTP header can carry is refused before anything is sent', () => {
+  // A closed port: a token that passed would be "cannot reach", not this refusal.
+  const closed = 'http://127.0.0.1:1';
+  const cases: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
+    [
+      'POOLSYNC_TOKEN',
+      ['plan', repo, '--control-plane', closed],
+      { POOLSYNC_TOKEN: 'tök-ën-1' },
+      /^Error: POOLSYNC_TOKEN holds/,
+    ],
+    [
+      'POOLSYNC_ADMIN_TOKEN',
+      ['sync', '--daemon', closed],
+      { POOLSYNC_ADMIN_TOKEN: 'two words' },
+      /^Error: POOLSYNC_ADMIN_TOKEN holds/,
+    ],
+    [
+      'GITHUB_TOKEN',
+      [
+        'plan',
+        repo,
+        '--control-plane',
+        controlPlane,
+        '--comment',
+        'github',
+        '--repo',
+        'o/r',
+        '--pr',
+        '1',
+      ],
+      { GITHUB_TOKEN: 'ghp_x\u00a0y' },
+      /^Error: GITHUB_TOKEN holds/,
+    ],
+  ];
+  for (const [name, args, env, said] of cases)
+    it(name, async () => {
+      const r = await poolsync(args, env);
+      expectRefused(r, said);
+      expect(r.stderr).toMatch(
+        /a character an HTTP header cannot carry .*: give the token alone; nothing was sent/,
+      );
+    });
+
+  it('a token file with a space in its token', async () => {
+    const tokenFile = join(tmp, 'token');
+    writeFileSync(tokenFile, 'abc def\n');
+    const r = await poolsync(['plan', repo, '--control-plane', closed, '--token-file', tokenFile]);
+    expectRefused(r, new RegExp(`^Error: the token file ${tokenFile} holds a character`));
+    expect(r.stderr).not.toContain('abc def');
+  });
 });
