@@ -6,6 +6,8 @@ import yargs, { type Argv, type CommandModule } from 'yargs';
 import { COMMANDS, givenTwice, logFormatOption, type Command, type Shell } from './define.js';
 import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
+import { LOG_FORMATS } from '../daemon/config-options.js';
+import { UserError } from '../util/user-error.js';
 import { packageVersion } from '../util/package-version.js';
 import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
@@ -28,6 +30,14 @@ export async function main(given: string[], processIo: Io): Promise<number> {
   try {
     const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
     if (singleDash) throw singleDash;
+    // yargs checks --log-format's choices; its variable, read when the flag is not given, is
+    // checked here, said as the daemon says it.
+    const flagged = argv.some((a) => a === '--log-format' || a.startsWith('--log-format='));
+    const envFormat = flagged ? undefined : io.env.POOLSYNC_LOG_FORMAT || undefined;
+    if (envFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(envFormat))
+      throw new UserError(
+        `environment variable POOLSYNC_LOG_FORMAT: "${envFormat}" is not one of ${LOG_FORMATS.join(', ')}.`,
+      );
     const cli = yargsUnder(io.env, argv);
     skipHelpPrerender(cli);
     let output = '';

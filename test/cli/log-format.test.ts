@@ -85,6 +85,24 @@ describe('--log-format json', () => {
     expect((records(plan.stderr)[0] as unknown as { time: string }).time).toMatch(/Z$/);
   }, 30_000);
 
+  it('POOLSYNC_LOG_FORMAT outside its choices is refused as the daemon refuses it; the flag wins', async () => {
+    const said =
+      'Error: environment variable POOLSYNC_LOG_FORMAT: "JSON" is not one of auto, json, pretty.\n';
+    for (const args of [
+      ['validate', dir],
+      ['daemon', '--watch', dir, '--once'],
+    ]) {
+      const r = await runCli(args, { POOLSYNC_LOG_FORMAT: 'JSON' });
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toBe(said);
+    }
+    const flagged = await runCli(['validate', dir, '--log-format', 'pretty'], {
+      POOLSYNC_LOG_FORMAT: 'JSON',
+    });
+    expect(flagged.stderr).not.toContain('POOLSYNC_LOG_FORMAT');
+    expect(flagged.stdout).toMatch(/Bad_Name/);
+  }, 30_000);
+
   it('is in every command’s --help', async () => {
     const names = Object.keys(COMMANDS);
     const helps = await Promise.all(names.map((n) => runCli([n, '--help'])));
