@@ -373,7 +373,7 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   } catch {
     parsed = null;
   }
-  if (typeof parsed !== 'object' || parsed === null)
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     return send(res, 400, { error: 'the body must be JSON: {"environment"?, "by"?, "reason"?}' });
   const given = whoAndWhy(parsed as Record<string, unknown>, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });

@@ -115,7 +115,7 @@ describe('a daemon on a REST control plane with a bound token file', () => {
     expect(d.logs.join('')).not.toContain(TOKEN);
     // An approver's name, or who suspends and why, holding the control plane's token is
     // refused, never recorded.
-    const asked = (path: string, body: object) =>
+    const asked = (path: string, body: unknown) =>
       fetch(`${at}${path}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
@@ -129,6 +129,9 @@ describe('a daemon on a REST control plane with a bound token file', () => {
       expect(suspend.status).toBe(400);
       expect(await suspend.text()).not.toContain(TOKEN);
     }
+    // Nor is a body that is no JSON object (an array was read as `{}` and froze the daemon).
+    for (const body of [[], [{ by: 'ops' }], 'ops'])
+      expect((await asked('/suspend', body)).status, JSON.stringify(body)).toBe(400);
     expect(d.daemon.status().freeze.frozen).toBe(false);
   });
 });
