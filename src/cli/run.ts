@@ -3,7 +3,8 @@
  * once, output scrubbed of secrets, on the streams, environment and signals of an `Io`.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { COMMANDS, givenTwice, logFormatOption, type Command, type Shell } from './define.js';
+import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
+import { givenTwice } from '../util/option-values.js';
 import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
 import { LOG_FORMATS } from '../daemon/config-options.js';
@@ -72,7 +73,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .version(packageVersion())
       .wrap(Math.min(110, io.stdout.columns || 100))
       .fail((msg, err) => {
-        // A coerce that refuses a value (define.ts wholeNumber) comes wrapped in yargs's YError.
+        // A coerce that refuses a value (util/option-values.ts wholeNumber) comes wrapped in yargs's YError.
         if (err && err.name !== 'YError') throw err;
         throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, cli);
       })

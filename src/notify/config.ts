@@ -9,6 +9,7 @@ import type { PlanCounts } from '../plan/counts.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { rememberSecret } from '../util/redact.js';
 import { UserError } from '../util/user-error.js';
+import { wholeNumber } from '../util/option-values.js';
 
 /** What the daemon tells people about (Argo CD notifications, Flux's notification-controller). */
 export const NOTIFY_EVENTS = [
@@ -73,7 +74,8 @@ export const notifyOptions = {
     describe: `Events to send, comma-separated: ${NOTIFY_EVENTS.join(', ')} (default: all) [env POOLSYNC_NOTIFY_ON]`,
   },
   'notify-max-per-minute': {
-    type: 'number',
+    type: 'string',
+    coerce: wholeNumber('notify-max-per-minute', 1),
     group: GROUP,
     describe:
       'Most notifications per destination per minute; more are dropped and counted (default 10) [env POOLSYNC_NOTIFY_MAX_PER_MINUTE]',
@@ -110,7 +112,7 @@ export async function resolveNotifyConfig(args: NotifyArgs, env: Env) {
   const maxPerMinute = maxText === undefined ? 10 : Number(maxText);
   if (!Number.isInteger(maxPerMinute) || maxPerMinute < 1)
     throw new UserError(
-      `--notify-max-per-minute must be a whole number of at least 1, got ${String(maxText)}`,
+      `POOLSYNC_NOTIFY_MAX_PER_MINUTE must be a whole number of at least 1, got ${String(maxText)}`,
     );
   return { destinations, events: events as NotifyEventKind[], maxPerMinute };
 }

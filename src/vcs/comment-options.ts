@@ -3,6 +3,7 @@
  * so that a plan without `--comment` never loads the HTTP and Git clients.
  */
 import type { InferredOptionTypes, Options } from 'yargs';
+import { wholeNumber } from '../util/option-values.js';
 
 const GROUP = 'Pull-request comment:';
 
@@ -15,7 +16,8 @@ export const pullRequestCommentOptions = {
       'Post the plan as the sticky comment of a pull request (GitHub) or merge request (GitLab) and set the poolsync/plan commit status. Token from GITHUB_TOKEN / GITLAB_TOKEN.',
   },
   pr: {
-    type: 'number',
+    type: 'string',
+    coerce: wholeNumber('pr', 1),
     group: GROUP,
     describe:
       'Pull request number / merge request iid (default in CI: from the GitHub event, or CI_MERGE_REQUEST_IID)',

@@ -33,8 +33,8 @@ function everyCommand(): { c: Command; parent: string[]; words: string[] }[] {
 }
 
 /** Each command's words (`state list`) and the options of it that take a value. */
-function valuedOptions(): { words: string[]; option: string }[] {
-  const out: { words: string[]; option: string }[] = [];
+function valuedOptions(): { words: string[]; option: string; number: boolean }[] {
+  const out: { words: string[]; option: string; number: boolean }[] = [];
   for (const { c, words } of everyCommand()) {
     if (c.subcommands) continue;
     // Required positionals given (`promote <from>`): else yargs asks for them first; a run's
@@ -46,6 +46,7 @@ function valuedOptions(): { words: string[]; option: string }[] {
         boolean: string[];
         count: string[];
         array: string[];
+        number: string[];
       };
       getGroups(): Record<string, string[]>;
     };
@@ -59,7 +60,8 @@ function valuedOptions(): { words: string[]; option: string }[] {
       'version',
     ]);
     for (const option of Object.keys(o.key))
-      if (option.length > 1 && !not.has(option)) out.push({ words: [...words, ...given], option });
+      if (option.length > 1 && !not.has(option))
+        out.push({ words: [...words, ...given], option, number: o.number.includes(option) });
   }
   return out;
 }
@@ -68,8 +70,12 @@ describe('an option that takes a value', () => {
   const options = valuedOptions();
 
   it('are read from define.ts (the check can fail: plan --out is one of them)', () => {
-    expect(options).toContainEqual({ words: ['plan'], option: 'out' });
-    expect(options).toContainEqual({ words: ['state', 'show', 'bash'], option: 'control-plane' });
+    expect(options).toContainEqual({ words: ['plan'], option: 'out', number: false });
+    expect(options).toContainEqual({
+      words: ['state', 'show', 'bash'],
+      option: 'control-plane',
+      number: false,
+    });
     expect(options.length).toBeGreaterThan(50);
   });
 
@@ -87,6 +93,16 @@ describe('an option that takes a value', () => {
       }
     }
     expect(failed).toEqual([]);
+  });
+
+  it("a number is read by poolsync, never as yargs's `number` (it read `abc` as NaN and said NaN)", async () => {
+    expect(options.filter((o) => o.number).map((o) => `${o.words[0]} --${o.option}`)).toEqual([]);
+    const pr = await poolsync('plan', '.', '--comment', 'github', '--pr', 'abc');
+    expect(pr.stderr).toMatch(/^Error: --pr must be a whole number of at least 1 \(got "abc"\)\n/);
+    const notify = await poolsync('daemon', '--notify-max-per-minute', '1e3');
+    expect(notify.stderr).toMatch(
+      /^Error: --notify-max-per-minute must be a whole number of at least 1 \(got "1e3"\)\n/,
+    );
   });
 
   it('plan --out without a value writes nothing and exits 1 (it exited 0)', async () => {
