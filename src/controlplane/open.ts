@@ -43,6 +43,7 @@ export async function readTokenFile(path: string): Promise<SecretFile> {
       `token file ${path} ${read.endpoint === null ? 'is empty' : 'has no token: line'}`,
     );
   rememberSecret(read.secret);
+  headerToken(read.secret, `the token file ${path}`);
   return read;
 }
 
@@ -70,7 +71,6 @@ export async function resolveToken(
   }
   const { secret, endpoint } = await readTokenFile(file);
   checkBound(`the token file ${file}`, endpoint, url);
-  headerToken(secret, `the token file ${file}`);
   if (endpoint === null && environment !== null) {
     const here = controlPlaneEndpoint(url);
     throw new UserError(

@@ -47,6 +47,6 @@ export function checkBound(source: string, endpoint: string | null, url: string)
 export function headerToken(token: string, source: string): string {
   if (/^[\x21-\x7e]+$/.test(token)) return token;
   throw new UserError(
-    `${source} holds a character an HTTP header cannot carry (a space, a line break or a non-ASCII letter): give the token alone; nothing was sent`,
+    `${source} holds a character an HTTP header cannot carry (a space, a line break or a non-ASCII letter): give the token alone`,
   );
 }

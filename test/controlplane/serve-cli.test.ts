@@ -90,5 +90,17 @@ describe('poolsync control-plane serve', () => {
     const token = await run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
     expect(token.stderr).toMatch(/token file .*missing does not exist/);
     expect(token.stderr).not.toMatch(/\n\s+at /);
+    // An empty --token-file (an unset variable's) served without a token: refused, as a token
+    // no client could send (a line of prose read as the token).
+    const empty = await run('--token-file', '', '--state', join(dir, 's.json'));
+    expect(empty).toMatchObject({ code: 1, stdout: '' });
+    expect(empty.stderr).toMatch(/^Error: --token-file is empty: name the file holding the token/);
+    const prose = join(dir, 'prose');
+    await writeFile(prose, 'the token is in the vault\n');
+    const spaced = await run('--token-file', prose, '--state', join(dir, 's.json'));
+    expect(spaced).toMatchObject({ code: 1, stdout: '' });
+    expect(spaced.stderr).toMatch(
+      /^Error: the token file .*prose holds a character an HTTP header cannot carry/,
+    );
   });
 });
