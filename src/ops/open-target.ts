@@ -90,10 +90,12 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
       return { commit: sha(githubEventPullRequest(env)?.base?.sha), from };
     // A comment on a pull request: its payload names no base; the workflow runs on the default
     // branch, whose head is GITHUB_SHA (the operator's poolsync.yaml, whatever is checked out).
-    if (name === 'issue_comment' && githubEvent(env)?.issue?.pull_request)
+    // An event that cannot be read may be a pull request's: taken as one (fail closed).
+    const event = name === 'issue_comment' ? githubEvent(env) : undefined;
+    if (event === null || event?.issue?.pull_request)
       return {
         commit: value('GITHUB_SHA') ?? null,
-        from: `${from} on a pull request (GITHUB_SHA)`,
+        from: `${from} on a pull request (GITHUB_SHA)${event === null ? ' (its GITHUB_EVENT_PATH could not be read: taken as a pull request’s)' : ''}`,
       };
     // The merge queue's temporary branch: the pull requests' files over `merge_group.base_sha`.
     if (name === 'merge_group')

@@ -30,7 +30,10 @@ export interface CommentTarget extends PullRequestRef {
 
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 
-type CiDefaults = Partial<Pick<CommentTarget, 'repository' | 'number' | 'apiUrl' | 'commit'>>;
+/** `number` as CI gives it: a pull request number read from JSON, or a variable's text. */
+type CiDefaults = Partial<Pick<CommentTarget, 'repository' | 'apiUrl' | 'commit'>> & {
+  number?: unknown;
+};
 
 function ciDefaults(provider: Provider, env: Env): CiDefaults {
   const nonEmpty = (v: string | undefined) => (v && v.trim() !== '' ? v.trim() : undefined);
@@ -51,7 +54,7 @@ function ciDefaults(provider: Provider, env: Env): CiDefaults {
   return {
     repository: nonEmpty(env.CI_PROJECT_ID),
     apiUrl: nonEmpty(env.CI_API_V4_URL),
-    number: iid ? Number(iid) : undefined,
+    number: iid !== undefined && /^\d+$/.test(iid) ? Number(iid) : iid,
     // Merged-results pipelines build a merge commit; the source branch head is the MR's commit.
     commit: nonEmpty(env.CI_MERGE_REQUEST_SOURCE_BRANCH_SHA) ?? nonEmpty(env.CI_COMMIT_SHA),
   };
@@ -91,9 +94,9 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
       `--comment ${provider} needs --repo (${provider === 'github' ? 'owner/name' : 'the project id or path'}).`,
     );
   const number = argv.pr ?? ci.number;
-  if (number === undefined || !Number.isInteger(number) || number < 1)
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1)
     throw new UserError(
-      `--comment ${provider} needs --pr, the ${provider === 'github' ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${number}` : ''}.`,
+      `--comment ${provider} needs --pr, the ${provider === 'github' ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${String(number)}` : ''}.`,
     );
   const dir = argv.dir ?? '.';
   const git = await gitFacts(dir);

@@ -352,6 +352,15 @@ describe('pull-request mode wherever a pull request’s files run', () => {
       }),
     ],
     [
+      'a GitHub issue_comment run whose event cannot be read (it may be a pull request’s)',
+      () => ({
+        GITHUB_ACTIONS: 'true',
+        GITHUB_EVENT_NAME: 'issue_comment',
+        GITHUB_EVENT_PATH: join(root, 'no-such-event.json'),
+        GITHUB_SHA: base,
+      }),
+    ],
+    [
       'a GitHub merge_group run (base: merge_group.base_sha)',
       () => {
         const payload = recordedPayloads('merge_group', 'checks_requested')[0]!;

@@ -66,6 +66,11 @@ describe('resolveCommentTarget', () => {
     await expect(
       resolveCommentTarget({ comment: 'github', repo: 'a/b', pr: -2, dir: repo }, env),
     ).rejects.toThrow(/needs --pr.*got -2/);
+    // As CI gave it: GitLab's variable is text (it said "got NaN").
+    const ci = { GITLAB_TOKEN: 't0k', GITLAB_CI: 'true', CI_MERGE_REQUEST_IID: 'abc' };
+    await expect(
+      resolveCommentTarget({ comment: 'gitlab', repo: 'g/p', dir: repo }, ci),
+    ).rejects.toThrow(/needs --pr, the merge request iid \(a positive integer\), got abc\./);
   });
 
   it('defaults the commit to HEAD of DIR and keys the comment by the folder inside the repository', async () => {
