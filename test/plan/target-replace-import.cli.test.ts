@@ -75,6 +75,18 @@ describe('--target, --replace, --refresh-only, import (CLI)', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     const syntax = await runCli(['plan', repo, '--control-plane', cp, '--target', 'prod']);
     expect(syntax.stderr).toMatch(/an address is Kind\/name/);
+    // A kind in the case or plural of a directory name is the address meant.
+    const kindCase = await runCli([
+      'plan',
+      repo,
+      '--control-plane',
+      cp,
+      '--target',
+      'clusters/prod-us-west-2',
+    ]);
+    expect(kindCase.stderr).toMatch(
+      /--target "clusters\/prod-us-west-2" \(did you mean Cluster\/prod-us-west-2\?\): an address is Kind\/name/,
+    );
 
     // apply --target applies that much only.
     const applied = await runCli([
