@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/define.js';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 
 let dir: string;
 beforeAll(() => {
@@ -84,6 +84,22 @@ describe('--log-format json', () => {
     const plan = await runCli(['apply', join(dir, 'nope'), '--log-format=json']);
     expect((records(plan.stderr)[0] as unknown as { time: string }).time).toMatch(/Z$/);
   }, 30_000);
+
+  it("the daemon's --log-format pretty is pino-pretty's lines on the process's own stdout (it was JSON: run.ts's wrapper hid the stream)", async () => {
+    const args = [
+      'daemon',
+      '--watch',
+      dir,
+      '--once',
+      '--log-format',
+      'pretty',
+      '--listen',
+      '127.0.0.1:0',
+    ];
+    const r = await startCli(args).done;
+    expect(r.stdout).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR): /m);
+    expect(r.stdout).not.toMatch(/^\{/m);
+  }, 60_000);
 
   it('POOLSYNC_LOG_FORMAT outside its choices is refused as the daemon refuses it; the flag wins', async () => {
     const said =

@@ -20,7 +20,7 @@ import { UserError } from '../../util/user-error.js';
 import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
-import { nextSignal, type Io } from '../io.js';
+import { nextSignal, terminalOf, type Io } from '../io.js';
 
 /** Found from this file whether it runs from src/ (tsx) or dist/. */
 function bundledExample(): string {
@@ -84,7 +84,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     format: config.logFormat,
     destination: words
       ? recordLines(io.stdout, recordLine)
-      : io.stdout === process.stdout
+      : // The process's own stdout under run.ts's rewriting: pino's (pretty on a terminal).
+        terminalOf(io.stdout) === process.stdout
         ? undefined
         : io.stdout,
   });
