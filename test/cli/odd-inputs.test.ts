@@ -151,9 +151,7 @@ describe('a token no HTTP header can carry is refused before anything is sent', 
     it(name, async () => {
       const r = await poolsync(args, env);
       expectRefused(r, said);
-      expect(r.stderr).toMatch(
-        /a character an HTTP header cannot carry .*: give the token alone/,
-      );
+      expect(r.stderr).toMatch(/a character an HTTP header cannot carry .*: give the token alone/);
     });
 
   it('a token file with a space in its token', async () => {
