@@ -116,6 +116,11 @@ describe('a history.json written before rollback', () => {
     expect(bad.err()).toMatch(
       /^Error: --result aplied is not a run's result \(did you mean 'applied'\?\); one of applied, in_sync/,
     );
+    const none = memoryIo();
+    await exitOf(none, main(['history', 'Queue/never', '--daemon', h.daemon.url], none));
+    expect(none.out()).toMatch(
+      /^No kept run changed Queue\/never \(\d+ runs kept, the oldest #1 of /,
+    );
     const kind = memoryIo();
     expect(
       await exitOf(kind, main(['history', 'Queues/critical', '--daemon', h.daemon.url], kind)),

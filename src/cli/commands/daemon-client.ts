@@ -291,7 +291,7 @@ function objectHistory(
     const oldest = runs.at(-1);
     if (changes.length === 0)
       io.stdout.write(
-        `${indent}No kept run changed ${address} (${runs.length} runs kept${oldest ? `, the oldest #${oldest.id} of ${at(oldest.finishedAt)}` : ''}).\n`,
+        `${indent}No kept run changed ${address} (${plural(runs.length, 'run')} kept${oldest ? `, the oldest #${oldest.id} of ${at(oldest.finishedAt)}` : ''}).\n`,
       );
     for (const c of changes) io.stdout.write(`${indent}${escapeTerminal(changeLine(c))}\n`);
     if (unknown > 0)
