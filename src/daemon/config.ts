@@ -390,7 +390,11 @@ async function readConfigFile(
     if (key === 'sync-windows' && Array.isArray(value) && value.every((w) => typeof w === 'string'))
       (doc as Record<string, unknown>)[key] = value.join('; ');
     else if (value !== null && typeof value === 'object') {
-      throw new UserError(`${path}: "${key}" must be a single value, not a list or mapping.`);
+      throw new UserError(
+        key === 'sync-windows'
+          ? `${path}: "sync-windows" is a list of windows, each a string like "deny Mon-Fri 18:00-08:00 Europe/Berlin" (docs/daemon.md#freeze-and-resume).`
+          : `${path}: "${key}" must be a single value, not a list or mapping.`,
+      );
     }
   }
   return { values: doc as Record<string, unknown>, path };

@@ -162,6 +162,11 @@ describe('resolveDaemonConfig', () => {
     ).rejects.toThrow(
       /^environment variable POOLSYNC_SYNC_WINDOWS: sync window "allow Mon-Fry 09:00-17:00": "Mon-Fry" is not a day/,
     );
+    // A window written as a mapping: the list's form, not "must be a single value, not a list".
+    writeFileSync(file, 'repo: r\nsync-windows:\n  - {kind: deny, days: Sat}\n');
+    await expect(resolveDaemonConfig({ ...base, configFile: file, flags: {} })).rejects.toThrow(
+      /"sync-windows" is a list of windows, each a string like "deny Mon-Fri 18:00-08:00 Europe\/Berlin"/,
+    );
   });
 
   it('bad values say where they came from and what to write', async () => {
