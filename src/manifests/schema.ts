@@ -282,8 +282,8 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
     const allowed = String(params['allowedValue']);
     return { message: `${where} must be '${allowed}', got ${show(err.data)}`, pos };
   },
-  pattern: ({ err, params, path, where, pos }) => ({
-    message: `${where} ${patternMessage(String(params['pattern']), err.data, path.at(-1))}`,
+  pattern: ({ err, params, path, where, pos, parent }) => ({
+    message: `${where} ${patternMessage(String(params['pattern']), err.data, path.at(-1), parent['description'])}`,
     pos,
   }),
   minLength: beyondLimit((limit) =>
@@ -312,7 +312,12 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
       : otherKeyword(f),
 };
 
-function patternMessage(pattern: string, value: unknown, field?: string): string {
+function patternMessage(
+  pattern: string,
+  value: unknown,
+  field?: string,
+  description?: unknown,
+): string {
   const got = show(value);
   if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain'))
     return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;
@@ -332,5 +337,16 @@ function patternMessage(pattern: string, value: unknown, field?: string): string
     return `${got} is not an accelerator selector: CLASS/DEVICE[/PARTITION] (nvidia_gpu/nvidia-h100, nvidia_gpu/nvidia-a100/1g.5gb) or nvidia_gpu, CLASS one of nvidia_gpu, google_tpu, amazon_neuron, amd_gpu, habana_gaudi`;
   if (pattern.startsWith('^[A-Za-z0-9_]'))
     return `${got} is not a workflow name: use letters, digits, '_', '.' and '-'`;
-  return `${got} must match ${pattern}`;
+  if (pattern.startsWith('^[A-Za-z0-9]('))
+    return `${got} is not a valid label: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
+  if (pattern.startsWith('^(?!/)'))
+    return `${got} must be a folder inside the config folder (relative, no '..')`;
+  if (pattern.startsWith('^([0-9]+(ms'))
+    return `${got} is not a duration; write it like 30s, 1m, 10m or 1h`;
+  if (pattern.startsWith('^/')) return `${got} must be an absolute path (from /, no spaces)`;
+  if (pattern.startsWith('^https?://')) return `${got} must be an http:// or https:// URL`;
+  // Any other pattern: the field's own description says what it takes, never the regex alone.
+  return typeof description === 'string'
+    ? `${got} is not of the form it takes: ${description}`
+    : `${got} must match ${pattern}`;
 }

@@ -1,0 +1,62 @@
+/**
+ * A value outside a field's pattern is said in words (what the field takes), never as the regex
+ * (`policies.path '../../etc' must match ^(?!/)(?!.*(^|/)\.\.(/|$)).+$` was shown): one value
+ * against each pattern of poolsync.yaml and the manifests that had none.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadRepository } from '../../src/manifests/index.js';
+import { writeRepo } from './helpers.js';
+
+const CONFIG = (extra: string) => `apiVersion: poolsync/v1\nkind: RepoConfig\n${extra}\n`;
+const DATA_PLANE = (spec: string, name = 'dataplane_1') =>
+  `apiVersion: poolsync/v1\nkind: ExecutionCluster\nmetadata:\n  name: ${name}\nspec:\n${spec}\n`;
+const AUTH = '  auth:\n    type: file_path\n    tokenPath: /t\n    certPath: /c';
+
+describe('a value outside its pattern', () => {
+  it.each([
+    [
+      'policies.path',
+      { 'poolsync.yaml': CONFIG('policies: {path: ../../etc}') },
+      /policies\.path '\.\.\/\.\.\/etc' must be a folder inside the config folder \(relative, no '\.\.'\)/,
+    ],
+    [
+      'an environment’s driftInterval',
+      {
+        'poolsync.yaml': CONFIG(
+          "environments: {a: {controlPlane: 'file:a.json', folders: [a], driftInterval: 5 minutes}}",
+        ),
+        'a/.keep': '',
+      },
+      /environments\.a\.driftInterval '5 minutes' is not a duration; write it like 30s, 1m, 10m or 1h/,
+    ],
+    [
+      'render’s credentialsSecret (the field’s description)',
+      {
+        'poolsync.yaml': CONFIG(
+          'render: {flyte-core-values: {path: v.yaml, credentialsSecret: Bad_Name}}',
+        ),
+      },
+      /credentialsSecret 'Bad_Name' is not of the form it takes: The Kubernetes Secret holding/,
+    ],
+    [
+      'an execution cluster’s name',
+      { 'x.yaml': DATA_PLANE(`  inCluster: true`, '-bad') },
+      /'-bad' is not a valid label: use letters, digits/,
+    ],
+    [
+      'an execution cluster’s endpoint',
+      { 'x.yaml': DATA_PLANE(`  endpoint: ftp://x\n${AUTH}`) },
+      /endpoint 'ftp:\/\/x' must be an http:\/\/ or https:\/\/ URL/,
+    ],
+    [
+      'a token path',
+      { 'x.yaml': DATA_PLANE(`  endpoint: https://x\n${AUTH.replace('/t', 'relative/t')}`) },
+      /tokenPath 'relative\/t' must be an absolute path/,
+    ],
+  ])('%s', async (_, files, said) => {
+    const result = await loadRepository(await writeRepo(files as Record<string, string>));
+    const messages = result.errors.map((e) => e.message);
+    expect(messages.join('\n')).toMatch(said);
+    expect(messages.join('\n')).not.toMatch(/must match \^/);
+  });
+});
