@@ -292,6 +292,17 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
   maxLength: beyondLimit((limit) => `must be at most ${limit} characters`),
   minimum: beyondLimit((limit, got) => `must be ${limit} or more, got ${got}`),
   maximum: beyondLimit((limit, got) => `must be at most ${limit}, got ${got}`),
+  minItems: beyondLimit((limit) =>
+    limit === '1' ? 'must list at least one item' : `must list at least ${limit} items`,
+  ),
+  maxItems: beyondLimit((limit) => `must list at most ${limit} items`),
+  minProperties: beyondLimit((limit) =>
+    limit === '1' ? 'must name at least one key' : `must name at least ${limit} keys`,
+  ),
+  dependentRequired: ({ params, where, pos }) => ({
+    message: `${where} has '${String(params['property'])}' without '${String(params['missingProperty'])}': add '${String(params['missingProperty'])}', or leave out '${String(params['property'])}'`,
+    pos,
+  }),
   uniqueItems: ({ err, params, where, node, pos }) => {
     const j = Number(params['j']);
     const dup = node?.kind === 'seq' ? node.items[j] : undefined;

@@ -1,7 +1,8 @@
 /**
  * A value outside a field's pattern is said in words (what the field takes), never as the regex
  * (`policies.path '../../etc' must match ^(?!/)(?!.*(^|/)\.\.(/|$)).+$` was shown): one value
- * against each pattern of poolsync.yaml and the manifests that had none.
+ * against each pattern of poolsync.yaml and the manifests that had none; so are the list and
+ * dependency keywords, never ajv's English ("must NOT have fewer than 1 items").
  */
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
@@ -53,10 +54,31 @@ describe('a value outside its pattern', () => {
       { 'x.yaml': DATA_PLANE(`  endpoint: https://x\n${AUTH.replace('/t', 'relative/t')}`) },
       /tokenPath 'relative\/t' must be an absolute path/,
     ],
+    [
+      'an environment without folders (minItems)',
+      { 'poolsync.yaml': CONFIG("environments: {a: {controlPlane: 'file:a.json', folders: []}}") },
+      /environments\.a\.folders must list at least one item/,
+    ],
+    [
+      'a label of no cluster (minItems)',
+      {
+        'l.yaml':
+          'apiVersion: poolsync/v1\nkind: ClusterLabel\nmetadata: {name: l1}\nspec: {clusters: []}\n',
+      },
+      /spec\.clusters must list at least one item/,
+    ],
+    [
+      'a workflow without its domain (dependentRequired)',
+      {
+        'e.yaml':
+          'apiVersion: poolsync/v1\nkind: ExecutionClusterLabel\nmetadata: {name: e1}\nspec: {project: p, workflow: w, label: x}\n',
+      },
+      /spec has 'workflow' without 'domain': add 'domain', or leave out 'workflow'/,
+    ],
   ])('%s', async (_, files, said) => {
     const result = await loadRepository(await writeRepo(files as Record<string, string>));
     const messages = result.errors.map((e) => e.message);
     expect(messages.join('\n')).toMatch(said);
-    expect(messages.join('\n')).not.toMatch(/must match \^/);
+    expect(messages.join('\n')).not.toMatch(/must match \^|must NOT|must have required/);
   });
 });
