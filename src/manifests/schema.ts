@@ -349,7 +349,7 @@ function patternMessage(
   if (pattern.startsWith('^[A-Za-z0-9_]'))
     return `${got} is not a workflow name: use letters, digits, '_', '.' and '-'`;
   if (pattern.startsWith('^[A-Za-z0-9]('))
-    return `${got} is not a valid label: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
+    return `${got} is not a valid flyteadmin name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit`;
   if (pattern.startsWith('^(?!/)'))
     return `${got} must be a folder inside the config folder (relative, no '..')`;
   if (pattern.startsWith('^([0-9]+(ms'))

@@ -42,7 +42,7 @@ describe('a value outside its pattern', () => {
     [
       'an execution cluster’s name',
       { 'x.yaml': DATA_PLANE(`  inCluster: true`, '-bad') },
-      /'-bad' is not a valid label: use letters, digits/,
+      /'-bad' is not a valid flyteadmin name: use letters, digits/,
     ],
     [
       'an execution cluster’s endpoint',
