@@ -85,8 +85,20 @@ describe("a daemon's address", () => {
     });
 
   it('POOLSYNC_DAEMON_URL is named when it is the one', async () => {
-    const r = await poolsync(['status'], { POOLSYNC_DAEMON_URL: 'ftp://daemon.internal' });
+    const env = { POOLSYNC_DAEMON_URL: 'ftp://daemon.internal' };
+    const r = await poolsync(['status'], env);
     expectRefused(r, /POOLSYNC_DAEMON_URL "ftp:\/\/daemon\.internal" is not a daemon's address/);
+    // state show asks it which run last changed the object: that line only is lost, said so.
+    const cp = `file:${join(tmp, 'shown.json')}`;
+    expect((await poolsync(['apply', repo, '--control-plane', cp, '--auto-approve'])).code).toBe(0);
+    const shown = await poolsync(
+      ['state', 'show', 'Queue/batch', repo, '--control-plane', cp],
+      env,
+    );
+    expect(shown.code).toBe(0);
+    expect(shown.stderr).toMatch(
+      /^POOLSYNC_DAEMON_URL "ftp:\/\/daemon\.internal" is not a daemon's address: .*: not saying which run last changed Queue\/batch\n$/,
+    );
   });
 
   it('a password in --daemon is refused before anything is sent, and never shown', async () => {

@@ -316,7 +316,7 @@ function changeLine(c: ObjectChange): string {
  * changed it; null when none of the kept runs did.
  */
 export async function lastChange(
-  daemon: string,
+  daemon: string | undefined,
   env: NodeJS.ProcessEnv,
   address: string,
   environment: string | null,

@@ -415,7 +415,7 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
     const object = managed.objects.find((o) => o.address === address);
     if (!object) throw notManaged(address, managed.forgotten, live);
     const words = liveStatusWords(live)(object);
-    const last = await lastChangeOf(args.daemon ?? io.env.POOLSYNC_DAEMON_URL, io, address, target);
+    const last = await lastChangeOf(args.daemon, io, address, target);
     if (args.output === 'json') {
       const status = object.live && words;
       const lastChange = last === undefined ? {} : { lastChange: last };
@@ -475,7 +475,7 @@ async function lastChangeOf(
   address: string,
   target: EnvTarget,
 ) {
-  if (daemon === undefined) return undefined;
+  if (daemon === undefined && io.env.POOLSYNC_DAEMON_URL === undefined) return undefined;
   const { lastChange } = await import('./daemon-client.js');
   return lastChange(daemon, io.env, address, target.name).catch((err: unknown) => {
     io.stderr.write(
