@@ -95,6 +95,11 @@ describe('--log-format json', () => {
       'pretty',
       '--listen',
       '127.0.0.1:0',
+      // Its state in the test's folder: the child runs in the repository's root.
+      '--state-dir',
+      join(dir, 'state'),
+      '--control-plane',
+      `file:${join(dir, 'cp.json')}`,
     ];
     const r = await startCli(args).done;
     expect(r.stdout).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR): /m);
