@@ -1,4 +1,5 @@
 /** "Did you mean" hints: the closest known name, when it is close enough to be a typo. */
+import { MANIFEST_KINDS } from '../gen/manifests/kinds.js';
 
 export function closest(input: string, candidates: readonly string[]): string | null {
   let best: { candidate: string; d: number; near: boolean } | null = null;
@@ -86,4 +87,18 @@ export function closestNames(input: string, candidates: readonly string[]): stri
     .filter((x) => !x.near || x.d <= best + 1)
     .slice(0, 3)
     .map((x) => x.candidate);
+}
+
+/**
+ * ` (did you mean 'Queue/batch'?)` for an address whose kind is mistyped, in another case or a
+ * folder's plural (`queues/batch`); '' otherwise. `--target`, `state`, `import`, `history`.
+ */
+export function kindTypoHint(addr: string): string {
+  const slash = addr.indexOf('/');
+  const rest = addr.slice(slash);
+  if (slash <= 0 || rest === '/') return '';
+  return didYouMean(
+    addr,
+    MANIFEST_KINDS.map((k) => `${k}${rest}`),
+  );
 }

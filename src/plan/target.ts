@@ -9,7 +9,7 @@ import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.j
 import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms } from './forms.js';
-import { closest, closestNames } from '../manifests/suggest.js';
+import { closestNames, kindTypoHint } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
 import { push } from './context.js';
@@ -19,12 +19,8 @@ export function checkAddressSyntax(flag: string, addr: string): void {
   const slash = addr.indexOf('/');
   const kind = slash > 0 ? addr.slice(0, slash) : '';
   if (!(OBJECT_KINDS as string[]).includes(kind) || slash === addr.length - 1) {
-    // A kind as its plural or in other case (`queues/batch`, `queue/batch`): the address meant.
-    const meant = slash > 0 ? closest(kind, OBJECT_KINDS) : null;
-    const hint =
-      meant && slash < addr.length - 1 ? ` (did you mean ${meant}${addr.slice(slash)}?)` : '';
     throw new UserError(
-      `${flag} ${JSON.stringify(addr)}${hint}: an address is Kind/name with Kind one of ${OBJECT_KINDS.join(', ')} ` +
+      `${flag} ${JSON.stringify(addr)}${kindTypoHint(addr)}: an address is Kind/name with Kind one of ${OBJECT_KINDS.join(', ')} ` +
         `(e.g. Cluster/prod-1, PoolAssignment/project/domain): see the addresses in \`poolsync plan\``,
     );
   }

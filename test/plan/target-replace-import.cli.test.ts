@@ -85,7 +85,7 @@ describe('--target, --replace, --refresh-only, import (CLI)', () => {
       'clusters/prod-us-west-2',
     ]);
     expect(kindCase.stderr).toMatch(
-      /--target "clusters\/prod-us-west-2" \(did you mean Cluster\/prod-us-west-2\?\): an address is Kind\/name/,
+      /--target "clusters\/prod-us-west-2" \(did you mean 'Cluster\/prod-us-west-2'\?\): an address is Kind\/name/,
     );
 
     // apply --target applies that much only.

@@ -24,7 +24,7 @@ import { MANIFEST_KINDS } from '../../gen/manifests/kinds.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
-import { didYouMean } from '../../manifests/suggest.js';
+import { didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
@@ -257,14 +257,7 @@ function addressOf(text: string): string {
   const name = slash > 0 ? text.slice(slash + 1) : '';
   if (!(MANIFEST_KINDS as readonly string[]).includes(kind) || name === '' || /\s/.test(name))
     throw new UserError(
-      `${JSON.stringify(text)} is neither a run number nor an object's address: write \`poolsync history 12\` (a run) or KIND/NAME such as Queue/critical${
-        slash > 0
-          ? didYouMean(
-              text,
-              MANIFEST_KINDS.map((k) => `${k}/${name}`),
-            )
-          : ''
-      }; KIND is one of ${MANIFEST_KINDS.join(', ')}`,
+      `${JSON.stringify(text)} is neither a run number nor an object's address: write \`poolsync history 12\` (a run) or KIND/NAME such as Queue/critical${kindTypoHint(text)}; KIND is one of ${MANIFEST_KINDS.join(', ')}`,
     );
   return text;
 }
