@@ -114,14 +114,23 @@ export async function writeParts(out: Output, parts: Iterable<string>): Promise<
   }
 }
 
-/** Read from argv before yargs parses it, so that a parse error is a JSON record too. */
-export function wantsJsonLogs(argv: readonly string[], env: NodeJS.ProcessEnv): boolean {
+/**
+ * The log format asked for, read from argv before yargs parses it (so that a parse error is a
+ * JSON record too): --log-format's last value, else POOLSYNC_LOG_FORMAT's (`fromEnv`).
+ */
+export function askedLogFormat(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { value: string | undefined; fromEnv: boolean } {
   let value: string | undefined = env.POOLSYNC_LOG_FORMAT;
+  let fromEnv = true;
   argv.forEach((a, i) => {
     if (a === '--log-format') value = argv[i + 1];
     else if (a.startsWith('--log-format=')) value = a.slice('--log-format='.length);
+    else return;
+    fromEnv = false;
   });
-  return value === 'json';
+  return { value, fromEnv };
 }
 
 const LEVELS = { error: 50, warn: 40, info: 30 } as const;

@@ -5,7 +5,7 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
 import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
 import { givenTwice } from '../util/option-values.js';
-import { jsonStderr, reportError, rewriting, wantsJsonLogs, type Io } from './io.js';
+import { askedLogFormat, jsonStderr, reportError, rewriting, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
 import { LOG_FORMATS } from '../daemon/config-options.js';
 import { UserError } from '../util/user-error.js';
@@ -25,7 +25,8 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       ? (text: string): string => escapeStrayControls(processRedactor(io.env).scrubSecrets(text))
       : escapeStrayControls;
   io = { ...io, stdout: rewriting(io.stdout, shown), stderr: rewriting(io.stderr, shown) };
-  const json = wantsJsonLogs(argv, io.env) ? jsonStderr(io.stderr, command) : null;
+  const format = askedLogFormat(argv, io.env);
+  const json = format.value === 'json' ? jsonStderr(io.stderr, command) : null;
   if (json) io = { ...io, stderr: json.stderr };
   let exitCode = 0;
   try {
@@ -33,11 +34,13 @@ export async function main(given: string[], processIo: Io): Promise<number> {
     if (singleDash) throw singleDash;
     // yargs checks --log-format's choices; its variable, read when the flag is not given, is
     // checked here, said as the daemon says it.
-    const flagged = argv.some((a) => a === '--log-format' || a.startsWith('--log-format='));
-    const envFormat = flagged ? undefined : io.env.POOLSYNC_LOG_FORMAT || undefined;
-    if (envFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(envFormat))
+    if (
+      format.fromEnv &&
+      format.value &&
+      !(LOG_FORMATS as readonly string[]).includes(format.value)
+    )
       throw new UserError(
-        `environment variable POOLSYNC_LOG_FORMAT: "${envFormat}" is not one of ${LOG_FORMATS.join(', ')}.`,
+        `environment variable POOLSYNC_LOG_FORMAT: "${format.value}" is not one of ${LOG_FORMATS.join(', ')}.`,
       );
     const cli = yargsUnder(io.env, argv);
     skipHelpPrerender(cli);
