@@ -86,10 +86,12 @@ export default defineConfig({
     // vitest caps a percentage at the number of cores ('200%' ran 2 workers on 2 cores).
     maxWorkers: 2 * availableParallelism(),
     sequence: { sequencer: LongestFirst },
-    // The first: the run's own temp folder (TMPDIR), removed at the end; the third to fifth:
+    // The first: the run's own temp folder (TMPDIR), removed at the end; the second: the
+    // checkout's .poolsync/ left as it was; the fourth to sixth:
     // one line when the real flyteadmin, kube-apiserver or OPA cannot run here (their tests skip).
     globalSetup: [
       'test/setup/run-temp-folder.ts',
+      'test/setup/checkout-state-untouched.ts',
       'test/setup/cache-folder.ts',
       'test/flyteadmin/real/global-setup.ts',
       'test/lease/real/global-setup.ts',

@@ -16,7 +16,7 @@
  *    `absent: [Queue/default]` plans no `+ Queue/default` the control plane never makes.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
@@ -141,9 +141,13 @@ async function writeDocs(dir: string, docs: string[], poolsyncYaml = config()): 
 
 // ---------------------------------------------------------------- the CLI as a user runs it
 
-/** `apply DIR --auto-approve`: how the live states are seeded. */
+/** `apply DIR --auto-approve`: how the live states are seeded (run in the folder of DIR). */
 async function applyDir(b: Backend, repo: string): Promise<void> {
-  const r = await runCli(['apply', repo, '--control-plane', b.url, '--auto-approve']);
+  const r = await runCli(
+    ['apply', repo, '--control-plane', b.url, '--auto-approve'],
+    {},
+    dirname(repo),
+  );
   expect(r.stderr).toBe('');
   expect(r.code, r.stdout).toBe(0);
 }
@@ -156,15 +160,15 @@ async function applyDir(b: Backend, repo: string): Promise<void> {
 async function githubActionsFlow(b: Backend, repo: string, root: string): Promise<Plan> {
   const env = { POOLSYNC_CONTROL_PLANE: b.url, POOLSYNC_PLAN_KEY: KEY };
   const file = join(root, 'plan.json');
-  const planned = await runCli(['plan', repo, '--out', file], env);
+  const planned = await runCli(['plan', repo, '--out', file], env, root);
   expect(planned.stderr).toBe('');
   expect(planned.code, planned.stdout).toBe(0);
-  const shown = await runCli(['show', file, '--output', 'json'], env);
+  const shown = await runCli(['show', file, '--output', 'json'], env, root);
   expect(shown.code, shown.stderr).toBe(0);
-  const applied = await runCli(['apply', file], env);
+  const applied = await runCli(['apply', file], env, root);
   expect(applied.stderr).toBe('');
   expect(applied.code, applied.stdout).toBe(0);
-  const again = await runCli(['plan', repo, '--detailed-exitcode'], env);
+  const again = await runCli(['plan', repo, '--detailed-exitcode'], env, root);
   expect(again.code, again.stdout).toBe(0);
   return JSON.parse(shown.stdout) as Plan;
 }
@@ -176,13 +180,13 @@ async function githubActionsFlow(b: Backend, repo: string, root: string): Promis
 async function targetFlow(b: Backend, repo: string, root: string, target: string): Promise<Plan> {
   const env = { POOLSYNC_CONTROL_PLANE: b.url, POOLSYNC_PLAN_KEY: KEY };
   const file = join(root, 'plan.json');
-  const planned = await runCli(['plan', repo, '--target', target, '--out', file], env);
+  const planned = await runCli(['plan', repo, '--target', target, '--out', file], env, root);
   expect(planned.code, planned.stdout + planned.stderr).toBe(0);
-  const shown = await runCli(['show', file, '--output', 'json'], env);
+  const shown = await runCli(['show', file, '--output', 'json'], env, root);
   expect(shown.code, shown.stderr).toBe(0);
-  const applied = await runCli(['apply', file], env);
+  const applied = await runCli(['apply', file], env, root);
   expect(applied.code, applied.stdout + applied.stderr).toBe(0);
-  const again = await runCli(['plan', repo, '--target', target, '--detailed-exitcode'], env);
+  const again = await runCli(['plan', repo, '--target', target, '--detailed-exitcode'], env, root);
   expect(again.code, again.stdout).toBe(0);
   return JSON.parse(shown.stdout) as Plan;
 }

@@ -14,10 +14,12 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { controlPlaneIdentity, sameControlPlane } from '../../src/controlplane/identity.js';
 import type { Plan } from '../../src/model/plan.js';
 import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
-import { runCli, startCli } from '../support/cli.js';
+import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
 
-const REPO = 'examples/config-repo';
+const REPO = join(REPO_ROOT, 'examples', 'config-repo');
 let dir: string;
+/** The CLI in the test's folder: apply keeps its records under ./.poolsync. */
+const cli = (args: string[]) => runCli(args, {}, dir);
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'poolsync-planfile-cp-'));
   mkdirSync(join(dir, 'a'));
@@ -30,16 +32,7 @@ describe('a saved plan names its control plane', () => {
     const a = `file:${join(dir, 'a', 'cp.json')}`;
     const b = `file:${join(dir, 'b', 'cp.json')}`;
     const planFile = join(dir, 'plan.json');
-    const made = await runCli([
-      'plan',
-      REPO,
-      '--control-plane',
-      a,
-      '--out',
-      planFile,
-      '-o',
-      'json',
-    ]);
+    const made = await cli(['plan', REPO, '--control-plane', a, '--out', planFile, '-o', 'json']);
     expect(made.code, made.stderr).toBe(0);
     const plan = JSON.parse(made.stdout) as Plan;
     expect(plan.control_plane).toEqual({
@@ -50,7 +43,7 @@ describe('a saved plan names its control plane', () => {
       new_state: true,
     });
 
-    const elsewhere = await runCli(['apply', planFile, '--control-plane', b]);
+    const elsewhere = await cli(['apply', planFile, '--control-plane', b]);
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toContain(
       `${planFile} was made for another control plane: embedded file:${join(dir, 'a', 'cp.json')}, not file:${join(dir, 'b', 'cp.json')}. Nothing was applied`,
@@ -60,7 +53,7 @@ describe('a saved plan names its control plane', () => {
     expect(existsSync(join(dir, 'b', 'cp.json'))).toBe(false);
 
     // The same control plane, moved on since: that is the stale-plan refusal.
-    const other = await runCli([
+    const other = await cli([
       'apply',
       REPO,
       '--control-plane',
@@ -70,14 +63,14 @@ describe('a saved plan names its control plane', () => {
       'ClusterPool/prod',
     ]);
     expect(other.code, other.stderr).toBe(0);
-    const stale = await runCli(['apply', planFile, '--control-plane', a]);
+    const stale = await cli(['apply', planFile, '--control-plane', a]);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toMatch(/stale plan: the control plane changed since/);
 
     // A relative spelling of the same file is the same control plane.
     const again = join(dir, 'plan2.json');
-    expect((await runCli(['plan', REPO, '--control-plane', a, '--out', again])).code).toBe(0);
-    const relative = await runCli([
+    expect((await cli(['plan', REPO, '--control-plane', a, '--out', again])).code).toBe(0);
+    const relative = await cli([
       'apply',
       again,
       '--control-plane',
@@ -96,15 +89,15 @@ describe('a saved plan names its control plane', () => {
     try {
       const [one, two] = servers.map((s) => s.server.url.replace(/\/$/, ''));
       const planFile = join(dir, 'http-plan.json');
-      const made = await runCli(['plan', REPO, '--control-plane', one!, '--out', planFile]);
+      const made = await cli(['plan', REPO, '--control-plane', one!, '--out', planFile]);
       expect(made.code, made.stderr).toBe(0);
-      const refused = await runCli(['apply', planFile, '--control-plane', `${two!}/`]);
+      const refused = await cli(['apply', planFile, '--control-plane', `${two!}/`]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(
         `was made for another control plane: poolsync REST API ${one!}, not ${two!}`,
       );
       expect(await servers[1]!.cp.listPools()).toHaveLength(1); // only `default`: untouched
-      const applied = await runCli(['apply', planFile, '--control-plane', `${one!}/`]);
+      const applied = await cli(['apply', planFile, '--control-plane', `${one!}/`]);
       expect(applied.code, applied.stderr).toBe(0);
     } finally {
       for (const s of servers) {
@@ -145,7 +138,7 @@ describe('file: control planes whose folder does not exist', () => {
       ['plan', REPO],
       ['export', '--dir', join(dir, 'export-out')],
     ]) {
-      const r = await runCli([...args, '--control-plane', `file:${join(missing, 'cp.json')}`]);
+      const r = await cli([...args, '--control-plane', `file:${join(missing, 'cp.json')}`]);
       expect(r.code, args[0]).toBe(1);
       expect(r.stderr).toContain(
         `the folder ${missing} does not exist, so there is no control-plane state at`,
@@ -160,12 +153,12 @@ describe('file: control planes whose folder does not exist', () => {
       '--state',
       join(missing, 'cp.json'),
     ];
-    const serve = await runCli(serveArgs);
+    const serve = await cli(serveArgs);
     expect(serve.code).toBe(1);
     expect(serve.stderr).toContain(`the folder ${missing} does not exist`);
     expect(existsSync(join(dir, 'nonexistent'))).toBe(false);
 
-    const created = startCli([...serveArgs, '--create-folder']);
+    const created = startCli([...serveArgs, '--create-folder'], {}, dir);
     await created.waitForOutput((out) => out.includes('control plane listening on'));
     created.child.kill('SIGTERM');
     await created.done;

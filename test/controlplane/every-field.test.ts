@@ -266,8 +266,10 @@ describe.each(BACKENDS)('every field of every kind it stores, on $name', (backen
         const doc = { apiVersion: 'poolsync/v1', kind, metadata, spec };
         await writeFile(join(repo, `${kind}.yaml`), dump(doc));
       }
+      // In a folder of the test's: apply keeps its records (and an inventory) under ./.poolsync.
+      const state = tempFolder('poolsync-every-state-');
       const run = (...args: string[]) =>
-        runCli([...args, '--control-plane', cp.url], cp.env).then((r) => ({
+        runCli([...args, '--control-plane', cp.url], cp.env, state).then((r) => ({
           ...r,
           all: r.stdout + r.stderr,
         }));

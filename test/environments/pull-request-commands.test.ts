@@ -109,13 +109,17 @@ const COMMANDS: Record<string, (dir: string) => string[]> = {
 const NO_CI = { GITHUB_ACTIONS: undefined, GITLAB_CI: undefined, POOLSYNC_BASE_REF: undefined };
 
 async function run(args: string[], vars: Record<string, string | undefined>) {
-  const r = await runCli(args, {
-    ...NO_CI,
-    POOLSYNC_FLYTE_CLIENT_ID: 'poolsync',
-    POOLSYNC_FLYTE_CLIENT_SECRET: SECRET,
-    POOLSYNC_STATE_DIR: join(root, 'state'),
-    ...vars,
-  });
+  // In the test's folder: a command that keeps state keeps it under ./.poolsync.
+  const r = await runCli(
+    args,
+    {
+      ...NO_CI,
+      POOLSYNC_FLYTE_CLIENT_ID: 'poolsync',
+      POOLSYNC_FLYTE_CLIENT_SECRET: SECRET,
+      ...vars,
+    },
+    root,
+  );
   expect(r.stdout + r.stderr).not.toContain(SECRET);
   return r;
 }
@@ -179,10 +183,11 @@ describe('outside pull-request mode', () => {
     await writeFiles(plain, {
       'queue.yaml': twoEnvironments({ dev: '', prod: '' })['base/queue.yaml']!,
     });
-    const r = await runCli(['state', 'list', plain, '--control-plane', caught.url], {
-      ...NO_CI,
-      POOLSYNC_TOKEN: `endpoint: https://cp.example.com\ntoken: ${SECRET}`,
-    });
+    const r = await runCli(
+      ['state', 'list', plain, '--control-plane', caught.url],
+      { ...NO_CI, POOLSYNC_TOKEN: `endpoint: https://cp.example.com\ntoken: ${SECRET}` },
+      root,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `POOLSYNC_TOKEN is for the control plane https://cp.example.com, not ${caught.url}: nothing was sent`,

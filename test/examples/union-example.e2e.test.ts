@@ -13,15 +13,21 @@ import { execFile } from 'node:child_process';
 import { cp as copy, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { planValidator } from '../../src/render/plan-file.js';
+import { REPO_ROOT } from '../support/cli.js';
 import { cliFromSource } from '../support/cli-from-source.js';
 import { tempDir } from '../support/repo.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 
 const run = promisify(execFile);
 let s: UnionServer | undefined;
+/** The test's working folder: apply keeps its records and Union's inventory under ./.poolsync. */
+let cwd: string;
+beforeEach(async () => {
+  cwd = await tempDir('poolsync-union-example-state-');
+});
 afterEach(async () => {
   await s?.close();
   s = undefined;
@@ -33,6 +39,7 @@ async function poolsync(server: UnionServer, ...args: string[]) {
       process.execPath,
       cliFromSource(...args, '--control-plane', server.url('connect')),
       {
+        cwd,
         env: { ...process.env, POOLSYNC_UNION_API_KEY: apiKey(server.host), NO_COLOR: '1' },
       },
     );
@@ -46,7 +53,7 @@ async function poolsync(server: UnionServer, ...args: string[]) {
 /** A copy of the example, with or without its assignments. */
 async function exampleRepo(withAssignments: boolean): Promise<string> {
   const dir = join(await tempDir('poolsync-union-example-'), 'repo');
-  await copy('examples/config-repo', dir, { recursive: true });
+  await copy(join(REPO_ROOT, 'examples', 'config-repo'), dir, { recursive: true });
   if (!withAssignments) await rm(join(dir, 'assignments'), { recursive: true });
   return dir;
 }

@@ -31,7 +31,8 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
     await fa?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
-  const run = (...args: string[]) => runCli(args);
+  // In the test's folder: apply keeps its records under ./.poolsync.
+  const run = (...args: string[]) => runCli(args, {}, tmp);
 
   it.each([
     ['flyte-oss', 'flyte-core-values', 'EXECUTION_CLUSTER_LABEL', 4],

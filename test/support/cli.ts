@@ -1,15 +1,17 @@
 /**
- * The CLI as tests run it: startCli as a child process (`node --import tsx src/cli/main.ts …`)
- * from the repo root, for what needs a process (signals, locks held by another process, output
- * while it runs); runCli in this process.
+ * The CLI as tests run it: startCli as a child process (`node --import tsx src/cli/main.ts …`),
+ * for what needs a process (signals, locks held by another process, output while it runs);
+ * runCli in this process. Both run in the repo root unless given a working folder: a test whose
+ * commands keep state (apply's records, an inventory) gives its temp folder, or `--state-dir`,
+ * so nothing lands in the checkout's .poolsync/ (test/setup/checkout-state-untouched.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { cliFromSource } from './cli-from-source.js';
 import { runInProcess } from './memory-io.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 
 export interface CliRun {
   child: ChildProcess;
@@ -26,9 +28,13 @@ export interface CliRun {
   waitForOutput(predicate: (stdout: string) => boolean): Promise<void>;
 }
 
-export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: REPO_ROOT,
+export function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  cwd = REPO_ROOT,
+): CliRun {
+  const child = spawn(process.execPath, cliFromSource(...args), {
+    cwd,
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -93,6 +99,6 @@ function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 }
 
 /** A command line run in this process (test/support/memory-io.ts), as startCli would run it. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}) {
-  return runInProcess(args, cliEnv(env));
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string) {
+  return runInProcess(args, cliEnv(env), cwd);
 }

@@ -164,7 +164,7 @@ async function world() {
     await writeFile(join(repo, 'objects.yaml'), docs.join('---\n'));
   };
   const apply = async () => {
-    const r = await runCli(['apply', repo, '--auto-approve'], env);
+    const r = await runCli(['apply', repo, '--auto-approve'], env, root);
     expect(unexpectedStderr(r.stderr)).toBe('');
     expect(r.code, r.stdout).toBe(0);
     return r;
@@ -179,7 +179,7 @@ async function world() {
     }
     return out;
   };
-  return { s, g, env, repo, write, apply, states };
+  return { s, g, env, root, repo, write, apply, states };
 }
 
 describe('issue 73 item 3: an apply killed (SIGKILL) mid-chain is finished by the next apply', () => {
@@ -216,7 +216,11 @@ describe('issue 73 item 3: an apply killed (SIGKILL) mid-chain is finished by th
     }
     await w.write(c.last);
     w.g.arm(step, k);
-    const run = startCli(['apply', w.repo, '--auto-approve', '--parallelism', PARALLELISM], w.env);
+    const run = startCli(
+      ['apply', w.repo, '--auto-approve', '--parallelism', PARALLELISM],
+      w.env,
+      w.root,
+    );
     closing.push(async () => {
       run.child.kill('SIGKILL');
       await run.done;
@@ -245,7 +249,7 @@ describe('issue 73 item 3: an apply killed (SIGKILL) mid-chain is finished by th
     if (!last) expect(next.stdout).toContain('Apply complete');
     // Every declared queue ACTIVE in its pool, every pruned one gone, as QueueService says.
     expect(await w.states()).toEqual(expected);
-    const settled = await runCli(['plan', w.repo, '--detailed-exitcode'], w.env);
+    const settled = await runCli(['plan', w.repo, '--detailed-exitcode'], w.env, w.root);
     expect(settled.code, settled.stdout).toBe(0);
   }
 });

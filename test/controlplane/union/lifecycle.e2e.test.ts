@@ -97,12 +97,12 @@ async function world(opts: Parameters<typeof startUnionServer>[0] = {}): Promise
       );
       await writeFile(join(repo, 'objects.yaml'), docs.join('---\n'));
     },
-    cli: (args) => runCli(args, env),
+    cli: (args) => runCli(args, env, root),
     async planJson(extra = []) {
       const file = join(root, 'plan.json');
-      const planned = await runCli(['plan', repo, '--out', file, ...extra], env);
+      const planned = await runCli(['plan', repo, '--out', file, ...extra], env, root);
       expect(planned.stderr).toBe('');
-      const shown = await runCli(['show', file, '--output', 'json'], env);
+      const shown = await runCli(['show', file, '--output', 'json'], env, root);
       expect(shown.code, shown.stderr).toBe(0);
       return JSON.parse(shown.stdout) as Plan;
     },

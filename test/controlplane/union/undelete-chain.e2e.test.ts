@@ -75,7 +75,7 @@ describe('undelete chains from a saved plan (union stand-in)', () => {
         POOLSYNC_PLAN_KEY: 'plan-key-of-the-ci-secret-0123456789abcdef',
       };
       const apply = async (docs: string[]) => {
-        const r = await runCli(['apply', await writeDocs(repo, docs), '--auto-approve'], env);
+        const r = await runCli(['apply', await writeDocs(repo, docs), '--auto-approve'], env, root);
         expect(unexpectedStderr(r.stderr)).toBe('');
         expect(r.code, r.stdout).toBe(0);
       };
@@ -92,17 +92,17 @@ describe('undelete chains from a saved plan (union stand-in)', () => {
 
       await writeDocs(repo, again);
       const file = join(root, 'plan.json');
-      const planned = await runCli(['plan', repo, '--out', file], env);
+      const planned = await runCli(['plan', repo, '--out', file], env, root);
       expect(planned.stderr).toBe('');
       expect(planned.code, planned.stdout).toBe(0);
-      const shown = await runCli(['show', file, '--output', 'json'], env);
+      const shown = await runCli(['show', file, '--output', 'json'], env, root);
       const plan = JSON.parse(shown.stdout) as Plan;
       const ops = plan.steps.map((x) => `${x.op} ${x.target}`);
       expect(ops.filter((o) => chain.includes(o))).toEqual(chain);
-      const applied = await runCli(['apply', file], env);
+      const applied = await runCli(['apply', file], env, root);
       expect(unexpectedStderr(applied.stderr)).toBe('');
       expect(applied.code, applied.stdout).toBe(0);
-      const next = await runCli(['plan', repo, '--detailed-exitcode'], env);
+      const next = await runCli(['plan', repo, '--detailed-exitcode'], env, root);
       expect(next.code, next.stdout).toBe(0);
 
       const queues = new Map((await s.embedded.listQueues()).map((q) => [q.name, q]));

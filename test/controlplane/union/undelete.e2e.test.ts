@@ -44,14 +44,22 @@ describe('soft-deleted pools and clusters (union stand-in)', () => {
     const repo = join(root, 'repo');
 
     await writeRepo(repo, ORG);
-    const created = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    const created = await runCli(
+      ['apply', repo, '--control-plane', url, '--auto-approve'],
+      env,
+      root,
+    );
     expect(unexpectedStderr(created.stderr)).toBe('');
     expect(created.code).toBe(0);
 
     // Dropped from the repository (prune): q1 drained and deleted, c1 deleted (DELETING, then
     // DELETED, its co-named queue with it), then p1, which Union deletes only once it is empty.
     await writeRepo(repo, {});
-    const dropped = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+    const dropped = await runCli(
+      ['apply', repo, '--control-plane', url, '--auto-approve'],
+      env,
+      root,
+    );
     expect(unexpectedStderr(dropped.stderr)).toBe('');
     expect(dropped.code).toBe(0);
     // The delete answered DELETING; the apply waited for DELETED before the pool's delete.
@@ -73,7 +81,7 @@ describe('soft-deleted pools and clusters (union stand-in)', () => {
 
     // Export never writes a deleted object as live: its folder plans to no changes.
     const out = join(root, 'exported');
-    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
+    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env, root);
     expect(exp.code).toBe(0);
     const files = (await readdir(out, { recursive: true })).map(String);
     expect(files.filter((f) => /p1|c1|q1/.test(f))).toEqual([]);
@@ -83,17 +91,22 @@ describe('soft-deleted pools and clusters (union stand-in)', () => {
     const fromExport = await runCli(
       ['plan', out, '--control-plane', url, '--detailed-exitcode'],
       env,
+      root,
     );
     expect(fromExport.stdout).toContain('No changes.');
     expect(fromExport.code).toBe(0);
     // Prune never deletes what is deleted: the empty repository plans nothing either.
-    const empty = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode'], env);
+    const empty = await runCli(
+      ['plan', repo, '--control-plane', url, '--detailed-exitcode'],
+      env,
+      root,
+    );
     expect(empty.stdout).toContain('No changes.');
 
     // Declared again: undeletes, saved and applied from the file.
     await writeRepo(repo, ORG);
     const file = join(root, 'undelete.plan.json');
-    const planned = await runCli(['plan', repo, '--control-plane', url, '--out', file], env);
+    const planned = await runCli(['plan', repo, '--control-plane', url, '--out', file], env, root);
     expect(planned.stderr).toBe('');
     expect(planned.code).toBe(0);
     const ops = (
@@ -108,11 +121,15 @@ describe('soft-deleted pools and clusters (union stand-in)', () => {
       ]),
     );
     expect(ops.filter((o) => /^(create_pool|register_cluster|create_queue) /.test(o))).toEqual([]);
-    const applied = await runCli(['apply', file, '--control-plane', url], env);
+    const applied = await runCli(['apply', file, '--control-plane', url], env, root);
     expect(unexpectedStderr(applied.stderr)).toBe('');
     expect(applied.code).toBe(0);
 
-    const again = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode'], env);
+    const again = await runCli(
+      ['plan', repo, '--control-plane', url, '--detailed-exitcode'],
+      env,
+      root,
+    );
     expect(again.stdout).toContain('No changes.');
     expect(again.code).toBe(0);
     const back = await openUnion(s, 'connect');
