@@ -26,7 +26,16 @@ function poolsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResul
 /** Each command, reaching `url` (a control plane, or the daemon for status and sync). */
 const COMMANDS: Record<string, (url: string) => string[]> = {
   plan: (url) => ['plan', REPO, '--control-plane', url],
-  apply: (url) => ['apply', REPO, '--auto-approve', '--control-plane', url],
+  // Its lock in the test's folder, not the checkout's .poolsync/.
+  apply: (url) => [
+    'apply',
+    REPO,
+    '--auto-approve',
+    '--control-plane',
+    url,
+    '--state-dir',
+    tempFolder('poolsync-state-'),
+  ],
   'state list': (url) => ['state', 'list', REPO, '--control-plane', url],
   export: (url) => ['export', '--dir', tempFolder('poolsync-export-'), '--control-plane', url],
   check: (url) => ['check', REPO, '--control-plane', url],

@@ -75,12 +75,12 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     expect(again.code).toBe(0);
 
     const out = join(root, 'exported');
-    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
+    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env, root);
     expect(exp.code).toBe(0);
     const files = await readdir(out, { recursive: true });
     expect(files).toContain(join('queues', 'web.yaml'));
     expect(await readFile(join(out, 'queues', 'web.yaml'), 'utf8')).toContain('run_concurrency: 5');
-    const fromExport = await runCli(['plan', out, '--control-plane', url], env);
+    const fromExport = await runCli(['plan', out, '--control-plane', url], env, root);
     expect(fromExport.stdout).toContain('No changes.');
 
     for (const r of [first, plan, apply, again, exp, fromExport]) {
@@ -111,15 +111,20 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     await writeFile(join(repo, 'default-queue.yaml'), dq);
     const env = { POOLSYNC_UNION_API_KEY: apiKey(s.host) };
     const url = s.url('grpc');
+    // Every command in the test's folder: apply keeps its records and Union's inventory there.
     const apply = async () => {
-      const r = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env);
+      const r = await runCli(['apply', repo, '--control-plane', url, '--auto-approve'], env, root);
       expect(unexpectedStderr(r.stderr)).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).not.toMatch(/flyte |manual step/);
       return r;
     };
     const noChanges = async () => {
-      const r = await runCli(['plan', repo, '--control-plane', url, '--detailed-exitcode'], env);
+      const r = await runCli(
+        ['plan', repo, '--control-plane', url, '--detailed-exitcode'],
+        env,
+        root,
+      );
       expect(r.stdout).toContain('No changes.');
       expect(r.code).toBe(0);
     };
@@ -136,7 +141,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     // Removed from the repository: drained, waited for until DRAINED, then deleted (soft).
     await writeRepo(repo, { ...spec, queues: { web: spec.queues.web } });
     await writeFile(join(repo, 'default-queue.yaml'), dq);
-    const removed = await runCli(['plan', repo, '--control-plane', url], env);
+    const removed = await runCli(['plan', repo, '--control-plane', url], env, root);
     expect(removed.stdout).toMatch(/drain_queue[^\n]*Queue\/train/);
     expect(removed.stdout).toMatch(/delete_queue[^\n]*Queue\/train/);
     await apply();
@@ -150,7 +155,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
       queues: { ...spec.queues, train: { ...spec.queues.train, run_concurrency: 4 } },
     });
     await writeFile(join(repo, 'default-queue.yaml'), dq);
-    const back = await runCli(['plan', repo, '--control-plane', url], env);
+    const back = await runCli(['plan', repo, '--control-plane', url], env, root);
     expect(back.stdout).toMatch(/undelete_queue[^\n]*Queue\/train/);
     expect(back.stdout).not.toMatch(/create_queue/);
     await apply();
@@ -162,7 +167,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     await noChanges();
 
     const out = join(root, 'exported');
-    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env);
+    const exp = await runCli(['export', '--control-plane', url, '--dir', out], env, root);
     expect(exp.code).toBe(0);
     const files = await readdir(join(out, 'default-queues'));
     expect(files).toHaveLength(1);
@@ -170,6 +175,7 @@ describe('poolsync against union+http:// : everything by API, soft deletes, Defa
     const fromExport = await runCli(
       ['plan', out, '--control-plane', url, '--detailed-exitcode'],
       env,
+      root,
     );
     expect(fromExport.stdout).toContain('No changes.');
   }, 240_000);
