@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Redactor } from './redact.js';
 import type { Env } from './env.js';
+import { makeFolders } from './safe-file.js';
 
 export interface GitAuth {
   /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
@@ -99,7 +99,7 @@ function shellQuote(s: string): string {
 export async function checkoutClient(
   o: GitRemote & { dir: string },
 ): Promise<{ git: SimpleGit; env: Record<string, string> }> {
-  await mkdir(o.dir, { recursive: true });
+  await makeFolders(o.dir);
   const env = gitEnvironment(o.repo, o.auth, o.env, o.dir);
   const git = simpleGit({
     baseDir: o.dir,

@@ -347,9 +347,27 @@ const WRITE_WORDS: Record<string, string> = {
 export const writeWords = (err: unknown): string =>
   WRITE_WORDS[errCode(err)] ?? ioWords(errCode(err));
 
+/**
+ * `mkdir -p`: `dir` and its missing parents. Not Node's `recursive: true`, which retries forever
+ * where a parent exists and mkdir still answers ENOENT (under /proc): here each folder is tried
+ * once more after its parent, then its error is thrown. A file in the way is EEXIST, as Node's.
+ */
+export async function makeFolders(dir: string, mode?: number): Promise<void> {
+  try {
+    await mkdir(dir, { mode });
+  } catch (err) {
+    if (errCode(err) === 'EEXIST' && (await lstat(dir).catch(() => null))?.isDirectory()) return;
+    if (errCode(err) !== 'ENOENT' || dirname(dir) === dir) throw err;
+    await makeFolders(dirname(dir), mode);
+    await mkdir(dir, { mode }).catch((again: unknown) => {
+      if (errCode(again) !== 'EEXIST') throw again; // made meanwhile by another process
+    });
+  }
+}
+
 /** A folder the user named to write into (init, export), made with its parents when missing. */
 export async function makeUserFolder(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true }).catch((err: unknown) => {
+  await makeFolders(dir).catch((err: unknown) => {
     throw new UserError(`cannot write into the folder ${dir}: ${writeWords(err)}`);
   });
 }
@@ -378,7 +396,7 @@ export async function ownFolders(root: string, path: string, create: boolean): P
     if (st === null) {
       if (!create) return; // nothing below a missing folder exists either
       try {
-        if (i === 0) await mkdir(dirname(folder), { recursive: true });
+        if (i === 0) await makeFolders(dirname(folder));
         await mkdir(folder, { mode: 0o700 });
         continue;
       } catch (err) {

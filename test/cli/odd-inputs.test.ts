@@ -6,7 +6,7 @@
  * code; a password or token given is never shown. Found by a sweep of every command and option
  * over odd values (27 Nov).
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,22 @@ describe('a file where a folder goes, a folder where a file goes', () => {
     for (const [out, words] of cases)
       expectRefused(await plan(out), new RegExp(`cannot save the plan to ${out}: ${words}`));
   });
+
+  // Node's own `mkdir(…, { recursive: true })` retries forever where mkdir answers ENOENT under
+  // a folder that exists (/proc): these commands never ended (safe-file.ts makeFolders).
+  it.skipIf(!existsSync('/proc/self'))(
+    'a folder that cannot be made (under /proc): init, export --dir, render --out end refused',
+    async () => {
+      const under = '/proc/poolsync-odd-inputs';
+      const cannot = (path: string) =>
+        new RegExp(`cannot write into the folder ${path}: the folder it goes in does not exist`);
+      expectRefused(await poolsync(['init', under]), cannot(under));
+      const exported = ['export', '--dir', join(under, 'out'), '--control-plane', controlPlane];
+      expectRefused(await poolsync(exported), cannot(join(under, 'out')));
+      const rendered = ['render', 'flyte-core-values', repo, '--out', join(under, 'v.yaml')];
+      expectRefused(await poolsync(rendered), cannot(under));
+    },
+  );
 });
 
 describe("a daemon's address", () => {
