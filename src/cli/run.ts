@@ -172,9 +172,18 @@ function valuesRequired(y: Argv): Argv {
   ]);
   const valued = Object.keys(o.key).filter((k) => !not.has(k) && k !== 'help' && k !== 'version');
   if (valued.length === 0) return y;
-  // Given twice, yargs makes a list of it, which no command reads: `--dir a --dir b`.
+  // Given twice, yargs makes a list of it, which no command reads: `--dir a --dir b`. Given
+  // empty, most often an unset variable (`--out "$PLAN"`): no command reads "" as meant (it was
+  // taken as not given, or as the working folder).
   const once = (args: Record<string, unknown>) => {
-    for (const k of valued) if (Array.isArray(args[k])) throw givenTwice(k, args[k] as unknown[]);
+    for (const k of valued) {
+      const value = args[k];
+      if (Array.isArray(value)) throw givenTwice(k, value as unknown[]);
+      if (typeof value === 'string' && value.trim() === '' && k.length > 1)
+        throw new UserError(
+          `--${k} is empty: give its value (an unset variable?), or leave the flag out`,
+        );
+    }
   };
   return y.requiresArg(valued).middleware(once, true);
 }

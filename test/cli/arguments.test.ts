@@ -95,6 +95,21 @@ describe('an option that takes a value', () => {
     expect(failed).toEqual([]);
   });
 
+  it('is refused given empty or blank, for every option (an unset variable: `plan --out ""` saved nothing and exited 0, `daemon --state-dir ""` kept its state in the working folder)', async () => {
+    const failed: string[] = [];
+    for (const { words, option } of options) {
+      for (const value of ['', ' ']) {
+        const args = [...words, `--${option}`, value];
+        const r = await poolsync(...args);
+        // A whole number's own words come first (wholeNumber: `must be a whole number`).
+        const said = new RegExp(`^Error: --${option} (is empty: give its value|must be a whole)`);
+        if (r.code !== 1 || !said.test(r.stderr) || r.stdout !== '')
+          failed.push(`${args.join(' ')} → ${r.code}: ${r.stderr}${r.stdout.slice(0, 200)}`);
+      }
+    }
+    expect(failed).toEqual([]);
+  });
+
   it("a number is read by poolsync, never as yargs's `number` (it read `abc` as NaN and said NaN)", async () => {
     expect(options.filter((o) => o.number).map((o) => `${o.words[0]} --${o.option}`)).toEqual([]);
     const pr = await poolsync('plan', '.', '--comment', 'github', '--pr', 'abc');

@@ -94,7 +94,7 @@ describe('poolsync control-plane serve', () => {
     // no client could send (a line of prose read as the token).
     const empty = await run('--token-file', '', '--state', join(dir, 's.json'));
     expect(empty).toMatchObject({ code: 1, stdout: '' });
-    expect(empty.stderr).toMatch(/^Error: --token-file is empty: name the file holding the token/);
+    expect(empty.stderr).toMatch(/^Error: --token-file is empty: give its value/);
     const prose = join(dir, 'prose');
     await writeFile(prose, 'the token is in the vault\n');
     const spaced = await run('--token-file', prose, '--state', join(dir, 's.json'));

@@ -212,7 +212,6 @@ function policyGate(
 
 /** `--flyte-cli PATH`: a path must name an executable file; a bare name is looked up in PATH when run. */
 async function checkCli(path: string): Promise<void> {
-  if (path.trim() === '') throw new UserError('--flyte-cli needs the path of the flyte CLI binary');
   if (!path.includes('/')) return;
   try {
     await access(path, constants.X_OK);

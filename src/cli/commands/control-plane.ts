@@ -58,11 +58,6 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     args.listen,
     `--listen "${args.listen}" is not HOST:PORT (e.g. ${DEFAULT_LISTEN}, or 0.0.0.0:7480 to accept remote clients)`,
   );
-  // An empty --token-file (an unset variable's) is no way to ask for a server without a token.
-  if (args['token-file'] === '')
-    throw new UserError(
-      '--token-file is empty: name the file holding the token clients send (leave the flag out to serve without one, on loopback only)',
-    );
   const token = args['token-file'] ? (await readTokenFile(args['token-file'])).secret : undefined;
   const contractFile = args['default-pool-contract'];
   const defaultPoolContract = contractFile ? await readContractFile(contractFile) : undefined;

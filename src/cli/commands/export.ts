@@ -46,7 +46,6 @@ import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   const target = await oneTarget(null, args, 'export', io.env);
-  if (args.dir.trim() === '') throw new UserError('--dir is empty: name the folder to write into');
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
     const live = await readLiveState(cp);
