@@ -400,8 +400,11 @@ export async function ownFolders(root: string, path: string, create: boolean): P
         await mkdir(folder, { mode: 0o700 });
         continue;
       } catch (err) {
-        if (errCode(err) !== 'EEXIST') throw folderError(folder, ioWords(errCode(err)));
-        st = await lstat(folder);
+        // In the words of a folder the user named: its parents are the user's.
+        if (errCode(err) !== 'EEXIST') throw folderError(folder, writeWords(err));
+        st = await lstat(folder).catch(() => {
+          throw folderError(folder, WRITE_WORDS.ENOTDIR!); // a file where a parent goes
+        });
       }
     }
     if (!st.isDirectory())

@@ -10,7 +10,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { REPO_ROOT } from '../support/cli.js';
+import { cleanup } from '../support/cleanup.js';
 import { runInProcess, type CliResult } from '../support/memory-io.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-odd-inputs-'));
@@ -88,6 +91,44 @@ describe('a file where a folder goes, a folder where a file goes', () => {
       expectRefused(await poolsync(rendered), cannot(under));
     },
   );
+});
+
+describe('a state folder that cannot be made', () => {
+  // A control plane that keeps no records itself: apply keeps its lock under --state-dir.
+  const served = async () => {
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    const server = await startControlPlaneServer({ controlPlane: cp });
+    cleanup.add(async () => {
+      await server.close();
+      await cp.close();
+    });
+    return server.url;
+  };
+  const apply = async (stateDir: string) =>
+    poolsync([
+      'apply',
+      repo,
+      '--auto-approve',
+      '--control-plane',
+      await served(),
+      '--state-dir',
+      stateDir,
+    ]);
+
+  it('a file in its path: said in words (it was "cannot take the lock …: ENOTDIR")', async () => {
+    const under = join(file, 'state');
+    expectRefused(
+      await apply(under),
+      new RegExp(`cannot use the folder ${under}: a folder in its path is a file`),
+    );
+  });
+
+  it.skipIf(!existsSync('/proc/self'))('under /proc: said in words (it was "ENOENT")', async () => {
+    expectRefused(
+      await apply('/proc/poolsync-odd-state'),
+      /cannot use the folder \/proc\/poolsync-odd-state: the folder it goes in does not exist/,
+    );
+  });
 });
 
 describe("a daemon's address", () => {
