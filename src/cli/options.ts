@@ -20,7 +20,7 @@ import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
-import { inventoryPlace, parseK8sPlace } from '../util/k8s-place.js';
+import { inventoryPlace, requireK8sPlace } from '../util/k8s-place.js';
 import { durationRefusal, parseDuration } from '../util/duration.js';
 import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
@@ -34,7 +34,17 @@ export function sharedInventoryOf(
   env: NodeJS.ProcessEnv,
 ): SharedInventory | null {
   const lock = args.lock ?? env.POOLSYNC_LOCK;
-  const place = inventoryPlace(args.inventory ?? env.POOLSYNC_INVENTORY, parseK8sPlace(lock));
+  // A lock that names no Lease is refused as apply refuses it (plan, export and state took it
+  // as none, and read the inventory from elsewhere than apply keeps it).
+  const lease = lock?.trim()
+    ? requireK8sPlace(lock, args.lock === undefined ? 'POOLSYNC_LOCK' : '--lock', [
+        'Lease',
+        'apply-lock',
+      ])
+    : null;
+  const inventory = args.inventory ?? env.POOLSYNC_INVENTORY;
+  const origin = args.inventory === undefined ? 'POOLSYNC_INVENTORY' : '--inventory';
+  const place = inventoryPlace(inventory, lease, origin);
   return place ? { place } : null;
 }
 
