@@ -17,6 +17,7 @@ import { declaredObjects } from '../plan/inventory.js';
 import { planDocument } from '../render/json.js';
 import { batches } from '../util/batched-lines.js';
 import { jsonParts } from '../util/json-parts.js';
+import { ioWords } from '../util/safe-file.js';
 import { runOpa, type OpaLimits } from './opa.js';
 
 /** Where a policy set is read: a folder, or a folder of a commit (a pull request's base). */
@@ -114,6 +115,11 @@ export async function evaluatePolicies(
   }
 }
 
+const FOLDER_WORDS: Record<string, string> = {
+  ENOENT: 'it does not exist',
+  ENOTDIR: 'it is not a folder',
+};
+
 /** The policy files (relative), after copying a commit's into `dir`; or why they cannot be read. */
 async function policyFiles(set: PolicySet, dir: string): Promise<string[] | string> {
   const { at } = set;
@@ -122,7 +128,9 @@ async function policyFiles(set: PolicySet, dir: string): Promise<string[] | stri
       const entries = await readdir(at.dir, { recursive: true, withFileTypes: true });
       return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
     } catch (err) {
-      return `the policy folder ${set.source} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): name a folder of .rego files`;
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      const why = FOLDER_WORDS[code] ?? ioWords(code);
+      return `the policy folder ${set.source} cannot be read: ${why}; name a folder of .rego files`;
     }
   }
   const git = (args: string[], maxBuffer = 16 * 1024 * 1024) =>

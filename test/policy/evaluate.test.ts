@@ -158,6 +158,15 @@ describe.skipIf(opaMissing)(
       expect((await evaluate(folder({}))).error).toBe(
         'p/ holds no .rego file: 0 policies evaluated',
       );
+      // A folder that is not one, in words (they were errno codes: "cannot be read (ENOENT)").
+      const file = join(folder({ 'a.rego': 'package main\n' }), 'a.rego');
+      for (const [dir, why] of [
+        [join(tempFolder('poolsync-policies-'), 'none'), 'it does not exist'],
+        [file, 'it is not a folder'],
+      ])
+        expect((await evaluate(dir!)).error).toBe(
+          `the policy folder p/ cannot be read: ${why}; name a folder of .rego files`,
+        );
       const other = await evaluate(
         folder({ 'a.rego': 'package other\n\ndeny contains "x" if true\n' }),
       );
