@@ -17,6 +17,7 @@ import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
 import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
 import type { PullRequestEvent } from '../vcs/types.js';
+import { listenRefusal } from '../util/reach.js';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   /** Replaces src/vcs's plan comments (which need a webhook secret and the forge's token). */
@@ -205,10 +206,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     });
   } catch (err) {
     for (const u of units) await u.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(
-      `cannot listen on ${config.listen.host}:${config.listen.port}: ${code === 'EADDRINUSE' ? 'the address is in use (another daemon? choose another --listen)' : (err as Error).message}`,
-    );
+    const address = `${config.listen.host}:${config.listen.port}`;
+    throw new Error(listenRefusal(address, err) ?? `cannot listen on ${address}: ${String(err)}`);
   }
   const triggers: Trigger[] = [
     config.source.kind === 'git'

@@ -246,3 +246,17 @@ export function noAnswerWords(
     typeof e.code === 'string' ? e.code : typeof e.message === 'string' ? e.message : String(err);
   return `no answer (${code}); is ${setting} right?`;
 }
+
+/** Why a server could not listen on `address` (`--listen`), in words; null for a bug's error. */
+export function listenRefusal(address: string, err: unknown): string | null {
+  const words = LISTEN_WORDS[(err as NodeJS.ErrnoException).code ?? ''];
+  return words === undefined ? null : `cannot listen on ${address}: ${words}`;
+}
+
+const LISTEN_WORDS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use (another daemon or server?): choose another --listen',
+  EACCES:
+    'this user may not listen there (ports below 1024 need privileges): choose a port of 1024 or more',
+  EADDRNOTAVAIL:
+    'no network interface of this machine has that address: listen on 127.0.0.1, 0.0.0.0 or one of its own',
+};

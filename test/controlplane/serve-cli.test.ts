@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,6 +88,24 @@ describe('poolsync control-plane serve', () => {
     const listen = await run('--listen', 'nonsense', '--state', join(dir, 's.json'));
     expect(listen.code).toBe(1);
     expect(listen.stderr).toMatch(/--listen "nonsense" is not HOST:PORT/);
+    // An address it cannot take, in words (it said the errno code: "EADDRINUSE").
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const inUse = await run('--listen', `127.0.0.1:${port}`, '--state', join(dir, 's.json'));
+      expect([inUse.code, inUse.stderr]).toEqual([
+        1,
+        `Error: cannot listen on 127.0.0.1:${port}: the address is in use (another daemon or server?): choose another --listen\n`,
+      ]);
+    } finally {
+      taken.close();
+    }
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    const foreign = await run('--listen', '192.0.2.1:7480', '--state', join(dir, 's.json'));
+    expect(foreign.stderr).toMatch(
+      /^Error: cannot listen on 192\.0\.2\.1:7480: no network interface of this machine has that address/,
+    );
     const token = await run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
     expect(token.stderr).toMatch(/token file .*missing does not exist/);
     expect(token.stderr).not.toMatch(/\n\s+at /);

@@ -12,6 +12,7 @@ import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import { nextSignal, type Io } from '../io.js';
 import { parseListen } from '../../daemon/config-options.js';
+import { listenRefusal } from '../../util/reach.js';
 import {
   DEFAULT_LISTEN,
   DEFAULT_STATE_FILE,
@@ -112,9 +113,8 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   } catch (err) {
     // The store is closed; a port the server cannot take is a UserError.
     await controlPlane.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
-      throw new UserError(`cannot listen on ${args.listen}: ${code}`);
+    const refusal = listenRefusal(args.listen, err);
+    if (refusal !== null) throw new UserError(refusal);
     throw err;
   }
   logger.info(
