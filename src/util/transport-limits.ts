@@ -118,7 +118,8 @@ export function transportLimits(
     }
     const from = flagValue !== undefined ? flag : `environment variable ${variable}`;
     const value = name === 'size' ? parseSize(raw) : parseDuration(raw);
-    if (value === null || value <= 0)
+    if (value === 0) throw new UserError(`${from}: "${raw}" is no limit: give more than zero`);
+    if (value === null)
       throw new UserError(
         name === 'size'
           ? `${from}: "${raw}" is not a size; write it like 32MiB or 100MB`
