@@ -207,7 +207,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   } catch (err) {
     for (const u of units) await u.close();
     const address = `${config.listen.host}:${config.listen.port}`;
-    throw new Error(listenRefusal(address, err) ?? `cannot listen on ${address}: ${String(err)}`);
+    const refusal = listenRefusal(address, err);
+    throw new Error(refusal ?? `cannot listen on ${address}: ${(err as Error).message}`);
   }
   const triggers: Trigger[] = [
     config.source.kind === 'git'

@@ -26,6 +26,7 @@ import {
   open,
   rename,
   unlink,
+  stat,
   type FileHandle,
 } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -350,16 +351,17 @@ export const writeWords = (err: unknown): string =>
 /**
  * `mkdir -p`: `dir` and its missing parents. Not Node's `recursive: true`, which retries forever
  * where a parent exists and mkdir still answers ENOENT (under /proc): here each folder is tried
- * once more after its parent, then its error is thrown. A file in the way is EEXIST, as Node's.
+ * once more after its parent, then its error is thrown. A file in the way is EEXIST, as Node's;
+ * a link to a folder is the folder (the user's folders, as /tmp on macOS).
  */
-export async function makeFolders(dir: string, mode?: number): Promise<void> {
+export async function makeFolders(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { mode });
+    await mkdir(dir);
   } catch (err) {
-    if (errCode(err) === 'EEXIST' && (await lstat(dir).catch(() => null))?.isDirectory()) return;
+    if (errCode(err) === 'EEXIST' && (await stat(dir).catch(() => null))?.isDirectory()) return;
     if (errCode(err) !== 'ENOENT' || dirname(dir) === dir) throw err;
-    await makeFolders(dirname(dir), mode);
-    await mkdir(dir, { mode }).catch((again: unknown) => {
+    await makeFolders(dirname(dir));
+    await mkdir(dir).catch((again: unknown) => {
       if (errCode(again) !== 'EEXIST') throw again; // made meanwhile by another process
     });
   }

@@ -6,7 +6,15 @@
  * code; a password or token given is never shown. Found by a sweep of every command and option
  * over odd values (27 Nov).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,6 +82,15 @@ describe('a file where a folder goes, a folder where a file goes', () => {
     ];
     for (const [out, words] of cases)
       expectRefused(await plan(out), new RegExp(`cannot save the plan to ${out}: ${words}`));
+  });
+
+  it('a link to a folder is the folder (export --dir LINK, and a folder below it)', async () => {
+    const link = join(tmp, 'link-to-folder');
+    symlinkSync(folder, link);
+    for (const dir of [link, join(link, 'below')]) {
+      const r = await poolsync(['export', '--dir', dir, '--control-plane', controlPlane]);
+      expect([r.code, r.stderr]).toEqual([0, '']);
+    }
   });
 
   // Node's own `mkdir(…, { recursive: true })` retries forever where mkdir answers ENOENT under
