@@ -1,9 +1,9 @@
 /**
  * A vitest globalSetup: at the end of the run, nothing in the checkout's own `.poolsync/` (the
  * CLI's default state folder, where `npm start` keeps the user's state) was written since the
- * run's start: no file, no folder made or emptied. A test that runs the CLI keeps its state in its own temp folder (`--state-dir`,
- * or runCli/startCli's working folder, test/support/cli.ts); one that wrote into the user's
- * folder is named here and fails the run.
+ * run's start: no file, no folder made or emptied. A test that runs the CLI keeps its state in
+ * its own temp folder (`--state-dir`, or runCli/startCli's working folder, test/support/cli.ts);
+ * one that wrote into the user's folder is named here and fails the run.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
