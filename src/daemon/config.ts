@@ -326,6 +326,16 @@ function readers(raw: Map<string, Raw>, cwd: string) {
 
 type Readers = ReturnType<typeof readers>;
 
+/** What only a Git source reads (the token's variable aside: a CI runner may set it for others). */
+const GIT_SETTINGS = [
+  'branch',
+  'path',
+  'git-token-file',
+  'git-username',
+  'ssh-key-file',
+  'ssh-known-hosts-file',
+];
+
 function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets>>): SourceConfig {
   const { get, str, path } = r;
   const repo = str('repo');
@@ -334,6 +344,12 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
     if (repo !== null)
       throw new UserError(
         `Both --repo (${get('repo')?.origin}) and --watch (${get('watch')?.origin}) are set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
+      );
+    // A Git setting given with --watch would be ignored without a word: it is refused as --repo is.
+    const git = GIT_SETTINGS.map(get).find((s) => s && !s.origin.startsWith('default of'));
+    if (git)
+      throw new UserError(
+        `${git.origin} is a setting of --repo (a Git branch); --watch reconciles a folder on disk and would ignore it: leave it out, or follow the repository with --repo.`,
       );
     return { kind: 'watch', dir: watch };
   }

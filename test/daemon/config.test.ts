@@ -246,6 +246,20 @@ describe('resolveDaemonConfig', () => {
     expect(c.source).toEqual({ kind: 'watch', dir: '/srv/conf' });
   });
 
+  it("refuses a Git source's setting with --watch, which would ignore it without a word", async () => {
+    const watch = (flags: Record<string, string>, env: Record<string, string> = {}) =>
+      resolveDaemonConfig({ ...base, env, flags: { watch: 'conf', ...flags } });
+    await expect(watch({ branch: 'release' })).rejects.toThrow(
+      '--branch is a setting of --repo (a Git branch); --watch reconciles a folder on disk and would ignore it: leave it out, or follow the repository with --repo.',
+    );
+    await expect(watch({}, { POOLSYNC_PATH: 'config' })).rejects.toThrow(
+      /^environment variable POOLSYNC_PATH is a setting of --repo/,
+    );
+    await expect(watch({ 'ssh-key-file': 'id' })).rejects.toThrow(/^--ssh-key-file is a setting/);
+    // The token's variable may be set for other jobs of a CI runner: not a setting given here.
+    expect((await watch({}, { POOLSYNC_GIT_TOKEN: 't' })).source.kind).toBe('watch');
+  });
+
   it('rejects a path that leaves the repository', async () => {
     await expect(
       resolveDaemonConfig({ ...base, flags: { repo: 'r', path: '../x' } }),
