@@ -64,5 +64,10 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     expect(both.err).toMatch(/--at plans a commit's files: it cannot be combined with --commit/);
     const outside = await poolsync('plan', tempFolder('poolsync-no-git-'), ...cp, '--at', a);
     expect(outside.err).toMatch(/is not in a Git repository/);
+    // An option to git, not a commit: never passed on.
+    const option = await poolsync('plan', repo.work, ...cp, '--at=--output=/tmp/x');
+    expect(option.err).toBe(
+      'Error: --at "--output=/tmp/x" is not a commit: name one as git does (a commit id, a tag, HEAD~1)\n',
+    );
   });
 });
