@@ -20,7 +20,7 @@ import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
-import { inventoryPlace, requireK8sPlace } from '../util/k8s-place.js';
+import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
 import { durationRefusal, parseDuration } from '../util/duration.js';
 import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
@@ -28,20 +28,25 @@ import type { ValidationError } from '../manifests/types.js';
 import { controlPlaneUrl, type Args } from './define.js';
 import type { Io } from './io.js';
 
-/** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease (env POOLSYNC_LOCK). */
+/** The Lease of --lock (env POOLSYNC_LOCK), the lock across machines; refused when it names none. */
+export function leaseOf(
+  args: { lock?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): K8sPlace | null {
+  const lock = args.lock ?? env.POOLSYNC_LOCK;
+  if (!lock?.trim()) return null;
+  // Named where it came from: plan, export and state once took a bad one as none, and read the
+  // inventory from elsewhere than apply keeps it.
+  const origin = args.lock === undefined ? 'POOLSYNC_LOCK' : '--lock';
+  return requireK8sPlace(lock, origin, ['Lease', 'apply-lock']);
+}
+
+/** The ConfigMap of --inventory (env POOLSYNC_INVENTORY), by default beside --lock's Lease. */
 export function sharedInventoryOf(
   args: { inventory?: string | undefined; lock?: string | undefined },
   env: NodeJS.ProcessEnv,
+  lease: K8sPlace | null = leaseOf(args, env),
 ): SharedInventory | null {
-  const lock = args.lock ?? env.POOLSYNC_LOCK;
-  // A lock that names no Lease is refused as apply refuses it (plan, export and state took it
-  // as none, and read the inventory from elsewhere than apply keeps it).
-  const lease = lock?.trim()
-    ? requireK8sPlace(lock, args.lock === undefined ? 'POOLSYNC_LOCK' : '--lock', [
-        'Lease',
-        'apply-lock',
-      ])
-    : null;
   const inventory = args.inventory ?? env.POOLSYNC_INVENTORY;
   const origin = args.inventory === undefined ? 'POOLSYNC_INVENTORY' : '--inventory';
   const place = inventoryPlace(inventory, lease, origin);

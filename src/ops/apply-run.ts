@@ -37,7 +37,7 @@ import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanShape } from '../plan/index.js';
-import { requireK8sPlace } from '../util/k8s-place.js';
+import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { appliedState } from '../plan/inventory.js';
 import {
@@ -76,8 +76,8 @@ export type ApplySource =
 /** `poolsync apply`: locks taken and the control plane opened here. */
 export interface AcquireLocks extends ControlPlaneAccess {
   kind: 'acquire';
-  /** `--lock`: a Kubernetes Lease for the lock across machines (else the control plane's own). */
-  lockFlag: string | undefined;
+  /** `--lock`'s Kubernetes Lease, the lock across machines (else the control plane's own). */
+  lease: K8sPlace | null;
   /** `--lock-timeout`: one deadline for every lock (0: fail at once). */
   lockTimeoutMs: number;
   parallelism: number;
@@ -176,10 +176,9 @@ async function acquiring(
     cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
     const opened = cp;
     let k8s: HoldApplyLockOptions['k8s'] = null;
-    if (locks.lockFlag !== undefined && locks.lockFlag.trim() !== '') {
-      const ref = requireK8sPlace(locks.lockFlag, '--lock', ['Lease', 'apply-lock']);
+    if (locks.lease) {
       k8s = {
-        ref,
+        ref: locks.lease,
         kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.opening.vars),
       };
     }

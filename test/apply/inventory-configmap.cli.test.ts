@@ -123,12 +123,17 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     expect(bad.stderr).toContain(
       '--inventory: "poolsync-inventory" is not a Kubernetes ConfigMap; write k8s:NAMESPACE/NAME',
     );
-    // A lock that names no Lease is refused by plan and state as apply refuses it (they took it
+    // A lock that names no Lease is refused by plan and state as by apply (they took it
     // as none and read the inventory from the state folder), named where it came from.
     const state = ['--control-plane', url, '--state-dir', join(root, 'f')];
     for (const [args, vars, origin] of [
       [['plan', repo, ...state, '--lock', 'apply-lock'], {}, '--lock'],
       [['state', 'list', repo, ...state], { POOLSYNC_LOCK: 'apply-lock' }, 'POOLSYNC_LOCK'],
+      [
+        ['apply', repo, ...state, '--auto-approve'],
+        { POOLSYNC_LOCK: 'apply-lock' },
+        'POOLSYNC_LOCK',
+      ],
     ] as const) {
       const r = await runCli([...args], { ...env, ...vars });
       expect([r.code, r.stderr]).toEqual([

@@ -34,7 +34,7 @@ async function applyFolder(dir: string, cpUrl: string, environment?: string): Pr
         opening: { vars: {} },
         stateDir: join(root, 'state'),
         sharedInventory: null,
-        lockFlag: undefined,
+        lease: null,
         lockTimeoutMs: 0,
         parallelism: 8,
         maxRetries: 0,

@@ -93,7 +93,7 @@ async function cliRefusal(plan: Plan): Promise<Staleness> {
         opening: { vars: {} },
         stateDir: dir,
         sharedInventory: null,
-        lockFlag: undefined,
+        lease: null,
         lockTimeoutMs: 0,
         parallelism: 1,
         maxRetries: 0,

@@ -33,6 +33,7 @@ import {
   planShape,
   oneTarget,
   refuseShapingSavedPlan,
+  leaseOf,
   sharedInventoryOf,
   useColor,
 } from '../options.js';
@@ -71,6 +72,7 @@ export async function apply(
   const parallelism = args.parallelism ?? defaultParallelism(url);
   const waitTimeoutMs = durationFlag('wait-timeout', args['wait-timeout'], '90s, 30m or 1h');
   const lockTimeoutMs = durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
+  const lease = leaseOf(args, io.env);
   const json = args.output === 'json';
   const colors = useColor(args.color, io) && !json ? ANSI : NO_COLOR;
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
@@ -110,8 +112,8 @@ export async function apply(
         target: to,
         opening: { vars: io.env },
         stateDir: args['state-dir'],
-        sharedInventory: sharedInventoryOf(args, io.env),
-        lockFlag: args.lock ?? io.env.POOLSYNC_LOCK,
+        sharedInventory: sharedInventoryOf(args, io.env, lease),
+        lease,
         lockTimeoutMs,
         parallelism,
         maxRetries: args['max-retries'],
