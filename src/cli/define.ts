@@ -6,6 +6,7 @@
 import type { Argv, Options } from 'yargs';
 import { DEFAULT_PARALLELISM, FILE_PARALLELISM, READ_PARALLELISM } from '../apply/types.js';
 import { OPTIONS as DAEMON_OPTIONS, LOG_FORMATS } from '../daemon/config-options.js';
+import { KEPT_RESULTS } from '../daemon/run-result.js';
 import { CAPABILITY_NAMES } from '../model/capabilities.js';
 import { notifyOptions } from '../notify/config.js';
 import { pullRequestCommentOptions } from '../vcs/comment-options.js';
@@ -752,8 +753,7 @@ const history = {
         result: {
           type: 'string',
           array: true,
-          describe:
-            'Only runs with this result (repeatable): applied, in_sync, waiting_for_approval, frozen, planned, failed, invalid',
+          describe: `Only runs with this result (repeatable): ${KEPT_RESULTS.join(', ')}`,
         },
         output: daemonOutput,
       })

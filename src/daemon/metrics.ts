@@ -8,19 +8,7 @@ import {
   collectDefaultMetrics,
 } from 'prom-client';
 import { ACTIONABLE_ACTIONS } from '../model/plan.js';
-
-export const RUN_RESULTS = [
-  'applied',
-  'in_sync',
-  'planned',
-  'waiting_for_approval',
-  /** Changes planned, not applied: applies are frozen (suspended, or a sync window). */
-  'frozen',
-  'invalid',
-  'failed',
-  'unchanged',
-] as const;
-export type RunResult = (typeof RUN_RESULTS)[number];
+import { RUN_RESULTS } from './run-result.js';
 
 export class DaemonMetrics {
   readonly registry = new Registry();

@@ -11,7 +11,7 @@ import type { ApplyPolicy } from './config-options.js';
 import type { FreezeStatus } from './freeze.js';
 import type { RollbackPin, RunRollback } from './rollback.js';
 import type { TriggerReason } from './loop.js';
-import type { RunResult } from './metrics.js';
+import type { RunResult } from './run-result.js';
 import { join } from 'node:path';
 import {
   bool,

@@ -51,7 +51,8 @@ import type { DaemonConfig } from './config.js';
 import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
 import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
 import { leaderStatus } from './http.js';
-import { DaemonMetrics, type RunResult } from './metrics.js';
+import { DaemonMetrics } from './metrics.js';
+import type { RunResult } from './run-result.js';
 import { Reconciler } from './reconcile.js';
 import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
 import {

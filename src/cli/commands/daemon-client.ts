@@ -42,6 +42,7 @@ import {
 import { daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { headerToken } from '../../util/bound-secret.js';
+import { KEPT_RESULTS } from '../../daemon/run-result.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   const base = daemonUrl(args, io.env);
@@ -193,23 +194,12 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   return runs.some(([, run]) => failed(run!.result)) ? 1 : 0;
 }
 
-/** What `history --result` may name (the daemon's RunResult, `unchanged` runs are not kept). */
-const HISTORY_RESULTS = [
-  'applied',
-  'in_sync',
-  'planned',
-  'waiting_for_approval',
-  'frozen',
-  'invalid',
-  'failed',
-] as const satisfies readonly RunRecord['result'][];
-
 export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
   const results = args.result?.map((r) => r.trim());
   for (const r of results ?? [])
-    if (!(HISTORY_RESULTS as readonly string[]).includes(r))
+    if (!(KEPT_RESULTS as readonly string[]).includes(r))
       throw new UserError(
-        `--result ${r} is not a run's result${didYouMean(r, HISTORY_RESULTS)}; one of ${HISTORY_RESULTS.join(', ')}`,
+        `--result ${r} is not a run's result${didYouMean(r, KEPT_RESULTS)}; one of ${KEPT_RESULTS.join(', ')}`,
       );
   const target = args.run;
   if (typeof target === 'string') addressOf(target);

@@ -24,7 +24,8 @@ import type { PolicyReport } from '../../model/policy.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
-import type { DaemonMetrics, RunResult } from '../metrics.js';
+import type { DaemonMetrics } from '../metrics.js';
+import type { RunResult } from '../run-result.js';
 import type {
   AppliedCounts,
   ApplyOutcome,

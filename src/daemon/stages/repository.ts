@@ -7,7 +7,7 @@
 import type { SourceSnapshot } from '../git-source.js';
 import type { RunRollback } from '../rollback.js';
 import type { TriggerReason } from '../loop.js';
-import type { RunResult } from '../metrics.js';
+import type { RunResult } from '../run-result.js';
 import { rollbackWords, runWords } from '../../render/daemon-words.js';
 import {
   type Outcome,

@@ -1,0 +1,17 @@
+/** What a daemon's run ended in: the metrics' label, the status's and history's field. */
+export const RUN_RESULTS = [
+  'applied',
+  'in_sync',
+  'planned',
+  'waiting_for_approval',
+  /** Changes planned, not applied: applies are frozen (suspended, or a sync window). */
+  'frozen',
+  'invalid',
+  'failed',
+  /** No new commit: counted, never kept in the history. */
+  'unchanged',
+] as const;
+export type RunResult = (typeof RUN_RESULTS)[number];
+
+/** What `history --result` may name: the results a kept run can have. */
+export const KEPT_RESULTS = RUN_RESULTS.filter((r) => r !== 'unchanged');
