@@ -10,8 +10,11 @@ const summaryLine: Reporter = {
     for (const module of testModules) {
       for (const test of module.children.allTests()) count[test.result().state] += 1;
     }
+    // A file that fails to load has no tests to count: named apart, or the line said 0 failed.
+    const unloaded = testModules.filter((m) => m.errors().length > 0).length;
+    const files = unloaded > 0 ? `, ${unloaded} file${unloaded > 1 ? 's' : ''} failed to load` : '';
     process.stdout.write(
-      `\n${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped\n`,
+      `\n${count.passed} passed, ${count.failed} failed, ${count.skipped} skipped${files}\n`,
     );
   },
 };

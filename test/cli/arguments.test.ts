@@ -13,12 +13,17 @@ import { COMMANDS, type Command } from '../../src/cli/define.js';
 import { otherToolHint } from '../../src/cli/usage-error.js';
 import { durationRefusal, MAX_DURATION_MS, parseDuration } from '../../src/util/duration.js';
 import { runInProcess } from '../support/memory-io.js';
+import { REPO_ROOT } from '../support/cli.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const HEADER = 'apiVersion: poolsync/v1\nkind: RepoConfig\n';
 const ENV = { PATH: process.env.PATH, NO_COLOR: '1' };
-const poolsync = (...args: string[]) =>
-  runInProcess(args, { ...ENV, HOME: tempFolder('poolsync-home-') });
+// Each in a folder of its own: a check that fails lets a command run, which must not write
+// into the checkout (test/setup/checkout-state-untouched.ts).
+const poolsync = (...args: string[]) => runIn(args, { ...ENV, HOME: tempFolder('poolsync-home-') });
+const runIn = (args: string[], env: NodeJS.ProcessEnv) =>
+  runInProcess(args, env, tempFolder('poolsync-cwd-'));
+const CONFIG_REPO = join(REPO_ROOT, 'examples/config-repo');
 
 /** Every command of define.ts, subcommands too, with the words that name it (`state list`). */
 function everyCommand(): { c: Command; parent: string[]; words: string[] }[] {
@@ -123,13 +128,7 @@ describe('an option that takes a value', () => {
   it('plan --out without a value writes nothing and exits 1 (it exited 0)', async () => {
     const dir = tempFolder('poolsync-out-');
     const r = await runInProcess(
-      [
-        'plan',
-        join(process.cwd(), 'examples/config-repo'),
-        '--control-plane',
-        `file:${join(dir, 'cp.json')}`,
-        '--out',
-      ],
+      ['plan', CONFIG_REPO, '--control-plane', `file:${join(dir, 'cp.json')}`, '--out'],
       { ...ENV, HOME: dir },
       dir,
     );
@@ -146,14 +145,7 @@ describe('an option that takes a value', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('Error: Option --dir was given 2 times ("a", "b"): give it once.\n');
     // A number too (it took the last one silently).
-    const n = await poolsync(
-      'plan',
-      'examples/config-repo',
-      '--max-retries',
-      '2',
-      '--max-retries',
-      '3',
-    );
+    const n = await poolsync('plan', CONFIG_REPO, '--max-retries', '2', '--max-retries', '3');
     expect(n.code).toBe(1);
     expect(n.stderr).toMatch(
       /^Error: Option --max-retries was given 2 times \("2", "3"\): give it once\.\n/,
@@ -253,7 +245,7 @@ describe("other tools' commands", () => {
 
 describe('an environment named by its start', () => {
   it('--env prod: did you mean production', async () => {
-    const r = await poolsync('plan', 'examples/environments', '--env', 'prod');
+    const r = await poolsync('plan', join(REPO_ROOT, 'examples/environments'), '--env', 'prod');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       "no environment 'prod' in poolsync.yaml (did you mean 'production'?)",
@@ -299,11 +291,11 @@ describe('durations', () => {
 
   it.each([
     [
-      ['plan', 'examples/config-repo', '--call-timeout', '597h'],
+      ['plan', CONFIG_REPO, '--call-timeout', '597h'],
       '--call-timeout: "597h" is longer than a timer can wait',
     ],
     [
-      ['apply', 'examples/config-repo', '--lock-timeout', '1000h'],
+      ['apply', CONFIG_REPO, '--lock-timeout', '1000h'],
       '--lock-timeout "1000h" is longer than a timer can wait',
     ],
   ])('%j is refused in one line', async (args, said) => {
@@ -317,20 +309,20 @@ describe('durations', () => {
   });
 
   it('from a variable and from poolsync.yaml too', async () => {
-    const r = await runInProcess(
+    const r = await runIn(
       [
         'plan',
-        'examples/config-repo',
+        CONFIG_REPO,
         '--control-plane',
         `file:${join(tempFolder('poolsync-cp-'), 'cp.json')}`,
       ],
       { ...ENV, HOME: tempFolder('poolsync-home-'), POOLSYNC_READ_TIMEOUT: '30d' },
     );
     expect(r.stderr).toContain('"30d" is not a duration');
-    const long = await runInProcess(
+    const long = await runIn(
       [
         'plan',
-        'examples/config-repo',
+        CONFIG_REPO,
         '--control-plane',
         `file:${join(tempFolder('poolsync-cp-'), 'cp.json')}`,
       ],
