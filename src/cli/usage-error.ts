@@ -3,6 +3,7 @@
  * option or command (`--tagret` → `--target`) and where the usage is; Terraform's one-dash
  * spellings answered before yargs parses anything.
  */
+import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
@@ -107,7 +108,10 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
       .filter((n) => !dashed.has(n))
       .map((name) => {
         if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
-          return `Unexpected argument "${name}".`;
+          // A folder where the command takes it as --dir (`import ADDRESS DIR`, `export DIR`).
+          return own.includes('dir') && isFolder(name)
+            ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${name}\`).`
+            : `Unexpected argument "${name}".`;
         const hit = closest(name, known);
         return `Unknown option --${name}${hit ? `: did you mean --${hit}?` : '.'}`;
       });
@@ -189,4 +193,12 @@ export function singleDashError(argv: readonly string[]): UserError | null {
     );
   }
   return null;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // missing, or not to be read: no hint
+  }
 }

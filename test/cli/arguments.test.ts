@@ -200,6 +200,15 @@ describe("yargs's other refusals, in poolsync's words", () => {
     ],
     // No command (it said "see `poolsync --help`" twice).
     [['--no-color'], 'Name a command.\nRun `poolsync --help` for usage.'],
+    // A folder where the command takes --dir: how to give it; anything else is only unexpected.
+    [
+      ['import', 'Queue/default', CONFIG_REPO],
+      `Unexpected argument "${CONFIG_REPO}": give the folder with --dir (\`--dir ${CONFIG_REPO}\`).\nRun \`poolsync import --help\` for the options.`,
+    ],
+    [
+      ['import', 'Queue/a', 'Queue/b'],
+      'Unexpected argument "Queue/b".\nRun `poolsync import --help` for the options.',
+    ],
   ])('%j', async (args, said) => {
     const r = await poolsync(...args);
     expect(r.code).toBe(1);
