@@ -11,6 +11,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Redactor } from './redact.js';
 import type { Env } from './env.js';
 import { makeFolders } from './safe-file.js';
+import { shellQuote } from './shell-quote.js';
 
 export interface GitAuth {
   /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
@@ -89,10 +90,6 @@ function httpOrigin(url: string): string | null {
   if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return null;
   const u = new URL(url);
   return `${u.protocol}//${u.host}`;
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** simple-git in poolsync's own checkout folder of `repo`, and its environment (for spawning git). */

@@ -13,6 +13,7 @@ import ts from 'typescript';
 import { importGraph, SRC } from '../layout/imports.js';
 import { runCli, REPO_ROOT } from '../support/cli.js';
 import { runInProcess } from '../support/memory-io.js';
+import { shellQuote } from '../../src/util/shell-quote.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -73,9 +74,15 @@ describe('start-up loads only what the command uses', () => {
         (m.startsWith('controlplane/') && !/^controlplane\/(default-url|errors)\.ts$/.test(m)) ||
         (m.startsWith('manifests/') && m !== 'manifests/suggest.ts'),
     );
-    // Tables their --help reads and small option parsers, nothing else: the daemon's settings,
-    // apply's parallelism, --inventory, and the kinds' field table the model's lists come from.
-    const tables = ['daemon/config-options.ts', 'apply/types.ts', 'gen/manifests/kinds.ts'];
+    // Tables their --help reads and small option parsers, nothing else: the daemon's settings and
+    // runs' results, apply's parallelism, --inventory, and the kinds' field table the model's lists
+    // come from.
+    const tables = [
+      'daemon/config-options.ts',
+      'daemon/run-result.ts',
+      'apply/types.ts',
+      'gen/manifests/kinds.ts',
+    ];
     expect(heavy.filter((m) => !tables.includes(m))).toEqual([]);
   });
 });
@@ -283,7 +290,10 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('✓ config folder examples/config-repo: valid');
     expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update/);
-    expect(ok.stdout).toContain('Ready: `poolsync plan examples/config-repo` next.');
+    // The next command plans against the control plane checked, not the default.
+    expect(ok.stdout).toContain(
+      `Ready: \`poolsync plan examples/config-repo --control-plane ${shellQuote(cp)}\` next.`,
+    );
     expect(dead.code).toBe(1);
     expect(dead.stdout).toContain(
       `✗ control plane http://127.0.0.1:${port}: poolsync REST API, not reachable`,
