@@ -322,11 +322,13 @@ describe('gitEnvironment', () => {
   it('uses the SSH key through GIT_SSH_COMMAND with strict host checking when a known_hosts file is given', () => {
     const env = gitEnvironment(
       'git@github.com:acme/pools.git',
-      { ...noAuth, sshKeyFile: '/keys/id', sshKnownHostsFile: '/keys/kh' },
+      { ...noAuth, sshKeyFile: "/keys/my id's", sshKnownHostsFile: '/keys/kh' },
       {},
       '/s/co',
     );
-    expect(env.GIT_SSH_COMMAND).toContain(`-i '/keys/id'`);
+    // ssh splits the command as a shell does: a path is one word, quoted when it needs it.
+    expect(env.GIT_SSH_COMMAND).toContain(`-i '/keys/my id'\\''s' `);
+    expect(env.GIT_SSH_COMMAND).toContain('UserKnownHostsFile=/keys/kh');
     expect(env.GIT_SSH_COMMAND).toContain('StrictHostKeyChecking=yes');
     expect(env.GIT_CONFIG_COUNT).toBeUndefined();
   });
