@@ -16,6 +16,8 @@ import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
+import { scrubUrlUserinfo } from '../util/redact.js';
+import { shellQuote } from '../util/shell-quote.js';
 import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
@@ -51,6 +53,12 @@ export function sharedInventoryOf(
   const origin = args.inventory === undefined ? 'POOLSYNC_INVENTORY' : '--inventory';
   const place = inventoryPlace(inventory, lease, origin);
   return place ? { place } : null;
+}
+
+/** The `poolsync plan` to run next, against the control plane given by flag (a variable stays set). */
+export function nextPlan(dir: string, controlPlane: string | undefined): string {
+  const cp = controlPlane === undefined ? [] : ['--control-plane', scrubUrlUserinfo(controlPlane)];
+  return ['poolsync', 'plan', dir, ...cp].map(shellQuote).join(' ');
 }
 
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {

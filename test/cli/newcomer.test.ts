@@ -253,6 +253,11 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(readFileSync(join(fresh, '.gitignore'), 'utf8')).toMatch(/^\.poolsync\/$/m);
     expect(fromLive.code).toBe(0);
     expect(fromLive.stdout).toMatch(/Exported 3 pools/);
+    // The plan it suggests reads the control plane it exported (it named none: the default).
+    expect(first.stdout).toContain(`then \`poolsync plan ${shellQuote(fresh)}\` (`);
+    expect(fromLive.stdout).toContain(
+      `then \`poolsync plan ${shellQuote(adopted)} --control-plane ${shellQuote(`file:${live}`)}\` (`,
+    );
     const [again, validate, plan] = await Promise.all([
       runCli(['init', fresh]),
       runCli(['validate', fresh]),

@@ -8,12 +8,18 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
-import { shellQuote } from '../../util/shell-quote.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
-import { ENV_ALL, networkOf, noSuchEnvironment, oneTarget, openToRead } from '../options.js';
+import {
+  ENV_ALL,
+  networkOf,
+  nextPlan,
+  noSuchEnvironment,
+  oneTarget,
+  openToRead,
+} from '../options.js';
 import { plural } from '../../render/common.js';
 import {
   formatSkipped,
@@ -105,7 +111,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const failed = lines.filter((l) => !l.ok).length;
   io.stdout.write(
     failed === 0
-      ? `Ready: \`${escapeTerminal(nextCommand(args, url))}\` next.\n`
+      ? `Ready: \`${escapeTerminal(nextPlan(args.dir, args['control-plane']))}\` next.\n`
       : `${plural(failed, 'check')} failed.\n`,
   );
   return failed === 0 ? 0 : 1;
@@ -183,11 +189,4 @@ function reason(err: unknown): string {
   if (err instanceof UserError) return err.message.split('\n').join(' ');
   if (isControlPlaneError(err)) return `${err.code}: ${err.message}`;
   throw err;
-}
-
-/** The plan to run next, against the control plane this check was given by flag (a variable stays set). */
-function nextCommand(args: Args<'check'>, url: string): string {
-  const words = ['poolsync', 'plan', args.dir];
-  if (args['control-plane'] !== undefined) words.push('--control-plane', url);
-  return words.map(shellQuote).join(' ');
 }

@@ -41,7 +41,15 @@ import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { refuseCodeProject, requireFolder } from '../config-folder.js';
 import type { Args, StateArgs } from '../define.js';
-import { networkOf, oneTarget, openToRead, sharedInventoryOf, type EnvTarget } from '../options.js';
+import {
+  networkOf,
+  nextPlan,
+  oneTarget,
+  openToRead,
+  sharedInventoryOf,
+  type EnvTarget,
+} from '../options.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
@@ -293,7 +301,7 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
     );
   if (args['from-live']) await exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
   io.stdout.write(
-    `Next: \`poolsync validate ${args.dir}\`, then \`poolsync plan ${args.dir}\` (docs/getting-started.md).\n`,
+    `Next: \`poolsync validate ${shellQuote(args.dir)}\`, then \`${escapeTerminal(nextPlan(args.dir, args['control-plane']))}\` (docs/getting-started.md).\n`,
   );
   return 0;
 }
