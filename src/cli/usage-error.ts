@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { closest } from '../manifests/suggest.js';
+import { shellQuote } from '../util/shell-quote.js';
 import { UserError } from '../util/user-error.js';
 import { COMMANDS, type Command } from './define.js';
 
@@ -110,7 +111,7 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
         if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
           // A folder where the command takes it as --dir (`import ADDRESS DIR`, `export DIR`).
           return own.includes('dir') && isFolder(name)
-            ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${name}\`).`
+            ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${shellQuote(name)}\`).`
             : `Unexpected argument "${name}".`;
         const hit = closest(name, known);
         return `Unknown option --${name}${hit ? `: did you mean --${hit}?` : '.'}`;
