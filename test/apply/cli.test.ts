@@ -4,12 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { spawn } from 'node:child_process';
 import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 import { poolContract } from '../support/builders.js';
@@ -136,35 +135,28 @@ describe('poolsync apply DIR', () => {
 describe('poolsync apply over HTTP with a token', () => {
   it('takes the token from --token-file or POOLSYNC_TOKEN and never prints it, even when it is refused', async () => {
     const { root, repo } = await setup();
-    const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({
-      controlPlane: embedded,
+    const { embedded, server } = await servedControlPlane({
       port: 0,
       token: 'sekrit-token-4711',
     });
-    try {
-      const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
-      const wrongFile = join(root, 'wrong.token');
-      await writeFile(wrongFile, 'wrong-token-0815\n');
-      const refused = await runCli(['apply', repo, ...args, '--token-file', wrongFile]);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain('UNAUTHENTICATED');
-      expect(refused.stdout + refused.stderr).not.toContain('wrong-token-0815');
-      expect(existsSync(lockPathFor(server.url, root))).toBe(false);
+    const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
+    const wrongFile = join(root, 'wrong.token');
+    await writeFile(wrongFile, 'wrong-token-0815\n');
+    const refused = await runCli(['apply', repo, ...args, '--token-file', wrongFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('UNAUTHENTICATED');
+    expect(refused.stdout + refused.stderr).not.toContain('wrong-token-0815');
+    expect(existsSync(lockPathFor(server.url, root))).toBe(false);
 
-      const ok = await runCli(['apply', repo, ...args], { POOLSYNC_TOKEN: 'sekrit-token-4711' });
-      expect(ok.stderr).toBe('');
-      expect(ok.code).toBe(0);
-      expect(ok.stdout).not.toContain('sekrit-token-4711');
-      expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
-        'old-1',
-        'old-2',
-        'prod-1',
-      ]);
-    } finally {
-      await server.close();
-      await embedded.close();
-    }
+    const ok = await runCli(['apply', repo, ...args], { POOLSYNC_TOKEN: 'sekrit-token-4711' });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).not.toContain('sekrit-token-4711');
+    expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
+      'old-1',
+      'old-2',
+      'prod-1',
+    ]);
   });
 });
 
@@ -253,8 +245,7 @@ describe('apply lock, waits and signals', () => {
 
   it('a second signal exits at once (130) even with a call in flight; the lock it leaves is taken over by the next apply', async () => {
     const { root, repo } = await setup();
-    const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
+    const { embedded, server } = await servedControlPlane({ port: 0 });
     // Once `holding`, the update of Queue/batch is held by the proxy: in flight until the end.
     let holding = false;
     const proxy = await startFaultProxy(server.url, (_n, method, path) =>
@@ -287,8 +278,6 @@ describe('apply lock, waits and signals', () => {
       ]);
     } finally {
       await proxy.close();
-      await server.close();
-      await embedded.close();
     }
   });
 
@@ -340,50 +329,37 @@ describe('apply lock, waits and signals', () => {
 
   it('two concurrent applies (HTTP control plane): the one waiting on in-flight work holds the lock, the other is refused with its pid; the wait then lets the delete run', async () => {
     const { root, repo } = await setup();
-    const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({
-      controlPlane: embedded,
-      port: 0,
-      simulate: true,
-    });
-    try {
-      const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
-      expect((await runCli(['apply', repo, ...args])).code).toBe(0);
-      // In flight until the test says otherwise: the first apply cannot finish on its own.
-      await embedded.setQueueActivity('old-1', { runs_in_flight: 3, actions_in_flight: 9 });
-      await writeRepo(repo, V2);
+    const { embedded, server } = await servedControlPlane({ port: 0, simulate: true });
+    const args = ['--control-plane', server.url, '--auto-approve', '--state-dir', root];
+    expect((await runCli(['apply', repo, ...args])).code).toBe(0);
+    // In flight until the test says otherwise: the first apply cannot finish on its own.
+    await embedded.setQueueActivity('old-1', { runs_in_flight: 3, actions_in_flight: 9 });
+    await writeRepo(repo, V2);
 
-      const first = startCli(['apply', repo, ...args]);
-      // Its first poll, not only its step's start: the activity is cleared below, and a poll
-      // after that would find nothing in flight.
-      await first.waitForOutput((s) => s.includes('still waiting: queue old-1 has 3 runs'));
-      const second = await runCli(['apply', repo, ...args]);
-      expect(second.code).toBe(1);
-      expect(second.stderr).toContain(
-        `another apply is running against this control plane: pid ${first.child.pid} on `,
-      );
-      expect(second.stdout).toBe('');
+    const first = startCli(['apply', repo, ...args]);
+    // Its first poll, not only its step's start: the activity is cleared below, and a poll
+    // after that would find nothing in flight.
+    await first.waitForOutput((s) => s.includes('still waiting: queue old-1 has 3 runs'));
+    const second = await runCli(['apply', repo, ...args]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `another apply is running against this control plane: pid ${first.child.pid} on `,
+    );
+    expect(second.stdout).toBe('');
 
-      await embedded.setQueueActivity('old-1', { runs_in_flight: 0, actions_in_flight: 0 });
-      const r = await first.done;
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/still waiting: queue old-1 has 3 runs, 9 actions in flight/);
-      expect(r.stdout).toContain(
-        // The co-named queue's selector pruned by the delete (C8) is the control plane's doing.
-        'Apply complete: 0 created, 1 updated, 0 replaced, 1 deleted; 0 blocked; 1 more change made by the control plane itself (marked # in the plan).',
-      );
-      const waitDone = r.stdout.indexOf('Cluster/old-1: Wait complete');
-      const deleted = r.stdout.indexOf('Cluster/old-1: Deletion complete');
-      expect(waitDone).toBeGreaterThan(0);
-      expect(deleted).toBeGreaterThan(waitDone);
-      expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
-        'old-2',
-        'prod-1',
-      ]);
-    } finally {
-      await server.close();
-      await embedded.close();
-    }
+    await embedded.setQueueActivity('old-1', { runs_in_flight: 0, actions_in_flight: 0 });
+    const r = await first.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/still waiting: queue old-1 has 3 runs, 9 actions in flight/);
+    expect(r.stdout).toContain(
+      // The co-named queue's selector pruned by the delete (C8) is the control plane's doing.
+      'Apply complete: 0 created, 1 updated, 0 replaced, 1 deleted; 0 blocked; 1 more change made by the control plane itself (marked # in the plan).',
+    );
+    const waitDone = r.stdout.indexOf('Cluster/old-1: Wait complete');
+    const deleted = r.stdout.indexOf('Cluster/old-1: Deletion complete');
+    expect(waitDone).toBeGreaterThan(0);
+    expect(deleted).toBeGreaterThan(waitDone);
+    expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual(['old-2', 'prod-1']);
   });
 
   it('wait_idle timeout: the step fails, the delete does not run, exit 1 with the failure report', async () => {

@@ -5,9 +5,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo } from '../support/repo.js';
 import { liveOf } from './helpers/state.js';
 
@@ -60,18 +59,12 @@ describe('DefaultQueue through the CLI', () => {
 
   it('a backend without default-queue settings refuses the repository, naming the backend', async () => {
     const { repo } = await setup();
-    const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
-    try {
-      const r = await runCli(['plan', repo, '--control-plane', server.url, '--no-color']);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toContain(
-        'error BACKEND_KIND DefaultQueue/etl/dev at default-queues.yaml:10:1: the poolsync REST API backend cannot manage DefaultQueue',
-      );
-      expect(r.stdout).toContain('Plan failed with 1 error');
-    } finally {
-      await server.close();
-      await embedded.close();
-    }
+    const { server } = await servedControlPlane({ port: 0 });
+    const r = await runCli(['plan', repo, '--control-plane', server.url, '--no-color']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'error BACKEND_KIND DefaultQueue/etl/dev at default-queues.yaml:10:1: the poolsync REST API backend cannot manage DefaultQueue',
+    );
+    expect(r.stdout).toContain('Plan failed with 1 error');
   });
 });

@@ -13,11 +13,11 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { apiKey, startUnionServer } from '../controlplane/union/helpers.js';
 import { flyteadminTargets } from '../flyteadmin/targets.js';
 import { cleanup } from '../support/cleanup.js';
 import { runInProcess } from '../support/memory-io.js';
+import { openServedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const PREVENT = '  annotations:\n    poolsync/prevent-destroy: "true"\n';
@@ -59,16 +59,8 @@ const BACKENDS: Backend[] = [
   {
     name: 'REST (control-plane serve)',
     start: async () => {
-      const cp = await EmbeddedControlPlane.open({ path: null });
-      const server = await startControlPlaneServer({ controlPlane: cp });
-      return {
-        url: server.url.replace(/\/$/, ''),
-        env: {},
-        close: async () => {
-          await server.close();
-          await cp.close();
-        },
-      };
+      const s = await openServedControlPlane();
+      return { url: s.url.replace(/\/$/, ''), env: {}, close: s.close };
     },
   },
   {

@@ -7,12 +7,9 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { ControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { controlPlaneIdentity } from '../../src/controlplane/identity.js';
 import { planRepository } from '../../src/ops/plan-run.js';
@@ -21,6 +18,7 @@ import { REPO_ROOT, runCli } from '../support/cli.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
 import { tempDir, writeRepo } from '../support/repo.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const CHILD = join(REPO_ROOT, 'test/apply/helpers/manual-apply-child.ts');
 
@@ -35,13 +33,7 @@ beforeEach(async () => {
     pools: ['gpu'],
     clusters: { 'gpu-1': 'gpu', 'cpu-1': 'default' },
   });
-  embedded = await EmbeddedControlPlane.open({ path: null });
-  server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
-});
-
-afterEach(async () => {
-  await server.close();
-  await embedded.close();
+  ({ embedded, server } = await servedControlPlane({ port: 0 }));
 });
 
 function apply(

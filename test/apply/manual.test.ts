@@ -9,11 +9,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import { flyteCliRunner, isCliCommand, manualArgv, shellWords } from '../../src/apply/manual.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { ControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { Plan } from '../../src/model/plan.js';
@@ -24,6 +21,7 @@ import { renderText } from '../../src/render/text.js';
 import { installFakeFlyte } from './helpers/install-fake-flyte.js';
 import { withManualSteps } from './helpers/manual-backend.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const SPEC: RepoSpec = {
   pools: ['gpu'],
@@ -41,15 +39,13 @@ let repo: string;
 beforeEach(async () => {
   root = await tempDir();
   repo = await writeRepo(join(root, 'repo'), SPEC);
-  embedded = await EmbeddedControlPlane.open({ path: null });
-  server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
+  ({ embedded, server } = await servedControlPlane({ port: 0 }));
   cp = withManualSteps(new HttpControlPlane(server.url), new Set(['create_pool']));
 });
 
+// The client first: the server and the plane close after it, when the test ends.
 afterEach(async () => {
   await cp.close();
-  await server.close();
-  await embedded.close();
 });
 
 async function plan(): Promise<Plan> {

@@ -9,12 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { controlPlaneIdentity, sameControlPlane } from '../../src/controlplane/identity.js';
 import type { Plan } from '../../src/model/plan.js';
 import { controlPlaneEndpoint } from '../../src/util/control-plane-endpoint.js';
 import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const REPO = join(REPO_ROOT, 'examples', 'config-repo');
 let dir: string;
@@ -80,31 +79,19 @@ describe('a saved plan names its control plane', () => {
   });
 
   it('over HTTP: another server is another control plane', async () => {
-    const servers = await Promise.all(
-      [0, 1].map(async () => {
-        const cp = await EmbeddedControlPlane.open({ path: null });
-        return { cp, server: await startControlPlaneServer({ controlPlane: cp }) };
-      }),
+    const servers = await Promise.all([0, 1].map(() => servedControlPlane()));
+    const [one, two] = servers.map((s) => s.url.replace(/\/$/, ''));
+    const planFile = join(dir, 'http-plan.json');
+    const made = await cli(['plan', REPO, '--control-plane', one!, '--out', planFile]);
+    expect(made.code, made.stderr).toBe(0);
+    const refused = await cli(['apply', planFile, '--control-plane', `${two!}/`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `was made for another control plane: poolsync REST API ${one!}, not ${two!}`,
     );
-    try {
-      const [one, two] = servers.map((s) => s.server.url.replace(/\/$/, ''));
-      const planFile = join(dir, 'http-plan.json');
-      const made = await cli(['plan', REPO, '--control-plane', one!, '--out', planFile]);
-      expect(made.code, made.stderr).toBe(0);
-      const refused = await cli(['apply', planFile, '--control-plane', `${two!}/`]);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain(
-        `was made for another control plane: poolsync REST API ${one!}, not ${two!}`,
-      );
-      expect(await servers[1]!.cp.listPools()).toHaveLength(1); // only `default`: untouched
-      const applied = await cli(['apply', planFile, '--control-plane', `${one!}/`]);
-      expect(applied.code, applied.stderr).toBe(0);
-    } finally {
-      for (const s of servers) {
-        await s.server.close();
-        await s.cp.close();
-      }
-    }
+    expect(await servers[1]!.embedded.listPools()).toHaveLength(1); // only `default`: untouched
+    const applied = await cli(['apply', planFile, '--control-plane', `${one!}/`]);
+    expect(applied.code, applied.stderr).toBe(0);
   });
 
   it('compares backend, endpoint and organisation', () => {

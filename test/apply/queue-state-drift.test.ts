@@ -6,28 +6,17 @@
  * through the same API (GET /v1/queues/{name}).
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import { runCli } from '../support/cli.js';
 import { tempDir, writeRepo } from '../support/repo.js';
-
-const closing: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of closing.splice(0).reverse()) await f();
-});
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 async function rest() {
-  const embedded = await EmbeddedControlPlane.open({
-    path: null,
-    capabilities: { ...BASELINE_CAPABILITIES, drain: true, queue_delete: true },
-  });
-  const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
-  closing.push(async () => {
-    await server.close();
-    await embedded.close();
-  });
+  const { server } = await servedControlPlane(
+    { port: 0 },
+    { capabilities: { ...BASELINE_CAPABILITIES, drain: true, queue_delete: true } },
+  );
   const api = async (method: string, path: string) => {
     const res = await fetch(`${server.url}${path}`, { method });
     expect(res.status, path).toBeLessThan(300);

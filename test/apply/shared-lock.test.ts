@@ -7,12 +7,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { holdSharedApplyLock, LockHeldError } from '../../src/apply/lock.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { runCli, startCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { until } from '../support/until.js';
 
@@ -22,19 +21,9 @@ const REPO: RepoSpec = {
   queues: { batch: { pool: 'prod', clusters: ['*'] } },
 };
 
-async function served() {
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  const server = await startControlPlaneServer({ controlPlane: cp });
-  cleanup.add(async () => {
-    await server.close();
-    await cp.close();
-  });
-  return { cp, server };
-}
-
 describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
   it('one holder at a time; renewals by the same id; taken over once expired; released', async () => {
-    const { server } = await served();
+    const { server } = await servedControlPlane();
     const a = new HttpControlPlane(server.url).applyLock;
     const b = new HttpControlPlane(server.url).applyLock;
     const idA = 'a'.repeat(24);
@@ -61,7 +50,7 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
   });
 
   it('a holder that cannot renew for a whole TTL loses the lock: `lost` aborts (no new step starts)', async () => {
-    const { server } = await served();
+    const { server } = await servedControlPlane();
     const cp = new HttpControlPlane(server.url);
     const held = await holdSharedApplyLock({
       cp,
@@ -84,7 +73,7 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
   });
 
   it('a leadership term holds the lock under its own id: another term is refused; once the term ends `lost` aborts at once and the lock is neither renewed nor released: it lapses, then the next term takes it', async () => {
-    const { cp, server } = await served();
+    const { embedded: cp, server } = await servedControlPlane();
     // What reaches the lock after the first term ended; it ends as a renewal of it is answered
     // (none other is in flight then), once `ending`.
     const first = new AbortController();
@@ -129,7 +118,7 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
   });
 
   it("two `poolsync apply` from separate state dirs on one HTTP control plane: the second is refused with the holder's name", async () => {
-    const { cp, server } = await served();
+    const { embedded: cp, server } = await servedControlPlane();
     // Registrations wait where they land (POST /v1/clusters answers registeredCluster) until the
     // second apply is done: the first is still running.
     let open!: () => void;

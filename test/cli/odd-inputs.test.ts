@@ -18,11 +18,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { REPO_ROOT } from '../support/cli.js';
-import { cleanup } from '../support/cleanup.js';
 import { runInProcess, type CliResult } from '../support/memory-io.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-odd-inputs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -112,22 +110,13 @@ describe('a file where a folder goes, a folder where a file goes', () => {
 
 describe('a state folder that cannot be made', () => {
   // A control plane that keeps no records itself: apply keeps its lock under --state-dir.
-  const served = async () => {
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: cp });
-    cleanup.add(async () => {
-      await server.close();
-      await cp.close();
-    });
-    return server.url;
-  };
   const apply = async (stateDir: string) =>
     poolsync([
       'apply',
       repo,
       '--auto-approve',
       '--control-plane',
-      await served(),
+      (await servedControlPlane()).url,
       '--state-dir',
       stateDir,
     ]);

@@ -9,10 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { Redactor } from '../../src/util/redact.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const TOKEN = 's3cr3t-token-0123456789';
@@ -73,21 +72,15 @@ describe('CLI errors never show a secret', () => {
 
 describe("poolsync's own REST API refusing a token", () => {
   it('reaches the user whole: its placeholder kept, the token sent never shown', async () => {
-    const plane = await EmbeddedControlPlane.open({ path: null });
-    const served = await startControlPlaneServer({ controlPlane: plane, token: TOKEN });
-    try {
-      const r = await runCli(['plan', EXAMPLE, '--control-plane', served.url], {
-        POOLSYNC_TOKEN: 'wrong-0123456789',
-      });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toBe(
-        'Error: control plane: UNAUTHENTICATED: a valid bearer token is required (Authorization: Bearer <token>); ' +
-          'the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane\n',
-      );
-    } finally {
-      await served.close();
-      await plane.close();
-    }
+    const served = await servedControlPlane({ token: TOKEN });
+    const r = await runCli(['plan', EXAMPLE, '--control-plane', served.url], {
+      POOLSYNC_TOKEN: 'wrong-0123456789',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: control plane: UNAUTHENTICATED: a valid bearer token is required (Authorization: Bearer <token>); ' +
+        'the token was refused: check the token in POOLSYNC_TOKEN / POOLSYNC_TOKEN_FILE / --token-file is the one of this control plane\n',
+    );
   });
 });
 

@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { SPEC_FIELDS, type SpecField } from '../../src/gen/manifests/kinds.js';
 import { QUEUE_DEFAULTS, QUEUE_PLACEMENT, QUEUE_SPEC_FIELDS } from '../../src/model/common.js';
 import { queueSpecShape } from '../../src/model/shapes.js';
 import { parsePlanFile, sealOf } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const BUILD = join(REPO_ROOT, 'test', 'fixtures', 'compat', 'b8137a5c');
@@ -167,75 +167,68 @@ describe('a stored record without its optional fields', () => {
 
 describe('a REST body of an older client (control-plane serve)', () => {
   it('takes the default of each optional field it leaves out; a required one is refused (Q3)', async () => {
-    const controlPlane = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane });
+    const { url } = await servedControlPlane();
     const call = async (method: string, path: string, body: unknown) => {
-      const res = await fetch(`${server.url}${path}`, {
+      const res = await fetch(`${url}${path}`, {
         method,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
       return { status: res.status, body: (await res.json()) as Obj };
     };
-    try {
-      // A contract with only its required fields.
-      const pool = await call('POST', '/v1/pools', {
-        name: 'prod',
-        contract: {
-          object_store_ref: { uri: 's3://prod' },
-          secret_store: { type: 'VAULT', locator: 'secret/prod' },
-        },
-      });
-      expect(pool.status).toBe(201);
-      // Each field it left out as its default, or null (endpoint "", image_registry null …).
-      const contract = pool.body.contract as Obj;
-      const store = SPEC_FIELDS.ClusterPool.object_store_ref.fields;
-      expect(contract.object_store_ref).toEqual({
-        uri: 's3://prod',
-        endpoint: absentValue(store.endpoint),
-      });
-      for (const [f, field] of Object.entries(SPEC_FIELDS.ClusterPool as Fields))
-        if (!field.required) expect(contract[f], f).toEqual(absentValue(field));
-      const created = await call('POST', '/v1/queues', {
-        name: 'batch',
-        pool: 'prod',
-        run_concurrency: 3,
-        action_concurrency: 4,
-      });
-      expect(created.status).toBe(201);
-      // An update (Q3: the whole spec) from a client that knows none of the defaulted settings.
-      const settings = QUEUE_SPEC_FIELDS.filter(
-        (f) =>
-          !SPEC_FIELDS.Queue[f].required && !(QUEUE_PLACEMENT as readonly string[]).includes(f),
-      );
-      expect(settings.length).toBeGreaterThan(0);
-      const given = { pool: 'prod', clusters: [], run_concurrency: 5, action_concurrency: 6 };
-      const updated = await call('PUT', '/v1/queues/batch', given);
-      expect(updated.status).toBe(200);
-      expect(updated.body).toMatchObject({
-        ...given,
-        ...Object.fromEntries(
-          settings.map((f) => [f, QUEUE_DEFAULTS[f as keyof typeof QUEUE_DEFAULTS]]),
-        ),
-      });
-      // The fields Q3 needs stated are still refused when absent.
-      const partial = await call('PUT', '/v1/queues/batch', {
-        run_concurrency: 5,
-        action_concurrency: 6,
-      });
-      expect(partial.status).toBe(400);
-      expect(String(partial.body.message)).toContain('missing pool, clusters');
-      const noCount = await call('PUT', '/v1/queues/batch', {
-        pool: 'prod',
-        clusters: [],
-        run_concurrency: 5,
-      });
-      expect(noCount.status).toBe(400);
-      expect(String(noCount.body.message)).toContain('missing action_concurrency');
-    } finally {
-      await server.close();
-      await controlPlane.close();
-    }
+    // A contract with only its required fields.
+    const pool = await call('POST', '/v1/pools', {
+      name: 'prod',
+      contract: {
+        object_store_ref: { uri: 's3://prod' },
+        secret_store: { type: 'VAULT', locator: 'secret/prod' },
+      },
+    });
+    expect(pool.status).toBe(201);
+    // Each field it left out as its default, or null (endpoint "", image_registry null …).
+    const contract = pool.body.contract as Obj;
+    const store = SPEC_FIELDS.ClusterPool.object_store_ref.fields;
+    expect(contract.object_store_ref).toEqual({
+      uri: 's3://prod',
+      endpoint: absentValue(store.endpoint),
+    });
+    for (const [f, field] of Object.entries(SPEC_FIELDS.ClusterPool as Fields))
+      if (!field.required) expect(contract[f], f).toEqual(absentValue(field));
+    const created = await call('POST', '/v1/queues', {
+      name: 'batch',
+      pool: 'prod',
+      run_concurrency: 3,
+      action_concurrency: 4,
+    });
+    expect(created.status).toBe(201);
+    // An update (Q3: the whole spec) from a client that knows none of the defaulted settings.
+    const settings = QUEUE_SPEC_FIELDS.filter(
+      (f) => !SPEC_FIELDS.Queue[f].required && !(QUEUE_PLACEMENT as readonly string[]).includes(f),
+    );
+    expect(settings.length).toBeGreaterThan(0);
+    const given = { pool: 'prod', clusters: [], run_concurrency: 5, action_concurrency: 6 };
+    const updated = await call('PUT', '/v1/queues/batch', given);
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({
+      ...given,
+      ...Object.fromEntries(
+        settings.map((f) => [f, QUEUE_DEFAULTS[f as keyof typeof QUEUE_DEFAULTS]]),
+      ),
+    });
+    // The fields Q3 needs stated are still refused when absent.
+    const partial = await call('PUT', '/v1/queues/batch', {
+      run_concurrency: 5,
+      action_concurrency: 6,
+    });
+    expect(partial.status).toBe(400);
+    expect(String(partial.body.message)).toContain('missing pool, clusters');
+    const noCount = await call('PUT', '/v1/queues/batch', {
+      pool: 'prod',
+      clusters: [],
+      run_concurrency: 5,
+    });
+    expect(noCount.status).toBe(400);
+    expect(String(noCount.body.message)).toContain('missing action_concurrency');
   });
 });
 

@@ -26,6 +26,7 @@ import {
   type QueueSpec,
 } from '../../src/model/common.js';
 import { poolContract } from '../support/builders.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const ALL_ON: Capabilities = {
   drain: true,
@@ -426,8 +427,7 @@ describe('capabilities are stored with the state', () => {
 
 describe('REST API: the same calls over HTTP through the client', () => {
   it.each([[ALL_ON], [BASELINE_CAPABILITIES]])('capabilities %j', async (caps) => {
-    const embedded = await EmbeddedControlPlane.open({ path: null, capabilities: caps });
-    const server = await startControlPlaneServer({ controlPlane: embedded });
+    const { server } = await servedControlPlane({}, { capabilities: caps });
     const cp = new HttpControlPlane(server.url, { minRetryDelayMs: 1, maxRetryDelayMs: 5 });
     try {
       expect(await cp.capabilities()).toEqual(caps);
@@ -461,8 +461,6 @@ describe('REST API: the same calls over HTTP through the client', () => {
       );
     } finally {
       await cp.close();
-      await server.close();
-      await embedded.close();
     }
   });
 });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import {
   defaultQueueInUse,
   initialState,
@@ -19,6 +18,7 @@ import {
   readLiveState,
   type ControlPlane,
 } from '../../src/controlplane/types.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -152,8 +152,7 @@ describe('a queue named by a setting', () => {
 
 describe('the REST API has no default-queue settings', () => {
   it('it has no default-queue part: its kinds leave DefaultQueue out, the live state has none, a step for one is refused clearly', async () => {
-    const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: embedded, port: 0 });
+    const { server } = await servedControlPlane({ port: 0 });
     const cp = new HttpControlPlane(server.url);
     try {
       expect((cp as ControlPlane).defaultQueues).toBeUndefined();
@@ -166,8 +165,6 @@ describe('the REST API has no default-queue settings', () => {
       );
     } finally {
       await cp.close();
-      await server.close();
-      await embedded.close();
     }
   });
 });

@@ -3,22 +3,19 @@ import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { openControlPlane, resolveToken } from '../../src/controlplane/open.js';
-import {
-  shardOf,
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
+import { shardOf, type ControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
 import type { PoolContract } from '../../src/model/common.js';
 import { simOverHttp } from './sim-http.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 import { poolContract } from '../support/builders.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
 const PROD: PoolContract = poolContract('s3://prod', {
@@ -46,14 +43,13 @@ async function start(
     },
   });
   const { flyteadmin, ...rest } = opts;
-  const started = await startControlPlaneServer({
-    controlPlane: embedded,
+  const served = await servedControlPlane({
     logger: pino({ level: 'debug' }, sink),
     ...rest,
     ...(flyteadmin ? { mounts: [{ handle: flyteadminGateway(flyteadmin) }] } : {}),
   });
-  server = started;
-  return started;
+  ({ embedded, server } = served);
+  return served.server;
 }
 
 function client(opts: ConstructorParameters<typeof HttpControlPlane>[1] = {}) {
@@ -78,14 +74,10 @@ async function raw(
   return { status: res.statusCode, headers: res.headers, json: text ? JSON.parse(text) : null };
 }
 
-beforeEach(async () => {
-  embedded = await EmbeddedControlPlane.open({ path: null });
-});
+// The clients first: the server and the plane close after them, when the test ends.
 afterEach(async () => {
   for (const c of clients.splice(0)) await c.close();
-  await server?.close();
   server = undefined;
-  await embedded.close();
 });
 
 describe('control-plane API server', () => {

@@ -2,14 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { load } from 'js-yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  routes,
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '../../src/controlplane/embedded/server.js';
 import { poolContract } from '../support/builders.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const DOC = join(import.meta.dirname, '../../schemas/control-plane.openapi.yaml');
 
@@ -18,17 +14,9 @@ type Doc = {
   components: { schemas: Record<string, unknown> };
 };
 let doc: Doc;
-let cp: EmbeddedControlPlane;
-let server: ControlPlaneServer;
 
 beforeAll(async () => {
   doc = load(await readFile(DOC, 'utf8')) as Doc;
-  cp = await EmbeddedControlPlane.open({ path: null });
-  server = await startControlPlaneServer({ controlPlane: cp, simulate: true });
-});
-afterAll(async () => {
-  await server.close();
-  await cp.close();
 });
 
 describe('schemas/control-plane.openapi.yaml', () => {
@@ -49,6 +37,7 @@ describe('schemas/control-plane.openapi.yaml', () => {
   });
 
   it('describes what the server answers (responses validate against the component schemas)', async () => {
+    const { embedded: cp, server } = await servedControlPlane({ simulate: true });
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     ajv.addSchema({ $id: 'api', components: doc.components });
     const check = (schema: string, value: unknown) => {

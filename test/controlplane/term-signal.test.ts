@@ -9,9 +9,8 @@ import { cleanup } from '../support/cleanup.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import type { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import { apiKey, startUnionServer } from './union/helpers.js';
 import {
@@ -72,13 +71,8 @@ async function endsWithTheTerm(
 
 describe("a caller's signal ends every call of the client opened with it", () => {
   it('REST API: a registration in flight is abandoned, not retried; nothing is sent after', async () => {
-    const embedded = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: embedded });
-    cleanup.add(async () => {
-      await server.close();
-      await embedded.close();
-    });
-    const o = await behindProxy(server.url, /^\/v1\/clusters$/, (p) => p);
+    const { embedded, url } = await servedControlPlane();
+    const o = await behindProxy(url, /^\/v1\/clusters$/, (p) => p);
     await endsWithTheTerm(
       o,
       () => o.cp.clusters!.registerCluster({ name: 'prod-1' }),

@@ -11,8 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
@@ -24,23 +22,18 @@ import { ApiClient } from '../../src/vcs/http.js';
 import { VcsApiError } from '../../src/vcs/types.js';
 import { startCuttingProxy, type CutMode } from '../support/cutting-proxy.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir } from '../support/repo.js';
 import { poolContract } from '../support/builders.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'config-repo');
 const STACK = /Internal error|\n\s+at |TypeError|SocketError/;
 async function embeddedBehind(decide: (n: number) => CutMode, opts: { flyteadmin?: boolean } = {}) {
-  const cp = await EmbeddedControlPlane.open({ path: null });
-  const server = await startControlPlaneServer({
-    controlPlane: cp,
-    ...(opts.flyteadmin ? { mounts: [{ handle: flyteadminGateway() }] } : {}),
-  });
-  const proxy = await startCuttingProxy(server.url, decide);
-  cleanup.add(async () => {
-    await proxy.close();
-    await server.close();
-    await cp.close();
-  });
+  const { embedded: cp, url } = await servedControlPlane(
+    opts.flyteadmin ? { mounts: [{ handle: flyteadminGateway() }] } : {},
+  );
+  const proxy = await startCuttingProxy(url, decide);
+  cleanup.add(() => proxy.close());
   return { cp, proxy };
 }
 

@@ -8,12 +8,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { kubeMissing, startRealKube } from '../lease/real/kube.js';
 import { cluster, POOL, QUEUE } from '../environments/helpers.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import { startReplica as startReplicaProcess, type Replica } from './replicas.js';
 
@@ -75,7 +75,7 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect with environments',
     const cps: Record<string, EmbeddedControlPlane> = {};
     const urls: Record<string, string> = {};
     for (const e of ENVS) {
-      const cp = await EmbeddedControlPlane.open({ path: null });
+      const { embedded: cp, url } = await servedControlPlane();
       const counts = new Map<string, number>();
       // Where the REST API's POST /v1/clusters lands.
       const register = cp.registeredCluster.bind(cp);
@@ -84,14 +84,9 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect with environments',
         counts.set(request.name, (counts.get(request.name) ?? 0) + 1);
         return register(request);
       };
-      const server = await startControlPlaneServer({ controlPlane: cp });
-      cleanup.add(async () => {
-        await server.close();
-        await cp.close();
-      });
       registered[e] = counts;
       cps[e] = cp;
-      urls[e] = server.url;
+      urls[e] = url;
     }
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());

@@ -9,12 +9,11 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { foreignHost } from '../../src/daemon/http.js';
 import { cleanup } from '../support/cleanup.js';
 import { listenLoopback } from '../support/forwarding.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
@@ -73,13 +72,8 @@ describe('a daemon on a REST control plane with a bound token file', () => {
   }
 
   it('reaches it: the token, not the file, is the bearer value', async () => {
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: cp, token: TOKEN });
-    cleanup.add(async () => {
-      await server.close();
-      await cp.close();
-    });
-    const d = await daemonOn(server.url);
+    const { embedded: cp, url } = await servedControlPlane({ token: TOKEN });
+    const d = await daemonOn(url);
     expect(d.daemon.status().outcome).toBe('applied');
     expect((await cp.listClusters()).length).toBeGreaterThan(0);
   });

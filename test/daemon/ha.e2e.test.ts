@@ -8,8 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { writeKubeconfig } from '../support/fake-kube-api.js';
 import { kubeMissing, startRealKube, type KubeServer } from '../lease/real/kube.js';
@@ -21,6 +20,7 @@ import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import {
   startReplica as startReplicaProcess,
@@ -51,16 +51,12 @@ async function status(r: Replica): Promise<DaemonStatus | null> {
   }
 }
 
-/** `cp` served over HTTP and a config repository; closed after the test. */
-async function controlPlaneAndRepo(cp: EmbeddedControlPlane) {
-  const server = await startControlPlaneServer({ controlPlane: cp });
-  cleanup.add(async () => {
-    await server.close();
-    await cp.close();
-  });
+/** An in-memory control plane served over HTTP and a config repository; closed after the test. */
+async function controlPlaneAndRepo() {
+  const { embedded: cp, server } = await servedControlPlane();
   const repo = new TestRepo();
   cleanup.add(() => repo.cleanup());
-  return { server, repo };
+  return { cp, server, repo };
 }
 
 /**
@@ -151,9 +147,8 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
     };
 
   it('of three replicas exactly one applies; SIGKILL of the leader mid-apply: another takes over once the lease ran out, converges; no step runs twice', async () => {
-    const cp = await EmbeddedControlPlane.open({ path: null });
+    const { cp, server, repo } = await controlPlaneAndRepo();
     const registered = countRegistrations(cp, 250);
-    const { server, repo } = await controlPlaneAndRepo(cp);
     const first = ['prod-1', 'prod-2', 'prod-3'];
     repo.commit(manifests({ clusters: first }));
     const timings = { ...timingsFromEnv(SHORT), lease: 'ha-kill' };
@@ -263,9 +258,8 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
   /** One run of the partition (numbered, for its Lease and the printed line). */
   async function partitionedWhileSlow(run: number): Promise<void> {
     const ids = ['replica-a', 'replica-b', 'replica-c'];
-    const cp = await EmbeddedControlPlane.open({ path: null });
+    const { cp, server, repo } = await controlPlaneAndRepo();
     const registered = countRegistrations(cp);
-    const { server, repo } = await controlPlaneAndRepo(cp);
     // Every request the control plane carried out, in order, by whom; once `holding`, the next
     // step write is held, whoever sends it (the leader then: it may have changed since).
     const landed: { by: string; call: string }[] = [];
@@ -421,9 +415,8 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
    */
   async function slowWriteAcrossTakeover(run: number): Promise<void> {
     const ids = ['replica-a', 'replica-b', 'replica-c'];
-    const cp = await EmbeddedControlPlane.open({ path: null });
+    const { cp, server, repo } = await controlPlaneAndRepo();
     const registered = countRegistrations(cp);
-    const { server, repo } = await controlPlaneAndRepo(cp);
     const timings = {
       ...timingsFromEnv({ leaseMs: 6000, renewDeadlineMs: 4000, retryPeriodMs: 500 }),
       lease: `ha-slow-${run}`,
@@ -602,8 +595,7 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
   }
 
   it('two replicas: a follower hands pushes, /reconcile, /approve and `poolsync approve` to the leader; readiness, /status and poolsync_ready agree; no listener leak', async () => {
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    const { server, repo } = await controlPlaneAndRepo(cp);
+    const { cp, server, repo } = await controlPlaneAndRepo();
     repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }));
     const env = {
       POOLSYNC_ADMIN_TOKEN: ADMIN_TOKEN,

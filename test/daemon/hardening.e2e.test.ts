@@ -10,10 +10,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { RECONCILE_TOKEN, startDaemonProcess, status } from './daemon-process.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
@@ -101,12 +100,7 @@ describe('daemon hardening', () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
     const commit = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3', 'prod-4'] }));
-    const store = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: store, simulate: true });
-    cleanup.add(async () => {
-      await server.close();
-      await store.close();
-    });
+    const { embedded: store, server } = await servedControlPlane({ simulate: true });
     const setFaults = (faults: Record<string, number>) =>
       fetch(`${server.url.replace(/\/$/, '')}/v1/sim/faults`, {
         method: 'PUT',

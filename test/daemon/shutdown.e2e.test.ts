@@ -8,13 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
@@ -69,12 +65,7 @@ describe('daemon shutdown', () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
     repo.commit(manifests({ clusters: CLUSTERS }));
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    const server: ControlPlaneServer = await startControlPlaneServer({
-      controlPlane: cp,
-      simulate: true,
-    });
-    cleanup.add(() => server.close());
+    const { embedded: cp, server } = await servedControlPlane({ simulate: true });
     const faults = await fetch(`${server.url}/v1/sim/faults`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

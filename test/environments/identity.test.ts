@@ -7,10 +7,8 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lockPathFor } from '../../src/apply/lock.js';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { startControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import {
   controlPlaneEndpoint,
@@ -21,6 +19,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { POOL, QUEUE, cluster, writeFiles } from './helpers.js';
 
@@ -159,19 +158,9 @@ describe('one control plane under two names: resolved by address where it is rea
 });
 
 describe("no environment's apply deletes another's object", () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-
   it('environment b on http://127.1:P beside a on http://127.0.0.1:P (prune: true): refused, a keeps its queue', async () => {
-    const store = await EmbeddedControlPlane.open({ path: null });
-    const server = await startControlPlaneServer({ controlPlane: store });
-    cleanups.push(async () => {
-      await server.close();
-      await store.close();
-    });
-    const port = new URL(server.url).port;
+    const { embedded: store, url } = await servedControlPlane();
+    const port = new URL(url).port;
     const repo = tempFolder('poolsync-identity-apply-');
     const state = tempFolder('poolsync-identity-state-');
     await writeFiles(repo, repoWith(`http://127.0.0.1:${port}`, null));

@@ -10,12 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
 import { runCli } from '../support/cli.js';
+import {
+  openServedControlPlane,
+  type ServedControlPlane,
+} from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { until } from '../support/until.js';
 import { apiKey } from '../controlplane/union/helpers.js';
@@ -34,8 +33,7 @@ let repo: string;
 let base: string;
 let caught: Awaited<ReturnType<typeof catcher>>;
 let redirector: Awaited<ReturnType<typeof catcher>>;
-const servers: ControlPlaneServer[] = [];
-const stores: EmbeddedControlPlane[] = [];
+const servers: ServedControlPlane[] = [];
 let prod: string;
 let staging: string;
 const secret = (name: string) => join(root, 'secrets', name);
@@ -60,11 +58,7 @@ const git = (...args: string[]) =>
 beforeAll(async () => {
   root = tempFolder('poolsync-pr-secrets-');
   repo = join(root, 'repo');
-  for (const token of SECRETS.slice(0, 2)) {
-    const store = await EmbeddedControlPlane.open({ path: null });
-    stores.push(store);
-    servers.push(await startControlPlaneServer({ controlPlane: store, token }));
-  }
+  for (const token of SECRETS.slice(0, 2)) servers.push(await openServedControlPlane({ token }));
   [prod, staging] = servers.map((s) => s.url.replace(/\/$/, '')) as [string, string];
   mkdirSync(join(root, 'secrets'));
   writeFileSync(secret('prod.token'), `endpoint: ${prod}\ntoken: ${SECRETS[0]}\n`);
@@ -97,7 +91,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of [caught.server, redirector.server]) s.close();
   for (const s of servers) await s.close();
-  for (const s of stores) await s.close();
 });
 
 /** The pull request: poolsync.yaml with `change` applied, in the working tree over the base. */

@@ -7,17 +7,15 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import {
-  startControlPlaneServer,
-  type ControlPlaneServer,
-} from '../../src/controlplane/embedded/server.js';
+import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { ControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import {
   flyteadminGateway,
   FlyteadminStore,
   type FlyteadminStoreOptions,
   type FlyteOAuthOptions,
 } from '../../src/standins/flyteadmin/gateway.js';
+import { openServedControlPlane } from '../support/served-control-plane.js';
 
 export const CLIENT_ID = 'poolsync-ci';
 export const CLIENT_SECRET = 'flyte-secret-4f1b2c9e';
@@ -39,24 +37,13 @@ export async function startFlyteadmin(
   seed: FlyteadminStoreOptions = { projects: EXAMPLE_PROJECTS },
   gateway: { httpAuthorizationHeader?: string } = {},
 ): Promise<Flyteadmin> {
-  const embedded = await EmbeddedControlPlane.open({ path: null });
   const store = new FlyteadminStore(seed);
-  const server = await startControlPlaneServer({
-    controlPlane: embedded,
+  const { embedded, server, url, close } = await openServedControlPlane({
     mounts: [
       { handle: flyteadminGateway(oauth ? { oauth, store, ...gateway } : { store, ...gateway }) },
     ],
   });
-  return {
-    embedded,
-    store,
-    server,
-    url: `flyteadmin+${server.url}`,
-    close: async () => {
-      await server.close();
-      await embedded.close();
-    },
-  };
+  return { embedded, store, server, url: `flyteadmin+${url}`, close };
 }
 
 const git = promisify(execFile);
