@@ -125,12 +125,17 @@ function waitLine(e: EventOf<'wait_progress'>): string {
 /** How many failed or not-run steps the failure report names one by one. */
 const LISTED = 20;
 
+/** What the done steps changed (ApplyResult.counts): the plan's one count in the past tense. */
+export function doneCounts(c: Omit<PlanCounts, 'side_effects'>): string {
+  return `${c.create} created, ${c.update} updated, ${c.replace} replaced, ${c.delete} deleted; ${c.blocked} blocked`;
+}
+
 /** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
 export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR): string {
   const c = result.counts;
   // The plan's one count (its closing line), in the past tense; side effects as its `#` line.
   const tally =
-    `${c.create} created, ${c.update} updated, ${c.replace} replaced, ${c.delete} deleted; ${c.blocked} blocked` +
+    doneCounts(c) +
     (c.side_effects > 0
       ? `; ${c.side_effects} more change${c.side_effects === 1 ? '' : 's'} made by the control plane itself (marked # in the plan).`
       : '.');

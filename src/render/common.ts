@@ -53,10 +53,13 @@ export function summaryCounts(s: Omit<PlanCounts, 'side_effects'>): string {
   return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete, ${s.blocked} blocked`;
 }
 
-/** The one count in words, side effects included: what the daemon's messages say. */
-export function countsText(c: PlanCounts): string {
+/**
+ * The one count in words, side effects included: what the daemon's messages say; `tally`: the
+ * counts' words (apply/report.ts doneCounts: what an apply changed, not what a plan would).
+ */
+export function countsText(c: PlanCounts, tally = summaryCounts): string {
   return (
-    summaryCounts(c) +
+    tally(c) +
     (c.side_effects > 0
       ? `; ${plural(c.side_effects, 'side effect')} (made by the control plane)`
       : '')

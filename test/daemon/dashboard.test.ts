@@ -105,9 +105,10 @@ describe('the dashboard over HTTP', () => {
     // The quickstart's terminal: the whole plan's line, the held change said held.
     expect(printed.at(-1)).toContain(`Plan: 0 to create, ${counted}.`);
     expect(printed.at(-1)).toMatch(/^ {2}- Cluster, held for approval \(1\): prod-2$/m);
-    // The co-named queue goes with its cluster (C8): a side effect, held with it.
+    // The co-named queue goes with its cluster (C8): a side effect, held with it. What was
+    // applied is counted apart from the plan (it said "applied: … 1 to delete" of the held one).
     expect(s.lastRun!.message).toContain(
-      `applied: 0 to create, ${counted}; 1 side effect (made by the control plane); 2 changes held for approval (delete Cluster/prod-2, update Queue/prod-2)`,
+      'applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked; 2 changes held for approval (delete Cluster/prod-2, update Queue/prod-2)',
     );
     expect(s.counts).toMatchObject({ update: 1, replace: 0, delete: 1 });
     const page = await (await fetch(`${h.daemon.url}/?part=live`)).text();

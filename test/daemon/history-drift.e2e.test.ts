@@ -93,7 +93,7 @@ describe('the history keeps what happened', () => {
     expect(lines[0]).toMatch(
       /^#2–#26 in sync since \S+ \S+, last \S+ \S+ \(25 runs: drift, manual\) commit —: in sync$/,
     );
-    expect(lines[1]).toMatch(/^#1 applied .*\(startup, \d+ ms\) commit —: applied: 4 to create/);
+    expect(lines[1]).toMatch(/^#1 applied .*\(startup, \d+ ms\) commit —: applied: 4 created/);
     // Any run of the folded line, and the first apply with its plan.
     for (const run of [1, 2, 14, 26]) {
       const shown = memoryIo();

@@ -94,7 +94,7 @@ describe('the quickstart terminal', () => {
     const token = readFileSync(join(work, '.poolsync/admin-token'), 'utf8').trim();
     const cli = (...args: string[]) =>
       runInProcess([...args, '--daemon', url], { PATH: process.env.PATH }, work);
-    expect(d.out()).toMatch(/^Run #1: applied: 28 to create, 1 to update/m);
+    expect(d.out()).toMatch(/^Run #1: applied: 28 created, 1 updated/m);
 
     // Changed by hand, as docs/daemon.md#quickstart shows: put back by the next run, as drift.
     const put = await fetch(`${url}/control-plane/v1/queues/batch`, {
@@ -104,9 +104,9 @@ describe('the quickstart terminal', () => {
     });
     expect(put.status).toBe(200);
     expect(((await put.json()) as { run_concurrency: number }).run_concurrency).toBe(10);
-    expect((await cli('sync')).stdout).toMatch(/^#2 applied .*1 to update/);
+    expect((await cli('sync')).stdout).toMatch(/^#2 applied .*1 updated/);
     await seen(
-      'Run #2 put back what was changed on the control plane: applied: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked\n  update Queue/batch\n',
+      'Run #2 put back what was changed on the control plane: applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked\n  update Queue/batch\n',
     );
     const st = await status(url);
     expect(st.lastDrift).toMatchObject({
@@ -156,7 +156,7 @@ describe('the quickstart terminal', () => {
     );
     expect((await status(url)).outcome).toBe('invalid');
     writeFileSync(batch, text.replace('run_concurrency: 300', 'run_concurrency: 301'));
-    await seen(/^Run #\d+ recovered: applied: 0 to create, 1 to update/m);
+    await seen(/^Run #\d+ recovered: applied: 0 created, 1 updated/m);
 
     // A deletion waits for approval: `poolsync approve`, and no pull request in watch mode.
     const config = join(repo, 'poolsync.yaml');
@@ -179,7 +179,7 @@ describe('the quickstart terminal', () => {
     );
     // The run line counts the same whole plan (issue 78), the held ones named after the counts.
     await seen(
-      /^Run #\d+ waits for approval: applied: 0 to create, 1 to update, 0 to replace, 2 to delete, 0 blocked; 2 changes held/m,
+      /^Run #\d+ waits for approval: applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked; 2 changes held/m,
     );
 
     expect(await d.stop()).toBe(0);

@@ -102,7 +102,7 @@ describe('poolsync rollback RUN', () => {
     expect(code).toBe(0);
     expect(io.out()).toMatch(
       new RegExp(
-        `^Rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\): #\\d+ applied .*\\(rollback, \\d+ ms\\) commit ${a.slice(0, 12)} \\(rollback to run #${runA.id}\\): applied: 0 to create, \\d+ to update, 0 to replace, 1 to delete`,
+        `^Rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\): #\\d+ applied .*\\(rollback, \\d+ ms\\) commit ${a.slice(0, 12)} \\(rollback to run #${runA.id}\\): applied: 0 created, \\d+ updated, 0 replaced, 1 deleted`,
       ),
     );
     // The plan it applied is shown, and what holds now.

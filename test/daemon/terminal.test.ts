@@ -18,7 +18,7 @@ function run(result: RunRecord['result'], message: string, more: Partial<View> =
   return { lastRun, lastDrift: null, errors: [], ...more };
 }
 
-const APPLIED = 'applied: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked';
+const APPLIED = 'applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked';
 const FROZEN =
   'applies frozen, suspended by ana@laptop since 2026-11-26T09:00:00.000Z (demo): `poolsync resume` lifts it; planned only: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked; `poolsync sync --override-freeze` applies it now';
 const error = {

@@ -202,7 +202,7 @@ describe('--quickstart', () => {
       d.out().includes('First run applied. What poolsync manages now'),
     );
     expect(d.out()).toMatch(/^ {2}\+ ClusterPool \(3\): dev, prod, research$/m);
-    expect(d.out()).toMatch(/^Run #1: applied: \d+ to create/m);
+    expect(d.out()).toMatch(/^Run #1: applied: \d+ created/m);
     expect(d.out().split('\n').length).toBeLessThan(32);
 
     // The admin token: made on the first start, mode 0600, printed this once.

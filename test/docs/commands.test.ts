@@ -59,7 +59,7 @@ describe('README.md', () => {
     expect(r.output).toMatch(/First run applied/);
     // Drift by hand: the queue changed through the quickstart's API is put back, in words.
     expect(r.output).toMatch(
-      /^Run #\d+ put back what was changed on the control plane: applied: 0 to create, 1 to update.*\n {2}update Queue\/batch$/m,
+      /^Run #\d+ put back what was changed on the control plane: applied: 0 created, 1 updated.*\n {2}update Queue\/batch$/m,
     );
     expect(r.output).toMatch(/"name":"batch",.*"run_concurrency":10/);
     expect(r.output).toMatch(/\d+ managed objects/);

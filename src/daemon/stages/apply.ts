@@ -8,7 +8,7 @@
  * retry; a run the freeze stopped is `frozen`, with what ran and what did not.
  */
 import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
-import { applyOutcome } from '../../apply/report.js';
+import { applyOutcome, doneCounts } from '../../apply/report.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
 import { countsText, heldForApproval } from '../../render/common.js';
@@ -115,9 +115,9 @@ export async function applyStage(
   // The one classification of a result (src/apply/report.ts), as `poolsync apply` makes it.
   const outcome = applyOutcome(result);
   if (outcome === 'applied') {
-    // Every step done (the gate may hold some): the one count (src/plan/counts.ts) of the whole
-    // plan, as /status, the page and `poolsync plan` show it; what is held is said after it.
-    const summaryText = countsText(decision.counts);
+    // Every step done (the gate may hold some): what they changed, in the one count
+    // (src/plan/counts.ts) as `poolsync apply` says it; what is held, not applied, after it.
+    const summaryText = countsText(result.counts, doneCounts);
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
       return { value: { result: 'waiting_for_approval', message, ...done }, products };
