@@ -79,10 +79,10 @@ const fromApplyReport = (text: string) =>
     text,
   );
 
-/** The daemon's message: `N to create, …, N blocked; N side effects (made by the control plane)`. */
+/** The daemon's message: `applied: N created, …; N blocked; N side effects (made by the control plane)`. */
 const fromDaemonMessage = (text: string) =>
   countsBy(
-    /(\d+) to create, (\d+) to update, (\d+) to replace, (\d+) to delete, (\d+) blocked(?:; (\d+) side effects? \(made by the control plane\))?/,
+    /applied: (\d+) created, (\d+) updated, (\d+) replaced, (\d+) deleted; (\d+) blocked(?:; (\d+) side effects? \(made by the control plane\))?/,
     text,
   );
 
