@@ -5,6 +5,7 @@
  * commit and plan, outlives a restart; the dashboard shows what `state list` shows and offers
  * Sync now, which `POST /reconcile` takes with the admin token from the page only.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -210,6 +211,21 @@ describe('poolsync status, sync and history', () => {
     expect(huge.stderr).toMatch(
       /cannot read the quickstart daemon's address file \.poolsync\/daemon-url: it is larger than 1024 bytes/,
     );
+  });
+
+  it('an error of no file or object is its code and message (it said "Error: -: GIT_FETCH: …")', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const d = await daemonOn(repo, tempDir());
+    started.push(d);
+    // The followed branch is deleted on the remote: the next fetch fails.
+    execFileSync('git', ['--git-dir', repo.bare, 'update-ref', '-d', 'refs/heads/main']);
+    const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await exitOf(synced, sync(argsOf(d.daemon.url), synced))).toBe(1);
+    const st = memoryIo();
+    expect(await status(argsOf(d.daemon.url), st)).toBe(0);
+    expect(st.out()).toMatch(/^Error: GIT_FETCH: cannot fetch branch main of /m);
+    expect(st.out()).not.toContain('Error: -:');
   });
 
   it('a daemon out of reach is one line', async () => {

@@ -468,9 +468,12 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
         `Approve (an owner): poolsync approve --policies ${s.policies.failures} --reason WHY --daemon ${base}`,
       );
   }
-  for (const b of s.blocked) out.push(`Blocked: ${b.address}: ${b.reason ?? ''}`);
-  for (const e of s.errors)
-    out.push(`Error: ${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`);
+  for (const b of s.blocked) out.push(`Blocked: ${b.address}${b.reason ? `: ${b.reason}` : ''}`);
+  // An error of no file or object (a fetch, the control plane) is its code and message.
+  for (const e of s.errors) {
+    const where = e.location ?? e.address;
+    out.push(`Error: ${where ? `${where}: ` : ''}${e.code}: ${e.message}`);
+  }
   const text = out.map((l) => `${name !== null ? '  ' : ''}${escapeTerminal(l)}\n`).join('');
   return name !== null ? `Environment ${name}:\n${text}` : text;
 }
