@@ -6,6 +6,7 @@
  * the same changes wait. The first good run after a failure sends `recovered`, once.
  */
 import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './config.js';
+import { errorLine } from '../render/daemon-words.js';
 
 /** DaemonStatus satisfies it. */
 export interface RunView {
@@ -72,7 +73,7 @@ function eventOf(kind: NotifyEventKind, view: RunView): NotifyEvent {
 
 /** As a `failed` event and the run's log line list them. */
 export const firstErrors = (errors: RunView['errors']): string[] =>
-  errors.slice(0, 5).map((e) => `${e.location ?? e.address ?? '-'}: ${e.code}: ${e.message}`);
+  errors.slice(0, 5).map(errorLine);
 
 /**
  * What makes two failures the same: the commit and the errors' codes and places. A failure

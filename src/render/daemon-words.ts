@@ -330,3 +330,14 @@ export const terminalWords = {
 /** Each line ends with a newline, its control characters escaped (file names, server text). */
 const lines = (texts: readonly string[]): string =>
   texts.map((t) => `${escapeTerminal(t)}\n`).join('');
+
+/** A /status error in one line: its file:line:col or object when it has one, its code, its message. */
+export function errorLine(e: {
+  location: string | null;
+  address: string | null;
+  code: string;
+  message: string;
+}): string {
+  const where = e.location ?? e.address;
+  return `${where ? `${where}: ` : ''}${e.code}: ${e.message}`;
+}

@@ -10,7 +10,7 @@ import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/conf
 import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
-import { runWords } from '../../render/daemon-words.js';
+import { errorLine, runWords } from '../../render/daemon-words.js';
 import {
   findKeptRun,
   objectChanges,
@@ -469,11 +469,7 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
       );
   }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}${b.reason ? `: ${b.reason}` : ''}`);
-  // An error of no file or object (a fetch, the control plane) is its code and message.
-  for (const e of s.errors) {
-    const where = e.location ?? e.address;
-    out.push(`Error: ${where ? `${where}: ` : ''}${e.code}: ${e.message}`);
-  }
+  for (const e of s.errors) out.push(`Error: ${errorLine(e)}`);
   const text = out.map((l) => `${name !== null ? '  ' : ''}${escapeTerminal(l)}\n`).join('');
   return name !== null ? `Environment ${name}:\n${text}` : text;
 }
