@@ -55,10 +55,20 @@ export function sharedInventoryOf(
   return place ? { place } : null;
 }
 
-/** The `poolsync plan` to run next, against the control plane given by flag (a variable stays set). */
-export function nextPlan(dir: string, controlPlane: string | undefined): string {
-  const cp = controlPlane === undefined ? [] : ['--control-plane', scrubUrlUserinfo(controlPlane)];
-  return ['poolsync', 'plan', dir, ...cp].map(shellQuote).join(' ');
+/**
+ * The `poolsync plan` to run next: against the control plane, with the credentials' files, given
+ * by flag (a variable stays set for it).
+ */
+export function nextPlan(
+  dir: string,
+  given: { 'control-plane'?: string; 'token-file'?: string; 'api-key-file'?: string },
+): string {
+  const flags = (['control-plane', 'token-file', 'api-key-file'] as const).flatMap((flag) => {
+    const value = given[flag];
+    if (value === undefined) return [];
+    return [`--${flag}`, flag === 'control-plane' ? scrubUrlUserinfo(value) : value];
+  });
+  return ['poolsync', 'plan', dir, ...flags].map(shellQuote).join(' ');
 }
 
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {

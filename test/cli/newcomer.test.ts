@@ -14,6 +14,7 @@ import { importGraph, SRC } from '../layout/imports.js';
 import { runCli, REPO_ROOT } from '../support/cli.js';
 import { runInProcess } from '../support/memory-io.js';
 import { shellQuote } from '../../src/util/shell-quote.js';
+import { nextPlan } from '../../src/cli/options.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -295,7 +296,16 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('✓ config folder examples/config-repo: valid');
     expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update/);
-    // The next command plans against the control plane checked, not the default.
+    // The next command plans against the control plane checked, not the default, with the
+    // credentials' files given by flag (a variable stays set; a URL's user part never shows).
+    expect(
+      nextPlan('pools', {
+        'control-plane': 'https://u:p@cp.example.com',
+        'token-file': '/run/secrets/my token',
+      }),
+    ).toBe(
+      "poolsync plan pools --control-plane 'https://***@cp.example.com' --token-file '/run/secrets/my token'",
+    );
     expect(ok.stdout).toContain(
       `Ready: \`poolsync plan examples/config-repo --control-plane ${shellQuote(cp)}\` next.`,
     );
