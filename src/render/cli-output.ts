@@ -122,9 +122,10 @@ export async function renderedFileChanges(
   dir: string,
   desired: DesiredState,
   commit: string | null,
+  env?: string,
 ): Promise<string> {
   if (!desired.config.render) return '';
-  const { renderTargets } = await import('./values.js');
+  const { renderCommand, renderTargets } = await import('./values.js');
   const out: string[] = [];
   for (const target of await renderTargets(dir, desired, commit)) {
     if ('unreadable' in target) throw new UserError(target.error);
@@ -133,7 +134,7 @@ export async function renderedFileChanges(
     else if (target.status !== 'same')
       out.push(
         `\nRendered file ${target.path} ${target.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
-          `(run \`poolsync render ${target.kind}\`, or let the daemon commit it):\n${target.diff}`,
+          `(run \`${renderCommand(target.kind, dir, { env })}\`, or let the daemon commit it):\n${target.diff}`,
       );
   }
   return out.join('');

@@ -3,6 +3,8 @@
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
 import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.js';
+import { shellQuote } from '../util/shell-quote.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 import { load, dump } from '../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../model/desired.js';
 import { GENERATED_MARK } from '../manifests/config.js';
@@ -387,3 +389,16 @@ export const RENDERERS = {
   'flyte-core-values': renderFlyteCoreValues,
   'union-cluster-pools': renderUnionClusterPools,
 } satisfies Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string>;
+
+/** The `poolsync render` that writes `what` from `dir`, with the options given (shell-quoted). */
+export function renderCommand(
+  what: string,
+  dir: string,
+  given: { env?: string; out?: string; base?: string; 'credentials-secret'?: string },
+): string {
+  const flags = (['env', 'out', 'base', 'credentials-secret'] as const).flatMap((flag) => {
+    const value = given[flag];
+    return value === undefined ? [] : [`--${flag}`, value];
+  });
+  return escapeTerminal(['poolsync', 'render', what, dir, ...flags].map(shellQuote).join(' '));
+}

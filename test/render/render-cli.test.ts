@@ -1,4 +1,5 @@
 /** `poolsync render` and plan's rendered-file diff in process, on the embedded control plane. */
+import { shellQuote } from '../../src/util/shell-quote.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,9 @@ describe('poolsync render', { timeout: 120_000 }, () => {
     const r = await poolsync('render', 'flyte-core-values', repo, '--check');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('-          weight: 0.7\n+          weight: 0.6');
+    // What writes it: this render without --check, its folder named (it said `poolsync render
+    // flyte-core-values`, which renders the working folder).
+    expect(r.stdout).toContain(`; run \`poolsync render flyte-core-values ${shellQuote(repo)}\`\n`);
   });
 
   it('plan shows the diff of the stale file after the plan; render then writes it', async () => {
@@ -42,7 +46,9 @@ describe('poolsync render', { timeout: 120_000 }, () => {
     const plan = await poolsync('plan', repo, '--control-plane', cp);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('Plan: 4 to create');
-    expect(plan.stdout).toContain('Rendered file deploy/flyte-clusters-values.yaml would change');
+    expect(plan.stdout).toContain(
+      `Rendered file deploy/flyte-clusters-values.yaml would change (run \`poolsync render flyte-core-values ${shellQuote(repo)}\``,
+    );
     const w = await poolsync('render', 'flyte-core-values', repo);
     expect(w.code).toBe(0);
     expect(w.stderr).toContain(`Wrote ${values}`);

@@ -166,7 +166,7 @@ async function planFor(
       : renderParts(plan, args.output, useColor(args.color, io)),
   );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  const rendered = await renderedFileChanges(args.dir, result.desired, commit);
+  const rendered = await renderedFileChanges(args.dir, result.desired, commit, args.env);
   if (rendered !== '') notes.write(rendered);
   if (policies) notes.write(policyText(policies));
   if (!policyAllows(policies)) {

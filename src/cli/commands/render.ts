@@ -16,6 +16,7 @@ import {
   compareTarget,
   readBaseValues,
   readTarget,
+  renderCommand,
 } from '../../render/values.js';
 import { credentialsSecretMessage } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
@@ -81,7 +82,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
     io.stdout.write(
       cmp.status === 'same'
         ? `${out} is up to date\n`
-        : `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`poolsync render ${args.what}\`\n${cmp.diff}`,
+        : `${out} ${cmp.status === 'missing' ? 'does not exist' : 'differs from the manifests'}; run \`${renderCommand(args.what, args.dir, args)}\`\n${cmp.diff}`,
     );
     return cmp.status === 'same' ? 0 : 1;
   }
