@@ -10,6 +10,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 /** Files or folders that only a code project has at its root, never a config repository. */
 const CODE_PROJECT_MARKERS = [
@@ -64,14 +65,14 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
   if (below.repositories.length > 0) {
     const [first] = below.repositories;
     throw new UserError(
-      `${dir} is not a poolsync config repository, but folders below it are: ${below.repositories.join(', ')}; point poolsync at one of them (e.g. \`poolsync validate ${first}\`).`,
+      `${dir} is not a poolsync config repository, but folders below it are: ${below.repositories.join(', ')}; point poolsync at one of them (e.g. \`poolsync validate ${shellQuote(first!)}\`).`,
     );
   }
   if (!below.manifest)
     throw new UserError(
       `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
-  return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${dir}\` writes one.\n`;
+  return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${shellQuote(dir)}\` writes one.\n`;
 }
 
 const MANIFEST_KIND =

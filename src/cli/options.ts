@@ -222,7 +222,7 @@ function invalidConfig(dir: string, name: string, errors: ValidationError[]): Us
   const [e] = errors;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
   return new UserError(
-    `--env ${name}: poolsync.yaml in ${dir} is not valid, so environment ${name} is not known: ${e!.file}:${e!.line}:${e!.column}: ${e!.message}${more}; \`poolsync validate ${dir}\` lists every error`,
+    `--env ${name}: poolsync.yaml in ${dir} is not valid, so environment ${name} is not known: ${e!.file}:${e!.line}:${e!.column}: ${e!.message}${more}; \`poolsync validate ${shellQuote(dir)}\` lists every error`,
   );
 }
 

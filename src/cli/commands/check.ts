@@ -8,6 +8,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import { requireConfigFolder } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
@@ -130,7 +131,7 @@ async function folderLine(dir: string): Promise<Line> {
     ? { ok: true, text: `config folder ${dir}: valid, ${objects} objects in ${c.files} files` }
     : {
         ok: false,
-        text: `config folder ${dir}: ${result.errors.length} errors (\`poolsync validate ${dir}\` lists them)`,
+        text: `config folder ${dir}: ${result.errors.length} errors (\`poolsync validate ${shellQuote(dir)}\` lists them)`,
       };
 }
 

@@ -283,13 +283,13 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
   const dir = resolve(args.dir);
   if (await exists(join(dir, 'poolsync.yaml')))
     throw new UserError(
-      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${args.dir}\` checks it)`,
+      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${shellQuote(args.dir)}\` checks it)`,
     );
   try {
     await refuseCodeProject(dir);
   } catch {
     throw new UserError(
-      `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${join(args.dir, 'pools')}\``,
+      `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${shellQuote(join(args.dir, 'pools'))}\``,
     );
   }
   await makeUserFolder(dir);
