@@ -73,7 +73,7 @@ export async function acquireLockFile(
   try {
     await ownFolders(root, path, true);
     const boot = await bootId();
-    const ticks = await startTicks(process.pid);
+    const ticks = (await procStat(process.pid))?.startTicks ?? null;
     if (boot !== null) holder.boot_id = boot;
     if (ticks !== null) holder.start_ticks = ticks;
     const t: Taking = { root, path, holder, content: `${JSON.stringify(holder)}\n`, opts };
@@ -187,9 +187,12 @@ async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
     // EPERM: the process exists but belongs to someone else.
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
   }
+  const now = await procStat(holder.pid);
+  // A zombie has exited and holds nothing; only its parent has not reaped it yet (a container
+  // whose pid 1 reaps no orphans kept a killed apply's lock for as long as it ran).
+  if (now?.state === 'Z' || now?.state === 'X') return true;
   if (holder.start_ticks === undefined) return false;
-  const now = await startTicks(holder.pid);
-  return now !== null && now !== holder.start_ticks;
+  return now !== null && now.startTicks !== holder.start_ticks;
 }
 
 let bootIdCache: Promise<string | null> | null = null;
@@ -200,12 +203,15 @@ function bootId(): Promise<string | null> {
   return bootIdCache;
 }
 
-/** Field 22 of /proc/PID/stat (after the parenthesised command name, which may hold spaces). */
-async function startTicks(pid: number): Promise<string | null> {
+/**
+ * Fields 3 and 22 of /proc/PID/stat (after the parenthesised command name, which may hold
+ * spaces): the process's state (`Z`: a zombie) and its start time.
+ */
+async function procStat(pid: number): Promise<{ state: string; startTicks: string } | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return fields[19] === undefined ? null : { state: fields[0]!, startTicks: fields[19] };
   } catch {
     return null;
   }

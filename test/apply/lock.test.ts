@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor, LockHeldError } from '../../src/apply/lock.js';
 import { raceChildren } from '../util/child-race.js';
 import { registerTempFolder } from '../support/temp-folder.js';
+import { until } from '../support/until.js';
 
 /** Removed after the file (test/support/temp-folder.ts). */
 const tempDir = async () => registerTempFolder(await mkdtemp(join(tmpdir(), 'poolsync-lock-')));
@@ -129,6 +130,32 @@ describe('apply lock', () => {
         await (await acquireApplyLock(reused)).release();
       } finally {
         sleeper.kill('SIGKILL');
+      }
+    },
+  );
+
+  it.runIf(existsSync('/proc/self/stat'))(
+    "takes over a zombie's lock (exited, not yet reaped: a container whose pid 1 reaps no orphans)",
+    async () => {
+      // `sleep 0` exits as a child of the shell, which then becomes `sleep 30` and never reaps it.
+      const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30']);
+      try {
+        parent.stdout.setEncoding('utf8');
+        const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', r)));
+        const gone = await until('the child to be a zombie', async () => {
+          const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+          const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+          return fields[0] === 'Z' && fields;
+        });
+        const ticks = gone[19];
+        const path = join(await tempDir(), 'zombie.lock');
+        await writeFile(
+          path,
+          JSON.stringify({ pid, host: hostname(), since: 'x', start_ticks: ticks }),
+        );
+        await (await acquireApplyLock(path)).release();
+      } finally {
+        parent.kill('SIGKILL');
       }
     },
   );
