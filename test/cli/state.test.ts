@@ -151,6 +151,12 @@ describe('poolsync state list and show', () => {
     const bad = memoryIo();
     expect(await exitOf(bad, list(args({ filter: ['training'] }), bad))).toBe(1);
     expect(bad.err()).toMatch(/"training" is not an address filter: write Kind/);
+    // A pattern whose kind is mistyped matched nothing (`0 of 3 … match queue/*`).
+    const typo = memoryIo();
+    expect(await exitOf(typo, list(args({ filter: ['queue/*'] }), typo))).toBe(1);
+    expect(typo.err()).toContain(
+      `"queue/*" names no kind (did you mean 'Queue/*'?): Kind is one of`,
+    );
   });
 
   it('says when nothing was applied here yet', async () => {

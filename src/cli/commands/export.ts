@@ -39,6 +39,7 @@ import { lastChangeWords } from '../../render/daemon-words.js';
 import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
+import { kindTypoHint } from '../../manifests/suggest.js';
 import { refuseCodeProject, requireFolder } from '../config-folder.js';
 import type { Args, StateArgs } from '../define.js';
 import {
@@ -390,8 +391,16 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
 function listArguments(args: StateArgs): { dir: string; patterns: string[] } {
   const patterns = (args.filter ?? []).map(String);
   const first = args.dir;
-  const isPattern = (a: string) =>
-    a.includes('*') || (OBJECT_KINDS as string[]).includes(a.split('/', 1)[0]!);
+  const isKind = (a: string) => (OBJECT_KINDS as string[]).includes(a.split('/', 1)[0]!);
+  const isPattern = (a: string) => a.includes('*') || isKind(a);
+  // A pattern led by a word that is no kind matched nothing, said as `0 of N match`.
+  const misnamed = [first ?? '', ...patterns].find(
+    (a) => a.includes('*') && /^[^/*]+\//.test(a) && !isKind(a),
+  );
+  if (misnamed !== undefined)
+    throw new UserError(
+      `state list: ${escapeTerminal(JSON.stringify(misnamed))} names no kind${kindTypoHint(misnamed)}: Kind is one of ${OBJECT_KINDS.join(', ')}`,
+    );
   if (first !== undefined && isPattern(first)) return { dir: '.', patterns: [first, ...patterns] };
   const bad = patterns.find((p) => !isPattern(p));
   if (bad !== undefined)
