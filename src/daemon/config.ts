@@ -17,7 +17,7 @@ import {
   readUserFile,
   SECRET_FILE_BYTES,
 } from '../util/safe-file.js';
-import { load as loadYaml } from '../util/js-yaml.js';
+import { load as loadYaml, yamlFileProblem } from '../util/js-yaml.js';
 import { closest } from '../manifests/suggest.js';
 import { UserError } from '../util/user-error.js';
 import { durationRefusal, parseDuration } from '../util/duration.js';
@@ -385,7 +385,7 @@ async function readConfigFile(
   try {
     doc = loadYaml(text, { filename: path });
   } catch (err) {
-    throw new UserError(`Config file ${path} is not valid YAML: ${(err as Error).message}`);
+    throw new UserError(`config file ${yamlFileProblem(path, err)}`);
   }
   if (doc === null || doc === undefined) return { values: {}, path };
   if (typeof doc !== 'object' || Array.isArray(doc))

@@ -5,7 +5,7 @@
 import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import { load, dump } from '../util/js-yaml.js';
+import { load, dump, yamlFileProblem } from '../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../model/desired.js';
 import { GENERATED_MARK } from '../manifests/config.js';
 import { isDeepStrictEqual } from 'node:util';
@@ -57,9 +57,7 @@ export async function readBaseValues(
   try {
     return { path, values: load(text) };
   } catch (err) {
-    throw new RenderInputError(
-      `${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
-    );
+    throw new RenderInputError(yamlFileProblem(path, err));
   }
 }
 

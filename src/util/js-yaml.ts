@@ -19,3 +19,13 @@ export const {
   parseEvents,
 } = jsYaml;
 export type { Event, ScalarEvent } from 'js-yaml';
+
+/**
+ * Why a YAML file (a setting or input file, not a manifest) does not parse, in one line at
+ * `file:line:column` as manifests' errors are: js-yaml's own message spans lines with a snippet.
+ */
+export function yamlFileProblem(path: string, err: unknown): string {
+  if (!(err instanceof jsYaml.YAMLException)) return `${path}: not valid YAML: ${String(err)}`;
+  const at = err.mark ? `:${err.mark.line + 1}:${err.mark.column + 1}` : '';
+  return `${path}${at}: not valid YAML: ${err.reason}`;
+}

@@ -121,5 +121,13 @@ describe('poolsync control-plane serve', () => {
     expect(spaced.stderr).toMatch(
       /^Error: the token file .*prose holds a character an HTTP header cannot carry/,
     );
+    // A contract file that is not YAML: one line at file:line:column.
+    const contract = join(dir, 'contract.yaml');
+    await writeFile(contract, 'object_store_ref:\n  uri: [s3://a\n');
+    const yaml = await run('--default-pool-contract', contract, '--state', join(dir, 'c.json'));
+    expect([yaml.code, yaml.stderr]).toEqual([
+      1,
+      `Error: ${contract}:3:1: not valid YAML: deficient indentation\n`,
+    ]);
   });
 });

@@ -141,6 +141,17 @@ describe('resolveDaemonConfig', () => {
     );
   });
 
+  it('a config file that is not YAML is one line at file:line:column (it printed a snippet)', async () => {
+    const file = join(tempDir(), 'c.yaml');
+    writeFileSync(file, 'repo: r\n  bad: [\n');
+    const err = await resolveDaemonConfig({ ...base, configFile: file, flags: {} }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect((err as Error).message).toBe(
+      `config file ${file}:2:6: not valid YAML: bad indentation of a mapping entry`,
+    );
+  });
+
   it('sync windows: a string of windows, or a list in the config file; a bad one names where it came from', async () => {
     const dir = tempDir();
     const file = join(dir, 'c.yaml');

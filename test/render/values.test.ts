@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { loadRepository } from '../../src/manifests/index.js';
+import { tempFolder } from '../support/temp-folder.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import {
   renderFlyteCoreValues,
+  readBaseValues,
   body,
   RenderInputError,
   compareTarget,
@@ -198,6 +200,13 @@ describe('flyte-core values (examples/flyte-oss)', () => {
     expect(
       refused({ configmap: { clusters: { clusterConfigs: [{ name: 'dataplane_9' }] } } }),
     ).toThrow(/'dataplane_9'.*Helm replaces lists/);
+    // A base file that is not YAML: where, in one line (it gave js-yaml's message, position
+    // in brackets).
+    const file = join(tempFolder('poolsync-base-'), 'own.yaml');
+    writeFileSync(file, 'flyteadmin:\n  additionalVolumes: [\n');
+    await expect(readBaseValues({ file, path: 'own.yaml' })).rejects.toThrow(
+      /^own\.yaml:3:1: not valid YAML: deficient indentation$/,
+    );
   });
 });
 

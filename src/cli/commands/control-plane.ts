@@ -24,12 +24,12 @@ import {
 async function readContractFile(path: string): Promise<PoolContract> {
   const what = '--default-pool-contract';
   const text = (await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what })).toString();
-  const { load } = await import('../../util/js-yaml.js');
+  const { load, yamlFileProblem } = await import('../../util/js-yaml.js');
   let doc: unknown;
   try {
     doc = load(text);
   } catch (err) {
-    throw new UserError(`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new UserError(yamlFileProblem(path, err));
   }
   const manifest = doc as { kind?: unknown; spec?: unknown } | null;
   const contract = manifest && manifest.kind === 'ClusterPool' ? manifest.spec : doc;

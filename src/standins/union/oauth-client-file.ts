@@ -4,7 +4,7 @@
  * server (standins/oauth/server.ts) that issues its tokens.
  */
 import { CONFIG_FILE_BYTES, readUserFile } from '../../util/safe-file.js';
-import { load } from '../../util/js-yaml.js';
+import { load, yamlFileProblem } from '../../util/js-yaml.js';
 import { OAuthStandIn } from '../oauth/server.js';
 import { UserError } from '../../util/user-error.js';
 
@@ -21,15 +21,22 @@ export interface OAuthClientConfig {
 
 /** Reads the YAML/JSON client file; errors name the file and the field, never a value. */
 export async function readOAuthClientFile(path: string): Promise<OAuthClientConfig> {
-  let doc: unknown;
+  let text: string;
   try {
     const what = '--oauth-client-file';
-    doc = load((await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what })).toString());
+    text = (await readUserFile(path, { maxBytes: CONFIG_FILE_BYTES, what })).toString();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(
       `cannot read --oauth-client-file ${path}: ${code ?? (err as Error).message.split('\n')[0]}`,
     );
+  }
+  let doc: unknown;
+  try {
+    doc = load(text);
+  } catch (err) {
+    // js-yaml's reason and position, never its snippet of the file (a secret is in it).
+    throw new UserError(`--oauth-client-file ${yamlFileProblem(path, err)}`);
   }
   const d = (doc ?? {}) as Record<string, unknown>;
   const str = (field: string, fallback?: string): string => {

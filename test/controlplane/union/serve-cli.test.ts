@@ -69,5 +69,22 @@ describe('control-plane serve --oauth-client-file', () => {
     ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${client}: "client_secret" must be a non-empty string`);
+    // Not YAML: where, in one line; never the file's text (its secret).
+    await writeFile(client, 'client_id: c\nclient_secret: "s3cr3t-value\n');
+    const broken = await runCli([
+      'control-plane',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--state',
+      join(dir, 'other.json'),
+      '--oauth-client-file',
+      client,
+    ]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(
+      new RegExp(`^Error: --oauth-client-file ${client}:\\d+:\\d+: not valid YAML: [^\\n]+\\n$`),
+    );
+    expect(broken.stderr).not.toContain('s3cr3t');
   }, 180_000);
 });
