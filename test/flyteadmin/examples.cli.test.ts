@@ -52,6 +52,14 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
         ]);
         const file = join(tmp, `${example}.plan.json`);
         const url = `${fa.url}`;
+        // What a plan does with each kind flyteadmin has no calls for, as docs/plan.md says.
+        const probed = await run('check', repo.dir, '--control-plane', url);
+        expect(probed.stdout).toContain(
+          '✓ ClusterPool, Cluster: no API on flyteadmin; configuration only: validated and rendered to files (`poolsync render`), never planned\n',
+        );
+        expect(probed.stdout).toContain(
+          '✓ Queue: no API on flyteadmin; a repository declaring it fails the plan (BACKEND_KIND)\n',
+        );
         const planned = await run('plan', repo.dir, '--control-plane', url, '--out', file);
         expect(planned.code).toBe(0);
         expect(planned.stdout).toContain(

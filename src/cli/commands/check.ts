@@ -5,6 +5,8 @@
  */
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import type { ControlPlane } from '../../controlplane/types.js';
+import type { BackendProfile } from '../../model/backend.js';
+import type { ObjectKind } from '../../model/common.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
@@ -165,12 +167,15 @@ async function probeKinds(cp: ControlPlane): Promise<Line[]> {
       if (unreachable) return lines;
     }
   }
-  const manual = probes.slice(0, 4).flatMap(([kind, list]) => (list ? [] : [kind]));
-  if (manual.length > 0)
-    lines.push({
-      ok: true,
-      text: `${manual.join(', ')}: no API on ${cp.backend.name}; plans show them as manual steps or render them to files (docs/plan.md, Backends)`,
-    });
+  // The kinds without calls, said as the planner treats them (docs/plan.md, Backends), those
+  // treated alike on one line.
+  const unmanaged = new Map<string, string[]>();
+  for (const [kind, list] of probes.slice(0, 4)) {
+    const why = list ? null : withoutApi(cp.backend, kind as ObjectKind);
+    if (why !== null) unmanaged.set(why, [...(unmanaged.get(why) ?? []), kind]);
+  }
+  for (const [why, kinds] of unmanaged)
+    lines.push({ ok: true, text: `${kinds.join(', ')}: no API on ${cp.backend.name}; ${why}` });
   if (cp.capabilityCalls) {
     try {
       const caps = await cp.capabilityCalls.capabilities();
@@ -190,4 +195,14 @@ function reason(err: unknown): string {
   if (err instanceof UserError) return err.message.split('\n').join(' ');
   if (isControlPlaneError(err)) return `${err.code}: ${err.message}`;
   throw err;
+}
+
+/** What a plan does with a kind the backend has no calls for (docs/plan.md, Backends). */
+function withoutApi(backend: BackendProfile, kind: ObjectKind): string {
+  if (backend.configKinds?.includes(kind))
+    return 'configuration only: validated and rendered to files (`poolsync render`), never planned';
+  const by = kind === 'PoolAssignment' ? backend.replacedKinds?.PoolAssignment : undefined;
+  if (by !== undefined)
+    return `replaced by ${by}: each is planned blocked, naming the ${by} to declare instead`;
+  return 'a repository declaring it fails the plan (BACKEND_KIND)';
 }

@@ -34,6 +34,12 @@ describe.each(['connect', 'grpc'] as const)('poolsync against union+http:// (%s)
     const repo = await writeRepo(join(root, 'repo'), {
       clusters: { c1: 'default', c2: 'default' },
     });
+    // check says what a plan does with the kind Union has no calls for (it said "manual steps
+    // or render them to files", neither of which it is).
+    const checked = await runCli(['check', repo, '--control-plane', url], env);
+    expect(checked.stdout).toContain(
+      '✓ PoolAssignment: no API on union; replaced by DefaultQueue: each is planned blocked, naming the DefaultQueue to declare instead\n',
+    );
     const first = await runCli(['apply', repo, ...cp, '--auto-approve'], env);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     // Work in flight on c2's queue until the test ends it: the apply must wait for it
