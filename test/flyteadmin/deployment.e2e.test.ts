@@ -251,6 +251,11 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       'cannot read ConfigMap flyte/flyte-admin-clusters-config: forbidden (grant get on configmaps in that namespace)',
     );
     expect(splitHeld(forbidden).held).toHaveLength(4);
+    // Its clusters.yaml not YAML: where, in one line (js-yaml's message quoted the text).
+    kube.forbidden.delete(CM);
+    kube.configMaps.set(CM, { 'clusters.yaml': 'clusters:\n  labelClusterMap: [\n' });
+    const broken = warningText((await plan(forbiddenCp)).warnings[0]!);
+    expect(broken).toMatch(/clusters\.yaml:3:1: not valid YAML: [^\n]+$/);
   });
 
   it('the daemon looks at the deployment again on each run', async () => {

@@ -49,7 +49,7 @@ import { type K8sPlace, parseK8sPlace } from '../../util/k8s-place.js';
 import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
 import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
-import { load } from '../../util/js-yaml.js';
+import { load, yamlFileProblem } from '../../util/js-yaml.js';
 import type { Env } from '../../util/env.js';
 
 export interface FlyteadminOptions extends ClientTuning {
@@ -553,7 +553,8 @@ export async function readDeployedConfig(
   try {
     return { source, unavailable: null, ...parseClustersYaml(text) };
   } catch (err) {
-    return unread(source, `${source} ${CLUSTERS_KEY}: ${(err as Error).message}`);
+    // Where, in one line: js-yaml's message quotes the ConfigMap's text over several lines.
+    return unread(source, yamlFileProblem(`${source} ${CLUSTERS_KEY}`, err));
   }
 }
 
