@@ -36,6 +36,16 @@ const controlPlane = `file:${join(tmp, 'cp.json')}`;
 const poolsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
   runInProcess(args, env, tmp);
 
+/** A control plane the example was applied to: an export of it writes files. */
+let applied: Promise<string> | undefined;
+const exportable = () =>
+  (applied ??= (async () => {
+    const url = `file:${join(tmp, 'applied.json')}`;
+    const r = await poolsync(['apply', repo, '--control-plane', url, '--auto-approve']);
+    expect(r.code, r.stderr).toBe(0);
+    return url;
+  })());
+
 /** Refused with exit 1 and one `Error:` line, which `said` matches. */
 function expectRefused(r: CliResult, said: RegExp): void {
   const context = `${r.stdout}\n${r.stderr}`;
@@ -57,7 +67,7 @@ describe('a file where a folder goes, a folder where a file goes', () => {
   });
 
   it('export --dir FILE', async () => {
-    const r = await poolsync(['export', '--dir', file, '--control-plane', controlPlane]);
+    const r = await poolsync(['export', '--dir', file, '--control-plane', await exportable()]);
     expectRefused(r, notAFolder(file));
   });
 
@@ -100,7 +110,13 @@ describe('a file where a folder goes, a folder where a file goes', () => {
       const cannot = (path: string) =>
         new RegExp(`cannot write into the folder ${path}: the folder it goes in does not exist`);
       expectRefused(await poolsync(['init', under]), cannot(under));
-      const exported = ['export', '--dir', join(under, 'out'), '--control-plane', controlPlane];
+      const exported = [
+        'export',
+        '--dir',
+        join(under, 'out'),
+        '--control-plane',
+        await exportable(),
+      ];
       expectRefused(await poolsync(exported), cannot(join(under, 'out')));
       const rendered = ['render', 'flyte-core-values', repo, '--out', join(under, 'v.yaml')];
       expectRefused(await poolsync(rendered), cannot(under));

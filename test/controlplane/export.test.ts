@@ -164,6 +164,31 @@ describe('poolsync export', () => {
     expect(readdirSync(REPO_ROOT)).not.toContain('pools');
   });
 
+  it('says when there is nothing to export, and makes no empty folder; a state that does not exist is named', async () => {
+    const state = join(dir, 'empty.json');
+    await (await EmbeddedControlPlane.open({ path: state })).close();
+    const out = join(dir, 'out');
+    const empty = await runInProcess(
+      ['export', '--control-plane', `file:${state}`, '--dir', out],
+      process.env,
+      dir,
+    );
+    expect(empty).toMatchObject({
+      code: 0,
+      stdout: `Nothing to export from embedded file:${state}: it holds no pool, cluster, queue or assignment but its own \`default\` pool and queue at their defaults. No manifest was written.\n`,
+    });
+    expect(readdirSync(dir)).not.toContain('out');
+    const typo = join(dir, 'emtpy.json');
+    const missing = await runInProcess(
+      ['export', '--control-plane', `file:${typo}`, '--dir', out],
+      process.env,
+      dir,
+    );
+    expect(missing.stdout).toContain(
+      `at their defaults: the embedded state ${typo} does not exist (check --control-plane). No manifest was written.`,
+    );
+  });
+
   it('leaves out a C7-trapped co-named queue with a warning', async () => {
     const cp = await EmbeddedControlPlane.open({ path: null });
     await cp.createPool('dev', DEV);

@@ -24,7 +24,9 @@ import {
   otherRowWarnings,
   type ExportedFile,
 } from '../../controlplane/export.js';
-import { controlPlaneIdentity } from '../../controlplane/identity.js';
+import { controlPlaneIdentity, embeddedStateIsNew } from '../../controlplane/identity.js';
+import { embeddedStatePath } from '../../controlplane/embedded/opener.js';
+import { scrubUrlUserinfo } from '../../util/redact.js';
 import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
@@ -63,6 +65,12 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     result.files.push(...labels.files);
     result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
     const out = resolve(args.dir);
+    // Nothing but what every control plane holds in its defaults: no empty folder made.
+    if (result.files.length === 0) {
+      for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
+      io.stdout.write(`${nothingToExport(cp.backend.name, target.url)}\n`);
+      return 0;
+    }
     for (const f of result.files) checkExportedPath(f.path);
     if (!args.force) {
       const clashes: string[] = [];
@@ -93,6 +101,14 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     await cp.close();
   }
   return 0;
+}
+
+/** An export that found nothing to write, and why that may be a wrong --control-plane. */
+function nothingToExport(backend: string, url: string): string {
+  const missing = embeddedStateIsNew(url)
+    ? `: the embedded state ${embeddedStatePath(url)} does not exist (check --control-plane)`
+    : '';
+  return `Nothing to export from ${backend} ${scrubUrlUserinfo(url)}: it holds no pool, cluster, queue or assignment but its own \`default\` pool and queue at their defaults${missing}. No manifest was written.`;
 }
 
 const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];

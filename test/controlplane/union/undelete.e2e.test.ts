@@ -7,8 +7,8 @@
  * (undelete_pool, undelete_cluster, undelete_queue: never a create Union refuses) that `plan --out
  * FILE` saves and `apply FILE` applies, after which the plan is empty again.
  */
-import { readFileSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLiveState } from '../../../src/controlplane/types.js';
@@ -83,10 +83,12 @@ describe('soft-deleted pools and clusters (union stand-in)', () => {
     const out = join(root, 'exported');
     const exp = await runCli(['export', '--control-plane', url, '--dir', out], env, root);
     expect(exp.code).toBe(0);
-    const files = (await readdir(out, { recursive: true })).map(String);
-    expect(files.filter((f) => /p1|c1|q1/.test(f))).toEqual([]);
-    // Nothing is left to export; with poolsync.yaml (as `init --from-live` writes it) the
-    // folder is a config repository that declares nothing.
+    // Nothing is left to export: said so, and no empty folder made.
+    expect(exp.stdout).toMatch(/^Nothing to export from union .*No manifest was written\.\n$/);
+    expect(existsSync(out)).toBe(false);
+    // With poolsync.yaml alone (as `init --from-live` writes it) a folder is a config
+    // repository that declares nothing.
+    await mkdir(out);
     await writeFile(join(out, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
     const fromExport = await runCli(
       ['plan', out, '--control-plane', url, '--detailed-exitcode'],
