@@ -175,7 +175,7 @@ describe('poolsync export', () => {
     );
     expect(empty).toMatchObject({
       code: 0,
-      stdout: `Nothing to export from embedded file:${state}: it holds no pool, cluster, queue or assignment but its own \`default\` pool and queue at their defaults. No manifest was written.\n`,
+      stdout: `Nothing to export from embedded file:${state}: it holds nothing to write as a manifest, only its own \`default\` pool and queue at their defaults. No manifest was written.\n`,
     });
     expect(readdirSync(dir)).not.toContain('out');
     const typo = join(dir, 'emtpy.json');

@@ -68,7 +68,8 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     // Nothing but what every control plane holds in its defaults: no empty folder made.
     if (result.files.length === 0) {
       for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-      io.stdout.write(`${nothingToExport(cp.backend.name, target.url)}\n`);
+      const defaults = live.pools.length + live.queues.length > 0;
+      io.stdout.write(`${nothingToExport(cp.backend.name, target.url, defaults)}\n`);
       return 0;
     }
     for (const f of result.files) checkExportedPath(f.path);
@@ -104,11 +105,12 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
 }
 
 /** An export that found nothing to write, and why that may be a wrong --control-plane. */
-function nothingToExport(backend: string, url: string): string {
+function nothingToExport(backend: string, url: string, defaults: boolean): string {
+  const only = defaults ? ', only its own `default` pool and queue at their defaults' : '';
   const missing = embeddedStateIsNew(url)
     ? `: the embedded state ${embeddedStatePath(url)} does not exist (check --control-plane)`
     : '';
-  return `Nothing to export from ${backend} ${scrubUrlUserinfo(url)}: it holds no pool, cluster, queue or assignment but its own \`default\` pool and queue at their defaults${missing}. No manifest was written.`;
+  return `Nothing to export from ${backend} ${scrubUrlUserinfo(url)}: it holds nothing to write as a manifest${only}${missing}. No manifest was written.`;
 }
 
 const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
