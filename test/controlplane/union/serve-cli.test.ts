@@ -56,31 +56,25 @@ describe('control-plane serve --oauth-client-file', () => {
     }
     expect(serve.stdout() + serve.stderr()).not.toContain('hunter2-secret');
 
-    await writeFile(client, 'client_id: ci\norg: acme\n');
-    const bad = await runCli([
-      'control-plane',
-      'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--state',
-      join(dir, 'other.json'),
-      '--oauth-client-file',
-      client,
-    ]);
+    // A client file it cannot serve with: refused before it listens.
+    const refused = (text: string) =>
+      writeFile(client, text).then(() =>
+        runCli([
+          'control-plane',
+          'serve',
+          '--listen',
+          '127.0.0.1:0',
+          '--state',
+          join(dir, 'other.json'),
+          '--oauth-client-file',
+          client,
+        ]),
+      );
+    const bad = await refused('client_id: ci\norg: acme\n');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`${client}: "client_secret" must be a non-empty string`);
     // Not YAML: where, in one line; never the file's text (its secret).
-    await writeFile(client, 'client_id: c\nclient_secret: "s3cr3t-value\n');
-    const broken = await runCli([
-      'control-plane',
-      'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--state',
-      join(dir, 'other.json'),
-      '--oauth-client-file',
-      client,
-    ]);
+    const broken = await refused('client_id: c\nclient_secret: "s3cr3t-value\n');
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(
       new RegExp(`^Error: --oauth-client-file ${client}:\\d+:\\d+: not valid YAML: [^\\n]+\\n$`),
