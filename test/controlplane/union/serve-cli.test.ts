@@ -57,6 +57,7 @@ describe('control-plane serve --oauth-client-file', () => {
     expect(serve.stdout() + serve.stderr()).not.toContain('hunter2-secret');
 
     // A client file it cannot serve with: refused before it listens.
+    const other = join(dir, 'other.json');
     const refused = (text: string) =>
       writeFile(client, text).then(() =>
         runCli([
@@ -65,7 +66,7 @@ describe('control-plane serve --oauth-client-file', () => {
           '--listen',
           '127.0.0.1:0',
           '--state',
-          join(dir, 'other.json'),
+          other,
           '--oauth-client-file',
           client,
         ]),
