@@ -17,7 +17,7 @@ import type { Environment } from '../model/desired.js';
 import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
 import { scrubUrlUserinfo } from '../util/redact.js';
-import { shellQuote } from '../util/shell-quote.js';
+import { commandLine, shellQuote } from '../util/shell-quote.js';
 import { didYouMean } from '../manifests/suggest.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
@@ -63,12 +63,12 @@ export function nextPlan(
   dir: string,
   given: { 'control-plane'?: string; 'token-file'?: string; 'api-key-file'?: string },
 ): string {
-  const flags = (['control-plane', 'token-file', 'api-key-file'] as const).flatMap((flag) => {
-    const value = given[flag];
-    if (value === undefined) return [];
-    return [`--${flag}`, flag === 'control-plane' ? scrubUrlUserinfo(value) : value];
+  const cp = given['control-plane'];
+  return commandLine(['poolsync', 'plan', dir], {
+    'control-plane': cp === undefined ? undefined : scrubUrlUserinfo(cp),
+    'token-file': given['token-file'],
+    'api-key-file': given['api-key-file'],
   });
-  return ['poolsync', 'plan', dir, ...flags].map(shellQuote).join(' ');
 }
 
 export function useColor(flag: boolean | undefined, io: Pick<Io, 'stdout' | 'env'>): boolean {

@@ -3,8 +3,7 @@
  * desired state, and how each compares with the file in the folder (plan's diff, the daemon).
  */
 import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.js';
-import { shellQuote } from '../util/shell-quote.js';
-import { escapeTerminal } from '../util/terminal-text.js';
+import { commandLine } from '../util/shell-quote.js';
 import { load, dump, yamlFileProblem } from '../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../model/desired.js';
 import { GENERATED_MARK } from '../manifests/config.js';
@@ -388,15 +387,13 @@ export const RENDERERS = {
   'union-cluster-pools': renderUnionClusterPools,
 } satisfies Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string>;
 
-/** The `poolsync render` that writes `what` from `dir`, with the options given (shell-quoted). */
+/** The `poolsync render` that writes `what` from `dir`, with the options given. */
 export function renderCommand(
   what: string,
   dir: string,
   given: { env?: string; out?: string; base?: string; 'credentials-secret'?: string },
 ): string {
-  const flags = (['env', 'out', 'base', 'credentials-secret'] as const).flatMap((flag) => {
-    const value = given[flag];
-    return value === undefined ? [] : [`--${flag}`, value];
-  });
-  return escapeTerminal(['poolsync', 'render', what, dir, ...flags].map(shellQuote).join(' '));
+  const { env, out, base } = given;
+  const flags = { env, out, base, 'credentials-secret': given['credentials-secret'] };
+  return commandLine(['poolsync', 'render', what, dir], flags);
 }

@@ -114,7 +114,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const failed = lines.filter((l) => !l.ok).length;
   io.stdout.write(
     failed === 0
-      ? `Ready: \`${escapeTerminal(nextPlan(args.dir, args))}\` next.\n`
+      ? `Ready: \`${nextPlan(args.dir, args)}\` next.\n`
       : `${plural(failed, 'check')} failed.\n`,
   );
   return failed === 0 ? 0 : 1;

@@ -320,7 +320,7 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
     );
   if (args['from-live']) await exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
   io.stdout.write(
-    `Next: \`poolsync validate ${shellQuote(args.dir)}\`, then \`${escapeTerminal(nextPlan(args.dir, args))}\` (docs/getting-started.md).\n`,
+    `Next: \`poolsync validate ${shellQuote(args.dir)}\`, then \`${nextPlan(args.dir, args)}\` (docs/getting-started.md).\n`,
   );
   return 0;
 }
