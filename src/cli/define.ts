@@ -797,6 +797,11 @@ const approve = {
       )
       .options({
         daemon: daemonOption(env),
+        env: {
+          ...oneEnvironment,
+          describe:
+            'With environments: only this one (default: the one holding the fingerprint or failures)',
+        },
         'admin-token-file': adminTokenFile,
         as: text('Approver name recorded in /status and the run log (default: user@host)'),
         policies: {

@@ -133,7 +133,11 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         return null;
       },
       approvePolicies: (r) => {
-        const target = approvalTarget(units, r.environment, approvalWords, () => units[0]!);
+        // Without a name, the environment whose policy failures have that digest, as for approve.
+        const target = approvalTarget(units, r.environment, approvalWords, (names) => {
+          const holding = units.find((u) => u.status().policies?.failures === r.failures);
+          return holding ?? approvalWords.noEnvironmentFails(r.failures, names);
+        });
         if (typeof target === 'string') return { ok: false, reason: target };
         const { failures: digest, approver: by, reason: why } = r;
         return target.policyApprovals.approve(target.status().policies, {

@@ -248,6 +248,8 @@ export const approvalWords = {
     `"environment": ${environment}: this daemon reconciles one control plane without environments; leave it out`,
   noEnvironmentHolds: (fingerprint: string, names: string[]) =>
     `no environment holds changes with fingerprint ${fingerprint}: name the environment ("environment": one of ${names.join(', ')}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`,
+  noEnvironmentFails: (failures: string, names: string[]) =>
+    `no environment's policy failures have the digest ${failures}: name the environment ("environment": one of ${names.join(', ')}) or approve the digest GET /status shows under environments.NAME.policies.failures`,
 };
 
 /** Why a replica that does not lead cannot do what needs the leader (src/daemon/http.ts, leader.ts). */

@@ -15,8 +15,9 @@ import { runInProcess } from '../support/memory-io.js';
 import { until } from '../support/until.js';
 import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
 import { manifests } from '../daemon/fixtures.js';
-import { startTestDaemon } from '../daemon/harness.js';
-import { TestRepo, git } from '../daemon/helpers.js';
+import { startOwnTestDaemon, startTestDaemon } from '../daemon/harness.js';
+import { TestRepo, git, tempDir } from '../daemon/helpers.js';
+import { twoEnvironments } from '../environments/helpers.js';
 import { opaMissing, opaPath } from './opa.js';
 
 const SECRET = 'gh-webhook-secret-policies-01234';
@@ -205,6 +206,57 @@ describe.skipIf(opaMissing)(
         failures: digest,
       });
       expect((await cp.listPools()).map((p) => p.name)).toContain('prod');
+    });
+
+    it('with environments, an owner approves the failures of the environment holding them, named by --env or not', async () => {
+      const state = tempDir();
+      const repo = new TestRepo();
+      // Only prod's cluster fails: dev applies, prod waits for an owner.
+      repo.commit({
+        ...twoEnvironments(
+          { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
+          'policies:\n  path: policies\n  owners: [alice]\n',
+        ),
+        'policies/clusters.rego': `package main
+
+deny contains {"msg": "c-prod waits for its network review", "address": c.address} if {
+\tsome c in input.changes
+\tc.address == "Cluster/c-prod"
+}
+`,
+      });
+      const started = await startOwnTestDaemon({
+        state,
+        env: { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_OPA: opaPath ?? '' },
+        flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+      });
+      cleanup.add(started.stop);
+      const { daemon } = started;
+      await daemon.firstRun;
+      const held = await status(daemon);
+      expect(held.environments!.dev!.outcome).toBe('applied');
+      expect(held.environments!.prod!.outcome).toBe('waiting_for_approval');
+      const digest = held.environments!.prod!.policies!.failures!;
+      const env = { ...process.env, POOLSYNC_ADMIN_TOKEN: ADMIN, NO_COLOR: '' };
+      const cli = (...args: string[]) =>
+        runInProcess(['approve', '--policies', ...args, '--daemon', daemon.url], env);
+
+      expect((await cli('--env', 'dev')).stdout).toBe('No policy failure waits for approval.\n');
+      const listed = await cli('--env', 'prod');
+      expect(listed.stdout).toContain('Environment prod:');
+      expect(listed.stdout).toContain(`poolsync approve --policies ${digest} --reason WHY`);
+      const asAlice = ['--reason', 'reviewed', '--as', 'alice'];
+      const wrong = await cli(digest, ...asAlice, '--env', 'dev');
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('Approval refused');
+      // Not named: the environment whose failures have that digest (prod, not the first one).
+      const approved = await cli(digest, ...asAlice);
+      expect(approved.stderr).toBe('');
+      expect(approved.code).toBe(0);
+      await until('prod applied', async () => {
+        const s = await status(daemon);
+        return s.environments!.prod!.outcome === 'applied' ? s : null;
+      });
     });
 
     it('a pull request is checked by the followed branch’s policies, not its own edit of them; its author may not approve, an owner may', async () => {

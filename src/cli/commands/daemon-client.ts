@@ -56,7 +56,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     );
   if (args.policies) return approvePolicies(args, io, base, s);
   if (!args.fingerprint) {
-    const waiting = sections(s, undefined).flatMap(([name, e]) =>
+    const waiting = sections(s, args.env).flatMap(([name, e]) =>
       e.approval?.pending ? [[name, e.approval.pending] as const] : [],
     );
     if (waiting.length === 0) {
@@ -73,7 +73,11 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   }
   const approver = args.as?.trim() || defaultApprover();
   const post = await asAdmin(args, io, base, 'approving');
-  const res = await post('/approve', { fingerprint: args.fingerprint.trim(), approver });
+  const res = await post('/approve', {
+    fingerprint: args.fingerprint.trim(),
+    approver,
+    environment: args.env,
+  });
   const body = res.json as { reason?: string; error?: string; leader?: string | null };
   if (res.status === 200) {
     io.stdout.write(
@@ -101,7 +105,7 @@ async function approvePolicies(
   s: DaemonStatus,
 ): Promise<number> {
   if (!args.fingerprint) {
-    const failing = sections(s, undefined).flatMap(([name, e]) =>
+    const failing = sections(s, args.env).flatMap(([name, e]) =>
       e.policies?.failures ? [[name, e.policies] as const] : [],
     );
     if (failing.length === 0) io.stdout.write('No policy failure waits for approval.\n');
