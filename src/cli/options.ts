@@ -10,7 +10,7 @@ import {
   environmentUrl,
   type EnvironmentCredentials,
 } from '../manifests/environments.js';
-import { readFolderOnce, type FolderRead } from '../manifests/config.js';
+import { readFolderOnce, type ConfigResult, type FolderRead } from '../manifests/config.js';
 import { entry } from '../manifests/yaml.js';
 import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
@@ -190,9 +190,7 @@ export async function resolveTargets(
   const names = (envs ?? []).map((e) => e.name);
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];
-    throw new UserError(
-      `--env ${args.env}: poolsync.yaml in ${dir} declares no environments; leave out --env, or declare them (docs/environments.md)`,
-    );
+    throw noEnvironments(dir, args.env, shared.config);
   }
   if (args.env === undefined)
     throw new UserError(
@@ -209,6 +207,15 @@ export async function resolveTargets(
     );
   if (chosen.length === 0) throw noSuchEnvironment(args.env, names);
   return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
+}
+
+/** `--env NAME` for a folder without environments, or without poolsync.yaml (a subfolder). */
+export function noEnvironments(dir: string, name: string, config: ConfigResult): UserError {
+  return new UserError(
+    config.absent
+      ? `--env ${name}: ${dir} has no poolsync.yaml, so no environments; give the folder whose poolsync.yaml declares them, or leave out --env`
+      : `--env ${name}: poolsync.yaml in ${dir} declares no environments; leave out --env, or declare them (docs/environments.md)`,
+  );
 }
 
 export function noSuchEnvironment(name: string, names: readonly string[]): UserError {

@@ -26,6 +26,8 @@ export interface ConfigResult {
   limits: Readonly<InputLimits>;
   /** `environments:` is declared, valid or not: with errors the loader reads no manifest. */
   declaresEnvironments?: boolean;
+  /** The folder has no poolsync.yaml (its defaults apply). */
+  absent?: true;
 }
 
 export async function readRepoConfig(
@@ -43,7 +45,7 @@ export async function readRepoConfig(
   const read = await readManifestText(root, REPO_CONFIG_FILE);
   if (!read.ok) {
     if (!read.missing) errors.push(read.error);
-    return defaults();
+    return read.missing ? { ...defaults(), absent: true } : defaults();
   }
   const add: AddError = (code, message, { line, column }) =>
     errors.push({ code, message, file: REPO_CONFIG_FILE, line, column, address: null });

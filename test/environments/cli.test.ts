@@ -52,6 +52,16 @@ describe('poolsync --env', () => {
     expect(all.stderr).toMatch(/runs for one environment at a time/);
   });
 
+  it('--env in a folder without poolsync.yaml (one of the environments’ folders) says so', async () => {
+    for (const command of ['plan', 'validate']) {
+      const r = await runCli([command, join(repo, 'dev'), '--env', 'dev']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `Error: --env dev: ${join(repo, 'dev')} has no poolsync.yaml, so no environments; give the folder whose poolsync.yaml declares them, or leave out --env\n`,
+      );
+    }
+  });
+
   it('apply -e dev changes dev only; each environment keeps its own inventory', async () => {
     const r = await runCli(['apply', repo, '-e', 'dev', '--auto-approve']);
     expect(r.stderr).toBe('');

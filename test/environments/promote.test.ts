@@ -72,7 +72,7 @@ describe('poolsync promote', () => {
   it('--write makes the change; promoting again then changes no file', async () => {
     const r = await runCli(['promote', 'dev', repo, '--write']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/Wrote the 3 file changes into prod/);
+    expect(r.stderr).toMatch(/Wrote 3 file changes into prod: commit them and open/);
     expect(await readFile(join(repo, 'prod/queues.yaml'), 'utf8')).toContain('experiments');
     expect(existsSync(join(repo, 'prod/retired.yaml'))).toBe(false);
     expect(existsSync(join(repo, 'prod/patches.yaml'))).toBe(true);

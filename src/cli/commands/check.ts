@@ -19,6 +19,7 @@ import {
   ENV_ALL,
   networkOf,
   nextPlan,
+  noEnvironments,
   noSuchEnvironment,
   oneTarget,
   openToRead,
@@ -71,10 +72,7 @@ function environmentNames(args: Args<'validate'>, { config }: FolderRead): strin
   if (config.errors.length > 0) return [];
   const envs = (config.config.environments ?? []).map((e) => e.name);
   if (args.env === undefined || args.env === ENV_ALL) return envs;
-  if (envs.length === 0)
-    throw new UserError(
-      `--env ${args.env}: poolsync.yaml in ${args.dir} declares no environments; leave out --env (docs/environments.md)`,
-    );
+  if (envs.length === 0) throw noEnvironments(args.dir, args.env, config);
   if (!envs.includes(args.env)) throw noSuchEnvironment(args.env, envs);
   return [args.env];
 }

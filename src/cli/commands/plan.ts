@@ -305,7 +305,7 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
   if (args.write && code !== 1 && changes.length > 0) {
     await applyChanges(args.dir, changes);
     io.stderr.write(
-      `Wrote the ${plural(changes.length, 'file change')} into ${toFolder}: commit them and open a pull request.\n`,
+      `Wrote ${plural(changes.length, 'file change')} into ${toFolder}: commit ${changes.length === 1 ? 'it' : 'them'} and open a pull request.\n`,
     );
   }
   return code;
