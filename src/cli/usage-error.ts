@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { closest } from '../manifests/suggest.js';
+import { closest, meant } from '../manifests/suggest.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { UserError } from '../util/user-error.js';
 import { COMMANDS, type Command } from './define.js';
@@ -140,7 +140,7 @@ function choiceLines(msg: string, positionals: readonly string[]): string | null
   const said = ([, arg, given, list]: RegExpExecArray) => {
     const values = JSON.parse(`[${given}]`) as unknown[];
     const choices = (JSON.parse(`[${list}]`) as unknown[]).map(String);
-    const hit = values.length === 1 ? closest(String(values[0]), choices) : null;
+    const hit = values.length === 1 ? meant(String(values[0]), choices, { prefixes: true }) : null;
     const what = positionals.includes(arg!) ? `<${arg}>` : `--${arg}`;
     return `${what} ${given} is not one of ${choices.join(', ')}${hit ? `: did you mean ${hit}?` : '.'}`;
   };

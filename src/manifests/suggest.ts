@@ -28,8 +28,17 @@ export function didYouMean(
   candidates: readonly string[],
   { prefixes = false }: { prefixes?: boolean } = {},
 ): string {
-  const hit = closest(input, candidates) ?? (prefixes ? onlyExtension(input, candidates) : null);
+  const hit = meant(input, candidates, { prefixes });
   return hit === null ? '' : ` (did you mean '${hit}'?)`;
+}
+
+/** The candidate meant: the closest, or with `prefixes` the only one that `input` begins. */
+export function meant(
+  input: string,
+  candidates: readonly string[],
+  { prefixes = false }: { prefixes?: boolean } = {},
+): string | null {
+  return closest(input, candidates) ?? (prefixes ? onlyExtension(input, candidates) : null);
 }
 
 function onlyExtension(input: string, candidates: readonly string[]): string | null {

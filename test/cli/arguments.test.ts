@@ -184,7 +184,7 @@ describe("yargs's other refusals, in poolsync's words", () => {
     ],
     [
       ['render', 'fly'],
-      '<what> "fly" is not one of flyte-core-values, union-cluster-pools.\nRun `poolsync render --help` for usage.',
+      '<what> "fly" is not one of flyte-core-values, union-cluster-pools: did you mean flyte-core-values?\nRun `poolsync render --help` for usage.',
     ],
     // A subcommand's own help, not its parent's.
     [
