@@ -96,6 +96,25 @@ export async function findManifestFiles(
   return result;
 }
 
+/**
+ * Whether findManifestFiles would read `path` (relative to the root, forward slashes) as a
+ * manifest once it exists: a YAML file, not hidden, not poolsync.yaml, not ignored, in a folder.
+ */
+export function readAsManifest(
+  path: string,
+  ignore: readonly string[],
+  folders: readonly string[] = ['.'],
+): boolean {
+  const isIgnored = picomatch([...ignore], { dot: true });
+  const parts = path.split('/');
+  if (!/\.ya?ml$/.test(path) || path === REPO_CONFIG_FILE) return false;
+  if (parts.some((p) => p.startsWith('.') || p === '')) return false;
+  const within = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  if (within.some((p, i) => isIgnored(p) || (i < parts.length - 1 && isIgnored(`${p}/`))))
+    return false;
+  return folders.some((f) => f === '.' || path.startsWith(`${f}/`));
+}
+
 function folderError(message: string): ValidationError {
   return { code: 'IO', message, file: '.', line: 1, column: 1, address: null };
 }

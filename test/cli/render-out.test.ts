@@ -55,3 +55,24 @@ describe('render', { timeout: 180_000 }, () => {
     expect(readFileSync(target, 'utf8')).toContain('my: edit');
   });
 });
+
+describe('render --out in the config folder', () => {
+  it('is refused where the next load would read it as a manifest, written where it would not', async () => {
+    const repo = join(tmp, 'inside');
+    cpSync(join(REPO_ROOT, 'examples', 'flyte-oss'), repo, { recursive: true });
+    rmSync(join(repo, 'deploy'), { recursive: true, force: true });
+    const refused = await runCli(['render', 'flyte-core-values', repo, '--out', `${repo}/v.yaml`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `Error: --out v.yaml is in the config folder ${repo}, where every YAML file is read as a manifest: the next validate would fail on it. ` +
+        'Name it in poolsync.yaml (render: {flyte-core-values: {path: v.yaml}}: poolsync then writes it there and skips it), add it to ignore:, or write it outside the folder\n',
+    );
+    expect(existsSync(join(repo, 'v.yaml'))).toBe(false);
+    // Not read as a manifest: hidden, another extension, outside the folder.
+    for (const out of [`${repo}/.out/v.yaml`, `${repo}/v.yaml.txt`, `${tmp}/v.yaml`]) {
+      const r = await runCli(['render', 'flyte-core-values', repo, '--out', out]);
+      expect(r.stderr).toBe(`Wrote ${out}\n`);
+    }
+    expect((await runCli(['validate', repo])).code).toBe(0);
+  });
+});

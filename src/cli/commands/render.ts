@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { makeUserFolder, readUserFile, writeRepoFile, writeWords } from '../../util/safe-file.js';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadRepository } from '../../manifests/index.js';
 import { formatValidationText } from '../../manifests/report.js';
 import { cleanCommit } from '../../ops/plan-run.js';
@@ -24,7 +24,8 @@ import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
-import type { RenderConfig } from '../../model/desired.js';
+import type { RenderConfig, RepoConfig } from '../../model/desired.js';
+import { readAsManifest } from '../../manifests/walk.js';
 
 export async function render(args: Args<'render'>, io: Io): Promise<number> {
   await requireFolder(args.dir);
@@ -104,6 +105,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
       throw new UserError(err.message);
     });
   } else {
+    refuseManifestPath(out, root, loaded.desired.config, args.what);
     await makeUserFolder(dirname(out));
     await writeFile(out, content).catch((err: unknown) => {
       throw new UserError(`cannot write ${out}: ${writeWords(err)}`);
@@ -111,6 +113,21 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
   }
   io.stderr.write(`Wrote ${out}\n`);
   return 0;
+}
+
+/**
+ * An --out the next load would read as a manifest (a YAML file in the config folder, not ignored
+ * and not the configured target) is refused: written there, it would make the folder invalid.
+ */
+function refuseManifestPath(out: string, root: string, config: RepoConfig, what: string): void {
+  const path = relative(root, out).split(sep).join('/');
+  if (path.startsWith('../') || isAbsolute(path)) return;
+  const folders = config.environments?.flatMap((e) => e.folders);
+  if (!readAsManifest(path, config.ignore, folders)) return;
+  throw new UserError(
+    `--out ${path} is in the config folder ${root}, where every YAML file is read as a manifest: the next validate would fail on it. ` +
+      `Name it in poolsync.yaml (render: {${what}: {path: ${path}}}: poolsync then writes it there and skips it), add it to ignore:, or write it outside the folder`,
+  );
 }
 
 /** Tracked with staged or unstaged changes; untracked (a new render) or no git: false. */
