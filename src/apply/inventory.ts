@@ -67,9 +67,10 @@ export function inventoryStore(
   const part = cp.inventory;
   if (part)
     return {
+      // Said as "the inventory (WHERE)": the file, or the REST API's resource.
       where: id.endpoint.startsWith('file:')
         ? `${id.endpoint.slice('file:'.length)}.inventory.json`
-        : `the control plane's inventory (${id.endpoint}/v1/inventory)`,
+        : `${id.endpoint}/v1/inventory`,
       read: () => part.readInventory(),
       write: (record) => part.writeInventory(record),
       controlPlane: id,

@@ -259,6 +259,9 @@ describe(
           'Queue/hand-q': 'unmanaged',
         });
         expect(existsSync(join(root, 'machine-b', 'inventory'))).toBe(false);
+        // Where it is kept, said once (not "the inventory (the control plane's inventory (…))").
+        const listed = await runCli(['state', 'list', repo, '--control-plane', s.url]);
+        expect(listed.stdout).toContain(`Inventory: ${s.url}/v1/inventory (updated `);
       } finally {
         await s.server.close();
         await s.cp.close();
