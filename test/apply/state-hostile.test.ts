@@ -26,6 +26,7 @@ import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-appli
 import { writeFileAtomic } from '../../src/controlplane/embedded/store.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { nodeForUser } from '../support/node-for-user.js';
+import { poolContract } from '../support/builders.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-state-hostile-'));
 afterAll(() => {
@@ -199,6 +200,18 @@ describe('item 4: devices, secrets and files of the wrong shape give one clear l
     rmSync(join(dir, '.poolsync', 'control-plane.json'));
     writeFileSync(join(dir, '.poolsync', 'control-plane.json.journal'), '{"seq":1,"op":7}\n');
     expectClearError(cli(dir, ['plan', '.']), /journal is corrupt/);
+    // A gap in the numbers, with no writer compacting: said at once, at its line (it was
+    // retried for ~17 s as a race with a compaction, then "kept changing while it was read").
+    const op = (seq: number, name: string) =>
+      JSON.stringify({ seq, op: { op: 'create_pool', name, contract: poolContract() } });
+    writeFileSync(
+      join(dir, '.poolsync', 'control-plane.json.journal'),
+      `${op(1, 'a')}\n${op(3, 'b')}\n`,
+    );
+    expectClearError(
+      cli(dir, ['plan', '.']),
+      /control-plane\.json\.journal:2: the control-plane journal is corrupt \(op 3 follows op 1: ops are missing\); restore from a backup\n$/,
+    );
   }, 60_000);
 
   it('a last-applied record of the wrong shape names the field', () => {

@@ -231,6 +231,9 @@ async function readStateOnce(
       return { state: read.state, release: () => undefined };
     } catch (err) {
       if (!(err instanceof ReadRace)) throw err;
+      // Nothing moved since the read began: the gap is in the files, not a compaction's.
+      if ((await stateFilesIdentity(path)).key === identity.key)
+        throw new UserError(`${err.message}; restore from a backup`);
       if (attempt >= 200) {
         throw new UserError(
           `control-plane state ${path} kept changing while it was read (a writer is compacting it); try again`,
@@ -436,7 +439,10 @@ export async function replayJournal(
       );
     }
     if (entry.seq <= seq) return;
-    if (contiguous && entry.seq !== seq + 1) throw new ReadRace();
+    if (contiguous && entry.seq !== seq + 1)
+      throw new ReadRace(
+        `${path}:${i + 1}: the control-plane journal is corrupt (op ${entry.seq} follows op ${seq}: ops are missing)`,
+      );
     // The journal is of its snapshot's format: an op this build does not know is a newer one's.
     if (!isOpName(entry.op.op)) {
       throw new NewerFormatError(
