@@ -30,7 +30,8 @@ export async function main(given: string[], processIo: Io): Promise<number> {
   if (json) io = { ...io, stderr: json.stderr };
   let exitCode = 0;
   try {
-    const singleDash = argv.includes('--get-yargs-completions') ? null : singleDashError(argv);
+    const completing = argv.includes('--get-yargs-completions');
+    const singleDash = completing ? null : singleDashError(argv);
     if (singleDash) throw singleDash;
     // yargs checks --log-format's choices; its variable, read when the flag is not given, is
     // checked here, said as the daemon says it.
@@ -49,7 +50,9 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .scriptName('poolsync')
       .usage('$0 <command> [options]\n\nGitOps reconciler for cluster pools, clusters and queues.')
       .command(
-        Object.values(COMMANDS).map((c) => yargsCommand(c, '', io, (code) => (exitCode = code))),
+        Object.values(COMMANDS).map((c) =>
+          yargsCommand(c, '', io, (code) => (exitCode = code), completing),
+        ),
       )
       .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
@@ -130,6 +133,7 @@ function yargsCommand(
   parent: string,
   io: Io,
   exit: (code: number) => void,
+  completing: boolean,
 ): CommandModule {
   const words = `${parent}${c.command.split(' ')[0]!}`;
   return {
@@ -137,8 +141,11 @@ function yargsCommand(
     ...(c.aliases ? { aliases: c.aliases } : {}),
     describe: c.describe,
     builder: (y: Argv) => {
-      const out = valuesRequired(c.builder?.(y, io.env) ?? y);
-      for (const sub of c.subcommands ?? []) out.command(yargsCommand(sub, `${words} `, io, exit));
+      const built = c.builder?.(y, io.env) ?? y;
+      // Completing a word still being typed (`plan -e ''`): nothing is refused, only answered.
+      const out = completing ? built : valuesRequired(built);
+      for (const sub of c.subcommands ?? [])
+        out.command(yargsCommand(sub, `${words} `, io, exit, completing));
       return out;
     },
     handler: async (args) => {

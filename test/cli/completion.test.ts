@@ -48,7 +48,7 @@ describe('poolsync completion', () => {
   it('bash: completes commands and a command’s options', async () => {
     const file = await script('bash');
     const ask = async (words: string[]) => {
-      const { stdout } = await run(
+      const { stdout, stderr } = await run(
         'bash',
         [
           '--norc',
@@ -57,6 +57,7 @@ describe('poolsync completion', () => {
         ],
         { env: { ...env, SHELL: '/bin/bash' }, cwd: bin },
       );
+      expect(stderr).toBe('');
       return stdout.split('\n').filter(Boolean);
     };
     expect(await ask(['poolsync', 'pl'])).toEqual(['plan']);
@@ -68,6 +69,10 @@ describe('poolsync completion', () => {
     expect(await ask(['poolsync', 'plan', '--out', ''])).toEqual([]);
     expect(await ask(['poolsync', 'show', ''])).toEqual([]);
     expect(await ask(['poolsync', 'apply', '--token-file', ''])).toEqual([]);
+    // An option's value not typed yet is no empty value to refuse (it printed "Error: --env is
+    // empty" under the prompt).
+    expect(await ask(['poolsync', 'plan', '-e', ''])).toContain('--out');
+    expect(await ask(['poolsync', 'state', 'list', '--env', ''])).toContain('--control-plane');
     expect(readFileSync(file, 'utf8')).toMatch(/complete -o bashdefault -o default -F/);
     // Choices still complete after their option.
     expect(await ask(['poolsync', 'show', 'plan.json', '--output', 'ma'])).toEqual(['markdown']);
