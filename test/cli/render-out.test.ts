@@ -68,8 +68,13 @@ describe('render --out in the config folder', () => {
         'Name it in poolsync.yaml (render: {flyte-core-values: {path: v.yaml}}: poolsync then writes it there and skips it), add it to ignore:, or write it outside the folder\n',
     );
     expect(existsSync(join(repo, 'v.yaml'))).toBe(false);
-    // Not read as a manifest: hidden, another extension, outside the folder.
-    for (const out of [`${repo}/.out/v.yaml`, `${repo}/v.yaml.txt`, `${tmp}/v.yaml`]) {
+    // Not read as a manifest: hidden, another extension, outside the folder, the configured target.
+    for (const out of [
+      `${repo}/.out/v.yaml`,
+      `${repo}/v.yaml.txt`,
+      `${tmp}/v.yaml`,
+      `${repo}/deploy/flyte-clusters-values.yaml`,
+    ]) {
       const r = await runCli(['render', 'flyte-core-values', repo, '--out', out]);
       expect(r.stderr).toBe(`Wrote ${out}\n`);
     }
