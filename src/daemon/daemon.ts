@@ -112,7 +112,9 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         });
         if (typeof target === 'string') return { ok: false, reason: target };
         const refusal = tokenRefusal(target, 'approve', 'admin');
-        if (refusal === null) return target.approvals.approve({ ...r, via: 'api' });
+        const environment = target.name ?? undefined;
+        if (refusal === null)
+          return { ...target.approvals.approve({ ...r, via: 'api' }), environment };
         target.approvals.refuse(
           { fingerprint: r.fingerprint, approver: r.approver, via: 'api' },
           refusal,
@@ -140,12 +142,13 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         });
         if (typeof target === 'string') return { ok: false, reason: target };
         const { failures: digest, approver: by, reason: why } = r;
-        return target.policyApprovals.approve(target.status().policies, {
+        const answer = target.policyApprovals.approve(target.status().policies, {
           by,
           why,
           digest,
           at: new Date(),
         });
+        return { ...answer, environment: target.name ?? undefined };
       },
       freeze: async (r) => {
         const target =

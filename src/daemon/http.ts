@@ -63,7 +63,7 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
     fingerprint: string;
     approver: string;
     environment?: string;
-  }): ApprovalAnswer & { forbidden?: boolean };
+  }): ApprovalAnswer & { forbidden?: boolean; environment?: string };
   /**
    * Why poolsync.yaml `approvers:` refuses `token` the `action` in `environment` (every one
    * without a name), one line naming the rule; null when it may (docs/daemon.md#approvers).
@@ -79,7 +79,7 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
     approver: string;
     reason: string;
     environment?: string;
-  }): PolicyApprovalAnswer;
+  }): PolicyApprovalAnswer & { environment?: string };
   /** POST /suspend and /resume: each environment's freeze after it (freeze.ts), or why not. */
   freeze(
     request: FreezeRequest,
@@ -306,7 +306,8 @@ async function approve(call: Call): Promise<void> {
     { fingerprint, approver: answer.record.approver, via: 'api' },
     'approval accepted: the next run applies the held changes',
   );
-  void h.requestReconcile('manual');
+  // A run of the environment approved (its answer names it), not of every one.
+  void h.requestReconcile('manual', answer.environment);
   return send(res, 200, { approved: true, approval: answer.record });
 }
 
@@ -334,7 +335,7 @@ function approvePolicies(call: Call, body: Record<string, unknown>, environment?
     return send(res, 409, { approved: false, reason: answer.reason });
   }
   h.logger.info({ ...answer.approval, via: 'api' }, 'policy failures approved by an owner');
-  void h.requestReconcile('manual', environment);
+  void h.requestReconcile('manual', answer.environment);
   return send(res, 200, { approved: true, approval: answer.approval });
 }
 
@@ -389,7 +390,7 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
     { environment: named ?? null, ...said },
     suspend ? 'applies suspended' : 'applies resumed',
   );
-  if (!suspend) void h.requestReconcile('manual');
+  if (!suspend) void h.requestReconcile('manual', named);
   return send(res, 200, { freeze: answer.freeze });
 }
 

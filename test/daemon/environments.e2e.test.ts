@@ -177,8 +177,18 @@ describe('daemon with environments', () => {
     const wrong = await approve({ fingerprint, approver: 'ana', environment: 'dev' });
     expect(wrong.status).toBe(409);
     // Without "environment": the environment holding that fingerprint.
+    const devRun = async () => (await status(daemon)).environments!.dev!.lastRun!.id;
+    const devBefore = await devRun();
     const ok = await approve({ fingerprint, approver: 'ana' });
     expect(ok.status).toBe(200);
+    // The approval asked prod for a run, not dev: dev's next run is the one asked here (a run
+    // the approval asked of dev would be running already, and this one would follow it).
+    const asked = await fetch(`${daemon.url}/reconcile?wait=1&environment=dev`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },
+    });
+    expect(asked.status).toBe(200);
+    expect(await devRun()).toBe(devBefore + 1);
     await reconcile(daemon);
     st = await status(daemon);
     // The approval's own run applied it (this one found it in sync).
@@ -190,6 +200,23 @@ describe('daemon with environments', () => {
     expect(
       await withState(`${state}/dev.json`, async (cp) => (await cp.listClusters()).length),
     ).toBe(1);
+
+    // Resuming one environment asks that one for a run, as approving does.
+    const admin = (path: string) =>
+      fetch(`${daemon.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ environment: 'prod' }),
+      });
+    expect((await admin('/suspend')).status).toBe(200);
+    const devResumed = await devRun();
+    expect((await admin('/resume')).status).toBe(200);
+    const dev = await fetch(`${daemon.url}/reconcile?wait=1&environment=dev`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },
+    });
+    expect(dev.status).toBe(200);
+    expect(await devRun()).toBe(devResumed + 1);
   });
 
   it('an invalid patch makes its environment invalid, and the others still apply', async () => {
