@@ -73,19 +73,28 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
   return lines.join('\n') + '\n';
 }
 
-/** `Valid: 4 pools, 9 clusters, 12 queues, 5 assignments in 14 files.` */
+const unionObjects = (c: LoadCounts) =>
+  c.pools + c.clusters + c.queues + c.assignments + (c.default_queues ?? 0);
+
+/** The objects a load declared, of every kind. */
+export const objectCount = (c: LoadCounts) =>
+  unionObjects(c) + Object.values(c.flyte ?? {}).reduce((sum, n) => sum + n, 0);
+
+/**
+ * `Valid: 4 pools, 9 clusters, 12 queues, 5 assignments in 14 files.`; a Flyte OSS folder,
+ * which declares none of those, names only its own kinds.
+ */
 export function formatSummary(counts: LoadCounts): string {
-  return (
-    `Valid: ${plural(counts.pools, 'pool')}, ${plural(counts.clusters, 'cluster')}, ` +
+  const union =
+    `${plural(counts.pools, 'pool')}, ${plural(counts.clusters, 'cluster')}, ` +
     `${plural(counts.queues, 'queue')}, ${plural(counts.assignments, 'assignment')}` +
-    (counts.default_queues ? `, ${plural(counts.default_queues, 'default-queue setting')}` : '') +
-    ' ' +
-    (counts.flyte
-      ? `(and ${plural(counts.flyte.execution_clusters, 'execution cluster')}, ${plural(counts.flyte.cluster_labels, 'cluster label')}, ` +
-        `${plural(counts.flyte.execution_cluster_labels, 'execution cluster label')}) `
-      : '') +
-    `in ${plural(counts.files, 'file')}.\n`
-  );
+    (counts.default_queues ? `, ${plural(counts.default_queues, 'default-queue setting')}` : '');
+  const flyte = counts.flyte
+    ? `${plural(counts.flyte.execution_clusters, 'execution cluster')}, ${plural(counts.flyte.cluster_labels, 'cluster label')}, ` +
+      plural(counts.flyte.execution_cluster_labels, 'execution cluster label')
+    : '';
+  const kinds = !flyte ? union : unionObjects(counts) === 0 ? flyte : `${union} (and ${flyte})`;
+  return `Valid: ${kinds} in ${plural(counts.files, 'file')}.\n`;
 }
 
 /** `Skipped 2 entries that are not … : a.yaml (symbolic link), f.yaml (FIFO) ...`, or ''. */

@@ -35,12 +35,12 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
   const run = (...args: string[]) => runCli(args, {}, tmp);
 
   it.each([
-    ['flyte-oss', 'flyte-core-values', 'EXECUTION_CLUSTER_LABEL', 4],
-    ['union-self-managed', 'union-cluster-pools', 'CLUSTER_ASSIGNMENT', 2],
+    ['flyte-oss', 'flyte-core-values', 'EXECUTION_CLUSTER_LABEL', 4, '10 objects in 4 files'],
+    ['union-self-managed', 'union-cluster-pools', 'CLUSTER_ASSIGNMENT', 2, '12 objects in 3 files'],
   ] as const)(
     '%s: validate, render --check, plan --out, apply PLANFILE, plan again',
     { timeout: 120_000 },
-    async (example, render, type, rows) => {
+    async (example, render, type, rows, declared) => {
       const repo = await exampleRepo(example);
       try {
         const validated = await run('validate', repo.dir);
@@ -54,6 +54,7 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
         const url = `${fa.url}`;
         // What a plan does with each kind flyteadmin has no calls for, as docs/plan.md says.
         const probed = await run('check', repo.dir, '--control-plane', url);
+        expect(probed.stdout).toContain(`✓ config folder ${repo.dir}: valid, ${declared}\n`);
         expect(probed.stdout).toContain(
           '✓ ClusterPool, Cluster: no API on flyteadmin; configuration only: validated and rendered to files (`poolsync render`), never planned\n',
         );

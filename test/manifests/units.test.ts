@@ -102,5 +102,14 @@ describe('reports', () => {
     expect(
       formatSummary({ pools: 1, clusters: 2, queues: 0, assignments: 1, files: 1, documents: 4 }),
     ).toBe('Valid: 1 pool, 2 clusters, 0 queues, 1 assignment in 1 file.\n');
+    // A Flyte OSS folder declares none of Union's kinds: only its own are named.
+    const flyte = { execution_clusters: 3, cluster_labels: 1, execution_cluster_labels: 4 };
+    const none = { pools: 0, clusters: 0, queues: 0, assignments: 0, files: 4, documents: 8 };
+    expect(formatSummary({ ...none, flyte })).toBe(
+      'Valid: 3 execution clusters, 1 cluster label, 4 execution cluster labels in 4 files.\n',
+    );
+    expect(formatSummary({ ...none, pools: 1, flyte })).toBe(
+      'Valid: 1 pool, 0 clusters, 0 queues, 0 assignments (and 3 execution clusters, 1 cluster label, 4 execution cluster labels) in 4 files.\n',
+    );
   });
 });

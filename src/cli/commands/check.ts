@@ -33,6 +33,7 @@ import {
 } from '../../manifests/report.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
+import { objectCount } from '../../manifests/report.js';
 import { lookupHost } from '../../util/control-plane-endpoint.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 
@@ -126,9 +127,11 @@ async function folderLine(dir: string): Promise<Line> {
   }
   const result = await loadDesired(dir);
   const c = result.counts;
-  const objects = c.pools + c.clusters + c.queues + c.assignments + (c.default_queues ?? 0);
   return result.valid
-    ? { ok: true, text: `config folder ${dir}: valid, ${objects} objects in ${c.files} files` }
+    ? {
+        ok: true,
+        text: `config folder ${dir}: valid, ${plural(objectCount(c), 'object')} in ${plural(c.files, 'file')}`,
+      }
     : {
         ok: false,
         text: `config folder ${dir}: ${result.errors.length} errors (\`poolsync validate ${shellQuote(dir)}\` lists them)`,
