@@ -85,16 +85,18 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     for (const f of result.files) await writeExported(out, f);
     for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
     const c = result.counts;
+    // The kinds it found: a flyteadmin has no pools, clusters or queues to count.
     const parts = [
-      `${c.pools} pools`,
-      `${c.clusters} clusters`,
-      `${c.queues} queues`,
-      `${c.assignments} assignments`,
-      ...(c.default_queues ? [`${plural(c.default_queues, 'default-queue setting')}`] : []),
-      ...(live.execution_cluster_labels ? [`${labels.files.length} execution cluster labels`] : []),
-    ];
+      plural(c.pools, 'pool'),
+      plural(c.clusters, 'cluster'),
+      plural(c.queues, 'queue'),
+      plural(c.assignments, 'assignment'),
+      plural(c.default_queues ?? 0, 'default-queue setting'),
+      plural(live.execution_cluster_labels ? labels.files.length : 0, 'execution cluster label'),
+    ].filter((part) => !part.startsWith('0 '));
+    const last = parts.pop();
     io.stdout.write(
-      `Exported ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]} to ${out}\n`,
+      `Exported ${parts.length ? `${parts.join(', ')} and ` : ''}${last} to ${out}\n`,
     );
     const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
     await adopt(cp, target.url, args, adopted, io);
