@@ -52,6 +52,18 @@ describe('docs/control-plane.md', () => {
   }, 300_000);
 });
 
+describe('docs/union.md', () => {
+  it('runs as written: the local Union API served, applied to over Connect, exported, planned over gRPC', async () => {
+    const r = await runDoc('docs/union.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/Apply complete: \d+ created/);
+    expect(r.output).toMatch(/^Exported 3 pools, 9 clusters and 10 queues to .*local-union$/m);
+    // What was exported plans to nothing over the other protocol.
+    expect(r.output).toContain('No changes.');
+    expect(r.output).not.toContain('Error:');
+  }, 300_000);
+});
+
 describe('README.md', () => {
   it('runs as written: the quickstart with the CLI beside it, a queue changed by hand put back as drift, then the workflow', async () => {
     const r = await runDoc('README.md');
