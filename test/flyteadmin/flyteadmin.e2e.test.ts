@@ -216,6 +216,31 @@ describe.each(targets.list)('flyteadmin backend against $name', (target) => {
   });
 });
 
+// The stand-in's port serves the poolsync REST API beside its gateway: only the real one.
+const real = targets.list.find((t) => t.name !== 'stand-in')!;
+describe.skipIf(real.missing !== null)(`${real.name}'s URL without flyteadmin+`, () => {
+  it("is read as a poolsync REST API's: flyteadmin's 404 names the call and the prefix to use", async () => {
+    const fa = await real.start();
+    const cp = await openControlPlane(fa.httpUrl, { env: process.env });
+    try {
+      const err = await readLiveState(cp).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ControlPlaneError);
+      expect((err as ControlPlaneError).code).toBe('NOT_FOUND');
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^GET ${fa.httpUrl}/v1/\\S+ answered HTTP 404 \\(Not Found\\): is ${fa.httpUrl} a poolsync control-plane API\\? A flyteadmin is flyteadmin\\+${fa.httpUrl}, `,
+        ),
+      );
+    } finally {
+      await cp.close();
+      await fa.close();
+    }
+  });
+});
+
 describe('flyteadmin backend: authentication', () => {
   let fa: Flyteadmin;
   let undo: (() => Promise<void>) | undefined;

@@ -318,13 +318,19 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   private apiError(method: string, path: string, status: number, payload: ErrorBody) {
-    const code = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode)
+    const ours = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode);
+    const code = ours
       ? (payload.code as ControlPlaneErrorCode)
       : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
+    // A body without one of poolsync's codes is another server's (flyteadmin, a proxy): its
+    // words alone ("Not Found") would not say which call, nor that the URL may be wrong.
+    const words = typeof payload.message === 'string' ? payload.message : '';
     let message =
-      typeof payload.message === 'string'
-        ? payload.message
-        : `${method} ${this.url}${path} answered HTTP ${status}`;
+      ours && words
+        ? words
+        : `${method} ${this.url}${path} answered HTTP ${status}${words && ` (${words})`}`;
+    if (!ours && status === 404)
+      message += `: is ${this.url} a poolsync control-plane API? A flyteadmin is flyteadmin+${this.url}, a Union organisation union+${this.url}`;
     if (status === 401 || status === 403)
       message +=
         this.token === undefined
