@@ -340,7 +340,12 @@ export function isLoopback(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
-export const transientStatus = (status: number): boolean => status >= 500 || status === 429;
+/**
+ * Worth asking again: 429 and 5xx, but 501, which a server answers for what it does not
+ * implement at all (flyteadmin without auth, to OAuth2 discovery: grpc-gateway's Unimplemented).
+ */
+export const transientStatus = (status: number): boolean =>
+  status === 429 || (status >= 500 && status !== 501);
 
 export const insecureAllowed = (url: string): boolean =>
   new URL(url).protocol === 'http:' && isLoopback(new URL(url).hostname);

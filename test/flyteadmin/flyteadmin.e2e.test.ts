@@ -15,6 +15,9 @@ import { openControlPlane } from '../../src/controlplane/open.js';
 import { exportExecutionClusterLabels } from '../../src/controlplane/export.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
+import type { OAuthHttp } from '../../src/controlplane/oauth.js';
+import { flyteTokenSource } from '../../src/controlplane/flyteadmin/client.js';
+import { discover as unionDiscover } from '../../src/controlplane/union/oauth.js';
 import { planRepository } from '../../src/ops/plan-run.js';
 import type { Plan } from '../../src/model/plan.js';
 import {
@@ -216,11 +219,20 @@ describe.each(targets.list)('flyteadmin backend against $name', (target) => {
   });
 });
 
+// What flyteadmin's client asks first with credentials (Union's: its discover)
+const asFlyteadmin = (url: string, http: OAuthHttp) =>
+  flyteTokenSource(url, { clientId: 'poolsync', clientSecret: 'unused' }, http).token();
+
 // The stand-in's port serves the poolsync REST API beside its gateway: only the real one.
 const real = targets.list.find((t) => t.name !== 'stand-in')!;
-describe.skipIf(real.missing !== null)(`${real.name}'s URL without flyteadmin+`, () => {
-  it("is read as a poolsync REST API's: flyteadmin's 404 names the call and the prefix to use", async () => {
-    const fa = await real.start();
+describe.skipIf(real.missing !== null)(`${real.name} (auth off), asked as something else`, () => {
+  let fa: FlyteadminUnderTest;
+  beforeAll(async () => {
+    fa = await real.start();
+  });
+  afterAll(() => fa?.close());
+
+  it("its URL without flyteadmin+ is read as a poolsync REST API's: flyteadmin's 404 names the call and the prefix to use", async () => {
     const cp = await openControlPlane(fa.httpUrl, { env: process.env });
     try {
       const err = await readLiveState(cp).then(
@@ -236,9 +248,37 @@ describe.skipIf(real.missing !== null)(`${real.name}'s URL without flyteadmin+`,
       );
     } finally {
       await cp.close();
-      await fa.close();
     }
   });
+
+  // Its discovery answers 501 (grpc-gateway's Unimplemented): not worth a retry, said at once.
+  it.each([
+    [
+      'flyteadmin',
+      asFlyteadmin,
+      /is authentication enabled on http:.*\? \(unset POOLSYNC_FLYTE_CLIENT_ID/,
+    ],
+    [
+      'Union',
+      unionDiscover,
+      /the server has no OAuth2 discovery there; is --control-plane the Union endpoint/,
+    ],
+  ] as const)(
+    'credentials for %s: discovery fails once, saying what to check',
+    async (_, ask, says) => {
+      const sleeps: number[] = [];
+      const err = await ask(fa.httpUrl, { sleep: async (ms) => void sleeps.push(ms) }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(sleeps).toEqual([]);
+      expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
+      expect((err as Error).message).toContain(
+        '/.well-known/oauth-authorization-server answered HTTP 501',
+      );
+      expect((err as Error).message).toMatch(says);
+    },
+  );
 });
 
 describe('flyteadmin backend: authentication', () => {

@@ -48,7 +48,13 @@ import { UserError } from '../../util/user-error.js';
 import { type K8sPlace, parseK8sPlace } from '../../util/k8s-place.js';
 import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
-import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
+import {
+  type ClientCredentials,
+  discover,
+  type OAuthHttp,
+  TokenSource,
+  transientStatus,
+} from '../oauth.js';
 import { load, yamlFileProblem } from '../../util/js-yaml.js';
 import type { Env } from '../../util/env.js';
 
@@ -497,7 +503,7 @@ export function flyteTokenSource(
     http,
     refusal: (status, code) =>
       new ControlPlaneError(
-        status >= 500 || status === 429 ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+        transientStatus(status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
         `flyteadmin refused the client credentials of client '${credentials.clientId}': token endpoint answered HTTP ${status}${code ? ` (${code})` : ''}; check POOLSYNC_FLYTE_CLIENT_ID and the secret in POOLSYNC_FLYTE_CLIENT_SECRET_FILE`,
       ),
   });

@@ -37,6 +37,7 @@ import {
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import { JsonHttp, type ErrorBody } from '../json-http.js';
+import { transientStatus } from '../oauth.js';
 import { limitsOf, retryPolicy, type ClientTuning } from '../opener.js';
 import { sameJson } from '../../util/same-json.js';
 import type {
@@ -321,7 +322,7 @@ export class HttpControlPlane implements ControlPlane {
     const ours = ERROR_CODES.includes(payload.code as ControlPlaneErrorCode);
     const code = ours
       ? (payload.code as ControlPlaneErrorCode)
-      : (STATUS_CODES[status] ?? (status >= 500 ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
+      : (STATUS_CODES[status] ?? (transientStatus(status) ? 'UNAVAILABLE' : 'INVALID_ARGUMENT'));
     // A body without one of poolsync's codes is another server's (flyteadmin, a proxy): its
     // words alone ("Not Found") would not say which call, nor that the URL may be wrong.
     const words = typeof payload.message === 'string' ? payload.message : '';

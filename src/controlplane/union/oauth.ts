@@ -5,6 +5,7 @@
  */
 import {
   TokenSource,
+  transientStatus,
   discover as discoverOAuth,
   type Discovery,
   type OAuthHttp,
@@ -22,7 +23,7 @@ export function discover(baseUrl: string, http: OAuthHttp = {}): Promise<Discove
     service: SERVICE,
     http,
     hint: (message) =>
-      /HTTP 404/.test(message)
+      /HTTP (404|501)\b/.test(message)
         ? ': the server has no OAuth2 discovery there; is --control-plane the Union endpoint of the API key (https://<org>.<region>.unionai.cloud)?'
         : '',
   });
@@ -65,7 +66,7 @@ export function tokenRefusal(status: number, error: string | null, d: Discovery)
     (status === 401 || status === 403 ? MEANING.invalid_client : undefined);
   if (meaning) return new ControlPlaneError('UNAUTHENTICATED', meaning(answered, scopes, d));
   return new ControlPlaneError(
-    status >= 500 || status === 429 ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
+    transientStatus(status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
     `Union token request failed: ${answered}`,
   );
 }
