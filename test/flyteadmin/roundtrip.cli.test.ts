@@ -77,6 +77,22 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
         '--auto-approve',
       );
       expect(applied.code).toBe(0);
+      // A label's address is long: the list aligns to it (a workflow's, past 60, runs past).
+      const listed = await run(
+        'state',
+        'list',
+        dir,
+        '--control-plane',
+        fa.url,
+        '--state-dir',
+        state,
+      );
+      expect(listed.stdout).toMatch(
+        /^ExecutionClusterLabel\/team1\/development {10}label label1$/m,
+      );
+      expect(listed.stdout).toMatch(
+        /^ExecutionClusterLabel\/project1\/development\/wf\.a {2}label training$/m,
+      );
       expect((await put('team1', 'development', 'label2')).status).toBe(200);
       const drift = await run(
         'plan',

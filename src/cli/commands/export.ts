@@ -386,7 +386,8 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     io.stdout.write(
       `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n\n`,
     );
-    const width = Math.min(40, Math.max(0, ...objects.map((o) => o.address.length)));
+    // Aligned to the longest address but the very long (a workflow's label), which run past.
+    const width = Math.max(0, ...objects.map((o) => o.address.length).filter((n) => n <= 60));
     for (const o of objects)
       io.stdout.write(
         `${escapeTerminal(o.address.padEnd(width))}  ${escapeTerminal(words(o) + protectionWords(o.protection))}\n`,
