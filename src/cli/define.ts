@@ -604,7 +604,9 @@ const importCommand = {
     y
       .positional(
         'address',
-        required('Kind/name, e.g. Cluster/prod-1, Queue/batch, PoolAssignment/project/domain'),
+        required(
+          'Kind/name, e.g. Cluster/prod-1, Queue/batch; PoolAssignment, DefaultQueue and ExecutionClusterLabel by project/domain[/workflow]',
+        ),
       )
       .options({
         dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),

@@ -108,6 +108,17 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       const back = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
       expect(back.code).toBe(2);
       expect(back.stdout).toContain('~ ExecutionClusterLabel/team1/development');
+
+      // One label set by hand, adopted alone: its manifest written, then no change for it.
+      expect((await put('flytesnacks', 'development', 'label1')).status).toBe(200);
+      const address = 'ExecutionClusterLabel/flytesnacks/development';
+      const imported = await run('import', address, '--dir', dir, '--control-plane', fa.url);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stdout).toContain(
+        join(dir, 'execution-cluster-labels/flytesnacks-development.yaml'),
+      );
+      const adopted = await run('plan', dir, '--control-plane', fa.url);
+      expect(adopted.stdout).not.toContain(address);
     },
   );
 });

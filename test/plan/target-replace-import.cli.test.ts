@@ -158,6 +158,18 @@ describe('--target, --replace, --refresh-only, import (CLI)', () => {
     ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/already in the repository at .*legacy-1\.yaml:\d+:\d+/);
+    // A kind named by its key too: a default-queue setting made by hand.
+    await byHand((c) => c.setDefaultQueue('ml', 'production', 'critical'));
+    const keyed = ['import', 'DefaultQueue/ml/production', '--dir', repo, '--control-plane', cp];
+    const setting = await runCli(keyed);
+    expect(setting.code, setting.stderr).toBe(0);
+    expect(readFileSync(join(repo, 'default-queues/ml-production.yaml'), 'utf8')).toMatch(
+      /queue: "?critical"?\n/,
+    );
+    const settled = (await planJson()).changes.find(
+      (c) => c.address === 'DefaultQueue/ml/production',
+    );
+    expect(settled!.action).toBe('noop');
     const missing = await runCli(['import', 'Cluster/ghost', '--dir', repo, '--control-plane', cp]);
     expect(missing.stderr).toMatch(/Cluster\/ghost is not on the control plane/);
 

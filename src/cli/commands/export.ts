@@ -30,7 +30,12 @@ import { scrubUrlUserinfo } from '../../util/redact.js';
 import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
-import { assignmentKeyString, DEFAULT_POOL, isValidName } from '../../model/common.js';
+import {
+  assignmentKeyString,
+  DEFAULT_POOL,
+  defaultQueueKeyString,
+  isValidName,
+} from '../../model/common.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveState } from '../../model/live.js';
 import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
@@ -115,7 +120,8 @@ function nothingToExport(backend: string, url: string, defaults: boolean): strin
   return `Nothing to export from ${backend} ${scrubUrlUserinfo(url)}: it holds nothing to write as a manifest${only}${missing}. No manifest was written.`;
 }
 
-const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', 'PoolAssignment'];
+const KEYED = ['PoolAssignment', 'DefaultQueue', 'ExecutionClusterLabel'];
+const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', ...KEYED];
 
 export async function importObject(args: Args<'import'>, io: Io): Promise<number> {
   checkAddressSyntax('import', args.address);
@@ -125,7 +131,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
     );
   const name = args.address.slice(kind.length + 1);
-  if (kind !== 'PoolAssignment' && !isValidName(name))
+  if (!KEYED.includes(kind) && !isValidName(name))
     throw new UserError(
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
@@ -200,6 +206,12 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
     assignments: live.assignments.filter(
       (a) => kind === 'PoolAssignment' && assignmentKeyString(a) === name,
     ),
+    default_queues: live.default_queues?.filter(
+      (d) => kind === 'DefaultQueue' && defaultQueueKeyString(d) === name,
+    ),
+    execution_cluster_labels: live.execution_cluster_labels?.filter(
+      (l) => kind === 'ExecutionClusterLabel' && assignmentKeyString(l) === name,
+    ),
   };
   if (!liveObjects(live).has(addr)) {
     const all = [...liveObjects(live).keys()].filter((a) => a.startsWith(`${kind}/`));
@@ -215,7 +227,8 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
       `${addr} is the system pool: it exists on every control plane and its contract is set at provisioning (P1); there is nothing to import`,
     );
   const result = exportManifests(one);
-  const file = result.files.find((f) => f.address === addr);
+  const labels = exportExecutionClusterLabels(one).files;
+  const file = [...result.files, ...labels].find((f) => f.address === addr);
   if (!file)
     throw new UserError(
       `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
