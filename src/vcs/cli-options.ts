@@ -74,6 +74,15 @@ async function gitFacts(dir: string): Promise<{ head: string; prefix: string } |
   }
 }
 
+/** Why CI gave no pull request number: the job runs for something else. */
+function notForPullRequest(provider: Provider, env: Env): string {
+  if (provider === 'github' && env.GITHUB_ACTIONS === 'true')
+    return `: this run is not for a pull request${env.GITHUB_EVENT_NAME ? ` (it is for ${env.GITHUB_EVENT_NAME})` : ''}; run the job \`on: pull_request\` (examples/github-actions/poolsync-plan.yml), or pass --pr N`;
+  if (provider === 'gitlab' && env.GITLAB_CI === 'true')
+    return ': this pipeline is not for a merge request (CI_MERGE_REQUEST_IID is unset); run the job in merge request pipelines (examples/gitlab-ci/.gitlab-ci.yml), or pass --pr N';
+  return '';
+}
+
 /** A UserError says what is missing. */
 export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise<CommentTarget> {
   const provider = argv.comment;
@@ -89,14 +98,15 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
   headerToken(token, tokenVar);
   const ci = ciDefaults(provider, env);
   const repository = argv.repo ?? ci.repository;
+  const github = provider === 'github';
   if (!repository)
     throw new UserError(
-      `--comment ${provider} needs --repo (${provider === 'github' ? 'owner/name' : 'the project id or path'}).`,
+      `--comment ${provider} needs --repo (${github ? 'owner/name' : 'the project id or path'}); ${github ? 'GitHub Actions gives it (GITHUB_REPOSITORY)' : 'GitLab CI gives it (CI_PROJECT_ID)'}, elsewhere pass it.`,
     );
   const number = argv.pr ?? ci.number;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1)
     throw new UserError(
-      `--comment ${provider} needs --pr, the ${provider === 'github' ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${String(number)}` : ''}.`,
+      `--comment ${provider} needs --pr, the ${github ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${String(number)}` : ''}${number === undefined ? notForPullRequest(provider, env) : ''}.`,
     );
   const dir = argv.dir ?? '.';
   const git = await gitFacts(dir);

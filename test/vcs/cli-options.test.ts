@@ -73,6 +73,29 @@ describe('resolveCommentTarget', () => {
     ).rejects.toThrow(/needs --pr, the merge request iid \(a positive integer\), got abc\./);
   });
 
+  it('in CI, says the job runs for something else than a pull request', async () => {
+    const github = { GITHUB_TOKEN: 't0k', GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push' };
+    await expect(
+      resolveCommentTarget(
+        { comment: 'github', dir: repo },
+        { ...github, GITHUB_REPOSITORY: 'a/b' },
+      ),
+    ).rejects.toThrow(
+      /needs --pr, the pull request number \(a positive integer\): this run is not for a pull request \(it is for push\); run the job `on: pull_request`/,
+    );
+    await expect(resolveCommentTarget({ comment: 'github', dir: repo }, github)).rejects.toThrow(
+      /needs --repo \(owner\/name\); GitHub Actions gives it \(GITHUB_REPOSITORY\)/,
+    );
+    const gitlab = { GITLAB_TOKEN: 't0k', GITLAB_CI: 'true', CI_PROJECT_ID: '7' };
+    await expect(resolveCommentTarget({ comment: 'gitlab', dir: repo }, gitlab)).rejects.toThrow(
+      /: this pipeline is not for a merge request \(CI_MERGE_REQUEST_IID is unset\); run the job in merge request pipelines/,
+    );
+    // Outside CI, only the flag is named.
+    await expect(
+      resolveCommentTarget({ comment: 'gitlab', repo: 'g/p', dir: repo }, { GITLAB_TOKEN: 't0k' }),
+    ).rejects.toThrow(/needs --pr, the merge request iid \(a positive integer\)\.$/);
+  });
+
   it('defaults the commit to HEAD of DIR and keys the comment by the folder inside the repository', async () => {
     const t = await resolveCommentTarget(
       { comment: 'github', repo: 'a/b', pr: 3, dir: join(repo, 'teams', 'a') },
