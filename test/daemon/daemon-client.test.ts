@@ -145,6 +145,23 @@ describe('poolsync status, sync and history', () => {
     expect(sameSite.status).toBe(202);
   });
 
+  it('status says what the repository no longer declares (prune off) beside the last plan', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests({ prune: false }));
+    const d = await daemonOn(repo, tempDir());
+    started.push(d);
+    repo.commit(manifests({ prune: false, clusters: ['prod-1'] }), 'drop prod-2', {
+      replaceAll: true,
+    });
+    expect(await sync(argsOf(d.daemon.url), memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN }))).toBe(0);
+    const st = memoryIo();
+    expect(await status(argsOf(d.daemon.url), st)).toBe(0);
+    expect(st.out()).toContain('Outcome: in sync');
+    expect(st.out()).toMatch(
+      /^Last plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 blocked; 1 object unmanaged \(not in the repository: reported, never touched\)$/m,
+    );
+  });
+
   it('with environments: sync --env runs that one only; status --exit-code fails on a failed outcome; a misspelt name gets the closest (issue 61)', async () => {
     const repo = new TestRepo();
     const state = tempDir();

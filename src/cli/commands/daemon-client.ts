@@ -455,7 +455,12 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
     `Commit: ${short(s.commit)} (applied: ${short(s.appliedCommit)})`,
     `Control plane: ${cp.backend ?? '?'} ${cp.url ?? ''}${cp.reachable === null ? '' : cp.reachable ? ', reachable' : `, not reachable: ${cp.lastError ?? ''}`}`,
   );
-  if (s.counts) out.push(`Last plan: ${countsText(s.counts)}`);
+  // Live objects the repository does not declare: never touched, but not "in sync" unsaid.
+  const unmanaged = s.summary?.unmanaged ?? 0;
+  if (s.counts)
+    out.push(
+      `Last plan: ${countsText(s.counts)}${unmanaged > 0 ? `; ${plural(unmanaged, 'object')} unmanaged (not in the repository: reported, never touched)` : ''}`,
+    );
   if (s.freeze?.why) out.push(`Applies frozen: ${s.freeze.why}`);
   if (s.rollback) out.push(`Rolled back: ${s.rollback.why}`);
   if (s.lastRun) out.push(`Last run: ${runLine(s.lastRun)}`);
