@@ -91,9 +91,10 @@ export const rollbackWords = {
     commit: string;
     branchHead: string | null;
     by: string;
+    reason: string | null;
     since: string;
   }) =>
-    `rolled back to run #${p.run} (commit ${short(p.commit)}) by ${p.by} since ${p.since}: the branch head ${p.branchHead ? short(p.branchHead) : '—'} is not applied until a new commit lands or \`poolsync resume\``,
+    `rolled back to run #${p.run} (commit ${short(p.commit)}) by ${p.by}${p.reason ? ` (${p.reason})` : ''} since ${p.since}: the branch head ${p.branchHead ? short(p.branchHead) : '—'} is not applied until a new commit lands or \`poolsync resume\``,
 };
 
 /** `state show ADDRESS --daemon URL`: the kept run that last changed it (daemon/status.ts). */

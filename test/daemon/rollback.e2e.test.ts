@@ -148,7 +148,7 @@ describe('poolsync rollback RUN', () => {
     const body = (await (await fetch(`${h.daemon.url}/status`)).json()) as typeof s;
     expect(body.rollback?.why).toMatch(
       new RegExp(
-        `^rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\) by alice since .*: the branch head ${b.slice(0, 12)} is not applied until a new commit lands or \`poolsync resume\``,
+        `^rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\) by alice \\(incident 7\\) since .*: the branch head ${b.slice(0, 12)} is not applied until a new commit lands or \`poolsync resume\``,
       ),
     );
     const st = memoryIo(env);
