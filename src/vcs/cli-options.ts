@@ -74,26 +74,36 @@ async function gitFacts(dir: string): Promise<{ head: string; prefix: string } |
   }
 }
 
-/** Why CI gave no pull request number: the job runs for something else. */
-function notForPullRequest(provider: Provider, env: Env): string {
+/**
+ * Why CI gave no pull request number: the job runs for something else. A plan's comment belongs
+ * to a pull request's job; an apply after the merge names the merged one.
+ */
+function notForPullRequest(provider: Provider, flag: CommentArgs['flag'], env: Env): string {
+  const fix =
+    flag === '--policy-approvals'
+      ? 'pass --pr N, the one whose comments approve (the merged one)'
+      : provider === 'github'
+        ? 'run the job `on: pull_request` (examples/github-actions/poolsync-plan.yml), or pass --pr N'
+        : 'run the job in merge request pipelines (examples/gitlab-ci/.gitlab-ci.yml), or pass --pr N';
   if (provider === 'github' && env.GITHUB_ACTIONS === 'true')
-    return `: this run is not for a pull request${env.GITHUB_EVENT_NAME ? ` (it is for ${env.GITHUB_EVENT_NAME})` : ''}; run the job \`on: pull_request\` (examples/github-actions/poolsync-plan.yml), or pass --pr N`;
+    return `: this run is not for a pull request${env.GITHUB_EVENT_NAME ? ` (it is for ${env.GITHUB_EVENT_NAME})` : ''}; ${fix}`;
   if (provider === 'gitlab' && env.GITLAB_CI === 'true')
-    return ': this pipeline is not for a merge request (CI_MERGE_REQUEST_IID is unset); run the job in merge request pipelines (examples/gitlab-ci/.gitlab-ci.yml), or pass --pr N';
+    return `: this pipeline is not for a merge request (CI_MERGE_REQUEST_IID is unset); ${fix}`;
   return '';
 }
 
 /** A UserError says what is missing. */
 export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise<CommentTarget> {
   const provider = argv.comment;
+  const flag = argv.flag ?? '--comment';
   if (provider !== 'github' && provider !== 'gitlab')
-    throw new UserError(`--comment must be github or gitlab, got ${JSON.stringify(provider)}.`);
+    throw new UserError(`${flag} must be github or gitlab, got ${JSON.stringify(provider)}.`);
   const name = PROVIDER_NAMES[provider];
   const tokenVar = TOKEN_ENV[provider];
   const token = env[tokenVar]?.trim();
   if (!token)
     throw new UserError(
-      `--comment ${provider} needs a ${name} token in the ${tokenVar} environment variable (it is never read from a flag).`,
+      `${flag} ${provider} needs a ${name} token in the ${tokenVar} environment variable (it is never read from a flag).`,
     );
   headerToken(token, tokenVar);
   const ci = ciDefaults(provider, env);
@@ -101,19 +111,19 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
   const github = provider === 'github';
   if (!repository)
     throw new UserError(
-      `--comment ${provider} needs --repo (${github ? 'owner/name' : 'the project id or path'}); ${github ? 'GitHub Actions gives it (GITHUB_REPOSITORY)' : 'GitLab CI gives it (CI_PROJECT_ID)'}, elsewhere pass it.`,
+      `${flag} ${provider} needs --repo (${github ? 'owner/name' : 'the project id or path'}); ${github ? 'GitHub Actions gives it (GITHUB_REPOSITORY)' : 'GitLab CI gives it (CI_PROJECT_ID)'}, elsewhere pass it.`,
     );
   const number = argv.pr ?? ci.number;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1)
     throw new UserError(
-      `--comment ${provider} needs --pr, the ${github ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${String(number)}` : ''}${number === undefined ? notForPullRequest(provider, env) : ''}.`,
+      `${flag} ${provider} needs --pr, the ${github ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${String(number)}` : ''}${number === undefined ? notForPullRequest(provider, flag, env) : ''}.`,
     );
   const dir = argv.dir ?? '.';
   const git = await gitFacts(dir);
   const commit = argv.commit ?? ci.commit ?? git?.head;
   if (!commit)
     throw new UserError(
-      `--comment needs the commit the plan is for: ${dir} is not inside a Git repository, so pass --commit SHA.`,
+      `${flag} needs the commit the plan is for: ${dir} is not inside a Git repository, so pass --commit SHA.`,
     );
   if (!/^[0-9a-f]{7,64}$/i.test(commit))
     throw new UserError(

@@ -45,4 +45,6 @@ export const pullRequestCommentOptions = {
 /** With the plan command's DIR positional. */
 export type CommentArgs = Partial<InferredOptionTypes<typeof pullRequestCommentOptions>> & {
   dir?: string;
+  /** The option that named the forge, for messages (default `--comment`). */
+  flag?: '--comment' | '--policy-approvals';
 };

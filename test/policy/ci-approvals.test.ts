@@ -141,6 +141,19 @@ describe.skipIf(opaMissing)(
       const blocked = await apply();
       expect(blocked.code).toBe(1);
       expect(blocked.stderr).toContain('the policies deny this plan');
+      // After the merge (a push run) the pull request is to be named: said by this option's name.
+      const pushed = await runInProcess(
+        ['apply', dir, '--control-plane', cp, '--auto-approve', '--policy-approvals', 'github'],
+        {
+          ...env,
+          GITHUB_ACTIONS: 'true',
+          GITHUB_EVENT_NAME: 'push',
+          GITHUB_REPOSITORY: 'acme/cfg',
+        },
+      );
+      expect(pushed.stderr).toMatch(
+        /Error: --policy-approvals github needs --pr, the pull request number \(a positive integer\): this run is not for a pull request \(it is for push\); pass --pr N, the one whose comments approve \(the merged one\)\.$/m,
+      );
       const applied = await apply(
         '--policy-approvals',
         'github',

@@ -193,7 +193,7 @@ function policyGate(
     const provider = args['policy-approvals'] as 'github' | 'gitlab' | undefined;
     const { pr, repo, 'api-url': apiUrl } = args;
     const approvals = provider
-      ? { comment: provider, pr, repo, 'api-url': apiUrl, dir }
+      ? { comment: provider, flag: '--policy-approvals' as const, pr, repo, 'api-url': apiUrl, dir }
       : undefined;
     report = await checkPolicies(plan, { args, dir, config, opening, desired, approvals });
     if (report) out.write(policyText(report));
