@@ -31,6 +31,9 @@ export async function main(given: string[], processIo: Io): Promise<number> {
   let exitCode = 0;
   try {
     const completing = argv.includes('--get-yargs-completions');
+    const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
+    // Read before yargs asks: it takes a completion's answer only synchronously.
+    const environments = completing ? await environmentNames(words) : [];
     const singleDash = completing ? null : singleDashError(argv);
     if (singleDash) throw singleDash;
     // yargs checks --log-format's choices; its variable, read when the flag is not given, is
@@ -66,8 +69,8 @@ export async function main(given: string[], processIo: Io): Promise<number> {
           defaults: (done?: (err: Error | null, list?: string[]) => void) => void,
           done: (list: string[]) => void,
         ) => {
-          const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
           if (completesPath(words)) done([]);
+          else if (environments.length > 0) done(environments);
           else defaults();
         },
       )
@@ -248,6 +251,21 @@ function completesPath(words: readonly string[]): boolean {
   if (current.startsWith('-')) return false;
   const command = words.find((w) => !w.startsWith('-'));
   return words.length >= 2 && command !== undefined && PATH_COMMANDS.has(command);
+}
+
+/**
+ * `--env ▮`: the environments of the first folder named before it whose poolsync.yaml declares
+ * some (`.` when none is named); none found (or not after --env): none, and yargs answers.
+ */
+async function environmentNames(words: readonly string[]): Promise<string[]> {
+  if (!/^(--env|-e)$/.test(words.at(-2) ?? '')) return [];
+  const { readRepoConfig } = await import('../manifests/config.js');
+  for (const dir of [...words.slice(0, -2).filter((w) => !w.startsWith('-')), '.']) {
+    const read = await readRepoConfig(dir).catch(() => null);
+    const names = read?.config.environments?.map((e) => e.name) ?? [];
+    if (names.length > 0) return names;
+  }
+  return [];
 }
 
 /**

@@ -73,6 +73,14 @@ describe('poolsync completion', () => {
     // empty" under the prompt).
     expect(await ask(['poolsync', 'plan', '-e', ''])).toContain('--out');
     expect(await ask(['poolsync', 'state', 'list', '--env', ''])).toContain('--control-plane');
+    // With environments, their names: of the folder named, else of the current one.
+    const environments = join(ROOT, 'examples/environments');
+    expect(await ask(['poolsync', 'plan', environments, '-e', ''])).toEqual([
+      'development',
+      'staging',
+      'production',
+    ]);
+    expect(await ask(['poolsync', 'apply', environments, '--env', 'st'])).toEqual(['staging']);
     expect(readFileSync(file, 'utf8')).toMatch(/complete -o bashdefault -o default -F/);
     // Choices still complete after their option.
     expect(await ask(['poolsync', 'show', 'plan.json', '--output', 'ma'])).toEqual(['markdown']);
