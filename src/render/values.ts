@@ -121,7 +121,7 @@ export function compareTarget(
 function header(commit: string | null, command: string, extra: string[] = []): string {
   const from =
     commit === null
-      ? 'from a config folder with uncommitted changes (no commit)'
+      ? 'from a config folder with no commit to name (uncommitted changes, or no Git repository)'
       : `from commit ${commit} of the config repository`;
   return [
     `${GENERATED_MARK} ${from}.`,
