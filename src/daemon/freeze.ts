@@ -6,6 +6,7 @@
  * freeze (`poolsync sync --override-freeze`). Windows are read on the injected clock.
  */
 import { join } from 'node:path';
+import { didYouMean } from '../manifests/suggest.js';
 import { freezeWords } from '../render/daemon-words.js';
 import type { Clock } from '../util/clock.js';
 import { nullable, record, shapeProblem, str } from '../util/json-shape.js';
@@ -76,7 +77,8 @@ function parseWindow(text: string, origin: string): SyncWindow {
       hourCycle: 'h23',
     });
   } catch {
-    throw bad(`"${zone}" is not a time zone (an IANA name such as UTC or Europe/Berlin)`);
+    const hint = didYouMean(zone, Intl.supportedValuesOf('timeZone'));
+    throw bad(`"${zone}" is not a time zone${hint} (an IANA name such as UTC or Europe/Berlin)`);
   }
   return {
     kind: kind!.toLowerCase() as SyncWindow['kind'],

@@ -88,7 +88,11 @@ describe('sync windows', () => {
       ['deny Mon-Fri 18:00', /not KIND DAYS HH:MM-HH:MM/],
       ['deny Mondays 18:00-19:00', /"Mondays" is not a day/],
       ['allow * 25:00-26:00', /a time is from 00:00 to 24:00/],
-      ['deny * 01:00-02:00 Mars/Olympus', /"Mars\/Olympus" is not a time zone/],
+      ['deny * 01:00-02:00 Mars/Olympus', /"Mars\/Olympus" is not a time zone \(an IANA name/],
+      [
+        'deny * 01:00-02:00 Europe/Berln',
+        /"Europe\/Berln" is not a time zone \(did you mean 'Europe\/Berlin'\?\)/,
+      ],
     ] as const)
       expect(() => parseSyncWindows(text, 'poolsync-daemon.yaml: sync-windows')).toThrow(
         new RegExp(
