@@ -29,11 +29,11 @@ import {
   formatSkipped,
   formatSummary,
   formatValidationText,
+  objectCount,
   toJsonReport,
 } from '../../manifests/report.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
-import { objectCount } from '../../manifests/report.js';
 import { lookupHost } from '../../util/control-plane-endpoint.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 
