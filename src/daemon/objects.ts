@@ -8,7 +8,7 @@ import { WILDCARD } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan } from '../model/plan.js';
-import { declaredObjects } from '../plan/inventory.js';
+import { declaredObjects, liveObjects } from '../plan/inventory.js';
 import { liveStatusOf, type LiveStatus } from '../render/live-status.js';
 import { appliedByRun, type ApplyOutcome } from './status.js';
 
@@ -94,11 +94,9 @@ export class ObjectsView {
 function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
   const declared = declaredObjects(s.desired);
   const statusOf = s.live && liveStatusOf(s.live);
-  const byName: Record<string, Map<string, object>> = {
-    ClusterPool: new Map(s.live?.pools.map((p) => [p.name, p])),
-    Cluster: new Map(s.live?.clusters.map((c) => [c.name, c])),
-    Queue: new Map(s.live?.queues.map((q) => [q.name, q])),
-  };
+  // Every kind as the run left it (an assignment it created was read as its plan's `before`:
+  // "missing" until the next run), as /status `managed` and `state list` read it.
+  const byAddress = s.live ? liveObjects(s.live) : new Map<string, object>();
   const form = (c: Change) => (c.after ?? c.before ?? {}) as { pool?: string; clusters?: string[] };
   // A pool's clusters, for the queues whose selector is `*`.
   const members = new Map<string, string[]>();
@@ -117,7 +115,7 @@ function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
           : held
             ? 'held'
             : 'out_of_sync';
-    const live = byName[c.kind]?.get(c.name) ?? (c.kind in byName ? null : c.before);
+    const live = byAddress.get(c.address) ?? null;
     const queue = c.kind === 'Queue' ? (live as { available_clusters?: string[] } | null) : null;
     const selector = form(c).clusters ?? [];
     const where = declared.get(c.address)?.source;
