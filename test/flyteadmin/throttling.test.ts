@@ -98,3 +98,30 @@ it('waits as long as 429 Retry-After says, fewer calls at once, and every write 
   expect(events[0]!.waitMs).toBe(RETRY_AFTER_S * 1000);
   expect(events[0]!.limit).toBeLessThan(4);
 });
+
+// grpc-gateway answers an RPC the server does not implement 501 (gRPC Unimplemented, code 12):
+// asking again cannot help, so it is said at once, not retried as an outage.
+it('a 501 is not retried', async () => {
+  let calls = 0;
+  const gateway = createServer((req, res) => {
+    calls++;
+    res
+      .writeHead(501, { 'content-type': 'application/json' })
+      .end('{"code":12,"message":"Not Implemented","details":[]}');
+  });
+  await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
+  close = () => new Promise<void>((r) => gateway.close(() => r()));
+  const cp = new FlyteadminControlPlane(
+    `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`,
+    { clock: new VirtualClock(), maxRetries: 3 },
+  );
+  const label = { project: 'p0', domain: 'development', workflow: null, label: 'l' };
+  const failed = await cp.setExecutionClusterLabel(label).then(
+    () => null,
+    (err: unknown) => err as Error & { code: string },
+  );
+  await cp.close();
+  expect(failed).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  expect(failed!.message).toContain('Not Implemented');
+  expect(calls).toBe(1);
+});

@@ -243,7 +243,7 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
       ? 'UNAUTHENTICATED'
       : status === 404
         ? 'NOT_FOUND'
-        : status >= 500
+        : transientStatus(status)
           ? 'UNAVAILABLE'
           : 'INVALID_ARGUMENT');
   const detail = typeof payload.message === 'string' ? payload.message : `HTTP ${status}`;
