@@ -171,6 +171,26 @@ describe('a corrupt run history', () => {
     );
   });
 
+  // A control plane's URL given as --daemon (its REST API answers 404 with its own words).
+  it.each([
+    ['status', '/status'],
+    ['sync', '/reconcile'],
+  ])('%s of a server that is no daemon: asks whether --daemon is one', async (command, path) => {
+    const fake = await listenLoopback((req, res) =>
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 'NOT_FOUND', message: `no endpoint ${req.url}` })),
+    );
+    cleanup.add(fake.close);
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    const { main } = await import('../../src/cli/run.js');
+    const url = `http://127.0.0.1:${fake.port}`;
+    expect(await exitOf(io, main([command, '--daemon', url], io))).toBe(1);
+    expect(io.err()).toBe(
+      `Error: ${url}${path} answered HTTP 404: is --daemon (POOLSYNC_DAEMON_URL) the URL of a poolsync daemon? It prints it as it starts\n`,
+    );
+  });
+
   it.each([
     [
       'approve',

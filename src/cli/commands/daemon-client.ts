@@ -92,9 +92,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     throw new UserError(
       `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
     );
-  throw new UserError(
-    `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
-  );
+  throw new UserError(answered(`${base}/approve`, res.status, body.error ?? body.reason));
 }
 
 /** `approve --policies`: the failures listed, or exactly those approved (docs/policies.md). */
@@ -136,9 +134,7 @@ async function approvePolicies(
   }
   if (res.status === 409)
     throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
-  throw new UserError(
-    `${base}/approve answered HTTP ${res.status}: ${body.error ?? body.reason ?? ''}`,
-  );
+  throw new UserError(answered(`${base}/approve`, res.status, body.error ?? body.reason));
 }
 
 function defaultApprover(): string {
@@ -181,7 +177,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const res = await post(path, undefined, args.wait ? 3_600_000 : undefined);
   const body = res.json as { error?: string; lastRun?: RunRecord | null };
   if (res.status !== 200 && res.status !== 202)
-    throw new UserError(`${base}/reconcile answered HTTP ${res.status}: ${body.error ?? ''}`);
+    throw new UserError(answered(`${base}/reconcile`, res.status, body.error));
   if (!args.wait) {
     io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
     return 0;
@@ -339,7 +335,7 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
     throw new UserError(`Rollback refused: ${answer.error ?? 'unknown reason'}`);
   if ((res.status !== 200 && res.status !== 202) || !answer.rollback)
     throw new UserError(
-      `${base}/rollback answered HTTP ${res.status}: ${answer.error ?? ''}${answer.leader ? ` (the leader is ${answer.leader})` : ''}; nothing was rolled back`,
+      `${answered(`${base}/rollback`, res.status, answer.error)}${answer.leader ? ` (the leader is ${answer.leader})` : ''}; nothing was rolled back`,
     );
   const where = args.env ? ` in environment ${args.env}` : '';
   const commit = short(answer.rollback.commit);
@@ -363,9 +359,21 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
   return last && failed(last.result) ? 1 : 0;
 }
 
+/**
+ * `URL answered HTTP N: why`. A 404 without the daemon's words is no daemon's: every path asked
+ * here is one a daemon serves.
+ */
+function answered(url: string, status: number, why?: string): string {
+  const hint =
+    status === 404 && !why
+      ? ': is --daemon (POOLSYNC_DAEMON_URL) the URL of a poolsync daemon? It prints it as it starts'
+      : '';
+  return `${url} answered HTTP ${status}${why ? `: ${why}` : ''}${hint}`;
+}
+
 async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
   const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env);
-  if (res.status !== 200) throw new UserError(`${base}/status answered HTTP ${res.status}`);
+  if (res.status !== 200) throw new UserError(answered(`${base}/status`, res.status));
   // What is read of it checked first: a network answer, whatever it holds, is never a TypeError.
   const problem = shapeProblem('status', STATUS_SHAPE, res.json);
   if (problem !== null)
@@ -617,7 +625,7 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
   const body = res.json as { error?: string; freeze?: FreezeStatus };
   if (res.status !== 200 || !body.freeze)
     throw new UserError(
-      `${base}/${suspend ? 'suspend' : 'resume'} answered HTTP ${res.status}: ${body.error ?? ''}`,
+      answered(`${base}/${suspend ? 'suspend' : 'resume'}`, res.status, body.error),
     );
   const where = args.env ? ` in environment ${args.env}` : '';
   io.stdout.write(
