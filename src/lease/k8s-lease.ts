@@ -65,7 +65,7 @@ export function loadKubeConfig(env: Env): KubeConfig {
     }
   } catch (err) {
     throw new UserError(
-      `cannot load a Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(err as Error).message}`,
+      `cannot load a Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(err as Error).message}; set KUBECONFIG to a kubeconfig file of the cluster, or run in a pod with a service account`,
     );
   }
   if (!kc.getCurrentCluster())

@@ -141,5 +141,16 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
         `Error: ${origin}: "apply-lock" is not a Kubernetes Lease; write k8s:NAMESPACE/NAME (for example k8s:poolsync/apply-lock)\n`,
       ]);
     }
+    // A Lease with no kubeconfig to reach it: what to set.
+    const unreachable = await runCli(
+      ['plan', repo, ...state, '--lock', 'k8s:poolsync/apply-lock'],
+      { ...env, KUBECONFIG: join(root, 'no-kubeconfig') },
+    );
+    expect([unreachable.code, unreachable.stderr]).toEqual([
+      1,
+      expect.stringMatching(
+        /^Error: cannot load a Kubernetes configuration .*no-kubeconfig.*; set KUBECONFIG to a kubeconfig file of the cluster, or run in a pod with a service account\n$/,
+      ),
+    ]);
   });
 });
