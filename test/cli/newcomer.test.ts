@@ -274,6 +274,12 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     ]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already exists');
+    expect(again.stderr).not.toContain('poolsync export');
+    // --from-live into a repository that exists: export writes into it.
+    const live2 = await runCli(['init', fresh, '--from-live', '--control-plane', `file:${live}`]);
+    expect(live2.stderr).toContain(
+      `already exists: this is a config repository already (\`poolsync validate ${shellQuote(fresh)}\` checks it; \`poolsync export --dir ${shellQuote(fresh)}\` writes what the control plane holds into it)`,
+    );
     expect(validate.code).toBe(0);
     expect(plan.stdout).toContain('No changes');
     expect(plan.code).toBe(0);

@@ -317,7 +317,10 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
   const dir = resolve(args.dir);
   if (await exists(join(dir, 'poolsync.yaml')))
     throw new UserError(
-      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${shellQuote(args.dir)}\` checks it)`,
+      `${join(dir, 'poolsync.yaml')} already exists: this is a config repository already (\`poolsync validate ${shellQuote(args.dir)}\` checks it` +
+        (args['from-live']
+          ? `; \`poolsync export --dir ${shellQuote(args.dir)}\` writes what the control plane holds into it)`
+          : ')'),
     );
   try {
     await refuseCodeProject(dir);
