@@ -152,15 +152,20 @@ function addValue(out: Pieces, value: unknown): boolean {
   return PRINTABLE_ASCII.test(json);
 }
 
+/** How a change's fields read: a blocked change of an object that does not exist as its create. */
+export const fieldForm = (change: Pick<Change, 'action'> & { before?: unknown }) =>
+  change.action === 'blocked' && change.before === null ? 'create' : change.action;
+
 /** The field lines of a change: `path = value` for creates, `path: before → after` otherwise. */
 export function fieldLines(
-  change: Pick<Change, 'action' | 'diff'>,
+  change: Pick<Change, 'action' | 'diff'> & { before?: unknown },
 ): { text: string; forces: boolean }[] {
   if (change.action === 'delete') return [];
   const diff = change.diff; // read once (plan/forms.ts DIFF_OF_AFTER)
   const width = fieldWidth(diff);
+  const form = fieldForm(change);
   return diff.map((d) => ({
-    text: fieldText(change.action, d, width),
+    text: fieldText(form, d, width),
     forces: d.forces_replacement,
   }));
 }

@@ -13,6 +13,7 @@ import {
   causeText,
   closingLine,
   failedLine,
+  fieldForm,
   fieldText,
   fieldWidth,
   footnotes,
@@ -273,14 +274,15 @@ function addChangeText(
   const diff = change.diff;
   const width = fieldWidth(diff);
   // By index: `for of` made an iterator result per field (~26 MB at 100,000 creates).
+  const form = fieldForm(change);
   for (let i = 0; i < diff.length; i++) {
     const d = diff[i]!;
     text.add(FIELD_START);
     const start = text.size;
     // Escaped unless printable ASCII (escapeTerminal would keep such a line as it is).
-    if (!addFieldText(text, change.action, d, width)) {
+    if (!addFieldText(text, form, d, width)) {
       text.cutTo(start);
-      text.add(esc(fieldText(change.action, d, width)));
+      text.add(esc(fieldText(form, d, width)));
     }
     if (d.forces_replacement) text.add(style.forces);
   }

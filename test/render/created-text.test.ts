@@ -92,3 +92,17 @@ describe('the text of a create', () => {
     ]);
   });
 });
+
+describe('the text of a blocked change', () => {
+  it('reads as the create it would be when nothing is live, else as its update', () => {
+    const after = { project: 'nosuch', domain: 'development', label: 'label1' };
+    const address = ['ExecutionClusterLabel', 'nosuch/development'] as const;
+    const blocked = makeChange(...address, 'blocked', null, after, diffForms(null, after));
+    const text = renderChangeText(blocked, { color: false });
+    expect(text).toContain('  project = "nosuch"\n');
+    expect(text).not.toContain('null →');
+    const before = { ...after, label: 'label2' };
+    const held = makeChange(...address, 'blocked', before, after, diffForms(before, after));
+    expect(renderChangeText(held, { color: false })).toContain('label: "label2" → "label1"');
+  });
+});
