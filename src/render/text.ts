@@ -273,8 +273,8 @@ function addChangeText(
   // Read once: a create's diff is computed where it is read (plan/forms.ts DIFF_OF_AFTER).
   const diff = change.diff;
   const width = fieldWidth(diff);
-  // By index: `for of` made an iterator result per field (~26 MB at 100,000 creates).
   const form = fieldForm(change);
+  // By index: `for of` made an iterator result per field (~26 MB at 100,000 creates).
   for (let i = 0; i < diff.length; i++) {
     const d = diff[i]!;
     text.add(FIELD_START);
