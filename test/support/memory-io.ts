@@ -7,8 +7,13 @@ export interface MemoryIo extends Io {
   err(): string;
 }
 
-/** `env` is the whole environment the command sees; stdin is empty (no terminal). */
-export function memoryIo(env: NodeJS.ProcessEnv = {}): MemoryIo {
+/**
+ * `env` is the whole environment the command sees, with the run's temporary state folder
+ * (test/setup/cache-folder.ts) unless it names one: a command without HOME would keep its
+ * inventories under the user's home folder. stdin is empty (no terminal).
+ */
+export function memoryIo(given: NodeJS.ProcessEnv = {}): MemoryIo {
+  const env = { XDG_STATE_HOME: process.env.XDG_STATE_HOME, ...given };
   let out = '';
   let err = '';
   return {
