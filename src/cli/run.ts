@@ -33,7 +33,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
     const completing = argv.includes('--get-yargs-completions');
     const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
     // Read before yargs asks: it takes a completion's answer only synchronously.
-    const environments = completing ? await environmentNames(words) : [];
+    const environments = completing ? await environmentsToComplete(words) : [];
     const singleDash = completing ? null : singleDashError(argv);
     if (singleDash) throw singleDash;
     // yargs checks --log-format's choices; its variable, read when the flag is not given, is
@@ -257,7 +257,7 @@ function completesPath(words: readonly string[]): boolean {
  * `--env ▮`: the environments of the first folder named before it whose poolsync.yaml declares
  * some (`.` when none is named); none found (or not after --env): none, and yargs answers.
  */
-async function environmentNames(words: readonly string[]): Promise<string[]> {
+async function environmentsToComplete(words: readonly string[]): Promise<string[]> {
   if (!/^(--env|-e)$/.test(words.at(-2) ?? '')) return [];
   const { readRepoConfig } = await import('../manifests/config.js');
   for (const dir of [...words.slice(0, -2).filter((w) => !w.startsWith('-')), '.']) {

@@ -11,7 +11,7 @@ import {
   limitWords,
   type TransportLimits,
 } from '../util/transport-limits.js';
-import { type Attempt, limitFailed, retrying, type RetryLoop } from './retry.js';
+import { type Attempt, limitFailed, retrying, type RetryLoop, transientStatus } from './retry.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
@@ -339,13 +339,6 @@ export function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
-
-/**
- * Worth asking again: 429 and 5xx, but 501, which a server answers for what it does not
- * implement at all (flyteadmin without auth, to OAuth2 discovery: grpc-gateway's Unimplemented).
- */
-export const transientStatus = (status: number): boolean =>
-  status === 429 || (status >= 500 && status !== 501);
 
 export const insecureAllowed = (url: string): boolean =>
   new URL(url).protocol === 'http:' && isLoopback(new URL(url).hostname);

@@ -25,6 +25,13 @@ import {
   type TransportLimits,
 } from '../util/transport-limits.js';
 
+/**
+ * Worth asking again: 429 and 5xx, but 501, which a server answers for what it does not
+ * implement at all (flyteadmin without auth, to OAuth2 discovery: grpc-gateway's Unimplemented).
+ */
+export const transientStatus = (status: number): boolean =>
+  status === 429 || (status >= 500 && status !== 501);
+
 export interface Failed {
   ok: false;
   transient: boolean;

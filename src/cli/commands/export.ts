@@ -97,7 +97,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
       plural(c.queues, 'queue'),
       plural(c.assignments, 'assignment'),
       plural(c.default_queues ?? 0, 'default-queue setting'),
-      plural(live.execution_cluster_labels ? labels.files.length : 0, 'execution cluster label'),
+      plural(labels.files.length, 'execution cluster label'),
     ].filter((part) => !part.startsWith('0 '));
     const last = parts.pop();
     io.stdout.write(

@@ -48,13 +48,8 @@ import { UserError } from '../../util/user-error.js';
 import { type K8sPlace, parseK8sPlace } from '../../util/k8s-place.js';
 import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
-import {
-  type ClientCredentials,
-  discover,
-  type OAuthHttp,
-  TokenSource,
-  transientStatus,
-} from '../oauth.js';
+import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
+import { transientStatus } from '../retry.js';
 import { load, yamlFileProblem } from '../../util/js-yaml.js';
 import type { Env } from '../../util/env.js';
 

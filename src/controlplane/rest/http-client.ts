@@ -37,7 +37,7 @@ import {
   type ControlPlaneErrorCode,
 } from '../errors.js';
 import { JsonHttp, type ErrorBody } from '../json-http.js';
-import { transientStatus } from '../oauth.js';
+import { transientStatus } from '../retry.js';
 import { limitsOf, retryPolicy, type ClientTuning } from '../opener.js';
 import { sameJson } from '../../util/same-json.js';
 import type {

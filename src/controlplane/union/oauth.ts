@@ -5,11 +5,11 @@
  */
 import {
   TokenSource,
-  transientStatus,
   discover as discoverOAuth,
   type Discovery,
   type OAuthHttp,
 } from '../oauth.js';
+import { transientStatus } from '../retry.js';
 import { ControlPlaneError } from '../errors.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { UserError } from '../../util/user-error.js';
