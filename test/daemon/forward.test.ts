@@ -24,6 +24,8 @@ import {
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { initialStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
+import { main } from '../../src/cli/run.js';
+import { memoryIo } from '../support/memory-io.js';
 
 const GITHUB = 'github-secret-0123456789';
 const GITLAB = 'gitlab-token-0123456789';
@@ -50,7 +52,16 @@ async function replica(
     freezes: [],
   };
   const h: HttpHandlers = {
-    status: () => ({ ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity }),
+    status: () => {
+      const f = follower();
+      const leader = f
+        ? {
+            ...{ enabled: true, identity, isLeader: false, leader: f.leader },
+            ...{ leaderAddress: f.leaderAddress, lease: 'poolsync/leader', lastTransitionAt: null },
+          }
+        : undefined;
+      return { ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity, leader };
+    },
     ready: () => true,
     metrics: new DaemonMetrics({ processMetrics: false }),
     requestReconcile: async (reason) => {
@@ -282,6 +293,12 @@ describe('a follower hands requests to the leader', () => {
     expect(follower.seen.pullRequests).toEqual([9]);
     const status = (await (await fetch(`${f}/status`)).json()) as { commit: string };
     expect(status.commit).toBe('replica-f'); // its own, when the leader does not answer
+    // `poolsync status` says so: the follower's "no run yet" is not the team's state.
+    const io = memoryIo();
+    expect(await main(['status', '--daemon', f], io)).toBe(0);
+    expect(io.out()).toContain(
+      "Leader: replica-l, not reached: this is replica-f's own view, a follower's; only the leader reconciles",
+    );
   });
 });
 

@@ -641,6 +641,8 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
     const through = await fetch(`${f}/status`);
     expect(through.headers.get('x-poolsync-replica')).toBe(leader!.id);
     expect(((await through.json()) as DaemonStatus).leader!.isLeader).toBe(true);
+    const said = await runCli(['status', '--daemon', f]);
+    expect(said.stdout).toContain(`Leader: ${leader!.id}\nOutcome: applied\n`);
 
     // A push that reaches the follower: a delete, held by policy safe on the leader.
     const head = repo.commit({ 'clusters/prod-2.yaml': null });

@@ -458,6 +458,15 @@ function runLine(run: RunRecord & Pick<RecentRun, 'repeats'>): string {
 function statusText(s: DaemonStatus, name: string | null, base: string): string {
   const out: string[] = [];
   const cp = s.controlPlane;
+  // docs/daemon.md#high-availability: a follower answers its own status only when it cannot
+  // reach the leader, and then its "no run yet" is not the team's state.
+  const l = s.leader;
+  if (l?.enabled)
+    out.push(
+      l.isLeader
+        ? `Leader: ${l.identity}`
+        : `Leader: ${l.leader ?? 'none yet'}, not reached: this is ${l.identity}'s own view, a follower's; only the leader reconciles, applies and holds approvals (retry in a few seconds)`,
+    );
   out.push(
     `Outcome: ${(s.outcome ?? 'no run yet').replace(/_/g, ' ')}${s.ready ? '' : ' (not ready)'}`,
     `Commit: ${short(s.commit)} (applied: ${short(s.appliedCommit)})`,
