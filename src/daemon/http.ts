@@ -234,6 +234,8 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   // The reconcile token (webhook-like callers), or the admin token (`poolsync sync`, the
   // dashboard's Sync button, which also passes the cross-site check of approvals).
   const token = admitted(req, res, body, [h.reconcileToken, h.adminToken], {
+    setting: 'POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN',
+    replica: h.replica,
     off: 'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
     crossSite: "not this daemon's own page",
     wrong: 'missing or wrong bearer token',
@@ -446,11 +448,15 @@ function admitted(
   res: ServerResponse,
   body: Buffer,
   tokens: (string | null)[],
-  say: { off: string; crossSite: string; wrong: string },
+  say: { setting: string; replica?: string; off: string; crossSite: string; wrong: string },
 ): string | null {
   const configured = tokens.filter((t) => t !== null);
   const crossSite = crossSiteRequest(req.headers);
-  if (configured.length === 0) send(res, 403, { error: say.off });
+  // A follower took the caller's credential and handed the request here: a refusal is this
+  // replica's setting, not the caller's credential.
+  const by = forwardedBy(req.headers);
+  if (configured.length === 0)
+    send(res, 403, { error: by ? leaderWords.handedUnset(by, say.replica, say.setting) : say.off });
   else if (crossSite !== null) send(res, 403, { error: `refused: ${crossSite}, ${say.crossSite}` });
   else {
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
@@ -462,7 +468,9 @@ function admitted(
     );
     if (token !== undefined) return token;
     res.setHeader('www-authenticate', 'Bearer');
-    send(res, 401, { error: say.wrong });
+    send(res, 401, {
+      error: by ? leaderWords.handedUnverified(by, say.replica, say.setting) : say.wrong,
+    });
   }
   return null;
 }
@@ -489,16 +497,23 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
     return send(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
   }
   const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
+  const env =
+    provider === 'github' ? 'POOLSYNC_GITHUB_WEBHOOK_SECRET' : 'POOLSYNC_GITLAB_WEBHOOK_TOKEN';
+  const by = forwardedBy(req.headers);
   if (secret === null) {
     h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
-    const env =
-      provider === 'github' ? 'POOLSYNC_GITHUB_WEBHOOK_SECRET' : 'POOLSYNC_GITLAB_WEBHOOK_TOKEN';
     return send(res, 404, {
-      error: `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
+      error: by
+        ? leaderWords.handedUnset(by, h.replica, env)
+        : `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
     });
   }
   // A delivery a follower verified and handed on carries the follower's signature instead.
   const verified = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
+  if (by && !verified) {
+    h.metrics.webhookDeliveries.inc({ provider, result: 'unauthorized' });
+    return send(res, 401, { error: leaderWords.handedUnverified(by, h.replica, env) });
+  }
   const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
   const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });
   h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
@@ -575,6 +590,8 @@ async function adminCall(
   const body = await readBody(req, 64 * 1024).catch(() => null);
   if (body === null) return (send(res, 413, { error: 'body larger than 64 KiB' }), null);
   const token = admitted(req, res, body, [h.adminToken], {
+    setting: 'POOLSYNC_ADMIN_TOKEN',
+    replica: h.replica,
     off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
     crossSite,
     wrong: 'missing or wrong bearer token (the daemon admin token)',
@@ -727,6 +744,12 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   }
   return fields;
 }
+
+/** The replica that handed this request on (X-Poolsync-Forwarded), else null. */
+const forwardedBy = (headers: IncomingHttpHeaders): string | null => {
+  const f = parse(headers);
+  return f && (f.identity || 'a replica');
+};
 
 export function verifyForward(
   secret: string,

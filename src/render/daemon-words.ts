@@ -264,6 +264,10 @@ export const leaderWords = {
     `the leader is ${leader}, which has not published its address in the Lease`,
   noAnswer: (leader: string, address: string, why: string) =>
     `the leader ${leader} did not answer at ${address} (${why})`,
+  handedUnset: (by: string, leader: string | undefined, setting: string) =>
+    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, which has no ${setting}: give every replica the same ${setting}`,
+  handedUnverified: (by: string, leader: string | undefined, setting: string) =>
+    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, whose ${setting} does not verify its signature: give every replica the same ${setting} (and clocks within a minute of each other)`,
 };
 
 /** A drift change as the terminal lists it: put back, or still as someone changed it. */

@@ -40,9 +40,12 @@ interface Seen {
   freezes: FreezeRequest[];
 }
 
+type Secrets = Partial<Pick<HttpHandlers, 'githubWebhookSecret' | 'reconcileToken' | 'adminToken'>>;
+
 async function replica(
   identity: string,
   follower: () => Follower | null,
+  secrets: Secrets = {},
 ): Promise<{ server: StatusServer; seen: Seen }> {
   const seen: Seen = {
     reconciles: [],
@@ -92,14 +95,15 @@ async function replica(
     follower,
     replica: identity,
     logger: pino({ level: 'silent' }),
+    ...secrets,
   };
   const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
   cleanup.add(() => server.close());
   return { server, seen };
 }
 
-async function pair() {
-  const leader = await replica('replica-l', () => null);
+async function pair(leaderSecrets: Secrets = {}) {
+  const leader = await replica('replica-l', () => null, leaderSecrets);
   const follower = await replica('replica-f', () => ({
     identity: 'replica-f',
     leader: 'replica-l',
@@ -214,6 +218,36 @@ describe('a follower hands requests to the leader', () => {
       (await fetch(`${f}/reconcile`, { method: 'POST', headers: { authorization: 'Bearer nope' } }))
         .status,
     ).toBe(401);
+    expect(leader.seen.reconciles).toEqual([]);
+  });
+
+  it('a leader given other secrets than its follower: the refusal names the setting every replica must share', async () => {
+    const { leader, follower } = await pair({
+      githubWebhookSecret: 'another-github-secret-0123',
+      reconcileToken: 'another-reconcile-token-0123',
+      adminToken: null,
+    });
+    const f = follower.server.url;
+    const pushed = await github(f, 'push', push);
+    expect(pushed.status).toBe(401);
+    expect(((await pushed.json()) as { error: string }).error).toBe(
+      'replica-f accepted the credential and handed the request to the leader replica-l, whose POOLSYNC_GITHUB_WEBHOOK_SECRET does not verify its signature: give every replica the same POOLSYNC_GITHUB_WEBHOOK_SECRET (and clocks within a minute of each other)',
+    );
+    const reconcile = await fetch(`${f}/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${RECONCILE}` },
+    });
+    expect(reconcile.status).toBe(401);
+    expect(((await reconcile.json()) as { error: string }).error).toMatch(
+      /^replica-f accepted .* whose POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN does not verify/,
+    );
+    // `poolsync suspend` through the follower: the leader has no admin token at all.
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await main(['suspend', '--daemon', f, '--reason', 'incident'], io)).toBe(1);
+    expect(io.err()).toContain(
+      'answered HTTP 403: replica-f accepted the credential and handed the request to the leader replica-l, which has no POOLSYNC_ADMIN_TOKEN: give every replica the same POOLSYNC_ADMIN_TOKEN',
+    );
+    expect(leader.seen).toEqual(follower.seen);
     expect(leader.seen.reconciles).toEqual([]);
   });
 
