@@ -109,19 +109,22 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
         : 'Not in the repository (prune is off: reported, never touched):',
       '',
     );
-    yield* changeParts(out, unmanaged, style);
+    // One line each, as Blocked lists its changes: nothing of them is sent, no diff to set apart.
+    yield* changeParts(out, unmanaged, style, undefined, '\n');
+    out.push('');
   }
   pushProblems(out, plan, blocked, paint);
   pushClosing(out, plan, paint, opts.counts ?? countPlan(plan));
   if (out.length > 0) yield flush(out);
 }
 
-/** Each change's text and a blank line, in parts of PART_CHARS. */
+/** Each change's text and `end` (a blank line), in parts of PART_CHARS. */
 function* changeParts(
   out: string[],
   changes: readonly Change[],
   style: TextStyle,
   manualTargets: ReadonlySet<string> = new Set(),
+  end = CHANGE_END,
 ): Generator<string> {
   const part = new Pieces();
   const created = new CreatedLines(FIELD_START);
@@ -130,7 +133,7 @@ function* changeParts(
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i]!;
     addChangeText(part, change, style, manualTargets.has(change.address), created);
-    part.add(CHANGE_END);
+    part.add(end);
     if (part.length >= PART_CHARS) yield part.take();
   }
   if (part.length > 0) yield part.take();
