@@ -256,7 +256,12 @@ export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan;
   const { inventory: _recorded, ...shown } = plan;
   const visible = plan.changes.filter((c) => c.action !== 'noop');
   if (visible.length <= max) return { plan: { ...shown, changes: visible }, omitted: 0 };
-  const kept = visible.slice(0, max);
+  // The changes before the unmanaged objects: 3,000 of those listed before a queue's create
+  // (by name) kept a plan without the one change its run applied.
+  const unmanaged = (c: Change) => c.action === 'unmanaged';
+  const first = [...visible.filter((c) => !unmanaged(c)), ...visible.filter(unmanaged)];
+  const chosen = new Set(first.slice(0, max));
+  const kept = visible.filter((c) => chosen.has(c));
   const addresses = new Set(kept.map((c) => c.address));
   return {
     plan: { ...shown, changes: kept, steps: plan.steps.filter((s) => addresses.has(s.target)) },

@@ -228,10 +228,24 @@ describe('planDigest', () => {
     expect(all.plan.steps).toEqual(plan.steps);
     const cut = planDigest(plan, 2);
     expect(cut.plan).not.toHaveProperty('inventory');
-    expect(cut.plan.changes).toEqual(visible.slice(0, 2));
+    expect(cut.plan.changes).toEqual(visible.filter((c) => c.action !== 'unmanaged').slice(0, 2));
     expect(cut.omitted).toBe(visible.length - 2);
     const kept = new Set(cut.plan.changes.map((c) => c.address));
     expect(cut.plan.steps.every((st) => kept.has(st.target))).toBe(true);
+  });
+
+  it('cuts the unmanaged objects before the changes: a run keeps what it did', async () => {
+    const plan = await driftedScenario();
+    const visible = plan.changes.filter((c) => c.action !== 'noop');
+    const acted = visible.filter((c) => c.action !== 'unmanaged');
+    // Cluster/legacy-1 (unmanaged) comes before four of the changes, as 3,000 unmanaged queues
+    // named before a created one did.
+    expect(visible[0]!.address).toBe('Cluster/legacy-1');
+    const cut = planDigest(plan, acted.length);
+    expect(cut.plan.changes).toEqual(acted);
+    expect(cut.omitted).toBe(visible.length - acted.length);
+    const onemore = planDigest(plan, acted.length + 1).plan.changes;
+    expect(onemore).toEqual(visible.filter((c) => c.action !== 'unmanaged' || c === visible[0]));
   });
 });
 
