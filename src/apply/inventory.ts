@@ -40,6 +40,8 @@ import { sameJson } from '../util/same-json.js';
 export interface InventoryStore {
   /** For messages: a file, or the control plane's API. */
   readonly where: string;
+  /** A file of this machine's (Union, flyteadmin without a ConfigMap): applies elsewhere are not in it. */
+  readonly local?: boolean;
   read(): Promise<InventoryRecord | null>;
   write(record: InventoryRecord): Promise<void>;
   readonly controlPlane: InventoryRecord['control_plane'];
@@ -87,6 +89,7 @@ export function inventoryStore(
   if (shared) return configMapStore(shared, at, `${key}.json`, bound(read, path, id), id);
   return {
     where: path,
+    local: true,
     read: bound(read, path, id),
     write: (record) => file.writeInventory(record),
     controlPlane: id,

@@ -106,6 +106,14 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     const fallback = JSON.parse(local.stdout) as Plan;
     expect(fallback.prune_scope).toMatchObject({ inventory: false });
     expect(actions(fallback)['Queue/hand-q']).toBe('unmanaged');
+    // `state list` there: nothing recorded on this machine, and where the applies keep theirs.
+    const listed = await runCli(
+      ['state', 'list', repo, ...runner('c'), '--inventory', 'state-dir'],
+      env,
+    );
+    expect(listed.stdout).toContain(
+      'This is the inventory of this machine: applies that passed --lock or --inventory k8s:NAMESPACE/NAME (CI, the daemon) keep theirs in that ConfigMap',
+    );
 
     // The same ConfigMap named outright (env POOLSYNC_INVENTORY), without --lock: no changes.
     const named = await runCli(

@@ -395,7 +395,11 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     io.stdout.write(header(target, cp));
     if (!managed.recorded) {
       io.stdout.write(
-        `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n`,
+        `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n` +
+          // docs/plan.md#prune-by-inventory: Union and flyteadmin keep it where the apply said.
+          (store.local
+            ? 'This is the inventory of this machine: applies that passed --lock or --inventory k8s:NAMESPACE/NAME (CI, the daemon) keep theirs in that ConfigMap; pass the same to read it.\n'
+            : ''),
       );
       return 0;
     }
