@@ -137,8 +137,10 @@ describe('apply lock', () => {
   it.runIf(existsSync('/proc/self/stat'))(
     "takes over a zombie's lock (exited, not yet reaped: a container whose pid 1 reaps no orphans)",
     async () => {
-      // `sleep 0` exits as a child of the shell, which then becomes `sleep 30` and never reaps it.
-      const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30']);
+      // The child exits once its shell has become `sleep 30`, which never reaps it. (A child
+      // that exited at once was sometimes reaped by the shell first, on a busy machine.)
+      const child = '(while read -r c < /proc/$$/comm && [ "$c" != sleep ]; do :; done) &';
+      const parent = spawn('sh', ['-c', `${child} echo $!; exec sleep 30`]);
       try {
         parent.stdout.setEncoding('utf8');
         const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', r)));
