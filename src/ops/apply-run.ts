@@ -234,6 +234,9 @@ async function underLocks(
     return { plan, result: null };
   }
   await o.approve?.(plan);
+  // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
+  // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
+  if (!locked.lost.aborted) await recordApply(record, null, plan, null);
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
   await locked.stepsRan?.();

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Plan } from '../../src/model/plan.js';
 import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { comparable, liveOf } from './helpers/state.js';
@@ -123,4 +124,21 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
     }
     expect(kills).toBeGreaterThanOrEqual(4);
   }, 240_000);
+
+  it('what a killed apply created stays in the inventory: the repository dropping it deletes it', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'state.json')}`;
+    await writeRepo(repo, v1());
+    expect(await applyAndKill(repo, url, 30), 'killed mid-way').toBe(true);
+    // The repository no longer declares its queues (prune: true): each one the killed apply
+    // made is poolsync's to delete, none is left `unmanaged` as if someone made it by hand.
+    await writeRepo(repo, { ...v1(), queues: {} });
+    const r = await runCli(['plan', repo, '--control-plane', url, '--output', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as Plan;
+    const made = plan.changes.filter((c) => /^Queue\/q\d+$/.test(c.address));
+    expect(made.length).toBeGreaterThan(0);
+    expect(made.filter((c) => c.action === 'unmanaged').map((c) => c.address)).toEqual([]);
+  }, 120_000);
 });
