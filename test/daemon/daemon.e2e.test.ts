@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
@@ -549,6 +550,24 @@ describe('daemon end to end', () => {
     await reconcileNow(h);
     st = await getStatus(h);
     expect(st.outcome).toBe('applied');
+  });
+
+  it('an apply whose calls got no answer says the control plane is not reachable, not the last read', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    // The plan's reads are answered; every queue create then meets a control plane gone away.
+    const gone =
+      'POST http://127.0.0.1:9/v1/queues: cannot reach the control plane: nothing accepts connections at http://127.0.0.1:9 (ECONNREFUSED, 9 attempts)';
+    cp.createQueue = () => Promise.reject(new ControlPlaneError('UNAVAILABLE', gone));
+    const h = await start({ repo, cp });
+    await h.daemon.firstRun;
+    const s = await getStatus(h);
+    expect(s.outcome).toBe('failed');
+    expect(s.controlPlane).toMatchObject({
+      reachable: false,
+      lastError: expect.stringContaining(gone),
+    });
   });
 
   it('/readyz is 503 until a first reconcile finished and the control plane answered', async () => {

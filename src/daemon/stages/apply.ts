@@ -13,7 +13,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
 import { countsText, heldForApproval } from '../../render/common.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
-import { errorCode, problem, type RunContext, type Staged } from './context.js';
+import { errorCode, problem, reachedUpdate, type RunContext, type Staged } from './context.js';
 import type { GateDecision } from './plan.js';
 import { applyRun, type ApplyPhase, type ApplyRecording } from '../../ops/apply-run.js';
 
@@ -150,6 +150,9 @@ export async function applyStage(
       s.target,
     ),
   );
+  // Calls that got no answer past their retries: /status says so, not the last read's "reachable".
+  const unanswered = failed.find((s) => s.error?.code === 'UNAVAILABLE')?.error?.message ?? null;
+  const reach = unanswered === null ? {} : reachedUpdate(cp.backend.name, unanswered, ctx.now());
   const stopped = result.aborted ? stopReason(ctx, lost, frozen.signal) : null;
   const byFreeze =
     result.aborted &&
@@ -170,7 +173,7 @@ export async function applyStage(
         ...done,
         stopped: { by: 'freeze', notRun: notRun.map((s) => `${s.op} ${s.target}`) },
       },
-      status: { errors },
+      status: { errors, ...reach },
       products,
     };
   }
@@ -183,7 +186,7 @@ export async function applyStage(
       // next time; UNAVAILABLE, timeouts and lost connections may pass.
       transient: !result.aborted && failed.some((s) => TRANSIENT_CODES.has(s.error?.code ?? '')),
     },
-    status: { errors },
+    status: { errors, ...reach },
     products,
   };
 }
