@@ -91,8 +91,30 @@ export class Reconciler {
       const frozen = typeof value === 'object' && value !== null && Object.isFrozen(value);
       copy[key] = frozen ? value : structuredClone(value);
     }
-    return { ...(copy as unknown as DaemonStatus), approval: this.o.approvals.status() };
+    const c = this.current;
+    return {
+      ...(copy as unknown as DaemonStatus),
+      approval: this.o.approvals.status(),
+      ...(c
+        ? {
+            running: {
+              id: c.id,
+              trigger: c.trigger,
+              startedAt: c.startedAt,
+              phase: c.ctx.currentPhase,
+            },
+          }
+        : {}),
+    };
   }
+
+  /** The run in progress (/status `running`), its phase read when asked. */
+  private current: {
+    id: number;
+    trigger: TriggerReason[];
+    startedAt: string;
+    ctx: RunContext;
+  } | null = null;
 
   /**
    * What notifications read of the last run: the fields as they are (each run replaces them,
@@ -138,6 +160,8 @@ export class Reconciler {
       applied: null,
     };
     const startedAt = ctx.now();
+    const trigger = [...reasons].sort();
+    this.current = { id, trigger, startedAt: startedAt.toISOString(), ctx };
     let outcome: Outcome;
     try {
       outcome = await this.stages(ctx, products);
@@ -163,6 +187,7 @@ export class Reconciler {
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);
+    this.current = null;
     const { plan, desired, live, applied } = products;
     if (plan && desired && !ctx.term.signal.aborted) {
       this.objects = new ObjectsView({

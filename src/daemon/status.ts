@@ -122,6 +122,8 @@ export interface DaemonStatus {
   rollback?: (RollbackPin & { why: string }) | null;
   /** With --leader-elect: who leads (docs/daemon.md#high-availability). */
   leader?: LeaderStatus;
+  /** The run in progress, absent between runs: what started it, when, the phase it is in. */
+  running?: { id: number; trigger: TriggerReason[]; startedAt: string; phase: string };
   controlPlane: ControlPlaneStatus;
   /** The last runs that evaluated the repository (not `unchanged`), newest first, with their plans. */
   runs: RecentRun[];

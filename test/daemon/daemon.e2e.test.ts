@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
+import { main } from '../../src/cli/run.js';
+import { memoryIo } from '../support/memory-io.js';
 import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
@@ -583,9 +585,21 @@ describe('daemon end to end', () => {
     });
     expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(503);
     expect((await fetch(`${h.daemon.url}/healthz`)).status).toBe(200);
+    // The first run, held in its load: /status and `poolsync status` say it is running.
+    const held = await until('the first run in its load', async () => {
+      const { running } = await getStatus(h);
+      return running?.phase === 'load' && running;
+    });
+    expect(held).toMatchObject({ id: 1, trigger: ['startup'] });
+    const io = memoryIo();
+    expect(await main(['status', '--daemon', h.daemon.url], io)).toBe(0);
+    expect(io.out()).toMatch(
+      /^Outcome: no run yet \(not ready\)\nRunning: #1 since .* \(startup\), load$/m,
+    );
     release();
     await h.daemon.firstRun;
     expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(200);
+    expect((await getStatus(h)).running).toBeUndefined();
   });
 
   it('blocked changes (Q3: a queue moved to another pool) are reported on every run and never stop the rest', async () => {

@@ -190,6 +190,10 @@ export class RunContext {
     return new Date(this.o.clock?.now() ?? Date.now());
   }
 
+  get currentPhase(): string {
+    return this.phase;
+  }
+
   /** From now on the run is in `phase`; returns the phase it was in. */
   enter(phase: string): string {
     const now = performance.now();
