@@ -199,6 +199,21 @@ describe('the page at any size (issue 78)', () => {
   });
 });
 
+describe('the run in progress', () => {
+  it('is shown beside the outcome while it runs', async () => {
+    const s = hostileStatus(await driftedScenario());
+    const running = { id: 4, trigger: ['startup' as const], startedAt: '2026-11-28T02:24:20.000Z' };
+    const shown = (st: typeof s) =>
+      /<dd id="outcome">.*?<\/dd>/s.exec(
+        pageHtml(st, { approvals: true, daemonUrl: null }, new Date(0)),
+      )![0];
+    expect(shownText(shown({ ...s, running: { ...running, phase: 'apply' } }))).toContain(
+      'run #4 running since 2026-11-28 02:24:20 UTC (startup), apply',
+    );
+    expect(shown(s)).not.toContain('running');
+  });
+});
+
 describe('the page on a follower replica', () => {
   it('says at the top that runs and held changes are on the leader', async () => {
     const s = hostileStatus(await driftedScenario());

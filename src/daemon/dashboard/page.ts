@@ -470,7 +470,7 @@ function overview(s: DaemonStatus, page: PageContext): Content {
   return {
     note: markup`${follower}${frozen}${back}`,
     body: markup`<dl class="facts">
-<div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}</dd></div>
+<div><dt>Outcome</dt><dd id="outcome">${resultBadge(s.outcome)}${running(s.running)}</dd></div>
 <div><dt>Applies</dt><dd id="applies">${f?.frozen ? badge('warn', f.suspended ? 'suspended' : 'outside sync window') : badge('ok', 'allowed')}${f?.windows.length ? markup` <span class="muted">windows: ${f.windows.join('; ')}</span>` : ''}</dd></div>
 <div><dt>Ready</dt><dd>${yesNo(s.ready, 'ready', 'not ready')}</dd></div>
 <div><dt>Policy</dt><dd><code>${s.policy}</code></dd></div>
@@ -481,6 +481,12 @@ function overview(s: DaemonStatus, page: PageContext): Content {
 <div><dt>Last plan</dt><dd>${lastPlan}</dd></div>
 </dl>`,
   };
+}
+
+/** The run in progress beside the last outcome: a long first apply is not "no run yet". */
+function running(r: DaemonStatus['running']): SafeHtml | '' {
+  if (!r) return '';
+  return markup` <span class="muted">run #${r.id} running since ${when(r.startedAt)} (${r.trigger.join(', ')}), ${r.phase}</span>`;
 }
 
 function replicas(s: DaemonStatus): SafeHtml {
