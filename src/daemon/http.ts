@@ -745,10 +745,10 @@ function parse(headers: IncomingHttpHeaders): Record<string, string> | null {
   return fields;
 }
 
-/** The replica that handed this request on (X-Poolsync-Forwarded), else null. */
+/** Who handed this request on (X-Poolsync-Forwarded; its identity if readable), else null. */
 const forwardedBy = (headers: IncomingHttpHeaders): string | null => {
   const f = parse(headers);
-  return f && (f.identity || 'a replica');
+  return f && (f.identity || 'unknown');
 };
 
 export function verifyForward(
@@ -774,9 +774,9 @@ export async function handOff(
   timeoutMs: number,
 ): Promise<HandOff> {
   if (follower === null) return { kind: 'local' };
-  // Handed on by a replica already (its identity, if readable).
-  const by = parse(req.headers);
-  if (by) return { kind: 'refused', reason: leaderWords.handedOnTwice(by.identity || 'unknown') };
+  // Handed on by a replica already.
+  const by = forwardedBy(req.headers);
+  if (by) return { kind: 'refused', reason: leaderWords.handedOnTwice(by) };
   if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader };
   if (follower.leaderAddress === null)
     return { kind: 'refused', reason: leaderWords.noAddress(follower.leader) };

@@ -59,8 +59,13 @@ async function replica(
       const f = follower();
       const leader = f
         ? {
-            ...{ enabled: true, identity, isLeader: false, leader: f.leader },
-            ...{ leaderAddress: f.leaderAddress, lease: 'poolsync/leader', lastTransitionAt: null },
+            enabled: true,
+            identity,
+            isLeader: false,
+            leader: f.leader,
+            leaderAddress: f.leaderAddress,
+            lease: 'poolsync/leader',
+            lastTransitionAt: null,
           }
         : undefined;
       return { ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity, leader };

@@ -469,11 +469,11 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
     );
   out.push(
     `Outcome: ${(s.outcome ?? 'no run yet').replace(/_/g, ' ')}${s.ready ? '' : ' (not ready)'}`,
-    ...(s.running
-      ? [
-          `Running: #${s.running.id} since ${at(s.running.startedAt)} (${s.running.trigger.join(', ')}), ${s.running.phase}`,
-        ]
-      : []),
+  );
+  const r = s.running;
+  if (r)
+    out.push(`Running: #${r.id} since ${at(r.startedAt)} (${r.trigger.join(', ')}), ${r.phase}`);
+  out.push(
     `Commit: ${short(s.commit)} (applied: ${short(s.appliedCommit)})`,
     `Control plane: ${cp.backend ?? '?'} ${cp.url ?? ''}${cp.reachable === null ? '' : cp.reachable ? ', reachable' : `, not reachable: ${cp.lastError ?? ''}`}`,
   );
