@@ -170,11 +170,7 @@ async function acquiring(
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
   try {
-    // One connection per call in flight: reads at read width, steps `parallelism` at a time.
-    const options = openOptions(locks, Math.max(locks.parallelism, READ_PARALLELISM));
-    // Opening an embedded state for writing waits while another process has it open.
-    cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
-    const opened = cp;
+    // A Lease without a kubeconfig is refused before opening, which makes a new file: state.
     let k8s: HoldApplyLockOptions['k8s'] = null;
     if (locks.lease) {
       k8s = {
@@ -182,6 +178,11 @@ async function acquiring(
         kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.opening.vars),
       };
     }
+    // One connection per call in flight: reads at read width, steps `parallelism` at a time.
+    const options = openOptions(locks, Math.max(locks.parallelism, READ_PARALLELISM));
+    // Opening an embedded state for writing waits while another process has it open.
+    cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
+    const opened = cp;
     const warn = (m: string) => o.stderr(`warning: ${m}\n`);
     const who = 'poolsync apply';
     shared = await untilFree(wait, () =>

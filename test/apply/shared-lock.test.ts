@@ -2,6 +2,7 @@
  * The apply lock across machines: the control plane's own lease-style lock (REST API over a
  * real socket), and a Kubernetes Lease (`--lock k8s:NS/NAME`) for control planes with none.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -196,5 +197,28 @@ describe('--lock k8s:NAMESPACE/NAME (control planes with no lock of their own)',
       /union control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE\/NAME/,
     );
     await none.release();
+  });
+
+  it('a Lease with no kubeconfig is refused before a new file: state is made', async () => {
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), REPO);
+    const state = join(root, 'state.json');
+    const r = await runCli(
+      [
+        'apply',
+        repo,
+        '--control-plane',
+        `file:${state}`,
+        '--auto-approve',
+        '--state-dir',
+        join(root, 'sd'),
+      ].concat(['--lock', 'k8s:poolsync/apply-lock']),
+      { KUBECONFIG: join(root, 'no-kubeconfig') },
+    );
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      expect.stringMatching(/^Error: cannot load a Kubernetes configuration .*no-kubeconfig/),
+    ]);
+    await expect(readdir(root)).resolves.toEqual(['repo']);
   });
 });
