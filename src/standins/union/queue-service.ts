@@ -210,7 +210,8 @@ async function deleteQueue(x: ServiceContext, req: DeleteQueueRequest) {
   }
   await x.cp.deleteQueue(name);
   x.life.markDeleted(key(name));
-  return { queue: view(x, (await deletedQueue(x, name))!, true) };
+  // Without soft_delete nothing keeps the deleted queue: it is answered as it was.
+  return { queue: view(x, (await deletedQueue(x, name)) ?? live, true) };
 }
 
 async function undeleteQueue(x: ServiceContext, req: UndeleteQueueRequest) {

@@ -25,6 +25,7 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
+import type { Capabilities } from '../../../src/model/common.js';
 import { discover, parseApiKey, unionTokens } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
 import {
@@ -73,6 +74,8 @@ export async function startUnionServer(
     projects?: readonly string[];
     /** Its archived projects (ListProjects answers them ARCHIVED). */
     archivedProjects?: readonly string[];
+    /** `control-plane serve --capabilities` (default: Union's, soft deletes included). */
+    capabilities?: Capabilities;
   } = {},
 ): Promise<UnionServer> {
   const dir = await mkdtemp(join(tmpdir(), 'poolsync-union-'));
@@ -80,7 +83,7 @@ export async function startUnionServer(
   // so does the control plane standing in for it.
   const embedded = await EmbeddedControlPlane.open({
     path: join(dir, 'state.json'),
-    capabilities: { ...UNION_CAPABILITIES },
+    capabilities: { ...(opts.capabilities ?? UNION_CAPABILITIES) },
   });
   const client = { ...CLIENT, ...opts.client };
   const oauth = unionOAuthServer(client, opts.now);

@@ -40,6 +40,7 @@ import {
   type UnionServer,
   unexpectedStderr,
 } from './helpers.js';
+import { UNION_CAPABILITIES } from '../../../src/controlplane/union/union.js';
 
 const closing: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -153,6 +154,29 @@ describe('issue 73 item 4: blocked means nothing is sent', () => {
     const after = await w.get('default');
     expect(after.status!.state).toBe(PbQueueState.DRAINED);
     expect(after.status!.stateGeneration).toBe(generation);
+  });
+});
+
+describe('a queue deleted without soft_delete (`control-plane serve --capabilities`)', () => {
+  it('DeleteQueue answers the queue it deleted; apply says it deleted it, not "already deleted"', async () => {
+    const w = await world({ capabilities: { ...UNION_CAPABILITIES, soft_delete: false } });
+    await w.write([cluster('c1'), queue('q1', ['c1']), queue('q2', ['c1'])]);
+    await applied(w);
+    await w.write([cluster('c1'), queue('q2', ['c1'])]);
+    const r = await w.cli(['apply', w.repo, '--auto-approve', '--no-color']);
+    expect([r.code, unexpectedStderr(r.stderr)]).toEqual([0, '']);
+    // main: DeleteQueue answered 500 once the queue was gone, read by apply as already deleted.
+    expect(r.stdout).toMatch(/Queue\/q1: Deletion complete after [^(\n]*\[/);
+    await w.write([cluster('c1'), queue('q2', ['c1']), queue('q3', ['c1'])]);
+    await applied(w);
+    await drainByOther(w, 'q3');
+    const q3 = await w.get('q3');
+    const res = await w.queues.deleteQueue({
+      id: { organization: CLIENT.org, name: 'q3' },
+      expectedStateGeneration: q3.status!.stateGeneration,
+    });
+    expect(res.queue?.id?.name).toBe('q3');
+    expect(res.queue?.deletedAt).toBeDefined();
   });
 });
 
