@@ -235,8 +235,10 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
     const [field, known] = unknownField(err);
     const at = entry(node, field);
     const inside = path.length === 0 ? '' : ` in ${where}`;
-    const hint = didYouMean(field, known) || ` (known fields: ${known.join(', ')})`;
-    return { message: `unknown field '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };
+    // Annotations are free-form but for poolsync/ keys, which must be poolsync's own.
+    const what = path.at(-1) === 'annotations' ? 'poolsync annotation' : 'field';
+    const hint = didYouMean(field, known) || ` (known ${what}s: ${known.join(', ')})`;
+    return { message: `unknown ${what} '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };
   },
   required: ({ params, path, where, key, pos }) => {
     const field = String(params['missingProperty']);

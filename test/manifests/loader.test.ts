@@ -187,6 +187,28 @@ metadata:
     expect(Object.keys(ann).sort()).toEqual(['__proto__', 'poolsync/prevent-destroy']);
     expect(({} as Record<string, unknown>)['x']).toBeUndefined();
   });
+
+  it("refuses a poolsync/ annotation that is not poolsync's own: a misspelt protection protected nothing", async () => {
+    const repo = await writeRepo({
+      'c.yaml': `apiVersion: poolsync/v1
+kind: Cluster
+metadata:
+  name: c
+  annotations:
+    poolsync/prevent_destroy: "true"
+    Poolsync/confirm-destroy: "true"
+    poolsync/owner: me
+    team.example.com/poolsync: "free-form"
+`,
+    });
+    const r = await loadRepository(repo);
+    expect(r.valid).toBe(false);
+    expect(r.errors.map((e) => `${e.line}:${e.column} ${e.message}`)).toEqual([
+      "6:5 unknown poolsync annotation 'poolsync/prevent_destroy' in metadata.annotations (did you mean 'poolsync/prevent-destroy'?)",
+      "7:5 unknown poolsync annotation 'Poolsync/confirm-destroy' in metadata.annotations (did you mean 'poolsync/confirm-destroy'?)",
+      "8:5 unknown poolsync annotation 'poolsync/owner' in metadata.annotations (known poolsync annotations: poolsync/prevent-destroy, poolsync/confirm-destroy)",
+    ]);
+  });
 });
 
 describe('symbolic links', () => {

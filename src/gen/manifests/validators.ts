@@ -30,7 +30,7 @@ const schema31 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail. poolsync/contract: "unknown" marks a pool whose contract the repository does not know (spec: {}).',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail. poolsync/contract: "unknown" marks a pool whose contract the repository does not know (spec: {}).',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -49,7 +49,8 @@ const schema31 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -149,8 +150,9 @@ const schema31 = {
 };
 const func1 = require('ajv/dist/runtime/ucs2length').default;
 const pattern4 = new RegExp('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', 'u');
-const pattern5 = new RegExp('^(s3|gs|abfs|oci|file)://\\S+$', 'u');
-const pattern6 = new RegExp('^(https?://\\S+)?$', 'u');
+const pattern5 = new RegExp('^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)', 'u');
+const pattern7 = new RegExp('^(s3|gs|abfs|oci|file)://\\S+$', 'u');
+const pattern8 = new RegExp('^(https?://\\S+)?$', 'u');
 function validate20(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -765,38 +767,30 @@ function validate20(
               if (!(
                 key3 === 'poolsync/prevent-destroy' ||
                 key3 === 'poolsync/confirm-destroy' ||
-                key3 === 'poolsync/contract'
+                key3 === 'poolsync/contract' ||
+                pattern5.test(key3)
               )) {
-                let data12 = data11[key3];
-                if (typeof data12 !== 'string') {
-                  const err30 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema31.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema31.properties.metadata.properties.annotations.additionalProperties,
-                    data: data12,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err30];
-                  } else {
-                    vErrors.push(err30);
-                  }
-                  errors++;
+                const err30 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema31.properties.metadata.properties.annotations,
+                  data: data11,
+                };
+                if (vErrors === null) {
+                  vErrors = [err30];
+                } else {
+                  vErrors.push(err30);
                 }
+                errors++;
               }
             }
             if (data11['poolsync/prevent-destroy'] !== undefined) {
-              let data13 = data11['poolsync/prevent-destroy'];
-              if (!(data13 === 'true' || data13 === 'false')) {
+              let data12 = data11['poolsync/prevent-destroy'];
+              if (!(data12 === 'true' || data12 === 'false')) {
                 const err31 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -817,7 +811,7 @@ function validate20(
                     schema31.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data13,
+                  data: data12,
                 };
                 if (vErrors === null) {
                   vErrors = [err31];
@@ -828,8 +822,8 @@ function validate20(
               }
             }
             if (data11['poolsync/confirm-destroy'] !== undefined) {
-              let data14 = data11['poolsync/confirm-destroy'];
-              if (!(data14 === 'true' || data14 === 'false')) {
+              let data13 = data11['poolsync/confirm-destroy'];
+              if (!(data13 === 'true' || data13 === 'false')) {
                 const err32 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -850,7 +844,7 @@ function validate20(
                     schema31.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data14,
+                  data: data13,
                 };
                 if (vErrors === null) {
                   vErrors = [err32];
@@ -861,8 +855,8 @@ function validate20(
               }
             }
             if (data11['poolsync/contract'] !== undefined) {
-              let data15 = data11['poolsync/contract'];
-              if (!(data15 === 'unknown')) {
+              let data14 = data11['poolsync/contract'];
+              if (!(data14 === 'unknown')) {
                 const err33 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1contract',
                   schemaPath:
@@ -883,7 +877,7 @@ function validate20(
                     schema31.properties.metadata.properties.annotations.properties[
                       'poolsync/contract'
                     ],
-                  data: data15,
+                  data: data14,
                 };
                 if (vErrors === null) {
                   vErrors = [err33];
@@ -893,8 +887,41 @@ function validate20(
                 errors++;
               }
             }
+            for (const key4 in data11) {
+              if (pattern5.test(key4)) {
+                let data15 = data11[key4];
+                if (typeof data15 !== 'string') {
+                  const err34 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema31.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema31.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data15,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err34];
+                  } else {
+                    vErrors.push(err34);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err34 = {
+            const err35 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -905,15 +932,15 @@ function validate20(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err34];
+              vErrors = [err35];
             } else {
-              vErrors.push(err34);
+              vErrors.push(err35);
             }
             errors++;
           }
         }
       } else {
-        const err35 = {
+        const err36 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -924,9 +951,9 @@ function validate20(
           data: data9,
         };
         if (vErrors === null) {
-          vErrors = [err35];
+          vErrors = [err36];
         } else {
-          vErrors.push(err35);
+          vErrors.push(err36);
         }
         errors++;
       }
@@ -934,26 +961,26 @@ function validate20(
     if (data.spec !== undefined) {
       let data16 = data.spec;
       if (data16 && typeof data16 == 'object' && !Array.isArray(data16)) {
-        for (const key4 in data16) {
+        for (const key5 in data16) {
           if (!(
-            key4 === 'object_store_ref' ||
-            key4 === 'secret_store' ||
-            key4 === 'image_registry'
+            key5 === 'object_store_ref' ||
+            key5 === 'secret_store' ||
+            key5 === 'image_registry'
           )) {
-            const err36 = {
+            const err37 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema31.properties.spec,
               data: data16,
             };
             if (vErrors === null) {
-              vErrors = [err36];
+              vErrors = [err37];
             } else {
-              vErrors.push(err36);
+              vErrors.push(err37);
             }
             errors++;
           }
@@ -962,7 +989,7 @@ function validate20(
           let data17 = data16.object_store_ref;
           if (data17 && typeof data17 == 'object' && !Array.isArray(data17)) {
             if (data17.uri === undefined) {
-              const err37 = {
+              const err38 = {
                 instancePath: instancePath + '/spec/object_store_ref',
                 schemaPath: '#/properties/spec/properties/object_store_ref/required',
                 keyword: 'required',
@@ -973,28 +1000,28 @@ function validate20(
                 data: data17,
               };
               if (vErrors === null) {
-                vErrors = [err37];
+                vErrors = [err38];
               } else {
-                vErrors.push(err37);
+                vErrors.push(err38);
               }
               errors++;
             }
-            for (const key5 in data17) {
-              if (!(key5 === 'uri' || key5 === 'endpoint')) {
-                const err38 = {
+            for (const key6 in data17) {
+              if (!(key6 === 'uri' || key6 === 'endpoint')) {
+                const err39 = {
                   instancePath: instancePath + '/spec/object_store_ref',
                   schemaPath: '#/properties/spec/properties/object_store_ref/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
+                  params: { additionalProperty: key6 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.object_store_ref,
                   data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err38];
+                  vErrors = [err39];
                 } else {
-                  vErrors.push(err38);
+                  vErrors.push(err39);
                 }
                 errors++;
               }
@@ -1003,7 +1030,7 @@ function validate20(
               let data18 = data17.uri;
               if (typeof data18 === 'string') {
                 if (data18.length > 2048 && func1(data18) > 2048) {
-                  const err39 = {
+                  const err40 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/maxLength',
@@ -1016,14 +1043,14 @@ function validate20(
                     data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err39];
+                    vErrors = [err40];
                   } else {
-                    vErrors.push(err39);
+                    vErrors.push(err40);
                   }
                   errors++;
                 }
-                if (!pattern5.test(data18)) {
-                  const err40 = {
+                if (!pattern7.test(data18)) {
+                  const err41 = {
                     instancePath: instancePath + '/spec/object_store_ref/uri',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/uri/pattern',
@@ -1036,14 +1063,14 @@ function validate20(
                     data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err40];
+                    vErrors = [err41];
                   } else {
-                    vErrors.push(err40);
+                    vErrors.push(err41);
                   }
                   errors++;
                 }
               } else {
-                const err41 = {
+                const err42 = {
                   instancePath: instancePath + '/spec/object_store_ref/uri',
                   schemaPath: '#/properties/spec/properties/object_store_ref/properties/uri/type',
                   keyword: 'type',
@@ -1054,9 +1081,9 @@ function validate20(
                   data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err41];
+                  vErrors = [err42];
                 } else {
-                  vErrors.push(err41);
+                  vErrors.push(err42);
                 }
                 errors++;
               }
@@ -1065,7 +1092,7 @@ function validate20(
               let data19 = data17.endpoint;
               if (typeof data19 === 'string') {
                 if (data19.length > 2048 && func1(data19) > 2048) {
-                  const err42 = {
+                  const err43 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/maxLength',
@@ -1078,14 +1105,14 @@ function validate20(
                     data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
-                if (!pattern6.test(data19)) {
-                  const err43 = {
+                if (!pattern8.test(data19)) {
+                  const err44 = {
                     instancePath: instancePath + '/spec/object_store_ref/endpoint',
                     schemaPath:
                       '#/properties/spec/properties/object_store_ref/properties/endpoint/pattern',
@@ -1098,14 +1125,14 @@ function validate20(
                     data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err43];
+                    vErrors = [err44];
                   } else {
-                    vErrors.push(err43);
+                    vErrors.push(err44);
                   }
                   errors++;
                 }
               } else {
-                const err44 = {
+                const err45 = {
                   instancePath: instancePath + '/spec/object_store_ref/endpoint',
                   schemaPath:
                     '#/properties/spec/properties/object_store_ref/properties/endpoint/type',
@@ -1119,15 +1146,15 @@ function validate20(
                   data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err45];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err45);
                 }
                 errors++;
               }
             }
           } else {
-            const err45 = {
+            const err46 = {
               instancePath: instancePath + '/spec/object_store_ref',
               schemaPath: '#/properties/spec/properties/object_store_ref/type',
               keyword: 'type',
@@ -1138,9 +1165,9 @@ function validate20(
               data: data17,
             };
             if (vErrors === null) {
-              vErrors = [err45];
+              vErrors = [err46];
             } else {
-              vErrors.push(err45);
+              vErrors.push(err46);
             }
             errors++;
           }
@@ -1149,30 +1176,12 @@ function validate20(
           let data20 = data16.secret_store;
           if (data20 && typeof data20 == 'object' && !Array.isArray(data20)) {
             if (data20.type === undefined) {
-              const err46 = {
+              const err47 = {
                 instancePath: instancePath + '/spec/secret_store',
                 schemaPath: '#/properties/spec/properties/secret_store/required',
                 keyword: 'required',
                 params: { missingProperty: 'type' },
                 message: "must have required property '" + 'type' + "'",
-                schema: schema31.properties.spec.properties.secret_store.required,
-                parentSchema: schema31.properties.spec.properties.secret_store,
-                data: data20,
-              };
-              if (vErrors === null) {
-                vErrors = [err46];
-              } else {
-                vErrors.push(err46);
-              }
-              errors++;
-            }
-            if (data20.locator === undefined) {
-              const err47 = {
-                instancePath: instancePath + '/spec/secret_store',
-                schemaPath: '#/properties/spec/properties/secret_store/required',
-                keyword: 'required',
-                params: { missingProperty: 'locator' },
-                message: "must have required property '" + 'locator' + "'",
                 schema: schema31.properties.spec.properties.secret_store.required,
                 parentSchema: schema31.properties.spec.properties.secret_store,
                 data: data20,
@@ -1184,22 +1193,40 @@ function validate20(
               }
               errors++;
             }
-            for (const key6 in data20) {
-              if (!(key6 === 'type' || key6 === 'locator')) {
-                const err48 = {
+            if (data20.locator === undefined) {
+              const err48 = {
+                instancePath: instancePath + '/spec/secret_store',
+                schemaPath: '#/properties/spec/properties/secret_store/required',
+                keyword: 'required',
+                params: { missingProperty: 'locator' },
+                message: "must have required property '" + 'locator' + "'",
+                schema: schema31.properties.spec.properties.secret_store.required,
+                parentSchema: schema31.properties.spec.properties.secret_store,
+                data: data20,
+              };
+              if (vErrors === null) {
+                vErrors = [err48];
+              } else {
+                vErrors.push(err48);
+              }
+              errors++;
+            }
+            for (const key7 in data20) {
+              if (!(key7 === 'type' || key7 === 'locator')) {
+                const err49 = {
                   instancePath: instancePath + '/spec/secret_store',
                   schemaPath: '#/properties/spec/properties/secret_store/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key6 },
+                  params: { additionalProperty: key7 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.secret_store,
                   data: data20,
                 };
                 if (vErrors === null) {
-                  vErrors = [err48];
+                  vErrors = [err49];
                 } else {
-                  vErrors.push(err48);
+                  vErrors.push(err49);
                 }
                 errors++;
               }
@@ -1214,7 +1241,7 @@ function validate20(
                 data21 === 'VAULT' ||
                 data21 === 'OCI_VAULT'
               )) {
-                const err49 = {
+                const err50 = {
                   instancePath: instancePath + '/spec/secret_store/type',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/type/enum',
                   keyword: 'enum',
@@ -1228,9 +1255,9 @@ function validate20(
                   data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err49];
+                  vErrors = [err50];
                 } else {
-                  vErrors.push(err49);
+                  vErrors.push(err50);
                 }
                 errors++;
               }
@@ -1239,7 +1266,7 @@ function validate20(
               let data22 = data20.locator;
               if (typeof data22 === 'string') {
                 if (data22.length > 2048 && func1(data22) > 2048) {
-                  const err50 = {
+                  const err51 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/maxLength',
@@ -1252,14 +1279,14 @@ function validate20(
                     data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err50];
+                    vErrors = [err51];
                   } else {
-                    vErrors.push(err50);
+                    vErrors.push(err51);
                   }
                   errors++;
                 }
                 if (data22.length < 2 && func1(data22) < 1) {
-                  const err51 = {
+                  const err52 = {
                     instancePath: instancePath + '/spec/secret_store/locator',
                     schemaPath:
                       '#/properties/spec/properties/secret_store/properties/locator/minLength',
@@ -1272,14 +1299,14 @@ function validate20(
                     data: data22,
                   };
                   if (vErrors === null) {
-                    vErrors = [err51];
+                    vErrors = [err52];
                   } else {
-                    vErrors.push(err51);
+                    vErrors.push(err52);
                   }
                   errors++;
                 }
               } else {
-                const err52 = {
+                const err53 = {
                   instancePath: instancePath + '/spec/secret_store/locator',
                   schemaPath: '#/properties/spec/properties/secret_store/properties/locator/type',
                   keyword: 'type',
@@ -1290,15 +1317,15 @@ function validate20(
                   data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err52];
+                  vErrors = [err53];
                 } else {
-                  vErrors.push(err52);
+                  vErrors.push(err53);
                 }
                 errors++;
               }
             }
           } else {
-            const err53 = {
+            const err54 = {
               instancePath: instancePath + '/spec/secret_store',
               schemaPath: '#/properties/spec/properties/secret_store/type',
               keyword: 'type',
@@ -1309,9 +1336,9 @@ function validate20(
               data: data20,
             };
             if (vErrors === null) {
-              vErrors = [err53];
+              vErrors = [err54];
             } else {
-              vErrors.push(err53);
+              vErrors.push(err54);
             }
             errors++;
           }
@@ -1320,7 +1347,7 @@ function validate20(
           let data23 = data16.image_registry;
           if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
             if (data23.locator === undefined) {
-              const err54 = {
+              const err55 = {
                 instancePath: instancePath + '/spec/image_registry',
                 schemaPath: '#/properties/spec/properties/image_registry/required',
                 keyword: 'required',
@@ -1331,28 +1358,28 @@ function validate20(
                 data: data23,
               };
               if (vErrors === null) {
-                vErrors = [err54];
+                vErrors = [err55];
               } else {
-                vErrors.push(err54);
+                vErrors.push(err55);
               }
               errors++;
             }
-            for (const key7 in data23) {
-              if (!(key7 === 'locator')) {
-                const err55 = {
+            for (const key8 in data23) {
+              if (!(key8 === 'locator')) {
+                const err56 = {
                   instancePath: instancePath + '/spec/image_registry',
                   schemaPath: '#/properties/spec/properties/image_registry/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key7 },
+                  params: { additionalProperty: key8 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema31.properties.spec.properties.image_registry,
                   data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err55];
+                  vErrors = [err56];
                 } else {
-                  vErrors.push(err55);
+                  vErrors.push(err56);
                 }
                 errors++;
               }
@@ -1361,7 +1388,7 @@ function validate20(
               let data24 = data23.locator;
               if (typeof data24 === 'string') {
                 if (data24.length > 2048 && func1(data24) > 2048) {
-                  const err56 = {
+                  const err57 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/maxLength',
@@ -1374,14 +1401,14 @@ function validate20(
                     data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err56];
+                    vErrors = [err57];
                   } else {
-                    vErrors.push(err56);
+                    vErrors.push(err57);
                   }
                   errors++;
                 }
                 if (data24.length < 2 && func1(data24) < 1) {
-                  const err57 = {
+                  const err58 = {
                     instancePath: instancePath + '/spec/image_registry/locator',
                     schemaPath:
                       '#/properties/spec/properties/image_registry/properties/locator/minLength',
@@ -1394,14 +1421,14 @@ function validate20(
                     data: data24,
                   };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err58];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err58);
                   }
                   errors++;
                 }
               } else {
-                const err58 = {
+                const err59 = {
                   instancePath: instancePath + '/spec/image_registry/locator',
                   schemaPath: '#/properties/spec/properties/image_registry/properties/locator/type',
                   keyword: 'type',
@@ -1414,15 +1441,15 @@ function validate20(
                   data: data24,
                 };
                 if (vErrors === null) {
-                  vErrors = [err58];
+                  vErrors = [err59];
                 } else {
-                  vErrors.push(err58);
+                  vErrors.push(err59);
                 }
                 errors++;
               }
             }
           } else {
-            const err59 = {
+            const err60 = {
               instancePath: instancePath + '/spec/image_registry',
               schemaPath: '#/properties/spec/properties/image_registry/type',
               keyword: 'type',
@@ -1433,15 +1460,15 @@ function validate20(
               data: data23,
             };
             if (vErrors === null) {
-              vErrors = [err59];
+              vErrors = [err60];
             } else {
-              vErrors.push(err59);
+              vErrors.push(err60);
             }
             errors++;
           }
         }
       } else {
-        const err60 = {
+        const err61 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -1452,15 +1479,15 @@ function validate20(
           data: data16,
         };
         if (vErrors === null) {
-          vErrors = [err60];
+          vErrors = [err61];
         } else {
-          vErrors.push(err60);
+          vErrors.push(err61);
         }
         errors++;
       }
     }
   } else {
-    const err61 = {
+    const err62 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -1471,9 +1498,9 @@ function validate20(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err61];
+      vErrors = [err62];
     } else {
-      vErrors.push(err61);
+      vErrors.push(err62);
     }
     errors++;
   }
@@ -1508,7 +1535,7 @@ const schema32 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -1522,7 +1549,8 @@ const schema32 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -1903,37 +1931,32 @@ function validate21(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err15 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema32.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema32.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err15];
-                  } else {
-                    vErrors.push(err15);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err15 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema32.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err15];
+                } else {
+                  vErrors.push(err15);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err16 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -1954,7 +1977,7 @@ function validate21(
                     schema32.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err16];
@@ -1965,8 +1988,8 @@ function validate21(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -1987,7 +2010,7 @@ function validate21(
                     schema32.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -1997,8 +2020,41 @@ function validate21(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err18 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema32.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema32.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err18];
+                  } else {
+                    vErrors.push(err18);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err18 = {
+            const err19 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -2009,15 +2065,15 @@ function validate21(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err18];
+              vErrors = [err19];
             } else {
-              vErrors.push(err18);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
       } else {
-        const err19 = {
+        const err20 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -2028,9 +2084,9 @@ function validate21(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err19];
+          vErrors = [err20];
         } else {
-          vErrors.push(err19);
+          vErrors.push(err20);
         }
         errors++;
       }
@@ -2038,27 +2094,27 @@ function validate21(
     if (data.spec !== undefined) {
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
-        for (const key4 in data8) {
+        for (const key5 in data8) {
           if (!(
-            key4 === 'pool' ||
-            key4 === 'pools' ||
-            key4 === 'enabled' ||
-            key4 === 'data_plane'
+            key5 === 'pool' ||
+            key5 === 'pools' ||
+            key5 === 'enabled' ||
+            key5 === 'data_plane'
           )) {
-            const err20 = {
+            const err21 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema32.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err20];
+              vErrors = [err21];
             } else {
-              vErrors.push(err20);
+              vErrors.push(err21);
             }
             errors++;
           }
@@ -2067,7 +2123,7 @@ function validate21(
           let data9 = data8.pool;
           if (typeof data9 === 'string') {
             if (data9.length > 63 && func1(data9) > 63) {
-              const err21 = {
+              const err22 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
@@ -2078,14 +2134,14 @@ function validate21(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err21];
+                vErrors = [err22];
               } else {
-                vErrors.push(err21);
+                vErrors.push(err22);
               }
               errors++;
             }
             if (!pattern4.test(data9)) {
-              const err22 = {
+              const err23 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/pattern',
                 keyword: 'pattern',
@@ -2096,14 +2152,14 @@ function validate21(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err22];
+                vErrors = [err23];
               } else {
-                vErrors.push(err22);
+                vErrors.push(err23);
               }
               errors++;
             }
           } else {
-            const err23 = {
+            const err24 = {
               instancePath: instancePath + '/spec/pool',
               schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
@@ -2114,9 +2170,9 @@ function validate21(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err24];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err24);
             }
             errors++;
           }
@@ -2125,7 +2181,7 @@ function validate21(
           let data10 = data8.pools;
           if (Array.isArray(data10)) {
             if (data10.length > 1000) {
-              const err24 = {
+              const err25 = {
                 instancePath: instancePath + '/spec/pools',
                 schemaPath: '#/properties/spec/properties/pools/maxItems',
                 keyword: 'maxItems',
@@ -2136,14 +2192,14 @@ function validate21(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err24];
+                vErrors = [err25];
               } else {
-                vErrors.push(err24);
+                vErrors.push(err25);
               }
               errors++;
             }
             if (data10.length < 1) {
-              const err25 = {
+              const err26 = {
                 instancePath: instancePath + '/spec/pools',
                 schemaPath: '#/properties/spec/properties/pools/minItems',
                 keyword: 'minItems',
@@ -2154,9 +2210,9 @@ function validate21(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err25];
+                vErrors = [err26];
               } else {
-                vErrors.push(err25);
+                vErrors.push(err26);
               }
               errors++;
             }
@@ -2165,7 +2221,7 @@ function validate21(
               let data11 = data10[i0];
               if (typeof data11 === 'string') {
                 if (data11.length > 63 && func1(data11) > 63) {
-                  const err26 = {
+                  const err27 = {
                     instancePath: instancePath + '/spec/pools/' + i0,
                     schemaPath: '#/properties/spec/properties/pools/items/maxLength',
                     keyword: 'maxLength',
@@ -2176,14 +2232,14 @@ function validate21(
                     data: data11,
                   };
                   if (vErrors === null) {
-                    vErrors = [err26];
+                    vErrors = [err27];
                   } else {
-                    vErrors.push(err26);
+                    vErrors.push(err27);
                   }
                   errors++;
                 }
                 if (!pattern4.test(data11)) {
-                  const err27 = {
+                  const err28 = {
                     instancePath: instancePath + '/spec/pools/' + i0,
                     schemaPath: '#/properties/spec/properties/pools/items/pattern',
                     keyword: 'pattern',
@@ -2194,14 +2250,14 @@ function validate21(
                     data: data11,
                   };
                   if (vErrors === null) {
-                    vErrors = [err27];
+                    vErrors = [err28];
                   } else {
-                    vErrors.push(err27);
+                    vErrors.push(err28);
                   }
                   errors++;
                 }
               } else {
-                const err28 = {
+                const err29 = {
                   instancePath: instancePath + '/spec/pools/' + i0,
                   schemaPath: '#/properties/spec/properties/pools/items/type',
                   keyword: 'type',
@@ -2212,9 +2268,9 @@ function validate21(
                   data: data11,
                 };
                 if (vErrors === null) {
-                  vErrors = [err28];
+                  vErrors = [err29];
                 } else {
-                  vErrors.push(err28);
+                  vErrors.push(err29);
                 }
                 errors++;
               }
@@ -2230,7 +2286,7 @@ function validate21(
                 }
                 if (typeof indices0[item0] == 'number') {
                   j0 = indices0[item0];
-                  const err29 = {
+                  const err30 = {
                     instancePath: instancePath + '/spec/pools',
                     schemaPath: '#/properties/spec/properties/pools/uniqueItems',
                     keyword: 'uniqueItems',
@@ -2246,9 +2302,9 @@ function validate21(
                     data: data10,
                   };
                   if (vErrors === null) {
-                    vErrors = [err29];
+                    vErrors = [err30];
                   } else {
-                    vErrors.push(err29);
+                    vErrors.push(err30);
                   }
                   errors++;
                   break;
@@ -2257,7 +2313,7 @@ function validate21(
               }
             }
           } else {
-            const err30 = {
+            const err31 = {
               instancePath: instancePath + '/spec/pools',
               schemaPath: '#/properties/spec/properties/pools/type',
               keyword: 'type',
@@ -2268,9 +2324,9 @@ function validate21(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err30];
+              vErrors = [err31];
             } else {
-              vErrors.push(err30);
+              vErrors.push(err31);
             }
             errors++;
           }
@@ -2278,7 +2334,7 @@ function validate21(
         if (data8.enabled !== undefined) {
           let data12 = data8.enabled;
           if (typeof data12 !== 'boolean') {
-            const err31 = {
+            const err32 = {
               instancePath: instancePath + '/spec/enabled',
               schemaPath: '#/properties/spec/properties/enabled/type',
               keyword: 'type',
@@ -2289,9 +2345,9 @@ function validate21(
               data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err31];
+              vErrors = [err32];
             } else {
-              vErrors.push(err31);
+              vErrors.push(err32);
             }
             errors++;
           }
@@ -2299,26 +2355,26 @@ function validate21(
         if (data8.data_plane !== undefined) {
           let data13 = data8.data_plane;
           if (data13 && typeof data13 == 'object' && !Array.isArray(data13)) {
-            for (const key5 in data13) {
+            for (const key6 in data13) {
               if (!(
-                key5 === 'object_store_uri' ||
-                key5 === 'secret_store' ||
-                key5 === 'image_registry'
+                key6 === 'object_store_uri' ||
+                key6 === 'secret_store' ||
+                key6 === 'image_registry'
               )) {
-                const err32 = {
+                const err33 = {
                   instancePath: instancePath + '/spec/data_plane',
                   schemaPath: '#/properties/spec/properties/data_plane/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
+                  params: { additionalProperty: key6 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema32.properties.spec.properties.data_plane,
                   data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err32];
+                  vErrors = [err33];
                 } else {
-                  vErrors.push(err32);
+                  vErrors.push(err33);
                 }
                 errors++;
               }
@@ -2327,7 +2383,7 @@ function validate21(
               let data14 = data13.object_store_uri;
               if (typeof data14 === 'string') {
                 if (data14.length > 2048 && func1(data14) > 2048) {
-                  const err33 = {
+                  const err34 = {
                     instancePath: instancePath + '/spec/data_plane/object_store_uri',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/object_store_uri/maxLength',
@@ -2340,14 +2396,14 @@ function validate21(
                     data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err33];
+                    vErrors = [err34];
                   } else {
-                    vErrors.push(err33);
+                    vErrors.push(err34);
                   }
                   errors++;
                 }
-                if (!pattern5.test(data14)) {
-                  const err34 = {
+                if (!pattern7.test(data14)) {
+                  const err35 = {
                     instancePath: instancePath + '/spec/data_plane/object_store_uri',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/object_store_uri/pattern',
@@ -2360,14 +2416,14 @@ function validate21(
                     data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err34];
+                    vErrors = [err35];
                   } else {
-                    vErrors.push(err34);
+                    vErrors.push(err35);
                   }
                   errors++;
                 }
               } else {
-                const err35 = {
+                const err36 = {
                   instancePath: instancePath + '/spec/data_plane/object_store_uri',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/object_store_uri/type',
@@ -2381,9 +2437,9 @@ function validate21(
                   data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err35];
+                  vErrors = [err36];
                 } else {
-                  vErrors.push(err35);
+                  vErrors.push(err36);
                 }
                 errors++;
               }
@@ -2391,14 +2447,14 @@ function validate21(
             if (data13.secret_store !== undefined) {
               let data15 = data13.secret_store;
               if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
-                for (const key6 in data15) {
-                  if (!(key6 === 'type' || key6 === 'locator')) {
-                    const err36 = {
+                for (const key7 in data15) {
+                  if (!(key7 === 'type' || key7 === 'locator')) {
+                    const err37 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/additionalProperties',
                       keyword: 'additionalProperties',
-                      params: { additionalProperty: key6 },
+                      params: { additionalProperty: key7 },
                       message: 'must NOT have additional properties',
                       schema: false,
                       parentSchema:
@@ -2406,9 +2462,9 @@ function validate21(
                       data: data15,
                     };
                     if (vErrors === null) {
-                      vErrors = [err36];
+                      vErrors = [err37];
                     } else {
-                      vErrors.push(err36);
+                      vErrors.push(err37);
                     }
                     errors++;
                   }
@@ -2423,7 +2479,7 @@ function validate21(
                     data16 === 'VAULT' ||
                     data16 === 'OCI_VAULT'
                   )) {
-                    const err37 = {
+                    const err38 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store/type',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/properties/type/enum',
@@ -2443,9 +2499,9 @@ function validate21(
                       data: data16,
                     };
                     if (vErrors === null) {
-                      vErrors = [err37];
+                      vErrors = [err38];
                     } else {
-                      vErrors.push(err37);
+                      vErrors.push(err38);
                     }
                     errors++;
                   }
@@ -2454,7 +2510,7 @@ function validate21(
                   let data17 = data15.locator;
                   if (typeof data17 === 'string') {
                     if (data17.length > 2048 && func1(data17) > 2048) {
-                      const err38 = {
+                      const err39 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
                           '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/maxLength',
@@ -2468,14 +2524,14 @@ function validate21(
                         data: data17,
                       };
                       if (vErrors === null) {
-                        vErrors = [err38];
+                        vErrors = [err39];
                       } else {
-                        vErrors.push(err38);
+                        vErrors.push(err39);
                       }
                       errors++;
                     }
                     if (data17.length < 2 && func1(data17) < 1) {
-                      const err39 = {
+                      const err40 = {
                         instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                         schemaPath:
                           '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/minLength',
@@ -2489,14 +2545,14 @@ function validate21(
                         data: data17,
                       };
                       if (vErrors === null) {
-                        vErrors = [err39];
+                        vErrors = [err40];
                       } else {
-                        vErrors.push(err39);
+                        vErrors.push(err40);
                       }
                       errors++;
                     }
                   } else {
-                    const err40 = {
+                    const err41 = {
                       instancePath: instancePath + '/spec/data_plane/secret_store/locator',
                       schemaPath:
                         '#/properties/spec/properties/data_plane/properties/secret_store/properties/locator/type',
@@ -2512,15 +2568,15 @@ function validate21(
                       data: data17,
                     };
                     if (vErrors === null) {
-                      vErrors = [err40];
+                      vErrors = [err41];
                     } else {
-                      vErrors.push(err40);
+                      vErrors.push(err41);
                     }
                     errors++;
                   }
                 }
               } else {
-                const err41 = {
+                const err42 = {
                   instancePath: instancePath + '/spec/data_plane/secret_store',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/secret_store/type',
@@ -2534,9 +2590,9 @@ function validate21(
                   data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err41];
+                  vErrors = [err42];
                 } else {
-                  vErrors.push(err41);
+                  vErrors.push(err42);
                 }
                 errors++;
               }
@@ -2545,7 +2601,7 @@ function validate21(
               let data18 = data13.image_registry;
               if (typeof data18 === 'string') {
                 if (data18.length > 2048 && func1(data18) > 2048) {
-                  const err42 = {
+                  const err43 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/image_registry/maxLength',
@@ -2558,14 +2614,14 @@ function validate21(
                     data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
                 if (data18.length < 2 && func1(data18) < 1) {
-                  const err43 = {
+                  const err44 = {
                     instancePath: instancePath + '/spec/data_plane/image_registry',
                     schemaPath:
                       '#/properties/spec/properties/data_plane/properties/image_registry/minLength',
@@ -2578,14 +2634,14 @@ function validate21(
                     data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err43];
+                    vErrors = [err44];
                   } else {
-                    vErrors.push(err43);
+                    vErrors.push(err44);
                   }
                   errors++;
                 }
               } else {
-                const err44 = {
+                const err45 = {
                   instancePath: instancePath + '/spec/data_plane/image_registry',
                   schemaPath:
                     '#/properties/spec/properties/data_plane/properties/image_registry/type',
@@ -2599,15 +2655,15 @@ function validate21(
                   data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err45];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err45);
                 }
                 errors++;
               }
             }
           } else {
-            const err45 = {
+            const err46 = {
               instancePath: instancePath + '/spec/data_plane',
               schemaPath: '#/properties/spec/properties/data_plane/type',
               keyword: 'type',
@@ -2618,15 +2674,15 @@ function validate21(
               data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err45];
+              vErrors = [err46];
             } else {
-              vErrors.push(err45);
+              vErrors.push(err46);
             }
             errors++;
           }
         }
       } else {
-        const err46 = {
+        const err47 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -2637,15 +2693,15 @@ function validate21(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err46];
+          vErrors = [err47];
         } else {
-          vErrors.push(err46);
+          vErrors.push(err47);
         }
         errors++;
       }
     }
   } else {
-    const err47 = {
+    const err48 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -2656,9 +2712,9 @@ function validate21(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err47];
+      vErrors = [err48];
     } else {
-      vErrors.push(err47);
+      vErrors.push(err48);
     }
     errors++;
   }
@@ -2707,7 +2763,7 @@ const schema33 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -2721,7 +2777,8 @@ const schema33 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -2818,12 +2875,12 @@ const schema34 = {
   },
 };
 const func23 = Object.prototype.hasOwnProperty;
-const pattern13 = new RegExp('^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
-const pattern14 = new RegExp(
+const pattern19 = new RegExp('^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern20 = new RegExp(
   '^\\+?(\\d+|\\d*\\.\\d+|\\d+\\.\\d*)([eE][+-]?\\d+|[KMGTPE]i|[numkMGTPE])?$',
   'u',
 );
-const pattern18 = new RegExp(
+const pattern24 = new RegExp(
   '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
   'u',
 );
@@ -3160,37 +3217,32 @@ function validate22(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema33.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema33.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err16 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema33.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err16];
+                } else {
+                  vErrors.push(err16);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -3211,7 +3263,7 @@ function validate22(
                     schema33.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -3222,8 +3274,8 @@ function validate22(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err18 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -3244,7 +3296,7 @@ function validate22(
                     schema33.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err18];
@@ -3254,8 +3306,41 @@ function validate22(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err19 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema33.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema33.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err19];
+                  } else {
+                    vErrors.push(err19);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -3266,15 +3351,15 @@ function validate22(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
       } else {
-        const err20 = {
+        const err21 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -3285,9 +3370,9 @@ function validate22(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
@@ -3296,30 +3381,12 @@ function validate22(
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
         if (data8.run_concurrency === undefined) {
-          const err21 = {
+          const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
             params: { missingProperty: 'run_concurrency' },
             message: "must have required property '" + 'run_concurrency' + "'",
-            schema: schema33.properties.spec.required,
-            parentSchema: schema33.properties.spec,
-            data: data8,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data8.action_concurrency === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'action_concurrency' },
-            message: "must have required property '" + 'action_concurrency' + "'",
             schema: schema33.properties.spec.required,
             parentSchema: schema33.properties.spec,
             data: data8,
@@ -3331,22 +3398,40 @@ function validate22(
           }
           errors++;
         }
-        for (const key4 in data8) {
-          if (!func23.call(schema33.properties.spec.properties, key4)) {
-            const err23 = {
+        if (data8.action_concurrency === undefined) {
+          const err23 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'action_concurrency' },
+            message: "must have required property '" + 'action_concurrency' + "'",
+            schema: schema33.properties.spec.required,
+            parentSchema: schema33.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
+          }
+          errors++;
+        }
+        for (const key5 in data8) {
+          if (!func23.call(schema33.properties.spec.properties, key5)) {
+            const err24 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema33.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err24];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err24);
             }
             errors++;
           }
@@ -3355,7 +3440,7 @@ function validate22(
           let data9 = data8.pool;
           if (typeof data9 === 'string') {
             if (data9.length > 63 && func1(data9) > 63) {
-              const err24 = {
+              const err25 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
@@ -3366,14 +3451,14 @@ function validate22(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err24];
+                vErrors = [err25];
               } else {
-                vErrors.push(err24);
+                vErrors.push(err25);
               }
               errors++;
             }
             if (!pattern4.test(data9)) {
-              const err25 = {
+              const err26 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/pattern',
                 keyword: 'pattern',
@@ -3384,14 +3469,14 @@ function validate22(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err25];
+                vErrors = [err26];
               } else {
-                vErrors.push(err25);
+                vErrors.push(err26);
               }
               errors++;
             }
           } else {
-            const err26 = {
+            const err27 = {
               instancePath: instancePath + '/spec/pool',
               schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
@@ -3402,9 +3487,9 @@ function validate22(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err26];
+              vErrors = [err27];
             } else {
-              vErrors.push(err26);
+              vErrors.push(err27);
             }
             errors++;
           }
@@ -3417,7 +3502,7 @@ function validate22(
               let data11 = data10[i0];
               if (typeof data11 === 'string') {
                 if (data11.length > 63 && func1(data11) > 63) {
-                  const err27 = {
+                  const err28 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/maxLength',
                     keyword: 'maxLength',
@@ -3428,14 +3513,14 @@ function validate22(
                     data: data11,
                   };
                   if (vErrors === null) {
-                    vErrors = [err27];
+                    vErrors = [err28];
                   } else {
-                    vErrors.push(err27);
+                    vErrors.push(err28);
                   }
                   errors++;
                 }
-                if (!pattern13.test(data11)) {
-                  const err28 = {
+                if (!pattern19.test(data11)) {
+                  const err29 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/pattern',
                     keyword: 'pattern',
@@ -3446,14 +3531,14 @@ function validate22(
                     data: data11,
                   };
                   if (vErrors === null) {
-                    vErrors = [err28];
+                    vErrors = [err29];
                   } else {
-                    vErrors.push(err28);
+                    vErrors.push(err29);
                   }
                   errors++;
                 }
               } else {
-                const err29 = {
+                const err30 = {
                   instancePath: instancePath + '/spec/clusters/' + i0,
                   schemaPath: '#/properties/spec/properties/clusters/items/type',
                   keyword: 'type',
@@ -3464,9 +3549,9 @@ function validate22(
                   data: data11,
                 };
                 if (vErrors === null) {
-                  vErrors = [err29];
+                  vErrors = [err30];
                 } else {
-                  vErrors.push(err29);
+                  vErrors.push(err30);
                 }
                 errors++;
               }
@@ -3482,7 +3567,7 @@ function validate22(
                 }
                 if (typeof indices0[item0] == 'number') {
                   j0 = indices0[item0];
-                  const err30 = {
+                  const err31 = {
                     instancePath: instancePath + '/spec/clusters',
                     schemaPath: '#/properties/spec/properties/clusters/uniqueItems',
                     keyword: 'uniqueItems',
@@ -3498,9 +3583,9 @@ function validate22(
                     data: data10,
                   };
                   if (vErrors === null) {
-                    vErrors = [err30];
+                    vErrors = [err31];
                   } else {
-                    vErrors.push(err30);
+                    vErrors.push(err31);
                   }
                   errors++;
                   break;
@@ -3509,7 +3594,7 @@ function validate22(
               }
             }
           } else {
-            const err31 = {
+            const err32 = {
               instancePath: instancePath + '/spec/clusters',
               schemaPath: '#/properties/spec/properties/clusters/type',
               keyword: 'type',
@@ -3520,9 +3605,9 @@ function validate22(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err31];
+              vErrors = [err32];
             } else {
-              vErrors.push(err31);
+              vErrors.push(err32);
             }
             errors++;
           }
@@ -3530,7 +3615,7 @@ function validate22(
         if (data8.run_concurrency !== undefined) {
           let data12 = data8.run_concurrency;
           if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
-            const err32 = {
+            const err33 = {
               instancePath: instancePath + '/spec/run_concurrency',
               schemaPath: '#/properties/spec/properties/run_concurrency/type',
               keyword: 'type',
@@ -3541,15 +3626,15 @@ function validate22(
               data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err32];
+              vErrors = [err33];
             } else {
-              vErrors.push(err32);
+              vErrors.push(err33);
             }
             errors++;
           }
           if (typeof data12 == 'number' && isFinite(data12)) {
             if (data12 > 2147483647 || isNaN(data12)) {
-              const err33 = {
+              const err34 = {
                 instancePath: instancePath + '/spec/run_concurrency',
                 schemaPath: '#/properties/spec/properties/run_concurrency/maximum',
                 keyword: 'maximum',
@@ -3560,14 +3645,14 @@ function validate22(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err33];
+                vErrors = [err34];
               } else {
-                vErrors.push(err33);
+                vErrors.push(err34);
               }
               errors++;
             }
             if (data12 < 0 || isNaN(data12)) {
-              const err34 = {
+              const err35 = {
                 instancePath: instancePath + '/spec/run_concurrency',
                 schemaPath: '#/properties/spec/properties/run_concurrency/minimum',
                 keyword: 'minimum',
@@ -3578,9 +3663,9 @@ function validate22(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err34];
+                vErrors = [err35];
               } else {
-                vErrors.push(err34);
+                vErrors.push(err35);
               }
               errors++;
             }
@@ -3589,7 +3674,7 @@ function validate22(
         if (data8.action_concurrency !== undefined) {
           let data13 = data8.action_concurrency;
           if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
-            const err35 = {
+            const err36 = {
               instancePath: instancePath + '/spec/action_concurrency',
               schemaPath: '#/properties/spec/properties/action_concurrency/type',
               keyword: 'type',
@@ -3600,15 +3685,15 @@ function validate22(
               data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           }
           if (typeof data13 == 'number' && isFinite(data13)) {
             if (data13 > 2147483647 || isNaN(data13)) {
-              const err36 = {
+              const err37 = {
                 instancePath: instancePath + '/spec/action_concurrency',
                 schemaPath: '#/properties/spec/properties/action_concurrency/maximum',
                 keyword: 'maximum',
@@ -3619,14 +3704,14 @@ function validate22(
                 data: data13,
               };
               if (vErrors === null) {
-                vErrors = [err36];
+                vErrors = [err37];
               } else {
-                vErrors.push(err36);
+                vErrors.push(err37);
               }
               errors++;
             }
             if (data13 < 0 || isNaN(data13)) {
-              const err37 = {
+              const err38 = {
                 instancePath: instancePath + '/spec/action_concurrency',
                 schemaPath: '#/properties/spec/properties/action_concurrency/minimum',
                 keyword: 'minimum',
@@ -3637,9 +3722,9 @@ function validate22(
                 data: data13,
               };
               if (vErrors === null) {
-                vErrors = [err37];
+                vErrors = [err38];
               } else {
-                vErrors.push(err37);
+                vErrors.push(err38);
               }
               errors++;
             }
@@ -3648,7 +3733,7 @@ function validate22(
         if (data8.depth !== undefined) {
           let data14 = data8.depth;
           if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
-            const err38 = {
+            const err39 = {
               instancePath: instancePath + '/spec/depth',
               schemaPath: '#/properties/spec/properties/depth/type',
               keyword: 'type',
@@ -3659,15 +3744,15 @@ function validate22(
               data: data14,
             };
             if (vErrors === null) {
-              vErrors = [err38];
+              vErrors = [err39];
             } else {
-              vErrors.push(err38);
+              vErrors.push(err39);
             }
             errors++;
           }
           if (typeof data14 == 'number' && isFinite(data14)) {
             if (data14 > 2147483647 || isNaN(data14)) {
-              const err39 = {
+              const err40 = {
                 instancePath: instancePath + '/spec/depth',
                 schemaPath: '#/properties/spec/properties/depth/maximum',
                 keyword: 'maximum',
@@ -3678,14 +3763,14 @@ function validate22(
                 data: data14,
               };
               if (vErrors === null) {
-                vErrors = [err39];
+                vErrors = [err40];
               } else {
-                vErrors.push(err39);
+                vErrors.push(err40);
               }
               errors++;
             }
             if (data14 < 0 || isNaN(data14)) {
-              const err40 = {
+              const err41 = {
                 instancePath: instancePath + '/spec/depth',
                 schemaPath: '#/properties/spec/properties/depth/minimum',
                 keyword: 'minimum',
@@ -3696,9 +3781,9 @@ function validate22(
                 data: data14,
               };
               if (vErrors === null) {
-                vErrors = [err40];
+                vErrors = [err41];
               } else {
-                vErrors.push(err40);
+                vErrors.push(err41);
               }
               errors++;
             }
@@ -3707,7 +3792,7 @@ function validate22(
         if (data8.priority !== undefined) {
           let data15 = data8.priority;
           if (!(data15 === 'min' || data15 === 'medium' || data15 === 'max')) {
-            const err41 = {
+            const err42 = {
               instancePath: instancePath + '/spec/priority',
               schemaPath: '#/properties/spec/properties/priority/enum',
               keyword: 'enum',
@@ -3718,9 +3803,9 @@ function validate22(
               data: data15,
             };
             if (vErrors === null) {
-              vErrors = [err41];
+              vErrors = [err42];
             } else {
-              vErrors.push(err41);
+              vErrors.push(err42);
             }
             errors++;
           }
@@ -3728,7 +3813,7 @@ function validate22(
         if (data8.fairness !== undefined) {
           let data16 = data8.fairness;
           if (!(data16 === 'round_robin' || data16 === 'shuffle_interleave')) {
-            const err42 = {
+            const err43 = {
               instancePath: instancePath + '/spec/fairness',
               schemaPath: '#/properties/spec/properties/fairness/enum',
               keyword: 'enum',
@@ -3739,9 +3824,9 @@ function validate22(
               data: data16,
             };
             if (vErrors === null) {
-              vErrors = [err42];
+              vErrors = [err43];
             } else {
-              vErrors.push(err42);
+              vErrors.push(err43);
             }
             errors++;
           }
@@ -3749,27 +3834,27 @@ function validate22(
         if (data8.max_resources !== undefined) {
           let data17 = data8.max_resources;
           if (data17 && typeof data17 == 'object' && !Array.isArray(data17)) {
-            for (const key5 in data17) {
+            for (const key6 in data17) {
               if (!(
-                key5 === 'cpu' ||
-                key5 === 'memory' ||
-                key5 === 'ephemeral_storage' ||
-                key5 === 'gpu'
+                key6 === 'cpu' ||
+                key6 === 'memory' ||
+                key6 === 'ephemeral_storage' ||
+                key6 === 'gpu'
               )) {
-                const err43 = {
+                const err44 = {
                   instancePath: instancePath + '/spec/max_resources',
                   schemaPath: '#/properties/spec/properties/max_resources/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
+                  params: { additionalProperty: key6 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema33.properties.spec.properties.max_resources,
                   data: data17,
                 };
                 if (vErrors === null) {
-                  vErrors = [err43];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err43);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
@@ -3780,11 +3865,11 @@ function validate22(
               let valid11 = true;
               const _errs41 = errors;
               if (!(typeof data18 == 'number' && isFinite(data18))) {
-                const err44 = {};
+                const err45 = {};
                 if (vErrors === null) {
-                  vErrors = [err44];
+                  vErrors = [err45];
                 } else {
-                  vErrors.push(err44);
+                  vErrors.push(err45);
                 }
                 errors++;
               }
@@ -3802,7 +3887,7 @@ function validate22(
                 const _errs43 = errors;
                 if (typeof data18 == 'number' && isFinite(data18)) {
                   if (data18 < 0 || isNaN(data18)) {
-                    const err45 = {
+                    const err46 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -3813,14 +3898,14 @@ function validate22(
                       data: data18,
                     };
                     if (vErrors === null) {
-                      vErrors = [err45];
+                      vErrors = [err46];
                     } else {
-                      vErrors.push(err45);
+                      vErrors.push(err46);
                     }
                     errors++;
                   }
                 } else {
-                  const err46 = {
+                  const err47 = {
                     instancePath: instancePath + '/spec/max_resources/cpu',
                     schemaPath: '#/$defs/quantity/then/type',
                     keyword: 'type',
@@ -3831,9 +3916,9 @@ function validate22(
                     data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err46];
+                    vErrors = [err47];
                   } else {
-                    vErrors.push(err46);
+                    vErrors.push(err47);
                   }
                   errors++;
                 }
@@ -3844,7 +3929,7 @@ function validate22(
                 const _errs45 = errors;
                 if (typeof data18 === 'string') {
                   if (data18.length > 64 && func1(data18) > 64) {
-                    const err47 = {
+                    const err48 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/else/maxLength',
                       keyword: 'maxLength',
@@ -3855,14 +3940,14 @@ function validate22(
                       data: data18,
                     };
                     if (vErrors === null) {
-                      vErrors = [err47];
+                      vErrors = [err48];
                     } else {
-                      vErrors.push(err47);
+                      vErrors.push(err48);
                     }
                     errors++;
                   }
-                  if (!pattern14.test(data18)) {
-                    const err48 = {
+                  if (!pattern20.test(data18)) {
+                    const err49 = {
                       instancePath: instancePath + '/spec/max_resources/cpu',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -3880,14 +3965,14 @@ function validate22(
                       data: data18,
                     };
                     if (vErrors === null) {
-                      vErrors = [err48];
+                      vErrors = [err49];
                     } else {
-                      vErrors.push(err48);
+                      vErrors.push(err49);
                     }
                     errors++;
                   }
                 } else {
-                  const err49 = {
+                  const err50 = {
                     instancePath: instancePath + '/spec/max_resources/cpu',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -3898,9 +3983,9 @@ function validate22(
                     data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err49];
+                    vErrors = [err50];
                   } else {
-                    vErrors.push(err49);
+                    vErrors.push(err50);
                   }
                   errors++;
                 }
@@ -3909,7 +3994,7 @@ function validate22(
                 ifClause0 = 'else';
               }
               if (!valid11) {
-                const err50 = {
+                const err51 = {
                   instancePath: instancePath + '/spec/max_resources/cpu',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -3920,9 +4005,9 @@ function validate22(
                   data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err50];
+                  vErrors = [err51];
                 } else {
-                  vErrors.push(err50);
+                  vErrors.push(err51);
                 }
                 errors++;
               }
@@ -3933,11 +4018,11 @@ function validate22(
               let valid13 = true;
               const _errs50 = errors;
               if (!(typeof data19 == 'number' && isFinite(data19))) {
-                const err51 = {};
+                const err52 = {};
                 if (vErrors === null) {
-                  vErrors = [err51];
+                  vErrors = [err52];
                 } else {
-                  vErrors.push(err51);
+                  vErrors.push(err52);
                 }
                 errors++;
               }
@@ -3955,7 +4040,7 @@ function validate22(
                 const _errs52 = errors;
                 if (typeof data19 == 'number' && isFinite(data19)) {
                   if (data19 < 0 || isNaN(data19)) {
-                    const err52 = {
+                    const err53 = {
                       instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -3966,14 +4051,14 @@ function validate22(
                       data: data19,
                     };
                     if (vErrors === null) {
-                      vErrors = [err52];
+                      vErrors = [err53];
                     } else {
-                      vErrors.push(err52);
+                      vErrors.push(err53);
                     }
                     errors++;
                   }
                 } else {
-                  const err53 = {
+                  const err54 = {
                     instancePath: instancePath + '/spec/max_resources/memory',
                     schemaPath: '#/$defs/quantity/then/type',
                     keyword: 'type',
@@ -3984,9 +4069,9 @@ function validate22(
                     data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err53];
+                    vErrors = [err54];
                   } else {
-                    vErrors.push(err53);
+                    vErrors.push(err54);
                   }
                   errors++;
                 }
@@ -3997,7 +4082,7 @@ function validate22(
                 const _errs54 = errors;
                 if (typeof data19 === 'string') {
                   if (data19.length > 64 && func1(data19) > 64) {
-                    const err54 = {
+                    const err55 = {
                       instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/else/maxLength',
                       keyword: 'maxLength',
@@ -4008,14 +4093,14 @@ function validate22(
                       data: data19,
                     };
                     if (vErrors === null) {
-                      vErrors = [err54];
+                      vErrors = [err55];
                     } else {
-                      vErrors.push(err54);
+                      vErrors.push(err55);
                     }
                     errors++;
                   }
-                  if (!pattern14.test(data19)) {
-                    const err55 = {
+                  if (!pattern20.test(data19)) {
+                    const err56 = {
                       instancePath: instancePath + '/spec/max_resources/memory',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -4033,14 +4118,14 @@ function validate22(
                       data: data19,
                     };
                     if (vErrors === null) {
-                      vErrors = [err55];
+                      vErrors = [err56];
                     } else {
-                      vErrors.push(err55);
+                      vErrors.push(err56);
                     }
                     errors++;
                   }
                 } else {
-                  const err56 = {
+                  const err57 = {
                     instancePath: instancePath + '/spec/max_resources/memory',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -4051,9 +4136,9 @@ function validate22(
                     data: data19,
                   };
                   if (vErrors === null) {
-                    vErrors = [err56];
+                    vErrors = [err57];
                   } else {
-                    vErrors.push(err56);
+                    vErrors.push(err57);
                   }
                   errors++;
                 }
@@ -4062,7 +4147,7 @@ function validate22(
                 ifClause1 = 'else';
               }
               if (!valid13) {
-                const err57 = {
+                const err58 = {
                   instancePath: instancePath + '/spec/max_resources/memory',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -4073,9 +4158,9 @@ function validate22(
                   data: data19,
                 };
                 if (vErrors === null) {
-                  vErrors = [err57];
+                  vErrors = [err58];
                 } else {
-                  vErrors.push(err57);
+                  vErrors.push(err58);
                 }
                 errors++;
               }
@@ -4086,11 +4171,11 @@ function validate22(
               let valid15 = true;
               const _errs59 = errors;
               if (!(typeof data20 == 'number' && isFinite(data20))) {
-                const err58 = {};
+                const err59 = {};
                 if (vErrors === null) {
-                  vErrors = [err58];
+                  vErrors = [err59];
                 } else {
-                  vErrors.push(err58);
+                  vErrors.push(err59);
                 }
                 errors++;
               }
@@ -4108,7 +4193,7 @@ function validate22(
                 const _errs61 = errors;
                 if (typeof data20 == 'number' && isFinite(data20)) {
                   if (data20 < 0 || isNaN(data20)) {
-                    const err59 = {
+                    const err60 = {
                       instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -4119,14 +4204,14 @@ function validate22(
                       data: data20,
                     };
                     if (vErrors === null) {
-                      vErrors = [err59];
+                      vErrors = [err60];
                     } else {
-                      vErrors.push(err59);
+                      vErrors.push(err60);
                     }
                     errors++;
                   }
                 } else {
-                  const err60 = {
+                  const err61 = {
                     instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                     schemaPath: '#/$defs/quantity/then/type',
                     keyword: 'type',
@@ -4137,9 +4222,9 @@ function validate22(
                     data: data20,
                   };
                   if (vErrors === null) {
-                    vErrors = [err60];
+                    vErrors = [err61];
                   } else {
-                    vErrors.push(err60);
+                    vErrors.push(err61);
                   }
                   errors++;
                 }
@@ -4150,7 +4235,7 @@ function validate22(
                 const _errs63 = errors;
                 if (typeof data20 === 'string') {
                   if (data20.length > 64 && func1(data20) > 64) {
-                    const err61 = {
+                    const err62 = {
                       instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/else/maxLength',
                       keyword: 'maxLength',
@@ -4161,14 +4246,14 @@ function validate22(
                       data: data20,
                     };
                     if (vErrors === null) {
-                      vErrors = [err61];
+                      vErrors = [err62];
                     } else {
-                      vErrors.push(err61);
+                      vErrors.push(err62);
                     }
                     errors++;
                   }
-                  if (!pattern14.test(data20)) {
-                    const err62 = {
+                  if (!pattern20.test(data20)) {
+                    const err63 = {
                       instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -4186,14 +4271,14 @@ function validate22(
                       data: data20,
                     };
                     if (vErrors === null) {
-                      vErrors = [err62];
+                      vErrors = [err63];
                     } else {
-                      vErrors.push(err62);
+                      vErrors.push(err63);
                     }
                     errors++;
                   }
                 } else {
-                  const err63 = {
+                  const err64 = {
                     instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -4204,9 +4289,9 @@ function validate22(
                     data: data20,
                   };
                   if (vErrors === null) {
-                    vErrors = [err63];
+                    vErrors = [err64];
                   } else {
-                    vErrors.push(err63);
+                    vErrors.push(err64);
                   }
                   errors++;
                 }
@@ -4215,7 +4300,7 @@ function validate22(
                 ifClause2 = 'else';
               }
               if (!valid15) {
-                const err64 = {
+                const err65 = {
                   instancePath: instancePath + '/spec/max_resources/ephemeral_storage',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -4226,9 +4311,9 @@ function validate22(
                   data: data20,
                 };
                 if (vErrors === null) {
-                  vErrors = [err64];
+                  vErrors = [err65];
                 } else {
-                  vErrors.push(err64);
+                  vErrors.push(err65);
                 }
                 errors++;
               }
@@ -4239,11 +4324,11 @@ function validate22(
               let valid17 = true;
               const _errs68 = errors;
               if (!(typeof data21 == 'number' && isFinite(data21))) {
-                const err65 = {};
+                const err66 = {};
                 if (vErrors === null) {
-                  vErrors = [err65];
+                  vErrors = [err66];
                 } else {
-                  vErrors.push(err65);
+                  vErrors.push(err66);
                 }
                 errors++;
               }
@@ -4261,7 +4346,7 @@ function validate22(
                 const _errs70 = errors;
                 if (typeof data21 == 'number' && isFinite(data21)) {
                   if (data21 < 0 || isNaN(data21)) {
-                    const err66 = {
+                    const err67 = {
                       instancePath: instancePath + '/spec/max_resources/gpu',
                       schemaPath: '#/$defs/quantity/then/minimum',
                       keyword: 'minimum',
@@ -4272,14 +4357,14 @@ function validate22(
                       data: data21,
                     };
                     if (vErrors === null) {
-                      vErrors = [err66];
+                      vErrors = [err67];
                     } else {
-                      vErrors.push(err66);
+                      vErrors.push(err67);
                     }
                     errors++;
                   }
                 } else {
-                  const err67 = {
+                  const err68 = {
                     instancePath: instancePath + '/spec/max_resources/gpu',
                     schemaPath: '#/$defs/quantity/then/type',
                     keyword: 'type',
@@ -4290,9 +4375,9 @@ function validate22(
                     data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err67];
+                    vErrors = [err68];
                   } else {
-                    vErrors.push(err67);
+                    vErrors.push(err68);
                   }
                   errors++;
                 }
@@ -4303,7 +4388,7 @@ function validate22(
                 const _errs72 = errors;
                 if (typeof data21 === 'string') {
                   if (data21.length > 64 && func1(data21) > 64) {
-                    const err68 = {
+                    const err69 = {
                       instancePath: instancePath + '/spec/max_resources/gpu',
                       schemaPath: '#/$defs/quantity/else/maxLength',
                       keyword: 'maxLength',
@@ -4314,14 +4399,14 @@ function validate22(
                       data: data21,
                     };
                     if (vErrors === null) {
-                      vErrors = [err68];
+                      vErrors = [err69];
                     } else {
-                      vErrors.push(err68);
+                      vErrors.push(err69);
                     }
                     errors++;
                   }
-                  if (!pattern14.test(data21)) {
-                    const err69 = {
+                  if (!pattern20.test(data21)) {
+                    const err70 = {
                       instancePath: instancePath + '/spec/max_resources/gpu',
                       schemaPath: '#/$defs/quantity/else/pattern',
                       keyword: 'pattern',
@@ -4339,14 +4424,14 @@ function validate22(
                       data: data21,
                     };
                     if (vErrors === null) {
-                      vErrors = [err69];
+                      vErrors = [err70];
                     } else {
-                      vErrors.push(err69);
+                      vErrors.push(err70);
                     }
                     errors++;
                   }
                 } else {
-                  const err70 = {
+                  const err71 = {
                     instancePath: instancePath + '/spec/max_resources/gpu',
                     schemaPath: '#/$defs/quantity/else/type',
                     keyword: 'type',
@@ -4357,9 +4442,9 @@ function validate22(
                     data: data21,
                   };
                   if (vErrors === null) {
-                    vErrors = [err70];
+                    vErrors = [err71];
                   } else {
-                    vErrors.push(err70);
+                    vErrors.push(err71);
                   }
                   errors++;
                 }
@@ -4368,7 +4453,7 @@ function validate22(
                 ifClause3 = 'else';
               }
               if (!valid17) {
-                const err71 = {
+                const err72 = {
                   instancePath: instancePath + '/spec/max_resources/gpu',
                   schemaPath: '#/$defs/quantity/if',
                   keyword: 'if',
@@ -4379,15 +4464,15 @@ function validate22(
                   data: data21,
                 };
                 if (vErrors === null) {
-                  vErrors = [err71];
+                  vErrors = [err72];
                 } else {
-                  vErrors.push(err71);
+                  vErrors.push(err72);
                 }
                 errors++;
               }
             }
           } else {
-            const err72 = {
+            const err73 = {
               instancePath: instancePath + '/spec/max_resources',
               schemaPath: '#/properties/spec/properties/max_resources/type',
               keyword: 'type',
@@ -4398,9 +4483,9 @@ function validate22(
               data: data17,
             };
             if (vErrors === null) {
-              vErrors = [err72];
+              vErrors = [err73];
             } else {
-              vErrors.push(err72);
+              vErrors.push(err73);
             }
             errors++;
           }
@@ -4408,11 +4493,11 @@ function validate22(
         if (data8.max_accelerators !== undefined) {
           let data22 = data8.max_accelerators;
           if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
-            for (const key6 in data22) {
+            for (const key7 in data22) {
               const _errs76 = errors;
-              if (typeof key6 === 'string') {
-                if (key6.length > 253 && func1(key6) > 253) {
-                  const err73 = {
+              if (typeof key7 === 'string') {
+                if (key7.length > 253 && func1(key7) > 253) {
+                  const err74 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/propertyNames/maxLength',
@@ -4422,18 +4507,18 @@ function validate22(
                     schema: 253,
                     parentSchema:
                       schema33.properties.spec.properties.max_accelerators.propertyNames,
-                    data: key6,
-                    propertyName: key6,
+                    data: key7,
+                    propertyName: key7,
                   };
                   if (vErrors === null) {
-                    vErrors = [err73];
+                    vErrors = [err74];
                   } else {
-                    vErrors.push(err73);
+                    vErrors.push(err74);
                   }
                   errors++;
                 }
-                if (!pattern18.test(key6)) {
-                  const err74 = {
+                if (!pattern24.test(key7)) {
+                  const err75 = {
                     instancePath: instancePath + '/spec/max_accelerators',
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/propertyNames/pattern',
@@ -4450,50 +4535,50 @@ function validate22(
                       '^(nvidia_gpu|google_tpu|amazon_neuron|amd_gpu|habana_gaudi)(/[a-z0-9][-a-z0-9._]*(/[A-Za-z0-9][-A-Za-z0-9._]*)?)?$',
                     parentSchema:
                       schema33.properties.spec.properties.max_accelerators.propertyNames,
-                    data: key6,
-                    propertyName: key6,
+                    data: key7,
+                    propertyName: key7,
                   };
                   if (vErrors === null) {
-                    vErrors = [err74];
+                    vErrors = [err75];
                   } else {
-                    vErrors.push(err74);
+                    vErrors.push(err75);
                   }
                   errors++;
                 }
               }
               var valid18 = _errs76 === errors;
               if (!valid18) {
-                const err75 = {
+                const err76 = {
                   instancePath: instancePath + '/spec/max_accelerators',
                   schemaPath: '#/properties/spec/properties/max_accelerators/propertyNames',
                   keyword: 'propertyNames',
-                  params: { propertyName: key6 },
+                  params: { propertyName: key7 },
                   message: 'property name must be valid',
                   schema: schema33.properties.spec.properties.max_accelerators.propertyNames,
                   parentSchema: schema33.properties.spec.properties.max_accelerators,
                   data: data22,
                 };
                 if (vErrors === null) {
-                  vErrors = [err75];
+                  vErrors = [err76];
                 } else {
-                  vErrors.push(err75);
+                  vErrors.push(err76);
                 }
                 errors++;
               }
             }
-            for (const key7 in data22) {
-              let data23 = data22[key7];
+            for (const key8 in data22) {
+              let data23 = data22[key8];
               if (!(
                 typeof data23 == 'number' &&
                 !(data23 % 1) &&
                 !isNaN(data23) &&
                 isFinite(data23)
               )) {
-                const err76 = {
+                const err77 = {
                   instancePath:
                     instancePath +
                     '/spec/max_accelerators/' +
-                    key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath:
                     '#/properties/spec/properties/max_accelerators/additionalProperties/type',
                   keyword: 'type',
@@ -4506,19 +4591,19 @@ function validate22(
                   data: data23,
                 };
                 if (vErrors === null) {
-                  vErrors = [err76];
+                  vErrors = [err77];
                 } else {
-                  vErrors.push(err76);
+                  vErrors.push(err77);
                 }
                 errors++;
               }
               if (typeof data23 == 'number' && isFinite(data23)) {
                 if (data23 > 9223372036854776000 || isNaN(data23)) {
-                  const err77 = {
+                  const err78 = {
                     instancePath:
                       instancePath +
                       '/spec/max_accelerators/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/additionalProperties/maximum',
                     keyword: 'maximum',
@@ -4530,18 +4615,18 @@ function validate22(
                     data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err77];
+                    vErrors = [err78];
                   } else {
-                    vErrors.push(err77);
+                    vErrors.push(err78);
                   }
                   errors++;
                 }
                 if (data23 < 1 || isNaN(data23)) {
-                  const err78 = {
+                  const err79 = {
                     instancePath:
                       instancePath +
                       '/spec/max_accelerators/' +
-                      key7.replace(/~/g, '~0').replace(/\//g, '~1'),
+                      key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                     schemaPath:
                       '#/properties/spec/properties/max_accelerators/additionalProperties/minimum',
                     keyword: 'minimum',
@@ -4553,16 +4638,16 @@ function validate22(
                     data: data23,
                   };
                   if (vErrors === null) {
-                    vErrors = [err78];
+                    vErrors = [err79];
                   } else {
-                    vErrors.push(err78);
+                    vErrors.push(err79);
                   }
                   errors++;
                 }
               }
             }
           } else {
-            const err79 = {
+            const err80 = {
               instancePath: instancePath + '/spec/max_accelerators',
               schemaPath: '#/properties/spec/properties/max_accelerators/type',
               keyword: 'type',
@@ -4573,9 +4658,9 @@ function validate22(
               data: data22,
             };
             if (vErrors === null) {
-              vErrors = [err79];
+              vErrors = [err80];
             } else {
-              vErrors.push(err79);
+              vErrors.push(err80);
             }
             errors++;
           }
@@ -4583,7 +4668,7 @@ function validate22(
         if (data8.scheduling !== undefined) {
           let data24 = data8.scheduling;
           if (!(data24 === 'strict_fifo' || data24 === 'greedy_capacity')) {
-            const err80 = {
+            const err81 = {
               instancePath: instancePath + '/spec/scheduling',
               schemaPath: '#/properties/spec/properties/scheduling/enum',
               keyword: 'enum',
@@ -4594,15 +4679,15 @@ function validate22(
               data: data24,
             };
             if (vErrors === null) {
-              vErrors = [err80];
+              vErrors = [err81];
             } else {
-              vErrors.push(err80);
+              vErrors.push(err81);
             }
             errors++;
           }
         }
       } else {
-        const err81 = {
+        const err82 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -4613,15 +4698,15 @@ function validate22(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err81];
+          vErrors = [err82];
         } else {
-          vErrors.push(err81);
+          vErrors.push(err82);
         }
         errors++;
       }
     }
   } else {
-    const err82 = {
+    const err83 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -4632,9 +4717,9 @@ function validate22(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err82];
+      vErrors = [err83];
     } else {
-      vErrors.push(err82);
+      vErrors.push(err83);
     }
     errors++;
   }
@@ -4669,7 +4754,7 @@ const schema38 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -4683,7 +4768,8 @@ const schema38 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -4722,7 +4808,7 @@ const schema38 = {
     },
   },
 };
-const pattern22 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
+const pattern30 = new RegExp('^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$', 'u');
 function validate23(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -5056,37 +5142,32 @@ function validate23(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema38.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema38.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err16 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema38.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err16];
+                } else {
+                  vErrors.push(err16);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -5107,7 +5188,7 @@ function validate23(
                     schema38.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -5118,8 +5199,8 @@ function validate23(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err18 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -5140,7 +5221,7 @@ function validate23(
                     schema38.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err18];
@@ -5150,8 +5231,41 @@ function validate23(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err19 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema38.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema38.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err19];
+                  } else {
+                    vErrors.push(err19);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -5162,15 +5276,15 @@ function validate23(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
       } else {
-        const err20 = {
+        const err21 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -5181,9 +5295,9 @@ function validate23(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
@@ -5192,30 +5306,12 @@ function validate23(
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
         if (data8.project === undefined) {
-          const err21 = {
+          const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
             params: { missingProperty: 'project' },
             message: "must have required property '" + 'project' + "'",
-            schema: schema38.properties.spec.required,
-            parentSchema: schema38.properties.spec,
-            data: data8,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data8.domain === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
             schema: schema38.properties.spec.required,
             parentSchema: schema38.properties.spec,
             data: data8,
@@ -5227,13 +5323,13 @@ function validate23(
           }
           errors++;
         }
-        if (data8.pool === undefined) {
+        if (data8.domain === undefined) {
           const err23 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'pool' },
-            message: "must have required property '" + 'pool' + "'",
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
             schema: schema38.properties.spec.required,
             parentSchema: schema38.properties.spec,
             data: data8,
@@ -5245,27 +5341,45 @@ function validate23(
           }
           errors++;
         }
-        for (const key4 in data8) {
+        if (data8.pool === undefined) {
+          const err24 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'pool' },
+            message: "must have required property '" + 'pool' + "'",
+            schema: schema38.properties.spec.required,
+            parentSchema: schema38.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err24];
+          } else {
+            vErrors.push(err24);
+          }
+          errors++;
+        }
+        for (const key5 in data8) {
           if (!(
-            key4 === 'project' ||
-            key4 === 'domain' ||
-            key4 === 'workflow' ||
-            key4 === 'pool'
+            key5 === 'project' ||
+            key5 === 'domain' ||
+            key5 === 'workflow' ||
+            key5 === 'pool'
           )) {
-            const err24 = {
+            const err25 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema38.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err24];
+              vErrors = [err25];
             } else {
-              vErrors.push(err24);
+              vErrors.push(err25);
             }
             errors++;
           }
@@ -5274,7 +5388,7 @@ function validate23(
           let data9 = data8.project;
           if (typeof data9 === 'string') {
             if (data9.length > 63 && func1(data9) > 63) {
-              const err25 = {
+              const err26 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -5285,14 +5399,14 @@ function validate23(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err25];
+                vErrors = [err26];
               } else {
-                vErrors.push(err25);
+                vErrors.push(err26);
               }
               errors++;
             }
             if (!pattern4.test(data9)) {
-              const err26 = {
+              const err27 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/pattern',
                 keyword: 'pattern',
@@ -5303,14 +5417,14 @@ function validate23(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err26];
+                vErrors = [err27];
               } else {
-                vErrors.push(err26);
+                vErrors.push(err27);
               }
               errors++;
             }
           } else {
-            const err27 = {
+            const err28 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -5321,9 +5435,9 @@ function validate23(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err27];
+              vErrors = [err28];
             } else {
-              vErrors.push(err27);
+              vErrors.push(err28);
             }
             errors++;
           }
@@ -5332,7 +5446,7 @@ function validate23(
           let data10 = data8.domain;
           if (typeof data10 === 'string') {
             if (data10.length > 63 && func1(data10) > 63) {
-              const err28 = {
+              const err29 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -5343,14 +5457,14 @@ function validate23(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err28];
+                vErrors = [err29];
               } else {
-                vErrors.push(err28);
+                vErrors.push(err29);
               }
               errors++;
             }
             if (!pattern4.test(data10)) {
-              const err29 = {
+              const err30 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/pattern',
                 keyword: 'pattern',
@@ -5361,14 +5475,14 @@ function validate23(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err29];
+                vErrors = [err30];
               } else {
-                vErrors.push(err29);
+                vErrors.push(err30);
               }
               errors++;
             }
           } else {
-            const err30 = {
+            const err31 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -5379,9 +5493,9 @@ function validate23(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err30];
+              vErrors = [err31];
             } else {
-              vErrors.push(err30);
+              vErrors.push(err31);
             }
             errors++;
           }
@@ -5390,7 +5504,7 @@ function validate23(
           let data11 = data8.workflow;
           if (typeof data11 === 'string') {
             if (data11.length > 255 && func1(data11) > 255) {
-              const err31 = {
+              const err32 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
                 keyword: 'maxLength',
@@ -5401,14 +5515,14 @@ function validate23(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err31];
+                vErrors = [err32];
               } else {
-                vErrors.push(err31);
+                vErrors.push(err32);
               }
               errors++;
             }
-            if (!pattern22.test(data11)) {
-              const err32 = {
+            if (!pattern30.test(data11)) {
+              const err33 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
                 keyword: 'pattern',
@@ -5419,14 +5533,14 @@ function validate23(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err32];
+                vErrors = [err33];
               } else {
-                vErrors.push(err32);
+                vErrors.push(err33);
               }
               errors++;
             }
           } else {
-            const err33 = {
+            const err34 = {
               instancePath: instancePath + '/spec/workflow',
               schemaPath: '#/properties/spec/properties/workflow/type',
               keyword: 'type',
@@ -5437,9 +5551,9 @@ function validate23(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err34];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err34);
             }
             errors++;
           }
@@ -5448,7 +5562,7 @@ function validate23(
           let data12 = data8.pool;
           if (typeof data12 === 'string') {
             if (data12.length > 63 && func1(data12) > 63) {
-              const err34 = {
+              const err35 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/maxLength',
                 keyword: 'maxLength',
@@ -5459,14 +5573,14 @@ function validate23(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err34];
+                vErrors = [err35];
               } else {
-                vErrors.push(err34);
+                vErrors.push(err35);
               }
               errors++;
             }
             if (!pattern4.test(data12)) {
-              const err35 = {
+              const err36 = {
                 instancePath: instancePath + '/spec/pool',
                 schemaPath: '#/properties/spec/properties/pool/pattern',
                 keyword: 'pattern',
@@ -5477,14 +5591,14 @@ function validate23(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err35];
+                vErrors = [err36];
               } else {
-                vErrors.push(err35);
+                vErrors.push(err36);
               }
               errors++;
             }
           } else {
-            const err36 = {
+            const err37 = {
               instancePath: instancePath + '/spec/pool',
               schemaPath: '#/properties/spec/properties/pool/type',
               keyword: 'type',
@@ -5495,15 +5609,15 @@ function validate23(
               data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err36];
+              vErrors = [err37];
             } else {
-              vErrors.push(err36);
+              vErrors.push(err37);
             }
             errors++;
           }
         }
       } else {
-        const err37 = {
+        const err38 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -5514,15 +5628,15 @@ function validate23(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err37];
+          vErrors = [err38];
         } else {
-          vErrors.push(err37);
+          vErrors.push(err38);
         }
         errors++;
       }
     }
   } else {
-    const err38 = {
+    const err39 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -5533,9 +5647,9 @@ function validate23(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err38];
+      vErrors = [err39];
     } else {
-      vErrors.push(err38);
+      vErrors.push(err39);
     }
     errors++;
   }
@@ -5571,7 +5685,7 @@ const schema39 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -5585,7 +5699,8 @@ const schema39 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -5952,37 +6067,32 @@ function validate24(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema39.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema39.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err16 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema39.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err16];
+                } else {
+                  vErrors.push(err16);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -6003,7 +6113,7 @@ function validate24(
                     schema39.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -6014,8 +6124,8 @@ function validate24(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err18 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -6036,7 +6146,7 @@ function validate24(
                     schema39.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err18];
@@ -6046,8 +6156,41 @@ function validate24(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err19 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema39.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema39.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err19];
+                  } else {
+                    vErrors.push(err19);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -6058,15 +6201,15 @@ function validate24(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
       } else {
-        const err20 = {
+        const err21 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -6077,9 +6220,9 @@ function validate24(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
@@ -6088,30 +6231,12 @@ function validate24(
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
         if (data8.project === undefined) {
-          const err21 = {
+          const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
             params: { missingProperty: 'project' },
             message: "must have required property '" + 'project' + "'",
-            schema: schema39.properties.spec.required,
-            parentSchema: schema39.properties.spec,
-            data: data8,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data8.domain === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'domain' },
-            message: "must have required property '" + 'domain' + "'",
             schema: schema39.properties.spec.required,
             parentSchema: schema39.properties.spec,
             data: data8,
@@ -6123,13 +6248,13 @@ function validate24(
           }
           errors++;
         }
-        if (data8.queue === undefined) {
+        if (data8.domain === undefined) {
           const err23 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'queue' },
-            message: "must have required property '" + 'queue' + "'",
+            params: { missingProperty: 'domain' },
+            message: "must have required property '" + 'domain' + "'",
             schema: schema39.properties.spec.required,
             parentSchema: schema39.properties.spec,
             data: data8,
@@ -6141,22 +6266,40 @@ function validate24(
           }
           errors++;
         }
-        for (const key4 in data8) {
-          if (!(key4 === 'project' || key4 === 'domain' || key4 === 'queue')) {
-            const err24 = {
+        if (data8.queue === undefined) {
+          const err24 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'queue' },
+            message: "must have required property '" + 'queue' + "'",
+            schema: schema39.properties.spec.required,
+            parentSchema: schema39.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err24];
+          } else {
+            vErrors.push(err24);
+          }
+          errors++;
+        }
+        for (const key5 in data8) {
+          if (!(key5 === 'project' || key5 === 'domain' || key5 === 'queue')) {
+            const err25 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema39.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err24];
+              vErrors = [err25];
             } else {
-              vErrors.push(err24);
+              vErrors.push(err25);
             }
             errors++;
           }
@@ -6165,7 +6308,7 @@ function validate24(
           let data9 = data8.project;
           if (typeof data9 === 'string') {
             if (data9.length > 63 && func1(data9) > 63) {
-              const err25 = {
+              const err26 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -6176,14 +6319,14 @@ function validate24(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err25];
+                vErrors = [err26];
               } else {
-                vErrors.push(err25);
+                vErrors.push(err26);
               }
               errors++;
             }
             if (!pattern4.test(data9)) {
-              const err26 = {
+              const err27 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/pattern',
                 keyword: 'pattern',
@@ -6194,14 +6337,14 @@ function validate24(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err26];
+                vErrors = [err27];
               } else {
-                vErrors.push(err26);
+                vErrors.push(err27);
               }
               errors++;
             }
           } else {
-            const err27 = {
+            const err28 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -6212,9 +6355,9 @@ function validate24(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err27];
+              vErrors = [err28];
             } else {
-              vErrors.push(err27);
+              vErrors.push(err28);
             }
             errors++;
           }
@@ -6223,7 +6366,7 @@ function validate24(
           let data10 = data8.domain;
           if (typeof data10 === 'string') {
             if (data10.length > 63 && func1(data10) > 63) {
-              const err28 = {
+              const err29 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -6234,14 +6377,14 @@ function validate24(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err28];
+                vErrors = [err29];
               } else {
-                vErrors.push(err28);
+                vErrors.push(err29);
               }
               errors++;
             }
             if (!pattern4.test(data10)) {
-              const err29 = {
+              const err30 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/pattern',
                 keyword: 'pattern',
@@ -6252,14 +6395,14 @@ function validate24(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err29];
+                vErrors = [err30];
               } else {
-                vErrors.push(err29);
+                vErrors.push(err30);
               }
               errors++;
             }
           } else {
-            const err30 = {
+            const err31 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -6270,9 +6413,9 @@ function validate24(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err30];
+              vErrors = [err31];
             } else {
-              vErrors.push(err30);
+              vErrors.push(err31);
             }
             errors++;
           }
@@ -6281,7 +6424,7 @@ function validate24(
           let data11 = data8.queue;
           if (typeof data11 === 'string') {
             if (data11.length > 63 && func1(data11) > 63) {
-              const err31 = {
+              const err32 = {
                 instancePath: instancePath + '/spec/queue',
                 schemaPath: '#/properties/spec/properties/queue/maxLength',
                 keyword: 'maxLength',
@@ -6292,14 +6435,14 @@ function validate24(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err31];
+                vErrors = [err32];
               } else {
-                vErrors.push(err31);
+                vErrors.push(err32);
               }
               errors++;
             }
             if (!pattern4.test(data11)) {
-              const err32 = {
+              const err33 = {
                 instancePath: instancePath + '/spec/queue',
                 schemaPath: '#/properties/spec/properties/queue/pattern',
                 keyword: 'pattern',
@@ -6310,14 +6453,14 @@ function validate24(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err32];
+                vErrors = [err33];
               } else {
-                vErrors.push(err32);
+                vErrors.push(err33);
               }
               errors++;
             }
           } else {
-            const err33 = {
+            const err34 = {
               instancePath: instancePath + '/spec/queue',
               schemaPath: '#/properties/spec/properties/queue/type',
               keyword: 'type',
@@ -6328,15 +6471,15 @@ function validate24(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err34];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err34);
             }
             errors++;
           }
         }
       } else {
-        const err34 = {
+        const err35 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -6347,15 +6490,15 @@ function validate24(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err34];
+          vErrors = [err35];
         } else {
-          vErrors.push(err34);
+          vErrors.push(err35);
         }
         errors++;
       }
     }
   } else {
-    const err35 = {
+    const err36 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -6366,9 +6509,9 @@ function validate24(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err35];
+      vErrors = [err36];
     } else {
-      vErrors.push(err35);
+      vErrors.push(err36);
     }
     errors++;
   }
@@ -6404,7 +6547,7 @@ const schema40 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -6418,7 +6561,8 @@ const schema40 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -6472,9 +6616,9 @@ const schema40 = {
     },
   },
 };
-const pattern28 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
-const pattern29 = new RegExp('^https?://[^\\s]+$', 'u');
-const pattern30 = new RegExp('^/[^\\s]*$', 'u');
+const pattern38 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$', 'u');
+const pattern41 = new RegExp('^https?://[^\\s]+$', 'u');
+const pattern42 = new RegExp('^/[^\\s]*$', 'u');
 function validate25(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -6686,7 +6830,7 @@ function validate25(
               }
               errors++;
             }
-            if (!pattern28.test(data3)) {
+            if (!pattern38.test(data3)) {
               const err10 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
@@ -6810,37 +6954,32 @@ function validate25(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema40.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema40.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err16 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema40.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err16];
+                } else {
+                  vErrors.push(err16);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -6861,7 +7000,7 @@ function validate25(
                     schema40.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -6872,8 +7011,8 @@ function validate25(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err18 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -6894,7 +7033,7 @@ function validate25(
                     schema40.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err18];
@@ -6904,8 +7043,41 @@ function validate25(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err19 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema40.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema40.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err19];
+                  } else {
+                    vErrors.push(err19);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -6916,15 +7088,15 @@ function validate25(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
       } else {
-        const err20 = {
+        const err21 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -6935,9 +7107,9 @@ function validate25(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
@@ -6945,27 +7117,27 @@ function validate25(
     if (data.spec !== undefined) {
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
-        for (const key4 in data8) {
+        for (const key5 in data8) {
           if (!(
-            key4 === 'endpoint' ||
-            key4 === 'enabled' ||
-            key4 === 'inCluster' ||
-            key4 === 'auth'
+            key5 === 'endpoint' ||
+            key5 === 'enabled' ||
+            key5 === 'inCluster' ||
+            key5 === 'auth'
           )) {
-            const err21 = {
+            const err22 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema40.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err21];
+              vErrors = [err22];
             } else {
-              vErrors.push(err21);
+              vErrors.push(err22);
             }
             errors++;
           }
@@ -6974,7 +7146,7 @@ function validate25(
           let data9 = data8.endpoint;
           if (typeof data9 === 'string') {
             if (data9.length > 2048 && func1(data9) > 2048) {
-              const err22 = {
+              const err23 = {
                 instancePath: instancePath + '/spec/endpoint',
                 schemaPath: '#/properties/spec/properties/endpoint/maxLength',
                 keyword: 'maxLength',
@@ -6985,14 +7157,14 @@ function validate25(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err22];
+                vErrors = [err23];
               } else {
-                vErrors.push(err22);
+                vErrors.push(err23);
               }
               errors++;
             }
-            if (!pattern29.test(data9)) {
-              const err23 = {
+            if (!pattern41.test(data9)) {
+              const err24 = {
                 instancePath: instancePath + '/spec/endpoint',
                 schemaPath: '#/properties/spec/properties/endpoint/pattern',
                 keyword: 'pattern',
@@ -7003,14 +7175,14 @@ function validate25(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err24];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err24);
               }
               errors++;
             }
           } else {
-            const err24 = {
+            const err25 = {
               instancePath: instancePath + '/spec/endpoint',
               schemaPath: '#/properties/spec/properties/endpoint/type',
               keyword: 'type',
@@ -7021,9 +7193,9 @@ function validate25(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err24];
+              vErrors = [err25];
             } else {
-              vErrors.push(err24);
+              vErrors.push(err25);
             }
             errors++;
           }
@@ -7031,7 +7203,7 @@ function validate25(
         if (data8.enabled !== undefined) {
           let data10 = data8.enabled;
           if (typeof data10 !== 'boolean') {
-            const err25 = {
+            const err26 = {
               instancePath: instancePath + '/spec/enabled',
               schemaPath: '#/properties/spec/properties/enabled/type',
               keyword: 'type',
@@ -7042,9 +7214,9 @@ function validate25(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err25];
+              vErrors = [err26];
             } else {
-              vErrors.push(err25);
+              vErrors.push(err26);
             }
             errors++;
           }
@@ -7052,7 +7224,7 @@ function validate25(
         if (data8.inCluster !== undefined) {
           let data11 = data8.inCluster;
           if (true !== data11) {
-            const err26 = {
+            const err27 = {
               instancePath: instancePath + '/spec/inCluster',
               schemaPath: '#/properties/spec/properties/inCluster/const',
               keyword: 'const',
@@ -7063,9 +7235,9 @@ function validate25(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err26];
+              vErrors = [err27];
             } else {
-              vErrors.push(err26);
+              vErrors.push(err27);
             }
             errors++;
           }
@@ -7074,30 +7246,12 @@ function validate25(
           let data12 = data8.auth;
           if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
             if (data12.type === undefined) {
-              const err27 = {
+              const err28 = {
                 instancePath: instancePath + '/spec/auth',
                 schemaPath: '#/properties/spec/properties/auth/required',
                 keyword: 'required',
                 params: { missingProperty: 'type' },
                 message: "must have required property '" + 'type' + "'",
-                schema: schema40.properties.spec.properties.auth.required,
-                parentSchema: schema40.properties.spec.properties.auth,
-                data: data12,
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (data12.tokenPath === undefined) {
-              const err28 = {
-                instancePath: instancePath + '/spec/auth',
-                schemaPath: '#/properties/spec/properties/auth/required',
-                keyword: 'required',
-                params: { missingProperty: 'tokenPath' },
-                message: "must have required property '" + 'tokenPath' + "'",
                 schema: schema40.properties.spec.properties.auth.required,
                 parentSchema: schema40.properties.spec.properties.auth,
                 data: data12,
@@ -7109,13 +7263,13 @@ function validate25(
               }
               errors++;
             }
-            if (data12.certPath === undefined) {
+            if (data12.tokenPath === undefined) {
               const err29 = {
                 instancePath: instancePath + '/spec/auth',
                 schemaPath: '#/properties/spec/properties/auth/required',
                 keyword: 'required',
-                params: { missingProperty: 'certPath' },
-                message: "must have required property '" + 'certPath' + "'",
+                params: { missingProperty: 'tokenPath' },
+                message: "must have required property '" + 'tokenPath' + "'",
                 schema: schema40.properties.spec.properties.auth.required,
                 parentSchema: schema40.properties.spec.properties.auth,
                 data: data12,
@@ -7127,22 +7281,40 @@ function validate25(
               }
               errors++;
             }
-            for (const key5 in data12) {
-              if (!(key5 === 'type' || key5 === 'tokenPath' || key5 === 'certPath')) {
-                const err30 = {
+            if (data12.certPath === undefined) {
+              const err30 = {
+                instancePath: instancePath + '/spec/auth',
+                schemaPath: '#/properties/spec/properties/auth/required',
+                keyword: 'required',
+                params: { missingProperty: 'certPath' },
+                message: "must have required property '" + 'certPath' + "'",
+                schema: schema40.properties.spec.properties.auth.required,
+                parentSchema: schema40.properties.spec.properties.auth,
+                data: data12,
+              };
+              if (vErrors === null) {
+                vErrors = [err30];
+              } else {
+                vErrors.push(err30);
+              }
+              errors++;
+            }
+            for (const key6 in data12) {
+              if (!(key6 === 'type' || key6 === 'tokenPath' || key6 === 'certPath')) {
+                const err31 = {
                   instancePath: instancePath + '/spec/auth',
                   schemaPath: '#/properties/spec/properties/auth/additionalProperties',
                   keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
+                  params: { additionalProperty: key6 },
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema40.properties.spec.properties.auth,
                   data: data12,
                 };
                 if (vErrors === null) {
-                  vErrors = [err30];
+                  vErrors = [err31];
                 } else {
-                  vErrors.push(err30);
+                  vErrors.push(err31);
                 }
                 errors++;
               }
@@ -7150,7 +7322,7 @@ function validate25(
             if (data12.type !== undefined) {
               let data13 = data12.type;
               if ('file_path' !== data13) {
-                const err31 = {
+                const err32 = {
                   instancePath: instancePath + '/spec/auth/type',
                   schemaPath: '#/properties/spec/properties/auth/properties/type/const',
                   keyword: 'const',
@@ -7161,9 +7333,9 @@ function validate25(
                   data: data13,
                 };
                 if (vErrors === null) {
-                  vErrors = [err31];
+                  vErrors = [err32];
                 } else {
-                  vErrors.push(err31);
+                  vErrors.push(err32);
                 }
                 errors++;
               }
@@ -7172,7 +7344,7 @@ function validate25(
               let data14 = data12.tokenPath;
               if (typeof data14 === 'string') {
                 if (data14.length > 4096 && func1(data14) > 4096) {
-                  const err32 = {
+                  const err33 = {
                     instancePath: instancePath + '/spec/auth/tokenPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/maxLength',
                     keyword: 'maxLength',
@@ -7183,14 +7355,14 @@ function validate25(
                     data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err32];
+                    vErrors = [err33];
                   } else {
-                    vErrors.push(err32);
+                    vErrors.push(err33);
                   }
                   errors++;
                 }
-                if (!pattern30.test(data14)) {
-                  const err33 = {
+                if (!pattern42.test(data14)) {
+                  const err34 = {
                     instancePath: instancePath + '/spec/auth/tokenPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/pattern',
                     keyword: 'pattern',
@@ -7201,14 +7373,14 @@ function validate25(
                     data: data14,
                   };
                   if (vErrors === null) {
-                    vErrors = [err33];
+                    vErrors = [err34];
                   } else {
-                    vErrors.push(err33);
+                    vErrors.push(err34);
                   }
                   errors++;
                 }
               } else {
-                const err34 = {
+                const err35 = {
                   instancePath: instancePath + '/spec/auth/tokenPath',
                   schemaPath: '#/properties/spec/properties/auth/properties/tokenPath/type',
                   keyword: 'type',
@@ -7219,9 +7391,9 @@ function validate25(
                   data: data14,
                 };
                 if (vErrors === null) {
-                  vErrors = [err34];
+                  vErrors = [err35];
                 } else {
-                  vErrors.push(err34);
+                  vErrors.push(err35);
                 }
                 errors++;
               }
@@ -7230,7 +7402,7 @@ function validate25(
               let data15 = data12.certPath;
               if (typeof data15 === 'string') {
                 if (data15.length > 4096 && func1(data15) > 4096) {
-                  const err35 = {
+                  const err36 = {
                     instancePath: instancePath + '/spec/auth/certPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/certPath/maxLength',
                     keyword: 'maxLength',
@@ -7241,14 +7413,14 @@ function validate25(
                     data: data15,
                   };
                   if (vErrors === null) {
-                    vErrors = [err35];
+                    vErrors = [err36];
                   } else {
-                    vErrors.push(err35);
+                    vErrors.push(err36);
                   }
                   errors++;
                 }
-                if (!pattern30.test(data15)) {
-                  const err36 = {
+                if (!pattern42.test(data15)) {
+                  const err37 = {
                     instancePath: instancePath + '/spec/auth/certPath',
                     schemaPath: '#/properties/spec/properties/auth/properties/certPath/pattern',
                     keyword: 'pattern',
@@ -7259,14 +7431,14 @@ function validate25(
                     data: data15,
                   };
                   if (vErrors === null) {
-                    vErrors = [err36];
+                    vErrors = [err37];
                   } else {
-                    vErrors.push(err36);
+                    vErrors.push(err37);
                   }
                   errors++;
                 }
               } else {
-                const err37 = {
+                const err38 = {
                   instancePath: instancePath + '/spec/auth/certPath',
                   schemaPath: '#/properties/spec/properties/auth/properties/certPath/type',
                   keyword: 'type',
@@ -7277,15 +7449,15 @@ function validate25(
                   data: data15,
                 };
                 if (vErrors === null) {
-                  vErrors = [err37];
+                  vErrors = [err38];
                 } else {
-                  vErrors.push(err37);
+                  vErrors.push(err38);
                 }
                 errors++;
               }
             }
           } else {
-            const err38 = {
+            const err39 = {
               instancePath: instancePath + '/spec/auth',
               schemaPath: '#/properties/spec/properties/auth/type',
               keyword: 'type',
@@ -7296,15 +7468,15 @@ function validate25(
               data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err38];
+              vErrors = [err39];
             } else {
-              vErrors.push(err38);
+              vErrors.push(err39);
             }
             errors++;
           }
         }
       } else {
-        const err39 = {
+        const err40 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -7315,15 +7487,15 @@ function validate25(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err39];
+          vErrors = [err40];
         } else {
-          vErrors.push(err39);
+          vErrors.push(err40);
         }
         errors++;
       }
     }
   } else {
-    const err40 = {
+    const err41 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -7334,9 +7506,9 @@ function validate25(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err40];
+      vErrors = [err41];
     } else {
-      vErrors.push(err40);
+      vErrors.push(err41);
     }
     errors++;
   }
@@ -7372,7 +7544,7 @@ const schema41 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -7386,7 +7558,8 @@ const schema41 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -7638,7 +7811,7 @@ function validate26(
               }
               errors++;
             }
-            if (!pattern28.test(data3)) {
+            if (!pattern38.test(data3)) {
               const err10 = {
                 instancePath: instancePath + '/metadata/name',
                 schemaPath: '#/properties/metadata/properties/name/pattern',
@@ -7762,37 +7935,32 @@ function validate26(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema41.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema41.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err16 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema41.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err16];
+                } else {
+                  vErrors.push(err16);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -7813,7 +7981,7 @@ function validate26(
                     schema41.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -7824,8 +7992,8 @@ function validate26(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err18 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -7846,7 +8014,7 @@ function validate26(
                     schema41.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err18];
@@ -7856,8 +8024,41 @@ function validate26(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err19 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema41.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema41.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err19];
+                  } else {
+                    vErrors.push(err19);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -7868,15 +8069,15 @@ function validate26(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
       } else {
-        const err20 = {
+        const err21 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -7887,9 +8088,9 @@ function validate26(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
@@ -7898,7 +8099,7 @@ function validate26(
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
         if (data8.clusters === undefined) {
-          const err21 = {
+          const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -7909,28 +8110,28 @@ function validate26(
             data: data8,
           };
           if (vErrors === null) {
-            vErrors = [err21];
+            vErrors = [err22];
           } else {
-            vErrors.push(err21);
+            vErrors.push(err22);
           }
           errors++;
         }
-        for (const key4 in data8) {
-          if (!(key4 === 'clusters' || key4 === 'default')) {
-            const err22 = {
+        for (const key5 in data8) {
+          if (!(key5 === 'clusters' || key5 === 'default')) {
+            const err23 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema41.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err23];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err23);
             }
             errors++;
           }
@@ -7939,7 +8140,7 @@ function validate26(
           let data9 = data8.clusters;
           if (Array.isArray(data9)) {
             if (data9.length > 1000) {
-              const err23 = {
+              const err24 = {
                 instancePath: instancePath + '/spec/clusters',
                 schemaPath: '#/properties/spec/properties/clusters/maxItems',
                 keyword: 'maxItems',
@@ -7950,14 +8151,14 @@ function validate26(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err24];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err24);
               }
               errors++;
             }
             if (data9.length < 1) {
-              const err24 = {
+              const err25 = {
                 instancePath: instancePath + '/spec/clusters',
                 schemaPath: '#/properties/spec/properties/clusters/minItems',
                 keyword: 'minItems',
@@ -7968,9 +8169,9 @@ function validate26(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err24];
+                vErrors = [err25];
               } else {
-                vErrors.push(err24);
+                vErrors.push(err25);
               }
               errors++;
             }
@@ -7979,30 +8180,12 @@ function validate26(
               let data10 = data9[i0];
               if (data10 && typeof data10 == 'object' && !Array.isArray(data10)) {
                 if (data10.cluster === undefined) {
-                  const err25 = {
+                  const err26 = {
                     instancePath: instancePath + '/spec/clusters/' + i0,
                     schemaPath: '#/properties/spec/properties/clusters/items/required',
                     keyword: 'required',
                     params: { missingProperty: 'cluster' },
                     message: "must have required property '" + 'cluster' + "'",
-                    schema: schema41.properties.spec.properties.clusters.items.required,
-                    parentSchema: schema41.properties.spec.properties.clusters.items,
-                    data: data10,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err25];
-                  } else {
-                    vErrors.push(err25);
-                  }
-                  errors++;
-                }
-                if (data10.weight === undefined) {
-                  const err26 = {
-                    instancePath: instancePath + '/spec/clusters/' + i0,
-                    schemaPath: '#/properties/spec/properties/clusters/items/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'weight' },
-                    message: "must have required property '" + 'weight' + "'",
                     schema: schema41.properties.spec.properties.clusters.items.required,
                     parentSchema: schema41.properties.spec.properties.clusters.items,
                     data: data10,
@@ -8014,23 +8197,41 @@ function validate26(
                   }
                   errors++;
                 }
-                for (const key5 in data10) {
-                  if (!(key5 === 'cluster' || key5 === 'weight')) {
-                    const err27 = {
+                if (data10.weight === undefined) {
+                  const err27 = {
+                    instancePath: instancePath + '/spec/clusters/' + i0,
+                    schemaPath: '#/properties/spec/properties/clusters/items/required',
+                    keyword: 'required',
+                    params: { missingProperty: 'weight' },
+                    message: "must have required property '" + 'weight' + "'",
+                    schema: schema41.properties.spec.properties.clusters.items.required,
+                    parentSchema: schema41.properties.spec.properties.clusters.items,
+                    data: data10,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err27];
+                  } else {
+                    vErrors.push(err27);
+                  }
+                  errors++;
+                }
+                for (const key6 in data10) {
+                  if (!(key6 === 'cluster' || key6 === 'weight')) {
+                    const err28 = {
                       instancePath: instancePath + '/spec/clusters/' + i0,
                       schemaPath:
                         '#/properties/spec/properties/clusters/items/additionalProperties',
                       keyword: 'additionalProperties',
-                      params: { additionalProperty: key5 },
+                      params: { additionalProperty: key6 },
                       message: 'must NOT have additional properties',
                       schema: false,
                       parentSchema: schema41.properties.spec.properties.clusters.items,
                       data: data10,
                     };
                     if (vErrors === null) {
-                      vErrors = [err27];
+                      vErrors = [err28];
                     } else {
-                      vErrors.push(err27);
+                      vErrors.push(err28);
                     }
                     errors++;
                   }
@@ -8039,7 +8240,7 @@ function validate26(
                   let data11 = data10.cluster;
                   if (typeof data11 === 'string') {
                     if (data11.length > 63 && func1(data11) > 63) {
-                      const err28 = {
+                      const err29 = {
                         instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                         schemaPath:
                           '#/properties/spec/properties/clusters/items/properties/cluster/maxLength',
@@ -8052,14 +8253,14 @@ function validate26(
                         data: data11,
                       };
                       if (vErrors === null) {
-                        vErrors = [err28];
+                        vErrors = [err29];
                       } else {
-                        vErrors.push(err28);
+                        vErrors.push(err29);
                       }
                       errors++;
                     }
-                    if (!pattern28.test(data11)) {
-                      const err29 = {
+                    if (!pattern38.test(data11)) {
+                      const err30 = {
                         instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                         schemaPath:
                           '#/properties/spec/properties/clusters/items/properties/cluster/pattern',
@@ -8075,14 +8276,14 @@ function validate26(
                         data: data11,
                       };
                       if (vErrors === null) {
-                        vErrors = [err29];
+                        vErrors = [err30];
                       } else {
-                        vErrors.push(err29);
+                        vErrors.push(err30);
                       }
                       errors++;
                     }
                   } else {
-                    const err30 = {
+                    const err31 = {
                       instancePath: instancePath + '/spec/clusters/' + i0 + '/cluster',
                       schemaPath:
                         '#/properties/spec/properties/clusters/items/properties/cluster/type',
@@ -8096,9 +8297,9 @@ function validate26(
                       data: data11,
                     };
                     if (vErrors === null) {
-                      vErrors = [err30];
+                      vErrors = [err31];
                     } else {
-                      vErrors.push(err30);
+                      vErrors.push(err31);
                     }
                     errors++;
                   }
@@ -8106,7 +8307,7 @@ function validate26(
                 if (data10.weight !== undefined) {
                   let data12 = data10.weight;
                   if (!(typeof data12 == 'number' && isFinite(data12))) {
-                    const err31 = {
+                    const err32 = {
                       instancePath: instancePath + '/spec/clusters/' + i0 + '/weight',
                       schemaPath:
                         '#/properties/spec/properties/clusters/items/properties/weight/type',
@@ -8120,15 +8321,15 @@ function validate26(
                       data: data12,
                     };
                     if (vErrors === null) {
-                      vErrors = [err31];
+                      vErrors = [err32];
                     } else {
-                      vErrors.push(err31);
+                      vErrors.push(err32);
                     }
                     errors++;
                   }
                 }
               } else {
-                const err32 = {
+                const err33 = {
                   instancePath: instancePath + '/spec/clusters/' + i0,
                   schemaPath: '#/properties/spec/properties/clusters/items/type',
                   keyword: 'type',
@@ -8139,15 +8340,15 @@ function validate26(
                   data: data10,
                 };
                 if (vErrors === null) {
-                  vErrors = [err32];
+                  vErrors = [err33];
                 } else {
-                  vErrors.push(err32);
+                  vErrors.push(err33);
                 }
                 errors++;
               }
             }
           } else {
-            const err33 = {
+            const err34 = {
               instancePath: instancePath + '/spec/clusters',
               schemaPath: '#/properties/spec/properties/clusters/type',
               keyword: 'type',
@@ -8158,9 +8359,9 @@ function validate26(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err33];
+              vErrors = [err34];
             } else {
-              vErrors.push(err33);
+              vErrors.push(err34);
             }
             errors++;
           }
@@ -8168,7 +8369,7 @@ function validate26(
         if (data8.default !== undefined) {
           let data13 = data8.default;
           if (typeof data13 !== 'boolean') {
-            const err34 = {
+            const err35 = {
               instancePath: instancePath + '/spec/default',
               schemaPath: '#/properties/spec/properties/default/type',
               keyword: 'type',
@@ -8179,15 +8380,15 @@ function validate26(
               data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err34];
+              vErrors = [err35];
             } else {
-              vErrors.push(err34);
+              vErrors.push(err35);
             }
             errors++;
           }
         }
       } else {
-        const err35 = {
+        const err36 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -8198,15 +8399,15 @@ function validate26(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err35];
+          vErrors = [err36];
         } else {
-          vErrors.push(err35);
+          vErrors.push(err36);
         }
         errors++;
       }
     }
   } else {
-    const err36 = {
+    const err37 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -8217,9 +8418,9 @@ function validate26(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err36];
+      vErrors = [err37];
     } else {
-      vErrors.push(err36);
+      vErrors.push(err37);
     }
     errors++;
   }
@@ -8255,7 +8456,7 @@ const schema42 = {
         annotations: {
           type: 'object',
           description:
-            'Free-form string annotations. poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
+            'Free-form string annotations; keys under poolsync/ are poolsync\'s own, only those listed here (a misspelt one is an error, not an annotation poolsync ignores). poolsync/prevent-destroy: "true" makes any plan that deletes or replaces the object fail.',
           properties: {
             'poolsync/prevent-destroy': {
               enum: ['true', 'false'],
@@ -8269,7 +8470,8 @@ const schema42 = {
             },
           },
           propertyNames: { type: 'string', minLength: 1, maxLength: 253 },
-          additionalProperties: { type: 'string' },
+          patternProperties: { '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)': { type: 'string' } },
+          additionalProperties: false,
         },
       },
     },
@@ -8644,37 +8846,32 @@ function validate27(
               }
             }
             for (const key3 in data4) {
-              if (!(key3 === 'poolsync/prevent-destroy' || key3 === 'poolsync/confirm-destroy')) {
-                let data5 = data4[key3];
-                if (typeof data5 !== 'string') {
-                  const err16 = {
-                    instancePath:
-                      instancePath +
-                      '/metadata/annotations/' +
-                      key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath:
-                      '#/properties/metadata/properties/annotations/additionalProperties/type',
-                    keyword: 'type',
-                    params: { type: 'string' },
-                    message: 'must be string',
-                    schema:
-                      schema42.properties.metadata.properties.annotations.additionalProperties.type,
-                    parentSchema:
-                      schema42.properties.metadata.properties.annotations.additionalProperties,
-                    data: data5,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err16];
-                  } else {
-                    vErrors.push(err16);
-                  }
-                  errors++;
+              if (!(
+                key3 === 'poolsync/prevent-destroy' ||
+                key3 === 'poolsync/confirm-destroy' ||
+                pattern5.test(key3)
+              )) {
+                const err16 = {
+                  instancePath: instancePath + '/metadata/annotations',
+                  schemaPath: '#/properties/metadata/properties/annotations/additionalProperties',
+                  keyword: 'additionalProperties',
+                  params: { additionalProperty: key3 },
+                  message: 'must NOT have additional properties',
+                  schema: false,
+                  parentSchema: schema42.properties.metadata.properties.annotations,
+                  data: data4,
+                };
+                if (vErrors === null) {
+                  vErrors = [err16];
+                } else {
+                  vErrors.push(err16);
                 }
+                errors++;
               }
             }
             if (data4['poolsync/prevent-destroy'] !== undefined) {
-              let data6 = data4['poolsync/prevent-destroy'];
-              if (!(data6 === 'true' || data6 === 'false')) {
+              let data5 = data4['poolsync/prevent-destroy'];
+              if (!(data5 === 'true' || data5 === 'false')) {
                 const err17 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1prevent-destroy',
                   schemaPath:
@@ -8695,7 +8892,7 @@ function validate27(
                     schema42.properties.metadata.properties.annotations.properties[
                       'poolsync/prevent-destroy'
                     ],
-                  data: data6,
+                  data: data5,
                 };
                 if (vErrors === null) {
                   vErrors = [err17];
@@ -8706,8 +8903,8 @@ function validate27(
               }
             }
             if (data4['poolsync/confirm-destroy'] !== undefined) {
-              let data7 = data4['poolsync/confirm-destroy'];
-              if (!(data7 === 'true' || data7 === 'false')) {
+              let data6 = data4['poolsync/confirm-destroy'];
+              if (!(data6 === 'true' || data6 === 'false')) {
                 const err18 = {
                   instancePath: instancePath + '/metadata/annotations/poolsync~1confirm-destroy',
                   schemaPath:
@@ -8728,7 +8925,7 @@ function validate27(
                     schema42.properties.metadata.properties.annotations.properties[
                       'poolsync/confirm-destroy'
                     ],
-                  data: data7,
+                  data: data6,
                 };
                 if (vErrors === null) {
                   vErrors = [err18];
@@ -8738,8 +8935,41 @@ function validate27(
                 errors++;
               }
             }
+            for (const key4 in data4) {
+              if (pattern5.test(key4)) {
+                let data7 = data4[key4];
+                if (typeof data7 !== 'string') {
+                  const err19 = {
+                    instancePath:
+                      instancePath +
+                      '/metadata/annotations/' +
+                      key4.replace(/~/g, '~0').replace(/\//g, '~1'),
+                    schemaPath:
+                      '#/properties/metadata/properties/annotations/patternProperties/%5E(%3F!%5BPp%5D%5BOo%5D%5BOo%5D%5BLl%5D%5BSs%5D%5BYy%5D%5BNn%5D%5BCc%5D~1)/type',
+                    keyword: 'type',
+                    params: { type: 'string' },
+                    message: 'must be string',
+                    schema:
+                      schema42.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ].type,
+                    parentSchema:
+                      schema42.properties.metadata.properties.annotations.patternProperties[
+                        '^(?![Pp][Oo][Oo][Ll][Ss][Yy][Nn][Cc]/)'
+                      ],
+                    data: data7,
+                  };
+                  if (vErrors === null) {
+                    vErrors = [err19];
+                  } else {
+                    vErrors.push(err19);
+                  }
+                  errors++;
+                }
+              }
+            }
           } else {
-            const err19 = {
+            const err20 = {
               instancePath: instancePath + '/metadata/annotations',
               schemaPath: '#/properties/metadata/properties/annotations/type',
               keyword: 'type',
@@ -8750,15 +8980,15 @@ function validate27(
               data: data4,
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err20];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err20);
             }
             errors++;
           }
         }
       } else {
-        const err20 = {
+        const err21 = {
           instancePath: instancePath + '/metadata',
           schemaPath: '#/properties/metadata/type',
           keyword: 'type',
@@ -8769,9 +8999,9 @@ function validate27(
           data: data2,
         };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
@@ -8780,30 +9010,12 @@ function validate27(
       let data8 = data.spec;
       if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
         if (data8.project === undefined) {
-          const err21 = {
+          const err22 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
             params: { missingProperty: 'project' },
             message: "must have required property '" + 'project' + "'",
-            schema: schema42.properties.spec.required,
-            parentSchema: schema42.properties.spec,
-            data: data8,
-          };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data8.label === undefined) {
-          const err22 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'label' },
-            message: "must have required property '" + 'label' + "'",
             schema: schema42.properties.spec.required,
             parentSchema: schema42.properties.spec,
             data: data8,
@@ -8815,27 +9027,45 @@ function validate27(
           }
           errors++;
         }
-        for (const key4 in data8) {
+        if (data8.label === undefined) {
+          const err23 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
+            keyword: 'required',
+            params: { missingProperty: 'label' },
+            message: "must have required property '" + 'label' + "'",
+            schema: schema42.properties.spec.required,
+            parentSchema: schema42.properties.spec,
+            data: data8,
+          };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
+          }
+          errors++;
+        }
+        for (const key5 in data8) {
           if (!(
-            key4 === 'project' ||
-            key4 === 'domain' ||
-            key4 === 'workflow' ||
-            key4 === 'label'
+            key5 === 'project' ||
+            key5 === 'domain' ||
+            key5 === 'workflow' ||
+            key5 === 'label'
           )) {
-            const err23 = {
+            const err24 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key5 },
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema42.properties.spec,
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err24];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err24);
             }
             errors++;
           }
@@ -8844,7 +9074,7 @@ function validate27(
           let data9 = data8.project;
           if (typeof data9 === 'string') {
             if (data9.length > 63 && func1(data9) > 63) {
-              const err24 = {
+              const err25 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/maxLength',
                 keyword: 'maxLength',
@@ -8855,14 +9085,14 @@ function validate27(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err24];
+                vErrors = [err25];
               } else {
-                vErrors.push(err24);
+                vErrors.push(err25);
               }
               errors++;
             }
             if (!pattern4.test(data9)) {
-              const err25 = {
+              const err26 = {
                 instancePath: instancePath + '/spec/project',
                 schemaPath: '#/properties/spec/properties/project/pattern',
                 keyword: 'pattern',
@@ -8873,14 +9103,14 @@ function validate27(
                 data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err25];
+                vErrors = [err26];
               } else {
-                vErrors.push(err25);
+                vErrors.push(err26);
               }
               errors++;
             }
           } else {
-            const err26 = {
+            const err27 = {
               instancePath: instancePath + '/spec/project',
               schemaPath: '#/properties/spec/properties/project/type',
               keyword: 'type',
@@ -8891,9 +9121,9 @@ function validate27(
               data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err26];
+              vErrors = [err27];
             } else {
-              vErrors.push(err26);
+              vErrors.push(err27);
             }
             errors++;
           }
@@ -8902,7 +9132,7 @@ function validate27(
           let data10 = data8.domain;
           if (typeof data10 === 'string') {
             if (data10.length > 63 && func1(data10) > 63) {
-              const err27 = {
+              const err28 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/maxLength',
                 keyword: 'maxLength',
@@ -8913,14 +9143,14 @@ function validate27(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err27];
+                vErrors = [err28];
               } else {
-                vErrors.push(err27);
+                vErrors.push(err28);
               }
               errors++;
             }
             if (!pattern4.test(data10)) {
-              const err28 = {
+              const err29 = {
                 instancePath: instancePath + '/spec/domain',
                 schemaPath: '#/properties/spec/properties/domain/pattern',
                 keyword: 'pattern',
@@ -8931,14 +9161,14 @@ function validate27(
                 data: data10,
               };
               if (vErrors === null) {
-                vErrors = [err28];
+                vErrors = [err29];
               } else {
-                vErrors.push(err28);
+                vErrors.push(err29);
               }
               errors++;
             }
           } else {
-            const err29 = {
+            const err30 = {
               instancePath: instancePath + '/spec/domain',
               schemaPath: '#/properties/spec/properties/domain/type',
               keyword: 'type',
@@ -8949,9 +9179,9 @@ function validate27(
               data: data10,
             };
             if (vErrors === null) {
-              vErrors = [err29];
+              vErrors = [err30];
             } else {
-              vErrors.push(err29);
+              vErrors.push(err30);
             }
             errors++;
           }
@@ -8960,7 +9190,7 @@ function validate27(
           let data11 = data8.workflow;
           if (typeof data11 === 'string') {
             if (data11.length > 255 && func1(data11) > 255) {
-              const err30 = {
+              const err31 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/maxLength',
                 keyword: 'maxLength',
@@ -8971,14 +9201,14 @@ function validate27(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err30];
+                vErrors = [err31];
               } else {
-                vErrors.push(err30);
+                vErrors.push(err31);
               }
               errors++;
             }
-            if (!pattern22.test(data11)) {
-              const err31 = {
+            if (!pattern30.test(data11)) {
+              const err32 = {
                 instancePath: instancePath + '/spec/workflow',
                 schemaPath: '#/properties/spec/properties/workflow/pattern',
                 keyword: 'pattern',
@@ -8989,14 +9219,14 @@ function validate27(
                 data: data11,
               };
               if (vErrors === null) {
-                vErrors = [err31];
+                vErrors = [err32];
               } else {
-                vErrors.push(err31);
+                vErrors.push(err32);
               }
               errors++;
             }
           } else {
-            const err32 = {
+            const err33 = {
               instancePath: instancePath + '/spec/workflow',
               schemaPath: '#/properties/spec/properties/workflow/type',
               keyword: 'type',
@@ -9007,9 +9237,9 @@ function validate27(
               data: data11,
             };
             if (vErrors === null) {
-              vErrors = [err32];
+              vErrors = [err33];
             } else {
-              vErrors.push(err32);
+              vErrors.push(err33);
             }
             errors++;
           }
@@ -9018,7 +9248,7 @@ function validate27(
           let data12 = data8.label;
           if (typeof data12 === 'string') {
             if (data12.length > 63 && func1(data12) > 63) {
-              const err33 = {
+              const err34 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/maxLength',
                 keyword: 'maxLength',
@@ -9029,14 +9259,14 @@ function validate27(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err33];
+                vErrors = [err34];
               } else {
-                vErrors.push(err33);
+                vErrors.push(err34);
               }
               errors++;
             }
-            if (!pattern28.test(data12)) {
-              const err34 = {
+            if (!pattern38.test(data12)) {
+              const err35 = {
                 instancePath: instancePath + '/spec/label',
                 schemaPath: '#/properties/spec/properties/label/pattern',
                 keyword: 'pattern',
@@ -9048,14 +9278,14 @@ function validate27(
                 data: data12,
               };
               if (vErrors === null) {
-                vErrors = [err34];
+                vErrors = [err35];
               } else {
-                vErrors.push(err34);
+                vErrors.push(err35);
               }
               errors++;
             }
           } else {
-            const err35 = {
+            const err36 = {
               instancePath: instancePath + '/spec/label',
               schemaPath: '#/properties/spec/properties/label/type',
               keyword: 'type',
@@ -9066,16 +9296,16 @@ function validate27(
               data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           }
         }
         if (data8.workflow !== undefined) {
           if (data8.domain === undefined) {
-            const err36 = {
+            const err37 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/dependentRequired',
               keyword: 'dependentRequired',
@@ -9091,15 +9321,15 @@ function validate27(
               data: data8,
             };
             if (vErrors === null) {
-              vErrors = [err36];
+              vErrors = [err37];
             } else {
-              vErrors.push(err36);
+              vErrors.push(err37);
             }
             errors++;
           }
         }
       } else {
-        const err37 = {
+        const err38 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -9110,15 +9340,15 @@ function validate27(
           data: data8,
         };
         if (vErrors === null) {
-          vErrors = [err37];
+          vErrors = [err38];
         } else {
-          vErrors.push(err37);
+          vErrors.push(err38);
         }
         errors++;
       }
     }
   } else {
-    const err38 = {
+    const err39 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -9129,9 +9359,9 @@ function validate27(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err38];
+      vErrors = [err39];
     } else {
-      vErrors.push(err38);
+      vErrors.push(err39);
     }
     errors++;
   }
@@ -9468,19 +9698,19 @@ const schema44 = {
   },
 };
 const func0 = require('ajv/dist/runtime/equal').default;
-const pattern39 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
-const pattern40 = new RegExp('^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$', 'u');
-const pattern41 = new RegExp(
+const pattern55 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
+const pattern56 = new RegExp('^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$', 'u');
+const pattern57 = new RegExp(
   '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
   'u',
 );
-const pattern42 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
-const pattern43 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
-const pattern44 = new RegExp(
+const pattern58 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern59 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern60 = new RegExp(
   '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
   'u',
 );
-const pattern51 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
+const pattern67 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -9816,7 +10046,7 @@ function validate28(
               }
               errors++;
             }
-            if (!pattern39.test(data8)) {
+            if (!pattern55.test(data8)) {
               const err14 = {
                 instancePath: instancePath + '/acceptCascade/' + i4,
                 schemaPath: '#/properties/acceptCascade/items/pattern',
@@ -10199,7 +10429,7 @@ function validate28(
               }
               errors++;
             }
-            if (!pattern40.test(data15)) {
+            if (!pattern56.test(data15)) {
               const err32 = {
                 instancePath: instancePath + '/policies/path',
                 schemaPath: '#/properties/policies/properties/path/pattern',
@@ -10261,7 +10491,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (!pattern41.test(data17)) {
+                if (!pattern57.test(data17)) {
                   const err35 = {
                     instancePath: instancePath + '/policies/owners/' + i7,
                     schemaPath: '#/properties/policies/properties/owners/items/pattern',
@@ -10699,7 +10929,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (!pattern42.test(data25)) {
+                if (!pattern58.test(data25)) {
                   const err55 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
@@ -10999,7 +11229,7 @@ function validate28(
               }
               errors++;
             }
-            if (!pattern43.test(key7)) {
+            if (!pattern59.test(key7)) {
               const err69 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/pattern',
@@ -11092,7 +11322,7 @@ function validate28(
                   }
                   errors++;
                 }
-                if (!pattern44.test(data31)) {
+                if (!pattern60.test(data31)) {
                   const err73 = {
                     instancePath:
                       instancePath +
@@ -11309,7 +11539,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern44.test(data33)) {
+                    if (!pattern60.test(data33)) {
                       const err81 = {
                         instancePath:
                           instancePath +
@@ -11479,7 +11709,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern44.test(data35)) {
+                    if (!pattern60.test(data35)) {
                       const err87 = {
                         instancePath:
                           instancePath +
@@ -11649,7 +11879,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern44.test(data37)) {
+                    if (!pattern60.test(data37)) {
                       const err93 = {
                         instancePath:
                           instancePath +
@@ -11819,7 +12049,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern44.test(data39)) {
+                    if (!pattern60.test(data39)) {
                       const err99 = {
                         instancePath:
                           instancePath +
@@ -11989,7 +12219,7 @@ function validate28(
                       }
                       errors++;
                     }
-                    if (!pattern44.test(data41)) {
+                    if (!pattern60.test(data41)) {
                       const err105 = {
                         instancePath:
                           instancePath +
@@ -13131,7 +13361,7 @@ function validate28(
             if (data43.driftInterval !== undefined) {
               let data56 = data43.driftInterval;
               if (typeof data56 === 'string') {
-                if (!pattern51.test(data56)) {
+                if (!pattern67.test(data56)) {
                   const err146 = {
                     instancePath:
                       instancePath +
