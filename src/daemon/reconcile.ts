@@ -11,7 +11,7 @@ import { inventoryBehind } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { classify } from '../ops/plan-run.js';
 import type { ControlPlane } from '../controlplane/types.js';
-import { fetchStage, loadStage, renderStage } from './stages/repository.js';
+import { fetchStage, loadStage, renderStage, rulesStage } from './stages/repository.js';
 import {
   applyStatusUpdate,
   isOutcome,
@@ -282,7 +282,9 @@ export class Reconciler {
     const snapshot = this.take(await fetchStage(ctx), products);
     if (isOutcome(snapshot)) return snapshot;
     const { commit } = snapshot;
-    const desired = this.take(await loadStage(ctx, snapshot));
+    const loaded = this.take(await loadStage(ctx, snapshot));
+    if (isOutcome(loaded)) return loaded;
+    const desired = this.take(await rulesStage(ctx, loaded, products.branch));
     if (isOutcome(desired)) return desired;
     ctx.enter('render');
     this.take(await renderStage(ctx, snapshot, desired));

@@ -22,7 +22,8 @@ import type { Rollback, RunRollback } from '../rollback.js';
 import type { PolicyApprovals } from '../../policy/approvals.js';
 import type { PolicyReport } from '../../model/policy.js';
 import type { DaemonConfig } from '../config.js';
-import type { Source } from '../git-source.js';
+import type { Source, SourceSnapshot } from '../git-source.js';
+import type { BranchRules } from './repository.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics } from '../metrics.js';
 import type { RunResult } from '../run-result.js';
@@ -158,6 +159,8 @@ export interface RunMemory {
   readonly controlPlaneAnswered: boolean;
   /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
   readonly renderedCommit?: string | null;
+  /** The followed branch's rules while its head is `commit`: its last valid commit's (rules stage). */
+  readonly branchRules?: { readonly commit: string | null; readonly rules: BranchRules };
 }
 
 export class RunContext {
@@ -266,6 +269,8 @@ export interface RunProducts {
   applied: ApplyOutcome | null;
   /** The run planned the commit of a rollback, not the branch head (fetch stage). */
   rollback?: RunRollback;
+  /** The branch head the rollback holds back: its poolsync.yaml rules the run (fetch stage). */
+  branch?: SourceSnapshot;
 }
 
 export function isOutcome(x: unknown): x is Outcome {

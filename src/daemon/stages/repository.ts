@@ -20,7 +20,8 @@ import {
 import { existsSync } from 'node:fs';
 import { readCapabilities } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
-import type { DesiredState } from '../../model/desired.js';
+import type { DesiredState, RepoConfig } from '../../model/desired.js';
+import { deepFreeze } from '../../util/deep-freeze.js';
 import type { DaemonStatus, RenderedFileStatus, StatusError } from '../status.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
@@ -66,10 +67,11 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
     );
     snapshot = last;
   }
-  const pinned = await rolledBack(ctx, snapshot, git.lastError === null);
+  const head = snapshot;
+  const pinned = await rolledBack(ctx, head, git.lastError === null);
   if (pinned !== null && 'result' in pinned) return { value: pinned, status: { git } };
   if (pinned !== null) snapshot = pinned.snapshot;
-  const products = pinned === null ? {} : { rollback: pinned.rollback };
+  const products = pinned === null ? {} : { rollback: pinned.rollback, branch: head };
   const { commit } = snapshot;
   const status = { git, commit };
   const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
@@ -144,18 +146,11 @@ export async function loadStage(
     load = await ctx.o.pipeline.loadRepository(dir, { commit, root });
     remember = { loaded: commit === null ? null : { commit, result: load } };
   }
-  if (load !== null && load.valid) {
-    // Who may approve, sync, suspend and override: the followed branch's rules, as loaded.
-    ctx.o.approvals.setApprovers(load.desired.config.approvers);
-    return { value: load.desired, remember };
-  }
+  if (load !== null && load.valid) return { value: load.desired, remember };
   const errors: StatusError[] =
     load === null
       ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]
-      : load.errors.map(({ code, message, address, file, line, column }) => {
-          const location = `${ctx.repoRelative(file)}:${line}:${column}`;
-          return { code, message, location, address };
-        });
+      : loadErrors(ctx, load);
   // Readiness needs proof the control plane answers, even when the commit is invalid (asked once).
   const answered =
     !ctx.memory.controlPlaneAnswered &&
@@ -172,6 +167,71 @@ export async function loadStage(
       ...(answered ? { controlPlaneAnswered: true } : {}),
     },
   };
+}
+
+function loadErrors(ctx: RunContext, load: LoadResult): StatusError[] {
+  return load.errors.map(({ code, message, address, file, line, column }) => {
+    const location = `${ctx.repoRelative(file)}:${line}:${column}`;
+    return { code, message, location, address };
+  });
+}
+
+/** What poolsync.yaml says of who may do what and what is held: the followed branch's, always. */
+export type BranchRules = Pick<RepoConfig, 'approvers' | 'guardrails'>;
+
+const rulesOf = ({ approvers, guardrails }: RepoConfig): BranchRules => ({
+  ...(approvers && { approvers }),
+  ...(guardrails && { guardrails }),
+});
+
+/** A rolled-back commit's desired state under the branch's rules, one per pair (plans reuse it). */
+const governed = new WeakMap<DesiredState, { rules: BranchRules; desired: DesiredState }>();
+
+/**
+ * Stage rules (docs/daemon.md#rollback): who may approve, sync, suspend and override, and the
+ * guardrails, are the followed branch's, of its last valid commit. A run of the branch goes by
+ * the commit it loaded; a rollback's by the branch head (`branch`), never by the commit rolled
+ * back to, which may predate them. Unknown (a restart on an invalid head), nothing is applied.
+ */
+export async function rulesStage(
+  ctx: RunContext,
+  desired: DesiredState,
+  branch: SourceSnapshot | undefined,
+): Promise<Staged<DesiredState>> {
+  const { o, memory } = ctx;
+  if (branch === undefined) {
+    o.approvals.setApprovers(desired.config.approvers);
+    const { commit } = desired;
+    const known = commit === null || memory.branchRules?.commit === commit;
+    return {
+      value: desired,
+      ...(known ? {} : { remember: { branchRules: { commit, rules: rulesOf(desired.config) } } }),
+    };
+  }
+  let remember: Partial<RunMemory> = {};
+  let rules = memory.branchRules?.commit === branch.commit ? memory.branchRules.rules : null;
+  if (rules === null) {
+    const load = await o.pipeline.loadRepository(branch.dir, {
+      commit: branch.commit,
+      root: branch.root,
+    });
+    // An invalid head changes no rule: its last valid commit's stay (unknown after a restart).
+    rules = load.valid ? rulesOf(load.desired.config) : (memory.branchRules?.rules ?? null);
+    if (rules === null) {
+      const message = runWords.branchInvalid(branch.commit, load.errors.length);
+      const status = problemsUpdate(loadErrors(ctx, load));
+      return { value: { result: 'failed', commit: desired.commit, message }, status };
+    }
+    remember = { branchRules: { commit: branch.commit, rules } };
+  }
+  o.approvals.setApprovers(rules.approvers);
+  let made = governed.get(desired);
+  if (made?.rules !== rules) {
+    const { approvers: _a, guardrails: _g, ...own } = desired.config;
+    made = { rules, desired: deepFreeze({ ...desired, config: { ...own, ...rules } }) };
+    governed.set(desired, made);
+  }
+  return { value: made.desired, remember };
 }
 
 /**
