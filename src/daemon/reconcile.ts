@@ -306,8 +306,10 @@ export class Reconciler {
         this.take(await planStage(ctx, cp, desired, commit), products),
       );
       if (isOutcome(plan)) return plan;
-      // docs/policies.md: a plan the policies deny or cannot judge goes no further than here.
-      const policies = this.take(await policyStage(ctx, plan, desired, snapshot.dir), products);
+      // docs/policies.md: a plan the policies deny or cannot judge goes no further than here; a
+      // rollback's policy files are the branch's, as its poolsync.yaml is (rulesStage).
+      const { dir } = products.branch ?? snapshot;
+      const policies = this.take(await policyStage(ctx, plan, desired, dir), products);
       ctx.enter('gate');
       const stopped =
         classify(plan) === 'no_changes' || this.o.config.policy === 'none' || isOutcome(policies)

@@ -48,7 +48,7 @@ export const runWords = {
   rollbackUnreadable: (run: number, error: string) =>
     `cannot read the commit of run #${run} (rolled back to): ${error}; nothing applied (\`poolsync resume\` lifts the rollback)`,
   branchInvalid: (head: string | null, errors: number) =>
-    `the followed branch's head${head ? ` ${short(head)}` : ''} has ${plural(errors, 'validation error')} and no valid commit of the branch was loaded since the daemon started: who may approve and which guardrails hold are not known, so the rollback applies nothing (a new commit lifts it, as does \`poolsync resume\`)`,
+    `the followed branch's head${head ? ` ${short(head)}` : ''} has ${plural(errors, 'validation error')} and no valid commit of the branch was loaded since the daemon started: who may approve and which policies and guardrails hold are not known, so the rollback applies nothing (a new commit lifts it, as does \`poolsync resume\`)`,
   /** The guardrails (plan/guardrails.ts GuardRule) that hold a plan whatever the policy. */
   heldByGuardrails: (rules: readonly string[]) =>
     `held by ${rules.map((r) => (r === 'confirm_destroy' ? 'poolsync/confirm-destroy' : `guardrails.${r}`)).join(' and ')}`,

@@ -137,7 +137,7 @@ describe('a rollback to a commit from before the rules', () => {
     expect(s.lastRun).toMatchObject({
       result: 'failed',
       rollback: { to: runA },
-      message: `the followed branch's head ${head.slice(0, 12)} has 1 validation error and no valid commit of the branch was loaded since the daemon started: who may approve and which guardrails hold are not known, so the rollback applies nothing (a new commit lifts it, as does \`poolsync resume\`)`,
+      message: `the followed branch's head ${head.slice(0, 12)} has 1 validation error and no valid commit of the branch was loaded since the daemon started: who may approve and which policies and guardrails hold are not known, so the rollback applies nothing (a new commit lifts it, as does \`poolsync resume\`)`,
     });
     expect(s.errors).toEqual([
       expect.objectContaining({ code: 'V3', location: 'queues/broken.yaml:7:14' }),

@@ -310,5 +310,47 @@ deny contains {"msg": "c-prod waits for its network review", "address": c.addres
       expect(merged.outcome).toBe('applied');
       expect(merged.policies!.approval!.by).toBe('alice');
     });
+
+    it('a rollback to a commit from before the policies is checked by the branch head’s policies, read from its files', async () => {
+      const repo = new TestRepo();
+      const batch = (n: number) => manifests({ batchRunConcurrency: n });
+      repo.commit(batch(300), 'A: no policies');
+      const { daemon, cp } = await start(repo);
+      const runA = (await status(daemon)).lastRun!.id;
+      const minimum = `package main
+
+deny contains {"msg": sprintf("%s runs fewer than 500 at once", [c.address]), "address": c.address} if {
+	some c in input.changes
+	c.address == "Queue/batch"
+	c.after.run_concurrency < 500
+}
+`;
+      repo.commit(
+        {
+          ...batch(600),
+          'poolsync.yaml': `${batch(600)['poolsync.yaml']}policies:\n  path: policies\n  owners: [alice]\n`,
+          'policies/minimum.rego': minimum,
+        },
+        'B: batch 600, policies',
+      );
+      expect((await reconcile(daemon)).status).toBe(200);
+      expect((await status(daemon)).outcome).toBe('applied');
+      const back = await fetch(`${daemon.url}/rollback?wait=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ run: runA }),
+      });
+      expect(back.status).toBe(200);
+      const held = await status(daemon);
+      expect(held.lastRun).toMatchObject({
+        result: 'waiting_for_approval',
+        rollback: { to: runA },
+      });
+      expect(held.policies).toMatchObject({
+        deny: [expect.objectContaining({ msg: 'Queue/batch runs fewer than 500 at once' })],
+        owners: ['alice'],
+      });
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
+    });
   },
 );

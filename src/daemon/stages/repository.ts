@@ -177,10 +177,11 @@ function loadErrors(ctx: RunContext, load: LoadResult): StatusError[] {
 }
 
 /** What poolsync.yaml says of who may do what and what is held: the followed branch's, always. */
-export type BranchRules = Pick<RepoConfig, 'approvers' | 'guardrails'>;
+export type BranchRules = Pick<RepoConfig, 'approvers' | 'policies' | 'guardrails'>;
 
-const rulesOf = ({ approvers, guardrails }: RepoConfig): BranchRules => ({
+const rulesOf = ({ approvers, policies, guardrails }: RepoConfig): BranchRules => ({
   ...(approvers && { approvers }),
+  ...(policies && { policies }),
   ...(guardrails && { guardrails }),
 });
 
@@ -188,10 +189,11 @@ const rulesOf = ({ approvers, guardrails }: RepoConfig): BranchRules => ({
 const governed = new WeakMap<DesiredState, { rules: BranchRules; desired: DesiredState }>();
 
 /**
- * Stage rules (docs/daemon.md#rollback): who may approve, sync, suspend and override, and the
- * guardrails, are the followed branch's, of its last valid commit. A run of the branch goes by
- * the commit it loaded; a rollback's by the branch head (`branch`), never by the commit rolled
- * back to, which may predate them. Unknown (a restart on an invalid head), nothing is applied.
+ * Stage rules (docs/daemon.md#rollback): who may approve, sync, suspend and override, the
+ * policies (read from the branch's checkout) and the guardrails are the followed branch's, of its
+ * last valid commit. A run of the branch goes by the commit it loaded; a rollback's by the branch
+ * head (`branch`), never by the commit rolled back to, which may predate them. Unknown (a restart
+ * on an invalid head), nothing is applied.
  */
 export async function rulesStage(
   ctx: RunContext,
@@ -227,7 +229,7 @@ export async function rulesStage(
   o.approvals.setApprovers(rules.approvers);
   let made = governed.get(desired);
   if (made?.rules !== rules) {
-    const { approvers: _a, guardrails: _g, ...own } = desired.config;
+    const { approvers: _a, policies: _p, guardrails: _g, ...own } = desired.config;
     made = { rules, desired: deepFreeze({ ...desired, config: { ...own, ...rules } }) };
     governed.set(desired, made);
   }
