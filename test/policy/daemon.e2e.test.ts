@@ -181,11 +181,11 @@ describe.skipIf(opaMissing)(
         );
       const told = await runInProcess(['status', '--daemon', daemon.url], env);
       expect(told.stdout).toContain('Policies of policies: 1 rule in 1 file: 1 failure');
-      expect(told.stdout).toContain(
-        `Approve (an owner): poolsync approve --policies ${digest} --reason WHY --daemon ${daemon.url}`,
-      );
+      // The command as printed runs: it names a user owner with --as (a team cannot be one here).
+      const hint = `Approve exactly these (an owner: alice, team:acme/platform): poolsync approve --policies ${digest} --reason WHY --as alice --daemon ${daemon.url}`;
+      expect(told.stdout).toContain(`${hint}\n`);
       const listed = await runInProcess(['approve', '--policies', '--daemon', daemon.url], env);
-      expect(listed.stdout).toContain(`poolsync approve --policies ${digest} --reason WHY`);
+      expect(listed.stdout).toContain(`${hint}\n`);
       const bob = await approve('bob');
       expect(bob.code).toBe(1);
       expect(bob.stderr).toContain(
@@ -193,7 +193,10 @@ describe.skipIf(opaMissing)(
       );
       const other = await approve('alice', `sha256:${'0'.repeat(64)}`);
       expect(other.stderr).toContain(`the policy failures are ${digest} now`);
-      const alice = await approve('alice');
+      const printed = hint.slice(hint.indexOf('poolsync approve') + 'poolsync '.length);
+      const words = printed.replace('WHY', 'registry-comes-next-week').split(' ');
+      const alice = await runInProcess(words, env);
+      expect(alice.stderr).toBe('');
       expect(alice.code).toBe(0);
       // The approval asks for a run (as POST /approve does): it applies the approved plan.
       const applied = await until('the approved plan applied', async () => {
@@ -202,7 +205,7 @@ describe.skipIf(opaMissing)(
       });
       expect(applied.policies!.approval).toMatchObject({
         by: 'alice',
-        why: 'registry comes next week',
+        why: 'registry-comes-next-week',
         failures: digest,
       });
       expect((await cp.listPools()).map((p) => p.name)).toContain('prod');

@@ -4,6 +4,7 @@
  * holds under policy `safe`; with it exactly that, a stale fingerprint refused with the reason.
  */
 import { policySummary, policyText } from '../../render/policy.js';
+import type { PolicyReport } from '../../model/policy.js';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
@@ -109,7 +110,7 @@ async function approvePolicies(
     if (failing.length === 0) io.stdout.write('No policy failure waits for approval.\n');
     for (const [name, r] of failing)
       io.stdout.write(
-        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\nApprove exactly these (an owner: ${r.owners.join(', ') || 'none listed'}): poolsync approve --policies ${r.failures} --reason WHY --daemon ${base}\n`,
+        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\n${policyApproval(r, base)}\n`,
       );
     return 0;
   }
@@ -135,6 +136,18 @@ async function approvePolicies(
   if (res.status === 409)
     throw new UserError(`Approval refused: ${body.reason ?? 'unknown reason'}`);
   throw new UserError(answered(`${base}/approve`, res.status, body.error ?? body.reason));
+}
+
+/**
+ * The command an owner runs to release `r`'s failures, as printed runnable: through the daemon,
+ * `--as` must name a user owner (docs/policies.md, Owners), so it names the first one listed.
+ */
+function policyApproval(r: PolicyReport, base: string): string {
+  const owners = r.owners.join(', ') || 'none listed';
+  const user = r.owners.find((o) => !o.includes(':'));
+  if (user === undefined)
+    return `No owner may approve them through the daemon (owners: ${owners}): --as must name a user owner, and the policies list none`;
+  return `Approve exactly these (an owner: ${owners}): poolsync approve --policies ${r.failures} --reason WHY --as ${user} --daemon ${base}`;
 }
 
 function defaultApprover(): string {
@@ -494,10 +507,7 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
   // docs/policies.md: the verdict, and how an owner releases its failures.
   if (s.policies) {
     out.push(policySummary(s.policies));
-    if (s.policies.failures && !s.policies.approval)
-      out.push(
-        `Approve (an owner): poolsync approve --policies ${s.policies.failures} --reason WHY --daemon ${base}`,
-      );
+    if (s.policies.failures && !s.policies.approval) out.push(policyApproval(s.policies, base));
   }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}${b.reason ? `: ${b.reason}` : ''}`);
   for (const e of s.errors) out.push(`Error: ${errorLine(e)}`);
