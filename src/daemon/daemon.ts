@@ -113,8 +113,10 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         if (typeof target === 'string') return { ok: false, reason: target };
         const refusal = tokenRefusal(target, 'approve', 'admin');
         const environment = target.name ?? undefined;
-        if (refusal === null)
-          return { ...target.approvals.approve({ ...r, via: 'api' }), environment };
+        if (refusal === null) {
+          const frozen = target.freeze.why();
+          return { ...target.approvals.approve({ ...r, via: 'api' }), environment, frozen };
+        }
         target.approvals.refuse(
           { fingerprint: r.fingerprint, approver: r.approver, via: 'api' },
           refusal,

@@ -63,7 +63,12 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
     fingerprint: string;
     approver: string;
     environment?: string;
-  }): ApprovalAnswer & { forbidden?: boolean; environment?: string };
+  }): ApprovalAnswer & {
+    forbidden?: boolean;
+    environment?: string;
+    /** Why applies are frozen now (the approved changes wait), null when they may go. */
+    frozen?: string | null;
+  };
   /**
    * Why poolsync.yaml `approvers:` refuses `token` the `action` in `environment` (every one
    * without a name), one line naming the rule; null when it may (docs/daemon.md#approvers).
@@ -310,7 +315,7 @@ async function approve(call: Call): Promise<void> {
   );
   // A run of the environment approved (its answer names it), not of every one.
   void h.requestReconcile('manual', answer.environment);
-  return send(res, 200, { approved: true, approval: answer.record });
+  return send(res, 200, { approved: true, approval: answer.record, frozen: answer.frozen ?? null });
 }
 
 /** `{"policies": "sha256:…", "approver": NAME, "reason": WHY}`: src/policy/approvals.ts decides. */

@@ -7,11 +7,12 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
+import { approve, freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { Freeze, parseSyncWindows } from '../../src/daemon/freeze.js';
 import { cleanup } from '../support/cleanup.js';
+import { until } from '../support/until.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { ManualClock } from '../support/virtual-clock.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
@@ -167,6 +168,32 @@ describe('poolsync suspend and resume', () => {
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(80);
     expect(h.daemon.status().freeze).toMatchObject({ frozen: false, why: null, suspended: null });
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^poolsync_applies_frozen 0$/m);
+  });
+
+  it('an approval while suspended says the held changes wait for the freeze to lift; resume applies them', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const h = await watching(folder, { policy: 'safe' });
+    const url = h.daemon.url;
+    expect(await freeze(args(url, { as: 'alice' }), memoryIo(env), true)).toBe(0);
+    writeFolder(folder, { 'clusters/prod-2.yaml': null });
+    await h.daemon.reconcile('watch');
+    const { fingerprint } = h.daemon.status().approval!.pending!;
+    const approved = memoryIo(env);
+    expect(await approve(args(url, { fingerprint, as: 'bob' }), approved)).toBe(0);
+    expect(approved.out()).toMatch(
+      new RegExp(
+        `^Approved ${fingerprint} as bob; applies are frozen \\(suspended by alice since \\S+: \`poolsync resume\` lifts it\\): the held changes wait until applies may go, then the daemon applies them \\(see ${url}/status\\)\\.\n$`,
+      ),
+    );
+    await h.daemon.reconcile('manual');
+    expect(h.daemon.status().lastRun!.result).toBe('frozen');
+    // Resumed: its run applies the approved changes.
+    expect(await freeze(args(url), memoryIo(env), false)).toBe(0);
+    await until('the approved changes applied', () =>
+      h.daemon.status().runs.find((r) => r.result === 'applied' && r.approvedBy === 'bob'),
+    );
+    expect((await h.cp.listClusters()).map((c) => c.name)).toEqual(['prod-1']);
   });
 
   it('the suspension outlives a restart; suspend and resume need the admin token; an override needs it too', async () => {

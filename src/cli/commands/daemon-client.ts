@@ -79,10 +79,18 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     approver,
     environment: args.env,
   });
-  const body = res.json as { reason?: string; error?: string; leader?: string | null };
+  const body = res.json as {
+    reason?: string;
+    error?: string;
+    leader?: string | null;
+    frozen?: string | null;
+  };
   if (res.status === 200) {
+    const when = body.frozen
+      ? `applies are frozen (${body.frozen}): the held changes wait until applies may go, then the daemon applies them`
+      : 'the daemon applies the held changes now';
     io.stdout.write(
-      `Approved ${args.fingerprint.trim()} as ${approver}; the daemon applies the held changes now (see ${base}/status).\n`,
+      `Approved ${args.fingerprint.trim()} as ${approver}; ${when} (see ${base}/status).\n`,
     );
     return 0;
   }

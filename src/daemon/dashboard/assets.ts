@@ -140,7 +140,11 @@ export const SCRIPT = `
     }
     var fingerprint = button.getAttribute('data-fingerprint');
     var body = JSON.stringify({ fingerprint: fingerprint, approver: approver });
-    var done = 'Approved ' + fingerprint + ' as ' + approver + ': the daemon applies exactly these changes now.';
+    var done = function (answer) {
+      return 'Approved ' + fingerprint + ' as ' + approver + (answer.frozen
+        ? '; applies are frozen (' + answer.frozen + '): the changes wait until applies may go, then the daemon applies them.'
+        : ': the daemon applies exactly these changes now.');
+    };
     post(button, 'approve', token, body, done, 'Not approved');
   });
   // POST /rollback as \`poolsync rollback RUN\` sends it: that run's commit, per policy.
@@ -173,7 +177,7 @@ export const SCRIPT = `
     fetch(path, { method: 'POST', headers: headers, body: body, cache: 'no-store', credentials: 'omit' })
       .then(function (res) {
         return res.json().catch(function () { return {}; }).then(function (answer) {
-          if (res.ok) say(done, true);
+          if (res.ok) say(typeof done === 'function' ? done(answer) : done, true);
           else say(refused + ' (HTTP ' + res.status + '): ' + (answer.reason || answer.error || res.statusText), false);
         });
       })
