@@ -14,6 +14,7 @@ import {
   history,
   rollback,
   status,
+  sync,
 } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
@@ -228,6 +229,32 @@ describe('poolsync rollback RUN', () => {
     await h.daemon.reconcile('manual');
     expect(h.daemon.status()).toMatchObject({ rollback: null, appliedCommit: b });
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
+  });
+
+  it('while applies are frozen, says so rather than that it rolled back, and exits 0 as sync does; an override applies it', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    const h = await daemonOn(repo, tempDir(), cp);
+    const runA = h.daemon.status().lastRun!.id;
+    repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
+    const io = memoryIo(env);
+    expect(await rollback(args(h.daemon.url, { run: runA }), io)).toBe(0);
+    expect(io.out()).toMatch(
+      new RegExp(
+        `^Rollback to run #${runA} \\(commit ${a.slice(0, 12)}\\) holds, but applies are frozen: #\\d+ frozen .*\\(rollback, \\d+ ms\\) commit ${a.slice(0, 12)} \\(rollback to run #${runA}\\): applies frozen, suspended by ops`,
+      ),
+    );
+    expect(io.out()).toContain(
+      `the daemon plans commit ${a.slice(0, 12)}, not the branch, and applies it once applies may go, or now with \`poolsync sync --override-freeze\`; \`poolsync resume\` lifts the rollback with the suspension and applies the branch again.\n`,
+    );
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
+    expect(await sync(args(h.daemon.url, { 'override-freeze': true }), memoryIo(env))).toBe(0);
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
   });
 
   it('is held for approval like any run when its plan deletes (policy safe), and refused in words for a run it cannot go back to', async () => {

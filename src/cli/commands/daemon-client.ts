@@ -371,10 +371,18 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
   if (args.output === 'json') io.stdout.write(asJson({ rollback: answer.rollback, lastRun: last }));
   else {
     const kept = last ? findKeptRun(section.runs, last.id) : undefined;
+    // A freeze stopped its run: the rollback holds, its commit is not (all) applied.
+    const frozen = last?.result === 'frozen';
+    const headline = frozen
+      ? `Rollback${where} to run #${run} (commit ${commit}) holds, but applies are frozen`
+      : `Rolled back${where} to run #${run} (commit ${commit})`;
+    const holds = frozen
+      ? `Until a commit newer than the branch head lands, the daemon plans commit ${commit}, not the branch, and applies it once applies may go, or now with \`poolsync sync --override-freeze\`; \`poolsync resume\` lifts the rollback with the suspension and applies the branch again.`
+      : `Until a commit newer than the branch head lands, the daemon applies commit ${commit}, not the branch: \`poolsync resume\` applies the branch again.`;
     io.stdout.write(
-      `Rolled back${where} to run #${run} (commit ${commit}): ${last ? runLine(last) : 'no run yet'}\n` +
+      `${headline}: ${last ? runLine(last) : 'no run yet'}\n` +
         (kept?.plan ? runText(kept).split('\n').slice(1).join('\n') : '') +
-        `${escapeTerminal(`Until a commit newer than the branch head lands, the daemon applies commit ${commit}, not the branch: \`poolsync resume\` applies the branch again.`)}\n`,
+        `${escapeTerminal(holds)}\n`,
     );
   }
   return last && failed(last.result) ? 1 : 0;
