@@ -138,6 +138,27 @@ describe('confirm-destroy in the daemon (issue 74 item 1)', { timeout: 240_000 }
     const page = await (await fetch(`${h.daemon.url}/`)).text();
     expect(page).toContain('held by poolsync/confirm-destroy, whatever the policy.');
   });
+
+  it('beside a change it applies, the run’s message names the rule that holds the rest', async () => {
+    const folder = join(tempDir(), 'repo');
+    const marked = '    poolsync/confirm-destroy: "true"\n';
+    writeFolder(folder, files(['c1', 'c2'], 10, marked));
+    const h = await watching(folder);
+    const dropped = files(['c2'], 10);
+    dropped['queues/batch.yaml'] = dropped['queues/batch.yaml']!.replace(
+      'run_concurrency: 50',
+      'run_concurrency: 70',
+    );
+    writeFolder(folder, dropped);
+    await h.daemon.reconcile('watch');
+    const s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('waiting_for_approval');
+    expect(s.lastRun!.message).toMatch(
+      /^applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked; held by poolsync\/confirm-destroy: \d+ changes? held for approval \(delete Cluster\/c1\b/,
+    );
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(70);
+    expect(await names(h)).toEqual(['c1', 'c2']);
+  });
 });
 
 describe('a pull request raising its own budget (issue 74 item 2)', { timeout: 240_000 }, () => {

@@ -119,7 +119,10 @@ export async function applyStage(
     // (src/plan/counts.ts) as `poolsync apply` says it; what is held, not applied, after it.
     const summaryText = countsText(result.counts, doneCounts);
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
-      const message = `applied: ${summaryText}; ${heldForApproval(decision.held, decision.heldFingerprint)}`;
+      // docs/daemon.md#guardrails: a guardrail holding them whatever the policy is named.
+      const { heldBy } = decision;
+      const by = heldBy.length > 0 ? `${runWords.heldByGuardrails(heldBy)}: ` : '';
+      const message = `applied: ${summaryText}; ${by}${heldForApproval(decision.held, decision.heldFingerprint)}`;
       return { value: { result: 'waiting_for_approval', message, ...done }, products };
     }
     const message = runWords.applied(summaryText, decision.approval?.approver ?? null);

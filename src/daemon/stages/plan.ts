@@ -185,6 +185,8 @@ export interface GateDecision {
   desired: DesiredState;
   held: Change[];
   heldFingerprint: string | null;
+  /** The guardrails holding `held` whatever the policy (empty: the policy alone). */
+  heldBy: readonly GuardRule[];
   approval: ApprovalRecord | null;
 }
 
@@ -222,6 +224,7 @@ export function gateStage(
     desired,
     held: [],
     heldFingerprint: null,
+    heldBy: [],
     approval: null,
   };
   const guarded = rules.length > 0;
@@ -253,7 +256,13 @@ export function gateStage(
     const message = `${heldText}; nothing else to apply`;
     return { value: { result: 'waiting_for_approval', commit, message }, status };
   }
-  const value = { ...whole, plan: split.now, held: split.held, heldFingerprint: fingerprint };
+  const value = {
+    ...whole,
+    plan: split.now,
+    held: split.held,
+    heldFingerprint: fingerprint,
+    heldBy: rules,
+  };
   return { value, status };
 }
 
