@@ -68,7 +68,11 @@ export class Reconciler {
     if (kept) {
       const age = { maxAgeMs: o.config.historyMaxAgeMs ?? 0, now: o.clock?.now() ?? Date.now() };
       const runs = retained(kept.runs, o.config.historyLimit, age);
-      applyStatusUpdate(this.state, { runs: deepFreeze(runs), lastDrift: kept.lastDrift });
+      applyStatusUpdate(this.state, {
+        runs: deepFreeze(runs),
+        lastDrift: kept.lastDrift,
+        appliedCommit: lastAppliedCommit(kept.runs),
+      });
       this.runId = Math.max(0, ...kept.runs.map((r) => r.repeats?.lastId ?? r.id));
     }
   }
@@ -239,6 +243,7 @@ export class Reconciler {
         applyStatusUpdate(this.state, {
           runs: deepFreeze(merged.runs),
           lastDrift: merged.lastDrift,
+          appliedCommit: this.state.appliedCommit ?? lastAppliedCommit(merged.runs),
         });
         this.runId = Math.max(this.runId, ...copy.runs.map((r) => r.repeats?.lastId ?? r.id));
       }
@@ -371,6 +376,16 @@ export class Reconciler {
       // Said by the next run, which reads the live state first.
     }
   }
+}
+
+/**
+ * The commit the control plane was last brought to, as the kept runs (newest first) say: what
+ * /status `appliedCommit` was before a restart, until a run applies again.
+ */
+function lastAppliedCommit(runs: readonly RunRecord[]): string | null {
+  return (
+    runs.find((r) => (r.result === 'applied' || r.result === 'in_sync') && r.commit)?.commit ?? null
+  );
 }
 
 /** Stage record: the run written down in /status (returned), the metrics and one log line. */

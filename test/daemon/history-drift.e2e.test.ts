@@ -134,6 +134,29 @@ describe('the history keeps what happened', () => {
   });
 });
 
+describe('a restart on the same state folder', () => {
+  it('says the commit last applied from the kept history, before any run applies', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const state = tempDir();
+    const start = async () => {
+      const h = await startTestDaemon({ flags: { repo: repo.bare }, state, logLevel: 'silent' });
+      cleanup.add(h.stop);
+      await h.daemon.firstRun;
+      return h;
+    };
+    const applied = repo.commit(manifests(), 'A');
+    let h = await start();
+    expect(h.daemon.status().appliedCommit).toBe(applied);
+    await h.stop();
+    // The startup run finds an invalid commit: it applies nothing, so only the history says A.
+    repo.commit(manifests({ invalid: true }), 'B: invalid');
+    h = await start();
+    const s = (await (await fetch(`${h.daemon.url}/status`)).json()) as DaemonStatus;
+    expect(s).toMatchObject({ outcome: 'invalid', appliedCommit: applied });
+  });
+});
+
 /** Drift as /status tells it: the last drift found, and each kept run's. */
 function driftOf(s: DaemonStatus): string[] {
   return [
