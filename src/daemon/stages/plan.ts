@@ -244,7 +244,9 @@ export function gateStage(
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;
     o.logger.info(approvalFields(approval), applying);
-    return { value: { ...whole, heldFingerprint: fingerprint, approval }, status: nothingHeld() };
+    // The plan's errors here are the budget's alone (onlyHeldErrors), which the approval lifts.
+    const status = { ...nothingHeld(), errors: [] };
+    return { value: { ...whole, heldFingerprint: fingerprint, approval }, status };
   }
   const status = holding(ctx, split.held, fingerprint, commit, rules);
   // A comment approves only where the daemon hears pull requests (a followed branch, webhooks).
