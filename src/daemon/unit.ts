@@ -310,7 +310,9 @@ async function startUnit(
         .hold({ run, commit: kept.commit, branchHead: null, by, reason })
         .catch((err: unknown) => redactor.errorMessage(err));
       if (typeof pin === 'string') return pin;
-      logger.warn({ rollback: pin }, rollbackWords.held(run));
+      // The branch head is not known before its first run fetches, which logs it (fetchStage).
+      const { branchHead: _unknown, ...held } = pin;
+      logger.warn({ rollback: held }, rollbackWords.held(run));
       return { pin, done: request('rollback') };
     },
     status,

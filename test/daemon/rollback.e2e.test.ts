@@ -212,6 +212,28 @@ describe('poolsync rollback RUN', () => {
     expect(applied.out()).not.toMatch(/ applied /);
   });
 
+  it('its log records name the branch head once known, never as null', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    const flags = { repo: repo.bare, policy: 'all' };
+    const h = await startTestDaemon({ cp, flags, env, logLevel: 'info' });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const runA = h.daemon.status().lastRun!.id;
+    const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    const records = h.logs
+      .map((line) => JSON.parse(line) as { rollback?: { branchHead?: string | null } })
+      .filter((r) => r.rollback !== undefined);
+    expect(records.length).toBeGreaterThanOrEqual(2);
+    expect(records.map((r) => r.rollback!.branchHead)).not.toContain(null);
+    expect(records.at(-1)!.rollback!.branchHead).toBe(b);
+  });
+
   it('resume lifts it: the branch head is applied again', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());

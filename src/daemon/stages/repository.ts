@@ -106,8 +106,11 @@ async function rolledBack(
     );
   const pin = o.rollback?.current ?? null;
   if (pin === null) return null;
-  if (fetched && pin.branchHead === null) await o.rollback!.headSeen(head.commit);
-  else if (fetched && head.commit !== pin.branchHead) {
+  if (fetched && pin.branchHead === null) {
+    await o.rollback!.headSeen(head.commit);
+    const seen = o.rollback!.current!;
+    o.logger.info({ rollback: seen }, rollbackWords.holding(seen));
+  } else if (fetched && head.commit !== pin.branchHead) {
     await o.rollback!.lift();
     o.logger.info(
       { commit: head.commit, rollback: pin },
