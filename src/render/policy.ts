@@ -62,6 +62,7 @@ export function policyMarkdown(r: PolicyReport): string {
         `| ${level} | ${code(f.rule)} | ${cell(f.msg)} | ${f.location || f.address ? cell(f.location ?? f.address!) : ''} |`,
       );
   }
+  if (r.refused) lines.push('', markdownText(`An approval was refused: ${r.refused}.`));
   if (policyVerdict(r) === 'deny' && r.failures)
     lines.push(
       '',

@@ -217,13 +217,15 @@ function toComment(json: unknown, note: { url: string | null } | null = null): I
     user?: UserJson;
     author?: UserJson;
     performed_via_github_app?: { slug?: string } | null;
+    created_at?: string;
     updated_at?: string;
   };
   const author = userOf(note ? c.author : c.user);
   const app = note ? null : (c.performed_via_github_app?.slug ?? null);
+  const createdAt = forgeTime(c.created_at);
   const updatedAt = forgeTime(c.updated_at);
   const url = note ? note.url : (c.html_url ?? null);
-  return { id: c.id, body: c.body ?? '', url, author, app, updatedAt };
+  return { id: c.id, body: c.body ?? '', url, author, app, createdAt, updatedAt };
 }
 
 /** A forge timestamp (ISO 8601; GitLab's webhooks also `2024-05-17 18:08:09 UTC`) as epoch ms, or null. */

@@ -2,7 +2,8 @@
  * Owners' `poolsync approve-policies DIGEST WHY` comments on a pull request, read by the CLI
  * (docs/policies.md, Owners): `plan --comment` and `apply --policy-approvals` in CI. The forge
  * says who wrote each comment and who opened the pull request; decideApproval decides, as for
- * the daemon. The newest comment that approves exactly the failures counts.
+ * the daemon. The newest comment that approves exactly the failures counts; an edited one never
+ * does (its `updated_at` after its `created_at`).
  */
 import type { PolicyReport } from '../model/policy.js';
 import { decideApproval, type PolicyApprovalAnswer } from '../policy/approvals.js';
@@ -43,14 +44,24 @@ export async function approvalInComments(
     for (const c of [...comments].reverse()) {
       const asked = parsePolicyApproval(c.body);
       if (!asked || asked.digest !== report.failures || !c.author) continue;
-      const answer = decideApproval(report, {
-        by: c.author.login,
-        why: asked.why,
-        digest: asked.digest,
-        author: pr.author?.login ?? null,
-        at: new Date(c.updatedAt ?? 0),
-        owner: await isPolicyOwner(forge, report, { provider: target.provider, user: c.author }),
-      });
+      // Any writer may edit anyone's comment, and the forge still names who posted it.
+      const answer: PolicyApprovalAnswer =
+        c.updatedAt !== c.createdAt
+          ? {
+              ok: false,
+              reason: `${c.author.login}'s approval comment was edited after it was posted: an edited comment approves nothing; post a new one`,
+            }
+          : decideApproval(report, {
+              by: c.author.login,
+              why: asked.why,
+              digest: asked.digest,
+              author: pr.author?.login ?? null,
+              at: new Date(c.createdAt ?? 0),
+              owner: await isPolicyOwner(forge, report, {
+                provider: target.provider,
+                user: c.author,
+              }),
+            });
       if (answer.ok) return answer;
       refused ??= answer;
     }

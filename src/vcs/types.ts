@@ -85,6 +85,8 @@ export interface IssueComment {
   author: ForgeUser | null;
   /** GitHub: the slug of the app it was posted through (`performed_via_github_app`), else null. */
   app: string | null;
+  /** Its `created_at` (the forge's clock), epoch ms; null when the forge did not say. */
+  createdAt: number | null;
   /** Its `updated_at` (the forge's clock), epoch ms; null when the forge did not say. */
   updatedAt: number | null;
 }

@@ -90,6 +90,9 @@ describe.skipIf(opaMissing)(
         forge.url,
       ];
       const plan = () => runInProcess(['plan', dir, '--control-plane', cp, ...comment], env);
+      const apply = (...more: string[]) =>
+        runInProcess(['apply', dir, '--control-plane', cp, '--auto-approve', ...more], env);
+      const approvals = ['--policy-approvals', ...comment.slice(1)];
 
       const first = await plan();
       expect(first.code).toBe(1);
@@ -122,6 +125,27 @@ describe.skipIf(opaMissing)(
       expect(pending.stdout).toContain(
         'An approval was refused: dave is not an owner of the policies',
       );
+      // The author edits an owner's comment into an approval: GitHub still says alice wrote it.
+      forge.seed(KEY, [{ body: 'let me look at the registry', author: user('alice') }]);
+      forge.now = () => Date.now() + 2000;
+      const edit = await fetch(
+        `${forge.url}/repos/acme/cfg/issues/comments/${forge.list(KEY).at(-1)!.id}`,
+        {
+          method: 'PATCH',
+          headers: { authorization: `Bearer ${forge.tokenOf(user('mallory'))}` },
+          body: JSON.stringify({ body: `${command} fine by me` }),
+        },
+      );
+      expect(await edit.json()).toMatchObject({ user: { login: 'alice' } });
+      const edited = await plan();
+      expect(edited.code).toBe(1);
+      const refusal =
+        "An approval was refused: alice's approval comment was edited after it was posted: an edited comment approves nothing; post a new one";
+      expect(edited.stdout).toContain(refusal);
+      expect(forge.list(KEY).find((c) => c.body.includes('Policies'))!.body).toContain(refusal);
+      const editedApply = await apply(...approvals);
+      expect(editedApply.code).toBe(1);
+      expect(editedApply.stderr).toContain('the policies deny this plan');
       forge.seed(KEY, [
         { body: `${command} the registry lands next sprint`, author: user('carol') },
       ]);
@@ -136,8 +160,6 @@ describe.skipIf(opaMissing)(
       expect(statuses.at(-1)!.body).toMatchObject({ state: 'success' });
 
       // apply in CI reads the same approval; without --policy-approvals it stays blocked.
-      const apply = (...more: string[]) =>
-        runInProcess(['apply', dir, '--control-plane', cp, '--auto-approve', ...more], env);
       const blocked = await apply();
       expect(blocked.code).toBe(1);
       expect(blocked.stderr).toContain('the policies deny this plan');
@@ -154,16 +176,7 @@ describe.skipIf(opaMissing)(
       expect(pushed.stderr).toMatch(
         /Error: --policy-approvals github needs --pr, the pull request number \(a positive integer\): this run is not for a pull request \(it is for push\); pass --pr N, the one whose comments approve \(the merged one\)\.$/m,
       );
-      const applied = await apply(
-        '--policy-approvals',
-        'github',
-        '--repo',
-        'acme/cfg',
-        '--pr',
-        '5',
-        '--api-url',
-        forge.url,
-      );
+      const applied = await apply(...approvals);
       expect(applied.stderr).toBe('');
       expect(applied.code).toBe(0);
       expect(applied.stdout).toMatch(/Apply complete: 1 created/);
