@@ -166,5 +166,5 @@ export async function publishFromCliArgs(
 
 export function describePublish(r: PublishResult): string {
   const where = r.commentUrl ? `: ${r.commentUrl}` : '';
-  return `Plan comment ${r.comment}${where}; status poolsync/plan: ${r.status} (${r.description}).`;
+  return `Plan comment ${r.comment}${where}; status "${r.context}": ${r.status} (${r.description}).`;
 }

@@ -13,7 +13,7 @@ export const pullRequestCommentOptions = {
     choices: ['github', 'gitlab'],
     group: GROUP,
     describe:
-      'Post the plan as the sticky comment of a pull request (GitHub) or merge request (GitLab) and set the poolsync/plan commit status. Token from GITHUB_TOKEN / GITLAB_TOKEN.',
+      'Post the plan as the sticky comment of a pull request (GitHub) or merge request (GitLab) and set the commit status poolsync/plan (for a folder below the repository root: "poolsync/plan: FOLDER"). Token from GITHUB_TOKEN / GITLAB_TOKEN.',
   },
   pr: {
     type: 'string',

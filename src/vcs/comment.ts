@@ -14,7 +14,13 @@ import { code, markdownText, renderMarkdown } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import type { EnvironmentOutcome, HeldNote, Provider, PublishOutcome } from './types.js';
+import {
+  STATUS_CONTEXT,
+  type EnvironmentOutcome,
+  type HeldNote,
+  type Provider,
+  type PublishOutcome,
+} from './types.js';
 
 /** Characters (code points) a comment may hold. */
 export const COMMENT_LIMITS: Record<Provider, number> = { github: 65_536, gitlab: 1_000_000 };
@@ -28,6 +34,16 @@ export function commentMarker(key?: string | null): string {
   return k === ''
     ? `${MARKER_PREFIX} -->`
     : `${MARKER_PREFIX} path="${k.replace(/-{2,}|[>"]/g, '_')}" -->`;
+}
+
+/**
+ * The commit status context (GitHub) / name (GitLab) of a folder: the root's STATUS_CONTEXT,
+ * another's with its path after it, as Atlantis' `atlantis/plan: DIR/WORKSPACE`, so that one
+ * folder's status never replaces another's.
+ */
+export function statusContext(key?: string | null): string {
+  const k = commentKey(key);
+  return k === '' ? STATUS_CONTEXT : `${STATUS_CONTEXT}: ${k}`;
 }
 
 /**

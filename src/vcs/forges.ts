@@ -2,8 +2,8 @@
  * The forges' REST APIs, for exactly what poolsync does on a pull request (through http.ts):
  * - the sticky plan comment: a GitHub pull request's issue comments or a GitLab merge request's
  *   notes (https://docs.github.com/rest/issues/comments, https://docs.gitlab.com/api/notes/),
- *   and the `poolsync/plan` commit status (docs.github.com/rest/commits/statuses,
- *   docs.gitlab.com/api/commits);
+ *   and the folder's commit status, `poolsync/plan` (comment.ts statusContext;
+ *   docs.github.com/rest/commits/statuses, docs.gitlab.com/api/commits);
  * - who poolsync is, from its token (`GET /user`), for the one test of "poolsync's own comment":
  *   its author is that identity AND its body opens with the marker (anyone who can comment can
  *   write the marker). A GitHub App's installation token may not read /user (403), and GitHub
@@ -18,7 +18,6 @@ import { clip, COMMENT_LIMITS } from './comment.js';
 import { ApiClient, header, listPages, nextLink, parseApiUrl, type ErrorMapper } from './http.js';
 import {
   PROVIDER_NAMES,
-  STATUS_CONTEXT,
   VcsApiError,
   VcsConfigError,
   type ForgeRepository,
@@ -151,9 +150,15 @@ export function createPullRequestApi(opts: PullRequestRef) {
       });
       return read(res.json);
     },
+    /** `context`: comment.ts statusContext. */
     async setStatus(
       sha: string,
-      status: { state: StatusState; description: string; targetUrl?: string | null },
+      status: {
+        context: string;
+        state: StatusState;
+        description: string;
+        targetUrl?: string | null;
+      },
     ) {
       try {
         await api.call({
@@ -161,11 +166,11 @@ export function createPullRequestApi(opts: PullRequestRef) {
           path: `${pr.repo}/statuses/${encodeURIComponent(sha)}`,
           body: {
             state: github ? status.state : GITLAB_STATES[status.state],
-            [github ? 'context' : 'name']: STATUS_CONTEXT,
+            [github ? 'context' : 'name']: status.context,
             description: clip(status.description, STATUS_DESCRIPTION_MAX[provider]),
             target_url: status.targetUrl || undefined,
           },
-          operation: `set the ${STATUS_CONTEXT} status of commit ${sha.slice(0, 12)}`,
+          operation: `set the ${status.context} status of commit ${sha.slice(0, 12)}`,
         });
       } catch (err) {
         // GitLab answers 400 "Cannot transition status via :run from :running" when the

@@ -1,8 +1,9 @@
 /**
  * Publishing a plan to a pull request: upsert the ONE sticky comment (poolsync's own: its
  * author is the token's identity and it opens with the marker; edited in place) and set the
- * `poolsync/plan` commit status, which always ends: when the comment cannot be posted, the
- * status says so (`error`), never staying `pending`. Nothing is ever applied.
+ * folder's commit status (`poolsync/plan`, comment.ts statusContext), which always ends: when
+ * the comment cannot be posted, the status says so (`error`), never staying `pending`. Nothing
+ * is ever applied.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { policyAllows, type PolicyReport } from '../model/policy.js';
@@ -21,6 +22,7 @@ import {
   HELD_LIST_COMMENTS,
   heldListMarker,
   isPoolsyncComment,
+  statusContext,
   statusDescription,
 } from './comment.js';
 import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forges.js';
@@ -131,6 +133,8 @@ export function shownChange(
 export interface PublishResult {
   comment: 'created' | 'updated' | 'unchanged';
   commentUrl: string | null;
+  /** The status's context (statusContext). */
+  context: string;
   status: StatusState;
   description: string;
 }
@@ -228,6 +232,7 @@ export function notPosted(err: unknown): string {
 
 export async function publishPlan(opts: PublishOptions): Promise<PublishResult> {
   const api = createPullRequestApi(opts);
+  const context = statusContext(opts.key);
   try {
     // The seal's line fits in the forge's limit.
     const room = opts.seal ? SEAL_ROOM : 0;
@@ -261,7 +266,7 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
       // command ends within one call's deadline; the next run sets the status).
       if (!(err instanceof VcsApiError && (err.retryAt !== null || err.outOfTime)))
         await api
-          .setStatus(opts.commit, { state: 'error', description: notPosted(err) })
+          .setStatus(opts.commit, { context, state: 'error', description: notPosted(err) })
           .catch(() => undefined);
       throw err;
     }
@@ -269,8 +274,9 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
     opts.onCommentPosted?.(posted);
     const state = statusState(opts.outcome);
     const description = statusDescription(opts.outcome);
-    await api.setStatus(opts.commit, { state, description, targetUrl: result.comment.url });
-    return { comment: result.action, commentUrl: result.comment.url, status: state, description };
+    const targetUrl = result.comment.url;
+    await api.setStatus(opts.commit, { context, state, description, targetUrl });
+    return { comment: result.action, commentUrl: targetUrl, context, status: state, description };
   } finally {
     await api.close();
   }
@@ -284,7 +290,7 @@ export async function publishStatus(
 ): Promise<void> {
   const api = createPullRequestApi(opts);
   try {
-    await api.setStatus(opts.commit, { state, description });
+    await api.setStatus(opts.commit, { context: statusContext(opts.key), state, description });
   } finally {
     await api.close();
   }

@@ -33,7 +33,7 @@ export interface PullRequestRef extends ForgeRepository {
 export const PROVIDER_NAMES = { github: 'GitHub', gitlab: 'GitLab' } as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[Provider];
 
-/** The commit status context (GitHub) / name (GitLab) poolsync reports under. */
+/** The commit status context (GitHub) / name (GitLab) of the repository's root folder (comment.ts statusContext). */
 export const STATUS_CONTEXT = 'poolsync/plan';
 
 export type PublishOutcome =

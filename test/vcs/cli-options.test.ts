@@ -227,7 +227,7 @@ describe('publishFromCliArgs', () => {
     expect(c[0]!.body.startsWith(commentMarker('teams/a'))).toBe(true);
     expect(forge.statuses.at(-1)!.sha).toBe(head);
     expect(describePublish(r!)).toMatch(
-      /^Plan comment created: https:\/\/.*; status poolsync\/plan: success \(Plan: /,
+      /^Plan comment created: https:\/\/.*; status "poolsync\/plan: teams\/a": success \(Plan: /,
     );
   });
 

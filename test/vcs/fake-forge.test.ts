@@ -52,7 +52,9 @@ beforeAll(async () => {
   // Errors: a body too long (422), an invalid status (422), not found (404), bad credentials (401).
   const api = createPullRequestApi({ ...base, retry: fast });
   await api.createComment('x'.repeat(70_000)).catch(() => undefined);
-  await api.setStatus(SHA, { state: 'bogus' as 'error', description: 'x' }).catch(() => undefined);
+  await api
+    .setStatus(SHA, { context: 'poolsync/plan', state: 'bogus' as 'error', description: 'x' })
+    .catch(() => undefined);
   await api.updateComment(1, 'nothing here').catch(() => undefined);
   await api.deleteComment((await api.createComment('to delete')).id);
   await api.deleteComment(1).catch(() => undefined);

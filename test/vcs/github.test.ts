@@ -125,6 +125,19 @@ describe('GitHub publishPlan', () => {
     expect(list[1]!.body.startsWith(commentMarker('teams/b'))).toBe(true);
   });
 
+  it("keys the status by folder: one folder's success never replaces another's failure", async () => {
+    const invalid: PublishOutcome = { kind: 'invalid', errorsText: 'a.yaml:1:1: bad' };
+    const r = await publish({ key: 'teams/a', outcome: invalid });
+    await publish({ key: 'teams/b' });
+    await publish({ key: '' });
+    expect(forge.statuses.map((s) => [s.body.context, s.body.state])).toEqual([
+      ['poolsync/plan: teams/a', 'failure'],
+      ['poolsync/plan: teams/b', 'success'],
+      ['poolsync/plan', 'success'],
+    ]);
+    expect(r.context).toBe('poolsync/plan: teams/a');
+  });
+
   it('an invalid repository posts the errors and a failure status', async () => {
     await publish({
       outcome: {

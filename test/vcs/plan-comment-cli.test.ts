@@ -127,6 +127,50 @@ describe('poolsync plan --comment', () => {
     expect(JSON.stringify(forge.statuses.at(-1)!.body)).toMatch(/failed|failure/);
   });
 
+  it("two folders of one repository get a status each: one's success never hides another's failure", async () => {
+    const mono = join(dir, 'mono');
+    for (const team of ['a', 'b'])
+      cpSync(join(ROOT, 'examples/config-repo'), join(mono, 'teams', team), { recursive: true });
+    writeFileSync(
+      join(mono, 'teams/a/broken.yaml'),
+      'apiVersion: poolsync/v1\nkind: Queue\nmetadata: {name: Bad_Name}\nspec: {}\n',
+    );
+    execFileSync('git', ['init', '-q', '-b', 'main', mono]);
+    execFileSync('git', ['-C', mono, 'add', '.']);
+    execFileSync('git', [
+      '-C',
+      mono,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@e.x',
+      'commit',
+      '-qm',
+      'teams',
+    ]);
+    const plan = (team: string) =>
+      runInProcess(
+        [
+          'plan',
+          join(mono, 'teams', team),
+          '--control-plane',
+          `file:${join(dir, `${team}.json`)}`,
+          ...['--comment', 'github', '--repo', 'acme/cfg', '--pr', '21', '--api-url', forge.url],
+        ],
+        { ...process.env, GITHUB_TOKEN: forge.token },
+      );
+    const before = forge.statuses.length;
+    expect((await plan('a')).code).toBe(1);
+    const b = await plan('b');
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toContain('status "poolsync/plan: teams/b": success');
+    expect(forge.statuses.slice(before).map((s) => [s.body.context, s.body.state])).toEqual([
+      ['poolsync/plan: teams/a', 'failure'],
+      ['poolsync/plan: teams/b', 'success'],
+    ]);
+    expect(forge.list('github:acme/cfg#21')).toHaveLength(2);
+  });
+
   it('refuses without a token, naming the environment variable', async () => {
     const r = await plan(
       ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '7', '--api-url', forge.url],

@@ -162,9 +162,10 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
     expect(body).toMatch(/Plan: [1-9]\d* to create/);
     expect(body).toContain('ClusterPool/prod');
     expect(body).toContain('Queue/batch');
-    expect(forge.statuses.map((s) => [s.sha, s.body.state])).toEqual([
-      [sha1, 'pending'],
-      [sha1, 'success'],
+    // The folder's status, as the CLI names it from the folder's Git prefix.
+    expect(forge.statuses.map((s) => [s.sha, s.body.context, s.body.state])).toEqual([
+      [sha1, 'poolsync/plan: pools', 'pending'],
+      [sha1, 'poolsync/plan: pools', 'success'],
     ]);
     // Never applies anything from a pull request.
     expect((await cp.listPools()).map((p) => p.name)).toEqual(['default']);
@@ -230,7 +231,10 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
     const notes = forge.list('gitlab:acme/cfg!3');
     expect(notes).toHaveLength(1);
     expect(notes[0]!.body.startsWith(commentMarker('pools'))).toBe(true);
-    expect(forge.statuses.map((s) => s.body.state)).toEqual(['running', 'success']);
+    expect(forge.statuses.map((s) => [s.body.name, s.body.state])).toEqual([
+      ['poolsync/plan: pools', 'running'],
+      ['poolsync/plan: pools', 'success'],
+    ]);
   });
 
   it('a folder named .config: plans that folder, with the marker the CLI gives it (its Git prefix)', async () => {
