@@ -6,7 +6,8 @@
  * minute, doubling; GitLab: 429 with `Retry-After` or `RateLimit-Reset`. A limit, used up or
  * secondary, holds every request of that token in this process until its end. No call waits
  * past its deadline (POOLSYNC_RATE_LIMIT_WAIT): one that would have to stops at once and says
- * when it resets. Each attempt is bounded as every client is (util/transport-limits.ts).
+ * when it resets. A call, its retries and their waits, is bounded as every client's is
+ * (util/transport-limits.ts), a rate limit's wait excepted.
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
@@ -22,6 +23,7 @@ import {
 import {
   ANSWER_BYTES,
   CallDeadline,
+  LIMIT_SETTINGS,
   limitOf,
   limitWords,
   transportLimits,
@@ -65,6 +67,12 @@ export type ErrorMapper = (
   call: ApiCall,
   attempts: number,
 ) => string;
+
+/** How many attempts a call made; `cut`: its deadline leaves no room for another now. */
+interface Tried {
+  attempts: number;
+  cut: () => boolean;
+}
 
 /** The request was never sent (a DNS lookup to try again too). */
 const NOT_SENT_CODES = [...CONNECT_FAILURE_CODES, 'EAI_AGAIN'];
@@ -167,70 +175,83 @@ export class ApiClient {
   async call(call: ApiCall): Promise<ApiResponse> {
     const { clock, maxRetries, minDelayMs, maxDelayMs } = this.tuning;
     const deadline = clock.now() + this.tuning.deadlineMs;
+    // One bound for the call, its retries and their waits (a body trickled a byte at a time
+    // ends); a rate limit's wait has its own deadline (deadlineMs), and the bound starts after it.
+    let bound = new CallDeadline(this.limits, Date.now, call.operation);
+    const afterLimit = async (wait: Promise<void>) => {
+      await wait;
+      bound.done();
+      bound = new CallDeadline(this.limits, Date.now, call.operation);
+    };
     let secondary = 0;
-    for (let attempt = 1; ; attempt++) {
-      const held = (heldUntil.get(this.tokenKey) ?? 0) - clock.now();
-      if (held > 0) await this.waitLimit(call, held, deadline, attempt - 1);
-      // Each attempt within the call timeout: a body trickled a byte at a time ends.
-      const bound = new CallDeadline(this.limits, Date.now, call.operation);
-      let res: Dispatcher.ResponseData | 'again';
-      let text: string;
-      try {
-        res = await this.send(call, attempt, attempt <= maxRetries, bound.signal);
-        if (res === 'again') {
-          await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const held = (heldUntil.get(this.tokenKey) ?? 0) - clock.now();
+        if (held > 0) await afterLimit(this.waitLimit(call, held, deadline, attempt - 1));
+        const backoff = backoffDelay(attempt, minDelayMs, maxDelayMs);
+        // No retry starts that would end after the call's deadline.
+        const cut = () => attempt <= maxRetries && !bound.allows(backoff);
+        const tried = { attempts: attempt, cut };
+        const again = () => attempt <= maxRetries && !cut();
+        let res: Dispatcher.ResponseData | 'again';
+        let text: string;
+        try {
+          res = await this.send(call, tried, again, bound.signal);
+          if (res === 'again') {
+            await clock.sleep(backoff);
+            continue;
+          }
+          text = await res.body.text();
+        } catch (err) {
+          if (err instanceof VcsApiError) throw err;
+          const limited = this.limited(call, err, tried);
+          if (limited) throw limited;
+          // Cut off after the headers: a read is made again; a call that must not repeat says so.
+          if (call.nonIdempotent || !again()) throw this.cutOff(call, err, tried);
+          await clock.sleep(backoff);
           continue;
         }
-        text = await res.body.text();
-      } catch (err) {
-        if (err instanceof VcsApiError) throw err;
-        const limited = this.limited(call, err);
-        if (limited) throw limited;
-        // Cut off after the headers: a read is made again; a call that must not repeat says so.
-        if (call.nonIdempotent || attempt > maxRetries) throw this.cutOff(call, err, attempt);
-        await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
-        continue;
-      } finally {
-        bound.done();
-      }
-      const headers = res.headers;
-      if (header(headers, 'x-ratelimit-remaining') === '0') {
-        const reset = resetMs(headers);
-        if (reset !== null) heldUntil.set(this.tokenKey, reset);
-      }
-      let json: unknown = text === '' ? null : text;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        // The text itself.
-      }
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        // The forges answer JSON or nothing: anything else (a proxy's page, a compressed body)
-        // would be read as an answer with no field.
-        if (typeof json === 'string')
-          throw this.fail(
-            res.statusCode,
-            `${this.opts.provider} API at ${this.baseUrl.origin} answered HTTP ${res.statusCode} to ${call.operation} with a body that is not JSON: is --api-url the forge's API?`,
+        const headers = res.headers;
+        if (header(headers, 'x-ratelimit-remaining') === '0') {
+          const reset = resetMs(headers);
+          if (reset !== null) heldUntil.set(this.tokenKey, reset);
+        }
+        let json: unknown = text === '' ? null : text;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // The text itself.
+        }
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          // The forges answer JSON or nothing: anything else (a proxy's page, a compressed body)
+          // would be read as an answer with no field.
+          if (typeof json === 'string')
+            throw this.fail(
+              res.statusCode,
+              `${this.opts.provider} API at ${this.baseUrl.origin} answered HTTP ${res.statusCode} to ${call.operation} with a body that is not JSON: is --api-url the forge's API?`,
+            );
+          return { headers, json };
+        }
+        const server = this.redact(describeServerBody(json)).slice(0, 500);
+        const limit = limitWait(res.statusCode, headers, server, clock.now(), secondary);
+        if (limit?.secondary) secondary++;
+        // Every limit holds the token, a secondary one too (GitHub: "do not make requests until
+        // the retry-after time"): no request of it goes out before then, from any client.
+        if (limit !== null)
+          heldUntil.set(
+            this.tokenKey,
+            Math.max(heldUntil.get(this.tokenKey) ?? 0, clock.now() + limit.ms),
           );
-        return { headers, json };
+        const transient = !call.nonIdempotent && TRANSIENT_STATUS.includes(res.statusCode);
+        if (attempt > maxRetries || (limit === null && (!transient || !again()))) {
+          const message = this.opts.mapError(res.statusCode, server, call, attempt);
+          throw this.fail(res.statusCode, message, limit && clock.now() + limit.ms);
+        }
+        if (limit === null) await clock.sleep(backoff);
+        else await afterLimit(this.waitLimit(call, limit.ms, deadline, attempt, res.statusCode));
       }
-      const server = this.redact(describeServerBody(json)).slice(0, 500);
-      const limit = limitWait(res.statusCode, headers, server, clock.now(), secondary);
-      if (limit?.secondary) secondary++;
-      // Every limit holds the token, a secondary one too (GitHub: "do not make requests until
-      // the retry-after time"): no request of it goes out before then, from any client.
-      if (limit !== null)
-        heldUntil.set(
-          this.tokenKey,
-          Math.max(heldUntil.get(this.tokenKey) ?? 0, clock.now() + limit.ms),
-        );
-      const transient = !call.nonIdempotent && TRANSIENT_STATUS.includes(res.statusCode);
-      if (attempt > maxRetries || (limit === null && !transient)) {
-        const message = this.opts.mapError(res.statusCode, server, call, attempt);
-        throw this.fail(res.statusCode, message, limit && clock.now() + limit.ms);
-      }
-      if (limit === null) await clock.sleep(backoffDelay(attempt, minDelayMs, maxDelayMs));
-      else await this.waitLimit(call, limit.ms, deadline, attempt, res.statusCode);
+    } finally {
+      bound.done();
     }
   }
 
@@ -261,8 +282,8 @@ export class ApiClient {
   /** `again`: it failed on the way and may be made again. */
   private async send(
     call: ApiCall,
-    attempt: number,
-    retriesLeft: boolean,
+    tried: Tried,
+    retriesLeft: () => boolean,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData | 'again'> {
     const url = this.resolve(call.path);
@@ -277,7 +298,7 @@ export class ApiClient {
         signal,
       });
     } catch (err) {
-      const limited = this.limited(call, err);
+      const limited = this.limited(call, err, tried);
       if (limited) throw limited;
       const e = err as Error & { code?: string };
       const code = e.code ?? '';
@@ -288,13 +309,13 @@ export class ApiClient {
         limitOf(err) !== 'connect' &&
         (NOT_SENT_CODES.includes(code) ||
           (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code)));
-      if (again && retriesLeft) return 'again';
-      const timedOut = this.limited(call, err, true);
+      if (again && retriesLeft()) return 'again';
+      const timedOut = this.limited(call, err, tried, true);
       if (timedOut) throw timedOut;
       throw this.fail(
         null,
         `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-          ` (tried ${plural(attempt, 'time')}): ${noAnswerWords(err, this.baseUrl.origin, '--api-url', this.limits.proxyVariable)}`,
+          `${this.triedWords(tried)}: ${noAnswerWords(err, this.baseUrl.origin, '--api-url', this.limits.proxyVariable)}`,
       );
     }
   }
@@ -303,27 +324,39 @@ export class ApiClient {
    * A limit that ends the call (util/transport-limits.ts), said with it; else null. Connect and
    * read timeouts are retried as failures on the way are, and said as such once none is left.
    */
-  private limited(call: ApiCall, err: unknown, final = false): VcsApiError | null {
+  private limited(call: ApiCall, err: unknown, tried: Tried, final = false): VcsApiError | null {
     const limit = limitOf(err);
     if (limit === null || (!final && (limit === 'connect' || limit === 'read'))) return null;
-    const words = limitWords(limit, this.limits, limit === 'size' ? ANSWER_BYTES.forge : undefined);
+    const size = limit === 'size';
+    const words = limitWords(limit, this.limits, size ? ANSWER_BYTES.forge : undefined);
     return this.fail(
       null,
-      `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}`,
+      `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}${size ? '' : this.triedWords(tried, limit !== 'call')}`,
       null,
-      limit !== 'size',
+      !size,
     );
   }
 
-  private cutOff(call: ApiCall, err: unknown, attempts: number): VcsApiError {
+  /** ` (tried 3 times)`, and (`deadline`) when the call's deadline left no room for another, so. */
+  private triedWords({ attempts, cut }: Tried, deadline = true): string {
+    const { flag, env } = LIMIT_SETTINGS.call;
+    const why =
+      deadline && cut()
+        ? `; no retry fits in ${formatDuration(this.limits.callTimeoutMs)}, the deadline of one call with its retries (${flag}, env ${env})`
+        : '';
+    return ` (tried ${plural(attempts, 'time')}${why})`;
+  }
+
+  private cutOff(call: ApiCall, err: unknown, tried: Tried): VcsApiError {
     const e = err as Error & { code?: string };
-    if (limitOf(err) === 'read' && !call.nonIdempotent) return this.limited(call, err, true)!;
+    if (limitOf(err) === 'read' && !call.nonIdempotent)
+      return this.limited(call, err, tried, true)!;
     return this.fail(
       null,
       `${this.opts.provider} API at ${this.baseUrl.origin} answered but its response to ${call.operation} was cut off (${e.code ?? e.message})` +
         (call.nonIdempotent
           ? '; the change may have been made, and is found again on the next run.'
-          : ` (tried ${attempts} times). Check the network.`),
+          : `${this.triedWords(tried)}. Check the network.`),
     );
   }
 

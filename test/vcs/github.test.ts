@@ -282,6 +282,36 @@ describe('GitHub API errors', () => {
     expect(forge.requests.filter((q) => q.method === 'PATCH')).toHaveLength(2);
   });
 
+  it('the call timeout bounds a call with its retries, and the error counts the attempts', async () => {
+    forge.faults.push({ match: /./, status: 200, silent: true, times: 100 });
+    const limits = {
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 1_000,
+      callTimeoutMs: 2_500,
+      maxResponseBytes: 1024 * 1024,
+    };
+    const started = Date.now();
+    await expectError(
+      publish({ retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 50, limits } }),
+      null,
+      /to read who the token is: .*(within|fits in) 2\.5s, the deadline of one call with its retries \(--call-timeout, env POOLSYNC_CALL_TIMEOUT\).* \(tried [23] times/,
+    );
+    // Not five attempts of a second each, each its own deadline.
+    expect(Date.now() - started).toBeLessThan(3_500);
+    expect(forge.requests.length).toBeLessThanOrEqual(3);
+  });
+
+  it("a rate limit's wait is bounded by POOLSYNC_RATE_LIMIT_WAIT, not by the call timeout", async () => {
+    forge.faults.push({ match: /^GET /, status: 429, headers: { 'retry-after': '1' } });
+    const limits = {
+      connectTimeoutMs: 5_000,
+      readTimeoutMs: 300,
+      callTimeoutMs: 700,
+      maxResponseBytes: 1024 * 1024,
+    };
+    expect((await publish({ retry: { ...FAST, limits } })).comment).toBe('created');
+  });
+
   it('an unreachable API gives a clear error', async () => {
     const url = forge.url;
     await forge.stop();
