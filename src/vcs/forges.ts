@@ -120,15 +120,18 @@ export function createPullRequestApi(opts: PullRequestRef) {
       });
       return Promise.all((all as { system?: boolean }[]).filter((n) => !n.system).map(read));
     },
-    async createComment(body: string) {
+    /** `landed`: the comment, when a create of unclear outcome made it (http.ts ApiCall.landed). */
+    async createComment(body: string, landed?: () => Promise<IssueComment | undefined>) {
+      let made: IssueComment | undefined;
       const res = await api.call({
         method: 'POST',
         path: pr.comments,
         body: { body },
         operation: `comment on ${pr.name}`,
         nonIdempotent: true,
+        landed: landed && (async () => (made = await landed()) !== undefined),
       });
-      const comment = await read(res.json);
+      const comment = made ?? (await read(res.json));
       // A GitHub App's token learns who it is from the comment it posted (module header).
       if (comment.author && (await tokenIdentity(api, provider)) === null)
         known.set(api.tokenKey, Promise.resolve(comment.author));

@@ -51,9 +51,17 @@ export interface ApiCall {
   body?: unknown;
   /** For error messages: `list comments of pull request #4`. */
   operation: string;
-  /** Repeating it would duplicate something (a comment): retried only when provably never sent. */
+  /**
+   * Repeating it would duplicate something (a comment): retried when provably never sent, or
+   * when `landed` says a failure of unclear outcome (a 5xx, a connection lost) did not make it.
+   */
   nonIdempotent?: boolean;
+  /** Whether it was carried out after all: yes ends the call, answering `null` (LANDED). */
+  landed?: () => Promise<boolean>;
 }
+
+/** The answer of a call `landed` found carried out. */
+const LANDED: ApiResponse = { headers: {}, json: null };
 
 export interface ApiResponse {
   headers: Record<string, string | string[] | undefined>;
@@ -193,10 +201,11 @@ export class ApiClient {
         const cut = () => attempt <= maxRetries && !bound.allows(backoff);
         const tried = { attempts: attempt, cut };
         const again = () => attempt <= maxRetries && !cut();
-        let res: Dispatcher.ResponseData | 'again';
+        let res: Dispatcher.ResponseData | 'again' | 'landed';
         let text: string;
         try {
           res = await this.send(call, tried, again, bound.signal);
+          if (res === 'landed') return LANDED;
           if (res === 'again') {
             await clock.sleep(backoff);
             continue;
@@ -206,8 +215,10 @@ export class ApiClient {
           if (err instanceof VcsApiError) throw err;
           const limited = this.limited(call, err, tried);
           if (limited) throw limited;
-          // Cut off after the headers: a read is made again; a call that must not repeat says so.
-          if (call.nonIdempotent || !again()) throw this.cutOff(call, err, tried);
+          // Cut off after the headers: made again, unless it must not repeat and may have landed.
+          const next = await this.unclear(call);
+          if (next === 'landed') return LANDED;
+          if (next === 'stop' || !again()) throw this.cutOff(call, err, tried);
           await clock.sleep(backoff);
           continue;
         }
@@ -242,7 +253,12 @@ export class ApiClient {
             this.tokenKey,
             Math.max(heldUntil.get(this.tokenKey) ?? 0, clock.now() + limit.ms),
           );
-        const transient = !call.nonIdempotent && TRANSIENT_STATUS.includes(res.statusCode);
+        let transient = TRANSIENT_STATUS.includes(res.statusCode);
+        if (transient && limit === null && call.nonIdempotent) {
+          const next = await this.unclear(call);
+          if (next === 'landed') return LANDED;
+          transient = next === 'repeat';
+        }
         if (attempt > maxRetries || (limit === null && (!transient || !again()))) {
           const message = this.opts.mapError(res.statusCode, server, call, attempt);
           throw this.fail(res.statusCode, message, limit && clock.now() + limit.ms);
@@ -279,13 +295,13 @@ export class ApiClient {
     await clock.sleep(ms);
   }
 
-  /** `again`: it failed on the way and may be made again. */
+  /** `again`: it failed on the way and may be made again; `landed`: ApiCall.landed found it made. */
   private async send(
     call: ApiCall,
     tried: Tried,
     retriesLeft: () => boolean,
     signal: AbortSignal,
-  ): Promise<Dispatcher.ResponseData | 'again'> {
+  ): Promise<Dispatcher.ResponseData | 'again' | 'landed'> {
     const url = this.resolve(call.path);
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
@@ -302,14 +318,15 @@ export class ApiClient {
       if (limited) throw limited;
       const e = err as Error & { code?: string };
       const code = e.code ?? '';
-      // Never sent: always again; sent and lost: only a call that may repeat.
-      // A connection that timed out is not tried again (packets dropped: each try is the whole
-      // connect timeout; util/reach.ts fails it fast the same way).
-      const again =
-        limitOf(err) !== 'connect' &&
-        (NOT_SENT_CODES.includes(code) ||
-          (!call.nonIdempotent && CONNECTION_LOST_CODES.includes(code)));
-      if (again && retriesLeft()) return 'again';
+      // Never sent: always again; sent and lost: as unclear says. A connection that timed out
+      // is not tried again (packets dropped: each try is the whole connect timeout; util/reach.ts
+      // fails it fast the same way).
+      const unsent = NOT_SENT_CODES.includes(code);
+      if (limitOf(err) !== 'connect' && (unsent || CONNECTION_LOST_CODES.includes(code))) {
+        const next = unsent ? 'repeat' : await this.unclear(call);
+        if (next === 'landed') return 'landed';
+        if (next === 'repeat' && retriesLeft()) return 'again';
+      }
       const timedOut = this.limited(call, err, tried, true);
       if (timedOut) throw timedOut;
       throw this.fail(
@@ -318,6 +335,16 @@ export class ApiClient {
           `${this.triedWords(tried)}: ${noAnswerWords(err, this.baseUrl.origin, '--api-url', this.limits.proxyVariable)}`,
       );
     }
+  }
+
+  /**
+   * After a failure that leaves unclear whether `call` was carried out: made again, ended by
+   * what it made, or (a call that must not repeat, which `landed` cannot clear) not repeated.
+   */
+  private async unclear(call: ApiCall): Promise<'repeat' | 'landed' | 'stop'> {
+    if (!call.nonIdempotent) return 'repeat';
+    const landed = await call.landed?.().catch(() => null);
+    return landed === true ? 'landed' : landed === false ? 'repeat' : 'stop';
   }
 
   /**

@@ -175,7 +175,7 @@ export async function ownComments(api: PullRequestApi) {
     all.find((c) => isOwnComment(c, self) && isPoolsyncComment(c.body, marker));
 }
 
-/** A create of unclear outcome is looked for. */
+/** A create of unclear outcome is looked for, then made again only if absent. */
 async function upsertComment(
   api: PullRequestApi,
   marker: string,
@@ -186,19 +186,11 @@ async function upsertComment(
     if (existing.body === body) return { comment: existing, action: 'unchanged' };
     return { comment: await api.updateComment(existing.id, body), action: 'updated' };
   }
-  try {
-    return { comment: await api.createComment(body), action: 'created' };
-  } catch (err) {
-    // A create that failed without a clear answer (unavailable, unanswered) may have landed:
-    // look before reporting, so that a retry by the caller can never make a second comment.
-    if (!(err instanceof VcsApiError && (err.status === null || err.status >= 500))) throw err;
-    const landed = await ownComment(api, marker);
-    if (!landed) throw err;
-    return {
-      comment: landed.body === body ? landed : await api.updateComment(landed.id, body),
-      action: 'created',
-    };
-  }
+  const made = await api.createComment(body, () => ownComment(api, marker));
+  return {
+    comment: made.body === body ? made : await api.updateComment(made.id, body),
+    action: 'created',
+  };
 }
 
 /** The plan comment, then the held lists' (those no longer needed removed): what shows, since when. */

@@ -275,6 +275,28 @@ describe('GitHub API errors', () => {
     ).toHaveLength(1);
   });
 
+  it('a create that failed (503, a dropped connection) and did not land is looked for, then made again', async () => {
+    forge.faults.push({ match: /^POST .*\/comments$/, status: 503 });
+    expect((await publish()).comment).toBe('created');
+    forge.faults.push({ match: /^POST .*\/comments$/, status: 0, destroy: true });
+    expect((await publish({ number: 8 })).comment).toBe('created');
+    for (const n of [7, 8]) {
+      expect(forge.list(`github:acme/cfg#${n}`)).toHaveLength(1);
+      // Created, failed, looked for (not there), created again.
+      expect(
+        forge.requests.filter((q) => q.url.includes(`/issues/${n}/comments`)).map((q) => q.method),
+      ).toEqual(['GET', 'POST', 'GET', 'POST']);
+    }
+    // Within the attempts of any call: a create that keeps failing stops, counting them.
+    forge.faults.push({ match: /^POST .*\/comments$/, status: 503, times: 100 });
+    await expectError(
+      publish({ number: 9 }),
+      503,
+      /comment on pull request #9.*HTTP 503 after 3 attempts/,
+    );
+    expect(forge.list('github:acme/cfg#9')).toEqual([]);
+  });
+
   it('a dropped connection on an idempotent call is retried', async () => {
     forge.faults.push({ match: /^PATCH /, status: 0, destroy: true });
     forge.seed('github:acme/cfg#7', [`${commentMarker()}\nold`]);

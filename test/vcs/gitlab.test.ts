@@ -208,6 +208,15 @@ describe('GitLab API errors', () => {
     expect(err.status).toBe(502);
     expect(err.message).toMatch(/set the poolsync\/plan status.*HTTP 502 after 3 attempts/);
   });
+
+  it('a 502 on creating the note, which did not land: looked for, then created once', async () => {
+    forge.faults.push({ match: /^POST .*\/notes$/, status: 502 });
+    expect((await publish({ number: 13 })).comment).toBe('created');
+    expect(forge.list('gitlab:acme/infra/cfg!13')).toHaveLength(1);
+    expect(
+      forge.requests.filter((q) => q.method === 'POST' && q.url.endsWith('/notes')),
+    ).toHaveLength(2);
+  });
 });
 
 describe('GitLab client configuration', () => {
