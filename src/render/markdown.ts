@@ -427,14 +427,41 @@ function short(fingerprint: string): string {
   return fingerprint.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** Plain text with HTML and link syntax neutralised (a name could add an image, a tracking pixel). */
+/**
+ * Plain text with HTML and link syntax neutralised (a name could add an image, a tracking pixel),
+ * but its code spans as they are: Markdown shows them literally and reads no escape in them. A
+ * span is found as CommonMark finds it (a run of backticks to the next run of as many), so a
+ * value holding backticks only moves where spans start and end: all outside them is escaped.
+ * Not for raw HTML (a `<summary>`), which reads no span: htmlText.
+ */
 export function markdownText(text: string): string {
+  const flat = text.replace(/\r?\n/g, ' ');
+  const runs = [...flat.matchAll(/`+/g)];
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < runs.length; i++) {
+    const open = runs[i]!;
+    const close = runs.findIndex((r, j) => j > i && r[0].length === open[0].length);
+    if (close < 0) continue;
+    const end = runs[close]!.index + runs[close]![0].length;
+    out += neutralised(flat.slice(from, open.index)) + flat.slice(open.index, end);
+    from = end;
+    i = close;
+  }
+  return escapeTerminal(out + neutralised(flat.slice(from)));
+}
+
+/** A backslash too: a value's own before a bracket would cancel ours and free the bracket. */
+const neutralised = (text: string): string =>
+  text
+    .replace(/[\\[\]]/g, (c) => `\\${c}`)
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+
+/** Text in raw HTML (a `<summary>`), where Markdown reads nothing: only HTML is escaped. */
+export function htmlText(text: string): string {
   return escapeTerminal(
-    text
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/[[\]]/g, (c) => `\\${c}`)
-      .replace(/\r?\n/g, ' '),
+    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' '),
   );
 }
 

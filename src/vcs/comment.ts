@@ -10,7 +10,7 @@ import { policyAllows } from '../model/policy.js';
 import { policyMarkdown, policySummary } from '../render/policy.js';
 import type { Change } from '../model/plan.js';
 import { closingLine, plural } from '../render/common.js';
-import { code, markdownText, renderMarkdown } from '../render/markdown.js';
+import { code, htmlText, renderMarkdown } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -308,7 +308,7 @@ function environmentSection(
   body: string,
   listed: boolean,
 ): string {
-  const summary = `<b>${markdownText(name)}</b>: ${markdownText(environmentSummary(outcome))}`;
+  const summary = `<b>${htmlText(name)}</b>: ${htmlText(environmentSummary(outcome))}`;
   // What needs a reviewer (a failure) is shown open.
   const open = outcome.kind !== 'plan' || outcome.plan.errors.length > 0 ? ' open' : '';
   return `<details${open}><summary>${summary}</summary>\n\n${record(name, outcome, listed)}${body.trim()}\n\n</details>`;

@@ -11,7 +11,7 @@ import { loadRepository } from '../../src/manifests/index.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { renderText } from '../../src/render/text.js';
-import { code, renderMarkdown } from '../../src/render/markdown.js';
+import { code, markdownText, renderMarkdown } from '../../src/render/markdown.js';
 import { buildComments } from '../../src/vcs/comment.js';
 import { EXAMPLE } from './scenarios.js';
 import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
@@ -91,6 +91,24 @@ describe('names from the control plane in every renderer', () => {
       // Link syntax in markdown text is neutralised; in code spans it is literal.
       expect(linksOutsideCode(markdown)).toEqual([]);
     }
+  });
+
+  it("markdownText leaves code spans as they are, and a value's backticks free nothing", () => {
+    // CommonMark reads no escape in a code span: `\[\]` would show its backslashes.
+    expect(markdownText('its selector is empty (`clusters: []`)')).toBe(
+      'its selector is empty (`clusters: []`)',
+    );
+    expect(markdownText('a <b> [c] and `<b> [c]`')).toBe('a &lt;b&gt; \\[c\\] and `<b> [c]`');
+    // A live pool name that closes the catalog's span early: the spans are where CommonMark
+    // puts them (the unmatched `` is literal), and all outside them is escaped.
+    const pool = 'x` <img src=https://evil.example/p.png> ![t](https://evil.example/t.png) `';
+    expect(markdownText(`retire this one with \`pool: ${pool}\` and \`clusters: []\``)).toBe(
+      'retire this one with `pool: x` &lt;img src=https://evil.example/p.png&gt; !\\[t\\](https://evil.example/t.png) `` and `clusters: []`',
+    );
+    // A value's own backslash cannot cancel the one that neutralises a bracket.
+    expect(markdownText('\\[x\\](https://evil.example)')).toBe(
+      '\\\\\\[x\\\\\\](https://evil.example)',
+    );
   });
 
   it('code() makes a span nothing inside can close', () => {
