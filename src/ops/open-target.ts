@@ -129,19 +129,43 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
 
 type EventPullRequest = { number?: number; head?: { sha?: unknown }; base?: { sha?: unknown } };
 
-/** The GitHub Actions event being run (GITHUB_EVENT_PATH), the fields read here; null if unread. */
-function githubEvent(env: Env): {
+interface GitHubEvent {
   pull_request?: EventPullRequest;
   issue?: { pull_request?: unknown };
   merge_group?: { base_sha?: unknown };
-} | null {
+}
+
+/** The GitHub Actions event being run (GITHUB_EVENT_PATH), the fields read here, or why unread. */
+function readGitHubEvent(env: Env): GitHubEvent | string {
+  const path = env.GITHUB_EVENT_PATH?.trim();
+  if (!path) return 'GITHUB_EVENT_PATH is not set';
+  const file = `the event file ${path} (GITHUB_EVENT_PATH)`;
+  let text: string;
   try {
-    return JSON.parse(readFileSync(env.GITHUB_EVENT_PATH?.trim() ?? '', 'utf8')) as ReturnType<
-      typeof githubEvent
-    >;
-  } catch {
-    return null;
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return `${file} ${e.code === 'ENOENT' ? 'does not exist' : `cannot be read (${e.code ?? e.message})`}`;
   }
+  try {
+    const event: unknown = JSON.parse(text);
+    if (typeof event === 'object' && event !== null) return event;
+  } catch {
+    // Said below.
+  }
+  return `${file} is not a JSON object`;
+}
+
+/** The GitHub Actions event being run, or null if unread (githubEventUnread says why). */
+function githubEvent(env: Env): GitHubEvent | null {
+  const event = readGitHubEvent(env);
+  return typeof event === 'string' ? null : event;
+}
+
+/** Why the GitHub Actions event being run cannot be read (GITHUB_EVENT_PATH), or null. */
+export function githubEventUnread(env: Env): string | null {
+  const event = readGitHubEvent(env);
+  return typeof event === 'string' ? event : null;
 }
 
 /** The pull request of the GitHub Actions event being run (GITHUB_EVENT_PATH), or null. */

@@ -9,7 +9,7 @@ import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 import { rateLimitWait } from './http.js';
 import { transportLimits } from '../util/transport-limits.js';
-import { githubEventPullRequest } from '../ops/open-target.js';
+import { githubEventPullRequest, githubEventUnread } from '../ops/open-target.js';
 import type { CommentArgs } from './comment-options.js';
 import { publishPlan, type PublishResult } from './publish.js';
 import {
@@ -85,8 +85,14 @@ function notForPullRequest(provider: Provider, flag: CommentArgs['flag'], env: E
       : provider === 'github'
         ? 'run the job `on: pull_request` (examples/github-actions/poolsync-plan.yml), or pass --pr N'
         : 'run the job in merge request pipelines (examples/gitlab-ci/.gitlab-ci.yml), or pass --pr N';
-  if (provider === 'github' && env.GITHUB_ACTIONS === 'true')
-    return `: this run is not for a pull request${env.GITHUB_EVENT_NAME ? ` (it is for ${env.GITHUB_EVENT_NAME})` : ''}; ${fix}`;
+  if (provider === 'github' && env.GITHUB_ACTIONS === 'true') {
+    const name = env.GITHUB_EVENT_NAME;
+    // A pull request's run whose event cannot be read (a container without the file).
+    const unread = (!name || name.startsWith('pull_request')) && githubEventUnread(env);
+    if (unread)
+      return `: ${unread}, so this run's pull request is unknown; in a container, pass the file in (-e GITHUB_EVENT_PATH -v "$GITHUB_EVENT_PATH:$GITHUB_EVENT_PATH"), or pass --pr N`;
+    return `: this run is not for a pull request${name ? ` (it is for ${name})` : ''}; ${fix}`;
+  }
   if (provider === 'gitlab' && env.GITLAB_CI === 'true')
     return `: this pipeline is not for a merge request (CI_MERGE_REQUEST_IID is unset); ${fix}`;
   return '';

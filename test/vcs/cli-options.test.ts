@@ -96,6 +96,36 @@ describe('resolveCommentTarget', () => {
     ).rejects.toThrow(/needs --pr, the merge request iid \(a positive integer\)\.$/);
   });
 
+  it("a pull request's run whose event file cannot be read says so, and how to pass it in", async () => {
+    const malformed = join(root, 'event.json');
+    writeFileSync(malformed, '{"pull_request": ');
+    const env = {
+      GITHUB_TOKEN: 't0k',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_REPOSITORY: 'a/b',
+    };
+    const fix =
+      ', so this run\'s pull request is unknown; in a container, pass the file in (-e GITHUB_EVENT_PATH -v "$GITHUB_EVENT_PATH:$GITHUB_EVENT_PATH"), or pass --pr N.';
+    for (const [path, why] of [
+      [undefined, 'GITHUB_EVENT_PATH is not set'],
+      [
+        join(root, 'absent.json'),
+        `the event file ${join(root, 'absent.json')} (GITHUB_EVENT_PATH) does not exist`,
+      ],
+      [root, `the event file ${root} (GITHUB_EVENT_PATH) cannot be read (EISDIR)`],
+      [malformed, `the event file ${malformed} (GITHUB_EVENT_PATH) is not a JSON object`],
+    ]) {
+      const err = await resolveCommentTarget(
+        { comment: 'github', dir: repo },
+        { ...env, GITHUB_EVENT_PATH: path },
+      ).catch((e: unknown) => e as Error);
+      expect((err as Error).message).toBe(
+        `--comment github needs --pr, the pull request number (a positive integer): ${why}${fix}`,
+      );
+    }
+  });
+
   it('defaults the commit to HEAD of DIR and keys the comment by the folder inside the repository', async () => {
     const t = await resolveCommentTarget(
       { comment: 'github', repo: 'a/b', pr: 3, dir: join(repo, 'teams', 'a') },
