@@ -84,6 +84,21 @@ describe('a pull request with environments', () => {
     expect(forge.statuses.at(-1)!.body).toMatchObject({ state: 'failure' });
   });
 
+  it('a push run without --pr is refused once, before any environment is planned', async () => {
+    const r = await runCli(['plan', repo, '--env', 'all', '--comment', 'github'], {
+      GITHUB_TOKEN: forge.token,
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: 'push',
+      GITHUB_REPOSITORY: 'acme/cfg',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(
+      /^Error: --comment github needs --pr, the pull request number \(a positive integer\): this run is not for a pull request \(it is for push\); run the job `on: pull_request`/m,
+    );
+    expect((r.stdout + r.stderr).match(/needs --pr/g)).toHaveLength(1);
+    expect(r.stdout + r.stderr).not.toMatch(/environments failed|Environment: /);
+  });
+
   it('shares the size limit: an environment too large is shortened on its own', () => {
     const big = 'x'.repeat(5000);
     const outcome: PublishOutcome = {

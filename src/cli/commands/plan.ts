@@ -69,6 +69,11 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     env: io.env,
   });
   if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
+  // Said once, not as each environment's failure: a comment's pull request is every one's.
+  if (args.comment !== undefined && !args['refresh-only']) {
+    const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
+    await resolveCommentTarget(args, io.env);
+  }
   if (targets.length > 1 && (args.out !== undefined || args.output === 'json'))
     throw new UserError(
       `--env all plans ${targets.length} environments: ${args.out !== undefined ? '--out' : '--output json'} takes one plan; name one environment with --env NAME`,
