@@ -221,7 +221,7 @@ export async function recordInventory(
   return addresses;
 }
 
-/** `export` and `import` adopt live objects (forgotten ones too): how many were not managed. */
+/** `import` adopts live objects (forgotten ones too): how many were not managed. */
 export async function adoptIntoInventory(store: InventoryStore, addresses: readonly string[]) {
   const current = await store.read();
   const have = new Set(current?.addresses ?? []);

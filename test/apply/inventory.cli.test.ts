@@ -2,12 +2,12 @@
  * Prune by inventory, as users run it (docs/plan.md, Prune by inventory): `poolsync apply`
  * records what it applied; removing the last Queue document and a cluster then plans their
  * deletes (drain, wait, delete) while hand-made objects of the same kinds stay `unmanaged`;
- * `import` adopts one into the inventory; `manage:` claims a whole kind. Over HTTP the server
- * keeps the inventory beside its state, so another client (CI, a second replica) and a
- * restarted server read the same one. The CLI in child processes.
+ * `import` adopts one into the inventory, `export` none; `manage:` claims a whole kind. Over
+ * HTTP the server keeps the inventory beside its state, so another client (CI, a second
+ * replica) and a restarted server read the same one. The CLI in child processes.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,6 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli } from '../support/cli.js';
-import { contract } from '../plan/build.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool
@@ -148,49 +147,39 @@ describe('prune by inventory (file: control plane)', { timeout: 240_000 }, () =>
   });
 });
 
-describe('export adopts (file: control plane)', { timeout: 240_000 }, () => {
-  it('every exported object joins the inventory: once its manifest goes, prune deletes it', async () => {
+describe('export records nothing (file: control plane)', { timeout: 240_000 }, () => {
+  it('a hand-made or forgotten object stays out of the inventory, so exporting to a scratch folder prunes nothing', async () => {
     const state = join(root, 'export-cp.json');
     const url = `file:${state}?capabilities=${CAPS}`;
-    const caps = parseCapabilities(CAPS);
-    if (!caps.ok) throw new Error(caps.error);
-    const cp = await EmbeddedControlPlane.open({ path: state, capabilities: caps.capabilities });
-    await cp.createPool('prod', contract('acme-prod'));
-    await cp.registerCluster({ name: 'c1', pool: 'prod' });
+    const repo = join(root, 'export-repo');
+    await writeRepo(repo, V1);
+    const applied = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
+    expect(applied.code, applied.stderr).toBe(0);
+    const cp = await EmbeddedControlPlane.open({ path: state });
     await handMade(cp);
     await cp.close();
-    expect(existsSync(`${state}.inventory.json`)).toBe(false);
+    const forgot = await runCli(['state', 'forget', 'Queue/q', repo, '--control-plane', url]);
+    expect(forgot.code, forgot.stderr).toBe(0);
+    await rm(join(repo, 'queues', 'q.yaml'));
+    const inventory = await readFile(`${state}.inventory.json`, 'utf8');
 
-    const repo = join(root, 'exported');
-    const exported = await runCli(['export', '--dir', repo, '--control-plane', url]);
+    const exported = await runCli([
+      'export',
+      '--dir',
+      join(root, 'scratch'),
+      '--control-plane',
+      url,
+    ]);
     expect(exported.code, exported.stderr).toBe(0);
-    expect(exported.stdout).toMatch(/Recorded \d+ adopted objects in the inventory/);
-    const recorded = JSON.parse(await readFile(`${state}.inventory.json`, 'utf8')) as {
-      addresses: string[];
-    };
-    expect(recorded.addresses).toEqual(
-      expect.arrayContaining(['Cluster/hand-1', 'Queue/hand-q', 'ClusterPool/prod']),
-    );
-
-    await writeFile(
-      join(repo, 'poolsync.yaml'),
-      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n',
-    );
-    expect((await planJson(repo, url)).steps).toEqual([]);
-    // The adopted queue's manifest leaves the repository: prune deletes it (drained first).
-    const queueFile = (await readdirDeep(repo)).find((f) => /hand-q\.yaml$/.test(f))!;
-    expect(queueFile, 'export wrote Queue/hand-q').toBeTruthy();
-    await rm(queueFile);
-    const plan = await planJson(repo, url);
-    expect(actions(plan)['Queue/hand-q']).toBe('delete');
-    expect(plan.steps.map((s) => `${s.op} ${s.target}`)).toContain('delete_queue Queue/hand-q');
+    expect(exported.stdout).not.toContain('Recorded');
+    expect(await readFile(`${state}.inventory.json`, 'utf8')).toBe(inventory);
+    expect(actions(await planJson(repo, url))).toEqual({
+      'Cluster/hand-1': 'unmanaged',
+      'Queue/hand-q': 'unmanaged',
+      'Queue/q': 'unmanaged',
+    });
   });
 });
-
-async function readdirDeep(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
 
 describe(
   'prune by inventory over HTTP: every client reads the one the server keeps',

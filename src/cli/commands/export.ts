@@ -5,9 +5,11 @@
  *
  * Manifests are written never outside `--dir`, whatever a live object's name (docs/security.md,
  * "What is written"): export leaves out invalid names (N1), and this refuses any path that is
- * not a plain relative path of file-name characters, and writes through no link. What was
- * written joins the inventory (src/apply/inventory.ts), so `prune: true` deletes it once it
- * leaves the repository, as what apply created (docs/plan.md, Prune by inventory).
+ * not a plain relative path of file-name characters, and writes through no link. What import
+ * writes joins the inventory (src/apply/inventory.ts), so `prune: true` deletes it once it
+ * leaves the repository, as what apply created (docs/plan.md, Prune by inventory). Export only
+ * reads: its folder may be any (a scratch copy), so adopting what it wrote would let prune delete
+ * objects the repository never declared; the first apply records what the repository declares.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import {
@@ -103,8 +105,6 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     io.stdout.write(
       `Exported ${parts.length ? `${parts.join(', ')} and ` : ''}${last} to ${out}\n`,
     );
-    const adopted = result.files.flatMap((f) => (f.address ? [f.address] : []));
-    await adopt(cp, target.url, args, adopted, io);
   } finally {
     await cp.close();
   }
@@ -152,7 +152,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
     );
-    await adopt(cp, target.url, args, [args.address], io);
+    await adopt(cp, target.url, args, args.address, io);
   } finally {
     await cp.close();
   }
@@ -267,27 +267,26 @@ async function writeExported(out: string, file: ExportedFile): Promise<void> {
   }
 }
 
-/** ADDRESSES recorded in the inventory, said in a line (a warning when it cannot be written). */
-export async function adopt(
+/** ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written). */
+async function adopt(
   cp: ControlPlane,
   url: string,
   args: { 'state-dir': string; inventory?: string },
-  addresses: readonly string[],
+  address: string,
   io: Io,
 ): Promise<void> {
-  if (addresses.length === 0) return;
   const shared = sharedInventoryOf(args, io.env);
   const store = inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
   try {
-    const added = await adoptIntoInventory(store, addresses);
+    const added = await adoptIntoInventory(store, [address]);
     io.stdout.write(
       added === 0
-        ? `The inventory (${store.where}) already lists ${addresses.length === 1 ? 'it' : 'them all'}.\n`
-        : `Recorded ${plural(added, 'adopted object')} in the inventory (${store.where}): with prune: true, poolsync deletes ${added === 1 ? 'it' : 'them'} once ${added === 1 ? 'it leaves' : 'they leave'} the repository.\n`,
+        ? `The inventory (${store.where}) already lists it.\n`
+        : `Recorded 1 adopted object in the inventory (${store.where}): with prune: true, poolsync deletes it once it leaves the repository.\n`,
     );
   } catch (err) {
     io.stderr.write(
-      `Warning: could not record the adopted objects in the inventory (${store.where}): ${(err as Error).message}\n`,
+      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}\n`,
     );
   }
 }
@@ -395,7 +394,7 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     io.stdout.write(header(target, cp));
     if (!managed.recorded) {
       io.stdout.write(
-        `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync export\` and \`poolsync import\` adopt what exists.\n` +
+        `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync import ADDRESS\` adopts what exists.\n` +
           // docs/plan.md#prune-by-inventory: Union and flyteadmin keep it where the apply said.
           (store.local
             ? 'This is the inventory of this machine: applies that passed --lock or --inventory k8s:NAMESPACE/NAME (CI, the daemon) keep theirs in that ConfigMap; pass the same to read it.\n'
