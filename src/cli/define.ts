@@ -609,7 +609,9 @@ const importCommand = {
         ),
       )
       .options({
-        dir: configDir('Config folder to write the manifest into (<kind folder>/<name>.yaml)'),
+        dir: configDir(
+          "Config folder to write the manifest into (<kind folder>/<name>.yaml; with --env, under the environment's last folder that no other environment reads)",
+        ),
         env: envOption(),
         ...credentials(env),
         'state-dir': inventoryStateDir,

@@ -19,7 +19,7 @@ import {
   withInventory,
   type InventoryStore,
 } from '../../apply/inventory.js';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import {
   exportExecutionClusterLabels,
   exportManifests,
@@ -32,6 +32,7 @@ import { scrubUrlUserinfo } from '../../util/redact.js';
 import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
+import { environmentFiles } from '../../manifests/environments.js';
 import {
   assignmentKeyString,
   DEFAULT_POOL,
@@ -90,6 +91,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     }
     await makeUserFolder(out);
     for (const f of result.files) await writeExported(out, f);
+    result.warnings.push(...outsideEnvironment(target, out, result.files));
     for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
     const c = result.counts;
     // The kinds it found: a flyteadmin has no pools, clusters or queues to count.
@@ -109,6 +111,57 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
     await cp.close();
   }
   return 0;
+}
+
+/**
+ * With --env: the files written where the environment's plans do not read them, or where another
+ * environment's do (its next apply would create them on its own control plane).
+ */
+function outsideEnvironment(target: EnvTarget, out: string, files: ExportedFile[]): string[] {
+  if (target.env === null) return [];
+  const { name, folders } = target.env;
+  const at = relative(resolve(target.dir ?? '.'), out)
+    .split(sep)
+    .join('/');
+  const readers = files.map((f) => readersOf(target, at === '' ? f.path : `${at}/${f.path}`));
+  const unread = readers.filter((r) => !r.includes(name)).length;
+  const others = [...new Set(readers.flat())].filter((n) => n !== name);
+  return [
+    ...(unread > 0
+      ? [
+          `environment ${name} reads ${folders.join(', ')}: ${unread} of the ${files.length} files written are outside them, so its plans do not read them; export into one of its folders, or move them there`,
+        ]
+      : []),
+    ...(others.length > 0
+      ? [
+          `these files are also read by environment ${others.join(', environment ')}: an apply there creates what its control plane lacks of them; move them into a folder only ${name} reads`,
+        ]
+      : []),
+  ];
+}
+
+/** The environments whose plans read FILE (a path relative to the config folder). */
+function readersOf(target: EnvTarget, file: string): string[] {
+  if (file.startsWith('../')) return [];
+  const envs = target.shared?.config.config.environments ?? [];
+  return envs.filter((e) => environmentFiles([file], e).length > 0).map((e) => e.name);
+}
+
+/**
+ * With --env, FILE in the last of the environment's folders that no other environment reads
+ * (docs/environments.md: what is one environment's alone comes last), so that its plans read it
+ * and no other environment's.
+ */
+function inOwnFolder(target: EnvTarget, file: ExportedFile, address: string): ExportedFile {
+  if (target.env === null) return file;
+  const { name, folders } = target.env;
+  const path = (folder: string) => (folder === '.' ? file.path : `${folder}/${file.path}`);
+  const own = folders.findLast((f) => readersOf(target, path(f)).every((n) => n === name));
+  if (own === undefined)
+    throw new UserError(
+      `environment ${name} reads only folders another environment reads too (${folders.join(', ')}): ${address} written there would be created on that environment's control plane as well. Add a folder of ${name}'s own to environments.${name}.folders in poolsync.yaml, then import again`,
+    );
+  return { ...file, path: path(own) };
 }
 
 /** An export that found nothing to write, and why that may be a wrong --control-plane. */
@@ -136,12 +189,17 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   await requireFolder(args.dir);
-  const target = await oneTarget(args.env === undefined ? null : args.dir, args, 'import', io.env);
+  // A folder with environments needs --env: no other control plane's plans read where it writes.
+  const target = await oneTarget(args.dir, args, 'import', io.env);
   const declared = await declaredAt(args.dir, args.address, args.env);
   const cp = await openTarget(target, { vars: io.env }, { http: networkOf(args, io.env) });
   try {
     if (declared) return await adoptDeclared(cp, target.url, args, declared, io);
-    const file = manifestOf(await readLiveState(cp), args.address);
+    const file = inOwnFolder(
+      target,
+      manifestOf(await readLiveState(cp), args.address),
+      args.address,
+    );
     checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
     if (!args.force && (await exists(path)))
@@ -150,7 +208,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       );
     await writeExported(resolve(args.dir), file);
     io.stdout.write(
-      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
+      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan${args.env === undefined ? '' : ` -e ${args.env}`}\` now shows no change for it.\n`,
     );
     await adopt(cp, target.url, args, args.address, io);
   } finally {

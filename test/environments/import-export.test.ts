@@ -1,0 +1,128 @@
+/**
+ * `import --env` and `export --env` write where the environment's plans read (docs/environments.md,
+ * The commands): import into the last of its folders no other environment reads, so the object
+ * it adopts is not deleted by the next plan (it was written outside the folders, then pruned);
+ * export says which of its files the environment does not read, or another one does.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { runCli } from '../support/cli.js';
+import { twoEnvironments, writeFiles } from './helpers.js';
+
+let root: string;
+let repo: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'poolsync-env-import-'));
+  repo = join(root, 'repo');
+  await writeFiles(repo, {
+    ...twoEnvironments(
+      { dev: 'file:../state/dev.json', prod: 'file:../state/prod.json' },
+      'prune: true\n',
+    ),
+    '../state/.keep': '',
+  });
+  for (const env of ['dev', 'prod']) {
+    const r = await runCli(['apply', repo, '-e', env, '--auto-approve'], {}, root);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  const cp = await EmbeddedControlPlane.open({ path: join(root, 'state', 'prod.json') });
+  await cp.setAssignment({ project: 'ml', domain: 'production', workflow: null, pool: 'gpu' });
+  await cp.close();
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+const run = (...args: string[]) => runCli(args, {}, root);
+
+describe('import --env', () => {
+  it("writes into the environment's own folder: the next plan of each environment shows no change", async () => {
+    const imported = await run(
+      'import',
+      'PoolAssignment/ml/production',
+      '-e',
+      'prod',
+      '--dir',
+      repo,
+    );
+    expect(imported.stderr).toBe('');
+    const file = join(repo, 'prod', 'assignments', 'ml-production.yaml');
+    expect(imported.stdout).toContain(
+      `Imported PoolAssignment/ml/production into ${file}. Commit it; \`poolsync plan -e prod\` now shows no change for it.`,
+    );
+    expect(existsSync(join(repo, 'assignments'))).toBe(false);
+    for (const env of ['prod', 'dev']) {
+      const plan = await run('plan', repo, '-e', env, '--detailed-exitcode');
+      expect(plan.stdout, env).toContain('No changes.');
+      expect(plan.code, env).toBe(0);
+    }
+  });
+
+  it('needs --env in a folder with environments: no plan reads the root of it', async () => {
+    const url = `file:${join(root, 'state', 'prod.json')}`;
+    const r = await run(
+      'import',
+      'PoolAssignment/ml/production',
+      '--dir',
+      repo,
+      '--control-plane',
+      url,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/declares environments \(dev, prod\): name one with --env NAME/);
+  });
+
+  it('refuses when every folder of the environment is read by another one too', async () => {
+    const shared = join(root, 'shared');
+    await writeFiles(shared, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  dev: {controlPlane: 'file:../state/dev.json', folders: [base]}
+  prod: {controlPlane: 'file:../state/prod.json', folders: [base]}
+`,
+      'base/.keep': '',
+    });
+    const r = await run('import', 'PoolAssignment/ml/production', '-e', 'prod', '--dir', shared);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "environment prod reads only folders another environment reads too (base): PoolAssignment/ml/production written there would be created on that environment's control plane as well. Add a folder of prod's own to environments.prod.folders in poolsync.yaml, then import again",
+    );
+  });
+});
+
+describe('export --env', () => {
+  it('says when what it wrote is outside the environment’s folders, or read by another environment', async () => {
+    const outside = await run('export', '-e', 'prod', '--config-dir', repo, '--dir', 'scratch');
+    expect(outside.code, outside.stderr).toBe(0);
+    expect(outside.stderr).toContain(
+      'Warning: environment prod reads base, prod: 4 of the 4 files written are outside them, so its plans do not read them; export into one of its folders, or move them there',
+    );
+    const base = await run(
+      'export',
+      '-e',
+      'prod',
+      '--config-dir',
+      repo,
+      '--dir',
+      join(repo, 'base'),
+    );
+    expect(base.code, base.stderr).toBe(0);
+    expect(base.stderr).toContain(
+      'Warning: these files are also read by environment dev: an apply there creates what its control plane lacks of them; move them into a folder only prod reads',
+    );
+    const own = await run(
+      'export',
+      '-e',
+      'prod',
+      '--config-dir',
+      repo,
+      '--dir',
+      join(repo, 'prod', 'x'),
+    );
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stderr).not.toMatch(/outside them|also read/);
+  });
+});
