@@ -23,6 +23,7 @@ import {
 } from '../model/common.js';
 import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
+import { MARK_ANNOTATION, PROTECTION_MARKS } from '../model/inventory.js';
 import type { LiveCluster, LivePool, LiveQueue, LiveState } from '../model/live.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { attributeRowKey, MATCHABLE_KIND } from '../model/flyte.js';
@@ -78,6 +79,23 @@ export function manifestFile(
     path: `${FOLDER[kind]}/${name}.yaml`,
     address: `${kind}/${key}`,
     content: header + body,
+  };
+}
+
+type MakeFile = typeof manifestFile;
+
+/**
+ * manifestFile, adding the annotation of each protection mark the inventory keeps for the object
+ * (docs/plan.md, Protection): without it, the next apply would lift the mark unreviewed.
+ */
+function withMarks(live: LiveState): MakeFile {
+  const marks = new Map<string, Record<string, string>>();
+  for (const m of PROTECTION_MARKS)
+    for (const a of live[m] ?? []) marks.set(a, { ...marks.get(a), [MARK_ANNOTATION[m]]: 'true' });
+  if (marks.size === 0) return manifestFile;
+  return (kind, name, spec, key = name, comment, annotations) => {
+    const marked = marks.get(`${kind}/${key}`);
+    return manifestFile(kind, name, spec, key, comment, marked && { ...annotations, ...marked });
   };
 }
 
@@ -145,22 +163,23 @@ export function exportManifests(live: LiveState): ExportResult {
       else warnings.push(invalidNameWarning(kind, o.name));
   };
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
-  named('ClusterPool', 'pools', live.pools, (p) => poolFile(p, warnings));
+  const make = withMarks(live);
+  named('ClusterPool', 'pools', live.pools, (p) => poolFile(p, warnings, make));
   // data_plane is reported by the cluster itself (C5), not declared here.
   named('Cluster', 'clusters', live.clusters, (c) =>
-    manifestFile('Cluster', c.name, writtenOf(SPEC_FIELDS.Cluster, pick(c, CLUSTER_FIELDS))),
+    make('Cluster', c.name, writtenOf(SPEC_FIELDS.Cluster, pick(c, CLUSTER_FIELDS))),
   );
-  named('Queue', 'queues', live.queues, (q) => queueFile(q, clusters, warnings));
+  named('Queue', 'queues', live.queues, (q) => queueFile(q, clusters, warnings, make));
   const taken = new Set<string>();
-  for (const a of live.assignments) add('assignments', keyedFile('PoolAssignment', a, taken));
+  for (const a of live.assignments) add('assignments', keyedFile('PoolAssignment', a, taken, make));
   const dqNames = new Set<string>();
   if (live.default_queues) counts.default_queues = 0;
   for (const d of live.default_queues ?? [])
-    add('default_queues', keyedFile('DefaultQueue', { ...d, workflow: null }, dqNames));
+    add('default_queues', keyedFile('DefaultQueue', { ...d, workflow: null }, dqNames, make));
   return { files, counts, warnings };
 }
 
-function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
+function poolFile(p: LivePool, warnings: string[], make: MakeFile): ExportedFile | null {
   // P1: the default pool exists everywhere and is set when the control plane is provisioned.
   if (p.name === DEFAULT_POOL) return null;
   if (p.contract_known === false) {
@@ -169,7 +188,7 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
     warnings.push(
       `ClusterPool/${p.name}: its contract is not readable through this control plane's API; pools/${p.name}.yaml marks it unknown (${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}), and poolsync leaves it as it is. To manage it, copy it from \`flyte get cluster-pool ${p.name}\` into spec and remove the annotation`,
     );
-    return manifestFile(
+    return make(
       'ClusterPool',
       p.name,
       {},
@@ -178,17 +197,18 @@ function poolFile(p: LivePool, warnings: string[]): ExportedFile | null {
       { [CONTRACT_ANNOTATION]: CONTRACT_UNKNOWN },
     );
   }
-  return manifestFile('ClusterPool', p.name, writtenOf(SPEC_FIELDS.ClusterPool, p.contract));
+  return make('ClusterPool', p.name, writtenOf(SPEC_FIELDS.ClusterPool, p.contract));
 }
 
 function queueFile(
   q: LiveQueue,
   clusters: Map<string, LiveCluster>,
   warnings: string[],
+  make: MakeFile,
 ): ExportedFile | null {
   const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
-  if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings);
-  return manifestFile('Queue', q.name, {
+  if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings, make);
+  return make('Queue', q.name, {
     pool: q.pool,
     clusters: [...q.clusters],
     ...settingsOf(q),
@@ -200,6 +220,7 @@ function managedQueueFile(
   q: LiveQueue,
   owner: LiveCluster | undefined,
   warnings: string[],
+  make: MakeFile,
 ): ExportedFile | null {
   if (owner && (owner.pool !== q.pool || q.clusters.length !== 1 || q.clusters[0] !== q.name)) {
     // C7 trap: the cluster was re-registered elsewhere; its old co-named queue cannot be
@@ -215,7 +236,7 @@ function managedQueueFile(
     q.name === DEFAULT_QUEUE
       ? 'Settings of the org-wide default queue (pool and selector are fixed, Q5).'
       : `Settings of the co-named queue of cluster ${q.name} (pool and selector follow the cluster, Q4).`;
-  return manifestFile('Queue', q.name, { ...settingsOf(q) }, q.name, comment);
+  return make('Queue', q.name, { ...settingsOf(q) }, q.name, comment);
 }
 
 /** An object named by its key (assignments, default-queue settings, labels), unique in `taken`. */
@@ -223,11 +244,12 @@ function keyedFile(
   kind: 'PoolAssignment' | 'DefaultQueue' | 'ExecutionClusterLabel',
   o: AssignmentKey,
   taken: Set<string>,
+  make: MakeFile,
 ): ExportedFile {
   const spec = writtenOf(SPEC_FIELDS[kind], o);
   // A project-wide label has no domain (an ExecutionClusterLabel without one).
   if (spec['domain'] === '') delete spec['domain'];
-  return manifestFile(kind, assignmentManifestName(o, taken), spec, assignmentKeyString(o));
+  return make(kind, assignmentManifestName(o, taken), spec, assignmentKeyString(o));
 }
 
 /**
@@ -237,7 +259,8 @@ function keyedFile(
 export function exportExecutionClusterLabels(live: LiveState) {
   const labels = live.execution_cluster_labels ?? [];
   const taken = new Set<string>();
-  const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, taken));
+  const make = withMarks(live);
+  const files = labels.map((l) => keyedFile('ExecutionClusterLabel', l, taken, make));
   const named = [...new Set(labels.map((l) => l.label))].sort();
   const warnings =
     named.length > 0

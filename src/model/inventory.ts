@@ -6,7 +6,11 @@
 import { refuseNewer } from '../util/format-version.js';
 import { ascending } from '../util/sorted.js';
 
-import type { Guardrails } from './desired.js';
+import {
+  CONFIRM_DESTROY_ANNOTATION,
+  PREVENT_DESTROY_ANNOTATION,
+  type Guardrails,
+} from './desired.js';
 
 export const INVENTORY_FORMAT = 1;
 
@@ -44,6 +48,12 @@ export interface InventoryRecord {
 export const PROTECTION_MARKS = ['prevent_destroy', 'confirm_destroy'] as const;
 export type ProtectionMark = (typeof PROTECTION_MARKS)[number];
 export type Protection = Partial<Record<ProtectionMark, readonly string[]>>;
+
+/** The annotation of each mark: a manifest declares it, `import` and `export` write it back. */
+export const MARK_ANNOTATION: Record<ProtectionMark, string> = {
+  prevent_destroy: PREVENT_DESTROY_ANNOTATION,
+  confirm_destroy: CONFIRM_DESTROY_ANNOTATION,
+};
 
 /** The record's marks, each sorted and unique, empty ones left out (an old record has none). */
 export function protectionOf(r: Protection | null | undefined): Record<ProtectionMark, string[]> {

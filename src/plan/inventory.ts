@@ -13,13 +13,9 @@ import {
   type PoolContract,
   type QueueSpec,
 } from '../model/common.js';
+import type { DesiredState, SourceLocation } from '../model/desired.js';
 import {
-  CONFIRM_DESTROY_ANNOTATION,
-  PREVENT_DESTROY_ANNOTATION,
-  type DesiredState,
-  type SourceLocation,
-} from '../model/desired.js';
-import {
+  MARK_ANNOTATION,
   PROTECTION_MARKS,
   protectionFields,
   protectionOf,
@@ -209,11 +205,6 @@ export function planInventory(
     ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails: { ...guardrails } } : {}),
   };
 }
-
-const MARK_ANNOTATION: Record<ProtectionMark, string> = {
-  prevent_destroy: PREVENT_DESTROY_ANNOTATION,
-  confirm_destroy: CONFIRM_DESTROY_ANNOTATION,
-};
 
 /** The declared addresses annotated with each protection mark, as the plan's inventory lists them. */
 export function declaredProtection(

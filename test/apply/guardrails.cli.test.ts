@@ -151,6 +151,40 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
   });
 });
 
+describe('import and export write the marks the inventory keeps', () => {
+  it('forget, import, apply: the imported manifest carries prevent-destroy, so the apply keeps the mark; export writes both marks', async () => {
+    const root = tempFolder('poolsync-guard-import-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const run = cli(url, {}, join(root, 'state'));
+    const CONFIRM = '  annotations:\n    poolsync/confirm-destroy: "true"\n';
+    writeFolder(repo, clusters({ h1: PREVENT, h2: CONFIRM }));
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    writeFolder(repo, clusters({ h2: CONFIRM }));
+    expect((await run('state', 'forget', 'Cluster/h1', repo)).code).toBe(0);
+
+    const imported = await run('import', 'Cluster/h1', '--dir', repo);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(readFileSync(join(repo, 'clusters', 'h1.yaml'), 'utf8')).toContain(
+      'metadata:\n  name: h1\n  annotations:\n    poolsync/prevent-destroy: "true"\n',
+    );
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    const inventory = JSON.parse(readFileSync(join(root, 'cp.json.inventory.json'), 'utf8')) as {
+      prevent_destroy?: string[];
+    };
+    expect(inventory.prevent_destroy).toEqual(['Cluster/h1']);
+
+    const out = join(root, 'exported');
+    expect((await run('export', '--dir', out)).code).toBe(0);
+    expect(readFileSync(join(out, 'clusters', 'h1.yaml'), 'utf8')).toContain(
+      '  annotations:\n    poolsync/prevent-destroy: "true"\n',
+    );
+    expect(readFileSync(join(out, 'clusters', 'h2.yaml'), 'utf8')).toContain(
+      '  annotations:\n    poolsync/confirm-destroy: "true"\n',
+    );
+  });
+});
+
 const flyteadmins = flyteadminTargets();
 afterAll(() => flyteadmins.close());
 

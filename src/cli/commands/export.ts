@@ -16,6 +16,7 @@ import {
   adoptIntoInventory,
   forgetInInventory,
   inventoryStore,
+  readLiveWithInventory,
   withInventory,
   type InventoryStore,
 } from '../../apply/inventory.js';
@@ -67,7 +68,8 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   const target = await oneTarget(null, args, 'export', io.env);
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
-    const live = await readLiveState(cp);
+    // With the inventory: the protection marks it keeps are written as annotations.
+    const live = await readLiveWithInventory(cp, storeOf(cp, target.url, args, io));
     const result = exportManifests(live);
     const labels = exportExecutionClusterLabels(live);
     result.files.push(...labels.files);
@@ -195,11 +197,9 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   const cp = await openTarget(target, { vars: io.env }, { http: networkOf(args, io.env) });
   try {
     if (declared) return await adoptDeclared(cp, target.url, args, declared, io);
-    const file = inOwnFolder(
-      target,
-      manifestOf(await readLiveState(cp), args.address),
-      args.address,
-    );
+    const store = storeOf(cp, target.url, args, io);
+    const live = await readLiveWithInventory(cp, store);
+    const file = inOwnFolder(target, manifestOf(live, args.address), args.address);
     checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
     if (!args.force && (await exists(path)))
@@ -210,7 +210,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     io.stdout.write(
       `Imported ${args.address} into ${path}. Commit it; \`poolsync plan${args.env === undefined ? '' : ` -e ${args.env}`}\` now shows no change for it.\n`,
     );
-    await adopt(cp, target.url, args, args.address, io);
+    await adopt(store, args.address, io);
   } finally {
     await cp.close();
   }
@@ -229,8 +229,7 @@ async function adoptDeclared(
   io: Io,
 ): Promise<number> {
   const addr = args.address;
-  const shared = sharedInventoryOf(args, io.env);
-  const store = inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
+  const store = storeOf(cp, url, args, io);
   const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
   const forgotten = record?.forgotten?.includes(addr) ?? false;
   if (record?.addresses.includes(addr) && !forgotten)
@@ -325,16 +324,19 @@ async function writeExported(out: string, file: ExportedFile): Promise<void> {
   }
 }
 
-/** ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written). */
-async function adopt(
+/** The inventory of the control plane, where `--state-dir` and `--inventory` say. */
+function storeOf(
   cp: ControlPlane,
   url: string,
   args: { 'state-dir': string; inventory?: string },
-  address: string,
   io: Io,
-): Promise<void> {
+): InventoryStore {
   const shared = sharedInventoryOf(args, io.env);
-  const store = inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
+  return inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
+}
+
+/** ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written). */
+async function adopt(store: InventoryStore, address: string, io: Io): Promise<void> {
   try {
     const added = await adoptIntoInventory(store, [address]);
     io.stdout.write(
