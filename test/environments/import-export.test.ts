@@ -50,7 +50,7 @@ describe('import --env', () => {
     expect(imported.stderr).toBe('');
     const file = join(repo, 'prod', 'assignments', 'ml-production.yaml');
     expect(imported.stdout).toContain(
-      `Imported PoolAssignment/ml/production into ${file}. Commit it; \`poolsync plan -e prod\` now shows no change for it.`,
+      `Imported PoolAssignment/ml/production into ${file}. Commit it; \`poolsync plan --env prod\` now shows no change for it.`,
     );
     expect(existsSync(join(repo, 'assignments'))).toBe(false);
     for (const env of ['prod', 'dev']) {

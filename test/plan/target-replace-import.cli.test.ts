@@ -196,3 +196,44 @@ describe('--target, --replace, --refresh-only, import (CLI)', () => {
     expect(queue.stderr).toMatch(/queue cannot be replaced.*Q6/);
   }, 120_000);
 });
+
+describe('import into a folder that lacks what the object names', () => {
+  it('names what to import too instead of promising no change, until the folder validates', async () => {
+    const state = join(dir, 'hand.json');
+    const c = await EmbeddedControlPlane.open({ path: state });
+    await c.createPool('hand', {
+      object_store_ref: { uri: 's3://hand/meta', endpoint: '' },
+      secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+      image_registry: null,
+    });
+    await c.registerCluster({ name: 'h1', pool: 'hand' });
+    await c.createQueue({
+      name: 'hq',
+      pool: 'hand',
+      clusters: ['h1'],
+      run_concurrency: 5,
+      action_concurrency: 50,
+    });
+    await c.close();
+    const empty = join(dir, 'r9');
+    cpSync(join(repo, 'poolsync.yaml'), join(empty, 'poolsync.yaml'));
+    const run = (address: string) =>
+      runCli(['import', address, '--dir', empty, '--control-plane', `file:${state}`]);
+
+    const queue = await run('Queue/hq');
+    expect(queue.code, queue.stderr).toBe(0);
+    expect(queue.stdout).toContain(
+      `Imported Queue/hq into ${join(empty, 'queues/hq.yaml')}. It names ClusterPool/hand, Cluster/h1, which ${empty} does not declare, so \`poolsync plan\` refuses the folder until they are: import them as you imported this one (\`poolsync import ClusterPool/hand\`, \`poolsync import Cluster/h1\`, with the same flags), or declare them.`,
+    );
+    expect(queue.stdout).not.toContain('no change');
+    const pool = await run('ClusterPool/hand');
+    expect(pool.stdout).toContain(
+      `but ${empty} does not validate (\`poolsync validate ${empty}\` says why): \`poolsync plan\` refuses the folder until it does.`,
+    );
+    const cluster = await run('Cluster/h1');
+    expect(cluster.stdout).toContain('Commit it; `poolsync plan` now shows no change for it.');
+    const plan = await runCli(['plan', empty, '--control-plane', `file:${state}`]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('No changes.');
+  }, 120_000);
+});

@@ -37,12 +37,20 @@ import { environmentFiles } from '../../manifests/environments.js';
 import {
   assignmentKeyString,
   DEFAULT_POOL,
+  DEFAULT_QUEUE,
   defaultQueueKeyString,
   isValidName,
+  WILDCARD,
+  type DefaultQueueSetting,
 } from '../../model/common.js';
 import type { InventoryRecord } from '../../model/inventory.js';
-import type { LiveState } from '../../model/live.js';
-import { declaredByKind, liveObjects, managedObjects, OBJECT_KINDS } from '../../plan/inventory.js';
+import type { LiveQueue, LiveState } from '../../model/live.js';
+import {
+  declaredObjects,
+  liveObjects,
+  managedObjects,
+  OBJECT_KINDS,
+} from '../../plan/inventory.js';
 import { checkAddressSyntax } from '../../plan/target.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
@@ -61,7 +69,7 @@ import {
   sharedInventoryOf,
   type EnvTarget,
 } from '../options.js';
-import { shellQuote } from '../../util/shell-quote.js';
+import { commandLine, shellQuote } from '../../util/shell-quote.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
@@ -193,10 +201,11 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   await requireFolder(args.dir);
   // A folder with environments needs --env: no other control plane's plans read where it writes.
   const target = await oneTarget(args.dir, args, 'import', io.env);
-  const declared = await declaredAt(args.dir, args.address, args.env);
+  const declared = await declaredIn(args.dir, args.env);
+  const at = placeOf(args.dir, declared, args.address);
   const cp = await openTarget(target, { vars: io.env }, { http: networkOf(args, io.env) });
   try {
-    if (declared) return await adoptDeclared(cp, target.url, args, declared, io);
+    if (at) return await adoptDeclared(cp, target.url, args, at, io);
     const store = storeOf(cp, target.url, args, io);
     const live = await readLiveWithInventory(cp, store);
     const file = inOwnFolder(target, manifestOf(live, args.address), args.address);
@@ -208,7 +217,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       );
     await writeExported(resolve(args.dir), file);
     io.stdout.write(
-      `Imported ${args.address} into ${path}. Commit it; \`poolsync plan${args.env === undefined ? '' : ` -e ${args.env}`}\` now shows no change for it.\n`,
+      `${await importedWords(args, target, file.path, referencedBy(live, args.address), declared)}\n`,
     );
     await adopt(store, args.address, io);
   } finally {
@@ -293,16 +302,66 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
   return file;
 }
 
+/**
+ * What import says it wrote: the promise that the next plan shows no change, only when the folder
+ * validates with the manifest; else what the manifest names that the folder lacks (`before`: what
+ * it declared), or that it does not validate.
+ */
+async function importedWords(
+  args: Args<'import'>,
+  target: EnvTarget,
+  file: string,
+  names: string[],
+  before: Declared | null,
+): Promise<string> {
+  const written = `Imported ${args.address} into ${join(resolve(args.dir), file)}`;
+  const plan = `\`${commandLine(['poolsync', 'plan'], { env: args.env })}\``;
+  if ((await declaredIn(args.dir, args.env)) !== null)
+    return `${written}. Commit it; ${plan} now shows no change for it.`;
+  const where = target.env ? `environment ${target.env.name}'s folders` : args.dir;
+  const missing = before === null ? [] : names.filter((a) => !before.has(a));
+  if (missing.length === 0)
+    return `${written}, but ${where} does not validate (\`${commandLine(['poolsync', 'validate', args.dir], { env: args.env })}\` says why): ${plan} refuses the folder until it does.`;
+  const them = missing.length === 1 ? 'it' : 'them';
+  return `${written}. It names ${missing.join(', ')}, which ${where} does not declare, so ${plan} refuses the folder until ${missing.length === 1 ? 'it is' : 'they are'}: import ${them} as you imported this one (${missing.map((a) => `\`poolsync import ${a}\``).join(', ')}, with the same flags), or declare ${them}.`;
+}
+
+/** What DIR declares, as environment `env` reads it; null when it does not load (an unfinished repository may still take an import). */
+async function declaredIn(dir: string, env?: string): Promise<Declared | null> {
+  const loaded = await loadRepository(dir, { environment: env });
+  return loaded.valid ? declaredObjects(loaded.desired) : null;
+}
+
+type Declared = ReturnType<typeof declaredObjects>;
+
+/** Where DECLARED has `addr`, as `file:line:column`; null when not. */
+function placeOf(dir: string, declared: Declared | null, addr: string): string | null {
+  const s = declared?.get(addr)?.source;
+  return s ? `${join(dir, s.file)}:${s.line}:${s.column}` : null;
+}
+
 /** Where DIR (as environment `env` reads it) declares `addr`, as `file:line:column`; null when not, or when it does not load. */
 async function declaredAt(dir: string, addr: string, env?: string): Promise<string | null> {
-  const loaded = await loadRepository(dir, { environment: env });
-  if (!loaded.valid) return null; // an unfinished repository may still take an import
-  const declared = declaredByKind(loaded.desired)
-    .flatMap(([, objects]) => objects)
-    .find((o) => o.address === addr);
-  if (!declared) return null;
-  const s = declared.source;
-  return `${join(dir, s.file)}:${s.line}:${s.column}`;
+  return placeOf(dir, await declaredIn(dir, env), addr);
+}
+
+/**
+ * The objects the manifest of `addr` names, which the folders a plan reads must declare too (V2,
+ * V3, V8, V12): its pool, its clusters, its queue; a co-named queue names its cluster.
+ */
+function referencedBy(live: LiveState, addr: string): string[] {
+  const o = liveObjects(live).get(addr) as Partial<LiveQueue & DefaultQueueSetting>;
+  const conamed = (q: string) =>
+    live.queues.some((l) => l.name === q && l.cluster_managed) &&
+    live.clusters.some((c) => c.name === q);
+  const queue = (q: string) =>
+    conamed(q) ? [`Cluster/${q}`] : q === DEFAULT_QUEUE ? [] : [`Queue/${q}`];
+  if (addr.startsWith('DefaultQueue/')) return queue(o.queue!);
+  if (addr.startsWith('Queue/') && (o.name === DEFAULT_QUEUE || conamed(o.name!)))
+    return queue(o.name!);
+  const pool = o.pool !== undefined && o.pool !== DEFAULT_POOL ? [`ClusterPool/${o.pool}`] : [];
+  const clusters = (o.clusters ?? []).filter((c) => c !== WILDCARD).map((c) => `Cluster/${c}`);
+  return [...pool, ...clusters];
 }
 
 const SAFE_PATH = /^[A-Za-z0-9._/-]+$/;
