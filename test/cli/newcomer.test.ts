@@ -4,7 +4,15 @@
  * folder and an empty one say what they are; `init` and `check` start a repository and check
  * the setup. Child processes of the real CLI, temporary folders removed at the end.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -286,6 +294,21 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     const inCode = await runCli(['init', REPO_ROOT]);
     expect(inCode.code).toBe(1);
     expect(inCode.stderr).toContain("is a code project's root");
+  });
+
+  it('init --from-live reads the control plane before writing: one it cannot read leaves nothing, and the retry works', async () => {
+    const live = join(tmp, 'unreadable.json');
+    writeFileSync(live, 'not a state\n');
+    const repo = join(tmp, 'half');
+    const failed = await runCli(['init', repo, '--from-live', '--control-plane', `file:${live}`]);
+    expect(failed.code).toBe(1);
+    expect(existsSync(join(repo, 'poolsync.yaml'))).toBe(false);
+    expect(existsSync(join(repo, '.gitignore'))).toBe(false);
+    rmSync(live);
+    const retried = await runCli(['init', repo, '--from-live', '--control-plane', `file:${live}`]);
+    expect(retried.stderr).toBe('');
+    expect(retried.code).toBe(0);
+    expect(existsSync(join(repo, 'poolsync.yaml'))).toBe(true);
   });
 
   it('check: ✓ per managed kind on a working control plane; one attempt and what failed on a dead one', async () => {

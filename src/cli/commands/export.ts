@@ -26,6 +26,7 @@ import {
   exportManifests,
   otherRowWarnings,
   type ExportedFile,
+  type ExportResult,
 } from '../../controlplane/export.js';
 import { controlPlaneIdentity, embeddedStateIsNew } from '../../controlplane/identity.js';
 import { embeddedStatePath } from '../../controlplane/embedded/opener.js';
@@ -73,53 +74,75 @@ import { commandLine, shellQuote } from '../../util/shell-quote.js';
 import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
+  const read = await readExport(args, io);
+  await refuseClashes(resolve(args.dir), read.files, args.force);
+  return writeExport(args, read, io);
+}
+
+/** What export writes, read whole before anything is written. */
+interface ExportRead {
+  target: EnvTarget;
+  files: ExportedFile[];
+  warnings: string[];
+  counts: ExportResult['counts'] & { labels: number };
+  /** Why nothing is written, when nothing is. */
+  nothing: string | null;
+}
+
+async function readExport(args: Args<'export'>, io: Io): Promise<ExportRead> {
   const target = await oneTarget(null, args, 'export', io.env);
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
     // With the inventory: the protection marks it keeps are written as annotations.
     const live = await readLiveWithInventory(cp, storeOf(cp, target.url, args, io));
-    const result = exportManifests(live);
+    const { files, warnings, counts } = exportManifests(live);
     const labels = exportExecutionClusterLabels(live);
-    result.files.push(...labels.files);
-    result.warnings.push(...labels.warnings, ...otherRowWarnings(live));
-    const out = resolve(args.dir);
+    files.push(...labels.files);
+    warnings.push(...labels.warnings, ...otherRowWarnings(live));
+    for (const f of files) checkExportedPath(f.path);
     // Nothing but what every control plane holds in its defaults: no empty folder made.
-    if (result.files.length === 0) {
-      for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-      const defaults = live.pools.length + live.queues.length > 0;
-      io.stdout.write(`${nothingToExport(cp.backend.name, target.url, defaults)}\n`);
-      return 0;
-    }
-    for (const f of result.files) checkExportedPath(f.path);
-    if (!args.force) {
-      const clashes: string[] = [];
-      for (const f of result.files) if (await exists(join(out, f.path))) clashes.push(f.path);
-      if (clashes.length > 0)
-        throw new UserError(
-          `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
-        );
-    }
-    await makeUserFolder(out);
-    for (const f of result.files) await writeExported(out, f);
-    result.warnings.push(...outsideEnvironment(target, out, result.files));
-    for (const w of result.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    const c = result.counts;
-    // The kinds it found: a flyteadmin has no pools, clusters or queues to count.
-    const parts = [
-      plural(c.pools, 'pool'),
-      plural(c.clusters, 'cluster'),
-      plural(c.queues, 'queue'),
-      plural(c.assignments, 'assignment'),
-      plural(c.default_queues ?? 0, 'default-queue setting'),
-      plural(labels.files.length, 'execution cluster label'),
-    ].filter((part) => !part.startsWith('0 '));
-    const last = parts.pop();
-    io.stdout.write(
-      `Exported ${parts.length ? `${parts.join(', ')} and ` : ''}${last} to ${out}\n`,
-    );
+    const defaults = live.pools.length + live.queues.length > 0;
+    const nothing =
+      files.length === 0 ? nothingToExport(cp.backend.name, target.url, defaults) : null;
+    return { target, files, warnings, counts: { ...counts, labels: labels.files.length }, nothing };
   } finally {
     await cp.close();
   }
+}
+
+async function refuseClashes(out: string, files: ExportedFile[], force?: boolean): Promise<void> {
+  if (force) return;
+  const clashes: string[] = [];
+  for (const f of files) if (await exists(join(out, f.path))) clashes.push(f.path);
+  if (clashes.length > 0)
+    throw new UserError(
+      `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
+    );
+}
+
+async function writeExport(args: Args<'export'>, read: ExportRead, io: Io): Promise<number> {
+  const { target, files, warnings, counts: c, nothing } = read;
+  const out = resolve(args.dir);
+  if (nothing !== null) {
+    for (const w of warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
+    io.stdout.write(`${nothing}\n`);
+    return 0;
+  }
+  await makeUserFolder(out);
+  for (const f of files) await writeExported(out, f);
+  warnings.push(...outsideEnvironment(target, out, files));
+  for (const w of warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
+  // The kinds it found: a flyteadmin has no pools, clusters or queues to count.
+  const parts = [
+    plural(c.pools, 'pool'),
+    plural(c.clusters, 'cluster'),
+    plural(c.queues, 'queue'),
+    plural(c.assignments, 'assignment'),
+    plural(c.default_queues ?? 0, 'default-queue setting'),
+    plural(c.labels, 'execution cluster label'),
+  ].filter((part) => !part.startsWith('0 '));
+  const last = parts.pop();
+  io.stdout.write(`Exported ${parts.length ? `${parts.join(', ')} and ` : ''}${last} to ${out}\n`);
   return 0;
 }
 
@@ -447,6 +470,10 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
       `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${shellQuote(join(args.dir, 'pools'))}\``,
     );
   }
+  // The control plane read (and the files checked) first: a failure leaves no half-made repository.
+  const exportArgs = { ...args, dir, force: false, 'config-dir': '.' };
+  const live = args['from-live'] ? await readExport(exportArgs, io) : null;
+  if (live) await refuseClashes(dir, live.files);
   await makeUserFolder(dir);
   await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
   io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
@@ -454,7 +481,7 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
     io.stdout.write(
       `Added .poolsync/ to ${join(dir, '.gitignore')}: poolsync's state, never part of a commit.\n`,
     );
-  if (args['from-live']) await exportTo({ ...args, dir, force: false, 'config-dir': '.' }, io);
+  if (live) await writeExport(exportArgs, live, io);
   io.stdout.write(
     `Next: \`poolsync validate ${shellQuote(args.dir)}\`, then \`${nextPlan(args.dir, args)}\` (docs/getting-started.md).\n`,
   );
