@@ -19,6 +19,7 @@ import {
   pick,
   type QueueCaps,
   type QueueSettings,
+  WILDCARD,
   writtenOf,
 } from '../model/common.js';
 import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
@@ -207,12 +208,33 @@ function queueFile(
   make: MakeFile,
 ): ExportedFile | null {
   const owner = q.cluster_managed ? clusters.get(q.name) : undefined;
+  const drained = drainedWarning(q, clusters, owner);
+  if (drained) warnings.push(drained);
   if (q.name === DEFAULT_QUEUE || owner) return managedQueueFile(q, owner, warnings, make);
   return make('Queue', q.name, {
     pool: q.pool,
     clusters: [...q.clusters],
     ...settingsOf(q),
   });
+}
+
+/**
+ * A queue drained on the control plane: no manifest can say so, and the exported folder wants it
+ * active, so its first apply re-activates one that routes somewhere (docs/plan.md, A queue's
+ * serving state); a co-named queue of a disabled cluster follows it and stays drained.
+ */
+function drainedWarning(
+  q: LiveQueue,
+  clusters: Map<string, LiveCluster>,
+  owner: LiveCluster | undefined,
+): string | null {
+  if ((q.state !== 'draining' && q.state !== 'drained') || owner?.enabled === false) return null;
+  const routes = q.clusters.includes(WILDCARD)
+    ? [...clusters.values()].some((c) => c.pool === q.pool)
+    : q.clusters.length > 0;
+  if (!routes) return null;
+  const leaveOut = owner || q.name === DEFAULT_QUEUE ? '' : `, or leave queues/${q.name}.yaml out`;
+  return `Queue/${q.name} is ${q.state} on the control plane, and no manifest can declare a queue drained: the first apply re-activates it (state: "${q.state}" → "active"). To keep it drained, apply nothing here until it may serve again${leaveOut} (docs/plan.md, A queue's serving state)`;
 }
 
 /** The default queue, or a cluster's co-named queue (`owner`). */

@@ -294,7 +294,8 @@ const CAPABILITY_STEP_WHY: Partial<Record<Step['op'], string>> = {
   drain_queue: 'the queue takes no new work; work in flight finishes (drain)',
   wait_drained:
     'waits until the queues are DRAINED (nothing in flight), at most --wait-timeout; on timeout nothing after it runs',
-  activate_queue: 'the queue takes work again once the clusters it was drained for have gone',
+  activate_queue:
+    'the queue takes work again, as it routes to clusters; it runs after any step that needs the queue drained (a move)',
   delete_queue: 'runs only after the queue is DRAINED: no run or action is lost (queue_delete)',
   undelete_queue:
     'the soft-deleted queue of this name comes back DRAINED with its old spec; its update and activation follow where the plan has them',

@@ -57,4 +57,37 @@ describe('issue 73 item 2 on the REST backend', () => {
     const after = await cli(['plan', '--refresh-only', '--detailed-exitcode']);
     expect(after.code, after.stdout).toBe(0);
   });
+
+  it('export and import of a drained queue warn that the first apply re-activates it; the plan says why, with nothing removed', async () => {
+    const { url, api } = await rest();
+    const root = await tempDir('poolsync-queue-drained-export-');
+    const repo = await writeRepo(join(root, 'repo'), {
+      clusters: { c1: 'default' },
+      queues: { drq: { pool: 'default', clusters: ['c1'], run_concurrency: 2 } },
+    });
+    const args = ['--control-plane', url, '--state-dir', join(root, 'state')];
+    const cli = (more: string[]) => runCli([...more, ...args]);
+    expect((await cli(['apply', repo, '--auto-approve'])).code).toBe(0);
+    await api('POST', '/v1/queues/drq/drain');
+
+    const warning =
+      'Warning: Queue/drq is drained on the control plane, and no manifest can declare a queue drained: the first apply re-activates it (state: "drained" → "active"). To keep it drained, apply nothing here until it may serve again, or leave queues/drq.yaml out';
+    const out = join(root, 'out');
+    const exported = await cli(['export', '--dir', out]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(warning);
+    const empty = await writeRepo(join(root, 'empty'), {});
+    const imported = await cli(['import', 'Queue/drq', '--dir', empty]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain(warning);
+
+    const plan = await cli(['plan', repo]);
+    expect(plan.stdout).toContain(
+      '# left drained (drain): re-activated, since it routes to clusters again',
+    );
+    expect(plan.stdout).toMatch(
+      /activate_queue Queue\/drq {2}# the queue takes work again, as it routes to clusters/,
+    );
+    expect(plan.stdout).not.toContain('have gone');
+  });
 });

@@ -231,7 +231,8 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     if (at) return await adoptDeclared(cp, target.url, args, at, io);
     const store = storeOf(cp, target.url, args, io);
     const live = await readLiveWithInventory(cp, store);
-    const file = inOwnFolder(target, manifestOf(live, args.address), args.address);
+    const written = manifestOf(live, args.address);
+    const file = inOwnFolder(target, written.file, args.address);
     checkExportedPath(file.path);
     const path = join(resolve(args.dir), file.path);
     if (!args.force && (await exists(path)))
@@ -239,6 +240,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
         `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
       );
     await writeExported(resolve(args.dir), file);
+    for (const w of written.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
     io.stdout.write(
       `${await importedWords(args, target, file.path, referencedBy(live, args.address), declared)}\n`,
     );
@@ -280,8 +282,11 @@ async function adoptDeclared(
   return 0;
 }
 
-/** The manifest `export` writes for this one object; a UserError when it is not live or not declarable. */
-function manifestOf(live: LiveState, addr: string): { path: string; content: string } {
+/**
+ * The manifest `export` writes for this one object, and its warnings about it; a UserError when it
+ * is not live or not declarable.
+ */
+function manifestOf(live: LiveState, addr: string): { file: ExportedFile; warnings: string[] } {
   const kind = addr.slice(0, addr.indexOf('/'));
   const name = addr.slice(addr.indexOf('/') + 1);
   const one: LiveState = {
@@ -320,9 +325,9 @@ function manifestOf(live: LiveState, addr: string): { path: string; content: str
   const file = [...result.files, ...labels].find((f) => f.address === addr);
   if (!file)
     throw new UserError(
-      `${addr} needs no manifest: ${result.warnings[0] ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
+      `${addr} needs no manifest: ${result.warnings.find((w) => w.includes(': left out:')) ?? "it is a system queue (the default queue, or a cluster's co-named queue) at its default settings; its pool and selector follow its owner (Q4, Q5)"}`,
     );
-  return file;
+  return { file, warnings: result.warnings };
 }
 
 /**
