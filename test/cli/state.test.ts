@@ -191,7 +191,7 @@ describe('poolsync state forget', () => {
     await list(args(), listed);
     expect(listed.out()).toContain('2 managed objects.');
     expect(listed.out()).toContain(
-      'Forgotten (never pruned; `poolsync import ADDRESS` adopts one again): Queue/training',
+      'Forgotten (never pruned; `poolsync state show ADDRESS` says how to manage one again): Queue/training',
     );
 
     // The manifest goes; prune is on and manage: claims every Queue: still not deleted.
@@ -273,6 +273,37 @@ describe('poolsync state forget', () => {
     expect(twice.stderr).toContain(
       `Cluster/c1 is already in the repository at ${join(repo, 'cluster.yaml')}:1:1, and poolsync manages it: nothing to import`,
     );
+  });
+
+  it('advises only what works for a system object: show says why there is nothing to import; forget refuses what is not in the inventory', async () => {
+    const cli = (...words: string[]) =>
+      runInProcess(
+        [...words, '--control-plane', url, '--state-dir', join(root, 'state')],
+        {},
+        repo,
+      );
+    const why = {
+      'Queue/default': 'Queue/default needs no manifest: it is a system queue',
+      'Queue/c1': 'Queue/c1 needs no manifest: it is a system queue',
+      'ClusterPool/default': 'ClusterPool/default is the system pool',
+    };
+    for (const [address, words] of Object.entries(why)) {
+      const shown = await cli('state', 'show', address);
+      expect(shown.code).toBe(1);
+      expect(shown.stderr).toContain(
+        `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): ${words}`,
+      );
+      expect(shown.stderr).not.toContain('poolsync import');
+    }
+    // manage: [Queue] here: a hand-made queue may be forgotten, so that prune leaves it.
+    const forgot = await cli('state', 'forget', 'ClusterPool/default');
+    expect(forgot.code).toBe(1);
+    expect(forgot.stderr).toContain(
+      'ClusterPool/default is not in the inventory (' +
+        join(root, 'cp.json.inventory.json') +
+        '): poolsync never applied nor adopted it, and poolsync.yaml manage: does not claim ClusterPool, so no prune deletes it: there is nothing to forget',
+    );
+    expect((await cli('state', 'list')).stdout).not.toContain('Forgotten');
   });
 
   it('refuses an address neither managed nor live', async () => {

@@ -34,6 +34,7 @@ import { scrubUrlUserinfo } from '../../util/redact.js';
 import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
+import { readRepoConfig } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
 import {
   assignmentKeyString,
@@ -43,6 +44,7 @@ import {
   isValidName,
   WILDCARD,
   type DefaultQueueSetting,
+  type ObjectKind,
 } from '../../model/common.js';
 import type { InventoryRecord } from '../../model/inventory.js';
 import type { LiveQueue, LiveState } from '../../model/live.js';
@@ -572,7 +574,7 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     );
     if (forgotten.length > 0)
       io.stdout.write(
-        `Forgotten (never pruned; \`poolsync import ADDRESS\` adopts one again): ${forgotten.map(escapeTerminal).join(', ')}\n`,
+        `Forgotten (never pruned; \`poolsync state show ADDRESS\` says how to manage one again): ${forgotten.map(escapeTerminal).join(', ')}\n`,
       );
     return 0;
   });
@@ -620,7 +622,7 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
   return withState(args, io, async ({ target, cp, live }) => {
     const managed = managedObjects(live);
     const object = managed.objects.find((o) => o.address === address);
-    if (!object) throw notManaged(address, managed.forgotten, live);
+    if (!object) throw await notManaged(args, address, managed.forgotten, live);
     const words = liveStatusWords(live)(object);
     const last = await lastChangeOf(args.daemon, io, address, target);
     if (args.output === 'json') {
@@ -656,6 +658,13 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
     if (!record?.addresses.includes(address) && !liveObjects(live).has(address))
       throw new UserError(
         `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
+      );
+    // Outside the inventory only manage: can prune it, and forgetting is what keeps that away.
+    const kind = address.slice(0, address.indexOf('/')) as ObjectKind;
+    const claimed = (await readRepoConfig(args.dir)).config.manage?.includes(kind) ?? false;
+    if (!record?.addresses.includes(address) && !claimed)
+      throw new UserError(
+        `${address} is not in the inventory (${store.where}): poolsync never applied nor adopted it, and poolsync.yaml manage: does not claim ${kind}, so no prune deletes it: there is nothing to forget`,
       );
     // Under the apply lock: an apply recording the inventory meanwhile would undo this. Loaded
     // here: it brings the planner, which export, import, init and the other state commands skip.
@@ -724,14 +733,36 @@ function header({ name, url }: EnvTarget, cp: ControlPlane): string {
   return `${name !== null ? `Environment: ${name}\n` : ''}Control plane: ${escapeTerminal(controlPlaneName(id))}\n`;
 }
 
-function notManaged(address: string, forgotten: readonly string[], live: LiveState): UserError {
+async function notManaged(
+  args: StateArgs,
+  address: string,
+  forgotten: readonly string[],
+  live: LiveState,
+): Promise<UserError> {
   if (forgotten.includes(address))
     return new UserError(
-      `${address} was forgotten (\`poolsync state forget\`): poolsync does not manage it; \`poolsync import ${address}\` adopts it again`,
+      `${address} was forgotten (\`poolsync state forget\`): poolsync does not manage it; ${await adoption(args, live, address, ' again')}`,
     );
   return new UserError(
     liveObjects(live).has(address)
-      ? `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): \`poolsync import ${address}\` adopts it`
+      ? `${address} is on the control plane, but poolsync does not manage it (it is not in the inventory): ${await adoption(args, live, address)}`
       : `${address} is not managed by poolsync and not on the control plane (\`poolsync state list\` lists what is managed)`,
   );
+}
+
+/**
+ * The import that brings `address` under management (one declared in DIR, or one import can write),
+ * else why import has nothing to take: advice only of a command that works.
+ */
+async function adoption(args: StateArgs, live: LiveState, address: string, again = '') {
+  const flags = { dir: args.dir === '.' ? undefined : args.dir, env: args.env };
+  const adopts = `\`${commandLine(['poolsync', 'import', address], flags)}\` adopts it${again}`;
+  if ((await declaredAt(args.dir, address, args.env)) !== null) return adopts;
+  try {
+    manifestOf(live, address);
+    return adopts;
+  } catch (err) {
+    if (err instanceof UserError) return err.message;
+    throw err;
+  }
 }
