@@ -170,6 +170,7 @@ function valuesRequired(y: Argv): Argv {
       boolean: string[];
       count: string[];
       array: string[];
+      demandedOptions: Record<string, unknown>;
     };
     getGroups(): Record<string, string[]>;
   };
@@ -191,7 +192,7 @@ function valuesRequired(y: Argv): Argv {
       if (Array.isArray(value)) throw givenTwice(k, value as unknown[]);
       if (typeof value === 'string' && value.trim() === '' && k.length > 1)
         throw new UserError(
-          `--${k} is empty: give its value (an unset variable?), or leave the flag out`,
+          `--${k} is empty: give its value (an unset variable?)${k in o.demandedOptions ? '; it is required' : ', or leave the flag out'}`,
         );
     }
   };

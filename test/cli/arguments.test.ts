@@ -115,6 +115,17 @@ describe('an option that takes a value', () => {
     expect(failed).toEqual([]);
   });
 
+  it('an empty required option is not told to leave the flag out (export --dir)', async () => {
+    const r = await poolsync('export', '--dir', '');
+    expect(r.stderr).toBe(
+      'Error: --dir is empty: give its value (an unset variable?); it is required\n',
+    );
+    const optional = await poolsync('plan', '.', '--out', '');
+    expect(optional.stderr).toMatch(
+      /^Error: --out is empty: give its value \(an unset variable\?\), or leave the flag out\n/,
+    );
+  });
+
   it("a number is read by poolsync, never as yargs's `number` (it read `abc` as NaN and said NaN)", async () => {
     expect(options.filter((o) => o.number).map((o) => `${o.words[0]} --${o.option}`)).toEqual([]);
     const pr = await poolsync('plan', '.', '--comment', 'github', '--pr', 'abc');
