@@ -258,6 +258,10 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     ]);
     expect(first.code).toBe(0);
     expect(readFileSync(join(fresh, 'poolsync.yaml'), 'utf8')).toMatch(/^# .*\nprune: false$/ms);
+    // What prune deletes without manage: what poolsync applied or imported, never a whole kind.
+    expect(readFileSync(join(fresh, 'poolsync.yaml'), 'utf8')).toContain(
+      '# true: those poolsync applied or imported (its inventory) are deleted once undeclared',
+    );
     // `git add .` in the new repository never commits poolsync's state.
     expect(readFileSync(join(fresh, '.gitignore'), 'utf8')).toMatch(/^\.poolsync\/$/m);
     expect(fromLive.code).toBe(0);

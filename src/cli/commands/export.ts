@@ -448,10 +448,11 @@ apiVersion: poolsync/v1
 kind: RepoConfig
 
 # false: live objects the repository does not declare are listed as unmanaged, never deleted.
-# true: they are deleted, for the kinds in the prune scope (manage:, else the declared kinds).
+# true: those poolsync applied or imported (its inventory) are deleted once undeclared, and so
+# is every undeclared object of a kind manage: lists; any other stays unmanaged.
 prune: false
 
-# The kinds this repository owns, hence the kinds prune may delete (docs/plan.md, Prune scope).
+# Kinds this repository owns whole, hand-made objects included (docs/plan.md, Prune by inventory).
 # manage: [ClusterPool, Cluster, Queue, PoolAssignment]
 
 # Files to skip (globs relative to this folder): drafts, CI files, anything not a manifest.
