@@ -16,6 +16,7 @@ import { startControlPlaneServer } from '../../src/controlplane/embedded/server.
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli } from '../support/cli.js';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool
@@ -178,6 +179,32 @@ describe('export records nothing (file: control plane)', { timeout: 240_000 }, (
       'Queue/hand-q': 'unmanaged',
       'Queue/q': 'unmanaged',
     });
+  });
+});
+
+describe('import records under the apply lock (file: control plane)', { timeout: 240_000 }, () => {
+  it('while an apply holds the lock, the manifest is written and the record is left to the next apply, said in a warning', async () => {
+    const state = join(root, 'locked-cp.json');
+    const url = `file:${state}`;
+    const repo = join(root, 'locked-repo');
+    await writeRepo(repo, { 'pools/prod.yaml': POOL });
+    expect((await runCli(['apply', repo, '--control-plane', url, '--auto-approve'])).code).toBe(0);
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    await cp.registerCluster({ name: 'hand-1', pool: 'prod' });
+    await cp.close();
+    const inventory = await readFile(`${state}.inventory.json`, 'utf8');
+    const lock = await acquireApplyLock(lockPathFor(url));
+    try {
+      const r = await runCli(['import', 'Cluster/hand-1', '--dir', repo, '--control-plane', url]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `Warning: could not record Cluster/hand-1 in the inventory (${state}.inventory.json): another apply is running against this control plane`,
+      );
+    } finally {
+      await lock.release();
+    }
+    expect(await readFile(`${state}.inventory.json`, 'utf8')).toBe(inventory);
+    expect(existsSync(join(repo, 'clusters', 'hand-1.yaml'))).toBe(true);
   });
 });
 

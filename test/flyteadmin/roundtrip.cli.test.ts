@@ -112,7 +112,17 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       // One label set by hand, adopted alone: its manifest written, then no change for it.
       expect((await put('flytesnacks', 'development', 'label1')).status).toBe(200);
       const address = 'ExecutionClusterLabel/flytesnacks/development';
-      const imported = await run('import', address, '--dir', dir, '--control-plane', fa.url);
+      // Its apply lock and inventory where the apply above keeps them, not in the checkout.
+      const imported = await run(
+        'import',
+        address,
+        '--dir',
+        dir,
+        '--control-plane',
+        fa.url,
+        '--state-dir',
+        state,
+      );
       expect(imported.code, imported.stderr).toBe(0);
       expect(imported.stdout).toContain(
         join(dir, 'execution-cluster-labels/flytesnacks-development.yaml'),

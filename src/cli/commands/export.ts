@@ -246,7 +246,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     io.stdout.write(
       `${await importedWords(args, target, file.path, referencedBy(live, args.address), declared)}\n`,
     );
-    await adopt(store, args.address, io);
+    await adopt(store, { url: target.url, stateDir: args['state-dir'] }, args.address, io);
   } finally {
     await cp.close();
   }
@@ -425,9 +425,16 @@ function storeOf(
 }
 
 /** ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written). */
-async function adopt(store: InventoryStore, address: string, io: Io): Promise<void> {
+async function adopt(
+  store: InventoryStore,
+  { url, stateDir }: { url: string; stateDir: string },
+  address: string,
+  io: Io,
+): Promise<void> {
   try {
-    const added = await adoptIntoInventory(store, [address]);
+    // Under the apply lock, as forget: an apply recording the inventory meanwhile would drop it.
+    const { underApplyLock } = await import('../../ops/apply-run.js');
+    const added = await underApplyLock(url, stateDir, () => adoptIntoInventory(store, [address]));
     io.stdout.write(
       added === 0
         ? `The inventory (${store.where}) already lists it.\n`
@@ -435,7 +442,7 @@ async function adopt(store: InventoryStore, address: string, io: Io): Promise<vo
     );
   } catch (err) {
     io.stderr.write(
-      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}\n`,
+      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. The first apply of its manifest records it.\n`,
     );
   }
 }
