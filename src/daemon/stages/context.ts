@@ -11,7 +11,7 @@ import { SOLE_TERM, type Term } from '../../lease/leader-elector.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { PlanReuse } from '../../incremental/plan-reuse.js';
 import type { LoadResult } from '../../manifests/types.js';
-import type { DesiredState } from '../../model/desired.js';
+import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { PlanCounts } from '../../plan/counts.js';
@@ -23,7 +23,6 @@ import type { PolicyApprovals } from '../../policy/approvals.js';
 import type { PolicyReport } from '../../model/policy.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
-import type { BranchRules } from './repository.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics } from '../metrics.js';
 import type { RunResult } from '../run-result.js';
@@ -162,6 +161,9 @@ export interface RunMemory {
   /** The followed branch's rules while its head is `commit`: its last valid commit's (rules stage). */
   readonly branchRules?: { readonly commit: string | null; readonly rules: BranchRules };
 }
+
+/** What poolsync.yaml says of who may do what and what is held: the followed branch's, always. */
+export type BranchRules = Pick<RepoConfig, 'approvers' | 'policies' | 'guardrails'>;
 
 export class RunContext {
   /**

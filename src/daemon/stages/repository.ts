@@ -10,6 +10,7 @@ import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../run-result.js';
 import { rollbackWords, runWords } from '../../render/daemon-words.js';
 import {
+  type BranchRules,
   type Outcome,
   problem,
   problemsUpdate,
@@ -178,9 +179,6 @@ function loadErrors(ctx: RunContext, load: LoadResult): StatusError[] {
     return { code, message, location, address };
   });
 }
-
-/** What poolsync.yaml says of who may do what and what is held: the followed branch's, always. */
-export type BranchRules = Pick<RepoConfig, 'approvers' | 'policies' | 'guardrails'>;
 
 const rulesOf = ({ approvers, policies, guardrails }: RepoConfig): BranchRules => ({
   ...(approvers && { approvers }),
