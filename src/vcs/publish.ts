@@ -186,11 +186,11 @@ async function upsertComment(
     if (existing.body === body) return { comment: existing, action: 'unchanged' };
     return { comment: await api.updateComment(existing.id, body), action: 'updated' };
   }
-  const made = await api.createComment(body, () => ownComment(api, marker));
-  return {
-    comment: made.body === body ? made : await api.updateComment(made.id, body),
-    action: 'created',
-  };
+  let landed: IssueComment | undefined;
+  const made = await api.createComment(body, async () => (landed = await ownComment(api, marker)));
+  // One an earlier attempt made may hold an older body: written over. A new one is as posted.
+  const comment = landed && landed.body !== body ? await api.updateComment(landed.id, body) : made;
+  return { comment, action: 'created' };
 }
 
 /** The plan comment, then the held lists' (those no longer needed removed): what shows, since when. */
