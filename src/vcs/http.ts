@@ -200,7 +200,7 @@ export class ApiClient {
         // No retry starts that would end after the call's deadline.
         const cut = () => attempt <= maxRetries && !bound.allows(backoff);
         const tried = { attempts: attempt, cut };
-        const again = () => attempt <= maxRetries && !cut();
+        const again = () => attempt <= maxRetries && bound.allows(backoff);
         let res: Dispatcher.ResponseData | 'again' | 'landed';
         let text: string;
         try {
