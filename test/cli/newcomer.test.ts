@@ -295,6 +295,16 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(validate.code).toBe(0);
     expect(plan.stdout).toContain('No changes');
     expect(plan.code).toBe(0);
+    // A folder holding an exported file but no poolsync.yaml: init has no --force to offer.
+    const clash = join(tmp, 'clash');
+    mkdirSync(join(clash, 'pools'), { recursive: true });
+    writeFileSync(join(clash, 'pools', 'dev.yaml'), '# mine\n');
+    const clashed = await runCli(['init', clash, '--from-live', '--control-plane', `file:${live}`]);
+    expect(clashed.code).toBe(1);
+    expect(clashed.stderr).toContain(
+      `1 file(s) already exist in ${clash} (first: pools/dev.yaml); write into an empty folder\n`,
+    );
+    expect(readFileSync(join(clash, 'pools', 'dev.yaml'), 'utf8')).toBe('# mine\n');
     const inCode = await runCli(['init', REPO_ROOT]);
     expect(inCode.code).toBe(1);
     expect(inCode.stderr).toContain("is a code project's root");

@@ -148,8 +148,19 @@ describe('poolsync export', () => {
       process.env,
     );
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/already exist .* --force/);
+    expect(again.stderr).toMatch(
+      /already exist .* --force to replace them whole \(their comments too\)/,
+    );
     expect(again.stderr).not.toMatch(/\n\s+at /);
+    // With it, what is replaced is said: a person's comments in those files are gone.
+    const forced = await runInProcess(
+      ['export', '--control-plane', `file:${state}`, '--dir', out, '--force'],
+      process.env,
+    );
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(
+      /\n\d+ existing files replaced whole \(--force\): comments and layout in them are gone; `git diff` shows what changed\.\n$/,
+    );
   });
 
   it('needs --dir: it never writes into the current folder by default', async () => {

@@ -77,8 +77,8 @@ import type { Io } from '../io.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   const read = await readExport(args, io);
-  await refuseClashes(resolve(args.dir), read.files, args.force);
-  return writeExport(args, read, io);
+  const replaced = await clashes(resolve(args.dir), read.files, args.force);
+  return writeExport(args, read, io, replaced);
 }
 
 /** What export writes, read whole before anything is written. */
@@ -112,17 +112,24 @@ async function readExport(args: Args<'export'>, io: Io): Promise<ExportRead> {
   }
 }
 
-async function refuseClashes(out: string, files: ExportedFile[], force?: boolean): Promise<void> {
-  if (force) return;
-  const clashes: string[] = [];
-  for (const f of files) if (await exists(join(out, f.path))) clashes.push(f.path);
-  if (clashes.length > 0)
+/** The files export would write over: refused without --force, said with it (init has none). */
+async function clashes(out: string, files: ExportedFile[], force?: boolean): Promise<number> {
+  const found: string[] = [];
+  for (const f of files) if (await exists(join(out, f.path))) found.push(f.path);
+  if (found.length > 0 && !force)
     throw new UserError(
-      `${clashes.length} file(s) already exist in ${out} (first: ${clashes[0]}); export into an empty folder, or pass --force to overwrite`,
+      `${found.length} file(s) already exist in ${out} (first: ${found[0]}); write into an empty folder` +
+        (force === undefined ? '' : ', or pass --force to replace them whole (their comments too)'),
     );
+  return found.length;
 }
 
-async function writeExport(args: Args<'export'>, read: ExportRead, io: Io): Promise<number> {
+async function writeExport(
+  args: Args<'export'>,
+  read: ExportRead,
+  io: Io,
+  replaced = 0,
+): Promise<number> {
   const { target, files, warnings, counts: c, nothing } = read;
   const out = resolve(args.dir);
   if (nothing !== null) {
@@ -145,6 +152,11 @@ async function writeExport(args: Args<'export'>, read: ExportRead, io: Io): Prom
   ].filter((part) => !part.startsWith('0 '));
   const last = parts.pop();
   io.stdout.write(`Exported ${parts.length ? `${parts.join(', ')} and ` : ''}${last} to ${out}\n`);
+  // Written whole from the live state: what a person added to a replaced file is gone.
+  if (replaced > 0)
+    io.stdout.write(
+      `${plural(replaced, 'existing file')} replaced whole (--force): comments and layout in them are gone; \`git diff\` shows what changed.\n`,
+    );
   return 0;
 }
 
@@ -488,7 +500,7 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
   // The control plane read (and the files checked) first: a failure leaves no half-made repository.
   const exportArgs = { ...args, dir, force: false, 'config-dir': '.' };
   const live = args['from-live'] ? await readExport(exportArgs, io) : null;
-  if (live) await refuseClashes(dir, live.files);
+  if (live) await clashes(dir, live.files);
   await makeUserFolder(dir);
   await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
   io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
