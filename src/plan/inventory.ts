@@ -374,21 +374,16 @@ function withState(
  * registers disabled, drains or enables leaves its co-named queue so, though no change of the
  * queue's says it (its note does). Without this the record said `active` for the queue of a
  * cluster registered disabled, and `plan --refresh-only` showed poolsync's own apply as drift.
+ * Only the plan's update_cluster calls do it: a registration leaves a co-named queue already
+ * there as it is (C2, the C7 trap), so one an interrupted replace left drained stays drained.
  */
 function conamedFollow(
   out: LiveState,
-  clusters: readonly Change[],
+  steps: Plan['steps'],
   queues: readonly Change[],
 ): LiveQueue[] {
   const follows = new Map<string, boolean>();
-  for (const c of clusters) {
-    // A replace re-registers (C7): the old co-named queue is left behind, following nothing; with
-    // queue_delete the new one's change says its state (cascadeDecision).
-    if (c.action === 'replace') continue;
-    const enabled = (c.after as { enabled?: boolean } | null)?.enabled;
-    const changed = c.before === null || c.diff.some((d) => d.path === 'enabled');
-    if (typeof enabled === 'boolean' && changed) follows.set(c.name, enabled);
-  }
+  for (const s of steps) if (s.op === 'update_cluster') follows.set(s.args.name, s.args.enabled);
   if (follows.size === 0) return out.queues;
   // Co-named: Union made it with its cluster (live), or the plan's registration does.
   const made = new Set(
@@ -441,7 +436,7 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
     ),
     assignments: keyed<Assignment>(live.assignments, 'PoolAssignment', assignmentKeyString),
   };
-  if (live.capabilities.drain) out.queues = conamedFollow(out, by('Cluster'), by('Queue'));
+  if (live.capabilities.drain) out.queues = conamedFollow(out, plan.steps, by('Queue'));
   if (live.default_queues)
     out.default_queues = keyed<LiveDefaultQueue>(
       live.default_queues,

@@ -462,6 +462,26 @@ const REGRESSIONS: Regression[] = [
     },
   },
   {
+    name: 'a replace cut short after the delete (work in flight elsewhere): the registration that finishes it leaves the drained co-named queue drained, and so does the record',
+    backends: ['file', 'rest'],
+    found:
+      'drift right after apply: changed Queue/c1 [["state","active","drained"]] (rest, seed 2711615: the record had every registered cluster\'s co-named queue follow its enabled, though a registration leaves one already there as it is, C2 and the C7 trap)',
+    fixed:
+      'plan/inventory.ts conamedFollow (28 Nov): a co-named queue follows its cluster in the record only where the plan sends update_cluster, as the control plane does',
+    case: {
+      caps: ['drain'],
+      seed: repo({ clusters: [cluster(0, 0, false), cluster(1, 0, false)] }),
+      edits: [{ op: 'work', queue: 3 }],
+      repo: repo({
+        pools: [{ name: 0, version: 1, guard: false }],
+        clusters: [cluster(1, 1, true), cluster(0, 1, false)],
+      }),
+      between: [{ op: 'transition', queue: 0, to: 'draining' }],
+      cut: null,
+      order: 'latest-first',
+    },
+  },
+  {
     name: 'another client makes a protected pool with another contract between plan and apply: the plan after it refuses the replacement (PREVENT_DESTROY), sending nothing',
     backends: ['file', 'rest'], // Union updates a pool's contract in place: no replacement
     found:
