@@ -29,7 +29,7 @@ import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
 import { request } from 'undici';
-import { leaderWords } from '../render/daemon-words.js';
+import { leaderWords, runWords } from '../render/daemon-words.js';
 
 const BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -211,10 +211,11 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
 
 function readiness({ res, h }: Call): void {
   if (h.ready()) return send(res, 200, { status: 'ready' });
-  send(res, 503, {
-    status: 'not ready',
-    reason: 'the first reconcile has not finished or the control plane has not answered',
-  });
+  // Why the control plane has not answered, when a run met an error (any environment's).
+  const s = h.status();
+  const failed = [s, ...Object.values(s.environments ?? {})].find((e) => e.controlPlane.lastError);
+  const reason = runWords.notReady(failed?.controlPlane.lastError ?? null);
+  send(res, 503, { status: 'not ready', reason });
 }
 
 async function metricsAnswer({ res, h }: Call): Promise<void> {

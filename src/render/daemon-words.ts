@@ -27,6 +27,12 @@ export const runWords = {
   planErrors: (errors: number) => `the plan has ${plural(errors, 'error')}; nothing applied`,
   liveStateUnreadable: (error: string) => `cannot read live state: ${error}`,
   cannotOpen: (error: string) => `cannot open the control plane: ${error}`,
+  probeFailed: (error: string) => `cannot read the control plane's capabilities: ${error}`,
+  /** /readyz's 503, with the control plane's last error once a run met one. */
+  notReady: (controlPlaneError: string | null) =>
+    controlPlaneError === null
+      ? 'the first reconcile has not finished or the control plane has not answered'
+      : `the control plane has not answered: ${controlPlaneError}`,
   notApplied: (why: string) => `not applied: ${why}`,
   shuttingDown: () => 'shutting down: nothing applied',
   deposed: (why: string) =>

@@ -14,12 +14,14 @@ import {
   type Outcome,
   problem,
   problemsUpdate,
+  reachedUpdate,
   type RunContext,
   type RunMemory,
   type Staged,
+  type StatusUpdate,
 } from './context.js';
 import { existsSync } from 'node:fs';
-import { readCapabilities } from '../../controlplane/types.js';
+import { type ControlPlane, readCapabilities } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
@@ -155,22 +157,29 @@ export async function loadStage(
     load === null
       ? [problem('IO', runWords.noFolder(ctx.repoPath, commit))]
       : loadErrors(ctx, load);
-  // Readiness needs proof the control plane answers, even when the commit is invalid (asked once).
-  const answered =
-    !ctx.memory.controlPlaneAnswered &&
-    (await ctx.o.controlPlane.read(readCapabilities, ctx.term).then(
-      () => true,
-      () => false,
-    ));
+  // Readiness needs proof the control plane answers, even when the commit is invalid (asked until
+  // it answers); what the probe met is /status `controlPlane`, as a plan's read would set it.
+  const probe = ctx.memory.controlPlaneAnswered ? {} : await probed(ctx);
   return {
     value: { result: 'invalid', commit, message: runWords.invalid(errors.length, commit) },
-    status: problemsUpdate(errors),
+    status: { ...problemsUpdate(errors), ...probe },
     remember: {
       ...remember,
       lastEvaluatedCommit: commit,
-      ...(answered ? { controlPlaneAnswered: true } : {}),
+      ...(probe.controlPlane?.reachable ? { controlPlaneAnswered: true } : {}),
     },
   };
+}
+
+/** The control plane's capabilities read, for its answer or its error alone. */
+async function probed(ctx: RunContext): Promise<StatusUpdate> {
+  const { o } = ctx;
+  const read = async (cp: ControlPlane) => (await readCapabilities(cp), cp.backend.name);
+  return o.controlPlane.read(read, ctx.term).then(
+    (backend) => reachedUpdate(backend, null, ctx.now()),
+    (err: unknown) =>
+      reachedUpdate(null, runWords.probeFailed(o.redactor.errorMessage(err)), ctx.now()),
+  );
 }
 
 function loadErrors(ctx: RunContext, load: LoadResult): StatusError[] {
