@@ -11,7 +11,13 @@ import { inventoryBehind } from '../plan/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { classify } from '../ops/plan-run.js';
 import type { ControlPlane } from '../controlplane/types.js';
-import { fetchStage, loadStage, renderStage, rulesStage } from './stages/repository.js';
+import {
+  driftBaseStage,
+  fetchStage,
+  loadStage,
+  renderStage,
+  rulesStage,
+} from './stages/repository.js';
 import {
   applyStatusUpdate,
   isOutcome,
@@ -169,6 +175,7 @@ export class Reconciler {
     let outcome: Outcome;
     try {
       outcome = await this.stages(ctx, products);
+      if (products.invalidHead) outcome = this.headInvalid(ctx, outcome, products.invalidHead);
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
@@ -256,6 +263,29 @@ export class Reconciler {
     }
   }
 
+  /**
+   * A drift run of an invalid head (driftBaseStage) is the head's: recorded `invalid` with its
+   * errors before the drift check's, saying what that check did; polls stay `unchanged`.
+   */
+  private headInvalid(
+    ctx: RunContext,
+    checked: Outcome,
+    head: NonNullable<RunProducts['invalidHead']>,
+  ): Outcome {
+    if (!ctx.term.signal.aborted) {
+      applyStatusUpdate(this.state, { errors: [...head.errors, ...this.state.errors] });
+      this.memory = Object.freeze({ ...this.memory, lastEvaluatedCommit: head.commit });
+    }
+    const { transient: _, ...outcome } = checked;
+    const message = runWords.driftChecked(
+      head.commit,
+      head.errors.length,
+      head.base,
+      checked.message,
+    );
+    return { ...outcome, result: 'invalid', commit: head.commit, message };
+  }
+
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     if (this.term.signal.aborted) return staged.value;
     if (staged.status) applyStatusUpdate(this.state, staged.status);
@@ -284,15 +314,26 @@ export class Reconciler {
    * opened separately (ControlPlaneAccess.separateReads).
    */
   private async stages(ctx: RunContext, products: RunProducts): Promise<Outcome> {
-    const snapshot = this.take(await fetchStage(ctx), products);
-    if (isOutcome(snapshot)) return snapshot;
+    const head = this.take(await fetchStage(ctx), products);
+    if (isOutcome(head)) return head;
+    let snapshot = head;
+    let loaded = this.take(await loadStage(ctx, head));
+    if (isOutcome(loaded)) {
+      const rolledBack = products.rollback !== undefined;
+      const base = this.take(await driftBaseStage(ctx, head, loaded, rolledBack), products);
+      if (isOutcome(base)) return base;
+      snapshot = base;
+      loaded = this.take(await loadStage(ctx, base));
+      if (isOutcome(loaded)) return loaded;
+    }
     const { commit } = snapshot;
-    const loaded = this.take(await loadStage(ctx, snapshot));
-    if (isOutcome(loaded)) return loaded;
     const desired = this.take(await rulesStage(ctx, loaded, products.branch));
     if (isOutcome(desired)) return desired;
-    ctx.enter('render');
-    this.take(await renderStage(ctx, snapshot, desired));
+    // An invalid head's drift run renders nothing: its files are the head's to render.
+    if (!products.invalidHead) {
+      ctx.enter('render');
+      this.take(await renderStage(ctx, snapshot, desired));
+    }
     const { controlPlane: access, pipeline } = this.o;
     const { term } = ctx;
     let opened = false;
@@ -517,7 +558,9 @@ function keptRun(
   // A frozen copy of the plan's digest (the plan itself stays as the planner made it).
   const { plan } = products;
   const digest = plan ? deepFreeze(structuredClone(planDigest(plan))) : null;
-  const drift = driftRecord(run, products.drift, products.applied);
+  // An invalid head's drift was measured against the commit it planned (driftBaseStage).
+  const measured = products.invalidHead ? { ...run, commit: products.invalidHead.base } : run;
+  const drift = driftRecord(measured, products.drift, products.applied);
   const recent = {
     ...run,
     plan: digest?.plan ?? null,

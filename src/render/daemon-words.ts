@@ -24,6 +24,16 @@ export const runWords = {
     `the folder ${path} does not exist${inCommit(commit, 'at')}; check --path`,
   invalid: (errors: number, commit: string | null) =>
     `${plural(errors, 'validation error')}${inCommit(commit, 'in')}; nothing applied`,
+  /** A drift run of an invalid head (stages/repository.ts driftBaseStage), `outcome` its base's. */
+  driftChecked: (head: string | null, errors: number, base: string, outcome: string) =>
+    `${plural(errors, 'validation error')}${inCommit(head, 'in')}, nothing of it applied; drift checked against commit ${short(base)}, the last applied: ${outcome}`,
+  driftUnchecked: (why: string) =>
+    `drift is not checked while the branch's head is invalid: ${why}`,
+  noDriftBase: 'the daemon knows no commit it applied to check it against',
+  driftRulesUnknown: (base: string) =>
+    `the history names a commit evaluated after ${short(base)}, the last applied, and the branch's approvers, policies and guardrails are not known until a valid commit is loaded`,
+  driftBaseUnreadable: (base: string, error: string) =>
+    `commit ${short(base)}, the last applied, cannot be read: ${error}`,
   planErrors: (errors: number) => `the plan has ${plural(errors, 'error')}; nothing applied`,
   liveStateUnreadable: (error: string) => `cannot read live state: ${error}`,
   cannotOpen: (error: string) => `cannot open the control plane: ${error}`,

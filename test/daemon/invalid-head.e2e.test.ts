@@ -1,17 +1,19 @@
 /**
- * A daemon whose followed branch's head is invalid (docs/daemon.md): what it says of the control
- * plane it never planned against. In process: a real Git repository, the daemon's HTTP server,
- * the control plane over its REST API (or nothing listening at its URL).
+ * A daemon whose followed branch's head is invalid (docs/daemon.md#an-invalid-head): what it says
+ * of the control plane it never planned against, and its drift runs, which check and correct
+ * drift against the last commit applied. In process: a real Git repository, the daemon's HTTP
+ * server, the control plane over its REST API (or nothing listening at its URL), or in memory.
  */
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo } from '../support/memory-io.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
-import { manifests } from './fixtures.js';
-import { startOwnTestDaemon } from './harness.js';
-import { TestRepo } from './helpers.js';
+import { manifests, setRunConcurrency } from './fixtures.js';
+import { startOwnTestDaemon, startTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
 
 /** A daemon started on an invalid head, its control plane at `url`. */
 async function startOnInvalidHead(url: string) {
@@ -63,4 +65,152 @@ describe('the control plane of a daemon on an invalid head', () => {
     await main(['status', '--daemon', h.daemon.url], io);
     expect(io.out()).toContain(`Control plane: poolsync REST API ${served.url}, reachable\n`);
   });
+});
+
+const ADMIN = 'admin-token-invalid-head-0123456789';
+const short = (commit: string) => commit.slice(0, 12);
+
+/** A daemon of `repo` (which outlives it) on `cp`, its state in `state`. */
+async function start(repo: TestRepo, state: string, cp: EmbeddedControlPlane, policy = 'all') {
+  const h = await startTestDaemon({
+    cp,
+    state,
+    flags: { repo: repo.bare, policy },
+    env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+    logLevel: 'silent',
+  });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  const status = async () => (await (await fetch(`${h.daemon.url}/status`)).json()) as DaemonStatus;
+  const post = (path: string) =>
+    fetch(`${h.daemon.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'ops' }),
+    });
+  return { ...h, status, post };
+}
+
+/** A repository whose commit A is applied, then an invalid head; the control plane in memory. */
+async function appliedThenInvalid(policy = 'all') {
+  const repo = new TestRepo();
+  cleanup.add(() => repo.cleanup());
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  cleanup.add(() => cp.close());
+  const state = tempDir();
+  const applied = repo.commit(manifests(), 'A');
+  const h = await start(repo, state, cp, policy);
+  expect((await h.status()).outcome).toBe('applied');
+  return { repo, cp, state, applied, h };
+}
+
+const invalidHead = (repo: TestRepo) =>
+  repo.commit(manifests({ invalid: true, batchRunConcurrency: 60 }), 'B: invalid');
+
+describe('drift while the head is invalid', () => {
+  it('is found and put back against the last commit applied, a freeze still holding it; the head stays invalid', async () => {
+    const { repo, cp, applied, h } = await appliedThenInvalid();
+    const head = invalidHead(repo);
+    await h.daemon.reconcile('manual');
+    expect((await h.status()).outcome).toBe('invalid');
+
+    await setRunConcurrency(cp, 'batch', 11);
+    await h.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    const s = await h.status();
+    const checked = `1 validation error in commit ${short(head)}, nothing of it applied; drift checked against commit ${short(applied)}, the last applied: `;
+    expect(s).toMatchObject({
+      outcome: 'invalid',
+      commit: head,
+      appliedCommit: applied,
+      lastRun: {
+        result: 'invalid',
+        commit: head,
+        trigger: ['drift'],
+        message: `${checked}applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked`,
+      },
+      lastDrift: {
+        run: s.lastRun!.id,
+        commit: applied,
+        changes: [{ address: 'Queue/batch', action: 'update', corrected: true }],
+      },
+    });
+    expect(s.errors).toEqual([
+      expect.objectContaining({ code: 'V3', location: 'queues/broken.yaml:7:14' }),
+    ]);
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/^poolsync_drift_detected_total 1$/m);
+
+    // A poll finds no new commit: the head is not judged again.
+    await h.daemon.reconcile('poll');
+    expect(await h.status()).toMatchObject({
+      outcome: 'invalid',
+      lastRun: { result: 'unchanged' },
+    });
+
+    // Suspended: the drift is found and left, as on a valid head.
+    expect((await h.post('/suspend')).status).toBe(200);
+    await setRunConcurrency(cp, 'batch', 12);
+    await h.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(12);
+    const frozen = await h.status();
+    expect(frozen.lastRun!.message).toMatch(
+      new RegExp(`^${checked}applies frozen, suspended by ops`),
+    );
+    expect(frozen.lastDrift).toMatchObject({
+      run: frozen.lastRun!.id,
+      changes: [{ address: 'Queue/batch', corrected: false }],
+    });
+  }, 60_000);
+
+  it('after a restart on the invalid head: against the commit the kept history last applied', async () => {
+    const { repo, cp, state, applied, h } = await appliedThenInvalid();
+    const head = invalidHead(repo);
+    await h.stop();
+    const again = await start(repo, state, cp);
+    expect((await again.status()).lastRun).toMatchObject({ result: 'invalid', commit: head });
+
+    await setRunConcurrency(cp, 'batch', 11);
+    await again.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    expect((await again.status()).lastRun).toMatchObject({
+      result: 'invalid',
+      message: expect.stringContaining(
+        `; drift checked against commit ${short(applied)}, the last applied: applied: 0 created, 1 updated`,
+      ),
+    });
+  }, 60_000);
+
+  it('is not checked, saying why, when no commit applied is known or its rules may not be the branch’s', async () => {
+    // A later commit held for approval, then the invalid head: after a restart, which rules the
+    // branch has is not known.
+    const { repo, cp, state, applied, h } = await appliedThenInvalid('safe');
+    repo.commit(manifests({ clusters: ['prod-1'] }), 'C: deletes prod-2, held', {
+      replaceAll: true,
+    });
+    await h.daemon.reconcile('manual');
+    expect((await h.status()).outcome).toBe('waiting_for_approval');
+    const head = invalidHead(repo);
+    await h.stop();
+    const again = await start(repo, state, cp, 'safe');
+    await setRunConcurrency(cp, 'batch', 11);
+    await again.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(11);
+    expect((await again.status()).lastRun).toMatchObject({
+      result: 'invalid',
+      commit: head,
+      message: `1 validation error in commit ${short(head)}; nothing applied; drift is not checked while the branch's head is invalid: the history names a commit evaluated after ${short(applied)}, the last applied, and the branch's approvers, policies and guardrails are not known until a valid commit is loaded`,
+    });
+
+    // A daemon that never applied a commit has none to check against.
+    const fresh = new TestRepo();
+    cleanup.add(() => fresh.cleanup());
+    const never = invalidHead(fresh);
+    const first = await start(fresh, tempDir(), cp);
+    await first.daemon.reconcile('drift');
+    expect((await first.status()).lastRun).toMatchObject({
+      result: 'invalid',
+      message: `1 validation error in commit ${short(never)}; nothing applied; drift is not checked while the branch's head is invalid: the daemon knows no commit it applied to check it against`,
+    });
+  }, 60_000);
 });

@@ -273,6 +273,8 @@ export interface RunProducts {
   rollback?: RunRollback;
   /** The branch head the rollback holds back: its poolsync.yaml rules the run (fetch stage). */
   branch?: SourceSnapshot;
+  /** A drift run of an invalid head, planned against `base`, the last commit applied (driftBaseStage). */
+  invalidHead?: { commit: string | null; errors: readonly StatusError[]; base: string };
 }
 
 export function isOutcome(x: unknown): x is Outcome {

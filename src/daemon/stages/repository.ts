@@ -25,7 +25,13 @@ import { type ControlPlane, readCapabilities } from '../../controlplane/types.js
 import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import type { DaemonStatus, RenderedFileStatus, StatusError } from '../status.js';
+import {
+  type DaemonStatus,
+  deployed,
+  type RenderedFileStatus,
+  type RunRecord,
+  type StatusError,
+} from '../status.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 /** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
@@ -180,6 +186,57 @@ async function probed(ctx: RunContext): Promise<StatusUpdate> {
     (err: unknown) =>
       reachedUpdate(null, runWords.probeFailed(o.redactor.errorMessage(err)), ctx.now()),
   );
+}
+
+/**
+ * Stage drift base (docs/daemon.md#an-invalid-head): a drift run of an invalid head plans the
+ * commit the control plane was last brought to instead, as a rollback plans its commit: under
+ * the branch's last valid commit's rules (rulesStage, with the head as `branch`), so drift is
+ * still found and put back, the head still judged invalid. Since a restart, with no valid commit
+ * loaded, that commit's own rules, unless the history names a later commit evaluated; else, and
+ * for any other trigger, the head's outcome stands, a drift run saying why drift is not checked.
+ */
+export async function driftBaseStage(
+  ctx: RunContext,
+  head: SourceSnapshot,
+  invalid: Outcome,
+  rolledBack: boolean,
+): Promise<Staged<SourceSnapshot>> {
+  const { o, memory } = ctx;
+  if (!ctx.reasons.has('drift') || rolledBack) return { value: invalid };
+  const unchecked = (why: string): Staged<SourceSnapshot> => ({
+    value: { ...invalid, message: `${invalid.message}; ${runWords.driftUnchecked(why)}` },
+  });
+  const base = driftBase(ctx.state.runs);
+  if (base === null || !o.source.at) return unchecked(runWords.noDriftBase);
+  const rulesKnown = memory.branchRules !== undefined;
+  if (!rulesKnown && !base.alone) return unchecked(runWords.driftRulesUnknown(base.commit));
+  try {
+    const snapshot = await o.source.at(base.commit);
+    const invalidHead = { commit: head.commit, errors: ctx.state.errors, base: base.commit };
+    return { value: snapshot, products: { invalidHead, ...(rulesKnown ? { branch: head } : {}) } };
+  } catch (err) {
+    return unchecked(runWords.driftBaseUnreadable(base.commit, o.redactor.errorMessage(err)));
+  }
+}
+
+/**
+ * The commit the kept runs (newest first) last brought the control plane to: the newest run that
+ * changed it or found it equal, a run of an invalid head aside. `alone`: no run since evaluated
+ * another commit (one of the invalid ones aside) and it was no rollback's, so its poolsync.yaml
+ * was the branch's last.
+ */
+function driftBase(runs: readonly RunRecord[]): { commit: string; alone: boolean } | null {
+  const i = runs.findIndex(
+    (r) => r.result !== 'invalid' && r.commit !== null && (r.result === 'in_sync' || deployed(r)),
+  );
+  const commit = runs[i]?.commit;
+  if (!commit) return null;
+  const invalid = new Set(runs.filter((r) => r.result === 'invalid').map((r) => r.commit));
+  const since = runs
+    .slice(0, i)
+    .every((r) => r.commit === null || r.commit === commit || invalid.has(r.commit));
+  return { commit, alone: since && runs[i]!.rollback === undefined };
 }
 
 function loadErrors(ctx: RunContext, load: LoadResult): StatusError[] {
