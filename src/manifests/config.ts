@@ -226,6 +226,14 @@ export async function checkRenderConfig(
   return render;
 }
 
+/** Why `path` cannot be a render target of `dir`, or null: `render --out` in the folder checks it too. */
+export function renderTargetProblem(dir: string, path: string): Promise<string | null> {
+  return fileProblem(dir, path, false);
+}
+
+/** An existing file that is not poolsync's: a manifest, poolsync.yaml or the user's own file. */
+export const NOT_GENERATED = `names an existing file that poolsync did not generate (its first line is not '${GENERATED_MARK}'), which writing would overwrite: choose another path, or delete the file first`;
+
 const NOT_A_PATH =
   "must be a file path inside the folder (relative, forward slashes, no '.' or '..' parts, not the folder itself)";
 
@@ -249,10 +257,7 @@ async function fileProblem(dir: string, path: string, base: boolean): Promise<st
     return MANIFEST.test(text)
       ? 'holds poolsync manifests: base values are Helm values, and a manifest named here would leave validation'
       : null;
-  if (read.ok)
-    return text === GENERATED_MARK
-      ? null
-      : 'names an existing file that poolsync did not generate (a manifest would leave validation and be overwritten): choose another path, or delete the file first';
+  if (read.ok) return text === GENERATED_MARK ? null : NOT_GENERATED;
   if (read.reason === 'missing') return null;
   if (read.reason === 'not-regular')
     return `names a ${read.kind}: it must be a file (poolsync ${base ? 'reads' : 'writes'} nothing through links)`;

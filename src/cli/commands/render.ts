@@ -18,7 +18,12 @@ import {
   readTarget,
   renderCommand,
 } from '../../render/values.js';
-import { credentialsSecretMessage } from '../../manifests/config.js';
+import {
+  GENERATED_MARK,
+  NOT_GENERATED,
+  credentialsSecretMessage,
+  renderTargetProblem,
+} from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { UserError } from '../../util/user-error.js';
 import { requireFolder } from '../config-folder.js';
@@ -105,7 +110,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
       throw new UserError(err.message);
     });
   } else {
-    refuseManifestPath(out, root, loaded.desired.config, args.what);
+    await refuseOutPath(args.out ?? out, out, root, loaded.desired.config, args.what, current);
     await makeUserFolder(dirname(out));
     await writeFile(out, content).catch((err: unknown) => {
       throw new UserError(`cannot write ${out}: ${writeWords(err)}`);
@@ -116,12 +121,28 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
 }
 
 /**
- * An --out the next load would read as a manifest (a YAML file in the config folder, not ignored
- * and not the configured target) is refused: written there, it would make the folder invalid.
+ * An --out that is not a file poolsync generated (or none yet) is refused, as a configured target
+ * is (docs/flyte-oss.md, "Where the file goes"): overwritten, poolsync.yaml or a manifest would
+ * break the folder and any other file would be lost. So is one the next load would read as a
+ * manifest (a YAML file in the config folder, not ignored and not the configured target).
  */
-function refuseManifestPath(out: string, root: string, config: RepoConfig, what: string): void {
+async function refuseOutPath(
+  given: string,
+  out: string,
+  root: string,
+  config: RepoConfig,
+  what: string,
+  current: (file: string) => Promise<string | null>,
+): Promise<void> {
   const path = relative(root, out).split(sep).join('/');
-  if (path.startsWith('../') || isAbsolute(path)) return;
+  if (path === '..' || path.startsWith('../') || isAbsolute(path)) {
+    const existing = await current(out);
+    if (existing === null || existing === '' || existing.startsWith(GENERATED_MARK)) return;
+    throw new UserError(`--out ${given} ${NOT_GENERATED}`);
+  }
+  if (path === '') throw new UserError(`--out ${given} is the config folder itself: name a file`);
+  const problem = await renderTargetProblem(root, path);
+  if (problem !== null) throw new UserError(`--out ${given} ${problem}`);
   const folders = config.environments?.flatMap((e) => e.folders);
   if (!readAsManifest(path, config.ignore, folders)) return;
   throw new UserError(
