@@ -243,7 +243,7 @@ const init = {
       )
       .options({
         'from-live': flag(
-          'Also write the control plane’s pools, clusters, queues and assignments as manifests (as `poolsync export`), so the first plan shows no changes',
+          'Also write what the control plane holds as manifests (as `poolsync export`); what its API does not serve (flyteadmin’s pools, cluster labels and clusters) is named in a warning, to declare before the folder validates',
         ),
         ...credentials(env),
         'state-dir': inventoryStateDir,

@@ -180,6 +180,28 @@ export function exportManifests(live: LiveState): ExportResult {
   return { files, counts, warnings };
 }
 
+/**
+ * V8: pools the assignments name that the control plane serves no ClusterPool for (flyteadmin has
+ * no pool API), so the folder validates only once they are declared; a made-up ClusterPool would
+ * render into the pool map handed to Union as a pool without clusters, so none is written. For a
+ * whole export only: import's check names what its one manifest lacks.
+ */
+export function unservedPoolWarnings(live: LiveState): string[] {
+  const served = new Set([DEFAULT_POOL, ...live.pools.map((p) => p.name)]);
+  const named = [...new Set(live.assignments.map((a) => a.pool))].filter((p) => !served.has(p));
+  if (named.length === 0) return [];
+  return [
+    `the pool assignments name ${named.length === 1 ? 'pool' : 'pools'} ${named
+      .sort()
+      .map((n) => `'${escapeTerminal(n)}'`)
+      .join(
+        ', ',
+      )}, which this control plane serves no ClusterPool for (flyteadmin has no pool API: ` +
+      `Union self-managed keeps its clusterPool → clusterNames map in its own configuration), so none is exported: ` +
+      `add a ClusterPool document for each, and a Cluster for each of its clusters with its bucket, from the map Union runs with (docs/union-self-managed.md), before the folder validates (V8)`,
+  ];
+}
+
 function poolFile(p: LivePool, warnings: string[], make: MakeFile): ExportedFile | null {
   // P1: the default pool exists everywhere and is set when the control plane is provisioned.
   if (p.name === DEFAULT_POOL) return null;

@@ -5,7 +5,7 @@
  * → `plan --detailed-exitcode` exits 0; then `apply` records what it applied, a change made by
  * hand shows in `plan --refresh-only` (drift, no steps), and the next plan puts it back.
  */
-import { cp as copy, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp as copy, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -129,6 +129,47 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       );
       const adopted = await run('plan', dir, '--control-plane', fa.url);
       expect(adopted.stdout).not.toContain(address);
+    },
+  );
+
+  it(
+    'assignments naming a pool flyteadmin serves no ClusterPool for: export names it, and the folder plans to nothing once it is declared',
+    { timeout: 120_000 },
+    async () => {
+      fa = await target.start();
+      const assign = (project: string, pool: string) =>
+        fa!.call('PUT', `/api/v1/project_domain_attributes/${project}/development`, {
+          attributes: {
+            project,
+            domain: 'development',
+            matching_attributes: { cluster_assignment: { cluster_pool_name: pool } },
+          },
+        });
+      expect((await assign('team1', 'handpool')).status).toBe(200);
+      expect((await assign('project1', 'default')).status).toBe(200);
+
+      dir = await mkdtemp(join(tmpdir(), 'poolsync-adopt-'));
+      const exported = await run('export', '--control-plane', fa.url, '--dir', dir);
+      expect(exported.code).toBe(0);
+      expect(exported.stdout).toContain(`Exported 2 assignments to ${dir}\n`);
+      // `default` is every control plane's (P1): only the other pool is named.
+      expect(exported.stderr).toContain(
+        "Warning: the pool assignments name pool 'handpool', which this control plane serves no ClusterPool for (flyteadmin has no pool API",
+      );
+      expect(exported.stderr).not.toContain("'default'");
+      const invalid = await run('validate', dir);
+      expect([invalid.code, invalid.stdout]).toEqual([1, expect.stringMatching(/V8.*'handpool'/)]);
+
+      // Declared as the warning says: the folder validates and plans to nothing.
+      await mkdir(join(dir, 'pools'));
+      await writeFile(
+        join(dir, 'pools', 'handpool.yaml'),
+        'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata:\n  name: handpool\nspec:\n  object_store_ref:\n    uri: s3://acme-hand/metadata\n  secret_store:\n    type: AWS_SECRETS_MANAGER\n    locator: us-east-1\n',
+      );
+      const validated = await run('validate', dir);
+      expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
+      const planned = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
+      expect([planned.code, planned.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
     },
   );
 });

@@ -25,6 +25,7 @@ import {
   exportExecutionClusterLabels,
   exportManifests,
   otherRowWarnings,
+  unservedPoolWarnings,
   type ExportedFile,
   type ExportResult,
 } from '../../controlplane/export.js';
@@ -100,7 +101,7 @@ async function readExport(args: Args<'export'>, io: Io): Promise<ExportRead> {
     const { files, warnings, counts } = exportManifests(live);
     const labels = exportExecutionClusterLabels(live);
     files.push(...labels.files);
-    warnings.push(...labels.warnings, ...otherRowWarnings(live));
+    warnings.push(...unservedPoolWarnings(live), ...labels.warnings, ...otherRowWarnings(live));
     for (const f of files) checkExportedPath(f.path);
     // Nothing but what every control plane holds in its defaults: no empty folder made.
     const defaults = live.pools.length + live.queues.length > 0;
