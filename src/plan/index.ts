@@ -475,7 +475,7 @@ export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOp
  * One BACKEND_KIND error per declared kind the backend cannot manage; kinds it takes as
  * configuration only (`poolsync render`, no API) or replaced by another (replacedKinds) are not.
  */
-function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+export function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
   const out: PlanError[] = [];
   // Only the kinds refused get their addresses (not 100,000 for a backend that takes them all).

@@ -4,7 +4,7 @@
  * examples/union-self-managed (the pool map of union-selfmanaged-multiple-clusters.md) validate,
  * render, and `plan --out FILE` then `apply FILE` sets what they declare.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -56,11 +56,12 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
         const probed = await run('check', repo.dir, '--control-plane', url);
         expect(probed.stdout).toContain(`✓ config folder ${repo.dir}: valid, ${declared}\n`);
         expect(probed.stdout).toContain(
-          '✓ ClusterPool, Cluster: no API on flyteadmin; configuration only: validated and rendered to files (`poolsync render`), never planned\n',
+          '✓ ClusterPool, Cluster, ExecutionCluster, ClusterLabel: no API on flyteadmin; configuration only: validated and rendered to files (`poolsync render`), never planned\n',
         );
         expect(probed.stdout).toContain(
-          '✓ Queue: no API on flyteadmin; a repository declaring it fails the plan (BACKEND_KIND)\n',
+          '✓ Queue, DefaultQueue: no API on flyteadmin; a repository declaring it fails the plan (BACKEND_KIND)\n',
         );
+        expect(probed.code).toBe(0);
         const planned = await run('plan', repo.dir, '--control-plane', url, '--out', file);
         expect(planned.code).toBe(0);
         expect(planned.stdout).toContain(
@@ -79,4 +80,26 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
       }
     },
   );
+
+  it('check: a declared kind flyteadmin refuses is ✗ with the plan’s reason, and the setup is not ready', async () => {
+    const repo = await exampleRepo('flyte-oss');
+    try {
+      await mkdir(join(repo.dir, 'queues'));
+      await writeFile(
+        join(repo.dir, 'queues', 'batch.yaml'),
+        'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: batch\nspec:\n  pool: default\n  run_concurrency: 1\n  action_concurrency: 1\n',
+      );
+      for (const probe of ['--probe', '--no-probe']) {
+        const checked = await run('check', repo.dir, '--control-plane', fa.url, probe);
+        expect(checked.code).toBe(1);
+        expect(checked.stdout).toMatch(
+          /^✗ Queue: the flyteadmin backend cannot manage Queue: Queue\/batch is declared at queues\/batch\.yaml:\d+:\d+\. This backend manages .*; remove the Queue documents or plan them against a control plane that has them \(BACKEND_KIND\)$/m,
+        );
+        expect(checked.stdout).not.toMatch(/✓ Queue/);
+        expect(checked.stdout).toMatch(/^1 check failed\.$/m);
+      }
+    } finally {
+      await repo.cleanup();
+    }
+  });
 });

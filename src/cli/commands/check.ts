@@ -4,15 +4,16 @@
  * write is shown from the backend's API, never tried.
  */
 import { isControlPlaneError } from '../../controlplane/errors.js';
-import type { ControlPlane } from '../../controlplane/types.js';
+import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { BackendProfile } from '../../model/backend.js';
 import type { ObjectKind } from '../../model/common.js';
+import type { DesiredState } from '../../model/desired.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
 import { shellQuote } from '../../util/shell-quote.js';
 import { requireConfigFolder } from '../config-folder.js';
-import { declaresNothing } from '../../plan/inventory.js';
+import { declaresNothing, OBJECT_KINDS } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
 import {
@@ -33,6 +34,7 @@ import {
   toJsonReport,
 } from '../../manifests/report.js';
 import { nothingDeclared } from '../../render/cli-output.js';
+import { errorText } from '../../render/reasons.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 import { lookupHost } from '../../util/control-plane-endpoint.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
@@ -86,15 +88,17 @@ interface Line {
 }
 
 export async function check(args: Args<'check'>, io: Io): Promise<number> {
-  const lines: Line[] = [await folderLine(args.dir)];
+  const folder = await folderLine(args.dir);
+  const lines: Line[] = [folder];
   const target = await oneTarget(null, args, 'check', io.env);
   // Shown without a user part: a URL that carries one is refused below, and stdout keeps URLs'.
   const url = scrubUrlUserinfo(target.url);
   let cp: ControlPlane | null = null;
   try {
     cp = await openToRead(target, io, networkOf(args, io.env));
+    const refused = await refusedKinds(cp, folder.desired);
     const probed = args.probe
-      ? await probeKinds(cp)
+      ? await probeKinds(cp, refused)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];
     const answered = !probed.some((l) => l.unreachable);
     lines.push(
@@ -103,6 +107,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
         text: `control plane ${url}: ${cp.backend.name}${answered ? '' : ', not reachable'}`,
       },
       ...probed,
+      ...refused.values(),
     );
   } catch (err) {
     lines.push({ ok: false, text: `control plane ${url}: ${reason(err)}` });
@@ -119,7 +124,8 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-async function folderLine(dir: string): Promise<Line> {
+/** The folder's line, and what it declares when it is valid. */
+async function folderLine(dir: string): Promise<Line & { desired?: DesiredState }> {
   try {
     await requireConfigFolder(dir);
   } catch (err) {
@@ -131,6 +137,7 @@ async function folderLine(dir: string): Promise<Line> {
     ? {
         ok: true,
         text: `config folder ${dir}: valid, ${plural(objectCount(c), 'object')} in ${plural(c.files, 'file')}`,
+        desired: result.desired,
       }
     : {
         ok: false,
@@ -138,7 +145,26 @@ async function folderLine(dir: string): Promise<Line> {
       };
 }
 
-async function probeKinds(cp: ControlPlane): Promise<Line[]> {
+/**
+ * The kinds the folder declares and the backend refuses, each the plan's BACKEND_KIND error as a
+ * ✗ line: the plan would fail on them, so the setup is not ready (no read needed).
+ */
+async function refusedKinds(
+  cp: ControlPlane,
+  desired: DesiredState | undefined,
+): Promise<Map<ObjectKind, Line>> {
+  if (desired === undefined) return new Map();
+  const { backendKindErrors } = await import('../../plan/index.js');
+  const errors = backendKindErrors(desired, backendInfo(cp));
+  return new Map(
+    errors.map((e) => [
+      e.params!['kind'] as ObjectKind,
+      { ok: false, text: `${String(e.params!['kind'])}: ${errorText(e)} (BACKEND_KIND)` },
+    ]),
+  );
+}
+
+async function probeKinds(cp: ControlPlane, refused: Map<ObjectKind, Line>): Promise<Line[]> {
   const { pools, clusters, queues, assignments, defaultQueues } = cp;
   const labels = cp.executionClusterLabels;
   const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
@@ -168,12 +194,13 @@ async function probeKinds(cp: ControlPlane): Promise<Line[]> {
       if (unreachable) return lines;
     }
   }
-  // The kinds without calls, said as the planner treats them (docs/plan.md, Backends), those
-  // treated alike on one line.
+  // Every other kind, said as the planner treats it (docs/plan.md, Backends), those treated
+  // alike on one line; one the folder declares and the plan refuses has its own ✗ line.
   const unmanaged = new Map<string, string[]>();
-  for (const [kind, list] of probes.slice(0, 4)) {
-    const why = list ? null : withoutApi(cp.backend, kind as ObjectKind);
-    if (why !== null) unmanaged.set(why, [...(unmanaged.get(why) ?? []), kind]);
+  for (const kind of OBJECT_KINDS) {
+    if (refused.has(kind) || probes.some(([k, list]) => k === kind && list)) continue;
+    const why = withoutApi(cp.backend, kind);
+    unmanaged.set(why, [...(unmanaged.get(why) ?? []), kind]);
   }
   for (const [why, kinds] of unmanaged)
     lines.push({ ok: true, text: `${kinds.join(', ')}: no API on ${cp.backend.name}; ${why}` });
