@@ -487,7 +487,8 @@ function recordStage(
   const changed = outcome.result !== 'unchanged';
   const update: StatusUpdate = {
     lastRun,
-    ...(changed ? { outcome: outcome.result, ...keptRun(ctx, products, lastRun) } : {}),
+    ...(changed ? { outcome: outcome.result } : {}),
+    ...keptRun(ctx, products, lastRun),
   };
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
   const success = ['applied', 'in_sync', 'planned'].includes(

@@ -8,7 +8,7 @@ export const RUN_RESULTS = [
   'frozen',
   'invalid',
   'failed',
-  /** No new commit: counted, never kept in the history. */
+  /** No new commit: counted, and folded into the kept run before it (status.ts withRecentRun). */
   'unchanged',
 ] as const;
 export type RunResult = (typeof RUN_RESULTS)[number];

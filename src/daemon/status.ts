@@ -29,6 +29,7 @@ import { readKeptFile } from '../util/state-file.js';
 import { NewerFormatError, refuseNewer } from '../util/format-version.js';
 import { planValidator } from '../render/plan-file.js';
 import { planDocument } from '../render/json.js';
+import type { MissingRun } from '../render/daemon-words.js';
 
 export interface StatusError {
   /** `V3`, `SCHEMA`, `GIT_FETCH`, `CONTROL_PLANE`, a control-plane code, … */
@@ -125,7 +126,10 @@ export interface DaemonStatus {
   /** The run in progress, absent between runs: what started it, when, the phase it is in. */
   running?: { id: number; trigger: TriggerReason[]; startedAt: string; phase: string };
   controlPlane: ControlPlaneStatus;
-  /** The last runs that evaluated the repository (not `unchanged`), newest first, with their plans. */
+  /**
+   * The last runs that evaluated the repository, newest first, with their plans; a run that found
+   * no new commit (`unchanged`) is folded into the run before it (RunRepeats).
+   */
   runs: RecentRun[];
   /** The last drift found: changes made on the control plane while the repository had not moved. */
   lastDrift: DriftRecord | null;
@@ -182,6 +186,8 @@ export interface RunRepeats {
   lastFinishedAt: string;
   /** Of the kept run and the folded ones, sorted. */
   trigger: TriggerReason[];
+  /** Of `runs`, those that found no new commit (`unchanged`); absent: none, or an older history. */
+  unchanged?: number;
 }
 
 export interface DriftRecord {
@@ -318,8 +324,8 @@ export interface HistoryAge {
 }
 
 /**
- * `runs` with `run` first: a run that repeats the newest (repeats) is folded into it; then
- * `retained`.
+ * `runs` with `run` first: a run that found no new commit, or repeats the newest (repeats), is
+ * folded into it, so every run number stays one `poolsync history N` finds; then `retained`.
  */
 export function withRecentRun(
   runs: readonly RecentRun[],
@@ -328,16 +334,24 @@ export function withRecentRun(
   age?: HistoryAge,
 ): RecentRun[] {
   const [newest, ...older] = runs;
-  if (newest && repeats(newest, run)) {
+  if (newest && (run.result === 'unchanged' || repeats(newest, run))) {
     const folded = newest.repeats;
     const trigger = new Set([...(folded?.trigger ?? newest.trigger), ...run.trigger]);
-    const more = { lastId: run.id, lastFinishedAt: run.finishedAt, trigger: [...trigger].sort() };
+    const unchanged = (folded?.unchanged ?? 0) + (run.result === 'unchanged' ? 1 : 0);
+    const more = {
+      lastId: run.id,
+      lastFinishedAt: run.finishedAt,
+      trigger: [...trigger].sort(),
+      ...(unchanged > 0 ? { unchanged } : {}),
+    };
     return retained(
       [{ ...newest, repeats: { runs: (folded?.runs ?? 0) + 1, ...more } }, ...older],
       limit,
       age,
     );
   }
+  // Not reached (a run finds no new commit only after one was evaluated, and kept).
+  if (run.result === 'unchanged') return [...runs];
   return retained([run, ...runs], limit, age);
 }
 
@@ -383,6 +397,23 @@ function repeats(newest: RecentRun, run: RecentRun): boolean {
 /** The kept run of `id`: its own, or one folded into it. */
 export function findKeptRun(runs: readonly RecentRun[], id: number): RecentRun | undefined {
   return runs.find((r) => r.id === id || (r.repeats && r.id < id && id <= r.repeats.lastId));
+}
+
+/**
+ * Why no kept run answers `id` (findKeptRun found none), as facts for the words; `last`: the
+ * newest run that finished (/status `lastRun`), which may be newer than the newest kept line.
+ */
+export function missingRun(
+  runs: readonly RecentRun[],
+  id: number,
+  last: number | null = null,
+): MissingRun {
+  const newest = Math.max(last ?? 0, ...runs.map((r) => r.repeats?.lastId ?? r.id));
+  const oldest = runs.at(-1)?.id;
+  if (oldest === undefined || id > newest)
+    return { why: 'later', last: newest > 0 ? newest : null };
+  if (id < oldest) return { why: 'older', oldest };
+  return { why: 'dropped', oldest, newest, kept: runs.length };
 }
 
 export interface KeptHistory {
@@ -434,7 +465,10 @@ export const RECENT_RUN_SHAPE = record(
     planElsewhere: bool,
     counts: nullable(record({})),
     drift: nullable(DRIFT_SHAPE),
-    repeats: record({ runs: num, lastId: num, lastFinishedAt: str, trigger: listOf(str) }),
+    repeats: record(
+      { runs: num, lastId: num, lastFinishedAt: str, trigger: listOf(str) },
+      { unchanged: num },
+    ),
     approvedBy: str,
     rollback: record({ to: num, commit: str }),
   },

@@ -60,6 +60,7 @@ import {
   findKeptRun,
   initialStatus,
   keptHistory,
+  missingRun,
   type StatusError,
 } from './status.js';
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
@@ -290,10 +291,10 @@ async function startUnit(
       by: string,
       reason: string | null,
     ): Promise<{ pin: RollbackPin; done: Promise<void> } | string> => {
-      const runs = reconciler.status().runs;
+      const { runs, lastRun } = reconciler.status();
       const kept = findKeptRun(runs, run);
       if (!source.at || !source.reach) return rollbackWords.watchedFolder;
-      if (!kept) return rollbackWords.noRun(run, runs.length);
+      if (!kept) return rollbackWords.noRun(run, missingRun(runs, run, lastRun?.id));
       if (kept.result !== 'applied' && kept.result !== 'in_sync')
         return rollbackWords.notDeployed(run, kept.result);
       if (kept.commit === null || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(kept.commit))

@@ -18,6 +18,9 @@ function inCommit(commit: string | null, preposition: string): string {
 
 export const runWords = {
   unchanged: (commit: string) => `no new commit (${short(commit)})`,
+  /** A kept line's runs (daemon/status.ts RunRepeats): `26 runs: drift, poll; 20 found no new commit`. */
+  folded: (r: { runs: number; trigger: readonly string[]; unchanged?: number }) =>
+    `${plural(r.runs + 1, 'run')}: ${r.trigger.join(', ')}${r.unchanged ? `; ${r.unchanged} found no new commit` : ''}`,
   fetchFailed: (attempt: number, error: string) =>
     `fetch failed (attempt ${attempt}); the control plane keeps its state: ${error}`,
   noFolder: (path: string, commit: string | null) =>
@@ -90,12 +93,32 @@ export const freezeWords = {
     `applies frozen, ${why}; planned only: ${counts}; \`poolsync sync --override-freeze\` applies it now`,
 };
 
+/**
+ * Why no kept run answers a run number (daemon/status.ts missingRun): none has finished with it
+ * yet (`last`: the newest that has), it is older than the oldest kept, or it left from between.
+ */
+export type MissingRun =
+  | { why: 'later'; last: number | null }
+  | { why: 'older'; oldest: number }
+  | { why: 'dropped'; oldest: number; newest: number; kept: number };
+
+/** `poolsync history N` and `poolsync rollback N` for a run no kept line covers. */
+export function missingRunWords(run: number, m: MissingRun): string {
+  if (m.why === 'later')
+    return m.last === null
+      ? `the daemon has no run #${run}: no run has finished yet`
+      : `the daemon has no run #${run} yet: the last run that finished is #${m.last}`;
+  if (m.why === 'older')
+    return `run #${run} left the history: the oldest run the daemon keeps is #${m.oldest} (older ones go past --history-limit or --history-max-age, or with a history.json set aside as unreadable)`;
+  return `run #${run} left the history: past --history-limit or --history-max-age the runs that changed nothing go first (the daemon keeps ${plural(m.kept, 'run')}, #${m.oldest} to #${m.newest})`;
+}
+
 /** `poolsync rollback RUN` (daemon/rollback.ts), as /status, the terminal and the page say it. */
 export const rollbackWords = {
   watchedFolder:
     'this daemon watches a folder on disk (--watch): it keeps no commits to roll back to; put the files back as they were (your editor, `git checkout`, `git revert`) and the daemon applies them',
-  noRun: (run: number, kept: number) =>
-    `the daemon keeps no run #${run} (it keeps ${kept}: \`poolsync history\` lists them)`,
+  noRun: (run: number, missing: MissingRun) =>
+    `${missingRunWords(run, missing)}: \`poolsync history\` lists the runs kept`,
   notDeployed: (run: number, result: string) =>
     `run #${run} ${result.replace(/_/g, ' ')}: only a run that applied its commit or found the control plane equal to it (applied, in sync) can be rolled back to`,
   noCommit: (run: number) => `run #${run} has no commit to roll back to`,

@@ -134,6 +134,54 @@ describe('the history keeps what happened', () => {
   });
 });
 
+describe('every run number the daemon shows is one `poolsync history N` answers', () => {
+  const show = (url: string, run: number) =>
+    history({ daemon: url, output: 'text', wait: true, run }, memoryIo());
+
+  it('polls that found no new commit are in the line before them, and a restart numbers on after them', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const state = tempDir();
+    const start = async () => {
+      const h = await startTestDaemon({ flags: { repo: repo.bare }, state, logLevel: 'silent' });
+      cleanup.add(h.stop);
+      await h.daemon.firstRun;
+      return h;
+    };
+    repo.commit(manifests(), 'A');
+    let h = await start();
+    for (let i = 0; i < 3; i++) await h.daemon.reconcile('poll');
+    repo.commit(manifests({ batchRunConcurrency: 60 }), 'B');
+    for (let i = 0; i < 3; i++) await h.daemon.reconcile('poll');
+    // What `poolsync status` says as `Last run:`.
+    expect(h.daemon.status().lastRun).toMatchObject({ id: 7, result: 'unchanged' });
+    const listed = memoryIo();
+    expect(await history({ daemon: h.daemon.url, output: 'text', wait: true }, listed)).toBe(0);
+    const lines = listed.out().trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^#5–#7 applied since \S+ \S+, last \S+ \S+ \(3 runs: poll; 2 found no new commit\) commit \w+: applied: 0 created, 1 updated/,
+    );
+    expect(lines[1]).toMatch(
+      /^#1–#4 applied since .*\(4 runs: poll, startup; 3 found no new commit\)/,
+    );
+    for (let run = 1; run <= 7; run++) {
+      const shown = memoryIo();
+      expect(await history({ daemon: h.daemon.url, output: 'text', wait: true, run }, shown)).toBe(
+        0,
+      );
+      expect(shown.out()).toMatch(run < 5 ? /^#1–#4 applied/ : /^#5–#7 applied/);
+    }
+    await expect(show(h.daemon.url, 8)).rejects.toThrow(
+      'the daemon has no run #8 yet: the last run that finished is #7: `poolsync history` lists the runs kept',
+    );
+    // The kept history holds the polls' numbers: none is given again.
+    await h.stop();
+    h = await start();
+    expect(h.daemon.status().lastRun).toMatchObject({ id: 8, trigger: ['startup'] });
+  });
+});
+
 describe('a restart on the same state folder', () => {
   it('says the commit last applied from the kept history, before any run applies', async () => {
     const repo = new TestRepo();

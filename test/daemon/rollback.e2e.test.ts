@@ -305,7 +305,7 @@ describe('poolsync rollback RUN', () => {
     // Refused: a run not kept, a run that applied nothing.
     const none = memoryIo(env);
     await expect(rollback(args(h.daemon.url, { run: 999 }), none)).rejects.toThrow(
-      /^Rollback refused: the daemon keeps no run #999 \(it keeps \d+: `poolsync history` lists them\)$/,
+      /^Rollback refused: the daemon has no run #999 yet: the last run that finished is #\d+: `poolsync history` lists the runs kept$/,
     );
     await expect(
       rollback(args(h.daemon.url, { run: s.lastRun!.id }), memoryIo(env)),

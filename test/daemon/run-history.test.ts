@@ -6,6 +6,7 @@ import { tempFolder } from '../support/temp-folder.js';
 import {
   driftRecord,
   findKeptRun,
+  missingRun,
   planDigest,
   readHistory,
   RECENT_PLAN_CHANGES,
@@ -17,6 +18,7 @@ import { OPTIONS } from '../../src/daemon/config-options.js';
 import type { Change, Plan } from '../../src/model/plan.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { renderText } from '../../src/render/text.js';
+import { missingRunWords } from '../../src/render/daemon-words.js';
 
 const change = (address: string, action: Change['action'], caused_by?: string): Change => ({
   address,
@@ -118,6 +120,31 @@ describe('withRecentRun', () => {
     expect(findKeptRun(runs, 8)).toBeUndefined();
     // An applied run is never folded, nor is a run that folds into one.
     expect(withRecentRun(runs, kept(8, 'applied'), RECENT_RUNS)).toHaveLength(5);
+  });
+
+  it('folds a run that found no new commit into the line before it, whatever that did, so findKeptRun finds every run number', () => {
+    const poll = (id: number) => ({ ...kept(id, 'unchanged'), trigger: ['poll'] }) as RecentRun;
+    let runs: RecentRun[] = [kept(1, 'applied')];
+    for (const run of [poll(2), poll(3), kept(4, 'in_sync'), poll(5), kept(6, 'in_sync')])
+      runs = withRecentRun(runs, run, RECENT_RUNS);
+    expect(runs.map((r) => [r.id, r.result, r.repeats ?? null])).toEqual([
+      [4, 'in_sync', expect.objectContaining({ runs: 2, lastId: 6, unchanged: 1 })],
+      [1, 'applied', expect.objectContaining({ runs: 2, lastId: 3, unchanged: 2 })],
+    ]);
+    expect(runs[0]!.repeats!.trigger).toEqual(['drift', 'poll']);
+    for (let id = 1; id <= 6; id++) expect(findKeptRun(runs, id)?.id).toBe(id < 4 ? 1 : 4);
+  });
+
+  it('says why a run number is not kept: not finished yet, older than the oldest kept, or dropped between', () => {
+    const runs = [kept(9, 'applied'), kept(7, 'applied'), kept(5, 'applied')];
+    expect(missingRun(runs, 12, 10)).toEqual({ why: 'later', last: 10 });
+    expect(missingRun(runs, 12)).toEqual({ why: 'later', last: 9 });
+    expect(missingRun([], 3)).toEqual({ why: 'later', last: null });
+    expect(missingRun(runs, 2, 10)).toEqual({ why: 'older', oldest: 5 });
+    expect(missingRun(runs, 6, 10)).toEqual({ why: 'dropped', oldest: 5, newest: 10, kept: 3 });
+    expect(missingRunWords(2, missingRun(runs, 2, 10))).toMatch(
+      /^run #2 left the history: the oldest run the daemon keeps is #5 /,
+    );
   });
 
   it('past the limit, drops the oldest in-sync line before anything applied, held or failed', () => {

@@ -11,9 +11,10 @@ import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/conf
 import type { FreezeStatus } from '../../daemon/freeze.js';
 import { renderText } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
-import { errorLine, runWords } from '../../render/daemon-words.js';
+import { errorLine, missingRunWords, runWords } from '../../render/daemon-words.js';
 import {
   findKeptRun,
+  missingRun,
   objectChanges,
   RECENT_RUN_SHAPE,
   type DaemonStatus,
@@ -225,7 +226,8 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
   const target = args.run;
   if (typeof target === 'string') addressOf(target);
   const s = await readStatus(daemonUrl(args, io.env), io.env);
-  const envs = sections(s, args.env).map(
+  const shown = sections(s, args.env);
+  const envs = shown.map(
     ([name, e]) =>
       [name, results ? e.runs.filter((r) => results.includes(r.result)) : e.runs] as const,
   );
@@ -235,10 +237,7 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
       const run = findKeptRun(runs, target);
       return run ? [[name, run] as const] : [];
     });
-    if (found.length === 0)
-      throw new UserError(
-        `the daemon keeps no run #${target}${results ? ` with result ${results.join(' or ')}` : ''} (it keeps ${envs[0]?.[1].length ?? 0}: \`poolsync history\` lists them)`,
-      );
+    if (found.length === 0) throw new UserError(noKeptRun(target, shown, results));
     if (found.length > 1)
       throw new UserError(`run #${target} exists in several environments: name one with --env`);
     const [, run] = found[0]!;
@@ -259,6 +258,22 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
     for (const run of runs) io.stdout.write(`${indent}${runLine(run)}\n`);
   }
   return 0;
+}
+
+/** Why no line covers run `id` in any section shown; with `results`, why none of those does. */
+function noKeptRun(
+  id: number,
+  shown: [string | null, DaemonStatus][],
+  results: string[] | undefined,
+): string {
+  const why = shown.map(([name, e]) => {
+    const run = findKeptRun(e.runs, id);
+    const reason = run
+      ? `run #${id} was ${run.result.replace(/_/g, ' ')}, not ${(results ?? []).join(' or ')}`
+      : missingRunWords(id, missingRun(e.runs, id, e.lastRun?.id));
+    return name === null ? reason : `environment ${name}: ${reason}`;
+  });
+  return `${why.join('; ')}: \`poolsync history\` lists the runs kept`;
 }
 
 /** `Kind/name`, the kind one poolsync manages; else what to write instead. */
@@ -478,7 +493,7 @@ function runLine(run: RunRecord & Pick<RecentRun, 'repeats'>): string {
   const result = run.result.replace(/_/g, ' ');
   const r = run.repeats;
   const head = r
-    ? `#${run.id}–#${r.lastId} ${result} since ${at(run.finishedAt)}, last ${at(r.lastFinishedAt)} (${r.runs + 1} runs: ${r.trigger.join(', ')})`
+    ? `#${run.id}–#${r.lastId} ${result} since ${at(run.finishedAt)}, last ${at(r.lastFinishedAt)} (${runWords.folded(r)})`
     : `#${run.id} ${result} ${at(run.finishedAt)} (${run.trigger.join(', ')}, ${run.durationMs} ms)`;
   const back = run.rollback ? ` (rollback to run #${run.rollback.to})` : '';
   return escapeTerminal(`${head} commit ${short(run.commit)}${back}: ${run.message}`);

@@ -571,7 +571,7 @@ function runs({ runs, source }: DaemonStatus, page: PageContext): Content {
   const back = page.approvals && source.kind === 'git';
   return {
     body: runs.map((run, i) => runEntry(run, i === 0, back)),
-    note: markup`<p class="muted">What the runs that evaluated the repository did, newest first, kept across restarts (polls that found no new commit are left out; runs that found nothing new are folded into one line); <code>poolsync history</code> lists them.</p>`,
+    note: markup`<p class="muted">What the runs that evaluated the repository did, newest first, kept across restarts (runs that found nothing new, polls that found no new commit among them, are folded into the line before them); <code>poolsync history</code> lists them.</p>`,
   };
 }
 
@@ -626,7 +626,7 @@ function runEntry(run: RecentRun, newest: boolean, rollbacks: boolean): SafeHtml
   const r = run.repeats;
   // Runs that said the same again: one line, `in sync since …` (status.ts withRecentRun).
   const head = r
-    ? markup`<span class="run-id">#${run.id}–#${r.lastId}</span> ${resultBadge(run.result)} <span class="muted">since ${when(run.finishedAt)}, last ${when(r.lastFinishedAt)}</span> <span class="trigger">${plural(r.runs + 1, 'run')}: ${r.trigger.join(', ')}</span>`
+    ? markup`<span class="run-id">#${run.id}–#${r.lastId}</span> ${resultBadge(run.result)} <span class="muted">since ${when(run.finishedAt)}, last ${when(r.lastFinishedAt)}</span> <span class="trigger">${runWords.folded(r)}</span>`
     : markup`<span class="run-id">#${run.id}</span> ${resultBadge(run.result)} <span class="trigger">${run.trigger.join(', ')}</span> <span class="muted">${when(run.startedAt)}</span> <span class="dur">${duration(run.durationMs)}</span>`;
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
 <summary>${head} ${commitRef(run.commit)} ${drift}</summary>
