@@ -81,6 +81,8 @@ export class Reconciler {
       });
       this.runId = Math.max(0, ...kept.runs.map((r) => r.repeats?.lastId ?? r.id));
     }
+    // A history set aside starts anew while the rollback kept still names its run: never reused.
+    this.runId = Math.max(this.runId, o.rollback?.current?.run ?? 0);
   }
 
   /** One write of the history at a time. */

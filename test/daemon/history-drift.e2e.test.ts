@@ -180,6 +180,28 @@ describe('every run number the daemon shows is one `poolsync history N` answers'
     h = await start();
     expect(h.daemon.status().lastRun).toMatchObject({ id: 8, trigger: ['startup'] });
   });
+
+  it('after a history set aside, numbers go on from the run the kept rollback names, and that run is said to be older than the history', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const commit = repo.commit(manifests(), 'A');
+    const state = tempDir();
+    mkdirSync(join(state, 'daemon'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(state, 'daemon', 'history.json'), 'not a history', { mode: 0o600 });
+    const pin = { run: 7, commit, branchHead: commit, since: '2026-11-22T12:00:00.000Z' };
+    writeFileSync(
+      join(state, 'daemon', 'rollback.json'),
+      JSON.stringify({ rollback: { ...pin, by: 'alice', reason: null } }),
+      { mode: 0o600 },
+    );
+    const h = await startTestDaemon({ flags: { repo: repo.bare }, state, logLevel: 'silent' });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    expect(h.daemon.status().lastRun).toMatchObject({ id: 8, rollback: { to: 7, commit } });
+    await expect(show(h.daemon.url, 7)).rejects.toThrow(
+      /^run #7 left the history: the oldest run the daemon keeps is #8 \(.*history\.json set aside as unreadable\): `poolsync history` lists the runs kept$/,
+    );
+  });
 });
 
 describe('a restart on the same state folder', () => {
