@@ -477,7 +477,13 @@ export type StateArgs = ArgsOf<typeof stateOptions> & {
   address?: string;
   filter?: string[];
   daemon?: string;
+  'lock-timeout'?: string;
 };
+
+/** `state forget` and `import` write the inventory under the apply lock, waited for as apply waits. */
+const recordLockTimeout = lockTimeout(
+  'How long to wait for the apply lock while an apply runs (it records the inventory too) before failing, e.g. 30s, 5m',
+);
 
 const address = required('Kind/name, e.g. Queue/training');
 
@@ -511,7 +517,10 @@ const state: Command = {
       aliases: ['rm'],
       describe:
         'Take an object out of management without deleting it: nothing is sent, and no later prune deletes it (Terraform: state rm)',
-      builder: (y, env) => stateOptions(y.positional('address', address), env),
+      builder: (y, env) =>
+        stateOptions(y.positional('address', address), env).options({
+          'lock-timeout': recordLockTimeout,
+        }),
     },
   ],
   builder: (y) =>
@@ -616,6 +625,7 @@ const importCommand = {
         ...credentials(env),
         'state-dir': inventoryStateDir,
         inventory,
+        'lock-timeout': recordLockTimeout,
         force: flag('Overwrite the manifest file when it exists'),
         ...limitFlags,
       })

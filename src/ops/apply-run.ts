@@ -164,8 +164,7 @@ async function acquiring(
   checkStateFolder(url);
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
-  const deadline = locks.lockTimeoutMs > 0 ? performance.now() + locks.lockTimeoutMs : null;
-  const wait: LockWait = { deadline, stderr: o.stderr };
+  const wait = lockWait(locks.lockTimeoutMs, o.stderr);
   const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
   let cp: ControlPlane | null = null;
   let shared: HeldApplyLock | null = null;
@@ -316,6 +315,12 @@ async function planFolder(
 interface LockWait {
   deadline: number | null;
   stderr: (text: string) => void;
+  /** What a refusal says was left undone (`Queue/x was not forgotten`), for a command run again. */
+  undone?: string;
+}
+
+function lockWait(timeoutMs: number, stderr: LockWait['stderr'], undone?: string): LockWait {
+  return { deadline: timeoutMs > 0 ? performance.now() + timeoutMs : null, stderr, undone };
 }
 
 /**
@@ -339,23 +344,34 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
         continue;
       }
       if (!(err instanceof LockHeldError)) throw err;
+      const hint =
+        wait.deadline === null
+          ? ' (or pass --lock-timeout 5m to wait for it)'
+          : ' (still held at the end of --lock-timeout)';
       throw new UserError(
-        `${err.message}${wait.deadline === null ? ' (or pass --lock-timeout 5m to wait for it)' : ' (still held at the end of --lock-timeout)'}`,
+        wait.undone === undefined
+          ? `${err.message}${hint}`
+          : `${wait.undone}: ${err.message}, then run it again${hint}`,
       );
     }
   }
 }
 
 /**
- * `write` under this machine's apply lock for `url`, without waiting: the daemon's apply, or a
- * write of apply's records (`state forget`) that an apply recording meanwhile would undo.
+ * `write` under this machine's apply lock for `url`: the daemon's apply (no `wait`: a held lock
+ * is its LockHeldError), or a write of apply's records (`state forget`, `import`) that an apply
+ * recording meanwhile would undo, which waits as apply does and is refused in one line.
  */
 export async function underApplyLock<T>(
   url: string,
   stateDir: string | undefined,
   write: (lockPath: string) => Promise<T>,
+  wait?: { lockTimeoutMs: number; stderr: LockWait['stderr']; undone?: string },
 ): Promise<T> {
-  const lock = await acquireApplyLock(lockPathFor(url, stateDir));
+  const take = () => acquireApplyLock(lockPathFor(url, stateDir));
+  const lock = wait
+    ? await untilFree(lockWait(wait.lockTimeoutMs, wait.stderr, wait.undone), take)
+    : await take();
   try {
     return await write(lock.path);
   } finally {

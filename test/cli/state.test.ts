@@ -14,6 +14,7 @@ import { forget, list, show } from '../../src/cli/commands/export.js';
 import type { Plan } from '../../src/model/plan.js';
 import type { StateArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
 import { tempFolder } from '../support/temp-folder.js';
@@ -312,6 +313,66 @@ describe('poolsync state forget', () => {
     expect(io.err()).toMatch(
       /Cluster\/ghost is neither in the inventory .* nor on the control plane/,
     );
+  });
+});
+
+describe('state forget and import while an apply holds the lock', () => {
+  it('each is one line saying what was left undone, changing nothing; with --lock-timeout it waits for the lock', async () => {
+    const cli = (...words: string[]) =>
+      runInProcess(
+        [...words, '--control-plane', url, '--state-dir', join(root, 'state')],
+        {},
+        repo,
+      );
+    const inventory = join(root, 'cp.json.inventory.json');
+    const refused = (undone: string) =>
+      new RegExp(
+        `^Error: ${undone}: another apply is running against this control plane: pid ${process.pid} on \\S+ since \\S+ ` +
+          `\\(lock ${join(root, 'cp.json.apply.lock')}\\)\\. Wait for it to finish; if that process is gone, delete the lock file, ` +
+          'then run it again \\(or pass --lock-timeout 5m to wait for it\\)\n$',
+      );
+    let held = await acquireApplyLock(lockPathFor(url));
+    try {
+      const before = readFileSync(inventory, 'utf8');
+      const forgot = await cli('state', 'forget', 'Queue/training');
+      expect(forgot.code).toBe(1);
+      expect(forgot.stdout).toBe('');
+      expect(forgot.stderr).toMatch(refused('Queue/training was not forgotten'));
+      expect(readFileSync(inventory, 'utf8')).toBe(before);
+
+      // --lock-timeout: it waits, and forgets once the apply lets the lock go.
+      const io = memoryIo();
+      const told = io.stderr.write;
+      io.stderr = {
+        write: (text: string) => {
+          if (text.startsWith('Waiting up to 60s (--lock-timeout) for the lock: '))
+            void held.release();
+          return told(text);
+        },
+      };
+      const waited = forget(args({ address: 'Queue/training', 'lock-timeout': '1m' }), io);
+      expect(await waited).toBe(0);
+      expect(io.err()).toMatch(
+        /^Waiting up to 60s \(--lock-timeout\) for the lock: another apply is running/,
+      );
+      expect(io.out()).toContain('Forgot Queue/training: it left the inventory');
+
+      // Import of the forgotten, declared queue: only the record to write, so refused as forget is.
+      held = await acquireApplyLock(lockPathFor(url));
+      const forgotten = readFileSync(inventory, 'utf8');
+      const imported = await cli('import', 'Queue/training', '--dir', repo);
+      expect(imported.code).toBe(1);
+      expect(imported.stdout).toBe('');
+      expect(imported.stderr).toMatch(refused('Queue/training was not adopted again'));
+      expect(readFileSync(inventory, 'utf8')).toBe(forgotten);
+    } finally {
+      await held.release();
+    }
+    const again = await cli('import', 'Queue/training', '--dir', repo, '--lock-timeout', '1m');
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toMatch(/^Adopted Queue\/training again in the inventory/);
+    const bad = await cli('state', 'forget', 'Queue/training', '--lock-timeout', 'soon');
+    expect(bad.stderr).toMatch(/^Error: --lock-timeout "soon" is not a duration/);
   });
 });
 

@@ -32,7 +32,6 @@ import {
 import { controlPlaneIdentity, embeddedStateIsNew } from '../../controlplane/identity.js';
 import { embeddedStatePath } from '../../controlplane/embedded/opener.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
-import { openTarget } from '../../ops/open-target.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { readRepoConfig } from '../../manifests/config.js';
@@ -66,6 +65,7 @@ import { kindTypoHint } from '../../manifests/suggest.js';
 import { refuseCodeProject, requireFolder } from '../config-folder.js';
 import type { Args, StateArgs } from '../define.js';
 import {
+  durationFlag,
   networkOf,
   nextPlan,
   oneTarget,
@@ -236,14 +236,17 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     throw new UserError(
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
+  const lockTimeoutMs = lockTimeoutOf(args);
   await requireFolder(args.dir);
   // A folder with environments needs --env: no other control plane's plans read where it writes.
   const target = await oneTarget(args.dir, args, 'import', io.env);
   const declared = await declaredIn(args.dir, args.env);
   const at = placeOf(args.dir, declared, args.address);
-  const cp = await openTarget(target, { vars: io.env }, { http: networkOf(args, io.env) });
+  // Read only: import sends nothing, and an apply holding an embedded state open is waited for
+  // at the apply lock (--lock-timeout), not refused at the open.
+  const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
-    if (at) return await adoptDeclared(cp, target.url, args, at, io);
+    if (at) return await adoptDeclared(cp, target.url, args, at, lockTimeoutMs, io);
     const store = storeOf(cp, target.url, args, io);
     const live = await readLiveWithInventory(cp, store);
     const written = manifestOf(live, args.address);
@@ -259,7 +262,9 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     io.stdout.write(
       `${await importedWords(args, target, file.path, referencedBy(live, args.address), declared)}\n`,
     );
-    await adopt(store, { url: target.url, stateDir: args['state-dir'] }, args.address, io);
+    const forgotten = live.forgotten?.includes(args.address) ?? false;
+    const lock = { url: target.url, stateDir: args['state-dir'], lockTimeoutMs };
+    await adopt(store, lock, args.address, forgotten, io);
   } finally {
     await cp.close();
   }
@@ -275,6 +280,7 @@ async function adoptDeclared(
   url: string,
   args: Args<'import'>,
   at: string,
+  lockTimeoutMs: number,
   io: Io,
 ): Promise<number> {
   const addr = args.address;
@@ -290,7 +296,11 @@ async function adoptDeclared(
       `${addr} is declared at ${at} but not on the control plane yet: \`poolsync apply\` creates it and manages it from then on`,
     );
   const { underApplyLock } = await import('../../ops/apply-run.js');
-  await underApplyLock(url, args['state-dir'], () => adoptIntoInventory(store, [addr]));
+  const undone = `${addr} was not ${forgotten ? 'adopted again' : 'recorded'}`;
+  await underApplyLock(url, args['state-dir'], () => adoptIntoInventory(store, [addr]), {
+    ...waitingOn(lockTimeoutMs, io),
+    undone,
+  });
   io.stdout.write(
     `${forgotten ? 'Adopted' : 'Recorded'} ${addr} ${forgotten ? 'again ' : ''}in the inventory (${store.where}): poolsync manages it from now on as its manifest at ${at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
   );
@@ -437,27 +447,45 @@ function storeOf(
   return inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
 }
 
-/** ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written). */
+/**
+ * ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written: its
+ * manifest is written, and an apply records it, unless it was forgotten: an apply keeps that mark).
+ */
 async function adopt(
   store: InventoryStore,
-  { url, stateDir }: { url: string; stateDir: string },
+  { url, stateDir, lockTimeoutMs }: { url: string; stateDir: string; lockTimeoutMs: number },
   address: string,
+  forgotten: boolean,
   io: Io,
 ): Promise<void> {
   try {
     // Under the apply lock, as forget: an apply recording the inventory meanwhile would drop it.
     const { underApplyLock } = await import('../../ops/apply-run.js');
-    const added = await underApplyLock(url, stateDir, () => adoptIntoInventory(store, [address]));
+    const write = () => adoptIntoInventory(store, [address]);
+    const added = await underApplyLock(url, stateDir, write, waitingOn(lockTimeoutMs, io));
     io.stdout.write(
       added === 0
         ? `The inventory (${store.where}) already lists it.\n`
         : `Recorded 1 adopted object in the inventory (${store.where}): with prune: true, poolsync deletes it once it leaves the repository.\n`,
     );
   } catch (err) {
+    const next = forgotten
+      ? `It stays forgotten (an apply keeps that mark): run \`poolsync import ${address}\` again to manage it`
+      : 'The first apply of its manifest records it';
     io.stderr.write(
-      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. The first apply of its manifest records it.\n`,
+      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. ${next}.\n`,
     );
   }
+}
+
+/** `--lock-timeout`, refused before anything is read as apply refuses it. */
+function lockTimeoutOf(args: { 'lock-timeout'?: string }): number {
+  return durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
+}
+
+/** How a write of the inventory waits for the apply lock (src/ops/apply-run.ts untilFree). */
+function waitingOn(lockTimeoutMs: number, io: Io) {
+  return { lockTimeoutMs, stderr: (text: string) => void io.stderr.write(text) };
 }
 
 const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
@@ -671,6 +699,7 @@ export async function show(args: StateArgs, io: Io): Promise<number> {
 
 export async function forget(args: StateArgs, io: Io): Promise<number> {
   const address = checkedAddress('state forget', args.address);
+  const lockTimeoutMs = lockTimeoutOf(args);
   return withState(args, io, async ({ target, store, record, live }) => {
     if (record?.forgotten?.includes(address)) {
       io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
@@ -690,7 +719,10 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
     // Under the apply lock: an apply recording the inventory meanwhile would undo this. Loaded
     // here: it brings the planner, which export, import, init and the other state commands skip.
     const { underApplyLock } = await import('../../ops/apply-run.js');
-    await underApplyLock(target.url, args['state-dir'], () => forgetInInventory(store, address));
+    await underApplyLock(target.url, args['state-dir'], () => forgetInInventory(store, address), {
+      ...waitingOn(lockTimeoutMs, io),
+      undone: `${address} was not forgotten`,
+    });
     io.stdout.write(
       `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
     );
