@@ -1,12 +1,13 @@
 /**
  * The live state as the last successful apply left it (also one with nothing to do), for
- * `plan --refresh-only` (drift). Where: lock.ts statePathFor.
+ * `plan --refresh-only` (drift), and beside it the mark of an apply that began after it and has
+ * not finished (`.started.json`). Where: lock.ts statePathFor.
  */
 import { resolve } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { LastApplied } from '../plan/refresh.js';
 import { jsonParts } from '../util/json-parts.js';
-import { writeOwnFile } from '../util/safe-file.js';
+import { removeOwnFile, writeOwnFile } from '../util/safe-file.js';
 import { readStateBytes } from '../util/state-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
@@ -17,6 +18,29 @@ import { liveStateProblem } from '../model/shapes.js';
 /** A record is the live state's JSON: as large as the control plane's (100,000 objects: ~40 MB). */
 const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 const WHAT = 'last-applied record';
+const STARTED = 'apply-started mark';
+
+/** An apply from here that began (before its first step) and has not yet recorded what it left. */
+export interface ApplyStarted {
+  format_version: '1';
+  started_at: string;
+  commit: string | null;
+}
+
+/** Beside the record it stands for: `X.last-applied.started.json`, `last-applied/H.started.json`. */
+export const startedPathOf = (recordPath: string): string =>
+  recordPath.replace(/\.json$/, '.started.json');
+
+/** Before the first step: until the record replaces it, refresh-only knows an apply began. */
+export async function writeApplyStarted(recordPath: string, commit: string | null) {
+  const path = resolve(startedPathOf(recordPath));
+  const root = stateRootOf(path, 'last-applied');
+  await refuseTrackedFiles(root, [path], STARTED);
+  const mark: ApplyStarted = { format_version: '1', started_at: new Date().toISOString(), commit };
+  // Durable: it is what is left when the machine itself goes down part-way.
+  const options = { what: STARTED, mode: 0o644, durable: true };
+  await writeOwnFile(root, path, `${JSON.stringify(mark)}\n`, options);
+}
 
 export function lastAppliedPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
   return statePathFor(url, stateDir, ['last-applied.json', 'last-applied', '.json']);
@@ -30,10 +54,13 @@ export async function writeLastApplied(path: string, live: LiveState, commit: st
     live,
   };
   const root = stateRootOf(path, 'last-applied');
-  await refuseTrackedFiles(root, [resolve(path)], WHAT);
+  const started = resolve(startedPathOf(path));
+  await refuseTrackedFiles(root, [resolve(path), started], WHAT);
   // Written whole then renamed (safe-file.ts): a reader never sees half a file. In parts (the
   // lists in slices), never one string: ~40 MB at 100,000 objects, at apply's peak.
   await writeOwnFile(root, resolve(path), jsonLine(record), { what: WHAT, mode: 0o644 });
+  // The apply it marked is the one recorded now.
+  await removeOwnFile(root, started, STARTED);
 }
 
 function* jsonLine(record: LastApplied): Generator<string> {
@@ -41,9 +68,16 @@ function* jsonLine(record: LastApplied): Generator<string> {
   yield '\n';
 }
 
-export async function readLastApplied(path: string): Promise<LastApplied> {
+/**
+ * The record, and the apply that began after it and did not finish (null: none; also when no
+ * mark is there, as before marks were kept, or an earlier build's apply recorded since).
+ */
+export async function readLastApplied(
+  path: string,
+): Promise<{ last: LastApplied; unfinished: ApplyStarted | null }> {
   const root = stateRootOf(path, 'last-applied');
-  await refuseTrackedFiles(root, [resolve(path)], WHAT);
+  await refuseTrackedFiles(root, [resolve(path), resolve(startedPathOf(path))], WHAT);
+  const started = await readApplyStarted(root, resolve(startedPathOf(path)));
   const bytes = await readStateBytes(root, resolve(path), {
     maxBytes: MAX_RECORD_BYTES,
     what: WHAT,
@@ -51,7 +85,9 @@ export async function readLastApplied(path: string): Promise<LastApplied> {
   if (bytes === null)
     throw new UserError(
       `--refresh-only compares with the state the last \`poolsync apply\` left, recorded in ${path}, ` +
-        `which does not exist: nothing was applied to this control plane from here yet (or with another --state-dir). Run \`poolsync apply\` first.`,
+        (started === null
+          ? `which does not exist: nothing was applied to this control plane from here yet (or with another --state-dir). Run \`poolsync apply\` first.`
+          : `which does not exist: an apply from here started at ${startedWords(started)} and never completed, so nothing was recorded to compare with. Run \`poolsync apply\` to finish it; --refresh-only then compares with what it left.`),
     );
   let record: LastApplied;
   try {
@@ -71,5 +107,33 @@ export async function readLastApplied(path: string): Promise<LastApplied> {
     throw new UserError(
       `${path} is not a last-applied record of this poolsync version (${problem}): delete it and run \`poolsync apply\` to record it again`,
     );
-  return record;
+  // ISO times of one format: in order as strings.
+  const unfinished = started !== null && started.started_at >= record.applied_at ? started : null;
+  return { last: record, unfinished };
+}
+
+/** `2026-…Z (commit abc…)`: when and from which commit an apply started. */
+function startedWords(s: Pick<ApplyStarted, 'started_at' | 'commit'>): string {
+  return `${s.started_at}${s.commit ? ` (commit ${s.commit.slice(0, 12)})` : ''}`;
+}
+
+async function readApplyStarted(root: string, path: string): Promise<ApplyStarted | null> {
+  const bytes = await readStateBytes(root, path, { maxBytes: 64 * 1024, what: STARTED });
+  if (bytes === null) return null;
+  let mark: Partial<ApplyStarted> | null = null;
+  try {
+    mark = JSON.parse(bytes.toString('utf8')) as Partial<ApplyStarted>;
+  } catch {
+    // Never the parser's message: it quotes the text.
+  }
+  refuseNewer(path, mark?.format_version, '1');
+  if (
+    mark?.format_version !== '1' ||
+    typeof mark.started_at !== 'string' ||
+    (mark.commit !== null && typeof mark.commit !== 'string')
+  )
+    throw new UserError(
+      `${path} is not an ${STARTED} of this poolsync version: delete it (it only says that an apply from here began and has not finished)`,
+    );
+  return mark as ApplyStarted;
 }

@@ -12,7 +12,12 @@ import {
   recordInventory,
   type InventoryStore,
 } from '../apply/inventory.js';
-import { lastAppliedPathFor, writeLastApplied } from '../apply/last-applied.js';
+import {
+  lastAppliedPathFor,
+  startedPathOf,
+  writeApplyStarted,
+  writeLastApplied,
+} from '../apply/last-applied.js';
 import {
   acquireApplyLock,
   holdSharedApplyLock,
@@ -236,7 +241,10 @@ async function underLocks(
   await o.approve?.(plan);
   // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
   // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
-  if (!locked.lost.aborted) await recordApply(record, null, plan, null);
+  if (!locked.lost.aborted) {
+    await recordApply(record, null, plan, null);
+    await recordStart(record, plan.commit);
+  }
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
   await locked.stepsRan?.();
@@ -391,6 +399,19 @@ export interface ApplyRecording {
   warn: (warning: { record: 'inventory' | 'last-applied'; where: string; err: unknown }) => void;
   /** The inventory's addresses, when this record changed it. */
   recorded?: (addresses: string[]) => void;
+}
+
+/**
+ * Before the first step, beside the last-applied record (replaced with it): until then `plan
+ * --refresh-only` says an apply began and did not finish, rather than call its changes drift.
+ */
+async function recordStart(rec: ApplyRecording, commit: string | null): Promise<void> {
+  if (rec.lastApplied === null) return;
+  try {
+    await writeApplyStarted(rec.lastApplied, commit);
+  } catch (err) {
+    rec.warn({ record: 'last-applied', where: startedPathOf(rec.lastApplied), err });
+  }
 }
 
 /** `result` null: nothing ran; `live` with the plan's changes is the state the apply left. */

@@ -27,6 +27,8 @@ export interface RefreshReport {
   format_version: '1';
   kind: 'refresh-only';
   last_applied: { applied_at: string; commit: string | null };
+  /** An apply from here that began after the record and did not finish: some drift may be its. */
+  unfinished_apply?: { started_at: string; commit: string | null };
   drift: DriftEntry[];
 }
 

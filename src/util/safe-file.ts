@@ -476,6 +476,15 @@ export async function writeOwnFile(
   }
 }
 
+/** Removes `path` (inside `root`) when it is there, its folders checked first as a write's are. */
+export async function removeOwnFile(root: string, path: string, what: string): Promise<void> {
+  await ownFolders(root, path, false);
+  await unlink(path).catch((err: unknown) => {
+    if (errCode(err) !== 'ENOENT' && errCode(err) !== 'ENOTDIR')
+      throw new UnsafeFileError(`cannot remove the ${what} ${path}: ${ioWords(errCode(err))}`);
+  });
+}
+
 /**
  * Writes `parts` to `fh` (at its position, or appended), each encoded as UTF-8 straight into
  * `buffer`, written whenever the next part might not fit: no part is joined into a larger string

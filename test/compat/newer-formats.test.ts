@@ -136,6 +136,16 @@ describe('a file of a newer format is refused naming both versions, and kept as 
     expect(readFileSync(path, 'utf8')).toBe(text);
   });
 
+  it("the last-applied record's apply-started mark: plan --refresh-only refuses it", async () => {
+    const record = repoWith('embedded', 'control-plane.json.last-applied.json', () => {});
+    const mark = record.path.replace(/\.json$/, '.started.json');
+    const text = '{"format_version":"2","started_at":"2030-01-01T00:00:00.000Z","commit":null}\n';
+    writeFileSync(mark, text);
+    const run = await inFolder(record.repo, ['plan', '.', '--refresh-only']);
+    expect([run.code, run.stderr]).toMatchObject([1, expect.stringMatching(newer(mark, 2, 1))]);
+    expect(readFileSync(mark, 'utf8')).toBe(text);
+  });
+
   it('a saved plan: show and apply refuse it', async () => {
     const dir = tempFolder('poolsync-newer-plan-');
     const path = join(dir, 'plan.json');

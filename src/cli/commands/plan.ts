@@ -232,8 +232,16 @@ function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
 async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promise<number> {
   const { lastAppliedPathFor, readLastApplied } = await import('../../apply/last-applied.js');
   const { renderRefresh } = await import('../../render/refresh.js');
-  const last = await readLastApplied(lastAppliedPathFor(target.url, args['state-dir']));
-  const report = await refreshRun(acquire(args, target, io), last);
+  const { last, unfinished } = await readLastApplied(
+    lastAppliedPathFor(target.url, args['state-dir']),
+  );
+  const drift = await refreshRun(acquire(args, target, io), last);
+  const report = unfinished
+    ? {
+        ...drift,
+        unfinished_apply: { started_at: unfinished.started_at, commit: unfinished.commit },
+      }
+    : drift;
   io.stdout.write(renderRefresh[args.output](report));
   return args['detailed-exitcode'] && report.drift.length > 0 ? 2 : 0;
 }

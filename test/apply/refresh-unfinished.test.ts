@@ -1,0 +1,149 @@
+/**
+ * `plan --refresh-only` after an apply from here that did not finish (docs/plan.md): stopped
+ * part-way (Ctrl-C, SIGTERM, a failed step) or killed (nothing recorded after its first step),
+ * its own changes are never called changes outside poolsync, and with no record yet it says an
+ * apply started rather than that nothing was applied. In process: the apply's stop is its signal.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { executePlan } from '../../src/apply/executor.js';
+import type { ApplyResult } from '../../src/apply/types.js';
+import type { ControlPlane } from '../../src/controlplane/types.js';
+import type { Plan } from '../../src/model/plan.js';
+import { applyRun } from '../../src/ops/apply-run.js';
+import type { RefreshReport } from '../../src/plan/refresh.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+
+const spec = (runConcurrency: number): RepoSpec => {
+  const queues: RepoSpec['queues'] = {};
+  for (let i = 0; i < 20; i++)
+    queues[`q${i}`] = { pool: 'p', clusters: ['c1'], run_concurrency: runConcurrency };
+  return { pools: ['p'], clusters: { c1: 'p' }, queues };
+};
+
+/** An apply of `repo` whose steps stop after `steps` (null: all): the signal SIGTERM aborts. */
+async function applyStopping(
+  repo: string,
+  url: string,
+  stateDir: string,
+  steps: number | null,
+  stop: 'signal' | 'killed' = 'signal',
+) {
+  const execute = async (plan: Plan, cp: ControlPlane): Promise<ApplyResult> => {
+    const interrupt = new AbortController();
+    let finished = 0;
+    const result = await executePlan(plan, cp, {
+      parallelism: 1,
+      waitTimeoutMs: 1000,
+      signal: interrupt.signal,
+      onEvent: (e) => {
+        if (e.type === 'step_finished' && ++finished === steps) interrupt.abort();
+      },
+    });
+    // Killed: the process is gone before anything after the steps is written.
+    if (stop === 'killed') throw new Error('killed');
+    return result;
+  };
+  return applyRun(
+    { kind: 'dir', path: repo, shape: {} },
+    {
+      locks: {
+        kind: 'acquire',
+        target: { name: null, url, env: null },
+        opening: { vars: {} },
+        stateDir,
+        sharedInventory: null,
+        lease: null,
+        lockTimeoutMs: 0,
+        parallelism: 1,
+        maxRetries: 0,
+      },
+      stderr: () => {},
+      execute,
+    },
+  );
+}
+
+describe('plan --refresh-only after an apply that did not finish', () => {
+  it('says an apply from here started and did not finish, never that its changes were made outside poolsync', async () => {
+    const root = await tempDir('poolsync-unfinished-');
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}`;
+    const stateDir = join(root, 'state');
+    const refresh = (...more: string[]) =>
+      runInProcess(
+        ['plan', repo, '--refresh-only', '--control-plane', url, '--state-dir', stateDir, ...more],
+        {},
+        root,
+      );
+    await writeRepo(repo, spec(10));
+    const first = await applyStopping(repo, url, stateDir, null);
+    expect(first.result?.ok).toBe(true);
+    const mark = `${state}.last-applied.started.json`;
+    expect(existsSync(mark)).toBe(false);
+
+    // The second apply retunes 20 queues and is stopped after 5 of them.
+    await writeRepo(repo, spec(20));
+    const second = await applyStopping(repo, url, stateDir, 5);
+    expect(second.result?.aborted).toBe(true);
+    expect(existsSync(mark)).toBe(true);
+    const text = await refresh();
+    expect(text.stderr).toBe('');
+    expect(text.stdout).not.toContain('changed outside poolsync');
+    expect(text.stdout).toMatch(
+      /^Objects changed since the last apply \(\S+\); an apply from here started at \S+ and did not finish, so some or all of these may be its own changes, not changes outside poolsync:\n/,
+    );
+    expect(text.stdout).toContain(
+      'Drift: 5 objects changed since the last apply, some or all perhaps by the apply that did not finish.',
+    );
+    const json = JSON.parse((await refresh('--output', 'json')).stdout) as RefreshReport;
+    expect(json.drift).toHaveLength(5);
+    expect(json.unfinished_apply?.started_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(json.unfinished_apply!.started_at >= json.last_applied.applied_at).toBe(true);
+    const markdown = await refresh('--output', 'markdown');
+    expect(markdown.stdout).toMatch(
+      /^\*\*Drift: 5 objects changed since the last apply .*, some or all perhaps by an apply that did not finish\*\* \(an apply from here started at /,
+    );
+
+    // The apply run again finishes it: the record replaces the mark.
+    expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
+    expect(existsSync(mark)).toBe(false);
+    expect((await refresh()).stdout).toMatch(
+      /^No drift\. The control plane is as the last apply \(\S+\) left it\.\n$/,
+    );
+    // A mark older than the record (an earlier build's apply recorded since) says nothing.
+    writeFileSync(
+      mark,
+      '{"format_version":"1","started_at":"2000-01-01T00:00:00.000Z","commit":null}\n',
+    );
+    expect((await refresh()).stdout).toMatch(
+      /^No drift\. The control plane is as the last apply \(\S+\) left it\.\n$/,
+    );
+  });
+
+  it('killed during its first apply: an apply started and never completed, not "nothing was applied"', async () => {
+    const root = await tempDir('poolsync-unfinished-');
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}`;
+    await writeRepo(repo, spec(10));
+    await expect(applyStopping(repo, url, join(root, 'state'), 5, 'killed')).rejects.toThrow(
+      'killed',
+    );
+    const r = await runInProcess(
+      ['plan', repo, '--refresh-only', '--control-plane', url],
+      {},
+      root,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^Error: --refresh-only compares with the state the last \`poolsync apply\` left, recorded in ${state}\\.last-applied\\.json, which does not exist: an apply from here started at \\S+ and never completed, so nothing was recorded to compare with\\. Run \`poolsync apply\` to finish it; --refresh-only then compares with what it left\\.\\n$`,
+      ),
+    );
+    expect(r.stderr).not.toContain('nothing was applied');
+  });
+});
