@@ -62,7 +62,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     );
   const election = config.leaderElection;
   // With environments each replica answers itself: the leaders of its environments are several.
-  const follower = () => (single ? followerOf(single.leadership, election) : null);
+  const follower = () => (single ? followerOf(single.leadership, config) : null);
   // With environments and several replicas: each environment as its leader says.
   const fullStatus =
     single || !election

@@ -28,8 +28,10 @@ import type { RollbackPin } from './rollback.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { leaderWords, runWords } from '../render/daemon-words.js';
+import { formatDuration } from '../util/duration.js';
+import { limitOf, limitWords, type TransportLimits } from '../util/transport-limits.js';
 
 const BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -228,7 +230,8 @@ async function statusAnswer({ req, res, url, h }: Call): Promise<void> {
   // A follower answers with the leader's status (`?local=1`: its own).
   if (!url.searchParams.has('local')) {
     const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
-    if (off.kind === 'answered') return relay(res, off);
+    if (off.kind === 'answered' || off.kind === 'failed')
+      return answerHandOff(res, h, off, 'show its status');
     if (h.fullStatus) return send(res, 200, await h.fullStatus());
   }
   return send(res, 200, h.status());
@@ -541,9 +544,9 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   const pr = outcome.result === 'pull_request';
   const route = pr ? {} : { environment: outcome.event.environment };
   const off = await handOff(req, body, h.follower(route), secret, 8_000);
-  if (off.kind === 'answered') return relay(res, off);
   // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
-  if (off.kind === 'refused' && !pr) return answerHandOff(res, h, off, 'take approvals');
+  if (off.kind !== 'local' && (off.kind !== 'refused' || !pr))
+    return answerHandOff(res, h, off, 'take approvals');
   const handle =
     outcome.result === 'pull_request'
       ? h.onPullRequest?.bind(null, outcome.event)
@@ -565,9 +568,16 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   return send(res, 202, answered);
 }
 
-/** The leader's answer, or 503 with Retry-After (by then a leader is elected) and why. */
+/**
+ * The leader's answer; 502 when it answered what cannot be relayed; else 503 with Retry-After (by
+ * then a leader is elected) and why.
+ */
 function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what: string): void {
   if (off.kind === 'answered') return relay(res, off);
+  if (off.kind === 'failed') {
+    h.logger.warn(off.reason);
+    return send(res, 502, { error: off.reason });
+  }
   const f = h.follower();
   const reason = off.kind === 'refused' ? off.reason : 'no leader is known';
   res.setHeader('retry-after', String(f?.retryAfterSeconds ?? 15));
@@ -697,11 +707,15 @@ const ANSWER_HEADERS = ['content-type', 'retry-after', 'www-authenticate', REPLI
 export interface Follower extends Pick<LeaderStatus, 'identity' | 'leader' | 'leaderAddress'> {
   /** Retry-After of a refusal: by then a leader is elected. */
   retryAfterSeconds: number;
+  /** The daemon's (--connect-timeout, --max-response-size): a hand-off is a client like any. */
+  limits: TransportLimits;
 }
 
 export type HandOff =
   | { kind: 'local' }
   | { kind: 'refused'; reason: string }
+  /** The leader answered, but over the size cap or past the deadline: not relayed (502). */
+  | { kind: 'failed'; reason: string }
   | { kind: 'answered'; status: number; headers: Record<string, string>; body: Buffer };
 
 const pickHeaders = (
@@ -790,21 +804,42 @@ export async function handOff(
   const path = req.url ?? '/';
   const headers = pickHeaders(req.headers, PASSED_HEADERS);
   headers[FORWARDED_HEADER] = signForward(secret, follower.identity, method, path, body);
+  const { leader, leaderAddress: address, limits } = follower;
+  // Whoever can update Leases sets the address: its answer is capped in size, and in time as a
+  // whole, since bodyTimeout only bounds the gaps of a body trickled a byte at a time.
+  const dispatcher = new Agent({
+    connect: { timeout: limits.connectTimeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    maxResponseSize: limits.maxResponseBytes,
+  });
+  const deadline = AbortSignal.timeout(timeoutMs);
+  let answered = false;
   try {
-    const res = await request(new URL(path, follower.leaderAddress), {
+    const res = await request(new URL(path, address), {
       method: method as 'GET',
       headers,
       body: body.length > 0 ? body : undefined,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
+      dispatcher,
+      signal: deadline,
     });
+    answered = true;
     const answer = Buffer.from(await res.body.arrayBuffer());
     const kept = pickHeaders(res.headers, ANSWER_HEADERS);
     return { kind: 'answered', status: res.statusCode, headers: kept, body: answer };
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
-    const reason = leaderWords.noAnswer(follower.leader, follower.leaderAddress, why);
-    return { kind: 'refused', reason };
+    const size = limitOf(err) === 'size';
+    const why = size
+      ? limitWords('size', limits)
+      : deadline.aborted
+        ? `no complete answer within ${formatDuration(timeoutMs)}`
+        : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
+    // Once it answers, the leader has the request: not relayed (502), never "not handed on" (503).
+    return answered || size
+      ? { kind: 'failed', reason: leaderWords.notRelayed(leader, address, why) }
+      : { kind: 'refused', reason: leaderWords.noAnswer(leader, address, why) };
+  } finally {
+    void dispatcher.destroy();
   }
 }
 

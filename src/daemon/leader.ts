@@ -135,11 +135,11 @@ export function electedLeadership(
 /** What http.ts needs to hand a request to the leader (handOff), or null while leading. */
 export function followerOf(
   leadership: DaemonLeadership,
-  election: DaemonConfig['leaderElection'],
+  { leaderElection: election, limits }: Pick<DaemonConfig, 'leaderElection' | 'limits'>,
 ): Follower | null {
   const s = leadership.status();
   if (election === null || !s || s.isLeader) return null;
-  return { ...s, retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000) };
+  return { ...s, retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000), limits };
 }
 
 /**

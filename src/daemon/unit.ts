@@ -626,7 +626,7 @@ export async function sectionsFromLeaders(
   const sections = await Promise.all(
     units.map(async (u): Promise<[string, DaemonStatus]> => {
       const own = u.status();
-      const follower = followerOf(u.leadership, u.config.leaderElection);
+      const follower = followerOf(u.leadership, u.config);
       const leader = await leaderStatus<DaemonStatus>(follower, timeoutMs, '/status?local=1');
       const section = leader?.status.environments?.[u.name!];
       return [u.name!, section?.leader?.isLeader ? section : own];

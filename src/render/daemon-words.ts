@@ -305,6 +305,8 @@ export const leaderWords = {
     `the leader is ${leader}, which has not published its address in the Lease`,
   noAnswer: (leader: string, address: string, why: string) =>
     `the leader ${leader} did not answer at ${address} (${why})`,
+  notRelayed: (leader: string, address: string, why: string) =>
+    `the leader ${leader} at ${address} got the request, but its answer was not relayed: ${why}`,
   handedUnset: (by: string, leader: string | undefined, setting: string) =>
     `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, which has no ${setting}: give every replica the same ${setting}`,
   handedUnverified: (by: string, leader: string | undefined, setting: string) =>

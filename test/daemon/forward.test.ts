@@ -5,8 +5,10 @@
  * signature, never the credential; a forged or replayed signature is refused; a forwarded
  * request is not forwarded again.
  */
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -26,6 +28,7 @@ import { initialStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { main } from '../../src/cli/run.js';
 import { memoryIo } from '../support/memory-io.js';
+import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 
 const GITHUB = 'github-secret-0123456789';
 const GITLAB = 'gitlab-token-0123456789';
@@ -114,6 +117,7 @@ async function pair(leaderSecrets: Secrets = {}) {
     leader: 'replica-l',
     leaderAddress: leader.server.url,
     retryAfterSeconds: 2,
+    limits: DEFAULT_LIMITS,
   }));
   return { leader, follower };
 }
@@ -285,6 +289,7 @@ describe('a follower hands requests to the leader', () => {
       leader: 'replica-l',
       leaderAddress: l,
       retryAfterSeconds: 2,
+      limits: DEFAULT_LIMITS,
     }));
     const res = await fetch(`${lost.server.url}/approve`, {
       method: 'POST',
@@ -315,6 +320,7 @@ describe('a follower hands requests to the leader', () => {
       leader: 'replica-l',
       leaderAddress: `http://127.0.0.1:${gone}`,
       retryAfterSeconds: 2,
+      limits: DEFAULT_LIMITS,
     }));
     const f = follower.server.url;
     const pushed = await github(f, 'push', push);
@@ -342,6 +348,26 @@ describe('a follower hands requests to the leader', () => {
 });
 
 describe('handOff', () => {
+  it('a leader trickling its answer a byte at a time is cut off at the hand-off deadline', async () => {
+    const address = await leaderAt((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const drip = setInterval(() => res.write(' '), 10);
+      res.on('close', () => clearInterval(drip));
+    });
+    const follower = {
+      identity: 'f',
+      leader: 'l',
+      leaderAddress: address,
+      retryAfterSeconds: 2,
+      limits: DEFAULT_LIMITS,
+    };
+    const get = { method: 'GET', url: '/status', headers: {} };
+    expect(await handOff(get, Buffer.alloc(0), follower, null, 1_000)).toEqual({
+      kind: 'failed',
+      reason: `the leader l at ${address} got the request, but its answer was not relayed: no complete answer within 1.0s`,
+    });
+  });
+
   it('sends the leader no credential: the signature verifies with the endpoint secret', async () => {
     let got: { headers: IncomingHttpHeaders; url: string; body: string } | null = null;
     const sink = createServer((req, res) => {
@@ -368,7 +394,13 @@ describe('handOff', () => {
           },
         },
         body,
-        { identity: 'f', leader: 'l', leaderAddress: address, retryAfterSeconds: 2 },
+        {
+          identity: 'f',
+          leader: 'l',
+          leaderAddress: address,
+          retryAfterSeconds: 2,
+          limits: DEFAULT_LIMITS,
+        },
         GITLAB,
         5_000,
       );
@@ -388,4 +420,44 @@ describe('handOff', () => {
       await new Promise((r) => sink.close(r));
     }
   });
+
+  it('a leader address answering more than 32 MiB: the follower stops reading and answers 502 naming the address and the cap', async () => {
+    // Streamed from one chunk, so the test stays small; 48 MiB leaves the cap past any socket buffer.
+    let finished = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    function* body() {
+      for (let sent = 0; sent < 48 * 1024 * 1024; sent += chunk.length) yield chunk;
+      finished += 1;
+    }
+    const address = await leaderAt((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      pipeline(Readable.from(body()), res).catch(() => {});
+    });
+    const follower = await replica('replica-f', () => ({
+      identity: 'replica-f',
+      leader: 'replica-l',
+      leaderAddress: address,
+      retryAfterSeconds: 2,
+      limits: DEFAULT_LIMITS,
+    }));
+    const f = follower.server.url;
+    for (const res of [await fetch(`${f}/status`), await github(f, 'push', push)]) {
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: string }).error).toBe(
+        `the leader replica-l at ${address} got the request, but its answer was not relayed: the answer is larger than 32 MiB (--max-response-size, env POOLSYNC_MAX_RESPONSE_SIZE): is it the right server? raise --max-response-size if the answer is really that large`,
+      );
+    }
+    expect(finished).toBe(0);
+  });
 });
+
+/** A server at the leader's address answering every request with `answer`; its URL. */
+async function leaderAt(answer: (res: ServerResponse) => unknown): Promise<string> {
+  const server = createServer((_req, res) => void answer(res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.add(() => {
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
