@@ -176,8 +176,8 @@ type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandle
 const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promise<void> | void }>([
   ['/healthz', { methods: ['GET', 'HEAD'], answer: ({ res }) => send(res, 200, { status: 'ok' }) }],
   ['/readyz', { methods: ['GET', 'HEAD'], answer: readiness }],
-  ['/metrics', { methods: ['GET'], answer: metricsAnswer }],
-  ['/status', { methods: ['GET'], answer: statusAnswer }],
+  ['/metrics', { methods: ['GET', 'HEAD'], answer: metricsAnswer }],
+  ['/status', { methods: ['GET', 'HEAD'], answer: statusAnswer }],
   ['/reconcile', { methods: ['POST'], answer: manualReconcile }],
   ['/approve', { methods: ['POST'], answer: approve }],
   ['/suspend', { methods: ['POST'], answer: (call) => suspendOrResume(call, true) }],
@@ -207,7 +207,8 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   ];
   if (!known.includes(url.pathname))
     return send(res, 404, { error: `no such endpoint: ${url.pathname}`, endpoints: known });
-  res.setHeader('allow', endpoint?.methods.includes('POST') ? 'POST' : 'GET, HEAD');
+  // Known but not in ENDPOINTS: the dashboard's `/`.
+  res.setHeader('allow', endpoint ? endpoint.methods.join(', ') : 'GET, HEAD');
   return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
 }
 
@@ -644,7 +645,9 @@ function crossSiteRequest(headers: IncomingHttpHeaders): string | null {
 }
 
 /** What a person's browser reads (status, dashboard, metrics): answered to known Hosts only. */
-const READ_BY_PEOPLE = new Set(['GET /', 'HEAD /', 'GET /status', 'HEAD /status', 'GET /metrics']);
+const READ_BY_PEOPLE = new Set(
+  ['/', '/status', '/metrics'].flatMap((path) => [`GET ${path}`, `HEAD ${path}`]),
+);
 
 /**
  * Why a request names a Host (or Origin) the daemon does not answer to, or null. DNS rebinding:
