@@ -3,7 +3,12 @@
  * `startDaemon` returns once the server listens and the first run has been requested.
  */
 import { LiveRedactor } from '../util/redact.js';
-import { approvalWords, approverWords, rollbackWords } from '../render/daemon-words.js';
+import {
+  approvalWords,
+  approverWords,
+  rollbackWords,
+  shutdownWords,
+} from '../render/daemon-words.js';
 import type { ApproverAction } from '../model/desired.js';
 import { listedByName } from '../vcs/principals.js';
 import { approvalTarget } from './approvals.js';
@@ -258,7 +263,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     metrics,
     reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
     firstRun,
-    /** SIGTERM (once): triggers off, running steps finish (true: in time), Leases given up. */
+    /** SIGTERM (once): triggers off, running steps finish, Leases given up; false: steps cut off. */
     stop: (): Promise<boolean> =>
       (stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
@@ -267,14 +272,16 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
             { timeoutMs: config.shutdownTimeoutMs },
             'shutting down: letting running steps finish',
           );
-        const done = await Promise.all(units.map((u) => u.stop(config.shutdownTimeoutMs)));
-        const finished = done.every(Boolean);
-        if (!finished) logger.warn('shutdown timeout: steps were still running');
+        const cut = await Promise.all(units.map((u) => u.stop(config.shutdownTimeoutMs)));
+        const cutOff = cut.filter((phase) => phase !== null);
+        const finished = cutOff.length === 0;
+        if (!finished) logger.warn(shutdownWords.cutOff(cutOff, config.shutdownTimeoutMs));
         await Promise.all(units.map((u) => u.close()));
         await server.close();
         for (const f of prs.forges.values()) await f.forge.close().catch(() => {});
         logger.info({ finished }, 'poolsync daemon stopped');
-        return finished;
+        // Only steps cut off leave the control plane part-way through a plan: exit 1.
+        return !cutOff.includes('apply');
       })()),
   };
 }

@@ -339,10 +339,11 @@ async function startUnit(
     get busy() {
       return loop.busy;
     },
-    /** True when the running run finished in time. */
-    stop: async (timeoutMs: number) => {
+    /** Null when the running run finished in time, else the phase it was cut off in. */
+    stop: async (timeoutMs: number): Promise<string | null> => {
       await Promise.all(triggers.map((t) => t.stop()));
-      return loop.stop(timeoutMs);
+      if (await loop.stop(timeoutMs)) return null;
+      return reconciler.status().running?.phase ?? 'record';
     },
     close: async () => {
       // A leader gives the lease up so another replica takes over at once.

@@ -6,6 +6,7 @@ import type { Change } from '../model/plan.js';
 import { plural } from './common.js';
 import { code } from './markdown.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import { formatDuration } from '../util/duration.js';
 
 export function short(commit: string): string {
   return commit.slice(0, 12);
@@ -162,6 +163,20 @@ export const stopWords = {
   freeze: (why: string) => `the freeze (applies ${why})`,
   failure: 'failure',
 } as const;
+
+/** What --shutdown-timeout cut off, from the phases the runs were in (src/daemon/daemon.ts). */
+export const shutdownWords = {
+  cutOff: (phases: string[], timeoutMs: number): string => {
+    const after = `shutdown timeout (${formatDuration(timeoutMs)}, --shutdown-timeout)`;
+    if (phases.includes('apply'))
+      return `${after}: steps were still running and were cut off; the next start converges from the live state`;
+    if (phases.includes('unlock'))
+      return `${after}: no step was running; releasing the apply lock was cut off (it lapses by itself)`;
+    if (phases.includes('record'))
+      return `${after}: no step was running; writing the run's record (inventory, history) was cut off`;
+    return `${after}: a run was cut off in its ${[...new Set(phases)].join(', ')} phase, before any step`;
+  },
+};
 
 /** Changes a reply names; the plan comment lists them all. */
 const REPLY_CHANGES = 10;

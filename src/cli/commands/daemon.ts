@@ -162,10 +162,10 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
     if (quickstart) io.stdout.write(quickstartStop.stopping(signal));
   }
-  const finished = await daemon.stop();
+  const stepsFinished = await daemon.stop();
   if (quickstart && once === null)
     io.stdout.write(
-      quickstartStop.stopped(finished, config.controlPlane.url.replace(/^file:/, '')),
+      quickstartStop.stopped(stepsFinished, config.controlPlane.url.replace(/^file:/, '')),
     );
   // Messages still being sent get a few seconds, not the whole retry budget.
   const ac = new AbortController();
@@ -173,7 +173,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
   ac.abort();
   // Timed out: steps were cut off; say so with the status (the next start converges).
-  if (once === null) return finished ? 0 : 1;
+  if (once === null) return stepsFinished ? 0 : 1;
   for (const e of once.errors) {
     const env = e.environment !== undefined ? `[${e.environment}] ` : '';
     io.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);

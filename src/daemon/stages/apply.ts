@@ -60,12 +60,15 @@ export async function applyStage(
           lock: { ...o.pipeline.applyLock, term: ctx.term },
           record: recording(ctx, cp),
         },
-        phase: (p) => ctx.enter((phase = p)),
+        // `apply` is the executor alone: the inventory written before and after it is the run's
+        // record, so a shutdown cut off there is not said to cut steps off (docs/daemon.md#shutdown).
+        phase: (p) => ctx.enter((phase = p) === 'apply' ? 'record' : p),
         stderr: (text) => o.logger.warn(o.redactor.scrub(text.trimEnd())),
         execute: (p, on, lockLost) => {
           lost = lockLost;
           o.onApplyPlan?.(p, decision.held);
-          return o.pipeline.executePlan(p, on, {
+          ctx.enter('apply');
+          const steps = o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,
             signal: AbortSignal.any([ctx.signal, lockLost, ctx.term.signal, frozen.signal]),
@@ -75,6 +78,7 @@ export async function applyStage(
               logEvent(ctx, lockLost, frozen.signal, e);
             },
           });
+          return steps.finally(() => ctx.enter('record'));
         },
       },
     );
