@@ -40,6 +40,8 @@ export const runWords = {
     `commit ${short(base)}, the last applied, cannot be read: ${error}`,
   planErrors: (errors: number) => `the plan has ${plural(errors, 'error')}; nothing applied`,
   liveStateUnreadable: (error: string) => `cannot read live state: ${error}`,
+  drift: (objects: number) =>
+    `drift: ${plural(objects, 'object')} ${objects === 1 ? 'differs' : 'differ'} from the repository`,
   cannotOpen: (error: string) => `cannot open the control plane: ${error}`,
   probeFailed: (error: string) => `cannot read the control plane's capabilities: ${error}`,
   /** /readyz's 503, with the control plane's last error once a run met one. */

@@ -202,6 +202,7 @@ describe('daemon end to end', () => {
     );
     const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
     expect(metrics).toMatch(/poolsync_drift_detected_total [1-9]/);
+    expect(h.logs.join('')).toContain('"msg":"drift: 1 object differs from the repository"');
   });
 
   it('drift under policy none is only reported', async () => {

@@ -18,7 +18,7 @@ import { declaredObjectsAt, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, plural } from '../../render/common.js';
+import { countsText, heldForApproval } from '../../render/common.js';
 import {
   type Outcome,
   reachedUpdate,
@@ -164,7 +164,7 @@ function driftOf(
   ctx.o.metrics.driftDetected.inc(drift.length);
   ctx.o.logger.warn(
     { commit, drift: drift.map((c) => `${c.action} ${c.address}`) },
-    `drift: ${plural(drift.length, 'object')} differ from the repository`,
+    runWords.drift(drift.length),
   );
   return drift;
 }
