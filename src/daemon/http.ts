@@ -31,7 +31,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { leaderWords, runWords } from '../render/daemon-words.js';
 import { formatDuration } from '../util/duration.js';
-import { limitOf, limitWords, type TransportLimits } from '../util/transport-limits.js';
+import { formatSize, limitOf, limitWords, type TransportLimits } from '../util/transport-limits.js';
 
 const BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -127,10 +127,14 @@ export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 export async function startStatusServer(listen: { host: string; port: number }, h: HttpHandlers) {
   const server = createServer((req, res) => {
     route(req, res, h).catch((err: unknown) => {
-      h.logger.error(
-        { err: err instanceof Error ? err.message : String(err), path: req.url },
-        'request failed',
-      );
+      const said = { err: err instanceof Error ? err.message : String(err), path: req.url };
+      // A request cut off before its end is the client's doing (or its slowness), not a failure here.
+      if (!req.complete && req.destroyed)
+        return h.logger.info(
+          said,
+          'the client went away before its request was read (it closed the connection, or sent it slower than the server waits)',
+        );
+      h.logger.error(said, 'request failed');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
     });
@@ -504,7 +508,10 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
     if (!(err instanceof TooLarge)) throw err;
     h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
     res.setHeader('connection', 'close');
-    return send(res, 413, { error: `body larger than ${BODY_LIMIT} bytes` });
+    return send(res, 413, {
+      result: 'too_large',
+      message: `the body is larger than ${formatSize(BODY_LIMIT)}, the most a webhook delivery may hold`,
+    });
   }
   const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
   const env =
@@ -513,7 +520,8 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   if (secret === null) {
     h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
     return send(res, 404, {
-      error: by
+      result: 'not_configured',
+      message: by
         ? leaderWords.handedUnset(by, h.replica, env)
         : `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
     });
@@ -522,7 +530,10 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   const verified = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
   if (by && !verified) {
     h.metrics.webhookDeliveries.inc({ provider, result: 'unauthorized' });
-    return send(res, 401, { error: leaderWords.handedUnverified(by, h.replica, env) });
+    return send(res, 401, {
+      result: 'unauthorized',
+      message: leaderWords.handedUnverified(by, h.replica, env),
+    });
   }
   const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
   const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });

@@ -239,7 +239,7 @@ describe('a follower hands requests to the leader', () => {
     const f = follower.server.url;
     const pushed = await github(f, 'push', push);
     expect(pushed.status).toBe(401);
-    expect(((await pushed.json()) as { error: string }).error).toBe(
+    expect(((await pushed.json()) as { message: string }).message).toBe(
       'replica-f accepted the credential and handed the request to the leader replica-l, whose POOLSYNC_GITHUB_WEBHOOK_SECRET does not verify its signature: give every replica the same POOLSYNC_GITHUB_WEBHOOK_SECRET (and clocks within a minute of each other)',
     );
     const reconcile = await fetch(`${f}/reconcile`, {

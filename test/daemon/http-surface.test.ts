@@ -1,16 +1,20 @@
 /**
  * The status server's own answers (src/daemon/http.ts), over a real socket: HEAD wherever GET
- * is answered and an Allow header that lists what the endpoint takes.
+ * is answered and an Allow header that lists what the endpoint takes; a webhook's refusals in
+ * the shape of its other answers; a client that goes away logged as such, not as a failure.
  */
+import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startStatusServer, type HttpHandlers } from '../../src/daemon/http.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { initialStatus } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
+import { until } from '../support/until.js';
 
-/** A leader's status server whose handlers do nothing. */
-async function statusServer(): Promise<string> {
+/** A leader's status server whose handlers do nothing; `logged` gets its log lines. */
+async function statusServer(logged: Record<string, unknown>[] = []): Promise<string> {
   const h: HttpHandlers = {
     status: () => initialStatus({ kind: 'watch' }, 'safe'),
     ready: () => true,
@@ -24,7 +28,10 @@ async function statusServer(): Promise<string> {
     approve: () => ({ ok: false, reason: 'nothing held' }),
     freeze: async () => ({ ok: false, reason: 'not here' }),
     follower: () => null,
-    logger: pino({ level: 'silent' }),
+    logger: pino(
+      { level: 'debug' },
+      { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
   };
   const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
   cleanup.add(() => server.close());
@@ -44,5 +51,52 @@ describe('the status server', () => {
     }
     const get = await fetch(`${url}/reconcile`);
     expect([get.status, get.headers.get('allow')]).toEqual([405, 'POST']);
+  });
+
+  it('a webhook body over 2 MiB, or a webhook not configured, is refused as its other answers are: {"result", "message"}', async () => {
+    const url = await statusServer();
+    const off = await fetch(`${url}/webhooks/gitlab`, { method: 'POST', body: '{}' });
+    expect([off.status, await off.json()]).toEqual([
+      404,
+      {
+        result: 'not_configured',
+        message:
+          'gitlab webhooks are not configured: set POOLSYNC_GITLAB_WEBHOOK_TOKEN (or POOLSYNC_GITLAB_WEBHOOK_TOKEN_FILE)',
+      },
+    ]);
+    // Declared, not sent: the refusal comes before any of it is read.
+    const req = request(`${url}/webhooks/github`, {
+      method: 'POST',
+      headers: { 'x-github-event': 'push', 'content-length': String(3 * 1024 * 1024) },
+    });
+    req.flushHeaders();
+    const res = await new Promise<IncomingMessage>((r) => req.once('response', r));
+    let body = '';
+    for await (const chunk of res) body += String(chunk);
+    req.destroy();
+    expect(res.statusCode).toBe(413);
+    expect(JSON.parse(body)).toEqual({
+      result: 'too_large',
+      message: 'the body is larger than 2 MiB, the most a webhook delivery may hold',
+    });
+  });
+
+  it('a client that goes away before its body is read is logged at info, saying so', async () => {
+    const logged: Record<string, unknown>[] = [];
+    const url = new URL(await statusServer(logged));
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /webhooks/github HTTP/1.1\r\nhost: localhost\r\ncontent-length: 1000\r\n\r\n{"ref":',
+    );
+    // The headers and part of the body, then the end of the connection: in that order.
+    socket.end();
+    const line = await until('the request logged', () => logged.find((l) => l.path !== undefined));
+    expect(line).toMatchObject({
+      level: 30,
+      path: '/webhooks/github',
+      msg: 'the client went away before its request was read (it closed the connection, or sent it slower than the server waits)',
+    });
+    expect(logged.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
 });
