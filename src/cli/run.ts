@@ -7,6 +7,7 @@ import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js
 import { givenTwice } from '../util/option-values.js';
 import { askedLogFormat, jsonStderr, reportError, rewriting, type Io } from './io.js';
 import { singleDashError, usageError } from './usage-error.js';
+import { endOfOptions } from './end-of-options.js';
 import { LOG_FORMATS } from '../daemon/config-options.js';
 import { UserError } from '../util/user-error.js';
 import { packageVersion } from '../util/package-version.js';
@@ -36,6 +37,8 @@ export async function main(given: string[], processIo: Io): Promise<number> {
     const environments = completing ? await environmentsToComplete(words) : [];
     const singleDash = completing ? null : singleDashError(argv);
     if (singleDash) throw singleDash;
+    // The words after `--` are positionals (POSIX); what cannot be one is refused here.
+    const line = completing ? argv : endOfOptions(argv, io.env);
     // yargs checks --log-format's choices; its variable, read when the flag is not given, is
     // checked here, said as the daemon says it.
     if (
@@ -46,7 +49,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       throw new UserError(
         `environment variable POOLSYNC_LOG_FORMAT: "${format.value}" is not one of ${LOG_FORMATS.join(', ')}.`,
       );
-    const cli = yargsUnder(io.env, argv);
+    const cli = yargsUnder(io.env, line);
     skipHelpPrerender(cli);
     let output = '';
     await cli
@@ -84,10 +87,10 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .fail((msg, err) => {
         // A coerce that refuses a value (util/option-values.ts wholeNumber) comes wrapped in yargs's YError.
         if (err && err.name !== 'YError') throw err;
-        throw usageError(msg ?? err?.message ?? 'cannot read the command line', argv, cli);
+        throw usageError(msg ?? err?.message ?? 'cannot read the command line', line, cli);
       })
       // What yargs prints itself (help, version, completions) comes back here, as written.
-      .parseAsync(argv, {}, (_err, _parsed, text) => {
+      .parseAsync(line, {}, (_err, _parsed, text) => {
         output = text;
       });
     if (output !== '') io.stdout.write(`${output}\n`);
