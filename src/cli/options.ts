@@ -98,11 +98,11 @@ export function planShape(args: PlanShapeArgs): PlanShape {
   return shape;
 }
 
-/** A saved plan is applied exactly as it is: shaping flags belong to `plan --out`. */
-export function refuseShapingSavedPlan(args: PlanShapeArgs, path: string): void {
+/** A saved plan is applied exactly as it is: shaping flags (--at's commit too) belong to `plan --out`. */
+export function refuseShapingSavedPlan(args: PlanShapeArgs & { at?: string }, path: string): void {
   const flags = Object.values(SHAPE_FLAGS);
-  if (flags.some((flag) => args[flag]?.length)) {
-    const named = flags.map((f) => `--${f}`);
+  if (flags.some((flag) => args[flag]?.length) || args.at !== undefined) {
+    const named = [...flags, 'at'].map((f) => `--${f}`);
     throw new UserError(
       `${named.slice(0, -1).join(', ')} and ${named.at(-1)} shape a plan: give them to \`poolsync plan … --out ${path}\` (a saved plan is applied exactly as it is)`,
     );

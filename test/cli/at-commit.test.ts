@@ -64,6 +64,20 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     expect(both.err).toMatch(/--at plans a commit's files: it cannot be combined with --commit/);
     const outside = await poolsync('plan', tempFolder('poolsync-no-git-'), ...cp, '--at', a);
     expect(outside.err).toMatch(/is not in a Git repository/);
+    // A saved plan is already shaped: --at is refused as --target is, not looked for in Git
+    // (it said the plan file "is not in a Git repository").
+    const saved = join(repo.work, 'at2.json');
+    expect((await poolsync('plan', repo.work, ...cp, '--out', saved)).code).toBe(0);
+    const shaping = `--target, --replace, --accept-cascade and --at shape a plan: give them to \`poolsync plan … --out ${saved}\` (a saved plan is applied exactly as it is)\n`;
+    for (const flag of [
+      ['--at', 'HEAD~1'],
+      ['--target', 'Queue/batch'],
+    ])
+      expect(await poolsync('apply', saved, ...cp, ...flag)).toEqual({
+        code: 1,
+        out: '',
+        err: `Error: ${shaping}`,
+      });
     // An option to git, not a commit: never passed on.
     const option = await poolsync('plan', repo.work, ...cp, '--at=--output=/tmp/x');
     expect(option.err).toBe(

@@ -60,13 +60,16 @@ export async function apply(
   /** The commit a folder read by --at holds (src/cli/at-commit.ts). */
   commit?: string,
 ): Promise<number> {
+  const found = await stat(args.path).catch(() => null);
+  // Before --at reads PATH as a folder in Git: a saved plan is refused any shaping flag.
+  if (found?.isFile()) refuseShapingSavedPlan(args, args.path);
   if (args.at !== undefined) {
     const { atCommit } = await import('../at-commit.js');
     return atCommit(args.path, args.at, io.env, (dir, sha) =>
       apply({ ...args, path: dir, at: undefined }, io, open, sha),
     );
   }
-  const isDir = (await stat(args.path).catch(() => null))?.isDirectory() ?? false;
+  const isDir = found?.isDirectory() ?? false;
   const to = await oneTarget(isDir ? args.path : null, args, 'apply', io.env);
   const url = to.url;
   const parallelism = args.parallelism ?? defaultParallelism(url);
@@ -81,10 +84,7 @@ export async function apply(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io);
-  if (target.kind === 'file') {
-    refuseShapingSavedPlan(args, target.path);
-    savedPlanApply();
-  }
+  if (target.kind === 'file') savedPlanApply();
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
   // which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
   else if (!args['auto-approve'] && json)
