@@ -173,6 +173,14 @@ export function describePromotion(
   return `Promoting ${from} to ${to} changes ${plural(changes.length, 'file')}:\n${lines.join('\n')}\n`;
 }
 
+/** After `plan --out`: how to apply the saved plan, or, when confirm-destroy refuses it, what to run instead. */
+export function savedPlanLine(out: string, plan: Plan): string {
+  const marked = plan.confirm_destroy ?? [];
+  if (marked.length === 0)
+    return `\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`;
+  return `\nSaved the plan to ${out} for review (\`poolsync show ${out}\`), but a saved plan is no approval for ${listAddresses(marked, 10)} (poolsync/confirm-destroy): \`poolsync apply ${out}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`;
+}
+
 /** `apply --auto-approve` or a saved plan destroying what is marked confirm-destroy (docs/plan.md, Guardrails). */
 export function confirmDestroyRefused(addresses: readonly string[], saved: boolean): string {
   const how = saved ? 'a saved plan' : '--auto-approve';

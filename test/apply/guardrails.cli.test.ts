@@ -140,6 +140,14 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
     expect(plan.stdout).toContain(
       "Needs a person's approval (poolsync/confirm-destroy): Cluster/a. `poolsync apply` asks for it at the terminal",
     );
+    // Saved, it is not told to be applied as saved: that is refused (it said `apply it with`).
+    const saved = join(root, 'cd.json');
+    const planned = await run('plan', repo, '--out', saved);
+    expect(planned.stdout).toContain(
+      `\nSaved the plan to ${saved} for review (\`poolsync show ${saved}\`), but a saved plan is no approval for Cluster/a (poolsync/confirm-destroy): \`poolsync apply ${saved}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`,
+    );
+    expect(planned.stdout).not.toContain('apply it with');
+    expect((await run('apply', saved)).stderr).toMatch(/and a saved plan is no approval\./);
     const apply = await run('apply', repo, '--auto-approve');
     expect(apply.code).toBe(1);
     expect(apply.stderr).toMatch(

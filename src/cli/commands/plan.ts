@@ -22,6 +22,7 @@ import {
   nothingDeclared,
   renderedFileChanges,
   renderParts,
+  savedPlanLine,
 } from '../../render/cli-output.js';
 import { plural } from '../../render/common.js';
 import { readSavedPlan, resolvePlanKey } from '../saved-plan.js';
@@ -188,8 +189,7 @@ async function planFor(
     await writePlanFile(out, plan, key ?? null).catch((err: NodeJS.ErrnoException) => {
       throw new UserError(`cannot save the plan to ${out}: ${err.code ? writeWords(err) : err}`);
     });
-    if (args.output === 'text')
-      io.stdout.write(`\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`);
+    if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan));
   }
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
