@@ -1,7 +1,8 @@
 /**
  * Plan files (`poolsync plan --out FILE`, also `--output json`): the one module that writes and
  * reads them. Written: the plan.md JSON format with a `seal` last, only when check 4 holds (a
- * plan the CLI saves, it applies). Read, in this order, each refusal naming the file and what to do:
+ * plan the CLI saves, it applies), never over a file that is no plan. Read, in this order, each
+ * refusal naming the file and what to do:
  *   1. JSON, an object, of this `format_version`;
  *   2. the seal matches the content (with the key when one is set): the file is exactly what
  *      poolsync wrote, so what `show` renders is what `apply` runs;
@@ -11,7 +12,7 @@
  *      a plan whose unkeyed seal was recomputed after a step was slipped in.
  */
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Class, ValidateFunction } from 'ajv/dist/2020.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
@@ -87,12 +88,37 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
  * creates (223 MB), and a part joined to the next is copied again (issue 79).
  */
 export async function writePlanFile(path: string, plan: Plan, key: PlanKey): Promise<void> {
+  await refuseWritingOver(path);
   const file = await open(path, 'w');
   try {
     await writeTextParts(file, planFileParts(plan, key));
   } finally {
     await file.close();
   }
+}
+
+/** How a plan file of any format version begins, however indented: known without reading it whole. */
+const PLAN_HEAD = /^\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"desired_fingerprint"\s*:/;
+
+/**
+ * Only a plan file (re-planned to the same path) or an empty one (`mktemp`) is written over:
+ * `--out` naming the control plane's state file replaced its snapshot.
+ */
+async function refuseWritingOver(path: string): Promise<void> {
+  const found = await stat(path).catch(() => null);
+  // Not there, or not a regular file (a pipe, /dev/stdout): written to as before.
+  if (!found?.isFile() || found.size === 0) return;
+  const file = await open(path, 'r');
+  const head = Buffer.alloc(512);
+  try {
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    if (PLAN_HEAD.test(head.subarray(0, bytesRead).toString('utf8'))) return;
+  } finally {
+    await file.close();
+  }
+  throw new PlanFileError(
+    `--out ${path}: the file exists and is not a poolsync plan file, so the plan was not saved over it; choose another --out, or remove the file first`,
+  );
 }
 
 /** A plan file read, checked and verified; a refusal is a PlanFileError. */

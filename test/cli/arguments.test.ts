@@ -5,7 +5,7 @@
  * environment named by its start gets "did you mean"; every duration is bounded to what a timer
  * can hold. In process (src/cli/run.ts's main).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { describe, expect, it } from 'vitest';
@@ -149,6 +149,25 @@ describe('an option that takes a value', () => {
       stderr:
         'Error: Option --out needs a value: `--out VALUE` (or `--out=VALUE`).\nRun `poolsync plan --help` for the options.\n',
     });
+  });
+
+  it("plan --out naming a file that is no plan refuses and writes nothing (it replaced the control plane's state)", async () => {
+    const dir = tempFolder('poolsync-out-');
+    const state = join(dir, 'cp.json');
+    const cp = ['--control-plane', `file:${state}`];
+    const run = (...args: string[]) => runInProcess(args, { ...ENV, HOME: dir }, dir);
+    expect((await run('apply', CONFIG_REPO, ...cp, '--auto-approve')).code).toBe(0);
+    const before = readFileSync(state, 'utf8');
+    const r = await run('plan', CONFIG_REPO, ...cp, '--out', state);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `Error: --out ${state}: the file exists and is not a poolsync plan file, so the plan was not saved over it; choose another --out, or remove the file first\n`,
+    );
+    expect(readFileSync(state, 'utf8')).toBe(before);
+    // Planned again to the same path, a saved plan is written over as before.
+    const plan = join(dir, 'plan.json');
+    expect((await run('plan', CONFIG_REPO, ...cp, '--out', plan)).code).toBe(0);
+    expect((await run('plan', CONFIG_REPO, ...cp, '--out', plan)).code).toBe(0);
   });
 
   it('given twice is refused, not read as a list (export --dir a --dir b was an internal error)', async () => {

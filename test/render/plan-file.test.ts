@@ -207,6 +207,31 @@ describe('plan files', () => {
       );
     });
 
+    it('writes over a plan file, re-indented too, or an empty file, never over another file', async () => {
+      const file = join(dir, 'over.json');
+      for (const before of [
+        '',
+        written(plan),
+        JSON.stringify(JSON.parse(written(plan)), null, 4),
+      ]) {
+        await writeFile(file, before);
+        await writePlanFile(file, plan, null);
+        expect(await readFile(file, 'utf8')).toBe(written(plan));
+      }
+      // The embedded control plane's state (it was replaced), or a plan's apply report.
+      for (const other of [
+        '{"format":"poolsync-control-plane","version":1}',
+        '{"format_version":"1","applied_at":""}',
+        'notes\n',
+      ]) {
+        await writeFile(file, other);
+        await expect(writePlanFile(file, plan, null)).rejects.toThrow(
+          `--out ${file}: the file exists and is not a poolsync plan file, so the plan was not saved over it; choose another --out, or remove the file first`,
+        );
+        expect(await readFile(file, 'utf8')).toBe(other);
+      }
+    });
+
     it('streamed: escaped characters, a re-indented file, any byte changed, a cut or a longer file', async () => {
       const file = join(dir, 'streamed.json');
       // What a terminal obeys is written escaped (\u202e), which the seal's text holds raw.

@@ -16,7 +16,12 @@ import { findManifestFiles } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
 import { describeFailure, readRepoFile, writeRepoFile, writeWords } from '../../util/safe-file.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
-import { planFileParts, writePlanFile, type PlanKey } from '../../render/plan-file.js';
+import {
+  PlanFileError,
+  planFileParts,
+  writePlanFile,
+  type PlanKey,
+} from '../../render/plan-file.js';
 import {
   describePromotion,
   nothingDeclared,
@@ -187,6 +192,7 @@ async function planFor(
     const out = args.out;
     // Part by part: a plan of 100,000 changes is written without its whole text in memory.
     await writePlanFile(out, plan, key ?? null).catch((err: NodeJS.ErrnoException) => {
+      if (err instanceof PlanFileError) throw new UserError(err.message);
       throw new UserError(`cannot save the plan to ${out}: ${err.code ? writeWords(err) : err}`);
     });
     if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan));
