@@ -158,7 +158,7 @@ const color = (what = 'the text output') =>
   toggle(`Colour ${what} (default: when stdout is a terminal; --no-color to disable)`);
 
 const inventoryStateDir = stateDir(
-  'Where the inventory of a control plane that cannot keep it (Union, flyteadmin) is kept, as for apply',
+  "Where locks and last-applied records are kept, and the inventory of a control plane that cannot keep it (Union, flyteadmin) when it names another folder than the default (by default that inventory is in the user's state folder, never the working folder: docs/security.md)",
 );
 
 const inventory = text(

@@ -59,15 +59,24 @@ export function sharedInventoryOf(
  * The `poolsync plan` to run next: against the control plane, with the credentials' files, given
  * by flag (a variable stays set for it).
  */
-export function nextPlan(
-  dir: string,
-  given: { 'control-plane'?: string; 'token-file'?: string; 'api-key-file'?: string },
-): string {
+export const nextPlan = (dir: string, given: NextGiven): string =>
+  nextCommand(['plan', dir], given);
+
+type NextGiven = {
+  'control-plane'?: string;
+  'token-file'?: string;
+  'api-key-file'?: string;
+  env?: string;
+};
+
+/** `poolsync WORDS` with the control plane, credentials' files and environment given by flag. */
+export function nextCommand(words: string[], given: NextGiven): string {
   const cp = given['control-plane'];
-  return commandLine(['poolsync', 'plan', dir], {
+  return commandLine(['poolsync', ...words], {
     'control-plane': cp === undefined ? undefined : scrubUrlUserinfo(cp),
     'token-file': given['token-file'],
     'api-key-file': given['api-key-file'],
+    env: given.env,
   });
 }
 

@@ -174,11 +174,11 @@ export function describePromotion(
 }
 
 /** After `plan --out`: how to apply the saved plan, or, when confirm-destroy refuses it, what to run instead. */
-export function savedPlanLine(out: string, plan: Plan): string {
+/** `apply`: the command that applies `out`, with the flags that name its control plane. */
+export function savedPlanLine(out: string, plan: Plan, apply: string): string {
   const marked = plan.confirm_destroy ?? [];
-  if (marked.length === 0)
-    return `\nSaved the plan to ${out}: apply it with \`poolsync apply ${out}\`.\n`;
-  return `\nSaved the plan to ${out} for review (\`poolsync show ${out}\`), but a saved plan is no approval for ${listAddresses(marked, 10)} (poolsync/confirm-destroy): \`poolsync apply ${out}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`;
+  if (marked.length === 0) return `\nSaved the plan to ${out}: apply it with \`${apply}\`.\n`;
+  return `\nSaved the plan to ${out} for review (\`poolsync show ${out}\`), but a saved plan is no approval for ${listAddresses(marked, 10)} (poolsync/confirm-destroy): \`${apply}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`;
 }
 
 /** `apply --auto-approve` or a saved plan destroying what is marked confirm-destroy (docs/plan.md, Guardrails). */

@@ -134,6 +134,11 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
       clusters({ a: '  annotations:\n    poolsync/confirm-destroy: "true"\n', b: '' }),
     );
     expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    // A saved plan's line names the control plane given by flag: the file chooses none.
+    const plain = join(root, 'plain.json');
+    expect((await run('plan', repo, '--out', plain)).stdout).toContain(
+      `\nSaved the plan to ${plain}: apply it with \`poolsync apply ${plain} --control-plane ${url}\`.\n`,
+    );
     writeFolder(repo, clusters({ b: '' }));
     const plan = await run('plan', repo, '--detailed-exitcode');
     expect(plan.code).toBe(2);
@@ -143,8 +148,9 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
     // Saved, it is not told to be applied as saved: that is refused (it said `apply it with`).
     const saved = join(root, 'cd.json');
     const planned = await run('plan', repo, '--out', saved);
+    // The apply it names is given the control plane planned against (the file names none).
     expect(planned.stdout).toContain(
-      `\nSaved the plan to ${saved} for review (\`poolsync show ${saved}\`), but a saved plan is no approval for Cluster/a (poolsync/confirm-destroy): \`poolsync apply ${saved}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`,
+      `\nSaved the plan to ${saved} for review (\`poolsync show ${saved}\`), but a saved plan is no approval for Cluster/a (poolsync/confirm-destroy): \`poolsync apply ${saved} --control-plane ${url}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`,
     );
     expect(planned.stdout).not.toContain('apply it with');
     expect((await run('apply', saved)).stderr).toMatch(/and a saved plan is no approval\./);

@@ -39,6 +39,7 @@ import {
   durationFlag,
   environmentTarget,
   inEnvironment,
+  nextCommand,
   noSuchEnvironment,
   planShape,
   SHAPE_FLAGS,
@@ -195,7 +196,9 @@ async function planFor(
       if (err instanceof PlanFileError) throw new UserError(err.message);
       throw new UserError(`cannot save the plan to ${out}: ${err.code ? writeWords(err) : err}`);
     });
-    if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan));
+    // The plan file names no control plane it may choose: apply is given the one planned against.
+    const apply = nextCommand(['apply', out], args);
+    if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan, apply));
   }
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
 }
