@@ -91,7 +91,7 @@ function wellKnown(
 function tokenEndpointOf(raw: string, base: string, where: string, o: DiscoveryOptions): string {
   if (raw === '') throw refused(`${o.service} ${where} names no token_endpoint`);
   const url = new URL(raw, `${base}/`);
-  if (url.protocol !== 'https:' && !isLoopback(url.hostname))
+  if (inClearText(url))
     throw refused(
       `${o.service} OAuth2 discovery: the token endpoint ${url.origin} is not https; poolsync does not send client credentials in clear text`,
     );
@@ -179,6 +179,11 @@ async function openIdMetadata(base: string, o: DiscoveryOptions): Promise<Discov
 /** The service's metadata, else OpenID Connect's; both failing: one error naming both. */
 export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Discovery> {
   const base = baseUrl.replace(/\/+$/, '');
+  // Before any request: an answer in clear text could name any token endpoint.
+  if (inClearText(new URL(base)))
+    throw refused(
+      `${o.service} OAuth2 discovery: ${base} is not https; poolsync looks for where to send client credentials over https only (or on this machine)`,
+    );
   try {
     return await serviceMetadata(base, o);
   } catch (serviceErr) {
@@ -339,6 +344,9 @@ export function isLoopback(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
+
+/** Neither https nor loopback: no client credentials, nor the discovery that leads to them. */
+const inClearText = (url: URL): boolean => url.protocol !== 'https:' && !isLoopback(url.hostname);
 
 export const insecureAllowed = (url: string): boolean =>
   new URL(url).protocol === 'http:' && isLoopback(new URL(url).hostname);

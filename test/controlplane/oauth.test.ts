@@ -135,3 +135,18 @@ describe('the token answer', () => {
     expect(asked).toBe(2);
   });
 });
+
+describe('discovery', () => {
+  it('of a plain-http host other than this machine is refused before any request', async () => {
+    // Any request would end at once, "not sent": what is said is the refusal that came first.
+    const signal = AbortSignal.abort(new Error('no request expected'));
+    const err = (await discover('http://192.0.2.2:18446', {
+      service: 'Test',
+      http: { ...FAST, signal },
+    }).catch((e) => e)) as ControlPlaneError;
+    expect(err.code).toBe('UNAUTHENTICATED');
+    expect(err.message).toBe(
+      'Test OAuth2 discovery: http://192.0.2.2:18446 is not https; poolsync looks for where to send client credentials over https only (or on this machine)',
+    );
+  });
+});

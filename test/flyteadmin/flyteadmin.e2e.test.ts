@@ -364,4 +364,22 @@ describe('flyteadmin backend: URL', () => {
     expect(err.message).toContain('POOLSYNC_FLYTE_CLIENT_ID');
     expect(err.message).not.toContain('s3cret');
   });
+
+  // 192.0.2.2 is TEST-NET-1 (RFC 5737); opening sends nothing, so the refusal is the open's own.
+  it('client credentials over plain http go to this machine only: refused when it opens, saying to use https', async () => {
+    const url = 'flyteadmin+http://192.0.2.2:18446';
+    const env = {
+      POOLSYNC_FLYTE_CLIENT_ID: 'poolsync',
+      POOLSYNC_FLYTE_CLIENT_SECRET: 'cleartext-7f3a',
+    };
+    await expect(openControlPlane(url, { env })).rejects.toThrow(
+      `control plane "${url}": flyteadmin+http:// with client credentials (POOLSYNC_FLYTE_CLIENT_ID) is for a local flyteadmin only (127.0.0.1, ::1, localhost); use flyteadmin+https://192.0.2.2:18446`,
+    );
+    // A flyteadmin without auth, and a local one with it, open as before.
+    for (const [at, vars] of [
+      [url, {}],
+      ['flyteadmin+http://127.0.0.1:18446', env],
+    ] as const)
+      await (await openControlPlane(at, { env: vars })).close();
+  });
 });

@@ -48,7 +48,13 @@ import { UserError } from '../../util/user-error.js';
 import { type K8sPlace, parseK8sPlace } from '../../util/k8s-place.js';
 import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
-import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
+import {
+  type ClientCredentials,
+  discover,
+  isLoopback,
+  type OAuthHttp,
+  TokenSource,
+} from '../oauth.js';
 import { transientStatus } from '../retry.js';
 import { load, yamlFileProblem } from '../../util/js-yaml.js';
 import type { Env } from '../../util/env.js';
@@ -220,9 +226,15 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
   const org = params.get('org') ?? env.POOLSYNC_FLYTE_ORG ?? '';
   const configMap = params.get('clusters-configmap') ?? env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
   parsed.search = '';
+  const credentials = await credentialsFromEnv(url, env);
+  // Refused before any request: discovery over plain http could name any token endpoint.
+  if (credentials && parsed.protocol === 'http:' && !isLoopback(parsed.hostname))
+    throw new UserError(
+      `control plane "${url}": flyteadmin+http:// with client credentials (POOLSYNC_FLYTE_CLIENT_ID) is for a local flyteadmin only (127.0.0.1, ::1, localhost); use flyteadmin+https://${parsed.host}`,
+    );
   return new FlyteadminControlPlane(parsed.toString(), {
     ...opts.http,
-    credentials: await credentialsFromEnv(url, env),
+    credentials,
     org: org.trim(),
     kubeConfig: async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig(env),
     clustersConfigMap:
