@@ -302,7 +302,23 @@ describe('flyteadmin backend: authentication', () => {
       expect((err as ControlPlaneError).code).toBe('UNAUTHENTICATED');
       expect((err as Error).message).toContain(`client '${CLIENT_ID}'`);
       expect((err as Error).message).toContain('invalid_client');
+      expect((err as Error).message).toContain('the secret in POOLSYNC_FLYTE_CLIENT_SECRET_FILE (');
       expect((err as Error).message).not.toContain('not-the-secret-123');
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('a wrong secret in POOLSYNC_FLYTE_CLIENT_SECRET: the refusal names that variable, not the file one', async () => {
+    const env = { POOLSYNC_FLYTE_CLIENT_ID: CLIENT_ID, POOLSYNC_FLYTE_CLIENT_SECRET: 'wrong-456' };
+    const cp = await openControlPlane(fa.url, { env });
+    try {
+      const err = (await readLiveState(cp).catch((e: unknown) => e)) as ControlPlaneError;
+      expect(err.code).toBe('UNAUTHENTICATED');
+      expect(err.message).toContain(
+        'check POOLSYNC_FLYTE_CLIENT_ID and the secret in POOLSYNC_FLYTE_CLIENT_SECRET',
+      );
+      expect(err.message).not.toContain('POOLSYNC_FLYTE_CLIENT_SECRET_FILE');
     } finally {
       await cp.close();
     }

@@ -61,7 +61,7 @@ import type { Env } from '../../util/env.js';
 
 export interface FlyteadminOptions extends ClientTuning {
   /** OAuth2 client credentials; null or absent: no auth (flyteadmin with useAuth off). */
-  credentials?: ClientCredentials | null | undefined;
+  credentials?: FlyteCredentials | null | undefined;
   /** flyteidl's `org`, sent on every call and matched on every row read. */
   org?: string | undefined;
   /** Where flyteadmin's cluster configuration is read from (absent: not read). */
@@ -462,11 +462,13 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
  * POOLSYNC_FLYTE_CLIENT_SECRET; never from a flag value; none set: null (no auth). A secret that
  * names its flyteadmin (util/bound-secret.ts) is refused for any other `url`, before discovery.
  */
-export async function credentialsFromEnv(url: string, env: Env): Promise<ClientCredentials | null> {
+export async function credentialsFromEnv(url: string, env: Env): Promise<FlyteCredentials | null> {
   const clientId = env.POOLSYNC_FLYTE_CLIENT_ID?.trim() ?? '';
   const file = env.POOLSYNC_FLYTE_CLIENT_SECRET_FILE?.trim() ?? '';
   let secret = '';
+  let secretFrom = 'POOLSYNC_FLYTE_CLIENT_SECRET';
   if (file !== '') {
+    secretFrom = `POOLSYNC_FLYTE_CLIENT_SECRET_FILE (${file})`;
     const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';
     const bytes = await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what });
     const read = parseSecretFile(bytes.toString('utf8'), 'secret');
@@ -488,7 +490,12 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<ClientC
     throw new UserError(
       'POOLSYNC_FLYTE_CLIENT_ID is set but no secret: put it in a file named by POOLSYNC_FLYTE_CLIENT_SECRET_FILE (or in POOLSYNC_FLYTE_CLIENT_SECRET)',
     );
-  return { clientId, clientSecret: secret };
+  return { clientId, clientSecret: secret, secretFrom };
+}
+
+/** `secretFrom`: where the secret was read, for a refusal to name (a variable, or its file). */
+export interface FlyteCredentials extends ClientCredentials {
+  secretFrom?: string;
 }
 
 /**
@@ -499,7 +506,7 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<ClientC
  */
 export function flyteTokenSource(
   origin: string,
-  credentials: ClientCredentials,
+  credentials: FlyteCredentials,
   http: OAuthHttp,
 ): TokenSource {
   const service = 'flyteadmin';
@@ -511,7 +518,7 @@ export function flyteTokenSource(
     refusal: (status, code) =>
       new ControlPlaneError(
         transientStatus(status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
-        `flyteadmin refused the client credentials of client '${credentials.clientId}': token endpoint answered HTTP ${status}${code ? ` (${code})` : ''}; check POOLSYNC_FLYTE_CLIENT_ID and the secret in POOLSYNC_FLYTE_CLIENT_SECRET_FILE`,
+        `flyteadmin refused the client credentials of client '${credentials.clientId}': token endpoint answered HTTP ${status}${code ? ` (${code})` : ''}; check POOLSYNC_FLYTE_CLIENT_ID and the secret in ${credentials.secretFrom ?? 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE or POOLSYNC_FLYTE_CLIENT_SECRET'}`,
       ),
   });
 }
