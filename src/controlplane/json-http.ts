@@ -18,6 +18,7 @@ import {
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
   connectFailure,
+  type ConnectFailure,
   describeLostConnection,
   PROXY_REFUSED,
   Reach,
@@ -46,6 +47,8 @@ export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal' 
   auth?: { header(): Promise<string>; refused?(): void } | undefined;
   /** What to say when https:// meets a plain-HTTP server, given the URL to use instead. */
   plainHttpHint?: ((plain: string) => string) | undefined;
+  /** What to do when the server answers in another protocol than HTTP/1.1 (a gRPC port). */
+  notHttp1Advice?: string | undefined;
   retry: RetryPolicy;
   limits: TransportLimits;
   connections: number;
@@ -203,11 +206,15 @@ export class JsonHttp {
       ok: false,
       transient: err instanceof ControlPlaneError && err.code === 'UNAVAILABLE',
       failure,
-      error: (n) =>
-        failure
-          ? unreachable(label, this.o.service, this.origin, failure, n, this.o.limits)
-          : (err as Error),
+      error: (n) => (failure ? this.unreached(label, failure, n) : (err as Error)),
     };
+  }
+
+  /** Which port to give instead, when one answered in another protocol, is the backend's to say. */
+  private unreached(label: string, failure: ConnectFailure, attempts: number) {
+    const { service, limits, notHttp1Advice } = this.o;
+    const advice = failure.kind === 'not-http1' ? notHttp1Advice : undefined;
+    return unreachable(label, service, this.origin, failure, attempts, limits, advice);
   }
 
   /** No answer at all: retried when it is a failure to connect or a connection lost. */
@@ -228,8 +235,7 @@ export class JsonHttp {
           return unavailable(
             `${label}: the TLS handshake failed (${code}): the server does not speak HTTPS; ${hint(plain)}`,
           );
-        if (failure)
-          return unreachable(label, this.o.service, this.origin, failure, n, this.o.limits);
+        if (failure) return this.unreached(label, failure, n);
         const tries = `${n} attempt${n === 1 ? '' : 's'}`;
         const lost = describeLostConnection(err, this.origin);
         return unavailable(

@@ -2,7 +2,7 @@
  * Fast, clear failures when nothing answers (issue 35), and what an HTTP client may try again
  * (quality.md). A failure to connect at all is told apart from a connection lost mid-call:
  * nothing was sent, any call may be retried. Until an endpoint has answered once it gets at most
- * CONNECT_RETRIES retries (TLS and timeouts none), so a wrong URL is reported within a second;
+ * CONNECT_RETRIES retries (TLS, timeouts and an answer not in HTTP/1.1 none), so a wrong URL is reported within a second;
  * then failures (a restart, a rolling update) get the whole --max-retries budget.
  */
 import { isIP } from 'node:net';
@@ -34,8 +34,9 @@ export const CONNECTION_LOST_CODES: readonly string[] = [
 export const CONNECT_RETRIES = 2;
 
 export interface ConnectFailure {
-  kind: 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout';
-  /** The system's code: ECONNREFUSED, ENOTFOUND, ERR_SSL_WRONG_VERSION_NUMBER… */
+  /** `not-http1`: a server answered in another protocol (an HTTP/2-only or gRPC port). */
+  kind: 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout' | 'not-http1';
+  /** The system's code: ECONNREFUSED, ENOTFOUND, ERR_SSL_WRONG_VERSION_NUMBER, HPE_INVALID_CONSTANT… */
   code: string;
   /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
   certNames?: string | undefined;
@@ -79,8 +80,13 @@ export function errorCodes(err: unknown): string[] {
   return codes;
 }
 
-/** A failure to connect at all (nothing was sent), from an error or a code; else null. */
+/**
+ * A failure to connect at all (nothing was sent), or to speak HTTP/1.1 with what answered
+ * (nothing it understood), from an error or a code; else null.
+ */
 export function connectFailure(errOrCode: unknown): ConnectFailure | null {
+  const parser = typeof errOrCode === 'string' ? null : parserFailure(errOrCode);
+  if (parser !== null) return { kind: 'not-http1', code: parser };
   const codes = typeof errOrCode === 'string' ? [errOrCode] : errorCodes(errOrCode);
   for (const code of codes) {
     if (code === 'ECONNREFUSED') return { kind: 'refused', code };
@@ -107,6 +113,20 @@ export function connectionLost(err: unknown): string | null {
       code.startsWith('ERR_HTTP2_')
     )
       return code;
+  return null;
+}
+
+/**
+ * The HTTP/1.1 parser's failure on an answer, else null: undici's HTTPParserError (its code left
+ * unset by undici 7) or node:http's HPE_ code; too many headers is not another protocol.
+ */
+function parserFailure(err: unknown): string | null {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('HPE_'))
+      return code === 'HPE_HEADER_OVERFLOW' ? null : code;
+    if (e.name === 'HTTPParserError') return e.name;
+  }
   return null;
 }
 
@@ -141,6 +161,8 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
       return tlsWords(f, origin, host);
     case 'unreachable':
       return `there is no route to ${host}`;
+    case 'not-http1':
+      return `${origin} answered in another protocol than HTTP/1.1 (as an HTTP/2-only or gRPC port does)`;
   }
 }
 
@@ -185,6 +207,7 @@ export function connectAdvice(f: ConnectFailure, setting: string, advice?: strin
     }
   }
   if (advice !== undefined) return advice;
+  if (f.kind === 'not-http1') return `give the server's HTTP/1.1 port in ${setting}`;
   if (f.kind === 'dns') return `is the host name in ${setting} right (and this machine's DNS)?`;
   return `is it running, and is ${setting} right?`;
 }
@@ -194,7 +217,8 @@ export function connectAdvice(f: ConnectFailure, setting: string, advice?: strin
  * (`HTTPS_PROXY`): on a network whose only way out is that proxy, the likely cause. Else empty.
  */
 export function proxyWords(f: ConnectFailure | null, proxyVariable: string | undefined): string {
-  if (proxyVariable === undefined || f === null || f.kind === 'tls') return '';
+  if (proxyVariable === undefined || f === null || f.kind === 'tls' || f.kind === 'not-http1')
+    return '';
   return ` (${proxyVariable} is set, but poolsync does not go through a proxy: it connects directly, so this machine must reach the server without one)`;
 }
 
@@ -220,6 +244,8 @@ export class Reach {
 
   /** Retries a failure of this kind gets, out of `maxRetries`. */
   budget(maxRetries: number, failure: ConnectFailure | null): number {
+    // The same port answers the same way.
+    if (failure?.kind === 'not-http1') return 0;
     if (failure === null || this.answered) return maxRetries;
     if (failure.kind === 'tls' || failure.kind === 'timeout') return 0;
     return Math.min(CONNECT_RETRIES, maxRetries);

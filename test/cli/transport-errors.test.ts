@@ -91,6 +91,11 @@ const SAYS: Record<Breakage, { cause: RegExp; todo: RegExp }> = {
     cause: /the connection to http:\/\/127\.0\.0\.1:\d+ was closed before an answer \(ECONNRESET\)/,
     todo: /try again|a proxy or firewall/,
   },
+  notHttp1: {
+    cause:
+      /http:\/\/127\.0\.0\.1:\d+ answered in another protocol than HTTP\/1\.1 \(as an HTTP\/2-only or gRPC port does\)/,
+    todo: /give (the server's HTTP\/1\.1|flyteadmin's HTTP) port in --(control-plane|daemon)/,
+  },
 };
 
 /** The lines a person reads: stderr, and for the daemon its log records' messages. */
@@ -177,7 +182,7 @@ describe('so do the other commands that reach a server', () => {
 });
 
 describe("every backend's URL says it the same way (plan)", () => {
-  for (const kind of ['wrongName', 'closed', 'unknownHost'] as const)
+  for (const kind of ['wrongName', 'closed', 'unknownHost', 'notHttp1'] as const)
     for (const scheme of ['union+', 'flyteadmin+'])
       it(`${scheme}: ${kind}`, async (t) => {
         if (kind === 'wrongName' && !trustTestCa())
@@ -188,8 +193,26 @@ describe("every backend's URL says it the same way (plan)", () => {
         // Union's API key names its endpoint (host:port:client_id:client_secret:org).
         const key = `${new URL(url).host}:poolsync-ci:not-a-secret:acme`;
         const env = { POOLSYNC_UNION_API_KEY: Buffer.from(key).toString('base64') };
-        expectSaid('plan', kind, await poolsync(COMMANDS.plan!(`${scheme}${url}`), env));
+        const r = await poolsync(COMMANDS.plan!(`${scheme}${url}`), env);
+        expectSaid('plan', kind, r);
+        // flyteadmin's gRPC port is the likely one given: its HTTP port is named.
+        if (kind === 'notHttp1' && scheme === 'flyteadmin+')
+          expect(r.stderr).toMatch(
+            /give flyteadmin's HTTP port in --control-plane \(server\.httpPort, 8088 by default\), not its gRPC port/,
+          );
       });
+});
+
+it("flyteadmin with client credentials: an HTTP/2-only port is said by its OAuth2 discovery, naming flyteadmin's HTTP port", async () => {
+  const url = `flyteadmin+${await brokenEndpoint('notHttp1')}`;
+  const env = {
+    POOLSYNC_FLYTE_CLIENT_ID: 'poolsync',
+    POOLSYNC_FLYTE_CLIENT_SECRET: 'not-sent-9c1',
+  };
+  const r = await poolsync(COMMANDS.plan!(url), env);
+  expectSaid('plan', 'notHttp1', r);
+  expect(r.stderr).toMatch(/8088 by default/);
+  expect(r.stderr).not.toMatch(/is authentication enabled|fallback/);
 });
 
 // Not a closed port: the forges retry it 4 times with their backoff (~12 s).

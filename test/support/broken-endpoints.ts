@@ -8,7 +8,9 @@
  * - `reset`: a port that accepts each connection and resets it (ECONNRESET);
  * - `closed`: loopback port 1, which nothing listens on (ECONNREFUSED);
  * - `unknownHost`: a name under `.invalid`, which never resolves (RFC 2606; ENOTFOUND);
- * - `proxyAuth`: an HTTP proxy in the way that wants credentials (407, as Squid answers).
+ * - `proxyAuth`: an HTTP proxy in the way that wants credentials (407, as Squid answers);
+ * - `notHttp1`: an HTTP/2-only port (a gRPC server's, as flyteadmin's 8089): its SETTINGS frame,
+ *   then the connection closed, as grpc-go answers an HTTP/1.1 request.
  *
  * The certificates are test/fixtures/tls (their README says how they were made).
  */
@@ -67,6 +69,18 @@ async function resetting(): Promise<string> {
   return `http://127.0.0.1:${await listening(server)}`;
 }
 
+/** An empty HTTP/2 SETTINGS frame (RFC 9113 6.5: length 0, type 4, flags 0, stream 0). */
+const SETTINGS_FRAME = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+
+async function http2Only(): Promise<string> {
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    socket.write(SETTINGS_FRAME);
+    socket.once('data', () => socket.end());
+  });
+  return `http://127.0.0.1:${await listening(server)}`;
+}
+
 /** Squid's answer without credentials: 407, Proxy-Authenticate, an HTML page. */
 async function proxyAsking(): Promise<string> {
   const server = createHttpServer((_q, s) =>
@@ -78,7 +92,14 @@ async function proxyAsking(): Promise<string> {
 }
 
 export type Breakage =
-  'wrongName' | 'expired' | 'unknownChain' | 'reset' | 'closed' | 'unknownHost' | 'proxyAuth';
+  | 'wrongName'
+  | 'expired'
+  | 'unknownChain'
+  | 'reset'
+  | 'closed'
+  | 'unknownHost'
+  | 'proxyAuth'
+  | 'notHttp1';
 
 /** The URL of an endpoint broken as `kind` says, open until the test ends. */
 export async function brokenEndpoint(kind: Breakage): Promise<string> {
@@ -99,5 +120,7 @@ export async function brokenEndpoint(kind: Breakage): Promise<string> {
       return 'http://poolsync-test.invalid:8080';
     case 'proxyAuth':
       return proxyAsking();
+    case 'notHttp1':
+      return http2Only();
   }
 }

@@ -112,6 +112,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       service: 'flyteadmin',
       label: (method, path) => `flyteadmin ${method} ${path}`,
       apiError: (method, path, status, body) => apiError(method, path, status, body, !!tokens),
+      notHttp1Advice: NOT_HTTP1_ADVICE,
       // A refused token is fetched anew once (flyteTokenSource: why `Authorization`).
       auth: tokens
         ? {
@@ -241,6 +242,10 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
       configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
   });
 }
+
+/** flyteadmin's defaults (flyteadmin/pkg/config/config.go: defaultServerConfig). */
+const NOT_HTTP1_ADVICE =
+  "give flyteadmin's HTTP port in --control-plane (server.httpPort, 8088 by default), not its gRPC port (server.grpc.port, 8089 by default)";
 
 /** grpc-gateway's `{code, message}` error, with what to do about auth. */
 function apiError(method: string, path: string, status: number, payload: ErrorBody, auth: boolean) {
