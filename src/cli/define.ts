@@ -122,7 +122,7 @@ const maxRetries = {
   coerce: wholeNumber('max-retries', 0, 100),
   default: 8,
   describe:
-    'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, with jitter); 0 = none',
+    'Retries per control-plane call on connection errors, timeouts, 429 and 5xx (backoff 0.1 s doubling to 10 s, to 5 s for Union, with jitter); 0 = none',
 } as const;
 
 /** docs/control-plane.md#limits: flag, else POOLSYNC_* variable, else default (networkOf). */

@@ -9,6 +9,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxRetries: 6, minDelayMs: 100, maxDelayMs: 5_000 };
 
+/** The REST and flyteadmin clients' waits, which the help and docs state (Union's: DEFAULT_RETRY's). */
+export const HTTP_DELAYS = { minDelayMs: 100, maxDelayMs: 10_000 } as const;
+
 /**
  * Exponential backoff with "equal jitter": retry `retry` (1-based) waits between half and all of
  * `baseMs * 2^(retry-1)`, capped at `maxMs`: never ~0 ms (no stampede), and jittered, so clients

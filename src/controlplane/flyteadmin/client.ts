@@ -57,6 +57,7 @@ import {
 } from '../oauth.js';
 import { transientStatus } from '../retry.js';
 import { load, yamlFileProblem } from '../../util/js-yaml.js';
+import { HTTP_DELAYS } from '../../util/backoff.js';
 import type { Env } from '../../util/env.js';
 
 export interface FlyteadminOptions extends ClientTuning {
@@ -120,7 +121,7 @@ export class FlyteadminControlPlane implements ControlPlane {
             refused: () => tokens.invalidate(),
           }
         : undefined,
-      retry: retryPolicy(opts, { maxRetries: 6, minDelayMs: 100, maxDelayMs: 10_000 }),
+      retry: retryPolicy(opts, { maxRetries: 6, ...HTTP_DELAYS }),
       limits,
       connections: opts.connections ?? 32,
       onPace: opts.onPace,

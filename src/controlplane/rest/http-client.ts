@@ -40,6 +40,7 @@ import { JsonHttp, type ErrorBody } from '../json-http.js';
 import { transientStatus } from '../retry.js';
 import { limitsOf, retryPolicy, type ClientTuning } from '../opener.js';
 import { sameJson } from '../../util/same-json.js';
+import { HTTP_DELAYS } from '../../util/backoff.js';
 import type {
   ApplyLockLease,
   ApplyLockProvider,
@@ -108,7 +109,7 @@ export class HttpControlPlane implements ControlPlane {
       auth: token ? { header: async () => `Bearer ${token}` } : undefined,
       plainHttpHint: (plain) =>
         `if it is a plain-HTTP server (\`poolsync control-plane serve\` is), use --control-plane ${plain}`,
-      retry: retryPolicy(opts, { maxRetries: 8, minDelayMs: 100, maxDelayMs: 10_000 }),
+      retry: retryPolicy(opts, { maxRetries: 8, ...HTTP_DELAYS }),
       limits: limitsOf(opts),
       connections,
       onPace: opts.onPace,
