@@ -1,0 +1,26 @@
+/**
+ * Sentences a hand test found saying other than the program does, held to what it does: each
+ * test checks the behaviour (or cites where it is tested) and that no page says otherwise.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { ROOT } from './run-doc.js';
+
+/** Every sentence of every page, on one line, with its page. */
+const SENTENCES = readdirSync(join(ROOT, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .flatMap((f) =>
+    readFileSync(join(ROOT, 'docs', f), 'utf8')
+      .split(/(?<=\.)\s+|\n\s*\n|\n(?=\||\s*- )/)
+      .map((s) => `docs/${f}: ${s.replace(/\s+/g, ' ')}`),
+  );
+
+// The control plane drains such a queue and refuses its delete: test/controlplane/
+// default-queues.test.ts ("a queue named by a setting"), Union's _queue.py:934-938, 1011-1012.
+it('no page says a default-queue setting keeps its queue from being drained, only from being deleted', () => {
+  const said = SENTENCES.filter(
+    (s) => /setting|default_queue|DefaultQueue/.test(s) && /\brefuses? to drain/i.test(s),
+  );
+  expect(said).toEqual([]);
+});
