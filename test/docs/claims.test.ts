@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { prunes, scopeWithInventory } from '../../src/plan/prune-scope.js';
 import { ROOT } from './run-doc.js';
 
 /** Every sentence of every page, on one line, with its page. */
@@ -22,5 +23,19 @@ it('no page says a default-queue setting keeps its queue from being drained, onl
   const said = SENTENCES.filter(
     (s) => /setting|default_queue|DefaultQueue/.test(s) && /\brefuses? to drain/i.test(s),
   );
+  expect(said).toEqual([]);
+});
+
+it('no page gives the prune scope as the kinds the repository declares: the inventory, or manage:', () => {
+  const config = { prune: true, ignore: [], declared_kinds: ['PoolAssignment' as const] };
+  const set = 'ml/production';
+  const scope = scopeWithInventory(config, ['PoolAssignment/ml/development']);
+  // A declared kind: only what poolsync applied is pruned, not one set with uctl.
+  expect(prunes(scope, new Set(['PoolAssignment/ml/development']), 'PoolAssignment', set)).toBe(
+    false,
+  );
+  const managed = scopeWithInventory({ ...config, manage: ['PoolAssignment'] }, []);
+  expect(prunes(managed, new Set(), 'PoolAssignment', set)).toBe(true);
+  const said = SENTENCES.filter((s) => /prune scope[^.]*\(the repository declares/i.test(s));
   expect(said).toEqual([]);
 });
