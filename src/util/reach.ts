@@ -2,8 +2,9 @@
  * Fast, clear failures when nothing answers (issue 35), and what an HTTP client may try again
  * (quality.md). A failure to connect at all is told apart from a connection lost mid-call:
  * nothing was sent, any call may be retried. Until an endpoint has answered once it gets at most
- * CONNECT_RETRIES retries (TLS, timeouts and an answer not in HTTP/1.1 none), so a wrong URL is reported within a second;
- * then failures (a restart, a rolling update) get the whole --max-retries budget.
+ * CONNECT_RETRIES retries (TLS and timeouts none), so a wrong URL is reported within a second;
+ * then failures (a restart, a rolling update) get the whole --max-retries budget. An answer not
+ * in HTTP/1.1 (an HTTP/2-only port) is said the same way, and never retried.
  */
 import { isIP } from 'node:net';
 
@@ -36,7 +37,7 @@ export const CONNECT_RETRIES = 2;
 export interface ConnectFailure {
   /** `not-http1`: a server answered in another protocol (an HTTP/2-only or gRPC port). */
   kind: 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout' | 'not-http1';
-  /** The system's code: ECONNREFUSED, ENOTFOUND, ERR_SSL_WRONG_VERSION_NUMBER, HPE_INVALID_CONSTANT… */
+  /** The system's code: ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER, HPE_INVALID_CONSTANT… */
   code: string;
   /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
   certNames?: string | undefined;
@@ -81,8 +82,8 @@ export function errorCodes(err: unknown): string[] {
 }
 
 /**
- * A failure to connect at all (nothing was sent), or to speak HTTP/1.1 with what answered
- * (nothing it understood), from an error or a code; else null.
+ * A failure to connect at all (nothing was sent), or an answer not in HTTP/1.1 (`not-http1`),
+ * from an error or a code; else null.
  */
 export function connectFailure(errOrCode: unknown): ConnectFailure | null {
   const parser = typeof errOrCode === 'string' ? null : parserFailure(errOrCode);
