@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { Parser } from 'yargs/helpers';
 import { UserError } from '../util/user-error.js';
 import { COMMANDS, type Command } from './define.js';
+import { commandNamed } from './usage-error.js';
 
 export function endOfOptions(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
   const end = argv.indexOf('--');
@@ -31,12 +32,10 @@ export function endOfOptions(argv: readonly string[], env: NodeJS.ProcessEnv): s
 
 /** The (sub)command `words` name and the index after its words. */
 function commandIn(words: readonly string[]): { command: Command; end: number } | null {
-  const named = (among: readonly Command[], word: string | undefined) =>
-    among.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word ?? ''));
-  const i = words.findIndex((w) => named(Object.values(COMMANDS), w));
+  const i = words.findIndex((w) => commandNamed(Object.values(COMMANDS), w));
   if (i < 0) return null;
-  const top = named(Object.values(COMMANDS), words[i])!;
-  const sub = named(top.subcommands ?? [], words[i + 1]);
+  const top = commandNamed(Object.values(COMMANDS), words[i])!;
+  const sub = commandNamed(top.subcommands ?? [], words[i + 1]);
   return sub ? { command: sub, end: i + 2 } : { command: top, end: i + 1 };
 }
 

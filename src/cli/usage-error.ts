@@ -51,7 +51,10 @@ export function otherToolHint(
 }
 
 /** The command of `commands` that `word` names, by its name or an alias. */
-function commandNamed(commands: readonly Command[], word: string | undefined): Command | undefined {
+export function commandNamed(
+  commands: readonly Command[],
+  word: string | undefined,
+): Command | undefined {
   if (word === undefined) return undefined;
   return commands.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word));
 }
