@@ -19,6 +19,14 @@ import { TestRepo, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-token-history-drift-0123456789';
 
+/** A daemon following `repo` with its state in `state`, once its first run is done. */
+async function startedOn(repo: TestRepo, state: string) {
+  const h = await startTestDaemon({ flags: { repo: repo.bare }, state, logLevel: 'silent' });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return h;
+}
+
 function writeFolder(dir: string, files: Record<string, string | null>): void {
   for (const [path, content] of Object.entries(files)) {
     const full = join(dir, path);
@@ -142,12 +150,7 @@ describe('every run number the daemon shows is one `poolsync history N` answers'
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
     const state = tempDir();
-    const start = async () => {
-      const h = await startTestDaemon({ flags: { repo: repo.bare }, state, logLevel: 'silent' });
-      cleanup.add(h.stop);
-      await h.daemon.firstRun;
-      return h;
-    };
+    const start = () => startedOn(repo, state);
     repo.commit(manifests(), 'A');
     let h = await start();
     for (let i = 0; i < 3; i++) await h.daemon.reconcile('poll');
@@ -209,12 +212,7 @@ describe('a restart on the same state folder', () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
     const state = tempDir();
-    const start = async () => {
-      const h = await startTestDaemon({ flags: { repo: repo.bare }, state, logLevel: 'silent' });
-      cleanup.add(h.stop);
-      await h.daemon.firstRun;
-      return h;
-    };
+    const start = () => startedOn(repo, state);
     const applied = repo.commit(manifests(), 'A');
     let h = await start();
     expect(h.daemon.status().appliedCommit).toBe(applied);
