@@ -508,8 +508,67 @@ function parserIssue(
   const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
   if (open !== null)
     return { code: 'YAML', message: open.message(line, column), ...lines.at(open.offset) };
+  const key = offset >= 0 ? keyWithoutColon(source, offset, err.reason) : null;
+  if (key !== null) {
+    const message = `syntax error: '${clip(key.text)}' is missing its ':' (key: value), so the parser read on and gave up at line ${line}, column ${column}`;
+    return { code: 'YAML', message, ...lines.at(key.offset) };
+  }
   // The code column already says YAML: the message starts with what went wrong.
   return { code: 'YAML', message: `syntax error: ${err.reason}`, line, column };
+}
+
+/**
+ * Reasons under which js-yaml may be reporting a plain scalar that ran on over the next lines, a
+ * key's ':' missing: it notices at the ':' that ends the run (or, for a key, at whatever follows
+ * it, the end of the file included), often lines later.
+ */
+const RUN_ON_KEY = /multiline key may not be an implicit key/;
+const RUN_ON_AT_COLON =
+  /bad indentation of a mapping entry|end of the stream or a document separator is expected/;
+
+/**
+ * Where the plain scalar that ends at the parser's position `end` starts, when that is on an
+ * earlier line: the key written without its ':' (`ignore` over `  - drafts/**`); null when the
+ * reason is another or the scalar starts on the parser's line (its position is then right).
+ * Read back from `end` to the nearest line a plain scalar cannot run over (a ':' indicator, a
+ * comment, a document marker); of the lines after it, the first one no later line is indented
+ * less than (a scalar's next lines are indented at least as far as its first), unless they are
+ * all indented past a `key: value` line's key: then they run on its value, and no key is missing.
+ */
+export function keyWithoutColon(
+  source: string,
+  end: number,
+  reason: string,
+): { offset: number; text: string } | null {
+  const atColon = source[end] === ':';
+  if (!RUN_ON_KEY.test(reason) && !(atColon && RUN_ON_AT_COLON.test(reason))) return null;
+  // The scalar's end: at the ':', else before the line breaks the parser read past.
+  let last = end;
+  if (!atColon) while (last > 0 && /\s/.test(source[last - 1]!)) last--;
+  const lineStart = (i: number) => (i <= 0 ? 0 : source.lastIndexOf('\n', i - 1) + 1);
+  let first: number | null = null;
+  let lessIndented = Infinity;
+  let stop = last;
+  for (let start = lineStart(last); ; start = lineStart(start - 1)) {
+    const line = source.slice(start, stop).replace(/\r$/, '');
+    if (/:(\s|$)|(^|\s)#|^(---|\.\.\.)(\s|$)/.test(line)) {
+      // `key: value` over lines indented further: the value's own next lines, not a key.
+      const keyIndent = /^\s*(-\s+)*/.exec(line)![0].length;
+      if (/:\s+[^\s#]/.test(line) && lessIndented > keyIndent) return null;
+      break;
+    }
+    const indent = line.length - line.trimStart().length;
+    if (indent < line.length && indent <= lessIndented) {
+      // A sequence entry's dash is not the key's.
+      first = start + indent + /^(-\s+)*/.exec(line.slice(indent))![0].length;
+      lessIndented = indent;
+    }
+    if (start === 0) break;
+    stop = start - 1;
+  }
+  if (first === null || lineStart(first) === lineStart(end)) return null;
+  const lineEnd = source.indexOf('\n', first);
+  return { offset: first, text: source.slice(first, lineEnd < 0 ? last : lineEnd).trim() };
 }
 
 const DESCRIBE = {

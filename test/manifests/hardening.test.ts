@@ -168,6 +168,58 @@ describe('YAML errors at the place to fix', () => {
     ]);
   });
 
+  it("poolsync.yaml's syntax errors are at the mistake's line and column, as the same text's in a manifest", async () => {
+    // examples/config-repo/poolsync.yaml, then each mistake made by hand in it.
+    const config = [
+      'apiVersion: poolsync/v1',
+      'kind: RepoConfig',
+      '# Live objects that are not declared here are reported as unmanaged, never deleted.',
+      'prune: false',
+      '# Work in progress that must not reach the control plane yet.',
+      'ignore:',
+      '  - drafts/**',
+      '',
+    ].join('\n');
+    const render = 'render:\n  flyte-core-values\n    path: deploy/values.yaml\n';
+    const broken: [string, string, string][] = [
+      // The parser gives up at the end of the file (9:1): the key is where the ':' is missing.
+      [
+        'key without its colon, last',
+        config.replace('ignore:', 'ignore'),
+        "6:1: YAML syntax error: 'ignore' is missing its ':'",
+      ],
+      [
+        'key without its colon, nested',
+        config + render,
+        "9:3: YAML syntax error: 'flyte-core-values' is missing its ':'",
+      ],
+      [
+        'unclosed quote',
+        config.replace('prune: false', 'prune: "false'),
+        '4:8: YAML syntax error: double-quoted string opened here',
+      ],
+      ['bad indentation', config + ' - more/**\n', '8:2: YAML syntax error: bad indentation'],
+      ['tab', config.replace('  - drafts', '\t- drafts'), '7:1: YAML syntax error: tab characters'],
+      [
+        'duplicate key',
+        config + 'prune: true\n',
+        "8:1: YAML duplicate key 'prune' (first at line 4, column 1)",
+      ],
+    ];
+    const atConfig: string[] = [];
+    const atManifest: string[] = [];
+    for (const [what, text, at] of broken) {
+      const [error] = await errorsOf({ 'poolsync.yaml': text });
+      atConfig.push(`${what}: ${error!.startsWith(`poolsync.yaml:${at}`) ? 'at' : error}`);
+      const [same] = await errorsOf({ 'poolsync.yaml': config, 'm.yaml': text });
+      atManifest.push(
+        `${what}: ${same === error!.replace('poolsync.yaml', 'm.yaml') ? 'same' : same}`,
+      );
+    }
+    expect(atConfig).toEqual(broken.map(([what]) => `${what}: at`));
+    expect(atManifest).toEqual(broken.map(([what]) => `${what}: same`));
+  });
+
   it('other syntax errors keep the parser position and say "syntax error" once', async () => {
     expect(await errorsOf({ 'x.yaml': 'a: b: c\n' })).toEqual([
       'x.yaml:1:5: YAML syntax error: bad indentation of a mapping entry',

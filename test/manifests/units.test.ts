@@ -87,6 +87,34 @@ describe('YAML positions', () => {
   });
 });
 
+describe('a key without its colon', () => {
+  const at = (text: string) =>
+    parseYamlFile(text).issues.map((i) => `${i.line}:${i.column} ${i.message}`);
+
+  it('is reported at the key, not lines later where the parser gave up; nothing else moves', () => {
+    expect(at('prune: false\nignore\n  - drafts/**\n')).toEqual([
+      "2:1 syntax error: 'ignore' is missing its ':' (key: value), so the parser read on and gave up at line 4, column 1",
+    ]);
+    expect(at('spec:\n  pool prod\n  clusters: [a]\n')).toEqual([
+      "2:3 syntax error: 'pool prod' is missing its ':' (key: value), so the parser read on and gave up at line 3, column 11",
+    ]);
+    // Past a value's own next lines, a block scalar's, a flow collection's; at a sequence entry's key.
+    expect(at('a: foo\n  bar\nabsent\nignore: x\n')[0]).toMatch(/^3:1 syntax error: 'absent' /);
+    expect(at('a: |\n  x\nignore\n  - y\n')[0]).toMatch(/^3:1 syntax error: 'ignore' /);
+    expect(at('a: [x,\n  y]\r\nignore\r\n  - y\r\n')[0]).toMatch(/^3:1 syntax error: 'ignore' /);
+    expect(at('- a: 1\n  b\n  c: 2\n')[0]).toMatch(/^2:3 syntax error: 'b' /);
+    expect(at('# a comment\napiVersion poolsync/v1\nkind: Queue\n')[0]).toMatch(
+      /^2:1 syntax error: 'apiVersion poolsync\/v1' /,
+    );
+    // Where no key lacks its ':', the parser's position stays.
+    expect(at('a: b: c\n')).toEqual(['1:5 syntax error: bad indentation of a mapping entry']);
+    // A value over two lines, then an entry indented too far: that entry is the mistake.
+    expect(at('description: a long\n  text\n  b: 1\n')).toEqual([
+      '3:4 syntax error: bad indentation of a mapping entry',
+    ]);
+  });
+});
+
 describe('reports', () => {
   it('sorts errors by file, line and column and pluralises the count', () => {
     const e = (file: string, line: number, column = 1) =>
