@@ -475,7 +475,7 @@ export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOp
  * One BACKEND_KIND error per declared kind the backend cannot manage; kinds it takes as
  * configuration only (`poolsync render`, no API) or replaced by another (replacedKinds) are not.
  */
-export function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
   const accepted = new Set<ObjectKind>([...backend.kinds, ...(backend.configKinds ?? [])]);
   const out: PlanError[] = [];
   // Only the kinds refused get their addresses (not 100,000 for a backend that takes them all).
@@ -546,12 +546,21 @@ export function planForBackend(
     plan.changes.splice(at < 0 ? plan.changes.length : at, 0, ...replaced);
     plan.summary.blocked += replaced.length;
   }
-  plan.errors.push(
+  plan.errors.push(...backendErrors(desired, backend));
+  return plan;
+}
+
+/**
+ * The plan errors that follow from the repository and the backend alone, whatever the live
+ * state: BACKEND_KIND, MULTI_POOL_CLUSTER, QUEUE_CAPS. Every plan against that backend fails on
+ * them, so `poolsync check` reports them before any plan (no read needed).
+ */
+export function backendErrors(desired: DesiredState, backend: BackendInfo): PlanError[] {
+  return [
     ...backendKindErrors(desired, backend),
     ...multiPoolErrors(desired, backend),
     ...queueCapsErrors(desired, backend),
-  );
-  return plan;
+  ];
 }
 
 /**

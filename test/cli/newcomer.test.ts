@@ -363,4 +363,39 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(dead.stdout).toContain('1 attempt');
     expect(dead.stdout).not.toMatch(/✗ Cluster:|capabilities/);
   });
+
+  it('check: every plan error that holds whatever the live state (MULTI_POOL_CLUSTER, QUEUE_CAPS) is ✗ in the plan’s words, not Ready', async () => {
+    // Union self-managed's example (a cluster in two pools) with queues that set Union's
+    // scheduling, checked against the embedded control plane, which has neither.
+    const dir = join(tmp, 'static-blocks');
+    cpSync(join(REPO_ROOT, 'examples/union-self-managed'), dir, { recursive: true });
+    mkdirSync(join(dir, 'queues'));
+    for (const n of [1, 2, 3, 4, 5])
+      writeFileSync(
+        join(dir, 'queues', `q${n}.yaml`),
+        `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: q${n}\nspec:\n  pool: staging-cp\n` +
+          '  run_concurrency: 1\n  action_concurrency: 1\n  scheduling: strict_fifo\n',
+      );
+    const cpUrl = `file:${join(tmp, 'static-blocks.json')}`;
+    const checked = await runInProcess(['check', dir, '--control-plane', cpUrl], {});
+    const planned = await runInProcess(['plan', dir, '--control-plane', cpUrl, '-o', 'json'], {});
+    const errors = (
+      JSON.parse(planned.stdout) as {
+        errors: { code: string; message: string; location: string }[];
+      }
+    ).errors;
+    expect(errors.map((e) => e.code)).toEqual([
+      'MULTI_POOL_CLUSTER',
+      ...Array<string>(5).fill('QUEUE_CAPS'),
+    ]);
+    // The plan's own reason, at the plan's location; a code's fourth and later counted.
+    const failed = checked.stdout.split('\n').filter((l) => l.startsWith('✗ '));
+    expect(failed).toEqual([
+      ...errors.slice(0, 4).map((e) => `✗ ${e.location}: ${e.message} (${e.code})`),
+      `✗ QUEUE_CAPS: 2 more like these (\`poolsync plan ${shellQuote(dir)}\` lists each)`,
+    ]);
+    expect(checked.stdout).toMatch(/^5 checks failed\.$/m);
+    expect(checked.stdout).not.toContain('Ready');
+    expect(checked.code).toBe(1);
+  });
 });

@@ -8,6 +8,7 @@ import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
 import type { BackendProfile } from '../../model/backend.js';
 import type { ObjectKind } from '../../model/common.js';
 import type { DesiredState } from '../../model/desired.js';
+import type { PlanError } from '../../model/plan.js';
 import { loadDesired } from '../../ops/plan-run.js';
 import { UserError } from '../../util/user-error.js';
 import { escapeJsonForTerminal, escapeTerminal } from '../../util/terminal-text.js';
@@ -96,9 +97,9 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   let cp: ControlPlane | null = null;
   try {
     cp = await openToRead(target, io, networkOf(args, io.env));
-    const refused = await refusedKinds(cp, folder.desired);
+    const refused = await refusedByBackend(cp, folder.desired, args.dir);
     const probed = args.probe
-      ? await probeKinds(cp, refused)
+      ? await probeKinds(cp, refused.kinds)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];
     const answered = !probed.some((l) => l.unreachable);
     lines.push(
@@ -107,7 +108,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
         text: `control plane ${url}: ${cp.backend.name}${answered ? '' : ', not reachable'}`,
       },
       ...probed,
-      ...refused.values(),
+      ...refused.lines,
     );
   } catch (err) {
     lines.push({ ok: false, text: `control plane ${url}: ${reason(err)}` });
@@ -145,26 +146,48 @@ async function folderLine(dir: string): Promise<Line & { desired?: DesiredState 
       };
 }
 
+/** At most this many ✗ lines per object code; the rest are counted on one more (a plan lists them all). */
+const SHOWN_PER_CODE = 3;
+
 /**
- * The kinds the folder declares and the backend refuses, each the plan's BACKEND_KIND error as a
- * ✗ line: the plan would fail on them, so the setup is not ready (no read needed).
+ * What every plan of the folder against this backend fails on, whatever the live state: the
+ * plan's own errors (backendErrors: BACKEND_KIND, MULTI_POOL_CLUSTER, QUEUE_CAPS), each a ✗ line
+ * in the plan's words, so the setup is not ready (no read needed). `kinds`: those BACKEND_KIND
+ * refuses, said on their ✗ line instead of a line of their own.
  */
-async function refusedKinds(
+async function refusedByBackend(
   cp: ControlPlane,
   desired: DesiredState | undefined,
-): Promise<Map<ObjectKind, Line>> {
-  if (desired === undefined) return new Map();
-  const { backendKindErrors } = await import('../../plan/index.js');
-  const errors = backendKindErrors(desired, backendInfo(cp));
-  return new Map(
-    errors.map((e) => [
-      e.params!['kind'] as ObjectKind,
-      { ok: false, text: `${String(e.params!['kind'])}: ${errorText(e)} (BACKEND_KIND)` },
-    ]),
-  );
+  dir: string,
+): Promise<{ kinds: Set<ObjectKind>; lines: Line[] }> {
+  if (desired === undefined) return { kinds: new Set(), lines: [] };
+  const { backendErrors } = await import('../../plan/index.js');
+  const kinds = new Set<ObjectKind>();
+  const lines: Line[] = [];
+  const byCode = new Map<string, PlanError[]>();
+  for (const e of backendErrors(desired, backendInfo(cp)))
+    byCode.set(e.code, [...(byCode.get(e.code) ?? []), e]);
+  for (const [code, errors] of byCode) {
+    // BACKEND_KIND is one error per kind already.
+    const shown = code === 'BACKEND_KIND' ? errors.length : SHOWN_PER_CODE;
+    for (const e of errors.slice(0, shown)) {
+      const kind = code === 'BACKEND_KIND' ? (e.params!['kind'] as ObjectKind) : null;
+      if (kind !== null) kinds.add(kind);
+      // The kind refused, else where the plan points (validate's file:line:column).
+      const at = kind ?? e.location ?? e.address ?? code;
+      lines.push({ ok: false, text: `${at}: ${errorText(e)} (${code})` });
+    }
+    const more = errors.length - shown;
+    if (more > 0)
+      lines.push({
+        ok: false,
+        text: `${code}: ${more} more like these (\`poolsync plan ${shellQuote(dir)}\` lists each)`,
+      });
+  }
+  return { kinds, lines };
 }
 
-async function probeKinds(cp: ControlPlane, refused: Map<ObjectKind, Line>): Promise<Line[]> {
+async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): Promise<Line[]> {
   const { pools, clusters, queues, assignments, defaultQueues } = cp;
   const labels = cp.executionClusterLabels;
   const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
