@@ -659,7 +659,7 @@ const daemon = {
       .options({
         config: text('YAML file of settings (keys are the flag names); flags and env win over it'),
         quickstart: toggle(
-          'Demo: embedded control plane (file:.poolsync/control-plane.json), watch examples/config-repo, policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
+          'Demo: embedded control plane (file:.poolsync/control-plane.json), watch this folder when it has poolsync.yaml (else the bundled examples/config-repo; --watch DIR: another), policy all, print each applied plan, serve on 127.0.0.1:8080 (or --listen / POOLSYNC_LISTEN)',
         ),
         // Typed by name in DaemonArgs: the settings' names are data.
         ...(settings as Record<never, Options>),

@@ -39,7 +39,7 @@ export function quickstartBanner(
     `poolsync daemon (quickstart) listening on ${url}, watching ${watching}\n` +
     `  dashboard ${url}/\n  status    ${url}/status\n  metrics   ${url}/metrics\n` +
     admin +
-    `Edit a file under the example folder to see the plan applied. Ctrl-C to stop.\n`
+    `Edit a file under it to see the plan applied (\`--watch DIR\` watches another folder). Ctrl-C to stop.\n`
   );
 }
 

@@ -1,7 +1,7 @@
 /** `poolsync daemon` (docs/daemon.md): src/daemon started, stopped at SIGTERM/SIGINT. */
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   LOCAL_ADMIN_TOKEN_FILE,
@@ -17,6 +17,7 @@ import { rememberSecretsOf } from '../../util/redact.js';
 import { writeOwnFile } from '../../util/safe-file.js';
 import { briefPlan, quickstartBanner, quickstartStop } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import { resolveNotifyConfig } from '../../notify/config.js';
 import { Notifier } from '../../notify/notifier.js';
 import type { DaemonArgs } from '../define.js';
@@ -33,9 +34,35 @@ function bundledExample(): string {
   const found = candidates.find((c) => existsSync(c));
   if (!found)
     throw new UserError(
-      'cannot find examples/config-repo for --quickstart; run it from the poolsync repository, or use --watch DIR',
+      'cannot find examples/config-repo for --quickstart; run it in a config repository (one with poolsync.yaml), or use --watch DIR',
     );
   return found;
+}
+
+/**
+ * What `--quickstart` watches (docs/daemon.md#quickstart), and why, as its banner says it:
+ * `--watch DIR`; else the folder it runs in when that is a config repository (it has
+ * poolsync.yaml, as `poolsync init` writes); else the example poolsync ships (`npm start` in a
+ * clone, whose root has none). `dir` null: --watch's, resolved with the other settings.
+ */
+async function quickstartFolder(
+  cwd: string,
+  watch: unknown,
+): Promise<{ dir: string | null; why: string }> {
+  if (watch !== undefined && watch !== null) return { dir: null, why: '--watch' };
+  if (!existsSync(join(cwd, 'poolsync.yaml')))
+    return {
+      dir: bundledExample(),
+      why: `the example poolsync ships: ${cwd} has no poolsync.yaml`,
+    };
+  const { readRepoConfig } = await import('../../manifests/config.js');
+  // Each environment names its own control plane: the quickstart's policy all would apply there.
+  if ((await readRepoConfig(cwd).catch(() => null))?.declaresEnvironments)
+    throw new UserError(
+      `--quickstart applies everything (policy all) to one embedded control plane, and ${join(cwd, 'poolsync.yaml')} declares environments, each with its own control plane: ` +
+        '`poolsync daemon --watch .` reconciles them (policy safe unless you say otherwise; docs/environments.md); `--quickstart --watch .` runs the quickstart on it anyway',
+    );
+  return { dir: cwd, why: "this folder's poolsync.yaml" };
 }
 
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
@@ -46,9 +73,14 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     if (v !== undefined) flags[opt.name] = v;
   }
   const quickstart = args.quickstart === true;
+  if (quickstart && flags.repo !== undefined)
+    throw new UserError(
+      '--quickstart watches a folder on disk (this one when it has poolsync.yaml, else the bundled example, or --watch DIR); drop --repo, or drop --quickstart',
+    );
+  const watching = quickstart ? await quickstartFolder(process.cwd(), flags.watch) : null;
   const overrides = quickstart
     ? {
-        watch: bundledExample(),
+        ...(watching?.dir ? { watch: watching.dir } : {}),
         'control-plane': 'file:.poolsync/control-plane.json',
         policy: 'all',
         // No `listen`: as for any daemon (0.0.0.0:8080 in the Docker image's POOLSYNC_LISTEN).
@@ -57,11 +89,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
         'log-level': 'warn',
       }
     : undefined;
-  if (quickstart && flags.repo !== undefined)
-    throw new UserError(
-      '--quickstart watches the bundled example; drop --repo, or drop --quickstart',
-    );
-  // Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH: it always watches the example.
+  // Quickstart ignores POOLSYNC_REPO / POOLSYNC_WATCH: it watches what quickstartFolder says.
   const { POOLSYNC_REPO: _r, POOLSYNC_WATCH: _w, ...withoutSource } = io.env;
   const config = await resolveDaemonConfig({
     flags,
@@ -144,13 +172,17 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   if (quickstart) {
     const watched = config.source.kind === 'watch' ? config.source.dir : '';
     const path = relative(process.cwd(), resolve(LOCAL_ADMIN_TOKEN_FILE));
-    io.stdout.write(quickstartBanner(daemon.url, watched, token && { path, made: token.made }));
+    const what = `${watched} (${watching!.why})`;
+    io.stdout.write(quickstartBanner(daemon.url, what, token && { path, made: token.made }));
+    // The watched folder as a command typed here names it: relative when below this folder.
+    const below = relative(process.cwd(), watched);
+    const named = below.startsWith('..') || isAbsolute(below) ? watched : below || '.';
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
       if (!run) return;
       // What it applied, holds, froze or failed at is said already (RunLines).
       io.stdout.write(
-        `First run ${run.result.replace(/_/g, ' ')}. What poolsync manages now: \`poolsync state list ${relative(process.cwd(), watched) || '.'}\`.\n`,
+        `First run ${run.result.replace(/_/g, ' ')}. What poolsync manages now: \`poolsync state list ${shellQuote(named)}\`.\n`,
       );
     });
   }
