@@ -18,7 +18,7 @@ import {
 import { entry, toPlain, type YNode } from './yaml.js';
 import { parseYamlFile } from './yaml-simple.js';
 import { REPO_CONFIG_FILE, findManifestFiles, readManifestText, type WalkResult } from './walk.js';
-import { readEnvironments } from './environments.js';
+import { checkPatchPlaces, readEnvironments } from './environments.js';
 
 export interface ConfigResult {
   config: RepoConfig;
@@ -59,14 +59,12 @@ export async function readRepoConfig(
   const render = await checkRenderConfig(root, doc.value, doc.root, add);
   const environments = await readEnvironments(root, doc.root, add, resolveHost);
   checkApprovers(doc.root, environments, add);
-  // Rendered files and the values they merge with are not manifests: the loader skips them;
-  // so are the environments' patch files (environments.ts).
-  const skip = [
-    ...Object.values(render ?? {}).flatMap((t: { path: string; base?: string }) =>
-      t.base ? [t.path, t.base] : [t.path],
-    ),
-    ...(environments ?? []).flatMap((e) => e.patches),
-  ];
+  // Rendered files and the values they merge with are not manifests: the loader skips them.
+  // A patch file is skipped only by the environments it patches (environmentFiles).
+  const skip = Object.values(render ?? {}).flatMap((t: { path: string; base?: string }) =>
+    t.base ? [t.path, t.base] : [t.path],
+  );
+  if (environments) checkPatchPlaces(doc.root, environments, [...ignore, ...skip], add);
   return {
     config: {
       prune: raw.prune ?? false,

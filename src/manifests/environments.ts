@@ -4,7 +4,8 @@
  * are not manifests, one control plane per environment, a promotion chain that never loops),
  * each error at its node. Loaded (index.ts): its files, its patches; and its credentials.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { lstat, readdir } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Environment, EnvironmentEntry, RepoConfig } from '../model/desired.js';
 import {
   addressReached,
@@ -15,9 +16,9 @@ import {
 import { MAX_DURATION_MS, parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, meant } from './suggest.js';
 import type { AddError, ValidationError } from './types.js';
-import { REPO_CONFIG_FILE, firstNonFolder, readManifestText } from './walk.js';
+import { REPO_CONFIG_FILE, manifestReader, readManifestText } from './walk.js';
 import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
 import { parseYamlFile } from './yaml-simple.js';
 
@@ -147,7 +148,7 @@ async function readEnvironment(
   const folders: string[] = [];
   for (const [i, folder] of raw.folders.entries()) {
     const rel = relativeConfigPath(folder);
-    const problem = rel === null ? null : await folderProblem(dir, rel);
+    const problem = rel === null ? null : await pathProblem(dir, rel, 'folder');
     if (rel === null) {
       const message = `${where}.folders: '${folder}' must be a folder inside the config folder (relative, no '..')`;
       add('SCHEMA', message, at('folders', i));
@@ -157,10 +158,20 @@ async function readEnvironment(
   const patches: string[] = [];
   for (const [i, patch] of (raw.patches ?? []).entries()) {
     const rel = relativeConfigPath(patch);
-    if (rel !== null && rel !== '.' && /\.ya?ml$/.test(rel)) patches.push(rel);
-    else {
+    if (rel === null || rel === '.' || !/\.ya?ml$/.test(rel)) {
       const message = `${where}.patches: '${patch}' must be a .yaml file inside the config folder (relative, no '..')`;
       add('SCHEMA', message, at('patches', i));
+      continue;
+    }
+    // Here, not when the environment's files are read: a patch file missing is a typo in this line.
+    const problem = await pathProblem(dir, rel, 'file');
+    if (problem === null) patches.push(rel);
+    else {
+      const todo = problem.startsWith('does not exist')
+        ? ': correct the path, or write the patch file there'
+        : '';
+      const message = `${where}.patches: ${rel} ${problem}${todo}`;
+      add('IO', message, at('patches', i));
     }
   }
   let driftIntervalMs: number | undefined;
@@ -211,14 +222,101 @@ function checkPromotion(envs: Environment[], node: YNode, add: AddError): void {
   }
 }
 
-/** Why `rel` is not a real folder under `dir` (no link on the way), or null. */
-async function folderProblem(dir: string, rel: string): Promise<string | null> {
-  const bad = rel === '.' ? null : await firstNonFolder(dir, rel.split('/'));
-  if (bad === null) return null;
-  if (bad.st === null) return 'does not exist';
-  return bad.st.isSymbolicLink()
-    ? 'is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real folder'
-    : 'is not a folder';
+/**
+ * Why `rel` is not a real folder (or regular file) under `dir`, reached through real folders (no
+ * link on the way), or null. A part missing is named with the close name beside it, if any.
+ */
+async function pathProblem(
+  dir: string,
+  rel: string,
+  want: 'folder' | 'file',
+): Promise<string | null> {
+  const parts = rel === '.' ? [] : rel.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const file = want === 'file' && i === parts.length - 1;
+    const st = await lstat(join(dir, ...parts.slice(0, i + 1))).catch(() => null);
+    if (st === null) return `does not exist${await nearName(dir, parts, i, file)}`;
+    if (st.isSymbolicLink())
+      return `is (or is under) a symbolic link: poolsync reads nothing outside the repository; name the real ${want}`;
+    if (file ? !st.isFile() : !st.isDirectory()) return file ? 'is not a file' : 'is not a folder';
+  }
+  return null;
+}
+
+/**
+ * ` (did you mean 'development'?)` when the folder holding the missing `parts[i]` has an entry of
+ * its kind (a folder, or a YAML file) with a close name; '' otherwise.
+ */
+async function nearName(dir: string, parts: string[], i: number, file: boolean): Promise<string> {
+  const entries = await readdir(join(dir, ...parts.slice(0, i)), { withFileTypes: true }).catch(
+    () => [],
+  );
+  const names = entries
+    .filter((e) => !e.name.startsWith('.'))
+    .filter((e) => (file ? e.isFile() && /\.ya?ml$/.test(e.name) : e.isDirectory()))
+    .map((e) => e.name);
+  const hit = meant(parts[i]!, names);
+  if (hit === null) return '';
+  return ` (did you mean '${[...parts.slice(0, i), hit, ...parts.slice(i + 1)].join('/')}'?)`;
+}
+
+/**
+ * A patch file is a patch of every environment that would read it as a manifest (docs/environments.md,
+ * Patches): one another environment reads as a manifest (under its folders, not ignored) is refused
+ * at its `patches` entry. Else that environment would plan the patch as an object of its own, and
+ * skipping the file for every environment would drop that environment's manifests instead (with
+ * `prune: true`, deleting their objects). `notManifests`: the `ignore` globs and rendered files.
+ */
+export function checkPatchPlaces(
+  root: YNode,
+  envs: readonly Environment[],
+  notManifests: readonly string[],
+  add: AddError,
+): void {
+  let readsAsManifest: ReturnType<typeof manifestReader>;
+  try {
+    readsAsManifest = manifestReader(notManifests);
+  } catch {
+    return; // an invalid ignore glob: reported already (config.ts), and what it skips is unknown
+  }
+  // Who reads each folder: a patch's readers are found from its own folders up (linear).
+  const readersOf = new Map<string, Environment[]>();
+  for (const e of envs)
+    for (const f of e.folders) {
+      const list = readersOf.get(f) ?? [];
+      if (list.length === 0) readersOf.set(f, list);
+      if (!list.includes(e)) list.push(e);
+    }
+  const node = entry(root, 'environments')?.value;
+  for (const env of envs) {
+    const list = entry(entry(node, env.name)?.value, 'patches')?.value;
+    if (list?.kind !== 'seq') continue;
+    for (const item of list.items) {
+      const rel = relativeConfigPath(String(toPlain(item)));
+      // Hidden or ignored: no environment reads it as a manifest.
+      if (rel === null || !env.patches.includes(rel) || !readsAsManifest(rel, ['.'])) continue;
+      // Its folders, deepest first: each reader named with the deepest it reads.
+      const parts = rel.split('/');
+      const folders = parts.map((_, i) => (i === 0 ? '.' : parts.slice(0, i).join('/'))).reverse();
+      const readers = new Map<Environment, string>();
+      for (const folder of folders)
+        for (const e of readersOf.get(folder) ?? [])
+          if (!readers.has(e) && !e.patches.includes(rel)) readers.set(e, folder);
+      if (readers.size === 0) continue;
+      const named = envs
+        .filter((e) => readers.has(e))
+        .map(
+          (e) =>
+            `${e.name} (${readers.get(e) === '.' ? 'folders: [.]' : `folder ${readers.get(e)}`})`,
+        );
+      const by =
+        named.length === 1
+          ? `environment ${named[0]}`
+          : `environments ${named.slice(0, -1).join(', ')} and ${named.at(-1)}`;
+      const message = `environments.${env.name}.patches: ${rel} is read as manifests by ${by}: there its documents would be objects of their own, while ${env.name} merges them as patches. Move the patch file out of every folder another environment reads: into a folder only ${env.name} reads, or one no environment reads (e.g. patches/${env.name}.yaml)`;
+      add('SCHEMA', message, item.pos);
+    }
+  }
 }
 
 function configError(message: string): ValidationError {
@@ -249,7 +347,10 @@ export function selectEnvironment(
  * files are one run, found by binary search (docs/environments.md, Speed).
  */
 export function environmentFiles(files: string[], env: Environment): string[] {
-  if (env.folders.includes('.')) return files;
+  // Its patch files are not its manifests (checkPatchPlaces: nor any other environment's).
+  const patch = env.patches.length > 0 ? new Set(env.patches) : null;
+  const notPatch = (f: string) => patch === null || !patch.has(f);
+  if (env.folders.includes('.')) return patch === null ? files : files.filter(notPatch);
   const picked = new Set<number>();
   for (const folder of env.folders) {
     const prefix = `${folder}/`;
@@ -261,7 +362,10 @@ export function environmentFiles(files: string[], env: Environment): string[] {
     }
     for (let i = lo; i < files.length && files[i]!.startsWith(prefix); i++) picked.add(i);
   }
-  return [...picked].sort((a, b) => a - b).map((i) => files[i]!);
+  return [...picked]
+    .sort((a, b) => a - b)
+    .map((i) => files[i]!)
+    .filter(notPatch);
 }
 
 /** The repository settings as the environment sees them: its own `prune`, its name. */
@@ -275,21 +379,50 @@ export function environmentConfig(config: RepoConfig, env: Environment): RepoCon
   };
 }
 
+/**
+ * The walk's files that no environment reads, as a manifest or as a patch (docs/environments.md):
+ * never validated nor planned, so validate and plan name them.
+ */
+export function unreadFiles(files: readonly string[], envs: readonly Environment[]): string[] {
+  const folders = new Set(envs.flatMap((e) => e.folders));
+  if (folders.has('.')) return [];
+  const patches = new Set(envs.flatMap((e) => e.patches));
+  return files.filter((file) => {
+    if (patches.has(file)) return false;
+    for (let at = file.indexOf('/'); at > 0; at = file.indexOf('/', at + 1))
+      if (folders.has(file.slice(0, at))) return false;
+    return true;
+  });
+}
+
+/** Whether a path the walk reports (a skipped entry, a folder not read) concerns the environment. */
+export function concernsEnvironment(path: string, env: Environment): boolean {
+  // A folder above one of its folders too: what is below it was not read either.
+  return env.folders.some(
+    (f) => f === '.' || path === '.' || path === f || underFolder(path, f) || underFolder(f, path),
+  );
+}
+
+/**
+ * A patch of an object no folder of the environment declares, at the patch; `declared`: the
+ * addresses its folders declare (`Kind/name`), for a did-you-mean.
+ */
 export function unusedPatches(
   patches: PatchSet,
   used: Set<string>,
   env: Environment,
+  declared: () => readonly string[],
 ): ValidationError[] {
-  return [...patches.byAddress]
-    .filter(([address]) => !used.has(address))
-    .map(([address, p]) => ({
-      code: 'SCHEMA' as const,
-      message: `patches ${address}, which no folder of environment ${env.name} declares (${env.folders.join(', ')}): declare it there, or correct the kind or name`,
-      file: p.file,
-      line: p.at.line,
-      column: p.at.column,
-      address,
-    }));
+  const unused = [...patches.byAddress].filter(([address]) => !used.has(address));
+  const known = unused.length > 0 ? declared() : [];
+  return unused.map(([address, p]) => ({
+    code: 'SCHEMA' as const,
+    message: `patches ${address}, which no folder of environment ${env.name} declares (${env.folders.join(', ')})${didYouMean(address, known)}: declare it there, or correct the kind or name`,
+    file: p.file,
+    line: p.at.line,
+    column: p.at.column,
+    address,
+  }));
 }
 
 /**

@@ -20,6 +20,7 @@ import {
 } from './documents.js';
 import { buildDesiredState } from './desired.js';
 import {
+  concernsEnvironment,
   documentAddress,
   environmentConfig,
   environmentFiles,
@@ -282,7 +283,8 @@ export async function loadRepository(
     files: reads,
   };
   const others = [...load.errors];
-  if (env && patches) others.push(...unusedPatches(patches, load.patched, env));
+  if (env && patches)
+    others.push(...unusedPatches(patches, load.patched, env, () => addressesIn(loaded)));
   const { skipped } = walk;
   return opts.analyses!.folder!(input, (previous) =>
     recheck(previous, { files: loaded, errors: others, counts, config, commit, skipped }),
@@ -311,12 +313,23 @@ async function readSetup(
   // An environment's files are not known while its poolsync.yaml is wrong: none is read.
   if (configErrors.length > 0 && read.declaresEnvironments) return null;
   const chosen = configErrors.length > 0 ? null : selectEnvironment(repoConfig, opts.environment);
-  if (chosen?.error) errors.push(chosen.error);
+  // Nor without the environment: which files are manifests, which patches, is its to say.
+  if (chosen?.error) {
+    errors.push(chosen.error);
+    return null;
+  }
   const env = chosen?.env ?? null;
   const config = env ? environmentConfig(repoConfig, env) : repoConfig;
   // A command's loads of one folder share its walk; a load of its own walks the environment's folders only.
   const all = await (opts.shared?.walk() ?? findManifestFiles(dir, config.ignore, env?.folders));
-  const walk = env ? { ...all, files: environmentFiles(all.files, env) } : all;
+  // A shared walk is of the whole folder: the environment's part of it, each entry said once.
+  const walk = env
+    ? {
+        files: environmentFiles(all.files, env),
+        unreadable: all.unreadable.filter((u) => concernsEnvironment(u.path, env)),
+        skipped: all.skipped.filter((s) => concernsEnvironment(s.path, env)),
+      }
+    : all;
   const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
   if (patches) errors.push(...patches.errors);
   errors.push(...walk.unreadable.map(unreadableError));
@@ -340,12 +353,30 @@ function finish(s: Load, commit: string | null): LoadResult {
   // objects as missing (a cascade of V2/V3 errors): the LIMIT error alone says what to fix.
   if (!s.stopped) append(errors, checkRules(grouped, s.broken));
   if (!s.stopped) append(errors, checkAbsent(grouped, config));
-  if (!s.stopped && env && patches) errors.push(...unusedPatches(patches, s.patched, env));
+  if (!s.stopped && env && patches)
+    errors.push(...unusedPatches(patches, s.patched, env, () => declaredAddresses(s)));
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)
     return { valid: false, desired: null, errors: sortedErrors(errors), counts, ...skipped };
   const desired = buildDesiredState(grouped, config, commit);
   return { valid: true, desired, errors: [], counts, ...skipped };
+}
+
+/** `Kind/name` of every document read (a patch's address), for a did-you-mean. */
+function declaredAddresses({ grouped, broken }: Load): string[] {
+  const read = Object.values(grouped).flatMap((ms: Manifest[]) =>
+    ms.map((m) => `${m.kind}/${m.name}`),
+  );
+  return [...read, ...broken];
+}
+
+function addressesIn(loaded: readonly FileLoaded[]): string[] {
+  return loaded.flatMap(({ analysis }) =>
+    analysis.documents.flatMap((d) => {
+      const name = d.manifest?.name ?? d.name;
+      return d.kind !== null && typeof name === 'string' ? [`${d.kind}/${name}`] : [];
+    }),
+  );
 }
 
 interface Load extends Setup {

@@ -1,5 +1,7 @@
 /** Text and JSON forms of a load result, shared by `validate` and `plan`. */
 import { join } from 'node:path';
+import type { FolderRead } from './config.js';
+import { unreadFiles } from './environments.js';
 import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -108,6 +110,33 @@ export function formatSkipped(
   return (
     `Skipped ${plural(skipped.length, 'entry').replace('entrys', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file or folder: ${list.join(', ')}. ` +
     'poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n'
+  );
+}
+
+/** Skipped entries of several loads (each environment's), each entry once. */
+export function skippedOnce(results: readonly Pick<LoadResult, 'skipped'>[]): SkippedEntry[] {
+  const byPath = new Map(results.flatMap((r) => r.skipped ?? []).map((s) => [s.path, s]));
+  return [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
+}
+
+/**
+ * The YAML files no environment reads, neither as a manifest nor as a patch (docs/environments.md):
+ * none without environments, nor while poolsync.yaml has errors.
+ */
+export async function unreadOf({ config, walk }: FolderRead): Promise<string[]> {
+  const envs = config.errors.length === 0 ? config.config.environments : undefined;
+  return envs ? unreadFiles((await walk()).files, envs) : [];
+}
+
+/** `Note: 2 YAML files are in no environment's folders …: a.yaml, b/c.yaml. …`, or ''. */
+export function formatUnread(files: readonly string[], opts: TextOptions = {}): string {
+  if (files.length === 0) return '';
+  const list = files.slice(0, 5).map((f) => shown(f, opts));
+  if (files.length > 5) list.push(`and ${files.length - 5} more`);
+  const one = files.length === 1;
+  return (
+    `Note: ${plural(files.length, 'YAML file')} ${one ? 'is' : 'are'} in no environment's folders, so no environment reads ${one ? 'it' : 'them'} (not validated, never planned): ${list.join(', ')}. ` +
+    `Add ${one ? 'its' : 'their'} folder to an environment's folders in poolsync.yaml, or list ${one ? 'it' : 'them'} under ignore.\n`
   );
 }
 

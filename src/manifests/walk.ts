@@ -105,14 +105,23 @@ export function readAsManifest(
   ignore: readonly string[],
   folders: readonly string[] = ['.'],
 ): boolean {
+  return manifestReader(ignore)(path, folders);
+}
+
+/** readAsManifest with its `ignore` globs compiled once, for many paths. */
+export function manifestReader(
+  ignore: readonly string[],
+): (path: string, folders: readonly string[]) => boolean {
   const isIgnored = picomatch([...ignore], { dot: true });
-  const parts = path.split('/');
-  if (!/\.ya?ml$/.test(path) || path === REPO_CONFIG_FILE) return false;
-  if (parts.some((p) => p.startsWith('.') || p === '')) return false;
-  const within = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-  if (within.some((p, i) => isIgnored(p) || (i < parts.length - 1 && isIgnored(`${p}/`))))
-    return false;
-  return folders.some((f) => f === '.' || path.startsWith(`${f}/`));
+  return (path, folders) => {
+    const parts = path.split('/');
+    if (!/\.ya?ml$/.test(path) || path === REPO_CONFIG_FILE) return false;
+    if (parts.some((p) => p.startsWith('.') || p === '')) return false;
+    const within = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    if (within.some((p, i) => isIgnored(p) || (i < parts.length - 1 && isIgnored(`${p}/`))))
+      return false;
+    return folders.some((f) => f === '.' || path.startsWith(`${f}/`));
+  };
 }
 
 function folderError(message: string): ValidationError {

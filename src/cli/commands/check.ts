@@ -30,10 +30,14 @@ import { plural } from '../../render/common.js';
 import {
   formatSkipped,
   formatSummary,
+  formatUnread,
   formatValidationText,
   objectCount,
+  skippedOnce,
   toJsonReport,
+  unreadOf,
 } from '../../manifests/report.js';
+import type { LoadResult } from '../../manifests/types.js';
 import { nothingDeclared } from '../../render/cli-output.js';
 import { errorText } from '../../render/reasons.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
@@ -47,11 +51,13 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
   const names = environmentNames(args, shared);
   // Each environment is its own desired state: every one is checked, each report named.
   const reports: Record<string, unknown> = {};
+  const results: LoadResult[] = [];
   let code = 0;
   for (const environment of names.length === 0 ? [undefined] : names) {
     if (environment !== undefined && args.output === 'text')
       io.stdout.write(`Environment ${environment}:\n`);
     const result = await loadDesired(args.dir, { shared, environment });
+    results.push(result);
     if (!result.valid) code = 1;
     if (args.output === 'json') reports[environment ?? ''] = toJsonReport(result);
     else if (result.valid) {
@@ -59,12 +65,18 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
       if (declaresNothing(result.desired))
         io.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
     } else io.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
-    // On stderr, so the one-line summary on stdout keeps its form.
-    if (args.output === 'text')
-      io.stderr.write(formatSkipped(result.skipped, { baseDir: args.dir }));
+  }
+  // Once, whatever number of environments read them; on stderr, so stdout keeps its form.
+  const unread = await unreadOf(shared);
+  if (args.output === 'text') {
+    io.stderr.write(formatSkipped(skippedOnce(results), { baseDir: args.dir }));
+    io.stderr.write(formatUnread(unread, { baseDir: args.dir }));
   }
   if (args.output === 'json') {
-    const json = names.length === 0 ? reports[''] : { valid: code === 0, environments: reports };
+    const json =
+      names.length === 0
+        ? reports['']
+        : { valid: code === 0, environments: reports, ...(unread.length > 0 ? { unread } : {}) };
     io.stdout.write(escapeJsonForTerminal(JSON.stringify(json, null, 2)) + '\n');
   }
   return code;

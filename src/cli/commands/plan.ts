@@ -8,7 +8,7 @@
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { formatValidationText } from '../../manifests/report.js';
+import { formatUnread, formatValidationText, unreadOf } from '../../manifests/report.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { underFolder } from '../../manifests/environments.js';
 import { LIMITS } from '../../manifests/limits.js';
@@ -76,6 +76,9 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     env: io.env,
   });
   if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
+  // Once for the command: what no environment's plan reads (--refresh-only reads no manifest).
+  if (!args['refresh-only'] && targets[0]!.shared)
+    io.stderr.write(formatUnread(await unreadOf(targets[0]!.shared), { baseDir: args.dir }));
   // Said once, not as each environment's failure: a comment's pull request is every one's.
   if (args.comment !== undefined && !args['refresh-only']) {
     const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
@@ -297,7 +300,9 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
     );
   const fromFolder = ownFolder(from, to);
   const toFolder = ownFolder(to, from);
-  const changes = await promotionChanges(args.dir, fromFolder, toFolder, config.ignore);
+  // Patch files stay each environment's own (they are no manifest of any).
+  const notManifests = [...config.ignore, ...envs.flatMap((e) => e.patches)];
+  const changes = await promotionChanges(args.dir, fromFolder, toFolder, notManifests);
   io.stderr.write(describePromotion(from.name, to.name, changes));
   let code: number;
   const copy = await mkdtemp(join(tmpdir(), 'poolsync-promote-'));
