@@ -46,7 +46,7 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { mergedHistory } from './shared-history.js';
+import { joinedHistory } from './shared-history.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
@@ -234,8 +234,10 @@ export class Reconciler {
 
   /**
    * Before a term's first run records: the runs earlier leaders kept beside the Lease that this
-   * replica lacks, so ids go on from theirs. Unread (the API server did not answer): the run goes
-   * on and the next one tries again.
+   * replica lacks, so ids go on from theirs; a run of its own under a number the copy gives
+   * another run (recorded after its term ended, or never copied) is renumbered after them
+   * (joinedHistory). Unread (the API server did not answer): the run goes on and the next one
+   * tries again.
    */
   private async joinShared(term: Term): Promise<void> {
     const history = this.o.history;
@@ -248,13 +250,18 @@ export class Reconciler {
           now: this.o.clock?.now() ?? Date.now(),
         };
         const own = { runs: this.state.runs, lastDrift: this.state.lastDrift };
-        const merged = mergedHistory(own, copy, this.o.config.historyLimit, age);
+        const joined = joinedHistory(own, copy, this.o.config.historyLimit, age);
         applyStatusUpdate(this.state, {
-          runs: deepFreeze(merged.runs),
-          lastDrift: merged.lastDrift,
-          appliedCommit: this.state.appliedCommit ?? lastAppliedCommit(merged.runs),
+          runs: deepFreeze(joined.runs),
+          lastDrift: joined.lastDrift,
+          appliedCommit: this.state.appliedCommit ?? lastAppliedCommit(joined.runs),
         });
-        this.runId = Math.max(this.runId, ...copy.runs.map((r) => r.repeats?.lastId ?? r.id));
+        this.runId = Math.max(this.runId, joined.highest);
+        if (joined.renumbered.size > 0)
+          this.o.logger.warn(
+            { renumbered: Object.fromEntries(joined.renumbered) },
+            'runs of this replica renumbered: the run history kept beside the Lease gives their numbers to runs of another leader',
+          );
       }
       this.joined = term;
     } catch (err) {

@@ -4,8 +4,8 @@
  * of its kept runs, each without its plan, so a replica that takes over, whatever its state
  * folder, merges the runs it lacks before its first run records: `poolsync history` and
  * `history ADDRESS` still list the deployments earlier leaders made, and run ids go on from
- * theirs. Every write carries the term's signal (ConfigMapValue.update): a deposed leader
- * writes nothing.
+ * theirs; a number the copy gives a run stays that run's (joinedHistory). Every write carries
+ * the term's signal (ConfigMapValue.update): a deposed leader writes nothing.
  */
 import { refuseNewer } from '../util/format-version.js';
 import { listOf, nullable, oneOf, record, shapeProblem } from '../util/json-shape.js';
@@ -107,6 +107,84 @@ export function mergedHistory(
   const drifts = [own.lastDrift, other.lastDrift].filter((d) => d !== null);
   const lastDrift = drifts.sort((a, b) => b.run - a.run)[0] ?? null;
   return { runs: retained(runs, limit, age), lastDrift };
+}
+
+/** The last run number a kept line covers (its own, or the last folded into it). */
+const lastIdOf = (r: RecentRun): number => r.repeats?.lastId ?? r.id;
+
+/** Same run: one number, one start (the copy keeps each run's `startedAt` as recorded). */
+const sameRun = (a: RecentRun, b: RecentRun): boolean =>
+  a.id === b.id && a.startedAt === b.startedAt;
+
+const overlap = (a: RecentRun, b: RecentRun): boolean => a.id <= lastIdOf(b) && b.id <= lastIdOf(a);
+
+/** A history joined to the copy, and the numbers of its own runs that moved (old → new). */
+export interface JoinedHistory extends KeptHistory {
+  renumbered: Map<number, number>;
+  /** The highest number either history used: the next run's is after it. */
+  highest: number;
+}
+
+/**
+ * A new term's history: `own` joined to the copy beside the Lease (docs/daemon.md#rollback). A
+ * number the copy gives a run is that run's: the copy is what every leader wrote in its term,
+ * and terms never overlap, so only a run of `own` the copy never got can hold a number another
+ * leader also used (a run its term ended under, whose record was fenced off the copy; a run
+ * whose copy write failed). Such a run keeps its record under the next number free after
+ * every run of either; a kept run whose folded repeats reach into another run of the copy
+ * keeps the copy's repeats. The rest is mergedHistory's: the copy's runs `own` lacks, its own
+ * that the copy holds too (with their plans), the newer last drift.
+ */
+export function joinedHistory(
+  own: KeptHistory,
+  copy: KeptHistory,
+  limit: number,
+  age?: HistoryAge,
+): JoinedHistory {
+  let next = 1 + Math.max(0, ...[...own.runs, ...copy.runs].map(lastIdOf));
+  const renumbered = new Map<number, number>();
+  const kept: RecentRun[] = [];
+  // Oldest first: runs renumbered keep their order among themselves.
+  for (const r of [...own.runs].sort((a, b) => a.id - b.id)) {
+    const twin = copy.runs.find((c) => sameRun(c, r));
+    if (twin) {
+      // Its repeats as the copy has them when its own reach another run of the copy, or the
+      // copy's reach further (runs of another leader folded into it).
+      const clash = copy.runs.some((c) => c !== twin && overlap(c, r));
+      kept.push(clash || lastIdOf(twin) > lastIdOf(r) ? withRepeats(r, twin.repeats) : r);
+    } else if (!copy.runs.some((c) => overlap(c, r))) kept.push(r);
+    else {
+      const id = next;
+      const span = lastIdOf(r) - r.id;
+      renumbered.set(r.id, id);
+      kept.push({
+        ...r,
+        id,
+        ...(r.repeats ? { repeats: { ...r.repeats, lastId: id + span } } : {}),
+        drift: r.drift && { ...r.drift, run: id },
+      });
+      next += span + 1;
+    }
+  }
+  // Whatever named a renumbered run of its own follows it (a rollback's target).
+  for (const [i, r] of kept.entries()) {
+    const to = r.rollback && renumbered.get(r.rollback.to);
+    if (r.rollback && to !== undefined) kept[i] = { ...r, rollback: { ...r.rollback, to } };
+  }
+  const ownDrift = own.lastDrift && {
+    ...own.lastDrift,
+    run: renumbered.get(own.lastDrift.run) ?? own.lastDrift.run,
+  };
+  const merged = mergedHistory({ runs: kept, lastDrift: null }, copy, limit, age);
+  // The newer of the two by when it was found: a renumbered run's number says nothing of that.
+  const drifts = [ownDrift, copy.lastDrift].filter((d) => d !== null);
+  const lastDrift = drifts.sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0] ?? null;
+  return { runs: merged.runs, lastDrift, renumbered, highest: next - 1 };
+}
+
+function withRepeats(r: RecentRun, repeats: RecentRun['repeats']): RecentRun {
+  const { repeats: _, ...run } = r;
+  return repeats ? { ...run, repeats } : run;
 }
 
 type History = NonNullable<ReconcilerOptions['history']>;

@@ -3,7 +3,8 @@
  * daemons sharing a Lease keep a compact copy of their kept runs beside it (`<lease>-history`),
  * so a replica with a state folder of its own that takes over lists the deployments the
  * previous one made (`poolsync history`, `history ADDRESS`) and numbers its runs after them; a
- * write whose term has ended is not sent. In process: the daemons' HTTP servers, the Union
+ * write whose term has ended is not sent, and a run recorded after its term ended never keeps a
+ * number the next leader gave another run. In process: the daemons' HTTP servers, the Union
  * stand-in, real Git and the fake Kubernetes API (test/support/fake-kube-api.ts).
  */
 import { rm } from 'node:fs/promises';
@@ -13,11 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { history, rollback } from '../../src/cli/commands/daemon-client.js';
 import { ConfigMapValue } from '../../src/lease/k8s-lease.js';
 import { withSharedHistory } from '../../src/daemon/shared-history.js';
-import type { KeptHistory } from '../../src/daemon/status.js';
+import { findKeptRun, type KeptHistory } from '../../src/daemon/status.js';
+import { loadRepository } from '../../src/manifests/index.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo } from '../support/memory-io.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
+import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
 
@@ -56,6 +59,56 @@ async function replica(repo: TestRepo) {
   cleanup.add(h.stop);
   await h.daemon.firstRun;
   return h;
+}
+
+/**
+ * A replica electing a leader with the others on Lease `poolsync/takeover`; every run loads the
+ * commit (no loaded commit reused), after `gate()` (a run held in flight while the test moves
+ * the Lease).
+ */
+async function elected(repo: TestRepo, identity: string, gate: () => Promise<void>) {
+  const h = await startOwnTestDaemon({
+    state: tempDir(),
+    flags: {
+      repo: repo.bare,
+      'control-plane': s.url('connect'),
+      'leader-elect': true,
+      'leader-election-id': identity,
+      'leader-election-lease': 'k8s:poolsync/takeover',
+      'leader-election-lease-duration': '6s',
+      'leader-election-renew-deadline': '5s',
+      'leader-election-retry-period': '200ms',
+    },
+    env: {
+      POOLSYNC_ADMIN_TOKEN: ADMIN,
+      POOLSYNC_UNION_API_KEY: apiKey(s.host),
+      POOLSYNC_CACHE_OFF: 'loaded',
+    },
+    logLevel: 'silent',
+    deps: {
+      kubeConfig: kubeConfig(),
+      pipeline: { loadRepository: async (dir, o) => (await gate(), loadRepository(dir, o)) },
+    },
+  });
+  cleanup.add(h.stop);
+  return h;
+}
+
+/** The Lease handed to `holder` behind its holder's back, as a takeover after a pause looks. */
+async function handLease(name: string, holder: string): Promise<void> {
+  const path = `${kube.url}/apis/coordination.k8s.io/v1/namespaces/poolsync/leases/${name}`;
+  const auth = { authorization: `Bearer ${kube.adminToken}` };
+  const lease = (await (await fetch(path, { headers: auth })).json()) as {
+    spec: Record<string, unknown>;
+  };
+  const now = new Date().toISOString().replace(/Z$/, '000Z');
+  lease.spec = { ...lease.spec, holderIdentity: holder, acquireTime: now, renewTime: now };
+  const put = await fetch(path, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(lease),
+  });
+  expect(put.status).toBe(200);
 }
 
 async function historyOf(url: string, run?: string | number): Promise<string> {
@@ -179,5 +232,88 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     expect(await shared.shared!(new AbortController().signal)).toMatchObject({
       runs: [{ id: 7 }],
     });
+  });
+  it('a run recorded after its term ended never keeps a number the next leader gave another run', async () => {
+    if (!(await s.embedded.listClusters()).some((c) => c.name === 'c1'))
+      await s.embedded.registerCluster({ name: 'c1' });
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit(
+      {
+        'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\n',
+        'cluster.yaml':
+          'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
+        ...queue('takeover', 3),
+      },
+      'A',
+    );
+    let held: Promise<void> | null = null;
+    let release = () => {};
+    const a = await elected(repo, 'replica-a', () => held ?? Promise.resolve());
+    await a.daemon.firstRun;
+    const b = await elected(repo, 'replica-b', () => Promise.resolve());
+    const first = a.daemon.status().lastRun!;
+    expect(first.result).toBe('applied');
+
+    // a's next run is held in flight (a stalled leader) while the Lease passes to b.
+    held = new Promise<void>((r) => (release = r));
+    const inFlight = a.daemon.reconcile('manual');
+    const deposed = await until('a run of a held in its load', () => {
+      const { running } = a.daemon.status();
+      return running?.phase.startsWith('load') && running;
+    });
+    await handLease('takeover', 'replica-b');
+    const taken = await until('b leading and its first run recorded', async () => {
+      const st = (await (await fetch(`${b.daemon.url}/status?local=1`)).json()) as {
+        lastRun: KeptHistory['runs'][number] | null;
+      };
+      return st.lastRun?.trigger.includes('leader') && st.lastRun;
+    });
+    // b numbers after the copy, which a's run in flight never reached: the same number.
+    expect(taken.id).toBe(deposed.id);
+    release();
+    await inFlight;
+    expect(a.daemon.status().lastRun).toMatchObject({
+      id: deposed.id,
+      result: 'failed',
+      message: expect.stringContaining('stopped leading'),
+    });
+
+    // b goes; a leads again and joins the copy: the number is b's run's, a's run keeps its
+    // record under the next one free.
+    await b.stop();
+    await until('a leading again, its run recorded', () => {
+      const last = a.daemon.status().lastRun!;
+      return last.trigger.includes('leader') && last.startedAt > taken.startedAt;
+    });
+    const runs = a.daemon.status().runs;
+    const ids = runs.flatMap((r) =>
+      Array.from({ length: (r.repeats?.lastId ?? r.id) - r.id + 1 }, (_, i) => r.id + i),
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(findKeptRun(runs, taken.id)).toMatchObject({
+      startedAt: taken.startedAt,
+      trigger: taken.trigger,
+      result: taken.result,
+    });
+    const renumbered = runs.find((r) => r.startedAt === deposed.startedAt)!;
+    expect(renumbered).toMatchObject({ result: 'failed' });
+    expect(renumbered.id).toBeGreaterThan(taken.id);
+    expect(findKeptRun(runs, first.id)?.startedAt).toBe(first.startedAt);
+    // `poolsync history N` names b's run; the copy beside the Lease holds both, each once.
+    const shown = await historyOf(a.daemon.url, taken.id);
+    expect(taken.result).toBe('in_sync');
+    expect(shown).toMatch(new RegExp(`^#${taken.id} in sync .*\\(leader, `));
+    expect(shown).not.toContain('stopped leading');
+    // Written after the run's record (/status): read once a's newest run is in it.
+    const copy = await until('the copy written by a', () => {
+      const text = kube.configMaps.get('poolsync/takeover-history')!.data!['history.json']!;
+      const kept = JSON.parse(text) as KeptHistory;
+      return kept.runs[0]?.startedAt === runs[0]!.startedAt && kept;
+    });
+    const copied = copy.runs.map((r) => [r.id, r.startedAt]);
+    expect(copied).toContainEqual([taken.id, taken.startedAt]);
+    expect(copied).toContainEqual([renumbered.id, deposed.startedAt]);
+    expect(new Set(copy.runs.map((r) => r.id)).size).toBe(copy.runs.length);
   });
 });

@@ -2,10 +2,12 @@
  * The compact copy of the run history kept beside the Lease (issue 76 item 4 with several
  * replicas; src/daemon/shared-history.ts): runs without their plans, bounded to what a ConfigMap
  * holds by dropping the oldest no-op runs first, then the oldest runs, never the newest
- * deployment; merged into a new leader's history by id; a copy that does not read says so.
+ * deployment; merged into a new leader's history by id, a number the copy gives another run
+ * moving the replica's own run after them; a copy that does not read says so.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  joinedHistory,
   mergedHistory,
   parseSharedHistory,
   SHARED_HISTORY_BYTES,
@@ -113,6 +115,64 @@ describe('the copy beside the Lease', () => {
     expect(mergedHistory({ runs: [], lastDrift: null }, copied, 1).runs.map((r) => r.id)).toEqual([
       4,
     ]);
+  });
+
+  it("a new term joins the copy: a number it gives another run is that run's, the replica's own moves after", () => {
+    // Run 2 of this replica was recorded after its term ended; the next leader's run 2 is in
+    // the copy (started later), and so is its run 3, folded into run 2.
+    const later = (r: RecentRun, at: string): RecentRun => ({ ...r, startedAt: at });
+    const theirs = {
+      ...later(run(2, 'in_sync'), '2026-11-26T10:00:00.000Z'),
+      repeats: {
+        runs: 1,
+        lastId: 3,
+        lastFinishedAt: '2026-11-26T10:01:00.000Z',
+        trigger: ['poll' as const],
+      },
+    };
+    const deposed = {
+      ...run(2, 'failed'),
+      drift: { run: 2, at: '2026-11-26T09:02:00.000Z', commit: null, changes: [] },
+    };
+    const own = { runs: [deposed, run(1, 'applied', 1)], lastDrift: deposed.drift };
+    const copy = parseSharedHistory(
+      sharedHistoryText({ runs: [theirs, run(1, 'applied', 1)], lastDrift: null }),
+      WHERE,
+    )!;
+    const joined = joinedHistory(own, copy, 50);
+    expect(joined.runs.map((r) => [r.id, r.result, r.startedAt])).toEqual([
+      [4, 'failed', deposed.startedAt],
+      [2, 'in_sync', theirs.startedAt],
+      [1, 'applied', run(1, 'applied').startedAt],
+    ]);
+    expect(joined.runs[0]!.drift?.run).toBe(4);
+    expect(joined.lastDrift?.run).toBe(4);
+    expect([...joined.renumbered]).toEqual([[2, 4]]);
+    expect(joined.highest).toBe(4);
+    // The replica's own run 1 kept its plan: the same run as the copy's.
+    expect(joined.runs[2]!.plan).not.toBeNull();
+
+    // Its own repeats reaching into a run of the copy: the copy's repeats (none) instead.
+    const folded = {
+      ...run(1, 'in_sync'),
+      repeats: {
+        runs: 2,
+        lastId: 3,
+        lastFinishedAt: '2026-11-26T09:03:00.000Z',
+        trigger: ['poll' as const],
+      },
+    };
+    const other = parseSharedHistory(
+      sharedHistoryText({ runs: [theirs, run(1, 'in_sync')], lastDrift: null }),
+      WHERE,
+    )!;
+    const capped = joinedHistory({ runs: [folded], lastDrift: null }, other, 50);
+    expect(capped.runs.map((r) => [r.id, r.repeats?.lastId ?? null])).toEqual([
+      [2, 3],
+      [1, null],
+    ]);
+    expect(capped.renumbered.size).toBe(0);
+    expect(capped.highest).toBe(3);
   });
 
   it('a copy that does not read is an error naming where and what to do; a newer one is left to its build', () => {
