@@ -3,7 +3,8 @@
  * run's /status record into the events it is worth (so it depends on no daemon internals).
  * Repeats are said once, by identity, not text (a retry count must not make an outage a message
  * per retry): a failure is the same while its errors (code, place) and commit are; a hold while
- * the same changes wait. The first good run after a failure sends `recovered`, once.
+ * the same changes wait. The first good run after a failure sends `recovered`, once. A run of an
+ * invalid head that corrected drift sends `drift-corrected` beside its (deduplicated) `failed`.
  */
 import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './config.js';
 import { errorLine } from '../render/daemon-words.js';
@@ -102,6 +103,11 @@ export class RunNotifications {
       const id = failureIdentity(view);
       if (id !== this.failing) out.push(eventOf('failed', view));
       this.failing = id;
+      // A drift run of an invalid head put drift back against the last applied commit
+      // (docs/daemon.md#an-invalid-head): the head keeps its `failed`, said once; what the run
+      // corrected is said each time, as on a valid head.
+      if (run.result === 'invalid' && (run.changedTotal ?? run.changed?.length ?? 0) > 0)
+        out.push(eventOf('drift-corrected', view));
       return out;
     }
     if (!GOOD.has(run.result)) return out;

@@ -7,7 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { DaemonDeps } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
+import type { NotifyEvent } from '../../src/notify/config.js';
+import { Notifier } from '../../src/notify/notifier.js';
+import { Receiver } from '../notify/receiver.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo } from '../support/memory-io.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
@@ -71,13 +75,20 @@ const ADMIN = 'admin-token-invalid-head-0123456789';
 const short = (commit: string) => commit.slice(0, 12);
 
 /** A daemon of `repo` (which outlives it) on `cp`, its state in `state`. */
-async function start(repo: TestRepo, state: string, cp: EmbeddedControlPlane, policy = 'all') {
+async function start(
+  repo: TestRepo,
+  state: string,
+  cp: EmbeddedControlPlane,
+  policy = 'all',
+  deps: Partial<DaemonDeps> = {},
+) {
   const h = await startTestDaemon({
     cp,
     state,
     flags: { repo: repo.bare, policy },
     env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
     logLevel: 'silent',
+    deps,
   });
   cleanup.add(h.stop);
   await h.daemon.firstRun;
@@ -92,14 +103,14 @@ async function start(repo: TestRepo, state: string, cp: EmbeddedControlPlane, po
 }
 
 /** A repository whose commit A is applied, then an invalid head; the control plane in memory. */
-async function appliedThenInvalid(policy = 'all') {
+async function appliedThenInvalid(policy = 'all', deps: Partial<DaemonDeps> = {}) {
   const repo = new TestRepo();
   cleanup.add(() => repo.cleanup());
   const cp = await EmbeddedControlPlane.open({ path: null });
   cleanup.add(() => cp.close());
   const state = tempDir();
   const applied = repo.commit(manifests(), 'A');
-  const h = await start(repo, state, cp, policy);
+  const h = await start(repo, state, cp, policy, deps);
   expect((await h.status()).outcome).toBe('applied');
   return { repo, cp, state, applied, h };
 }
@@ -161,6 +172,55 @@ describe('drift while the head is invalid', () => {
       run: frozen.lastRun!.id,
       changes: [{ address: 'Queue/batch', corrected: false }],
     });
+  }, 60_000);
+
+  it('a correction is notified as drift-corrected, naming what it put back; the invalid head keeps its one failed', async () => {
+    const hook = await new Receiver().start('/hooks/poolsync');
+    cleanup.add(() => hook.stop());
+    const notifier = new Notifier({
+      destinations: [{ kind: 'webhook', url: hook.url, origin: 'webhook (test)' }],
+      rateLimit: { max: 1000, windowMs: 60_000 },
+    });
+    const { repo, cp, applied, h } = await appliedThenInvalid('all', { notifier });
+    const events = async () => {
+      await notifier.flush();
+      return hook.received.map((r) => r.body as unknown as NotifyEvent);
+    };
+    expect((await events()).map((e) => e.event)).toEqual(['applied']);
+    const head = invalidHead(repo);
+    await h.daemon.reconcile('manual');
+    expect((await events()).map((e) => e.event)).toEqual(['applied', 'failed']);
+
+    await setRunConcurrency(cp, 'batch', 11);
+    await h.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    const run = (await h.status()).lastRun!;
+    // The head's failure was said; the correction is said now.
+    expect((await events()).slice(2)).toEqual([
+      expect.objectContaining({
+        event: 'drift-corrected',
+        run: run.id,
+        commit: head,
+        message: expect.stringContaining(
+          `drift checked against commit ${short(applied)}, the last applied: applied: 0 created, 1 updated`,
+        ),
+        changed: ['update Queue/batch'],
+        changed_total: 1,
+        applied: expect.objectContaining({ update: 1 }),
+        errors: [],
+      }),
+    ]);
+
+    // Drift again: corrected and said again; the same invalid head is not said twice.
+    await setRunConcurrency(cp, 'batch', 12);
+    await h.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    expect((await events()).slice(3).map((e) => [e.event, e.changed])).toEqual([
+      ['drift-corrected', ['update Queue/batch']],
+    ]);
+    // A drift run that finds nothing says nothing.
+    await h.daemon.reconcile('drift');
+    expect(await events()).toHaveLength(4);
   }, 60_000);
 
   it('after a restart on the invalid head: against the commit the kept history last applied', async () => {

@@ -282,6 +282,41 @@ describe('RunNotifications: repeats said once by identity, recovered once', () =
     expect(kinds(view('in_sync', 'in sync'))).toEqual([]);
     expect(kinds(view('waiting_for_approval', 'held 1', [], held))).toEqual(['held-for-approval']);
   });
+  it('an invalid head whose drift run put objects back: failed once, drift-corrected each time', () => {
+    const n = new RunNotifications();
+    const errors = [{ code: 'V3', message: 'x', location: 'a.yaml:1:1', address: null }];
+    const corrected = (id: number) => {
+      const v = view(
+        'invalid',
+        '1 validation error; drift checked against commit def: applied',
+        errors,
+      );
+      return {
+        ...v,
+        lastRun: {
+          ...v.lastRun,
+          id,
+          trigger: ['drift'],
+          applied: { ...v.lastRun.applied, update: 1 },
+          changed: [{ address: 'Queue/batch', action: 'update', sideEffect: false }],
+          changedTotal: 1,
+        },
+      };
+    };
+    expect(n.next(view('invalid', 'invalid', errors)).map((e) => e.event)).toEqual(['failed']);
+    const first = n.next(corrected(2));
+    expect(first).toEqual([
+      expect.objectContaining({
+        event: 'drift-corrected',
+        run: 2,
+        changed: ['update Queue/batch'],
+        changed_total: 1,
+        errors: [],
+      }),
+    ]);
+    expect(n.next(corrected(3)).map((e) => e.event)).toEqual(['drift-corrected']);
+    expect(n.next(view('invalid', 'invalid', errors))).toEqual([]);
+  });
 });
 
 describe('resolveNotifyConfig', () => {
