@@ -26,6 +26,7 @@ import type { DaemonStatus, LeaderStatus } from './status.js';
 import type { FreezeStatus } from './freeze.js';
 import type { RollbackPin } from './rollback.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
+import { deliveryOf, SeenDeliveries } from './deliveries.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
 import { Agent, request } from 'undici';
@@ -125,8 +126,10 @@ export const CONTROL_PLANE_API = '/control-plane';
 export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 
 export async function startStatusServer(listen: { host: string; port: number }, h: HttpHandlers) {
+  // The webhook deliveries this replica accepted (replay protection).
+  const seen = new SeenDeliveries();
   const server = createServer((req, res) => {
-    route(req, res, h).catch((err: unknown) => {
+    route(req, res, h, seen).catch((err: unknown) => {
       const said = { err: err instanceof Error ? err.message : String(err), path: req.url };
       // A request cut off before its end is the client's doing (or its slowness), not a failure here.
       if (!req.complete && req.destroyed)
@@ -175,7 +178,13 @@ export interface RollbackRequest {
   reason: string | null;
 }
 
-type Call = { req: IncomingMessage; res: ServerResponse; url: URL; h: HttpHandlers };
+type Call = {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  h: HttpHandlers;
+  seen: SeenDeliveries;
+};
 
 const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promise<void> | void }>([
   ['/healthz', { methods: ['GET', 'HEAD'], answer: ({ res }) => send(res, 200, { status: 'ok' }) }],
@@ -191,7 +200,12 @@ const ENDPOINTS = new Map<string, { methods: string[]; answer(call: Call): Promi
   ['/webhooks/gitlab', { methods: ['POST'], answer: (call) => webhook(call, 'gitlab') }],
 ]);
 
-async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  h: HttpHandlers,
+  seen: SeenDeliveries,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const key = `${req.method} ${url.pathname}`;
   if (h.replica) res.setHeader(REPLICA_HEADER, h.replica);
@@ -201,9 +215,10 @@ async function route(req: IncomingMessage, res: ServerResponse, h: HttpHandlers)
   }
   if (h.dashboard && (key === 'GET /' || key === 'HEAD /')) return h.dashboard(req, res, url);
   if (h.controlPlaneApi && url.pathname.startsWith(`${CONTROL_PLANE_API}/`))
-    return controlPlaneCall({ req, res, url, h });
+    return controlPlaneCall({ req, res, url, h, seen });
   const endpoint = ENDPOINTS.get(url.pathname);
-  if (endpoint?.methods.includes(req.method ?? '')) return endpoint.answer({ req, res, url, h });
+  if (endpoint?.methods.includes(req.method ?? ''))
+    return endpoint.answer({ req, res, url, h, seen });
   const known = [
     ...(h.dashboard ? ['/'] : []),
     ...ENDPOINTS.keys(),
@@ -499,8 +514,11 @@ async function controlPlaneCall(call: Call): Promise<void> {
   await h.controlPlaneApi!({ method: req.method ?? 'GET', url: inner, body: admin.body }, res);
 }
 
-/** POST /webhooks/github and /webhooks/gitlab: verified (webhooks.ts), counted and answered. */
-async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Promise<void> {
+/**
+ * POST /webhooks/github and /webhooks/gitlab: verified (webhooks.ts), then, once authentic, a
+ * delivery accepted before is answered `duplicate` (deliveries.ts); counted and answered.
+ */
+async function webhook({ req, res, h, seen }: Call, provider: 'github' | 'gitlab'): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(req, BODY_LIMIT);
@@ -537,17 +555,33 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   }
   const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
   const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });
+  const delivery = deliveryOf(provider, req.headers);
+  // Only an authentic delivery is remembered or compared: a forged one changes nothing.
+  const taken = outcome.status < 300 ? seen.claim(delivery) : null;
+  if (taken !== null) {
+    h.metrics.webhookDeliveries.inc({ provider, result: 'duplicate' });
+    const message = `delivery ${taken.id} was received already, at ${taken.at}: nothing is done again`;
+    h.logger.info(
+      { provider, delivery: delivery.id, result: 'duplicate', status: 200 },
+      `webhook: ${message}`,
+    );
+    return send(res, 200, { result: 'duplicate', message });
+  }
   h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
-  const delivery = req.headers['x-github-delivery'] ?? req.headers['x-gitlab-event-uuid'] ?? null;
   h.logger.info(
-    { provider, delivery, result: outcome.result, status: outcome.status },
+    { provider, delivery: delivery.id, result: outcome.result, status: outcome.status },
     `webhook: ${outcome.message}`,
   );
   const answered = { result: outcome.result, message: outcome.message };
+  /** A delivery not taken here nor by the leader: sent again (a redelivery), it is new. */
+  const handedOff = (off: HandOff, what: string) => {
+    if (off.kind !== 'answered' || off.status >= 300) seen.release(delivery);
+    return answerHandOff(res, h, off, what);
+  };
   if (outcome.result === 'push') {
     // The leader runs the loop, keeps the plans posted on pull requests and the approvals.
     const off = await handOff(req, body, h.follower(), secret, 8_000);
-    if (off.kind !== 'local') return answerHandOff(res, h, off, 'reconcile this push');
+    if (off.kind !== 'local') return handedOff(off, 'reconcile this push');
     void h.requestReconcile('webhook');
     return send(res, 202, answered);
   }
@@ -558,7 +592,7 @@ async function webhook({ req, res, h }: Call, provider: 'github' | 'gitlab'): Pr
   const off = await handOff(req, body, h.follower(route), secret, 8_000);
   // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
   if (off.kind !== 'local' && (off.kind !== 'refused' || !pr))
-    return answerHandOff(res, h, off, 'take approvals');
+    return handedOff(off, 'take approvals');
   const handle =
     outcome.result === 'pull_request'
       ? h.onPullRequest?.bind(null, outcome.event)
@@ -713,6 +747,7 @@ const PASSED_HEADERS = [
   'x-github-delivery',
   'x-gitlab-event',
   'x-gitlab-event-uuid',
+  'idempotency-key',
 ];
 /** Of the leader's answer, what the client should see. */
 const ANSWER_HEADERS = ['content-type', 'retry-after', 'www-authenticate', REPLICA_HEADER];

@@ -122,7 +122,13 @@ async function pair(leaderSecrets: Secrets = {}) {
   return { leader, follower };
 }
 
-const github = (url: string, event: string, payload: unknown, secret = GITHUB) => {
+const github = (
+  url: string,
+  event: string,
+  payload: unknown,
+  secret = GITHUB,
+  delivery?: string,
+) => {
   const raw = JSON.stringify(payload);
   return fetch(`${url}/webhooks/github`, {
     method: 'POST',
@@ -130,6 +136,7 @@ const github = (url: string, event: string, payload: unknown, secret = GITHUB) =
       'content-type': 'application/json',
       'x-github-event': event,
       'x-hub-signature-256': githubSignature(secret, raw),
+      ...(delivery ? { 'x-github-delivery': delivery } : {}),
     },
     body: raw,
   });
@@ -344,6 +351,44 @@ describe('a follower hands requests to the leader', () => {
     expect(io.out()).toContain(
       "Leader: replica-l, not reached: this is replica-f's own view, a follower's; only the leader reconciles",
     );
+  });
+
+  it('a delivery no replica took is not remembered: sent again, it is handed on; one the leader took is a duplicate', async () => {
+    const gone = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    const leader = await replica('replica-l', () => null);
+    let address = `http://127.0.0.1:${gone}`;
+    const follower = await replica('replica-f', () => ({
+      identity: 'replica-f',
+      leader: 'replica-l',
+      leaderAddress: address,
+      retryAfterSeconds: 2,
+      limits: DEFAULT_LIMITS,
+    }));
+    const f = follower.server.url;
+    const delivery = '6f2b1a40-1c1d-11ef-8f3a-0d2b9c1e2f30';
+    const send = () => github(f, 'push', push, GITHUB, delivery);
+    expect((await send()).status).toBe(503);
+    // The leader is reached now: GitHub's redelivery (the same id) is taken by it.
+    address = leader.server.url;
+    const redelivered = await send();
+    expect(redelivered.status).toBe(202);
+    expect(redelivered.headers.get('x-poolsync-replica')).toBe('replica-l');
+    expect(leader.seen.reconciles).toEqual(['webhook']);
+    // Taken by the leader: the follower answers a replay itself, and nothing reaches the leader.
+    const replayed = await send();
+    expect(replayed.status).toBe(200);
+    expect(replayed.headers.get('x-poolsync-replica')).toBe('replica-f');
+    expect(((await replayed.json()) as { result: string }).result).toBe('duplicate');
+    // The leader too answers one sent to it directly.
+    const direct = await github(leader.server.url, 'push', push, GITHUB, delivery);
+    expect(((await direct.json()) as { result: string }).result).toBe('duplicate');
+    expect(leader.seen.reconciles).toEqual(['webhook']);
   });
 });
 

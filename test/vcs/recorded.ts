@@ -83,12 +83,16 @@ export function pullRequestPayload(o: {
   return p;
 }
 
-/** POSTs `payload` as GitHub delivers `event`: signed by @octokit/webhooks-methods (GitHub's own code). */
+/**
+ * POSTs `payload` as GitHub delivers `event`: signed by @octokit/webhooks-methods (GitHub's own
+ * code), under `delivery` (X-GitHub-Delivery; a new one by default, as each event has).
+ */
 export async function deliverGitHub(
   url: string,
   secret: string,
   event: string,
   payload: unknown,
+  delivery: string = crypto.randomUUID(),
 ): Promise<Response> {
   const { sign } = await import('@octokit/webhooks-methods');
   const raw = JSON.stringify(payload);
@@ -97,7 +101,7 @@ export async function deliverGitHub(
     headers: {
       'content-type': 'application/json',
       'x-github-event': event,
-      'x-github-delivery': crypto.randomUUID(),
+      'x-github-delivery': delivery,
       'x-hub-signature-256': await sign(secret, raw),
     },
     body: raw,
