@@ -42,6 +42,22 @@ const queue = (name: string, rc: number) => ({
   [`queues/${name}.yaml`]: `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: ${name}\nspec:\n  pool: default\n  clusters: ["c1"]\n  run_concurrency: ${rc}\n  action_concurrency: 10\n`,
 });
 
+/** Cluster c1 (registered once on the shared control plane) and the queues, committed as A. */
+async function repoWithQueues(...names: string[]): Promise<TestRepo> {
+  if (!(await s.embedded.listClusters()).some((c) => c.name === 'c1'))
+    await s.embedded.registerCluster({ name: 'c1' });
+  const repo = new TestRepo();
+  cleanup.add(() => repo.cleanup());
+  const files: Record<string, string> = {
+    'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\n',
+    'cluster.yaml':
+      'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
+  };
+  for (const name of names) Object.assign(files, queue(name, 3));
+  repo.commit(files, 'A');
+  return repo;
+}
+
 function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(kube.kubeconfig);
@@ -125,19 +141,7 @@ async function historyOf(url: string, run?: string | number): Promise<string> {
 
 describe('the run history with several replicas', { timeout: 120_000 }, () => {
   it('a replica that takes over with its own state folder lists the deployments of the one before', async () => {
-    await s.embedded.registerCluster({ name: 'c1' });
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    repo.commit(
-      {
-        'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\n',
-        'cluster.yaml':
-          'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
-        ...queue('critical', 3),
-        ...queue('web', 3),
-      },
-      'A',
-    );
+    const repo = await repoWithQueues('critical', 'web');
     const a = await replica(repo);
     const first = a.daemon.status().lastRun!;
     expect(first.result).toBe('applied');
@@ -234,19 +238,7 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     });
   });
   it('a run recorded after its term ended never keeps a number the next leader gave another run', async () => {
-    if (!(await s.embedded.listClusters()).some((c) => c.name === 'c1'))
-      await s.embedded.registerCluster({ name: 'c1' });
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    repo.commit(
-      {
-        'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\n',
-        'cluster.yaml':
-          'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
-        ...queue('takeover', 3),
-      },
-      'A',
-    );
+    const repo = await repoWithQueues('takeover');
     let held: Promise<void> | null = null;
     let release = () => {};
     const a = await elected(repo, 'replica-a', () => held ?? Promise.resolve());
