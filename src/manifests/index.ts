@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Environment, RepoConfig } from '../model/desired.js';
 import { LARGE_INPUT_BYTES, largeInputLoaded, largeInputRead } from '../util/heap-growth.js';
-import { readRepoConfig, type FolderRead } from './config.js';
+import { environmentRender, readRepoConfig, type FolderRead } from './config.js';
 import {
   positionTree,
   readDocument,
@@ -319,7 +319,7 @@ async function readSetup(
     return null;
   }
   const env = chosen?.env ?? null;
-  const config = env ? environmentConfig(repoConfig, env) : repoConfig;
+  const config = env ? environmentOwnConfig(repoConfig, env) : repoConfig;
   // A command's loads of one folder share its walk; a load of its own walks the environment's folders only.
   const all = await (opts.shared?.walk() ?? findManifestFiles(dir, config.ignore, env?.folders));
   // A shared walk is of the whole folder: the environment's part of it, each entry said once.
@@ -334,6 +334,12 @@ async function readSetup(
   if (patches) errors.push(...patches.errors);
   errors.push(...walk.unreadable.map(unreadableError));
   return { config, configErrors, limits, env, walk, patches };
+}
+
+/** The settings as the environment sees them, its render files its own (`{env}` filled in). */
+function environmentOwnConfig(repoConfig: RepoConfig, env: Environment): RepoConfig {
+  const config = environmentConfig(repoConfig, env);
+  return config.render ? { ...config, render: environmentRender(config.render, env.name) } : config;
 }
 
 function unreadableError({ path, reason }: { path: string; reason: string }): ValidationError {

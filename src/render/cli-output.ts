@@ -121,13 +121,12 @@ export async function printRunbook(
 export async function renderedFileChanges(
   dir: string,
   desired: DesiredState,
-  commit: string | null,
   env?: string,
 ): Promise<string> {
   if (!desired.config.render) return '';
   const { renderCommand, renderTargets } = await import('./values.js');
   const out: string[] = [];
-  for (const target of await renderTargets(dir, desired, commit)) {
+  for (const target of await renderTargets(dir, desired)) {
     if ('unreadable' in target) throw new UserError(target.error);
     if ('error' in target)
       out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);

@@ -7,6 +7,7 @@ import { commandLine } from '../util/shell-quote.js';
 import { load, dump, yamlFileProblem } from '../util/js-yaml.js';
 import type { DesiredState, RenderConfig } from '../model/desired.js';
 import { GENERATED_MARK } from '../manifests/config.js';
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { posix } from 'node:path';
 import { CHART_CREDENTIALS_DIR, CHART_CREDENTIALS_SECRET } from '../manifests/rules.js';
@@ -27,7 +28,6 @@ export async function readTarget(dir: string, path: string): Promise<string | nu
 export type RenderKind = keyof RenderConfig;
 
 interface RenderOptions {
-  commit: string | null;
   /** flyte-core-values: the credentials Secret; none (or empty): the chart's. */
   credentialsSecret?: string | undefined;
   /** flyte-core-values: the operator's own values, parsed (readBaseValues), whose volume lists are kept. */
@@ -71,12 +71,11 @@ type TargetResult =
   | ReturnType<typeof compareTarget>
   | { kind: RenderKind; path: string; error: string; unreadable?: true };
 
-/** The targets of poolsync.yaml `render`, each compared with its file under `dir`. */
-export async function renderTargets(
-  dir: string,
-  desired: DesiredState,
-  commit: string | null,
-): Promise<TargetResult[]> {
+/**
+ * The targets of poolsync.yaml `render`, each compared with its file under `dir`. A loaded
+ * environment's (`desired.config.environment`) paths are its own: `{env}` filled in (config.ts).
+ */
+export async function renderTargets(dir: string, desired: DesiredState): Promise<TargetResult[]> {
   const config = desired.config.render ?? {};
   const out: TargetResult[] = [];
   for (const kind of Object.keys(RENDERERS) as RenderKind[]) {
@@ -88,7 +87,7 @@ export async function renderTargets(
       const base = settings.base
         ? await readBaseValues({ root: dir, path: settings.base })
         : undefined;
-      const content = RENDERERS[kind](desired, { commit, credentialsSecret, base });
+      const content = RENDERERS[kind](desired, { credentialsSecret, base });
       const current = await readTarget(dir, path).catch((err: Error) => err);
       out.push(
         current instanceof Error
@@ -117,20 +116,55 @@ export function compareTarget(
   return { ...target, status, diff };
 }
 
-/** A generated file's header; comparisons ignore it, so a new commit alone is not a change. */
-function header(commit: string | null, command: string, extra: string[] = []): string {
-  const from =
-    commit === null
-      ? 'from a config folder with no commit to name (uncommitted changes, or no Git repository)'
-      : `from commit ${commit} of the config repository`;
+/**
+ * A generated file's header: what made it, the command that makes it again (with the environment's
+ * `--env`), notes, and the sha256 of the body it heads. It names no commit: the same manifests give
+ * the same bytes, so `render` then `git diff --exit-code` is clean once the file is committed (a
+ * commit named in it could never be the one that holds it). Comparisons ignore the header.
+ */
+function withHeader(
+  kind: RenderKind,
+  desired: DesiredState,
+  extra: readonly string[],
+  content: string,
+): string {
+  const env = desired.config.environment;
+  const command = commandLine(['poolsync', 'render', kind], { env });
   return [
-    `${GENERATED_MARK} ${from}.`,
+    `${GENERATED_MARK} from the manifests of ${env === undefined ? 'the config repository' : `environment ${env}`}.`,
     `# Do not edit: change the manifests and run \`${command}\`.`,
     ...extra.map((l) => `# ${l}`),
+    `${DIGEST_MARK}${digestOf(content)} ${DIGEST_NOTE}`,
     // A blank line ends the header (body() strips through it).
     '',
-    '',
+    content,
   ].join('\n');
+}
+
+/** The header's last line: the sha256 of the body below it, as poolsync wrote it. */
+const DIGEST_MARK = '# Content sha256:';
+const DIGEST_NOTE = '(poolsync renders over this file while what follows is unchanged)';
+
+function digestOf(content: string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/**
+ * Whose a generated file is: `own` when its body is still what poolsync wrote (the digest in its
+ * header matches), `edited` when someone changed it since, `unknown` when it carries no digest
+ * (written by poolsync before digests, or not generated at all).
+ */
+export function renderedOwnership(text: string): 'own' | 'edited' | 'unknown' {
+  const lines = text.split('\n');
+  if (!lines[0]?.startsWith(GENERATED_MARK)) return 'unknown';
+  const end = lines.indexOf('');
+  const header = end === -1 ? lines : lines.slice(0, end);
+  const digest = header
+    .find((l) => l.startsWith(DIGEST_MARK))
+    ?.slice(DIGEST_MARK.length)
+    .split(' ', 1)[0];
+  if (digest === undefined || !/^[0-9a-f]{64}$/.test(digest)) return 'unknown';
+  return digestOf(body(text)) === digest ? 'own' : 'edited';
 }
 
 /** The content without the generated header (through its closing blank line), for comparisons. */
@@ -337,7 +371,7 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions
       : []),
   ];
   const yaml = dump(values, { lineWidth: -1, noRefs: true, sortKeys: false });
-  return header(opts.commit, 'poolsync render flyte-core-values', extra) + yaml;
+  return withHeader('flyte-core-values', desired, extra, yaml);
 }
 
 /**
@@ -346,7 +380,7 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions
  * lists my-dev-cluster under `default` and development-cp), with each pool's bucket as a comment
  * (every cluster of a pool must use it as `storage.bucketName`; V13). Pure and stable.
  */
-export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptions): string {
+export function renderUnionClusterPools(desired: DesiredState, _opts: RenderOptions): string {
   const pools = new Map<string, string[]>(desired.pools.map((p) => [p.name, []]));
   for (const c of desired.clusters) {
     for (const pool of c.pools ?? [c.pool]) {
@@ -378,7 +412,7 @@ export function renderUnionClusterPools(desired: DesiredState, opts: RenderOptio
     'The clusterPool -> clusterNames mapping to hand to Union (support) for its control plane;',
     'project/domain[/workflow] -> pool mappings are applied by `poolsync apply` (PoolAssignment).',
   ];
-  return header(opts.commit, 'poolsync render union-cluster-pools', extra) + out.join('\n') + '\n';
+  return withHeader('union-cluster-pools', desired, extra, out.join('\n') + '\n');
 }
 
 /** Each generated file's renderer (a RenderInputError when the base values do not combine). */

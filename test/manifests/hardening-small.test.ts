@@ -52,7 +52,7 @@ describe('ExecutionCluster.endpoint credentials (docs/security.md)', () => {
     const values = await readFile(join(dir, 'deploy', before[0]!), 'utf8');
     const r = await runCli(['render', 'flyte-core-values', dir]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/SCHEMA endpoint carries a password or key/);
+    expect(r.stderr).toMatch(/SCHEMA endpoint carries a password or key/);
     expect(r.stdout + r.stderr).not.toContain('s3cret');
     expect(await readFile(join(dir, 'deploy', before[0]!), 'utf8')).toBe(values);
   });

@@ -64,7 +64,7 @@ describe('poolsync render', { timeout: 120_000 }, () => {
     );
   });
 
-  it('--out - prints the Union mapping; an invalid folder prints its errors and exits 1', async () => {
+  it('--out - prints the Union mapping; an invalid folder prints its errors on stderr and exits 1', async () => {
     const r = await poolsync(
       'render',
       'union-cluster-pools',
@@ -90,8 +90,11 @@ describe('poolsync render', { timeout: 120_000 }, () => {
         ),
       );
     }
-    const invalid = await poolsync('render', 'union-cluster-pools', bad, '--stdout');
-    expect(invalid.code).toBe(1);
-    expect(invalid.stdout).toMatch(/clusters\/clusters\.yaml:\d+:\d+.*V13/);
+    // `--out - > values.yaml` must not write the errors into values.yaml.
+    for (const out of [['--stdout'], ['--out', '-']]) {
+      const invalid = await poolsync('render', 'union-cluster-pools', bad, ...out);
+      expect([invalid.code, invalid.stdout]).toEqual([1, '']);
+      expect(invalid.stderr).toMatch(/clusters\/clusters\.yaml:\d+:\d+.*V13/);
+    }
   });
 });

@@ -147,7 +147,7 @@ async function planFor(
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
     return refreshOnly(args, target, io);
   }
-  const { result, key, commit } = await planOf(args, target, io);
+  const { result, key } = await planOf(args, target, io);
   if (result.kind === 'unreadable') throw result.error;
   const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
   // What is said beside the plan: on stderr for json/markdown, so stdout stays parseable.
@@ -181,7 +181,7 @@ async function planFor(
       : renderParts(plan, args.output, useColor(args.color, io)),
   );
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  const rendered = await renderedFileChanges(args.dir, result.desired, commit, args.env);
+  const rendered = await renderedFileChanges(args.dir, result.desired, args.env);
   if (rendered !== '') notes.write(rendered);
   if (policies) notes.write(policyText(policies));
   if (!policyAllows(policies)) {
@@ -210,7 +210,7 @@ async function planOf(
   args: PlanOptions,
   target: EnvTarget,
   io: Io,
-): Promise<{ result: PlanOutcome; key: PlanKey | undefined; commit: string | null }> {
+): Promise<{ result: PlanOutcome; key: PlanKey | undefined }> {
   const note = await requireConfigFolder(args.dir);
   if (note !== null) io.stderr.write(note);
   const source = acquire(args, target, io);
@@ -230,7 +230,7 @@ async function planOf(
     commit,
     shape: planShape(args),
   });
-  return { result, key, commit };
+  return { result, key };
 }
 
 function acquire(args: PlanOptions, target: EnvTarget, io: Io) {

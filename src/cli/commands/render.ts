@@ -9,19 +9,22 @@ import { makeUserFolder, readUserFile, writeRepoFile, writeWords } from '../../u
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadRepository } from '../../manifests/index.js';
 import { formatValidationText } from '../../manifests/report.js';
-import { cleanCommit } from '../../ops/plan-run.js';
 import {
   RENDERERS,
   RenderInputError,
+  body,
   compareTarget,
   readBaseValues,
   readTarget,
   renderCommand,
+  renderedOwnership,
+  type RenderKind,
 } from '../../render/values.js';
 import {
   GENERATED_MARK,
   NOT_GENERATED,
   credentialsSecretMessage,
+  renderPathFor,
   renderTargetProblem,
 } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
@@ -31,16 +34,28 @@ import type { Args } from '../define.js';
 import type { Io } from '../io.js';
 import type { RenderConfig, RepoConfig } from '../../model/desired.js';
 import { readAsManifest } from '../../manifests/walk.js';
+import { resolveTargets } from '../options.js';
 
 export async function render(args: Args<'render'>, io: Io): Promise<number> {
   await requireFolder(args.dir);
-  const commit = await cleanCommit(args.dir);
-  const loaded = await loadRepository(args.dir, { commit, environment: args.env });
+  // Which environment, as every command says it (`--env` missing, misspelt, `all`), before any
+  // manifest is read: without it the folders of every environment would be read as one.
+  const [target] = await resolveTargets(
+    args.dir,
+    { env: args.env },
+    { allowAll: false, command: 'render', env: io.env },
+  );
+  const loaded = await loadRepository(args.dir, {
+    environment: args.env,
+    ...(target?.shared ? { shared: target.shared } : {}),
+  });
   if (!loaded.valid) {
-    io.stdout.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
+    // stderr: stdout is the rendered file (`--out -`), never an error report.
+    io.stderr.write(formatValidationText(loaded.errors, { baseDir: args.dir }));
     return 1;
   }
-  const configured: RenderConfig['flyte-core-values'] = loaded.desired.config.render?.[args.what];
+  const { config } = loaded.desired;
+  const configured: RenderConfig['flyte-core-values'] = config.render?.[args.what];
   const secret = args['credentials-secret'] ?? configured?.credentialsSecret;
   if (secret !== undefined && secret !== CHART_CREDENTIALS_SECRET)
     throw new UserError(credentialsSecretMessage(secret));
@@ -55,7 +70,7 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
         : configured?.base
           ? await readBaseValues({ root, path: configured.base })
           : undefined;
-    content = RENDERERS[args.what](loaded.desired, { commit, credentialsSecret: secret, base });
+    content = RENDERERS[args.what](loaded.desired, { credentialsSecret: secret, base });
   } catch (err) {
     if (err instanceof RenderInputError) throw new UserError(err.message);
     throw err;
@@ -96,21 +111,25 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
     io.stdout.write(content);
     return 0;
   }
+  if (inRepo === undefined) {
+    const repoRender = target?.shared?.config.config.render ?? config.render;
+    const others = otherTargets(repoRender, config, args.what);
+    await refuseOutPath(args.out ?? out, out, root, config, others, args.what, current);
+  }
+  // Written only when what follows the header changes (the header never says more than the
+  // body: same manifests, same bytes), and never over edits nobody committed.
+  const existing = await current(out);
+  if (existing !== null && existing !== '' && body(existing) === body(content)) {
+    io.stderr.write(`${out} is up to date\n`);
+    return 0;
+  }
+  if (existing !== null && existing !== '')
+    await refuseOverwritingEdits(out, existing, inRepo ?? args.out ?? out, io.env);
   if (inRepo !== undefined) {
-    // Written only when it changes, and never over edits nobody committed.
-    if ((await current(out)) === content) {
-      io.stderr.write(`${out} is up to date\n`);
-      return 0;
-    }
-    if (await hasUncommittedEdits(out, io.env))
-      throw new UserError(
-        `${out} has uncommitted edits: commit or discard them first (\`git diff -- ${inRepo}\`), or write elsewhere with --out FILE or --out -`,
-      );
     await writeRepoFile(root, inRepo, content).catch((err: Error) => {
       throw new UserError(err.message);
     });
   } else {
-    await refuseOutPath(args.out ?? out, out, root, loaded.desired.config, args.what, current);
     await makeUserFolder(dirname(out));
     await writeFile(out, content).catch((err: unknown) => {
       throw new UserError(`cannot write ${out}: ${writeWords(err)}`);
@@ -118,6 +137,57 @@ export async function render(args: Args<'render'>, io: Io): Promise<number> {
   }
   io.stderr.write(`Wrote ${out}\n`);
   return 0;
+}
+
+/**
+ * The files poolsync.yaml `render` names that this render does not write: the other kind's, and
+ * with environments every other environment's (`{env}` filled in). `--out` may name none of them.
+ */
+function otherTargets(
+  render: RenderConfig | undefined,
+  config: RepoConfig,
+  what: RenderKind,
+): Map<string, string> {
+  const envs = config.environments?.map((e) => e.name) ?? [undefined];
+  const others = new Map<string, string>();
+  for (const [kind, t] of Object.entries(render ?? {}) as [string, { path: string }][])
+    for (const env of envs) {
+      const path = renderPathFor(t.path, env);
+      if (kind === what && env === config.environment) continue;
+      if (!others.has(path))
+        others.set(
+          path,
+          `${kind}${env === undefined ? '' : ` for environment ${env}`} (render.${kind}.path)`,
+        );
+    }
+  return others;
+}
+
+/**
+ * A file poolsync rendered and nobody changed since (its body matches the digest in its header)
+ * is replaced. Otherwise edits Git does not hold are kept: a tracked file with uncommitted
+ * changes, and a file whose body was changed since poolsync wrote it (its digest says so) unless
+ * Git holds it as committed. A file without a digest (an older poolsync's) is refused only with
+ * uncommitted changes, as before digests.
+ */
+async function refuseOverwritingEdits(
+  file: string,
+  existing: string,
+  shown: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const owner = renderedOwnership(existing);
+  if (owner === 'own') return;
+  const git = await gitState(file, env);
+  if (git === 'modified')
+    throw new UserError(
+      `${file} has uncommitted edits: commit or discard them first (\`git diff -- ${shown}\`), or write elsewhere with --out FILE or --out -`,
+    );
+  if (owner === 'edited' && git !== 'clean')
+    throw new UserError(
+      `${file} was edited after poolsync rendered it (what follows its header no longer matches the sha256 in it), and Git holds no copy of it: ` +
+        'move the edits into the manifests (or --base), or delete the file, then render again; or write elsewhere with --out FILE or --out -',
+    );
 }
 
 /**
@@ -131,6 +201,7 @@ async function refuseOutPath(
   out: string,
   root: string,
   config: RepoConfig,
+  others: ReadonlyMap<string, string>,
   what: string,
   current: (file: string) => Promise<string | null>,
 ): Promise<void> {
@@ -141,6 +212,11 @@ async function refuseOutPath(
     throw new UserError(`--out ${given} ${NOT_GENERATED}`);
   }
   if (path === '') throw new UserError(`--out ${given} is the config folder itself: name a file`);
+  const other = others.get(path);
+  if (other !== undefined)
+    throw new UserError(
+      `--out ${given} is where poolsync.yaml renders ${other}: writing ${what} there would replace that file; choose another path`,
+    );
   const problem = await renderTargetProblem(root, path);
   if (problem !== null) throw new UserError(`--out ${given} ${problem}`);
   const folders = config.environments?.flatMap((e) => e.folders);
@@ -151,15 +227,26 @@ async function refuseOutPath(
   );
 }
 
-/** Tracked with staged or unstaged changes; untracked (a new render) or no git: false. */
-function hasUncommittedEdits(file: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+/**
+ * What Git says of an existing file: `clean` (tracked, committed as it is), `modified` (staged or
+ * unstaged changes), `untracked` (new or ignored), `none` (not in a work tree, or no git).
+ */
+function gitState(
+  file: string,
+  env: NodeJS.ProcessEnv,
+): Promise<'clean' | 'modified' | 'untracked' | 'none'> {
   return new Promise((done) => {
     execFile(
       'git',
-      ['-c', 'core.fsmonitor=false', 'status', '--porcelain', '--', basename(file)],
+      ['-c', 'core.fsmonitor=false', 'status', '--porcelain', '--ignored', '--', basename(file)],
       { cwd: dirname(file), env: { ...env, GIT_OPTIONAL_LOCKS: '0' } },
-      (err, stdout) =>
-        done(err === null && stdout.split('\n').some((l) => l !== '' && !l.startsWith('??'))),
+      (err, stdout) => {
+        if (err !== null) return done('none');
+        const lines = stdout.split('\n').filter((l) => l !== '');
+        if (lines.length === 0) return done('clean');
+        const untracked = lines.every((l) => l.startsWith('??') || l.startsWith('!!'));
+        done(untracked ? 'untracked' : 'modified');
+      },
     );
   });
 }

@@ -323,7 +323,7 @@ export async function renderStage(
   const { commit, dir } = snapshot;
   // A commit's files never change: compared once (a folder on disk, every run).
   if (commit !== null && ctx.memory.renderedCommit === commit) return { value: null };
-  const { changed, contents } = await compared(ctx, dir, desired, commit);
+  const { changed, contents } = await compared(ctx, dir, desired);
   const status = { renderedFiles: changed };
   // A run whose leadership term ended pushes nothing (the new leader renders the same).
   if (
@@ -355,13 +355,12 @@ async function compared(
   ctx: RunContext,
   dir: string,
   desired: DesiredState,
-  commit: string | null,
 ): Promise<{ changed: RenderedFileStatus[]; contents: Map<string, string> }> {
   const { o } = ctx;
   const { renderTargets } = await import('../../render/values.js');
   const changed: RenderedFileStatus[] = [];
   const contents = new Map<string, string>();
-  for (const target of await renderTargets(dir, desired, commit)) {
+  for (const target of await renderTargets(dir, desired)) {
     if ('error' in target) {
       const err = o.redactor.errorMessage(target.error);
       const what = 'unreadable' in target ? 'cannot read the rendered file' : 'cannot render';
