@@ -495,7 +495,9 @@ function backendKindErrors(desired: DesiredState, backend: BackendInfo): PlanErr
           address: first.address,
           location,
           more: objects.length - 1,
-          accepted: [...accepted],
+          // What it manages by API; the configuration-only kinds apart (never sent).
+          accepted: [...backend.kinds],
+          config_only: [...(backend.configKinds ?? [])],
         },
         location,
       ),

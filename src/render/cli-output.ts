@@ -4,6 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
+import type { RenderKind } from './values.js';
 import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -117,26 +118,73 @@ export async function printRunbook(
   for (const line of runbookLines(steps, { filesDir })) out(escapeTerminal(line));
 }
 
+/** The generated files poolsync.yaml names that differ from what `render` would write now. */
+export interface RenderedFiles {
+  /** The section printed after a plan: each file, why nothing sent it, what to do, its diff. */
+  text: string;
+  /** The files that would change (or do not exist yet): the plan's first line names them. */
+  changed: { kind: RenderKind; path: string; status: 'changed' | 'missing' }[];
+}
+
+/**
+ * Why no plan step sends a rendered file, and who takes it instead (docs/flyte-oss.md,
+ * docs/union-self-managed.md): neither has an API, so the plan must not read as done without it.
+ */
+const NO_API: Record<RenderKind, { why: string; then: string }> = {
+  'flyte-core-values': {
+    why: 'flyteadmin has no API for labelClusterMap and clusterConfigs (it reads them from its Helm values at start-up)',
+    then: 'deploy it with `helm upgrade` (the rendered file as the last --values), or let Argo CD / Flux pick up the commit',
+  },
+  'union-cluster-pools': {
+    why: 'Union self-managed has no API for the pool → clusters mapping',
+    then: 'hand the file to Union (support), who configure the control plane with it',
+  },
+};
+
+function renderedStatus(path: string, status: 'changed' | 'missing'): string {
+  return `${path} ${status === 'missing' ? 'does not exist yet' : 'would change'}`;
+}
+
 /** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
 export async function renderedFileChanges(
   dir: string,
   desired: DesiredState,
   env?: string,
-): Promise<string> {
-  if (!desired.config.render) return '';
+): Promise<RenderedFiles> {
+  if (!desired.config.render) return { text: '', changed: [] };
   const { renderCommand, renderTargets } = await import('./values.js');
   const out: string[] = [];
+  const changed: RenderedFiles['changed'] = [];
   for (const target of await renderTargets(dir, desired)) {
     if ('unreadable' in target) throw new UserError(target.error);
     if ('error' in target)
       out.push(`\nRendered file ${target.path} cannot be rendered: ${target.error}\n`);
-    else if (target.status !== 'same')
+    else if (target.status !== 'same') {
+      const { kind, path, status } = target;
+      changed.push({ kind, path, status });
+      const { why, then } = NO_API[kind];
       out.push(
-        `\nRendered file ${target.path} ${target.status === 'missing' ? 'does not exist yet' : 'would change'} ` +
-          `(run \`${renderCommand(target.kind, dir, { env })}\`, or let the daemon commit it):\n${target.diff}`,
+        `\nRendered file ${renderedStatus(path, status)}. ${why}, so no plan or apply sends this change: ` +
+          `render the file (\`${renderCommand(kind, dir, { env })}\`${env === undefined ? ', or let the daemon commit it' : ''}), then ${then}:\n${target.diff}`,
       );
+    }
   }
-  return out.join('');
+  return { text: out.join(''), changed };
+}
+
+/** What `apply` says last: the files it could not send, and what to do with them. */
+export async function renderedFilesReminder(
+  changed: RenderedFiles['changed'],
+  dir: string,
+  env?: string,
+): Promise<string> {
+  const { renderCommand } = await import('./values.js');
+  return changed
+    .map(({ kind, path, status }) => {
+      const { why, then } = NO_API[kind];
+      return `\nNot applied: ${renderedStatus(path, status)}, and ${why}. Render the file (\`${renderCommand(kind, dir, { env })}\`), then ${then}.\n`;
+    })
+    .join('');
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
@@ -144,10 +192,12 @@ export function renderParts(
   plan: Plan,
   output: 'text' | 'json' | 'markdown',
   color: boolean,
+  /** The rendered files that would change (RenderedFiles.changed): the text's first line names them. */
+  renderedFiles: readonly string[] = [],
 ): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan)];
-  return renderTextParts(plan, { color });
+  return renderTextParts(plan, { color, renderedFiles });
 }
 
 export function nothingDeclared(dir: string, prune: boolean): string {

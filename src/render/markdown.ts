@@ -155,9 +155,11 @@ class Room {
 
 function headLines(plan: Plan): string[] {
   const head = [
-    hasNoChanges(plan)
-      ? '**No changes.** The control plane matches the repository.'
-      : `**${closingLine(plan)}**`,
+    !hasNoChanges(plan)
+      ? `**${closingLine(plan)}**`
+      : plan.errors.length > 0
+        ? '**Plan failed:** see its errors below.'
+        : '**No changes.** The control plane matches the repository.',
   ];
   const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
   for (const line of [...footnotes(plan), ...header]) head.push('', line);

@@ -57,6 +57,12 @@ function listOrNull(p: ReasonParams, key: string): string[] | null {
 
 const list = (p: ReasonParams, key: string): string[] => listOrNull(p, key) ?? [];
 
+/** BACKEND_KIND: the kinds a backend takes as configuration only, apart from what it manages. */
+function configOnly(kinds: readonly string[]): string {
+  if (kinds.length === 0) return '';
+  return ` through its API; ${kinds.join(', ')} it takes as configuration only (validated, rendered to files by \`poolsync render\`, never sent)`;
+}
+
 /** Names shown in a message: the first few, then a count. */
 export function listAddresses(addresses: readonly string[], max = 5): string {
   const shown = addresses.slice(0, max).join(', ');
@@ -708,7 +714,7 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   BACKEND_KIND: (p) =>
     `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +
     `${p.more !== 0 ? ` (and ${s(p, 'more')} more)` : ''}. ` +
-    `This backend manages ${list(p, 'accepted').join(', ')}; remove the ${s(p, 'kind')} documents or plan them against a control plane that has them`,
+    `This backend manages ${list(p, 'accepted').join(', ')}${configOnly(list(p, 'config_only'))}; remove the ${s(p, 'kind')} documents or plan them against a control plane that has them`,
   MULTI_POOL_CLUSTER: (p) =>
     `${s(p, 'cluster')} is in pools ${list(p, 'pools').join(', ')}, but the ${s(p, 'backend')} backend registers a cluster in one pool (C7); ` +
     `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,

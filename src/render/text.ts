@@ -69,6 +69,11 @@ export interface TextOptions {
   color: boolean;
   /** The whole plan's count, for a plan cut short (the daemon's digest): what the run planned. */
   counts?: PlanCounts;
+  /**
+   * Generated files that would change (poolsync.yaml `render`): what they carry has no API, so a
+   * plan without steps does not say the control plane matches the repository.
+   */
+  renderedFiles?: readonly string[];
 }
 
 /** The text in parts of whole lines, never built whole: at 100,000 creates it is ~32 MB. */
@@ -94,7 +99,8 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
 
   pushHeader(out, plan, paint);
   if (hasNoChanges(plan)) {
-    out.push(paint('bold', 'No changes.') + ' The control plane matches the repository.', '');
+    // A failed plan says so at its end, never "No changes".
+    if (plan.errors.length === 0) out.push(noChangesLine(opts.renderedFiles ?? [], paint), '');
   } else {
     out.push('poolsync will perform the following actions:', '');
     const manualTargets = new Set(manual.map((s) => s.target));
@@ -116,6 +122,16 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   pushProblems(out, plan, blocked, paint);
   pushClosing(out, plan, paint, opts.counts ?? countPlan(plan));
   if (out.length > 0) yield flush(out);
+}
+
+function noChangesLine(rendered: readonly string[], paint: Paint): string {
+  if (rendered.length === 0)
+    return paint('bold', 'No changes.') + ' The control plane matches the repository.';
+  const files = rendered.length === 1 ? `file ${rendered[0]!}` : `files ${rendered.join(', ')}`;
+  return (
+    paint('bold', 'No changes to send to the control plane.') +
+    ` The repository changes what it has no API for: rendered ${files}, below.`
+  );
 }
 
 /** Each change's text and `end` (a blank line), in parts of PART_CHARS. */

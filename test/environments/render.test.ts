@@ -43,7 +43,7 @@ describe('render with environments', { timeout: 120_000 }, () => {
     const before = await poolsync('plan', dir, '-e', 'dev');
     expect(before.code).toBe(0);
     expect(before.stdout).toContain(
-      `Rendered file deploy/dev/union-cluster-pools.yaml does not exist yet (run \`poolsync render union-cluster-pools ${q} --env dev\``,
+      `Rendered file deploy/dev/union-cluster-pools.yaml does not exist yet. Union self-managed has no API for the pool → clusters mapping, so no plan or apply sends this change: render the file (\`poolsync render union-cluster-pools ${q} --env dev\`), then hand the file to Union (support), who configure the control plane with it:\n`,
     );
     for (const env of ['dev', 'prod']) {
       const file = join(dir, 'deploy', env, 'union-cluster-pools.yaml');

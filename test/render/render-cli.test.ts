@@ -46,8 +46,12 @@ describe('poolsync render', { timeout: 120_000 }, () => {
     const plan = await poolsync('plan', repo, '--control-plane', cp);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('Plan: 4 to create');
+    // flyteadmin has no API for the values: the plan says so, what to run, and what to do with the file.
     expect(plan.stdout).toContain(
-      `Rendered file deploy/flyte-clusters-values.yaml would change (run \`poolsync render flyte-core-values ${shellQuote(repo)}\``,
+      'Rendered file deploy/flyte-clusters-values.yaml would change. flyteadmin has no API for labelClusterMap and clusterConfigs ' +
+        '(it reads them from its Helm values at start-up), so no plan or apply sends this change: ' +
+        `render the file (\`poolsync render flyte-core-values ${shellQuote(repo)}\`, or let the daemon commit it), ` +
+        'then deploy it with `helm upgrade` (the rendered file as the last --values), or let Argo CD / Flux pick up the commit:\n',
     );
     const w = await poolsync('render', 'flyte-core-values', repo);
     expect(w.code).toBe(0);

@@ -108,6 +108,23 @@ describe('renderers', () => {
     expect(renderMarkdown(none)).toMatch(/^\*\*No changes\.\*\*/);
   });
 
+  it('a failed plan without changes never says "No changes"; rendered files that would change are named instead', () => {
+    const none = computePlan(desired({ clusters: { a: {} } }), live({ clusters: { a: {} } }));
+    const failed: Plan = {
+      ...none,
+      errors: [{ code: 'BACKEND_KIND', address: 'Queue/q', location: null, message: 'no queues' }],
+    };
+    const text = renderText(failed, { color: false });
+    expect(text).not.toContain('No changes');
+    expect(text).toContain('Plan failed with 1 error: nothing will be applied.');
+    expect(renderMarkdown(failed).split('\n')[0]).toBe('**Plan failed:** see its errors below.');
+    const files = renderText(none, { color: false, renderedFiles: ['deploy/pools.yaml'] });
+    expect(files).not.toContain('matches the repository');
+    expect(files).toMatch(
+      /^No changes to send to the control plane\. The repository changes what it has no API for: rendered file deploy\/pools\.yaml, below\.$/m,
+    );
+  });
+
   it('text and markdown end / start with the closing Plan line', () => {
     expect(renderText(plan, { color: false }).trimEnd().split('\n').at(-1)).toBe(
       'Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 0 blocked.',

@@ -25,7 +25,14 @@ import { paceLine } from '../../util/pacer.js';
 import type { Plan } from '../../model/plan.js';
 import { hasNoChanges } from '../../render/common.js';
 import { renderTextParts } from '../../render/text.js';
-import { confirmDestroyRefused, nothingToApply, printRunbook } from '../../render/cli-output.js';
+import {
+  confirmDestroyRefused,
+  nothingToApply,
+  printRunbook,
+  renderedFileChanges,
+  renderedFilesReminder,
+  type RenderedFiles,
+} from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import {
   networkOf,
@@ -105,6 +112,14 @@ export async function apply(
         }
       : { ...target, environment: args.env, shape: planShape(args), commit };
   const policies = policyGate(args, target, io, json ? io.stderr : io.stdout);
+  let rendered: RenderedFiles | undefined;
+  /** Last, whatever the apply did: the rendered files it could not send. */
+  const remind = async () => {
+    if (!rendered?.changed.length) return;
+    lines.flush();
+    const text = await renderedFilesReminder(rendered.changed, args.path, args.env);
+    (json ? io.stderr : io.stdout).write(text);
+  };
   try {
     const { plan, result } = await applyRun(source, {
       locks: {
@@ -126,8 +141,18 @@ export async function apply(
         io.stderr.write(text);
       },
       planned: async (plan, desired) => {
+        // Generated files the repository changes have no API: shown after the plan, said again
+        // at the end (renderedFilesReminder), never applied. Not for --at: its folder is a
+        // checkout of another commit, rendered from the branch.
+        if (desired && target.kind === 'dir' && commit === undefined)
+          rendered = await renderedFileChanges(target.path, desired, args.env);
+        const renderedFiles = rendered?.changed.map((f) => f.path) ?? [];
         if (!json)
-          await writeParts(io.stdout, renderTextParts(plan, { color: colors !== NO_COLOR }));
+          await writeParts(
+            io.stdout,
+            renderTextParts(plan, { color: colors !== NO_COLOR, renderedFiles }),
+          );
+        if (rendered && rendered.text !== '') (json ? io.stderr : io.stdout).write(rendered.text);
         await policies.check(plan, desired);
       },
       approve: async (plan) => {
@@ -160,6 +185,7 @@ export async function apply(
       // The rendered plan already says "No changes." when nothing is blocked either.
       if (json) await writeParts(io.stdout, applyJsonParts(plan, null));
       else if (target.kind === 'file' || !hasNoChanges(plan)) out(nothingToApply(plan));
+      await remind();
       return 0;
     }
     const outcome = applyOutcome(result);
@@ -167,6 +193,7 @@ export async function apply(
       await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     lines.flush();
     if (json) await writeParts(io.stdout, applyJsonParts(plan, result));
+    await remind();
     return APPLY_EXIT_CODE[outcome];
   } finally {
     lines.flush();

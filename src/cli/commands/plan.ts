@@ -174,15 +174,17 @@ async function planFor(
     await publish({ ...outcomes.outcomeForPlan(plan), ...(policies ? { policies } : {}) });
   if (declaresNothing(result.desired))
     notes.write(nothingDeclared(args.dir, result.desired.config.prune));
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted;
+  // the plan's first line names them, so it never says the control plane matches without them.
+  const rendered = await renderedFileChanges(args.dir, result.desired, args.env);
+  const renderedPaths = rendered.changed.map((f) => f.path);
   await writeParts(
     io.stdout,
     key !== undefined && args.output === 'json'
       ? planFileParts(plan, key)
-      : renderParts(plan, args.output, useColor(args.color, io)),
+      : renderParts(plan, args.output, useColor(args.color, io), renderedPaths),
   );
-  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted.
-  const rendered = await renderedFileChanges(args.dir, result.desired, args.env);
-  if (rendered !== '') notes.write(rendered);
+  if (rendered.text !== '') notes.write(rendered.text);
   if (policies) notes.write(policyText(policies));
   if (!policyAllows(policies)) {
     if (args.out) io.stderr.write(`The policies fail: the plan is not saved to ${args.out}.\n`);

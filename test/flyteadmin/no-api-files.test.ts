@@ -1,0 +1,110 @@
+/**
+ * Union self-managed through the flyteadmin backend (docs/union-self-managed.md): the pool →
+ * clusters mapping has no API, so a plan whose only change is there never says the control
+ * plane matches the repository, and apply says again at its end that the file must be rendered
+ * and handed to Union. A plan failing with BACKEND_KIND says no "No changes" either, and words
+ * what the backend manages apart from what it takes as configuration. In process, on the stand-in.
+ */
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shellQuote } from '../../src/util/shell-quote.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import { exampleRepo, startFlyteadmin, type Flyteadmin } from './helpers.js';
+
+let fa: Flyteadmin;
+let repo: Awaited<ReturnType<typeof exampleRepo>>;
+const work = tempFolder('poolsync-no-api-');
+beforeAll(async () => {
+  fa = await startFlyteadmin(null);
+  repo = await exampleRepo('union-self-managed');
+});
+afterAll(async () => {
+  await fa?.close();
+  await repo?.cleanup();
+});
+
+const poolsync = (...args: string[]) =>
+  runInProcess(
+    [...args, '--control-plane', fa.url],
+    {
+      ...process.env,
+      NO_COLOR: '',
+      POOLSYNC_CONTROL_PLANE: '',
+      POOLSYNC_FLYTE_CLIENT_ID: '',
+      POOLSYNC_FLYTE_CLIENT_SECRET_FILE: '',
+      POOLSYNC_FLYTE_CLIENT_SECRET: '',
+    },
+    work,
+  );
+
+const THIRD_CLUSTER = `---
+apiVersion: poolsync/v1
+kind: Cluster
+metadata:
+  name: production-cluster-3
+spec:
+  pool: production-cp
+  data_plane:
+    object_store_uri: s3://acme-union-prod/metadata
+`;
+
+describe('a pool-mapping change on Union self-managed', { timeout: 120_000 }, () => {
+  it('plan never says the control plane matches; apply says at its end what to do with the file', async () => {
+    await appendFile(join(repo.dir, 'clusters', 'clusters.yaml'), THIRD_CLUSTER);
+    const command = `poolsync render union-cluster-pools ${shellQuote(repo.dir)}`;
+    const section =
+      'Rendered file deploy/union-cluster-pools.yaml would change. Union self-managed has no API for the pool → clusters mapping, ' +
+      `so no plan or apply sends this change: render the file (\`${command}\`, or let the daemon commit it), ` +
+      'then hand the file to Union (support), who configure the control plane with it:\n';
+    const reminder =
+      '\nNot applied: deploy/union-cluster-pools.yaml would change, and Union self-managed has no API for the pool → clusters mapping. ' +
+      `Render the file (\`${command}\`), then hand the file to Union (support), who configure the control plane with it.\n`;
+    const applied = await poolsync('apply', repo.dir, '--auto-approve');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(section);
+    expect(applied.stdout).toContain('Apply complete: 2 created');
+    expect(applied.stdout.endsWith(reminder)).toBe(true);
+
+    const plan = await poolsync('plan', repo.dir, '--detailed-exitcode');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).not.toContain('matches the repository');
+    expect(plan.stdout).toContain(
+      'No changes to send to the control plane. The repository changes what it has no API for: rendered file deploy/union-cluster-pools.yaml, below.\n',
+    );
+    expect(plan.stdout).toContain(section);
+    expect(plan.stdout).toContain('+  - production-cluster-3\n');
+
+    const nothing = await poolsync('apply', repo.dir, '--auto-approve');
+    expect(nothing.code).toBe(0);
+    expect(nothing.stdout).not.toContain('matches the repository');
+    expect(nothing.stdout.endsWith(reminder)).toBe(true);
+
+    // Rendered (and handed over): the plan has nothing left to say.
+    const rendered = await runInProcess(
+      ['render', 'union-cluster-pools', repo.dir],
+      { ...process.env },
+      work,
+    );
+    expect(rendered.code).toBe(0);
+    const after = await poolsync('plan', repo.dir);
+    expect(after.stdout).toContain('No changes. The control plane matches the repository.\n');
+    expect(after.stdout).not.toContain('Rendered file');
+  });
+
+  it('a plan failing with BACKEND_KIND does not say "No changes", and names the configuration-only kinds apart', async () => {
+    await mkdir(join(repo.dir, 'queues'));
+    await writeFile(
+      join(repo.dir, 'queues', 'batch.yaml'),
+      'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: batch\nspec:\n  pool: default\n  run_concurrency: 1\n  action_concurrency: 1\n',
+    );
+    const plan = await poolsync('plan', repo.dir);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).not.toContain('No changes');
+    expect(plan.stdout).toContain('Plan failed with 1 error: nothing will be applied.');
+    expect(plan.stdout).toMatch(
+      /This backend manages PoolAssignment, ExecutionClusterLabel through its API; ExecutionCluster, ClusterLabel, ClusterPool, Cluster it takes as configuration only \(validated, rendered to files by `poolsync render`, never sent\); remove the Queue documents/,
+    );
+  });
+});
