@@ -356,16 +356,16 @@ export type RepoConfigFile = {
   render?: {
     /** flyte-core Helm values with configmap.clusters (labelClusterMap, clusterConfigs) and the credential volume mounts. */
     'flyte-core-values'?: {
-      /** File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; the manifest loader skips it. */
+      /** File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; with environments it names {env}, each environment's name (deploy/{env}/flyte-clusters-values.yaml: one file each). The manifest loader skips it. */
       path: string;
       /** The Kubernetes Secret holding the data-plane tokens and CA certificates. Only cluster-credentials works with the flyte-core chart: its syncresources Deployment mounts that Secret whatever the values say (V14, docs/flyte-oss.md). */
       credentialsSecret?: string;
-      /** The operator's own flyte-core values file (relative to the folder; the loader skips it): its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists, since Helm replaces lists instead of merging them. */
+      /** The operator's own flyte-core values file (relative to the folder; the loader skips it; with environments it may name {env}): its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists, since Helm replaces lists instead of merging them. */
       base?: string;
     };
     /** Union self-managed: the clusterPool -> clusterNames mapping handed to Union. */
     'union-cluster-pools'?: {
-      /** File relative to the folder, e.g. deploy/union-cluster-pools.yaml; the manifest loader skips it. */
+      /** File relative to the folder, e.g. deploy/union-cluster-pools.yaml; with environments it names {env}, each environment's name (deploy/{env}/union-cluster-pools.yaml: one file each). The manifest loader skips it. */
       path: string;
     };
   };

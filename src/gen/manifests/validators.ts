@@ -9518,7 +9518,7 @@ const schema43 = {
               minLength: 1,
               maxLength: 1024,
               description:
-                'File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; the manifest loader skips it.',
+                "File relative to the folder, e.g. deploy/flyte-clusters-values.yaml; with environments it names {env}, each environment's name (deploy/{env}/flyte-clusters-values.yaml: one file each). The manifest loader skips it.",
             },
             credentialsSecret: {
               type: 'string',
@@ -9532,7 +9532,7 @@ const schema43 = {
               minLength: 1,
               maxLength: 1024,
               description:
-                "The operator's own flyte-core values file (relative to the folder; the loader skips it): its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists, since Helm replaces lists instead of merging them.",
+                "The operator's own flyte-core values file (relative to the folder; the loader skips it; with environments it may name {env}): its flyteadmin.additionalVolumes and additionalVolumeMounts are kept in the rendered lists, since Helm replaces lists instead of merging them.",
             },
           },
         },
@@ -9548,7 +9548,7 @@ const schema43 = {
               minLength: 1,
               maxLength: 1024,
               description:
-                'File relative to the folder, e.g. deploy/union-cluster-pools.yaml; the manifest loader skips it.',
+                "File relative to the folder, e.g. deploy/union-cluster-pools.yaml; with environments it names {env}, each environment's name (deploy/{env}/union-cluster-pools.yaml: one file each). The manifest loader skips it.",
             },
           },
         },
