@@ -19,6 +19,7 @@ import { entry, toPlain, type YNode } from './yaml.js';
 import { parseYamlFile } from './yaml-simple.js';
 import { REPO_CONFIG_FILE, findManifestFiles, readManifestText, type WalkResult } from './walk.js';
 import { checkPatchPlaces, readEnvironments } from './environments.js';
+import { checkPolicyPath } from './policy-folder.js';
 
 export interface ConfigResult {
   config: RepoConfig;
@@ -61,6 +62,7 @@ export async function readRepoConfig(
     environments?.map((e) => e.name) ?? (entry(doc.root, 'environments') ? null : []);
   const render = await checkRenderConfig(root, doc.value, doc.root, add, envNames);
   checkApprovers(doc.root, environments, add);
+  await checkPolicyPath(root, doc.root, raw.policies, add);
   // Rendered files (every environment's) and the values they merge with are not manifests: the
   // loader skips them. A patch file is skipped only by the environments it patches
   // (environmentFiles).

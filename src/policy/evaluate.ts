@@ -6,9 +6,9 @@
  * runtime builtins and allows no host, so a policy using one fails to compile: closed.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredState } from '../model/desired.js';
 import type { Plan } from '../model/plan.js';
@@ -17,12 +17,24 @@ import { declaredObjects } from '../plan/inventory.js';
 import { planDocument } from '../render/json.js';
 import { batches } from '../util/batched-lines.js';
 import { jsonParts } from '../util/json-parts.js';
-import { ioWords } from '../util/safe-file.js';
+import {
+  LINK_WHY,
+  POLICY_FILE,
+  policyFolder,
+  policyFolderWords,
+} from '../manifests/policy-folder.js';
+import { describeFailure, readRepoFileSync } from '../util/safe-file.js';
 import { runOpa, type OpaLimits } from './opa.js';
 
-/** Where a policy set is read: a folder, or a folder of a commit (a pull request's base). */
+/**
+ * Where a policy set is read: a folder, or a folder of a commit (a pull request's base). A
+ * folder's `root` is the config folder its path (poolsync.yaml's `policies.path`) is relative
+ * to: every folder from there down is checked to be a real one (manifests/policy-folder.ts);
+ * without it (`--policies DIR`) the folder itself and what it holds.
+ */
 export type PolicyPlace =
-  { kind: 'folder'; dir: string } | { kind: 'commit'; repo: string; commit: string; path: string };
+  | { kind: 'folder'; dir: string; root?: string }
+  | { kind: 'commit'; repo: string; commit: string; path: string };
 
 export interface PolicySet {
   /** As configured (`policies/`), for messages. */
@@ -77,7 +89,9 @@ export async function evaluatePolicies(
   };
   const work = await mkdtemp(join(tmpdir(), 'poolsync-policy-'));
   try {
-    const dir = set.at.kind === 'folder' ? set.at.dir : join(work, 'policies');
+    // Only copies of the files checked are handed to OPA, never the folder (which it would
+    // read through links).
+    const dir = join(work, 'policies');
     const files = await policyFiles(set, dir);
     if (typeof files === 'string') return { ...report, error: files };
     report.files = files.filter((f) => f.endsWith('.rego')).length;
@@ -115,52 +129,88 @@ export async function evaluatePolicies(
   }
 }
 
-const FOLDER_WORDS: Record<string, string> = {
-  ENOENT: 'it does not exist',
-  ENOTDIR: 'it is not a folder',
-};
+/** A policy file larger than this is refused (OPA's results are bounded at 16 MB too). */
+const POLICY_FILE_BYTES = 16 * 1024 * 1024;
 
-/** The policy files (relative), after copying a commit's into `dir`; or why they cannot be read. */
+/**
+ * The policy files (relative), copied into `dir`; or why they cannot be read. A folder, or a
+ * commit's, that is or holds a link (or a FIFO, a socket, a device; a submodule in a commit) is
+ * refused whole (docs/security.md, "What is read").
+ */
 async function policyFiles(set: PolicySet, dir: string): Promise<string[] | string> {
   const { at } = set;
+  const name = set.source;
   if (at.kind === 'folder') {
-    try {
-      const entries = await readdir(at.dir, { recursive: true, withFileTypes: true });
-      return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      const why = FOLDER_WORDS[code] ?? ioWords(code);
-      return `the policy folder ${set.source} cannot be read: ${why}; name a folder of .rego files`;
+    const root = at.root ?? dirname(at.dir);
+    const rel = (at.root !== undefined ? relative(at.root, at.dir) : basename(at.dir)) || '.';
+    const found = await policyFolder(root, rel.split(sep).join('/'));
+    if (!found.ok) {
+      // `--policies a.rego` (docs/policies.md): a policy set is a folder; this file's is meant.
+      if (at.root === undefined && found.reason === 'not-folder' && found.kind === 'file')
+        return `--policies ${name} is a file, not a folder: name its folder (--policies ${dirname(name)}), whose .rego files are all read`;
+      const why = policyFolderWords(found, rel.split(sep).join('/'));
+      const named = found.reason === 'missing' || found.reason === 'io';
+      return `the policy folder ${name} ${why}${named ? '; name a folder of .rego files' : ''}`;
     }
+    const folder = join(root, rel);
+    for (const file of found.files) {
+      const read = readRepoFileSync(folder, file, { maxBytes: POLICY_FILE_BYTES });
+      if (!read.ok)
+        return `the policy folder ${name} holds ${file}, which cannot be read: ${describeFailure(read)}`;
+      const to = join(dir, file);
+      await mkdir(dirname(to), { recursive: true });
+      await writeFile(to, read.bytes);
+    }
+    return found.files;
   }
   const git = (args: string[], maxBuffer = 16 * 1024 * 1024) =>
     promisify(execFile)('git', args, { cwd: at.repo, maxBuffer, encoding: 'buffer' });
   const prefix = at.path.replace(/\/+$/, '');
-  let listed: string[];
+  const short = at.commit.slice(0, 12);
+  const fromBase =
+    'policies are read from the base branch in a pull request, so that it cannot change what checks it';
+  let listed: { mode: string; file: string }[];
+  let self: string | undefined;
   try {
-    const { stdout } = await git([
-      'ls-tree',
-      '-r',
-      '-z',
-      '--name-only',
-      at.commit,
-      '--',
-      `${prefix}/`,
-    ]);
-    listed = stdout
-      .toString('utf8')
-      .split('\0')
-      .filter((f) => /\.(rego|json|ya?ml)$/.test(f));
+    self = treeEntries((await git(['ls-tree', '-z', at.commit, '--', prefix])).stdout)[0]?.mode;
+    const { stdout } = await git(['ls-tree', '-r', '-z', at.commit, '--', `${prefix}/`]);
+    listed = treeEntries(stdout);
   } catch {
-    return `the policy folder ${set.source} of the base commit ${at.commit} cannot be read with Git: check out with its history`;
+    return `the policy folder ${name} of the base commit ${at.commit} cannot be read with Git: check out with its history`;
   }
-  for (const file of listed) {
+  if (self === undefined)
+    return `the policy folder ${name} does not exist on the base commit ${short} (${fromBase}): add it on the base branch first, or name a folder outside the checkout`;
+  if (self === '120000')
+    return `the policy folder ${name} is a symbolic link on the base commit ${short}: ${LINK_WHY}; put the folder itself there`;
+  if (self !== '040000')
+    return `the policy folder ${name} is not a folder on the base commit ${short} (${fromBase}): name a folder of .rego files`;
+  for (const { mode, file } of listed) {
+    const inside = file.slice(prefix.length + 1);
+    if (mode === '120000')
+      return `the policy folder ${name} holds ${inside}, a symbolic link, on the base commit ${short}: ${LINK_WHY}; replace it with the file itself, or remove it`;
+    if (mode === '160000')
+      return `the policy folder ${name} holds ${inside}, a submodule, on the base commit ${short}: a policy folder holds regular files and folders only`;
+  }
+  const files = listed.map((e) => e.file).filter((f) => POLICY_FILE.test(f));
+  for (const file of files) {
     const { stdout } = await git(['show', `${at.commit}:${file}`]);
     const to = join(dir, file.slice(prefix.length + 1));
     await mkdir(dirname(to), { recursive: true });
     await writeFile(to, stdout);
   }
-  return listed;
+  return files;
+}
+
+/** `git ls-tree -z` lines: `MODE TYPE OBJECT\tPATH`. */
+function treeEntries(stdout: Buffer): { mode: string; file: string }[] {
+  return stdout
+    .toString('utf8')
+    .split('\0')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const tab = line.indexOf('\t');
+      return { mode: line.slice(0, line.indexOf(' ')), file: line.slice(tab + 1) };
+    });
 }
 
 /** OPA's own capabilities, less the refused builtins, allowing no host: a file in `work`. */

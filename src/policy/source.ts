@@ -30,7 +30,10 @@ export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
     const path = s.flag ?? (s.config ? join(s.dir, s.config.path) : undefined);
     if (path === undefined) return null;
     const source = s.flag ?? s.config!.path;
-    return { source, at: { kind: 'folder', dir: resolve(path) }, owners: s.config?.owners ?? [] };
+    // poolsync.yaml's path: every folder from the config folder down is checked (evaluate.ts).
+    const root = s.flag === undefined ? { root: resolve(s.dir) } : {};
+    const at = { kind: 'folder' as const, dir: resolve(path), ...root };
+    return { source, at, owners: s.config?.owners ?? [] };
   }
   const read = await baseConfig(s.dir, base);
   if (typeof read === 'string') {
@@ -42,7 +45,7 @@ export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
   if (path === undefined) return null;
   const owners = configured?.owners ?? [];
   const source = s.flag ?? configured!.path;
-  const where = await inRepository(path);
+  const where = await inRepository(path, s.flag === undefined ? s.dir : undefined);
   // A folder outside the checkout is the operator's (a CI job's own): read where it is.
   if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners };
   const at = { kind: 'commit' as const, repo: where.root, commit: base.commit!, path: where.path };
@@ -57,17 +60,26 @@ function readPolicies(doc: unknown): RepoConfig['policies'] {
   return { path: p.path, owners: owners as string[] };
 }
 
-/** PATH's repository root and its path there (forward slashes), or null outside any. */
-async function inRepository(path: string): Promise<{ root: string; path: string } | null> {
-  // The folder itself may not exist in the pull request (deleted there): Git runs in its parent,
-  // both real paths (a temporary folder may be behind a link).
+/**
+ * PATH's repository root and its path there (forward slashes), or null outside any. `configDir`:
+ * PATH is poolsync.yaml's `policies.path` there, taken as written below the config folder's real
+ * path, so a link the pull request puts on the way cannot lead out of the repository.
+ */
+async function inRepository(
+  path: string,
+  configDir?: string,
+): Promise<{ root: string; path: string } | null> {
+  // The folder itself may not exist in the pull request (deleted there): Git runs in its parent
+  // (or the config folder), both real paths (a temporary folder may be behind a link).
   const abs = resolve(path);
   let root: string;
   let parent: string;
   try {
-    parent = await realpath(dirname(abs));
+    const start = await realpath(configDir ?? dirname(abs));
+    parent =
+      configDir === undefined ? start : join(start, relative(resolve(configDir), dirname(abs)));
     const { stdout } = await promisify(execFile)('git', ['rev-parse', '--show-toplevel'], {
-      cwd: parent,
+      cwd: start,
     });
     root = await realpath(stdout.trim());
   } catch {

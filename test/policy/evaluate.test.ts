@@ -159,14 +159,20 @@ describe.skipIf(opaMissing)(
         'p/ holds no .rego file: 0 policies evaluated',
       );
       // A folder that is not one, in words (they were errno codes: "cannot be read (ENOENT)").
+      expect((await evaluate(join(tempFolder('poolsync-policies-'), 'none'))).error).toBe(
+        'the policy folder p/ does not exist; name a folder of .rego files',
+      );
+      // A .rego file named as the folder: its folder is meant (docs/policies.md).
       const file = join(folder({ 'a.rego': 'package main\n' }), 'a.rego');
-      for (const [dir, why] of [
-        [join(tempFolder('poolsync-policies-'), 'none'), 'it does not exist'],
-        [file, 'it is not a folder'],
-      ])
-        expect((await evaluate(dir!)).error).toBe(
-          `the policy folder p/ cannot be read: ${why}; name a folder of .rego files`,
-        );
+      const single = await evaluatePolicies(
+        { source: 'q/a.rego', at: { kind: 'folder', dir: file }, owners: [] },
+        MINIMAL_PLAN as unknown as Plan,
+        {},
+        opaPath!,
+      );
+      expect(single.error).toBe(
+        '--policies q/a.rego is a file, not a folder: name its folder (--policies q), whose .rego files are all read',
+      );
       const other = await evaluate(
         folder({ 'a.rego': 'package other\n\ndeny contains "x" if true\n' }),
       );

@@ -67,7 +67,7 @@ export function unitPolicies(config: DaemonConfig, env: Env) {
     if (!configured) return null;
     return {
       source: configured.path,
-      at: { kind: 'folder', dir: join(dir, configured.path) },
+      at: { kind: 'folder', dir: join(dir, configured.path), root: dir },
       owners,
     };
   };
