@@ -156,13 +156,18 @@ describe('a policy folder through a symbolic link is refused, never followed (no
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
-  it('validate names a policies.path that does not exist at its line, with the closest folder', async () => {
+  it('validate and check name a policies.path that does not exist at its line, with the closest folder', async () => {
     const repo = repository('policies:\n  owners: [alice]\n  path: polices\n');
     mkdirSync(join(repo, 'policies'));
     const r = await runInProcess(['validate', repo], ENV);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
       "poolsync.yaml:5:9: IO policies.path 'polices' does not exist (did you mean 'policies'?): name the folder of .rego files, relative to the folder of poolsync.yaml\n",
+    );
+    // check names it too, where it said "1 errors (`poolsync validate` lists them)".
+    const checked = await runInProcess(['check', repo, '--control-plane', cp()], ENV);
+    expect(checked.stdout).toContain(
+      `✗ config folder ${repo}: poolsync.yaml:5:9: IO policies.path 'polices' does not exist (did you mean 'policies'?)`,
     );
     writeFileSync(join(repo, 'policies/a.rego'), 'package main\n');
     const file = repository('policies: {path: policies/a.rego}\n');

@@ -42,6 +42,7 @@ import { nothingDeclared } from '../../render/cli-output.js';
 import { errorText } from '../../render/reasons.js';
 import { readFolderOnce, type FolderRead } from '../../manifests/config.js';
 import { lookupHost } from '../../util/control-plane-endpoint.js';
+import type { ValidationError } from '../../manifests/types.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 
 export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
@@ -152,10 +153,18 @@ async function folderLine(dir: string): Promise<Line & { desired?: DesiredState 
         text: `config folder ${dir}: valid, ${plural(objectCount(c), 'object')} in ${plural(c.files, 'file')}`,
         desired: result.desired,
       }
-    : {
-        ok: false,
-        text: `config folder ${dir}: ${result.errors.length} errors (\`poolsync validate ${shellQuote(dir)}\` lists them)`,
-      };
+    : { ok: false, text: `config folder ${dir}: ${firstError(result.errors, dir)}` };
+}
+
+/** The first error at its `file:line:column` (a mistyped policies.path), and how many more. */
+function firstError(errors: readonly ValidationError[], dir: string): string {
+  const e = errors[0]!;
+  const more = errors.length - 1;
+  const rest =
+    more > 0
+      ? ` (and ${plural(more, 'more error')}: \`poolsync validate ${shellQuote(dir)}\` lists them)`
+      : '';
+  return `${e.file}:${e.line}:${e.column}: ${e.code} ${e.message}${rest}`;
 }
 
 /** At most this many ✗ lines per object code; the rest are counted on one more (a plan lists them all). */
