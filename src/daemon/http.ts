@@ -252,10 +252,16 @@ async function statusAnswer({ req, res, url, h }: Call): Promise<void> {
     const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
     if (off.kind === 'answered' || off.kind === 'failed')
       return answerHandOff(res, h, off, 'show its status');
-    if (h.fullStatus) return send(res, 200, await h.fullStatus());
+    if (h.fullStatus) return send(res, 200, withAdminApi(await h.fullStatus(), h));
   }
-  return send(res, 200, h.status());
+  return send(res, 200, withAdminApi(h.status(), h));
 }
+
+/** `adminApi`: whether approving, syncing and suspending can work here (an admin token is set). */
+const withAdminApi = (s: DaemonStatus, h: HttpHandlers): DaemonStatus => ({
+  ...s,
+  adminApi: h.adminToken !== null,
+});
 
 async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   // Drain (and bound) any body so the connection stays usable.

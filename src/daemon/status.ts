@@ -84,6 +84,11 @@ export interface RunRecord {
 export interface DaemonStatus {
   source: Record<string, string>;
   policy: ApplyPolicy;
+  /**
+   * GET /status only: whether the admin API (approve, sync, suspend) is on, the daemon having
+   * an admin token (http.ts); absent from earlier daemons.
+   */
+  adminApi?: boolean;
   ready: boolean;
   /** Commit seen by the last run (null for a folder on disk, or before the first fetch). */
   commit: string | null;

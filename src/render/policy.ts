@@ -9,6 +9,10 @@ import { escapeTerminal } from '../util/terminal-text.js';
 import { plural } from './common.js';
 import { code, markdownText } from './markdown.js';
 
+/** Why a failure of a policy set without owners stays (docs/policies.md, Owners), and the fix. */
+export const NO_OWNER =
+  'the policy set lists no owner; fix the plan, or add `owners` under `policies` in poolsync.yaml (`--policy-owners` for the daemon)';
+
 /** `policies/ (base branch): 3 rules in 2 files`. */
 function setName(r: PolicyReport): string {
   const from = r.from === 'base' ? ' (base branch)' : '';
@@ -26,7 +30,9 @@ export function policySummary(r: PolicyReport): string {
   if (v === 'approved')
     return `Policies of ${setName(r)}: ${counts}; the failures are approved by ${r.approval!.by} (${r.approval!.why})`;
   if (v === 'deny')
-    return `Policies of ${setName(r)}: ${counts}: apply is blocked until an owner of the policies approves${r.owners.length ? ` (${r.owners.join(', ')})` : ' (the policy set lists no owner)'}`;
+    return r.owners.length > 0
+      ? `Policies of ${setName(r)}: ${counts}: apply is blocked until an owner of the policies approves (${r.owners.join(', ')})`
+      : `Policies of ${setName(r)}: ${counts}: apply is blocked, and nobody can approve: ${NO_OWNER}`;
   return `Policies of ${setName(r)}: ${counts}: passed`;
 }
 
@@ -66,7 +72,9 @@ export function policyMarkdown(r: PolicyReport): string {
   if (policyVerdict(r) === 'deny' && r.failures)
     lines.push(
       '',
-      `An owner of the policies (${r.owners.map(code).join(', ') || 'none listed'}), not the author, releases exactly these failures with a comment ${code(`poolsync approve-policies ${r.failures} WHY`)} (read by the daemon, \`plan --comment\` and \`apply --policy-approvals\`: docs/policies.md).`,
+      r.owners.length > 0
+        ? `An owner of the policies (${r.owners.map(code).join(', ')}), not the author, releases exactly these failures with a comment ${code(`poolsync approve-policies ${r.failures} WHY`)} (read by the daemon, \`plan --comment\` and \`apply --policy-approvals\`: docs/policies.md).`
+        : `Nobody can release these failures: ${markdownText(NO_OWNER)} (docs/policies.md).`,
     );
   return `${lines.join('\n')}\n`;
 }

@@ -355,5 +355,45 @@ deny contains {"msg": sprintf("%s runs fewer than 500 at once", [c.address]), "a
       });
       expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
     });
+
+    it('nobody is told to run an approval that cannot work: a daemon without an admin token, a policy set without owners', async () => {
+      const noToken = new TestRepo();
+      noToken.commit(files(false));
+      const started = await startTestDaemon({
+        repo: noToken,
+        env: { POOLSYNC_OPA: opaPath ?? '' },
+      });
+      cleanup.add(started.stop);
+      await started.daemon.firstRun;
+      const s = await status(started.daemon);
+      expect(s).toMatchObject({ outcome: 'waiting_for_approval', adminApi: false });
+      const env = { ...process.env, NO_COLOR: '' };
+      const url = started.daemon.url;
+      const noAdmin =
+        "Nobody can approve through this daemon: approving needs the daemon's admin token, and it was started without one; restart it with POOLSYNC_ADMIN_TOKEN or --admin-token-file FILE (docs/daemon.md#approvals)\n";
+      for (const args of [['status'], ['approve', '--policies']]) {
+        const told = await runInProcess([...args, '--daemon', url], env);
+        expect(told.stdout).toContain(noAdmin);
+        expect(told.stdout).not.toContain('poolsync approve --policies sha256:');
+      }
+      // A policy set that lists no owner: nobody may approve, and the words say so everywhere.
+      const m = files(false);
+      const noOwner = new TestRepo();
+      noOwner.commit({
+        ...m,
+        'poolsync.yaml': m['poolsync.yaml']!.replace(/ {2}owners: .*\n/, ''),
+      });
+      const { daemon } = await start(noOwner);
+      const held = await status(daemon);
+      expect(held).toMatchObject({ adminApi: true, policies: { owners: [] } });
+      const none =
+        'the policy set lists no owner; fix the plan, or add `owners` under `policies` in poolsync.yaml (`--policy-owners` for the daemon)';
+      expect(held.lastRun!.message).toContain(
+        `1 failure, 0 warnings: apply is blocked, and nobody can approve: ${none}`,
+      );
+      const told = await runInProcess(['status', '--daemon', daemon.url], env);
+      expect(told.stdout).toContain(`Nobody can approve them: ${none}\n`);
+      expect(told.stdout).not.toContain('an owner of the policies approves');
+    });
   },
 );

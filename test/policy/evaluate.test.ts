@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluatePolicies, type PolicySet } from '../../src/policy/evaluate.js';
 import { findOpa } from '../../src/policy/opa.js';
+import { policyMarkdown } from '../../src/render/policy.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
@@ -220,6 +221,41 @@ describe.skipIf(opaMissing)(
       expect(notASet.error).toMatch(/^rule deny is not a set of messages/);
       const broken = await evaluate(folder({ 'a.rego': 'package main\n\ndeny contains if {\n' }));
       expect(broken.error).toMatch(/^p\/a\.rego:\d+: .*rego_parse_error.*fail closed$/);
+    });
+
+    it('a failure of a policy set that lists no owner says nobody can approve it: plan, its markdown, apply', async () => {
+      const r = repository();
+      const deny = folder({ 'a.rego': 'package main\n\ndeny contains "no" if true\n' });
+      const env = { ...ENV, POOLSYNC_OPA: opaPath! };
+      const none =
+        'the policy set lists no owner; fix the plan, or add `owners` under `policies` in poolsync.yaml (`--policy-owners` for the daemon)';
+      const planned = await runInProcess(
+        ['plan', r.dir, '--control-plane', r.cp, '--policies', deny],
+        env,
+      );
+      expect(planned.code).toBe(1);
+      expect(planned.stdout).toContain(
+        `1 failure, 0 warnings: apply is blocked, and nobody can approve: ${none}\n`,
+      );
+      expect(planned.stdout).not.toContain('until an owner');
+      // The pull-request comment's section (render/policy.ts), for the same report.
+      const report = await evaluatePolicies(
+        { source: 'p/', at: { kind: 'folder', dir: deny }, owners: [] },
+        MINIMAL_PLAN as unknown as Plan,
+        {},
+        opaPath!,
+      );
+      expect(policyMarkdown(report)).toContain(
+        `Nobody can release these failures: ${none} (docs/policies.md).`,
+      );
+      const applied = await runInProcess(
+        ['apply', r.dir, '--control-plane', r.cp, '--auto-approve', '--policies', deny],
+        env,
+      );
+      expect(applied.code).toBe(1);
+      expect(applied.stderr).toContain(
+        `the policies deny this plan (1 failure, above): nothing was applied; nobody can approve them: ${none} (docs/policies.md)`,
+      );
     });
 
     it('apply with a policy that never ends fails closed within its limit (10 s): nothing is applied', async () => {

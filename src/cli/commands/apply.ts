@@ -54,7 +54,7 @@ import { readRepoConfig } from '../../manifests/config.js';
 import type { DesiredState } from '../../model/desired.js';
 import { policyAllows, type PolicyReport } from '../../model/policy.js';
 import { plural } from '../../render/common.js';
-import { policyText } from '../../render/policy.js';
+import { NO_OWNER, policyText } from '../../render/policy.js';
 
 /** Steps from which an apply's progress into a pipe or file is gathered (batched-lines.ts). */
 const GATHER_FROM_STEPS = 1000;
@@ -233,7 +233,7 @@ function policyGate(
         throw new UserError(
           report.error !== undefined || report.rules === 0
             ? 'the policies could not be evaluated (above): they fail closed, nothing was applied'
-            : `the policies deny this plan (${plural(report.deny.length, 'failure')}, above): nothing was applied; an owner of the policies may approve them (docs/policies.md)`,
+            : `the policies deny this plan (${plural(report.deny.length, 'failure')}, above): nothing was applied; ${report.owners.length > 0 ? 'an owner of the policies may approve them' : `nobody can approve them: ${NO_OWNER}`} (docs/policies.md)`,
         );
     },
   };

@@ -3,7 +3,7 @@
  * token where they act. `approve` (docs/daemon.md#approvals): without FINGERPRINT what a daemon
  * holds under policy `safe`; with it exactly that, a stale fingerprint refused with the reason.
  */
-import { policySummary, policyText } from '../../render/policy.js';
+import { NO_OWNER, policySummary, policyText } from '../../render/policy.js';
 import type { PolicyReport } from '../../model/policy.js';
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -69,7 +69,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       io.stdout.write(
         `${name !== null ? `Environment ${name}: ` : ''}${plural(pending.changes.length, 'change')} held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
           pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
-          `\nApprove exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}\n`,
+          `\n${s.adminApi === false ? NO_ADMIN_TOKEN : `Approve exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}`}\n`,
       );
     return 0;
   }
@@ -119,7 +119,7 @@ async function approvePolicies(
     if (failing.length === 0) io.stdout.write('No policy failure waits for approval.\n');
     for (const [name, r] of failing)
       io.stdout.write(
-        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\n${policyApproval(r, base)}\n`,
+        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\n${policyApproval(r, base, s.adminApi)}\n`,
       );
     return 0;
   }
@@ -147,15 +147,22 @@ async function approvePolicies(
   throw new UserError(answered(`${base}/approve`, res.status, body.error ?? body.reason));
 }
 
+/** Why an approve command would not work: the daemon has no admin token (`/status` `adminApi`). */
+const NO_ADMIN_TOKEN =
+  "Nobody can approve through this daemon: approving needs the daemon's admin token, and it was started without one; restart it with POOLSYNC_ADMIN_TOKEN or --admin-token-file FILE (docs/daemon.md#approvals)";
+
 /**
  * The command an owner runs to release `r`'s failures, as printed runnable: through the daemon,
  * `--as` must name a user owner (docs/policies.md, Owners), so it names the first one listed.
+ * None when nobody can: no owner, no user owner, or no admin token (`adminApi` false).
  */
-function policyApproval(r: PolicyReport, base: string): string {
-  const owners = r.owners.join(', ') || 'none listed';
+function policyApproval(r: PolicyReport, base: string, adminApi: boolean | undefined): string {
+  if (r.owners.length === 0) return `Nobody can approve them: ${NO_OWNER}`;
+  const owners = r.owners.join(', ');
   const user = r.owners.find((o) => !o.includes(':'));
   if (user === undefined)
     return `No owner may approve them through the daemon (owners: ${owners}): --as must name a user owner, and the policies list none`;
+  if (adminApi === false) return NO_ADMIN_TOKEN;
   return `Approve exactly these (an owner: ${owners}): poolsync approve --policies ${r.failures} --reason WHY --as ${user} --daemon ${base}`;
 }
 
@@ -173,7 +180,7 @@ export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
   const shown = sections(s, args.env);
   if (args.output !== 'json') {
     io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
-    for (const [name, e] of shown) io.stdout.write(statusText(e, name, base));
+    for (const [name, e] of shown) io.stdout.write(statusText(e, name, base, s.adminApi));
   } else io.stdout.write(asJson(s));
   return args['exit-code'] && shown.some(([, e]) => failed(e.outcome)) ? 1 : 0;
 }
@@ -499,7 +506,12 @@ function runLine(run: RunRecord & Pick<RecentRun, 'repeats'>): string {
   return escapeTerminal(`${head} commit ${short(run.commit)}${back}: ${run.message}`);
 }
 
-function statusText(s: DaemonStatus, name: string | null, base: string): string {
+function statusText(
+  s: DaemonStatus,
+  name: string | null,
+  base: string,
+  adminApi: boolean | undefined,
+): string {
   const out: string[] = [];
   const cp = s.controlPlane;
   // docs/daemon.md#high-availability: a follower answers its own status only when it cannot
@@ -533,12 +545,13 @@ function statusText(s: DaemonStatus, name: string | null, base: string): string 
   const pending = s.approval?.pending;
   if (pending)
     out.push(
-      `Waiting for approval: ${plural(pending.changes.length, 'change')}: poolsync approve ${pending.fingerprint} --daemon ${base}`,
+      `Waiting for approval: ${plural(pending.changes.length, 'change')}: ${adminApi === false ? NO_ADMIN_TOKEN : `poolsync approve ${pending.fingerprint} --daemon ${base}`}`,
     );
   // docs/policies.md: the verdict, and how an owner releases its failures.
   if (s.policies) {
     out.push(policySummary(s.policies));
-    if (s.policies.failures && !s.policies.approval) out.push(policyApproval(s.policies, base));
+    if (s.policies.failures && !s.policies.approval)
+      out.push(policyApproval(s.policies, base, adminApi));
   }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}${b.reason ? `: ${b.reason}` : ''}`);
   for (const e of s.errors) out.push(`Error: ${errorLine(e)}`);
