@@ -59,6 +59,21 @@ export function commandNamed(
   return commands.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word));
 }
 
+/** Options another command takes, and what they are there: said beside the one meant here. */
+const OTHER_OPTIONS: Record<string, string> = {
+  policy:
+    "--policy none|safe|all is the daemon's: what it applies by itself; --policies names a folder of Rego policies",
+};
+
+/**
+ * The known option that is `name` in the singular or the plural (`--policy` for `--policies`):
+ * an edit distance of 3 on a short name, past `closest`'s reach.
+ */
+function sameWord(name: string, known: readonly string[]): string | null {
+  const singular = (n: string) => n.replace(/ies$/, 'y').replace(/s$/, '');
+  return known.find((k) => k !== name && singular(k) === singular(name)) ?? null;
+}
+
 /** MSG of yargs, whose instance CLI knows the options of the command it was reading. */
 export function usageError(msg: string, argv: readonly string[], cli: Argv): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -116,8 +131,9 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
           return own.includes('dir') && isFolder(name)
             ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${shellQuote(name)}\`).`
             : `Unexpected argument "${name}".`;
-        const hit = closest(name, known);
-        return `Unknown option --${name}${hit ? `: did you mean --${hit}?` : '.'}`;
+        const hit = closest(name, known) ?? sameWord(name, known);
+        const why = hit && OTHER_OPTIONS[name] ? ` (${OTHER_OPTIONS[name]})` : '';
+        return `Unknown option --${name}${hit ? `: did you mean --${hit}?${why}` : '.'}`;
       });
     return new UserError(`${lines.join('\n')}\nRun \`${help}\` for the options.`);
   }

@@ -239,6 +239,12 @@ describe("yargs's other refusals, in poolsync's words", () => {
       ['import', 'Queue/a', 'Queue/b'],
       'Unexpected argument "Queue/b".\nRun `poolsync import --help` for the options.',
     ],
+    // The singular of a plural option (edit distance 3: no hint before); --policy is the
+    // daemon's, the mix-up docs/policies.md warns of.
+    [
+      ['plan', '.', '--policy', 'policies'],
+      "Unknown option --policy: did you mean --policies? (--policy none|safe|all is the daemon's: what it applies by itself; --policies names a folder of Rego policies)\nRun `poolsync plan --help` for the options.",
+    ],
   ])('%j', async (args, said) => {
     const r = await poolsync(...args);
     expect(r.code).toBe(1);
