@@ -288,11 +288,18 @@ export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Pr
   );
   const token = from('tokenFile');
   if (token !== null) message = message.replace(/--token-file/g, token);
+  // The token file's own messages (controlplane/open.ts) name it by its path alone: said as
+  // apiKeyFile's are, where it came from (its line, its variable, or --token-file).
+  if (t.tokenFile)
+    for (const said of [`the token file ${t.tokenFile}`, `token file ${t.tokenFile}`])
+      message = message.replaceAll(said, `${token ?? '--token-file'} ${t.tokenFile}`);
   const key = from('apiKeyFile');
   if (key !== null) message = message.replace(/--api-key-file/g, key);
   const code = err instanceof ControlPlaneError ? `control plane: ${err.code}: ` : '';
-  // A message that names its environment already (a pull-request refusal) is kept as it is.
-  if (code === '' && message.startsWith(`environment ${t.name} `)) return new UserError(message);
+  // A message that names its environment already (a pull-request refusal, a token file's) is
+  // kept as it is.
+  const named = [' ', ':'].some((c) => message.startsWith(`environment ${t.name}${c}`));
+  if (code === '' && named) return new UserError(message);
   return new UserError(`environment ${t.name}: ${code}${message}`);
 }
 

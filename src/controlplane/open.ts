@@ -60,7 +60,15 @@ export async function resolveToken(
   environment: string | null,
   vars: Env,
 ): Promise<string | undefined> {
-  if (!/^https?:\/\//.test(url)) return undefined;
+  if (!/^https?:\/\//.test(url)) {
+    // An environment names its control plane and its token file together: one the control
+    // plane never reads is a mistake there (the process's own --token-file serves any command).
+    if (tokenFile && environment !== null)
+      throw new UserError(
+        `environment ${environment}: the token file ${tokenFile} is not used: ${takesNoToken(url)}; remove tokenFile from the environment`,
+      );
+    return undefined;
+  }
   const file = tokenFile || (environment === null ? vars.POOLSYNC_TOKEN_FILE?.trim() : '');
   if (!file) {
     const env = environment === null ? vars.POOLSYNC_TOKEN?.trim() : '';
@@ -78,4 +86,15 @@ export async function resolveToken(
     );
   }
   return secret;
+}
+
+/** Why a control plane at `url` (not poolsync's REST API) reads no bearer token. */
+function takesNoToken(url: string): string {
+  if (url.startsWith('file:'))
+    return 'a file: control plane is the embedded one, a file on this machine, and takes no token';
+  if (url.startsWith('union+'))
+    return 'a union+ control plane takes a Union API key (apiKeyFile), not a token';
+  if (url.startsWith('flyteadmin+'))
+    return 'a flyteadmin+ control plane takes an OAuth2 client secret (POOLSYNC_FLYTE_CLIENT_SECRET_FILE), not a token';
+  return "only poolsync's REST API (http:// or https://) takes a token";
 }

@@ -172,6 +172,51 @@ environments:
     expect(r.stderr).not.toContain('***');
   });
 
+  it('a token file is named by where it came from, as apiKeyFile is, the environment once; one its control plane never reads is refused', async () => {
+    const dir = join(root, 'tokens');
+    await writeFiles(dir, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  stg:
+    controlPlane: http://127.0.0.1:9
+    tokenFile: secrets/stg-token
+    folders: [base]
+  dev:
+    controlPlane: file:.poolsync/dev.json
+    tokenFile: secrets/stg-token
+    folders: [base]
+`,
+      'base/pool.yaml': POOL,
+    });
+    const token = join(dir, 'secrets/stg-token');
+    const missing = await runCli(['plan', dir, '--env', 'stg']);
+    expect(missing.stderr).toBe(
+      `Error: environment stg: environments.stg.tokenFile (poolsync.yaml:6) ${token} does not exist\n`,
+    );
+    const other = join(root, 'no-such-token');
+    const byVariable = await runCli(['plan', dir, '--env', 'stg'], {
+      POOLSYNC_ENV_STG_TOKEN_FILE: other,
+    });
+    expect(byVariable.stderr).toBe(
+      `Error: environment stg: POOLSYNC_ENV_STG_TOKEN_FILE ${other} does not exist\n`,
+    );
+    // A token file that names no control plane: the environment said once (it said it twice).
+    await writeFiles(dir, { 'secrets/stg-token': 'plain-token\n' });
+    const unbound = await runCli(['plan', dir, '--env', 'stg']);
+    expect(unbound.stderr).toMatch(
+      new RegExp(
+        `^Error: environment stg: environments\\.stg\\.tokenFile \\(poolsync\\.yaml:6\\) ${token} does not name its control plane, so nothing was sent to http://127\\.0\\.0\\.1:9\\.`,
+      ),
+    );
+    // On the embedded control plane a token file is never read: refused, not ignored.
+    const unused = await runCli(['plan', dir, '--env', 'dev']);
+    expect(unused.code).toBe(1);
+    expect(unused.stderr).toBe(
+      `Error: environment dev: environments.dev.tokenFile (poolsync.yaml:10) ${token} is not used: a file: control plane is the embedded one, a file on this machine, and takes no token; remove tokenFile from the environment\n`,
+    );
+  });
+
   it("promote takes --api-key-file for the next environment, over poolsync.yaml's", async () => {
     const dir = join(root, 'promoting');
     await writeFiles(dir, {

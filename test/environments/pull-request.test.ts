@@ -224,7 +224,7 @@ describe('outside pull-request mode, a secret bound to its control plane goes no
     const r = await plan('prod');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `the token file ${secret('prod.token')} is for the control plane ${prod}, not ${caught.url}: nothing was sent`,
+      `environments.prod.tokenFile (poolsync.yaml:7) ${secret('prod.token')} is for the control plane ${prod}, not ${caught.url}: nothing was sent`,
     );
     expectNothingCaught();
   });
@@ -236,7 +236,7 @@ describe('outside pull-request mode, a secret bound to its control plane goes no
     const r = await plan('prod');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `environment prod: the token file ${plain} does not name its control plane`,
+      `environment prod: environments.prod.tokenFile (poolsync.yaml:7) ${plain} does not name its control plane`,
     );
     await pullRequest((e) => ({ ...e, prod: { controlPlane: caught.url } }));
     await plan('prod', { POOLSYNC_TOKEN: SECRETS[0]!, POOLSYNC_TOKEN_FILE: secret('prod.token') });
