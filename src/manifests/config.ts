@@ -1,4 +1,5 @@
 /** poolsync.yaml: the optional RepoConfig at the root of the config folder (manifests.md). */
+import { posix } from 'node:path';
 import type { HostResolver } from '../util/control-plane-endpoint.js';
 import picomatch from 'picomatch';
 import type { ApproverRules, Environment, RenderConfig, RepoConfig } from '../model/desired.js';
@@ -64,9 +65,9 @@ export async function readRepoConfig(
   checkApprovers(doc.root, environments, add);
   await checkPolicyPath(root, doc.root, raw.policies, add);
   // Rendered files (every environment's) and the values they merge with are not manifests: the
-  // loader skips them. A patch file is skipped only by the environments it patches
-  // (environmentFiles).
-  const skip = renderFiles(render, envNames ?? []);
+  // loader skips them, and the policy folder (its .yaml files are OPA's data, docs/policies.md).
+  // A patch file is skipped only by the environments it patches (environmentFiles).
+  const skip = [...renderFiles(render, envNames ?? []), ...policyFolderGlob(raw.policies)];
   if (environments) checkPatchPlaces(doc.root, environments, [...ignore, ...skip], add);
   return {
     config: {
@@ -208,6 +209,12 @@ export function environmentRender(render: RenderConfig, env: string): RenderConf
  * Every file `render` names, for every environment (`envs`; none: the paths as written): the
  * loader skips them all, and `render --out` refuses the other targets (docs/flyte-oss.md).
  */
+/** The glob of poolsync.yaml's policy folder, unless it is the config folder itself. */
+function policyFolderGlob(policies: RepoConfigFile['policies']): string[] {
+  const folder = policies ? posix.normalize(policies.path).replace(/\/+$/, '') : '.';
+  return folder === '.' ? [] : [`${folder}/**`];
+}
+
 export function renderFiles(render: RenderConfig | undefined, envs: readonly string[]): string[] {
   const targets = Object.values(render ?? {}) as { path: string; base?: string }[];
   const files = targets.flatMap((t) => (t.base ? [t.path, t.base] : [t.path]));

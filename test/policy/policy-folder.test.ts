@@ -181,6 +181,16 @@ describe('a policy folder through a symbolic link is refused, never followed (no
     writeFileSync(join(fixed, 'policies/a.rego'), 'package main\n');
     expect((await runInProcess(['validate', fixed], ENV)).code).toBe(0);
   });
+
+  it("the policy folder's YAML data files are OPA's, never read as manifests", async () => {
+    const repo = repository('policies:\n  owners: [alice]\n  path: ./ci/policies/\n');
+    mkdirSync(join(repo, 'ci/policies/data'), { recursive: true });
+    writeFileSync(join(repo, 'ci/policies/a.rego'), 'package main\n');
+    writeFileSync(join(repo, 'ci/policies/data/limits.yaml'), 'max_queues: 3\n');
+    const r = await runInProcess(['validate', repo], ENV);
+    expect(r.stdout + r.stderr).not.toContain('limits.yaml');
+    expect(r.code).toBe(0);
+  });
 });
 
 describe('in a pull request, the base commit’s policy folder', () => {
