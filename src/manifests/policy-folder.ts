@@ -44,7 +44,7 @@ const kindOf = (st: Stats | Dirent): EntryKind | 'file' => entryKind(st) ?? 'fil
  * `root` itself.
  */
 export async function policyFolder(root: string, rel: string): Promise<PolicyFolder> {
-  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  const parts = folderParts(rel);
   let dir = root;
   for (const [i, part] of parts.entries()) {
     dir = join(dir, part);
@@ -117,15 +117,10 @@ export function policyFolderWords(p: PolicyFolderProblem, rel: string): string {
   }
 }
 
-function sameFolder(at: string, rel: string): boolean {
-  return (
-    at ===
-    rel
-      .split('/')
-      .filter((x) => x !== '' && x !== '.')
-      .join('/')
-  );
-}
+/** A relative folder's names (`./a//b/` → a, b). */
+const folderParts = (rel: string) => rel.split('/').filter((p) => p !== '' && p !== '.');
+
+const sameFolder = (at: string, rel: string) => at === folderParts(rel).join('/');
 
 /**
  * poolsync.yaml's `policies.path` (`dir`: the config folder), told to `add` at its value: it must
@@ -142,7 +137,7 @@ export async function checkPolicyPath(
   const node = entry(root, 'policies')?.value;
   const pos = (node ? entry(node, 'path')?.value.pos : undefined) ?? root.pos;
   const { path } = policies;
-  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  const parts = folderParts(path);
   if (parts.includes('..')) return; // the schema refuses it
   const found = await policyFolder(dir, path);
   if (found.ok) return;
