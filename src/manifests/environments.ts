@@ -4,7 +4,7 @@
  * are not manifests, one control plane per environment, a promotion chain that never loops),
  * each error at its node. Loaded (index.ts): its files, its patches; and its credentials.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Environment, EnvironmentEntry, RepoConfig } from '../model/desired.js';
 import {
@@ -16,7 +16,7 @@ import {
 import { MAX_DURATION_MS, parseDuration } from '../util/duration.js';
 import { urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
-import { didYouMean, meant } from './suggest.js';
+import { didYouMean, nearName } from './suggest.js';
 import type { AddError, ValidationError } from './types.js';
 import { REPO_CONFIG_FILE, manifestReader, readManifestText } from './walk.js';
 import { entry, toPlain, type Position, type YMap, type YMapEntry, type YNode } from './yaml.js';
@@ -241,23 +241,6 @@ async function pathProblem(
     if (file ? !st.isFile() : !st.isDirectory()) return file ? 'is not a file' : 'is not a folder';
   }
   return null;
-}
-
-/**
- * ` (did you mean 'development'?)` when the folder holding the missing `parts[i]` has an entry of
- * its kind (a folder, or a YAML file) with a close name; '' otherwise.
- */
-async function nearName(dir: string, parts: string[], i: number, file: boolean): Promise<string> {
-  const entries = await readdir(join(dir, ...parts.slice(0, i)), { withFileTypes: true }).catch(
-    () => [],
-  );
-  const names = entries
-    .filter((e) => !e.name.startsWith('.'))
-    .filter((e) => (file ? e.isFile() && /\.ya?ml$/.test(e.name) : e.isDirectory()))
-    .map((e) => e.name);
-  const hit = meant(parts[i]!, names);
-  if (hit === null) return '';
-  return ` (did you mean '${[...parts.slice(0, i), hit, ...parts.slice(i + 1)].join('/')}'?)`;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { entryKind, ioWords, type EntryKind } from '../util/safe-file.js';
-import { meant } from './suggest.js';
+import { nearName } from './suggest.js';
 import type { AddError } from './types.js';
 import { MAX_FOLDER_DEPTH, comparePaths } from './walk.js';
 import { entry, type YNode } from './yaml.js';
@@ -141,16 +141,8 @@ export async function checkPolicyPath(
   if (parts.includes('..')) return; // the schema refuses it
   const found = await policyFolder(dir, path);
   if (found.ok) return;
-  let hint = '';
-  if (found.reason === 'missing') {
-    const depth = found.at.split('/').length - 1;
-    const parent = join(dir, ...parts.slice(0, depth));
-    const folders = await readdir(parent, { withFileTypes: true }).catch(() => []);
-    const names = folders.filter((e) => e.isDirectory()).map((e) => e.name);
-    const hit = meant(parts[depth]!, names);
-    if (hit !== null)
-      hint = ` (did you mean '${[...parts.slice(0, depth), hit, ...parts.slice(depth + 1)].join('/')}'?)`;
-  }
+  const depth = found.reason === 'missing' ? found.at.split('/').length - 1 : -1;
+  const hint = depth < 0 ? '' : await nearName(dir, parts, depth, false);
   const what = policyFolderWords(found, path);
   const fix =
     found.reason === 'missing'

@@ -1,4 +1,6 @@
 /** "Did you mean" hints: the closest known name, when it is close enough to be a typo. */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MANIFEST_KINDS } from '../gen/manifests/kinds.js';
 
 export function closest(input: string, candidates: readonly string[]): string | null {
@@ -110,4 +112,26 @@ export function kindTypoHint(addr: string): string {
     addr,
     MANIFEST_KINDS.map((k) => `${k}${rest}`),
   );
+}
+
+/**
+ * ` (did you mean 'development'?)` when the folder holding the missing `parts[i]` has an entry of
+ * its kind (a folder, or a YAML file) with a close name; '' otherwise.
+ */
+export async function nearName(
+  dir: string,
+  parts: string[],
+  i: number,
+  file: boolean,
+): Promise<string> {
+  const entries = await readdir(join(dir, ...parts.slice(0, i)), { withFileTypes: true }).catch(
+    () => [],
+  );
+  const names = entries
+    .filter((e) => !e.name.startsWith('.'))
+    .filter((e) => (file ? e.isFile() && /\.ya?ml$/.test(e.name) : e.isDirectory()))
+    .map((e) => e.name);
+  const hit = meant(parts[i]!, names);
+  if (hit === null) return '';
+  return ` (did you mean '${[...parts.slice(0, i), hit, ...parts.slice(i + 1)].join('/')}'?)`;
 }
