@@ -5,7 +5,6 @@
  * `apply --policy-approvals github`, its author's never. Against the real OPA and the local
  * GitHub API (test/support/fake-forge.ts, held to GitHub's OpenAPI).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +13,7 @@ import { FakeForge } from '../support/fake-forge.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { userId } from '../vcs/recorded.js';
-import { opaMissing, opaPath } from './opa.js';
+import { git, opaMissing, opaPath } from './opa.js';
 
 const REGISTRY = `package main
 
@@ -25,12 +24,6 @@ deny contains {"msg": sprintf("%s has no container registry", [c.address]), "add
 	not c.after.contract.image_registry.locator
 }
 `;
-
-const git = (dir: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-  }).trim();
 
 let forge: FakeForge;
 beforeEach(async () => {

@@ -5,7 +5,6 @@
  * the base branch's policies and owners are the ones evaluated. Against the real OPA; the
  * finding of OPA itself runs without it.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,21 +14,9 @@ import { policyMarkdown } from '../../src/render/policy.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
-import { opaMissing, opaPath } from './opa.js';
+import { CLEAN_ENV, git, opaMissing, opaPath } from './opa.js';
 
-const ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  XDG_STATE_HOME: process.env.XDG_STATE_HOME,
-  TMPDIR: process.env.TMPDIR,
-  NO_COLOR: '',
-};
-
-const git = (dir: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-  }).trim();
+const ENV = CLEAN_ENV;
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool

@@ -3,13 +3,12 @@
  * the plan of a small repository against the embedded control plane: one plan it passes, one it
  * fails, through `poolsync plan --policies` and `apply --policies` as a user runs them.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
-import { opaMissing, opaPath } from './opa.js';
+import { CLEAN_ENV, git, opaMissing, opaPath } from './opa.js';
 
 const EXAMPLES = join(import.meta.dirname, '../../examples/policies');
 
@@ -64,12 +63,6 @@ function write(dir: string, o: Objects): void {
     if (docs.length > 0) writeFileSync(join(dir, file), docs.join('---\n'));
 }
 
-const git = (dir: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-  }).trim();
-
 /** A repository of `o` in Git on `branch`, with a control plane of its own. */
 function repository(o: Objects, branch = 'main') {
   const dir = tempFolder('poolsync-policy-repo-');
@@ -80,15 +73,7 @@ function repository(o: Objects, branch = 'main') {
   return { dir, cp: `file:${join(tempFolder('poolsync-policy-cp-'), 'state.json')}` };
 }
 
-/** The CI variables of the machine running the tests must not name a branch or a pull request. */
-const ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  XDG_STATE_HOME: process.env.XDG_STATE_HOME,
-  TMPDIR: process.env.TMPDIR,
-  NO_COLOR: '',
-  POOLSYNC_OPA: opaPath ?? '',
-};
+const ENV: NodeJS.ProcessEnv = { ...CLEAN_ENV, POOLSYNC_OPA: opaPath ?? '' };
 
 function poolsync(args: string[], env: NodeJS.ProcessEnv = {}) {
   return runInProcess(args, { ...ENV, ...env });

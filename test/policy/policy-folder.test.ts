@@ -17,21 +17,9 @@ import { evaluatePolicies, type PolicySet } from '../../src/policy/evaluate.js';
 import { policySetOf } from '../../src/policy/source.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
-import { opaMissing, opaPath } from './opa.js';
+import { CLEAN_ENV, git, opaMissing, opaPath } from './opa.js';
 
-const ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  XDG_STATE_HOME: process.env.XDG_STATE_HOME,
-  TMPDIR: process.env.TMPDIR,
-  NO_COLOR: '',
-};
-
-const git = (dir: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-  }).trim();
+const ENV = CLEAN_ENV;
 
 const POOL =
   'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata: {name: gpu}\nspec:\n  object_store_ref: {uri: s3://b/m}\n  secret_store: {type: KUBERNETES, locator: x}\n';
