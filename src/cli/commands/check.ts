@@ -186,8 +186,11 @@ async function refusedByBackend(
   const kinds = new Set<ObjectKind>();
   const lines: Line[] = [];
   const byCode = new Map<string, PlanError[]>();
-  for (const e of backendErrors(desired, backendInfo(cp)))
-    byCode.set(e.code, [...(byCode.get(e.code) ?? []), e]);
+  for (const e of backendErrors(desired, backendInfo(cp))) {
+    const same = byCode.get(e.code);
+    if (same) same.push(e);
+    else byCode.set(e.code, [e]);
+  }
   for (const [code, errors] of byCode) {
     // BACKEND_KIND is one error per kind already.
     const shown = code === 'BACKEND_KIND' ? errors.length : SHOWN_PER_CODE;
