@@ -155,24 +155,27 @@ function digestOf(content: string): string {
  * (written by poolsync before digests, or not generated at all).
  */
 export function renderedOwnership(text: string): 'own' | 'edited' | 'unknown' {
-  const lines = text.split('\n');
-  if (!lines[0]?.startsWith(GENERATED_MARK)) return 'unknown';
-  const end = lines.indexOf('');
-  const header = end === -1 ? lines : lines.slice(0, end);
-  const digest = header
+  const file = headed(text);
+  const digest = file?.header
     .find((l) => l.startsWith(DIGEST_MARK))
     ?.slice(DIGEST_MARK.length)
     .split(' ', 1)[0];
   if (digest === undefined || !/^[0-9a-f]{64}$/.test(digest)) return 'unknown';
-  return digestOf(body(text)) === digest ? 'own' : 'edited';
+  return digestOf(file!.body) === digest ? 'own' : 'edited';
 }
 
 /** The content without the generated header (through its closing blank line), for comparisons. */
 export function body(text: string): string {
+  return headed(text)?.body ?? text;
+}
+
+/** A generated file's header lines (to its closing blank line) and its body; null when not generated. */
+function headed(text: string): { header: string[]; body: string } | null {
   const lines = text.split('\n');
-  if (!lines[0]?.startsWith(GENERATED_MARK)) return text;
+  if (!lines[0]?.startsWith(GENERATED_MARK)) return null;
   const end = lines.indexOf('');
-  return end === -1 ? '' : lines.slice(end + 1).join('\n');
+  if (end === -1) return { header: lines, body: '' };
+  return { header: lines.slice(0, end), body: lines.slice(end + 1).join('\n') };
 }
 
 /** A unified diff by LCS: quadratic in lines, fine for rendered values files (hundreds of lines). */
