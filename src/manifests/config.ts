@@ -209,18 +209,18 @@ export function environmentRender(render: RenderConfig, env: string): RenderConf
  * Every file `render` names, for every environment (`envs`; none: the paths as written): the
  * loader skips them all, and `render --out` refuses the other targets (docs/flyte-oss.md).
  */
-/** The glob of poolsync.yaml's policy folder, unless it is the config folder itself. */
-function policyFolderGlob(policies: RepoConfigFile['policies']): string[] {
-  const folder = policies ? posix.normalize(policies.path).replace(/\/+$/, '') : '.';
-  return folder === '.' ? [] : [`${folder}/**`];
-}
-
 export function renderFiles(render: RenderConfig | undefined, envs: readonly string[]): string[] {
   const targets = Object.values(render ?? {}) as { path: string; base?: string }[];
   const files = targets.flatMap((t) => (t.base ? [t.path, t.base] : [t.path]));
   return envs.length === 0
     ? files
     : [...new Set(envs.flatMap((env) => files.map((f) => renderPathFor(f, env))))];
+}
+
+/** The glob of poolsync.yaml's policy folder, unless it is the config folder itself. */
+function policyFolderGlob(policies: RepoConfigFile['policies']): string[] {
+  const folder = policies ? posix.normalize(policies.path).replace(/\/+$/, '') : '.';
+  return folder === '.' ? [] : [`${folder}/**`];
 }
 
 /**
