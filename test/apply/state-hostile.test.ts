@@ -262,7 +262,7 @@ describe('the state folder Git tracks is refused (the state-location decision)',
         state: { pools: [], clusters: [], queues: [], assignments: [], activity: [] },
       }),
     );
-    git(dir, 'add', '.');
+    git(dir, 'add', '-f', '.'); // -f: committed against the example's .gitignore, as a forged pull request does
     git(dir, 'commit', '-q', '-m', 'a pull request');
     for (const args of [['plan', '.'], apply]) {
       expectClearError(
@@ -284,7 +284,7 @@ describe('the state folder Git tracks is refused (the state-location decision)',
     const lock = lockPathFor(url, join(dir, '.poolsync'));
     mkdirSync(join(dir, '.poolsync', 'locks'), { recursive: true });
     writeFileSync(lock, JSON.stringify({ pid: 1, host: 'ci-elsewhere', since: 'x' }));
-    git(dir, 'add', '.');
+    git(dir, 'add', '-f', '.');
     git(dir, 'commit', '-q', '-m', 'a pull request');
     expectClearError(
       cli(dir, [...apply, '--control-plane', url, '--max-retries', '0']),
