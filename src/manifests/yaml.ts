@@ -525,6 +525,12 @@ function parserIssue(
 const RUN_ON_KEY = /multiline key may not be an implicit key/;
 const RUN_ON_AT_COLON =
   /bad indentation of a mapping entry|end of the stream or a document separator is expected/;
+/**
+ * A mapping's key alone on its line with nothing after it but comments, blank lines, a less
+ * indented line or the end of the document or file (its mapping's last key): js-yaml reports the
+ * end of that line, or of the file when it has no final line break.
+ */
+const KEY_ALONE = /expected ':' after a mapping key/;
 
 /**
  * Where the plain scalar that ends at the parser's position `end` starts, when that is on an
@@ -534,12 +540,15 @@ const RUN_ON_AT_COLON =
  * comment, a document marker); of the lines after it, the first one no later line is indented
  * less than (a scalar's next lines are indented at least as far as its first), unless they are
  * all indented past a `key: value` line's key: then they run on its value, and no key is missing.
+ * A key alone on the parser's own line (KEY_ALONE) is that line's text before the parser's
+ * position, when only a comment follows it there.
  */
 export function keyWithoutColon(
   source: string,
   end: number,
   reason: string,
 ): { offset: number; text: string } | null {
+  if (KEY_ALONE.test(reason)) return keyAlone(source, end);
   const atColon = source[end] === ':';
   if (!RUN_ON_KEY.test(reason) && !(atColon && RUN_ON_AT_COLON.test(reason))) return null;
   // The scalar's end: at the ':', else before the line breaks the parser read past.
@@ -569,6 +578,18 @@ export function keyWithoutColon(
   if (first === null || lineStart(first) === lineStart(end)) return null;
   const lineEnd = source.indexOf('\n', first);
   return { offset: first, text: source.slice(first, lineEnd < 0 ? last : lineEnd).trim() };
+}
+
+/** The key before `end` on its line (after a sequence entry's dash), if only a comment follows. */
+function keyAlone(source: string, end: number): { offset: number; text: string } | null {
+  const start = source.lastIndexOf('\n', end - 1) + 1;
+  const lineEnd = source.indexOf('\n', end);
+  const rest = source.slice(end, lineEnd < 0 ? source.length : lineEnd);
+  if (!/^\s*(#[^\n]*)?$/.test(rest)) return null; // `"key" value`: the parser's position is right
+  const before = source.slice(start, end);
+  const first = start + /^\s*(-\s+)*/.exec(before)![0].length;
+  const text = source.slice(first, end).trim();
+  return text === '' ? null : { offset: first, text };
 }
 
 const DESCRIBE = {

@@ -193,6 +193,18 @@ describe('YAML errors at the place to fix', () => {
         config + render,
         "9:3: YAML syntax error: 'flyte-core-values' is missing its ':'",
       ],
+      // A mapping's last key, only comments after it: the parser gives up at that line's end.
+      [
+        'key without its colon, nested and last, comments after it',
+        config +
+          'render:\n  union-cluster-pools:\n    path: x.yaml\n  flyte-core-values\n# end\n\n',
+        "11:3: YAML syntax error: 'flyte-core-values' is missing its ':' (key: value), so the parser read on and gave up at line 11, column 20",
+      ],
+      [
+        'key without its colon, last, no final line break',
+        config + 'render',
+        "8:1: YAML syntax error: 'render' is missing its ':' (key: value), so the parser read on and gave up at line 8, column 7",
+      ],
       [
         'unclosed quote',
         config.replace('prune: false', 'prune: "false'),

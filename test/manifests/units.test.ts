@@ -106,6 +106,27 @@ describe('a key without its colon', () => {
     expect(at('# a comment\napiVersion poolsync/v1\nkind: Queue\n')[0]).toMatch(
       /^2:1 syntax error: 'apiVersion poolsync\/v1' /,
     );
+    // A mapping's last key, followed only by comments, blank lines, a less indented line or the
+    // end of the document or file: the parser gives up at the end of the key's own line.
+    const gaveUp = (line: number, column: number) =>
+      `so the parser read on and gave up at line ${line}, column ${column}`;
+    expect(at('spec:\n  a: 1\n  pool\n# a comment\n\n# another\n')).toEqual([
+      `3:3 syntax error: 'pool' is missing its ':' (key: value), ${gaveUp(3, 7)}`,
+    ]);
+    expect(at('spec:\n  a: 1\n  pool prod  # a comment\r\n---\nkind: Queue\n')).toEqual([
+      `3:3 syntax error: 'pool prod' is missing its ':' (key: value), ${gaveUp(3, 14)}`,
+    ]);
+    expect(at('items:\n  - a: 1\n    pool\nkind: Queue\n')[0]).toMatch(
+      /^3:5 syntax error: 'pool' /,
+    );
+    expect(at('prune: false\nignore')[0]).toMatch(
+      /^2:1 syntax error: 'ignore' .* line 2, column 7$/,
+    );
+    expect(at('prune: false\nignore # a comment\n# another')[0]).toMatch(
+      /^2:1 syntax error: 'ignore' /,
+    );
+    // A quoted key with more after it on its line: that is where the mistake is.
+    expect(at('a: 1\n"q" x\n')).toEqual(["2:5 syntax error: expected ':' after a mapping key"]);
     // Where no key lacks its ':', the parser's position stays.
     expect(at('a: b: c\n')).toEqual(['1:5 syntax error: bad indentation of a mapping entry']);
     // A value over two lines, then an entry indented too far: that entry is the mistake.
