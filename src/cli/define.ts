@@ -461,6 +461,11 @@ const show = {
       .example('$0 show plan.json', 'Review a saved plan'),
 } satisfies Command;
 
+/** `state forget` and `import` hold it as apply does, and find the inventory kept beside it. */
+const applyLease = text(
+  'The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it, and state forget and import hold it while they write that inventory, as apply does',
+);
+
 /** `state list|show|forget` (Terraform's, `rm` too): the control plane as `plan` chooses it. */
 function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
   return y.positional('dir', configDir()).options({
@@ -468,7 +473,7 @@ function stateOptions(y: Argv, env: NodeJS.ProcessEnv) {
     ...credentials(env),
     ...network(),
     'state-dir': inventoryStateDir,
-    lock: text('The --lock of your applies (env POOLSYNC_LOCK): the inventory is kept beside it'),
+    lock: applyLease,
     inventory,
     output: { ...output(['text', 'json'], 'text, or JSON'), type: 'string' },
   });
@@ -624,6 +629,7 @@ const importCommand = {
         env: envOption(),
         ...credentials(env),
         'state-dir': inventoryStateDir,
+        lock: applyLease,
         inventory,
         'lock-timeout': recordLockTimeout,
         force: flag('Overwrite the manifest file when it exists'),

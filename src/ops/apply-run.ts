@@ -28,6 +28,7 @@ import {
   type HoldApplyLockOptions,
 } from '../apply/lock.js';
 import { checkStateFolder, type openControlPlane } from '../controlplane/open.js';
+import { StateInUseError } from '../controlplane/embedded/store.js';
 import { openTarget, pullRequestGuardrails } from './open-target.js';
 import type { Guardrails } from '../model/desired.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
@@ -78,16 +79,20 @@ export type ApplySource =
       plan: Plan;
     };
 
-/** `poolsync apply`: locks taken and the control plane opened here. */
-export interface AcquireLocks extends ControlPlaneAccess {
-  kind: 'acquire';
+/** The locks an apply takes (docs/apply.md#lock), taken here for `url`: what they are taken with. */
+export interface LockAccess extends ControlPlaneAccess {
   /** `--lock`'s Kubernetes Lease, the lock across machines (else the control plane's own). */
   lease: K8sPlace | null;
   /** `--lock-timeout`: one deadline for every lock (0: fail at once). */
   lockTimeoutMs: number;
-  parallelism: number;
   /** How the control plane is opened (tests wrap it). */
   open?: typeof openControlPlane;
+}
+
+/** `poolsync apply`: locks taken and the control plane opened here. */
+export interface AcquireLocks extends LockAccess {
+  kind: 'acquire';
+  parallelism: number;
 }
 
 /** The daemon's open control plane; the apply lock taken here. */
@@ -148,14 +153,14 @@ export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise
       return await underLocks(source, o, { cp, lost: held.lost, record, url: null });
     } finally {
       o.phase?.('unlock');
-      await release(held, o);
+      await release(held, o.stderr);
     }
   });
 }
 
-async function release(held: HeldApplyLock | null, o: ApplyRunOptions): Promise<void> {
+async function release(held: HeldApplyLock | null, stderr: (text: string) => void): Promise<void> {
   await held?.release().catch((err: unknown) => {
-    o.stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
+    stderr(`warning: could not release the apply lock: ${(err as Error).message}\n`);
   });
 }
 
@@ -170,34 +175,13 @@ async function acquiring(
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
   const wait = lockWait(locks.lockTimeoutMs, o.stderr);
-  const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
-  let cp: ControlPlane | null = null;
-  let shared: HeldApplyLock | null = null;
+  // One connection per call in flight: reads at read width, steps `parallelism` at a time.
+  const connections = Math.max(locks.parallelism, READ_PARALLELISM);
+  const held = await takeApplyLocks(locks, wait, 'poolsync apply', connections, () => true);
+  const { cp, shared } = held;
   try {
-    // A Lease without a kubeconfig is refused before opening, which makes a new file: state.
-    let k8s: HoldApplyLockOptions['k8s'] = null;
-    if (locks.lease) {
-      k8s = {
-        ref: locks.lease,
-        kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.opening.vars),
-      };
-    }
-    // One connection per call in flight: reads at read width, steps `parallelism` at a time.
-    const options = openOptions(locks, Math.max(locks.parallelism, READ_PARALLELISM));
-    // Opening an embedded state for writing waits while another process has it open.
-    cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
-    const opened = cp;
-    const warn = (m: string) => o.stderr(`warning: ${m}\n`);
-    const who = 'poolsync apply';
-    shared = await untilFree(wait, () =>
-      holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
-    );
     const record: ApplyRecording = {
-      inventory: inventoryStore(cp, url, {
-        stateDir: locks.stateDir,
-        shared: locks.sharedInventory,
-        env: locks.opening.vars,
-      }),
+      inventory: held.inventory,
       lastApplied: lastAppliedPathFor(url, locks.stateDir),
       warn: ({ record, where, err }) =>
         o.stderr(
@@ -209,7 +193,7 @@ async function acquiring(
     // An embedded state (~45 MB at 100,000 objects) goes before the records are written, at
     // apply's peak: they are guarded by the apply lock, not the state's, and the embedded
     // control plane's lease is kept in this process, not in its state.
-    const stepsRan = url.startsWith('file:') ? () => opened.close().catch(() => {}) : undefined;
+    const stepsRan = url.startsWith('file:') ? () => cp.close().catch(() => {}) : undefined;
     // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails).
     const dir = source.kind === 'dir' ? source.path : null;
     const environment = source.kind === 'dir' ? (source.environment ?? null) : null;
@@ -217,9 +201,74 @@ async function acquiring(
     const locked = { cp, lost: shared.lost, record, url, stateWasNew, stepsRan, baseGuardrails };
     return await underLocks(source, o, locked);
   } finally {
-    await release(shared, o);
+    await held.release(o.stderr);
+  }
+}
+
+/** The locks taken (and the control plane opened for writing), with the inventory apply records. */
+interface TakenLocks {
+  cp: ControlPlane;
+  shared: HeldApplyLock;
+  inventory: InventoryStore;
+  /** The lock across machines, the control plane, then this machine's lock file. */
+  release(stderr: (text: string) => void): Promise<void>;
+}
+
+/**
+ * Every lock an apply against `locks.target` takes (docs/apply.md#lock), in its order, each
+ * waited for within `wait`: this machine's lock file; the control plane opened for writing (an
+ * embedded state's own lock, held by another apply or by the `control-plane serve` serving it);
+ * the lock across machines (the control plane's lease, or --lock's Lease). `warnUnshared`: whether
+ * to say that the control plane has no lock across machines, given the inventory recorded.
+ */
+async function takeApplyLocks(
+  locks: LockAccess,
+  wait: LockWait,
+  who: string,
+  connections: number | undefined,
+  warnUnshared: (inventory: InventoryStore) => boolean,
+): Promise<TakenLocks> {
+  const { url } = locks.target;
+  const lock = await untilFree(wait, () => acquireApplyLock(lockPathFor(url, locks.stateDir)));
+  let cp: ControlPlane | null = null;
+  try {
+    // A Lease without a kubeconfig is refused before opening, which makes a new file: state.
+    let k8s: HoldApplyLockOptions['k8s'] = null;
+    if (locks.lease) {
+      k8s = {
+        ref: locks.lease,
+        kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.opening.vars),
+      };
+    }
+    const options = openOptions(locks, connections);
+    // Opening an embedded state for writing waits while another process has it open.
+    cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
+    const opened = cp;
+    const inventory = inventoryStore(cp, url, {
+      stateDir: locks.stateDir,
+      shared: locks.sharedInventory,
+      env: locks.opening.vars,
+    });
+    const warn = (m: string) => {
+      if (warnUnshared(inventory)) wait.stderr(`warning: ${m}\n`);
+    };
+    const shared = await untilFree(wait, () =>
+      holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
+    );
+    return {
+      cp,
+      shared,
+      inventory,
+      release: async (stderr) => {
+        await release(shared, stderr);
+        await opened.close().catch(() => {});
+        await lock.release();
+      },
+    };
+  } catch (err) {
     await cp?.close().catch(() => {});
     await lock.release();
+    throw err;
   }
 }
 
@@ -351,11 +400,16 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
         await SYSTEM_CLOCK.sleep(Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000));
         continue;
       }
-      if (!(err instanceof LockHeldError)) throw err;
       const hint =
         wait.deadline === null
           ? ' (or pass --lock-timeout 5m to wait for it)'
           : ' (still held at the end of --lock-timeout)';
+      if (err instanceof StateInUseError && wait.undone !== undefined)
+        // Held for as long as it runs by `control-plane serve`: its applies go through its URL.
+        throw new UserError(
+          `${wait.undone}: ${err.message}. If that process is \`poolsync control-plane serve\`, pass the URL it serves as --control-plane, as its applies do${hint}`,
+        );
+      if (!(err instanceof LockHeldError)) throw err;
       throw new UserError(
         wait.undone === undefined
           ? `${err.message}${hint}`
@@ -365,25 +419,48 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
   }
 }
 
-/**
- * `write` under this machine's apply lock for `url`: the daemon's apply (no `wait`: a held lock
- * is its LockHeldError), or a write of apply's records (`state forget`, `import`) that an apply
- * recording meanwhile would undo, which waits as apply does and is refused in one line.
- */
-export async function underApplyLock<T>(
+/** The daemon's apply: `write` under this machine's apply lock for `url` (held: LockHeldError). */
+async function underApplyLock<T>(
   url: string,
   stateDir: string | undefined,
   write: (lockPath: string) => Promise<T>,
-  wait?: { lockTimeoutMs: number; stderr: LockWait['stderr']; undone?: string },
 ): Promise<T> {
-  const take = () => acquireApplyLock(lockPathFor(url, stateDir));
-  const lock = wait
-    ? await untilFree(lockWait(wait.lockTimeoutMs, wait.stderr, wait.undone), take)
-    : await take();
+  const lock = await acquireApplyLock(lockPathFor(url, stateDir));
   try {
     return await write(lock.path);
   } finally {
     await lock.release();
+  }
+}
+
+/** A write of apply's records: who writes, and how it waits and is refused. */
+export interface RecordWrite extends LockAccess {
+  /** The holder name another apply is refused with: `poolsync state forget`. */
+  who: string;
+  /** What a refusal says was left undone (`Queue/x was not forgotten`). */
+  undone?: string;
+  stderr: (text: string) => void;
+}
+
+/**
+ * `write` of apply's records (`state forget`, `import`), which an apply recording meanwhile would
+ * undo, under every lock an apply against the same control plane takes (takeApplyLocks), into the
+ * inventory that apply records: waited for as apply waits, refused in one line. A control plane
+ * that `control-plane serve` serves is one whose applies hold its lease, also when named by its
+ * `file:` state (that process holds the state's own lock: refused, saying to use its URL).
+ */
+export async function underApplyLocks<T>(
+  w: RecordWrite,
+  write: (inventory: InventoryStore) => Promise<T>,
+): Promise<T> {
+  checkStateFolder(w.target.url);
+  const wait = lockWait(w.lockTimeoutMs, w.stderr, w.undone);
+  // Only a shared inventory is written by other machines' applies: a local one, by this one's.
+  const held = await takeApplyLocks(w, wait, w.who, undefined, (inventory) => !inventory.local);
+  try {
+    return await write(held.inventory);
+  } finally {
+    await held.release(w.stderr);
   }
 }
 

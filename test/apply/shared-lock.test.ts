@@ -2,7 +2,7 @@
  * The apply lock across machines: the control plane's own lease-style lock (REST API over a
  * real socket), and a Kubernetes Lease (`--lock k8s:NS/NAME`) for control planes with none.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { startFakeKubeApi } from '../support/fake-kube-api.js';
 import { runCli, startCli } from '../support/cli.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 import { until } from '../support/until.js';
 
 const REPO: RepoSpec = {
@@ -159,6 +160,101 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
     const third = await runCli(args('state-b'));
     expect(third.code).toBe(0);
     expect(third.stdout).toContain('No changes');
+  }, 60_000);
+});
+
+describe('state forget and import on a served control plane: the locks an apply there takes', () => {
+  it('named by its URL, they hold its lease while they write its inventory: an apply from another machine excludes them, and they it', async () => {
+    const { embedded, server } = await servedControlPlane();
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), REPO);
+    const on = ['--control-plane', server.url, '--state-dir', join(root, 'state')];
+    expect((await runCli(['apply', repo, '--auto-approve', ...on])).code).toBe(0);
+    const recorded = await embedded.inventory.readInventory();
+    expect(recorded?.addresses).toContain('Queue/batch');
+    // Who holds the control plane's lock whenever its inventory is written.
+    const writers: (string | undefined)[] = [];
+    const write = embedded.inventory.writeInventory.bind(embedded.inventory);
+    embedded.inventory.writeInventory = async (record) => {
+      writers.push((await embedded.applyLock.getApplyLock())?.holder);
+      return write(record);
+    };
+    // An apply from another machine (no lock file of this one's) holds the control plane's lock.
+    const other = new HttpControlPlane(server.url).applyLock;
+    const id = 'c'.repeat(24);
+    const holder = 'poolsync apply (ci@runner-7, pid 4242)';
+    await other.acquireApplyLock({ id, holder, ttl_seconds: 30 });
+    const refused = (undone: string) =>
+      new RegExp(
+        `^Error: ${undone}: the apply lock is held by poolsync apply \\(ci@runner-7, pid 4242\\) since .*, then run it again \\(or pass --lock-timeout 5m to wait for it\\)\n$`,
+      );
+    const forgot = await runCli(['state', 'forget', 'Queue/batch', repo, ...on]);
+    expect([forgot.code, forgot.stdout]).toEqual([1, '']);
+    expect(forgot.stderr).toMatch(refused('Queue/batch was not forgotten'));
+    expect(writers).toEqual([]);
+    await other.releaseApplyLock(id);
+
+    expect((await runCli(['state', 'forget', 'Queue/batch', repo, ...on])).code).toBe(0);
+    expect((await embedded.inventory.readInventory())?.forgotten).toEqual(['Queue/batch']);
+    expect(writers).toEqual([expect.stringMatching(/^poolsync state forget \(/)]);
+    // Let go once written: the other machine's apply takes it.
+    await other.acquireApplyLock({ id, holder, ttl_seconds: 30 });
+    const imported = await runCli(['import', 'Queue/batch', '--dir', repo, ...on]);
+    expect([imported.code, imported.stdout]).toEqual([1, '']);
+    expect(imported.stderr).toMatch(refused('Queue/batch was not adopted again'));
+    await other.releaseApplyLock(id);
+    const again = await runCli(['import', 'Queue/batch', '--dir', repo, ...on]);
+    expect(again.stdout).toMatch(/^Adopted Queue\/batch again in the inventory/);
+    expect(writers.slice(1)).toEqual([expect.stringMatching(/^poolsync import \(/)]);
+    expect((await embedded.inventory.readInventory())?.forgotten).toBeUndefined();
+    expect(await embedded.applyLock.getApplyLock()).toBeNull();
+  });
+
+  it('named by the file: state `control-plane serve` serves, they are refused as an apply is (that process holds the state), saying to use its URL; through it they work', async () => {
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), REPO);
+    const state = join(root, 'cp.json');
+    const serve = startCli(['control-plane', 'serve', '--state', state, '--listen', '127.0.0.1:0']);
+    stopsWithThisProcess(serve.child, 'SIGKILL');
+    cleanup.add(async () => {
+      serve.child.kill('SIGTERM');
+      await serve.done;
+    });
+    await serve.waitForOutput((out) => out.includes('control plane listening on '));
+    const url = /listening on (http:\/\/\S+)/.exec(serve.stdout())![1]!;
+    const sd = ['--state-dir', join(root, 'state')];
+    expect(
+      (await runCli(['apply', repo, '--control-plane', url, '--auto-approve', ...sd])).code,
+    ).toBe(0);
+    const inventory = `${state}.inventory.json`;
+    const before = await readFile(inventory, 'utf8');
+    const file = ['--control-plane', `file:${state}`, ...sd];
+    const forgot = await runCli(['state', 'forget', 'Queue/batch', repo, ...file]);
+    expect([forgot.code, forgot.stdout]).toEqual([1, '']);
+    expect(forgot.stderr).toMatch(
+      new RegExp(
+        `^Error: Queue/batch was not forgotten: control-plane state ${state} is in use by process ${serve.child.pid} on .*\\. If that process is \`poolsync control-plane serve\`, pass the URL it serves as --control-plane, as its applies do \\(or pass --lock-timeout 5m to wait for it\\)\n$`,
+      ),
+    );
+    expect(await readFile(inventory, 'utf8')).toBe(before);
+
+    const viaUrl = await runCli([
+      'state',
+      'forget',
+      'Queue/batch',
+      repo,
+      '--control-plane',
+      url,
+      ...sd,
+    ]);
+    expect(viaUrl.code).toBe(0);
+    expect(JSON.parse(await readFile(inventory, 'utf8'))).toMatchObject({
+      forgotten: ['Queue/batch'],
+    });
+    const imported = await runCli(['import', 'Queue/batch', '--dir', repo, ...file]);
+    expect(imported.stderr).toMatch(
+      /^Error: Queue\/batch was not adopted again: control-plane state .* is in use by process /,
+    );
   }, 60_000);
 });
 

@@ -66,6 +66,7 @@ import { refuseCodeProject, requireFolder } from '../config-folder.js';
 import type { Args, StateArgs } from '../define.js';
 import {
   durationFlag,
+  leaseOf,
   networkOf,
   nextPlan,
   oneTarget,
@@ -75,6 +76,7 @@ import {
 } from '../options.js';
 import { commandLine, shellQuote } from '../../util/shell-quote.js';
 import type { Io } from '../io.js';
+import type { RecordWrite } from '../../ops/apply-run.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   const read = await readExport(args, io);
@@ -246,7 +248,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   // at the apply lock (--lock-timeout), not refused at the open.
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
-    if (at) return await adoptDeclared(cp, target.url, args, at, lockTimeoutMs, io);
+    if (at) return await adoptDeclared(cp, target, args, at, lockTimeoutMs, io);
     const store = storeOf(cp, target.url, args, io);
     const live = await readLiveWithInventory(cp, store);
     const written = manifestOf(live, args.address);
@@ -263,8 +265,8 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `${await importedWords(args, target, file.path, referencedBy(live, args.address), declared)}\n`,
     );
     const forgotten = live.forgotten?.includes(args.address) ?? false;
-    const lock = { url: target.url, stateDir: args['state-dir'], lockTimeoutMs };
-    await adopt(store, lock, args.address, forgotten, io);
+    const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
+    await adopt(store, how, args.address, forgotten, io);
   } finally {
     await cp.close();
   }
@@ -277,14 +279,14 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
  */
 async function adoptDeclared(
   cp: ControlPlane,
-  url: string,
+  target: EnvTarget,
   args: Args<'import'>,
   at: string,
   lockTimeoutMs: number,
   io: Io,
 ): Promise<number> {
   const addr = args.address;
-  const store = storeOf(cp, url, args, io);
+  const store = storeOf(cp, target.url, args, io);
   const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
   const forgotten = record?.forgotten?.includes(addr) ?? false;
   if (record?.addresses.includes(addr) && !forgotten)
@@ -295,12 +297,10 @@ async function adoptDeclared(
     throw new UserError(
       `${addr} is declared at ${at} but not on the control plane yet: \`poolsync apply\` creates it and manages it from then on`,
     );
-  const { underApplyLock } = await import('../../ops/apply-run.js');
+  const { underApplyLocks } = await import('../../ops/apply-run.js');
   const undone = `${addr} was not ${forgotten ? 'adopted again' : 'recorded'}`;
-  await underApplyLock(url, args['state-dir'], () => adoptIntoInventory(store, [addr]), {
-    ...waitingOn(lockTimeoutMs, io),
-    undone,
-  });
+  const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
+  await underApplyLocks({ ...how, undone }, (inventory) => adoptIntoInventory(inventory, [addr]));
   io.stdout.write(
     `${forgotten ? 'Adopted' : 'Recorded'} ${addr} ${forgotten ? 'again ' : ''}in the inventory (${store.where}): poolsync manages it from now on as its manifest at ${at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
   );
@@ -453,16 +453,17 @@ function storeOf(
  */
 async function adopt(
   store: InventoryStore,
-  { url, stateDir, lockTimeoutMs }: { url: string; stateDir: string; lockTimeoutMs: number },
+  how: RecordWrite,
   address: string,
   forgotten: boolean,
   io: Io,
 ): Promise<void> {
   try {
-    // Under the apply lock, as forget: an apply recording the inventory meanwhile would drop it.
-    const { underApplyLock } = await import('../../ops/apply-run.js');
-    const write = () => adoptIntoInventory(store, [address]);
-    const added = await underApplyLock(url, stateDir, write, waitingOn(lockTimeoutMs, io));
+    // Under apply's locks, as forget: an apply recording the inventory meanwhile would drop it.
+    const { underApplyLocks } = await import('../../ops/apply-run.js');
+    const added = await underApplyLocks(how, (inventory) =>
+      adoptIntoInventory(inventory, [address]),
+    );
     io.stdout.write(
       added === 0
         ? `The inventory (${store.where}) already lists it.\n`
@@ -483,9 +484,37 @@ function lockTimeoutOf(args: { 'lock-timeout'?: string }): number {
   return durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
 }
 
-/** How a write of the inventory waits for the apply lock (src/ops/apply-run.ts untilFree). */
-function waitingOn(lockTimeoutMs: number, io: Io) {
-  return { lockTimeoutMs, stderr: (text: string) => void io.stderr.write(text) };
+/**
+ * How `state forget` and `import` write the inventory: under the locks an apply against the same
+ * control plane takes, into the inventory it records (src/ops/apply-run.ts underApplyLocks), with
+ * the control plane, credentials, `--state-dir`, `--lock` and `--inventory` as apply takes them;
+ * the locks waited for as apply waits.
+ */
+function recordWrite(
+  target: EnvTarget,
+  args: {
+    'state-dir': string;
+    inventory?: string;
+    lock?: string;
+    'max-retries'?: number;
+  } & Parameters<typeof networkOf>[0],
+  io: Io,
+  lockTimeoutMs: number,
+  who: string,
+): RecordWrite {
+  const lease = leaseOf(args, io.env);
+  return {
+    target,
+    opening: { vars: io.env },
+    stateDir: args['state-dir'],
+    sharedInventory: sharedInventoryOf(args, io.env, lease),
+    lease,
+    lockTimeoutMs,
+    maxRetries: args['max-retries'] ?? 0,
+    limits: networkOf(args, io.env).limits,
+    who,
+    stderr: (text: string) => void io.stderr.write(text),
+  };
 }
 
 const REPO_CONFIG_TEMPLATE = `# poolsync configuration of this config repository (docs/manifests.md).
@@ -716,13 +745,13 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
       throw new UserError(
         `${address} is not in the inventory (${store.where}): poolsync never applied nor adopted it, and poolsync.yaml manage: does not claim ${kind}, so no prune deletes it: there is nothing to forget`,
       );
-    // Under the apply lock: an apply recording the inventory meanwhile would undo this. Loaded
+    // Under apply's locks: an apply recording the inventory meanwhile would undo this. Loaded
     // here: it brings the planner, which export, import, init and the other state commands skip.
-    const { underApplyLock } = await import('../../ops/apply-run.js');
-    await underApplyLock(target.url, args['state-dir'], () => forgetInInventory(store, address), {
-      ...waitingOn(lockTimeoutMs, io),
-      undone: `${address} was not forgotten`,
-    });
+    const { underApplyLocks } = await import('../../ops/apply-run.js');
+    const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync state forget');
+    await underApplyLocks({ ...how, undone: `${address} was not forgotten` }, (inventory) =>
+      forgetInInventory(inventory, address),
+    );
     io.stdout.write(
       `Forgot ${address}: it left the inventory (${store.where}), and no later prune deletes it. Nothing was sent to the control plane about it.\n`,
     );
