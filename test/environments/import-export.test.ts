@@ -5,11 +5,13 @@
  * export says which of its files the environment does not read, or another one does.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { queueSpec } from '../support/builders.js';
+import { cleanup } from '../support/cleanup.js';
 import { runCli } from '../support/cli.js';
 import { twoEnvironments, writeFiles } from './helpers.js';
 
@@ -31,6 +33,8 @@ beforeAll(async () => {
   }
   const cp = await EmbeddedControlPlane.open({ path: join(root, 'state', 'prod.json') });
   await cp.setAssignment({ project: 'ml', domain: 'production', workflow: null, pool: 'gpu' });
+  // Made by hand on prod: declared by no folder (export writes it; the rest is declared).
+  await cp.createQueue({ name: 'adhoc', ...queueSpec({ pool: 'gpu', clusters: ['*'] }) });
   await cp.close();
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
@@ -98,8 +102,9 @@ describe('export --env', () => {
     const outside = await run('export', '-e', 'prod', '--config-dir', repo, '--dir', 'scratch');
     expect(outside.code, outside.stderr).toBe(0);
     expect(outside.stderr).toContain(
-      'Warning: environment prod reads base, prod: 4 of the 4 files written are outside them, so its plans do not read them; export into one of its folders, or move them there',
+      'Warning: environment prod reads base, prod: 5 of the 5 files written are outside them, so its plans do not read them; export into one of its folders, or move them there',
     );
+    expect(outside.stdout).not.toContain('Not written again');
     const base = await run(
       'export',
       '-e',
@@ -113,7 +118,44 @@ describe('export --env', () => {
     expect(base.stderr).toContain(
       'Warning: these files are also read by environment dev: an apply there creates what its control plane lacks of them; move them into a folder only prod reads',
     );
-    const own = await run(
+    expect(existsSync(join(repo, 'base', 'queues', 'adhoc.yaml'))).toBe(true);
+    await rm(join(repo, 'base', 'queues'), { recursive: true });
+  });
+
+  it('writes no object again that the folders it writes into declare already (base/ for prod and dev): says how many, where each is, and what shows their differences', async () => {
+    const env = (name: string) =>
+      run('validate', repo, '-e', name).then((r) => [name, r.code, r.stdout]);
+    const before = await Promise.all(['dev', 'prod'].map(env));
+    expect(before.map(([name, code]) => [name, code])).toEqual([
+      ['dev', 0],
+      ['prod', 0],
+    ]);
+    const base = await run(
+      'export',
+      '-e',
+      'prod',
+      '--config-dir',
+      repo,
+      '--dir',
+      join(repo, 'base'),
+    );
+    cleanup.add(() => rm(join(repo, 'base', 'queues'), { recursive: true, force: true }));
+    expect(base.code, base.stderr).toBe(0);
+    expect(base.stdout).toBe(
+      `Exported 1 queue to ${join(repo, 'base')}\n` +
+        'Not written again: 4 objects declared already for environment prod and dev (ClusterPool/gpu at base/pool.yaml:1:1, Cluster/c-prod at prod/cluster.yaml:1:1, Queue/training at base/queue.yaml:1:1, PoolAssignment/ml/production at prod/assignments/ml-production.yaml:1:1); written again, they would be declared twice. ' +
+        `\`poolsync plan ${repo} --env prod\` shows where the control plane differs from them.\n`,
+    );
+    expect((await readdir(join(repo, 'base'))).sort()).toEqual([
+      'pool.yaml',
+      'queue.yaml',
+      'queues',
+    ]);
+    // Each environment still validates: nothing is declared twice.
+    expect((await Promise.all(['dev', 'prod'].map(env))).map(([, code]) => code)).toEqual([0, 0]);
+
+    // Into prod's own folder, once more: everything is declared already, nothing is written.
+    const again = await run(
       'export',
       '-e',
       'prod',
@@ -122,7 +164,32 @@ describe('export --env', () => {
       '--dir',
       join(repo, 'prod', 'x'),
     );
-    expect(own.code, own.stderr).toBe(0);
-    expect(own.stderr).not.toMatch(/outside them|also read/);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(
+      /^Not written again: 5 objects declared already for environment prod \(.*\. No manifest was written\.\n$/,
+    );
+    expect(existsSync(join(repo, 'prod', 'x'))).toBe(false);
+  });
+
+  it('refuses, writing nothing, when an environment reading the folder does not validate: what it declares is not known', async () => {
+    await writeFiles(repo, { 'dev/broken.yaml': 'apiVersion: poolsync/v1\nkind: Queue\n' });
+    try {
+      const r = await run(
+        'export',
+        '-e',
+        'prod',
+        '--config-dir',
+        repo,
+        '--dir',
+        join(repo, 'base'),
+      );
+      expect([r.code, r.stdout]).toEqual([1, '']);
+      expect(r.stderr).toMatch(
+        /^Error: environment dev reads base, where export would write, but does not validate \(dev\/broken\.yaml:\d+:\d+: .*\), so which objects it declares already is not known: .* Fix it first \(`poolsync validate .* --env dev`\), or export into a folder no environment reads and move what is missing into place\. Nothing was written\n$/,
+      );
+      expect(existsSync(join(repo, 'base', 'queues'))).toBe(false);
+    } finally {
+      await rm(join(repo, 'dev', 'broken.yaml'));
+    }
   });
 });

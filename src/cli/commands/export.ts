@@ -79,7 +79,7 @@ import type { Io } from '../io.js';
 import type { RecordWrite } from '../../ops/apply-run.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
-  const read = await readExport(args, io);
+  const read = await withoutDeclared(await readExport(args, io), resolve(args.dir));
   const replaced = await clashes(resolve(args.dir), read.files, args.force);
   return writeExport(args, read, io, replaced);
 }
@@ -92,6 +92,8 @@ interface ExportRead {
   counts: ExportResult['counts'] & { labels: number };
   /** Why nothing is written, when nothing is. */
   nothing: string | null;
+  /** The objects left out as declared already (withoutDeclared), said in a line. */
+  skipped?: string;
 }
 
 async function readExport(args: Args<'export'>, io: Io): Promise<ExportRead> {
@@ -133,11 +135,13 @@ async function writeExport(
   io: Io,
   replaced = 0,
 ): Promise<number> {
-  const { target, files, warnings, counts: c, nothing } = read;
+  const { target, files, warnings, counts: c, nothing, skipped } = read;
   const out = resolve(args.dir);
-  if (nothing !== null) {
+  if (nothing !== null || files.length === 0) {
     for (const w of warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    io.stdout.write(`${nothing}\n`);
+    io.stdout.write(
+      nothing !== null ? `${nothing}\n` : `${escapeTerminal(skipped!)} No manifest was written.\n`,
+    );
     return 0;
   }
   await makeUserFolder(out);
@@ -155,12 +159,79 @@ async function writeExport(
   ].filter((part) => !part.startsWith('0 '));
   const last = parts.pop();
   io.stdout.write(`Exported ${parts.length ? `${parts.join(', ')} and ` : ''}${last} to ${out}\n`);
+  if (skipped !== undefined) io.stdout.write(`${escapeTerminal(skipped)}\n`);
   // Written whole from the live state: what a person added to a replaced file is gone.
   if (replaced > 0)
     io.stdout.write(
       `${plural(replaced, 'existing file')} replaced whole (--force): comments and layout in them are gone; \`git diff\` shows what changed.\n`,
     );
   return 0;
+}
+
+/** The count export says for a kind (ExportRead's counts). */
+const COUNTED: Record<string, keyof ExportRead['counts']> = {
+  ClusterPool: 'pools',
+  Cluster: 'clusters',
+  Queue: 'queues',
+  PoolAssignment: 'assignments',
+  DefaultQueue: 'default_queues',
+  ExecutionClusterLabel: 'labels',
+};
+
+/**
+ * With --env, the export less each object an environment that reads its file declares already in
+ * another file (docs/environments.md, step 7): written again it would be declared twice (V1),
+ * and that environment would not validate (`export -e prod --dir base` beside base/'s own
+ * files). Said in one line, with where each is declared. An environment reading the folder that
+ * does not validate is refused: what it declares is not known.
+ */
+async function withoutDeclared(read: ExportRead, out: string): Promise<ExportRead> {
+  const { target } = read;
+  if (target.env === null || read.nothing !== null) return read;
+  const config = resolve(target.dir ?? '.');
+  const at = relative(config, out).split(sep).join('/');
+  const pathOf = (f: ExportedFile) => (at === '' ? f.path : `${at}/${f.path}`);
+  const readers = read.files.map((f) => readersOf(target, pathOf(f)));
+  const declared = new Map<string, Declared>();
+  for (const name of new Set(readers.flat())) {
+    const loaded = await loadRepository(config, { environment: name, shared: target.shared });
+    if (!loaded.valid) {
+      const e = loaded.errors[0]!;
+      throw new UserError(
+        `environment ${name} reads ${at || '.'}, where export would write, but does not validate (${e.file}:${e.line}:${e.column}: ${e.message}${loaded.errors.length > 1 ? `, and ${plural(loaded.errors.length - 1, 'more error')}` : ''}), so which objects it declares already is not known: written again they would be declared twice. Fix it first (\`${commandLine(['poolsync', 'validate', target.dir ?? '.'], { env: name })}\`), or export into a folder no environment reads and move what is missing into place. Nothing was written`,
+      );
+    }
+    declared.set(name, declaredObjects(loaded.desired));
+  }
+  const files: ExportedFile[] = [];
+  const skipped: string[] = [];
+  const by = new Set<string>();
+  const counts = { ...read.counts };
+  read.files.forEach((f, i) => {
+    const declaring = readers[i]!.flatMap((name) => {
+      const source =
+        f.address === undefined ? undefined : declared.get(name)!.get(f.address)?.source;
+      // Declared in the very file written (export again, --force): replaced, not declared twice.
+      return source && source.file !== pathOf(f) ? [{ name, source }] : [];
+    });
+    if (declaring.length === 0) return void files.push(f);
+    const { source } = declaring[0]!;
+    skipped.push(`${f.address!} at ${source.file}:${source.line}:${source.column}`);
+    for (const d of declaring) by.add(d.name);
+    const key = COUNTED[f.address!.slice(0, f.address!.indexOf('/'))];
+    if (key !== undefined) counts[key] = (counts[key] ?? 1) - 1;
+  });
+  if (skipped.length === 0) return read;
+  const own = target.env.name;
+  // The exported environment first, then the others reading the folder.
+  const envs = [...by].sort((a, b) => Number(b === own) - Number(a === own)).join(' and ');
+  const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? ', …' : '');
+  const [they, them] = skipped.length === 1 ? ['it', 'it'] : ['they', 'them'];
+  const plan = commandLine(['poolsync', 'plan', target.dir ?? '.'], { env: own });
+  const line =
+    `Not written again: ${plural(skipped.length, 'object')} declared already for environment ${envs} (${shown}); written again, ${they} would be declared twice. ` +
+    `\`${plan}\` shows where the control plane differs from ${them}.`;
+  return { ...read, files, counts, skipped: line };
 }
 
 /**
