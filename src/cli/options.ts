@@ -269,10 +269,26 @@ export async function oneTarget(
 }
 
 /**
+ * `work` for environment `t`, its errors named as `inEnvironment` names them: the one way every
+ * command that takes --env reports an environment's failure (plan, promote, apply).
+ */
+export async function forEnvironment<T>(
+  dir: string,
+  t: EnvTarget,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw await inEnvironment(err, dir, t);
+  }
+}
+
+/**
  * An environment's error named by it, each flag it names that nobody passed replaced by where
  * the value came from (the line of poolsync.yaml, or the operator's variable).
  */
-export async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
+async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
   if (!(err instanceof UserError || err instanceof ControlPlaneError)) return err;
   if (t.name === null || !(err instanceof Error)) return err;
   const lines = await fieldLines(dir, t.name);

@@ -217,6 +217,35 @@ environments:
     );
   });
 
+  it('apply --env names its errors as plan --env does: the environment, and where the token file came from', async () => {
+    const dir = join(root, 'apply-tokens');
+    await writeFiles(dir, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  prod:
+    controlPlane: http://127.0.0.1:9
+    tokenFile: secrets/prod-token
+    folders: [base]
+`,
+      'base/pool.yaml': POOL,
+    });
+    const token = join(dir, 'secrets/prod-token');
+    const other = join(root, 'no-such-prod-token');
+    // apply said `token file … does not exist`: no environment, no poolsync.yaml line.
+    for (const [vars, said] of [
+      [{}, `environments.prod.tokenFile (poolsync.yaml:6) ${token}`],
+      [{ POOLSYNC_ENV_PROD_TOKEN_FILE: other }, `POOLSYNC_ENV_PROD_TOKEN_FILE ${other}`],
+    ] as const) {
+      const expected = `Error: environment prod: ${said} does not exist\n`;
+      const planned = await runCli(['plan', dir, '--env', 'prod'], vars);
+      expect(planned.stderr).toBe(expected);
+      // In the temporary folder: apply's lock on this machine is kept under ./.poolsync.
+      const applied = await runCli(['apply', dir, '--env', 'prod', '--auto-approve'], vars, root);
+      expect(applied).toMatchObject({ code: 1, stderr: expected });
+    }
+  });
+
   it("promote takes --api-key-file for the next environment, over poolsync.yaml's", async () => {
     const dir = join(root, 'promoting');
     await writeFiles(dir, {

@@ -37,12 +37,14 @@ import { UserError } from '../../util/user-error.js';
 import {
   networkOf,
   durationFlag,
+  forEnvironment,
   planShape,
   oneTarget,
   refuseShapingSavedPlan,
   leaseOf,
   sharedInventoryOf,
   useColor,
+  type EnvTarget,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
@@ -78,6 +80,18 @@ export async function apply(
   }
   const isDir = found?.isDirectory() ?? false;
   const to = await oneTarget(isDir ? args.path : null, args, 'apply', io.env);
+  // An environment's failure named by it and by where its values came from, as plan's.
+  const configDir = isDir ? args.path : (args['config-dir'] ?? '.');
+  return forEnvironment(configDir, to, () => applyTo(args, io, open, commit, to));
+}
+
+async function applyTo(
+  args: Args<'apply'>,
+  io: Io,
+  open: typeof openControlPlane,
+  commit: string | undefined,
+  to: EnvTarget,
+): Promise<number> {
   const url = to.url;
   const parallelism = args.parallelism ?? defaultParallelism(url);
   const waitTimeoutMs = durationFlag('wait-timeout', args['wait-timeout'], '90s, 30m or 1h');

@@ -38,7 +38,7 @@ import {
   networkOf,
   durationFlag,
   environmentTarget,
-  inEnvironment,
+  forEnvironment,
   nextCommand,
   noSuchEnvironment,
   planShape,
@@ -96,9 +96,8 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
     const collect = (outcome: EnvironmentOutcome) => sections.push({ name: t.name!, outcome });
     let c: number;
     try {
-      c = await planFor(args, t, io, collect);
-    } catch (err) {
-      const named = await inEnvironment(err, args.dir, t);
+      c = await forEnvironment(args.dir, t, () => planFor(args, t, io, collect));
+    } catch (named) {
       if (targets.length === 1) throw named;
       // One environment's failure is its own: the others are planned and reported.
       io.stdout.write(`Environment: ${t.name}\n`);
@@ -325,9 +324,7 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
       'refresh-only': false,
       'lock-timeout': '0s',
     };
-    code = await planFor(planArgs, target, io).catch(async (err: unknown) => {
-      throw await inEnvironment(err, args.dir, target);
-    });
+    code = await forEnvironment(args.dir, target, () => planFor(planArgs, target, io));
   } finally {
     await rm(copy, { recursive: true, force: true });
   }
