@@ -50,6 +50,7 @@ import { joinedHistory } from './shared-history.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
+import { isRenderKind } from '../render/rendered-files.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Change } from '../model/plan.js';
@@ -178,6 +179,7 @@ export class Reconciler {
     try {
       outcome = await this.stages(ctx, products);
       if (products.invalidHead) outcome = this.headInvalid(ctx, outcome, products.invalidHead);
+      else outcome = this.withRenderedFiles(outcome);
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
@@ -228,6 +230,27 @@ export class Reconciler {
       await this.saving;
     }
   };
+
+  /**
+   * A run that evaluated its commit says what `poolsync plan` and `apply` say of the generated
+   * files the commit changes (the render stage's /status `renderedFiles`): no plan sends them,
+   * so an `in sync` or `applied` must not read as all done.
+   */
+  private withRenderedFiles(outcome: Outcome): Outcome {
+    const files = this.state.renderedFiles.flatMap((f) =>
+      isRenderKind(f.kind) ? [{ ...f, kind: f.kind }] : [],
+    );
+    if (files.length === 0 || ['failed', 'invalid', 'unchanged'].includes(outcome.result))
+      return outcome;
+    const { source, controlPlane } = this.o.config;
+    const dir = source.kind === 'git' ? source.path : source.dir;
+    const where = { dir, ...(controlPlane.environment ? { env: controlPlane.environment } : {}) };
+    return {
+      ...outcome,
+      message: runWords.renderedFiles(outcome.message, files, where),
+      renderedFiles: files.map(({ kind, path, status }) => ({ kind, path, status })),
+    };
+  }
 
   /** The term whose copy of the history beside the Lease was merged in (shared-history.ts). */
   private joined: Term | null = null;
@@ -491,6 +514,7 @@ function recordStage(
     phasesMs: { ...phases },
     ...(outcome.approvedBy !== undefined ? { approvedBy: outcome.approvedBy } : {}),
     ...(products.rollback ? { rollback: products.rollback } : {}),
+    ...(outcome.renderedFiles ? { renderedFiles: outcome.renderedFiles } : {}),
   };
   const { o, state } = ctx;
   const changed = outcome.result !== 'unchanged';

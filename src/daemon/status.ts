@@ -30,6 +30,7 @@ import { NewerFormatError, refuseNewer } from '../util/format-version.js';
 import { planValidator } from '../render/plan-file.js';
 import { planDocument } from '../render/json.js';
 import type { MissingRun } from '../render/daemon-words.js';
+import type { RenderedChange } from '../render/rendered-files.js';
 
 export interface StatusError {
   /** `V3`, `SCHEMA`, `GIT_FETCH`, `CONTROL_PLANE`, a control-plane code, … */
@@ -79,6 +80,8 @@ export interface RunRecord {
   approvedBy?: string;
   /** The run planned the commit of a rollback (rollback.ts), not the branch head. */
   rollback?: RunRollback;
+  /** The generated files its commit changes, which no plan sends (absent: none). */
+  renderedFiles?: RenderedChange[];
 }
 
 export interface DaemonStatus {
@@ -476,6 +479,7 @@ export const RECENT_RUN_SHAPE = record(
     ),
     approvedBy: str,
     rollback: record({ to: num, commit: str }),
+    renderedFiles: listOf(record({ kind: str, path: str, status: str })),
   },
 );
 const HISTORY_SHAPE = record(

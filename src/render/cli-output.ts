@@ -4,7 +4,14 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { DesiredState } from '../model/desired.js';
-import type { RenderKind } from './values.js';
+import {
+  NO_API,
+  renderCommand,
+  renderedAdvice,
+  renderedStatus,
+  type RenderedChange,
+  type RenderedFilesNote,
+} from './rendered-files.js';
 import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -123,36 +130,20 @@ export interface RenderedFiles {
   /** The section printed after a plan: each file, why nothing sent it, what to do, its diff. */
   text: string;
   /** The files that would change (or do not exist yet): the plan's first line names them. */
-  changed: { kind: RenderKind; path: string; status: 'changed' | 'missing' }[];
+  changed: RenderedChange[];
 }
 
 /**
- * Why no plan step sends a rendered file, and who takes it instead (docs/flyte-oss.md,
- * docs/union-self-managed.md): neither has an API, so the plan must not read as done without it.
+ * What `poolsync render` would change in the generated files poolsync.yaml names, as diffs:
+ * rendered from `dir`, the render command named with `where` (the folder as the user gave it).
  */
-const NO_API: Record<RenderKind, { why: string; then: string }> = {
-  'flyte-core-values': {
-    why: 'flyteadmin has no API for labelClusterMap and clusterConfigs (it reads them from its Helm values at start-up)',
-    then: 'deploy it with `helm upgrade` (the rendered file as the last --values), or let Argo CD / Flux pick up the commit',
-  },
-  'union-cluster-pools': {
-    why: 'Union self-managed has no API for the pool → clusters mapping',
-    then: 'hand the file to Union (support), who configure the control plane with it',
-  },
-};
-
-function renderedStatus(path: string, status: 'changed' | 'missing'): string {
-  return `${path} ${status === 'missing' ? 'does not exist yet' : 'would change'}`;
-}
-
-/** What `poolsync render` would change in the generated files poolsync.yaml names, as diffs. */
 export async function renderedFileChanges(
   dir: string,
   desired: DesiredState,
-  env?: string,
+  where: Omit<RenderedFilesNote, 'files'>,
 ): Promise<RenderedFiles> {
   if (!desired.config.render) return { text: '', changed: [] };
-  const { renderCommand, renderTargets } = await import('./values.js');
+  const { renderTargets } = await import('./values.js');
   const out: string[] = [];
   const changed: RenderedFiles['changed'] = [];
   for (const target of await renderTargets(dir, desired)) {
@@ -163,9 +154,10 @@ export async function renderedFileChanges(
       const { kind, path, status } = target;
       changed.push({ kind, path, status });
       const { why, then } = NO_API[kind];
+      const { env } = where;
       out.push(
         `\nRendered file ${renderedStatus(path, status)}. ${why}, so no plan or apply sends this change: ` +
-          `render the file (\`${renderCommand(kind, dir, { env })}\`${env === undefined ? ', or let the daemon commit it' : ''}), then ${then}:\n${target.diff}`,
+          `render the file (\`${renderCommand(kind, where.dir, { env })}\`${env === undefined ? ', or let the daemon commit it' : ''}), then ${then}:\n${target.diff}`,
       );
     }
   }
@@ -173,18 +165,8 @@ export async function renderedFileChanges(
 }
 
 /** What `apply` says last: the files it could not send, and what to do with them. */
-export async function renderedFilesReminder(
-  changed: RenderedFiles['changed'],
-  dir: string,
-  env?: string,
-): Promise<string> {
-  const { renderCommand } = await import('./values.js');
-  return changed
-    .map(({ kind, path, status }) => {
-      const { why, then } = NO_API[kind];
-      return `\nNot applied: ${renderedStatus(path, status)}, and ${why}. Render the file (\`${renderCommand(kind, dir, { env })}\`), then ${then}.\n`;
-    })
-    .join('');
+export function renderedFilesReminder(note: RenderedFilesNote): string {
+  return note.files.map((f) => `\nNot applied: ${renderedAdvice(f, note)}\n`).join('');
 }
 
 /** The plan in the format asked for, in parts for writeParts: a large plan's text is never held whole. */
@@ -193,11 +175,12 @@ export function renderParts(
   output: 'text' | 'json' | 'markdown',
   color: boolean,
   /** The rendered files that would change (RenderedFiles.changed): the text's first line names them. */
-  renderedFiles: readonly string[] = [],
+  rendered?: RenderedFilesNote,
 ): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
-  if (output === 'markdown') return [renderMarkdown(plan)];
-  return renderTextParts(plan, { color, renderedFiles });
+  if (output === 'markdown') return [renderMarkdown(plan, rendered ? { rendered } : {})];
+  const renderedFiles = rendered?.files.map((f) => f.path);
+  return renderTextParts(plan, { color, ...(renderedFiles ? { renderedFiles } : {}) });
 }
 
 export function nothingDeclared(dir: string, prune: boolean): string {

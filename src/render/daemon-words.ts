@@ -7,6 +7,12 @@ import { plural } from './common.js';
 import { code } from './markdown.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { formatDuration } from '../util/duration.js';
+import {
+  NO_API,
+  renderedAdvice,
+  type RenderedChange,
+  type RenderedFilesNote,
+} from './rendered-files.js';
 
 export function short(commit: string): string {
   return commit.slice(0, 12);
@@ -82,6 +88,24 @@ export const runWords = {
     'Plan kept by another replica: this run was made by an earlier leader, whose state folder keeps its full plan.',
   renderCommit: (paths: string[], commit: string | null) =>
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
+  /**
+   * A run whose commit changes generated files (poolsync.yaml `render`): what `poolsync apply`
+   * says last of them (render/rendered-files.ts), or, once --commit-rendered pushed one, what is
+   * left to do with it. Never a bare `in sync`: the control plane alone is.
+   */
+  renderedFiles: (
+    message: string,
+    files: readonly (RenderedChange & { committed: string | null })[],
+    where: Omit<RenderedFilesNote, 'files'>,
+  ) =>
+    [
+      `${message}.`,
+      ...files.map((f) => {
+        if (f.committed === null) return `Not applied: ${renderedAdvice(f, where)}`;
+        const { why, then } = NO_API[f.kind];
+        return `${f.path} was committed (${short(f.committed)}, --commit-rendered), and ${why}: ${then}.`;
+      }),
+    ].join(' '),
 };
 
 /** Why a unit's applies wait (src/daemon/freeze.ts), and the run that planned only because of it. */

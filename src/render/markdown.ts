@@ -31,6 +31,7 @@ import {
 } from './common.js';
 import { errorText } from './reasons.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
+import { nothingToSend, renderedAdvice, type RenderedFilesNote } from './rendered-files.js';
 
 /** An update's line in the diff block: orange on GitHub, where `~` has no colour. */
 const UPDATE_IN_DIFF = '!';
@@ -53,6 +54,8 @@ export interface MarkdownOptions {
   merge?: MergeFacts;
   /** Markdown right under the counts, never shortened (the comment's held changes). */
   lead?: string;
+  /** The generated files the commit changes, which no plan sends: said first, as the CLI does. */
+  rendered?: RenderedFilesNote;
 }
 
 /** A long warning is cut to this many characters: one line per code must stay one line. */
@@ -66,10 +69,13 @@ const OPEN_DIFF_LINES = 20;
 
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const changes = visibleChanges(plan);
-  const head = [...headLines(plan), ...(opts.lead ? [opts.lead, ''] : [])];
+  const rendered = opts.rendered?.files.length ? opts.rendered : undefined;
+  const head = [...headLines(plan, rendered), ...(opts.lead ? [opts.lead, ''] : [])];
   const end = [metaLine(plan), '', mergeLine(plan, opts.merge)];
   const room = new Room((opts.maxChars ?? 60_000) - size(head) - size(end));
   errorsSection(room, plan);
+  if (rendered)
+    room.whole(renderedSection(rendered), (n) => `_${plural(n, 'rendered file')} not listed._`);
   destructiveSection(room, plan, opts.listed ?? new Set());
   warningsSection(room, plan);
   room.whole(capabilitySection(plan), (n) => `_${plural(n, 'capability step')} not shown here._`);
@@ -153,18 +159,38 @@ class Room {
   }
 }
 
-function headLines(plan: Plan): string[] {
+function headLines(plan: Plan, rendered: RenderedFilesNote | undefined): string[] {
   const head = [
     !hasNoChanges(plan)
       ? `**${closingLine(plan)}**`
       : plan.errors.length > 0
         ? '**Plan failed:** see its errors below.'
-        : '**No changes.** The control plane matches the repository.',
+        : rendered
+          ? nothingToSendLine(rendered)
+          : '**No changes.** The control plane matches the repository.',
   ];
   const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
   for (const line of [...footnotes(plan), ...header]) head.push('', line);
   head.push('');
   return head;
+}
+
+/** The text's first line (render/text.ts) when only rendered files change. */
+function nothingToSendLine(rendered: RenderedFilesNote): string {
+  const { head, rest } = nothingToSend(rendered.files.map((f) => f.path));
+  return `**${head}** ${markdownText(rest)}, below.`;
+}
+
+/** Each rendered file the commit changes, why no plan sends it and what to do: as `poolsync plan` says. */
+function renderedSection(rendered: RenderedFilesNote) {
+  const n = rendered.files.length;
+  const lines = [
+    `### Rendered ${n === 1 ? 'file' : `files (${n})`}: no API`,
+    '',
+    ...rendered.files.map((f) => `- ${markdownText(renderedAdvice(f, rendered))}`),
+    '',
+  ];
+  return { lines, items: n };
 }
 
 function errorsSection(room: Room, plan: Plan): void {

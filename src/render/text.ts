@@ -28,6 +28,7 @@ import {
 import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
+import { nothingToSend } from './rendered-files.js';
 
 const ANSI = {
   reset: '\x1b[0m',
@@ -74,6 +75,16 @@ export interface TextOptions {
    * plan without steps does not say the control plane matches the repository.
    */
   renderedFiles?: readonly string[];
+  /** Where what to do with them is said: after the plan (the CLI's diffs), or before it (a run's message). */
+  renderedSaid?: 'below' | 'above';
+}
+
+/** A daemon run's rendered files (its message, above its plan, says what to do with them). */
+export function renderedOfRun(run: {
+  renderedFiles?: readonly { path: string }[];
+}): Pick<TextOptions, 'renderedFiles' | 'renderedSaid'> {
+  const files = run.renderedFiles ?? [];
+  return files.length > 0 ? { renderedFiles: files.map((f) => f.path), renderedSaid: 'above' } : {};
 }
 
 /** The text in parts of whole lines, never built whole: at 100,000 creates it is ~32 MB. */
@@ -100,7 +111,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   pushHeader(out, plan, paint);
   if (hasNoChanges(plan)) {
     // A failed plan says so at its end, never "No changes".
-    if (plan.errors.length === 0) out.push(noChangesLine(opts.renderedFiles ?? [], paint), '');
+    if (plan.errors.length === 0) out.push(noChangesLine(opts, paint), '');
   } else {
     out.push('poolsync will perform the following actions:', '');
     const manualTargets = new Set(manual.map((s) => s.target));
@@ -124,14 +135,12 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   if (out.length > 0) yield flush(out);
 }
 
-function noChangesLine(rendered: readonly string[], paint: Paint): string {
+function noChangesLine(opts: TextOptions, paint: Paint): string {
+  const rendered = opts.renderedFiles ?? [];
   if (rendered.length === 0)
     return paint('bold', 'No changes.') + ' The control plane matches the repository.';
-  const files = rendered.length === 1 ? `file ${rendered[0]!}` : `files ${rendered.join(', ')}`;
-  return (
-    paint('bold', 'No changes to send to the control plane.') +
-    ` The repository changes what it has no API for: rendered ${files}, below.`
-  );
+  const { head, rest } = nothingToSend(rendered);
+  return `${paint('bold', head)} ${rest}, ${opts.renderedSaid ?? 'below'}.`;
 }
 
 /** Each change's text and `end` (a blank line), in parts of PART_CHARS. */

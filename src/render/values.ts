@@ -5,7 +5,8 @@
 import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.js';
 import { commandLine } from '../util/shell-quote.js';
 import { load, dump, yamlFileProblem } from '../util/js-yaml.js';
-import type { DesiredState, RenderConfig } from '../model/desired.js';
+import type { DesiredState } from '../model/desired.js';
+import type { RenderedChange, RenderKind } from './rendered-files.js';
 import { GENERATED_MARK } from '../manifests/config.js';
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -25,7 +26,7 @@ export async function readTarget(dir: string, path: string): Promise<string | nu
   throw new Error(`cannot read the render target ${path}: ${describeFailure(read)}`);
 }
 
-export type RenderKind = keyof RenderConfig;
+export { renderCommand, type RenderKind } from './rendered-files.js';
 
 interface RenderOptions {
   /** flyte-core-values: the credentials Secret; none (or empty): the chart's. */
@@ -100,6 +101,17 @@ export async function renderTargets(dir: string, desired: DesiredState): Promise
     }
   }
   return out;
+}
+
+/** The targets that would change (a file that cannot be rendered or read is the render's to say). */
+export async function changedTargets(
+  dir: string,
+  desired: DesiredState,
+): Promise<RenderedChange[]> {
+  if (!desired.config.render) return [];
+  return (await renderTargets(dir, desired)).flatMap((t) =>
+    'error' in t || t.status === 'same' ? [] : [{ kind: t.kind, path: t.path, status: t.status }],
+  );
 }
 
 /** The rendered target against `current` (null: no file), and their diff, without the header. */
@@ -423,14 +435,3 @@ export const RENDERERS = {
   'flyte-core-values': renderFlyteCoreValues,
   'union-cluster-pools': renderUnionClusterPools,
 } satisfies Record<RenderKind, (desired: DesiredState, opts: RenderOptions) => string>;
-
-/** The `poolsync render` that writes `what` from `dir`, with the options given. */
-export function renderCommand(
-  what: string,
-  dir: string,
-  given: { env?: string; out?: string; base?: string; 'credentials-secret'?: string },
-): string {
-  const { env, out, base } = given;
-  const flags = { env, out, base, 'credentials-secret': given['credentials-secret'] };
-  return commandLine(['poolsync', 'render', what, dir], flags);
-}

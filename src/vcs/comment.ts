@@ -100,7 +100,7 @@ export function statusDescription(outcome: PublishOutcome): string {
     const n = plan.errors.length;
     return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0] ? errorText(plan.errors[0]) : ''}`;
   }
-  return closingLine(plan);
+  return planLine(outcome);
 }
 
 /** The marker of comment `part` (1, 2…) of the held lists too long for the plan comment. */
@@ -269,11 +269,13 @@ function sectionBody(
       held: outcome.held?.changes.length ?? 0,
     };
     const lead = heldText.trim();
+    const { rendered } = outcome;
     return renderMarkdown(plan, {
       maxChars: budget,
       listed,
       ...(merge ? { merge } : {}),
       ...(lead ? { lead } : {}),
+      ...(rendered ? { rendered } : {}),
     }).trim();
   }
   if (outcome.kind === 'error') {
@@ -299,7 +301,13 @@ export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'error') return 'could not plan';
   if (outcome.kind === 'invalid') return `invalid${errorsNote(outcome.errorCount)}`;
   if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
-  return closingLine(outcome.plan);
+  return planLine(outcome);
+}
+
+/** The closing line, and the rendered files no plan sends: a commit of only those is not "no change". */
+function planLine(outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>): string {
+  const n = outcome.rendered?.files.length ?? 0;
+  return `${closingLine(outcome.plan)}${n > 0 ? ` ${plural(n, 'rendered file')} to deploy (no API).` : ''}`;
 }
 
 function environmentSection(

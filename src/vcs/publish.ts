@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { formatValidationText } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
+import type { RenderedFilesNote } from '../render/rendered-files.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import {
@@ -299,8 +300,9 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
   policies?: (plan: Plan, desired: DesiredState) => Promise<PolicyReport | null>;
 }
 
-export function outcomeForPlan(plan: Plan): EnvironmentOutcome {
-  return { kind: 'plan', plan };
+/** `rendered`: the generated files the commit changes, which no plan sends (render/rendered-files.ts). */
+export function outcomeForPlan(plan: Plan, rendered?: RenderedFilesNote): EnvironmentOutcome {
+  return { kind: 'plan', plan, ...(rendered?.files.length ? { rendered } : {}) };
 }
 
 /** Files from the repository root (`repoPath` prefixed). */
@@ -330,5 +332,10 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<Environment
   }
   if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, repoPath);
   const policies = check ? await check(outcome.plan, outcome.desired) : null;
-  return { ...outcomeForPlan(outcome.plan), ...(policies ? { policies } : {}) };
+  // The generated files the commit changes, as `poolsync plan` shows them; rendered from the
+  // repository's folder, as a reviewer's clone names it.
+  const { changedTargets } = await import('../render/values.js');
+  const files = await changedTargets(dir, outcome.desired);
+  const rendered = { files, dir: repoPath || '.', ...(environment ? { env: environment } : {}) };
+  return { ...outcomeForPlan(outcome.plan, rendered), ...(policies ? { policies } : {}) };
 }

@@ -2,6 +2,7 @@
 import type { PolicyReport } from '../model/policy.js';
 import type { TransportLimits } from '../util/transport-limits.js';
 import type { Change, Plan } from '../model/plan.js';
+import type { RenderedFilesNote } from '../render/rendered-files.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import type { Clock } from '../util/clock.js';
 
@@ -63,6 +64,8 @@ export type EnvironmentOutcome =
       policy?: 'safe' | 'all' | 'none';
       /** What the plan's policies said (docs/policies.md), shown before the plan. */
       policies?: PolicyReport;
+      /** The generated files the commit changes: no plan sends them (render/rendered-files.ts). */
+      rendered?: RenderedFilesNote;
     }
   | { kind: 'invalid'; errorsText: string; errorCount?: number }
   /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */

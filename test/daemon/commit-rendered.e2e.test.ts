@@ -1,13 +1,16 @@
 /**
  * daemon --commit-rendered: the generated flyte-core values in the config repository follow
  * the manifests. A real bare Git remote, the daemon pushes the rendered file, and the push does
- * not start a loop of commits.
+ * not start a loop of commits. Without it, each run says what is left to do with the file.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { body } from '../../src/render/values.js';
+import { RunLines } from '../../src/daemon/terminal.js';
+import { runCli } from '../support/cli.js';
+import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, git } from './helpers.js';
 import { until } from '../support/until.js';
@@ -60,5 +63,47 @@ describe('daemon --commit-rendered', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(head()).toBe(pushed);
     expect(logs.join('')).toContain('committed rendered files');
+  });
+});
+
+describe('a commit whose rendered file changes, without --commit-rendered', () => {
+  it('each run says what `poolsync apply` says of the file (it said "in sync"); the history\'s plan and the terminal too', async () => {
+    const repo = new TestRepo();
+    const files = manifests();
+    files['poolsync.yaml'] += 'render:\n  union-cluster-pools:\n    path: deploy/pools.yaml\n';
+    const commit = repo.commit(files, 'seed');
+    const h = await startTestDaemon({ repo });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const advice =
+      'Not applied: deploy/pools.yaml does not exist yet, and Union self-managed has no API for the pool → clusters mapping. ' +
+      'Render the file (`poolsync render union-cluster-pools .`), then hand the file to Union (support), who configure the control plane with it.';
+    const first = h.daemon.status().lastRun!;
+    expect(first).toMatchObject({ result: 'applied', commit });
+    expect(first.message).toMatch(/^applied: .*\. Not applied: /);
+    expect(first.message.endsWith(advice)).toBe(true);
+
+    await h.daemon.reconcile();
+    const second = await until('the second run', () => {
+      const run = h.daemon.status().lastRun!;
+      return run.id > first.id && run;
+    });
+    expect(second).toMatchObject({
+      result: 'in_sync',
+      message: `in sync. ${advice}`,
+      renderedFiles: [
+        { kind: 'union-cluster-pools', path: 'deploy/pools.yaml', status: 'missing' },
+      ],
+    });
+    // Notifications carry the run's message; the quickstart's terminal says it, once.
+    const lines = new RunLines();
+    expect(lines.next(h.daemon.status())).toBe(`Run #${second.id}: in sync. ${advice}\n`);
+    expect(lines.next(h.daemon.status())).toBe('');
+    // `poolsync history N` (and the dashboard): the plan's first line is the CLI's.
+    const history = await runCli(['history', String(second.id), '--daemon', h.daemon.url]);
+    expect(history.stdout).toContain(
+      'No changes to send to the control plane. The repository changes what it has no API for: rendered file deploy/pools.yaml, above.\n',
+    );
+    expect(history.stdout).not.toContain('matches the repository');
   });
 });

@@ -2,13 +2,16 @@
  * Union self-managed through the flyteadmin backend (docs/union-self-managed.md): the pool →
  * clusters mapping has no API, so a plan whose only change is there never says the control
  * plane matches the repository, and apply says again at its end that the file must be rendered
- * and handed to Union. A plan failing with BACKEND_KIND says no "No changes" either, and words
+ * and handed to Union; the pull-request comment says the same. A plan failing with BACKEND_KIND says no "No changes" either, and words
  * what the backend manages apart from what it takes as configuration. In process, on the stand-in.
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markdownText } from '../../src/render/markdown.js';
 import { shellQuote } from '../../src/util/shell-quote.js';
+import { cleanup } from '../support/cleanup.js';
+import { FakeForge } from '../support/fake-forge.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { exampleRepo, startFlyteadmin, type Flyteadmin } from './helpers.js';
@@ -25,7 +28,8 @@ afterAll(async () => {
   await repo?.cleanup();
 });
 
-const poolsync = (...args: string[]) =>
+const poolsync = (...args: string[]) => poolsyncWith({}, ...args);
+const poolsyncWith = (env: Record<string, string>, ...args: string[]) =>
   runInProcess(
     [...args, '--control-plane', fa.url],
     {
@@ -35,6 +39,7 @@ const poolsync = (...args: string[]) =>
       POOLSYNC_FLYTE_CLIENT_ID: '',
       POOLSYNC_FLYTE_CLIENT_SECRET_FILE: '',
       POOLSYNC_FLYTE_CLIENT_SECRET: '',
+      ...env,
     },
     work,
   );
@@ -75,6 +80,31 @@ describe('a pool-mapping change on Union self-managed', { timeout: 120_000 }, ()
     );
     expect(plan.stdout).toContain(section);
     expect(plan.stdout).toContain('+  - production-cluster-3\n');
+
+    // The pull-request comment says what the text says (it said "**No changes.** The control
+    // plane matches the repository."), from the same files: what changes, why, what to do.
+    const head =
+      '**No changes to send to the control plane.** The repository changes what it has no API for: rendered file deploy/union-cluster-pools.yaml, below.\n';
+    const item = `- ${markdownText(reminder.trim().replace(/^Not applied: /, ''))}\n`;
+    const markdown = await poolsync('plan', repo.dir, '--output', 'markdown');
+    expect(markdown.stdout.startsWith(head)).toBe(true);
+    expect(markdown.stdout).toContain(`### Rendered file: no API\n\n${item}`);
+    expect(markdown.stdout).not.toContain('matches the repository');
+    const forge = await new FakeForge().start();
+    cleanup.add(() => forge.stop());
+    const pr = ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '7', '--api-url', forge.url];
+    const commented = await poolsyncWith(
+      { GITHUB_TOKEN: forge.token },
+      ...['plan', repo.dir, ...pr, '--commit', 'c0ffee0'],
+    );
+    expect(commented.code, commented.stderr).toBe(0);
+    const [comment] = forge.list('github:acme/cfg#7');
+    expect(comment!.body).toContain(`\n${head}`);
+    expect(comment!.body).toContain(item);
+    expect(comment!.body).not.toContain('No changes.');
+    expect(forge.statuses.at(-1)!.body).toMatchObject({
+      description: expect.stringContaining('1 rendered file to deploy (no API).'),
+    });
 
     const nothing = await poolsync('apply', repo.dir, '--auto-approve');
     expect(nothing.code).toBe(0);

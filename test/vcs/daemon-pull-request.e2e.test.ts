@@ -68,4 +68,38 @@ describe('daemon: pull_request webhook → plan comment', () => {
       await d.stop();
     }
   });
+
+  it('a pull request that changes only a rendered file says so, as `poolsync plan` does (it said "No changes.")', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const files = manifests();
+    files['poolsync.yaml'] += 'render:\n  union-cluster-pools:\n    path: deploy/pools.yaml\n';
+    const prHead = repo.commit(files, 'pr');
+    git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/8/head`);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
+    const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
+    try {
+      await d.daemon.firstRun;
+      const event = pullRequestPayload({
+        action: 'synchronize',
+        repository: 'acme/cfg',
+        number: 8,
+        headSha: prHead,
+      });
+      const url = `${d.daemon.url}/webhooks/github`;
+      expect((await deliverGitHub(url, SECRET, 'pull_request', event)).status).toBe(202);
+      await until('the final status', () => finalStatuses().length > 0);
+      const [comment] = forge.list('github:acme/cfg#8');
+      expect(comment!.body).toContain(
+        '**No changes to send to the control plane.** The repository changes what it has no API for: rendered file deploy/pools.yaml, below.\n',
+      );
+      // The command a reviewer runs in a clone: the daemon's --path, never its own checkout.
+      expect(comment!.body).toContain(
+        '- deploy/pools.yaml does not exist yet, and Union self-managed has no API for the pool → clusters mapping. Render the file (`poolsync render union-cluster-pools .`), then hand the file to Union (support), who configure the control plane with it.\n',
+      );
+      expect(comment!.body).not.toContain('No changes.');
+    } finally {
+      await d.stop();
+    }
+  });
 });

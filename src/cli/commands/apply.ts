@@ -128,10 +128,11 @@ async function applyTo(
   const policies = policyGate(args, target, io, json ? io.stderr : io.stdout);
   let rendered: RenderedFiles | undefined;
   /** Last, whatever the apply did: the rendered files it could not send. */
-  const remind = async () => {
+  const where = { dir: args.path, env: args.env };
+  const remind = () => {
     if (!rendered?.changed.length) return;
     lines.flush();
-    const text = await renderedFilesReminder(rendered.changed, args.path, args.env);
+    const text = renderedFilesReminder({ ...where, files: rendered.changed });
     (json ? io.stderr : io.stdout).write(text);
   };
   try {
@@ -159,7 +160,7 @@ async function applyTo(
         // at the end (renderedFilesReminder), never applied. Not for --at: its folder is a
         // checkout of another commit, rendered from the branch.
         if (desired && target.kind === 'dir' && commit === undefined)
-          rendered = await renderedFileChanges(target.path, desired, args.env);
+          rendered = await renderedFileChanges(target.path, desired, where);
         const renderedFiles = rendered?.changed.map((f) => f.path) ?? [];
         if (!json)
           await writeParts(
@@ -199,7 +200,7 @@ async function applyTo(
       // The rendered plan already says "No changes." when nothing is blocked either.
       if (json) await writeParts(io.stdout, applyJsonParts(plan, null));
       else if (target.kind === 'file' || !hasNoChanges(plan)) out(nothingToApply(plan));
-      await remind();
+      remind();
       return 0;
     }
     const outcome = applyOutcome(result);
@@ -207,7 +208,7 @@ async function applyTo(
       await printRunbook(plan, result, out, target.kind === 'file' ? target.path : null);
     lines.flush();
     if (json) await writeParts(io.stdout, applyJsonParts(plan, result));
-    await remind();
+    remind();
     return APPLY_EXIT_CODE[outcome];
   } finally {
     lines.flush();

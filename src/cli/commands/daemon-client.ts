@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
-import { renderText } from '../../render/text.js';
+import { renderText, renderedOfRun } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
 import { errorLine, missingRunWords, runWords } from '../../render/daemon-words.js';
 import {
@@ -562,7 +562,7 @@ function statusText(
 function runText(run: RecentRun): string {
   const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? `\n${renderText(run.plan, { color: false, counts })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}`
+    ? `\n${renderText(run.plan, { color: false, counts, ...renderedOfRun(run) })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}`
     : run.planElsewhere
       ? `${runWords.planElsewhere}\n`
       : 'No plan: the run ended before planning.\n';

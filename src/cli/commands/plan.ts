@@ -169,19 +169,25 @@ async function planFor(
     desired: result.desired,
     approvals: args.comment !== undefined ? args : undefined,
   });
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted;
+  // the plan's first line names them, so it never says the control plane matches without them,
+  // and the comment says what the text does. A file that cannot be read fails the command once
+  // the comment is posted, as before.
+  const where = { dir: args.dir, env: args.env };
+  const rendered = await renderedFileChanges(args.dir, result.desired, where).catch(
+    (err: unknown) => ({ failed: err }),
+  );
+  const note = 'failed' in rendered ? undefined : { ...where, files: rendered.changed };
   if (outcomes)
-    await publish({ ...outcomes.outcomeForPlan(plan), ...(policies ? { policies } : {}) });
+    await publish({ ...outcomes.outcomeForPlan(plan, note), ...(policies ? { policies } : {}) });
+  if ('failed' in rendered) throw rendered.failed;
   if (declaresNothing(result.desired))
     notes.write(nothingDeclared(args.dir, result.desired.config.prune));
-  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted;
-  // the plan's first line names them, so it never says the control plane matches without them.
-  const rendered = await renderedFileChanges(args.dir, result.desired, args.env);
-  const renderedPaths = rendered.changed.map((f) => f.path);
   await writeParts(
     io.stdout,
     key !== undefined && args.output === 'json'
       ? planFileParts(plan, key)
-      : renderParts(plan, args.output, useColor(args.color, io), renderedPaths),
+      : renderParts(plan, args.output, useColor(args.color, io), note),
   );
   if (rendered.text !== '') notes.write(rendered.text);
   if (policies) notes.write(policyText(policies));

@@ -21,7 +21,7 @@ import {
   SafeHtml,
   withIdPrefix,
 } from './html.js';
-import { ACTION_STYLE, renderText } from '../../render/text.js';
+import { ACTION_STYLE, renderText, renderedOfRun } from '../../render/text.js';
 import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
 import { runWords } from '../../render/daemon-words.js';
@@ -616,7 +616,7 @@ function runEntry(run: RecentRun, newest: boolean, rollbacks: boolean): SafeHtml
     ? markup`<p class="muted">${runWords.planElsewhere}</p>`
     : markup`<p class="muted">No plan: the run ended before planning.</p>`;
   if (run.plan) {
-    const text = renderText(run.plan, { color: true, counts });
+    const text = renderText(run.plan, { color: true, counts, ...renderedOfRun(run) });
     plan = markup`<pre class="plan">${ansiToHtml(text)}${omitted}</pre>`;
     // A long plan folded (issue 78: 23,500 px of the newest run's at 10,000 objects).
     const lines = text.split('\n').length;

@@ -21,6 +21,7 @@ import type { Approvals } from '../approvals.js';
 import type { Rollback, RunRollback } from '../rollback.js';
 import type { PolicyApprovals } from '../../policy/approvals.js';
 import type { PolicyReport } from '../../model/policy.js';
+import type { RenderedChange } from '../../render/rendered-files.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
@@ -139,6 +140,8 @@ export interface Outcome {
   approvedBy?: string;
   /** An apply stopped between steps: by what (stopWords), and the steps that never started. */
   stopped?: { by: string; notRun: string[] };
+  /** The generated files the commit changes, which the run could not send (no API). */
+  renderedFiles?: RenderedChange[];
 }
 
 /** What evaluates a plan's policies (stages/policies.ts unitPolicies); null: none configured. */
