@@ -13,6 +13,7 @@ import { exitOf, memoryIo } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { manifests } from '../daemon/fixtures.js';
 import { git, TestRepo } from '../daemon/helpers.js';
+import { shellQuote } from '../../src/util/shell-quote.js';
 
 const poolsync = async (...argv: string[]) => {
   const io = memoryIo({ ...process.env, NO_COLOR: '1' });
@@ -83,5 +84,28 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     expect(option.err).toBe(
       'Error: --at "--output=/tmp/x" is not a commit: name one as git does (a commit id, a tag, HEAD~1)\n',
     );
+  });
+
+  it("names the user's folder, never the temporary checkout (gone after the command): the render command, the files of errors", async () => {
+    const repo = new TestRepo(tempFolder('poolsync-rollback-'));
+    cleanup.add(() => repo.cleanup());
+    const cp = ['--control-plane', `file:${join(tempFolder('poolsync-rollback-cp-'), 'cp.json')}`];
+    const files = manifests();
+    files['poolsync.yaml'] += 'render:\n  union-cluster-pools:\n    path: deploy/pools.yaml\n';
+    const a = repo.commit(files, 'A');
+    const b = repo.commit(manifests({ invalid: true }), 'B');
+    repo.commit(manifests(), 'C');
+
+    const planned = await poolsync('plan', repo.work, ...cp, '--at', a);
+    expect(planned.code, planned.err).toBe(0);
+    // It said `poolsync render union-cluster-pools /tmp/poolsync-at-…/tree`.
+    expect(planned.out).toContain(
+      `render the file (\`poolsync render union-cluster-pools ${shellQuote(repo.work)}\`, or let the daemon commit it)`,
+    );
+    expect(planned.out + planned.err).not.toContain('poolsync-at-');
+    const invalid = await poolsync('plan', repo.work, ...cp, '--at', b);
+    expect(invalid.code).toBe(1);
+    expect(invalid.out).toContain(`${join(repo.work, 'queues/broken.yaml')}:`);
+    expect(invalid.out + invalid.err).not.toContain('poolsync-at-');
   });
 });

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { POOL, QUEUE, cluster, writeFiles } from './helpers.js';
+import { shellQuote } from '../../src/util/shell-quote.js';
+import { POOL, QUEUE, cluster, twoEnvironments, writeFiles } from './helpers.js';
 
 let root: string;
 let repo: string;
@@ -86,5 +87,25 @@ describe('poolsync promote', () => {
     expect(last.stderr).toMatch(/prod promotes to no environment: set its promotesTo/);
     const unknown = await runCli(['promote', 'qa', repo]);
     expect(unknown.stderr).toMatch(/no environment 'qa'.*dev, prod/);
+  });
+});
+
+describe('promote with rendered files', () => {
+  it("names the user's folder in the render command, never its temporary copy (gone after the command)", async () => {
+    const dir = join(root, 'rendering');
+    const render = 'render:\n  union-cluster-pools:\n    path: deploy/{env}-pools.yaml\n';
+    await writeFiles(dir, {
+      ...twoEnvironments(
+        { dev: 'file:../state/r-dev.json', prod: 'file:../state/r-prod.json' },
+        render,
+      ),
+    });
+    const r = await runCli(['promote', 'dev', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    // It said `poolsync render union-cluster-pools /tmp/poolsync-promote-…/rendering --env prod`.
+    expect(r.stdout).toContain(
+      `Rendered file deploy/prod-pools.yaml does not exist yet. Union self-managed has no API for the pool → clusters mapping, so no plan or apply sends this change: render the file (\`poolsync render union-cluster-pools ${shellQuote(dir)} --env prod\`)`,
+    );
+    expect(r.stdout + r.stderr).not.toContain('poolsync-promote-');
   });
 });

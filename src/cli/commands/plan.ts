@@ -57,15 +57,17 @@ import { policyAllows } from '../../model/policy.js';
 import { policyText } from '../../render/policy.js';
 
 /** Each environment in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
-export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
+export async function plan(args: Args<'plan'> & Shown, io: Io): Promise<number> {
   if (args.at !== undefined) {
     if (args.commit !== undefined || args['refresh-only'])
       throw new UserError(
         `--at plans a commit's files: it cannot be combined with --${args.commit !== undefined ? 'commit' : 'refresh-only'}`,
       );
     const { atCommit } = await import('../at-commit.js');
+    // The commit's files are read from a temporary checkout; messages name DIR.
+    const shown = args.shown ?? args.dir;
     return atCommit(args.dir, args.at, io.env, (dir, commit) =>
-      plan({ ...args, dir, commit, at: undefined }, io),
+      plan({ ...args, dir, commit, at: undefined, shown }, io),
     );
   }
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
@@ -78,7 +80,9 @@ export async function plan(args: Args<'plan'>, io: Io): Promise<number> {
   if (targets[0]!.name === null) return planFor(args, targets[0]!, io);
   // Once for the command: what no environment's plan reads (--refresh-only reads no manifest).
   if (!args['refresh-only'] && targets[0]!.shared)
-    io.stderr.write(formatUnread(await unreadOf(targets[0]!.shared), { baseDir: args.dir }));
+    io.stderr.write(
+      formatUnread(await unreadOf(targets[0]!.shared), { baseDir: args.shown ?? args.dir }),
+    );
   // Said once, not as each environment's failure: a comment's pull request is every one's.
   if (args.comment !== undefined && !args['refresh-only']) {
     const { resolveCommentTarget } = await import('../../vcs/cli-options.js');
@@ -126,8 +130,16 @@ export async function show(args: Args<'show'>, io: Io): Promise<number> {
   return 0;
 }
 
+/**
+ * `shown`: the folder as the user named it when `dir` is a temporary copy of it (`--at`, promote):
+ * what the messages name (file paths, the render command), never a folder gone after the command.
+ */
+interface Shown {
+  shown?: string;
+}
+
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
-type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number };
+type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number } & Shown;
 
 async function planFor(
   args: PlanOptions,
@@ -151,9 +163,10 @@ async function planFor(
   const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
   // What is said beside the plan: on stderr for json/markdown, so stdout stays parseable.
   const notes = args.output === 'text' ? io.stdout : io.stderr;
+  const shown = args.shown ?? args.dir;
   if (result.kind === 'invalid') {
     if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
-    notes.write(formatValidationText(result.errors, { baseDir: args.dir }));
+    notes.write(formatValidationText(result.errors, { baseDir: shown }));
     io.stderr.write(
       `${target.name !== null ? `Environment ${target.name}: the` : 'The'} repository is invalid: nothing was planned.\n`,
     );
@@ -173,7 +186,7 @@ async function planFor(
   // the plan's first line names them, so it never says the control plane matches without them,
   // and the comment says what the text does. A file that cannot be read fails the command once
   // the comment is posted, as before.
-  const where = { dir: args.dir, env: args.env };
+  const where = { dir: shown, env: args.env };
   const rendered = await renderedFileChanges(args.dir, result.desired, where).catch(
     (err: unknown) => ({ failed: err }),
   );
@@ -182,7 +195,7 @@ async function planFor(
     await publish({ ...outcomes.outcomeForPlan(plan, note), ...(policies ? { policies } : {}) });
   if ('failed' in rendered) throw rendered.failed;
   if (declaresNothing(result.desired))
-    notes.write(nothingDeclared(args.dir, result.desired.config.prune));
+    notes.write(nothingDeclared(shown, result.desired.config.prune));
   await writeParts(
     io.stdout,
     key !== undefined && args.output === 'json'
@@ -326,6 +339,7 @@ export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
     const planArgs = {
       ...args,
       dir: folder,
+      shown: args.dir,
       env: to.name,
       'refresh-only': false,
       'lock-timeout': '0s',
