@@ -176,8 +176,10 @@ async function applyTo(
         // Only a person's `yes` approves what is marked confirm-destroy (docs/plan.md, Guardrails).
         if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
           throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
-        if (target.kind === 'dir' && !args['auto-approve'] && !(await confirm(io)))
-          throw new UserError('Apply cancelled: only `yes` is accepted as approval.');
+        if (target.kind === 'dir' && !args['auto-approve']) {
+          const answer = await confirm(io);
+          if (answer !== 'yes') throw cancelled(answer);
+        }
         // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);
         // a terminal, or a small apply followed line by line, sees each line as it happens.
         if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
@@ -319,17 +321,43 @@ async function executeWithSignals(
   }
 }
 
-/** Terraform's question: only `yes` approves. */
-async function confirm(io: Io): Promise<boolean> {
+/** What became of Terraform's question (docs/apply.md#what-it-prints). */
+type Answer = 'yes' | 'no' | 'interrupted' | 'ended';
+
+/**
+ * Terraform's question: only `yes` approves. Ctrl-C (readline's, the terminal being raw; or a
+ * signal) and Ctrl-D or the end of stdin are no answer either, never an internal error.
+ */
+async function confirm(io: Io): Promise<Answer> {
   // The question and the echo of the answer go to the terminal as they are: `yes` as typed.
   const output = terminalOf(io.stdout) as NodeJS.WritableStream;
   const rl = createInterface({ input: io.stdin, output });
-  try {
-    const answer = await rl.question(
+  let stopListening = () => {};
+  const answer = await new Promise<Answer>((resolve) => {
+    // With a SIGINT listener readline leaves the interface open on Ctrl-C and only tells it.
+    rl.once('SIGINT', () => resolve('interrupted'));
+    stopListening = io.onSignal(() => resolve('interrupted'));
+    // Ctrl-D on an empty line or stdin ending: the question then rejects (AbortError) or never settles.
+    rl.once('close', () => resolve('ended'));
+    rl.question(
       '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',
+    ).then(
+      (typed) => resolve(typed.trim() === 'yes' ? 'yes' : 'no'),
+      () => resolve('ended'),
     );
-    return answer.trim() === 'yes';
-  } finally {
-    rl.close();
-  }
+  });
+  stopListening();
+  rl.close();
+  // Nothing was echoed after the prompt: the message goes on a line of its own.
+  if (answer === 'interrupted' || answer === 'ended') output.write('\n');
+  return answer;
+}
+
+/** One line, nothing applied; Ctrl-C exits 130 as an interrupted command does (docs/apply.md#exit-status). */
+function cancelled(answer: Exclude<Answer, 'yes'>): UserError {
+  if (answer === 'interrupted')
+    return new UserError('Apply cancelled (Ctrl-C): nothing was applied.', 130);
+  if (answer === 'ended')
+    return new UserError('Apply cancelled (no answer, end of input): nothing was applied.');
+  return new UserError('Apply cancelled: only `yes` is accepted as approval.');
 }

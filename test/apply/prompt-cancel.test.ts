@@ -1,0 +1,74 @@
+/**
+ * Ctrl-C or Ctrl-D at `apply`'s `Enter a value:` (a hand-tester's find): it printed `Internal
+ * error (please report it): AbortError: Aborted with Ctrl+C` and readline's frames, exit 1. Now a
+ * declined apply: one line, nothing applied, 130 for Ctrl-C (docs/apply.md#exit-status). In
+ * process, with a terminal's stdin and stdout as readline sees them (raw mode: Ctrl-C is a byte).
+ */
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+import type { Io } from '../../src/cli/io.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
+import { tempDir, writeRepo } from '../support/repo.js';
+import { until } from '../support/until.js';
+import { liveOf } from './helpers/state.js';
+
+/** `apply DIR` at a fake terminal; `answer` is typed once the question is asked. */
+async function applyAtTerminal(answer: (stdin: PassThrough, signal: () => void) => void) {
+  const root = await tempDir();
+  const repo = await writeRepo(join(root, 'repo'), {
+    pools: ['prod'],
+    clusters: { 'prod-1': 'prod' },
+  });
+  const state = join(root, 'cp.json');
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+  let out = '';
+  const stdout = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out += chunk.toString('utf8');
+        done();
+      },
+    }),
+    { isTTY: true, columns: 100 },
+  );
+  const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  const mem = memoryIo({ NO_COLOR: '1' });
+  const io: Io = {
+    ...mem,
+    stdin,
+    stdout,
+    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+  };
+  const argv = ['apply', repo, '--control-plane', `file:${state}`, '--no-color'];
+  const running = exitOf(io, main(argv, io));
+  await until('the question', () => out.includes('Enter a value: '));
+  answer(stdin, () => listeners.forEach((l) => l('SIGINT')));
+  const code = await running;
+  return { code, out, err: mem.err(), live: await liveOf(state) };
+}
+
+describe('apply: the confirmation question left without `yes`', () => {
+  it.each([
+    ['Ctrl-C', (stdin: PassThrough) => stdin.write('\u0003'), 130, '(Ctrl-C)'],
+    ['a SIGINT', (_: PassThrough, signal: () => void) => signal(), 130, '(Ctrl-C)'],
+    ['Ctrl-D', (stdin: PassThrough) => stdin.write('\u0004'), 1, '(no answer, end of input)'],
+    ['the end of stdin', (stdin: PassThrough) => stdin.end(), 1, '(no answer, end of input)'],
+  ] as const)('%s: one line, nothing applied', async (_what, answer, status, why) => {
+    const r = await applyAtTerminal(answer);
+    expect(r.err).toBe(`Error: Apply cancelled ${why}: nothing was applied.\n`);
+    expect(r.code).toBe(status);
+    // The message starts a line of its own after the question; no step ran.
+    // eslint-disable-next-line no-control-regex -- readline moves the cursor after the prompt
+    expect(r.out).toMatch(/Enter a value: (\u001b\[\d+G)?\n$/);
+    expect(r.live.pools.map((p) => p.name)).not.toContain('prod');
+  });
+
+  it('`no` is declined as before, with its own line', async () => {
+    const r = await applyAtTerminal((stdin) => stdin.write('no\r'));
+    expect(r.err).toBe('Error: Apply cancelled: only `yes` is accepted as approval.\n');
+    expect(r.code).toBe(1);
+    expect(r.live.pools.map((p) => p.name)).not.toContain('prod');
+  });
+});
