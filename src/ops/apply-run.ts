@@ -49,11 +49,11 @@ import { appliedState } from '../plan/inventory.js';
 import {
   classify,
   cleanCommit,
+  loadDesired,
   openOptions,
-  planRepository,
+  planDesired,
   type ControlPlaneAccess,
   type LiveReading,
-  type PipelineOptions,
 } from './plan-run.js';
 import { recheckPlan, stalePlanError } from './stale-plan.js';
 
@@ -139,6 +139,13 @@ interface Locked {
   stepsRan?: () => Promise<void>;
   /** In pull-request mode, the base branch's destroy budget (docs/plan.md, Guardrails). */
   baseGuardrails?: Guardrails;
+  /** A folder's desired state, loaded before the locks; taken (emptied) when it is planned. */
+  loaded?: LoadedFolder;
+}
+
+/** A `dir` source's valid desired state (it records the commit: the plan's). */
+interface LoadedFolder {
+  desired: DesiredState | null;
 }
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
@@ -172,6 +179,9 @@ async function acquiring(
   const { url } = locks.target;
   // A file: state in a folder that does not exist is a typo: refused before the lock is made.
   checkStateFolder(url);
+  // A folder is validated before the lock file or the control plane is made (an invalid one
+  // left a new embedded state with capabilities none), as plan and validate do.
+  const loaded = source.kind === 'dir' ? await loadFolder(source, o) : undefined;
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
   const wait = lockWait(locks.lockTimeoutMs, o.stderr);
@@ -198,7 +208,8 @@ async function acquiring(
     const dir = source.kind === 'dir' ? source.path : null;
     const environment = source.kind === 'dir' ? (source.environment ?? null) : null;
     const baseGuardrails = await pullRequestGuardrails(locks.opening, dir, environment);
-    const locked = { cp, lost: shared.lost, record, url, stateWasNew, stepsRan, baseGuardrails };
+    const { lost } = shared;
+    const locked = { cp, lost, record, url, stateWasNew, stepsRan, baseGuardrails, loaded };
     return await underLocks(source, o, locked);
   } finally {
     await held.release(o.stderr);
@@ -325,12 +336,13 @@ async function planOf(
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
     return { plan, live: checked.live };
   }
-  const dir = source.path;
   const read: LiveReading = (need, before) =>
     readLiveWithInventory(cp, inventory, need, undefined, before);
-  const made = await planFolder(dir, read, o, {
-    commit: source.commit ?? (await cleanCommit(dir)),
-    environment: source.environment,
+  // Taken: the desired state (~60 MB at 100,000 objects) is not kept while the steps run (issue 63).
+  const desired = locked.loaded?.desired;
+  if (!desired) throw new Error('a dir source is loaded before it is planned');
+  locked.loaded!.desired = null;
+  const made = await planDesired(desired, read, {
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     plan: { backend: backendInfo(cp), ...source.shape, baseGuardrails: locked.baseGuardrails },
   });
@@ -341,28 +353,25 @@ async function planOf(
       ...planControlPlane(url, cp, locked.stateWasNew ?? null),
     },
   };
-  await o.planned?.(plan, made.desired);
+  await o.planned?.(plan, desired);
   return { plan, live: made.live };
 }
 
-/**
- * DIR's plan and live state, and its desired state for the `planned` hook only (~60 MB at
- * 100,000 objects), not kept while the steps run (issue 63). Invalid: never applied.
- */
-async function planFolder(
-  dir: string,
-  read: LiveReading,
+/** DIR's desired state and commit, before anything is locked or opened. Invalid: never applied. */
+async function loadFolder(
+  source: Extract<ApplySource, { kind: 'dir' }>,
   o: ApplyRunOptions,
-  opts: PipelineOptions,
-): Promise<{ plan: Plan; live: LiveState; desired: DesiredState }> {
-  const made = await planRepository(dir, read, opts);
-  if (!made.ok) {
-    o.stderr(formatValidationText(made.errors, { baseDir: dir }));
+): Promise<LoadedFolder> {
+  const dir = source.path;
+  const commit = source.commit ?? (await cleanCommit(dir));
+  const loaded = await loadDesired(dir, { commit, environment: source.environment });
+  if (!loaded.valid) {
+    o.stderr(formatValidationText(loaded.errors, { baseDir: dir }));
     throw new UserError(
-      `the repository is invalid (${made.errors.length} error(s)): nothing was applied`,
+      `the repository is invalid (${loaded.errors.length} error(s)): nothing was applied`,
     );
   }
-  return { plan: made.plan, live: made.live, desired: made.desired };
+  return { desired: loaded.desired };
 }
 
 /**
