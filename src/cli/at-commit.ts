@@ -39,14 +39,16 @@ export async function atCommit<T>(
     );
   });
   // rev-parse --quiet says nothing of a name it does not know: an empty answer is that.
-  const commit = (
-    await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${at}^{commit}`]).catch(
-      () => '',
-    )
-  ).trim();
+  const resolve = async (ref: string) =>
+    (
+      await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]).catch(
+        () => '',
+      )
+    ).trim();
+  const commit = await resolve(at);
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit))
     throw new UserError(
-      `--at ${at}: no such commit in the repository at ${top.trim()} (fetch it first: git fetch origin ${at})`,
+      `--at ${at}: no such commit in the repository at ${top.trim()}${await whyNot(at, resolve, git)}`,
     );
   const tmp = await mkdtemp(join(tmpdir(), 'poolsync-at-'));
   try {
@@ -62,4 +64,22 @@ export async function atCommit<T>(
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Why `at` names no commit: counted back (`HEAD~9`, `main^^`) from a commit that is here, the
+ * history is too short, which no fetch changes; else the name may be a remote's, when there is one.
+ */
+async function whyNot(
+  at: string,
+  resolve: (ref: string) => Promise<string>,
+  git: (args: string[]) => Promise<string>,
+): Promise<string> {
+  const base = at.split(/[~^]/, 1)[0]!;
+  if (base !== at && base !== '' && (await resolve(base)) !== '')
+    return `: ${base}'s history does not reach back that far (\`git log --oneline ${base}\` lists it)`;
+  const remotes = (await git(['remote']).catch(() => '')).split('\n').filter(Boolean);
+  if (remotes.length === 0) return ' (it has no remote to fetch it from)';
+  const remote = remotes.includes('origin') ? 'origin' : remotes[0]!;
+  return ` (fetch it first: git fetch ${remote} ${base === '' ? at : base})`;
 }

@@ -4,6 +4,7 @@
  * read from real Git into a temporary folder; the plan records COMMIT; the working tree and its
  * index are left as they were; a commit that is not there is one line.
  */
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
@@ -107,5 +108,33 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     expect(invalid.code).toBe(1);
     expect(invalid.out).toContain(`${join(repo.work, 'queues/broken.yaml')}:`);
     expect(invalid.out + invalid.err).not.toContain('poolsync-at-');
+  });
+
+  it('a ref that does not resolve: fetch advice only for a name a remote may have (HEAD~9 of 2 commits, no remote)', async () => {
+    const repo = new TestRepo(tempFolder('poolsync-at-'));
+    cleanup.add(() => repo.cleanup());
+    const cp = ['--control-plane', `file:${join(tempFolder('poolsync-at-cp-'), 'cp.json')}`];
+    repo.commit(manifests({ batchRunConcurrency: 50 }), 'A');
+    repo.commit(manifests({ batchRunConcurrency: 70 }), 'B');
+    const top = realpathSync(repo.work);
+    for (const [ref, base] of [
+      ['HEAD~9', 'HEAD'],
+      ['HEAD^^^', 'HEAD'],
+      ['main~5', 'main'],
+    ] as const) {
+      const r = await poolsync('plan', repo.work, ...cp, '--at', ref);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(
+        `Error: --at ${ref}: no such commit in the repository at ${top}: ${base}'s history does not reach back that far (\`git log --oneline ${base}\` lists it)\n`,
+      );
+    }
+    // A name counted back from that is not here may be a remote's: fetch that name.
+    const unknownBase = await poolsync('plan', repo.work, ...cp, '--at', 'v1.0~1');
+    expect(unknownBase.err).toMatch(/\(fetch it first: git fetch origin v1\.0\)\n$/);
+    git(repo.work, 'remote', 'remove', 'origin');
+    const noRemote = await poolsync('plan', repo.work, ...cp, '--at', 'v1.0');
+    expect(noRemote.err).toBe(
+      `Error: --at v1.0: no such commit in the repository at ${top} (it has no remote to fetch it from)\n`,
+    );
   });
 });
