@@ -65,6 +65,31 @@ const OTHER_OPTIONS: Record<string, string> = {
     "--policy none|safe|all is the daemon's: what it applies by itself; --policies names a folder of Rego policies",
 };
 
+/** Secrets never taken as a flag value (docs/security.md): the file option and variable instead. */
+const SECRET_FILES: Record<string, string> = {
+  'token-file': 'POOLSYNC_TOKEN',
+  'admin-token-file': 'POOLSYNC_ADMIN_TOKEN',
+  'api-key-file': 'POOLSYNC_UNION_API_KEY',
+  // The daemon's (src/daemon/config-options.ts).
+  'git-token-file': 'POOLSYNC_GIT_TOKEN',
+  'github-webhook-secret-file': 'POOLSYNC_GITHUB_WEBHOOK_SECRET',
+  'gitlab-webhook-token-file': 'POOLSYNC_GITLAB_WEBHOOK_TOKEN',
+  'reconcile-token-file': 'POOLSYNC_RECONCILE_TOKEN',
+};
+
+/**
+ * `--token VALUE`, `--api-key VALUE`: where the command takes that secret from, its own
+ * `--NAME-file` first, else the one file option it has for a secret of that name's kind (the
+ * daemon client's admin token for `--token`). Null for any other name. The value is never said.
+ */
+function secretHint(name: string, known: readonly string[]): string | null {
+  const files = Object.keys(SECRET_FILES).filter((f) => known.includes(f));
+  const file =
+    files.find((f) => f === `${name}-file`) ?? files.find((f) => f.endsWith(`${name}-file`));
+  if (file === undefined) return null;
+  return `poolsync never takes a secret as a flag value (it would show in \`ps\` and the shell history): pass --${file} FILE, or set ${SECRET_FILES[file]}.`;
+}
+
 /**
  * The known option that is `name` in the singular or the plural (`--policy` for `--policies`):
  * an edit distance of 3 on a short name, past `closest`'s reach.
@@ -131,6 +156,8 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
           return own.includes('dir') && isFolder(name)
             ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${shellQuote(name)}\`).`
             : `Unexpected argument "${name}".`;
+        const secret = secretHint(name, known);
+        if (secret) return `Unknown option --${name}: ${secret}`;
         const hit = closest(name, known) ?? sameWord(name, known);
         const why = hit && OTHER_OPTIONS[name] ? ` (${OTHER_OPTIONS[name]})` : '';
         return `Unknown option --${name}${hit ? `: did you mean --${hit}?${why}` : '.'}`;

@@ -1,0 +1,46 @@
+/**
+ * A hand-tester's small finds: `--token abc` was a plain `Unknown option --token.`;
+ * `control-plane capabilities --set drain,clustr_move` blamed `--capabilities:`; `plan --comment
+ * github` in a `git init` repository without commits said it was not in a Git repository.
+ */
+import { describe, expect, it } from 'vitest';
+import { runInProcess } from '../support/memory-io.js';
+import { tempDir } from '../support/repo.js';
+
+describe('small hints', () => {
+  it('a secret given as a flag names its file option and variable, never the value', async () => {
+    const root = await tempDir();
+    const cases = [
+      [
+        ['plan', '.', '--token', 'abc'],
+        'Unknown option --token: poolsync never takes a secret as a flag value (it would show in `ps` and the shell history): pass --token-file FILE, or set POOLSYNC_TOKEN.',
+      ],
+      [
+        ['apply', '.', '--token=abc'],
+        'Unknown option --token: poolsync never takes a secret as a flag value (it would show in `ps` and the shell history): pass --token-file FILE, or set POOLSYNC_TOKEN.',
+      ],
+      [
+        ['sync', '--admin-token', 'abc'],
+        'Unknown option --admin-token: poolsync never takes a secret as a flag value (it would show in `ps` and the shell history): pass --admin-token-file FILE, or set POOLSYNC_ADMIN_TOKEN.',
+      ],
+      [
+        ['sync', '--token', 'abc'],
+        'Unknown option --token: poolsync never takes a secret as a flag value (it would show in `ps` and the shell history): pass --admin-token-file FILE, or set POOLSYNC_ADMIN_TOKEN.',
+      ],
+      [
+        ['daemon', '--git-token', 'abc'],
+        'Unknown option --git-token: poolsync never takes a secret as a flag value (it would show in `ps` and the shell history): pass --git-token-file FILE, or set POOLSYNC_GIT_TOKEN.',
+      ],
+      [
+        ['plan', '.', '--api-key', 'abc'],
+        'Unknown option --api-key: poolsync never takes a secret as a flag value (it would show in `ps` and the shell history): pass --api-key-file FILE, or set POOLSYNC_UNION_API_KEY.',
+      ],
+    ] as const;
+    for (const [argv, line] of cases) {
+      const r = await runInProcess([...argv], {}, root);
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.stderr.split('\n')[0], argv.join(' ')).toBe(`Error: ${line}`);
+      expect(r.stderr).not.toContain('abc');
+    }
+  });
+});
