@@ -3,7 +3,9 @@
  * `control-plane capabilities --set drain,clustr_move` blamed `--capabilities:`; `plan --comment
  * github` in a `git init` repository without commits said it was not in a Git repository.
  */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempDir } from '../support/repo.js';
 
@@ -42,5 +44,18 @@ describe('small hints', () => {
       expect(r.stderr.split('\n')[0], argv.join(' ')).toBe(`Error: ${line}`);
       expect(r.stderr).not.toContain('abc');
     }
+  });
+
+  it('capabilities --set: its own flag is named, with the closest capability', async () => {
+    const state = join(await tempDir(), 'cp.json');
+    await (await EmbeddedControlPlane.open({ path: state })).close();
+    const r = await runInProcess(
+      ['control-plane', 'capabilities', '--state', state, '--set', 'drain,clustr_move'],
+      {},
+    );
+    expect(r.stderr).toBe(
+      'Error: --set: unknown capability "clustr_move" (did you mean cluster_move?): use a comma-separated list of drain, queue_delete, cluster_move, pool_update, queue_move, soft_delete, default_delete, unpin_first (or "none")\n',
+    );
+    expect(r.code).toBe(1);
   });
 });

@@ -7,7 +7,12 @@ import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
-import { formatCapabilities, parseCapabilities } from '../../model/capabilities.js';
+import {
+  CAPABILITY_NAMES,
+  formatCapabilities,
+  parseCapabilities,
+} from '../../model/capabilities.js';
+import { closest } from '../../manifests/suggest.js';
 import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import { nextSignal, type Io } from '../io.js';
@@ -79,7 +84,10 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   const controlPlane = await EmbeddedControlPlane.open({
     path: statePath,
     defaultPoolContract,
-    capabilities: args.capabilities === undefined ? undefined : capabilitiesFlag(args.capabilities),
+    capabilities:
+      args.capabilities === undefined
+        ? undefined
+        : capabilitiesFlag('--capabilities', args.capabilities),
   });
   let server;
   try {
@@ -141,14 +149,23 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   return 0;
 }
 
-function capabilitiesFlag(value: string): Capabilities {
+/** `--capabilities` (serve) or `--set` (capabilities): a refusal names the flag given. */
+function capabilitiesFlag(flag: '--capabilities' | '--set', value: string): Capabilities {
   const parsed = parseCapabilities(value);
-  if (!parsed.ok) throw new UserError(`--capabilities: ${parsed.error}`);
-  return parsed.capabilities;
+  if (parsed.ok) return parsed.capabilities;
+  const names = value.split(',').map((n) => n.trim());
+  const typo = names.find((n) => !(CAPABILITY_NAMES as readonly string[]).includes(n));
+  const hit = typo === undefined ? null : closest(typo, CAPABILITY_NAMES);
+  const error = hit
+    ? parsed.error.replace(`"${typo}"`, `"${typo}" (did you mean ${hit}?)`)
+    : parsed.error;
+  throw new UserError(`${flag}: ${error}`);
 }
 
 export async function capabilities(args: CapabilitiesArgs, io: Io): Promise<number> {
   const path = resolve(args.state);
+  // A bad value is said first, whether or not the state exists.
+  const set = args.set === undefined ? undefined : capabilitiesFlag('--set', args.set);
   // A typo must not create a new organisation: only a state that exists is shown or changed.
   if (!(await stat(path).catch(() => null))?.isFile())
     throw new UserError(
@@ -156,11 +173,11 @@ export async function capabilities(args: CapabilitiesArgs, io: Io): Promise<numb
         `\`poolsync apply\`, \`poolsync control-plane serve --state FILE [--capabilities …]\` or \`poolsync daemon --quickstart\`; ` +
         `a new one with capabilities: --control-plane "file:FILE?capabilities=drain,queue_delete"`,
     );
-  const cp = await EmbeddedControlPlane.open({ path, readOnly: args.set === undefined });
+  const cp = await EmbeddedControlPlane.open({ path, readOnly: set === undefined });
   try {
-    if (args.set !== undefined) {
+    if (set !== undefined) {
       try {
-        await cp.setCapabilities(capabilitiesFlag(args.set));
+        await cp.setCapabilities(set);
       } catch (err) {
         if (isControlPlaneError(err)) throw new UserError(`${resolve(args.state)}: ${err.message}`);
         throw err;
