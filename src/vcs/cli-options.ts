@@ -61,14 +61,15 @@ function ciDefaults(provider: Provider, env: Env): CiDefaults {
 }
 
 /** Null outside a repository. */
-async function gitFacts(dir: string): Promise<{ head: string; prefix: string } | null> {
+/** Null outside a Git work tree; `head` null in one with no commit yet (`git init` only). */
+async function gitFacts(dir: string): Promise<{ head: string | null; prefix: string } | null> {
   try {
     const git = simpleGit({ baseDir: dir });
     const [head, prefix] = await Promise.all([
-      git.revparse(['HEAD']),
+      git.revparse(['HEAD']).catch(() => null),
       git.revparse(['--show-prefix']),
     ]);
-    return { head: head.trim(), prefix: prefix.trim().replace(/\/+$/, '') };
+    return { head: head?.trim() ?? null, prefix: prefix.trim().replace(/\/+$/, '') };
   } catch {
     return null;
   }
@@ -129,7 +130,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
   const commit = argv.commit ?? ci.commit ?? git?.head;
   if (!commit)
     throw new UserError(
-      `${flag} needs the commit the plan is for: ${dir} is not inside a Git repository, so pass --commit SHA.`,
+      `${flag} needs the commit the plan is for: ${git ? `the Git repository of ${dir} has no commit yet; commit the manifests first, or` : `${dir} is not inside a Git repository, so`} pass --commit SHA.`,
     );
   if (!/^[0-9a-f]{7,64}$/i.test(commit))
     throw new UserError(

@@ -3,11 +3,12 @@
  * `control-plane capabilities --set drain,clustr_move` blamed `--capabilities:`; `plan --comment
  * github` in a `git init` repository without commits said it was not in a Git repository.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { runInProcess } from '../support/memory-io.js';
-import { tempDir } from '../support/repo.js';
+import { tempDir, writeRepo } from '../support/repo.js';
 
 describe('small hints', () => {
   it('a secret given as a flag names its file option and variable, never the value', async () => {
@@ -55,6 +56,21 @@ describe('small hints', () => {
     );
     expect(r.stderr).toBe(
       'Error: --set: unknown capability "clustr_move" (did you mean cluster_move?): use a comma-separated list of drain, queue_delete, cluster_move, pool_update, queue_move, soft_delete, default_delete, unpin_first (or "none")\n',
+    );
+    expect(r.code).toBe(1);
+  });
+
+  it('plan --comment in a repository with no commit yet says so', async () => {
+    const repo = await writeRepo(join(await tempDir(), 'repo'), { pools: ['prod'] });
+    execFileSync('git', ['init', '--quiet', repo]);
+    const cp = `file:${join(repo, '..', 'cp.json')}`;
+    const r = await runInProcess(
+      ['plan', '--control-plane', cp, '--comment', 'github', '--repo', 'acme/pools', '--pr', '1'],
+      { GITHUB_TOKEN: 'ghp_test' },
+      repo,
+    );
+    expect(r.stderr).toBe(
+      'Error: --comment needs the commit the plan is for: the Git repository of . has no commit yet; commit the manifests first, or pass --commit SHA.\n',
     );
     expect(r.code).toBe(1);
   });
