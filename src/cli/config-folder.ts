@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { exists } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
 import { shellQuote } from '../util/shell-quote.js';
@@ -51,8 +51,15 @@ export async function refuseCodeProject(dir: string): Promise<void> {
   );
 }
 
-/** A UserError unless DIR is a config repository; the line to print when defaults are in use. */
-export async function requireConfigFolder(dir: string): Promise<string | null> {
+/**
+ * A UserError unless DIR is a config repository; the line to print when defaults are in use. A
+ * part of a repository (DIR without poolsync.yaml, an ancestor in its Git work tree with one) is
+ * said to be one: read alone with a note, refused by `apply` (docs/getting-started.md).
+ */
+export async function requireConfigFolder(
+  dir: string,
+  command: 'validate' | 'plan' | 'apply' | 'check' = 'validate',
+): Promise<string | null> {
   await requireFolder(dir);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
   await refuseCodeProject(dir);
@@ -61,6 +68,13 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
       throw new UserError(
         `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
       );
+  const above = await repositoryAbove(dir);
+  const partOf = above && partOfWords(dir, above);
+  const runThere = (what: string) => `run ${what} there: \`${above!.cd}poolsync ${command}\``;
+  if (partOf && command === 'apply')
+    throw new UserError(
+      `${dir} has no poolsync.yaml, but ${partOf}, and apply takes a whole one (its poolsync.yaml, every manifest, the .poolsync/ state of the folder it runs in); ${runThere('it')}. To apply ${dir} on its own, give it a poolsync.yaml (\`poolsync init ${shellQuote(dir)}\`).`,
+    );
   const below = await lookBelow(dir);
   if (below.repositories.length > 0) {
     const [first] = below.repositories;
@@ -70,9 +84,54 @@ export async function requireConfigFolder(dir: string): Promise<string | null> {
   }
   if (!below.manifest)
     throw new UserError(
-      `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
+      partOf
+        ? `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest, but ${partOf}; ${runThere('poolsync')}.`
+        : `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
+  if (partOf)
+    return `Note: ${dir} has no poolsync.yaml, but ${partOf}, read here alone with the defaults (prune off, nothing ignored); ${runThere('poolsync')}.\n`;
   return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${shellQuote(dir)}\` writes one.\n`;
+}
+
+/** The config repository DIR is a part of, as the user names it, and the `cd` to run there. */
+interface Above {
+  /** Relative to the working folder when DIR is relative (`..`, `.`), else absolute. */
+  shown: string;
+  /** `cd .. && ` (empty when it is the working folder). */
+  cd: string;
+}
+
+function partOfWords(dir: string, above: Above): string {
+  const file = above.shown === '.' ? 'poolsync.yaml' : join(above.shown, 'poolsync.yaml');
+  return `${file} exists: ${dir} is a part of the config repository ${above.shown}`;
+}
+
+/**
+ * The nearest folder above DIR with a poolsync.yaml, when DIR and it are in one Git work tree
+ * (no `.git` between them, one at it or above); null otherwise: outside Git, a poolsync.yaml in
+ * a home folder says nothing about the folders below it.
+ */
+async function repositoryAbove(dir: string): Promise<Above | null> {
+  let folder = resolve(dir);
+  if (await exists(join(folder, '.git'))) return null;
+  for (let parent = dirname(folder); parent !== folder; parent = dirname(folder)) {
+    folder = parent;
+    if (await exists(join(folder, 'poolsync.yaml'))) {
+      if (!(await inWorkTree(folder))) return null;
+      const here = process.cwd();
+      const shown = isAbsolute(dir) ? folder : relative(here, folder) || '.';
+      return { shown, cd: folder === here ? '' : `cd ${shellQuote(shown)} && ` };
+    }
+    if (await exists(join(folder, '.git'))) return null;
+  }
+  return null;
+}
+
+async function inWorkTree(folder: string): Promise<boolean> {
+  for (let at = folder; ; at = dirname(at)) {
+    if (await exists(join(at, '.git'))) return true;
+    if (dirname(at) === at) return false;
+  }
 }
 
 const MANIFEST_KIND =

@@ -282,7 +282,7 @@ async function openTarget(
   });
   if (st.isFile()) return { kind: 'file', path };
   if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
-  const note = await requireConfigFolder(path);
+  const note = await requireConfigFolder(path, 'apply');
   if (note !== null) io.stderr.write(note);
   return { kind: 'dir', path };
 }

@@ -141,7 +141,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
 /** The folder's line, and what it declares when it is valid. */
 async function folderLine(dir: string): Promise<Line & { desired?: DesiredState }> {
   try {
-    await requireConfigFolder(dir);
+    await requireConfigFolder(dir, 'check');
   } catch (err) {
     return { ok: false, text: `config folder: ${(err as Error).message.split('\n').join(' ')}` };
   }

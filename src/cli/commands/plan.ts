@@ -231,7 +231,7 @@ async function planOf(
   target: EnvTarget,
   io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined }> {
-  const note = await requireConfigFolder(args.dir);
+  const note = await requireConfigFolder(args.dir, 'plan');
   if (note !== null) io.stderr.write(note);
   const source = acquire(args, target, io);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
