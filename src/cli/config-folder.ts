@@ -93,6 +93,18 @@ export async function requireConfigFolder(
   return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${shellQuote(dir)}\` writes one.\n`;
 }
 
+/**
+ * `state list` of a part of a config repository that found no inventory: the default state is
+ * the working folder's `.poolsync/`, the repository's is where poolsync runs for it. Null when
+ * DIR has poolsync.yaml or is no such part.
+ */
+export async function stateAboveNote(dir: string): Promise<string | null> {
+  if (await exists(join(dir, 'poolsync.yaml'))) return null;
+  const above = await repositoryAbove(dir);
+  if (above === null) return null;
+  return `Note: ${dir} has no poolsync.yaml, but ${partOfWords(dir, above)}; its state is in the .poolsync/ of the folder poolsync runs in for it: \`${above.cd}poolsync state list\`.\n`;
+}
+
 /** The config repository DIR is a part of, as the user names it, and the `cd` to run there. */
 interface Above {
   /** Relative to the working folder when DIR is relative (`..`, `.`), else absolute. */

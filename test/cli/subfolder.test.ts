@@ -3,7 +3,8 @@
  * find): it said `. has no poolsync.yaml: the defaults are in use`, showed V2/V3 errors for what
  * the other folders declare and never named the `../poolsync.yaml` there; `apply` left a stray
  * `queues/.poolsync/`. A folder without poolsync.yaml whose ancestor in the same Git work tree
- * has one now names it (read-only commands), and apply refuses it (docs/getting-started.md).
+ * has one now names it (read-only commands, `state list`), and apply refuses it
+ * (docs/getting-started.md).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -62,6 +63,17 @@ describe('a subfolder of a config repository', () => {
       'Error: . has no poolsync.yaml, but ../poolsync.yaml exists: . is a part of the config repository .., and apply takes a whole one (its poolsync.yaml, every manifest, the .poolsync/ state of the folder it runs in); run it there: `cd .. && poolsync apply`. To apply . on its own, give it a poolsync.yaml (`poolsync init .`).\n',
     );
     expect(r.code).toBe(1);
+    expect(existsSync(join(queues, '.poolsync'))).toBe(false);
+  });
+
+  it('state list there, which reads the default state of the folder it runs in, names the repository', async () => {
+    const { queues } = await repository();
+    const r = await runInProcess(['state', 'list'], {}, queues);
+    expect(r.stdout).toContain('No inventory yet');
+    expect(r.stderr).toBe(
+      'Note: . has no poolsync.yaml, but ../poolsync.yaml exists: . is a part of the config repository ..; its state is in the .poolsync/ of the folder poolsync runs in for it: `cd .. && poolsync state list`.\n',
+    );
+    expect(r.code).toBe(0);
     expect(existsSync(join(queues, '.poolsync'))).toBe(false);
   });
 

@@ -62,7 +62,8 @@ import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { kindTypoHint } from '../../manifests/suggest.js';
-import { refuseCodeProject, requireFolder } from '../config-folder.js';
+import { refuseCodeProject, requireFolder, stateAboveNote } from '../config-folder.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../../controlplane/default-url.js';
 import type { Args, StateArgs } from '../define.js';
 import {
   durationFlag,
@@ -695,6 +696,9 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     }
     io.stdout.write(header(target, cp));
     if (!managed.recorded) {
+      // Run in a part of a config repository, the state read is that folder's (config-folder.ts).
+      if (target.url === DEFAULT_CONTROL_PLANE_URL)
+        io.stderr.write((await stateAboveNote(dir)) ?? '');
       io.stdout.write(
         `No inventory yet (${store.where}): poolsync has applied nothing here. \`poolsync apply\` records what it applies; \`poolsync import ADDRESS\` adopts what exists.\n` +
           // docs/plan.md#prune-by-inventory: Union and flyteadmin keep it where the apply said.
