@@ -431,6 +431,13 @@ async function readFiles(
       reads?.push({ error: read.error });
       continue;
     }
+    // A plan saved into the folder (`plan --out plan.yaml`) is JSON, so YAML: named as what it is.
+    if (SAVED_PLAN_HEAD.test(read.text.slice(0, 200))) {
+      const error = savedPlanError(file);
+      s.errors.push(error);
+      reads?.push({ error });
+      continue;
+    }
     totals.yamlBytes += read.text.length;
     if (totals.yamlBytes > LARGE_INPUT_BYTES) largeInputRead();
     const tooBig = overBudget(budget, totals.yamlBytes + totals.aliasBytes);
@@ -454,6 +461,15 @@ async function readFiles(
     if (s.loaded) s.loaded.push({ file, analysis: parsed });
     else collectDocuments(s, parsed);
   }
+}
+
+/** How a saved plan file begins (src/render/plan-file.ts PLAN_HEAD): its format marker. */
+const SAVED_PLAN_HEAD = /^\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"desired_fingerprint"\s*:/;
+
+function savedPlanError(file: string): ValidationError {
+  const message =
+    'a plan poolsync saved (`poolsync plan --out`), not a manifest: move it out of the config folder or list it under ignore in poolsync.yaml; a plan saved with a .json name is never read as a manifest';
+  return { code: 'SCHEMA', message, file, line: 1, column: 1, address: null };
 }
 
 // Its own (synchronous) function, not a loop inside readFiles: inside the async function the
