@@ -45,7 +45,9 @@ export function controlPlaneUrl(
 }
 
 /**
- * --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash.
+ * --daemon, else env POOLSYNC_DAEMON_URL, else the daemon's default address; no trailing slash
+ * (the commands that ask a daemon look at the quickstart's address file before the default:
+ * daemonAt, commands/daemon-client.ts).
  * An http(s) URL without credentials (the admin token goes in a header, from a file or the env).
  */
 export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.ProcessEnv): string {
@@ -221,7 +223,10 @@ const configDirOption = configDir(
 const daemonOption = (env: NodeJS.ProcessEnv) =>
   ({
     type: 'string',
-    defaultDescription: `"${env.POOLSYNC_DAEMON_URL ?? DEFAULT_DAEMON_URL}"`,
+    defaultDescription:
+      env.POOLSYNC_DAEMON_URL !== undefined
+        ? `"${env.POOLSYNC_DAEMON_URL}"`
+        : `.poolsync/daemon-url (where this folder's quickstart listens), else "${DEFAULT_DAEMON_URL}"`,
     describe:
       'The daemon: any replica with --leader-elect (a follower hands the request to the leader) (env POOLSYNC_DAEMON_URL)',
   }) as const;

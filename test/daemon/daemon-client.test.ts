@@ -230,6 +230,59 @@ describe('poolsync status, sync and history', () => {
     );
   });
 
+  it("in a quickstart's folder, the commands find the daemon it recorded and its token, whatever port it listens on (issue: they asked 8080)", async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests({ batchRunConcurrency: 50 }));
+    const d = await daemonOn(repo, tempDir());
+    started.push(d);
+    const url = d.daemon.url;
+    // What `daemon --quickstart --listen 127.0.0.1:PORT` leaves in its folder.
+    const work = tempDir();
+    mkdirSync(join(work, '.poolsync'));
+    writeFileSync(join(work, '.poolsync/admin-token'), `${ADMIN}\n`);
+    writeFileSync(join(work, '.poolsync/daemon-url'), `${url}\n`);
+    const next = repo.commit(manifests({ batchRunConcurrency: 70 }));
+    const synced = await runInProcess(['sync'], {}, work);
+    expect(synced.stderr).toBe('');
+    expect(synced.stdout).toMatch(new RegExp(`^#2 applied .*commit ${next.slice(0, 12)}: `));
+    const st = await runInProcess(['status'], {}, work);
+    expect(st.stdout).toContain(`Daemon ${url}: following`);
+    expect((await runInProcess(['history'], {}, work)).stdout).toMatch(/^#2 applied /);
+    expect((await runInProcess(['suspend', '--reason', 'test'], {}, work)).stdout).toMatch(
+      /^Applies suspended: /,
+    );
+    expect((await runInProcess(['resume'], {}, work)).stdout).toMatch(/^Applies resumed: /);
+    expect((await runInProcess(['approve'], {}, work)).stdout).toBe(
+      'Nothing is waiting for approval.\n',
+    );
+    // A quickstart listening on every interface recorded 0.0.0.0: asked on this machine's loopback.
+    writeFileSync(join(work, '.poolsync/daemon-url'), `${url.replace('127.0.0.1', '0.0.0.0')}\n`);
+    expect((await runInProcess(['status'], {}, work)).stdout).toContain(`Daemon ${url}: `);
+    // --daemon and POOLSYNC_DAEMON_URL come first.
+    const named = await runInProcess(['status', '--daemon', 'http://127.0.0.1:9'], {}, work);
+    expect(named.stderr).toMatch(/cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status/);
+    const fromEnv = await runInProcess(
+      ['status'],
+      { POOLSYNC_DAEMON_URL: 'http://127.0.0.1:9' },
+      work,
+    );
+    expect(fromEnv.stderr).toMatch(/cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status/);
+    // A stopped quickstart: its recorded address is said as where the daemon was looked for.
+    writeFileSync(join(work, '.poolsync/daemon-url'), 'http://127.0.0.1:9\n');
+    const gone = await runInProcess(['status'], {}, work);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(
+      /^Error: cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status: .*is \.poolsync\/daemon-url \(where this folder's quickstart listens; --daemon URL asks another daemon\) right\?/,
+    );
+    // Only a daemon on this machine: the admin token never goes elsewhere.
+    writeFileSync(join(work, '.poolsync/daemon-url'), 'http://poolsync.example:8080\n');
+    const elsewhere = await runInProcess(['sync'], {}, work);
+    expect(elsewhere.code).toBe(1);
+    expect(elsewhere.stderr).toBe(
+      'Error: .poolsync/daemon-url holds "http://poolsync.example:8080", not the loopback address a quickstart records there: name the daemon with --daemon URL (or POOLSYNC_DAEMON_URL), or remove the file\n',
+    );
+  });
+
   it('an error of no file or object is its code and message (it said "Error: -: GIT_FETCH: …")', async () => {
     const repo = new TestRepo();
     repo.commit(manifests());

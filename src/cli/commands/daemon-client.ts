@@ -47,8 +47,9 @@ import { headerToken } from '../../util/bound-secret.js';
 import { KEPT_RESULTS } from '../../daemon/run-result.js';
 
 export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
-  const base = daemonUrl(args, io.env);
-  const s = await readStatus(base, io.env);
+  const at = await daemonAt(args, io.env);
+  const base = at.base;
+  const s = await readStatus(at, io.env);
   // A follower answers with the leader's status; its own only when the leader is out of
   // reach, and then what waits is the leader's to say, not this replica's.
   if (s.leader && !s.leader.isLeader)
@@ -56,7 +57,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       `${base} is answered by ${s.leader.identity}, which is not the leader and could not reach it (leader: ${s.leader.leader ?? 'none yet'}): ` +
         'what waits for approval is not known here; retry in a few seconds',
     );
-  if (args.policies) return approvePolicies(args, io, base, s);
+  if (args.policies) return approvePolicies(args, io, at, s);
   if (!args.fingerprint) {
     const waiting = sections(s, args.env).flatMap(([name, e]) =>
       e.approval?.pending ? [[name, e.approval.pending] as const] : [],
@@ -74,7 +75,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     return 0;
   }
   const approver = args.as?.trim() || defaultApprover();
-  const post = await asAdmin(args, io, base, 'approving');
+  const post = await asAdmin(args, io, at, 'approving');
   const res = await post('/approve', {
     fingerprint: args.fingerprint.trim(),
     approver,
@@ -109,9 +110,10 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
 async function approvePolicies(
   args: DaemonClientArgs,
   io: Io,
-  base: string,
+  at: DaemonAt,
   s: DaemonStatus,
 ): Promise<number> {
+  const base = at.base;
   if (!args.fingerprint) {
     const failing = sections(s, args.env).flatMap(([name, e]) =>
       e.policies?.failures ? [[name, e.policies] as const] : [],
@@ -127,7 +129,7 @@ async function approvePolicies(
   if (!reason)
     throw new UserError('approve --policies needs --reason WHY: the approval is recorded with it');
   const approver = args.as?.trim() || defaultApprover();
-  const post = await asAdmin(args, io, base, 'approving');
+  const post = await asAdmin(args, io, at, 'approving');
   const failures = args.fingerprint.trim();
   const res = await post('/approve', {
     policies: failures,
@@ -175,8 +177,9 @@ function defaultApprover(): string {
 }
 
 export async function status(args: DaemonClientArgs, io: Io): Promise<number> {
-  const base = daemonUrl(args, io.env);
-  const s = await readStatus(base, io.env);
+  const at = await daemonAt(args, io.env);
+  const base = at.base;
+  const s = await readStatus(at, io.env);
   const shown = sections(s, args.env);
   if (args.output !== 'json') {
     io.stdout.write(`Daemon ${base}: ${sourceText(s)}, policy ${s.policy}\n`);
@@ -191,10 +194,11 @@ const failed = (result: RunRecord['result'] | null | undefined): boolean =>
   result === 'failed' || result === 'invalid';
 
 export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
-  const base = daemonUrl(args, io.env);
-  const post = await asAdmin(args, io, base, 'syncing');
+  const at = await daemonAt(args, io.env);
+  const base = at.base;
+  const post = await asAdmin(args, io, at, 'syncing');
   // --env: a name the daemon does not have is refused here, with the closest one.
-  if (args.env !== undefined) sections(await readStatus(base, io.env), args.env);
+  if (args.env !== undefined) sections(await readStatus(at, io.env), args.env);
   const before = Date.now();
   const query = [
     args.wait && 'wait=1',
@@ -211,7 +215,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
     return 0;
   }
-  const s = await readStatus(base, io.env);
+  const s = await readStatus(at, io.env);
   const runs = sections(s, args.env)
     .map(([name, e]) => [name, e.lastRun] as const)
     .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
@@ -232,7 +236,7 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
       );
   const target = args.run;
   if (typeof target === 'string') addressOf(target);
-  const s = await readStatus(daemonUrl(args, io.env), io.env);
+  const s = await readStatus(await daemonAt(args, io.env), io.env);
   const shown = sections(s, args.env);
   const envs = shown.map(
     ([name, e]) =>
@@ -347,15 +351,16 @@ export async function lastChange(
   address: string,
   environment: string | null,
 ): Promise<ObjectChange | null> {
-  const s = await readStatus(daemonUrl({ daemon }, env), env);
+  const s = await readStatus({ base: daemonUrl({ daemon }, env), setting: DAEMON_SETTING }, env);
   const [, section] = sections(s, environment ?? undefined)[0]!;
   return objectChanges(section.runs, address).changes[0] ?? null;
 }
 
 /** `poolsync rollback RUN`: POST /rollback (docs/daemon.md#rollback), then the run it made. */
 export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> {
-  const base = daemonUrl(args, io.env);
-  const post = await asAdmin(args, io, base, 'rolling back');
+  const at = await daemonAt(args, io.env);
+  const base = at.base;
+  const post = await asAdmin(args, io, at, 'rolling back');
   const run = Number(args.run);
   const body = {
     run,
@@ -422,8 +427,9 @@ function answered(url: string, status: number, why?: string): string {
   return `${url} answered HTTP ${status}${why ? `: ${why}` : ''}${hint}`;
 }
 
-async function readStatus(base: string, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
-  const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env);
+async function readStatus(at: DaemonAt, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
+  const base = at.base;
+  const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env, at.setting);
   if (res.status !== 200) throw new UserError(answered(`${base}/status`, res.status));
   // What is read of it checked first: a network answer, whatever it holds, is never a TypeError.
   const problem = shapeProblem('status', STATUS_SHAPE, res.json);
@@ -578,6 +584,7 @@ async function daemonRequest(
   url: string,
   init: { method: string; headers?: Record<string, string>; body?: string },
   env: NodeJS.ProcessEnv,
+  setting: string,
   callTimeoutMs?: number,
 ): Promise<{ status: number; json: unknown }> {
   const limits = transportLimits({}, env);
@@ -595,7 +602,7 @@ async function daemonRequest(
     return new UserError(
       limit
         ? `the daemon at ${url}: ${limitWords(limit, limits)}; check --daemon (its status address)`
-        : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, DAEMON_SETTING, limits.proxyVariable)}`,
+        : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, setting, limits.proxyVariable)}`,
     );
   };
   try {
@@ -630,13 +637,14 @@ async function daemonRequest(
 const DAEMON_SETTING = '--daemon (its status address; env POOLSYNC_DAEMON_URL)';
 
 /** POSTs with the admin token, read first (`what`: for the message when there is none). */
-async function asAdmin(args: DaemonClientArgs, io: Io, base: string, what: string) {
+async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: string) {
+  const base = at.base;
   const token = await adminToken(args['admin-token-file'], what, io.env, base);
   return (path: string, body?: object, callTimeoutMs?: number) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const init = { method: 'POST', headers, body: body && JSON.stringify(body) };
-    return daemonRequest(`${base}${path}`, init, io.env, callTimeoutMs);
+    return daemonRequest(`${base}${path}`, init, io.env, at.setting, callTimeoutMs);
   };
 }
 
@@ -675,16 +683,69 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
 
 async function isQuickstartDaemon(base: string): Promise<boolean> {
   if (!URL.canParse(base) || !LOOPBACK.test(new URL(base).hostname)) return false;
-  if (!existsSync(LOCAL_ADMIN_TOKEN_FILE) || !existsSync(LOCAL_DAEMON_URL_FILE)) return false;
+  if (!existsSync(LOCAL_ADMIN_TOKEN_FILE)) return false;
+  const made = await quickstartAddress();
+  return made !== null && URL.canParse(made) && new URL(made).port === new URL(base).port;
+}
+
+/**
+ * What the quickstart of this folder recorded in LOCAL_DAEMON_URL_FILE (the address it listens
+ * on, trimmed; `0.0.0.0` / `[::]`, every interface, as this machine's loopback); null without
+ * the file.
+ */
+async function quickstartAddress(): Promise<string | null> {
+  if (!existsSync(LOCAL_DAEMON_URL_FILE)) return null;
   const what = "the quickstart daemon's address file";
-  const made = (await readUserFile(LOCAL_DAEMON_URL_FILE, { maxBytes: 1024, what })).toString();
-  return URL.canParse(made.trim()) && new URL(made.trim()).port === new URL(base).port;
+  const made = (await readUserFile(LOCAL_DAEMON_URL_FILE, { maxBytes: 1024, what }))
+    .toString()
+    .trim();
+  return made
+    .replace(/^(https?:\/\/)0\.0\.0\.0(?=[:/]|$)/, '$1127.0.0.1')
+    .replace(/^(https?:\/\/)\[::\](?=[:/]|$)/, '$1[::1]');
+}
+
+/** The daemon asked, and the setting that named it (said when it does not answer). */
+interface DaemonAt {
+  base: string;
+  setting: string;
+}
+
+/**
+ * --daemon, else POOLSYNC_DAEMON_URL, else the address the quickstart of this folder recorded
+ * (it may listen elsewhere than the default: `--listen`), else the default
+ * (docs/daemon.md#from-the-command-line). The quickstart's file names a daemon on this machine
+ * only: another address there is refused, not asked.
+ */
+async function daemonAt(
+  args: { daemon?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): Promise<DaemonAt> {
+  if (args.daemon !== undefined || env.POOLSYNC_DAEMON_URL !== undefined)
+    return { base: daemonUrl(args, env), setting: DAEMON_SETTING };
+  const made = await quickstartAddress();
+  if (made === null) return { base: daemonUrl(args, env), setting: DAEMON_SETTING };
+  const url = URL.canParse(made) ? new URL(made) : null;
+  if (
+    url === null ||
+    url.protocol !== 'http:' ||
+    !LOOPBACK.test(url.hostname) ||
+    url.username ||
+    url.password
+  )
+    throw new UserError(
+      `${LOCAL_DAEMON_URL_FILE} holds ${JSON.stringify(made.slice(0, 100))}, not the loopback address a quickstart records there: name the daemon with --daemon URL (or POOLSYNC_DAEMON_URL), or remove the file`,
+    );
+  return {
+    base: url.origin,
+    setting: `${LOCAL_DAEMON_URL_FILE} (where this folder's quickstart listens; --daemon URL asks another daemon)`,
+  };
 }
 
 /** `suspend` / `resume`, for one environment or all: says what waits now and what lifts it. */
 export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): Promise<number> {
-  const base = daemonUrl(args, io.env);
-  const post = await asAdmin(args, io, base, suspend ? 'suspending' : 'resuming');
+  const at = await daemonAt(args, io.env);
+  const base = at.base;
+  const post = await asAdmin(args, io, at, suspend ? 'suspending' : 'resuming');
   const res = await post(`/${suspend ? 'suspend' : 'resume'}`, {
     environment: args.env,
     by: args.as?.trim() || defaultApprover(),
