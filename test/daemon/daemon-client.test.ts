@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { history, status, sync } from '../../src/cli/commands/daemon-client.js';
+import { freeze, history, status, sync } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { list } from '../../src/cli/commands/export.js';
-import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
+import { exitOf, memoryIo, runInProcess, type MemoryIo } from '../support/memory-io.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -62,7 +62,9 @@ describe('poolsync status, sync and history', () => {
     const second = repo.commit(manifests({ batchRunConcurrency: 70 }));
     const refused = memoryIo();
     expect(await exitOf(refused, sync(argsOf(url), refused))).toBe(1);
-    expect(refused.err()).toMatch(/syncing needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN/);
+    expect(refused.err()).toMatch(
+      /^Error: syncing needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN/,
+    );
     const wrong = memoryIo({ POOLSYNC_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
     expect(await exitOf(wrong, sync(argsOf(url), wrong))).toBe(1);
     expect(wrong.err()).toMatch(/answered HTTP 401: missing or wrong bearer token/);
@@ -304,5 +306,20 @@ describe('poolsync status, sync and history', () => {
     expect(io.err()).toMatch(
       /^Error: cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status: /,
     );
+  });
+
+  it('without a token, a daemon out of reach is said first, then the token (it said the token alone)', async () => {
+    for (const [run, what] of [
+      [sync, 'syncing'],
+      [(a: DaemonClientArgs, io: MemoryIo) => freeze(a, io, true), 'suspending'],
+    ] as const) {
+      const io = memoryIo();
+      expect(await exitOf(io, run(argsOf('http://127.0.0.1:9'), io))).toBe(1);
+      expect(io.err()).toMatch(
+        new RegExp(
+          `^Error: cannot reach the daemon at http://127\\.0\\.0\\.1:9/status: nothing accepts connections at http://127\\.0\\.0\\.1:9 \\(ECONNREFUSED\\); is it running, and is --daemon \\(its status address; env POOLSYNC_DAEMON_URL\\) right\\? Once it answers, ${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE `,
+        ),
+      );
+    }
   });
 });

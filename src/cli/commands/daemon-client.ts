@@ -639,7 +639,22 @@ const DAEMON_SETTING = '--daemon (its status address; env POOLSYNC_DAEMON_URL)';
 /** POSTs with the admin token, read first (`what`: for the message when there is none). */
 async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: string) {
   const base = at.base;
-  const token = await adminToken(args['admin-token-file'], what, io.env, base);
+  const token = await adminToken(args['admin-token-file'], io.env, base);
+  if (token === null) {
+    const missing = `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE (\`poolsync daemon --quickstart\` makes ${LOCAL_ADMIN_TOKEN_FILE}, read here when the daemon is on this machine)`;
+    // No token helps a daemon that does not answer: that is said first (it said only the
+    // token), and what it needs once it answers.
+    const status = { method: 'GET' };
+    const unreachable = await daemonRequest(`${base}/status`, status, io.env, at.setting).then(
+      () => null,
+      (err: unknown) => (err instanceof UserError ? err : null),
+    );
+    throw new UserError(
+      unreachable === null
+        ? missing
+        : `${unreachable.message}${/[.?!]$/.test(unreachable.message) ? '' : '.'} Once it answers, ${missing}`,
+    );
+  }
   return (path: string, body?: object, callTimeoutMs?: number) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -651,14 +666,13 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
 /**
  * --admin-token-file, else POOLSYNC_ADMIN_TOKEN_FILE, else POOLSYNC_ADMIN_TOKEN, else the token
  * the quickstart made in this folder, only when `base` is that quickstart's loopback port
- * (LOCAL_DAEMON_URL_FILE): never sent elsewhere.
+ * (LOCAL_DAEMON_URL_FILE): never sent elsewhere. Null: none of them.
  */
 async function adminToken(
   file: string | undefined,
-  what: string,
   env: NodeJS.ProcessEnv,
   base: string,
-): Promise<string> {
+): Promise<string | null> {
   const quickstart =
     !env.POOLSYNC_ADMIN_TOKEN && (await isQuickstartDaemon(base))
       ? LOCAL_ADMIN_TOKEN_FILE
@@ -673,10 +687,7 @@ async function adminToken(
     return headerToken(text.trim(), `the admin token file ${path}`);
   }
   const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
-  if (token) return headerToken(token, 'POOLSYNC_ADMIN_TOKEN');
-  throw new UserError(
-    `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE (\`poolsync daemon --quickstart\` makes ${LOCAL_ADMIN_TOKEN_FILE}, read here when the daemon is on this machine)`,
-  );
+  return token ? headerToken(token, 'POOLSYNC_ADMIN_TOKEN') : null;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
