@@ -9,6 +9,7 @@ import { fieldLines, whyText } from '../render/common.js';
 import type { Change } from '../model/plan.js';
 import type { ApproverAction, ApproverRules } from '../model/desired.js';
 import { ruleFor, type PrincipalRule } from '../vcs/principals.js';
+import { editDistance } from '../manifests/suggest.js';
 
 /** One change as /status and the approvals list it. */
 export interface ChangeBrief {
@@ -96,9 +97,30 @@ export function approvalTarget<U extends { name: string | null }>(
 /** A granted approval not applied within this long is dropped (the plan has surely moved). */
 const GRANT_TTL_MS = 24 * 3600_000;
 
+const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
+
+/** How many fingerprints held earlier are remembered, to tell a stale one from a typo. */
+const HELD_BEFORE = 256;
+
+/** A fingerprint this close to the held one is a typo of it (two random ones differ in ~60). */
+const TYPO_DISTANCE = 4;
+
+/**
+ * The fingerprints runs held, from their kept messages (`…; approve sha256:…`, heldForApproval
+ * in src/render/common.ts): what a daemon held before it restarted.
+ */
+export function heldIn(messages: Iterable<string>): string[] {
+  const found: string[] = [];
+  for (const m of messages)
+    for (const [, fp] of m.matchAll(/\bapprove (sha256:[0-9a-f]{64})\b/g)) found.push(fp!);
+  return found;
+}
+
 export class Approvals {
   private pending: HeldPlan | null = null;
   private readonly granted = new Map<string, ApprovalRecord>();
+  /** What was held before (oldest first), so an approval of one is stale, not unknown. */
+  private readonly heldBefore = new Set<string>();
   private lastApplied: ApprovalStatus['lastApplied'] = null;
   private lastRefused: ApprovalStatus['lastRefused'] = null;
 
@@ -147,7 +169,33 @@ export class Approvals {
     });
   }
 
+  /** Fingerprints held before this process (kept runs, heldIn): stale when approved, not typos. */
+  rememberHeld(fingerprints: Iterable<string>): void {
+    for (const fp of fingerprints) this.heldBefore.add(fp);
+    for (const fp of this.heldBefore) {
+      if (this.heldBefore.size <= HELD_BEFORE) break;
+      this.heldBefore.delete(fp);
+    }
+  }
+
+  /**
+   * Whether `fingerprint` is this unit's: held now, held before, or a typo of what it holds
+   * (with environments, the one an approval naming none is for).
+   */
+  concerns(fingerprint: string): boolean {
+    const held = this.pending?.fingerprint;
+    return (
+      held === fingerprint ||
+      this.heldBefore.has(fingerprint) ||
+      (held !== undefined && isTypoOf(fingerprint, held))
+    );
+  }
+
   hold(held: Omit<HeldPlan, 'since'> | null): void {
+    if (this.pending !== null && this.pending.fingerprint !== held?.fingerprint) {
+      this.heldBefore.delete(this.pending.fingerprint);
+      this.rememberHeld([this.pending.fingerprint]);
+    }
     if (held === null) this.pending = null;
     else if (this.pending?.fingerprint !== held.fingerprint)
       this.pending = { ...held, since: new Date().toISOString() };
@@ -170,14 +218,21 @@ export class Approvals {
       this.refuse(request, reason);
       return { ok: false, reason };
     };
-    if (!/^sha256:[0-9a-f]{64}$/.test(request.fingerprint))
-      return refuse(approvalWords.notAFingerprint(request.fingerprint));
     const pending = this.pending;
+    const asked = request.fingerprint;
+    // A typo of the held one (`did you mean`), unless it is one held before: a moved plan.
+    const typo = !anyPlan && pending !== null && isTypoOf(asked, pending.fingerprint);
+    if (!FINGERPRINT.test(asked))
+      return refuse(
+        `${approvalWords.notAFingerprint(asked)}${typo ? ` (did you mean ${pending.fingerprint}?)` : ''}`,
+      );
     if (!anyPlan) {
       if (pending === null) return refuse(approvalWords.nothingHeld);
-      if (pending.fingerprint !== request.fingerprint)
+      if (pending.fingerprint !== asked)
         return refuse(
-          approvalWords.heldMoved(pending.fingerprint, pending.commit, request.fingerprint),
+          this.heldBefore.has(asked)
+            ? approvalWords.heldMoved(pending.fingerprint, pending.commit, asked)
+            : approvalWords.noSuchPlan(asked, pending.fingerprint, pending.commit, typo),
         );
     }
     const record: ApprovalRecord = {
@@ -219,4 +274,8 @@ export class Approvals {
     const cutoff = Date.now() - GRANT_TTL_MS;
     for (const [fp, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(fp);
   }
+}
+
+function isTypoOf(asked: string, held: string): boolean {
+  return asked !== held && editDistance(asked, held) <= TYPO_DISTANCE;
 }

@@ -108,11 +108,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       ready,
       metrics,
       approve: (r) => {
-        // Without a name, the environment whose held changes have the fingerprint (they differ).
+        // Without a name, the environment whose held changes have the fingerprint (they differ);
+        // else the one that held it, or holds one it is a typo of, to say so.
         const target = approvalTarget(units, r.environment, approvalWords, (names) => {
-          const holding = units.find(
-            (u) => u.approvals.status().pending?.fingerprint === r.fingerprint,
-          );
+          const holding =
+            units.find((u) => u.approvals.status().pending?.fingerprint === r.fingerprint) ??
+            units.find((u) => u.approvals.concerns(r.fingerprint));
           return holding ?? approvalWords.noEnvironmentHolds(r.fingerprint, names);
         });
         if (typeof target === 'string') return { ok: false, reason: target };

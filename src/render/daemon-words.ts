@@ -322,6 +322,10 @@ export const approvalWords = {
   notAFingerprint: (fingerprint: string) =>
     `"${fingerprint}" is not a plan fingerprint (sha256:<64 hex digits>)`,
   nothingHeld: 'nothing is waiting for approval',
+  /** `asked` is no plan this daemon holds or held: a typo, not a moved plan (`meant`: close to `held`). */
+  noSuchPlan: (asked: string, held: string, commit: string | null, meant: boolean) =>
+    `no plan with fingerprint ${asked}${meant ? ` (did you mean ${held}?)` : ''}: not the changes waiting for approval (${held}${commit ? `, commit ${short(commit)}` : ''}) nor any this daemon held before. ` +
+    'Review the current plan (GET /status, `poolsync approve`) and approve its fingerprint',
   heldMoved: (held: string, commit: string | null, asked: string) =>
     `stale: the changes waiting for approval are now ${held}${commit ? ` (commit ${short(commit)})` : ''}, not ${asked}: ` +
     'the live state or the commit moved since that plan. Review the current plan (GET /status) and approve its fingerprint',

@@ -273,10 +273,12 @@ describe('POST /approve (the daemon admin token)', () => {
         body: JSON.stringify(body),
       });
     expect((await approve({ fingerprint: held, approver: 'ops' }, 'wrong')).status).toBe(401);
-    const stale = await approve({ fingerprint: `sha256:${'0'.repeat(64)}`, approver: 'ops' });
-    expect(stale.status).toBe(409);
-    expect(((await stale.json()) as { reason: string }).reason).toMatch(
-      new RegExp(`^stale: the changes waiting for approval are now ${held}`),
+    const unknown = await approve({ fingerprint: `sha256:${'0'.repeat(64)}`, approver: 'ops' });
+    expect(unknown.status).toBe(409);
+    expect(((await unknown.json()) as { reason: string }).reason).toMatch(
+      new RegExp(
+        `^no plan with fingerprint sha256:0{64}: not the changes waiting for approval \\(${held}, `,
+      ),
     );
     // Issue 23: an approver that is the admin token (pasted in the wrong field) is refused and
     // never recorded, so /status and the log never show it.
@@ -307,13 +309,18 @@ describe('POST /approve (the daemon admin token)', () => {
 });
 
 describe('poolsync approve', () => {
-  it('shows what is held and the command; approves that fingerprint with the admin token; refuses a stale one', async () => {
+  it('shows what is held and the command; approves that fingerprint with the admin token; refuses a stale one, and a typo as no plan with the one meant', async () => {
     const repo = new TestRepo();
-    repo.commit(manifests());
+    repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }));
     const { cp, daemon } = await start(repo);
+    // An earlier plan held, then the commit moved: its fingerprint is stale.
+    repo.commit(manifests({ clusters: ['prod-1', 'prod-2'] }), 'drop prod-3', { replaceAll: true });
+    await reconcile(daemon);
+    const earlier = (await status(daemon)).approval!.pending!.fingerprint;
     repo.commit(manifests({ clusters: ['prod-1'] }), 'drop prod-2', { replaceAll: true });
     await reconcile(daemon);
     const held = (await status(daemon)).approval!.pending!.fingerprint;
+    expect(held).not.toBe(earlier);
     const shown = await runCli(['approve', '--daemon', daemon.url]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('delete Cluster/prod-2');
@@ -322,16 +329,37 @@ describe('poolsync approve', () => {
     const noToken = await runCli(['approve', held, '--daemon', daemon.url]);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toContain('set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file');
-    const stale = await runCli(['approve', `sha256:${'1'.repeat(64)}`, '--daemon', daemon.url], {
-      POOLSYNC_ADMIN_TOKEN: ADMIN,
-    });
+    const asAdmin = { POOLSYNC_ADMIN_TOKEN: ADMIN };
+    const stale = await runCli(['approve', earlier, '--daemon', daemon.url], asAdmin);
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain(
-      `Approval refused: stale: the changes waiting for approval are now ${held}`,
+      `Approval refused: stale: the changes waiting for approval are now ${held} (commit `,
     );
-    const ok = await runCli(['approve', held, '--daemon', daemon.url, '--as', 'carol'], {
-      POOLSYNC_ADMIN_TOKEN: ADMIN,
-    });
+    expect(stale.stderr).toContain(`, not ${earlier}: the live state or the commit moved`);
+    // One character wrong: no plan has it (it said stale), and the held one is named.
+    const last = held.at(-1) === '0' ? '1' : '0';
+    const typo = `${held.slice(0, -1)}${last}`;
+    const mistyped = await runCli(['approve', typo, '--daemon', daemon.url], asAdmin);
+    expect(mistyped.code).toBe(1);
+    expect(mistyped.stderr).toBe(
+      `Error: Approval refused: no plan with fingerprint ${typo} (did you mean ${held}?): not the changes waiting for approval (${held}, commit ${(await status(daemon)).commit!.slice(0, 12)}) nor any this daemon held before. Review the current plan (GET /status, \`poolsync approve\`) and approve its fingerprint\n`,
+    );
+    const unknown = await runCli(
+      ['approve', `sha256:${'1'.repeat(64)}`, '--daemon', daemon.url],
+      asAdmin,
+    );
+    expect(unknown.stderr).toMatch(
+      /^Error: Approval refused: no plan with fingerprint sha256:1{64}: not/,
+    );
+    // A character short: not a fingerprint, and which one was meant.
+    const short = await runCli(['approve', held.slice(0, -1), '--daemon', daemon.url], asAdmin);
+    expect(short.stderr).toContain(
+      `is not a plan fingerprint (sha256:<64 hex digits>) (did you mean ${held}?)`,
+    );
+    // The hex digits alone are the fingerprint they can only be.
+    const bare = held.slice('sha256:'.length);
+    const ok = await runCli(['approve', bare, '--daemon', daemon.url, '--as', 'carol'], asAdmin);
+    expect(ok.stdout).toMatch(new RegExp(`^Approved ${held} as carol; `));
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     await until('applied', async () => (await status(daemon)).outcome === 'applied');

@@ -75,9 +75,10 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     return 0;
   }
   const approver = args.as?.trim() || defaultApprover();
+  const fingerprint = digestOf(args.fingerprint);
   const post = await asAdmin(args, io, at, 'approving');
   const res = await post('/approve', {
-    fingerprint: args.fingerprint.trim(),
+    fingerprint,
     approver,
     environment: args.env,
   });
@@ -91,9 +92,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     const when = body.frozen
       ? `applies are frozen (${body.frozen}): the held changes wait until applies may go, then the daemon applies them`
       : 'the daemon applies the held changes now';
-    io.stdout.write(
-      `Approved ${args.fingerprint.trim()} as ${approver}; ${when} (see ${base}/status).\n`,
-    );
+    io.stdout.write(`Approved ${fingerprint} as ${approver}; ${when} (see ${base}/status).\n`);
     return 0;
   }
   // 409: not what is held; 403 with a reason: an approvers rule refuses the admin token.
@@ -130,7 +129,7 @@ async function approvePolicies(
     throw new UserError('approve --policies needs --reason WHY: the approval is recorded with it');
   const approver = args.as?.trim() || defaultApprover();
   const post = await asAdmin(args, io, at, 'approving');
-  const failures = args.fingerprint.trim();
+  const failures = digestOf(args.fingerprint);
   const res = await post('/approve', {
     policies: failures,
     approver,
@@ -166,6 +165,16 @@ function policyApproval(r: PolicyReport, base: string, adminApi: boolean | undef
     return `No owner may approve them through the daemon (owners: ${owners}): --as must name a user owner, and the policies list none`;
   if (adminApi === false) return NO_ADMIN_TOKEN;
   return `Approve exactly these (an owner: ${owners}): poolsync approve --policies ${r.failures} --reason WHY --as ${user} --daemon ${base}`;
+}
+
+/**
+ * A fingerprint or digest as typed: the 64 hex digits alone (or in capitals) are the one
+ * `sha256:` digest they can be; anything else goes as it is, for the daemon to say why not.
+ */
+function digestOf(typed: string): string {
+  const t = typed.trim();
+  const hex = /^(?:sha256:)?([0-9a-f]{64})$/i.exec(t)?.[1];
+  return hex !== undefined ? `sha256:${hex.toLowerCase()}` : t;
 }
 
 function defaultApprover(): string {
