@@ -59,10 +59,17 @@ export function commandNamed(
   return commands.find((c) => c.command.split(' ')[0] === word || (c.aliases ?? []).includes(word));
 }
 
-/** Options another command takes, and what they are there: said beside the one meant here. */
-const OTHER_OPTIONS: Record<string, string> = {
-  policy:
-    "--policy none|safe|all is the daemon's: what it applies by itself; --policies names a folder of Rego policies",
+/**
+ * Options another command takes, and what they are there: said beside the one meant here, in
+ * its meaning under `command` (approve's --policies is no folder).
+ */
+const OTHER_OPTIONS: Record<string, (command: string | undefined) => string> = {
+  policy: (command) =>
+    `--policy none|safe|all is the daemon's: what it applies by itself; ${
+      command === 'approve'
+        ? 'in approve, --policies approves the policy failures a daemon holds, FINGERPRINT being their digest (`poolsync approve --policies DIGEST --reason WHY --as OWNER`)'
+        : '--policies names a folder of Rego policies'
+    }`,
 };
 
 /** Secrets never taken as a flag value (docs/security.md): the file option and variable instead. */
@@ -159,7 +166,8 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
         const secret = secretHint(name, known);
         if (secret) return `Unknown option --${name}: ${secret}`;
         const hit = closest(name, known) ?? sameWord(name, known);
-        const why = hit && OTHER_OPTIONS[name] ? ` (${OTHER_OPTIONS[name]})` : '';
+        const other = OTHER_OPTIONS[name];
+        const why = hit && other ? ` (${other(command)})` : '';
         return `Unknown option --${name}${hit ? `: did you mean --${hit}?${why}` : '.'}`;
       });
     return new UserError(`${lines.join('\n')}\nRun \`${help}\` for the options.`);

@@ -245,6 +245,11 @@ describe("yargs's other refusals, in poolsync's words", () => {
       ['plan', '.', '--policy', 'policies'],
       "Unknown option --policy: did you mean --policies? (--policy none|safe|all is the daemon's: what it applies by itself; --policies names a folder of Rego policies)\nRun `poolsync plan --help` for the options.",
     ],
+    // approve's --policies takes no folder: the hint says what it is there.
+    [
+      ['approve', '--policy', 'sha256:0123'],
+      "Unknown option --policy: did you mean --policies? (--policy none|safe|all is the daemon's: what it applies by itself; in approve, --policies approves the policy failures a daemon holds, FINGERPRINT being their digest (`poolsync approve --policies DIGEST --reason WHY --as OWNER`))\nRun `poolsync approve --help` for the options.",
+    ],
   ])('%j', async (args, said) => {
     const r = await poolsync(...args);
     expect(r.code).toBe(1);
