@@ -232,6 +232,43 @@ describe('poolsync status, sync and history', () => {
     );
   });
 
+  it('sync of an invalid commit shows its first errors at file:line:column (it said the count alone)', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const d = await daemonOn(repo, tempDir());
+    started.push(d);
+    const one = repo.commit(manifests({ invalid: true }));
+    const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await sync(argsOf(d.daemon.url), synced)).toBe(1);
+    const [head, ...errors] = synced.out().trimEnd().split('\n');
+    expect(head).toMatch(
+      new RegExp(
+        `^#2 invalid .*: 1 validation error in commit ${one.slice(0, 12)}.*; nothing applied`,
+      ),
+    );
+    expect(errors).toEqual([
+      expect.stringMatching(/^ {2}queues\/broken\.yaml:7:\d+: [A-Z_0-9]+: .*no-such-cluster/),
+    ]);
+    // Past five, how many more and where they all are.
+    const files = manifests({ invalid: true });
+    for (let i = 0; i < 6; i++)
+      files[`queues/broken-${i}.yaml`] = files['queues/broken.yaml']!.replace(
+        'name: broken',
+        `name: broken-${i}`,
+      );
+    repo.commit(files);
+    const many = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await sync(argsOf(d.daemon.url), many)).toBe(1);
+    const lines = many.out().trimEnd().split('\n');
+    expect(lines[0]).toMatch(/: 7 validation errors in commit /);
+    expect(lines.slice(1, 6)).toEqual(
+      Array.from({ length: 5 }, () =>
+        expect.stringMatching(/^ {2}queues\/broken[-\d]*\.yaml:7:\d+: /),
+      ),
+    );
+    expect(lines.slice(6)).toEqual(['  … 2 more: `poolsync status` lists them all']);
+  });
+
   it("in a quickstart's folder, the commands find the daemon it recorded and its token, whatever port it listens on (issue: they asked 8080)", async () => {
     const repo = new TestRepo();
     repo.commit(manifests({ batchRunConcurrency: 50 }));
