@@ -3,7 +3,7 @@
  * on disk, the embedded control plane persisted in a temp dir, the status server on 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -44,6 +44,42 @@ async function status(url: string): Promise<DaemonStatus> {
 }
 
 describe('--watch DIR', () => {
+  it('a missing folder, or a file, is refused at start in one line (its first run failed, GIT_FETCH)', async () => {
+    const work = tempDir();
+    writeFileSync(join(work, 'a-file.yaml'), 'kind: Queue\n');
+    const start = (watch: string, env: Record<string, string> = {}, flags: string[] = []) =>
+      runInProcess(
+        [
+          'daemon',
+          ...(watch ? ['--watch', watch] : []),
+          '--once',
+          '--listen',
+          '127.0.0.1:0',
+          ...flags,
+        ],
+        { POOLSYNC_LOG_LEVEL: 'fatal', ...env },
+        work,
+      );
+    const wayOut =
+      "name a config repository's folder (the one with poolsync.yaml), or follow a Git branch with --repo URL";
+    const missing = await start('nope');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toBe(
+      `Error: --watch: folder ${join(work, 'nope')} does not exist: ${wayOut}\n`,
+    );
+    const file = await start('a-file.yaml');
+    expect(file.stderr).toBe(
+      `Error: --watch: ${join(work, 'a-file.yaml')} is not a folder: ${wayOut}\n`,
+    );
+    const fromEnv = await start('', { POOLSYNC_WATCH: '/nonexistent' });
+    expect(fromEnv.stderr).toBe(
+      `Error: environment variable POOLSYNC_WATCH: folder /nonexistent does not exist: ${wayOut}\n`,
+    );
+    // Nothing was started: no state written where the daemon would keep it.
+    expect(existsSync(join(work, '.poolsync'))).toBe(false);
+  });
+
   it('reconciles a folder on disk on every change, debounced, without Git', async () => {
     const work = tempDir();
     const dir = join(work, 'config');

@@ -1,5 +1,6 @@
 /** `poolsync daemon` (docs/daemon.md): src/daemon started, stopped at SIGTERM/SIGINT. */
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,24 @@ async function quickstartFolder(
   return { dir: cwd, why: "this folder's poolsync.yaml" };
 }
 
+/**
+ * A watched folder that is missing or no folder is refused before the daemon starts, in one
+ * line, as the CLI refuses a missing folder: its first run failed (GIT_FETCH) and `--once`
+ * exited 1. (A Git source, --repo, is a URL: not looked for on disk.)
+ */
+async function requireWatchedFolder(dir: string, from: string): Promise<void> {
+  const wayOut =
+    "name a config repository's folder (the one with poolsync.yaml), or follow a Git branch with --repo URL";
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(
+      err.code === 'ENOENT'
+        ? `${from}: folder ${dir} does not exist: ${wayOut}`
+        : `${from}: cannot read folder ${dir}: ${err.code ?? String(err)}; check its permissions, or ${wayOut}`,
+    );
+  });
+  if (!st.isDirectory()) throw new UserError(`${from}: ${dir} is not a folder: ${wayOut}`);
+}
+
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   const flags: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
@@ -98,6 +117,15 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     configFile: args.config ?? null,
     overrides,
   });
+  if (config.source.kind === 'watch') {
+    const from =
+      flags.watch !== undefined
+        ? '--watch'
+        : !quickstart && io.env.POOLSYNC_WATCH
+          ? 'environment variable POOLSYNC_WATCH'
+          : `${args.config ?? 'the config file'}: watch`;
+    await requireWatchedFolder(config.source.dir, from);
+  }
   // The quickstart does all the README shows: syncs and approvals need an admin token (kept
   // once the daemon listens: a start that fails keeps none, and the next one shows its own).
   const token =
