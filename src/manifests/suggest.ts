@@ -115,6 +115,21 @@ export function kindTypoHint(addr: string): string {
 }
 
 /**
+ * The address of `addresses` that `addr` (KIND/NAME) was meant as: the closest name of the same
+ * kind, each name judged by itself (the kind's letters made `ClusterPool/default` near
+ * `ClusterPool/nosuch`); null when none is near. `import`, `history ADDRESS`.
+ */
+export function closestAddress(addr: string, addresses: Iterable<string>): string | null {
+  const slash = addr.indexOf('/');
+  if (slash <= 0) return null;
+  const kind = addr.slice(0, slash + 1);
+  const names: string[] = [];
+  for (const a of addresses) if (a.startsWith(kind) && a !== addr) names.push(a.slice(kind.length));
+  const hit = closest(addr.slice(kind.length), names);
+  return hit === null ? null : `${kind}${hit}`;
+}
+
+/**
  * ` (did you mean 'development'?)` when the folder holding the missing `parts[i]` has an entry of
  * its kind (a folder, or a YAML file) with a close name; '' otherwise.
  */

@@ -119,7 +119,15 @@ describe('a history.json written before rollback', () => {
     const none = memoryIo();
     await exitOf(none, main(['history', 'Queue/never', '--daemon', h.daemon.url], none));
     expect(none.out()).toMatch(
-      /^No kept run changed Queue\/never \(\d+ runs kept, the oldest #1 of /,
+      /^No kept run changed Queue\/never \(\d+ runs kept, the oldest #1 of [^)]*\)\.\n$/,
+    );
+    // A typo of an object the daemon knows: the closest one (it said only "No kept run changed").
+    const typo = memoryIo();
+    expect(
+      await exitOf(typo, main(['history', 'Queue/critcal', '--daemon', h.daemon.url], typo)),
+    ).toBe(0);
+    expect(typo.out()).toMatch(
+      /^No kept run changed Queue\/critcal \(\d+ runs kept, the oldest #1 of [^)]*\): did you mean Queue\/critical\?\n$/,
     );
     const kind = memoryIo();
     expect(

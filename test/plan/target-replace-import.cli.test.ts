@@ -171,7 +171,12 @@ describe('--target, --replace, --refresh-only, import (CLI)', () => {
     );
     expect(settled!.action).toBe('noop');
     const missing = await runCli(['import', 'Cluster/ghost', '--dir', repo, '--control-plane', cp]);
-    expect(missing.stderr).toMatch(/Cluster\/ghost is not on the control plane/);
+    expect(missing.stderr).toMatch(/Cluster\/ghost is not on the control plane \(its Cluster/);
+    // A typo: the closest live name first (it listed the first 8 only, not always that one).
+    const typo = ['import', 'Cluster/prod-us-west-22', '--dir', repo, '--control-plane', cp];
+    expect((await runCli(typo)).stderr).toMatch(
+      /^Error: Cluster\/prod-us-west-22 is not on the control plane: did you mean Cluster\/prod-us-west-2\? \(its Cluster objects: /,
+    );
 
     // --replace: delete and register again though nothing differs; queues cannot (Q6).
     const replace = await planJson('--replace', 'Cluster/prod-us-west-2');

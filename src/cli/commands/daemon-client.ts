@@ -26,7 +26,7 @@ import { MANIFEST_KINDS } from '../../gen/manifests/kinds.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../../util/safe-file.js';
 import { rememberSecret } from '../../util/redact.js';
 import { UserError } from '../../util/user-error.js';
-import { didYouMean, kindTypoHint } from '../../manifests/suggest.js';
+import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
@@ -265,7 +265,7 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
     ([name, e]) =>
       [name, results ? e.runs.filter((r) => results.includes(r.result)) : e.runs] as const,
   );
-  if (typeof target === 'string') return objectHistory(target, envs, args, io);
+  if (typeof target === 'string') return objectHistory(target, envs, shown, args, io);
   if (target !== undefined) {
     const found = envs.flatMap(([name, runs]) => {
       const run = findKeptRun(runs, target);
@@ -326,6 +326,7 @@ function addressOf(text: string): string {
 function objectHistory(
   address: string,
   envs: (readonly [string | null, RecentRun[]])[],
+  shown: [string | null, DaemonStatus][],
   args: DaemonClientArgs,
   io: Io,
 ): number {
@@ -342,9 +343,12 @@ function objectHistory(
     const indent = name !== null ? '  ' : '';
     if (name !== null) io.stdout.write(`Environment ${name}:\n`);
     const oldest = runs.at(-1);
+    // A typo (Queue/batchh) is no object the daemon knows: the closest one it knows.
+    const section = shown.find(([n]) => n === name)?.[1];
+    const hit = changes.length === 0 && section ? meantAddress(address, section) : null;
     if (changes.length === 0)
       io.stdout.write(
-        `${indent}No kept run changed ${address} (${plural(runs.length, 'run')} kept${oldest ? `, the oldest #${oldest.id} of ${at(oldest.finishedAt)}` : ''}).\n`,
+        `${indent}${escapeTerminal(`No kept run changed ${address} (${plural(runs.length, 'run')} kept${oldest ? `, the oldest #${oldest.id} of ${at(oldest.finishedAt)}` : ''})${hit ? `: did you mean ${hit}?` : '.'}`)}\n`,
       );
     for (const c of changes) io.stdout.write(`${indent}${escapeTerminal(changeLine(c))}\n`);
     if (unknown > 0)
@@ -353,6 +357,23 @@ function objectHistory(
       );
   }
   return 0;
+}
+
+/**
+ * The address `address` was meant as, when the daemon knows no object by it: the closest of
+ * those it manages (/status `managed`) and those its kept runs changed or planned; else null.
+ */
+function meantAddress(address: string, s: DaemonStatus): string | null {
+  const known = new Set<string>();
+  // Not in STATUS_SHAPE (nothing else reads it here): read as it may be, never a TypeError.
+  const managed: unknown = s.managed?.objects;
+  for (const o of Array.isArray(managed) ? (managed as unknown[]) : [])
+    if (isMap(o) && typeof o.address === 'string') known.add(o.address);
+  for (const r of s.runs) {
+    for (const c of r.changed) known.add(c.address);
+    for (const c of r.plan?.changes ?? []) known.add(c.address);
+  }
+  return known.has(address) ? null : closestAddress(address, known);
 }
 
 /** `#2 update run_concurrency 2026-11-22 12:00:01 commit 3f2a… (webhook), approved by alice`. */

@@ -61,7 +61,7 @@ import { lastChangeWords } from '../../render/daemon-words.js';
 import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { kindTypoHint } from '../../manifests/suggest.js';
+import { closestAddress, kindTypoHint } from '../../manifests/suggest.js';
 import { refuseCodeProject, requireFolder, stateAboveNote } from '../config-folder.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../../controlplane/default-url.js';
 import type { Args, StateArgs } from '../define.js';
@@ -406,8 +406,10 @@ function manifestOf(live: LiveState, addr: string): { file: ExportedFile; warnin
   };
   if (!liveObjects(live).has(addr)) {
     const all = [...liveObjects(live).keys()].filter((a) => a.startsWith(`${kind}/`));
+    const hit = closestAddress(addr, all);
     throw new UserError(
       `${escapeTerminal(addr)} is not on the control plane` +
+        (hit !== null ? `: did you mean ${escapeTerminal(hit)}?` : '') +
         (all.length > 0
           ? ` (its ${kind} objects: ${all.slice(0, 8).map(escapeTerminal).join(', ')}${all.length > 8 ? ', …' : ''})`
           : ''),
