@@ -40,6 +40,8 @@ beforeAll(async () => {
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 const run = (...args: string[]) => runCli(args, {}, root);
+/** `export -e prod` of the control plane into `dir`. */
+const exportProd = (dir: string) => run('export', '-e', 'prod', '--config-dir', repo, '--dir', dir);
 
 describe('import --env', () => {
   it("writes into the environment's own folder: the next plan of each environment shows no change", async () => {
@@ -99,21 +101,13 @@ environments:
 
 describe('export --env', () => {
   it('says when what it wrote is outside the environment’s folders, or read by another environment', async () => {
-    const outside = await run('export', '-e', 'prod', '--config-dir', repo, '--dir', 'scratch');
+    const outside = await exportProd('scratch');
     expect(outside.code, outside.stderr).toBe(0);
     expect(outside.stderr).toContain(
       'Warning: environment prod reads base, prod: 5 of the 5 files written are outside them, so its plans do not read them; export into one of its folders, or move them there',
     );
     expect(outside.stdout).not.toContain('Not written again');
-    const base = await run(
-      'export',
-      '-e',
-      'prod',
-      '--config-dir',
-      repo,
-      '--dir',
-      join(repo, 'base'),
-    );
+    const base = await exportProd(join(repo, 'base'));
     expect(base.code, base.stderr).toBe(0);
     expect(base.stderr).toContain(
       'Warning: these files are also read by environment dev: an apply there creates what its control plane lacks of them; move them into a folder only prod reads',
@@ -130,15 +124,7 @@ describe('export --env', () => {
       ['dev', 0],
       ['prod', 0],
     ]);
-    const base = await run(
-      'export',
-      '-e',
-      'prod',
-      '--config-dir',
-      repo,
-      '--dir',
-      join(repo, 'base'),
-    );
+    const base = await exportProd(join(repo, 'base'));
     cleanup.add(() => rm(join(repo, 'base', 'queues'), { recursive: true, force: true }));
     expect(base.code, base.stderr).toBe(0);
     expect(base.stdout).toBe(
@@ -155,15 +141,7 @@ describe('export --env', () => {
     expect((await Promise.all(['dev', 'prod'].map(env))).map(([, code]) => code)).toEqual([0, 0]);
 
     // Into prod's own folder, once more: everything is declared already, nothing is written.
-    const again = await run(
-      'export',
-      '-e',
-      'prod',
-      '--config-dir',
-      repo,
-      '--dir',
-      join(repo, 'prod', 'x'),
-    );
+    const again = await exportProd(join(repo, 'prod', 'x'));
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(
       /^Not written again: 5 objects declared already for environment prod \(.*\. No manifest was written\.\n$/,
@@ -174,15 +152,7 @@ describe('export --env', () => {
   it('refuses, writing nothing, when an environment reading the folder does not validate: what it declares is not known', async () => {
     await writeFiles(repo, { 'dev/broken.yaml': 'apiVersion: poolsync/v1\nkind: Queue\n' });
     try {
-      const r = await run(
-        'export',
-        '-e',
-        'prod',
-        '--config-dir',
-        repo,
-        '--dir',
-        join(repo, 'base'),
-      );
+      const r = await exportProd(join(repo, 'base'));
       expect([r.code, r.stdout]).toEqual([1, '']);
       expect(r.stderr).toMatch(
         /^Error: environment dev reads base, where export would write, but does not validate \(dev\/broken\.yaml:\d+:\d+: .*\), so which objects it declares already is not known: .* Fix it first \(`poolsync validate .* --env dev`\), or export into a folder no environment reads and move what is missing into place\. Nothing was written\n$/,
