@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { exists } from '../util/safe-file.js';
+import { gitWorkTreeOf } from '../util/tracked.js';
 import { UserError } from '../util/user-error.js';
 import { shellQuote } from '../util/shell-quote.js';
 
@@ -124,26 +125,17 @@ function partOfWords(dir: string, above: Above): string {
  * a home folder says nothing about the folders below it.
  */
 async function repositoryAbove(dir: string): Promise<Above | null> {
-  let folder = resolve(dir);
-  if (await exists(join(folder, '.git'))) return null;
-  for (let parent = dirname(folder); parent !== folder; parent = dirname(folder)) {
-    folder = parent;
+  const top = await gitWorkTreeOf(dir);
+  // From DIR up to its work tree's top, not beyond: DIR at the top is a repository of its own.
+  for (let folder = resolve(dir); top !== null && folder !== top;) {
+    folder = dirname(folder);
     if (await exists(join(folder, 'poolsync.yaml'))) {
-      if (!(await inWorkTree(folder))) return null;
       const here = process.cwd();
       const shown = isAbsolute(dir) ? folder : relative(here, folder) || '.';
       return { shown, cd: folder === here ? '' : `cd ${shellQuote(shown)} && ` };
     }
-    if (await exists(join(folder, '.git'))) return null;
   }
   return null;
-}
-
-async function inWorkTree(folder: string): Promise<boolean> {
-  for (let at = folder; ; at = dirname(at)) {
-    if (await exists(join(at, '.git'))) return true;
-    if (dirname(at) === at) return false;
-  }
 }
 
 const MANIFEST_KIND =
