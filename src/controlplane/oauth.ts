@@ -1,7 +1,7 @@
 /** The one OAuth2 client (client credentials) of union/ and flyteadmin/. */
 import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
-import { connectFailure, Reach } from '../util/reach.js';
+import { connectFailure, isLoopback, Reach } from '../util/reach.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
 import {
   ANSWER_BYTES,
@@ -337,12 +337,6 @@ export interface OAuthHttp extends Pick<RetryLoop, 'signal'> {
   limits?: TransportLimits;
   /** Shared with the backend's own calls when given (util/reach.ts). */
   reach?: Reach;
-}
-
-/** Only loopback hosts may use plain http (tests, a local control plane). */
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\./.test(h);
 }
 
 /** Neither https nor loopback: no client credentials, nor the discovery that leads to them. */

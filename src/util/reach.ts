@@ -8,6 +8,15 @@
  */
 import { isIP } from 'node:net';
 
+/**
+ * Only loopback hosts may use plain http (tests, a local control plane). An address, not a
+ * prefix: `127.evil.example` is a name anyone may register (URL writes 127.1 as 127.0.0.1).
+ */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
 /** Statuses that say "later": rate limited, or a server or gateway failing. */
 export const TRANSIENT_STATUS: readonly number[] = [429, 500, 502, 503, 504];
 

@@ -29,7 +29,7 @@ import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
-import { noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
+import { isLoopback, noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
   bool,
@@ -734,10 +734,8 @@ async function adminToken(
   return token ? headerToken(token, 'POOLSYNC_ADMIN_TOKEN') : null;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
 async function isQuickstartDaemon(base: string): Promise<boolean> {
-  if (!URL.canParse(base) || !LOOPBACK.test(new URL(base).hostname)) return false;
+  if (!URL.canParse(base) || !isLoopback(new URL(base).hostname)) return false;
   if (!existsSync(LOCAL_ADMIN_TOKEN_FILE)) return false;
   const made = await quickstartAddress();
   return made !== null && URL.canParse(made) && new URL(made).port === new URL(base).port;
@@ -783,7 +781,7 @@ async function daemonAt(
   if (
     url === null ||
     url.protocol !== 'http:' ||
-    !LOOPBACK.test(url.hostname) ||
+    !isLoopback(url.hostname) ||
     url.username ||
     url.password
   )

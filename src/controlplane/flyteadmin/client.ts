@@ -48,14 +48,9 @@ import { UserError } from '../../util/user-error.js';
 import { type K8sPlace, parseK8sPlace } from '../../util/k8s-place.js';
 import { rememberSecret } from '../../util/redact.js';
 import { checkBound, parseSecretFile } from '../../util/bound-secret.js';
-import {
-  type ClientCredentials,
-  discover,
-  isLoopback,
-  type OAuthHttp,
-  TokenSource,
-} from '../oauth.js';
+import { type ClientCredentials, discover, type OAuthHttp, TokenSource } from '../oauth.js';
 import { transientStatus } from '../retry.js';
+import { isLoopback } from '../../util/reach.js';
 import { load, yamlFileProblem } from '../../util/js-yaml.js';
 import { HTTP_DELAYS } from '../../util/backoff.js';
 import type { Env } from '../../util/env.js';

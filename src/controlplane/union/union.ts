@@ -29,7 +29,7 @@ import type { Env } from '../../util/env.js';
 import { type ClientTuning, limitsOf, retryPolicy } from '../opener.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CallDeadline } from '../../util/transport-limits.js';
-import { isLoopback } from '../oauth.js';
+import { isLoopback } from '../../util/reach.js';
 import { discover, resolveApiKey, unionTokens } from './oauth.js';
 
 export interface UnionControlPlaneOptions {

@@ -139,6 +139,10 @@ describe('Union API keys', () => {
     const err = await failure(openControlPlane('union+http://acme.hosted.unionai.cloud'));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toContain('union+https://acme.hosted.unionai.cloud');
+    // A loopback address, not a name that starts like one.
+    const named = await failure(openControlPlane('union+http://127.evil.example'));
+    expect(named).toBeInstanceOf(UserError);
+    expect(named.message).toContain('union+https://127.evil.example');
   });
 });
 
