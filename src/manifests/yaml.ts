@@ -533,6 +533,26 @@ const RUN_ON_AT_COLON =
 const KEY_ALONE = /expected ':' after a mapping key/;
 
 /**
+ * Where the line before `end`'s ends, before its own comment, when `end` is its line's first
+ * character and comments (that line's or whole lines) lie between; else -1.
+ */
+function keyBeforeComments(source: string, end: number): number {
+  let start = source.lastIndexOf('\n', end - 1) + 1;
+  if (source.slice(start, end).trim() !== '') return -1;
+  let comments = false;
+  while (start > 0) {
+    const stop = start - 1;
+    start = source.lastIndexOf('\n', stop - 1) + 1;
+    const line = source.slice(start, stop);
+    const hash = line.search(/(^|\s)#/);
+    comments ||= hash >= 0;
+    const text = hash < 0 ? line : line.slice(0, hash);
+    if (text.trim() !== '') return comments ? start + text.length : -1;
+  }
+  return -1;
+}
+
+/**
  * Where the plain scalar that ends at the parser's position `end` starts, when that is on an
  * earlier line: the key written without its ':' (`ignore` over `  - drafts/**`); null when the
  * reason is another or the scalar starts on the parser's line (its position is then right).
@@ -541,7 +561,8 @@ const KEY_ALONE = /expected ':' after a mapping key/;
  * less than (a scalar's next lines are indented at least as far as its first), unless they are
  * all indented past a `key: value` line's key: then they run on its value, and no key is missing.
  * A key alone on the parser's own line (KEY_ALONE) is that line's text before the parser's
- * position, when only a comment follows it there.
+ * position, when only a comment follows it there; a key whose value follows comments is read
+ * back from before them.
  */
 export function keyWithoutColon(
   source: string,
@@ -550,9 +571,14 @@ export function keyWithoutColon(
 ): { offset: number; text: string } | null {
   if (KEY_ALONE.test(reason)) return keyAlone(source, end);
   const atColon = source[end] === ':';
-  if (!RUN_ON_KEY.test(reason) && !(atColon && RUN_ON_AT_COLON.test(reason))) return null;
-  // The scalar's end: at the ':', else before the line breaks the parser read past.
   let last = end;
+  if (!RUN_ON_KEY.test(reason) && !(atColon && RUN_ON_AT_COLON.test(reason))) {
+    // A key alone on its line, comments, then its value: a comment ends a plain scalar, so
+    // js-yaml finds the value a misplaced entry and reports its first character.
+    last = /bad indentation of a mapping entry/.test(reason) ? keyBeforeComments(source, end) : -1;
+    if (last < 0) return null;
+  }
+  // The scalar's end: at the ':', else before the comments or line breaks the parser read past.
   if (!atColon) while (last > 0 && /\s/.test(source[last - 1]!)) last--;
   const lineStart = (i: number) => (i <= 0 ? 0 : source.lastIndexOf('\n', i - 1) + 1);
   let first: number | null = null;
@@ -577,7 +603,9 @@ export function keyWithoutColon(
   }
   if (first === null || lineStart(first) === lineStart(end)) return null;
   const lineEnd = source.indexOf('\n', first);
-  return { offset: first, text: source.slice(first, lineEnd < 0 ? last : lineEnd).trim() };
+  // Its first line, without a comment after the key.
+  const text = source.slice(first, lineEnd < 0 ? last : Math.min(lineEnd, last)).trim();
+  return { offset: first, text };
 }
 
 /** The key before `end` on its line (after a sequence entry's dash), if only a comment follows. */

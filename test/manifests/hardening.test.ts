@@ -193,6 +193,12 @@ describe('YAML errors at the place to fix', () => {
         config + render,
         "9:3: YAML syntax error: 'flyte-core-values' is missing its ':'",
       ],
+      // Comments between the key and its value: the parser gives up at the value.
+      [
+        'key without its colon, nested, comments before its value',
+        config + 'render:\n  flyte-core-values\n    # Helm reads it there\n    path: x.yaml\n',
+        "9:3: YAML syntax error: 'flyte-core-values' is missing its ':'",
+      ],
       // A mapping's last key, only comments after it: the parser gives up at that line's end.
       [
         'key without its colon, nested and last, comments after it',

@@ -134,6 +134,20 @@ describe('a key without its colon', () => {
       '3:4 syntax error: bad indentation of a mapping entry',
     ]);
   });
+
+  it('is reported at the key when comments lie between it and its indented value', () => {
+    // A comment ends the key's plain scalar: the parser gives up at the value's first character.
+    expect(at('spec:\n  pool\n    # a comment\n\n    prod\n  clusters: [a]\n')).toEqual([
+      "2:3 syntax error: 'pool' is missing its ':' (key: value), so the parser read on and gave up at line 5, column 5",
+    ]);
+    expect(at('spec:\n  ignore  # why\r\n# another\r\n    - drafts/**\r\n')[0]).toMatch(
+      /^2:3 syntax error: 'ignore' .* line 4, column 5$/,
+    );
+    // A value's own next lines, then comments and a line indented too far: that line is the mistake.
+    expect(at('description: a long\n  text\n  # a comment\n    b: 1\n')).toEqual([
+      '4:5 syntax error: bad indentation of a mapping entry',
+    ]);
+  });
 });
 
 describe('reports', () => {
