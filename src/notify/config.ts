@@ -6,6 +6,7 @@
  */
 import type { InferredOptionTypes, Options } from 'yargs';
 import type { PlanCounts } from '../plan/counts.js';
+import type { RenderedChange } from '../render/rendered-files.js';
 import { readUserFile, SECRET_FILE_BYTES } from '../util/safe-file.js';
 import { rememberSecret } from '../util/redact.js';
 import { UserError } from '../util/user-error.js';
@@ -43,6 +44,8 @@ export interface NotifyEvent {
   waiting_total: number;
   /** failed: the first errors (file:line:col or address, code, message). */
   errors: string[];
+  /** The generated files the commit changes, which no API sends: the message says what to do. */
+  rendered_files: readonly RenderedChange[];
 }
 
 export interface Destination {

@@ -5,9 +5,12 @@
  * per retry): a failure is the same while its errors (code, place) and commit are; a hold while
  * the same changes wait. The first good run after a failure sends `recovered`, once. A run of an
  * invalid head that corrected drift sends `drift-corrected` beside its (deduplicated) `failed`.
+ * Generated files a person deploys (render/rendered-files.ts) are said once per commit and
+ * files, by the first event of a run that has them; an `in sync` run has `applied` say them.
  */
 import { LISTED_OBJECTS, type NotifyEvent, type NotifyEventKind } from './config.js';
 import { errorLine } from '../render/daemon-words.js';
+import type { RenderedChange } from '../render/rendered-files.js';
 
 /** DaemonStatus satisfies it. */
 export interface RunView {
@@ -22,6 +25,7 @@ export interface RunView {
     applied: NotifyEvent['applied'];
     changed?: readonly { address: string; action: string; sideEffect: boolean }[];
     changedTotal?: number;
+    renderedFiles?: readonly RenderedChange[];
   } | null;
   waitingForApproval: readonly { action: string; address: string }[];
   errors: readonly {
@@ -43,6 +47,8 @@ export function eventForRun(view: RunView): NotifyEvent | null {
     kind = run.trigger.includes('drift') ? 'drift-corrected' : 'applied';
   else if (run.result === 'failed' || run.result === 'invalid') kind = 'failed';
   else if (run.result === 'waiting_for_approval') kind = 'held-for-approval';
+  // Nothing to send, yet the commit changes files only a person can deploy: not done.
+  else if (run.result === 'in_sync' && run.renderedFiles?.length) kind = 'applied';
   else return null;
   return eventOf(kind, view);
 }
@@ -69,6 +75,7 @@ function eventOf(kind: NotifyEventKind, view: RunView): NotifyEvent {
     waiting_for_approval: held.slice(0, LISTED_OBJECTS).map((c) => `${c.action} ${c.address}`),
     waiting_total: held.length,
     errors: kind === 'failed' ? firstErrors(view.errors) : [],
+    rendered_files: run.renderedFiles ?? [],
   };
 }
 
@@ -94,6 +101,7 @@ function failureIdentity(view: RunView): string {
 export class RunNotifications {
   private failing: string | null = null;
   private holding: string | null = null;
+  private rendered: string | null = null;
 
   next(view: RunView): NotifyEvent[] {
     const run = view.lastRun;
@@ -115,6 +123,9 @@ export class RunNotifications {
       out.push({ ...eventOf('recovered', view), message: `recovered: ${run.message}` });
       this.failing = null;
     }
+    const rendered = run.renderedFiles?.length
+      ? JSON.stringify([run.commit, run.renderedFiles])
+      : null;
     const own = eventForRun(view);
     if (own?.event === 'held-for-approval') {
       const id = view.waitingForApproval
@@ -125,8 +136,9 @@ export class RunNotifications {
       this.holding = id;
     } else {
       this.holding = null;
-      if (own) out.push(own);
+      if (own && !(run.result === 'in_sync' && rendered === this.rendered)) out.push(own);
     }
+    if (rendered === null || out.length > 0) this.rendered = rendered;
     return out;
   }
 }

@@ -16,6 +16,7 @@ import {
   type NotifyEvent,
   type NotifyEventKind,
 } from './config.js';
+import { nothingToSend } from '../render/rendered-files.js';
 
 export interface NotifierOptions {
   destinations: Destination[];
@@ -153,8 +154,13 @@ function bullets(items: readonly string[], total: number): string[] {
 /** Slack incoming-webhook payload (also accepted by Mattermost, Rocket.Chat, Discord's /slack). */
 export function slackMessage(event: NotifyEvent, suppressed = 0): { text: string } {
   const where = Object.values(event.source).filter(Boolean).join(' ');
+  // An `applied` that sent nothing (daemon-hook.ts) is about the generated files alone.
+  const title =
+    event.event === 'applied' && event.changed_total === 0 && event.rendered_files.length > 0
+      ? `:page_facing_up: poolsync: ${nothingToSend(event.rendered_files.map((f) => f.path)).rest}`
+      : TITLE[event.event];
   const lines = [
-    `*${TITLE[event.event]}*${event.commit ? ` commit \`${event.commit.slice(0, 12)}\`` : ''}${where ? ` (${where})` : ''}`,
+    `*${title}*${event.commit ? ` commit \`${event.commit.slice(0, 12)}\`` : ''}${where ? ` (${where})` : ''}`,
     event.message,
     ...bullets(event.changed, event.changed_total),
     ...bullets(event.waiting_for_approval, event.waiting_total),

@@ -38,6 +38,7 @@ function event(over: Partial<NotifyEvent> = {}): NotifyEvent {
     waiting_for_approval: [],
     waiting_total: 0,
     errors: [],
+    rendered_files: [],
     ...over,
   };
 }
@@ -197,6 +198,14 @@ describe('eventForRun', () => {
     });
     for (const quiet of ['in_sync', 'planned', 'unchanged'])
       expect(eventForRun(run(quiet))).toBeNull();
+    // In sync, but a generated file no API sends differs: a person has it to deploy.
+    const files = [
+      { kind: 'union-cluster-pools' as const, path: 'p.yaml', status: 'missing' as const },
+    ];
+    const inSync = run('in_sync', ['drift']);
+    expect(
+      eventForRun({ ...inSync, lastRun: { ...inSync.lastRun, renderedFiles: files } }),
+    ).toMatchObject({ event: 'applied', rendered_files: files, changed_total: 0 });
   });
 });
 
@@ -282,6 +291,27 @@ describe('RunNotifications: repeats said once by identity, recovered once', () =
     expect(kinds(view('in_sync', 'in sync'))).toEqual([]);
     expect(kinds(view('waiting_for_approval', 'held 1', [], held))).toEqual(['held-for-approval']);
   });
+  it('rendered files are said once per commit, by the first event of a run that has them', () => {
+    const n = new RunNotifications();
+    const files = [
+      { kind: 'flyte-core-values' as const, path: 'v.yaml', status: 'changed' as const },
+    ];
+    const withFiles = (result: string, commit: string, renderedFiles = files) => {
+      const v = view(result, result);
+      return { ...v, lastRun: { ...v.lastRun, commit, renderedFiles } };
+    };
+    const kinds = (v: ReturnType<typeof withFiles>) => n.next(v).map((e) => e.event);
+    // A plan only (policy none) sent nothing: the in-sync run after it says the files.
+    expect(kinds(withFiles('planned', 'c1'))).toEqual([]);
+    expect(kinds(withFiles('in_sync', 'c1'))).toEqual(['applied']);
+    expect(kinds(withFiles('in_sync', 'c1'))).toEqual([]);
+    // An applied run's event said them: its commit's in-sync runs do not.
+    expect(kinds(withFiles('applied', 'c2'))).toEqual(['applied']);
+    expect(kinds(withFiles('in_sync', 'c2'))).toEqual([]);
+    expect(kinds(withFiles('in_sync', 'c2', []))).toEqual([]);
+    expect(kinds(withFiles('in_sync', 'c2'))).toEqual(['applied']);
+  });
+
   it('an invalid head whose drift run put objects back: failed once, drift-corrected each time', () => {
     const n = new RunNotifications();
     const errors = [{ code: 'V3', message: 'x', location: 'a.yaml:1:1', address: null }];
