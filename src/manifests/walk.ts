@@ -41,12 +41,23 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What the walk reads and prunes (manifests.md), by path: said once for it and readAsManifest. */
+function manifestRules(ignore: readonly string[]) {
+  const isIgnored = ignore.length > 0 ? picomatch([...ignore], { dot: true }) : () => false;
+  return {
+    isIgnored,
+    // A glob naming the folder itself (drafts, drafts/) or its contents (drafts/**) prunes it.
+    prunes: (folder: string) => isIgnored(folder) || isIgnored(`${folder}/`),
+    reads: (file: string) => /\.ya?ml$/.test(file) && file !== REPO_CONFIG_FILE && !isIgnored(file),
+  };
+}
+
 export async function findManifestFiles(
   root: string,
   ignore: readonly string[],
   folders: readonly string[] = ['.'],
 ): Promise<WalkResult> {
-  const isIgnored = ignore.length > 0 ? picomatch([...ignore], { dot: true }) : () => false;
+  const { isIgnored, prunes, reads } = manifestRules(ignore);
   const result: WalkResult = { files: [], unreadable: [], skipped: [] };
 
   async function visit(rel: string, depth: number): Promise<void> {
@@ -69,13 +80,10 @@ export async function findManifestFiles(
       if (e.name.startsWith('.')) continue;
       const path = rel === '' ? e.name : `${rel}/${e.name}`;
       if (e.isDirectory()) {
-        // A glob naming the folder itself (drafts, drafts/) or its contents (drafts/**) prunes it.
-        if (isIgnored(path) || isIgnored(`${path}/`)) continue;
-        await visit(path, depth + 1);
-      } else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
-        if (path === REPO_CONFIG_FILE || isIgnored(path)) continue;
-        result.files.push(path);
-      } else if (!e.isFile() && !e.isDirectory() && !isIgnored(path)) {
+        if (!prunes(path)) await visit(path, depth + 1);
+      } else if (e.isFile()) {
+        if (reads(path)) result.files.push(path);
+      } else if (!isIgnored(path)) {
         // A link could pull in files from outside the folder; a FIFO would block the read.
         if (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())
           result.skipped.push({ path, reason: entryKind(e)! });
@@ -88,7 +96,7 @@ export async function findManifestFiles(
     // Not below another of the folders (walked with it), nor inside an ignored one.
     const within = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
     if (within.slice(0, -1).some((p) => folders.includes(p))) continue;
-    if (within.some((p) => isIgnored(p) || isIgnored(`${p}/`))) continue;
+    if (within.some(prunes)) continue;
     await visit(folder, parts.length);
   }
   // manifests.md orders by path: a full-path sort decides (the walk puts `a/x` before `a-b`).
@@ -112,15 +120,12 @@ export function readAsManifest(
 export function manifestReader(
   ignore: readonly string[],
 ): (path: string, folders: readonly string[]) => boolean {
-  const isIgnored = picomatch([...ignore], { dot: true });
+  const { prunes, reads } = manifestRules(ignore);
   return (path, folders) => {
     const parts = path.split('/');
-    if (!/\.ya?ml$/.test(path) || path === REPO_CONFIG_FILE) return false;
-    if (parts.some((p) => p.startsWith('.') || p === '')) return false;
-    const within = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
-    if (within.some((p, i) => isIgnored(p) || (i < parts.length - 1 && isIgnored(`${p}/`))))
-      return false;
-    return folders.some((f) => f === '.' || path.startsWith(`${f}/`));
+    if (!reads(path) || parts.some((p) => p.startsWith('.') || p === '')) return false;
+    const above = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+    return !above.some(prunes) && folders.some((f) => f === '.' || path.startsWith(`${f}/`));
   };
 }
 
