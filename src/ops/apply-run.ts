@@ -4,6 +4,9 @@
  * plan executed under the locks and recorded; what a person sees and answers is the caller's
  * hooks'. Locks and the control plane are released whatever happens.
  */
+import { existsSync } from 'node:fs';
+import { rm, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {
   deletedBy,
@@ -27,7 +30,11 @@ import {
   type HeldApplyLock,
   type HoldApplyLockOptions,
 } from '../apply/lock.js';
-import { checkStateFolder, type openControlPlane } from '../controlplane/open.js';
+import {
+  checkStateFolder,
+  embeddedStatePath,
+  type openControlPlane,
+} from '../controlplane/open.js';
 import { StateInUseError } from '../controlplane/embedded/store.js';
 import { openTarget, pullRequestGuardrails } from './open-target.js';
 import type { Guardrails } from '../model/desired.js';
@@ -184,11 +191,14 @@ async function acquiring(
   const loaded = source.kind === 'dir' ? await loadFolder(source, o) : undefined;
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
+  const made = stateWasNew ? newStateFiles(url) : null;
   const wait = lockWait(locks.lockTimeoutMs, o.stderr);
   // One connection per call in flight: reads at read width, steps `parallelism` at a time.
   const connections = Math.max(locks.parallelism, READ_PARALLELISM);
   const held = await takeApplyLocks(locks, wait, 'poolsync apply', connections, () => true);
   const { cp, shared } = held;
+  let approved = false;
+  let discard: typeof made = null;
   try {
     const record: ApplyRecording = {
       inventory: held.inventory,
@@ -210,10 +220,32 @@ async function acquiring(
     const baseGuardrails = await pullRequestGuardrails(locks.opening, dir, environment);
     const { lost } = shared;
     const locked = { cp, lost, record, url, stateWasNew, stepsRan, baseGuardrails, loaded };
-    return await underLocks(source, o, locked);
+    const approve = async (plan: Plan) => {
+      await o.approve?.(plan);
+      approved = true;
+    };
+    return await underLocks(source, { ...o, approve }, locked);
+  } catch (err) {
+    // A new state left by an apply that applied nothing (declined, refused) would refuse a later
+    // command asking other capabilities: what this apply made goes.
+    if (!approved) discard = made;
+    throw err;
   } finally {
-    await held.release(o.stderr);
+    const gone = discard;
+    await held.release(o.stderr, gone ? () => removeFiles(gone.files) : undefined);
+    if (gone?.folder) await rmdir(gone.folder).catch(() => {});
   }
+}
+
+/** What opening a new embedded state makes: its files, and its folder when that is missing. */
+function newStateFiles(url: string): { files: string[]; folder: string | null } {
+  const path = embeddedStatePath(url);
+  const folder = dirname(path);
+  return { files: [path, `${path}.journal`], folder: existsSync(folder) ? null : folder };
+}
+
+async function removeFiles(files: string[]): Promise<void> {
+  for (const file of files) await rm(file, { force: true });
 }
 
 /** The locks taken (and the control plane opened for writing), with the inventory apply records. */
@@ -221,8 +253,8 @@ interface TakenLocks {
   cp: ControlPlane;
   shared: HeldApplyLock;
   inventory: InventoryStore;
-  /** The lock across machines, the control plane, then this machine's lock file. */
-  release(stderr: (text: string) => void): Promise<void>;
+  /** The lock across machines, the control plane, `closed`, then this machine's lock file. */
+  release(stderr: (text: string) => void, closed?: () => Promise<void>): Promise<void>;
 }
 
 /**
@@ -270,9 +302,11 @@ async function takeApplyLocks(
       cp,
       shared,
       inventory,
-      release: async (stderr) => {
+      release: async (stderr, closed) => {
         await release(shared, stderr);
         await opened.close().catch(() => {});
+        // Still under the lock file: no other apply opens the state meanwhile.
+        await closed?.().catch(() => {});
         await lock.release();
       },
     };

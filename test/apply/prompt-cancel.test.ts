@@ -4,6 +4,8 @@
  * declined apply: one line, nothing applied, 130 for Ctrl-C (docs/apply.md#exit-status). In
  * process, with a terminal's stdin and stdout as readline sees them (raw mode: Ctrl-C is a byte).
  */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +16,21 @@ import { tempDir, writeRepo } from '../support/repo.js';
 import { until } from '../support/until.js';
 import { liveOf } from './helpers/state.js';
 
-/** `apply DIR` at a fake terminal; `answer` is typed once the question is asked. */
-async function applyAtTerminal(answer: (stdin: PassThrough, signal: () => void) => void) {
+/**
+ * `apply DIR` at a fake terminal; `answer` is typed once the question is asked. The state is
+ * `state` in a new folder, once `before` has run there.
+ */
+async function applyAtTerminal(
+  answer: (stdin: PassThrough, signal: () => void) => void,
+  { state: file = 'cp.json', before = async (_root: string) => {} } = {},
+) {
   const root = await tempDir();
   const repo = await writeRepo(join(root, 'repo'), {
     pools: ['prod'],
     clusters: { 'prod-1': 'prod' },
   });
-  const state = join(root, 'cp.json');
+  const state = join(root, file);
+  await before(root);
   const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
   let out = '';
   const stdout = Object.assign(
@@ -46,7 +55,7 @@ async function applyAtTerminal(answer: (stdin: PassThrough, signal: () => void) 
   await until('the question', () => out.includes('Enter a value: '));
   answer(stdin, () => listeners.forEach((l) => l('SIGINT')));
   const code = await running;
-  return { code, out, err: mem.err(), live: await liveOf(state) };
+  return { code, out, err: mem.err(), root, state, live: () => liveOf(state) };
 }
 
 describe('apply: the confirmation question left without `yes`', () => {
@@ -62,13 +71,48 @@ describe('apply: the confirmation question left without `yes`', () => {
     // The message starts a line of its own after the question; no step ran.
     // eslint-disable-next-line no-control-regex -- readline moves the cursor after the prompt
     expect(r.out).toMatch(/Enter a value: (\u001b\[\d+G)?\n$/);
-    expect(r.live.pools.map((p) => p.name)).not.toContain('prod');
+    expect((await r.live()).pools.map((p) => p.name)).not.toContain('prod');
   });
 
   it('`no` is declined as before, with its own line', async () => {
     const r = await applyAtTerminal((stdin) => stdin.write('no\r'));
     expect(r.err).toBe('Error: Apply cancelled: only `yes` is accepted as approval.\n');
     expect(r.code).toBe(1);
-    expect(r.live.pools.map((p) => p.name)).not.toContain('prod');
+    expect((await r.live()).pools.map((p) => p.name)).not.toContain('prod');
+  });
+});
+
+describe('apply declined on a state it created: nothing is left behind', () => {
+  it('the new .poolsync/ and its state go: a later command may ask other capabilities', async () => {
+    const r = await applyAtTerminal((stdin) => stdin.write('no\r'), {
+      state: '.poolsync/control-plane.json',
+    });
+    expect(r.code).toBe(1);
+    expect(await readdir(r.root)).toEqual(['repo']);
+    const io = memoryIo();
+    const url = `file:${r.state}?capabilities=drain`;
+    expect(await exitOf(io, main(['plan', join(r.root, 'repo'), '--control-plane', url], io))).toBe(
+      0,
+    );
+  });
+
+  it('a folder that was there stays, with what else it holds', async () => {
+    const r = await applyAtTerminal((stdin) => stdin.end(), {
+      state: 'state/cp.json',
+      before: async (root) => {
+        await mkdir(join(root, 'state'));
+        await writeFile(join(root, 'state', 'notes.txt'), 'mine\n');
+      },
+    });
+    expect(r.code).toBe(1);
+    expect(await readdir(join(r.root, 'state'))).toEqual(['notes.txt']);
+  });
+
+  it('a state that existed is kept', async () => {
+    const r = await applyAtTerminal((stdin) => stdin.write('no\r'), {
+      before: (root) => liveOf(join(root, 'cp.json')).then(() => {}),
+    });
+    expect(r.code).toBe(1);
+    expect(existsSync(r.state)).toBe(true);
   });
 });
