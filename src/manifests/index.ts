@@ -41,6 +41,7 @@ import {
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
   TOO_DEEP,
+  type ReadResult,
   type WalkResult,
 } from './walk.js';
 import {
@@ -53,6 +54,7 @@ import {
 } from './yaml.js';
 import { parseSimplePlain, parseSimpleYaml, parseYamlFile } from './yaml-simple.js';
 import { append } from '../util/append.js';
+import { readRepoFileSync } from '../util/safe-file.js';
 
 /** Everything the loader learns from one file on its own: the parse, each document read. */
 export type FileAnalysis = Omit<ParsedFile, 'documents'> & { documents: DocumentResult[] };
@@ -424,18 +426,13 @@ async function readFiles(
     const file = walk.files[i]!;
     if (i > 0 && i % FILES_PER_TURN === 0) await nextTurn();
     // The walk reaches files through real folders only: their parents are not checked again.
-    const read = readWalkedManifestText(dir, file, limits);
+    let read = readWalkedManifestText(dir, file, limits);
     s.counts.files++;
+    // A plan saved into the folder (`plan --out plan.yaml`) is JSON, so YAML: named as what it is.
+    if (isSavedPlan(dir, file, read)) read = { ok: false, error: savedPlanError(file) };
     if (!read.ok) {
       s.errors.push(read.error);
       reads?.push({ error: read.error });
-      continue;
-    }
-    // A plan saved into the folder (`plan --out plan.yaml`) is JSON, so YAML: named as what it is.
-    if (SAVED_PLAN_HEAD.test(read.text.slice(0, 200))) {
-      const error = savedPlanError(file);
-      s.errors.push(error);
-      reads?.push({ error });
       continue;
     }
     totals.yamlBytes += read.text.length;
@@ -465,6 +462,14 @@ async function readFiles(
 
 /** How a saved plan file begins (src/render/plan-file.ts PLAN_HEAD): its format marker. */
 const SAVED_PLAN_HEAD = /^\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"desired_fingerprint"\s*:/;
+
+/** By its first bytes: one over the size limit (a large plan) is not read whole for it. */
+function isSavedPlan(dir: string, file: string, read: ReadResult): boolean {
+  if (read.ok) return SAVED_PLAN_HEAD.test(read.text.slice(0, 200));
+  if (read.error.code !== 'LIMIT') return false;
+  const head = readRepoFileSync(dir, file, { maxBytes: 200, prefix: 200 });
+  return head.ok && SAVED_PLAN_HEAD.test(head.bytes.toString('utf8'));
+}
 
 function savedPlanError(file: string): ValidationError {
   const message =

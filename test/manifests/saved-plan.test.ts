@@ -3,11 +3,15 @@
  * so YAML, and the next `validate` said `plan.yaml:1:1: SCHEMA missing required field 'kind'`.
  * The loader knows a saved plan by its format marker and says what it is and what to do.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../src/manifests/limits.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempDir, writeRepo } from '../support/repo.js';
+
+const said =
+  'plan.yaml:1:1: SCHEMA a plan poolsync saved (`poolsync plan --out`), not a manifest: move it out of the config folder or list it under ignore in poolsync.yaml; a plan saved with a .json name is never read as a manifest\n';
 
 describe('a saved plan in the config folder', () => {
   it('is named as a saved plan, with the way out; ignored, it is not read', async () => {
@@ -16,9 +20,6 @@ describe('a saved plan in the config folder', () => {
     const cp = ['--control-plane', `file:${join(root, 'cp.json')}`];
     const saved = await runInProcess(['plan', '.', ...cp, '--out', 'plan.yaml'], {}, repo);
     expect(saved.code).toBe(0);
-
-    const said =
-      'plan.yaml:1:1: SCHEMA a plan poolsync saved (`poolsync plan --out`), not a manifest: move it out of the config folder or list it under ignore in poolsync.yaml; a plan saved with a .json name is never read as a manifest\n';
     const validate = await runInProcess(['validate', '.'], {}, repo);
     expect(validate.code).toBe(1);
     expect(validate.stdout + validate.stderr).toContain(said);
@@ -36,5 +37,18 @@ describe('a saved plan in the config folder', () => {
     const ignored = await runInProcess(['validate', '.'], {}, repo);
     expect(ignored.stdout).toContain('Valid: 1 pool');
     expect(ignored.code).toBe(0);
+  });
+
+  it('over the size limit, is named as one all the same, by its first bytes', async () => {
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), { pools: ['prod'] });
+    const cp = ['--control-plane', `file:${join(root, 'cp.json')}`];
+    expect((await runInProcess(['plan', '.', ...cp, '--out', 'plan.yaml'], {}, repo)).code).toBe(0);
+    // A large organisation's plan: past the bytes a manifest file may hold.
+    await appendFile(join(repo, 'plan.yaml'), ' '.repeat(LIMITS.maxFileBytes));
+    const validate = await runInProcess(['validate', '.'], {}, repo);
+    expect(validate.code).toBe(1);
+    expect(validate.stdout + validate.stderr).toContain(said);
+    expect(validate.stdout + validate.stderr).not.toContain('over the limit');
   });
 });
