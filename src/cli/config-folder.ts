@@ -41,14 +41,14 @@ export async function requireFolder(dir: string): Promise<void> {
 }
 
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */
-export async function refuseCodeProject(dir: string): Promise<void> {
+export async function refuseCodeProject(dir: string, shown = dir): Promise<void> {
   if (await exists(join(dir, 'poolsync.yaml'))) return;
   const found: string[] = [];
   for (const marker of CODE_PROJECT_MARKERS)
     if (await exists(join(dir, marker))) found.push(marker);
   if (found.length === 0) return;
   throw new UserError(
-    `${dir} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${WAY_OUT}.`,
+    `${shown} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${WAY_OUT}.`,
   );
 }
 
@@ -60,38 +60,40 @@ export async function refuseCodeProject(dir: string): Promise<void> {
 export async function requireConfigFolder(
   dir: string,
   command: 'validate' | 'plan' | 'apply' | 'check' = 'validate',
+  /** DIR as the user named it when DIR is a temporary copy (options.ts Shown). */
+  shown = dir,
 ): Promise<string | null> {
   await requireFolder(dir);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
-  await refuseCodeProject(dir);
+  await refuseCodeProject(dir, shown);
   for (const nearMiss of ['poolsync.yml', '.poolsync.yaml', 'Poolsync.yaml', 'poolsync.YAML'])
     if (await exists(join(dir, nearMiss)))
       throw new UserError(
-        `${dir} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
+        `${shown} has ${nearMiss} but no poolsync.yaml: poolsync reads its settings only from poolsync.yaml; rename it`,
       );
   const above = await repositoryAbove(dir);
-  const partOf = above && partOfWords(dir, above);
+  const partOf = above && partOfWords(shown, above);
   const runThere = (what: string) => `run ${what} there: \`${above!.cd}poolsync ${command}\``;
   if (partOf && command === 'apply')
     throw new UserError(
-      `${dir} has no poolsync.yaml, but ${partOf}, and apply takes a whole one (its poolsync.yaml, every manifest, the .poolsync/ state of the folder it runs in); ${runThere('it')}. To apply ${dir} on its own, give it a poolsync.yaml (\`poolsync init ${shellQuote(dir)}\`).`,
+      `${shown} has no poolsync.yaml, but ${partOf}, and apply takes a whole one (its poolsync.yaml, every manifest, the .poolsync/ state of the folder it runs in); ${runThere('it')}. To apply ${shown} on its own, give it a poolsync.yaml (\`poolsync init ${shellQuote(shown)}\`).`,
     );
   const below = await lookBelow(dir);
   if (below.repositories.length > 0) {
-    const [first] = below.repositories;
+    const named = below.repositories.map((r) => shown + r.slice(dir.length));
     throw new UserError(
-      `${dir} is not a poolsync config repository, but folders below it are: ${below.repositories.join(', ')}; point poolsync at one of them (e.g. \`poolsync validate ${shellQuote(first!)}\`).`,
+      `${shown} is not a poolsync config repository, but folders below it are: ${named.join(', ')}; point poolsync at one of them (e.g. \`poolsync validate ${shellQuote(named[0]!)}\`).`,
     );
   }
   if (!below.manifest)
     throw new UserError(
       partOf
-        ? `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest, but ${partOf}; ${runThere('poolsync')}.`
-        : `${dir} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
+        ? `${shown} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest, but ${partOf}; ${runThere('poolsync')}.`
+        : `${shown} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
     );
   if (partOf)
-    return `Note: ${dir} has no poolsync.yaml, but ${partOf}, read here alone with the defaults (prune off, nothing ignored); ${runThere('poolsync')}.\n`;
-  return `Note: ${dir} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${shellQuote(dir)}\` writes one.\n`;
+    return `Note: ${shown} has no poolsync.yaml, but ${partOf}, read here alone with the defaults (prune off, nothing ignored); ${runThere('poolsync')}.\n`;
+  return `Note: ${shown} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${shellQuote(shown)}\` writes one.\n`;
 }
 
 /**

@@ -127,8 +127,18 @@ export interface EnvTarget extends Target {
   shared?: FolderRead;
 }
 
+/**
+ * `shown`: the folder as the user named it when the folder read is a temporary copy of it (`--at`,
+ * promote): what the messages name (file paths, the render command), never a folder gone after
+ * the command, and where an environment's relative state and credential files are (untracked,
+ * they are never in the copy).
+ */
+export interface Shown {
+  shown?: string;
+}
+
 /** `control-plane` only when written on the command line. */
-type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'>;
+type EnvArgs = Pick<Args<'plan'>, 'env' | 'control-plane' | 'token-file' | 'api-key-file'> & Shown;
 
 type NetworkArgs = Partial<
   Record<'connect-timeout' | 'read-timeout' | 'call-timeout' | 'max-response-size', string>
@@ -189,21 +199,23 @@ export async function resolveTargets(
   { allowAll, command, env }: { allowAll: boolean; command: string; env: NodeJS.ProcessEnv },
 ): Promise<EnvTarget[]> {
   const shared = await readFolderOnce(dir, lookupHost());
+  // An environment's relative files are the user's folder's, never a temporary copy's (Shown).
+  const home = args.shown ?? dir;
   const { config, errors } = shared.config;
   if (errors.length > 0) {
     // Which control plane --env names is not known: never the default one instead.
-    if (args.env !== undefined) throw invalidConfig(dir, args.env, errors);
+    if (args.env !== undefined) throw invalidConfig(home, args.env, errors);
     return [plainTarget(args, env)];
   }
   const envs = config.environments;
   const names = (envs ?? []).map((e) => e.name);
   if (!envs) {
     if (args.env === undefined) return [plainTarget(args, env)];
-    throw noEnvironments(dir, args.env, shared.config);
+    throw noEnvironments(home, args.env, shared.config);
   }
   if (args.env === undefined)
     throw new UserError(
-      `poolsync.yaml in ${dir} declares environments (${names.join(', ')}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
+      `poolsync.yaml in ${home} declares environments (${names.join(', ')}): name one with --env NAME${allowAll ? ' or all of them with --env all' : ''}`,
     );
   if (args['control-plane'] !== undefined)
     throw new UserError(
@@ -215,7 +227,7 @@ export async function resolveTargets(
       `\`${command}\` runs for one environment at a time: name one with --env NAME (${names.join(', ')})`,
     );
   if (chosen.length === 0) throw noSuchEnvironment(args.env, names);
-  return chosen.map((e) => ({ ...environmentTarget(dir, e, args, env), shared }));
+  return chosen.map((e) => ({ ...environmentTarget(home, e, args, env), shared }));
 }
 
 /** `--env NAME` for a folder without environments, or without poolsync.yaml (a subfolder). */

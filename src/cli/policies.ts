@@ -28,6 +28,8 @@ export interface PolicyCheck {
   approvals?: CommentArgs;
   /** The config folder, and its poolsync.yaml `policies:` as this checkout has it. */
   dir: string;
+  /** DIR as the user named it when DIR is a temporary copy (cli/options.ts Shown). */
+  shown?: string;
   config: RepoConfig['policies'];
   opening: Opening;
   desired?: DesiredState | null;
@@ -39,6 +41,7 @@ export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyR
   const set = await policySetOf({
     flag: c.args.policies,
     dir: c.dir,
+    shown: c.shown,
     config: c.config,
     opening: c.opening,
   });

@@ -79,6 +79,8 @@ export type ApplySource =
       shape: PlanShape;
       /** The commit the folder holds, when it is not a checkout (`apply --at`). */
       commit?: string;
+      /** The folder as the user named it, when `path` is a temporary checkout (`apply --at`). */
+      shown?: string;
     }
   | {
       /** The daemon gate's plan: executed even without steps (side effects count). */
@@ -214,8 +216,9 @@ async function acquiring(
     // apply's peak: they are guarded by the apply lock, not the state's, and the embedded
     // control plane's lease is kept in this process, not in its state.
     const stepsRan = url.startsWith('file:') ? () => cp.close().catch(() => {}) : undefined;
-    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails).
-    const dir = source.kind === 'dir' ? source.path : null;
+    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails),
+    // read with Git in the user's folder: a temporary checkout (--at) is no repository.
+    const dir = source.kind === 'dir' ? (source.shown ?? source.path) : null;
     const environment = source.kind === 'dir' ? (source.environment ?? null) : null;
     const baseGuardrails = await pullRequestGuardrails(locks.opening, dir, environment);
     const { lost } = shared;
@@ -400,7 +403,7 @@ async function loadFolder(
   const commit = source.commit ?? (await cleanCommit(dir));
   const loaded = await loadDesired(dir, { commit, environment: source.environment });
   if (!loaded.valid) {
-    o.stderr(formatValidationText(loaded.errors, { baseDir: dir }));
+    o.stderr(formatValidationText(loaded.errors, { baseDir: source.shown ?? dir }));
     throw new UserError(
       `the repository is invalid (${loaded.errors.length} error(s)): nothing was applied`,
     );

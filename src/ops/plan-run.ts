@@ -63,6 +63,8 @@ export type PlanDesired =
       dir: string;
       /** poolsync.yaml and the walk, read once for several environments (manifests/config.ts). */
       shared?: FolderRead;
+      /** The folder as the user named it, when `dir` is a temporary copy (`--at`, promote). */
+      shown?: string;
     }
   | {
       kind: 'loaded';
@@ -151,8 +153,10 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
       if (live.default_queues_read === undefined) await close();
       return live;
     };
-    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails).
-    const dir = input.desired.kind === 'folder' ? input.desired.dir : null;
+    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails),
+    // read with Git in the user's folder: a temporary copy is no repository.
+    const { desired } = input;
+    const dir = desired.kind === 'folder' ? (desired.shown ?? desired.dir) : null;
     const baseGuardrails = await pullRequestGuardrails(source.opening, dir, input.environment);
     const bound = baseGuardrails ? { ...input, shape: { ...input.shape, baseGuardrails } } : input;
     return await planned(bound, readLive, { backend: backendInfo(cp), controlPlane });

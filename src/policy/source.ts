@@ -18,6 +18,8 @@ export interface PolicySource {
   flag: string | undefined;
   /** The config folder (poolsync.yaml's). */
   dir: string;
+  /** DIR as the user named it when DIR is a temporary copy (`--at`, promote): in its repository. */
+  shown?: string;
   /** Its poolsync.yaml as this checkout has it (outside pull-request mode). */
   config: RepoConfig['policies'];
   opening: Opening;
@@ -35,17 +37,19 @@ export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
     const at = { kind: 'folder' as const, dir: resolve(path), ...root };
     return { source, at, owners: s.config?.owners ?? [] };
   }
-  const read = await baseConfig(s.dir, base);
+  // The base commit is read with Git, in the user's folder: a temporary copy is no repository.
+  const dir = s.shown ?? s.dir;
+  const read = await baseConfig(dir, base);
   if (typeof read === 'string') {
     if (s.flag === undefined && s.config === undefined) return null;
     throw new UserError(`the policies cannot be checked in pull-request mode: ${read}`);
   }
   const configured = readPolicies(read.doc);
-  const path = s.flag ?? (configured ? join(s.dir, configured.path) : undefined);
+  const path = s.flag ?? (configured ? join(dir, configured.path) : undefined);
   if (path === undefined) return null;
   const owners = configured?.owners ?? [];
   const source = s.flag ?? configured!.path;
-  const where = await inRepository(path, s.flag === undefined ? s.dir : undefined);
+  const where = await inRepository(path, s.flag === undefined ? dir : undefined);
   // A folder outside the checkout is the operator's (a CI job's own): read where it is.
   if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners };
   const at = { kind: 'commit' as const, repo: where.root, commit: base.commit!, path: where.path };

@@ -4,23 +4,25 @@
  * read from real Git into a temporary folder; the plan records COMMIT; the working tree and its
  * index are left as they were; a commit that is not there is one line.
  */
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { cleanup } from '../support/cleanup.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { manifests } from '../daemon/fixtures.js';
 import { git, TestRepo } from '../daemon/helpers.js';
 import { shellQuote } from '../../src/util/shell-quote.js';
 
-const poolsync = async (...argv: string[]) => {
-  const io = memoryIo({ ...process.env, NO_COLOR: '1' });
+const poolsyncWith = async (env: NodeJS.ProcessEnv, ...argv: string[]) => {
+  const io = memoryIo({ ...process.env, NO_COLOR: '1', ...env });
   const code = await exitOf(io, main(argv, io));
   return { code, out: io.out(), err: io.err() };
 };
+const poolsync = (...argv: string[]) => poolsyncWith({}, ...argv);
 
 describe('plan --at COMMIT, apply --at COMMIT', () => {
   it('plans and applies the repository as it was at an earlier commit, leaving the checkout alone', async () => {
@@ -108,6 +110,92 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     expect(invalid.code).toBe(1);
     expect(invalid.out).toContain(`${join(repo.work, 'queues/broken.yaml')}:`);
     expect(invalid.out + invalid.err).not.toContain('poolsync-at-');
+    // apply --at named /tmp/poolsync-at-…/tree/queues/broken.yaml.
+    const refused = await poolsync('apply', repo.work, ...cp, '--at', b, '--auto-approve');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`${join(repo.work, 'queues/broken.yaml')}:`);
+    expect(refused.out + refused.err).not.toContain('poolsync-at-');
+    // A commit without poolsync.yaml: the note names the folder and the `init` to run there.
+    const bare = repo.commit({ 'poolsync.yaml': null }, 'D');
+    for (const command of [['plan'], ['apply', '--auto-approve']]) {
+      const r = await poolsync(...command, repo.work, ...cp, '--at', bare);
+      expect(r.err).toContain(`Note: ${repo.work} has no poolsync.yaml`);
+      expect(r.out + r.err).not.toContain('poolsync-at-');
+    }
+  });
+
+  it("an environment's relative file: state and token file are the user's folder's: untracked, they are not in the checkout", async () => {
+    const repo = new TestRepo(tempFolder('poolsync-at-env-'));
+    cleanup.add(() => repo.cleanup());
+    const served = await servedControlPlane({ token: 'at-token' });
+    const files = manifests();
+    files['.gitignore'] = '.poolsync/\nsecrets/\n';
+    files['poolsync.yaml'] +=
+      'environments:\n' +
+      '  local:\n    controlPlane: file:.poolsync/local.json\n    folders: [.]\n' +
+      `  remote:\n    controlPlane: ${served.url}\n    tokenFile: secrets/token\n    folders: [.]\n`;
+    repo.commit(files, 'A');
+    mkdirSync(join(repo.work, 'secrets'));
+    writeFileSync(join(repo.work, 'secrets/token'), `endpoint: ${served.url}\ntoken: at-token\n`);
+    const state = join(repo.work, '.poolsync/local.json');
+
+    // It applied into /tmp/poolsync-at-…/tree/.poolsync/local.json, removed after the command.
+    const applied = await poolsync(
+      'apply',
+      repo.work,
+      '-e',
+      'local',
+      '--at',
+      'HEAD',
+      '--auto-approve',
+    );
+    expect(applied.err).toBe('');
+    expect(applied.code).toBe(0);
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    try {
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    } finally {
+      await cp.close();
+    }
+    const planned = await poolsync('plan', repo.work, '-e', 'local', '--at', 'HEAD');
+    expect(planned.out).toContain(`Control plane: embedded file:${state}\n`);
+    expect(planned.out).toContain('No changes.');
+    // It said the token file /tmp/poolsync-at-…/tree/secrets/token does not exist.
+    const remote = await poolsync('plan', repo.work, '-e', 'remote', '--at', 'HEAD');
+    expect(remote.err).toBe('');
+    expect(remote.out).toContain('+ Queue/batch');
+    // Without --env, the message names the folder.
+    const unnamed = await poolsync('apply', repo.work, '--at', 'HEAD', '--auto-approve');
+    expect(unnamed.err).toContain(`poolsync.yaml in ${repo.work} declares environments`);
+  });
+
+  it("in pull-request mode the base branch is read with Git in the user's folder, not in the checkout (no repository)", async () => {
+    const repo = new TestRepo(tempFolder('poolsync-at-pr-'));
+    cleanup.add(() => repo.cleanup());
+    const cp = ['--control-plane', `file:${join(tempFolder('poolsync-at-pr-cp-'), 'cp.json')}`];
+    // Applied before any budget: the inventory records none, so only the base branch bounds.
+    repo.commit(manifests(), 'A');
+    expect((await poolsync('apply', repo.work, ...cp, '--auto-approve')).code).toBe(0);
+    const budget = manifests();
+    budget['poolsync.yaml'] += 'guardrails:\n  max_destroy: 0\n';
+    const base = repo.commit(budget, 'a destroy budget');
+    const removes = repo.commit({ ...manifests(), 'clusters/prod-2.yaml': null }, 'one less');
+    // It planned the delete: the base branch's budget was not read, silently.
+    const pr = { POOLSYNC_BASE_REF: base };
+    for (const command of [['plan'], ['apply', '--auto-approve']]) {
+      const r = await poolsyncWith(pr, ...command, repo.work, ...cp, '--at', removes);
+      expect(r.code).toBe(1);
+      expect(r.out + r.err).toContain('max_destroy');
+    }
+    // It said the base's poolsync.yaml cannot be read with Git in /tmp/poolsync-at-…/tree.
+    const policies = manifests();
+    policies['poolsync.yaml'] += 'policies:\n  path: policies\n';
+    policies['policies/main.rego'] = 'package main\n';
+    const withPolicies = repo.commit(policies, 'policies');
+    const opa = { POOLSYNC_BASE_REF: withPolicies, POOLSYNC_OPA: '/no/such/opa' };
+    const checked = await poolsyncWith(opa, 'plan', repo.work, ...cp, '--at', withPolicies);
+    expect(checked.err).toContain('POOLSYNC_OPA /no/such/opa: not an executable file');
+    expect(checked.out + checked.err).not.toContain('poolsync-at-');
   });
 
   it('a ref that does not resolve: fetch advice only for a name a remote may have (HEAD~9 of 2 commits, no remote)', async () => {

@@ -45,6 +45,7 @@ import {
   sharedInventoryOf,
   useColor,
   type EnvTarget,
+  type Shown,
 } from '../options.js';
 import { requireConfigFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
@@ -63,7 +64,7 @@ const GATHER_FROM_STEPS = 1000;
 
 /** Tests pass an `open` that gives a backend manual steps, as the union backend has. */
 export async function apply(
-  args: Args<'apply'>,
+  args: Args<'apply'> & Shown,
   io: Io,
   open: typeof openControlPlane = openControlPlane,
   /** The commit a folder read by --at holds (src/cli/at-commit.ts). */
@@ -74,8 +75,9 @@ export async function apply(
   if (found?.isFile()) refuseShapingSavedPlan(args, args.path);
   if (args.at !== undefined) {
     const { atCommit } = await import('../at-commit.js');
+    // The commit's files are read from a temporary checkout; messages name PATH.
     return atCommit(args.path, args.at, io.env, (dir, sha) =>
-      apply({ ...args, path: dir, at: undefined }, io, open, sha),
+      apply({ ...args, path: dir, at: undefined, shown: args.path }, io, open, sha),
     );
   }
   const isDir = found?.isDirectory() ?? false;
@@ -86,7 +88,7 @@ export async function apply(
 }
 
 async function applyTo(
-  args: Args<'apply'>,
+  args: Args<'apply'> & Shown,
   io: Io,
   open: typeof openControlPlane,
   commit: string | undefined,
@@ -104,7 +106,7 @@ async function applyTo(
   const out = lines.line;
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
-  const target = await openTarget(args.path, io);
+  const target = await openTarget(args.path, io, args.shown);
   if (target.kind === 'file') savedPlanApply();
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
   // which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
@@ -124,7 +126,7 @@ async function applyTo(
           kind: 'saved',
           plan: await readSavedPlanFor(target.path, args.env, url, io.env),
         }
-      : { ...target, environment: args.env, shape: planShape(args), commit };
+      : { ...target, environment: args.env, shape: planShape(args), commit, shown: args.shown };
   const policies = policyGate(args, target, io, json ? io.stderr : io.stdout);
   let rendered: RenderedFiles | undefined;
   /** Last, whatever the apply did: the rendered files it could not send. */
@@ -222,7 +224,7 @@ async function applyTo(
  * with its desired state) or, for a saved plan, before its first step; their failures refuse it.
  */
 function policyGate(
-  args: Args<'apply'>,
+  args: Args<'apply'> & Shown,
   target: { kind: 'dir' | 'file'; path: string },
   io: Io,
   out: Io['stdout'],
@@ -236,10 +238,20 @@ function policyGate(
     const opening = { vars: io.env };
     const provider = args['policy-approvals'] as 'github' | 'gitlab' | undefined;
     const { pr, repo, 'api-url': apiUrl } = args;
+    // Git is asked in the user's folder: a temporary checkout (--at) is no repository.
+    const shown = args.shown;
     const approvals = provider
-      ? { comment: provider, flag: '--policy-approvals' as const, pr, repo, 'api-url': apiUrl, dir }
+      ? {
+          comment: provider,
+          flag: '--policy-approvals' as const,
+          pr,
+          repo,
+          'api-url': apiUrl,
+          dir: shown ?? dir,
+        }
       : undefined;
-    report = await checkPolicies(plan, { args, dir, config, opening, desired, approvals });
+    const check = { args, dir, shown, config, opening, desired, approvals };
+    report = await checkPolicies(plan, check);
     if (report) out.write(policyText(report));
   };
   return {
@@ -272,6 +284,7 @@ async function checkCli(path: string): Promise<void> {
 async function openTarget(
   path: string,
   io: Io,
+  shown?: string,
 ): Promise<{ kind: 'dir'; path: string } | { kind: 'file'; path: string }> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
@@ -282,7 +295,7 @@ async function openTarget(
   });
   if (st.isFile()) return { kind: 'file', path };
   if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
-  const note = await requireConfigFolder(path, 'apply');
+  const note = await requireConfigFolder(path, 'apply', shown);
   if (note !== null) io.stderr.write(note);
   return { kind: 'dir', path };
 }

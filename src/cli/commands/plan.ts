@@ -47,6 +47,7 @@ import {
   sharedInventoryOf,
   useColor,
   type EnvTarget,
+  type Shown,
 } from '../options.js';
 import { reportError, writeParts, type Io } from '../io.js';
 import { requireConfigFolder, requireFolder } from '../config-folder.js';
@@ -130,14 +131,6 @@ export async function show(args: Args<'show'>, io: Io): Promise<number> {
   return 0;
 }
 
-/**
- * `shown`: the folder as the user named it when `dir` is a temporary copy of it (`--at`, promote):
- * what the messages name (file paths, the render command), never a folder gone after the command.
- */
-interface Shown {
-  shown?: string;
-}
-
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
 type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number } & Shown;
 
@@ -177,6 +170,7 @@ async function planFor(
   const policies = await checkPolicies(plan, {
     args,
     dir: args.dir,
+    shown: args.shown,
     config: result.desired.config.policies,
     opening: { vars: io.env, commenting: args.comment !== undefined },
     desired: result.desired,
@@ -231,7 +225,7 @@ async function planOf(
   target: EnvTarget,
   io: Io,
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined }> {
-  const note = await requireConfigFolder(args.dir, 'plan');
+  const note = await requireConfigFolder(args.dir, 'plan', args.shown);
   if (note !== null) io.stderr.write(note);
   const source = acquire(args, target, io);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
@@ -245,7 +239,7 @@ async function planOf(
       parallelism: args.parallelism,
       onPace: (e) => io.stderr.write(`${paceLine(e)}\n`),
     },
-    desired: { kind: 'folder', dir: args.dir, shared: target.shared },
+    desired: { kind: 'folder', dir: args.dir, shared: target.shared, shown: args.shown },
     environment: target.name,
     commit,
     shape: planShape(args),
