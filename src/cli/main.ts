@@ -6,7 +6,7 @@
 import module from 'node:module';
 import { userCacheDir } from '../util/user-cache.js';
 import type { main as runMain } from './run.js';
-import { packageVersion } from '../util/package-version.js';
+import { versionLine } from '../util/package-version.js';
 import { growWhileLargeInputLoads, isLongRunning, tuneOneShot } from './one-shot-v8.js';
 
 const argv = process.argv.slice(2);
@@ -71,7 +71,7 @@ async function runModule(): Promise<{ main: typeof runMain }> {
 }
 
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-  process.stdout.write(`${packageVersion()}\n`);
+  process.stdout.write(`${versionLine()}\n`);
 } else {
   enableCompileCache();
   tuneOneShot(argv);

@@ -10,7 +10,7 @@ import { singleDashError, usageError } from './usage-error.js';
 import { endOfOptions } from './end-of-options.js';
 import { LOG_FORMATS } from '../daemon/config-options.js';
 import { UserError } from '../util/user-error.js';
-import { packageVersion } from '../util/package-version.js';
+import { versionLine } from '../util/package-version.js';
 import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
 
@@ -82,7 +82,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       .recommendCommands()
       .help()
       .alias('h', 'help')
-      .version(packageVersion())
+      .version(versionLine())
       .wrap(Math.min(110, io.stdout.columns || 100))
       .fail((msg, err) => {
         // A coerce that refuses a value (util/option-values.ts wholeNumber) comes wrapped in yargs's YError.

@@ -4,6 +4,7 @@
  * folder and an empty one say what they are; `init` and `check` start a repository and check
  * the setup. Child processes of the real CLI, temporary folders removed at the end.
  */
+import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -97,7 +98,7 @@ describe('start-up loads only what the command uses', () => {
 });
 
 describe('usage mistakes', { timeout: 120_000 }, () => {
-  it('bare poolsync is the help; --version the package version', async () => {
+  it('bare poolsync is the help; --version the package version and the checkout’s commit', async () => {
     const [bare, version] = await Promise.all([runCli([]), runCli(['--version'])]);
     expect(bare.code).toBe(0);
     expect(bare.stdout).toContain('Commands:');
@@ -105,7 +106,9 @@ describe('usage mistakes', { timeout: 120_000 }, () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
       version: string;
     };
-    expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    const commit = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { cwd: REPO_ROOT });
+    const stdout = `${pkg.version} (${commit.toString().trim()})\n`;
+    expect(version).toMatchObject({ code: 0, stdout, stderr: '' });
   });
 
   it('an unknown command or option names the closest; bad numbers say what was typed', async () => {

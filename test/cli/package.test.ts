@@ -91,7 +91,8 @@ describe('npm pack from a fresh clone', () => {
       spawnSync(bin, args, { cwd: work, env: userEnv(), encoding: 'utf8' });
     const version = run(['--version']);
     expect(version.status).toBe(0);
-    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // An installed package is no checkout: the version alone, no commit.
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const installed = join(prefix, 'lib', 'node_modules', '@poolsync', 'cli');
     const validate = run(['validate', join(installed, 'examples', 'config-repo')]);
     expect(validate.stderr).toBe('');
