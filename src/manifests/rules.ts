@@ -570,9 +570,13 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
       const apart = seen.find((e) => !e.pools.some((p) => x.pools.includes(p)));
       if (apart && !reported.has(x.from)) {
         reported.add(x.from);
+        // A pool's side names its cluster too (the pool alone does not say which cluster clashes).
+        const inPools =
+          apart.from === apart.cluster
+            ? ` in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}`
+            : '';
         const message =
-          `${x.from === x.cluster ? `cluster '${x.cluster.name}'` : `pool '${x.from.name}' (cluster '${x.cluster.name}')`} uses metadata bucket ${bucket}, ` +
-          `as does ${apart.from === apart.cluster ? `cluster '${apart.cluster.name}'` : `pool '${apart.from.name}'`} (${where(apart.from)}) in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}; ` +
+          `${bucketUser(x)} uses metadata bucket ${bucket}, as does ${bucketUser(apart)} (${where(apart.from)})${inPools}; ` +
           `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`;
         bucketError(x, add, message);
       }
@@ -580,6 +584,12 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
       if (!seen.some((e) => [...e.pools].sort().join('|') === sig)) seen.push(x);
     }
   }
+}
+
+/** `cluster 'c'`, or `pool 'p' (cluster 'c')` when the bucket is the pool's. */
+function bucketUser(x: Placed): string {
+  const cluster = `cluster '${x.cluster.name}'`;
+  return x.from === x.cluster ? cluster : `pool '${x.from.name}' (${cluster})`;
 }
 
 function bucketError(x: Placed, add: Add, message: string): void {

@@ -291,7 +291,11 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
   minLength: beyondLimit((limit) =>
     limit === '1' ? 'must not be empty' : `must be at least ${limit} characters`,
   ),
-  maxLength: beyondLimit((limit) => `must be at most ${limit} characters`),
+  // A name's length is N1's, as its characters are (a project or domain id is not a name).
+  maxLength: ({ params, path, parent, where, pos }) => ({
+    message: `${where} must be at most ${String(params['limit'])} characters${parent['pattern'] === NAME_PATTERN.source && !ID_FIELDS.has(path.at(-1)) ? ' (N1)' : ''}`,
+    pos,
+  }),
   minimum: beyondLimit((limit, got) => `must be ${limit} or more, got ${got}`),
   maximum: beyondLimit((limit, got) => `must be at most ${limit}, got ${got}`),
   minItems: beyondLimit((limit) =>
@@ -325,6 +329,9 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
       : otherKeyword(f),
 };
 
+/** Fields that hold a Flyte project or domain id, not a poolsync name. */
+const ID_FIELDS: ReadonlySet<unknown> = new Set(['project', 'domain']);
+
 function patternMessage(
   pattern: string,
   value: unknown,
@@ -332,7 +339,7 @@ function patternMessage(
   description?: unknown,
 ): string {
   const got = show(value);
-  if (pattern === NAME_PATTERN.source && (field === 'project' || field === 'domain'))
+  if (pattern === NAME_PATTERN.source && ID_FIELDS.has(field))
     return `${got} is not a valid ${field} id: use lowercase letters, digits and '-', starting and ending with a letter or digit`;
   if (pattern === NAME_PATTERN.source)
     return `${got} is not a valid name (N1): use lowercase letters, digits and '-', starting and ending with a letter or digit`;

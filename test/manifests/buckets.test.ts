@@ -74,6 +74,10 @@ describe('the seed’s bucket rule (V13) and a cluster in several pools', () => 
       'c.yaml': [cluster('a', 'dev'), cluster('b', 'prod'), cluster('c', 'prod')].join('---\n'),
     });
     expect(brief(derived.errors)).toEqual(['V13 ClusterPool/prod p.yaml:18']);
+    // Both sides name a cluster, and the pool once.
+    expect(derived.errors[0]!.message).toContain(
+      "pool 'prod' (cluster 'b') uses metadata bucket s3://acme, as does pool 'dev' (cluster 'a') (p.yaml:1:1);",
+    );
   });
 
   it('pools that share a cluster share its bucket (V7 does not apply to them); their other clusters still may not', async () => {

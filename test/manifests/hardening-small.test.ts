@@ -83,3 +83,13 @@ describe('numbers no double holds as written', () => {
       );
   });
 });
+
+describe('a name too long (N1)', () => {
+  it('cites N1, as a name of other characters does', async () => {
+    const long = 'q'.repeat(64);
+    const errors = await errorsOf({ 'q.yaml': QUEUE(long) });
+    expect(errors.filter((e) => e.includes(' SCHEMA '))).toEqual([
+      'q.yaml:4:9: SCHEMA metadata.name must be at most 63 characters (N1)',
+    ]);
+  });
+});
