@@ -11,7 +11,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts/bundle.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/build-if-stale.mjs ./scripts/
 # No audit or funding request over the network: the build sends nothing but the registry's own.
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -54,7 +54,7 @@ describe('npm start: prestart builds only when the sources changed', () => {
     built(root);
     expect(stale(root)).toBeNull();
     rmSync(join(root, 'dist/source-hash'));
-    expect(stale(root)).toBe('dist/ was not built by `npm start`');
+    expect(stale(root)).toBe('dist/ has no record of the sources it was built from');
     built(root);
     for (const change of [
       () => writeFileSync(join(root, 'src/util/a.ts'), 'export const a = 2;\n'),
@@ -87,6 +87,29 @@ describe('npm start: prestart builds only when the sources changed', () => {
       cwd: root,
       encoding: 'utf8',
     });
+    expect(out).toBe('dist/ is up to date with the sources: no build.\n');
+  });
+
+  it('npm run build stamps dist/ too: the next start builds nothing', () => {
+    const root = project();
+    cpSync(join(REPO_ROOT, 'scripts/build-if-stale.mjs'), join(root, 'scripts/build-if-stale.mjs'));
+    // A stand-in for tsc that writes what the real one would: dist/cli/main.js.
+    const tsc = join(root, 'node_modules/typescript/bin/tsc');
+    mkdirSync(join(tsc, '..'), { recursive: true });
+    writeFileSync(
+      tsc,
+      "const fs = require('node:fs'); fs.mkdirSync('dist/cli', { recursive: true }); fs.writeFileSync('dist/cli/main.js', '\\n');\n",
+    );
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toBe('node scripts/build-if-stale.mjs --always');
+    const script = join(root, 'scripts/build-if-stale.mjs');
+    expect(
+      execFileSync(process.execPath, [script, '--always'], { cwd: root, encoding: 'utf8' }),
+    ).toBe('');
+    expect(stale(root)).toBeNull();
+    const out = execFileSync(process.execPath, [script], { cwd: root, encoding: 'utf8' });
     expect(out).toBe('dist/ is up to date with the sources: no build.\n');
   });
 });
