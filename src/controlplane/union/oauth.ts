@@ -99,37 +99,54 @@ export function normaliseEndpoint(endpoint: string): string {
     .replace(/\/+$/, '');
 }
 
+/** What a key of too few fields holds after its endpoint, by how many follow it (never their text). */
+const MISSING = [
+  ', but no client id, client secret or org',
+  ' and a client id, but no client secret or org',
+  ', a client id and a client secret, but no org',
+];
+
 /**
- * `source`, for the error: `POOLSYNC_UNION_API_KEY`, a file path. The endpoint may have a
- * `dns:///` or `http(s)://` prefix and a port. Union's own tools split differently (Go provider
- * and Python CLI: at most 4 fields from the left, so a ':' in the secret moves into the org;
- * flyte-sdk-ts: 3 from the right, into the client id); all agree with this on every key whose
- * secret has no ':', and this also reads one that has (between the client id and the org).
+ * `source`, for the error: `POOLSYNC_UNION_API_KEY`, a file path; `host`, the control plane's
+ * HOST[:PORT], when known. The endpoint may have a `dns:///` or `http(s)://` prefix and a port.
+ * Union's own tools split differently (Go provider and Python CLI: at most 4 fields from the
+ * left, so a ':' in the secret moves into the org; flyte-sdk-ts: 3 from the right, into the
+ * client id); all agree with this on every key whose secret has no ':', and this also reads one
+ * that has (between the client id and the org).
  */
-export function parseApiKey(raw: string, source: string): UnionApiKey {
-  const text = raw.trim();
+export function parseApiKey(raw: string, source: string, host?: string): UnionApiKey {
+  // Whitespace anywhere is dropped, as Union's client decodes (flyte 2.12.1,
+  // flyte/remote/_client/auth/_auth_utils.py:10: b64decode discards what is not base64): GNU
+  // `base64` wraps at 76 columns.
+  const text = raw.replace(/\s+/g, '');
   const bad = (why: string) =>
     new UserError(`the Union API key in ${source} is not valid (${why}): ${FORMAT}`);
   if (text === '') throw bad('empty');
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw bad('not base64');
-  const decoded = Buffer.from(text, 'base64').toString('utf8');
+  if (!/^[A-Za-z0-9+/_-]+=*$/.test(text)) throw bad('not base64');
+  // `echo … | base64` encodes a newline after the org; no field ends in whitespace.
+  const decoded = Buffer.from(text, 'base64').toString('utf8').trim();
   const parts = decoded.split(':');
-  if (parts.length < 4) throw bad(`${parts.length} of the 4 colon-separated fields`);
-  let at = 1;
   // `dns:///host`, `https://host`: the scheme's ':' is not a separator.
-  if (/^(dns|https?)$/i.test(parts[0]!) && parts[1]?.startsWith('//')) at = 2;
-  // A port, when the three fields after the endpoint still follow it.
-  if (/^\d{1,5}$/.test(parts[at] ?? '') && parts.length - at - 1 >= 3) at++;
+  const portAt = /^(dns|https?)$/i.test(parts[0]!) && parts[1]?.startsWith('//') ? 2 : 1;
+  // A port, when the three fields after the endpoint still follow it, or when it makes the
+  // endpoint the control plane's (then a key without its org is told so, not read as another
+  // host's with the port for its client id, as _auth_utils.py:10 reads it).
+  const port =
+    /^\d{1,5}$/.test(parts[portAt] ?? '') &&
+    (parts.length - portAt - 1 >= 3 ||
+      normaliseEndpoint(parts.slice(0, portAt + 1).join(':')).toLowerCase() ===
+        host?.toLowerCase());
+  const at = port ? portAt + 1 : portAt;
+  const endpoint = normaliseEndpoint(parts.slice(0, at).join(':'));
+  if (endpoint === '') throw bad('no endpoint');
   const rest = parts.slice(at);
   if (rest.length < 3)
     throw bad(
-      `${parts.length} colon-separated fields do not leave a client id, secret and org after the endpoint`,
+      `${parts.length} colon-separated field${parts.length > 1 ? 's' : ''}: an endpoint${port ? ' with a port' : ''}${MISSING[rest.length]}`,
     );
   const clientId = rest[0]!;
   const org = rest[rest.length - 1]!;
   const clientSecret = rest.slice(1, -1).join(':');
-  const endpoint = normaliseEndpoint(parts.slice(0, at).join(':'));
-  if (endpoint === '') throw bad('no endpoint');
   if (clientId === '') throw bad('no client id');
   if (clientSecret === '') throw bad('no client secret');
   // Remembered once it is a key: text that is not one (a placeholder, a word) is no secret,
@@ -142,16 +159,22 @@ export function parseApiKey(raw: string, source: string): UnionApiKey {
 }
 
 /** --api-key-file, else the file named by POOLSYNC_UNION_API_KEY_FILE, else POOLSYNC_UNION_API_KEY. */
-export async function resolveApiKey(flagFile: string | undefined, vars: Env): Promise<UnionApiKey> {
+export async function resolveApiKey(
+  flagFile: string | undefined,
+  vars: Env,
+  host?: string,
+): Promise<UnionApiKey> {
   const file = flagFile || vars[API_KEY_FILE_ENV]?.trim();
   if (file) {
     const text = (
       await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what: '--api-key-file' })
     ).toString('utf8');
-    return parseApiKey(text.split(/\r?\n/)[0] ?? '', file);
+    // The whole file: a wrapped key spans lines (as flyteplugins-union 0.19.1 reads its own key
+    // file whole, remote/_ssh_debug.py:345).
+    return parseApiKey(text, file, host);
   }
   const env = vars[API_KEY_ENV];
-  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV);
+  if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV, host);
   throw new UserError(
     `a union+ control plane needs a Union API key: set ${API_KEY_ENV} (or ${API_KEY_FILE_ENV}) or pass --api-key-file FILE (${FORMAT})`,
   );

@@ -155,7 +155,7 @@ export async function openUnion(
   tuning: ClientTuning = {},
 ): Promise<UnionControlPlane> {
   const { baseUrl, host, protocol } = parseUnionUrl(url);
-  const key = await resolveApiKey(apiKeyFile, env);
+  const key = await resolveApiKey(apiKeyFile, env, host);
   if (key.endpoint.toLowerCase() !== host.toLowerCase())
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,

@@ -89,7 +89,10 @@ describe('Union API keys', () => {
   it('a bad key is a user error naming where it came from, never its content', () => {
     for (const [raw, why] of [
       ['not base64!', 'not base64'],
-      [Buffer.from('host:id:secret').toString('base64'), '3 of the 4'],
+      [
+        Buffer.from('host:id:secret').toString('base64'),
+        '3 colon-separated fields: an endpoint, a client id and a client secret, but no org',
+      ],
       [Buffer.from('host::secret:org').toString('base64'), 'no client id'],
       ['', 'empty'],
     ] as const) {
@@ -107,6 +110,44 @@ describe('Union API keys', () => {
       expect(err.message).toContain('endpoint:client_id:client_secret:org');
       if (raw) expect(err.message).not.toContain(raw);
     }
+  });
+
+  it("reads a key wrapped over lines or encoded with its newline, as Union's client does (_auth_utils.py:10)", () => {
+    const text =
+      'acme.hosted.unionai.cloud:poolsync-dev-with-a-longer-client-id:change-me-to-a-forty-character-secret:acme';
+    const b64 = Buffer.from(text).toString('base64');
+    // GNU base64 wraps at 76 columns (-w 20: at 20) and ends with a newline.
+    const wrapped = (n: number) => `${b64.match(new RegExp(`.{1,${n}}`, 'g'))!.join('\n')}\n`;
+    for (const raw of [
+      wrapped(76),
+      wrapped(20),
+      `${b64.slice(0, 9)}\r\n \t${b64.slice(9)}`,
+      Buffer.from(`${text}\n`).toString('base64'), // echo '…' | base64
+      Buffer.from(`${text}\r\n`).toString('base64'),
+    ])
+      expect(parseApiKey(raw, 'X'), JSON.stringify(raw)).toEqual({
+        endpoint: 'acme.hosted.unionai.cloud',
+        clientId: 'poolsync-dev-with-a-longer-client-id',
+        clientSecret: 'change-me-to-a-forty-character-secret',
+        org: 'acme',
+      });
+  });
+
+  it('a key without its org says the org is missing, not that it is for another host', () => {
+    const raw = Buffer.from(`127.0.0.1:7480:poolsync-dev:${CLIENT.client_secret}`).toString(
+      'base64',
+    );
+    let err: Error | undefined;
+    try {
+      parseApiKey(raw, 'POOLSYNC_UNION_API_KEY', '127.0.0.1:7480');
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect(err!.message).toContain(
+      'POOLSYNC_UNION_API_KEY is not valid (4 colon-separated fields: an endpoint with a port, a client id and a client secret, but no org)',
+    );
+    secretFree(err!.message, raw);
   });
 
   it('without a key, or with a key of another endpoint, opening fails before any call', async () => {
@@ -133,6 +174,42 @@ describe('Union API keys', () => {
     expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
     await cp.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('opens with a wrapped key from --api-key-file or POOLSYNC_UNION_API_KEY, refuses one without its org', async () => {
+    s = await startUnionServer();
+    const dir = await mkdtemp(join(tmpdir(), 'poolsync-key-'));
+    const file = join(dir, 'key');
+    // base64 -w 20: the key over several lines.
+    await writeFile(
+      file,
+      `${apiKey(s.host)
+        .match(/.{1,20}/g)!
+        .join('\n')}\n`,
+    );
+    const fromFile = (await openControlPlane(s.url('grpc'), {
+      apiKeyFile: file,
+    })) as UnionControlPlane;
+    expect((await fromFile.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
+    await fromFile.close();
+    await rm(dir, { recursive: true, force: true });
+    // echo '…' | base64: the decoded key ends in a newline.
+    const echoed = Buffer.from(
+      `${s.host}:${CLIENT.client_id}:${CLIENT.client_secret}:${CLIENT.org}\n`,
+    ).toString('base64');
+    const fromEnv = await openUnion(s, 'connect', `${echoed.slice(0, 12)}\n${echoed.slice(12)}\n`);
+    expect((await fromEnv.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
+    await fromEnv.close();
+    const issued = s.oauth.issued;
+    const noOrg = Buffer.from(`${s.host}:${CLIENT.client_id}:${CLIENT.client_secret}`).toString(
+      'base64',
+    );
+    const err = await failure(openUnion(s, 'connect', noOrg));
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toContain('but no org');
+    expect(err.message).not.toContain('issued for');
+    secretFree(err.message, noOrg);
+    expect(s.oauth.issued).toBe(issued);
   });
 
   it('refuses union+http:// to anything but loopback (the secret would travel in clear text)', async () => {
