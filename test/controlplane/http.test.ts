@@ -503,6 +503,19 @@ describe('HTTP client transport', () => {
       await new Promise((r) => srv.close(r));
     }
   });
+
+  it("a URL ending in /v1 (the API docs' base URL) is told to drop it, not left at /v1/v1's 404", async () => {
+    await start();
+    for (const suffix of ['/v1', '/v1/']) {
+      const cp = await openControlPlane(`${server!.url}${suffix}`);
+      const err = (await readCapabilities(cp).catch((e: unknown) => e)) as ControlPlaneError;
+      await cp.close();
+      expect(err.code).toBe('NOT_FOUND');
+      expect(err.message).toBe(
+        `no endpoint /v1/v1/capabilities: the control-plane URL is the server's root, without /v1 (poolsync adds it); use --control-plane ${server!.url}`,
+      );
+    }
+  });
 });
 
 describe('openControlPlane', () => {

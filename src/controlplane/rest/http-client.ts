@@ -331,7 +331,10 @@ export class HttpControlPlane implements ControlPlane {
       ours && words
         ? words
         : `${method} ${this.url}${path} answered HTTP ${status}${words && ` (${words})`}`;
-    if (!ours && status === 404)
+    // The API docs' base URL ends in /v1, which every call's path starts with already.
+    if (status === 404 && this.url.endsWith('/v1'))
+      message += `: the control-plane URL is the server's root, without /v1 (poolsync adds it); use --control-plane ${this.url.slice(0, -3)}`;
+    else if (!ours && status === 404)
       message += `: is ${this.url} a poolsync control-plane API? A flyteadmin is flyteadmin+${this.url}, a Union organisation union+${this.url}`;
     if (status === 401 || status === 403)
       message +=
