@@ -276,17 +276,21 @@ function readResult(
   }
   const e = doc.errors?.[0];
   if (e) {
-    const loc = e.location ?? e.stack_trace?.find((s) => s.location?.file)?.location;
+    let loc = e.location ?? e.stack_trace?.find((s) => s.location?.file)?.location;
+    let message = e.message;
+    // A data file OPA cannot read has no location: its path (our copy's) leads the message.
+    const data = loc?.file ? null : /^(\/[^:\n]+): (.*)$/s.exec(message ?? '');
+    if (data?.[1]?.startsWith(`${dir}/`)) [loc, message] = [{ file: data[1] }, data[2]];
     const file = loc?.file
       ? `${source.replace(/\/+$/, '')}/${relativeTo(loc.file, dir, work)}`
       : source;
     const at = `${file}${loc?.row ? `:${loc.row}` : ''}`;
-    const refused = /undefined function (\S+)/.exec(e.message ?? '')?.[1];
+    const refused = /undefined function (\S+)/.exec(message ?? '')?.[1];
     if (refused && refusedBuiltin(refused))
       return `${at}: calls ${refused}, which poolsync refuses to policies (no network, no OPA runtime): the policies fail closed`;
     if (e.code === 'eval_cancel_error')
-      return `${at}: the policies ran over their limit of ${seconds} (${e.message}): stopped, they fail closed`;
-    return `${at}: ${e.message ?? e.code ?? 'OPA failed'} (${e.code ?? 'error'}): the policies fail closed`;
+      return `${at}: the policies ran over their limit of ${seconds} (${message}): stopped, they fail closed`;
+    return `${at}: ${message ?? e.code ?? 'OPA failed'}${e.code ? ` (${e.code})` : ''}: the policies fail closed`;
   }
   const value = doc.result?.[0]?.expressions?.[0]?.value;
   // No `package main` at all: an empty result, 0 policies evaluated.

@@ -210,6 +210,16 @@ describe.skipIf(opaMissing)(
       expect(broken.error).toMatch(/^p\/a\.rego:\d+: .*rego_parse_error.*fail closed$/);
     });
 
+    it('a data file OPA cannot read is named at its path in the policy folder, never at the copy OPA was given', async () => {
+      const rego = 'package main\n\ndeny contains "x" if false\n';
+      const yaml = await evaluate(folder({ 'a.rego': rego, 'limits.yaml': 'a: [1\nb: 2\n' }));
+      expect(yaml.error).toBe(
+        "p/limits.yaml: error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']': the policies fail closed",
+      );
+      const json = await evaluate(folder({ 'a.rego': rego, 'd.json': '{' }));
+      expect(json.error).toBe('p/d.json: unexpected EOF: the policies fail closed');
+    });
+
     it('a failure of a policy set that lists no owner says nobody can approve it: plan, its markdown, apply', async () => {
       const r = repository();
       const deny = folder({ 'a.rego': 'package main\n\ndeny contains "no" if true\n' });
