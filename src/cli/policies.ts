@@ -51,7 +51,7 @@ export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyR
     import('../policy/evaluate.js'),
   ]);
   // Found only now: poolsync without policies needs no OPA.
-  const opa = findOpa(c.args.opa, c.opening.vars);
+  const opa = findOpa(c.args.opa, c.opening.vars, set.origin);
   const branch = await branchOf(c.dir, c.opening.vars);
   const report = await evaluatePolicies(set, plan, { desired: c.desired, branch }, opa);
   if (!report.failures || c.approvals?.comment === undefined) return report;

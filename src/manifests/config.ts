@@ -63,7 +63,7 @@ export async function readRepoConfig(
     environments?.map((e) => e.name) ?? (entry(doc.root, 'environments') ? null : []);
   const render = await checkRenderConfig(root, doc.value, doc.root, add, envNames);
   checkApprovers(doc.root, environments, add);
-  await checkPolicyPath(root, doc.root, raw.policies, add);
+  const policiesAt = await checkPolicyPath(root, doc.root, raw.policies, add);
   // Rendered files (every environment's) and the values they merge with are not manifests: the
   // loader skips them, and the policy folder (its .yaml files are OPA's data, docs/policies.md).
   // A patch file is skipped only by the environments it patches (environmentFiles).
@@ -81,7 +81,13 @@ export async function readRepoConfig(
       ...(environments ? { environments } : {}),
       ...(raw.approvers ? { approvers: raw.approvers as ApproverRules } : {}),
       ...(raw.policies
-        ? { policies: { path: raw.policies.path, owners: raw.policies.owners ?? [] } }
+        ? {
+            policies: {
+              path: raw.policies.path,
+              owners: raw.policies.owners ?? [],
+              ...(policiesAt ? { line: policiesAt.line } : {}),
+            },
+          }
         : {}),
     },
     errors,

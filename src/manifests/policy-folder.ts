@@ -15,7 +15,7 @@ import { entryKind, ioWords, type EntryKind } from '../util/safe-file.js';
 import { nearName } from './suggest.js';
 import type { AddError } from './types.js';
 import { MAX_FOLDER_DEPTH, comparePaths } from './walk.js';
-import { entry, type YNode } from './yaml.js';
+import { entry, type Position, type YNode } from './yaml.js';
 
 /** The files of a policy folder OPA reads (as `opa eval -d` loads a folder): Rego and data. */
 export const POLICY_FILE = /\.(rego|json|ya?ml)$/;
@@ -125,22 +125,22 @@ const sameFolder = (at: string, rel: string) => at === folderParts(rel).join('/'
 /**
  * poolsync.yaml's `policies.path` (`dir`: the config folder), told to `add` at its value: it must
  * be a real folder of the repository holding no link, FIFO, socket or device; a missing one is
- * named with the closest folder there (`polices` → `policies`).
+ * named with the closest folder there (`polices` → `policies`). Returns where the path is written.
  */
 export async function checkPolicyPath(
   dir: string,
   root: YNode,
   policies: { path: string } | undefined,
   add: AddError,
-): Promise<void> {
+): Promise<Position | undefined> {
   if (!policies) return;
   const node = entry(root, 'policies')?.value;
   const pos = (node ? entry(node, 'path')?.value.pos : undefined) ?? root.pos;
   const { path } = policies;
   const parts = folderParts(path);
-  if (parts.includes('..')) return; // the schema refuses it
+  if (parts.includes('..')) return pos; // the schema refuses it
   const found = await policyFolder(dir, path);
-  if (found.ok) return;
+  if (found.ok) return pos;
   const depth = found.reason === 'missing' ? found.at.split('/').length - 1 : -1;
   const hint = depth < 0 ? '' : await nearName(dir, parts, depth, false);
   const what = policyFolderWords(found, path);
@@ -149,4 +149,5 @@ export async function checkPolicyPath(
       ? ': name the folder of .rego files, relative to the folder of poolsync.yaml'
       : '';
   add('IO', `policies.path '${path}' ${what}${hint}${fix}`, pos);
+  return pos;
 }

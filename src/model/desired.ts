@@ -82,8 +82,11 @@ export interface RepoConfig {
   render?: RenderConfig;
   /** poolsync.yaml `environments:` in order (docs/environments.md); absent: one environment. */
   environments?: Environment[];
-  /** poolsync.yaml `policies:` (docs/policies.md): Rego policies and their owners. */
-  policies?: { path: string; owners: string[] };
+  /**
+   * poolsync.yaml `policies:` (docs/policies.md): Rego policies and their owners; `line`, where
+   * `path` is written, for messages.
+   */
+  policies?: { path: string; owners: string[]; line?: number };
   /** The environment this state was loaded for (`--env NAME`); absent without environments. */
   environment?: string;
   /** poolsync.yaml `approvers:` (docs/daemon.md#approvers); absent: no rule, who may today. */

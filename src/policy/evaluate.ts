@@ -42,6 +42,8 @@ export interface PolicySet {
   at: PolicyPlace;
   /** Principals who may approve its failures (docs/policies.md, Owners). */
   owners: string[];
+  /** What configured it, for messages: `--policies` (the default), or poolsync.yaml's line. */
+  origin?: string;
 }
 
 export interface PolicyFacts {

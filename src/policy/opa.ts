@@ -28,8 +28,9 @@ function executable(path: string): boolean {
 /**
  * OPA's binary: `--opa PATH`, else POOLSYNC_OPA, else scripts/install-opa.sh's cache, else
  * `opa` on PATH. A path given but not executable is an error, never a fallback to another.
+ * `needs`: what configured the policies (PolicySet's `origin`), named when none is found.
  */
-export function findOpa(flag: string | undefined, env: Env): string {
+export function findOpa(flag: string | undefined, env: Env, needs = '--policies'): string {
   for (const [given, from] of [
     [flag, '--opa'],
     [env.POOLSYNC_OPA, 'POOLSYNC_OPA'],
@@ -42,9 +43,7 @@ export function findOpa(flag: string | undefined, env: Env): string {
   if (cache !== null && executable(join(cache, 'bin', 'opa'))) return join(cache, 'bin', 'opa');
   for (const dir of (env.PATH ?? '').split(delimiter))
     if (isAbsolute(dir) && executable(join(dir, 'opa'))) return join(dir, 'opa');
-  throw new UserError(
-    `--policies needs the Open Policy Agent and none was found: ${HOW_TO_INSTALL}`,
-  );
+  throw new UserError(`${needs} needs the Open Policy Agent and none was found: ${HOW_TO_INSTALL}`);
 }
 
 export interface OpaRun {

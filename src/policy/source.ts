@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_CONFIG_FILE } from '../manifests/walk.js';
 import type { RepoConfig } from '../model/desired.js';
 import { baseConfig, pullRequestBase, type Opening } from '../ops/open-target.js';
 import { UserError } from '../util/user-error.js';
@@ -35,7 +36,9 @@ export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
     // poolsync.yaml's path: every folder from the config folder down is checked (evaluate.ts).
     const root = s.flag === undefined ? { root: resolve(s.dir) } : {};
     const at = { kind: 'folder' as const, dir: resolve(path), ...root };
-    return { source, at, owners: s.config?.owners ?? [] };
+    const line = s.config?.line === undefined ? '' : `:${s.config.line}:`;
+    const origin = originOf(s, `${join(s.shown ?? s.dir, REPO_CONFIG_FILE)}${line}`, source);
+    return { source, at, owners: s.config?.owners ?? [], origin };
   }
   // The base commit is read with Git, in the user's folder: a temporary copy is no repository.
   const dir = s.shown ?? s.dir;
@@ -49,12 +52,17 @@ export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
   if (path === undefined) return null;
   const owners = configured?.owners ?? [];
   const source = s.flag ?? configured!.path;
+  const origin = originOf(s, `the base commit's ${REPO_CONFIG_FILE}`, source);
   const where = await inRepository(path, s.flag === undefined ? dir : undefined);
   // A folder outside the checkout is the operator's (a CI job's own): read where it is.
-  if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners };
+  if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners, origin };
   const at = { kind: 'commit' as const, repo: where.root, commit: base.commit!, path: where.path };
-  return { source, at, owners };
+  return { source, at, owners, origin };
 }
+
+/** What configured the policies, named when OPA is missing (findOpa). */
+const originOf = (s: PolicySource, file: string, path: string) =>
+  s.flag !== undefined ? '--policies' : `${file} policies.path '${path}'`;
 
 /** `policies:` of a poolsync.yaml as read from Git (unchecked YAML: only well-formed values). */
 function readPolicies(doc: unknown): RepoConfig['policies'] {

@@ -75,6 +75,14 @@ describe('finding OPA (no OPA needed)', () => {
     expect(() => findOpa(undefined, unset)).toThrow(
       /^--policies needs the Open Policy Agent and none was found: install OPA/,
     );
+    // Policies configured by poolsync.yaml alone: its line is named, not a flag never given.
+    const configured = repository('policies:\n  path: pol\n', { 'pol/a.rego': 'package main\n' });
+    const fromConfig = await runInProcess(['plan', configured.dir, '--control-plane', r.cp], unset);
+    expect(fromConfig.code).toBe(1);
+    expect(fromConfig.stdout).toBe('');
+    expect(fromConfig.stderr).toMatch(
+      `Error: ${configured.dir}/poolsync.yaml:4: policies.path 'pol' needs the Open Policy Agent and none was found: install OPA`,
+    );
     // An executable that is not OPA fails closed, saying so.
     const notOpa = await runInProcess(
       [
