@@ -51,7 +51,7 @@ export function decideApproval(
   if (a.digest !== digest)
     return {
       ok: false,
-      reason: `the policy failures are ${digest} now, not ${a.digest}: look at them again`,
+      reason: `${a.by}'s approval names ${a.digest || 'no digest'}, not the failures' ${digest}: approve exactly those`,
     };
   if (a.why.trim() === '') return { ok: false, reason: 'say why the failures are approved' };
   if (a.author && a.author.toLowerCase() === a.by.toLowerCase())

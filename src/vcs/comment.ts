@@ -426,8 +426,9 @@ function fence(content: string, info = ''): string {
 /**
  * The command: the whole first line, at most 3 spaces in (4 make it code in Markdown). A
  * command on any other line is inside text, code or a quote, and approves nothing (issue 59).
+ * Its words in any case: a phone writes `Poolsync apply`, and nothing else is the whole line.
  */
-const COMMAND = /^ {0,3}poolsync[ \t]+apply(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]*$/;
+const COMMAND = /^ {0,3}poolsync[ \t]+apply(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]*$/i;
 /** As poolsync.yaml allows it (lower case, case-sensitive). */
 const NAME = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
 
@@ -441,13 +442,14 @@ export function parseCommentCommand(body: string) {
 /**
  * `poolsync approve-policies sha256:DIGEST WHY…` (docs/policies.md, Owners): an owner of the
  * policies releases exactly the failures the plan comment showed (their digest), saying why.
- * The whole first line, as `poolsync apply`; `-e NAME` names the environment.
+ * The whole first line, as `poolsync apply`; `-e NAME` names the environment. Any first word
+ * is its digest: one cut short or mistyped is refused by decideApproval, saying so, not ignored.
  */
 const POLICY_COMMAND =
-  /^ {0,3}poolsync[ \t]+approve-policies(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?[ \t]+(sha256:[0-9a-f]{64})(?:[ \t]+(.*?))?[ \t]*$/;
+  /^ {0,3}poolsync[ \t]+approve-policies(?:[ \t]+(?:-e|--env)(?:[ \t]+|=)(\S+))?(?:[ \t]+(\S+))?(?:[ \t]+(.*?))?[ \t]*$/i;
 
 export function parsePolicyApproval(body: string) {
   const m = POLICY_COMMAND.exec(body.split(/\r?\n/, 1)[0]!);
   if (!m || (m[1] !== undefined && !NAME.test(m[1]))) return null;
-  return { digest: m[2]!, why: m[3] ?? '', environment: m[1] ?? null };
+  return { digest: m[2] ?? '', why: m[3] ?? '', environment: m[1] ?? null };
 }

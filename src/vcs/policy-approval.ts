@@ -3,7 +3,7 @@
  * (docs/policies.md, Owners): `plan --comment` and `apply --policy-approvals` in CI. The forge
  * says who wrote each comment and who opened the pull request; decideApproval decides, as for
  * the daemon. The newest comment that approves exactly the failures counts; an edited one never
- * does (its `updated_at` after its `created_at`).
+ * does (its `updated_at` after its `created_at`); else the newest refusal is said.
  */
 import type { PolicyReport } from '../model/policy.js';
 import { decideApproval, type PolicyApprovalAnswer } from '../policy/approvals.js';
@@ -27,7 +27,10 @@ export async function isPolicyOwner(
   return (await actorMatches(forge, rule, actor).catch(() => null))?.allowed ?? false;
 }
 
-/** The answer to the newest approval comment of these failures; null when none names them. */
+/**
+ * The newest approval of these failures; else the answer to the newest `approve-policies`
+ * comment (another digest included); null when there is none.
+ */
 export async function approvalInComments(
   target: PullRequestRef,
   report: PolicyReport,
@@ -43,7 +46,8 @@ export async function approvalInComments(
     let refused: PolicyApprovalAnswer | null = null;
     for (const c of [...comments].reverse()) {
       const asked = parsePolicyApproval(c.body);
-      if (!asked || asked.digest !== report.failures || !c.author) continue;
+      // Another digest (cut short, or older failures') is answered too: decideApproval says so.
+      if (!asked || !c.author) continue;
       // Any writer may edit anyone's comment, and the forge still names who posted it.
       const answer: PolicyApprovalAnswer =
         c.updatedAt !== c.createdAt

@@ -133,6 +133,21 @@ describe('comment commands', () => {
     expect(parseCommentCommand('please poolsync apply')).toBeNull();
   });
 
+  it("read in any case (a phone's `Poolsync apply`); approve-policies with any digest, refused by the digest check and never ignored", async () => {
+    const { parseCommentCommand, parsePolicyApproval } = await import('../../src/vcs/comment.js');
+    expect(parseCommentCommand('Poolsync Apply -e prod')).toEqual({
+      command: 'apply',
+      environment: 'prod',
+    });
+    expect(parsePolicyApproval('Poolsync approve-policies sha256:08eb4328 ok')).toEqual({
+      digest: 'sha256:08eb4328',
+      why: 'ok',
+      environment: null,
+    });
+    expect(parsePolicyApproval('poolsync approve-policies')!.digest).toBe('');
+    expect(parsePolicyApproval('please poolsync approve-policies sha256:08eb4328')).toBeNull();
+  });
+
   it('count only as the whole first line: never inside code, a quote or other text (issue 59)', async () => {
     const { parseCommentCommand } = await import('../../src/vcs/comment.js');
     for (const body of [

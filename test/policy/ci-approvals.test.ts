@@ -98,11 +98,25 @@ describe.skipIf(opaMissing)(
       expect(byAuthor.stdout).toContain(
         'An approval was refused: mallory wrote the pull request: its author may not approve its policy failures',
       );
-      // An approval of other failures releases nothing.
+      // An approval of other failures releases nothing, and says so: the newest answer is shown,
+      // not an older refusal (a digest cut short was ignored without a word).
+      const digest = command.split(' ').at(-1)!;
       forge.seed(KEY, [
         { body: `poolsync approve-policies sha256:${'1'.repeat(64)} other`, author: user('alice') },
       ]);
-      expect((await plan()).code).toBe(1);
+      const other = await plan();
+      expect(other.code).toBe(1);
+      expect(other.stdout).toContain(
+        `An approval was refused: alice's approval names sha256:${'1'.repeat(64)}, not the failures' ${digest}: approve exactly those`,
+      );
+      forge.seed(KEY, [
+        { body: 'poolsync approve-policies sha256:08eb4328 ok', author: user('alice') },
+      ]);
+      const cut = await plan();
+      expect(cut.code).toBe(1);
+      const cutRefusal = `An approval was refused: alice's approval names sha256:08eb4328, not the failures' ${digest}: approve exactly those`;
+      expect(cut.stdout).toContain(cutRefusal);
+      expect(forge.list(KEY).find((c) => c.body.includes('Policies'))!.body).toContain(cutRefusal);
 
       // A team owner (vcs/principals.ts): an active member of acme/platform, not a pending one.
       forge.githubTeams.set(
@@ -139,8 +153,12 @@ describe.skipIf(opaMissing)(
       const editedApply = await apply(...approvals);
       expect(editedApply.code).toBe(1);
       expect(editedApply.stderr).toContain('the policies deny this plan');
+      // The command's words in any case (docs/pull-request-comments.md): a phone's capital P.
       forge.seed(KEY, [
-        { body: `${command} the registry lands next sprint`, author: user('carol') },
+        {
+          body: `${command.replace('poolsync', 'Poolsync')} the registry lands next sprint`,
+          author: user('carol'),
+        },
       ]);
       const approved = await plan();
       expect(approved.code).toBe(0);

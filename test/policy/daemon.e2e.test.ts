@@ -192,7 +192,7 @@ describe.skipIf(opaMissing)(
         'Approval refused: bob is not an owner of the policies of policies (alice, team:acme/platform)',
       );
       const other = await approve('alice', `sha256:${'0'.repeat(64)}`);
-      expect(other.stderr).toContain(`the policy failures are ${digest} now`);
+      expect(other.stderr).toContain(`names sha256:${'0'.repeat(64)}, not the failures' ${digest}`);
       const printed = hint.slice(hint.indexOf('poolsync approve') + 'poolsync '.length);
       const words = printed.replace('WHY', 'registry-comes-next-week').split(' ');
       const alice = await runInProcess(words, env);
