@@ -14,7 +14,11 @@ export interface SecretFile {
   endpoint: string | null;
 }
 
-/** `text` as a secret file whose bound form holds the secret under `key`; '' when it holds none. */
+/**
+ * `text` as a secret file whose bound form holds the secret under `key`; '' when it holds none.
+ * A `KEY:` line without `endpoint:` is the bound form missing its binding: the secret is that
+ * line's, so callers say the binding is missing, not that `KEY: …` is no token.
+ */
 export function parseSecretFile(text: string, key: string): SecretFile {
   const lines = text.split(/\r?\n/);
   const field = (name: string) =>
@@ -23,7 +27,7 @@ export function parseSecretFile(text: string, key: string): SecretFile {
       ?.slice(name.length + 1)
       .trim() ?? null;
   const endpoint = field('endpoint');
-  if (endpoint === null) return { secret: lines[0]?.trim() ?? '', endpoint: null };
+  if (endpoint === null) return { secret: field(key) ?? lines[0]?.trim() ?? '', endpoint: null };
   return { secret: field(key) ?? '', endpoint };
 }
 

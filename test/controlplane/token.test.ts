@@ -68,6 +68,14 @@ describe('a token file bound to its control plane (docs/security.md, "Environmen
     await expect(token(plain, URL, 'prod')).rejects.toThrow(
       `environment prod: the token file ${plain} does not name its control plane, so nothing was sent to https://cp.example.com`,
     );
+    // The bound form without its endpoint line: the binding is what is missing, the token unsaid.
+    const unbound = file('unbound', 'token: half-bound-secret\n');
+    const refused = await token(unbound, URL, 'prod').catch((e: Error) => e.message);
+    expect(refused).toMatch(
+      `environment prod: the token file ${unbound} does not name its control plane, so nothing was sent to https://cp.example.com. A token for an environment's control plane must name it (a first line \`endpoint: https://cp.example.com\``,
+    );
+    expect(refused).not.toContain('half-bound-secret');
+    expect(await token(unbound, URL)).toBe('half-bound-secret');
     expect(await token(undefined, URL, 'prod')).toBeUndefined();
     expect(await token(undefined, URL)).toBe('bound-secret');
   });
