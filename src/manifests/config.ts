@@ -26,7 +26,10 @@ export interface ConfigResult {
   config: RepoConfig;
   errors: ValidationError[];
   limits: Readonly<InputLimits>;
-  /** `environments:` is declared, valid or not: with errors the loader reads no manifest. */
+  /**
+   * `environments:` is declared (true), valid or not, or not (false); absent when poolsync.yaml
+   * cannot be read or parsed. With errors, unless false, the loader reads no manifest.
+   */
   declaresEnvironments?: boolean;
   /** The folder has no poolsync.yaml (its defaults apply). */
   absent?: true;
@@ -37,7 +40,7 @@ export async function readRepoConfig(
   resolveHost?: HostResolver,
 ): Promise<ConfigResult> {
   const errors: ValidationError[] = [];
-  const defaults = (declaresEnvironments?: true): ConfigResult => ({
+  const defaults = (declaresEnvironments?: boolean): ConfigResult => ({
     config: { prune: false, ignore: [] },
     errors,
     limits: LIMITS,
@@ -47,20 +50,20 @@ export async function readRepoConfig(
   const read = await readManifestText(root, REPO_CONFIG_FILE);
   if (!read.ok) {
     if (!read.missing) errors.push(read.error);
-    return read.missing ? { ...defaults(), absent: true } : defaults();
+    return read.missing ? { ...defaults(false), absent: true } : defaults();
   }
   const add: AddError = (code, message, { line, column }) =>
     errors.push({ code, message, file: REPO_CONFIG_FILE, line, column, address: null });
   const doc = readConfigDocument(read.text, add);
   if (doc === null) return defaults();
-  if (errors.length > 0) return defaults(entry(doc.root, 'environments') ? true : undefined);
+  const declared = entry(doc.root, 'environments') !== undefined;
+  if (errors.length > 0) return defaults(declared);
   const raw = doc.value as RepoConfigFile;
   const ignore = raw.ignore ?? [];
   checkIgnoreGlobs(doc.root, ignore, add);
   const limits = readLimits(doc.root, add);
   const environments = await readEnvironments(root, doc.root, add, resolveHost);
-  const envNames =
-    environments?.map((e) => e.name) ?? (entry(doc.root, 'environments') ? null : []);
+  const envNames = environments?.map((e) => e.name) ?? (declared ? null : []);
   const render = await checkRenderConfig(root, doc.value, doc.root, add, envNames);
   checkApprovers(doc.root, environments, add);
   const policiesAt = await checkPolicyPath(root, doc.root, raw.policies, add);
@@ -92,7 +95,7 @@ export async function readRepoConfig(
     },
     errors,
     limits,
-    ...(environments ? { declaresEnvironments: true } : {}),
+    declaresEnvironments: declared,
   };
 }
 

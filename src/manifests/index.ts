@@ -312,8 +312,9 @@ async function readSetup(
   const read = opts.shared?.config ?? (await readRepoConfig(dir, opts.resolveHost));
   const { config: repoConfig, errors: configErrors, limits } = read;
   errors.push(...configErrors);
-  // An environment's files are not known while its poolsync.yaml is wrong: none is read.
-  if (configErrors.length > 0 && read.declaresEnvironments) return null;
+  // An environment's files are not known while its poolsync.yaml is wrong, nor whether it has
+  // environments while it does not parse: none is read (each folder read as one: spurious V1s).
+  if (configErrors.length > 0 && read.declaresEnvironments !== false) return null;
   const chosen = configErrors.length > 0 ? null : selectEnvironment(repoConfig, opts.environment);
   // Nor without the environment: which files are manifests, which patches, is its to say.
   if (chosen?.error) {

@@ -4,7 +4,7 @@
  * are refused in another, each environment keeps its own inventory. The CLI in child processes.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -292,5 +292,26 @@ environments:
       `Error: --env prod: poolsync.yaml in ${dir} is not valid, so environment prod is not known: poolsync.yaml:6:15: environments.prod.folders: nowhere does not exist; \`poolsync validate ${dir}\` lists every error\n`,
     );
     expect(existsSync(join(dir, '.poolsync'))).toBe(false);
+  });
+
+  it("one that does not parse is reported alone: which folders are an environment's is not known, so no manifest is read", async () => {
+    const dir = join(root, 'unparsed');
+    await cp(join(import.meta.dirname, '../../examples/environments'), dir, { recursive: true });
+    const config = await readFile(join(dir, 'poolsync.yaml'), 'utf8');
+    await writeFile(
+      join(dir, 'poolsync.yaml'),
+      config.replace('  production:\n', '  production\n'),
+    );
+    const { main } = await import('../../src/cli/run.js');
+    const cause =
+      "poolsync.yaml:20:3: YAML syntax error: 'production' is missing its ':' (key: value), so the parser read on and gave up at line 21, column 17";
+    for (const command of [
+      ['validate', dir],
+      ['plan', dir],
+    ]) {
+      const io = memoryIo();
+      expect(await exitOf(io, main(command, io))).toBe(1);
+      expect(io.out()).toBe(`${dir}/${cause}\n1 error in 1 file.\n`);
+    }
   });
 });
