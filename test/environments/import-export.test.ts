@@ -100,6 +100,15 @@ environments:
 });
 
 describe('export --env', () => {
+  it('is needed in a repository with environments, as for plan and import: not the default control plane', async () => {
+    const r = await runCli(['export', '--dir', 'prod'], {}, repo);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'Error: poolsync.yaml in . declares environments (dev, prod): name one with --env NAME\n',
+    );
+    expect(existsSync(join(repo, '.poolsync'))).toBe(false);
+  });
+
   it('says when what it wrote is outside the environment’s folders, or read by another environment', async () => {
     const outside = await exportProd('scratch');
     expect(outside.code, outside.stderr).toBe(0);

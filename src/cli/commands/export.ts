@@ -80,7 +80,10 @@ import type { Io } from '../io.js';
 import type { RecordWrite } from '../../ops/apply-run.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
-  const read = await withoutDeclared(await readExport(args, io), resolve(args.dir));
+  // The config folder's environments, as plan and import read them: without --env in a
+  // repository that declares some, the command says to name one (not the default control plane).
+  const from = await readExport(args, io, args['config-dir'] ?? '.');
+  const read = await withoutDeclared(from, resolve(args.dir));
   const replaced = await clashes(resolve(args.dir), read.files, args.force);
   return writeExport(args, read, io, replaced);
 }
@@ -97,8 +100,13 @@ interface ExportRead {
   skipped?: string;
 }
 
-async function readExport(args: Args<'export'>, io: Io): Promise<ExportRead> {
-  const target = await oneTarget(null, args, 'export', io.env);
+/** `configDir`: the folder whose poolsync.yaml may declare environments (null: init's new one). */
+async function readExport(
+  args: Args<'export'>,
+  io: Io,
+  configDir: string | null = null,
+): Promise<ExportRead> {
+  const target = await oneTarget(configDir, args, 'export', io.env);
   const cp = await openToRead(target, io, networkOf(args, io.env));
   try {
     // With the inventory: the protection marks it keeps are written as annotations.
