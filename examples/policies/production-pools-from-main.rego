@@ -10,8 +10,13 @@ deny contains {"msg": msg, "address": change.address} if {
 	change.action in {"create", "update", "replace", "delete"}
 	production(change)
 	not data.poolsync.branch == "main"
-	msg := sprintf("%s is a production pool: it changes only from main, not from %v", [change.address, data.poolsync.branch])
+	msg := sprintf("%s is a production pool: it changes only from main, %s", [change.address, planned_from])
 }
+
+# The branch planned, in words: none is known outside Git or on a detached HEAD (null).
+planned_from := sprintf("not from %s", [data.poolsync.branch]) if {
+	is_string(data.poolsync.branch)
+} else := "and this plan is of no known branch (outside Git, or a detached HEAD)"
 
 production(change) if startswith(change.name, "prod")
 

@@ -201,8 +201,11 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
   const version = doc.format_version;
   if (version === undefined)
     throw new PlanFileError(`${where} is not a plan: it has no format_version; ${PLAN_AGAIN}`);
+  // A plan is short-lived (docs/versioning.md): making it again is the other way out.
   if (isNewerFormat(version, PLAN_FORMAT_VERSION))
-    throw new PlanFileError(newerFormatMessage(where, version, PLAN_FORMAT_VERSION));
+    throw new PlanFileError(
+      `${newerFormatMessage(where, version, PLAN_FORMAT_VERSION)}, or plan again with this version`,
+    );
   if (version !== PLAN_FORMAT_VERSION)
     throw new PlanFileError(
       `${where} is a plan of format_version ${JSON.stringify(version)}; this poolsync reads format_version ` +

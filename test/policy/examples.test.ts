@@ -164,6 +164,14 @@ describe.skipIf(opaMissing)(
       );
       expect(head.code).toBe(1);
       expect(head.stdout).toContain('not from dependabot/x');
+      // No branch known (a detached HEAD): said in words, never `not from null`.
+      const detached = repository(objects);
+      git(detached.dir, 'checkout', '-q', '--detach');
+      const none = await plan(detached, p);
+      expect(none.code).toBe(1);
+      expect(none.stdout).toContain(
+        'FAIL deny: ClusterPool/prod-gpu is a production pool: it changes only from main, and this plan is of no known branch (outside Git, or a detached HEAD)',
+      );
     });
 
     it('cluster-delete-routed: deleting a cluster another queue routes to fails; deleting one only its own queue uses passes', async () => {
