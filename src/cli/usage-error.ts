@@ -106,6 +106,15 @@ function sameWord(name: string, known: readonly string[]): string | null {
   return known.find((k) => k !== name && singular(k) === singular(name)) ?? null;
 }
 
+/**
+ * The longest known option of 3 letters or more that `name` begins with: a short name written
+ * out (`--environment`, `--enviroment` for `--env`), past any edit distance.
+ */
+function writtenOut(name: string, known: readonly string[]): string | null {
+  const begun = known.filter((k) => k.length >= 3 && name.startsWith(k));
+  return begun.sort((a, b) => b.length - a.length)[0] ?? null;
+}
+
 /** MSG of yargs, whose instance CLI knows the options of the command it was reading. */
 export function usageError(msg: string, argv: readonly string[], cli: Argv): UserError {
   const words = argv.filter((a) => !a.startsWith('-'));
@@ -165,7 +174,7 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
             : `Unexpected argument "${name}".`;
         const secret = secretHint(name, known);
         if (secret) return `Unknown option --${name}: ${secret}`;
-        const hit = closest(name, known) ?? sameWord(name, known);
+        const hit = closest(name, known) ?? sameWord(name, known) ?? writtenOut(name, known);
         const other = OTHER_OPTIONS[name];
         const why = hit && other ? ` (${other(command)})` : '';
         return `Unknown option --${name}${hit ? `: did you mean --${hit}?${why}` : '.'}`;

@@ -5,7 +5,7 @@
  * process per evaluation, its time, output and builtins limited, nothing left running.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Env } from '../util/env.js';
 import { userCacheDir } from '../util/user-cache.js';
@@ -16,10 +16,11 @@ export const OPA_VERSION = 'v1.22.3';
 
 const HOW_TO_INSTALL = `install OPA ${OPA_VERSION} (scripts/install-opa.sh in poolsync's repository, \`go install github.com/open-policy-agent/opa@${OPA_VERSION}\`, or a release from https://github.com/open-policy-agent/opa/releases) and pass --opa PATH or set POOLSYNC_OPA`;
 
+/** A file this process may run: a folder passes X_OK too (it may be entered), and is none. */
 function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile();
   } catch {
     return false;
   }

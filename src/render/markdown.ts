@@ -436,14 +436,14 @@ export function mergeLine(plan: Plan, merge?: MergeFacts): string {
   if (plan.errors.length > 0 && !heldByBudget)
     return '**Merging** applies nothing while the plan fails: fix the errors above and push again.';
   if (n === 0) return '**Merging** changes nothing on the control plane.';
-  const changes = plural(n, 'change');
+  const these = n === 1 ? 'this change' : `these ${n} changes`;
   if (merge?.policy === 'none')
-    return `**Merging** applies nothing: the daemon's policy is \`none\` (it plans only); these ${changes} wait for \`poolsync apply\`.`;
+    return `**Merging** applies nothing: the daemon's policy is \`none\` (it plans only); ${these} ${n === 1 ? 'waits' : 'wait'} for \`poolsync apply\`.`;
   if (merge && merge.held > 0)
-    return `**Merging**: the daemon applies the rest of these ${changes} on its next run and holds the ${plural(merge.held, 'change')} above until approved (unless applies are frozen).`;
+    return `**Merging**: the daemon applies the rest of ${these} on its next run and holds the ${plural(merge.held, 'change')} above until approved (unless applies are frozen).`;
   if (merge)
-    return `**Merging**: the daemon applies these ${changes} on its next run (unless applies are frozen).`;
-  return `**Merging** hands these ${changes} to poolsync's apply of the merged commit (the daemon's next run, under its policy, or \`poolsync apply\`); nothing is applied from the pull request.`;
+    return `**Merging**: the daemon applies ${these} on its next run (unless applies are frozen).`;
+  return `**Merging** hands ${these} to poolsync's apply of the merged commit (the daemon's next run, under its policy, or \`poolsync apply\`); nothing is applied from the pull request.`;
 }
 
 /** At most `max` characters, the cut marked with an ellipsis. */

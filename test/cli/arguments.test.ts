@@ -245,6 +245,11 @@ describe("yargs's other refusals, in poolsync's words", () => {
       ['plan', '.', '--policy', 'policies'],
       "Unknown option --policy: did you mean --policies? (--policy none|safe|all is the daemon's: what it applies by itself; --policies names a folder of Rego policies)\nRun `poolsync plan --help` for the options.",
     ],
+    // A short option written out, past any edit distance.
+    [
+      ['plan', '.', '--environment', 'production'],
+      'Unknown option --environment: did you mean --env?\nRun `poolsync plan --help` for the options.',
+    ],
     // approve's --policies takes no folder: the hint says what it is there.
     [
       ['approve', '--policy', 'sha256:0123'],

@@ -83,6 +83,10 @@ describe('finding OPA (no OPA needed)', () => {
     expect(fromConfig.stderr).toMatch(
       `Error: ${configured.dir}/poolsync.yaml:4: policies.path 'pol' needs the Open Policy Agent and none was found: install OPA`,
     );
+    // A folder may be entered (X_OK) but is no executable file.
+    expect(() => findOpa('/tmp', unset)).toThrow(
+      /^--opa \/tmp: not an executable file; install OPA/,
+    );
     // An executable that is not OPA fails closed, saying so.
     const notOpa = await runInProcess(
       [

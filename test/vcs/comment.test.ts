@@ -35,6 +35,10 @@ describe('comment body', () => {
     expect(b).toContain('for `teams/a`');
     expect(b).toContain(`For commit \`${SHA}\`.`);
     expect(b).toContain(renderMarkdown(plan).trim());
+    expect(b).toContain('**Merging** hands this change to poolsync');
+    expect(body({ kind: 'plan', plan: makePlan({ queueUpdates: 2 }) })).toContain(
+      '**Merging** hands these 2 changes to poolsync',
+    );
   });
 
   it('a key cannot close the HTML comment early', () => {
