@@ -3,6 +3,8 @@
  * `plan --refresh-only` (drift), and beside it the mark of an apply that began after it and has
  * not finished (`.started.json`). Where: lock.ts statePathFor.
  */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LiveState } from '../model/live.js';
 import type { LastApplied } from '../plan/refresh.js';
@@ -36,10 +38,35 @@ export async function writeApplyStarted(recordPath: string, commit: string | nul
   const path = resolve(startedPathOf(recordPath));
   const root = stateRootOf(path, 'last-applied');
   await refuseTrackedFiles(root, [path], STARTED);
+  await refuseNewerRecord(recordPath);
   const mark: ApplyStarted = { format_version: '1', started_at: new Date().toISOString(), commit };
   // Durable: it is what is left when the machine itself goes down part-way.
   const options = { what: STARTED, mode: 0o644, durable: true };
   await writeOwnFile(root, path, `${JSON.stringify(mark)}\n`, options);
+}
+
+/** What a newer build recorded stays for it (docs/versioning.md): refused before it is replaced. */
+async function refuseNewerRecord(recordPath: string): Promise<void> {
+  for (const file of [resolve(recordPath), resolve(startedPathOf(recordPath))])
+    refuseNewer(file, await formatOnDisk(file), '1');
+}
+
+/**
+ * The `format_version` a record or mark starts with (written first), from its first bytes: a
+ * record is ~40 MB at 100,000 objects, and the rest is not read here. Null when absent.
+ */
+async function formatOnDisk(path: string): Promise<string | null> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
+  if (file === null) return null;
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(128), 0, 128, 0);
+    return (
+      /^\{\s*"format_version"\s*:\s*"(\d+)"/.exec(buffer.toString('utf8', 0, bytesRead))?.[1] ??
+      null
+    );
+  } finally {
+    await file.close();
+  }
 }
 
 export function lastAppliedPathFor(url: string, stateDir: string = DEFAULT_STATE_DIR): string {
@@ -56,6 +83,7 @@ export async function writeLastApplied(path: string, live: LiveState, commit: st
   const root = stateRootOf(path, 'last-applied');
   const started = resolve(startedPathOf(path));
   await refuseTrackedFiles(root, [resolve(path), started], WHAT);
+  await refuseNewerRecord(path);
   // Written whole then renamed (safe-file.ts): a reader never sees half a file. In parts (the
   // lists in slices), never one string: ~40 MB at 100,000 objects, at apply's peak.
   await writeOwnFile(root, resolve(path), jsonLine(record), { what: WHAT, mode: 0o644 });

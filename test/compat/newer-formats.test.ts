@@ -42,6 +42,15 @@ function inFolder(dir: string, args: string[]) {
   return runCli(args).finally(() => process.chdir(cwd));
 }
 
+const QUEUE_NEW = `apiVersion: poolsync/v1
+kind: Queue
+metadata:
+  name: new-queue
+spec:
+  run_concurrency: 1
+  action_concurrency: 1
+`;
+
 const DAEMON = [
   'daemon',
   '--watch',
@@ -144,6 +153,29 @@ describe('a file of a newer format is refused naming both versions, and kept as 
     const run = await inFolder(record.repo, ['plan', '.', '--refresh-only']);
     expect([run.code, run.stderr]).toMatchObject([1, expect.stringMatching(newer(mark, 2, 1))]);
     expect(readFileSync(mark, 'utf8')).toBe(text);
+  });
+
+  it('the last-applied record and its mark: apply leaves them as they are, warning', async () => {
+    for (const [name, mark] of [
+      ['record', false],
+      ['mark', true],
+    ] as const) {
+      const record = repoWith('embedded', 'control-plane.json.last-applied.json', (r) => {
+        if (!mark) r.format_version = '2';
+      });
+      const path = mark ? record.path.replace(/\.json$/, '.started.json') : record.path;
+      const text = mark
+        ? '{"format_version":"2","started_at":"2030-01-01T00:00:00.000Z","commit":null}\n'
+        : record.text;
+      writeFileSync(path, text);
+      // A change to apply: the record is written after steps, the mark before them.
+      writeFileSync(join(record.repo, 'queues', 'new-queue.yaml'), QUEUE_NEW);
+      const run = await inFolder(record.repo, ['apply', '.', '--auto-approve']);
+      expect([name, run.code]).toEqual([name, 0]);
+      const line = `is format 2, written by a newer poolsync; this poolsync (${version}) reads format 1: upgrade poolsync`;
+      expect(run.stderr, name).toContain(`${path} ${line}`);
+      expect(readFileSync(path, 'utf8')).toBe(text);
+    }
   });
 
   it('a saved plan: show and apply refuse it', async () => {
