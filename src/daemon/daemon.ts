@@ -14,7 +14,13 @@ import { listedByName } from '../vcs/principals.js';
 import { approvalTarget } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import { dashboardHandler } from './dashboard/page.js';
-import { HTTP_SECRETS, leaderStatus, startStatusServer, type StatusServer } from './http.js';
+import {
+  HTTP_SECRETS,
+  leaderStatus,
+  startStatusServer,
+  type FreezeBefore,
+  type StatusServer,
+} from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
 import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
@@ -165,10 +171,17 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
             : approvalTarget(units, r.environment, approvalWords, () => '');
         if (typeof target === 'string') return { ok: false, reason: target };
         // Resuming also lifts a rollback: the branch head is applied again (docs/daemon.md#rollback).
-        for (const u of Array.isArray(target) ? target : [target])
-          if (r.suspend) await u.freeze.suspend(r.by, r.reason);
-          else await Promise.all([u.freeze.resume(), u.rollback.lift()]);
-        return { ok: true, freeze: status().freeze };
+        const before: FreezeBefore[] = [];
+        for (const u of Array.isArray(target) ? target : [target]) {
+          const environment = u.name;
+          if (r.suspend)
+            before.push({ environment, suspended: await u.freeze.suspend(r.by, r.reason) });
+          else {
+            const [suspended, rollback] = await Promise.all([u.freeze.resume(), u.rollback.lift()]);
+            before.push({ environment, suspended, rollback });
+          }
+        }
+        return { ok: true, freeze: status().freeze, before };
       },
       rollback: async (r) => {
         const target = approvalTarget(units, r.environment, approvalWords, (names) =>

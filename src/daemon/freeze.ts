@@ -166,14 +166,18 @@ export class Freeze {
   }
 
   /**
-   * Kept across restarts; a second suspend keeps the first's time. Each listener is told before
-   * this resolves, so an apply in flight starts no step after `poolsync suspend` is answered.
+   * Kept across restarts; returns the suspension in force before, which a second suspend keeps
+   * whole (who, why and since), or null. Each listener is told before this resolves, the second
+   * time too (it stops a run that overrides the freeze), so an apply in flight starts no step
+   * after `poolsync suspend` is answered.
    */
-  async suspend(by: string, reason: string | null): Promise<void> {
-    const since = this.suspension?.since ?? new Date(this.clock.now()).toISOString();
-    await this.keep({ since, by, reason });
+  async suspend(by: string, reason: string | null): Promise<Suspension | null> {
+    const before = this.suspension;
+    if (before === null)
+      await this.keep({ since: new Date(this.clock.now()).toISOString(), by, reason });
     const why = this.why()!;
     for (const listener of [...this.listeners]) listener(why);
+    return before;
   }
 
   /** `listener` is told of each suspension (stages/apply.ts); returns the unsubscribe. */
@@ -182,8 +186,11 @@ export class Freeze {
     return () => this.listeners.delete(listener);
   }
 
-  async resume(): Promise<void> {
-    await this.keep(null);
+  /** Returns the suspension lifted, or null when applies were not suspended. */
+  async resume(): Promise<Suspension | null> {
+    const before = this.suspension;
+    if (before !== null) await this.keep(null);
+    return before;
   }
 
   private async keep(suspension: Suspension | null): Promise<void> {

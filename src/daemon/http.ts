@@ -23,7 +23,7 @@ import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus, LeaderStatus } from './status.js';
-import type { FreezeStatus } from './freeze.js';
+import type { FreezeStatus, Suspension } from './freeze.js';
 import type { RollbackPin } from './rollback.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
 import { deliveryOf, SeenDeliveries } from './deliveries.js';
@@ -91,7 +91,9 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   /** POST /suspend and /resume: each environment's freeze after it (freeze.ts), or why not. */
   freeze(
     request: FreezeRequest,
-  ): Promise<{ ok: true; freeze: FreezeStatus } | { ok: false; reason: string }>;
+  ): Promise<
+    { ok: true; freeze: FreezeStatus; before: FreezeBefore[] } | { ok: false; reason: string }
+  >;
   /** POST /rollback: hold run `run`'s commit (rollback.ts); `done`: its first run ended. */
   rollback?(
     request: RollbackRequest,
@@ -168,6 +170,15 @@ export interface FreezeRequest {
   environment?: string;
   by: string;
   reason: string | null;
+}
+
+/** An environment a suspend or resume asked, as it was before (a suspend keeps one in force). */
+export interface FreezeBefore {
+  environment: string | null;
+  /** The suspension in force then: kept by /suspend, lifted by /resume; null: none. */
+  suspended: Suspension | null;
+  /** /resume: the rollback it lifted, null: none. */
+  rollback?: RollbackPin | null;
 }
 
 /** POST /rollback: the run to go back to, in one environment (required with several). */
@@ -423,12 +434,21 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   if (refusal !== null) return send(res, 403, { error: refusal });
   const answer = await h.freeze({ suspend, environment: named, ...said });
   if (!answer.ok) return send(res, 409, { error: answer.reason });
-  h.logger.warn(
-    { environment: named ?? null, ...said },
-    suspend ? 'applies suspended' : 'applies resumed',
+  // A suspension in force is kept, not replaced; a resume that lifts nothing says so.
+  const changed = answer.before.some((b) =>
+    suspend ? b.suspended === null : b.suspended !== null || b.rollback,
   );
+  const which = { environment: named ?? null, ...said };
+  if (changed) h.logger.warn(which, suspend ? 'applies suspended' : 'applies resumed');
+  else
+    h.logger.info(
+      which,
+      suspend
+        ? 'applies were suspended already: that suspension is kept'
+        : 'applies were not suspended',
+    );
   if (!suspend) void h.requestReconcile('manual', named);
-  return send(res, 200, { freeze: answer.freeze });
+  return send(res, 200, { freeze: answer.freeze, before: answer.before });
 }
 
 /**

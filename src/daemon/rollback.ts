@@ -137,8 +137,11 @@ export class Rollback {
       await this.keep({ ...this.pin, branchHead: head });
   }
 
-  async lift(): Promise<void> {
-    if (this.pin !== null) await this.keep(null);
+  /** Returns the rollback lifted, or null. */
+  async lift(): Promise<RollbackPin | null> {
+    const before = this.pin;
+    if (before !== null) await this.keep(null);
+    return before;
   }
 
   private async keep(pin: RollbackPin | null): Promise<void> {

@@ -98,7 +98,8 @@ async function replica(
     },
     freeze: async (r) => {
       seen.freezes.push(r);
-      return { ok: true, freeze: initialStatus({ kind: 'watch' }, 'safe').freeze };
+      const before = [{ environment: null, suspended: null }];
+      return { ok: true, freeze: initialStatus({ kind: 'watch' }, 'safe').freeze, before };
     },
     follower,
     replica: identity,

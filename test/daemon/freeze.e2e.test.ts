@@ -170,6 +170,41 @@ describe('poolsync suspend and resume', () => {
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^poolsync_applies_frozen 0$/m);
   });
 
+  it('a second suspend keeps the first (who, why, since) and says so; resuming what is not suspended says it was not', async () => {
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const h = await watching(folder);
+    const url = h.daemon.url;
+    expect(
+      await freeze(args(url, { reason: 'incident 42', as: 'alice' }), memoryIo(env), true),
+    ).toBe(0);
+    const first = h.daemon.status().freeze.suspended!;
+    const second = memoryIo(env);
+    expect(await freeze(args(url, { reason: 'change freeze', as: 'bob' }), second, true)).toBe(0);
+    expect(second.out()).toBe(
+      `Applies were already suspended by alice since ${first.since} (incident 42): \`poolsync resume\` lifts it; that suspension stays as it is (its reason and start are not replaced).\n`,
+    );
+    expect(h.daemon.status().freeze.suspended).toEqual(first);
+    // The API answers as before (200, \`freeze\`), and says what was in force.
+    const asked = await fetch(`${url}/suspend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'carol', reason: 'again' }),
+    });
+    expect(asked.status).toBe(200);
+    expect(await asked.json()).toMatchObject({
+      freeze: { frozen: true, suspended: first },
+      before: [{ environment: null, suspended: first }],
+    });
+
+    const resumed = memoryIo(env);
+    expect(await freeze(args(url), resumed, false)).toBe(0);
+    expect(resumed.out()).toBe('Applies resumed: the daemon runs now and applies what waited.\n');
+    const again = memoryIo(env);
+    expect(await freeze(args(url), again, false)).toBe(0);
+    expect(again.out()).toBe('Applies were not suspended: nothing to resume.\n');
+  });
+
   it('an approval while suspended says the held changes wait for the freeze to lift; resume applies them', async () => {
     const folder = join(tempDir(), 'repo');
     writeFolder(folder, manifests());

@@ -9,9 +9,10 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
+import type { FreezeBefore } from '../../daemon/http.js';
 import { renderText, renderedOfRun } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
-import { errorLine, missingRunWords, runWords } from '../../render/daemon-words.js';
+import { errorLine, freezeWords, missingRunWords, runWords } from '../../render/daemon-words.js';
 import {
   findKeptRun,
   missingRun,
@@ -804,19 +805,41 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
     by: args.as?.trim() || defaultApprover(),
     reason: args.reason,
   });
-  const body = res.json as { error?: string; freeze?: FreezeStatus };
+  const body = res.json as { error?: string; freeze?: FreezeStatus; before?: FreezeBefore[] };
   if (res.status !== 200 || !body.freeze)
     throw new UserError(
       answered(`${base}/${suspend ? 'suspend' : 'resume'}`, res.status, body.error),
     );
-  const where = args.env ? ` in environment ${args.env}` : '';
-  io.stdout.write(
-    `${escapeTerminal(
+  // Each environment asked, as it was (an older daemon says nothing: each one changed), so a
+  // suspension kept whole or a resume of nothing is not said to have happened.
+  const before = body.before ?? [];
+  const same = before.filter((b) => (b.suspended !== null) === suspend);
+  const lines: string[] = [];
+  if (same.length === 0 || same.length < before.length) {
+    const changed = before.filter((b) => !same.includes(b)).map((b) => b.environment);
+    const where = args.env
+      ? ` in environment ${args.env}`
+      : same.length > 0
+        ? ` in environment${changed.length > 1 ? 's' : ''} ${changed.join(', ')}`
+        : '';
+    lines.push(
       suspend
         ? `Applies suspended${where}: the daemon still plans and detects drift, and applies nothing until \`poolsync resume\`.`
         : `Applies resumed${where}: the daemon runs now and applies what waited.`,
-    )}\n`,
-  );
+    );
+  }
+  for (const b of same) {
+    const where = b.environment !== null ? ` in environment ${b.environment}` : '';
+    const lifted = b.rollback
+      ? `; the rollback to run #${b.rollback.run} is lifted: the daemon runs now and applies the branch head`
+      : ': nothing to resume';
+    lines.push(
+      b.suspended
+        ? `Applies${where} were already ${freezeWords.suspended(b.suspended)}; that suspension stays as it is (its reason and start are not replaced).`
+        : `Applies${where} were not suspended${lifted}.`,
+    );
+  }
+  io.stdout.write(lines.map((l) => `${escapeTerminal(l)}\n`).join(''));
   // A sync window may still hold them (or, with environments, another environment's suspension).
   if (!suspend && body.freeze.why)
     io.stdout.write(`${escapeTerminal(`Still frozen: ${body.freeze.why}`)}\n`);
