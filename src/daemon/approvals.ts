@@ -10,6 +10,8 @@ import type { Change } from '../model/plan.js';
 import type { ApproverAction, ApproverRules } from '../model/desired.js';
 import { ruleFor, type PrincipalRule } from '../vcs/principals.js';
 import { editDistance } from '../manifests/suggest.js';
+import type { PolicyApproval, PolicyReport } from '../model/policy.js';
+import { PolicyApprovals } from '../policy/approvals.js';
 
 /** One change as /status and the approvals list it. */
 export interface ChangeBrief {
@@ -278,4 +280,24 @@ export class Approvals {
 
 function isTypoOf(asked: string, held: string): boolean {
   return asked !== held && editDistance(asked, held) <= TYPO_DISTANCE;
+}
+
+/**
+ * A unit's policy approvals, each used once (docs/policies.md, Owners): after the run it released
+ * has applied, the same failures in a later plan (a revert and back, a rollback and `poolsync
+ * resume`) wait for a new approval, as a held plan's approval is taken by its run (`take`).
+ */
+export class UnitPolicyApprovals extends PolicyApprovals {
+  /** By digest, the `at` of the approval a run applied with: a newer approval is not used. */
+  private readonly used = new Map<string, string>();
+
+  override of(report: PolicyReport): PolicyApproval | undefined {
+    const approval = super.of(report);
+    return approval && this.used.get(approval.failures) !== approval.at ? approval : undefined;
+  }
+
+  /** The run `approval` released has applied. */
+  use(approval: PolicyApproval): void {
+    this.used.set(approval.failures, approval.at);
+  }
 }

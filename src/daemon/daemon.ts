@@ -26,7 +26,13 @@ import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
 import type { DaemonStatus } from './status.js';
 import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
-import { environmentsStatus, sectionsFromLeaders, startUnits, type UnitDeps } from './unit.js';
+import {
+  environmentsStatus,
+  sectionsFromLeaders,
+  startUnits,
+  type Unit,
+  type UnitDeps,
+} from './unit.js';
 import type { PullRequestEvent } from '../vcs/types.js';
 import { listenRefusal } from '../util/reach.js';
 
@@ -38,6 +44,21 @@ export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
 }
 
 export type RunningDaemon = Awaited<ReturnType<typeof startDaemon>>;
+
+/** `u`'s policy failures when their digest is `digest` (none or one), as the words name them. */
+function policiesOf(u: Unit, digest: string) {
+  const report = u.status().policies;
+  return report?.failures === digest ? [{ environment: u.name, owners: report.owners }] : [];
+}
+
+/** Why `u`'s policy failures take no approval now (approved already, or applied on one); null: none. */
+function approvedPolicies(u: Unit): string | null {
+  const report = u.status().policies;
+  if (!report) return null;
+  const unused = u.policyApprovals.of(report);
+  if (unused) return approvalWords.policiesApproved(unused, u.name);
+  return report.approval ? approvalWords.policiesApplied(report.approval, u.name) : null;
+}
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   const { logger } = deps;
@@ -114,13 +135,28 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
       ready,
       metrics,
       approve: (r) => {
-        // Without a name, the environment whose held changes have the fingerprint (they differ);
-        // else the one that held it, or holds one it is a typo of, to say so.
+        const holding = units.filter(
+          (u) => u.approvals.status().pending?.fingerprint === r.fingerprint,
+        );
+        // A policy failures' digest given as held changes' fingerprint: the command that approves it.
+        const asked =
+          r.environment === undefined ? units : units.filter((u) => u.name === r.environment);
+        const failing = asked.flatMap((u) => policiesOf(u, r.fingerprint));
+        if (failing.length > 0 && !asked.some((u) => holding.includes(u)))
+          return { ok: false, reason: approvalWords.policyDigest(r.fingerprint, failing) };
+        // Without a name, the environment holding changes with the fingerprint, never the first of
+        // several; else the one that held it, or holds one it is a typo of, to say so.
         const target = approvalTarget(units, r.environment, approvalWords, (names) => {
-          const holding =
-            units.find((u) => u.approvals.status().pending?.fingerprint === r.fingerprint) ??
-            units.find((u) => u.approvals.concerns(r.fingerprint));
-          return holding ?? approvalWords.noEnvironmentHolds(r.fingerprint, names);
+          if (holding.length > 1)
+            return approvalWords.heldBySeveral(
+              r.fingerprint,
+              holding.map((u) => u.name!),
+            );
+          return (
+            holding[0] ??
+            units.find((u) => u.approvals.concerns(r.fingerprint)) ??
+            approvalWords.noEnvironmentHolds(r.fingerprint, names)
+          );
         });
         if (typeof target === 'string') return { ok: false, reason: target };
         const refusal = tokenRefusal(target, 'approve', 'admin');
@@ -149,20 +185,32 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         return null;
       },
       approvePolicies: (r) => {
-        // Without a name, the environment whose policy failures have that digest, as for approve.
+        const digest = r.failures;
+        // Without a name, the environment whose failures with that digest wait for an owner, never
+        // the first of several.
         const target = approvalTarget(units, r.environment, approvalWords, (names) => {
-          const holding = units.find((u) => u.status().policies?.failures === r.failures);
-          return holding ?? approvalWords.noEnvironmentFails(r.failures, names);
+          const having = units.filter((u) => policiesOf(u, digest).length > 0);
+          const waiting = having.filter((u) => !approvedPolicies(u));
+          const found = waiting.length > 0 ? waiting : having;
+          if (found.length > 1)
+            return approvalWords.failingInSeveral(
+              digest,
+              found.flatMap((u) => policiesOf(u, digest)),
+            );
+          return found[0] ?? approvalWords.noEnvironmentFails(digest, names);
         });
         if (typeof target === 'string') return { ok: false, reason: target };
-        const { failures: digest, approver: by, reason: why } = r;
-        const answer = target.policyApprovals.approve(target.status().policies, {
-          by,
-          why,
-          digest,
-          at: new Date(),
-        });
-        return { ...answer, environment: target.name ?? undefined };
+        const environment = target.name ?? undefined;
+        const report = target.status().policies;
+        // Only the failures held now (another digest: decideApproval says which): one approved
+        // already keeps its who and why.
+        const refusal = !report?.failures
+          ? approvalWords.noPolicyFailure(digest, target.name)
+          : report.failures === digest && approvedPolicies(target);
+        if (refusal) return { ok: false, reason: refusal, environment };
+        const { approver: by, reason: why } = r;
+        const answer = target.policyApprovals.approve(report, { by, why, digest, at: new Date() });
+        return { ...answer, environment };
       },
       freeze: async (r) => {
         const target =

@@ -346,17 +346,22 @@ async function approve(call: Call): Promise<void> {
     approver: approver.trim().slice(0, 200),
     environment: named,
   });
+  // The environment approved is named: in the log, in the answer, and its run is the one asked.
+  const where = answer.environment ?? null;
   if (!answer.ok) {
-    h.logger.warn({ fingerprint, approver, reason: answer.reason }, 'approval refused');
+    h.logger.warn(
+      { fingerprint, approver, environment: where, reason: answer.reason },
+      'approval refused',
+    );
     return send(res, answer.forbidden ? 403 : 409, { approved: false, reason: answer.reason });
   }
   h.logger.info(
-    { fingerprint, approver: answer.record.approver, via: 'api' },
+    { fingerprint, approver: answer.record.approver, environment: where, via: 'api' },
     'approval accepted: the next run applies the held changes',
   );
-  // A run of the environment approved (its answer names it), not of every one.
   void h.requestReconcile('manual', answer.environment);
-  return send(res, 200, { approved: true, approval: answer.record, frozen: answer.frozen ?? null });
+  const frozen = answer.frozen ?? null;
+  return send(res, 200, { approved: true, approval: answer.record, environment: where, frozen });
 }
 
 /** `{"policies": "sha256:…", "approver": NAME, "reason": WHY}`: src/policy/approvals.ts decides. */
@@ -378,13 +383,16 @@ function approvePolicies(call: Call, body: Record<string, unknown>, environment?
     reason: reason.trim().slice(0, 1000),
     environment,
   });
+  const where = answer.environment ?? null;
   if (!answer.ok) {
-    h.logger.warn({ policies, approver, reason: answer.reason }, 'policy approval refused');
+    const refused = { policies, approver, environment: where, reason: answer.reason };
+    h.logger.warn(refused, 'policy approval refused');
     return send(res, 409, { approved: false, reason: answer.reason });
   }
-  h.logger.info({ ...answer.approval, via: 'api' }, 'policy failures approved by an owner');
+  const approved = { ...answer.approval, environment: where, via: 'api' };
+  h.logger.info(approved, 'policy failures approved by an owner');
   void h.requestReconcile('manual', answer.environment);
-  return send(res, 200, { approved: true, approval: answer.approval });
+  return send(res, 200, { approved: true, approval: answer.approval, environment: where });
 }
 
 /** Whether `text` (shown in /status and the log) holds a secret of this daemon or the process. */

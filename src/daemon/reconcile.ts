@@ -406,7 +406,12 @@ export class Reconciler {
             if (stale) return { result: 'failed', commit, message, transient: true };
           }
           const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
-          if (applied.result === 'applied') await this.rereadManaged(ctx, cp, products);
+          if (applied.result === 'applied') {
+            // The owner approved this deployment, not every later plan with the same failures.
+            if (policies && !isOutcome(policies) && policies.approval)
+              this.o.policyApprovals?.use(policies.approval);
+            await this.rereadManaged(ctx, cp, products);
+          }
           return applied;
         });
       } else {

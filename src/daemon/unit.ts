@@ -6,7 +6,6 @@
  * checkout, so a failing environment never blocks the others; with --leader-elect one Lease per
  * environment (`<lease>-<environment>`), so environments spread across replicas.
  */
-import { PolicyApprovals } from '../policy/approvals.js';
 import { unitPolicies } from './stages/policies.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -42,7 +41,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { type Clock, SYSTEM_CLOCK } from '../util/clock.js';
 import { paceLine } from '../util/pacer.js';
 import type { Redactor } from '../util/redact.js';
-import { Approvals, heldIn } from './approvals.js';
+import { Approvals, heldIn, UnitPolicyApprovals } from './approvals.js';
 import { Freeze } from './freeze.js';
 import { Rollback, type RollbackPin } from './rollback.js';
 import { withSharedHistory } from './shared-history.js';
@@ -150,7 +149,7 @@ async function startUnit(
   );
   // docs/policies.md: checked for the unit's runs and its pull requests' plans alike.
   const policies = unitPolicies(config, deps.env);
-  const policyApprovals = new PolicyApprovals();
+  const policyApprovals = new UnitPolicyApprovals();
   const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),
   );

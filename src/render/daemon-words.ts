@@ -3,6 +3,7 @@
  * and pass the facts; every sentence is built here.
  */
 import type { Change } from '../model/plan.js';
+import type { PolicyApproval } from '../model/policy.js';
 import { plural } from './common.js';
 import { code } from './markdown.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -317,6 +318,43 @@ const ACTION_WORDS: Record<string, string> = {
   override: 'override the freeze',
 };
 
+/** ` --env NAME` with environments, so a command printed under one approves that one only. */
+const envFlag = (environment: string | null) =>
+  environment !== null ? ` --env ${environment}` : '';
+
+/** The command that approves held changes `fingerprint` (of `environment`). */
+export const approveCommand = (fingerprint: string, environment: string | null) =>
+  `poolsync approve ${fingerprint}${envFlag(environment)}`;
+
+/**
+ * The command that approves policy failures `failures` (of `environment`): through the daemon
+ * `--as` names a user owner (docs/policies.md, Owners), the first one listed.
+ */
+export function approvePoliciesCommand(
+  failures: string,
+  owners: readonly string[],
+  environment: string | null,
+): string {
+  const user = owners.find((o) => !o.includes(':')) ?? 'OWNER';
+  return `poolsync approve --policies ${failures} --reason WHY --as ${user}${envFlag(environment)}`;
+}
+
+/** An environment's policy failures, as the words that name them and their command need. */
+interface Failing {
+  environment: string | null;
+  owners: readonly string[];
+}
+
+/** Each environment's command, quoted: `` `poolsync approve --policies … --env dev` or `…` ``. */
+const policyCommands = (failures: string, failing: readonly Failing[]) =>
+  failing
+    .map((f) => `\`${approvePoliciesCommand(failures, f.owners, f.environment)}\``)
+    .join(' or ');
+
+/** ` of environment dev` (` of environments dev, prod`), nothing without environments. */
+const ofEnvironments = (names: readonly (string | null)[]) =>
+  names[0] === null ? '' : ` of environment${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+
 /** Why `POST /approve` approves nothing (src/daemon/approvals.ts, unit.ts). */
 export const approvalWords = {
   notAFingerprint: (fingerprint: string) =>
@@ -337,6 +375,23 @@ export const approvalWords = {
     `no environment holds changes with fingerprint ${fingerprint}: name the environment ("environment": one of ${names.join(', ')}) or approve the fingerprint GET /status shows under environments.NAME.approval.pending`,
   noEnvironmentFails: (failures: string, names: string[]) =>
     `no environment's policy failures have the digest ${failures}: name the environment ("environment": one of ${names.join(', ')}) or approve the digest GET /status shows under environments.NAME.policies.failures`,
+  /** Environments that hold the same changes: approving one is naming it, never the first. */
+  heldBySeveral: (fingerprint: string, names: string[]) =>
+    `environments ${names.join(', ')} all hold changes with fingerprint ${fingerprint}: name the one you approve (${names.map((n) => `\`${approveCommand(fingerprint, n)}\``).join(' or ')}; "environment" in POST /approve)`,
+  failingInSeveral: (failures: string, failing: Failing[]) =>
+    `environments ${failing.map((f) => f.environment).join(', ')} all have policy failures with digest ${failures}: name the one you approve (${policyCommands(failures, failing)}; "environment" in POST /approve)`,
+  /** A policy failures' digest given as held changes' fingerprint. */
+  policyDigest: (digest: string, failing: Failing[]) =>
+    `${digest} is the digest of the policy failures${ofEnvironments(failing.map((f) => f.environment))}, not of changes held for approval: an owner of the policies approves them with ${policyCommands(digest, failing)}`,
+  /** The last plan of `environment` has no policy failure: `asked` approves nothing. */
+  noPolicyFailure: (asked: string, environment: string | null) =>
+    `nothing is waiting for approval: the last plan${ofEnvironments([environment])} has no policy failure, so ${asked} approves nothing`,
+  /** Approved and not applied yet: a second approval would replace who and why. */
+  policiesApproved: (a: PolicyApproval, environment: string | null) =>
+    `the policy failures ${a.failures}${ofEnvironments([environment])} are approved already, by ${a.by} at ${a.at} (${a.why}): the next run that may apply releases them`,
+  /** An approval is used by the run it released once that run applied (docs/policies.md, Owners). */
+  policiesApplied: (a: PolicyApproval, environment: string | null) =>
+    `nothing is waiting for approval: the policy failures ${a.failures}${ofEnvironments([environment])} were approved by ${a.by} at ${a.at} (${a.why}), and the run they held has applied; a plan with them again waits for a new approval`,
 };
 
 /** Why a replica that does not lead cannot do what needs the leader (src/daemon/http.ts, leader.ts). */

@@ -12,8 +12,10 @@ import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { cluster, twoEnvironments } from '../environments/helpers.js';
+import { cluster, POOL, twoEnvironments } from '../environments/helpers.js';
 import { runCli } from '../support/cli.js';
+import { runInProcess } from '../support/memory-io.js';
+import { until } from '../support/until.js';
 import { setRunConcurrency } from './fixtures.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -166,7 +168,9 @@ describe('daemon with environments', () => {
     const fingerprint = prod.approval!.pending!.fingerprint;
     const listed = await runCli(['approve', '--daemon', daemon.url]);
     expect(listed.stdout).toContain('Environment prod: ');
-    expect(listed.stdout).toContain(`poolsync approve ${fingerprint} --daemon ${daemon.url}`);
+    expect(listed.stdout).toContain(
+      `poolsync approve ${fingerprint} --env prod --daemon ${daemon.url}`,
+    );
 
     const approve = (body: object) =>
       fetch(`${daemon.url}/approve`, {
@@ -217,6 +221,56 @@ describe('daemon with environments', () => {
     });
     expect(dev.status).toBe(200);
     expect(await devRun()).toBe(devResumed + 1);
+  });
+
+  it('changes two environments hold alike are approved by naming one: without --env the approval is refused with each one’s command, and every command printed names its environment', async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const safe = (name: string) =>
+      `  ${name}:\n    controlPlane: file:${state}/${name}.json\n    folders: [base, ${name}]\n    policy: safe\n`;
+    repo.commit({
+      'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nenvironments:\n${safe('dev')}${safe('prod')}`,
+      'base/pool.yaml': POOL,
+      'base/shared.yaml': cluster('c-shared'),
+      'dev/cluster.yaml': cluster('c-dev'),
+      'prod/cluster.yaml': cluster('c-prod'),
+    });
+    const daemon = await start(repo, state);
+    await daemon.firstRun;
+    // Both prune the same cluster, as it is in both: the same held changes, one fingerprint.
+    repo.commit({ 'base/shared.yaml': null });
+    await reconcile(daemon);
+    const held = (await status(daemon)).environments!;
+    const fingerprint = held.dev!.approval!.pending!.fingerprint;
+    expect(held.prod!.approval!.pending!.fingerprint).toBe(fingerprint);
+    const cli = (...args: string[]) =>
+      runInProcess([...args, '--daemon', daemon.url], { POOLSYNC_ADMIN_TOKEN: ADMIN_TOKEN });
+
+    const [devPart, prodPart] = (await cli('status')).stdout.split('Environment prod:');
+    expect(devPart).toContain(`poolsync approve ${fingerprint} --env dev --daemon ${daemon.url}\n`);
+    expect(prodPart).toContain(
+      `poolsync approve ${fingerprint} --env prod --daemon ${daemon.url}\n`,
+    );
+    const unnamed = await cli('approve', fingerprint, '--as', 'ana');
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toBe(
+      `Error: Approval refused: environments dev, prod all hold changes with fingerprint ${fingerprint}: name the one you approve (\`poolsync approve ${fingerprint} --env dev\` or \`poolsync approve ${fingerprint} --env prod\`; "environment" in POST /approve)\n`,
+    );
+    const named = await cli('approve', fingerprint, '--as', 'ana', '--env', 'dev');
+    expect(named.stdout).toBe(
+      `Approved ${fingerprint} of environment dev as ana; the daemon applies the held changes now (see ${daemon.url}/status).\n`,
+    );
+    // The approval's run of dev (its state is opened only after it, as the daemon holds it then).
+    const after = await until('dev applied the approved changes', async () => {
+      const envs = (await status(daemon)).environments!;
+      return envs.dev!.lastRun?.approvedBy === 'ana' ? envs : null;
+    });
+    expect(after.prod!.approval!.pending!.fingerprint).toBe(fingerprint);
+    const clusters = (env: string) =>
+      withState(`${state}/${env}.json`, async (cp) => (await cp.listClusters()).map((c) => c.name));
+    expect(await clusters('dev')).not.toContain('c-shared');
+    expect(await clusters('prod')).toContain('c-shared');
   });
 
   it('an invalid patch makes its environment invalid, and the others still apply', async () => {

@@ -58,6 +58,23 @@ function files(registry: boolean, policy = REGISTRY, gpu = false): Record<string
   };
 }
 
+/** The fixtures' repository, Queue/batch at `n` runs at once, checked by a policy asking 500. */
+function withMinimum(n: number): Record<string, string> {
+  const m = manifests({ batchRunConcurrency: n });
+  return {
+    ...m,
+    'poolsync.yaml': `${m['poolsync.yaml']}policies:\n  path: policies\n  owners: [alice]\n`,
+    'policies/minimum.rego': `package main
+
+deny contains {"msg": sprintf("%s runs fewer than 500 at once", [c.address]), "address": c.address} if {
+	some c in input.changes
+	c.address == "Queue/batch"
+	c.after.run_concurrency < 500
+}
+`,
+  };
+}
+
 let forge: FakeForge;
 beforeEach(async () => {
   forge = await new FakeForge().start();
@@ -320,22 +337,7 @@ deny contains {"msg": "c-prod waits for its network review", "address": c.addres
       repo.commit(batch(300), 'A: no policies');
       const { daemon, cp } = await start(repo);
       const runA = (await status(daemon)).lastRun!.id;
-      const minimum = `package main
-
-deny contains {"msg": sprintf("%s runs fewer than 500 at once", [c.address]), "address": c.address} if {
-	some c in input.changes
-	c.address == "Queue/batch"
-	c.after.run_concurrency < 500
-}
-`;
-      repo.commit(
-        {
-          ...batch(600),
-          'poolsync.yaml': `${batch(600)['poolsync.yaml']}policies:\n  path: policies\n  owners: [alice]\n`,
-          'policies/minimum.rego': minimum,
-        },
-        'B: batch 600, policies',
-      );
+      repo.commit(withMinimum(600), 'B: batch 600, policies');
       expect((await reconcile(daemon)).status).toBe(200);
       expect((await status(daemon)).outcome).toBe('applied');
       const back = await fetch(`${daemon.url}/rollback?wait=1`, {
@@ -354,6 +356,154 @@ deny contains {"msg": sprintf("%s runs fewer than 500 at once", [c.address]), "a
         owners: ['alice'],
       });
       expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
+    });
+
+    it('an approval is used once: approving again after its run applied is refused and keeps the first; a rollback and resume hold the head again; a digest given as a fingerprint is said to be one', async () => {
+      const repo = new TestRepo();
+      repo.commit(withMinimum(600), 'A: 600');
+      const { daemon, cp } = await start(repo);
+      const runA = (await status(daemon)).lastRun!.id;
+      repo.commit(withMinimum(300), 'B: 300, fewer than the policy asks');
+      await reconcile(daemon);
+      const digest = (await status(daemon)).policies!.failures!;
+      const env = { ...process.env, POOLSYNC_ADMIN_TOKEN: ADMIN, NO_COLOR: '' };
+      const cli = (...args: string[]) => runInProcess([...args, '--daemon', daemon.url], env);
+      const command = `poolsync approve --policies ${digest} --reason WHY --as alice`;
+
+      // The digest as held changes' fingerprint: what it is, and the command that approves it.
+      const asHeld = await cli('approve', digest);
+      expect(asHeld.code).toBe(1);
+      expect(asHeld.stderr).toBe(
+        `Error: Approval refused: ${digest} is the digest of the policy failures, not of changes held for approval: an owner of the policies approves them with \`${command}\`\n`,
+      );
+
+      const approve = (reason: string) =>
+        cli('approve', '--policies', digest, '--reason', reason, '--as', 'alice');
+      expect((await approve('300 for the migration')).code).toBe(0);
+      await until('the approved plan applied', async () =>
+        (await status(daemon)).outcome === 'applied' ? true : null,
+      );
+      const first = (await status(daemon)).policies!.approval!;
+      // Approved and applied: a second approval is refused, naming the digest, and keeps the first.
+      const again = await approve('another reason');
+      expect(again.code).toBe(1);
+      expect(again.stderr).toBe(
+        `Error: Approval refused: nothing is waiting for approval: the policy failures ${digest} were approved by alice at ${first.at} (300 for the migration), and the run they held has applied; a plan with them again waits for a new approval\n`,
+      );
+      expect((await status(daemon)).policies!.approval).toEqual(first);
+
+      // Rolled back to A, then resumed: head B is planned again and waits for a new approval.
+      const back = await fetch(`${daemon.url}/rollback?wait=1`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ run: runA }),
+      });
+      expect(back.status).toBe(200);
+      expect((await status(daemon)).lastRun).toMatchObject({
+        result: 'applied',
+        rollback: { to: runA },
+      });
+      const resumed = await cli('resume');
+      expect(resumed.stdout).toBe(
+        `Applies were not suspended; the rollback to run #${runA} is lifted: the daemon runs now and applies the branch head.\n`,
+      );
+      const held = await until('head B planned again', async () => {
+        const s = await status(daemon);
+        return s.lastRun?.rollback ? null : s;
+      });
+      expect(held.outcome).toBe('waiting_for_approval');
+      expect(held.policies).toMatchObject({ failures: digest });
+      expect(held.policies!.approval).toBeUndefined();
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
+      // A new approval of the same failures is taken, and releases them.
+      expect((await approve('reviewed again')).code).toBe(0);
+      await until('applied on the new approval', async () => {
+        const s = await status(daemon);
+        return s.outcome === 'applied' && s.policies?.approval?.why === 'reviewed again' ? s : null;
+      });
+    });
+
+    it('with environments holding the same policy failures, every command printed names its environment, an approval without --env is refused listing them, and one with --env approves that one only', async () => {
+      const state = tempDir();
+      const repo = new TestRepo();
+      // Both environments create Queue/training: the same failure, the same digest.
+      repo.commit({
+        ...twoEnvironments(
+          { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
+          'policies:\n  path: policies\n  owners: [alice]\n',
+        ),
+        'policies/training.rego': `package main
+
+deny contains {"msg": "training waits for its review", "address": c.address} if {
+\tsome c in input.changes
+\tc.address == "Queue/training"
+}
+`,
+      });
+      const started = await startOwnTestDaemon({
+        state,
+        env: { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_OPA: opaPath ?? '' },
+        flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+      });
+      cleanup.add(started.stop);
+      const { daemon } = started;
+      await daemon.firstRun;
+      const held = await status(daemon);
+      const digest = held.environments!.dev!.policies!.failures!;
+      expect(held.environments!.prod!.policies!.failures).toBe(digest);
+      expect(held.environments!.dev!.outcome).toBe('waiting_for_approval');
+      expect(held.environments!.prod!.outcome).toBe('waiting_for_approval');
+      const env = { ...process.env, POOLSYNC_ADMIN_TOKEN: ADMIN, NO_COLOR: '' };
+      const cli = (...args: string[]) => runInProcess([...args, '--daemon', daemon.url], env);
+      const command = (name: string) =>
+        `poolsync approve --policies ${digest} --reason WHY --as alice --env ${name}`;
+
+      // Under each environment, the command that approves that one.
+      const [devPart, prodPart] = (await cli('status')).stdout.split('Environment prod:');
+      expect(devPart).toContain(`${command('dev')} --daemon ${daemon.url}\n`);
+      expect(prodPart).toContain(`${command('prod')} --daemon ${daemon.url}\n`);
+      expect((await cli('approve', '--policies')).stdout).toContain(`${command('prod')} --daemon`);
+
+      // Not named: refused, with each environment's command; nothing approved.
+      const both = `\`${command('dev')}\` or \`${command('prod')}\``;
+      const unnamed = await cli('approve', '--policies', digest, '--reason', 'ok', '--as', 'alice');
+      expect(unnamed.code).toBe(1);
+      expect(unnamed.stderr).toBe(
+        `Error: Approval refused: environments dev, prod all have policy failures with digest ${digest}: name the one you approve (${both}; "environment" in POST /approve)\n`,
+      );
+      const asHeld = await cli('approve', digest);
+      expect(asHeld.stderr).toBe(
+        `Error: Approval refused: ${digest} is the digest of the policy failures of environments dev, prod, not of changes held for approval: an owner of the policies approves them with ${both}\n`,
+      );
+      const after = await status(daemon);
+      expect(after.environments!.dev!.policies!.approval).toBeUndefined();
+      expect(after.environments!.prod!.policies!.approval).toBeUndefined();
+
+      // Named: that environment's only, said and logged with its name.
+      const dev = await cli(
+        'approve',
+        '--policies',
+        digest,
+        '--reason',
+        'dev only',
+        '--as',
+        'alice',
+        '--env',
+        'dev',
+      );
+      expect(dev.stderr).toBe('');
+      expect(dev.stdout).toBe(
+        `Approved the policy failures ${digest} of environment dev as alice: dev only. The daemon plans and applies again now.\n`,
+      );
+      expect(started.logs.join('')).toMatch(
+        /"by":"alice","why":"dev only",[^\n]*"environment":"dev","via":"api","msg":"policy failures approved by an owner"/,
+      );
+      const applied = await until('dev applied', async () => {
+        const s = await status(daemon);
+        return s.environments!.dev!.outcome === 'applied' ? s : null;
+      });
+      expect(applied.environments!.prod!.outcome).toBe('waiting_for_approval');
+      expect(applied.environments!.prod!.policies!.approval).toBeUndefined();
     });
 
     it('nobody is told to run an approval that cannot work: a daemon without an admin token, a policy set without owners', async () => {

@@ -12,7 +12,14 @@ import type { FreezeStatus } from '../../daemon/freeze.js';
 import type { FreezeBefore } from '../../daemon/http.js';
 import { renderText, renderedOfRun } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
-import { errorLine, freezeWords, missingRunWords, runWords } from '../../render/daemon-words.js';
+import {
+  approveCommand,
+  approvePoliciesCommand,
+  errorLine,
+  freezeWords,
+  missingRunWords,
+  runWords,
+} from '../../render/daemon-words.js';
 import {
   findKeptRun,
   missingRun,
@@ -71,7 +78,7 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       io.stdout.write(
         `${name !== null ? `Environment ${name}: ` : ''}${plural(pending.changes.length, 'change')} held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
           pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
-          `\n${s.adminApi === false ? NO_ADMIN_TOKEN : `Approve exactly these: poolsync approve ${pending.fingerprint} --daemon ${base}`}\n`,
+          `\n${s.adminApi === false ? NO_ADMIN_TOKEN : `Approve exactly these: ${approveCommand(pending.fingerprint, name)} --daemon ${base}`}\n`,
       );
     return 0;
   }
@@ -88,12 +95,15 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
     error?: string;
     leader?: string | null;
     frozen?: string | null;
+    environment?: string | null;
   };
   if (res.status === 200) {
     const when = body.frozen
       ? `applies are frozen (${body.frozen}): the held changes wait until applies may go, then the daemon applies them`
       : 'the daemon applies the held changes now';
-    io.stdout.write(`Approved ${fingerprint} as ${approver}; ${when} (see ${base}/status).\n`);
+    io.stdout.write(
+      `Approved ${fingerprint}${inEnvironment(body.environment)} as ${approver}; ${when} (see ${base}/status).\n`,
+    );
     return 0;
   }
   // 409: not what is held; 403 with a reason: an approvers rule refuses the admin token.
@@ -121,7 +131,7 @@ async function approvePolicies(
     if (failing.length === 0) io.stdout.write('No policy failure waits for approval.\n');
     for (const [name, r] of failing)
       io.stdout.write(
-        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\n${policyApproval(r, base, s.adminApi)}\n`,
+        `${name !== null ? `Environment ${name}:` : ''}${policyText(r)}\n${policyApproval(r, name, base, s.adminApi)}\n`,
       );
     return 0;
   }
@@ -137,10 +147,10 @@ async function approvePolicies(
     reason,
     environment: args.env,
   });
-  const body = res.json as { reason?: string; error?: string };
+  const body = res.json as { reason?: string; error?: string; environment?: string | null };
   if (res.status === 200) {
     io.stdout.write(
-      `Approved the policy failures ${failures} as ${approver}: ${reason}. The daemon plans and applies again now.\n`,
+      `Approved the policy failures ${failures}${inEnvironment(body.environment)} as ${approver}: ${reason}. The daemon plans and applies again now.\n`,
     );
     return 0;
   }
@@ -153,19 +163,26 @@ async function approvePolicies(
 const NO_ADMIN_TOKEN =
   "Nobody can approve through this daemon: approving needs the daemon's admin token, and it was started without one; restart it with POOLSYNC_ADMIN_TOKEN or --admin-token-file FILE (docs/daemon.md#approvals)";
 
+/** ` of environment NAME` when the daemon named one (it has environments). */
+const inEnvironment = (name: string | null | undefined) => (name ? ` of environment ${name}` : '');
+
 /**
- * The command an owner runs to release `r`'s failures, as printed runnable: through the daemon,
- * `--as` must name a user owner (docs/policies.md, Owners), so it names the first one listed.
- * None when nobody can: no owner, no user owner, or no admin token (`adminApi` false).
+ * The command an owner runs to release `r`'s failures (of environment `name`), as printed
+ * runnable (approvePoliciesCommand). None when nobody can: no owner, no user owner (`--as` must
+ * name one, docs/policies.md, Owners), or no admin token (`adminApi` false).
  */
-function policyApproval(r: PolicyReport, base: string, adminApi: boolean | undefined): string {
+function policyApproval(
+  r: PolicyReport,
+  name: string | null,
+  base: string,
+  adminApi: boolean | undefined,
+): string {
   if (r.owners.length === 0) return `Nobody can approve them: ${NO_OWNER}`;
   const owners = r.owners.join(', ');
-  const user = r.owners.find((o) => !o.includes(':'));
-  if (user === undefined)
+  if (!r.owners.some((o) => !o.includes(':')))
     return `No owner may approve them through the daemon (owners: ${owners}): --as must name a user owner, and the policies list none`;
   if (adminApi === false) return NO_ADMIN_TOKEN;
-  return `Approve exactly these (an owner: ${owners}): poolsync approve --policies ${r.failures} --reason WHY --as ${user} --daemon ${base}`;
+  return `Approve exactly these (an owner: ${owners}): ${approvePoliciesCommand(r.failures!, r.owners, name)} --daemon ${base}`;
 }
 
 /**
@@ -596,13 +613,13 @@ function statusText(
   const pending = s.approval?.pending;
   if (pending)
     out.push(
-      `Waiting for approval: ${plural(pending.changes.length, 'change')}: ${adminApi === false ? NO_ADMIN_TOKEN : `poolsync approve ${pending.fingerprint} --daemon ${base}`}`,
+      `Waiting for approval: ${plural(pending.changes.length, 'change')}: ${adminApi === false ? NO_ADMIN_TOKEN : `${approveCommand(pending.fingerprint, name)} --daemon ${base}`}`,
     );
   // docs/policies.md: the verdict, and how an owner releases its failures.
   if (s.policies) {
     out.push(policySummary(s.policies));
     if (s.policies.failures && !s.policies.approval)
-      out.push(policyApproval(s.policies, base, adminApi));
+      out.push(policyApproval(s.policies, name, base, adminApi));
   }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}${b.reason ? `: ${b.reason}` : ''}`);
   for (const e of s.errors) out.push(`Error: ${errorLine(e)}`);

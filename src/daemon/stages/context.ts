@@ -17,9 +17,8 @@ import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { PlanCounts } from '../../plan/counts.js';
 import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
-import type { Approvals } from '../approvals.js';
+import type { Approvals, UnitPolicyApprovals } from '../approvals.js';
 import type { Rollback, RunRollback } from '../rollback.js';
-import type { PolicyApprovals } from '../../policy/approvals.js';
 import type { PolicyReport } from '../../model/policy.js';
 import type { RenderedChange } from '../../render/rendered-files.js';
 import type { DaemonConfig } from '../config.js';
@@ -116,7 +115,7 @@ export interface ReconcilerOptions {
   /** Evaluates the plan's policies (stages/policies.ts); absent: none configured. */
   policies?: PolicyCheck;
   /** Owners' approvals of policy failures (src/policy/approvals.ts). */
-  policyApprovals?: PolicyApprovals;
+  policyApprovals?: UnitPolicyApprovals;
   /**
    * Why applies wait now (suspended, a sync window: freeze.ts); absent or null: they may go.
    * `onSuspend`: told when a suspension begins, before `poolsync suspend` is answered (an
