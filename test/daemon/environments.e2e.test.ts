@@ -252,6 +252,12 @@ describe('daemon with environments', () => {
     expect(prodPart).toContain(
       `poolsync approve ${fingerprint} --env prod --daemon ${daemon.url}\n`,
     );
+    // The dashboard: each environment's button sends its name, and its command carries it.
+    const page = await (await fetch(`${daemon.url}/`)).text();
+    for (const name of ['dev', 'prod']) {
+      expect(page).toContain(`data-fingerprint="${fingerprint}" data-environment="${name}"`);
+      expect(page).toContain(`poolsync approve ${fingerprint} --env ${name} --daemon`);
+    }
     const unnamed = await cli('approve', fingerprint, '--as', 'ana');
     expect(unnamed.code).toBe(1);
     expect(unnamed.stderr).toBe(

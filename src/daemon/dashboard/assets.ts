@@ -139,7 +139,11 @@ export const SCRIPT = `
       return;
     }
     var fingerprint = button.getAttribute('data-fingerprint');
-    var body = JSON.stringify({ fingerprint: fingerprint, approver: approver });
+    var asked = { fingerprint: fingerprint, approver: approver };
+    // The environment of the button's section: the same changes may be held by two.
+    var environment = button.getAttribute('data-environment');
+    if (environment) asked.environment = environment;
+    var body = JSON.stringify(asked);
     var done = function (answer) {
       return 'Approved ' + fingerprint + ' as ' + approver + (answer.frozen
         ? '; applies are frozen (' + answer.frozen + '): the changes wait until applies may go, then the daemon applies them.'

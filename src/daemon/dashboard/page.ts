@@ -24,7 +24,7 @@ import {
 import { ACTION_STYLE, renderText, renderedOfRun } from '../../render/text.js';
 import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
-import { runWords } from '../../render/daemon-words.js';
+import { approveCommand, runWords } from '../../render/daemon-words.js';
 import type { ObjectsView } from '../objects.js';
 import { ALL_OBJECTS, objectsQuery, objectsSection, type ObjectsQuery } from './objects.js';
 
@@ -282,14 +282,17 @@ function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
   if (pending) {
     const n = plural(pending.changes.length, 'change');
     const daemon = page.daemonUrl ?? 'http://<this daemon>';
+    // With environments, this section's: two environments may hold the same changes.
+    const environment = page.environment ?? null;
+    const named = environment === null ? '' : markup` data-environment="${environment}"`;
     const action = page.approvals
-      ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}">Approve exactly these ${n}</button></p>`
+      ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}"${named}>Approve exactly these ${n}</button></p>`
       : markup`<p class="muted">Approving needs the daemon admin token, which is not set (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
     now = markup`<div class="held">
 <p>${n} held since ${when(pending.since)} (commit ${commitRef(pending.commit)}), fingerprint <code class="fp">${pending.fingerprint}</code>:</p>
 ${heldByGuardrails(s)}${changeBlock(pending.changes)}
 ${action}
-<p class="muted">Or from a shell: <code>poolsync approve ${pending.fingerprint} --daemon ${daemon}</code>, or comment <code>poolsync apply</code> on the pull request.</p>
+<p class="muted">Or from a shell: <code>${approveCommand(pending.fingerprint, environment)} --daemon ${daemon}</code>, or comment <code>poolsync apply</code> on the pull request.</p>
 </div>`;
   } else if (s.waitingForApproval.length > 0) {
     // A follower sees the held changes in the plan; the leader holds their approval.
