@@ -12,6 +12,7 @@ import { policyVerdict, type PolicyReport } from '../../model/policy.js';
 import { policySummary } from '../../render/policy.js';
 import { evaluatePolicies, failedReport, type PolicySet } from '../../policy/evaluate.js';
 import { findOpa } from '../../policy/opa.js';
+import { REPO_CONFIG_FILE } from '../../manifests/walk.js';
 import type { Env } from '../../util/env.js';
 import type { DaemonConfig } from '../config.js';
 import type { Outcome, PolicyCheck, RunContext, Staged } from './context.js';
@@ -65,10 +66,13 @@ export function unitPolicies(config: DaemonConfig, env: Env) {
     const owners = given?.owners ?? configured?.owners ?? [];
     if (given?.dir) return { source: given.dir, at: { kind: 'folder', dir: given.dir }, owners };
     if (!configured) return null;
+    const line = configured.line === undefined ? '' : `:${configured.line}:`;
     return {
       source: configured.path,
       at: { kind: 'folder', dir: join(dir, configured.path), root: dir },
       owners,
+      // Named when OPA is missing: the daemon was given no --policies.
+      origin: `${REPO_CONFIG_FILE}${line} policies.path '${configured.path}'`,
     };
   };
   const evaluate = async (
@@ -79,7 +83,7 @@ export function unitPolicies(config: DaemonConfig, env: Env) {
   ) => {
     let opa: string;
     try {
-      opa = findOpa(given?.opa ?? undefined, env);
+      opa = findOpa(given?.opa ?? undefined, env, set.origin);
     } catch (err) {
       return failedReport(set, (err as Error).message);
     }
