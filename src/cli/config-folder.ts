@@ -8,8 +8,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { exists } from '../util/safe-file.js';
-import { gitWorkTreeOf } from '../util/tracked.js';
+import { exists, gitWorkTreeOf } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
 import { shellQuote } from '../util/shell-quote.js';
 

@@ -9,9 +9,9 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
-import { gitWorkTreeOf } from '../util/tracked.js';
 import {
   entryKind,
+  gitWorkTreeOf,
   readRepoFile,
   readRepoFileSync,
   type RepoFileFailure,

@@ -29,7 +29,7 @@ import {
   stat,
   type FileHandle,
 } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from './user-error.js';
 
 export type EntryKind = 'symbolic link' | 'folder' | 'FIFO' | 'socket' | 'device';
@@ -400,6 +400,7 @@ export async function ownFolders(root: string, path: string, create: boolean): P
       try {
         if (i === 0) await makeFolders(dirname(folder));
         await mkdir(folder, { mode: 0o700 });
+        if (i === 0 && (await gitWorkTreeOf(folder)) !== null) await ignoredByGit(folder);
         continue;
       } catch (err) {
         // In the words of a folder the user named: its parents are the user's.
@@ -421,6 +422,28 @@ export async function ownFolders(root: string, path: string, create: boolean): P
     ).catch((err: unknown) => {
       throw folderError(folder, ioWords(errCode(err)));
     });
+  }
+}
+
+/** The nearest folder from `dir` up (links not followed) that holds `.git`; null when none does. */
+export async function gitWorkTreeOf(dir: string): Promise<string | null> {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    if (await exists(join(at, '.git'))) return at;
+    if (dirname(at) === at) return null;
+  }
+}
+
+/**
+ * A root poolsync makes in a Git work tree is never part of a commit, wherever it is made (a
+ * monorepo's top, which no `.gitignore` of the config repository covers): its own `.gitignore`
+ * ignores all it holds.
+ */
+async function ignoredByGit(folder: string): Promise<void> {
+  const fh = await open(join(folder, '.gitignore'), CREATE_FLAGS, 0o644);
+  try {
+    await fh.writeFile(`# poolsync's own files, never part of a commit (docs/security.md)\n*\n`);
+  } finally {
+    await fh.close();
   }
 }
 

@@ -6,8 +6,8 @@
  * When Git cannot answer, nothing is refused: the safe-file layer still refuses links.
  */
 import { execFile } from 'node:child_process';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { exists } from './safe-file.js';
+import { relative, sep } from 'node:path';
+import { exists, gitWorkTreeOf } from './safe-file.js';
 import { UserError } from './user-error.js';
 
 const answers = new Map<string, Promise<boolean>>();
@@ -38,14 +38,6 @@ function trackedByGit(root: string, path: string): Promise<boolean> {
   let answer = answers.get(path);
   if (answer === undefined) answers.set(path, (answer = isTracked(root, path)));
   return answer;
-}
-
-/** The nearest folder from `dir` up (links not followed) that holds `.git`; null when none does. */
-export async function gitWorkTreeOf(dir: string): Promise<string | null> {
-  for (let at = resolve(dir); ; at = dirname(at)) {
-    if (await exists(join(at, '.git'))) return at;
-    if (dirname(at) === at) return null;
-  }
 }
 
 function isTracked(root: string, path: string): Promise<boolean> {

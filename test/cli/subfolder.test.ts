@@ -89,6 +89,27 @@ describe('a subfolder of a config repository', () => {
     expect(r.code).toBe(1);
   });
 
+  it("a config repository below a monorepo's top, applied from the top: the .poolsync/ made there ignores itself, so a commit of everything takes no state (every command refused it after)", async () => {
+    const mono = await tempDir('poolsync-monorepo-');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        cwd: mono,
+        encoding: 'utf8',
+      });
+    git('init', '--quiet');
+    // As `poolsync init infra/pools` leaves it: `.poolsync/` ignored there, not at the top.
+    const pools = await writeRepo(join(mono, 'infra', 'pools'), SPEC);
+    writeFileSync(join(pools, '.gitignore'), '.poolsync/\n');
+    const applied = await runInProcess(['apply', 'infra/pools', '--auto-approve'], {}, mono);
+    expect(applied.code).toBe(0);
+    git('check-ignore', '--quiet', '.poolsync/control-plane.json');
+    git('add', '-A');
+    git('commit', '--quiet', '-m', 'pools');
+    expect(git('ls-files').split('\n')).not.toContainEqual(expect.stringMatching(/^\.poolsync/));
+    const plan = await runInProcess(['plan', 'infra/pools', '--detailed-exitcode'], {}, mono);
+    expect([plan.code, plan.stderr]).toEqual([0, '']);
+  });
+
   it('outside a Git work tree, or above its root, the folder is read as before', async () => {
     const { queues } = await repository(false);
     const r = await runInProcess(['validate'], {}, queues);
