@@ -24,7 +24,9 @@ import {
   lstat,
   mkdir,
   open,
+  readdir,
   rename,
+  rmdir,
   unlink,
   stat,
   type FileHandle,
@@ -445,6 +447,14 @@ async function ignoredByGit(folder: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Removes a root ownFolders made, when it holds nothing but the `.gitignore` it wrote there. */
+export async function removeMadeFolder(folder: string): Promise<void> {
+  const names = await readdir(folder).catch(() => null);
+  if (names === null || names.some((n) => n !== '.gitignore')) return;
+  await unlink(join(folder, '.gitignore')).catch(() => undefined);
+  await rmdir(folder).catch(() => undefined);
 }
 
 function folderError(folder: string, why: string): UnsafeFileError {

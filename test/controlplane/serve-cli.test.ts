@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { parseCapabilities } from '../../src/model/capabilities.js';
 import { runInProcess } from '../support/memory-io.js';
 import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
@@ -129,5 +131,38 @@ describe('poolsync control-plane serve', () => {
       1,
       `Error: ${contract}:3:1: not valid YAML: deficient indentation\n`,
     ]);
+  });
+
+  it('a start refused (the port in use, an address of no interface) leaves no state it made: the corrected start takes its capabilities; a state that was there stays', async () => {
+    const run = (...args: string[]) =>
+      runInProcess(['control-plane', 'serve', ...args], process.env, REPO_ROOT);
+    const state = join(dir, '.poolsync', 'cp.json');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const inUse = await run('--listen', `127.0.0.1:${port}`, '--state', state);
+      expect(inUse.stderr).toMatch(/the address is in use/);
+      // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+      const foreign = await run('--listen', '192.0.2.1:7480', '--state', state);
+      expect(foreign.stderr).toMatch(/no network interface of this machine has that address/);
+      // The folder it made goes too (it was left holding cp.json and its journal).
+      expect(existsSync(join(dir, '.poolsync'))).toBe(false);
+      // The corrected start's capabilities: "created with capabilities none" before.
+      const asked = parseCapabilities('drain,queue_delete');
+      if (!asked.ok) throw new Error(asked.error);
+      const corrected = await EmbeddedControlPlane.open({
+        path: state,
+        capabilities: asked.capabilities,
+      });
+      await corrected.close();
+      const before = readFileSync(state);
+      const again = await run('--listen', `127.0.0.1:${port}`, '--state', state);
+      expect(again.code).toBe(1);
+      expect(readFileSync(state)).toEqual(before);
+      expect(existsSync(`${state}.journal`)).toBe(true);
+    } finally {
+      taken.close();
+    }
   });
 });

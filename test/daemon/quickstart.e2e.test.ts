@@ -194,7 +194,7 @@ describe('the quickstart terminal', () => {
     expect(d.err()).toBe('');
   }, 180_000);
 
-  it('keeps the admin token only once it listens: a start on a busy port makes none, the next one shows the one it keeps; of two starts at once the first kept wins', async () => {
+  it('keeps the admin token only once it listens: a start on a busy port makes none (nor an embedded state), the next one shows the one it keeps; of two starts at once the first kept wins', async () => {
     const work = tempFolder('poolsync-quickstart-');
     const busy = createServer();
     busy.listen(0, '127.0.0.1');
@@ -206,6 +206,9 @@ describe('the quickstart terminal', () => {
     expect(failed.err()).toMatch(/cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
     expect(failed.out()).not.toContain('Admin token');
     expect(existsSync(join(work, '.poolsync/admin-token'))).toBe(false);
+    // Nor the embedded state it made before the port was refused (nor its journal).
+    expect(existsSync(join(work, '.poolsync/control-plane.json'))).toBe(false);
+    expect(existsSync(join(work, '.poolsync/control-plane.json.journal'))).toBe(false);
 
     const d = quickstart(work, []);
     await until('listening', () => urlOf(d.out()), { detail: () => d.out() + d.err() });

@@ -6,6 +6,7 @@ import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
+import { newStateUndo } from '../../controlplane/embedded/store.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import {
   CAPABILITY_NAMES,
@@ -81,6 +82,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
   const statePath = resolve(args.state);
   checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
+  const undoNewState = await newStateUndo(statePath);
   const controlPlane = await EmbeddedControlPlane.open({
     path: statePath,
     defaultPoolContract,
@@ -119,8 +121,9 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
       mounts,
     });
   } catch (err) {
-    // The store is closed; a port the server cannot take is a UserError.
+    // The store is closed, a state it made removed; a port the server cannot take is a UserError.
     await controlPlane.close();
+    await undoNewState();
     const refusal = listenRefusal(args.listen, err);
     if (refusal !== null) throw new UserError(refusal);
     throw err;

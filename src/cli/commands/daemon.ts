@@ -16,6 +16,8 @@ import { recordLine, RunLines } from '../../daemon/terminal.js';
 import type { DaemonStatus } from '../../daemon/status.js';
 import { rememberSecretsOf } from '../../util/redact.js';
 import { writeOwnFile } from '../../util/safe-file.js';
+import { embeddedStatePath } from '../../controlplane/open.js';
+import { newStateUndo } from '../../controlplane/embedded/store.js';
 import { briefPlan, quickstartBanner, quickstartStop } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
 import { shellQuote } from '../../util/shell-quote.js';
@@ -170,6 +172,11 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   // Heard from before the start: its address is printed while it starts, and a Ctrl-C then
   // stops it once started (saying so), never kills it halfway.
   const signalled = config.once ? null : nextSignal(io);
+  // A start refused (a port in use) leaves no embedded state it made, as control-plane serve.
+  const { url } = config.controlPlane;
+  const undoNewState = url.startsWith('file:')
+    ? await newStateUndo(embeddedStatePath(url))
+    : async () => {};
   const daemon = await startDaemon(config, {
     logger,
     env: io.env,
@@ -177,7 +184,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     onRun: quickstart ? sayRun : undefined,
     onApplyPlan: quickstart ? (plan, held) => io.stdout.write(briefPlan(plan, held)) : undefined,
     serveControlPlane: quickstart,
-  }).catch((err: unknown) => {
+  }).catch(async (err: unknown) => {
+    await undoNewState();
     throw err instanceof UserError
       ? err
       : new UserError(err instanceof Error ? err.message : String(err));

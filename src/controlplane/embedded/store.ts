@@ -28,7 +28,15 @@
 import { jsonParts } from '../../util/json-parts.js';
 import { type FileHandle, lstat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { openOwnAppend, ownFolders, writeOwnFile, writeTextParts } from '../../util/safe-file.js';
+import {
+  exists,
+  openOwnAppend,
+  ownFolders,
+  removeMadeFolder,
+  removeOwnFile,
+  writeOwnFile,
+  writeTextParts,
+} from '../../util/safe-file.js';
 import { readStateBytes } from '../../util/state-file.js';
 import { refuseTrackedFiles } from '../../util/tracked.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -254,6 +262,35 @@ export async function checkStateFiles(path: string, create = false): Promise<voi
   await ownFolders(stateRoot(path), path, create);
   const files = [path, `${path}.journal`, `${path}.lock`, `${path}.apply.lock`];
   await refuseTrackedFiles(stateRoot(path), files, 'control-plane state');
+}
+
+/**
+ * Taken before a start (a server's, the daemon's) opens the state at `path`: what removes that
+ * state, with the folder made for it, when the start fails after making it and no call wrote to
+ * it. A refused start (a port in use) must leave no state whose capabilities refuse the
+ * corrected one.
+ */
+export async function newStateUndo(path: string): Promise<() => Promise<void>> {
+  if ((await exists(path)) || (await exists(`${path}.journal`))) return async () => {};
+  const folderMade = !(await exists(stateRoot(path)));
+  return async () => {
+    await removeUnwritten(path).catch(() => undefined);
+    if (folderMade) await removeMadeFolder(stateRoot(path));
+  };
+}
+
+/** Under the state's lock, so a state another process opened meanwhile stays as it is. */
+async function removeUnwritten(path: string): Promise<void> {
+  if (!(await exists(path))) return;
+  const lock = await lockState(path);
+  try {
+    const journal = await lstat(`${path}.journal`).catch(() => null);
+    if ((await readSnapshot(path))?.seq !== 0 || (journal?.size ?? 0) > 0) return;
+    await removeOwnFile(stateRoot(path), `${path}.journal`, 'control-plane journal');
+    await removeOwnFile(stateRoot(path), path, 'control-plane state');
+  } finally {
+    await lock.release();
+  }
 }
 
 /** The state file is open for writing in another process (apply --lock-timeout waits on it). */
