@@ -25,6 +25,7 @@ import { lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
 import { writeFileAtomic } from '../../src/controlplane/embedded/store.js';
 import { REPO_ROOT } from '../support/cli.js';
+import { runInProcess } from '../support/memory-io.js';
 import { nodeForUser } from '../support/node-for-user.js';
 import { poolContract } from '../support/builders.js';
 
@@ -307,4 +308,32 @@ describe('item 12: hard links', () => {
     expect(r.stdout + r.stderr).toMatch(/pools\/leak\.yaml:1:1: .*hard link/);
     expect(r.stdout + r.stderr).not.toContain('TOPSECRET');
   }, 60_000);
+});
+
+describe('a state named wrong: the way out names the right one, with the option the command has', () => {
+  it('a folder named as the state (file:.poolsync, a typo) names the state files in it, never "remove it"', async () => {
+    const { dir } = checkout();
+    expect((await runInProcess(apply, {}, dir)).code).toBe(0);
+    const before = readdirSync(dir).sort();
+    const expected = `Error: control-plane state ${join(dir, '.poolsync')} is a folder, not a state file: name the state file in it, e.g. --control-plane file:.poolsync/control-plane.json (control-plane serve: --state .poolsync/control-plane.json); it holds control-plane.json\n`;
+    for (const command of [['plan', '.'], apply]) {
+      const r = await runInProcess([...command, '--control-plane', 'file:.poolsync'], {}, dir);
+      expect([r.code, r.stderr]).toEqual([1, expected]);
+    }
+    // Nothing was made beside the folder (a lock of "state" .poolsync).
+    expect(readdirSync(dir).sort()).toEqual(before);
+  });
+
+  it("a state that is not poolsync's: plan and apply name --control-plane, the option they have (they have no --state)", async () => {
+    const { dir } = checkout();
+    mkdirSync(join(dir, '.poolsync'));
+    writeFileSync(join(dir, '.poolsync', 'control-plane.json'), '[1, 2]');
+    for (const command of [['plan', '.'], apply]) {
+      const r = await runInProcess(command, {}, dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /restore it from a backup, or name another state \(--control-plane file:PATH; control-plane serve and capabilities: --state FILE\)\n$/,
+      );
+    }
+  });
 });

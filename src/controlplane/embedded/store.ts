@@ -26,8 +26,8 @@
  *   leave a gap in the op numbers (or replace the snapshot): the reader notices and reads again.
  */
 import { jsonParts } from '../../util/json-parts.js';
-import { type FileHandle, lstat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { type FileHandle, lstat, readdir } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   exists,
   openOwnAppend,
@@ -260,8 +260,26 @@ async function readStateOnce(
  */
 export async function checkStateFiles(path: string, create = false): Promise<void> {
   await ownFolders(stateRoot(path), path, create);
+  if ((await lstat(path).catch(() => null))?.isDirectory()) throw await stateFolderNamed(path);
   const files = [path, `${path}.journal`, `${path}.lock`, `${path}.apply.lock`];
   await refuseTrackedFiles(stateRoot(path), files, 'control-plane state');
+}
+
+/** Another state, as each command names one (serve and capabilities alone take --state). */
+const ANOTHER_STATE =
+  'name another state (--control-plane file:PATH; control-plane serve and capabilities: --state FILE)';
+
+/** A state path that is a folder (`file:.poolsync`): the state files it holds, to name one. */
+async function stateFolderNamed(path: string): Promise<UserError> {
+  const names = new Set(await readdir(path).catch(() => []));
+  const states = [...names].filter((n) => names.has(`${n}.journal`)).sort();
+  const below = relative(process.cwd(), path);
+  const shown = below === '' || below.startsWith('..') || isAbsolute(below) ? path : below;
+  const example = join(shown, states[0] ?? 'control-plane.json');
+  const held = states.length > 0 ? `; it holds ${states.join(', ')}` : '';
+  return new UserError(
+    `control-plane state ${path} is a folder, not a state file: name the state file in it, e.g. --control-plane file:${example} (control-plane serve: --state ${example})${held}`,
+  );
 }
 
 /**
@@ -405,13 +423,13 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
   } catch {
     // Never the parser's message: it quotes the text, and the file may be anything.
     throw new UserError(
-      `${path} is not a poolsync control-plane state file (invalid JSON); restore it from a backup or point --state elsewhere`,
+      `${path} is not a poolsync control-plane state file (invalid JSON); restore it from a backup, or ${ANOTHER_STATE}`,
     );
   }
   const s = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Partial<Snapshot>;
   if (s.format !== FORMAT || typeof s.seq !== 'number') {
     throw new UserError(
-      `${path} is not a poolsync control-plane state file (no "format": "${FORMAT}" and "seq"); restore it from a backup or point --state elsewhere`,
+      `${path} is not a poolsync control-plane state file (no "format": "${FORMAT}" and "seq"); restore it from a backup, or ${ANOTHER_STATE}`,
     );
   }
   refuseNewer(path, s.version, VERSION);
@@ -423,7 +441,7 @@ export async function readSnapshot(path: string): Promise<Snapshot | null> {
   const problem = stateJsonProblem(s.state);
   if (problem !== null) {
     throw new UserError(
-      `${path} is not a poolsync control-plane state file of this version: ${problem}; restore it from a backup or point --state elsewhere`,
+      `${path} is not a poolsync control-plane state file of this version: ${problem}; restore it from a backup, or ${ANOTHER_STATE}`,
     );
   }
   return s as Snapshot;
