@@ -118,6 +118,12 @@ export type ApplyPhase = 'lock' | 'apply' | 'unlock';
 
 export interface ApplyRunOptions {
   locks: AcquireLocks | DaemonLocks;
+  /**
+   * Aborted (Ctrl-C, SIGTERM) before the first step: the apply stops at its next point and throws
+   * the abort's reason, nothing applied and a state it created removed, as when declined. Once
+   * the steps run, stopping them is `execute`'s.
+   */
+  cancelled?: AbortSignal;
   /** Told as the apply takes its lock, runs under it and lets it go (the daemon's phases). */
   phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
@@ -191,15 +197,16 @@ async function acquiring(
   // A folder is validated before the lock file or the control plane is made (an invalid one
   // left a new embedded state with capabilities none), as plan and validate do.
   const loaded = source.kind === 'dir' ? await loadFolder(source, o) : undefined;
+  o.cancelled?.throwIfAborted();
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
   const made = stateWasNew ? newStateFiles(url) : null;
-  const wait = lockWait(locks.lockTimeoutMs, o.stderr);
+  const wait = { ...lockWait(locks.lockTimeoutMs, o.stderr), cancelled: o.cancelled };
   // One connection per call in flight: reads at read width, steps `parallelism` at a time.
   const connections = Math.max(locks.parallelism, READ_PARALLELISM);
   const held = await takeApplyLocks(locks, wait, 'poolsync apply', connections, () => true);
   const { cp, shared } = held;
-  let approved = false;
+  let ran = false;
   let discard: typeof made = null;
   try {
     const record: ApplyRecording = {
@@ -223,15 +230,15 @@ async function acquiring(
     const baseGuardrails = await pullRequestGuardrails(locks.opening, dir, environment);
     const { lost } = shared;
     const locked = { cp, lost, record, url, stateWasNew, stepsRan, baseGuardrails, loaded };
-    const approve = async (plan: Plan) => {
-      await o.approve?.(plan);
-      approved = true;
+    const execute: ApplyRunOptions['execute'] = (...args) => {
+      ran = true;
+      return o.execute(...args);
     };
-    return await underLocks(source, { ...o, approve }, locked);
+    return await underLocks(source, { ...o, execute }, locked);
   } catch (err) {
-    // A new state left by an apply that applied nothing (declined, refused) would refuse a later
-    // command asking other capabilities: what this apply made goes.
-    if (!approved) discard = made;
+    // A new state left by an apply that applied nothing (declined, refused, cancelled) would
+    // refuse a later command asking other capabilities: what this apply made goes.
+    if (!ran) discard = made;
     throw err;
   } finally {
     const gone = discard;
@@ -240,11 +247,17 @@ async function acquiring(
   }
 }
 
-/** What opening a new embedded state makes: its files, and its folder when that is missing. */
+/**
+ * What opening a new embedded state makes (its files, and its folder when that is missing), and
+ * the records an apply cancelled before its first step wrote ahead beside it: the inventory
+ * (controlplane/embedded/embedded.ts) and the mark that it began.
+ */
 function newStateFiles(url: string): { files: string[]; folder: string | null } {
   const path = embeddedStatePath(url);
   const folder = dirname(path);
-  return { files: [path, `${path}.journal`], folder: existsSync(folder) ? null : folder };
+  const begun = startedPathOf(lastAppliedPathFor(url));
+  const files = [path, `${path}.journal`, `${path}.inventory.json`, begun];
+  return { files, folder: existsSync(folder) ? null : folder };
 }
 
 async function removeFiles(files: string[]): Promise<void> {
@@ -326,7 +339,9 @@ async function underLocks(
   locked: Locked,
 ): Promise<ApplyRunResult> {
   const { record } = locked;
+  o.cancelled?.throwIfAborted();
   const { plan, live } = await planOf(source, o, locked);
+  o.cancelled?.throwIfAborted();
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
   // Once the lock is lost (another apply took it, the daemon's term ended) nothing more is
@@ -336,12 +351,14 @@ async function underLocks(
     return { plan, result: null };
   }
   await o.approve?.(plan);
+  o.cancelled?.throwIfAborted();
   // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
   // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
   if (!locked.lost.aborted) {
     await recordApply(record, null, plan, null);
     await recordStart(record, plan.commit);
   }
+  o.cancelled?.throwIfAborted();
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
   await locked.stepsRan?.();
@@ -383,6 +400,8 @@ async function planOf(
     // What the backend manages and which steps are manual (given a closure, not the control plane).
     plan: { backend: backendInfo(cp), ...source.shape, baseGuardrails: locked.baseGuardrails },
   });
+  // Not shown once cancelled while it was read.
+  o.cancelled?.throwIfAborted();
   const plan = {
     ...made.plan,
     control_plane: {
@@ -420,6 +439,8 @@ interface LockWait {
   stderr: (text: string) => void;
   /** What a refusal says was left undone (`Queue/x was not forgotten`), for a command run again. */
   undone?: string;
+  /** Ends the wait, throwing its reason (ApplyRunOptions.cancelled). */
+  cancelled?: AbortSignal | undefined;
 }
 
 function lockWait(timeoutMs: number, stderr: LockWait['stderr'], undone?: string): LockWait {
@@ -443,7 +464,11 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
             `Waiting up to ${Math.ceil(remaining / 1000)}s (--lock-timeout) for the lock: ${(err as Error).message}\n`,
           );
         told = true;
-        await SYSTEM_CLOCK.sleep(Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000));
+        await SYSTEM_CLOCK.sleep(
+          Math.min(remaining, 500 * 2 ** Math.min(n, 3), 5_000),
+          wait.cancelled,
+        );
+        wait.cancelled?.throwIfAborted();
         continue;
       }
       const hint =

@@ -12,6 +12,7 @@ import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 import { poolContract } from '../support/builders.js';
+import { until } from '../support/until.js';
 
 const V1: RepoSpec = {
   pools: ['legacy', 'prod'],
@@ -278,6 +279,25 @@ describe('apply lock, waits and signals', () => {
       ]);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('a real SIGINT before the first step (here while it waits for the lock): cancelled in one line, exit 130, nothing made', async () => {
+    const { repo, url, state } = await setup();
+    const held = await acquireApplyLock(lockPathFor(url));
+    try {
+      const args = ['--control-plane', url, '--auto-approve', '--lock-timeout', '1m'];
+      const run = startCli(['apply', repo, ...args]);
+      await until('the wait for the lock', () => run.stderr().includes('Waiting up to'));
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      // Not ended by the signal, silently: the apply said so and let go of what it held.
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(130);
+      expect(r.stderr).toMatch(/\nError: Apply cancelled \(Ctrl-C\): nothing was applied\.\n$/);
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      await held.release();
     }
   });
 

@@ -67,6 +67,29 @@ export async function apply(
   args: Args<'apply'> & Shown,
   io: Io,
   open: typeof openControlPlane = openControlPlane,
+): Promise<number> {
+  // From the command's start to its end (docs/apply.md#what-it-prints): a signal before the first
+  // step cancels the apply, undoing what it made; during the steps none starts after it (the
+  // executor's stop). A second one means "now": the next apply converges from calls cut short,
+  // and takes over the lock left behind as stale.
+  const interrupted = new AbortController();
+  const stopListening = io.onSignal((signal) => {
+    if (!interrupted.signal.aborted) return interrupted.abort(cancelled('interrupted'));
+    io.stderr.write(`Second ${signal}: exiting now; run apply again to finish.\n`);
+    process.exit(130);
+  });
+  try {
+    return await applyPath(args, io, open, interrupted.signal);
+  } finally {
+    stopListening();
+  }
+}
+
+async function applyPath(
+  args: Args<'apply'> & Shown,
+  io: Io,
+  open: typeof openControlPlane,
+  interrupted: AbortSignal,
   /** The commit a folder read by --at holds (src/cli/at-commit.ts). */
   commit?: string,
 ): Promise<number> {
@@ -77,14 +100,20 @@ export async function apply(
     const { atCommit } = await import('../at-commit.js');
     // The commit's files are read from a temporary checkout; messages name PATH.
     return atCommit(args.path, args.at, io.env, (dir, sha) =>
-      apply({ ...args, path: dir, at: undefined, shown: args.path }, io, open, sha),
+      applyPath(
+        { ...args, path: dir, at: undefined, shown: args.path },
+        io,
+        open,
+        interrupted,
+        sha,
+      ),
     );
   }
   const isDir = found?.isDirectory() ?? false;
   const to = await oneTarget(isDir ? args.path : null, args, 'apply', io.env);
   // An environment's failure named by it and by where its values came from, as plan's.
   const configDir = isDir ? args.path : (args['config-dir'] ?? '.');
-  return forEnvironment(configDir, to, () => applyTo(args, io, open, commit, to));
+  return forEnvironment(configDir, to, () => applyTo(args, io, open, commit, to, interrupted));
 }
 
 async function applyTo(
@@ -93,6 +122,7 @@ async function applyTo(
   open: typeof openControlPlane,
   commit: string | undefined,
   to: EnvTarget,
+  interrupted: AbortSignal,
 ): Promise<number> {
   const url = to.url;
   const parallelism = args.parallelism ?? defaultParallelism(url);
@@ -139,6 +169,7 @@ async function applyTo(
   };
   try {
     const { plan, result } = await applyRun(source, {
+      cancelled: interrupted,
       locks: {
         kind: 'acquire',
         target: to,
@@ -179,7 +210,7 @@ async function applyTo(
         if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
           throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
         if (target.kind === 'dir' && !args['auto-approve']) {
-          const answer = await confirm(io);
+          const answer = await confirm(io, interrupted);
           if (answer !== 'yes') throw cancelled(answer);
         }
         // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);
@@ -187,7 +218,7 @@ async function applyTo(
         if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
       },
       execute: (plan, cp, lockLost) =>
-        executeWithSignals(plan, cp, lockLost, io, {
+        executeWithSignals(plan, cp, interrupted, lockLost, io, {
           parallelism,
           waitTimeoutMs,
           onEvent: progressPrinter(out, colors),
@@ -300,37 +331,36 @@ async function openTarget(
   return { kind: 'dir', path };
 }
 
-/** SIGINT/SIGTERM: start no new step, let running ones finish, report the rest not run. */
+/**
+ * SIGINT/SIGTERM or the lock lost: start no new step, let running ones finish, report the rest
+ * not run. The lock lost is said while the steps run only: after them it stops nothing.
+ */
 async function executeWithSignals(
   plan: Plan,
   cp: ControlPlane,
+  interrupted: AbortSignal,
   lockLost: AbortSignal,
   io: Io,
   opts: Parameters<typeof executePlan>[2],
 ) {
-  const ac = new AbortController();
-  // First signal: finish gracefully. A second one means "now": every step is idempotent, so
-  // the next apply converges even from calls cut short (the lock is taken over as stale).
-  const stopListening = io.onSignal((signal) => {
-    if (!ac.signal.aborted) return ac.abort();
-    io.stderr.write(`Second ${signal}: exiting now; run apply again to finish.\n`);
-    process.exit(130);
-  });
+  const onLost = () => {
+    io.stderr.write(
+      `The apply lock was lost (${String(lockLost.reason instanceof Error ? lockLost.reason.message : lockLost.reason)}): no new step starts; run apply again.\n`,
+    );
+  };
+  if (lockLost.aborted) onLost();
+  else lockLost.addEventListener('abort', onLost, { once: true });
   try {
-    const onLost = () => {
-      io.stderr.write(
-        `The apply lock was lost (${String(lockLost.reason instanceof Error ? lockLost.reason.message : lockLost.reason)}): no new step starts; run apply again.\n`,
-      );
-      ac.abort();
-    };
-    lockLost.addEventListener('abort', onLost, { once: true });
     tuneForExecution();
-    return await executePlan(plan, cp, { ...opts, signal: ac.signal });
+    return await executePlan(plan, cp, {
+      ...opts,
+      signal: AbortSignal.any([interrupted, lockLost]),
+    });
   } catch (err) {
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);
     throw err;
   } finally {
-    stopListening();
+    lockLost.removeEventListener('abort', onLost);
   }
 }
 
@@ -341,7 +371,7 @@ type Answer = 'yes' | 'no' | 'interrupted' | 'ended';
  * Terraform's question: only `yes` approves. Ctrl-C (readline's, the terminal being raw; or a
  * signal) and Ctrl-D or the end of stdin are no answer either, never an internal error.
  */
-async function confirm(io: Io): Promise<Answer> {
+async function confirm(io: Io, interrupted: AbortSignal): Promise<Answer> {
   // The question and the echo of the answer go to the terminal as they are: `yes` as typed.
   const output = terminalOf(io.stdout) as NodeJS.WritableStream;
   const rl = createInterface({ input: io.stdin, output });
@@ -349,7 +379,9 @@ async function confirm(io: Io): Promise<Answer> {
   const answer = await new Promise<Answer>((resolve) => {
     // With a SIGINT listener readline leaves the interface open on Ctrl-C and only tells it.
     rl.once('SIGINT', () => resolve('interrupted'));
-    stopListening = io.onSignal(() => resolve('interrupted'));
+    const onSignal = () => resolve('interrupted');
+    interrupted.addEventListener('abort', onSignal, { once: true });
+    stopListening = () => interrupted.removeEventListener('abort', onSignal);
     // Ctrl-D on an empty line or stdin ending: the question then rejects (AbortError) or never settles.
     rl.once('close', () => resolve('ended'));
     rl.question(

@@ -1,0 +1,101 @@
+/**
+ * Ctrl-C (SIGINT, SIGTERM) before apply's first step (a hand-tester's find): only the question
+ * and the steps listened, so a signal while apply read, planned or waited for a lock, or between
+ * the plan shown with --auto-approve and the first step, ended the process at once: exit 130,
+ * nothing said, and a new `.poolsync/` state with capabilities none, its journal and both locks
+ * left behind, which refused the next command asking `drain`. Now the apply is cancelled as at
+ * the question (docs/apply.md#what-it-prints): one line, exit 130, locks let go, no record
+ * written, a state it created removed. In process, the signal given when the apply says where it
+ * is; test/apply/cli.test.ts sends a real one to a child process.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
+import { main } from '../../src/cli/run.js';
+import type { Io } from '../../src/cli/io.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import { exitOf, memoryIo } from '../support/memory-io.js';
+import { tempDir, writeRepo } from '../support/repo.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
+
+const CANCELLED = 'Error: Apply cancelled (Ctrl-C): nothing was applied.\n';
+
+/** `poolsync apply REPO --auto-approve ARGS`; SIGINT once stdout or stderr holds `when`. */
+async function interruptedWhen(when: string, args: (root: string) => string[]) {
+  const root = await tempDir();
+  const repo = await writeRepo(join(root, 'repo'), {
+    pools: ['prod'],
+    clusters: { 'prod-1': 'prod' },
+  });
+  const mem = memoryIo({ NO_COLOR: '1' });
+  const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  let sent = false;
+  // Sent from the write itself: the apply is exactly where it said it is.
+  const watch = (write: (t: string) => boolean, text: () => string) => (t: string) => {
+    const ok = write(t);
+    if (!sent && text().includes(when)) {
+      sent = true;
+      listeners.forEach((l) => l('SIGINT'));
+    }
+    return ok;
+  };
+  const io: Io = {
+    ...mem,
+    stdout: { write: watch(mem.stdout.write, mem.out) },
+    stderr: { write: watch(mem.stderr.write, mem.err) },
+    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+  };
+  const argv = ['apply', repo, '--auto-approve', '--state-dir', join(root, 'st'), ...args(root)];
+  const code = await exitOf(io, main(argv, io));
+  return { code, out: mem.out(), err: mem.err(), sent, root, repo };
+}
+
+describe('apply interrupted before its first step', () => {
+  it('once the plan is shown (--auto-approve): cancelled, and the state it created is gone', async () => {
+    const r = await interruptedWhen('Plan: ', (root) => [
+      '--control-plane',
+      `file:${join(root, '.poolsync', 'control-plane.json')}`,
+    ]);
+    expect(r.sent).toBe(true);
+    expect(r.err).toBe(CANCELLED);
+    expect(r.code).toBe(130);
+    expect(r.out).not.toContain('Creating...');
+    // No state, journal, lock or record: the folder it made is gone too.
+    expect((await readdir(r.root)).sort()).toEqual(['repo']);
+    const io = memoryIo();
+    const url = `file:${join(r.root, '.poolsync', 'control-plane.json')}?capabilities=drain`;
+    expect(await exitOf(io, main(['plan', r.repo, '--control-plane', url], io))).toBe(0);
+  });
+
+  it('against an HTTP control plane once the plan is shown: nothing sent, its lease and the lock file let go', async () => {
+    const { server } = await servedControlPlane();
+    const r = await interruptedWhen('Plan: ', () => ['--control-plane', server.url]);
+    expect(r.err).toBe(CANCELLED);
+    expect(r.code).toBe(130);
+    const cp = new HttpControlPlane(server.url);
+    expect((await readLiveState(cp)).pools.map((p) => p.name)).not.toContain('prod');
+    expect(await cp.applyLock.getApplyLock()).toBeNull();
+    expect(await readdir(join(r.root, 'st', 'locks'))).toEqual([]);
+    await cp.close();
+  });
+
+  it('while it waits for a lock (--lock-timeout): cancelled at once, not at the end of the wait', async () => {
+    const folder = join(await tempDir(), 'held');
+    await mkdir(folder);
+    const url = `file:${join(folder, 'cp.json')}`;
+    // Held by this process (a second apply here is refused, as another's would be): waited for.
+    const lock = await acquireApplyLock(lockPathFor(url));
+    try {
+      const args = ['--control-plane', url, '--lock-timeout', '1m'];
+      const r = await interruptedWhen('Waiting up to', () => args);
+      expect(r.err).toMatch(/^Waiting up to \d+s \(--lock-timeout\) for the lock: .*\n/);
+      expect(r.err.endsWith(CANCELLED)).toBe(true);
+      expect(r.code).toBe(130);
+      expect(await readdir(folder)).toEqual(['cp.json.apply.lock']);
+    } finally {
+      await lock.release();
+    }
+  });
+});
