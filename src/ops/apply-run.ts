@@ -151,7 +151,7 @@ interface Locked {
   url: string | null;
   stateWasNew?: boolean | null;
   /** Once the steps ran, before the records are written: lets go of what only the calls need. */
-  stepsRan?: () => Promise<void>;
+  stepsRan?: (result: ApplyResult) => Promise<void>;
   /** In pull-request mode, the base branch's destroy budget (docs/plan.md, Guardrails). */
   baseGuardrails?: Guardrails;
   /** A folder's desired state, loaded before the locks; taken (emptied) when it is planned. */
@@ -208,6 +208,7 @@ async function acquiring(
   const { cp, shared } = held;
   let ran = false;
   let discard: typeof made = null;
+  let giveUp: NodeJS.Timeout | undefined;
   try {
     const record: ApplyRecording = {
       inventory: held.inventory,
@@ -222,7 +223,13 @@ async function acquiring(
     // An embedded state (~45 MB at 100,000 objects) goes before the records are written, at
     // apply's peak: they are guarded by the apply lock, not the state's, and the embedded
     // control plane's lease is kept in this process, not in its state.
-    const stepsRan = url.startsWith('file:') ? () => cp.close().catch(() => {}) : undefined;
+    const stepsRan = url.startsWith('file:')
+      ? () => cp.close().catch(() => {})
+      : (result: ApplyResult) => {
+          if (!result.ok && result.steps.some((s) => s.error?.code === 'UNAVAILABLE'))
+            giveUp = setTimeout(() => held.endCalls(new Error(GIVEN_UP)), AFTER_UNAVAILABLE_MS);
+          return Promise.resolve();
+        };
     // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails),
     // read with Git in the user's folder: a temporary checkout (--at) is no repository.
     const dir = source.kind === 'dir' ? (source.shown ?? source.path) : null;
@@ -243,9 +250,18 @@ async function acquiring(
   } finally {
     const gone = discard;
     await held.release(o.stderr, gone ? () => removeFiles(gone.files) : undefined);
+    clearTimeout(giveUp);
     if (gone?.folder) await rmdir(gone.folder).catch(() => {});
   }
 }
+
+/**
+ * docs/apply.md#failures: once a step failed UNAVAILABLE (the control plane did not answer through
+ * a whole --max-retries budget), the records and the lock's release after the steps get this much
+ * in all, not another budget each (up to 23 s apiece at the default 8), before their calls end.
+ */
+const AFTER_UNAVAILABLE_MS = 5_000;
+const GIVEN_UP = `the control plane stopped answering during the steps: what follows them gets ${AFTER_UNAVAILABLE_MS / 1000} s, docs/apply.md#failures`;
 
 /**
  * What opening a new embedded state makes (its files, and its folder when that is missing), and
@@ -271,6 +287,8 @@ interface TakenLocks {
   inventory: InventoryStore;
   /** The lock across machines, the control plane, `closed`, then this machine's lock file. */
   release(stderr: (text: string) => void, closed?: () => Promise<void>): Promise<void>;
+  /** The control plane's calls still waiting or retrying end with `reason`, and no new one starts. */
+  endCalls(reason: Error): void;
 }
 
 /**
@@ -299,7 +317,9 @@ async function takeApplyLocks(
         kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.opening.vars),
       };
     }
-    const options = openOptions(locks, connections);
+    const calls = new AbortController();
+    const tuned = openOptions(locks, connections);
+    const options = { ...tuned, http: { ...tuned.http, signal: calls.signal } };
     // Opening an embedded state for writing waits while another process has it open.
     cp = await untilFree(wait, () => openTarget(locks.target, locks.opening, options, locks.open));
     const opened = cp;
@@ -325,6 +345,7 @@ async function takeApplyLocks(
         await closed?.().catch(() => {});
         await lock.release();
       },
+      endCalls: (reason) => calls.abort(reason),
     };
   } catch (err) {
     await cp?.close().catch(() => {});
@@ -361,7 +382,7 @@ async function underLocks(
   o.cancelled?.throwIfAborted();
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
-  await locked.stepsRan?.();
+  await locked.stepsRan?.(result);
   if (!locked.lost.aborted) await recordApply(record, live, plan, result);
   return { plan, result };
 }
