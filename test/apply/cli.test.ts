@@ -38,14 +38,26 @@ async function setup(spec: RepoSpec = V1) {
 }
 
 describe('poolsync apply DIR', () => {
-  it('refuses without a terminal and without --auto-approve, before touching the control plane', async () => {
+  it('without a terminal and without --auto-approve: the plan is shown, then refused, nothing applied nor left', async () => {
     const { repo, url, state } = await setup();
     const r = await runCli(['apply', repo, '--control-plane', url]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('stdin is not a terminal');
-    expect(r.stderr).toContain('--auto-approve');
-    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.stdout).toMatch(/Plan: \d+ to create/);
+    expect(r.stdout).not.toContain('Creating...');
+    expect(r.stderr).toBe(
+      'Error: apply needs confirmation but stdin is not a terminal: nothing was applied. Review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)\n',
+    );
+    // The state this apply created is removed again, as when declined at a terminal.
     expect(existsSync(state)).toBe(false);
+  });
+
+  it('without a terminal and nothing to change (`echo yes | poolsync apply`): No changes, exit 0, as at a terminal', async () => {
+    const { repo, url } = await setup();
+    expect((await runCli(['apply', repo, '--control-plane', url, '--auto-approve'])).code).toBe(0);
+    const r = await runCli(['apply', repo, '--control-plane', url]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('No changes.');
+    expect(r.code).toBe(0);
   });
 
   it('shows the plan, one line per step start and end with its duration, and the summary; a second run has no changes', async () => {

@@ -139,14 +139,11 @@ async function applyTo(
   const target = await openTarget(args.path, io, args.shown);
   if (target.kind === 'file') savedPlanApply();
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
-  // which needs `--auto-approve` when nobody can answer (JSON output, or stdin not a terminal).
+  // which needs `--auto-approve` when nobody can answer: JSON output never asks (refused here),
+  // stdin not a terminal once the plan has changes to confirm (approve, below).
   else if (!args['auto-approve'] && json)
     throw new UserError(
       'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
-    );
-  else if (!args['auto-approve'] && !io.stdin.isTTY)
-    throw new UserError(
-      'apply needs confirmation but stdin is not a terminal: review the plan with `poolsync plan`, then run `poolsync apply --auto-approve`',
     );
   // A bad plan file is refused before the lock is taken or the control plane opened.
   const source: ApplySource =
@@ -210,6 +207,10 @@ async function applyTo(
         if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
           throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
         if (target.kind === 'dir' && !args['auto-approve']) {
+          if (!io.stdin.isTTY)
+            throw new UserError(
+              'apply needs confirmation but stdin is not a terminal: nothing was applied. Review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)',
+            );
           const answer = await confirm(io, interrupted);
           if (answer !== 'yes') throw cancelled(answer);
         }
