@@ -7,12 +7,12 @@
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { formatUnread, formatValidationText, unreadOf } from '../../manifests/report.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { underFolder } from '../../manifests/environments.js';
 import { LIMITS } from '../../manifests/limits.js';
-import { findManifestFiles } from '../../manifests/walk.js';
+import { findManifestFiles, readAsManifest } from '../../manifests/walk.js';
 import type { Environment } from '../../model/desired.js';
 import { describeFailure, readRepoFile, writeRepoFile, writeWords } from '../../util/safe-file.js';
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
@@ -151,6 +151,7 @@ async function planFor(
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
     return refreshOnly(args, target, io);
   }
+  if (args.out !== undefined) await refuseOutAsManifest(args.out, args.dir, args.shown ?? args.dir);
   const { result, key } = await planOf(args, target, io);
   if (result.kind === 'unreadable') throw result.error;
   const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
@@ -218,6 +219,24 @@ async function planFor(
     if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan, apply));
   }
   return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
+}
+
+/**
+ * An --out the next plan would read as a manifest (a YAML file in the config folder, not ignored:
+ * manifests.md) is refused before planning, as render's --out is: every later plan would fail on
+ * it. `shown` is the folder as the user named it (a temporary checkout for --at is not).
+ */
+async function refuseOutAsManifest(out: string, dir: string, shown: string): Promise<void> {
+  const path = relative(resolve(shown), resolve(out)).split(sep).join('/');
+  if (path === '..' || path.startsWith('../') || isAbsolute(path)) return;
+  const { config, errors } = await readRepoConfig(dir);
+  // An invalid poolsync.yaml is the plan's to report.
+  const folders = config.environments?.flatMap((e) => e.folders);
+  if (errors.length > 0 || !readAsManifest(path, config.ignore, folders)) return;
+  throw new UserError(
+    `--out ${out} is in the config folder ${shown}, where every YAML file is read as a manifest: the next plan would fail on it. ` +
+      'Save the plan outside the folder, or under a .json name (plan.json is never read as a manifest), or add it to ignore: in poolsync.yaml',
+  );
 }
 
 async function planOf(
