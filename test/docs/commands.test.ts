@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tempFolder } from '../support/temp-folder.js';
 import { andListSplit, blocksOf, runDoc, scriptOf } from './run-doc.js';
 
@@ -39,6 +41,10 @@ describe('docs/getting-started.md', () => {
     expect(r.output).toMatch(/Apply complete: 3 created/);
     expect(r.output).toContain('No changes');
     expect(r.output).toMatch(/Queue\/dev-batch +pool dev/);
+    // Written outside the repository, the comment body names the commit: a file the redirect
+    // made inside left the work tree unclean (`commit unknown`).
+    const comment = readFileSync(join(r.work, 'plan-comment.md'), 'utf8');
+    expect(comment).toMatch(/<sub>commit `[0-9a-f]{12}`/);
   }, 300_000);
 });
 
