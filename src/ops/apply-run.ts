@@ -5,7 +5,8 @@
  * hooks'. Locks and the control plane are released whatever happens.
  */
 import { existsSync } from 'node:fs';
-import { rm, rmdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { removeMadeFolder } from '../util/safe-file.js';
 import { dirname } from 'node:path';
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {
@@ -251,7 +252,8 @@ async function acquiring(
     const gone = discard;
     await held.release(o.stderr, gone ? () => removeFiles(gone.files) : undefined);
     clearTimeout(giveUp);
-    if (gone?.folder) await rmdir(gone.folder).catch(() => {});
+    // With the .gitignore a folder made in a Git work tree holds (safe-file.ts ownFolders).
+    if (gone?.folder) await removeMadeFolder(gone.folder);
   }
 }
 

@@ -4,6 +4,7 @@
  * declined apply: one line, nothing applied, 130 for Ctrl-C (docs/apply.md#exit-status). In
  * process, with a terminal's stdin and stdout as readline sees them (raw mode: Ctrl-C is a byte).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -94,6 +95,15 @@ describe('apply declined on a state it created: nothing is left behind', () => {
     expect(await exitOf(io, main(['plan', join(r.root, 'repo'), '--control-plane', url], io))).toBe(
       0,
     );
+  });
+
+  it('in a Git work tree too, where the new folder holds the .gitignore that ignores it', async () => {
+    const r = await applyAtTerminal((stdin) => stdin.write('no\r'), {
+      state: '.poolsync/control-plane.json',
+      before: async (root) => void execFileSync('git', ['init', '-q', root]),
+    });
+    expect(r.code).toBe(1);
+    expect((await readdir(r.root)).sort()).toEqual(['.git', 'repo']);
   });
 
   it('a folder that was there stays, with what else it holds', async () => {
