@@ -100,6 +100,33 @@ async function start(repo: TestRepo) {
   return started;
 }
 
+/** A daemon of two environments (dev, prod) whose one policy denies `address` with `msg`. */
+async function startTwoEnvironments(file: string, msg: string, address: string) {
+  const state = tempDir();
+  const repo = new TestRepo();
+  repo.commit({
+    ...twoEnvironments(
+      { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
+      'policies:\n  path: policies\n  owners: [alice]\n',
+    ),
+    [file]: `package main
+
+deny contains {"msg": "${msg}", "address": c.address} if {
+\tsome c in input.changes
+\tc.address == "${address}"
+}
+`,
+  });
+  const started = await startOwnTestDaemon({
+    state,
+    env: { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_OPA: opaPath ?? '' },
+    flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+  });
+  cleanup.add(started.stop);
+  await started.daemon.firstRun;
+  return started;
+}
+
 const status = async (daemon: RunningDaemon) =>
   (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
 const reconcile = (daemon: RunningDaemon) =>
@@ -229,30 +256,12 @@ describe.skipIf(opaMissing)(
     });
 
     it('with environments, an owner approves the failures of the environment holding them, named by --env or not', async () => {
-      const state = tempDir();
-      const repo = new TestRepo();
       // Only prod's cluster fails: dev applies, prod waits for an owner.
-      repo.commit({
-        ...twoEnvironments(
-          { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
-          'policies:\n  path: policies\n  owners: [alice]\n',
-        ),
-        'policies/clusters.rego': `package main
-
-deny contains {"msg": "c-prod waits for its network review", "address": c.address} if {
-\tsome c in input.changes
-\tc.address == "Cluster/c-prod"
-}
-`,
-      });
-      const started = await startOwnTestDaemon({
-        state,
-        env: { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_OPA: opaPath ?? '' },
-        flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
-      });
-      cleanup.add(started.stop);
-      const { daemon } = started;
-      await daemon.firstRun;
+      const { daemon } = await startTwoEnvironments(
+        'policies/clusters.rego',
+        'c-prod waits for its network review',
+        'Cluster/c-prod',
+      );
       const held = await status(daemon);
       expect(held.environments!.dev!.outcome).toBe('applied');
       expect(held.environments!.prod!.outcome).toBe('waiting_for_approval');
@@ -424,30 +433,13 @@ deny contains {"msg": "c-prod waits for its network review", "address": c.addres
     });
 
     it('with environments holding the same policy failures, every command printed names its environment, an approval without --env is refused listing them, and one with --env approves that one only', async () => {
-      const state = tempDir();
-      const repo = new TestRepo();
       // Both environments create Queue/training: the same failure, the same digest.
-      repo.commit({
-        ...twoEnvironments(
-          { dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` },
-          'policies:\n  path: policies\n  owners: [alice]\n',
-        ),
-        'policies/training.rego': `package main
-
-deny contains {"msg": "training waits for its review", "address": c.address} if {
-\tsome c in input.changes
-\tc.address == "Queue/training"
-}
-`,
-      });
-      const started = await startOwnTestDaemon({
-        state,
-        env: { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_OPA: opaPath ?? '' },
-        flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
-      });
-      cleanup.add(started.stop);
+      const started = await startTwoEnvironments(
+        'policies/training.rego',
+        'training waits for its review',
+        'Queue/training',
+      );
       const { daemon } = started;
-      await daemon.firstRun;
       const held = await status(daemon);
       const digest = held.environments!.dev!.policies!.failures!;
       expect(held.environments!.prod!.policies!.failures).toBe(digest);
