@@ -147,6 +147,22 @@ function parseUnionUrl(url: string) {
   return { baseUrl: parsed.origin, host: parsed.host, protocol } as const;
 }
 
+/**
+ * Whether a key's endpoint is the control plane at `baseUrl`, read with its scheme: a key naming
+ * `host:443` serves `https://host` (the URL drops its default port).
+ */
+export function keyServes(endpoint: string, baseUrl: string): boolean {
+  const base = new URL(baseUrl);
+  const read = `${base.protocol}//${endpoint}`;
+  if (!URL.canParse(read)) return false;
+  const key = new URL(read);
+  // Nothing but a host and port: `a@host` or `host/x` is no endpoint a key names.
+  return (
+    `${key.protocol}//${key.host}` === key.href.replace(/\/$/, '') &&
+    key.host.toLowerCase() === base.host.toLowerCase()
+  );
+}
+
 /** The API key (resolveApiKey) must be issued for HOST: its secret goes to no other endpoint. */
 export async function openUnion(
   url: string,
@@ -156,7 +172,7 @@ export async function openUnion(
 ): Promise<UnionControlPlane> {
   const { baseUrl, host, protocol } = parseUnionUrl(url);
   const key = await resolveApiKey(apiKeyFile, env, host);
-  if (key.endpoint.toLowerCase() !== host.toLowerCase())
+  if (!keyServes(key.endpoint, baseUrl))
     throw new UserError(
       `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
     );

@@ -10,7 +10,7 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import { parseApiKey } from '../../../src/controlplane/union/oauth.js';
-import type { UnionControlPlane } from '../../../src/controlplane/union/union.js';
+import { keyServes, type UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { UserError } from '../../../src/util/user-error.js';
 import { apiKey, CLIENT, openUnion, startUnionServer, type UnionServer } from './helpers.js';
 import { join } from 'node:path';
@@ -163,6 +163,21 @@ describe('Union API keys', () => {
     expect(wrongHost.message).toContain('issued for acme.hosted.unionai.cloud');
     secretFree(wrongHost.message, other);
     expect(s.oauth.issued).toBe(0);
+  });
+
+  it('a key naming the default port serves the host without it, and no other', () => {
+    expect(keyServes('acme.hosted.unionai.cloud:443', 'https://acme.hosted.unionai.cloud')).toBe(
+      true,
+    );
+    expect(keyServes('ACME.hosted.unionai.cloud', 'https://acme.hosted.unionai.cloud')).toBe(true);
+    expect(keyServes('acme.hosted.unionai.cloud:8443', 'https://acme.hosted.unionai.cloud')).toBe(
+      false,
+    );
+    expect(keyServes('127.0.0.1:7480', 'http://127.0.0.1:7480')).toBe(true);
+    expect(keyServes('127.0.0.1', 'http://127.0.0.1:7480')).toBe(false);
+    expect(
+      keyServes('evil.example/acme.hosted.unionai.cloud', 'https://acme.hosted.unionai.cloud'),
+    ).toBe(false);
   });
 
   it('reads the key from --api-key-file', async () => {
