@@ -4,10 +4,7 @@
  * plan executed under the locks and recorded; what a person sees and answers is the caller's
  * hooks'. Locks and the control plane are released whatever happens.
  */
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { removeMadeFolder } from '../util/safe-file.js';
-import { dirname } from 'node:path';
+import { newStateUndo } from '../controlplane/embedded/store.js';
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import {
   deletedBy,
@@ -201,7 +198,7 @@ async function acquiring(
   o.cancelled?.throwIfAborted();
   // Asked before opening (which creates it): the plan's header warns about a new, empty state.
   const stateWasNew = embeddedStateIsNew(url);
-  const made = stateWasNew ? newStateFiles(url) : null;
+  const made = stateWasNew ? await undoNewState(url) : null;
   const wait = { ...lockWait(locks.lockTimeoutMs, o.stderr), cancelled: o.cancelled };
   // One connection per call in flight: reads at read width, steps `parallelism` at a time.
   const connections = Math.max(locks.parallelism, READ_PARALLELISM);
@@ -245,15 +242,14 @@ async function acquiring(
     return await underLocks(source, { ...o, execute }, locked);
   } catch (err) {
     // A new state left by an apply that applied nothing (declined, refused, cancelled) would
-    // refuse a later command asking other capabilities: what this apply made goes.
+    // refuse a later command asking other capabilities: what this apply made goes, once its
+    // locks are let go (the apply lock file beside the state would keep a folder it made).
     if (!ran) discard = made;
     throw err;
   } finally {
-    const gone = discard;
-    await held.release(o.stderr, gone ? () => removeFiles(gone.files) : undefined);
+    await held.release(o.stderr);
     clearTimeout(giveUp);
-    // With the .gitignore a folder made in a Git work tree holds (safe-file.ts ownFolders).
-    if (gone?.folder) await removeMadeFolder(gone.folder);
+    await discard?.();
   }
 }
 
@@ -266,20 +262,14 @@ const AFTER_UNAVAILABLE_MS = 5_000;
 const GIVEN_UP = `the control plane stopped answering during the steps: what follows them gets ${AFTER_UNAVAILABLE_MS / 1000} s, docs/apply.md#failures`;
 
 /**
- * What opening a new embedded state makes (its files, and its folder when that is missing), and
- * the records an apply cancelled before its first step wrote ahead beside it: the inventory
- * (controlplane/embedded/embedded.ts) and the mark that it began.
+ * What removes a new embedded state, with the records an apply cancelled before its first step
+ * wrote ahead beside it: the inventory (controlplane/embedded/embedded.ts) and the mark that it
+ * began.
  */
-function newStateFiles(url: string): { files: string[]; folder: string | null } {
+function undoNewState(url: string): Promise<() => Promise<void>> {
   const path = embeddedStatePath(url);
-  const folder = dirname(path);
   const begun = startedPathOf(lastAppliedPathFor(url));
-  const files = [path, `${path}.journal`, `${path}.inventory.json`, begun];
-  return { files, folder: existsSync(folder) ? null : folder };
-}
-
-async function removeFiles(files: string[]): Promise<void> {
-  for (const file of files) await rm(file, { force: true });
+  return newStateUndo(path, [`${path}.inventory.json`, begun]);
 }
 
 /** The locks taken (and the control plane opened for writing), with the inventory apply records. */
@@ -287,8 +277,8 @@ interface TakenLocks {
   cp: ControlPlane;
   shared: HeldApplyLock;
   inventory: InventoryStore;
-  /** The lock across machines, the control plane, `closed`, then this machine's lock file. */
-  release(stderr: (text: string) => void, closed?: () => Promise<void>): Promise<void>;
+  /** The lock across machines, the control plane, then this machine's lock file. */
+  release(stderr: (text: string) => void): Promise<void>;
   /** The control plane's calls still waiting or retrying end with `reason`, and no new one starts. */
   endCalls(reason: Error): void;
 }
@@ -340,11 +330,9 @@ async function takeApplyLocks(
       cp,
       shared,
       inventory,
-      release: async (stderr, closed) => {
+      release: async (stderr) => {
         await release(shared, stderr);
         await opened.close().catch(() => {});
-        // Still under the lock file: no other apply opens the state meanwhile.
-        await closed?.().catch(() => {});
         await lock.release();
       },
       endCalls: (reason) => calls.abort(reason),

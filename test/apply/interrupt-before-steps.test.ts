@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { main } from '../../src/cli/run.js';
+import { applyRun } from '../../src/ops/apply-run.js';
 import type { Io } from '../../src/cli/io.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { readLiveState } from '../../src/controlplane/types.js';
@@ -97,5 +98,34 @@ describe('apply interrupted before its first step', () => {
     } finally {
       await lock.release();
     }
+  });
+
+  it('after the records written ahead of the first step: the state, its inventory, the start mark and the folder it made go', async () => {
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), { pools: ['prod'] });
+    const cancel = new AbortController();
+    const applied = applyRun(
+      { kind: 'dir', path: repo, shape: {} },
+      {
+        locks: {
+          kind: 'acquire',
+          target: { name: null, url: `file:${join(root, '.poolsync', 'cp.json')}`, env: null },
+          opening: { vars: {} },
+          stateDir: join(root, 'st'),
+          sharedInventory: null,
+          lease: null,
+          lockTimeoutMs: 0,
+          parallelism: 1,
+          maxRetries: 0,
+        },
+        cancelled: cancel.signal,
+        stderr: () => {},
+        // Ctrl-C at the next turn of the event loop: while the records are written (files).
+        approve: async () => void setImmediate(() => cancel.abort(new Error('Ctrl-C'))),
+        execute: () => Promise.reject(new Error('no step runs')),
+      },
+    );
+    await expect(applied).rejects.toThrow('Ctrl-C');
+    expect(await readdir(root)).toEqual(['repo']);
   });
 });

@@ -283,29 +283,33 @@ async function stateFolderNamed(path: string): Promise<UserError> {
 }
 
 /**
- * Taken before a start (a server's, the daemon's) opens the state at `path`: what removes that
- * state, with the folder made for it, when the start fails after making it and no call wrote to
- * it. A refused start (a port in use) must leave no state whose capabilities refuse the
- * corrected one.
+ * Taken before a command (a server's or the daemon's start, an apply) opens the state at `path`:
+ * what removes that state, the `records` written beside it and the folder made for it, when the
+ * command fails after making it and no call wrote to it. A refused start (a port in use) or a
+ * declined apply must leave no state whose capabilities refuse the corrected one. Called once
+ * the command let go of its own locks: a lock file left in the folder keeps it.
  */
-export async function newStateUndo(path: string): Promise<() => Promise<void>> {
+export async function newStateUndo(
+  path: string,
+  records: string[] = [],
+): Promise<() => Promise<void>> {
   if ((await exists(path)) || (await exists(`${path}.journal`))) return async () => {};
   const folderMade = !(await exists(stateRoot(path)));
   return async () => {
-    await removeUnwritten(path).catch(() => undefined);
+    await removeUnwritten(path, records).catch(() => undefined);
     if (folderMade) await removeMadeFolder(stateRoot(path));
   };
 }
 
 /** Under the state's lock, so a state another process opened meanwhile stays as it is. */
-async function removeUnwritten(path: string): Promise<void> {
+async function removeUnwritten(path: string, records: string[]): Promise<void> {
   if (!(await exists(path))) return;
   const lock = await lockState(path);
   try {
     const journal = await lstat(`${path}.journal`).catch(() => null);
     if ((await readSnapshot(path))?.seq !== 0 || (journal?.size ?? 0) > 0) return;
-    await removeOwnFile(stateRoot(path), `${path}.journal`, 'control-plane journal');
-    await removeOwnFile(stateRoot(path), path, 'control-plane state');
+    for (const file of [...records, `${path}.journal`, path])
+      await removeOwnFile(stateRoot(path), file, 'new control-plane state file');
   } finally {
     await lock.release();
   }
