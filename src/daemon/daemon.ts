@@ -71,7 +71,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
   // Every string it shows without a secret (an approver's name, a server's message).
   const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
   const { onRun } = deps;
-  const { source, units } = await startUnits(
+  const { source, units, undoNewStates } = await startUnits(
     config,
     { ...deps, onRun: onRun && ((st, environment) => onRun(shown(st), environment)) },
     metrics,
@@ -282,6 +282,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     });
   } catch (err) {
     for (const u of units) await u.close();
+    await undoNewStates();
     const address = `${config.listen.host}:${config.listen.port}`;
     const refusal = listenRefusal(address, err);
     throw new Error(refusal ?? `cannot listen on ${address}: ${(err as Error).message}`);

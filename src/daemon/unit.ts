@@ -14,6 +14,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/executor.js';
 import { READ_PARALLELISM } from '../apply/types.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
+import { newStateUndo } from '../controlplane/embedded/store.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import {
@@ -571,12 +572,13 @@ export async function discoverEnvironments(
  * The configuration as one environment sees it. A relative `file:` control plane is kept in the
  * watched folder (as the CLI keeps it), or the state folder with Git (fetches clean a checkout).
  */
-export function environmentDaemonConfig(
+export async function environmentDaemonConfig(
   config: DaemonConfig,
   dir: string,
   env: Environment,
   vars: Env,
-): DaemonConfig {
+  undoNewStates: (() => Promise<void>)[],
+): Promise<DaemonConfig> {
   const credentials = environmentCredentials(dir, env, vars);
   if (config.commitRendered)
     throw new UserError(
@@ -585,6 +587,8 @@ export function environmentDaemonConfig(
   const m = /^file:([^?]*)(\?.*)?$/.exec(env.controlPlane);
   const filesDir = config.source.kind === 'watch' ? dir : config.stateDir;
   const path = m ? (isAbsolute(m[1]!) ? m[1]! : resolve(filesDir, m[1]!)) : null;
+  // Taken before its folder or state is made: a start that fails leaves neither.
+  if (path !== null) undoNewStates.push(await newStateUndo(path));
   // The daemon's own state folder: its folders are the daemon's to make.
   if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
     mkdirSync(dirname(path), { recursive: true });
@@ -688,27 +692,41 @@ export function environmentsStatus(
   };
 }
 
+/** `undoNewStates`: removes the environments' embedded states made here, for a start failing after. */
 export async function startUnits(
   config: DaemonConfig,
   deps: UnitDeps,
   metrics: DaemonMetrics,
   redactor: Redactor,
-): Promise<{ source: Source; units: Unit[] }> {
+): Promise<{ source: Source; units: Unit[]; undoNewStates: () => Promise<void> }> {
   const source = sourceOf(config, deps.env);
   const found = await discoverEnvironments(source, deps.logger);
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   if (found === null) {
     const unit = await startUnit(null, config, source, metrics, redactor, { ...deps, lockDir });
-    return { source, units: [unit] };
+    // The one control plane's new state is the command's to undo (newStateUndo in its start).
+    return { source, units: [unit], undoNewStates: async () => {} };
   }
   const units: Unit[] = [];
+  // A start that fails (a port in use, an environment refused) leaves no embedded state it made.
+  const undos: (() => Promise<void>)[] = [];
+  // The last made first: a folder made for the first state holds the later ones until then.
+  const undoNewStates = async () => {
+    for (const undo of undos.splice(0).reverse()) await undo();
+  };
   const election = config.leaderElection;
   // A replica leading some environments leaves a free Lease to one leading fewer.
   const leading = () => units.filter((u) => u.leadership.isLeader()).length;
   const candidacy = election ? sharedCandidacy(leading, election.leaseDurationMs) : undefined;
   try {
     for (const env of found.environments) {
-      const envConfig = environmentDaemonConfig(config, found.snapshot.dir, env, deps.env);
+      const envConfig = await environmentDaemonConfig(
+        config,
+        found.snapshot.dir,
+        env,
+        deps.env,
+        undos,
+      );
       const envMetrics = new DaemonMetrics({ processMetrics: false, environment: env.name });
       // Each environment opens its own control plane: an injected one is never shared.
       const unitDeps = { ...deps, controlPlane: undefined, lockDir, candidacy };
@@ -723,6 +741,7 @@ export async function startUnits(
     }
   } catch (err) {
     for (const u of units) await u.close();
+    await undoNewStates();
     throw err;
   }
   metrics.environments = units.map((u) => u.metrics);
@@ -730,7 +749,7 @@ export async function startUnits(
     { environments: units.map((u) => u.name) },
     `reconciling ${units.length} environments`,
   );
-  return { source, units };
+  return { source, units, undoNewStates };
 }
 
 function sourceOf(config: DaemonConfig, env: Env): Source {
