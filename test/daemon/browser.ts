@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Headless Chromium for the dashboard's browser tests: Debian's `chromium` (installed by
  * scripts/install-browser.sh, which .ci/run calls before the tests) driven by puppeteer-core,
@@ -7,7 +8,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { expect } from 'vitest';
 
 // POOLSYNC_CHROMIUM, when set, is the only candidate: .ci/run hides the browser by naming a path
 // that does not exist, to check that these tests skip on a machine without one.
@@ -52,4 +54,24 @@ export async function launchBrowser(): Promise<TestBrowser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** The dashboard at `url`, once its script ran (it marks the document) and its refresh answered. */
+export async function openDashboard(chrome: TestBrowser, url: string): Promise<Page> {
+  const page = await chrome.browser.newPage();
+  page.setDefaultTimeout(0); // waits end on their condition; the test's bound is the only clock
+  await page.setViewport({ width: 1280, height: 900 });
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  await page.goto(`${url}/`, { waitUntil: 'load' });
+  await page.waitForFunction(
+    () =>
+      document.documentElement.classList.contains('js') &&
+      document.getElementById('live-state')?.textContent?.startsWith('live, checked') === true,
+    { polling: 'mutation' },
+  );
+  expect(violations).toEqual([]);
+  return page;
 }

@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
-import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
+import { browserMissing, launchBrowser, openDashboard, type TestBrowser } from './browser.js';
+import { ADMIN_TOKEN, startDashboardDaemon } from './dashboard-harness.js';
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -77,7 +77,7 @@ suite(title, () => {
       await h.daemon.reconcile('poll');
       expect((await h.status()).lastRun!.result).toBe('frozen');
 
-      const page = await openPage(h);
+      const page = await openDashboard(chrome, h.daemon.url);
       const status = async (address: string) =>
         page.$eval(
           `#objects details[id="object-${address}"] summary`,
@@ -247,21 +247,6 @@ suite(title, () => {
     TEST_BOUND_MS,
   );
 });
-
-async function openPage(h: DashboardHarness): Promise<Page> {
-  const page = await chrome.browser.newPage();
-  page.setDefaultTimeout(0); // waits end on their condition; the test's bound is the only clock
-  await page.setViewport({ width: 1280, height: 900 });
-  const violations: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-  });
-  await page.goto(`${h.daemon.url}/`, { waitUntil: 'load' });
-  await waitForRefresh(page);
-  expect(violations).toEqual([]);
-  return page;
-}
-
 /** The page's script ran and its refresh has answered once. */
 async function waitForRefresh(page: Page): Promise<void> {
   await page.waitForFunction(

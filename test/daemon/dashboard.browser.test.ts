@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/until.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { LiveState } from '../../src/model/live.js';
-import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
+import { browserMissing, launchBrowser, openDashboard, type TestBrowser } from './browser.js';
 import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo } from './helpers.js';
@@ -66,7 +66,7 @@ suite(title, () => {
         'delete Cluster/prod-2',
       );
 
-      const page = await openPage(h);
+      const page = await openDashboard(chrome, h.daemon.url);
       await screenshot(page);
       await page.$$eval('details', (all) => all.forEach((d) => (d.open = true)));
       const live = await text(page, '#live');
@@ -173,7 +173,7 @@ suite(title, () => {
       await h.daemon.reconcile('poll');
       expect((await h.status()).outcome).toBe('invalid');
 
-      const page = await openPage(h);
+      const page = await openDashboard(chrome, h.daemon.url);
       const dialogs: string[] = [];
       page.on('dialog', (d) => {
         dialogs.push(d.message());
@@ -205,27 +205,6 @@ suite(title, () => {
 });
 
 /** A page on the daemon, with the CSP checked: any violation (our own script or style) fails. */
-async function openPage(h: DashboardHarness): Promise<Page> {
-  const page = await chrome.browser.newPage();
-  page.setDefaultTimeout(0); // waits end on their condition; the test's bound is the only clock
-  await page.setViewport({ width: 1280, height: 900 });
-  const violations: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-  });
-  await page.goto(`${h.daemon.url}/`, { waitUntil: 'load' });
-  expect(violations).toEqual([]);
-  // The page's script ran (it marks the document) and its refresh has answered once.
-  await page.waitForFunction(
-    () =>
-      document.documentElement.classList.contains('js') &&
-      document.getElementById('live-state')?.textContent?.startsWith('live, checked') === true,
-    { polling: 'mutation' },
-  );
-  expect(violations).toEqual([]);
-  return page;
-}
-
 async function text(page: Page, selector: string): Promise<string> {
   return page.$eval(selector, (e) => (e as HTMLElement).innerText);
 }

@@ -252,10 +252,12 @@ describe('daemon with environments', () => {
     expect(prodPart).toContain(
       `poolsync approve ${fingerprint} --env prod --daemon ${daemon.url}\n`,
     );
-    // The dashboard: each environment's button sends its name, and its command carries it.
+    // The dashboard: each environment's buttons send its name (its run #1 is its own), and its
+    // command carries it.
     const page = await (await fetch(`${daemon.url}/`)).text();
     for (const name of ['dev', 'prod']) {
       expect(page).toContain(`data-fingerprint="${fingerprint}" data-environment="${name}"`);
+      expect(page).toContain(`class="rollback" data-run="1" data-environment="${name}"`);
       expect(page).toContain(`poolsync approve ${fingerprint} --env ${name} --daemon`);
     }
     const unnamed = await cli('approve', fingerprint, '--as', 'ana');

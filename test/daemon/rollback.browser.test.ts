@@ -5,10 +5,9 @@
  * #1" send `POST /rollback` as `poolsync rollback 1` does; the queue is A's again, and the page
  * says the rollback holds. Every wait is for a condition, never for a time.
  */
-import type { Page } from 'puppeteer-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../support/until.js';
-import { browserMissing, launchBrowser, type TestBrowser } from './browser.js';
+import { browserMissing, launchBrowser, openDashboard, type TestBrowser } from './browser.js';
 import { ADMIN_TOKEN, startDashboardDaemon, type DashboardHarness } from './dashboard-harness.js';
 import { manifests } from './fixtures.js';
 import { TestRepo } from './helpers.js';
@@ -40,7 +39,7 @@ suite(title, () => {
       await h.daemon.reconcile('webhook');
       expect((await h.cp.getQueue('batch')).run_concurrency).toBe(70);
 
-      const page = await openPage(h);
+      const page = await openDashboard(chrome!, h.daemon.url);
       await page.$$eval('details', (all) => all.forEach((d) => (d.open = true)));
       await page.locator('#approver').fill('alice');
       await page.locator('#admin-token').fill(ADMIN_TOKEN);
@@ -64,21 +63,3 @@ suite(title, () => {
     TEST_BOUND_MS,
   );
 });
-
-async function openPage(d: DashboardHarness): Promise<Page> {
-  const page = await chrome!.browser.newPage();
-  page.setDefaultTimeout(0); // waits end on their condition; the test's bound is the only clock
-  const violations: string[] = [];
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
-  });
-  await page.goto(`${d.daemon.url}/`, { waitUntil: 'load' });
-  await page.waitForFunction(
-    () =>
-      document.documentElement.classList.contains('js') &&
-      document.getElementById('live-state')?.textContent?.startsWith('live, checked') === true,
-    { polling: 'mutation' },
-  );
-  expect(violations).toEqual([]);
-  return page;
-}

@@ -139,11 +139,7 @@ export const SCRIPT = `
       return;
     }
     var fingerprint = button.getAttribute('data-fingerprint');
-    var asked = { fingerprint: fingerprint, approver: approver };
-    // The environment of the button's section: the same changes may be held by two.
-    var environment = button.getAttribute('data-environment');
-    if (environment) asked.environment = environment;
-    var body = JSON.stringify(asked);
+    var body = withEnvironment(button, { fingerprint: fingerprint, approver: approver });
     var done = function (answer) {
       return 'Approved ' + fingerprint + ' as ' + approver + (answer.frozen
         ? '; applies are frozen (' + answer.frozen + '): the changes wait until applies may go, then the daemon applies them.'
@@ -161,7 +157,13 @@ export const SCRIPT = `
     }
     var run = Number(button.getAttribute('data-run'));
     var done = 'Rolling back to run #' + run + ': its commit is applied per policy, and the branch waits until a new commit or poolsync resume.';
-    post(button, 'rollback', token, JSON.stringify({ run: run, by: by }), done, 'Not rolled back');
+    post(button, 'rollback', token, withEnvironment(button, { run: run, by: by }), done, 'Not rolled back');
+  }
+  // The environment of the button's section: two may hold the same changes, each has its runs.
+  function withEnvironment(button, asked) {
+    var environment = button.getAttribute('data-environment');
+    if (environment) asked.environment = environment;
+    return JSON.stringify(asked);
   }
   var sync = document.getElementById('sync');
   if (sync) sync.addEventListener('click', function () {

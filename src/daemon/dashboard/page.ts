@@ -282,11 +282,10 @@ function held(s: DaemonStatus, page: PageContext): HtmlValue[] {
   if (pending) {
     const n = plural(pending.changes.length, 'change');
     const daemon = page.daemonUrl ?? 'http://<this daemon>';
-    // With environments, this section's: two environments may hold the same changes.
+    // With environments, this section's, which the button and the command both name.
     const environment = page.environment ?? null;
-    const named = environment === null ? '' : markup` data-environment="${environment}"`;
     const action = page.approvals
-      ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}"${named}>Approve exactly these ${n}</button></p>`
+      ? markup`<p class="js-only"><button type="button" class="approve" data-fingerprint="${pending.fingerprint}"${environmentOf(page)}>Approve exactly these ${n}</button></p>`
       : markup`<p class="muted">Approving needs the daemon admin token, which is not set (<code>POOLSYNC_ADMIN_TOKEN</code> or <code>--admin-token-file</code>).</p>`;
     now = markup`<div class="held">
 <p>${n} held since ${when(pending.since)} (commit ${commitRef(pending.commit)}), fingerprint <code class="fp">${pending.fingerprint}</code>:</p>
@@ -571,7 +570,7 @@ const BAR_WIDTH = 240;
 function runs({ runs, source }: DaemonStatus, page: PageContext): Content {
   if (runs.length === 0) return markup`<p class="muted">No run has finished yet.</p>`;
   // Rollback needs the admin token and commits to go back to (docs/daemon.md#rollback).
-  const back = page.approvals && source.kind === 'git';
+  const back = page.approvals && source.kind === 'git' ? environmentOf(page) : null;
   return {
     body: runs.map((run, i) => runEntry(run, i === 0, back)),
     note: markup`<p class="muted">What the runs that evaluated the repository did, newest first, kept across restarts (runs that found nothing new, polls that found no new commit among them, are folded into the line before them); <code>poolsync history</code> lists them.</p>`,
@@ -606,7 +605,16 @@ function heldChanges(s: DaemonStatus): readonly ChangeBrief[] {
 /** A run's plan longer than this is folded under its closing line. */
 const FOLDED_PLAN_LINES = 60;
 
-function runEntry(run: RecentRun, newest: boolean, rollbacks: boolean): SafeHtml {
+/**
+ * The environment a button of this section acts on, as its attribute: with environments a
+ * request naming none is refused, or acts on whichever holds the same changes.
+ */
+function environmentOf(page: PageContext): SafeHtml | '' {
+  return page.environment == null ? '' : markup` data-environment="${page.environment}"`;
+}
+
+/** `rollback`: its button's environment attribute (environmentOf); null: no Roll back button. */
+function runEntry(run: RecentRun, newest: boolean, rollback: SafeHtml | '' | null): SafeHtml {
   const drift = run.drift
     ? badge('warn', `drift: ${plural(run.drift.changes.length, 'change')}`)
     : '';
@@ -634,7 +642,7 @@ function runEntry(run: RecentRun, newest: boolean, rollbacks: boolean): SafeHtml
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
 <summary>${head} ${commitRef(run.commit)} ${drift}</summary>
 <p class="message">${run.message}${run.rollback ? markup` <span class="muted">(rollback to run #${run.rollback.to})</span>` : ''}</p>
-${rollbacks && run.commit !== null && (run.result === 'applied' || run.result === 'in_sync') ? markup`<p class="js-only"><button type="button" class="rollback" data-run="${run.id}">Roll back to run #${run.id}</button></p>` : ''}
+${rollback !== null && run.commit !== null && (run.result === 'applied' || run.result === 'in_sync') ? markup`<p class="js-only"><button type="button" class="rollback" data-run="${run.id}"${rollback}>Roll back to run #${run.id}</button></p>` : ''}
 ${phases(run)}
 ${plan}
 </details>`;
