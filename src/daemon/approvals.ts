@@ -107,17 +107,6 @@ const HELD_BEFORE = 256;
 /** A fingerprint this close to the held one is a typo of it (two random ones differ in ~60). */
 const TYPO_DISTANCE = 4;
 
-/**
- * The fingerprints runs held, from their kept messages (`…; approve sha256:…`, heldForApproval
- * in src/render/common.ts): what a daemon held before it restarted.
- */
-export function heldIn(messages: Iterable<string>): string[] {
-  const found: string[] = [];
-  for (const m of messages)
-    for (const [, fp] of m.matchAll(/\bapprove (sha256:[0-9a-f]{64})\b/g)) found.push(fp!);
-  return found;
-}
-
 export class Approvals {
   private pending: HeldPlan | null = null;
   private readonly granted = new Map<string, ApprovalRecord>();
@@ -171,7 +160,7 @@ export class Approvals {
     });
   }
 
-  /** Fingerprints held before this process (kept runs, heldIn): stale when approved, not typos. */
+  /** Fingerprints held before this process (kept runs' heldFingerprint): stale when approved, not typos. */
   rememberHeld(fingerprints: Iterable<string>): void {
     for (const fp of fingerprints) this.heldBefore.add(fp);
     for (const fp of this.heldBefore) {

@@ -518,6 +518,7 @@ function recordStage(
       : {}),
     phasesMs: { ...phases },
     ...(outcome.approvedBy !== undefined ? { approvedBy: outcome.approvedBy } : {}),
+    ...(outcome.heldFingerprint !== undefined ? { heldFingerprint: outcome.heldFingerprint } : {}),
     ...(products.rollback ? { rollback: products.rollback } : {}),
     ...(outcome.renderedFiles ? { renderedFiles: outcome.renderedFiles } : {}),
   };

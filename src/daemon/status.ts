@@ -78,6 +78,11 @@ export interface RunRecord {
   phasesMs: Record<string, number>;
   /** Who approved the held changes the run applied (absent: none). */
   approvedBy?: string;
+  /**
+   * The fingerprint of the changes it held for approval, so a restarted daemon knows an approval
+   * of them is stale (absent: none held, or a history of a build that did not record it).
+   */
+  heldFingerprint?: string;
   /** The run planned the commit of a rollback (rollback.ts), not the branch head. */
   rollback?: RunRollback;
   /** The generated files its commit changes, which no plan sends (absent: none). */
@@ -478,6 +483,7 @@ export const RECENT_RUN_SHAPE = record(
       { unchanged: num },
     ),
     approvedBy: str,
+    heldFingerprint: str,
     rollback: record({ to: num, commit: str }),
     renderedFiles: listOf(record({ kind: str, path: str, status: str })),
   },

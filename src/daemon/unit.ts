@@ -42,7 +42,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { type Clock, SYSTEM_CLOCK } from '../util/clock.js';
 import { paceLine } from '../util/pacer.js';
 import type { Redactor } from '../util/redact.js';
-import { Approvals, heldIn, UnitPolicyApprovals } from './approvals.js';
+import { Approvals, UnitPolicyApprovals } from './approvals.js';
 import { Freeze } from './freeze.js';
 import { Rollback, type RollbackPin } from './rollback.js';
 import { withSharedHistory } from './shared-history.js';
@@ -234,12 +234,10 @@ async function startUnit(
   });
   // What the kept runs held (oldest first): approving one of those is stale, not a typo.
   approvals.rememberHeld(
-    heldIn(
-      reconciler
-        .status()
-        .runs.map((r) => r.message)
-        .reverse(),
-    ),
+    reconciler
+      .status()
+      .runs.flatMap((r) => r.heldFingerprint ?? [])
+      .reverse(),
   );
   const notified = notifyingRun(reconciler.run, () => reconciler.runView(), deps.notifier, name);
   const ready = readiness(leadership, () => reconciler.ready);

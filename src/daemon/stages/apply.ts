@@ -124,10 +124,11 @@ export async function applyStage(
     const summaryText = countsText(result.counts, doneCounts);
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       // docs/daemon.md#guardrails: a guardrail holding them whatever the policy is named.
-      const { heldBy } = decision;
+      const { heldBy, heldFingerprint } = decision;
       const by = heldBy.length > 0 ? `${runWords.heldByGuardrails(heldBy)}: ` : '';
-      const message = `applied: ${summaryText}; ${by}${heldForApproval(decision.held, decision.heldFingerprint)}`;
-      return { value: { result: 'waiting_for_approval', message, ...done }, products };
+      const message = `applied: ${summaryText}; ${by}${heldForApproval(decision.held, heldFingerprint)}`;
+      const value = { message, heldFingerprint, ...done };
+      return { value: { result: 'waiting_for_approval', ...value }, products };
     }
     const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
     return {

@@ -137,6 +137,8 @@ export interface Outcome {
   transient?: boolean;
   /** Who approved the held changes this run applied. */
   approvedBy?: string;
+  /** The fingerprint of the changes it held for approval (RunRecord's). */
+  heldFingerprint?: string;
   /** An apply stopped between steps: by what (stopWords), and the steps that never started. */
   stopped?: { by: string; notRun: string[] };
   /** The generated files the commit changes, which the run could not send (no API). */

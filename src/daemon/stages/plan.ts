@@ -256,7 +256,8 @@ export function gateStage(
   const heldText = `${by}: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}`;
   if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
-    return { value: { result: 'waiting_for_approval', commit, message }, status };
+    const heldFingerprint = fingerprint;
+    return { value: { result: 'waiting_for_approval', commit, message, heldFingerprint }, status };
   }
   const value = {
     ...whole,
