@@ -569,6 +569,7 @@ export async function discoverEnvironments(
 /**
  * The configuration as one environment sees it. A relative `file:` control plane is kept in the
  * watched folder (as the CLI keeps it), or the state folder with Git (fetches clean a checkout).
+ * `undoNewStates` gains what removes that state again if it is new (newStateUndo).
  */
 export async function environmentDaemonConfig(
   config: DaemonConfig,
