@@ -589,8 +589,15 @@ export async function environmentDaemonConfig(
   // Taken before its folder or state is made: a start that fails leaves neither.
   if (path !== null) undoNewStates.push(await newStateUndo(path));
   // The daemon's own state folder: its folders are the daemon's to make.
-  if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
-    mkdirSync(dirname(path), { recursive: true });
+  if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw new UserError(
+        `environment ${env.name}: cannot make the folder of its control-plane state ${path} (${(err as Error).message}): remove what is in the way, or name another path in poolsync.yaml`,
+      );
+    }
+  }
   const url = path !== null ? `file:${path}${m![2] ?? ''}` : env.controlPlane;
   const suffixed = <T extends { name: string }>(lease: T): T => ({
     ...lease,

@@ -64,7 +64,9 @@ describe('a daemon with environments whose start fails', () => {
     writeFileSync(join(state, 'daemon', 'taken'), 'not a folder');
     await expect(
       startOwnTestDaemon({ repo, state, logLevel: 'silent', flags: { policy: 'all' } }),
-    ).rejects.toThrow(/taken/);
+    ).rejects.toThrow(
+      `environment prod: cannot make the folder of its control-plane state ${join(state, 'daemon', 'taken', 'prod.json')} (EEXIST: file already exists, mkdir '${join(state, 'daemon', 'taken')}'): remove what is in the way, or name another path in poolsync.yaml`,
+    );
     expect(existsSync(join(state, 'daemon', 'states'))).toBe(false);
   });
 });
