@@ -20,6 +20,18 @@ export interface TextOptions {
 const shown = (file: string, { baseDir }: TextOptions): string =>
   escapeTerminal(baseDir === undefined ? file : join(baseDir, file));
 
+/** Another place a message names (rules.ts, environments.ts: `also declared at b.yaml:1:1`, `(b.yaml:1:1)`). */
+const PLACE = /(?<=\bat |\()((?:(?! at )[^()\n])+?):(\d+):(\d+)(?=[);,]|$)/g;
+
+/** `e` with its file and the places its message names as `path` makes them, so they read alike. */
+export function relocated(e: ValidationError, path: (file: string) => string): ValidationError {
+  const message = e.message.replace(
+    PLACE,
+    (_, f: string, l: string, c: string) => `${path(f)}:${l}:${c}`,
+  );
+  return { ...e, file: path(e.file), message };
+}
+
 /**
  * By file, line, column, then code, message and address, so output is stable: the same errors
  * found in another order (a whole load, a recheck) sort the same.
@@ -49,7 +61,10 @@ export function sortedErrors(errors: ValidationError[]): ValidationError[] {
 
 /** `path:line:col: CODE message` per error, sorted, then a count; escaped for the terminal. */
 export function formatValidationText(errors: ValidationError[], opts: TextOptions = {}): string {
-  const sorted = [...errors].sort(compareErrors);
+  const { baseDir } = opts;
+  const sorted = (
+    baseDir === undefined ? [...errors] : errors.map((e) => relocated(e, (f) => join(baseDir, f)))
+  ).sort(compareErrors);
   const lines: string[] = [];
   const hidden = new Map<string, { e: ValidationError; n: number }>();
   for (const e of sorted) {
@@ -58,14 +73,14 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
     hidden.set(key, group);
     if (++group.n > REPEATS_SHOWN) continue;
     lines.push(
-      `${shown(e.file, opts)}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
+      `${escapeTerminal(e.file)}:${e.line}:${e.column}: ${e.code} ${escapeTerminal(e.message)}`,
     );
   }
   for (const { e, n } of hidden.values()) {
     if (n <= REPEATS_SHOWN) continue;
     const more = (n - REPEATS_SHOWN).toLocaleString('en-US');
     lines.push(
-      `${shown(e.file, opts)}: ${more} more ${e.code} errors${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
+      `${escapeTerminal(e.file)}: ${more} more ${e.code} errors${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
     );
   }
   const files = new Set(errors.map((e) => e.file)).size;

@@ -9,7 +9,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { policyAllows, type PolicyReport } from '../model/policy.js';
 import type { DesiredState } from '../model/desired.js';
 import { posix } from 'node:path';
-import { formatValidationText } from '../manifests/report.js';
+import { formatValidationText, relocated } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
 import type { RenderedFilesNote } from '../render/rendered-files.js';
@@ -311,7 +311,7 @@ export function outcomeForInvalid(
   repoPath?: string,
 ): EnvironmentOutcome {
   const prefix = repoPath && repoPath !== '.' ? repoPath : '';
-  const shown = prefix ? errors.map((e) => ({ ...e, file: posix.join(prefix, e.file) })) : errors;
+  const shown = prefix ? errors.map((e) => relocated(e, (f) => posix.join(prefix, f))) : errors;
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };
 }
 

@@ -1,7 +1,8 @@
 /** `poolsync validate` run in process: output formats and exit codes. */
 import { describe, expect, it } from 'vitest';
-import { CLUSTER, QUEUE, writeRepo } from './helpers.js';
+import { CLUSTER, POOL, QUEUE, writeRepo } from './helpers.js';
 import { runInProcess } from '../support/memory-io.js';
+import { outcomeForInvalid } from '../../src/vcs/publish.js';
 
 function poolsync(...args: string[]) {
   return runInProcess(args, process.env);
@@ -34,6 +35,35 @@ describe('poolsync validate', () => {
     expect(r.stderr).toBe(
       `Note: ${repo} has no poolsync.yaml: the defaults are in use (prune off, no file ignored: every YAML file under it is read as a manifest); \`poolsync init ${repo}\` writes one.\n`,
     );
+  });
+
+  it('names the other place of a cross-document error as it names its own (the folder as given)', async () => {
+    const repo = await writeRepo({
+      'pools/a.yaml': POOL('dev', 's3://one'),
+      'pools/b.yaml': POOL('dev', 's3://two'),
+      'pools/c.yaml': POOL('prod', 's3://one'),
+    });
+    const r = await poolsync('validate', repo);
+    expect(r.stdout.split('\n')).toEqual([
+      `${repo}/pools/a.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/b.yaml:1:1`,
+      `${repo}/pools/b.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/a.yaml:1:1`,
+      `${repo}/pools/c.yaml:7:10: V7 pool 'prod' uses the object store s3://one of pool 'dev' (${repo}/pools/a.yaml:1:1); pools must not share an object store (P7)`,
+      '3 errors in 3 files.',
+      '',
+    ]);
+    // JSON's files are the folder's, and so are the places its messages name.
+    const json = await poolsync('validate', repo, '-o', 'json');
+    const { errors } = JSON.parse(json.stdout);
+    expect(errors[0]).toMatchObject({
+      file: 'pools/a.yaml',
+      message: "duplicate ClusterPool 'dev': also declared at pools/b.yaml:1:1",
+    });
+    // A pull-request comment names both from the repository's root.
+    expect(outcomeForInvalid(errors, 'infra')).toMatchObject({
+      errorsText: expect.stringMatching(
+        /^infra\/pools\/a\.yaml:4:9: V1 .* also declared at infra\/pools\/b\.yaml:1:1\n/,
+      ),
+    });
   });
 
   it('--output json gives {valid, errors, counts} with addresses', async () => {
