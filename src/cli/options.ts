@@ -23,8 +23,13 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
-import { durationRefusal, parseDuration } from '../util/duration.js';
-import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
+import { durationRefusal, formatDuration, parseDuration } from '../util/duration.js';
+import {
+  LIMIT_SETTINGS,
+  transportLimits,
+  type TransportLimits,
+  type WaitListener,
+} from '../util/transport-limits.js';
 import { lookupHost } from '../util/control-plane-endpoint.js';
 import type { ValidationError } from '../manifests/types.js';
 import { controlPlaneUrl, type Args } from './define.js';
@@ -147,8 +152,9 @@ type NetworkArgs = Partial<
 /** Each limit: its flag, else its POOLSYNC_* variable, else the default (transport-limits.ts). */
 export function networkOf(
   args: NetworkArgs,
-  env: NodeJS.ProcessEnv,
-): { maxRetries?: number; limits: TransportLimits } {
+  io: Pick<Io, 'env' | 'stderr'>,
+  write: (text: string) => void = (text) => void io.stderr.write(text),
+): { maxRetries?: number; limits: TransportLimits; onWait: WaitListener } {
   const limits = transportLimits(
     {
       connect: args['connect-timeout'],
@@ -156,15 +162,30 @@ export function networkOf(
       call: args['call-timeout'],
       size: args['max-response-size'],
     },
-    env,
+    io.env,
   );
-  return { maxRetries: args['max-retries'], limits };
+  return { maxRetries: args['max-retries'], limits, onWait: waitNotice(write) };
+}
+
+/**
+ * One line, the first time a call waits a few seconds for its answer: a server that accepts
+ * and never answers holds a command for the whole --call-timeout, which silence makes look hung.
+ */
+function waitNotice(write: (text: string) => void): WaitListener {
+  let said = false;
+  return ({ url, silentMs, giveUpMs }) => {
+    if (said) return;
+    said = true;
+    write(
+      `Waiting for ${url}: no answer for ${formatDuration(silentMs)}; giving up after ${formatDuration(giveUpMs)} (${LIMIT_SETTINGS.call.flag}); Ctrl-C stops.\n`,
+    );
+  };
 }
 
 export function openToRead(
   t: EnvTarget,
   io: Pick<Io, 'env'>,
-  network: { maxRetries?: number; limits?: TransportLimits } = {},
+  network: { maxRetries?: number; limits?: TransportLimits; onWait?: WaitListener } = {},
 ) {
   return openTarget(t, { vars: io.env }, { readOnly: true, http: network });
 }

@@ -24,7 +24,7 @@ import {
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
-import { CallDeadline, type TransportLimits } from '../util/transport-limits.js';
+import { CallDeadline, noticeSilence, type TransportLimits } from '../util/transport-limits.js';
 import { ControlPlaneError, UnreachableError, unavailable, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
 import { limitFailed, retrying, type Attempt, type Failed } from './retry.js';
@@ -36,7 +36,10 @@ const RETRY_ERROR_CODES = [
   'UND_ERR_CLOSED',
 ];
 
-export interface JsonHttpOptions extends Pick<ClientTuning, 'onPace' | 'signal' | 'clock'> {
+export interface JsonHttpOptions extends Pick<
+  ClientTuning,
+  'onPace' | 'onWait' | 'signal' | 'clock'
+> {
   /** Who answers, in messages and pace events: `the control plane`, `flyteadmin`. */
   service: string;
   /** A call as messages name it: `GET http://host/v1/pools`, `flyteadmin GET /api/v1/…`. */
@@ -105,13 +108,17 @@ export class JsonHttp {
     const { clock, limits } = this.o;
     // Wall time, as its timer: the injected clock paces waits, never the whole call's bound.
     const deadline = new CallDeadline(limits, undefined, label);
+    const heard = noticeSilence(limits, this.url, this.o.onWait);
     const signal = AbortSignal.any([deadline.signal, this.stop]);
     const { reach, pacer, stop } = this;
     const loop = { ...this.o.retry, reach, pacer, clock, deadline, label, signal: stop };
     return retrying(loop, async (n) => {
       if (n > 0) sent.retried = true;
-      return this.attempt<T>(method, path, label, payload, signal);
-    }).finally(() => deadline.done());
+      return this.attempt<T>(method, path, label, payload, signal, heard);
+    }).finally(() => {
+      heard();
+      deadline.done();
+    });
   }
 
   private async attempt<T>(
@@ -120,6 +127,7 @@ export class JsonHttp {
     label: string,
     payload: string | null,
     signal: AbortSignal,
+    heard: () => void,
   ): Promise<Attempt<T>> {
     const { service } = this.o;
     const again = (why: string): Failed => ({
@@ -147,6 +155,7 @@ export class JsonHttp {
       } catch (err) {
         return this.transportFailure(err, label);
       }
+      heard();
       this.reach.answered = true;
       if (res.statusCode !== 401 || !this.o.auth?.refused || refreshed) break;
       await res.body.dump();

@@ -7,7 +7,11 @@ import type { Clock } from '../util/clock.js';
 import type { Env } from '../util/env.js';
 import type { PaceListener } from '../util/pacer.js';
 import type { RetryPolicy } from '../util/backoff.js';
-import { DEFAULT_LIMITS, type TransportLimits } from '../util/transport-limits.js';
+import {
+  DEFAULT_LIMITS,
+  type TransportLimits,
+  type WaitListener,
+} from '../util/transport-limits.js';
 import type { ControlPlane } from './types.js';
 
 /**
@@ -39,6 +43,8 @@ export interface ClientTuning {
   connections?: number;
   /** Told when the server throttles and when it stops (apply prints it as progress). */
   onPace?: PaceListener;
+  /** Told when a call has waited a few seconds without an answer (the CLI says so). */
+  onWait?: WaitListener;
   /**
    * Shard page chains read at once for a list longer than one page (the API's `shards`/`shard`),
    * default min(16, connections); 1 reads page after page.

@@ -26,7 +26,7 @@ import { driftSince, type LastApplied, type RefreshReport } from '../plan/refres
 import type { PaceListener } from '../util/pacer.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { TransportLimits } from '../util/transport-limits.js';
+import type { TransportLimits, WaitListener } from '../util/transport-limits.js';
 
 /** How `poolsync plan` and `apply` reach the control plane they open (their flags). */
 export interface ControlPlaneAccess {
@@ -40,6 +40,7 @@ export interface ControlPlaneAccess {
   limits?: TransportLimits;
   parallelism?: number;
   onPace?: PaceListener;
+  onWait?: WaitListener;
 }
 
 export type PlanSource =
@@ -172,8 +173,8 @@ function openReading(source: AcquireSource): Promise<ControlPlane> {
 }
 
 export function openOptions(access: ControlPlaneAccess, connections: number | undefined) {
-  const { maxRetries, limits, onPace } = access;
-  return { http: { connections: connections || undefined, maxRetries, limits, onPace } };
+  const { maxRetries, limits, onPace, onWait } = access;
+  return { http: { connections: connections || undefined, maxRetries, limits, onPace, onWait } };
 }
 
 /** `plan --refresh-only` (docs/plan.md): drift since the `last` apply; no default-queue setting. */

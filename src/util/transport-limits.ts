@@ -51,6 +51,37 @@ export const DEFAULT_LIMITS: Readonly<TransportLimits> = Object.freeze({
   maxResponseBytes: 32 * MiB,
 });
 
+/** A call that waited this long without an answer is told (ClientTuning.onWait). */
+const WAIT_NOTICE_MS = 5_000;
+
+/** A call still waiting for its answer: where, for how long so far, and its deadline. */
+export interface WaitEvent {
+  url: string;
+  silentMs: number;
+  giveUpMs: number;
+}
+
+export type WaitListener = (e: WaitEvent) => void;
+
+/**
+ * Tells `listener` when a call to `url` has had no answer for 5 s, or for one attempt's read
+ * timeout if shorter (quality.md: long waits are visible); the function returned says it answered.
+ */
+export function noticeSilence(
+  limits: TransportLimits,
+  url: string,
+  listener: WaitListener | undefined,
+): () => void {
+  const silentMs = Math.min(WAIT_NOTICE_MS, limits.readTimeoutMs);
+  if (!listener || silentMs >= limits.callTimeoutMs) return () => {};
+  const timer = setTimeout(
+    () => listener({ url, silentMs, giveUpMs: limits.callTimeoutMs }),
+    silentMs,
+  );
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
 /** The cap of each kind of answer no setting changes. */
 export const ANSWER_BYTES = {
   /** OAuth2 discovery documents and token answers: a few kB. */

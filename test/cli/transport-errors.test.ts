@@ -103,7 +103,8 @@ function linesOf(command: string, r: CliResult): string[] {
   // check's list of checks is its output; the daemon's failures are its log records.
   const out = command === 'check' ? r.stdout : command === 'daemon' ? messagesOf(r.stdout) : '';
   const text = `${r.stderr}${out}`;
-  return text.split('\n').filter((l) => l.trim() !== '');
+  // Retries that outlast a few seconds are said first (test/cli/waiting-notice.test.ts).
+  return text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Waiting for '));
 }
 
 function messagesOf(logs: string): string {

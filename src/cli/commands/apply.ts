@@ -134,6 +134,10 @@ async function applyTo(
   // --output json: stdout holds the one document; the progress a person follows goes to stderr.
   const lines = batchedLines(json ? io.stderr : io.stdout);
   const out = lines.line;
+  const stderr = (text: string) => {
+    lines.flush();
+    io.stderr.write(text);
+  };
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io, args.shown);
@@ -176,15 +180,12 @@ async function applyTo(
         lease,
         lockTimeoutMs,
         parallelism,
+        ...networkOf(args, io, stderr),
         maxRetries: args['max-retries'],
-        limits: networkOf(args, io.env).limits,
         onPace: (e) => out(paceLine(e)),
         open,
       },
-      stderr: (text) => {
-        lines.flush();
-        io.stderr.write(text);
-      },
+      stderr,
       planned: async (plan, desired) => {
         // Generated files the repository changes have no API: shown after the plan, said again
         // at the end (renderedFilesReminder), never applied. Not for --at: its folder is a

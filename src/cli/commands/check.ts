@@ -109,7 +109,7 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
   const url = scrubUrlUserinfo(target.url);
   let cp: ControlPlane | null = null;
   try {
-    cp = await openToRead(target, io, networkOf(args, io.env));
+    cp = await openToRead(target, io, networkOf(args, io));
     const refused = await refusedByBackend(cp, folder.desired, args.dir);
     const probed = args.probe
       ? await probeKinds(cp, refused.kinds)

@@ -107,7 +107,7 @@ async function readExport(
   configDir: string | null = null,
 ): Promise<ExportRead> {
   const target = await oneTarget(configDir, args, 'export', io.env);
-  const cp = await openToRead(target, io, networkOf(args, io.env));
+  const cp = await openToRead(target, io, networkOf(args, io));
   try {
     // With the inventory: the protection marks it keeps are written as annotations.
     const live = await readLiveWithInventory(cp, storeOf(cp, target.url, args, io));
@@ -326,7 +326,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   const at = placeOf(args.dir, declared, args.address);
   // Read only: import sends nothing, and an apply holding an embedded state open is waited for
   // at the apply lock (--lock-timeout), not refused at the open.
-  const cp = await openToRead(target, io, networkOf(args, io.env));
+  const cp = await openToRead(target, io, networkOf(args, io));
   try {
     if (at) return await adoptDeclared(cp, target, args, at, lockTimeoutMs, io);
     const store = storeOf(cp, target.url, args, io);
@@ -593,7 +593,7 @@ function recordWrite(
     lease,
     lockTimeoutMs,
     maxRetries: args['max-retries'] ?? 0,
-    limits: networkOf(args, io.env).limits,
+    limits: networkOf(args, io).limits,
     who,
     stderr: (text: string) => void io.stderr.write(text),
   };
@@ -883,7 +883,7 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir);
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, io, networkOf(args, io.env));
+  const cp = await openToRead(target, io, networkOf(args, io));
   try {
     const shared = sharedInventoryOf(args, io.env);
     const stateDir = args['state-dir'];

@@ -268,10 +268,10 @@ async function planOf(
 
 function acquire(args: PlanOptions, target: EnvTarget, io: Io) {
   const { 'state-dir': stateDir, 'max-retries': maxRetries } = args;
-  const { limits } = networkOf(args, io.env);
+  const { limits, onWait } = networkOf(args, io);
   const opening = { vars: io.env, commenting: args.comment !== undefined };
   const kind = 'acquire' as const;
-  return { kind, target, opening, stateDir, sharedInventory: null, maxRetries, limits };
+  return { kind, target, opening, stateDir, sharedInventory: null, maxRetries, limits, onWait };
 }
 
 async function refreshOnly(args: PlanOptions, target: EnvTarget, io: Io): Promise<number> {

@@ -120,6 +120,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       limits,
       connections: opts.connections ?? 32,
       onPace: opts.onPace,
+      onWait: opts.onWait,
       clock: opts.clock,
       reach,
       signal: opts.signal,

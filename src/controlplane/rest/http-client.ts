@@ -113,6 +113,7 @@ export class HttpControlPlane implements ControlPlane {
       limits: limitsOf(opts),
       connections,
       onPace: opts.onPace,
+      onWait: opts.onWait,
       clock: opts.clock,
       signal: opts.signal,
     });

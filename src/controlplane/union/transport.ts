@@ -31,7 +31,9 @@ import {
   LimitError,
   limitOf,
   limitWords,
+  noticeSilence,
   type TransportLimits,
+  type WaitListener,
 } from '../../util/transport-limits.js';
 import { RetryInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 
@@ -155,6 +157,7 @@ export interface UnionRetry
   origin?: string;
   limits?: TransportLimits;
   deadlines?: AsyncLocalStorage<CallDeadline>;
+  onWait?: WaitListener | undefined;
 }
 
 /** The delay Union asks for (google.rpc.RetryInfo in the error's details), in ms. */
@@ -214,6 +217,7 @@ export function withRetry<T>(
   const now = policy.clock ? () => policy.clock!.now() : Date.now;
   const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
   const deadline = new CallDeadline(limits, now, label);
+  const heard = noticeSilence(limits, policy.origin ?? '', policy.onWait);
   const send = (n: number) => fn({ retried: n > 0 });
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))
@@ -222,6 +226,7 @@ export function withRetry<T>(
   return retrying(loop, async (n): Promise<Attempt<T>> => {
     try {
       const value = await attempt(n);
+      heard();
       reach.answered = true;
       return { ok: true, value };
     } catch (err) {
@@ -238,7 +243,10 @@ export function withRetry<T>(
         );
       const failure = connectFailure(err);
       // Anything but a failure to connect came from Union (or a proxy in front of it).
-      if (failure === null && err.cause === undefined) reach.answered = true;
+      if (failure === null && err.cause === undefined) {
+        heard();
+        reach.answered = true;
+      }
       const exhausted = err.code === Code.ResourceExhausted;
       return {
         ok: false,
@@ -257,7 +265,10 @@ export function withRetry<T>(
             : toControlPlaneError(err, call),
       };
     }
-  }).finally(() => deadline.done());
+  }).finally(() => {
+    heard();
+    deadline.done();
+  });
 }
 
 /** The call's deadline fired: its own words (the LimitError connect carries as the cause). */

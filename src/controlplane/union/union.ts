@@ -207,6 +207,7 @@ export async function openUnion(
       ...retry,
       reach,
       pacer: new Pacer('Union', parallelism, clock, tuning.onPace),
+      onWait: tuning.onWait,
       clock,
       origin: baseUrl,
       limits,
