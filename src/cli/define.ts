@@ -65,7 +65,7 @@ export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.Pro
   return url.replace(/\/+$/, '');
 }
 
-const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
+export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
 
 /** `--log-format` of every command but the daemon (whose own setting it is): see jsonStderr. */
 export const logFormatOption = {

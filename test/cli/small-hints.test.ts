@@ -1,13 +1,15 @@
 /**
  * A hand-tester's small finds: `--token abc` was a plain `Unknown option --token.`;
  * `control-plane capabilities --set drain,clustr_move` blamed `--capabilities:`; `plan --comment
- * github` in a `git init` repository without commits said it was not in a Git repository.
+ * github` in a `git init` repository without commits said it was not in a Git repository;
+ * `status --daemon` given a control plane's URL said only `answered HTTP 401`.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { runInProcess } from '../support/memory-io.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo } from '../support/repo.js';
 
 describe('small hints', () => {
@@ -73,5 +75,29 @@ describe('small hints', () => {
       'Error: --comment needs the commit the plan is for: the Git repository of . has no commit yet; commit the manifests first, or pass --commit SHA.\n',
     );
     expect(r.code).toBe(1);
+  });
+
+  it('--daemon naming a control plane says it is one, and where each URL goes', async () => {
+    const guarded = await servedControlPlane({ token: 'cp-token-for-this-test' });
+    const open = await servedControlPlane();
+    const cases: [string, string[], NodeJS.ProcessEnv][] = [
+      [`${guarded.url}/status answered HTTP 401 (UNAUTHENTICATED)`, ['status'], {}],
+      [`${open.url}/status answered HTTP 404 (NOT_FOUND)`, ['status'], {}],
+      // Without the admin token too: the URL is what is wrong, not the token.
+      [`${guarded.url}/status answered HTTP 401 (UNAUTHENTICATED)`, ['sync'], {}],
+      [
+        `${guarded.url}/reconcile answered HTTP 401 (UNAUTHENTICATED)`,
+        ['sync'],
+        { POOLSYNC_ADMIN_TOKEN: 'admin-token-for-this-test' },
+      ],
+    ];
+    for (const [said, command, env] of cases) {
+      const url = said.slice(0, said.indexOf('/', 'http://'.length));
+      const r = await runInProcess([...command, '--daemon', url], env);
+      expect(r.stderr).toBe(
+        `Error: ${said} as a control plane does, not as a poolsync daemon: --daemon (its status address; env POOLSYNC_DAEMON_URL) must be the daemon's own address, which \`poolsync daemon\` prints as it starts (default http://127.0.0.1:8080); a control plane's URL is for --control-plane (plan, apply)\n`,
+      );
+      expect(r.code).toBe(1);
+    }
   });
 });

@@ -175,7 +175,7 @@ describe('a corrupt run history', () => {
   it.each([
     ['status', '/status'],
     ['sync', '/reconcile'],
-  ])('%s of a server that is no daemon: asks whether --daemon is one', async (command, path) => {
+  ])('%s of a control plane: says --daemon names one', async (command, path) => {
     const fake = await listenLoopback((req, res) =>
       res
         .writeHead(404, { 'content-type': 'application/json' })
@@ -187,7 +187,7 @@ describe('a corrupt run history', () => {
     const url = `http://127.0.0.1:${fake.port}`;
     expect(await exitOf(io, main([command, '--daemon', url], io))).toBe(1);
     expect(io.err()).toBe(
-      `Error: ${url}${path} answered HTTP 404: is --daemon (POOLSYNC_DAEMON_URL) the URL of a poolsync daemon? It prints it as it starts\n`,
+      `Error: ${url}${path} answered HTTP 404 (NOT_FOUND) as a control plane does, not as a poolsync daemon: --daemon (its status address; env POOLSYNC_DAEMON_URL) must be the daemon's own address, which \`poolsync daemon\` prints as it starts (default http://127.0.0.1:8080); a control plane's URL is for --control-plane (plan, apply)\n`,
     );
   });
 

@@ -49,7 +49,7 @@ import {
   str,
   type Shape,
 } from '../../util/json-shape.js';
-import { daemonUrl, type DaemonClientArgs } from '../define.js';
+import { DEFAULT_DAEMON_URL, daemonUrl, type DaemonClientArgs } from '../define.js';
 import type { Io } from '../io.js';
 import { headerToken } from '../../util/bound-secret.js';
 import { KEPT_RESULTS } from '../../daemon/run-result.js';
@@ -688,12 +688,32 @@ async function daemonRequest(
       throw new UserError(
         `${url} answered HTTP ${res.statusCode} with a body that is not a JSON object: is --daemon a poolsync daemon?`,
       );
+    const code = res.statusCode >= 400 ? controlPlaneCode(json) : null;
+    if (code !== null)
+      throw new NotADaemon(
+        `${url.split('?')[0]} answered HTTP ${res.statusCode}${code} as a control plane does, not as a poolsync daemon: ${setting} must be the daemon's own address, which \`poolsync daemon\` prints as it starts (default ${DEFAULT_DAEMON_URL}); a control plane's URL is for --control-plane (plan, apply)`,
+      );
     return { status: res.statusCode, json };
   } finally {
     deadline.done();
     void dispatcher.destroy();
   }
 }
+
+/**
+ * ` (CODE)` of a refusal in a control plane's form, `{code, message}` (REST, flyteadmin, Union's
+ * Connect), else null: a daemon's says `error`.
+ */
+function controlPlaneCode(json: { code?: unknown; message?: unknown; error?: unknown }) {
+  const { code, message, error } = json;
+  if (error !== undefined || typeof message !== 'string') return null;
+  if (typeof code === 'number') return ` (code ${code})`;
+  if (typeof code !== 'string') return null;
+  return /^[A-Za-z_]{1,40}$/.test(code) ? ` (${code})` : '';
+}
+
+/** --daemon names a control plane: said alone, whatever else the command needed. */
+class NotADaemon extends UserError {}
 
 /** Where the daemon's URL comes from, for what to check. */
 const DAEMON_SETTING = '--daemon (its status address; env POOLSYNC_DAEMON_URL)';
@@ -711,6 +731,7 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
       () => null,
       (err: unknown) => (err instanceof UserError ? err : null),
     );
+    if (unreachable instanceof NotADaemon) throw unreachable;
     throw new UserError(
       unreachable === null
         ? missing
