@@ -260,6 +260,11 @@ const init = {
       ),
 } satisfies Command;
 
+/** docs/plan.md#plan-an-earlier-commit (src/cli/at-commit.ts). */
+const atOption = text(
+  'Read DIR as it was at this commit (a commit id, a tag, HEAD~1) from its Git repository, into a temporary folder: a rollback from CI without a daemon',
+);
+
 const validate = {
   command: 'validate [dir]',
   describe:
@@ -270,6 +275,7 @@ const validate = {
       .options({
         env: envOption(', or all (default: all of them)'),
         output: output(['text', 'json'], 'text: one line per error; json: {valid, errors, counts}'),
+        at: atOption,
       })
       .example('$0 validate examples/config-repo', 'Validate the bundled example')
       .example('$0 validate . --output json', 'Machine-readable result for CI'),
@@ -295,11 +301,6 @@ const check = {
         'Before the first plan against Union',
       ),
 } satisfies Command;
-
-/** docs/plan.md#plan-an-earlier-commit (src/cli/at-commit.ts). */
-const atOption = text(
-  'Read DIR as it was at this commit (a commit id, a tag, HEAD~1) from its Git repository, into a temporary folder: a rollback from CI without a daemon',
-);
 
 const plan = {
   command: 'plan [dir]',

@@ -140,6 +140,8 @@ export interface EnvTarget extends Target {
  */
 export interface Shown {
   shown?: string;
+  /** The commit a temporary copy holds (`--at`): advice that reads files again names it. */
+  atCommit?: string;
 }
 
 /** `control-plane` only when written on the command line. */
@@ -225,7 +227,7 @@ export async function resolveTargets(
   const { config, errors } = shared.config;
   if (errors.length > 0) {
     // Which control plane --env names is not known: never the default one instead.
-    if (args.env !== undefined) throw invalidConfig(home, args.env, errors);
+    if (args.env !== undefined) throw invalidConfig(home, args.env, errors, args.atCommit);
     return [plainTarget(args, env)];
   }
   const envs = config.environments;
@@ -266,12 +268,21 @@ export function noSuchEnvironment(name: string, names: readonly string[]): UserE
   );
 }
 
-/** `--env NAME` with a poolsync.yaml that does not read: what is wrong with it, and where. */
-function invalidConfig(dir: string, name: string, errors: ValidationError[]): UserError {
+/**
+ * `--env NAME` with a poolsync.yaml that does not read: what is wrong with it, and where; at a
+ * commit (`--at`), the validate that reads that commit's files, not the working tree's.
+ */
+function invalidConfig(
+  dir: string,
+  name: string,
+  errors: ValidationError[],
+  atCommit?: string,
+): UserError {
   const [e] = errors;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  const at = atCommit?.slice(0, 12) ?? '';
   return new UserError(
-    `--env ${name}: poolsync.yaml in ${dir} is not valid, so environment ${name} is not known: ${e!.file}:${e!.line}:${e!.column}: ${e!.message}${more}; \`poolsync validate ${shellQuote(dir)}\` lists every error`,
+    `--env ${name}: poolsync.yaml in ${dir}${at && ` at commit ${at}`} is not valid, so environment ${name} is not known: ${e!.file}:${e!.line}:${e!.column}: ${e!.message}${more}; \`poolsync validate ${shellQuote(dir)}${at && ` --at ${at}`}\` lists every error`,
   );
 }
 

@@ -125,7 +125,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     throw new UserError(
       `${flag} ${provider} needs --pr, the ${github ? 'pull request number' : 'merge request iid'} (a positive integer)${number !== undefined ? `, got ${String(number)}` : ''}${number === undefined ? notForPullRequest(provider, flag, env) : ''}.`,
     );
-  const dir = argv.dir ?? '.';
+  const dir = argv.shown ?? argv.dir ?? '.';
   const git = await gitFacts(dir);
   const commit = argv.commit ?? ci.commit ?? git?.head;
   if (!commit)

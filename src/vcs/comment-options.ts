@@ -45,6 +45,8 @@ export const pullRequestCommentOptions = {
 /** With the plan command's DIR positional. */
 export type CommentArgs = Partial<InferredOptionTypes<typeof pullRequestCommentOptions>> & {
   dir?: string;
+  /** DIR as the user named it when `dir` is a temporary copy (`--at`): its folder is the key. */
+  shown?: string;
   /** The option that named the forge, for messages (default `--comment`). */
   flag?: '--comment' | '--policy-approvals';
 };

@@ -12,6 +12,8 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { cleanup } from '../support/cleanup.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { commentMarker } from '../../src/vcs/comment.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { manifests } from '../daemon/fixtures.js';
 import { git, TestRepo } from '../daemon/helpers.js';
@@ -224,5 +226,65 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     expect(noRemote.err).toBe(
       `Error: --at v1.0: no such commit in the repository at ${top} (it has no remote to fetch it from)\n`,
     );
+  });
+
+  it("an invalid poolsync.yaml at the commit: the advice validates that commit's files (validate --at)", async () => {
+    const repo = new TestRepo(tempFolder('poolsync-at-invalid-'));
+    cleanup.add(() => repo.cleanup());
+    const files = manifests();
+    files['poolsync.yaml'] +=
+      'environments:\n  local:\n    controlPlane: file:.poolsync/local.json\n    folders: [.]\n';
+    const bad = repo.commit(
+      { ...files, 'poolsync.yaml': files['poolsync.yaml']!.replace('prune: true', 'prune: maybe') },
+      'A',
+    );
+    repo.commit(files, 'B');
+    const short = bad.slice(0, 12);
+    for (const command of [['plan'], ['apply', '--auto-approve']]) {
+      const r = await poolsync(...command, repo.work, '-e', 'local', '--at', bad);
+      expect(r.err).toBe(
+        `Error: --env local: poolsync.yaml in ${repo.work} at commit ${short} is not valid, so environment local is not known: poolsync.yaml:3:8: prune must be true or false, got 'maybe'; \`poolsync validate ${shellQuote(repo.work)} --at ${short}\` lists every error\n`,
+      );
+    }
+    // It said `poolsync validate DIR`, which reads the working tree: valid there.
+    expect((await poolsync('validate', repo.work)).code).toBe(0);
+    const validated = await poolsync('validate', repo.work, '--at', short);
+    expect(validated.out).toBe(
+      `${repo.work}/poolsync.yaml:3:8: SCHEMA prune must be true or false, got 'maybe'\n1 error in 1 file.\n`,
+    );
+    expect(validated.code).toBe(1);
+  });
+
+  it("plan --at --comment: the comment and status are the user's folder's (its place in the repository), not the checkout's", async () => {
+    const repo = new TestRepo(tempFolder('poolsync-at-comment-'));
+    cleanup.add(() => repo.cleanup());
+    const forge = await new FakeForge().start();
+    cleanup.add(() => forge.stop());
+    const files = Object.entries(manifests()).map(([path, text]) => [`infra/${path}`, text]);
+    const a = repo.commit(Object.fromEntries(files), 'A');
+    repo.commit({ 'infra/queues/batch.yaml': null }, 'B');
+    const cp = [
+      '--control-plane',
+      `file:${join(tempFolder('poolsync-at-comment-cp-'), 'cp.json')}`,
+    ];
+    const comment = ['--comment', 'github', '--repo', 'acme/cfg', '--pr', '7'];
+    const r = await poolsyncWith(
+      { GITHUB_TOKEN: forge.token },
+      'plan',
+      join(repo.work, 'infra'),
+      ...cp,
+      '--at',
+      a,
+      ...comment,
+      '--api-url',
+      forge.url,
+    );
+    expect(r.code, r.err).toBe(0);
+    // It was the repository root's ('poolsync/plan'): the checkout is in no repository.
+    expect(forge.statuses.at(-1)).toMatchObject({
+      sha: a,
+      body: { context: 'poolsync/plan: infra' },
+    });
+    expect(forge.list('github:acme/cfg#7')[0]!.body.startsWith(commentMarker('infra'))).toBe(true);
   });
 });

@@ -101,7 +101,7 @@ async function applyPath(
     // The commit's files are read from a temporary checkout; messages name PATH.
     return atCommit(args.path, args.at, io.env, (dir, sha) =>
       applyPath(
-        { ...args, path: dir, at: undefined, shown: args.path },
+        { ...args, path: dir, at: undefined, shown: args.path, atCommit: sha },
         io,
         open,
         interrupted,

@@ -25,6 +25,7 @@ import {
   noSuchEnvironment,
   oneTarget,
   openToRead,
+  type Shown,
 } from '../options.js';
 import { plural } from '../../render/common.js';
 import {
@@ -45,11 +46,19 @@ import { lookupHost } from '../../util/control-plane-endpoint.js';
 import type { ValidationError } from '../../manifests/types.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 
-export async function validate(args: Args<'validate'>, io: Io): Promise<number> {
-  const note = await requireConfigFolder(args.dir);
+export async function validate(args: Args<'validate'> & Shown, io: Io): Promise<number> {
+  if (args.at !== undefined) {
+    const { atCommit } = await import('../at-commit.js');
+    // The commit's files, read from a temporary checkout; messages name DIR.
+    return atCommit(args.dir, args.at, io.env, (dir) =>
+      validate({ ...args, dir, at: undefined, shown: args.dir }, io),
+    );
+  }
+  const shown = args.shown ?? args.dir;
+  const note = await requireConfigFolder(args.dir, 'validate', shown);
   if (note !== null) io.stderr.write(note);
   const shared = await readFolderOnce(args.dir, lookupHost());
-  const names = environmentNames(args, shared);
+  const names = environmentNames(args, shared, shown);
   // Each environment is its own desired state: every one is checked, each report named.
   const reports: Record<string, unknown> = {};
   const results: LoadResult[] = [];
@@ -64,14 +73,14 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
     else if (result.valid) {
       io.stdout.write(formatSummary(result.counts));
       if (declaresNothing(result.desired))
-        io.stdout.write(nothingDeclared(args.dir, result.desired.config.prune));
-    } else io.stdout.write(formatValidationText(result.errors, { baseDir: args.dir }));
+        io.stdout.write(nothingDeclared(shown, result.desired.config.prune));
+    } else io.stdout.write(formatValidationText(result.errors, { baseDir: shown }));
   }
   // Once, whatever number of environments read them; on stderr, so stdout keeps its form.
   const unread = await unreadOf(shared);
   if (args.output === 'text') {
-    io.stderr.write(formatSkipped(skippedOnce(results), { baseDir: args.dir }));
-    io.stderr.write(formatUnread(unread, { baseDir: args.dir }));
+    io.stderr.write(formatSkipped(skippedOnce(results), { baseDir: shown }));
+    io.stderr.write(formatUnread(unread, { baseDir: shown }));
   }
   if (args.output === 'json') {
     const json =
@@ -84,12 +93,12 @@ export async function validate(args: Args<'validate'>, io: Io): Promise<number> 
 }
 
 /** None without environments, else --env's (default all). */
-function environmentNames(args: Args<'validate'>, { config }: FolderRead): string[] {
+function environmentNames(args: Args<'validate'>, { config }: FolderRead, shown: string): string[] {
   // A poolsync.yaml that does not read: its errors are the report, whatever --env names.
   if (config.errors.length > 0) return [];
   const envs = (config.config.environments ?? []).map((e) => e.name);
   if (args.env === undefined || args.env === ENV_ALL) return envs;
-  if (envs.length === 0) throw noEnvironments(args.dir, args.env, config);
+  if (envs.length === 0) throw noEnvironments(shown, args.env, config);
   if (!envs.includes(args.env)) throw noSuchEnvironment(args.env, envs);
   return [args.env];
 }

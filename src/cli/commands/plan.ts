@@ -68,7 +68,7 @@ export async function plan(args: Args<'plan'> & Shown, io: Io): Promise<number> 
     // The commit's files are read from a temporary checkout; messages name DIR.
     const shown = args.shown ?? args.dir;
     return atCommit(args.dir, args.at, io.env, (dir, commit) =>
-      plan({ ...args, dir, commit, at: undefined, shown }, io),
+      plan({ ...args, dir, commit, at: undefined, shown, atCommit: commit }, io),
     );
   }
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
