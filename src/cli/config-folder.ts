@@ -58,7 +58,7 @@ export async function refuseCodeProject(dir: string, shown = dir): Promise<void>
  */
 export async function requireConfigFolder(
   dir: string,
-  command: 'validate' | 'plan' | 'apply' | 'check' = 'validate',
+  command: 'validate' | 'plan' | 'apply' | 'check' | 'import' = 'validate',
   /** DIR as the user named it when DIR is a temporary copy (options.ts Shown). */
   shown = dir,
 ): Promise<string | null> {

@@ -24,6 +24,8 @@ import { runCli, REPO_ROOT } from '../support/cli.js';
 import { runInProcess } from '../support/memory-io.js';
 import { shellQuote } from '../../src/util/shell-quote.js';
 import { nextPlan } from '../../src/cli/options.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { Capabilities } from '../../src/model/common.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-newcomer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -341,7 +343,22 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     ]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('✓ config folder examples/config-repo: valid');
-    expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update/);
+    // Q6: with the capabilities off, poolsync neither drains nor deletes a queue: not said.
+    expect(ok.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update\n/);
+    expect(ok.stdout).toContain('✓ capabilities: none\n');
+    const caps = join(tmp, 'caps.json');
+    const turnOn = async (more: Partial<Capabilities>) => {
+      const c = await EmbeddedControlPlane.open({ path: caps });
+      await c.setCapabilities({ ...(await c.capabilities()), ...more });
+      await c.close();
+      return runCli(['check', 'examples/config-repo', '--control-plane', `file:${caps}`]);
+    };
+    const drains = await turnOn({ drain: true });
+    expect(drains.stdout).toMatch(/✓ Queue: list \(\d+ now\); by API: create, update, drain\n/);
+    const deletes = await turnOn({ queue_delete: true });
+    expect(deletes.stdout).toMatch(
+      /✓ Queue: list \(\d+ now\); by API: create, update, drain, delete \(queue_delete\)\n/,
+    );
     // The next command plans against the control plane checked, not the default, with the
     // credentials' files given by flag (a variable stays set; a URL's user part never shows).
     expect(

@@ -2,7 +2,15 @@
  * Issue 17, end to end through the CLI (child processes, the embedded control plane on disk):
  * plan/apply --target, --replace, plan --refresh-only, and import.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,14 +239,46 @@ describe('import into a folder that lacks what the object names', () => {
       `Imported Queue/hq into ${join(empty, 'queues/hq.yaml')}. It names ClusterPool/hand, Cluster/h1, which ${empty} does not declare, so \`poolsync plan\` refuses the folder until they are: import them as you imported this one (\`poolsync import ClusterPool/hand\`, \`poolsync import Cluster/h1\`, with the same flags), or declare them.`,
     );
     expect(queue.stdout).not.toContain('no change');
+    // A folder that does not plan may be no repository of this control plane: nothing recorded.
+    const inventory = `${state}.inventory.json`;
+    expect(queue.stdout).toContain(
+      `\nNothing was recorded in the inventory (${inventory}) while the folder does not validate: the first apply once it validates records what it declares.\n`,
+    );
+    expect(existsSync(inventory)).toBe(false);
     const pool = await run('ClusterPool/hand');
     expect(pool.stdout).toContain(
       `but ${empty} does not validate (\`poolsync validate ${empty}\` says why): \`poolsync plan\` refuses the folder until it does.`,
     );
+    expect(existsSync(inventory)).toBe(false);
     const cluster = await run('Cluster/h1');
     expect(cluster.stdout).toContain('Commit it; `poolsync plan` now shows no change for it.');
+    expect(JSON.parse(readFileSync(inventory, 'utf8'))).toMatchObject({
+      addresses: ['Cluster/h1'],
+    });
     const plan = await runCli(['plan', empty, '--control-plane', `file:${state}`]);
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('No changes.');
   }, 120_000);
+});
+
+describe('import into a folder that is no config repository', () => {
+  it('is refused in one line, as validate and plan refuse it: nothing written, nothing recorded', async () => {
+    const state = join(dir, 'nowhere.json');
+    const c = await EmbeddedControlPlane.open({ path: state });
+    await c.registerCluster({ name: 'hx' });
+    await c.close();
+    const elsewhere = join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const run = await runCli(
+      ['import', 'Cluster/hx', '--control-plane', `file:${state}`],
+      {},
+      elsewhere,
+    );
+    expect([run.code, run.stdout]).toEqual([1, '']);
+    expect(run.stderr).toBe(
+      'Error: . is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md).\n',
+    );
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(existsSync(`${state}.inventory.json`)).toBe(false);
+  }, 60_000);
 });

@@ -4,9 +4,9 @@
  * write is shown from the backend's API, never tried.
  */
 import { isControlPlaneError } from '../../controlplane/errors.js';
-import { backendInfo, type ControlPlane } from '../../controlplane/types.js';
+import { backendInfo, readCapabilities, type ControlPlane } from '../../controlplane/types.js';
 import type { BackendProfile } from '../../model/backend.js';
-import type { ObjectKind } from '../../model/common.js';
+import type { Capabilities, ObjectKind } from '../../model/common.js';
 import type { DesiredState } from '../../model/desired.js';
 import type { PlanError } from '../../model/plan.js';
 import { loadDesired } from '../../ops/plan-run.js';
@@ -223,7 +223,9 @@ async function refusedByBackend(
 async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): Promise<Line[]> {
   const { pools, clusters, queues, assignments, defaultQueues } = cp;
   const labels = cp.executionClusterLabels;
-  const queueDelete = cp.capabilityCalls ? ['drain', 'delete (queue_delete)'] : [];
+  // Read once, after a list answered: the Queue line and the capabilities line both say it.
+  let caps: Promise<Capabilities> | undefined;
+  const capabilities = () => (caps ??= readCapabilities(cp));
   const setDelete = ['set', 'delete'];
   const probes: [string, (() => Promise<unknown[]>) | false | undefined, string[]][] = [
     ['ClusterPool', pools && (() => pools.listPools()), ['create', 'delete']],
@@ -232,7 +234,7 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
       clusters && (() => clusters.listClusters()),
       ['register', 'enable/disable', 'delete'],
     ],
-    ['Queue', queues && (() => queues.listQueues()), ['create', 'update', ...queueDelete]],
+    ['Queue', queues && (() => queues.listQueues()), ['create', 'update']],
     ['PoolAssignment', assignments && (() => assignments.listAssignments()), setDelete],
     ['DefaultQueue', defaultQueues && (() => defaultQueues.listDefaultQueues()), setDelete],
     ['ExecutionClusterLabel', labels && (() => labels.listExecutionClusterLabels()), setDelete],
@@ -242,7 +244,11 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
     if (!list) continue;
     try {
       const n = (await list()).length;
-      lines.push({ ok: true, text: `${kind}: list (${n} now); by API: ${can.join(', ')}` });
+      const more = kind === 'Queue' ? await queueCalls(capabilities).catch(() => []) : [];
+      lines.push({
+        ok: true,
+        text: `${kind}: list (${n} now); by API: ${[...can, ...more].join(', ')}`,
+      });
     } catch (err) {
       const unreachable = isControlPlaneError(err) && err.code === 'UNAVAILABLE';
       lines.push({ ok: false, text: `${kind}: cannot list: ${reason(err)}`, unreachable });
@@ -262,8 +268,7 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
     lines.push({ ok: true, text: `${kinds.join(', ')}: no API on ${cp.backend.name}; ${why}` });
   if (cp.capabilityCalls) {
     try {
-      const caps = await cp.capabilityCalls.capabilities();
-      const on = Object.entries(caps)
+      const on = Object.entries(await capabilities())
         .filter(([, v]) => v === true)
         .map(([k]) => k);
       lines.push({ ok: true, text: `capabilities: ${on.length ? on.join(', ') : 'none'}` });
@@ -272,6 +277,16 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
     }
   }
   return lines;
+}
+
+/**
+ * What poolsync may do to a queue beyond create and update on this control plane: drain with
+ * `drain`, delete only with `queue_delete` too (Q6: else never, the plan blocks it).
+ */
+async function queueCalls(capabilities: () => Promise<Capabilities>): Promise<string[]> {
+  const caps = await capabilities();
+  if (!caps.drain) return [];
+  return caps.queue_delete ? ['drain', 'delete (queue_delete)'] : ['drain'];
 }
 
 /** What went wrong, in the words the rest of the CLI uses; unexpected errors still surface. */

@@ -62,7 +62,12 @@ import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { closestAddress, kindTypoHint } from '../../manifests/suggest.js';
-import { refuseCodeProject, requireFolder, stateAboveNote } from '../config-folder.js';
+import {
+  refuseCodeProject,
+  requireConfigFolder,
+  requireFolder,
+  stateAboveNote,
+} from '../config-folder.js';
 import { DEFAULT_CONTROL_PLANE_URL } from '../../controlplane/default-url.js';
 import type { Args, StateArgs } from '../define.js';
 import {
@@ -319,7 +324,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
     );
   const lockTimeoutMs = lockTimeoutOf(args);
-  await requireFolder(args.dir);
+  // As validate and plan: what import writes and records into a folder that is no config
+  // repository, the real one's prune would delete once it plans.
+  const note = await requireConfigFolder(args.dir, 'import');
+  if (note !== null) io.stderr.write(note);
   // A folder with environments needs --env: no other control plane's plans read where it writes.
   const target = await oneTarget(args.dir, args, 'import', io.env);
   const declared = await declaredIn(args.dir, args.env);
@@ -341,12 +349,16 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       );
     await writeExported(resolve(args.dir), file);
     for (const w of written.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    io.stdout.write(
-      `${await importedWords(args, target, file.path, referencedBy(live, args.address), declared)}\n`,
-    );
+    const validates = (await declaredIn(args.dir, args.env)) !== null;
+    const names = referencedBy(live, args.address);
+    io.stdout.write(`${importedWords(args, target, file.path, names, declared, validates)}\n`);
     const forgotten = live.forgotten?.includes(args.address) ?? false;
-    const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
-    await adopt(store, how, args.address, forgotten, io);
+    // Only into a folder that plans: one that does not may be no repository of this control plane.
+    if (!validates) io.stdout.write(`${notRecorded(args.address, store, forgotten)}\n`);
+    else {
+      const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
+      await adopt(store, how, args.address, forgotten, io);
+    }
   } finally {
     await cp.close();
   }
@@ -442,17 +454,17 @@ function manifestOf(live: LiveState, addr: string): { file: ExportedFile; warnin
  * validates with the manifest; else what the manifest names that the folder lacks (`before`: what
  * it declared), or that it does not validate.
  */
-async function importedWords(
+function importedWords(
   args: Args<'import'>,
   target: EnvTarget,
   file: string,
   names: string[],
   before: Declared | null,
-): Promise<string> {
+  validates: boolean,
+): string {
   const written = `Imported ${args.address} into ${join(resolve(args.dir), file)}`;
   const plan = `\`${commandLine(['poolsync', 'plan'], { env: args.env })}\``;
-  if ((await declaredIn(args.dir, args.env)) !== null)
-    return `${written}. Commit it; ${plan} now shows no change for it.`;
+  if (validates) return `${written}. Commit it; ${plan} now shows no change for it.`;
   const where = target.env ? `environment ${target.env.name}'s folders` : args.dir;
   const missing = before === null ? [] : names.filter((a) => !before.has(a));
   if (missing.length === 0)
@@ -559,6 +571,14 @@ async function adopt(
       `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. ${next}.\n`,
     );
   }
+}
+
+/** Why an import into a folder that does not validate recorded nothing, and what records it. */
+function notRecorded(address: string, store: InventoryStore, forgotten: boolean): string {
+  const then = forgotten
+    ? `it stays forgotten (an apply keeps that mark): run \`poolsync import ${address}\` again once it validates`
+    : 'the first apply once it validates records what it declares';
+  return `Nothing was recorded in the inventory (${store.where}) while the folder does not validate: ${then}.`;
 }
 
 /** `--lock-timeout`, refused before anything is read as apply refuses it. */
