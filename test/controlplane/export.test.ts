@@ -212,6 +212,25 @@ describe('poolsync export', () => {
     expect(result.warnings).toEqual([expect.stringContaining('Queue/mover')]);
   });
 
+  it('warns that two pools sharing one object store (P7, not enforced there) do not validate (V7)', async () => {
+    const state = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    await cp.createPool('a', poolContract('s3://shared'));
+    await cp.createPool('b', poolContract('s3://shared/'));
+    await cp.createPool('c', poolContract('s3://own'));
+    await cp.close();
+    const out = join(dir, 'repo');
+    const run = await runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], {
+      ...process.env,
+      POOLSYNC_CONTROL_PLANE: '',
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe(
+      'Warning: ClusterPool/b uses the object store s3://shared/ of ClusterPool/a on the control plane, which no repository may declare (P7): the exported folder does not validate (V7) until one of them names a store of its own in its manifest (`poolsync plan` then shows what that takes, P4), or it is taken out of the folder with what names it\n',
+    );
+    expect((await loadRepository(out)).errors.map((e) => e.code)).toEqual(['V7']);
+  });
+
   it('names assignments after their key, valid (N1) and unique', () => {
     const taken = new Set<string>();
     const a = { project: 'p', domain: 'd', pool: 'x' };
