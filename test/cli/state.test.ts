@@ -158,6 +158,18 @@ describe('poolsync state list and show', () => {
     expect(typo.err()).toContain(
       `"queue/*" names no kind (did you mean 'Queue/*'?): Kind is one of`,
     );
+    // A misspelt kind where the folder may go is that, not a folder that does not exist.
+    for (const [word, hint] of [
+      ['Qeue', 'Queue'],
+      ['queue', 'Queue'],
+      ['clusterpool/gpu', 'ClusterPool/gpu'],
+    ]) {
+      const io = memoryIo();
+      expect(await exitOf(io, list(args({ dir: word }), io))).toBe(1);
+      expect(io.err()).toBe(
+        `Error: state list: "${word}" is neither a folder nor a kind (did you mean '${hint}'?): a filter is Kind, Kind/name or a pattern with *, with Kind one of ClusterPool, Cluster, Queue, PoolAssignment, DefaultQueue, ExecutionCluster, ClusterLabel, ExecutionClusterLabel\n`,
+      );
+    }
   });
 
   it('says when nothing was applied here yet', async () => {

@@ -61,7 +61,7 @@ import { lastChangeWords } from '../../render/daemon-words.js';
 import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
-import { closestAddress, kindTypoHint } from '../../manifests/suggest.js';
+import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import {
   refuseCodeProject,
   requireConfigFolder,
@@ -697,7 +697,7 @@ interface Read {
 }
 
 export async function list(args: StateArgs, io: Io): Promise<number> {
-  const { dir, patterns } = listArguments(args);
+  const { dir, patterns } = await listArguments(args);
   const matches = addressMatcher(patterns);
   return withState({ ...args, dir }, io, async ({ target, cp, store, record, live }) => {
     const managed = managedObjects(live);
@@ -764,7 +764,7 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
 }
 
 /** As Terraform's `state list [ADDRESS...]`: a kind-led or `*` word is a filter, also as DIR. */
-function listArguments(args: StateArgs): { dir: string; patterns: string[] } {
+async function listArguments(args: StateArgs): Promise<{ dir: string; patterns: string[] }> {
   const patterns = (args.filter ?? []).map(String);
   const first = args.dir;
   const isKind = (a: string) => (OBJECT_KINDS as string[]).includes(a.split('/', 1)[0]!);
@@ -778,6 +778,17 @@ function listArguments(args: StateArgs): { dir: string; patterns: string[] } {
       `state list: ${escapeTerminal(JSON.stringify(misnamed))} names no kind${kindTypoHint(misnamed)}: Kind is one of ${OBJECT_KINDS.join(', ')}`,
     );
   if (first !== undefined && isPattern(first)) return { dir: '.', patterns: [first, ...patterns] };
+  // No folder, and a kind misspelt (`Qeue`, `queue/batch`): the filter meant, not a missing folder.
+  const meant =
+    first === undefined || (await exists(first))
+      ? ''
+      : first.includes('/')
+        ? kindTypoHint(first)
+        : didYouMean(first, OBJECT_KINDS);
+  if (meant !== '')
+    throw new UserError(
+      `state list: ${escapeTerminal(JSON.stringify(first))} is neither a folder nor a kind${meant}: a filter is Kind, Kind/name or a pattern with *, with Kind one of ${OBJECT_KINDS.join(', ')}`,
+    );
   const bad = patterns.find((p) => !isPattern(p));
   if (bad !== undefined)
     throw new UserError(
