@@ -151,13 +151,17 @@ export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMI
   try {
     const events = parseEvents(source, { maxDepth: limits.maxDepth });
     const cursor = { i: 0 };
+    // The anchors of the documents before, only to say so at an alias that names one.
+    const earlier = new Map<string, EarlierAnchor>();
     for (let index = 0; cursor.i < events.length; index++) {
       // DOCUMENT event, at most one root node, POP.
       cursor.i++;
-      const builder = new DocumentBuilder(source, events, cursor, lines, limits);
+      const builder = new DocumentBuilder(source, events, cursor, lines, limits, earlier);
       let root: YNode | null = null;
       if (events[cursor.i]!.type !== EVENT_ID.POP) root = builder.build({ line: 1, column: 1 });
       cursor.i++;
+      for (const [name, { line }] of builder.anchors)
+        earlier.set(name, { document: index + 1, line });
       if (root === null || (root.kind === 'scalar' && root.value === null)) continue; // empty document
       result.documentCount++;
       // A document with issues is dropped unexpanded, so only kept ones use the folder budget.
@@ -180,6 +184,14 @@ interface Anchored {
   /** Nodes and scalar text in the subtree, aliases expanded. */
   size: number;
   bytes: number;
+  /** Where its `&` is. */
+  line: number;
+}
+
+/** An anchor of an earlier document of the file (numbered from 1), where it is defined. */
+interface EarlierAnchor {
+  document: number;
+  line: number;
 }
 
 const NO_RANGE = -1;
@@ -193,7 +205,7 @@ class DocumentBuilder {
   private bytes = 0;
   /** One LIMIT per document: past the first, the document is refused anyway. */
   private limitReported = false;
-  private readonly anchors = new Map<string, Anchored>();
+  readonly anchors = new Map<string, Anchored>();
 
   constructor(
     private readonly source: string,
@@ -201,6 +213,7 @@ class DocumentBuilder {
     private readonly cursor: { i: number },
     private readonly lines: LineIndex,
     private readonly limits: Readonly<InputLimits>,
+    private readonly earlier: ReadonlyMap<string, EarlierAnchor>,
   ) {}
 
   /** Over the limit, an error at the node that crossed it, before any later stage expands it. */
@@ -261,6 +274,7 @@ class DocumentBuilder {
         node,
         size: this.nodes - before,
         bytes: this.bytes - bytesBefore,
+        line: this.lines.at(ev.anchorStart - 1).line,
       });
     }
     return node;
@@ -318,7 +332,13 @@ class DocumentBuilder {
     const target = this.anchors.get(anchor);
     if (!target) {
       this.nodes++;
-      this.issue(`alias *${anchor} names no anchor defined before it`, pos);
+      const before = this.earlier.get(anchor);
+      this.issue(
+        before === undefined
+          ? `alias *${anchor} names no anchor defined before it`
+          : `alias *${anchor} names no anchor defined before it in this document: anchors do not carry across documents (---), and &${anchor} is defined in document ${before.document} at line ${before.line}; write the value here again, or anchor it in this document`,
+        pos,
+      );
       return { kind: 'scalar', value: null, pos };
     }
     this.nodes += target.size;

@@ -160,6 +160,30 @@ spec: { run_concurrency: 1, action_concurrency: 2, clusters: &none [] }
     expect(r.errors).toEqual([]);
   });
 
+  it('an alias whose anchor is in an earlier document says anchors do not carry across documents', async () => {
+    const r = await loadRepository(
+      await writeRepo({
+        'q.yaml': `apiVersion: poolsync/v1
+kind: Queue
+metadata: { name: q1 }
+spec: &s { run_concurrency: 1, action_concurrency: 2, clusters: [] }
+---
+apiVersion: poolsync/v1
+kind: Queue
+metadata: { name: q2 }
+spec: *s
+`,
+      }),
+    );
+    expect(r.errors.map((e) => [e.code, e.line, e.message])).toEqual([
+      [
+        'YAML',
+        9,
+        'alias *s names no anchor defined before it in this document: anchors do not carry across documents (---), and &s is defined in document 1 at line 4; write the value here again, or anchor it in this document',
+      ],
+    ]);
+  });
+
   it('a recursive alias is an error, not an infinite structure', async () => {
     const r = await loadRepository(await writeRepo({ 'r.yaml': 'a: &x [1, *x]\n' }));
     expect(r.errors.map((e) => [e.code, e.line, e.column])).toEqual([['YAML', 1, 11]]);
