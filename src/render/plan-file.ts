@@ -198,6 +198,8 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
   if (typeof data !== 'object' || data === null || Array.isArray(data))
     throw new PlanFileError(`${where} is not a plan: expected a JSON object; ${PLAN_AGAIN}`);
   const doc = data as Record<string, unknown>;
+  const other = otherReport(doc);
+  if (other !== null) throw new PlanFileError(`${where} is not a plan but ${other}; ${PLAN_AGAIN}`);
   const version = doc.format_version;
   if (version === undefined)
     throw new PlanFileError(`${where} is not a plan: it has no format_version; ${PLAN_AGAIN}`);
@@ -232,6 +234,15 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
       `${where} is refused: ${unaccounted}. A plan runs only steps its changes show; ${PLAN_AGAIN}`,
     );
   return plan;
+}
+
+/** The other JSON poolsync writes that is passed as a plan, known by its shape; null: none. */
+function otherReport(doc: Record<string, unknown>): string | null {
+  if (doc.kind === 'refresh-only' && Array.isArray(doc.drift))
+    return 'a drift report (`poolsync plan --refresh-only --output json`), which lists what changed outside poolsync and has nothing to apply';
+  if (typeof doc.outcome === 'string' && typeof doc.steps_by_status === 'object')
+    return 'the result of an apply (`poolsync apply --output json`), which says what ran: nothing in it runs again';
+  return null;
 }
 
 function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): void {

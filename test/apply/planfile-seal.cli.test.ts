@@ -177,6 +177,43 @@ describe('a sealed plan file', { timeout: 300_000 }, () => {
     expect(await runConcurrency()).toBe(130);
   });
 
+  it("poolsync's other JSON given as a plan is refused as what it is: a drift report, an apply's result", async () => {
+    const report = join(dir, 'drift.json');
+    const drift = await runCli([
+      'plan',
+      '--refresh-only',
+      join(dir, 'repo'),
+      '--control-plane',
+      cp,
+      '--output',
+      'json',
+    ]);
+    expect(drift.code, drift.stderr).toBe(0);
+    await writeFile(report, drift.stdout);
+    const applied = await runCli(['apply', report, '--control-plane', cp]);
+    expect([applied.code, applied.stdout]).toEqual([1, '']);
+    expect(applied.stderr).toBe(
+      `Error: ${report} is not a plan but a drift report (\`poolsync plan --refresh-only --output json\`), which lists what changed outside poolsync and has nothing to apply; save a plan with \`poolsync plan --out FILE\`\n`,
+    );
+    const result = join(dir, 'result.json');
+    const done = await runCli([
+      'apply',
+      join(dir, 'repo'),
+      '--control-plane',
+      cp,
+      '--auto-approve',
+      '--output',
+      'json',
+    ]);
+    expect(done.code, done.stderr).toBe(0);
+    await writeFile(result, done.stdout);
+    const shown = await runCli(['show', result]);
+    expect([shown.code, shown.stdout]).toEqual([1, '']);
+    expect(shown.stderr).toBe(
+      `Error: ${result} is not a plan but the result of an apply (\`poolsync apply --output json\`), which says what ran: nothing in it runs again; save a plan with \`poolsync plan --out FILE\`\n`,
+    );
+  });
+
   it('with POOLSYNC_PLAN_KEY: a keyed plan applies only where the key is set', async () => {
     await writeRepo(join(dir, 'repo'), repo(140, true));
     const keyed = join(dir, 'keyed.json');
