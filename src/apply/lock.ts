@@ -25,7 +25,7 @@ export class LockHeldError extends Error {
 }
 
 /** Then --lock-timeout waits and tries again. */
-export const isLockHeld = (err: unknown): boolean =>
+export const isLockHeld = (err: unknown): err is LockHeldError | StateInUseError =>
   err instanceof LockHeldError || err instanceof StateInUseError;
 
 export const DEFAULT_STATE_DIR = '.poolsync';

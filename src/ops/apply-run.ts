@@ -23,7 +23,6 @@ import {
   acquireApplyLock,
   holdSharedApplyLock,
   isLockHeld,
-  LockHeldError,
   lockPathFor,
   type HeldApplyLock,
   type HoldApplyLockOptions,
@@ -33,7 +32,6 @@ import {
   embeddedStatePath,
   type openControlPlane,
 } from '../controlplane/open.js';
-import { StateInUseError } from '../controlplane/embedded/store.js';
 import { openTarget, pullRequestGuardrails } from './open-target.js';
 import type { Guardrails } from '../model/desired.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
@@ -486,12 +484,7 @@ async function untilFree<T>(wait: LockWait, attempt: () => Promise<T>): Promise<
         wait.deadline === null
           ? ' (or pass --lock-timeout 5m to wait for it)'
           : ' (still held at the end of --lock-timeout)';
-      if (err instanceof StateInUseError && wait.undone !== undefined)
-        // Held for as long as it runs by `control-plane serve`: its applies go through its URL.
-        throw new UserError(
-          `${wait.undone}: ${err.message}. If that process is \`poolsync control-plane serve\`, pass the URL it serves as --control-plane, as its applies do${hint}`,
-        );
-      if (!(err instanceof LockHeldError)) throw err;
+      if (!isLockHeld(err)) throw err;
       throw new UserError(
         wait.undone === undefined
           ? `${err.message}${hint}`

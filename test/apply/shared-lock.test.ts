@@ -229,14 +229,23 @@ describe('state forget and import on a served control plane: the locks an apply 
     const inventory = `${state}.inventory.json`;
     const before = await readFile(inventory, 'utf8');
     const file = ['--control-plane', `file:${state}`, ...sd];
+    const useItsUrl = `If that process is \`poolsync control-plane serve\`, pass the URL it serves as --control-plane, as its applies do; else stop it or use another state file \\(if no poolsync process has it open, delete ${state}\\.lock\\)`;
     const forgot = await runCli(['state', 'forget', 'Queue/batch', repo, ...file]);
     expect([forgot.code, forgot.stdout]).toEqual([1, '']);
     expect(forgot.stderr).toMatch(
       new RegExp(
-        `^Error: Queue/batch was not forgotten: control-plane state ${state} is in use by process ${serve.child.pid} on .*\\. If that process is \`poolsync control-plane serve\`, pass the URL it serves as --control-plane, as its applies do \\(or pass --lock-timeout 5m to wait for it\\)\n$`,
+        `^Error: Queue/batch was not forgotten: control-plane state ${state} is in use by process ${serve.child.pid} on .*\\. ${useItsUrl}, then run it again \\(or pass --lock-timeout 5m to wait for it\\)\n$`,
       ),
     );
     expect(await readFile(inventory, 'utf8')).toBe(before);
+    // Every command opening the state for writing says the same, in the same words (store.ts).
+    const applied = await runCli(['apply', repo, '--auto-approve', ...file]);
+    expect([applied.code, applied.stdout]).toEqual([1, '']);
+    expect(applied.stderr).toMatch(
+      new RegExp(
+        `^Error: control-plane state ${state} is in use by process ${serve.child.pid} on .*\\. ${useItsUrl} \\(or pass --lock-timeout 5m to wait for it\\)\n$`,
+      ),
+    );
 
     const viaUrl = await runCli([
       'state',

@@ -334,7 +334,8 @@ function lockState(statePath: string): Promise<HeldLockFile> {
           );
         case 'held':
           return new StateInUseError(
-            `control-plane state ${statePath} is in use by process ${r.holder.pid} on ${r.holder.host} (lock ${basename(lockPath)} since ${r.holder.since}); stop that process or use another state file (if no poolsync process has it open, delete ${lockPath})`,
+            // `control-plane serve` holds it for as long as it runs: its URL is the way in.
+            `control-plane state ${statePath} is in use by process ${r.holder.pid} on ${r.holder.host} (lock ${basename(lockPath)} since ${r.holder.since}). If that process is \`poolsync control-plane serve\`, pass the URL it serves as --control-plane, as its applies do; else stop it or use another state file (if no poolsync process has it open, delete ${lockPath})`,
           );
         case 'unreadable':
           return new UserError(
