@@ -72,15 +72,12 @@ describe('export with hostile live names', () => {
 });
 
 describe('import with hostile names', () => {
-  const importing = (address: string) =>
-    runCli([
-      'import',
-      address,
-      '--dir',
-      mkdtempSync(join(root, 'repo-')),
-      '--control-plane',
-      `file:${state}`,
-    ]);
+  /** Into a config repository of its own: import refuses any other folder. */
+  const importing = (address: string) => {
+    const repo = mkdtempSync(join(root, 'repo-'));
+    writeFileSync(join(repo, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+    return runCli(['import', address, '--dir', repo, '--control-plane', `file:${state}`]);
+  };
 
   it('refuses an address whose name is not N1, escaped, before reading anything', async () => {
     const r = await importing('Cluster/../../escaped-cluster');
