@@ -547,10 +547,12 @@ function planUndeclaredQueue(v: LiveView): QueueDecision {
   const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
-  if (!f.ix.prunes('Queue', name))
-    return leftAsItIs(v, 'unmanaged', unmanagedReason(f.ix.pruneScope, 'Queue', name));
-  // Already retired (or retired now by C8): nothing more the repository could ask for (Q6).
-  if (untouched.clusters.length === 0) return leftAsItIs(v);
+  const prunes = f.ix.prunes('Queue', name);
+  // Retired (now by C8, or earlier): nothing more the repository could ask for (Q6), and not
+  // reported again, pruned or not (a deleted cluster's co-named queue too). One outside the prune
+  // scope that C8 changes is changed all the same: a side effect of the cluster's delete.
+  if (untouched.clusters.length === 0 || (v.changedByC8 && !prunes)) return leftAsItIs(v);
+  if (!prunes) return leftAsItIs(v, 'unmanaged', unmanagedReason(f.ix.pruneScope, 'Queue', name));
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
   return leftAsItIs(v, 'blocked', reason);
 }
@@ -646,7 +648,15 @@ function planPoolChange(v: LiveView, target: QueueSpec): QueueDecision | null {
   }
   if (l.cluster_managed) {
     const queue = address('Queue', name);
-    const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', { queue, cluster: name, pool: live.pool });
+    // Only a cluster the repository moves to another pool asks for the cluster's new name (C7).
+    const movedPool = f.ix.dClusters.get(name)?.pool;
+    const cluster_moves = movedPool !== undefined && movedPool !== live.pool;
+    const why = reasonOf('CONAMED_QUEUE_POOL_FIXED', {
+      queue,
+      cluster: name,
+      pool: live.pool,
+      cluster_moves,
+    });
     return refuse(v, target, why);
   }
   if (!f.ix.caps.drain || !f.ix.caps.queue_delete) {
@@ -873,16 +883,26 @@ function queueCause(own: QueueOwn, change: Change, by: string): Reason {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
   }
-  return reasonOf('CLUSTER_DELETED', { by });
+  // An undeclared queue C8 empties is retired: the plan says so, as later plans say nothing of it.
+  const retired = !own.desired && change.action === 'update' && emptySelector(change.after);
+  return reasonOf(retired ? 'CLUSTER_DELETED_RETIRED' : 'CLUSTER_DELETED', { by });
+}
+
+function emptySelector(form: Change['after']): boolean {
+  return Array.isArray(form?.clusters) && form.clusters.length === 0;
 }
 
 /**
  * Before a cluster leaves, the queues to watch idle (plan.md rule 4 / C9): those whose work can
- * only run on leaving clusters, and a moved cluster's co-named queue.
+ * only run on leaving clusters, and a moved cluster's co-named queue. Metrics are per queue, not
+ * per cluster (Q7), so a retired queue of its pool (`clusters: []`, by this plan or an earlier
+ * one) is watched too: its runs in flight may be on this cluster, and it takes no new work, so
+ * the wait ends. A co-named queue only ever routed to its own cluster (Q4).
  */
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
   const poolEmptied = new Map<string, boolean>();
+  const retired = new Map<string, string[]>();
   for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
     const queues: string[] = [];
     if (gone.movedClusters.has(c) && ctx.lQueues.get(c)?.cluster_managed) queues.push(c);
@@ -898,6 +918,15 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
         poolEmptied.set(pool, emptied);
       }
       if (emptied) for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) queues.push(q);
+      let retiredHere = retired.get(pool);
+      if (retiredHere === undefined) {
+        retiredHere = (ctx.lQueuesByPool.get(pool) ?? []).filter((q) => {
+          const live = ctx.lQueues.get(q)!;
+          return live.clusters.length === 0 && !live.cluster_managed;
+        });
+        retired.set(pool, retiredHere);
+      }
+      queues.push(...retiredHere);
     }
     out.set(c, [...new Set(queues)].sort());
   }

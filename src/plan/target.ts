@@ -213,9 +213,13 @@ export function checkReplaceAddresses(
         .flatMap(([, objects]) => objects.map((o) => o.address)),
     );
     if (!inRepo.has(addr)) {
+      // A live object named exactly is no typo: no "did you mean" another one.
       throw new UserError(
-        `--replace ${addr}: not in the repository, so there is nothing to create again` +
-          suggestion(addr, [...inRepo]),
+        isLive(live, addr)
+          ? `--replace ${addr}: live on the control plane but not declared in the repository, so there is nothing to create again: ` +
+              `declare it (or adopt it with \`poolsync import ${addr}\`), then replace it`
+          : `--replace ${addr}: not in the repository, so there is nothing to create again` +
+              suggestion(addr, [...inRepo]),
       );
     }
     if (!isLive(live, addr)) {

@@ -87,6 +87,10 @@ const CAUSES: Record<string, Words> = {
   LEAVES_MOVED_CLUSTER: (p) =>
     `${s(p, 'by')} moves to pool "${s(p, 'pool')}" (cluster_move): its name leaves the selector (Q1)`,
   CLUSTER_DELETED: (p) => `${s(p, 'by')} is deleted: its name leaves the selector (C8)`,
+  /** C8 empties the selector of a queue the repository does not declare: retired, and left so. */
+  CLUSTER_DELETED_RETIRED: (p) =>
+    `${s(p, 'by')} is deleted: its name leaves the selector (C8); the queue stays, retired, and later plans ` +
+    'do not report it (the repository does not declare it)',
   CONAMED_LEFT_BEHIND: (p) =>
     `${s(p, 'by')} is deleted and registered again in pool "${s(p, 'to')}" (C7): this co-named queue ` +
     `stays in pool "${s(p, 'pool')}" and its name leaves the selector (C8)`,
@@ -500,8 +504,10 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       : 'activated'),
   CONAMED_QUEUE_POOL_FIXED: (p) =>
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
-    `a queue's pool can never change (Q3, Q4). Re-registering a cluster under the same name leaves this queue ` +
-    `behind (C7); use a new cluster name.`,
+    `a queue's pool can never change (Q3, Q4). ` +
+    (p.cluster_moves === false
+      ? 'Its name is taken (N2): declare your queue under another name.'
+      : `Re-registering a cluster under the same name leaves this queue behind (C7); use a new cluster name.`),
   /** A cluster, queue or assignment in a declared pool the plan leaves blocked (C1, Q1, A1). */
   POOL_BLOCKED: (p) => `its pool ${s(p, 'pool')} is blocked and will not exist (see that change)`,
   // Q1: the selector against the clusters the plan leaves in the pool.

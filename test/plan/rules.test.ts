@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { QUEUE_DEFAULTS } from '../../src/model/common.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
+import { countPlan } from '../../src/plan/counts.js';
 import { contract, desired, live, type DesiredInput, type LiveInput } from './build.js';
 import {
   actions,
@@ -321,7 +322,7 @@ const cases: Case[] = [
     check: (plan) => expect(plan.errors.map((e) => e.address)).toEqual(['ClusterPool/prod']),
   },
   {
-    name: 'C8 with prune off: an unmanaged queue that names a deleted cluster is reported with the predicted selector',
+    name: 'C8 with prune off: a queue outside the prune scope that names a deleted cluster is changed all the same: a counted side effect, retired',
     desired: { pools: { prod, gpu }, clusters: { a: { pool: 'gpu' } } },
     live: {
       pools: { prod, gpu },
@@ -331,10 +332,12 @@ const cases: Case[] = [
     check: (plan) => {
       const u = change(plan, 'Queue/u');
       expect(u).toMatchObject({
-        action: 'unmanaged',
+        action: 'update',
         caused_by: 'Cluster/a',
+        cause: { code: 'CLUSTER_DELETED_RETIRED' },
         after: { clusters: [] },
       });
+      expect(countPlan(plan)).toMatchObject({ replace: 1, side_effects: 1 });
       expect(warningCodes(plan)).toContain('QUEUE_ROUTES_NOWHERE Queue/u');
       expect(argsOf(plan, 'wait_idle Cluster/a').queues).toEqual(['a', 'u']);
     },

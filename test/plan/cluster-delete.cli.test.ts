@@ -1,0 +1,205 @@
+/**
+ * A hand-tester's finds around a cluster delete, through the CLI (in process) against the embedded
+ * control plane served with simulated in-flight work (`control-plane serve --simulate`):
+ *
+ * - C9: a queue retired (`clusters: []`) by an earlier apply, or by an apply stopped during its
+ *   wait, still has runs in flight on the cluster; metrics are per queue (Q7), so the delete
+ *   waits on it (only a queue whose live selector still named the cluster was watched, and the
+ *   cluster was deleted under its runs);
+ * - C8 on a queue the repository does not declare is a side effect of the delete, counted; a
+ *   queue it leaves retired is said so, and is not reported again (plan.md, "Selectors and
+ *   deleted clusters");
+ * - a live cluster the repository does not declare: a Queue of its name is told to take another
+ *   name (not a new cluster name), and `--replace` of it is told it is live, not "did you mean".
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+import type { Io } from '../../src/cli/io.js';
+import type { Plan } from '../../src/model/plan.js';
+import { countPlan } from '../../src/plan/counts.js';
+import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
+import { poolContract } from '../support/builders.js';
+
+const SERVING: RepoSpec = {
+  pools: ['p'],
+  clusters: { c1: 'p', c3: 'p' },
+  queues: { q3: { pool: 'p', clusters: ['c3'] } },
+};
+const RETIRED: RepoSpec = { ...SERVING, queues: { q3: { pool: 'p', clusters: [] } } };
+const C3_GONE: RepoSpec = { ...RETIRED, clusters: { c1: 'p' } };
+const BUSY = { runs_in_flight: 2, actions_in_flight: 3 };
+const IDLE = { runs_in_flight: 0, actions_in_flight: 0 };
+const STILL_BUSY =
+  /WAIT_TIMEOUT \(C9\): queues still busy after 1(\.0)?s: q3 \(2 runs, 3 actions in flight\); the cluster was not deleted/;
+
+async function setup(spec: RepoSpec = SERVING) {
+  const root = await tempDir('poolsync-cluster-delete-');
+  const repo = await writeRepo(join(root, 'repo'), spec);
+  const served = await servedControlPlane({ port: 0, simulate: true });
+  const poolsync = (...args: string[]) =>
+    runInProcess([...args, '--control-plane', served.url], { NO_COLOR: '1' });
+  const apply = (...args: string[]) =>
+    poolsync('apply', repo, '--auto-approve', '--state-dir', join(root, 'st'), ...args);
+  const planJson = async () => {
+    const r = await poolsync('plan', repo, '--output', 'json');
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as Plan;
+  };
+  const clusters = async () => (await served.embedded.listClusters()).map((c) => c.name);
+  expect((await apply()).code).toBe(0);
+  return { root, repo, served, poolsync, apply, planJson, clusters };
+}
+
+/** The steps of a plan as `op target args.queues`. */
+const stepsOf = (plan: Plan) =>
+  plan.steps.map((s) => {
+    const queues = (s.args as { queues?: string[] }).queues;
+    return `${s.op} ${s.target}${queues ? ` ${queues.join(',')}` : ''}`;
+  });
+
+describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => {
+  it('retired by an earlier apply: the delete waits until its runs are done', async () => {
+    const t = await setup();
+    await t.served.embedded.setQueueActivity('q3', BUSY);
+    await writeRepo(t.repo, RETIRED);
+    expect((await t.apply()).code).toBe(0);
+    await writeRepo(t.repo, C3_GONE);
+    // Not c1's co-named queue: it only ever routed to c1 (Q4).
+    expect(stepsOf(await t.planJson())).toEqual([
+      'wait_idle Cluster/c3 c3,q3',
+      'delete_cluster Cluster/c3',
+    ]);
+    const waited = await t.apply('--wait-timeout', '1s');
+    expect(waited.code).toBe(1);
+    expect(waited.stdout).toMatch(STILL_BUSY);
+    expect(await t.clusters()).toEqual(['c1', 'c3']);
+
+    await t.served.embedded.setQueueActivity('q3', IDLE);
+    expect((await t.apply()).code).toBe(0);
+    expect(await t.clusters()).toEqual(['c1']);
+  });
+
+  it('retired and deleted in one apply stopped during its wait (Ctrl-C): the apply run again waits too', async () => {
+    const t = await setup();
+    await t.served.embedded.setQueueActivity('q3', BUSY);
+    await writeRepo(t.repo, C3_GONE);
+    const stopped = await interruptedWhen('still waiting: queue q3 has 2 runs', [
+      'apply',
+      t.repo,
+      '--auto-approve',
+      '--state-dir',
+      join(t.root, 'st'),
+      '--control-plane',
+      t.served.url,
+    ]);
+    expect(stopped.code).toBe(1);
+    // The repointing landed; the wait and the delete did not.
+    expect((await t.served.embedded.getQueue('q3')).clusters).toEqual([]);
+    expect(await t.clusters()).toEqual(['c1', 'c3']);
+
+    expect(stepsOf(await t.planJson())).toEqual([
+      'wait_idle Cluster/c3 c3,q3',
+      'delete_cluster Cluster/c3',
+    ]);
+    const again = await t.apply('--wait-timeout', '1s');
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(STILL_BUSY);
+    expect(await t.clusters()).toEqual(['c1', 'c3']);
+  });
+});
+
+describe('queues the repository does not declare, and a cluster delete (C8)', () => {
+  it('a changed one is a counted side effect of the delete; one left retired is said so, then not reported again', async () => {
+    const t = await setup(RETIRED);
+    const by = { run_concurrency: 0, action_concurrency: 0, pool: 'p' };
+    await t.served.embedded.createQueue({ name: 'hq', clusters: ['c3'], ...by });
+    await t.served.embedded.createQueue({ name: 'hq2', clusters: ['c1', 'c3'], ...by });
+    await writeRepo(t.repo, C3_GONE);
+
+    const plan = await t.poolsync('plan', t.repo);
+    expect(plan.code).toBe(0);
+    const retired =
+      '# Cluster/c3 is deleted: its name leaves the selector (C8); the queue stays, retired, and later plans do not report it (the repository does not declare it)';
+    expect(plan.stdout).toContain(`  ~ Queue/hq\n      ${retired}\n      clusters: ["c3"] → []\n`);
+    expect(plan.stdout).toContain(`  ~ Queue/c3\n      ${retired}\n`);
+    expect(plan.stdout).toContain(
+      '  ~ Queue/hq2\n      # Cluster/c3 is deleted: its name leaves the selector (C8)\n      clusters: ["c1", "c3"] → ["c1"]\n',
+    );
+    expect(plan.stdout).not.toContain('never touched');
+    expect(plan.stdout).toContain(
+      'Plan: 0 to create, 0 to update, 0 to replace, 1 to delete, 0 blocked.\n3 more changes follow from these steps (marked #)',
+    );
+    expect(countPlan(await t.planJson())).toMatchObject({ delete: 1, side_effects: 3 });
+    const applied = await t.apply();
+    expect(applied.stdout).toContain(
+      'Apply complete: 0 created, 0 updated, 0 replaced, 1 deleted; 0 blocked; 3 more changes made by the control plane itself',
+    );
+
+    // Retired: neither the co-named queue left behind nor hq; hq2 still routes: reported.
+    const next = await t.poolsync('plan', t.repo);
+    expect(next.stdout).toContain('No changes.');
+    expect(next.stdout).not.toMatch(/Queue\/(c3|hq)\b/);
+    expect(next.stdout).toContain('? Queue/hq2  (unmanaged)');
+  });
+});
+
+describe('a live cluster the repository does not declare', () => {
+  const withGpu1 = async () => {
+    const t = await setup(SERVING);
+    await t.served.embedded.createPool('gpu', poolContract('s3://gpu/meta'));
+    await t.served.embedded.registerCluster({ name: 'gpu-1', pool: 'gpu' });
+    return t;
+  };
+
+  it('a Queue of its name is told to take another queue name, not a new cluster name', async () => {
+    const t = await withGpu1();
+    await writeRepo(t.repo, {
+      ...SERVING,
+      queues: { ...SERVING.queues, 'gpu-1': { pool: 'p', clusters: ['c1'] } },
+    });
+    const plan = await t.poolsync('plan', t.repo);
+    expect(plan.stdout).toContain(
+      '! Queue/gpu-1: Queue/gpu-1 is the co-named queue of cluster "gpu-1" and stays in pool "gpu": a queue\'s pool can never change (Q3, Q4). Its name is taken (N2): declare your queue under another name.\n',
+    );
+    expect(plan.stdout).not.toContain('use a new cluster name');
+  });
+
+  it('--replace of it says it is live but not declared, with no "did you mean" another', async () => {
+    const t = await withGpu1();
+    const replace = await t.poolsync('plan', t.repo, '--replace', 'Cluster/gpu-1');
+    expect(replace.code).toBe(1);
+    expect(replace.stderr).toBe(
+      'Error: --replace Cluster/gpu-1: live on the control plane but not declared in the repository, so there is nothing to create again: declare it (or adopt it with `poolsync import Cluster/gpu-1`), then replace it\n',
+    );
+    // Not live: the closest declared name, as before.
+    const typo = await t.poolsync('plan', t.repo, '--replace', 'Cluster/c2');
+    expect(typo.stderr).toContain('(did you mean Cluster/c1');
+  });
+});
+
+/** `poolsync ARGS` in process, sent SIGINT once its output holds `when` (as a Ctrl-C there). */
+async function interruptedWhen(when: string, argv: string[]) {
+  const mem = memoryIo({ NO_COLOR: '1' });
+  const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  let sent = false;
+  const watch = (write: (t: string) => boolean, text: () => string) => (t: string) => {
+    const ok = write(t);
+    if (!sent && text().includes(when)) {
+      sent = true;
+      listeners.forEach((l) => l('SIGINT'));
+    }
+    return ok;
+  };
+  const io: Io = {
+    ...mem,
+    stdout: { write: watch(mem.stdout.write, mem.out) },
+    stderr: { write: watch(mem.stderr.write, mem.err) },
+    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+  };
+  const code = await exitOf(io, main(argv, io));
+  expect(sent).toBe(true);
+  return { code, out: mem.out(), err: mem.err() };
+}
