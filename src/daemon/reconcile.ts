@@ -53,6 +53,8 @@ import { runWords } from '../render/daemon-words.js';
 import { isRenderKind } from '../render/rendered-files.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { DesiredState } from '../model/desired.js';
+import type { SourceSnapshot } from './git-source.js';
 import type { Change } from '../model/plan.js';
 import { ObjectsView } from './objects.js';
 import { firstErrors, type RunView } from '../notify/daemon-hook.js';
@@ -296,8 +298,9 @@ export class Reconciler {
   }
 
   /**
-   * A drift run of an invalid head (driftBaseStage) is the head's: recorded `invalid` with its
-   * errors before the drift check's, saying what that check did; polls stay `unchanged`.
+   * A drift run of an invalid head (driftBaseStage) is the head's: recorded `invalid` (`failed`:
+   * plan errors) with its errors before the drift check's, saying what that check did; polls of
+   * an `invalid` head stay `unchanged`.
    */
   private headInvalid(
     ctx: RunContext,
@@ -309,13 +312,8 @@ export class Reconciler {
       this.memory = Object.freeze({ ...this.memory, lastEvaluatedCommit: head.commit });
     }
     const { transient: _, ...outcome } = checked;
-    const message = runWords.driftChecked(
-      head.commit,
-      head.errors.length,
-      head.base,
-      checked.message,
-    );
-    return { ...outcome, result: 'invalid', commit: head.commit, message };
+    const message = runWords.driftChecked(head, checked.message);
+    return { ...outcome, result: head.result, commit: head.commit, message };
   }
 
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
@@ -348,16 +346,25 @@ export class Reconciler {
   private async stages(ctx: RunContext, products: RunProducts): Promise<Outcome> {
     const head = this.take(await fetchStage(ctx), products);
     if (isOutcome(head)) return head;
-    let snapshot = head;
-    let loaded = this.take(await loadStage(ctx, head));
-    if (isOutcome(loaded)) {
-      const rolledBack = products.rollback !== undefined;
-      const base = this.take(await driftBaseStage(ctx, head, loaded, rolledBack), products);
-      if (isOutcome(base)) return base;
-      snapshot = base;
-      loaded = this.take(await loadStage(ctx, base));
-      if (isOutcome(loaded)) return loaded;
-    }
+    const loaded = this.take(await loadStage(ctx, head));
+    const judged = isOutcome(loaded) ? loaded : await this.planned(ctx, products, head, loaded);
+    // An invalid head, by a validation error or a plan error: a drift run checks the last applied.
+    if (judged.result !== 'invalid' && !judged.planFailed) return judged;
+    const rolledBack = products.rollback !== undefined;
+    const base = this.take(await driftBaseStage(ctx, head, judged, rolledBack), products);
+    if (isOutcome(base)) return base;
+    const desired = this.take(await loadStage(ctx, base));
+    if (isOutcome(desired)) return desired;
+    return this.planned(ctx, products, base, desired);
+  }
+
+  /** From a commit's loaded manifests on: its rules, render, plan, policies, gate and apply. */
+  private async planned(
+    ctx: RunContext,
+    products: RunProducts,
+    snapshot: SourceSnapshot,
+    loaded: DesiredState,
+  ): Promise<Outcome> {
     const { commit } = snapshot;
     const desired = this.take(await rulesStage(ctx, loaded, products.branch));
     if (isOutcome(desired)) return desired;
@@ -520,6 +527,7 @@ function recordStage(
     ...(outcome.approvedBy !== undefined ? { approvedBy: outcome.approvedBy } : {}),
     ...(outcome.heldFingerprint !== undefined ? { heldFingerprint: outcome.heldFingerprint } : {}),
     ...(products.rollback ? { rollback: products.rollback } : {}),
+    ...(products.invalidHead ? { checkedAgainst: products.invalidHead.base } : {}),
     ...(outcome.renderedFiles ? { renderedFiles: outcome.renderedFiles } : {}),
   };
   const { o, state } = ctx;
@@ -599,7 +607,7 @@ function keptRun(
   const { plan } = products;
   const digest = plan ? deepFreeze(structuredClone(planDigest(plan))) : null;
   // An invalid head's drift was measured against the commit it planned (driftBaseStage).
-  const measured = products.invalidHead ? { ...run, commit: products.invalidHead.base } : run;
+  const measured = { ...run, commit: run.checkedAgainst ?? run.commit };
   const drift = driftRecord(measured, products.drift, products.applied);
   const recent = {
     ...run,

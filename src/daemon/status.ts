@@ -85,6 +85,11 @@ export interface RunRecord {
   heldFingerprint?: string;
   /** The run planned the commit of a rollback (rollback.ts), not the branch head. */
   rollback?: RunRollback;
+  /**
+   * A drift run of an invalid head (`commit`): the commit it planned and applied instead, the
+   * last applied (docs/daemon.md#an-invalid-head). Absent: the run planned `commit`.
+   */
+  checkedAgainst?: string;
   /** The generated files its commit changes, which no plan sends (absent: none). */
   renderedFiles?: RenderedChange[];
 }
@@ -485,6 +490,7 @@ export const RECENT_RUN_SHAPE = record(
     approvedBy: str,
     heldFingerprint: str,
     rollback: record({ to: num, commit: str }),
+    checkedAgainst: str,
     renderedFiles: listOf(record({ kind: str, path: str, status: str })),
   },
 );
@@ -606,7 +612,8 @@ function changeIn(
   return {
     run: r.id,
     ...change,
-    commit: r.commit,
+    // What it changed, it changed to the commit it planned (an invalid head's drift run: the last applied).
+    commit: r.checkedAgainst ?? r.commit,
     trigger: r.trigger,
     finishedAt: r.finishedAt,
     result: r.result,

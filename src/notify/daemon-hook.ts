@@ -4,7 +4,7 @@
  * Repeats are said once, by identity, not text (a retry count must not make an outage a message
  * per retry): a failure is the same while its errors (code, place) and commit are; a hold while
  * the same changes wait. The first good run after a failure sends `recovered`, once. A run of an
- * invalid head that corrected drift sends `drift-corrected` beside its (deduplicated) `failed`.
+ * invalid head (a validation or plan error) that corrected drift sends `drift-corrected` beside its (deduplicated) `failed`.
  * Generated files a person deploys (render/rendered-files.ts) are said once per commit and
  * files, by the first event of a run that has them; an `in sync` run has `applied` say them.
  */
@@ -26,6 +26,8 @@ export interface RunView {
     changed?: readonly { address: string; action: string; sideEffect: boolean }[];
     changedTotal?: number;
     renderedFiles?: readonly RenderedChange[];
+    /** A drift run of an invalid head: the last applied commit it planned instead. */
+    checkedAgainst?: string;
   } | null;
   waitingForApproval: readonly { action: string; address: string }[];
   errors: readonly {
@@ -114,7 +116,7 @@ export class RunNotifications {
       // A drift run of an invalid head put drift back against the last applied commit
       // (docs/daemon.md#an-invalid-head): the head keeps its `failed`, said once; what the run
       // corrected is said each time, as on a valid head.
-      if (run.result === 'invalid' && (run.changedTotal ?? run.changed?.length ?? 0) > 0)
+      if (run.checkedAgainst !== undefined && (run.changedTotal ?? run.changed?.length ?? 0) > 0)
         out.push(eventOf('drift-corrected', view));
       return out;
     }

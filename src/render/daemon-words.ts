@@ -35,9 +35,15 @@ export const runWords = {
     `the folder ${path} does not exist${inCommit(commit, 'at')}; check --path`,
   invalid: (errors: number, commit: string | null) =>
     `${plural(errors, 'validation error')}${inCommit(commit, 'in')}; nothing applied`,
-  /** A drift run of an invalid head (stages/repository.ts driftBaseStage), `outcome` its base's. */
-  driftChecked: (head: string | null, errors: number, base: string, outcome: string) =>
-    `${plural(errors, 'validation error')}${inCommit(head, 'in')}, nothing of it applied; drift checked against commit ${short(base)}, the last applied: ${outcome}`,
+  /**
+   * A drift run of an invalid head (stages/repository.ts driftBaseStage): `failed` by its plan's
+   * errors, else by validation errors; `outcome` its base's.
+   */
+  driftChecked: (
+    head: { commit: string | null; result: string; errors: readonly unknown[]; base: string },
+    outcome: string,
+  ) =>
+    `${head.result === 'failed' ? `the plan${inCommit(head.commit, 'of')} has ${plural(head.errors.length, 'error')}` : `${plural(head.errors.length, 'validation error')}${inCommit(head.commit, 'in')}`}, nothing of it applied; drift checked against commit ${short(head.base)}, the last applied: ${outcome}`,
   driftUnchecked: (why: string) =>
     `drift is not checked while the branch's head is invalid: ${why}`,
   noDriftBase: 'the daemon knows no commit it applied to check it against',

@@ -151,6 +151,14 @@ describe('drift while the head is invalid', () => {
     ]);
     const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
     expect(metrics).toMatch(/^poolsync_drift_detected_total 1$/m);
+    // `poolsync history Queue/batch`: the correction applied commit A, never the invalid head.
+    const io = memoryIo();
+    await main(['history', 'Queue/batch', '--daemon', h.daemon.url], io);
+    expect(io.out().split('\n')[0]).toMatch(
+      new RegExp(
+        `^#${s.lastRun!.id} update run_concurrency .* commit ${short(applied)} \\(drift\\)$`,
+      ),
+    );
 
     // A poll finds no new commit: the head is not judged again.
     await h.daemon.reconcile('poll');
@@ -221,6 +229,68 @@ describe('drift while the head is invalid', () => {
     // A drift run that finds nothing says nothing.
     await h.daemon.reconcile('drift');
     expect(await events()).toHaveLength(4);
+  }, 60_000);
+
+  it('a head whose plan fails (prevent-destroy) is checked against the last commit applied too, and the correction is credited to that commit', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const guarded = manifests();
+    guarded['clusters/prod-2.yaml'] = guarded['clusters/prod-2.yaml']!.replace(
+      'spec:',
+      '  annotations:\n    poolsync/prevent-destroy: "true"\nspec:',
+    );
+    const applied = repo.commit(guarded, 'A: prod-2 protected');
+    const h = await start(repo, tempDir(), cp);
+    expect((await h.status()).outcome).toBe('applied');
+    // B deletes the protected cluster's manifest (prune: true): a plan error, nothing applied.
+    const { 'clusters/prod-2.yaml': _gone, ...rest } = guarded;
+    const head = repo.commit(rest, 'B: prod-2 deleted', { replaceAll: true });
+    await h.daemon.reconcile('manual');
+    expect(await h.status()).toMatchObject({
+      outcome: 'failed',
+      lastRun: { message: 'the plan has 1 error; nothing applied' },
+    });
+
+    await setRunConcurrency(cp, 'batch', 11);
+    await h.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    await cp.getCluster('prod-2');
+    const s = await h.status();
+    expect(s).toMatchObject({
+      outcome: 'failed',
+      commit: head,
+      appliedCommit: applied,
+      lastRun: {
+        result: 'failed',
+        commit: head,
+        checkedAgainst: applied,
+        message: `the plan of commit ${short(head)} has 1 error, nothing of it applied; drift checked against commit ${short(applied)}, the last applied: applied: 0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked`,
+      },
+      lastDrift: {
+        run: s.lastRun!.id,
+        commit: applied,
+        changes: [{ address: 'Queue/batch', action: 'update', corrected: true }],
+      },
+    });
+    expect(s.errors[0]).toMatchObject({ address: 'Cluster/prod-2' });
+
+    // Drift again, then the next drift run: still against A, never against the head it failed.
+    await setRunConcurrency(cp, 'batch', 12);
+    await h.daemon.reconcile('drift');
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+    await h.daemon.reconcile('drift');
+    expect((await h.status()).lastRun!.message).toContain(
+      `drift checked against commit ${short(applied)}, the last applied: in sync`,
+    );
+
+    // `poolsync history Queue/batch`: the corrections applied commit A, not the failed head.
+    const io = memoryIo();
+    await main(['history', 'Queue/batch', '--daemon', h.daemon.url], io);
+    const lines = io.out().trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).toContain(`commit ${short(applied)} `);
   }, 60_000);
 
   it('after a restart on the invalid head: against the commit the kept history last applied', async () => {

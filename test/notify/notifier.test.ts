@@ -315,9 +315,9 @@ describe('RunNotifications: repeats said once by identity, recovered once', () =
   it('an invalid head whose drift run put objects back: failed once, drift-corrected each time', () => {
     const n = new RunNotifications();
     const errors = [{ code: 'V3', message: 'x', location: 'a.yaml:1:1', address: null }];
-    const corrected = (id: number) => {
+    const corrected = (id: number, result = 'invalid') => {
       const v = view(
-        'invalid',
+        result,
         '1 validation error; drift checked against commit def: applied',
         errors,
       );
@@ -330,6 +330,7 @@ describe('RunNotifications: repeats said once by identity, recovered once', () =
           applied: { ...v.lastRun.applied, update: 1 },
           changed: [{ address: 'Queue/batch', action: 'update', sideEffect: false }],
           changedTotal: 1,
+          checkedAgainst: 'def',
         },
       };
     };
@@ -346,6 +347,10 @@ describe('RunNotifications: repeats said once by identity, recovered once', () =
     ]);
     expect(n.next(corrected(3)).map((e) => e.event)).toEqual(['drift-corrected']);
     expect(n.next(view('invalid', 'invalid', errors))).toEqual([]);
+    // A head whose plan failed (prevent-destroy): the same.
+    const events = (v: ReturnType<typeof corrected>) => n.next(v).map((e) => e.event);
+    expect(events(corrected(4, 'failed'))).toEqual(['failed', 'drift-corrected']);
+    expect(events(corrected(5, 'failed'))).toEqual(['drift-corrected']);
   });
 });
 

@@ -135,6 +135,8 @@ export interface Outcome {
   changed?: AppliedChange[];
   /** A failure that may pass: the run is tried again with backoff. */
   transient?: boolean;
+  /** The commit's plan has errors: nothing of it is applied (a drift run: driftBaseStage). */
+  planFailed?: boolean;
   /** Who approved the held changes this run applied. */
   approvedBy?: string;
   /** The fingerprint of the changes it held for approval (RunRecord's). */
@@ -277,8 +279,16 @@ export interface RunProducts {
   rollback?: RunRollback;
   /** The branch head the rollback holds back: its poolsync.yaml rules the run (fetch stage). */
   branch?: SourceSnapshot;
-  /** A drift run of an invalid head, planned against `base`, the last commit applied (driftBaseStage). */
-  invalidHead?: { commit: string | null; errors: readonly StatusError[]; base: string };
+  /**
+   * A drift run of an invalid head (`result`: `invalid`, or `failed` by plan errors), planned
+   * against `base`, the last commit applied (driftBaseStage).
+   */
+  invalidHead?: {
+    commit: string | null;
+    result: RunResult;
+    errors: readonly StatusError[];
+    base: string;
+  };
 }
 
 export function isOutcome(x: unknown): x is Outcome {

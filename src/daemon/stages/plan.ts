@@ -85,7 +85,12 @@ export async function planStage(
   // A destroy budget exceeded is held for approval by the gate, not a failed run (guardrails.ts).
   const value: Plan | Outcome =
     outcome.kind === 'errors' && !onlyHeldErrors(plan)
-      ? { result: 'failed', commit, message: runWords.planErrors(plan.errors.length) }
+      ? {
+          result: 'failed',
+          commit,
+          message: runWords.planErrors(plan.errors.length),
+          planFailed: true,
+        }
       : plan;
   const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
   return {

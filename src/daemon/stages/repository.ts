@@ -189,8 +189,8 @@ async function probed(ctx: RunContext): Promise<StatusUpdate> {
 }
 
 /**
- * Stage drift base (docs/daemon.md#an-invalid-head): a drift run of an invalid head plans the
- * commit the control plane was last brought to instead, as a rollback plans its commit: under
+ * Stage drift base (docs/daemon.md#an-invalid-head): a drift run of an invalid head (a validation
+ * error, or a plan error) plans the commit the control plane was last brought to instead, as a rollback plans its commit: under
  * the branch's last valid commit's rules (rulesStage, with the head as `branch`), so drift is
  * still found and put back, the head still judged invalid. Since a restart, with no valid commit
  * loaded, that commit's own rules, unless the history names a later commit evaluated; else, and
@@ -213,7 +213,12 @@ export async function driftBaseStage(
   if (!rulesKnown && !base.alone) return unchecked(runWords.driftRulesUnknown(base.commit));
   try {
     const snapshot = await o.source.at(base.commit);
-    const invalidHead = { commit: head.commit, errors: ctx.state.errors, base: base.commit };
+    const invalidHead = {
+      commit: head.commit,
+      result: invalid.result,
+      errors: ctx.state.errors,
+      base: base.commit,
+    };
     return { value: snapshot, products: { invalidHead, ...(rulesKnown ? { branch: head } : {}) } };
   } catch (err) {
     return unchecked(runWords.driftBaseUnreadable(base.commit, o.redactor.errorMessage(err)));
@@ -222,19 +227,20 @@ export async function driftBaseStage(
 
 /**
  * The commit the kept runs (newest first) last brought the control plane to: the newest run that
- * changed it or found it equal, a run of an invalid head aside. `alone`: no run since evaluated
- * another commit (one of the invalid ones aside) and it was no rollback's, so its poolsync.yaml
- * was the branch's last.
+ * changed it or found it equal, a drift run of an invalid head by the commit it checked against.
+ * `alone`: no run since evaluated another commit (one of the invalid ones aside) and it was no
+ * rollback's, so its poolsync.yaml was the branch's last.
  */
 function driftBase(runs: readonly RunRecord[]): { commit: string; alone: boolean } | null {
-  const i = runs.findIndex(
-    (r) => r.result !== 'invalid' && r.commit !== null && (r.result === 'in_sync' || deployed(r)),
-  );
-  const commit = runs[i]?.commit;
+  // An invalid head's run of an older history, which kept no `checkedAgainst`, names none.
+  const brought = (r: RunRecord) => r.checkedAgainst ?? (r.result === 'invalid' ? null : r.commit);
+  const i = runs.findIndex((r) => brought(r) !== null && (r.result === 'in_sync' || deployed(r)));
+  const commit = i < 0 ? null : brought(runs[i]!);
   if (!commit) return null;
   const invalid = new Set(runs.filter((r) => r.result === 'invalid').map((r) => r.commit));
+  // Its own run too: a drift run of a head whose plan failed names that (valid) head.
   const since = runs
-    .slice(0, i)
+    .slice(0, i + 1)
     .every((r) => r.commit === null || r.commit === commit || invalid.has(r.commit));
   return { commit, alone: since && runs[i]!.rollback === undefined };
 }
