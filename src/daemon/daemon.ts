@@ -218,15 +218,19 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
             ? units
             : approvalTarget(units, r.environment, approvalWords, () => '');
         if (typeof target === 'string') return { ok: false, reason: target };
-        // Resuming also lifts a rollback: the branch head is applied again (docs/daemon.md#rollback).
+        // Resuming lifts a suspension, the rollback holding (its commit is applied once applies
+        // may go); with none, it lifts the rollback: the branch head is applied again
+        // (docs/daemon.md#rollback).
         const before: FreezeBefore[] = [];
         for (const u of Array.isArray(target) ? target : [target]) {
           const environment = u.name;
           if (r.suspend)
             before.push({ environment, suspended: await u.freeze.suspend(r.by, r.reason) });
           else {
-            const [suspended, rollback] = await Promise.all([u.freeze.resume(), u.rollback.lift()]);
-            before.push({ environment, suspended, rollback });
+            const suspended = await u.freeze.resume();
+            const rollback = suspended === null ? await u.rollback.lift() : null;
+            const holds = suspended === null ? null : u.rollback.current;
+            before.push({ environment, suspended, rollback, ...(holds ? { holds } : {}) });
           }
         }
         return { ok: true, freeze: status().freeze, before };

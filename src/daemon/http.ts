@@ -179,6 +179,8 @@ export interface FreezeBefore {
   suspended: Suspension | null;
   /** /resume: the rollback it lifted, null: none. */
   rollback?: RollbackPin | null;
+  /** /resume of a suspension: the rollback that still holds, its commit applied now; absent: none. */
+  holds?: RollbackPin;
 }
 
 /** POST /rollback: the run to go back to, in one environment (required with several). */

@@ -253,6 +253,41 @@ describe('poolsync rollback RUN', () => {
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
   });
 
+  it('asked while applies are frozen, holds through `poolsync resume`, which applies it; a second resume lifts it', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    const h = await daemonOn(repo, tempDir(), cp);
+    const runA = h.daemon.status().lastRun!.id;
+    const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
+    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
+
+    const resumed = memoryIo(env);
+    expect(await freeze(args(h.daemon.url), resumed, false)).toBe(0);
+    expect(resumed.out()).toBe(
+      'Applies resumed: the daemon runs now and applies what waited.\n' +
+        `The rollback to run #${runA} holds: its commit ${a.slice(0, 12)} is applied now, not the branch head, until a new commit lands (\`poolsync resume\` again lifts it).\n`,
+    );
+    await h.daemon.reconcile('manual');
+    expect(h.daemon.status()).toMatchObject({ rollback: { run: runA }, appliedCommit: a });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
+
+    // Nothing suspended now: resume lifts the rollback, and the branch head is applied again.
+    const lifted = memoryIo(env);
+    expect(await freeze(args(h.daemon.url), lifted, false)).toBe(0);
+    expect(lifted.out()).toBe(
+      `Applies were not suspended; the rollback to run #${runA} is lifted: the daemon runs now and applies the branch head.\n`,
+    );
+    await h.daemon.reconcile('manual');
+    expect(h.daemon.status()).toMatchObject({ rollback: null, appliedCommit: b });
+    expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
+  });
+
   it('while applies are frozen, says so rather than that it rolled back, and exits 0 as sync does; an override applies it', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
@@ -272,7 +307,7 @@ describe('poolsync rollback RUN', () => {
       ),
     );
     expect(io.out()).toContain(
-      `the daemon plans commit ${a.slice(0, 12)}, not the branch, and applies it once applies may go, or now with \`poolsync sync --override-freeze\`; \`poolsync resume\` lifts the rollback with the suspension and applies the branch again.\n`,
+      `the daemon plans commit ${a.slice(0, 12)}, not the branch, and applies it once applies may go (\`poolsync resume\` lifts the suspension), or now with \`poolsync sync --override-freeze\`; a \`poolsync resume\` with nothing suspended lifts the rollback and applies the branch again.\n`,
     );
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
     expect(await sync(args(h.daemon.url, { 'override-freeze': true }), memoryIo(env))).toBe(0);

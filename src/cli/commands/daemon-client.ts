@@ -466,7 +466,7 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
       ? `Rollback${where} to run #${run} (commit ${commit}) holds, but applies are frozen`
       : `Rolled back${where} to run #${run} (commit ${commit})`;
     const holds = frozen
-      ? `Until a commit newer than the branch head lands, the daemon plans commit ${commit}, not the branch, and applies it once applies may go, or now with \`poolsync sync --override-freeze\`; \`poolsync resume\` lifts the rollback with the suspension and applies the branch again.`
+      ? `Until a commit newer than the branch head lands, the daemon plans commit ${commit}, not the branch, and applies it once applies may go (\`poolsync resume\` lifts the suspension), or now with \`poolsync sync --override-freeze\`; a \`poolsync resume\` with nothing suspended lifts the rollback and applies the branch again.`
       : `Until a commit newer than the branch head lands, the daemon applies commit ${commit}, not the branch: \`poolsync resume\` applies the branch again.`;
     io.stdout.write(
       `${headline}: ${last ? runLine(last) : 'no run yet'}\n` +
@@ -864,6 +864,13 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
       suspend
         ? `Applies suspended${where}: the daemon still plans and detects drift, and applies nothing until \`poolsync resume\`.`
         : `Applies resumed${where}: the daemon runs now and applies what waited.`,
+    );
+  }
+  // A rollback outlives the suspension it was asked under (docs/daemon.md#rollback).
+  for (const b of before.filter((b) => b.holds)) {
+    const where = b.environment !== null ? ` in environment ${b.environment}` : '';
+    lines.push(
+      `The rollback${where} to run #${b.holds!.run} holds: its commit ${short(b.holds!.commit)} is applied now, not the branch head, until a new commit lands (\`poolsync resume\` again lifts it).`,
     );
   }
   for (const b of same) {
