@@ -16,7 +16,8 @@ import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
-import { closingLine, plural, SYMBOL } from './common.js';
+import { countsText, plural, SYMBOL } from './common.js';
+import { countPlan, isSideEffect } from '../plan/counts.js';
 import { listAddresses } from './reasons.js';
 import { renderJsonParts } from './json.js';
 import { renderMarkdown } from './markdown.js';
@@ -63,27 +64,29 @@ export const quickstartStop = {
 
 /**
  * A line per kind and action: the whole plan (494 lines) scrolled the dashboard's address away.
- * What the gate holds is listed and counted with it, as /status counts the plan.
+ * `plan` is the whole plan, `held` what the gate holds of it (listed with it); each line counts
+ * as /status counts the plan (src/plan/counts.ts), the side effects on lines of their own.
  */
 export function briefPlan(plan: Plan, held: readonly Change[] = []): string {
   const groups = new Map<string, string[]>();
   const waits = new Set(held);
-  for (const c of [...visibleChanges(plan), ...held]) {
+  const targets = new Set(plan.steps.map((s) => s.target));
+  for (const c of visibleChanges(plan)) {
     if (c.action === 'unmanaged') continue;
     const [kind] = c.address.split('/', 1);
-    const key = `${SYMBOL[c.action].padStart(3)} ${kind}${waits.has(c) ? ', held for approval' : ''}`;
+    const side = isSideEffect(c, targets) ? ', side effects' : '';
+    const key = `${SYMBOL[c.action].padStart(3)} ${kind}${side}${waits.has(c) ? ', held for approval' : ''}`;
     groups.set(key, [...(groups.get(key) ?? []), c.address.slice(kind!.length + 1)]);
   }
   const lines = [...groups].map(([key, names]) => {
     const list = names.join(', ');
     return `${key} (${names.length}): ${list.length > 90 ? `${list.slice(0, 87)}...` : list}`;
   });
-  const whole = held.length === 0 ? plan : { ...plan, changes: [...plan.changes, ...held] };
   const waiting =
     held.length === 0
       ? ''
       : ` ${plural(held.length, 'change')} of it ${held.length === 1 ? 'waits' : 'wait'} for approval.`;
-  return `\n${lines.join('\n')}\n${closingLine(whole)}${waiting} The whole plan: the dashboard, or \`poolsync history\`.\n`;
+  return `\n${lines.join('\n')}\nPlan: ${countsText(countPlan(plan))}.${waiting} The whole plan: the dashboard, or \`poolsync history\`.\n`;
 }
 
 /** The runbook `apply` prints last (exit 2); `--file` contents go next to a saved plan. */

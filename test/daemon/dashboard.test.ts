@@ -102,9 +102,13 @@ describe('the dashboard over HTTP', () => {
     await h.daemon.reconcile('poll');
     const s = await h.status();
     const counted = '1 to update, 0 to replace, 1 to delete, 0 blocked';
-    // The quickstart's terminal: the whole plan's line, the held change said held.
-    expect(printed.at(-1)).toContain(`Plan: 0 to create, ${counted}.`);
+    // The quickstart's terminal: the whole plan's line, the held change said held, its co-named
+    // queue's update a side effect on a line of its own, counted apart as the plan counts it.
+    expect(printed.at(-1)).toContain(
+      `Plan: 0 to create, ${counted}; 1 side effect (made by the control plane). 2 changes of it wait for approval.`,
+    );
     expect(printed.at(-1)).toMatch(/^ {2}- Cluster, held for approval \(1\): prod-2$/m);
+    expect(printed.at(-1)).toMatch(/^ {2}~ Queue, side effects, held for approval \(1\): prod-2$/m);
     // The co-named queue goes with its cluster (C8): a side effect, held with it. What was
     // applied is counted apart from the plan (it said "applied: … 1 to delete" of the held one).
     expect(s.lastRun!.message).toContain(

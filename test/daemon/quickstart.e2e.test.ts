@@ -95,6 +95,19 @@ describe('the quickstart terminal', () => {
     const cli = (...args: string[]) =>
       runInProcess([...args, '--daemon', url], { PATH: process.env.PATH }, work);
     expect(d.out()).toMatch(/^Run #1: applied: 28 created, 1 updated/m);
+    // Its brief plan counts as the plan does: the queues the control plane makes itself (C2)
+    // on a line of their own, so the lines add up to the closing line.
+    const brief = d.out().split('\n\n')[1]!.split('\nPlan: ')[0]!.split('\n');
+    const made = (side: boolean) =>
+      brief
+        .filter((l) => l.startsWith('  + ') && l.includes(', side effects (') === side)
+        .reduce((n, l) => n + Number(/\((\d+)\):/.exec(l)![1]), 0);
+    expect(brief).toContainEqual(expect.stringMatching(/^ {2}\+ Queue, side effects \(\d+\): /));
+    const c1 = (await status(url)).runs.at(-1)!.counts!;
+    expect([made(false), made(true)]).toEqual([c1.create, c1.side_effects]);
+    expect(d.out()).toContain(
+      `Plan: ${c1.create} to create, ${c1.update} to update, 0 to replace, 0 to delete, 0 blocked; ${c1.side_effects} side effects (made by the control plane).`,
+    );
 
     // Changed by hand, as docs/daemon.md#quickstart shows: put back by the next run, as drift.
     const put = await fetch(`${url}/control-plane/v1/queues/batch`, {

@@ -66,7 +66,7 @@ export async function applyStage(
         stderr: (text) => o.logger.warn(o.redactor.scrub(text.trimEnd())),
         execute: (p, on, lockLost) => {
           lost = lockLost;
-          o.onApplyPlan?.(p, decision.held);
+          o.onApplyPlan?.(decision.whole, decision.held);
           ctx.enter('apply');
           const steps = o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,

@@ -92,7 +92,7 @@ export interface ReconcilerOptions {
   leadership?: Leadership;
   /** The control plane every plan names in its header (`control_plane`, docs/plan.md). */
   planControlPlane?: () => PlanControlPlane | undefined;
-  /** Called with each plan about to be applied, and what the gate holds of it (quickstart prints them). */
+  /** Called with the whole plan of each apply, and what the gate holds of it (quickstart prints them). */
   onApplyPlan?: (plan: Plan, held: readonly Change[]) => void;
   /**
    * Runs again with backoff after a failed fetch, or a run that failed for a reason that may
