@@ -41,6 +41,7 @@ import {
   driftRecord,
   initialStatus,
   planDigest,
+  type RecentRun,
   retained,
   type RunRecord,
   withRecentRun,
@@ -316,6 +317,46 @@ export class Reconciler {
     return { ...outcome, result: head.result, commit: head.commit, message };
   }
 
+  /**
+   * Before its apply starts, the run is kept as cut off, until its own record replaces it: a
+   * daemon killed while it applies (kill -9) leaves that line, and the next start numbers its
+   * runs after it, so every run number /status showed is one the history answers.
+   */
+  private async keepStarted(ctx: RunContext, commit: string | null): Promise<void> {
+    const { history, config } = this.o;
+    const c = this.current;
+    if (!history || c === null || ctx.term.signal.aborted) return;
+    const { id, trigger, startedAt } = c;
+    const run: RecentRun = {
+      id,
+      trigger,
+      startedAt,
+      finishedAt: startedAt,
+      durationMs: 0,
+      result: 'failed',
+      commit,
+      message: runWords.cutOff,
+      applied: NOTHING_APPLIED,
+      changed: [],
+      changedTotal: 0,
+      phasesMs: {},
+      plan: null,
+      planChangesOmitted: 0,
+      drift: null,
+    };
+    const age = { maxAgeMs: config.historyMaxAgeMs ?? 0, now: ctx.now().getTime() };
+    const runs = withRecentRun(this.state.runs, run, config.historyLimit, age);
+    this.saving = this.saving
+      .then(() => history.save({ runs, lastDrift: this.state.lastDrift }, ctx.term.signal))
+      .catch((err: unknown) =>
+        this.o.logger.warn(
+          { err: this.o.redactor.errorMessage(err) },
+          'cannot keep the run history',
+        ),
+      );
+    await this.saving;
+  }
+
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     if (this.term.signal.aborted) return staged.value;
     if (staged.status) applyStatusUpdate(this.state, staged.status);
@@ -412,6 +453,7 @@ export class Reconciler {
               'the control plane changed between the plan and the apply (another writer): nothing applied, planning again';
             if (stale) return { result: 'failed', commit, message, transient: true };
           }
+          await ctx.timed('record', () => this.keepStarted(ctx, commit));
           const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
           if (applied.result === 'applied') {
             // The owner approved this deployment, not every later plan with the same failures.
@@ -463,6 +505,14 @@ export class Reconciler {
   }
 }
 
+const NOTHING_APPLIED = Object.freeze({
+  create: 0,
+  update: 0,
+  replace: 0,
+  delete: 0,
+  side_effects: 0,
+});
+
 /**
  * The commit the control plane was last brought to, as the kept runs (newest first) say: what
  * /status `appliedCommit` was before a restart, until a run applies again.
@@ -511,7 +561,7 @@ function recordStage(
     result: outcome.result,
     commit: outcome.commit,
     message: outcome.message,
-    applied: outcome.applied ?? { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 },
+    applied: outcome.applied ?? { ...NOTHING_APPLIED },
     changed: changedObjects.slice(0, CHANGED_LISTED),
     changedTotal: changedObjects.length,
     ...(outcome.stopped

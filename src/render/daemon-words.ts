@@ -67,6 +67,9 @@ export const runWords = {
   deposed: (why: string) =>
     `${why}: the run ended with the term and wrote nothing more; the new leader plans from the live state`,
   applyRefused: (error: string) => `apply refused: ${error}`,
+  /** A run kept as it began to apply, its own record never written (reconcile.ts keepStarted). */
+  cutOff:
+    'the daemon stopped while this run applied (killed, or its machine went down), before it recorded what the apply changed: the next run planned again from the live state',
   applied: (counts: string, approver: string | null) =>
     `applied: ${counts}${approver === null ? '' : ` (approved by ${approver})`}`,
   manualStep: (op: string, command: string | undefined) =>

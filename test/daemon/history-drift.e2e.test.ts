@@ -4,7 +4,7 @@
  * is only what changed outside Git: a repository edit held for approval, approved, or failed to
  * apply is never drift, whether the daemon watches a folder or follows a Git branch.
  */
-import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
@@ -208,6 +208,42 @@ describe('every run number the daemon shows is one `poolsync history N` answers'
 });
 
 describe('a restart on the same state folder', () => {
+  it('after a kill while a run applied, that run is in the history, said cut off, and numbers go on after it', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    repo.commit(manifests(), 'A');
+    // What the state folder holds as the apply starts: all a kill -9 then leaves of the run.
+    const state = tempDir();
+    const file = join(state, 'daemon', 'history.json');
+    let atApply: string | null = null;
+    const onApplyPlan = () => (atApply = existsSync(file) ? readFileSync(file, 'utf8') : '');
+    const h = await startTestDaemon({
+      flags: { repo: repo.bare },
+      state,
+      logLevel: 'silent',
+      deps: { onApplyPlan },
+    });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    expect(h.daemon.status().lastRun).toMatchObject({ id: 1, result: 'applied' });
+    // Its own record replaced the line it was kept under.
+    expect(JSON.parse(readFileSync(file, 'utf8')).runs).toMatchObject([
+      { id: 1, result: 'applied' },
+    ]);
+    await h.stop();
+
+    const killed = tempDir();
+    mkdirSync(join(killed, 'daemon'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(killed, 'daemon', 'history.json'), atApply!, { mode: 0o600 });
+    const again = await startedOn(repo, killed);
+    expect(again.daemon.status().lastRun).toMatchObject({ id: 2, trigger: ['startup'] });
+    const shown = memoryIo();
+    await history({ daemon: again.daemon.url, output: 'text', wait: true, run: 1 }, shown);
+    expect(shown.out().split('\n')[0]).toMatch(
+      /^#1 failed .*\(startup, 0 ms\) commit \w+: the daemon stopped while this run applied \(killed, or its machine went down\), before it recorded what the apply changed/,
+    );
+  });
+
   it('says the commit last applied from the kept history, before any run applies', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
