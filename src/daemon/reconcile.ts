@@ -322,11 +322,17 @@ export class Reconciler {
    * daemon killed while it applies (kill -9) leaves that line, and the next start numbers its
    * runs after it, so every run number /status showed is one the history answers.
    */
-  private async keepStarted(ctx: RunContext, commit: string | null): Promise<void> {
+  private async keepStarted(
+    ctx: RunContext,
+    commit: string | null,
+    products: RunProducts,
+  ): Promise<void> {
     const { history, config } = this.o;
     const c = this.current;
     if (!history || c === null || ctx.term.signal.aborted) return;
     const { id, trigger, startedAt } = c;
+    // The plan it began to apply (planDigest makes a new one: the planner's plan is not kept).
+    const digest = products.plan ? planDigest(products.plan) : { plan: null, omitted: 0 };
     const run: RecentRun = {
       id,
       trigger,
@@ -340,8 +346,9 @@ export class Reconciler {
       changed: [],
       changedTotal: 0,
       phasesMs: {},
-      plan: null,
-      planChangesOmitted: 0,
+      plan: digest.plan,
+      planChangesOmitted: digest.omitted,
+      counts: products.counts ?? null,
       drift: null,
     };
     const age = { maxAgeMs: config.historyMaxAgeMs ?? 0, now: ctx.now().getTime() };
@@ -453,7 +460,7 @@ export class Reconciler {
               'the control plane changed between the plan and the apply (another writer): nothing applied, planning again';
             if (stale) return { result: 'failed', commit, message, transient: true };
           }
-          await ctx.timed('record', () => this.keepStarted(ctx, commit));
+          await ctx.timed('record', () => this.keepStarted(ctx, commit, products));
           const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
           if (applied.result === 'applied') {
             // The owner approved this deployment, not every later plan with the same failures.

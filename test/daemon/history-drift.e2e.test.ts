@@ -242,6 +242,8 @@ describe('a restart on the same state folder', () => {
     expect(shown.out().split('\n')[0]).toMatch(
       /^#1 failed .*\(startup, 0 ms\) commit \w+: the daemon stopped while this run applied \(killed, or its machine went down\), before it recorded what the apply changed/,
     );
+    // With the plan it began to apply.
+    expect(shown.out()).toMatch(/^ {2}\+ Queue\/batch$/m);
   });
 
   it('says the commit last applied from the kept history, before any run applies', async () => {
