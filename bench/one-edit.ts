@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { githubSignature } from '../src/daemon/webhooks.js';
+import { runWords } from '../src/render/daemon-words.js';
 import { resolveCli, type Cli } from './lib/cli.js';
 import { procCpu, startDaemon, type StartedDaemon } from './lib/daemon.js';
 import { phaseMedians } from './lib/daemon-rows.js';
@@ -72,6 +73,7 @@ interface Sample {
 interface RunRecord {
   commit: string | null;
   result: string;
+  message: string;
   finishedAt: string;
   durationMs: number;
   phasesMs: Record<string, number>;
@@ -166,7 +168,8 @@ async function oneEdit(side: Side, secret: string, i: number): Promise<Sample> {
       seen = mark;
       const text = await readFile(history, 'utf8').catch(() => '{}');
       const { runs } = JSON.parse(text) as { runs?: RunRecord[] };
-      const done = runs?.find((r) => r.commit === commit);
+      // A run is kept as cut off while it applies (a kill leaves that line): not its end yet.
+      const done = runs?.find((r) => r.commit === commit && r.message !== runWords.cutOff);
       if (done) {
         if (done.result !== 'applied')
           throw new Error(`the run of ${commit} ended "${done.result}", not applied`);
