@@ -416,6 +416,10 @@ export class Reconciler {
     const { commit } = snapshot;
     const desired = this.take(await rulesStage(ctx, loaded, products.branch));
     if (isOutcome(desired)) return desired;
+    // docs/policies.md: pull requests are checked by the branch's policies as of now, even when
+    // this run has nothing to apply; a rollback's policy files are the branch's, as its rules are.
+    const { dir } = products.branch ?? snapshot;
+    this.o.policies?.follow(desired, dir);
     // An invalid head's drift run renders nothing: its files are the head's to render.
     if (!products.invalidHead) {
       ctx.enter('render');
@@ -439,10 +443,8 @@ export class Reconciler {
         this.take(await planStage(ctx, cp, desired, commit), products),
       );
       if (isOutcome(plan)) return plan;
-      // docs/policies.md: a plan the policies deny or cannot judge goes no further than here; a
-      // rollback's policy files are the branch's, as its poolsync.yaml is (rulesStage).
-      const { dir } = products.branch ?? snapshot;
-      const policies = this.take(await policyStage(ctx, plan, desired, dir), products);
+      // docs/policies.md: a plan the policies deny or cannot judge goes no further than here.
+      const policies = this.take(await policyStage(ctx, plan, desired), products);
       ctx.enter('gate');
       const stopped =
         classify(plan) === 'no_changes' || this.o.config.policy === 'none' || isOutcome(policies)

@@ -202,7 +202,7 @@ async function startUnit(
     redactor,
     onApplyPlan: deps.onApplyPlan,
     planControlPlane: () => known?.identity,
-    policies: policies.run,
+    policies,
     policyApprovals,
     retry: {
       schedule: (failures) => {

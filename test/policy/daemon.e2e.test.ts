@@ -7,6 +7,7 @@
  * the pull request's author may not approve, an owner may, by comment.
  */
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
@@ -338,6 +339,64 @@ describe.skipIf(opaMissing)(
       const merged = await status(daemon);
       expect(merged.outcome).toBe('applied');
       expect(merged.policies!.approval!.by).toBe('alice');
+    });
+
+    it('a pull request is checked by the followed branch’s policies when no run applies: a policy set merged while in sync, and after a restart', async () => {
+      const repo = new TestRepo();
+      cleanup.add(() => repo.cleanup());
+      const { 'policies/registry.rego': _, ...noPolicies } = files(true);
+      repo.commit({ ...noPolicies, 'poolsync.yaml': manifests()['poolsync.yaml']! }, 'A');
+      const cp = await EmbeddedControlPlane.open({ path: null });
+      cleanup.add(() => cp.close());
+      const state = tempDir();
+      const restart = async () => {
+        const started = await startTestDaemon({
+          cp,
+          state,
+          flags: { repo: repo.bare },
+          env: {
+            POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET,
+            POOLSYNC_RECONCILE_TOKEN: RECONCILE,
+            POOLSYNC_OPA: opaPath ?? '',
+          },
+        });
+        cleanup.add(started.stop);
+        await started.daemon.firstRun;
+        return started;
+      };
+      const first = await restart();
+      expect((await status(first.daemon)).outcome).toBe('applied');
+      // B adds the policies and changes no object: its run applies nothing.
+      const base = repo.commit(files(true), 'B: policies');
+      await reconcile(first.daemon);
+      expect(await status(first.daemon)).toMatchObject({ outcome: 'in_sync', commit: base });
+      const gpu = repo.commit(files(true, REGISTRY, true), 'add pool gpu');
+      git(repo.work, 'push', '--quiet', 'origin', `${gpu}:refs/pull/9/head`);
+      git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+      const checked = async (daemon: RunningDaemon, number: number) => {
+        forge.heads.set(`github:acme/cfg#${number}`, gpu);
+        const payload = { action: 'opened' as const, repository: 'acme/cfg', number, headSha: gpu };
+        expect((await hook(daemon, 'pull_request', pullRequestPayload(payload))).status).toBe(202);
+        const final = await until('the final commit status', () =>
+          forge.requests.findLast(
+            (r) =>
+              r.method === 'POST' &&
+              r.url.endsWith(`/repos/acme/cfg/statuses/${gpu}`) &&
+              (r.body as { state?: string } | null)?.state !== 'pending',
+          ),
+        );
+        expect(final.body).toMatchObject({ state: 'failure' });
+        const posted = forge.list(`github:acme/cfg#${number}`).at(-1)!.body;
+        expect(posted).toContain('❌ Policies');
+        expect(posted).toContain('ClusterPool/gpu has no container registry');
+      };
+      await checked(first.daemon, 9);
+      await first.stop();
+      forge.requests.length = 0;
+      // Restarted: its first run is in sync, applies nothing.
+      const second = await restart();
+      expect((await status(second.daemon)).outcome).toBe('in_sync');
+      await checked(second.daemon, 10);
     });
 
     it('a rollback to a commit from before the policies is checked by the branch head’s policies, read from its files', async () => {

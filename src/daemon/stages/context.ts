@@ -147,12 +147,13 @@ export interface Outcome {
   renderedFiles?: RenderedChange[];
 }
 
-/** What evaluates a plan's policies (stages/policies.ts unitPolicies); null: none configured. */
-export type PolicyCheck = (
-  plan: Plan,
-  desired: DesiredState,
-  dir: string,
-) => Promise<PolicyReport | null>;
+/** What evaluates a plan's policies (stages/policies.ts unitPolicies). */
+export interface PolicyCheck {
+  /** The followed branch loaded (its rules, its checkout): the set its runs and pull requests use. */
+  follow(desired: DesiredState, dir: string): void;
+  /** The report of `plan` by the set last followed; null: none configured. */
+  run(plan: Plan, desired: DesiredState): Promise<PolicyReport | null>;
+}
 
 /** What outlives one run: frozen, replaced (never written) by each stage's `Staged.remember`. */
 export interface RunMemory {

@@ -21,13 +21,12 @@ export async function policyStage(
   ctx: RunContext,
   plan: Plan,
   desired: DesiredState,
-  dir: string,
 ): Promise<Staged<PolicyReport | null>> {
   const check = ctx.o.policies;
   if (!check) return { value: null };
   // Nothing to apply, nothing to judge: a poll of an in-sync repository starts no OPA.
   if (classify(plan) === 'no_changes') return { value: null, status: { policies: null } };
-  const report = await ctx.timed('policies', () => check(plan, desired, dir));
+  const report = await ctx.timed('policies', () => check.run(plan, desired));
   if (report === null) return { value: null, status: { policies: null } };
   const approved = ctx.o.policyApprovals?.of(report);
   const shown = approved ? { ...report, approval: approved } : report;
@@ -51,16 +50,19 @@ export function policyGate(report: PolicyReport | null, commit: string | null): 
 }
 
 /**
- * A unit's policy checks: `run` for its own runs (the followed branch), `pullRequest` for the
- * plans of pull requests, which are checked by the followed branch's policy set as the last run
- * read it (its checkout, its owners), never by the pull request's. With `--policies` and no OPA
- * the daemon does not start; a poolsync.yaml policy set without OPA fails each run, closed.
+ * A unit's policy checks: `follow` each time a run loads the followed branch (its rules, its
+ * checkout), whether or not the run applies; `run` for its own runs, `pullRequest` for the plans
+ * of pull requests, both checked by that set, never by the pull request's. Until a run has loaded
+ * a valid commit of the branch the set is not known, and a pull request's plan fails closed. With
+ * `--policies` and no OPA the daemon does not start; a poolsync.yaml policy set without OPA fails
+ * each run, closed.
  */
 export function unitPolicies(config: DaemonConfig, env: Env) {
   const given = config.policies;
   if (given?.dir) findOpa(given.opa ?? undefined, env);
   const branch = config.source.kind === 'git' ? config.source.branch : null;
-  let base: PolicySet | null = null;
+  /** The followed branch's set as a run last loaded it; undefined: none loaded since the start. */
+  let base: PolicySet | null | undefined;
   const setOf = (desired: DesiredState, dir: string): PolicySet | null => {
     const configured = desired.config.policies;
     const owners = given?.owners ?? configured?.owners ?? [];
@@ -89,14 +91,20 @@ export function unitPolicies(config: DaemonConfig, env: Env) {
     }
     return evaluatePolicies(set, plan, { desired, branch: from }, opa);
   };
-  const run: PolicyCheck = async (plan, desired, dir) => {
-    base = setOf(desired, dir);
-    return base && evaluate(base, plan, desired, branch);
+  const check: PolicyCheck = {
+    follow: (desired, dir) => void (base = setOf(desired, dir)),
+    run: async (plan, desired) => (base ? evaluate(base, plan, desired, branch) : null),
   };
   /** `head`: the pull request's branch, for `data.poolsync.branch`. */
   const pullRequest = async (plan: Plan, desired: DesiredState, head: string | null) => {
-    const set = given?.dir ? setOf(desired, '.') : base;
-    return set && evaluate(set, plan, desired, head);
+    if (base === undefined) {
+      const unknown = { source: given?.dir ?? 'the followed branch', owners: [] };
+      return failedReport({ ...unknown, at: { kind: 'folder', dir: '.' } }, baseUnknown(branch));
+    }
+    return base && evaluate(base, plan, desired, head);
   };
-  return { run, pullRequest };
+  return { ...check, pullRequest };
 }
+
+const baseUnknown = (branch: string | null) =>
+  `no valid commit of ${branch === null ? 'the watched folder' : `branch ${branch}`} was loaded since the daemon started (its first run has not read it yet, or it has validation errors), so the policies that check pull requests are not known: this plan fails closed; push to the pull request again once the daemon's /status shows a valid commit`;
