@@ -175,6 +175,26 @@ describe('control-plane API server', () => {
     expect(wrongMethod.headers.allow).toBe('GET, PUT, DELETE');
   });
 
+  it('a body nested deeper than any object (100,000 levels, under the body limit) gets 400 naming where, on every endpoint', async () => {
+    await start();
+    const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    const said =
+      'the request body is nested too deep: over 100 levels at contract.a.a.a.a.a.a.a… (poolsync';
+    for (const [method, path] of [
+      ['POST', '/v1/pools'],
+      ['PUT', '/v1/pools/prod'],
+      ['POST', '/v1/queues'],
+    ] as const) {
+      const body = `{"name":"prod","contract":${deep(100_000)}}`;
+      const answer = await raw(method, path, { body });
+      expect(answer).toMatchObject({ status: 400, json: { code: 'INVALID_ARGUMENT' } });
+      expect(answer.json.message).toContain(said);
+    }
+    // 100 levels in all are taken: the limit is the body's, not the contract's alone.
+    const within = await raw('POST', '/v1/pools', { body: `{"name":"x","contract":${deep(98)}}` });
+    expect(within.json.message).not.toContain('nested too deep');
+  });
+
   it('maps rule errors to HTTP status and {code, message, address, rule}', async () => {
     await start();
     expect(await raw('DELETE', '/v1/pools/default')).toMatchObject({

@@ -23,6 +23,7 @@ import { assignmentKeyString } from '../../model/common.js';
 import { parseInventory } from '../../model/inventory.js';
 import { NewerFormatError } from '../../util/format-version.js';
 import { isMap } from '../../model/flyte.js';
+import { checkNesting } from './validate.js';
 
 export interface ControlPlaneServerOptions {
   controlPlane: EmbeddedControlPlane;
@@ -287,11 +288,14 @@ async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 function parsedBody(raw: Buffer): unknown {
   if (raw.length === 0) throw invalid('the request needs a JSON body');
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    body = JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
     throw invalid(`the request body is not valid JSON: ${(err as Error).message}`);
   }
+  checkNesting(body);
+  return body;
 }
 
 /** Page sizes of the lists (`limit`). */

@@ -126,6 +126,34 @@ function schemaProblem(kind: ManifestKind, spec: unknown, what: string): string 
   return `${at} ${describe(value)} ${err.message ?? 'is invalid'}`;
 }
 
+/** Above a manifest's 64 levels (manifests/limits.ts), so any object a manifest declares fits. */
+export const MAX_BODY_DEPTH = 100;
+
+/**
+ * A request body nested deeper than `limit` refused before anything walks it recursively (the
+ * walks here, JSON.stringify, structuredClone would exhaust the stack): INVALID_ARGUMENT naming
+ * where. Iterative, so its own depth costs no stack.
+ */
+export function checkNesting(value: unknown, limit = MAX_BODY_DEPTH): void {
+  type Node = { value: unknown; depth: number; key: string; parent: Node | null };
+  const stack: Node[] = [{ value, depth: 0, key: '', parent: null }];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (typeof node.value !== 'object' || node.value === null) continue;
+    if (node.depth === limit) {
+      const keys: string[] = [];
+      for (let n: Node | null = node; n?.parent; n = n.parent) keys.unshift(n.key);
+      const path = keys.length > 8 ? `${keys.slice(0, 8).join('.')}…` : keys.join('.');
+      throw invalid(
+        `the request body is nested too deep: over ${limit} levels at ${path} (poolsync's objects are a few levels deep)`,
+        null,
+        null,
+      );
+    }
+    for (const [key, child] of Object.entries(node.value))
+      stack.push({ value: child, depth: node.depth + 1, key, parent: node });
+  }
+}
+
 /** The model's null for an omitted field (model/common.ts Stored), as a manifest omits it. */
 function withoutNulls(value: unknown): unknown {
   if (!isMap(value)) return value;
