@@ -37,7 +37,7 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
 /** A token file (util/bound-secret.ts: `token:` when bound). The error names the file, never its content. */
 export async function readTokenFile(path: string): Promise<SecretFile> {
   const bytes = await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'token file' });
-  const read = parseSecretFile(bytes.toString('utf8'), 'token');
+  const read = parseSecretFile(bytes.toString('utf8'), 'token', `the token file ${path}`);
   if (read.secret === '')
     throw new UserError(
       `token file ${path} ${read.endpoint === null ? 'is empty' : 'has no token: line'}`,
@@ -73,7 +73,7 @@ export async function resolveToken(
   if (!file) {
     const env = environment === null ? vars.POOLSYNC_TOKEN?.trim() : '';
     if (!env) return undefined;
-    const { secret, endpoint } = parseSecretFile(env, 'token');
+    const { secret, endpoint } = parseSecretFile(env, 'token', 'POOLSYNC_TOKEN');
     checkBound('POOLSYNC_TOKEN', endpoint, url);
     return secret ? headerToken(secret, 'POOLSYNC_TOKEN') : undefined;
   }

@@ -15,11 +15,12 @@ export interface SecretFile {
 }
 
 /**
- * `text` as a secret file whose bound form holds the secret under `key`; '' when it holds none.
- * A `KEY:` line without `endpoint:` is the bound form missing its binding: the secret is that
- * line's, so callers say the binding is missing, not that `KEY: …` is no token.
+ * `text` (read from `source`) as a secret file whose bound form holds the secret under `key`; ''
+ * when it holds none. A `KEY:` line without `endpoint:` is the bound form missing its binding: the
+ * secret is that line's, so callers say the binding is missing, not that `KEY: …` is no token.
+ * The unbound form is one line: more is refused, not cut to the first (`--token-file /etc/passwd`).
  */
-export function parseSecretFile(text: string, key: string): SecretFile {
+export function parseSecretFile(text: string, key: string, source: string): SecretFile {
   const lines = text.split(/\r?\n/);
   const field = (name: string) =>
     lines
@@ -27,8 +28,13 @@ export function parseSecretFile(text: string, key: string): SecretFile {
       ?.slice(name.length + 1)
       .trim() ?? null;
   const endpoint = field('endpoint');
-  if (endpoint === null) return { secret: field(key) ?? lines[0]?.trim() ?? '', endpoint: null };
-  return { secret: field(key) ?? '', endpoint };
+  if (endpoint !== null) return { secret: field(key) ?? '', endpoint };
+  const bound = field(key);
+  if (bound === null && lines.filter((l) => l.trim() !== '').length > 1)
+    throw new UserError(
+      `${source} holds more than one line: give the ${key} alone, on one line (or \`endpoint:\` and \`${key}:\` lines: docs/security.md, "Environments")`,
+    );
+  return { secret: bound ?? lines[0]?.trim() ?? '', endpoint: null };
 }
 
 /** Refuses to send the secret `source` holds to `url` when it names another control plane. */

@@ -18,9 +18,15 @@ const token = (file: string | undefined, url: string, environment: string | null
   resolveToken(file, url, environment, process.env);
 
 describe('resolveToken: --token-file > POOLSYNC_TOKEN_FILE > POOLSYNC_TOKEN', () => {
-  it('reads the first line of --token-file, trimmed', async () => {
+  it('reads --token-file, trimmed; a file of more than one line is refused, naming it, never its content', async () => {
     vi.stubEnv('POOLSYNC_TOKEN', 'from-env');
-    expect(await token(file('a', 'from-flag-file\nignored\n'), URL)).toBe('from-flag-file');
+    expect(await token(file('a', ' from-flag-file \n'), URL)).toBe('from-flag-file');
+    const passwd = file('passwd', 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/bin/sh\n');
+    const refused = await token(passwd, URL).catch((e: Error) => e.message);
+    expect(refused).toMatch(
+      `the token file ${passwd} holds more than one line: give the token alone, on one line`,
+    );
+    expect(refused).not.toContain('x:0:0');
   });
   it('falls back to the file named by POOLSYNC_TOKEN_FILE, then POOLSYNC_TOKEN', async () => {
     vi.stubEnv('POOLSYNC_TOKEN', 'from-env');

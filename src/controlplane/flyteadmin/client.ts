@@ -473,12 +473,16 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<FlyteCr
     secretFrom = `POOLSYNC_FLYTE_CLIENT_SECRET_FILE (${file})`;
     const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';
     const bytes = await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what });
-    const read = parseSecretFile(bytes.toString('utf8'), 'secret');
+    const read = parseSecretFile(bytes.toString('utf8'), 'secret', `${what} ${file}`);
     secret = read.secret;
     if (secret === '') throw new UserError(`POOLSYNC_FLYTE_CLIENT_SECRET_FILE ${file} is empty`);
     checkBound(`the client secret file (${what}) ${file}`, read.endpoint, url);
   } else if (env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim()) {
-    const read = parseSecretFile(env.POOLSYNC_FLYTE_CLIENT_SECRET.trim(), 'secret');
+    const read = parseSecretFile(
+      env.POOLSYNC_FLYTE_CLIENT_SECRET.trim(),
+      'secret',
+      'POOLSYNC_FLYTE_CLIENT_SECRET',
+    );
     secret = read.secret;
     checkBound('POOLSYNC_FLYTE_CLIENT_SECRET', read.endpoint, url);
   }
