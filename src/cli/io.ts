@@ -28,7 +28,8 @@ export interface Io {
   onSignal(listener: (signal: NodeJS.Signals) => void): () => void;
 }
 
-export function processIo(): Io {
+/** `held`: the signals main.ts kept while the command loaded; the first one is the first listener's. */
+export function processIo(held?: { first: NodeJS.Signals | null; release(): void }): Io {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -36,6 +37,10 @@ export function processIo(): Io {
     env: process.env,
     onSignal(listener) {
       process.on('SIGINT', listener).on('SIGTERM', listener);
+      const early = held?.first;
+      held?.release();
+      held = undefined;
+      if (early) setImmediate(() => listener(early));
       return () => process.off('SIGINT', listener).off('SIGTERM', listener);
     },
   };

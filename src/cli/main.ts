@@ -70,9 +70,22 @@ async function runModule(): Promise<{ main: typeof runMain }> {
   return (await import(new URL('./run.js', import.meta.url).href)) as { main: typeof runMain };
 }
 
+/**
+ * A signal that comes while a long-running command's modules load (~0.8 s of a daemon's start)
+ * is kept for its first listener (io.ts processIo), instead of ending the process without a word.
+ */
+function holdSignals(): { first: NodeJS.Signals | null; release(): void } {
+  const held = { first: null as NodeJS.Signals | null, release: () => {} };
+  const hold = (signal: NodeJS.Signals) => (held.first ??= signal);
+  process.on('SIGINT', hold).on('SIGTERM', hold);
+  held.release = () => void process.off('SIGINT', hold).off('SIGTERM', hold);
+  return held;
+}
+
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
   process.stdout.write(`${versionLine()}\n`);
 } else {
+  const held = isLongRunning(argv) ? holdSignals() : undefined;
   enableCompileCache();
   tuneOneShot(argv);
   if (typeof POOLSYNC_BUNDLED === 'undefined') lazyStringWidth();
@@ -99,6 +112,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     process.exit(1);
   };
   process.once('beforeExit', stranded);
-  process.exitCode = await main(argv, processIo());
+  process.exitCode = await main(argv, processIo(held));
   process.off('beforeExit', stranded);
 }

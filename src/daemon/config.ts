@@ -343,7 +343,7 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
   if (watch !== null) {
     if (repo !== null)
       throw new UserError(
-        `Both --repo (${get('repo')?.origin}) and --watch (${get('watch')?.origin}) are set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
+        `${get('repo')?.origin} and ${get('watch')?.origin} are both set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.`,
       );
     // A Git setting given with --watch would be ignored without a word: it is refused as --repo is.
     const git = GIT_SETTINGS.map(get).find((s) => s && !s.origin.startsWith('default of'));

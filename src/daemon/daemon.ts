@@ -35,6 +35,11 @@ import {
 } from './unit.js';
 import type { PullRequestEvent } from '../vcs/types.js';
 import { listenRefusal } from '../util/reach.js';
+import { acquireLockFile } from '../util/lock-file.js';
+import { outermostMissing, removeMadeFolder } from '../util/safe-file.js';
+import { UserError } from '../util/user-error.js';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
 
 export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   /** Replaces src/vcs's plan comments (which need a webhook secret and the forge's token). */
@@ -60,7 +65,57 @@ function approvedPolicies(u: Unit): string | null {
   return report.approval ? approvalWords.policiesApplied(report.approval, u.name) : null;
 }
 
+/**
+ * One daemon per state folder (docs/daemon.md#one-daemon-per-state-folder): a second one would
+ * interleave its runs, history, suspension and checkout with the first's. Taken before anything
+ * is made in it; the folders it makes (the state folder and its missing parents) are 0700, the
+ * outermost one ignored by Git (safe-file.ts ownFolders). `discard` removes the state folder
+ * again when this start made it (a failed `--once` that wrote nothing), then lets go.
+ */
+async function lockStateFolder(stateDir: string) {
+  const dir = resolve(stateDir);
+  const made = await outermostMissing(dir);
+  const path = join(dir, 'daemon.lock');
+  const below = relative(process.cwd(), dir);
+  const shown = below.startsWith('..') || isAbsolute(below) ? dir : below || '.';
+  const lock = await acquireLockFile(path, {
+    root: made ?? dir,
+    mode: 0o600,
+    refuse: (r) =>
+      new UserError(
+        r.kind === 'unreadable'
+          ? `cannot tell whether another poolsync daemon uses state folder ${shown}: ${path} is unreadable; remove it if no poolsync daemon runs there`
+          : `another poolsync daemon (pid ${r.holder.pid}${r.kind === 'this-process' ? ', this process' : ` on ${r.holder.host}`}, since ${r.holder.since}) uses state folder ${shown}: stop it, or give this one its own --state-dir`,
+      ),
+  });
+  return {
+    release: () => lock.release(),
+    discard: async () => {
+      if (made !== null) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        for (let at = dirname(dir); at.length >= made.length; at = dirname(at))
+          await removeMadeFolder(at);
+      }
+      await lock.release();
+    },
+  };
+}
+
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
+  const stateFolder = await lockStateFolder(config.stateDir);
+  try {
+    return await startLocked(config, deps, stateFolder);
+  } catch (err) {
+    await stateFolder.discard();
+    throw err;
+  }
+}
+
+async function startLocked(
+  config: DaemonConfig,
+  deps: DaemonDeps,
+  stateFolder: Awaited<ReturnType<typeof lockStateFolder>>,
+) {
   const { logger } = deps;
   const redactor = new LiveRedactor([
     config.controlPlane.token,
@@ -330,8 +385,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
     metrics,
     reconcile: (reason: TriggerReason = 'manual') => requestAll(reason),
     firstRun,
-    /** SIGTERM (once): triggers off, running steps finish, Leases given up; false: steps cut off. */
-    stop: (): Promise<boolean> =>
+    /**
+     * SIGTERM (once): triggers off, running steps finish, Leases given up; false: steps cut off.
+     * `discard`, asked once the runs stopped: the state folder goes too when this start made it
+     * (lockStateFolder).
+     */
+    stop: (discard: () => boolean = () => false): Promise<boolean> =>
       (stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
         if (units.some((u) => u.busy))
@@ -346,6 +405,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps) {
         await Promise.all(units.map((u) => u.close()));
         await server.close();
         for (const f of prs.forges.values()) await f.forge.close().catch(() => {});
+        await (discard() ? stateFolder.discard() : stateFolder.release());
         logger.info({ finished }, 'poolsync daemon stopped');
         // Only steps cut off leave the control plane part-way through a plan: exit 1.
         return !cutOff.includes('apply');

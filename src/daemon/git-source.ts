@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
-import { writeRepoFile } from '../util/safe-file.js';
+import { makeFolders, writeRepoFile } from '../util/safe-file.js';
 
 export interface SourceSnapshot {
   /** The repository path inside the checkout. */
@@ -214,6 +214,8 @@ export class GitSource implements Source {
       const worktree = existsSync(dir) && lstatSync(join(dir, '.git'), { throwIfNoEntry: false });
       if (!worktree || !worktree.isFile()) {
         await rm(dir, { recursive: true, force: true });
+        // Made here, not by git (the umask's mode): the daemon's folders are 0700 (docs/security.md).
+        await makeFolders(dir, 0o700);
         await this.alone(async () => {
           await this.run(['worktree', 'prune']);
           await this.run(['worktree', 'add', '--quiet', '--force', '--detach', dir, commit]);

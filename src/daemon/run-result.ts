@@ -8,6 +8,11 @@ export const RUN_RESULTS = [
   'frozen',
   'invalid',
   'failed',
+  /**
+   * Cut by the daemon's shutdown (SIGTERM, Ctrl-C): nothing applied, or the steps started before
+   * it finished and the rest not started (`stopped`); not a failure, and the next start plans again.
+   */
+  'stopped',
   /** No new commit: counted, and folded into the kept run before it (status.ts withRecentRun). */
   'unchanged',
 ] as const;

@@ -23,6 +23,8 @@ export class RunLines {
   next(status: Pick<DaemonStatus, 'lastRun' | 'lastDrift' | 'errors'>): string {
     const run = status.lastRun;
     if (!run || run.result === 'unchanged') return '';
+    // A run the shutdown stopped before it changed anything: the line saying it stopped says it.
+    if (run.result === 'stopped' && run.changedTotal === 0) return '';
     const drift = status.lastDrift?.run === run.id ? status.lastDrift.changes : [];
     const errors = BAD.has(run.result) ? firstErrors(status.errors) : [];
     // Known by what it says, without its numbers or retry note: the same failure, freeze or hold.

@@ -64,7 +64,7 @@ import {
   type StatusError,
 } from './status.js';
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
-import { mkdirSync } from 'node:fs';
+import { makeFolders } from '../util/safe-file.js';
 import { readRepoConfig } from '../manifests/config.js';
 import { environmentCredentials } from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
@@ -547,17 +547,20 @@ export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null
 
 /**
  * The repository's environments, read at start; null without `environments:` (or unreadable
- * yet: the daemon then runs one control plane, and the first run reports what is wrong).
+ * yet: the daemon then runs one control plane, and the first run reports what is wrong; under
+ * --once that run is all there is, so nothing is said of a restart).
  */
-export async function discoverEnvironments(
+async function discoverEnvironments(
   source: Source,
   logger: Logger,
+  once: boolean,
 ): Promise<{ snapshot: SourceSnapshot; environments: Environment[] } | null> {
   const snapshot = await source.sync().catch((err: unknown) => {
-    logger.warn(
-      { err: err instanceof Error ? err.message : String(err) },
-      'cannot read the repository at start: reconciling it as one control plane (a repository with environments: needs a restart once it can be read)',
-    );
+    if (!once)
+      logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'cannot read the repository at start: reconciling it as one control plane (a repository with environments: needs a restart once it can be read)',
+      );
     return null;
   });
   if (snapshot === null) return null;
@@ -588,16 +591,19 @@ export async function environmentDaemonConfig(
   const path = m ? (isAbsolute(m[1]!) ? m[1]! : resolve(filesDir, m[1]!)) : null;
   // Taken before its folder or state is made: a start that fails leaves neither.
   if (path !== null) undoNewStates.push(await newStateUndo(path));
-  // The daemon's own state folder: its folders are the daemon's to make.
-  if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir) {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (err) {
+  // The daemon's own state folder: its folders are the daemon's to make, 0700 as the state folder.
+  const stateDir = join(config.stateDir, 'environments', env.name);
+  await makeFolders(stateDir, 0o700).catch((err: unknown) => {
+    throw new UserError(
+      `environment ${env.name}: cannot make its folder ${stateDir} (${(err as Error).message}): remove what is in the way, or give the daemon another --state-dir`,
+    );
+  });
+  if (path !== null && !isAbsolute(m![1]!) && filesDir === config.stateDir)
+    await makeFolders(dirname(path), 0o700).catch((err: unknown) => {
       throw new UserError(
         `environment ${env.name}: cannot make the folder of its control-plane state ${path} (${(err as Error).message}): remove what is in the way, or name another path in poolsync.yaml`,
       );
-    }
-  }
+    });
   const url = path !== null ? `file:${path}${m![2] ?? ''}` : env.controlPlane;
   const suffixed = <T extends { name: string }>(lease: T): T => ({
     ...lease,
@@ -615,7 +621,7 @@ export async function environmentDaemonConfig(
     },
     policy: env.policy ?? config.policy,
     driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,
-    stateDir: join(config.stateDir, 'environments', env.name),
+    stateDir,
     lock: config.lock ? suffixed(config.lock) : null,
     leaderElection: config.leaderElection
       ? { ...config.leaderElection, lease: suffixed(config.leaderElection.lease) }
@@ -628,6 +634,7 @@ const WORST_FIRST: RunResult[] = [
   'invalid',
   'waiting_for_approval',
   'frozen',
+  'stopped',
   'planned',
   'applied',
   'in_sync',
@@ -706,7 +713,7 @@ export async function startUnits(
   redactor: Redactor,
 ): Promise<{ source: Source; units: Unit[]; undoNewStates: () => Promise<void> }> {
   const source = sourceOf(config, deps.env);
-  const found = await discoverEnvironments(source, deps.logger);
+  const found = await discoverEnvironments(source, deps.logger, config.once);
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   if (found === null) {
     const unit = await startUnit(null, config, source, metrics, redactor, { ...deps, lockDir });

@@ -56,6 +56,9 @@ export function quickstartBanner(
 export const quickstartStop = {
   stopping: (signal: string) =>
     `\nStopping (${signal}): no new run starts, a running apply finishes its steps...\n`,
+  /** A signal before the first run applied anything: the one line the quickstart says. */
+  beforeFirstRun: (signal: string) =>
+    `Stopped (${signal}) before the first run finished: nothing was applied.\n`,
   stopped: (finished: boolean, state: string) =>
     finished
       ? `Stopped. The control plane keeps its state in ${state}; the next start goes on from there.\n`

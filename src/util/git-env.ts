@@ -96,7 +96,8 @@ function httpOrigin(url: string): string | null {
 export async function checkoutClient(
   o: GitRemote & { dir: string },
 ): Promise<{ git: SimpleGit; env: Record<string, string> }> {
-  await makeFolders(o.dir);
+  // The daemon's checkouts are its own, as its state folder (docs/security.md).
+  await makeFolders(o.dir, 0o700);
   const env = gitEnvironment(o.repo, o.auth, o.env, o.dir);
   const git = simpleGit({
     baseDir: o.dir,

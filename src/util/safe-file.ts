@@ -354,16 +354,17 @@ export const writeWords = (err: unknown): string =>
  * `mkdir -p`: `dir` and its missing parents. Not Node's `recursive: true`, which retries forever
  * where a parent exists and mkdir still answers ENOENT (under /proc): here each folder is tried
  * once more after its parent, then its error is thrown. A file in the way is EEXIST, as Node's;
- * a link to a folder is the folder (the user's folders, as /tmp on macOS).
+ * a link to a folder is the folder (the user's folders, as /tmp on macOS). `mode`: of each folder
+ * made (default: the umask's).
  */
-export async function makeFolders(dir: string): Promise<void> {
+export async function makeFolders(dir: string, mode?: number): Promise<void> {
   try {
-    await mkdir(dir);
+    await mkdir(dir, { mode });
   } catch (err) {
     if (errCode(err) === 'EEXIST' && (await stat(dir).catch(() => null))?.isDirectory()) return;
     if (errCode(err) !== 'ENOENT' || dirname(dir) === dir) throw err;
-    await makeFolders(dirname(dir));
-    await mkdir(dir).catch((again: unknown) => {
+    await makeFolders(dirname(dir), mode);
+    await mkdir(dir, { mode }).catch((again: unknown) => {
       if (errCode(again) !== 'EEXIST') throw again; // made meanwhile by another process
     });
   }
@@ -425,6 +426,14 @@ export async function ownFolders(root: string, path: string, create: boolean): P
       throw folderError(folder, ioWords(errCode(err)));
     });
   }
+}
+
+/** The outermost of `dir` and its parents that does not exist (`dir` itself at most); null: `dir` exists. */
+export async function outermostMissing(dir: string): Promise<string | null> {
+  let missing: string | null = null;
+  for (let at = resolve(dir); !(await exists(at)) && dirname(at) !== at; at = dirname(at))
+    missing = at;
+  return missing;
 }
 
 /** The nearest folder from `dir` up (links not followed) that holds `.git`; null when none does. */

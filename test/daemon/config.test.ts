@@ -252,7 +252,9 @@ describe('resolveDaemonConfig', () => {
     );
     await expect(
       resolveDaemonConfig({ ...base, flags: { repo: 'r', watch: 'd' } }),
-    ).rejects.toThrow(/choose one/);
+    ).rejects.toThrow(
+      '--repo and --watch are both set; choose one: --repo follows a Git branch, --watch reconciles a folder on disk.',
+    );
     const c = await resolveDaemonConfig({ ...base, flags: { watch: 'conf' } });
     expect(c.source).toEqual({ kind: 'watch', dir: '/srv/conf' });
   });

@@ -4,10 +4,12 @@
  * serves beside /status is put back by the next run and shown as drift, and the admin token is
  * kept only once the daemon listens.
  */
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { localAdminToken } from '../../src/daemon/config.js';
@@ -17,11 +19,18 @@ import { memoryIo, runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { startOwnTestDaemon } from './harness.js';
 import { until } from '../support/until.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 
-const EXAMPLE = resolve(import.meta.dirname, '../../examples/config-repo');
+const ROOT = resolve(import.meta.dirname, '../..');
+const EXAMPLE = join(ROOT, 'examples/config-repo');
 
 /** The quickstart run by `main` in `work` (its working folder while it runs), stopped by `stop`. */
-function quickstart(work: string, args: string[], env: Record<string, string> = {}) {
+function quickstart(
+  work: string,
+  args: string[],
+  env: Record<string, string> = {},
+  { signalAtOnce = false } = {},
+) {
   const io = memoryIo({ PATH: process.env.PATH, POOLSYNC_LISTEN: '127.0.0.1:0', ...env });
   let signal: ((s: NodeJS.Signals) => void) | null = null;
   // What it had printed when it began to listen for signals.
@@ -32,6 +41,8 @@ function quickstart(work: string, args: string[], env: Record<string, string> = 
     ...io,
     onSignal: (listener) => {
       signal = listener;
+      // As processIo hands on one main.ts kept while the command loaded.
+      if (signalAtOnce) setImmediate(() => signal?.('SIGINT'));
       printedWhenListening ??= io.out() + io.err();
       return () => (signal = null);
     },
@@ -70,9 +81,54 @@ describe('the quickstart terminal', () => {
     // A busy machine's e2e run sent SIGINT once the address was out and got exit null: the
     // handler came only after the banner and the address file.
     expect(urlOf(d.printedWhenListening() ?? 'never listened')).toBeNull();
+    await until('the first run', () => d.out().includes('First run applied.'));
     expect(await d.stop()).toBe(0);
     expect(d.out()).toMatch(/Stopping \(SIGINT\)/);
   });
+
+  it('stopped before its first run finished: says so in one line, and keeps the run as stopped, not failed', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    cpSync(EXAMPLE, join(work, 'repo'), { recursive: true });
+    // At once: while it starts, before its first run could finish.
+    const d = quickstart(work, ['--watch', 'repo'], {}, { signalAtOnce: true });
+    expect(await d.exit).toBe(0);
+    expect(d.out()).toBe('Stopped (SIGINT) before the first run finished: nothing was applied.\n');
+    expect(d.err()).toBe('');
+    const kept = JSON.parse(readFileSync(join(work, '.poolsync/daemon/history.json'), 'utf8')) as {
+      runs: { result: string; changedTotal: number }[];
+    };
+    expect(kept.runs).toMatchObject([{ result: 'stopped', changedTotal: 0 }]);
+    // Nor a token it never showed, nor the address of a daemon that is gone.
+    expect(existsSync(join(work, '.poolsync/admin-token'))).toBe(false);
+    expect(existsSync(join(work, '.poolsync/daemon-url'))).toBe(false);
+  });
+
+  it('a Ctrl-C while its modules load, before it could print anything, stops it as one a moment later does', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    const cache = join(work, 'cache');
+    // tsx by its path: the package is not found from `work`.
+    const tsx = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+    const { NODE_COMPILE_CACHE: _, ...env } = process.env;
+    const child = spawn(
+      process.execPath,
+      ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'daemon', '--quickstart'],
+      { cwd: work, env: { ...env, XDG_CACHE_HOME: cache, POOLSYNC_LISTEN: '127.0.0.1:0' } },
+    );
+    stopsWithThisProcess(child, 'SIGKILL');
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // main.ts makes its compile cache's folder just after it begins to keep signals, seconds
+    // before the command's modules (under tsx) are loaded.
+    await until('the compile cache', () => existsSync(join(cache, 'poolsync', 'compile')), {
+      intervalMs: 5,
+    });
+    expect(out).toBe('');
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    expect(out).toBe('Stopped (SIGINT) before the first run finished: nothing was applied.\n');
+  }, 60_000);
 
   it('says each kind of run in words (applied, drift put back, a hold and its plan counted as /status counts it, suspended, frozen with the drift it leaves, resumed, invalid, recovered), each once, never a JSON line; a queue changed through its /control-plane API is put back as drift', async () => {
     const work = tempFolder('poolsync-quickstart-');

@@ -99,7 +99,7 @@ describe('daemon shutdown', () => {
 
     const stepsDone = first.lines.filter((l) => l.msg === 'step done').length;
     const runLine = first.lines.find((l) => 'run' in l);
-    expect(runLine).toMatchObject({ result: 'failed' });
+    expect(runLine).toMatchObject({ result: 'stopped' });
     expect(String(runLine!.msg)).toMatch(/stopped by shutdown/);
     expect(first.lines.some((l) => l.msg === 'step failed')).toBe(false);
     expect(first.lines.at(-1)).toMatchObject({ msg: 'poolsync daemon stopped', finished: true });

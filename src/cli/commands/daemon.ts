@@ -87,6 +87,10 @@ async function requireWatchedFolder(dir: string, from: string): Promise<void> {
 }
 
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
+  // Heard from the start (main.ts keeps one that came earlier): a Ctrl-C while it starts stops
+  // it once started, saying so, never kills it halfway.
+  let stoppedBy: NodeJS.Signals | null = null;
+  const signalled = nextSignal(io).then((signal) => (stoppedBy = signal));
   const flags: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
     const v = args[opt.name];
@@ -169,9 +173,6 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     runLines.set(environment, lines);
     io.stdout.write(lines.next(st));
   };
-  // Heard from before the start: its address is printed while it starts, and a Ctrl-C then
-  // stops it once started (saying so), never kills it halfway.
-  const signalled = config.once ? null : nextSignal(io);
   // A start refused (a port in use) leaves no embedded state it made, as control-plane serve.
   const { url } = config.controlPlane;
   const undoNewState = url.startsWith('file:')
@@ -193,19 +194,22 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   // The address must stay discoverable (--listen HOST:0) even when info logs are off.
   if (!logger.isLevelEnabled('info') && !quickstart)
     io.stderr.write(`poolsync daemon listening on ${daemon.url}\n`);
-  if (token && !(await token.keep())) {
+  // Stopped while it started: the quickstart says only that (below), and keeps no token it never showed.
+  const starting = quickstart && stoppedBy === null;
+  if (token && starting && !(await token.keep())) {
     await daemon.stop();
     throw new UserError(
       `${LOCAL_ADMIN_TOKEN_FILE} appeared while this quickstart started (another \`npm start\` in this folder?), or is empty: stop the other one, or remove the file, and start again`,
     );
   }
   // The quickstart's token is sent by the CLI to this daemon only, not to another on this machine.
-  if (token) {
+  if (token && starting) {
     const path = resolve(LOCAL_DAEMON_URL_FILE);
     const what = "quickstart daemon's address";
     await writeOwnFile(dirname(path), path, `${daemon.url}\n`, { what, mode: 0o644 });
   }
-  if (quickstart) {
+  let firstRunDone = false;
+  if (starting) {
     const watched = config.source.kind === 'watch' ? config.source.dir : '';
     const path = relative(process.cwd(), resolve(LOCAL_ADMIN_TOKEN_FILE));
     const what = `${watched} (${watching!.why})`;
@@ -215,7 +219,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     const named = below.startsWith('..') || isAbsolute(below) ? watched : below || '.';
     void daemon.firstRun.then(() => {
       const run = daemon.status().lastRun;
-      if (!run) return;
+      // A run stopped before it changed anything is said by the line saying it stopped.
+      if (!run || (run.result === 'stopped' && run.changedTotal === 0)) return;
       // What it applied, holds, froze or failed at is said already (RunLines).
       io.stdout.write(
         `First run ${run.result.replace(/_/g, ' ')}. What poolsync manages now: \`poolsync state list ${shellQuote(named)}\`.\n`,
@@ -223,18 +228,43 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     });
   }
 
-  // --once: the first run, then stop.
-  const once = config.once ? await daemon.firstRun.then(() => daemon.status()) : null;
-  if (signalled !== null) {
-    const signal = await signalled;
+  void daemon.firstRun.then(() => (firstRunDone = true));
+  // --once: the first run, then stop; else until a signal, which also cuts a --once's run short
+  // (as any shutdown: no new step starts, running steps finish).
+  const signal = await (config.once
+    ? Promise.race([daemon.firstRun.then(() => null), signalled])
+    : signalled);
+  const cutFirstRun = signal !== null && !firstRunDone;
+  if (signal !== null) {
     logger.info({ signal }, `received ${signal}: stopping triggers, letting running steps finish`);
-    if (quickstart) io.stdout.write(quickstartStop.stopping(signal));
+    // Before the first run finished, nothing is said until it stopped, unless it is applying
+    // (its apply stage's phases: it goes on until the running steps finish).
+    const phase = daemon.status().running?.phase ?? '';
+    if (quickstart && (!cutFirstRun || ['lock', 'record', 'apply', 'unlock'].includes(phase)))
+      io.stdout.write(quickstartStop.stopping(signal));
   }
-  const stepsFinished = await daemon.stop();
-  if (quickstart && once === null)
+  // With environments, every one must have converged (docs/environments.md).
+  const runsOf = (st: DaemonStatus) =>
+    st.environments ? Object.values(st.environments).map((s) => s.lastRun) : [st.lastRun];
+  const failed = (runs: DaemonStatus['lastRun'][]) =>
+    runs.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r.result));
+  // A --once that failed and changed nothing leaves nothing it made: its state folder, nor
+  // (below) a new embedded state no call wrote to.
+  const stepsFinished = await daemon.stop(() => {
+    const runs = runsOf(daemon.status());
+    return config.once && failed(runs) && runs.every((r) => (r?.changedTotal ?? 0) === 0);
+  });
+  const once = config.once ? daemon.status() : null;
+  if (once && failed(runsOf(once))) await undoNewState();
+  if (quickstart && once === null) {
+    const run = daemon.status().lastRun;
+    const nothingApplied = !run || (run.result === 'stopped' && run.changedTotal === 0);
     io.stdout.write(
-      quickstartStop.stopped(stepsFinished, config.controlPlane.url.replace(/^file:/, '')),
+      cutFirstRun && nothingApplied
+        ? quickstartStop.beforeFirstRun(signal)
+        : quickstartStop.stopped(stepsFinished, config.controlPlane.url.replace(/^file:/, '')),
     );
+  }
   // Messages still being sent get a few seconds, not the whole retry budget.
   const ac = new AbortController();
   if (notifier)
@@ -246,9 +276,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     const env = e.environment !== undefined ? `[${e.environment}] ` : '';
     io.stderr.write(`${env}${e.location ?? e.address ?? 'error'}: ${e.code}: ${e.message}\n`);
   }
-  // With environments, every one must have converged (docs/environments.md).
-  const results = once.environments
-    ? Object.values(once.environments).map((s) => s.lastRun?.result)
-    : [once.lastRun?.result];
-  return results.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r)) ? 1 : 0;
+  // Cut by a signal: what the run did, as its message says it (no error does).
+  for (const [name, st] of signal === null ? [] : Object.entries(once.environments ?? { '': once }))
+    if (st.lastRun?.result === 'stopped')
+      io.stderr.write(`${name && `[${name}] `}Stopped (${signal}): ${st.lastRun.message}\n`);
+  return failed(runsOf(once)) ? 1 : 0;
 }

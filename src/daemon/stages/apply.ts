@@ -37,7 +37,7 @@ export async function applyStage(
   if (notLeading !== null)
     return { value: { result: 'failed', commit, message: runWords.notApplied(notLeading) } };
   if (ctx.signal.aborted)
-    return { value: { result: 'failed', commit, message: runWords.shuttingDown() } };
+    return { value: { result: 'stopped', commit, message: runWords.shuttingDown() } };
   let lost!: AbortSignal;
   let phase: ApplyPhase | null = null;
   let result: ApplyResult;
@@ -187,7 +187,7 @@ export async function applyStage(
   }
   return {
     value: {
-      result: 'failed',
+      result: stopped === stopWords.shutdown && failed.length === 0 ? 'stopped' : 'failed',
       message: runWords.incomplete(stopped, failed.length, notRun),
       ...done,
       // Steps the control plane refused for good (FAILED_PRECONDITION ...) fail the same way
