@@ -14,48 +14,28 @@ import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { main } from '../../src/cli/run.js';
 import { applyRun } from '../../src/ops/apply-run.js';
-import type { Io } from '../../src/cli/io.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { readLiveState } from '../../src/controlplane/types.js';
-import { exitOf, memoryIo } from '../support/memory-io.js';
+import { exitOf, interruptedWhen, memoryIo } from '../support/memory-io.js';
 import { tempDir, writeRepo } from '../support/repo.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 
 const CANCELLED = 'Error: Apply cancelled (Ctrl-C): nothing was applied.\n';
 
 /** `poolsync apply REPO --auto-approve ARGS`; SIGINT once stdout or stderr holds `when`. */
-async function interruptedWhen(when: string, args: (root: string) => string[]) {
+async function applyInterruptedWhen(when: string, args: (root: string) => string[]) {
   const root = await tempDir();
   const repo = await writeRepo(join(root, 'repo'), {
     pools: ['prod'],
     clusters: { 'prod-1': 'prod' },
   });
-  const mem = memoryIo({ NO_COLOR: '1' });
-  const listeners = new Set<(signal: NodeJS.Signals) => void>();
-  let sent = false;
-  // Sent from the write itself: the apply is exactly where it said it is.
-  const watch = (write: (t: string) => boolean, text: () => string) => (t: string) => {
-    const ok = write(t);
-    if (!sent && text().includes(when)) {
-      sent = true;
-      listeners.forEach((l) => l('SIGINT'));
-    }
-    return ok;
-  };
-  const io: Io = {
-    ...mem,
-    stdout: { write: watch(mem.stdout.write, mem.out) },
-    stderr: { write: watch(mem.stderr.write, mem.err) },
-    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-  };
   const argv = ['apply', repo, '--auto-approve', '--state-dir', join(root, 'st'), ...args(root)];
-  const code = await exitOf(io, main(argv, io));
-  return { code, out: mem.out(), err: mem.err(), sent, root, repo };
+  return { ...(await interruptedWhen(when, argv)), root, repo };
 }
 
 describe('apply interrupted before its first step', () => {
   it('once the plan is shown (--auto-approve): cancelled, and the state it created is gone', async () => {
-    const r = await interruptedWhen('Plan: ', (root) => [
+    const r = await applyInterruptedWhen('Plan: ', (root) => [
       '--control-plane',
       `file:${join(root, '.poolsync', 'control-plane.json')}`,
     ]);
@@ -72,7 +52,7 @@ describe('apply interrupted before its first step', () => {
 
   it('against an HTTP control plane once the plan is shown: nothing sent, its lease and the lock file let go', async () => {
     const { server } = await servedControlPlane();
-    const r = await interruptedWhen('Plan: ', () => ['--control-plane', server.url]);
+    const r = await applyInterruptedWhen('Plan: ', () => ['--control-plane', server.url]);
     expect(r.err).toBe(CANCELLED);
     expect(r.code).toBe(130);
     const cp = new HttpControlPlane(server.url);
@@ -90,7 +70,7 @@ describe('apply interrupted before its first step', () => {
     const lock = await acquireApplyLock(lockPathFor(url));
     try {
       const args = ['--control-plane', url, '--lock-timeout', '1m'];
-      const r = await interruptedWhen('Waiting up to', () => args);
+      const r = await applyInterruptedWhen('Waiting up to', () => args);
       expect(r.err).toMatch(/^Waiting up to \d+s \(--lock-timeout\) for the lock: .*\n/);
       expect(r.err.endsWith(CANCELLED)).toBe(true);
       expect(r.code).toBe(130);

@@ -14,11 +14,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/run.js';
-import type { Io } from '../../src/cli/io.js';
 import type { Plan } from '../../src/model/plan.js';
 import { countPlan } from '../../src/plan/counts.js';
-import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
+import { interruptedWhen, runInProcess } from '../support/memory-io.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { poolContract } from '../support/builders.js';
@@ -95,6 +93,7 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
       '--control-plane',
       t.served.url,
     ]);
+    expect(stopped.sent).toBe(true);
     expect(stopped.code).toBe(1);
     // The repointing landed; the wait and the delete did not.
     expect((await t.served.embedded.getQueue('q3')).clusters).toEqual([]);
@@ -179,27 +178,3 @@ describe('a live cluster the repository does not declare', () => {
     expect(typo.stderr).toContain('(did you mean Cluster/c1');
   });
 });
-
-/** `poolsync ARGS` in process, sent SIGINT once its output holds `when` (as a Ctrl-C there). */
-async function interruptedWhen(when: string, argv: string[]) {
-  const mem = memoryIo({ NO_COLOR: '1' });
-  const listeners = new Set<(signal: NodeJS.Signals) => void>();
-  let sent = false;
-  const watch = (write: (t: string) => boolean, text: () => string) => (t: string) => {
-    const ok = write(t);
-    if (!sent && text().includes(when)) {
-      sent = true;
-      listeners.forEach((l) => l('SIGINT'));
-    }
-    return ok;
-  };
-  const io: Io = {
-    ...mem,
-    stdout: { write: watch(mem.stdout.write, mem.out) },
-    stderr: { write: watch(mem.stderr.write, mem.err) },
-    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-  };
-  const code = await exitOf(io, main(argv, io));
-  expect(sent).toBe(true);
-  return { code, out: mem.out(), err: mem.err() };
-}

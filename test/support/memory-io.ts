@@ -70,3 +70,30 @@ export async function runInProcess(
     }
   }
 }
+
+/**
+ * `poolsync ARGV` in process, sent SIGINT once its stdout or stderr holds `when`: a Ctrl-C given
+ * from the write itself, so the command is exactly where it said it is.
+ */
+export async function interruptedWhen(when: string, argv: string[]) {
+  const { main } = await import('../../src/cli/run.js');
+  const mem = memoryIo({ NO_COLOR: '1' });
+  const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  let sent = false;
+  const watch = (write: (t: string) => boolean, text: () => string) => (t: string) => {
+    const ok = write(t);
+    if (!sent && text().includes(when)) {
+      sent = true;
+      listeners.forEach((l) => l('SIGINT'));
+    }
+    return ok;
+  };
+  const io: Io = {
+    ...mem,
+    stdout: { write: watch(mem.stdout.write, mem.out) },
+    stderr: { write: watch(mem.stderr.write, mem.err) },
+    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+  };
+  const code = await exitOf(io, main(argv, io));
+  return { code, out: mem.out(), err: mem.err(), sent };
+}
