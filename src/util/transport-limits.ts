@@ -63,9 +63,16 @@ export interface WaitEvent {
 
 export type WaitListener = (e: WaitEvent) => void;
 
+/** When a call told to a listener last heard an answer: part of the listener, gone with it. */
+const lastAnswer = new WeakMap<WaitListener, number>();
+
 /**
  * Tells `listener` when a call to `url` has had no answer for 5 s, or for one attempt's read
  * timeout if shorter (quality.md: long waits are visible); the function returned says it answered.
+ * The notice is of a silent server, not of one slow call among answered ones: while any call the
+ * listener watches was answered within that time, it waits on. Checked after the answers that
+ * are ready are read (setImmediate follows I/O): a process that could not run for seconds on a
+ * busy machine is not a server's silence.
  */
 export function noticeSilence(
   limits: TransportLimits,
@@ -74,12 +81,20 @@ export function noticeSilence(
 ): () => void {
   const silentMs = Math.min(WAIT_NOTICE_MS, limits.readTimeoutMs);
   if (!listener || silentMs >= limits.callTimeoutMs) return () => {};
-  const timer = setTimeout(
-    () => listener({ url, silentMs, giveUpMs: limits.callTimeoutMs }),
-    silentMs,
-  );
-  timer.unref();
-  return () => clearTimeout(timer);
+  let answered = false;
+  const check = () =>
+    setImmediate(() => {
+      if (answered) return;
+      const quiet = Date.now() - (lastAnswer.get(listener) ?? 0);
+      if (quiet >= silentMs) return listener({ url, silentMs, giveUpMs: limits.callTimeoutMs });
+      timer = setTimeout(check, silentMs - quiet).unref();
+    }).unref();
+  let timer = setTimeout(check, silentMs).unref();
+  return () => {
+    answered = true;
+    lastAnswer.set(listener, Date.now());
+    clearTimeout(timer);
+  };
 }
 
 /** The cap of each kind of answer no setting changes. */

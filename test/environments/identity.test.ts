@@ -152,7 +152,7 @@ describe('one control plane under two names: resolved by address where it is rea
     const { main } = await import('../../src/cli/run.js');
     expect(await exitOf(io, main(['validate', repo, '--output', 'text'], io))).toBe(1);
     expect(io.out()).toContain(
-      `poolsync.yaml:9:19: SCHEMA environments.b.controlPlane reaches environment a's control plane (poolsync.yaml:6:19): http://${name}:${P} and http://${address}:${P} are both ${address}:${P}`,
+      `poolsync.yaml:9:19: SCHEMA environments.b.controlPlane reaches environment a's control plane (${repo}/poolsync.yaml:6:19): http://${name}:${P} and http://${address}:${P} are both ${address}:${P}`,
     );
   });
 });

@@ -3,8 +3,13 @@
  * is refused as no limit (it was "0s is not a duration", as if the unit were wrong), named
  * where it came from; a value is read in its unit.
  */
-import { describe, expect, it } from 'vitest';
-import { transportLimits } from '../../src/util/transport-limits.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  DEFAULT_LIMITS,
+  noticeSilence,
+  transportLimits,
+  type WaitEvent,
+} from '../../src/util/transport-limits.js';
 
 describe('transportLimits', () => {
   it('a zero is no limit, said so for each flag and variable', () => {
@@ -33,5 +38,26 @@ describe('transportLimits', () => {
     expect(() => transportLimits({ read: 'soon' }, {})).toThrow(
       '--read-timeout: "soon" is not a duration; write it like 5s, 30s or 2m',
     );
+  });
+});
+
+describe('noticeSilence', () => {
+  it('tells of a silent server, not of one slow call among answered ones', () => {
+    vi.useFakeTimers();
+    try {
+      const told: WaitEvent[] = [];
+      const listener = (e: WaitEvent) => void told.push(e);
+      const slow = noticeSilence(DEFAULT_LIMITS, 'http://cp', listener);
+      const other = noticeSilence(DEFAULT_LIMITS, 'http://cp', listener);
+      vi.advanceTimersByTime(4_000);
+      other(); // the server answered another call 4 s in
+      vi.advanceTimersByTime(1_500); // the slow call has waited 5.5 s; the server spoke 1.5 s ago
+      expect(told).toEqual([]);
+      vi.advanceTimersByTime(4_000); // 5.5 s since any answer: silent
+      expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000 }]);
+      slow();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
