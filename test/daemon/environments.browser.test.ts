@@ -10,7 +10,7 @@ import type { Page } from 'puppeteer-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { cluster, POOL } from '../environments/helpers.js';
+import { twoSafeEnvironments } from '../environments/helpers.js';
 import { cleanup } from '../support/cleanup.js';
 import { until } from '../support/until.js';
 import { browserMissing, launchBrowser, openDashboard, type TestBrowser } from './browser.js';
@@ -36,15 +36,7 @@ suite(title, () => {
       const state = tempDir();
       const repo = new TestRepo();
       cleanup.add(() => repo.cleanup());
-      const safe = (name: string) =>
-        `  ${name}:\n    controlPlane: file:${state}/${name}.json\n    folders: [base, ${name}]\n    policy: safe\n`;
-      repo.commit({
-        'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nenvironments:\n${safe('dev')}${safe('prod')}`,
-        'base/pool.yaml': POOL,
-        'base/shared.yaml': cluster('c-shared'),
-        'dev/cluster.yaml': cluster('c-dev'),
-        'prod/cluster.yaml': cluster('c-prod'),
-      });
+      repo.commit(twoSafeEnvironments(state));
       const started = await startOwnTestDaemon({
         repo,
         state,

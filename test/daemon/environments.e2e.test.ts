@@ -12,7 +12,7 @@ import { cleanup } from '../support/cleanup.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { cluster, POOL, twoEnvironments } from '../environments/helpers.js';
+import { cluster, twoEnvironments, twoSafeEnvironments } from '../environments/helpers.js';
 import { runCli } from '../support/cli.js';
 import { runInProcess } from '../support/memory-io.js';
 import { until } from '../support/until.js';
@@ -227,15 +227,7 @@ describe('daemon with environments', () => {
     const state = tempDir();
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
-    const safe = (name: string) =>
-      `  ${name}:\n    controlPlane: file:${state}/${name}.json\n    folders: [base, ${name}]\n    policy: safe\n`;
-    repo.commit({
-      'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nenvironments:\n${safe('dev')}${safe('prod')}`,
-      'base/pool.yaml': POOL,
-      'base/shared.yaml': cluster('c-shared'),
-      'dev/cluster.yaml': cluster('c-dev'),
-      'prod/cluster.yaml': cluster('c-prod'),
-    });
+    repo.commit(twoSafeEnvironments(state));
     const daemon = await start(repo, state);
     await daemon.firstRun;
     // Both prune the same cluster, as it is in both: the same held changes, one fingerprint.

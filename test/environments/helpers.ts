@@ -23,6 +23,22 @@ spec:
   action_concurrency: 100
 `;
 
+/**
+ * dev and prod, both `policy: safe` with `prune: true` over a shared cluster (c-shared), each its
+ * own cluster and `file:` state in `state`: what they hold alike has one fingerprint.
+ */
+export function twoSafeEnvironments(state: string): Record<string, string> {
+  const safe = (name: string) =>
+    `  ${name}:\n    controlPlane: file:${state}/${name}.json\n    folders: [base, ${name}]\n    policy: safe\n`;
+  return {
+    'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nenvironments:\n${safe('dev')}${safe('prod')}`,
+    'base/pool.yaml': POOL,
+    'base/shared.yaml': cluster('c-shared'),
+    'dev/cluster.yaml': cluster('c-dev'),
+    'prod/cluster.yaml': cluster('c-prod'),
+  };
+}
+
 /** Two environments over a shared base: dev (cluster c-dev), prod (c-prod, queue limits raised). */
 export function twoEnvironments(
   cp: { dev: string; prod: string },
