@@ -166,7 +166,6 @@ export function exportManifests(live: LiveState): ExportResult {
   const clusters = new Map<string, LiveCluster>(live.clusters.map((c) => [c.name, c]));
   const make = withMarks(live);
   named('ClusterPool', 'pools', live.pools, (p) => poolFile(p, warnings, make));
-  warnings.push(...sharedStoreWarnings(live.pools));
   // data_plane is reported by the cluster itself (C5), not declared here.
   named('Cluster', 'clusters', live.clusters, (c) =>
     make('Cluster', c.name, writtenOf(SPEC_FIELDS.Cluster, pick(c, CLUSTER_FIELDS))),
@@ -201,29 +200,6 @@ export function unservedPoolWarnings(live: LiveState): string[] {
       `Union self-managed keeps its clusterPool → clusterNames map in its own configuration), so none is exported: ` +
       `add a ClusterPool document for each, and a Cluster for each of its clusters with its bucket, from the map Union runs with (docs/union-self-managed.md), before the folder validates (V8)`,
   ];
-}
-
-/**
- * P7 is poolsync's rule, not the control plane's: two pools made there with one object store
- * export into a folder that does not validate (V7), said for each pool after the first.
- */
-function sharedStoreWarnings(pools: readonly LivePool[]): string[] {
-  const first = new Map<string, string>();
-  const warnings: string[] = [];
-  for (const p of pools) {
-    // The default pool is never exported (P1); a contract not readable names no store.
-    if (p.name === DEFAULT_POOL || p.contract_known === false || !isValidName(p.name)) continue;
-    const uri = p.contract.object_store_ref.uri;
-    // As V7: trailing slashes make no other store.
-    const store = uri.replace(/\/+$/, '');
-    const other = first.get(store);
-    if (other === undefined) first.set(store, p.name);
-    else
-      warnings.push(
-        `ClusterPool/${p.name} uses the object store ${uri} of ClusterPool/${other} on the control plane, which no repository may declare (P7): the exported folder does not validate (V7) until one of them names a store of its own in its manifest (\`poolsync plan\` then shows what that takes, P4), or it is taken out of the folder with what names it`,
-      );
-  }
-  return warnings;
 }
 
 function poolFile(p: LivePool, warnings: string[], make: MakeFile): ExportedFile | null {

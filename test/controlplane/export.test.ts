@@ -212,12 +212,16 @@ describe('poolsync export', () => {
     expect(result.warnings).toEqual([expect.stringContaining('Queue/mover')]);
   });
 
-  it('warns that two pools sharing one object store (P7, not enforced there) do not validate (V7)', async () => {
+  it('warns of every cross-document rule the folder breaks, as `poolsync validate` reports it: one object store (V7), one bucket (V13)', async () => {
     const state = join(dir, 'cp.json');
     const cp = await EmbeddedControlPlane.open({ path: state });
     await cp.createPool('a', poolContract('s3://shared'));
     await cp.createPool('b', poolContract('s3://shared/'));
-    await cp.createPool('c', poolContract('s3://own'));
+    // P7 on bucket names: one bucket at two paths, once both pools have clusters (V13).
+    await cp.createPool('c', poolContract('s3://bucket/c'));
+    await cp.createPool('d', poolContract('s3://bucket/d'));
+    await cp.registerCluster({ name: 'c-1', pool: 'c' });
+    await cp.registerCluster({ name: 'd-1', pool: 'd' });
     await cp.close();
     const out = join(dir, 'repo');
     const run = await runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], {
@@ -226,9 +230,11 @@ describe('poolsync export', () => {
     });
     expect(run.code).toBe(0);
     expect(run.stderr).toBe(
-      'Warning: ClusterPool/b uses the object store s3://shared/ of ClusterPool/a on the control plane, which no repository may declare (P7): the exported folder does not validate (V7) until one of them names a store of its own in its manifest (`poolsync plan` then shows what that takes, P4), or it is taken out of the folder with what names it\n',
+      `Warning: the exported folder does not validate (V7, V13): the control plane holds what poolsync's validation refuses (docs/rules.md); edit the manifests named below, or take them out with what names them, until \`poolsync validate ${out}\` passes (\`poolsync plan\` then shows what that takes: a pool's contract changes only by replacement, P4)\n` +
+        `Warning: ${out}/pools/b.yaml:7:10: V7 pool 'b' uses the object store s3://shared/ of pool 'a' (${out}/pools/a.yaml:1:1); pools must not share an object store (P7)\n` +
+        `Warning: ${out}/pools/d.yaml:7:10: V13 pool 'd' (cluster 'd-1') uses metadata bucket s3://bucket, as does pool 'c' (cluster 'c-1') (${out}/pools/c.yaml:1:1); clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool\n`,
     );
-    expect((await loadRepository(out)).errors.map((e) => e.code)).toEqual(['V7']);
+    expect((await loadRepository(out)).errors.map((e) => e.code)).toEqual(['V7', 'V13']);
   });
 
   it('names assignments after their key, valid (N1) and unique', () => {

@@ -36,6 +36,7 @@ import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
+import { relocated } from '../../manifests/report.js';
 import {
   assignmentKeyString,
   DEFAULT_POOL,
@@ -161,6 +162,7 @@ async function writeExport(
   await makeUserFolder(out);
   for (const f of files) await writeExported(out, f);
   warnings.push(...outsideEnvironment(target, out, files));
+  warnings.push(...(await brokenRules(target, args.dir, files, warnings)));
   for (const w of warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
   // The kinds it found: a flyteadmin has no pools, clusters or queues to count.
   const parts = [
@@ -255,10 +257,7 @@ async function withoutDeclared(read: ExportRead, out: string): Promise<ExportRea
 function outsideEnvironment(target: EnvTarget, out: string, files: ExportedFile[]): string[] {
   if (target.env === null) return [];
   const { name, folders } = target.env;
-  const at = relative(resolve(target.dir ?? '.'), out)
-    .split(sep)
-    .join('/');
-  const readers = files.map((f) => readersOf(target, at === '' ? f.path : `${at}/${f.path}`));
+  const readers = configPaths(target, out, files).map((f) => readersOf(target, f));
   const unread = readers.filter((r) => !r.includes(name)).length;
   const others = [...new Set(readers.flat())].filter((n) => n !== name);
   return [
@@ -273,6 +272,56 @@ function outsideEnvironment(target: EnvTarget, out: string, files: ExportedFile[
         ]
       : []),
   ];
+}
+
+/**
+ * What `poolsync validate` says of the folder written (with --env, of the environments reading
+ * the files), as warnings: the control plane enforces not every rule poolsync's validation holds
+ * its objects to (P7, V13). A rule an earlier warning ends citing (V8, V11) is left to it: that
+ * one says what to add.
+ */
+async function brokenRules(
+  target: EnvTarget,
+  dir: string,
+  files: ExportedFile[],
+  earlier: string[],
+): Promise<string[]> {
+  const config = target.dir ?? '.';
+  const envs =
+    target.env === null
+      ? []
+      : [...new Set(configPaths(target, resolve(dir), files).flatMap((f) => readersOf(target, f)))];
+  const base = envs.length === 0 ? dir : config;
+  const loads = await Promise.all(
+    envs.length === 0
+      ? [loadRepository(dir)]
+      : envs.map((environment) => loadRepository(config, { environment })),
+  );
+  const cited = new Set(earlier.map((w) => /\((V\d+)\)$/.exec(w)?.[1]));
+  const lines = new Set<string>();
+  const codes = new Set<string>();
+  for (const e of loads.flatMap((l) => l.errors)) {
+    if (!/^V\d+$/.test(e.code) || cited.has(e.code)) continue;
+    const { file, line, column, message } = relocated(e, (f) => join(base, f));
+    codes.add(e.code);
+    lines.add(`${file}:${line}:${column}: ${e.code} ${message}`);
+  }
+  if (lines.size === 0) return [];
+  const validate = commandLine(['poolsync', 'validate', base], {
+    env: envs.length === 1 ? envs[0] : undefined,
+  });
+  return [
+    `the exported folder does not validate (${[...codes].join(', ')}): the control plane holds what poolsync's validation refuses (docs/rules.md); edit the manifests named below, or take them out with what names them, until \`${validate}\` passes (\`poolsync plan\` then shows what that takes: a pool's contract changes only by replacement, P4)`,
+    ...lines,
+  ];
+}
+
+/** Each file's path relative to the config folder, as environments' folders name it. */
+function configPaths(target: EnvTarget, out: string, files: readonly ExportedFile[]): string[] {
+  const at = relative(resolve(target.dir ?? '.'), out)
+    .split(sep)
+    .join('/');
+  return files.map((f) => (at === '' ? f.path : `${at}/${f.path}`));
 }
 
 /** The environments whose plans read FILE (a path relative to the config folder). */
