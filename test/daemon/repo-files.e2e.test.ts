@@ -3,7 +3,8 @@
  * outside the repository or to /dev/zero, or whose --path folder is a link, is refused at
  * validation (`file:1:1`), the secret appears nowhere (/status, log), the daemon keeps serving
  * the last good state, and the next good commit is applied. Real bare Git repository, the
- * daemon's real HTTP server.
+ * daemon's real HTTP server. And the places an error of a --path folder names, from the
+ * repository's root as its own (as `validate` words them).
  */
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,5 +99,28 @@ describe('daemon: nothing outside the repository is read (issue 23)', () => {
       },
     ]);
     expect(JSON.stringify(st) + log()).not.toContain(SECRET);
+  }, 60_000);
+
+  it("a --path folder's error names the other place as it names its own: from the repository's root, in /status and the log", async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files = manifests();
+    files['pools/copy.yaml'] = files['pools/prod.yaml']!;
+    repo.commit(Object.fromEntries(Object.entries(files).map(([k, v]) => [`conf/${k}`, v])));
+    const { daemon, log } = await daemonFor(repo, 'conf');
+    const st = await statusOf(daemon.url);
+    expect(st.outcome).toBe('invalid');
+    expect(st.errors.map((e) => [e.location, e.message])).toEqual([
+      [
+        'conf/pools/copy.yaml:4:9',
+        "duplicate ClusterPool 'prod': also declared at conf/pools/prod.yaml:1:1",
+      ],
+      [
+        'conf/pools/prod.yaml:4:9',
+        "duplicate ClusterPool 'prod': also declared at conf/pools/copy.yaml:1:1",
+      ],
+    ]);
+    expect(log()).toContain('also declared at conf/pools/prod.yaml:1:1');
+    expect(log()).not.toMatch(/also declared at pools\//);
   }, 60_000);
 });

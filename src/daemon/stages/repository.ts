@@ -23,6 +23,7 @@ import {
 import { existsSync } from 'node:fs';
 import { type ControlPlane, readCapabilities } from '../../controlplane/types.js';
 import type { LoadResult } from '../../manifests/types.js';
+import { relocated } from '../../manifests/report.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
 import {
@@ -245,10 +246,11 @@ function driftBase(runs: readonly RunRecord[]): { commit: string; alone: boolean
   return { commit, alone: since && runs[i]!.rollback === undefined };
 }
 
+/** The errors with every place from the repository's root, the places messages name too (as `validate`'s). */
 function loadErrors(ctx: RunContext, load: LoadResult): StatusError[] {
-  return load.errors.map(({ code, message, address, file, line, column }) => {
-    const location = `${ctx.repoRelative(file)}:${line}:${column}`;
-    return { code, message, location, address };
+  return load.errors.map((e) => {
+    const { code, message, address, file, line, column } = relocated(e, (f) => ctx.repoRelative(f));
+    return { code, message, location: `${file}:${line}:${column}`, address };
   });
 }
 
