@@ -44,6 +44,11 @@ export interface Source {
   at?(commit: string): Promise<SourceSnapshot>;
   /** Fetches `commit` when the clone lacks it, checking nothing out (a run may be reading). */
   reach?(commit: string): Promise<void>;
+  /**
+   * The branch head last fetched, checked out apart (`<checkout>-tip`), for reading while a run
+   * may be moving the head's checkout; null before any fetch. Git only.
+   */
+  tip?(): Promise<SourceSnapshot | null>;
 }
 
 /** Who the rendered files' commits are by (--commit-rendered). */
@@ -166,6 +171,11 @@ export class GitSource implements Source {
     return this.checkOutAt(`${this.options.checkoutDir}-rollback`, commit);
   }
 
+  tip(dir = `${this.options.checkoutDir}-tip`): Promise<SourceSnapshot | null> {
+    const commit = this.last?.commit;
+    return commit ? this.checkOutAt(dir, commit) : Promise.resolve(null);
+  }
+
   /** `commit` checked out at `dir`, fetched by its id first when this clone lacks it. */
   async checkOutAt(dir: string, commit: string): Promise<SourceSnapshot> {
     const snapshot = { dir: join(dir, this.options.path), commit, root: dir };
@@ -285,6 +295,10 @@ class WorktreeSource implements Source {
 
   reach(commit: string): Promise<void> {
     return this.fetcher.reach(commit);
+  }
+
+  tip(): Promise<SourceSnapshot | null> {
+    return this.fetcher.tip(`${this.checkoutDir}-tip`);
   }
 
   async sync(notBefore?: number): Promise<SourceSnapshot> {

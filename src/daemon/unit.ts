@@ -149,7 +149,7 @@ async function startUnit(
     },
   );
   // docs/policies.md: checked for the unit's runs and its pull requests' plans alike.
-  const policies = unitPolicies(config, deps.env);
+  const policies = unitPolicies(config, deps.env, source);
   const policyApprovals = new UnitPolicyApprovals();
   const freeze = await Freeze.open(config.syncWindows, clock, config.stateDir, (err) =>
     logger.warn({ err }, 'the suspension did not read: applies stay suspended until resumed'),

@@ -1,22 +1,34 @@
 /**
- * A daemon whose policies come from poolsync.yaml alone, without OPA: each run fails closed,
- * naming poolsync.yaml's line, not a `--policies` the daemon was never given.
+ * The daemon's policy sets (docs/policies.md): a poolsync.yaml set without OPA fails each run
+ * closed, naming poolsync.yaml's line; a pull request is checked by the followed branch's set,
+ * read from the branch's head as fetched (a real Git repository) until a run loads it, never
+ * by the pull request's own, and fails closed only when that set cannot be known.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GitSource } from '../../src/daemon/git-source.js';
 import { unitPolicies } from '../../src/daemon/stages/policies.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { Plan } from '../../src/model/plan.js';
+import { cleanup } from '../support/cleanup.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { opaMissing } from '../policy/opa.js';
+import { manifests } from './fixtures.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+/** An environment where OPA is never found: a report's error names the set that was chosen. */
+const noOpa = () => ({
+  PATH: '/nonexistent',
+  HOME: tempFolder('home-'),
+  XDG_CACHE_HOME: tempFolder('cache-'),
+});
 
 describe('the daemon’s policy stage without OPA', () => {
   it('names poolsync.yaml’s policies.path at its line', async () => {
     const config = { policies: undefined, source: { kind: 'watch' } } as unknown as DaemonConfig;
-    const { follow, run } = unitPolicies(config, {
-      PATH: '/nonexistent',
-      HOME: tempFolder('home-'),
-      XDG_CACHE_HOME: tempFolder('cache-'),
-    });
+    const { follow, run } = unitPolicies(config, noOpa(), {});
     const desired = {
       config: { policies: { path: 'pol', owners: [], line: 4 } },
     } as unknown as DesiredState;
@@ -26,15 +38,111 @@ describe('the daemon’s policy stage without OPA', () => {
       /^poolsync\.yaml:4: policies\.path 'pol' needs the Open Policy Agent and none was found/,
     );
   });
+});
 
-  it('fails a pull request’s plan closed until a run has loaded the followed branch', async () => {
-    const config = { source: { kind: 'git', branch: 'main' } } as unknown as DaemonConfig;
-    const { follow, pullRequest } = unitPolicies(config, {});
-    const report = await pullRequest({} as Plan, {} as DesiredState, 'feature');
-    expect(report?.error).toMatch(
-      /^no valid commit of branch main was loaded since the daemon started .*: this plan fails closed/,
-    );
+const DENY_ALL = 'package main\n\ndeny contains "the branch says no" if true\n';
+/** poolsync.yaml naming the policy folder `policies` (`path:` at its line 5). */
+const WITH_POLICIES = `${manifests()['poolsync.yaml']}policies:\n  path: policies\n`;
+/** A pull request's desired state that names a weaker policy folder of its own. */
+const ITS_OWN = {
+  config: { policies: { path: 'lax', owners: ['mallory'], line: 9 } },
+} as unknown as DesiredState;
+const MINIMAL_PLAN = { format_version: '1', changes: [], steps: [], warnings: [], errors: [] };
+
+/** A daemon's Git source of a branch whose head holds `files`, fetched as at start (or not). */
+async function branchSource(files: Record<string, string>, fetched = true) {
+  const repo = new TestRepo();
+  cleanup.add(() => repo.cleanup());
+  const head = repo.commit({ ...manifests(), ...files });
+  const source = new GitSource({
+    env: process.env,
+    repo: repo.bare,
+    branch: 'main',
+    path: '.',
+    auth: { token: null, username: 'x', sshKeyFile: null, sshKnownHostsFile: null },
+    checkoutDir: join(tempDir(), 'checkout'),
+  });
+  if (fetched) await source.sync();
+  return { source, head };
+}
+
+const gitConfig = (policies?: DaemonConfig['policies']) =>
+  ({ policies, source: { kind: 'git', branch: 'main' } }) as unknown as DaemonConfig;
+
+describe('a pull request before a run has loaded the followed branch', () => {
+  it('is not checked when no policies are configured anywhere', async () => {
+    const { source } = await branchSource({});
+    const { follow, pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
+    expect(await pullRequest({} as Plan, { config: {} } as DesiredState, 'feature')).toBeNull();
     follow({ config: {} } as DesiredState, '/repo');
-    expect(await pullRequest({} as Plan, {} as DesiredState, 'feature')).toBeNull();
+    expect(await pullRequest({} as Plan, { config: {} } as DesiredState, 'feature')).toBeNull();
+  });
+
+  it('is checked by the head’s poolsync.yaml even when the head’s manifests are invalid, never by its own', async () => {
+    const { source } = await branchSource({
+      'poolsync.yaml': WITH_POLICIES,
+      'policies/deny.rego': DENY_ALL,
+      'pools/broken.yaml': 'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata: [\n',
+    });
+    const { pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
+    const report = await pullRequest({} as Plan, ITS_OWN, 'feature');
+    expect(report?.error).toMatch(
+      /^poolsync\.yaml:5: policies\.path 'policies' needs the Open Policy Agent/,
+    );
+    expect(report?.owners).toEqual([]);
+  });
+
+  it('fails closed, saying why and what to do, when the head’s poolsync.yaml is invalid', async () => {
+    const { source, head } = await branchSource({
+      'poolsync.yaml': `${manifests()['poolsync.yaml']}policies: lax\n`,
+    });
+    const { pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
+    const report = await pullRequest({} as Plan, ITS_OWN, 'feature');
+    expect(report?.error).toMatch(
+      new RegExp(
+        `^poolsync\\.yaml of branch main at ${head.slice(0, 12)} is invalid \\(poolsync\\.yaml:4:\\d+: .+\\): the policies that check pull requests are not known \\(a pull request never chooses its own\\), so this plan fails closed; fix it on branch main, then push to the pull request again$`,
+      ),
+    );
+  });
+
+  it('fails closed while the branch has not been fetched', async () => {
+    const { source } = await branchSource({}, false);
+    const { pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
+    const report = await pullRequest({} as Plan, ITS_OWN, 'feature');
+    expect(report?.error).toMatch(
+      /^branch main has not been fetched since the daemon started: .* fails closed; then push to the pull request again once \/status shows it fetched/,
+    );
   });
 });
+
+describe.skipIf(opaMissing)(
+  `a pull request before the first run, with OPA${opaMissing ? ` (skipped: ${opaMissing})` : ''}`,
+  () => {
+    const plan = MINIMAL_PLAN as unknown as Plan;
+
+    it('is checked by --policies whatever the branch holds', async () => {
+      const dir = tempFolder('poolsync-given-policies-');
+      writeFileSync(join(dir, 'deny.rego'), DENY_ALL);
+      // The branch's poolsync.yaml does not even read: --policies does not depend on it.
+      const { source } = await branchSource({ 'poolsync.yaml': 'policies: [\n' });
+      const given = { dir, owners: ['alice'], opa: null };
+      const { pullRequest } = unitPolicies(gitConfig(given), process.env, source);
+      const report = await pullRequest(plan, ITS_OWN, 'feature');
+      expect(report).toMatchObject({ source: dir, owners: ['alice'] });
+      expect(report?.error).toBeUndefined();
+      expect(report?.deny.map((f) => f.msg)).toEqual(['the branch says no']);
+    });
+
+    it('is checked by the branch head’s policy files while its manifests are invalid, not by its own', async () => {
+      const { source } = await branchSource({
+        'poolsync.yaml': `${WITH_POLICIES}  owners: [alice]\n`,
+        'policies/deny.rego': DENY_ALL,
+        'pools/broken.yaml': 'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata: [\n',
+      });
+      const { pullRequest } = unitPolicies(gitConfig(), process.env, source);
+      const report = await pullRequest(plan, ITS_OWN, 'feature');
+      expect(report).toMatchObject({ source: 'policies', owners: ['alice'] });
+      expect(report?.deny.map((f) => f.msg)).toEqual(['the branch says no']);
+    });
+  },
+);

@@ -399,6 +399,37 @@ describe.skipIf(opaMissing)(
       await checked(second.daemon, 10);
     });
 
+    it('while the head has been invalid since the start, the pull request fixing it is checked by the head’s policies, not by its own poolsync.yaml', async () => {
+      const repo = new TestRepo();
+      cleanup.add(() => repo.cleanup());
+      const broken = repo.commit(
+        { ...files(true), 'pools/broken.yaml': 'metadata: [\n' },
+        'broken',
+      );
+      // #11 fixes the head, adds a pool without a registry and drops the policies it is checked by.
+      const fix = repo.commit(
+        {
+          ...files(true, REGISTRY, true),
+          'pools/broken.yaml': null,
+          'poolsync.yaml': manifests()['poolsync.yaml']!,
+          'policies/registry.rego': null,
+        },
+        'fix, add pool gpu, no policies',
+      );
+      git(repo.work, 'push', '--quiet', 'origin', `${fix}:refs/pull/11/head`);
+      git(repo.work, 'push', '--quiet', '--force', 'origin', `${broken}:main`);
+      const { daemon } = await start(repo);
+      expect((await status(daemon)).outcome).toBe('invalid');
+
+      const posted = await postPlan(daemon, 11, fix);
+      expect(posted.body).toContain('❌ Policies');
+      expect(posted.body).toContain('ClusterPool/gpu has no container registry');
+      const final = forge.requests.findLast(
+        (r) => r.method === 'POST' && r.url.endsWith(`/statuses/${fix}`),
+      );
+      expect(final!.body).toMatchObject({ state: 'failure' });
+    });
+
     it('a rollback to a commit from before the policies is checked by the branch head’s policies, read from its files', async () => {
       const repo = new TestRepo();
       const batch = (n: number) => manifests({ batchRunConcurrency: n });

@@ -5,7 +5,6 @@
  * owner approves exactly its failures, and one they cannot evaluate never goes on.
  */
 import { join } from 'node:path';
-import type { DesiredState } from '../../model/desired.js';
 import type { Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
 import { policyVerdict, type PolicyReport } from '../../model/policy.js';
@@ -15,6 +14,9 @@ import { findOpa } from '../../policy/opa.js';
 import { REPO_CONFIG_FILE } from '../../manifests/walk.js';
 import type { Env } from '../../util/env.js';
 import type { DaemonConfig } from '../config.js';
+import type { Source } from '../git-source.js';
+import { readRepoConfig } from '../../manifests/config.js';
+import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import type { Outcome, PolicyCheck, RunContext, Staged } from './context.js';
 
 export async function policyStage(
@@ -52,19 +54,20 @@ export function policyGate(report: PolicyReport | null, commit: string | null): 
 /**
  * A unit's policy checks: `follow` each time a run loads the followed branch (its rules, its
  * checkout), whether or not the run applies; `run` for its own runs, `pullRequest` for the plans
- * of pull requests, both checked by that set, never by the pull request's. Until a run has loaded
- * a valid commit of the branch the set is not known, and a pull request's plan fails closed. With
+ * of pull requests, both checked by that set, never by the pull request's. Before a run has
+ * loaded a valid commit of the branch, a pull request's set is read from the branch's head as
+ * last fetched (`source.tip`): its poolsync.yaml decides, whatever its manifests' errors; only one
+ * that cannot be read or is invalid fails the plan closed (`--policies` still checks it). With
  * `--policies` and no OPA the daemon does not start; a poolsync.yaml policy set without OPA fails
  * each run, closed.
  */
-export function unitPolicies(config: DaemonConfig, env: Env) {
+export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source, 'tip'>) {
   const given = config.policies;
   if (given?.dir) findOpa(given.opa ?? undefined, env);
   const branch = config.source.kind === 'git' ? config.source.branch : null;
   /** The followed branch's set as a run last loaded it; undefined: none loaded since the start. */
   let base: PolicySet | null | undefined;
-  const setOf = (desired: DesiredState, dir: string): PolicySet | null => {
-    const configured = desired.config.policies;
+  const setOf = (configured: RepoConfig['policies'], dir: string): PolicySet | null => {
     const owners = given?.owners ?? configured?.owners ?? [];
     if (given?.dir) return { source: given.dir, at: { kind: 'folder', dir: given.dir }, owners };
     if (!configured) return null;
@@ -76,6 +79,20 @@ export function unitPolicies(config: DaemonConfig, env: Env) {
       // Named when OPA is missing: the daemon was given no --policies.
       origin: `${REPO_CONFIG_FILE}${line} policies.path '${configured.path}'`,
     };
+  };
+  /** The branch head's set (its poolsync.yaml alone), or why it is not known and what to do. */
+  const headSet = async (): Promise<PolicySet | null | string> => {
+    const named = `branch ${branch}`;
+    const again = 'then push to the pull request again';
+    const tip = await source.tip?.().catch((err: unknown) => (err as Error).message);
+    if (typeof tip === 'string') return `${tip}: ${closed}; ${again} once it can be read`;
+    if (!tip)
+      return `${named} has not been fetched since the daemon started: ${closed}; ${again} once /status shows it fetched (git.lastError says why not)`;
+    const { errors, config: read } = await readRepoConfig(tip.dir);
+    const [e] = errors;
+    if (!e) return setOf(read.policies, tip.dir);
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    return `${REPO_CONFIG_FILE} of ${named} at ${tip.commit?.slice(0, 12)} is invalid (${e.file}:${e.line}:${e.column}: ${e.message}${more}): ${closed}; fix it on ${named}, ${again}`;
   };
   const evaluate = async (
     set: PolicySet,
@@ -92,19 +109,24 @@ export function unitPolicies(config: DaemonConfig, env: Env) {
     return evaluatePolicies(set, plan, { desired, branch: from }, opa);
   };
   const check: PolicyCheck = {
-    follow: (desired, dir) => void (base = setOf(desired, dir)),
+    follow: (desired, dir) => void (base = setOf(desired.config.policies, dir)),
     run: async (plan, desired) => (base ? evaluate(base, plan, desired, branch) : null),
   };
   /** `head`: the pull request's branch, for `data.poolsync.branch`. */
   const pullRequest = async (plan: Plan, desired: DesiredState, head: string | null) => {
-    if (base === undefined) {
-      const unknown = { source: given?.dir ?? 'the followed branch', owners: [] };
-      return failedReport({ ...unknown, at: { kind: 'folder', dir: '.' } }, baseUnknown(branch));
-    }
-    return base && evaluate(base, plan, desired, head);
+    let set = base === undefined ? await headSet() : base;
+    // `--policies` is the set whatever the branch says: then only its owners are not known.
+    if (typeof set === 'string' && given?.dir) set = setOf(undefined, '');
+    if (typeof set === 'string')
+      return failedReport(
+        { source: REPO_CONFIG_FILE, owners: [], at: { kind: 'folder', dir: '.' } },
+        set,
+      );
+    return set && evaluate(set, plan, desired, head);
   };
   return { ...check, pullRequest };
 }
 
-const baseUnknown = (branch: string | null) =>
-  `no valid commit of ${branch === null ? 'the watched folder' : `branch ${branch}`} was loaded since the daemon started (its first run has not read it yet, or it has validation errors), so the policies that check pull requests are not known: this plan fails closed; push to the pull request again once the daemon's /status shows a valid commit`;
+/** Why a pull request's plan is not checked when its policies are not known. */
+const closed =
+  'the policies that check pull requests are not known (a pull request never chooses its own), so this plan fails closed';
