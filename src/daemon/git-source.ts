@@ -171,6 +171,7 @@ export class GitSource implements Source {
     return this.checkOutAt(`${this.options.checkoutDir}-rollback`, commit);
   }
 
+  /** `dir`: an environment's own (WorktreeSource), as its rollback's. */
   tip(dir = `${this.options.checkoutDir}-tip`): Promise<SourceSnapshot | null> {
     const commit = this.last?.commit;
     return commit ? this.checkOutAt(dir, commit) : Promise.resolve(null);
