@@ -33,6 +33,17 @@ export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
 /** GitHub rejects longer status descriptions (422); GitLab stores up to 255 characters. */
 const STATUS_DESCRIPTION_MAX: Record<Provider, number> = { github: 140, gitlab: 255 };
 
+/** What --api-url should be, and where else it is set (CI for the CLI, the daemon's settings). */
+const API_URL_USE: Record<Provider, string> = {
+  github:
+    'https://api.github.com, https://api.SUBDOMAIN.ghe.com, or https://HOST/api/v3 for GitHub Enterprise Server',
+  gitlab: 'https://gitlab.com/api/v4 or https://HOST/api/v4 for a self-managed GitLab',
+};
+const API_URL_SETTING: Record<Provider, string> = {
+  github: '--api-url (or GITHUB_API_URL)',
+  gitlab: '--api-url (or CI_API_V4_URL in GitLab CI, GITLAB_API_URL for the daemon)',
+};
+
 /** GitHub Enterprise Cloud with data residency (docs.github.com, "About GitHub Enterprise Cloud with data residency"). */
 export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
 
@@ -42,10 +53,7 @@ export const GHE_COM = /^(?:api\.)?([a-z0-9-]+)\.ghe\.com$/i;
  * `https://SUBDOMAIN.ghe.com` its `api.` host).
  */
 export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
-  const url = parseApiUrl(
-    apiUrl?.trim() || GITHUB_API_URL,
-    'https://api.github.com, https://api.SUBDOMAIN.ghe.com, or https://HOST/api/v3 for GitHub Enterprise Server',
-  );
+  const url = parseApiUrl(apiUrl?.trim() || GITHUB_API_URL, API_URL_USE.github);
   const cloud = GHE_COM.exec(url.hostname);
   if (url.pathname === '/' || url.pathname === '') {
     if (cloud) url.hostname = `api.${cloud[1]}.ghe.com`;
@@ -56,10 +64,7 @@ export function normalizeGitHubApiUrl(apiUrl: string | undefined): string {
 
 /** `https://gitlab.com/api/v4` (default) or `https://HOST/api/v4` (a bare `https://HOST` gets `/api/v4`). */
 export function normalizeGitLabApiUrl(apiUrl: string | undefined): string {
-  const url = parseApiUrl(
-    apiUrl?.trim() || GITLAB_API_URL,
-    'https://gitlab.com/api/v4 or https://HOST/api/v4 for a self-managed GitLab',
-  );
+  const url = parseApiUrl(apiUrl?.trim() || GITLAB_API_URL, API_URL_USE.gitlab);
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/api/v4';
   return url.toString().replace(/\/+$/, '');
 }
@@ -297,8 +302,13 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
   const github = opts.provider === 'github';
   const name = PROVIDER_NAMES[opts.provider];
   const where = `${opts.repository}${github ? '#' : '!'}${opts.number ?? ''}`;
-  return (status, server, call, attempts) => {
+  const repo = repoPath(opts);
+  return (status, server, call, attempts, url) => {
     const detail = server ? `: ${server}` : '';
+    // A call that names no repository (who the token is) is found on every forge's API: its 404
+    // says the URL is not one, whatever --repo and --pr are.
+    if (status === 404 && call.path.startsWith('/') && !call.path.startsWith(repo))
+      return `${name} answered 404 to ${call.method} ${url.origin}${url.pathname} while trying to ${call.operation}, a call every ${name} API answers: the API URL looks wrong. Check ${API_URL_SETTING[opts.provider]}: ${API_URL_USE[opts.provider]}.`;
     if (status === 401)
       return github
         ? `GitHub rejected the token (401${detail}). Set GITHUB_TOKEN to a valid token.`

@@ -68,12 +68,13 @@ export interface ApiResponse {
   json: unknown;
 }
 
-/** A non-2xx response's message; `attempts`: how many were made. */
+/** A non-2xx response's message; `attempts`: how many were made; `url`: the one called. */
 export type ErrorMapper = (
   status: number,
   serverMessage: string,
   call: ApiCall,
   attempts: number,
+  url: URL,
 ) => string;
 
 /** How many attempts a call made; `cut`: its deadline leaves no room for another now. */
@@ -260,7 +261,8 @@ export class ApiClient {
           transient = next === 'repeat';
         }
         if (attempt > maxRetries || (limit === null && (!transient || !again()))) {
-          const message = this.opts.mapError(res.statusCode, server, call, attempt);
+          const url = this.resolve(call.path);
+          const message = this.opts.mapError(res.statusCode, server, call, attempt, url);
           throw this.fail(res.statusCode, message, limit && clock.now() + limit.ms);
         }
         if (limit === null) await clock.sleep(backoff);

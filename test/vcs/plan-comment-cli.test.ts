@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,5 +181,63 @@ describe('poolsync plan --comment', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/GITHUB_TOKEN/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** A real HTTP server answering `status` to every request, as a broken or wrong API does. */
+async function answering(status: number): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end('{"message":"no"}');
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+const close = (server: Server) => new Promise((done) => server.close(done));
+
+describe('poolsync plan --comment, when the comment cannot be posted', () => {
+  // No retry fits in a short call timeout's room: a 500 or a refused connection ends in a second.
+  const env = (provider: string) => ({
+    [provider === 'github' ? 'GITHUB_TOKEN' : 'GITLAB_TOKEN']: 'tok-s3cr3t',
+    POOLSYNC_CALL_TIMEOUT: '1s',
+  });
+  const target = (provider: string, url: string) => [
+    ...['--comment', provider, '--repo', 'acme/pools', '--pr', '7', '--api-url', url],
+    ...['--commit', head, '--detailed-exitcode'],
+  ];
+
+  for (const provider of ['github', 'gitlab'])
+    for (const status of [401, 403, 404, 500, 0])
+      it(`${provider}, ${status || 'nothing listening'}: the plan is printed first, then one line, exit 1`, async () => {
+        const api = await answering(status || 200);
+        // 0: the port just freed, where nothing listens.
+        if (!status) await close(api.server);
+        try {
+          const r = await plan(target(provider, api.url), env(provider));
+          expect(r.stdout).toMatch(/^Plan: \d+ to create/m);
+          expect(r.stdout).not.toContain('Plan comment');
+          expect(r.stderr.trim().split('\n')).toHaveLength(1);
+          expect(r.stdout + r.stderr).not.toContain('tok-s3cr3t');
+          // Changes (2 with --detailed-exitcode) or not, a lost comment fails the job.
+          expect(r.code, r.stderr).toBe(1);
+        } finally {
+          if (status) await close(api.server);
+        }
+      });
+
+  it('a 404 from a call that names no repository says the API URL looks wrong, naming it', async () => {
+    const api = await answering(404);
+    try {
+      for (const provider of ['github', 'gitlab']) {
+        const r = await plan(target(provider, api.url), env(provider));
+        const suffix = provider === 'github' ? 'v3' : 'v4';
+        expect(r.stderr).toContain(`404 to GET ${api.url}/api/${suffix}/user`);
+        expect(r.stderr).toMatch(
+          /API URL looks wrong\. Check --api-url \(or (GITHUB_API_URL|CI_API_V4_URL)/,
+        );
+        expect(r.stderr).not.toMatch(/could not find|Check --repo/);
+      }
+    } finally {
+      await close(api.server);
+    }
   });
 });

@@ -134,14 +134,31 @@ export async function show(args: Args<'show'>, io: Io): Promise<number> {
 /** What the plan of one target reads: plan's arguments, or promote's (no parallelism of theirs). */
 type PlanOptions = Omit<Args<'plan'>, 'parallelism'> & { parallelism?: number } & Shown;
 
+/**
+ * The comment is posted (or handed to `collect`) once the plan is printed, so a CI log shows the
+ * plan whatever happens to the comment; one that cannot be posted fails the command
+ * (docs/pull-request-comments.md, CI usage).
+ */
 async function planFor(
   args: PlanOptions,
   target: EnvTarget,
   io: Io,
-  collect?: (outcome: EnvironmentOutcome) => void,
+  collect: (outcome: EnvironmentOutcome) => unknown = (o) => publishComment(args, o, io),
 ): Promise<number> {
-  const publish = (outcome: EnvironmentOutcome) =>
-    collect ? (collect(outcome), Promise.resolve()) : publishComment(args, outcome, io);
+  let outcome: EnvironmentOutcome | undefined;
+  try {
+    return await planShown(args, target, io, (o) => (outcome = o));
+  } finally {
+    if (outcome) await collect(outcome);
+  }
+}
+
+async function planShown(
+  args: PlanOptions,
+  target: EnvTarget,
+  io: Io,
+  publish: (outcome: EnvironmentOutcome) => void,
+): Promise<number> {
   durationFlag('lock-timeout', args['lock-timeout'], '0s, 30s or 5m');
   if (args['refresh-only']) {
     const other = (['out', 'comment', ...Object.values(SHAPE_FLAGS)] as const).find(
@@ -159,7 +176,7 @@ async function planFor(
   const notes = args.output === 'text' ? io.stdout : io.stderr;
   const shown = args.shown ?? args.dir;
   if (result.kind === 'invalid') {
-    if (outcomes) await publish(outcomes.outcomeForInvalid(result.errors));
+    if (outcomes) publish(outcomes.outcomeForInvalid(result.errors));
     notes.write(formatValidationText(result.errors, { baseDir: shown }));
     io.stderr.write(
       `${target.name !== null ? `Environment ${target.name}: the` : 'The'} repository is invalid: nothing was planned.\n`,
@@ -180,14 +197,14 @@ async function planFor(
   // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted;
   // the plan's first line names them, so it never says the control plane matches without them,
   // and the comment says what the text does. A file that cannot be read fails the command once
-  // the comment is posted, as before.
+  // the comment is posted, as before (planFor).
   const where = { dir: shown, env: args.env };
   const rendered = await renderedFileChanges(args.dir, result.desired, where).catch(
     (err: unknown) => ({ failed: err }),
   );
   const note = 'failed' in rendered ? undefined : { ...where, files: rendered.changed };
   if (outcomes)
-    await publish({ ...outcomes.outcomeForPlan(plan, note), ...(policies ? { policies } : {}) });
+    publish({ ...outcomes.outcomeForPlan(plan, note), ...(policies ? { policies } : {}) });
   if ('failed' in rendered) throw rendered.failed;
   if (declaresNothing(result.desired))
     notes.write(nothingDeclared(shown, result.desired.config.prune));
