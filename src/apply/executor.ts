@@ -1,7 +1,8 @@
 /**
  * The step executor (plan.md, Steps and order): a step starts once every step it depends on is
  * done, `parallelism` at a time. A step the control plane refuses (FAILED_PRECONDITION) stops
- * only its dependents; any other failure (or an abort) stops new steps from starting.
+ * only its dependents; any other failure (or an abort) stops new steps from starting, but for a
+ * step that completes a change already made (`completes_change`), unless the stop is a halt.
  */
 import type { ControlPlane } from '../controlplane/types.js';
 import { ControlPlaneError } from '../controlplane/errors.js';
@@ -64,13 +65,18 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
     graph,
     ready,
     stopping: null,
+    halted: false,
     finished: () => {},
   };
   const onAbort = () => stop(run, 'aborted');
+  const onHalt = () => stop(run, 'aborted', true);
   if (opts.signal?.aborted) onAbort();
+  if (opts.halt?.aborted) onHalt();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  opts.halt?.addEventListener('abort', onHalt, { once: true });
   await schedule(run, parallelism);
   opts.signal?.removeEventListener('abort', onAbort);
+  opts.halt?.removeEventListener('abort', onHalt);
 
   settleNotRun(run);
   return applyResult(plan, outcomes, run.stopping === 'aborted', started);
@@ -121,9 +127,14 @@ interface Run {
   outcomes: Outcomes;
   /** Kahn's algorithm, driven by completions (`waiting` counts down). */
   graph: StepGraph;
-  /** Steps are known by their index in the plan: among ready steps, the lowest runs first. */
+  /**
+   * Steps are known by their index in the plan: among ready steps, the lowest runs first. Only
+   * steps that may start are in it (mayStart): a stop takes the others out.
+   */
   ready: MinHeap;
   stopping: 'failure' | 'aborted' | null;
+  /** Stopped by `halt`: not even a step completing a change starts. */
+  halted: boolean;
   /** Called once per step started, when it is over (schedule). */
   finished: () => void;
 }
@@ -278,17 +289,30 @@ function idNumber(id: string): number {
   return n;
 }
 
-function stop(run: Run, reason: 'failure' | 'aborted'): void {
-  if (run.stopping !== null) return;
-  run.stopping = reason;
-  run.emit({ type: 'stopping', reason });
+function stop(run: Run, reason: 'failure' | 'aborted', halt = false): void {
+  if (run.stopping !== null && (run.halted || !halt)) return;
+  run.halted = halt;
+  if (run.stopping === null) {
+    run.stopping = reason;
+    run.emit({ type: 'stopping', reason });
+  }
+  run.ready.keep((i) => mayStart(run, i));
+}
+
+/**
+ * Whether a ready step may start: any until the apply stops; then only one completing a change
+ * whose first step is done (a registration's disable, C6: the cluster is left as the repository
+ * declares it, as a call in flight is let finish), and none once halted.
+ */
+function mayStart(run: Run, index: number): boolean {
+  return run.stopping === null || (!run.halted && run.plan.steps[index]!.completes_change === true);
 }
 
 function schedule(run: Run, parallelism: number): Promise<void> {
   return new Promise<void>((resolve) => {
     let running = 0;
     const pump = () => {
-      while (run.stopping === null && running < parallelism && run.ready.size > 0) {
+      while (running < parallelism && run.ready.size > 0) {
         running++;
         runStep(run, run.ready.pop()!);
       }
@@ -380,7 +404,7 @@ function finishStep(
   // Indexed, not a subarray and its iterator: two objects a step (~40 MB at 100,000 steps).
   for (let d = first[index]!; d < first[index + 1]!; d++) {
     const next = dependents[d]!;
-    if (--waiting[next]! === 0) run.ready.push(next);
+    if (--waiting[next]! === 0 && mayStart(run, next)) run.ready.push(next);
   }
 }
 
@@ -452,8 +476,9 @@ function toStepError(err: unknown): StepError {
 
 /**
  * The plan's one count of what was done, change by change in plan order: blocked ones, and each
- * done one with whether it is a side effect. A change counts when its steps are done; a side
- * effect when its cause's steps are, or (no cause named) when the whole apply succeeded.
+ * done one with whether it is a side effect. A change counts when its steps are done (but one
+ * completing it: a cluster registered is made, disabled or not); a side effect when its cause's
+ * steps are, or (no cause named) when the whole apply succeeded.
  */
 function countedChanges(plan: Plan, status: readonly StepStatus[]) {
   const allDone = status.every((s) => s === 'done');
@@ -486,12 +511,14 @@ function countedChanges(plan: Plan, status: readonly StepStatus[]) {
 /**
  * Per target: its call steps all done (null: it has none), kept as one value rather than a
  * list of its results (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63).
- * Its keys are the steps' targets, which tell side effects.
+ * Its keys are the steps' targets, which tell side effects. Waits and a step completing a change
+ * are no call that makes it.
  */
 function callsDoneByTarget(plan: Plan, status: readonly StepStatus[]) {
   const callsDone = new Map<string, boolean | null>();
   plan.steps.forEach((s, i) => {
-    const done = s.op === 'wait_idle' || s.op === 'wait_drained' ? null : status[i] === 'done';
+    const makes = !(s.op === 'wait_idle' || s.op === 'wait_drained' || s.completes_change === true);
+    const done = makes ? status[i] === 'done' : null;
     const was = callsDone.get(s.target);
     if (was === undefined || (was !== false && done !== null)) callsDone.set(s.target, done);
   });
@@ -516,6 +543,12 @@ export class MinHeap {
   private readonly items: number[] = [];
   get size(): number {
     return this.items.length;
+  }
+  /** Keeps only the items `wanted` accepts. */
+  keep(wanted: (item: number) => boolean): void {
+    const kept = this.items.filter(wanted);
+    this.items.length = 0;
+    for (const item of kept) this.push(item);
   }
   push(item: number): void {
     const a = this.items;

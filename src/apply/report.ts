@@ -6,7 +6,7 @@
 import { escapeJsonForTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
 import { emptyCounts, type PlanCounts } from '../plan/counts.js';
-import type { ApplyEvent, ApplyResult, StepError, StepStatus } from './types.js';
+import type { AppliedChange, ApplyEvent, ApplyResult, StepError, StepStatus } from './types.js';
 import { formatDuration } from '../util/duration.js';
 import { jsonParts } from '../util/json-parts.js';
 
@@ -49,10 +49,17 @@ const WAIT_LINE_EVERY_MS = 10_000;
 
 export function progressPrinter(write: (line: string) => void, colors: Colors = NO_COLOR) {
   const lastWaitLine = new Map<string, number>();
+  let stopping = false;
   return (e: ApplyEvent): void => {
     switch (e.type) {
       case 'step_started':
-        return write(startedLine(e));
+        // Once stopping, only a step completing a change starts: the planner marks only a
+        // registration's disable (C6).
+        return write(
+          stopping
+            ? `${startedLine(e)} (disabling it although the apply is stopping: it was just registered, and the repository declares it disabled)`
+            : startedLine(e),
+        );
       case 'step_finished':
         return write(finishedLine(e, colors));
       case 'wait_progress': {
@@ -71,6 +78,7 @@ export function progressPrinter(write: (line: string) => void, colors: Colors = 
       case 'manual_output':
         return write(`${esc(e.step.target)}: | ${esc(e.line)}`);
       case 'stopping':
+        stopping = true;
         return write(
           colors.yellow(
             `${e.reason === 'aborted' ? 'Interrupted' : 'A step failed'}: starting no new step; waiting for the running ones to finish...`,
@@ -184,11 +192,50 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
         : [`  - ${notRun.length} steps not run (\`poolsync plan\` shows what is left)`]),
       ...leftForPerson,
       `Applied so far: ${tally}`,
+      ...appliedLines(result),
       'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
         'so the next apply continues from here.',
     ];
   }
   return `${lines.join('\n')}\n`;
+}
+
+const PAST: Record<string, string> = {
+  create: 'created',
+  update: 'updated',
+  replace: 'replaced',
+  delete: 'deleted',
+};
+
+/**
+ * The changes a stopped apply made (its steps ran, side effects aside), each named: a cluster
+ * registered whose disable (C6) did not run takes work the repository withholds from it.
+ */
+function appliedLines(result: ApplyResult): string[] {
+  const made = result.applied.filter((a) => !a.side_effect);
+  /** The words of each disable left undone, by its cluster. */
+  const stillEnabled = new Map<string, string>();
+  const registered = new Set<string>();
+  for (const s of result.steps) {
+    if (s.op === 'register_cluster' && s.status === 'done') registered.add(s.target);
+    // The only cluster update after its registration is its disable (src/plan/steps.ts).
+    else if (s.op === 'update_cluster' && s.status !== 'done' && registered.has(s.target))
+      stillEnabled.set(s.target, `${s.id} ${s.status === 'failed' ? 'failed' : 'did not run'}`);
+  }
+  const line = ({ address, action }: AppliedChange) => {
+    const disable = stillEnabled.get(address);
+    const more = disable
+      ? ` (registered, but still enabled: its disable ${disable}; the next apply disables it)`
+      : '';
+    return `  ✓ ${esc(address)}: ${PAST[action] ?? action}${more}`;
+  };
+  if (made.length <= LISTED) return made.map(line);
+  // Thousands would scroll the reason away; a cluster left enabled is named all the same.
+  const shown = made.filter((a, i) => i < LISTED - 1 || stillEnabled.has(a.address));
+  return [
+    ...shown.map(line),
+    `  ✓ ${made.length - shown.length} more (\`--output json\` lists every change applied)`,
+  ];
 }
 
 export const APPLY_RESULT_FORMAT_VERSION = '1';

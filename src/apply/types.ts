@@ -73,8 +73,16 @@ export interface ExecuteOptions {
   /** Bound of each wait step. */
   waitTimeoutMs?: number;
   onEvent?: (event: ApplyEvent) => void;
-  /** Aborted: start no new step, let running ones finish (a running `wait_idle` stops waiting). */
+  /**
+   * Aborted: start no new step but one completing a change already made (`completes_change`),
+   * let running ones finish (a running `wait_idle` stops waiting).
+   */
   signal?: AbortSignal;
+  /**
+   * Aborted (`signal` is too, which stops the waits): not even a step completing a change starts,
+   * since no call may be made any more (the apply lock lost, the leadership term ended).
+   */
+  halt?: AbortSignal;
   /** Runs a manual step (`--flyte-cli`), throwing when it failed. Absent: left for a person. */
   runManual?: (
     step: Step,

@@ -224,6 +224,11 @@ export class StepGraph {
     return rank;
   }
 
+  /** The step completes the change a step it depends on makes (Step.completes_change). */
+  completesChange(node: StepNode): void {
+    (this.steps[node] as { completes_change?: true }).completes_change = true;
+  }
+
   /** `step` runs after `dependency`; nothing is recorded when either has no step. */
   order(dependency: StepNode | undefined, step: StepNode | undefined): void {
     if (dependency === undefined || step === undefined || dependency === step) return;

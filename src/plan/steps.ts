@@ -113,8 +113,12 @@ function addClusterNodes(b: StepBuild): void {
       const args = dc.data_plane ? { name, pool, data_plane: dc.data_plane } : { name, pool };
       const where = d.change.address;
       g.add('register', name, 'register_cluster', args, where);
-      // C6: a registration enables the cluster; disabling is a second call.
-      if (!enabled) g.add('updateCluster', name, 'update_cluster', { name, enabled: false }, where);
+      // C6: a registration enables the cluster; disabling is a second call, which a stopping
+      // apply still makes once the registration is done (a cluster declared disabled takes work).
+      if (!enabled)
+        g.completesChange(
+          g.add('updateCluster', name, 'update_cluster', { name, enabled: false }, where),
+        );
     } else if (d.moves) {
       g.add('move', name, 'move_cluster', { name, pool });
       if (enabled !== ctx.lClusters.get(name)?.enabled)

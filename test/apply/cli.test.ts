@@ -1,6 +1,6 @@
 /** `poolsync apply` as a user runs it: a child process against a `file:` control plane. */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { cp as copyFolder, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
@@ -13,6 +13,10 @@ import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 import { poolContract } from '../support/builders.js';
 import { until } from '../support/until.js';
+import { cleanup } from '../support/cleanup.js';
+import { interruptedWhen } from '../support/memory-io.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
+import type { Plan } from '../../src/model/plan.js';
 
 const V1: RepoSpec = {
   pools: ['legacy', 'prod'],
@@ -417,5 +421,49 @@ describe('apply lock, waits and signals', () => {
     );
     expect(r.stdout).toMatch(/- s\d+ delete_cluster Cluster\/old-1: not run/);
     expect((await liveOf(state)).clusters.map((c) => c.name)).toContain('old-1');
+  });
+
+  it('Ctrl-C while a cluster declared disabled registers (C6; the example on `control-plane serve`): its disable runs, the report names it, the cluster reads back disabled', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    // It declares prod-eu-west-1 `enabled: false`: its eu-residency work waits until enabled.
+    await copyFolder(join(REPO_ROOT, 'examples', 'config-repo'), repo, { recursive: true });
+    const serve = startCli([
+      'control-plane',
+      'serve',
+      '--state',
+      join(root, 'cp.json'),
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    stopsWithThisProcess(serve.child, 'SIGKILL');
+    cleanup.add(async () => {
+      serve.child.kill('SIGTERM');
+      await serve.done;
+    });
+    await serve.waitForOutput((out) => out.includes('control plane listening on '));
+    const url = /listening on (http:\/\/\S+)/.exec(serve.stdout())![1]!;
+    const on = ['--control-plane', url, '--state-dir', join(root, 'state')];
+    // Sent from the write of the registration's start line: its call is in flight.
+    const r = await interruptedWhen('Cluster/prod-eu-west-1: Registering...', [
+      'apply',
+      repo,
+      '--auto-approve',
+      '--parallelism',
+      '2',
+      ...on,
+    ]);
+    expect([r.sent, r.code, r.err]).toEqual([true, 1, '']);
+    expect(r.out).toMatch(
+      /Cluster\/prod-eu-west-1: Updating\.\.\. \[s\d+\] \(disabling it although the apply is stopping: it was just registered, and the repository declares it disabled\)\n/,
+    );
+    expect(r.out).toMatch(/\nApply interrupted: \d+ of \d+ steps done, 0 failed, \d+ not run\./);
+    expect(r.out).toContain('\n  ✓ Cluster/prod-eu-west-1: created\n');
+    const read = await fetch(`${url.replace(/\/$/, '')}/v1/clusters/prod-eu-west-1`);
+    expect(await read.json()).toMatchObject({ name: 'prod-eu-west-1', enabled: false });
+    // The next plan has nothing left to do to it.
+    const next = await runCli(['plan', repo, ...on, '--output', 'json']);
+    const plan = JSON.parse(next.stdout) as Plan;
+    expect(plan.steps.filter((st) => st.target === 'Cluster/prod-eu-west-1')).toEqual([]);
   });
 });

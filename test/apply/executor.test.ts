@@ -598,6 +598,123 @@ describe('executePlan: abort and refusal', () => {
   });
 });
 
+describe('executePlan: a registration and its disable (C6) across a stop', () => {
+  /**
+   * Pool prod; cluster c registered, then disabled (the disable completes the registration);
+   * queue q on c, ready with the disable but a step of its own.
+   */
+  const plan = (more: StepSpec[] = []) =>
+    makePlan(
+      [
+        pool('s1', 'prod'),
+        { id: 's2', op: 'register_cluster', args: { name: 'c', pool: 'prod' }, depends_on: ['s1'] },
+        {
+          id: 's3',
+          op: 'update_cluster',
+          args: { name: 'c', enabled: false },
+          depends_on: ['s2'],
+          completes_change: true,
+        },
+        {
+          id: 's4',
+          op: 'create_queue',
+          args: { name: 'q', ...queueSpec('prod', ['c']) },
+          depends_on: ['s2'],
+        },
+        ...more,
+      ],
+      {
+        'ClusterPool/prod': 'create',
+        'ClusterPool/bad': 'create',
+        'Cluster/c': 'create',
+        'Queue/q': 'create',
+      },
+    );
+
+  /** The registration of c held until `release()`; `held` once it is. */
+  async function holdingRegistration() {
+    const mem = await embedded();
+    const cp = recording(mem);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    cp.gate = (method, subject) =>
+      method === 'registerCluster' && subject === 'c' ? (holding(), released) : null;
+    const enabled = async () => (await mem.listClusters()).find((c) => c.name === 'c')?.enabled;
+    return { mem, cp, held, release, enabled };
+  }
+
+  const statuses = (r: { steps: { id: string; status: string }[] }) =>
+    Object.fromEntries(r.steps.map((s) => [s.id, s.status]));
+
+  it('stopped (Ctrl-C) while the registration is in flight: once it is done its disable runs, no other step starts; both counted', async () => {
+    const { cp, held, release, enabled } = await holdingRegistration();
+    const stop = new AbortController();
+    const events: ApplyEvent[] = [];
+    const run = executePlan(plan(), cp, {
+      parallelism: 2,
+      signal: stop.signal,
+      onEvent: (e) => events.push(e),
+    });
+    await held;
+    stop.abort();
+    release();
+    const result = await run;
+    expect(statuses(result)).toEqual({ s1: 'done', s2: 'done', s3: 'done', s4: 'not_run' });
+    expect(result.aborted).toBe(true);
+    expect(await enabled()).toBe(false);
+    expect(result.counts).toMatchObject({ create: 2 });
+    expect(result.applied.map((a) => a.address)).toEqual(['ClusterPool/prod', 'Cluster/c']);
+    const order = events.map((e) => (e.type === 'step_started' ? e.step.id : e.type));
+    expect(order.indexOf('s3')).toBeGreaterThan(order.indexOf('stopping'));
+  });
+
+  it('another step failing while the registration is in flight: its disable runs all the same', async () => {
+    const { cp, held, release, enabled } = await holdingRegistration();
+    cp.inject = (method, subject) =>
+      method === 'createPool' && subject === 'bad'
+        ? new ControlPlaneError('INVALID_ARGUMENT', 'pool bad rejected for the test', null, 'P2')
+        : null;
+    let stopped!: () => void;
+    const stopping = new Promise<void>((r) => (stopped = r));
+    // s5 starts beside the held registration (parallelism 2) and fails at once.
+    const run = executePlan(plan([pool('s5', 'bad', ['s1'])]), cp, {
+      parallelism: 2,
+      onEvent: (e) => e.type === 'stopping' && stopped(),
+    });
+    await held;
+    await stopping;
+    release();
+    const result = await run;
+    expect(statuses(result)).toEqual({
+      s1: 'done',
+      s2: 'done',
+      s3: 'done',
+      s4: 'not_run',
+      s5: 'failed',
+    });
+    expect(result.aborted).toBe(false);
+    expect(await enabled()).toBe(false);
+  });
+
+  it('halted (the lock or the term gone) after a stop: not even the disable starts; the cluster registered counts as created', async () => {
+    const { cp, held, release, enabled } = await holdingRegistration();
+    const stop = new AbortController();
+    const halt = new AbortController();
+    const run = executePlan(plan(), cp, { parallelism: 2, signal: stop.signal, halt: halt.signal });
+    await held;
+    stop.abort();
+    halt.abort();
+    release();
+    const result = await run;
+    expect(statuses(result)).toEqual({ s1: 'done', s2: 'done', s3: 'not_run', s4: 'not_run' });
+    expect(await enabled()).toBe(true);
+    expect(result.counts).toMatchObject({ create: 2 });
+    expect(result.applied.map((a) => a.address)).toEqual(['ClusterPool/prod', 'Cluster/c']);
+  });
+});
+
 describe('executePlan: observers', () => {
   it('an onEvent that throws does not disturb the apply', async () => {
     const mem = await embedded();

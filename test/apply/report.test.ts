@@ -46,6 +46,27 @@ describe('progress lines', () => {
     ]);
   });
 
+  it("a step started once the apply is stopping (a registration's disable, C6) says why it starts", () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l));
+    const step: Step = {
+      id: 's3',
+      op: 'update_cluster',
+      target: 'Cluster/c',
+      depends_on: ['s2'],
+      args: { name: 'c', enabled: false },
+      completes_change: true,
+    };
+    print({ type: 'step_started', step });
+    print({ type: 'stopping', reason: 'aborted' });
+    print({ type: 'step_started', step });
+    expect(lines).toEqual([
+      'Cluster/c: Updating... [s3]',
+      'Interrupted: starting no new step; waiting for the running ones to finish...',
+      'Cluster/c: Updating... [s3] (disabling it although the apply is stopping: it was just registered, and the repository declares it disabled)',
+    ]);
+  });
+
   it('reports a busy queue at most every interval (Q7 progress)', () => {
     const lines: string[] = [];
     const print = progressPrinter((l) => lines.push(l));
@@ -152,6 +173,45 @@ describe('final report', () => {
     );
     expect(text).toContain('  - s3 create_queue Queue/q: not run');
     expect(text).toContain('Applied so far: 2 created');
+  });
+
+  it('interrupted: names each change made; a cluster registered whose disable (C6) did not run is said to be still enabled', () => {
+    const step = (id: string, op: Step['op'], target: string, status: StepStatus): StepResult => ({
+      id,
+      op,
+      target,
+      status,
+      duration_ms: status === 'not_run' ? null : 1,
+      error: null,
+      note: null,
+    });
+    const text = renderApplyResult(
+      base({
+        ok: false,
+        aborted: true,
+        steps: [
+          step('s1', 'create_pool', 'ClusterPool/prod', 'done'),
+          step('s2', 'register_cluster', 'Cluster/prod-eu-west-1', 'done'),
+          step('s3', 'update_cluster', 'Cluster/prod-eu-west-1', 'not_run'),
+          step('s4', 'create_queue', 'Queue/eu-residency', 'not_run'),
+        ],
+        counts: { create: 2, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 1 },
+        applied: [
+          { address: 'ClusterPool/prod', action: 'create', side_effect: false },
+          { address: 'Cluster/prod-eu-west-1', action: 'create', side_effect: false },
+          { address: 'Queue/prod-eu-west-1', action: 'create', side_effect: true },
+        ],
+      }),
+    );
+    const lines = text.trimEnd().split('\n');
+    expect(lines[0]).toBe('Apply interrupted: 2 of 4 steps done, 0 failed, 2 not run.');
+    const tally = lines.indexOf(
+      'Applied so far: 2 created, 0 updated, 0 replaced, 0 deleted; 0 blocked; 1 more change made by the control plane itself (marked # in the plan).',
+    );
+    expect(lines.slice(tally + 1, tally + 3)).toEqual([
+      '  ✓ ClusterPool/prod: created',
+      '  ✓ Cluster/prod-eu-west-1: created (registered, but still enabled: its disable s3 did not run; the next apply disables it)',
+    ]);
   });
 
   it('a failed 10,000-step apply lists its failures and counts what did not run (issue 61)', () => {

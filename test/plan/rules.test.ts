@@ -73,13 +73,19 @@ const cases: Case[] = [
         { path: 'enabled', before: true, after: false, forces_replacement: false },
       ]);
       expect(step(plan, 'update_cluster Cluster/a').args).toEqual({ name: 'a', enabled: false });
+      // A change of its own, not the end of a registration: a stopping apply does not start it.
+      expect(step(plan, 'update_cluster Cluster/a').completes_change).toBeUndefined();
     },
   },
   {
-    name: 'C1/C6: a new disabled cluster is registered, then disabled',
+    name: 'C1/C6: a new disabled cluster is registered, then disabled, the disable completing the registration',
     desired: { clusters: { a: { enabled: false } } },
     live: {},
-    check: (plan) => expectOrder(plan, 'register_cluster Cluster/a', 'update_cluster Cluster/a'),
+    check: (plan) => {
+      expectOrder(plan, 'register_cluster Cluster/a', 'update_cluster Cluster/a');
+      expect(step(plan, 'update_cluster Cluster/a').completes_change).toBe(true);
+      expect(step(plan, 'register_cluster Cluster/a').completes_change).toBeUndefined();
+    },
   },
   {
     name: 'C7: cluster pool differs → replace with forces_replacement, CONAMED_QUEUE_ORPHANED, safe order',

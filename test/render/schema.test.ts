@@ -53,6 +53,21 @@ describe('plan JSON schema (draft 2020-12)', () => {
     }
   });
 
+  it('a plan saved before steps were marked completes_change (a disable after its registration, C6) reads as written', () => {
+    const now = JSON.parse(readFileSync('test/golden/plan-empty.json', 'utf8')) as Plan;
+    expect(now.steps.filter((s) => s.completes_change).map((s) => s.op)).toEqual([
+      'update_cluster',
+    ]);
+    const earlier = {
+      ...now,
+      steps: now.steps.map(({ completes_change: _, ...step }) => step),
+    } as Plan;
+    const read = parsePlanFile([...planFileParts(earlier, null)].join(''), 'old.json', {
+      key: null,
+    });
+    expect(read.steps).toEqual(earlier.steps);
+  });
+
   // Sealed as anyone can (poolsync writes no plan with a step its changes do not account for).
   const sealed = (doc: Record<string, unknown>) =>
     JSON.stringify({ ...doc, seal: sealOf(doc, null) }, null, 2);

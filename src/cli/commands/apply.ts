@@ -335,7 +335,8 @@ async function openTarget(
 
 /**
  * SIGINT/SIGTERM or the lock lost: start no new step, let running ones finish, report the rest
- * not run. The lock lost is said while the steps run only: after them it stops nothing.
+ * not run. The lock lost is a halt (not even a registration's disable starts without it), said
+ * while the steps run only: after them it stops nothing.
  */
 async function executeWithSignals(
   plan: Plan,
@@ -357,6 +358,7 @@ async function executeWithSignals(
     return await executePlan(plan, cp, {
       ...opts,
       signal: AbortSignal.any([interrupted, lockLost]),
+      halt: lockLost,
     });
   } catch (err) {
     if (err instanceof ApplyRefusedError) throw new UserError(err.message);

@@ -72,6 +72,8 @@ export async function applyStage(
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,
             signal: AbortSignal.any([ctx.signal, lockLost, ctx.term.signal, frozen.signal]),
+            // Without the lock or the term no call may be made, a registration's disable included.
+            halt: AbortSignal.any([lockLost, ctx.term.signal]),
             onEvent: (e) => {
               // Told before the executor starts the next step: a window that closed stops it.
               if (e.type === 'step_finished') atBoundary();

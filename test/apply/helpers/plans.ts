@@ -8,7 +8,10 @@ import { poolContract } from '../../support/builders.js';
 /** A pool contract naming its own bucket (P3: a different bucket is a different contract). */
 export const CONTRACT = (bucket: string): PoolContract => poolContract(`s3://${bucket}`);
 
-export type StepSpec = StepOp & { id: string; depends_on?: string[]; target?: string };
+export type StepSpec = StepOp & { id: string; depends_on?: string[]; target?: string } & Pick<
+    Step,
+    'completes_change'
+  >;
 
 const TARGET_KIND: Record<StepOp['op'], ObjectKind> = {
   create_pool: 'ClusterPool',

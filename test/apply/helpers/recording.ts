@@ -26,6 +26,8 @@ export interface RecordingControlPlane extends CoreCalls {
   latencyMs: number;
   /** Called before every mutating call; a returned error is thrown instead of calling. */
   inject: Injected | null;
+  /** Called before every mutating call; a returned promise holds it until settled (released). */
+  gate: ((method: string, subject: string) => Promise<void> | null) | null;
   /** Highest number of mutating calls in flight at once. */
   maxConcurrent(): number;
   mutations(): CallRecord[];
@@ -71,6 +73,7 @@ export function recording(
     calls,
     latencyMs: opts.latencyMs ?? 0,
     inject: null as Injected | null,
+    gate: null as ((method: string, subject: string) => Promise<void> | null) | null,
     maxConcurrent() {
       const events = calls
         .filter((c) => MUTATING.has(c.method))
@@ -123,6 +126,8 @@ export function recording(
         try {
           if (MUTATING.has(prop)) {
             const injected = rec.inject?.(prop, subject);
+            const gate = rec.gate?.(prop, subject);
+            if (gate) await gate;
             if (rec.latencyMs > 0) await new Promise((r) => setTimeout(r, rec.latencyMs));
             if (injected) throw injected;
           }
