@@ -328,7 +328,9 @@ function checkDataPlane(c: ClusterManifest, pool: PoolManifest, add: Add): void 
 }
 
 function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
-  const owner = d.clusters.get(q.name);
+  // `default` is the default queue whatever else is declared: a cluster of that name is V5's own
+  // error (C1), and must not change the queue's (one typo, one error: manifests.md).
+  const owner = q.name === DEFAULT_QUEUE ? undefined : d.clusters.get(q.name);
   // V5 (C2, Q4, P1, Q5): a managed queue's pool and selector are not the repo's to choose.
   if (owner || q.name === DEFAULT_QUEUE) return checkManagedQueue(q, owner, add);
   const poolKnown = usable(q, '/spec/pool');

@@ -130,4 +130,19 @@ describe('cross-document rules', () => {
     const r = await loadRepository(repo);
     expect(r.errors.map((e) => e.code)).toEqual(['V5', 'V2', 'YAML']);
   });
+
+  it('a cluster named default leaves the default queue its own V5 error, not a co-named one', async () => {
+    const queue = QUEUE('default', '  pool: dev\n');
+    const alone = await loadRepository(await writeRepo({ 'q.yaml': queue }));
+    const both = await loadRepository(
+      await writeRepo({ 'a.yaml': CLUSTER('default'), 'q.yaml': queue }),
+    );
+    const own =
+      "queue 'default' is the default queue (P1, Q5): its pool is 'default', not 'dev'; omit spec.pool";
+    expect(alone.errors.map((e) => e.message)).toEqual([own]);
+    expect(both.errors.map((e) => e.message)).toEqual([
+      "a cluster cannot be named 'default' (reserved, C1): rename it",
+      own,
+    ]);
+  });
 });
