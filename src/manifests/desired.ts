@@ -2,6 +2,7 @@
 import {
   DEFAULT_POOL,
   DEFAULT_QUEUE,
+  QUEUE_CAP_FIELDS,
   queueSpecWithDefaults,
   WILDCARD,
   assignmentKeyString,
@@ -21,16 +22,17 @@ import type {
   DesiredState,
   RepoConfig,
 } from '../model/desired.js';
-import type {
-  AssignmentManifest,
-  ClusterLabelManifest,
-  ClusterManifest,
-  DefaultQueueManifest,
-  ExecutionClusterLabelManifest,
-  ExecutionClusterManifest,
-  Manifest,
-  PoolManifest,
-  QueueManifest,
+import {
+  positionOf,
+  type AssignmentManifest,
+  type ClusterLabelManifest,
+  type ClusterManifest,
+  type DefaultQueueManifest,
+  type ExecutionClusterLabelManifest,
+  type ExecutionClusterManifest,
+  type Manifest,
+  type PoolManifest,
+  type QueueManifest,
 } from './documents.js';
 import type { Grouped } from './rules.js';
 import { MANIFEST_KINDS, type ManifestKind } from './schema.js';
@@ -251,7 +253,13 @@ function desiredQueue(q: QueueManifest, owner: string | undefined): DesiredQueue
   }
   // Caps assigned, not spread into a literal (slow in V8: documents.ts manifestOf).
   Object.assign(spec, canonicalCaps(q.caps));
-  return { name: q.name, spec, annotations: q.annotations, source: q.source };
+  const queue: DesiredQueue = { name: q.name, spec, annotations: q.annotations, source: q.source };
+  const cap = QUEUE_CAP_FIELDS.find((f) => q.caps[f] !== undefined);
+  if (cap !== undefined) {
+    const { file = q.source.file, line, column } = positionOf(q.root, 'spec', cap);
+    queue.caps_source = { file, line, column };
+  }
+  return queue;
 }
 
 /**

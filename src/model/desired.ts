@@ -54,6 +54,8 @@ export interface DesiredCluster extends Declared {
 
 export interface DesiredQueue extends Declared {
   spec: QueueSpec;
+  /** Where its first Union cap or scheduling is written, when one is: QUEUE_CAPS points there. */
+  caps_source?: SourceLocation;
 }
 
 export interface DesiredAssignment extends Assignment, Declared {}

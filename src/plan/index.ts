@@ -622,13 +622,8 @@ function queueCapsErrors(desired: DesiredState, backend: BackendInfo): PlanError
     .filter((q) => declaresCaps(q.spec))
     .map((q) => {
       const queue = address('Queue', q.name);
-      const location = locationOf(q.source);
       const fields = QUEUE_CAP_FIELDS.filter((f) => q.spec[f] !== undefined);
-      return planError(
-        'QUEUE_CAPS',
-        queue,
-        { queue, location, fields, backend: backend.name },
-        location,
-      );
+      const location = locationOf(q.caps_source ?? q.source);
+      return planError('QUEUE_CAPS', queue, { queue, fields, backend: backend.name }, location);
     });
 }

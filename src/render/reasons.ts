@@ -725,7 +725,7 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `${s(p, 'cluster')} is in pools ${list(p, 'pools').join(', ')}, but the ${s(p, 'backend')} backend registers a cluster in one pool (C7); ` +
     `a cluster in several pools belongs to Union self-managed's pool map (poolsync render union-cluster-pools): give it one pool, or plan against the flyteadmin backend`,
   QUEUE_CAPS: (p) =>
-    `${s(p, 'queue')} (${s(p, 'location')}) sets ${list(p, 'fields').join(', ')}, ` +
+    `${s(p, 'queue')} sets ${list(p, 'fields').join(', ')}, ` +
     `but the ${s(p, 'backend')} backend has no queue caps or scheduling (Union's queues have them): remove them, or plan against a union+ control plane`,
   /** A note (Change.note) of a partial plan: created by `by` as shown, its own settings not targeted. */
   TARGET_SETTINGS_NOT_APPLIED: (p) =>

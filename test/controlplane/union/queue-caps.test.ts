@@ -200,16 +200,21 @@ describe('Union queue caps as manifest fields', () => {
   it('a backend without queue caps refuses a repository declaring them (QUEUE_CAPS)', async () => {
     s = await startUnionServer();
     const repo = await writeRepo({
-      'queues/gpu.yaml': QUEUE('gpu', '  scheduling: strict_fifo\n'),
+      'queues/gpu.yaml': QUEUE('gpu', '  scheduling: strict_fifo\n  max_resources: {cpu: "8"}\n'),
     });
     const planned = await planRepository(repo, s.embedded);
     expect(planned.ok).toBe(true);
     if (!planned.ok) return;
+    // At the cap's line, said once: the message names no location of its own (check prints both).
     expect(planned.plan.errors).toEqual([
-      expect.objectContaining({ code: 'QUEUE_CAPS', address: 'Queue/gpu' }),
+      expect.objectContaining({
+        code: 'QUEUE_CAPS',
+        address: 'Queue/gpu',
+        location: 'queues/gpu.yaml:9:18',
+      }),
     ]);
     expect(errorText(planned.plan.errors[0]!)).toMatch(
-      /queues\/gpu\.yaml:1:1\) sets scheduling, but the embedded backend has no queue caps/,
+      /^Queue\/gpu sets max_resources, scheduling, but the embedded backend has no queue caps/,
     );
   });
 });
