@@ -8,6 +8,7 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { DEFAULT_CONTROL_PLANE_URL, DEFAULT_STATE_FILE } from '../controlplane/default-url.js';
 import { exists, gitWorkTreeOf } from '../util/safe-file.js';
 import { UserError } from '../util/user-error.js';
 import { shellQuote } from '../util/shell-quote.js';
@@ -105,6 +106,22 @@ export async function stateAboveNote(dir: string): Promise<string | null> {
   const above = await repositoryAbove(dir);
   if (above === null) return null;
   return `Note: ${dir} has no poolsync.yaml, but ${partOfWords(dir, above)}; its state is in the .poolsync/ of the folder poolsync runs in for it: \`${above.cd}poolsync state list\`.\n`;
+}
+
+/**
+ * A plan or apply of DIR from another folder on the default control plane, whose state is the
+ * working folder's (DEFAULT_CONTROL_PLANE_URL), while DIR keeps one of its own: named, with how
+ * to use it, before a second, empty control plane is planned against (and made by apply).
+ */
+export async function stateInFolderNote(
+  dir: string,
+  url: string,
+  command: 'plan' | 'apply',
+): Promise<string | null> {
+  if (url !== DEFAULT_CONTROL_PLANE_URL || resolve(dir) === process.cwd()) return null;
+  const there = join(dir, DEFAULT_STATE_FILE);
+  if ((await exists(DEFAULT_STATE_FILE)) || !(await exists(there))) return null;
+  return `Note: ${there} exists, but no control plane was named, and the default is the working folder's ${DEFAULT_STATE_FILE}, which does not exist: run poolsync in ${dir} (\`cd ${shellQuote(dir)} && poolsync ${command}\`), or pass \`--control-plane ${shellQuote(`file:${there}`)}\`.\n`;
 }
 
 /** The config repository DIR is a part of, as the user names it, and the `cd` to run there. */

@@ -10,7 +10,7 @@ import { KEPT_RESULTS } from '../daemon/run-result.js';
 import { CAPABILITY_NAMES } from '../model/capabilities.js';
 import { notifyOptions } from '../notify/config.js';
 import { pullRequestCommentOptions } from '../vcs/comment-options.js';
-import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
+import { DEFAULT_CONTROL_PLANE_URL, DEFAULT_STATE_FILE } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
 import { wholeNumber } from '../util/option-values.js';
 import { refuseUrlCredentials } from '../util/url-credentials.js';
@@ -76,7 +76,6 @@ export const logFormatOption = {
 } as const;
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
-export const DEFAULT_STATE_FILE = '.poolsync/control-plane.json';
 
 /** A flag that is off unless given (`on`: on unless `--no-…` is given). */
 const flag = (describe: string, on = false) =>

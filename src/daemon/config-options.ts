@@ -2,6 +2,7 @@
  * The daemon's plain settings, one table (OPTIONS) that drives its CLI flags, the POOLSYNC_*
  * environment lookup, the config-file keys and the docs (config.ts resolves them).
  */
+import { DEFAULT_CONTROL_PLANE_URL } from '../controlplane/default-url.js';
 import { UserError } from '../util/user-error.js';
 
 export const APPLY_POLICIES = ['none', 'safe', 'all'] as const;
@@ -70,7 +71,7 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     name: 'control-plane',
     describe:
       'Control plane: file:PATH (embedded), http(s)://HOST (poolsync REST API), union+https://HOST (Union, docs/union.md), flyteadmin+http(s)://HOST (Flyte OSS, docs/flyte-oss.md)',
-    default: 'file:.poolsync/control-plane.json',
+    default: DEFAULT_CONTROL_PLANE_URL,
   },
   {
     name: 'token-file',

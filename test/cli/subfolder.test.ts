@@ -123,3 +123,27 @@ describe('a subfolder of a config repository', () => {
     expect(own.stderr).not.toContain('../poolsync.yaml');
   });
 });
+
+describe('a config repository planned from the folder above it', () => {
+  it('names the state the repository keeps, when the default (the working folder’s) does not exist', async () => {
+    const { repo } = await repository();
+    const own = await runInProcess(['apply', '--auto-approve'], {}, repo);
+    expect(own.code).toBe(0);
+    const above = join(repo, '..');
+    const note =
+      "Note: repo/.poolsync/control-plane.json exists, but no control plane was named, and the default is the working folder's .poolsync/control-plane.json, which does not exist: run poolsync in repo (`cd repo && poolsync COMMAND`), or pass `--control-plane file:repo/.poolsync/control-plane.json`.\n";
+    const plan = await runInProcess(['plan', 'repo'], {}, above);
+    expect(plan.stderr).toBe(note.replace('COMMAND', 'plan'));
+    const apply = await runInProcess(['apply', 'repo', '--auto-approve'], {}, above);
+    expect(apply.stderr).toBe(note.replace('COMMAND', 'apply'));
+    expect(apply.code).toBe(0);
+    // Named, it is that state: nothing to do, and nothing said.
+    const named = ['--control-plane', 'file:repo/.poolsync/control-plane.json'];
+    const planned = await runInProcess(
+      ['plan', 'repo', ...named, '--detailed-exitcode'],
+      {},
+      above,
+    );
+    expect([planned.code, planned.stderr]).toEqual([0, '']);
+  });
+});

@@ -47,7 +47,7 @@ import {
   type EnvTarget,
   type Shown,
 } from '../options.js';
-import { requireConfigFolder } from '../config-folder.js';
+import { requireConfigFolder, stateInFolderNote } from '../config-folder.js';
 import type { Args } from '../define.js';
 import { terminalOf, writeParts, type Io } from '../io.js';
 import { tuneForExecution } from '../one-shot-v8.js';
@@ -141,6 +141,9 @@ async function applyTo(
   const flyteCli = args['flyte-cli'];
   if (flyteCli !== undefined) await checkCli(flyteCli);
   const target = await openTarget(args.path, io, args.shown);
+  const state =
+    target.kind === 'dir' && (await stateInFolderNote(args.shown ?? args.path, url, 'apply'));
+  if (state) stderr(state);
   if (target.kind === 'file') savedPlanApply();
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
   // which needs `--auto-approve` when nobody can answer: JSON output never asks (refused here),

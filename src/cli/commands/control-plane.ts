@@ -19,12 +19,8 @@ import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import { nextSignal, type Io } from '../io.js';
 import { parseListen } from '../../daemon/config-options.js';
 import { listenRefusal } from '../../util/reach.js';
-import {
-  DEFAULT_LISTEN,
-  DEFAULT_STATE_FILE,
-  type CapabilitiesArgs,
-  type ServeArgs,
-} from '../define.js';
+import { DEFAULT_STATE_FILE } from '../../controlplane/default-url.js';
+import { DEFAULT_LISTEN, type CapabilitiesArgs, type ServeArgs } from '../define.js';
 
 /** P2 contract from a YAML/JSON file: a bare contract, or a ClusterPool manifest (its spec). */
 async function readContractFile(path: string): Promise<PoolContract> {

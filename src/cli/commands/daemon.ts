@@ -17,6 +17,7 @@ import type { DaemonStatus } from '../../daemon/status.js';
 import { rememberSecretsOf } from '../../util/redact.js';
 import { writeOwnFile } from '../../util/safe-file.js';
 import { embeddedStatePath } from '../../controlplane/open.js';
+import { DEFAULT_CONTROL_PLANE_URL } from '../../controlplane/default-url.js';
 import { newStateUndo } from '../../controlplane/embedded/store.js';
 import { briefPlan, quickstartBanner, quickstartStop } from '../../render/cli-output.js';
 import { UserError } from '../../util/user-error.js';
@@ -106,7 +107,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   const overrides = quickstart
     ? {
         ...(watching?.dir ? { watch: watching.dir } : {}),
-        'control-plane': 'file:.poolsync/control-plane.json',
+        'control-plane': DEFAULT_CONTROL_PLANE_URL,
         policy: 'all',
         // No `listen`: as for any daemon (0.0.0.0:8080 in the Docker image's POOLSYNC_LISTEN).
         'drift-interval': '1m',

@@ -50,7 +50,7 @@ import {
   type Shown,
 } from '../options.js';
 import { reportError, writeParts, type Io } from '../io.js';
-import { requireConfigFolder, requireFolder } from '../config-folder.js';
+import { requireConfigFolder, requireFolder, stateInFolderNote } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
 import type { Args } from '../define.js';
 import { checkPolicies } from '../policies.js';
@@ -263,6 +263,8 @@ async function planOf(
 ): Promise<{ result: PlanOutcome; key: PlanKey | undefined }> {
   const note = await requireConfigFolder(args.dir, 'plan', args.shown);
   if (note !== null) io.stderr.write(note);
+  const state = await stateInFolderNote(args.shown ?? args.dir, target.url, 'plan');
+  if (state !== null) io.stderr.write(state);
   const source = acquire(args, target, io);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
