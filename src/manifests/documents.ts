@@ -174,7 +174,7 @@ export function readDocument(file: string, root: YNode): DocumentResult {
     column: pos.column,
     address: addr,
   });
-  const kind = manifestKindOf(root);
+  const kind = manifestKindOf(root, file);
   if (typeof kind !== 'string')
     return { kind: null, manifest: null, errors: [err(kind.message, kind.pos)] };
   root = root as YMap;
@@ -222,7 +222,10 @@ const isManifestKind = (k: unknown): k is ManifestKind =>
   (MANIFEST_KINDS as readonly unknown[]).includes(k);
 
 /** The envelope's kind (a manifest kind), or why the document has none and where. */
-function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Position } {
+function manifestKindOf(
+  root: YNode,
+  file: string,
+): ManifestKind | { message: string; pos: Position } {
   if (root.kind !== 'map') {
     const got = root.kind === 'seq' ? 'a list' : show(root.kind === 'scalar' ? root.value : {});
     const message = `a manifest must be a mapping with apiVersion, kind, metadata and spec; got ${got}`;
@@ -237,8 +240,11 @@ function manifestKindOf(root: YNode): ManifestKind | { message: string; pos: Pos
   const { pos } = kindEntry.value;
   const kind = kindEntry.value.kind === 'scalar' ? kindEntry.value.value : null;
   if (kind === 'RepoConfig') {
-    const message =
-      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests';
+    // A subfolder's own poolsync.yaml: the repository there is read as part of this one.
+    const nested = /^(.+)\/poolsync\.yaml$/.exec(file)?.[1];
+    const message = nested
+      ? `${nested} is a nested config repository (this is its poolsync.yaml), read here as part of this one: to keep it apart, add '${nested}/**' to the ignore: list of the root poolsync.yaml (docs/manifests.md)`
+      : 'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests';
     return { message, pos };
   }
   if (isManifestKind(kind)) return kind;

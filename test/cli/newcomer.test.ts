@@ -315,6 +315,25 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(inCode.stderr).toContain("is a code project's root");
   });
 
+  it('init inside a config repository that would read it is refused, saying the two ways on; once ignored there, it starts one', async () => {
+    const outer = join(tmp, 'outer');
+    const inner = join(outer, 'teams', 'ml');
+    expect((await runInProcess(['init', outer], {})).code).toBe(0);
+    const refused = await runInProcess(['init', 'teams/ml'], {}, outer);
+    expect(refused.stderr).toBe(
+      'Error: poolsync.yaml exists: teams/ml is inside the config repository ., which would read teams/ml/poolsync.yaml as a manifest (an error). ' +
+        "Put teams/ml's manifests in that repository as they are (no init needed), or keep teams/ml a repository of its own: add `teams/ml/**` to ignore: in poolsync.yaml first (docs/manifests.md).\n",
+    );
+    expect(refused.code).toBe(1);
+    expect(existsSync(inner)).toBe(false);
+    writeFileSync(
+      join(outer, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nignore: ["teams/ml/**"]\n',
+    );
+    expect((await runInProcess(['init', 'teams/ml'], {}, outer)).code).toBe(0);
+    expect((await runInProcess(['validate', outer], {})).code).toBe(0);
+  });
+
   it('init --from-live reads the control plane before writing: one it cannot read leaves nothing, and the retry works', async () => {
     const live = join(tmp, 'unreadable.json');
     writeFileSync(live, 'not a state\n');

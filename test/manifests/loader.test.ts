@@ -59,6 +59,22 @@ describe('walking the folder (manifests.md)', () => {
     });
     const r = await loadRepository(repo);
     expect(r.errors.map((e) => [e.code, e.file])).toEqual([['SCHEMA', 'sub/poolsync.yaml']]);
+    // Said as what it is, with the way to keep it apart.
+    expect(r.errors[0]!.message).toBe(
+      "sub is a nested config repository (this is its poolsync.yaml), read here as part of this one: to keep it apart, add 'sub/**' to the ignore: list of the root poolsync.yaml (docs/manifests.md)",
+    );
+    const ignored = await writeRepo({
+      'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nignore: ["sub/**"]\n',
+      'sub/poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\n',
+    });
+    expect((await loadRepository(ignored)).errors).toEqual([]);
+    // Elsewhere, a RepoConfig is one misplaced.
+    const misplaced = await loadRepository(
+      await writeRepo({ 'sub/config.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\n' }),
+    );
+    expect(misplaced.errors.map((e) => e.message)).toEqual([
+      'RepoConfig belongs in poolsync.yaml at the root of the folder, not among the manifests',
+    ]);
     const clean = await loadRepository(await writeRepo({}));
     expect(clean.valid && clean.desired.config).toMatchObject({ prune: false, ignore: [] });
   });

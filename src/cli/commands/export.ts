@@ -20,7 +20,7 @@ import {
   withInventory,
   type InventoryStore,
 } from '../../apply/inventory.js';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   exportExecutionClusterLabels,
   exportManifests,
@@ -36,6 +36,7 @@ import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
+import { readAsManifest } from '../../manifests/walk.js';
 import { relocated } from '../../manifests/report.js';
 import {
   assignmentKeyString,
@@ -706,6 +707,7 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
       `${dir} is a code project's root (package.json, go.mod, …): start the config repository in a folder of its own, e.g. \`poolsync init ${shellQuote(join(args.dir, 'pools'))}\``,
     );
   }
+  await refuseInsideRepository(dir, args.dir);
   // The control plane read (and the files checked) first: a failure leaves no half-made repository.
   const exportArgs = { ...args, dir, force: false, 'config-dir': '.' };
   const live = args['from-live'] ? await readExport(exportArgs, io) : null;
@@ -722,6 +724,28 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
     `Next: \`poolsync validate ${shellQuote(args.dir)}\`, then \`${nextPlan(args.dir, args)}\` (docs/getting-started.md).\n`,
   );
   return 0;
+}
+
+/**
+ * DIR inside a config repository that reads it: its poolsync.yaml would be read there as a
+ * manifest, an error in every validate and plan of that repository (manifests.md).
+ */
+async function refuseInsideRepository(dir: string, shown: string): Promise<void> {
+  let folder = dirname(dir);
+  while (!(await exists(join(folder, 'poolsync.yaml')))) {
+    if (folder === dirname(folder)) return;
+    folder = dirname(folder);
+  }
+  const { config } = await readRepoConfig(folder);
+  const path = relative(folder, dir).split(sep).join('/');
+  const folders = config.environments?.flatMap((e) => e.folders);
+  if (!readAsManifest(`${path}/poolsync.yaml`, config.ignore, folders)) return;
+  const above = isAbsolute(shown) ? folder : relative(process.cwd(), folder) || '.';
+  const file = join(above, 'poolsync.yaml');
+  throw new UserError(
+    `${file} exists: ${shown} is inside the config repository ${above}, which would read ${join(shown, 'poolsync.yaml')} as a manifest (an error). ` +
+      `Put ${shown}'s manifests in that repository as they are (no init needed), or keep ${shown} a repository of its own: add \`${path}/**\` to ignore: in ${file} first (docs/manifests.md).`,
+  );
 }
 
 /** `.poolsync/` in DIR's .gitignore (made or appended to), so `git add .` never commits the state. */
