@@ -28,7 +28,7 @@ import {
   type QueueManifest,
 } from './documents.js';
 import { MANIFEST_KINDS, type ManifestKind } from './schema.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, meant } from './suggest.js';
 import type { ValidationCode, ValidationError } from './types.js';
 
 export type Grouped = { [K in ManifestKind]: Extract<Manifest, { kind: K }>[] };
@@ -232,7 +232,9 @@ export { checkFlyteRules, checkObjectStores, firstByName };
 
 function notDeclared(what: string, name: string, declared: readonly string[]): string {
   const list = declared.length > 0 ? declared.join(', ') : 'none';
-  return `${what} '${name}' is not declared${didYouMean(name, declared)} (declared: ${list})`;
+  const hit = meant(name, declared);
+  // One bracket: the guess, then the list it was taken from.
+  return `${what} '${name}' is not declared (${hit !== null ? `did you mean '${hit}'? ` : ''}declared: ${list})`;
 }
 
 function clusterPools(c: ClusterManifest): string[] {

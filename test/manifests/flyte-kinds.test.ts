@@ -184,8 +184,8 @@ spec: {project: team1, domain: development, workflow: wf.a, label: labl1}
       ['V11', 'ExecutionClusterLabel/team1/development/wf.a'],
       ['V10', 'ClusterLabel/label1'],
     ]);
-    expect(errors[0]!.message).toContain("(did you mean 'label1'?)");
-    expect(errors[1]!.message).toContain("(did you mean 'dataplane_1'?)");
+    expect(errors[0]!.message).toContain("(did you mean 'label1'? declared: label1)");
+    expect(errors[1]!.message).toContain("(did you mean 'dataplane_1'? declared: ");
   });
 
   it('V1 reports duplicate ExecutionCluster names at both places', async () => {

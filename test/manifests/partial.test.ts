@@ -41,7 +41,7 @@ describe('schema errors and cross-document errors in one run', () => {
       'a.yaml:10:13 SCHEMA',
     ]);
     expect(errors[0]!.message).toBe(
-      "queue 'q1': pool 'prood' is not declared (did you mean 'prod'?) (declared: prod, default)",
+      "queue 'q1': pool 'prood' is not declared (did you mean 'prod'? declared: prod, default)",
     );
     expect(errors[2]!.message).toBe("queue 'q1': cluster 'c1' is not declared");
     expect(new Set(errors.map((e) => e.address))).toEqual(new Set(['Queue/q1']));

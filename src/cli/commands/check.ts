@@ -1,5 +1,5 @@
 /**
- * `poolsync validate` (schemas, V1–V8, input limits; no control plane) and `poolsync check`
+ * `poolsync validate` (schemas, V1–V16, input limits; no control plane) and `poolsync check`
  * (the setup step of docs/union.md and docs/flyte-oss.md). check only reads: a permission to
  * write is shown from the backend's API, never tried.
  */
