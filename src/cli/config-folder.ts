@@ -26,29 +26,36 @@ const CODE_PROJECT_MARKERS = [
   'Gemfile',
 ] as const;
 
-const WAY_OUT =
-  'point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md)';
+/** The command as run, up to its DIR (`plan`, `render flyte-core-values`): the way out names it. */
+type Command = string;
 
-export async function requireFolder(dir: string): Promise<void> {
+const wayOut = (command: Command) =>
+  `point poolsync at the config folder (e.g. \`poolsync ${command} examples/config-repo\`), or start one with \`poolsync init DIR\` (docs/getting-started.md)`;
+
+export async function requireFolder(dir: string, command: Command): Promise<void> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     throw new UserError(
       err.code === 'ENOENT'
-        ? `folder ${dir} does not exist: ${WAY_OUT}`
-        : `cannot read folder ${dir}: ${err.code ?? String(err)}; check its permissions, or ${WAY_OUT}`,
+        ? `folder ${dir} does not exist: ${wayOut(command)}`
+        : `cannot read folder ${dir}: ${err.code ?? String(err)}; check its permissions, or ${wayOut(command)}`,
     );
   });
-  if (!st.isDirectory()) throw new UserError(`${dir} is not a folder: ${WAY_OUT}`);
+  if (!st.isDirectory()) throw new UserError(`${dir} is not a folder: ${wayOut(command)}`);
 }
 
 /** A UserError when DIR has no poolsync.yaml and holds what a code project has at its root. */
-export async function refuseCodeProject(dir: string, shown = dir): Promise<void> {
+export async function refuseCodeProject(
+  dir: string,
+  shown = dir,
+  command: Command = 'validate',
+): Promise<void> {
   if (await exists(join(dir, 'poolsync.yaml'))) return;
   const found: string[] = [];
   for (const marker of CODE_PROJECT_MARKERS)
     if (await exists(join(dir, marker))) found.push(marker);
   if (found.length === 0) return;
   throw new UserError(
-    `${shown} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${WAY_OUT}.`,
+    `${shown} is not a poolsync config repository: it has no poolsync.yaml, and its ${found.slice(0, 2).join(' and ')} ${found.length === 1 ? 'says' : 'say'} it is a code project; ${wayOut(command)}.`,
   );
 }
 
@@ -63,9 +70,11 @@ export async function requireConfigFolder(
   /** DIR as the user named it when DIR is a temporary copy (options.ts Shown). */
   shown = dir,
 ): Promise<string | null> {
-  await requireFolder(dir);
+  // Import's DIR is its --dir.
+  const way = command === 'import' ? 'import ADDRESS --dir' : command;
+  await requireFolder(dir, way);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
-  await refuseCodeProject(dir, shown);
+  await refuseCodeProject(dir, shown, way);
   for (const nearMiss of ['poolsync.yml', '.poolsync.yaml', 'Poolsync.yaml', 'poolsync.YAML'])
     if (await exists(join(dir, nearMiss)))
       throw new UserError(
@@ -82,14 +91,14 @@ export async function requireConfigFolder(
   if (below.repositories.length > 0) {
     const named = below.repositories.map((r) => shown + r.slice(dir.length));
     throw new UserError(
-      `${shown} is not a poolsync config repository, but folders below it are: ${named.join(', ')}; point poolsync at one of them (e.g. \`poolsync validate ${shellQuote(named[0]!)}\`).`,
+      `${shown} is not a poolsync config repository, but folders below it are: ${named.join(', ')}; point poolsync at one of them (e.g. \`poolsync ${way} ${shellQuote(named[0]!)}\`).`,
     );
   }
   if (!below.manifest)
     throw new UserError(
       partOf
         ? `${shown} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest, but ${partOf}; ${runThere('poolsync')}.`
-        : `${shown} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${WAY_OUT}.`,
+        : `${shown} is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; ${wayOut(way)}.`,
     );
   if (partOf)
     return `Note: ${shown} has no poolsync.yaml, but ${partOf}, read here alone with the defaults (prune off, nothing ignored); ${runThere('poolsync')}.\n`;

@@ -165,11 +165,15 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
       runInProcess(['validate', 'examples'], {}, REPO_ROOT),
       runInProcess(['plan', 'examples', '--control-plane', cp], {}, REPO_ROOT),
     ]);
-    for (const r of [validate, plan]) {
+    // The way out is the command that was run.
+    for (const [r, command] of [
+      [validate, 'validate'],
+      [plan, 'plan'],
+    ] as const) {
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(
-        'Error: examples is not a poolsync config repository, but folders below it are: examples/config-repo, examples/environments, examples/flyte-oss, examples/three-backends, examples/union-self-managed; point poolsync at one of them (e.g. `poolsync validate examples/config-repo`).\n',
+        `Error: examples is not a poolsync config repository, but folders below it are: examples/config-repo, examples/environments, examples/flyte-oss, examples/three-backends, examples/union-self-managed; point poolsync at one of them (e.g. \`poolsync ${command} examples/config-repo\`).\n`,
       );
     }
   });
@@ -179,17 +183,27 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     mkdirSync(join(code, 'test'), { recursive: true });
     writeFileSync(join(code, 'package.json'), '{"name": "app"}\n');
     for (let i = 0; i < 20; i++) writeFileSync(join(code, 'test', `f${i}.yaml`), 'a: [\n');
-    const [validate, plan] = await Promise.all([
+    const [validate, plan, apply, missing] = await Promise.all([
       runCli(['validate', code]),
       runCli(['plan', code, '--control-plane', cp]),
+      runCli(['apply', code, '--control-plane', cp]),
+      runCli(['plan', join(code, 'nothere'), '--control-plane', cp]),
     ]);
-    for (const r of [validate, plan]) {
+    for (const [r, command] of [
+      [validate, 'validate'],
+      [plan, 'plan'],
+      [apply, 'apply'],
+    ] as const) {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${code} is not a poolsync config repository`);
       expect(r.stderr).toContain('package.json');
       expect(r.stderr).toContain('`poolsync init DIR`');
+      expect(r.stderr).toContain(`(e.g. \`poolsync ${command} examples/config-repo\`)`);
       expect(r.stderr.split('\n').filter((l) => l.includes('.yaml:'))).toEqual([]);
     }
+    expect(missing.stderr).toContain(
+      'does not exist: point poolsync at the config folder (e.g. `poolsync plan examples/config-repo`)',
+    );
   });
 
   it('a folder of unrelated YAML (or none) is one line naming poolsync.yaml; a config folder with nothing in it says nothing is declared', async () => {

@@ -39,3 +39,9 @@ it('no page gives the prune scope as the kinds the repository declares: the inve
   const said = SENTENCES.filter((s) => /prune scope[^.]*\(the repository declares/i.test(s));
   expect(said).toEqual([]);
 });
+
+// As printed (test/apply/prompt-cancel.test.ts): every refusal is a UserError, `Error: ` first.
+it('no page quotes an apply cancelled without the `Error: ` it is printed with', () => {
+  const said = SENTENCES.filter((s) => /(?<!Error: )Apply cancelled/.test(s));
+  expect(said).toEqual([]);
+});

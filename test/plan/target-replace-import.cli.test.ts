@@ -276,7 +276,7 @@ describe('import into a folder that is no config repository', () => {
     );
     expect([run.code, run.stdout]).toEqual([1, '']);
     expect(run.stderr).toBe(
-      'Error: . is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; point poolsync at the config folder (e.g. `poolsync validate examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md).\n',
+      'Error: . is not a poolsync config repository: it has no poolsync.yaml and no poolsync manifest (apiVersion: poolsync/v1) in it or the two levels of folders below; point poolsync at the config folder (e.g. `poolsync import ADDRESS --dir examples/config-repo`), or start one with `poolsync init DIR` (docs/getting-started.md).\n',
     );
     expect(readdirSync(elsewhere)).toEqual([]);
     expect(existsSync(`${state}.inventory.json`)).toBe(false);

@@ -985,7 +985,7 @@ async function withState(
   io: Io,
   fn: (read: Read) => Promise<number>,
 ): Promise<number> {
-  await requireFolder(args.dir);
+  await requireFolder(args.dir, 'state list');
   const target = await oneTarget(args.dir, args, 'state', io.env);
   const cp = await openToRead(target, io, networkOf(args, io));
   try {

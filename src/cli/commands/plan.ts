@@ -72,7 +72,7 @@ export async function plan(args: Args<'plan'> & Shown, io: Io): Promise<number> 
     );
   }
   // Only the folder: --refresh-only reads no manifests, and planFor checks the rest.
-  await requireFolder(args.dir);
+  await requireFolder(args.dir, 'plan');
   const targets = await resolveTargets(args.dir, args, {
     allowAll: true,
     command: 'plan',
@@ -328,7 +328,7 @@ async function publishComment(args: PlanOptions, outcome: PublishOutcome, io: Io
 }
 
 export async function promote(args: Args<'promote'>, io: Io): Promise<number> {
-  await requireFolder(args.dir);
+  await requireFolder(args.dir, `promote ${args.from}`);
   const { config, errors } = await readRepoConfig(args.dir);
   const envs = config.environments ?? [];
   if (errors.length > 0)

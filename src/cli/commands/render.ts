@@ -37,7 +37,7 @@ import { readAsManifest } from '../../manifests/walk.js';
 import { resolveTargets } from '../options.js';
 
 export async function render(args: Args<'render'>, io: Io): Promise<number> {
-  await requireFolder(args.dir);
+  await requireFolder(args.dir, `render ${args.what}`);
   // Which environment, as every command says it (`--env` missing, misspelt, `all`), before any
   // manifest is read: without it the folders of every environment would be read as one.
   const [target] = await resolveTargets(
