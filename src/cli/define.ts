@@ -288,6 +288,7 @@ const check = {
     y
       .positional('dir', configDir('Config folder to validate too'))
       .options({
+        env: envOption(),
         ...credentials(env),
         ...network({ default: 0 }),
         probe: flag(

@@ -52,6 +52,21 @@ describe('poolsync --env', () => {
     expect(all.stderr).toMatch(/runs for one environment at a time/);
   });
 
+  it('check takes --env as plan does; without it, it names the environments and checks nothing', async () => {
+    const r = await runCli(['check', repo, '--env', 'prod', '--no-probe']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(
+      /^✓ config folder .* \(environment prod\): valid, 3 objects in 3 files$/m,
+    );
+    expect(r.stdout).toMatch(/^✓ control plane file:.*state\/prod\.json: embedded$/m);
+    expect(r.stdout).toContain(`Ready: \`poolsync plan ${repo} --env prod\` next.`);
+    expect(r.code).toBe(0);
+    const none = await runCli(['check', repo, '--no-probe']);
+    expect(none.stderr).toMatch(/declares environments \(dev, prod\): name one with --env NAME/);
+    expect(none.stdout).toBe('');
+    expect(none.code).toBe(1);
+  });
+
   it('--env in a folder without poolsync.yaml (one of the environments’ folders) says so', async () => {
     for (const command of ['plan', 'validate']) {
       const r = await runCli([command, join(repo, 'dev'), '--env', 'dev']);

@@ -25,6 +25,7 @@ import {
   noSuchEnvironment,
   oneTarget,
   openToRead,
+  type EnvTarget,
   type Shown,
 } from '../options.js';
 import { plural } from '../../render/common.js';
@@ -111,9 +112,10 @@ interface Line {
 }
 
 export async function check(args: Args<'check'>, io: Io): Promise<number> {
-  const folder = await folderLine(args.dir);
+  // First, as plan does: with environments, --env names the folders and the control plane checked.
+  const target = await oneTarget(args.dir, args, 'check', io.env);
+  const folder = await folderLine(args.dir, target);
   const lines: Line[] = [folder];
-  const target = await oneTarget(null, args, 'check', io.env);
   // Shown without a user part: a URL that carries one is refused below, and stdout keeps URLs'.
   const url = scrubUrlUserinfo(target.url);
   let cp: ControlPlane | null = null;
@@ -148,18 +150,23 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
 }
 
 /** The folder's line, and what it declares when it is valid. */
-async function folderLine(dir: string): Promise<Line & { desired?: DesiredState }> {
+async function folderLine(
+  dir: string,
+  target: EnvTarget,
+): Promise<Line & { desired?: DesiredState }> {
   try {
     await requireConfigFolder(dir, 'check');
   } catch (err) {
     return { ok: false, text: `config folder: ${(err as Error).message.split('\n').join(' ')}` };
   }
-  const result = await loadDesired(dir);
+  const environment = target.name ?? undefined;
+  const result = await loadDesired(dir, { environment, shared: target.shared });
   const c = result.counts;
+  const what = environment === undefined ? '' : ` (environment ${environment})`;
   return result.valid
     ? {
         ok: true,
-        text: `config folder ${dir}: valid, ${plural(objectCount(c), 'object')} in ${plural(c.files, 'file')}`,
+        text: `config folder ${dir}${what}: valid, ${plural(objectCount(c), 'object')} in ${plural(c.files, 'file')}`,
         desired: result.desired,
       }
     : { ok: false, text: `config folder ${dir}: ${firstError(result.errors, dir)}` };
