@@ -133,6 +133,15 @@ export async function stateInFolderNote(
   return `Note: ${there} exists, but no control plane was named, and the default is the working folder's ${DEFAULT_STATE_FILE}, which does not exist: run poolsync in ${dir} (\`cd ${shellQuote(dir)} && poolsync ${command}\`), or pass \`--control-plane ${shellQuote(`file:${there}`)}\`.\n`;
 }
 
+/**
+ * The config repository DIR is a part of (a folder without poolsync.yaml below one with it, in one
+ * Git work tree), as the user names it; null when DIR has poolsync.yaml or is no such part.
+ */
+export async function repositoryOf(dir: string): Promise<string | null> {
+  if (await exists(join(dir, 'poolsync.yaml'))) return null;
+  return (await repositoryAbove(dir))?.shown ?? null;
+}
+
 /** The config repository DIR is a part of, as the user names it, and the `cd` to run there. */
 interface Above {
   /** Relative to the working folder when DIR is relative (`..`, `.`), else absolute. */

@@ -157,7 +157,7 @@ export function slackMessage(event: NotifyEvent, suppressed = 0): { text: string
   // An `applied` that sent nothing (daemon-hook.ts) is about the generated files alone.
   const title =
     event.event === 'applied' && event.changed_total === 0 && event.rendered_files.length > 0
-      ? `:page_facing_up: poolsync: ${nothingToSend(event.rendered_files.map((f) => f.path)).rest}`
+      ? `:page_facing_up: poolsync: ${nothingToSend(event.rendered_files).rest}`
       : TITLE[event.event];
   const lines = [
     `*${title}*${event.commit ? ` commit \`${event.commit.slice(0, 12)}\`` : ''}${where ? ` (${where})` : ''}`,

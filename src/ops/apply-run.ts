@@ -41,6 +41,7 @@ import {
   planControlPlane,
 } from '../controlplane/identity.js';
 import { formatValidationText } from '../manifests/report.js';
+import type { ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
@@ -125,7 +126,11 @@ export interface ApplyRunOptions {
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
   /** Before the plan's errors are checked; a folder's with its desired state (policies read it). */
-  planned?: (plan: Plan, desired?: DesiredState) => Promise<void>;
+  planned?: (
+    plan: Plan,
+    desired?: DesiredState,
+    configKinds?: readonly ObjectKind[],
+  ) => Promise<void>;
   /** A plan with steps, before the first runs: throws to refuse it. */
   approve?: (plan: Plan) => Promise<void>;
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
@@ -405,9 +410,10 @@ async function planOf(
   const desired = locked.loaded?.desired;
   if (!desired) throw new Error('a dir source is loaded before it is planned');
   locked.loaded!.desired = null;
+  // What the backend manages and which steps are manual (given a closure, not the control plane).
+  const backend = backendInfo(cp);
   const made = await planDesired(desired, read, {
-    // What the backend manages and which steps are manual (given a closure, not the control plane).
-    plan: { backend: backendInfo(cp), ...source.shape, baseGuardrails: locked.baseGuardrails },
+    plan: { backend, ...source.shape, baseGuardrails: locked.baseGuardrails },
   });
   // Not shown once cancelled while it was read.
   o.cancelled?.throwIfAborted();
@@ -418,7 +424,7 @@ async function planOf(
       ...planControlPlane(url, cp, locked.stateWasNew ?? null),
     },
   };
-  await o.planned?.(plan, desired);
+  await o.planned?.(plan, desired, backend.configKinds ?? []);
   return { plan, live: made.live };
 }
 

@@ -19,6 +19,7 @@ import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../
 import type { PlanReuse } from '../incremental/plan-reuse.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FolderRead } from '../manifests/config.js';
+import type { ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import type { PlanOptions, PlanShape } from '../plan/index.js';
@@ -87,6 +88,8 @@ export interface Planned {
   plan: Plan;
   counts: LoadCounts | null;
   desired: DesiredState;
+  /** The kinds the backend takes as configuration only (rendered to files, never planned). */
+  configKinds?: readonly ObjectKind[];
 }
 
 export type PlanOutcome =
@@ -214,7 +217,8 @@ async function planned(
   if (!made.ok) return { kind: 'invalid', errors: made.errors, counts: made.counts };
   const { controlPlane } = cp;
   const plan = controlPlane ? { ...made.plan, control_plane: controlPlane } : made.plan;
-  return { kind: classify(plan), plan, counts: made.counts, desired: made.desired };
+  const configKinds = cp.backend?.configKinds ?? [];
+  return { kind: classify(plan), plan, counts: made.counts, desired: made.desired, configKinds };
 }
 
 export type PipelineResult =

@@ -9,9 +9,11 @@ import {
   renderCommand,
   renderedAdvice,
   renderedStatus,
-  type RenderedChange,
+  unnamedSection,
+  type NoApiChange,
   type RenderedFilesNote,
 } from './rendered-files.js';
+import type { ObjectKind } from '../model/common.js';
 import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
@@ -135,23 +137,25 @@ export async function printRunbook(
 export interface RenderedFiles {
   /** The section printed after a plan: each file, why nothing sent it, what to do, its diff. */
   text: string;
-  /** The files that would change (or do not exist yet): the plan's first line names them. */
-  changed: RenderedChange[];
+  /** The files that would change (or do not exist yet), and the kinds with no file named: the plan's first line names them. */
+  changed: NoApiChange[];
 }
 
 /**
  * What `poolsync render` would change in the generated files poolsync.yaml names, as diffs:
- * rendered from `dir`, the render command named with `where` (the folder as the user gave it).
+ * rendered from `dir`, the render command named with `where` (the folder as the user gave it);
+ * and the objects the backend takes as configuration only (`configKinds`) with no file named.
  */
 export async function renderedFileChanges(
   dir: string,
   desired: DesiredState,
   where: Omit<RenderedFilesNote, 'files'>,
+  configKinds: readonly ObjectKind[],
 ): Promise<RenderedFiles> {
-  if (!desired.config.render) return { text: '', changed: [] };
-  const { renderTargets } = await import('./values.js');
-  const out: string[] = [];
-  const changed: RenderedFiles['changed'] = [];
+  const { renderTargets, unnamedTargets } = await import('./values.js');
+  const changed: RenderedFiles['changed'] = unnamedTargets(desired, configKinds);
+  const out = changed.map((u) => `\n${unnamedSection(u.kind, where)}\n`);
+  if (!desired.config.render) return { text: out.join(''), changed };
   for (const target of await renderTargets(dir, desired)) {
     if ('unreadable' in target) throw new UserError(target.error);
     if ('error' in target)
@@ -185,8 +189,7 @@ export function renderParts(
 ): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
   if (output === 'markdown') return [renderMarkdown(plan, rendered ? { rendered } : {})];
-  const renderedFiles = rendered?.files.map((f) => f.path);
-  return renderTextParts(plan, { color, ...(renderedFiles ? { renderedFiles } : {}) });
+  return renderTextParts(plan, { color, ...(rendered ? { renderedFiles: rendered.files } : {}) });
 }
 
 export function nothingDeclared(dir: string, prune: boolean): string {

@@ -177,7 +177,7 @@ function headLines(plan: Plan, rendered: RenderedFilesNote | undefined): string[
 
 /** The text's first line (render/text.ts) when only rendered files change. */
 function nothingToSendLine(rendered: RenderedFilesNote): string {
-  const { head, rest } = nothingToSend(rendered.files.map((f) => f.path));
+  const { head, rest } = nothingToSend(rendered.files);
   return `**${head}** ${markdownText(rest)}, below.`;
 }
 

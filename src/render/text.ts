@@ -28,7 +28,7 @@ import {
 import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
-import { nothingToSend } from './rendered-files.js';
+import { nothingToSend, type UnnamedRender } from './rendered-files.js';
 
 const ANSI = {
   reset: '\x1b[0m',
@@ -74,7 +74,7 @@ export interface TextOptions {
    * Generated files that would change (poolsync.yaml `render`): what they carry has no API, so a
    * plan without steps does not say the control plane matches the repository.
    */
-  renderedFiles?: readonly string[];
+  renderedFiles?: readonly ({ path: string } | UnnamedRender)[];
   /** Where what to do with them is said: after the plan (the CLI's diffs), or before it (a run's message). */
   renderedSaid?: 'below' | 'above';
 }
@@ -84,7 +84,7 @@ export function renderedOfRun(run: {
   renderedFiles?: readonly { path: string }[];
 }): Pick<TextOptions, 'renderedFiles' | 'renderedSaid'> {
   const files = run.renderedFiles ?? [];
-  return files.length > 0 ? { renderedFiles: files.map((f) => f.path), renderedSaid: 'above' } : {};
+  return files.length > 0 ? { renderedFiles: files, renderedSaid: 'above' } : {};
 }
 
 /** The text in parts of whole lines, never built whole: at 100,000 creates it is ~32 MB. */

@@ -6,7 +6,13 @@ import { describeFailure, readRepoFile, readUserFile } from '../util/safe-file.j
 import { commandLine } from '../util/shell-quote.js';
 import { load, dump, yamlFileProblem } from '../util/js-yaml.js';
 import type { DesiredState } from '../model/desired.js';
-import type { RenderedChange, RenderKind } from './rendered-files.js';
+import {
+  NO_API,
+  type RenderedChange,
+  type RenderKind,
+  type UnnamedRender,
+} from './rendered-files.js';
+import type { ObjectKind } from '../model/common.js';
 import { GENERATED_MARK } from '../manifests/config.js';
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -84,6 +90,9 @@ export async function renderTargets(dir: string, desired: DesiredState): Promise
       { path: string; credentialsSecret?: string; base?: string } | undefined;
     if (!settings) continue;
     const { path, credentialsSecret } = settings;
+    // Nothing declared and nothing rendered before (an environment without labels): no file to speak of.
+    if (renderedFrom(desired, kind) === 0 && (await readTarget(dir, path).catch(() => '')) === null)
+      continue;
     try {
       const base = settings.base
         ? await readBaseValues({ root: dir, path: settings.base })
@@ -101,6 +110,50 @@ export async function renderTargets(dir: string, desired: DesiredState): Promise
     }
   }
   return out;
+}
+
+/** How many objects the file of `kind` is rendered from (NO_API's kinds): none, nothing to render. */
+export function renderedFrom(desired: DesiredState, kind: RenderKind): number {
+  if (kind === 'union-cluster-pools') return desired.pools.length + desired.clusters.length;
+  return (desired.execution_clusters?.length ?? 0) + (desired.cluster_labels?.length ?? 0);
+}
+
+/**
+ * The kinds whose objects the repository declares, the backend takes as configuration only
+ * (`configKinds`) and poolsync.yaml `render` names no file for: no plan can tell if they changed.
+ */
+export function unnamedTargets(
+  desired: DesiredState,
+  configKinds: readonly ObjectKind[],
+): UnnamedRender[] {
+  return (Object.keys(RENDERERS) as RenderKind[])
+    .filter(
+      (kind) =>
+        desired.config.render?.[kind] === undefined &&
+        NO_API[kind].kinds.every((k) => configKinds.includes(k)) &&
+        renderedFrom(desired, kind) > 0,
+    )
+    .map((kind) => ({ kind, status: 'unnamed' }));
+}
+
+/**
+ * Refused when the repository (or environment) declares nothing the file is rendered from:
+ * flyte-core values without clusters, passed last to Helm (which replaces lists), would leave
+ * flyteadmin with no execution clusters, and an empty mapping would empty Union's pools.
+ */
+function refuseNothingToRender(desired: DesiredState, kind: RenderKind): void {
+  if (renderedFrom(desired, kind) > 0) return;
+  const env = desired.config.environment;
+  const where = env === undefined ? 'the repository' : `environment ${env}`;
+  const [a, b] = NO_API[kind].kinds;
+  const harm =
+    kind === 'flyte-core-values'
+      ? 'the values would set an empty labelClusterMap and clusterConfigs, and Helm (which replaces lists) would leave flyteadmin with no execution clusters'
+      : 'the mapping handed to Union would have no pool and no cluster';
+  const doc = kind === 'flyte-core-values' ? 'docs/flyte-oss.md' : 'docs/union-self-managed.md';
+  throw new RenderInputError(
+    `nothing to render: ${where} declares no ${a} or ${b}, so ${harm}. Declare them first (${doc}), or render ${env === undefined ? 'from the folder' : 'an environment (--env NAME)'} that declares them`,
+  );
 }
 
 /** The targets that would change (a file that cannot be rendered or read is the render's to say). */
@@ -329,6 +382,7 @@ function mergeBase(
  * Pure and stable: the same desired state (and base) gives the same bytes.
  */
 export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions): string {
+  refuseNothingToRender(desired, 'flyte-core-values');
   const secret = opts.credentialsSecret || CHART_CREDENTIALS_SECRET;
   const clusters = desired.execution_clusters ?? [];
   // The files the Secret must hold: any means the credentials volume is mounted.
@@ -396,6 +450,7 @@ export function renderFlyteCoreValues(desired: DesiredState, opts: RenderOptions
  * (every cluster of a pool must use it as `storage.bucketName`; V13). Pure and stable.
  */
 export function renderUnionClusterPools(desired: DesiredState, _opts: RenderOptions): string {
+  refuseNothingToRender(desired, 'union-cluster-pools');
   const pools = new Map<string, string[]>(desired.pools.map((p) => [p.name, []]));
   for (const c of desired.clusters) {
     for (const pool of c.pools ?? [c.pool]) {

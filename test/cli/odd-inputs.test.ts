@@ -72,7 +72,7 @@ describe('a file where a folder goes, a folder where a file goes', () => {
   });
 
   it("render --out: a file in the output's path, or a folder as the output", async () => {
-    const render = (out: string) => poolsync(['render', 'flyte-core-values', repo, '--out', out]);
+    const render = (out: string) => poolsync(['render', 'union-cluster-pools', repo, '--out', out]);
     expectRefused(await render(join(file, 'values.yaml')), notAFolder(file));
     expectRefused(
       await render(folder),
@@ -118,7 +118,7 @@ describe('a file where a folder goes, a folder where a file goes', () => {
         await exportable(),
       ];
       expectRefused(await poolsync(exported), cannot(join(under, 'out')));
-      const rendered = ['render', 'flyte-core-values', repo, '--out', join(under, 'v.yaml')];
+      const rendered = ['render', 'union-cluster-pools', repo, '--out', join(under, 'v.yaml')];
       expectRefused(await poolsync(rendered), cannot(under));
     },
   );

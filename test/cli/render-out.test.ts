@@ -7,6 +7,7 @@ import {
   appendFileSync,
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -19,6 +20,16 @@ import { REPO_ROOT, runCli } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'poolsync-render-out-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A pool beside flyte-oss's labels: something the Union mapping is rendered from. */
+const POOL_FILE = [
+  'pools/gpu.yaml',
+  'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata: {name: gpu}\nspec:\n  object_store_ref: {uri: s3://acme-gpu/metadata}\n  secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}\n',
+] as const;
+const withPool = (repo: string) => {
+  mkdirSync(join(repo, 'pools'));
+  writeFileSync(join(repo, POOL_FILE[0]), POOL_FILE[1]);
+};
 
 const git = (dir: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@e', ...args], { cwd: dir });
@@ -95,6 +106,7 @@ describe('render --out in the config folder', () => {
   it('refuses the folder, poolsync.yaml, a manifest and any existing file poolsync did not generate; re-renders over its own', async () => {
     const repo = join(tmp, 'r1');
     cpSync(join(REPO_ROOT, 'examples', 'flyte-oss'), repo, { recursive: true });
+    withPool(repo);
     const config = readFileSync(join(repo, 'poolsync.yaml'), 'utf8');
     const labels = readFileSync(join(repo, 'labels', 'labels.yaml'), 'utf8');
     const mine = join(tmp, 'my-values.yaml');
@@ -216,6 +228,7 @@ describe('render --out and the files it must not replace', () => {
   it('refuses the other kind’s configured file, a file with uncommitted edits, and one edited by hand that Git does not hold', async () => {
     const repo = join(tmp, 'kinds');
     cpSync(join(REPO_ROOT, 'examples', 'flyte-oss'), repo, { recursive: true });
+    withPool(repo);
     git(repo, 'init', '-q', '-b', 'main');
     git(repo, 'add', '.');
     git(repo, 'commit', '-q', '-m', 'manifests');

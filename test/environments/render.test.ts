@@ -108,6 +108,47 @@ describe('render with environments', { timeout: 120_000 }, () => {
     );
   });
 
+  it('refuses to render from nothing: an environment (or a repository) without labels gets no values that would leave flyteadmin no clusters', async () => {
+    const dir = await repository(
+      'render:\n  flyte-core-values:\n    path: deploy/{env}/flyte-clusters-values.yaml\n',
+    );
+    await writeFiles(dir, {
+      'prod/labels.yaml': [
+        'apiVersion: poolsync/v1\nkind: ExecutionCluster\nmetadata: {name: dataplane_1}\nspec: {inCluster: true}\n',
+        'apiVersion: poolsync/v1\nkind: ClusterLabel\nmetadata: {name: label1}\nspec:\n  clusters: [{cluster: dataplane_1, weight: 1}]\n',
+      ].join('---\n'),
+    });
+    const why =
+      'declares no ExecutionCluster or ClusterLabel, so the values would set an empty labelClusterMap and clusterConfigs, and Helm (which replaces lists) would leave flyteadmin with no execution clusters. Declare them first (docs/flyte-oss.md)';
+    for (const out of [[], ['--out', '-'], ['--check']]) {
+      const r = await poolsync('render', 'flyte-core-values', dir, '-e', 'dev', ...out);
+      expect([r.code, r.stdout]).toEqual([1, '']);
+      expect(r.stderr).toBe(
+        `Error: nothing to render: environment dev ${why}, or render an environment (--env NAME) that declares them\n`,
+      );
+    }
+    expect(existsSync(join(dir, 'deploy', 'dev'))).toBe(false);
+    // Nothing declared and no file: dev's plan has no file to speak of; prod's renders.
+    const plan = await poolsync('plan', dir, '-e', 'dev');
+    expect([plan.code, plan.stdout]).toEqual([0, expect.not.stringContaining('Rendered file')]);
+    const prod = await poolsync('render', 'flyte-core-values', dir, '-e', 'prod', '--out', '-');
+    expect(prod.code).toBe(0);
+    expect(load(prod.stdout)).toMatchObject({
+      configmap: { clusters: { labelClusterMap: { label1: [{ id: 'dataplane_1', weight: 1 }] } } },
+    });
+    const plain = await poolsync(
+      'render',
+      'flyte-core-values',
+      'examples/config-repo',
+      '--out',
+      '-',
+    );
+    expect([plain.code, plain.stdout]).toEqual([1, '']);
+    expect(plain.stderr).toBe(
+      `Error: nothing to render: the repository ${why}, or render from the folder that declares them\n`,
+    );
+  });
+
   it('asks for --env first and plainly; a misspelt one or `all` is said as other commands say it', async () => {
     const dir = await repository(PER_ENVIRONMENT);
     const missing = await poolsync('render', 'union-cluster-pools', dir);

@@ -29,6 +29,8 @@ import {
 } from './targets.js';
 
 const LABEL = 'resource_type=EXECUTION_CLUSTER_LABEL';
+const NOTHING_TO_SEND =
+  'No changes to send to the control plane. The repository declares ExecutionCluster and ClusterLabel objects, which have no API and no rendered file to compare them with';
 const flytectlBin = binary(FLYTECTL, 'flytectl');
 const run = promisify(execFile);
 
@@ -117,9 +119,11 @@ describe.each(targets.list)('flyteadmin $name: project-wide ExecutionClusterLabe
       (await fa.call('GET', `/api/v1/project_domain_attributes/team2/development?${LABEL}`)).status,
     ).toBe(404);
 
+    // Nothing to send; exit 2 only for the labels' clusters, which no rendered file holds (no
+    // poolsync.yaml render): nothing says flyteadmin runs with them.
     const again = await poolsync('plan', folder, '--detailed-exitcode');
-    expect(again.stdout).toContain('No changes');
-    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(NOTHING_TO_SEND);
+    expect(again.code).toBe(2);
     const refresh = await poolsync('plan', folder, '--refresh-only', '--detailed-exitcode');
     expect(refresh.code, refresh.stdout).toBe(0);
   });
@@ -218,7 +222,8 @@ describe.each(targets.list)('flyteadmin $name: project-wide ExecutionClusterLabe
     expect(accepted.stdout).toContain('ExecutionClusterLabel/team1/production/wf.a/nightly');
     expect(await labelRows()).toEqual(['team1/development//=label2', 'team2///=label2']);
     expect(await effective('team1', 'production')).toBeNull();
-    expect((await poolsync('plan', without, '--detailed-exitcode')).code).toBe(0);
+    const after = await poolsync('plan', without, '--detailed-exitcode');
+    expect([after.code, after.stdout]).toEqual([2, expect.stringContaining(NOTHING_TO_SEND)]);
   });
 
   it('the project_attributes calls answer as the real flyteadmin does', async () => {

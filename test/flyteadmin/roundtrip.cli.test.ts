@@ -2,15 +2,20 @@
  * Adoption and drift through the CLI, on the real flyteadmin and the stand-in: labels set with
  * the API (as flytectl would) → `poolsync export` → the exported manifests beside the Helm
  * configuration (ClusterLabel, ExecutionCluster: flyteadmin serves no such thing) → `validate`
- * → `plan --detailed-exitcode` exits 0; then `apply` records what it applied, a change made by
+ * → `plan` has nothing to send (exit 2: the labels' clusters have no rendered file to compare); then `apply` records what it applied, a change made by
  * hand shows in `plan --refresh-only` (drift, no steps), and the next plan puts it back.
  */
+import { existsSync } from 'node:fs';
 import { cp as copy, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { exampleRepo } from './helpers.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
+
+const UNNAMED_LABELS =
+  'No changes to send to the control plane. The repository declares ExecutionCluster and ClusterLabel objects, which have no API and no rendered file to compare them with (poolsync.yaml render): whether they changed is unknown, below.\n';
 
 const targets = flyteadminTargets();
 afterAll(() => targets.close());
@@ -28,7 +33,7 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
   const run = (...args: string[]) => runCli(args);
 
   it(
-    'exported labels validate and plan to nothing; a hand change is drift, then put back',
+    'exported labels validate and plan nothing to send; a hand change is drift, then put back',
     { timeout: 120_000 },
     async () => {
       fa = await target.start();
@@ -62,8 +67,10 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       expect(written.length).toBeGreaterThan(2);
       const validated = await run('validate', dir);
       expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
+      // Nothing to send; the labels' clusters have no API and no rendered file to compare them
+      // with (poolsync.yaml render), so the plan cannot say they are deployed: exit 2.
       const planned = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
-      expect([planned.code, planned.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+      expect([planned.code, planned.stdout]).toEqual([2, expect.stringContaining(UNNAMED_LABELS)]);
 
       // apply records the applied state; a hand change afterwards is drift.
       const state = join(dir, '.state');
@@ -133,7 +140,40 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
   );
 
   it(
-    'assignments naming a pool flyteadmin serves no ClusterPool for: export names it, and the folder plans to nothing once it is declared',
+    'import into a part of the repository (--dir SUBFOLDER) refuses an object the repository declares, as at its root',
+    { timeout: 120_000 },
+    async () => {
+      fa = await target.start();
+      const put = await fa.call('PUT', '/api/v1/project_domain_attributes/team1/staging', {
+        attributes: {
+          project: 'team1',
+          domain: 'staging',
+          matching_attributes: { execution_cluster_label: { value: 'label1' } },
+        },
+      });
+      expect(put.status).toBe(200);
+      const repo = await exampleRepo('flyte-oss');
+      dir = repo.dir;
+      const address = 'ExecutionClusterLabel/team1/staging';
+      const flags = ['--control-plane', fa.url, '--state-dir', join(dir, '.state')];
+      const first = await run('import', address, '--dir', dir, ...flags);
+      expect(first.code, first.stderr).toBe(0);
+      const file = join(dir, 'execution-cluster-labels', 'team1-staging.yaml');
+      const declared = `Error: ${address} is already in the repository at ${file}:1:1, and poolsync manages it: nothing to import\n`;
+      const again = await run('import', address, '--dir', dir, ...flags);
+      expect([again.code, again.stderr]).toEqual([1, expect.stringContaining(declared)]);
+      // The subfolder alone does not validate (its labels' ClusterLabels are elsewhere): it
+      // wrote the label again under it, a V1 and V11 duplicate of the repository.
+      const sub = join(dir, 'execution-cluster-labels');
+      const inPart = await run('import', address, '--dir', sub, ...flags);
+      expect([inPart.code, inPart.stderr]).toEqual([1, expect.stringContaining(declared)]);
+      expect(existsSync(join(sub, 'execution-cluster-labels'))).toBe(false);
+      expect((await run('validate', dir)).code).toBe(0);
+    },
+  );
+
+  it(
+    'assignments naming a pool flyteadmin serves no ClusterPool for: export names it, and the folder plans nothing to send once it is declared',
     { timeout: 120_000 },
     async () => {
       fa = await target.start();
@@ -160,7 +200,7 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       const invalid = await run('validate', dir);
       expect([invalid.code, invalid.stdout]).toEqual([1, expect.stringMatching(/V8.*'handpool'/)]);
 
-      // Declared as the warning says: the folder validates and plans to nothing.
+      // Declared as the warning says: the folder validates and plans nothing to send.
       await mkdir(join(dir, 'pools'));
       await writeFile(
         join(dir, 'pools', 'handpool.yaml'),
@@ -169,7 +209,12 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       const validated = await run('validate', dir);
       expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
       const planned = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
-      expect([planned.code, planned.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+      expect([planned.code, planned.stdout]).toEqual([
+        2,
+        expect.stringContaining(
+          'No changes to send to the control plane. The repository declares ClusterPool and Cluster objects, which have no API and no rendered file to compare them with (poolsync.yaml render): whether they changed is unknown, below.\n',
+        ),
+      ]);
     },
   );
 });

@@ -133,7 +133,10 @@ describe('renderers', () => {
     expect(text).not.toContain('No changes');
     expect(text).toContain('Plan failed with 1 error: nothing will be applied.');
     expect(renderMarkdown(failed).split('\n')[0]).toBe('**Plan failed:** see its errors below.');
-    const files = renderText(none, { color: false, renderedFiles: ['deploy/pools.yaml'] });
+    const files = renderText(none, {
+      color: false,
+      renderedFiles: [{ path: 'deploy/pools.yaml' }],
+    });
     expect(files).not.toContain('matches the repository');
     expect(files).toMatch(
       /^No changes to send to the control plane\. The repository changes what it has no API for: rendered file deploy\/pools\.yaml, below\.$/m,

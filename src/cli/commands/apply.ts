@@ -189,13 +189,13 @@ async function applyTo(
         open,
       },
       stderr,
-      planned: async (plan, desired) => {
+      planned: async (plan, desired, configKinds = []) => {
         // Generated files the repository changes have no API: shown after the plan, said again
         // at the end (renderedFilesReminder), never applied. Not for --at: its folder is a
         // checkout of another commit, rendered from the branch.
         if (desired && target.kind === 'dir' && commit === undefined)
-          rendered = await renderedFileChanges(target.path, desired, where);
-        const renderedFiles = rendered?.changed.map((f) => f.path) ?? [];
+          rendered = await renderedFileChanges(target.path, desired, where, configKinds);
+        const renderedFiles = rendered?.changed ?? [];
         if (!json)
           await writeParts(
             io.stdout,

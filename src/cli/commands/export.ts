@@ -66,6 +66,7 @@ import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import {
   refuseCodeProject,
+  repositoryOf,
   requireConfigFolder,
   requireFolder,
   stateAboveNote,
@@ -380,8 +381,11 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   if (note !== null) io.stderr.write(note);
   // A folder with environments needs --env: no other control plane's plans read where it writes.
   const target = await oneTarget(args.dir, args, 'import', io.env);
-  const declared = await declaredIn(args.dir, args.env);
-  const at = placeOf(args.dir, declared, args.address);
+  // A part of a config repository is checked as the whole one plans: an object declared anywhere
+  // in it is declared (written again under DIR, it would be a V1 and V11 duplicate).
+  const whole = (await repositoryOf(args.dir)) ?? args.dir;
+  const declared = await declaredIn(whole, args.env);
+  const at = placeOf(whole, declared, args.address);
   // Read only: import sends nothing, and an apply holding an embedded state open is waited for
   // at the apply lock (--lock-timeout), not refused at the open.
   const cp = await openToRead(target, io, networkOf(args, io));
@@ -399,9 +403,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       );
     await writeExported(resolve(args.dir), file);
     for (const w of written.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    const validates = (await declaredIn(args.dir, args.env)) !== null;
+    const validates = (await declaredIn(whole, args.env)) !== null;
     const names = referencedBy(live, args.address);
-    io.stdout.write(`${importedWords(args, target, file.path, names, declared, validates)}\n`);
+    const words = importedWords(args, whole, target, file.path, names, declared, validates);
+    io.stdout.write(`${words}\n`);
     const forgotten = live.forgotten?.includes(args.address) ?? false;
     // Only into a folder that plans: one that does not may be no repository of this control plane.
     if (!validates) io.stdout.write(`${notRecorded(args.address, store, forgotten)}\n`);
@@ -506,6 +511,8 @@ function manifestOf(live: LiveState, addr: string): { file: ExportedFile; warnin
  */
 function importedWords(
   args: Args<'import'>,
+  /** The folder plans read: DIR, or the config repository DIR is a part of. */
+  whole: string,
   target: EnvTarget,
   file: string,
   names: string[],
@@ -515,10 +522,10 @@ function importedWords(
   const written = `Imported ${args.address} into ${join(resolve(args.dir), file)}`;
   const plan = `\`${commandLine(['poolsync', 'plan'], { env: args.env })}\``;
   if (validates) return `${written}. Commit it; ${plan} now shows no change for it.`;
-  const where = target.env ? `environment ${target.env.name}'s folders` : args.dir;
+  const where = target.env ? `environment ${target.env.name}'s folders` : whole;
   const missing = before === null ? [] : names.filter((a) => !before.has(a));
   if (missing.length === 0)
-    return `${written}, but ${where} does not validate (\`${commandLine(['poolsync', 'validate', args.dir], { env: args.env })}\` says why): ${plan} refuses the folder until it does.`;
+    return `${written}, but ${where} does not validate (\`${commandLine(['poolsync', 'validate', whole], { env: args.env })}\` says why): ${plan} refuses the folder until it does.`;
   const them = missing.length === 1 ? 'it' : 'them';
   return `${written}. It names ${missing.join(', ')}, which ${where} does not declare, so ${plan} refuses the folder until ${missing.length === 1 ? 'it is' : 'they are'}: import ${them} as you imported this one (${missing.map((a) => `\`poolsync import ${a}\``).join(', ')}, with the same flags), or declare ${them}.`;
 }

@@ -194,12 +194,14 @@ async function planShown(
     desired: result.desired,
     approvals: args.comment !== undefined ? args : undefined,
   });
-  // Generated files (poolsync.yaml render) are not control-plane changes: shown, not counted;
-  // the plan's first line names them, so it never says the control plane matches without them,
-  // and the comment says what the text does. A file that cannot be read fails the command once
-  // the comment is posted, as before (planFor).
+  // Generated files (poolsync.yaml render) are not control-plane changes: shown apart, and
+  // counted by --detailed-exitcode (something is to do); the plan's first line names them, so it
+  // never says the control plane matches without them, nor without configuration-only objects no
+  // file is named for, and the comment says what the text does. A file that cannot be read fails
+  // the command once the comment is posted, as before (planFor).
   const where = { dir: shown, env: args.env };
-  const rendered = await renderedFileChanges(args.dir, result.desired, where).catch(
+  const configKinds = result.configKinds ?? [];
+  const rendered = await renderedFileChanges(args.dir, result.desired, where, configKinds).catch(
     (err: unknown) => ({ failed: err }),
   );
   const note = 'failed' in rendered ? undefined : { ...where, files: rendered.changed };
@@ -235,7 +237,11 @@ async function planShown(
     const apply = nextCommand(['apply', out], args);
     if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan, apply));
   }
-  return args['detailed-exitcode'] && result.kind === 'changes' ? 2 : 0;
+  // A file that would change is to do; objects no file is named for are unknown, not a change
+  // (a plan right after an apply exits 0 until a file is named).
+  const todo =
+    result.kind === 'changes' || rendered.changed.some((f) => f.status !== 'unnamed');
+  return args['detailed-exitcode'] && todo ? 2 : 0;
 }
 
 /**
