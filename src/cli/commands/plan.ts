@@ -239,8 +239,7 @@ async function planShown(
   }
   // A file that would change is to do; objects no file is named for are unknown, not a change
   // (a plan right after an apply exits 0 until a file is named).
-  const todo =
-    result.kind === 'changes' || rendered.changed.some((f) => f.status !== 'unnamed');
+  const todo = result.kind === 'changes' || rendered.changed.some((f) => f.status !== 'unnamed');
   return args['detailed-exitcode'] && todo ? 2 : 0;
 }
 
