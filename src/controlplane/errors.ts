@@ -78,7 +78,7 @@ export function unreachable(
   const check =
     failure.kind === 'timeout'
       ? limitWords('connect', limits)
-      : connectAdvice(failure, CONTROL_PLANE_SETTING, advice);
+      : connectAdvice(failure, origin, CONTROL_PLANE_SETTING, advice);
   return new UnreachableError(
     `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${failure.code}, ${tries}); ${check}${proxyWords(failure, limits.proxyVariable)}`,
     failure,

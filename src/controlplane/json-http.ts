@@ -17,9 +17,9 @@ import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   TRANSIENT_STATUS,
-  connectFailure,
   type ConnectFailure,
   describeLostConnection,
+  HTTPS_PORT_PAGE,
   PROXY_REFUSED,
   Reach,
 } from '../util/reach.js';
@@ -195,6 +195,8 @@ export class JsonHttp {
     }
     // Not the server's answer: a proxy's, which no retry or other body changes.
     if (status === 407) throw unavailable(`${label}: ${PROXY_REFUSED}`);
+    if (status === 400 && this.origin.startsWith('http:') && HTTPS_PORT_PAGE.test(text))
+      throw this.unreached(label, { kind: 'tls-answer', code: 'HTTP 400' }, 1);
     if (status < 200 || status >= 300) throw this.o.apiError(method, path, status, errorBody(text));
     if (text === '') return { ok: true, value: undefined as T };
     try {
@@ -232,7 +234,7 @@ export class JsonHttp {
     if (limited) return limited;
     const e = err as { code?: string; message?: string };
     const code = e.code ?? e.message ?? String(err);
-    const failure = connectFailure(err);
+    const failure = this.reach.failureOf(err);
     const plain = `http:${this.origin.slice('https:'.length)}${this.basePath}`;
     return {
       ok: false,

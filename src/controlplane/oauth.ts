@@ -1,7 +1,7 @@
 /** The one OAuth2 client (client credentials) of union/ and flyteadmin/. */
 import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
-import { connectFailure, isLoopback, Reach } from '../util/reach.js';
+import { HTTPS_PORT_PAGE, isLoopback, Reach } from '../util/reach.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
 import {
   ANSWER_BYTES,
@@ -52,7 +52,14 @@ const unavailable = (message: string) => new ControlPlaneError('UNAVAILABLE', me
 
 async function readJson(res: Response, url: string, what: string, o: DiscoveryOptions) {
   if (!res.ok) {
-    await res.body?.cancel();
+    // An HTTPS port given as http:// is said as such, not as a server without discovery.
+    const page = res.status === 400 && url.startsWith('http:') ? await res.text() : '';
+    if (!res.bodyUsed) await res.body?.cancel();
+    if (HTTPS_PORT_PAGE.test(page)) {
+      const failure = { kind: 'tls-answer', code: 'HTTP 400' } as const;
+      const limits = o.http?.limits ?? DEFAULT_LIMITS;
+      throw unreachable(`${o.service} ${what}`, o.service, new URL(url).origin, failure, 1, limits);
+    }
     throw new ControlPlaneError(
       transientStatus(res.status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
       `${o.service} ${what} failed: GET ${url} answered HTTP ${res.status}`,
@@ -390,7 +397,7 @@ export function retryingFetch(
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
       if (limited) return limited;
-      const failure = connectFailure(err);
+      const failure = base.reach.failureOf(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.
       const advice = /token/.test(what)
@@ -405,7 +412,7 @@ export function retryingFetch(
           failure
             ? unreachable(`${service} ${what}`, service, origin, failure, attempts, limits, advice)
             : unavailable(
-                `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempts)`,
+                `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempt${attempts === 1 ? '' : 's'})`,
               ),
       };
     }
@@ -436,8 +443,8 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * Over node:http(s), not the global fetch: the fetch standard refuses "bad ports" outright (1, 7,
  * 9, 6000…: `union+https://127.0.0.1:9` failed with "fetch failed: bad port" after the whole
  * retry budget, never saying that nothing accepts connections there). Errors keep Node's codes
- * for util/reach.ts; a body cut off is ECONNRESET, like no answer. No redirect is followed and
- * nothing is decompressed (none is asked for).
+ * for util/reach.ts; a body cut off is ERR_STREAM_PREMATURE_CLOSE, retried like no answer. No
+ * redirect is followed and nothing is decompressed (none is asked for).
  */
 function nodeFetch(href: string, init: RequestInit, limits: TransportLimits): Promise<Response> {
   const url = new URL(href);
@@ -473,12 +480,12 @@ function nodeFetch(href: string, init: RequestInit, limits: TransportLimits): Pr
           chunks.push(c);
         });
         res.on('error', reject);
-        res.on('aborted', () =>
-          reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })),
-        );
+        // Not ECONNRESET: the server answered, so this is no closed port (Reach.failureOf).
+        const cutOff = (said: string) =>
+          reject(Object.assign(new Error(said), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+        res.on('aborted', () => cutOff('aborted'));
         res.on('end', () => {
-          if (!res.complete)
-            return reject(Object.assign(new Error('answer cut off'), { code: 'ECONNRESET' }));
+          if (!res.complete) return cutOff('answer cut off');
           const status = res.statusCode ?? 502;
           const answer = new Headers();
           for (const [k, v] of Object.entries(res.headers))

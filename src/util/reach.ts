@@ -3,8 +3,9 @@
  * (quality.md). A failure to connect at all is told apart from a connection lost mid-call:
  * nothing was sent, any call may be retried. Until an endpoint has answered once it gets at most
  * CONNECT_RETRIES retries (TLS and timeouts none), so a wrong URL is reported within a second;
- * then failures (a restart, a rolling update) get the whole --max-retries budget. An answer not
- * in HTTP/1.1 (an HTTP/2-only port) is said the same way, and never retried.
+ * then failures (a restart, a rolling update) get the whole --max-retries budget. So does a
+ * connection closed before any answer (a TLS port spoken to in plain HTTP). An answer not in
+ * HTTP/1.1 (an HTTP/2-only port, a TLS one) is said the same way, and never retried.
  */
 import { isIP } from 'node:net';
 
@@ -44,8 +45,13 @@ export const CONNECTION_LOST_CODES: readonly string[] = [
 export const CONNECT_RETRIES = 2;
 
 export interface ConnectFailure {
-  /** `not-http1`: a server answered in another protocol (an HTTP/2-only or gRPC port). */
-  kind: 'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout' | 'not-http1';
+  /**
+   * `not-http1`: a server answered in another protocol (an HTTP/2-only or gRPC port);
+   * `tls-answer`: in TLS, to a request in plain HTTP; `closed`: a server that never answered
+   * closed the connection before any answer (Reach.failureOf), as a TLS port may.
+   */
+  kind:
+    'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout' | 'not-http1' | 'tls-answer' | 'closed';
   /** The system's code: ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER, HPE_INVALID_CONSTANT… */
   code: string;
   /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
@@ -96,7 +102,7 @@ export function errorCodes(err: unknown): string[] {
  */
 export function connectFailure(errOrCode: unknown): ConnectFailure | null {
   const parser = typeof errOrCode === 'string' ? null : parserFailure(errOrCode);
-  if (parser !== null) return { kind: 'not-http1', code: parser };
+  if (parser !== null) return { kind: parser.tls ? 'tls-answer' : 'not-http1', code: parser.code };
   const codes = typeof errOrCode === 'string' ? [errOrCode] : errorCodes(errOrCode);
   for (const code of codes) {
     if (code === 'ECONNREFUSED') return { kind: 'refused', code };
@@ -128,16 +134,24 @@ export function connectionLost(err: unknown): string | null {
 
 /**
  * The HTTP/1.1 parser's failure on an answer, else null: undici's HTTPParserError (its code left
- * unset by undici 7) or node:http's HPE_ code; too many headers is not another protocol.
+ * unset by undici 7) or node:http's HPE_ code; too many headers is not another protocol. `tls`:
+ * the answer's first bytes are a TLS record (undici keeps them in `data`, node:http in `rawPacket`).
  */
-function parserFailure(err: unknown): string | null {
+function parserFailure(err: unknown): { code: string; tls: boolean } | null {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
+    const { code, data, rawPacket } = e as { code?: unknown; data?: unknown; rawPacket?: unknown };
+    const tls = isTlsRecord(data ?? rawPacket);
     if (typeof code === 'string' && code.startsWith('HPE_'))
-      return code === 'HPE_HEADER_OVERFLOW' ? null : code;
-    if (e.name === 'HTTPParserError') return e.name;
+      return code === 'HPE_HEADER_OVERFLOW' ? null : { code, tls };
+    if (e.name === 'HTTPParserError') return { code: e.name, tls };
   }
   return null;
+}
+
+/** A TLS record's start (RFC 8446 5.1): a content type 20-23 (an alert, a handshake…), then version 3.x. */
+function isTlsRecord(bytes: unknown): boolean {
+  const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+  return Buffer.isBuffer(b) && b.length >= 2 && b[0]! >= 20 && b[0]! <= 23 && b[1] === 3;
 }
 
 /** The subject names of the certificate a name check refused (Node puts it on the error). */
@@ -173,6 +187,12 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
       return `there is no route to ${host}`;
     case 'not-http1':
       return `${origin} answered in another protocol than HTTP/1.1 (as an HTTP/2-only or gRPC port does)`;
+    case 'tls-answer':
+      return `${origin} answered as an HTTPS (TLS) port answers plain HTTP`;
+    case 'closed':
+      return origin.startsWith('http:')
+        ? `${origin} closed the connection before any answer, as an HTTPS (TLS) port does to plain HTTP (else the server, or a proxy or firewall between, cut it)`
+        : `${origin} closed the connection before any answer: the server, or a proxy or firewall between, cut it`;
   }
 }
 
@@ -200,7 +220,12 @@ function tlsWords(f: ConnectFailure, origin: string, host: string): string {
  * POOLSYNC_CONTROL_PLANE)`, `--daemon`); `advice` replaces it where the URL came from elsewhere
  * (an OAuth2 discovery), but a certificate's trouble is always said as such.
  */
-export function connectAdvice(f: ConnectFailure, setting: string, advice?: string): string {
+export function connectAdvice(
+  f: ConnectFailure,
+  origin: string,
+  setting: string,
+  advice?: string,
+): string {
   if (f.kind === 'tls') {
     switch (tlsTrouble(f.code)) {
       case 'name':
@@ -217,6 +242,10 @@ export function connectAdvice(f: ConnectFailure, setting: string, advice?: strin
     }
   }
   if (advice !== undefined) return advice;
+  // The scheme is the likely mistake, whichever server it is.
+  if (f.kind === 'tls-answer') return `use https:// in ${setting}`;
+  if (f.kind === 'closed' && origin.startsWith('http:'))
+    return `if it is an HTTPS port, use https:// in ${setting}`;
   if (f.kind === 'not-http1') return `give the server's HTTP/1.1 port in ${setting}`;
   if (f.kind === 'dns') return `is the host name in ${setting} right (and this machine's DNS)?`;
   return `is it running, and is ${setting} right?`;
@@ -227,10 +256,23 @@ export function connectAdvice(f: ConnectFailure, setting: string, advice?: strin
  * (`HTTPS_PROXY`): on a network whose only way out is that proxy, the likely cause. Else empty.
  */
 export function proxyWords(f: ConnectFailure | null, proxyVariable: string | undefined): string {
-  if (proxyVariable === undefined || f === null || f.kind === 'tls' || f.kind === 'not-http1')
+  if (
+    proxyVariable === undefined ||
+    f === null ||
+    f.kind === 'tls' ||
+    f.kind === 'not-http1' ||
+    f.kind === 'tls-answer'
+  )
     return '';
   return ` (${proxyVariable} is set, but poolsync does not go through a proxy: it connects directly, so this machine must reach the server without one)`;
 }
+
+/**
+ * The page an HTTPS port answers a plain-HTTP request with (HTTP 400): Go's net/http (server.go,
+ * flyteadmin's server) and nginx's (error 497).
+ */
+export const HTTPS_PORT_PAGE =
+  /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/;
 
 /** An HTTP proxy in the way (407 Proxy Authentication Required), in words with what to do. */
 export const PROXY_REFUSED =
@@ -252,10 +294,24 @@ export function describeLostConnection(err: unknown, origin: string): string | n
 export class Reach {
   answered = false;
 
+  /**
+   * What an attempt without an answer met, for its budget and words: a failure to connect, or a
+   * connection closed before any answer by an endpoint that never answered. A TLS port spoken to
+   * in plain HTTP closes it at once, on every try; a server that answered before is restarting.
+   */
+  failureOf(err: unknown): ConnectFailure | null {
+    const failure = connectFailure(err);
+    if (failure !== null || this.answered) return failure;
+    const lost = connectionLost(err);
+    return lost === 'ECONNRESET' || lost === 'EPIPE' || lost === 'UND_ERR_SOCKET'
+      ? { kind: 'closed', code: lost }
+      : null;
+  }
+
   /** Retries a failure of this kind gets, out of `maxRetries`. */
   budget(maxRetries: number, failure: ConnectFailure | null): number {
     // The same port answers the same way.
-    if (failure?.kind === 'not-http1') return 0;
+    if (failure?.kind === 'not-http1' || failure?.kind === 'tls-answer') return 0;
     if (failure === null || this.answered) return maxRetries;
     if (failure.kind === 'tls' || failure.kind === 'timeout') return 0;
     return Math.min(CONNECT_RETRIES, maxRetries);
@@ -274,7 +330,7 @@ export function noAnswerWords(
 ): string {
   const failure = connectFailure(err);
   if (failure)
-    return `${describeConnectFailure(failure, origin)} (${failure.code}); ${connectAdvice(failure, setting)}${proxyWords(failure, proxyVariable)}`;
+    return `${describeConnectFailure(failure, origin)} (${failure.code}); ${connectAdvice(failure, origin, setting)}${proxyWords(failure, proxyVariable)}`;
   const lost = describeLostConnection(err, origin);
   if (lost !== null) return `${lost}; try again, and if it persists check what is between`;
   const e = err as { code?: unknown; message?: unknown };

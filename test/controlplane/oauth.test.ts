@@ -12,9 +12,12 @@ import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import {
   discover,
   type Discovery,
+  retryingFetch,
   type TokenOptions,
   TokenSource,
 } from '../../src/controlplane/oauth.js';
+import { Reach } from '../../src/util/reach.js';
+import { brokenEndpoint } from '../support/broken-endpoints.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -148,5 +151,20 @@ describe('discovery', () => {
     expect(err.message).toBe(
       'Test OAuth2 discovery: http://192.0.2.2:18446 is not https; poolsync looks for where to send client credentials over https only (or on this machine)',
     );
+  });
+});
+
+describe('a request without an answer', () => {
+  it('is counted in words: 1 attempt (a token endpoint that answered before, then closed)', async () => {
+    const reach = new Reach();
+    // It answered once: a connection it closes now is a failure on the way, not a wrong port.
+    reach.answered = true;
+    const url = `${await brokenEndpoint('tlsPort')}/token`;
+    const fetch = retryingFetch('Test', 'token request', {
+      retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
+      reach,
+    });
+    const err = (await fetch(url, { method: 'POST' }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe(`Test token request: cannot reach ${url} (socket hang up; 1 attempt)`);
   });
 });

@@ -10,7 +10,13 @@
  * - `unknownHost`: a name under `.invalid`, which never resolves (RFC 2606; ENOTFOUND);
  * - `proxyAuth`: an HTTP proxy in the way that wants credentials (407, as Squid answers);
  * - `notHttp1`: an HTTP/2-only port (a gRPC server's, as flyteadmin's 8089): its SETTINGS frame,
- *   then the connection closed, as grpc-go answers an HTTP/1.1 request.
+ *   then the connection closed, as grpc-go answers an HTTP/1.1 request;
+ * - `tlsPort`: a TLS server (node:tls) given as http://: OpenSSL closes a connection that starts
+ *   with an HTTP request (ERR_SSL_HTTP_REQUEST), at once and on every try;
+ * - `tlsAlert`: a TLS port that answers plain HTTP with a TLS alert record (protocol_version), as
+ *   a TLS stack that sends one before closing does;
+ * - `httpsPage`: an HTTPS port's page to plain HTTP, as Go's net/http (flyteadmin's server)
+ *   answers it: `HTTP/1.0 400`, "Client sent an HTTP request to an HTTPS server."
  *
  * The certificates are test/fixtures/tls (their README says how they were made).
  */
@@ -91,6 +97,29 @@ async function proxyAsking(): Promise<string> {
   return `http://127.0.0.1:${await listening(server)}`;
 }
 
+/** A TLS server with the fixture certificate that never gets as far as a request. */
+async function tlsServer(): Promise<string> {
+  const server = tls.createServer(
+    { key: fixture('server.key'), cert: fixture('other-name.pem') },
+    () => {},
+  );
+  // A plain-HTTP request is the client's error, not the server's.
+  server.on('tlsClientError', () => {});
+  return `http://127.0.0.1:${await listening(server)}`;
+}
+
+/** A TLS alert record: level fatal (2), protocol_version (70), in a TLS 1.0 record header. */
+const TLS_ALERT = Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
+
+/** A port that answers anything it is sent with `answer`, then closes. */
+async function answering(answer: Buffer | string): Promise<string> {
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.end(answer));
+  });
+  return `http://127.0.0.1:${await listening(server)}`;
+}
+
 export type Breakage =
   | 'wrongName'
   | 'expired'
@@ -99,7 +128,10 @@ export type Breakage =
   | 'closed'
   | 'unknownHost'
   | 'proxyAuth'
-  | 'notHttp1';
+  | 'notHttp1'
+  | 'tlsPort'
+  | 'tlsAlert'
+  | 'httpsPage';
 
 /** The URL of an endpoint broken as `kind` says, open until the test ends. */
 export async function brokenEndpoint(kind: Breakage): Promise<string> {
@@ -122,5 +154,13 @@ export async function brokenEndpoint(kind: Breakage): Promise<string> {
       return proxyAsking();
     case 'notHttp1':
       return http2Only();
+    case 'tlsPort':
+      return tlsServer();
+    case 'tlsAlert':
+      return answering(TLS_ALERT);
+    case 'httpsPage':
+      return answering(
+        'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n',
+      );
   }
 }
