@@ -107,7 +107,8 @@ export class FlyteadminControlPlane implements ControlPlane {
     this.http = new JsonHttp(baseUrl, {
       service: 'flyteadmin',
       label: (method, path) => `flyteadmin ${method} ${path}`,
-      apiError: (method, path, status, body) => apiError(method, path, status, body, !!tokens),
+      apiError: (method, path, status, body) =>
+        apiError(method, path, status, body, !!tokens, this.http),
       notHttp1Advice: NOT_HTTP1_ADVICE,
       // A refused token is fetched anew once (flyteTokenSource: why `Authorization`).
       auth: tokens
@@ -244,8 +245,18 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
 const NOT_HTTP1_ADVICE =
   "give flyteadmin's HTTP port in --control-plane (server.httpPort, 8088 by default), not its gRPC port (server.grpc.port, 8089 by default)";
 
-/** grpc-gateway's `{code, message}` error, with what to do about auth. */
-function apiError(method: string, path: string, status: number, payload: ErrorBody, auth: boolean) {
+/**
+ * grpc-gateway's `{code, message}` error, with what to do about auth, or about the URL for a path
+ * nothing routes: the gateway's "Not Found" (runtime's routing error), or a proxy's page.
+ */
+function apiError(
+  method: string,
+  path: string,
+  status: number,
+  payload: ErrorBody,
+  auth: boolean,
+  http: Pick<JsonHttp, 'origin' | 'basePath' | 'url'>,
+) {
   const code =
     (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
     (status === 401 || status === 403
@@ -256,8 +267,14 @@ function apiError(method: string, path: string, status: number, payload: ErrorBo
           ? 'UNAVAILABLE'
           : 'INVALID_ARGUMENT');
   const detail = typeof payload.message === 'string' ? payload.message : `HTTP ${status}`;
-  const hint =
-    code !== 'UNAUTHENTICATED'
+  const unrouted = status === 404 && (detail === 'Not Found' || detail === 'HTTP 404');
+  const hint = unrouted
+    ? ` (HTTP 404 for ${http.url}${path}: nothing serves that path)${
+        http.basePath === ''
+          ? ''
+          : `; the path ${http.basePath} of --control-plane (env POOLSYNC_CONTROL_PLANE) may be wrong: flyteadmin serves its API (/api/v1/…) at the root of its HTTP port, flyteadmin+${http.origin}, unless a proxy in front of it adds that path`
+      }`
+    : code !== 'UNAUTHENTICATED'
       ? ''
       : auth
         ? ' (the token was refused: check the client id and secret and their scopes)'

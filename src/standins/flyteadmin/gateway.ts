@@ -100,8 +100,12 @@ export function flyteadminGateway(opts: FlyteadminGatewayOptions = {}) {
     }
     const route = ROUTES.find(([pattern]) => pattern.test(path));
     const isAuth = (OAUTH_PATHS as readonly string[]).includes(path);
-    if (!route && !isAuth) return false;
+    // flyteadmin's gateway answers NotFound for a path it does not route, before any credentials
+    // are read (grpc-gateway's mux serves "/", pkg/server/service.go): so here for any API path
+    // (under a prefix a wrong URL adds too), the port's other paths left to poolsync's REST API.
+    if (!route && !isAuth && !path.includes('/api/')) return false;
     try {
+      if (!route && !isAuth) throw notServed();
       if (!route) {
         if (!oauth) throw notFound('authentication is not configured');
         oauth.handle(req, res);
