@@ -138,8 +138,15 @@ export function doneCounts(c: Omit<PlanCounts, 'side_effects'>): string {
   return `${c.create} created, ${c.update} updated, ${c.replace} replaced, ${c.delete} deleted; ${c.blocked} blocked`;
 }
 
-/** `Apply complete: N created, …` on success; otherwise the failure report, every step accounted for. */
-export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR): string {
+/**
+ * `Apply complete: N created, …` on success; otherwise the failure report, every step accounted
+ * for. `saved`: a saved plan was applied, which its own done steps made stale (apply refuses it).
+ */
+export function renderApplyResult(
+  result: ApplyResult,
+  colors: Colors = NO_COLOR,
+  saved = false,
+): string {
   const c = result.counts;
   // The plan's one count (its closing line), in the past tense; side effects as its `#` line.
   const tally =
@@ -193,8 +200,8 @@ export function renderApplyResult(result: ApplyResult, colors: Colors = NO_COLOR
       ...leftForPerson,
       `Applied so far: ${tally}`,
       ...appliedLines(result),
-      'Nothing was rolled back. Fix the cause and apply again: every step recognises work already done, ' +
-        'so the next apply continues from here.',
+      `Nothing was rolled back. Fix the cause and ${saved ? 'plan and apply again (this saved plan is now stale)' : 'apply again'}: ` +
+        'every step recognises work already done, so the next apply continues from here.',
     ];
   }
   return `${lines.join('\n')}\n`;

@@ -183,7 +183,12 @@ export function declaredOf(
     poolExists: (name) =>
       name === DEFAULT_POOL || pools.has(name) || broken.has(`ClusterPool/${name}`),
     unknownPool: (name) =>
-      notDeclared('pool', name, (names ??= [...[...pools.keys()].sort(), DEFAULT_POOL])),
+      notDeclared(
+        'pool',
+        name,
+        // `default` last, once, whether or not a document declares it.
+        (names ??= [...[...pools.keys()].filter((p) => p !== DEFAULT_POOL).sort(), DEFAULT_POOL]),
+      ),
     queueExists: (name) =>
       name === DEFAULT_QUEUE ||
       queues.has(name) ||

@@ -223,6 +223,57 @@ describe('poolsync apply PLANFILE', () => {
     expect((await liveOf(state)).pools.map((p) => p.name)).toEqual(['default', 'sneaky']);
   });
 
+  it('a failed apply says to plan again: the saved plan it leaves is refused as stale', async () => {
+    const { root, repo } = await setup();
+    const { server } = await servedControlPlane({ port: 0 });
+    // Every queue create is answered 500 by a proxy in front, and not retried.
+    const proxy = await startFaultProxy(server.url, (_n, method, path) =>
+      method === 'POST' && path === '/v1/queues' ? 'fail' : 'pass',
+    );
+    try {
+      const planFile = join(root, 'plan.json');
+      const args = ['--control-plane', proxy.url, '--state-dir', root];
+      expect((await runCli(['plan', repo, ...args, '--out', planFile])).code).toBe(0);
+      const r = await runCli(['apply', planFile, ...args, '--max-retries', '0']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/Apply failed: \d+ of \d+ steps done, \d+ failed/);
+      expect(r.stdout).toContain(
+        'Nothing was rolled back. Fix the cause and plan and apply again (this saved plan is now stale): every step recognises work already done',
+      );
+      const again = await runCli(['apply', planFile, ...args]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/^Error: stale plan: /);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a second signal says to plan again: the saved plan is stale once a step ran', async () => {
+    const { root, repo } = await setup();
+    const { server } = await servedControlPlane({ port: 0 });
+    let holding = false;
+    const proxy = await startFaultProxy(server.url, (_n, method, path) =>
+      holding && method === 'POST' && path === '/v1/queues' ? 'hold' : 'pass',
+    );
+    try {
+      const planFile = join(root, 'plan.json');
+      const args = ['--control-plane', proxy.url, '--state-dir', root];
+      expect((await runCli(['plan', repo, ...args, '--out', planFile])).code).toBe(0);
+      holding = true;
+      const run = startCli(['apply', planFile, ...args]);
+      await run.waitForOutput((s) => s.includes('Creating...') && proxy.counts.hold > 0);
+      run.child.kill('SIGINT');
+      await run.waitForOutput((s) => s.includes('Interrupted: starting no new step'));
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toContain('Second SIGINT: exiting now; plan and apply again to finish.');
+    } finally {
+      proxy.release();
+      await proxy.close();
+    }
+  });
+
   it('refuses a file that is not a plan, naming it', async () => {
     const { root, url } = await setup();
     const bad = join(root, 'notes.txt');

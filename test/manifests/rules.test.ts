@@ -121,6 +121,16 @@ describe('cross-document rules', () => {
     expect(e).toMatchObject({ code: 'V8', address: 'PoolAssignment/p/d/w', line: 4, column: 51 });
   });
 
+  it('V8 names each declared pool once, `default` too when a document declares it', async () => {
+    const repo = await writeRepo({
+      'p.yaml': `${POOL('prod', 's3://p/x')}---\n${POOL('default', 's3://d/x')}`,
+      'a.yaml': `apiVersion: poolsync/v1\nkind: PoolAssignment\nmetadata: { name: x }\nspec: { project: p, domain: d, pool: gpu }\n`,
+    });
+    const [e] = (await loadRepository(repo)).errors;
+    expect(e).toMatchObject({ code: 'V8', address: 'PoolAssignment/p/d' });
+    expect(e!.message).toBe("assignment p/d: pool 'gpu' is not declared (declared: prod, default)");
+  });
+
   it('collects errors from every file and rule in one pass', async () => {
     const repo = await writeRepo({
       'a.yaml': CLUSTER('default'),

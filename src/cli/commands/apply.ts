@@ -3,6 +3,7 @@
  * error, 2 when manual steps are left for a person (the runbook is printed last).
  */
 import { access, constants, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
@@ -75,7 +76,11 @@ export async function apply(
   const interrupted = new AbortController();
   const stopListening = io.onSignal((signal) => {
     if (!interrupted.signal.aborted) return interrupted.abort(cancelled('interrupted'));
-    io.stderr.write(`Second ${signal}: exiting now; run apply again to finish.\n`);
+    // A saved plan is stale once a step of it ran: apply refuses it.
+    const saved = statSync(args.path, { throwIfNoEntry: false })?.isFile() === true;
+    io.stderr.write(
+      `Second ${signal}: exiting now; ${saved ? 'plan and apply again' : 'run apply again'} to finish.\n`,
+    );
     process.exit(130);
   });
   try {
@@ -232,7 +237,7 @@ async function applyTo(
         }),
       executed: (_plan, result) => {
         lines.flush();
-        if (!json) io.stdout.write(renderApplyResult(result, colors));
+        if (!json) io.stdout.write(renderApplyResult(result, colors, target.kind === 'file'));
         return Promise.resolve();
       },
     });
