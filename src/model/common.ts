@@ -154,8 +154,12 @@ export const QUEUE_SETTINGS = QUEUE_SPEC_FIELDS.filter(
 /** The resources a queue may cap (Union's `MAX_RESOURCE_NAMES`: what its leasor accounts for). */
 export const QUEUE_RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral_storage'] as const;
 export type QueueResourceName = (typeof QUEUE_RESOURCE_NAMES)[number];
-/** `strict_fifo` is also what Union does for a queue with none set. */
 export const QUEUE_SCHEDULING = SPEC_FIELDS.Queue.scheduling.values;
+/**
+ * What Union's client, and so poolsync, creates a queue with when none is declared (U8); one the
+ * server creates (`default`, a cluster's co-named queue) has no policy, ordered by its fairness.
+ */
+export const CREATED_SCHEDULING: (typeof QUEUE_SCHEDULING)[number] = 'strict_fifo';
 /** Accelerator classes of a cap selector (Union's client `_CLASS_TOKENS`, GPUAccelerator.DeviceClass). */
 export const ACCELERATOR_CLASSES = [
   'nvidia_gpu',

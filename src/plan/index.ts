@@ -53,7 +53,7 @@ import {
   poolBlocked,
   poolBlockedReason,
 } from './pools-and-clusters.js';
-import { planQueues, withCauses } from './queues.js';
+import { fairnessWarnings, planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
 import { declaredByKind, declaredProtection, planInventory } from './inventory.js';
 import { budgetErrors, confirmDestroy, recordedProtectionErrors } from './guardrails.js';
@@ -125,6 +125,8 @@ export function computePlan(
     ),
   );
   append(warnings, queueWarnings(ctx, warnings));
+  // Only Union's queues carry a scheduling policy (queueCaps).
+  if (opts.backend?.queueCaps) append(warnings, fairnessWarnings(changes));
   // Guardrails (guardrails.ts): protection the inventory keeps, and the destroy budget.
   const declaredMarks = declaredProtection(desired);
   append(errors, recordedProtectionErrors(changes, live, declaredMarks, errors));

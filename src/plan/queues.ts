@@ -5,6 +5,7 @@
  * only with capabilities; co-named and default queues keep their pool and selector (Q4, Q5).
  */
 import {
+  CREATED_SCHEDULING,
   DEFAULT_POOL,
   DEFAULT_QUEUE,
   QUEUE_DEFAULTS,
@@ -37,13 +38,13 @@ import {
   type ChangeMore,
   type Form,
 } from './forms.js';
-import { reasonOf } from './reasons.js';
+import { reasonOf, warning } from './reasons.js';
 import { poolBlocked, poolBlockedReason } from './pools-and-clusters.js';
 import { unmanagedReason } from './prune-scope.js';
 import { isAscending } from '../util/sorted.js';
 import { sameStrings } from '../util/same-json.js';
 import type { DesiredQueue } from '../model/desired.js';
-import type { FieldDiff, Reason, Change } from '../model/plan.js';
+import type { FieldDiff, Reason, Change, PlanWarning } from '../model/plan.js';
 
 /** The queue pass: each queue's decision, by name, sorted. */
 export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
@@ -987,4 +988,32 @@ function planConamedUndelete(
       enabled: cluster.final!.enabled,
     }),
   });
+}
+
+/**
+ * U37: Union applies a queue's fairness only to a queue with no scheduling policy
+ * (remote/_queue.py:63-69), and every queue it creates for a client has one (U8): a plan that
+ * gives another fairness to such a queue changes nothing Union does with it. Said where the plan
+ * sets fairness: an update of it, or a queue created (or replaced) with another than Union's.
+ */
+export function fairnessWarnings(changes: readonly Change[]): PlanWarning[] {
+  const out: PlanWarning[] = [];
+  for (const c of changes) {
+    if (c.kind !== 'Queue' || c.after === null) continue;
+    const created = c.action === 'create' || c.action === 'replace';
+    if (!created && c.action !== 'update') continue;
+    const fairness = String(c.after['fairness']);
+    const sets = created
+      ? fairness !== QUEUE_DEFAULTS.fairness
+      : c.diff.some((d) => d.path === 'fairness');
+    // Undeclared, a queue keeps the policy it has; the server creates its own queues with none.
+    const kept = c.after['scheduling'];
+    const scheduling =
+      typeof kept === 'string' ? kept : created && !c.caused_by ? CREATED_SCHEDULING : null;
+    if (sets && scheduling !== null)
+      out.push(
+        warning('QUEUE_FAIRNESS_IGNORED', c.address, { queue: c.address, fairness, scheduling }),
+      );
+  }
+  return out;
 }

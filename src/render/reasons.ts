@@ -228,6 +228,10 @@ const WARNINGS: Record<string, Words> = {
   QUEUE_NO_HEALTHY_CLUSTER: (p) =>
     `${s(p, 'queue')} has no enabled, healthy cluster to route to (Q8): ${s(p, 'why')}. ` +
     `Enable a cluster, fix its data plane (see its health in \`poolsync export\`), or point the queue elsewhere.`,
+  QUEUE_FAIRNESS_IGNORED: (p) =>
+    `${s(p, 'queue')} gets fairness "${s(p, 'fairness')}", which has no effect: Union applies fairness only to a ` +
+    `queue with no scheduling policy (U37), and this one has "${s(p, 'scheduling')}", which orders its runs. ` +
+    `Only the default queue and a cluster's co-named queues have none; leave fairness out here.`,
 };
 
 /** What a delete of a broader row takes along (`path` of the DELETE, `type` of its rows, their `scope`). */

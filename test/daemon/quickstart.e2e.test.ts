@@ -69,7 +69,7 @@ const BATCH_BY_HAND = {
   action_concurrency: 5000,
   depth: 0,
   priority: 'min',
-  fairness: 'shuffle_interleave',
+  fairness: 'round_robin',
 };
 
 describe('the quickstart terminal', () => {

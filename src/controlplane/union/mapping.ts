@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { clone, create } from '@bufbuild/protobuf';
 import {
   ACCELERATOR_CLASSES,
+  CREATED_SCHEDULING,
   DEFAULT_POOL,
   FAIRNESS_POLICIES,
   PRIORITIES,
@@ -237,7 +238,7 @@ export function createSpec(request: Partial<QueueSpec>): QueueSpec {
     // Union's client creates every queue with a scheduling policy (strict_fifo unless told:
     // remote/_queue.py:746, 799); one sent without is UNSPECIFIED, which the leasor orders
     // differently (:83-87). Undeclared, it is not managed after (plan/forms.ts, inheritCaps).
-    scheduling: 'strict_fifo',
+    scheduling: CREATED_SCHEDULING,
     ...capsOf(request),
     ...queueSpecWithDefaults(request),
   };

@@ -640,6 +640,23 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     const plan = await applies(cp, await repo([pool('pb', 'pb-v2')]));
     expect(plan.steps.map((x) => x.op)).toEqual(['undelete_pool', 'update_pool']);
   },
+  async U37() {
+    const { cp } = await fresh();
+    await applies(cp, await repo([queue('q')]));
+    // q was created strict_fifo (U8), as r is: their fairness has no effect, and the plan says
+    // so; the default queue, which the server made without a policy, takes it silently.
+    const fair = '  fairness: shuffle_interleave\n';
+    const plan = await applies(
+      cp,
+      await repo([queue('q', fair), queue('r', fair), queue('default', fair)]),
+    );
+    expect(plan.changes.filter((c) => c.diff.some((d) => d.path === 'fairness')).length).toBe(3);
+    const fairness = plan.warnings.filter((w) => w.code === 'QUEUE_FAIRNESS_IGNORED');
+    expect(fairness.map((w) => [w.address, w.params?.['scheduling']])).toEqual([
+      ['Queue/q', 'strict_fifo'],
+      ['Queue/r', 'strict_fifo'],
+    ]);
+  },
 };
 
 /** The installed wheel's remote/ folder, or null without the venv. */
