@@ -3,16 +3,14 @@
  * control plane and credentials each names (docs/environments.md; without `environments:`,
  * `--control-plane` as always), the inventory, colour, the lock timeout and a plan's shape.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   environmentCredentials,
   environmentUrl,
   type EnvironmentCredentials,
+  namedSettings,
+  settingPlaces,
 } from '../manifests/environments.js';
 import { readFolderOnce, type ConfigResult, type FolderRead } from '../manifests/config.js';
-import { entry } from '../manifests/yaml.js';
-import { parseYamlFile } from '../manifests/yaml-simple.js';
 import type { Environment } from '../model/desired.js';
 import type { PlanShape } from '../plan/index.js';
 import { UserError } from '../util/user-error.js';
@@ -335,47 +333,12 @@ export async function forEnvironment<T>(
 async function inEnvironment(err: unknown, dir: string, t: EnvTarget): Promise<unknown> {
   if (!(err instanceof UserError || err instanceof ControlPlaneError)) return err;
   if (t.name === null || !(err instanceof Error)) return err;
-  const lines = await fieldLines(dir, t.name);
-  const place = (field: string) =>
-    `environments.${t.name}.${field}${lines[field] !== undefined ? ` (poolsync.yaml:${lines[field]})` : ''}`;
-  const from = (field: 'tokenFile' | 'apiKeyFile') => {
-    const f = t.from?.[field];
-    return f === undefined ? null : f === 'config' ? place(field) : f.variable;
-  };
-  let message = err.message.replace(
-    /--control-plane \(env POOLSYNC_CONTROL_PLANE\)|--control-plane/g,
-    place('controlPlane'),
-  );
-  const token = from('tokenFile');
-  if (token !== null) message = message.replace(/--token-file/g, token);
-  // The token file's own messages (controlplane/open.ts) name it by its path alone: said as
-  // apiKeyFile's are, where it came from (its line, its variable, or --token-file).
-  if (t.tokenFile)
-    for (const said of [`the token file ${t.tokenFile}`, `token file ${t.tokenFile}`])
-      message = message.replaceAll(said, `${token ?? '--token-file'} ${t.tokenFile}`);
-  const key = from('apiKeyFile');
-  if (key !== null) message = message.replace(/--api-key-file/g, key);
+  const places = await settingPlaces(dir, t.name, { from: t.from, tokenFile: t.tokenFile });
+  const message = namedSettings(err.message, places);
   const code = err instanceof ControlPlaneError ? `control plane: ${err.code}: ` : '';
   // A message that names its environment already (a pull-request refusal, a token file's) is
   // kept as it is.
   const named = [' ', ':'].some((c) => message.startsWith(`environment ${t.name}${c}`));
   if (code === '' && named) return new UserError(message);
   return new UserError(`environment ${t.name}: ${code}${message}`);
-}
-
-/** The line of each field of environment `name` in DIR's poolsync.yaml (none when it does not read). */
-async function fieldLines(dir: string, name: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  try {
-    const parsed = parseYamlFile(await readFile(join(dir, 'poolsync.yaml'), 'utf8'));
-    const root = parsed.documents[0]?.root;
-    const env = root && entry(entry(root, 'environments')?.value, name)?.value;
-    for (const field of ['controlPlane', 'tokenFile', 'apiKeyFile']) {
-      const node = env && entry(env, field)?.value;
-      if (node) out[field] = node.pos.line;
-    }
-  } catch {
-    // no line to name: the message names the field alone
-  }
-  return out;
 }

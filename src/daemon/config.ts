@@ -19,6 +19,7 @@ import {
 } from '../util/safe-file.js';
 import { load as loadYaml, yamlFileProblem } from '../util/js-yaml.js';
 import { closest } from '../manifests/suggest.js';
+import type { SettingPlaces } from '../manifests/environments.js';
 import { UserError } from '../util/user-error.js';
 import { durationRefusal, parseDuration } from '../util/duration.js';
 import { transportLimits, type TransportLimits } from '../util/transport-limits.js';
@@ -55,6 +56,8 @@ export interface DaemonConfig {
     tokenFile?: string;
     /** `union+` URLs: the API key file (an environment's `apiKeyFile`). */
     apiKeyFile?: string;
+    /** An environment's: where its settings are, which its errors name (namedSettings). */
+    settings?: SettingPlaces;
   };
   listen: { host: string; port: number };
   githubWebhookSecret: string | null;

@@ -41,7 +41,7 @@ import { loadDesired } from '../ops/plan-run.js';
 import { backoffDelay } from '../util/backoff.js';
 import { type Clock, SYSTEM_CLOCK } from '../util/clock.js';
 import { paceLine } from '../util/pacer.js';
-import type { Redactor } from '../util/redact.js';
+import { Redactor } from '../util/redact.js';
 import { Approvals, UnitPolicyApprovals } from './approvals.js';
 import { Freeze } from './freeze.js';
 import { Rollback, type RollbackPin } from './rollback.js';
@@ -66,7 +66,12 @@ import {
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
 import { makeFolders } from '../util/safe-file.js';
 import { readRepoConfig } from '../manifests/config.js';
-import { environmentCredentials } from '../manifests/environments.js';
+import {
+  environmentCredentials,
+  namedSettings,
+  settingPlaces,
+  type SettingPlaces,
+} from '../manifests/environments.js';
 import type { Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
@@ -95,15 +100,39 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
 
 export type Unit = Awaited<ReturnType<typeof startUnit>>;
 
+/**
+ * The words of an environment unit's errors and logs: its settings named as the CLI names them
+ * (`environments.NAME.controlPlane (poolsync.yaml:LINE)`), never the daemon's flags, which did
+ * not give them; every error the daemon says goes through its redactor.
+ */
+class SettingsNamed extends Redactor {
+  constructor(
+    private readonly daemon: Redactor,
+    private readonly places: SettingPlaces,
+  ) {
+    super([]);
+  }
+
+  override scrub(text: string): string {
+    return namedSettings(this.daemon.scrub(text), this.places);
+  }
+
+  override scrubSecrets(text: string): string {
+    return this.daemon.scrubSecrets(text);
+  }
+}
+
 /** A unit of an environment opens its control plane on its first run; the one unit at start, failing there. */
 async function startUnit(
   name: string | null,
   config: DaemonConfig,
   source: Source,
   metrics: DaemonMetrics,
-  redactor: Redactor,
+  daemonRedactor: Redactor,
   deps: UnitDeps,
 ) {
+  const { settings } = config.controlPlane;
+  const redactor = settings ? new SettingsNamed(daemonRedactor, settings) : daemonRedactor;
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
   const controlPlane = controlPlaneAccess(
@@ -582,6 +611,8 @@ export async function environmentDaemonConfig(
   undoNewStates: (() => Promise<void>)[],
 ): Promise<DaemonConfig> {
   const credentials = environmentCredentials(dir, env, vars);
+  const { from, tokenFile } = credentials;
+  const settings = await settingPlaces(dir, env.name, { from, tokenFile });
   if (config.commitRendered)
     throw new UserError(
       '--commit-rendered commits the files of one control plane; with environments: in poolsync.yaml leave it off (render each environment with `poolsync render --env NAME`)',
@@ -618,6 +649,7 @@ export async function environmentDaemonConfig(
       token: null,
       tokenFile: credentials.tokenFile,
       apiKeyFile: credentials.apiKeyFile,
+      settings,
     },
     policy: env.policy ?? config.policy,
     driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,

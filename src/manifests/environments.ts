@@ -4,7 +4,7 @@
  * are not manifests, one control plane per environment, a promotion chain that never loops),
  * each error at its node. Loaded (index.ts): its files, its patches; and its credentials.
  */
-import { lstat } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Environment, EnvironmentEntry, RepoConfig } from '../model/desired.js';
 import {
@@ -545,5 +545,65 @@ export function environmentCredentials(
       out.from[field] = 'config';
     }
   }
+  return out;
+}
+
+/** What names an environment's control plane and credentials, for its messages (namedSettings). */
+export interface SettingPlaces {
+  name: string;
+  /** The line of each field in poolsync.yaml, where it reads. */
+  lines: Partial<Record<'controlPlane' | CredentialField, number>>;
+  /** Where each credential came from (EnvironmentCredentials); absent: a flag passed it. */
+  from?: EnvironmentCredentials['from'];
+  /** The token file's path, which its own messages name (controlplane/open.ts). */
+  tokenFile?: string;
+}
+
+/** The places of environment `name`'s settings in DIR's poolsync.yaml (no line where it does not read). */
+export async function settingPlaces(
+  dir: string,
+  name: string,
+  credentials: Omit<SettingPlaces, 'name' | 'lines'>,
+): Promise<SettingPlaces> {
+  const lines: SettingPlaces['lines'] = {};
+  try {
+    const parsed = parseYamlFile(await readFile(join(dir, REPO_CONFIG_FILE), 'utf8'));
+    const root = parsed.documents[0]?.root;
+    const env = root && entry(entry(root, 'environments')?.value, name)?.value;
+    for (const field of ['controlPlane', 'tokenFile', 'apiKeyFile'] as const) {
+      const node = env && entry(env, field)?.value;
+      if (node) lines[field] = node.pos.line;
+    }
+  } catch {
+    // no line to name: the message names the field alone
+  }
+  return { name, lines, ...credentials };
+}
+
+/**
+ * `message` with each flag it names that nobody passed (`--control-plane`, `--token-file`,
+ * `--api-key-file`) replaced by where the environment's value came from: its line of
+ * poolsync.yaml, or the operator's variable. The CLI and the daemon say an environment's errors so.
+ */
+export function namedSettings(message: string, p: SettingPlaces): string {
+  const place = (field: keyof SettingPlaces['lines']) =>
+    `environments.${p.name}.${field}${p.lines[field] !== undefined ? ` (${REPO_CONFIG_FILE}:${p.lines[field]})` : ''}`;
+  const from = (field: CredentialField) => {
+    const f = p.from?.[field];
+    return f === undefined ? null : f === 'config' ? place(field) : f.variable;
+  };
+  let out = message.replace(
+    /--control-plane \(env POOLSYNC_CONTROL_PLANE\)|--control-plane/g,
+    place('controlPlane'),
+  );
+  const token = from('tokenFile');
+  if (token !== null) out = out.replace(/--token-file/g, token);
+  // The token file's own messages (controlplane/open.ts) name it by its path alone: said as
+  // apiKeyFile's are, where it came from (its line, its variable, or --token-file).
+  if (p.tokenFile)
+    for (const said of [`the token file ${p.tokenFile}`, `token file ${p.tokenFile}`])
+      out = out.replaceAll(said, `${token ?? '--token-file'} ${p.tokenFile}`);
+  const key = from('apiKeyFile');
+  if (key !== null) out = out.replace(/--api-key-file/g, key);
   return out;
 }

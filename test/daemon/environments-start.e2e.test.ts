@@ -11,16 +11,17 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { twoEnvironments } from '../environments/helpers.js';
+import { runInProcess } from '../support/memory-io.js';
+import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 /** A watched folder with dev and prod, each on its own new state in the folder's `.poolsync/`. */
-function watched(): string {
+function watched(
+  cp = { dev: 'file:.poolsync/dev.json', prod: 'file:.poolsync/prod.json' },
+): string {
   const dir = join(tempDir(), 'config');
-  const files = twoEnvironments({
-    dev: 'file:.poolsync/dev.json',
-    prod: 'file:.poolsync/prod.json',
-  });
+  const files = twoEnvironments(cp);
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
@@ -68,5 +69,28 @@ describe('a daemon with environments whose start fails', () => {
       `environment prod: cannot make the folder of its control-plane state ${join(state, 'daemon', 'taken', 'prod.json')} (EEXIST: file already exists, mkdir '${join(state, 'daemon', 'taken')}'): remove what is in the way, or name another path in poolsync.yaml`,
     );
     expect(existsSync(join(state, 'daemon', 'states'))).toBe(false);
+  });
+
+  it("an environment whose control plane does not answer: its setting is named as the CLI names it, not the daemon's flag", async () => {
+    // prod's controlPlane is line 10 of poolsync.yaml; nothing listens on port 1.
+    const dir = watched({ dev: 'file:.poolsync/dev.json', prod: 'http://127.0.0.1:1' });
+    const setting = 'environments.prod.controlPlane (poolsync.yaml:10)';
+    const cli = await runInProcess(['plan', dir, '--env', 'prod'], { PATH: process.env.PATH });
+    expect(cli.stderr).toContain(`nothing accepts connections at http://127.0.0.1:1`);
+    expect(cli.stderr).toContain(`is it running, and is ${setting} right?`);
+    const started = await startOwnTestDaemon({
+      state: tempDir(),
+      flags: { watch: dir, listen: '127.0.0.1:0' },
+      logLevel: 'info',
+    });
+    try {
+      const said = () =>
+        started.logs.find((l) => l.includes('"environment":"prod"') && l.includes('ECONNREFUSED'));
+      await until('prod failing', () => said());
+      expect(said()).toContain(`is it running, and is ${setting} right?`);
+      expect(started.logs.join('')).not.toContain('--control-plane (env POOLSYNC_CONTROL_PLANE)');
+    } finally {
+      await started.stop();
+    }
   });
 });
