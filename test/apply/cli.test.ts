@@ -261,7 +261,8 @@ describe('poolsync apply PLANFILE', () => {
       expect((await runCli(['plan', repo, ...args, '--out', planFile])).code).toBe(0);
       holding = true;
       const run = startCli(['apply', planFile, ...args]);
-      await run.waitForOutput((s) => s.includes('Creating...') && proxy.counts.hold > 0);
+      await run.waitForOutput((s) => s.includes('Creating...'));
+      await until('a queue create held in flight', () => proxy.counts.hold > 0);
       run.child.kill('SIGINT');
       await run.waitForOutput((s) => s.includes('Interrupted: starting no new step'));
       run.child.kill('SIGINT');
