@@ -25,7 +25,12 @@ import {
   type InventoryCalls,
   type LiveLists,
 } from '../controlplane/types.js';
-import { INVENTORY_FORMAT, protectionFields, type InventoryRecord } from '../model/inventory.js';
+import {
+  INVENTORY_FORMAT,
+  protectionFields,
+  recordedAddresses,
+  type InventoryRecord,
+} from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { nextInventory, nextProtection } from '../plan/inventory.js';
@@ -36,6 +41,7 @@ import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 import { sameJson } from '../util/same-json.js';
+import { sortedHas } from '../util/sorted.js';
 
 export interface InventoryStore {
   /** For messages: a file, or the control plane's API. */
@@ -172,9 +178,14 @@ export async function readLiveWithInventory(
 }
 
 export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {
+  const lists = Object.entries(record?.repositories ?? {});
   return {
     ...live,
-    inventory: record ? Object.freeze([...record.addresses]) : null,
+    inventory: record ? Object.freeze([...recordedAddresses(record)]) : null,
+    // Read from a store: who applied each address, none in an earlier build's record.
+    ...(record
+      ? { inventory_owners: Object.fromEntries(lists.map(([r, l]) => [r, Object.freeze([...l])])) }
+      : {}),
     ...(record?.forgotten?.length ? { forgotten: Object.freeze([...record.forgotten]) } : {}),
     ...(record?.prevent_destroy?.length
       ? { prevent_destroy: Object.freeze([...record.prevent_destroy]) }
@@ -193,7 +204,12 @@ export function deletedBy(plan: Plan, result: Pick<ApplyResult, 'applied'>): Set
   return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
 }
 
-/** After an apply (also one with nothing to do): the new addresses, or null if unchanged. */
+/**
+ * After an apply (also one with nothing to do): its repository's new addresses, or null if the
+ * inventory is unchanged. Only that repository's entries change (docs/plan.md, Prune scope); what
+ * it declares that was recorded without a repository becomes its own (adopted), and what another
+ * repository applied stays that one's (the plan leaves it to that one: REPOSITORY_CONFLICT).
+ */
 export async function recordInventory(
   store: InventoryStore,
   plan: Plan,
@@ -201,16 +217,33 @@ export async function recordInventory(
 ): Promise<string[] | null> {
   if (!plan.inventory) return null;
   const current = await store.read();
-  const next = nextInventory(current?.addresses ?? null, plan.inventory, deleted);
-  const addresses = next ?? current?.addresses ?? [];
-  const marks = nextProtection(current ?? {}, plan.inventory, addresses);
+  // A plan of an earlier build names no repository: recorded as that build did, without one.
+  const repository = plan.inventory.repository ?? null;
+  const lists = { ...current?.repositories };
+  const unowned = current?.addresses ?? [];
+  const mine = repository === null ? unowned : (lists[repository] ?? []);
+  const others = Object.entries(lists).filter(([r, l]) => r !== repository && l.length > 0);
+  const taken = others.length > 0 ? new Set(others.flatMap(([, l]) => l)) : null;
+  let next = nextInventory(current ? mine : null, plan.inventory, deleted);
+  if (next && taken) next = next.filter((a) => !taken.has(a));
+  const addresses = next ?? [...mine];
+  const isMine = sortedHas(addresses);
+  const left = repository === null ? addresses : unowned.filter((a) => !isMine(a));
+  const adopted = repository === null ? 0 : unowned.length - left.length;
+  if (repository !== null && addresses.length > 0) lists[repository] = addresses;
+  else if (repository !== null) delete lists[repository];
+  const record = {
+    addresses: left,
+    ...(Object.keys(lists).length > 0 ? { repositories: lists } : {}),
+  };
+  const marks = nextProtection(current ?? {}, plan.inventory, recordedAddresses(record));
   // The budget this commit sets becomes the one later plans keep (docs/plan.md, Guardrails).
   const { guardrails } = plan.inventory;
   const sameBudget = sameJson(current?.guardrails ?? null, guardrails ?? null);
-  if (next === null && marks === null && sameBudget) return null;
+  if (next === null && adopted === 0 && marks === null && sameBudget) return null;
   await store.write({
     format: INVENTORY_FORMAT,
-    addresses,
+    ...record,
     updated_at: new Date().toISOString(),
     commit: plan.commit,
     control_plane: store.controlPlane,
@@ -221,17 +254,34 @@ export async function recordInventory(
   return addresses;
 }
 
-/** `import` adopts live objects (forgotten ones too): how many were not managed. */
-export async function adoptIntoInventory(store: InventoryStore, addresses: readonly string[]) {
+/**
+ * `import` adopts live objects (forgotten ones too) for `repository` (null: recorded without
+ * one), taking them from another repository's entries: how many were not its own.
+ */
+export async function adoptIntoInventory(
+  store: InventoryStore,
+  addresses: readonly string[],
+  repository: string | null,
+) {
   const current = await store.read();
-  const have = new Set(current?.addresses ?? []);
+  const lists = { ...current?.repositories };
+  const unowned = current?.addresses ?? [];
+  const have = new Set(repository === null ? unowned : (lists[repository] ?? []));
   const wasForgotten = new Set(current?.forgotten ?? []);
-  const adopted = [...new Set(addresses)].filter((a) => !have.has(a) || wasForgotten.has(a));
-  if (adopted.length === 0 && current !== null) return 0;
-  const forgotten = [...wasForgotten].filter((a) => !adopted.includes(a));
+  const adopted = new Set([...addresses].filter((a) => !have.has(a) || wasForgotten.has(a)));
+  if (adopted.size === 0 && current !== null) return 0;
+  const forgotten = [...wasForgotten].filter((a) => !adopted.has(a));
+  const mine = [...new Set([...have, ...adopted])].sort();
+  for (const [r, l] of Object.entries(lists)) {
+    const kept = l.filter((a) => !adopted.has(a));
+    if (kept.length > 0) lists[r] = kept;
+    else delete lists[r];
+  }
+  if (repository !== null) lists[repository] = mine;
   await store.write({
     format: INVENTORY_FORMAT,
-    addresses: [...new Set([...have, ...adopted])].sort(),
+    addresses: repository === null ? mine : unowned.filter((a) => !adopted.has(a)),
+    ...(Object.keys(lists).length > 0 ? { repositories: lists } : {}),
     updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,
@@ -239,15 +289,19 @@ export async function adoptIntoInventory(store: InventoryStore, addresses: reado
     ...protectionFields(current ?? {}),
     ...(current?.guardrails ? { guardrails: current.guardrails } : {}),
   });
-  return adopted.length;
+  return adopted.size;
 }
 
 /** `state forget`: marked forgotten, so no later prune deletes it, whatever `manage:` says. */
 export async function forgetInInventory(store: InventoryStore, address: string): Promise<void> {
   const current = await store.read();
+  const repositories = Object.entries(current?.repositories ?? {})
+    .map(([r, l]) => [r, l.filter((a) => a !== address)] as const)
+    .filter(([, l]) => l.length > 0);
   await store.write({
     format: INVENTORY_FORMAT,
     addresses: (current?.addresses ?? []).filter((a) => a !== address),
+    ...(repositories.length > 0 ? { repositories: Object.fromEntries(repositories) } : {}),
     updated_at: new Date().toISOString(),
     commit: current?.commit ?? null,
     control_plane: store.controlPlane,

@@ -13,6 +13,7 @@ import { policyWords } from '../render/policy.js';
 import { splitHeld } from '../plan/hold.js';
 import { guardrailHold } from '../plan/guardrails.js';
 import { UserError } from '../util/user-error.js';
+import { followedRepository } from '../ops/repository.js';
 import {
   commentKey,
   commentMarker,
@@ -306,17 +307,20 @@ function planUnit(
   commit: string,
   repoPath: string,
 ): Promise<EnvironmentOutcome> {
-  return planOutcome({
-    dir,
-    commit,
-    environment: unit.name ?? undefined,
-    readLive: unit.readLive,
-    repoPath,
-    backend: unit.backend(),
-    controlPlane: unit.identity(),
-    // The pull request's head is no branch the daemon follows: data.poolsync.branch is null.
-    policies: unit.checkPolicies && ((plan, desired) => unit.checkPolicies!(plan, desired, null)),
-  });
+  return followedRepository(unit.config.source).then((repository) =>
+    planOutcome({
+      dir,
+      commit,
+      repository,
+      environment: unit.name ?? undefined,
+      readLive: unit.readLive,
+      repoPath,
+      backend: unit.backend(),
+      controlPlane: unit.identity(),
+      // The pull request's head is no branch the daemon follows: data.poolsync.branch is null.
+      policies: unit.checkPolicies && ((plan, desired) => unit.checkPolicies!(plan, desired, null)),
+    }),
+  );
 }
 
 /** Each unit's plan of the commit, recorded as posted with its held part (a section each). */

@@ -475,11 +475,12 @@ export class Reconciler {
       } else {
         outcome = decision;
         // In sync, but the inventory lacks declared objects (applied before it or by another tool).
-        const { liveInventory } = products;
+        const { liveInventory, live } = products;
         const behind =
           liveInventory !== undefined &&
+          live != null &&
           plan.inventory !== undefined &&
-          inventoryBehind(liveInventory, products.live, plan.inventory);
+          inventoryBehind(live, plan.inventory);
         if (decision.result === 'in_sync' && behind) {
           opened = false;
           await access.use(async (cp) => {

@@ -14,6 +14,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { executePlan } from '../apply/executor.js';
 import { READ_PARALLELISM } from '../apply/types.js';
 import { inventoryStore, readLiveWithInventory } from '../apply/inventory.js';
+import { followedRepository } from '../ops/repository.js';
 import { newStateUndo } from '../controlplane/embedded/store.js';
 import { controlPlaneIdentity } from '../controlplane/identity.js';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
@@ -517,6 +518,7 @@ async function unitPipeline(
   // Environments reaching one control plane under two names are refused (manifests/environments.ts).
   const resolveHost = environment !== null ? lookupHost() : undefined;
   return {
+    repository: await followedRepository(config.source),
     loadRepository: async (dir, opts) => {
       const loaded = await loadDesired(dir, {
         ...opts,

@@ -639,6 +639,8 @@ function otherFields(
       continue;
     }
     if (x === y) continue;
+    // Whose each address is: read again at every run, nearly always the same (prune-scope.ts).
+    if (key === 'inventory_owners' && sameOwners(x, y)) continue;
     if (ADDRESSES.has(key)) {
       // Read again at every run: nearly always the same addresses in the same order.
       if (Array.isArray(x) && Array.isArray(y) && sameStrings(x as string[], y as string[]))
@@ -657,6 +659,12 @@ function otherFields(
     if (JSON.stringify(x) !== JSON.stringify(y)) return `${key} changed`;
   }
   return null;
+}
+
+function sameOwners(x: unknown, y: unknown): boolean {
+  const a = Object.entries((x ?? {}) as Record<string, string[]>);
+  const b = (y ?? {}) as Record<string, string[] | undefined>;
+  return a.length === Object.keys(b).length && a.every(([k, l]) => b[k] && sameStrings(l, b[k]));
 }
 
 const present = (v: unknown) =>

@@ -20,7 +20,7 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import { delimiter, join } from 'node:path';
-import { parseInventoryText, type InventoryRecord } from '../model/inventory.js';
+import { parseInventoryText, recordedAddresses, type InventoryRecord } from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
@@ -301,6 +301,32 @@ export function mergeAddresses(
   return [...out].sort();
 }
 
+/** A record's address lists: each repository's, and ('') those recorded without one. */
+type Lists = Record<string, readonly string[]>;
+const listsOf = (r: InventoryRecord): Lists => ({ ...r.repositories, '': r.addresses });
+
+/** mergeAddresses of each list; an empty one left out (but the unowned one). */
+function mergeLists(
+  base: Lists | null | undefined,
+  ours: Lists,
+  theirs: Lists | null,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const k of new Set([
+    ...Object.keys(base ?? {}),
+    ...Object.keys(ours),
+    ...Object.keys(theirs ?? {}),
+  ])) {
+    const merged = mergeAddresses(
+      base && (base[k] ?? []),
+      ours[k] ?? [],
+      theirs && (theirs[k] ?? []),
+    );
+    if (merged.length > 0 || k === '') out[k] = merged;
+  }
+  return out;
+}
+
 /** A ConfigMap poolsync creates: labelled as its own, saying what it holds. */
 const newConfigMap = (ref: K8sPlace, what: string, data: Record<string, string>) => ({
   namespace: ref.namespace,
@@ -318,8 +344,8 @@ const newConfigMap = (ref: K8sPlace, what: string, data: Record<string, string>)
 
 export class ConfigMapInventory {
   private readonly api: CoreV1Api;
-  /** This control plane's entry as last read (null: none); undefined until read. */
-  private base: string[] | null | undefined = undefined;
+  /** This control plane's entry's lists as last read (null: none); undefined until read. */
+  private base: Lists | null | undefined = undefined;
   /** The ConfigMap as last read or written (null: none); undefined until read. */
   private seen: V1ConfigMap | null | undefined = undefined;
   /** Writes refused with 409 Conflict and retried. */
@@ -351,7 +377,7 @@ export class ConfigMapInventory {
     const cm = await this.get();
     const entry = this.entry(cm);
     this.seen = cm;
-    this.base = entry?.addresses ?? null;
+    this.base = entry ? listsOf(entry) : null;
     return entry ?? (await this.before());
   }
 
@@ -361,10 +387,13 @@ export class ConfigMapInventory {
       // First from the ConfigMap as read (its resourceVersion: a write since is a 409), then
       // from the ConfigMap as it is now.
       const cm = attempt === 1 && this.seen !== undefined ? this.seen : await this.get();
-      const theirs = this.entry(cm)?.addresses ?? null;
-      const addresses = mergeAddresses(this.base, record.addresses, theirs);
-      const data = { ...(cm?.data ?? {}), [this.key]: JSON.stringify({ ...record, addresses }) };
-      this.checkSize({ data, binaryData: cm?.binaryData ?? {} }, addresses.length);
+      const now = this.entry(cm);
+      const lists = mergeLists(this.base, listsOf(record), now && listsOf(now));
+      const { '': addresses = [], ...owned } = lists;
+      const merged: InventoryRecord = { ...record, addresses, repositories: owned };
+      if (Object.keys(owned).length === 0) delete merged.repositories;
+      const data = { ...(cm?.data ?? {}), [this.key]: JSON.stringify(merged) };
+      this.checkSize({ data, binaryData: cm?.binaryData ?? {} }, recordedAddresses(merged).length);
       try {
         this.seen =
           cm === null
@@ -373,7 +402,7 @@ export class ConfigMapInventory {
                 { ...this.ref, body: { ...cm, data } },
                 this.calls,
               );
-        this.base = addresses;
+        this.base = lists;
         return;
       } catch (err) {
         // 409: changed since read (PUT), or created meanwhile (POST); 404: deleted since read

@@ -76,6 +76,7 @@ export async function readRepoConfig(
     config: {
       prune: raw.prune ?? false,
       ignore: [...ignore, ...skip],
+      ...(raw.repository ? { repository: raw.repository } : {}),
       ...(raw.manage ? { manage: [...new Set(raw.manage)] } : {}),
       ...(raw.acceptCascade ? { accept_cascade: [...new Set(raw.acceptCascade)] } : {}),
       ...(raw.absent?.length ? { absent: [...raw.absent] } : {}),

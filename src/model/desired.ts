@@ -66,6 +66,8 @@ export interface DesiredDefaultQueue extends DefaultQueueSetting, Declared {}
 export interface RepoConfig {
   prune: boolean;
   ignore: string[];
+  /** poolsync.yaml `repository:`: the name its objects are recorded under (src/ops/repository.ts). */
+  repository?: string;
   /** poolsync.yaml `manage:`: the kinds this repository manages, hence may prune (docs/plan.md). */
   manage?: ObjectKind[];
   /** Kinds with a document: the prune scope without `manage`. Absent (hand-built): every kind. */

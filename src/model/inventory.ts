@@ -1,10 +1,11 @@
 /**
  * The inventory (docs/plan.md, Prune by inventory): per control plane, the addresses poolsync
- * applied from the repository, which `prune: true` deletes once undeclared (as the kinds
- * `manage:` claims). Kept where every reader of that control plane finds it (src/apply/inventory.ts).
+ * applied, each under the repository that applied it, which `prune: true` of that repository
+ * alone deletes once undeclared (as the kinds `manage:` claims). Kept where every reader of that
+ * control plane finds it (src/apply/inventory.ts).
  */
 import { refuseNewer } from '../util/format-version.js';
-import { ascending } from '../util/sorted.js';
+import { ascending, sortedUnion } from '../util/sorted.js';
 
 import {
   CONFIRM_DESTROY_ANNOTATION,
@@ -12,12 +13,19 @@ import {
   type Guardrails,
 } from './desired.js';
 
-export const INVENTORY_FORMAT = 1;
+/** 2: `repositories` (docs/versioning.md): a build reading 1 would prune every repository's. */
+export const INVENTORY_FORMAT = 2;
 
 export interface InventoryRecord {
-  format: typeof INVENTORY_FORMAT;
-  /** `Kind/name` addresses, sorted, unique. */
+  /** As read (a record of format 1 is kept as it is); written: INVENTORY_FORMAT. */
+  format: 1 | typeof INVENTORY_FORMAT;
+  /**
+   * `Kind/name` addresses recorded without the repository that applied them (every address of
+   * format 1), sorted, unique: no repository prunes them (docs/plan.md, Prune scope).
+   */
   addresses: string[];
+  /** Per repository (src/ops/repository.ts), the addresses it applied, sorted, unique. Absent: none. */
+  repositories?: Record<string, string[]>;
   /** ISO 8601. */
   updated_at: string;
   commit: string | null;
@@ -92,14 +100,17 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     return 'expected a JSON object';
   const r = data as Record<string, unknown>;
   refuseNewer(where, r.format, INVENTORY_FORMAT);
-  if (r.format !== INVENTORY_FORMAT)
-    return `format is ${JSON.stringify(r.format)}, this poolsync reads format ${INVENTORY_FORMAT}`;
+  if (r.format !== 1 && r.format !== INVENTORY_FORMAT)
+    return `format is ${JSON.stringify(r.format)}, this poolsync reads formats 1 and ${INVENTORY_FORMAT}`;
   const addresses = r.addresses;
+  if (!isAddressList(addresses)) return 'addresses must be a list of Kind/name addresses';
+  const repositories = r.repositories ?? {};
   if (
-    !Array.isArray(addresses) ||
-    !addresses.every((a) => typeof a === 'string' && a.includes('/'))
+    typeof repositories !== 'object' ||
+    Array.isArray(repositories) ||
+    !Object.entries(repositories).every(([k, v]) => k !== '' && isAddressList(v))
   )
-    return 'addresses must be a list of Kind/name addresses';
+    return 'repositories must map each repository to a list of Kind/name addresses';
   if (typeof r.updated_at !== 'string') return 'updated_at must be a string';
   if (r.commit !== null && typeof r.commit !== 'string') return 'commit must be a string or null';
   const forgotten = r.forgotten ?? [];
@@ -112,11 +123,15 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     if (!Array.isArray(marked) || !marked.every((a) => typeof a === 'string' && a.includes('/')))
       return `${m} must be a list of Kind/name addresses`;
   }
+  const lists = Object.entries(repositories as Record<string, string[]>);
   return {
-    format: INVENTORY_FORMAT,
+    format: r.format,
     // As poolsync writes it (sorted, unique), the parsed list itself: no set nor sort of
     // 10,000 addresses on each of a daemon run's reads.
     addresses: ascending(addresses as string[]) as string[],
+    ...(lists.length > 0
+      ? { repositories: Object.fromEntries(lists.map(([k, v]) => [k, ascending(v) as string[]])) }
+      : {}),
     updated_at: r.updated_at,
     commit: (r.commit as string | null) ?? null,
     control_plane: (r.control_plane as InventoryRecord['control_plane']) ?? null,
@@ -124,6 +139,26 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     ...protectionFields(protectionOf(r as Protection)),
     ...(guardrails ? { guardrails } : {}),
   };
+}
+
+function isAddressList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((a) => typeof a === 'string' && a.includes('/'));
+}
+
+/** Every address the record holds, of every repository and of none, sorted. */
+export function recordedAddresses(
+  r: Pick<InventoryRecord, 'addresses' | 'repositories'>,
+): string[] {
+  const lists = Object.values(r.repositories ?? {});
+  if (lists.length === 0) return r.addresses;
+  return lists.reduce<string[]>((all, l) => sortedUnion(all, l), r.addresses);
+}
+
+/** The repository that applied `address`: null when recorded without one, undefined when not recorded. */
+export function recordedBy(r: InventoryRecord | null, address: string): string | null | undefined {
+  for (const [repository, list] of Object.entries(r?.repositories ?? {}))
+    if (list.includes(address)) return repository;
+  return r?.addresses.includes(address) ? null : undefined;
 }
 
 /** A record from its JSON text, or why it is not one (never the parser's message: it quotes the text). */

@@ -109,6 +109,12 @@ export interface LiveState {
    * not read (src/apply/inventory.ts reads it beside the live state).
    */
   inventory?: readonly string[] | null;
+  /**
+   * Per repository, the addresses of `inventory` it applied (the inventory's `repositories`); one
+   * in none was recorded without its repository. Absent: a state built in-process, whose whole
+   * inventory is the planned repository's (src/plan/prune-scope.ts, ownership).
+   */
+  inventory_owners?: Readonly<Record<string, readonly string[]>>;
   /** What `poolsync state forget` took out of management (the inventory's `forgotten`): never pruned. */
   forgotten?: readonly string[];
   /** Applied with `poolsync/prevent-destroy: "true"` (the inventory's marks): never destroyed. */

@@ -6,6 +6,7 @@
  */
 import { newStateUndo } from '../controlplane/embedded/store.js';
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
+import { repositoryOf } from './repository.js';
 import {
   deletedBy,
   inventoryStore,
@@ -159,9 +160,10 @@ interface Locked {
   loaded?: LoadedFolder;
 }
 
-/** A `dir` source's valid desired state (it records the commit: the plan's). */
+/** A `dir` source's valid desired state (it records the commit: the plan's), and its repository. */
 interface LoadedFolder {
   desired: DesiredState | null;
+  repository: string;
 }
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
@@ -413,7 +415,12 @@ async function planOf(
   // What the backend manages and which steps are manual (given a closure, not the control plane).
   const backend = backendInfo(cp);
   const made = await planDesired(desired, read, {
-    plan: { backend, ...source.shape, baseGuardrails: locked.baseGuardrails },
+    plan: {
+      backend,
+      ...source.shape,
+      baseGuardrails: locked.baseGuardrails,
+      repository: locked.loaded!.repository,
+    },
   });
   // Not shown once cancelled while it was read.
   o.cancelled?.throwIfAborted();
@@ -435,14 +442,18 @@ async function loadFolder(
 ): Promise<LoadedFolder> {
   const dir = source.path;
   const commit = source.commit ?? (await cleanCommit(dir));
-  const loaded = await loadDesired(dir, { commit, environment: source.environment });
+  // Named by the folder as the user gave it: a temporary checkout (--at) is no repository.
+  const [loaded, repository] = await Promise.all([
+    loadDesired(dir, { commit, environment: source.environment }),
+    repositoryOf(source.shown ?? dir),
+  ]);
   if (!loaded.valid) {
     o.stderr(formatValidationText(loaded.errors, { baseDir: source.shown ?? dir }));
     throw new UserError(
       `the repository is invalid (${loaded.errors.length} error(s)): nothing was applied`,
     );
   }
-  return { desired: loaded.desired };
+  return { desired: loaded.desired, repository };
 }
 
 /**

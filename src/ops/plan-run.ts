@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { openTarget, pullRequestGuardrails, type Opening, type Target } from './open-target.js';
+import { repositoryOf } from './repository.js';
 import {
   backendInfo,
   readLiveState,
@@ -81,6 +82,8 @@ export interface PlanRunInput {
   /** docs/environments.md; null without environments. */
   environment: string | null;
   shape?: PlanShape & Pick<PlanOptions, 'baseGuardrails'>;
+  /** The repository planned (src/ops/repository.ts); absent: a folder's, by its Git remote. */
+  repository?: string;
 }
 
 export interface Planned {
@@ -200,11 +203,15 @@ async function planned(
     read(need, before).catch((err: unknown) => {
       throw new LiveStateUnreadable(err);
     });
+  // Named by the folder as the user gave it: a temporary copy (--at, promote) is no repository.
+  const repository =
+    input.repository ??
+    (desired.kind === 'folder' ? await repositoryOf(desired.shown ?? desired.dir) : null);
   const common = {
     commit: input.commit,
     environment: input.environment ?? undefined,
     shared: desired.kind === 'folder' ? desired.shared : undefined,
-    plan: { commit: input.commit, backend: cp.backend, ...input.shape },
+    plan: { commit: input.commit, backend: cp.backend, ...input.shape, repository },
   };
   let made: Made;
   if (desired.kind === 'loaded') {

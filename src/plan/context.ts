@@ -24,11 +24,17 @@ import {
   type DesiredQueue,
   type DesiredState,
 } from '../model/desired.js';
-import type { Change, PruneScope } from '../model/plan.js';
+import type { Change, PruneScope, Reason } from '../model/plan.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { makeChange, diffForms, type Form } from './forms.js';
 import { reportedDataPlane } from '../model/capabilities.js';
-import { prunes, scopeWithInventory, unmanagedReason } from './prune-scope.js';
+import {
+  ownership,
+  prunes,
+  scopeWithInventory,
+  unmanagedReason,
+  type Ownership,
+} from './prune-scope.js';
 import { sortedUnion } from '../util/sorted.js';
 
 /** Each flag: that step exists (a replace both creates and deletes; `updates`: pool_update). */
@@ -142,8 +148,10 @@ export interface LabelDecision extends Upserted {
 export class PlanIndex {
   /** Undefined when prune is off. */
   readonly pruneScope: PruneScope | undefined;
-  /** The inventory's addresses (what poolsync applied), or null when none was read or recorded. */
+  /** This repository's addresses in the inventory (what it applied), or null when none was read or recorded. */
   readonly inventory: ReadonlySet<string> | null;
+  /** Who applied the inventory's other addresses (prune-scope.ts). */
+  readonly owners: Ownership;
   readonly dPools: ReadonlyMap<string, DesiredPool>;
   readonly lPools: ReadonlyMap<string, LivePool>;
   readonly dClusters: ReadonlyMap<string, DesiredCluster>;
@@ -189,9 +197,13 @@ export class PlanIndex {
     readonly forceReplace: ReadonlySet<string> = new Set(),
     /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
     readonly keptSettings: ReadonlySet<string> = new Set(),
+    /** The repository planned (index.ts, repositoryOfPlan); null: none named. */
+    repository: string | null = null,
   ) {
-    this.pruneScope = scopeWithInventory(desired.config, live.inventory, live.forgotten);
-    this.inventory = live.inventory ? setOf(live.inventory) : null;
+    this.owners = ownership(live, repository);
+    const { own } = this.owners;
+    this.pruneScope = scopeWithInventory(desired.config, own, live.forgotten);
+    this.inventory = own ? setOf(own) : null;
     const name = (o: { name: string }) => o.name;
     this.dPools = indexBy(desired.pools, name);
     this.lPools = indexBy(live.pools, name);
@@ -354,12 +366,17 @@ export class PlanIndex {
 
   /** This undeclared live object is deleted (prune on, in scope). */
   prunes(kind: ObjectKind, name: string): boolean {
-    return prunes(this.pruneScope, this.inventory, kind, name);
+    return prunes(this.pruneScope, this.inventory, kind, name, this.owners);
+  }
+
+  /** Why this undeclared live object is left alone. */
+  unmanagedWhy(kind: ObjectKind, name: string): Reason {
+    return unmanagedReason(this.pruneScope, kind, name, this.owners);
   }
 
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {
     return makeChange(kind, name, 'unmanaged', before, before, [], {
-      why: unmanagedReason(this.pruneScope, kind, name),
+      why: this.unmanagedWhy(kind, name),
     });
   }
 

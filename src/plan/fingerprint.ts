@@ -329,6 +329,11 @@ export function liveFingerprint(live: LiveState, texts?: KeyTexts): string {
     ...when(live.flyteadmin, () => ['flyteadmin', flyteadminKey(live.flyteadmin!)]),
     // What prune may delete depends on it.
     ...when(live.inventory !== undefined, () => inventoryItem(live.inventory ?? null, texts)),
+    // Whose each address is decides what prune may delete and what is a conflict (prune-scope.ts).
+    ...when(Object.keys(live.inventory_owners ?? {}).length, () => [
+      'owners',
+      Object.entries(live.inventory_owners!).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ]),
     ...when(live.forgotten?.length, () => ['forgotten', live.forgotten]),
     // What the plan may destroy depends on them (plan/guardrails.ts). Only when recorded.
     ...when(live.prevent_destroy?.length, () => ['prevent_destroy', live.prevent_destroy]),

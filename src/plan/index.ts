@@ -55,7 +55,13 @@ import {
 } from './pools-and-clusters.js';
 import { fairnessWarnings, planQueues, withCauses } from './queues.js';
 import { buildSteps, withExecution } from './steps.js';
-import { declaredByKind, declaredProtection, planInventory } from './inventory.js';
+import {
+  declaredByKind,
+  declaredProtection,
+  planInventory,
+  repositoryConflicts,
+  withoutAddresses,
+} from './inventory.js';
 import { budgetErrors, confirmDestroy, recordedProtectionErrors } from './guardrails.js';
 import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
@@ -75,26 +81,40 @@ export interface PlanOptions {
   backend?: BackendInfo;
   /** The base branch's poolsync.yaml guardrails in pull-request mode: a bound the pull request keeps. */
   baseGuardrails?: Guardrails;
+  /**
+   * The repository planned, as its folder names it (src/ops/repository.ts), when poolsync.yaml
+   * names none: prune deletes only what it applied (docs/plan.md, Prune scope).
+   */
+  repository?: string | null;
 }
 
 /** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
-export type PlanShape = Omit<PlanOptions, 'commit' | 'backend' | 'baseGuardrails'>;
+export type PlanShape = Omit<PlanOptions, 'commit' | 'backend' | 'baseGuardrails' | 'repository'>;
+
+/** The repository a plan is made from: poolsync.yaml `repository:`, else the one its caller names. */
+function repositoryOfPlan(desired: DesiredState, opts: PlanOptions): string | null {
+  return desired.config.repository ?? opts.repository ?? null;
+}
 
 /** `configOnlyPools`: pools outside the API (Union self-managed's pool map) assignments may name. */
 export function computePlan(
-  desired: DesiredState,
+  declared: DesiredState,
   live: LiveState,
   opts: PlanOptions = {},
   configOnlyPools: readonly string[] = [],
 ): Plan {
-  const commit = opts.commit !== undefined ? opts.commit : desired.commit;
+  const commit = opts.commit !== undefined ? opts.commit : declared.commit;
   const replace = new Set(opts.replace ?? []);
-  let ctx = new PlanContext(desired, live, replace);
+  const repository = repositoryOfPlan(declared, opts);
+  // What another repository applied is left to it (docs/plan.md, Prune scope): planned as undeclared.
+  const conflicts = repositoryConflicts(declared, live, repository);
+  const desired = withoutAddresses(declared, conflicts);
+  let ctx = new PlanContext(desired, live, replace, undefined, repository);
   let pc = decide(ctx);
   // A blocked declared setting leaves the live one in place: plan again with it kept.
   const kept = keptSettings(ctx);
   if (kept.size > 0) {
-    ctx = new PlanContext(desired, live, replace, kept);
+    ctx = new PlanContext(desired, live, replace, kept, repository);
     pc = decide(ctx);
   }
   const labels = planExecutionClusterLabels(ctx);
@@ -107,6 +127,11 @@ export function computePlan(
   ctx.labels = fa.labels;
   ctx.otherRows = fa.otherRows;
   const warnings = [...pc.warnings, ...labels.warnings, ...fa.warnings];
+  conflicts.forEach((other, at) =>
+    warnings.push(
+      warning('REPOSITORY_CONFLICT', at, { address: at, repository: other, here: repository }),
+    ),
+  );
   const errors = [
     ...pc.errors,
     ...checkReferences(ctx, new Set(configOnlyPools)),
@@ -141,7 +166,10 @@ export function computePlan(
   const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
-  const { inventory, ...fingerprints } = wholeParts(desired, live, commit, () => declaredMarks);
+  const { inventory, ...fingerprints } = wholeParts(declared, live, commit, repository, {
+    desired,
+    marks: () => declaredMarks,
+  });
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
@@ -166,13 +194,18 @@ function wholeParts(
   desired: DesiredState,
   live: LiveState,
   commit: string | null,
-  marks: () => ReturnType<typeof declaredProtection>,
+  repository: string | null,
+  /** What this repository plans (`desired` less what another applied) and its marks. */
+  own: { desired: DesiredState; marks: () => ReturnType<typeof declaredProtection> },
   known: Known = {},
 ) {
   return {
     desired_fingerprint: desiredFingerprint(desired, commit, known.keyTexts),
     live_fingerprint: known.live_fingerprint ?? liveFingerprint(live, known.keyTexts),
-    inventory: 'inventory' in known ? known.inventory : planInventory(desired, live, marks()),
+    inventory:
+      'inventory' in known
+        ? known.inventory
+        : planInventory(own.desired, live, own.marks(), repository),
   };
 }
 
@@ -196,7 +229,10 @@ export function organisationParts(
 ) {
   const view = opts.backend ? plannableState(desired, opts.backend).desired : desired;
   const commit = opts.commit !== undefined ? opts.commit : view.commit;
-  return wholeParts(view, live, commit, () => declaredProtection(view), known);
+  const repository = repositoryOfPlan(view, opts);
+  const own = withoutAddresses(view, repositoryConflicts(view, live, repository));
+  const marks = () => declaredProtection(own);
+  return wholeParts(view, live, commit, repository, { desired: own, marks }, known);
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */

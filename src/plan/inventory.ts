@@ -30,6 +30,7 @@ import type {
   LiveQueue,
 } from '../model/live.js';
 import type { PlanInventory, Change, Plan } from '../model/plan.js';
+import { ownership } from './prune-scope.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { sameJson } from '../util/same-json.js';
 import { diffAfter } from './forms.js';
@@ -184,21 +185,25 @@ export function planInventory(
   desired: DesiredState,
   live: LiveState,
   marks: Partial<Record<ProtectionMark, string[]>> = declaredProtection(desired),
+  repository: string | null = null,
 ): PlanInventory | undefined {
   if (live.inventory === undefined) return undefined;
   const declared = declaredAddresses(desired);
+  // Of this repository's entries only: another's are its own to drop.
+  const { own } = ownership(live, repository);
   let gone: string[] = [];
-  if (live.inventory !== null && live.inventory.length > 0) {
+  if (own && own.length > 0) {
     // Looked up in the sorted list (a recorded inventory is sorted too: one walk), not a set of
     // 100,000 addresses; the live objects by address only once an entry is not declared: a
     // converged plan's entries all are (at 100,000 objects, no 100,000 addresses and their map).
     const wanted = sortedHas(declared);
     let here: Map<string, object> | undefined;
-    gone = live.inventory.filter((a) => !wanted(a) && !(here ??= liveObjects(live)).has(a));
+    gone = own.filter((a) => !wanted(a) && !(here ??= liveObjects(live)).has(a));
   }
   const { guardrails } = desired.config;
   return {
     found: live.inventory !== null,
+    ...(repository !== null ? { repository } : {}),
     declared,
     gone,
     ...marks,
@@ -291,20 +296,66 @@ export function nextInventory(
 }
 
 /**
- * Whether recording a plan with nothing to do changes the inventory: declared objects it lacks,
- * a protection mark or the budget changed (an annotation is never sent, so it is no change).
+ * Whether recording a plan with nothing to do changes the inventory: declared objects its
+ * repository's entries lack (or recorded without a repository: adopted), a protection mark or the
+ * budget changed (an annotation is never sent, so it is no change).
  */
 export function inventoryBehind(
-  current: readonly string[] | null,
-  marks: Pick<LiveState, 'prevent_destroy' | 'confirm_destroy' | 'guardrails'> | null | undefined,
+  live: Pick<
+    LiveState,
+    'inventory' | 'inventory_owners' | 'prevent_destroy' | 'confirm_destroy' | 'guardrails'
+  >,
   inventory: PlanInventory,
 ): boolean {
+  const owners = ownership(live, inventory.repository ?? null);
+  const current = owners.own ?? null;
   const next = nextInventory(current, inventory, new Set());
   return (
     next !== null ||
-    nextProtection(marks ?? {}, inventory, current ?? []) !== null ||
-    !sameJson(marks?.guardrails ?? null, inventory.guardrails ?? null)
+    inventory.declared.some((a) => owners.other(a) === '') ||
+    nextProtection(live, inventory, live.inventory ?? []) !== null ||
+    !sameJson(live.guardrails ?? null, inventory.guardrails ?? null)
   );
+}
+
+/**
+ * What this repository declares that the inventory records as another repository's: address →
+ * that repository (docs/plan.md, Prune scope). Left as that one applied it, never taken over:
+ * Argo CD warns of a resource two applications track (SharedResourceWarning) and Helm 3 refuses
+ * to adopt one another release owns; quality.md: nothing poolsync does not manage is changed.
+ */
+export function repositoryConflicts(
+  desired: DesiredState,
+  live: Pick<LiveState, 'inventory_owners'>,
+  repository: string | null,
+): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [other, list] of Object.entries(live.inventory_owners ?? {}))
+    if (other !== repository && list.length > 0)
+      for (const at of declaredObjectsAt(desired, list).keys()) out.set(at, other);
+  return out;
+}
+
+/** The desired state without `drop`'s addresses: what this repository plans, sends and records. */
+export function withoutAddresses(
+  desired: DesiredState,
+  drop: ReadonlyMap<string, unknown>,
+): DesiredState {
+  if (drop.size === 0) return desired;
+  const keep = <T>(kind: ObjectKind, list: T[] | undefined): T[] | undefined => {
+    const key = LISTED[kind](desired)[1];
+    return list?.filter((o) => !drop.has(address(kind, key(o as never))));
+  };
+  const { default_queues: settings, execution_cluster_labels: labels } = desired;
+  return {
+    ...desired,
+    pools: keep('ClusterPool', desired.pools)!,
+    clusters: keep('Cluster', desired.clusters)!,
+    queues: keep('Queue', desired.queues)!,
+    assignments: keep('PoolAssignment', desired.assignments)!,
+    ...(settings ? { default_queues: keep('DefaultQueue', settings) } : {}),
+    ...(labels ? { execution_cluster_labels: keep('ExecutionClusterLabel', labels) } : {}),
+  };
 }
 
 function applied<T>(

@@ -40,7 +40,6 @@ import {
 } from './forms.js';
 import { reasonOf, warning } from './reasons.js';
 import { poolBlocked, poolBlockedReason } from './pools-and-clusters.js';
-import { unmanagedReason } from './prune-scope.js';
 import { isAscending } from '../util/sorted.js';
 import { sameStrings } from '../util/same-json.js';
 import type { DesiredQueue } from '../model/desired.js';
@@ -553,7 +552,7 @@ function planUndeclaredQueue(v: LiveView): QueueDecision {
   // reported again, pruned or not (a deleted cluster's co-named queue too). One outside the prune
   // scope that C8 changes is changed all the same: a side effect of the cluster's delete.
   if (untouched.clusters.length === 0 || (v.changedByC8 && !prunes)) return leftAsItIs(v);
-  if (!prunes) return leftAsItIs(v, 'unmanaged', unmanagedReason(f.ix.pruneScope, 'Queue', name));
+  if (!prunes) return leftAsItIs(v, 'unmanaged', f.ix.unmanagedWhy('Queue', name));
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
   return leftAsItIs(v, 'blocked', reason);
 }

@@ -121,6 +121,13 @@ const UNMANAGED: Record<string, Words> = {
   NOT_IN_INVENTORY: (p) =>
     `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
     `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune every ${s(p, 'kind')}`,
+  OTHER_REPOSITORY: (p) =>
+    `repository ${s(p, 'repository')} applied it (the inventory says so): only that repository changes ` +
+    'or deletes it; reported, never touched (docs/plan.md, Prune scope)',
+  RECORDED_WITHOUT_REPOSITORY: () =>
+    'not in the repository, and recorded in the inventory by an earlier poolsync that did not say which ' +
+    'repository applied it (another may declare it): reported, never deleted; if this repository applied it, ' +
+    '`poolsync import` adopts it, and prune deletes it once undeclared (docs/plan.md, Prune scope)',
   OUTSIDE_PRUNE_SCOPE: (p) =>
     `not in the repository, and ${s(p, 'kind')} is outside the prune scope (${describeScope(scopeOf(p))}): ` +
     `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune it`,
@@ -131,8 +138,8 @@ export function describeScope(scope: PruneScope): string {
   const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
   if (scope.inventory !== undefined)
     return scope.kinds.length > 0
-      ? `what poolsync applied (its inventory), and every ${kinds} (poolsync.yaml manage:)`
-      : 'what poolsync applied (its inventory)';
+      ? `what this repository applied (its part of the inventory), and every ${kinds} no other repository applied (poolsync.yaml manage:)`
+      : 'what this repository applied (its part of the inventory)';
   const why =
     scope.source === 'manage'
       ? 'poolsync.yaml manage:'
@@ -218,6 +225,18 @@ function reRegistered(p: ReasonParams): string {
 }
 
 const WARNINGS: Record<string, Words> = {
+  /** Declared here, applied by another repository: left to it (plan/inventory.ts repositoryConflicts). */
+  REPOSITORY_CONFLICT: (p) => {
+    const other = s(p, 'repository');
+    const here = p.here === null ? 'this repository' : `this repository (${s(p, 'here')})`;
+    return (
+      `declared in ${here}, but repository ${other} applied it (the inventory says so): left as ${other} ` +
+      `applied it; this repository sends, records and prunes nothing of it. Declare it in one repository ` +
+      `only, or hand it over: \`poolsync import ${s(p, 'address')}\` here, then remove its manifest from ${other}. If ` +
+      `${other} is this repository under an earlier remote or folder, set repository: ${other} in ` +
+      `poolsync.yaml (docs/plan.md, Prune scope).`
+    );
+  },
   CONAMED_QUEUE_ORPHANED: (p) =>
     `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
     `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +

@@ -298,6 +298,8 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
   environment?: string;
   /** The plan's policies (docs/policies.md: the base branch's), shown in the comment. */
   policies?: (plan: Plan, desired: DesiredState) => Promise<PolicyReport | null>;
+  /** The repository planned (src/ops/repository.ts); absent: `dir`'s, by its Git remote. */
+  repository?: string;
 }
 
 /** `rendered`: the generated files the commit changes, which no plan sends (render/rendered-files.ts). */
@@ -317,12 +319,13 @@ export function outcomeForInvalid(
 
 /** planRun's (src/ops/plan-run.ts) outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
-  const { dir, commit, repoPath, environment, policies: check, ...source } = opts;
+  const { dir, commit, repoPath, environment, policies: check, repository, ...source } = opts;
   const outcome = await planRun({
     source: { kind: 'open', ...source },
     desired: { kind: 'folder', dir },
     commit,
     environment: environment ?? null,
+    ...(repository ? { repository } : {}),
   });
   // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
   if (outcome.kind === 'unreadable') {

@@ -16,6 +16,7 @@ import { apiKey, startUnionServer, type UnionServer } from '../controlplane/unio
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { runCli } from '../support/cli.js';
 import { tempDir, writeRepo } from '../support/repo.js';
+import { recordedAddresses, type InventoryRecord } from '../../src/model/inventory.js';
 
 let s: UnionServer;
 let kube: FakeKubeApi;
@@ -57,12 +58,12 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     expect(first.code, first.stderr + first.stdout).toBe(0);
     const cm = kube.configMaps.get('poolsync/poolsync-inventory');
     expect(cm, 'the ConfigMap beside the Lease').toBeDefined();
-    const entries = Object.values(cm!.data!).map((t) => JSON.parse(t) as { addresses: string[] });
-    expect(entries).toHaveLength(1);
-    expect(entries[0]!.addresses).toEqual(
-      expect.arrayContaining(['Cluster/c1', 'Queue/batch', 'Queue/web']),
+    const entries = Object.values(cm!.data!).map((t) =>
+      recordedAddresses(JSON.parse(t) as InventoryRecord),
     );
-    expect(entries[0]!.addresses).not.toContain('Queue/hand-q');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toEqual(expect.arrayContaining(['Cluster/c1', 'Queue/batch', 'Queue/web']));
+    expect(entries[0]).not.toContain('Queue/hand-q');
 
     // Made by hand after the apply; the repository drops Queue/batch; runner b never applied.
     await s.embedded.createQueue({
@@ -93,8 +94,8 @@ describe('the inventory in a ConfigMap, shared by CI runners (Union)', { timeout
     expect(await s.embedded.getQueue('hand-q')).toMatchObject({ name: 'hand-q' });
     const after = JSON.parse(
       Object.values(kube.configMaps.get('poolsync/poolsync-inventory')!.data!)[0]!,
-    ) as { addresses: string[] };
-    expect(after.addresses).not.toContain('Queue/batch');
+    ) as InventoryRecord;
+    expect(recordedAddresses(after)).not.toContain('Queue/batch');
 
     // A runner keeping the inventory in its own (empty) state folder has none: it deletes
     // nothing poolsync did not apply (issue 61), the hand-made queue included.

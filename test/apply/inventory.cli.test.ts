@@ -17,6 +17,7 @@ import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli } from '../support/cli.js';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
+import { recordedAddresses, type InventoryRecord } from '../../src/model/inventory.js';
 
 const POOL = `apiVersion: poolsync/v1
 kind: ClusterPool
@@ -88,10 +89,15 @@ describe('prune by inventory (file: control plane)', { timeout: 240_000 }, () =>
     await writeRepo(repo, V1);
     const first = await runCli(['apply', repo, '--control-plane', url, '--auto-approve']);
     expect(first.code, first.stderr).toBe(0);
-    const recorded = JSON.parse(await readFile(`${state}.inventory.json`, 'utf8')) as {
-      addresses: string[];
-    };
-    expect(recorded.addresses).toEqual(['Cluster/c1', 'Cluster/c2', 'ClusterPool/prod', 'Queue/q']);
+    const recorded = JSON.parse(
+      await readFile(`${state}.inventory.json`, 'utf8'),
+    ) as InventoryRecord;
+    expect(recordedAddresses(recorded)).toEqual([
+      'Cluster/c1',
+      'Cluster/c2',
+      'ClusterPool/prod',
+      'Queue/q',
+    ]);
 
     const cp = await EmbeddedControlPlane.open({ path: state });
     await handMade(cp);
@@ -118,8 +124,9 @@ describe('prune by inventory (file: control plane)', { timeout: 240_000 }, () =>
     expect(after.steps).toEqual([]);
     expect(actions(after)).toEqual({ 'Cluster/hand-1': 'unmanaged', 'Queue/hand-q': 'unmanaged' });
     expect(
-      (JSON.parse(await readFile(`${state}.inventory.json`, 'utf8')) as { addresses: string[] })
-        .addresses,
+      recordedAddresses(
+        JSON.parse(await readFile(`${state}.inventory.json`, 'utf8')) as InventoryRecord,
+      ),
     ).toEqual(['Cluster/c1', 'ClusterPool/prod']);
 
     // import adopts hand-1: once its manifest leaves the repository, prune deletes it.
@@ -240,9 +247,9 @@ describe(
         ]);
         expect(applied.code, applied.stderr).toBe(0);
         const inv = (await (await fetch(`${s.url}/v1/inventory`)).json()) as {
-          inventory: { addresses: string[] } | null;
+          inventory: InventoryRecord | null;
         };
-        expect(inv.inventory?.addresses).toEqual([
+        expect(recordedAddresses(inv.inventory!)).toEqual([
           'Cluster/c1',
           'Cluster/c2',
           'ClusterPool/prod',

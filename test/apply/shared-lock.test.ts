@@ -16,6 +16,7 @@ import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 import { until } from '../support/until.js';
+import { recordedAddresses } from '../../src/model/inventory.js';
 
 const REPO: RepoSpec = {
   pools: ['prod'],
@@ -171,7 +172,7 @@ describe('state forget and import on a served control plane: the locks an apply 
     const on = ['--control-plane', server.url, '--state-dir', join(root, 'state')];
     expect((await runCli(['apply', repo, '--auto-approve', ...on])).code).toBe(0);
     const recorded = await embedded.inventory.readInventory();
-    expect(recorded?.addresses).toContain('Queue/batch');
+    expect(recordedAddresses(recorded!)).toContain('Queue/batch');
     // Who holds the control plane's lock whenever its inventory is written.
     const writers: (string | undefined)[] = [];
     const write = embedded.inventory.writeInventory.bind(embedded.inventory);

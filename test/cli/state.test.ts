@@ -20,6 +20,7 @@ import { planRun } from '../../src/ops/plan-run.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
 import { POOL, QUEUE, cluster, twoEnvironments, writeFiles } from '../environments/helpers.js';
+import { recordedAddresses, type InventoryRecord } from '../../src/model/inventory.js';
 
 let root: string;
 let repo: string;
@@ -191,11 +192,10 @@ describe('poolsync state forget', () => {
     expect(io.out()).toContain(`Queue/training is still declared in ${repo}`);
     // Nothing was sent: the control plane's state is byte for byte what it was.
     expect(readFileSync(join(root, 'cp.json'), 'utf8')).toBe(before);
-    const record = JSON.parse(readFileSync(join(root, 'cp.json.inventory.json'), 'utf8')) as {
-      addresses: string[];
-      forgotten: string[];
-    };
-    expect(record.addresses).not.toContain('Queue/training');
+    const record = JSON.parse(
+      readFileSync(join(root, 'cp.json.inventory.json'), 'utf8'),
+    ) as InventoryRecord;
+    expect(recordedAddresses(record)).not.toContain('Queue/training');
     expect(record.forgotten).toEqual(['Queue/training']);
     const again = memoryIo();
     expect(await forget(args({ address: 'Queue/training' }), again)).toBe(0);

@@ -16,6 +16,7 @@ import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js'
 import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
+import { recordedAddresses, type InventoryRecord } from '../../src/model/inventory.js';
 
 let s: UnionServer;
 let kube: FakeKubeApi;
@@ -66,8 +67,8 @@ async function replica(name: string): Promise<DaemonStatus> {
 
 const queue = { pool: 'default', clusters: ['c1'] };
 const inventory = () =>
-  Object.values(kube.configMaps.get('poolsync/poolsync-inventory')?.data ?? {}).map(
-    (t) => (JSON.parse(t) as { addresses: string[] }).addresses,
+  Object.values(kube.configMaps.get('poolsync/poolsync-inventory')?.data ?? {}).map((t) =>
+    recordedAddresses(JSON.parse(t) as InventoryRecord),
   );
 
 describe(

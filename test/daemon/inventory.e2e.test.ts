@@ -17,6 +17,7 @@ import {
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
+import { recordedAddresses } from '../../src/model/inventory.js';
 import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
@@ -88,7 +89,7 @@ describe('the daemon prunes by the inventory its control plane keeps', { timeout
     } finally {
       await a.daemon.stop();
     }
-    expect((await cp.inventory.readInventory())?.addresses).toEqual([
+    expect(recordedAddresses((await cp.inventory.readInventory())!)).toEqual([
       'Cluster/c1',
       'Cluster/c2',
       'ClusterPool/prod',
@@ -118,7 +119,7 @@ describe('the daemon prunes by the inventory its control plane keeps', { timeout
     expect(queues).toContain('hand-q');
     const clusters = (await cp.listClusters()).map((c) => c.name).sort();
     expect(clusters).toEqual(['c1', 'hand-1']);
-    expect((await cp.inventory.readInventory())?.addresses).toEqual([
+    expect(recordedAddresses((await cp.inventory.readInventory())!)).toEqual([
       'Cluster/c1',
       'ClusterPool/prod',
     ]);

@@ -53,9 +53,10 @@ describe.each(targets.list)('flyteadmin $name: project-wide ExecutionClusterLabe
   async function repo(files: Record<string, string>, config = 'prune: true'): Promise<string> {
     const folder = join(dir, `repo-${Object.keys(files).join('-')}-${Date.now()}`);
     await mkdir(folder, { recursive: true });
+    // A folder a commit, of one repository (docs/plan.md, Prune scope): one name for all.
     await writeFile(
       join(folder, 'poolsync.yaml'),
-      `apiVersion: poolsync/v1\nkind: RepoConfig\n${config}\n`,
+      `apiVersion: poolsync/v1\nkind: RepoConfig\nrepository: project-attributes\n${config}\n`,
     );
     for (const [name, text] of Object.entries(files)) await writeFile(join(folder, name), text);
     return folder;

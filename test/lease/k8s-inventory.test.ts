@@ -100,6 +100,33 @@ for (const kind of KUBE_SERVERS) {
       ]);
     });
 
+    it('two repositories race on one entry: each keeps its own list, and what one adopted leaves the unowned list', async () => {
+      const name = 'race-repositories';
+      await store('k.json', name).writeInventory(record(['Cluster/old', 'Queue/old']));
+      const a = store('k.json', name);
+      const b = store('k.json', name);
+      await a.readInventory();
+      await b.readInventory();
+      // b records its queue first; a, from the same read, adopts Cluster/old and adds Cluster/a.
+      await b.writeInventory({
+        ...record(['Cluster/old', 'Queue/old']),
+        repositories: { 'github.com/acme/b': ['Queue/b'] },
+      });
+      await a.writeInventory({
+        ...record(['Queue/old']),
+        repositories: { 'github.com/acme/a': ['Cluster/a', 'Cluster/old'] },
+      });
+      expect(a.conflicts).toBe(1);
+      const merged = await store('k.json', name).readInventory();
+      expect(merged).toMatchObject({
+        addresses: ['Queue/old'],
+        repositories: {
+          'github.com/acme/a': ['Cluster/a', 'Cluster/old'],
+          'github.com/acme/b': ['Queue/b'],
+        },
+      });
+    });
+
     it('a ConfigMap deleted between the read and the write (404: no create on update) is created again', async () => {
       const name = 'deleted';
       await store('k.json', name).writeInventory(record(['Cluster/c1']));

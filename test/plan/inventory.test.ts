@@ -81,7 +81,7 @@ describe('prune by inventory', () => {
       gone: [],
     });
     expect(renderText(plan, { color: false })).toContain(
-      'Prune scope: what poolsync applied (its inventory); other live objects are never deleted.',
+      'Prune scope: what this repository applied (its part of the inventory); other live objects are never deleted.',
     );
   });
 
@@ -93,7 +93,7 @@ describe('prune by inventory', () => {
     expect(a['Queue/q']).toBe('delete');
     expect(plan.prune_scope).toEqual({ kinds: ['Cluster'], source: 'manage', inventory: true });
     expect(renderText(plan, { color: false })).toContain(
-      'Prune scope: what poolsync applied (its inventory), and every Cluster (poolsync.yaml manage:); other live objects are never deleted.',
+      'Prune scope: what this repository applied (its part of the inventory), and every Cluster no other repository applied (poolsync.yaml manage:); other live objects are never deleted.',
     );
   });
 
@@ -111,7 +111,7 @@ describe('prune by inventory', () => {
     expect(plan.prune_scope).toEqual({ kinds: [], source: 'inventory', inventory: false });
     expect(plan.inventory?.found).toBe(false);
     expect(renderText(plan, { color: false })).toContain(
-      'Prune scope: what poolsync applied (its inventory); other live objects are never deleted. This control plane has no inventory of what poolsync applied yet (a first run here): nothing poolsync did not apply is deleted, unless adopted (`poolsync import ADDRESS`, or its kind in poolsync.yaml manage:); the apply records what the repository declares.',
+      'Prune scope: what this repository applied (its part of the inventory); other live objects are never deleted. This control plane has no inventory of what poolsync applied yet (a first run here): nothing poolsync did not apply is deleted, unless adopted (`poolsync import ADDRESS`, or its kind in poolsync.yaml manage:); the apply records what the repository declares.',
     );
     expect(JSON.parse(renderJson(plan)).prune_scope.inventory).toBe(false);
   });

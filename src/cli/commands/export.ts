@@ -48,7 +48,8 @@ import {
   type DefaultQueueSetting,
   type ObjectKind,
 } from '../../model/common.js';
-import type { InventoryRecord } from '../../model/inventory.js';
+import { recordedBy, type InventoryRecord } from '../../model/inventory.js';
+import { folderRepository } from '../../ops/repository.js';
 import type { LiveQueue, LiveState } from '../../model/live.js';
 import {
   declaredObjects,
@@ -412,7 +413,10 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     if (!validates) io.stdout.write(`${notRecorded(args.address, store, forgotten)}\n`);
     else {
       const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
-      await adopt(store, how, args.address, forgotten, io);
+      const from = Object.entries(live.inventory_owners ?? {}).find(([, l]) =>
+        l.includes(args.address),
+      )?.[0];
+      await adopt(store, how, { address: args.address, forgotten, from }, args.dir, io);
     }
   } finally {
     await cp.close();
@@ -434,9 +438,14 @@ async function adoptDeclared(
 ): Promise<number> {
   const addr = args.address;
   const store = storeOf(cp, target.url, args, io);
-  const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
+  const [live, record, repository] = await Promise.all([
+    readLiveState(cp),
+    store.read(),
+    folderRepository(args.dir),
+  ]);
   const forgotten = record?.forgotten?.includes(addr) ?? false;
-  if (record?.addresses.includes(addr) && !forgotten)
+  const was = recordedBy(record, addr);
+  if (was === repository && !forgotten)
     throw new UserError(
       `${addr} is already in the repository at ${at}, and poolsync manages it: nothing to import`,
     );
@@ -447,9 +456,15 @@ async function adoptDeclared(
   const { underApplyLocks } = await import('../../ops/apply-run.js');
   const undone = `${addr} was not ${forgotten ? 'adopted again' : 'recorded'}`;
   const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
-  await underApplyLocks({ ...how, undone }, (inventory) => adoptIntoInventory(inventory, [addr]));
+  await underApplyLocks({ ...how, undone }, (inventory) =>
+    adoptIntoInventory(inventory, [addr], repository),
+  );
+  // Taken over from another repository: its prune no longer deletes it (docs/plan.md, Prune scope).
+  const from = was
+    ? ` for repository ${repository}, taken from repository ${was}, which no longer prunes it`
+    : '';
   io.stdout.write(
-    `${forgotten ? 'Adopted' : 'Recorded'} ${addr} ${forgotten ? 'again ' : ''}in the inventory (${store.where}): poolsync manages it from now on as its manifest at ${at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
+    `${forgotten ? 'Adopted' : 'Recorded'} ${addr} ${forgotten ? 'again ' : ''}in the inventory (${store.where})${from}: poolsync manages it from now on as its manifest at ${at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
   );
   return 0;
 }
@@ -605,20 +620,24 @@ function storeOf(
 async function adopt(
   store: InventoryStore,
   how: RecordWrite,
-  address: string,
-  forgotten: boolean,
+  { address, forgotten, from }: { address: string; forgotten: boolean; from?: string },
+  dir: string,
   io: Io,
 ): Promise<void> {
   try {
     // Under apply's locks, as forget: an apply recording the inventory meanwhile would drop it.
     const { underApplyLocks } = await import('../../ops/apply-run.js');
+    const repository = await folderRepository(dir);
     const added = await underApplyLocks(how, (inventory) =>
-      adoptIntoInventory(inventory, [address]),
+      adoptIntoInventory(inventory, [address], repository),
     );
+    const taken = from
+      ? ` for repository ${repository}, taken from repository ${from}, which no longer prunes it`
+      : '';
     io.stdout.write(
       added === 0
         ? `The inventory (${store.where}) already lists it.\n`
-        : `Recorded 1 adopted object in the inventory (${store.where}): with prune: true, poolsync deletes it once it leaves the repository.\n`,
+        : `Recorded 1 adopted object in the inventory (${store.where})${taken}: with prune: true, poolsync deletes it once it leaves the repository.\n`,
     );
   } catch (err) {
     const next = forgotten
@@ -930,14 +949,15 @@ export async function forget(args: StateArgs, io: Io): Promise<number> {
       io.stdout.write(`${address} is already forgotten: poolsync leaves it alone.\n`);
       return 0;
     }
-    if (!record?.addresses.includes(address) && !liveObjects(live).has(address))
+    const recorded = recordedBy(record, address) !== undefined;
+    if (!recorded && !liveObjects(live).has(address))
       throw new UserError(
         `${address} is neither in the inventory (${store.where}) nor on the control plane: nothing to forget (\`poolsync state list\` lists what is managed)`,
       );
     // Outside the inventory only manage: can prune it, and forgetting is what keeps that away.
     const kind = address.slice(0, address.indexOf('/')) as ObjectKind;
     const claimed = (await readRepoConfig(args.dir)).config.manage?.includes(kind) ?? false;
-    if (!record?.addresses.includes(address) && !claimed)
+    if (!recorded && !claimed)
       throw new UserError(
         `${address} is not in the inventory (${store.where}): poolsync never applied nor adopted it, and poolsync.yaml manage: does not claim ${kind}, so no prune deletes it: there is nothing to forget`,
       );

@@ -55,6 +55,8 @@ export interface Pipeline {
   plans?: PlanReuse;
   /** A commit's manifests are loaded again on every run (POOLSYNC_CACHE_OFF=loaded). */
   reloadEveryRun?: boolean;
+  /** The repository followed, its objects recorded under it (src/ops/repository.ts); absent: none named. */
+  repository?: string;
 }
 
 /**

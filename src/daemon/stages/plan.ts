@@ -63,6 +63,7 @@ export async function planStage(
     desired: { kind: 'loaded', desired, plans: o.pipeline.plans },
     commit,
     environment: null,
+    ...(o.pipeline.repository ? { repository: o.pipeline.repository } : {}),
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
   // A run that could not plan (the live state unread, or the planner failed) is retried.
   if (outcome.kind === 'unreadable') {

@@ -312,6 +312,8 @@ export interface ManifestSpecs {
 export type RepoConfigFile = {
   apiVersion: 'poolsync/v1';
   kind: 'RepoConfig';
+  /** The name this repository's objects are recorded under in each control plane's inventory: prune deletes only its own, and an object another repository applied is an error to declare (docs/plan.md, Prune scope). Default: the Git remote's URL (origin) without scheme, credentials, port and .git, lowercased, then // and this folder's path in the repository; outside Git, the folder's absolute path. Set it to keep the name when the repository or folder moves. */
+  repository?: string;
   /** true: live objects absent from the repo are deleted where the control plane allows it, for the kinds in the prune scope (manage, else the kinds the repository declares; docs/plan.md); false: reported as unmanaged. */
   prune?: boolean;
   /** The kinds this repository manages, hence the kinds prune may delete (docs/plan.md, Prune scope). Default: the kinds the repository declares at least one document of. List a kind here to prune every live object of it, even with no document left. */

@@ -38,6 +38,8 @@ export interface PlanParts {
   inventory: {
     /** The control plane had an inventory */
     found: boolean;
+    /** The repository the plan was made from (poolsync.yaml repository, else its Git remote and folder: docs/plan.md, Prune scope): its objects are recorded under it when the plan is applied, and only its own are pruned. Absent: a plan of an earlier build, recorded without one */
+    repository?: string;
     /** The addresses the repository declares: recorded when the plan is applied */
     declared: string[];
     /** Inventory addresses of objects neither live nor declared: dropped */

@@ -9381,6 +9381,14 @@ const schema43 = {
   properties: {
     apiVersion: { const: 'poolsync/v1' },
     kind: { const: 'RepoConfig' },
+    repository: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 512,
+      pattern: '^[^\\s]+$',
+      description:
+        "The name this repository's objects are recorded under in each control plane's inventory: prune deletes only its own, and an object another repository applied is an error to declare (docs/plan.md, Prune scope). Default: the Git remote's URL (origin) without scheme, credentials, port and .git, lowercased, then // and this folder's path in the repository; outside Git, the folder's absolute path. Set it to keep the name when the repository or folder moves.",
+    },
     prune: {
       type: 'boolean',
       default: false,
@@ -9698,19 +9706,20 @@ const schema44 = {
   },
 };
 const func0 = require('ajv/dist/runtime/equal').default;
-const pattern55 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
-const pattern56 = new RegExp('^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$', 'u');
-const pattern57 = new RegExp(
+const pattern55 = new RegExp('^[^\\s]+$', 'u');
+const pattern56 = new RegExp('^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$', 'u');
+const pattern57 = new RegExp('^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$', 'u');
+const pattern58 = new RegExp(
   '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
   'u',
 );
-const pattern58 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
-const pattern59 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
-const pattern60 = new RegExp(
+const pattern59 = new RegExp('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', 'u');
+const pattern60 = new RegExp('^([*]|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', 'u');
+const pattern61 = new RegExp(
   '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
   'u',
 );
-const pattern67 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
+const pattern68 = new RegExp('^([0-9]+(ms|s|m|h))+$', 'u');
 function validate28(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
@@ -9823,40 +9832,37 @@ function validate28(
         errors++;
       }
     }
-    if (data.prune !== undefined) {
-      let data2 = data.prune;
-      if (typeof data2 !== 'boolean') {
-        const err5 = {
-          instancePath: instancePath + '/prune',
-          schemaPath: '#/properties/prune/type',
-          keyword: 'type',
-          params: { type: 'boolean' },
-          message: 'must be boolean',
-          schema: schema43.properties.prune.type,
-          parentSchema: schema43.properties.prune,
-          data: data2,
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
+    if (data.repository !== undefined) {
+      let data2 = data.repository;
+      if (typeof data2 === 'string') {
+        if (data2.length > 512 && func1(data2) > 512) {
+          const err5 = {
+            instancePath: instancePath + '/repository',
+            schemaPath: '#/properties/repository/maxLength',
+            keyword: 'maxLength',
+            params: { limit: 512 },
+            message: 'must NOT have more than 512 characters',
+            schema: 512,
+            parentSchema: schema43.properties.repository,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
         }
-        errors++;
-      }
-    }
-    if (data.manage !== undefined) {
-      let data3 = data.manage;
-      if (Array.isArray(data3)) {
-        if (data3.length < 0) {
+        if (data2.length < 2 && func1(data2) < 1) {
           const err6 = {
-            instancePath: instancePath + '/manage',
-            schemaPath: '#/properties/manage/minItems',
-            keyword: 'minItems',
-            params: { limit: 0 },
-            message: 'must NOT have fewer than 0 items',
-            schema: 0,
-            parentSchema: schema43.properties.manage,
-            data: data3,
+            instancePath: instancePath + '/repository',
+            schemaPath: '#/properties/repository/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+            schema: 1,
+            parentSchema: schema43.properties.repository,
+            data: data2,
           };
           if (vErrors === null) {
             vErrors = [err6];
@@ -9865,18 +9871,97 @@ function validate28(
           }
           errors++;
         }
-        const len0 = data3.length;
+        if (!pattern55.test(data2)) {
+          const err7 = {
+            instancePath: instancePath + '/repository',
+            schemaPath: '#/properties/repository/pattern',
+            keyword: 'pattern',
+            params: { pattern: '^[^\\s]+$' },
+            message: 'must match pattern "' + '^[^\\s]+$' + '"',
+            schema: '^[^\\s]+$',
+            parentSchema: schema43.properties.repository,
+            data: data2,
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+      } else {
+        const err8 = {
+          instancePath: instancePath + '/repository',
+          schemaPath: '#/properties/repository/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+          schema: schema43.properties.repository.type,
+          parentSchema: schema43.properties.repository,
+          data: data2,
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+    if (data.prune !== undefined) {
+      let data3 = data.prune;
+      if (typeof data3 !== 'boolean') {
+        const err9 = {
+          instancePath: instancePath + '/prune',
+          schemaPath: '#/properties/prune/type',
+          keyword: 'type',
+          params: { type: 'boolean' },
+          message: 'must be boolean',
+          schema: schema43.properties.prune.type,
+          parentSchema: schema43.properties.prune,
+          data: data3,
+        };
+        if (vErrors === null) {
+          vErrors = [err9];
+        } else {
+          vErrors.push(err9);
+        }
+        errors++;
+      }
+    }
+    if (data.manage !== undefined) {
+      let data4 = data.manage;
+      if (Array.isArray(data4)) {
+        if (data4.length < 0) {
+          const err10 = {
+            instancePath: instancePath + '/manage',
+            schemaPath: '#/properties/manage/minItems',
+            keyword: 'minItems',
+            params: { limit: 0 },
+            message: 'must NOT have fewer than 0 items',
+            schema: 0,
+            parentSchema: schema43.properties.manage,
+            data: data4,
+          };
+          if (vErrors === null) {
+            vErrors = [err10];
+          } else {
+            vErrors.push(err10);
+          }
+          errors++;
+        }
+        const len0 = data4.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          let data4 = data3[i0];
+          let data5 = data4[i0];
           if (!(
-            data4 === 'ClusterPool' ||
-            data4 === 'Cluster' ||
-            data4 === 'Queue' ||
-            data4 === 'PoolAssignment' ||
-            data4 === 'DefaultQueue' ||
-            data4 === 'ExecutionClusterLabel'
+            data5 === 'ClusterPool' ||
+            data5 === 'Cluster' ||
+            data5 === 'Queue' ||
+            data5 === 'PoolAssignment' ||
+            data5 === 'DefaultQueue' ||
+            data5 === 'ExecutionClusterLabel'
           )) {
-            const err7 = {
+            const err11 = {
               instancePath: instancePath + '/manage/' + i0,
               schemaPath: '#/properties/manage/items/enum',
               keyword: 'enum',
@@ -9884,23 +9969,23 @@ function validate28(
               message: 'must be equal to one of the allowed values',
               schema: schema43.properties.manage.items.enum,
               parentSchema: schema43.properties.manage.items,
-              data: data4,
+              data: data5,
             };
             if (vErrors === null) {
-              vErrors = [err7];
+              vErrors = [err11];
             } else {
-              vErrors.push(err7);
+              vErrors.push(err11);
             }
             errors++;
           }
         }
-        let i1 = data3.length;
+        let i1 = data4.length;
         let j0;
         if (i1 > 1) {
           outer0: for (; i1--;) {
             for (j0 = i1; j0--;) {
-              if (func0(data3[i1], data3[j0])) {
-                const err8 = {
+              if (func0(data4[i1], data4[j0])) {
+                const err12 = {
                   instancePath: instancePath + '/manage',
                   schemaPath: '#/properties/manage/uniqueItems',
                   keyword: 'uniqueItems',
@@ -9913,12 +9998,12 @@ function validate28(
                     ' are identical)',
                   schema: true,
                   parentSchema: schema43.properties.manage,
-                  data: data3,
+                  data: data4,
                 };
                 if (vErrors === null) {
-                  vErrors = [err8];
+                  vErrors = [err12];
                 } else {
-                  vErrors.push(err8);
+                  vErrors.push(err12);
                 }
                 errors++;
                 break outer0;
@@ -9927,7 +10012,7 @@ function validate28(
           }
         }
       } else {
-        const err9 = {
+        const err13 = {
           instancePath: instancePath + '/manage',
           schemaPath: '#/properties/manage/type',
           keyword: 'type',
@@ -9935,24 +10020,24 @@ function validate28(
           message: 'must be array',
           schema: schema43.properties.manage.type,
           parentSchema: schema43.properties.manage,
-          data: data3,
+          data: data4,
         };
         if (vErrors === null) {
-          vErrors = [err9];
+          vErrors = [err13];
         } else {
-          vErrors.push(err9);
+          vErrors.push(err13);
         }
         errors++;
       }
     }
     if (data.absent !== undefined) {
-      let data5 = data.absent;
-      if (Array.isArray(data5)) {
-        const len1 = data5.length;
+      let data6 = data.absent;
+      if (Array.isArray(data6)) {
+        const len1 = data6.length;
         for (let i2 = 0; i2 < len1; i2++) {
-          let data6 = data5[i2];
-          if (!(data6 === 'Queue/default' || data6 === 'ClusterPool/default')) {
-            const err10 = {
+          let data7 = data6[i2];
+          if (!(data7 === 'Queue/default' || data7 === 'ClusterPool/default')) {
+            const err14 = {
               instancePath: instancePath + '/absent/' + i2,
               schemaPath: '#/properties/absent/items/enum',
               keyword: 'enum',
@@ -9960,23 +10045,23 @@ function validate28(
               message: 'must be equal to one of the allowed values',
               schema: schema43.properties.absent.items.enum,
               parentSchema: schema43.properties.absent.items,
-              data: data6,
+              data: data7,
             };
             if (vErrors === null) {
-              vErrors = [err10];
+              vErrors = [err14];
             } else {
-              vErrors.push(err10);
+              vErrors.push(err14);
             }
             errors++;
           }
         }
-        let i3 = data5.length;
+        let i3 = data6.length;
         let j1;
         if (i3 > 1) {
           outer1: for (; i3--;) {
             for (j1 = i3; j1--;) {
-              if (func0(data5[i3], data5[j1])) {
-                const err11 = {
+              if (func0(data6[i3], data6[j1])) {
+                const err15 = {
                   instancePath: instancePath + '/absent',
                   schemaPath: '#/properties/absent/uniqueItems',
                   keyword: 'uniqueItems',
@@ -9989,12 +10074,12 @@ function validate28(
                     ' are identical)',
                   schema: true,
                   parentSchema: schema43.properties.absent,
-                  data: data5,
+                  data: data6,
                 };
                 if (vErrors === null) {
-                  vErrors = [err11];
+                  vErrors = [err15];
                 } else {
-                  vErrors.push(err11);
+                  vErrors.push(err15);
                 }
                 errors++;
                 break outer1;
@@ -10003,7 +10088,7 @@ function validate28(
           }
         }
       } else {
-        const err12 = {
+        const err16 = {
           instancePath: instancePath + '/absent',
           schemaPath: '#/properties/absent/type',
           keyword: 'type',
@@ -10011,25 +10096,25 @@ function validate28(
           message: 'must be array',
           schema: schema43.properties.absent.type,
           parentSchema: schema43.properties.absent,
-          data: data5,
+          data: data6,
         };
         if (vErrors === null) {
-          vErrors = [err12];
+          vErrors = [err16];
         } else {
-          vErrors.push(err12);
+          vErrors.push(err16);
         }
         errors++;
       }
     }
     if (data.acceptCascade !== undefined) {
-      let data7 = data.acceptCascade;
-      if (Array.isArray(data7)) {
-        const len2 = data7.length;
+      let data8 = data.acceptCascade;
+      if (Array.isArray(data8)) {
+        const len2 = data8.length;
         for (let i4 = 0; i4 < len2; i4++) {
-          let data8 = data7[i4];
-          if (typeof data8 === 'string') {
-            if (data8.length > 1024 && func1(data8) > 1024) {
-              const err13 = {
+          let data9 = data8[i4];
+          if (typeof data9 === 'string') {
+            if (data9.length > 1024 && func1(data9) > 1024) {
+              const err17 = {
                 instancePath: instancePath + '/acceptCascade/' + i4,
                 schemaPath: '#/properties/acceptCascade/items/maxLength',
                 keyword: 'maxLength',
@@ -10037,17 +10122,17 @@ function validate28(
                 message: 'must NOT have more than 1024 characters',
                 schema: 1024,
                 parentSchema: schema43.properties.acceptCascade.items,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err13];
+                vErrors = [err17];
               } else {
-                vErrors.push(err13);
+                vErrors.push(err17);
               }
               errors++;
             }
-            if (!pattern55.test(data8)) {
-              const err14 = {
+            if (!pattern56.test(data9)) {
+              const err18 = {
                 instancePath: instancePath + '/acceptCascade/' + i4,
                 schemaPath: '#/properties/acceptCascade/items/pattern',
                 keyword: 'pattern',
@@ -10060,17 +10145,17 @@ function validate28(
                   '"',
                 schema: '^(ExecutionClusterLabel|PoolAssignment)/[^/]+/[^/]+(/[^/]+)?$',
                 parentSchema: schema43.properties.acceptCascade.items,
-                data: data8,
+                data: data9,
               };
               if (vErrors === null) {
-                vErrors = [err14];
+                vErrors = [err18];
               } else {
-                vErrors.push(err14);
+                vErrors.push(err18);
               }
               errors++;
             }
           } else {
-            const err15 = {
+            const err19 = {
               instancePath: instancePath + '/acceptCascade/' + i4,
               schemaPath: '#/properties/acceptCascade/items/type',
               keyword: 'type',
@@ -10078,28 +10163,28 @@ function validate28(
               message: 'must be string',
               schema: schema43.properties.acceptCascade.items.type,
               parentSchema: schema43.properties.acceptCascade.items,
-              data: data8,
+              data: data9,
             };
             if (vErrors === null) {
-              vErrors = [err15];
+              vErrors = [err19];
             } else {
-              vErrors.push(err15);
+              vErrors.push(err19);
             }
             errors++;
           }
         }
-        let i5 = data7.length;
+        let i5 = data8.length;
         let j2;
         if (i5 > 1) {
           const indices0 = Object.create(null);
           for (; i5--;) {
-            let item0 = data7[i5];
+            let item0 = data8[i5];
             if (typeof item0 !== 'string') {
               continue;
             }
             if (typeof indices0[item0] == 'number') {
               j2 = indices0[item0];
-              const err16 = {
+              const err20 = {
                 instancePath: instancePath + '/acceptCascade',
                 schemaPath: '#/properties/acceptCascade/uniqueItems',
                 keyword: 'uniqueItems',
@@ -10112,12 +10197,12 @@ function validate28(
                   ' are identical)',
                 schema: true,
                 parentSchema: schema43.properties.acceptCascade,
-                data: data7,
+                data: data8,
               };
               if (vErrors === null) {
-                vErrors = [err16];
+                vErrors = [err20];
               } else {
-                vErrors.push(err16);
+                vErrors.push(err20);
               }
               errors++;
               break;
@@ -10126,7 +10211,7 @@ function validate28(
           }
         }
       } else {
-        const err17 = {
+        const err21 = {
           instancePath: instancePath + '/acceptCascade',
           schemaPath: '#/properties/acceptCascade/type',
           keyword: 'type',
@@ -10134,88 +10219,7 @@ function validate28(
           message: 'must be array',
           schema: schema43.properties.acceptCascade.type,
           parentSchema: schema43.properties.acceptCascade,
-          data: data7,
-        };
-        if (vErrors === null) {
-          vErrors = [err17];
-        } else {
-          vErrors.push(err17);
-        }
-        errors++;
-      }
-    }
-    if (data.ignore !== undefined) {
-      let data9 = data.ignore;
-      if (Array.isArray(data9)) {
-        const len3 = data9.length;
-        for (let i6 = 0; i6 < len3; i6++) {
-          let data10 = data9[i6];
-          if (typeof data10 === 'string') {
-            if (data10.length > 1024 && func1(data10) > 1024) {
-              const err18 = {
-                instancePath: instancePath + '/ignore/' + i6,
-                schemaPath: '#/properties/ignore/items/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 1024 },
-                message: 'must NOT have more than 1024 characters',
-                schema: 1024,
-                parentSchema: schema43.properties.ignore.items,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err18];
-              } else {
-                vErrors.push(err18);
-              }
-              errors++;
-            }
-            if (data10.length < 2 && func1(data10) < 1) {
-              const err19 = {
-                instancePath: instancePath + '/ignore/' + i6,
-                schemaPath: '#/properties/ignore/items/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-                schema: 1,
-                parentSchema: schema43.properties.ignore.items,
-                data: data10,
-              };
-              if (vErrors === null) {
-                vErrors = [err19];
-              } else {
-                vErrors.push(err19);
-              }
-              errors++;
-            }
-          } else {
-            const err20 = {
-              instancePath: instancePath + '/ignore/' + i6,
-              schemaPath: '#/properties/ignore/items/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema43.properties.ignore.items.type,
-              parentSchema: schema43.properties.ignore.items,
-              data: data10,
-            };
-            if (vErrors === null) {
-              vErrors = [err20];
-            } else {
-              vErrors.push(err20);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err21 = {
-          instancePath: instancePath + '/ignore',
-          schemaPath: '#/properties/ignore/type',
-          keyword: 'type',
-          params: { type: 'array' },
-          message: 'must be array',
-          schema: schema43.properties.ignore.type,
-          parentSchema: schema43.properties.ignore,
-          data: data9,
+          data: data8,
         };
         if (vErrors === null) {
           vErrors = [err21];
@@ -10225,12 +10229,93 @@ function validate28(
         errors++;
       }
     }
+    if (data.ignore !== undefined) {
+      let data10 = data.ignore;
+      if (Array.isArray(data10)) {
+        const len3 = data10.length;
+        for (let i6 = 0; i6 < len3; i6++) {
+          let data11 = data10[i6];
+          if (typeof data11 === 'string') {
+            if (data11.length > 1024 && func1(data11) > 1024) {
+              const err22 = {
+                instancePath: instancePath + '/ignore/' + i6,
+                schemaPath: '#/properties/ignore/items/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 1024 },
+                message: 'must NOT have more than 1024 characters',
+                schema: 1024,
+                parentSchema: schema43.properties.ignore.items,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err22];
+              } else {
+                vErrors.push(err22);
+              }
+              errors++;
+            }
+            if (data11.length < 2 && func1(data11) < 1) {
+              const err23 = {
+                instancePath: instancePath + '/ignore/' + i6,
+                schemaPath: '#/properties/ignore/items/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
+                schema: 1,
+                parentSchema: schema43.properties.ignore.items,
+                data: data11,
+              };
+              if (vErrors === null) {
+                vErrors = [err23];
+              } else {
+                vErrors.push(err23);
+              }
+              errors++;
+            }
+          } else {
+            const err24 = {
+              instancePath: instancePath + '/ignore/' + i6,
+              schemaPath: '#/properties/ignore/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema43.properties.ignore.items.type,
+              parentSchema: schema43.properties.ignore.items,
+              data: data11,
+            };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err25 = {
+          instancePath: instancePath + '/ignore',
+          schemaPath: '#/properties/ignore/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+          schema: schema43.properties.ignore.type,
+          parentSchema: schema43.properties.ignore,
+          data: data10,
+        };
+        if (vErrors === null) {
+          vErrors = [err25];
+        } else {
+          vErrors.push(err25);
+        }
+        errors++;
+      }
+    }
     if (data.guardrails !== undefined) {
-      let data11 = data.guardrails;
-      if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-        for (const key1 in data11) {
+      let data12 = data.guardrails;
+      if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
+        for (const key1 in data12) {
           if (!(key1 === 'max_destroy' || key1 === 'max_replace')) {
-            const err22 = {
+            const err26 = {
               instancePath: instancePath + '/guardrails',
               schemaPath: '#/properties/guardrails/additionalProperties',
               keyword: 'additionalProperties',
@@ -10238,20 +10323,20 @@ function validate28(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema43.properties.guardrails,
-              data: data11,
+              data: data12,
             };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err26];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err26);
             }
             errors++;
           }
         }
-        if (data11.max_destroy !== undefined) {
-          let data12 = data11.max_destroy;
-          if (!(typeof data12 == 'number' && !(data12 % 1) && !isNaN(data12) && isFinite(data12))) {
-            const err23 = {
+        if (data12.max_destroy !== undefined) {
+          let data13 = data12.max_destroy;
+          if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
+            const err27 = {
               instancePath: instancePath + '/guardrails/max_destroy',
               schemaPath: '#/properties/guardrails/properties/max_destroy/type',
               keyword: 'type',
@@ -10259,18 +10344,18 @@ function validate28(
               message: 'must be integer',
               schema: schema43.properties.guardrails.properties.max_destroy.type,
               parentSchema: schema43.properties.guardrails.properties.max_destroy,
-              data: data12,
+              data: data13,
             };
             if (vErrors === null) {
-              vErrors = [err23];
+              vErrors = [err27];
             } else {
-              vErrors.push(err23);
+              vErrors.push(err27);
             }
             errors++;
           }
-          if (typeof data12 == 'number' && isFinite(data12)) {
-            if (data12 < 0 || isNaN(data12)) {
-              const err24 = {
+          if (typeof data13 == 'number' && isFinite(data13)) {
+            if (data13 < 0 || isNaN(data13)) {
+              const err28 = {
                 instancePath: instancePath + '/guardrails/max_destroy',
                 schemaPath: '#/properties/guardrails/properties/max_destroy/minimum',
                 keyword: 'minimum',
@@ -10278,21 +10363,21 @@ function validate28(
                 message: 'must be >= 0',
                 schema: 0,
                 parentSchema: schema43.properties.guardrails.properties.max_destroy,
-                data: data12,
+                data: data13,
               };
               if (vErrors === null) {
-                vErrors = [err24];
+                vErrors = [err28];
               } else {
-                vErrors.push(err24);
+                vErrors.push(err28);
               }
               errors++;
             }
           }
         }
-        if (data11.max_replace !== undefined) {
-          let data13 = data11.max_replace;
-          if (!(typeof data13 == 'number' && !(data13 % 1) && !isNaN(data13) && isFinite(data13))) {
-            const err25 = {
+        if (data12.max_replace !== undefined) {
+          let data14 = data12.max_replace;
+          if (!(typeof data14 == 'number' && !(data14 % 1) && !isNaN(data14) && isFinite(data14))) {
+            const err29 = {
               instancePath: instancePath + '/guardrails/max_replace',
               schemaPath: '#/properties/guardrails/properties/max_replace/type',
               keyword: 'type',
@@ -10300,86 +10385,6 @@ function validate28(
               message: 'must be integer',
               schema: schema43.properties.guardrails.properties.max_replace.type,
               parentSchema: schema43.properties.guardrails.properties.max_replace,
-              data: data13,
-            };
-            if (vErrors === null) {
-              vErrors = [err25];
-            } else {
-              vErrors.push(err25);
-            }
-            errors++;
-          }
-          if (typeof data13 == 'number' && isFinite(data13)) {
-            if (data13 < 0 || isNaN(data13)) {
-              const err26 = {
-                instancePath: instancePath + '/guardrails/max_replace',
-                schemaPath: '#/properties/guardrails/properties/max_replace/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-                schema: 0,
-                parentSchema: schema43.properties.guardrails.properties.max_replace,
-                data: data13,
-              };
-              if (vErrors === null) {
-                vErrors = [err26];
-              } else {
-                vErrors.push(err26);
-              }
-              errors++;
-            }
-          }
-        }
-      } else {
-        const err27 = {
-          instancePath: instancePath + '/guardrails',
-          schemaPath: '#/properties/guardrails/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-          schema: schema43.properties.guardrails.type,
-          parentSchema: schema43.properties.guardrails,
-          data: data11,
-        };
-        if (vErrors === null) {
-          vErrors = [err27];
-        } else {
-          vErrors.push(err27);
-        }
-        errors++;
-      }
-    }
-    if (data.policies !== undefined) {
-      let data14 = data.policies;
-      if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
-        if (data14.path === undefined) {
-          const err28 = {
-            instancePath: instancePath + '/policies',
-            schemaPath: '#/properties/policies/required',
-            keyword: 'required',
-            params: { missingProperty: 'path' },
-            message: "must have required property '" + 'path' + "'",
-            schema: schema43.properties.policies.required,
-            parentSchema: schema43.properties.policies,
-            data: data14,
-          };
-          if (vErrors === null) {
-            vErrors = [err28];
-          } else {
-            vErrors.push(err28);
-          }
-          errors++;
-        }
-        for (const key2 in data14) {
-          if (!(key2 === 'path' || key2 === 'owners')) {
-            const err29 = {
-              instancePath: instancePath + '/policies',
-              schemaPath: '#/properties/policies/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key2 },
-              message: 'must NOT have additional properties',
-              schema: false,
-              parentSchema: schema43.properties.policies,
               data: data14,
             };
             if (vErrors === null) {
@@ -10389,20 +10394,17 @@ function validate28(
             }
             errors++;
           }
-        }
-        if (data14.path !== undefined) {
-          let data15 = data14.path;
-          if (typeof data15 === 'string') {
-            if (data15.length > 1024 && func1(data15) > 1024) {
+          if (typeof data14 == 'number' && isFinite(data14)) {
+            if (data14 < 0 || isNaN(data14)) {
               const err30 = {
-                instancePath: instancePath + '/policies/path',
-                schemaPath: '#/properties/policies/properties/path/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 1024 },
-                message: 'must NOT have more than 1024 characters',
-                schema: 1024,
-                parentSchema: schema43.properties.policies.properties.path,
-                data: data15,
+                instancePath: instancePath + '/guardrails/max_replace',
+                schemaPath: '#/properties/guardrails/properties/max_replace/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 0 },
+                message: 'must be >= 0',
+                schema: 0,
+                parentSchema: schema43.properties.guardrails.properties.max_replace,
+                data: data14,
               };
               if (vErrors === null) {
                 vErrors = [err30];
@@ -10411,51 +10413,58 @@ function validate28(
               }
               errors++;
             }
-            if (data15.length < 2 && func1(data15) < 1) {
-              const err31 = {
-                instancePath: instancePath + '/policies/path',
-                schemaPath: '#/properties/policies/properties/path/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-                schema: 1,
-                parentSchema: schema43.properties.policies.properties.path,
-                data: data15,
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-            if (!pattern56.test(data15)) {
-              const err32 = {
-                instancePath: instancePath + '/policies/path',
-                schemaPath: '#/properties/policies/properties/path/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' },
-                message: 'must match pattern "' + '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' + '"',
-                schema: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$',
-                parentSchema: schema43.properties.policies.properties.path,
-                data: data15,
-              };
-              if (vErrors === null) {
-                vErrors = [err32];
-              } else {
-                vErrors.push(err32);
-              }
-              errors++;
-            }
+          }
+        }
+      } else {
+        const err31 = {
+          instancePath: instancePath + '/guardrails',
+          schemaPath: '#/properties/guardrails/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+          schema: schema43.properties.guardrails.type,
+          parentSchema: schema43.properties.guardrails,
+          data: data12,
+        };
+        if (vErrors === null) {
+          vErrors = [err31];
+        } else {
+          vErrors.push(err31);
+        }
+        errors++;
+      }
+    }
+    if (data.policies !== undefined) {
+      let data15 = data.policies;
+      if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
+        if (data15.path === undefined) {
+          const err32 = {
+            instancePath: instancePath + '/policies',
+            schemaPath: '#/properties/policies/required',
+            keyword: 'required',
+            params: { missingProperty: 'path' },
+            message: "must have required property '" + 'path' + "'",
+            schema: schema43.properties.policies.required,
+            parentSchema: schema43.properties.policies,
+            data: data15,
+          };
+          if (vErrors === null) {
+            vErrors = [err32];
           } else {
+            vErrors.push(err32);
+          }
+          errors++;
+        }
+        for (const key2 in data15) {
+          if (!(key2 === 'path' || key2 === 'owners')) {
             const err33 = {
-              instancePath: instancePath + '/policies/path',
-              schemaPath: '#/properties/policies/properties/path/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-              schema: schema43.properties.policies.properties.path.type,
-              parentSchema: schema43.properties.policies.properties.path,
+              instancePath: instancePath + '/policies',
+              schemaPath: '#/properties/policies/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key2 },
+              message: 'must NOT have additional properties',
+              schema: false,
+              parentSchema: schema43.properties.policies,
               data: data15,
             };
             if (vErrors === null) {
@@ -10466,15 +10475,91 @@ function validate28(
             errors++;
           }
         }
-        if (data14.owners !== undefined) {
-          let data16 = data14.owners;
-          if (Array.isArray(data16)) {
-            const len4 = data16.length;
+        if (data15.path !== undefined) {
+          let data16 = data15.path;
+          if (typeof data16 === 'string') {
+            if (data16.length > 1024 && func1(data16) > 1024) {
+              const err34 = {
+                instancePath: instancePath + '/policies/path',
+                schemaPath: '#/properties/policies/properties/path/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 1024 },
+                message: 'must NOT have more than 1024 characters',
+                schema: 1024,
+                parentSchema: schema43.properties.policies.properties.path,
+                data: data16,
+              };
+              if (vErrors === null) {
+                vErrors = [err34];
+              } else {
+                vErrors.push(err34);
+              }
+              errors++;
+            }
+            if (data16.length < 2 && func1(data16) < 1) {
+              const err35 = {
+                instancePath: instancePath + '/policies/path',
+                schemaPath: '#/properties/policies/properties/path/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
+                schema: 1,
+                parentSchema: schema43.properties.policies.properties.path,
+                data: data16,
+              };
+              if (vErrors === null) {
+                vErrors = [err35];
+              } else {
+                vErrors.push(err35);
+              }
+              errors++;
+            }
+            if (!pattern57.test(data16)) {
+              const err36 = {
+                instancePath: instancePath + '/policies/path',
+                schemaPath: '#/properties/policies/properties/path/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' },
+                message: 'must match pattern "' + '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$' + '"',
+                schema: '^(?!/)(?!.*(^|/)\\.\\.(/|$)).+$',
+                parentSchema: schema43.properties.policies.properties.path,
+                data: data16,
+              };
+              if (vErrors === null) {
+                vErrors = [err36];
+              } else {
+                vErrors.push(err36);
+              }
+              errors++;
+            }
+          } else {
+            const err37 = {
+              instancePath: instancePath + '/policies/path',
+              schemaPath: '#/properties/policies/properties/path/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+              schema: schema43.properties.policies.properties.path.type,
+              parentSchema: schema43.properties.policies.properties.path,
+              data: data16,
+            };
+            if (vErrors === null) {
+              vErrors = [err37];
+            } else {
+              vErrors.push(err37);
+            }
+            errors++;
+          }
+        }
+        if (data15.owners !== undefined) {
+          let data17 = data15.owners;
+          if (Array.isArray(data17)) {
+            const len4 = data17.length;
             for (let i7 = 0; i7 < len4; i7++) {
-              let data17 = data16[i7];
-              if (typeof data17 === 'string') {
-                if (data17.length > 256 && func1(data17) > 256) {
-                  const err34 = {
+              let data18 = data17[i7];
+              if (typeof data18 === 'string') {
+                if (data18.length > 256 && func1(data18) > 256) {
+                  const err38 = {
                     instancePath: instancePath + '/policies/owners/' + i7,
                     schemaPath: '#/properties/policies/properties/owners/items/maxLength',
                     keyword: 'maxLength',
@@ -10482,17 +10567,17 @@ function validate28(
                     message: 'must NOT have more than 256 characters',
                     schema: 256,
                     parentSchema: schema43.properties.policies.properties.owners.items,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err34];
+                    vErrors = [err38];
                   } else {
-                    vErrors.push(err34);
+                    vErrors.push(err38);
                   }
                   errors++;
                 }
-                if (!pattern57.test(data17)) {
-                  const err35 = {
+                if (!pattern58.test(data18)) {
+                  const err39 = {
                     instancePath: instancePath + '/policies/owners/' + i7,
                     schemaPath: '#/properties/policies/properties/owners/items/pattern',
                     keyword: 'pattern',
@@ -10507,17 +10592,17 @@ function validate28(
                     schema:
                       '^(team:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|group:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*|[A-Za-z0-9][A-Za-z0-9_.-]*)$',
                     parentSchema: schema43.properties.policies.properties.owners.items,
-                    data: data17,
+                    data: data18,
                   };
                   if (vErrors === null) {
-                    vErrors = [err35];
+                    vErrors = [err39];
                   } else {
-                    vErrors.push(err35);
+                    vErrors.push(err39);
                   }
                   errors++;
                 }
               } else {
-                const err36 = {
+                const err40 = {
                   instancePath: instancePath + '/policies/owners/' + i7,
                   schemaPath: '#/properties/policies/properties/owners/items/type',
                   keyword: 'type',
@@ -10525,28 +10610,28 @@ function validate28(
                   message: 'must be string',
                   schema: schema43.properties.policies.properties.owners.items.type,
                   parentSchema: schema43.properties.policies.properties.owners.items,
-                  data: data17,
+                  data: data18,
                 };
                 if (vErrors === null) {
-                  vErrors = [err36];
+                  vErrors = [err40];
                 } else {
-                  vErrors.push(err36);
+                  vErrors.push(err40);
                 }
                 errors++;
               }
             }
-            let i8 = data16.length;
+            let i8 = data17.length;
             let j3;
             if (i8 > 1) {
               const indices1 = Object.create(null);
               for (; i8--;) {
-                let item1 = data16[i8];
+                let item1 = data17[i8];
                 if (typeof item1 !== 'string') {
                   continue;
                 }
                 if (typeof indices1[item1] == 'number') {
                   j3 = indices1[item1];
-                  const err37 = {
+                  const err41 = {
                     instancePath: instancePath + '/policies/owners',
                     schemaPath: '#/properties/policies/properties/owners/uniqueItems',
                     keyword: 'uniqueItems',
@@ -10559,12 +10644,12 @@ function validate28(
                       ' are identical)',
                     schema: true,
                     parentSchema: schema43.properties.policies.properties.owners,
-                    data: data16,
+                    data: data17,
                   };
                   if (vErrors === null) {
-                    vErrors = [err37];
+                    vErrors = [err41];
                   } else {
-                    vErrors.push(err37);
+                    vErrors.push(err41);
                   }
                   errors++;
                   break;
@@ -10573,7 +10658,7 @@ function validate28(
               }
             }
           } else {
-            const err38 = {
+            const err42 = {
               instancePath: instancePath + '/policies/owners',
               schemaPath: '#/properties/policies/properties/owners/type',
               keyword: 'type',
@@ -10581,18 +10666,18 @@ function validate28(
               message: 'must be array',
               schema: schema43.properties.policies.properties.owners.type,
               parentSchema: schema43.properties.policies.properties.owners,
-              data: data16,
+              data: data17,
             };
             if (vErrors === null) {
-              vErrors = [err38];
+              vErrors = [err42];
             } else {
-              vErrors.push(err38);
+              vErrors.push(err42);
             }
             errors++;
           }
         }
       } else {
-        const err39 = {
+        const err43 = {
           instancePath: instancePath + '/policies',
           schemaPath: '#/properties/policies/type',
           keyword: 'type',
@@ -10600,22 +10685,22 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.policies.type,
           parentSchema: schema43.properties.policies,
-          data: data14,
+          data: data15,
         };
         if (vErrors === null) {
-          vErrors = [err39];
+          vErrors = [err43];
         } else {
-          vErrors.push(err39);
+          vErrors.push(err43);
         }
         errors++;
       }
     }
     if (data.limits !== undefined) {
-      let data18 = data.limits;
-      if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
-        for (const key3 in data18) {
+      let data19 = data.limits;
+      if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
+        for (const key3 in data19) {
           if (!(key3 === 'file_bytes' || key3 === 'document_bytes' || key3 === 'documents')) {
-            const err40 = {
+            const err44 = {
               instancePath: instancePath + '/limits',
               schemaPath: '#/properties/limits/additionalProperties',
               keyword: 'additionalProperties',
@@ -10623,20 +10708,20 @@ function validate28(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema43.properties.limits,
-              data: data18,
+              data: data19,
             };
             if (vErrors === null) {
-              vErrors = [err40];
+              vErrors = [err44];
             } else {
-              vErrors.push(err40);
+              vErrors.push(err44);
             }
             errors++;
           }
         }
-        if (data18.file_bytes !== undefined) {
-          let data19 = data18.file_bytes;
-          if (!(typeof data19 == 'number' && !(data19 % 1) && !isNaN(data19) && isFinite(data19))) {
-            const err41 = {
+        if (data19.file_bytes !== undefined) {
+          let data20 = data19.file_bytes;
+          if (!(typeof data20 == 'number' && !(data20 % 1) && !isNaN(data20) && isFinite(data20))) {
+            const err45 = {
               instancePath: instancePath + '/limits/file_bytes',
               schemaPath: '#/properties/limits/properties/file_bytes/type',
               keyword: 'type',
@@ -10644,89 +10729,7 @@ function validate28(
               message: 'must be integer',
               schema: schema43.properties.limits.properties.file_bytes.type,
               parentSchema: schema43.properties.limits.properties.file_bytes,
-              data: data19,
-            };
-            if (vErrors === null) {
-              vErrors = [err41];
-            } else {
-              vErrors.push(err41);
-            }
-            errors++;
-          }
-          if (typeof data19 == 'number' && isFinite(data19)) {
-            if (data19 < 1 || isNaN(data19)) {
-              const err42 = {
-                instancePath: instancePath + '/limits/file_bytes',
-                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema43.properties.limits.properties.file_bytes,
-                data: data19,
-              };
-              if (vErrors === null) {
-                vErrors = [err42];
-              } else {
-                vErrors.push(err42);
-              }
-              errors++;
-            }
-          }
-        }
-        if (data18.document_bytes !== undefined) {
-          let data20 = data18.document_bytes;
-          if (!(typeof data20 == 'number' && !(data20 % 1) && !isNaN(data20) && isFinite(data20))) {
-            const err43 = {
-              instancePath: instancePath + '/limits/document_bytes',
-              schemaPath: '#/properties/limits/properties/document_bytes/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema43.properties.limits.properties.document_bytes.type,
-              parentSchema: schema43.properties.limits.properties.document_bytes,
               data: data20,
-            };
-            if (vErrors === null) {
-              vErrors = [err43];
-            } else {
-              vErrors.push(err43);
-            }
-            errors++;
-          }
-          if (typeof data20 == 'number' && isFinite(data20)) {
-            if (data20 < 1 || isNaN(data20)) {
-              const err44 = {
-                instancePath: instancePath + '/limits/document_bytes',
-                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-                schema: 1,
-                parentSchema: schema43.properties.limits.properties.document_bytes,
-                data: data20,
-              };
-              if (vErrors === null) {
-                vErrors = [err44];
-              } else {
-                vErrors.push(err44);
-              }
-              errors++;
-            }
-          }
-        }
-        if (data18.documents !== undefined) {
-          let data21 = data18.documents;
-          if (!(typeof data21 == 'number' && !(data21 % 1) && !isNaN(data21) && isFinite(data21))) {
-            const err45 = {
-              instancePath: instancePath + '/limits/documents',
-              schemaPath: '#/properties/limits/properties/documents/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-              schema: schema43.properties.limits.properties.documents.type,
-              parentSchema: schema43.properties.limits.properties.documents,
-              data: data21,
             };
             if (vErrors === null) {
               vErrors = [err45];
@@ -10735,17 +10738,17 @@ function validate28(
             }
             errors++;
           }
-          if (typeof data21 == 'number' && isFinite(data21)) {
-            if (data21 < 1 || isNaN(data21)) {
+          if (typeof data20 == 'number' && isFinite(data20)) {
+            if (data20 < 1 || isNaN(data20)) {
               const err46 = {
-                instancePath: instancePath + '/limits/documents',
-                schemaPath: '#/properties/limits/properties/documents/minimum',
+                instancePath: instancePath + '/limits/file_bytes',
+                schemaPath: '#/properties/limits/properties/file_bytes/minimum',
                 keyword: 'minimum',
                 params: { comparison: '>=', limit: 1 },
                 message: 'must be >= 1',
                 schema: 1,
-                parentSchema: schema43.properties.limits.properties.documents,
-                data: data21,
+                parentSchema: schema43.properties.limits.properties.file_bytes,
+                data: data20,
               };
               if (vErrors === null) {
                 vErrors = [err46];
@@ -10756,8 +10759,90 @@ function validate28(
             }
           }
         }
+        if (data19.document_bytes !== undefined) {
+          let data21 = data19.document_bytes;
+          if (!(typeof data21 == 'number' && !(data21 % 1) && !isNaN(data21) && isFinite(data21))) {
+            const err47 = {
+              instancePath: instancePath + '/limits/document_bytes',
+              schemaPath: '#/properties/limits/properties/document_bytes/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.document_bytes.type,
+              parentSchema: schema43.properties.limits.properties.document_bytes,
+              data: data21,
+            };
+            if (vErrors === null) {
+              vErrors = [err47];
+            } else {
+              vErrors.push(err47);
+            }
+            errors++;
+          }
+          if (typeof data21 == 'number' && isFinite(data21)) {
+            if (data21 < 1 || isNaN(data21)) {
+              const err48 = {
+                instancePath: instancePath + '/limits/document_bytes',
+                schemaPath: '#/properties/limits/properties/document_bytes/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.document_bytes,
+                data: data21,
+              };
+              if (vErrors === null) {
+                vErrors = [err48];
+              } else {
+                vErrors.push(err48);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data19.documents !== undefined) {
+          let data22 = data19.documents;
+          if (!(typeof data22 == 'number' && !(data22 % 1) && !isNaN(data22) && isFinite(data22))) {
+            const err49 = {
+              instancePath: instancePath + '/limits/documents',
+              schemaPath: '#/properties/limits/properties/documents/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+              schema: schema43.properties.limits.properties.documents.type,
+              parentSchema: schema43.properties.limits.properties.documents,
+              data: data22,
+            };
+            if (vErrors === null) {
+              vErrors = [err49];
+            } else {
+              vErrors.push(err49);
+            }
+            errors++;
+          }
+          if (typeof data22 == 'number' && isFinite(data22)) {
+            if (data22 < 1 || isNaN(data22)) {
+              const err50 = {
+                instancePath: instancePath + '/limits/documents',
+                schemaPath: '#/properties/limits/properties/documents/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+                schema: 1,
+                parentSchema: schema43.properties.limits.properties.documents,
+                data: data22,
+              };
+              if (vErrors === null) {
+                vErrors = [err50];
+              } else {
+                vErrors.push(err50);
+              }
+              errors++;
+            }
+          }
+        }
       } else {
-        const err47 = {
+        const err51 = {
           instancePath: instancePath + '/limits',
           schemaPath: '#/properties/limits/type',
           keyword: 'type',
@@ -10765,22 +10850,22 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.limits.type,
           parentSchema: schema43.properties.limits,
-          data: data18,
+          data: data19,
         };
         if (vErrors === null) {
-          vErrors = [err47];
+          vErrors = [err51];
         } else {
-          vErrors.push(err47);
+          vErrors.push(err51);
         }
         errors++;
       }
     }
     if (data.render !== undefined) {
-      let data22 = data.render;
-      if (data22 && typeof data22 == 'object' && !Array.isArray(data22)) {
-        for (const key4 in data22) {
+      let data23 = data.render;
+      if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
+        for (const key4 in data23) {
           if (!(key4 === 'flyte-core-values' || key4 === 'union-cluster-pools')) {
-            const err48 = {
+            const err52 = {
               instancePath: instancePath + '/render',
               schemaPath: '#/properties/render/additionalProperties',
               keyword: 'additionalProperties',
@@ -10788,21 +10873,21 @@ function validate28(
               message: 'must NOT have additional properties',
               schema: false,
               parentSchema: schema43.properties.render,
-              data: data22,
+              data: data23,
             };
             if (vErrors === null) {
-              vErrors = [err48];
+              vErrors = [err52];
             } else {
-              vErrors.push(err48);
+              vErrors.push(err52);
             }
             errors++;
           }
         }
-        if (data22['flyte-core-values'] !== undefined) {
-          let data23 = data22['flyte-core-values'];
-          if (data23 && typeof data23 == 'object' && !Array.isArray(data23)) {
-            if (data23.path === undefined) {
-              const err49 = {
+        if (data23['flyte-core-values'] !== undefined) {
+          let data24 = data23['flyte-core-values'];
+          if (data24 && typeof data24 == 'object' && !Array.isArray(data24)) {
+            if (data24.path === undefined) {
+              const err53 = {
                 instancePath: instancePath + '/render/flyte-core-values',
                 schemaPath: '#/properties/render/properties/flyte-core-values/required',
                 keyword: 'required',
@@ -10810,18 +10895,18 @@ function validate28(
                 message: "must have required property '" + 'path' + "'",
                 schema: schema43.properties.render.properties['flyte-core-values'].required,
                 parentSchema: schema43.properties.render.properties['flyte-core-values'],
-                data: data23,
+                data: data24,
               };
               if (vErrors === null) {
-                vErrors = [err49];
+                vErrors = [err53];
               } else {
-                vErrors.push(err49);
+                vErrors.push(err53);
               }
               errors++;
             }
-            for (const key5 in data23) {
+            for (const key5 in data24) {
               if (!(key5 === 'path' || key5 === 'credentialsSecret' || key5 === 'base')) {
-                const err50 = {
+                const err54 = {
                   instancePath: instancePath + '/render/flyte-core-values',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/additionalProperties',
@@ -10830,21 +10915,21 @@ function validate28(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.render.properties['flyte-core-values'],
-                  data: data23,
+                  data: data24,
                 };
                 if (vErrors === null) {
-                  vErrors = [err50];
+                  vErrors = [err54];
                 } else {
-                  vErrors.push(err50);
+                  vErrors.push(err54);
                 }
                 errors++;
               }
             }
-            if (data23.path !== undefined) {
-              let data24 = data23.path;
-              if (typeof data24 === 'string') {
-                if (data24.length > 1024 && func1(data24) > 1024) {
-                  const err51 = {
+            if (data24.path !== undefined) {
+              let data25 = data24.path;
+              if (typeof data25 === 'string') {
+                if (data25.length > 1024 && func1(data25) > 1024) {
+                  const err55 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/path/maxLength',
@@ -10854,17 +10939,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data24,
+                    data: data25,
                   };
                   if (vErrors === null) {
-                    vErrors = [err51];
+                    vErrors = [err55];
                   } else {
-                    vErrors.push(err51);
+                    vErrors.push(err55);
                   }
                   errors++;
                 }
-                if (data24.length < 2 && func1(data24) < 1) {
-                  const err52 = {
+                if (data25.length < 2 && func1(data25) < 1) {
+                  const err56 = {
                     instancePath: instancePath + '/render/flyte-core-values/path',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/path/minLength',
@@ -10874,17 +10959,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties.path,
-                    data: data24,
+                    data: data25,
                   };
                   if (vErrors === null) {
-                    vErrors = [err52];
+                    vErrors = [err56];
                   } else {
-                    vErrors.push(err52);
+                    vErrors.push(err56);
                   }
                   errors++;
                 }
               } else {
-                const err53 = {
+                const err57 = {
                   instancePath: instancePath + '/render/flyte-core-values/path',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/path/type',
@@ -10895,21 +10980,21 @@ function validate28(
                     schema43.properties.render.properties['flyte-core-values'].properties.path.type,
                   parentSchema:
                     schema43.properties.render.properties['flyte-core-values'].properties.path,
-                  data: data24,
+                  data: data25,
                 };
                 if (vErrors === null) {
-                  vErrors = [err53];
+                  vErrors = [err57];
                 } else {
-                  vErrors.push(err53);
+                  vErrors.push(err57);
                 }
                 errors++;
               }
             }
-            if (data23.credentialsSecret !== undefined) {
-              let data25 = data23.credentialsSecret;
-              if (typeof data25 === 'string') {
-                if (data25.length > 253 && func1(data25) > 253) {
-                  const err54 = {
+            if (data24.credentialsSecret !== undefined) {
+              let data26 = data24.credentialsSecret;
+              if (typeof data26 === 'string') {
+                if (data26.length > 253 && func1(data26) > 253) {
+                  const err58 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/maxLength',
@@ -10920,17 +11005,17 @@ function validate28(
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
-                    data: data25,
+                    data: data26,
                   };
                   if (vErrors === null) {
-                    vErrors = [err54];
+                    vErrors = [err58];
                   } else {
-                    vErrors.push(err54);
+                    vErrors.push(err58);
                   }
                   errors++;
                 }
-                if (!pattern58.test(data25)) {
-                  const err55 = {
+                if (!pattern59.test(data26)) {
+                  const err59 = {
                     instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/pattern',
@@ -10941,17 +11026,17 @@ function validate28(
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties
                         .credentialsSecret,
-                    data: data25,
+                    data: data26,
                   };
                   if (vErrors === null) {
-                    vErrors = [err55];
+                    vErrors = [err59];
                   } else {
-                    vErrors.push(err55);
+                    vErrors.push(err59);
                   }
                   errors++;
                 }
               } else {
-                const err56 = {
+                const err60 = {
                   instancePath: instancePath + '/render/flyte-core-values/credentialsSecret',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/credentialsSecret/type',
@@ -10964,21 +11049,21 @@ function validate28(
                   parentSchema:
                     schema43.properties.render.properties['flyte-core-values'].properties
                       .credentialsSecret,
-                  data: data25,
+                  data: data26,
                 };
                 if (vErrors === null) {
-                  vErrors = [err56];
+                  vErrors = [err60];
                 } else {
-                  vErrors.push(err56);
+                  vErrors.push(err60);
                 }
                 errors++;
               }
             }
-            if (data23.base !== undefined) {
-              let data26 = data23.base;
-              if (typeof data26 === 'string') {
-                if (data26.length > 1024 && func1(data26) > 1024) {
-                  const err57 = {
+            if (data24.base !== undefined) {
+              let data27 = data24.base;
+              if (typeof data27 === 'string') {
+                if (data27.length > 1024 && func1(data27) > 1024) {
+                  const err61 = {
                     instancePath: instancePath + '/render/flyte-core-values/base',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/base/maxLength',
@@ -10988,17 +11073,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data26,
+                    data: data27,
                   };
                   if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err61];
                   } else {
-                    vErrors.push(err57);
+                    vErrors.push(err61);
                   }
                   errors++;
                 }
-                if (data26.length < 2 && func1(data26) < 1) {
-                  const err58 = {
+                if (data27.length < 2 && func1(data27) < 1) {
+                  const err62 = {
                     instancePath: instancePath + '/render/flyte-core-values/base',
                     schemaPath:
                       '#/properties/render/properties/flyte-core-values/properties/base/minLength',
@@ -11008,17 +11093,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.render.properties['flyte-core-values'].properties.base,
-                    data: data26,
+                    data: data27,
                   };
                   if (vErrors === null) {
-                    vErrors = [err58];
+                    vErrors = [err62];
                   } else {
-                    vErrors.push(err58);
+                    vErrors.push(err62);
                   }
                   errors++;
                 }
               } else {
-                const err59 = {
+                const err63 = {
                   instancePath: instancePath + '/render/flyte-core-values/base',
                   schemaPath:
                     '#/properties/render/properties/flyte-core-values/properties/base/type',
@@ -11029,18 +11114,18 @@ function validate28(
                     schema43.properties.render.properties['flyte-core-values'].properties.base.type,
                   parentSchema:
                     schema43.properties.render.properties['flyte-core-values'].properties.base,
-                  data: data26,
+                  data: data27,
                 };
                 if (vErrors === null) {
-                  vErrors = [err59];
+                  vErrors = [err63];
                 } else {
-                  vErrors.push(err59);
+                  vErrors.push(err63);
                 }
                 errors++;
               }
             }
           } else {
-            const err60 = {
+            const err64 = {
               instancePath: instancePath + '/render/flyte-core-values',
               schemaPath: '#/properties/render/properties/flyte-core-values/type',
               keyword: 'type',
@@ -11048,21 +11133,21 @@ function validate28(
               message: 'must be object',
               schema: schema43.properties.render.properties['flyte-core-values'].type,
               parentSchema: schema43.properties.render.properties['flyte-core-values'],
-              data: data23,
+              data: data24,
             };
             if (vErrors === null) {
-              vErrors = [err60];
+              vErrors = [err64];
             } else {
-              vErrors.push(err60);
+              vErrors.push(err64);
             }
             errors++;
           }
         }
-        if (data22['union-cluster-pools'] !== undefined) {
-          let data27 = data22['union-cluster-pools'];
-          if (data27 && typeof data27 == 'object' && !Array.isArray(data27)) {
-            if (data27.path === undefined) {
-              const err61 = {
+        if (data23['union-cluster-pools'] !== undefined) {
+          let data28 = data23['union-cluster-pools'];
+          if (data28 && typeof data28 == 'object' && !Array.isArray(data28)) {
+            if (data28.path === undefined) {
+              const err65 = {
                 instancePath: instancePath + '/render/union-cluster-pools',
                 schemaPath: '#/properties/render/properties/union-cluster-pools/required',
                 keyword: 'required',
@@ -11070,18 +11155,18 @@ function validate28(
                 message: "must have required property '" + 'path' + "'",
                 schema: schema43.properties.render.properties['union-cluster-pools'].required,
                 parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-                data: data27,
+                data: data28,
               };
               if (vErrors === null) {
-                vErrors = [err61];
+                vErrors = [err65];
               } else {
-                vErrors.push(err61);
+                vErrors.push(err65);
               }
               errors++;
             }
-            for (const key6 in data27) {
+            for (const key6 in data28) {
               if (!(key6 === 'path')) {
-                const err62 = {
+                const err66 = {
                   instancePath: instancePath + '/render/union-cluster-pools',
                   schemaPath:
                     '#/properties/render/properties/union-cluster-pools/additionalProperties',
@@ -11090,21 +11175,21 @@ function validate28(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-                  data: data27,
+                  data: data28,
                 };
                 if (vErrors === null) {
-                  vErrors = [err62];
+                  vErrors = [err66];
                 } else {
-                  vErrors.push(err62);
+                  vErrors.push(err66);
                 }
                 errors++;
               }
             }
-            if (data27.path !== undefined) {
-              let data28 = data27.path;
-              if (typeof data28 === 'string') {
-                if (data28.length > 1024 && func1(data28) > 1024) {
-                  const err63 = {
+            if (data28.path !== undefined) {
+              let data29 = data28.path;
+              if (typeof data29 === 'string') {
+                if (data29.length > 1024 && func1(data29) > 1024) {
+                  const err67 = {
                     instancePath: instancePath + '/render/union-cluster-pools/path',
                     schemaPath:
                       '#/properties/render/properties/union-cluster-pools/properties/path/maxLength',
@@ -11114,17 +11199,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data28,
+                    data: data29,
                   };
                   if (vErrors === null) {
-                    vErrors = [err63];
+                    vErrors = [err67];
                   } else {
-                    vErrors.push(err63);
+                    vErrors.push(err67);
                   }
                   errors++;
                 }
-                if (data28.length < 2 && func1(data28) < 1) {
-                  const err64 = {
+                if (data29.length < 2 && func1(data29) < 1) {
+                  const err68 = {
                     instancePath: instancePath + '/render/union-cluster-pools/path',
                     schemaPath:
                       '#/properties/render/properties/union-cluster-pools/properties/path/minLength',
@@ -11134,17 +11219,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                    data: data28,
+                    data: data29,
                   };
                   if (vErrors === null) {
-                    vErrors = [err64];
+                    vErrors = [err68];
                   } else {
-                    vErrors.push(err64);
+                    vErrors.push(err68);
                   }
                   errors++;
                 }
               } else {
-                const err65 = {
+                const err69 = {
                   instancePath: instancePath + '/render/union-cluster-pools/path',
                   schemaPath:
                     '#/properties/render/properties/union-cluster-pools/properties/path/type',
@@ -11156,18 +11241,18 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.render.properties['union-cluster-pools'].properties.path,
-                  data: data28,
+                  data: data29,
                 };
                 if (vErrors === null) {
-                  vErrors = [err65];
+                  vErrors = [err69];
                 } else {
-                  vErrors.push(err65);
+                  vErrors.push(err69);
                 }
                 errors++;
               }
             }
           } else {
-            const err66 = {
+            const err70 = {
               instancePath: instancePath + '/render/union-cluster-pools',
               schemaPath: '#/properties/render/properties/union-cluster-pools/type',
               keyword: 'type',
@@ -11175,18 +11260,18 @@ function validate28(
               message: 'must be object',
               schema: schema43.properties.render.properties['union-cluster-pools'].type,
               parentSchema: schema43.properties.render.properties['union-cluster-pools'],
-              data: data27,
+              data: data28,
             };
             if (vErrors === null) {
-              vErrors = [err66];
+              vErrors = [err70];
             } else {
-              vErrors.push(err66);
+              vErrors.push(err70);
             }
             errors++;
           }
         }
       } else {
-        const err67 = {
+        const err71 = {
           instancePath: instancePath + '/render',
           schemaPath: '#/properties/render/type',
           keyword: 'type',
@@ -11194,24 +11279,24 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.render.type,
           parentSchema: schema43.properties.render,
-          data: data22,
+          data: data23,
         };
         if (vErrors === null) {
-          vErrors = [err67];
+          vErrors = [err71];
         } else {
-          vErrors.push(err67);
+          vErrors.push(err71);
         }
         errors++;
       }
     }
     if (data.approvers !== undefined) {
-      let data29 = data.approvers;
-      if (data29 && typeof data29 == 'object' && !Array.isArray(data29)) {
-        for (const key7 in data29) {
-          const _errs64 = errors;
+      let data30 = data.approvers;
+      if (data30 && typeof data30 == 'object' && !Array.isArray(data30)) {
+        for (const key7 in data30) {
+          const _errs66 = errors;
           if (typeof key7 === 'string') {
             if (key7.length > 63 && func1(key7) > 63) {
-              const err68 = {
+              const err72 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -11223,14 +11308,14 @@ function validate28(
                 propertyName: key7,
               };
               if (vErrors === null) {
-                vErrors = [err68];
+                vErrors = [err72];
               } else {
-                vErrors.push(err68);
+                vErrors.push(err72);
               }
               errors++;
             }
-            if (!pattern59.test(key7)) {
-              const err69 = {
+            if (!pattern60.test(key7)) {
+              const err73 = {
                 instancePath: instancePath + '/approvers',
                 schemaPath: '#/properties/approvers/propertyNames/pattern',
                 keyword: 'pattern',
@@ -11242,16 +11327,16 @@ function validate28(
                 propertyName: key7,
               };
               if (vErrors === null) {
-                vErrors = [err69];
+                vErrors = [err73];
               } else {
-                vErrors.push(err69);
+                vErrors.push(err73);
               }
               errors++;
             }
           }
-          var valid21 = _errs64 === errors;
+          var valid21 = _errs66 === errors;
           if (!valid21) {
-            const err70 = {
+            const err74 = {
               instancePath: instancePath + '/approvers',
               schemaPath: '#/properties/approvers/propertyNames',
               keyword: 'propertyNames',
@@ -11259,25 +11344,25 @@ function validate28(
               message: 'property name must be valid',
               schema: schema43.properties.approvers.propertyNames,
               parentSchema: schema43.properties.approvers,
-              data: data29,
+              data: data30,
             };
             if (vErrors === null) {
-              vErrors = [err70];
+              vErrors = [err74];
             } else {
-              vErrors.push(err70);
+              vErrors.push(err74);
             }
             errors++;
           }
         }
-        for (const key8 in data29) {
-          let data30 = data29[key8];
-          const _errs67 = errors;
+        for (const key8 in data30) {
+          let data31 = data30[key8];
+          const _errs69 = errors;
           let valid23 = false;
           let passing0 = null;
-          const _errs68 = errors;
-          if (Array.isArray(data30)) {
-            if (data30.length > 100) {
-              const err71 = {
+          const _errs70 = errors;
+          if (Array.isArray(data31)) {
+            if (data31.length > 100) {
+              const err75 = {
                 instancePath:
                   instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/$defs/principals/maxItems',
@@ -11286,21 +11371,21 @@ function validate28(
                 message: 'must NOT have more than 100 items',
                 schema: 100,
                 parentSchema: schema44,
-                data: data30,
+                data: data31,
               };
               if (vErrors === null) {
-                vErrors = [err71];
+                vErrors = [err75];
               } else {
-                vErrors.push(err71);
+                vErrors.push(err75);
               }
               errors++;
             }
-            const len5 = data30.length;
+            const len5 = data31.length;
             for (let i9 = 0; i9 < len5; i9++) {
-              let data31 = data30[i9];
-              if (typeof data31 === 'string') {
-                if (data31.length > 255 && func1(data31) > 255) {
-                  const err72 = {
+              let data32 = data31[i9];
+              if (typeof data32 === 'string') {
+                if (data32.length > 255 && func1(data32) > 255) {
+                  const err76 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -11313,17 +11398,17 @@ function validate28(
                     message: 'must NOT have more than 255 characters',
                     schema: 255,
                     parentSchema: schema44.items,
-                    data: data31,
+                    data: data32,
                   };
                   if (vErrors === null) {
-                    vErrors = [err72];
+                    vErrors = [err76];
                   } else {
-                    vErrors.push(err72);
+                    vErrors.push(err76);
                   }
                   errors++;
                 }
-                if (!pattern60.test(data31)) {
-                  const err73 = {
+                if (!pattern61.test(data32)) {
+                  const err77 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -11343,17 +11428,17 @@ function validate28(
                     schema:
                       '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                     parentSchema: schema44.items,
-                    data: data31,
+                    data: data32,
                   };
                   if (vErrors === null) {
-                    vErrors = [err73];
+                    vErrors = [err77];
                   } else {
-                    vErrors.push(err73);
+                    vErrors.push(err77);
                   }
                   errors++;
                 }
               } else {
-                const err74 = {
+                const err78 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
@@ -11366,28 +11451,28 @@ function validate28(
                   message: 'must be string',
                   schema: schema44.items.type,
                   parentSchema: schema44.items,
-                  data: data31,
+                  data: data32,
                 };
                 if (vErrors === null) {
-                  vErrors = [err74];
+                  vErrors = [err78];
                 } else {
-                  vErrors.push(err74);
+                  vErrors.push(err78);
                 }
                 errors++;
               }
             }
-            let i10 = data30.length;
+            let i10 = data31.length;
             let j4;
             if (i10 > 1) {
               const indices2 = Object.create(null);
               for (; i10--;) {
-                let item2 = data30[i10];
+                let item2 = data31[i10];
                 if (typeof item2 !== 'string') {
                   continue;
                 }
                 if (typeof indices2[item2] == 'number') {
                   j4 = indices2[item2];
-                  const err75 = {
+                  const err79 = {
                     instancePath:
                       instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                     schemaPath: '#/$defs/principals/uniqueItems',
@@ -11401,12 +11486,12 @@ function validate28(
                       ' are identical)',
                     schema: true,
                     parentSchema: schema44,
-                    data: data30,
+                    data: data31,
                   };
                   if (vErrors === null) {
-                    vErrors = [err75];
+                    vErrors = [err79];
                   } else {
-                    vErrors.push(err75);
+                    vErrors.push(err79);
                   }
                   errors++;
                   break;
@@ -11415,7 +11500,7 @@ function validate28(
               }
             }
           } else {
-            const err76 = {
+            const err80 = {
               instancePath:
                 instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/$defs/principals/type',
@@ -11424,24 +11509,24 @@ function validate28(
               message: 'must be array',
               schema: schema44.type,
               parentSchema: schema44,
-              data: data30,
+              data: data31,
             };
             if (vErrors === null) {
-              vErrors = [err76];
+              vErrors = [err80];
             } else {
-              vErrors.push(err76);
+              vErrors.push(err80);
             }
             errors++;
           }
-          var _valid0 = _errs68 === errors;
+          var _valid0 = _errs70 === errors;
           if (_valid0) {
             valid23 = true;
             passing0 = 0;
           }
-          const _errs73 = errors;
-          if (data30 && typeof data30 == 'object' && !Array.isArray(data30)) {
-            if (Object.keys(data30).length < 1) {
-              const err77 = {
+          const _errs75 = errors;
+          if (data31 && typeof data31 == 'object' && !Array.isArray(data31)) {
+            if (Object.keys(data31).length < 1) {
+              const err81 = {
                 instancePath:
                   instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/minProperties',
@@ -11450,16 +11535,16 @@ function validate28(
                 message: 'must NOT have fewer than 1 properties',
                 schema: 1,
                 parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-                data: data30,
+                data: data31,
               };
               if (vErrors === null) {
-                vErrors = [err77];
+                vErrors = [err81];
               } else {
-                vErrors.push(err77);
+                vErrors.push(err81);
               }
               errors++;
             }
-            for (const key9 in data30) {
+            for (const key9 in data31) {
               if (!(
                 key9 === '*' ||
                 key9 === 'approve' ||
@@ -11467,7 +11552,7 @@ function validate28(
                 key9 === 'suspend' ||
                 key9 === 'override'
               )) {
-                const err78 = {
+                const err82 = {
                   instancePath:
                     instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
                   schemaPath:
@@ -11477,21 +11562,21 @@ function validate28(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-                  data: data30,
+                  data: data31,
                 };
                 if (vErrors === null) {
-                  vErrors = [err78];
+                  vErrors = [err82];
                 } else {
-                  vErrors.push(err78);
+                  vErrors.push(err82);
                 }
                 errors++;
               }
             }
-            if (data30['*'] !== undefined) {
-              let data32 = data30['*'];
-              if (Array.isArray(data32)) {
-                if (data32.length > 100) {
-                  const err79 = {
+            if (data31['*'] !== undefined) {
+              let data33 = data31['*'];
+              if (Array.isArray(data33)) {
+                if (data33.length > 100) {
+                  const err83 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -11503,21 +11588,21 @@ function validate28(
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data32,
+                    data: data33,
                   };
                   if (vErrors === null) {
-                    vErrors = [err79];
+                    vErrors = [err83];
                   } else {
-                    vErrors.push(err79);
+                    vErrors.push(err83);
                   }
                   errors++;
                 }
-                const len6 = data32.length;
+                const len6 = data33.length;
                 for (let i11 = 0; i11 < len6; i11++) {
-                  let data33 = data32[i11];
-                  if (typeof data33 === 'string') {
-                    if (data33.length > 255 && func1(data33) > 255) {
-                      const err80 = {
+                  let data34 = data33[i11];
+                  if (typeof data34 === 'string') {
+                    if (data34.length > 255 && func1(data34) > 255) {
+                      const err84 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11530,17 +11615,17 @@ function validate28(
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data33,
+                        data: data34,
                       };
                       if (vErrors === null) {
-                        vErrors = [err80];
+                        vErrors = [err84];
                       } else {
-                        vErrors.push(err80);
+                        vErrors.push(err84);
                       }
                       errors++;
                     }
-                    if (!pattern60.test(data33)) {
-                      const err81 = {
+                    if (!pattern61.test(data34)) {
+                      const err85 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11560,17 +11645,17 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data33,
+                        data: data34,
                       };
                       if (vErrors === null) {
-                        vErrors = [err81];
+                        vErrors = [err85];
                       } else {
-                        vErrors.push(err81);
+                        vErrors.push(err85);
                       }
                       errors++;
                     }
                   } else {
-                    const err82 = {
+                    const err86 = {
                       instancePath:
                         instancePath +
                         '/approvers/' +
@@ -11583,28 +11668,28 @@ function validate28(
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data33,
+                      data: data34,
                     };
                     if (vErrors === null) {
-                      vErrors = [err82];
+                      vErrors = [err86];
                     } else {
-                      vErrors.push(err82);
+                      vErrors.push(err86);
                     }
                     errors++;
                   }
                 }
-                let i12 = data32.length;
+                let i12 = data33.length;
                 let j5;
                 if (i12 > 1) {
                   const indices3 = Object.create(null);
                   for (; i12--;) {
-                    let item3 = data32[i12];
+                    let item3 = data33[i12];
                     if (typeof item3 !== 'string') {
                       continue;
                     }
                     if (typeof indices3[item3] == 'number') {
                       j5 = indices3[item3];
-                      const err83 = {
+                      const err87 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11621,12 +11706,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data32,
+                        data: data33,
                       };
                       if (vErrors === null) {
-                        vErrors = [err83];
+                        vErrors = [err87];
                       } else {
-                        vErrors.push(err83);
+                        vErrors.push(err87);
                       }
                       errors++;
                       break;
@@ -11635,7 +11720,7 @@ function validate28(
                   }
                 }
               } else {
-                const err84 = {
+                const err88 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
@@ -11647,21 +11732,21 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data32,
+                  data: data33,
                 };
                 if (vErrors === null) {
-                  vErrors = [err84];
+                  vErrors = [err88];
                 } else {
-                  vErrors.push(err84);
+                  vErrors.push(err88);
                 }
                 errors++;
               }
             }
-            if (data30.approve !== undefined) {
-              let data34 = data30.approve;
-              if (Array.isArray(data34)) {
-                if (data34.length > 100) {
-                  const err85 = {
+            if (data31.approve !== undefined) {
+              let data35 = data31.approve;
+              if (Array.isArray(data35)) {
+                if (data35.length > 100) {
+                  const err89 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -11673,21 +11758,21 @@ function validate28(
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data34,
+                    data: data35,
                   };
                   if (vErrors === null) {
-                    vErrors = [err85];
+                    vErrors = [err89];
                   } else {
-                    vErrors.push(err85);
+                    vErrors.push(err89);
                   }
                   errors++;
                 }
-                const len7 = data34.length;
+                const len7 = data35.length;
                 for (let i13 = 0; i13 < len7; i13++) {
-                  let data35 = data34[i13];
-                  if (typeof data35 === 'string') {
-                    if (data35.length > 255 && func1(data35) > 255) {
-                      const err86 = {
+                  let data36 = data35[i13];
+                  if (typeof data36 === 'string') {
+                    if (data36.length > 255 && func1(data36) > 255) {
+                      const err90 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11700,17 +11785,17 @@ function validate28(
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data35,
+                        data: data36,
                       };
                       if (vErrors === null) {
-                        vErrors = [err86];
+                        vErrors = [err90];
                       } else {
-                        vErrors.push(err86);
+                        vErrors.push(err90);
                       }
                       errors++;
                     }
-                    if (!pattern60.test(data35)) {
-                      const err87 = {
+                    if (!pattern61.test(data36)) {
+                      const err91 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11730,17 +11815,17 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data35,
+                        data: data36,
                       };
                       if (vErrors === null) {
-                        vErrors = [err87];
+                        vErrors = [err91];
                       } else {
-                        vErrors.push(err87);
+                        vErrors.push(err91);
                       }
                       errors++;
                     }
                   } else {
-                    const err88 = {
+                    const err92 = {
                       instancePath:
                         instancePath +
                         '/approvers/' +
@@ -11753,28 +11838,28 @@ function validate28(
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data35,
+                      data: data36,
                     };
                     if (vErrors === null) {
-                      vErrors = [err88];
+                      vErrors = [err92];
                     } else {
-                      vErrors.push(err88);
+                      vErrors.push(err92);
                     }
                     errors++;
                   }
                 }
-                let i14 = data34.length;
+                let i14 = data35.length;
                 let j6;
                 if (i14 > 1) {
                   const indices4 = Object.create(null);
                   for (; i14--;) {
-                    let item4 = data34[i14];
+                    let item4 = data35[i14];
                     if (typeof item4 !== 'string') {
                       continue;
                     }
                     if (typeof indices4[item4] == 'number') {
                       j6 = indices4[item4];
-                      const err89 = {
+                      const err93 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11791,12 +11876,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data34,
+                        data: data35,
                       };
                       if (vErrors === null) {
-                        vErrors = [err89];
+                        vErrors = [err93];
                       } else {
-                        vErrors.push(err89);
+                        vErrors.push(err93);
                       }
                       errors++;
                       break;
@@ -11805,7 +11890,7 @@ function validate28(
                   }
                 }
               } else {
-                const err90 = {
+                const err94 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
@@ -11817,21 +11902,21 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data34,
+                  data: data35,
                 };
                 if (vErrors === null) {
-                  vErrors = [err90];
+                  vErrors = [err94];
                 } else {
-                  vErrors.push(err90);
+                  vErrors.push(err94);
                 }
                 errors++;
               }
             }
-            if (data30.sync !== undefined) {
-              let data36 = data30.sync;
-              if (Array.isArray(data36)) {
-                if (data36.length > 100) {
-                  const err91 = {
+            if (data31.sync !== undefined) {
+              let data37 = data31.sync;
+              if (Array.isArray(data37)) {
+                if (data37.length > 100) {
+                  const err95 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -11843,21 +11928,21 @@ function validate28(
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data36,
+                    data: data37,
                   };
                   if (vErrors === null) {
-                    vErrors = [err91];
+                    vErrors = [err95];
                   } else {
-                    vErrors.push(err91);
+                    vErrors.push(err95);
                   }
                   errors++;
                 }
-                const len8 = data36.length;
+                const len8 = data37.length;
                 for (let i15 = 0; i15 < len8; i15++) {
-                  let data37 = data36[i15];
-                  if (typeof data37 === 'string') {
-                    if (data37.length > 255 && func1(data37) > 255) {
-                      const err92 = {
+                  let data38 = data37[i15];
+                  if (typeof data38 === 'string') {
+                    if (data38.length > 255 && func1(data38) > 255) {
+                      const err96 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11870,17 +11955,17 @@ function validate28(
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data37,
+                        data: data38,
                       };
                       if (vErrors === null) {
-                        vErrors = [err92];
+                        vErrors = [err96];
                       } else {
-                        vErrors.push(err92);
+                        vErrors.push(err96);
                       }
                       errors++;
                     }
-                    if (!pattern60.test(data37)) {
-                      const err93 = {
+                    if (!pattern61.test(data38)) {
+                      const err97 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11900,17 +11985,17 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data37,
+                        data: data38,
                       };
                       if (vErrors === null) {
-                        vErrors = [err93];
+                        vErrors = [err97];
                       } else {
-                        vErrors.push(err93);
+                        vErrors.push(err97);
                       }
                       errors++;
                     }
                   } else {
-                    const err94 = {
+                    const err98 = {
                       instancePath:
                         instancePath +
                         '/approvers/' +
@@ -11923,28 +12008,28 @@ function validate28(
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data37,
+                      data: data38,
                     };
                     if (vErrors === null) {
-                      vErrors = [err94];
+                      vErrors = [err98];
                     } else {
-                      vErrors.push(err94);
+                      vErrors.push(err98);
                     }
                     errors++;
                   }
                 }
-                let i16 = data36.length;
+                let i16 = data37.length;
                 let j7;
                 if (i16 > 1) {
                   const indices5 = Object.create(null);
                   for (; i16--;) {
-                    let item5 = data36[i16];
+                    let item5 = data37[i16];
                     if (typeof item5 !== 'string') {
                       continue;
                     }
                     if (typeof indices5[item5] == 'number') {
                       j7 = indices5[item5];
-                      const err95 = {
+                      const err99 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -11961,12 +12046,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data36,
+                        data: data37,
                       };
                       if (vErrors === null) {
-                        vErrors = [err95];
+                        vErrors = [err99];
                       } else {
-                        vErrors.push(err95);
+                        vErrors.push(err99);
                       }
                       errors++;
                       break;
@@ -11975,7 +12060,7 @@ function validate28(
                   }
                 }
               } else {
-                const err96 = {
+                const err100 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
@@ -11987,21 +12072,21 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data36,
+                  data: data37,
                 };
                 if (vErrors === null) {
-                  vErrors = [err96];
+                  vErrors = [err100];
                 } else {
-                  vErrors.push(err96);
+                  vErrors.push(err100);
                 }
                 errors++;
               }
             }
-            if (data30.suspend !== undefined) {
-              let data38 = data30.suspend;
-              if (Array.isArray(data38)) {
-                if (data38.length > 100) {
-                  const err97 = {
+            if (data31.suspend !== undefined) {
+              let data39 = data31.suspend;
+              if (Array.isArray(data39)) {
+                if (data39.length > 100) {
+                  const err101 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -12013,21 +12098,21 @@ function validate28(
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data38,
+                    data: data39,
                   };
                   if (vErrors === null) {
-                    vErrors = [err97];
+                    vErrors = [err101];
                   } else {
-                    vErrors.push(err97);
+                    vErrors.push(err101);
                   }
                   errors++;
                 }
-                const len9 = data38.length;
+                const len9 = data39.length;
                 for (let i17 = 0; i17 < len9; i17++) {
-                  let data39 = data38[i17];
-                  if (typeof data39 === 'string') {
-                    if (data39.length > 255 && func1(data39) > 255) {
-                      const err98 = {
+                  let data40 = data39[i17];
+                  if (typeof data40 === 'string') {
+                    if (data40.length > 255 && func1(data40) > 255) {
+                      const err102 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -12040,17 +12125,17 @@ function validate28(
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data39,
+                        data: data40,
                       };
                       if (vErrors === null) {
-                        vErrors = [err98];
+                        vErrors = [err102];
                       } else {
-                        vErrors.push(err98);
+                        vErrors.push(err102);
                       }
                       errors++;
                     }
-                    if (!pattern60.test(data39)) {
-                      const err99 = {
+                    if (!pattern61.test(data40)) {
+                      const err103 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -12070,17 +12155,17 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data39,
+                        data: data40,
                       };
                       if (vErrors === null) {
-                        vErrors = [err99];
+                        vErrors = [err103];
                       } else {
-                        vErrors.push(err99);
+                        vErrors.push(err103);
                       }
                       errors++;
                     }
                   } else {
-                    const err100 = {
+                    const err104 = {
                       instancePath:
                         instancePath +
                         '/approvers/' +
@@ -12093,28 +12178,28 @@ function validate28(
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data39,
+                      data: data40,
                     };
                     if (vErrors === null) {
-                      vErrors = [err100];
+                      vErrors = [err104];
                     } else {
-                      vErrors.push(err100);
+                      vErrors.push(err104);
                     }
                     errors++;
                   }
                 }
-                let i18 = data38.length;
+                let i18 = data39.length;
                 let j8;
                 if (i18 > 1) {
                   const indices6 = Object.create(null);
                   for (; i18--;) {
-                    let item6 = data38[i18];
+                    let item6 = data39[i18];
                     if (typeof item6 !== 'string') {
                       continue;
                     }
                     if (typeof indices6[item6] == 'number') {
                       j8 = indices6[item6];
-                      const err101 = {
+                      const err105 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -12131,12 +12216,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data38,
+                        data: data39,
                       };
                       if (vErrors === null) {
-                        vErrors = [err101];
+                        vErrors = [err105];
                       } else {
-                        vErrors.push(err101);
+                        vErrors.push(err105);
                       }
                       errors++;
                       break;
@@ -12145,7 +12230,7 @@ function validate28(
                   }
                 }
               } else {
-                const err102 = {
+                const err106 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
@@ -12157,21 +12242,21 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data38,
+                  data: data39,
                 };
                 if (vErrors === null) {
-                  vErrors = [err102];
+                  vErrors = [err106];
                 } else {
-                  vErrors.push(err102);
+                  vErrors.push(err106);
                 }
                 errors++;
               }
             }
-            if (data30.override !== undefined) {
-              let data40 = data30.override;
-              if (Array.isArray(data40)) {
-                if (data40.length > 100) {
-                  const err103 = {
+            if (data31.override !== undefined) {
+              let data41 = data31.override;
+              if (Array.isArray(data41)) {
+                if (data41.length > 100) {
+                  const err107 = {
                     instancePath:
                       instancePath +
                       '/approvers/' +
@@ -12183,21 +12268,21 @@ function validate28(
                     message: 'must NOT have more than 100 items',
                     schema: 100,
                     parentSchema: schema44,
-                    data: data40,
+                    data: data41,
                   };
                   if (vErrors === null) {
-                    vErrors = [err103];
+                    vErrors = [err107];
                   } else {
-                    vErrors.push(err103);
+                    vErrors.push(err107);
                   }
                   errors++;
                 }
-                const len10 = data40.length;
+                const len10 = data41.length;
                 for (let i19 = 0; i19 < len10; i19++) {
-                  let data41 = data40[i19];
-                  if (typeof data41 === 'string') {
-                    if (data41.length > 255 && func1(data41) > 255) {
-                      const err104 = {
+                  let data42 = data41[i19];
+                  if (typeof data42 === 'string') {
+                    if (data42.length > 255 && func1(data42) > 255) {
+                      const err108 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -12210,17 +12295,17 @@ function validate28(
                         message: 'must NOT have more than 255 characters',
                         schema: 255,
                         parentSchema: schema44.items,
-                        data: data41,
+                        data: data42,
                       };
                       if (vErrors === null) {
-                        vErrors = [err104];
+                        vErrors = [err108];
                       } else {
-                        vErrors.push(err104);
+                        vErrors.push(err108);
                       }
                       errors++;
                     }
-                    if (!pattern60.test(data41)) {
-                      const err105 = {
+                    if (!pattern61.test(data42)) {
+                      const err109 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -12240,17 +12325,17 @@ function validate28(
                         schema:
                           '^(team:[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*|group:[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*|token:(admin|reconcile)|[A-Za-z0-9_][A-Za-z0-9_.-]*(\\[bot\\])?)$',
                         parentSchema: schema44.items,
-                        data: data41,
+                        data: data42,
                       };
                       if (vErrors === null) {
-                        vErrors = [err105];
+                        vErrors = [err109];
                       } else {
-                        vErrors.push(err105);
+                        vErrors.push(err109);
                       }
                       errors++;
                     }
                   } else {
-                    const err106 = {
+                    const err110 = {
                       instancePath:
                         instancePath +
                         '/approvers/' +
@@ -12263,28 +12348,28 @@ function validate28(
                       message: 'must be string',
                       schema: schema44.items.type,
                       parentSchema: schema44.items,
-                      data: data41,
+                      data: data42,
                     };
                     if (vErrors === null) {
-                      vErrors = [err106];
+                      vErrors = [err110];
                     } else {
-                      vErrors.push(err106);
+                      vErrors.push(err110);
                     }
                     errors++;
                   }
                 }
-                let i20 = data40.length;
+                let i20 = data41.length;
                 let j9;
                 if (i20 > 1) {
                   const indices7 = Object.create(null);
                   for (; i20--;) {
-                    let item7 = data40[i20];
+                    let item7 = data41[i20];
                     if (typeof item7 !== 'string') {
                       continue;
                     }
                     if (typeof indices7[item7] == 'number') {
                       j9 = indices7[item7];
-                      const err107 = {
+                      const err111 = {
                         instancePath:
                           instancePath +
                           '/approvers/' +
@@ -12301,12 +12386,12 @@ function validate28(
                           ' are identical)',
                         schema: true,
                         parentSchema: schema44,
-                        data: data40,
+                        data: data41,
                       };
                       if (vErrors === null) {
-                        vErrors = [err107];
+                        vErrors = [err111];
                       } else {
-                        vErrors.push(err107);
+                        vErrors.push(err111);
                       }
                       errors++;
                       break;
@@ -12315,7 +12400,7 @@ function validate28(
                   }
                 }
               } else {
-                const err108 = {
+                const err112 = {
                   instancePath:
                     instancePath +
                     '/approvers/' +
@@ -12327,18 +12412,18 @@ function validate28(
                   message: 'must be array',
                   schema: schema44.type,
                   parentSchema: schema44,
-                  data: data40,
+                  data: data41,
                 };
                 if (vErrors === null) {
-                  vErrors = [err108];
+                  vErrors = [err112];
                 } else {
-                  vErrors.push(err108);
+                  vErrors.push(err112);
                 }
                 errors++;
               }
             }
           } else {
-            const err109 = {
+            const err113 = {
               instancePath:
                 instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/approvers/additionalProperties/oneOf/1/type',
@@ -12347,16 +12432,16 @@ function validate28(
               message: 'must be object',
               schema: schema43.properties.approvers.additionalProperties.oneOf[1].type,
               parentSchema: schema43.properties.approvers.additionalProperties.oneOf[1],
-              data: data30,
+              data: data31,
             };
             if (vErrors === null) {
-              vErrors = [err109];
+              vErrors = [err113];
             } else {
-              vErrors.push(err109);
+              vErrors.push(err113);
             }
             errors++;
           }
-          var _valid0 = _errs73 === errors;
+          var _valid0 = _errs75 === errors;
           if (_valid0 && valid23) {
             valid23 = false;
             passing0 = [passing0, 1];
@@ -12367,7 +12452,7 @@ function validate28(
             }
           }
           if (!valid23) {
-            const err110 = {
+            const err114 = {
               instancePath:
                 instancePath + '/approvers/' + key8.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/approvers/additionalProperties/oneOf',
@@ -12376,19 +12461,19 @@ function validate28(
               message: 'must match exactly one schema in oneOf',
               schema: schema43.properties.approvers.additionalProperties.oneOf,
               parentSchema: schema43.properties.approvers.additionalProperties,
-              data: data30,
+              data: data31,
             };
             if (vErrors === null) {
-              vErrors = [err110];
+              vErrors = [err114];
             } else {
-              vErrors.push(err110);
+              vErrors.push(err114);
             }
             errors++;
           } else {
-            errors = _errs67;
+            errors = _errs69;
             if (vErrors !== null) {
-              if (_errs67) {
-                vErrors.length = _errs67;
+              if (_errs69) {
+                vErrors.length = _errs69;
               } else {
                 vErrors = null;
               }
@@ -12396,7 +12481,7 @@ function validate28(
           }
         }
       } else {
-        const err111 = {
+        const err115 = {
           instancePath: instancePath + '/approvers',
           schemaPath: '#/properties/approvers/type',
           keyword: 'type',
@@ -12404,24 +12489,24 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.approvers.type,
           parentSchema: schema43.properties.approvers,
-          data: data29,
+          data: data30,
         };
         if (vErrors === null) {
-          vErrors = [err111];
+          vErrors = [err115];
         } else {
-          vErrors.push(err111);
+          vErrors.push(err115);
         }
         errors++;
       }
     }
     if (data.environments !== undefined) {
-      let data42 = data.environments;
-      if (data42 && typeof data42 == 'object' && !Array.isArray(data42)) {
-        for (const key10 in data42) {
-          const _errs103 = errors;
+      let data43 = data.environments;
+      if (data43 && typeof data43 == 'object' && !Array.isArray(data43)) {
+        for (const key10 in data43) {
+          const _errs105 = errors;
           if (typeof key10 === 'string') {
             if (key10.length > 63 && func1(key10) > 63) {
-              const err112 = {
+              const err116 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/maxLength',
                 keyword: 'maxLength',
@@ -12433,14 +12518,14 @@ function validate28(
                 propertyName: key10,
               };
               if (vErrors === null) {
-                vErrors = [err112];
+                vErrors = [err116];
               } else {
-                vErrors.push(err112);
+                vErrors.push(err116);
               }
               errors++;
             }
             if (!pattern4.test(key10)) {
-              const err113 = {
+              const err117 = {
                 instancePath: instancePath + '/environments',
                 schemaPath: '#/properties/environments/propertyNames/pattern',
                 keyword: 'pattern',
@@ -12452,16 +12537,16 @@ function validate28(
                 propertyName: key10,
               };
               if (vErrors === null) {
-                vErrors = [err113];
+                vErrors = [err117];
               } else {
-                vErrors.push(err113);
+                vErrors.push(err117);
               }
               errors++;
             }
           }
-          var valid49 = _errs103 === errors;
+          var valid49 = _errs105 === errors;
           if (!valid49) {
-            const err114 = {
+            const err118 = {
               instancePath: instancePath + '/environments',
               schemaPath: '#/properties/environments/propertyNames',
               keyword: 'propertyNames',
@@ -12469,21 +12554,21 @@ function validate28(
               message: 'property name must be valid',
               schema: schema43.properties.environments.propertyNames,
               parentSchema: schema43.properties.environments,
-              data: data42,
+              data: data43,
             };
             if (vErrors === null) {
-              vErrors = [err114];
+              vErrors = [err118];
             } else {
-              vErrors.push(err114);
+              vErrors.push(err118);
             }
             errors++;
           }
         }
-        for (const key11 in data42) {
-          let data43 = data42[key11];
-          if (data43 && typeof data43 == 'object' && !Array.isArray(data43)) {
-            if (data43.controlPlane === undefined) {
-              const err115 = {
+        for (const key11 in data43) {
+          let data44 = data43[key11];
+          if (data44 && typeof data44 == 'object' && !Array.isArray(data44)) {
+            if (data44.controlPlane === undefined) {
+              const err119 = {
                 instancePath:
                   instancePath + '/environments/' + key11.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
@@ -12492,17 +12577,17 @@ function validate28(
                 message: "must have required property '" + 'controlPlane' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data43,
+                data: data44,
               };
               if (vErrors === null) {
-                vErrors = [err115];
+                vErrors = [err119];
               } else {
-                vErrors.push(err115);
+                vErrors.push(err119);
               }
               errors++;
             }
-            if (data43.folders === undefined) {
-              const err116 = {
+            if (data44.folders === undefined) {
+              const err120 = {
                 instancePath:
                   instancePath + '/environments/' + key11.replace(/~/g, '~0').replace(/\//g, '~1'),
                 schemaPath: '#/properties/environments/additionalProperties/required',
@@ -12511,23 +12596,23 @@ function validate28(
                 message: "must have required property '" + 'folders' + "'",
                 schema: schema43.properties.environments.additionalProperties.required,
                 parentSchema: schema43.properties.environments.additionalProperties,
-                data: data43,
+                data: data44,
               };
               if (vErrors === null) {
-                vErrors = [err116];
+                vErrors = [err120];
               } else {
-                vErrors.push(err116);
+                vErrors.push(err120);
               }
               errors++;
             }
-            for (const key12 in data43) {
+            for (const key12 in data44) {
               if (
                 !func23.call(
                   schema43.properties.environments.additionalProperties.properties,
                   key12,
                 )
               ) {
-                const err117 = {
+                const err121 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -12538,21 +12623,21 @@ function validate28(
                   message: 'must NOT have additional properties',
                   schema: false,
                   parentSchema: schema43.properties.environments.additionalProperties,
-                  data: data43,
+                  data: data44,
                 };
                 if (vErrors === null) {
-                  vErrors = [err117];
+                  vErrors = [err121];
                 } else {
-                  vErrors.push(err117);
+                  vErrors.push(err121);
                 }
                 errors++;
               }
             }
-            if (data43.controlPlane !== undefined) {
-              let data44 = data43.controlPlane;
-              if (typeof data44 === 'string') {
-                if (data44.length > 2048 && func1(data44) > 2048) {
-                  const err118 = {
+            if (data44.controlPlane !== undefined) {
+              let data45 = data44.controlPlane;
+              if (typeof data45 === 'string') {
+                if (data45.length > 2048 && func1(data45) > 2048) {
+                  const err122 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12566,17 +12651,17 @@ function validate28(
                     schema: 2048,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data44,
+                    data: data45,
                   };
                   if (vErrors === null) {
-                    vErrors = [err118];
+                    vErrors = [err122];
                   } else {
-                    vErrors.push(err118);
+                    vErrors.push(err122);
                   }
                   errors++;
                 }
-                if (data44.length < 2 && func1(data44) < 1) {
-                  const err119 = {
+                if (data45.length < 2 && func1(data45) < 1) {
+                  const err123 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12590,17 +12675,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.controlPlane,
-                    data: data44,
+                    data: data45,
                   };
                   if (vErrors === null) {
-                    vErrors = [err119];
+                    vErrors = [err123];
                   } else {
-                    vErrors.push(err119);
+                    vErrors.push(err123);
                   }
                   errors++;
                 }
               } else {
-                const err120 = {
+                const err124 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -12616,21 +12701,21 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.controlPlane,
-                  data: data44,
+                  data: data45,
                 };
                 if (vErrors === null) {
-                  vErrors = [err120];
+                  vErrors = [err124];
                 } else {
-                  vErrors.push(err120);
+                  vErrors.push(err124);
                 }
                 errors++;
               }
             }
-            if (data43.tokenFile !== undefined) {
-              let data45 = data43.tokenFile;
-              if (typeof data45 === 'string') {
-                if (data45.length > 1024 && func1(data45) > 1024) {
-                  const err121 = {
+            if (data44.tokenFile !== undefined) {
+              let data46 = data44.tokenFile;
+              if (typeof data46 === 'string') {
+                if (data46.length > 1024 && func1(data46) > 1024) {
+                  const err125 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12644,17 +12729,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data45,
+                    data: data46,
                   };
                   if (vErrors === null) {
-                    vErrors = [err121];
+                    vErrors = [err125];
                   } else {
-                    vErrors.push(err121);
+                    vErrors.push(err125);
                   }
                   errors++;
                 }
-                if (data45.length < 2 && func1(data45) < 1) {
-                  const err122 = {
+                if (data46.length < 2 && func1(data46) < 1) {
+                  const err126 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12668,17 +12753,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.tokenFile,
-                    data: data45,
+                    data: data46,
                   };
                   if (vErrors === null) {
-                    vErrors = [err122];
+                    vErrors = [err126];
                   } else {
-                    vErrors.push(err122);
+                    vErrors.push(err126);
                   }
                   errors++;
                 }
               } else {
-                const err123 = {
+                const err127 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -12693,21 +12778,21 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.tokenFile.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.tokenFile,
-                  data: data45,
+                  data: data46,
                 };
                 if (vErrors === null) {
-                  vErrors = [err123];
+                  vErrors = [err127];
                 } else {
-                  vErrors.push(err123);
+                  vErrors.push(err127);
                 }
                 errors++;
               }
             }
-            if (data43.apiKeyFile !== undefined) {
-              let data46 = data43.apiKeyFile;
-              if (typeof data46 === 'string') {
-                if (data46.length > 1024 && func1(data46) > 1024) {
-                  const err124 = {
+            if (data44.apiKeyFile !== undefined) {
+              let data47 = data44.apiKeyFile;
+              if (typeof data47 === 'string') {
+                if (data47.length > 1024 && func1(data47) > 1024) {
+                  const err128 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12721,17 +12806,17 @@ function validate28(
                     schema: 1024,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data46,
+                    data: data47,
                   };
                   if (vErrors === null) {
-                    vErrors = [err124];
+                    vErrors = [err128];
                   } else {
-                    vErrors.push(err124);
+                    vErrors.push(err128);
                   }
                   errors++;
                 }
-                if (data46.length < 2 && func1(data46) < 1) {
-                  const err125 = {
+                if (data47.length < 2 && func1(data47) < 1) {
+                  const err129 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12745,17 +12830,17 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                    data: data46,
+                    data: data47,
                   };
                   if (vErrors === null) {
-                    vErrors = [err125];
+                    vErrors = [err129];
                   } else {
-                    vErrors.push(err125);
+                    vErrors.push(err129);
                   }
                   errors++;
                 }
               } else {
-                const err126 = {
+                const err130 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -12771,21 +12856,21 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.apiKeyFile,
-                  data: data46,
+                  data: data47,
                 };
                 if (vErrors === null) {
-                  vErrors = [err126];
+                  vErrors = [err130];
                 } else {
-                  vErrors.push(err126);
+                  vErrors.push(err130);
                 }
                 errors++;
               }
             }
-            if (data43.folders !== undefined) {
-              let data47 = data43.folders;
-              if (Array.isArray(data47)) {
-                if (data47.length < 1) {
-                  const err127 = {
+            if (data44.folders !== undefined) {
+              let data48 = data44.folders;
+              if (Array.isArray(data48)) {
+                if (data48.length < 1) {
+                  const err131 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -12799,21 +12884,21 @@ function validate28(
                     schema: 1,
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.folders,
-                    data: data47,
+                    data: data48,
                   };
                   if (vErrors === null) {
-                    vErrors = [err127];
+                    vErrors = [err131];
                   } else {
-                    vErrors.push(err127);
+                    vErrors.push(err131);
                   }
                   errors++;
                 }
-                const len11 = data47.length;
+                const len11 = data48.length;
                 for (let i21 = 0; i21 < len11; i21++) {
-                  let data48 = data47[i21];
-                  if (typeof data48 === 'string') {
-                    if (data48.length > 1024 && func1(data48) > 1024) {
-                      const err128 = {
+                  let data49 = data48[i21];
+                  if (typeof data49 === 'string') {
+                    if (data49.length > 1024 && func1(data49) > 1024) {
+                      const err132 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -12829,17 +12914,17 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data48,
+                        data: data49,
                       };
                       if (vErrors === null) {
-                        vErrors = [err128];
+                        vErrors = [err132];
                       } else {
-                        vErrors.push(err128);
+                        vErrors.push(err132);
                       }
                       errors++;
                     }
-                    if (data48.length < 2 && func1(data48) < 1) {
-                      const err129 = {
+                    if (data49.length < 2 && func1(data49) < 1) {
+                      const err133 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -12855,17 +12940,17 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders
                             .items,
-                        data: data48,
+                        data: data49,
                       };
                       if (vErrors === null) {
-                        vErrors = [err129];
+                        vErrors = [err133];
                       } else {
-                        vErrors.push(err129);
+                        vErrors.push(err133);
                       }
                       errors++;
                     }
                   } else {
-                    const err130 = {
+                    const err134 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -12883,28 +12968,28 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.folders
                           .items,
-                      data: data48,
+                      data: data49,
                     };
                     if (vErrors === null) {
-                      vErrors = [err130];
+                      vErrors = [err134];
                     } else {
-                      vErrors.push(err130);
+                      vErrors.push(err134);
                     }
                     errors++;
                   }
                 }
-                let i22 = data47.length;
+                let i22 = data48.length;
                 let j10;
                 if (i22 > 1) {
                   const indices8 = Object.create(null);
                   for (; i22--;) {
-                    let item8 = data47[i22];
+                    let item8 = data48[i22];
                     if (typeof item8 !== 'string') {
                       continue;
                     }
                     if (typeof indices8[item8] == 'number') {
                       j10 = indices8[item8];
-                      const err131 = {
+                      const err135 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -12923,12 +13008,12 @@ function validate28(
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.folders,
-                        data: data47,
+                        data: data48,
                       };
                       if (vErrors === null) {
-                        vErrors = [err131];
+                        vErrors = [err135];
                       } else {
-                        vErrors.push(err131);
+                        vErrors.push(err135);
                       }
                       errors++;
                       break;
@@ -12937,7 +13022,7 @@ function validate28(
                   }
                 }
               } else {
-                const err132 = {
+                const err136 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -12952,25 +13037,25 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.folders.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.folders,
-                  data: data47,
+                  data: data48,
                 };
                 if (vErrors === null) {
-                  vErrors = [err132];
+                  vErrors = [err136];
                 } else {
-                  vErrors.push(err132);
+                  vErrors.push(err136);
                 }
                 errors++;
               }
             }
-            if (data43.patches !== undefined) {
-              let data49 = data43.patches;
-              if (Array.isArray(data49)) {
-                const len12 = data49.length;
+            if (data44.patches !== undefined) {
+              let data50 = data44.patches;
+              if (Array.isArray(data50)) {
+                const len12 = data50.length;
                 for (let i23 = 0; i23 < len12; i23++) {
-                  let data50 = data49[i23];
-                  if (typeof data50 === 'string') {
-                    if (data50.length > 1024 && func1(data50) > 1024) {
-                      const err133 = {
+                  let data51 = data50[i23];
+                  if (typeof data51 === 'string') {
+                    if (data51.length > 1024 && func1(data51) > 1024) {
+                      const err137 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -12986,17 +13071,17 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data50,
+                        data: data51,
                       };
                       if (vErrors === null) {
-                        vErrors = [err133];
+                        vErrors = [err137];
                       } else {
-                        vErrors.push(err133);
+                        vErrors.push(err137);
                       }
                       errors++;
                     }
-                    if (data50.length < 2 && func1(data50) < 1) {
-                      const err134 = {
+                    if (data51.length < 2 && func1(data51) < 1) {
+                      const err138 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -13012,17 +13097,17 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches
                             .items,
-                        data: data50,
+                        data: data51,
                       };
                       if (vErrors === null) {
-                        vErrors = [err134];
+                        vErrors = [err138];
                       } else {
-                        vErrors.push(err134);
+                        vErrors.push(err138);
                       }
                       errors++;
                     }
                   } else {
-                    const err135 = {
+                    const err139 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -13040,28 +13125,28 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.patches
                           .items,
-                      data: data50,
+                      data: data51,
                     };
                     if (vErrors === null) {
-                      vErrors = [err135];
+                      vErrors = [err139];
                     } else {
-                      vErrors.push(err135);
+                      vErrors.push(err139);
                     }
                     errors++;
                   }
                 }
-                let i24 = data49.length;
+                let i24 = data50.length;
                 let j11;
                 if (i24 > 1) {
                   const indices9 = Object.create(null);
                   for (; i24--;) {
-                    let item9 = data49[i24];
+                    let item9 = data50[i24];
                     if (typeof item9 !== 'string') {
                       continue;
                     }
                     if (typeof indices9[item9] == 'number') {
                       j11 = indices9[item9];
-                      const err136 = {
+                      const err140 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -13080,12 +13165,12 @@ function validate28(
                         schema: true,
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties.patches,
-                        data: data49,
+                        data: data50,
                       };
                       if (vErrors === null) {
-                        vErrors = [err136];
+                        vErrors = [err140];
                       } else {
-                        vErrors.push(err136);
+                        vErrors.push(err140);
                       }
                       errors++;
                       break;
@@ -13094,7 +13179,7 @@ function validate28(
                   }
                 }
               } else {
-                const err137 = {
+                const err141 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -13109,20 +13194,20 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.patches.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.patches,
-                  data: data49,
+                  data: data50,
                 };
                 if (vErrors === null) {
-                  vErrors = [err137];
+                  vErrors = [err141];
                 } else {
-                  vErrors.push(err137);
+                  vErrors.push(err141);
                 }
                 errors++;
               }
             }
-            if (data43.prune !== undefined) {
-              let data51 = data43.prune;
-              if (typeof data51 !== 'boolean') {
-                const err138 = {
+            if (data44.prune !== undefined) {
+              let data52 = data44.prune;
+              if (typeof data52 !== 'boolean') {
+                const err142 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -13137,22 +13222,22 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.prune.type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.prune,
-                  data: data51,
+                  data: data52,
                 };
                 if (vErrors === null) {
-                  vErrors = [err138];
+                  vErrors = [err142];
                 } else {
-                  vErrors.push(err138);
+                  vErrors.push(err142);
                 }
                 errors++;
               }
             }
-            if (data43.guardrails !== undefined) {
-              let data52 = data43.guardrails;
-              if (data52 && typeof data52 == 'object' && !Array.isArray(data52)) {
-                for (const key13 in data52) {
+            if (data44.guardrails !== undefined) {
+              let data53 = data44.guardrails;
+              if (data53 && typeof data53 == 'object' && !Array.isArray(data53)) {
+                for (const key13 in data53) {
                   if (!(key13 === 'max_destroy' || key13 === 'max_replace')) {
-                    const err139 = {
+                    const err143 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -13166,25 +13251,25 @@ function validate28(
                       schema: false,
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.guardrails,
-                      data: data52,
+                      data: data53,
                     };
                     if (vErrors === null) {
-                      vErrors = [err139];
+                      vErrors = [err143];
                     } else {
-                      vErrors.push(err139);
+                      vErrors.push(err143);
                     }
                     errors++;
                   }
                 }
-                if (data52.max_destroy !== undefined) {
-                  let data53 = data52.max_destroy;
+                if (data53.max_destroy !== undefined) {
+                  let data54 = data53.max_destroy;
                   if (!(
-                    typeof data53 == 'number' &&
-                    !(data53 % 1) &&
-                    !isNaN(data53) &&
-                    isFinite(data53)
+                    typeof data54 == 'number' &&
+                    !(data54 % 1) &&
+                    !isNaN(data54) &&
+                    isFinite(data54)
                   )) {
-                    const err140 = {
+                    const err144 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -13201,18 +13286,18 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.guardrails
                           .properties.max_destroy,
-                      data: data53,
+                      data: data54,
                     };
                     if (vErrors === null) {
-                      vErrors = [err140];
+                      vErrors = [err144];
                     } else {
-                      vErrors.push(err140);
+                      vErrors.push(err144);
                     }
                     errors++;
                   }
-                  if (typeof data53 == 'number' && isFinite(data53)) {
-                    if (data53 < 0 || isNaN(data53)) {
-                      const err141 = {
+                  if (typeof data54 == 'number' && isFinite(data54)) {
+                    if (data54 < 0 || isNaN(data54)) {
+                      const err145 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -13227,26 +13312,26 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties
                             .guardrails.properties.max_destroy,
-                        data: data53,
+                        data: data54,
                       };
                       if (vErrors === null) {
-                        vErrors = [err141];
+                        vErrors = [err145];
                       } else {
-                        vErrors.push(err141);
+                        vErrors.push(err145);
                       }
                       errors++;
                     }
                   }
                 }
-                if (data52.max_replace !== undefined) {
-                  let data54 = data52.max_replace;
+                if (data53.max_replace !== undefined) {
+                  let data55 = data53.max_replace;
                   if (!(
-                    typeof data54 == 'number' &&
-                    !(data54 % 1) &&
-                    !isNaN(data54) &&
-                    isFinite(data54)
+                    typeof data55 == 'number' &&
+                    !(data55 % 1) &&
+                    !isNaN(data55) &&
+                    isFinite(data55)
                   )) {
-                    const err142 = {
+                    const err146 = {
                       instancePath:
                         instancePath +
                         '/environments/' +
@@ -13263,18 +13348,18 @@ function validate28(
                       parentSchema:
                         schema43.properties.environments.additionalProperties.properties.guardrails
                           .properties.max_replace,
-                      data: data54,
+                      data: data55,
                     };
                     if (vErrors === null) {
-                      vErrors = [err142];
+                      vErrors = [err146];
                     } else {
-                      vErrors.push(err142);
+                      vErrors.push(err146);
                     }
                     errors++;
                   }
-                  if (typeof data54 == 'number' && isFinite(data54)) {
-                    if (data54 < 0 || isNaN(data54)) {
-                      const err143 = {
+                  if (typeof data55 == 'number' && isFinite(data55)) {
+                    if (data55 < 0 || isNaN(data55)) {
+                      const err147 = {
                         instancePath:
                           instancePath +
                           '/environments/' +
@@ -13289,19 +13374,19 @@ function validate28(
                         parentSchema:
                           schema43.properties.environments.additionalProperties.properties
                             .guardrails.properties.max_replace,
-                        data: data54,
+                        data: data55,
                       };
                       if (vErrors === null) {
-                        vErrors = [err143];
+                        vErrors = [err147];
                       } else {
-                        vErrors.push(err143);
+                        vErrors.push(err147);
                       }
                       errors++;
                     }
                   }
                 }
               } else {
-                const err144 = {
+                const err148 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -13317,20 +13402,20 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.guardrails,
-                  data: data52,
+                  data: data53,
                 };
                 if (vErrors === null) {
-                  vErrors = [err144];
+                  vErrors = [err148];
                 } else {
-                  vErrors.push(err144);
+                  vErrors.push(err148);
                 }
                 errors++;
               }
             }
-            if (data43.policy !== undefined) {
-              let data55 = data43.policy;
-              if (!(data55 === 'none' || data55 === 'safe' || data55 === 'all')) {
-                const err145 = {
+            if (data44.policy !== undefined) {
+              let data56 = data44.policy;
+              if (!(data56 === 'none' || data56 === 'safe' || data56 === 'all')) {
+                const err149 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -13348,21 +13433,21 @@ function validate28(
                     schema43.properties.environments.additionalProperties.properties.policy.enum,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.policy,
-                  data: data55,
+                  data: data56,
                 };
                 if (vErrors === null) {
-                  vErrors = [err145];
+                  vErrors = [err149];
                 } else {
-                  vErrors.push(err145);
+                  vErrors.push(err149);
                 }
                 errors++;
               }
             }
-            if (data43.driftInterval !== undefined) {
-              let data56 = data43.driftInterval;
-              if (typeof data56 === 'string') {
-                if (!pattern67.test(data56)) {
-                  const err146 = {
+            if (data44.driftInterval !== undefined) {
+              let data57 = data44.driftInterval;
+              if (typeof data57 === 'string') {
+                if (!pattern68.test(data57)) {
+                  const err150 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -13377,17 +13462,17 @@ function validate28(
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties
                         .driftInterval,
-                    data: data56,
+                    data: data57,
                   };
                   if (vErrors === null) {
-                    vErrors = [err146];
+                    vErrors = [err150];
                   } else {
-                    vErrors.push(err146);
+                    vErrors.push(err150);
                   }
                   errors++;
                 }
               } else {
-                const err147 = {
+                const err151 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -13403,21 +13488,21 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.driftInterval,
-                  data: data56,
+                  data: data57,
                 };
                 if (vErrors === null) {
-                  vErrors = [err147];
+                  vErrors = [err151];
                 } else {
-                  vErrors.push(err147);
+                  vErrors.push(err151);
                 }
                 errors++;
               }
             }
-            if (data43.promotesTo !== undefined) {
-              let data57 = data43.promotesTo;
-              if (typeof data57 === 'string') {
-                if (!pattern4.test(data57)) {
-                  const err148 = {
+            if (data44.promotesTo !== undefined) {
+              let data58 = data44.promotesTo;
+              if (typeof data58 === 'string') {
+                if (!pattern4.test(data58)) {
+                  const err152 = {
                     instancePath:
                       instancePath +
                       '/environments/' +
@@ -13431,17 +13516,17 @@ function validate28(
                     schema: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
                     parentSchema:
                       schema43.properties.environments.additionalProperties.properties.promotesTo,
-                    data: data57,
+                    data: data58,
                   };
                   if (vErrors === null) {
-                    vErrors = [err148];
+                    vErrors = [err152];
                   } else {
-                    vErrors.push(err148);
+                    vErrors.push(err152);
                   }
                   errors++;
                 }
               } else {
-                const err149 = {
+                const err153 = {
                   instancePath:
                     instancePath +
                     '/environments/' +
@@ -13457,18 +13542,18 @@ function validate28(
                       .type,
                   parentSchema:
                     schema43.properties.environments.additionalProperties.properties.promotesTo,
-                  data: data57,
+                  data: data58,
                 };
                 if (vErrors === null) {
-                  vErrors = [err149];
+                  vErrors = [err153];
                 } else {
-                  vErrors.push(err149);
+                  vErrors.push(err153);
                 }
                 errors++;
               }
             }
           } else {
-            const err150 = {
+            const err154 = {
               instancePath:
                 instancePath + '/environments/' + key11.replace(/~/g, '~0').replace(/\//g, '~1'),
               schemaPath: '#/properties/environments/additionalProperties/type',
@@ -13477,18 +13562,18 @@ function validate28(
               message: 'must be object',
               schema: schema43.properties.environments.additionalProperties.type,
               parentSchema: schema43.properties.environments.additionalProperties,
-              data: data43,
+              data: data44,
             };
             if (vErrors === null) {
-              vErrors = [err150];
+              vErrors = [err154];
             } else {
-              vErrors.push(err150);
+              vErrors.push(err154);
             }
             errors++;
           }
         }
       } else {
-        const err151 = {
+        const err155 = {
           instancePath: instancePath + '/environments',
           schemaPath: '#/properties/environments/type',
           keyword: 'type',
@@ -13496,18 +13581,18 @@ function validate28(
           message: 'must be object',
           schema: schema43.properties.environments.type,
           parentSchema: schema43.properties.environments,
-          data: data42,
+          data: data43,
         };
         if (vErrors === null) {
-          vErrors = [err151];
+          vErrors = [err155];
         } else {
-          vErrors.push(err151);
+          vErrors.push(err155);
         }
         errors++;
       }
     }
   } else {
-    const err152 = {
+    const err156 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -13518,9 +13603,9 @@ function validate28(
       data,
     };
     if (vErrors === null) {
-      vErrors = [err152];
+      vErrors = [err156];
     } else {
-      vErrors.push(err152);
+      vErrors.push(err156);
     }
     errors++;
   }

@@ -320,7 +320,9 @@ async function check(t: Target, c: Case, root: string): Promise<Outcome> {
   for (const e of expandEdits(c.edits)) await t.edit(e).catch(() => undefined);
 
   const before = await t.observe();
-  const repo = join(root, 'repo');
+  // The seed's repository at a later commit: the same folder, so its inventory is this one's.
+  const repo = seed;
+  await rm(repo, { recursive: true, force: true });
   const only = await writeRepository(repo, c.repo, (a) =>
     SHAPES[t.backend].org ? true : !a.startsWith('ClusterPool/'),
   );

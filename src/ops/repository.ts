@@ -1,0 +1,84 @@
+/**
+ * Which repository a plan is made from (docs/plan.md, Prune scope): the name its objects are
+ * recorded under in the inventory, so that prune deletes only what this repository applied, as
+ * Argo CD tracks each resource's application and Terraform keeps a state per configuration. The
+ * same for a user's clone, a CI checkout and the daemon's own checkout of one repository and
+ * folder: poolsync.yaml `repository:`, else the Git remote's URL, normalized, and the folder's
+ * path in the repository after `//` (Terraform's module-source spelling of a subfolder); outside
+ * Git, or without a remote, the folder's absolute path on this machine.
+ */
+import { execFile } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, posix, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { readRepoConfig } from '../manifests/config.js';
+
+/**
+ * A remote's URL as a name: no scheme, credentials, port nor `.git`, lowercased (GitHub and
+ * GitLab route paths without case); a local path made absolute from `base`.
+ */
+export function normalizeRemote(url: string, base = '.'): string {
+  // A query or fragment may carry a token: never part of the name.
+  const u = url
+    .trim()
+    .replace(/[?#].*$/, '')
+    .replace(/\/+$/, '');
+  const withScheme = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)(.*)$/i.exec(u);
+  // Git reads `host:path` as scp-like when the colon comes before any slash.
+  const scp = withScheme ? null : /^(?:[^@/:]*@)?([^/:]+):(.*)$/.exec(u);
+  if (withScheme?.[1]!.toLowerCase() === 'file' || (!withScheme && !scp))
+    return resolve(base, withScheme ? withScheme[3]! : u).replace(/\.git$/, '');
+  const host = withScheme ? withScheme[2]!.replace(/^.*@/, '').replace(/:\d*$/, '') : scp![1]!;
+  const path = posix.normalize(`/${withScheme ? withScheme[3]! : scp![2]!}`);
+  return `${host}${path}`
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .toLowerCase();
+}
+
+/** `remote//folder`, or `remote` for the repository's root folder. */
+export function repositoryName(remote: string, folder: string): string {
+  const inside = posix.normalize(folder.replace(/\\/g, '/')).replace(/^\.?\/*|\/+$/g, '');
+  return inside === '' || inside === '.' ? remote : `${remote}//${inside}`;
+}
+
+const git = (dir: string, args: string[]) =>
+  promisify(execFile)('git', args, { cwd: dir }).then(
+    (r) => r.stdout,
+    () => null,
+  );
+
+/** The repository `dir` is a folder of, by Git's remote (origin, else the only one), else its path. */
+export async function repositoryOf(dir: string): Promise<string> {
+  const [prefix, remotes] = await Promise.all([
+    git(dir, ['rev-parse', '--show-prefix']),
+    git(dir, ['config', '--get-regexp', '^remote\\..*\\.url$']),
+  ]);
+  const urls = new Map(
+    (remotes ?? '')
+      .split('\n')
+      .map((l) => /^remote\.(.+)\.url (.+)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+  const url = urls.get('origin') ?? (urls.size === 1 ? [...urls.values()][0]! : null);
+  if (prefix === null || url === null) return realpath(dir).catch(() => resolve(dir));
+  // A relative local remote is named from the repository's top folder, as Git reads it.
+  const relative = !isAbsolute(url) && !url.includes(':');
+  const top = relative ? ((await git(dir, ['rev-parse', '--show-toplevel']))?.trim() ?? '.') : '.';
+  return repositoryName(normalizeRemote(url, top), prefix.trim());
+}
+
+/** The repository a plan of `dir` is made from: poolsync.yaml `repository:`, else repositoryOf. */
+export async function folderRepository(dir: string): Promise<string> {
+  return (await readRepoConfig(dir)).config.repository ?? (await repositoryOf(dir));
+}
+
+/** The repository a daemon follows: `--repo` and `--path`, as a clone of it is named, or `--watch`'s folder. */
+export function followedRepository(
+  source: { kind: 'git'; repo: string; path: string } | { kind: 'watch'; dir: string },
+): Promise<string> {
+  return source.kind === 'git'
+    ? Promise.resolve(repositoryName(normalizeRemote(source.repo), source.path))
+    : repositoryOf(source.dir);
+}

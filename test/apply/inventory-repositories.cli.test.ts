@@ -1,0 +1,286 @@
+/**
+ * Each repository prunes only what it applied (docs/plan.md, Prune scope: each repository its
+ * own): two repositories applying to one control plane, embedded (`file:`) and served (`poolsync
+ * control-plane serve`, its inventory kept by the server), through the CLI. One's `prune: true`,
+ * `manage:` too, leaves the other's objects `unmanaged`; an object the other applied, declared
+ * here, is left as the other applied it, with a warning (REPOSITORY_CONFLICT), until `import`
+ * hands it over; an inventory an earlier build wrote
+ * (no repository in it) is pruned by no repository until one declares and adopts its entries.
+ */
+import { cpSync, realpathSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
+import type { Change, Plan } from '../../src/model/plan.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+/** A pool, its cluster and a queue on it. */
+const objects = (pool: string, cluster: string, queue: string) => ({
+  [`${pool}.yaml`]: `apiVersion: poolsync/v1
+kind: ClusterPool
+metadata: {name: ${pool}}
+spec:
+  object_store_ref: {uri: s3://acme-${pool}/metadata}
+  secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}
+---
+apiVersion: poolsync/v1
+kind: Cluster
+metadata: {name: ${cluster}}
+spec: {pool: ${pool}}
+`,
+  [`${queue}.yaml`]: `apiVersion: poolsync/v1
+kind: Queue
+metadata: {name: ${queue}}
+spec: {pool: ${pool}, clusters: [${cluster}], run_concurrency: 10, action_concurrency: 100}
+`,
+});
+
+async function writeRepo(dir: string, files: Record<string, string>, config = 'prune: true') {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const all = {
+    ...files,
+    'poolsync.yaml': `apiVersion: poolsync/v1\nkind: RepoConfig\n${config}\n`,
+  };
+  for (const [path, text] of Object.entries(all)) await writeFile(join(dir, path), text);
+  // Outside Git, a repository is named by its folder's real path (src/ops/repository.ts).
+  return realpathSync(dir);
+}
+
+const byAddress = (plan: Plan) => new Map(plan.changes.map((c) => [c.address, c]));
+const actionOf = (c: Change | undefined) => c?.action;
+
+/** The control planes two repositories apply to: its URL, and where apply keeps its records. */
+const TARGETS = [
+  {
+    name: 'embedded (file:)',
+    start: () => {
+      const root = tempFolder('poolsync-repositories-');
+      return Promise.resolve({
+        url: `file:${join(root, 'cp.json')}?capabilities=drain,queue_delete`,
+        root,
+      });
+    },
+  },
+  {
+    name: 'served (control-plane serve)',
+    start: async () => {
+      const capabilities = { ...BASELINE_CAPABILITIES, drain: true, queue_delete: true };
+      const served = await servedControlPlane({}, { capabilities });
+      return { url: served.url.replace(/\/$/, ''), root: tempFolder('poolsync-repositories-') };
+    },
+  },
+];
+
+describe.each(TARGETS)(
+  'two repositories on one control plane, $name',
+  { timeout: 240_000 },
+  (t) => {
+    it("prune in one never deletes the other's objects, manage: or not; each still prunes its own", async () => {
+      const { url, root } = await t.start();
+      const cli = (...args: string[]) =>
+        runCli([...args, '--control-plane', url, '--state-dir', join(root, 'state')]);
+      const planOf = async (dir: string) => {
+        const r = await cli('plan', dir, '--output', 'json');
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as Plan;
+      };
+      const a = join(root, 'labels');
+      const b = join(root, 'assignments');
+      const nameA = await writeRepo(a, objects('prod', 'c1', 'qa'));
+      const nameB = await writeRepo(b, objects('dev', 'c2', 'qb'), 'prune: false');
+      for (const dir of [a, b]) {
+        const r = await cli('apply', dir, '--auto-approve');
+        expect(r.code, r.stderr).toBe(0);
+      }
+
+      // A's prune sees B's objects, applied by B: reported, never touched; the plan sends nothing.
+      const plan = await planOf(a);
+      expect(plan.inventory?.repository).toBe(nameA);
+      expect(plan.steps).toEqual([]);
+      for (const at of ['ClusterPool/dev', 'Cluster/c2', 'Queue/qb'])
+        expect(byAddress(plan).get(at), at).toMatchObject({
+          action: 'unmanaged',
+          why: { code: 'OTHER_REPOSITORY', params: { repository: nameB } },
+        });
+      const text = await cli('plan', a);
+      expect(text.stdout).toContain(
+        `repository ${nameB} applied it (the inventory says so): only that repository changes or deletes it`,
+      );
+      // manage: claims the hand-made objects of its kinds, never another repository's.
+      await writeRepo(
+        a,
+        objects('prod', 'c1', 'qa'),
+        'prune: true\nmanage: [ClusterPool, Cluster, Queue]',
+      );
+      expect((await planOf(a)).steps).toEqual([]);
+
+      // A drops its queue: its own is deleted, B's stay.
+      const { 'qa.yaml': _dropped, ...rest } = objects('prod', 'c1', 'qa');
+      await writeRepo(a, rest);
+      const dropping = byAddress(await planOf(a));
+      expect(actionOf(dropping.get('Queue/qa'))).toBe('delete');
+      expect(actionOf(dropping.get('Queue/qb'))).toBe('unmanaged');
+      expect((await cli('apply', a, '--auto-approve')).code).toBe(0);
+      // B, with prune: true, drops its cluster's queue: it deletes its own only.
+      const { 'qb.yaml': _gone, ...restB } = objects('dev', 'c2', 'qb');
+      await writeRepo(b, restB);
+      const pruned = await planOf(b);
+      expect(pruned.changes.filter((c) => c.action === 'delete').map((c) => c.address)).toEqual([
+        'Queue/qb',
+      ]);
+      expect((await cli('apply', b, '--auto-approve')).code).toBe(0);
+      const list = await cli('state', 'list', a);
+      expect(list.stdout).toMatch(/ClusterPool\/dev[\s\S]*ClusterPool\/prod/);
+      expect(list.stdout).not.toMatch(/Queue\/q[ab]/);
+    });
+
+    it('an object the other applied, declared here, is left to it (REPOSITORY_CONFLICT) until import hands it over', async () => {
+      const { url, root } = await t.start();
+      const cli = (...args: string[]) =>
+        runCli([...args, '--control-plane', url, '--state-dir', join(root, 'state')]);
+      const a = join(root, 'platform');
+      const b = join(root, 'team');
+      const nameA = await writeRepo(a, objects('prod', 'c1', 'qa'));
+      expect((await cli('apply', a, '--auto-approve')).code).toBe(0);
+      // B declares A's pool, with another secret store, beside a queue of its own on it.
+      const pool = objects('prod', 'c1', 'qa')['prod.yaml']!.split('---')[0]!;
+      const queue = objects('prod', 'c1', 'qb')['qb.yaml']!;
+      const nameB = await writeRepo(b, {
+        'prod.yaml': pool.replace('us-east-1', 'eu-west-1'),
+        'qb.yaml': queue.replace('[c1]', '[]'),
+      });
+
+      // Left as A applied it: no update nor replace of it, its own queue planned.
+      const r0 = await cli('plan', b, '--output', 'json');
+      expect(r0.code, r0.stderr).toBe(0);
+      const plan = JSON.parse(r0.stdout) as Plan;
+      expect(plan.warnings.filter((w) => w.code === 'REPOSITORY_CONFLICT')).toEqual([
+        {
+          code: 'REPOSITORY_CONFLICT',
+          address: 'ClusterPool/prod',
+          params: { address: 'ClusterPool/prod', repository: nameA, here: nameB },
+          message: expect.stringContaining(
+            `declared in this repository (${nameB}), but repository ${nameA} applied it (the inventory says so): left as ${nameA} applied it`,
+          ) as string,
+        },
+      ]);
+      expect(byAddress(plan).get('ClusterPool/prod')).toMatchObject({
+        action: 'unmanaged',
+        why: { code: 'OTHER_REPOSITORY', params: { repository: nameA } },
+      });
+      expect(plan.steps.map((st) => st.target)).toEqual(['Queue/qb']);
+      expect(plan.inventory?.declared).toEqual(['Queue/qb']);
+      const text = await cli('plan', b);
+      expect(text.stdout).toContain('warning REPOSITORY_CONFLICT ClusterPool/prod: declared in');
+      expect((await cli('apply', b, '--auto-approve')).code).toBe(0);
+      const planA = await cli('plan', a, '--detailed-exitcode');
+      expect([planA.code, planA.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+
+      // B takes it over: its next apply sends its contract; A, still declaring it, is warned.
+      const imported = await cli('import', 'ClusterPool/prod', '--dir', b);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stdout).toContain(
+        `for repository ${nameB}, taken from repository ${nameA}, which no longer prunes it`,
+      );
+      const taken = await cli('plan', b, '--output', 'json');
+      expect(byAddress(JSON.parse(taken.stdout) as Plan).get('ClusterPool/prod')?.action).not.toBe(
+        'unmanaged',
+      );
+      expect((await cli('plan', a)).stdout).toContain(
+        `declared in this repository (${nameA}), but repository ${nameB} applied it`,
+      );
+      // A moves to another pool: its own cluster and queue are deleted, B's pool is left.
+      await writeRepo(a, objects('staging', 'c3', 'qc'));
+      const r = await cli('plan', a, '--output', 'json');
+      expect(r.code, r.stderr).toBe(0);
+      const moved = byAddress(JSON.parse(r.stdout) as Plan);
+      expect([moved.get('Cluster/c1'), moved.get('Queue/qa')].map(actionOf)).toEqual([
+        'delete',
+        'delete',
+      ]);
+      expect(moved.get('ClusterPool/prod')).toMatchObject({
+        action: 'unmanaged',
+        why: { code: 'OTHER_REPOSITORY', params: { repository: nameB } },
+      });
+    });
+  },
+);
+
+describe(
+  'an inventory an earlier build wrote (format 1, no repository in it)',
+  { timeout: 240_000 },
+  () => {
+    const BUILD = join(REPO_ROOT, 'test', 'fixtures', 'compat', 'b8137a5c');
+
+    it('no repository prunes its entries until one declares them; that one adopts them with its first apply', async () => {
+      const root = tempFolder('poolsync-repositories-old-');
+      cpSync(join(BUILD, 'embedded'), join(root, 'cp'), { recursive: true });
+      const inventory = join(root, 'cp', 'control-plane.json.inventory.json');
+      const written = JSON.parse(await readFile(inventory, 'utf8')) as { format: number };
+      expect(written.format).toBe(1);
+      const cli = (...args: string[]) =>
+        runCli([
+          ...args,
+          '--control-plane',
+          `file:${join(root, 'cp', 'control-plane.json')}`,
+          '--state-dir',
+          join(root, 'state'),
+        ]);
+      const planOf = async (dir: string) => {
+        const r = await cli('plan', dir, '--output', 'json');
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as Plan;
+      };
+      const prune = (dir: string) =>
+        writeFile(
+          join(dir, 'poolsync.yaml'),
+          'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore: [drafts/**]\n',
+        );
+      // The repository that applied it, and another without its assignments: both prune.
+      const full = join(root, 'full');
+      const other = join(root, 'other');
+      cpSync(join(BUILD, 'repo'), full, { recursive: true });
+      cpSync(join(BUILD, 'repo'), other, { recursive: true });
+      await rm(join(other, 'assignments'), { recursive: true });
+      await Promise.all([prune(full), prune(other)]);
+
+      // Which repository applied the assignments is unknown: the other never deletes them.
+      const before = await planOf(other);
+      expect(before.steps).toEqual([]);
+      const assignments = before.changes.filter((c) => c.kind === 'PoolAssignment');
+      expect(assignments.length).toBeGreaterThan(0);
+      for (const c of assignments)
+        expect(c, c.address).toMatchObject({
+          action: 'unmanaged',
+          why: { code: 'RECORDED_WITHOUT_REPOSITORY' },
+        });
+
+      // The repository that declares them applies: nothing to send, its entries adopted.
+      const applied = await cli('apply', full, '--auto-approve');
+      expect(applied.code, applied.stderr).toBe(0);
+      const record = JSON.parse(await readFile(inventory, 'utf8')) as {
+        format: number;
+        addresses: string[];
+        repositories: Record<string, string[]>;
+      };
+      expect(record.format).toBe(2);
+      expect(record.addresses).toEqual([]);
+      expect(Object.keys(record.repositories)).toEqual([realpathSync(full)]);
+      // From then on it prunes what it drops, and the other repository leaves its objects to it.
+      await rm(join(full, 'assignments'), { recursive: true });
+      const dropped = await planOf(full);
+      expect(
+        dropped.changes.filter((c) => c.kind === 'PoolAssignment').map((c) => c.action),
+      ).toEqual(assignments.map(() => 'delete'));
+      const conflict = await planOf(other);
+      expect(conflict.steps).toEqual([]);
+      expect(new Set(conflict.warnings.map((w) => w.code))).toEqual(
+        new Set(['REPOSITORY_CONFLICT']),
+      );
+    });
+  },
+);
