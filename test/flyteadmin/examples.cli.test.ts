@@ -103,3 +103,63 @@ describe.each(targets.list)('the seed examples through the CLI against $name', (
     }
   });
 });
+
+describe.each(targets.list)(
+  'two repositories on one $name (docs/flyte-oss.md, Prune scope)',
+  { timeout: 120_000 },
+  (target) => {
+    let fa: FlyteadminUnderTest;
+    let tmp: string;
+    beforeAll(async () => {
+      if (target.missing) return;
+      fa = await target.start();
+      tmp = await mkdtemp(join(tmpdir(), 'poolsync-two-repositories-'));
+    });
+    beforeEach(({ skip }) => {
+      if (target.missing) skip(target.missing);
+    });
+    afterAll(async () => {
+      await fa?.close();
+      if (tmp) await rm(tmp, { recursive: true, force: true });
+    });
+    // Both in the test's folder: one state folder, so one inventory of this flyteadmin.
+    const run = (...args: string[]) => runCli([...args, '--control-plane', fa.url], {}, tmp);
+
+    it("the labels repository's prune never deletes the pool assignments the other applied", async () => {
+      const labels = await exampleRepo('flyte-oss');
+      const assignments = await exampleRepo('union-self-managed');
+      try {
+        const config = join(labels.dir, 'poolsync.yaml');
+        await writeFile(
+          config,
+          (await readFile(config, 'utf8')).replace('prune: false', 'prune: true'),
+        );
+        for (const dir of [labels.dir, assignments.dir]) {
+          const applied = await run('apply', dir, '--auto-approve');
+          expect(applied.code, applied.stderr).toBe(0);
+        }
+        const rows = await fa.rows('CLUSTER_ASSIGNMENT');
+        expect(rows).toHaveLength(2);
+        const planned = await run('plan', labels.dir, '--output', 'json');
+        expect(planned.code, planned.stderr).toBe(0);
+        const plan = JSON.parse(planned.stdout) as {
+          changes: { address: string; action: string; why?: { code: string } }[];
+          steps: unknown[];
+        };
+        const assigned = plan.changes.filter((c) => c.address.startsWith('PoolAssignment/'));
+        expect(assigned.length).toBeGreaterThan(0);
+        for (const c of assigned)
+          expect(c, c.address).toMatchObject({
+            action: 'unmanaged',
+            why: { code: 'OTHER_REPOSITORY' },
+          });
+        expect(plan.steps).toEqual([]);
+        expect((await run('apply', labels.dir, '--auto-approve')).code).toBe(0);
+        expect(await fa.rows('CLUSTER_ASSIGNMENT')).toEqual(rows);
+      } finally {
+        await labels.cleanup();
+        await assignments.cleanup();
+      }
+    });
+  },
+);

@@ -87,16 +87,14 @@ describe('poolsync plan / show', { timeout: 90_000 }, () => {
   it('prevent-destroy makes the plan fail with exit 1 and the manifest location', async () => {
     const repo = join(tmp, 'guarded');
     cpSync('examples/config-repo', repo, { recursive: true });
+    const own = `file:${join(tmp, 'guarded-cp.json')}`;
+    // Applied from the folder then changed: one repository (docs/plan.md, Prune scope).
+    expect((await poolsync('apply', repo, '--control-plane', own, '--auto-approve')).code).toBe(0);
     const file = join(repo, 'clusters', 'dev', 'dev-us-central1.yaml');
     writeFileSync(
       file,
       'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: dev-us-central1\n  annotations:\n    poolsync/prevent-destroy: "true"\nspec:\n  pool: prod\n',
     );
-    const own = `file:${join(tmp, 'guarded-cp.json')}`;
-    expect(
-      (await poolsync('apply', 'examples/config-repo', '--control-plane', own, '--auto-approve'))
-        .code,
-    ).toBe(0);
     const r = await poolsync(
       'plan',
       repo,
