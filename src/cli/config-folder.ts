@@ -137,7 +137,7 @@ export async function stateInFolderNote(
  * The config repository DIR is a part of (a folder without poolsync.yaml below one with it, in one
  * Git work tree), as the user names it; null when DIR has poolsync.yaml or is no such part.
  */
-export async function repositoryOf(dir: string): Promise<string | null> {
+export async function containingRepository(dir: string): Promise<string | null> {
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
   return (await repositoryAbove(dir))?.shown ?? null;
 }

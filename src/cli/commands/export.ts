@@ -67,7 +67,7 @@ import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import {
   refuseCodeProject,
-  repositoryOf,
+  containingRepository,
   requireConfigFolder,
   requireFolder,
   stateAboveNote,
@@ -384,7 +384,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   const target = await oneTarget(args.dir, args, 'import', io.env);
   // A part of a config repository is checked as the whole one plans: an object declared anywhere
   // in it is declared (written again under DIR, it would be a V1 and V11 duplicate).
-  const whole = (await repositoryOf(args.dir)) ?? args.dir;
+  const whole = (await containingRepository(args.dir)) ?? args.dir;
   const declared = await declaredIn(whole, args.env);
   const at = placeOf(whole, declared, args.address);
   // Read only: import sends nothing, and an apply holding an embedded state open is waited for
