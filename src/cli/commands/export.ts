@@ -391,7 +391,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   // at the apply lock (--lock-timeout), not refused at the open.
   const cp = await openToRead(target, io, networkOf(args, io));
   try {
-    if (at) return await adoptDeclared(cp, target, args, at, lockTimeoutMs, io);
+    if (at) return await adoptDeclared(cp, target, { ...args, dir: whole }, at, lockTimeoutMs, io);
     const store = storeOf(cp, target.url, args, io);
     const live = await readLiveWithInventory(cp, store);
     const written = manifestOf(live, args.address);
