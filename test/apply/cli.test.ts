@@ -6,16 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { spawn } from 'node:child_process';
-import { REPO_ROOT, runCli, startCli } from '../support/cli.js';
+import { REPO_ROOT, runCli, servedByCli, startCli } from '../support/cli.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { liveOf, savePlan, snapshotFiles, withState } from './helpers/state.js';
 import { poolContract } from '../support/builders.js';
 import { until } from '../support/until.js';
-import { cleanup } from '../support/cleanup.js';
 import { interruptedWhen } from '../support/memory-io.js';
-import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 import type { Plan } from '../../src/model/plan.js';
 
 const V1: RepoSpec = {
@@ -480,21 +478,7 @@ describe('apply lock, waits and signals', () => {
     const repo = join(root, 'repo');
     // It declares prod-eu-west-1 `enabled: false`: its eu-residency work waits until enabled.
     await copyFolder(join(REPO_ROOT, 'examples', 'config-repo'), repo, { recursive: true });
-    const serve = startCli([
-      'control-plane',
-      'serve',
-      '--state',
-      join(root, 'cp.json'),
-      '--listen',
-      '127.0.0.1:0',
-    ]);
-    stopsWithThisProcess(serve.child, 'SIGKILL');
-    cleanup.add(async () => {
-      serve.child.kill('SIGTERM');
-      await serve.done;
-    });
-    await serve.waitForOutput((out) => out.includes('control plane listening on '));
-    const url = /listening on (http:\/\/\S+)/.exec(serve.stdout())![1]!;
+    const { url } = await servedByCli(['--state', join(root, 'cp.json')]);
     const on = ['--control-plane', url, '--state-dir', join(root, 'state')];
     // Sent from the write of the registration's start line: its call is in flight.
     const r = await interruptedWhen('Cluster/prod-eu-west-1: Registering...', [

@@ -11,10 +11,9 @@ import { holdSharedApplyLock, LockHeldError } from '../../src/apply/lock.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { startFakeKubeApi } from '../support/fake-kube-api.js';
-import { runCli, startCli } from '../support/cli.js';
+import { runCli, servedByCli, startCli } from '../support/cli.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
-import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 import { until } from '../support/until.js';
 import { recordedAddresses } from '../../src/model/inventory.js';
 
@@ -215,14 +214,7 @@ describe('state forget and import on a served control plane: the locks an apply 
     const root = await tempDir();
     const repo = await writeRepo(join(root, 'repo'), REPO);
     const state = join(root, 'cp.json');
-    const serve = startCli(['control-plane', 'serve', '--state', state, '--listen', '127.0.0.1:0']);
-    stopsWithThisProcess(serve.child, 'SIGKILL');
-    cleanup.add(async () => {
-      serve.child.kill('SIGTERM');
-      await serve.done;
-    });
-    await serve.waitForOutput((out) => out.includes('control plane listening on '));
-    const url = /listening on (http:\/\/\S+)/.exec(serve.stdout())![1]!;
+    const { url, serve } = await servedByCli(['--state', state]);
     const sd = ['--state-dir', join(root, 'state')];
     expect(
       (await runCli(['apply', repo, '--control-plane', url, '--auto-approve', ...sd])).code,

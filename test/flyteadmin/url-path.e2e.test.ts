@@ -5,7 +5,6 @@
  * the path to check; the stand-in answers as flyteadmin does, `control-plane serve --token-file`
  * included (it answered UNAUTHENTICATED to the right credentials).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,7 @@ import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { cleanup } from '../support/cleanup.js';
-import { cliFromSource } from '../support/cli-from-source.js';
-import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
+import { servedByCli } from '../support/cli.js';
 import { flyteadminTargets } from './targets.js';
 
 const targets = flyteadminTargets();
@@ -66,23 +64,7 @@ it('the stand-in of `control-plane serve --token-file` answers so to the right c
   cleanup.add(() => rm(dir, { recursive: true, force: true }));
   const tokenFile = join(dir, 'token');
   await writeFile(tokenFile, 'serve-secret-5678\n');
-  const args = ['control-plane', 'serve', '--listen', '127.0.0.1:0', '--token-file', tokenFile];
-  const child = spawn(process.execPath, cliFromSource(...args, '--state', join(dir, 'cp.json')), {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  stopsWithThisProcess(child, 'SIGKILL');
-  cleanup.add(() => {
-    child.kill('SIGKILL');
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
-  });
+  const { url } = await servedByCli(['--token-file', tokenFile, '--state', join(dir, 'cp.json')]);
   const env = {
     POOLSYNC_FLYTE_CLIENT_ID: 'poolsync',
     POOLSYNC_FLYTE_CLIENT_SECRET_FILE: tokenFile,

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { cliFromSource } from './cli-from-source.js';
 import { runInProcess } from './memory-io.js';
+import { cleanup } from './cleanup.js';
+import { stopsWithThisProcess } from './stops-with-this-process.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -101,4 +103,20 @@ function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 /** A command line run in this process (test/support/memory-io.ts), as startCli would run it. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd?: string) {
   return runInProcess(args, cliEnv(env), cwd);
+}
+
+/**
+ * `poolsync control-plane serve` as a child process on a free port, with `args` (`--state`,
+ * `--token-file`, …): its URL once it listens. Stopped when the test ends (cleanup) or, killed,
+ * when this process does.
+ */
+export async function servedByCli(args: string[]): Promise<{ url: string; serve: CliRun }> {
+  const serve = startCli(['control-plane', 'serve', '--listen', '127.0.0.1:0', ...args]);
+  stopsWithThisProcess(serve.child, 'SIGKILL');
+  cleanup.add(async () => {
+    serve.child.kill('SIGTERM');
+    await serve.done;
+  });
+  await serve.waitForOutput((out) => out.includes('control plane listening on '));
+  return { url: /listening on (http:\/\/\S+)/.exec(serve.stdout())![1]!, serve };
 }
