@@ -70,6 +70,26 @@ async function daemonOn(repo: TestRepo, state: string, cp: EmbeddedControlPlane,
   return h;
 }
 
+/** A test repository and an in-memory embedded control plane, both closed when the test ends. */
+async function repoAndPlane() {
+  const repo = new TestRepo();
+  cleanup.add(() => repo.cleanup());
+  const cp = await EmbeddedControlPlane.open({ path: null });
+  cleanup.add(() => cp.close());
+  return { repo, cp };
+}
+
+/** Commit A (critical at 10) applied by a daemon's first run, then B (20) by a webhook: what a rollback to A goes back over. */
+async function rolledForward() {
+  const { repo, cp } = await repoAndPlane();
+  const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+  const h = await daemonOn(repo, tempDir(), cp);
+  const runA = h.daemon.status().lastRun!.id;
+  const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
+  await h.daemon.reconcile('webhook');
+  return { cp, h, runA, a, b };
+}
+
 describe('poolsync rollback RUN', () => {
   it('applies the commit of run A after B, holds it against the branch and drift, survives a restart, and a new commit applies normally', async () => {
     const repo = new TestRepo();
@@ -213,10 +233,7 @@ describe('poolsync rollback RUN', () => {
   });
 
   it('its log records name the branch head once known, never as null', async () => {
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    cleanup.add(() => cp.close());
+    const { repo, cp } = await repoAndPlane();
     repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
     const flags = { repo: repo.bare, policy: 'all' };
     const h = await startTestDaemon({ cp, flags, env, logLevel: 'info' });
@@ -235,15 +252,7 @@ describe('poolsync rollback RUN', () => {
   });
 
   it('resume lifts it: the branch head is applied again', async () => {
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    cleanup.add(() => cp.close());
-    repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
-    const h = await daemonOn(repo, tempDir(), cp);
-    const runA = h.daemon.status().lastRun!.id;
-    const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
-    await h.daemon.reconcile('webhook');
+    const { cp, h, runA, b } = await rolledForward();
     expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
     const resumed = memoryIo(env);
@@ -254,15 +263,7 @@ describe('poolsync rollback RUN', () => {
   });
 
   it('asked while applies are frozen, holds through `poolsync resume`, which applies it; a second resume lifts it', async () => {
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    cleanup.add(() => cp.close());
-    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
-    const h = await daemonOn(repo, tempDir(), cp);
-    const runA = h.daemon.status().lastRun!.id;
-    const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
-    await h.daemon.reconcile('webhook');
+    const { cp, h, runA, a, b } = await rolledForward();
     expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
     expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
@@ -289,15 +290,7 @@ describe('poolsync rollback RUN', () => {
   });
 
   it('while applies are frozen, says so rather than that it rolled back, and exits 0 as sync does; an override applies it', async () => {
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    cleanup.add(() => cp.close());
-    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
-    const h = await daemonOn(repo, tempDir(), cp);
-    const runA = h.daemon.status().lastRun!.id;
-    repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
-    await h.daemon.reconcile('webhook');
+    const { cp, h, runA, a } = await rolledForward();
     expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
     const io = memoryIo(env);
     expect(await rollback(args(h.daemon.url, { run: runA }), io)).toBe(0);
@@ -315,10 +308,7 @@ describe('poolsync rollback RUN', () => {
   });
 
   it('is held for approval like any run when its plan deletes (policy safe), and refused in words for a run it cannot go back to', async () => {
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    cleanup.add(() => cp.close());
+    const { repo, cp } = await repoAndPlane();
     repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
     const h = await daemonOn(repo, tempDir(), cp, 'safe');
     const runA = h.daemon.status().lastRun!.id;
@@ -377,10 +367,7 @@ describe('poolsync rollback RUN', () => {
   });
 
   it('is refused like any run when its plan would replace a protected object (prevent-destroy: a plan error, nothing applied)', async () => {
-    const repo = new TestRepo();
-    cleanup.add(() => repo.cleanup());
-    const cp = await EmbeddedControlPlane.open({ path: null });
-    cleanup.add(() => cp.close());
+    const { repo, cp } = await repoAndPlane();
     const cluster = (pool: string, guarded: boolean) =>
       `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: prod-2\n${guarded ? '  annotations:\n    poolsync/prevent-destroy: "true"\n' : ''}spec:\n  pool: ${pool}\n`;
     const prodPool = manifests()['pools/prod.yaml']!;
