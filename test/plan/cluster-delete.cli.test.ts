@@ -58,6 +58,18 @@ const stepsOf = (plan: Plan) =>
     return `${s.op} ${s.target}${queues ? ` ${queues.join(',')}` : ''}`;
   });
 
+/** The plan waits on q3 (busy) before it deletes c3, and an apply gives up waiting: c3 stays. */
+async function expectDeleteWaitsOnQ3(t: Awaited<ReturnType<typeof setup>>): Promise<void> {
+  expect(stepsOf(await t.planJson())).toEqual([
+    'wait_idle Cluster/c3 c3,q3',
+    'delete_cluster Cluster/c3',
+  ]);
+  const waited = await t.apply('--wait-timeout', '1s');
+  expect(waited.code).toBe(1);
+  expect(waited.stdout).toMatch(STILL_BUSY);
+  expect(await t.clusters()).toEqual(['c1', 'c3']);
+}
+
 describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => {
   it('retired by an earlier apply: the delete waits until its runs are done', async () => {
     const t = await setup();
@@ -66,14 +78,7 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
     expect((await t.apply()).code).toBe(0);
     await writeRepo(t.repo, C3_GONE);
     // Not c1's co-named queue: it only ever routed to c1 (Q4).
-    expect(stepsOf(await t.planJson())).toEqual([
-      'wait_idle Cluster/c3 c3,q3',
-      'delete_cluster Cluster/c3',
-    ]);
-    const waited = await t.apply('--wait-timeout', '1s');
-    expect(waited.code).toBe(1);
-    expect(waited.stdout).toMatch(STILL_BUSY);
-    expect(await t.clusters()).toEqual(['c1', 'c3']);
+    await expectDeleteWaitsOnQ3(t);
 
     await t.served.embedded.setQueueActivity('q3', IDLE);
     expect((await t.apply()).code).toBe(0);
@@ -99,14 +104,7 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
     expect((await t.served.embedded.getQueue('q3')).clusters).toEqual([]);
     expect(await t.clusters()).toEqual(['c1', 'c3']);
 
-    expect(stepsOf(await t.planJson())).toEqual([
-      'wait_idle Cluster/c3 c3,q3',
-      'delete_cluster Cluster/c3',
-    ]);
-    const again = await t.apply('--wait-timeout', '1s');
-    expect(again.code).toBe(1);
-    expect(again.stdout).toMatch(STILL_BUSY);
-    expect(await t.clusters()).toEqual(['c1', 'c3']);
+    await expectDeleteWaitsOnQ3(t);
   });
 });
 
