@@ -24,6 +24,7 @@ import { parseInventoryText, recordedAddresses, type InventoryRecord } from '../
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
+import { connectFailure, connectionLost, noAnswerWords } from '../util/reach.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 
@@ -110,14 +111,34 @@ export function statusOf(err: unknown): number | null {
 }
 
 /** Short (client-node's message holds the response); 403 names the rights. */
-function describe(err: unknown, what: string, objects: string): Error {
+function describe(err: unknown, what: string, objects: string, server: string): Error {
   const status = statusOf(err);
   if (status === 403)
     return new Error(
       `${what}: forbidden (403): the service account needs get, create and update on ${objects} (see examples/deploy/rbac.yaml)`,
     );
   if (status !== null) return new Error(`${what}: the Kubernetes API answered HTTP ${status}`);
-  return new Error(`${what}: ${(err as Error).message ?? String(err)}`);
+  return new Error(`${what}: ${unanswered(err, server)}`);
+}
+
+/** Where the API server's URL comes from, for what to check. */
+const KUBE_SETTING =
+  "the current cluster's server in KUBECONFIG (in a pod, KUBERNETES_SERVICE_HOST)";
+
+/**
+ * A call without an answer in the words of every client (util/reach.ts), naming the API server's
+ * origin (never a kubeconfig's credentials); another error (client-node's own) as it is.
+ */
+function unanswered(err: unknown, server: string): string {
+  if (connectFailure(err) === null && connectionLost(err) === null)
+    return (err as Error).message ?? String(err);
+  return `cannot reach the Kubernetes API: ${noAnswerWords(err, server, KUBE_SETTING)}`;
+}
+
+/** The origin of the API server `kc` calls. */
+function serverOf(kc: KubeConfig): string {
+  const server = kc.getCurrentCluster()?.server ?? '';
+  return URL.canParse(server) ? new URL(server).origin : server;
 }
 
 const LEASES = 'leases.coordination.k8s.io';
@@ -128,6 +149,7 @@ export class LeaseLock {
   private lastHolder: string | null = null;
   private readonly durationSeconds: number;
   readonly where: string;
+  private readonly server: string;
   /** Published with the lease while this identity holds it (ADDRESS_ANNOTATION); null: none. */
   address: string | null = null;
 
@@ -145,6 +167,7 @@ export class LeaseLock {
     private readonly trustRenewTime = false,
   ) {
     this.api = kc.makeApiClient(CoordinationV1Api);
+    this.server = serverOf(kc);
     this.durationSeconds = Math.max(1, Math.ceil(leaseDurationMs / 1000));
     this.where = `Lease ${ref.namespace}/${ref.name}`;
   }
@@ -159,7 +182,7 @@ export class LeaseLock {
     try {
       await this.api.replaceNamespacedLease({ ...this.ref, body });
     } catch (err) {
-      if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`, LEASES);
+      if (statusOf(err) !== 409) throw describe(err, `updating ${this.where}`, LEASES, this.server);
       // Lost: another candidate wrote since the read, or the Lease was deleted since (the API
       // server fails the write's UID precondition). A Lease that is gone is created now, so its
       // holder keeps it; else whoever holds it now is the answer.
@@ -180,7 +203,7 @@ export class LeaseLock {
       return await this.api.readNamespacedLease(this.ref);
     } catch (err) {
       if (statusOf(err) === 404) return null;
-      throw describe(err, `reading ${this.where}`, LEASES);
+      throw describe(err, `reading ${this.where}`, LEASES, this.server);
     }
   }
 
@@ -198,7 +221,7 @@ export class LeaseLock {
       await this.api.createNamespacedLease({ namespace, body: this.takenOver(empty, true) });
     } catch (createErr) {
       if (statusOf(createErr) === 409) return { held: false, holder: this.lastHolder };
-      throw describe(createErr, `creating ${this.where}`, LEASES);
+      throw describe(createErr, `creating ${this.where}`, LEASES, this.server);
     }
     return this.won();
   }
@@ -259,7 +282,7 @@ export class LeaseLock {
       this.lastHolder = null;
     } catch (err) {
       if (statusOf(err) === 409) return; // changed meanwhile: no longer ours to release
-      throw describe(err, `releasing ${this.where}`, LEASES);
+      throw describe(err, `releasing ${this.where}`, LEASES, this.server);
     }
   }
 }
@@ -351,6 +374,7 @@ export class ConfigMapInventory {
   /** Writes refused with 409 Conflict and retried. */
   conflicts = 0;
   readonly where: string;
+  private readonly server: string;
 
   constructor(
     kc: KubeConfig,
@@ -366,6 +390,7 @@ export class ConfigMapInventory {
     private readonly signal?: AbortSignal,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
+    this.server = serverOf(kc);
     this.where = `ConfigMap ${ref.namespace}/${ref.name}`;
     this.calls = signal && termCalls(signal);
   }
@@ -475,7 +500,7 @@ export class ConfigMapInventory {
     const what = `${doing} the inventory (${this.where})`;
     if (statusOf(err) === 409)
       return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
-    const e = describe(err, what, `configmaps in namespace ${this.ref.namespace}`);
+    const e = describe(err, what, `configmaps in namespace ${this.ref.namespace}`, this.server);
     return statusOf(err) === 403 ? new UserError(e.message) : e;
   }
 }
@@ -489,6 +514,7 @@ export class ConfigMapInventory {
 export class ConfigMapValue {
   private readonly api: CoreV1Api;
   readonly where: string;
+  private readonly server: string;
 
   constructor(
     kc: KubeConfig,
@@ -498,6 +524,7 @@ export class ConfigMapValue {
     private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.api = kc.makeApiClient(CoreV1Api);
+    this.server = serverOf(kc);
     this.where = `ConfigMap ${ref.namespace}/${ref.name}, key ${key}`;
   }
 
@@ -557,7 +584,7 @@ export class ConfigMapValue {
         ? 'forbidden (grant get, create and update on configmaps in that namespace: examples/deploy/rbac.yaml)'
         : status !== null
           ? `HTTP ${status}`
-          : (err as Error).message;
+          : unanswered(err, this.server);
     return new UserError(`${doing} ${this.where}: ${why}`);
   }
 }

@@ -17,6 +17,7 @@ import {
   type NotifyEventKind,
 } from './config.js';
 import { nothingToSend } from '../render/rendered-files.js';
+import { noAnswerWords, Reach } from '../util/reach.js';
 
 export interface NotifierOptions {
   destinations: Destination[];
@@ -37,6 +38,8 @@ interface Channel {
   sent: number[];
   suppressed: number;
   queue: Promise<void>;
+  /** Whether the receiver answered yet (util/reach.ts): a connection it closes is then no TLS port. */
+  reach: Reach;
 }
 
 export class Notifier {
@@ -51,6 +54,7 @@ export class Notifier {
       sent: [],
       suppressed: 0,
       queue: Promise.resolve(),
+      reach: new Reach(),
     }));
     this.events = new Set(o.events ?? NOTIFY_EVENTS);
   }
@@ -70,7 +74,7 @@ export class Notifier {
       }
       const suppressed = ch.suppressed;
       ch.suppressed = 0;
-      ch.queue = ch.queue.then(() => this.deliver(ch.dest, event, suppressed));
+      ch.queue = ch.queue.then(() => this.deliver(ch, event, suppressed));
     }
   }
 
@@ -88,7 +92,8 @@ export class Notifier {
     return true;
   }
 
-  private async deliver(dest: Destination, event: NotifyEvent, suppressed: number): Promise<void> {
+  private async deliver(ch: Channel, event: NotifyEvent, suppressed: number): Promise<void> {
+    const { dest, reach } = ch;
     const body = JSON.stringify(
       dest.kind === 'slack' ? slackMessage(event, suppressed) : { ...event, suppressed },
     );
@@ -104,6 +109,7 @@ export class Notifier {
           headersTimeout: TIMEOUT_MS,
           bodyTimeout: TIMEOUT_MS,
         });
+        reach.answered = true;
         await res.body.dump();
         if (res.statusCode < 300) {
           this.o.logger?.debug(
@@ -116,8 +122,14 @@ export class Notifier {
         retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
         wait = retryAfterMs(res.headers['retry-after'], this.clock.now());
       } catch (err) {
-        // undici's messages carry no URL; the code says enough (ECONNREFUSED, timeouts).
-        why = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+        // The URL's origin only: its path is the credential.
+        why = noAnswerWords(
+          err,
+          new URL(dest.url).origin,
+          `the ${dest.origin} URL`,
+          undefined,
+          reach,
+        );
         retryable = true;
       }
       if (!retryable || attempt >= ATTEMPTS) {

@@ -4,8 +4,9 @@
  * nothing was sent, any call may be retried. Until an endpoint has answered once it gets at most
  * CONNECT_RETRIES retries (TLS and timeouts none), so a wrong URL is reported within a second;
  * then failures (a restart, a rolling update) get the whole --max-retries budget. So does a
- * connection closed before any answer (a TLS port spoken to in plain HTTP). An answer not in
- * HTTP/1.1 (an HTTP/2-only port, a TLS one) is said the same way, and never retried.
+ * connection closed before any answer (a TLS port spoken to in plain HTTP), said in the same
+ * words whether it answered before or not. An answer not in HTTP/1.1 (an HTTP/2-only port, a TLS
+ * one) is said the same way, and never retried.
  */
 import { isIP } from 'node:net';
 
@@ -47,8 +48,8 @@ export const CONNECT_RETRIES = 2;
 export interface ConnectFailure {
   /**
    * `not-http1`: a server answered in another protocol (an HTTP/2-only or gRPC port);
-   * `tls-answer`: in TLS, to a request in plain HTTP; `closed`: a server that never answered
-   * closed the connection before any answer (Reach.failureOf), as a TLS port may.
+   * `tls-answer`: in TLS, to a request in plain HTTP; `closed`: the connection was closed before
+   * any answer (Reach.failureOf), as a TLS port does when it never answered.
    */
   kind:
     'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout' | 'not-http1' | 'tls-answer' | 'closed';
@@ -56,6 +57,8 @@ export interface ConnectFailure {
   code: string;
   /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
   certNames?: string | undefined;
+  /** `closed` by an endpoint that answered before: a restart or something between, not TLS. */
+  answeredBefore?: boolean | undefined;
 }
 
 /** What a TLS failure was about: the certificate's name, its chain, its dates, or no TLS at all. */
@@ -190,7 +193,7 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
     case 'tls-answer':
       return `${origin} answered as an HTTPS (TLS) port answers plain HTTP`;
     case 'closed':
-      return origin.startsWith('http:')
+      return origin.startsWith('http:') && !f.answeredBefore
         ? `${origin} closed the connection before any answer, as an HTTPS (TLS) port does to plain HTTP (else the server, or a proxy or firewall between, cut it)`
         : `${origin} closed the connection before any answer: the server, or a proxy or firewall between, cut it`;
   }
@@ -244,6 +247,8 @@ export function connectAdvice(
   if (advice !== undefined) return advice;
   // The scheme is the likely mistake, whichever server it is.
   if (f.kind === 'tls-answer') return `use https:// in ${setting}`;
+  if (f.kind === 'closed' && f.answeredBefore)
+    return 'it answered before: try again once it is back, and if it persists check what is between';
   if (f.kind === 'closed' && origin.startsWith('http:'))
     return `if it is an HTTPS port, use https:// in ${setting}`;
   if (f.kind === 'not-http1') return `give the server's HTTP/1.1 port in ${setting}`;
@@ -278,15 +283,19 @@ export const HTTPS_PORT_PAGE =
 export const PROXY_REFUSED =
   'a proxy between asks for credentials (HTTP 407 Proxy Authentication Required): poolsync does not go through a proxy; let this machine reach the server directly';
 
+/** Codes of a connection the other side closed (Reach.failureOf's `closed`). */
+const CLOSED_CODES: readonly (string | null)[] = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'];
+
 /**
- * A failure without an answer that is not a failure to connect, in words, else null: a
- * connection reset or cut off after it was made (the server, a proxy or a firewall between).
+ * A failure without an answer that Reach.failureOf does not know, in words, else null: a
+ * connection lost another way (a stream cut off, an HTTP/2 error, a timeout after it was made).
  */
 export function describeLostConnection(err: unknown, origin: string): string | null {
   const lost = connectionLost(err);
   if (lost === null) return null;
-  return lost === 'ECONNRESET' || lost === 'EPIPE' || lost === 'UND_ERR_SOCKET'
-    ? `the connection to ${origin} was closed before an answer (${lost}): the server, or a proxy or firewall between, cut it`
+  // undici's own read timeouts, where a client has no TransportLimits of its own to name.
+  return lost === 'UND_ERR_HEADERS_TIMEOUT' || lost === 'UND_ERR_BODY_TIMEOUT'
+    ? `nothing was received from ${origin} in time (${lost}): the server or the network stalled`
     : `the connection to ${origin} was lost before an answer (${lost})`;
 }
 
@@ -296,16 +305,17 @@ export class Reach {
 
   /**
    * What an attempt without an answer met, for its budget and words: a failure to connect, or a
-   * connection closed before any answer by an endpoint that never answered. A TLS port spoken to
-   * in plain HTTP closes it at once, on every try; a server that answered before is restarting.
+   * connection closed before any answer. A TLS port spoken to in plain HTTP closes it at once, on
+   * every try; a server that answered before is restarting (or something between cuts it).
    */
   failureOf(err: unknown): ConnectFailure | null {
     const failure = connectFailure(err);
-    if (failure !== null || this.answered) return failure;
-    const lost = connectionLost(err);
-    return lost === 'ECONNRESET' || lost === 'EPIPE' || lost === 'UND_ERR_SOCKET'
-      ? { kind: 'closed', code: lost }
-      : null;
+    if (failure !== null) return failure;
+    const code = connectionLost(err);
+    if (code === null || !CLOSED_CODES.includes(code)) return null;
+    return this.answered
+      ? { kind: 'closed', code, answeredBefore: true }
+      : { kind: 'closed', code };
   }
 
   /** Retries a failure of this kind gets, out of `maxRetries`. */
@@ -320,15 +330,17 @@ export class Reach {
 
 /**
  * Any failure that got no answer, in words, with what to do about `setting` (where the URL comes
- * from): `nothing accepts connections at … (ECONNREFUSED); is it running, and is --daemon right?`.
+ * from): `nothing accepts connections at … (ECONNREFUSED); is it running, and is --daemon right?`;
+ * `reach` knows whether the endpoint answered before (a client's calls share one).
  */
 export function noAnswerWords(
   err: unknown,
   origin: string,
   setting: string,
   proxyVariable?: string,
+  reach: Reach = new Reach(),
 ): string {
-  const failure = connectFailure(err);
+  const failure = reach.failureOf(err);
   if (failure)
     return `${describeConnectFailure(failure, origin)} (${failure.code}); ${connectAdvice(failure, origin, setting)}${proxyWords(failure, proxyVariable)}`;
   const lost = describeLostConnection(err, origin);

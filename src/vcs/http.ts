@@ -18,6 +18,7 @@ import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   noAnswerWords,
+  Reach,
   TRANSIENT_STATUS,
 } from '../util/reach.js';
 import {
@@ -145,6 +146,8 @@ export class ApiClient {
   private readonly agent: Agent;
   private readonly tuning: Required<Omit<RetryTuning, 'limits'>>;
   private readonly limits: TransportLimits;
+  /** Whether the API answered yet: a connection it closes is then no TLS port (util/reach.ts). */
+  private readonly reach = new Reach();
   /** What a rate limit and an identity belong to. */
   readonly tokenKey: string;
 
@@ -308,13 +311,15 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     try {
-      return await request(url, {
+      const res = await request(url, {
         method: call.method,
         headers,
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
         dispatcher: this.agent,
         signal,
       });
+      this.reach.answered = true;
+      return res;
     } catch (err) {
       const limited = this.limited(call, err, tried);
       if (limited) throw limited;
@@ -334,7 +339,7 @@ export class ApiClient {
       throw this.fail(
         null,
         `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
-          `${this.triedWords(tried)}: ${noAnswerWords(err, this.baseUrl.origin, '--api-url', this.limits.proxyVariable)}`,
+          `${this.triedWords(tried)}: ${noAnswerWords(err, this.baseUrl.origin, '--api-url', this.limits.proxyVariable, this.reach)}`,
       );
     }
   }

@@ -93,11 +93,11 @@ const SAYS: Record<
     cause: /a proxy between asks for credentials \(HTTP 407 Proxy Authentication Required\)/,
     todo: /let this machine reach the server directly/,
   },
-  // The daemon's words; a control plane's, which never answered, are those of a connection
-  // closed before any answer, said after 2 retries (util/reach.ts Reach.failureOf).
+  // A connection closed before any answer by a server that never answered, the daemon's client
+  // too; a control plane's said after 2 retries (util/reach.ts Reach.failureOf).
   reset: {
     cause:
-      /the connection to http:\/\/127\.0\.0\.1:\d+ was closed before an answer \(ECONNRESET\)|http:\/\/127\.0\.0\.1:\d+ closed the connection before any answer, .*\(ECONNRESET, \d attempts?\)/,
+      /http:\/\/127\.0\.0\.1:\d+ closed the connection before any answer, .*\(ECONNRESET(, \d attempts?)?\)/,
     todo: /try again|a proxy or firewall/,
   },
   notHttp1: {

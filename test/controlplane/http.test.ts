@@ -16,6 +16,7 @@ import { simOverHttp } from './sim-http.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 import { poolContract } from '../support/builders.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
+import { answeringOnce } from '../support/broken-endpoints.js';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
 const PROD: PoolContract = poolContract('s3://prod', {
@@ -505,6 +506,25 @@ describe('HTTP client transport', () => {
     expect(again.message).toMatch(/\(ECONNREFUSED, 9 attempts\)/);
     await fresh.close();
     await seen.close();
+  });
+
+  it('a control plane that answered, then closes every connection, gets the whole --max-retries budget (a restart); the last error says it as a connection closed before any answer, with no guess about TLS (docs/apply.md)', async () => {
+    const srv = await answeringOnce(JSON.stringify({ items: [], next_page_token: null }));
+    const cp = new HttpControlPlane(srv.url, {
+      maxRetries: 8,
+      minRetryDelayMs: 1,
+      maxRetryDelayMs: 2,
+    });
+    expect(await cp.listPools()).toEqual([]);
+    const err = (await cp.listPools().catch((e: unknown) => e)) as ControlPlaneError;
+    await cp.close();
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.message).toMatch(
+      new RegExp(
+        `: cannot reach the control plane: ${srv.url} closed the connection before any answer: the server, or a proxy or firewall between, cut it \\((ECONNRESET|UND_ERR_SOCKET), 9 attempts\\); it answered before: try again once it is back`,
+      ),
+    );
+    expect(srv.connections()).toBe(10);
   });
 
   it('https:// against a plain-HTTP server says so and names the http:// URL to use', async () => {

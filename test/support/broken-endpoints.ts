@@ -120,6 +120,24 @@ async function answering(answer: Buffer | string): Promise<string> {
   return `http://127.0.0.1:${await listening(server)}`;
 }
 
+/**
+ * A server that answers its first connection with `json` (HTTP 200, then closes it), and resets
+ * every connection after: one that answered, then went away (a restart). `connections` counts them.
+ */
+export async function answeringOnce(
+  json: string,
+): Promise<{ url: string; connections: () => number }> {
+  let connections = 0;
+  const server = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    if (connections++ > 0) return socket.resetAndDestroy();
+    const head = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n`;
+    socket.once('data', () => socket.end(head + json));
+  });
+  const url = `http://127.0.0.1:${await listening(server)}`;
+  return { url, connections: () => connections };
+}
+
 export type Breakage =
   | 'wrongName'
   | 'expired'
