@@ -37,7 +37,7 @@ export async function resolvePlanKey(env: NodeJS.ProcessEnv): Promise<PlanKey> {
     throw new UserError(
       `the key in ${from} is too short to seal plans: use at least ${MIN_KEY_BYTES} random bytes (e.g. \`openssl rand -hex 32\`)`,
     );
-  rememberSecret(key);
+  rememberSecret(key, from);
   return Buffer.from(key, 'utf8');
 }
 

@@ -42,7 +42,7 @@ export async function readTokenFile(path: string): Promise<SecretFile> {
     throw new UserError(
       `token file ${path} ${read.endpoint === null ? 'is empty' : 'has no token: line'}`,
     );
-  rememberSecret(read.secret);
+  rememberSecret(read.secret, `the token file ${path}`);
   headerToken(read.secret, `the token file ${path}`);
   return read;
 }
@@ -75,6 +75,7 @@ export async function resolveToken(
     if (!env) return undefined;
     const { secret, endpoint } = parseSecretFile(env, 'token', 'POOLSYNC_TOKEN');
     checkBound('POOLSYNC_TOKEN', endpoint, url);
+    rememberSecret(secret, 'POOLSYNC_TOKEN');
     return secret ? headerToken(secret, 'POOLSYNC_TOKEN') : undefined;
   }
   const { secret, endpoint } = await readTokenFile(file);

@@ -438,9 +438,10 @@ async function readSecrets(
       if (value === '')
         throw new UserError(`The secret file ${path} (from ${fileSetting.origin}) is empty.`);
       out[s.name] = value;
-      rememberSecret(value);
+      rememberSecret(value, `the secret file ${path} (from ${fileSetting.origin})`);
     } else if (envValue !== undefined && envValue.trim() !== '') {
       out[s.name] = envValue.trim();
+      rememberSecret(envValue, s.env);
     }
   }
   return out;

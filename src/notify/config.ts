@@ -137,7 +137,7 @@ async function destination(
     origin = `${kind} (env ${envName})`;
     url = env[envName].trim();
   } else return null;
-  rememberSecret(url);
+  rememberSecret(url, `the ${origin} notification URL`);
   const protocol = URL.canParse(url) ? new URL(url).protocol : null;
   if (protocol !== 'https:' && protocol !== 'http:')
     throw new UserError(

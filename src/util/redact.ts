@@ -4,6 +4,7 @@
  * `Redactor.scrub`. The secrets: those of the environment, and every one read from a file.
  */
 import type { Env } from './env.js';
+import { UserError } from './user-error.js';
 
 /** `https://user:token@host/x` → `https://***@host/x`; also `user@` alone, which may hold a token. */
 export function scrubUrlUserinfo(text: string): string {
@@ -13,35 +14,25 @@ export function scrubUrlUserinfo(text: string): string {
 const BEARER = /\b(bearer)\s+(?=[\w.~+/=-]*[\d.~+/=_-])[\w.~+/-]{8,}=*/gi;
 
 /**
- * A secret that is a plain word (`changeme`), replaced everywhere, would eat that word from every
- * sentence ("missing or *** bearer token"); no generated token is one (they have digits,
- * punctuation or mixed case), so it is hidden only after bearer, basic, token, key, secret or
- * password.
+ * Shorter secrets are refused where they are read (`rememberSecret`): hidden wherever they occur,
+ * as every secret is, their letters would be hidden from unrelated words ("c***ter"). GitLab
+ * refuses to mask a variable of fewer than 8 characters for the same reason (docs/security.md).
  */
-const WORD = /^[A-Za-z][a-z]{3,23}$|^[A-Z]{4,24}$/;
-const CREDENTIAL_BEFORE = '(\\b(?:bearer|basic|token|key|secret|password)["\'\\s:=]+)';
+export const MIN_SECRET_LENGTH = 8;
 
 export class Redactor {
   private readonly secrets: string[];
-  private readonly words: RegExp | null;
 
   constructor(secrets: Iterable<string | null | undefined>) {
     const list: string[] = [];
-    const words: string[] = [];
     for (const s of secrets) {
-      if (!s) continue;
-      (WORD.test(s) ? words : list).push(s);
+      // A shorter one was refused where it was read, so it was never sent anywhere to be echoed.
+      if (!s || s.length < MIN_SECRET_LENGTH) continue;
       // Tokens also travel base64-encoded in Basic auth headers; hide that form too.
-      list.push(Buffer.from(s).toString('base64'));
+      list.push(s, Buffer.from(s).toString('base64'));
     }
     // Longest first, so a secret that contains another is replaced whole.
-    this.secrets = [...new Set(list)]
-      .filter((s) => s.length >= 4)
-      .sort((a, b) => b.length - a.length);
-    this.words =
-      words.length === 0
-        ? null
-        : new RegExp(`${CREDENTIAL_BEFORE}(?:${[...new Set(words)].join('|')})\\b`, 'gi');
+    this.secrets = [...new Set(list)].sort((a, b) => b.length - a.length);
   }
 
   scrub(text: string): string {
@@ -55,7 +46,6 @@ export class Redactor {
   scrubSecrets(text: string): string {
     let out = text;
     for (const s of this.secrets) out = out.split(s).join('***');
-    if (this.words) out = out.replace(this.words, '$1***');
     // Not a placeholder: no token starts with `<`, and a server's "Authorization: Bearer <token>"
     // lost its words ("Bearer *** the token was refused").
     out = out.replace(/(authorization:\s*(?:basic|bearer)\s+)(?!<)\S+/gi, '$1***');
@@ -95,15 +85,23 @@ export const SECRET_ENV = [
 const remembered = new Set<string>();
 let cached: { size: number; env: string; redactor: Redactor } | null = null;
 
-/** Adds a secret read from a file (or anywhere but SECRET_ENV). */
-export function rememberSecret(value: string | null | undefined): void {
+/**
+ * Every secret poolsync reads passes here, from a file or a variable: `from` says where, for the
+ * refusal of one shorter than MIN_SECRET_LENGTH.
+ */
+export function rememberSecret(value: string | null | undefined, from: string): void {
   const v = value?.trim();
-  if (v) remembered.add(v);
+  if (!v) return;
+  if (v.length < MIN_SECRET_LENGTH)
+    throw new UserError(
+      `${from} holds a secret of ${v.length} character${v.length === 1 ? '' : 's'}: poolsync refuses secrets shorter than ${MIN_SECRET_LENGTH}, since hiding one from its output would hide those letters from every word (docs/security.md#short-secrets); use a longer one (e.g. \`openssl rand -hex 16\`)`,
+    );
+  remembered.add(v);
 }
 
 /** The daemon's SECRET_ENV, for its every answer and log line. */
 export function rememberSecretsOf(env: Env): void {
-  for (const name of SECRET_ENV) rememberSecret(env[name]);
+  for (const name of SECRET_ENV) rememberSecret(env[name], name);
 }
 
 /** A Redactor of every secret known now, and `env`'s (rebuilt only when one was added). */

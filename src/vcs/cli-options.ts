@@ -21,6 +21,7 @@ import {
   type PullRequestRef,
 } from './types.js';
 import { headerToken } from '../util/bound-secret.js';
+import { rememberSecret } from '../util/redact.js';
 
 export interface CommentTarget extends PullRequestRef {
   commit: string;
@@ -112,6 +113,7 @@ export async function resolveCommentTarget(argv: CommentArgs, env: Env): Promise
     throw new UserError(
       `${flag} ${provider} needs a ${name} token in the ${tokenVar} environment variable (it is never read from a flag).`,
     );
+  rememberSecret(token, tokenVar);
   headerToken(token, tokenVar);
   const ci = ciDefaults(provider, env);
   const repository = argv.repo ?? ci.repository;

@@ -84,17 +84,40 @@ describe("poolsync's own REST API refusing a token", () => {
   });
 });
 
+describe('a secret shorter than 8 characters', () => {
+  it('is refused where it is read, naming where, never showing it (it would be hidden from every word)', async () => {
+    const served = await servedControlPlane({ token: 'ter-1' });
+    const refusal = (from: string) =>
+      `Error: ${from} holds a secret of 5 characters: poolsync refuses secrets shorter than 8, since hiding one from its output would hide those letters from every word (docs/security.md#short-secrets); use a longer one (e.g. \`openssl rand -hex 16\`)\n`;
+    const fromEnv = await runCli(['plan', EXAMPLE, '--control-plane', served.url], {
+      POOLSYNC_TOKEN: 'ter-1',
+    });
+    expect(fromEnv).toMatchObject({ code: 1, stderr: refusal('POOLSYNC_TOKEN') });
+    const file = join(dir, 'short-token');
+    writeFileSync(file, 'ter-1\n');
+    const fromFile = await runCli(
+      ['plan', EXAMPLE, '--control-plane', served.url, '--token-file', file],
+      {},
+    );
+    expect(fromFile).toMatchObject({ code: 1, stderr: refusal(`the token file ${file}`) });
+  });
+});
+
 describe('Redactor', () => {
-  it('replaces only the secret: one that is a plain word is hidden where it stands as a credential, never eaten from prose (issue 61)', () => {
-    const r = new Redactor(['wrong', 's3cr3t-token-0123456789']);
-    expect(r.scrub('HTTP 401: missing or wrong bearer token')).toBe(
-      'HTTP 401: missing or wrong bearer token',
+  it('hides a secret of 8 characters or more wherever it stands, a plain word too, and its base64', () => {
+    const r = new Redactor(['changeme', 's3cr3t-token-0123456789']);
+    expect(r.scrub('rejected Bearer changeme; the client said changeme, not "changeme"')).toBe(
+      'rejected Bearer ***; the client said ***, not "***"',
     );
-    expect(r.scrub('rejected Bearer wrong; token "wrong" revoked; password=Wrong')).toBe(
-      'rejected Bearer ***; token "***" revoked; password=***',
-    );
-    expect(r.scrub(`basic ${Buffer.from('wrong').toString('base64')}`)).toBe('basic ***');
+    expect(r.scrub(`basic ${Buffer.from('changeme').toString('base64')}`)).toBe('basic ***');
     expect(r.scrub('got s3cr3t-token-0123456789 back')).toBe('got *** back');
+  });
+
+  it('never hides the letters of a shorter secret (refused where it is read) from other words', () => {
+    const r = new Redactor(['ter-', 'wrong', 'lus']);
+    expect(r.scrub('cluster-a: missing or wrong bearer token')).toBe(
+      'cluster-a: missing or wrong bearer token',
+    );
   });
 
   it('hides echoed Bearer tokens, known or not, and leaves prose about bearer tokens alone', () => {

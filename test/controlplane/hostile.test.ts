@@ -208,7 +208,11 @@ describe('Union', () => {
       passes: () => true,
     });
     cleanup.add(s.close);
-    const cp = await open(s.host, tuning('endless'), apiKey(s.host, { client_secret: 'wrong' }));
+    const cp = await open(
+      s.host,
+      tuning('endless'),
+      apiKey(s.host, { client_secret: 'wrong-secret' }),
+    );
     const message = await failure(closing(cp, (c) => readLiveState(c)));
     expect(message).toMatch(/Union refused the API key's client credentials/);
     // One token request, whatever the calls asking for it.

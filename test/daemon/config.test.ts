@@ -97,16 +97,16 @@ describe('resolveDaemonConfig', () => {
         POOLSYNC_TOKEN: 'cp-token',
         POOLSYNC_GITHUB_WEBHOOK_SECRET: 'env-secret',
         POOLSYNC_GITHUB_WEBHOOK_SECRET_FILE: 'gh',
-        POOLSYNC_GITLAB_WEBHOOK_TOKEN: 'gl',
-        POOLSYNC_RECONCILE_TOKEN: 'rt',
-        POOLSYNC_GIT_TOKEN: 'gt',
+        POOLSYNC_GITLAB_WEBHOOK_TOKEN: 'gl-webhook-token',
+        POOLSYNC_RECONCILE_TOKEN: 'reconcile-token',
+        POOLSYNC_GIT_TOKEN: 'git-token-1',
       },
     });
     expect(c.controlPlane.token).toBe('cp-token');
     expect(c.githubWebhookSecret).toBe('file-secret');
-    expect(c.gitlabWebhookToken).toBe('gl');
-    expect(c.reconcileToken).toBe('rt');
-    expect(c.source.kind === 'git' && c.source.auth.token).toBe('gt');
+    expect(c.gitlabWebhookToken).toBe('gl-webhook-token');
+    expect(c.reconcileToken).toBe('reconcile-token');
+    expect(c.source.kind === 'git' && c.source.auth.token).toBe('git-token-1');
   });
 
   it('refuses a secret written in the config file, naming the file-based alternative', async () => {
@@ -270,7 +270,7 @@ describe('resolveDaemonConfig', () => {
     );
     await expect(watch({ 'ssh-key-file': 'id' })).rejects.toThrow(/^--ssh-key-file is a setting/);
     // The token's variable may be set for other jobs of a CI runner: not a setting given here.
-    expect((await watch({}, { POOLSYNC_GIT_TOKEN: 't' })).source.kind).toBe('watch');
+    expect((await watch({}, { POOLSYNC_GIT_TOKEN: 'git-token-1' })).source.kind).toBe('watch');
   });
 
   it('rejects a path that leaves the repository', async () => {

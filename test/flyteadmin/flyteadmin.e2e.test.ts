@@ -360,7 +360,7 @@ describe('flyteadmin backend: authentication', () => {
 
   it('a secret without a client id is a user error, before any call', async () => {
     const before = process.env.POOLSYNC_FLYTE_CLIENT_SECRET;
-    process.env.POOLSYNC_FLYTE_CLIENT_SECRET = 'x';
+    process.env.POOLSYNC_FLYTE_CLIENT_SECRET = 'secret-without-an-id';
     try {
       await expect(openControlPlane(fa.url, { env: process.env })).rejects.toThrow(
         /POOLSYNC_FLYTE_CLIENT_ID is not/,

@@ -56,7 +56,7 @@ describe('resolveCommentTarget', () => {
   });
 
   it('says what is missing: --repo, --pr', async () => {
-    const env = { GITHUB_TOKEN: 't0k' };
+    const env = { GITHUB_TOKEN: 'forge-token-1' };
     await expect(
       resolveCommentTarget({ comment: 'github', pr: 1, dir: repo }, env),
     ).rejects.toThrow(/needs --repo/);
@@ -67,14 +67,18 @@ describe('resolveCommentTarget', () => {
       resolveCommentTarget({ comment: 'github', repo: 'a/b', pr: -2, dir: repo }, env),
     ).rejects.toThrow(/needs --pr.*got -2/);
     // As CI gave it: GitLab's variable is text (it said "got NaN").
-    const ci = { GITLAB_TOKEN: 't0k', GITLAB_CI: 'true', CI_MERGE_REQUEST_IID: 'abc' };
+    const ci = { GITLAB_TOKEN: 'forge-token-1', GITLAB_CI: 'true', CI_MERGE_REQUEST_IID: 'abc' };
     await expect(
       resolveCommentTarget({ comment: 'gitlab', repo: 'g/p', dir: repo }, ci),
     ).rejects.toThrow(/needs --pr, the merge request iid \(a positive integer\), got abc\./);
   });
 
   it('in CI, says the job runs for something else than a pull request', async () => {
-    const github = { GITHUB_TOKEN: 't0k', GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push' };
+    const github = {
+      GITHUB_TOKEN: 'forge-token-1',
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: 'push',
+    };
     await expect(
       resolveCommentTarget(
         { comment: 'github', dir: repo },
@@ -86,13 +90,16 @@ describe('resolveCommentTarget', () => {
     await expect(resolveCommentTarget({ comment: 'github', dir: repo }, github)).rejects.toThrow(
       /needs --repo \(owner\/name\); GitHub Actions gives it \(GITHUB_REPOSITORY\)/,
     );
-    const gitlab = { GITLAB_TOKEN: 't0k', GITLAB_CI: 'true', CI_PROJECT_ID: '7' };
+    const gitlab = { GITLAB_TOKEN: 'forge-token-1', GITLAB_CI: 'true', CI_PROJECT_ID: '7' };
     await expect(resolveCommentTarget({ comment: 'gitlab', dir: repo }, gitlab)).rejects.toThrow(
       /: this pipeline is not for a merge request \(CI_MERGE_REQUEST_IID is unset\); run the job in merge request pipelines/,
     );
     // Outside CI, only the flag is named.
     await expect(
-      resolveCommentTarget({ comment: 'gitlab', repo: 'g/p', dir: repo }, { GITLAB_TOKEN: 't0k' }),
+      resolveCommentTarget(
+        { comment: 'gitlab', repo: 'g/p', dir: repo },
+        { GITLAB_TOKEN: 'forge-token-1' },
+      ),
     ).rejects.toThrow(/needs --pr, the merge request iid \(a positive integer\)\.$/);
   });
 
@@ -100,7 +107,7 @@ describe('resolveCommentTarget', () => {
     const malformed = join(root, 'event.json');
     writeFileSync(malformed, '{"pull_request": ');
     const env = {
-      GITHUB_TOKEN: 't0k',
+      GITHUB_TOKEN: 'forge-token-1',
       GITHUB_ACTIONS: 'true',
       GITHUB_EVENT_NAME: 'pull_request',
       GITHUB_REPOSITORY: 'a/b',
@@ -129,7 +136,7 @@ describe('resolveCommentTarget', () => {
   it('defaults the commit to HEAD of DIR and keys the comment by the folder inside the repository', async () => {
     const t = await resolveCommentTarget(
       { comment: 'github', repo: 'a/b', pr: 3, dir: join(repo, 'teams', 'a') },
-      { GITHUB_TOKEN: 't0k' },
+      { GITHUB_TOKEN: 'forge-token-1' },
     );
     expect(t).toMatchObject({
       provider: 'github',
@@ -140,7 +147,7 @@ describe('resolveCommentTarget', () => {
     });
     const rootTarget = await resolveCommentTarget(
       { comment: 'github', repo: 'a/b', pr: 3, dir: repo },
-      { GITHUB_TOKEN: 't' },
+      { GITHUB_TOKEN: 'forge-token-1' },
     );
     expect(rootTarget.key).toBe('');
   });
@@ -151,13 +158,13 @@ describe('resolveCommentTarget', () => {
       await expect(
         resolveCommentTarget(
           { comment: 'github', repo: 'a/b', pr: 3, dir: plain },
-          { GITHUB_TOKEN: 't' },
+          { GITHUB_TOKEN: 'forge-token-1' },
         ),
       ).rejects.toThrow(/not inside a Git repository, so pass --commit/);
       await expect(
         resolveCommentTarget(
           { comment: 'github', repo: 'a/b', pr: 3, dir: plain, commit: 'main' },
-          { GITHUB_TOKEN: 't' },
+          { GITHUB_TOKEN: 'forge-token-1' },
         ),
       ).rejects.toThrow(/--commit must be a commit SHA/);
     } finally {
@@ -174,7 +181,7 @@ describe('resolveCommentTarget', () => {
     const t = await resolveCommentTarget(
       { comment: 'github', dir: repo },
       {
-        GITHUB_TOKEN: 't',
+        GITHUB_TOKEN: 'forge-token-1',
         GITHUB_ACTIONS: 'true',
         GITHUB_REPOSITORY: 'acme/cfg',
         GITHUB_API_URL: 'https://ghe.acme.io/api/v3',
@@ -191,7 +198,7 @@ describe('resolveCommentTarget', () => {
 
   it('GitLab CI: project, iid, API URL and the source-branch head; flags win over CI values', async () => {
     const env = {
-      GITLAB_TOKEN: 't',
+      GITLAB_TOKEN: 'forge-token-1',
       GITLAB_CI: 'true',
       CI_PROJECT_ID: '77',
       CI_API_V4_URL: 'https://git.acme.io/api/v4',

@@ -766,10 +766,11 @@ async function adminToken(
       await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'the admin token file' })
     ).toString();
     if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
-    rememberSecret(text);
+    rememberSecret(text, `the admin token file ${path}`);
     return headerToken(text.trim(), `the admin token file ${path}`);
   }
   const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
+  rememberSecret(token, 'POOLSYNC_ADMIN_TOKEN');
   return token ? headerToken(token, 'POOLSYNC_ADMIN_TOKEN') : null;
 }
 

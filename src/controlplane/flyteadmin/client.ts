@@ -503,7 +503,7 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<FlyteCr
     secret = read.secret;
     checkBound('POOLSYNC_FLYTE_CLIENT_SECRET', read.endpoint, url);
   }
-  rememberSecret(secret);
+  rememberSecret(secret, secretFrom);
   if (clientId === '' && secret === '') return null;
   if (clientId === '')
     throw new UserError(

@@ -151,8 +151,8 @@ export function parseApiKey(raw: string, source: string, host?: string): UnionAp
   if (clientSecret === '') throw bad('no client secret');
   // Remembered once it is a key: text that is not one (a placeholder, a word) is no secret,
   // and scrubbing it would mangle every path and message that holds the word.
-  rememberSecret(text);
-  rememberSecret(clientSecret);
+  rememberSecret(text, `the Union API key in ${source}`);
+  rememberSecret(clientSecret, `the Union API key in ${source} (its client secret)`);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
   return { endpoint, clientId, clientSecret, org: resolvedOrg };

@@ -40,12 +40,14 @@ function secretFree(message: string, key: string) {
 
 describe('Union API keys', () => {
   it('decodes endpoint:client_id:client_secret:org (the endpoint may carry a port)', () => {
-    const b64 = Buffer.from('dns:///acme.hosted.unionai.cloud:app:sec:none').toString('base64');
+    const b64 = Buffer.from('dns:///acme.hosted.unionai.cloud:app:secret-1:none').toString(
+      'base64',
+    );
     const k = parseApiKey(b64, 'X');
     expect(k).toEqual({
       endpoint: 'acme.hosted.unionai.cloud',
       clientId: 'app',
-      clientSecret: 'sec',
+      clientSecret: 'secret-1',
       org: 'acme',
     });
   });
@@ -56,11 +58,11 @@ describe('Union API keys', () => {
       // such a secret would land in the org); flyte-sdk-ts takes 3 from the right (its head
       // would land in the client id). Both agree with this on a secret without ':'.
       [
-        'acme.us-east-2.unionai.cloud:app-1:s3:cr:et:acme',
+        'acme.us-east-2.unionai.cloud:app-1:s3:cr:et-1:acme',
         {
           endpoint: 'acme.us-east-2.unionai.cloud',
           clientId: 'app-1',
-          clientSecret: 's3:cr:et',
+          clientSecret: 's3:cr:et-1',
           org: 'acme',
         },
       ],
@@ -74,12 +76,17 @@ describe('Union API keys', () => {
         },
       ],
       [
-        'dns:///acme.unionai.cloud:443:app:a:b:',
-        { endpoint: 'acme.unionai.cloud:443', clientId: 'app', clientSecret: 'a:b', org: 'acme' },
+        'dns:///acme.unionai.cloud:443:app:a:b-secret:',
+        {
+          endpoint: 'acme.unionai.cloud:443',
+          clientId: 'app',
+          clientSecret: 'a:b-secret',
+          org: 'acme',
+        },
       ],
       [
-        'host:12345:secret:org',
-        { endpoint: 'host', clientId: '12345', clientSecret: 'secret', org: 'org' },
+        'host:12345:secret-1:org',
+        { endpoint: 'host', clientId: '12345', clientSecret: 'secret-1', org: 'org' },
       ],
     ];
     for (const [text, want] of cases)

@@ -185,8 +185,12 @@ describe('discovery', () => {
 
 describe("a client secret holding ':' end to end (API key → token → RPC)", () => {
   it.each(['connect', 'grpc'] as const)('over %s', async (protocol) => {
-    union = await startUnionServer({ client: { client_secret: 'a:b:c' } });
-    const cp = await openUnion(union, protocol, apiKey(union.host, { client_secret: 'a:b:c' }));
+    union = await startUnionServer({ client: { client_secret: 'a:b:c-secret' } });
+    const cp = await openUnion(
+      union,
+      protocol,
+      apiKey(union.host, { client_secret: 'a:b:c-secret' }),
+    );
     expect((await cp.queues.listQueues()).map((q) => q.name)).toEqual(['default']);
     await cp.close();
   });
