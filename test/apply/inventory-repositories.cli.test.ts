@@ -7,6 +7,7 @@
  * hands it over; an inventory an earlier build wrote
  * (no repository in it) is pruned by no repository until one declares and adopts its entries.
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -284,3 +285,52 @@ describe(
     });
   },
 );
+
+describe('a saved plan applied after its folder moved and its Git remote changed', () => {
+  it("records under the repository the plan was made from, never the folder's new name", async () => {
+    const root = tempFolder('poolsync-repositories-moved-');
+    const git = (...args: string[]) => execFileSync('git', ['-C', join(root, 'repo'), ...args]);
+    const commit = (message: string) =>
+      git('-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-qam', message);
+    const cli = (...args: string[]) =>
+      runCli([
+        ...args,
+        '--control-plane',
+        `file:${join(root, 'cp.json')}?capabilities=drain,queue_delete`,
+      ]);
+    execFileSync('git', ['init', '-q', join(root, 'repo')]);
+    git('remote', 'add', 'origin', 'git@github.com:acme/pools.git');
+    const dir = join(root, 'repo', 'deploy');
+    await writeRepo(dir, objects('prod', 'c1', 'qa'));
+    git('add', '-A');
+    commit('pools');
+    expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+
+    // The queue dropped and the plan saved; then the folder moves and the remote is renamed.
+    await rm(join(dir, 'qa.yaml'));
+    commit('drop qa');
+    const saved = join(root, 'plan.json');
+    const planned = await cli('plan', dir, '--out', saved);
+    expect(planned.code, planned.stderr).toBe(0);
+    git('mv', 'deploy', 'moved');
+    commit('move');
+    git('remote', 'set-url', 'origin', 'git@github.com:acme/renamed.git');
+
+    const applied = await cli('apply', saved);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('0 created, 0 updated, 0 replaced, 1 deleted');
+    const record = JSON.parse(await readFile(join(root, 'cp.json.inventory.json'), 'utf8')) as {
+      repositories: Record<string, string[]>;
+    };
+    expect(record.repositories).toEqual({
+      'github.com/acme/pools//deploy': ['Cluster/c1', 'ClusterPool/prod'],
+    });
+    // The moved folder is another repository until poolsync.yaml names the old one.
+    await writeFile(
+      join(root, 'repo', 'moved', 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nrepository: github.com/acme/pools//deploy\n',
+    );
+    const kept = await cli('plan', join(root, 'repo', 'moved'), '--output', 'json');
+    expect((JSON.parse(kept.stdout) as Plan).warnings).toEqual([]);
+  });
+});
