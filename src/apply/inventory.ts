@@ -26,6 +26,7 @@ import {
   type LiveLists,
 } from '../controlplane/types.js';
 import {
+  budgetFields,
   INVENTORY_FORMAT,
   protectionFields,
   recordedAddresses,
@@ -33,15 +34,14 @@ import {
 } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { nextInventory, nextProtection } from '../plan/inventory.js';
+import { nextBudgets, nextInventory, nextProtection } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
-import { sameJson } from '../util/same-json.js';
-import { sortedHas } from '../util/sorted.js';
+import { sortedHas, sortedUnion } from '../util/sorted.js';
 
 export interface InventoryStore {
   /** For messages: a file, or the control plane's API. */
@@ -193,7 +193,7 @@ export function withInventory(live: LiveState, record: InventoryRecord | null): 
     ...(record?.confirm_destroy?.length
       ? { confirm_destroy: Object.freeze([...record.confirm_destroy]) }
       : {}),
-    ...(record?.guardrails ? { guardrails: { ...record.guardrails } } : {}),
+    ...budgetFields(record),
   };
 }
 
@@ -236,11 +236,12 @@ export async function recordInventory(
     addresses: left,
     ...(Object.keys(lists).length > 0 ? { repositories: lists } : {}),
   };
-  const marks = nextProtection(current ?? {}, plan.inventory, recordedAddresses(record));
-  // The budget this commit sets becomes the one later plans keep (docs/plan.md, Guardrails).
-  const { guardrails } = plan.inventory;
-  const sameBudget = sameJson(current?.guardrails ?? null, guardrails ?? null);
-  if (next === null && adopted === 0 && marks === null && sameBudget) return null;
+  // A forgotten object keeps its marks, for `import` to write back (docs/plan.md, Protection).
+  const marked = sortedUnion(recordedAddresses(record), current?.forgotten ?? []);
+  const marks = nextProtection(current ?? {}, plan.inventory, marked);
+  // The budget this commit sets becomes the one its repository's later plans keep.
+  const budgets = nextBudgets(current ?? {}, plan.inventory);
+  if (next === null && adopted === 0 && marks === null && budgets === null) return null;
   await store.write({
     format: INVENTORY_FORMAT,
     ...record,
@@ -249,7 +250,7 @@ export async function recordInventory(
     control_plane: store.controlPlane,
     ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
     ...protectionFields(marks ?? current ?? {}),
-    ...(guardrails ? { guardrails } : {}),
+    ...budgetFields(budgets ?? current),
   });
   return addresses;
 }
@@ -287,7 +288,7 @@ export async function adoptIntoInventory(
     control_plane: store.controlPlane,
     ...(forgotten.length > 0 ? { forgotten } : {}),
     ...protectionFields(current ?? {}),
-    ...(current?.guardrails ? { guardrails: current.guardrails } : {}),
+    ...budgetFields(current),
   });
   return adopted.size;
 }
@@ -307,6 +308,6 @@ export async function forgetInInventory(store: InventoryStore, address: string):
     control_plane: store.controlPlane,
     forgotten: [...new Set([...(current?.forgotten ?? []), address])].sort(),
     ...protectionFields(current ?? {}),
-    ...(current?.guardrails ? { guardrails: current.guardrails } : {}),
+    ...budgetFields(current),
   });
 }

@@ -45,11 +45,31 @@ export interface InventoryRecord {
   /** Likewise `poolsync/confirm-destroy: "true"`: deleted or replaced only once a person approves. */
   confirm_destroy?: string[];
   /**
-   * poolsync.yaml `guardrails:` of the last commit applied: the next plans keep within it as well
-   * as within their own, so a commit raising the budget spends it only once applied (docs/plan.md,
-   * Guardrails). Absent: none recorded.
+   * poolsync.yaml `guardrails:` recorded without a repository (by a build before
+   * `repository_guardrails`, or a plan naming none): it binds every repository that has no budget
+   * of its own recorded (docs/plan.md, The destroy budget). Absent: none.
    */
   guardrails?: Guardrails;
+  /**
+   * Per repository, poolsync.yaml `guardrails:` of the last commit it applied: its next plans keep
+   * within it as well as within their own, so a commit raising the budget spends it only once
+   * applied; `{}`: it set none, over a `guardrails` that would bind it. Absent: none of its own.
+   */
+  repository_guardrails?: Record<string, Guardrails>;
+}
+
+/** The budgets a record keeps: each repository's, and the one recorded without a repository. */
+export interface RecordedBudgets {
+  guardrails?: Guardrails;
+  repository_guardrails?: Readonly<Record<string, Guardrails>>;
+}
+
+/** The budgets as optional record members: absent when none, so records without one stay as they were. */
+export function budgetFields(r: RecordedBudgets | null | undefined): RecordedBudgets {
+  return {
+    ...(r?.guardrails ? { guardrails: r.guardrails } : {}),
+    ...(r?.repository_guardrails ? { repository_guardrails: r.repository_guardrails } : {}),
+  };
 }
 
 /** The protection marks an inventory keeps (docs/plan.md, Protection). */
@@ -77,16 +97,31 @@ export function protectionFields(p: Protection): Partial<Record<ProtectionMark, 
   return out;
 }
 
-/** A recorded budget: each bound a whole number ≥ 0; absent or empty: none. */
-function guardrailsOf(g: unknown): Guardrails | null | string {
+/** A recorded budget: each bound a whole number ≥ 0; absent: null. */
+function guardrailsOf(g: unknown, field = 'guardrails'): Guardrails | null | string {
   if (g === undefined || g === null) return null;
-  const bad = 'guardrails must be an object of max_destroy and max_replace, whole numbers ≥ 0';
+  const bad = `${field} must be an object of max_destroy and max_replace, whole numbers ≥ 0`;
   if (typeof g !== 'object' || Array.isArray(g)) return bad;
   const out: Guardrails = {};
   for (const [k, v] of Object.entries(g)) {
     if ((k !== 'max_destroy' && k !== 'max_replace') || !Number.isInteger(v) || (v as number) < 0)
       return bad;
     out[k] = v as number;
+  }
+  return out;
+}
+
+/** Each repository's recorded budget, `{}` kept (it lifts `guardrails` for that one). */
+function repositoryGuardrailsOf(g: unknown): Record<string, Guardrails> | null | string {
+  if (g === undefined || g === null) return null;
+  const bad = 'repository_guardrails must map each repository to its guardrails';
+  if (typeof g !== 'object' || Array.isArray(g)) return bad;
+  const out: Record<string, Guardrails> = {};
+  for (const [repository, v] of Object.entries(g)) {
+    const budget = guardrailsOf(v, `repository_guardrails[${JSON.stringify(repository)}]`);
+    if (repository === '' || budget === null) return bad;
+    if (typeof budget === 'string') return budget;
+    out[repository] = budget;
   }
   return Object.keys(out).length > 0 ? out : null;
 }
@@ -118,6 +153,8 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     return 'forgotten must be a list of Kind/name addresses';
   const guardrails = guardrailsOf(r.guardrails);
   if (typeof guardrails === 'string') return guardrails;
+  const perRepository = repositoryGuardrailsOf(r.repository_guardrails);
+  if (typeof perRepository === 'string') return perRepository;
   for (const m of PROTECTION_MARKS) {
     const marked = r[m] ?? [];
     if (!Array.isArray(marked) || !marked.every((a) => typeof a === 'string' && a.includes('/')))
@@ -137,7 +174,8 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     control_plane: (r.control_plane as InventoryRecord['control_plane']) ?? null,
     ...(forgotten.length > 0 ? { forgotten: [...new Set(forgotten as string[])].sort() } : {}),
     ...protectionFields(protectionOf(r as Protection)),
-    ...(guardrails ? { guardrails } : {}),
+    ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails } : {}),
+    ...(perRepository ? { repository_guardrails: perRepository } : {}),
   };
 }
 

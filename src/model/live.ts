@@ -121,8 +121,12 @@ export interface LiveState {
   prevent_destroy?: readonly string[];
   /** Applied with `poolsync/confirm-destroy: "true"`: destroyed only once a person approves. */
   confirm_destroy?: readonly string[];
-  /** poolsync.yaml `guardrails:` of the last commit applied (the inventory's): a bound kept. */
+  /**
+   * The inventory's budgets (model/inventory.ts): each repository's, of the last commit it applied,
+   * and `guardrails`, recorded without a repository, binding one with none of its own.
+   */
   guardrails?: Guardrails;
+  repository_guardrails?: Readonly<Record<string, Guardrails>>;
 }
 
 /** A default-queue setting of the organisation (no domain) or of a domain. */

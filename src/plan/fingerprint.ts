@@ -342,6 +342,12 @@ export function liveFingerprint(live: LiveState, texts?: KeyTexts): string {
       'guardrails',
       [live.guardrails!.max_destroy ?? null, live.guardrails!.max_replace ?? null],
     ]),
+    ...when(live.repository_guardrails, () => [
+      'repository_guardrails',
+      Object.entries(live.repository_guardrails!)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([r, g]) => [r, g.max_destroy ?? null, g.max_replace ?? null]),
+    ]),
     // soft_delete: a reserved name plans an undelete, not a create. Only when on.
     ...when(caps.soft_delete, () => [
       'deleted',

@@ -61,8 +61,24 @@ export function confirmDestroy(
   return changes.filter((c) => c.destructive && marked.has(c.address)).map((c) => c.address);
 }
 
-/** Where a bound comes from, in the error (docs/plan.md, Guardrails). */
-export type BudgetSource = 'repository' | 'base' | 'recorded';
+/**
+ * Where a bound comes from, in the error (docs/plan.md, Guardrails): `recorded_unnamed`, the
+ * inventory's budget recorded without a repository (an earlier build's).
+ */
+export type BudgetSource = 'repository' | 'base' | 'recorded' | 'recorded_unnamed';
+
+/**
+ * The budget the inventory records for `repository` (docs/plan.md, The destroy budget): its own,
+ * never another repository's; without one, the budget recorded without a repository binds it.
+ */
+export function recordedBudget(
+  live: Pick<LiveState, 'guardrails' | 'repository_guardrails'>,
+  repository: string | null,
+): { from: BudgetSource; guardrails: Guardrails | undefined } {
+  const own = repository === null ? undefined : live.repository_guardrails?.[repository];
+  if (own || repository === null) return { from: 'recorded', guardrails: own ?? live.guardrails };
+  return { from: 'recorded_unnamed', guardrails: live.guardrails };
+}
 
 const RULES = [
   ['max_destroy', 'delete'],

@@ -62,7 +62,12 @@ import {
   repositoryConflicts,
   withoutAddresses,
 } from './inventory.js';
-import { budgetErrors, confirmDestroy, recordedProtectionErrors } from './guardrails.js';
+import {
+  budgetErrors,
+  confirmDestroy,
+  recordedBudget,
+  recordedProtectionErrors,
+} from './guardrails.js';
 import { planError, reasonOf, warning } from './reasons.js';
 import type { BackendInfo } from '../model/backend.js';
 import { checkReplaceAddresses, targetPlan } from './target.js';
@@ -160,7 +165,7 @@ export function computePlan(
     ...budgetErrors({ changes, steps }, [
       { from: 'repository', guardrails: desired.config.guardrails },
       { from: 'base', guardrails: opts.baseGuardrails },
-      { from: 'recorded', guardrails: live.guardrails },
+      recordedBudget(live, repository),
     ]),
   );
   const confirm = confirmDestroy(changes, live, declaredMarks);

@@ -17,10 +17,12 @@ import type { DesiredState, SourceLocation } from '../model/desired.js';
 import {
   MARK_ANNOTATION,
   PROTECTION_MARKS,
+  budgetFields,
   protectionFields,
   protectionOf,
   type Protection,
   type ProtectionMark,
+  type RecordedBudgets,
 } from '../model/inventory.js';
 import type {
   LiveState,
@@ -34,7 +36,7 @@ import { ownership } from './prune-scope.js';
 import type { ExecutionClusterLabel } from '../model/flyte.js';
 import { sameJson } from '../util/same-json.js';
 import { diffAfter } from './forms.js';
-import { ascending, firstAfter, isAscending, sortedHas } from '../util/sorted.js';
+import { ascending, firstAfter, isAscending, sortedHas, sortedUnion } from '../util/sorted.js';
 
 type Declared = { address: string; source: SourceLocation }[];
 
@@ -261,6 +263,36 @@ export function nextProtection(
 }
 
 /**
+ * The budgets once a plan is applied (docs/plan.md, The destroy budget): its repository's becomes
+ * its commit's, `{}` when it sets none but one recorded without a repository would bind it; every
+ * other repository's stays. A plan naming no repository (an earlier build's) records as that
+ * build did, for every repository. Null when nothing changes.
+ */
+export function nextBudgets(
+  current: RecordedBudgets,
+  inventory: Pick<PlanInventory, 'repository' | 'guardrails'>,
+): RecordedBudgets | null {
+  const set = inventory.guardrails ?? null;
+  const { guardrails: unnamed, repository_guardrails: named = {} } = current;
+  if (inventory.repository === undefined)
+    return sameJson(unnamed ?? null, set)
+      ? null
+      : budgetFields({
+          ...(set ? { guardrails: set } : {}),
+          repository_guardrails: current.repository_guardrails,
+        });
+  const own = set ?? (unnamed ? {} : null);
+  if (sameJson(named[inventory.repository] ?? null, own)) return null;
+  const others = Object.entries(named).filter(([r]) => r !== inventory.repository);
+  const all = own ? [...others, [inventory.repository, own] as const] : others;
+  return budgetFields({
+    guardrails: unnamed,
+    repository_guardrails:
+      all.length > 0 ? Object.fromEntries(all.sort(([a], [b]) => (a < b ? -1 : 1))) : undefined,
+  });
+}
+
+/**
  * The inventory once a plan's steps ran: what it held, plus what the repository declares,
  * less what the plan forgets and what the apply deleted. Null when nothing changes (no write).
  */
@@ -303,7 +335,13 @@ export function nextInventory(
 export function inventoryBehind(
   live: Pick<
     LiveState,
-    'inventory' | 'inventory_owners' | 'prevent_destroy' | 'confirm_destroy' | 'guardrails'
+    | 'inventory'
+    | 'inventory_owners'
+    | 'forgotten'
+    | 'prevent_destroy'
+    | 'confirm_destroy'
+    | 'guardrails'
+    | 'repository_guardrails'
   >,
   inventory: PlanInventory,
 ): boolean {
@@ -313,8 +351,9 @@ export function inventoryBehind(
   return (
     next !== null ||
     inventory.declared.some((a) => owners.other(a) === '') ||
-    nextProtection(live, inventory, live.inventory ?? []) !== null ||
-    !sameJson(live.guardrails ?? null, inventory.guardrails ?? null)
+    nextProtection(live, inventory, sortedUnion(live.inventory ?? [], live.forgotten ?? [])) !==
+      null ||
+    nextBudgets(live, inventory) !== null
   );
 }
 

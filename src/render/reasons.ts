@@ -35,6 +35,8 @@ const BUDGET_SOURCES: Record<string, string> = {
   repository: "this commit's poolsync.yaml",
   base: "the base branch's poolsync.yaml",
   recorded: 'as last applied',
+  recorded_unnamed:
+    "as last applied, recorded by an earlier poolsync for every repository until this one's next apply records its own",
 };
 
 /** A parameter as text: a string as it is, anything else as JSON. */

@@ -6,6 +6,9 @@
  * here, is left as the other applied it, with a warning (REPOSITORY_CONFLICT), until `import`
  * hands it over; an inventory an earlier build wrote
  * (no repository in it) is pruned by no repository until one declares and adopts its entries.
+ * The rest of the record is per repository where it must be: each one's destroy budget (an
+ * earlier build's binds each until its own apply), and another's apply keeps this one's
+ * protection marks and what it forgot (docs/plan.md, Guardrails).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, realpathSync } from 'node:fs';
@@ -49,6 +52,30 @@ async function writeRepo(dir: string, files: Record<string, string>, config = 'p
   for (const [path, text] of Object.entries(all)) await writeFile(join(dir, path), text);
   // Outside Git, a repository is named by its folder's real path (src/ops/repository.ts).
   return realpathSync(dir);
+}
+
+/** The queue `queue` of `pool` on `cluster`, alone. */
+const queueOf = (pool: string, cluster: string, queue: string) => {
+  const { [`${queue}.yaml`]: text } = objects(pool, cluster, queue);
+  return { [`${queue}.yaml`]: text! };
+};
+
+/** A document with `poolsync/MARK: "true"` on the object named `name`. */
+const annotated = (text: string, name: string, mark: string) =>
+  text.replace(
+    `metadata: {name: ${name}}`,
+    `metadata: {name: ${name}, annotations: {poolsync/${mark}: "true"}}`,
+  );
+
+const budget = (maxDestroy: number) => `prune: true\nguardrails: {max_destroy: ${maxDestroy}}`;
+
+/** What the DESTROY_BUDGET errors of a `plan --output json` run say (exit 1 with them, else 0). */
+function budgetErrorsOf(r: { code: number; stdout: string; stderr: string }) {
+  const plan = JSON.parse(r.stdout) as Plan;
+  const errors = plan.errors.filter((e) => e.code === 'DESTROY_BUDGET');
+  expect(r.code, r.stderr).toBe(errors.length > 0 ? 1 : 0);
+  // `this plan would delete 2 objects, over guardrails.max_destroy: 1 (as last applied)`
+  return errors.map((e) => /^this plan would .*?\)(?=: )/.exec(e.message ?? '')?.[0]);
 }
 
 const byAddress = (plan: Plan) => new Map(plan.changes.map((c) => [c.address, c]));
@@ -208,8 +235,171 @@ describe.each(TARGETS)(
         why: { code: 'OTHER_REPOSITORY', params: { repository: nameB } },
       });
     });
+
+    it("each repository's destroy budget is its own: another's apply neither erases nor imposes it", async () => {
+      const { url, root } = await t.start();
+      const cli = (...args: string[]) =>
+        runCli([...args, '--control-plane', url, '--state-dir', join(root, 'state')]);
+      const a = join(root, 'platform');
+      const b = join(root, 'team');
+      const queues = { ...objects('prod', 'c1', 'qa'), ...queueOf('prod', 'c1', 'qa2') };
+      const { 'qa.yaml': _qa, 'qa2.yaml': _qa2, ...noQueues } = queues;
+      await writeRepo(a, queues, budget(1));
+      await writeRepo(b, objects('dev', 'c2', 'qb'));
+      for (const dir of [a, b]) expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+
+      // B, without guardrails:, applied last: A's commit raising its budget to spend it is held
+      // by the budget A applied.
+      await writeRepo(a, noQueues, budget(5));
+      expect(budgetErrorsOf(await cli('plan', a, '--output', 'json'))).toEqual([
+        'this plan would delete 2 objects, over guardrails.max_destroy: 1 (as last applied)',
+      ]);
+      // A applies the raise on its own; B then applies a stricter budget of its own.
+      await writeRepo(a, queues, budget(5));
+      expect((await cli('apply', a, '--auto-approve')).code).toBe(0);
+      await writeRepo(b, objects('dev', 'c2', 'qb'), budget(0));
+      expect((await cli('apply', b, '--auto-approve')).code).toBe(0);
+      // B's bound holds B's plans, never A's.
+      await writeRepo(a, noQueues, budget(5));
+      expect(budgetErrorsOf(await cli('plan', a, '--output', 'json'))).toEqual([]);
+      const { 'qb.yaml': _qb, ...noQueueB } = objects('dev', 'c2', 'qb');
+      await writeRepo(b, noQueueB);
+      expect(budgetErrorsOf(await cli('plan', b, '--output', 'json'))).toEqual([
+        'this plan would delete 1 objects, over guardrails.max_destroy: 0 (as last applied)',
+      ]);
+    });
+
+    it("another repository's apply keeps the protection marks of this one's objects, declared there or not", async () => {
+      const { url, root } = await t.start();
+      const cli = (...args: string[]) =>
+        runCli([...args, '--control-plane', url, '--state-dir', join(root, 'state')]);
+      const a = join(root, 'platform');
+      const b = join(root, 'team');
+      const marked = {
+        ...objects('prod', 'c1', 'qa'),
+        ...queueOf('prod', 'c1', 'qa2'),
+      };
+      marked['qa.yaml'] = annotated(marked['qa.yaml']!, 'qa', 'prevent-destroy');
+      marked['qa2.yaml'] = annotated(marked['qa2.yaml']!, 'qa2', 'confirm-destroy');
+      await writeRepo(a, marked);
+      expect((await cli('apply', a, '--auto-approve')).code).toBe(0);
+      // B declares A's queues, on its own pool and without the annotations (left to A), beside
+      // objects of its own; it applies twice, the second time a change of its own.
+      const bFiles = {
+        ...objects('dev', 'c2', 'qb'),
+        ...queueOf('dev', 'c2', 'qa'),
+        ...queueOf('dev', 'c2', 'qa2'),
+      };
+      await writeRepo(b, bFiles);
+      const first = await cli('apply', b, '--auto-approve');
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      await writeRepo(b, { ...bFiles, ...queueOf('dev', 'c2', 'qb2') });
+      expect((await cli('apply', b, '--auto-approve')).code).toBe(0);
+
+      // A removes both manifests: still protected, as A applied them.
+      const { 'qa.yaml': _qa, 'qa2.yaml': _qa2, ...rest } = marked;
+      await writeRepo(a, rest);
+      const r = await cli('plan', a, '--output', 'json');
+      const plan = JSON.parse(r.stdout) as Plan;
+      expect(plan.errors.map((e) => [e.code, e.address])).toEqual([
+        ['PREVENT_DESTROY', 'Queue/qa'],
+      ]);
+      expect(plan.confirm_destroy).toEqual(['Queue/qa2']);
+      expect((await cli('state', 'show', 'Queue/qa', a)).stdout).toContain(
+        'kept by the inventory: poolsync/prevent-destroy',
+      );
+    });
+
+    it("what one repository forgot stays forgotten through another's apply, manage: too", async () => {
+      const { url, root } = await t.start();
+      const cli = (...args: string[]) =>
+        runCli([...args, '--control-plane', url, '--state-dir', join(root, 'state')]);
+      const a = join(root, 'platform');
+      const b = join(root, 'team');
+      const protectedQueue = objects('prod', 'c1', 'qa');
+      protectedQueue['qa.yaml'] = annotated(protectedQueue['qa.yaml']!, 'qa', 'prevent-destroy');
+      await writeRepo(a, protectedQueue);
+      await writeRepo(b, objects('dev', 'c2', 'qb'), 'prune: true\nmanage: [Queue]');
+      expect((await cli('apply', a, '--auto-approve')).code).toBe(0);
+      const { 'qa.yaml': _qa, ...rest } = objects('prod', 'c1', 'qa');
+      await writeRepo(a, rest);
+      const forgot = await cli('state', 'forget', 'Queue/qa', a);
+      expect(forgot.code, forgot.stderr).toBe(0);
+
+      // B claims every Queue: the one A forgot is reported, never deleted, applied or not.
+      for (let i = 0; i < 2; i++) {
+        const p = await cli('plan', b, '--output', 'json');
+        expect(byAddress(JSON.parse(p.stdout) as Plan).get('Queue/qa')).toMatchObject({
+          action: 'unmanaged',
+          why: { code: 'FORGOTTEN' },
+        });
+        expect((await cli('apply', b, '--auto-approve')).code).toBe(0);
+      }
+      expect(
+        byAddress(JSON.parse((await cli('plan', a, '--output', 'json')).stdout) as Plan).get(
+          'Queue/qa',
+        ),
+      ).toMatchObject({
+        action: 'unmanaged',
+        why: { code: 'FORGOTTEN' },
+      });
+      expect((await cli('state', 'list', a)).stdout).toMatch(/Queue\/qa/);
+      // Adopted again, it keeps the mark it was applied with (docs/plan.md, Protection).
+      const imported = await cli('import', 'Queue/qa', '--dir', a);
+      expect(imported.code, imported.stderr).toBe(0);
+      const r = await cli('plan', a, '--output', 'json');
+      expect(JSON.parse(r.stdout)).toMatchObject({ inventory: { prevent_destroy: ['Queue/qa'] } });
+    });
   },
 );
+
+describe('a budget an earlier build recorded (no repository named)', { timeout: 240_000 }, () => {
+  it("binds every repository until that repository's own apply records its own", async () => {
+    const root = tempFolder('poolsync-repositories-budget-');
+    const cp = join(root, 'cp.json');
+    const cli = (...args: string[]) =>
+      runCli([
+        ...args,
+        '--control-plane',
+        `file:${cp}?capabilities=drain,queue_delete`,
+        '--state-dir',
+        join(root, 'state'),
+      ]);
+    const a = join(root, 'platform');
+    const b = join(root, 'team');
+    const filesA = { ...objects('prod', 'c1', 'qa'), ...queueOf('prod', 'c1', 'qa2') };
+    const filesB = { ...objects('dev', 'c2', 'qb'), ...queueOf('dev', 'c2', 'qb2') };
+    await writeRepo(a, filesA);
+    await writeRepo(b, filesB);
+    for (const dir of [a, b]) expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+    // As the build before per-repository budgets wrote it: one budget, the last commit applied's.
+    const inventory = `${cp}.inventory.json`;
+    const record = JSON.parse(await readFile(inventory, 'utf8')) as Record<string, unknown>;
+    expect(record).not.toHaveProperty('repository_guardrails');
+    await writeFile(inventory, JSON.stringify({ ...record, guardrails: { max_destroy: 0 } }));
+
+    const earlier =
+      "this plan would delete 1 objects, over guardrails.max_destroy: 0 (as last applied, recorded by an earlier poolsync for every repository until this one's next apply records its own)";
+    const { 'qa.yaml': _qa, ...dropA } = filesA;
+    const { 'qb.yaml': _qb, ...dropB } = filesB;
+    await writeRepo(a, dropA);
+    expect(budgetErrorsOf(await cli('plan', a, '--output', 'json'))).toEqual([earlier]);
+    await writeRepo(b, dropB);
+    expect(budgetErrorsOf(await cli('plan', b, '--output', 'json'))).toEqual([earlier]);
+    // A applies a commit within it: from then on A keeps its own (none), B still the earlier one.
+    await writeRepo(a, filesA);
+    expect((await cli('apply', a, '--auto-approve')).code).toBe(0);
+    await writeRepo(a, dropA);
+    expect(budgetErrorsOf(await cli('plan', a, '--output', 'json'))).toEqual([]);
+    expect(budgetErrorsOf(await cli('plan', b, '--output', 'json'))).toEqual([earlier]);
+    const written = JSON.parse(await readFile(inventory, 'utf8')) as Record<string, unknown>;
+    expect(written).toMatchObject({
+      format: 2,
+      guardrails: { max_destroy: 0 },
+      repository_guardrails: { [realpathSync(a)]: {} },
+    });
+  });
+});
 
 describe(
   'an inventory an earlier build wrote (format 1, no repository in it)',

@@ -12,7 +12,7 @@ import type { LiveState } from '../../src/model/live.js';
 import { environmentConfig } from '../../src/manifests/environments.js';
 import { parseInventory } from '../../src/model/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
-import { nextProtection } from '../../src/plan/inventory.js';
+import { inventoryBehind, nextBudgets, nextProtection } from '../../src/plan/inventory.js';
 import { errorText } from '../../src/render/reasons.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
 import { renderText } from '../../src/render/text.js';
@@ -108,6 +108,11 @@ describe('protection kept in the inventory (issue 74 item 1)', () => {
     expect(
       nextProtection({ prevent_destroy: ['Cluster/a'] }, removed.inventory!, ['Cluster/b']),
     ).toEqual({ prevent_destroy: [], confirm_destroy: [] });
+    // Forgotten (`state forget`): kept for `import` to write back, so no run is behind for it.
+    const forgotten = state(['b'], { prevent_destroy: ['Cluster/a'], forgotten: ['Cluster/a'] });
+    expect(inventoryBehind(forgotten, computePlan(repo({ b: {} }), forgotten).inventory!)).toBe(
+      false,
+    );
   });
 
   it('confirm-destroy, declared or recorded, lists the destroy for approval and is no error', () => {
@@ -166,6 +171,52 @@ describe('the destroy budget (issue 74 item 2)', () => {
     expect(lowered.errors.map((e) => e.params)).toMatchObject([{ limit: 1, count: 2 }]);
   });
 
+  it("each repository's recorded budget bounds its own plans only; one recorded without a repository, those with none of their own", () => {
+    const raised = repo(keep(6), { max_destroy: 50 });
+    const recorded = state(applied, {
+      guardrails: { max_destroy: 1 },
+      repository_guardrails: { mine: { max_destroy: 5 }, other: { max_destroy: 0 }, lifted: {} },
+    });
+    const bounds = (repository: string | null) =>
+      computePlan(raised, recorded, { repository }).errors.map((e) => e.params);
+    expect(bounds('mine')).toMatchObject([{ limit: 5, from: ['recorded'] }]);
+    expect(bounds('lifted')).toEqual([]);
+    const unnamed = computePlan(raised, recorded, { repository: 'new' });
+    expect(unnamed.errors.map((e) => e.params)).toMatchObject([
+      { limit: 1, from: ['recorded_unnamed'] },
+    ]);
+    expect(errorText(unnamed.errors[0]!)).toContain(
+      "(as last applied, recorded by an earlier poolsync for every repository until this one's next apply records its own)",
+    );
+    // A plan naming no repository (in process, or an earlier build's) keeps the one recorded so.
+    expect(bounds(null)).toMatchObject([{ limit: 1, from: ['recorded'] }]);
+  });
+
+  it("an apply records its repository's budget only; {} where one recorded without a repository would bind it", () => {
+    const a = { max_destroy: 1 };
+    expect(nextBudgets({}, { repository: 'a' })).toBeNull();
+    expect(nextBudgets({}, { repository: 'a', guardrails: a })).toEqual({
+      repository_guardrails: { a },
+    });
+    expect(
+      nextBudgets({ repository_guardrails: { a, b: { max_destroy: 0 } } }, { repository: 'b' }),
+    ).toEqual({ repository_guardrails: { a } });
+    expect(nextBudgets({ guardrails: { max_destroy: 0 } }, { repository: 'a' })).toEqual({
+      guardrails: { max_destroy: 0 },
+      repository_guardrails: { a: {} },
+    });
+    expect(
+      nextBudgets(
+        { guardrails: { max_destroy: 0 }, repository_guardrails: { a: {} } },
+        { repository: 'a' },
+      ),
+    ).toBeNull();
+    // A plan of an earlier build names no repository: recorded as that build did.
+    expect(
+      nextBudgets({ repository_guardrails: { a } }, { guardrails: { max_destroy: 3 } }),
+    ).toEqual({ guardrails: { max_destroy: 3 }, repository_guardrails: { a } });
+  });
+
   it('max_replace counts replaces only; no guardrails: no bound', () => {
     const d = repo(Object.fromEntries(names(3).map((c) => [c, {}])), { max_replace: 1 });
     const moved = {
@@ -203,6 +254,20 @@ describe('the inventory record and poolsync.yaml (issue 74 items 1, 2)', () => {
     );
     expect(parseInventory({ ...old, guardrails: { max_destroy: -1 } })).toMatch(
       /^guardrails must be/,
+    );
+    // Each repository's budget, {} kept: it lifts the one recorded without a repository.
+    const perRepository = {
+      ...old,
+      format: 2,
+      guardrails: { max_destroy: 0 },
+      repository_guardrails: { a: { max_replace: 1 }, b: {} },
+    };
+    expect(parseInventory(JSON.parse(JSON.stringify(perRepository)))).toEqual(perRepository);
+    expect(parseInventory({ ...old, repository_guardrails: { a: { max_destroy: -1 } } })).toMatch(
+      /^repository_guardrails\["a"\] must be/,
+    );
+    expect(parseInventory({ ...old, repository_guardrails: { '': {} } })).toMatch(
+      /^repository_guardrails must map/,
     );
   });
 
