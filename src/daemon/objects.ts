@@ -9,6 +9,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
 import type { Change, Plan } from '../model/plan.js';
 import { declaredObjects, liveObjects } from '../plan/inventory.js';
+import { ownership } from '../plan/prune-scope.js';
 import { liveStatusOf, type LiveStatus } from '../render/live-status.js';
 import { appliedByRun, type ApplyOutcome } from './status.js';
 
@@ -31,6 +32,11 @@ export interface ObjectRow {
   clusters: readonly string[];
   /** `file:line`, relative to the repository; null for an object it does not declare. */
   source: string | null;
+  /**
+   * Who applied it, when another repository than the run's did (docs/plan.md, Prune scope): its
+   * name, or null when recorded without one; absent: the run's repository, or none.
+   */
+  appliedBy?: string | null;
   change: Change;
 }
 
@@ -97,6 +103,7 @@ function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
   // Every kind as the run left it (an assignment it created was read as its plan's `before`:
   // "missing" until the next run), as /status `managed` and `state list` read it.
   const byAddress = s.live ? liveObjects(s.live) : new Map<string, object>();
+  const owners = s.live && ownership(s.live, s.plan.inventory?.repository ?? null);
   const form = (c: Change) => (c.after ?? c.before ?? {}) as { pool?: string; clusters?: string[] };
   // A pool's clusters, for the queues whose selector is `*`.
   const members = new Map<string, string[]>();
@@ -119,6 +126,7 @@ function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
     const queue = c.kind === 'Queue' ? (live as { available_clusters?: string[] } | null) : null;
     const selector = form(c).clusters ?? [];
     const where = declared.get(c.address)?.source;
+    const by = owners?.other(c.address);
     return {
       address: c.address,
       kind: c.kind,
@@ -133,6 +141,7 @@ function rowsOf(s: ObjectsSnapshot): ObjectRow[] {
           ? (members.get(form(c).pool ?? '') ?? [])
           : selector,
       source: where ? `${s.repoRelative(where.file)}:${where.line}` : null,
+      ...(by !== undefined ? { appliedBy: by || null } : {}),
       change: c,
     };
   });

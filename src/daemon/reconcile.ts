@@ -99,7 +99,7 @@ export class Reconciler {
    */
   status(): DaemonStatus {
     if (this.managedOf !== null) {
-      applyStatusUpdate(this.state, managedUpdate(this.managedOf));
+      applyStatusUpdate(this.state, managedUpdate(...this.managedOf));
       this.managedOf = null;
     }
     const copy: Record<string, unknown> = {};
@@ -153,7 +153,7 @@ export class Reconciler {
    * nobody asks about makes none (~6 ms at 10,000 objects). Only a state with an inventory read
    * replaces it, as managedUpdate changes nothing for one without.
    */
-  private managedOf: LiveState | null = null;
+  private managedOf: [live: LiveState, repository: string | null] | null = null;
 
   /** The last run's objects, for the dashboard. */
   objects: ObjectsView | null = null;
@@ -201,7 +201,11 @@ export class Reconciler {
     ctx.enter('record');
     // /status `managed`: once a run, of the live state it ended with (read again after a write).
     if (products.live?.inventory !== undefined && !ctx.term.signal.aborted)
-      this.managedOf = products.live;
+      // The repository as its plan names it (src/plan/index.ts, repositoryOfPlan).
+      this.managedOf = [
+        products.live,
+        products.desired?.config.repository ?? this.o.pipeline.repository ?? null,
+      ];
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
     applyStatusUpdate(this.state, recorded);

@@ -166,7 +166,11 @@ export const MANAGED_LISTED = 500;
 
 /** managedObjects (src/plan/inventory.ts), each state in words (src/render/live-status.ts). */
 export type ManagedStatus = Omit<ReturnType<typeof managedObjects>, 'objects'> & {
-  objects: (Pick<ManagedObject, 'address' | 'protection'> & { status: string | null })[];
+  objects: (Pick<ManagedObject, 'address' | 'protection' | 'repository'> & {
+    status: string | null;
+  })[];
+  /** The repository this daemon's plans record under (docs/plan.md, Prune scope); null: none named. */
+  repository: string | null;
 };
 
 export interface ControlPlaneStatus {

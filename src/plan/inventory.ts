@@ -145,6 +145,11 @@ export interface ManagedObject {
   live: object | null;
   /** The protection marks the inventory keeps for it (docs/plan.md, Guardrails); absent: none. */
   protection?: ProtectionMark[];
+  /**
+   * The repository that applied it (docs/plan.md, Prune scope); null: recorded without one (an
+   * earlier build's record); absent: not known (a live state built in-process).
+   */
+  repository?: string | null;
 }
 
 interface ManagedObjects {
@@ -156,6 +161,8 @@ interface ManagedObjects {
   objects: ManagedObject[];
   /** What `poolsync state forget` took out of management. */
   forgotten: string[];
+  /** How many of `count` each repository applied, most first (null: recorded without one); absent: not known. */
+  repositories?: { repository: string | null; count: number }[];
 }
 
 /** What the inventory lists, each as live (`poolsync state list`, the dashboard). */
@@ -163,19 +170,33 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
   const found = liveObjects(live);
   const forgotten = new Set(live.forgotten ?? []);
   const managed = (live.inventory ?? []).filter((a) => !forgotten.has(a));
+  // Of no repository (null), every one that applied an address is another's: its name.
+  const known = live.inventory_owners !== undefined;
+  const { other } = ownership(live, null);
+  const by = known ? managed.map((a) => other(a) || null) : [];
+  const counts = new Map<string | null, number>();
+  for (const r of by) counts.set(r, (counts.get(r) ?? 0) + 1);
   return {
     recorded: live.inventory !== null && live.inventory !== undefined,
     count: managed.length,
     missing: managed.filter((a) => !found.has(a)).length,
-    objects: managed.slice(0, limit).map((a) => {
+    objects: managed.slice(0, limit).map((a, i) => {
       const marks = PROTECTION_MARKS.filter((m) => live[m]?.includes(a));
       return {
         address: a,
         live: found.get(a) ?? null,
         ...(marks.length ? { protection: marks } : {}),
+        ...(known ? { repository: by[i]! } : {}),
       };
     }),
     forgotten: [...forgotten],
+    ...(known
+      ? {
+          repositories: [...counts]
+            .map(([repository, count]) => ({ repository, count }))
+            .sort((x, y) => y.count - x.count),
+        }
+      : {}),
   };
 }
 

@@ -350,6 +350,97 @@ describe.each(TARGETS)(
       const r = await cli('plan', a, '--output', 'json');
       expect(JSON.parse(r.stdout)).toMatchObject({ inventory: { prevent_destroy: ['Queue/qa'] } });
     });
+
+    it('state list, export and init --from-live name the repository that applied each object', async () => {
+      const { url, root } = await t.start();
+      const flags = ['--control-plane', url, '--state-dir', join(root, 'state')];
+      const cli = (...args: string[]) => runCli([...args, ...flags]);
+      const a = join(root, 'platform');
+      const b = join(root, 'team');
+      // The platform's pool, cluster and queue, and 20 queues more: 23 objects.
+      const more = Object.fromEntries(
+        Array.from({ length: 20 }, (_, i) => `q${String(i).padStart(2, '0')}.yaml`).map((file) => [
+          file,
+          objects('prod', 'c1', file.slice(0, 3))[file]!,
+        ]),
+      );
+      const nameA = await writeRepo(a, { ...objects('prod', 'c1', 'qa'), ...more });
+      const nameB = await writeRepo(b, objects('dev', 'c2', 'qb'));
+      for (const dir of [a, b]) expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+
+      // B's list: its own lines as before, each of A's naming A; the count of each.
+      const list = await cli('state', 'list', b);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain(`\nRepository: ${nameB} (this folder's; `);
+      expect(list.stdout).toMatch(/^ClusterPool\/dev +1 cluster$/m);
+      expect(list.stdout).toMatch(/^Queue\/qb +pool dev, active, [^;\n]*$/m);
+      const line = list.stdout.split('\n').find((l) => l.startsWith('ClusterPool/prod '));
+      expect(line).toMatch(
+        new RegExp(
+          `; applied by repository ${nameA.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: only it changes or prunes it$`,
+        ),
+      );
+      expect(list.stdout).toContain(
+        `\n26 managed objects.\nApplied by this repository: 3; by ${nameA}: 23 (docs/plan.md, Prune scope).\n`,
+      );
+      const json = JSON.parse(
+        (await cli('state', 'list', b, 'Queue/q*', '--output', 'json')).stdout,
+      ) as {
+        repository: string;
+        repositories: unknown;
+        objects: { address: string; repository: string | null }[];
+      };
+      expect(json.repository).toBe(nameB);
+      expect(json.repositories).toEqual([
+        { repository: nameA, count: 23 },
+        { repository: nameB, count: 3 },
+      ]);
+      expect(json.objects.find((o) => o.address === 'Queue/qa')?.repository).toBe(nameA);
+      expect(json.objects.find((o) => o.address === 'Queue/qb')?.repository).toBe(nameB);
+
+      // Exported into a folder that plans as B: A's objects are written, and said to be A's.
+      const x = join(root, 'exported');
+      await mkdir(x);
+      await writeFile(
+        join(x, 'poolsync.yaml'),
+        `apiVersion: poolsync/v1\nkind: RepoConfig\nrepository: ${nameB}\n`,
+      );
+      const exported = await cli('export', '--dir', x);
+      expect(exported.code, exported.stderr).toBe(0);
+      const warned = exported.stderr.split('\n').filter((l) => l.includes('another repository'));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toContain(
+        `Warning: 23 objects written were applied by another repository, ${nameA} (the inventory says so), not by ${nameB}, which plans these files: `,
+      );
+      expect(warned[0]).toMatch(
+        /: (ClusterPool|Cluster|Queue)\/[^.]* and 3 more\. Their manifests take nothing over: /,
+      );
+      expect(warned[0]).not.toContain('Queue/qb');
+      expect(warned[0]).toContain(`\`poolsync import ClusterPool/prod --dir ${x}\`, each with`);
+      expect(await readFile(join(x, 'pools', 'prod.yaml'), 'utf8')).toContain('name: prod');
+      // As said: the next plan leaves them to A, with the warning.
+      const planned = JSON.parse((await cli('plan', x, '--output', 'json')).stdout) as Plan;
+      expect(planned.warnings.filter((w) => w.code === 'REPOSITORY_CONFLICT')).toHaveLength(23);
+      expect(planned.steps).toEqual([]);
+
+      // init --from-live: a new repository of its own, so both A's and B's are another's.
+      const c = join(root, 'new');
+      const init = await cli('init', c, '--from-live');
+      expect(init.code, init.stderr).toBe(0);
+      const nameC = realpathSync(c);
+      expect(init.stderr).toContain(
+        `Warning: 3 objects written were applied by another repository, ${nameB} (the inventory says so), not by ${nameC}, which plans these files: ClusterPool/dev, Cluster/c2, Queue/qb. `,
+      );
+      expect(init.stderr).toContain(
+        `Warning: 23 objects written were applied by another repository, ${nameA}`,
+      );
+      // The hand-over it names works: B's pool is C's from then on.
+      const imported = await cli('import', 'ClusterPool/dev', '--dir', c);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stdout).toContain(`for repository ${nameC}, taken from repository ${nameB}`);
+      const after = await cli('state', 'list', c, 'ClusterPool/dev');
+      expect(after.stdout).toMatch(/^ClusterPool\/dev +1 cluster$/m);
+    });
   },
 );
 
@@ -449,6 +540,24 @@ describe(
           action: 'unmanaged',
           why: { code: 'RECORDED_WITHOUT_REPOSITORY' },
         });
+
+      // state list says so of each, as its repositories count them.
+      const listed = await cli('state', 'list', full);
+      const lines = listed.stdout.split('\n').filter((l) => /^[A-Za-z]+\/\S+ /.test(l));
+      expect(lines.length).toBeGreaterThan(assignments.length);
+      for (const l of lines)
+        expect(l).toMatch(
+          /; recorded without its repository \(an earlier poolsync\): no repository prunes it$/,
+        );
+      expect(listed.stdout).toContain(
+        `Applied by this repository: 0; recorded without a repository: ${lines.length} (`,
+      );
+      const json = JSON.parse((await cli('state', 'list', full, '--output', 'json')).stdout) as {
+        objects: { repository: string | null }[];
+        repositories: unknown;
+      };
+      expect(new Set(json.objects.map((o) => o.repository))).toEqual(new Set([null]));
+      expect(json.repositories).toEqual([{ repository: null, count: lines.length }]);
 
       // The repository that declares them applies: nothing to send, its entries adopted.
       const applied = await cli('apply', full, '--auto-approve');

@@ -6,7 +6,7 @@
  * where the control plane reports no health; `state list` filters addresses.
  */
 import { whyText } from '../../src/render/common.js';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
@@ -132,6 +132,7 @@ describe('poolsync state list and show', () => {
       {
         address: 'Queue/training',
         status: 'pool gpu, active, 1 selected cluster, health not reported',
+        repository: realpathSync(repo),
       },
     ]);
     // Terraform's `state list ADDRESS`: a filter where the folder goes, the folder then `.`.

@@ -6,6 +6,7 @@
  * and wait — and leaves hand-made objects alone. In process: the daemon's real HTTP server on
  * 127.0.0.1:0, a folder on disk (--watch), the control plane server on 127.0.0.1:0.
  */
+import { realpathSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import { recordedAddresses } from '../../src/model/inventory.js';
+import { runCli } from '../support/cli.js';
 import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
@@ -58,8 +60,8 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function writeFolder(files: Record<string, string>): Promise<string> {
-  const dir = join(work, 'config');
+async function writeFolder(files: Record<string, string>, name = 'config'): Promise<string> {
+  const dir = join(work, name);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   for (const [path, content] of Object.entries(files)) await writeFile(join(dir, path), content);
@@ -123,5 +125,54 @@ describe('the daemon prunes by the inventory its control plane keeps', { timeout
       'Cluster/c1',
       'ClusterPool/prod',
     ]);
+  });
+});
+
+describe('the repository that applied each managed object', { timeout: 120_000 }, () => {
+  it("/status `managed` and the dashboard say which are this daemon's repository's, which another's", async () => {
+    // Another repository, applied from the command line: a pool of its own on the same server.
+    const other = await writeFolder(
+      { 'poolsync.yaml': CONFIG, 'pools.yaml': POOL.replace(/prod/g, 'labels') },
+      'other',
+    );
+    const url = server.url.replace(/\/$/, '');
+    const applied = await runCli([
+      'apply',
+      other,
+      '--auto-approve',
+      '--control-plane',
+      url,
+      '--state-dir',
+      join(work, 'cli-state'),
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const config = await writeFolder(V2);
+    const { daemon } = await replica('replica-names');
+    try {
+      const { managed } = (await (await fetch(`${daemon.url}/status`)).json()) as DaemonStatus;
+      const [own, theirs] = [realpathSync(config), realpathSync(other)];
+      expect(managed?.repository).toBe(own);
+      expect(managed?.objects).toContainEqual(
+        expect.objectContaining({ address: 'ClusterPool/labels', repository: theirs }),
+      );
+      expect(managed?.objects).toContainEqual(
+        expect.objectContaining({ address: 'Cluster/c1', repository: own }),
+      );
+      expect(managed?.repositories).toContainEqual({ repository: theirs, count: 1 });
+      const html = await (await fetch(`${daemon.url}/`)).text();
+      expect(html).toMatch(
+        new RegExp(
+          `: \\d+ applied by this repository \\(<code>${own}</code>\\), 1 by <code>${theirs}</code>`,
+        ),
+      );
+      const row = (address: string) => {
+        const at = html.slice(html.indexOf(`id="object-${address}"`));
+        return at.slice(0, at.indexOf('</summary>'));
+      };
+      expect(row('ClusterPool/labels')).toContain(`applied by repository <code>${theirs}</code>`);
+      expect(row('Cluster/c1')).not.toContain('applied by');
+    } finally {
+      await daemon.stop();
+    }
   });
 });

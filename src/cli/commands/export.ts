@@ -57,7 +57,9 @@ import {
   managedObjects,
   OBJECT_KINDS,
 } from '../../plan/inventory.js';
+import { ownership } from '../../plan/prune-scope.js';
 import { checkAddressSyntax } from '../../plan/target.js';
+import { listAddresses } from '../../render/reasons.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
@@ -107,6 +109,8 @@ interface ExportRead {
   nothing: string | null;
   /** The objects left out as declared already (withoutDeclared), said in a line. */
   skipped?: string;
+  /** Of the objects read, those the inventory records a repository applied: address → it. */
+  appliedBy: ReadonlyMap<string, string>;
 }
 
 /** `configDir`: the folder whose poolsync.yaml may declare environments (null: init's new one). */
@@ -125,11 +129,19 @@ async function readExport(
     files.push(...labels.files);
     warnings.push(...unservedPoolWarnings(live), ...labels.warnings, ...otherRowWarnings(live));
     for (const f of files) checkExportedPath(f.path);
+    const { other } = ownership(live, null);
+    const appliedBy = new Map(
+      files.flatMap((f) => {
+        const by = f.address === undefined ? undefined : other(f.address);
+        return by ? [[f.address!, by] as const] : [];
+      }),
+    );
     // Nothing but what every control plane holds in its defaults: no empty folder made.
     const defaults = live.pools.length + live.queues.length > 0;
     const nothing =
       files.length === 0 ? nothingToExport(cp.backend.name, target.url, defaults) : null;
-    return { target, files, warnings, counts: { ...counts, labels: labels.files.length }, nothing };
+    const all = { ...counts, labels: labels.files.length };
+    return { target, files, warnings, counts: all, nothing, appliedBy };
   } finally {
     await cp.close();
   }
@@ -164,6 +176,7 @@ async function writeExport(
   }
   await makeUserFolder(out);
   for (const f of files) await writeExported(out, f);
+  warnings.push(...(await othersObjects(args, read)));
   warnings.push(...outsideEnvironment(target, out, files));
   warnings.push(...(await brokenRules(target, args.dir, files, warnings)));
   for (const w of warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
@@ -185,6 +198,37 @@ async function writeExport(
       `${plural(replaced, 'existing file')} replaced whole (--force): comments and layout in them are gone; \`git diff\` shows what changed.\n`,
     );
   return 0;
+}
+
+/**
+ * The objects written that another repository applied (docs/plan.md, Prune scope), a warning for
+ * each such repository: the next plan here leaves them to it (REPOSITORY_CONFLICT). Written all
+ * the same: a manifest takes nothing over, and one of this folder's may name them (V2, V3, V8).
+ */
+async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<string[]> {
+  if (read.appliedBy.size === 0) return [];
+  // The repository that plans the files, named as its plans name it (after init made it).
+  const { env, dir } = read.target;
+  const whole = env ? (dir ?? '.') : ((await containingRepository(args.dir)) ?? args.dir);
+  const here = await folderRepository(whole);
+  const by = new Map<string, string[]>();
+  for (const f of read.files) {
+    const other = read.appliedBy.get(f.address!);
+    if (other !== undefined && other !== here)
+      by.set(other, [...(by.get(other) ?? []), f.address!]);
+  }
+  const flags = { dir: whole, env: env?.name };
+  return [...by].map(([other, addresses]) => {
+    const one = addresses.length === 1;
+    const them = one ? 'it' : 'them';
+    const import1 = commandLine(['poolsync', 'import', addresses[0]!], flags);
+    return (
+      `${plural(addresses.length, 'object')} written ${one ? 'was' : 'were'} applied by another repository, ${other} (the inventory says so), not by ${here}, which plans these files: ${listAddresses(addresses, 20)}. ` +
+      `${one ? 'Its manifest takes' : 'Their manifests take'} nothing over: the next plan leaves ${them} as ${other} applied ${them}, with the warning REPOSITORY_CONFLICT. ` +
+      `Remove ${one ? 'its file' : 'their files'} unless another manifest here names ${them} (V2, V3, V8), or hand ${them} over: \`${import1}\`${one ? '' : ', each'} with this command's --control-plane and inventory flags (${other} then no longer prunes ${them}). ` +
+      `If the files are for ${other} itself, or it is this repository under an earlier name (set repository: ${other} in poolsync.yaml), nothing is wrong (docs/plan.md, Prune scope).`
+    );
+  });
 }
 
 /** The count export says for a kind (ExportRead's counts). */
@@ -799,6 +843,8 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
   const { dir, patterns } = await listArguments(args);
   const matches = addressMatcher(patterns);
   return withState({ ...args, dir }, io, async ({ target, cp, store, record, live }) => {
+    // The name this folder's plans record under, as import names it (docs/plan.md, Prune scope).
+    const repository = await folderRepository((await containingRepository(dir)) ?? dir);
     const managed = managedObjects(live);
     const objects = managed.objects.filter((o) => matches(o.address));
     const forgotten = managed.forgotten.filter(matches);
@@ -817,8 +863,11 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
           address: o.address,
           status: o.live && words(o),
           ...(o.protection ? { protection: o.protection } : {}),
+          ...(o.repository !== undefined ? { repository: o.repository } : {}),
         })),
         forgotten,
+        repository,
+        ...(managed.repositories ? { repositories: managed.repositories } : {}),
       };
       io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
       return 0;
@@ -838,13 +887,14 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
       return 0;
     }
     io.stdout.write(
-      `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n\n`,
+      `Inventory: ${store.where} (updated ${record!.updated_at}${record!.commit ? `, commit ${record!.commit.slice(0, 12)}` : ''})\n` +
+        `Repository: ${escapeTerminal(repository)} (this folder's; an object another repository applied says which)\n\n`,
     );
     // Aligned to the longest address but the very long (a workflow's label), which run past.
     const width = Math.max(0, ...objects.map((o) => o.address.length).filter((n) => n <= 60));
     for (const o of objects)
       io.stdout.write(
-        `${escapeTerminal(o.address.padEnd(width))}  ${escapeTerminal(words(o) + protectionWords(o.protection))}\n`,
+        `${escapeTerminal(o.address.padEnd(width))}  ${escapeTerminal(words(o) + protectionWords(o.protection) + appliedByWords(o.repository, repository))}\n`,
       );
     const missing = objects.filter((o) => o.live === null).length;
     const counted =
@@ -854,12 +904,31 @@ export async function list(args: StateArgs, io: Io): Promise<number> {
     io.stdout.write(
       `\n${counted}${missing > 0 ? ` (${missing} missing from the control plane: the next apply creates ${missing === 1 ? 'it' : 'them'} again if declared)` : ''}.\n`,
     );
+    const others = (managed.repositories ?? []).filter((r) => r.repository !== repository);
+    if (others.length > 0)
+      io.stdout.write(
+        `Applied by this repository: ${managed.count - others.reduce((n, r) => n + r.count, 0)}; ${others
+          .map((r) =>
+            r.repository === null
+              ? `recorded without a repository: ${r.count}`
+              : `by ${escapeTerminal(r.repository)}: ${r.count}`,
+          )
+          .join('; ')} (docs/plan.md, Prune scope).\n`,
+      );
     if (forgotten.length > 0)
       io.stdout.write(
         `Forgotten (never pruned; \`poolsync state show ADDRESS\` says how to manage one again): ${forgotten.map(escapeTerminal).join(', ')}\n`,
       );
     return 0;
   });
+}
+
+/** The end of a `state list` line: who applied it, when not `here` (its line says nothing then). */
+function appliedByWords(repository: string | null | undefined, here: string): string {
+  if (repository === undefined || repository === here) return '';
+  return repository === null
+    ? '; recorded without its repository (an earlier poolsync): no repository prunes it'
+    : `; applied by repository ${repository}: only it changes or prunes it`;
 }
 
 /** As Terraform's `state list [ADDRESS...]`: a kind-led or `*` word is a filter, also as DIR. */

@@ -67,7 +67,7 @@ export function objectsSection(
       markup` <a class="count" href="${link(query, { status: s })}">${badge(SYNC[s][0], `${SYNC[s][1]} ${page.counts[s]}`)}</a>`,
   );
   const inventory = managed?.recorded
-    ? markup` poolsync manages ${managed.count} of them (its inventory)${
+    ? markup` poolsync manages ${managed.count} of them (its inventory)${appliedBy(managed)}${
         managed.missing > 0 ? markup`, ${badge('bad', `${managed.missing} missing`)}` : ''
       }${
         managed.forgotten.length > 0
@@ -79,6 +79,20 @@ export function objectsSection(
 ${filterForm(query, page.kinds)}
 ${pager(page, query)}
 <div class="tree">${tree(page.rows, commit, lastChanged)}</div>`;
+}
+
+/** How many objects each repository applied, when not all this daemon's (docs/plan.md, Prune scope). */
+function appliedBy(managed: ManagedStatus): SafeHtml | '' {
+  const by = managed.repositories ?? [];
+  if (by.every((r) => r.repository === managed.repository)) return '';
+  const own = by.find((r) => r.repository === managed.repository)?.count ?? 0;
+  const others = by.filter((r) => r.repository !== managed.repository);
+  return markup`: ${own} applied by this repository (<code>${managed.repository ?? 'none named'}</code>)${others.map(
+    (r) =>
+      r.repository === null
+        ? markup`, ${r.count} recorded without a repository`
+        : markup`, ${r.count} by <code>${r.repository}</code>`,
+  )}`;
 }
 
 /** What the inventory keeps protected (docs/plan.md, Guardrails), among the objects listed. */
@@ -199,9 +213,13 @@ function objectRow(r: ObjectRow, commit: string | null, last?: ObjectChange): Sa
     r.change.action === 'noop'
       ? markup`<p class="muted">The control plane equals the repository.</p>`
       : markup`${r.appliedNow ? markup`<p class="muted">Applied by this run:</p>` : ''}<pre class="plan">${ansiToHtml(renderChangeText(r.change, { color: true }))}</pre>`;
+  const by =
+    r.appliedBy === undefined
+      ? ''
+      : markup` <span class="muted applied-by">${r.appliedBy === null ? 'recorded without its repository' : markup`applied by repository <code>${r.appliedBy}</code>`}</span>`;
   // `poolsync history ADDRESS` in a line: who changed it last, from which commit, approved by whom.
   const changed = last
     ? markup` <span class="muted last-changed">last changed by <a href="#run-${last.run}">run #${last.run}</a> (${last.action}, commit ${commitRef(last.commit)}${last.approvedBy !== null ? `, approved by ${last.approvedBy}` : ''}${last.rollback !== null ? `, rollback to run #${last.rollback.to}` : ''})</span>`
     : '';
-  return markup`<details class="object" id="object-${r.address}"><summary>${badge(tone, words)} ${health} <code class="address">${r.address}</code> ${source}${changed}</summary>${change}</details>`;
+  return markup`<details class="object" id="object-${r.address}"><summary>${badge(tone, words)} ${health} <code class="address">${r.address}</code> ${source}${by}${changed}</summary>${change}</details>`;
 }

@@ -102,18 +102,23 @@ export async function planStage(
   };
 }
 
-/** /status `managed`, as `poolsync state list` shows it (of a run's last live state: Reconciler.status). */
-export function managedUpdate(live: LiveState): StatusUpdate {
+/**
+ * /status `managed`, as `poolsync state list` shows it (of a run's last live state:
+ * Reconciler.status), with `repository`, the one the run planned.
+ */
+export function managedUpdate(live: LiveState, repository: string | null): StatusUpdate {
   if (live.inventory === undefined) return {};
   const { objects, ...m } = managedObjects(live, MANAGED_LISTED);
   const words = liveStatusWords(live);
   return {
     managed: deepFreeze({
       ...m,
+      repository,
       objects: objects.map((o) => ({
         address: o.address,
         status: o.live && words(o),
         ...(o.protection ? { protection: o.protection } : {}),
+        ...(o.repository !== undefined ? { repository: o.repository } : {}),
       })),
     }),
   };
