@@ -51,7 +51,7 @@ import { joinedHistory } from './shared-history.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
-import { isRenderKind } from '../render/rendered-files.js';
+import { isRenderKind, type UnnamedRender } from '../render/rendered-files.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { DesiredState } from '../model/desired.js';
@@ -182,7 +182,7 @@ export class Reconciler {
     try {
       outcome = await this.stages(ctx, products);
       if (products.invalidHead) outcome = this.headInvalid(ctx, outcome, products.invalidHead);
-      else outcome = this.withRenderedFiles(outcome);
+      else outcome = this.withRenderedFiles(outcome, products.unnamedRender ?? []);
     } catch (err) {
       // A bug or an unexpected failure of a module: recorded, never fatal to the daemon.
       const message = this.o.redactor.errorMessage(err);
@@ -240,22 +240,26 @@ export class Reconciler {
 
   /**
    * A run that evaluated its commit says what `poolsync plan` and `apply` say of the generated
-   * files the commit changes (the render stage's /status `renderedFiles`): no plan sends them,
-   * so an `in sync` or `applied` must not read as all done.
+   * files the commit changes (the render stage's /status `renderedFiles`) and of the objects of
+   * kinds no file is named for (`unnamed`, the plan stage's): no plan sends them, so an `in sync`
+   * or `applied` must not read as all done. Unknown is no change: the result stays (docs/plan.md).
    */
-  private withRenderedFiles(outcome: Outcome): Outcome {
+  private withRenderedFiles(outcome: Outcome, unnamed: readonly UnnamedRender[]): Outcome {
     const files = this.state.renderedFiles.flatMap((f) =>
       isRenderKind(f.kind) ? [{ ...f, kind: f.kind }] : [],
     );
-    if (files.length === 0 || ['failed', 'invalid', 'unchanged'].includes(outcome.result))
-      return outcome;
+    const none = files.length === 0 && unnamed.length === 0;
+    if (none || ['failed', 'invalid', 'unchanged'].includes(outcome.result)) return outcome;
     const { source, controlPlane } = this.o.config;
     const dir = source.kind === 'git' ? source.path : source.dir;
     const where = { dir, ...(controlPlane.environment ? { env: controlPlane.environment } : {}) };
     return {
       ...outcome,
-      message: runWords.renderedFiles(outcome.message, files, where),
-      renderedFiles: files.map(({ kind, path, status }) => ({ kind, path, status })),
+      message: runWords.renderedFiles(outcome.message, [...unnamed, ...files], where),
+      ...(files.length > 0
+        ? { renderedFiles: files.map(({ kind, path, status }) => ({ kind, path, status })) }
+        : {}),
+      ...(unnamed.length > 0 ? { unnamedRender: [...unnamed] } : {}),
     };
   }
 
@@ -593,6 +597,7 @@ function recordStage(
     ...(products.rollback ? { rollback: products.rollback } : {}),
     ...(products.invalidHead ? { checkedAgainst: products.invalidHead.base } : {}),
     ...(outcome.renderedFiles ? { renderedFiles: outcome.renderedFiles } : {}),
+    ...(outcome.unnamedRender ? { unnamedRender: outcome.unnamedRender } : {}),
   };
   const { o, state } = ctx;
   const changed = outcome.result !== 'unchanged';

@@ -30,7 +30,7 @@ import { NewerFormatError, refuseNewer } from '../util/format-version.js';
 import { planValidator } from '../render/plan-file.js';
 import { planDocument } from '../render/json.js';
 import type { MissingRun } from '../render/daemon-words.js';
-import type { RenderedChange } from '../render/rendered-files.js';
+import type { RenderedChange, UnnamedRender } from '../render/rendered-files.js';
 
 export interface StatusError {
   /** `V3`, `SCHEMA`, `GIT_FETCH`, `CONTROL_PLANE`, a control-plane code, … */
@@ -92,6 +92,11 @@ export interface RunRecord {
   checkedAgainst?: string;
   /** The generated files its commit changes, which no plan sends (absent: none). */
   renderedFiles?: RenderedChange[];
+  /**
+   * The kinds the backend takes as configuration only whose objects no rendered file is named
+   * for: whether they changed is unknown (absent: none, or a build before it was recorded).
+   */
+  unnamedRender?: UnnamedRender[];
 }
 
 export interface DaemonStatus {
@@ -496,6 +501,7 @@ export const RECENT_RUN_SHAPE = record(
     rollback: record({ to: num, commit: str }),
     checkedAgainst: str,
     renderedFiles: listOf(record({ kind: str, path: str, status: str })),
+    unnamedRender: listOf(record({ kind: str, status: str })),
   },
 );
 const HISTORY_SHAPE = record(

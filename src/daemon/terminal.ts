@@ -38,8 +38,10 @@ export class RunLines {
     this.failing = BAD.has(run.result);
     // A run that changed something is news, whatever else it says (its plan was printed).
     const repeated = said === this.said && !recovered && !(run.changedTotal > 0);
-    // In sync is said only when it tells something: generated files a person must deploy (once).
-    const quiet = run.result === 'in_sync' && !run.renderedFiles?.length;
+    // In sync is said only when it tells something: generated files a person must deploy, or
+    // objects no file is named for (once).
+    const quiet =
+      run.result === 'in_sync' && !run.renderedFiles?.length && !run.unnamedRender?.length;
     this.said = run.result === 'applied' || quiet ? null : said;
     if (repeated || (quiet && !recovered)) return '';
     return terminalWords.run(run, { recovered, drift, errors }, this.environment);

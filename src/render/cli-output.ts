@@ -10,6 +10,7 @@ import {
   renderedAdvice,
   renderedStatus,
   unnamedSection,
+  unnamedTargets,
   type NoApiChange,
   type RenderedFilesNote,
 } from './rendered-files.js';
@@ -152,7 +153,7 @@ export async function renderedFileChanges(
   where: Omit<RenderedFilesNote, 'files'>,
   configKinds: readonly ObjectKind[],
 ): Promise<RenderedFiles> {
-  const { renderTargets, unnamedTargets } = await import('./values.js');
+  const { renderTargets } = await import('./values.js');
   const changed: RenderedFiles['changed'] = unnamedTargets(desired, configKinds);
   const out = changed.map((u) => `\n${unnamedSection(u.kind, where)}\n`);
   if (!desired.config.render) return { text: out.join(''), changed };

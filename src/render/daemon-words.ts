@@ -13,6 +13,7 @@ import {
   renderedAdvice,
   type RenderedChange,
   type RenderedFilesNote,
+  type UnnamedRender,
 } from './rendered-files.js';
 
 export function short(commit: string): string {
@@ -99,19 +100,21 @@ export const runWords = {
   renderCommit: (paths: string[], commit: string | null) =>
     `poolsync: render ${paths.join(', ')}${commit ? ` from ${short(commit)}` : ''}`,
   /**
-   * A run whose commit changes generated files (poolsync.yaml `render`): what `poolsync apply`
-   * says last of them (render/rendered-files.ts), or, once --commit-rendered pushed one, what is
-   * left to do with it. Never a bare `in sync`: the control plane alone is.
+   * A run whose commit changes generated files (poolsync.yaml `render`), or declares objects no
+   * file is named for: what `poolsync apply` says last of them (render/rendered-files.ts), or,
+   * once --commit-rendered pushed one, what is left to do with it. Never a bare `in sync`: the
+   * control plane alone is.
    */
   renderedFiles: (
     message: string,
-    files: readonly (RenderedChange & { committed: string | null })[],
+    files: readonly (UnnamedRender | (RenderedChange & { committed: string | null }))[],
     where: Omit<RenderedFilesNote, 'files'>,
   ) =>
     [
       `${message}.`,
       ...files.map((f) => {
-        if (f.committed === null) return `Not applied: ${renderedAdvice(f, where)}`;
+        if (f.status === 'unnamed' || f.committed === null)
+          return `Not applied: ${renderedAdvice(f, where)}`;
         const { why, then } = NO_API[f.kind];
         return `${f.path} was committed (${short(f.committed)}, --commit-rendered), and ${why}: ${then}.`;
       }),

@@ -9,7 +9,7 @@
  */
 import { commandLine } from '../util/shell-quote.js';
 import type { ObjectKind } from '../model/common.js';
-import type { RenderConfig } from '../model/desired.js';
+import type { DesiredState, RenderConfig } from '../model/desired.js';
 
 export type RenderKind = keyof RenderConfig;
 
@@ -77,6 +77,30 @@ export function renderCommand(
 /** `file a.yaml`, `files a.yaml, b.yaml`. */
 export function renderedNames(paths: readonly string[]): string {
   return paths.length === 1 ? `file ${paths[0]!}` : `files ${paths.join(', ')}`;
+}
+
+/** How many objects the file of `kind` is rendered from (NO_API's kinds): none, nothing to render. */
+export function renderedFrom(desired: DesiredState, kind: RenderKind): number {
+  if (kind === 'union-cluster-pools') return desired.pools.length + desired.clusters.length;
+  return (desired.execution_clusters?.length ?? 0) + (desired.cluster_labels?.length ?? 0);
+}
+
+/**
+ * The kinds whose objects the repository declares, the backend takes as configuration only
+ * (`configKinds`) and poolsync.yaml `render` names no file for: no plan can tell if they changed.
+ */
+export function unnamedTargets(
+  desired: DesiredState,
+  configKinds: readonly ObjectKind[],
+): UnnamedRender[] {
+  return (Object.keys(NO_API) as RenderKind[])
+    .filter(
+      (kind) =>
+        desired.config.render?.[kind] === undefined &&
+        NO_API[kind].kinds.every((k) => configKinds.includes(k)) &&
+        renderedFrom(desired, kind) > 0,
+    )
+    .map((kind) => ({ kind, status: 'unnamed' }));
 }
 
 /** `ExecutionCluster and ClusterLabel objects`: what the unnamed kinds' files are rendered from. */

@@ -28,7 +28,7 @@ import {
 import { errorText } from './reasons.js';
 import { escapeTerminal as esc } from '../util/terminal-text.js';
 import { manualSteps, runbookLines, waitingNote } from './runbook.js';
-import { nothingToSend, type UnnamedRender } from './rendered-files.js';
+import { isRenderKind, nothingToSend, type UnnamedRender } from './rendered-files.js';
 
 const ANSI = {
   reset: '\x1b[0m',
@@ -79,11 +79,18 @@ export interface TextOptions {
   renderedSaid?: 'below' | 'above';
 }
 
-/** A daemon run's rendered files (its message, above its plan, says what to do with them). */
+/**
+ * A daemon run's rendered files and kinds no file is named for (its message, above its plan,
+ * says what to do with them); a kind this build does not know is left out.
+ */
 export function renderedOfRun(run: {
   renderedFiles?: readonly { path: string }[];
+  unnamedRender?: readonly { kind: string }[];
 }): Pick<TextOptions, 'renderedFiles' | 'renderedSaid'> {
-  const files = run.renderedFiles ?? [];
+  const unnamed = (run.unnamedRender ?? []).flatMap(({ kind }): UnnamedRender[] =>
+    isRenderKind(kind) ? [{ kind, status: 'unnamed' }] : [],
+  );
+  const files = [...unnamed, ...(run.renderedFiles ?? [])];
   return files.length > 0 ? { renderedFiles: files, renderedSaid: 'above' } : {};
 }
 

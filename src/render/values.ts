@@ -8,9 +8,10 @@ import { load, dump, yamlFileProblem } from '../util/js-yaml.js';
 import type { DesiredState } from '../model/desired.js';
 import {
   NO_API,
-  type RenderedChange,
+  renderedFrom,
+  unnamedTargets,
+  type NoApiChange,
   type RenderKind,
-  type UnnamedRender,
 } from './rendered-files.js';
 import type { ObjectKind } from '../model/common.js';
 import { GENERATED_MARK } from '../manifests/config.js';
@@ -112,30 +113,6 @@ export async function renderTargets(dir: string, desired: DesiredState): Promise
   return out;
 }
 
-/** How many objects the file of `kind` is rendered from (NO_API's kinds): none, nothing to render. */
-export function renderedFrom(desired: DesiredState, kind: RenderKind): number {
-  if (kind === 'union-cluster-pools') return desired.pools.length + desired.clusters.length;
-  return (desired.execution_clusters?.length ?? 0) + (desired.cluster_labels?.length ?? 0);
-}
-
-/**
- * The kinds whose objects the repository declares, the backend takes as configuration only
- * (`configKinds`) and poolsync.yaml `render` names no file for: no plan can tell if they changed.
- */
-export function unnamedTargets(
-  desired: DesiredState,
-  configKinds: readonly ObjectKind[],
-): UnnamedRender[] {
-  return (Object.keys(RENDERERS) as RenderKind[])
-    .filter(
-      (kind) =>
-        desired.config.render?.[kind] === undefined &&
-        NO_API[kind].kinds.every((k) => configKinds.includes(k)) &&
-        renderedFrom(desired, kind) > 0,
-    )
-    .map((kind) => ({ kind, status: 'unnamed' }));
-}
-
 /**
  * Refused when the repository (or environment) declares nothing the file is rendered from:
  * flyte-core values without clusters, passed last to Helm (which replaces lists), would leave
@@ -156,15 +133,23 @@ function refuseNothingToRender(desired: DesiredState, kind: RenderKind): void {
   );
 }
 
-/** The targets that would change (a file that cannot be rendered or read is the render's to say). */
+/**
+ * The targets that would change (a file that cannot be rendered or read is the render's to say),
+ * after the kinds the backend takes as configuration only (`configKinds`) with no file named.
+ */
 export async function changedTargets(
   dir: string,
   desired: DesiredState,
-): Promise<RenderedChange[]> {
-  if (!desired.config.render) return [];
-  return (await renderTargets(dir, desired)).flatMap((t) =>
-    'error' in t || t.status === 'same' ? [] : [{ kind: t.kind, path: t.path, status: t.status }],
-  );
+  configKinds: readonly ObjectKind[],
+): Promise<NoApiChange[]> {
+  const unnamed = unnamedTargets(desired, configKinds);
+  if (!desired.config.render) return unnamed;
+  return [
+    ...unnamed,
+    ...(await renderTargets(dir, desired)).flatMap((t) =>
+      'error' in t || t.status === 'same' ? [] : [{ kind: t.kind, path: t.path, status: t.status }],
+    ),
+  ];
 }
 
 /** The rendered target against `current` (null: no file), and their diff, without the header. */

@@ -13,6 +13,7 @@ import { closingLine, plural } from '../render/common.js';
 import { code, htmlText, renderMarkdown } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
 import { errorText } from '../render/reasons.js';
+import { unnamedObjects } from '../render/rendered-files.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import {
   STATUS_CONTEXT,
@@ -304,10 +305,15 @@ export function environmentSummary(outcome: EnvironmentOutcome): string {
   return planLine(outcome);
 }
 
-/** The closing line, and the rendered files no plan sends: a commit of only those is not "no change". */
+/**
+ * The closing line, the rendered files no plan sends and the objects no file is named for: a
+ * commit of only those is not "no change".
+ */
 function planLine(outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>): string {
-  const n = outcome.rendered?.files.length ?? 0;
-  return `${closingLine(outcome.plan)}${n > 0 ? ` ${plural(n, 'rendered file')} to deploy (no API).` : ''}`;
+  const files = outcome.rendered?.files ?? [];
+  const unnamed = files.flatMap((f) => (f.status === 'unnamed' ? [f.kind] : []));
+  const n = files.length - unnamed.length;
+  return `${closingLine(outcome.plan)}${n > 0 ? ` ${plural(n, 'rendered file')} to deploy (no API).` : ''}${unnamed.length > 0 ? ` ${unnamedObjects(unnamed)} unknown (no rendered file).` : ''}`;
 }
 
 function environmentSection(

@@ -335,10 +335,10 @@ export async function planOutcome(opts: PlanOutcomeOptions): Promise<Environment
   }
   if (outcome.kind === 'invalid') return outcomeForInvalid(outcome.errors, repoPath);
   const policies = check ? await check(outcome.plan, outcome.desired) : null;
-  // The generated files the commit changes, as `poolsync plan` shows them; rendered from the
-  // repository's folder, as a reviewer's clone names it.
+  // The generated files the commit changes and the objects no file is named for, as `poolsync
+  // plan` shows them; rendered from the repository's folder, as a reviewer's clone names it.
   const { changedTargets } = await import('../render/values.js');
-  const files = await changedTargets(dir, outcome.desired);
+  const files = await changedTargets(dir, outcome.desired, outcome.configKinds ?? []);
   const rendered = { files, dir: repoPath || '.', ...(environment ? { env: environment } : {}) };
   return { ...outcomeForPlan(outcome.plan, rendered), ...(policies ? { policies } : {}) };
 }

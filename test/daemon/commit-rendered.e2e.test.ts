@@ -1,7 +1,8 @@
 /**
  * daemon --commit-rendered: the generated flyte-core values in the config repository follow
  * the manifests. A real bare Git remote, the daemon pushes the rendered file, and the push does
- * not start a loop of commits. Without it, each run says what is left to do with the file.
+ * not start a loop of commits. Without it, each run says what is left to do with the file; and
+ * without a file named for objects the backend takes as configuration only, what is unknown.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { body } from '../../src/render/values.js';
 import { RunLines } from '../../src/daemon/terminal.js';
+import { readHistory } from '../../src/daemon/status.js';
 import { runCli } from '../support/cli.js';
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
@@ -103,6 +105,50 @@ describe('a commit whose rendered file changes, without --commit-rendered', () =
     const history = await runCli(['history', String(second.id), '--daemon', h.daemon.url]);
     expect(history.stdout).toContain(
       'No changes to send to the control plane. The repository changes what it has no API for: rendered file deploy/pools.yaml, above.\n',
+    );
+    expect(history.stdout).not.toContain('matches the repository');
+  });
+});
+
+describe('configuration-only objects with no rendered file named', () => {
+  it('a run says what `poolsync apply` says of them (it said "in sync"), in sync all the same; the history\'s plan and the terminal too', async () => {
+    const repo = new TestRepo();
+    const commit = repo.commit(manifests({ flyteLabels: true }), 'seed');
+    // The embedded control plane takes ExecutionCluster and ClusterLabel as configuration only.
+    const h = await startTestDaemon({ repo });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const advice =
+      'Not applied: ExecutionCluster and ClusterLabel objects are in no rendered file (poolsync.yaml render names none), ' +
+      'and flyteadmin has no API for labelClusterMap and clusterConfigs (it reads them from its Helm values at start-up). ' +
+      'Render the file (`poolsync render flyte-core-values . --out FILE`), then deploy it with `helm upgrade` (the rendered file as the last --values), ' +
+      'or let Argo CD / Flux pick up the commit; name it in poolsync.yaml (render.flyte-core-values.path) and every plan shows what changes.';
+    const first = h.daemon.status().lastRun!;
+    expect(first).toMatchObject({ result: 'applied', commit });
+    expect(first.message.endsWith(`. ${advice}`)).toBe(true);
+
+    await h.daemon.reconcile();
+    const second = await until('the second run', () => {
+      const run = h.daemon.status().lastRun!;
+      return run.id > first.id && run;
+    });
+    // Unknown is no change (plan --detailed-exitcode exits 0): in sync, saying what is unknown.
+    expect(second).toMatchObject({
+      result: 'in_sync',
+      message: `in sync. ${advice}`,
+      unnamedRender: [{ kind: 'flyte-core-values', status: 'unnamed' }],
+    });
+    expect(second.renderedFiles).toBeUndefined();
+    expect((await readHistory(`${h.state}/daemon`, () => {}))!.runs[0]).toMatchObject({
+      id: second.id,
+      unnamedRender: [{ kind: 'flyte-core-values', status: 'unnamed' }],
+    });
+    const lines = new RunLines();
+    expect(lines.next(h.daemon.status())).toBe(`Run #${second.id}: in sync. ${advice}\n`);
+    expect(lines.next(h.daemon.status())).toBe('');
+    const history = await runCli(['history', String(second.id), '--daemon', h.daemon.url]);
+    expect(history.stdout).toContain(
+      'No changes to send to the control plane. The repository declares ExecutionCluster and ClusterLabel objects, which have no API and no rendered file to compare them with (poolsync.yaml render): whether they changed is unknown, above.\n',
     );
     expect(history.stdout).not.toContain('matches the repository');
   });

@@ -9,6 +9,8 @@ export interface RepoShape {
   prune?: boolean;
   /** Adds a queue whose selector names an undeclared cluster (V3). */
   invalid?: boolean;
+  /** Adds an ExecutionCluster and a ClusterLabel (flyteadmin's Helm values: configuration only). */
+  flyteLabels?: boolean;
 }
 
 export function manifests(shape: RepoShape = {}): Record<string, string> {
@@ -63,6 +65,25 @@ export function manifests(shape: RepoShape = {}): Record<string, string> {
       '  clusters: [no-such-cluster]',
       '  run_concurrency: 1',
       '  action_concurrency: 1',
+      '',
+    ].join('\n');
+  }
+  if (shape.flyteLabels) {
+    files['flyte/labels.yaml'] = [
+      'apiVersion: poolsync/v1',
+      'kind: ExecutionCluster',
+      'metadata:',
+      '  name: dataplane_1',
+      'spec:',
+      '  enabled: true',
+      '  inCluster: true',
+      '---',
+      'apiVersion: poolsync/v1',
+      'kind: ClusterLabel',
+      'metadata:',
+      '  name: training',
+      'spec:',
+      '  clusters: [{ cluster: dataplane_1, weight: 1 }]',
       '',
     ].join('\n');
   }

@@ -11,7 +11,7 @@ import {
 } from '../../src/render/plan-file.js';
 import { renderJson } from '../../src/render/json.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
-import { renderText } from '../../src/render/text.js';
+import { renderText, renderedOfRun } from '../../src/render/text.js';
 import { contract, desired, live } from '../plan/build.js';
 import type { Plan } from '../../src/model/plan.js';
 import { driftedScenario, emptyScenario } from './scenarios.js';
@@ -140,6 +140,14 @@ describe('renderers', () => {
     expect(files).not.toContain('matches the repository');
     expect(files).toMatch(
       /^No changes to send to the control plane\. The repository changes what it has no API for: rendered file deploy\/pools\.yaml, below\.$/m,
+    );
+  });
+
+  it("a daemon run's kinds with no rendered file named read as the CLI's; one a newer build recorded is left out", () => {
+    const none = computePlan(desired({ clusters: { a: {} } }), live({ clusters: { a: {} } }));
+    const run = { unnamedRender: [{ kind: 'flyte-core-values' }, { kind: 'a-newer-kind' }] };
+    expect(renderText(none, { color: false, ...renderedOfRun(run) })).toMatch(
+      /^No changes to send to the control plane\. The repository declares ExecutionCluster and ClusterLabel objects, which have no API and no rendered file to compare them with \(poolsync\.yaml render\): whether they changed is unknown, above\.$/m,
     );
   });
 

@@ -20,7 +20,7 @@ import type { Redactor } from '../../util/redact.js';
 import type { Approvals, UnitPolicyApprovals } from '../approvals.js';
 import type { Rollback, RunRollback } from '../rollback.js';
 import type { PolicyReport } from '../../model/policy.js';
-import type { RenderedChange } from '../../render/rendered-files.js';
+import type { RenderedChange, UnnamedRender } from '../../render/rendered-files.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
@@ -147,6 +147,8 @@ export interface Outcome {
   stopped?: { by: string; notRun: string[] };
   /** The generated files the commit changes, which the run could not send (no API). */
   renderedFiles?: RenderedChange[];
+  /** The kinds taken as configuration only that no rendered file is named for (unknown). */
+  unnamedRender?: UnnamedRender[];
 }
 
 /** What evaluates a plan's policies (stages/policies.ts unitPolicies). */
@@ -276,6 +278,8 @@ export interface RunProducts {
   counts?: PlanCounts;
   /** Changes found although the repository has not moved since it was applied (plan stage). */
   drift: Change[];
+  /** The kinds the backend takes as configuration only with no file named (plan stage). */
+  unnamedRender?: UnnamedRender[];
   /** What the apply left undone; null when this run applied nothing. */
   applied: ApplyOutcome | null;
   /** The run planned the commit of a rollback, not the branch head (fetch stage). */

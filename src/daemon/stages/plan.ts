@@ -17,6 +17,7 @@ import { MANAGED_LISTED } from '../status.js';
 import { declaredObjectsAt, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
+import { unnamedTargets } from '../../render/rendered-files.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
 import { countsText, heldForApproval } from '../../render/common.js';
 import {
@@ -94,10 +95,12 @@ export async function planStage(
         }
       : plan;
   const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
+  // As `poolsync plan` says them (render/cli-output.ts renderedFileChanges): the backend's kinds.
+  const unnamedRender = unnamedTargets(desired, outcome.configKinds ?? []);
   return {
     value,
     status,
-    products: { plan, counts, desired, live, liveInventory, drift },
+    products: { plan, counts, desired, live, liveInventory, drift, unnamedRender },
     remember,
   };
 }
