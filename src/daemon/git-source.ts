@@ -9,8 +9,10 @@
  * through GIT_SSH_COMMAND. Every error message is scrubbed before it leaves this module.
  */
 import { existsSync, lstatSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import type { Logger } from 'pino';
 import type { SimpleGit } from 'simple-git';
 import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
@@ -45,10 +47,16 @@ export interface Source {
   /** Fetches `commit` when the clone lacks it, checking nothing out (a run may be reading). */
   reach?(commit: string): Promise<void>;
   /**
-   * The branch head last fetched, checked out apart (`<checkout>-tip`), for reading while a run
-   * may be moving the head's checkout; null before any fetch. Git only.
+   * `read` given the branch head last fetched (null before any fetch) in a copy of its own
+   * (`<checkout>-tip.` and six hex digits), removed after: pull requests read it at once, while
+   * a run may be moving the head's checkout. Git only.
    */
-  tip?(): Promise<SourceSnapshot | null>;
+  tip?<T>(read: (snapshot: SourceSnapshot | null) => Promise<T>): Promise<T>;
+  /**
+   * Removes what is poolsync's beside the checkout and not in use: the rollback's checkout, tip
+   * copies, and what a stopped process or an earlier build left there (cleanBeside). Git only.
+   */
+  clean?(): Promise<void>;
 }
 
 /** Who the rendered files' commits are by (--commit-rendered). */
@@ -82,6 +90,8 @@ export class GitSource implements Source {
   private exclusive: Promise<unknown> = Promise.resolve();
   /** The commit each rollback checkout holds (checkOutAt). */
   private readonly checkedOut = new Map<string, string>();
+  /** The tip copies being read: left to their readers by `clean`. */
+  private readonly reading = new Set<string>();
 
   private alone<T>(op: () => Promise<T>): Promise<T> {
     const run = this.exclusive.then(op);
@@ -171,10 +181,82 @@ export class GitSource implements Source {
     return this.checkOutAt(`${this.options.checkoutDir}-rollback`, commit);
   }
 
-  /** `dir`: an environment's own (WorktreeSource), as its rollback's. */
-  tip(dir = `${this.options.checkoutDir}-tip`): Promise<SourceSnapshot | null> {
+  /**
+   * The copy is made through an index of its own, never a worktree: nothing of the clone changes,
+   * so reads at once need no turn. `dir`: an environment's own checkout (WorktreeSource).
+   */
+  async tip<T>(
+    read: (snapshot: SourceSnapshot | null) => Promise<T>,
+    dir = this.options.checkoutDir,
+  ): Promise<T> {
     const commit = this.last?.commit;
-    return commit ? this.checkOutAt(dir, commit) : Promise.resolve(null);
+    if (!commit) return read(null);
+    // Named, and held, before it exists: a clean at the same time never takes it for a leftover.
+    const copy = `${dir}-tip.${randomBytes(3).toString('hex')}`;
+    this.reading.add(copy);
+    // An environment's folder may not be there before its first run.
+    const made = makeFolders(dirname(dir), 0o700).then(() => mkdir(copy, { mode: 0o700 }));
+    await made.catch((err: unknown) => {
+      this.reading.delete(copy);
+      throw new SourceError(
+        `cannot copy ${commit} of branch ${this.options.branch} into ${copy}: ${gitError(this.redactor, err, 2)}`,
+      );
+    });
+    try {
+      const tree = join(copy, 'tree');
+      const args = ['-c', COPY, 'sh', join(copy, 'index'), commit, `${tree}/`];
+      await this.run(args, undefined, 'sh').catch((err: unknown) => {
+        throw new SourceError(
+          `cannot copy ${commit} of branch ${this.options.branch} into ${copy}: ${gitError(this.redactor, err, 4)}`,
+        );
+      });
+      return await read({ dir: join(tree, this.options.path), commit, root: tree });
+    } finally {
+      this.reading.delete(copy);
+      // One that stays (a full disk) goes at the next clean: this read's answer stands.
+      await rm(copy, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  /**
+   * Beside `dir` (the head's checkout, or an environment's): its rollback checkout and the tip
+   * checkout of earlier builds when this clone added them (their `.git` names one of its
+   * worktrees), and tip copies (`-tip.` and six random characters) no read holds.
+   */
+  async clean(dir = this.options.checkoutDir): Promise<void> {
+    const name = basename(dir);
+    const clone = this.options.checkoutDir;
+    const ours = async (path: string, n: string): Promise<boolean> => {
+      // A copy may be gone already: its read removes it.
+      if (!(await lstat(path).catch(() => null))?.isDirectory()) return false;
+      if (/^-tip\.[0-9a-f]{6}$/.test(n.slice(name.length))) return !this.reading.has(path);
+      if (n !== `${name}-rollback` && n !== `${name}-tip`) return false;
+      const link = await readFile(join(path, '.git'), 'utf8').catch(() => '');
+      const gitdir = /^gitdir: (.+)$/m.exec(link)?.[1];
+      if (gitdir === undefined) return false;
+      // git writes the clone's real path there.
+      const parents = [dirname(clone), await realpath(dirname(clone)).catch(() => dirname(clone))];
+      const worktrees = parents.map((p) => join(p, basename(clone), '.git', 'worktrees') + sep);
+      return worktrees.some((w) => resolve(path, gitdir).startsWith(w));
+    };
+    let removed = false;
+    try {
+      // No folder yet (an environment's first start): nothing beside it.
+      for (const n of await readdir(dirname(dir)).catch(() => [])) {
+        const path = join(dirname(dir), n);
+        if (!n.startsWith(`${name}-`) || !(await ours(path, n))) continue;
+        await rm(path, { recursive: true, force: true });
+        this.checkedOut.delete(path);
+        removed = true;
+      }
+      // The clone's records of them too (one at a time with fetches: `exclusive`).
+      if (removed && existsSync(join(clone, '.git', 'worktrees')))
+        await this.alone(() => this.run(['worktree', 'prune']));
+    } catch (err) {
+      throw new SourceError(
+        `cannot remove the checkouts beside ${dir}: ${gitError(this.redactor, err, 4)}; the next start tries again`,
+      );
+    }
   }
 
   /** `commit` checked out at `dir`, fetched by its id first when this clone lacks it. */
@@ -277,6 +359,13 @@ const SYNC = [
   'echo "$head"',
 ].join('\n');
 
+/**
+ * A tip copy (`sh -c COPY sh INDEX COMMIT PREFIX/`): COMMIT's files under PREFIX through the
+ * index file INDEX, so neither the clone's index nor any worktree is touched.
+ */
+const COPY =
+  'export GIT_INDEX_FILE="$1" && git read-tree "$2" && exec git checkout-index --all --force --prefix="$3"';
+
 class WorktreeSource implements Source {
   last: SourceSnapshot | null = null;
 
@@ -298,8 +387,12 @@ class WorktreeSource implements Source {
     return this.fetcher.reach(commit);
   }
 
-  tip(): Promise<SourceSnapshot | null> {
-    return this.fetcher.tip(`${this.checkoutDir}-tip`);
+  tip<T>(read: (snapshot: SourceSnapshot | null) => Promise<T>): Promise<T> {
+    return this.fetcher.tip(read, this.checkoutDir);
+  }
+
+  clean(): Promise<void> {
+    return this.fetcher.clean(this.checkoutDir);
   }
 
   async sync(notBefore?: number): Promise<SourceSnapshot> {
@@ -309,6 +402,22 @@ class WorktreeSource implements Source {
     this.last = { dir: join(this.checkoutDir, this.path), commit, root: this.checkoutDir };
     return this.last;
   }
+}
+
+/** The checkouts beside the source's that nothing needs now (Source.clean); what stays is said. */
+export async function cleanBeside(
+  source: Source,
+  logger: Pick<Logger, 'warn'>,
+  redactor: Redactor,
+): Promise<void> {
+  await source
+    .clean?.()
+    .catch((err: unknown) =>
+      logger.warn(
+        { err: redactor.errorMessage(err) },
+        'checkouts beside the branch’s left in place',
+      ),
+    );
 }
 
 /** `--watch DIR`: the folder as it is on disk. */

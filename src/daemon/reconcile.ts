@@ -55,7 +55,7 @@ import { isRenderKind, type UnnamedRender } from '../render/rendered-files.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { DesiredState } from '../model/desired.js';
-import type { SourceSnapshot } from './git-source.js';
+import { cleanBeside, type SourceSnapshot } from './git-source.js';
 import type { Change } from '../model/plan.js';
 import { ObjectsView } from './objects.js';
 import { firstErrors, type RunView } from '../notify/daemon-hook.js';
@@ -405,7 +405,12 @@ export class Reconciler {
     const loaded = this.take(await loadStage(ctx, head));
     const judged = isOutcome(loaded) ? loaded : await this.planned(ctx, products, head, loaded);
     // An invalid head, by a validation error or a plan error: a drift run checks the last applied.
-    if (judged.result !== 'invalid' && !judged.planFailed) return judged;
+    if (judged.result !== 'invalid' && !judged.planFailed) {
+      // Only a rollback and an invalid head's drift run read an earlier commit's checkout.
+      if (products.rollback === undefined)
+        await cleanBeside(this.o.source, this.o.logger, this.o.redactor);
+      return judged;
+    }
     const rolledBack = products.rollback !== undefined;
     const base = this.take(await driftBaseStage(ctx, head, judged, rolledBack), products);
     if (isOutcome(base)) return base;

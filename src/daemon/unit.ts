@@ -49,7 +49,13 @@ import { Rollback, type RollbackPin } from './rollback.js';
 import { withSharedHistory } from './shared-history.js';
 import { rollbackWords } from '../render/daemon-words.js';
 import type { DaemonConfig } from './config.js';
-import { FolderSource, GitSource, type Source, type SourceSnapshot } from './git-source.js';
+import {
+  cleanBeside,
+  FolderSource,
+  GitSource,
+  type Source,
+  type SourceSnapshot,
+} from './git-source.js';
 import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
 import { leaderStatus } from './http.js';
 import { DaemonMetrics } from './metrics.js';
@@ -217,6 +223,8 @@ async function startUnit(
     logger.warn({ err: unread }, 'the rollback did not read: applies stay suspended until resumed');
     await freeze.suspend('poolsync', 'rollback.json could not be read');
   }
+  // What a stopped process or an earlier build left beside the checkout (docs/daemon.md).
+  await cleanBeside(source, logger, redactor);
   // A failed fetch, or a run failing past the client's retries: back off and resume, capped like fetches.
   const retry = new OneShot(clock, () => void loop.request('retry'));
   const retryBase = deps.retryBaseMs ?? 5000;
@@ -390,6 +398,8 @@ async function startUnit(
           logger.warn({ err: redactor.errorMessage(err) }, 'could not release the leader lease'),
         );
       await controlPlane.close().catch(() => {});
+      // A run cut off at stop may still read them: the next start removes them then.
+      if (!loop.busy) await cleanBeside(source, logger, redactor);
     },
   };
 }
@@ -754,6 +764,8 @@ export async function startUnits(
     // The one control plane's new state is the command's to undo (newStateUndo in its start).
     return { source, units: [unit], undoNewStates: async () => {} };
   }
+  // Each environment has checkouts of its own: what a start without environments left goes.
+  await cleanBeside(source, deps.logger, redactor);
   const units: Unit[] = [];
   // A start that fails (a port in use, an environment refused) leaves no embedded state it made.
   const undos: (() => Promise<void>)[] = [];

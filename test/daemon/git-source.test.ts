@@ -230,6 +230,33 @@ describe('GitSource', () => {
     expect(readFileSync(join(sb.dir, 'a', 'x.yaml'), 'utf8')).toBe('a2\n');
   });
 
+  it('an environment’s tip is read in a copy of its own, which clean leaves to its read; beside the checkout only what this clone made goes', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const c1 = repo.commit({ 'a/x.yaml': 'a1\n' });
+    const root = tempDir();
+    const a = sourceOf(repo.bare, join(root, 'checkout')).environment(join(root, 'a', 'checkout'));
+    await a.sync();
+    await a.at!(c1);
+    // A worktree of that name that another clone made (an operator's) stays.
+    git(repo.work, 'worktree', 'add', '--quiet', '--detach', join(root, 'a', 'checkout-tip'));
+    const beside = () => readdirSync(join(root, 'a')).sort();
+    const read = await a.tip!(async (tip) => {
+      await a.clean!();
+      expect(beside()).toEqual([
+        'checkout',
+        'checkout-tip',
+        expect.stringMatching(/^checkout-tip\.[0-9a-f]{6}$/),
+      ]);
+      return readFileSync(join(tip!.dir, 'a', 'x.yaml'), 'utf8');
+    });
+    expect(read).toBe('a1\n');
+    expect(beside()).toEqual(['checkout', 'checkout-tip']);
+    expect(git(join(root, 'checkout'), 'worktree', 'list', '--porcelain')).not.toMatch(/-rollback/);
+    // Checked out again when a rollback needs it.
+    expect(readFileSync(join((await a.at!(c1)).dir, 'a', 'x.yaml'), 'utf8')).toBe('a1\n');
+  });
+
   it('a sync requested after a push never shares a remote read made before it', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());

@@ -4,10 +4,11 @@
  * read from the branch's head as fetched (a real Git repository) until a run loads it, never
  * by the pull request's own, and fails closed only when that set cannot be known.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { GitSource } from '../../src/daemon/git-source.js';
+import type * as repoConfig from '../../src/manifests/config.js';
 import { unitPolicies } from '../../src/daemon/stages/policies.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import type { DesiredState } from '../../src/model/desired.js';
@@ -17,6 +18,34 @@ import { tempFolder } from '../support/temp-folder.js';
 import { opaMissing } from '../policy/opa.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
+
+/** The next read of a poolsync.yaml waits here until the test lets it go (holdNextRead). */
+const holding = vi.hoisted(() => ({
+  next: null as null | { reached: () => void; go: Promise<void> },
+}));
+vi.mock('../../src/manifests/config.js', async (original) => {
+  const real = await original<typeof repoConfig>();
+  return {
+    ...real,
+    readRepoConfig: async (...args: Parameters<typeof real.readRepoConfig>) => {
+      const hold = holding.next;
+      holding.next = null;
+      if (hold) {
+        hold.reached();
+        await hold.go;
+      }
+      return real.readRepoConfig(...args);
+    },
+  };
+});
+
+/** `reached` once the next read of a poolsync.yaml starts; it reads once `go` is called. */
+function holdNextRead() {
+  let go!: () => void;
+  const released = new Promise<void>((r) => (go = r));
+  const reached = new Promise<void>((r) => (holding.next = { reached: r, go: released }));
+  return { reached, go };
+}
 
 /** An environment where OPA is never found: a report's error names the set that was chosen. */
 const noOpa = () => ({
@@ -63,7 +92,7 @@ async function branchSource(files: Record<string, string>, fetched = true) {
     checkoutDir: join(tempDir(), 'checkout'),
   });
   if (fetched) await source.sync();
-  return { source, head };
+  return { source, head, repo };
 }
 
 const gitConfig = (policies?: DaemonConfig['policies']) =>
@@ -112,6 +141,36 @@ describe('a pull request before a run has loaded the followed branch', () => {
     expect(report?.error).toMatch(
       /^branch main has not been fetched since the daemon started: .* fails closed; then push to the pull request again once \/status shows it fetched/,
     );
+  });
+});
+
+describe('pull requests checked at once before the first run', () => {
+  /** A head whose poolsync.yaml names the policy folder `path`, owned by `owner`. */
+  const policiesIn = (path: string, owner: string) => ({
+    ...manifests(),
+    'poolsync.yaml': `${manifests()['poolsync.yaml']}policies:\n  path: ${path}\n  owners: [${owner}]\n`,
+    [`${path}/deny.rego`]: DENY_ALL,
+  });
+
+  it('each reads the branch head fetched when it began, though the next fetch moves it, and leaves no copy behind', async () => {
+    const { source, repo } = await branchSource(policiesIn('alpha', 'alice'));
+    const { pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
+    // The first check is stopped once it holds the head, before it reads its poolsync.yaml;
+    // meanwhile the branch moves, and a second check reads the new head to the end.
+    const held = holdNextRead();
+    const first = pullRequest({} as Plan, ITS_OWN, 'feature-a');
+    await held.reached;
+    repo.commit(policiesIn('beta', 'bob'), 'beta', { replaceAll: true });
+    await source.sync();
+    const second = await pullRequest({} as Plan, ITS_OWN, 'feature-b');
+    held.go();
+    expect(second).toMatchObject({ owners: ['bob'], error: expect.stringMatching(/'beta'/) });
+    expect(await first).toMatchObject({
+      owners: ['alice'],
+      error: expect.stringMatching(/'alpha'/),
+    });
+    // What each check read was its own, and is gone with it.
+    expect(readdirSync(dirname(source.last!.root!))).toEqual(['checkout']);
   });
 });
 

@@ -5,7 +5,7 @@
  * new commit lands or `poolsync resume`; it survives a restart. A rollback whose plan holds a
  * destructive change is held for approval; a watched folder is refused in words.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -262,6 +262,42 @@ describe('poolsync rollback RUN', () => {
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
   });
 
+  it('its checkout beside the branch’s goes once the rollback is lifted and at stop; a restart removes what a killed process or an earlier build left, nothing else', async () => {
+    const { repo, cp } = await repoAndPlane();
+    const state = tempDir();
+    const folder = join(state, 'daemon');
+    const beside = () => readdirSync(folder).filter((n) => n.startsWith('checkout'));
+    const a = repo.commit({ ...manifests(), 'queues/critical.yaml': critical(10) }, 'A');
+    let h = await daemonOn(repo, state, cp);
+    const runA = h.daemon.status().lastRun!.id;
+    const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
+    await h.daemon.reconcile('webhook');
+    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(beside().sort()).toEqual(['checkout', 'checkout-rollback']);
+    // Lifted: the first run of the branch head has no more use for it.
+    expect(await freeze(args(h.daemon.url), memoryIo(env), false)).toBe(0);
+    await h.daemon.reconcile('manual');
+    expect(beside()).toEqual(['checkout']);
+    // Held at a stop: gone.
+    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    await h.stop();
+    expect(beside()).toEqual(['checkout']);
+    // What a killed process or an earlier build left: a rollback's checkout (of another commit),
+    // a tip's (a worktree then), a pull request's copy of the tip; beside them, a folder of yours.
+    const clone = join(folder, 'checkout');
+    git(clone, 'worktree', 'add', '--quiet', '--detach', join(folder, 'checkout-rollback'), b);
+    git(clone, 'worktree', 'add', '--quiet', '--detach', join(folder, 'checkout-tip'), b);
+    mkdirSync(join(folder, 'checkout-tip.0a1b2c', 'tree'), { recursive: true });
+    mkdirSync(join(folder, 'checkout-notes'));
+    writeFileSync(join(folder, 'checkout-notes', 'mine.txt'), 'kept\n');
+    // The restart removes them; its first run, still rolled back, checks the rollback out anew.
+    h = await daemonOn(repo, state, cp);
+    expect(h.daemon.status()).toMatchObject({ rollback: { run: runA }, appliedCommit: a });
+    expect(beside().sort()).toEqual(['checkout', 'checkout-notes', 'checkout-rollback']);
+    expect(git(join(folder, 'checkout-rollback'), 'rev-parse', 'HEAD')).toBe(a);
+    expect(git(clone, 'worktree', 'list', '--porcelain')).not.toMatch(/checkout-tip/);
+  });
+
   it('asked while applies are frozen, holds through `poolsync resume`, which applies it; a second resume lifts it', async () => {
     const { cp, h, runA, a, b } = await rolledForward();
     expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
@@ -431,7 +467,6 @@ describe('poolsync rollback RUN', () => {
     expect(await freeze(args(h.daemon.url), memoryIo(env), false)).toBe(0);
     await h.stop();
     rmSync(join(state, 'daemon', 'checkout'), { recursive: true, force: true });
-    rmSync(join(state, 'daemon', 'checkout-rollback'), { recursive: true, force: true });
     h = await daemonOn(repo, state, cp);
     await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
       new RegExp(

@@ -14,7 +14,7 @@ import { findOpa } from '../../policy/opa.js';
 import { REPO_CONFIG_FILE } from '../../manifests/walk.js';
 import type { Env } from '../../util/env.js';
 import type { DaemonConfig } from '../config.js';
-import type { Source } from '../git-source.js';
+import type { Source, SourceSnapshot } from '../git-source.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import type { Outcome, PolicyCheck, RunContext, Staged } from './context.js';
@@ -80,19 +80,34 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
       origin: `${REPO_CONFIG_FILE}${line} policies.path '${configured.path}'`,
     };
   };
-  /** The branch head's set (its poolsync.yaml alone), or why it is not known and what to do. */
-  const headSet = async (): Promise<PolicySet | null | string> => {
+  /**
+   * `judge` given the branch head's set (its poolsync.yaml alone), or why it is not known and what
+   * to do; the head is read in a copy of this check's own (source.tip), kept until it is judged.
+   */
+  const headSet = async <T>(judge: (set: PolicySet | null | string) => Promise<T>): Promise<T> => {
     const named = `branch ${branch}`;
     const again = 'then push to the pull request again';
-    const tip = await source.tip?.().catch((err: unknown) => (err as Error).message);
-    if (typeof tip === 'string') return `${tip}: ${closed}; ${again} once it can be read`;
-    if (!tip)
-      return `${named} has not been fetched since the daemon started: ${closed}; ${again} once /status shows it fetched (git.lastError says why not)`;
-    const { errors, config: read } = await readRepoConfig(tip.dir);
-    const [e] = errors;
-    if (!e) return setOf(read.policies, tip.dir);
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    return `${REPO_CONFIG_FILE} of ${named} at ${tip.commit?.slice(0, 12)} is invalid (${e.file}:${e.line}:${e.column}: ${e.message}${more}): ${closed}; fix it on ${named}, ${again}`;
+    const setAt = async (tip: SourceSnapshot | null): Promise<PolicySet | null | string> => {
+      if (!tip)
+        return `${named} has not been fetched since the daemon started: ${closed}; ${again} once /status shows it fetched (git.lastError says why not)`;
+      const { errors, config: read } = await readRepoConfig(tip.dir);
+      const [e] = errors;
+      if (!e) return setOf(read.policies, tip.dir);
+      const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+      return `${REPO_CONFIG_FILE} of ${named} at ${tip.commit?.slice(0, 12)} is invalid (${e.file}:${e.line}:${e.column}: ${e.message}${more}): ${closed}; fix it on ${named}, ${again}`;
+    };
+    if (!source.tip) return judge(await setAt(null));
+    let judging = false;
+    try {
+      return await source.tip(async (tip) => {
+        const set = await setAt(tip);
+        judging = true;
+        return judge(set);
+      });
+    } catch (err) {
+      if (judging) throw err;
+      return judge(`${(err as Error).message}: ${closed}; ${again} once it can be read`);
+    }
   };
   const evaluate = async (
     set: PolicySet,
@@ -113,16 +128,18 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
     run: async (plan, desired) => (base ? evaluate(base, plan, desired, branch) : null),
   };
   /** `head`: the pull request's branch, for `data.poolsync.branch`. */
-  const pullRequest = async (plan: Plan, desired: DesiredState, head: string | null) => {
-    let set = base === undefined ? await headSet() : base;
-    // `--policies` is the set whatever the branch says: then only its owners are not known.
-    if (typeof set === 'string' && given?.dir) set = setOf(undefined, '');
-    if (typeof set === 'string')
-      return failedReport(
-        { source: REPO_CONFIG_FILE, owners: [], at: { kind: 'folder', dir: '.' } },
-        set,
-      );
-    return set && evaluate(set, plan, desired, head);
+  const pullRequest = (plan: Plan, desired: DesiredState, head: string | null) => {
+    const judge = async (found: PolicySet | null | string) => {
+      // `--policies` is the set whatever the branch says: then only its owners are not known.
+      const set = typeof found === 'string' && given?.dir ? setOf(undefined, '') : found;
+      if (typeof set === 'string')
+        return failedReport(
+          { source: REPO_CONFIG_FILE, owners: [], at: { kind: 'folder', dir: '.' } },
+          set,
+        );
+      return set && evaluate(set, plan, desired, head);
+    };
+    return base === undefined ? headSet(judge) : judge(base);
   };
   return { ...check, pullRequest };
 }
