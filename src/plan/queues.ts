@@ -547,14 +547,28 @@ function planUndeclaredQueue(v: LiveView): QueueDecision {
   const ownerIsLive = l.cluster_managed && f.ix.lClusters.has(name);
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
+  // Listed while Union deletes its cluster: that cluster's, not one someone made beside poolsync.
+  if (l.cluster_managed && f.ix.lDeletedClusters.get(name)?.deleting) {
+    const why = reasonOf('CONAMED_OF_DELETING_CLUSTER', { cluster: address('Cluster', name) });
+    return leftAsItIs(v, 'unmanaged', why);
+  }
   const prunes = f.ix.prunes('Queue', name);
-  // Retired (now by C8, or earlier): nothing more the repository could ask for (Q6), and not
-  // reported again, pruned or not (a deleted cluster's co-named queue too). One outside the prune
-  // scope that C8 changes is changed all the same: a side effect of the cluster's delete.
-  if (untouched.clusters.length === 0 || (v.changedByC8 && !prunes)) return leftAsItIs(v);
+  // One outside the prune scope that C8 changes is changed all the same: a side effect of the
+  // cluster's delete; a hand-made one left empty is reported unmanaged from the next plan on.
+  const retired = untouched.clusters.length === 0 && poolsyncRetires(own);
+  if (retired || (v.changedByC8 && !prunes)) return leftAsItIs(v);
   if (!prunes) return leftAsItIs(v, 'unmanaged', f.ix.unmanagedWhy('Queue', name));
   const reason = queueDeleteBlockedReason(f, name) ?? reasonOf('QUEUE_NOT_DELETABLE', {});
   return leftAsItIs(v, 'blocked', reason);
+}
+
+/**
+ * Q6: an undeclared queue with an empty selector is retired, nothing more the repository could
+ * ask for and not reported again, when poolsync manages it (the prune scope: it applied it, or
+ * `manage:` claims it) or it is a deleted cluster's co-named queue; any other is someone else's.
+ */
+function poolsyncRetires(own: QueueOwn): boolean {
+  return own.live?.cluster_managed === true || own.f.ix.prunes('Queue', own.name);
 }
 
 /** Nothing is sent for the live queue: it ends as C8 (and its cluster's move) make it. */
@@ -883,8 +897,12 @@ function queueCause(own: QueueOwn, change: Change, by: string): Reason {
     // C7: registered again under its name, the cluster leaves its old co-named queue behind.
     return reasonOf('CONAMED_LEFT_BEHIND', { by, pool: live.pool, to: decided.final.pool });
   }
-  // An undeclared queue C8 empties is retired: the plan says so, as later plans say nothing of it.
-  const retired = !own.desired && change.action === 'update' && emptySelector(change.after);
+  // An undeclared queue C8 retires: the plan says so, as later plans say nothing of it.
+  const retired =
+    !own.desired &&
+    change.action === 'update' &&
+    emptySelector(change.after) &&
+    poolsyncRetires(own);
   return reasonOf(retired ? 'CLUSTER_DELETED_RETIRED' : 'CLUSTER_DELETED', { by });
 }
 

@@ -8,6 +8,7 @@ import type {
   Reason,
   Step,
 } from '../model/plan.js';
+import { CAPABILITY_NAMES } from '../model/capabilities.js';
 import { countPlan, type PlanCounts } from '../plan/counts.js';
 import { describeScope, errorText, listAddresses, reasonText } from './reasons.js';
 import { PRINTABLE_ASCII } from '../util/terminal-text.js';
@@ -328,13 +329,10 @@ export function capabilitySteps(plan: Plan) {
     }));
 }
 
-/** `drain, queue_delete` when the plan was made with some capability on; null otherwise. */
+/** Every capability the plan's JSON has on (`drain, queue_delete`); null when none is. */
 export function capabilitiesOn(plan: Plan): string | null {
   const caps = plan.capabilities;
-  if (!caps) return null;
-  const on = (
-    ['drain', 'queue_delete', 'cluster_move', 'pool_update', 'queue_move'] as const
-  ).filter((n) => caps[n]);
+  const on = caps ? CAPABILITY_NAMES.filter((n) => caps[n]) : [];
   return on.length > 0 ? on.join(', ') : null;
 }
 

@@ -130,6 +130,9 @@ const UNMANAGED: Record<string, Words> = {
     'not in the repository, and recorded in the inventory by an earlier poolsync that did not say which ' +
     'repository applied it (another may declare it): reported, never deleted; if this repository applied it, ' +
     '`poolsync import` adopts it, and prune deletes it once undeclared (docs/plan.md, Prune scope)',
+  CONAMED_OF_DELETING_CLUSTER: (p) =>
+    `the co-named queue of ${s(p, 'cluster')}, which Union is deleting (DELETING): the control plane's own (C2), ` +
+    'it goes with its cluster, or comes back with its undelete; reported, never touched',
   OUTSIDE_PRUNE_SCOPE: (p) =>
     `not in the repository, and ${s(p, 'kind')} is outside the prune scope (${describeScope(scopeOf(p))}): ` +
     `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune it`,
@@ -410,14 +413,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     (p.enabled === false ? 'stays drained with its cluster' : 'is activated with its cluster'),
   CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
     `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
-  /** N2: the name is a queue's; `reserved`: a deleted one's (soft deletes). */
+  /** N2: the name is a queue's; `reserved`: soft deletes, so deleting the queue would not free it. */
   CLUSTER_NAME_TAKEN: (p) =>
-    `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"): clusters and queues share ` +
-    `one namespace (N2, remote/_cluster.py:289-291) and ` +
+    `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"), and clusters and queues share ` +
+    `one namespace (N2, remote/_cluster.py:289-291): register the cluster under another name, as ` +
     (p.reserved === true
-      ? 'a deleted queue keeps its name reserved (soft delete), so deleting it would not free the name'
-      : 'queues cannot be deleted (Q6)') +
-    ', so register the cluster under another name',
+      ? 'even a deleted queue keeps its name reserved (soft delete)'
+      : 'queues cannot be deleted (Q6)'),
   /** unpin_first: `action` refused while `queues` pin the cluster (`unmanaged`: undeclared ones). */
   CLUSTER_PINNED: (p) => {
     const queues = list(p, 'queues');

@@ -7,8 +7,8 @@
  *   waits on it (only a queue whose live selector still named the cluster was watched, and the
  *   cluster was deleted under its runs);
  * - C8 on a queue the repository does not declare is a side effect of the delete, counted; a
- *   queue it leaves retired is said so, and is not reported again (plan.md, "Selectors and
- *   deleted clusters");
+ *   deleted cluster's co-named queue it leaves retired is said so, and is not reported again; a
+ *   hand-made queue it empties is reported unmanaged (plan.md, "Selectors and deleted clusters");
  * - a live cluster the repository does not declare: a Queue of its name is told to take another
  *   name (not a new cluster name), and `--replace` of it is told it is live, not "did you mean".
  */
@@ -109,23 +109,28 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
 });
 
 describe('queues the repository does not declare, and a cluster delete (C8)', () => {
-  it('a changed one is a counted side effect of the delete; one left retired is said so, then not reported again', async () => {
+  it('a changed one is a counted side effect of the delete; one left retired is said so, then not reported again; a hand-made one is reported', async () => {
     const t = await setup(RETIRED);
     const by = { run_concurrency: 0, action_concurrency: 0, pool: 'p' };
     await t.served.embedded.createQueue({ name: 'hq', clusters: ['c3'], ...by });
     await t.served.embedded.createQueue({ name: 'hq2', clusters: ['c1', 'c3'], ...by });
+    await t.served.embedded.createQueue({ name: 'hq0', clusters: [], ...by });
     await writeRepo(t.repo, C3_GONE);
 
     const plan = await t.poolsync('plan', t.repo);
     expect(plan.code).toBe(0);
     const retired =
       '# Cluster/c3 is deleted: its name leaves the selector (C8); the queue stays, retired, and later plans do not report it (the repository does not declare it)';
-    expect(plan.stdout).toContain(`  ~ Queue/hq\n      ${retired}\n      clusters: ["c3"] → []\n`);
+    // hq was made by hand: emptied all the same, but not poolsync's to retire.
+    expect(plan.stdout).toContain(
+      '  ~ Queue/hq\n      # Cluster/c3 is deleted: its name leaves the selector (C8)\n      clusters: ["c3"] → []\n',
+    );
     expect(plan.stdout).toContain(`  ~ Queue/c3\n      ${retired}\n`);
     expect(plan.stdout).toContain(
       '  ~ Queue/hq2\n      # Cluster/c3 is deleted: its name leaves the selector (C8)\n      clusters: ["c1", "c3"] → ["c1"]\n',
     );
-    expect(plan.stdout).not.toContain('never touched');
+    // hq0 was made by hand with an empty selector: reported, as every live object poolsync does not manage.
+    expect(plan.stdout).toContain('  ? Queue/hq0  (unmanaged)\n');
     expect(plan.stdout).toContain(
       'Plan: 0 to create, 0 to update, 0 to replace, 1 to delete, 0 blocked.\n3 more changes follow from these steps (marked #)',
     );
@@ -135,10 +140,12 @@ describe('queues the repository does not declare, and a cluster delete (C8)', ()
       'Apply complete: 0 created, 0 updated, 0 replaced, 1 deleted; 0 blocked; 3 more changes made by the control plane itself',
     );
 
-    // Retired: neither the co-named queue left behind nor hq; hq2 still routes: reported.
+    // Retired: the co-named queue left behind; the hand-made ones are reported, never touched.
     const next = await t.poolsync('plan', t.repo);
     expect(next.stdout).toContain('No changes.');
-    expect(next.stdout).not.toMatch(/Queue\/(c3|hq)\b/);
+    expect(next.stdout).not.toMatch(/Queue\/c3\b/);
+    expect(next.stdout).toContain('? Queue/hq0  (unmanaged)');
+    expect(next.stdout).toContain('? Queue/hq  (unmanaged)');
     expect(next.stdout).toContain('? Queue/hq2  (unmanaged)');
   });
 });

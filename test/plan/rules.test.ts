@@ -328,7 +328,7 @@ const cases: Case[] = [
     check: (plan) => expect(plan.errors.map((e) => e.address)).toEqual(['ClusterPool/prod']),
   },
   {
-    name: 'C8 with prune off: a queue outside the prune scope that names a deleted cluster is changed all the same: a counted side effect, retired',
+    name: "C8 with prune off: a queue outside the prune scope that names a deleted cluster is changed all the same: a counted side effect, not said retired (it is not poolsync's)",
     desired: { pools: { prod, gpu }, clusters: { a: { pool: 'gpu' } } },
     live: {
       pools: { prod, gpu },
@@ -340,7 +340,7 @@ const cases: Case[] = [
       expect(u).toMatchObject({
         action: 'update',
         caused_by: 'Cluster/a',
-        cause: { code: 'CLUSTER_DELETED_RETIRED' },
+        cause: { code: 'CLUSTER_DELETED' },
         after: { clusters: [] },
       });
       expect(countPlan(plan)).toMatchObject({ replace: 1, side_effects: 1 });
@@ -520,6 +520,35 @@ describe('computePlan rules (plan.md)', () => {
     const plan = computePlan(desired(d), live(l));
     expectWellFormed(plan);
     check(plan);
+  });
+});
+
+describe('Q6: an undeclared queue with an empty selector', () => {
+  // Prune by inventory: `mine` was applied by poolsync; `hand3` and `hand4` were made by hand.
+  const plan = (d: DesiredInput) =>
+    computePlan(desired(d), {
+      ...live({
+        queues: {
+          mine: { clusters: [] },
+          hand3: { clusters: ['g1'] },
+          hand4: { clusters: [] },
+          gone: { clusters: [], cluster_managed: true },
+        },
+      }),
+      inventory: ['Queue/mine'],
+    });
+
+  it.each([true, false])('is retired only when poolsync manages it (prune: %s)', (prune) => {
+    const p = plan({ prune });
+    expectWellFormed(p);
+    expect(change(p, 'Queue/hand4')).toMatchObject({
+      action: 'unmanaged',
+      why: { code: prune ? 'NOT_IN_INVENTORY' : 'PRUNE_OFF' },
+    });
+    expect(change(p, 'Queue/hand3').action).toBe('unmanaged');
+    // A deleted cluster's co-named queue follows its cluster (Q4): retired with it.
+    expect(change(p, 'Queue/gone').action).toBe('noop');
+    expect(change(p, 'Queue/mine').action).toBe(prune ? 'noop' : 'unmanaged');
   });
 });
 

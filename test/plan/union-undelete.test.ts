@@ -6,6 +6,8 @@
  * pool stays deleted; prune never deletes what is deleted.
  */
 import { changeDocument } from '../../src/render/json.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderText } from '../../src/render/text.js';
 import { describe, expect, it } from 'vitest';
 import type { Capabilities } from '../../src/model/common.js';
 import type { LiveState } from '../../src/model/live.js';
@@ -13,6 +15,7 @@ import { computePlan } from '../../src/plan/index.js';
 import { contract, desired, live } from './build.js';
 import { change, expectOrder, expectWellFormed, step } from './helpers.js';
 import { UNION_CAPABILITIES } from '../../src/controlplane/union/union.js';
+import { liveQueue } from '../support/builders.js';
 
 const UNION: Capabilities = UNION_CAPABILITIES;
 
@@ -87,6 +90,17 @@ describe('soft-deleted pools and clusters declared again', () => {
       caused_by: 'Cluster/c1',
     });
     expect(labels(plan).filter((l) => l.endsWith('Queue/c1'))).toEqual([]);
+  });
+
+  it('the text and markdown name every capability the plan JSON has on, soft_delete for an undelete', () => {
+    const plan = computePlan(desired({ pools: { p1: contract('p1') } }), deletedOrg());
+    expect(labels(plan)).toEqual(['undelete_pool ClusterPool/p1']);
+    const all =
+      'drain, queue_delete, cluster_move, pool_update, queue_move, soft_delete, default_delete, unpin_first';
+    expect(renderText(plan, { color: false })).toContain(
+      `Capability steps (the control plane supports ${all}), in order:`,
+    );
+    expect(renderMarkdown(plan)).toContain(`The control plane supports ${all};`);
   });
 
   it('a different contract is an undelete then an update in place (pool_update)', () => {
@@ -202,6 +216,21 @@ describe('soft-deleted pools and clusters declared again', () => {
       reason: expect.stringContaining('DELETING'),
     });
     expect(labels(plan)).toEqual(['undelete_pool ClusterPool/p1']);
+  });
+
+  it("the co-named queue of a cluster Union is deleting is said to be that cluster's, not one poolsync did not apply", () => {
+    const l = deletedOrg();
+    l.deleted_clusters = l.deleted_clusters!.map((c) => ({ ...c, deleting: true as const }));
+    l.queues.push(liveQueue('c1', { pool: 'p1', clusters: ['c1'], cluster_managed: true }));
+    l.inventory = ['Cluster/c1'];
+    const plan = computePlan(desired({ prune: true, clusters: { c1: { pool: 'p1' } } }), l);
+    expect(change(plan, 'Queue/c1')).toMatchObject({
+      action: 'unmanaged',
+      why: { code: 'CONAMED_OF_DELETING_CLUSTER' },
+    });
+    expect(renderText(plan, { color: false })).toContain(
+      "  ? Queue/c1  (unmanaged)\n      # the co-named queue of Cluster/c1, which Union is deleting (DELETING): the control plane's own (C2), it goes with its cluster, or comes back with its undelete; reported, never touched\n",
+    );
   });
 
   it('without soft_delete the deleted lists are not read as reserved names', () => {
