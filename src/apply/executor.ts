@@ -92,6 +92,7 @@ function applyResult(plan: Plan, outcomes: Outcomes, aborted: boolean, started: 
     else if (sideEffect) counts.side_effects++;
     else counts[change.action as 'create' | 'update' | 'replace' | 'delete']++;
   });
+  // A change made in part is named (`applied`), never counted: its change was not made.
   let steps: StepResult[] | undefined;
   let applied: AppliedChange[] | undefined;
   return {
@@ -109,9 +110,13 @@ function applyResult(plan: Plan, outcomes: Outcomes, aborted: boolean, started: 
     get applied() {
       if (applied) return applied;
       const made: AppliedChange[] = [];
-      counted(({ address, action }, side_effect) => {
-        if (action !== 'blocked') made.push({ address, action, side_effect });
-      });
+      counted(
+        ({ address, action }, side_effect) => {
+          if (action !== 'blocked') made.push({ address, action, side_effect });
+        },
+        ({ address, action }) =>
+          made.push({ address, action: 'partial', side_effect: false, partial_of: action }),
+      );
       return (applied = made);
     },
     duration_ms: Math.round(performance.now() - started),
@@ -478,14 +483,22 @@ function toStepError(err: unknown): StepError {
  * The plan's one count of what was done, change by change in plan order: blocked ones, and each
  * done one with whether it is a side effect. A change counts when its steps are done (but one
  * completing it: a cluster registered is made, disabled or not); a side effect when its cause's
- * steps are, or (no cause named) when the whole apply succeeded.
+ * steps are, or (no cause named) when the whole apply succeeded. `partly`: a change some of
+ * whose calls are done, not all (a queue drained, not moved: it takes no new work).
  */
 function countedChanges(plan: Plan, status: readonly StepStatus[]) {
   const allDone = status.every((s) => s === 'done');
   // Every step done: every change is, and `done` below is true (countPlan's side effects).
-  const callsDone = allDone ? null : callsDoneByTarget(plan, status);
+  const calls = allDone ? null : callsByTarget(plan, status);
+  const callsDone = (address: string) => {
+    const c = calls!.get(address);
+    return c === undefined || c === NO_CALL ? null : c === CALLS_DONE;
+  };
   const sideEffects = allDone ? causedWithoutStep(plan) : null;
-  return (counted: (change: Change, sideEffect: boolean) => void): void => {
+  return (
+    counted: (change: Change, sideEffect: boolean) => void,
+    partly?: (change: Change) => void,
+  ): void => {
     for (const change of plan.changes) {
       if (change.action === 'blocked') {
         counted(change, false);
@@ -493,36 +506,42 @@ function countedChanges(plan: Plan, status: readonly StepStatus[]) {
       }
       if (!isActionable(change.action)) continue;
       const done =
-        callsDone === null ||
-        (callsDone.get(change.address) ??
-          (change.caused_by ? callsDone.get(change.caused_by) : null) ??
+        calls === null ||
+        (callsDone(change.address) ??
+          (change.caused_by ? callsDone(change.caused_by) : null) ??
           allDone);
-      if (!done) continue;
+      if (!done) {
+        if (calls!.get(change.address) === (CALLS_DONE | CALLS_LEFT)) partly?.(change);
+        continue;
+      }
       counted(
         change,
-        callsDone === null
+        calls === null
           ? Boolean(change.caused_by) && sideEffects!.has(change.address)
-          : isSideEffect(change, callsDone),
+          : isSideEffect(change, calls),
       );
     }
   };
 }
 
+const NO_CALL = 0;
+const CALLS_DONE = 1;
+const CALLS_LEFT = 2;
+
 /**
- * Per target: its call steps all done (null: it has none), kept as one value rather than a
- * list of its results (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63).
- * Its keys are the steps' targets, which tell side effects. Waits and a step completing a change
- * are no call that makes it.
+ * Per target: whether some of its call steps are done (CALLS_DONE), some not (CALLS_LEFT), both
+ * or neither (NO_CALL: it has none), kept as one number rather than a list of its results
+ * (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63). Its keys are the steps'
+ * targets, which tell side effects. Waits and a step completing a change are no call that makes it.
  */
-function callsDoneByTarget(plan: Plan, status: readonly StepStatus[]) {
-  const callsDone = new Map<string, boolean | null>();
+function callsByTarget(plan: Plan, status: readonly StepStatus[]) {
+  const calls = new Map<string, number>();
   plan.steps.forEach((s, i) => {
     const makes = !(s.op === 'wait_idle' || s.op === 'wait_drained' || s.completes_change === true);
-    const done = makes ? status[i] === 'done' : null;
-    const was = callsDone.get(s.target);
-    if (was === undefined || (was !== false && done !== null)) callsDone.set(s.target, done);
+    const call = makes ? (status[i] === 'done' ? CALLS_DONE : CALLS_LEFT) : NO_CALL;
+    calls.set(s.target, (calls.get(s.target) ?? NO_CALL) | call);
   });
-  return callsDone;
+  return calls;
 }
 
 /**

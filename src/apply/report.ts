@@ -6,7 +6,14 @@
 import { escapeJsonForTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
 import type { Plan, Step } from '../model/plan.js';
 import { emptyCounts, type PlanCounts } from '../plan/counts.js';
-import type { AppliedChange, ApplyEvent, ApplyResult, StepError, StepStatus } from './types.js';
+import type {
+  AppliedChange,
+  ApplyEvent,
+  ApplyResult,
+  StepError,
+  StepResult,
+  StepStatus,
+} from './types.js';
 import { formatDuration } from '../util/duration.js';
 import { jsonParts } from '../util/json-parts.js';
 
@@ -144,6 +151,7 @@ export function doneCounts(c: Omit<PlanCounts, 'side_effects'>): string {
  */
 export function renderApplyResult(
   result: ApplyResult,
+  plan: PlanChanges,
   colors: Colors = NO_COLOR,
   saved = false,
 ): string {
@@ -199,7 +207,7 @@ export function renderApplyResult(
         : [`  - ${notRun.length} steps not run (\`poolsync plan\` shows what is left)`]),
       ...leftForPerson,
       `Applied so far: ${tally}`,
-      ...appliedLines(result),
+      ...appliedLines(result, plan, colors),
       `Nothing was rolled back. Fix the cause and ${saved ? 'plan and apply again (this saved plan is now stale)' : 'apply again'}: ` +
         'every step recognises work already done, so the next apply continues from here.',
     ];
@@ -216,10 +224,12 @@ const PAST: Record<string, string> = {
 
 /**
  * The changes a stopped apply made (its steps ran, side effects aside), each named: a cluster
- * registered whose disable (C6) did not run takes work the repository withholds from it.
+ * registered whose disable (C6) did not run takes work the repository withholds from it, and a
+ * change made in part is said as it is left (a queue drained takes no new work).
  */
-function appliedLines(result: ApplyResult): string[] {
+function appliedLines(result: ApplyResult, plan: PlanChanges, colors: Colors): string[] {
   const made = result.applied.filter((a) => !a.side_effect);
+  const partly = partialWords(result, plan, made);
   /** The words of each disable left undone, by its cluster. */
   const stillEnabled = new Map<string, string>();
   const registered = new Set<string>();
@@ -230,6 +240,8 @@ function appliedLines(result: ApplyResult): string[] {
       stillEnabled.set(s.target, `${s.id} ${s.status === 'failed' ? 'failed' : 'did not run'}`);
   }
   const line = ({ address, action }: AppliedChange) => {
+    const partial = partly.get(address);
+    if (partial !== undefined) return colors.yellow(`  ⚠ ${esc(address)} ${partial}`);
     const disable = stillEnabled.get(address);
     const more = disable
       ? ` (registered, but still enabled: its disable ${disable}; the next apply disables it)`
@@ -237,12 +249,84 @@ function appliedLines(result: ApplyResult): string[] {
     return `  ✓ ${esc(address)}: ${PAST[action] ?? action}${more}`;
   };
   if (made.length <= LISTED) return made.map(line);
-  // Thousands would scroll the reason away; a cluster left enabled is named all the same.
-  const shown = made.filter((a, i) => i < LISTED - 1 || stillEnabled.has(a.address));
+  // Thousands would scroll the reason away; a cluster left enabled, or a change made in part, is
+  // named all the same.
+  const shown = made.filter(
+    (a, i) => i < LISTED - 1 || stillEnabled.has(a.address) || partly.has(a.address),
+  );
   return [
     ...shown.map(line),
     `  ✓ ${made.length - shown.length} more (\`--output json\` lists every change applied)`,
   ];
+}
+
+type PlanChanges = Pick<Plan, 'changes'>;
+
+const NOUN: Record<string, string> = {
+  create: 'creation',
+  update: 'update',
+  replace: 'replacement',
+  delete: 'deletion',
+};
+
+const LEFT: Record<StepStatus, string> = {
+  done: 'done',
+  failed: 'failed',
+  not_run: 'did not run',
+  manual: 'is left for you (manual)',
+  waiting: 'waits on a manual step',
+};
+
+/**
+ * By address, how each change made in part is left. A queue drained and not re-activated nor
+ * deleted takes no new work: said so, with its pool. Nothing is sent to undo it (docs/apply.md):
+ * the next apply finishes the plan's steps.
+ */
+function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChange[]) {
+  const words = new Map<string, string>();
+  const partial = new Set(made.filter((a) => a.action === 'partial').map((a) => a.address));
+  if (partial.size === 0) return words;
+  const stepsOf = new Map<string, StepResult[]>();
+  /** `op target` of the done steps that say where a drained queue is: its wait, its cluster's move. */
+  const doneAt = new Set<string>();
+  for (const s of result.steps) {
+    if ((s.op === 'wait_drained' || s.op === 'move_cluster') && s.status === 'done')
+      doneAt.add(`${s.op} ${s.target}`);
+    if (!partial.has(s.target)) continue;
+    const of = stepsOf.get(s.target);
+    if (of) of.push(s);
+    else stepsOf.set(s.target, [s]);
+  }
+  const changes = new Map(
+    plan.changes.filter((c) => partial.has(c.address)).map((c) => [c.address, c]),
+  );
+  for (const address of partial) {
+    const calls = (stepsOf.get(address) ?? []).filter((s) => !s.op.startsWith('wait_'));
+    const done = calls.filter((s) => s.status === 'done');
+    const left = calls.find((s) => s.status !== 'done');
+    const change = changes.get(address);
+    const ran = (op: Step['op']) => done.some((s) => s.op === op);
+    if (ran('drain_queue') && !ran('activate_queue') && !ran('delete_queue')) {
+      // A moved cluster's co-named queue is waited for, and moves, under its cluster (U23).
+      const cluster = `Cluster/${address.slice(address.indexOf('/') + 1)}`;
+      const waited = doneAt.has(`wait_drained ${address}`) || doneAt.has(`wait_drained ${cluster}`);
+      const moved = ran('move_queue') || doneAt.has(`move_cluster ${cluster}`);
+      const pool = (moved ? change?.after : change?.before)?.pool;
+      const where = typeof pool === 'string' ? ` in pool ${esc(pool)}` : '';
+      const repooled = change?.action === 'update' && change.before?.pool !== change.after?.pool;
+      const what = repooled ? 'move' : (NOUN[change?.action ?? ''] ?? 'change');
+      words.set(
+        address,
+        `was left ${waited ? 'drained' : 'draining'}${where} (it takes no new work): apply again to finish the ${what}`,
+      );
+      continue;
+    }
+    const action = change ? (PAST[change.action] ?? change.action) : 'applied';
+    const steps = done.map((s) => `${s.id} ${s.op}`).join(', ');
+    const rest = left ? `; ${left.id} ${left.op} ${LEFT[left.status]}` : '';
+    words.set(address, `was only partly ${action}: ${steps} done${rest}`);
+  }
+  return words;
 }
 
 export const APPLY_RESULT_FORMAT_VERSION = '1';

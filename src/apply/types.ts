@@ -26,11 +26,16 @@ export interface StepResult {
   note: string | null;
 }
 
-/** A change of the plan that the apply made (its steps done), as counted in `counts`. */
+/**
+ * A change of the plan that the apply made (its steps done), as counted in `counts`; or, as
+ * `partial`, one it made in part (some of its calls done, not all), counted nowhere.
+ */
 export interface AppliedChange {
   address: string;
-  action: 'create' | 'update' | 'replace' | 'delete' | (string & {});
+  action: 'create' | 'update' | 'replace' | 'delete' | 'partial' | (string & {});
   side_effect: boolean;
+  /** With `partial`: the change's action in the plan (absent in an earlier build's result). */
+  partial_of?: string;
 }
 
 export interface ApplyResult {
@@ -44,7 +49,7 @@ export interface ApplyResult {
   steps: StepResult[];
   /** What the done steps changed, in the plan's one count (src/plan/counts.ts). */
   counts: PlanCounts;
-  /** The changes counted in `counts` (blocked ones aside), in plan order. */
+  /** The changes counted in `counts` (blocked ones aside) and those made in part, in plan order. */
   applied: AppliedChange[];
   duration_ms: number;
 }

@@ -8,15 +8,16 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { recording, type CallRecord, type RecordingControlPlane } from './helpers/recording.js';
 import { CONTRACT, makePlan, pool, queueSpec, type StepSpec } from './helpers/plans.js';
 import type { Plan } from '../../src/model/plan.js';
+import { BASELINE_CAPABILITIES, type Capabilities } from '../../src/model/common.js';
 
 const FAST_POLL = { initial: 10, max: 40 };
 
 /**
- * A fresh in-memory embedded control plane: every domain rule, capabilities as created; closed
- * after the test.
+ * A fresh in-memory embedded control plane: every domain rule, capabilities as created (or
+ * given); closed after the test.
  */
-async function embedded(): Promise<EmbeddedControlPlane> {
-  const cp = await EmbeddedControlPlane.open({ path: null });
+async function embedded(capabilities?: Capabilities): Promise<EmbeddedControlPlane> {
+  const cp = await EmbeddedControlPlane.open({ path: null, capabilities });
   cleanup.add(() => cp.close());
   return cp;
 }
@@ -712,6 +713,60 @@ describe('executePlan: a registration and its disable (C6) across a stop', () =>
     expect(await enabled()).toBe(true);
     expect(result.counts).toMatchObject({ create: 2 });
     expect(result.applied.map((a) => a.address)).toEqual(['ClusterPool/prod', 'Cluster/c']);
+  });
+});
+
+describe('executePlan: a change made in part', () => {
+  const failing = (method: string) => (m: string) =>
+    m === method ? new ControlPlaneError('UNAVAILABLE', `${m} failed for the test`, null) : null;
+
+  it('a queue drained whose delete failed: in `applied` as partial of its delete, counted nowhere, not deleted for the inventory', async () => {
+    const mem = await embedded({ ...BASELINE_CAPABILITIES, drain: true, queue_delete: true });
+    await mem.createPool('prod', CONTRACT('prod-bucket'));
+    await mem.createQueue({ name: 'q', ...queueSpec('prod', []) });
+    const cp = recording(mem);
+    cp.inject = failing('deleteQueue');
+    const plan = makePlan(
+      [
+        { id: 's1', op: 'drain_queue', args: { name: 'q' } },
+        {
+          id: 's2',
+          op: 'wait_drained',
+          args: { queues: ['q'] },
+          target: 'Queue/q',
+          depends_on: ['s1'],
+        },
+        { id: 's3', op: 'delete_queue', args: { name: 'q' }, depends_on: ['s2'] },
+      ],
+      { 'Queue/q': 'delete' },
+    );
+    const result = await executePlan(plan, cp, { pollIntervalMs: FAST_POLL });
+    expect(result.steps.map((st) => st.status)).toEqual(['done', 'done', 'failed']);
+    expect(result.counts).toMatchObject({ create: 0, update: 0, replace: 0, delete: 0 });
+    expect(result.applied).toEqual([
+      { address: 'Queue/q', action: 'partial', side_effect: false, partial_of: 'delete' },
+    ]);
+    // Still live: the inventory keeps it, and the next plan deletes it.
+    expect(deletedBy(plan, result)).toEqual(new Set());
+  });
+
+  it("a registration whose disable is not marked (an earlier build's plan) and failed: partial of its create", async () => {
+    const cp = recording(await embedded());
+    cp.inject = failing('updateCluster');
+    const plan = makePlan(
+      [
+        pool('s1', 'prod'),
+        { id: 's2', op: 'register_cluster', args: { name: 'c', pool: 'prod' }, depends_on: ['s1'] },
+        { id: 's3', op: 'update_cluster', args: { name: 'c', enabled: false }, depends_on: ['s2'] },
+      ],
+      { 'ClusterPool/prod': 'create', 'Cluster/c': 'create' },
+    );
+    const result = await executePlan(plan, cp);
+    expect(result.counts).toMatchObject({ create: 1 });
+    expect(result.applied).toEqual([
+      { address: 'ClusterPool/prod', action: 'create', side_effect: false },
+      { address: 'Cluster/c', action: 'partial', side_effect: false, partial_of: 'create' },
+    ]);
   });
 });
 

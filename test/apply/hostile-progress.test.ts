@@ -105,7 +105,7 @@ describe('apply output escapes every name', () => {
       applied: [],
       duration_ms: 1,
     };
-    const report = renderApplyResult(result);
+    const report = renderApplyResult(result, { changes: [] });
     expect(report).not.toMatch(CONTROL);
     const notDone = result.steps.filter((s) => s.status !== 'done').length;
     // Head, one line per step not done, "Applied so far", "Nothing was rolled back".

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyResult, StepResult, StepStatus } from '../../src/apply/types.js';
 import type { Step } from '../../src/model/plan.js';
+import { makePlan } from './helpers/plans.js';
 
 const wait: Step = {
   id: 's4',
@@ -109,6 +110,8 @@ describe('progress lines', () => {
 });
 
 describe('final report', () => {
+  /** The plan's changes are read only for a change made in part. */
+  const NO_CHANGES = { changes: [] };
   const base = (over: Partial<ApplyResult>): ApplyResult => ({
     ok: true,
     manual: [],
@@ -121,13 +124,13 @@ describe('final report', () => {
   });
 
   it('success: the closing summary line', () => {
-    expect(renderApplyResult(base({}))).toBe(
+    expect(renderApplyResult(base({}), NO_CHANGES)).toBe(
       'Apply complete: 2 created, 1 updated, 1 replaced, 0 deleted; 3 blocked.\n',
     );
     const withSideEffects = base({
       counts: { create: 2, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 2 },
     });
-    expect(renderApplyResult(withSideEffects)).toBe(
+    expect(renderApplyResult(withSideEffects, NO_CHANGES)).toBe(
       'Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted; 0 blocked; 2 more changes made by the control plane itself (marked # in the plan).\n',
     );
   });
@@ -166,6 +169,7 @@ describe('final report', () => {
           },
         ],
       }),
+      NO_CHANGES,
     );
     expect(text).toContain('Apply failed: 1 of 3 steps done, 1 failed, 1 not run.');
     expect(text).toContain(
@@ -202,6 +206,7 @@ describe('final report', () => {
           { address: 'Queue/prod-eu-west-1', action: 'create', side_effect: true },
         ],
       }),
+      NO_CHANGES,
     );
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe('Apply interrupted: 2 of 4 steps done, 0 failed, 2 not run.');
@@ -212,6 +217,57 @@ describe('final report', () => {
       '  ✓ ClusterPool/prod: created',
       '  ✓ Cluster/prod-eu-west-1: created (registered, but still enabled: its disable s3 did not run; the next apply disables it)',
     ]);
+  });
+
+  it('a change made in part is said as it is left: a queue drained with its pool, any other by its steps; named past 20', () => {
+    const step = (id: string, op: Step['op'], target: string, status: StepStatus): StepResult => ({
+      id,
+      op,
+      target,
+      status,
+      duration_ms: status === 'not_run' ? null : 1,
+      error: status === 'failed' ? { code: 'UNAVAILABLE', message: 'gone', rule: null } : null,
+      note: null,
+    });
+    const created = Array.from({ length: 25 }, (_, i) => `ClusterPool/p${i}`);
+    const plan = makePlan([], {
+      ...Object.fromEntries(created.map((a) => [a, 'create' as const])),
+      'Queue/batch': 'update',
+      'Cluster/c': 'replace',
+    });
+    const changes = plan.changes.map((c) =>
+      c.address === 'Queue/batch' ? { ...c, before: { pool: 'prod' }, after: { pool: 'dev' } } : c,
+    );
+    const text = renderApplyResult(
+      base({
+        ok: false,
+        steps: [
+          ...created.map((a, i) => step(`p${i}`, 'create_pool', a, 'done')),
+          step('s1', 'drain_queue', 'Queue/batch', 'done'),
+          step('s2', 'wait_drained', 'Queue/batch', 'done'),
+          step('s3', 'move_queue', 'Queue/batch', 'failed'),
+          step('s4', 'activate_queue', 'Queue/batch', 'not_run'),
+          step('s5', 'delete_cluster', 'Cluster/c', 'done'),
+          step('s6', 'register_cluster', 'Cluster/c', 'not_run'),
+        ],
+        counts: { create: 25, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 0 },
+        applied: [
+          ...created.map((address) => ({ address, action: 'create', side_effect: false })),
+          { address: 'Queue/batch', action: 'partial', side_effect: false, partial_of: 'update' },
+          { address: 'Cluster/c', action: 'partial', side_effect: false, partial_of: 'replace' },
+        ],
+      }),
+      { changes },
+    );
+    const lines = text.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('  ✓ ClusterPool/'))).toHaveLength(19);
+    expect(lines).toContain('  ✓ 6 more (`--output json` lists every change applied)');
+    expect(lines).toContain(
+      '  ⚠ Queue/batch was left drained in pool prod (it takes no new work): apply again to finish the move',
+    );
+    expect(lines).toContain(
+      '  ⚠ Cluster/c was only partly replaced: s5 delete_cluster done; s6 register_cluster did not run',
+    );
   });
 
   it('a failed 10,000-step apply lists its failures and counts what did not run (issue 61)', () => {
@@ -227,7 +283,7 @@ describe('final report', () => {
     const steps = Array.from({ length: 10_000 }, (_, i) =>
       step(i, i < 3_060 ? 'done' : i < 3_086 ? 'failed' : 'not_run'),
     );
-    const text = renderApplyResult(base({ ok: false, steps }));
+    const text = renderApplyResult(base({ ok: false, steps }), NO_CHANGES);
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe('Apply failed: 3060 of 10000 steps done, 26 failed, 6914 not run.');
     expect(lines.filter((l) => l.startsWith('  ✗ s'))).toHaveLength(19);

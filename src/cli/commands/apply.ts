@@ -235,9 +235,10 @@ async function applyTo(
           runManual: flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, io.env),
           canRunManual: isCliCommand,
         }),
-      executed: (_plan, result) => {
+      executed: (executed, result) => {
         lines.flush();
-        if (!json) io.stdout.write(renderApplyResult(result, colors, target.kind === 'file'));
+        if (!json)
+          io.stdout.write(renderApplyResult(result, executed, colors, target.kind === 'file'));
         return Promise.resolve();
       },
     });
