@@ -13,7 +13,7 @@ import {
   type Plan,
   type Step,
 } from '../model/plan.js';
-import { runCallStep, StepConflictError } from './steps.js';
+import { deleteClusterChecked, runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
@@ -421,6 +421,7 @@ function finishStep(
 function performStep(run: Run, step: Step): Promise<{ note: string | null } | void> {
   if (isManual(step)) return runManualStep(run, step);
   if (step.op === 'wait_idle' || step.op === 'wait_drained') return waitStep(run, step);
+  if (step.op === 'delete_cluster') return deleteClusterChecked(run.cp, step, run.plan);
   return runCallStep(run.cp, step);
 }
 

@@ -6,7 +6,7 @@
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import { QUEUE_SPEC_FIELDS, type QueueSpec, sameContract } from '../model/common.js';
-import type { Step } from '../model/plan.js';
+import type { Plan, Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
 export interface StepOutcome {
@@ -161,6 +161,39 @@ async function moved(target: string, call: Promise<{ pool: string }>, pool: stri
   throw new StepConflictError(
     `${target} is in pool "${live.pool}" after the move to "${pool}"; run \`poolsync plan\` again`,
   );
+}
+
+/**
+ * C9 at the moment it acts: before a cluster is deleted its queues are read again, and one routing
+ * to it now (naming it, or `*` in its pool) that the plan did not show routing to it was made or
+ * repointed since the plan: its work would be lost, and wait_idle never watched it. Refused.
+ */
+export async function deleteClusterChecked(
+  cp: ControlPlane,
+  step: StepOf<'delete_cluster'>,
+  plan: Plan,
+): Promise<StepOutcome> {
+  const { name } = step.args;
+  const pool = plan.changes.find((c) => c.address === step.target)?.before?.pool;
+  const routes = (q: unknown) => {
+    const f = q as { pool?: unknown; clusters?: unknown } | null | undefined;
+    if (!f || !Array.isArray(f.clusters)) return false;
+    return f.clusters.includes(name) || (f.clusters[0] === '*' && f.pool === pool);
+  };
+  const shown = new Set(
+    plan.changes
+      .filter((c) => c.kind === 'Queue' && [c.before, c.after, c.caused_after].some(routes))
+      .map((c) => c.name),
+  );
+  const unshown = (await partOf(cp, 'queues', step.target).listQueues())
+    .filter((q) => routes(q) && !shown.has(q.name))
+    .map((q) => `Queue/${q.name}`);
+  if (unshown.length > 0)
+    throw new StepConflictError(
+      `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
+        '(changed since the plan, C9: its work would be lost); nothing was deleted. Run `poolsync plan` again',
+    );
+  return CALLS.delete_cluster(cp, step);
 }
 
 /** Every delete: a call that finds the object already gone is done ("already deleted"). */

@@ -60,7 +60,7 @@ import {
   type ControlPlaneAccess,
   type LiveReading,
 } from './plan-run.js';
-import { recheckPlan, stalePlanError } from './stale-plan.js';
+import { changedWhileAsked, recheckPlan, stalePlanError } from './stale-plan.js';
 
 /** What is applied: a reviewed plan file, a folder planned now, or a plan the caller made. */
 export type ApplySource =
@@ -132,8 +132,12 @@ export interface ApplyRunOptions {
     desired?: DesiredState,
     configKinds?: readonly ObjectKind[],
   ) => Promise<void>;
-  /** A plan with steps, before the first runs: throws to refuse it. */
-  approve?: (plan: Plan) => Promise<void>;
+  /**
+   * A plan with steps, before the first runs: throws to refuse it. `waited`: a person answered,
+   * however long after: the live state is read again and a changed one refused (not with
+   * --auto-approve, which waits for nobody: docs/apply.md#approval).
+   */
+  approve?: (plan: Plan) => Promise<'waited' | void>;
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
   execute: (plan: Plan, cp: ControlPlane, lockLost: AbortSignal) => Promise<ApplyResult>;
   executed?: (plan: Plan, result: ApplyResult) => Promise<void>;
@@ -356,7 +360,9 @@ async function underLocks(
 ): Promise<ApplyRunResult> {
   const { record } = locked;
   o.cancelled?.throwIfAborted();
-  const { plan, live } = await planOf(source, o, locked);
+  const planned = await planOf(source, o, locked);
+  const { plan } = planned;
+  let { live } = planned;
   o.cancelled?.throwIfAborted();
   if (plan.errors.length > 0)
     throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
@@ -366,7 +372,14 @@ async function underLocks(
     if (!locked.lost.aborted) await recordApply(record, live, plan, null);
     return { plan, result: null };
   }
-  await o.approve?.(plan);
+  const asked = await o.approve?.(plan);
+  o.cancelled?.throwIfAborted();
+  // docs/apply.md#approval: an answer can take hours; what was approved is what is done, or nothing.
+  if (asked === 'waited' && live !== null) {
+    const checked = await recheck(plan, locked, { planned: live });
+    if (checked.stale) throw changedWhileAsked(plan, checked.stale);
+    live = checked.live;
+  }
   o.cancelled?.throwIfAborted();
   // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
   // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
@@ -397,12 +410,7 @@ async function planOf(
     const { plan, path } = source;
     // plan.md: live state re-read, a plan made against another refused before any call; the
     // inventory too when the plan read one (what prune deletes is part of what it was made on).
-    const checked = await recheckPlan(
-      plan,
-      (need) =>
-        plan.inventory ? readLiveWithInventory(cp, inventory, need) : readLiveState(cp, need(null)),
-      { here: controlPlaneIdentity(url, cp) },
-    );
+    const checked = await recheck(plan, locked, { here: controlPlaneIdentity(url, cp) });
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
     return { plan, live: checked.live };
   }
@@ -433,6 +441,21 @@ async function planOf(
   };
   await o.planned?.(plan, desired, backend.configKinds ?? []);
   return { plan, live: made.live };
+}
+
+/**
+ * The one check of a plan made earlier against the live state now (stale-plan.ts): the state read
+ * as the plan read it, with the inventory when it read one (what prune deletes depends on it).
+ */
+function recheck(plan: Plan, locked: Locked, opts: Parameters<typeof recheckPlan>[2]) {
+  const { cp } = locked;
+  const inventory = locked.record.inventory!;
+  return recheckPlan(
+    plan,
+    (need) =>
+      plan.inventory ? readLiveWithInventory(cp, inventory, need) : readLiveState(cp, need(null)),
+    opts,
+  );
 }
 
 /** DIR's desired state and commit, before anything is locked or opened. Invalid: never applied. */

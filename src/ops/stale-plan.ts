@@ -15,13 +15,14 @@ import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { liveFingerprint, settingsOfPlan } from '../plan/fingerprint.js';
 import { sameObjects } from '../incremental/plan-reuse.js';
+import { liveChanges, type LiveChanges } from '../plan/live-changes.js';
 import { UserError } from '../util/user-error.js';
 
 /** Why a plan is stale: what differs, as it is now. */
 export type Staleness =
   | { reason: 'control_plane'; here: ControlPlaneIdentity }
   | { reason: 'capabilities'; now: Capabilities }
-  | { reason: 'live_state'; now: string };
+  | { reason: 'live_state'; now: string; changed: LiveChanges };
 
 /** A refusal of a stale plan: the reason as data, the caller's words as the message. */
 export class StalePlanError extends UserError {
@@ -54,7 +55,7 @@ export async function recheckPlan(
   const now = liveFingerprint(live);
   return now === plan.live_fingerprint
     ? { stale: null, live }
-    : { stale: { reason: 'live_state', now } };
+    : { stale: { reason: 'live_state', now, changed: liveChanges(plan, live, planned) } };
 }
 
 /** `apply PLANFILE`'s words for a stale saved plan at `path`. */
@@ -71,11 +72,65 @@ export function stalePlanError(path: string, plan: Plan, stale: Staleness): Stal
     case 'live_state':
       return new StalePlanError(
         stale,
-        `stale plan: the control plane changed since ${path} was made ` +
+        `stale plan: the control plane changed since ${path} was made: ${changedWords(stale.changed)} ` +
           `(live state ${stale.now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
       );
   }
 }
+
+/**
+ * A folder's plan refused after it waited for a person's answer (docs/apply.md#approval): the
+ * control plane moved meanwhile, so what was approved is not what would be done.
+ */
+export function changedWhileAsked(plan: Plan, stale: Staleness): StalePlanError {
+  const what =
+    stale.reason === 'live_state'
+      ? `${changedWords(stale.changed)} (live state ${stale.now}, the plan was made against ${plan.live_fingerprint})`
+      : stale.reason === 'capabilities'
+        ? `its capabilities are now ${formatCapabilities(stale.now)}`
+        : `it is now ${describeControlPlane(stale.here)}`;
+  return new StalePlanError(
+    stale,
+    `the control plane changed while the plan waited for an answer: ${what}. Nothing was applied; run \`poolsync apply\` again to see the new plan`,
+  );
+}
+
+/** What a stale plan's refusal names: the first addresses and their count, or the inventory. */
+export function changedWords(changed: LiveChanges): string {
+  const { addresses, inventory } = changed;
+  const parts: string[] = [];
+  if (addresses.length > 0) {
+    const shown = addresses.slice(0, NAMED).join(', ');
+    const more = addresses.length > NAMED ? ` and ${addresses.length - NAMED} more` : '';
+    parts.push(
+      `${addresses.length === 1 ? 'this object differs' : `${addresses.length} objects differ`} from the plan: ${shown}${more}`,
+    );
+  }
+  if (inventory === 'maybe')
+    parts.push(
+      "no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed; an apply that did not finish records its inventory before its first step (`poolsync plan --refresh-only` says whether one began)",
+    );
+  else if (inventory === 'changed')
+    parts.push("poolsync's inventory changed (its owners, marks or forgotten addresses)");
+  else if (inventory !== null) {
+    const { added, removed } = inventory;
+    const list = (xs: string[]) =>
+      xs.slice(0, NAMED).join(', ') + (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '');
+    const what = [
+      added.length > 0 ? `it now records ${list(added)}` : '',
+      removed.length > 0 ? `it no longer records ${list(removed)}` : '',
+    ].filter(Boolean);
+    parts.push(
+      `poolsync's inventory changed: ${what.join('; ')} (another apply recorded it, perhaps one that did not finish: \`poolsync plan --refresh-only\` says whether one began)`,
+    );
+  }
+  return parts.length > 0
+    ? parts.join('; ')
+    : 'no object the plan shows differs; a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)';
+}
+
+/** How many addresses a refusal names. */
+const NAMED = 20;
 
 /** The words of a saved plan made for another control plane than `here`. */
 export function madeElsewhere(path: string, plan: Plan, here: string): string {

@@ -18,7 +18,7 @@ import {
 } from '../model/flyte.js';
 import type { Change, PlanWarning, Reason, ReasonParams } from '../model/plan.js';
 import { reasonOf, warning } from './reasons.js';
-import { makeChange, diffForms, type Form } from './forms.js';
+import { makeChange, diffForms, rowForm } from './forms.js';
 import {
   indexBy,
   push,
@@ -217,18 +217,6 @@ function annotate(
   field: Partial<Pick<Change, 'note' | 'unverified'>>,
 ): void {
   update(ctx, v, { ...v.change, ...field }, v.set, v.remove);
-}
-
-/** A row as plans and export show it ('' levels as null). */
-function rowForm(r: AttributeRow): Form {
-  const orNull = (s: string) => (s === '' ? null : s);
-  return {
-    project: orNull(r.project),
-    domain: orNull(r.domain),
-    workflow: orNull(r.workflow),
-    launch_plan: orNull(r.launch_plan),
-    [r.resource_type === 'EXECUTION_CLUSTER_LABEL' ? 'label' : 'pool']: r.value,
-  };
 }
 
 /**

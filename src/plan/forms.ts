@@ -19,7 +19,7 @@ import {
   type ObjectKind,
 } from '../model/common.js';
 import type { FieldDiff, Change, ChangeAction, PlanSummary, Reason } from '../model/plan.js';
-import { isMap } from '../model/flyte.js';
+import { isMap, type AttributeRow } from '../model/flyte.js';
 import { sameStrings } from '../util/same-json.js';
 
 export type Form = Record<string, unknown>;
@@ -88,6 +88,18 @@ export function placedSpec(pool: string, clusters: string[], settings: QueueSett
 /** A queue's settings besides its pool, selector and caps, in a fixed field order. */
 export function settingsOf(spec: QueueSettings): QueueSettings {
   return pick(spec, QUEUE_SETTINGS);
+}
+
+/** A row as plans and export show it ('' levels as null). */
+export function rowForm(r: AttributeRow): Form {
+  const orNull = (s: string) => (s === '' ? null : s);
+  return {
+    project: orNull(r.project),
+    domain: orNull(r.domain),
+    workflow: orNull(r.workflow),
+    launch_plan: orNull(r.launch_plan),
+    [r.resource_type === 'EXECUTION_CLUSTER_LABEL' ? 'label' : 'pool']: r.value,
+  };
 }
 
 type Keyed = 'PoolAssignment' | 'DefaultQueue' | 'ExecutionClusterLabel';

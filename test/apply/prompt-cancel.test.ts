@@ -8,11 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import type { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
-import type { Io } from '../../src/cli/io.js';
-import { exitOf, memoryIo } from '../support/memory-io.js';
+import { exitOf, memoryIo, terminalIo } from '../support/memory-io.js';
 import { tempDir, writeRepo } from '../support/repo.js';
 import { until } from '../support/until.js';
 import { liveOf } from './helpers/state.js';
@@ -32,31 +31,13 @@ async function applyAtTerminal(
   });
   const state = join(root, file);
   await before(root);
-  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
-  let out = '';
-  const stdout = Object.assign(
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        out += chunk.toString('utf8');
-        done();
-      },
-    }),
-    { isTTY: true, columns: 100 },
-  );
-  const listeners = new Set<(signal: NodeJS.Signals) => void>();
-  const mem = memoryIo({ NO_COLOR: '1' });
-  const io: Io = {
-    ...mem,
-    stdin,
-    stdout,
-    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
-  };
+  const { io, stdin, signal } = terminalIo({ NO_COLOR: '1' });
   const argv = ['apply', repo, '--control-plane', `file:${state}`, '--no-color'];
   const running = exitOf(io, main(argv, io));
-  await until('the question', () => out.includes('Enter a value: '));
-  answer(stdin, () => listeners.forEach((l) => l('SIGINT')));
+  await until('the question', () => io.out().includes('Enter a value: '));
+  answer(stdin, () => signal('SIGINT'));
   const code = await running;
-  return { code, out, err: mem.err(), root, state, live: () => liveOf(state) };
+  return { code, out: io.out(), err: io.err(), root, state, live: () => liveOf(state) };
 }
 
 describe('apply: the confirmation question left without `yes`', () => {

@@ -1,5 +1,5 @@
 /** An Io (src/cli/io.ts) whose streams are kept in memory, for commands run in a test's process. */
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { reportError, type Io } from '../../src/cli/io.js';
 
 export interface MemoryIo extends Io {
@@ -25,6 +25,34 @@ export function memoryIo(given: NodeJS.ProcessEnv = {}): MemoryIo {
     out: () => out,
     err: () => err,
   };
+}
+
+/**
+ * A memoryIo at a terminal, as readline sees one (raw mode: Ctrl-C is a byte): what is typed goes
+ * to `stdin`; `out()` is what the terminal shows; `signal` sends a signal to the command.
+ */
+export function terminalIo(given: NodeJS.ProcessEnv = {}) {
+  const mem = memoryIo(given);
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin });
+  let out = '';
+  const stdout = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        out += chunk.toString('utf8');
+        done();
+      },
+    }),
+    { isTTY: true, columns: 100 },
+  );
+  const listeners = new Set<(signal: NodeJS.Signals) => void>();
+  const io: MemoryIo = {
+    ...mem,
+    stdin,
+    stdout,
+    onSignal: (listener) => (listeners.add(listener), () => listeners.delete(listener)),
+    out: () => out,
+  };
+  return { io, stdin, signal: (s: NodeJS.Signals) => listeners.forEach((l) => l(s)) };
 }
 
 /** A command's exit code, its error reported on `io` as the CLI reports it (src/cli/run.ts). */

@@ -226,6 +226,7 @@ async function applyTo(
         // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);
         // a terminal, or a small apply followed line by line, sees each line as it happens.
         if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
+        return target.kind === 'dir' && !args['auto-approve'] ? 'waited' : undefined;
       },
       execute: (plan, cp, lockLost) =>
         executeWithSignals(plan, cp, interrupted, lockLost, io, {
