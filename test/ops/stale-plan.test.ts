@@ -17,10 +17,16 @@ import { handleGitlabWebhook } from '../../src/daemon/webhooks.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import type { SettingsNeed } from '../../src/model/live.js';
 import type { Plan } from '../../src/model/plan.js';
-import { applyRun } from '../../src/ops/apply-run.js';
+import { applyRun, recordApply } from '../../src/ops/apply-run.js';
 import { planRun } from '../../src/ops/plan-run.js';
 import type * as stalePlan from '../../src/ops/stale-plan.js';
-import { recheckPlan, StalePlanError, type Staleness } from '../../src/ops/stale-plan.js';
+import {
+  changedWhileAsked,
+  recheckPlan,
+  stalePlanError,
+  StalePlanError,
+  type Staleness,
+} from '../../src/ops/stale-plan.js';
 import { createApprovalForge } from '../../src/vcs/forges.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
@@ -213,6 +219,36 @@ describe('a stale plan', () => {
     expect((await recheckPlan(plan, readNow, { planned })).stale).toMatchObject({
       reason: 'live_state',
     });
+  });
+});
+
+describe('what a stale plan names', () => {
+  it("poolsync's inventory, recorded by an apply killed before its first step: said, for a saved plan and for one made in this process", async () => {
+    const planned = await readNow();
+    const plan = await planNow();
+    // What such an apply leaves: its write-ahead inventory (apply-run.ts recordApply), no step.
+    const cp = await EmbeddedControlPlane.open({ path: statePath });
+    try {
+      const inventory = inventoryStore(cp, url, { stateDir: dir, env: {} });
+      await recordApply({ inventory, lastApplied: null, warn: () => {} }, null, plan, null);
+    } finally {
+      await cp.close();
+    }
+    const saved = await cliRefusal(plan).catch((err: unknown) => err as Error);
+    expect(saved).toMatchObject({
+      reason: 'live_state',
+      changed: { addresses: [], inventory: 'maybe' },
+    });
+    expect(stalePlanError('saved.plan', plan, saved as Staleness).message).toContain(
+      "stale plan: the control plane changed since saved.plan was made: no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed; an apply that did not finish records its inventory before its first step",
+    );
+    const asked = (await recheckPlan(plan, readNow, { planned })).stale!;
+    expect(asked).toMatchObject({
+      changed: { addresses: [], inventory: { added: plan.inventory!.declared, removed: [] } },
+    });
+    expect(changedWhileAsked(plan, asked).message).toMatch(
+      /^the control plane changed while the plan waited for an answer: poolsync's inventory changed: it now records \S+/,
+    );
   });
 });
 
