@@ -180,11 +180,15 @@ export async function deleteClusterChecked(
     if (!f || !Array.isArray(f.clusters)) return false;
     return f.clusters.includes(name) || (f.clusters[0] === '*' && f.pool === pool);
   };
-  const shown = new Set(
-    plan.changes
+  // Shown: a queue change routing to it, or a queue its wait_idle watched.
+  const shown = new Set([
+    ...plan.changes
       .filter((c) => c.kind === 'Queue' && [c.before, c.after, c.caused_after].some(routes))
       .map((c) => c.name),
-  );
+    ...plan.steps.flatMap((s) =>
+      s.op === 'wait_idle' && s.args.cluster === name ? s.args.queues : [],
+    ),
+  ]);
   const unshown = (await partOf(cp, 'queues', step.target).listQueues())
     .filter((q) => routes(q) && !shown.has(q.name))
     .map((q) => `Queue/${q.name}`);
