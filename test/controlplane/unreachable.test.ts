@@ -36,9 +36,9 @@ describe('an unreachable control plane', () => {
   ])('%s: the error, and once closed nothing of the client is left waiting', async (_n, url) => {
     const port = await deadPort();
     const env = process.env.POOLSYNC_UNION_API_KEY;
-    process.env.POOLSYNC_UNION_API_KEY = Buffer.from(`127.0.0.1:${port}:id:secret:org`).toString(
-      'base64',
-    );
+    process.env.POOLSYNC_UNION_API_KEY = Buffer.from(
+      `127.0.0.1:${port}:id:unreachable-secret:org`,
+    ).toString('base64');
     try {
       const before = timers();
       const cp = await openControlPlane(url(port), { readOnly: true, env: process.env }).catch(
