@@ -111,7 +111,8 @@ export class JsonHttp {
     const heard = noticeSilence(limits, this.url, this.o.onWait);
     const signal = AbortSignal.any([deadline.signal, this.stop]);
     const { reach, pacer, stop } = this;
-    const loop = { ...this.o.retry, reach, pacer, clock, deadline, label, signal: stop };
+    const read = method === 'GET' || method === 'HEAD';
+    const loop = { ...this.o.retry, reach, pacer, clock, deadline, label, signal: stop, read };
     return retrying(loop, async (n) => {
       if (n > 0) sent.retried = true;
       return this.attempt<T>(method, path, label, payload, signal, heard);

@@ -369,6 +369,8 @@ export function retryingFetch(
     clock: http.sleep ? { now: Date.now, sleep: http.sleep } : undefined,
     signal: http.signal,
     label: `${service} ${what}`,
+    // A token or discovery request changes nothing the plan reads.
+    read: true,
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);

@@ -58,6 +58,8 @@ export interface RetryLoop extends RetryPolicy {
   address?: string | null | undefined;
   /** For the message when `signal` ended it: `PUT http://host/v1/clusters/a`. */
   label?: string | undefined;
+  /** The call changes nothing (a GET, a List): one abandoned in flight is not said to have landed. */
+  read?: boolean | undefined;
 }
 
 /** `attempt` (0, 1, …) until it answers, a failure is permanent or the budget is spent. */
@@ -109,12 +111,17 @@ export function limitFailed(err: unknown, label: string, limits: TransportLimits
   };
 }
 
-/** A call its signal ended before attempt `n` (`inFlight`: during it, so it may have landed). */
-function abandoned({ signal, label }: RetryLoop, n: number, inFlight = false): ControlPlaneError {
+/** A call its signal ended before attempt `n` (`inFlight`: during it, so a write may have landed). */
+function abandoned(
+  { signal, label, read }: RetryLoop,
+  n: number,
+  inFlight = false,
+): ControlPlaneError {
   const reason: unknown = signal!.reason;
   const why = reason instanceof Error ? reason.message : String(reason);
+  const landed = read ? '' : '; it may have been carried out: the next plan reads what it did';
   const said = inFlight
-    ? `abandoned in flight (${why}); it may have been carried out: the next plan reads what it did`
+    ? `abandoned in flight (${why})${landed}`
     : `${n === 0 ? 'not sent' : 'not retried'} (${why})`;
   return unavailable(label ? `${label}: ${said}` : said);
 }

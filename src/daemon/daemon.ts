@@ -393,6 +393,7 @@ async function startLocked(
     stop: (discard: () => boolean = () => false): Promise<boolean> =>
       (stopping ??= (async () => {
         await Promise.all(triggers.map((t) => t.stop()));
+        source.stop?.();
         if (units.some((u) => u.busy))
           logger.info(
             { timeoutMs: config.shutdownTimeoutMs },

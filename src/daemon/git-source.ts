@@ -46,6 +46,8 @@ export interface Source {
   at?(commit: string): Promise<SourceSnapshot>;
   /** Fetches `commit` when the clone lacks it, checking nothing out (a run may be reading). */
   reach?(commit: string): Promise<void>;
+  /** A shutdown: the branch's fetch under way is stopped, and none starts. */
+  stop?(): void;
   /**
    * `read` given the branch head last fetched (null before any fetch) in a copy of its own
    * (`<checkout>-tip.` and six hex digits), removed after: pull requests read it at once, while
@@ -113,9 +115,21 @@ export class GitSource implements Source {
    * (runGit): a commit run's fetch, checkout and clean print nothing, and simple-git's wait
    * after each was 150 of its ~160 ms fetch phase (issue 79 item 2).
    */
-  private async run(args: string[], cwd = this.options.checkoutDir, file = 'git'): Promise<string> {
+  private async run(
+    args: string[],
+    cwd = this.options.checkoutDir,
+    file = 'git',
+    signal?: AbortSignal,
+  ): Promise<string> {
     await this.git();
-    return runGit(args, { cwd, env: this.client!.env, timeoutMs: this.options.timeoutMs, file });
+    const { timeoutMs } = this.options;
+    return runGit(args, { cwd, env: this.client!.env, timeoutMs, file, signal });
+  }
+
+  private readonly stopping = new AbortController();
+
+  stop(): void {
+    this.stopping.abort(new Error('the daemon is shutting down'));
   }
 
   describe(): Record<string, string> {
@@ -329,7 +343,12 @@ export class GitSource implements Source {
       // One process the daemon starts (SYNC): the fetch, which transfers nothing when nothing
       // was pushed (as `ls-remote` would read the head), and the move when the head moved.
       const commit = (
-        await this.run(['-c', SYNC, 'sh', branch, this.last?.commit ?? ''], checkoutDir, 'sh')
+        await this.run(
+          ['-c', SYNC, 'sh', branch, this.last?.commit ?? ''],
+          checkoutDir,
+          'sh',
+          this.stopping.signal,
+        )
       ).trim();
       this.last = { dir: join(checkoutDir, path), commit, root: checkoutDir };
       return this.last;

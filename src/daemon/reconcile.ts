@@ -145,6 +145,11 @@ export class Reconciler {
     return this.state.ready;
   }
 
+  /** The run in progress is in its apply stage (a shutdown lets its running steps finish). */
+  get applying(): boolean {
+    return this.current?.ctx.applying ?? false;
+  }
+
   /** The leadership term of the run in progress: once it ended the run writes nothing more. */
   private term: Term = SOLE_TERM;
 
@@ -165,7 +170,7 @@ export class Reconciler {
     requestedAt = performance.now(),
   ): Promise<void> => {
     const ctx = new RunContext(this.o, this.state, () => this.memory, reasons, signal);
-    await this.joinShared(ctx.term);
+    await this.joinShared(ctx.term, signal);
     const id = ++this.runId;
     ctx.requestedAt = requestedAt;
     this.term = ctx.term;
@@ -198,6 +203,10 @@ export class Reconciler {
         commit: outcome.commit,
         message: runWords.deposed(this.o.redactor.errorMessage(ctx.term.signal.reason)),
       };
+    // A shutdown before the apply cut the run's calls (unit.ts): nothing was applied, and no
+    // failure is said (docs/daemon.md#shutdown).
+    else if (shutBeforeApply(ctx, outcome))
+      outcome = { result: 'stopped', commit: outcome.commit, message: runWords.shuttingDown() };
     ctx.enter('record');
     // /status `managed`: once a run, of the live state it ended with (read again after a write).
     if (products.live?.inventory !== undefined && !ctx.term.signal.aborted)
@@ -273,11 +282,11 @@ export class Reconciler {
    * (joinedHistory). Unread (the API server did not answer): the run goes on and the next one
    * tries again.
    */
-  private async joinShared(term: Term): Promise<void> {
+  private async joinShared(term: Term, shutdown: AbortSignal): Promise<void> {
     const history = this.o.history;
     if (!history?.shared || this.joined === term || term.signal.aborted) return;
     try {
-      const copy = await history.shared(term.signal);
+      const copy = await history.shared(AbortSignal.any([term.signal, shutdown]));
       if (copy !== null && !term.signal.aborted) {
         const age = {
           maxAgeMs: this.o.config.historyMaxAgeMs ?? 0,
@@ -299,6 +308,8 @@ export class Reconciler {
       }
       this.joined = term;
     } catch (err) {
+      // A shutdown cut it: there is no next run to try again.
+      if (shutdown.aborted) return;
       this.o.logger.warn(
         { err: this.o.redactor.errorMessage(err) },
         'cannot read the run history kept beside the Lease: the next run tries again',
@@ -383,6 +394,11 @@ export class Reconciler {
   private scheduleRetry(ctx: RunContext, outcome: Outcome): void {
     if (outcome.transient && !ctx.signal.aborted) {
       const failures = ++this.transientFailures;
+      // --once exits after its run: no retry would ever run.
+      if (this.o.config.once) {
+        outcome.message += runWords.onceNotRetried;
+        return;
+      }
       const at = this.o.retry?.schedule(failures) ?? null;
       if (at) {
         const inSeconds = Math.max(0, Math.round((at.getTime() - ctx.now().getTime()) / 1000));
@@ -519,13 +535,18 @@ export class Reconciler {
    * opened a third time); a failed read leaves the last.
    */
   private async rereadManaged(ctx: RunContext, cp: ControlPlane, products: RunProducts) {
-    if (ctx.term.signal.aborted) return;
+    if (ctx.term.signal.aborted || ctx.signal.aborted) return;
     try {
       products.live = await ctx.timed('live', () => this.o.pipeline.readLiveState(cp));
     } catch {
       // Said by the next run, which reads the live state first.
     }
   }
+}
+
+/** The run failed once the shutdown had cut its calls, before its apply: a plan's errors are its own. */
+function shutBeforeApply(ctx: RunContext, outcome: Outcome): boolean {
+  return ctx.signal.aborted && !ctx.applying && outcome.result === 'failed' && !outcome.planFailed;
 }
 
 const NOTHING_APPLIED = Object.freeze({

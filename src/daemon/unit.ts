@@ -142,12 +142,15 @@ async function startUnit(
   const redactor = settings ? new SettingsNamed(daemonRedactor, settings) : daemonRedactor;
   const logger = name === null ? deps.logger : deps.logger.child({ environment: name });
   const clock = deps.clock ?? SYSTEM_CLOCK;
+  // Aborted by a shutdown that finds no apply running: every control-plane call ends at once.
+  const shutdown = new AbortController();
   const controlPlane = controlPlaneAccess(
     config,
     // A server that throttles: logged as the apply prints it (util/pacer.ts).
     (e) => logger[e.throttled ? 'warn' : 'info']({ pace: e }, paceLine(e)),
     deps.controlPlane,
     deps.env,
+    shutdown.signal,
   );
   // Known at start, or from the first run that opened the control plane.
   let known: { backend: BackendInfo; identity: PlanControlPlane } | null = null;
@@ -173,7 +176,7 @@ async function startUnit(
     ? electedLeadership(config.leaderElection, { ...deps, logger, metrics })
     : soleLeadership();
   if (!config.leaderElection) metrics.leader.set(1);
-  const pipeline = await unitPipeline(name, config, deps, logger, learn);
+  const pipeline = await unitPipeline(name, config, deps, logger, learn, shutdown.signal);
   const approvals = new Approvals(
     (result, via, rule) => {
       metrics.approvals.inc({ result, via });
@@ -387,7 +390,11 @@ async function startUnit(
     /** Null when the running run finished in time, else the phase it was cut off in. */
     stop: async (timeoutMs: number): Promise<string | null> => {
       await Promise.all(triggers.map((t) => t.stop()));
-      if (await loop.stop(timeoutMs)) return null;
+      const stopped = loop.stop(timeoutMs);
+      // Before its apply a run's calls and retries end now; an apply's running steps finish
+      // (docs/daemon.md#shutdown).
+      if (!reconciler.applying) shutdown.abort(new Error('the daemon is shutting down'));
+      if (await stopped) return null;
       return reconciler.status().running?.phase ?? 'record';
     },
     close: async () => {
@@ -413,6 +420,7 @@ function controlPlaneAccess(
   onPace: (e: Parameters<typeof paceLine>[0]) => void,
   injected: ControlPlane | undefined,
   env: Env,
+  shutdown: AbortSignal,
 ): ControlPlaneAccess {
   if (injected) {
     const given = <T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term) => {
@@ -479,7 +487,7 @@ function controlPlaneAccess(
     const id = term?.id ?? null;
     let cp = clients.get(id);
     if (!cp) {
-      cp = open(false, id === null ? undefined : term!.signal);
+      cp = open(false, id === null ? shutdown : AbortSignal.any([term!.signal, shutdown]));
       clients.set(id, cp);
       cp.catch(() => clients.delete(id));
       if (id !== null) term!.signal.addEventListener('abort', () => void closeClient(id));
@@ -503,6 +511,7 @@ async function unitPipeline(
   deps: UnitDeps,
   logger: Logger,
   learn: (cp: ControlPlane) => void,
+  shutdown: AbortSignal,
 ): Promise<Pipeline> {
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   const election = config.leaderElection;
@@ -553,7 +562,7 @@ async function unitPipeline(
     readLiveState: (cp, need, before) => {
       learn(cp);
       const lists = off('shared-lists') ? undefined : sharedListsOf(cp);
-      return readLiveWithInventory(cp, inventoryOf(cp), need, lists, before);
+      return readLiveWithInventory(cp, inventoryOf(cp, shutdown), need, lists, before);
     },
     inventoryOf,
     executePlan,

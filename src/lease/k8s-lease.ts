@@ -530,7 +530,7 @@ export class ConfigMapValue {
 
   /** With `signal` (a leadership term's): cut when it ends. */
   async read(signal?: AbortSignal): Promise<string | null> {
-    return (await this.get(signal && termCalls(signal)))?.data?.[this.key] ?? null;
+    return (await this.get(signal))?.data?.[this.key] ?? null;
   }
 
   /** `null` removes the key (a ConfigMap that is not there stays absent). */
@@ -547,7 +547,7 @@ export class ConfigMapValue {
     const calls = signal && termCalls(signal);
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
-      const cm = await this.get(calls);
+      const cm = await this.get(signal);
       const text = next(cm?.data?.[this.key] ?? null);
       if (cm === null && text === null) return;
       const data = { ...(cm?.data ?? {}) };
@@ -568,16 +568,22 @@ export class ConfigMapValue {
     }
   }
 
-  private async get(calls?: ConfigurationOptions): Promise<V1ConfigMap | null> {
+  private async get(signal?: AbortSignal): Promise<V1ConfigMap | null> {
     try {
-      return await this.api.readNamespacedConfigMap(this.ref, calls);
+      return await this.api.readNamespacedConfigMap(this.ref, signal && termCalls(signal));
     } catch (err) {
       if (statusOf(err) === 404) return null;
-      throw this.failure(err, 'reading');
+      throw this.failure(err, 'reading', signal);
     }
   }
 
-  private failure(err: unknown, doing: string): UserError {
+  private failure(err: unknown, doing: string, signal?: AbortSignal): UserError {
+    // The request was cut by its term's end, not refused: said so, not in fetch's words.
+    if (signal?.aborted) {
+      const reason: unknown = signal.reason;
+      const why = reason instanceof Error ? reason.message : String(reason);
+      return new UserError(`${doing} ${this.where}: cut off, the leadership term ended (${why})`);
+    }
     const status = statusOf(err);
     const why =
       status === 403

@@ -65,6 +65,9 @@ export const runWords = {
       : `the control plane has not answered: ${controlPlaneError}`,
   notApplied: (why: string) => `not applied: ${why}`,
   shuttingDown: () => 'shutting down: nothing applied',
+  /** A transient failure of a `--once` run (reconcile.ts scheduleRetry). */
+  onceNotRetried:
+    '; not retried: --once exits after this run (run it again, or the daemon without --once retries with backoff)',
   deposed: (why: string) =>
     `${why}: the run ended with the term and wrote nothing more; the new leader plans from the live state`,
   applyRefused: (error: string) => `apply refused: ${error}`,

@@ -122,15 +122,23 @@ const execGit = promisify(execFile);
  */
 export async function runGit(
   args: string[],
-  o: { cwd: string; env: Record<string, string>; timeoutMs?: number; file?: string },
+  o: {
+    cwd: string;
+    env: Record<string, string>;
+    timeoutMs?: number;
+    file?: string;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<string> {
   try {
+    o.signal?.throwIfAborted();
     const { stdout } = await execGit(o.file ?? 'git', args, {
       cwd: o.cwd,
       env: o.env,
       timeout: o.timeoutMs ?? 120_000,
       maxBuffer: 1024 * 1024,
       encoding: 'utf8',
+      signal: o.signal,
     });
     return stdout;
   } catch (err) {

@@ -81,6 +81,24 @@ describe("a caller's signal ends every call of the client opened with it", () =>
     expect(await embedded.listClusters()).toEqual([]);
   });
 
+  it('REST API: a read abandoned in flight is not said to have been carried out, a write is', async () => {
+    const { url } = await servedControlPlane();
+    const cut = async (call: (cp: ControlPlane) => Promise<unknown>) => {
+      const o = await behindProxy(url, /^\/v1\/clusters(\?.*)?$/, (p) => p);
+      const pending = call(o.cp).catch((e: Error) => e);
+      await until('the call held', () => o.proxy.counts.hold === 1);
+      o.term.abort(new Error(ENDED));
+      return String(await pending);
+    };
+    const read = await cut((cp) => cp.clusters!.listClusters());
+    expect(read).toMatch(/GET \S+\/v1\/clusters\S*: abandoned in flight \(stopped leading: .*\)$/);
+    expect(read).not.toMatch(/carried out/);
+    const write = await cut((cp) => cp.clusters!.registerCluster({ name: 'prod-1' }));
+    expect(write).toMatch(
+      /POST \S+: abandoned in flight \(stopped leading: .*it may have been carried out/,
+    );
+  });
+
   it('Union (Connect): a CreateCluster in flight is abandoned, not retried; nothing is sent after', async () => {
     const s = await startUnionServer();
     cleanup.add(() => s.close());

@@ -8,6 +8,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -358,5 +359,29 @@ describe('gitEnvironment', () => {
     expect(env.GIT_SSH_COMMAND).toContain('UserKnownHostsFile=/keys/kh');
     expect(env.GIT_SSH_COMMAND).toContain('StrictHostKeyChecking=yes');
     expect(env.GIT_CONFIG_COUNT).toBeUndefined();
+  });
+});
+
+describe('GitSource.stop (a shutdown)', () => {
+  it('stops a fetch from a remote that never answers, and none starts after', async () => {
+    const sockets: Socket[] = [];
+    let accept = () => {};
+    const accepted = new Promise<void>((resolve) => (accept = resolve));
+    const server = createServer((s) => (sockets.push(s), accept()));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.add(() => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    });
+    const { port } = server.address() as { port: number };
+    const source = sourceOf(`http://127.0.0.1:${port}/repo.git`, join(tempDir(), 'checkout'));
+    const fetching = source.sync().catch((e: unknown) => e);
+    await accepted;
+    source.stop();
+    const err = await fetching;
+    expect(err).toBeInstanceOf(SourceError);
+    expect(String(err)).toMatch(/cannot fetch branch main of http:\/\/127\.0\.0\.1:\d+\/repo\.git/);
+    expect(await source.sync().catch((e: unknown) => e)).toBeInstanceOf(SourceError);
+    expect(sockets).toHaveLength(1);
   });
 });

@@ -222,7 +222,14 @@ export function withRetry<T>(
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))
     : send;
-  const loop = { ...policy, reach, label, deadline, address: call.address };
+  const loop = {
+    ...policy,
+    reach,
+    label,
+    deadline,
+    address: call.address,
+    read: READ_RPC.test(call.rpc),
+  };
   return retrying(loop, async (n): Promise<Attempt<T>> => {
     try {
       const value = await attempt(n);

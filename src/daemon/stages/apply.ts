@@ -38,6 +38,7 @@ export async function applyStage(
     return { value: { result: 'failed', commit, message: runWords.notApplied(notLeading) } };
   if (ctx.signal.aborted)
     return { value: { result: 'stopped', commit, message: runWords.shuttingDown() } };
+  ctx.applying = true;
   let lost!: AbortSignal;
   let phase: ApplyPhase | null = null;
   let result: ApplyResult;

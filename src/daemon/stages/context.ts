@@ -198,6 +198,9 @@ export class RunContext {
   /** When the first request the run answers was made: its fetch sees what was pushed before. */
   requestedAt = performance.now();
 
+  /** Its apply stage began: a shutdown lets its running steps finish rather than cut its calls. */
+  applying = false;
+
   get memory(): Readonly<RunMemory> {
     return this.remembered();
   }
