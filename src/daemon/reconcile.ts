@@ -40,6 +40,7 @@ import {
   type DaemonStatus,
   driftRecord,
   initialStatus,
+  lastAppliedCommit,
   planDigest,
   type RecentRun,
   retained,
@@ -300,6 +301,8 @@ export class Reconciler {
           appliedCommit: this.state.appliedCommit ?? lastAppliedCommit(joined.runs),
         });
         this.runId = Math.max(this.runId, joined.highest);
+        // Another leader may have applied since this replica's last term: measured from the history.
+        this.memory = Object.freeze({ ...this.memory, converged: null });
         if (joined.renumbered.size > 0)
           this.o.logger.warn(
             { renumbered: Object.fromEntries(joined.renumbered) },
@@ -456,6 +459,8 @@ export class Reconciler {
     }
     const { controlPlane: access, pipeline } = this.o;
     const { term } = ctx;
+    // Planned from the checkout beside the branch's, which the policies may still read.
+    const aside = products.rollback !== undefined || products.invalidHead !== undefined;
     let opened = false;
     const open = <T>(how: 'read' | 'use', fn: (cp: ControlPlane) => Promise<T>): Promise<T> => {
       opened = false;
@@ -469,7 +474,7 @@ export class Reconciler {
     };
     try {
       const plan = await open('read', async (cp) =>
-        this.take(await planStage(ctx, cp, desired, commit), products),
+        this.take(await planStage(ctx, cp, desired, commit, !aside), products),
       );
       if (isOutcome(plan)) return plan;
       // docs/policies.md: a plan the policies deny or cannot judge goes no further than here.
@@ -556,16 +561,6 @@ const NOTHING_APPLIED = Object.freeze({
   delete: 0,
   side_effects: 0,
 });
-
-/**
- * The commit the control plane was last brought to, as the kept runs (newest first) say: what
- * /status `appliedCommit` was before a restart, until a run applies again.
- */
-function lastAppliedCommit(runs: readonly RunRecord[]): string | null {
-  return (
-    runs.find((r) => (r.result === 'applied' || r.result === 'in_sync') && r.commit)?.commit ?? null
-  );
-}
 
 /** Stage record: the run written down in /status (returned), the metrics and one log line. */
 function recordStage(

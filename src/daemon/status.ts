@@ -344,6 +344,17 @@ export function driftRecord(
  */
 export const deployed = (r: RunRecord): boolean => r.result === 'applied' || r.changedTotal > 0;
 
+/**
+ * The commit the control plane was last brought to, as the kept runs (newest first) say: what
+ * /status `appliedCommit` was before a restart, until a run applies again, and what drift is
+ * measured from until a run of this process or term brings it there (stages/plan.ts).
+ */
+export function lastAppliedCommit(runs: readonly RunRecord[]): string | null {
+  return (
+    runs.find((r) => (r.result === 'applied' || r.result === 'in_sync') && r.commit)?.commit ?? null
+  );
+}
+
 /** --history-max-age: runs older than `maxAgeMs` go (0: no bound), read at `now`. */
 export interface HistoryAge {
   maxAgeMs: number;
@@ -406,9 +417,15 @@ export function retained(runs: readonly RecentRun[], limit: number, age?: Histor
 /**
  * `run` says nothing `newest` did not (in sync again, the same changes held, the same failure):
  * same result, message (a retry's count aside), commit and drift, and neither changed anything.
+ * Nothing answering is one failure whichever request met it first (`GET …/v1/pools`, `ListClusters`)
+ * after however many attempts: its label and count are set aside (controlplane/errors.ts unreachable).
  */
 function repeats(newest: RecentRun, run: RecentRun): boolean {
-  const gist = (r: RecentRun) => r.message.replace(/; retrying in .*$/, '');
+  const gist = (r: RecentRun) =>
+    r.message
+      .replace(/; retrying in .*$/, '')
+      .replace(/(?<=^|: )(?:[A-Z]+ )?\S+: (?=cannot reach )/g, '')
+      .replace(/, \d+ attempts?\)/g, ')');
   const driftOf = (r: RecentRun) =>
     JSON.stringify(r.drift?.changes.map((c) => [c.address, c.action, c.corrected]) ?? null);
   return (

@@ -52,6 +52,9 @@ export const runWords = {
     `the history names a commit evaluated after ${short(base)}, the last applied, and the branch's approvers, policies and guardrails are not known until a valid commit is loaded`,
   driftBaseUnreadable: (base: string, error: string) =>
     `commit ${short(base)}, the last applied, cannot be read: ${error}`,
+  /** Since a restart (stages/plan.ts convergedOf): what drift is measured from is unread. */
+  driftUnmeasured: (base: string, error: string) =>
+    `no change of this run is counted as drift: commit ${short(base)}, the last applied, cannot be read: ${error}; drift is counted again once a run applies or finds the control plane in sync`,
   planErrors: (errors: number) => `the plan has ${plural(errors, 'error')}; nothing applied`,
   liveStateUnreadable: (error: string) => `cannot read live state: ${error}`,
   drift: (objects: number) =>

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { history } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
@@ -260,6 +261,67 @@ describe('a restart on the same state folder', () => {
     h = await start();
     const s = (await (await fetch(`${h.daemon.url}/status`)).json()) as DaemonStatus;
     expect(s).toMatchObject({ outcome: 'invalid', appliedCommit: applied });
+  });
+});
+
+describe('drift put back by the first run after a restart', () => {
+  /** A daemon of `repo` on `cp` (both outlive it), its state in `state`, once its first run is done. */
+  async function on(repo: TestRepo, state: string, cp: EmbeddedControlPlane) {
+    const h = await startTestDaemon({ cp, state, flags: { repo: repo.bare }, logLevel: 'silent' });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
+    return { ...h, metrics };
+  }
+
+  async function appliedThenStopped(files = manifests()) {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const state = tempDir();
+    const applied = repo.commit(files, 'A');
+    const h = await on(repo, state, cp);
+    expect(h.daemon.status().outcome).toBe('applied');
+    await h.stop();
+    return { repo, cp, state, applied };
+  }
+
+  it('is drift measured from the commit the kept history last applied', async () => {
+    const { repo, cp, state, applied } = await appliedThenStopped();
+    await setRunConcurrency(cp, 'batch', 12);
+    const h = await on(repo, state, cp);
+    const s = h.daemon.status();
+    expect(s.lastRun).toMatchObject({ id: 2, result: 'applied', trigger: ['startup'] });
+    const found = { run: 2, commit: applied };
+    const changes = [{ address: 'Queue/batch', action: 'update', corrected: true }];
+    expect(s.lastDrift).toMatchObject({ ...found, changes });
+    expect(s.runs[0]!.drift).toMatchObject({ ...found, changes });
+    expect(h.metrics).toMatch(/^poolsync_drift_detected_total 1$/m);
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+  });
+
+  it('with a new head too: only what the new commit did not change', async () => {
+    const critical = (run: number) =>
+      `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: critical\nspec:\n  pool: prod\n  clusters: ['*']\n  run_concurrency: ${run}\n  action_concurrency: 100\n`;
+    const { repo, cp, state, applied } = await appliedThenStopped({
+      ...manifests(),
+      'queues/critical.yaml': critical(8),
+    });
+    // The head retunes batch; by hand, batch and critical, which the head leaves as A had it.
+    repo.commit({ ...manifests({ batchRunConcurrency: 60 }), 'queues/critical.yaml': critical(8) });
+    await setRunConcurrency(cp, 'batch', 12);
+    await setRunConcurrency(cp, 'critical', 3);
+    const h = await on(repo, state, cp);
+    const s = h.daemon.status();
+    expect(s.lastRun).toMatchObject({ id: 2, result: 'applied', applied: { update: 2 } });
+    expect(s.lastRun!.commit).not.toBe(applied);
+    expect(s.lastDrift).toMatchObject({
+      run: 2,
+      commit: s.lastRun!.commit,
+      changes: [{ address: 'Queue/critical', action: 'update', corrected: true }],
+    });
+    expect(h.metrics).toMatch(/^poolsync_drift_detected_total 1$/m);
   });
 });
 

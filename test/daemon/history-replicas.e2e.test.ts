@@ -22,6 +22,7 @@ import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js'
 import { apiKey, startUnionServer, type UnionServer } from '../controlplane/union/helpers.js';
 import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
+import { setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-token-history-replicas-0123456789';
@@ -186,6 +187,26 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     const back = { daemon: b.daemon.url, output: 'text' as const, wait: true, run: first.id };
     expect(await rollback(back, io)).toBe(0);
     expect((await s.embedded.getQueue('critical')).run_concurrency).toBe(3);
+    await b.stop();
+  });
+
+  it('the first run of a replica that takes over counts the drift it puts back, measured from the last leader’s apply', async () => {
+    const repo = await repoWithQueues('handled');
+    const a = await replica(repo);
+    const applied = a.daemon.status().lastRun!;
+    expect(applied).toMatchObject({ result: 'applied', changed: [{ address: 'Queue/handled' }] });
+    await a.stop();
+    await setRunConcurrency(s.embedded, 'handled', 9);
+
+    const b = await replica(repo);
+    expect(b.daemon.status()).toMatchObject({
+      lastRun: { result: 'applied', commit: applied.commit },
+      lastDrift: {
+        commit: applied.commit,
+        changes: [{ address: 'Queue/handled', action: 'update', corrected: true }],
+      },
+    });
+    expect((await s.embedded.getQueue('handled')).run_concurrency).toBe(3);
     await b.stop();
   });
 

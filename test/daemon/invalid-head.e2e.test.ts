@@ -303,12 +303,18 @@ describe('drift while the head is invalid', () => {
     await setRunConcurrency(cp, 'batch', 11);
     await again.daemon.reconcile('drift');
     expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
-    expect((await again.status()).lastRun).toMatchObject({
+    const s = await again.status();
+    expect(s.lastRun).toMatchObject({
       result: 'invalid',
       message: expect.stringContaining(
         `; drift checked against commit ${short(applied)}, the last applied: applied: 0 created, 1 updated`,
       ),
     });
+    // The first drift run since the restart counts what it put back, as later runs do.
+    const changes = [{ address: 'Queue/batch', action: 'update', corrected: true }];
+    expect(s.lastDrift).toMatchObject({ run: s.lastRun!.id, commit: applied, changes });
+    const metrics = await (await fetch(`${again.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/^poolsync_drift_detected_total 1$/m);
   }, 60_000);
 
   it('is not checked, saying why, when no commit applied is known or its rules may not be the branch’s', async () => {

@@ -122,6 +122,33 @@ describe('withRecentRun', () => {
     expect(withRecentRun(runs, kept(8, 'applied'), RECENT_RUNS)).toHaveLength(5);
   });
 
+  it('folds an outage into one line whichever read failed first, after however many attempts; another cause stays apart', () => {
+    const unreachable = (label: string, attempts: number, retry: number) =>
+      `cannot read live state: ${label}: cannot reach the control plane: nothing accepts connections at http://127.0.0.1:9 (ECONNREFUSED, ${attempts} attempts); is it running, and is --control-plane (env POOLSYNC_CONTROL_PLANE) right?; retrying in ${retry}s (transient failure ${retry} in a row)`;
+    let runs: RecentRun[] = [kept(1, 'applied')];
+    const failures = [
+      unreachable('GET http://127.0.0.1:9/v1/clusters', 3, 1),
+      unreachable('GET http://127.0.0.1:9/v1/pools', 1, 2),
+      unreachable('GET http://127.0.0.1:9/v1/inventory?repository=a', 3, 3),
+      // Another cause: not the same failure.
+      unreachable('GET http://127.0.0.1:9/v1/pools', 3, 4).replace('ECONNREFUSED', 'EHOSTUNREACH'),
+      // The Union backend names its call, not a URL.
+      unreachable('ListClusters', 3, 5).replace('the control plane', 'Union'),
+      unreachable('ListClusterPools', 1, 6).replace('the control plane', 'Union'),
+    ];
+    failures.forEach(
+      (message, i) => (runs = withRecentRun(runs, kept(i + 2, 'failed', message), RECENT_RUNS)),
+    );
+    expect(runs.map((r) => [r.id, r.repeats?.lastId ?? null])).toEqual([
+      [6, 7],
+      [5, null],
+      [2, 4],
+      [1, null],
+    ]);
+    // The line says the first failure as it was met.
+    expect(runs[2]!.message).toContain('GET http://127.0.0.1:9/v1/clusters: cannot reach');
+  });
+
   it('folds a run that found no new commit into the line before it, whatever that did, so findKeptRun finds every run number', () => {
     const poll = (id: number) => ({ ...kept(id, 'unchanged'), trigger: ['poll'] }) as RecentRun;
     let runs: RecentRun[] = [kept(1, 'applied')];

@@ -13,7 +13,7 @@ import { errorText } from '../../render/reasons.js';
 import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
 import { deepFreeze } from '../../util/deep-freeze.js';
-import { MANAGED_LISTED } from '../status.js';
+import { lastAppliedCommit, MANAGED_LISTED } from '../status.js';
 import { declaredObjectsAt, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
@@ -25,6 +25,7 @@ import {
   reachedUpdate,
   unreachedUpdate,
   type RunContext,
+  type RunMemory,
   type RunProducts,
   type Staged,
   type StatusUpdate,
@@ -43,6 +44,8 @@ export async function planStage(
   cp: ControlPlane,
   desired: DesiredState,
   commit: string | null,
+  /** The run plans the branch head's checkout: the last applied commit may be read beside it. */
+  headCheckout = true,
 ): Promise<Staged<Plan>> {
   const { o } = ctx;
   ctx.enter('plan');
@@ -78,7 +81,7 @@ export async function planStage(
   }
   const { plan } = outcome;
   const counts = countPlan(plan);
-  const remember = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
+  let remember: Partial<RunMemory> = { controlPlaneAnswered: true, lastEvaluatedCommit: commit };
   // Only the first of these sets the control plane's fields.
   const status = {
     ...reachedUpdate(cp.backend.name, null, ctx.now()),
@@ -94,7 +97,14 @@ export async function planStage(
           planFailed: true,
         }
       : plan;
-  const drift = value === plan ? driftOf(ctx, plan, desired, commit) : [];
+  let drift: Change[] = [];
+  if (value === plan) {
+    const found = await driftOf(ctx, plan, desired, commit, headCheckout);
+    drift = found.drift;
+    // Read from the history once: later runs measure from it until one converges again.
+    const { converged } = found;
+    if (converged !== ctx.memory.converged) remember = { ...remember, converged };
+  }
   // As `poolsync plan` says them (render/cli-output.ts renderedFileChanges): the backend's kinds.
   const unnamedRender = unnamedTargets(desired, outcome.configKinds ?? []);
   return {
@@ -151,15 +161,17 @@ function shownOf(ctx: RunContext, plan: Plan, counts: PlanCounts): StatusUpdate 
  * plane last equalled it: the live object moved, not the repository. An edit held, approved or
  * failed to apply is never drift, in any source mode (a watched folder has no commit to tell by).
  */
-function driftOf(
+async function driftOf(
   ctx: RunContext,
   plan: Plan,
   desired: DesiredState,
   commit: string | null,
-): Change[] {
-  const converged = ctx.memory.converged;
+  headCheckout: boolean,
+): Promise<{ drift: Change[]; converged: DesiredState | null }> {
   const actionable = plan.changes.filter((c) => isActionable(c.action));
-  if (actionable.length === 0 || converged === null) return [];
+  if (actionable.length === 0) return { drift: [], converged: ctx.memory.converged };
+  const converged = await convergedOf(ctx, desired, headCheckout);
+  if (converged === null) return { drift: [], converged };
   // Only the objects these changes name (and their causes): proportional to the change.
   const named = actionable.flatMap((c) => (c.caused_by ? [c.address, c.caused_by] : [c.address]));
   const before = declaredObjectsAt(converged, named);
@@ -174,13 +186,42 @@ function driftOf(
   const drift = actionable.filter(
     (c) => unmoved(c.address) && (!c.caused_by || unmoved(c.caused_by)),
   );
-  if (drift.length === 0) return [];
-  ctx.o.metrics.driftDetected.inc(drift.length);
-  ctx.o.logger.warn(
-    { commit, drift: drift.map((c) => `${c.action} ${c.address}`) },
-    runWords.drift(drift.length),
-  );
-  return drift;
+  if (drift.length > 0) {
+    ctx.o.metrics.driftDetected.inc(drift.length);
+    ctx.o.logger.warn(
+      { commit, drift: drift.map((c) => `${c.action} ${c.address}`) },
+      runWords.drift(drift.length),
+    );
+  }
+  return { drift, converged };
+}
+
+/**
+ * What the control plane last equalled: the run memory's, else (the first run since a restart or
+ * of a new leadership term) the commit the kept runs last applied or found in sync, so that run
+ * measures drift as later runs do. A watched folder names no commit, and a run planning from the
+ * checkout beside the branch's (a rollback, an invalid head's drift run) reads no other into it:
+ * null, and no change is drift.
+ */
+async function convergedOf(
+  ctx: RunContext,
+  desired: DesiredState,
+  headCheckout: boolean,
+): Promise<DesiredState | null> {
+  const { memory, o } = ctx;
+  if (memory.converged !== null) return memory.converged;
+  const commit = lastAppliedCommit(ctx.state.runs);
+  if (commit === null || commit === desired.commit) return commit === null ? null : desired;
+  if (!headCheckout || !o.source.at) return null;
+  try {
+    const at = await o.source.at(commit);
+    const load = await o.pipeline.loadRepository(at.dir, { commit, root: at.root });
+    if (load.valid) return load.desired;
+    throw new Error(runWords.invalid(load.errors.length, commit));
+  } catch (err) {
+    o.logger.warn({ commit }, runWords.driftUnmeasured(commit, o.redactor.errorMessage(err)));
+    return null;
+  }
 }
 
 /**
