@@ -122,6 +122,9 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   ): Promise<void>;
 }
 
+/** A bearer token refused (the CLI then says which token it sent, daemon-client.ts). */
+export const WRONG_BEARER = 'missing or wrong bearer token';
+
 /** Where the daemon serves its embedded control plane's REST API (`/control-plane/v1/queues`). */
 export const CONTROL_PLANE_API = '/control-plane';
 
@@ -262,7 +265,7 @@ async function metricsAnswer({ res, h }: Call): Promise<void> {
 async function statusAnswer({ req, res, url, h }: Call): Promise<void> {
   // A follower answers with the leader's status (`?local=1`: its own).
   if (!url.searchParams.has('local')) {
-    const off = await handOff(req, Buffer.alloc(0), h.follower(), null, 5_000);
+    const off = await handOff(req, Buffer.alloc(0), () => h.follower(), null, 5_000);
     if (off.kind === 'answered' || off.kind === 'failed')
       return answerHandOff(res, h, off, 'show its status');
     if (h.fullStatus) return send(res, 200, withAdminApi(await h.fullStatus(), h));
@@ -286,7 +289,7 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
     replica: h.replica,
     off: 'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
     crossSite: "not this daemon's own page",
-    wrong: 'missing or wrong bearer token',
+    wrong: WRONG_BEARER,
   });
   if (token === null) return;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
@@ -295,7 +298,7 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   if (override && token !== h.adminToken)
     return send(res, 403, { error: 'overriding the freeze needs the daemon admin token' });
   // ?wait=1 answers when the run has finished: as long as that takes.
-  const off = await handOff(req, body, h.follower(), token, wait ? 3_600_000 : 15_000);
+  const off = await handOff(req, body, () => h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
   const environment = url.searchParams.get('environment') ?? undefined;
   // The leader's rules (a follower loads no commit): the token is one more principal.
@@ -328,7 +331,7 @@ async function approve(call: Call): Promise<void> {
   }
   const { fingerprint, approver, environment } = (parsed ?? {}) as Record<string, unknown>;
   const named = typeof environment === 'string' ? environment : undefined;
-  const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
+  const off = await handOff(req, body, () => h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   if (typeof (parsed as { policies?: unknown } | null)?.policies === 'string')
     return approvePolicies(call, parsed as Record<string, unknown>, named);
@@ -437,7 +440,7 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const given = whoAndWhy(parsed as Record<string, unknown>, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });
   const { named, said } = given;
-  const off = await handOff(req, body, h.follower({ environment: named }), token, 15_000);
+  const off = await handOff(req, body, () => h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local')
     return answerHandOff(res, h, off, suspend ? 'suspend its applies' : 'resume its applies');
   const refusal = h.mayAct?.('suspend', 'admin', named) ?? null;
@@ -488,13 +491,8 @@ async function rollbackAnswer(call: Call): Promise<void> {
   if ('refused' in given) return send(res, 400, { error: given.refused });
   const { named, said } = given;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
-  const off = await handOff(
-    req,
-    body,
-    h.follower({ environment: named }),
-    token,
-    wait ? 3_600_000 : 15_000,
-  );
+  const route = () => h.follower({ environment: named });
+  const off = await handOff(req, body, route, token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'roll back');
   if (!h.rollback) return send(res, 404, { error: 'this daemon does not roll back' });
   // A rollback applies a commit, as a sync does: the approvers' `sync` rule decides it.
@@ -526,18 +524,33 @@ function admitted(
   else {
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
     const method = req.method ?? 'POST';
+    const forwards = configured.map((t) =>
+      verifyForward(t, req.headers, method, req.url ?? '', body),
+    );
     const token = configured.find(
-      (t) =>
-        (bearer !== undefined && constantTimeEqual(bearer, t)) ||
-        verifyForward(t, req.headers, method, req.url ?? '', body),
+      (t, i) =>
+        (bearer !== undefined && constantTimeEqual(bearer, t)) || forwards[i]!.kind === 'verified',
     );
     if (token !== undefined) return token;
     res.setHeader('www-authenticate', 'Bearer');
     send(res, 401, {
-      error: by ? leaderWords.handedUnverified(by, say.replica, say.setting) : say.wrong,
+      error: by ? handedRefusal(by, say.replica, say.setting, forwards) : say.wrong,
     });
   }
   return null;
+}
+
+/** Why a forward signed with none of the secrets checked is refused: too old, or another secret. */
+function handedRefusal(
+  by: string,
+  replica: string | undefined,
+  setting: string,
+  checks: ReturnType<typeof verifyForward>[],
+): string {
+  const expired = checks.find((c) => c.kind === 'expired');
+  return expired
+    ? leaderWords.handedExpired(by, replica, expired.ageSeconds)
+    : leaderWords.handedUnverified(by, replica, setting);
 }
 
 /** CONTROL_PLANE_API/v1/…: the control plane's REST call, with the admin token (any method). */
@@ -555,77 +568,79 @@ async function controlPlaneCall(call: Call): Promise<void> {
  * delivery accepted before is answered `duplicate` (deliveries.ts); counted and answered.
  */
 async function webhook({ req, res, h, seen }: Call, provider: 'github' | 'gitlab'): Promise<void> {
+  const delivery = deliveryOf(provider, req.headers);
+  /** Counted and logged as answered: the metric and the log say what the forge was told. */
+  const told = (status: number, result: string, message: string, leader?: string) => {
+    h.metrics.webhookDeliveries.inc({ provider, result });
+    const said = { provider, delivery: delivery.id, result, status, ...(leader && { leader }) };
+    h.logger[status >= 500 ? 'warn' : 'info'](said, `webhook: ${message}`);
+  };
+  const answer = (status: number, result: string, message: string) => {
+    told(status, result, message);
+    send(res, status, { result, message });
+  };
   let body: Buffer;
   try {
     body = await readBody(req, BODY_LIMIT);
   } catch (err) {
     if (!(err instanceof TooLarge)) throw err;
-    h.metrics.webhookDeliveries.inc({ provider, result: 'too_large' });
     res.setHeader('connection', 'close');
-    return send(res, 413, {
-      result: 'too_large',
-      message: `the body is larger than ${formatSize(BODY_LIMIT)}, the most a webhook delivery may hold`,
-    });
+    const limit = formatSize(BODY_LIMIT);
+    return answer(
+      413,
+      'too_large',
+      `the body is larger than ${limit}, the most a webhook delivery may hold`,
+    );
   }
   const secret = provider === 'github' ? h.githubWebhookSecret : h.gitlabWebhookToken;
   const env =
     provider === 'github' ? 'POOLSYNC_GITHUB_WEBHOOK_SECRET' : 'POOLSYNC_GITLAB_WEBHOOK_TOKEN';
   const by = forwardedBy(req.headers);
-  if (secret === null) {
-    h.metrics.webhookDeliveries.inc({ provider, result: 'not_configured' });
-    return send(res, 404, {
-      result: 'not_configured',
-      message: by
+  if (secret === null)
+    return answer(
+      404,
+      'not_configured',
+      by
         ? leaderWords.handedUnset(by, h.replica, env)
         : `${provider} webhooks are not configured: set ${env} (or ${env}_FILE)`,
-    });
-  }
+    );
   // A delivery a follower verified and handed on carries the follower's signature instead.
-  const verified = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
-  if (by && !verified) {
-    h.metrics.webhookDeliveries.inc({ provider, result: 'unauthorized' });
-    return send(res, 401, {
-      result: 'unauthorized',
-      message: leaderWords.handedUnverified(by, h.replica, env),
-    });
-  }
+  const forward = verifyForward(secret, req.headers, 'POST', req.url ?? '', body);
+  const verified = forward.kind === 'verified';
+  if (by && !verified)
+    return answer(401, 'unauthorized', handedRefusal(by, h.replica, env, [forward]));
   const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
   const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });
-  const delivery = deliveryOf(provider, req.headers);
   // Only an authentic delivery is remembered or compared: a forged one changes nothing.
   const taken = outcome.status < 300 ? seen.claim(delivery) : null;
   if (taken !== null) {
-    h.metrics.webhookDeliveries.inc({ provider, result: 'duplicate' });
     const message = `delivery ${taken.id} was received already, at ${taken.at}: nothing is done again`;
-    h.logger.info(
-      { provider, delivery: delivery.id, result: 'duplicate', status: 200 },
-      `webhook: ${message}`,
-    );
-    return send(res, 200, { result: 'duplicate', message });
+    return answer(200, 'duplicate', message);
   }
-  h.metrics.webhookDeliveries.inc({ provider, result: outcome.result });
-  h.logger.info(
-    { provider, delivery: delivery.id, result: outcome.result, status: outcome.status },
-    `webhook: ${outcome.message}`,
-  );
-  const answered = { result: outcome.result, message: outcome.message };
   /** A delivery not taken here nor by the leader: sent again (a redelivery), it is new. */
   const handedOff = (off: HandOff, what: string) => {
     if (off.kind !== 'answered' || off.status >= 300) seen.release(delivery);
-    return answerHandOff(res, h, off, what);
+    if (off.kind === 'answered') {
+      const relayed = relayedDelivery(off);
+      told(off.status, relayed.result, relayed.message, off.headers[REPLICA_HEADER]);
+      return relay(res, off);
+    }
+    const result = off.kind === 'failed' ? 'not_relayed' : 'leader_unavailable';
+    h.metrics.webhookDeliveries.inc({ provider, result });
+    return answerHandOff(res, h, off, what, { provider, delivery: delivery.id, result });
   };
   if (outcome.result === 'push') {
     // The leader runs the loop, keeps the plans posted on pull requests and the approvals.
-    const off = await handOff(req, body, h.follower(), secret, 8_000);
+    const off = await handOff(req, body, () => h.follower(), secret, 8_000);
     if (off.kind !== 'local') return handedOff(off, 'reconcile this push');
     void h.requestReconcile('webhook');
-    return send(res, 202, answered);
+    return answer(202, outcome.result, outcome.message);
   }
   if (outcome.result !== 'pull_request' && outcome.result !== 'comment')
-    return send(res, outcome.status, answered);
+    return answer(outcome.status, outcome.result, outcome.message);
   const pr = outcome.result === 'pull_request';
   const route = pr ? {} : { environment: outcome.event.environment };
-  const off = await handOff(req, body, h.follower(route), secret, 8_000);
+  const off = await handOff(req, body, () => h.follower(route), secret, 8_000);
   // Any replica can plan and comment a pull request (the leader then cannot take approvals of it).
   if (off.kind !== 'local' && (off.kind !== 'refused' || !pr))
     return handedOff(off, 'take approvals');
@@ -637,7 +652,7 @@ async function webhook({ req, res, h, seen }: Call, provider: 'github' | 'gitlab
     const what = pr
       ? 'pull request events are not handled by this daemon'
       : 'approvals by comment are not configured on this daemon';
-    return send(res, 202, { result: 'ignored', message: what });
+    return answer(202, 'ignored', what);
   }
   // Answer at once (GitHub gives up after 10 s); the handler reports its own failures.
   const { repository, number } = outcome.event;
@@ -647,26 +662,65 @@ async function webhook({ req, res, h, seen }: Call, provider: 'github' | 'gitlab
       pr ? 'pull request handler failed' : 'approval comment handler failed',
     ),
   );
-  return send(res, 202, answered);
+  return answer(202, outcome.result, outcome.message);
+}
+
+/** What a webhook answer may count (docs/daemon.md#metrics); another leader's word is not a label. */
+const DELIVERY_RESULTS = new Set([
+  'push',
+  'ping',
+  'pull_request',
+  'comment',
+  'ignored',
+  'duplicate',
+  'unauthorized',
+  'bad_request',
+  'too_large',
+  'not_configured',
+]);
+
+/** The leader's answer to a delivery, as counted: an answer that is no delivery's did not take it. */
+function relayedDelivery(off: Extract<HandOff, { kind: 'answered' }>): {
+  result: string;
+  message: string;
+} {
+  let said: { result?: unknown; message?: unknown; error?: unknown } = {};
+  try {
+    said = (JSON.parse(off.body.toString('utf8')) ?? {}) as typeof said;
+  } catch {
+    // counted below as not taken
+  }
+  const message = typeof said.message === 'string' ? said.message : String(said.error ?? '');
+  if (typeof said.result === 'string' && DELIVERY_RESULTS.has(said.result))
+    return { result: said.result, message };
+  return {
+    result: 'leader_unavailable',
+    message: `the leader answered HTTP ${off.status}: ${message}`,
+  };
 }
 
 /**
  * The leader's answer; 502 when it answered what cannot be relayed; else 503 with Retry-After (by
  * then a leader is elected) and why.
  */
-function answerHandOff(res: ServerResponse, h: HttpHandlers, off: HandOff, what: string): void {
+function answerHandOff(
+  res: ServerResponse,
+  h: HttpHandlers,
+  off: HandOff,
+  what: string,
+  said: Record<string, unknown> = {},
+): void {
   if (off.kind === 'answered') return relay(res, off);
   if (off.kind === 'failed') {
-    h.logger.warn(off.reason);
+    h.logger.warn({ ...said, status: 502 }, off.reason);
     return send(res, 502, { error: off.reason });
   }
   const f = h.follower();
   const reason = off.kind === 'refused' ? off.reason : 'no leader is known';
+  const error = `this replica is not the leader and could not hand the request to it (${reason}), so it does not ${what}. Retry later`;
+  h.logger.warn({ ...said, status: 503 }, error);
   res.setHeader('retry-after', String(f?.retryAfterSeconds ?? 15));
-  send(res, 503, {
-    error: `this replica is not the leader and could not hand the request to it (${reason}), so it does not ${what}. Retry later`,
-    leader: f?.leader ?? null,
-  });
+  send(res, 503, { error, leader: f?.leader ?? null });
 }
 
 function relay(res: ServerResponse, off: Extract<HandOff, { kind: 'answered' }>): void {
@@ -692,7 +746,7 @@ async function adminCall(
     replica: h.replica,
     off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
     crossSite,
-    wrong: 'missing or wrong bearer token (the daemon admin token)',
+    wrong: `${WRONG_BEARER} (the daemon admin token)`,
   });
   return token === null ? null : { body, token };
 }
@@ -794,6 +848,8 @@ export interface Follower extends Pick<LeaderStatus, 'identity' | 'leader' | 'le
   retryAfterSeconds: number;
   /** The daemon's (--connect-timeout, --max-response-size): a hand-off is a client like any. */
   limits: TransportLimits;
+  /** Aborted once the leadership changes (this replica or another takes the Lease): the wait ends. */
+  changed?: AbortSignal;
 }
 
 export type HandOff =
@@ -856,28 +912,42 @@ const forwardedBy = (headers: IncomingHttpHeaders): string | null => {
   return f && (f.identity || 'unknown');
 };
 
+/**
+ * A forward signed with `secret`: `verified` within MAX_SKEW_MS of this clock, else `expired`
+ * with its age in whole seconds (negative: ahead); `invalid` when the signature does not verify.
+ */
 export function verifyForward(
   secret: string,
   headers: IncomingHttpHeaders,
   method: string,
   path: string,
   body: Buffer,
-): boolean {
+): { kind: 'verified' | 'invalid' } | { kind: 'expired'; ageSeconds: number } {
   const f = parse(headers);
-  if (!f?.t || !f.sig || f.identity === undefined) return false;
+  if (!f?.t || !f.sig || f.identity === undefined) return { kind: 'invalid' };
   const t = Number(f.t);
-  if (!Number.isFinite(t) || Math.abs(Date.now() - t) > MAX_SKEW_MS) return false;
-  return constantTimeEqual(f.sig, signature(secret, f.identity, f.t, `${method} ${path}`, body));
+  const sig = signature(secret, f.identity, f.t, `${method} ${path}`, body);
+  if (!Number.isFinite(t) || !constantTimeEqual(f.sig, sig)) return { kind: 'invalid' };
+  const ageMs = Date.now() - t;
+  // A signature made with the right secret, too long ago: a slow hand-off or skewed clocks.
+  if (Math.abs(ageMs) > MAX_SKEW_MS)
+    return { kind: 'expired', ageSeconds: Math.trunc(ageMs / 1000) };
+  return { kind: 'verified' };
 }
 
-/** `local` on the leader: handle it here; on a follower the leader's answer, or why not (503). */
+/**
+ * `local` on the leader: handle it here; on a follower the leader's answer, or why not (503).
+ * `followerNow` is asked again when the leadership changes during the wait: taken here, the
+ * request is this replica's to run.
+ */
 export async function handOff(
   req: { method?: string | undefined; url?: string | undefined; headers: IncomingHttpHeaders },
   body: Buffer,
-  follower: Follower | null,
+  followerNow: () => Follower | null,
   secret: string | null,
   timeoutMs: number,
 ): Promise<HandOff> {
+  const follower = followerNow();
   if (follower === null) return { kind: 'local' };
   // Handed on by a replica already.
   const by = forwardedBy(req.headers);
@@ -899,6 +969,7 @@ export async function handOff(
     maxResponseSize: limits.maxResponseBytes,
   });
   const deadline = AbortSignal.timeout(timeoutMs);
+  const cut = follower.changed ? [deadline, follower.changed] : [deadline];
   let answered = false;
   try {
     const res = await request(new URL(path, address), {
@@ -906,7 +977,7 @@ export async function handOff(
       headers,
       body: body.length > 0 ? body : undefined,
       dispatcher,
-      signal: deadline,
+      signal: AbortSignal.any(cut),
     });
     answered = true;
     const answer = Buffer.from(await res.body.arrayBuffer());
@@ -914,11 +985,16 @@ export async function handOff(
     return { kind: 'answered', status: res.statusCode, headers: kept, body: answer };
   } catch (err) {
     const size = limitOf(err) === 'size';
+    const moved = !deadline.aborted && follower.changed?.aborted === true;
+    // Leading now: the request is this replica's, not the old leader's that may never answer.
+    if (moved && !answered && followerNow() === null) return { kind: 'local' };
     const why = size
       ? limitWords('size', limits)
       : deadline.aborted
         ? `no complete answer within ${formatDuration(timeoutMs)}`
-        : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
+        : moved
+          ? leaderWords.leadershipChanged(followerNow()?.leader ?? null)
+          : ((err as NodeJS.ErrnoException).code ?? (err as Error).name);
     // Once it answers, the leader has the request: not relayed (502), never "not handed on" (503).
     return answered || size
       ? { kind: 'failed', reason: leaderWords.notRelayed(leader, address, why) }
@@ -936,7 +1012,7 @@ export async function leaderStatus<T>(
 ): Promise<{ status: T; relayedBy: string } | null> {
   if (follower === null) return null;
   const get = { method: 'GET', url: path, headers: {} };
-  const off = await handOff(get, Buffer.alloc(0), follower, null, timeoutMs);
+  const off = await handOff(get, Buffer.alloc(0), () => follower, null, timeoutMs);
   if (off.kind !== 'answered' || off.status !== 200) return null;
   try {
     return { status: JSON.parse(off.body.toString('utf8')) as T, relayedBy: follower.identity };

@@ -26,6 +26,7 @@ type DaemonLeadership = ReturnType<typeof electedLeadership>;
 export function soleLeadership(): DaemonLeadership {
   return {
     notLeading: () => null,
+    changed: () => SOLE_TERM.signal,
     term: SOLE_TERM,
     isLeader: () => true,
     status: () => undefined,
@@ -55,9 +56,16 @@ export function electedLeadership(
   let elector: LeaderElector | null = null;
   let starting: Promise<void> | null = null;
   const none: Term = { signal: AbortSignal.abort(new Error('not leading')), id: null };
+  let change = new AbortController();
+  const changing = () => {
+    change.abort();
+    change = new AbortController();
+  };
   return {
     notLeading: (): string | null =>
       elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
+    /** Aborted when the leader changes (this replica or another): a hand-off's wait ends (http.ts). */
+    changed: (): AbortSignal => change.signal,
     /** The current term (an ended one while not leading). */
     get term(): Term {
       return elector?.currentTerm ?? none;
@@ -94,6 +102,7 @@ export function electedLeadership(
               { identity, lease: where, ...(wait > 0 ? { takeoverWaitMs: wait } : {}) },
               'became the leader: reconciling',
             );
+            changing();
             onElected();
           },
           onStoppedLeading: (reason) => {
@@ -105,8 +114,10 @@ export function electedLeadership(
             );
           },
           onNewLeader: (leader) => {
-            if (leader !== identity)
-              logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+            // This replica's own term is said (and changes) once it starts, below.
+            if (leader === identity) return;
+            logger.info({ leader, lease: where }, `the leader is ${leader ?? 'nobody'}`);
+            changing();
           },
           onError: (err) => {
             const message = err instanceof Error ? err.message : String(err);
@@ -139,7 +150,8 @@ export function followerOf(
 ): Follower | null {
   const s = leadership.status();
   if (election === null || !s || s.isLeader) return null;
-  return { ...s, retryAfterSeconds: Math.ceil(election.leaseDurationMs / 1000), limits };
+  const retryAfterSeconds = Math.ceil(election.leaseDurationMs / 1000);
+  return { ...s, retryAfterSeconds, limits, changed: leadership.changed() };
 }
 
 /**

@@ -104,7 +104,7 @@ export class DaemonMetrics {
   );
   readonly webhookDeliveries = this.counter(
     'poolsync_webhook_deliveries_total',
-    'Webhook deliveries by provider and result (push, ping, pull_request, comment, ignored, duplicate, unauthorized, bad_request, too_large, not_configured).',
+    'Webhook deliveries by provider and result as answered (push, ping, pull_request, comment, ignored, duplicate, unauthorized, bad_request, too_large, not_configured, leader_unavailable, not_relayed).',
     ['provider', 'result'],
   );
   readonly frozen = this.gauge(

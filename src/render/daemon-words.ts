@@ -428,7 +428,13 @@ export const leaderWords = {
   handedUnset: (by: string, leader: string | undefined, setting: string) =>
     `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, which has no ${setting}: give every replica the same ${setting}`,
   handedUnverified: (by: string, leader: string | undefined, setting: string) =>
-    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, whose ${setting} does not verify its signature: give every replica the same ${setting} (and clocks within a minute of each other)`,
+    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, whose ${setting} does not verify its signature: give every replica the same ${setting}`,
+  /** A forward whose signature verifies, signed more than MAX_SKEW_MS from this replica's clock. */
+  handedExpired: (by: string, leader: string | undefined, ageSeconds: number) =>
+    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, which got it signed ${ageSeconds < 0 ? `${-ageSeconds} s ahead of its clock` : `${ageSeconds} s ago`}, past the minute a hand-off is accepted: the replicas' clocks differ by more than a minute (keep them synchronised, e.g. NTP), or the hand-off waited that long on a leader that did not answer; nothing was done, send the request again`,
+  /** A hand-off's wait cut because the Lease changed hands meanwhile. */
+  leadershipChanged: (now: string | null) =>
+    `the leadership changed meanwhile; the leader is ${now ?? 'not known yet'}`,
 };
 
 /** A drift change as the terminal lists it: put back, or still as someone changed it. */

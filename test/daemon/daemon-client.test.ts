@@ -67,7 +67,9 @@ describe('poolsync status, sync and history', () => {
     );
     const wrong = memoryIo({ POOLSYNC_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
     expect(await exitOf(wrong, sync(argsOf(url), wrong))).toBe(1);
-    expect(wrong.err()).toMatch(/answered HTTP 401: missing or wrong bearer token/);
+    expect(wrong.err()).toBe(
+      `Error: ${url}/reconcile answered HTTP 401: missing or wrong bearer token. The admin token sent was read from POOLSYNC_ADMIN_TOKEN, and it is not the admin token this daemon was started with (its POOLSYNC_ADMIN_TOKEN or --admin-token-file): pass that one\n`,
+    );
     const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
     expect(await sync(argsOf(url), synced)).toBe(0);
     expect(synced.out()).toMatch(
@@ -297,6 +299,17 @@ describe('poolsync status, sync and history', () => {
     // A quickstart listening on every interface recorded 0.0.0.0: asked on this machine's loopback.
     writeFileSync(join(work, '.poolsync/daemon-url'), `${url.replace('127.0.0.1', '0.0.0.0')}\n`);
     expect((await runInProcess(['status'], {}, work)).stdout).toContain(`Daemon ${url}: `);
+    // A token file left by an earlier quickstart, this one started with a token given to it: the
+    // refusal names the file sent (never its value) and the way out.
+    writeFileSync(join(work, '.poolsync/admin-token'), 'an-earlier-quickstart-token-0123\n');
+    const stale = await runInProcess(['sync', '--no-wait'], {}, work);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toBe(
+      `Error: ${url}/reconcile answered HTTP 401: missing or wrong bearer token. The admin token sent was read from .poolsync/admin-token (this folder's quickstart token, used since neither --admin-token-file, POOLSYNC_ADMIN_TOKEN_FILE nor POOLSYNC_ADMIN_TOKEN is set), ` +
+        'and this daemon was started with another admin token: pass that one (--admin-token-file FILE, POOLSYNC_ADMIN_TOKEN_FILE or POOLSYNC_ADMIN_TOKEN), or remove .poolsync/admin-token if it is left from an earlier quickstart\n',
+    );
+    expect(stale.stderr).not.toContain('an-earlier-quickstart-token');
+    writeFileSync(join(work, '.poolsync/admin-token'), `${ADMIN}\n`);
     // --daemon and POOLSYNC_DAEMON_URL come first.
     const named = await runInProcess(['status', '--daemon', 'http://127.0.0.1:9'], {}, work);
     expect(named.stderr).toMatch(/cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status/);

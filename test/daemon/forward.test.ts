@@ -29,6 +29,12 @@ import { githubSignature } from '../../src/daemon/webhooks.js';
 import { main } from '../../src/cli/run.js';
 import { memoryIo } from '../support/memory-io.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
+import { until } from '../support/until.js';
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { electedLeadership, followerOf } from '../../src/daemon/leader.js';
+import { startFakeKubeApi } from '../support/fake-kube-api.js';
 
 const GITHUB = 'github-secret-0123456789';
 const GITLAB = 'gitlab-token-0123456789';
@@ -49,7 +55,7 @@ async function replica(
   identity: string,
   follower: () => Follower | null,
   secrets: Secrets = {},
-): Promise<{ server: StatusServer; seen: Seen }> {
+): Promise<{ server: StatusServer; seen: Seen; metrics: DaemonMetrics; logged: Logged[] }> {
   const seen: Seen = {
     reconciles: [],
     approvals: [],
@@ -57,6 +63,8 @@ async function replica(
     pullRequests: [],
     freezes: [],
   };
+  const logged: Logged[] = [];
+  const metrics = new DaemonMetrics({ processMetrics: false });
   const h: HttpHandlers = {
     status: () => {
       const f = follower();
@@ -74,7 +82,7 @@ async function replica(
       return { ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity, leader };
     },
     ready: () => true,
-    metrics: new DaemonMetrics({ processMetrics: false }),
+    metrics,
     requestReconcile: async (reason) => {
       seen.reconciles.push(reason);
     },
@@ -103,13 +111,25 @@ async function replica(
     },
     follower,
     replica: identity,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) }),
     ...secrets,
   };
   const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
   cleanup.add(() => server.close());
-  return { server, seen };
+  return { server, seen, metrics, logged };
 }
+
+/** A log record of a replica: its message and fields. */
+type Logged = { msg: string } & Record<string, unknown>;
+
+/** The count of `poolsync_webhook_deliveries_total` for GitHub and `result`, as scraped. */
+const deliveries = async (metrics: DaemonMetrics, result: string): Promise<number> => {
+  const line = new RegExp(
+    `^poolsync_webhook_deliveries_total\\{provider="github",result="${result}"\\} (\\d+)$`,
+    'm',
+  );
+  return Number(line.exec(await metrics.text())?.[1] ?? 0);
+};
 
 async function pair(leaderSecrets: Secrets = {}) {
   const leader = await replica('replica-l', () => null, leaderSecrets);
@@ -155,9 +175,14 @@ describe('a follower hands requests to the leader', () => {
     const { leader, follower } = await pair();
     const f = follower.server.url;
 
-    const pushed = await github(f, 'push', push);
+    const pushed = await github(f, 'push', push, GITHUB, 'ha-1');
     expect(pushed.status).toBe(202);
     expect(pushed.headers.get('x-poolsync-replica')).toBe('replica-l');
+    // The follower logs and counts the leader's answer, naming the leader that gave it.
+    expect(follower.logged.filter((l) => l.delivery === 'ha-1')).toEqual([
+      expect.objectContaining({ result: 'push', status: 202, leader: 'replica-l' }),
+    ]);
+    expect(await deliveries(follower.metrics, 'push')).toBe(1);
     const commented = await github(f, 'issue_comment', commentOn(7));
     expect(commented.status).toBe(202);
     const pr = await github(f, 'pull_request', {
@@ -248,7 +273,7 @@ describe('a follower hands requests to the leader', () => {
     const pushed = await github(f, 'push', push);
     expect(pushed.status).toBe(401);
     expect(((await pushed.json()) as { message: string }).message).toBe(
-      'replica-f accepted the credential and handed the request to the leader replica-l, whose POOLSYNC_GITHUB_WEBHOOK_SECRET does not verify its signature: give every replica the same POOLSYNC_GITHUB_WEBHOOK_SECRET (and clocks within a minute of each other)',
+      'replica-f accepted the credential and handed the request to the leader replica-l, whose POOLSYNC_GITHUB_WEBHOOK_SECRET does not verify its signature: give every replica the same POOLSYNC_GITHUB_WEBHOOK_SECRET',
     );
     const reconcile = await fetch(`${f}/reconcile`, {
       method: 'POST',
@@ -283,10 +308,37 @@ describe('a follower hands requests to the leader', () => {
     expect(
       (await forwarded(signForward(ADMIN, 'x', 'POST', '/approve', Buffer.from('{}')))).status,
     ).toBe(401);
-    expect(
-      (await forwarded(signForward(ADMIN, 'x', 'POST', '/approve', b, Date.now() - 120_000)))
-        .status,
-    ).toBe(401);
+    // Signed with the right token too long ago: said to be late, not a token mismatch.
+    const stale = await forwarded(
+      signForward(ADMIN, 'x', 'POST', '/approve', b, Date.now() - 120_000),
+    );
+    expect(stale.status).toBe(401);
+    const late = ((await stale.json()) as { error: string }).error;
+    expect(late.replace(/signed \d+ s ago/, 'signed N s ago')).toBe(
+      'x accepted the credential and handed the request to the leader replica-l, which got it signed N s ago, past the minute a hand-off is accepted: ' +
+        "the replicas' clocks differ by more than a minute (keep them synchronised, e.g. NTP), or the hand-off waited that long on a leader that did not answer; nothing was done, send the request again",
+    );
+    const raw = JSON.stringify(push);
+    const latePush = await fetch(`${l}/webhooks/github`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        [FORWARDED_HEADER]: signForward(
+          GITHUB,
+          'x',
+          'POST',
+          '/webhooks/github',
+          Buffer.from(raw),
+          Date.now() + 90_000,
+        ),
+      },
+      body: raw,
+    });
+    expect(latePush.status).toBe(401);
+    expect(((await latePush.json()) as { message: string }).message).toMatch(
+      /^x accepted the credential .* which got it signed \d+ s ahead of its clock, past the minute/,
+    );
     expect((await forwarded('identity=x')).status).toBe(401);
     expect(leader.seen.approvals).toEqual([]);
     expect((await forwarded(signForward(ADMIN, 'x', 'POST', '/approve', b))).status).toBe(200);
@@ -331,11 +383,19 @@ describe('a follower hands requests to the leader', () => {
       limits: DEFAULT_LIMITS,
     }));
     const f = follower.server.url;
-    const pushed = await github(f, 'push', push);
+    const pushed = await github(f, 'push', push, GITHUB, 'ha-3');
     expect(pushed.status).toBe(503);
-    expect(((await pushed.json()) as { error: string }).error).toMatch(
+    const { error } = (await pushed.json()) as { error: string };
+    expect(error).toMatch(
       /could not hand the request to it \(the leader replica-l did not answer at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/,
     );
+    // Logged and counted as answered (a hand-tester saw "202 reconcile queued" and `push` here).
+    const said = follower.logged.filter((l) => l.delivery === 'ha-3');
+    expect(said).toEqual([
+      expect.objectContaining({ result: 'leader_unavailable', status: 503, msg: error }),
+    ]);
+    expect(await deliveries(follower.metrics, 'push')).toBe(0);
+    expect(await deliveries(follower.metrics, 'leader_unavailable')).toBe(1);
     const pr = await github(f, 'pull_request', {
       action: 'opened',
       number: 9,
@@ -393,6 +453,110 @@ describe('a follower hands requests to the leader', () => {
   });
 });
 
+describe('the leadership changing while a follower waits on the leader', () => {
+  /** A follower of a leader that takes requests and never answers (SIGSTOPped), and its Lease. */
+  async function hungLeader() {
+    let arrived = 0;
+    const address = await leaderAt(() => (arrived += 1));
+    const lease = {
+      leader: 'replica-b' as string | null,
+      leading: false,
+      change: new AbortController(),
+    };
+    const follower = await replica('replica-a', () =>
+      lease.leading
+        ? null
+        : {
+            identity: 'replica-a',
+            leader: lease.leader,
+            leaderAddress: address,
+            retryAfterSeconds: 2,
+            limits: DEFAULT_LIMITS,
+            changed: lease.change.signal,
+          },
+    );
+    /** The Lease changes hands: to this replica (`leading`) or another. */
+    const moveTo = (leader: string) => {
+      lease.leading = leader === 'replica-a';
+      lease.leader = leader;
+      lease.change.abort();
+      lease.change = new AbortController();
+    };
+    return { follower, moveTo, arrived: () => arrived };
+  }
+
+  it('this replica takes the Lease: `poolsync sync` handed to the hung leader is run here, not left waiting on it', async () => {
+    const { follower, moveTo, arrived } = await hungLeader();
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    const sync = main(['sync', '--daemon', follower.server.url], io);
+    await until('the sync handed to the leader', () => arrived() === 1);
+    moveTo('replica-a');
+    expect(await sync).toBe(0);
+    expect(io.err()).toBe('');
+    expect(follower.seen.reconciles).toEqual(['manual']);
+  });
+
+  it('another replica takes the Lease: a push waiting on the old leader is answered 503 at once, naming the new one', async () => {
+    const { follower, moveTo, arrived } = await hungLeader();
+    const pushed = github(follower.server.url, 'push', push, GITHUB, 'ha-4');
+    await until('the push handed to the leader', () => arrived() === 1);
+    moveTo('replica-c');
+    const res = await pushed;
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect((await res.json()) as { error: string; leader: string }).toEqual({
+      error: expect.stringMatching(
+        /^this replica is not the leader and could not hand the request to it \(the leader replica-b did not answer at http:\/\/127\.0\.0\.1:\d+ \(the leadership changed meanwhile; the leader is replica-c\)\), so it does not reconcile this push\. Retry later$/,
+      ),
+      leader: 'replica-c',
+    });
+    expect(follower.seen.reconciles).toEqual([]);
+    expect(await deliveries(follower.metrics, 'leader_unavailable')).toBe(1);
+  });
+});
+
+describe('a replica taking the Lease', () => {
+  it("ends its hand-offs' wait (followerOf's `changed`), on the fake Kubernetes API", async () => {
+    const kube = await startFakeKubeApi();
+    cleanup.add(async () => {
+      await kube.close();
+      await rm(dirname(kube.kubeconfig), { recursive: true, force: true });
+    });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(kube.kubeconfig);
+    const deps = {
+      logger: pino({ level: 'silent' }),
+      metrics: new DaemonMetrics({ processMetrics: false }),
+      kubeConfig,
+      env: {},
+    };
+    const election = (identity: string) => ({
+      lease: { namespace: 'poolsync', name: 'handoff' },
+      identity,
+      advertiseAddress: null,
+      // Long enough that neither loses it on a busy machine: it changes hands only when given up.
+      leaseDurationMs: 20_000,
+      renewDeadlineMs: 15_000,
+      retryPeriodMs: 100,
+    });
+    const b = electedLeadership(election('replica-b'), deps);
+    cleanup.add(() => b.stop());
+    b.start(() => {}, 'http://127.0.0.1:1');
+    await until('replica-b leads', () => b.isLeader());
+    const a = electedLeadership(election('replica-a'), deps);
+    cleanup.add(() => a.stop());
+    a.start(() => {}, 'http://127.0.0.1:2');
+    const config = { leaderElection: election('replica-a'), limits: DEFAULT_LIMITS };
+    await until('replica-a follows replica-b', () => followerOf(a, config)?.leader === 'replica-b');
+    const waiting = followerOf(a, config)!;
+    expect(waiting.changed?.aborted).toBe(false);
+    await b.stop(); // gives the Lease up
+    await until('replica-a leads', () => a.isLeader());
+    expect(waiting.changed?.aborted).toBe(true);
+    expect(followerOf(a, config)).toBeNull();
+  });
+});
+
 describe('handOff', () => {
   it('a leader trickling its answer a byte at a time is cut off at the hand-off deadline', async () => {
     const address = await leaderAt((res) => {
@@ -408,7 +572,7 @@ describe('handOff', () => {
       limits: DEFAULT_LIMITS,
     };
     const get = { method: 'GET', url: '/status', headers: {} };
-    expect(await handOff(get, Buffer.alloc(0), follower, null, 1_000)).toEqual({
+    expect(await handOff(get, Buffer.alloc(0), () => follower, null, 1_000)).toEqual({
       kind: 'failed',
       reason: `the leader l at ${address} got the request, but its answer was not relayed: no complete answer within 1.0s`,
     });
@@ -440,13 +604,13 @@ describe('handOff', () => {
           },
         },
         body,
-        {
+        () => ({
           identity: 'f',
           leader: 'l',
           leaderAddress: address,
           retryAfterSeconds: 2,
           limits: DEFAULT_LIMITS,
-        },
+        }),
         GITLAB,
         5_000,
       );
@@ -460,8 +624,9 @@ describe('handOff', () => {
       expect(got!.headers.authorization).toBeUndefined();
       expect(got!.headers['x-gitlab-event']).toBe('Push Hook');
       expect(JSON.stringify(got!.headers)).not.toContain(GITLAB);
-      expect(verifyForward(GITLAB, got!.headers, 'POST', '/webhooks/gitlab?x=1', body)).toBe(true);
-      expect(verifyForward(GITLAB, got!.headers, 'POST', '/webhooks/gitlab', body)).toBe(false);
+      const verify = (path: string) => verifyForward(GITLAB, got!.headers, 'POST', path, body);
+      expect(verify('/webhooks/gitlab?x=1')).toEqual({ kind: 'verified' });
+      expect(verify('/webhooks/gitlab')).toEqual({ kind: 'invalid' });
     } finally {
       await new Promise((r) => sink.close(r));
     }

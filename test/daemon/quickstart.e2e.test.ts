@@ -299,6 +299,25 @@ describe('the quickstart terminal', () => {
     expect(await localAdminToken(work)).toMatchObject({ token: first.token, made: null });
   }, 180_000);
 
+  it('started with an admin token given to it, records its address too: commands in its folder find it (they asked 127.0.0.1:8080)', async () => {
+    const work = tempFolder('poolsync-quickstart-');
+    cpSync(EXAMPLE, join(work, 'repo'), { recursive: true });
+    const given = join(work, 'admin-token');
+    writeFileSync(given, 'a-given-admin-token-0123456789\n', { mode: 0o600 });
+    const d = quickstart(work, ['--watch', 'repo'], { POOLSYNC_ADMIN_TOKEN_FILE: given });
+    await until('listening', () => urlOf(d.out()), { detail: () => d.out() + d.err() });
+    const url = urlOf(d.out())!;
+    expect(readFileSync(join(work, '.poolsync/daemon-url'), 'utf8')).toBe(`${url}\n`);
+    expect(existsSync(join(work, '.poolsync/admin-token'))).toBe(false);
+    await until('the first run', () => d.out().includes('First run applied.'));
+    const st = await runInProcess(['status'], {}, work);
+    expect(st.stdout).toContain(`Daemon ${url}: `);
+    const synced = await runInProcess(['sync'], { POOLSYNC_ADMIN_TOKEN_FILE: given }, work);
+    expect(synced.stderr).toBe('');
+    expect(synced.stdout).toMatch(/^#2 in sync /);
+    expect(await d.stop()).toBe(0);
+  });
+
   it('only the quickstart serves its control plane: another daemon on an embedded state answers 404 there', async () => {
     const work = tempFolder('poolsync-quickstart-');
     cpSync(EXAMPLE, join(work, 'repo'), { recursive: true });

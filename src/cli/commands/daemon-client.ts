@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
-import type { FreezeBefore } from '../../daemon/http.js';
+import { WRONG_BEARER, type FreezeBefore } from '../../daemon/http.js';
 import { renderText, renderedOfRun } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
 import {
@@ -721,8 +721,8 @@ const DAEMON_SETTING = '--daemon (its status address; env POOLSYNC_DAEMON_URL)';
 /** POSTs with the admin token, read first (`what`: for the message when there is none). */
 async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: string) {
   const base = at.base;
-  const token = await adminToken(args['admin-token-file'], io.env, base);
-  if (token === null) {
+  const admin = await adminToken(args['admin-token-file'], io.env, base);
+  if (admin === null) {
     const missing = `${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE (\`poolsync daemon --quickstart\` makes ${LOCAL_ADMIN_TOKEN_FILE}, read here when the daemon is on this machine)`;
     // No token helps a daemon that does not answer: that is said first (it said only the
     // token), and what it needs once it answers.
@@ -738,11 +738,17 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
         : `${unreachable.message}${/[.?!]$/.test(unreachable.message) ? '' : '.'} Once it answers, ${missing}`,
     );
   }
-  return (path: string, body?: object, callTimeoutMs?: number) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  return async (path: string, body?: object, callTimeoutMs?: number) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${admin.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const init = { method: 'POST', headers, body: body && JSON.stringify(body) };
-    return daemonRequest(`${base}${path}`, init, io.env, at.setting, callTimeoutMs);
+    const res = await daemonRequest(`${base}${path}`, init, io.env, at.setting, callTimeoutMs);
+    if (res.status !== 401) return res;
+    // Which token went, never its value: a stale one in a file is otherwise a riddle.
+    const why = (res.json as { error?: string }).error;
+    const refused = answered(`${base}${path.split('?')[0]}`, 401, why);
+    const wayOut = why?.startsWith(WRONG_BEARER) ? `, ${admin.wrong}` : '';
+    throw new UserError(`${refused}. The admin token sent was read ${admin.from}${wayOut}`);
   };
 }
 
@@ -755,7 +761,7 @@ async function adminToken(
   file: string | undefined,
   env: NodeJS.ProcessEnv,
   base: string,
-): Promise<string | null> {
+): Promise<{ token: string; from: string; wrong: string } | null> {
   const quickstart =
     !env.POOLSYNC_ADMIN_TOKEN && (await isQuickstartDaemon(base))
       ? LOCAL_ADMIN_TOKEN_FILE
@@ -767,12 +773,28 @@ async function adminToken(
     ).toString();
     if (text.trim() === '') throw new UserError(`the admin token file ${path} is empty`);
     rememberSecret(text, `the admin token file ${path}`);
-    return headerToken(text.trim(), `the admin token file ${path}`);
+    const token = headerToken(text.trim(), `the admin token file ${path}`);
+    // Read for the person, who may not know the file is there: it may be an earlier quickstart's.
+    if ((file ?? env.POOLSYNC_ADMIN_TOKEN_FILE) === undefined)
+      return {
+        token,
+        from: `from ${path} (this folder's quickstart token, used since neither --admin-token-file, POOLSYNC_ADMIN_TOKEN_FILE nor POOLSYNC_ADMIN_TOKEN is set)`,
+        wrong: `and this daemon was started with another admin token: pass that one (--admin-token-file FILE, POOLSYNC_ADMIN_TOKEN_FILE or POOLSYNC_ADMIN_TOKEN), or remove ${path} if it is left from an earlier quickstart`,
+      };
+    const from =
+      file !== undefined ? `--admin-token-file ${path}` : `POOLSYNC_ADMIN_TOKEN_FILE (${path})`;
+    return { token, from: `from ${from}`, wrong: WRONG_TOKEN };
   }
   const token = env.POOLSYNC_ADMIN_TOKEN?.trim();
   rememberSecret(token, 'POOLSYNC_ADMIN_TOKEN');
-  return token ? headerToken(token, 'POOLSYNC_ADMIN_TOKEN') : null;
+  if (!token) return null;
+  const sent = headerToken(token, 'POOLSYNC_ADMIN_TOKEN');
+  return { token: sent, from: 'from POOLSYNC_ADMIN_TOKEN', wrong: WRONG_TOKEN };
 }
+
+/** What to do when a token a person gave is refused as wrong. */
+const WRONG_TOKEN =
+  'and it is not the admin token this daemon was started with (its POOLSYNC_ADMIN_TOKEN or --admin-token-file): pass that one';
 
 async function isQuickstartDaemon(base: string): Promise<boolean> {
   if (!URL.canParse(base) || !isLoopback(new URL(base).hostname)) return false;

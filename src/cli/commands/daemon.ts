@@ -203,8 +203,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
       `${LOCAL_ADMIN_TOKEN_FILE} appeared while this quickstart started (another \`npm start\` in this folder?), or is empty: stop the other one, or remove the file, and start again`,
     );
   }
-  // The quickstart's token is sent by the CLI to this daemon only, not to another on this machine.
-  if (token && starting) {
+  // Commands in this folder find this daemon by it, whichever token it has; the CLI sends this
+  // folder's token file to this address only, never to another daemon on this machine.
+  if (starting) {
     const path = resolve(LOCAL_DAEMON_URL_FILE);
     const what = "quickstart daemon's address";
     await writeOwnFile(dirname(path), path, `${daemon.url}\n`, { what, mode: 0o644 });
