@@ -69,13 +69,12 @@ describe('daemon: pull_request webhook → plan comment', () => {
     }
   });
 
-  it('a pull request that changes only a rendered file says so, as `poolsync plan` does (it said "No changes.")', async () => {
+  /** The comment the daemon posts on pull request `number`, whose head commits `prFiles`. */
+  async function commentOn(number: number, prFiles: Record<string, string>): Promise<string> {
     const repo = new TestRepo();
     repo.commit(manifests());
-    const files = manifests();
-    files['poolsync.yaml'] += 'render:\n  union-cluster-pools:\n    path: deploy/pools.yaml\n';
-    const prHead = repo.commit(files, 'pr');
-    git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/8/head`);
+    const prHead = repo.commit(prFiles, 'pr');
+    git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/${number}/head`);
     git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
     const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
     try {
@@ -83,59 +82,45 @@ describe('daemon: pull_request webhook → plan comment', () => {
       const event = pullRequestPayload({
         action: 'synchronize',
         repository: 'acme/cfg',
-        number: 8,
+        number,
         headSha: prHead,
       });
       const url = `${d.daemon.url}/webhooks/github`;
       expect((await deliverGitHub(url, SECRET, 'pull_request', event)).status).toBe(202);
       await until('the final status', () => finalStatuses().length > 0);
-      const [comment] = forge.list('github:acme/cfg#8');
-      expect(comment!.body).toContain(
-        '**No changes to send to the control plane.** The repository changes what it has no API for: rendered file deploy/pools.yaml, below.\n',
-      );
-      // The command a reviewer runs in a clone: the daemon's --path, never its own checkout.
-      expect(comment!.body).toContain(
-        '- deploy/pools.yaml does not exist yet, and Union self-managed has no API for the pool → clusters mapping. Render the file (`poolsync render union-cluster-pools .`), then hand the file to Union (support), who configure the control plane with it.\n',
-      );
-      expect(comment!.body).not.toContain('No changes.');
+      return forge.list(`github:acme/cfg#${number}`)[0]!.body;
     } finally {
       await d.stop();
     }
+  }
+
+  it('a pull request that changes only a rendered file says so, as `poolsync plan` does (it said "No changes.")', async () => {
+    const files = manifests();
+    files['poolsync.yaml'] += 'render:\n  union-cluster-pools:\n    path: deploy/pools.yaml\n';
+    const comment = await commentOn(8, files);
+    expect(comment).toContain(
+      '**No changes to send to the control plane.** The repository changes what it has no API for: rendered file deploy/pools.yaml, below.\n',
+    );
+    // The command a reviewer runs in a clone: the daemon's --path, never its own checkout.
+    expect(comment).toContain(
+      '- deploy/pools.yaml does not exist yet, and Union self-managed has no API for the pool → clusters mapping. Render the file (`poolsync render union-cluster-pools .`), then hand the file to Union (support), who configure the control plane with it.\n',
+    );
+    expect(comment).not.toContain('No changes.');
   });
 
   it('a pull request over configuration-only objects no rendered file is named for says so, as `poolsync plan` does (it said "No changes.")', async () => {
-    const repo = new TestRepo();
-    repo.commit(manifests());
     // The embedded control plane takes ExecutionCluster and ClusterLabel as configuration only.
-    const prHead = repo.commit(manifests({ flyteLabels: true }), 'pr');
-    git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/9/head`);
-    git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
-    const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
-    try {
-      await d.daemon.firstRun;
-      const event = pullRequestPayload({
-        action: 'synchronize',
-        repository: 'acme/cfg',
-        number: 9,
-        headSha: prHead,
-      });
-      const url = `${d.daemon.url}/webhooks/github`;
-      expect((await deliverGitHub(url, SECRET, 'pull_request', event)).status).toBe(202);
-      await until('the final status', () => finalStatuses().length > 0);
-      const [comment] = forge.list('github:acme/cfg#9');
-      expect(comment!.body).toContain(
-        '**No changes to send to the control plane.** The repository declares ExecutionCluster and ClusterLabel objects, which have no API and no rendered file to compare them with (poolsync.yaml render): whether they changed is unknown, below.\n',
-      );
-      expect(comment!.body).toContain(
-        '- ExecutionCluster and ClusterLabel objects are in no rendered file (poolsync.yaml render names none), and flyteadmin has no API for labelClusterMap and clusterConfigs (it reads them from its Helm values at start-up). Render the file (`poolsync render flyte-core-values . --out FILE`), then deploy it',
-      );
-      expect(comment!.body).not.toContain('No changes.');
-      // The check names no file to deploy (none is named): what is unknown.
-      expect(finalStatuses()[0]!.body.description).toBe(
-        'Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 blocked. ExecutionCluster and ClusterLabel objects unknown (no rendered file).',
-      );
-    } finally {
-      await d.stop();
-    }
+    const comment = await commentOn(9, manifests({ flyteLabels: true }));
+    expect(comment).toContain(
+      '**No changes to send to the control plane.** The repository declares ExecutionCluster and ClusterLabel objects, which have no API and no rendered file to compare them with (poolsync.yaml render): whether they changed is unknown, below.\n',
+    );
+    expect(comment).toContain(
+      '- ExecutionCluster and ClusterLabel objects are in no rendered file (poolsync.yaml render names none), and flyteadmin has no API for labelClusterMap and clusterConfigs (it reads them from its Helm values at start-up). Render the file (`poolsync render flyte-core-values . --out FILE`), then deploy it',
+    );
+    expect(comment).not.toContain('No changes.');
+    // The check names no file to deploy (none is named): what is unknown.
+    expect(finalStatuses()[0]!.body.description).toBe(
+      'Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 blocked. ExecutionCluster and ClusterLabel objects unknown (no rendered file).',
+    );
   });
 });
