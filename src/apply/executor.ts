@@ -306,8 +306,9 @@ function stop(run: Run, reason: 'failure' | 'aborted', halt = false): void {
 
 /**
  * Whether a ready step may start: any until the apply stops; then only one completing a change
- * whose first step is done (a registration's disable, C6: the cluster is left as the repository
- * declares it, as a call in flight is let finish), and none once halted.
+ * whose first step is done (a registration's disable, C6, or a moved queue's activation: the
+ * object is left as the repository declares it, as a call in flight is let finish), and none
+ * once halted.
  */
 function mayStart(run: Run, index: number): boolean {
   return run.stopping === null || (!run.halted && run.plan.steps[index]!.completes_change === true);
@@ -533,12 +534,14 @@ const CALLS_LEFT = 2;
  * Per target: whether some of its call steps are done (CALLS_DONE), some not (CALLS_LEFT), both
  * or neither (NO_CALL: it has none), kept as one number rather than a list of its results
  * (100,000 lists, ~10 MB, at the end of a 100,000-step apply: issue 63). Its keys are the steps'
- * targets, which tell side effects. Waits and a step completing a change are no call that makes it.
+ * targets, which tell side effects. Waits are no call that makes it, nor a step completing a change
+ * (a cluster registered is made) but an activation: undone, its queue is left drained, made in part.
  */
 function callsByTarget(plan: Plan, status: readonly StepStatus[]) {
   const calls = new Map<string, number>();
   plan.steps.forEach((s, i) => {
-    const makes = !(s.op === 'wait_idle' || s.op === 'wait_drained' || s.completes_change === true);
+    const completes = s.completes_change === true && s.op !== 'activate_queue';
+    const makes = !(s.op === 'wait_idle' || s.op === 'wait_drained' || completes);
     const call = makes ? (status[i] === 'done' ? CALLS_DONE : CALLS_LEFT) : NO_CALL;
     calls.set(s.target, (calls.get(s.target) ?? NO_CALL) | call);
   });

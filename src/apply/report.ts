@@ -44,6 +44,12 @@ const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   delete_execution_cluster_label: ['Deleting', 'Deletion'],
 };
 
+/** Why a step completing a change starts although the apply is stopping. */
+const STOPPING_WORDS = (op: Step['op']) =>
+  op === 'activate_queue'
+    ? 're-activating it although the apply is stopping: it was drained for its move, which is done'
+    : 'disabling it although the apply is stopping: it was just registered, and the repository declares it disabled';
+
 export type Colors = Record<'green' | 'red' | 'yellow' | 'bold', (s: string) => string>;
 
 const same = (s: string) => s;
@@ -60,12 +66,10 @@ export function progressPrinter(write: (line: string) => void, colors: Colors = 
   return (e: ApplyEvent): void => {
     switch (e.type) {
       case 'step_started':
-        // Once stopping, only a step completing a change starts: the planner marks only a
-        // registration's disable (C6).
+        // Once stopping, only a step completing a change starts: the planner marks a
+        // registration's disable (C6) and the activation after a move.
         return write(
-          stopping
-            ? `${startedLine(e)} (disabling it although the apply is stopping: it was just registered, and the repository declares it disabled)`
-            : startedLine(e),
+          stopping ? `${startedLine(e)} (${STOPPING_WORDS(e.step.op)})` : startedLine(e),
         );
       case 'step_finished':
         return write(finishedLine(e, colors));

@@ -125,8 +125,9 @@ export type Step = StepOp & {
   /** `api` (absent): the executor makes the call; `manual`: the backend has no public API for it (a runbook step). */
   execution?: 'api' | 'manual';
   /**
-   * It completes the change a step it depends on made (C6: a registration's disable): once that
-   * step is done it runs even while the apply stops, as a call in flight finishes. Absent: false.
+   * It completes the change a step it depends on made (C6: a registration's disable; a queue's
+   * activation after its move): once that step is done it runs even while the apply stops, as a
+   * call in flight finishes. Absent: false.
    */
   completes_change?: true;
   manual?: ManualInstruction;

@@ -179,7 +179,7 @@ function addLeavingNodes(b: StepBuild): void {
 }
 
 function addQueueLifecycleNodes(b: StepBuild): void {
-  const { g, queues } = b;
+  const { g, queues, drainedWith } = b;
   const drain = (name: string) => {
     g.add('drain', name, 'drain_queue', { name });
     const target = address('Queue', name);
@@ -194,7 +194,12 @@ function addQueueLifecycleNodes(b: StepBuild): void {
     g.add('deleteQueue', name, 'delete_queue', { name });
   });
   queues.forEach((q, name) => {
-    if (q.activates) g.add('activate', name, 'activate_queue', { name });
+    if (!q.activates) return;
+    const activate = g.add('activate', name, 'activate_queue', { name });
+    // A queue this plan drains for a move (its own or its cluster's), active before and after:
+    // a stopping apply still activates it once moved, or it is left drained in its new pool.
+    if ((q.moves || drainedWith(name)) && (q.live?.state ?? 'active') === 'active')
+      g.completesChange(activate);
   });
 }
 

@@ -11,7 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { executePlan } from '../../src/apply/executor.js';
+import { renderApplyResult } from '../../src/apply/report.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
+import type { Plan } from '../../src/model/plan.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { interruptedWhen, runInProcess } from '../support/memory-io.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
@@ -31,8 +34,11 @@ const validate = new Ajv2020({ strict: true, allErrors: true }).compile(
   JSON.parse(readFileSync(join(REPO_ROOT, 'schemas/apply-result.schema.json'), 'utf8')) as object,
 );
 
-/** batch applied in prod, busy (its work never finishes on its own), and the repository moving it to dev. */
-async function busyQueueMoving() {
+/**
+ * batch applied in prod, busy unless `idle` (its work never finishes on its own), and the
+ * repository moving it to dev.
+ */
+async function busyQueueMoving(idle = false) {
   const caps = parseCapabilities('drain,queue_move');
   if (!caps.ok) throw new Error(caps.error);
   const { embedded, url } = await servedControlPlane(
@@ -44,7 +50,7 @@ async function busyQueueMoving() {
   const on = ['--control-plane', url, '--state-dir', join(root, 'state')];
   const env = { NO_COLOR: '1' };
   expect((await runInProcess(['apply', repo, '--auto-approve', ...on], env)).code).toBe(0);
-  await embedded.setQueueActivity('batch', { runs_in_flight: 2, actions_in_flight: 5 });
+  if (!idle) await embedded.setQueueActivity('batch', { runs_in_flight: 2, actions_in_flight: 5 });
   await writeRepo(repo, MOVED);
   const batch = async () => (await embedded.listQueues()).find((q) => q.name === 'batch');
   /** Activity gone, the next apply finishes the move: batch active in dev. */
@@ -54,7 +60,9 @@ async function busyQueueMoving() {
     expect(next.code).toBe(0);
     expect(await batch()).toMatchObject({ pool: 'dev', state: 'active' });
   };
-  return { root, repo, on, env, batch, finished };
+  /** batch as the served plane answers its own REST API. */
+  const served = async () => (await fetch(`${url}/v1/queues/batch`)).json() as Promise<object>;
+  return { root, repo, on, env, batch, finished, embedded, served };
 }
 
 describe('a change made in part is named in the report', () => {
@@ -115,4 +123,85 @@ describe('a change made in part is named in the report', () => {
     expect(await batch()).toMatchObject({ pool: 'prod', state: 'draining' });
     await finished();
   });
+});
+
+describe('a queue move stopped once moved: its activation completes it (completes_change)', () => {
+  it('Ctrl-C while batch moves to dev: once moved it is re-activated all the same, said why; every step ran, so the apply is complete; batch reads back active in dev', async () => {
+    const { repo, on, env, served } = await busyQueueMoving(true);
+    // Sent from the write of the move's start line: its call is in flight.
+    const r = await interruptedWhen('Queue/batch: Moving... [s3]', [
+      'apply',
+      repo,
+      '--auto-approve',
+      ...on,
+    ]);
+    expect([r.sent, r.code, r.err]).toEqual([true, 0, '']);
+    expect(r.out).toContain(
+      '\nInterrupted: starting no new step; waiting for the running ones to finish...\n' +
+        'Queue/batch: Move complete after',
+    );
+    expect(r.out).toContain(
+      '\nQueue/batch: Re-activating... [s4] (re-activating it although the apply is stopping: it was drained for its move, which is done)\n',
+    );
+    expect(r.out).toContain('\nApply complete: 0 created, 1 updated, 0 replaced, 0 deleted');
+    expect(await served()).toMatchObject({ pool: 'dev', state: 'active' });
+    const next = await runInProcess(['plan', repo, ...on, '--output', 'json'], env);
+    expect((JSON.parse(next.stdout) as Plan).steps).toEqual([]);
+  });
+
+  /** The saved plan applied, stopped (and halted, if so) as move_queue completes. */
+  async function stoppedOnceMoved(halted: boolean, unmarked = false) {
+    const { root, repo, on, env, embedded, served, finished } = await busyQueueMoving(true);
+    const saved = join(root, 'plan.json');
+    expect((await runInProcess(['plan', repo, ...on, '--out', saved], env)).code).toBe(0);
+    const plan = JSON.parse(readFileSync(saved, 'utf8')) as Plan;
+    expect(plan.steps.map((st) => [st.op, st.completes_change])).toEqual([
+      ['drain_queue', undefined],
+      ['wait_drained', undefined],
+      ['move_queue', undefined],
+      ['activate_queue', true],
+    ]);
+    // A plan an earlier build saved has no mark.
+    const steps = unmarked ? plan.steps.map(({ completes_change: _, ...st }) => st) : plan.steps;
+    const stop = new AbortController();
+    const halt = new AbortController();
+    const result = await executePlan({ ...plan, steps }, embedded, {
+      signal: stop.signal,
+      halt: halt.signal,
+      onEvent: (e) => {
+        if (e.type !== 'step_finished' || e.step.op !== 'move_queue') return;
+        stop.abort();
+        if (halted) halt.abort();
+      },
+    });
+    return { result, plan, served, finished };
+  }
+
+  it('stopped in process: the activation runs once the move is done', async () => {
+    const { result, served } = await stoppedOnceMoved(false);
+    expect(result.steps.map((st) => st.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(result.applied).toEqual([
+      { address: 'Queue/batch', action: 'update', side_effect: false },
+    ]);
+    expect(await served()).toMatchObject({ pool: 'dev', state: 'active' });
+  });
+
+  it.each([
+    ['halted (the lock or the leadership term lost)', true, false],
+    ['a plan saved before the mark, stopped', false, true],
+  ])(
+    '%s: the activation does not run; batch is left drained in dev, made in part; the next apply activates it',
+    async (_, halted, unmarked) => {
+      const { result, plan, served, finished } = await stoppedOnceMoved(halted, unmarked);
+      expect(result.steps.map((st) => st.status)).toEqual(['done', 'done', 'done', 'not_run']);
+      expect(result.applied).toEqual([
+        { address: 'Queue/batch', action: 'partial', side_effect: false, partial_of: 'update' },
+      ]);
+      expect(renderApplyResult(result, plan)).toContain(
+        '\n  ⚠ Queue/batch was left drained in pool dev (it takes no new work): apply again to finish the move\n',
+      );
+      expect(await served()).toMatchObject({ pool: 'dev', state: 'drained' });
+      await finished();
+    },
+  );
 });

@@ -16,7 +16,7 @@ import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { splitHeld } from '../../src/plan/hold.js';
 import { contract, desired, type DesiredInput } from './build.js';
-import { change, expectOrder, expectWellFormed, hasStep } from './helpers.js';
+import { change, expectOrder, expectWellFormed, hasStep, step as stepOf } from './helpers.js';
 import { runSteps } from './runner.js';
 import { desiredDefaultQueue } from '../support/builders.js';
 
@@ -165,6 +165,9 @@ const KINDS: Kind[] = [
           'move_queue Queue/mover',
           'activate_queue Queue/mover',
         );
+        // Drained by the move and active before: a stopping apply still re-activates it.
+        expect(stepOf(plan, 'activate_queue Queue/mover').completes_change).toBe(true);
+        expect(stepOf(plan, 'move_queue Queue/mover').completes_change).toBeUndefined();
       } else if (caps.queue_move) {
         expect(c.action).toBe('blocked');
         expect(whyText(c)).toMatch(/queue_move.*drain off/);
@@ -216,6 +219,7 @@ const KINDS: Kind[] = [
             'move_cluster Cluster/c2',
             'activate_queue Queue/c2',
           );
+          expect(stepOf(plan, 'activate_queue Queue/c2').completes_change).toBe(true);
           // Only the co-named queue, which moves with it (remote/_cluster.py:328-331).
           const drained = plan.steps.filter((s) => s.op === 'drain_queue').map((s) => s.target);
           expect(drained).toEqual(['Queue/c2']);

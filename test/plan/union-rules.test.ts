@@ -28,6 +28,22 @@ const withSettings = (d: DesiredState, ...s: ReturnType<typeof setting>[]): Desi
 });
 
 describe('no half-done change left behind (item 1)', () => {
+  it('a queue left drained is re-activated, moved or not, by a step that completes no change: a stop leaves it as it was', () => {
+    const pb = live().pools[0]!.contract;
+    const clusters = { c1: {}, c2: { pool: 'pb' } };
+    const l = withCaps(live({ pools: { pb }, clusters, queues: { q: {} } }), UNION_CAPABILITIES);
+    l.queues = l.queues.map((q) => (q.name === 'q' ? { ...q, state: 'drained' } : q));
+    for (const pool of [undefined, 'pb']) {
+      const q = pool ? { pool, clusters: ['c2'] } : {};
+      const d = desired({ pools: { pb }, clusters, queues: { q } });
+      const plan = computePlan(d, l);
+      expectWellFormed(plan);
+      expect(ops(plan), String(pool)).toContain('activate_queue Queue/q');
+      expect(ops(plan).includes('move_queue Queue/q'), String(pool)).toBe(pool === 'pb');
+      expect(plan.steps.filter((s) => s.completes_change)).toEqual([]);
+    }
+  });
+
   it('issue 73 item 4: the default queue listed absent and left drained is blocked, and nothing is sent for it', () => {
     const l = withCaps(live({ clusters: { c1: {} } }), UNION_CAPABILITIES);
     l.queues = l.queues.map((q) => (q.name === 'default' ? { ...q, state: 'drained' } : q));

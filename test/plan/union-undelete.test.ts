@@ -69,6 +69,9 @@ describe('soft-deleted pools and clusters declared again', () => {
       ].sort(),
     );
     expect(step(plan, 'update_cluster Cluster/c1').args).toEqual({ name: 'c1', enabled: true });
+    // Undeleted drained: left so by a stop, the queue is no worse than deleted, so nothing here
+    // completes a change.
+    expect(plan.steps.filter((s) => s.completes_change)).toEqual([]);
     expectOrder(
       plan,
       'undelete_pool ClusterPool/p1',
