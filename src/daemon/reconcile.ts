@@ -450,8 +450,7 @@ export class Reconciler {
     if (isOutcome(desired)) return desired;
     // docs/policies.md: pull requests are checked by the branch's policies as of now, even when
     // this run has nothing to apply; a rollback's policy files are the branch's, as its rules are.
-    const { dir } = products.branch ?? snapshot;
-    this.o.policies?.follow(desired, dir);
+    this.o.policies?.follow(desired, products.branch ?? snapshot);
     // An invalid head's drift run renders nothing: its files are the head's to render.
     if (!products.invalidHead) {
       ctx.enter('render');

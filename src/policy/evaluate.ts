@@ -173,10 +173,14 @@ async function policyFiles(set: PolicySet, dir: string): Promise<string[] | stri
     'policies are read from the base branch in a pull request, so that it cannot change what checks it';
   let listed: { mode: string; file: string }[];
   let self: string | undefined;
+  // '': the commit's top folder (the daemon's `policies.path: .` at the repository's root).
+  const under = prefix === '' ? [] : ['--', `${prefix}/`];
   try {
-    self = treeEntries((await git(['ls-tree', '-z', at.commit, '--', prefix])).stdout)[0]?.mode;
-    const { stdout } = await git(['ls-tree', '-r', '-z', at.commit, '--', `${prefix}/`]);
-    listed = treeEntries(stdout);
+    self =
+      prefix === ''
+        ? '040000'
+        : treeEntries((await git(['ls-tree', '-z', at.commit, '--', prefix])).stdout)[0]?.mode;
+    listed = treeEntries((await git(['ls-tree', '-r', '-z', at.commit, ...under])).stdout);
   } catch {
     return `the policy folder ${name} of the base commit ${at.commit} cannot be read with Git: check out with its history`;
   }
@@ -186,17 +190,17 @@ async function policyFiles(set: PolicySet, dir: string): Promise<string[] | stri
     return `the policy folder ${name} is a symbolic link on the base commit ${short}: ${LINK_WHY}; put the folder itself there`;
   if (self !== '040000')
     return `the policy folder ${name} is not a folder on the base commit ${short} (${fromBase}): name a folder of .rego files`;
+  const inside = (file: string) => (prefix === '' ? file : file.slice(prefix.length + 1));
   for (const { mode, file } of listed) {
-    const inside = file.slice(prefix.length + 1);
     if (mode === '120000')
-      return `the policy folder ${name} holds ${inside}, a symbolic link, on the base commit ${short}: ${LINK_WHY}; replace it with the file itself, or remove it`;
+      return `the policy folder ${name} holds ${inside(file)}, a symbolic link, on the base commit ${short}: ${LINK_WHY}; replace it with the file itself, or remove it`;
     if (mode === '160000')
-      return `the policy folder ${name} holds ${inside}, a submodule, on the base commit ${short}: a policy folder holds regular files and folders only`;
+      return `the policy folder ${name} holds ${inside(file)}, a submodule, on the base commit ${short}: a policy folder holds regular files and folders only`;
   }
   const files = listed.map((e) => e.file).filter((f) => POLICY_FILE.test(f));
   for (const file of files) {
     const { stdout } = await git(['show', `${at.commit}:${file}`]);
-    const to = join(dir, file.slice(prefix.length + 1));
+    const to = join(dir, inside(file));
     await mkdir(dirname(to), { recursive: true });
     await writeFile(to, stdout);
   }

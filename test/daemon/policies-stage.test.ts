@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { GitSource } from '../../src/daemon/git-source.js';
 import type * as repoConfig from '../../src/manifests/config.js';
+import { readRepoConfig } from '../../src/manifests/config.js';
+import type * as evaluate from '../../src/policy/evaluate.js';
 import { unitPolicies } from '../../src/daemon/stages/policies.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import type { DesiredState } from '../../src/model/desired.js';
@@ -19,31 +21,46 @@ import { opaMissing } from '../policy/opa.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
 
-/** The next read of a poolsync.yaml waits here until the test lets it go (holdNextRead). */
+/** The next read of a poolsync.yaml, or of a policy set, waits here until the test lets it go. */
+type Held = 'config' | 'policies';
 const holding = vi.hoisted(() => ({
-  next: null as null | { reached: () => void; go: Promise<void> },
+  next: {} as Partial<Record<'config' | 'policies', { reached: () => void; go: Promise<void> }>>,
 }));
+/** Waits while the test holds the next read of `what` (holdNext). */
+async function wait(what: Held) {
+  const hold = holding.next[what];
+  delete holding.next[what];
+  if (hold) {
+    hold.reached();
+    await hold.go;
+  }
+}
 vi.mock('../../src/manifests/config.js', async (original) => {
   const real = await original<typeof repoConfig>();
   return {
     ...real,
     readRepoConfig: async (...args: Parameters<typeof real.readRepoConfig>) => {
-      const hold = holding.next;
-      holding.next = null;
-      if (hold) {
-        hold.reached();
-        await hold.go;
-      }
+      await wait('config');
       return real.readRepoConfig(...args);
     },
   };
 });
+vi.mock('../../src/policy/evaluate.js', async (original) => {
+  const real = await original<typeof evaluate>();
+  return {
+    ...real,
+    evaluatePolicies: async (...args: Parameters<typeof real.evaluatePolicies>) => {
+      await wait('policies');
+      return real.evaluatePolicies(...args);
+    },
+  };
+});
 
-/** `reached` once the next read of a poolsync.yaml starts; it reads once `go` is called. */
-function holdNextRead() {
+/** `reached` once the next read of `what` starts; it reads once `go` is called. */
+function holdNext(what: Held) {
   let go!: () => void;
   const released = new Promise<void>((r) => (go = r));
-  const reached = new Promise<void>((r) => (holding.next = { reached: r, go: released }));
+  const reached = new Promise<void>((r) => (holding.next[what] = { reached: r, go: released }));
   return { reached, go };
 }
 
@@ -61,7 +78,7 @@ describe('the daemon’s policy stage without OPA', () => {
     const desired = {
       config: { policies: { path: 'pol', owners: [], line: 4 } },
     } as unknown as DesiredState;
-    follow(desired, '/repo');
+    follow(desired, { dir: '/repo', commit: null });
     const report = await run({} as Plan, desired);
     expect(report?.error).toMatch(
       /^poolsync\.yaml:4: policies\.path 'pol' needs the Open Policy Agent and none was found/,
@@ -103,7 +120,7 @@ describe('a pull request before a run has loaded the followed branch', () => {
     const { source } = await branchSource({});
     const { follow, pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
     expect(await pullRequest({} as Plan, { config: {} } as DesiredState, 'feature')).toBeNull();
-    follow({ config: {} } as DesiredState, '/repo');
+    follow({ config: {} } as DesiredState, { dir: '/repo', commit: null });
     expect(await pullRequest({} as Plan, { config: {} } as DesiredState, 'feature')).toBeNull();
   });
 
@@ -157,7 +174,7 @@ describe('pull requests checked at once before the first run', () => {
     const { pullRequest } = unitPolicies(gitConfig(), noOpa(), source);
     // The first check is stopped once it holds the head, before it reads its poolsync.yaml;
     // meanwhile the branch moves, and a second check reads the new head to the end.
-    const held = holdNextRead();
+    const held = holdNext('config');
     const first = pullRequest({} as Plan, ITS_OWN, 'feature-a');
     await held.reached;
     repo.commit(policiesIn('beta', 'bob'), 'beta', { replaceAll: true });
@@ -202,6 +219,34 @@ describe.skipIf(opaMissing)(
       const report = await pullRequest(plan, ITS_OWN, 'feature');
       expect(report).toMatchObject({ source: 'policies', owners: ['alice'] });
       expect(report?.deny.map((f) => f.msg)).toEqual(['the branch says no']);
+    });
+
+    it('after a run, each reads the policy files of the commit that run loaded, though the next fetch moves the checkout', async () => {
+      /** A head whose policies deny in `owner`'s words. */
+      const by = (owner: string) => ({
+        'poolsync.yaml': `${WITH_POLICIES}  owners: [${owner}]\n`,
+        'policies/deny.rego': `package main\n\ndeny contains "${owner} says no" if true\n`,
+      });
+      const { source, repo } = await branchSource(by('alice'));
+      const { follow, pullRequest } = unitPolicies(gitConfig(), process.env, source);
+      // A run loads the head the source last fetched: its poolsync.yaml, its commit.
+      const run = async () => {
+        const { config } = await readRepoConfig(source.last!.dir);
+        follow({ config } as DesiredState, source.last!);
+      };
+      await run();
+      // The first check is stopped before it reads the policy files; meanwhile the branch moves,
+      // the next fetch moves the checkout, a run loads it, and a second check reads it.
+      const held = holdNext('policies');
+      const first = pullRequest(plan, ITS_OWN, 'feature-a');
+      await held.reached;
+      repo.commit(by('bob'), 'bob', { replaceAll: true });
+      await source.sync();
+      await run();
+      const second = await pullRequest(plan, ITS_OWN, 'feature-b');
+      held.go();
+      expect(second).toMatchObject({ owners: ['bob'], deny: [{ msg: 'bob says no' }] });
+      expect(await first).toMatchObject({ owners: ['alice'], deny: [{ msg: 'alice says no' }] });
     });
   },
 );

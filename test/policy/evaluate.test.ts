@@ -345,5 +345,23 @@ describe.skipIf(opaMissing)(
         'Policies of policies: 1 rule in 1 file: 0 failures, 0 warnings: passed',
       );
     });
+
+    it('a commit’s policy set at the repository’s top folder (the daemon’s `policies.path: .`) is read from the commit', async () => {
+      const dir = folder({ 'deny.rego': 'package main\n\ndeny contains "committed" if true\n' });
+      git(dir, 'init', '-q', '-b', 'main');
+      git(dir, 'add', '.');
+      git(dir, 'commit', '-qm', 'policies');
+      const commit = git(dir, 'rev-parse', 'HEAD');
+      writeFileSync(join(dir, 'deny.rego'), 'package main\n\ndeny contains "edited" if true\n');
+      const at = { kind: 'commit' as const, repo: dir, commit, path: '' };
+      const report = await evaluatePolicies(
+        { source: '.', at, owners: [] },
+        MINIMAL_PLAN as unknown as Plan,
+        {},
+        opaPath!,
+      );
+      expect(report).toMatchObject({ files: 1, deny: [{ msg: 'committed' }] });
+      expect(report.error).toBeUndefined();
+    });
   },
 );

@@ -153,8 +153,11 @@ export interface Outcome {
 
 /** What evaluates a plan's policies (stages/policies.ts unitPolicies). */
 export interface PolicyCheck {
-  /** The followed branch loaded (its rules, its checkout): the set its runs and pull requests use. */
-  follow(desired: DesiredState, dir: string): void;
+  /**
+   * The followed branch loaded (its rules, its checkout, its commit): the set its runs and pull
+   * requests use.
+   */
+  follow(desired: DesiredState, at: SourceSnapshot): void;
   /** The report of `plan` by the set last followed; null: none configured. */
   run(plan: Plan, desired: DesiredState): Promise<PolicyReport | null>;
 }

@@ -4,7 +4,7 @@
  * OPA. The result goes to /status and the metrics; the gate holds a plan they deny until an
  * owner approves exactly its failures, and one they cannot evaluate never goes on.
  */
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
 import { policyVerdict, type PolicyReport } from '../../model/policy.js';
@@ -57,7 +57,8 @@ export function policyGate(report: PolicyReport | null, commit: string | null): 
  * of pull requests, both checked by that set, never by the pull request's. Before a run has
  * loaded a valid commit of the branch, a pull request's set is read from the branch's head as
  * last fetched (`source.tip`): its poolsync.yaml decides, whatever its manifests' errors; only one
- * that cannot be read or is invalid fails the plan closed (`--policies` still checks it). With
+ * that cannot be read or is invalid fails the plan closed (`--policies` still checks it). After,
+ * a pull request's policy files are read from the commit the run loaded, never the checkout. With
  * `--policies` and no OPA the daemon does not start; a poolsync.yaml policy set without OPA fails
  * each run, closed.
  */
@@ -67,6 +68,11 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
   const branch = config.source.kind === 'git' ? config.source.branch : null;
   /** The followed branch's set as a run last loaded it; undefined: none loaded since the start. */
   let base: PolicySet | null | undefined;
+  /**
+   * The same set as pull requests read it: from that run's commit with Git, never from the
+   * checkout, which the next fetch moves while a check reads it.
+   */
+  let pinned: PolicySet | null | undefined;
   const setOf = (configured: RepoConfig['policies'], dir: string): PolicySet | null => {
     const owners = given?.owners ?? configured?.owners ?? [];
     if (given?.dir) return { source: given.dir, at: { kind: 'folder', dir: given.dir }, owners };
@@ -124,7 +130,14 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
     return evaluatePolicies(set, plan, { desired, branch: from }, opa);
   };
   const check: PolicyCheck = {
-    follow: (desired, dir) => void (base = setOf(desired.config.policies, dir)),
+    follow: (desired, { dir, commit, root }) => {
+      base = setOf(desired.config.policies, dir);
+      const at = base?.at;
+      // A watched folder has no commit; `--policies` (no root) is read where it is.
+      const git = at?.kind === 'folder' && at.root !== undefined && commit !== null && root;
+      const path = git ? relative(root, at.dir).split(sep).join('/') : '';
+      pinned = git ? { ...base!, at: { kind: 'commit', repo: root, commit, path } } : base;
+    },
     run: async (plan, desired) => (base ? evaluate(base, plan, desired, branch) : null),
   };
   /** `head`: the pull request's branch, for `data.poolsync.branch`. */
@@ -139,7 +152,7 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
         );
       return set && evaluate(set, plan, desired, head);
     };
-    return base === undefined ? headSet(judge) : judge(base);
+    return pinned === undefined ? headSet(judge) : judge(pinned);
   };
   return { ...check, pullRequest };
 }
