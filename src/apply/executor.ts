@@ -13,7 +13,12 @@ import {
   type Plan,
   type Step,
 } from '../model/plan.js';
-import { deleteClusterChecked, runCallStep, StepConflictError } from './steps.js';
+import {
+  deleteAttributeChecked,
+  deleteClusterChecked,
+  runCallStep,
+  StepConflictError,
+} from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
@@ -423,6 +428,8 @@ function performStep(run: Run, step: Step): Promise<{ note: string | null } | vo
   if (isManual(step)) return runManualStep(run, step);
   if (step.op === 'wait_idle' || step.op === 'wait_drained') return waitStep(run, step);
   if (step.op === 'delete_cluster') return deleteClusterChecked(run.cp, step, run.plan);
+  if (step.op === 'delete_assignment' || step.op === 'delete_execution_cluster_label')
+    return deleteAttributeChecked(run.cp, step, run.plan);
   return runCallStep(run.cp, step);
 }
 

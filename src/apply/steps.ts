@@ -200,6 +200,44 @@ export async function deleteClusterChecked(
   return CALLS.delete_cluster(cp, step);
 }
 
+/**
+ * What a flyteadmin delete takes along (docs/flyte-oss.md, "What a delete takes along") at the
+ * moment it acts: the narrower rows are read again, and one the plan did not show going with it
+ * (`caused_by`) was made since the plan, perhaps by hand: poolsync would destroy what it does not
+ * manage. Refused; other backends take nothing along (no `…DeletedWith`).
+ */
+export function deleteAttributeChecked(
+  cp: ControlPlane,
+  step: StepOf<'delete_assignment' | 'delete_execution_cluster_label'>,
+  plan: Plan,
+): Promise<StepOutcome> {
+  const { target, args } = step;
+  const [kind, along] =
+    step.op === 'delete_assignment'
+      ? ['PoolAssignment', partOf(cp, 'assignments', target).assignmentsDeletedWith?.(args)]
+      : [
+          'ExecutionClusterLabel',
+          partOf(cp, 'executionClusterLabels', target).labelsDeletedWith?.(args),
+        ];
+  const call = () =>
+    step.op === 'delete_assignment'
+      ? CALLS.delete_assignment(cp, step)
+      : CALLS.delete_execution_cluster_label(cp, step);
+  if (!along) return call();
+  return along.then((names) => {
+    // The plan's changes are searched only when the delete takes a row (100,000 deletes).
+    if (names.length === 0) return call();
+    const shown = new Set(plan.changes.filter((c) => c.caused_by === target).map((c) => c.address));
+    const unshown = names.map((n) => `${kind}/${n}`).filter((a) => !shown.has(a));
+    if (unshown.length === 0) return call();
+    throw new StepConflictError(
+      `${target}: flyteadmin's delete of it would also delete ${unshown.join(', ')}, which the plan did not show ` +
+        '(made since the plan; flyteadmin deletes the narrower rows of its type with it); nothing was deleted. ' +
+        'Run `poolsync plan` again to see what the delete takes along',
+    );
+  });
+}
+
 /** Every delete: a call that finds the object already gone is done ("already deleted"). */
 async function ignoreNotFound(call: () => Promise<void>): Promise<StepOutcome> {
   try {

@@ -350,6 +350,8 @@ export interface AssignmentCalls {
   /** A1: upsert. */
   setAssignment(assignment: Assignment): Promise<LiveAssignment>;
   deleteAssignment(key: AssignmentKey): Promise<void>;
+  /** Where a delete takes narrower rows along (flyteadmin): theirs, live, by `project/domain/…`. */
+  assignmentsDeletedWith?(key: AssignmentKey): Promise<string[]>;
 }
 
 export interface DefaultQueueCalls {
@@ -372,6 +374,8 @@ export interface ExecutionClusterLabelCalls {
   /** Upsert. */
   setExecutionClusterLabel(label: ExecutionClusterLabel): Promise<ExecutionClusterLabel>;
   deleteExecutionClusterLabel(key: AssignmentKey): Promise<void>;
+  /** As assignmentsDeletedWith. */
+  labelsDeletedWith?(key: AssignmentKey): Promise<string[]>;
 }
 
 /** The capabilities and their calls; without this part, the baseline (readCapabilities). */

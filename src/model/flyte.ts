@@ -3,7 +3,7 @@
  * the flyte-core cluster configuration (`configmap.clusters`), which has no API.
  */
 import type { ManifestSpecs } from '../gen/manifests/kinds.js';
-import type { StoredSpec } from './common.js';
+import type { AssignmentKey, StoredSpec } from './common.js';
 export { isMap } from '../util/json-shape.js';
 
 /** flyteadmin EXECUTION_CLUSTER_LABEL (matchable_resource.proto), keyed like a pool assignment. */
@@ -60,6 +60,33 @@ export function attributeRowKey(row: Omit<AttributeRow, 'resource_type' | 'value
   if (row.workflow !== '' || row.launch_plan !== '') parts.push(row.workflow || '*');
   if (row.launch_plan !== '') parts.push(row.launch_plan);
   return parts.join('/');
+}
+
+/** A managed key as the row it is ('' for a level it does not name). */
+export const asRow = (k: AssignmentKey) => ({
+  project: k.project,
+  domain: k.domain,
+  workflow: k.workflow ?? '',
+  launch_plan: '',
+});
+
+/**
+ * Whether deleting `key` takes `row` along (another row than its own): flyteadmin's Delete is a
+ * GORM struct condition on the key's non-empty fields (resource_repo.go Delete), so a
+ * project-wide delete (DeleteProjectAttributes: {Project, ResourceType}) takes every row of the
+ * project, a project/domain delete the workflow and launch-plan rows of P/D, a workflow delete
+ * its launch-plan rows.
+ */
+export function deletesAlong(
+  key: AssignmentKey,
+  row: Omit<AttributeRow, 'resource_type' | 'value'>,
+): boolean {
+  const own = asRow(key);
+  if (row.project !== own.project) return false;
+  if (own.domain === '') return row.domain !== '' || row.workflow !== '' || row.launch_plan !== '';
+  if (row.domain !== own.domain) return false;
+  if (own.workflow === '') return row.workflow !== '' || row.launch_plan !== '';
+  return row.workflow === own.workflow && row.launch_plan !== '';
 }
 
 /** Admin's Project.ProjectState (project.proto), in its enum's order. */

@@ -10,7 +10,9 @@
 import { address, assignmentKeyString, type AssignmentKey } from '../model/common.js';
 import {
   MATCHABLE_KIND,
+  asRow,
   attributeRowKey,
+  deletesAlong,
   type AttributeRow,
   type FlyteadminLive,
   type MatchableResourceType,
@@ -440,33 +442,6 @@ function planCascade(
     restored,
   });
   annotate(ctx, v, { note: [note] });
-}
-
-/** A managed key as the row it is ('' for a level it does not name). */
-const asRow = (k: AssignmentKey) => ({
-  project: k.project,
-  domain: k.domain,
-  workflow: k.workflow ?? '',
-  launch_plan: '',
-});
-
-/**
- * Whether deleting `key` takes `row` along (another row than its own): flyteadmin's Delete is a
- * GORM struct condition on the key's non-empty fields (resource_repo.go Delete), so a
- * project-wide delete (DeleteProjectAttributes: {Project, ResourceType}) takes every row of the
- * project, a project/domain delete the workflow and launch-plan rows of P/D, a workflow delete
- * its launch-plan rows.
- */
-function deletesAlong(
-  key: AssignmentKey,
-  row: Omit<AttributeRow, 'resource_type' | 'value'>,
-): boolean {
-  const own = asRow(key);
-  if (row.project !== own.project) return false;
-  if (own.domain === '') return row.domain !== '' || row.workflow !== '' || row.launch_plan !== '';
-  if (row.domain !== own.domain) return false;
-  if (own.workflow === '') return row.workflow !== '' || row.launch_plan !== '';
-  return row.workflow === own.workflow && row.launch_plan !== '';
 }
 
 function deleteWords(v: AttributeView) {

@@ -202,6 +202,80 @@ describe.each(targets.list)('flyteadmin $name: what a delete takes along', (targ
     expect((await plan()).changes.filter((c) => c.action !== 'noop')).toEqual([]);
   });
 
+  it('a row made after the plan that the delete would take along: the step is refused at the moment it acts, nothing deleted', async () => {
+    await repo({
+      'flyte.yaml': FLYTE_CONFIG,
+      'pools.yaml': POOLS,
+      'labels.yaml': ecl('pd', 'project: team1, domain: production, label: label1'),
+      'a.yaml': pa('pd', 'project: flytesnacks, domain: development, pool: gpu'),
+    });
+    expect((await executePlan(await plan(), cp)).ok).toBe(true);
+    await repo(
+      { 'flyte.yaml': FLYTE_CONFIG, 'pools.yaml': POOLS },
+      'prune: true\nmanage: [ExecutionClusterLabel, PoolAssignment]',
+    );
+    const p = await plan();
+    expect(steps(p)).toEqual([
+      's1 delete_assignment PoolAssignment/flytesnacks/development <- ',
+      's2 delete_execution_cluster_label ExecutionClusterLabel/team1/production <- ',
+    ]);
+    // After the plan, as flytectl would (update execution-cluster-label), and a launch-plan row.
+    const put = await fa.call('PUT', '/api/v1/workflow_attributes/team1/production/core.hand.wf', {
+      attributes: {
+        project: 'team1',
+        domain: 'production',
+        workflow: 'core.hand.wf',
+        matching_attributes: { execution_cluster_label: { value: 'label2' } },
+      },
+    });
+    expect(put.status).toBe(200);
+    await fa.insertRow('CLUSTER_ASSIGNMENT', {
+      project: 'flytesnacks',
+      domain: 'development',
+      workflow: 'wf.b',
+      launch_plan: 'nightly',
+      value: 'default',
+    });
+
+    const r = await executePlan(p, cp);
+    expect(r.ok).toBe(false);
+    expect(r.steps.map((s) => [s.target, s.status, s.error])).toEqual([
+      [
+        'PoolAssignment/flytesnacks/development',
+        'failed',
+        {
+          code: 'CONFLICT',
+          rule: null,
+          message:
+            "PoolAssignment/flytesnacks/development: flyteadmin's delete of it would also delete PoolAssignment/flytesnacks/development/wf.b/nightly, which the plan did not show (made since the plan; flyteadmin deletes the narrower rows of its type with it); nothing was deleted. Run `poolsync plan` again to see what the delete takes along",
+        },
+      ],
+      [
+        'ExecutionClusterLabel/team1/production',
+        expect.stringMatching(/^(failed|not_run)$/),
+        expect.anything(),
+      ],
+    ]);
+    // Read back through flyteadmin's own API: nothing was deleted.
+    expect(await labelRows()).toEqual([
+      'team1/production//=label1',
+      'team1/production/core.hand.wf/=label2',
+    ]);
+    expect((await fa.rows('CLUSTER_ASSIGNMENT')).map(rowKey)).toEqual([
+      'flytesnacks/development//=gpu',
+      'flytesnacks/development/wf.b/nightly=default',
+    ]);
+    // The label's step, run alone, is refused the same way.
+    const label = await executePlan({ ...p, steps: [p.steps[1]!] }, cp);
+    expect(label.steps[0]?.error?.message).toBe(
+      "ExecutionClusterLabel/team1/production: flyteadmin's delete of it would also delete ExecutionClusterLabel/team1/production/core.hand.wf, which the plan did not show (made since the plan; flyteadmin deletes the narrower rows of its type with it); nothing was deleted. Run `poolsync plan` again to see what the delete takes along",
+    );
+    expect(await labelRows()).toEqual([
+      'team1/production//=label1',
+      'team1/production/core.hand.wf/=label2',
+    ]);
+  });
+
   it('CLUSTER_ASSIGNMENT the same way: --replace of a project/domain assignment is blocked by an unmanaged workflow row; with prune, a kept one is set again', async () => {
     await repo(
       {

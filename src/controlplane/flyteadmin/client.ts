@@ -23,6 +23,7 @@ import {
   attributeRowKey,
   type ClusterLabelEntry,
   type DeployedClusterConfig,
+  deletesAlong,
   type ExecutionClusterLabel,
   type FlyteadminLive,
   type MatchableResourceType,
@@ -175,6 +176,10 @@ export class FlyteadminControlPlane implements ControlPlane {
     await this.attributes.remove(key, 'CLUSTER_ASSIGNMENT');
   }
 
+  assignmentsDeletedWith(key: AssignmentKey): Promise<string[]> {
+    return this.attributes.deletedWith(key, 'CLUSTER_ASSIGNMENT');
+  }
+
   listExecutionClusterLabels(): Promise<ExecutionClusterLabel[]> {
     return this.attributes.managed('EXECUTION_CLUSTER_LABEL', 'label');
   }
@@ -188,6 +193,10 @@ export class FlyteadminControlPlane implements ControlPlane {
     await this.attributes
       .remove(key, 'EXECUTION_CLUSTER_LABEL')
       .catch(withAddress(address('ExecutionClusterLabel', assignmentKeyString(key))));
+  }
+
+  labelsDeletedWith(key: AssignmentKey): Promise<string[]> {
+    return this.attributes.deletedWith(key, 'EXECUTION_CLUSTER_LABEL');
   }
 
   async close(): Promise<void> {
@@ -359,6 +368,11 @@ export class FlyteadminAttributes {
     const matching = { [attribute]: { [field]: value } };
     const attributes = { ...this.keyFields(key), matching_attributes: matching };
     await this.http.call('PUT', attributesPath(key), { attributes });
+  }
+
+  /** The rows of `type` a delete of `key` takes along now (deletesAlong), by attributeRowKey. */
+  async deletedWith(key: AssignmentKey, type: MatchableResourceType): Promise<string[]> {
+    return (await this.rows(type)).filter((r) => deletesAlong(key, r)).map(attributeRowKey);
   }
 
   async remove(key: AssignmentKey, type: MatchableResourceType): Promise<void> {
