@@ -295,8 +295,15 @@ export class PlanIndex {
       if (d && !q.cluster_managed && d.spec.pool !== q.pool && (this.caps.queue_move || replaced))
         leaving.add(q.name);
       if (d || !deletable || !this.prunes('Queue', q.name) || !this.caps.queue_delete) return;
-      // A co-named queue follows its cluster (Q4), or goes with its delete (conamedCascades).
-      if (q.cluster_managed && (this.dClusters.has(q.name) || this.conamedCascades(q.name))) return;
+      // A co-named queue follows its cluster (Q4), goes with its delete (conamedCascades), or
+      // with the delete Union is finishing (C2): never deleted on its own, whatever `manage:`.
+      if (
+        q.cluster_managed &&
+        (this.dClusters.has(q.name) ||
+          this.conamedCascades(q.name) ||
+          this.conamedOfDeleting(q.name))
+      )
+        return;
       deleted.add(q.name);
     });
     for (const q of deleted) leaving.add(q);
@@ -410,6 +417,14 @@ export class PlanIndex {
     for (const s of this.live.default_queue_scopes ?? [])
       if (s.unreadable) out.push(s.project ? `${s.project}/${s.domain ?? ''}` : (s.domain ?? ''));
     return out;
+  }
+
+  /** A live co-named queue whose cluster Union lists as DELETING (CONAMED_OF_DELETING_CLUSTER). */
+  conamedOfDeleting(queue: string): boolean {
+    return (
+      this.lQueues.get(queue)?.cluster_managed === true &&
+      this.lDeletedClusters.get(queue)?.deleting === true
+    );
   }
 
   /** With `queue_delete`, a live cluster's delete takes its live co-named queue along. */

@@ -548,7 +548,7 @@ function planUndeclaredQueue(v: LiveView): QueueDecision {
   // A system queue follows its owner (an unmanaged or deleted cluster): never reported on its own.
   if (ownerIsLive || name === DEFAULT_QUEUE) return leftAsItIs(v);
   // Listed while Union deletes its cluster: that cluster's, not one someone made beside poolsync.
-  if (l.cluster_managed && f.ix.lDeletedClusters.get(name)?.deleting) {
+  if (f.ix.conamedOfDeleting(name)) {
     const why = reasonOf('CONAMED_OF_DELETING_CLUSTER', { cluster: address('Cluster', name) });
     return leftAsItIs(v, 'unmanaged', why);
   }

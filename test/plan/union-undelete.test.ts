@@ -236,6 +236,23 @@ describe('soft-deleted pools and clusters declared again', () => {
     );
   });
 
+  it('manage: [Queue] never deletes the co-named queue of a DELETING cluster, declared or not (C2, Q4)', () => {
+    const l = deletedOrg();
+    l.deleted_clusters = l.deleted_clusters!.map((c) => ({ ...c, deleting: true as const }));
+    l.queues.push(liveQueue('c1', { pool: 'p1', clusters: ['c1'], cluster_managed: true }));
+    l.inventory = [];
+    for (const clusters of [{}, { c1: { pool: 'p1' } }] as Record<string, { pool: string }>[]) {
+      const d = desired({ prune: true, clusters });
+      d.config = { ...d.config, manage: ['Queue'] };
+      const plan = computePlan(d, l);
+      expect(change(plan, 'Queue/c1')).toMatchObject({
+        action: 'unmanaged',
+        why: { code: 'CONAMED_OF_DELETING_CLUSTER' },
+      });
+      expect(labels(plan).filter((s) => s.endsWith('Queue/c1'))).toEqual([]);
+    }
+  });
+
   it('without soft_delete the deleted lists are not read as reserved names', () => {
     const caps = { ...UNION, soft_delete: false };
     const plan = computePlan(
