@@ -298,7 +298,8 @@ export class Reconciler {
         applyStatusUpdate(this.state, {
           runs: deepFreeze(joined.runs),
           lastDrift: joined.lastDrift,
-          appliedCommit: this.state.appliedCommit ?? lastAppliedCommit(joined.runs),
+          // Another leader may have applied since this replica last did: the newest of both.
+          appliedCommit: lastAppliedCommit(joined.runs) ?? this.state.appliedCommit,
         });
         this.runId = Math.max(this.runId, joined.highest);
         // Another leader may have applied since this replica's last term: measured from the history.

@@ -346,13 +346,17 @@ export const deployed = (r: RunRecord): boolean => r.result === 'applied' || r.c
 
 /**
  * The commit the control plane was last brought to, as the kept runs (newest first) say: what
- * /status `appliedCommit` was before a restart, until a run applies again, and what drift is
- * measured from until a run of this process or term brings it there (stages/plan.ts).
+ * /status `appliedCommit` was before a restart or a new term, until a run applies again, and what
+ * drift is measured from until a run of this process or term brings it there (stages/plan.ts).
+ * By finish time, not number: joinedHistory numbers a run recorded after its term ended after
+ * the next leader's runs, whenever it finished.
  */
 export function lastAppliedCommit(runs: readonly RunRecord[]): string | null {
-  return (
-    runs.find((r) => (r.result === 'applied' || r.result === 'in_sync') && r.commit)?.commit ?? null
-  );
+  let newest: RunRecord | null = null;
+  for (const r of runs)
+    if ((r.result === 'applied' || r.result === 'in_sync') && r.commit)
+      if (!newest || Date.parse(r.finishedAt) > Date.parse(newest.finishedAt)) newest = r;
+  return newest?.commit ?? null;
 }
 
 /** --history-max-age: runs older than `maxAgeMs` go (0: no bound), read at `now`. */

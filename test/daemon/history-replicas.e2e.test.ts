@@ -79,11 +79,16 @@ async function replica(repo: TestRepo) {
 }
 
 /**
- * A replica electing a leader with the others on Lease `poolsync/takeover`; every run loads the
+ * A replica electing a leader with the others on Lease `poolsync/<lease>`; every run loads the
  * commit (no loaded commit reused), after `gate()` (a run held in flight while the test moves
  * the Lease).
  */
-async function elected(repo: TestRepo, identity: string, gate: () => Promise<void>) {
+async function elected(
+  repo: TestRepo,
+  identity: string,
+  gate: () => Promise<void>,
+  lease = 'takeover',
+) {
   const h = await startOwnTestDaemon({
     state: tempDir(),
     flags: {
@@ -91,7 +96,7 @@ async function elected(repo: TestRepo, identity: string, gate: () => Promise<voi
       'control-plane': s.url('connect'),
       'leader-elect': true,
       'leader-election-id': identity,
-      'leader-election-lease': 'k8s:poolsync/takeover',
+      'leader-election-lease': `k8s:poolsync/${lease}`,
       'leader-election-lease-duration': '6s',
       'leader-election-renew-deadline': '5s',
       'leader-election-retry-period': '200ms',
@@ -328,5 +333,44 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     expect(copied).toContainEqual([taken.id, taken.startedAt]);
     expect(copied).toContainEqual([renumbered.id, deposed.startedAt]);
     expect(new Set(copy.runs.map((r) => r.id)).size).toBe(copy.runs.length);
+  });
+
+  it('a replica that leads again shows the commit the other leader applied since as appliedCommit', async () => {
+    const repo = await repoWithQueues('rejoin');
+    let held: Promise<void> | null = null;
+    let release = () => {};
+    const a = await elected(repo, 'rejoin-a', () => held ?? Promise.resolve(), 'rejoin');
+    await a.daemon.firstRun;
+    const first = a.daemon.status().lastRun!;
+    expect(first.result).toBe('applied');
+    const b = await elected(repo, 'rejoin-b', () => Promise.resolve(), 'rejoin');
+    await handLease('rejoin', 'rejoin-b');
+    await until('b leading and its first run recorded', () =>
+      b.daemon.status().lastRun?.trigger.includes('leader'),
+    );
+    repo.commit(queue('rejoin', 8), 'B');
+    await b.daemon.reconcile('webhook');
+    const applied = b.daemon.status().lastRun!;
+    expect(applied).toMatchObject({ result: 'applied', changed: [{ address: 'Queue/rejoin' }] });
+    expect(applied.commit).not.toBe(first.commit);
+    await until('the copy written by b', () => {
+      const text = kube.configMaps.get('poolsync/rejoin-history')?.data?.['history.json'];
+      return text !== undefined && (JSON.parse(text) as KeptHistory).runs[0]?.id === applied.id;
+    });
+
+    // b goes; a leads again, its first run held in its load: the history joined, nothing run yet.
+    held = new Promise<void>((r) => (release = r));
+    await b.stop();
+    await until('a leading again, its run in its load', () => {
+      const { running } = a.daemon.status();
+      return running?.phase.startsWith('load') && running.trigger.includes('leader');
+    });
+    expect(a.daemon.status().appliedCommit).toBe(applied.commit);
+    release();
+    await until('a leading again, its run recorded', () => {
+      const last = a.daemon.status().lastRun!;
+      return last.trigger.includes('leader') && last.startedAt > applied.startedAt && last;
+    });
+    expect(a.daemon.status().appliedCommit).toBe(applied.commit);
   });
 });

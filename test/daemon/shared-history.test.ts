@@ -13,7 +13,7 @@ import {
   SHARED_HISTORY_BYTES,
   sharedHistoryText,
 } from '../../src/daemon/shared-history.js';
-import type { RecentRun } from '../../src/daemon/status.js';
+import { lastAppliedCommit, type RecentRun } from '../../src/daemon/status.js';
 import { NewerFormatError } from '../../src/util/format-version.js';
 
 const WHERE = 'ConfigMap poolsync/lead-history, key history.json';
@@ -173,6 +173,27 @@ describe('the copy beside the Lease', () => {
     ]);
     expect(capped.renumbered.size).toBe(0);
     expect(capped.highest).toBe(3);
+  });
+
+  it('the commit last applied is the run that finished last, not the highest number', () => {
+    // This replica's run 2 applied D and was recorded after its term ended; the next leader's
+    // run 2 applied E later: joined, this replica's run is 3, yet E is what the control plane has.
+    const mine = { ...run(2, 'applied', 1), commit: 'd'.repeat(40) };
+    const at = '2026-11-26T10:00:00.000Z';
+    const theirs = {
+      ...run(2, 'applied', 1),
+      commit: 'e'.repeat(40),
+      startedAt: at,
+      finishedAt: at,
+    };
+    const copy = { runs: [theirs, run(1, 'applied', 1)], lastDrift: null };
+    const joined = joinedHistory({ runs: [mine, run(1, 'applied', 1)], lastDrift: null }, copy, 50);
+    expect(joined.runs.map((r) => [r.id, r.commit])).toEqual([
+      [3, mine.commit],
+      [2, theirs.commit],
+      [1, 'a'.repeat(40)],
+    ]);
+    expect(lastAppliedCommit(joined.runs)).toBe(theirs.commit);
   });
 
   it('a copy that does not read is an error naming where and what to do; a newer one is left to its build', () => {
