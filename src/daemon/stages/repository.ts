@@ -51,6 +51,11 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
       nextRetryAt: null,
     };
   } catch (err) {
+    // A shutdown stopped the fetch (GitSource.stop): no fetch failed (docs/daemon.md#shutdown).
+    if (ctx.signal.aborted)
+      return {
+        value: { result: 'stopped', commit: state.commit, message: runWords.shuttingDown() },
+      };
     const message = o.redactor.errorMessage(err);
     const failures = state.git.consecutiveFailures + 1;
     o.metrics.gitFetchFailures.inc();
