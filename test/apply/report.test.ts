@@ -12,6 +12,17 @@ const wait: Step = {
   args: { queues: ['old-1'], cluster: 'old-1' },
 };
 
+/** A step's result as the executor gives it: a failed one UNAVAILABLE, `gone`. */
+const step = (id: string, op: Step['op'], target: string, status: StepStatus): StepResult => ({
+  id,
+  op,
+  target,
+  status,
+  duration_ms: status === 'not_run' ? null : 1,
+  error: status === 'failed' ? { code: 'UNAVAILABLE', message: 'gone', rule: null } : null,
+  note: null,
+});
+
 describe('progress lines', () => {
   it('one line per start and end with the duration; failures carry code, rule and message', () => {
     const lines: string[] = [];
@@ -180,15 +191,6 @@ describe('final report', () => {
   });
 
   it('interrupted: names each change made; a cluster registered whose disable (C6) did not run is said to be still enabled', () => {
-    const step = (id: string, op: Step['op'], target: string, status: StepStatus): StepResult => ({
-      id,
-      op,
-      target,
-      status,
-      duration_ms: status === 'not_run' ? null : 1,
-      error: null,
-      note: null,
-    });
     const text = renderApplyResult(
       base({
         ok: false,
@@ -220,15 +222,6 @@ describe('final report', () => {
   });
 
   it('a change made in part is said as it is left: a queue drained with its pool, any other by its steps; named past 20', () => {
-    const step = (id: string, op: Step['op'], target: string, status: StepStatus): StepResult => ({
-      id,
-      op,
-      target,
-      status,
-      duration_ms: status === 'not_run' ? null : 1,
-      error: status === 'failed' ? { code: 'UNAVAILABLE', message: 'gone', rule: null } : null,
-      note: null,
-    });
     const created = Array.from({ length: 25 }, (_, i) => `ClusterPool/p${i}`);
     const plan = makePlan([], {
       ...Object.fromEntries(created.map((a) => [a, 'create' as const])),
