@@ -6,6 +6,8 @@
  * carries from one file to the next), the environment and working folder the worker started
  * with.
  */
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { vi } from 'vitest';
 
 const START = Symbol.for('poolsync.test.workerStart');
@@ -16,5 +18,10 @@ const start = (holder[START] ??= { env: { ...process.env }, cwd: process.cwd() }
 for (const name of Object.keys(process.env)) if (!(name in start.env)) delete process.env[name];
 Object.assign(process.env, start.env);
 if (process.cwd() !== start.cwd) process.chdir(start.cwd);
+// And a state folder of its own, in the run's (test/setup/cache-folder.ts): inventories are kept
+// by control-plane address, and a stand-in on a port another file's stand-in had is another
+// control plane (two such files shared one inventory, and its repository conflicts).
+if (start.env.XDG_STATE_HOME)
+  process.env.XDG_STATE_HOME = mkdtempSync(join(start.env.XDG_STATE_HOME, 'file-'));
 
 vi.resetModules();
