@@ -27,6 +27,15 @@ function exampleFiles(dir: string, prefix = ''): Record<string, string> {
   return out;
 }
 
+/** A second run of the daemon `h` (after run `after`): its record. */
+async function runAgain(h: Awaited<ReturnType<typeof startTestDaemon>>, after: number) {
+  await h.daemon.reconcile();
+  return until('the second run', () => {
+    const run = h.daemon.status().lastRun!;
+    return run.id > after && run;
+  });
+}
+
 describe('daemon --commit-rendered', () => {
   it('commits the re-rendered values once when the manifests change them, and applies the labels', async () => {
     const repo = new TestRepo();
@@ -85,11 +94,7 @@ describe('a commit whose rendered file changes, without --commit-rendered', () =
     expect(first.message).toMatch(/^applied: .*\. Not applied: /);
     expect(first.message.endsWith(advice)).toBe(true);
 
-    await h.daemon.reconcile();
-    const second = await until('the second run', () => {
-      const run = h.daemon.status().lastRun!;
-      return run.id > first.id && run;
-    });
+    const second = await runAgain(h, first.id);
     expect(second).toMatchObject({
       result: 'in_sync',
       message: `in sync. ${advice}`,
@@ -127,11 +132,7 @@ describe('configuration-only objects with no rendered file named', () => {
     expect(first).toMatchObject({ result: 'applied', commit });
     expect(first.message.endsWith(`. ${advice}`)).toBe(true);
 
-    await h.daemon.reconcile();
-    const second = await until('the second run', () => {
-      const run = h.daemon.status().lastRun!;
-      return run.id > first.id && run;
-    });
+    const second = await runAgain(h, first.id);
     // Unknown is no change (plan --detailed-exitcode exits 0): in sync, saying what is unknown.
     expect(second).toMatchObject({
       result: 'in_sync',
