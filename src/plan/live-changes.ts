@@ -63,6 +63,7 @@ function inventoryChange(
     s.prevent_destroy ?? [],
     s.confirm_destroy ?? [],
     s.guardrails ?? null,
+    s.repository_guardrails ?? {},
   ];
   return isDeepStrictEqual(records(planned), records(live)) ? null : 'changed';
 }

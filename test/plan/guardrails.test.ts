@@ -13,6 +13,7 @@ import { environmentConfig } from '../../src/manifests/environments.js';
 import { parseInventory } from '../../src/model/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
 import { inventoryBehind, nextBudgets, nextProtection } from '../../src/plan/inventory.js';
+import { liveChanges } from '../../src/plan/live-changes.js';
 import { errorText } from '../../src/render/reasons.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
 import { renderText } from '../../src/render/text.js';
@@ -278,5 +279,18 @@ describe('the inventory record and poolsync.yaml (issue 74 items 1, 2)', () => {
     expect(
       environmentConfig(config, { ...env, guardrails: { max_destroy: 1 } }).guardrails,
     ).toEqual({ max_destroy: 1, max_replace: 2 });
+  });
+});
+
+describe('a stale plan names what moved (plan/live-changes.ts)', () => {
+  it("another repository's recorded budget alone is a change of poolsync's own records", () => {
+    const was = state(['a']);
+    const plan = computePlan(repo({ a: {} }), was);
+    const budget = { repository_guardrails: { 'github.com/acme/other': { max_destroy: 1 } } };
+    expect(liveChanges(plan, { ...was, ...budget }, was)).toEqual({
+      addresses: [],
+      inventory: 'changed',
+    });
+    expect(liveChanges(plan, was, was)).toEqual({ addresses: [], inventory: null });
   });
 });
