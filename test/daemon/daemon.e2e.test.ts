@@ -98,9 +98,10 @@ describe('daemon end to end', () => {
     const c2 = repo.commit(manifests({ batchRunConcurrency: 75 }));
     const res = await pushWebhook(h, { ref: 'refs/heads/main', after: c2 });
     expect(res.status).toBe(202);
+    // Its run once recorded: appliedCommit is published as the apply ends, lastRun just after.
     st = await until('commit c2 applied', async () => {
       const s = await getStatus(h);
-      return s.appliedCommit === c2 ? s : null;
+      return s.appliedCommit === c2 && s.lastRun?.commit === c2 ? s : null;
     });
     expect(st.lastRun).toMatchObject({ result: 'applied', commit: c2, trigger: ['webhook'] });
     expect(st.lastRun!.applied.update).toBe(1);
