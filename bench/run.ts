@@ -26,7 +26,14 @@ import { executorRow, httpPlanRow } from './lib/http-plan-rows.js';
 import { formatBytes, formatMs, rssSource, runProcess } from './lib/measure.js';
 import { wideMappingRow } from './lib/mapping-rows.js';
 import { environmentsRows } from './lib/environments-rows.js';
-import { applyFileRow, driftRow, planCreatesRow, planRow, validateRow } from './lib/plan-rows.js';
+import {
+  applyFileRow,
+  applyDeleteRow,
+  driftRow,
+  planCreatesRow,
+  planRow,
+  validateRow,
+} from './lib/plan-rows.js';
 import { policyRows } from './lib/policy-rows.js';
 import { planFileRows } from './lib/plan-file-rows.js';
 import {
@@ -185,6 +192,7 @@ class Bench implements Sink {
     if (this.wants('plan-creates')) await planCreatesRow(ctx);
     if (this.wants('policies')) await policyRows(ctx);
     if (this.wants('apply-file')) await applyFileRow(ctx, slowRuns);
+    if (this.wants('apply-delete')) await applyDeleteRow(ctx);
     if (this.wants('plan-file')) await planFileRows(ctx, Math.max(slowRuns, 3));
     if (this.wants('drift')) await driftRow(ctx, driftState, drift.summary);
 

@@ -3,7 +3,7 @@
  * 10% changed, and `apply` of N creates
  * against an empty `file:` control plane, with the issue-25 targets judged on them.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { formatBytes, formatMs, median, type ProcessRun } from './measure.js';
 import { floorRun } from './floor-rows.js';
@@ -270,5 +270,61 @@ export async function applyFileRow(ctx: SizeContext, runs: number): Promise<void
       met: r.ms / tenth <= 10.5,
       notes: `${formatMs(tenth)} → ${formatMs(r.ms)}.`,
     });
+  }
+}
+
+/**
+ * `apply` of a saved plan retiring every cluster of the organisation `apply` just created (a
+ * prune: their queues repointed, their co-named queues deleted with them, the assignments
+ * deleted), beside that creates' apply measured in the same run: each cluster delete re-reads
+ * the queues at the moment it acts (C9), and a wave of deletes shares one read.
+ */
+export async function applyDeleteRow(ctx: SizeContext): Promise<void> {
+  const { n, dir, repo, sink, poolsync } = ctx;
+  const state = join(dir, 'cp-apply-delete', 'state.json');
+  const on = [
+    '--control-plane',
+    `file:${state}`,
+    '--no-color',
+    '--state-dir',
+    join(dir, 'apply-delete-state'),
+  ];
+  await mkdir(dirname(state), { recursive: true });
+  try {
+    const created = await poolsync(['apply', repo, '--auto-approve', ...on]);
+    const retired = join(dir, 'retired-repo');
+    await cp(join(repo, 'pools'), join(retired, 'pools'), { recursive: true });
+    const config = `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nrepository: ${await realpath(repo)}\n`;
+    await writeFile(join(retired, 'poolsync.yaml'), config);
+    const planFile = join(dir, 'apply-delete-plan.json');
+    await poolsync(['plan', retired, ...on, '--out', planFile]);
+    const deleted = await poolsync(['apply', planFile, '--auto-approve', ...on], {
+      captureStdout: true,
+    });
+    const clusters = (/(\d+) deleted/.exec(deleted.stdout) ?? [])[1] ?? '?';
+    sink.add({
+      n,
+      name: `\`apply\` of a saved plan retiring every cluster (${clusters} deletes), \`file:\` control plane`,
+      ms: deleted.ms,
+      cpuMs: deleted.cpuMs,
+      runs: 1,
+      peakRss: deleted.peakRss,
+      target: '',
+      met: null,
+      notes: `Whole process, after \`apply\` created the organisation (${formatMs(created.ms)}).`,
+    });
+    if (deleted.cpuMs !== null && created.cpuMs !== null) {
+      const ratio = deleted.cpuMs / created.cpuMs;
+      sink.target({
+        target: '`apply` retiring every cluster: CPU ≤ 2× the creates\u2019 `apply`',
+        n,
+        measured: `${ratio.toFixed(2)}× (${formatMs(deleted.cpuMs)} vs ${formatMs(created.cpuMs)} of CPU)`,
+        met: ratio <= 2,
+        notes:
+          'A cluster delete re-reads the queues (C9); deletes at the same moment share one read.',
+      });
+    }
+  } finally {
+    await rm(dirname(state), { recursive: true, force: true });
   }
 }

@@ -149,7 +149,7 @@ export function parseOptions(argv: string[]): Options {
   --terraform-apply-max N    largest N for \`terraform apply\` (default 1000; it is quadratic)
   --terraform-timeout S      a Terraform run longer than this is stopped and reported (default 300)
   --only validate,plan,...   rows to run: floor, startup, validate, mapping, environments, plan, plan-creates, policies, drift,
-                             http, apply-file, plan-file, apply, executor, daemon (all daemon rows), daemon-rss (only the resident
+                             http, apply-file, apply-delete, plan-file, apply, executor, daemon (all daemon rows), daemon-rss (only the resident
                              set over --daemon-runs no-op reconciles, at 10,000), terraform
   --tsx                      measure \`node --import tsx src/cli/main.ts\` instead of dist/
   --keep                     keep the temporary folders (printed at the end)

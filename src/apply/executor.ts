@@ -13,12 +13,7 @@ import {
   type Plan,
   type Step,
 } from '../model/plan.js';
-import {
-  deleteAttributeChecked,
-  deleteClusterChecked,
-  runCallStep,
-  StepConflictError,
-} from './steps.js';
+import { checkedDeletes, runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
@@ -72,6 +67,7 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
     stopping: null,
     halted: false,
     finished: () => {},
+    deletes: checkedDeletes(cp, plan),
   };
   const onAbort = () => stop(run, 'aborted');
   const onHalt = () => stop(run, 'aborted', true);
@@ -147,6 +143,8 @@ interface Run {
   halted: boolean;
   /** Called once per step started, when it is over (schedule). */
   finished: () => void;
+  /** Deletes re-read what they would take at the moment they act. */
+  deletes: ReturnType<typeof checkedDeletes>;
 }
 
 /**
@@ -427,9 +425,9 @@ function finishStep(
 function performStep(run: Run, step: Step): Promise<{ note: string | null } | void> {
   if (isManual(step)) return runManualStep(run, step);
   if (step.op === 'wait_idle' || step.op === 'wait_drained') return waitStep(run, step);
-  if (step.op === 'delete_cluster') return deleteClusterChecked(run.cp, step, run.plan);
+  if (step.op === 'delete_cluster') return run.deletes.cluster(step);
   if (step.op === 'delete_assignment' || step.op === 'delete_execution_cluster_label')
-    return deleteAttributeChecked(run.cp, step, run.plan);
+    return run.deletes.attribute(step);
   return runCallStep(run.cp, step);
 }
 

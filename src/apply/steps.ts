@@ -6,6 +6,7 @@
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import { QUEUE_SPEC_FIELDS, type QueueSpec, sameContract } from '../model/common.js';
+import type { LiveQueue } from '../model/live.js';
 import type { Plan, Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
@@ -163,79 +164,152 @@ async function moved(target: string, call: Promise<{ pool: string }>, pool: stri
   );
 }
 
-/**
- * C9 at the moment it acts: before a cluster is deleted its queues are read again, and one routing
- * to it now (naming it, or `*` in its pool) that the plan did not show routing to it was made or
- * repointed since the plan: its work would be lost, and wait_idle never watched it. Refused.
- */
-export async function deleteClusterChecked(
-  cp: ControlPlane,
-  step: StepOf<'delete_cluster'>,
-  plan: Plan,
-): Promise<StepOutcome> {
-  const { name } = step.args;
-  const pool = plan.changes.find((c) => c.address === step.target)?.before?.pool;
-  const routes = (q: unknown) => {
-    const f = q as { pool?: unknown; clusters?: unknown } | null | undefined;
-    if (!f || !Array.isArray(f.clusters)) return false;
-    return f.clusters.includes(name) || (f.clusters[0] === '*' && f.pool === pool);
+/** Queue names by what their selector routes to: clusters it names, pools whose `*` it is. */
+interface Routing {
+  byCluster: Map<string, Set<string>>;
+  byPool: Map<unknown, Set<string>>;
+}
+
+function addRoute(routing: Routing, queue: string, form: unknown): void {
+  const f = form as { pool?: unknown; clusters?: unknown } | null | undefined;
+  if (!f || !Array.isArray(f.clusters)) return;
+  const add = <K>(map: Map<K, Set<string>>, key: K) => {
+    const names = map.get(key) ?? map.set(key, new Set()).get(key)!;
+    names.add(queue);
   };
-  // Shown: a queue change routing to it, or a queue its wait_idle watched.
-  const shown = new Set([
-    ...plan.changes
-      .filter((c) => c.kind === 'Queue' && [c.before, c.after, c.caused_after].some(routes))
-      .map((c) => c.name),
-    ...plan.steps.flatMap((s) =>
-      s.op === 'wait_idle' && s.args.cluster === name ? s.args.queues : [],
-    ),
-  ]);
-  const unshown = (await partOf(cp, 'queues', step.target).listQueues())
-    .filter((q) => routes(q) && !shown.has(q.name))
-    .map((q) => `Queue/${q.name}`);
-  if (unshown.length > 0)
-    throw new StepConflictError(
-      `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
-        '(changed since the plan, C9: its work would be lost); nothing was deleted. Run `poolsync plan` again',
-    );
-  return CALLS.delete_cluster(cp, step);
+  for (const cluster of f.clusters) add(routing.byCluster, String(cluster));
+  if (f.clusters[0] === '*') add(routing.byPool, f.pool);
+}
+
+/** The queues routing to a cluster of `pool`: naming it, or `*` in its pool. */
+function routedTo(routing: Routing, cluster: string, pool: unknown): string[] {
+  return [...(routing.byCluster.get(cluster) ?? []), ...(routing.byPool.get(pool) ?? [])];
+}
+
+const newRouting = (): Routing => ({ byCluster: new Map(), byPool: new Map() });
+
+/**
+ * A read shared by every caller that asked before it began: each caller gets a read begun after
+ * it asked, as fresh as its own, and callers at the same moment share one (one ListQueues for a
+ * wave of cluster deletes, not one each: 2,000 deletes of a 10,000-object organisation read its
+ * 8,500 queues 2,000 times, 35 s).
+ */
+export function freshSharedRead<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<unknown> = Promise.resolve();
+  let next: Promise<T> | null = null;
+  // Begun on a later microtask: every caller until then joins it; one after waits for the next.
+  const begin = () => {
+    next = null;
+    const p = read();
+    running = p.catch(() => undefined);
+    return p;
+  };
+  return () => (next ??= running.then(begin, begin));
 }
 
 /**
- * What a flyteadmin delete takes along (docs/flyte-oss.md, "What a delete takes along") at the
- * moment it acts: the narrower rows are read again, and one the plan did not show going with it
- * (`caused_by`) was made since the plan, perhaps by hand: poolsync would destroy what it does not
- * manage. Refused; other backends take nothing along (no `…DeletedWith`).
+ * The deletes checked at the moment they act, for one apply of `plan`: what the plan shows is
+ * indexed once, at the first delete that needs it (a plan of 20,000 cluster deletes searched its
+ * changes once per delete).
  */
-export function deleteAttributeChecked(
-  cp: ControlPlane,
-  step: StepOf<'delete_assignment' | 'delete_execution_cluster_label'>,
-  plan: Plan,
-): Promise<StepOutcome> {
-  const { target, args } = step;
-  const [kind, along] =
-    step.op === 'delete_assignment'
-      ? ['PoolAssignment', partOf(cp, 'assignments', target).assignmentsDeletedWith?.(args)]
-      : [
-          'ExecutionClusterLabel',
-          partOf(cp, 'executionClusterLabels', target).labelsDeletedWith?.(args),
-        ];
-  const call = () =>
-    step.op === 'delete_assignment'
-      ? CALLS.delete_assignment(cp, step)
-      : CALLS.delete_execution_cluster_label(cp, step);
-  if (!along) return call();
-  return along.then((names) => {
-    // The plan's changes are searched only when the delete takes a row (100,000 deletes).
-    if (names.length === 0) return call();
-    const shown = new Set(plan.changes.filter((c) => c.caused_by === target).map((c) => c.address));
-    const unshown = names.map((n) => `${kind}/${n}`).filter((a) => !shown.has(a));
-    if (unshown.length === 0) return call();
-    throw new StepConflictError(
-      `${target}: flyteadmin's delete of it would also delete ${unshown.join(', ')}, which the plan did not show ` +
-        '(made since the plan; flyteadmin deletes the narrower rows of its type with it); nothing was deleted. ' +
-        'Run `poolsync plan` again to see what the delete takes along',
-    );
-  });
+export function checkedDeletes(cp: ControlPlane, plan: Plan) {
+  let clusterIndex: { shown: Routing; poolOf: Map<string, unknown> } | null = null;
+  const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
+  const liveRouting = new WeakMap<LiveQueue[], Routing>();
+  let causedBy: Map<string, Set<string>> | null = null;
+  return {
+    /**
+     * C9 at the moment it acts: before a cluster is deleted its queues are read again, and one
+     * routing to it now (naming it, or `*` in its pool) that the plan did not show routing to it
+     * was made or repointed since the plan: its work would be lost, and wait_idle never watched
+     * it. Refused.
+     */
+    async cluster(step: StepOf<'delete_cluster'>): Promise<StepOutcome> {
+      const { name } = step.args;
+      partOf(cp, 'queues', step.target);
+      clusterIndex ??= indexClusterDeletes(plan);
+      const pool = clusterIndex.poolOf.get(step.target);
+      const shown = new Set(routedTo(clusterIndex.shown, name, pool));
+      const live = await liveQueues();
+      let routing = liveRouting.get(live);
+      if (!routing) {
+        routing = newRouting();
+        for (const q of live) addRoute(routing, q.name, q);
+        liveRouting.set(live, routing);
+      }
+      const unshown = [...new Set(routedTo(routing, name, pool))]
+        .filter((q) => !shown.has(q))
+        .sort()
+        .map((q) => `Queue/${q}`);
+      if (unshown.length > 0)
+        throw new StepConflictError(
+          `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
+            '(changed since the plan, C9: its work would be lost); nothing was deleted. Run `poolsync plan` again',
+        );
+      return CALLS.delete_cluster(cp, step);
+    },
+
+    /**
+     * What a flyteadmin delete takes along (docs/flyte-oss.md, "What a delete takes along") at
+     * the moment it acts: the narrower rows are read again, and one the plan did not show going
+     * with it (`caused_by`) was made since the plan, perhaps by hand: poolsync would destroy what
+     * it does not manage. Refused; other backends take nothing along (no `…DeletedWith`).
+     */
+    attribute(
+      step: StepOf<'delete_assignment' | 'delete_execution_cluster_label'>,
+    ): Promise<StepOutcome> {
+      const { target, args } = step;
+      const [kind, along] =
+        step.op === 'delete_assignment'
+          ? ['PoolAssignment', partOf(cp, 'assignments', target).assignmentsDeletedWith?.(args)]
+          : [
+              'ExecutionClusterLabel',
+              partOf(cp, 'executionClusterLabels', target).labelsDeletedWith?.(args),
+            ];
+      const call = () =>
+        step.op === 'delete_assignment'
+          ? CALLS.delete_assignment(cp, step)
+          : CALLS.delete_execution_cluster_label(cp, step);
+      if (!along) return call();
+      return along.then((names) => {
+        // The plan's changes are indexed only when a delete takes a row (100,000 deletes).
+        if (names.length === 0) return call();
+        causedBy ??= indexCausedBy(plan);
+        const shown = causedBy.get(target);
+        const unshown = names.map((n) => `${kind}/${n}`).filter((a) => !shown?.has(a));
+        if (unshown.length === 0) return call();
+        throw new StepConflictError(
+          `${target}: flyteadmin's delete of it would also delete ${unshown.join(', ')}, which the plan did not show ` +
+            '(made since the plan; flyteadmin deletes the narrower rows of its type with it); nothing was deleted. ' +
+            'Run `poolsync plan` again to see what the delete takes along',
+        );
+      });
+    },
+  };
+}
+
+/** Shown routing to a cluster: a queue change's forms, or a queue its wait_idle watched. */
+function indexClusterDeletes(plan: Plan) {
+  const shown = newRouting();
+  const poolOf = new Map<string, unknown>();
+  for (const c of plan.changes) {
+    if (c.kind === 'Queue')
+      for (const f of [c.before, c.after, c.caused_after]) addRoute(shown, c.name, f);
+    else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
+  }
+  for (const s of plan.steps)
+    if (s.op === 'wait_idle')
+      for (const q of s.args.queues) addRoute(shown, q, { clusters: [s.args.cluster] });
+  return { shown, poolOf };
+}
+
+/** The addresses the plan shows going with each delete (`caused_by`). */
+function indexCausedBy(plan: Plan): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const c of plan.changes)
+    if (c.caused_by)
+      (out.get(c.caused_by) ?? out.set(c.caused_by, new Set()).get(c.caused_by)!).add(c.address);
+  return out;
 }
 
 /** Every delete: a call that finds the object already gone is done ("already deleted"). */

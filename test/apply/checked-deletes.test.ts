@@ -1,0 +1,125 @@
+/**
+ * The deletes checked at the moment they act (C9) share their re-reads: a wave of cluster deletes
+ * reads the queues once, each delete from a read begun after it asked. Before, every cluster
+ * delete listed every queue and searched the plan's changes: 2,000 deletes of a 10,000-object
+ * organisation took 35 s (bench/history.md, 29 Nov).
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkedDeletes, freshSharedRead } from '../../src/apply/steps.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import type { Step } from '../../src/model/plan.js';
+import { runCli } from '../support/cli.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { planAgainst } from './helpers/state.js';
+
+describe('freshSharedRead', () => {
+  /** A read that answers the counter as it was when the read began, when `release` is called. */
+  function gated() {
+    let value = 0;
+    const began: Array<() => void> = [];
+    const read = freshSharedRead(
+      () =>
+        new Promise<number>((resolve) => {
+          const seen = value;
+          began.push(() => resolve(seen));
+        }),
+    );
+    return { read, began, set: (v: number) => (value = v) };
+  }
+
+  it('callers at the same moment share one read', async () => {
+    const g = gated();
+    const answers = Promise.all([g.read(), g.read(), g.read()]);
+    await Promise.resolve();
+    expect(g.began).toHaveLength(1);
+    g.began[0]!();
+    expect(await answers).toEqual([0, 0, 0]);
+  });
+
+  it('a caller while a read runs gets one begun after it asked, which sees what changed meanwhile', async () => {
+    const g = gated();
+    const first = g.read();
+    await Promise.resolve();
+    g.set(1);
+    const second = g.read();
+    const third = g.read();
+    expect(g.began).toHaveLength(1);
+    g.began[0]!();
+    expect(await first).toBe(0);
+    await Promise.resolve();
+    expect(g.began).toHaveLength(2);
+    g.began[1]!();
+    expect([await second, await third]).toEqual([1, 1]);
+  });
+
+  it('a failed read fails its callers only; the next caller reads again', async () => {
+    let calls = 0;
+    const read = freshSharedRead(async () => {
+      calls++;
+      if (calls === 1) throw new Error('unreachable');
+      return calls;
+    });
+    await expect(Promise.all([read(), read()])).rejects.toThrow('unreachable');
+    expect(await read()).toBe(2);
+  });
+});
+
+const KEPT = 'g0';
+const RETIRED = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6'];
+
+describe('cluster deletes at the moment they act (C9)', () => {
+  async function retiring() {
+    const root = await tempDir();
+    const state = join(root, 'cp.json');
+    const on = ['--control-plane', `file:${state}`, '--state-dir', join(root, 'state')];
+    const all = [KEPT, ...RETIRED];
+    const v1: RepoSpec = { pools: ['p'], clusters: Object.fromEntries(all.map((c) => [c, 'p'])) };
+    const repo = join(root, 'repo');
+    const applied = await runCli(['apply', await writeRepo(repo, v1), '--auto-approve', ...on]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const v2 = await writeRepo(join(root, 'v2'), { pools: ['p'], clusters: { [KEPT]: 'p' } });
+    const plan = await planAgainst(v2, state);
+    const deletes = plan.steps.filter(
+      (s): s is Extract<Step, { op: 'delete_cluster' }> => s.op === 'delete_cluster',
+    );
+    expect(deletes.map((s) => s.args.name).sort()).toEqual(RETIRED);
+    return { state, plan, deletes };
+  }
+
+  it('a wave of deletes reads the queues once; a queue made before it refuses only its own cluster', async () => {
+    const { state, plan, deletes } = await retiring();
+    const cp = await openControlPlane(`file:${state}`, { env: {} });
+    try {
+      await cp.queues!.createQueue({
+        name: 'late',
+        pool: 'p',
+        clusters: ['g4'],
+        run_concurrency: 0,
+        action_concurrency: 0,
+        depth: 10000,
+        priority: 'medium',
+        fairness: 'round_robin',
+      });
+      const list = cp.queues!.listQueues.bind(cp.queues);
+      let listings = 0;
+      cp.queues!.listQueues = () => (listings++, list());
+      const checked = checkedDeletes(cp, plan);
+      const outcomes = await Promise.allSettled(deletes.map((s) => checked.cluster(s)));
+      expect(listings).toBe(1);
+      const refused = outcomes.flatMap((o, i) =>
+        o.status === 'rejected' ? [[deletes[i]!.args.name, String(o.reason)]] : [],
+      );
+      expect(refused).toEqual([
+        [
+          'g4',
+          'StepConflictError: Cluster/g4: Queue/late routes to it now and the plan did not show it (changed since the plan, C9: its work would be lost); nothing was deleted. Run `poolsync plan` again',
+        ],
+      ]);
+      const live = (await cp.clusters!.listClusters()).map((c) => c.name).sort();
+      expect(live).toEqual([KEPT, 'g4']);
+    } finally {
+      await cp.close();
+    }
+  });
+});
