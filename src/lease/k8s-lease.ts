@@ -6,9 +6,10 @@
  *
  * The inventory in a ConfigMap (`--inventory`) for control planes that cannot keep it: one data
  * key per control plane, every other key, label and annotation kept. On 409 the ConfigMap is
- * read again and this writer's additions and removals are applied to the entry there now. Over
- * the API server's 1 MiB is refused before sending; an entry that is not an inventory is an
- * error naming the ConfigMap and key, never overwritten.
+ * read again and what this writer changed in its entry, field by field, is applied to the entry
+ * there now (model/inventory.ts, mergeInventory). Over the API server's 1 MiB is refused before
+ * sending; an entry that is not an inventory is an error naming the ConfigMap and key, never
+ * overwritten.
  */
 import {
   CoordinationV1Api,
@@ -20,7 +21,12 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import { delimiter, join } from 'node:path';
-import { parseInventoryText, recordedAddresses, type InventoryRecord } from '../model/inventory.js';
+import {
+  mergeInventory,
+  parseInventoryText,
+  recordedAddresses,
+  type InventoryRecord,
+} from '../model/inventory.js';
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
@@ -305,51 +311,6 @@ const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 /** Writes attempted before a run of conflicts is an error. */
 const ATTEMPTS = 10;
 
-/**
- * A three-way merge: what this writer changed since it read `base` (null: there was no entry;
- * undefined: it never read), applied to `theirs`, the entry now (null: none).
- */
-export function mergeAddresses(
-  base: readonly string[] | null | undefined,
-  ours: readonly string[],
-  theirs: readonly string[] | null,
-): string[] {
-  // Never read, or the entry went away since (removed by hand): this writer's whole truth.
-  if (base === undefined || (theirs === null && base !== null)) return [...ours];
-  const before = new Set(base ?? []);
-  const mine = new Set(ours);
-  const out = new Set(theirs ?? []);
-  for (const a of ours) if (!before.has(a)) out.add(a);
-  for (const a of before) if (!mine.has(a)) out.delete(a);
-  return [...out].sort();
-}
-
-/** A record's address lists: each repository's, and ('') those recorded without one. */
-type Lists = Record<string, readonly string[]>;
-const listsOf = (r: InventoryRecord): Lists => ({ ...r.repositories, '': r.addresses });
-
-/** mergeAddresses of each list; an empty one left out (but the unowned one). */
-function mergeLists(
-  base: Lists | null | undefined,
-  ours: Lists,
-  theirs: Lists | null,
-): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const k of new Set([
-    ...Object.keys(base ?? {}),
-    ...Object.keys(ours),
-    ...Object.keys(theirs ?? {}),
-  ])) {
-    const merged = mergeAddresses(
-      base && (base[k] ?? []),
-      ours[k] ?? [],
-      theirs && (theirs[k] ?? []),
-    );
-    if (merged.length > 0 || k === '') out[k] = merged;
-  }
-  return out;
-}
-
 /** A ConfigMap poolsync creates: labelled as its own, saying what it holds. */
 const newConfigMap = (ref: K8sPlace, what: string, data: Record<string, string>) => ({
   namespace: ref.namespace,
@@ -367,8 +328,8 @@ const newConfigMap = (ref: K8sPlace, what: string, data: Record<string, string>)
 
 export class ConfigMapInventory {
   private readonly api: CoreV1Api;
-  /** This control plane's entry's lists as last read (null: none); undefined until read. */
-  private base: Lists | null | undefined = undefined;
+  /** This control plane's entry as last read or written (null: none); undefined until read. */
+  private base: InventoryRecord | null | undefined = undefined;
   /** The ConfigMap as last read or written (null: none); undefined until read. */
   private seen: V1ConfigMap | null | undefined = undefined;
   /** Writes refused with 409 Conflict and retried. */
@@ -402,7 +363,7 @@ export class ConfigMapInventory {
     const cm = await this.get();
     const entry = this.entry(cm);
     this.seen = cm;
-    this.base = entry ? listsOf(entry) : null;
+    this.base = entry;
     return entry ?? (await this.before());
   }
 
@@ -413,10 +374,7 @@ export class ConfigMapInventory {
       // from the ConfigMap as it is now.
       const cm = attempt === 1 && this.seen !== undefined ? this.seen : await this.get();
       const now = this.entry(cm);
-      const lists = mergeLists(this.base, listsOf(record), now && listsOf(now));
-      const { '': addresses = [], ...owned } = lists;
-      const merged: InventoryRecord = { ...record, addresses, repositories: owned };
-      if (Object.keys(owned).length === 0) delete merged.repositories;
+      const merged = mergeInventory(this.base, record, now);
       const data = { ...(cm?.data ?? {}), [this.key]: JSON.stringify(merged) };
       this.checkSize({ data, binaryData: cm?.binaryData ?? {} }, recordedAddresses(merged).length);
       try {
@@ -427,7 +385,7 @@ export class ConfigMapInventory {
                 { ...this.ref, body: { ...cm, data } },
                 this.calls,
               );
-        this.base = lists;
+        this.base = merged;
         return;
       } catch (err) {
         // 409: changed since read (PUT), or created meanwhile (POST); 404: deleted since read

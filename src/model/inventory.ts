@@ -5,6 +5,7 @@
  * control plane finds it (src/apply/inventory.ts).
  */
 import { refuseNewer } from '../util/format-version.js';
+import { sameJson } from '../util/same-json.js';
 import { ascending, sortedUnion } from '../util/sorted.js';
 
 import {
@@ -208,4 +209,84 @@ export function parseInventoryText(text: string, where?: string): InventoryRecor
     return 'not JSON';
   }
   return parseInventory(data, where);
+}
+
+/**
+ * A three-way merge: what this writer changed since it read `base` (null: there was no entry;
+ * undefined: it never read), applied to `theirs`, the entry now (null: none).
+ */
+export function mergeAddresses(
+  base: readonly string[] | null | undefined,
+  ours: readonly string[],
+  theirs: readonly string[] | null,
+): string[] {
+  // Never read, or the entry went away since (removed by hand): this writer's whole truth.
+  if (base === undefined || (theirs === null && base !== null)) return [...ours];
+  const before = new Set(base ?? []);
+  const mine = new Set(ours);
+  const out = new Set(theirs ?? []);
+  for (const a of ours) if (!before.has(a)) out.add(a);
+  for (const a of before) if (!mine.has(a)) out.delete(a);
+  return [...out].sort();
+}
+
+/** One field's three-way merge; undefined: absent (base undefined: the field was not there). */
+type Merge<T> = (base: T | undefined, ours: T | undefined, theirs: T | undefined) => T | undefined;
+
+/** What this writer set, changed or not (the format it writes). */
+const written = <T>(_: T | undefined, ours: T | undefined) => ours;
+/** This writer's value if it changed it, else the one there now. */
+const changed = <T>(base: T | undefined, ours: T | undefined, theirs: T | undefined) =>
+  sameJson(base, ours) ? theirs : ours;
+/** A set: what this writer added and removed, applied to the one now; empty: absent. */
+const set: Merge<string[]> = (base, ours, theirs) => {
+  const out = mergeAddresses(base ?? [], ours ?? [], theirs ?? []);
+  return out.length > 0 ? out : undefined;
+};
+/** A map, each key merged on its own (each repository's list or budget); empty: absent. */
+const each =
+  <T>(merge: Merge<T>): Merge<Record<string, T>> =>
+  (base, ours, theirs) => {
+    const out: Record<string, T> = {};
+    for (const k of new Set([base, ours, theirs].flatMap((m) => Object.keys(m ?? {})))) {
+      const v = merge(base?.[k], ours?.[k], theirs?.[k]);
+      if (v !== undefined) out[k] = v;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+
+/** Every field of the record says how it merges (typed over it: a new field cannot be left out). */
+const MERGE: { [K in keyof InventoryRecord]-?: Merge<Exclude<InventoryRecord[K], undefined>> } = {
+  format: written,
+  addresses: (base, ours, theirs) => set(base, ours, theirs) ?? [],
+  repositories: each(set),
+  updated_at: changed,
+  commit: changed,
+  control_plane: changed,
+  forgotten: set,
+  prevent_destroy: set,
+  confirm_destroy: set,
+  guardrails: changed,
+  // Each repository's budget: the one this writer changed, every other as it is now.
+  repository_guardrails: each(changed),
+};
+
+/**
+ * The record a writer that lost a race writes (quality.md: writes are read-modify-write): each
+ * field as MERGE says, so what another writer recorded since `base` (a budget, a protection
+ * mark, a forgotten address) is kept unless this writer changed that very thing. `base`
+ * undefined (never read), or an entry removed since it was read: `ours` whole.
+ */
+export function mergeInventory(
+  base: InventoryRecord | null | undefined,
+  ours: InventoryRecord,
+  theirs: InventoryRecord | null,
+): InventoryRecord {
+  if (base === undefined || (theirs === null && base !== null)) return ours;
+  const out: Record<string, unknown> = {};
+  for (const [field, merge] of Object.entries(MERGE) as [keyof InventoryRecord, Merge<unknown>][]) {
+    const v = merge(base?.[field], ours[field], theirs?.[field]);
+    if (v !== undefined) out[field] = v;
+  }
+  return out as unknown as InventoryRecord;
 }

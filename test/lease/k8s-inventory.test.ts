@@ -3,7 +3,8 @@
  * ServiceAccount of examples/deploy/rbac.yaml, against the real kube-apiserver with etcd
  * (scripts/kube-go.sh; skipped, saying why, without them) and the stand-in (fake-kube-api.ts):
  * control planes share one ConfigMap by key and keep each other's entries (and labels); a write
- * that lost a race (409 Conflict) is read again, merged and retried, and one whose ConfigMap was
+ * that lost a race (409 Conflict) is read again, merged field by field and retried (another
+ * writer's budget, mark or forgotten address kept), and one whose ConfigMap was
  * deleted meanwhile (404) creates it again; an entry that is not an inventory is an error naming
  * NS/NAME and its key, and nothing is overwritten; a ConfigMap over the server's 1 MiB of values
  * is refused before it is sent; a ConfigMap with no entry yet reads the state-folder inventory,
@@ -14,8 +15,13 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
 import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
-import { ConfigMapInventory, mergeAddresses } from '../../src/lease/k8s-lease.js';
-import { INVENTORY_FORMAT, type InventoryRecord } from '../../src/model/inventory.js';
+import { ConfigMapInventory } from '../../src/lease/k8s-lease.js';
+import {
+  INVENTORY_FORMAT,
+  mergeAddresses,
+  mergeInventory,
+  type InventoryRecord,
+} from '../../src/model/inventory.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
 
@@ -124,6 +130,46 @@ for (const kind of KUBE_SERVERS) {
           'github.com/acme/a': ['Cluster/a', 'Cluster/old'],
           'github.com/acme/b': ['Queue/b'],
         },
+      });
+    });
+
+    it('two writers race on different fields: a budget one recorded and a mark or forgotten address the other did are both kept', async () => {
+      const name = 'race-fields';
+      const repositories = { 'github.com/acme/a': ['Cluster/a'], 'github.com/acme/b': ['Queue/b'] };
+      await store('k.json', name).writeInventory({
+        ...record([], 'c0'),
+        repositories,
+        prevent_destroy: ['Cluster/a'],
+        repository_guardrails: { 'github.com/acme/b': { max_destroy: 1 } },
+      });
+      const a = store('k.json', name);
+      const b = store('k.json', name);
+      const read = (await a.readInventory())!;
+      await b.readInventory();
+      // b marks its queue, forgets Queue/old and raises its budget; a, from the same read,
+      // records a budget of its own and unmarks Cluster/a (its commit dropped the annotation).
+      await b.writeInventory({
+        ...read,
+        commit: 'c1',
+        forgotten: ['Queue/old'],
+        prevent_destroy: ['Cluster/a', 'Queue/b'],
+        repository_guardrails: { 'github.com/acme/b': { max_destroy: 2 } },
+      });
+      await a.writeInventory({
+        ...read,
+        commit: 'c2',
+        prevent_destroy: [],
+        repository_guardrails: { ...read.repository_guardrails, 'github.com/acme/a': {} },
+      });
+      expect(a.conflicts).toBe(1);
+      // As the API server keeps it, read with its own API (not through the store).
+      const kept = JSON.parse((await stored(name))!.data!['k.json']!) as InventoryRecord;
+      expect(kept).toEqual({
+        ...record([], 'c2'),
+        repositories,
+        forgotten: ['Queue/old'],
+        prevent_destroy: ['Queue/b'],
+        repository_guardrails: { 'github.com/acme/a': {}, 'github.com/acme/b': { max_destroy: 2 } },
       });
     });
 
@@ -257,6 +303,49 @@ describe('mergeAddresses (three-way)', () => {
     expect(mergeAddresses(null, ['a'], ['b'])).toEqual(['a', 'b']);
     expect(mergeAddresses(undefined, ['a'], ['b'])).toEqual(['a']);
     expect(mergeAddresses(['a'], ['a'], null)).toEqual(['a']);
+  });
+});
+
+describe('mergeInventory (three-way, every field)', () => {
+  const theirs: Required<InventoryRecord> = {
+    ...record(['Queue/u'], 'theirs'),
+    repositories: { r: ['Queue/r'] },
+    forgotten: ['Queue/f'],
+    prevent_destroy: ['Queue/r'],
+    confirm_destroy: ['Queue/u'],
+    guardrails: { max_destroy: 3 },
+    repository_guardrails: { r: { max_replace: 1 } },
+  };
+
+  it('a writer that changed nothing since its read leaves every field as the other writer wrote it', () => {
+    const base = record([]);
+    expect(mergeInventory(base, base, theirs)).toEqual(theirs);
+  });
+
+  it('what this writer removed goes, what it changed is its own, the rest is theirs', () => {
+    const base: InventoryRecord = { ...theirs, commit: 'base', repository_guardrails: {} };
+    const ours: InventoryRecord = {
+      ...base,
+      addresses: [],
+      updated_at: '2026-11-24T00:00:00.000Z',
+      confirm_destroy: [],
+      guardrails: { max_destroy: 0 },
+      repository_guardrails: { s: { max_destroy: 1 } },
+    };
+    const { confirm_destroy: _, ...rest } = theirs;
+    expect(mergeInventory(base, ours, { ...theirs, forgotten: ['Queue/f', 'Queue/g'] })).toEqual({
+      ...rest,
+      addresses: [],
+      updated_at: '2026-11-24T00:00:00.000Z',
+      forgotten: ['Queue/f', 'Queue/g'],
+      guardrails: { max_destroy: 0 },
+      repository_guardrails: { r: { max_replace: 1 }, s: { max_destroy: 1 } },
+    });
+  });
+
+  it("never read, or the entry removed since: this writer's record whole", () => {
+    expect(mergeInventory(undefined, record(['Queue/a']), theirs)).toEqual(record(['Queue/a']));
+    expect(mergeInventory(theirs, record(['Queue/a']), null)).toEqual(record(['Queue/a']));
   });
 });
 
