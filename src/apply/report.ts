@@ -186,7 +186,14 @@ export function renderApplyResult(
     const head =
       `Apply stopped at ${manual.length} manual step(s): ${done} of ${total} steps done, ` +
       `${waiting.length} waiting on a manual step.`;
-    lines = [colors.bold(colors.yellow(head)), ...leftForPerson, `Applied so far: ${tally}`];
+    // A change made in part is named here too: it is left as it is until the next apply.
+    const partly = partialWords(result, plan, result.applied);
+    lines = [
+      colors.bold(colors.yellow(head)),
+      ...leftForPerson,
+      `Applied so far: ${tally}`,
+      ...[...partly].map(([address, words]) => partialLine(address, words, colors)),
+    ];
   } else {
     const left = leftForPerson.length;
     const head =
@@ -245,7 +252,7 @@ function appliedLines(result: ApplyResult, plan: PlanChanges, colors: Colors): s
   }
   const line = ({ address, action }: AppliedChange) => {
     const partial = partly.get(address);
-    if (partial !== undefined) return colors.yellow(`  ⚠ ${esc(address)} ${partial}`);
+    if (partial !== undefined) return partialLine(address, partial, colors);
     const disable = stillEnabled.get(address);
     const more = disable
       ? ` (registered, but still enabled: its disable ${disable}; the next apply disables it)`
@@ -263,6 +270,9 @@ function appliedLines(result: ApplyResult, plan: PlanChanges, colors: Colors): s
     `  ✓ ${made.length - shown.length} more (\`--output json\` lists every change applied)`,
   ];
 }
+
+const partialLine = (address: string, words: string, colors: Colors) =>
+  colors.yellow(`  ⚠ ${esc(address)} ${words}`);
 
 type PlanChanges = Pick<Plan, 'changes'>;
 

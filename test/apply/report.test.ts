@@ -263,6 +263,33 @@ describe('final report', () => {
     );
   });
 
+  it('stopped at a manual step: a change made in part is named as the failure report names it', () => {
+    const plan = makePlan([], { 'ClusterPool/gpu': 'create', 'Cluster/c': 'replace' });
+    const text = renderApplyResult(
+      base({
+        ok: false,
+        manual: ['s2'],
+        steps: [
+          step('s1', 'delete_cluster', 'Cluster/c', 'done'),
+          step('s2', 'register_cluster', 'Cluster/c', 'manual'),
+          step('s3', 'create_pool', 'ClusterPool/gpu', 'done'),
+        ],
+        counts: { create: 1, update: 0, replace: 0, delete: 0, blocked: 0, side_effects: 0 },
+        applied: [
+          { address: 'Cluster/c', action: 'partial', side_effect: false, partial_of: 'replace' },
+          { address: 'ClusterPool/gpu', action: 'create', side_effect: false },
+        ],
+      }),
+      plan,
+    );
+    expect(text.trimEnd().split('\n')).toEqual([
+      'Apply stopped at 1 manual step(s): 2 of 3 steps done, 0 waiting on a manual step.',
+      '  ✋ s2 register_cluster Cluster/c: manual step',
+      'Applied so far: 1 created, 0 updated, 0 replaced, 0 deleted; 0 blocked.',
+      '  ⚠ Cluster/c was only partly replaced: s1 delete_cluster done; s2 register_cluster is left for you (manual)',
+    ]);
+  });
+
   it('a failed 10,000-step apply lists its failures and counts what did not run (issue 61)', () => {
     const step = (i: number, status: StepStatus): StepResult => ({
       id: `s${i}`,
