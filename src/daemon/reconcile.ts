@@ -218,7 +218,8 @@ export class Reconciler {
       ];
     this.scheduleRetry(ctx, outcome);
     const recorded = recordStage(ctx, products, id, outcome, startedAt);
-    applyStatusUpdate(this.state, recorded);
+    applyStatusUpdate(this.state, { ...recorded, ...this.applied });
+    this.applied = {};
     this.current = null;
     const { plan, desired, live, applied } = products;
     if (plan && desired && !ctx.term.signal.aborted) {
@@ -387,9 +388,16 @@ export class Reconciler {
     await this.saving;
   }
 
+  /** The run's `appliedCommit`, published with its `lastRun`: never beside the run before. */
+  private applied: Pick<StatusUpdate, 'appliedCommit'> = {};
+
   private take<T>(staged: Staged<T>, products?: RunProducts): T | Outcome {
     if (this.term.signal.aborted) return staged.value;
-    if (staged.status) applyStatusUpdate(this.state, staged.status);
+    if (staged.status) {
+      const { appliedCommit, ...status } = staged.status;
+      applyStatusUpdate(this.state, status);
+      if (appliedCommit !== undefined) this.applied = { appliedCommit };
+    }
     if (products && staged.products) Object.assign(products, staged.products);
     if (staged.remember) this.memory = Object.freeze({ ...this.memory, ...staged.remember });
     return staged.value;

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
+import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { main } from '../../src/cli/run.js';
@@ -98,10 +99,9 @@ describe('daemon end to end', () => {
     const c2 = repo.commit(manifests({ batchRunConcurrency: 75 }));
     const res = await pushWebhook(h, { ref: 'refs/heads/main', after: c2 });
     expect(res.status).toBe(202);
-    // Its run once recorded: appliedCommit is published as the apply ends, lastRun just after.
     st = await until('commit c2 applied', async () => {
       const s = await getStatus(h);
-      return s.appliedCommit === c2 && s.lastRun?.commit === c2 ? s : null;
+      return s.appliedCommit === c2 ? s : null;
     });
     expect(st.lastRun).toMatchObject({ result: 'applied', commit: c2, trigger: ['webhook'] });
     expect(st.lastRun!.applied.update).toBe(1);
@@ -111,6 +111,47 @@ describe('daemon end to end', () => {
     ]);
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(75);
     expect((await fetch(`${h.daemon.url}/readyz`)).status).toBe(200);
+  });
+
+  it('/status names a commit applied only beside its run (lastRun): read at every control-plane call of the run', async () => {
+    const repo = new TestRepo();
+    const c1 = repo.commit(manifests());
+    const embedded = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => embedded.close());
+    const seen: { afterSteps: boolean; status: DaemonStatus }[] = [];
+    let daemon: RunningDaemon | null = null;
+    let afterSteps = false;
+    // Every call the run makes, the inventory's record and the re-read after the apply included.
+    const cp = new Proxy(embedded, {
+      get: (t, key) => {
+        if (daemon) seen.push({ afterSteps, status: daemon.status() });
+        const value: unknown = Reflect.get(t, key);
+        return typeof value === 'function' ? value.bind(t) : value;
+      },
+    });
+    const h = await start({
+      repo,
+      cp,
+      deps: {
+        pipeline: {
+          executePlan: (plan, on, options) =>
+            executePlan(plan, on, options).finally(() => (afterSteps = true)),
+        },
+      },
+    });
+    await h.daemon.firstRun;
+    daemon = h.daemon;
+    afterSteps = false;
+    const c2 = repo.commit(manifests({ batchRunConcurrency: 75 }));
+    await h.daemon.reconcile();
+    expect(h.daemon.status()).toMatchObject({
+      appliedCommit: c2,
+      lastRun: { result: 'applied', commit: c2 },
+    });
+    // Read between the steps' end and the run's record: the run before, and its commit.
+    const between = seen.filter((s) => s.afterSteps && s.status.lastRun?.commit === c1);
+    expect(between.length).toBeGreaterThan(0);
+    expect(between.map((s) => s.status.appliedCommit)).toEqual(between.map(() => c1));
   });
 
   it('a wrong or missing signature is 401: nothing fetched, nothing applied', async () => {
