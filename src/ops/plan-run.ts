@@ -25,6 +25,7 @@ import type { DesiredState } from '../model/desired.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import type { PlanOptions, PlanShape } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
+import { adoptedByApply } from '../plan/inventory.js';
 import type { PaceListener } from '../util/pacer.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -93,6 +94,8 @@ export interface Planned {
   desired: DesiredState;
   /** The kinds the backend takes as configuration only (rendered to files, never planned). */
   configKinds?: readonly ObjectKind[];
+  /** Declared addresses an earlier build recorded without a repository: the apply adopts them. */
+  adopts?: readonly string[];
 }
 
 export type PlanOutcome =
@@ -213,11 +216,11 @@ async function planned(
     shared: desired.kind === 'folder' ? desired.shared : undefined,
     plan: { commit: input.commit, backend: cp.backend, ...input.shape, repository },
   };
-  let made: Made;
+  let made: Made & { live?: LiveState };
   if (desired.kind === 'loaded') {
     const opts = { ...common, plans: desired.plans };
-    const { plan } = await planDesired(desired.desired, readLive, opts);
-    made = { ok: true, plan, counts: null, desired: desired.desired };
+    const { plan, live } = await planDesired(desired.desired, readLive, opts);
+    made = { ok: true, plan, live, counts: null, desired: desired.desired };
   } else {
     made = await planRepository(desired.dir, readLive, common);
   }
@@ -225,7 +228,9 @@ async function planned(
   const { controlPlane } = cp;
   const plan = controlPlane ? { ...made.plan, control_plane: controlPlane } : made.plan;
   const configKinds = cp.backend?.configKinds ?? [];
-  return { kind: classify(plan), plan, counts: made.counts, desired: made.desired, configKinds };
+  const adopts = made.live ? adoptedByApply(made.live, plan.inventory) : [];
+  const { counts } = made;
+  return { kind: classify(plan), plan, counts, desired: made.desired, configKinds, adopts };
 }
 
 export type PipelineResult =

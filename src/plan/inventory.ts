@@ -379,6 +379,20 @@ export function inventoryBehind(
 }
 
 /**
+ * What a plan's apply adopts: the addresses it declares that an earlier build recorded without a
+ * repository (inventory format 1), recorded as its repository's from then on (docs/plan.md, Prune
+ * scope). A plan naming no repository records them as that build did: none.
+ */
+export function adoptedByApply(
+  live: Pick<LiveState, 'inventory' | 'inventory_owners'>,
+  inventory: PlanInventory | undefined,
+): string[] {
+  if (inventory?.repository === undefined) return [];
+  const { other } = ownership(live, inventory.repository);
+  return inventory.declared.filter((a) => other(a) === '');
+}
+
+/**
  * What this repository declares that the inventory records as another repository's: address →
  * that repository (docs/plan.md, Prune scope). Left as that one applied it, never taken over:
  * Argo CD warns of a resource two applications track (SharedResourceWarning) and Helm 3 refuses

@@ -202,6 +202,23 @@ export function nothingDeclared(dir: string, prune: boolean): string {
   );
 }
 
+/**
+ * Objects an earlier poolsync recorded without a repository (inventory format 1) that `what` names
+ * (`this repository declares`, `written`): the next apply of `repository` adopts them, said once.
+ */
+export function adoptionNote(
+  addresses: readonly string[],
+  what: string,
+  repository: string,
+): string {
+  const one = addresses.length === 1;
+  const them = one ? 'it' : 'them';
+  return escapeTerminal(
+    `${plural(addresses.length, 'object')} ${what} ${one ? 'was' : 'were'} recorded in the inventory by an earlier poolsync, without the repository that applied ${them}: ${listAddresses(addresses)}. ` +
+      `The next apply of ${repository} records ${them} as its own, and with prune: true then deletes ${one ? 'it' : 'each'} once its manifest is removed (docs/plan.md, Prune scope).`,
+  );
+}
+
 const SIGN = { add: '+', change: '~', remove: '-' } as const;
 
 export function describePromotion(

@@ -498,7 +498,7 @@ describe(
   () => {
     const BUILD = join(REPO_ROOT, 'test', 'fixtures', 'compat', 'b8137a5c');
 
-    it('no repository prunes its entries until one declares them; that one adopts them with its first apply', async () => {
+    it('no repository prunes its entries until one declares them; that one adopts them with its first apply, as its plan and export say', async () => {
       const root = tempFolder('poolsync-repositories-old-');
       cpSync(join(BUILD, 'embedded'), join(root, 'cp'), { recursive: true });
       const inventory = join(root, 'cp', 'control-plane.json.inventory.json');
@@ -559,6 +559,27 @@ describe(
       expect(new Set(json.objects.map((o) => o.repository))).toEqual(new Set([null]));
       expect(json.repositories).toEqual([{ repository: null, count: lines.length }]);
 
+      // Plan and export say once, before, that the first apply adopts them, and for whom.
+      const said = (out: string) =>
+        out.split('\n').filter((l) => l.includes('by an earlier poolsync, without'));
+      const adopts = (what: string, first: string, whose: string) =>
+        `${lines.length} objects ${what} were recorded in the inventory by an earlier poolsync, without the repository that applied them: ${first} and ${lines.length - 5} more. ` +
+        `The next apply of ${whose} records them as its own, and with prune: true then deletes each once its manifest is removed (docs/plan.md, Prune scope).`;
+      const planned = await cli('plan', full);
+      expect([planned.code, planned.stderr]).toEqual([0, '']);
+      const declared =
+        'Cluster/dev-europe-west4, Cluster/dev-us-central1, Cluster/prod-eu-west-1, Cluster/prod-us-east-1, Cluster/prod-us-west-2';
+      expect(said(planned.stdout)).toEqual([
+        adopts('this repository declares', declared, realpathSync(full)),
+      ]);
+      const exported = await cli('export', '--dir', join(root, 'exported'));
+      expect(exported.code, exported.stderr).toBe(0);
+      const files =
+        'ClusterPool/dev, ClusterPool/prod, ClusterPool/research, Cluster/dev-europe-west4, Cluster/dev-us-central1';
+      expect(said(exported.stderr)).toEqual([
+        `Warning: ${adopts('written', files, realpathSync(join(root, 'exported')))}`,
+      ]);
+
       // The repository that declares them applies: nothing to send, its entries adopted.
       const applied = await cli('apply', full, '--auto-approve');
       expect(applied.code, applied.stderr).toBe(0);
@@ -570,6 +591,7 @@ describe(
       expect(record.format).toBe(2);
       expect(record.addresses).toEqual([]);
       expect(Object.keys(record.repositories)).toEqual([realpathSync(full)]);
+      expect(said((await cli('plan', full)).stdout)).toEqual([]);
       // From then on it prunes what it drops, and the other repository leaves its objects to it.
       await rm(join(full, 'assignments'), { recursive: true });
       const dropped = await planOf(full);

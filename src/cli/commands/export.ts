@@ -63,6 +63,7 @@ import { listAddresses } from '../../render/reasons.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
+import { adoptionNote } from '../../render/cli-output.js';
 import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
@@ -109,7 +110,7 @@ interface ExportRead {
   nothing: string | null;
   /** The objects left out as declared already (withoutDeclared), said in a line. */
   skipped?: string;
-  /** Of the objects read, those the inventory records a repository applied: address → it. */
+  /** Of the objects read, those the inventory records: address → who applied it ('': unsaid). */
   appliedBy: ReadonlyMap<string, string>;
 }
 
@@ -133,7 +134,7 @@ async function readExport(
     const appliedBy = new Map(
       files.flatMap((f) => {
         const by = f.address === undefined ? undefined : other(f.address);
-        return by ? [[f.address!, by] as const] : [];
+        return by !== undefined ? [[f.address!, by] as const] : [];
       }),
     );
     // Nothing but what every control plane holds in its defaults: no empty folder made.
@@ -204,6 +205,7 @@ async function writeExport(
  * The objects written that another repository applied (docs/plan.md, Prune scope), a warning for
  * each such repository: the next plan here leaves them to it (REPOSITORY_CONFLICT). Written all
  * the same: a manifest takes nothing over, and one of this folder's may name them (V2, V3, V8).
+ * Those recorded without a repository, one warning too: the next apply here adopts them.
  */
 async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<string[]> {
   if (read.appliedBy.size === 0) return [];
@@ -219,6 +221,8 @@ async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<st
   }
   const flags = { dir: whole, env: env?.name };
   return [...by].map(([other, addresses]) => {
+    // An earlier build's record (inventory format 1) names no repository: this one's apply adopts them.
+    if (other === '') return adoptionNote(addresses, 'written', here);
     const one = addresses.length === 1;
     const them = one ? 'it' : 'them';
     const import1 = commandLine(['poolsync', 'import', addresses[0]!], flags);
