@@ -293,6 +293,17 @@ export class LeaseLock {
   }
 }
 
+/**
+ * A request cut by its leadership term's end (`signal`), in words saying so rather than fetch's
+ * (`The user aborted a request.`); null while the term lasts.
+ */
+function cutByTerm(signal: AbortSignal | undefined, what: string): UserError | null {
+  if (!signal?.aborted) return null;
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : String(reason);
+  return new UserError(`${what}: cut off, the leadership term ended (${why})`);
+}
+
 /** Every request carries the term's signal: once the term ends, none is sent or finished. */
 function termCalls(signal: AbortSignal): ConfigurationOptions {
   return {
@@ -456,6 +467,8 @@ export class ConfigMapInventory {
   private failure(err: unknown, doing: string): Error {
     if (err instanceof UserError) return err;
     const what = `${doing} the inventory (${this.where})`;
+    const cut = cutByTerm(this.signal, what);
+    if (cut) return cut;
     if (statusOf(err) === 409)
       return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
     const e = describe(err, what, `configmaps in namespace ${this.ref.namespace}`, this.server);
@@ -536,12 +549,8 @@ export class ConfigMapValue {
   }
 
   private failure(err: unknown, doing: string, signal?: AbortSignal): UserError {
-    // The request was cut by its term's end, not refused: said so, not in fetch's words.
-    if (signal?.aborted) {
-      const reason: unknown = signal.reason;
-      const why = reason instanceof Error ? reason.message : String(reason);
-      return new UserError(`${doing} ${this.where}: cut off, the leadership term ended (${why})`);
-    }
+    const cut = cutByTerm(signal, `${doing} ${this.where}`);
+    if (cut) return cut;
     const status = statusOf(err);
     const why =
       status === 403

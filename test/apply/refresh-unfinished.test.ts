@@ -23,7 +23,10 @@ const spec = (runConcurrency: number): RepoSpec => {
   return { pools: ['p'], clusters: { c1: 'p' }, queues };
 };
 
-/** An apply of `repo` whose steps stop after `steps` (null: all): the signal SIGTERM aborts. */
+/**
+ * An apply of `repo` whose steps stop after `steps` (null: all): the signal SIGTERM aborts, or
+ * the process is killed (`killed`, 0: before the first step).
+ */
 async function applyStopping(
   repo: string,
   url: string,
@@ -32,6 +35,8 @@ async function applyStopping(
   stop: 'signal' | 'killed' = 'signal',
 ) {
   const execute = async (plan: Plan, cp: ControlPlane): Promise<ApplyResult> => {
+    // Killed before its first step: what apply wrote ahead of the steps is all it left.
+    if (stop === 'killed' && steps === 0) throw new Error('killed');
     const interrupt = new AbortController();
     let finished = 0;
     const result = await executePlan(plan, cp, {
@@ -145,5 +150,37 @@ describe('plan --refresh-only after an apply that did not finish', () => {
       ),
     );
     expect(r.stderr).not.toContain('nothing was applied');
+  });
+
+  it('a saved plan after an apply killed before its first step: refused as only the inventory moved, pointing to --refresh-only, which says an apply began', async () => {
+    const root = await tempDir('poolsync-unfinished-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const stateDir = join(root, 'state');
+    const cli = (...args: string[]) =>
+      runInProcess([...args, '--control-plane', url, '--state-dir', stateDir], {}, root);
+    await writeRepo(repo, spec(10));
+    expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
+    // A new queue: the apply writes it into the inventory ahead of its steps.
+    const more = spec(10);
+    more.queues!.added = { pool: 'p', clusters: ['c1'], run_concurrency: 10 };
+    await writeRepo(repo, more);
+    const saved = join(root, 'added.plan');
+    const planned = await cli('plan', repo, '--output', 'json', '--out', saved);
+    expect(planned.code, planned.stderr).toBe(0);
+    await expect(applyStopping(repo, url, stateDir, 0, 'killed')).rejects.toThrow('killed');
+
+    const refused = await cli('apply', saved);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^Error: stale plan: the control plane changed since ${saved.replace(/[.]/g, '\\.')} was made: no object the plan shows differs, so poolsync's inventory \\(what applies record\\) or a setting the plan read changed; an apply that did not finish records its inventory before its first step \\(\`poolsync plan --refresh-only\` says whether one began\\) \\(live state sha256:\\w+, plan made against sha256:\\w+\\)\\. Nothing was applied; run \`poolsync plan\` again\\n$`,
+      ),
+    );
+    const refresh = await cli('plan', repo, '--refresh-only');
+    expect(refresh.code, refresh.stderr).toBe(0);
+    expect(refresh.stdout).toMatch(
+      /^No drift\. The control plane is as the last apply \(\S+\) left it; an apply from here started at \S+ and did not finish, before it changed anything compared here\.\n$/,
+    );
   });
 });

@@ -37,6 +37,11 @@ const WEBHOOK_SECRET = 'webhook-secret-ha-0123456789';
 const SHORT: LeaseTimings = { leaseMs: 10_000, renewDeadlineMs: 8000 };
 /** For a test where nobody dies: leadership moves only if the leader stops (a fresh Lease). */
 const STEADY: LeaseTimings = { leaseMs: 60_000, renewDeadlineMs: 45_000 };
+/** A Lease as the API server answers it (the fields read here). */
+interface LeaseObject {
+  metadata: { resourceVersion: string; annotations?: Record<string, string> };
+  spec: { holderIdentity?: string; renewTime?: string; acquireTime?: string };
+}
 const say = (line: string) =>
   process.env.POOLSYNC_TEST_TIMINGS && process.stderr.write(`${line}\n`);
 
@@ -142,9 +147,7 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
   });
   afterAll(() => kube?.close());
   const lease = async (name: string) =>
-    (await kube.call('admin', 'GET', `${LEASES}/${name}`)).body as {
-      spec: { holderIdentity?: string; renewTime?: string; acquireTime?: string };
-    };
+    (await kube.call('admin', 'GET', `${LEASES}/${name}`)).body as LeaseObject;
 
   it('of three replicas exactly one applies; SIGKILL of the leader mid-apply: another takes over once the lease ran out, converges; no step runs twice', async () => {
     const { cp, server, repo } = await controlPlaneAndRepo();
@@ -244,6 +247,69 @@ describe.skipIf(kubeMissing !== null)('daemon --leader-elect on the real kube-ap
     expect(stepsDone(next).filter((s) => byOld.has(s) && /prod-[4-9]/.test(s))).toEqual([]);
     expect(next.out()).toContain('became the leader');
     for (const r of all) expect(stepsOutsideTerms(r), r.id).toEqual([]);
+  }, 300_000);
+
+  it('SIGTERM of the leader: it gives the Lease up before it exits (as the API server shows), and the follower leads at once, not once the lease ran out', async () => {
+    const { server, repo } = await controlPlaneAndRepo();
+    repo.commit(manifests({ clusters: ['prod-1'] }));
+    const timings = { ...STEADY, lease: 'ha-sigterm' };
+    const replicas = replicasOf(['replica-a', 'replica-b'], {
+      repo,
+      controlPlane: () => server.url,
+      kubeconfig: () => kube.kubeconfig,
+      timings,
+    });
+    const [leader, follower] = await until(
+      'a leader that applied, known to the follower',
+      async () => {
+        const st = await Promise.all(replicas.map(status));
+        const i = st.findIndex((x) => x?.leader?.isLeader && x.outcome === 'applied');
+        return i >= 0 && st[1 - i]?.leader?.leader === replicas[i]!.id
+          ? [replicas[i]!, replicas[1 - i]!]
+          : null;
+      },
+      90_000,
+    );
+    // The Lease now and every version after it, as the API server's watch replays them.
+    const now = await lease(timings.lease);
+    const versions = async () => {
+      const query = `fieldSelector=metadata.name%3D${timings.lease}&resourceVersion=${now.metadata.resourceVersion}`;
+      const { body } = await kube.call(
+        'admin',
+        'GET',
+        `${LEASES}?watch=1&${query}&timeoutSeconds=1`,
+      );
+      const after = String(body)
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as { object: LeaseObject }).object);
+      return [now, ...after];
+    };
+    const exited = new Promise<number | null>((r) => leader!.child.once('exit', r));
+    leader!.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const seen = await until(
+      'the follower holding the Lease',
+      async () => {
+        const all = await versions();
+        return all.some((v) => v.spec.holderIdentity === follower!.id) ? all : null;
+      },
+      timings.leaseMs * 2 + 60_000,
+    );
+    // The leader's renewals, then the Lease released by it (no holder, no address), then the
+    // follower's: no other holder between.
+    const holders = seen.map((v) => v.spec.holderIdentity ?? '');
+    expect(holders.filter((h, i) => h !== holders[i - 1])).toEqual([leader!.id, '', follower!.id]);
+    const released = seen[holders.indexOf('')]!;
+    expect(released.metadata.annotations?.['poolsync.dev/holder-address']).toBeUndefined();
+    // At once: a Lease not given up is taken over only once a whole lease duration passed
+    // since its holder's last renewal (the SIGKILL test above).
+    const lastRenewed = Date.parse(seen[holders.indexOf('') - 1]!.spec.renewTime!);
+    const acquired = Date.parse(seen[holders.indexOf(follower!.id)]!.spec.acquireTime!);
+    expect(acquired - lastRenewed).toBeLessThan(timings.leaseMs);
+    expect(leader!.out()).not.toMatch(/could not release the leader lease/);
+    expect((await status(follower!))!.leader!.isLeader).toBe(true);
+    follower!.child.kill('SIGKILL');
   }, 300_000);
 
   it(

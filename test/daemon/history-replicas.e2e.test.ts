@@ -373,4 +373,48 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     });
     expect(a.daemon.status().appliedCommit).toBe(applied.commit);
   });
+
+  it('a replica that leads again measures drift from the kept history, not its memory of its own last term', async () => {
+    const repo = await repoWithQueues('again', 'again-hand');
+    const a = await elected(repo, 'again-a', () => Promise.resolve(), 'again');
+    await a.daemon.firstRun;
+    expect(a.daemon.status().lastRun).toMatchObject({ result: 'applied' });
+    const b = await elected(repo, 'again-b', () => Promise.resolve(), 'again');
+    await handLease('again', 'again-b');
+    await until('b leading and its first run recorded', () =>
+      b.daemon.status().lastRun?.trigger.includes('leader'),
+    );
+    // b applies a commit retuning both queues: the last apply, which a did not make.
+    repo.commit({ ...queue('again', 8), ...queue('again-hand', 9) }, 'B');
+    await b.daemon.reconcile('webhook');
+    const applied = b.daemon.status().lastRun!;
+    expect(applied).toMatchObject({ result: 'applied', changedTotal: 2 });
+    await until('the copy written by b', () => {
+      const text = kube.configMaps.get('poolsync/again-history')?.data?.['history.json'];
+      return text !== undefined && (JSON.parse(text) as KeptHistory).runs[0]?.id === applied.id;
+    });
+    // Before a leads again: a commit puts `again` back as a last applied it, and someone
+    // retunes `again-hand` by hand (b runs only when the test asks).
+    repo.commit(queue('again', 3), 'C');
+    await setRunConcurrency(s.embedded, 'again-hand', 2);
+    await b.stop();
+    const rerun = await until('a leading again, its run recorded', () => {
+      const last = a.daemon.status().lastRun!;
+      return last.trigger.includes('leader') && last.startedAt > applied.startedAt && last;
+    });
+    expect(rerun).toMatchObject({ result: 'applied', changedTotal: 2 });
+    // Measured from b's apply: the hand change put back is drift, the commit's change is not
+    // (from a's own last apply it would be the other way round).
+    const changes = [{ address: 'Queue/again-hand', action: 'update', corrected: true }];
+    expect(a.daemon.status().lastDrift).toMatchObject({
+      run: rerun.id,
+      commit: rerun.commit,
+      changes,
+    });
+    expect(a.daemon.status().runs[0]).toMatchObject({ id: rerun.id, drift: { changes } });
+    const metrics = await (await fetch(`${a.daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/^poolsync_drift_detected_total 1$/m);
+    expect((await s.embedded.getQueue('again')).run_concurrency).toBe(3);
+    expect((await s.embedded.getQueue('again-hand')).run_concurrency).toBe(9);
+  });
 });

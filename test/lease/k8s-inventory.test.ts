@@ -23,6 +23,9 @@ import {
   type InventoryRecord,
 } from '../../src/model/inventory.js';
 import { VirtualClock } from '../support/virtual-clock.js';
+import { writeKubeconfig } from '../support/fake-kube-api.js';
+import { startPartitionProxy } from '../support/partition-proxy.js';
+import { until } from '../support/until.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
 
 const record = (addresses: string[], commit: string | null = null): InventoryRecord => ({
@@ -249,6 +252,33 @@ for (const kind of KUBE_SERVERS) {
         data: { ...cm.data, more: 'y'.repeat(4000) },
       });
       expect(put.status).toBe(422);
+    });
+
+    it("a write in flight when the leader's term ends says so, not in fetch's words, and never lands", async () => {
+      const name = 'term-end';
+      // The leader cut off from the API server: its write hangs until the term's end cuts it.
+      const apiserver = await startPartitionProxy(k.url);
+      try {
+        const through = new KubeConfig();
+        through.loadFromFile(writeKubeconfig(apiserver.url, k.token));
+        const term = new AbortController();
+        const place = { namespace: 'poolsync', name };
+        const clock = new VirtualClock();
+        const inv = new ConfigMapInventory(through, place, 'k.json', undefined, clock, term.signal);
+        expect(await inv.readInventory()).toBeNull();
+        apiserver.cut();
+        const writing = inv.writeInventory(record(['Queue/q'])).catch((err: unknown) => err);
+        await until('the write sent into the partition', () => apiserver.dropped() > 0);
+        // As the elector ends a term (src/lease/leader-elector.ts stepDown).
+        const why = 'the lease was not renewed within the renew deadline (10000 ms)';
+        term.abort(new Error(`stopped leading: ${why}`));
+        expect((await writing) as Error).toMatchObject({
+          message: `writing the inventory (ConfigMap poolsync/${name}): cut off, the leadership term ended (stopped leading: ${why})`,
+        });
+        expect(await stored(name)).toBeNull();
+      } finally {
+        await apiserver.close();
+      }
     });
 
     it('with no entry yet, reads the state-folder inventory; the next write moves it there', async () => {
