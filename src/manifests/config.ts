@@ -22,6 +22,8 @@ import { REPO_CONFIG_FILE, findManifestFiles, readManifestText, type WalkResult 
 import { checkPatchPlaces, readEnvironments } from './environments.js';
 import { checkPolicyPath } from './policy-folder.js';
 
+const EMPTY_CONFIG = `${REPO_CONFIG_FILE} is empty (no YAML document, comments at most): a ${REPO_CONFIG_FILE} needs apiVersion: poolsync/v1 and kind: RepoConfig (\`poolsync init\` writes a commented one); remove the file to use the defaults`;
+
 export interface ConfigResult {
   config: RepoConfig;
   errors: ValidationError[];
@@ -104,7 +106,12 @@ export async function readRepoConfig(
 function readConfigDocument(text: string, add: AddError): { root: YNode; value: unknown } | null {
   const parsed = parseYamlFile(text);
   for (const i of parsed.issues) add(i.code, i.message, i);
-  if (parsed.issues.length > 0 || parsed.documents.length === 0) return null;
+  if (parsed.issues.length > 0) return null;
+  // Read as the defaults, an emptied file would drop its ignore: and plan what that kept out.
+  if (parsed.documents.length === 0) {
+    add('SCHEMA', EMPTY_CONFIG, { line: 1, column: 1 });
+    return null;
+  }
   if (parsed.documents.length > 1) {
     const message = `${REPO_CONFIG_FILE} holds one RepoConfig document, found ${parsed.documents.length}`;
     add('SCHEMA', message, parsed.documents[1]!.root.pos);

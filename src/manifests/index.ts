@@ -41,6 +41,7 @@ import {
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
   TOO_DEEP,
+  unreadableAdvice,
   type ReadResult,
   type WalkResult,
 } from './walk.js';
@@ -349,7 +350,7 @@ function unreadableError({ path, reason }: { path: string; reason: string }): Va
   const message =
     reason === TOO_DEEP
       ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
-      : `cannot read folder: ${reason}${reason === 'EACCES' || reason === 'EPERM' ? ' (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml' : ''}`;
+      : `cannot read folder: ${reason}${unreadableAdvice(reason, true)}`;
   return { code: 'IO', message, file: path, line: 1, column: 1, address: null };
 }
 

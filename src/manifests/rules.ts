@@ -61,6 +61,12 @@ function where(m: Manifest): string {
   return `${m.source.file}:${m.source.line}:${m.source.column}`;
 }
 
+/** Where `path` of `m` is, as its errors are placed (collect): a duplicate names the other's so. */
+function fieldAt(m: Manifest, path: Path): string {
+  const pos = positionOf(m.root, ...path);
+  return `${pos.file ?? m.source.file}:${pos.line}:${pos.column}`;
+}
+
 /** Keeps the first manifest of each key; a later one is reported with it, each naming the other. */
 function keepFirst<T extends Manifest>(
   add: Add,
@@ -140,12 +146,12 @@ export function duplicateErrors(
 
 function sameKey(space: 'V8' | 'V12', key: string, other: Manifest): string {
   return space === 'V8'
-    ? `assignment key ${key} is also set by '${other.name}' at ${where(other)}; keep one (A1)`
-    : `the default queue of ${key} is also set by '${other.name}' at ${where(other)}; keep one (V12)`;
+    ? `assignment key ${key} is also set by '${other.name}' at ${fieldAt(other, ['spec'])}; keep one (A1)`
+    : `the default queue of ${key} is also set by '${other.name}' at ${fieldAt(other, ['spec'])}; keep one (V12)`;
 }
 
 function duplicateName(m: Manifest, other: Manifest): string {
-  return `duplicate ${m.kind} '${m.name}': also declared at ${where(other)}`;
+  return `duplicate ${m.kind} '${m.name}': also declared at ${fieldAt(other, ['metadata', 'name'])}`;
 }
 
 /** `Kind/name` of documents that failed their schema: declared, so dependents are no error. */
@@ -772,7 +778,7 @@ function checkExecutionClusterLabels(
     if (!keyUsable(e) || e.project === '' || (e.domain === '' && !projectWide(e))) continue;
     const key = assignmentKeyString(e);
     keepFirst(add, 'V11', byKey, key, e, ['spec'], (other) => {
-      return `execution cluster label key ${key} is also set by '${other.name}' at ${where(other)}; keep one`;
+      return `execution cluster label key ${key} is also set by '${other.name}' at ${fieldAt(other, ['spec'])}; keep one`;
     });
   }
 }

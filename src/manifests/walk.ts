@@ -174,13 +174,24 @@ export type ReadResult =
   /** `missing`: the file does not exist (poolsync.yaml is optional). */
   | { ok: false; error: ValidationError; missing?: boolean };
 
+/**
+ * What to do about a file or folder the system refused to read (`code`: its errno); `walked`:
+ * the walk found it, so ignore: can skip it (poolsync.yaml and patch files are named, not walked).
+ */
+export function unreadableAdvice(code: string, walked: boolean): string {
+  const skip = walked ? ', or list it under ignore in poolsync.yaml' : '';
+  return code === 'EACCES' || code === 'EPERM'
+    ? ` (permission denied): make it readable by the user poolsync runs as${skip}`
+    : `: check the disk or file system it is on${skip}`;
+}
+
 /** Why a file was not read, as one line that never quotes the file (or a link's target). */
-export function repoFileFailureMessage(f: RepoFileFailure): string {
+export function repoFileFailureMessage(f: RepoFileFailure, walked = false): string {
   switch (f.reason) {
     case 'missing':
       return 'cannot read file: ENOENT';
     case 'io':
-      return `cannot read file: ${f.code}`;
+      return `cannot read file: ${f.code}${unreadableAdvice(f.code, walked)}`;
     case 'not-regular':
       return `not read: it is a ${f.kind}, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): commit the file itself`;
     case 'replaced':
@@ -210,20 +221,20 @@ export function readWalkedManifestText(
   rel: string,
   limits: Readonly<InputLimits>,
 ): ReadResult {
-  return manifestText(rel, readRepoFileSync(root, rel, { maxBytes: limits.maxFileBytes }));
+  return manifestText(rel, readRepoFileSync(root, rel, { maxBytes: limits.maxFileBytes }), true);
 }
 
 /** One decoder for every file: a fatal decoder is ready for the next text after a failure. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-function manifestText(rel: string, read: RepoFileRead): ReadResult {
+function manifestText(rel: string, read: RepoFileRead, walked = false): ReadResult {
   const error = (code: ValidationError['code'], message: string, line = 1, column = 1) => {
     return { code, message, file: rel, line, column, address: null };
   };
   if (!read.ok) {
     const code = read.reason === 'too-large' ? 'LIMIT' : 'IO';
     const missing = read.reason === 'missing';
-    return { ok: false, error: error(code, repoFileFailureMessage(read)), missing };
+    return { ok: false, error: error(code, repoFileFailureMessage(read, walked)), missing };
   }
   try {
     return { ok: true, text: UTF8.decode(read.bytes) };

@@ -4,7 +4,8 @@
  * validation (`file:1:1`), the secret appears nowhere (/status, log), the daemon keeps serving
  * the last good state, and the next good commit is applied. Real bare Git repository, the
  * daemon's real HTTP server. And the places an error of a --path folder names, from the
- * repository's root as its own (as `validate` words them).
+ * repository's root as its own (as `validate` words them); an emptied poolsync.yaml is an invalid
+ * commit too, never the defaults.
  */
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +75,32 @@ describe('daemon: nothing outside the repository is read (issue 23)', () => {
     expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: fixed });
   }, 60_000);
 
+  it('an emptied poolsync.yaml is an invalid commit at poolsync.yaml:1:1: what its ignore: kept out is not read, the last good state stays', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files = manifests();
+    files['poolsync.yaml'] += 'ignore: [drafts/**]\n';
+    files['drafts/gpu.yaml'] = files['pools/prod.yaml']!.replace('name: prod', 'name: gpu');
+    const good = repo.commit(files);
+    const { daemon } = await daemonFor(repo, '.');
+    expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: good });
+
+    const bad = repo.commit({ 'poolsync.yaml': '# emptied by mistake\n' });
+    await daemon.reconcile('manual');
+    const st = await statusOf(daemon.url);
+    expect(st).toMatchObject({ outcome: 'invalid', commit: bad, appliedCommit: good });
+    expect(st.errors).toEqual([
+      {
+        code: 'SCHEMA',
+        message: expect.stringMatching(
+          /^poolsync\.yaml is empty .*needs apiVersion: poolsync\/v1 and kind: RepoConfig .*remove the file to use the defaults$/,
+        ),
+        location: 'poolsync.yaml:1:1',
+        address: null,
+      },
+    ]);
+  }, 60_000);
+
   it('a --path folder replaced by a link to a folder outside is refused at the folder; nothing of it is read', async () => {
     const outside = tempDir('poolsync-outside-');
     cleanup.add(() => rmSync(outside, { recursive: true, force: true }));
@@ -113,14 +140,14 @@ describe('daemon: nothing outside the repository is read (issue 23)', () => {
     expect(st.errors.map((e) => [e.location, e.message])).toEqual([
       [
         'conf/pools/copy.yaml:4:9',
-        "duplicate ClusterPool 'prod': also declared at conf/pools/prod.yaml:1:1",
+        "duplicate ClusterPool 'prod': also declared at conf/pools/prod.yaml:4:9",
       ],
       [
         'conf/pools/prod.yaml:4:9',
-        "duplicate ClusterPool 'prod': also declared at conf/pools/copy.yaml:1:1",
+        "duplicate ClusterPool 'prod': also declared at conf/pools/copy.yaml:4:9",
       ],
     ]);
-    expect(log()).toContain('also declared at conf/pools/prod.yaml:1:1');
+    expect(log()).toContain('also declared at conf/pools/prod.yaml:4:9');
     expect(log()).not.toMatch(/also declared at pools\//);
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 /**
  * Issue 23, item 8: `daemon --watch` survives what a folder on disk can hold: a file symbolic
- * link loop, a folder symbolic link loop and an unreadable folder; issue 38, item 8: 3,000
+ * link loop, a folder symbolic link loop and an unreadable folder or file; issue 38, item 8: 3,000
  * nested folders. Each gets a clear message,
  * never an uncaught watcher error; `--once` ends; a running daemon keeps seeing edits.
  * The CLI in a child process, as a user runs it.
@@ -147,6 +147,18 @@ describe('--watch on a hostile folder', () => {
     );
     expect(d.out()).toContain(
       'secret:1:1: IO: cannot read folder: EACCES (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml',
+    );
+  }, 60_000);
+
+  it('an unreadable file: the run reports it at the file with what to do, as a folder', async () => {
+    const work = workFolder();
+    writeFileSync(join(work, 'config', 'queues', 'secret.yaml'), 'kind: Queue\n');
+    chmodSync(join(work, 'config', 'queues', 'secret.yaml'), 0o000);
+    const d = daemon(work, ['--once'], { unprivileged: true });
+    expect(await d.exit).toBe(1);
+    expect(d.out()).not.toMatch(UNCAUGHT);
+    expect(d.out()).toContain(
+      'queues/secret.yaml:1:1: IO: cannot read file: EACCES (permission denied): make it readable by the user poolsync runs as, or list it under ignore in poolsync.yaml',
     );
   }, 60_000);
 });

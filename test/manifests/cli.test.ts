@@ -1,7 +1,10 @@
 /** `poolsync validate` run in process: output formats and exit codes. */
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER, POOL, QUEUE, writeRepo } from './helpers.js';
 import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
 import { outcomeForInvalid } from '../../src/vcs/publish.js';
 
 function poolsync(...args: string[]) {
@@ -37,6 +40,26 @@ describe('poolsync validate', () => {
     );
   });
 
+  it('an emptied poolsync.yaml is an error at poolsync.yaml:1:1: its ignore: is not dropped, nothing is validated, planned or applied', async () => {
+    // drafts/ holds a pool the example's poolsync.yaml ignores.
+    const repo = tempFolder('poolsync-emptied-');
+    cpSync('examples/config-repo', repo, { recursive: true });
+    const state = join(repo, '.poolsync', 'cp.json');
+    for (const text of ['', '# prune: false\n', '---\n']) {
+      writeFileSync(join(repo, 'poolsync.yaml'), text);
+      expect(await poolsync('validate', repo)).toEqual({
+        code: 1,
+        stdout: `${repo}/poolsync.yaml:1:1: SCHEMA poolsync.yaml is empty (no YAML document, comments at most): a poolsync.yaml needs apiVersion: poolsync/v1 and kind: RepoConfig (\`poolsync init\` writes a commented one); remove the file to use the defaults\n1 error in 1 file.\n`,
+        stderr: '',
+      });
+      const apply = ['apply', repo, '--auto-approve', '--control-plane', `file:${state}`];
+      const applied = await poolsync(...apply, '--state-dir', join(repo, '.poolsync'));
+      expect(applied.code).toBe(1);
+      expect(applied.stderr).toContain('nothing was applied');
+      expect(existsSync(state)).toBe(false);
+    }
+  });
+
   it('names the other place of a cross-document error as it names its own (the folder as given)', async () => {
     const repo = await writeRepo({
       'pools/a.yaml': POOL('dev', 's3://one'),
@@ -45,8 +68,8 @@ describe('poolsync validate', () => {
     });
     const r = await poolsync('validate', repo);
     expect(r.stdout.split('\n')).toEqual([
-      `${repo}/pools/a.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/b.yaml:1:1`,
-      `${repo}/pools/b.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/a.yaml:1:1`,
+      `${repo}/pools/a.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/b.yaml:4:9`,
+      `${repo}/pools/b.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/a.yaml:4:9`,
       `${repo}/pools/c.yaml:7:10: V7 pool 'prod' uses the object store s3://one of pool 'dev' (${repo}/pools/a.yaml:1:1); pools must not share an object store (P7)`,
       '3 errors in 3 files.',
       '',
@@ -56,12 +79,12 @@ describe('poolsync validate', () => {
     const { errors } = JSON.parse(json.stdout);
     expect(errors[0]).toMatchObject({
       file: 'pools/a.yaml',
-      message: "duplicate ClusterPool 'dev': also declared at pools/b.yaml:1:1",
+      message: "duplicate ClusterPool 'dev': also declared at pools/b.yaml:4:9",
     });
     // A pull-request comment names both from the repository's root.
     expect(outcomeForInvalid(errors, 'infra')).toMatchObject({
       errorsText: expect.stringMatching(
-        /^infra\/pools\/a\.yaml:4:9: V1 .* also declared at infra\/pools\/b\.yaml:1:1\n/,
+        /^infra\/pools\/a\.yaml:4:9: V1 .* also declared at infra\/pools\/b\.yaml:4:9\n/,
       ),
     });
   });

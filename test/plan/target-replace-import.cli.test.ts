@@ -10,6 +10,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,15 @@ import type { Plan } from '../../src/model/plan.js';
 import type { RefreshReport } from '../../src/plan/refresh.js';
 import { runCli } from '../support/cli.js';
 import { recordedAddresses, type InventoryRecord } from '../../src/model/inventory.js';
+
+const QUEUE_WITHOUT_RUN_CONCURRENCY = `apiVersion: poolsync/v1
+kind: Queue
+metadata:
+  name: broken
+spec:
+  pool: prod
+  action_concurrency: 10
+`;
 
 let dir: string;
 let repo: string;
@@ -259,6 +269,47 @@ describe('import into a folder that lacks what the object names', () => {
     const plan = await runCli(['plan', empty, '--control-plane', `file:${state}`]);
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('No changes.');
+  }, 120_000);
+});
+
+describe('import into a repository with an unrelated error', () => {
+  it('finds a declaration in what it read; refuses, writing nothing, when a part was not read', async () => {
+    const own = join(dir, 'r11');
+    cpSync('examples/config-repo', own, { recursive: true });
+    const state = `file:${join(dir, 'r11.json')}`;
+    const applied = await runCli(['apply', own, '--control-plane', state, '--auto-approve']);
+    expect(applied.code, applied.stderr).toBe(0);
+    // A queue missing run_concurrency: the folder no longer validates.
+    const broken = QUEUE_WITHOUT_RUN_CONCURRENCY;
+    writeFileSync(join(own, 'queues/broken.yaml'), broken);
+    const run = () => runCli(['import', 'Queue/batch', '--dir', own, '--control-plane', state]);
+    const declaredAt = `${join(own, 'queues/prod/batch.yaml')}:2:1`;
+
+    const managed = await run();
+    expect([managed.code, managed.stdout]).toEqual([1, '']);
+    expect(managed.stderr).toBe(
+      `Error: Queue/batch is already in the repository at ${declaredAt}, and poolsync manages it: nothing to import\n`,
+    );
+    expect(existsSync(join(own, 'queues/batch.yaml'))).toBe(false);
+
+    // Forgotten, it is adopted again only from a folder that validates.
+    const forget = ['state', 'forget', 'Queue/batch', '--dir', own, '--control-plane', state];
+    expect((await runCli(forget)).code).toBe(0);
+    const forgotten = await run();
+    expect(forgotten.code).toBe(1);
+    expect(forgotten.stderr).toBe(
+      `Error: Queue/batch is declared at ${declaredAt}, but ${own} does not validate (\`poolsync validate ${own}\` says why): nothing was written or recorded, as a folder poolsync cannot plan may be no repository of this control plane. Fix it, then import Queue/batch again\n`,
+    );
+    expect(existsSync(join(own, 'queues/batch.yaml'))).toBe(false);
+
+    // A file that does not parse could declare it: refused, naming the file.
+    writeFileSync(join(own, 'queues/unclosed.yaml'), 'spec: [\n');
+    const unread = await run();
+    expect(unread.code).toBe(1);
+    expect(unread.stderr).toMatch(
+      /^Error: nothing was imported: .* was not read whole \(.*queues\/unclosed\.yaml:1:7: syntax error: .*\), so whether it declares Queue\/batch already is not known, and written again it would be declared twice\. Fix that first/,
+    );
+    expect(existsSync(join(own, 'queues/batch.yaml'))).toBe(false);
   }, 120_000);
 });
 

@@ -36,7 +36,8 @@ import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository } from '../../manifests/index.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
-import { readAsManifest } from '../../manifests/walk.js';
+import { REPO_CONFIG_FILE, readAsManifest } from '../../manifests/walk.js';
+import type { ValidationError } from '../../manifests/types.js';
 import { relocated } from '../../manifests/report.js';
 import {
   assignmentKeyString,
@@ -433,13 +434,15 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   // A part of a config repository is checked as the whole one plans: an object declared anywhere
   // in it is declared (written again under DIR, it would be a V1 and V11 duplicate).
   const whole = (await containingRepository(args.dir)) ?? args.dir;
-  const declared = await declaredIn(whole, args.env);
+  const { declared, validates: valid, unread } = await declaredIn(whole, args.env);
+  refuseUnread(whole, args.address, unread, args.env);
   const at = placeOf(whole, declared, args.address);
   // Read only: import sends nothing, and an apply holding an embedded state open is waited for
   // at the apply lock (--lock-timeout), not refused at the open.
   const cp = await openToRead(target, io, networkOf(args, io));
   try {
-    if (at) return await adoptDeclared(cp, target, { ...args, dir: whole }, at, lockTimeoutMs, io);
+    if (at)
+      return await adoptDeclared(cp, target, { ...args, dir: whole }, at, valid, lockTimeoutMs, io);
     const store = storeOf(cp, target.url, args, io);
     const live = await readLiveWithInventory(cp, store);
     const written = manifestOf(live, args.address);
@@ -452,7 +455,7 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       );
     await writeExported(resolve(args.dir), file);
     for (const w of written.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    const validates = (await declaredIn(whole, args.env)) !== null;
+    const validates = (await loadRepository(whole, { environment: args.env })).valid;
     const names = referencedBy(live, args.address);
     const words = importedWords(args, whole, target, file.path, names, declared, validates);
     io.stdout.write(`${words}\n`);
@@ -474,13 +477,15 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
 
 /**
  * A declared object: refused when managed (as Terraform's import), else (forgotten, or live but
- * never recorded) managed again: back in the inventory, the mark gone.
+ * never recorded) managed again: back in the inventory, the mark gone; only from a repository
+ * that validates (`valid`), as import records nothing into one that does not.
  */
 async function adoptDeclared(
   cp: ControlPlane,
   target: EnvTarget,
   args: Args<'import'>,
   at: string,
+  valid: boolean,
   lockTimeoutMs: number,
   io: Io,
 ): Promise<number> {
@@ -500,6 +505,10 @@ async function adoptDeclared(
   if (!liveObjects(live).has(addr))
     throw new UserError(
       `${addr} is declared at ${at} but not on the control plane yet: \`poolsync apply\` creates it and manages it from then on`,
+    );
+  if (!valid)
+    throw new UserError(
+      `${addr} is declared at ${at}, but ${args.dir} does not validate (\`${commandLine(['poolsync', 'validate', args.dir], { env: args.env })}\` says why): nothing was written or recorded, as a folder poolsync cannot plan may be no repository of this control plane. Fix it, then import ${addr} again`,
     );
   const { underApplyLocks } = await import('../../ops/apply-run.js');
   const undone = `${addr} was not ${forgotten ? 'adopted again' : 'recorded'}`;
@@ -579,37 +588,71 @@ function importedWords(
   target: EnvTarget,
   file: string,
   names: string[],
-  before: Declared | null,
+  before: Declared,
   validates: boolean,
 ): string {
   const written = `Imported ${args.address} into ${join(resolve(args.dir), file)}`;
   const plan = `\`${commandLine(['poolsync', 'plan'], { env: args.env })}\``;
   if (validates) return `${written}. Commit it; ${plan} now shows no change for it.`;
   const where = target.env ? `environment ${target.env.name}'s folders` : whole;
-  const missing = before === null ? [] : names.filter((a) => !before.has(a));
+  const missing = names.filter((a) => !before.has(a));
   if (missing.length === 0)
     return `${written}, but ${where} does not validate (\`${commandLine(['poolsync', 'validate', whole], { env: args.env })}\` says why): ${plan} refuses the folder until it does.`;
   const them = missing.length === 1 ? 'it' : 'them';
   return `${written}. It names ${missing.join(', ')}, which ${where} does not declare, so ${plan} refuses the folder until ${missing.length === 1 ? 'it is' : 'they are'}: import ${them} as you imported this one (${missing.map((a) => `\`poolsync import ${a}\``).join(', ')}, with the same flags), or declare ${them}.`;
 }
 
-/** What DIR declares, as environment `env` reads it; null when it does not load (an unfinished repository may still take an import). */
-async function declaredIn(dir: string, env?: string): Promise<Declared | null> {
-  const loaded = await loadRepository(dir, { environment: env });
-  return loaded.valid ? declaredObjects(loaded.desired) : null;
-}
-
 type Declared = ReturnType<typeof declaredObjects>;
 
+interface Declarations {
+  declared: Declared;
+  validates: boolean;
+  /** The errors of what was not read (poolsync.yaml, a file, its YAML): what it declares is not known. */
+  unread: ValidationError[];
+}
+
+/**
+ * What DIR declares, as environment `env` reads it. An unfinished repository may still take an
+ * import, so one that does not validate declares what its documents read name (schema errors
+ * included: the planner would see them once fixed).
+ */
+async function declaredIn(dir: string, env?: string): Promise<Declarations> {
+  const read: Declared = new Map();
+  const loaded = await loadRepository(dir, { environment: env }, (_, analysis) => {
+    for (const { manifest: m } of analysis.documents)
+      if (m?.address) read.set(m.address, { source: m.source });
+  });
+  if (loaded.valid)
+    return { declared: declaredObjects(loaded.desired), validates: true, unread: [] };
+  const unread = loaded.errors.filter(
+    (e) => ['IO', 'YAML', 'LIMIT'].includes(e.code) || e.file === REPO_CONFIG_FILE,
+  );
+  return { declared: read, validates: false, unread };
+}
+
 /** Where DECLARED has `addr`, as `file:line:column`; null when not. */
-function placeOf(dir: string, declared: Declared | null, addr: string): string | null {
-  const s = declared?.get(addr)?.source;
+function placeOf(dir: string, declared: Declared, addr: string): string | null {
+  const s = declared.get(addr)?.source;
   return s ? `${join(dir, s.file)}:${s.line}:${s.column}` : null;
 }
 
-/** Where DIR (as environment `env` reads it) declares `addr`, as `file:line:column`; null when not, or when it does not load. */
+/** Where DIR (as environment `env` reads it) declares `addr`, as `file:line:column`; null when not. */
 async function declaredAt(dir: string, addr: string, env?: string): Promise<string | null> {
-  return placeOf(dir, await declaredIn(dir, env), addr);
+  return placeOf(dir, (await declaredIn(dir, env)).declared, addr);
+}
+
+/**
+ * Import into a repository part of which was not read is refused, as Terraform's import refuses
+ * an invalid configuration: the object may be declared there, and written again it would be
+ * declared twice (V1).
+ */
+function refuseUnread(dir: string, addr: string, unread: ValidationError[], env?: string): void {
+  if (unread.length === 0) return;
+  const e = relocated(unread[0]!, (f) => join(dir, f));
+  const more = unread.length > 1 ? `, and ${plural(unread.length - 1, 'more')}` : '';
+  throw new UserError(
+    `nothing was imported: ${dir} was not read whole (${e.file}:${e.line}:${e.column}: ${e.message}${more}), so whether it declares ${addr} already is not known, and written again it would be declared twice. Fix that first (\`${commandLine(['poolsync', 'validate', dir], { env })}\` lists every error), then import ${addr} again`,
+  );
 }
 
 /**
