@@ -51,6 +51,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
       );
     const cli = yargsUnder(io.env, line);
     skipHelpPrerender(cli);
+    unknownOptionsFirst(cli);
     let output = '';
     await cli
       .scriptName('poolsync')
@@ -282,6 +283,38 @@ function skipHelpPrerender(cli: object): void {
     .getUsageInstance?.() as { cacheHelpMessage?: () => void } | undefined;
   if (internals && typeof internals.cacheHelpMessage === 'function')
     internals.cacheHelpMessage = () => {};
+}
+
+/**
+ * yargs checks a command's required arguments before its unknown options, so `export --bogus`
+ * said `Missing required argument: dir`: the unknown option, the likelier mistake, is said
+ * first, and a missing argument only when every option is known.
+ */
+function unknownOptionsFirst(cli: object): void {
+  type Check = (...args: unknown[]) => void;
+  const v = (cli as { getInternalMethods(): { getValidationInstance(): Record<string, Check> } })
+    .getInternalMethods()
+    .getValidationInstance();
+  let held: unknown = null;
+  // A command's positionals and required options; a (sub)command not named is still said first.
+  for (const name of ['positionalCount', 'requiredArguments']) {
+    const check = v[name]!;
+    v[name] = (...args) => {
+      try {
+        check(...args);
+      } catch (err) {
+        held ??= err;
+      }
+    };
+  }
+  // The check yargs makes after the unknown options, whether or not it made that one.
+  const choices = v.limitedChoices!;
+  v.limitedChoices = (...args) => {
+    const err = held;
+    held = null;
+    if (err !== null) throw err;
+    choices(...args);
+  };
 }
 
 /** `--out -` (stdout) passed as `--out=-`: yargs would say "Unknown argument: -". */

@@ -205,6 +205,31 @@ describe('a command without its required positional', () => {
   });
 });
 
+describe('an unknown option', () => {
+  // yargs checks required arguments first: `export --bogus` said `Missing required argument: dir`,
+  // `show --bogus` that it needs <planfile>.
+  it('is said first, before a required argument or positional that is missing, by every command', async () => {
+    const failed: string[] = [];
+    const leaves = everyCommand().filter(({ c }) => !c.subcommands);
+    for (const { words } of leaves) {
+      const r = await poolsync(...words, '--bogus');
+      const said = `Error: Unknown option --bogus.\nRun \`poolsync ${words.join(' ')} --help\` for the options.\n`;
+      if (r.code !== 1 || r.stderr !== said)
+        failed.push(`${words.join(' ')} → ${r.code}: ${r.stderr}`);
+    }
+    expect(failed).toEqual([]);
+    expect(leaves.map(({ words }) => words.join(' '))).toEqual(
+      expect.arrayContaining(['export', 'show', 'state show']),
+    );
+  });
+
+  it('with every option known, the missing argument is said', async () => {
+    const r = await poolsync('export');
+    expect(r.stderr).toMatch(/^Error: Missing required argument: dir\n/);
+    expect((await poolsync('show')).stderr).toMatch(/^Error: `poolsync show` needs <planfile>/);
+  });
+});
+
 describe("yargs's other refusals, in poolsync's words", () => {
   it.each([
     // A choice (yargs: "Invalid values: Argument: output, Given: …, Choices: …").
