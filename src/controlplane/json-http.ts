@@ -3,8 +3,7 @@
  * only ever in the Authorization header, every call through the one retry loop (retry.ts).
  *
  * Retried: a failure to connect, a connection lost or timed out, 429 and 5xx (waiting the
- * server's Retry-After), a body cut off after its headers and a 2xx body that is not JSON. The
- * whole call is made again, never a resumed (Range) request, which would repeat a write;
+ * server's Retry-After) and a body cut off after its headers. The whole call is made again, never a resumed (Range) request, which would repeat a write;
  * `sent.retried` tells a write's "may have landed" check.
  *
  * Bounded (util/transport-limits.ts) by undici's own options (headersTimeout and bodyTimeout are
@@ -203,8 +202,10 @@ export class JsonHttp {
     try {
       return { ok: true, value: JSON.parse(text) as T };
     } catch {
-      return again(
-        `${service}'s answer could not be read (HTTP ${status} with a body that is not JSON)`,
+      // A whole answer that is no JSON (a web page) is another server's: no retry changes it.
+      const type = res.headers['content-type'];
+      throw unavailable(
+        `${label}: ${service} answered HTTP ${status} with a body that is not JSON${type ? ` (${String(type)})` : ''}: is --control-plane (env POOLSYNC_CONTROL_PLANE) the URL of ${service}'s API, not of a web page or another server?`,
       );
     }
   }

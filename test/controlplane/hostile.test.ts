@@ -12,6 +12,7 @@ import { readLiveState, type ControlPlane } from '../../src/controlplane/types.j
 import { ApiClient } from '../../src/vcs/http.js';
 import type { TransportLimits } from '../../src/util/transport-limits.js';
 import { cleanup } from '../support/cleanup.js';
+import { listenLoopback } from '../support/forwarding.js';
 import { dropping, startHostileServer, type Hostility } from '../support/hostile-server.js';
 import { memoryIo, exitOf } from '../support/memory-io.js';
 import {
@@ -102,6 +103,24 @@ describe('the REST client', () => {
       /answered HTTP 200 compressed \(Content-Encoding: gzip\), which poolsync does not ask for/,
     );
     expect(s.counts.hostile).toBe(1);
+  });
+});
+
+describe('a web page where the control plane should be', () => {
+  // It retried for ~15 s (8 retries), then said the answer "could not be read", with nothing to do.
+  it('a 200 whose body is not JSON is not retried: one request each, and what to check', async () => {
+    const asked: string[] = [];
+    const page = await listenLoopback((req, res) => {
+      asked.push(req.url!);
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome</body></html>');
+    });
+    cleanup.add(page.close);
+    const url = `http://127.0.0.1:${page.port}`;
+    const cp = await openControlPlane(url, { http: { ...tuning('endless'), maxRetries: 8 } });
+    expect(await failure(closing(cp, (c) => c.capabilityCalls!.capabilities()))).toBe(
+      `GET ${url}/v1/capabilities: the control plane answered HTTP 200 with a body that is not JSON (text/html): is --control-plane (env POOLSYNC_CONTROL_PLANE) the URL of the control plane's API, not of a web page or another server?`,
+    );
+    expect(asked).toEqual(['/v1/capabilities']);
   });
 });
 
