@@ -34,13 +34,20 @@ export async function openControlPlane(url: string, opts: OpenOptions = {}): Pro
   );
 }
 
-/** A token file (util/bound-secret.ts: `token:` when bound). The error names the file, never its content. */
-export async function readTokenFile(path: string): Promise<SecretFile> {
-  const bytes = await readUserFile(path, { maxBytes: SECRET_FILE_BYTES, what: 'token file' });
+/**
+ * A token file (util/bound-secret.ts: `token:` when bound), named by `setting` (`--token-file`,
+ * `POOLSYNC_TOKEN_FILE`, a daemon config file's key). The error names the file, never its content.
+ */
+export async function readTokenFile(path: string, setting = '--token-file'): Promise<SecretFile> {
+  const bytes = await readUserFile(path, {
+    maxBytes: SECRET_FILE_BYTES,
+    what: setting,
+    missing: "correct the path, or put the control plane's token in that file",
+  });
   const read = parseSecretFile(bytes.toString('utf8'), 'token', `the token file ${path}`);
   if (read.secret === '')
     throw new UserError(
-      `token file ${path} ${read.endpoint === null ? 'is empty' : 'has no token: line'}`,
+      `${setting} ${path} ${read.endpoint === null ? 'is empty' : 'has no `token:` line'}: put the control plane's token in it`,
     );
   rememberSecret(read.secret, `the token file ${path}`);
   headerToken(read.secret, `the token file ${path}`);
@@ -59,6 +66,8 @@ export async function resolveToken(
   url: string,
   environment: string | null,
   vars: Env,
+  /** Where `tokenFile` was given (an environment's errors are named by namedSettings). */
+  tokenFileSetting = '--token-file',
 ): Promise<string | undefined> {
   if (!/^https?:\/\//.test(url)) {
     // An environment names its control plane and its token file together: one the control
@@ -78,7 +87,10 @@ export async function resolveToken(
     rememberSecret(secret, 'POOLSYNC_TOKEN');
     return secret ? headerToken(secret, 'POOLSYNC_TOKEN') : undefined;
   }
-  const { secret, endpoint } = await readTokenFile(file);
+  const { secret, endpoint } = await readTokenFile(
+    file,
+    tokenFile ? tokenFileSetting : 'POOLSYNC_TOKEN_FILE',
+  );
   checkBound(`the token file ${file}`, endpoint, url);
   if (endpoint === null && environment !== null) {
     const here = controlPlaneEndpoint(url);

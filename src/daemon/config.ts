@@ -54,6 +54,8 @@ export interface DaemonConfig {
     environment?: string;
     /** Read at every open (an environment's `tokenFile`, daemon/unit.ts). */
     tokenFile?: string;
+    /** Where `tokenFile` was set, which its errors name (absent: an environment's). */
+    tokenFileSetting?: string;
     /** `union+` URLs: the API key file (an environment's `apiKeyFile`). */
     apiKeyFile?: string;
     /** An environment's: where its settings are, which its errors name (namedSettings). */
@@ -136,7 +138,9 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
   // The control-plane token file is read as the CLI reads it (a bound one names its control
   // plane: controlplane/open.ts), again at every open; refused at start when it is not this one's.
   const tokenFile = path('token-file') ?? undefined;
-  if (tokenFile !== undefined) await resolveToken(tokenFile, url, null, input.env);
+  const tokenFileSetting = get('token-file')?.origin;
+  if (tokenFile !== undefined)
+    await resolveToken(tokenFile, url, null, input.env, tokenFileSetting);
   const lock = leaseOption(str('lock'), get('lock'));
   const listen = get('listen') as Raw;
   const leader = bool('leader-elect') ? leaderElection(r, input.env) : null;
@@ -153,7 +157,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     controlPlane: {
       url,
       token: tokenFile === undefined ? (secrets.token ?? null) : null,
-      ...(tokenFile !== undefined ? { tokenFile } : {}),
+      ...(tokenFile !== undefined ? { tokenFile, tokenFileSetting } : {}),
     },
     listen: parseListen(
       String(listen.value).trim(),

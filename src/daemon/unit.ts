@@ -429,7 +429,7 @@ function controlPlaneAccess(
     };
     return { use: given, read: given, separateReads: false, close: async () => {} };
   }
-  const { url, token, tokenFile, apiKeyFile, environment } = config.controlPlane;
+  const { url, token, tokenFile, tokenFileSetting, apiKeyFile, environment } = config.controlPlane;
   // Opened for every run: an unchanged state is neither read again nor copied.
   const stateCache = cachesOff(env)('state-cache') ? undefined : createEmbeddedStateCache();
   const open = async (readOnly: boolean, signal?: AbortSignal) =>
@@ -437,7 +437,7 @@ function controlPlaneAccess(
       // An environment's token file is read again at every open (a rotated token is used from
       // the next run); it must name this control plane (resolveToken, docs/security.md).
       token: tokenFile
-        ? await resolveToken(tokenFile, url, environment ?? null, env)
+        ? await resolveToken(tokenFile, url, environment ?? null, env, tokenFileSetting)
         : (token ?? undefined),
       apiKeyFile,
       env,

@@ -603,6 +603,8 @@ export interface UserFileOptions {
   maxBytes: number;
   /** What the file is, for messages ("token file", "saved plan"). */
   what: string;
+  /** What to do when it does not exist. */
+  missing?: string;
 }
 
 const USER_READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
@@ -650,7 +652,10 @@ function withUserFile<T>(
     fd = openSync(path, USER_READ_FLAGS);
   } catch (err) {
     const code = errCode(err);
-    if (code === 'ENOENT') throw new UnsafeFileError(`${options.what} ${path} does not exist`);
+    if (code === 'ENOENT')
+      throw new UnsafeFileError(
+        `${options.what} ${path} does not exist${options.missing ? `: ${options.missing}` : ''}`,
+      );
     throw fail(code === 'EISDIR' ? 'it is a folder' : ioWords(code));
   }
   try {

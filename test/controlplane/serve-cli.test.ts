@@ -109,7 +109,7 @@ describe('poolsync control-plane serve', () => {
       /^Error: cannot listen on 192\.0\.2\.1:7480: no network interface of this machine has that address/,
     );
     const token = await run('--token-file', join(dir, 'missing'), '--state', join(dir, 's.json'));
-    expect(token.stderr).toMatch(/token file .*missing does not exist/);
+    expect(token.stderr).toMatch(/^Error: --token-file .*missing does not exist: correct the path/);
     expect(token.stderr).not.toMatch(/\n\s+at /);
     // An empty --token-file (an unset variable's) served without a token: refused, as a token
     // no client could send (a line of prose read as the token).

@@ -39,9 +39,30 @@ describe('resolveToken: --token-file > POOLSYNC_TOKEN_FILE > POOLSYNC_TOKEN', ()
   });
   it('names a missing or empty file, never a token', async () => {
     await expect(token(join(dir, 'missing'), URL)).rejects.toThrow(
-      /token file .*missing does not exist/,
+      /^--token-file .*missing does not exist/,
     );
-    await expect(token(file('empty', '\n'), URL)).rejects.toThrow(/token file .*empty is empty/);
+    await expect(token(file('empty', '\n'), URL)).rejects.toThrow(
+      /^--token-file .*empty is empty: put the control plane's token in it$/,
+    );
+  });
+  // It said `token file /nonexistent does not exist`: not where that path was set, nor what to do.
+  it('a missing file is named by the setting that gave it, with what to do', async () => {
+    const missing = join(dir, 'nonexistent');
+    const fix = "correct the path, or put the control plane's token in that file";
+    const said = (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e: Error) => e.message,
+      );
+    expect(await said(token(missing, URL))).toBe(`--token-file ${missing} does not exist: ${fix}`);
+    vi.stubEnv('POOLSYNC_TOKEN_FILE', missing);
+    expect(await said(token(undefined, URL))).toBe(
+      `POOLSYNC_TOKEN_FILE ${missing} does not exist: ${fix}`,
+    );
+    const daemonFile = 'environment variable POOLSYNC_TOKEN_FILE';
+    expect(await said(resolveToken(missing, URL, null, {}, daemonFile))).toBe(
+      `${daemonFile} ${missing} does not exist: ${fix}`,
+    );
   });
 });
 
@@ -88,7 +109,7 @@ describe('a token file bound to its control plane (docs/security.md, "Environmen
   it("is read only for poolsync's REST API; a bound file without a token is refused", async () => {
     expect(await token(bound, 'union+https://cp.example.com')).toBeUndefined();
     await expect(token(file('notoken', 'endpoint: https://x\n'), URL)).rejects.toThrow(
-      /token file .*notoken has no token: line/,
+      /^--token-file .*notoken has no `token:` line: put the control plane's token in it$/,
     );
   });
 });

@@ -109,6 +109,24 @@ describe('resolveDaemonConfig', () => {
     expect(c.source.kind === 'git' && c.source.auth.token).toBe('git-token-1');
   });
 
+  it('a control-plane token file that does not exist is named by where it was set', async () => {
+    const dir = tempDir();
+    const missing = join(dir, 'nonexistent');
+    const flags = { repo: 'r', 'control-plane': 'http://127.0.0.1:9' };
+    const refused = (input: Partial<Parameters<typeof resolveDaemonConfig>[0]>) =>
+      resolveDaemonConfig({ cwd: dir, env: {}, flags, ...input }).then(
+        () => 'started',
+        (e: Error) => e.message,
+      );
+    const fix = "does not exist: correct the path, or put the control plane's token in that file";
+    expect(await refused({ env: { POOLSYNC_TOKEN_FILE: missing } })).toBe(
+      `environment variable POOLSYNC_TOKEN_FILE ${missing} ${fix}`,
+    );
+    expect(await refused({ flags: { ...flags, 'token-file': missing } })).toBe(
+      `--token-file ${missing} ${fix}`,
+    );
+  });
+
   it('refuses a secret written in the config file, naming the file-based alternative', async () => {
     const dir = tempDir();
     const file = join(dir, 'c.yaml');

@@ -13,6 +13,8 @@ import { runCli } from '../support/cli.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { POOL, twoEnvironments, writeFiles } from './helpers.js';
 
+/** What a missing token file's error says to do (controlplane/open.ts). */
+const FIX = "correct the path, or put the control plane's token in that file";
 let root: string;
 let repo: string;
 beforeAll(async () => {
@@ -207,14 +209,14 @@ environments:
     const token = join(dir, 'secrets/stg-token');
     const missing = await runCli(['plan', dir, '--env', 'stg']);
     expect(missing.stderr).toBe(
-      `Error: environment stg: environments.stg.tokenFile (poolsync.yaml:6) ${token} does not exist\n`,
+      `Error: environment stg: environments.stg.tokenFile (poolsync.yaml:6) ${token} does not exist: ${FIX}\n`,
     );
     const other = join(root, 'no-such-token');
     const byVariable = await runCli(['plan', dir, '--env', 'stg'], {
       POOLSYNC_ENV_STG_TOKEN_FILE: other,
     });
     expect(byVariable.stderr).toBe(
-      `Error: environment stg: POOLSYNC_ENV_STG_TOKEN_FILE ${other} does not exist\n`,
+      `Error: environment stg: POOLSYNC_ENV_STG_TOKEN_FILE ${other} does not exist: ${FIX}\n`,
     );
     // A token file that names no control plane: the environment said once (it said it twice).
     await writeFiles(dir, { 'secrets/stg-token': 'plain-token\n' });
@@ -252,7 +254,7 @@ environments:
       [{}, `environments.prod.tokenFile (poolsync.yaml:6) ${token}`],
       [{ POOLSYNC_ENV_PROD_TOKEN_FILE: other }, `POOLSYNC_ENV_PROD_TOKEN_FILE ${other}`],
     ] as const) {
-      const expected = `Error: environment prod: ${said} does not exist\n`;
+      const expected = `Error: environment prod: ${said} does not exist: ${FIX}\n`;
       const planned = await runCli(['plan', dir, '--env', 'prod'], vars);
       expect(planned.stderr).toBe(expected);
       // In the temporary folder: apply's lock on this machine is kept under ./.poolsync.

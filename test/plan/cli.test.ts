@@ -148,6 +148,6 @@ describe('poolsync plan / show', { timeout: 90_000 }, () => {
       join(tmp, 'no-token'),
     );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/token file .*no-token does not exist/);
+    expect(r.stderr).toMatch(/^Error: --token-file .*no-token does not exist: correct the path/);
   });
 });
