@@ -458,6 +458,8 @@ export function missingRun(
 ): MissingRun {
   const newest = Math.max(last ?? 0, ...runs.map((r) => r.repeats?.lastId ?? r.id));
   const oldest = runs.at(-1)?.id;
+  // A run finished, none kept: a daemon built before run history (its /status had no `runs`).
+  if (oldest === undefined && id <= newest) return { why: 'unkept', last: newest };
   if (oldest === undefined || id > newest)
     return { why: 'later', last: newest > 0 ? newest : null };
   if (id < oldest) return { why: 'older', oldest };
@@ -524,6 +526,8 @@ export const RECENT_RUN_SHAPE = record(
     renderedFiles: listOf(record({ kind: str, path: str, status: str })),
     unnamedRender: listOf(record({ kind: str, status: str })),
   },
+  // Absent from the runs of the first builds (21-22 Nov: /status `lastRun`): none recorded.
+  { phasesMs: {}, changed: [], changedTotal: 0 },
 );
 const HISTORY_SHAPE = record(
   { format: oneOf(HISTORY_FORMAT), runs: listOf(RECENT_RUN_SHAPE) },

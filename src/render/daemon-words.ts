@@ -27,6 +27,9 @@ function inCommit(commit: string | null, preposition: string): string {
 
 export const runWords = {
   unchanged: (commit: string) => `no new commit (${short(commit)})`,
+  /** A daemon of a build before run history: its /status says its last run alone. */
+  unkept: (last: number) =>
+    `the daemon keeps no runs, as builds before run history did: its last run, #${last}, is in \`poolsync status\`; upgrade the daemon to keep them`,
   /** A kept line's runs (daemon/status.ts RunRepeats): `26 runs: drift, poll; 20 found no new commit`. */
   folded: (r: { runs: number; trigger: readonly string[]; unchanged?: number }) =>
     `${plural(r.runs + 1, 'run')}: ${r.trigger.join(', ')}${r.unchanged ? `; ${r.unchanged} found no new commit` : ''}`,
@@ -145,11 +148,13 @@ export const freezeWords = {
  */
 export type MissingRun =
   | { why: 'later'; last: number | null }
+  | { why: 'unkept'; last: number }
   | { why: 'older'; oldest: number }
   | { why: 'dropped'; oldest: number; newest: number; kept: number };
 
 /** `poolsync history N` and `poolsync rollback N` for a run no kept line covers. */
 export function missingRunWords(run: number, m: MissingRun): string {
+  if (m.why === 'unkept') return `run #${run} is not kept: ${runWords.unkept(m.last)}`;
   if (m.why === 'later')
     return m.last === null
       ? `the daemon has no run #${run}: no run has finished yet`

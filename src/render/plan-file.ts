@@ -251,7 +251,7 @@ function verifySeal(doc: Record<string, unknown>, where: string, key: PlanKey): 
   if (kind === undefined)
     throw new PlanFileError(
       seal === undefined
-        ? `${where} has no seal: it was not written by \`poolsync plan\` of this version, or its seal was removed; ${PLAN_AGAIN}`
+        ? `${where} has no seal: it was made by an earlier poolsync, before plans were sealed (or its seal was removed), and only a sealed plan is shown or applied: run \`poolsync plan --out ${where}\` again`
         : `${where} has a seal poolsync does not understand (${JSON.stringify(seal).slice(0, 80)}); ${PLAN_AGAIN}`,
     );
   if (kind === 'hmac-sha256' && key === null)

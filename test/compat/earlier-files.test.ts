@@ -157,3 +157,69 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
     }
   });
 });
+
+/**
+ * Builds of 21-22 Nov, before `scripts/compat-corpus.sh`: their /status (no `runs`, no
+ * `controlPlane`) and a plan they saved (no seal), written from commit 51e67318's types
+ * (test/fixtures/compat-made/51e67318/README.md).
+ */
+describe('what poolsync 51e67318 served and saved', () => {
+  const at = (file: string) => join(REPO_ROOT, 'test', 'fixtures', 'compat-made', '51e67318', file);
+
+  it('its daemon /status: status, history and history N read it, each absent field its default', async () => {
+    const body = readFileSync(at('daemon-status.json'));
+    const server = createServer((req, res) => {
+      res.writeHead(req.url === '/status' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(req.url === '/status' ? body : '{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      // It said: …/status is not a poolsync daemon's status (status.runs is missing).
+      const status = await runCli(['status', '--daemon', url]);
+      expect([status.code, status.stderr]).toEqual([0, '']);
+      expect(status.stdout).toContain(
+        `Daemon ${url}: following https://git.example.com/platform/pools.git main, policy safe\n`,
+      );
+      expect(status.stdout).toContain(
+        'Last run: #3 applied 2026-11-22 23:40:01 (poll, 340 ms) commit 3f2a9c1e5b7d: applied: 1 to update\n',
+      );
+      // A control plane it never said is not printed as `? `.
+      expect(status.stdout).not.toContain('Control plane:');
+      const json = await runCli(['status', '--daemon', url, '--output', 'json']);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        runs: [],
+        counts: null,
+        controlPlane: { backend: null, url: null, reachable: null },
+        freeze: { frozen: false },
+        lastRun: { id: 3, changed: [], changedTotal: 0 },
+      });
+      const unkept =
+        'the daemon keeps no runs, as builds before run history did: its last run, #3, is in `poolsync status`; upgrade the daemon to keep them';
+      const history = await runCli(['history', '--daemon', url]);
+      expect(history).toMatchObject({
+        code: 0,
+        stderr: '',
+        stdout: `No run is kept: ${unkept}.\n`,
+      });
+      const run = await runCli(['history', '3', '--daemon', url]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^Error: run #3 is not kept: ${escape(unkept)}`));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('its saved plan, unsealed: show and apply say it was made before plans were sealed, and to plan again', async () => {
+    const plan = at('plan.json');
+    const said = `Error: ${plan} has no seal: it was made by an earlier poolsync, before plans were sealed (or its seal was removed), and only a sealed plan is shown or applied: run \`poolsync plan --out ${plan}\` again\n`;
+    expect(await runCli(['show', plan])).toMatchObject({ code: 1, stdout: '', stderr: said });
+    const repo = repoWith('b8137a5c', 'embedded');
+    const applied = await inFolder(repo, ['apply', plan, '--auto-approve']);
+    expect(applied).toMatchObject({ code: 1, stderr: said });
+    // Nothing was applied: the state is as it was.
+    expect((await inFolder(repo, ['plan', '.', '--detailed-exitcode'])).code).toBe(0);
+  });
+});
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

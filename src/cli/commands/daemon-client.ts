@@ -22,6 +22,7 @@ import {
 } from '../../render/daemon-words.js';
 import {
   findKeptRun,
+  initialStatus,
   missingRun,
   objectChanges,
   RECENT_RUN_SHAPE,
@@ -40,6 +41,7 @@ import { Agent, request } from 'undici';
 import { isLoopback, noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
+  anything,
   bool,
   isMap,
   listOf,
@@ -300,12 +302,13 @@ export async function history(args: DaemonClientArgs, io: Io): Promise<number> {
     io.stdout.write(asJson(Object.fromEntries(envs.map(([n, runs]) => [n ?? 'runs', runs]))));
     return 0;
   }
-  for (const [name, runs] of envs) {
+  for (const [i, [name, runs]] of envs.entries()) {
     const indent = name !== null ? '  ' : '';
     if (name !== null) io.stdout.write(`Environment ${name}:\n`);
+    const last = shown[i]![1].lastRun;
     if (runs.length === 0)
       io.stdout.write(
-        `${indent}${results ? 'No kept run has that result.' : 'No run has finished yet.'}\n`,
+        `${indent}${results ? 'No kept run has that result.' : last ? `No run is kept: ${runWords.unkept(last.id)}.` : 'No run has finished yet.'}\n`,
       );
     for (const run of runs) io.stdout.write(`${indent}${runLine(run)}\n`);
   }
@@ -506,12 +509,20 @@ const PENDING_SHAPE = record(
   { fingerprint: str, since: str, changes: listOf(record({ address: str, action: str })) },
   { commit: nullable(str) },
 );
+/**
+ * A field an earlier daemon did not serve reads as its default (initialStatus): /status only
+ * gains fields (docs/versioning.md); builds of 21-22 Nov served neither `runs` nor `controlPlane`.
+ */
+const { source: _source, policy: _policy, ...ABSENT } = initialStatus({}, 'all');
 const SECTION_SHAPE = record(
-  { runs: listOf(RECENT_RUN_SHAPE), source: record({}) },
   {
+    ...Object.fromEntries(Object.keys(ABSENT).map((k) => [k, anything])),
+    source: record({}),
+    runs: listOf(RECENT_RUN_SHAPE),
     lastRun: nullable(RECENT_RUN_SHAPE),
-    approval: record({}, { pending: nullable(PENDING_SHAPE) }),
   },
+  { approval: record({}, { pending: nullable(PENDING_SHAPE) }) },
+  ABSENT,
 );
 const LEADER_SHAPE = record({ isLeader: bool, identity: str }, { leader: nullable(str) });
 /** One section, or with environments one per environment; `leader` as `approve` reads it. */
@@ -597,10 +608,12 @@ function statusText(
   const r = s.running;
   if (r)
     out.push(`Running: #${r.id} since ${at(r.startedAt)} (${r.trigger.join(', ')}), ${r.phase}`);
-  out.push(
-    `Commit: ${short(s.commit)} (applied: ${short(s.appliedCommit)})`,
-    `Control plane: ${cp.backend ?? '?'} ${cp.url ?? ''}${cp.reachable === null ? '' : cp.reachable ? ', reachable' : `, not reachable: ${cp.lastError ?? ''}`}`,
-  );
+  out.push(`Commit: ${short(s.commit)} (applied: ${short(s.appliedCommit)})`);
+  // Neither is known from a daemon of a build before /status said them.
+  if (cp.backend !== null || cp.url !== null)
+    out.push(
+      `Control plane: ${cp.backend ?? '?'} ${cp.url ?? ''}${cp.reachable === null ? '' : cp.reachable ? ', reachable' : `, not reachable: ${cp.lastError ?? ''}`}`,
+    );
   // Live objects the repository does not declare: never touched, but not "in sync" unsaid.
   const unmanaged = s.summary?.unmanaged ?? 0;
   if (s.counts)
