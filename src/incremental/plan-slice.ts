@@ -27,6 +27,7 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanWarning } from '../model/plan.js';
 import { organisationParts, planAgainst, type PlanOptions } from '../plan/index.js';
 import { summarizeChanges } from '../plan/forms.js';
+import { compareChanges, KIND_ORDER } from '../plan/context.js';
 import { pruneScope } from '../plan/prune-scope.js';
 import { KeyTexts } from '../plan/fingerprint.js';
 import { sameStrings } from '../util/same-json.js';
@@ -706,16 +707,6 @@ function closure(
   return slice;
 }
 
-/** The planner's order of kinds (index.ts computePlan): changes sort by kind, then name. */
-const KIND_ORDER: Record<string, number> = {
-  ClusterPool: 0,
-  Cluster: 1,
-  Queue: 2,
-  PoolAssignment: 3,
-  DefaultQueue: 4,
-  ExecutionClusterLabel: 5,
-};
-
 const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The index of the first of sorted `a` (from `lo`) after `item` in `order`: by bisection. */
@@ -727,10 +718,6 @@ function after<T>(a: readonly T[], item: T, order: (x: T, y: T) => number, lo = 
     else hi = mid;
   }
   return lo;
-}
-
-function compareChanges(a: Change, b: Change): number {
-  return KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || compareStrings(a.name, b.name);
 }
 
 /** computePlan's order of warnings: by address, then code. */

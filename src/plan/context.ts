@@ -454,6 +454,20 @@ export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The planner's order of kinds (index.ts computePlan): changes sort by kind, then name. */
+export const KIND_ORDER: Readonly<Record<string, number>> = {
+  ClusterPool: 0,
+  Cluster: 1,
+  Queue: 2,
+  PoolAssignment: 3,
+  DefaultQueue: 4,
+  ExecutionClusterLabel: 5,
+};
+
+export function compareChanges(a: Change, b: Change): number {
+  return KIND_ORDER[a.kind]! - KIND_ORDER[b.kind]! || compare(a.name, b.name);
+}
+
 /** Each key of both maps, sorted, with the desired and the live object of that key. */
 export function* keyed<D, L>(
   desired: ReadonlyMap<string, D>,

@@ -46,3 +46,14 @@ export function countPlan(plan: Pick<Plan, 'steps' | 'changes'>): PlanCounts {
   });
   return counts;
 }
+
+/**
+ * The blocked changes another repository's record holds back (index.ts heldByConflicts): the
+ * control plane could make them, so they are a person's to settle (poolsync.yaml `repository:`,
+ * `poolsync import`), something to do for `--detailed-exitcode` and never a daemon's `in sync`.
+ */
+export function heldByOtherRepository(plan: Pick<Plan, 'changes'>): Change[] {
+  return plan.changes.filter(
+    (c) => c.action === 'blocked' && c.why?.code === 'HELD_BY_OTHER_REPOSITORY',
+  );
+}

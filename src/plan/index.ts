@@ -43,6 +43,7 @@ import {
   keyed,
   push,
   upsertChange,
+  compareChanges,
 } from './context.js';
 import { planFlyteadmin } from './flyteadmin.js';
 import { planDefaultQueues } from './default-queues.js';
@@ -114,23 +115,16 @@ export function computePlan(
   // What another repository applied is left to it (docs/plan.md, Prune scope): planned as undeclared.
   const conflicts = repositoryConflicts(declared, live, repository);
   const desired = withoutAddresses(declared, conflicts);
-  let ctx = new PlanContext(desired, live, replace, undefined, repository);
-  let pc = decide(ctx);
-  // A blocked declared setting leaves the live one in place: plan again with it kept.
-  const kept = keptSettings(ctx);
-  if (kept.size > 0) {
-    ctx = new PlanContext(desired, live, replace, kept, repository);
-    pc = decide(ctx);
-  }
-  const labels = planExecutionClusterLabels(ctx);
-  const fa = planFlyteadmin(
-    ctx,
-    { labels: labels.labels, assignments: planAssignments(ctx, ctx.pools) },
-    new Set([...(desired.config.accept_cascade ?? []), ...(opts.acceptCascade ?? [])]),
-  );
-  ctx.assignments = fa.assignments;
-  ctx.labels = fa.labels;
-  ctx.otherRows = fa.otherRows;
+  const { ctx, pc, labels, fa, changes: own } = decideAll(desired, live, replace, repository, opts);
+  // Where such an object's manifest differs from it, that is a change this plan cannot make:
+  // blocked, so the plan never reads "No changes" (docs/plan.md, Prune scope).
+  const changes =
+    conflicts.size === 0
+      ? own
+      : heldByConflicts(own, decideAll(declared, live, replace, repository, opts).changes, {
+          conflicts,
+          here: repository,
+        });
   const warnings = [...pc.warnings, ...labels.warnings, ...fa.warnings];
   conflicts.forEach((other, at) =>
     warnings.push(
@@ -143,17 +137,6 @@ export function computePlan(
     ...checkPreventDestroy(ctx),
   ];
 
-  // One decision per object: causes first, so the warnings that name them say the same.
-  // concat, not spreads: no iterator result a change (~100,000).
-  const changes = withCauses(
-    changesOf(ctx.pools).concat(
-      changesOf(ctx.clusters),
-      changesOf(ctx.queues),
-      withOtherRows(ctx, 'PoolAssignment', changesOf(ctx.assignments)),
-      changesOf(ctx.defaultQueues),
-      withOtherRows(ctx, 'ExecutionClusterLabel', changesOf(ctx.labels)),
-    ),
-  );
   append(warnings, queueWarnings(ctx, warnings));
   // Only Union's queues carry a scheduling policy (queueCaps).
   if (opts.backend?.queueCaps) append(warnings, fairnessWarnings(changes));
@@ -238,6 +221,72 @@ export function organisationParts(
   const own = withoutAddresses(view, repositoryConflicts(view, live, repository));
   const marks = () => declaredProtection(own);
   return wholeParts(view, live, commit, repository, { desired: own, marks }, known);
+}
+
+/** Every pass over `desired`: the context they decided in, and one change per object. */
+function decideAll(
+  desired: DesiredState,
+  live: LiveState,
+  replace: ReadonlySet<string>,
+  repository: string | null,
+  opts: PlanOptions,
+) {
+  let ctx = new PlanContext(desired, live, replace, undefined, repository);
+  let pc = decide(ctx);
+  // A blocked declared setting leaves the live one in place: plan again with it kept.
+  const kept = keptSettings(ctx);
+  if (kept.size > 0) {
+    ctx = new PlanContext(desired, live, replace, kept, repository);
+    pc = decide(ctx);
+  }
+  const labels = planExecutionClusterLabels(ctx);
+  const fa = planFlyteadmin(
+    ctx,
+    { labels: labels.labels, assignments: planAssignments(ctx, ctx.pools) },
+    new Set([...(desired.config.accept_cascade ?? []), ...(opts.acceptCascade ?? [])]),
+  );
+  ctx.assignments = fa.assignments;
+  ctx.labels = fa.labels;
+  ctx.otherRows = fa.otherRows;
+  // One decision per object: causes first, so the warnings that name them say the same.
+  // concat, not spreads: no iterator result a change (~100,000).
+  const changes = withCauses(
+    changesOf(ctx.pools).concat(
+      changesOf(ctx.clusters),
+      changesOf(ctx.queues),
+      withOtherRows(ctx, 'PoolAssignment', changesOf(ctx.assignments)),
+      changesOf(ctx.defaultQueues),
+      withOtherRows(ctx, 'ExecutionClusterLabel', changesOf(ctx.labels)),
+    ),
+  );
+  return { ctx, pc, labels, fa, changes };
+}
+
+/**
+ * `own` with each declared object another repository applied blocked where planning it as
+ * declared (`taken`) would change it; where it matches, or another step changes it, as it was.
+ */
+function heldByConflicts(
+  own: Change[],
+  taken: readonly Change[],
+  by: { conflicts: ReadonlyMap<string, string>; here: string | null },
+): Change[] {
+  const held = new Map<string, Change>();
+  for (const c of taken) {
+    const other = by.conflicts.get(c.address);
+    if (other === undefined || c.action === 'noop' || c.action === 'unmanaged') continue;
+    const why = reasonOf('HELD_BY_OTHER_REPOSITORY', { repository: other, here: by.here });
+    held.set(c.address, makeChange(c.kind, c.name, 'blocked', c.before, c.after, c.diff, { why }));
+  }
+  if (held.size === 0) return own;
+  const out = own.map((c) => {
+    const h = held.get(c.address);
+    if (h === undefined) return c;
+    held.delete(c.address);
+    return c.action === 'noop' || c.action === 'unmanaged' ? h : c;
+  });
+  // Not live: no change of it yet, placed in the planner's order.
+  return held.size === 0 ? out : out.concat([...held.values()]).sort(compareChanges);
 }
 
 /** The passes up to the default-queue settings, into `ctx`; the pool and cluster pass. */

@@ -1,4 +1,5 @@
 /** Shared pieces of the renderers: the words of reasons, counts, field lines, the header. */
+import { isAbsolute } from 'node:path';
 import type {
   Change,
   FieldDiff,
@@ -9,7 +10,7 @@ import type {
   Step,
 } from '../model/plan.js';
 import { CAPABILITY_NAMES } from '../model/capabilities.js';
-import { countPlan, type PlanCounts } from '../plan/counts.js';
+import { countPlan, heldByOtherRepository, type PlanCounts } from '../plan/counts.js';
 import { describeScope, errorText, listAddresses, reasonText } from './reasons.js';
 import { PRINTABLE_ASCII } from '../util/terminal-text.js';
 
@@ -349,10 +350,49 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
       : '';
   return [
     sideEffectLine(plan, counts),
+    ...repositoryConflictLines(plan),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
     scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
     plan.confirm_destroy?.length ? confirmDestroyLine(plan.confirm_destroy) : null,
   ].filter((l): l is string => l !== null);
+}
+
+/**
+ * Once for each repository whose objects this one declares (REPOSITORY_CONFLICT, a warning an
+ * object): how many, how many of them are blocked, and what settles it; a folder named by its
+ * path (no Git remote) was most likely moved.
+ */
+export function repositoryConflictLines(plan: Pick<Plan, 'changes' | 'warnings'>): string[] {
+  const declared = new Map<string, { here: unknown; objects: number; blocked: number }>();
+  for (const w of plan.warnings) {
+    const other = w.params?.repository;
+    if (w.code !== 'REPOSITORY_CONFLICT' || typeof other !== 'string') continue;
+    const seen = declared.get(other) ?? { here: w.params!.here, objects: 0, blocked: 0 };
+    seen.objects++;
+    declared.set(other, seen);
+  }
+  if (declared.size === 0) return [];
+  for (const c of heldByOtherRepository(plan)) {
+    const seen = declared.get(String(c.why!.params.repository));
+    if (seen) seen.blocked++;
+  }
+  return [...declared].map(([other, { here, objects, blocked }]) => {
+    const moved = typeof here === 'string' && isAbsolute(here) && isAbsolute(other);
+    const renamed = moved
+      ? `If this folder was moved from ${other} (without a Git remote, a folder is named by its path)`
+      : `If ${other} is this repository under an earlier name (another Git remote or folder)`;
+    const [was, them] = objects === 1 ? ['was', 'it'] : ['were', 'them'];
+    return (
+      `${plural(objects, 'object')} this repository declares ${was} applied by repository ${other} ` +
+      `(REPOSITORY_CONFLICT): nothing of ${them} is sent, recorded or pruned` +
+      (blocked > 0
+        ? `, so ${plural(blocked, 'change')} to ${them} ${blocked === 1 ? 'is' : 'are'} blocked`
+        : '') +
+      `. ${renamed}, set \`repository: ${other}\` in ` +
+      `poolsync.yaml; else declare each in one repository only, or hand it over with ` +
+      `\`poolsync import ADDRESS\` (docs/plan.md, Prune scope).`
+    );
+  });
 }
 
 /** docs/plan.md, Guardrails: what waits for a person whatever the policy or flags. */

@@ -5,6 +5,7 @@
 import type { Change } from '../model/plan.js';
 import type { PolicyApproval } from '../model/policy.js';
 import { plural } from './common.js';
+import { listAddresses } from './reasons.js';
 import { code } from './markdown.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { formatDuration } from '../util/duration.js';
@@ -59,6 +60,9 @@ export const runWords = {
   driftUnmeasured: (base: string, error: string) =>
     `no change of this run is counted as drift: commit ${short(base)}, the last applied, cannot be read: ${error}; drift is counted again once a run applies or finds the control plane in sync`,
   planErrors: (errors: number) => `the plan has ${plural(errors, 'error')}; nothing applied`,
+  /** Changes another repository's record holds back, and nothing else to do (stages/plan.ts gateStage). */
+  heldByOtherRepository: (held: readonly Change[], conflicts: readonly string[]) =>
+    `not applied: ${plural(held.length, 'change')} blocked (${listAddresses(held.map((c) => c.address))}). ${conflicts.join(' ')}`,
   liveStateUnreadable: (error: string) => `cannot read live state: ${error}`,
   drift: (objects: number) =>
     `drift: ${plural(objects, 'object')} ${objects === 1 ? 'differs' : 'differ'} from the repository`,

@@ -229,13 +229,16 @@ function reRegistered(p: ReasonParams): string {
     : `moves from pool "${s(p, 'from')}" to "${s(p, 'to')}" by delete and re-register (C7)`;
 }
 
+/** `this repository (github.com/acme/team)`, or without its name when the plan has none. */
+const hereWords = (p: ReasonParams) =>
+  p.here === null ? 'this repository' : `this repository (${s(p, 'here')})`;
+
 const WARNINGS: Record<string, Words> = {
   /** Declared here, applied by another repository: left to it (plan/inventory.ts repositoryConflicts). */
   REPOSITORY_CONFLICT: (p) => {
     const other = s(p, 'repository');
-    const here = p.here === null ? 'this repository' : `this repository (${s(p, 'here')})`;
     return (
-      `declared in ${here}, but repository ${other} applied it (the inventory says so): left as ${other} ` +
+      `declared in ${hereWords(p)}, but repository ${other} applied it (the inventory says so): left as ${other} ` +
       `applied it; this repository sends, records and prunes nothing of it. Declare it in one repository ` +
       `only, or hand it over: \`poolsync import ${s(p, 'address')}\` here, then remove its manifest from ${other}. If ` +
       `${other} is this repository under an earlier remote or folder, set repository: ${other} in ` +
@@ -327,6 +330,10 @@ function goes(p: ReasonParams): string {
 export const CATALOG: Readonly<Record<string, Words>> = {
   ...CAUSES,
   ...UNMANAGED,
+  /** Its manifest differs from what another repository applied (plan/index.ts heldByConflicts). */
+  HELD_BY_OTHER_REPOSITORY: (p) =>
+    `declared in ${hereWords(p)}, but repository ${s(p, 'repository')} applied it (the inventory says so), and ` +
+    `this plan sends nothing of it: the control plane keeps what ${s(p, 'repository')} applied (REPOSITORY_CONFLICT)`,
   // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).
   /** poolsync.yaml lists ClusterPool/default absent on a control plane that never deletes it (P5). */
   DEFAULT_POOL_ABSENT_NO_DELETE: () =>
@@ -827,5 +834,7 @@ const IN_JSON: ReadonlySet<string> = new Set([
   ...Object.keys(CAUSES),
   ...Object.keys(UNMANAGED),
   'CONAMED_QUEUE_POOL_FIXED',
+  // A reader tells a change another repository holds from one the control plane cannot make.
+  'HELD_BY_OTHER_REPOSITORY',
   ...Object.keys(WARNINGS),
 ]);

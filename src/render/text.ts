@@ -238,7 +238,8 @@ function pushProblems(out: string[], plan: Plan, blocked: readonly Change[], pai
 
 function pushClosing(out: string[], plan: Plan, paint: Paint, counts: PlanCounts): void {
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan, counts)));
-  out.push(...footnotes(plan, counts));
+  // A repository name is read from the inventory: escaped like every other name.
+  out.push(...footnotes(plan, counts).map(esc));
   if (plan.errors.length > 0) out.push(paint('red', failedLine(plan)));
 }
 

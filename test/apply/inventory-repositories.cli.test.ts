@@ -3,8 +3,9 @@
  * own): two repositories applying to one control plane, embedded (`file:`) and served (`poolsync
  * control-plane serve`, its inventory kept by the server), through the CLI. One's `prune: true`,
  * `manage:` too, leaves the other's objects `unmanaged`; an object the other applied, declared
- * here, is left as the other applied it, with a warning (REPOSITORY_CONFLICT), until `import`
- * hands it over; an inventory an earlier build wrote
+ * here, is left as the other applied it, with a warning (REPOSITORY_CONFLICT), blocked where its
+ * manifest differs (a folder moved without a Git remote too), until `import` hands it over or
+ * `repository:` names the other; an inventory an earlier build wrote
  * (no repository in it) is pruned by no repository until one declares and adopts its entries.
  * The rest of the record is per repository where it must be: each one's destroy budget (an
  * earlier build's binds each until its own apply), and another's apply keeps this one's
@@ -12,11 +13,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { Change, Plan } from '../../src/model/plan.js';
+import { planValidator } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
@@ -196,9 +198,10 @@ describe.each(TARGETS)(
           ) as string,
         },
       ]);
+      // Its manifest differs from what A applied: a change this plan cannot make, blocked.
       expect(byAddress(plan).get('ClusterPool/prod')).toMatchObject({
-        action: 'unmanaged',
-        why: { code: 'OTHER_REPOSITORY', params: { repository: nameA } },
+        action: 'blocked',
+        why: { code: 'HELD_BY_OTHER_REPOSITORY', params: { repository: nameA, here: nameB } },
       });
       expect(plan.steps.map((st) => st.target)).toEqual(['Queue/qb']);
       expect(plan.inventory?.declared).toEqual(['Queue/qb']);
@@ -653,5 +656,78 @@ describe('a saved plan applied after its folder moved and its Git remote changed
     );
     const kept = await cli('plan', join(root, 'repo', 'moved'), '--output', 'json');
     expect((JSON.parse(kept.stdout) as Plan).warnings).toEqual([]);
+  });
+});
+
+describe('a folder without a Git remote, moved after its apply (named by its path)', () => {
+  it('plans a changed object it applied under the old path as blocked, never "No changes"; repository: keeps that name', async () => {
+    const root = tempFolder('poolsync-repositories-moved-folder-');
+    const cli = (...args: string[]) =>
+      runCli([...args, '--control-plane', `file:${join(root, 'cp.json')}`]);
+    const before = join(root, 'mv1');
+    const old = await writeRepo(before, objects('prod', 'c1', 'qa'), 'prune: false');
+    const git = (...args: string[]) => execFileSync('git', ['-C', before, ...args]);
+    git('init', '-q');
+    git('add', '-A');
+    git('-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-qm', 'x');
+    expect((await cli('apply', before, '--auto-approve')).code).toBe(0);
+    const after = join(root, 'mv2');
+    await rename(before, after);
+    const here = realpathSync(after);
+
+    // Moved as it is: each object another repository's, a warning only.
+    const same = await cli('plan', after, '--detailed-exitcode');
+    expect([same.code, same.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+
+    const qa = join(after, 'qa.yaml');
+    await writeFile(
+      qa,
+      (await readFile(qa, 'utf8')).replace('run_concurrency: 10', 'run_concurrency: 15'),
+    );
+    const text = await cli('plan', after, '--detailed-exitcode');
+    expect(text.code, text.stderr).toBe(2);
+    expect(text.stdout).not.toContain('No changes');
+    expect(text.stdout).toContain('! Queue/qa  (blocked)\n      run_concurrency: 10 → 15\n');
+    expect(text.stdout).toContain(
+      `! Queue/qa: declared in this repository (${here}), but repository ${old} applied it (the inventory says so), and this plan sends nothing of it`,
+    );
+    expect(text.stdout).toContain(
+      'Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 1 blocked.',
+    );
+    // Said once, after the plan, not in each of the 3 warnings: the folder moved, what keeps its name.
+    const once = `3 objects this repository declares were applied by repository ${old} (REPOSITORY_CONFLICT): nothing of them is sent, recorded or pruned, so 1 change to them is blocked. If this folder was moved from ${old} (without a Git remote, a folder is named by its path), set \`repository: ${old}\` in poolsync.yaml`;
+    expect(text.stdout.split(once)).toHaveLength(2);
+
+    const json = await cli('plan', after, '--output', 'json');
+    expect(json.code, json.stderr).toBe(0);
+    const data: unknown = JSON.parse(json.stdout);
+    const validate = planValidator();
+    expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
+    const plan = data as Plan;
+    expect([plan.summary.blocked, plan.steps]).toEqual([1, []]);
+    expect(byAddress(plan).get('Queue/qa')).toMatchObject({
+      action: 'blocked',
+      diff: [{ path: 'run_concurrency', before: 10, after: 15, forces_replacement: false }],
+      why: { code: 'HELD_BY_OTHER_REPOSITORY', params: { repository: old, here } },
+      reason: expect.stringContaining(`but repository ${old} applied it`) as string,
+      destructive: false,
+    });
+
+    // Apply sends nothing, and says so.
+    const applied = await cli('apply', after, '--auto-approve');
+    expect([applied.code, applied.stdout]).toEqual([
+      0,
+      expect.stringContaining('No changes to apply: 1 blocked change cannot be applied'),
+    ]);
+    // The setting the plan names: the folder keeps its old name, and the change is an update.
+    await writeFile(
+      join(after, 'poolsync.yaml'),
+      `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\nrepository: ${old}\n`,
+    );
+    const kept = await cli('plan', after, '--output', 'json', '--detailed-exitcode');
+    expect(kept.code, kept.stderr).toBe(2);
+    const keptPlan = JSON.parse(kept.stdout) as Plan;
+    expect(keptPlan.warnings).toEqual([]);
+    expect(byAddress(keptPlan).get('Queue/qa')).toMatchObject({ action: 'update' });
   });
 });

@@ -53,6 +53,7 @@ import {
 import { reportError, writeParts, type Io } from '../io.js';
 import { requireConfigFolder, requireFolder, stateInFolderNote } from '../config-folder.js';
 import { declaresNothing } from '../../plan/inventory.js';
+import { heldByOtherRepository } from '../../plan/counts.js';
 import type { Args } from '../define.js';
 import { checkPolicies } from '../policies.js';
 import { policyAllows } from '../../model/policy.js';
@@ -244,8 +245,12 @@ async function planShown(
     if (args.output === 'text') io.stdout.write(savedPlanLine(out, plan, apply));
   }
   // A file that would change is to do; objects no file is named for are unknown, not a change
-  // (a plan right after an apply exits 0 until a file is named).
-  const todo = result.kind === 'changes' || rendered.changed.some((f) => f.status !== 'unnamed');
+  // (a plan right after an apply exits 0 until a file is named). So is a change another
+  // repository's record holds back: a person's to settle (docs/plan.md, Exit status).
+  const todo =
+    result.kind === 'changes' ||
+    heldByOtherRepository(plan).length > 0 ||
+    rendered.changed.some((f) => f.status !== 'unnamed');
   return args['detailed-exitcode'] && todo ? 2 : 0;
 }
 

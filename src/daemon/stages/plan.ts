@@ -8,7 +8,7 @@ import type { DesiredState } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import { type Change, isActionable, type Plan } from '../../model/plan.js';
 import { classify, planRun } from '../../ops/plan-run.js';
-import { countPlan, type PlanCounts } from '../../plan/counts.js';
+import { countPlan, heldByOtherRepository, type PlanCounts } from '../../plan/counts.js';
 import { errorText } from '../../render/reasons.js';
 import { warningDocument } from '../../render/json.js';
 import { manualSteps } from '../../render/runbook.js';
@@ -19,7 +19,7 @@ import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { unnamedTargets } from '../../render/rendered-files.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval } from '../../render/common.js';
+import { countsText, heldForApproval, repositoryConflictLines } from '../../render/common.js';
 import {
   type Outcome,
   reachedUpdate,
@@ -260,6 +260,12 @@ export function gateStage(
   // Cleared only where nothing is held: holding the same changes again keeps their `since`.
   const nothingHeld = () => holding(ctx, [], null, commit, []);
   if (classify(plan) === 'no_changes') {
+    // Another repository's record holds changes back: the commit is not applied, never in sync.
+    const held = heldByOtherRepository(plan);
+    if (held.length > 0) {
+      const message = runWords.heldByOtherRepository(held, repositoryConflictLines(plan));
+      return { value: { result: 'failed', commit, message }, status: nothingHeld() };
+    }
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
     return {
       value: { result: 'in_sync', commit, message: `in sync${blocked}` },

@@ -1,0 +1,76 @@
+/**
+ * A watched folder without a Git remote is named by its path (docs/plan.md, Which repository):
+ * moved, what it applied is another repository's (REPOSITORY_CONFLICT). A commit changing such
+ * an object is blocked, and the daemon's run says it was not applied, never `in sync`, naming
+ * the setting that keeps the old name; with it, the change applies. In process: the daemon on a
+ * folder (--watch), an embedded control plane in memory shared by both daemons.
+ */
+import { mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { cleanup } from '../support/cleanup.js';
+import { manifests } from './fixtures.js';
+import { startTestDaemon } from './harness.js';
+import { tempDir } from './helpers.js';
+
+function writeFolder(dir: string, files: Record<string, string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+async function watching(folder: string, cp: EmbeddedControlPlane, state: string) {
+  const h = await startTestDaemon({
+    cp,
+    flags: { watch: folder, 'watch-debounce': '1h', policy: 'all' },
+    logLevel: 'silent',
+    state,
+  });
+  cleanup.add(h.stop);
+  await h.daemon.firstRun;
+  return h;
+}
+
+const batchRunConcurrency = async (cp: EmbeddedControlPlane) =>
+  (await cp.listQueues()).find((q) => q.name === 'batch')?.run_concurrency;
+
+describe('a watched folder moved after its apply', { timeout: 120_000 }, () => {
+  it('a commit changing what it applied under the old path fails as not applied, never in sync; repository: applies it', async () => {
+    const root = tempDir();
+    const before = join(root, 'mv1');
+    const after = join(root, 'mv2');
+    writeFolder(before, manifests());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const first = await watching(before, cp, join(root, 'state-1'));
+    expect(first.daemon.status().lastRun!.result).toBe('applied');
+    const old = realpathSync(before);
+    await first.stop();
+
+    // Moved as it is: every object the old path's, a warning only, in sync.
+    renameSync(before, after);
+    const h = await watching(after, cp, join(root, 'state-2'));
+    expect(h.daemon.status().lastRun!.result).toBe('in_sync');
+
+    writeFolder(after, manifests({ batchRunConcurrency: 75 }));
+    await h.daemon.reconcile('watch');
+    const s = h.daemon.status();
+    expect(s.lastRun!.result).toBe('failed');
+    expect(s.lastRun!.message).toMatch(/^not applied: 1 change blocked \(Queue\/batch\)\. /);
+    expect(s.lastRun!.message).toContain(
+      `If this folder was moved from ${old} (without a Git remote, a folder is named by its path), set \`repository: ${old}\` in poolsync.yaml`,
+    );
+    expect(s.outcome).toBe('failed');
+    expect(await batchRunConcurrency(cp)).toBe(50);
+
+    const files = manifests({ batchRunConcurrency: 75 });
+    files['poolsync.yaml'] += `repository: ${old}\n`;
+    writeFolder(after, files);
+    await h.daemon.reconcile('watch');
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    expect(await batchRunConcurrency(cp)).toBe(75);
+  });
+});
