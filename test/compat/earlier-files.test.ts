@@ -159,9 +159,9 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
 });
 
 /**
- * Builds of 21-22 Nov, before `scripts/compat-corpus.sh`: their /status (no `runs`, no
- * `controlPlane`) and a plan they saved (no seal), written from commit 51e67318's types
- * (test/fixtures/compat-made/51e67318/README.md).
+ * Builds of 21-22 Nov, before `scripts/compat-corpus.sh` had a folder of theirs: their /status (no
+ * `runs`, no `controlPlane`) and a plan they saved (no seal), written by a build of commit
+ * 51e67318 (test/fixtures/compat-made/51e67318/README.md).
  */
 describe('what poolsync 51e67318 served and saved', () => {
   const at = (file: string) => join(REPO_ROOT, 'test', 'fixtures', 'compat-made', '51e67318', file);
@@ -179,10 +179,10 @@ describe('what poolsync 51e67318 served and saved', () => {
       const status = await runCli(['status', '--daemon', url]);
       expect([status.code, status.stderr]).toEqual([0, '']);
       expect(status.stdout).toContain(
-        `Daemon ${url}: following https://git.example.com/platform/pools.git main, policy safe\n`,
+        `Daemon ${url}: watching /tmp/poolsync-compat.eNY3zM/tree/examples/config-repo, policy all\n`,
       );
       expect(status.stdout).toContain(
-        'Last run: #3 applied 2026-11-22 23:40:01 (poll, 340 ms) commit 3f2a9c1e5b7d: applied: 1 to update\n',
+        'Last run: #2 in sync 2026-11-29 03:52:53 (drift, 18 ms) commit —: in sync\n',
       );
       // A control plane it never said is not printed as `? `.
       expect(status.stdout).not.toContain('Control plane:');
@@ -192,19 +192,19 @@ describe('what poolsync 51e67318 served and saved', () => {
         counts: null,
         controlPlane: { backend: null, url: null, reachable: null },
         freeze: { frozen: false },
-        lastRun: { id: 3, changed: [], changedTotal: 0 },
+        lastRun: { id: 2, changed: [], changedTotal: 0 },
       });
       const unkept =
-        'the daemon keeps no runs, as builds before run history did: its last run, #3, is in `poolsync status`; upgrade the daemon to keep them';
+        'the daemon keeps no runs, as builds before run history did: its last run, #2, is in `poolsync status`; upgrade the daemon to keep them';
       const history = await runCli(['history', '--daemon', url]);
       expect(history).toMatchObject({
         code: 0,
         stderr: '',
         stdout: `No run is kept: ${unkept}.\n`,
       });
-      const run = await runCli(['history', '3', '--daemon', url]);
+      const run = await runCli(['history', '2', '--daemon', url]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(new RegExp(`^Error: run #3 is not kept: ${escape(unkept)}`));
+      expect(run.stderr).toMatch(new RegExp(`^Error: run #2 is not kept: ${escape(unkept)}`));
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
