@@ -10,7 +10,6 @@ import type { Plan } from '../model/plan.js';
 import type { PolicyReport } from '../model/policy.js';
 import type { Opening } from '../ops/open-target.js';
 import type { Env } from '../util/env.js';
-import { UserError } from '../util/user-error.js';
 import type { CommentArgs } from '../vcs/comment-options.js';
 
 export interface PolicyArgs {
@@ -61,11 +60,12 @@ export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyR
     import('../vcs/policy-approval.js'),
   ]);
   const target = await resolveCommentTarget(c.approvals, c.opening.vars);
-  const answer = await approvalInComments(target, report).catch((err: unknown) => {
-    throw new UserError(
-      `the policy approvals on the pull request cannot be read: ${(err as Error).message}`,
-    );
-  });
+  // A forge that cannot be read releases nothing; the plan and its comment are still shown
+  // (docs/pull-request-comments.md), and posting the comment says what the forge said.
+  const answer = await approvalInComments(target, report).catch((err: unknown) => ({
+    unread: (err as Error).message,
+  }));
+  if (answer && 'unread' in answer) return { ...report, unread: answer.unread };
   if (answer?.ok) return { ...report, approval: answer.approval };
   return answer ? { ...report, refused: answer.reason } : report;
 }

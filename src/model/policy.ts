@@ -48,6 +48,8 @@ export interface PolicyReport {
   approval?: PolicyApproval;
   /** Why the newest approval of these failures was refused (its author, not an owner). */
   refused?: string;
+  /** Why the pull request's approval comments could not be read (the forge's words): none counts. */
+  unread?: string;
 }
 
 /** The verdict a plan's policies give apply: `pass`, `approved` (an owner released it), or not. */

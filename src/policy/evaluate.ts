@@ -103,8 +103,10 @@ export async function evaluatePolicies(
     if (typeof caps !== 'object') return { ...report, error: caps };
     await writeFile(join(work, 'input.json'), batches(jsonParts(planDocument(plan), 2, 0)));
     await writeFile(join(work, 'poolsync.json'), JSON.stringify({ poolsync: dataOf(plan, facts) }));
-    const args = ['eval', '--format', 'json', '--capabilities', caps.file];
-    args.push('--timeout', `${Math.ceil(limits.timeoutMs / 1000)}s`, '-d', dir);
+    // A builtin's error (`to_number("lots")`, `1/0`) fails closed: by default the rule is undefined.
+    const args = ['eval', '--strict-builtin-errors', '--format', 'json'];
+    args.push('--capabilities', caps.file, '--timeout', `${Math.ceil(limits.timeoutMs / 1000)}s`);
+    args.push('-d', dir);
     args.push('-d', join(work, 'poolsync.json'), '-i', join(work, 'input.json'), QUERY);
     const run = await runOpa(opa, args, work, limits);
     report.elapsed_ms = run.elapsed_ms;
@@ -287,13 +289,20 @@ function readResult(
     // A data file OPA cannot read has no location: its path (our copy's) leads the message.
     const data = loc?.file ? null : /^(\/[^:\n]+): (.*)$/s.exec(message ?? '');
     if (data?.[1]?.startsWith(`${dir}/`)) [loc, message] = [{ file: data[1] }, data[2]];
-    const file = loc?.file
-      ? `${source.replace(/\/+$/, '')}/${relativeTo(loc.file, dir, work)}`
-      : source;
+    const folder = source.replace(/\/+$/, '');
+    const file = loc?.file ? `${folder}/${relativeTo(loc.file, dir, work)}` : source;
     const at = `${file}${loc?.row ? `:${loc.row}` : ''}`;
+    // OPA's message may name our copies (a conflict's `1 at /tmp/…/a.rego:3`) over several lines.
+    message = message
+      ?.replaceAll(`${dir}/`, `${folder}/`)
+      .replaceAll(`${work}/`, '')
+      .replace(/:\n\s*/g, ': ')
+      .replace(/\s*\n\s*/g, '; ');
     const refused = /undefined function (\S+)/.exec(message ?? '')?.[1];
     if (refused && refusedBuiltin(refused))
       return `${at}: calls ${refused}, which poolsync refuses to policies (no network, no OPA runtime): the policies fail closed`;
+    if (e.code === 'eval_builtin_error')
+      return `${at}: ${message} (a built-in function failed, so the rule could not be decided): the policies fail closed`;
     if (e.code === 'eval_cancel_error')
       return `${at}: the policies ran over their limit of ${seconds} (${message}): stopped, they fail closed`;
     return `${at}: ${message ?? e.code ?? 'OPA failed'}${e.code ? ` (${e.code})` : ''}: the policies fail closed`;

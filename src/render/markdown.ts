@@ -479,17 +479,31 @@ export function markdownText(text: string): string {
   return escapeTerminal(out + neutralised(flat.slice(from)));
 }
 
-/** A backslash too: a value's own before a bracket would cancel ours and free the bracket. */
+/**
+ * A backslash too: a value's own before a bracket would cancel ours and free the bracket. An
+ * `@` is followed by a zero-width space, as Renovate does, so no value mentions (notifies) a
+ * person or team on GitHub or GitLab; an `&` is escaped so that no entity (`&#64;`) makes one.
+ */
 const neutralised = (text: string): string =>
   text
     .replace(/[\\[\]]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+    .replace(/>/g, '&gt;')
+    .replace(/@/g, NO_MENTION);
 
-/** Text in raw HTML (a `<summary>`), where Markdown reads nothing: only HTML is escaped. */
+/** `@` then a zero-width space, as an entity: escapeTerminal would write the character as `\u…`. */
+const NO_MENTION = '@&#8203;';
+
+/** Text in raw HTML (a `<summary>`), where Markdown reads nothing: HTML and mentions escaped. */
 export function htmlText(text: string): string {
   return escapeTerminal(
-    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, ' '),
+    text
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/@/g, NO_MENTION)
+      .replace(/\r?\n/g, ' '),
   );
 }
 

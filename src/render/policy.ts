@@ -48,6 +48,7 @@ export function policyText(r: PolicyReport): string {
   for (const f of r.warn) lines.push(`  WARN ${f.rule}: ${escapeTerminal(f.msg)}${where(f)}`);
   lines.push(`  ${escapeTerminal(policySummary(r))}`);
   if (r.refused) lines.push(`  An approval was refused: ${escapeTerminal(r.refused)}`);
+  if (r.unread) lines.push(`  ${escapeTerminal(unreadWords(r.unread))}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -69,6 +70,7 @@ export function policyMarkdown(r: PolicyReport): string {
       );
   }
   if (r.refused) lines.push('', markdownText(`An approval was refused: ${r.refused}.`));
+  if (r.unread) lines.push('', markdownText(unreadWords(r.unread)));
   if (policyVerdict(r) === 'deny' && r.failures)
     lines.push(
       '',
@@ -78,6 +80,9 @@ export function policyMarkdown(r: PolicyReport): string {
     );
   return `${lines.join('\n')}\n`;
 }
+
+const unreadWords = (why: string) =>
+  `The approvals on the pull request cannot be read, so none releases these failures: ${why}`;
 
 /** A table cell: markdown neutralised, and no `|` ending it. */
 const cell = (text: string): string => markdownText(text).replaceAll('|', '\\|');

@@ -34,57 +34,62 @@ beforeEach(async () => {
 const KEY = 'github:acme/cfg#5';
 const user = (login: string) => ({ login, id: userId(login), type: 'User' as const });
 
+/** A pull request adding a pool without a registry, the base's policy denying it; its CLI runs. */
+function pullRequest() {
+  const dir = tempFolder('poolsync-policy-ci-');
+  writeFileSync(
+    join(dir, 'poolsync.yaml'),
+    'apiVersion: poolsync/v1\nkind: RepoConfig\npolicies:\n  path: policies\n  owners: [alice, "team:acme/platform"]\n',
+  );
+  mkdirSync(join(dir, 'policies'));
+  writeFileSync(join(dir, 'policies/registry.rego'), REGISTRY);
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-qm', 'base');
+  const base = git(dir, 'rev-parse', 'HEAD');
+  git(dir, 'checkout', '-qb', 'gpu');
+  writeFileSync(
+    join(dir, 'pools.yaml'),
+    'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata:\n  name: gpu\nspec:\n  object_store_ref:\n    uri: s3://gpu/data\n  secret_store:\n    type: AWS_SECRETS_MANAGER\n    locator: us-east-1\n',
+  );
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-qm', 'gpu');
+  const head = git(dir, 'rev-parse', 'HEAD');
+  forge.heads.set(KEY, head);
+  forge.authors.set(KEY, user('mallory'));
+  const cp = `file:${join(tempFolder('poolsync-policy-cp-'), 'state.json')}`;
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+    TMPDIR: process.env.TMPDIR,
+    NO_COLOR: '',
+    POOLSYNC_OPA: opaPath!,
+    GITHUB_TOKEN: forge.token,
+    POOLSYNC_BASE_REF: base,
+  };
+  const comment = [
+    '--comment',
+    'github',
+    '--repo',
+    'acme/cfg',
+    '--pr',
+    '5',
+    '--api-url',
+    forge.url,
+  ];
+  const plan = () => runInProcess(['plan', dir, '--control-plane', cp, ...comment], env);
+  const apply = (...more: string[]) =>
+    runInProcess(['apply', dir, '--control-plane', cp, '--auto-approve', ...more], env);
+  return { dir, cp, env, head, comment, plan, apply };
+}
+
 describe.skipIf(opaMissing)(
   `policy approvals by comment in CI${opaMissing ? ` (skipped: ${opaMissing})` : ''}`,
   { timeout: 120_000 },
   () => {
     it("the author's approval is refused, a pending team member's too; a team owner's releases exactly the failures for plan --comment and apply --policy-approvals", async () => {
-      const dir = tempFolder('poolsync-policy-ci-');
-      writeFileSync(
-        join(dir, 'poolsync.yaml'),
-        'apiVersion: poolsync/v1\nkind: RepoConfig\npolicies:\n  path: policies\n  owners: [alice, "team:acme/platform"]\n',
-      );
-      mkdirSync(join(dir, 'policies'));
-      writeFileSync(join(dir, 'policies/registry.rego'), REGISTRY);
-      git(dir, 'init', '-q', '-b', 'main');
-      git(dir, 'add', '.');
-      git(dir, 'commit', '-qm', 'base');
-      const base = git(dir, 'rev-parse', 'HEAD');
-      // The pull request adds a pool without a registry.
-      git(dir, 'checkout', '-qb', 'gpu');
-      writeFileSync(
-        join(dir, 'pools.yaml'),
-        'apiVersion: poolsync/v1\nkind: ClusterPool\nmetadata:\n  name: gpu\nspec:\n  object_store_ref:\n    uri: s3://gpu/data\n  secret_store:\n    type: AWS_SECRETS_MANAGER\n    locator: us-east-1\n',
-      );
-      git(dir, 'add', '.');
-      git(dir, 'commit', '-qm', 'gpu');
-      const head = git(dir, 'rev-parse', 'HEAD');
-      forge.heads.set(KEY, head);
-      forge.authors.set(KEY, user('mallory'));
-      const cp = `file:${join(tempFolder('poolsync-policy-cp-'), 'state.json')}`;
-      const env = {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        XDG_STATE_HOME: process.env.XDG_STATE_HOME,
-        TMPDIR: process.env.TMPDIR,
-        NO_COLOR: '',
-        POOLSYNC_OPA: opaPath!,
-        GITHUB_TOKEN: forge.token,
-        POOLSYNC_BASE_REF: base,
-      };
-      const comment = [
-        '--comment',
-        'github',
-        '--repo',
-        'acme/cfg',
-        '--pr',
-        '5',
-        '--api-url',
-        forge.url,
-      ];
-      const plan = () => runInProcess(['plan', dir, '--control-plane', cp, ...comment], env);
-      const apply = (...more: string[]) =>
-        runInProcess(['apply', dir, '--control-plane', cp, '--auto-approve', ...more], env);
+      const { dir, cp, env, head, comment, plan, apply } = pullRequest();
       const approvals = ['--policy-approvals', ...comment.slice(1)];
 
       const first = await plan();
@@ -191,6 +196,25 @@ describe.skipIf(opaMissing)(
       expect(applied.stderr).toBe('');
       expect(applied.code).toBe(0);
       expect(applied.stdout).toMatch(/Apply complete: 1 created/);
+    });
+
+    it('a forge that refuses the comments to plan --comment: the plan and the policies are printed first, then its error, with the status set', async () => {
+      const { head, plan } = pullRequest();
+      forge.faults.push({ match: /^GET .*\/issues\/5\/comments$/, status: 403, times: 100 });
+      const refused = await plan();
+      expect(refused.code).toBe(1);
+      // The plan and the policies' block, as without the forge (they were never printed).
+      expect(refused.stdout).toContain('+ ClusterPool/gpu');
+      expect(refused.stdout).toContain('FAIL deny: ClusterPool/gpu has no container registry');
+      expect(refused.stdout).toContain(
+        'The approvals on the pull request cannot be read, so none releases these failures: ',
+      );
+      // Then the comment's failure, as without policies: one line, and the commit status says it.
+      expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Error: .*403/)]);
+      const statuses = forge.requests.filter(
+        (r) => r.method === 'POST' && r.url.endsWith(`/statuses/${head}`),
+      );
+      expect(statuses.at(-1)!.body).toMatchObject({ state: 'error' });
     });
   },
 );

@@ -222,6 +222,44 @@ describe.skipIf(opaMissing)(
       expect(broken.error).toMatch(/^p\/a\.rego:\d+: .*rego_parse_error.*fail closed$/);
     });
 
+    it("a built-in's error fails closed at its file:line with OPA's words, never passes (a pull request's annotation cannot switch a policy off)", async () => {
+      const gpus =
+        'package main\n\ndeny contains "too many GPUs" if {\n\tsome c in input.changes\n\tto_number(data.poolsync.objects[c.address].annotations["max-gpus"]) > 8\n}\n';
+      const r = repository('policies:\n  path: policies\n', { 'policies/gpus.rego': gpus });
+      writeFileSync(
+        join(r.dir, 'pools.yaml'),
+        POOL.replace('  name: gpu\n', '  name: gpu\n  annotations:\n    max-gpus: lots\n'),
+      );
+      const planned = await runInProcess(['plan', r.dir, '--control-plane', r.cp], {
+        ...ENV,
+        POOLSYNC_OPA: opaPath!,
+      });
+      expect(planned.code).toBe(1);
+      const said =
+        'policies/gpus.rego:5: to_number: strconv.ParseFloat: parsing "lots": invalid syntax (a built-in function failed, so the rule could not be decided): the policies fail closed';
+      expect(planned.stdout).toContain(`  Policies failed to evaluate: ${said}\n`);
+      expect(planned.stdout).not.toContain('passed');
+      const division = await evaluate(
+        folder({
+          'a.rego': 'package main\n\ndeny contains "x" if {\n\tcount(input.changes) / 0 > 1\n}\n',
+        }),
+      );
+      expect(division.error).toBe(
+        'p/a.rego:4: div: divide by zero (a built-in function failed, so the rule could not be decided): the policies fail closed',
+      );
+      // The pull-request comment (and the daemon's) shows the same failure, not a pass.
+      expect(policyMarkdown(division)).toContain('### ❌ Policies');
+    });
+
+    it("OPA's conflict error names the user's policy file, never poolsync's copy, on one line", async () => {
+      const r = await evaluate(
+        folder({ 'a.rego': 'package main\n\nx := 1\n\nx := 2\n\ndeny contains "a" if x == 1\n' }),
+      );
+      expect(r.error).toBe(
+        'p/a.rego:5: rule data.main.x produced conflicting values: 1 at p/a.rego:3; 2 at p/a.rego:5 (eval_conflict_error): the policies fail closed',
+      );
+    });
+
     it('a data file OPA cannot read is named at its path in the policy folder, never at the copy OPA was given', async () => {
       const rego = 'package main\n\ndeny contains "x" if false\n';
       const yaml = await evaluate(folder({ 'a.rego': rego, 'limits.yaml': 'a: [1\nb: 2\n' }));

@@ -11,7 +11,8 @@ import { loadRepository } from '../../src/manifests/index.js';
 import type { Plan } from '../../src/model/plan.js';
 import { computePlan } from '../../src/plan/index.js';
 import { renderText } from '../../src/render/text.js';
-import { code, markdownText, renderMarkdown } from '../../src/render/markdown.js';
+import type { PolicyReport } from '../../src/model/policy.js';
+import { code, htmlText, markdownText, renderMarkdown } from '../../src/render/markdown.js';
 import { buildComments } from '../../src/vcs/comment.js';
 import { EXAMPLE } from './scenarios.js';
 import { CONTROL, hostileLiveState } from '../support/hostile-live.js';
@@ -62,6 +63,21 @@ function linksOutsideCode(markdown: string): string[] {
   return found;
 }
 
+/** Lines of markdown text (outside fences and code spans) that mention someone (`@name`). */
+function mentionsOutsideCode(markdown: string): string[] {
+  let fence: string | null = null;
+  return markdown.split('\n').filter((line) => {
+    const m = /^(`{3,})/.exec(line);
+    if (m) {
+      if (fence === null) fence = m[1]!;
+      else if (line === fence) fence = null;
+      return false;
+    }
+    // GitHub's and GitLab's mentions: an `@` after no word character, then a name.
+    return fence === null && /(^|\W)@[A-Za-z0-9_]/.test(line.replace(/(`+)[\s\S]*?\1/g, ''));
+  });
+}
+
 describe('names from the control plane in every renderer', () => {
   it('text, markdown and the pull-request comment: no control character, no line or fence break-out', async () => {
     const [unmanaged, pruned] = await hostilePlans();
@@ -109,6 +125,42 @@ describe('names from the control plane in every renderer', () => {
     expect(markdownText('\\[x\\](https://evil.example)')).toBe(
       '\\\\\\[x\\\\\\](https://evil.example)',
     );
+  });
+
+  it('a text from the repository or pull request mentions nobody in the comment: an @ is broken by a zero-width space, an entity cannot make one', async () => {
+    const [plan] = await hostilePlans();
+    // A policy quoting a pull request's annotation, as docs/policies.md's messages do.
+    const policies: PolicyReport = {
+      source: 'policies',
+      from: 'base',
+      files: 1,
+      rules: 2,
+      deny: [
+        {
+          rule: 'deny',
+          msg: 'max-gpus "@org/admins" is not a number (ask &#64;acme/sre)',
+          address: 'ClusterPool/gpu',
+          location: 'pools/@gpu.yaml:3',
+        },
+      ],
+      warn: [{ rule: 'warn', msg: 'owner `@bob` is quoted in a code span' }],
+      elapsed_ms: 1,
+      owners: ['alice'],
+      failures: `sha256:${'a'.repeat(64)}`,
+      refused: '@mallory wrote the pull request',
+    };
+    const outcome = { kind: 'plan' as const, plan: plan!, policies };
+    const comment = buildComments({ commit: 'a'.repeat(40), outcome, limit: 65_536 }).body;
+    expect(comment).toContain(
+      'max-gpus "@&#8203;org/admins" is not a number (ask &amp;#64;acme/sre)',
+    );
+    expect(comment).toContain('pools/@&#8203;gpu.yaml:3');
+    expect(comment).toContain('An approval was refused: @&#8203;mallory wrote the pull request.');
+    // A code span shows its text as it is, and mentions nobody on either forge.
+    expect(comment).toContain('owner `@bob` is quoted in a code span');
+    expect(mentionsOutsideCode(comment)).toEqual([]);
+    // Raw HTML (an environment's `<summary>`) too.
+    expect(htmlText('@org/admins & <b>')).toBe('@&#8203;org/admins &amp; &lt;b&gt;');
   });
 
   it('code() makes a span nothing inside can close', () => {
