@@ -292,6 +292,11 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
     wrong: WRONG_BEARER,
   });
   if (token === null) return;
+  const environment = url.searchParams.get('environment')?.trim() ?? undefined;
+  if (environment === '')
+    return send(res, 400, {
+      error: `"?environment=" is empty: it takes an environment's name, or leave it out for every environment; nothing was run`,
+    });
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   // Applying through a freeze is the admin's call, never a webhook-like caller's.
   const override = url.searchParams.get('override') === 'freeze';
@@ -300,7 +305,6 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   // ?wait=1 answers when the run has finished: as long as that takes.
   const off = await handOff(req, body, () => h.follower(), token, wait ? 3_600_000 : 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
-  const environment = url.searchParams.get('environment') ?? undefined;
   // The leader's rules (a follower loads no commit): the token is one more principal.
   const as = token === h.adminToken ? 'admin' : 'reconcile';
   const refusal = h.mayAct?.(override ? 'override' : 'sync', as, environment) ?? null;
@@ -329,8 +333,12 @@ async function approve(call: Call): Promise<void> {
       error: 'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name"}',
     });
   }
-  const { fingerprint, approver, environment } = (parsed ?? {}) as Record<string, unknown>;
-  const named = typeof environment === 'string' ? environment : undefined;
+  const fields = (parsed ?? {}) as Record<string, unknown>;
+  const { fingerprint, approver } = fields;
+  const texts = optionalTexts(fields, ['environment']);
+  if ('refused' in texts)
+    return send(res, 400, { error: `${texts.refused}; nothing was approved` });
+  const named = texts.given.environment;
   const off = await handOff(req, body, () => h.follower({ environment: named }), token, 15_000);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   if (typeof (parsed as { policies?: unknown } | null)?.policies === 'string')
@@ -373,7 +381,8 @@ async function approve(call: Call): Promise<void> {
 function approvePolicies(call: Call, body: Record<string, unknown>, environment?: string): void {
   const { res, h } = call;
   const { policies, approver, reason } = body;
-  if (typeof approver !== 'string' || typeof reason !== 'string' || !h.approvePolicies)
+  const words = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
+  if (!words(approver) || !words(reason) || !h.approvePolicies)
     return send(res, 400, {
       error:
         'the body needs "policies" (the failures\' digest, GET /status policies.failures), "approver" (a listed owner) and "reason" (why)',
@@ -406,21 +415,52 @@ function holdsSecret(h: HttpHandlers, text: string): boolean {
   return secrets.scrub(text) !== text || processRedactor().scrubSecrets(text) !== text;
 }
 
+/** What each optional text field of an admin request takes, and its bound. */
+const OPTIONAL_TEXT = {
+  environment: { takes: "an environment's name", max: 200 },
+  by: { takes: 'who acts, e.g. a user name', max: 200 },
+  reason: { takes: 'why, in words', max: 500 },
+} as const;
+
 /**
- * A body's `environment`, `by` and `reason`, trimmed and bounded (suspend, resume, rollback);
- * refused when who or why holds a token of this daemon, which /status would then show.
+ * Optional fields: each absent, or a non-empty string (trimmed, bounded). Anything else is
+ * refused, never read as absent: an empty `environment` (an unset shell variable) acts on all.
+ */
+function optionalTexts<K extends keyof typeof OPTIONAL_TEXT>(
+  fields: Record<string, unknown>,
+  names: K[],
+): { given: Partial<Record<K, string>> } | { refused: string } {
+  const given: Partial<Record<K, string>> = {};
+  for (const name of names) {
+    const v = fields[name];
+    if (typeof v === 'string' && v.trim() !== '')
+      given[name] = v.trim().slice(0, OPTIONAL_TEXT[name].max);
+    else if (v !== undefined) {
+      const what = typeof v === 'object' ? (v === null ? 'null' : 'an object') : `a ${typeof v}`;
+      const got = typeof v === 'string' ? 'empty' : Array.isArray(v) ? 'a list' : what;
+      const takes = `${OPTIONAL_TEXT[name].takes} (a non-empty string)`;
+      return { refused: `"${name}" is ${got}: it takes ${takes}, or leave it out` };
+    }
+  }
+  return { given };
+}
+
+/**
+ * A body's `environment`, `by` and `reason` (suspend, resume, rollback: optionalTexts); refused
+ * when who or why holds a token of this daemon, which /status would then show.
  */
 function whoAndWhy(
   fields: Record<string, unknown>,
   h: HttpHandlers,
 ):
   { named: string | undefined; said: { by: string; reason: string | null } } | { refused: string } {
-  const text = (v: unknown, max: number) =>
-    typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, max) : undefined;
-  const said = { by: text(fields.by, 200) ?? 'unknown', reason: text(fields.reason, 500) ?? null };
+  const texts = optionalTexts(fields, ['environment', 'by', 'reason']);
+  if ('refused' in texts) return { refused: `${texts.refused}; nothing done` };
+  const { environment, by, reason } = texts.given;
+  const said = { by: by ?? 'unknown', reason: reason ?? null };
   if (Object.values(said).some((v) => v !== null && holdsSecret(h, v)))
     return { refused: '"by" or "reason" holds a token of this daemon: nothing done' };
-  return { named: text(fields.environment, 200), said };
+  return { named: environment, said };
 }
 
 /** Applies wait (plans and drift detection go on) until resumed; resuming runs at once. */

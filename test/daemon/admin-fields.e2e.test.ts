@@ -1,0 +1,144 @@
+/**
+ * The admin API's optional fields (src/daemon/http.ts optionalTexts), over real HTTP to a daemon
+ * with and without environments: a field given is a non-empty string or refused (400, naming it
+ * and what it takes), never read as absent. `{"environment": ""}` (an unset shell variable),
+ * `["prod"]` or `5` suspended or resumed every environment.
+ */
+import { describe, expect, it } from 'vitest';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
+import { twoEnvironments } from '../environments/helpers.js';
+import { cleanup } from '../support/cleanup.js';
+import { manifests } from './fixtures.js';
+import { startOwnTestDaemon, startTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-fields-0123456789';
+
+/** Each not a name, with how the refusal says it. */
+const NOT_A_NAME: [unknown, string][] = [
+  ['', 'empty'],
+  ['  ', 'empty'],
+  [['prod'], 'a list'],
+  [5, 'a number'],
+  [null, 'null'],
+  [{ name: 'prod' }, 'an object'],
+];
+
+const refusal = (field: string, got: string, takes: string, done: string) =>
+  `"${field}" is ${got}: it takes ${takes} (a non-empty string), or leave it out; ${done}`;
+const ENVIRONMENT = "an environment's name";
+
+async function post(d: RunningDaemon, path: string, body?: unknown) {
+  const res = await fetch(`${d.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as { error?: string } };
+}
+
+/** Whether each environment (`null`: the daemon's one) is suspended now. */
+function suspended(d: RunningDaemon): Record<string, boolean> {
+  const s = d.status();
+  const each = s.environments ?? { null: s };
+  return Object.fromEntries(
+    Object.entries(each).map(([name, e]) => [name, e.freeze.suspended !== null]),
+  );
+}
+
+describe('the admin API without environments', () => {
+  it('refuses an environment, by or reason that is not a non-empty string, and does nothing', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const h = await startTestDaemon({
+      flags: { repo: repo.bare },
+      env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+      logLevel: 'silent',
+    });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const d = h.daemon;
+
+    for (const [environment, got] of NOT_A_NAME) {
+      const asked = await post(d, '/suspend', { environment, by: 'ops' });
+      expect([environment, asked]).toEqual([
+        environment,
+        { status: 400, body: { error: refusal('environment', got, ENVIRONMENT, 'nothing done') } },
+      ]);
+    }
+    expect(suspended(d)).toEqual({ null: false });
+    expect(await post(d, '/suspend', { by: 'ops', reason: 'incident 7' })).toMatchObject({
+      status: 200,
+    });
+    for (const [environment] of NOT_A_NAME)
+      expect((await post(d, '/resume', { environment })).status).toBe(400);
+    expect(suspended(d)).toEqual({ null: true });
+
+    // Who and why, alike: given, each is words.
+    expect(await post(d, '/resume', { by: 5 })).toEqual({
+      status: 400,
+      body: { error: refusal('by', 'a number', 'who acts, e.g. a user name', 'nothing done') },
+    });
+    expect(await post(d, '/resume', { reason: '' })).toEqual({
+      status: 400,
+      body: { error: refusal('reason', 'empty', 'why, in words', 'nothing done') },
+    });
+    expect(await post(d, '/rollback', { run: 1, environment: '' })).toEqual({
+      status: 400,
+      body: { error: refusal('environment', 'empty', ENVIRONMENT, 'nothing done') },
+    });
+    expect(suspended(d)).toEqual({ null: true });
+    const fingerprint = `sha256:${'0'.repeat(64)}`;
+    expect(await post(d, '/approve', { fingerprint, approver: 'ana', environment: 5 })).toEqual({
+      status: 400,
+      body: { error: refusal('environment', 'a number', ENVIRONMENT, 'nothing was approved') },
+    });
+    const policies = { policies: fingerprint, reason: 'fine' };
+    expect((await post(d, '/approve', { ...policies, approver: ' ' })).status).toBe(400);
+    const runs = d.status().runs.length;
+    expect(await post(d, '/reconcile?environment=')).toEqual({
+      status: 400,
+      body: {
+        error:
+          '"?environment=" is empty: it takes an environment\'s name, or leave it out for every environment; nothing was run',
+      },
+    });
+    expect(d.status().runs.length).toBe(runs);
+    expect((await post(d, '/resume', { by: 'ops' })).status).toBe(200);
+    expect(suspended(d)).toEqual({ null: false });
+  });
+});
+
+describe('the admin API with environments', () => {
+  it('a resume whose environment is not a name lifts no suspension; one named lifts its own', async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    repo.commit(
+      twoEnvironments({ dev: `file:${state}/dev.json`, prod: `file:${state}/prod.json` }),
+    );
+    const started = await startOwnTestDaemon({
+      state,
+      env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+      flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json`, 'max-retries': 0 },
+      deps: { retryBaseMs: 3_600_000 },
+    });
+    cleanup.add(() => started.stop());
+    const d = started.daemon;
+
+    for (const [environment, got] of NOT_A_NAME) {
+      const asked = await post(d, '/suspend', { environment });
+      expect([environment, asked]).toEqual([
+        environment,
+        { status: 400, body: { error: refusal('environment', got, ENVIRONMENT, 'nothing done') } },
+      ]);
+    }
+    expect(suspended(d)).toEqual({ dev: false, prod: false });
+    for (const environment of ['dev', 'prod'])
+      expect((await post(d, '/suspend', { environment, by: 'ops' })).status).toBe(200);
+    for (const [environment] of NOT_A_NAME)
+      expect((await post(d, '/resume', { environment })).status).toBe(400);
+    expect(suspended(d)).toEqual({ dev: true, prod: true });
+    expect((await post(d, '/resume', { environment: ' prod ' })).status).toBe(200);
+    expect(suspended(d)).toEqual({ dev: true, prod: false });
+  });
+});
