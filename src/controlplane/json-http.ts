@@ -18,6 +18,7 @@ import {
   TRANSIENT_STATUS,
   type ConnectFailure,
   describeLostConnection,
+  oversizedHeaders,
   HTTPS_PORT_PAGE,
   PROXY_REFUSED,
   Reach,
@@ -234,6 +235,10 @@ export class JsonHttp {
   private transportFailure(err: unknown, label: string): Failed {
     const limited = limitFailed(err, label, this.o.limits);
     if (limited) return limited;
+    // Answered: the same server answers the same way, and its URL is likely right.
+    const answered = oversizedHeaders(err);
+    if (answered)
+      return { ok: false, transient: false, error: () => unavailable(`${label}: ${answered}`) };
     const e = err as { code?: string; message?: string };
     const code = e.code ?? e.message ?? String(err);
     const failure = this.reach.failureOf(err);

@@ -101,7 +101,7 @@ function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
 export function limitFailed(err: unknown, label: string, limits: TransportLimits): Failed | null {
   const limit = limitOf(err);
   if (limit === null || limit === 'connect') return null;
-  const words = err instanceof LimitError ? err.message : limitWords(limit, limits);
+  const words = err instanceof LimitError ? err.message : limitWords(limit, limits, undefined, err);
   const tries = (n: number) => (limit === 'read' ? ` (${n} attempt${n === 1 ? '' : 's'})` : '');
   return {
     ok: false,

@@ -8,7 +8,9 @@
  * words whether it answered before or not. An answer not in HTTP/1.1 (an HTTP/2-only port, a TLS
  * one) is said the same way, and never retried.
  */
+import { maxHeaderSize } from 'node:http';
 import { isIP } from 'node:net';
+import { formatSize } from './transport-limits.js';
 
 /**
  * Only loopback hosts may use plain http (tests, a local control plane). An address, not a
@@ -294,9 +296,23 @@ export function describeLostConnection(err: unknown, origin: string): string | n
   const lost = connectionLost(err);
   if (lost === null) return null;
   // undici's own read timeouts, where a client has no TransportLimits of its own to name.
-  return lost === 'UND_ERR_HEADERS_TIMEOUT' || lost === 'UND_ERR_BODY_TIMEOUT'
+  if (lost === 'UND_ERR_HEADERS_TIMEOUT')
+    return `the answer of ${origin} did not complete in time (${lost}): the server or the network stalled`;
+  return lost === 'UND_ERR_BODY_TIMEOUT'
     ? `nothing was received from ${origin} in time (${lost}): the server or the network stalled`
     : `the connection to ${origin} was lost before an answer (${lost})`;
+}
+
+/**
+ * An answer whose headers are larger than the HTTP client reads (undici's bound is Node's
+ * http.maxHeaderSize), in words, else null: the server was reached and answered.
+ */
+export function oversizedHeaders(err: unknown): string | null {
+  const code = errorCodes(err).find(
+    (c) => c === 'UND_ERR_HEADERS_OVERFLOW' || c === 'HPE_HEADER_OVERFLOW',
+  );
+  if (code === undefined) return null;
+  return `the server answered with headers larger than ${formatSize(maxHeaderSize)}, the most poolsync accepts (${code}): a proxy or sign-in gateway between may add them; if they are the server's own, raise the bound with NODE_OPTIONS=--max-http-header-size=BYTES`;
 }
 
 /** Whether an endpoint has answered yet: the budget of a failure to connect depends on it. */

@@ -176,15 +176,26 @@ export function transportLimits(
   return out;
 }
 
-/** A limit that fired, in words; `cap`: the size of a fixed kind (ANSWER_BYTES). */
-export function limitWords(name: LimitName, limits: TransportLimits, cap?: number): string {
+/**
+ * A limit that fired, in words; `cap`: the size of a fixed kind (ANSWER_BYTES); `err`: the error,
+ * whose read timeout may be of headers that began but never ended (not of silence).
+ */
+export function limitWords(
+  name: LimitName,
+  limits: TransportLimits,
+  cap?: number,
+  err?: unknown,
+): string {
   const { flag, env } = LIMIT_SETTINGS[name];
   const setting = `${flag}, env ${env}`;
   switch (name) {
     case 'connect':
       return `no connection within ${formatDuration(limits.connectTimeoutMs)} (${setting}): a firewall or a missing VPN may be dropping its packets; check the address and the network, or raise ${flag}`;
     case 'read':
-      return `nothing was received for ${formatDuration(limits.readTimeoutMs)} (${setting}): the server or the network stalled; raise ${flag} if it is only slow`;
+      // Headers trickled a byte at a time arrive, and still time out: not silence.
+      return headersTimedOut(err)
+        ? `the answer's headers did not complete within ${formatDuration(limits.readTimeoutMs)} (${setting}): the server or the network stalled, or is slow; raise ${flag} if it is only slow`
+        : `nothing was received for ${formatDuration(limits.readTimeoutMs)} (${setting}): the server or the network stalled; raise ${flag} if it is only slow`;
     case 'call':
       return `no complete answer within ${formatDuration(limits.callTimeoutMs)}, the deadline of one call with its retries (${setting}); raise ${flag} to wait longer`;
     case 'size':
@@ -222,6 +233,13 @@ export function limitOf(err: unknown): LimitName | null {
     }
   }
   return null;
+}
+
+/** Whether `err` is undici's headers timeout: it runs from the request to the headers' end. */
+function headersTimedOut(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
+    if ((e as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT') return true;
+  return false;
 }
 
 /** One call's deadline, retries included: `signal` aborts what is in flight with a LimitError. */

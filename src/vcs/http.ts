@@ -18,6 +18,7 @@ import {
   CONNECT_FAILURE_CODES,
   CONNECTION_LOST_CODES,
   noAnswerWords,
+  oversizedHeaders,
   Reach,
   TRANSIENT_STATUS,
 } from '../util/reach.js';
@@ -336,6 +337,12 @@ export class ApiClient {
       }
       const timedOut = this.limited(call, err, tried, true);
       if (timedOut) throw timedOut;
+      const answered = oversizedHeaders(err);
+      if (answered)
+        throw this.fail(
+          null,
+          `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${answered}`,
+        );
       throw this.fail(
         null,
         `${this.opts.provider} API at ${this.baseUrl.origin} could not be reached to ${call.operation}` +
@@ -362,7 +369,7 @@ export class ApiClient {
     const limit = limitOf(err);
     if (limit === null || (!final && (limit === 'connect' || limit === 'read'))) return null;
     const size = limit === 'size';
-    const words = limitWords(limit, this.limits, size ? ANSWER_BYTES.forge : undefined);
+    const words = limitWords(limit, this.limits, size ? ANSWER_BYTES.forge : undefined, err);
     return this.fail(
       null,
       `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}${size ? '' : this.triedWords(tried, limit !== 'call')}`,

@@ -13,7 +13,13 @@ import { ApiClient } from '../../src/vcs/http.js';
 import type { TransportLimits } from '../../src/util/transport-limits.js';
 import { cleanup } from '../support/cleanup.js';
 import { listenLoopback } from '../support/forwarding.js';
-import { dropping, startHostileServer, type Hostility } from '../support/hostile-server.js';
+import {
+  dropping,
+  startHostileServer,
+  startRawServer,
+  type Hostility,
+  type RawHostility,
+} from '../support/hostile-server.js';
 import { memoryIo, exitOf } from '../support/memory-io.js';
 import {
   CLIENT_ID,
@@ -49,7 +55,9 @@ const SAID: Record<Exclude<Hostility, 'bomb'> | 'dropped', RegExp> = {
     /the answer is larger than 1 MiB \(--max-response-size, env POOLSYNC_MAX_RESPONSE_SIZE\)/,
   trickle:
     /no complete answer within 1\.2s, the deadline of one call with its retries \(--call-timeout/,
-  silent: /nothing was received for 300ms \(--read-timeout, env POOLSYNC_READ_TIMEOUT\)/,
+  // undici's headers timeout (headers may have begun), or node:http's idle one (OAuth2).
+  silent:
+    /(the answer's headers did not complete within|nothing was received for) 300ms \(--read-timeout, env POOLSYNC_READ_TIMEOUT\)/,
   dropped: /no connection within 300ms \(--connect-timeout, env POOLSYNC_CONNECT_TIMEOUT\)/,
 };
 
@@ -290,5 +298,65 @@ describe('the daemon client', () => {
     expect(await exitOf(io, main(['status', '--daemon', s.url], io))).toBe(1);
     expect(io.err().trim().split('\n')).toHaveLength(1);
     expect(io.err()).toMatch(SAID[mode]);
+  });
+});
+
+/**
+ * Answers that began: headers sent a byte at a time, never ended, are not silence; headers too
+ * large for the client are an answer, from a server that was reached (its URL is likely right).
+ * They were said `nothing was received for 10s` and `could not be reached … is --api-url right?`.
+ */
+describe('an answer that began but was not read', () => {
+  const RAW: Record<RawHostility, RegExp> = {
+    'trickled-headers':
+      /: the answer's headers did not complete within 300ms \(--read-timeout, env POOLSYNC_READ_TIMEOUT\): the server or the network stalled, or is slow; raise --read-timeout/,
+    'huge-headers':
+      /: the server answered with headers larger than 16 KiB, the most poolsync accepts \(UND_ERR_HEADERS_OVERFLOW\): a proxy or sign-in gateway between may add them; if they are the server's own, raise the bound with NODE_OPTIONS=--max-http-header-size=BYTES$/,
+  };
+  const modes = Object.keys(RAW) as RawHostility[];
+  const rawLimits = { ...limits('silent'), readTimeoutMs: 300 };
+
+  async function raw(mode: RawHostility) {
+    const s = await startRawServer({ mode });
+    cleanup.add(s.close);
+    return s;
+  }
+
+  it.each(modes)('the REST client, %s', async (mode) => {
+    const s = await raw(mode);
+    const cp = await openControlPlane(s.url, { http: { ...tuning('silent'), limits: rawLimits } });
+    const said = await failure(closing(cp, readLiveState));
+    expect(said).toMatch(RAW[mode]);
+    expect(said).not.toMatch(/cannot reach|could not be reached|nothing was received/);
+  });
+
+  it.each(modes)('the forge client, %s', async (mode) => {
+    const s = await raw(mode);
+    const api = new ApiClient({
+      provider: 'GitHub',
+      baseUrl: s.url,
+      headers: {},
+      secrets: [],
+      mapError: (status) => `HTTP ${status}`,
+      retry: { limits: rawLimits, maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    });
+    cleanup.add(() => api.close());
+    const said = await failure(
+      api.call({ method: 'GET', path: '/repos/o/r', operation: 'read the repository' }),
+    );
+    expect(said).toMatch(
+      new RegExp(`^GitHub API at ${s.url}, to read the repository${RAW[mode].source}`),
+    );
+    expect(said).not.toMatch(/could not be reached|--api-url right|nothing was received/);
+  });
+
+  it.each(modes)('the daemon client, %s', async (mode) => {
+    const s = await raw(mode);
+    const io = memoryIo({ POOLSYNC_READ_TIMEOUT: '300ms' });
+    const { main } = await import('../../src/cli/run.js');
+    expect(await exitOf(io, main(['status', '--daemon', s.url], io))).toBe(1);
+    expect(io.err().trim().split('\n')).toHaveLength(1);
+    expect(io.err()).toMatch(new RegExp(`the daemon at ${s.url}/status${RAW[mode].source}`, 'm'));
+    expect(io.err()).not.toMatch(/cannot reach|right\?|nothing was received/);
   });
 });

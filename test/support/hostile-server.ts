@@ -11,7 +11,8 @@
  *   a full backlog in a stopped process, so the kernel drops each SYN as a firewall does).
  */
 import { spawn } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { createGzip } from 'node:zlib';
 import { answer, forward, listenLoopback, readRequest } from './forwarding.js';
 import { stopsWithThisProcess } from './stops-with-this-process.js';
@@ -174,6 +175,62 @@ export async function dropping(): Promise<{ port: number; close(): Promise<void>
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
+    },
+  };
+}
+
+export type RawHostility = 'trickled-headers' | 'huge-headers';
+
+/**
+ * A server at the level of bytes (node:net), once a request's headers are read:
+ * `trickled-headers` sends a status line and a header one byte every `trickleMs`, never ending
+ * them (bytes arrive, the answer never completes); `huge-headers` answers at once with a header
+ * of `headerBytes`, more than an HTTP client accepts (16 KiB).
+ */
+export async function startRawServer(o: {
+  mode: RawHostility;
+  trickleMs?: number;
+  headerBytes?: number;
+}): Promise<HostileServer> {
+  const counts = { hostile: 0, passed: 0 };
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    let asked = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (asked.includes('\r\n\r\n')) return;
+      asked += chunk.toString('latin1');
+      if (!asked.includes('\r\n\r\n')) return;
+      counts.hostile++;
+      if (o.mode === 'huge-headers')
+        return void socket.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-huge: ${'a'.repeat(o.headerBytes ?? 64 * 1024)}\r\ncontent-length: 2\r\n\r\n{}`,
+        );
+      const start = Buffer.from('HTTP/1.1 200 OK\r\nx-slow: ');
+      let sent = 0;
+      const t = setInterval(() => {
+        socket.write(sent < start.length ? start.subarray(sent, sent + 1) : 'a');
+        sent++;
+      }, o.trickleMs ?? 50);
+      timers.add(t);
+      socket.on('close', () => clearInterval(t));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    counts,
+    passed: [],
+    close: async () => {
+      for (const t of timers) clearInterval(t);
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
     },
   };
 }

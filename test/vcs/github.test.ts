@@ -175,7 +175,7 @@ describe('GitHub publishPlan', () => {
       maxResponseBytes: 1024 * 1024,
     };
     await expect(publish({ retry: { ...FAST, limits } })).rejects.toThrow(
-      /GitHub API at .*, to .*: nothing was received for 300ms \(--read-timeout/,
+      /GitHub API at .*, to .*: the answer's headers did not complete within 300ms \(--read-timeout/,
     );
     expect(forge.requests.filter((q) => q.method === 'POST')).toEqual([]);
     expect(forge.statuses).toEqual([]);
@@ -493,7 +493,7 @@ describe('a commit status always ends (issue 47)', () => {
       maxResponseBytes: 1024 * 1024,
     };
     await expect(publish({ retry: { ...FAST, limits } })).rejects.toThrow(
-      /GitHub API at .*, to .*: nothing was received for 300ms \(--read-timeout/,
+      /GitHub API at .*, to .*: the answer's headers did not complete within 300ms \(--read-timeout/,
     );
     expect(forge.requests.filter((q) => q.method === 'POST')).toEqual([]);
     expect(forge.statuses).toEqual([]);

@@ -38,7 +38,7 @@ import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
-import { isLoopback, noAnswerWords, PROXY_REFUSED } from '../../util/reach.js';
+import { isLoopback, noAnswerWords, oversizedHeaders, PROXY_REFUSED } from '../../util/reach.js';
 import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
 import {
   anything,
@@ -674,10 +674,13 @@ async function daemonRequest(
   const deadline = new CallDeadline(limits);
   const failed = (err: unknown) => {
     const limit = limitOf(err);
+    const answered = oversizedHeaders(err);
     return new UserError(
       limit
-        ? `the daemon at ${url}: ${limitWords(limit, limits)}; check --daemon (its status address)`
-        : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, setting, limits.proxyVariable)}`,
+        ? `the daemon at ${url}: ${limitWords(limit, limits, undefined, err)}; check --daemon (its status address)`
+        : answered
+          ? `the daemon at ${url}: ${answered}`
+          : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, setting, limits.proxyVariable)}`,
     );
   };
   try {
