@@ -4,9 +4,11 @@
  * destination, so a slow receiver never holds the reconcile loop. Each destination is
  * rate-limited (a sliding window; what is dropped is counted and said in the next message)
  * and a failed POST is retried with backoff (network errors, 408, 429 with Retry-After, 5xx).
+ * Each POST ends within the call timeout, connect, headers and body (a receiver trickling its
+ * answer never holds a queue), and shutdown (close) gives those in flight 10 s, then cuts them.
  * The URL is a secret: logs and errors name the destination by its origin only.
  */
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import type { Logger } from 'pino';
 import { backoffDelay, retryAfterMs } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
@@ -18,6 +20,14 @@ import {
 } from './config.js';
 import { nothingToSend } from '../render/rendered-files.js';
 import { noAnswerWords, Reach } from '../util/reach.js';
+import {
+  CallDeadline,
+  DEFAULT_LIMITS,
+  limitOf,
+  limitWords,
+  type TransportLimits,
+} from '../util/transport-limits.js';
+import { formatDuration } from '../util/duration.js';
 
 export interface NotifierOptions {
   destinations: Destination[];
@@ -27,11 +37,16 @@ export interface NotifierOptions {
   rateLimit?: { max: number; windowMs: number };
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
   clock?: Clock;
+  /** Each POST's connect, read and call timeouts (the daemon's --connect-timeout, …). */
+  limits?: TransportLimits;
 }
 
 /** Attempts per message, the first included; the first retry waits 1 s, doubling up to a minute. */
 const ATTEMPTS = 5;
-const TIMEOUT_MS = 10_000;
+/** The most of an answer read: the notifier needs none of it (read, the connection is reused). */
+const ANSWER_READ_BYTES = 16 * 1024;
+/** What shutdown gives the messages in flight (docs/daemon.md#notifications). */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 interface Channel {
   dest: Destination;
@@ -46,9 +61,20 @@ export class Notifier {
   private readonly channels: Channel[];
   private readonly events: ReadonlySet<NotifyEventKind>;
   private readonly clock: Clock;
+  private readonly limits: TransportLimits;
+  private readonly agent: Agent;
+  /** Aborted when shutdown's grace is over: what is in flight, or waiting to retry, ends. */
+  private readonly closing = new AbortController();
+  private closed = false;
 
   constructor(private readonly o: NotifierOptions) {
     this.clock = o.clock ?? SYSTEM_CLOCK;
+    const limits = (this.limits = o.limits ?? DEFAULT_LIMITS);
+    this.agent = new Agent({
+      connect: { timeout: limits.connectTimeoutMs },
+      headersTimeout: limits.readTimeoutMs,
+      bodyTimeout: limits.readTimeoutMs,
+    });
     this.channels = o.destinations.map((dest) => ({
       dest,
       sent: [],
@@ -62,7 +88,7 @@ export class Notifier {
   /** Returns at once. */
   notify(event: NotifyEvent): void {
     // Repeats were left out by the daemon hook (RunNotifications: by failure identity).
-    if (!this.events.has(event.event)) return;
+    if (this.closed || !this.events.has(event.event)) return;
     for (const ch of this.channels) {
       if (!this.admit(ch)) {
         ch.suppressed += 1;
@@ -83,6 +109,26 @@ export class Notifier {
     await Promise.all(this.channels.map((c) => c.queue));
   }
 
+  /**
+   * Shutdown: messages in flight or queued get `graceMs`, then what is left is cut off and
+   * logged, and no connection is left open to keep the process alive.
+   */
+  async close(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    this.closed = true;
+    const grace = setTimeout(
+      () =>
+        this.closing.abort(
+          new Error(
+            `cut off by the shutdown (${formatDuration(graceMs)} given to messages in flight)`,
+          ),
+        ),
+      graceMs,
+    );
+    await this.flush();
+    clearTimeout(grace);
+    await this.agent.destroy();
+  }
+
   private admit(ch: Channel): boolean {
     const { max, windowMs } = this.o.rateLimit ?? { max: 10, windowMs: 60_000 };
     const now = this.clock.now();
@@ -97,42 +143,60 @@ export class Notifier {
     const body = JSON.stringify(
       dest.kind === 'slack' ? slackMessage(event, suppressed) : { ...event, suppressed },
     );
+    // The URL's origin only: its path is the credential.
+    const origin = new URL(dest.url).origin;
+    const { closing } = this;
     for (let attempt = 1; ; attempt++) {
       let retryable: boolean;
       let wait: number | null = null;
       let why: string;
+      let status: number | null = null;
+      // One bound for connect, headers and the whole body: undici's timers are idle timers,
+      // which an answer trickled a byte at a time never trips.
+      const deadline = new CallDeadline(this.limits, Date.now, origin);
+      const signal = AbortSignal.any([deadline.signal, closing.signal]);
       try {
         const res = await request(dest.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'user-agent': 'poolsync' },
           body,
-          headersTimeout: TIMEOUT_MS,
-          bodyTimeout: TIMEOUT_MS,
+          dispatcher: this.agent,
+          signal,
         });
         reach.answered = true;
-        await res.body.dump();
-        if (res.statusCode < 300) {
+        status = res.statusCode;
+        await res.body.dump({ limit: ANSWER_READ_BYTES, signal });
+        if (status < 300) {
           this.o.logger?.debug(
             { destination: dest.origin, event: event.event },
             'notification sent',
           );
           return;
         }
-        why = `HTTP ${res.statusCode}`;
-        retryable = res.statusCode === 408 || res.statusCode === 429 || res.statusCode >= 500;
+        why = `HTTP ${status}`;
+        retryable = status === 408 || status === 429 || status >= 500;
         wait = retryAfterMs(res.headers['retry-after'], this.clock.now());
       } catch (err) {
-        // The URL's origin only: its path is the credential.
-        why = noAnswerWords(
-          err,
-          new URL(dest.url).origin,
-          `the ${dest.origin} URL`,
-          undefined,
-          reach,
-        );
-        retryable = true;
+        const timedOut = !closing.signal.aborted && limitOf(err) === 'call';
+        why = closing.signal.aborted
+          ? (closing.signal.reason as Error).message
+          : timedOut
+            ? `${origin}: ${limitWords('call', this.limits)}`
+            : noAnswerWords(err, origin, `the ${dest.origin} URL`, undefined, reach);
+        // The receiver took the message (its status said so); only its answer never ended.
+        if (status !== null && status < 300) {
+          this.o.logger?.warn(
+            { destination: dest.origin, event: event.event, error: why },
+            'notification sent, but its answer was cut off',
+          );
+          return;
+        }
+        // Another try would wait the whole call timeout again.
+        retryable = !timedOut;
+      } finally {
+        deadline.done();
       }
-      if (!retryable || attempt >= ATTEMPTS) {
+      if (!retryable || attempt >= ATTEMPTS || closing.signal.aborted) {
         this.o.logger?.warn(
           { destination: dest.origin, event: event.event, attempts: attempt, error: why },
           'notification not delivered',
@@ -140,7 +204,10 @@ export class Notifier {
         return;
       }
       const max = 60_000;
-      await this.clock.sleep(Math.min(wait ?? backoffDelay(attempt, 1000, max), max));
+      await this.clock.sleep(
+        Math.min(wait ?? backoffDelay(attempt, 1000, max), max),
+        closing.signal,
+      );
     }
   }
 }

@@ -2,10 +2,13 @@
  * SIGTERM during an apply, with the daemon in a child process (`node --import tsx
  * src/cli/main.ts daemon`) against a control-plane API server on 127.0.0.1 whose calls are
  * slowed by simulated latency: running steps finish, no new step starts, exit 0, and a
- * restart converges.
+ * restart converges. A notification receiver that answers 200 and then trickles its body
+ * forever holds neither `--once` (the call timeout ends the POST) nor SIGTERM (the 10 s grace
+ * ends it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import { manifests } from './fixtures.js';
@@ -13,6 +16,7 @@ import { TestRepo, tempDir } from './helpers.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { until } from '../support/until.js';
 import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
+import { startHostileServer } from '../support/hostile-server.js';
 
 const ROOT = resolve(__dirname, '../..');
 const CLUSTERS = ['prod-1', 'prod-2', 'prod-3', 'prod-4', 'prod-5', 'prod-6'];
@@ -114,5 +118,58 @@ describe('daemon shutdown', () => {
     expect(await second.exit).toBe(0);
     expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(CLUSTERS);
     expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
+  });
+
+  describe('a notification receiver that trickles its answer forever', () => {
+    /** Arguments of a daemon applying a copy of the example repository, notifying `receiver`. */
+    async function trickled(): Promise<{ args: string[]; state: string; hostile: () => number }> {
+      const receiver = await startHostileServer({ mode: 'trickle' });
+      cleanup.add(() => receiver.close());
+      const state = tempDir();
+      cpSync(resolve(ROOT, 'examples/config-repo'), join(state, 'pools'), { recursive: true });
+      writeFileSync(join(state, 'hook-url'), `${receiver.url}/hooks/poolsync?key=s3cr3t`);
+      const args = [
+        '--watch',
+        join(state, 'pools'),
+        '--control-plane',
+        `file:${join(state, 'cp.json')}`,
+        '--policy',
+        'all',
+        '--listen',
+        '127.0.0.1:0',
+        '--log-format',
+        'json',
+        '--notify-webhook-url-file',
+        join(state, 'hook-url'),
+      ];
+      return { args, state, hostile: () => receiver.counts.hostile };
+    }
+
+    it('--once exits once the POST reaches its call timeout', async () => {
+      const { args, state, hostile } = await trickled();
+      const once = daemon([...args, '--once', '--call-timeout', '2s'], state);
+      expect(await once.exit).toBe(0);
+      expect(hostile()).toBe(1);
+      const cut = once.lines.find((l) => l.msg === 'notification sent, but its answer was cut off');
+      expect(String(cut?.error)).toMatch(
+        /^http:\/\/127\.0\.0\.1:\d+: no complete answer within 2\.0s, the deadline of one call/,
+      );
+      expect(JSON.stringify(once.lines)).not.toContain('s3cr3t');
+    });
+
+    it('SIGTERM exits once the notification in flight had its 10 s', async () => {
+      const { args, state, hostile } = await trickled();
+      // Longer than this test may last: only the shutdown's grace can end the POST.
+      const run = daemon([...args, '--call-timeout', '10m'], state);
+      await until('the receiver to be sent the first notification', () => hostile() === 1);
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      expect(run.lines).toContainEqual(
+        expect.objectContaining({
+          msg: 'notification sent, but its answer was cut off',
+          error: 'cut off by the shutdown (10s given to messages in flight)',
+        }),
+      );
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * src/notify against real HTTP receivers on 127.0.0.1: Slack and JSON payloads, retries with
  * backoff (5xx, 429 Retry-After), no retry on 4xx, the rate limit, repeats said once, URLs
- * never logged, and the configuration from files and the environment.
+ * never logged, a POST bounded as a whole (a trickled answer) and shutdown's cut, and the
+ * configuration from files and the environment.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,10 @@ import { resolveNotifyConfig } from '../../src/notify/config.js';
 import { eventForRun, RunNotifications } from '../../src/notify/daemon-hook.js';
 import { Notifier, slackMessage } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/config.js';
+import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
+import { startHostileServer, type Hostility } from '../support/hostile-server.js';
+import { cleanup } from '../support/cleanup.js';
+import { until } from '../support/until.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 import { Receiver } from './receiver.js';
 
@@ -22,6 +27,12 @@ async function receiver(): Promise<Receiver> {
   const r = await new Receiver().start();
   receivers.push(r);
   return r;
+}
+
+async function hostile(mode: Hostility) {
+  const server = await startHostileServer({ mode });
+  cleanup.add(() => server.close());
+  return server;
 }
 
 function event(over: Partial<NotifyEvent> = {}): NotifyEvent {
@@ -154,6 +165,66 @@ describe('Notifier', () => {
     );
     await n.flush();
     expect(r.received.map((x) => x.body.event)).toEqual(['failed', 'held-for-approval']);
+  });
+
+  it('a POST ends at its call timeout, a trickled answer included, and is not tried again', async () => {
+    // 200, then a byte every 100 ms: never idle long enough for a read timeout.
+    const trickle = await hostile('trickle');
+    // The request read, nothing answered.
+    const silent = await hostile('silent');
+    const { lines, logger } = logSink();
+    const n = new Notifier({
+      destinations: [
+        { kind: 'slack', url: `${trickle.url}/services/s3cr3t`, origin: 'slack (test)' },
+        { kind: 'webhook', url: `${silent.url}/hook?key=s3cr3t`, origin: 'webhook (test)' },
+      ],
+      logger,
+      clock: new VirtualClock(),
+      limits: { ...DEFAULT_LIMITS, callTimeoutMs: 300 },
+    });
+    n.notify(event());
+    await n.flush();
+    expect([trickle.counts.hostile, silent.counts.hostile]).toEqual([1, 1]);
+    const log = lines.join('\n');
+    expect(log).toMatch(
+      /"destination":"slack \(test\)".*notification sent, but its answer was cut off/,
+    );
+    expect(log).toMatch(
+      /"destination":"webhook \(test\)".*"attempts":1.*notification not delivered/,
+    );
+    for (const server of [trickle, silent])
+      expect(log).toContain(
+        `"error":"${server.url}: no complete answer within 300ms, the deadline of one call with its retries (--call-timeout, env POOLSYNC_CALL_TIMEOUT)`,
+      );
+    expect(log).not.toContain('s3cr3t');
+  });
+
+  it('close gives messages in flight their grace, then cuts them off; later ones are not sent', async () => {
+    const silent = await hostile('silent');
+    const r = await receiver();
+    const { lines, logger } = logSink();
+    const n = new Notifier({
+      destinations: [
+        { kind: 'webhook', url: `${silent.url}/hook`, origin: 'webhook (test)' },
+        { kind: 'slack', url: r.url, origin: 'slack (test)' },
+      ],
+      logger,
+    });
+    n.notify(event());
+    n.notify(event({ event: 'failed', message: 'queued behind the first' }));
+    await until('the receiver to read the first', () => silent.counts.hostile === 1);
+    await n.close(200);
+    n.notify(event({ message: 'after the shutdown' }));
+    await n.flush();
+    const cut = lines.filter((l) => l.includes('notification not delivered'));
+    expect(cut).toHaveLength(2);
+    for (const line of cut)
+      expect(line).toContain(
+        '"error":"cut off by the shutdown (200ms given to messages in flight)"',
+      );
+    // The other destination's messages went out, and nothing after close.
+    expect(r.received.map((x) => x.body.text)).toHaveLength(2);
+    expect(silent.counts.hostile).toBe(1);
   });
 
   it('Slack lists the objects changed, at most 10, and counts the rest', () => {

@@ -1,7 +1,6 @@
 /** `poolsync daemon` (docs/daemon.md): src/daemon started, stopped at SIGTERM/SIGINT. */
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -166,6 +165,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
           events: notify.events,
           rateLimit: { max: notify.maxPerMinute, windowMs: 60_000 },
           logger,
+          limits: config.limits,
         });
   // The quickstart says each run worth a line, as /status has it (each environment's apart).
   const runLines = new Map<string | null, RunLines>();
@@ -267,11 +267,8 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
         : quickstartStop.stopped(stepsFinished, config.controlPlane.url.replace(/^file:/, '')),
     );
   }
-  // Messages still being sent get a few seconds, not the whole retry budget.
-  const ac = new AbortController();
-  if (notifier)
-    await Promise.race([notifier.flush(), sleep(10_000, null, { ref: false, signal: ac.signal })]);
-  ac.abort();
+  // Messages still being sent get a few seconds, not the whole retry budget, then are cut off.
+  await notifier?.close();
   // Timed out: steps were cut off; say so with the status (the next start converges).
   if (once === null) return stepsFinished ? 0 : 1;
   for (const e of once.errors) {
