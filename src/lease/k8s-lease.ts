@@ -16,6 +16,12 @@ import {
   CoreV1Api,
   KubeConfig,
   Observable,
+  ServerConfiguration,
+  type RequestContext,
+  type ResponseContext,
+  createConfiguration,
+  type ApiConstructor,
+  type ApiType,
   type ConfigurationOptions,
   type V1ConfigMap,
   type V1Lease,
@@ -33,6 +39,8 @@ import type { K8sPlace } from '../util/k8s-place.js';
 import { connectFailure, connectionLost, noAnswerWords } from '../util/reach.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
+import { LIMIT_SETTINGS, transportLimits, type TransportLimits } from '../util/transport-limits.js';
+import { formatDuration } from '../util/duration.js';
 
 export type LeaseRef = K8sPlace;
 
@@ -51,11 +59,40 @@ export interface LeaseTiming {
 }
 
 /**
+ * A kubeconfig whose every API call ends within the call timeout, its answer read included:
+ * client-node's fetch has no timer of its own, so an API server (or a proxy before it) trickling
+ * its answer held a Lease renewal or an inventory read forever.
+ */
+class BoundedKubeConfig extends KubeConfig {
+  constructor(readonly limits: TransportLimits) {
+    super();
+  }
+
+  override makeApiClient<T extends ApiType>(api: ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    const ms = this.limits.callTimeoutMs;
+    const deadline = {
+      pre: (req: RequestContext) => (req.setSignal(AbortSignal.timeout(ms)), Promise.resolve(req)),
+      post: (res: ResponseContext) => Promise.resolve(res),
+    };
+    return new api(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: this },
+        promiseMiddleware: [deadline],
+      }),
+    );
+  }
+}
+
+/**
  * In a pod (KUBERNETES_SERVICE_HOST) its service account; else the files of KUBECONFIG (merged,
- * as kubectl does) or ~/.kube/config.
+ * as kubectl does) or ~/.kube/config. Its calls are bounded by the call timeout the environment
+ * sets (POOLSYNC_CALL_TIMEOUT), as the forges' are.
  */
 export function loadKubeConfig(env: Env): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new BoundedKubeConfig(transportLimits({}, env));
   const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   try {
     if (env.KUBERNETES_SERVICE_HOST && files.length === 0) kc.loadFromCluster();
@@ -117,7 +154,7 @@ export function statusOf(err: unknown): number | null {
 }
 
 /** Short (client-node's message holds the response); 403 names the rights. */
-function describe(err: unknown, what: string, objects: string, server: string): Error {
+function describe(err: unknown, what: string, objects: string, server: ApiServer): Error {
   const status = statusOf(err);
   if (status === 403)
     return new Error(
@@ -131,20 +168,34 @@ function describe(err: unknown, what: string, objects: string, server: string): 
 const KUBE_SETTING =
   "the current cluster's server in KUBECONFIG (in a pod, KUBERNETES_SERVICE_HOST)";
 
+/** The API server's origin, and its calls' limits (null: a kubeconfig not made here, a test's). */
+interface ApiServer {
+  origin: string;
+  limits: TransportLimits | null;
+}
+
 /**
  * A call without an answer in the words of every client (util/reach.ts), naming the API server's
  * origin (never a kubeconfig's credentials); another error (client-node's own) as it is.
  */
-function unanswered(err: unknown, server: string): string {
+function unanswered(err: unknown, server: ApiServer): string {
+  // Aborted while no term was cut (callers say that first): the call's deadline, which only
+  // the variable sets (loadKubeConfig), not the commands' --call-timeout.
+  if ((err as Error | null)?.name === 'AbortError' && server.limits) {
+    const { env } = LIMIT_SETTINGS.call;
+    return `the Kubernetes API at ${server.origin} sent no complete answer within ${formatDuration(server.limits.callTimeoutMs)}, the deadline of one call (env ${env}); raise ${env} to wait longer`;
+  }
   if (connectFailure(err) === null && connectionLost(err) === null)
     return (err as Error).message ?? String(err);
-  return `cannot reach the Kubernetes API: ${noAnswerWords(err, server, KUBE_SETTING)}`;
+  return `cannot reach the Kubernetes API: ${noAnswerWords(err, server.origin, KUBE_SETTING)}`;
 }
 
-/** The origin of the API server `kc` calls. */
-function serverOf(kc: KubeConfig): string {
+function serverOf(kc: KubeConfig): ApiServer {
   const server = kc.getCurrentCluster()?.server ?? '';
-  return URL.canParse(server) ? new URL(server).origin : server;
+  return {
+    origin: URL.canParse(server) ? new URL(server).origin : server,
+    limits: kc instanceof BoundedKubeConfig ? kc.limits : null,
+  };
 }
 
 const LEASES = 'leases.coordination.k8s.io';
@@ -155,7 +206,7 @@ export class LeaseLock {
   private lastHolder: string | null = null;
   private readonly durationSeconds: number;
   readonly where: string;
-  private readonly server: string;
+  private readonly server: ApiServer;
   /** Published with the lease while this identity holds it (ADDRESS_ANNOTATION); null: none. */
   address: string | null = null;
 
@@ -309,7 +360,12 @@ function termCalls(signal: AbortSignal): ConfigurationOptions {
   return {
     middleware: [
       {
-        pre: (req) => (req.setSignal(signal), new Observable(Promise.resolve(req))),
+        pre: (req) => {
+          // Beside the call's deadline (BoundedKubeConfig).
+          const deadline = req.getSignal();
+          req.setSignal(deadline ? AbortSignal.any([deadline, signal]) : signal);
+          return new Observable(Promise.resolve(req));
+        },
         post: (res) => new Observable(Promise.resolve(res)),
       },
     ],
@@ -346,7 +402,7 @@ export class ConfigMapInventory {
   /** Writes refused with 409 Conflict and retried. */
   conflicts = 0;
   readonly where: string;
-  private readonly server: string;
+  private readonly server: ApiServer;
 
   constructor(
     kc: KubeConfig,
@@ -485,7 +541,7 @@ export class ConfigMapInventory {
 export class ConfigMapValue {
   private readonly api: CoreV1Api;
   readonly where: string;
-  private readonly server: string;
+  private readonly server: ApiServer;
 
   constructor(
     kc: KubeConfig,

@@ -15,7 +15,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
 import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
-import { ConfigMapInventory } from '../../src/lease/k8s-lease.js';
+import { ConfigMapInventory, LeaseLock, loadKubeConfig } from '../../src/lease/k8s-lease.js';
 import {
   INVENTORY_FORMAT,
   mergeAddresses,
@@ -25,6 +25,8 @@ import {
 import { VirtualClock } from '../support/virtual-clock.js';
 import { writeKubeconfig } from '../support/fake-kube-api.js';
 import { startPartitionProxy } from '../support/partition-proxy.js';
+import { startHostileServer } from '../support/hostile-server.js';
+import { cleanup } from '../support/cleanup.js';
 import { until } from '../support/until.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
 
@@ -324,6 +326,26 @@ describe("the daemon's term", () => {
       for (const socket of held) socket.destroy();
       await new Promise((r) => silent.close(r));
     }
+  });
+});
+
+describe('an API server that answers 200 and trickles its body forever', () => {
+  it('a Lease or inventory call ends at the call timeout, with or without a term', async () => {
+    const trickle = await startHostileServer({ mode: 'trickle' });
+    cleanup.add(() => trickle.close());
+    const kc = loadKubeConfig({
+      KUBECONFIG: writeKubeconfig(trickle.url, 't0ken'),
+      POOLSYNC_CALL_TIMEOUT: '300ms',
+    });
+    const place = { namespace: 'poolsync', name: 'inv' };
+    const limit = `the Kubernetes API at ${trickle.url} sent no complete answer within 300ms, the deadline of one call (env POOLSYNC_CALL_TIMEOUT); raise POOLSYNC_CALL_TIMEOUT to wait longer`;
+    await expect(new LeaseLock(kc, place, 'me', 15_000).tryAcquireOrRenew()).rejects.toThrow(
+      `reading Lease poolsync/inv: ${limit}`,
+    );
+    const term = new AbortController();
+    const inv = new ConfigMapInventory(kc, place, 'k.json', undefined, undefined, term.signal);
+    await expect(inv.readInventory()).rejects.toThrow(limit);
+    expect(trickle.counts.hostile).toBe(2);
   });
 });
 
