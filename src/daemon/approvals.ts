@@ -2,7 +2,8 @@
  * Approvals of held plans (policy `safe`, docs/daemon.md#approvals). The gate stage says what
  * is held (`hold`); a person approves exactly that fingerprint (`POST /approve`, `poolsync
  * approve`, or a `poolsync apply` comment: pull-requests.ts); the next run applies the held part
- * only when its fingerprint is the approved one (`take`). Anything else is refused with why.
+ * only when its fingerprint is the approved one (`take`) and, for a comment's, its commit is
+ * that pull request merged. Anything else is refused with why.
  */
 import { approvalWords, type commentWords } from '../render/daemon-words.js';
 import { fieldLines, whyText } from '../render/common.js';
@@ -12,6 +13,7 @@ import { ruleFor, type PrincipalRule } from '../vcs/principals.js';
 import { editDistance } from '../manifests/suggest.js';
 import type { PolicyApproval, PolicyReport } from '../model/policy.js';
 import { PolicyApprovals } from '../policy/approvals.js';
+import type { Provider } from '../vcs/types.js';
 
 /** One change as /status and the approvals list it. */
 export interface ChangeBrief {
@@ -46,7 +48,19 @@ export interface ApprovalRecord {
   /** The approvers rule that allowed it and the principal that matched (absent: no rule). */
   rule?: string;
   principal?: string;
+  /** A comment's: the pull request and its head commit when granted (absent: the API). */
+  pullRequest?: { provider: Provider; number: number; head: string };
 }
+
+/** A pull request as the forge reports it now: its head, and whether and as what it was merged. */
+export interface PullRequestState {
+  headSha: string;
+  merged: boolean;
+  /** A merged one's commit on the base branch (a merge, squash or the last rebased commit). */
+  mergeCommit: string | null;
+}
+
+export type PullRequestReader = (provider: Provider, number: number) => Promise<PullRequestState>;
 
 export interface HeldPlan {
   fingerprint: string;
@@ -109,7 +123,12 @@ const TYPO_DISTANCE = 4;
 
 export class Approvals {
   private pending: HeldPlan | null = null;
+  /** By fingerprint and source: one pull request's approval never stands in for another's. */
   private readonly granted = new Map<string, ApprovalRecord>();
+  /** By fingerprint, approvals their pull request withdrew (new commits, closed unmerged), and why. */
+  private readonly withdrawn = new Map<string, { record: ApprovalRecord; why: string }>();
+  /** Reads a pull request from its forge (pull-requests.ts); null: no forge. */
+  private readPullRequest: PullRequestReader | null = null;
   /** What was held before (oldest first), so an approval of one is stale, not unknown. */
   private readonly heldBefore = new Set<string>();
   private lastApplied: ApprovalStatus['lastApplied'] = null;
@@ -132,6 +151,11 @@ export class Approvals {
     },
   ) {
     this.rules = unit.fromRepository ? 'unread' : null;
+  }
+
+  /** The forge that tells whether an approval's pull request was merged, and as what commit. */
+  readPullRequestsWith(reader: PullRequestReader): void {
+    this.readPullRequest = reader;
   }
 
   /** The load stage: the rules of the commit it loaded (the followed branch, never a pull request). */
@@ -202,6 +226,7 @@ export class Approvals {
       source?: string | null;
       rule?: string;
       principal?: string;
+      pullRequest?: ApprovalRecord['pullRequest'];
     },
     anyPlan = false,
   ): ApprovalAnswer {
@@ -233,8 +258,10 @@ export class Approvals {
       source: request.source ?? null,
       at: new Date().toISOString(),
       ...(request.rule ? { rule: request.rule, principal: request.principal } : {}),
+      ...(request.pullRequest ? { pullRequest: request.pullRequest } : {}),
     };
-    this.granted.set(record.fingerprint, record);
+    this.granted.set(`${record.fingerprint} ${record.source ?? ''}`, record);
+    this.withdrawn.delete(record.fingerprint);
     this.onEvent('accepted', request.via);
     return { ok: true, record };
   }
@@ -250,20 +277,80 @@ export class Approvals {
     this.onEvent('refused', via, rule);
   }
 
-  /** The gate stage: the approval of exactly these held changes, consumed; null when none. */
-  take(fingerprint: string, commit: string | null): ApprovalRecord | null {
+  /**
+   * Pull request `number` got a new head, or was closed without merge (`head` null): what was
+   * approved on it is not what it holds now, so its approvals are withdrawn (returned).
+   */
+  withdraw(provider: Provider, number: number, head: string | null, why: string): ApprovalRecord[] {
+    const gone: ApprovalRecord[] = [];
+    for (const [key, r] of this.granted) {
+      const pr = r.pullRequest;
+      if (pr?.provider !== provider || pr.number !== number || pr.head === head) continue;
+      this.granted.delete(key);
+      this.withdrawn.set(r.fingerprint, { record: r, why });
+      gone.push(r);
+    }
+    return gone;
+  }
+
+  /**
+   * The gate stage: the approval of exactly these held changes, consumed, when one reaches
+   * `commit` (`merged`); else null and why each approval of them does not (the held message).
+   */
+  async take(
+    fingerprint: string,
+    commit: string | null,
+    contains: (ancestor: string) => Promise<boolean>,
+  ): Promise<{ approval: ApprovalRecord | null; why: string[] }> {
     this.expire();
-    const record = this.granted.get(fingerprint);
-    if (!record) return null;
-    this.granted.delete(fingerprint);
-    this.lastApplied = { ...record, commit, appliedAt: new Date().toISOString() };
-    this.onEvent('applied', record.via);
-    return record;
+    const why: string[] = [];
+    const gone = this.withdrawn.get(fingerprint);
+    if (gone) why.push(approvalWords.withdrawn(gone.record, gone.why));
+    for (const [key, record] of this.granted) {
+      if (record.fingerprint !== fingerprint) continue;
+      const not = await this.notMerged(record, commit, contains);
+      if (not !== null) {
+        why.push(not);
+        continue;
+      }
+      this.granted.delete(key);
+      this.lastApplied = { ...record, commit, appliedAt: new Date().toISOString() };
+      this.onEvent('applied', record.via);
+      return { approval: record, why: [] };
+    }
+    return { approval: null, why };
+  }
+
+  /**
+   * Why approval `r` by comment is not for `commit`, or null: the commit contains the head it
+   * approved (a merge, a fast-forward), or its pull request is merged at that head as a commit
+   * it contains (a squash or rebase: the forge read now). An API approval is of the held plan.
+   */
+  private async notMerged(
+    r: ApprovalRecord,
+    commit: string | null,
+    contains: (ancestor: string) => Promise<boolean>,
+  ): Promise<string | null> {
+    const pr = r.pullRequest;
+    if (!pr) return null;
+    if (commit === null) return approvalWords.noCommit(r);
+    try {
+      if (await contains(pr.head)) return null;
+      if (!this.readPullRequest) return approvalWords.notMerged(r, commit, null);
+      const now = await this.readPullRequest(pr.provider, pr.number);
+      if (now.headSha !== pr.head) return approvalWords.headMoved(r, now.headSha);
+      if (now.merged && now.mergeCommit !== null && (await contains(now.mergeCommit))) return null;
+      return approvalWords.notMerged(r, commit, now);
+    } catch (err) {
+      return approvalWords.mergeUnchecked(r, err instanceof Error ? err.message : String(err));
+    }
   }
 
   private expire(): void {
     const cutoff = Date.now() - GRANT_TTL_MS;
-    for (const [fp, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(fp);
+    for (const [key, r] of this.granted) if (Date.parse(r.at) < cutoff) this.granted.delete(key);
+    for (const [fp, w] of this.withdrawn)
+      if (Date.parse(w.record.at) < cutoff) this.withdrawn.delete(fp);
   }
 }
 

@@ -46,6 +46,11 @@ export interface Source {
   at?(commit: string): Promise<SourceSnapshot>;
   /** Fetches `commit` when the clone lacks it, checking nothing out (a run may be reading). */
   reach?(commit: string): Promise<void>;
+  /**
+   * Whether `ancestor` is `commit` or in its history, in the clone (an approval's pull request
+   * merged: approvals.ts); a commit the clone lacks is in no history it has. Git only.
+   */
+  contains?(ancestor: string, commit: string): Promise<boolean>;
   /** A shutdown: the branch's fetch under way is stopped, and none starts. */
   stop?(): void;
   /**
@@ -303,6 +308,21 @@ export class GitSource implements Source {
     }
   }
 
+  async contains(ancestor: string, commit: string): Promise<boolean> {
+    try {
+      await this.run(['merge-base', '--is-ancestor', ancestor, commit]);
+      return true;
+    } catch (err) {
+      // Exit 1: not an ancestor; "Not a valid commit name": a commit the clone never fetched.
+      const said = (err as Error).message;
+      if ((err as { code?: unknown }).code === 1 || /not a valid (commit|object) name/i.test(said))
+        return false;
+      throw new SourceError(
+        `cannot tell whether commit ${ancestor} is in the history of ${commit}: ${gitError(this.redactor, err, 4)}`,
+      );
+    }
+  }
+
   /**
    * `commit` checked out (detached, forced) at `dir` and whatever is not in it removed, in one
    * process the daemon starts: each is a fork of the daemon, whose cost grows with its resident
@@ -404,6 +424,10 @@ class WorktreeSource implements Source {
 
   reach(commit: string): Promise<void> {
     return this.fetcher.reach(commit);
+  }
+
+  contains(ancestor: string, commit: string): Promise<boolean> {
+    return this.fetcher.contains(ancestor, commit);
   }
 
   tip<T>(read: (snapshot: SourceSnapshot | null) => Promise<T>): Promise<T> {

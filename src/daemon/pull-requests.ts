@@ -61,8 +61,8 @@ import {
 import type { DaemonConfig } from './config.js';
 import type { Unit } from './unit.js';
 import { recheckPlan } from '../ops/stale-plan.js';
-import { approverWords, commentWords } from '../render/daemon-words.js';
-import { approvalTarget } from './approvals.js';
+import { approvalWords, approverWords, commentWords } from '../render/daemon-words.js';
+import { approvalFields, approvalTarget } from './approvals.js';
 import type { Env } from '../util/env.js';
 
 /**
@@ -151,7 +151,40 @@ export function pullRequestSide(
       own?.learn(e);
       return approve(e);
     });
-  return { onPullRequest: onPullRequest ?? own ?? undefined, onComment, forges };
+  // A run asks the forge whether an approval's pull request was merged, and as what commit.
+  for (const u of units)
+    u.approvals.readPullRequestsWith(async (provider, number) => {
+      const forge = forges.get(provider)?.forge;
+      if (!forge) throw new Error(`${provider} is not configured on this daemon`);
+      return forge.pullRequest(number);
+    });
+  const plans = onPullRequest ?? own;
+  const onPull =
+    plans &&
+    ((e: PullRequestEvent) => {
+      withdrawApprovals(e, units, logger);
+      return plans(e);
+    });
+  return { onPullRequest: onPull ?? undefined, onComment, forges };
+}
+
+/**
+ * An approval by comment is of its pull request at the head it was granted for: new commits
+ * (GitHub `synchronize`, GitLab `update`, which webhooks.ts passes only with new commits) or a
+ * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it
+ * (docs/daemon.md#an-approval-by-comment-is-of-its-pull-request-merged).
+ */
+function withdrawApprovals(e: PullRequestEvent, units: readonly Unit[], logger: Logger): void {
+  const moved = e.action === 'synchronize' || e.action === 'update';
+  const closed = (e.action === 'closed' && e.merged !== true) || e.action === 'close';
+  if (!moved && !closed) return;
+  const why = moved ? approvalWords.newCommits(e.headSha) : approvalWords.closedUnmerged;
+  for (const u of units)
+    for (const r of u.approvals.withdraw(e.provider, e.number, moved ? e.headSha : null, why))
+      logger.info(
+        { ...approvalFields(r), environment: u.name ?? undefined, reason: why },
+        'approval by comment withdrawn',
+      );
 }
 
 /** The pull-request handler and `recover` (a plan another replica posted); null: no forge. */
@@ -498,8 +531,9 @@ export function commentApprovalHandler(
       }
       const source = `${e.provider}:${e.repository}${e.provider === 'github' ? `#${e.number}` : `!${e.number}`}`;
       const granted = match?.principal ? { rule: match.rule, principal: match.principal } : {};
+      const pullRequest = { provider: e.provider, number: e.number, head: posted.commit };
       const answer = to.approvals.approve(
-        { fingerprint, approver: e.user.login, via: e.provider, source, ...granted },
+        { fingerprint, approver: e.user.login, via: e.provider, source, pullRequest, ...granted },
         true,
       );
       if (!answer.ok) return refuse(answer.reason);

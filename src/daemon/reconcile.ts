@@ -492,7 +492,8 @@ export class Reconciler {
         classify(plan) === 'no_changes' || this.o.config.policy === 'none' || isOutcome(policies)
           ? null
           : policyGate(policies, commit);
-      const decision = stopped ?? this.take(gateStage(ctx, plan, desired, commit, products.counts));
+      const decision =
+        stopped ?? this.take(await gateStage(ctx, plan, desired, commit, products.counts));
       let outcome: Outcome;
       if (!isOutcome(decision)) {
         outcome = await open('use', async (cp) => {

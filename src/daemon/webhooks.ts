@@ -103,6 +103,7 @@ function githubPullRequest(payload: Record<string, unknown>): PullRequestEvent {
     headSha: str(head.sha) ?? '',
     headRef: str(head.ref) ?? '',
     action: str(payload.action) ?? '',
+    merged: pr.merged === true,
   };
 }
 

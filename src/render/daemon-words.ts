@@ -300,7 +300,7 @@ export const commentWords = {
       .join(
         ', ',
       )}${held.length > REPLY_CHANGES ? ` and ${plural(held.length - REPLY_CHANGES, 'more')}, as the plan comment lists them` : ''}), fingerprint \`${fingerprint}\`. ` +
-    'The daemon applies them once they are exactly the changes it holds (after merge); if the plan changes, approve again.',
+    `The daemon applies them once this pull request is merged at ${short(commit)} and they are exactly the changes it holds; new commits, closing it unmerged or a plan that changes withdraw this approval (approve again).`,
 };
 
 /**
@@ -419,7 +419,42 @@ export const approvalWords = {
   /** An approval is used by the run it released once that run applied (docs/policies.md, Owners). */
   policiesApplied: (a: PolicyApproval, environment: string | null) =>
     `nothing is waiting for approval: the policy failures ${a.failures}${ofEnvironments([environment])} were approved by ${a.by} at ${a.at} (${a.why}), and the run they held has applied; a plan with them again waits for a new approval`,
+  /**
+   * Why an approval by comment does not release the held changes of this run (approvals.ts
+   * `take`): it approves its pull request's head commit merged, nothing else.
+   */
+  withdrawn: (a: Granted, why: string) =>
+    `${approvalOf(a)} was withdrawn: ${why}; ${APPROVE_AGAIN}`,
+  /** `withdrawn`'s reasons (pull-requests.ts). */
+  newCommits: (head: string) => `the pull request got new commits (now at ${short(head)})`,
+  closedUnmerged: 'the pull request was closed without merge',
+  noCommit: (a: Granted) =>
+    `${approvalOf(a)} approves its pull request merged, and this run read no commit`,
+  headMoved: (a: Granted, head: string) =>
+    `${approvalOf(a)} was of its commit ${short(a.pullRequest!.head)}, and the pull request is now at ${short(head)}; ${APPROVE_AGAIN}`,
+  notMerged: (
+    a: Granted,
+    commit: string,
+    now: { merged: boolean; mergeCommit: string | null } | null,
+  ) =>
+    `${approvalOf(a)} approves that pull request merged, and commit ${short(commit)} does not contain its approved commit ${short(a.pullRequest!.head)}` +
+    (now === null
+      ? ''
+      : now.merged && now.mergeCommit !== null
+        ? ` nor the commit it was merged as (${short(now.mergeCommit)})`
+        : ', nor is it merged') +
+    `: merge it, or ${APPROVE_AGAIN}`,
+  mergeUnchecked: (a: Granted, why: string) =>
+    `whether the pull request of ${approvalOf(a)} is merged into this commit could not be checked (${why}); the next run checks again`,
 };
+
+/** An approval as the held message names it (approvals.ts ApprovalRecord). */
+type Granted = { approver: string; source: string | null; pullRequest?: { head: string } };
+
+const approvalOf = (a: Granted) => `${a.approver}'s approval on ${a.source ?? 'the API'}`;
+
+const APPROVE_AGAIN =
+  'approve the changes held now (a `poolsync apply` comment on the pull request that makes them, or `poolsync approve`)';
 
 /** Why a replica that does not lead cannot do what needs the leader (src/daemon/http.ts, leader.ts). */
 export const leaderWords = {

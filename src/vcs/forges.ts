@@ -415,14 +415,22 @@ export function createApprovalForge(opts: ForgeRepository) {
         state?: string;
         user?: UserJson;
         author?: UserJson;
+        merged?: boolean;
+        merge_commit_sha?: string | null;
+        squash_commit_sha?: string | null;
       };
       const sha = github ? body.head?.sha : body.sha;
       if (!sha) throw new Error(`${name} returned no head commit for ${number}`);
       // GitHub: open | closed; GitLab: opened | closed | locked | merged.
+      const merged = github ? body.merged === true : body.state === 'merged';
+      // GitHub's merge_commit_sha of an open pull request is its test merge: only a merged one's counts.
+      const mergeCommit = merged ? (body.merge_commit_sha ?? body.squash_commit_sha ?? null) : null;
       return {
         headSha: sha,
         open: body.state === 'open' || body.state === 'opened',
         author: userOf(github ? body.user : body.author),
+        merged,
+        mergeCommit,
       };
     },
     /**

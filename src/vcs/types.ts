@@ -118,6 +118,8 @@ export interface PullRequestEvent {
   headSha: string;
   headRef: string;
   action: string;
+  /** GitHub `closed`: whether it was merged (`pull_request.merged`); GitLab says `merge` instead. */
+  merged?: boolean;
   /** GitLab: the project's page (`project.web_url`), which shows a relative URL root. */
   webUrl?: string | null;
 }

@@ -8,7 +8,7 @@ import { cleanup } from '../support/cleanup.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { FakeForge } from '../support/fake-forge.js';
-import { deliverGitHub, issueCommentPayload, pullRequestPayload } from '../vcs/recorded.js';
+import { deliverGitHub, issueCommentPayload, pullRequestPayload, userId } from '../vcs/recorded.js';
 import { runCli } from '../support/cli.js';
 import { manifests } from './fixtures.js';
 import { TestRepo, git } from './helpers.js';
@@ -248,6 +248,168 @@ describe('approval by pull-request comment', () => {
       },
     });
   }, 60_000);
+});
+
+/**
+ * main at three clusters; pull request #7, by mallory, drops prod-3 (`head`); `more` is a later
+ * push to it (`moreClusters`, batch at `moreBatch`); `direct` drops prod-3 on main, not through
+ * the pull request. bob and carol approve the plan of `head` by comment.
+ */
+async function approvedPullRequest(more: { clusters: string[]; batch?: number }) {
+  const repo = new TestRepo();
+  const base = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }));
+  const dropped = manifests({ clusters: ['prod-1', 'prod-2'] });
+  const head = repo.commit(dropped, 'drop prod-3', { replaceAll: true });
+  const shape = { clusters: more.clusters, batchRunConcurrency: more.batch };
+  const later = repo.commit(manifests(shape), 'more', { replaceAll: true });
+  repo.resetTo(base);
+  const direct = repo.commit(dropped, 'docs: typo fix', { replaceAll: true, force: true });
+  git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/7/head`);
+  git(repo.work, 'push', '--quiet', '--force', 'origin', `${base}:main`);
+  const { cp, daemon } = await start(repo);
+  forge.authors.set(PR7, { login: 'mallory', id: userId('mallory'), type: 'User' });
+  forge.githubPermissions.set('bob', 'write');
+  forge.githubPermissions.set('carol', 'write');
+  const plan = await postPlan(daemon, 7, head);
+  expect(plan.body).toContain('`delete Cluster/prod-3`');
+  const fingerprint = /fingerprint `(sha256:[0-9a-f]{64})`/.exec(plan.body)![1]!;
+  for (const [i, who] of ['bob', 'carol'].entries()) {
+    await comment(daemon, 7, who);
+    await until(`${who}'s approval`, () => replies(7).length === i + 1);
+    expect(replies(7)[i]!.body).toContain(`approved by @${who} (write)`);
+  }
+  expect(replies(7)[1]!.body).toContain(
+    `once this pull request is merged at ${head.slice(0, 12)} and they are exactly the changes it holds`,
+  );
+  /** main moved to `commit`, and the run that plans it. */
+  const runAt = async (commit: string) => {
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${commit}:main`);
+    await reconcile(daemon);
+    const st = await status(daemon);
+    return { st, run: st.runs.find((r) => r.commit === commit)! };
+  };
+  return { repo, cp, daemon, base, head, later, direct, fingerprint, runAt };
+}
+
+const PR7 = 'github:acme/cfg#7';
+const clusters = async (cp: { listClusters(): Promise<{ name: string }[]> }) =>
+  (await cp.listClusters()).map((c) => c.name).sort();
+const pullRequestEvent = (
+  daemon: RunningDaemon,
+  action: 'synchronize' | 'closed',
+  headSha: string,
+  merged = false,
+) =>
+  hook(
+    daemon,
+    'pull_request',
+    pullRequestPayload({ action, repository: 'acme/cfg', number: 7, headSha, merged }),
+  );
+/** A push to pull request #7 (its head ref, the forge and the event), planned by the daemon. */
+async function pushTo7(daemon: RunningDaemon, repo: TestRepo, commit: string) {
+  git(repo.work, 'push', '--quiet', '--force', 'origin', `${commit}:refs/pull/7/head`);
+  forge.heads.set(PR7, commit);
+  expect((await pullRequestEvent(daemon, 'synchronize', commit)).status).toBe(202);
+  await until('the plan of the new head', () =>
+    forge.requests.some((r) => isFinalStatus(commit, `${r.method} ${r.url}`, r.body)),
+  );
+}
+
+describe('an approval by comment is of its pull request, merged', () => {
+  it("the hand-tester's finding: approved, pushed to, closed unmerged, then the same delete pushed to main is held, saying why", async () => {
+    const { repo, cp, daemon, later, direct, runAt } = await approvedPullRequest({
+      clusters: ['prod-1'],
+    });
+    await pushTo7(daemon, repo, later);
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+    forge.closed.add(PR7);
+    expect((await pullRequestEvent(daemon, 'closed', later)).status).toBe(202);
+    await comment(daemon, 7, 'carol');
+    await until('a refusal', () => replies(7).length === 3);
+    expect(replies(7)[2]!.body).toMatch(/refused: the pull request is not open/);
+
+    const { st, run } = await runAt(direct);
+    expect(run.result).toBe('waiting_for_approval');
+    expect(run.message).toContain(
+      `carol's approval on ${PR7} was withdrawn: the pull request got new commits (now at ${later.slice(0, 12)}); approve the changes held now`,
+    );
+    expect(st.approval!.lastApplied).toBeNull();
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
+  }, 90_000);
+
+  it('a commit on main that does not contain the approved head is held while the pull request is open; squash-merged as that commit, the approval applies it', async () => {
+    const { cp, daemon, direct, fingerprint, runAt } = await approvedPullRequest({
+      clusters: ['prod-1'],
+    });
+    const held = await runAt(direct);
+    expect(held.run.result).toBe('waiting_for_approval');
+    const { head } = (await status(daemon)).approval!.granted[0]!.pullRequest!;
+    expect(held.run.message).toContain(
+      `carol's approval on ${PR7} approves that pull request merged, and commit ${direct.slice(0, 12)} does not contain its approved commit ${head.slice(0, 12)}, nor is it merged: merge it, or approve`,
+    );
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
+
+    // The forge squash-merged #7 as that very commit: a merged close keeps the approval.
+    forge.merged.set(PR7, direct);
+    expect((await pullRequestEvent(daemon, 'closed', head, true)).status).toBe(202);
+    await reconcile(daemon);
+    const st = await status(daemon);
+    expect(st.approval!.lastApplied).toMatchObject({
+      fingerprint,
+      approver: 'carol',
+      source: PR7,
+      commit: direct,
+    });
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2']);
+  }, 90_000);
+
+  it('merged by a merge commit, the approval applies it', async () => {
+    const { repo, cp, base, head, fingerprint, runAt } = await approvedPullRequest({
+      clusters: ['prod-1'],
+    });
+    git(repo.work, 'checkout', '--quiet', '--detach', base);
+    git(repo.work, 'merge', '--quiet', '--no-ff', '-m', 'Merge pull request #7', head);
+    const merge = git(repo.work, 'rev-parse', 'HEAD');
+    const { st, run } = await runAt(merge);
+    expect(run.result).toBe('applied');
+    expect(run.message).toContain('approved by carol');
+    expect(st.approval!.lastApplied).toMatchObject({
+      fingerprint,
+      approver: 'carol',
+      commit: merge,
+    });
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2']);
+  }, 90_000);
+
+  it('new commits on the pull request withdraw it, even when they hold nothing more and are merged', async () => {
+    const { cp, daemon, repo, later, runAt } = await approvedPullRequest({
+      clusters: ['prod-1', 'prod-2'],
+      batch: 70,
+    });
+    await pushTo7(daemon, repo, later);
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+    // `later` contains the approved head: only the withdrawal keeps the delete held.
+    const { run } = await runAt(later);
+    expect(run.result).toBe('waiting_for_approval');
+    expect(run.message).toMatch(
+      /^applied: .*; carol's approval on github:acme\/cfg#7 was withdrawn: the pull request got new commits/,
+    );
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(70);
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
+  }, 90_000);
+
+  it('closed without merge withdraws it, even when its head reaches main afterwards', async () => {
+    const { cp, daemon, head, runAt } = await approvedPullRequest({ clusters: ['prod-1'] });
+    forge.closed.add(PR7);
+    expect((await pullRequestEvent(daemon, 'closed', head)).status).toBe(202);
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+    const { run } = await runAt(head);
+    expect(run.result).toBe('waiting_for_approval');
+    expect(run.message).toContain(
+      `carol's approval on ${PR7} was withdrawn: the pull request was closed without merge`,
+    );
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
+  }, 90_000);
 });
 
 describe('POST /approve (the daemon admin token)', () => {

@@ -313,6 +313,14 @@ function hostileStatus(plan: Plan): DaemonStatus {
       },
       granted: [
         { fingerprint: HOSTILE, approver: HOSTILE, via: 'api', source: HOSTILE, at: HOSTILE },
+        {
+          fingerprint: HOSTILE,
+          approver: HOSTILE,
+          via: 'github',
+          source: HOSTILE,
+          at: HOSTILE,
+          pullRequest: { provider: 'github', number: 7, head: HOSTILE },
+        },
       ],
       lastApplied: {
         fingerprint: HOSTILE,

@@ -249,3 +249,66 @@ function gitlabNote(): CommentEvent {
   if (out.result !== 'comment') throw new Error(out.message);
   return out.event;
 }
+
+describe('a GitLab approval is of its merge request, merged (docs/daemon.md#approvals)', () => {
+  const FP = `sha256:${'e'.repeat(64)}`;
+  const head = 'a'.repeat(40);
+  /** GitLab's documented merge request event, as `action` on !1 at `sha`. */
+  function mergeRequest(action: string, sha: string, oldrev?: string): PullRequestEvent {
+    const m = JSON.parse(readFileSync('test/fixtures/gitlab-webhooks/merge-request.json', 'utf8'))
+      .payload as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    m.project.path_with_namespace = 'group/project';
+    m.project.web_url = `${forge.url}/gitlab/group/project`;
+    Object.assign(m.object_attributes, { action, iid: 1, oldrev });
+    m.object_attributes.last_commit.id = sha;
+    const out = handleGitlabWebhook(
+      { headers: { 'x-gitlab-token': 's' }, body: Buffer.from(JSON.stringify(m)) },
+      { secret: 's', branch: 'main' },
+    );
+    if (out.result !== 'pull_request') throw new Error(out.message);
+    return out.event;
+  }
+  function granted() {
+    const { prs, approvals } = side();
+    const pullRequest = { provider: 'gitlab' as const, number: 1, head };
+    const source = 'gitlab:group/project!1';
+    approvals.approve(
+      { fingerprint: FP, approver: 'carol', via: 'gitlab', source, pullRequest },
+      true,
+    );
+    // Nothing planned here: the plan handler's own work (a fetch) is not this test's.
+    const event = (e: PullRequestEvent) => prs.onPullRequest!(e).catch(() => undefined);
+    return { approvals, event };
+  }
+
+  it('new commits (`update` with oldrev) or a close without merge withdraw it; a merge keeps it', async () => {
+    let { approvals, event } = granted();
+    await event(mergeRequest('update', 'b'.repeat(40), head));
+    expect(approvals.status().granted).toEqual([]);
+    ({ approvals, event } = granted());
+    await event(mergeRequest('close', head));
+    expect(approvals.status().granted).toEqual([]);
+    ({ approvals, event } = granted());
+    await event(mergeRequest('merge', head));
+    expect(approvals.status().granted).toMatchObject([{ approver: 'carol' }]);
+  });
+
+  it('squashed: the run whose commit contains the merge commit GitLab reports applies it, no other', async () => {
+    const { approvals, event } = granted();
+    forge.heads.set(KEY, head);
+    // An event (a reviewer's approval on GitLab) shows the daemon the URL root it reads the API at.
+    await event(mergeRequest('approved', head));
+    const main = 'c'.repeat(40);
+    const squash = 'd'.repeat(40);
+    // The run's commit contains `squash` (and not the approved head: it was squashed).
+    const contains = (ancestor: string) => Promise.resolve(ancestor === squash);
+    const open = await approvals.take(FP, main, contains);
+    expect(open.approval).toBeNull();
+    expect(open.why).toEqual([
+      `carol's approval on gitlab:group/project!1 approves that pull request merged, and commit ${main.slice(0, 12)} does not contain its approved commit ${head.slice(0, 12)}, nor is it merged: merge it, or approve the changes held now (a \`poolsync apply\` comment on the pull request that makes them, or \`poolsync approve\`)`,
+    ]);
+    forge.merged.set(KEY, squash);
+    const merged = await approvals.take(FP, main, contains);
+    expect(merged.approval).toMatchObject({ approver: 'carol', source: 'gitlab:group/project!1' });
+  });
+});

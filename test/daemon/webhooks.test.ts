@@ -82,6 +82,7 @@ describe('GitHub webhooks', () => {
         headSha: 'deadbeef',
         headRef: 'feature/x',
         action: 'synchronize',
+        merged: false,
       },
     });
   });

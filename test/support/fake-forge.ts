@@ -127,6 +127,8 @@ export class FakeForge {
   authors = new Map<string, Pick<Account, 'login' | 'id' | 'type'>>();
   /** Pull/merge requests (same keys) that are closed. */
   closed = new Set<string>();
+  /** Pull/merge requests (same keys) that are merged, and the commit each was merged as. */
+  merged = new Map<string, string>();
   /** GitLab's relative URL root (`/gitlab`: the API is at /gitlab/api/v4, nothing at /api/v4). */
   gitlabRoot = '';
   /** The forge's clock (ms); a test with an injected clock shares it. */
@@ -387,7 +389,12 @@ export class FakeForge {
       const head = this.heads.get(key);
       if (!head) return notFound();
       const author = this.authors.get(key);
-      const pr = this.pullRequest(api, repo, Number(m[1]), head, !this.closed.has(key));
+      const open = !this.closed.has(key) && !this.merged.has(key);
+      const pr = {
+        ...this.pullRequest(api, repo, Number(m[1]), head, open),
+        merged: this.merged.has(key),
+        merge_commit_sha: this.merged.get(key) ?? null,
+      };
       return reply(200, author ? { ...pr, user: this.user(api, author) } : pr);
     }
     if ((m = /^statuses\/([^/]+)$/.exec(rest)) && method === 'POST') {
@@ -693,8 +700,9 @@ export class FakeForge {
         id: 50_000 + Number(n[1]),
         iid: Number(n[1]),
         project_id: /^\d+$/.test(project) ? Number(project) : 1,
-        state: this.closed.has(key) ? 'closed' : 'opened',
+        state: this.merged.has(key) ? 'merged' : this.closed.has(key) ? 'closed' : 'opened',
         sha: head,
+        merge_commit_sha: this.merged.get(key) ?? null,
         web_url: `${web}/-/merge_requests/${n[1]}`,
         author: this.gitlabUser(
           this.authors.get(key) ?? { login: 'mr-author', id: 4242, type: 'User' },

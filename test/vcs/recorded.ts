@@ -73,8 +73,11 @@ export function pullRequestPayload(o: {
   number: number;
   headSha: string;
   headRef?: string;
+  /** `closed`: merged (the recorded ones are closed unmerged). */
+  merged?: boolean;
 }): Payload {
   const p: Payload = recordedPayloads('pull_request', o.action)[0]!;
+  if (o.merged) p.pull_request.merged = true;
   p.number = o.number;
   p.repository.full_name = o.repository;
   p.pull_request.number = o.number;

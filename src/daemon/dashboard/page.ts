@@ -314,7 +314,7 @@ ${action}
     who,
     granted.map(
       (g) =>
-        markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once the daemon holds exactly these changes.</p>`,
+        markup`<p class="granted">Approved by <b>${g.approver}</b> (${g.via}) ${when(g.at)}: <code class="fp">${g.fingerprint}</code>, applied once ${g.pullRequest ? `${g.source} is merged and ` : ''}the daemon holds exactly these changes.</p>`,
     ),
     l &&
       markup`<p class="last-applied">Last approval applied ${when(l.appliedAt)}: approved by <b>${l.approver}</b> (${l.via}${l.source ? ` ${l.source}` : ''}), <code class="fp">${l.fingerprint}</code>, commit ${commitRef(l.commit)}.</p>`,

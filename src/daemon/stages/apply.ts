@@ -129,7 +129,8 @@ export async function applyStage(
       // docs/daemon.md#guardrails: a guardrail holding them whatever the policy is named.
       const { heldBy, heldFingerprint } = decision;
       const by = heldBy.length > 0 ? `${runWords.heldByGuardrails(heldBy)}: ` : '';
-      const message = `applied: ${summaryText}; ${by}${heldForApproval(decision.held, heldFingerprint)}`;
+      const unapproved = decision.unapproved.map((w) => `; ${w}`).join('');
+      const message = `applied: ${summaryText}; ${by}${heldForApproval(decision.held, heldFingerprint)}${unapproved}`;
       const value = { message, heldFingerprint, ...done };
       return { value: { result: 'waiting_for_approval', ...value }, products };
     }

@@ -243,15 +243,17 @@ export interface GateDecision {
   /** The guardrails holding `held` whatever the policy (empty: the policy alone). */
   heldBy: readonly GuardRule[];
   approval: ApprovalRecord | null;
+  /** Why approvals of the held changes do not release them in this run (approvals.ts `take`). */
+  unapproved: string[];
 }
 
-export function gateStage(
+export async function gateStage(
   ctx: RunContext,
   planned: Plan,
   desired: DesiredState,
   commit: string | null,
   counts = countPlan(planned),
-): Staged<GateDecision> {
+): Promise<Staged<GateDecision>> {
   const { o } = ctx;
   // Guardrails (docs/daemon.md, Guardrails): a budget exceeded or a confirm-destroy mark holds
   // the destructive changes for a person under every policy, as `safe` does (its errors only:
@@ -287,6 +289,7 @@ export function gateStage(
     heldFingerprint: null,
     heldBy: [],
     approval: null,
+    unapproved: [],
   };
   const guarded = rules.length > 0;
   if (o.config.policy === 'all' && frozen === null && !guarded)
@@ -301,7 +304,12 @@ export function gateStage(
     return { value: { result: 'frozen', commit, message }, status };
   }
   if (split === null || fingerprint === null) return { value: whole, status: nothingHeld() };
-  const approval = o.approvals.take(fingerprint, commit);
+  // An approval by comment is of its pull request merged: this commit must contain it.
+  const contains = (ancestor: string) =>
+    commit !== null && o.source.contains
+      ? o.source.contains(ancestor, commit)
+      : Promise.resolve(false);
+  const { approval, why } = await o.approvals.take(fingerprint, commit, contains);
   if (approval) {
     const applying = `approved by ${approval.approver}: applying the held changes`;
     o.logger.info(approvalFields(approval), applying);
@@ -314,7 +322,8 @@ export function gateStage(
   const { source, githubWebhookSecret, gitlabWebhookToken } = o.config;
   const comments = source.kind === 'git' && (githubWebhookSecret ?? gitlabWebhookToken) !== null;
   const by = guarded ? runWords.heldByGuardrails(rules) : 'policy safe';
-  const heldText = `${by}: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}`;
+  const unapproved = why.map((w) => `; ${w}`).join('');
+  const heldText = `${by}: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}${unapproved}`;
   if (classify(split.now) === 'no_changes') {
     const message = `${heldText}; nothing else to apply`;
     const heldFingerprint = fingerprint;
@@ -326,6 +335,7 @@ export function gateStage(
     held: split.held,
     heldFingerprint: fingerprint,
     heldBy: rules,
+    unapproved: why,
   };
   return { value, status };
 }
