@@ -561,6 +561,7 @@ describe('daemon end to end', () => {
         headSha: 'abc123',
         headRef: 'feature',
         action: 'opened',
+        merged: false,
       },
       {
         provider: 'gitlab',
