@@ -41,6 +41,7 @@ import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
+import { DEFAULT_LIMITS, type TransportLimits } from '../util/transport-limits.js';
 import { sortedHas, sortedUnion } from '../util/sorted.js';
 
 export interface InventoryStore {
@@ -68,6 +69,8 @@ export function inventoryStore(
     env: Env;
     /** The daemon's term, carried by the ConfigMap's calls (the control plane's carry it already). */
     signal?: AbortSignal;
+    /** The ConfigMap's calls' (--connect-timeout, …); default as the control plane's. */
+    limits?: TransportLimits | undefined;
   },
 ): InventoryStore {
   const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
@@ -136,7 +139,7 @@ async function refuseOldPlace(stateDir: string, path: string, key: string): Prom
 /** src/lease/k8s-lease.ts is loaded only when used. */
 function configMapStore(
   shared: SharedInventory,
-  { env, signal }: { env: Env; signal?: AbortSignal },
+  { env, signal, limits }: { env: Env; signal?: AbortSignal; limits?: TransportLimits | undefined },
   key: string,
   before: () => Promise<InventoryRecord | null>,
   id: ControlPlaneIdentity,
@@ -145,7 +148,7 @@ function configMapStore(
   const store = () =>
     (made ??= (async () => {
       const { ConfigMapInventory, loadKubeConfig } = await import('../lease/k8s-lease.js');
-      const kc = shared.kubeConfig ?? loadKubeConfig(env);
+      const kc = shared.kubeConfig ?? loadKubeConfig(env, limits ?? DEFAULT_LIMITS);
       return new ConfigMapInventory(kc, shared.place, key, before, undefined, signal);
     })());
   const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;

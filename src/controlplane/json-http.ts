@@ -218,7 +218,11 @@ export class JsonHttp {
     const failure = err instanceof UnreachableError ? err.failure : null;
     return {
       ok: false,
-      transient: err instanceof ControlPlaneError && err.code === 'UNAVAILABLE',
+      // Headers too large: the token endpoint answers the same way again.
+      transient:
+        err instanceof ControlPlaneError &&
+        err.code === 'UNAVAILABLE' &&
+        oversizedHeaders(err) === null,
       failure,
       error: (n) => (failure ? this.unreached(label, failure, n) : (err as Error)),
     };

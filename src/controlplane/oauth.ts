@@ -1,19 +1,16 @@
 /** The one OAuth2 client (client credentials) of union/ and flyteadmin/. */
 import * as oauth from 'oauth4webapi';
 import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
-import { HTTPS_PORT_PAGE, isLoopback, Reach } from '../util/reach.js';
+import { HTTPS_PORT_PAGE, isLoopback, oversizedHeaders, Reach } from '../util/reach.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
 import {
   ANSWER_BYTES,
   CallDeadline,
   DEFAULT_LIMITS,
-  LimitError,
-  limitWords,
   type TransportLimits,
 } from '../util/transport-limits.js';
+import { boundedRequest } from '../util/bounded-request.js';
 import { type Attempt, limitFailed, retrying, type RetryLoop, transientStatus } from './retry.js';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 
 /**
  * Discovery as the Flyte and Union clients do it (flyteidl clients/go/admin, unionai/terraform-
@@ -194,8 +191,9 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
   try {
     return await serviceMetadata(base, o);
   } catch (serviceErr) {
-    // Nothing answers there: asking the same host again or a hint about auth would hide that.
-    if (serviceErr instanceof UnreachableError) throw serviceErr;
+    // Nothing answers there, or headers too large: asking the same host again or a hint about
+    // auth would hide that.
+    if (serviceErr instanceof UnreachableError || oversizedHeaders(serviceErr)) throw serviceErr;
     try {
       return await openIdMetadata(base, o);
     } catch (oidcErr) {
@@ -399,6 +397,16 @@ export function retryingFetch(
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
       if (limited) return limited;
+      // Answered: the same server answers the same way.
+      const answered = oversizedHeaders(err);
+      if (answered)
+        return {
+          ok: false,
+          transient: false,
+          // The cause tells a backend's retry loop it was answered (json-http.ts authFailure).
+          error: () =>
+            Object.assign(unavailable(`${service} ${what}: ${url}: ${answered}`), { cause: err }),
+        };
       const failure = base.reach.failureOf(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.
@@ -441,88 +449,38 @@ class LastAnswer extends Error {
 /** Answers without a body (fetch's Response refuses one for them). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
-/**
- * Over node:http(s), not the global fetch: the fetch standard refuses "bad ports" outright (1, 7,
- * 9, 6000…: `union+https://127.0.0.1:9` failed with "fetch failed: bad port" after the whole
- * retry budget, never saying that nothing accepts connections there). Errors keep Node's codes
- * for util/reach.ts; a body cut off is ERR_STREAM_PREMATURE_CLOSE, retried like no answer. No
- * redirect is followed and nothing is decompressed (none is asked for).
- */
-function nodeFetch(href: string, init: RequestInit, limits: TransportLimits): Promise<Response> {
-  const url = new URL(href);
+/** A `fetch` over node:http(s) (util/bounded-request.ts says why), string bodies only. */
+async function nodeFetch(
+  href: string,
+  init: RequestInit,
+  limits: TransportLimits,
+): Promise<Response> {
   const headers = new Headers(init.headers);
   const form = init.body instanceof URLSearchParams;
   const body = init.body === null || form ? init.body?.toString() : init.body;
   if (body !== undefined && typeof body !== 'string')
-    return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
+    throw new TypeError('nodeFetch sends string bodies only');
   if (form && !headers.has('content-type'))
     headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
   const sent: Record<string, string> = {};
   headers.forEach((value, key) => {
     sent[key] = value;
   });
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: init.method ?? 'GET',
-        headers: sent,
-        // A few requests per run: no pooled socket left to keep a CLI process alive.
-        agent: false,
-        signal: init.signal ?? undefined,
-      },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > ANSWER_BYTES.oauth)
-            return fail(new LimitError('size', limitWords('size', limits, ANSWER_BYTES.oauth)));
-          chunks.push(c);
-        });
-        res.on('error', reject);
-        // Not ECONNRESET: the server answered, so this is no closed port (Reach.failureOf).
-        const cutOff = (said: string) =>
-          reject(Object.assign(new Error(said), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-        res.on('aborted', () => cutOff('aborted'));
-        res.on('end', () => {
-          if (!res.complete) return cutOff('answer cut off');
-          const status = res.statusCode ?? 502;
-          const answer = new Headers();
-          for (const [k, v] of Object.entries(res.headers))
-            for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v])
-              answer.append(k, value);
-          resolve(
-            new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), {
-              status,
-              statusText: res.statusMessage ?? '',
-              headers: answer,
-            }),
-          );
-        });
-      },
-    );
-    /** The first error is the one said. */
-    const fail = (err: Error) => {
-      reject(err);
-      req.destroy(err);
-    };
-    req.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(
-        () => fail(new LimitError('connect', limitWords('connect', limits))),
-        limits.connectTimeoutMs,
-      );
-      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () =>
-        clearTimeout(timer),
-      );
-      socket.once('close', () => clearTimeout(timer));
-    });
-    req.setTimeout(limits.readTimeoutMs, () =>
-      fail(new LimitError('read', limitWords('read', limits))),
-    );
-    req.on('error', reject);
-    req.end(body);
+  const method = init.method ?? 'GET';
+  const signal = init.signal ?? undefined;
+  const res = await boundedRequest(
+    new URL(href),
+    { method, headers: sent, body, signal },
+    limits,
+    ANSWER_BYTES.oauth,
+  );
+  const answer = new Headers();
+  for (const [k, v] of Object.entries(res.headers))
+    for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v]) answer.append(k, value);
+  const { status, statusText } = res;
+  return new Response(NULL_BODY.has(status) ? null : res.body, {
+    status,
+    statusText,
+    headers: answer,
   });
 }

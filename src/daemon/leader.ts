@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { leaderWords } from '../render/daemon-words.js';
 import type { Follower } from './http.js';
 import type { Env } from '../util/env.js';
+import type { TransportLimits } from '../util/transport-limits.js';
 
 type DaemonLeadership = ReturnType<typeof electedLeadership>;
 
@@ -46,6 +47,8 @@ export function electedLeadership(
     metrics: DaemonMetrics;
     kubeConfig?: KubeConfig;
     env: Env;
+    /** The daemon's --connect-timeout, …: the Lease's calls are bounded by them. */
+    limits: TransportLimits;
     /** Several Leases (one per environment): how candidates take turns (leader-elector.ts). */
     candidacy?: Candidacy;
   },
@@ -86,7 +89,7 @@ export function electedLeadership(
         const { LeaseLock, loadKubeConfig } = await import('../lease/k8s-lease.js');
         const { LeaderElector } = await import('../lease/leader-elector.js');
         const lock = new LeaseLock(
-          deps.kubeConfig ?? loadKubeConfig(deps.env),
+          deps.kubeConfig ?? loadKubeConfig(deps.env, deps.limits),
           election.lease,
           election.identity,
           election.leaseDurationMs,

@@ -173,7 +173,7 @@ async function startUnit(
       ),
     );
   const leadership = config.leaderElection
-    ? electedLeadership(config.leaderElection, { ...deps, logger, metrics })
+    ? electedLeadership(config.leaderElection, { ...deps, logger, metrics, limits: config.limits })
     : soleLeadership();
   if (!config.leaderElection) metrics.leader.set(1);
   const pipeline = await unitPipeline(name, config, deps, logger, learn, shutdown.signal);
@@ -203,7 +203,7 @@ async function startUnit(
       ({ ConfigMapValue, loadKubeConfig }) =>
         (suffix: string, key: string, what: string) =>
           new ConfigMapValue(
-            deps.kubeConfig ?? loadKubeConfig(deps.env),
+            deps.kubeConfig ?? loadKubeConfig(deps.env, config.limits),
             { namespace: lease.namespace, name: `${lease.name}-${suffix}` },
             key,
             what,
@@ -518,7 +518,9 @@ async function unitPipeline(
   const timings = election && termTimings(election);
   const k8s = config.lock && {
     ref: config.lock,
-    kubeConfig: deps.kubeConfig ?? (await import('../lease/k8s-lease.js')).loadKubeConfig(deps.env),
+    kubeConfig:
+      deps.kubeConfig ??
+      (await import('../lease/k8s-lease.js')).loadKubeConfig(deps.env, config.limits),
   };
   // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
   // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
@@ -530,6 +532,7 @@ async function unitPipeline(
       shared,
       env: deps.env,
       signal,
+      limits: config.limits,
     });
   let warnedLock = false;
   const off = cachesOff(deps.env);

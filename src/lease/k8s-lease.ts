@@ -16,10 +16,11 @@ import {
   CoreV1Api,
   KubeConfig,
   Observable,
+  ResponseContext,
   ServerConfiguration,
   type RequestContext,
-  type ResponseContext,
   createConfiguration,
+  wrapHttpLibrary,
   type ApiConstructor,
   type ApiType,
   type ConfigurationOptions,
@@ -36,11 +37,16 @@ import {
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
-import { connectFailure, connectionLost, noAnswerWords } from '../util/reach.js';
+import { connectFailure, connectionLost, noAnswerWords, oversizedHeaders } from '../util/reach.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
-import { LIMIT_SETTINGS, transportLimits, type TransportLimits } from '../util/transport-limits.js';
-import { formatDuration } from '../util/duration.js';
+import {
+  CallDeadline,
+  limitOf,
+  limitWords,
+  type TransportLimits,
+} from '../util/transport-limits.js';
+import { boundedRequest } from '../util/bounded-request.js';
 
 export type LeaseRef = K8sPlace;
 
@@ -59,9 +65,10 @@ export interface LeaseTiming {
 }
 
 /**
- * A kubeconfig whose every API call ends within the call timeout, its answer read included:
- * client-node's fetch has no timer of its own, so an API server (or a proxy before it) trickling
- * its answer held a Lease renewal or an inventory read forever.
+ * A kubeconfig whose every API call is bounded as every HTTP client's is (util/transport-
+ * limits.ts: connect, read, call, size): client-node's fetch has no timer and no cap of its own,
+ * so an API server (or a proxy before it) trickling or never ending its answer held a Lease
+ * renewal or an inventory read forever, or took the process's memory.
  */
 class BoundedKubeConfig extends KubeConfig {
   constructor(readonly limits: TransportLimits) {
@@ -71,28 +78,54 @@ class BoundedKubeConfig extends KubeConfig {
   override makeApiClient<T extends ApiType>(api: ApiConstructor<T>): T {
     const cluster = this.getCurrentCluster();
     if (!cluster) throw new Error('No active cluster!');
-    const ms = this.limits.callTimeoutMs;
-    const deadline = {
-      pre: (req: RequestContext) => (req.setSignal(AbortSignal.timeout(ms)), Promise.resolve(req)),
-      post: (res: ResponseContext) => Promise.resolve(res),
-    };
     return new api(
       createConfiguration({
         baseServer: new ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
-        promiseMiddleware: [deadline],
+        httpApi: wrapHttpLibrary({ send: (req) => boundedSend(req, this.limits) }),
       }),
     );
   }
 }
 
+/** One API call within the call timeout (the term's signal, when it carries one, beside it). */
+async function boundedSend(req: RequestContext, limits: TransportLimits): Promise<ResponseContext> {
+  const body = req.getBody();
+  // client-node sends JSON text; a form is never asked for here.
+  if (body !== undefined && typeof body !== 'string')
+    throw new TypeError('the Kubernetes API client sends string bodies only');
+  const deadline = new CallDeadline(limits);
+  const term = req.getSignal();
+  try {
+    const answer = await boundedRequest(
+      new URL(req.getUrl()),
+      {
+        method: req.getHttpMethod(),
+        headers: req.getHeaders(),
+        body,
+        signal: term ? AbortSignal.any([term, deadline.signal]) : deadline.signal,
+        agent: req.getAgent(),
+      },
+      limits,
+    );
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(answer.headers))
+      if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const text = () => Promise.resolve(answer.body.toString('utf8'));
+    const binary = () => Promise.resolve(answer.body);
+    return new ResponseContext(answer.status, headers, { text, binary });
+  } finally {
+    deadline.done();
+  }
+}
+
 /**
  * In a pod (KUBERNETES_SERVICE_HOST) its service account; else the files of KUBECONFIG (merged,
- * as kubectl does) or ~/.kube/config. Its calls are bounded by the call timeout the environment
- * sets (POOLSYNC_CALL_TIMEOUT), as the forges' are.
+ * as kubectl does) or ~/.kube/config. Its calls are bounded by `limits`, the command's or the
+ * daemon's (--connect-timeout, --read-timeout, --call-timeout, --max-response-size).
  */
-export function loadKubeConfig(env: Env): KubeConfig {
-  const kc = new BoundedKubeConfig(transportLimits({}, env));
+export function loadKubeConfig(env: Env, limits: TransportLimits): KubeConfig {
+  const kc = new BoundedKubeConfig(limits);
   const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   try {
     if (env.KUBERNETES_SERVICE_HOST && files.length === 0) kc.loadFromCluster();
@@ -153,15 +186,18 @@ export function statusOf(err: unknown): number | null {
   return typeof code === 'number' ? code : null;
 }
 
-/** Short (client-node's message holds the response); 403 names the rights. */
-function describe(err: unknown, what: string, objects: string, server: ApiServer): Error {
+/**
+ * Short (client-node's message holds the response); 403 names the rights. One line, never a
+ * stack: `apply --lock k8s:` said an API server out of reach as an internal error.
+ */
+function describe(err: unknown, what: string, objects: string, server: ApiServer): UserError {
   const status = statusOf(err);
   if (status === 403)
-    return new Error(
+    return new UserError(
       `${what}: forbidden (403): the service account needs get, create and update on ${objects} (see examples/deploy/rbac.yaml)`,
     );
-  if (status !== null) return new Error(`${what}: the Kubernetes API answered HTTP ${status}`);
-  return new Error(`${what}: ${unanswered(err, server)}`);
+  if (status !== null) return new UserError(`${what}: the Kubernetes API answered HTTP ${status}`);
+  return new UserError(`${what}: ${unanswered(err, server)}`);
 }
 
 /** Where the API server's URL comes from, for what to check. */
@@ -175,20 +211,25 @@ interface ApiServer {
 }
 
 /**
- * A call without an answer in the words of every client (util/reach.ts), naming the API server's
- * origin (never a kubeconfig's credentials); another error (client-node's own) as it is.
+ * A call without an answer in the words of every client (util/reach.ts, util/transport-limits.ts),
+ * naming the API server's origin (never a kubeconfig's credentials); another error (client-node's
+ * own) as it is.
  */
 function unanswered(err: unknown, server: ApiServer): string {
-  // Aborted while no term was cut (callers say that first): the call's deadline, which only
-  // the variable sets (loadKubeConfig), not the commands' --call-timeout.
-  if ((err as Error | null)?.name === 'AbortError' && server.limits) {
-    const { env } = LIMIT_SETTINGS.call;
-    return `the Kubernetes API at ${server.origin} sent no complete answer within ${formatDuration(server.limits.callTimeoutMs)}, the deadline of one call (env ${env}); raise ${env} to wait longer`;
-  }
+  const at = `the Kubernetes API at ${server.origin}`;
+  // Aborted while no term was cut (callers say that first): a limit of the call.
+  const limit = limitOf(err);
+  if (limit !== null && server.limits) return `${at}: ${limitWords(limit, server.limits)}`;
+  const answered = oversizedHeaders(err);
+  if (answered !== null) return `${at}: ${answered}`;
   if (connectFailure(err) === null && connectionLost(err) === null)
     return (err as Error).message ?? String(err);
   return `cannot reach the Kubernetes API: ${noAnswerWords(err, server.origin, KUBE_SETTING)}`;
 }
+
+/** A call that got no HTTP status, in the words above (flyteadmin's clusters ConfigMap). */
+export const unansweredCall = (err: unknown, kc: KubeConfig): string =>
+  unanswered(err, serverOf(kc));
 
 function serverOf(kc: KubeConfig): ApiServer {
   const server = kc.getCurrentCluster()?.server ?? '';
@@ -361,9 +402,7 @@ function termCalls(signal: AbortSignal): ConfigurationOptions {
     middleware: [
       {
         pre: (req) => {
-          // Beside the call's deadline (BoundedKubeConfig).
-          const deadline = req.getSignal();
-          req.setSignal(deadline ? AbortSignal.any([deadline, signal]) : signal);
+          req.setSignal(signal);
           return new Observable(Promise.resolve(req));
         },
         post: (res) => new Observable(Promise.resolve(res)),
@@ -527,8 +566,7 @@ export class ConfigMapInventory {
     if (cut) return cut;
     if (statusOf(err) === 409)
       return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
-    const e = describe(err, what, `configmaps in namespace ${this.ref.namespace}`, this.server);
-    return statusOf(err) === 403 ? new UserError(e.message) : e;
+    return describe(err, what, `configmaps in namespace ${this.ref.namespace}`, this.server);
   }
 }
 

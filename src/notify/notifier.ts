@@ -19,7 +19,7 @@ import {
   type NotifyEventKind,
 } from './config.js';
 import { nothingToSend } from '../render/rendered-files.js';
-import { noAnswerWords, Reach } from '../util/reach.js';
+import { noAnswerWords, oversizedHeaders, Reach } from '../util/reach.js';
 import {
   CallDeadline,
   DEFAULT_LIMITS,
@@ -178,11 +178,15 @@ export class Notifier {
         wait = retryAfterMs(res.headers['retry-after'], this.clock.now());
       } catch (err) {
         const timedOut = !closing.signal.aborted && limitOf(err) === 'call';
+        // Answered: the receiver answers the same way again.
+        const answered = oversizedHeaders(err);
         why = closing.signal.aborted
           ? (closing.signal.reason as Error).message
           : timedOut
             ? `${origin}: ${limitWords('call', this.limits)}`
-            : noAnswerWords(err, origin, `the ${dest.origin} URL`, undefined, reach);
+            : answered
+              ? `${origin}: ${answered}`
+              : noAnswerWords(err, origin, `the ${dest.origin} URL`, undefined, reach);
         // The receiver took the message (its status said so); only its answer never ended.
         if (status !== null && status < 300) {
           this.o.logger?.warn(
@@ -191,8 +195,8 @@ export class Notifier {
           );
           return;
         }
-        // Another try would wait the whole call timeout again.
-        retryable = !timedOut;
+        // Another try would wait the whole call timeout again, or meet the same headers.
+        retryable = !timedOut && !answered;
       } finally {
         deadline.done();
       }

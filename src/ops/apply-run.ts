@@ -50,6 +50,7 @@ import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanShape } from '../plan/index.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
+import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState } from '../plan/inventory.js';
 import {
   classify,
@@ -315,7 +316,10 @@ async function takeApplyLocks(
     if (locks.lease) {
       k8s = {
         ref: locks.lease,
-        kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(locks.opening.vars),
+        kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(
+          locks.opening.vars,
+          locks.limits ?? DEFAULT_LIMITS,
+        ),
       };
     }
     const calls = new AbortController();
@@ -328,6 +332,7 @@ async function takeApplyLocks(
       stateDir: locks.stateDir,
       shared: locks.sharedInventory,
       env: locks.opening.vars,
+      limits: locks.limits,
     });
     const warn = (m: string) => {
       if (warnUnshared(inventory)) wait.stderr(`warning: ${m}\n`);

@@ -157,6 +157,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
       stateDir: source.stateDir,
       shared: source.sharedInventory,
       env: source.opening.vars,
+      limits: source.limits,
     });
     const readLive: LiveReading = async (need, before) => {
       const live = await readLiveWithInventory(cp, store, need, undefined, before);

@@ -61,6 +61,12 @@ const SAID: Record<Exclude<Hostility, 'bomb'> | 'dropped', RegExp> = {
   dropped: /no connection within 300ms \(--connect-timeout, env POOLSYNC_CONNECT_TIMEOUT\)/,
 };
 
+const escapeRegExp = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Headers over Node's bound: an answer, from a server that was reached (util/reach.ts). */
+const OVERSIZED = (code: string) =>
+  `the server answered with headers larger than 16 KiB, the most poolsync accepts (${code}): a proxy or sign-in gateway between may add them; if they are the server's own, raise the bound with NODE_OPTIONS=--max-http-header-size=BYTES`;
+
 /** The error `p` ends with: one line. */
 async function failure(p: Promise<unknown>): Promise<string> {
   const err = await p.then(
@@ -175,6 +181,24 @@ describe('flyteadmin', () => {
     expect(await failure(closing(cp, (c) => c.assignments!.listAssignments()))).toMatch(said);
   });
 
+  // Said `cannot reach …/.well-known/oauth-authorization-server (HPE_HEADER_OVERFLOW; 2 attempts)`.
+  it('with OAuth, discovery answering headers over 16 KiB: said as such, not retried', async () => {
+    const s = await startRawServer({ mode: 'huge-headers' });
+    cleanup.add(s.close);
+    const cp = new FlyteadminControlPlane(s.url, {
+      ...tuning('endless'),
+      maxRetries: 3,
+      credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    });
+    const said = await failure(closing(cp, (c) => c.assignments!.listAssignments()));
+    expect(said).toContain(
+      `: ${s.url}/.well-known/oauth-authorization-server: ${OVERSIZED('HPE_HEADER_OVERFLOW')}`,
+    );
+    expect(said).not.toMatch(/cannot reach|could not be reached|attempts|fallback/);
+    // Its two documents, asked at once, once each (no retry, no OpenID fallback).
+    expect(s.counts.hostile).toBe(2);
+  });
+
   it('a wrong client secret is asked for once, never retried', async () => {
     const cp = new FlyteadminControlPlane(upstream(), {
       ...tuning('endless'),
@@ -226,6 +250,23 @@ describe('Union', () => {
     const cp = await open(s.host, tuning(mode, mode === 'trickle' || mode === 'silent'));
     const said = mode === 'bomb' ? SAID.endless : mode === 'silent' ? SAID.trickle : SAID[mode];
     expect(await failure(closing(cp, (c) => c.queues!.listQueues()))).toMatch(said);
+  });
+
+  // Said `… (UNAVAILABLE from …/ListQueues)` in the parser's words, after every retry.
+  it('an API answering headers over 16 KiB: said as such, not retried', async () => {
+    const s = await startRawServer({
+      mode: 'huge-headers',
+      upstream: union.host,
+      passes: oauthPath,
+    });
+    cleanup.add(s.close);
+    const cp = await open(s.host, { ...tuning('endless'), maxRetries: 3 });
+    const said = await failure(closing(cp, (c) => c.queues!.listQueues()));
+    expect(said).toMatch(
+      new RegExp(`ListQueues: ${escapeRegExp(OVERSIZED('HPE_HEADER_OVERFLOW'))}$`),
+    );
+    expect(said).not.toMatch(/cannot reach|could not be reached|UNAVAILABLE from/);
+    expect(s.counts.hostile).toBe(1);
   });
 
   it('a wrong API secret is refused at once, never retried', async () => {

@@ -529,6 +529,7 @@ describe('a replica taking the Lease', () => {
       metrics: new DaemonMetrics({ processMetrics: false }),
       kubeConfig,
       env: {},
+      limits: DEFAULT_LIMITS,
     };
     const election = (identity: string) => ({
       lease: { namespace: 'poolsync', name: 'handoff' },

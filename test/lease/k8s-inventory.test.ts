@@ -12,6 +12,7 @@
  */
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
 import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
@@ -25,7 +26,11 @@ import {
 import { VirtualClock } from '../support/virtual-clock.js';
 import { writeKubeconfig } from '../support/fake-kube-api.js';
 import { startPartitionProxy } from '../support/partition-proxy.js';
-import { startHostileServer } from '../support/hostile-server.js';
+import { dropping, startHostileServer, startRawServer } from '../support/hostile-server.js';
+import { memoryIo, exitOf } from '../support/memory-io.js';
+import { tempDir, writeRepo } from '../support/repo.js';
+import { startFlyteadmin } from '../flyteadmin/helpers.js';
+import type { TransportLimits } from '../../src/util/transport-limits.js';
 import { cleanup } from '../support/cleanup.js';
 import { until } from '../support/until.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
@@ -329,23 +334,101 @@ describe("the daemon's term", () => {
   });
 });
 
-describe('an API server that answers 200 and trickles its body forever', () => {
-  it('a Lease or inventory call ends at the call timeout, with or without a term', async () => {
-    const trickle = await startHostileServer({ mode: 'trickle' });
-    cleanup.add(() => trickle.close());
-    const kc = loadKubeConfig({
-      KUBECONFIG: writeKubeconfig(trickle.url, 't0ken'),
-      POOLSYNC_CALL_TIMEOUT: '300ms',
-    });
-    const place = { namespace: 'poolsync', name: 'inv' };
-    const limit = `the Kubernetes API at ${trickle.url} sent no complete answer within 300ms, the deadline of one call (env POOLSYNC_CALL_TIMEOUT); raise POOLSYNC_CALL_TIMEOUT to wait longer`;
+/**
+ * A misbehaving API server (or a proxy before it) as the Kubernetes API: each call ends at the
+ * limit that fired, in the words of every HTTP client with the setting that changes it
+ * (util/transport-limits.ts). client-node's fetch has no bound of its own: a dropped port waited
+ * the system's two minutes, a silent server forever, an endless answer took the memory, and only
+ * POOLSYNC_CALL_TIMEOUT reached it, never the commands' and the daemon's --call-timeout.
+ */
+describe('a misbehaving Kubernetes API server', () => {
+  const place = { namespace: 'poolsync', name: 'inv' };
+  const limits = (o: Partial<TransportLimits>): TransportLimits => ({
+    connectTimeoutMs: 60_000,
+    readTimeoutMs: 60_000,
+    callTimeoutMs: 60_000,
+    maxResponseBytes: 1024 * 1024,
+    ...o,
+  });
+  const kubeAt = (url: string, l: TransportLimits) =>
+    loadKubeConfig({ KUBECONFIG: writeKubeconfig(url, 't0ken') }, l);
+  const SAID = {
+    endless:
+      'the answer is larger than 1 MiB (--max-response-size, env POOLSYNC_MAX_RESPONSE_SIZE): is it the right server? raise --max-response-size if the answer is really that large',
+    trickle:
+      'no complete answer within 300ms, the deadline of one call with its retries (--call-timeout, env POOLSYNC_CALL_TIMEOUT); raise --call-timeout to wait longer',
+    silent:
+      'nothing was received for 300ms (--read-timeout, env POOLSYNC_READ_TIMEOUT): the server or the network stalled; raise --read-timeout if it is only slow',
+  } as const;
+  const LIMIT = {
+    endless: {},
+    trickle: { callTimeoutMs: 300 },
+    silent: { readTimeoutMs: 300 },
+  } as const;
+
+  it.each(['endless', 'trickle', 'silent'] as const)(
+    '%s: a Lease or inventory call ends naming the limit, with or without a term',
+    async (mode) => {
+      const s = await startHostileServer({ mode });
+      cleanup.add(() => s.close());
+      const kc = kubeAt(s.url, limits(LIMIT[mode]));
+      const said = `the Kubernetes API at ${s.url}: ${SAID[mode]}`;
+      await expect(new LeaseLock(kc, place, 'me', 15_000).tryAcquireOrRenew()).rejects.toThrow(
+        `reading Lease poolsync/inv: ${said}`,
+      );
+      const term = new AbortController();
+      const inv = new ConfigMapInventory(kc, place, 'k.json', undefined, undefined, term.signal);
+      await expect(inv.readInventory()).rejects.toThrow(
+        `reading the inventory (ConfigMap poolsync/inv): ${said}`,
+      );
+      expect(s.counts.hostile).toBe(2);
+    },
+  );
+
+  it('a port whose packets are dropped: no connection within the connect timeout', async () => {
+    const d = await dropping();
+    cleanup.add(d.close);
+    const url = `http://127.0.0.1:${d.port}`;
+    const kc = kubeAt(url, limits({ connectTimeoutMs: 300 }));
     await expect(new LeaseLock(kc, place, 'me', 15_000).tryAcquireOrRenew()).rejects.toThrow(
-      `reading Lease poolsync/inv: ${limit}`,
+      `reading Lease poolsync/inv: the Kubernetes API at ${url}: no connection within 300ms (--connect-timeout, env POOLSYNC_CONNECT_TIMEOUT): a firewall or a missing VPN may be dropping its packets; check the address and the network, or raise --connect-timeout`,
     );
-    const term = new AbortController();
-    const inv = new ConfigMapInventory(kc, place, 'k.json', undefined, undefined, term.signal);
-    await expect(inv.readInventory()).rejects.toThrow(limit);
-    expect(trickle.counts.hostile).toBe(2);
+  });
+
+  // Said `request to … failed, reason: Parse Error: Header overflow` before: it was reached.
+  it('headers over 16 KiB are an answer, said as such', async () => {
+    const s = await startRawServer({ mode: 'huge-headers' });
+    cleanup.add(s.close);
+    const kc = kubeAt(s.url, limits({}));
+    const err = (await new LeaseLock(kc, place, 'me', 15_000).tryAcquireOrRenew().then(
+      () => null,
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toBe(
+      `reading Lease poolsync/inv: the Kubernetes API at ${s.url}: the server answered with headers larger than 16 KiB, the most poolsync accepts (HPE_HEADER_OVERFLOW): a proxy or sign-in gateway between may add them; if they are the server's own, raise the bound with NODE_OPTIONS=--max-http-header-size=BYTES`,
+    );
+  });
+
+  it('`--call-timeout` given as a flag bounds a Lease call (apply --lock k8s:), over the variable', async () => {
+    const s = await startHostileServer({ mode: 'trickle' });
+    cleanup.add(() => s.close());
+    // flyteadmin has no apply lock of its own: --lock's Lease is the lock across machines.
+    const fa = await startFlyteadmin(null);
+    cleanup.add(() => fa.close());
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), {});
+    const io = memoryIo({
+      KUBECONFIG: writeKubeconfig(s.url, 't0ken'),
+      POOLSYNC_CALL_TIMEOUT: '5s',
+    });
+    const { main } = await import('../../src/cli/run.js');
+    const argv = ['apply', repo, '--control-plane', fa.url];
+    argv.push('--auto-approve', '--state-dir', join(root, 'sd'));
+    argv.push('--lock', 'k8s:poolsync/apply-lock', '--call-timeout', '300ms');
+    expect(await exitOf(io, main(argv, io))).toBe(1);
+    expect(io.err()).toBe(
+      `Error: reading Lease poolsync/apply-lock: the Kubernetes API at ${s.url}: ${SAID.trickle}\n`,
+    );
   });
 });
 

@@ -13,7 +13,7 @@ import { eventForRun, RunNotifications } from '../../src/notify/daemon-hook.js';
 import { Notifier, slackMessage } from '../../src/notify/notifier.js';
 import type { NotifyEvent } from '../../src/notify/config.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
-import { startHostileServer, type Hostility } from '../support/hostile-server.js';
+import { startHostileServer, startRawServer, type Hostility } from '../support/hostile-server.js';
 import { cleanup } from '../support/cleanup.js';
 import { until } from '../support/until.js';
 import { VirtualClock } from '../support/virtual-clock.js';
@@ -196,6 +196,32 @@ describe('Notifier', () => {
       expect(log).toContain(
         `"error":"${server.url}: no complete answer within 300ms, the deadline of one call with its retries (--call-timeout, env POOLSYNC_CALL_TIMEOUT)`,
       );
+    expect(log).not.toContain('s3cr3t');
+  });
+
+  // Said `could not be reached … no answer (UND_ERR_HEADERS_OVERFLOW)`, and tried 5 times.
+  it('an answer whose headers are over 16 KiB is said as such, and not tried again', async () => {
+    const huge = await startRawServer({ mode: 'huge-headers' });
+    cleanup.add(huge.close);
+    const { lines, logger } = logSink();
+    const n = new Notifier({
+      destinations: [
+        { kind: 'webhook', url: `${huge.url}/hook?key=s3cr3t`, origin: 'webhook (test)' },
+      ],
+      logger,
+      clock: new VirtualClock(),
+    });
+    n.notify(event());
+    await n.flush();
+    await n.close();
+    expect(huge.counts.hostile).toBe(1);
+    const log = lines.join('\n');
+    expect(log).toMatch(
+      /"destination":"webhook \(test\)".*"attempts":1.*notification not delivered/,
+    );
+    expect(log).toContain(
+      `"error":"${huge.url}: the server answered with headers larger than 16 KiB, the most poolsync accepts (UND_ERR_HEADERS_OVERFLOW): a proxy or sign-in gateway between may add them; if they are the server's own, raise the bound with NODE_OPTIONS=--max-http-header-size=BYTES"`,
+    );
     expect(log).not.toContain('s3cr3t');
   });
 

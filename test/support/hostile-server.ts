@@ -185,14 +185,18 @@ export type RawHostility = 'trickled-headers' | 'huge-headers';
  * A server at the level of bytes (node:net), once a request's headers are read:
  * `trickled-headers` sends a status line and a header one byte every `trickleMs`, never ending
  * them (bytes arrive, the answer never completes); `huge-headers` answers at once with a header
- * of `headerBytes`, more than an HTTP client accepts (16 KiB).
+ * of `headerBytes`, more than an HTTP client accepts (16 KiB). A connection whose first request's
+ * path `passes` is joined to `upstream` (`127.0.0.1:PORT`) byte for byte, its Host kept.
  */
 export async function startRawServer(o: {
   mode: RawHostility;
   trickleMs?: number;
   headerBytes?: number;
+  upstream?: string;
+  passes?: (path: string) => boolean;
 }): Promise<HostileServer> {
   const counts = { hostile: 0, passed: 0 };
+  const passed: string[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer((socket) => {
@@ -204,6 +208,20 @@ export async function startRawServer(o: {
       if (asked.includes('\r\n\r\n')) return;
       asked += chunk.toString('latin1');
       if (!asked.includes('\r\n\r\n')) return;
+      const path = asked.split(' ', 2)[1] ?? '/';
+      if (o.upstream && o.passes?.(path)) {
+        counts.passed++;
+        passed.push(path);
+        const [host, port] = o.upstream.split(':');
+        const up = connect(Number(port), host!);
+        sockets.add(up);
+        up.on('error', () => socket.destroy());
+        up.on('close', () => socket.destroy());
+        up.write(Buffer.from(asked, 'latin1'));
+        socket.pipe(up);
+        up.pipe(socket);
+        return;
+      }
       counts.hostile++;
       if (o.mode === 'huge-headers')
         return void socket.write(
@@ -226,7 +244,7 @@ export async function startRawServer(o: {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     counts,
-    passed: [],
+    passed,
     close: async () => {
       for (const t of timers) clearInterval(t);
       for (const s of sockets) s.destroy();

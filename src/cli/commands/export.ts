@@ -697,11 +697,12 @@ async function writeExported(out: string, file: ExportedFile): Promise<void> {
 function storeOf(
   cp: ControlPlane,
   url: string,
-  args: { 'state-dir': string; inventory?: string },
+  args: { 'state-dir': string; inventory?: string } & Parameters<typeof networkOf>[0],
   io: Io,
 ): InventoryStore {
   const shared = sharedInventoryOf(args, io.env);
-  return inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env });
+  const { limits } = networkOf(args, io);
+  return inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env, limits });
 }
 
 /**
@@ -1130,11 +1131,13 @@ async function withState(
 ): Promise<number> {
   await requireFolder(args.dir, 'state list');
   const target = await oneTarget(args.dir, args, 'state', io.env);
-  const cp = await openToRead(target, io, networkOf(args, io));
+  const network = networkOf(args, io);
+  const cp = await openToRead(target, io, network);
   try {
     const shared = sharedInventoryOf(args, io.env);
     const stateDir = args['state-dir'];
-    const store = inventoryStore(cp, target.url, { stateDir, shared, env: io.env });
+    const { limits } = network;
+    const store = inventoryStore(cp, target.url, { stateDir, shared, env: io.env, limits });
     const [live, record] = await Promise.all([readLiveState(cp), store.read()]);
     return await fn({ target, cp, store, record, live: withInventory(live, record) });
   } finally {

@@ -132,7 +132,7 @@ export class FlyteadminControlPlane implements ControlPlane {
     this.clustersConfigMap = opts.clustersConfigMap ?? null;
     this.kubeConfig =
       opts.kubeConfig ??
-      (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig({}));
+      (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig({}, limits));
   }
 
   get url(): string {
@@ -244,7 +244,8 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
     ...opts.http,
     credentials,
     org: org.trim(),
-    kubeConfig: async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig(env),
+    kubeConfig: async () =>
+      (await import('../../lease/k8s-lease.js')).loadKubeConfig(env, limitsOf(opts.http ?? {})),
     clustersConfigMap:
       configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
   });
@@ -597,13 +598,16 @@ export async function readDeployedConfig(
   if (!ref) return unread(null, NOT_CONFIGURED);
   const source = `k8s:${ref.namespace}/${ref.name}`;
   let text: string | undefined;
+  let kc: KubeConfig | undefined;
   try {
     const { CoreV1Api } = await import('@kubernetes/client-node');
-    const api = (await kubeConfig()).makeApiClient(CoreV1Api);
+    kc = await kubeConfig();
+    const api = kc.makeApiClient(CoreV1Api);
     const cm = await api.readNamespacedConfigMap({ name: ref.name, namespace: ref.namespace });
     text = cm.data?.[CLUSTERS_KEY];
   } catch (err) {
-    return unread(source, `cannot read ConfigMap ${ref.namespace}/${ref.name}: ${reason(err)}`);
+    const why = await reason(err, kc);
+    return unread(source, `cannot read ConfigMap ${ref.namespace}/${ref.name}: ${why}`);
   }
   if (text === undefined)
     return unread(source, `ConfigMap ${ref.namespace}/${ref.name} has no key ${CLUSTERS_KEY}`);
@@ -646,10 +650,13 @@ export function parseClustersYaml(
   };
 }
 
-function reason(err: unknown): string {
+async function reason(err: unknown, kc: KubeConfig | undefined): Promise<string> {
   const code = (err as { code?: unknown }).code;
   if (code === 403) return 'forbidden (grant get on configmaps in that namespace)';
   if (code === 404) return 'not found';
   if (code === 401) return 'unauthorized';
-  return typeof code === 'number' ? `HTTP ${code}` : ((err as Error).message ?? String(err));
+  if (typeof code === 'number') return `HTTP ${code}`;
+  // No answer, or a limit: in the words of every client (a kubeconfig that did not load: its own).
+  if (kc === undefined) return (err as Error).message ?? String(err);
+  return (await import('../../lease/k8s-lease.js')).unansweredCall(err, kc);
 }

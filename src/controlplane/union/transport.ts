@@ -18,7 +18,7 @@ import {
   createGrpcTransport,
   Http2SessionManager,
 } from '@connectrpc/connect-node';
-import { connectionLost, Reach } from '../../util/reach.js';
+import { connectionLost, oversizedHeaders, Reach } from '../../util/reach.js';
 import { ControlPlaneError, type ControlPlaneErrorCode, unreachable } from '../errors.js';
 import type { TokenSource } from '../oauth.js';
 import type { RetryPolicy } from '../../util/backoff.js';
@@ -248,6 +248,10 @@ export function withRetry<T>(
           `${call.address ? `${call.address}: ` : ''}${call.rpc}: ${limitWords('size', limits)}`,
           call.address,
         );
+      // Answered: the same server answers the same way.
+      const answered = oversizedHeaders(err);
+      if (answered)
+        throw new ControlPlaneError('UNAVAILABLE', `${label}: ${answered}`, call.address);
       const failure = reach.failureOf(err);
       // Anything but a failure to connect came from Union (or a proxy in front of it).
       if (failure === null && err.cause === undefined) {
