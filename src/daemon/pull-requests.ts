@@ -161,8 +161,9 @@ export function pullRequestSide(
   const plans = onPullRequest ?? own;
   const onPull =
     plans &&
-    ((e: PullRequestEvent) => {
-      withdrawApprovals(e, units, logger);
+    (async (e: PullRequestEvent) => {
+      own?.learn(e);
+      await withdrawApprovals(e, units, logger, forges.get(e.provider)?.forge);
       return plans(e);
     });
   return { onPullRequest: onPull ?? undefined, onComment, forges };
@@ -172,15 +173,24 @@ export function pullRequestSide(
  * An approval by comment is of its pull request at the head it was granted for: new commits
  * (GitHub `synchronize`, GitLab `update`, which webhooks.ts passes only with new commits) or a
  * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it
- * (docs/daemon.md#an-approval-by-comment-is-of-its-pull-request-merged).
+ * (docs/daemon.md#an-approval-by-comment-is-of-its-pull-request-merged). New commits are the
+ * head the forge reads now: a late or redelivered event of an older commit withdraws nothing
+ * granted at the head (unread, the event's head).
  */
-function withdrawApprovals(e: PullRequestEvent, units: readonly Unit[], logger: Logger): void {
+async function withdrawApprovals(
+  e: PullRequestEvent,
+  units: readonly Unit[],
+  logger: Logger,
+  forge: ApprovalForge | undefined,
+): Promise<void> {
   const moved = e.action === 'synchronize' || e.action === 'update';
   const closed = (e.action === 'closed' && e.merged !== true) || e.action === 'close';
   if (!moved && !closed) return;
-  const why = moved ? approvalWords.newCommits(e.headSha) : approvalWords.closedUnmerged;
+  const now = moved && forge ? await forge.pullRequest(e.number).catch(() => null) : null;
+  const head = now?.headSha ?? e.headSha;
+  const why = moved ? approvalWords.newCommits(head) : approvalWords.closedUnmerged;
   for (const u of units)
-    for (const r of u.approvals.withdraw(e.provider, e.number, moved ? e.headSha : null, why))
+    for (const r of u.approvals.withdraw(e.provider, e.number, moved ? head : null, why))
       logger.info(
         { ...approvalFields(r), environment: u.name ?? undefined, reason: why },
         'approval by comment withdrawn',

@@ -10,6 +10,7 @@
 import { onlyHeldErrors } from '../plan/guardrails.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { visibleChanges, type Change, type Plan } from '../model/plan.js';
+import { policyVerdict, type PolicyReport } from '../model/policy.js';
 import { countPlan } from '../plan/counts.js';
 import { destructiveChanges } from '../plan/hold.js';
 import {
@@ -41,7 +42,7 @@ const IN_DIFF: ReadonlySet<Change['action']> = new Set(['create', 'update', 'rep
 /** What the caller knows of what merging does: the daemon's policy and what it will hold. */
 export interface MergeFacts {
   policy: 'safe' | 'all' | 'none';
-  /** Changes policy `safe` holds for approval (listed above the plan by the comment). */
+  /** Changes the daemon holds for approval, by its policy `safe` or a guardrail (listed above the plan by the comment). */
   held: number;
 }
 
@@ -56,6 +57,8 @@ export interface MarkdownOptions {
   lead?: string;
   /** The generated files the commit changes, which no plan sends: said first, as the CLI does. */
   rendered?: RenderedFilesNote;
+  /** What the plan's policies said (the comment shows them before the plan): merging follows it. */
+  policies?: PolicyReport;
 }
 
 /** A long warning is cut to this many characters: one line per code must stay one line. */
@@ -71,9 +74,9 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const changes = visibleChanges(plan);
   const rendered = opts.rendered?.files.length ? opts.rendered : undefined;
   const head = [...headLines(plan, rendered), ...(opts.lead ? [opts.lead, ''] : [])];
-  const end = [metaLine(plan), '', mergeLine(plan, opts.merge)];
+  const end = [metaLine(plan), '', mergeLine(plan, opts.merge, opts.policies)];
   const room = new Room((opts.maxChars ?? 60_000) - size(head) - size(end));
-  errorsSection(room, plan);
+  errorsSection(room, plan, heldByBudget(plan, opts.merge));
   if (rendered)
     room.whole(renderedSection(rendered), (n) => `_${plural(n, 'rendered file')} not listed._`);
   destructiveSection(room, plan, opts.listed ?? new Set());
@@ -193,13 +196,24 @@ function renderedSection(rendered: RenderedFilesNote) {
   return { lines, items: n };
 }
 
-function errorsSection(room: Room, plan: Plan): void {
+/** A destroy budget exceeded fails the plan, but the daemon holds it for approval (guardrails.ts). */
+const heldByBudget = (plan: Plan, merge: MergeFacts | undefined) =>
+  merge !== undefined && merge.held > 0 && onlyHeldErrors(plan);
+
+function errorsSection(room: Room, plan: Plan, held: boolean): void {
   if (plan.errors.length === 0) return;
+  const n = plural(plan.errors.length, 'error');
   room.some(
-    [`**Plan failed** with ${plural(plan.errors.length, 'error')}: nothing will be applied.`, ''],
+    [
+      held
+        ? `**Over the destroy budget** (${n}): after merge the daemon holds the changes above for approval rather than failing; \`poolsync plan\` and \`poolsync apply\` fail on it.`
+        : `**Plan failed** with ${n}: nothing will be applied.`,
+      '',
+    ],
     plan.errors.map((e) => {
       const where = [e.address, e.location].flatMap((w) => (w ? [code(w)] : [])).join(' at ');
-      return [`- :x: **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`];
+      const icon = held ? ':warning:' : ':x:';
+      return [`- ${icon} **${e.code}**${where ? ` ${where}` : ''}: ${markdownText(errorText(e))}`];
     }),
     [''],
     (n) => `- … ${plural(n, 'more error')} not shown ${NOT_SHOWN}`,
@@ -428,14 +442,18 @@ function metaLine(plan: Plan): string {
 }
 
 /** The comment's last line, Atlantis' next step: what merging this pull request does. */
-export function mergeLine(plan: Plan, merge?: MergeFacts): string {
+export function mergeLine(plan: Plan, merge?: MergeFacts, policies?: PolicyReport): string {
   const c = countPlan(plan);
   const n = c.create + c.update + c.replace + c.delete;
-  // A destroy budget exceeded fails the plan, but the daemon holds it for approval (guardrails.ts).
-  const heldByBudget = merge !== undefined && merge.held > 0 && onlyHeldErrors(plan);
-  if (plan.errors.length > 0 && !heldByBudget)
+  if (plan.errors.length > 0 && !heldByBudget(plan, merge))
     return '**Merging** applies nothing while the plan fails: fix the errors above and push again.';
   if (n === 0) return '**Merging** changes nothing on the control plane.';
+  // docs/policies.md: a denied run waits for an owner's approval; one not evaluated fails.
+  const verdict = policies ? policyVerdict(policies) : 'pass';
+  if (verdict === 'error')
+    return '**Merging** applies nothing while the policies cannot be evaluated (above): fix them and push again.';
+  if (verdict === 'deny')
+    return '**Merging** applies nothing while the policies deny this plan (above): poolsync applies none of it after merge until an owner of the policies approves exactly these failures, or a push fixes them.';
   const these = n === 1 ? 'this change' : `these ${n} changes`;
   if (merge?.policy === 'none')
     return `**Merging** applies nothing: the daemon's policy is \`none\` (it plans only); ${these} ${n === 1 ? 'waits' : 'wait'} for \`poolsync apply\`.`;

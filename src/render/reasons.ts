@@ -39,6 +39,12 @@ const BUDGET_SOURCES: Record<string, string> = {
     "as last applied, recorded by an earlier poolsync for every repository until this one's next apply records its own",
 };
 
+/** A DESTROY_BUDGET error's bound and where it comes from: `guardrails.max_destroy: 0` (the base branch's poolsync.yaml). */
+export function budgetBound(p: ReasonParams): string {
+  const from = list(p, 'from').map((f) => BUDGET_SOURCES[f] ?? f);
+  return `\`guardrails.${s(p, 'rule')}: ${s(p, 'limit')}\` (${from.join(', ')})`;
+}
+
 /** A parameter as text: a string as it is, anything else as JSON. */
 export function s(p: ReasonParams, key: string): string {
   const v = p[key];

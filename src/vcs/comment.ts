@@ -7,12 +7,13 @@
  * in the summary line; each gets an equal part of the limit and is shortened on its own.
  */
 import { policyAllows } from '../model/policy.js';
+import { onlyHeldErrors } from '../plan/guardrails.js';
 import { policyMarkdown, policySummary } from '../render/policy.js';
 import type { Change } from '../model/plan.js';
 import { closingLine, plural } from '../render/common.js';
 import { code, htmlText, renderMarkdown } from '../render/markdown.js';
 import { splitHeld } from '../plan/hold.js';
-import { errorText } from '../render/reasons.js';
+import { budgetBound, errorText } from '../render/reasons.js';
 import { unnamedObjects } from '../render/rendered-files.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import {
@@ -97,6 +98,7 @@ export function statusDescription(outcome: PublishOutcome): string {
   if (outcome.kind === 'error') return `Could not plan: ${outcome.message}`;
   const { plan } = outcome;
   if (outcome.policies && !policyAllows(outcome.policies)) return policySummary(outcome.policies);
+  if (heldByBudget(outcome)) return environmentSummary(outcome);
   if (plan.errors.length > 0) {
     const n = plan.errors.length;
     return `Plan failed with ${plural(n, 'error')}: ${plan.errors[0] ? errorText(plan.errors[0]) : ''}`;
@@ -138,13 +140,13 @@ export function buildComments(input: CommentInput): Comments {
   for (const { name, outcome: o } of sections) {
     const held = o.kind === 'plan' ? o.held : undefined;
     if (!held) continue;
-    if (codePointLength(heldSection(held, 'here')) <= share) where.set(name, 'here');
+    if (codePointLength(heldSection(held, 'here', '')) <= share) where.set(name, 'here');
     else where.set(name, lists.add(name, held) ? 'next' : 'nowhere');
     shown.set(name, where.get(name) === 'nowhere' ? null : held.fingerprint);
   }
   const heldText = (name: string, o: EnvironmentOutcome) =>
     (o.kind === 'plan' && o.policies ? `${policyMarkdown(o.policies)}\n` : '') +
-    (o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!)}\n\n` : '');
+    (o.kind === 'plan' && o.held ? `${heldSection(o.held, where.get(name)!, heldBy(o))}\n\n` : '');
 
   let section: string;
   if (outcome.kind === 'environments')
@@ -210,10 +212,34 @@ const HELD_PREVIEW = 10;
 
 const heldLine = (c: Pick<Change, 'action' | 'address'>) => `- ${code(`${c.action} ${c.address}`)}`;
 
-/** Never shortened away. */
-function heldSection(h: HeldNote, place: HeldPlace): string {
+/**
+ * Why the daemon will hold them: its policy `safe`, or a guardrail whatever the policy
+ * (docs/daemon.md#guardrails), as the daemon's run names it.
+ */
+function heldBy(o: Extract<EnvironmentOutcome, { kind: 'plan' }>): string {
+  const guards = [
+    ...o.plan.errors.flatMap((e) =>
+      e.code === 'DESTROY_BUDGET' && e.params
+        ? [`the destroy budget ${budgetBound(e.params)}`]
+        : [],
+    ),
+    ...(o.plan.confirm_destroy?.length ? ['`poolsync/confirm-destroy`'] : []),
+  ];
+  if (guards.length === 0) return 'policy `safe`';
+  return `${o.policy === 'safe' ? 'policy `safe`, and ' : ''}${guards.join(' and ')}, whatever the policy`;
+}
+
+/**
+ * Whether the plan fails only on a destroy budget, which the daemon holds for approval instead
+ * (docs/daemon.md#guardrails): its check succeeds; CI's `plan --comment` fails on it.
+ */
+export const heldByBudget = (o: EnvironmentOutcome) =>
+  o.kind === 'plan' && o.held !== undefined && onlyHeldErrors(o.plan);
+
+/** Never shortened away; `by`: why they are held (heldBy). */
+function heldSection(h: HeldNote, place: HeldPlace, by: string): string {
   const n = h.changes.length;
-  const intro = `**Held for approval** (policy \`safe\`): after merge the daemon applies the rest and holds ${n === 1 ? 'this change' : `these ${plural(n, 'change')}`}, fingerprint \`${h.fingerprint}\``;
+  const intro = `**Held for approval** (${by}): after merge the daemon applies the rest and holds ${n === 1 ? 'this change' : `these ${plural(n, 'change')}`}, fingerprint \`${h.fingerprint}\``;
   const who = h.approvers
     ? `A user with write permission who is one of ${h.approvers.principals.map((p) => `\`${p}\``).join(', ') || 'no one'} (\`${h.approvers.rule}\` in poolsync.yaml)`
     : 'A user with write permission';
@@ -270,13 +296,14 @@ function sectionBody(
       held: outcome.held?.changes.length ?? 0,
     };
     const lead = heldText.trim();
-    const { rendered } = outcome;
+    const { rendered, policies } = outcome;
     return renderMarkdown(plan, {
       maxChars: budget,
       listed,
       ...(merge ? { merge } : {}),
       ...(lead ? { lead } : {}),
       ...(rendered ? { rendered } : {}),
+      ...(policies ? { policies } : {}),
     }).trim();
   }
   if (outcome.kind === 'error') {
@@ -301,7 +328,13 @@ type Sections = Extract<PublishOutcome, { kind: 'environments' }>;
 export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'error') return 'could not plan';
   if (outcome.kind === 'invalid') return `invalid${errorsNote(outcome.errorCount)}`;
-  if (outcome.plan.errors.length > 0) return `plan failed (${outcome.plan.errors.length} errors)`;
+  const held = heldByBudget(outcome);
+  if (outcome.plan.errors.length > 0 && !held)
+    return `plan failed (${outcome.plan.errors.length} errors)`;
+  if (outcome.policies && !policyAllows(outcome.policies))
+    return `${planLine(outcome)} Policies fail: nothing is applied until approved or fixed.`;
+  if (held)
+    return `${planLine(outcome)} Over the destroy budget: the daemon holds ${plural(outcome.held!.changes.length, 'change')} for approval after merge.`;
   return planLine(outcome);
 }
 
@@ -323,8 +356,10 @@ function environmentSection(
   listed: boolean,
 ): string {
   const summary = `<b>${htmlText(name)}</b>: ${htmlText(environmentSummary(outcome))}`;
-  // What needs a reviewer (a failure) is shown open.
-  const open = outcome.kind !== 'plan' || outcome.plan.errors.length > 0 ? ' open' : '';
+  // What needs a reviewer (a failure, a policy's included) is shown open.
+  const failed =
+    outcome.kind !== 'plan' || outcome.plan.errors.length > 0 || !policyAllows(outcome.policies);
+  const open = failed ? ' open' : '';
   return `<details${open}><summary>${summary}</summary>\n\n${record(name, outcome, listed)}${body.trim()}\n\n</details>`;
 }
 

@@ -21,6 +21,7 @@ import {
   COMMENT_LIMITS,
   commentMarker,
   HELD_LIST_COMMENTS,
+  heldByBudget,
   heldListMarker,
   isPoolsyncComment,
   statusContext,
@@ -149,7 +150,7 @@ export function statusState(outcome: PublishOutcome): StatusState {
   if (outcome.kind === 'error') return 'error';
   if (outcome.kind === 'invalid') return 'failure';
   if (!policyAllows(outcome.policies)) return 'failure';
-  return outcome.plan.errors.length > 0 ? 'failure' : 'success';
+  return outcome.plan.errors.length > 0 && !heldByBudget(outcome) ? 'failure' : 'success';
 }
 
 function tooLong(err: unknown): boolean {

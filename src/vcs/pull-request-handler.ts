@@ -3,14 +3,15 @@
  * repository, fetch the head commit into a work dir of its own, validate and plan it against
  * live state, and upsert the sticky comment and commit status. It never applies anything.
  *
- * Events run one at a time (one checkout); a newer event for the same pull request
- * supersedes one still waiting, and a redelivered event for a commit already queued is
- * dropped.
+ * Events run one at a time (one checkout); a redelivered event for a commit already queued is
+ * dropped. Each plans the pull request's head as the forge reads it when its turn comes: a late
+ * or redelivered event of an older commit never puts that commit's plan back on the pull request.
  */
 import { join } from 'node:path';
 import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { commentKey } from './comment.js';
+import { createApprovalForge } from './forges.js';
 import {
   notPosted,
   publishPlan,
@@ -106,8 +107,17 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     }
   }
 
-  const latest = new Map<number, string>();
+  /** The head of each pull request whose plan this handler last published. */
+  const published = new Map<number, string>();
   const queued = new Set<string>();
+  const headOf = async (number: number) => {
+    const forge = createApprovalForge(target);
+    try {
+      return (await forge.pullRequest(number)).headSha;
+    } finally {
+      await forge.close();
+    }
+  };
   const handler = async (e: PullRequestEvent): Promise<void> => {
     const log = {
       provider: e.provider,
@@ -117,7 +127,6 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
       action: e.action,
     };
     if (!accepted(opts, e, log)) return;
-    latest.set(e.number, e.headSha);
     const id = `${e.number}@${e.headSha}`;
     if (queued.has(id)) {
       opts.logger.debug(log, 'pull request commit already queued: duplicate event dropped');
@@ -126,13 +135,29 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
     queued.add(id);
     return inTurn(async () => {
       queued.delete(id);
-      if (latest.get(e.number) !== e.headSha) {
-        opts.logger.info(log, 'pull request event superseded by a newer push: skipped');
-        return;
+      let head: string;
+      try {
+        head = await headOf(e.number);
+      } catch (err) {
+        throw new Error(
+          `cannot read the head commit of ${pullRequestName(e)} to plan it, so its plan comment is unchanged (redeliver the event or push again): ${redactor.errorMessage(err)}`,
+        );
       }
-      const r = await publish(e);
+      if (head !== e.headSha) {
+        // Its own event (waiting) or an earlier one planned the head already.
+        const planned = published.get(e.number) === head || queued.has(`${e.number}@${head}`);
+        opts.logger.info(
+          { ...log, head },
+          planned
+            ? `pull request event superseded: the pull request is at ${head.slice(0, 12)}, whose plan is posted or queued; skipped`
+            : `pull request event of a commit that is no longer the head: planning the head ${head.slice(0, 12)} instead`,
+        );
+        if (planned) return;
+      }
+      const r = await publish({ ...e, headSha: head });
+      published.set(e.number, head);
       opts.logger.info(
-        { ...log, comment: r.comment, status: r.status, url: r.commentUrl },
+        { ...log, commit: head, comment: r.comment, status: r.status, url: r.commentUrl },
         `plan published to the pull request: ${r.description}`,
       );
     });
@@ -225,6 +250,9 @@ export function pullRequestCheckout(
   };
 }
 
+const pullRequestName = (e: Pick<PullRequestEvent, 'provider' | 'number'>) =>
+  e.provider === 'github' ? `pull request #${e.number}` : `merge request !${e.number}`;
+
 type Git = (args: string[]) => Promise<string>;
 
 function hasCommit(run: Git, sha: string): Promise<boolean> {
@@ -249,7 +277,7 @@ async function fetchHead(run: Git, e: Checked, repo: string, redactor: Redactor)
     }
   }
   throw new Error(
-    `cannot fetch commit ${e.headSha} of ${e.provider === 'github' ? 'pull request #' : 'merge request !'}${e.number} from ${scrubUrlUserinfo(repo)}` +
+    `cannot fetch commit ${e.headSha} of ${pullRequestName(e)} from ${scrubUrlUserinfo(repo)}` +
       (errors.length
         ? `: ${errors.join('; ')}`
         : ': the commit is not on the pull request ref (a newer push replaced it?)'),

@@ -98,6 +98,7 @@ describe('GitLab under a relative URL root (https://host/gitlab)', () => {
   it('a merge request event: the plan comment lands on the project, through ROOT/api/v4', async () => {
     const { prs } = side();
     const head = 'a'.repeat(40);
+    forge.heads.set(KEY, head);
     const event: PullRequestEvent = {
       provider: 'gitlab',
       repository: 'group/project',
@@ -283,6 +284,7 @@ describe('a GitLab approval is of its merge request, merged (docs/daemon.md#appr
 
   it('new commits (`update` with oldrev) or a close without merge withdraw it; a merge keeps it', async () => {
     let { approvals, event } = granted();
+    forge.heads.set(KEY, 'b'.repeat(40));
     await event(mergeRequest('update', 'b'.repeat(40), head));
     expect(approvals.status().granted).toEqual([]);
     ({ approvals, event } = granted());
@@ -290,6 +292,13 @@ describe('a GitLab approval is of its merge request, merged (docs/daemon.md#appr
     expect(approvals.status().granted).toEqual([]);
     ({ approvals, event } = granted());
     await event(mergeRequest('merge', head));
+    expect(approvals.status().granted).toMatchObject([{ approver: 'carol' }]);
+  });
+
+  it('a late or redelivered `update` of an older commit withdraws nothing granted at the head the merge request is at', async () => {
+    const { approvals, event } = granted();
+    forge.heads.set(KEY, head);
+    await event(mergeRequest('update', 'c'.repeat(40), 'd'.repeat(40)));
     expect(approvals.status().granted).toMatchObject([{ approver: 'carol' }]);
   });
 

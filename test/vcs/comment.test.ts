@@ -15,6 +15,10 @@ import type { PublishOutcome } from '../../src/vcs/types.js';
 import { FakeForge } from '../support/fake-forge.js';
 import { makePlan } from './plan-fixture.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
+import { budgetErrors } from '../../src/plan/guardrails.js';
+import { splitHeld } from '../../src/plan/hold.js';
+import { statusState } from '../../src/vcs/publish.js';
+import type { PolicyReport } from '../../src/model/policy.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const GITHUB = COMMENT_LIMITS.github;
@@ -323,5 +327,95 @@ describe('held changes: the plan comment always carries them and their fingerpri
     // A replica reading the comment refuses eu's approval too (pull-requests.ts recover).
     expect(planRecord(c.body, 'eu')!.held).toBe('unlisted');
     expect(planRecord(c.body, 'prod')!.held).not.toBe('unlisted');
+  });
+});
+
+describe('what the daemon holds, and why, in words that agree (hand-tester findings)', () => {
+  /**
+   * Main's `development` sets `guardrails: {max_destroy: 0}` under policy `all`; the pull
+   * request deletes two clusters and raises the budget to 10: the base branch's bound holds.
+   */
+  const overBudget = () => {
+    const plan = makePlan({ deletes: 2 });
+    plan.errors = budgetErrors(plan, [
+      { from: 'repository', guardrails: { max_destroy: 10 } },
+      { from: 'base', guardrails: { max_destroy: 0 } },
+    ]);
+    return plan;
+  };
+  const daemonOutcome = (plan = overBudget(), policy: 'safe' | 'all' = 'all') => {
+    const { fingerprint, held } = splitHeld(plan);
+    const note = { fingerprint: fingerprint!, changes: held, command: 'poolsync apply' };
+    return { kind: 'plan' as const, plan, policy, held: note };
+  };
+
+  it('a budget hold names the budget, not policy safe, and is not a failed plan in the daemon’s comment', () => {
+    const outcome = daemonOutcome();
+    const b = body(outcome);
+    expect(b).toContain(
+      "**Held for approval** (the destroy budget `guardrails.max_destroy: 0` (the base branch's poolsync.yaml), whatever the policy): after merge the daemon applies the rest and holds these 2 changes",
+    );
+    expect(b).not.toContain('(policy `safe`)');
+    expect(b).not.toContain('Plan failed');
+    expect(b).not.toContain('nothing will be applied');
+    expect(b).toContain('**Over the destroy budget** (1 error): after merge the daemon holds');
+    expect(b).toMatch(
+      /\*\*Merging\*\*: the daemon applies the rest of these 2 changes .* holds the 2 changes above/,
+    );
+    // Its check: the daemon holds, so the check does not fail; it says why.
+    expect(statusState(outcome)).toBe('success');
+    expect(statusDescription(outcome)).toBe(
+      'Plan: 0 to create, 0 to update, 0 to replace, 2 to delete, 0 blocked. Over the destroy budget: the daemon holds 2 changes for approval after merge.',
+    );
+  });
+
+  it('CI (`plan --comment`, no daemon): the same plan fails, as its exit code does', () => {
+    const outcome = { kind: 'plan' as const, plan: overBudget() };
+    const b = body(outcome);
+    expect(b).toContain('**Plan failed** with 1 error: nothing will be applied.');
+    expect(b).toContain('**Merging** applies nothing while the plan fails');
+    expect(statusState(outcome)).toBe('failure');
+    expect(statusDescription(outcome)).toMatch(/^Plan failed with 1 error: /);
+  });
+
+  it('policy safe alone, and safe with a budget, name each', () => {
+    const plan = makePlan({ deletes: 2 });
+    expect(body(daemonOutcome(plan, 'safe'))).toContain(
+      '**Held for approval** (policy `safe`): after merge',
+    );
+    expect(body(daemonOutcome(overBudget(), 'safe'))).toContain(
+      "**Held for approval** (policy `safe`, and the destroy budget `guardrails.max_destroy: 0` (the base branch's poolsync.yaml), whatever the policy)",
+    );
+  });
+
+  it('a section the policies deny never says the daemon applies it, and is shown open', () => {
+    const denied: PolicyReport = {
+      source: 'policies',
+      from: 'base',
+      files: 1,
+      rules: 1,
+      deny: [{ rule: 'no_deletes', msg: 'no cluster deletes on Fridays' }],
+      warn: [],
+      elapsed_ms: 5,
+      owners: ['alice'],
+    };
+    const plan = makePlan({ queueUpdates: 1 });
+    const outcome = { kind: 'plan' as const, plan, policy: 'all' as const, policies: denied };
+    const b = body(outcome);
+    expect(b).not.toContain('the daemon applies');
+    expect(b).toContain('**Merging** applies nothing while the policies deny this plan (above)');
+    const error = { ...denied, deny: [], error: 'opa exited 1' };
+    expect(body({ ...outcome, policies: error })).toContain(
+      '**Merging** applies nothing while the policies cannot be evaluated (above)',
+    );
+    const sections = body({
+      kind: 'environments',
+      environments: [
+        { name: 'production', outcome },
+        { name: 'staging', outcome: { kind: 'plan', plan, policy: 'all' } },
+      ],
+    });
+    expect(sections).toMatch(/<details open><summary><b>production<\/b>: Plan: .* Policies fail/);
+    expect(sections).toMatch(/<details><summary><b>staging<\/b>: Plan: /);
   });
 });

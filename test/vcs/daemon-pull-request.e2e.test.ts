@@ -33,6 +33,7 @@ describe('daemon: pull_request webhook → plan comment', () => {
     // The PR: a new cluster, pushed where GitHub keeps pull-request heads.
     const prHead = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }), 'pr');
     git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/7/head`);
+    forge.heads.set('github:acme/cfg#7', prHead);
     git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
 
     const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
@@ -75,6 +76,7 @@ describe('daemon: pull_request webhook → plan comment', () => {
     repo.commit(manifests());
     const prHead = repo.commit(prFiles, 'pr');
     git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/${number}/head`);
+    forge.heads.set(`github:acme/cfg#${number}`, prHead);
     git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
     const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
     try {

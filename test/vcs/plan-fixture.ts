@@ -8,6 +8,8 @@ export function makePlan(opts: {
   warnings?: number;
   errors?: number;
   unmanaged?: number;
+  /** Cluster deletes (destructive: what policy `safe` and a destroy budget hold). */
+  deletes?: number;
 }): Plan {
   const changes: Change[] = [];
   for (let i = 0; i < (opts.queueUpdates ?? 0); i++) {
@@ -36,6 +38,20 @@ export function makePlan(opts: {
       diff: [{ path: 'pool', before: 'a', after: 'b', forces_replacement: true }],
       reason: 'Q3/Q6: a queue cannot change pool; create a new queue in pool b instead',
       destructive: false,
+    });
+  }
+  for (let i = 0; i < (opts.deletes ?? 0); i++) {
+    const name = `dev-${i}`;
+    changes.push({
+      address: `Cluster/${name}`,
+      kind: 'Cluster',
+      name,
+      action: 'delete',
+      before: { pool: 'dev' },
+      after: null,
+      diff: [],
+      reason: null,
+      destructive: true,
     });
   }
   for (let i = 0; i < (opts.unmanaged ?? 0); i++) {

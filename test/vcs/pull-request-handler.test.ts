@@ -85,7 +85,10 @@ const logger: HandlerLogger = {
   debug: (obj, msg) => logs.push({ level: 'debug', msg, obj }),
 };
 
-/** Commits the files on a PR branch and publishes it as the forge's pull request ref. */
+/**
+ * Commits the files on a PR branch and publishes it as the forge's pull request ref, which the
+ * forge then names as the pull request's head.
+ */
 function pushPullRequest(ref: string, files: Record<string, string>, message: string): string {
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dev, path, '..'), { recursive: true });
@@ -95,6 +98,12 @@ function pushPullRequest(ref: string, files: Record<string, string>, message: st
   git(dev, 'commit', '-q', '-m', message);
   const sha = git(dev, 'rev-parse', 'HEAD');
   git(dev, 'push', '-q', '--force', 'origin', `HEAD:${ref}`);
+  const pr = /^refs\/(pull|merge-requests)\/(\d+)\/head$/.exec(ref);
+  if (pr)
+    forge.heads.set(
+      `${pr[1] === 'pull' ? 'github' : 'gitlab'}:acme/cfg${pr[1] === 'pull' ? '#' : '!'}${pr[2]}`,
+      sha,
+    );
   return sha;
 }
 
@@ -212,10 +221,42 @@ describe('pull-request handler (daemon path), end to end with a real Git reposit
     expect(logs.filter((l) => /superseded/.test(l.msg))).toHaveLength(2);
   });
 
+  for (const provider of ['github', 'gitlab'] as const) {
+    it(`${provider}: a late or redelivered event of an older commit never puts its plan back; the head is planned`, async () => {
+      const gitlab = provider === 'gitlab';
+      const ref = gitlab ? 'refs/merge-requests/2/head' : 'refs/pull/2/head';
+      const key = gitlab ? 'gitlab:acme/cfg!2' : 'github:acme/cfg#2';
+      const moved = gitlab ? 'update' : 'synchronize';
+      const at = (headSha: string, action: string) =>
+        event({ provider, number: 2, headSha, action });
+      const older = pushPullRequest(ref, { 'pools/batch.yaml': QUEUE }, 'older');
+      const handle = handlerFor({ provider });
+      await handle(at(older, gitlab ? 'open' : 'opened'));
+      const head = pushPullRequest(ref, { 'pools/a.yaml': '# a\n' }, 'head');
+      await handle(at(head, moved));
+      const statuses = forge.statuses.length;
+
+      // The forge redelivers the older commit's event: nothing is planned, posted or set.
+      await handle(at(older, moved));
+      expect(forge.list(key)).toHaveLength(1);
+      expect(forge.list(key)[0]!.body).toContain(`For commit \`${head}\``);
+      expect(forge.statuses).toHaveLength(statuses);
+      expect(logs.at(-1)!.msg).toMatch(/superseded: the pull request is at [0-9a-f]{12}/);
+
+      // A daemon that never saw the head's event (lost, or a restart): the older event plans the head.
+      const fresh = handlerFor({ provider });
+      await fresh(at(older, moved));
+      expect(forge.list(key)[0]!.body).toContain(`For commit \`${head}\``);
+      expect(forge.statuses.slice(statuses).map((s) => s.sha)).toEqual([head, head]);
+      expect(logs.some((l) => /no longer the head: planning the head/.test(l.msg))).toBe(true);
+    });
+  }
+
   it('a head that cannot be fetched gives an error comment and status, without credentials', async () => {
     const handle = handlerFor({
       git: { repo: origin, auth: NO_AUTH, workDir: join(root, 'pr-work'), env: process.env },
     });
+    forge.heads.set('github:acme/cfg#7', 'f'.repeat(40));
     await handle(event({ headSha: 'f'.repeat(40) }));
     const c = forge.list('github:acme/cfg#7')[0]!;
     expect(c.body).toContain('poolsync could not plan this commit');
@@ -291,7 +332,8 @@ describe('every failure after pending ends in a final status (issue 47)', () => 
     const clock = fakeClock();
     forge.now = clock.now;
     const reset = clock.now() + 3_600_000;
-    forge.rateLimits.set(forge.token, { remaining: 2, reset }); // GET /user and the pending status
+    // The pull request's head, GET /user and the pending status.
+    forge.rateLimits.set(forge.token, { remaining: 3, reset });
     const handle = handlerFor({ retry: { maxRetries: 1, minDelayMs: 5, maxDelayMs: 20, clock } });
     await expect(handle(event({ headSha: sha }))).rejects.toThrow(
       /rate limit: no request may be sent until/,
@@ -304,7 +346,7 @@ describe('every failure after pending ends in a final status (issue 47)', () => 
     const last = forge.requests.at(-1)!;
     expect(last.at).toBeGreaterThanOrEqual(reset);
     // Between the pending status and the reset, nothing was sent.
-    expect(forge.requests.filter((q) => q.at < reset)).toHaveLength(2);
+    expect(forge.requests.filter((q) => q.at < reset)).toHaveLength(3);
   });
 
   it('a secondary limit it will not wait for: no request inside the window GitHub names, then the status ends with error (issue 59)', async () => {
