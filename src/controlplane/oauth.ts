@@ -238,7 +238,7 @@ export class TokenSource {
   private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
-  /** The credentials were refused: none is sent again. */
+  /** The credentials were refused: this source sends none again (a new one asks again). */
   private refusedWith: ControlPlaneError | null = null;
 
   /** `discovery`, or how to find it on the first token. */
@@ -255,6 +255,17 @@ export class TokenSource {
       this.inflight = null;
     });
     return this.inflight;
+  }
+
+  /** What a call waiting for a token waits on, for its deadline's words. */
+  get asking(): string {
+    const d = this.discovery;
+    return `${this.opts.service} token request${typeof d === 'function' ? '' : ` ${d.tokenEndpoint}`}`;
+  }
+
+  /** Whether the credentials were refused (ControlPlane.credentialsRefused). */
+  get wasRefused(): boolean {
+    return this.refusedWith !== null;
   }
 
   /** The server refused the token. */
@@ -317,6 +328,11 @@ export class TokenSource {
       return refusal(err.status, fromHeader ?? (await codeOfBody(err.response)), d);
     }
     if (err instanceof oauth.OperationProcessingError) {
+      // A page (a proxy's, a login form's) is no token answer: said so, not as a status alone.
+      if (err.code === oauth.RESPONSE_IS_NOT_JSON && err.cause instanceof Response)
+        return refused(
+          `${service} token request: ${d.tokenEndpoint} answered HTTP ${err.cause.status} ${err.cause.headers.get('content-type')?.split(';')[0] || 'without a content type'}, not JSON: is it the OAuth2 token endpoint? check --control-plane and what its OAuth2 discovery names`,
+        );
       if (err.cause instanceof Response) return refusal(err.cause.status, null, d);
       // A body cut off fails to parse with a TypeError, not a SyntaxError: transient.
       if (err.code === oauth.PARSE_ERROR && !(err.cause instanceof SyntaxError))

@@ -18,7 +18,7 @@ import type { Answer, Lane, Pacer } from '../util/pacer.js';
 import type { ConnectFailure, Reach } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import {
-  LimitError,
+  limitErrorOf,
   limitOf,
   limitWords,
   type CallDeadline,
@@ -101,13 +101,14 @@ function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
 export function limitFailed(err: unknown, label: string, limits: TransportLimits): Failed | null {
   const limit = limitOf(err);
   if (limit === null || limit === 'connect') return null;
-  const words = err instanceof LimitError ? err.message : limitWords(limit, limits, undefined, err);
+  const ours = limitErrorOf(err);
+  const words = ours ? ours.message : limitWords(limit, limits, undefined, err);
   const tries = (n: number) => (limit === 'read' ? ` (${n} attempt${n === 1 ? '' : 's'})` : '');
   return {
     ok: false,
     transient: limit === 'read',
-    error: (n) =>
-      unavailable(limit === 'call' ? (err as Error).message : `${label}: ${words}${tries(n)}`),
+    // The deadline's words name what was called already (CallDeadline's label).
+    error: (n) => unavailable(limit === 'call' ? words : `${label}: ${words}${tries(n)}`),
   };
 }
 

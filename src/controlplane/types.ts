@@ -58,6 +58,12 @@ export interface ControlPlane {
   /** flyteadmin only: the planner's LiveState.flyteadmin. */
   flyteadminState?(): Promise<FlyteadminLive>;
 
+  /**
+   * True once the token endpoint refused this client's credentials: it sends them no more, so
+   * the daemon opens a new client for its next call (reading the key again, src/daemon/unit.ts).
+   */
+  credentialsRefused?(): boolean;
+
   close(): Promise<void>;
 }
 

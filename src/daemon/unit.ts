@@ -485,6 +485,12 @@ function controlPlaneAccess(
   const use = async <T>(fn: (cp: ControlPlane) => Promise<T>, term?: Term) => {
     term?.signal.throwIfAborted();
     const id = term?.id ?? null;
+    // Refused credentials are sent no more by that client: a new one reads the key again and
+    // asks again, so one refusal does not fail every later run (docs/union.md).
+    const held = clients.get(id);
+    if ((await held?.catch(() => null))?.credentialsRefused?.() && clients.get(id) === held)
+      void closeClient(id);
+    term?.signal.throwIfAborted();
     let cp = clients.get(id);
     if (!cp) {
       cp = open(false, id === null ? shutdown : AbortSignal.any([term!.signal, shutdown]));

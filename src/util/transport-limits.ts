@@ -235,6 +235,13 @@ export function limitOf(err: unknown): LimitName | null {
   return null;
 }
 
+/** Our LimitError in `err` or its causes (node:http wraps a signal's reason in an AbortError). */
+export function limitErrorOf(err: unknown): LimitError | null {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
+    if (e instanceof LimitError) return e;
+  return null;
+}
+
 /** Whether `err` is undici's headers timeout: it runs from the request to the headers' end. */
 function headersTimedOut(err: unknown): boolean {
   for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
@@ -271,8 +278,12 @@ export class CallDeadline {
     return this.now() + ms < this.endsAt;
   }
 
+  /** What the call waits for before it is sent (its token): the deadline's error names it. */
+  waitingFor: string | null = null;
+
   error(detail = ''): LimitError {
-    const where = this.label ? `${this.label}: ` : '';
+    const label = this.waitingFor ? `${this.waitingFor} (for ${this.label})` : this.label;
+    const where = label ? `${label}: ` : '';
     return new LimitError('call', `${where}${limitWords('call', this.limits)}${detail}`);
   }
 

@@ -269,6 +269,52 @@ describe('Union', () => {
     expect(s.counts.hostile).toBe(1);
   });
 
+  it.each(['silent', 'trickle'] as const)(
+    'a %s token endpoint: the token request is named, with its limit, not the RPC waiting for it',
+    async (mode) => {
+      const s = await hostile(mode, {
+        upstream: `http://${union.host}`,
+        passes: (path: string) => !path.startsWith('/oauth2/token'),
+      });
+      const cp = await open(s.host, tuning('trickle'));
+      expect(await failure(closing(cp, (c) => c.queues!.listQueues()))).toMatch(
+        new RegExp(
+          `^Union token request http://${s.host}/oauth2/token: no complete answer within 1\\.2s, the deadline of one call with its retries \\(--call-timeout, env POOLSYNC_CALL_TIMEOUT\\); raise --call-timeout`,
+        ),
+      );
+    },
+  );
+
+  it('a discovery that never completes: the discovery request is named, with its limit', async () => {
+    const s = await hostile('trickle');
+    expect(await failure(open(s.host, tuning('trickle')))).toMatch(
+      new RegExp(
+        `^Union OAuth2 discovery http://${s.host}/\\.well-known/oauth-authorization-server: no complete answer within 1\\.2s, the deadline of one call with its retries \\(--call-timeout`,
+      ),
+    );
+  });
+
+  it('a token endpoint that stops answering at the refresh: the token request is named, not the RPC waiting for it', async () => {
+    const shortLived = await startUnionServer({ client: { token_ttl_seconds: 1 } });
+    cleanup.add(() => shortLived.close());
+    let tokens = 0;
+    const s = await hostile('silent', {
+      upstream: `http://${shortLived.host}`,
+      passes: (path: string) => !path.startsWith('/oauth2/token') || tokens++ === 0,
+    });
+    const cp = await open(s.host, tuning('trickle'));
+    await closing(cp, async (c) => {
+      await c.queues!.listQueues();
+      // Past the refresh time (a quarter of the lifetime early): the next call asks for a token.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await failure(c.queues!.listQueues())).toMatch(
+        new RegExp(
+          `^Union token request http://${s.host}/oauth2/token \\(for cloudidl\\.queue\\.QueueService/ListQueues\\): no complete answer within 1\\.2s, the deadline of one call with its retries \\(--call-timeout`,
+        ),
+      );
+    });
+  });
+
   it('a wrong API secret is refused at once, never retried', async () => {
     const s = await startHostileServer({
       mode: 'silent',

@@ -100,6 +100,19 @@ describe('the token answer', () => {
     await expect(tokens.token()).rejects.toBe(err);
   });
 
+  it('a page answered 200 is said to be no JSON, and what to check, not a bare status', async () => {
+    const base = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<html>sign in</html>');
+    });
+    const err = (await new TokenSource(CREDENTIALS, at(base), OPTIONS)
+      .token()
+      .catch((e) => e)) as ControlPlaneError;
+    expect(err.message).toBe(
+      `Test token request: ${base}/token answered HTTP 200 text/html, not JSON: is it the OAuth2 token endpoint? check --control-plane and what its OAuth2 discovery names`,
+    );
+  });
+
   it('an unreachable token endpoint is retried (the fast-fail budget), then UNAVAILABLE saying nothing accepts connections there', async () => {
     const base = await serve(() => undefined);
     const closed = base.replace(/:\d+$/, ':1'); // nothing listens on port 1

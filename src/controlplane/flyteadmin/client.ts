@@ -91,6 +91,7 @@ export class FlyteadminControlPlane implements ControlPlane {
   private readonly clustersConfigMap: K8sPlace | null;
   private readonly kubeConfig: () => Promise<KubeConfig>;
   private kube: Promise<KubeConfig> | null = null;
+  readonly credentialsRefused?: () => boolean;
 
   /** `baseUrl`: without the `flyteadmin+` prefix or a query. */
   constructor(baseUrl: string, opts: FlyteadminOptions = {}) {
@@ -127,6 +128,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       reach,
       signal: opts.signal,
     });
+    if (tokens) this.credentialsRefused = () => tokens.wasRefused;
     this.org = opts.org ?? '';
     this.attributes = new FlyteadminAttributes(this.http, this.org);
     this.clustersConfigMap = opts.clustersConfigMap ?? null;

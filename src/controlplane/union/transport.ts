@@ -28,7 +28,7 @@ import type { AsyncLocalStorage } from 'node:async_hooks';
 import {
   CallDeadline,
   DEFAULT_LIMITS,
-  LimitError,
+  limitErrorOf,
   limitOf,
   limitWords,
   noticeSilence,
@@ -45,16 +45,30 @@ const RETRIED = new Set([Code.Unavailable, Code.ResourceExhausted, Code.Deadline
  * `<header>: Bearer …`. A unary call answered UNAUTHENTICATED is sent once more with a new token:
  * the server may have revoked or rotated it while unexpired here (as flyte-sdk-ts does).
  */
-export function authInterceptor(tokens: TokenSource, header: string): Interceptor {
+export function authInterceptor(
+  tokens: TokenSource,
+  header: string,
+  deadlines?: AsyncLocalStorage<CallDeadline>,
+): Interceptor {
+  // A deadline that ends while the token is awaited names the token request, not the RPC.
+  const token = async () => {
+    const deadline = deadlines?.getStore();
+    if (deadline) deadline.waitingFor = tokens.asking;
+    try {
+      return await tokens.token();
+    } finally {
+      if (deadline) deadline.waitingFor = null;
+    }
+  };
   return (next) => async (req) => {
-    req.header.set(header, `Bearer ${await tokens.token()}`);
+    req.header.set(header, `Bearer ${await token()}`);
     try {
       return await next(req);
     } catch (err) {
       if (req.stream || !(err instanceof ConnectError) || err.code !== Code.Unauthenticated)
         throw err;
       tokens.invalidate();
-      req.header.set(header, `Bearer ${await tokens.token()}`);
+      req.header.set(header, `Bearer ${await token()}`);
       return next(req);
     }
   };
@@ -73,7 +87,7 @@ export function createUnionTransport(opts: {
 }): { transport: Transport; close: () => void } {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const { signal } = opts;
-  const interceptors: Interceptor[] = [authInterceptor(opts.tokens, opts.header)];
+  const interceptors: Interceptor[] = [authInterceptor(opts.tokens, opts.header, opts.deadlines)];
   if (signal)
     interceptors.push(
       (next) => (req) => next({ ...req, signal: AbortSignal.any([req.signal, signal]) }),
@@ -284,9 +298,7 @@ export function withRetry<T>(
 
 /** The call's deadline fired: its own words (the LimitError connect carries as the cause). */
 function limitError(err: ConnectError, call: CallInfo): ControlPlaneError {
-  let cause: unknown = err;
-  while (cause instanceof Error && !(cause instanceof LimitError)) cause = cause.cause;
-  const message = cause instanceof LimitError ? cause.message : err.message;
+  const message = limitErrorOf(err)?.message ?? err.message;
   return new ControlPlaneError('UNAVAILABLE', message, call.address);
 }
 

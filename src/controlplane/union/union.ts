@@ -43,6 +43,8 @@ export interface UnionControlPlaneOptions {
   parallelism: number;
   /** Closes the transport's HTTP/2 sessions. */
   onClose?: () => void;
+  /** ControlPlane.credentialsRefused. */
+  credentialsRefused?: () => boolean;
 }
 
 /**
@@ -84,12 +86,14 @@ export class UnionControlPlane implements ControlPlane {
   readonly organization: string;
   readonly url: string;
   private readonly onClose: (() => void) | undefined;
+  readonly credentialsRefused?: () => boolean;
 
   constructor(opts: UnionControlPlaneOptions) {
     const { pageSize } = opts;
     const org = (this.organization = opts.org);
     this.url = opts.url;
     this.onClose = opts.onClose;
+    if (opts.credentialsRefused) this.credentialsRefused = opts.credentialsRefused;
     const call: Call = (rpc, addr, fn, lane) =>
       withRetry(
         { rpc: RPC[rpc], address: addr, org },
@@ -203,6 +207,7 @@ export async function openUnion(
     org: key.org,
     url: `union+${baseUrl}`,
     onClose: close,
+    credentialsRefused: () => tokens.wasRefused,
     retry: {
       ...retry,
       reach,

@@ -32,71 +32,105 @@ const waiting: UntilOptions = {
 const QUEUE = (rc: number) =>
   `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: web\nspec:\n  pool: default\n  clusters: ["c1"]\n  run_concurrency: ${rc}\n  action_concurrency: 10\n`;
 
+/** A watched folder with queue `web` at run_concurrency 3 and cluster c1, the key in a file. */
+function setUp(server: UnionServer) {
+  const work = tempDir();
+  const dir = join(work, 'config');
+  mkdirSync(join(dir, 'queues'), { recursive: true });
+  writeFileSync(
+    join(dir, 'poolsync.yaml'),
+    'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\nignore: []\n',
+  );
+  writeFileSync(join(dir, 'queues', 'web.yaml'), QUEUE(3));
+  writeFileSync(
+    join(dir, 'cluster.yaml'),
+    'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
+  );
+  const keyFile = join(work, 'union-api-key');
+  const key = apiKey(server.host);
+  writeFileSync(keyFile, key);
+  return { work, dir, keyFile, key };
+}
+
+/** `poolsync daemon --watch DIR` against `server`; `out()`: its stdout and stderr so far. */
+function startDaemon(server: UnionServer, work: string, dir: string, keyFile: string) {
+  const child = spawn(
+    process.execPath,
+    cliFromSource(
+      'daemon',
+      '--watch',
+      dir,
+      '--control-plane',
+      server.url('grpc'),
+      '--policy',
+      'all',
+      '--listen',
+      '127.0.0.1:0',
+      '--watch-debounce',
+      '200ms',
+    ),
+    {
+      cwd: work,
+      env: { ...process.env, POOLSYNC_UNION_API_KEY_FILE: keyFile, POOLSYNC_REPO: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  stopsWithThisProcess(child, 'SIGKILL');
+  children.push(child);
+  let out = '';
+  output = () => out;
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  return { child, out: () => out };
+}
+
+const runConcurrency = (n: number) => async () =>
+  (await s!.embedded.getQueue('web')).run_concurrency === n ? true : null;
+
 describe('poolsync daemon against union+http://', () => {
   it("reconciles a watched folder through Union's API, edits included; no secret in its output", async () => {
     s = await startUnionServer({ client: { token_ttl_seconds: 2 } });
     await s.embedded.registerCluster({ name: 'c1' });
-    const work = tempDir();
-    const dir = join(work, 'config');
-    mkdirSync(join(dir, 'queues'), { recursive: true });
-    writeFileSync(
-      join(dir, 'poolsync.yaml'),
-      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: false\nignore: []\n',
-    );
-    writeFileSync(join(dir, 'queues', 'web.yaml'), QUEUE(3));
-    writeFileSync(
-      join(dir, 'cluster.yaml'),
-      'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: c1\nspec:\n  pool: default\n  enabled: true\n',
-    );
-    const keyFile = join(work, 'union-api-key');
-    const key = apiKey(s.host);
-    writeFileSync(keyFile, key);
-    const child = spawn(
-      process.execPath,
-      cliFromSource(
-        'daemon',
-        '--watch',
-        dir,
-        '--control-plane',
-        s.url('grpc'),
-        '--policy',
-        'all',
-        '--listen',
-        '127.0.0.1:0',
-        '--watch-debounce',
-        '200ms',
-      ),
-      {
-        cwd: work,
-        env: { ...process.env, POOLSYNC_UNION_API_KEY_FILE: keyFile, POOLSYNC_REPO: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    stopsWithThisProcess(child, 'SIGKILL');
-    children.push(child);
-    let out = '';
-    output = () => out;
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    const { work, dir, keyFile, key } = setUp(s);
+    const { child, out } = startDaemon(s, work, dir, keyFile);
 
-    await until(
-      'first apply',
-      async () => ((await s!.embedded.getQueue('web')).run_concurrency === 3 ? true : null),
-      waiting,
-    );
+    await until('first apply', runConcurrency(3), waiting);
     // Past the token's lifetime: the daemon's next run fetches a new token.
     await new Promise((r) => setTimeout(r, 2_100));
     writeFileSync(join(dir, 'queues', 'web.yaml'), QUEUE(8));
-    await until(
-      'edit applied',
-      async () => ((await s!.embedded.getQueue('web')).run_concurrency === 8 ? true : null),
-      waiting,
-    );
+    await until('edit applied', runConcurrency(8), waiting);
     expect(s.oauth.issued).toBeGreaterThanOrEqual(2);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    expect(out).not.toContain(key);
-    expect(out).not.toContain(CLIENT.client_secret);
-    expect(out).not.toMatch(/Bearer /);
+    expect(out()).not.toContain(key);
+    expect(out()).not.toContain(CLIENT.client_secret);
+    expect(out()).not.toMatch(/Bearer /);
+  }, 240_000);
+
+  it('asks for a token again at the run after one refused, and applies (the refusal held one run)', async () => {
+    s = await startUnionServer({ client: { token_ttl_seconds: 2 } });
+    await s.embedded.registerCluster({ name: 'c1' });
+    const { work, dir, keyFile } = setUp(s);
+    const { child, out } = startDaemon(s, work, dir, keyFile);
+    await until('first apply', runConcurrency(3), waiting);
+    // The next token request (the token's refresh) is refused once, then the endpoint is normal.
+    const oauth = s.oauth;
+    const issue = oauth.token.bind(oauth);
+    let refusals = 0;
+    oauth.token = (req, form) => {
+      if (refusals++ > 0) return issue(req, form);
+      return { status: 401, body: { error: 'invalid_client' } };
+    };
+    await new Promise((r) => setTimeout(r, 2_100));
+    writeFileSync(join(dir, 'queues', 'web.yaml'), QUEUE(8));
+    await until(
+      'the refusal said',
+      async () => (/refused the API key/.test(out()) ? true : null),
+      waiting,
+    );
+    await until('edit applied at a later run', runConcurrency(8), waiting);
+    expect(refusals).toBeGreaterThanOrEqual(2);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
   }, 240_000);
 });
