@@ -7,7 +7,9 @@ import {
   ANSWER_BYTES,
   CallDeadline,
   DEFAULT_LIMITS,
+  heardBy,
   type TransportLimits,
+  type WaitListener,
 } from '../util/transport-limits.js';
 import { boundedRequest } from '../util/bounded-request.js';
 import { type Attempt, limitFailed, retrying, type RetryLoop, transientStatus } from './retry.js';
@@ -358,6 +360,8 @@ export interface OAuthHttp extends Pick<RetryLoop, 'signal'> {
   limits?: TransportLimits;
   /** Shared with the backend's own calls when given (util/reach.ts). */
   reach?: Reach;
+  /** The calls' wait notices: a token request answered (a 503 too) is no silence. */
+  onWait?: WaitListener | undefined;
 }
 
 /** Neither https nor loopback: no client credentials, nor the discovery that leads to them. */
@@ -410,6 +414,7 @@ export function retryingFetch(
       const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
       res = await nodeFetch(url, { ...init, signal }, limits);
       base.reach.answered = true;
+      heardBy(http.onWait);
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
       if (limited) return limited;

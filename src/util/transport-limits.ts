@@ -97,6 +97,11 @@ export function noticeSilence(
   };
 }
 
+/** An answer to a request the listener's calls wait on (their OAuth2 token): not silence. */
+export function heardBy(listener: WaitListener | undefined): void {
+  if (listener) lastAnswer.set(listener, Date.now());
+}
+
 /** The cap of each kind of answer no setting changes. */
 export const ANSWER_BYTES = {
   /** OAuth2 discovery documents and token answers: a few kB. */

@@ -10,7 +10,7 @@ import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ApiClient } from '../../src/vcs/http.js';
-import type { TransportLimits } from '../../src/util/transport-limits.js';
+import type { TransportLimits, WaitListener } from '../../src/util/transport-limits.js';
 import { cleanup } from '../support/cleanup.js';
 import { listenLoopback } from '../support/forwarding.js';
 import {
@@ -221,7 +221,7 @@ describe('Union', () => {
 
   async function open(
     host: string,
-    http: ReturnType<typeof tuning>,
+    http: ReturnType<typeof tuning> & { onWait?: WaitListener },
     key = apiKey(host),
   ): Promise<ControlPlane> {
     const before = process.env.POOLSYNC_UNION_API_KEY;
@@ -313,6 +313,29 @@ describe('Union', () => {
         ),
       );
     });
+  });
+
+  it('a token endpoint answering 503 for longer than the wait notice: answers, so no "no answer" notice', async () => {
+    const busy = await startUnionServer();
+    cleanup.add(() => busy.close());
+    const issue = busy.oauth.token.bind(busy.oauth);
+    let asked = 0;
+    busy.oauth.token = (req, form) =>
+      ++asked <= 40
+        ? { status: 503, body: { error: 'temporarily_unavailable' } }
+        : issue(req, form);
+    const notices: unknown[] = [];
+    // The notice after 1 s of silence; the 503s follow each other within 60 ms for over a second.
+    const cp = await open(busy.host, {
+      limits: { ...limits('trickle'), readTimeoutMs: 1_000, callTimeoutMs: 30_000 },
+      maxRetries: 50,
+      minRetryDelayMs: 30,
+      maxRetryDelayMs: 60,
+      onWait: (e) => void notices.push(e),
+    });
+    await closing(cp, (c) => c.queues!.listQueues());
+    expect(asked).toBe(41);
+    expect(notices).toEqual([]);
   });
 
   it('a wrong API secret is refused at once, never retried', async () => {

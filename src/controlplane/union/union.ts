@@ -183,9 +183,9 @@ export async function openUnion(
   // The OAuth2 requests share the RPCs' backoff and what is known of the endpoint (util/reach.ts).
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();
-  const { clock, signal } = tuning;
+  const { clock, signal, onWait } = tuning;
   const limits = limitsOf(tuning);
-  const http = { retry, reach, limits, signal };
+  const http = { retry, reach, limits, signal, onWait };
   const discovery = await discover(baseUrl, http);
   const tokens = unionTokens(key, discovery, http);
   // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
