@@ -139,22 +139,13 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
   });
 
   it('its daemon /status: read by status and history', async () => {
-    const body = readFileSync(at('daemon-status.json'));
-    const server = createServer((req, res) => {
-      res.writeHead(req.url === '/status' ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(req.url === '/status' ? body : '{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    await servingStatus(at('daemon-status.json'), async (url) => {
       const status = await runCli(['status', '--daemon', url]);
       expect([status.code, status.stderr]).toEqual([0, '']);
       expect(status.stdout).toContain('compat corpus');
       const history = await runCli(['history', '--daemon', url]);
       expect([history.code, history.stderr]).toEqual([0, '']);
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 });
 
@@ -167,14 +158,7 @@ describe('what poolsync 51e67318 served and saved', () => {
   const at = (file: string) => join(REPO_ROOT, 'test', 'fixtures', 'compat-made', '51e67318', file);
 
   it('its daemon /status: status, history and history N read it, each absent field its default', async () => {
-    const body = readFileSync(at('daemon-status.json'));
-    const server = createServer((req, res) => {
-      res.writeHead(req.url === '/status' ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(req.url === '/status' ? body : '{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
+    await servingStatus(at('daemon-status.json'), async (url) => {
       // It said: …/status is not a poolsync daemon's status (status.runs is missing).
       const status = await runCli(['status', '--daemon', url]);
       expect([status.code, status.stderr]).toEqual([0, '']);
@@ -205,9 +189,7 @@ describe('what poolsync 51e67318 served and saved', () => {
       const run = await runCli(['history', '2', '--daemon', url]);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(new RegExp(`^Error: run #2 is not kept: ${escape(unkept)}`));
-    } finally {
-      await new Promise((resolve) => server.close(resolve));
-    }
+    });
   });
 
   it('its saved plan, unsealed: show and apply say it was made before plans were sealed, and to plan again', async () => {
@@ -221,5 +203,20 @@ describe('what poolsync 51e67318 served and saved', () => {
     expect((await inFolder(repo, ['plan', '.', '--detailed-exitcode'])).code).toBe(0);
   });
 });
+
+/** `fn` given the URL of a server answering `GET /status` with the file a daemon served. */
+async function servingStatus(file: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const body = readFileSync(file);
+  const server = createServer((req, res) => {
+    res.writeHead(req.url === '/status' ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(req.url === '/status' ? body : '{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
