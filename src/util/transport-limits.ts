@@ -225,7 +225,7 @@ export class LimitError extends Error {
 
 /** The limit an error is (ours, or undici's own for connect, read and size), else null. */
 export function limitOf(err: unknown): LimitName | null {
-  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+  for (const e of causes(err)) {
     if (e instanceof LimitError) return e.limit;
     switch ((e as { code?: unknown }).code) {
       case 'UND_ERR_CONNECT_TIMEOUT':
@@ -240,16 +240,20 @@ export function limitOf(err: unknown): LimitName | null {
   return null;
 }
 
+/** `err` and its causes, nearest first: a few deep at most (undici and node:http wrap once or twice). */
+function* causes(err: unknown): Generator<Error> {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++) yield e;
+}
+
 /** Our LimitError in `err` or its causes (node:http wraps a signal's reason in an AbortError). */
 export function limitErrorOf(err: unknown): LimitError | null {
-  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
-    if (e instanceof LimitError) return e;
+  for (const e of causes(err)) if (e instanceof LimitError) return e;
   return null;
 }
 
 /** Whether `err` is undici's headers timeout: it runs from the request to the headers' end. */
 function headersTimedOut(err: unknown): boolean {
-  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
+  for (const e of causes(err))
     if ((e as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT') return true;
   return false;
 }
