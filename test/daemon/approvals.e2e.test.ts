@@ -281,6 +281,12 @@ async function approvedPullRequest(more: { clusters: string[]; batch?: number })
   expect(replies(7)[1]!.body).toContain(
     `once this pull request is merged at ${head.slice(0, 12)} and they are exactly the changes it holds`,
   );
+  // carol's approval is recorded after her reply and requests a run (pull-requests.ts): that run
+  // ends before a test moves main, or it would apply the new commit before the test's own run.
+  await until('carol recorded', async () =>
+    (await status(daemon)).approval!.granted.some((g) => g.approver === 'carol'),
+  );
+  await reconcile(daemon);
   /** main moved to `commit`, and the run that plans it. */
   const runAt = async (commit: string) => {
     git(repo.work, 'push', '--quiet', '--force', 'origin', `${commit}:main`);
