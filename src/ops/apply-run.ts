@@ -51,7 +51,7 @@ import type { PlanShape } from '../plan/index.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
-import { appliedState } from '../plan/inventory.js';
+import { adoptedByApply, appliedState } from '../plan/inventory.js';
 import {
   classify,
   cleanCommit,
@@ -128,11 +128,7 @@ export interface ApplyRunOptions {
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
   stderr: (text: string) => void;
   /** Before the plan's errors are checked; a folder's with its desired state (policies read it). */
-  planned?: (
-    plan: Plan,
-    desired?: DesiredState,
-    configKinds?: readonly ObjectKind[],
-  ) => Promise<void>;
+  planned?: (plan: Plan, folder?: PlannedFolder) => Promise<void>;
   /**
    * A plan with steps, before the first runs: throws to refuse it. `waited`: a person answered,
    * however long after: the live state is read again and a changed one refused (not with
@@ -142,6 +138,14 @@ export interface ApplyRunOptions {
   /** Runs the steps (the executor, with the caller's progress and signals); `lockLost` aborts. */
   execute: (plan: Plan, cp: ControlPlane, lockLost: AbortSignal) => Promise<ApplyResult>;
   executed?: (plan: Plan, result: ApplyResult) => Promise<void>;
+}
+
+/** What a folder's plan was made from, beside the plan. */
+export interface PlannedFolder {
+  desired: DesiredState;
+  configKinds: readonly ObjectKind[];
+  /** Declared addresses an earlier build recorded without a repository: this apply adopts them. */
+  adopts: readonly string[];
 }
 
 /** The plan applied, and what running its steps did (null: it had none). */
@@ -444,7 +448,8 @@ async function planOf(
       ...planControlPlane(url, cp, locked.stateWasNew ?? null),
     },
   };
-  await o.planned?.(plan, desired, backend.configKinds ?? []);
+  const adopts = adoptedByApply(made.live, plan.inventory);
+  await o.planned?.(plan, { desired, configKinds: backend.configKinds ?? [], adopts });
   return { plan, live: made.live };
 }
 

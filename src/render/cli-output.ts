@@ -219,6 +219,13 @@ export function adoptionNote(
   );
 }
 
+/** `plan DIR` and `apply DIR`: what `plan`'s apply adopts, said once after the plan (a line). */
+export function adoptionLine(plan: Plan, adopts: readonly string[]): string {
+  if (adopts.length === 0) return '';
+  const repository = plan.inventory?.repository ?? 'this repository';
+  return `${adoptionNote(adopts, 'this repository declares', repository)}\n`;
+}
+
 const SIGN = { add: '+', change: '~', remove: '-' } as const;
 
 export function describePromotion(

@@ -583,9 +583,10 @@ describe(
         `Warning: ${adopts('written', files, realpathSync(join(root, 'exported')))}`,
       ]);
 
-      // The repository that declares them applies: nothing to send, its entries adopted.
+      // The repository that declares them applies: nothing to send, its entries adopted, as said.
       const applied = await cli('apply', full, '--auto-approve');
       expect(applied.code, applied.stderr).toBe(0);
+      expect(said(applied.stdout)).toEqual(said(planned.stdout));
       const record = JSON.parse(await readFile(inventory, 'utf8')) as {
         format: number;
         addresses: string[];

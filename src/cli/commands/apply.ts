@@ -27,6 +27,7 @@ import type { Plan } from '../../model/plan.js';
 import { hasNoChanges } from '../../render/common.js';
 import { renderTextParts } from '../../render/text.js';
 import {
+  adoptionLine,
   confirmDestroyRefused,
   nothingToApply,
   printRunbook,
@@ -194,20 +195,28 @@ async function applyTo(
         open,
       },
       stderr,
-      planned: async (plan, desired, configKinds = []) => {
+      planned: async (plan, folder) => {
         // Generated files the repository changes have no API: shown after the plan, said again
         // at the end (renderedFilesReminder), never applied. Not for --at: its folder is a
         // checkout of another commit, rendered from the branch.
-        if (desired && target.kind === 'dir' && commit === undefined)
-          rendered = await renderedFileChanges(target.path, desired, where, configKinds);
+        if (folder && target.kind === 'dir' && commit === undefined)
+          rendered = await renderedFileChanges(
+            target.path,
+            folder.desired,
+            where,
+            folder.configKinds,
+          );
         const renderedFiles = rendered?.changed ?? [];
         if (!json)
           await writeParts(
             io.stdout,
             renderTextParts(plan, { color: colors !== NO_COLOR, renderedFiles }),
           );
-        if (rendered && rendered.text !== '') (json ? io.stderr : io.stdout).write(rendered.text);
-        await policies.check(plan, desired);
+        const notes = json ? io.stderr : io.stdout;
+        if (rendered && rendered.text !== '') notes.write(rendered.text);
+        // As plan says it, before the question: this apply is the one that adopts them.
+        if (folder) notes.write(adoptionLine(plan, folder.adopts));
+        await policies.check(plan, folder?.desired);
       },
       approve: async (plan) => {
         // docs/policies.md: a failure, or policies that cannot be evaluated, stop apply here.

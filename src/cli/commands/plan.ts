@@ -23,7 +23,7 @@ import {
   type PlanKey,
 } from '../../render/plan-file.js';
 import {
-  adoptionNote,
+  adoptionLine,
   describePromotion,
   nothingDeclared,
   renderedFileChanges,
@@ -219,11 +219,7 @@ async function planShown(
       : renderParts(plan, args.output, useColor(args.color, io), note),
   );
   if (rendered.text !== '') notes.write(rendered.text);
-  const adopts = result.adopts ?? [];
-  if (adopts.length > 0)
-    notes.write(
-      `${adoptionNote(adopts, 'this repository declares', plan.inventory?.repository ?? 'this repository')}\n`,
-    );
+  notes.write(adoptionLine(plan, result.adopts ?? []));
   if (policies) notes.write(policyText(policies));
   if (!policyAllows(policies)) {
     if (args.out) io.stderr.write(`The policies fail: the plan is not saved to ${args.out}.\n`);
