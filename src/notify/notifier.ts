@@ -195,6 +195,8 @@ export class Notifier {
           );
           return;
         }
+        // The receiver refused it before its answer was cut: the status is what says why.
+        if (status !== null) why = `HTTP ${status}, its answer cut off: ${why}`;
         // Another try would wait the whole call timeout again, or meet the same headers.
         retryable = !timedOut && !answered;
       } finally {

@@ -29,8 +29,8 @@ async function receiver(): Promise<Receiver> {
   return r;
 }
 
-async function hostile(mode: Hostility) {
-  const server = await startHostileServer({ mode });
+async function hostile(mode: Hostility, status?: number) {
+  const server = await startHostileServer({ mode, status });
   cleanup.add(() => server.close());
   return server;
 }
@@ -200,6 +200,26 @@ describe('Notifier', () => {
   });
 
   // Said `could not be reached … no answer (UND_ERR_HEADERS_OVERFLOW)`, and tried 5 times.
+  it('a refusal whose answer is cut at the call timeout is logged with its status', async () => {
+    const refusing = await hostile('trickle', 503);
+    const { lines, logger } = logSink();
+    const n = new Notifier({
+      destinations: [
+        { kind: 'webhook', url: `${refusing.url}/hook?key=s3cr3t`, origin: 'webhook (test)' },
+      ],
+      logger,
+      clock: new VirtualClock(),
+      limits: { ...DEFAULT_LIMITS, callTimeoutMs: 300 },
+    });
+    n.notify(event());
+    await n.flush();
+    expect(refusing.counts.hostile).toBe(1);
+    const log = lines.join('\n');
+    expect(log).toMatch(/"attempts":1,"error":"HTTP 503, its answer cut off: http:.*not delivered/);
+    expect(log).toContain(`${refusing.url}: no complete answer within 300ms`);
+    expect(log).not.toContain('s3cr3t');
+  });
+
   it('an answer whose headers are over 16 KiB is said as such, and not tried again', async () => {
     const huge = await startRawServer({ mode: 'huge-headers' });
     cleanup.add(huge.close);

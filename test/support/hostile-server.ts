@@ -3,8 +3,8 @@
  * sockets, in front of a real server whose answers pass where `passes(path)` says (OAuth2
  * discovery before a hostile RPC):
  *
- * - `endless`: 200, then a body that never ends, as fast as the client reads;
- * - `trickle`: 200, then one byte every `trickleMs` (never idle long enough for a read timeout);
+ * - `endless`: 200 (or `status`), then a body that never ends, as fast as the client reads;
+ * - `trickle`: 200 (or `status`), then one byte every `trickleMs` (never idle long enough for a read timeout);
  * - `bomb`: 200 `content-encoding: gzip`, a small body that inflates to `bombBytes` of zeros;
  * - `silent`: the request read, nothing ever answered;
  * - `dropping()`: a port whose connections never complete (its packets dropped: a listener with
@@ -68,6 +68,8 @@ export async function startHostileServer(o: {
   contentType?: string;
   trickleMs?: number;
   bombBytes?: number;
+  /** What `trickle` and `endless` answer with before their body (default 200). */
+  status?: number;
 }): Promise<HostileServer> {
   const counts = { hostile: 0, passed: 0 };
   const passed: string[] = [];
@@ -107,14 +109,14 @@ export async function startHostileServer(o: {
           });
           return void res.end(bomb);
         case 'trickle': {
-          res.writeHead(200, { 'content-type': contentType });
+          res.writeHead(o.status ?? 200, { 'content-type': contentType });
           const t = setInterval(() => res.write('['), o.trickleMs ?? 100);
           timers.add(t);
           res.on('close', () => clearInterval(t));
           return;
         }
         case 'endless': {
-          res.writeHead(200, { 'content-type': contentType });
+          res.writeHead(o.status ?? 200, { 'content-type': contentType });
           const chunk = Buffer.alloc(64 * 1024, '[');
           const pump = () => {
             while (!res.destroyed && res.write(chunk));
