@@ -38,7 +38,8 @@ const batchRunConcurrency = async (cp: EmbeddedControlPlane) =>
   (await cp.listQueues()).find((q) => q.name === 'batch')?.run_concurrency;
 
 describe('a watched folder moved after its apply', { timeout: 120_000 }, () => {
-  it('a commit changing what it applied under the old path fails as not applied, never in sync; repository: applies it', async () => {
+  it('a commit changing what it applied under the old path fails as not applied, never in sync, other steps or not; repository: applies it', async () => {
+    const three = ['prod-1', 'prod-2', 'prod-3'];
     const root = tempDir();
     const before = join(root, 'mv1');
     const after = join(root, 'mv2');
@@ -66,7 +67,18 @@ describe('a watched folder moved after its apply', { timeout: 120_000 }, () => {
     expect(s.outcome).toBe('failed');
     expect(await batchRunConcurrency(cp)).toBe(50);
 
-    const files = manifests({ batchRunConcurrency: 75 });
+    // With a step of its own beside it the commit is no more applied: the same result and words.
+    writeFolder(after, manifests({ batchRunConcurrency: 75, clusters: three }));
+    await h.daemon.reconcile('watch');
+    const mixed = h.daemon.status().lastRun!;
+    expect(mixed.result).toBe('failed');
+    expect(mixed.message).toBe(
+      `applied: 1 created, 0 updated, 0 replaced, 0 deleted; 1 blocked; 1 side effect (made by the control plane); ${s.lastRun!.message}`,
+    );
+    expect((await cp.listClusters()).map((c) => c.name)).toContain('prod-3');
+    expect(await batchRunConcurrency(cp)).toBe(50);
+
+    const files = manifests({ batchRunConcurrency: 75, clusters: three });
     files['poolsync.yaml'] += `repository: ${old}\n`;
     writeFolder(after, files);
     await h.daemon.reconcile('watch');

@@ -11,7 +11,8 @@ import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome, doneCounts } from '../../apply/report.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import { ACTIONABLE_ACTIONS } from '../../model/plan.js';
-import { countsText, heldForApproval } from '../../render/common.js';
+import { countsText, heldForApproval, repositoryConflictLines } from '../../render/common.js';
+import { heldByOtherRepository } from '../../plan/counts.js';
 import { runWords, stopWords } from '../../render/daemon-words.js';
 import { errorCode, problem, reachedUpdate, type RunContext, type Staged } from './context.js';
 import type { GateDecision } from './plan.js';
@@ -135,6 +136,13 @@ export async function applyStage(
       return { value: { result: 'waiting_for_approval', ...value }, products };
     }
     const message = runWords.applied(summaryText, decision.approval?.approver ?? null);
+    // docs/daemon.md#status: what another repository's record holds back leaves the commit not
+    // applied, as when it is all there is to do (stages/plan.ts gateStage): `failed`, never `applied`.
+    const other = heldByOtherRepository(decision.whole);
+    if (other.length > 0) {
+      const why = runWords.heldByOtherRepository(other, repositoryConflictLines(decision.whole));
+      return { value: { result: 'failed', ...done, message: `${message}; ${why}` }, products };
+    }
     return {
       value: { result: 'applied', message, ...done },
       status: { appliedCommit: commit },
