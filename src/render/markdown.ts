@@ -44,6 +44,8 @@ export interface MergeFacts {
   policy: 'safe' | 'all' | 'none';
   /** Changes the daemon holds for approval, by its policy `safe` or a guardrail (listed above the plan by the comment). */
   held: number;
+  /** What holds them, as the comment's held section names it (vcs/comment.ts heldBy); null: none held. */
+  by: string | null;
 }
 
 export interface MarkdownOptions {
@@ -79,7 +81,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   errorsSection(room, plan, heldByBudget(plan, opts.merge));
   if (rendered)
     room.whole(renderedSection(rendered), (n) => `_${plural(n, 'rendered file')} not listed._`);
-  destructiveSection(room, plan, opts.listed ?? new Set());
+  destructiveSection(room, plan, opts.listed ?? new Set(), opts.merge);
   warningsSection(room, plan);
   room.whole(capabilitySection(plan), (n) => `_${plural(n, 'capability step')} not shown here._`);
   room.whole(manualSection(plan), () => "_The manual steps' runbook is not shown here._");
@@ -225,16 +227,22 @@ function errorsSection(room: Room, plan: Plan, held: boolean): void {
  * one, before anything else the room may not hold: a line each, or when those do not all fit,
  * their addresses by action, which hold about twice as many.
  */
-function destructiveSection(room: Room, plan: Plan, listed: ReadonlySet<string>): void {
+function destructiveSection(
+  room: Room,
+  plan: Plan,
+  listed: ReadonlySet<string>,
+  merge: MergeFacts | undefined,
+): void {
   const destructive = destructiveChanges(plan).filter((d) => !listed.has(d.change.address));
   const blocked = plan.changes.filter((c) => c.action === 'blocked');
   const above = destructiveChanges(plan).length - destructive.length;
   const total = destructive.length + blocked.length;
   if (total === 0 && above === 0) return;
+  const after = destructive.length + above > 0 ? afterMerge(merge) : null;
   const intro = [
     `### Destructive and blocked changes (${total + above})`,
     '',
-    'They remove, replace or interrupt something (policy `safe` holds them for approval); nothing is sent for blocked ones.' +
+    `They remove, replace or interrupt something${after ? ` (${after})` : ''}; nothing is sent for blocked ones.` +
       (above === 1 ? ' 1 of them is the held change above.' : '') +
       (above > 1 ? ` ${above} of them are the held changes above.` : ''),
     '',
@@ -271,6 +279,15 @@ function destructiveSection(room: Room, plan: Plan, listed: ReadonlySet<string>)
     more,
     rows.map((r) => r.count),
   );
+}
+
+/** What becomes of the destructive changes after merge: what holds them, as the daemon decides. */
+function afterMerge(merge: MergeFacts | undefined): string | null {
+  // `plan -o markdown` and CI's comment know no daemon: what its default policy does.
+  if (!merge) return 'policy `safe` holds them for approval';
+  if (merge.policy === 'none') return "the daemon's policy `none` applies none of them";
+  if (merge.by !== null) return `held for approval by ${merge.by}`;
+  return merge.policy === 'all' ? "the daemon's policy `all` applies them without approval" : null;
 }
 
 /** Addresses on one line of the short form of destructive changes. */
@@ -497,33 +514,40 @@ export function markdownText(text: string): string {
   return escapeTerminal(out + neutralised(flat.slice(from)));
 }
 
-/**
- * A backslash too: a value's own before a bracket would cancel ours and free the bracket. An
- * `@` is followed by a zero-width space, as Renovate does, so no value mentions (notifies) a
- * person or team on GitHub or GitLab; an `&` is escaped so that no entity (`&#64;`) makes one.
- */
-const neutralised = (text: string): string =>
-  text
-    .replace(/[\\[\]]/g, (c) => `\\${c}`)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/@/g, NO_MENTION);
+/** A backslash too: a value's own before a bracket would cancel ours and free the bracket. */
+const neutralised = (text: string): string => inert(text.replace(/[\\[\]]/g, (c) => `\\${c}`));
 
-/** `@` then a zero-width space, as an entity: escapeTerminal would write the character as `\u…`. */
-const NO_MENTION = '@&#8203;';
-
-/** Text in raw HTML (a `<summary>`), where Markdown reads nothing: HTML and mentions escaped. */
+/** Text in raw HTML (a `<summary>`), where Markdown reads nothing: HTML and references escaped. */
 export function htmlText(text: string): string {
-  return escapeTerminal(
-    text
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/@/g, NO_MENTION)
-      .replace(/\r?\n/g, ' '),
-  );
+  return escapeTerminal(inert(text.replace(/\r?\n/g, ' ')));
 }
+
+/**
+ * What the forges link, notify and cross-reference in a comment: GitHub's `@user`, `#12`,
+ * `GH-12`, `owner/repo#12`, a commit SHA and `owner/repo@sha`
+ * (https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/autolinked-references-and-urls),
+ * GitLab's `!12`, `~label`, `%milestone`, `$12` and `&12`
+ * (https://docs.gitlab.com/user/markdown/#gitlab-specific-references). Both find them in the
+ * rendered text, where a backslash escape is gone, so a zero-width space follows the sigil (as
+ * Renovate does) and splits a hex run into pieces shorter than a short SHA (7): the same text
+ * shows, and no pattern matches.
+ */
+const REFERENCE = /(@|(?:[#!$&]|\bGH-)(?=\d)|[~%](?=[\w"?.&-]))|([&<>])|\b([0-9a-f]{7,})\b/gi;
+
+const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/** A zero-width space as an entity: escapeTerminal would write the character as `\u…`. */
+const ZERO_WIDTH = '&#8203;';
+
+/** HTML and references in one pass, so no entity written is read again; `&` escaped, so no entity (`&#64;`) makes one. */
+const inert = (text: string): string =>
+  text.replace(REFERENCE, (_, sigil?: string, html?: string, hex?: string) =>
+    sigil
+      ? `${ENTITY[sigil] ?? sigil}${ZERO_WIDTH}`
+      : html
+        ? ENTITY[html]!
+        : hex!.match(/.{1,6}/g)!.join(ZERO_WIDTH),
+  );
 
 const longestTicks = (text: string): number =>
   Math.max(0, ...(text.match(/`+/g) ?? []).map((m) => m.length));

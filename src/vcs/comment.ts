@@ -294,6 +294,7 @@ function sectionBody(
     const merge = outcome.policy && {
       policy: outcome.policy,
       held: outcome.held?.changes.length ?? 0,
+      by: outcome.held ? heldBy(outcome) : null,
     };
     const lead = heldText.trim();
     const { rendered, policies } = outcome;

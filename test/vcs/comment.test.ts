@@ -388,6 +388,40 @@ describe('what the daemon holds, and why, in words that agree (hand-tester findi
     );
   });
 
+  it('the destructive changes name what really holds them after merge, as the held section does', () => {
+    /** The line under the heading of destructive and blocked changes. */
+    const note = (b: string) => {
+      const lines = b.split('\n');
+      return lines[lines.findIndex((l) => l.startsWith('### Destructive and blocked')) + 2];
+    };
+    const above = ' 2 of them are the held changes above.';
+    expect(note(body(daemonOutcome()))).toBe(
+      "They remove, replace or interrupt something (held for approval by the destroy budget `guardrails.max_destroy: 0` (the base branch's poolsync.yaml), whatever the policy); nothing is sent for blocked ones." +
+        above,
+    );
+    expect(note(body(daemonOutcome(makePlan({ deletes: 2 }), 'safe')))).toBe(
+      'They remove, replace or interrupt something (held for approval by policy `safe`); nothing is sent for blocked ones.' +
+        above,
+    );
+    const confirmed = { ...makePlan({ deletes: 2 }), confirm_destroy: ['Cluster/dev-0'] };
+    expect(note(body(daemonOutcome(confirmed)))).toBe(
+      'They remove, replace or interrupt something (held for approval by `poolsync/confirm-destroy`, whatever the policy); nothing is sent for blocked ones.' +
+        above,
+    );
+    // Nothing holds them: policy `all` applies them, `none` applies nothing.
+    const plan = makePlan({ deletes: 2, blocked: 1 });
+    expect(note(body({ kind: 'plan', plan, policy: 'all' }))).toBe(
+      "They remove, replace or interrupt something (the daemon's policy `all` applies them without approval); nothing is sent for blocked ones.",
+    );
+    expect(note(body({ kind: 'plan', plan, policy: 'none' }))).toBe(
+      "They remove, replace or interrupt something (the daemon's policy `none` applies none of them); nothing is sent for blocked ones.",
+    );
+    // CI's comment knows no daemon: what its default policy does.
+    expect(note(body({ kind: 'plan', plan }))).toBe(
+      'They remove, replace or interrupt something (policy `safe` holds them for approval); nothing is sent for blocked ones.',
+    );
+  });
+
   it('a section the policies deny never says the daemon applies it, and is shown open', () => {
     const denied: PolicyReport = {
       source: 'policies',
