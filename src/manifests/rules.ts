@@ -46,6 +46,8 @@ export function groupManifests(manifests: readonly Manifest[]): Grouped {
 
 /** A field of a manifest, from its root (`['spec', 'clusters', 2]`). */
 type Path = (string | number)[];
+/** A pool's object store (V7, V13). */
+const STORE_URI: Path = ['spec', 'object_store_ref', 'uri'];
 /** Every error of a check is added to the manifest `m` it is about (recheck.ts files it there). */
 export type Add = (code: ValidationCode, m: Manifest, path: Path, message: string) => void;
 
@@ -57,11 +59,7 @@ export function collect(errors: ValidationError[]): Add {
   };
 }
 
-function where(m: Manifest): string {
-  return `${m.source.file}:${m.source.line}:${m.source.column}`;
-}
-
-/** Where `path` of `m` is, as its errors are placed (collect): a duplicate names the other's so. */
+/** Where `path` of `m` is, as its errors are placed (collect): a message names the other's so. */
 function fieldAt(m: Manifest, path: Path): string {
   const pos = positionOf(m.root, ...path);
   return `${pos.file ?? m.source.file}:${pos.line}:${pos.column}`;
@@ -468,8 +466,8 @@ function checkObjectStores(
     if (!first) byUri.set(uri, p);
     else if (!share(first.name, p.name)) {
       reported.add(p);
-      const message = `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${where(first)}); pools must not share an object store (P7)`;
-      add('V7', p, ['spec', 'object_store_ref', 'uri'], message);
+      const message = `pool '${p.name}' uses the object store ${p.contract.object_store_ref.uri} of pool '${first.name}' (${fieldAt(first, STORE_URI)}); pools must not share an object store (P7)`;
+      add('V7', p, STORE_URI, message);
     }
   }
   const placed = placeClusters(pools, usableClusters, add);
@@ -558,7 +556,7 @@ function checkSamePoolBuckets(
       if (!first) firstInPool.set(pool, x);
       else if (first.bucket !== x.bucket) {
         const message =
-          `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${where(first.cluster)}) in the same pool '${pool}' uses ${first.bucket}; ` +
+          `cluster '${x.cluster.name}' uses metadata bucket ${x.bucket}, but cluster '${first.cluster.name}' (${fieldAt(...bucketAt(first))}) in the same pool '${pool}' uses ${first.bucket}; ` +
           `clusters in one pool must share one metadata bucket (storage.bucketName)`;
         bucketError(x, add, message);
       }
@@ -591,7 +589,7 @@ function checkSharedBuckets(placed: readonly Placed[], reported: Set<Manifest>, 
             ? ` in pool ${apart.pools.map((p) => `'${p}'`).join(', ')}`
             : '';
         const message =
-          `${bucketUser(x)} uses metadata bucket ${bucket}, as does ${bucketUser(apart)} (${where(apart.from)})${inPools}; ` +
+          `${bucketUser(x)} uses metadata bucket ${bucket}, as does ${bucketUser(apart)} (${fieldAt(...bucketAt(apart))})${inPools}; ` +
           `clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool`;
         bucketError(x, add, message);
       }
@@ -607,10 +605,15 @@ function bucketUser(x: Placed): string {
   return x.from === x.cluster ? cluster : `pool '${x.from.name}' (${cluster})`;
 }
 
+/** Where a placed cluster's bucket is written: its own data_plane, or its pool's object store. */
+function bucketAt(x: Placed): [Manifest, Path] {
+  return x.from === x.cluster
+    ? [x.cluster, ['spec', 'data_plane', 'object_store_uri']]
+    : [x.from, STORE_URI];
+}
+
 function bucketError(x: Placed, add: Add, message: string): void {
-  if (x.from === x.cluster)
-    add('V13', x.cluster, ['spec', 'data_plane', 'object_store_uri'], message);
-  else add('V13', x.from, ['spec', 'object_store_ref', 'uri'], message);
+  add('V13', ...bucketAt(x), message);
 }
 
 /**
@@ -694,7 +697,8 @@ function checkAbsentOf(
   if (m.kind === 'Queue' && m.pool === null && hasCluster(m.name)) return;
   if (m.name !== 'default' && (m.pool ?? 'default') === 'default') {
     const message = `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`;
-    add('V16', m, ['metadata', 'name'], message);
+    // At `pool: default` when written; an omitted pool has no node of its own.
+    add('V16', m, m.pool !== null ? ['spec', 'pool'] : ['metadata', 'name'], message);
   }
 }
 
@@ -713,7 +717,7 @@ function checkFlyteRules(g: Grouped, add: Add): void {
   let defaultLabel: ClusterLabelManifest | null = null;
   for (const l of g.ClusterLabel) {
     if (l.isDefault && defaultLabel) {
-      const message = `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${where(defaultLabel)}); flyte-core has one defaultExecutionLabel: keep one`;
+      const message = `ClusterLabel '${l.name}' is default: true, as is '${defaultLabel.name}' (${fieldAt(defaultLabel, ['spec', 'default'])}); flyte-core has one defaultExecutionLabel: keep one`;
       add('V10', l, ['spec', 'default'], message);
     } else if (l.isDefault) defaultLabel = l;
     checkLabelEntries(l, clusters, clusterNames, add);

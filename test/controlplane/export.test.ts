@@ -231,8 +231,8 @@ describe('poolsync export', () => {
     expect(run.code).toBe(0);
     expect(run.stderr).toBe(
       `Warning: the exported folder does not validate (V7, V13): the control plane holds what poolsync's validation refuses (docs/rules.md); edit the manifests named below, or take them out with what names them, until \`poolsync validate ${out}\` passes (\`poolsync plan\` then shows what that takes: a pool's contract changes only by replacement, P4)\n` +
-        `Warning: ${out}/pools/b.yaml:7:10: V7 pool 'b' uses the object store s3://shared/ of pool 'a' (${out}/pools/a.yaml:1:1); pools must not share an object store (P7)\n` +
-        `Warning: ${out}/pools/d.yaml:7:10: V13 pool 'd' (cluster 'd-1') uses metadata bucket s3://bucket, as does pool 'c' (cluster 'c-1') (${out}/pools/c.yaml:1:1); clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool\n`,
+        `Warning: ${out}/pools/b.yaml:7:10: V7 pool 'b' uses the object store s3://shared/ of pool 'a' (${out}/pools/a.yaml:7:10); pools must not share an object store (P7)\n` +
+        `Warning: ${out}/pools/d.yaml:7:10: V13 pool 'd' (cluster 'd-1') uses metadata bucket s3://bucket, as does pool 'c' (cluster 'c-1') (${out}/pools/c.yaml:7:10); clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool\n`,
     );
     expect((await loadRepository(out)).errors.map((e) => e.code)).toEqual(['V7', 'V13']);
   });

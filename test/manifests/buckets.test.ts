@@ -66,7 +66,7 @@ describe('the seed’s bucket rule (V13) and a cluster in several pools', () => 
     });
     expect(brief(r.errors)).toEqual(['V13 Cluster/b c.yaml:17']);
     expect(r.errors[0]!.message).toContain(
-      "cluster 'b' uses metadata bucket s3://acme, as does cluster 'a' (c.yaml:1:1) in pool 'dev'",
+      "cluster 'b' uses metadata bucket s3://acme, as does cluster 'a' (c.yaml:8:23) in pool 'dev'",
     );
     // Bucket derived from the pools (no data_plane): reported once, at the pool.
     const derived = await load({
@@ -76,7 +76,7 @@ describe('the seed’s bucket rule (V13) and a cluster in several pools', () => 
     expect(brief(derived.errors)).toEqual(['V13 ClusterPool/prod p.yaml:18']);
     // Both sides name a cluster, and the pool once.
     expect(derived.errors[0]!.message).toContain(
-      "pool 'prod' (cluster 'b') uses metadata bucket s3://acme, as does pool 'dev' (cluster 'a') (p.yaml:1:1);",
+      "pool 'prod' (cluster 'b') uses metadata bucket s3://acme, as does pool 'dev' (cluster 'a') (p.yaml:7:10);",
     );
   });
 

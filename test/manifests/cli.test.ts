@@ -70,7 +70,7 @@ describe('poolsync validate', () => {
     expect(r.stdout.split('\n')).toEqual([
       `${repo}/pools/a.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/b.yaml:4:9`,
       `${repo}/pools/b.yaml:4:9: V1 duplicate ClusterPool 'dev': also declared at ${repo}/pools/a.yaml:4:9`,
-      `${repo}/pools/c.yaml:7:10: V7 pool 'prod' uses the object store s3://one of pool 'dev' (${repo}/pools/a.yaml:1:1); pools must not share an object store (P7)`,
+      `${repo}/pools/c.yaml:7:10: V7 pool 'prod' uses the object store s3://one of pool 'dev' (${repo}/pools/a.yaml:7:10); pools must not share an object store (P7)`,
       '3 errors in 3 files.',
       '',
     ]);

@@ -1,6 +1,7 @@
 /**
  * The invalid corpus: every fixture under test/fixtures/invalid/ yields exactly the errors
- * listed for it in expected.json (code and file:line:column), and nothing else.
+ * listed for it in expected.json (code, file:line:column, and `names`: the file:line:column of
+ * each other document the message names), and nothing else.
  */
 import { cp, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +16,11 @@ interface Expected {
   file: string;
   line: number;
   column: number;
+  names?: string[];
 }
+
+/** The places a message names (`also declared at pools.yaml:4:9`, `(pools.yaml:7:10)`). */
+const named = (message: string) => message.match(/[\w./-]+\.yaml:\d+:\d+/g) ?? [];
 
 const expected = JSON.parse(await readFile(join(DIR, 'expected.json'), 'utf8')) as Record<
   string,
@@ -29,7 +34,7 @@ describe('invalid fixture corpus', () => {
     expect(Object.keys(expected).sort()).toEqual(fixtures);
   });
 
-  it('covers every rule V1-V8 and the YAML, SCHEMA and LIMIT codes', () => {
+  it('covers every rule V1-V16 and the YAML, SCHEMA and LIMIT codes', () => {
     const codes = new Set(Object.values(expected).flatMap((list) => list.map((e) => e.code)));
     for (const code of [
       'V1',
@@ -43,8 +48,11 @@ describe('invalid fixture corpus', () => {
       'V9',
       'V10',
       'V11',
+      'V12',
       'V13',
+      'V14',
       'V15',
+      'V16',
       'YAML',
       'SCHEMA',
       'LIMIT',
@@ -64,7 +72,10 @@ describe('invalid fixture corpus', () => {
     expect(result.valid).toBe(false);
     expect(result.desired).toBeNull();
     expect(
-      result.errors.map(({ code, file, line, column }) => ({ code, file, line, column })),
+      result.errors.map(({ code, file, line, column, message }) => {
+        const names = named(message);
+        return { code, file, line, column, ...(names.length > 0 && { names }) };
+      }),
     ).toEqual(expected[name]);
     for (const e of result.errors) {
       expect(e.message).toMatch(/\S/);
