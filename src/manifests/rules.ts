@@ -695,10 +695,20 @@ function checkAbsentOf(
   // Union refuses a cluster without a pool while `default` is deleted (remote/_cluster.py:299-301);
   // a co-named queue without a pool is in its cluster's pool (Q4): judged by that cluster.
   if (m.kind === 'Queue' && m.pool === null && hasCluster(m.name)) return;
-  if (m.name !== 'default' && (m.pool ?? 'default') === 'default') {
+  // A cluster's pool map read whole: `pools: [a, b]` is not in `default`.
+  const i = (m.kind === 'Cluster' ? clusterPools(m) : [m.pool ?? DEFAULT_POOL]).indexOf(
+    DEFAULT_POOL,
+  );
+  if (m.name !== 'default' && i >= 0) {
     const message = `${m.kind}/${m.name} lives in pool "default", which poolsync.yaml lists absent: name another pool`;
-    // At `pool: default` when written; an omitted pool has no node of its own.
-    add('V16', m, m.pool !== null ? ['spec', 'pool'] : ['metadata', 'name'], message);
+    // At the `default` written; an omitted pool has no node of its own.
+    const at =
+      m.kind === 'Cluster' && m.pools !== null
+        ? ['spec', 'pools', i]
+        : m.pool !== null
+          ? ['spec', 'pool']
+          : ['metadata', 'name'];
+    add('V16', m, at, message);
   }
 }
 
