@@ -3,7 +3,8 @@
  * is held (`hold`); a person approves exactly that fingerprint (`POST /approve`, `poolsync
  * approve`, or a `poolsync apply` comment: pull-requests.ts); the next run applies the held part
  * only when its fingerprint is the approved one (`take`) and, for a comment's, its commit is
- * that pull request merged. Anything else is refused with why.
+ * that pull request merged at the approved head, as the forge reads it then. Anything else is
+ * refused with why.
  */
 import { approvalWords, type commentWords } from '../render/daemon-words.js';
 import { fieldLines, whyText } from '../render/common.js';
@@ -55,6 +56,7 @@ export interface ApprovalRecord {
 /** A pull request as the forge reports it now: its head, and whether and as what it was merged. */
 export interface PullRequestState {
   headSha: string;
+  open: boolean;
   merged: boolean;
   /** A merged one's commit on the base branch (a merge, squash or the last rebased commit). */
   mergeCommit: string | null;
@@ -127,8 +129,9 @@ export class Approvals {
   private readonly granted = new Map<string, ApprovalRecord>();
   /** By fingerprint, approvals their pull request withdrew (new commits, closed unmerged), and why. */
   private readonly withdrawn = new Map<string, { record: ApprovalRecord; why: string }>();
-  /** Reads a pull request from its forge (pull-requests.ts); null: no forge. */
-  private readPullRequest: PullRequestReader | null = null;
+  /** Reads a pull request from its forge (pull-requests.ts). */
+  private readPullRequest: PullRequestReader = (provider) =>
+    Promise.reject(new Error(`${provider} is not configured on this daemon`));
   /** What was held before (oldest first), so an approval of one is stale, not unknown. */
   private readonly heldBefore = new Set<string>();
   private lastApplied: ApprovalStatus['lastApplied'] = null;
@@ -322,9 +325,10 @@ export class Approvals {
   }
 
   /**
-   * Why approval `r` by comment is not for `commit`, or null: the commit contains the head it
-   * approved (a merge, a fast-forward), or its pull request is merged at that head as a commit
-   * it contains (a squash or rebase: the forge read now). An API approval is of the held plan.
+   * Why approval `r` by comment is not for `commit`, or null: its pull request, read from the
+   * forge now, is still at the approved head and open or merged, and the commit contains that
+   * head (a merge, a fast-forward) or the commit the forge says it was merged as (a squash or
+   * rebase). An API approval is of the held plan.
    */
   private async notMerged(
     r: ApprovalRecord,
@@ -335,10 +339,11 @@ export class Approvals {
     if (!pr) return null;
     if (commit === null) return approvalWords.noCommit(r);
     try {
-      if (await contains(pr.head)) return null;
-      if (!this.readPullRequest) return approvalWords.notMerged(r, commit, null);
+      // Read at every use: the event that withdrew it may have reached another replica only (HA).
       const now = await this.readPullRequest(pr.provider, pr.number);
       if (now.headSha !== pr.head) return approvalWords.headMoved(r, now.headSha);
+      if (!now.open && !now.merged) return approvalWords.withdrawn(r, approvalWords.closedUnmerged);
+      if (await contains(pr.head)) return null;
       if (now.merged && now.mergeCommit !== null && (await contains(now.mergeCommit))) return null;
       return approvalWords.notMerged(r, commit, now);
     } catch (err) {

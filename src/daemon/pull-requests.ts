@@ -172,7 +172,7 @@ export function pullRequestSide(
 /**
  * An approval by comment is of its pull request at the head it was granted for: new commits
  * (GitHub `synchronize`, GitLab `update`, which webhooks.ts passes only with new commits) or a
- * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it
+ * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it, said in one reply
  * (docs/daemon.md#an-approval-by-comment-is-of-its-pull-request-merged). New commits are the
  * head the forge reads now: a late or redelivered event of an older commit withdraws nothing
  * granted at the head (unread, the event's head).
@@ -189,12 +189,25 @@ async function withdrawApprovals(
   const now = moved && forge ? await forge.pullRequest(e.number).catch(() => null) : null;
   const head = now?.headSha ?? e.headSha;
   const why = moved ? approvalWords.newCommits(head) : approvalWords.closedUnmerged;
+  const gone: { approver: string; environment: string | null }[] = [];
   for (const u of units)
-    for (const r of u.approvals.withdraw(e.provider, e.number, moved ? head : null, why))
+    for (const r of u.approvals.withdraw(e.provider, e.number, moved ? head : null, why)) {
       logger.info(
         { ...approvalFields(r), environment: u.name ?? undefined, reason: why },
         'approval by comment withdrawn',
       );
+      gone.push({ approver: r.approver, environment: u.name });
+    }
+  // Withdrawn once (withdraw drops it), so a redelivered event replies nothing.
+  if (gone.length === 0 || !forge) return;
+  await forge
+    .reply(e.number, commentWords.withdrawn(gone, why, closed))
+    .catch((err: unknown) =>
+      logger.warn(
+        { provider: e.provider, number: e.number, err: messageOf(err) },
+        'the reply saying an approval was withdrawn could not be posted',
+      ),
+    );
 }
 
 /** The pull-request handler and `recover` (a plan another replica posted); null: no forge. */

@@ -286,6 +286,24 @@ export const commentWords = {
     `the forge did not take the reply that announces it (${why}), and an approval nobody is told of is not granted: whatever a reply above says, nothing is approved. Comment again.`,
   nothingHeld: (environment: string | null) =>
     `**poolsync**: nothing in this plan${ofEnvironment(environment)} waits for approval; the daemon applies it after merge.`,
+  /** Approvals a pull-request event withdrew (`why`: approvalWords.newCommits or closedUnmerged). */
+  withdrawn: (
+    gone: { approver: string; environment: string | null }[],
+    why: string,
+    closed: boolean,
+  ) => {
+    const who = gone.map((g) => `@${g.approver}${ofEnvironment(g.environment)}`);
+    const commands = [...new Set(gone.map((g) => g.environment))].map(
+      (e) => `\`poolsync apply${e === null ? '' : ` -e ${e}`}\``,
+    );
+    const next = closed
+      ? 'reopen it (or open another), review its plan comment'
+      : 'wait for the plan comment of the new commit, review it';
+    return (
+      `**poolsync**: ${gone.length > 1 ? 'the approvals by' : 'the approval by'} ${who.join(', ')} ${gone.length > 1 ? 'were' : 'was'} withdrawn: ${why}, so nothing approved before is applied. ` +
+      `To apply the held changes, ${next}, then comment ${commands.join(' or ')} to approve the new plan.`
+    );
+  },
   approved: (
     by: { user: string; level: string },
     held: Change[],
@@ -432,17 +450,11 @@ export const approvalWords = {
     `${approvalOf(a)} approves its pull request merged, and this run read no commit`,
   headMoved: (a: Granted, head: string) =>
     `${approvalOf(a)} was of its commit ${short(a.pullRequest!.head)}, and the pull request is now at ${short(head)}; ${APPROVE_AGAIN}`,
-  notMerged: (
-    a: Granted,
-    commit: string,
-    now: { merged: boolean; mergeCommit: string | null } | null,
-  ) =>
+  notMerged: (a: Granted, commit: string, now: { merged: boolean; mergeCommit: string | null }) =>
     `${approvalOf(a)} approves that pull request merged, and commit ${short(commit)} does not contain its approved commit ${short(a.pullRequest!.head)}` +
-    (now === null
-      ? ''
-      : now.merged && now.mergeCommit !== null
-        ? ` nor the commit it was merged as (${short(now.mergeCommit)})`
-        : ', nor is it merged') +
+    (now.merged && now.mergeCommit !== null
+      ? ` nor the commit it was merged as (${short(now.mergeCommit)})`
+      : ', nor is it merged') +
     `: merge it, or ${APPROVE_AGAIN}`,
   mergeUnchecked: (a: Granted, why: string) =>
     `whether the pull request of ${approvalOf(a)} is merged into this commit could not be checked (${why}); the next run checks again`,

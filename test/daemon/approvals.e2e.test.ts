@@ -328,11 +328,12 @@ describe('an approval by comment is of its pull request, merged', () => {
     });
     await pushTo7(daemon, repo, later);
     expect((await status(daemon)).approval!.granted).toEqual([]);
+    await until('the withdrawal reply', () => replies(7).length === 3);
     forge.closed.add(PR7);
     expect((await pullRequestEvent(daemon, 'closed', later)).status).toBe(202);
     await comment(daemon, 7, 'carol');
-    await until('a refusal', () => replies(7).length === 3);
-    expect(replies(7)[2]!.body).toMatch(/refused: the pull request is not open/);
+    await until('a refusal', () => replies(7).length === 4);
+    expect(replies(7)[3]!.body).toMatch(/refused: the pull request is not open/);
 
     const { st, run } = await runAt(direct);
     expect(run.result).toBe('waiting_for_approval');
@@ -394,6 +395,11 @@ describe('an approval by comment is of its pull request, merged', () => {
     });
     await pushTo7(daemon, repo, later);
     expect((await status(daemon)).approval!.granted).toEqual([]);
+    // Said on the pull request, once: bob's approval was replaced by carol's of the same plan.
+    await until('the withdrawal reply', () => replies(7).length === 3);
+    expect(replies(7)[2]!.body).toBe(
+      `**poolsync**: the approval by @carol was withdrawn: the pull request got new commits (now at ${later.slice(0, 12)}), so nothing approved before is applied. To apply the held changes, wait for the plan comment of the new commit, review it, then comment \`poolsync apply\` to approve the new plan.`,
+    );
     // `later` contains the approved head: only the withdrawal keeps the delete held.
     const { run } = await runAt(later);
     expect(run.result).toBe('waiting_for_approval');
@@ -404,11 +410,35 @@ describe('an approval by comment is of its pull request, merged', () => {
     expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
   }, 90_000);
 
+  it('new commits whose event never reached this replica (another one took it) leave it unused: the run reads the head from the forge', async () => {
+    const { cp, daemon, repo, head, later, runAt } = await approvedPullRequest({
+      clusters: ['prod-1', 'prod-2'],
+      batch: 70,
+    });
+    // Pushed to #7, and no synchronize event delivered here: the approval still stands.
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${later}:refs/pull/7/head`);
+    forge.heads.set(PR7, later);
+    expect((await status(daemon)).approval!.granted).toMatchObject([{ approver: 'carol' }]);
+    // `later` contains the approved head: only the forge's head keeps the delete held.
+    const { st, run } = await runAt(later);
+    expect(run.result).toBe('waiting_for_approval');
+    expect(run.message).toContain(
+      `carol's approval on ${PR7} was of its commit ${head.slice(0, 12)}, and the pull request is now at ${later.slice(0, 12)}; approve the changes held now`,
+    );
+    expect(st.approval!.lastApplied).toBeNull();
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(70);
+    expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
+  }, 90_000);
+
   it('closed without merge withdraws it, even when its head reaches main afterwards', async () => {
     const { cp, daemon, head, runAt } = await approvedPullRequest({ clusters: ['prod-1'] });
     forge.closed.add(PR7);
     expect((await pullRequestEvent(daemon, 'closed', head)).status).toBe(202);
     expect((await status(daemon)).approval!.granted).toEqual([]);
+    await until('the withdrawal reply', () => replies(7).length === 3);
+    expect(replies(7)[2]!.body).toMatch(
+      /^\*\*poolsync\*\*: the approval by @carol was withdrawn: the pull request was closed without merge, .* reopen it/,
+    );
     const { run } = await runAt(head);
     expect(run.result).toBe('waiting_for_approval');
     expect(run.message).toContain(

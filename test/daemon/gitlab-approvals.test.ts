@@ -282,17 +282,59 @@ describe('a GitLab approval is of its merge request, merged (docs/daemon.md#appr
     return { approvals, event };
   }
 
-  it('new commits (`update` with oldrev) or a close without merge withdraw it; a merge keeps it', async () => {
+  it('new commits (`update` with oldrev) or a close without merge withdraw it, said once in a reply; a merge keeps it', async () => {
+    const replies = () =>
+      forge
+        .list(KEY)
+        .map((n) => n.body)
+        .filter((b) => b.startsWith('**poolsync**'));
     let { approvals, event } = granted();
     forge.heads.set(KEY, 'b'.repeat(40));
-    await event(mergeRequest('update', 'b'.repeat(40), head));
+    const update = mergeRequest('update', 'b'.repeat(40), head);
+    await event(update);
     expect(approvals.status().granted).toEqual([]);
+    expect(replies()).toEqual([
+      '**poolsync**: the approval by @carol was withdrawn: the pull request got new commits (now at bbbbbbbbbbbb), so nothing approved before is applied. To apply the held changes, wait for the plan comment of the new commit, review it, then comment `poolsync apply` to approve the new plan.',
+    ]);
+    // Redelivered: nothing is left to withdraw, nothing is said again.
+    await event(update);
+    expect(replies()).toHaveLength(1);
     ({ approvals, event } = granted());
     await event(mergeRequest('close', head));
     expect(approvals.status().granted).toEqual([]);
+    expect(replies()[1]).toBe(
+      '**poolsync**: the approval by @carol was withdrawn: the pull request was closed without merge, so nothing approved before is applied. To apply the held changes, reopen it (or open another), review its plan comment, then comment `poolsync apply` to approve the new plan.',
+    );
     ({ approvals, event } = granted());
     await event(mergeRequest('merge', head));
     expect(approvals.status().granted).toMatchObject([{ approver: 'carol' }]);
+    expect(replies()).toHaveLength(2);
+  });
+
+  it('a run reads the merge request when it would use the approval: new commits or a close no event told this replica of (another replica took it) leave it unused', async () => {
+    const { approvals, event } = granted();
+    forge.heads.set(KEY, head);
+    // An event shows the daemon the URL root it reads the API at; none withdraws anything.
+    await event(mergeRequest('approved', head));
+    const main = 'c'.repeat(40);
+    // The run's commit contains the approved head: only the forge's answer keeps it unused.
+    const contains = () => Promise.resolve(true);
+    forge.heads.set(KEY, 'b'.repeat(40));
+    expect(await approvals.take(FP, main, contains)).toEqual({
+      approval: null,
+      why: [
+        `carol's approval on gitlab:group/project!1 was of its commit ${head.slice(0, 12)}, and the pull request is now at bbbbbbbbbbbb; approve the changes held now (a \`poolsync apply\` comment on the pull request that makes them, or \`poolsync approve\`)`,
+      ],
+    });
+    forge.heads.set(KEY, head);
+    forge.closed.add(KEY);
+    expect((await approvals.take(FP, main, contains)).why).toEqual([
+      `carol's approval on gitlab:group/project!1 was withdrawn: the pull request was closed without merge; approve the changes held now (a \`poolsync apply\` comment on the pull request that makes them, or \`poolsync approve\`)`,
+    ]);
+    forge.closed.delete(KEY);
+    expect((await approvals.take(FP, main, contains)).approval).toMatchObject({
+      approver: 'carol',
+    });
   });
 
   it('a late or redelivered `update` of an older commit withdraws nothing granted at the head the merge request is at', async () => {
