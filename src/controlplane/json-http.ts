@@ -108,7 +108,7 @@ export class JsonHttp {
     const { clock, limits } = this.o;
     // Wall time, as its timer: the injected clock paces waits, never the whole call's bound.
     const deadline = new CallDeadline(limits, undefined, label);
-    const heard = noticeSilence(limits, this.url, this.o.onWait);
+    const heard = noticeSilence(limits, this.url, this.o.onWait, clock);
     const signal = AbortSignal.any([deadline.signal, this.stop]);
     const { reach, pacer, stop } = this;
     const read = method === 'GET' || method === 'HEAD';

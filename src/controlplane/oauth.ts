@@ -12,6 +12,7 @@ import {
   type WaitListener,
 } from '../util/transport-limits.js';
 import { boundedRequest } from '../util/bounded-request.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import { type Attempt, limitFailed, retrying, type RetryLoop, transientStatus } from './retry.js';
 
 /**
@@ -252,7 +253,7 @@ export class TokenSource {
 
   async token(): Promise<string> {
     if (this.refusedWith) throw this.refusedWith;
-    if (this.cached && Date.now() < this.cached.refreshAt) return this.cached.token;
+    if (this.cached && this.clock.now() < this.cached.refreshAt) return this.cached.token;
     this.inflight ??= this.fetchToken().finally(() => {
       this.inflight = null;
     });
@@ -273,6 +274,10 @@ export class TokenSource {
   /** The server refused the token. */
   invalidate(): void {
     this.cached = null;
+  }
+
+  private get clock(): Clock {
+    return this.opts.http?.clock ?? SYSTEM_CLOCK;
   }
 
   private discovered(): Promise<Discovery> {
@@ -300,7 +305,7 @@ export class TokenSource {
     const params = new URLSearchParams();
     if (d.scopes.length > 0) params.set('scope', d.scopes.join(' '));
     if (d.audience) params.set('audience', d.audience);
-    const started = Date.now();
+    const started = this.clock.now();
     const res = await oauth.clientCredentialsGrantRequest(as, client, auth, params, {
       [oauth.customFetch]: retryingFetch(this.opts.service, 'token request', this.opts.http ?? {}),
       [oauth.allowInsecureRequests]: insecureAllowed(d.tokenEndpoint),
@@ -355,7 +360,8 @@ export class TokenSource {
 /** How the OAuth2 requests travel (retryingFetch). */
 export interface OAuthHttp extends Pick<RetryLoop, 'signal'> {
   retry?: RetryPolicy;
-  sleep?: (ms: number) => Promise<void>;
+  /** The backoffs' waits, a token's refresh time and the wait notices read it. */
+  clock?: Clock | undefined;
   /** The size bound is ANSWER_BYTES.oauth. */
   limits?: TransportLimits;
   /** Shared with the backend's own calls when given (util/reach.ts). */
@@ -384,7 +390,7 @@ export function retryingFetch(
   const base: RetryLoop = {
     ...(http.retry ?? DEFAULT_RETRY),
     reach: http.reach ?? new Reach(),
-    clock: http.sleep ? { now: Date.now, sleep: http.sleep } : undefined,
+    clock: http.clock,
     signal: http.signal,
     label: `${service} ${what}`,
     // A token or discovery request changes nothing the plan reads.
@@ -414,7 +420,7 @@ export function retryingFetch(
       const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
       res = await nodeFetch(url, { ...init, signal }, limits);
       base.reach.answered = true;
-      heardBy(http.onWait);
+      heardBy(http.onWait, http.clock);
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
       if (limited) return limited;

@@ -50,7 +50,7 @@ export interface ClientTuning {
    * default min(16, connections); 1 reads page after page.
    */
   listShards?: number;
-  /** Tests: virtual time for backoff and the server's delays. */
+  /** Tests: virtual time for backoff, the server's delays, token refresh and wait notices. */
   clock?: Clock;
   /** A daemon's leadership term: once it aborted nothing starts, calls in flight are abandoned. */
   signal?: AbortSignal;

@@ -10,6 +10,7 @@
  *    decompression (a gzip bomb), so an endless body never takes the process's memory.
  * A limit that fires names its value and setting (a flag, else an environment variable).
  */
+import { SYSTEM_CLOCK, type Clock } from './clock.js';
 import { durationRefusal, formatDuration, parseDuration } from './duration.js';
 import { UserError } from './user-error.js';
 import type { Env } from './env.js';
@@ -72,34 +73,35 @@ const lastAnswer = new WeakMap<WaitListener, number>();
  * The notice is of a silent server, not of one slow call among answered ones: while any call the
  * listener watches was answered within that time, it waits on. Checked after the answers that
  * are ready are read (setImmediate follows I/O): a process that could not run for seconds on a
- * busy machine is not a server's silence.
+ * busy machine is not a server's silence. Time is the client's `clock`, as its backoffs'.
  */
 export function noticeSilence(
   limits: TransportLimits,
   url: string,
   listener: WaitListener | undefined,
+  clock: Clock = SYSTEM_CLOCK,
 ): () => void {
   const silentMs = Math.min(WAIT_NOTICE_MS, limits.readTimeoutMs);
   if (!listener || silentMs >= limits.callTimeoutMs) return () => {};
-  let answered = false;
-  const check = () =>
-    setImmediate(() => {
-      if (answered) return;
-      const quiet = Date.now() - (lastAnswer.get(listener) ?? 0);
-      if (quiet >= silentMs) return listener({ url, silentMs, giveUpMs: limits.callTimeoutMs });
-      timer = setTimeout(check, silentMs - quiet).unref();
-    }).unref();
-  let timer = setTimeout(check, silentMs).unref();
+  const answered = new AbortController();
+  const wait = async (ms: number): Promise<void> => {
+    await clock.sleep(ms, answered.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (answered.signal.aborted) return;
+    const quiet = clock.now() - (lastAnswer.get(listener) ?? -Infinity);
+    if (quiet >= silentMs) return listener({ url, silentMs, giveUpMs: limits.callTimeoutMs });
+    return wait(silentMs - quiet);
+  };
+  void wait(silentMs);
   return () => {
-    answered = true;
-    lastAnswer.set(listener, Date.now());
-    clearTimeout(timer);
+    lastAnswer.set(listener, clock.now());
+    answered.abort();
   };
 }
 
 /** An answer to a request the listener's calls wait on (their OAuth2 token): not silence. */
-export function heardBy(listener: WaitListener | undefined): void {
-  if (listener) lastAnswer.set(listener, Date.now());
+export function heardBy(listener: WaitListener | undefined, clock: Clock = SYSTEM_CLOCK): void {
+  if (listener) lastAnswer.set(listener, clock.now());
 }
 
 /** The cap of each kind of answer no setting changes. */

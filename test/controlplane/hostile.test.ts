@@ -10,7 +10,8 @@ import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { readLiveState, type ControlPlane } from '../../src/controlplane/types.js';
 import { ApiClient } from '../../src/vcs/http.js';
-import type { TransportLimits, WaitListener } from '../../src/util/transport-limits.js';
+import type { ClientTuning } from '../../src/controlplane/opener.js';
+import type { TransportLimits } from '../../src/util/transport-limits.js';
 import { cleanup } from '../support/cleanup.js';
 import { listenLoopback } from '../support/forwarding.js';
 import {
@@ -21,6 +22,9 @@ import {
   type RawHostility,
 } from '../support/hostile-server.js';
 import { memoryIo, exitOf } from '../support/memory-io.js';
+import { until } from '../support/until.js';
+import { ManualClock } from '../support/virtual-clock.js';
+import { SYSTEM_CLOCK } from '../../src/util/clock.js';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
@@ -221,7 +225,7 @@ describe('Union', () => {
 
   async function open(
     host: string,
-    http: ReturnType<typeof tuning> & { onWait?: WaitListener },
+    http: ReturnType<typeof tuning> & Pick<ClientTuning, 'onWait' | 'clock'>,
     key = apiKey(host),
   ): Promise<ControlPlane> {
     const before = process.env.POOLSYNC_UNION_API_KEY;
@@ -302,11 +306,17 @@ describe('Union', () => {
       upstream: `http://${shortLived.host}`,
       passes: (path: string) => !path.startsWith('/oauth2/token') || tokens++ === 0,
     });
-    const cp = await open(s.host, tuning('trickle'));
+    // The token's lifetime passes when the test says alone, so the first call never meets its
+    // refresh; backoffs sleep in real time.
+    let now = 0;
+    const cp = await open(s.host, {
+      ...tuning('trickle'),
+      clock: { ...SYSTEM_CLOCK, now: () => now },
+    });
     await closing(cp, async (c) => {
       await c.queues!.listQueues();
       // Past the refresh time (a quarter of the lifetime early): the next call asks for a token.
-      await new Promise((r) => setTimeout(r, 1_000));
+      now += 1_000;
       expect(await failure(c.queues!.listQueues())).toMatch(
         new RegExp(
           `^Union token request http://${s.host}/oauth2/token \\(for cloudidl\\.queue\\.QueueService/ListQueues\\): no complete answer within 1\\.2s, the deadline of one call with its retries \\(--call-timeout`,
@@ -326,15 +336,29 @@ describe('Union', () => {
         : issue(req, form);
     const notices: unknown[] = [];
     // The notice after 1 s of silence; the 503s follow each other within 60 ms for over a second.
+    const clock = new ManualClock();
     const cp = await open(busy.host, {
       limits: { ...limits('trickle'), readTimeoutMs: 1_000, callTimeoutMs: 30_000 },
       maxRetries: 50,
       minRetryDelayMs: 30,
       maxRetryDelayMs: 60,
       onWait: (e) => void notices.push(e),
+      clock,
     });
-    await closing(cp, (c) => c.queues!.listQueues());
+    const started = clock.now();
+    let done = false;
+    const call = closing(cp, (c) => c.queues!.listQueues()).finally(() => (done = true));
+    // Time passes only while the token request waits out its backoff (at most 60 ms; the calls'
+    // notices sleep 940 ms or more), never while a request is on its way, however slow the machine.
+    for (;;) {
+      const backoff = () => clock.pending.some((ms) => ms <= 60);
+      await until('a backoff or the answer', () => done || backoff(), { intervalMs: 1 });
+      if (done) break;
+      clock.advance(Math.min(...clock.pending));
+    }
+    await call;
     expect(asked).toBe(41);
+    expect(clock.now() - started).toBeGreaterThan(1_000);
     expect(notices).toEqual([]);
   });
 

@@ -119,7 +119,7 @@ describe('the token answer', () => {
     let sleeps = 0;
     const tokens = new TokenSource(CREDENTIALS, at(closed), {
       ...OPTIONS,
-      http: { ...FAST, sleep: async () => void sleeps++ },
+      http: { ...FAST, clock: { now: Date.now, sleep: async () => void sleeps++ } },
     });
     const err = (await tokens.token().catch((e) => e)) as ControlPlaneError;
     expect(err.code).toBe('UNAVAILABLE');

@@ -267,7 +267,8 @@ describe.skipIf(real.missing !== null)(`${real.name} (auth off), asked as someth
     'credentials for %s: discovery fails once, saying what to check',
     async (_, ask, says) => {
       const sleeps: number[] = [];
-      const err = await ask(fa.httpUrl, { sleep: async (ms) => void sleeps.push(ms) }).then(
+      const clock = { now: Date.now, sleep: async (ms: number) => void sleeps.push(ms) };
+      const err = await ask(fa.httpUrl, { clock }).then(
         () => null,
         (e: unknown) => e,
       );

@@ -41,6 +41,11 @@ export class ManualClock implements Clock {
     return this.sleepers.size;
   }
 
+  /** What is left of each sleep in progress (ms). */
+  get pending(): number[] {
+    return [...this.sleepers].map((s) => s.until - this.t);
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {

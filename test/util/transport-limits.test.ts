@@ -3,13 +3,14 @@
  * is refused as no limit (it was "0s is not a duration", as if the unit were wrong), named
  * where it came from; a value is read in its unit.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_LIMITS,
   noticeSilence,
   transportLimits,
   type WaitEvent,
 } from '../../src/util/transport-limits.js';
+import { ManualClock } from '../support/virtual-clock.js';
 
 describe('transportLimits', () => {
   it('a zero is no limit, said so for each flag and variable', () => {
@@ -42,22 +43,26 @@ describe('transportLimits', () => {
 });
 
 describe('noticeSilence', () => {
-  it('tells of a silent server, not of one slow call among answered ones', () => {
-    vi.useFakeTimers();
-    try {
-      const told: WaitEvent[] = [];
-      const listener = (e: WaitEvent) => void told.push(e);
-      const slow = noticeSilence(DEFAULT_LIMITS, 'http://cp', listener);
-      const other = noticeSilence(DEFAULT_LIMITS, 'http://cp', listener);
-      vi.advanceTimersByTime(4_000);
-      other(); // the server answered another call 4 s in
-      vi.advanceTimersByTime(1_500); // the slow call has waited 5.5 s; the server spoke 1.5 s ago
-      expect(told).toEqual([]);
-      vi.advanceTimersByTime(4_000); // 5.5 s since any answer: silent
-      expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000 }]);
-      slow();
-    } finally {
-      vi.useRealTimers();
-    }
+  // Checked a turn after the clock wakes it (setImmediate follows I/O).
+  const turns = async () => {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('tells of a silent server, not of one slow call among answered ones', async () => {
+    const clock = new ManualClock();
+    const told: WaitEvent[] = [];
+    const listener = (e: WaitEvent) => void told.push(e);
+    const slow = noticeSilence(DEFAULT_LIMITS, 'http://cp', listener, clock);
+    const other = noticeSilence(DEFAULT_LIMITS, 'http://cp', listener, clock);
+    clock.advance(4_000);
+    other(); // the server answered another call 4 s in
+    clock.advance(1_500); // the slow call has waited 5.5 s; the server spoke 1.5 s ago
+    await turns();
+    expect(told).toEqual([]);
+    clock.advance(4_000); // 5.5 s since any answer: silent
+    await turns();
+    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000 }]);
+    slow();
+    expect(clock.sleeping).toBe(0);
   });
 });

@@ -104,6 +104,7 @@ export class FlyteadminControlPlane implements ControlPlane {
           retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 },
           reach,
           signal: opts.signal,
+          clock: opts.clock,
         })
       : null;
     this.http = new JsonHttp(baseUrl, {

@@ -231,7 +231,7 @@ export function withRetry<T>(
   const now = policy.clock ? () => policy.clock!.now() : Date.now;
   const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
   const deadline = new CallDeadline(limits, now, label);
-  const heard = noticeSilence(limits, policy.origin ?? '', policy.onWait);
+  const heard = noticeSilence(limits, policy.origin ?? '', policy.onWait, policy.clock);
   const send = (n: number) => fn({ retried: n > 0 });
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))

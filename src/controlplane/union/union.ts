@@ -185,7 +185,7 @@ export async function openUnion(
   const reach = new Reach();
   const { clock, signal, onWait } = tuning;
   const limits = limitsOf(tuning);
-  const http = { retry, reach, limits, signal, onWait };
+  const http = { retry, reach, limits, signal, onWait, clock };
   const discovery = await discover(baseUrl, http);
   const tokens = unionTokens(key, discovery, http);
   // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs

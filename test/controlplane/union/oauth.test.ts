@@ -66,7 +66,7 @@ describe('the token endpoint', () => {
     });
     const tokens = unionTokens(KEY, discovery(base), {
       ...FAST,
-      sleep: async (ms) => void delays.push(ms),
+      clock: { now: Date.now, sleep: async (ms) => void delays.push(ms) },
     });
     expect(await tokens.token()).toBe('tok-1');
     expect(seen).toHaveLength(4);
