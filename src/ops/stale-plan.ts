@@ -95,38 +95,60 @@ export function changedWhileAsked(plan: Plan, stale: Staleness): StalePlanError 
   );
 }
 
-/** What a stale plan's refusal names: the first addresses and their count, or the inventory. */
+/**
+ * What a stale plan's refusal names: the first addresses and their count (a queue's serving state
+ * as was → now), and how poolsync's inventory moved.
+ */
 export function changedWords(changed: LiveChanges): string {
-  const { addresses, inventory } = changed;
+  const { addresses, states, inventory } = changed;
+  const list = (xs: string[], word = (x: string) => x) =>
+    xs.slice(0, NAMED).map(word).join(', ') +
+    (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '');
   const parts: string[] = [];
   if (addresses.length > 0) {
-    const shown = addresses.slice(0, NAMED).join(', ');
-    const more = addresses.length > NAMED ? ` and ${addresses.length - NAMED} more` : '';
+    const named = (a: string) => {
+      const s = states?.[a];
+      return s
+        ? `${a} (state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now})`
+        : a;
+    };
     parts.push(
-      `${addresses.length === 1 ? 'this object differs' : `${addresses.length} objects differ`} from the plan: ${shown}${more}`,
+      `${addresses.length === 1 ? 'this object differs' : `${addresses.length} objects differ`} from the plan: ${list(addresses, named)}`,
     );
   }
   if (inventory === 'maybe')
     parts.push(
-      "no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed; an apply that did not finish records its inventory before its first step (`poolsync plan --refresh-only` says whether one began)",
+      "no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)",
     );
   else if (inventory === 'changed')
     parts.push("poolsync's inventory changed (its owners, marks or forgotten addresses)");
   else if (inventory !== null) {
-    const { added, removed } = inventory;
-    const list = (xs: string[]) =>
-      xs.slice(0, NAMED).join(', ') + (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '');
+    const { added, removed, began, forgotten } = inventory;
     const what = [
-      added.length > 0 ? `it now records ${list(added)}` : '',
-      removed.length > 0 ? `it no longer records ${list(removed)}` : '',
+      added.length > 0
+        ? `it now records ${list(added)} (${began ? 'an apply that did not finish records what it declares before its first step: `poolsync plan --refresh-only` says whether one began' : 'another apply recorded it'})`
+        : '',
+      removed.length > 0
+        ? `it no longer records ${list(removed)}${forgottenWords(removed, forgotten, list)}`
+        : '',
     ].filter(Boolean);
-    parts.push(
-      `poolsync's inventory changed: ${what.join('; ')} (another apply recorded it, perhaps one that did not finish: \`poolsync plan --refresh-only\` says whether one began)`,
-    );
+    parts.push(`poolsync's inventory changed: ${what.join('; ')}`);
   }
   return parts.length > 0
     ? parts.join('; ')
     : 'no object the plan shows differs; a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)';
+}
+
+/** Which of the addresses the inventory no longer records `state forget` took out. */
+function forgottenWords(
+  removed: string[],
+  forgotten: string[] | undefined,
+  list: (xs: string[]) => string,
+): string {
+  if (!forgotten) return '';
+  if (forgotten.length === removed.length)
+    return ` (\`poolsync state forget\` took ${removed.length === 1 ? 'it' : 'them'} out of management)`;
+  return ` (\`poolsync state forget\` took out ${list(forgotten)})`;
 }
 
 /** How many addresses a refusal names. */

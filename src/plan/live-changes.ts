@@ -1,7 +1,7 @@
 /**
  * What changed on the control plane since a plan was made (docs/apply.md#saved-plans-and-staleness),
- * once its live fingerprint no longer matches: each object in the plan's comparable forms, so a
- * stale plan's refusal names the addresses, or says that poolsync's inventory moved instead.
+ * once its live fingerprint no longer matches: each object in the plan's comparable forms, a
+ * queue's serving state, and poolsync's inventory, so a stale plan's refusal names what moved.
  */
 import {
   address,
@@ -10,27 +10,40 @@ import {
   type ObjectKind,
 } from '../model/common.js';
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
-import type { LiveState } from '../model/live.js';
+import type { LiveQueue, LiveState, QueueState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { isDeepStrictEqual } from 'node:util';
+import { KeyTexts, liveFingerprint } from './fingerprint.js';
 import { clusterForm, poolForm, queueForm, rowForm, specForm, type Form } from './forms.js';
 
 /** What differs between the state a plan was made against and the live state now. */
 export interface LiveChanges {
-  /** Addresses whose live object differs from the plan's `before` (appeared, gone or changed), sorted. */
+  /** Addresses whose live object differs from the plan's `before` (appeared, gone, changed, or a queue's serving state), sorted. */
   addresses: string[];
+  /** Queues among `addresses` whose serving state moved, as the fingerprint tells them apart. */
+  states?: Record<string, { was: ServingState; now: QueueState }>;
   /**
-   * poolsync's own records (the inventory, its marks, `state forget`): `changed` when the state
-   * the plan was made from is known and they differ; `maybe` when only the plan is (a saved
-   * plan does not keep them) and no object differs; null otherwise.
+   * poolsync's own records (the inventory, its marks, `state forget`): what moved when the state
+   * the plan was made from is known (`began`: all it added is what this plan records ahead of its
+   * first step; `forgotten`: taken out by `state forget`); `changed` when something else of them
+   * moved; `maybe` when only the plan is known, no object differs and the state it was made from
+   * could not be told from its fingerprint; null otherwise.
    */
-  inventory: { added: string[]; removed: string[] } | 'changed' | 'maybe' | null;
+  inventory:
+    | { added: string[]; removed: string[]; began?: boolean; forgotten?: string[] }
+    | 'changed'
+    | 'maybe'
+    | null;
 }
+
+/** A queue's serving state as the live fingerprint keys it: draining and drained are one. */
+export type ServingState = 'active' | 'drained' | 'deleting';
 
 /**
  * `live` against what `plan` was made from: the state itself when it is at hand (`planned`, the
- * plan made in this process), else the plan's `before` forms. A partial plan (`--target`) shows
- * only some objects: one it does not show is not said to have appeared.
+ * plan made in this process), else the plan's `before` forms, and, when none differs, the state
+ * rebuilt from the plan whose fingerprint is the plan's (planTimeState). A partial plan
+ * (`--target`) shows only some objects: one it does not show is not said to have appeared.
  */
 export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | null): LiveChanges {
   const now = liveForms(live);
@@ -39,23 +52,38 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
   const differ = new Set<string>();
   for (const [a, form] of was) if (!isDeepStrictEqual(form, now.get(a) ?? null)) differ.add(a);
   if (!partial) for (const a of now.keys()) if (!was.has(a)) differ.add(a);
-  const addresses = [...differ].sort();
-  return { addresses, inventory: inventoryChange(live, planned, addresses.length === 0) };
+  const then = planned ?? (differ.size === 0 ? planTimeState(plan, live) : null);
+  if (!then) {
+    const maybe = differ.size === 0 && live.inventory !== undefined;
+    return { addresses: [...differ].sort(), inventory: maybe ? 'maybe' : null };
+  }
+  const states = stateChanges(then.queues, live.queues);
+  for (const a of Object.keys(states)) differ.add(a);
+  return {
+    addresses: [...differ].sort(),
+    ...(Object.keys(states).length > 0 ? { states } : {}),
+    inventory: inventoryChange(plan, then, live),
+  };
 }
 
-function inventoryChange(
-  live: LiveState,
-  planned: LiveState | null | undefined,
-  nothingElse: boolean,
-): LiveChanges['inventory'] {
-  if (!planned) return nothingElse && live.inventory !== undefined ? 'maybe' : null;
-  const before = planned.inventory ?? [];
+function inventoryChange(plan: Plan, then: LiveState, live: LiveState): LiveChanges['inventory'] {
+  const before = then.inventory ?? [];
   const after = live.inventory ?? [];
   const was = new Set(before);
   const is = new Set(after);
   const added = after.filter((a) => !was.has(a));
   const removed = before.filter((a) => !is.has(a));
-  if (added.length > 0 || removed.length > 0) return { added, removed };
+  if (added.length > 0 || removed.length > 0) {
+    const declared = new Set(plan.inventory?.declared);
+    const forgot = new Set(then.forgotten);
+    const forgotten = (live.forgotten ?? []).filter((a) => !forgot.has(a) && was.has(a));
+    return {
+      added,
+      removed,
+      ...(added.length > 0 && added.every((a) => declared.has(a)) ? { began: true } : {}),
+      ...(forgotten.length > 0 ? { forgotten } : {}),
+    };
+  }
   const records = (s: LiveState) => [
     s.inventory === null,
     s.inventory_owners ?? {},
@@ -65,8 +93,122 @@ function inventoryChange(
     s.guardrails ?? null,
     s.repository_guardrails ?? {},
   ];
-  return isDeepStrictEqual(records(planned), records(live)) ? null : 'changed';
+  return isDeepStrictEqual(records(then), records(live)) ? null : 'changed';
 }
+
+const serving = (q: LiveQueue | undefined): ServingState =>
+  q?.state === 'deleting'
+    ? 'deleting'
+    : q?.state === 'draining' || q?.state === 'drained'
+      ? 'drained'
+      : 'active';
+
+/** Queues on both sides whose serving state moved. */
+function stateChanges(
+  then: readonly LiveQueue[],
+  now: readonly LiveQueue[],
+): NonNullable<LiveChanges['states']> {
+  const was = new Map(then.map((q) => [q.name, q]));
+  const out: NonNullable<LiveChanges['states']> = {};
+  for (const q of now) {
+    const w = was.get(q.name);
+    if (w && serving(w) !== serving(q))
+      out[address('Queue', q.name)] = { was: serving(w), now: q.state ?? 'active' };
+  }
+  return out;
+}
+
+/** Queues whose state planTimeState tries, at most: each costs two fingerprints of a base. */
+const TRIED = 20;
+
+/**
+ * The state a saved plan was made from, when its fingerprint says so (a plan does not keep its
+ * queues' serving states nor the inventory): the live state with poolsync's records as the plan
+ * read them (what it declares, prunes and finds gone; its forgotten addresses), and/or one queue
+ * in another serving state: a queue now not active, or one the plan activates. Null when none of
+ * these is the plan's fingerprint: then nothing is claimed.
+ */
+function planTimeState(plan: Plan, live: LiveState): LiveState | null {
+  // Frozen copies share their fingerprint texts (KeyTexts) between the tries.
+  const texts = new KeyTexts();
+  const frozen = <T extends object>(xs: readonly T[]) =>
+    xs.map((x) => (Object.isFrozen(x) ? x : Object.freeze({ ...x })));
+  const base: LiveState = {
+    ...live,
+    pools: frozen(live.pools),
+    clusters: frozen(live.clusters),
+    queues: frozen(live.queues),
+    assignments: frozen(live.assignments),
+  };
+  const activated = new Set(
+    plan.steps.filter((s) => s.op === 'activate_queue').map((s) => s.target),
+  );
+  const tried = base.queues
+    .filter((q) => serving(q) !== 'active' || activated.has(address('Queue', q.name)))
+    .slice(0, TRIED);
+  const records = recordsAsPlanned(plan, base);
+  for (const b of records ? [records, base] : [base]) {
+    if (b !== base && liveFingerprint(b, texts) === plan.live_fingerprint) return b;
+    for (const q of tried)
+      for (const s of ['active', 'drained', 'deleting'] as const) {
+        if (s === serving(q)) continue;
+        const queues = b.queues.map((x) => (x === q ? Object.freeze({ ...q, state: s }) : x));
+        const then = { ...b, queues };
+        if (liveFingerprint(then, texts) === plan.live_fingerprint) return then;
+      }
+  }
+  return null;
+}
+
+/**
+ * `live` with poolsync's records as `plan` read them: without the addresses it creates (an apply
+ * records them ahead of its first step), with those it deletes itself and finds gone (only
+ * recorded ones are pruned or gone), and with its forgotten addresses. Null without an inventory.
+ */
+function recordsAsPlanned(plan: Plan, live: LiveState): LiveState | null {
+  const inv = plan.inventory;
+  if (!inv || live.inventory === undefined) return null;
+  // None was recorded: an apply's first record brings the inventory and its marks at once.
+  if (!inv.found) {
+    const none: LiveState = { ...live, inventory: null };
+    for (const k of RECORDS) delete none[k];
+    return none;
+  }
+  const created = new Set(
+    plan.changes.filter((c) => c.before === null && c.after !== null).map((c) => c.address),
+  );
+  const pruned = plan.changes
+    .filter((c) => c.action === 'delete' && !c.caused_by)
+    .map((c) => c.address)
+    .concat(inv.gone);
+  const redo = (xs: readonly string[]) =>
+    [...new Set(xs.filter((a) => !created.has(a)).concat(pruned))].sort();
+  const owners = { ...live.inventory_owners };
+  const repo = inv.repository;
+  if (repo !== undefined && live.inventory_owners) {
+    const mine = redo(owners[repo] ?? []);
+    if (mine.length > 0) owners[repo] = mine;
+    else delete owners[repo];
+  }
+  const forgotten = plan.prune_scope?.forgotten ?? [];
+  const { forgotten: _, ...rest } = live;
+  return {
+    ...rest,
+    inventory: redo(live.inventory ?? []),
+    ...(live.inventory_owners ? { inventory_owners: owners } : {}),
+    ...(forgotten.length > 0 ? { forgotten } : {}),
+  };
+}
+
+/** poolsync's records beside the inventory's addresses (model/inventory.ts). */
+const RECORDS = [
+  'inventory_owners',
+  'forgotten',
+  'prevent_destroy',
+  'confirm_destroy',
+  'guardrails',
+  'repository_guardrails',
+] as const;
 
 /** The plan's `before` of each object it shows (null: absent when it was made). */
 function planForms(plan: Plan): Map<string, Form | null> {

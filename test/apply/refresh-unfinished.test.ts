@@ -152,7 +152,7 @@ describe('plan --refresh-only after an apply that did not finish', () => {
     expect(r.stderr).not.toContain('nothing was applied');
   });
 
-  it('a saved plan after an apply killed before its first step: refused as only the inventory moved, pointing to --refresh-only, which says an apply began', async () => {
+  it('a saved plan after an apply killed before its first step: refused naming what the inventory now records, pointing to --refresh-only, which says an apply began', async () => {
     const root = await tempDir('poolsync-unfinished-');
     const repo = join(root, 'repo');
     const url = `file:${join(root, 'cp.json')}`;
@@ -174,7 +174,7 @@ describe('plan --refresh-only after an apply that did not finish', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
       new RegExp(
-        `^Error: stale plan: the control plane changed since ${saved.replace(/[.]/g, '\\.')} was made: no object the plan shows differs, so poolsync's inventory \\(what applies record\\) or a setting the plan read changed; an apply that did not finish records its inventory before its first step \\(\`poolsync plan --refresh-only\` says whether one began\\) \\(live state sha256:\\w+, plan made against sha256:\\w+\\)\\. Nothing was applied; run \`poolsync plan\` again\\n$`,
+        `^Error: stale plan: the control plane changed since ${saved.replace(/[.]/g, '\\.')} was made: poolsync's inventory changed: it now records Queue/added \\(an apply that did not finish records what it declares before its first step: \`poolsync plan --refresh-only\` says whether one began\\) \\(live state sha256:\\w+, plan made against sha256:\\w+\\)\\. Nothing was applied; run \`poolsync plan\` again\\n$`,
       ),
     );
     const refresh = await cli('plan', repo, '--refresh-only');

@@ -2,8 +2,9 @@
  * A queue's serving state is part of the live fingerprint (issue 73 item 2): a saved plan made
  * while a queue was active is refused once another client drained it, since a plan made now
  * would activate it (found by hand: the update was sent and the queue stayed drained). Queues
- * that are active keep their fingerprint as before. The CLI in process, the embedded control
- * plane with the drain capability, read through its own API.
+ * that are active keep their fingerprint as before. The refusal names what changed, though the
+ * plan keeps neither states nor the inventory (docs/apply.md, Saved plans and staleness). The CLI
+ * in process, the embedded control plane with the drain capability, read through its own API.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { liveFingerprint } from '../../src/plan/fingerprint.js';
 import { live } from '../plan/build.js';
 import { runInProcess } from '../support/memory-io.js';
+import { writeRepo } from '../support/repo.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const dir = tempFolder('poolsync-stale-queue-');
@@ -73,5 +75,70 @@ describe('a queue drained by another client makes a saved plan stale', () => {
     );
     expect(drained).toBe(draining);
     expect(new Set([plain, drained, deleting]).size).toBe(3);
+  });
+});
+
+describe('a saved plan refused as stale names what changed, though no object it shows differs', () => {
+  const refusal = (file: string) =>
+    `^Error: stale plan: the control plane changed since ${file.replace('.', '\\.')} was made: `;
+  const tail =
+    ' \\(live state sha256:\\w+, plan made against sha256:\\w+\\)\\. Nothing was applied; run `poolsync plan` again\\n$';
+
+  it('a queue the plan deletes with its cluster, drained meanwhile: the queue and its state, was → now', async () => {
+    const root = join(dir, 'drained');
+    const repo = join(root, 'repo');
+    const statePath = join(root, 'cp.json');
+    const cp = `file:${statePath}?capabilities=drain,queue_delete`;
+    const run = (...args: string[]) => runInProcess([...args, '--control-plane', cp], {}, root);
+    const queues = (hot: string[], warm: string[]) => ({
+      hot: { pool: 'prod', clusters: hot },
+      warm: { pool: 'prod', clusters: warm },
+    });
+    await writeRepo(repo, {
+      pools: ['prod'],
+      clusters: { c1: 'prod', c2: 'prod' },
+      queues: queues(['c1'], ['c1', 'c2']),
+    });
+    expect((await run('apply', 'repo', '--auto-approve')).code).toBe(0);
+    await writeRepo(repo, {
+      pools: ['prod'],
+      clusters: { c2: 'prod' },
+      queues: queues([], ['c2']),
+    });
+    const made = await run('plan', 'repo', '--out', 'p2.json');
+    expect(made.stdout).toContain('Queue/c1');
+    // Another client drains the queue the cluster delete takes with it.
+    const other = await EmbeddedControlPlane.open({ path: statePath });
+    await other.drainQueue('c1');
+    await other.close();
+    expect((await queueState(statePath, 'c1'))?.state).toBe('drained');
+
+    const applied = await run('apply', 'p2.json');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toMatch(
+      new RegExp(
+        `${refusal('p2.json')}this object differs from the plan: Queue/c1 \\(state active → drained\\)${tail}`,
+      ),
+    );
+  });
+
+  it('an address `state forget` took out of the inventory after the plan deleting it: named, with no unfinished apply', async () => {
+    const root = join(dir, 'forgotten');
+    const repo = join(root, 'repo');
+    const cp = `file:${join(root, 'cp.json')}`;
+    const run = (...args: string[]) => runInProcess([...args, '--control-plane', cp], {}, root);
+    await writeRepo(repo, { pools: ['prod'], clusters: { c9: 'prod' } });
+    expect((await run('apply', 'repo', '--auto-approve')).code).toBe(0);
+    await writeRepo(repo, { pools: ['prod'] });
+    expect((await run('plan', 'repo', '--output', 'json', '--out', 'p4.json')).code).toBe(0);
+    expect((await run('state', 'forget', 'Cluster/c9')).code).toBe(0);
+
+    const applied = await run('apply', 'p4.json');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toMatch(
+      new RegExp(
+        `${refusal('p4.json')}poolsync's inventory changed: it no longer records Cluster/c9 \\(\`poolsync state forget\` took it out of management\\)${tail}`,
+      ),
+    );
   });
 });

@@ -33,6 +33,9 @@ import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { deepFreeze } from '../../src/util/deep-freeze.js';
+import { computePlan } from '../../src/plan/index.js';
+import { liveChanges } from '../../src/plan/live-changes.js';
+import { desired, live } from '../plan/build.js';
 import { FakeForge } from '../support/fake-forge.js';
 
 /** What each call of the one staleness check answered, in order (whoever called it). */
@@ -234,20 +237,51 @@ describe('what a stale plan names', () => {
     } finally {
       await cp.close();
     }
-    const saved = await cliRefusal(plan).catch((err: unknown) => err as Error);
+    // A saved plan keeps no inventory: the one its fingerprint was made with is rebuilt from it.
+    const saved = await cliRefusal(plan);
+    const declared = plan.inventory!.declared;
     expect(saved).toMatchObject({
       reason: 'live_state',
-      changed: { addresses: [], inventory: 'maybe' },
+      changed: { addresses: [], inventory: { added: declared, removed: [], began: true } },
     });
-    expect(stalePlanError('saved.plan', plan, saved as Staleness).message).toContain(
-      "stale plan: the control plane changed since saved.plan was made: no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed; an apply that did not finish records its inventory before its first step",
+    expect(stalePlanError('saved.plan', plan, saved).message).toBe(
+      `stale plan: the control plane changed since saved.plan was made: poolsync's inventory changed: it now records ${declared.slice(0, 20).join(', ')} and ${declared.length - 20} more (an apply that did not finish records what it declares before its first step: \`poolsync plan --refresh-only\` says whether one began) (live state ${(saved as { now: string }).now}, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
     );
     const asked = (await recheckPlan(plan, readNow, { planned })).stale!;
     expect(asked).toMatchObject({
-      changed: { addresses: [], inventory: { added: plan.inventory!.declared, removed: [] } },
+      changed: { addresses: [], inventory: { added: declared, removed: [], began: true } },
     });
     expect(changedWhileAsked(plan, asked).message).toMatch(
       /^the control plane changed while the plan waited for an answer: poolsync's inventory changed: it now records \S+/,
+    );
+  });
+
+  it('a queue drained while a plan made in this process waited (an approval, the daemon): the queue, its state was → now', () => {
+    const was = live({ queues: { a: {} } });
+    const plan = computePlan(desired({ queues: { a: {} } }), was);
+    const now = {
+      ...was,
+      queues: was.queues.map((q) => (q.name === 'a' ? { ...q, state: 'draining' as const } : q)),
+    };
+    const changed = liveChanges(plan, now, was);
+    expect(changed).toEqual({
+      addresses: ['Queue/a'],
+      states: { 'Queue/a': { was: 'active', now: 'draining' } },
+      inventory: null,
+    });
+    expect(
+      changedWhileAsked(plan, { reason: 'live_state', now: 'sha256:now', changed }).message,
+    ).toBe(
+      `the control plane changed while the plan waited for an answer: this object differs from the plan: Queue/a (state active → draining) (live state sha256:now, the plan was made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync apply\` again to see the new plan`,
+    );
+  });
+
+  it('a saved plan whose fingerprint no state rebuilt from it matches: neither an object nor an unfinished apply is claimed', async () => {
+    const plan = { ...(await planNow()), live_fingerprint: `sha256:${'0'.repeat(64)}` };
+    const stale = (await recheckPlan(plan, readNow)).stale!;
+    expect(stale).toMatchObject({ changed: { addresses: [], inventory: 'maybe' } });
+    expect(stalePlanError('saved.plan', plan, stale).message).toMatch(
+      /^stale plan: the control plane changed since saved\.plan was made: no object the plan shows differs, so poolsync's inventory \(what applies record\) or a setting the plan read changed \(a queue drained, a broader default-queue setting, a project or a deployed label\) \(live state sha256:\w+, plan made against sha256:0+\)\. Nothing was applied; run `poolsync plan` again$/,
     );
   });
 });
