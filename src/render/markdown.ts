@@ -523,16 +523,16 @@ export function htmlText(text: string): string {
 }
 
 /**
- * What the forges link, notify and cross-reference in a comment: GitHub's `@user`, `#12`,
- * `GH-12`, `owner/repo#12`, a commit SHA and `owner/repo@sha`
+ * What the forges notify and cross-reference from a comment: GitHub's `@user`, `#12`, `GH-12`,
+ * `owner/repo#12`
  * (https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/autolinked-references-and-urls),
  * GitLab's `!12`, `~label`, `%milestone`, `$12` and `&12`
  * (https://docs.gitlab.com/user/markdown/#gitlab-specific-references). Both find them in the
  * rendered text, where a backslash escape is gone, so a zero-width space follows the sigil (as
- * Renovate does) and splits a hex run into pieces shorter than a short SHA (7): the same text
- * shows, and no pattern matches.
+ * Renovate does): the same text shows, and no pattern matches. Commit SHAs are left as written:
+ * a link to a commit notifies no one, and a digest the reader copies must stay whole.
  */
-const REFERENCE = /(@|(?:[#!$&]|\bGH-)(?=\d)|[~%](?=[\w"?.&-]))|([&<>])|\b([0-9a-f]{7,})\b/gi;
+const REFERENCE = /(@|(?:[#!$&]|\bGH-)(?=\d)|[~%](?=[\w"?.&-]))|([&<>])/gi;
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
@@ -541,12 +541,8 @@ const ZERO_WIDTH = '&#8203;';
 
 /** HTML and references in one pass, so no entity written is read again; `&` escaped, so no entity (`&#64;`) makes one. */
 const inert = (text: string): string =>
-  text.replace(REFERENCE, (_, sigil?: string, html?: string, hex?: string) =>
-    sigil
-      ? `${ENTITY[sigil] ?? sigil}${ZERO_WIDTH}`
-      : html
-        ? ENTITY[html]!
-        : hex!.match(/.{1,6}/g)!.join(ZERO_WIDTH),
+  text.replace(REFERENCE, (_, sigil?: string, html?: string) =>
+    sigil ? `${ENTITY[sigil] ?? sigil}${ZERO_WIDTH}` : ENTITY[html!]!,
   );
 
 const longestTicks = (text: string): number =>

@@ -163,21 +163,22 @@ describe('names from the control plane in every renderer', () => {
     expect(htmlText('@org/admins & <b>')).toBe('@&#8203;org/admins &amp; &lt;b&gt;');
   });
 
-  it("a text from the repository or pull request references no issue, merge request, commit, label, milestone, snippet or epic on either forge; poolsync's own code spans and links stay", () => {
+  it("a text from the repository or pull request references no issue, merge request, label, milestone, snippet or epic on either forge; commit SHAs, digests and poolsync's own code spans and links stay", () => {
     // GitHub's autolinked references, then GitLab's: each sigil followed by a zero-width space.
     expect(
       markdownText(
         'fixes #12, GH-7 and acme/infra#4039; see a5c3785ed8d6a358, acme/infra@a5c3785 and `#12 a5c3785`',
       ),
     ).toBe(
-      'fixes #&#8203;12, GH-&#8203;7 and acme/infra#&#8203;4039; see a5c378&#8203;5ed8d6&#8203;a358, acme/infra@&#8203;a5c378&#8203;5 and `#12 a5c3785`',
+      'fixes #&#8203;12, GH-&#8203;7 and acme/infra#&#8203;4039; see a5c3785ed8d6a358, acme/infra@&#8203;a5c3785 and `#12 a5c3785`',
     );
     expect(markdownText('!12 ~bug ~"needs review" %v1.0 %"Release 2" $3 &4 and R&D')).toBe(
       '!&#8203;12 ~&#8203;bug ~&#8203;"needs review" %&#8203;v1.0 %&#8203;"Release 2" $&#8203;3 &amp;&#8203;4 and R&amp;D',
     );
-    // What is no reference is left as written: a percentage, a lone tilde, a word, a short hex word, an anchor.
-    expect(markdownText('50% of ~ 3 pools, !important, cafe12, docs/daemon.md#guardrails')).toBe(
-      '50% of ~ 3 pools, !important, cafe12, docs/daemon.md#guardrails',
+    // What is no reference is left as written: a percentage, a lone tilde, a word, a digest, an anchor.
+    const digest = `sha256:${'8b1a0079'.repeat(8)}`;
+    expect(markdownText(`50% of ~ 3 pools, !important, ${digest}, docs/daemon.md#guardrails`)).toBe(
+      `50% of ~ 3 pools, !important, ${digest}, docs/daemon.md#guardrails`,
     );
     expect(htmlText('prod #12 gh-3 !4')).toBe('prod #&#8203;12 gh-&#8203;3 !&#8203;4');
   });
