@@ -125,6 +125,14 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
 /** A bearer token refused (the CLI then says which token it sent, daemon-client.ts). */
 export const WRONG_BEARER = 'missing or wrong bearer token';
 
+/** A 401's words: which token the endpoint takes and where the daemon reads it, never the one sent. */
+const TOKENS = {
+  reconcile: 'the reconcile token (its POOLSYNC_RECONCILE_TOKEN or --reconcile-token-file)',
+  admin: 'the admin token (its POOLSYNC_ADMIN_TOKEN or --admin-token-file)',
+};
+const wrongBearer = (takes: string[]) =>
+  `${WRONG_BEARER}: send ${takes.join(', or ')} this daemon was started with`;
+
 /** Where the daemon serves its embedded control plane's REST API (`/control-plane/v1/queues`). */
 export const CONTROL_PLANE_API = '/control-plane';
 
@@ -289,7 +297,10 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
     replica: h.replica,
     off: 'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
     crossSite: "not this daemon's own page",
-    wrong: WRONG_BEARER,
+    wrong: wrongBearer([
+      ...(h.reconcileToken !== null ? [TOKENS.reconcile] : []),
+      ...(h.adminToken !== null ? [TOKENS.admin] : []),
+    ]),
   });
   if (token === null) return;
   const environment = url.searchParams.get('environment')?.trim() ?? undefined;
@@ -786,7 +797,7 @@ async function adminCall(
     replica: h.replica,
     off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
     crossSite,
-    wrong: `${WRONG_BEARER} (the daemon admin token)`,
+    wrong: wrongBearer([TOKENS.admin]),
   });
   return token === null ? null : { body, token };
 }

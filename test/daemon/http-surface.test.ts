@@ -1,7 +1,8 @@
 /**
  * The status server's own answers (src/daemon/http.ts), over a real socket: HEAD wherever GET
  * is answered and an Allow header that lists what the endpoint takes; a webhook's refusals in
- * the shape of its other answers; a client that goes away logged as such, not as a failure.
+ * the shape of its other answers; a client that goes away logged as such, not as a failure; a
+ * refused bearer token names the token the endpoint takes and its settings, never the one sent.
  */
 import { request, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
@@ -14,7 +15,13 @@ import { cleanup } from '../support/cleanup.js';
 import { until } from '../support/until.js';
 
 /** A leader's status server whose handlers do nothing; `logged` gets its log lines. */
-async function statusServer(logged: Record<string, unknown>[] = []): Promise<string> {
+async function statusServer(
+  logged: Record<string, unknown>[] = [],
+  tokens: Pick<HttpHandlers, 'reconcileToken' | 'adminToken'> = {
+    reconcileToken: null,
+    adminToken: null,
+  },
+): Promise<string> {
   const h: HttpHandlers = {
     status: () => initialStatus({ kind: 'watch' }, 'safe'),
     ready: () => true,
@@ -22,8 +29,7 @@ async function statusServer(logged: Record<string, unknown>[] = []): Promise<str
     requestReconcile: async () => {},
     githubWebhookSecret: 'github-secret-0123456789',
     gitlabWebhookToken: null,
-    reconcileToken: null,
-    adminToken: null,
+    ...tokens,
     branch: 'main',
     approve: () => ({ ok: false, reason: 'nothing held' }),
     freeze: async () => ({ ok: false, reason: 'not here' }),
@@ -98,5 +104,34 @@ describe('the status server', () => {
       msg: 'the client went away before its request was read (it closed the connection, or sent it slower than the server waits)',
     });
     expect(logged.filter((l) => (l.level as number) >= 50)).toEqual([]);
+  });
+
+  it('a refused bearer token names which token the endpoint takes and where it is set, never the one sent', async () => {
+    const said = async (url: string, path: string) => {
+      const res = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sent-0123456789abcdef' },
+        body: '{}',
+      });
+      const text = await res.text();
+      expect(text).not.toContain('sent-0123456789abcdef');
+      return [res.status, (JSON.parse(text) as { error: string }).error];
+    };
+    const reconcile =
+      'the reconcile token (its POOLSYNC_RECONCILE_TOKEN or --reconcile-token-file)';
+    const admin = 'the admin token (its POOLSYNC_ADMIN_TOKEN or --admin-token-file)';
+    const wrong = (takes: string) =>
+      `missing or wrong bearer token: send ${takes} this daemon was started with`;
+    const both = await statusServer([], {
+      reconcileToken: 'reconcile-token-0123456789',
+      adminToken: 'admin-token-0123456789',
+    });
+    expect(await said(both, '/reconcile')).toEqual([401, wrong(`${reconcile}, or ${admin}`)]);
+    expect(await said(both, '/suspend')).toEqual([401, wrong(admin)]);
+    const one = await statusServer([], {
+      reconcileToken: 'reconcile-token-0123456789',
+      adminToken: null,
+    });
+    expect(await said(one, '/reconcile')).toEqual([401, wrong(reconcile)]);
   });
 });

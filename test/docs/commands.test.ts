@@ -66,6 +66,20 @@ describe('docs/union.md', () => {
     expect(r.output).toMatch(/^Exported 3 pools, 9 clusters and 10 queues to .*local-union$/m);
     // What was exported plans to nothing over the other protocol.
     expect(r.output).toContain('No changes.');
+    // What the page says to expect: the example's PoolAssignments blocked, the export's and
+    // the last plan's warnings that another repository applied what the folder declares.
+    expect(r.output).toMatch(/^Apply complete: .*; 7 blocked;/m);
+    expect(r.output).toMatch(/^Warning: \d+ objects written were applied by another repository/m);
+    expect(r.output).toMatch(/warning REPOSITORY_CONFLICT/);
+    expect(r.output).not.toContain('Error:');
+  }, 300_000);
+});
+
+describe('docs/flyte-oss.md', () => {
+  it('runs as written: the token made, the stand-in flyteadmin served, planned and applied', async () => {
+    const r = await runDoc('docs/flyte-oss.md');
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toMatch(/Apply complete: \d+ created/);
     expect(r.output).not.toContain('Error:');
   }, 300_000);
 });

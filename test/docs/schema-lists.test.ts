@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { MANIFEST_KINDS } from '../../src/manifests/schema.js';
+import { CAPABILITY_NAMES } from '../../src/model/capabilities.js';
 import { ROOT } from './run-doc.js';
 
 const read = (page: string): string => readFileSync(join(ROOT, page), 'utf8');
@@ -57,4 +58,13 @@ it('every "V1–Vn" range of the pages and the code ends at the last rule of Err
       .map((m) => `${file}: ${m[0]}`),
   );
   expect(wrong).toEqual([]);
+});
+
+it("README's capabilities row and control-plane serve's synopsis list every capability", () => {
+  const row = /^\| `poolsync control-plane capabilities [^|]*\| [^|(]*\(([^)]+)\)/m.exec(
+    read('README.md'),
+  )?.[1];
+  expect(row?.split(', ')).toEqual([...CAPABILITY_NAMES]);
+  const synopsis = /\[--capabilities ([^\]]+)\]/.exec(read('docs/control-plane.md'))?.[1];
+  expect(synopsis?.replace(/\s+/g, '').split(',')).toEqual([...CAPABILITY_NAMES]);
 });

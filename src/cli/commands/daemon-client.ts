@@ -762,8 +762,10 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
     if (res.status !== 401) return res;
     // Which token went, never its value: a stale one in a file is otherwise a riddle.
     const why = (res.json as { error?: string }).error;
-    const refused = answered(`${base}${path.split('?')[0]}`, 401, why);
-    const wayOut = why?.startsWith(WRONG_BEARER) ? `, ${admin.wrong}` : '';
+    // The daemon's own words name its settings; the token sent, and where from, are said below.
+    const wrong = why?.startsWith(WRONG_BEARER) === true;
+    const refused = answered(`${base}${path.split('?')[0]}`, 401, wrong ? WRONG_BEARER : why);
+    const wayOut = wrong ? `, ${admin.wrong}` : '';
     throw new UserError(`${refused}. The admin token sent was read ${admin.from}${wayOut}`);
   };
 }
