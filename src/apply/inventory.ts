@@ -2,7 +2,7 @@
  * Where the inventory lives, and how an apply records it (docs/plan.md, Prune by inventory).
  * One per control plane: its own when it can hold one (`ControlPlane.inventory`); else a
  * Kubernetes ConfigMap when one is set, else a file keyed by the control plane's identity in the
- * user's state folder, or `--state-dir` when one is given, never the working folder by default (in CI the pull
+ * user's state folder or `--state-dir`, never the working folder by default (in CI the pull
  * request's checkout: docs/security.md, "Files poolsync keeps"). One kept outside its control
  * plane is bound to the one it was recorded for: another's (copied, or planted) is refused,
  * never used to decide what prune deletes.
@@ -64,8 +64,7 @@ export function inventoryStore(
   cp: ControlPlane,
   url: string,
   at: {
-    /** `--state-dir` when it was given (the operator's choice); absent: the user's state folder. */
-    stateDir?: string | undefined;
+    stateDir?: string;
     shared?: SharedInventory | null;
     env: Env;
     /** The daemon's term, carried by the ConfigMap's calls (the control plane's carry it already). */
@@ -74,7 +73,7 @@ export function inventoryStore(
     limits?: TransportLimits | undefined;
   },
 ): InventoryStore {
-  const { stateDir, shared = null } = at;
+  const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
   const id = controlPlaneIdentity(url, cp);
   const part = cp.inventory;
   if (part)
@@ -90,12 +89,12 @@ export function inventoryStore(
   const key = createHash('sha256')
     .update(JSON.stringify([id.backend, id.endpoint, id.organization]))
     .digest('hex');
-  const root = resolve(stateDir ?? userStateDir('', at.env) ?? DEFAULT_STATE_DIR);
+  const given = resolve(stateDir) !== resolve(DEFAULT_STATE_DIR);
+  const root = given ? resolve(stateDir) : (userStateDir('', at.env) ?? resolve(stateDir));
   const path = join(root, 'inventory', `${key}.json`);
   const file = new InventoryFile(() => ({ root, path }));
   const read = async () =>
-    (await file.readInventory()) ??
-    (stateDir !== undefined ? null : await refuseOldPlace(path, key));
+    (await file.readInventory()) ?? (given ? null : await refuseOldPlace(stateDir, path, key));
   if (shared) return configMapStore(shared, at, `${key}.json`, bound(read, path, id), id);
   return {
     where: path,
@@ -129,8 +128,8 @@ function bound(
  * The old default place, `.poolsync/inventory/`, is never read (in CI, the pull request's
  * checkout); one found there is an error: without it prune would silently stop deleting.
  */
-async function refuseOldPlace(path: string, key: string): Promise<null> {
-  const old = join(resolve(DEFAULT_STATE_DIR), 'inventory', `${key}.json`);
+async function refuseOldPlace(stateDir: string, path: string, key: string): Promise<null> {
+  const old = join(resolve(stateDir), 'inventory', `${key}.json`);
   if (old === path || !(await lstat(old).catch(() => null))) return null;
   throw new UserError(
     `found an inventory at ${old}, where poolsync kept it before: it is no longer read from the working folder, which in CI is the checkout of the pull request being judged. If poolsync wrote it on this machine, move it to its new place (mkdir -p ${dirname(path)} && mv ${old} ${path}); if not, delete it. Nothing was planned or applied (docs/security.md, "Files poolsync keeps")`,

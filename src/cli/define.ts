@@ -94,9 +94,7 @@ const defaulted = (value: string, describe: string) =>
 
 const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
 
-/** No default, so the inventory knows whether it was written (src/apply/inventory.ts). */
-const stateDir = (describe: string) =>
-  ({ type: 'string', defaultDescription: '.poolsync', describe }) as const;
+const stateDir = (describe: string) => defaulted('.poolsync', describe);
 
 const configDir = (describe = 'Config folder (a Git checkout or any folder of it)') =>
   defaulted('.', describe);
@@ -161,7 +159,7 @@ const color = (what = 'the text output') =>
   toggle(`Colour ${what} (default: when stdout is a terminal; --no-color to disable)`);
 
 const inventoryStateDir = stateDir(
-  "Where locks and last-applied records are kept, and, when given, the inventory of a control plane that cannot keep it (Union, flyteadmin; not given: the user's state folder, never the working folder: docs/security.md)",
+  "Where locks and last-applied records are kept, and the inventory of a control plane that cannot keep it (Union, flyteadmin) when it names another folder than the default (by default that inventory is in the user's state folder, never the working folder: docs/security.md)",
 );
 
 const inventory = text(
@@ -335,7 +333,7 @@ const plan = {
           "Accepted as Terraform's plan takes it: a plan takes no lock (it only reads), so it never waits",
         ),
         'state-dir': stateDir(
-          "Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and, when given, the inventory of a control plane that cannot keep it (Union, flyteadmin; not given: the user's state folder, never the working folder: docs/security.md)",
+          "Where apply recorded the last applied state of an HTTP control plane (--refresh-only), and the inventory of a control plane that cannot keep it (Union, flyteadmin) when it names another folder than the default, however spelt (by default that inventory is in the user's state folder, never the working folder: docs/security.md)",
         ),
         lock: text(
           'The --lock of the apply this plan is for (env POOLSYNC_LOCK): a plan takes no lock, but reads the inventory kept beside that Lease (see --inventory)',
@@ -392,7 +390,7 @@ const apply = {
         'token-file': tokenFile,
         'api-key-file': apiKeyFile,
         'state-dir': stateDir(
-          "Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file), and, when given, the inventory of a control plane that cannot keep it (Union, flyteadmin; not given: the user's state folder, never the working folder: docs/security.md)",
+          'Where apply locks and the last applied state of HTTP control planes are kept (file: ones: beside the state file)',
         ),
         lock: text(
           'k8s:NAMESPACE/NAME: hold this Kubernetes Lease while applying, for control planes with no apply lock of their own (env POOLSYNC_LOCK)',
@@ -450,9 +448,7 @@ const promote = {
         'api-key-file': text(
           "The next environment's Union API key file, over its apiKeyFile in poolsync.yaml",
         ),
-        'state-dir': stateDir(
-          "Where the inventory of a control plane that cannot keep it is kept (not given: the user's state folder)",
-        ),
+        'state-dir': stateDir('Where the inventory of a control plane that cannot keep it is kept'),
       })
       .example('$0 promote staging', 'What promoting staging to production would plan there')
       .example(

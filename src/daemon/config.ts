@@ -75,8 +75,6 @@ export interface DaemonConfig {
   limits: TransportLimits;
   waitTimeoutMs: number;
   stateDir: string;
-  /** --state-dir was written (flag, variable, file): the inventory honours it (src/apply/inventory.ts). */
-  stateDirGiven?: boolean;
   /** Runs kept in the history (status.ts retained). */
   historyLimit: number;
   /** Runs older than this leave it, but the last deployment (0: no bound). */
@@ -184,7 +182,6 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
     ),
     waitTimeoutMs: duration('wait-timeout', 0),
     stateDir: path('state-dir') as string,
-    stateDirGiven: !get('state-dir')?.origin.startsWith('default of'),
     historyLimit: int('history-limit', 1, 1000),
     historyMaxAgeMs: duration('history-max-age', 0),
     shutdownTimeoutMs: duration('shutdown-timeout', 0),

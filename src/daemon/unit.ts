@@ -530,11 +530,11 @@ async function unitPipeline(
   };
   // The inventory of what poolsync applied (src/apply/inventory.ts): the control plane's own
   // when it keeps one, else the ConfigMap of --inventory (by default beside the Lease), else the
-  // state folder apply shares (where the locks are) when --state-dir was given, else the user's.
+  // state folder apply shares (where the locks are).
   const shared = config.inventory && { place: config.inventory, kubeConfig: deps.kubeConfig };
   const inventoryOf = (cp: ControlPlane, signal?: AbortSignal) =>
     inventoryStore(cp, config.controlPlane.url, {
-      stateDir: deps.lockDir !== undefined || config.stateDirGiven ? lockDir : undefined,
+      stateDir: lockDir,
       shared,
       env: deps.env,
       signal,

@@ -35,8 +35,8 @@ import type { TransportLimits, WaitListener } from '../util/transport-limits.js'
 export interface ControlPlaneAccess {
   target: Target;
   opening: Opening;
-  /** `--state-dir`, when given: where this machine keeps apply's records (the inventory's file). */
-  stateDir: string | undefined;
+  /** `--state-dir`: where this machine keeps apply's records (the inventory's file). */
+  stateDir: string;
   /** The inventory shared across machines (`--inventory`, `--lock`), or null. */
   sharedInventory: SharedInventory | null;
   maxRetries: number;

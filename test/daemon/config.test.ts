@@ -50,15 +50,6 @@ describe('resolveDaemonConfig', () => {
     expect(plain.leaderElection!.takeoverWaitMs).toBeUndefined();
   });
 
-  it('--state-dir given, even as its default, is said so: the inventory then lives under it (src/apply/inventory.ts)', async () => {
-    const repo = 'https://example.com/r.git';
-    const given = async (flags: Record<string, string>, env: Record<string, string> = {}) =>
-      (await resolveDaemonConfig({ ...base, env, flags: { repo, ...flags } })).stateDirGiven;
-    expect(await given({})).toBe(false);
-    expect(await given({ 'state-dir': '.poolsync/daemon' })).toBe(true);
-    expect(await given({}, { POOLSYNC_STATE_DIR: '/var/lib/poolsync/daemon' })).toBe(true);
-  });
-
   it('defaults: branch main, path ., 1m poll, 10m drift, loopback 8080, policy safe, parallelism 8, 30m wait', async () => {
     const c = await resolveDaemonConfig({ ...base, flags: { repo: 'https://example.com/r.git' } });
     expect(c.source).toMatchObject({

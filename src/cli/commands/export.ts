@@ -697,7 +697,7 @@ async function writeExported(out: string, file: ExportedFile): Promise<void> {
 function storeOf(
   cp: ControlPlane,
   url: string,
-  args: { 'state-dir'?: string | undefined; inventory?: string } & Parameters<typeof networkOf>[0],
+  args: { 'state-dir': string; inventory?: string } & Parameters<typeof networkOf>[0],
   io: Io,
 ): InventoryStore {
   const shared = sharedInventoryOf(args, io.env);
@@ -763,7 +763,7 @@ function lockTimeoutOf(args: { 'lock-timeout'?: string }): number {
 function recordWrite(
   target: EnvTarget,
   args: {
-    'state-dir'?: string | undefined;
+    'state-dir': string;
     inventory?: string;
     lock?: string;
     'max-retries'?: number;
