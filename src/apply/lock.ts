@@ -17,7 +17,7 @@ import type { LeaseRef } from '../lease/k8s-lease.js';
 import type { Term } from '../lease/leader-elector.js';
 import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
-import { SYSTEM_CLOCK } from '../util/clock.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 
 /** Another apply holds a lock (this machine's lock file or the lease); the message names it. */
 export class LockHeldError extends Error {
@@ -99,6 +99,8 @@ export interface HoldApplyLockOptions {
    */
   term?: Term;
   ttlMs?: number;
+  /** The renewals' waits and their TTL are read on it (tests move it). */
+  clock?: Clock;
   warn(message: string): void;
 }
 
@@ -137,19 +139,20 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   const ended = () => lost.abort(term!.signal.reason);
   term?.signal.addEventListener('abort', ended, { once: true });
   if (term?.signal.aborted) ended();
+  const { clock = SYSTEM_CLOCK } = opts;
   const renewal = (async () => {
-    let lastRenewed = performance.now();
+    let lastRenewed = clock.now();
     for (;;) {
-      await SYSTEM_CLOCK.sleep(ttlMs / 3, AbortSignal.any([stop.signal, lost.signal]));
+      await clock.sleep(ttlMs / 3, AbortSignal.any([stop.signal, lost.signal]));
       if (stop.signal.aborted || lost.signal.aborted) return;
       try {
         if ((await lease.take()) !== null)
           return lost.abort(
             new Error(`the apply lock (${lease.scope}) was taken over by another apply`),
           );
-        lastRenewed = performance.now();
+        lastRenewed = clock.now();
       } catch {
-        if (performance.now() - lastRenewed >= ttlMs)
+        if (clock.now() - lastRenewed >= ttlMs)
           return lost.abort(
             new Error(`the apply lock (${lease.scope}) could not be renewed for ${ttlMs} ms`),
           );

@@ -15,6 +15,7 @@ import { runCli, servedByCli, startCli } from '../support/cli.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { until } from '../support/until.js';
+import { ManualClock } from '../support/virtual-clock.js';
 import { recordedAddresses } from '../../src/model/inventory.js';
 
 const REPO: RepoSpec = {
@@ -25,7 +26,9 @@ const REPO: RepoSpec = {
 
 describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
   it('one holder at a time; renewals by the same id; taken over once expired; released', async () => {
-    const { server } = await servedControlPlane();
+    // The lease's time is the plane's clock, moved here alone: a slow machine expires nothing.
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { server } = await servedControlPlane({}, { now: () => now });
     const a = new HttpControlPlane(server.url).applyLock;
     const b = new HttpControlPlane(server.url).applyLock;
     const idA = 'a'.repeat(24);
@@ -41,7 +44,9 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
     const renewed = await a.acquireApplyLock({ id: idA, holder: 'ci-runner-1', ttl_seconds: 1 });
     expect(renewed.acquired_at).toBe(held.acquired_at);
     expect((await b.getApplyLock())?.holder).toBe('ci-runner-1');
-    await new Promise((r) => setTimeout(r, 1100));
+    now += 999;
+    expect((await b.getApplyLock())?.holder).toBe('ci-runner-1');
+    now += 1;
     expect(await b.getApplyLock()).toBeNull();
     const taken = await b.acquireApplyLock({ id: idB, holder: 'daemon', ttl_seconds: 5 });
     expect(taken.taken_over_from).toBe('ci-runner-1');
@@ -54,21 +59,39 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
   it('a holder that cannot renew for a whole TTL loses the lock: `lost` aborts (no new step starts)', async () => {
     const { server } = await servedControlPlane();
     const cp = new HttpControlPlane(server.url);
+    // The renewals sleep on it, moved a third of the TTL at a time once the last renewal is done.
+    const clock = new ManualClock();
     const held = await holdSharedApplyLock({
       cp,
       url: server.url,
       who: 'test',
-      ttlMs: 1000,
+      ttlMs: 1200,
+      clock,
       warn: () => {},
     });
     const other = new HttpControlPlane(server.url).applyLock;
     const lock = await other.getApplyLock();
     expect(lock?.holder).toMatch(/^test \(/);
-    await new Promise((r) => setTimeout(r, 100));
     // A partition: this holder's renewals fail from now on.
-    (cp.applyLock as { acquireApplyLock: unknown }).acquireApplyLock = () =>
-      Promise.reject(new Error('connection refused'));
-    await new Promise((r) => setTimeout(r, 1400));
+    let refused = 0;
+    (cp.applyLock as { acquireApplyLock: unknown }).acquireApplyLock = () => {
+      refused++;
+      return Promise.reject(new Error('connection refused'));
+    };
+    const settled = () =>
+      until('the renewal settled', () => clock.sleeping === 1 || held.lost.aborted);
+    const renewal = async (n: number) => {
+      await settled();
+      clock.advance(400);
+      await until(`renewal ${n} refused`, () => refused === n);
+      await settled();
+    };
+    // Two thirds of the TTL without a renewal: still held.
+    await renewal(1);
+    await renewal(2);
+    expect(held.lost.aborted).toBe(false);
+    // A whole TTL: lost.
+    await renewal(3);
     expect(held.lost.aborted).toBe(true);
     expect(String((held.lost.reason as Error).message)).toMatch(/could not be renewed/);
     await held.release();

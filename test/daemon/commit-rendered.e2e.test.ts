@@ -46,7 +46,7 @@ describe('daemon --commit-rendered', () => {
       'weight: 0.5',
     ).replace('weight: 0.3', 'weight: 0.5');
     const seeded = repo.commit(files, 'seed');
-    const { cp, logs, stop } = await startTestDaemon({
+    const { cp, daemon, logs, stop } = await startTestDaemon({
       repo,
       flags: { 'poll-interval': '200ms', 'commit-rendered': true },
     });
@@ -70,8 +70,10 @@ describe('daemon --commit-rendered', () => {
       'labels applied',
       async () => (await cp.listExecutionClusterLabels()).length === 4 || null,
     );
-    // The daemon's own commit re-renders to the same content: no second commit.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The daemon's own commit re-renders to the same content: its run (which would push, before
+    // it is recorded) makes no second commit.
+    await until('the run of the rendered commit', () => daemon.status().lastRun?.commit === pushed);
+    expect(daemon.status().renderedFiles).toEqual([]);
     expect(head()).toBe(pushed);
     expect(logs.join('')).toContain('committed rendered files');
   });

@@ -312,14 +312,13 @@ describe('GitHub API errors', () => {
       callTimeoutMs: 2_500,
       maxResponseBytes: 1024 * 1024,
     };
-    const started = Date.now();
     await expectError(
       publish({ retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 50, limits } }),
       null,
       /to read who the token is: .*(within|fits in) 2\.5s, the deadline of one call with its retries \(--call-timeout, env POOLSYNC_CALL_TIMEOUT\).* \(tried [23] times/,
     );
-    // Not five attempts of a second each, each its own deadline.
-    expect(Date.now() - started).toBeLessThan(3_500);
+    // Not five attempts of a second each, each its own deadline: the count says it, as a bound on
+    // the elapsed time would only on an idle machine.
     expect(forge.requests.length).toBeLessThanOrEqual(3);
   });
 

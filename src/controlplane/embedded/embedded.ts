@@ -89,7 +89,7 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly executionClusterLabels: ExecutionClusterLabelCalls = this;
   readonly capabilityCalls: CapabilityCalls = this;
   /** Served by `control-plane serve` so applies from several machines exclude each other. */
-  readonly applyLock = new EmbeddedApplyLock();
+  readonly applyLock = new EmbeddedApplyLock(() => this.now());
   /** The inventory beside the state (PATH.inventory.json), in memory without a file. */
   readonly inventory: InventoryCalls = new InventoryFile(() =>
     this.path === null ? null : { root: dirname(this.path), path: `${this.path}.inventory.json` },
@@ -514,6 +514,9 @@ const MAX_TTL_SECONDS = 3600;
 export class EmbeddedApplyLock implements ApplyLockProvider {
   private held: { id: string; lease: ApplyLockLease } | null = null;
 
+  /** The plane's clock (EmbeddedOptions.now), so a test moves a lease past its expiry. */
+  constructor(private readonly now: () => number = Date.now) {}
+
   acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease> {
     const { id, holder, ttl_seconds: ttl } = request;
     const invalid = (message: string) => new ControlPlaneError('INVALID_ARGUMENT', message);
@@ -523,7 +526,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
       throw invalid('holder must be a non-empty string of at most 256 characters');
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS)
       throw invalid(`ttl_seconds must be a whole number from 1 to ${MAX_TTL_SECONDS}`);
-    const now = Date.now();
+    const now = this.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     const current = this.held?.lease ?? null;
     const mine = this.held?.id === id;
@@ -557,7 +560,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
 
   getApplyLock(): Promise<ApplyLockLease | null> {
     const lease = this.held?.lease;
-    if (!lease || Date.parse(lease.expires_at) <= Date.now()) return Promise.resolve(null);
+    if (!lease || Date.parse(lease.expires_at) <= this.now()) return Promise.resolve(null);
     return Promise.resolve({ ...lease });
   }
 }

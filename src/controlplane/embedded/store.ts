@@ -636,7 +636,7 @@ export interface EmbeddedOptions {
   path: string | null;
   /** P1: the `default` pool's contract when the state is first created. */
   defaultPoolContract?: PoolContract;
-  /** Clock for Q7 activity (tests). */
+  /** Clock for Q7 activity and the apply lock's lease (tests). */
   now?: () => number;
   /** Compact once the journal holds this many ops (default 20,000) or the state's objects, if more. */
   compactAfter?: number | undefined;

@@ -25,6 +25,7 @@ import { startControlPlaneServer } from '../../../src/controlplane/embedded/serv
 import { createUnionApi, type UnionApi } from '../../../src/standins/union/union-api.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
 import type { ControlPlane } from '../../../src/controlplane/types.js';
+import type { ClientTuning } from '../../../src/controlplane/opener.js';
 import type { Capabilities } from '../../../src/model/common.js';
 import { discover, parseApiKey, unionTokens } from '../../../src/controlplane/union/oauth.js';
 import { createUnionTransport } from '../../../src/controlplane/union/transport.js';
@@ -120,7 +121,7 @@ export async function openUnion(
   s: UnionServer,
   protocol: 'connect' | 'grpc',
   key = apiKey(s.host),
-  tuning: { pageSize?: number; connections?: number } = {},
+  tuning: Pick<ClientTuning, 'pageSize' | 'connections' | 'clock'> = {},
 ): Promise<UnionControlPlane> {
   const cp: ControlPlane = await openControlPlane(s.url(protocol), {
     http: { maxRetries: 4, minRetryDelayMs: 5, maxRetryDelayMs: 20, ...tuning },
