@@ -113,12 +113,19 @@ describe('poolsync daemon against union+http://', () => {
     const { work, dir, keyFile } = setUp(s);
     const { child, out } = startDaemon(s, work, dir, keyFile);
     await until('first apply', runConcurrency(3), waiting);
-    // The next token request (the token's refresh) is refused once, then the endpoint is normal.
+    // Token requests (the token's refresh, whenever the daemon asks) are refused until the
+    // daemon has said so, then the endpoint is normal: which request comes first is not the test's.
     const oauth = s.oauth;
     const issue = oauth.token.bind(oauth);
+    let refusing = true;
     let refusals = 0;
+    let issued = 0;
     oauth.token = (req, form) => {
-      if (refusals++ > 0) return issue(req, form);
+      if (!refusing) {
+        issued++;
+        return issue(req, form);
+      }
+      refusals++;
       return { status: 401, body: { error: 'invalid_client' } };
     };
     await new Promise((r) => setTimeout(r, 2_100));
@@ -128,8 +135,10 @@ describe('poolsync daemon against union+http://', () => {
       async () => (/refused the API key/.test(out()) ? true : null),
       waiting,
     );
+    refusing = false;
     await until('edit applied at a later run', runConcurrency(8), waiting);
-    expect(refusals).toBeGreaterThanOrEqual(2);
+    expect(refusals).toBeGreaterThanOrEqual(1);
+    expect(issued).toBeGreaterThanOrEqual(1);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }, 240_000);
