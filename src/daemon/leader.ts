@@ -124,10 +124,16 @@ export function electedLeadership(
           },
           onError: (err) => {
             const message = err instanceof Error ? err.message : String(err);
-            // Once per distinct failure: a retry every 2 s would flood the log.
+            // Once per distinct failure of an outage: a retry every 2 s would flood the log.
             if (message !== lastError)
               logger.warn({ lease: where, err: message }, 'leader election');
             lastError = message;
+          },
+          onAnswered: () => {
+            if (lastError === null) return;
+            // The next outage is said again.
+            lastError = null;
+            logger.info({ identity, lease: where }, 'reaching the Kubernetes API again');
           },
         };
         elector = new LeaderElector(lock, election, events, deps.candidacy ?? null);

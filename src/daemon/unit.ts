@@ -96,7 +96,7 @@ export interface UnitDeps extends Pick<ReconcilerOptions, 'logger' | 'onApplyPla
   kubeConfig?: KubeConfig;
   /** The CLI's `Io.env`: credentials, KUBECONFIG, POD_IP, forges' settings, POOLSYNC_CACHE_OFF. */
   env: Env;
-  notifier?: { notify(event: NotifyEvent): void };
+  notifier?: { notify(event: NotifyEvent, term?: AbortSignal): void };
   /** After each run, with the unit's /status (the quickstart's terminal, src/daemon/terminal.ts). */
   onRun?: (status: DaemonStatus, environment: string | null) => void;
   /** With several Leases (environments): how their candidates take turns. */
@@ -300,7 +300,7 @@ async function startUnit(
       const term = leadership.term;
       await term.writable;
       if (term.signal.aborted) return;
-      await notified(reasons, signal, requestedAt);
+      await notified(term.signal, reasons, signal, requestedAt);
       deps.onRun?.(status(), name);
     },
     (err) => logger.error({ err: redactor.errorMessage(err) }, 'reconcile run crashed'),

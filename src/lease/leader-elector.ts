@@ -68,6 +68,8 @@ export interface ElectorEvents {
   onNewLeader?(leader: string | null): void;
   /** The elector keeps trying. */
   onError?(err: unknown): void;
+  /** The API server answered an attempt (after errors: reachable again). */
+  onAnswered?(): void;
 }
 
 /** LeaderElector's `candidacy`. */
@@ -192,6 +194,7 @@ export class LeaderElector {
     const sent = this.clock.now();
     try {
       const obs = await this.lock.tryAcquireOrRenew();
+      this.events.onAnswered?.();
       // The term ended meanwhile (its renew deadline passed): a renewal this late starts none.
       if (term !== this.term) return;
       this.observe(obs.holder);

@@ -145,17 +145,22 @@ export class RunNotifications {
   }
 }
 
-/** Delivered in the background; an environment's events name it (`[prod] …`, `environment`). */
+/**
+ * Delivered in the background; an environment's events name it (`[prod] …`, `environment`).
+ * A notification is a write of the leadership term whose run it reports (`term`, the run's
+ * term signal): a run its term's end cut sends nothing, the new leader reports (docs/daemon.md).
+ */
 export function notifyingRun<A extends unknown[]>(
   run: (...args: A) => Promise<void>,
   view: () => RunView,
-  notifier: { notify(event: NotifyEvent): void } | undefined,
+  notifier: { notify(event: NotifyEvent, term?: AbortSignal): void } | undefined,
   environment: string | null,
-): (...args: A) => Promise<void> {
-  if (!notifier) return run;
+): (term: AbortSignal, ...args: A) => Promise<void> {
   const said = new RunNotifications();
-  return async (...args: A) => {
+  return async (term, ...args) => {
     await run(...args);
+    // Not even remembered: what the deposed run would have said was never said.
+    if (!notifier || term.aborted) return;
     for (const event of said.next(view()))
       notifier.notify(
         environment === null
@@ -165,6 +170,7 @@ export function notifyingRun<A extends unknown[]>(
               message: `[${environment}] ${event.message}`,
               source: { ...event.source, environment },
             },
+        term,
       );
   };
 }

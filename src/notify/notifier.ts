@@ -6,6 +6,8 @@
  * and a failed POST is retried with backoff (network errors, 408, 429 with Retry-After, 5xx).
  * Each POST ends within the call timeout, connect, headers and body (a receiver trickling its
  * answer never holds a queue), and shutdown (close) gives those in flight 10 s, then cuts them.
+ * A message of a leadership term (`notify`'s `term`) still queued, or waiting to be tried again,
+ * when the term ends is dropped and logged: the next leader reports (docs/daemon.md).
  * The URL is a secret: logs and errors name the destination by its origin only.
  */
 import { Agent, request } from 'undici';
@@ -85,8 +87,8 @@ export class Notifier {
     this.events = new Set(o.events ?? NOTIFY_EVENTS);
   }
 
-  /** Returns at once. */
-  notify(event: NotifyEvent): void {
+  /** Returns at once; `term`: the leadership term of the run the event reports (file header). */
+  notify(event: NotifyEvent, term?: AbortSignal): void {
     // Repeats were left out by the daemon hook (RunNotifications: by failure identity).
     if (this.closed || !this.events.has(event.event)) return;
     for (const ch of this.channels) {
@@ -100,7 +102,7 @@ export class Notifier {
       }
       const suppressed = ch.suppressed;
       ch.suppressed = 0;
-      ch.queue = ch.queue.then(() => this.deliver(ch, event, suppressed));
+      ch.queue = ch.queue.then(() => this.deliver(ch, event, suppressed, term));
     }
   }
 
@@ -138,7 +140,12 @@ export class Notifier {
     return true;
   }
 
-  private async deliver(ch: Channel, event: NotifyEvent, suppressed: number): Promise<void> {
+  private async deliver(
+    ch: Channel,
+    event: NotifyEvent,
+    suppressed: number,
+    term: AbortSignal | undefined,
+  ): Promise<void> {
     const { dest, reach } = ch;
     const body = JSON.stringify(
       dest.kind === 'slack' ? slackMessage(event, suppressed) : { ...event, suppressed },
@@ -147,6 +154,19 @@ export class Notifier {
     const origin = new URL(dest.url).origin;
     const { closing } = this;
     for (let attempt = 1; ; attempt++) {
+      // A POST already sent went out within the term; none starts after it.
+      if (term?.aborted) {
+        this.o.logger?.warn(
+          {
+            destination: dest.origin,
+            event: event.event,
+            run: event.run,
+            reason: (term.reason as Error | undefined)?.message ?? String(term.reason),
+          },
+          'notification dropped: the leadership term of its run ended, the new leader reports',
+        );
+        return;
+      }
       let retryable: boolean;
       let wait: number | null = null;
       let why: string;
@@ -212,7 +232,7 @@ export class Notifier {
       const max = 60_000;
       await this.clock.sleep(
         Math.min(wait ?? backoffDelay(attempt, 1000, max), max),
-        closing.signal,
+        term ? AbortSignal.any([closing.signal, term]) : closing.signal,
       );
     }
   }
