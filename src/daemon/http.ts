@@ -894,7 +894,10 @@ const PASSED_HEADERS = [
 const ANSWER_HEADERS = ['content-type', 'retry-after', 'www-authenticate', REPLICA_HEADER];
 
 /** A follower replica (its identity) and the leader as it last observed it in the Lease. */
-export interface Follower extends Pick<LeaderStatus, 'identity' | 'leader' | 'leaderAddress'> {
+export interface Follower extends Pick<
+  LeaderStatus,
+  'identity' | 'leader' | 'leaderAddress' | 'leaseUnreadSince' | 'leaseError'
+> {
   /** Retry-After of a refusal: by then a leader is elected. */
   retryAfterSeconds: number;
   /** The daemon's (--connect-timeout, --max-response-size): a hand-off is a client like any. */
@@ -1002,8 +1005,8 @@ export async function handOff(
   if (follower === null) return { kind: 'local' };
   // Handed on by a replica already.
   const by = forwardedBy(req.headers);
-  if (by) return { kind: 'refused', reason: leaderWords.handedOnTwice(by) };
-  if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader };
+  if (by) return { kind: 'refused', reason: leaderWords.handedOnTwice(by, follower) };
+  if (follower.leader === null) return { kind: 'refused', reason: leaderWords.noLeader(follower) };
   if (follower.leaderAddress === null)
     return { kind: 'refused', reason: leaderWords.noAddress(follower.leader) };
   const method = req.method ?? 'GET';

@@ -64,9 +64,15 @@ export function electedLeadership(
     change.abort();
     change = new AbortController();
   };
+  const unread = (): Pick<LeaderStatus, 'leaseUnreadSince' | 'leaseError'> => ({
+    leaseUnreadSince: elector?.leaseUnreadSince?.toISOString() ?? null,
+    leaseError: elector?.leaseError ?? null,
+  });
   return {
     notLeading: (): string | null =>
-      elector?.isLeader ? null : leaderWords.notLeader(election.identity, elector?.leader ?? null),
+      elector?.isLeader
+        ? null
+        : leaderWords.notLeader(elector?.leader ?? null, { identity, ...unread() }),
     /** Aborted when the leader changes (this replica or another): a hand-off's wait ends (http.ts). */
     changed: (): AbortSignal => change.signal,
     /** The current term (an ended one while not leading). */
@@ -82,6 +88,7 @@ export function electedLeadership(
       leaderAddress: elector?.leaderAddress ?? null,
       lease: `${election.lease.namespace}/${election.lease.name}`,
       lastTransitionAt: elector?.lastTransitionAt?.toISOString() ?? null,
+      ...unread(),
     }),
     /** `address`: this replica's status server, published in the Lease while it leads. */
     start: (onElected: () => void, address?: string | null): void => {
@@ -164,14 +171,19 @@ export function followerOf(
 }
 
 /**
- * Ready (/readyz, /status, `poolsync_ready`): the leader once its first reconcile finished and
- * the control plane answered; a follower once it knows where the leader is, since it then serves
- * every request (handing on what needs the leader): a rolling update never waits on a follower.
+ * Ready to serve (/readyz, /status, `poolsync_ready`): the leader once its first reconcile
+ * finished and the control plane answered; a follower once it knows where the leader is, since it
+ * then serves every request (handing on what needs the leader): a rolling update never waits on
+ * a follower. Then for the process's life: a replica that cannot read the Lease still answers
+ * every request truthfully (docs/daemon.md#high-availability), which it could not do out of the
+ * Service; who can act is /status's `leader`.
  */
 export function readiness(leadership: DaemonLeadership, reconciled: () => boolean): () => boolean {
+  let ready = false;
   return () => {
     const s = leadership.status();
-    return !s || s.isLeader ? reconciled() : s.leader !== null && s.leaderAddress !== null;
+    ready ||= !s || s.isLeader ? reconciled() : s.leader !== null && s.leaderAddress !== null;
+    return ready;
   };
 }
 

@@ -357,12 +357,14 @@ export class Reconciler {
     const { id, trigger, startedAt } = c;
     // The plan it began to apply (planDigest makes a new one: the planner's plan is not kept).
     const digest = products.plan ? planDigest(products.plan) : { plan: null, omitted: 0 };
+    // Until its apply began, the last time known of it: a kill leaves no later one.
+    const applyAt = ctx.now();
     const run: RecentRun = {
       id,
       trigger,
       startedAt,
-      finishedAt: startedAt,
-      durationMs: 0,
+      finishedAt: applyAt.toISOString(),
+      durationMs: applyAt.getTime() - Date.parse(startedAt),
       result: 'failed',
       commit,
       message: runWords.cutOff,
@@ -375,7 +377,7 @@ export class Reconciler {
       counts: products.counts ?? null,
       drift: null,
     };
-    const age = { maxAgeMs: config.historyMaxAgeMs ?? 0, now: ctx.now().getTime() };
+    const age = { maxAgeMs: config.historyMaxAgeMs ?? 0, now: applyAt.getTime() };
     const runs = withRecentRun(this.state.runs, run, config.historyLimit, age);
     this.saving = this.saving
       .then(() => history.save({ runs, lastDrift: this.state.lastDrift }, ctx.term.signal))

@@ -246,6 +246,14 @@ export interface LeaderStatus {
   leaderAddress: string | null;
   lease: string;
   lastTransitionAt: string | null;
+  /**
+   * When this replica last read or renewed the Lease, while that is too long ago to name a
+   * leader (`leader` is then null: no replica is known to lead); null or absent (a build before
+   * it): the Lease is read.
+   */
+  leaseUnreadSince?: string | null;
+  /** Why this replica's last attempt to read or renew the Lease failed; null: it succeeded. */
+  leaseError?: string | null;
 }
 
 export function initialStatus(source: Record<string, string>, policy: ApplyPolicy): DaemonStatus {

@@ -100,6 +100,12 @@ export class LeaderElector {
   private deadline = new AbortController();
   private leaderSeen: string | null = null;
   private leaderAddressSeen: string | null = null;
+  /** When the last attempt that read or renewed the Lease was sent (this clock), or null. */
+  private readAt: number | null = null;
+  /** The last attempt's failure; null once one succeeds. */
+  private readError: string | null = null;
+  /** This replica's term ended unrenewed and no attempt has read the Lease since. */
+  private lapsed = false;
   private running: Promise<void> | null = null;
   private transitionAt: Date | null = null;
 
@@ -129,14 +135,30 @@ export class LeaderElector {
     return this.term !== null;
   }
 
-  /** As last observed (this identity while leading). */
+  /** As last observed (this identity while leading); null once not known (leaseUnreadSince). */
   get leader(): string | null {
-    return this.leaderSeen;
+    return this.leaseUnreadSince === null ? this.leaderSeen : null;
   }
 
   /** Where the leader as last observed can be reached (published in the Lease), or null. */
   get leaderAddress(): string | null {
-    return this.leaderAddressSeen;
+    return this.leaseUnreadSince === null ? this.leaderAddressSeen : null;
+  }
+
+  /**
+   * When this replica last read or renewed the Lease, once that is too long ago to name a
+   * leader: its own term ended unrenewed, or a lease duration passed since (the holder read
+   * then may have lost it unseen). Null while the Lease is read.
+   */
+  get leaseUnreadSince(): Date | null {
+    if (this.term || this.readAt === null) return null;
+    const stale = this.lapsed || this.clock.now() >= this.readAt + this.timing.leaseDurationMs;
+    return stale ? new Date(this.readAt) : null;
+  }
+
+  /** Why the last attempt to read or renew the Lease failed; null once one succeeded. */
+  get leaseError(): string | null {
+    return this.readError;
   }
 
   get lastTransitionAt(): Date | null {
@@ -197,6 +219,9 @@ export class LeaderElector {
       this.events.onAnswered?.();
       // The term ended meanwhile (its renew deadline passed): a renewal this late starts none.
       if (term !== this.term) return;
+      this.readAt = sent;
+      this.readError = null;
+      this.lapsed = false;
       this.observe(obs.holder);
       this.leaderAddressSeen = obs.holder === null ? null : (obs.holderAddress ?? null);
       if (obs.held) {
@@ -218,6 +243,7 @@ export class LeaderElector {
         this.stepDown(`the lease is held by ${obs.holder ?? 'another replica'}`);
       }
     } catch (err) {
+      this.readError = err instanceof Error ? err.message : String(err);
       this.events.onError?.(err);
     }
   }
@@ -228,6 +254,7 @@ export class LeaderElector {
     const deadline = (this.deadline = new AbortController());
     void this.clock.sleep(Math.max(0, at - this.clock.now()), deadline.signal).then(() => {
       if (deadline.signal.aborted) return;
+      this.lapsed = true;
       this.stepDown(
         `the lease was not renewed within the renew deadline (${this.timing.renewDeadlineMs} ms)`,
       );

@@ -83,7 +83,7 @@ export const runWords = {
   applyRefused: (error: string) => `apply refused: ${error}`,
   /** A run kept as it began to apply, its own record never written (reconcile.ts keepStarted). */
   cutOff:
-    'the daemon stopped while this run applied (killed, or its machine went down), before it recorded what the apply changed: the next run planned again from the live state',
+    'the daemon stopped while this run applied (killed, or its machine went down), before it recorded what the apply changed or when it ended (the time shown ends where its apply began): the next run planned again from the live state',
   applied: (counts: string, approver: string | null) =>
     `applied: ${counts}${approver === null ? '' : ` (approved by ${approver})`}`,
   manualStep: (op: string, command: string | undefined) =>
@@ -468,13 +468,33 @@ const approvalOf = (a: Granted) => `${a.approver}'s approval on ${a.source ?? 't
 const APPROVE_AGAIN =
   'approve the changes held now (a `poolsync apply` comment on the pull request that makes them, or `poolsync approve`)';
 
+/** A replica's Lease reads as /status gives them (LeaderStatus). */
+interface LeaseRead {
+  identity: string;
+  leaseUnreadSince?: string | null | undefined;
+  leaseError?: string | null | undefined;
+}
+
+/** Why no replica is known to lead, when the Lease is not read; null: it is. */
+const unreadLease = ({ identity, leaseUnreadSince: since, leaseError: error }: LeaseRead) =>
+  since
+    ? `no replica is known to lead: ${identity} has not read or renewed the Lease since ${since}${error ? ` (${error})` : ''}`
+    : null;
+
 /** Why a replica that does not lead cannot do what needs the leader (src/daemon/http.ts, leader.ts). */
 export const leaderWords = {
-  notLeader: (identity: string, leader: string | null) =>
-    `this replica (${identity}) is not the leader (leader: ${leader ?? 'none yet'})`,
-  handedOnTwice: (by: string) =>
-    `${by} handed it here, but this replica is not the leader either: the leadership is changing`,
-  noLeader: 'no leader is elected yet',
+  notLeader: (leader: string | null, read: LeaseRead) =>
+    `this replica (${read.identity}) is not the leader (${unreadLease(read) ?? `leader: ${leader ?? 'none yet'}`})`,
+  handedOnTwice: (by: string, read: LeaseRead) =>
+    `${by} handed it here, but this replica is not the leader either: ${unreadLease(read) ?? 'the leadership is changing'}`,
+  noLeader: (read: LeaseRead) => unreadLease(read) ?? 'no leader is elected yet',
+  /** `poolsync status` of a follower's own view: who leads, as it knows. */
+  ownView: (leader: string | null, read: LeaseRead) => {
+    const unread = unreadLease(read);
+    return unread
+      ? `Leader: none known, ${unread}; nothing is reconciled or applied until a replica leads again: this is ${read.identity}'s own view (retry in a few seconds)`
+      : `Leader: ${leader ?? 'none yet'}, not reached: this is ${read.identity}'s own view, a follower's; only the leader reconciles, applies and holds approvals (retry in a few seconds)`;
+  },
   noAddress: (leader: string) =>
     `the leader is ${leader}, which has not published its address in the Lease`,
   noAnswer: (leader: string, address: string, why: string) =>

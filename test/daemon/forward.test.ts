@@ -24,7 +24,7 @@ import {
   type StatusServer,
 } from '../../src/daemon/http.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
-import { initialStatus } from '../../src/daemon/status.js';
+import { initialStatus, type DaemonStatus, type LeaderStatus } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { main } from '../../src/cli/run.js';
 import { memoryIo } from '../support/memory-io.js';
@@ -33,7 +33,12 @@ import { until } from '../support/until.js';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { electedLeadership, followerOf } from '../../src/daemon/leader.js';
+import {
+  electedLeadership,
+  followerOf,
+  readiness,
+  soleLeadership,
+} from '../../src/daemon/leader.js';
 import { startFakeKubeApi } from '../support/fake-kube-api.js';
 
 const GITHUB = 'github-secret-0123456789';
@@ -77,6 +82,8 @@ async function replica(
             leaderAddress: f.leaderAddress,
             lease: 'poolsync/leader',
             lastTransitionAt: null,
+            leaseUnreadSince: f.leaseUnreadSince ?? null,
+            leaseError: f.leaseError ?? null,
           }
         : undefined;
       return { ...initialStatus({ kind: 'watch' }, 'safe'), ready: true, commit: identity, leader };
@@ -412,6 +419,81 @@ describe('a follower hands requests to the leader', () => {
     expect(io.out()).toContain(
       "Leader: replica-l, not reached: this is replica-f's own view, a follower's; only the leader reconciles",
     );
+  });
+
+  it('no replica known to lead (the Lease unread since the API server went away): the deposed leader names none; what is handed to it, its /status and `poolsync status` say since when and why', async () => {
+    const since = '2026-11-29T06:00:00.000Z';
+    const down = 'cannot reach the Kubernetes API: connect ECONNREFUSED 10.0.0.1:6443';
+    // replica-2's term ended unrenewed; replica-1 read it as the holder less than a lease ago.
+    const deposed = await replica('replica-2', () => ({
+      identity: 'replica-2',
+      leader: null,
+      leaderAddress: null,
+      leaseUnreadSince: since,
+      leaseError: down,
+      retryAfterSeconds: 2,
+      limits: DEFAULT_LIMITS,
+    }));
+    const follower = await replica(
+      'replica-1',
+      () => ({
+        identity: 'replica-1',
+        leader: 'replica-2',
+        leaderAddress: deposed.server.url,
+        leaseError: down,
+        retryAfterSeconds: 2,
+        limits: DEFAULT_LIMITS,
+      }),
+      { adminToken: ADMIN },
+    );
+    const unknown = `no replica is known to lead: replica-2 has not read or renewed the Lease since ${since} (${down})`;
+    const sync = await fetch(`${follower.server.url}/reconcile`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(sync.status).toBe(503);
+    expect(sync.headers.get('x-poolsync-replica')).toBe('replica-2');
+    expect(((await sync.json()) as { error: string }).error).toContain(
+      `(replica-1 handed it here, but this replica is not the leader either: ${unknown})`,
+    );
+    // Asked directly, replica-2 hands nothing to itself.
+    const direct = await github(deposed.server.url, 'push', push);
+    expect(direct.status).toBe(503);
+    expect(((await direct.json()) as { error: string }).error).toContain(`(${unknown})`);
+    expect(deposed.seen.reconciles).toEqual([]);
+    const relayed = (await (await fetch(`${follower.server.url}/status`)).json()) as DaemonStatus;
+    expect(relayed.leader).toMatchObject({
+      identity: 'replica-2',
+      isLeader: false,
+      leader: null,
+      leaseUnreadSince: since,
+    });
+    const io = memoryIo();
+    expect(await main(['status', '--daemon', follower.server.url], io)).toBe(0);
+    expect(io.out()).toContain(
+      `Leader: none known, ${unknown}; nothing is reconciled or applied until a replica leads again: this is replica-2's own view`,
+    );
+    expect(io.out()).not.toContain('Leader: replica-2');
+  });
+
+  it('readiness is to serve: a replica once ready stays ready while no leader is known; one that never knew a leader is not', () => {
+    let s: LeaderStatus = {
+      enabled: true,
+      identity: 'replica-1',
+      isLeader: false,
+      leader: null,
+      leaderAddress: null,
+      lease: 'poolsync/leader',
+      lastTransitionAt: null,
+    };
+    const leadership = { ...soleLeadership(), status: () => s };
+    const ready = readiness(leadership, () => false);
+    expect(ready()).toBe(false);
+    s = { ...s, leader: 'replica-2', leaderAddress: 'http://10.0.0.2:8080' };
+    expect(ready()).toBe(true);
+    s = { ...s, leader: null, leaderAddress: null, leaseUnreadSince: '2026-11-29T06:00:00.000Z' };
+    expect(ready()).toBe(true);
+    expect(readiness(leadership, () => false)()).toBe(false);
   });
 
   it('a delivery no replica took is not remembered: sent again, it is handed on; one the leader took is a duplicate', async () => {

@@ -11,7 +11,7 @@ import { executePlan } from '../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { history } from '../../src/cli/commands/daemon-client.js';
-import type { DaemonStatus } from '../../src/daemon/status.js';
+import type { DaemonStatus, RunRecord } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo } from '../support/memory-io.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
@@ -233,6 +233,10 @@ describe('a restart on the same state folder', () => {
     ]);
     await h.stop();
 
+    // Kept as its apply began: its time runs until then, never 0 ms from its start.
+    const kept = (JSON.parse(atApply!) as { runs: RunRecord[] }).runs[0]!;
+    expect(kept.durationMs).toBe(Date.parse(kept.finishedAt) - Date.parse(kept.startedAt));
+    expect(kept.durationMs).toBeGreaterThan(0);
     const killed = tempDir();
     mkdirSync(join(killed, 'daemon'), { recursive: true, mode: 0o700 });
     writeFileSync(join(killed, 'daemon', 'history.json'), atApply!, { mode: 0o600 });
@@ -241,7 +245,7 @@ describe('a restart on the same state folder', () => {
     const shown = memoryIo();
     await history({ daemon: again.daemon.url, output: 'text', wait: true, run: 1 }, shown);
     expect(shown.out().split('\n')[0]).toMatch(
-      /^#1 failed .*\(startup, 0 ms\) commit \w+: the daemon stopped while this run applied \(killed, or its machine went down\), before it recorded what the apply changed/,
+      /^#1 failed .*\(startup, [1-9]\d* ms\) commit \w+: the daemon stopped while this run applied \(killed, or its machine went down\), before it recorded what the apply changed or when it ended \(the time shown ends where its apply began\)/,
     );
     // With the plan it began to apply.
     expect(shown.out()).toMatch(/^ {2}\+ Queue\/batch$/m);

@@ -317,6 +317,53 @@ for (const kind of KUBE_SERVERS) {
         expect(writableAt).toBeGreaterThanOrEqual(t0 + 800 + 400);
       });
 
+      it('the API server out of reach: the deposed leader names no leader at its renew deadline, a follower a lease duration after its last read; both say since when and why', async () => {
+        const REF = newRef();
+        const timing = { leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100 };
+        const events = { onStartedLeading: () => {}, onStoppedLeading: () => {} };
+        const locks = ['a', 'b'].map((id) => lockOf(REF, id, timing.leaseDurationMs));
+        const [a, b] = locks.map((l) => new LeaderElector(l, timing, events, null, clock));
+        for (const e of [a!, b!]) cleanup.add(() => e.stop());
+        for (const l of locks) l.address = `http://${l.identity}:8080`;
+        a!.start();
+        await pass(50, [a!]);
+        b!.start();
+        await pass(200, [a!, b!]);
+        expect([a!.leader, b!.leader, b!.leaderAddress]).toEqual(['a', 'a', 'http://a:8080']);
+        // Every Lease call fails from now on (the kube-apiserver was stopped).
+        const down = 'cannot reach the Kubernetes API: connect ECONNREFUSED';
+        const attempts = locks.map((l) => l.tryAcquireOrRenew.bind(l));
+        for (const l of locks) l.tryAcquireOrRenew = () => Promise.reject(new Error(down));
+        const cut = clock.now();
+        await pass(600, [a!, b!]);
+        // a sent its last renewal before the cut: its term ended 600 ms after it.
+        expect(a!.isLeader).toBe(false);
+        expect([a!.leader, a!.leaderAddress, a!.leaseError]).toEqual([null, null, down]);
+        const renewed = a!.leaseUnreadSince!.getTime();
+        expect(renewed).toBeLessThanOrEqual(cut);
+        expect(renewed).toBeGreaterThan(cut - timing.retryPeriodMs);
+        // b read a's renewal within the lease duration: a may still lead, as far as b knows.
+        expect([b!.leader, b!.leaseUnreadSince, b!.leaseError]).toEqual(['a', null, down]);
+        await pass(500, [a!, b!]);
+        // A lease duration after b's last read a's Lease has run out unseen: nobody is known.
+        expect([b!.leader, b!.leaderAddress]).toEqual([null, null]);
+        // Its last read, within a candidate's retry period (jittered up to 1.2 ×) before the cut.
+        expect(b!.leaseUnreadSince!.getTime()).toBeGreaterThan(cut - 1.2 * timing.retryPeriodMs);
+        expect(b!.leaseUnreadSince!.getTime()).toBeLessThanOrEqual(cut);
+        // The API server back: the leader is named again by both.
+        locks.forEach((l, i) => (l.tryAcquireOrRenew = attempts[i]!));
+        await pass(300, [a!, b!]);
+        const leader = [a!, b!].find((e) => e.isLeader)!;
+        expect(leader).toBeDefined();
+        for (const e of [a!, b!]) {
+          expect([e.leader, e.leaseUnreadSince, e.leaseError]).toEqual([
+            leader.lock.identity,
+            null,
+            null,
+          ]);
+        }
+      });
+
       it('a new term writes only the takeover wait after it began (termTimings), and timings whose longest write it does not cover are refused', async () => {
         const REF = newRef();
         const timing = { leaseDurationMs: 1000, renewDeadlineMs: 600, retryPeriodMs: 100 };

@@ -17,6 +17,7 @@ import {
   approvePoliciesCommand,
   errorLine,
   freezeWords,
+  leaderWords,
   missingRunWords,
   runWords,
 } from '../../render/daemon-words.js';
@@ -596,12 +597,7 @@ function statusText(
   // docs/daemon.md#high-availability: a follower answers its own status only when it cannot
   // reach the leader, and then its "no run yet" is not the team's state.
   const l = s.leader;
-  if (l?.enabled)
-    out.push(
-      l.isLeader
-        ? `Leader: ${l.identity}`
-        : `Leader: ${l.leader ?? 'none yet'}, not reached: this is ${l.identity}'s own view, a follower's; only the leader reconciles, applies and holds approvals (retry in a few seconds)`,
-    );
+  if (l?.enabled) out.push(l.isLeader ? `Leader: ${l.identity}` : leaderWords.ownView(l.leader, l));
   out.push(
     `Outcome: ${(s.outcome ?? 'no run yet').replace(/_/g, ' ')}${s.ready ? '' : ' (not ready)'}`,
   );

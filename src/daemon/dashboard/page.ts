@@ -24,7 +24,7 @@ import {
 import { ACTION_STYLE, renderText, renderedOfRun } from '../../render/text.js';
 import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
-import { approveCommand, runWords } from '../../render/daemon-words.js';
+import { approveCommand, leaderWords, runWords } from '../../render/daemon-words.js';
 import type { ObjectsView } from '../objects.js';
 import { ALL_OBJECTS, objectsQuery, objectsSection, type ObjectsQuery } from './objects.js';
 
@@ -457,7 +457,9 @@ function overview(s: DaemonStatus, page: PageContext): Content {
       }</code>, read from its /status; an approval made here is handed to it.</p>`
     : s.leader?.enabled && !s.leader.isLeader
       ? markup`<p class="notice">This replica (<code>${s.leader.identity}</code>) follows ${
-          s.leader.leader ? markup`the leader <code>${s.leader.leader}</code>` : 'no leader yet'
+          s.leader.leader
+            ? markup`the leader <code>${s.leader.leader}</code>`
+            : `no leader (${leaderWords.noLeader(s.leader)})`
         }: only the leader reconciles, applies and holds approvals, so runs and held changes are on its page.</p>`
       : undefined;
   // Applies frozen: what waits is in the last plan; plans and drift detection go on.
@@ -501,7 +503,7 @@ function replicas(s: DaemonStatus): SafeHtml {
     : markup`<tr><td>${
         l.leader
           ? markup`<code>${l.leader}</code>`
-          : markup`<span class="muted">none elected yet</span>`
+          : markup`<span class="muted">${leaderWords.noLeader(l)}</span>`
       }</td><td>${l.leader ? badge('ok', 'leader') : ''}</td><td></td></tr>`;
   return markup`<table>
 <thead><tr><th>Replica</th><th>Role</th><th>Since</th></tr></thead>
