@@ -314,7 +314,13 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   if (override && token !== h.adminToken)
     return send(res, 403, { error: 'overriding the freeze needs the daemon admin token' });
   // ?wait=1 answers when the run has finished: as long as that takes.
-  const off = await handOff(req, body, () => h.follower(), token, wait ? 3_600_000 : 15_000);
+  const off = await handOff(
+    req,
+    body,
+    () => h.follower(),
+    token,
+    wait ? WAITED_HAND_OFF_MS : HAND_OFF_WAIT_MS,
+  );
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'run a reconcile');
   // The leader's rules (a follower loads no commit): the token is one more principal.
   const as = token === h.adminToken ? 'admin' : 'reconcile';
@@ -350,7 +356,13 @@ async function approve(call: Call): Promise<void> {
   if ('refused' in texts)
     return send(res, 400, { error: `${texts.refused}; nothing was approved` });
   const named = texts.given.environment;
-  const off = await handOff(req, body, () => h.follower({ environment: named }), token, 15_000);
+  const off = await handOff(
+    req,
+    body,
+    () => h.follower({ environment: named }),
+    token,
+    HAND_OFF_WAIT_MS,
+  );
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   if (typeof (parsed as { policies?: unknown } | null)?.policies === 'string')
     return approvePolicies(call, parsed as Record<string, unknown>, named);
@@ -491,7 +503,13 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const given = whoAndWhy(parsed as Record<string, unknown>, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });
   const { named, said } = given;
-  const off = await handOff(req, body, () => h.follower({ environment: named }), token, 15_000);
+  const off = await handOff(
+    req,
+    body,
+    () => h.follower({ environment: named }),
+    token,
+    HAND_OFF_WAIT_MS,
+  );
   if (off.kind !== 'local')
     return answerHandOff(res, h, off, suspend ? 'suspend its applies' : 'resume its applies');
   const refusal = h.mayAct?.('suspend', 'admin', named) ?? null;
@@ -543,7 +561,7 @@ async function rollbackAnswer(call: Call): Promise<void> {
   const { named, said } = given;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   const route = () => h.follower({ environment: named });
-  const off = await handOff(req, body, route, token, wait ? 3_600_000 : 15_000);
+  const off = await handOff(req, body, route, token, wait ? WAITED_HAND_OFF_MS : HAND_OFF_WAIT_MS);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'roll back');
   if (!h.rollback) return send(res, 404, { error: 'this daemon does not roll back' });
   // A rollback applies a commit, as a sync does: the approvers' `sync` rule decides it.
@@ -879,6 +897,13 @@ export const FORWARDED_HEADER = 'x-poolsync-forwarded';
 /** Names the replica that answered a request (every answer carries it with --leader-elect). */
 export const REPLICA_HEADER = 'x-poolsync-replica';
 const MAX_SKEW_MS = 60_000;
+
+/**
+ * How long a follower waits for the leader's answer to an admin or reconcile request it hands
+ * on, and with `?wait=1` (the run's end): the CLI waits longer (daemon-client.ts).
+ */
+export const HAND_OFF_WAIT_MS = 15_000;
+export const WAITED_HAND_OFF_MS = 3_600_000;
 
 /** What the leader's handlers read besides the body; never a credential. */
 const PASSED_HEADERS = [

@@ -48,7 +48,7 @@ import {
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
-import { joinedHistory } from './shared-history.js';
+import { joinedHistory, nextTerm } from './shared-history.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
 import { runWords } from '../render/daemon-words.js';
@@ -217,7 +217,10 @@ export class Reconciler {
         products.desired?.config.repository ?? this.o.pipeline.repository ?? null,
       ];
     this.scheduleRetry(ctx, outcome);
-    const recorded = recordStage(ctx, products, id, outcome, startedAt);
+    // Under election only: `--lock` replicas all run at once, in no term.
+    const joined = this.joined?.term.signal === ctx.term.signal ? this.joined : null;
+    const term = ctx.term.id !== null ? joined?.place : undefined;
+    const recorded = recordStage(ctx, products, { id, term }, outcome, startedAt);
     applyStatusUpdate(this.state, { ...recorded, ...this.applied });
     this.applied = {};
     this.current = null;
@@ -274,8 +277,11 @@ export class Reconciler {
     };
   }
 
-  /** The term whose copy of the history beside the Lease was merged in (shared-history.ts). */
-  private joined: Term | null = null;
+  /**
+   * The term whose copy of the history beside the Lease was merged in (shared-history.ts), and
+   * its place among the terms that wrote it, recorded in each of its runs.
+   */
+  private joined: { term: Term; place: number } | null = null;
 
   /**
    * Before a term's first run records: the runs earlier leaders kept beside the Lease that this
@@ -286,9 +292,11 @@ export class Reconciler {
    */
   private async joinShared(term: Term, shutdown: AbortSignal): Promise<void> {
     const history = this.o.history;
-    if (!history?.shared || this.joined === term || term.signal.aborted) return;
+    // By its signal: each read of the current term is a new object (LeaderElector.currentTerm).
+    if (!history?.shared || this.joined?.term.signal === term.signal || term.signal.aborted) return;
     try {
       const copy = await history.shared(AbortSignal.any([term.signal, shutdown]));
+      let place = nextTerm(this.state.runs);
       if (copy !== null && !term.signal.aborted) {
         const age = {
           maxAgeMs: this.o.config.historyMaxAgeMs ?? 0,
@@ -303,6 +311,7 @@ export class Reconciler {
           appliedCommit: lastAppliedCommit(joined.runs) ?? this.state.appliedCommit,
         });
         this.runId = Math.max(this.runId, joined.highest);
+        place = joined.term;
         // Another leader may have applied since this replica's last term: measured from the history.
         this.memory = Object.freeze({ ...this.memory, converged: null });
         if (joined.renumbered.size > 0)
@@ -311,7 +320,7 @@ export class Reconciler {
             'runs of this replica renumbered: the run history kept beside the Lease gives their numbers to runs of another leader',
           );
       }
-      this.joined = term;
+      this.joined = { term, place };
     } catch (err) {
       // A shutdown cut it: there is no next run to try again.
       if (shutdown.aborted) return;
@@ -577,7 +586,7 @@ const NOTHING_APPLIED = Object.freeze({
 function recordStage(
   ctx: RunContext,
   products: RunProducts,
-  id: number,
+  { id, term }: { id: number; term: number | undefined },
   outcome: Outcome,
   startedAt: Date,
 ): StatusUpdate {
@@ -630,6 +639,7 @@ function recordStage(
     ...(products.invalidHead ? { checkedAgainst: products.invalidHead.base } : {}),
     ...(outcome.renderedFiles ? { renderedFiles: outcome.renderedFiles } : {}),
     ...(outcome.unnamedRender ? { unnamedRender: outcome.unnamedRender } : {}),
+    ...(term !== undefined ? { term } : {}),
   };
   const { o, state } = ctx;
   const changed = outcome.result !== 'unchanged';

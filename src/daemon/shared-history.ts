@@ -123,6 +123,8 @@ export interface JoinedHistory extends KeptHistory {
   renumbered: Map<number, number>;
   /** The highest number either history used: the next run's is after it. */
   highest: number;
+  /** The new term's place (RunRecord.term): after every term either history recorded. */
+  term: number;
 }
 
 /**
@@ -179,8 +181,13 @@ export function joinedHistory(
   // The newer of the two by when it was found: a renumbered run's number says nothing of that.
   const drifts = [ownDrift, copy.lastDrift].filter((d) => d !== null);
   const lastDrift = drifts.sort((a, b) => Date.parse(b.at) - Date.parse(a.at))[0] ?? null;
-  return { runs: merged.runs, lastDrift, renumbered, highest: next - 1 };
+  const term = nextTerm([...own.runs, ...copy.runs]);
+  return { runs: merged.runs, lastDrift, renumbered, highest: next - 1, term };
 }
+
+/** A new term's place: after every term `runs` were recorded in. */
+export const nextTerm = (runs: readonly RecentRun[]): number =>
+  1 + Math.max(0, ...runs.map((r) => r.term ?? 0));
 
 function withRepeats(r: RecentRun, repeats: RecentRun['repeats']): RecentRun {
   const { repeats: _, ...run } = r;

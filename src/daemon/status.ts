@@ -97,6 +97,12 @@ export interface RunRecord {
    * for: whether they changed is unknown (absent: none, or a build before it was recorded).
    */
   unnamedRender?: UnnamedRender[];
+  /**
+   * The place of the term that recorded it among the terms that wrote the shared history
+   * (joinedHistory): what orders runs of several leaders, whose clocks need not agree. Absent:
+   * no election, a term that could not read the shared history, or an older build's run.
+   */
+  term?: number;
 }
 
 export interface DaemonStatus {
@@ -353,17 +359,29 @@ export function driftRecord(
 export const deployed = (r: RunRecord): boolean => r.result === 'applied' || r.changedTotal > 0;
 
 /**
- * The commit the control plane was last brought to, as the kept runs (newest first) say: what
- * /status `appliedCommit` was before a restart or a new term, until a run applies again, and what
+ * Whether `a` ran after `b`: by term, then number (a leader numbers its runs in order), never by
+ * the leaders' clocks, which need not agree (joinedHistory also numbers a run recorded after its
+ * term ended after the next leader's runs). Without a term on both (no election: one replica's
+ * own clock, or `--lock` replicas that number runs each on their own; older builds' runs), by
+ * finish time.
+ */
+export const ranAfter = (a: RunRecord, b: RunRecord): boolean =>
+  a.term !== undefined && b.term !== undefined
+    ? a.term !== b.term
+      ? a.term > b.term
+      : a.id > b.id
+    : Date.parse(a.finishedAt) > Date.parse(b.finishedAt);
+
+/**
+ * The commit the control plane was last brought to, as the kept runs say: what /status
+ * `appliedCommit` was before a restart or a new term, until a run applies again, and what
  * drift is measured from until a run of this process or term brings it there (stages/plan.ts).
- * By finish time, not number: joinedHistory numbers a run recorded after its term ended after
- * the next leader's runs, whenever it finished.
  */
 export function lastAppliedCommit(runs: readonly RunRecord[]): string | null {
   let newest: RunRecord | null = null;
   for (const r of runs)
     if ((r.result === 'applied' || r.result === 'in_sync') && r.commit)
-      if (!newest || Date.parse(r.finishedAt) > Date.parse(newest.finishedAt)) newest = r;
+      if (!newest || ranAfter(r, newest)) newest = r;
   return newest?.commit ?? null;
 }
 
@@ -533,6 +551,7 @@ export const RECENT_RUN_SHAPE = record(
     checkedAgainst: str,
     renderedFiles: listOf(record({ kind: str, path: str, status: str })),
     unnamedRender: listOf(record({ kind: str, status: str })),
+    term: num,
   },
   // Absent from the runs of the first builds (21-22 Nov: /status `lastRun`): none recorded.
   { phasesMs: {}, changed: [], changedTotal: 0 },

@@ -736,6 +736,7 @@ export function environmentsStatus(
   const all = Object.values(environments);
   const outcomes = all.map((s) => s.outcome).filter((o): o is RunResult => o !== null);
   const worst = WORST_FIRST.find((r) => outcomes.includes(r)) ?? null;
+  // By finish time, shown only: the environments' histories and terms share no order.
   const newest = all
     .map((s) => s.lastRun)
     .filter((r) => r !== null)

@@ -480,6 +480,13 @@ const unreadLease = ({ identity, leaseUnreadSince: since, leaseError: error }: L
   since
     ? `no replica is known to lead: ${identity} has not read or renewed the Lease since ${since}${error ? ` (${error})` : ''}`
     : null;
+/**
+ * How a leader's refusal of a request a follower handed on begins: the caller's credential was
+ * accepted, so the refusal is of the replicas' settings or clocks (the CLI then names no token).
+ */
+export const HANDED_ON = 'accepted the credential and handed the request to the leader';
+const handedTo = (by: string, leader: string | undefined) =>
+  `${by} ${HANDED_ON}${leader ? ` ${leader}` : ''}`;
 
 /** Why a replica that does not lead cannot do what needs the leader (src/daemon/http.ts, leader.ts). */
 export const leaderWords = {
@@ -502,12 +509,19 @@ export const leaderWords = {
   notRelayed: (leader: string, address: string, why: string) =>
     `the leader ${leader} at ${address} got the request, but its answer was not relayed: ${why}`,
   handedUnset: (by: string, leader: string | undefined, setting: string) =>
-    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, which has no ${setting}: give every replica the same ${setting}`,
+    `${handedTo(by, leader)}, which has no ${setting}: give every replica the same ${setting}`,
   handedUnverified: (by: string, leader: string | undefined, setting: string) =>
-    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, whose ${setting} does not verify its signature: give every replica the same ${setting}`,
-  /** A forward whose signature verifies, signed more than MAX_SKEW_MS from this replica's clock. */
+    `${handedTo(by, leader)}, whose ${setting} does not verify its signature: give every replica the same ${setting}`,
+  /**
+   * A forward whose signature verifies, signed more than MAX_SKEW_MS from this replica's clock:
+   * from its future only the clocks explain (a wait makes a signature older, never newer).
+   */
   handedExpired: (by: string, leader: string | undefined, ageSeconds: number) =>
-    `${by} accepted the credential and handed the request to the leader${leader ? ` ${leader}` : ''}, which got it signed ${ageSeconds < 0 ? `${-ageSeconds} s ahead of its clock` : `${ageSeconds} s ago`}, past the minute a hand-off is accepted: the replicas' clocks differ by more than a minute (keep them synchronised, e.g. NTP), or the hand-off waited that long on a leader that did not answer; nothing was done, send the request again`,
+    `${handedTo(by, leader)}, which got it signed ${
+      ageSeconds < 0
+        ? `${-ageSeconds} s ahead of its clock, past the minute a hand-off is accepted: the clocks of ${by} and of ${leader ?? 'the leader'} disagree by at least ${-ageSeconds} s (a wait cannot sign a request in the future); synchronise the clock of the replica that is off (NTP) and send the request again; nothing was done`
+        : `${ageSeconds} s ago, past the minute a hand-off is accepted: the replicas' clocks differ by more than a minute (keep them synchronised, e.g. NTP), or the hand-off waited that long on a leader that did not answer; nothing was done, send the request again`
+    }`,
   /** A hand-off's wait cut because the Lease changed hands meanwhile. */
   leadershipChanged: (now: string | null) =>
     `the leadership changed meanwhile; the leader is ${now ?? 'not known yet'}`,

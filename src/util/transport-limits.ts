@@ -185,16 +185,19 @@ export function transportLimits(
 
 /**
  * A limit that fired, in words; `cap`: the size of a fixed kind (ANSWER_BYTES); `err`: the error,
- * whose read timeout may be of headers that began but never ended (not of silence).
+ * whose read timeout may be of headers that began but never ended (not of silence); `flags`:
+ * false for a command without the limit flags (the daemon client's), which names the variable.
  */
 export function limitWords(
   name: LimitName,
   limits: TransportLimits,
   cap?: number,
   err?: unknown,
+  flags = true,
 ): string {
-  const { flag, env } = LIMIT_SETTINGS[name];
-  const setting = `${flag}, env ${env}`;
+  const { env } = LIMIT_SETTINGS[name];
+  const flag = flags ? LIMIT_SETTINGS[name].flag : env;
+  const setting = flags ? `${flag}, env ${env}` : `env ${env}`;
   switch (name) {
     case 'connect':
       return `no connection within ${formatDuration(limits.connectTimeoutMs)} (${setting}): a firewall or a missing VPN may be dropping its packets; check the address and the network, or raise ${flag}`;

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
 import {
   FORWARDED_HEADER,
+  HAND_OFF_WAIT_MS,
   handOff,
   signForward,
   verifyForward,
@@ -300,6 +301,44 @@ describe('a follower hands requests to the leader', () => {
     expect(leader.seen.reconciles).toEqual([]);
   });
 
+  it('a follower whose clock is 90 s ahead: `poolsync suspend` says the clocks disagree, and names no token', async () => {
+    const { leader } = await pair();
+    // The follower as the leader sees it: the request checked, then signed 90 s in the future.
+    const follower = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const forward = signForward(
+          ADMIN,
+          'replica-f',
+          'POST',
+          req.url!,
+          body,
+          Date.now() + 90_000,
+        );
+        void fetch(`${leader.server.url}${req.url}`, {
+          method: 'POST',
+          headers: { [FORWARDED_HEADER]: forward, 'content-type': 'application/json' },
+          body,
+        }).then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(await answer.text());
+        });
+      });
+    });
+    await new Promise<void>((r) => follower.listen(0, '127.0.0.1', r));
+    cleanup.add(() => new Promise<void>((r) => follower.close(() => r())));
+    const url = `http://127.0.0.1:${(follower.address() as AddressInfo).port}`;
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await main(['suspend', '--daemon', url, '--reason', 'incident'], io)).toBe(1);
+    expect(io.err()).toMatch(
+      /answered HTTP 401: replica-f accepted the credential and handed the request to the leader replica-l, which got it signed (89|90) s ahead of its clock, .* the clocks of replica-f and of replica-l disagree by at least (89|90) s .*synchronise the clock of the replica that is off \(NTP\)/,
+    );
+    expect(io.err()).not.toMatch(/token sent|or the hand-off waited/);
+    expect(leader.seen.freezes).toEqual([]);
+  });
+
   it('the leader refuses a forged, altered or stale signature; a forwarded request is not forwarded again', async () => {
     const { leader } = await pair();
     const l = leader.server.url;
@@ -344,7 +383,7 @@ describe('a follower hands requests to the leader', () => {
     });
     expect(latePush.status).toBe(401);
     expect(((await latePush.json()) as { message: string }).message).toMatch(
-      /^x accepted the credential .* which got it signed \d+ s ahead of its clock, past the minute/,
+      /^x accepted the credential .* which got it signed \d+ s ahead of its clock, past the minute a hand-off is accepted: the clocks of x and of replica-l disagree by at least \d+ s \(a wait cannot sign a request in the future\); synchronise the clock of the replica that is off \(NTP\) and send the request again; nothing was done$/,
     );
     expect((await forwarded('identity=x')).status).toBe(401);
     expect(leader.seen.approvals).toEqual([]);
@@ -576,6 +615,30 @@ describe('the leadership changing while a follower waits on the leader', () => {
     expect(await sync).toBe(0);
     expect(io.err()).toBe('');
     expect(follower.seen.reconciles).toEqual(['manual']);
+  });
+
+  it('the Lease stays with the hung leader: `poolsync suspend` waits for the follower’s 503, which ends the hand-off wait', async () => {
+    const { follower, arrived } = await hungLeader();
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    const suspend = main(['suspend', '--daemon', follower.server.url, '--reason', 'x'], io);
+    await until('the suspend handed to the leader', () => arrived() === 1);
+    expect(await suspend).toBe(1);
+    // The follower's truthful answer, not the CLI giving up first (its read timeout is 10 s).
+    expect(io.err()).toMatch(
+      /answered HTTP 503: this replica is not the leader and could not hand the request to it \(the leader replica-b did not answer at http:\/\/127\.0\.0\.1:\d+ \(no complete answer within 15s\)\)/,
+    );
+    expect(io.err()).not.toMatch(/read-timeout|READ_TIMEOUT/);
+    expect(HAND_OFF_WAIT_MS).toBe(15_000);
+  });
+
+  it('a daemon that never answers: the client names the variable it reads, not a flag its commands lack', async () => {
+    const silent = await leaderAt(() => {});
+    const io = memoryIo({ POOLSYNC_READ_TIMEOUT: '200ms' });
+    expect(await main(['status', '--daemon', silent], io)).toBe(1);
+    expect(io.err()).toMatch(
+      /within 200ms \(env POOLSYNC_READ_TIMEOUT\): .*; raise POOLSYNC_READ_TIMEOUT if it is only slow/,
+    );
+    expect(io.err()).not.toContain('--read-timeout');
   });
 
   it('another replica takes the Lease: a push waiting on the old leader is answered 503 at once, naming the new one', async () => {

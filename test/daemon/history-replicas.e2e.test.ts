@@ -318,6 +318,10 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     expect(renumbered).toMatchObject({ result: 'failed' });
     expect(renumbered.id).toBeGreaterThan(taken.id);
     expect(findKeptRun(runs, first.id)?.startedAt).toBe(first.startedAt);
+    // Each run names its term's place, which orders the runs (not their clocks): a's first term,
+    // b's, a's again; the renumbered run stays in a's first.
+    const again = a.daemon.status().lastRun!;
+    expect([first.term, renumbered.term, taken.term, again.term]).toEqual([1, 1, 2, 3]);
     // `poolsync history N` names b's run; the copy beside the Lease holds both, each once.
     const shown = await historyOf(a.daemon.url, taken.id);
     expect(taken.result).toBe('in_sync');

@@ -175,25 +175,53 @@ describe('the copy beside the Lease', () => {
     expect(capped.highest).toBe(3);
   });
 
-  it('the commit last applied is the run that finished last, not the highest number', () => {
-    // This replica's run 2 applied D and was recorded after its term ended; the next leader's
-    // run 2 applied E later: joined, this replica's run is 3, yet E is what the control plane has.
-    const mine = { ...run(2, 'applied', 1), commit: 'd'.repeat(40) };
-    const at = '2026-11-26T10:00:00.000Z';
-    const theirs = {
-      ...run(2, 'applied', 1),
-      commit: 'e'.repeat(40),
-      startedAt: at,
-      finishedAt: at,
+  it('the commit last applied is the run of the latest term, whatever the replicas’ clocks say', () => {
+    // Replica a (term 1) applied D in its run 2, recorded after its term ended; replica b
+    // (term 2) then applied E in its own run 2. b's clock 300 s behind a's, or a's 90 s ahead:
+    // E finished earlier by the clocks, and a's run is renumbered 3 when a joins again.
+    for (const skewMs of [300_000, 90_000]) {
+      const at = (ms: number) => new Date(Date.UTC(2026, 10, 26, 10) + ms).toISOString();
+      const termed = (id: number, term: number, commit: string, ms: number): RecentRun => ({
+        ...run(id, 'applied', 1),
+        commit: commit.repeat(40),
+        startedAt: at(ms),
+        finishedAt: at(ms),
+        term,
+      });
+      const first = termed(1, 1, 'a', 0);
+      const mine = termed(2, 1, 'd', 10_000);
+      const theirs = termed(2, 2, 'e', 20_000 - skewMs);
+      const copy = { runs: [theirs, first], lastDrift: null };
+      const joined = joinedHistory({ runs: [mine, first], lastDrift: null }, copy, 50);
+      expect(joined.runs.map((r) => [r.id, r.term, r.commit])).toEqual([
+        [3, 1, mine.commit],
+        [2, 2, theirs.commit],
+        [1, 1, first.commit],
+      ]);
+      expect(lastAppliedCommit(joined.runs)).toBe(theirs.commit);
+      // a's new term comes after both.
+      expect(joined.term).toBe(3);
+      // b's run of term 2 read before the renumbered one: the same.
+      expect(lastAppliedCommit([...joined.runs].reverse())).toBe(theirs.commit);
+    }
+  });
+
+  it('runs without a term (no election, older builds) are ordered by finish time, as before', () => {
+    const earlier = { ...run(2, 'applied', 1), commit: 'f'.repeat(40) };
+    const later = {
+      ...run(1, 'applied', 1),
+      commit: 'g'.repeat(40),
+      finishedAt: '2026-11-26T11:00:00.000Z',
     };
-    const copy = { runs: [theirs, run(1, 'applied', 1)], lastDrift: null };
-    const joined = joinedHistory({ runs: [mine, run(1, 'applied', 1)], lastDrift: null }, copy, 50);
-    expect(joined.runs.map((r) => [r.id, r.commit])).toEqual([
-      [3, mine.commit],
-      [2, theirs.commit],
-      [1, 'a'.repeat(40)],
-    ]);
-    expect(lastAppliedCommit(joined.runs)).toBe(theirs.commit);
+    expect(lastAppliedCommit([earlier, later])).toBe(later.commit);
+    expect(lastAppliedCommit([{ ...earlier, term: 1 }, later])).toBe(later.commit);
+    // A history of runs without terms is joined as term 1.
+    const joined = joinedHistory(
+      { runs: [earlier], lastDrift: null },
+      { runs: [], lastDrift: null },
+      50,
+    );
+    expect(joined.term).toBe(1);
   });
 
   it('a copy that does not read is an error naming where and what to do; a newer one is left to its build', () => {

@@ -9,7 +9,12 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
-import { WRONG_BEARER, type FreezeBefore } from '../../daemon/http.js';
+import {
+  HAND_OFF_WAIT_MS,
+  WAITED_HAND_OFF_MS,
+  WRONG_BEARER,
+  type FreezeBefore,
+} from '../../daemon/http.js';
 import { renderText, renderedOfRun } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
 import {
@@ -18,6 +23,7 @@ import {
   errorLine,
   freezeWords,
   leaderWords,
+  HANDED_ON,
   missingRunWords,
   runWords,
 } from '../../render/daemon-words.js';
@@ -237,7 +243,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   ].filter(Boolean);
   const path = `/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`;
   // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
-  const res = await post(path, undefined, args.wait ? 3_600_000 : undefined);
+  const res = await post(path, undefined, args.wait ? WAITED_HAND_OFF_MS : undefined);
   const body = res.json as { error?: string; lastRun?: RunRecord | null };
   if (res.status !== 200 && res.status !== 202)
     throw new UserError(answered(`${base}/reconcile`, res.status, body.error));
@@ -437,7 +443,7 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
   const res = await post(
     `/rollback${args.wait ? '?wait=1' : ''}`,
     body,
-    args.wait ? 3_600_000 : undefined,
+    args.wait ? WAITED_HAND_OFF_MS : undefined,
   );
   const answer = res.json as {
     error?: string;
@@ -648,19 +654,23 @@ function runText(run: RecentRun): string {
 
 /**
  * One request, never decompressed, bounded as every client is (util/transport-limits.ts, from
- * the environment; `callTimeoutMs` over the call and read timeouts, for `sync --wait`); no
- * answer, or one that is not a JSON object, is a UserError.
+ * the environment); `handOffMs`: how long the daemon may hold it before answering (a follower's
+ * hand-off wait), waited beyond the read timeout; no answer, or one that is not a JSON object,
+ * is a UserError.
  */
 async function daemonRequest(
   url: string,
   init: { method: string; headers?: Record<string, string>; body?: string },
   env: NodeJS.ProcessEnv,
   setting: string,
-  callTimeoutMs?: number,
+  handOffMs?: number,
 ): Promise<{ status: number; json: unknown }> {
   const limits = transportLimits({}, env);
-  // The daemon answers a waited run when it ends: nothing is sent before.
-  if (callTimeoutMs !== undefined) limits.callTimeoutMs = limits.readTimeoutMs = callTimeoutMs;
+  // A follower answers when the leader did, or with a 503 when its wait ends: nothing before.
+  if (handOffMs !== undefined) {
+    limits.readTimeoutMs += handOffMs;
+    limits.callTimeoutMs = Math.max(limits.callTimeoutMs, limits.readTimeoutMs);
+  }
   const dispatcher = new Agent({
     connect: { timeout: limits.connectTimeoutMs },
     headersTimeout: limits.readTimeoutMs,
@@ -673,7 +683,7 @@ async function daemonRequest(
     const answered = oversizedHeaders(err);
     return new UserError(
       limit
-        ? `the daemon at ${url}: ${limitWords(limit, limits, undefined, err)}; check --daemon (its status address)`
+        ? `the daemon at ${url}: ${limitWords(limit, limits, undefined, err, false)}; check --daemon (its status address)`
         : answered
           ? `the daemon at ${url}: ${answered}`
           : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, setting, limits.proxyVariable)}`,
@@ -750,17 +760,20 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
         : `${unreachable.message}${/[.?!]$/.test(unreachable.message) ? '' : '.'} Once it answers, ${missing}`,
     );
   }
-  return async (path: string, body?: object, callTimeoutMs?: number) => {
+  return async (path: string, body?: object, handOffMs = HAND_OFF_WAIT_MS) => {
     const headers: Record<string, string> = { authorization: `Bearer ${admin.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const init = { method: 'POST', headers, body: body && JSON.stringify(body) };
-    const res = await daemonRequest(`${base}${path}`, init, io.env, at.setting, callTimeoutMs);
+    const res = await daemonRequest(`${base}${path}`, init, io.env, at.setting, handOffMs);
     if (res.status !== 401) return res;
     // Which token went, never its value: a stale one in a file is otherwise a riddle.
     const why = (res.json as { error?: string }).error;
     // The daemon's own words name its settings; the token sent, and where from, are said below.
     const wrong = why?.startsWith(WRONG_BEARER) === true;
     const refused = answered(`${base}${path.split('?')[0]}`, 401, wrong ? WRONG_BEARER : why);
+    // A follower accepted the token and the leader refused its hand-off: the replicas' settings
+    // or clocks, which the daemon's words name, not the token.
+    if (why?.includes(HANDED_ON)) throw new UserError(refused);
     const wayOut = wrong ? `, ${admin.wrong}` : '';
     throw new UserError(`${refused}. The admin token sent was read ${admin.from}${wayOut}`);
   };
