@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -235,6 +235,38 @@ describe('poolsync export', () => {
         `Warning: ${out}/pools/d.yaml:7:10: V13 pool 'd' (cluster 'd-1') uses metadata bucket s3://bucket, as does pool 'c' (cluster 'c-1') (${out}/pools/c.yaml:7:10); clusters in different pools must have different metadata buckets (storage.bucketName): give each pool its own bucket, or put the clusters in one pool\n`,
     );
     expect((await loadRepository(out)).errors.map((e) => e.code)).toEqual(['V7', 'V13']);
+  });
+
+  it('into a part of a repository, writes no object another folder of it declares: says which, at its name, and the repository still validates', async () => {
+    const state = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    await seed(cp);
+    await cp.close();
+    const repo = join(dir, 'repo');
+    await mkdir(join(repo, '.git'), { recursive: true });
+    await writeFile(join(repo, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+    const env = { ...process.env, POOLSYNC_CONTROL_PLANE: '' };
+    const exportTo = (out: string) =>
+      runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], env, repo);
+    const first = await exportTo('a');
+    expect(first.code, first.stderr).toBe(0);
+    // a/ declares everything but the assignments.
+    await rm(join(repo, 'a', 'assignments'), { recursive: true });
+    await writeFile(
+      join(repo, 'a', 'pools', 'dev.yaml'),
+      `# the dev pool\n${await readFile(join(repo, 'a', 'pools', 'dev.yaml'), 'utf8')}`,
+    );
+
+    const run = await exportTo('b');
+    expect([run.code, run.stderr]).toEqual([0, '']);
+    const [exported, skipped] = run.stdout.split('\n');
+    expect(exported).toBe(`Exported 3 assignments to ${join(repo, 'b')}`);
+    expect(skipped).toMatch(
+      /^Not written again: 13 objects declared already in repository \. \(ClusterPool\/dev at a\/pools\/dev\.yaml:5:9, ClusterPool\/prod at a\/pools\/prod\.yaml:4:9, .*\); written again, they would be declared twice\. `poolsync plan \.` shows where the control plane differs from them\.$/,
+    );
+    expect(await readdir(join(repo, 'b'))).toEqual(['assignments']);
+    const validate = await runInProcess(['validate', '.'], env, repo);
+    expect([validate.code, validate.stderr]).toEqual([0, '']);
   });
 
   it('names assignments after their key, valid (N1) and unique', () => {

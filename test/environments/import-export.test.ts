@@ -138,7 +138,7 @@ describe('export --env', () => {
     expect(base.code, base.stderr).toBe(0);
     expect(base.stdout).toBe(
       `Exported 1 queue to ${join(repo, 'base')}\n` +
-        'Not written again: 4 objects declared already for environment prod and dev (ClusterPool/gpu at base/pool.yaml:1:1, Cluster/c-prod at prod/cluster.yaml:1:1, Queue/training at base/queue.yaml:1:1, PoolAssignment/ml/production at prod/assignments/ml-production.yaml:1:1); written again, they would be declared twice. ' +
+        'Not written again: 4 objects declared already for environment prod and dev (ClusterPool/gpu at base/pool.yaml:3:18, Cluster/c-prod at prod/cluster.yaml:3:18, Queue/training at base/queue.yaml:4:9, PoolAssignment/ml/production at prod/assignments/ml-production.yaml:4:9); written again, they would be declared twice. ' +
         `\`poolsync plan ${repo} --env prod\` shows where the control plane differs from them.\n`,
     );
     expect((await readdir(join(repo, 'base'))).sort()).toEqual([

@@ -33,7 +33,7 @@ import { controlPlaneIdentity, embeddedStateIsNew } from '../../controlplane/ide
 import { embeddedStatePath } from '../../controlplane/embedded/opener.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
-import { loadRepository } from '../../manifests/index.js';
+import { loadRepository, namePosition } from '../../manifests/index.js';
 import { readRepoConfig } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
 import { REPO_CONFIG_FILE, readAsManifest } from '../../manifests/walk.js';
@@ -96,7 +96,7 @@ export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
   // The config folder's environments, as plan and import read them: without --env in a
   // repository that declares some, the command says to name one (not the default control plane).
   const from = await readExport(args, io, args['config-dir'] ?? '.');
-  const read = await withoutDeclared(from, resolve(args.dir));
+  const read = await withoutDeclared(from, resolve(args.dir), args.dir);
   const replaced = await clashes(resolve(args.dir), read.files, args.force);
   return writeExport(args, read, io, replaced);
 }
@@ -247,26 +247,41 @@ const COUNTED: Record<string, keyof ExportRead['counts']> = {
 };
 
 /**
- * With --env, the export less each object an environment that reads its file declares already in
- * another file (docs/environments.md, step 7): written again it would be declared twice (V1),
- * and that environment would not validate (`export -e prod --dir base` beside base/'s own
- * files). Said in one line, with where each is declared. An environment reading the folder that
- * does not validate is refused: what it declares is not known.
+ * The export less each object declared already in another file of the repository it writes into
+ * (docs/environments.md, step 7; docs/getting-started.md, Export): written again it would be
+ * declared twice (V1), and the repository would not validate. With --env, the repository is each
+ * environment reading the files (`export -e prod --dir base` beside base/'s own files); without,
+ * the nearest poolsync.yaml at or above the folder, as other commands find it. Said in one line,
+ * with where each is declared. A repository that does not validate is refused: what it declares
+ * is not known.
  */
-async function withoutDeclared(read: ExportRead, out: string): Promise<ExportRead> {
+async function withoutDeclared(read: ExportRead, out: string, dir: string): Promise<ExportRead> {
   const { target } = read;
-  if (target.env === null || read.nothing !== null) return read;
-  const config = resolve(target.dir ?? '.');
+  if (read.nothing !== null) return read;
+  const env = target.env !== null;
+  const root = env
+    ? (target.dir ?? '.')
+    : (await exists(join(out, REPO_CONFIG_FILE)))
+      ? dir
+      : await containingRepository(dir);
+  if (root === null) return read;
+  const config = resolve(root);
   const at = relative(config, out).split(sep).join('/');
   const pathOf = (f: ExportedFile) => (at === '' ? f.path : `${at}/${f.path}`);
-  const readers = read.files.map((f) => readersOf(target, pathOf(f)));
+  const readers = read.files.map((f) => (env ? readersOf(target, pathOf(f)) : ['']));
   const declared = new Map<string, Declared>();
   for (const name of new Set(readers.flat())) {
-    const loaded = await loadRepository(config, { environment: name, shared: target.shared });
+    const loaded = await loadRepository(
+      config,
+      env ? { environment: name, shared: target.shared } : {},
+    );
     if (!loaded.valid) {
       const e = loaded.errors[0]!;
+      const what = env
+        ? `environment ${name} reads ${at || '.'}, where export would write, but does`
+        : `repository ${root}, which holds ${dir} where export would write, does`;
       throw new UserError(
-        `environment ${name} reads ${at || '.'}, where export would write, but does not validate (${e.file}:${e.line}:${e.column}: ${e.message}${loaded.errors.length > 1 ? `, and ${plural(loaded.errors.length - 1, 'more error')}` : ''}), so which objects it declares already is not known: written again they would be declared twice. Fix it first (\`${commandLine(['poolsync', 'validate', target.dir ?? '.'], { env: name })}\`), or export into a folder no environment reads and move what is missing into place. Nothing was written`,
+        `${what} not validate (${e.file}:${e.line}:${e.column}: ${e.message}${loaded.errors.length > 1 ? `, and ${plural(loaded.errors.length - 1, 'more error')}` : ''}), so which objects it declares already is not known: written again they would be declared twice. Fix it first (\`${commandLine(['poolsync', 'validate', root], { env: name || undefined })}\`), or export into a folder ${env ? 'no environment reads' : 'outside it'} and move what is missing into place. Nothing was written`,
       );
     }
     declared.set(name, declaredObjects(loaded.desired));
@@ -275,29 +290,34 @@ async function withoutDeclared(read: ExportRead, out: string): Promise<ExportRea
   const skipped: string[] = [];
   const by = new Set<string>();
   const counts = { ...read.counts };
-  read.files.forEach((f, i) => {
+  for (const [i, f] of read.files.entries()) {
     const declaring = readers[i]!.flatMap((name) => {
       const source =
         f.address === undefined ? undefined : declared.get(name)!.get(f.address)?.source;
       // Declared in the very file written (export again, --force): replaced, not declared twice.
       return source && source.file !== pathOf(f) ? [{ name, source }] : [];
     });
-    if (declaring.length === 0) return void files.push(f);
-    const { source } = declaring[0]!;
-    skipped.push(`${f.address!} at ${source.file}:${source.line}:${source.column}`);
+    if (declaring.length === 0) {
+      files.push(f);
+      continue;
+    }
+    // Where its name is, as V1 would place the duplicate, not the document's first line.
+    const { file, line, column } = await namePosition(config, declaring[0]!.source);
+    skipped.push(`${f.address!} at ${file}:${line}:${column}`);
     for (const d of declaring) by.add(d.name);
     const key = COUNTED[f.address!.slice(0, f.address!.indexOf('/'))];
     if (key !== undefined) counts[key] = (counts[key] ?? 1) - 1;
-  });
+  }
   if (skipped.length === 0) return read;
-  const own = target.env.name;
+  const own = target.env?.name;
   // The exported environment first, then the others reading the folder.
   const envs = [...by].sort((a, b) => Number(b === own) - Number(a === own)).join(' and ');
   const shown = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? ', …' : '');
   const [they, them] = skipped.length === 1 ? ['it', 'it'] : ['they', 'them'];
-  const plan = commandLine(['poolsync', 'plan', target.dir ?? '.'], { env: own });
+  const plan = commandLine(['poolsync', 'plan', root], { env: own });
+  const where = env ? `for environment ${envs}` : `in repository ${root}`;
   const line =
-    `Not written again: ${plural(skipped.length, 'object')} declared already for environment ${envs} (${shown}); written again, ${they} would be declared twice. ` +
+    `Not written again: ${plural(skipped.length, 'object')} declared already ${where} (${shown}); written again, ${they} would be declared twice. ` +
     `\`${plan}\` shows where the control plane differs from ${them}.`;
   return { ...read, files, counts, skipped: line };
 }
@@ -328,7 +348,7 @@ function outsideEnvironment(target: EnvTarget, out: string, files: ExportedFile[
 
 /**
  * What `poolsync validate` says of the folder written (with --env, of the environments reading
- * the files), as warnings: the control plane enforces not every rule poolsync's validation holds
+ * the files; in a part of a repository, of that repository), as warnings: the control plane enforces not every rule poolsync's validation holds
  * its objects to (P7, V13). A rule an earlier warning ends citing (V8, V11) is left to it: that
  * one says what to add.
  */
@@ -343,10 +363,11 @@ async function brokenRules(
     target.env === null
       ? []
       : [...new Set(configPaths(target, resolve(dir), files).flatMap((f) => readersOf(target, f)))];
-  const base = envs.length === 0 ? dir : config;
+  // Without --env, the whole repository the folder is a part of, as its next validate reads it.
+  const base = envs.length === 0 ? ((await containingRepository(dir)) ?? dir) : config;
   const loads = await Promise.all(
     envs.length === 0
-      ? [loadRepository(dir)]
+      ? [loadRepository(base)]
       : envs.map((environment) => loadRepository(config, { environment })),
   );
   const cited = new Set(earlier.map((w) => /\((V\d+)\)$/.exec(w)?.[1]));
