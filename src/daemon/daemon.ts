@@ -24,7 +24,7 @@ import {
 import { advertiseAddress, followerOf } from './leader.js';
 import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
-import type { DaemonStatus } from './status.js';
+import type { DaemonStatus, RunMade } from './status.js';
 import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
 import {
   environmentsStatus,
@@ -135,6 +135,10 @@ async function startLocked(
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const requestAll = (reason: TriggerReason): Promise<void> =>
     Promise.all(units.map((u) => u.request(reason))).then(() => {});
+  const runsMade = async (asked: readonly Unit[], reason: TriggerReason): Promise<RunMade[]> =>
+    (await Promise.all(asked.map((u) => u.requestRun(reason)))).flatMap((run, i) =>
+      run ? [{ environment: asked[i]!.name, run: shown(run) }] : [],
+    );
   const prs = pullRequestSide(config, units, logger, deps.env, deps.onPullRequest);
   const ready = () => units.every((u) => u.ready());
   metrics.readyProbe = ready;
@@ -302,9 +306,11 @@ async function startLocked(
       follower,
       replica: election?.identity,
       requestReconcile: (reason, environment) => {
-        if (environment === undefined) return requestAll(reason);
-        const target = approvalTarget(units, environment, approvalWords, () => units[0]!);
-        return typeof target === 'string' ? target : target.request(reason);
+        const target =
+          environment === undefined
+            ? units
+            : approvalTarget(units, environment, approvalWords, () => units[0]!);
+        return typeof target === 'string' ? target : runsMade([target].flat(), reason);
       },
       branch: config.source.kind === 'git' ? config.source.branch : null,
       onPullRequest: prs.onPullRequest,

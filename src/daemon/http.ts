@@ -22,7 +22,7 @@ import type { DaemonConfig } from './config.js';
 import type { DashboardHandler } from './dashboard/page.js';
 import type { TriggerReason } from './loop.js';
 import type { DaemonMetrics } from './metrics.js';
-import type { DaemonStatus, LeaderStatus } from './status.js';
+import type { DaemonStatus, LeaderStatus, RunMade } from './status.js';
 import type { FreezeStatus, Suspension } from './freeze.js';
 import type { RollbackPin } from './rollback.js';
 import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
@@ -51,8 +51,11 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   fullStatus?(): Promise<DaemonStatus>;
   ready(): boolean;
   metrics: DaemonMetrics;
-  /** Resolves when the run asked for finished; a string: why there is no such environment. */
-  requestReconcile(reason: TriggerReason, environment?: string): Promise<void> | string;
+  /**
+   * Resolves to the runs the request made once they finished (none: this replica no longer
+   * leads, or its term ended); a string: why there is no such environment.
+   */
+  requestReconcile(reason: TriggerReason, environment?: string): Promise<RunMade[]> | string;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
@@ -330,8 +333,12 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   const done = h.requestReconcile(override ? 'override' : 'manual', environment);
   if (typeof done === 'string') return send(res, 404, { error: done });
   if (!wait) return send(res, 202, { queued: true });
-  await done;
-  return send(res, 200, { queued: true, lastRun: h.lastRun ? h.lastRun() : h.status().lastRun });
+  const runs = await done;
+  return send(res, 200, {
+    queued: true,
+    lastRun: h.lastRun ? h.lastRun() : h.status().lastRun,
+    runs,
+  });
 }
 
 async function approve(call: Call): Promise<void> {

@@ -142,6 +142,11 @@ export class Reconciler {
     return { source, lastRun, waitingForApproval, errors };
   }
 
+  /** The last run's record itself: each run replaces it, never changes it in place. */
+  get lastRun(): RunRecord | null {
+    return this.state.lastRun;
+  }
+
   get ready(): boolean {
     return this.state.ready;
   }

@@ -359,6 +359,15 @@ export function driftRecord(
 export const deployed = (r: RunRecord): boolean => r.result === 'applied' || r.changedTotal > 0;
 
 /**
+ * A run a `POST /reconcile?wait=1` made, in its environment (null: the daemon has none): what
+ * `poolsync sync` prints, never picked by comparing its machine's clock with the daemon's.
+ */
+export interface RunMade {
+  environment: string | null;
+  run: RunRecord;
+}
+
+/**
  * Whether `a` ran after `b`: by term, then number (a leader numbers its runs in order), never by
  * the leaders' clocks, which need not agree (joinedHistory also numbers a run recorded after its
  * term ended after the next leader's runs). Without a term on both (no election: one replica's

@@ -68,6 +68,7 @@ import {
   initialStatus,
   keptHistory,
   missingRun,
+  type RunRecord,
   type StatusError,
 } from './status.js';
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
@@ -309,6 +310,15 @@ async function startUnit(
   // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
   const request = (reason: TriggerReason): Promise<void> =>
     leadership.isLeader() ? loop.request(reason) : Promise.resolve();
+  // `request`, resolving to the run it made: null when none was (a follower, a term that ended).
+  const requestRun = async (reason: TriggerReason): Promise<RunRecord | null> => {
+    if (!leadership.isLeader()) return null;
+    // Each run replaces the record: the same one after the wait is no new run.
+    const before = reconciler.lastRun;
+    await loop.request(reason);
+    const after = reconciler.lastRun;
+    return after !== before ? after : null;
+  };
   return {
     name,
     config,
@@ -366,6 +376,7 @@ async function startUnit(
     },
     status,
     request,
+    requestRun,
     /**
      * Starts the drift timer and the election (after `electAfterMs`: a replica's Leases are tried
      * one after the other); resolves on the first run (with --leader-elect: once leading).

@@ -149,6 +149,7 @@ export class RunNotifications {
  * Delivered in the background; an environment's events name it (`[prod] …`, `environment`).
  * A notification is a write of the leadership term whose run it reports (`term`, the run's
  * term signal): a run its term's end cut sends nothing, the new leader reports (docs/daemon.md).
+ * What was said is remembered within one term: each new term starts from what its runs see.
  */
 export function notifyingRun<A extends unknown[]>(
   run: (...args: A) => Promise<void>,
@@ -156,11 +157,14 @@ export function notifyingRun<A extends unknown[]>(
   notifier: { notify(event: NotifyEvent, term?: AbortSignal): void } | undefined,
   environment: string | null,
 ): (term: AbortSignal, ...args: A) => Promise<void> {
-  const said = new RunNotifications();
+  let said = new RunNotifications();
+  let saidIn: AbortSignal | null = null;
   return async (term, ...args) => {
     await run(...args);
     // Not even remembered: what the deposed run would have said was never said.
     if (!notifier || term.aborted) return;
+    // Another replica may have led, and reported, since this one's last term.
+    if (term !== saidIn) [said, saidIn] = [new RunNotifications(), term];
     for (const event of said.next(view()))
       notifier.notify(
         environment === null

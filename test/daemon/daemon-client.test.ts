@@ -17,6 +17,7 @@ import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { twoEnvironments } from '../environments/helpers.js';
+import { SYSTEM_CLOCK } from '../../src/util/clock.js';
 
 const ADMIN = 'admin-token-daemon-client-0123456789';
 const started: OwnTestDaemon[] = [];
@@ -111,6 +112,32 @@ describe('poolsync status, sync and history', () => {
       commit: second,
       plan: { commit: second },
     });
+  });
+
+  it("sync prints the run the daemon made, whatever the daemon's clock says (5 min behind, or ahead, of this one)", async () => {
+    for (const skewMs of [-300_000, 300_000]) {
+      const repo = new TestRepo();
+      repo.commit(manifests({ batchRunConcurrency: 50 }));
+      const d = await startOwnTestDaemon({
+        repo,
+        state: tempDir(),
+        env: { POOLSYNC_ADMIN_TOKEN: ADMIN },
+        deps: { clock: { ...SYSTEM_CLOCK, now: () => SYSTEM_CLOCK.now() + skewMs } },
+        logLevel: 'silent',
+      });
+      started.push(d);
+      await d.daemon.firstRun;
+      const second = repo.commit(manifests({ batchRunConcurrency: 70 }));
+      const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+      expect(await sync(argsOf(d.daemon.url), synced)).toBe(0);
+      expect(synced.out()).toMatch(
+        new RegExp(`^#2 applied .*\\(manual, \\d+ ms\\) commit ${second.slice(0, 12)}: [^\n]*\n$`),
+      );
+      // With nothing new the run the sync made is still the one printed, never the one before.
+      const again = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+      expect(await sync(argsOf(d.daemon.url, { output: 'json' }), again)).toBe(0);
+      expect(JSON.parse(again.out())).toMatchObject({ run: { id: 3, result: 'in_sync' } });
+    }
   });
 
   it('the dashboard lists what state list lists, and offers Sync now; /reconcile refuses another site', async () => {

@@ -93,6 +93,7 @@ async function replica(
     metrics,
     requestReconcile: async (reason) => {
       seen.reconciles.push(reason);
+      return [];
     },
     githubWebhookSecret: GITHUB,
     gitlabWebhookToken: GITLAB,

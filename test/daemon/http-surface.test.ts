@@ -26,7 +26,7 @@ async function statusServer(
     status: () => initialStatus({ kind: 'watch' }, 'safe'),
     ready: () => true,
     metrics: new DaemonMetrics({ processMetrics: false }),
-    requestReconcile: async () => {},
+    requestReconcile: async () => [],
     githubWebhookSecret: 'github-secret-0123456789',
     gitlabWebhookToken: null,
     ...tokens,

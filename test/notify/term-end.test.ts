@@ -68,6 +68,45 @@ describe('notifications and the leadership term', () => {
     expect(r.received.map((m) => [m.body.event, m.body.run])).toEqual([['applied', 97]]);
   });
 
+  it('a new term starts from what its runs see: no `recovered` for a failure of an earlier term, a failure said again', async () => {
+    const r = await new Receiver().start();
+    cleanup.add(() => r.stop());
+    const notifier = new Notifier({
+      destinations: [{ kind: 'webhook', url: r.url, origin: 'webhook (test)' }],
+    });
+    let last = view(94, 'in_sync', 'in sync');
+    const notified = notifyingRun(
+      async (next: RunView) => {
+        last = next;
+      },
+      () => last,
+      notifier,
+      null,
+    );
+    const unreachable = 'control plane unreachable';
+    const sent = async (term: AbortController, next: RunView) => {
+      await notified(term.signal, next);
+      await notifier.flush();
+      return r.received.splice(0).map((m) => [m.body.event, m.body.run]);
+    };
+
+    const first = new AbortController();
+    expect(await sent(first, view(95, 'failed', unreachable))).toEqual([['failed', 95]]);
+    first.abort(new Error(DEPOSED));
+    // Another replica led meanwhile (and said its own `recovered`); this one leads again.
+    const second = new AbortController();
+    expect(await sent(second, view(97, 'applied', 'applied: 1 updated'))).toEqual([
+      ['applied', 97],
+    ]);
+    expect(await sent(second, view(98, 'failed', unreachable))).toEqual([['failed', 98]]);
+    expect(await sent(second, view(99, 'failed', unreachable))).toEqual([]);
+    second.abort(new Error(DEPOSED));
+    // The failure the previous term said is this term's first word: the other leader may have
+    // said it was over.
+    const third = new AbortController();
+    expect(await sent(third, view(101, 'failed', unreachable))).toEqual([['failed', 101]]);
+  });
+
   it('a message queued or waiting to be tried again when its term ends is dropped and logged; another term’s goes out', async () => {
     const term = new AbortController();
     const bodies: NotifyEvent[] = [];

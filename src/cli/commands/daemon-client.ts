@@ -36,6 +36,7 @@ import {
   type DaemonStatus,
   type ObjectChange,
   type RecentRun,
+  type RunMade,
   type RunRecord,
 } from '../../daemon/status.js';
 import { MANIFEST_KINDS } from '../../gen/manifests/kinds.js';
@@ -235,7 +236,6 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const post = await asAdmin(args, io, at, 'syncing');
   // --env: a name the daemon does not have is refused here, with the closest one.
   if (args.env !== undefined) sections(await readStatus(at, io.env), args.env);
-  const before = Date.now();
   const query = [
     args.wait && 'wait=1',
     args['override-freeze'] && 'override=freeze',
@@ -244,26 +244,30 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
   const path = `/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`;
   // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
   const res = await post(path, undefined, args.wait ? WAITED_HAND_OFF_MS : undefined);
-  const body = res.json as { error?: string; lastRun?: RunRecord | null };
+  const body = res.json as { error?: string; runs?: RunMade[] };
   if (res.status !== 200 && res.status !== 202)
     throw new UserError(answered(`${base}/reconcile`, res.status, body.error));
   if (!args.wait) {
     io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
     return 0;
   }
-  const s = await readStatus(at, io.env);
-  const runs = sections(s, args.env)
-    .map(([name, e]) => [name, e.lastRun, e.errors] as const)
-    .filter(([, run]) => run !== null && Date.parse(run.finishedAt) >= before - 1000);
+  const shown = sections(await readStatus(at, io.env), args.env);
+  // The runs the daemon says this request made, never a run picked by comparing this machine's
+  // clock with the daemon's; a daemon of an earlier build names none: each section's last run.
+  const runs =
+    body.runs ??
+    shown.flatMap(([environment, e]) => (e.lastRun ? [{ environment, run: e.lastRun }] : []));
   if (args.output === 'json')
-    io.stdout.write(asJson(Object.fromEntries(runs.map(([n, r]) => [n ?? 'run', r]))));
+    io.stdout.write(asJson(Object.fromEntries(runs.map((m) => [m.environment ?? 'run', m.run]))));
   else
-    for (const [name, run, errors] of runs) {
-      io.stdout.write(`${name !== null ? `${name}: ` : ''}${runLine(run!)}\n`);
+    for (const { environment, run } of runs) {
+      io.stdout.write(`${environment !== null ? `${environment}: ` : ''}${runLine(run)}\n`);
       // What to fix, where (file:line:column), as `status` lists it: the count alone said none.
-      if (failed(run!.result)) io.stdout.write(firstErrorLines(errors));
+      const e = shown.find(([name]) => name === environment)?.[1];
+      if (failed(run.result) && e?.lastRun?.id === run.id)
+        io.stdout.write(firstErrorLines(e.errors));
     }
-  return runs.some(([, run]) => failed(run!.result)) ? 1 : 0;
+  return runs.some((m) => failed(m.run.result)) ? 1 : 0;
 }
 
 /** How many of a failed run's errors `sync` shows under it. */
