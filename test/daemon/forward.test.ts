@@ -60,7 +60,7 @@ type Secrets = Partial<Pick<HttpHandlers, 'githubWebhookSecret' | 'reconcileToke
 async function replica(
   identity: string,
   follower: () => Follower | null,
-  secrets: Secrets = {},
+  secrets: Secrets & Pick<Partial<HttpHandlers>, 'requestReconcile'> = {},
 ): Promise<{ server: StatusServer; seen: Seen; metrics: DaemonMetrics; logged: Logged[] }> {
   const seen: Seen = {
     reconciles: [],
@@ -93,7 +93,12 @@ async function replica(
     metrics,
     requestReconcile: async (reason) => {
       seen.reconciles.push(reason);
-      return [];
+      const at = '2026-11-29T06:00:00.000Z';
+      const applied = { create: 0, update: 0, replace: 0, delete: 0, side_effects: 0 };
+      const run = { id: 1, trigger: [reason], startedAt: at, finishedAt: at, durationMs: 0 };
+      const fields = { commit: null, applied, changed: [], changedTotal: 0, phasesMs: {} };
+      const said = { result: 'in_sync' as const, message: `in sync (run by ${identity})` };
+      return [{ environment: null, run: { ...run, ...said, ...fields } }];
     },
     githubWebhookSecret: GITHUB,
     gitlabWebhookToken: GITLAB,
@@ -140,7 +145,7 @@ const deliveries = async (metrics: DaemonMetrics, result: string): Promise<numbe
   return Number(line.exec(await metrics.text())?.[1] ?? 0);
 };
 
-async function pair(leaderSecrets: Secrets = {}) {
+async function pair(leaderSecrets: Parameters<typeof replica>[2] = {}) {
   const leader = await replica('replica-l', () => null, leaderSecrets);
   const follower = await replica('replica-f', () => ({
     identity: 'replica-f',
@@ -299,6 +304,17 @@ describe('a follower hands requests to the leader', () => {
       'answered HTTP 403: replica-f accepted the credential and handed the request to the leader replica-l, which has no POOLSYNC_ADMIN_TOKEN: give every replica the same POOLSYNC_ADMIN_TOKEN',
     );
     expect(leader.seen).toEqual(follower.seen);
+    expect(leader.seen.reconciles).toEqual([]);
+  });
+
+  it('a leader that made no run (it stopped leading before): `poolsync sync` says nothing was applied, and fails', async () => {
+    const { leader, follower } = await pair({ requestReconcile: async () => [] });
+    const io = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
+    expect(await main(['sync', '--daemon', follower.server.url], io)).toBe(1);
+    expect(io.out()).toBe('');
+    expect(io.err()).toBe(
+      `Error: ${follower.server.url} made no run: the replica that took the request stopped leading (or shut down) before its run, or leads none of the environments asked; nothing was applied: \`poolsync status\` names the leader, then run \`poolsync sync\` again\n`,
+    );
     expect(leader.seen.reconciles).toEqual([]);
   });
 
@@ -615,6 +631,7 @@ describe('the leadership changing while a follower waits on the leader', () => {
     moveTo('replica-a');
     expect(await sync).toBe(0);
     expect(io.err()).toBe('');
+    expect(io.out()).toMatch(/^#1 in sync .*\(run by replica-a\)\n$/);
     expect(follower.seen.reconciles).toEqual(['manual']);
   });
 

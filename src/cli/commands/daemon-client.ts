@@ -251,6 +251,10 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     io.stdout.write(`Asked ${base} to reconcile now; \`poolsync status\` shows the result.\n`);
     return 0;
   }
+  if (body.runs?.length === 0)
+    throw new UserError(
+      `${base} made no run: the replica that took the request stopped leading (or shut down) before its run, or leads none of the environments asked; nothing was applied: \`poolsync status\` names the leader, then run \`poolsync sync\` again`,
+    );
   const shown = sections(await readStatus(at, io.env), args.env);
   // The runs the daemon says this request made, never a run picked by comparing this machine's
   // clock with the daemon's; a daemon of an earlier build names none: each section's last run.
