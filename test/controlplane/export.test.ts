@@ -269,6 +269,44 @@ describe('poolsync export', () => {
     expect([validate.code, validate.stderr]).toEqual([0, '']);
   });
 
+  it('into a part of a repository that does not validate yet, leaves out what it declares; part of it unread, writes nothing', async () => {
+    const state = join(dir, 'cp.json');
+    const cp = await EmbeddedControlPlane.open({ path: state });
+    await seed(cp);
+    await cp.close();
+    const repo = join(dir, 'repo');
+    await mkdir(join(repo, '.git'), { recursive: true });
+    await writeFile(join(repo, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+    const env = { ...process.env, POOLSYNC_CONTROL_PLANE: '' };
+    const exportTo = (out: string) =>
+      runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], env, repo);
+    expect((await exportTo('a')).code).toBe(0);
+    await rm(join(repo, 'a', 'assignments'), { recursive: true });
+    // A queue routing to a cluster nobody declares: the repository is unfinished, not unread.
+    const [queue] = await readdir(join(repo, 'a', 'queues'));
+    const text = await readFile(join(repo, 'a', 'queues', queue!), 'utf8');
+    await writeFile(
+      join(repo, 'a', 'queues', 'extra.yaml'),
+      text
+        .replace(/name: .*/, 'name: extra')
+        .replace(/clusters:[^\n]*(\n\s+- .*)*/, 'clusters: [nowhere]'),
+    );
+    expect((await runInProcess(['validate', '.'], env, repo)).code).toBe(1);
+
+    const run = await exportTo('b');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.split('\n')[0]).toBe(`Exported 3 assignments to ${join(repo, 'b')}`);
+    expect(await readdir(join(repo, 'b'))).toEqual(['assignments']);
+
+    await writeFile(join(repo, 'a', 'broken.yaml'), 'kind: [\n');
+    const refused = await exportTo('c');
+    expect([refused.code, refused.stdout]).toEqual([1, '']);
+    expect(refused.stderr).toMatch(
+      /^Error: repository \., which holds c where export would write, was not read whole \(a\/broken\.yaml:\d+:\d+: .*\. Nothing was written\n$/,
+    );
+    await expect(readdir(join(repo, 'c'))).rejects.toThrow();
+  });
+
   it('names assignments after their key, valid (N1) and unique', () => {
     const taken = new Set<string>();
     const a = { project: 'p', domain: 'd', pool: 'x' };

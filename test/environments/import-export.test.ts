@@ -158,13 +158,13 @@ describe('export --env', () => {
     expect(existsSync(join(repo, 'prod', 'x'))).toBe(false);
   });
 
-  it('refuses, writing nothing, when an environment reading the folder does not validate: what it declares is not known', async () => {
-    await writeFiles(repo, { 'dev/broken.yaml': 'apiVersion: poolsync/v1\nkind: Queue\n' });
+  it('refuses, writing nothing, when part of an environment reading the folder was not read: what it declares is not known', async () => {
+    await writeFiles(repo, { 'dev/broken.yaml': 'apiVersion: poolsync/v1\nkind: [Queue\n' });
     try {
       const r = await exportProd(join(repo, 'base'));
       expect([r.code, r.stdout]).toEqual([1, '']);
       expect(r.stderr).toMatch(
-        /^Error: environment dev reads base, where export would write, but does not validate \(dev\/broken\.yaml:\d+:\d+: .*\), so which objects it declares already is not known: .* Fix it first \(`poolsync validate .* --env dev`\), or export into a folder no environment reads and move what is missing into place\. Nothing was written\n$/,
+        /^Error: environment dev reads base, where export would write, but was not read whole \(dev\/broken\.yaml:\d+:\d+: .*\), so which objects it declares already is not known: .* Fix it first \(`poolsync validate .* --env dev`\), or export into a folder no environment reads and move what is missing into place\. Nothing was written\n$/,
       );
       expect(existsSync(join(repo, 'base', 'queues'))).toBe(false);
     } finally {

@@ -34,7 +34,7 @@ import { embeddedStatePath } from '../../controlplane/embedded/opener.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
 import { loadRepository, namePosition } from '../../manifests/index.js';
-import { readRepoConfig } from '../../manifests/config.js';
+import { readRepoConfig, type FolderRead } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
 import { REPO_CONFIG_FILE, readAsManifest } from '../../manifests/walk.js';
 import type { ValidationError } from '../../manifests/types.js';
@@ -252,8 +252,8 @@ const COUNTED: Record<string, keyof ExportRead['counts']> = {
  * declared twice (V1), and the repository would not validate. With --env, the repository is each
  * environment reading the files (`export -e prod --dir base` beside base/'s own files); without,
  * the nearest poolsync.yaml at or above the folder, as other commands find it. Said in one line,
- * with where each is declared. A repository that does not validate is refused: what it declares
- * is not known.
+ * with where each is declared. A repository part of which was not read is refused: what it
+ * declares is not known (one that only does not validate declares what its documents name).
  */
 async function withoutDeclared(read: ExportRead, out: string, dir: string): Promise<ExportRead> {
   const { target } = read;
@@ -271,20 +271,19 @@ async function withoutDeclared(read: ExportRead, out: string, dir: string): Prom
   const readers = read.files.map((f) => (env ? readersOf(target, pathOf(f)) : ['']));
   const declared = new Map<string, Declared>();
   for (const name of new Set(readers.flat())) {
-    const loaded = await loadRepository(
-      config,
-      env ? { environment: name, shared: target.shared } : {},
-    );
-    if (!loaded.valid) {
-      const e = loaded.errors[0]!;
+    // An unfinished repository still declares what its documents name (declaredIn); one part of
+    // which was not read may declare anything.
+    const found = await declaredIn(config, env ? name : undefined, env ? target.shared : undefined);
+    if (found.unread.length > 0) {
+      const e = found.unread[0]!;
       const what = env
-        ? `environment ${name} reads ${at || '.'}, where export would write, but does`
-        : `repository ${root}, which holds ${dir} where export would write, does`;
+        ? `environment ${name} reads ${at || '.'}, where export would write, but`
+        : `repository ${root}, which holds ${dir} where export would write,`;
       throw new UserError(
-        `${what} not validate (${e.file}:${e.line}:${e.column}: ${e.message}${loaded.errors.length > 1 ? `, and ${plural(loaded.errors.length - 1, 'more error')}` : ''}), so which objects it declares already is not known: written again they would be declared twice. Fix it first (\`${commandLine(['poolsync', 'validate', root], { env: name || undefined })}\`), or export into a folder ${env ? 'no environment reads' : 'outside it'} and move what is missing into place. Nothing was written`,
+        `${what} was not read whole (${e.file}:${e.line}:${e.column}: ${e.message}${found.unread.length > 1 ? `, and ${plural(found.unread.length - 1, 'more error')}` : ''}), so which objects it declares already is not known: written again they would be declared twice. Fix it first (\`${commandLine(['poolsync', 'validate', root], { env: name || undefined })}\`), or export into a folder ${env ? 'no environment reads' : 'outside it'} and move what is missing into place. Nothing was written`,
       );
     }
-    declared.set(name, declaredObjects(loaded.desired));
+    declared.set(name, found.declared);
   }
   const files: ExportedFile[] = [];
   const skipped: string[] = [];
@@ -637,9 +636,9 @@ interface Declarations {
  * import, so one that does not validate declares what its documents read name (schema errors
  * included: the planner would see them once fixed).
  */
-async function declaredIn(dir: string, env?: string): Promise<Declarations> {
+async function declaredIn(dir: string, env?: string, shared?: FolderRead): Promise<Declarations> {
   const read: Declared = new Map();
-  const loaded = await loadRepository(dir, { environment: env }, (_, analysis) => {
+  const loaded = await loadRepository(dir, { environment: env, shared }, (_, analysis) => {
     for (const { manifest: m } of analysis.documents)
       if (m?.address) read.set(m.address, { source: m.source });
   });
