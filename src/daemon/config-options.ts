@@ -202,7 +202,8 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
   {
     name: 'state-dir',
     kind: 'path',
-    describe: 'Where the daemon keeps its Git checkout',
+    describe:
+      'Where the daemon keeps its Git checkout, run history, suspension and rollback; the folder above it holds the apply locks and the inventory of Union and flyteadmin when no ConfigMap keeps it (--inventory, --lock k8s:, --leader-elect)',
     default: '.poolsync/daemon',
   },
   {
