@@ -237,7 +237,8 @@ describe('poolsync export', () => {
     expect((await loadRepository(out)).errors.map((e) => e.code)).toEqual(['V7', 'V13']);
   });
 
-  it('into a part of a repository, writes no object another folder of it declares: says which, at its name, and the repository still validates', async () => {
+  /** A Git work tree with a poolsync.yaml, and export of the seeded control plane into a folder of it. */
+  async function seededRepository() {
     const state = join(dir, 'cp.json');
     const cp = await EmbeddedControlPlane.open({ path: state });
     await seed(cp);
@@ -248,6 +249,11 @@ describe('poolsync export', () => {
     const env = { ...process.env, POOLSYNC_CONTROL_PLANE: '' };
     const exportTo = (out: string) =>
       runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], env, repo);
+    return { repo, env, exportTo };
+  }
+
+  it('into a part of a repository, writes no object another folder of it declares: says which, at its name, and the repository still validates', async () => {
+    const { repo, env, exportTo } = await seededRepository();
     const first = await exportTo('a');
     expect(first.code, first.stderr).toBe(0);
     // a/ declares everything but the assignments.
@@ -270,16 +276,7 @@ describe('poolsync export', () => {
   });
 
   it('into a part of a repository that does not validate yet, leaves out what it declares; part of it unread, writes nothing', async () => {
-    const state = join(dir, 'cp.json');
-    const cp = await EmbeddedControlPlane.open({ path: state });
-    await seed(cp);
-    await cp.close();
-    const repo = join(dir, 'repo');
-    await mkdir(join(repo, '.git'), { recursive: true });
-    await writeFile(join(repo, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
-    const env = { ...process.env, POOLSYNC_CONTROL_PLANE: '' };
-    const exportTo = (out: string) =>
-      runInProcess(['export', '--control-plane', `file:${state}`, '--dir', out], env, repo);
+    const { repo, env, exportTo } = await seededRepository();
     expect((await exportTo('a')).code).toBe(0);
     await rm(join(repo, 'a', 'assignments'), { recursive: true });
     // A queue routing to a cluster nobody declares: the repository is unfinished, not unread.
