@@ -8,11 +8,10 @@
 import type { HostResolver } from '../util/control-plane-endpoint.js';
 import { resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Environment, RepoConfig, SourceLocation } from '../model/desired.js';
+import type { Environment, RepoConfig } from '../model/desired.js';
 import { LARGE_INPUT_BYTES, largeInputLoaded, largeInputRead } from '../util/heap-growth.js';
 import { environmentRender, readRepoConfig, type FolderRead } from './config.js';
 import {
-  positionOf,
   positionTree,
   readDocument,
   readPlainDocument,
@@ -39,7 +38,6 @@ import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
   findManifestFiles,
-  readManifestText,
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
   TOO_DEEP,
@@ -508,20 +506,4 @@ function folderLimit(
   if (totals.aliasBytes > limits.maxAliasBytesTotal)
     return `aliases expand to more than ${formatBytes(limits.maxAliasBytesTotal)} of text across the folder; reading stopped here: write the values out instead of aliasing them`;
   return null;
-}
-
-/**
- * Where the document at `source` (a file of repository `dir`) names itself, metadata.name, as V1
- * places a duplicate; the document's own position when the file no longer reads so.
- */
-export async function namePosition(dir: string, source: SourceLocation): Promise<SourceLocation> {
-  const read = await readManifestText(dir, source.file);
-  if (!read.ok) return source;
-  const { line, column } = source;
-  const doc = parseYamlFull(read.text).documents.find(
-    (d) => d.root.pos.line === line && d.root.pos.column === column,
-  );
-  if (doc?.root.kind !== 'map') return source;
-  const at = positionOf(doc.root, 'metadata', 'name');
-  return { file: at.file ?? source.file, line: at.line, column: at.column };
 }

@@ -33,7 +33,9 @@ import { controlPlaneIdentity, embeddedStateIsNew } from '../../controlplane/ide
 import { embeddedStatePath } from '../../controlplane/embedded/opener.js';
 import { scrubUrlUserinfo } from '../../util/redact.js';
 import { readLiveState, type ControlPlane } from '../../controlplane/types.js';
-import { loadRepository, namePosition } from '../../manifests/index.js';
+import { loadRepository } from '../../manifests/index.js';
+import { positionOf } from '../../manifests/documents.js';
+import type { SourceLocation } from '../../model/desired.js';
 import { readRepoConfig, type FolderRead } from '../../manifests/config.js';
 import { environmentFiles } from '../../manifests/environments.js';
 import { REPO_CONFIG_FILE, readAsManifest } from '../../manifests/walk.js';
@@ -269,7 +271,7 @@ async function withoutDeclared(read: ExportRead, out: string, dir: string): Prom
   const at = relative(config, out).split(sep).join('/');
   const pathOf = (f: ExportedFile) => (at === '' ? f.path : `${at}/${f.path}`);
   const readers = read.files.map((f) => (env ? readersOf(target, pathOf(f)) : ['']));
-  const declared = new Map<string, Declared>();
+  const declared = new Map<string, Declarations>();
   for (const name of new Set(readers.flat())) {
     // An unfinished repository still declares what its documents name (declaredIn); one part of
     // which was not read may declare anything.
@@ -283,7 +285,7 @@ async function withoutDeclared(read: ExportRead, out: string, dir: string): Prom
         `${what} was not read whole (${e.file}:${e.line}:${e.column}: ${e.message}${found.unread.length > 1 ? `, and ${plural(found.unread.length - 1, 'more error')}` : ''}), so which objects it declares already is not known: written again they would be declared twice. Fix it first (\`${commandLine(['poolsync', 'validate', root], { env: name || undefined })}\`), or export into a folder ${env ? 'no environment reads' : 'outside it'} and move what is missing into place. Nothing was written`,
       );
     }
-    declared.set(name, found.declared);
+    declared.set(name, found);
   }
   const files: ExportedFile[] = [];
   const skipped: string[] = [];
@@ -292,7 +294,7 @@ async function withoutDeclared(read: ExportRead, out: string, dir: string): Prom
   for (const [i, f] of read.files.entries()) {
     const declaring = readers[i]!.flatMap((name) => {
       const source =
-        f.address === undefined ? undefined : declared.get(name)!.get(f.address)?.source;
+        f.address === undefined ? undefined : declared.get(name)!.declared.get(f.address)?.source;
       // Declared in the very file written (export again, --force): replaced, not declared twice.
       return source && source.file !== pathOf(f) ? [{ name, source }] : [];
     });
@@ -301,7 +303,8 @@ async function withoutDeclared(read: ExportRead, out: string, dir: string): Prom
       continue;
     }
     // Where its name is, as V1 would place the duplicate, not the document's first line.
-    const { file, line, column } = await namePosition(config, declaring[0]!.source);
+    const first = declaring[0]!;
+    const { file, line, column } = declared.get(first.name)!.nameOf(first.source);
     skipped.push(`${f.address!} at ${file}:${line}:${column}`);
     for (const d of declaring) by.add(d.name);
     const key = COUNTED[f.address!.slice(0, f.address!.indexOf('/'))];
@@ -626,6 +629,8 @@ type Declared = ReturnType<typeof declaredObjects>;
 
 interface Declarations {
   declared: Declared;
+  /** Where the document at a declaration's source names itself (metadata.name), as V1 places a duplicate. */
+  nameOf: (source: SourceLocation) => SourceLocation;
   validates: boolean;
   /** The errors of what was not read (poolsync.yaml, a file, its YAML): what it declares is not known. */
   unread: ValidationError[];
@@ -638,16 +643,28 @@ interface Declarations {
  */
 async function declaredIn(dir: string, env?: string, shared?: FolderRead): Promise<Declarations> {
   const read: Declared = new Map();
+  const names = new Map<string, SourceLocation>();
+  const key = (s: SourceLocation) => `${s.file}:${s.line}:${s.column}`;
   const loaded = await loadRepository(dir, { environment: env, shared }, (_, analysis) => {
-    for (const { manifest: m } of analysis.documents)
-      if (m?.address) read.set(m.address, { source: m.source });
+    for (const { manifest: m } of analysis.documents) {
+      if (!m?.address) continue;
+      read.set(m.address, { source: m.source });
+      // Found while the documents are parsed: the file is not read again.
+      const at = positionOf(m.root, 'metadata', 'name');
+      names.set(key(m.source), {
+        file: at.file ?? m.source.file,
+        line: at.line,
+        column: at.column,
+      });
+    }
   });
+  const nameOf = (s: SourceLocation) => names.get(key(s)) ?? s;
   if (loaded.valid)
-    return { declared: declaredObjects(loaded.desired), validates: true, unread: [] };
+    return { declared: declaredObjects(loaded.desired), nameOf, validates: true, unread: [] };
   const unread = loaded.errors.filter(
     (e) => ['IO', 'YAML', 'LIMIT'].includes(e.code) || e.file === REPO_CONFIG_FILE,
   );
-  return { declared: read, validates: false, unread };
+  return { declared: read, nameOf, validates: false, unread };
 }
 
 /** Where DECLARED has `addr`, as `file:line:column`; null when not. */
