@@ -363,13 +363,7 @@ async function approve(call: Call): Promise<void> {
   if ('refused' in texts)
     return send(res, 400, { error: `${texts.refused}; nothing was approved` });
   const named = texts.given.environment;
-  const off = await handOff(
-    req,
-    body,
-    () => h.follower({ environment: named }),
-    token,
-    HAND_OFF_WAIT_MS,
-  );
+  const off = await handOff(req, body, () => h.follower({ environment: named }), token);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
   if (typeof (parsed as { policies?: unknown } | null)?.policies === 'string')
     return approvePolicies(call, parsed as Record<string, unknown>, named);
@@ -510,13 +504,7 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const given = whoAndWhy(parsed as Record<string, unknown>, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });
   const { named, said } = given;
-  const off = await handOff(
-    req,
-    body,
-    () => h.follower({ environment: named }),
-    token,
-    HAND_OFF_WAIT_MS,
-  );
+  const off = await handOff(req, body, () => h.follower({ environment: named }), token);
   if (off.kind !== 'local')
     return answerHandOff(res, h, off, suspend ? 'suspend its applies' : 'resume its applies');
   const refusal = h.mayAct?.('suspend', 'admin', named) ?? null;
@@ -1031,7 +1019,7 @@ export async function handOff(
   body: Buffer,
   followerNow: () => Follower | null,
   secret: string | null,
-  timeoutMs: number,
+  timeoutMs = HAND_OFF_WAIT_MS,
 ): Promise<HandOff> {
   const follower = followerNow();
   if (follower === null) return { kind: 'local' };
