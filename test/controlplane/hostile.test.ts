@@ -389,17 +389,21 @@ describe('Union', () => {
   });
 });
 
+/** The forge client GitHub commands use, against `url`, one retry. */
+const forgeClient = (url: string, transport: TransportLimits) =>
+  new ApiClient({
+    provider: 'GitHub',
+    baseUrl: url,
+    headers: {},
+    secrets: [],
+    mapError: (status) => `HTTP ${status}`,
+    retry: { limits: transport, maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
+  });
+
 describe('the forge client', () => {
   it.each(MODES)('%s: ends naming the limit', async (mode) => {
     const s = await hostile(mode);
-    const api = new ApiClient({
-      provider: 'GitHub',
-      baseUrl: s.url,
-      headers: {},
-      secrets: [],
-      mapError: (status) => `HTTP ${status}`,
-      retry: { limits: limits(mode), maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
-    });
+    const api = forgeClient(s.url, limits(mode));
     cleanup.add(() => api.close());
     const said =
       mode === 'endless' ? /the answer is larger than 16 MiB, the most this kind/ : SAID[mode];
@@ -412,14 +416,7 @@ describe('the forge client', () => {
 
   it('a gzip bomb is never inflated, nor read as an answer', async () => {
     const s = await hostile('bomb');
-    const api = new ApiClient({
-      provider: 'GitHub',
-      baseUrl: s.url,
-      headers: {},
-      secrets: [],
-      mapError: (status) => `HTTP ${status}`,
-      retry: { limits: limits('bomb'), maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
-    });
+    const api = forgeClient(s.url, limits('bomb'));
     cleanup.add(() => api.close());
     expect(
       await failure(api.call({ method: 'GET', path: '/user', operation: 'read who the token is' })),
@@ -474,14 +471,7 @@ describe('an answer that began but was not read', () => {
 
   it.each(modes)('the forge client, %s', async (mode) => {
     const s = await raw(mode);
-    const api = new ApiClient({
-      provider: 'GitHub',
-      baseUrl: s.url,
-      headers: {},
-      secrets: [],
-      mapError: (status) => `HTTP ${status}`,
-      retry: { limits: rawLimits, maxRetries: 1, minDelayMs: 1, maxDelayMs: 5 },
-    });
+    const api = forgeClient(s.url, rawLimits);
     cleanup.add(() => api.close());
     const said = await failure(
       api.call({ method: 'GET', path: '/repos/o/r', operation: 'read the repository' }),
