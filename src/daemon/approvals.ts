@@ -339,10 +339,12 @@ export class Approvals {
     if (!pr) return null;
     if (commit === null) return approvalWords.noCommit(r);
     try {
-      // Read at every use: the event that withdrew it may have reached another replica only (HA).
+      // Read at every use: the event that withdrew it may have reached another replica only (HA);
+      // the reader withdraws it then (pull-requests.ts), and says so on the pull request.
       const now = await this.readPullRequest(pr.provider, pr.number);
-      if (now.headSha !== pr.head) return approvalWords.headMoved(r, now.headSha);
       if (!now.open && !now.merged) return approvalWords.withdrawn(r, approvalWords.closedUnmerged);
+      if (now.headSha !== pr.head)
+        return approvalWords.withdrawn(r, approvalWords.newCommits(now.headSha));
       if (await contains(pr.head)) return null;
       if (now.merged && now.mergeCommit !== null && (await contains(now.mergeCommit))) return null;
       return approvalWords.notMerged(r, commit, now);

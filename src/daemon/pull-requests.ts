@@ -156,7 +156,11 @@ export function pullRequestSide(
     u.approvals.readPullRequestsWith(async (provider, number) => {
       const forge = forges.get(provider)?.forge;
       if (!forge) throw new Error(`${provider} is not configured on this daemon`);
-      return forge.pullRequest(number);
+      const now = await forge.pullRequest(number);
+      // New commits or a close whose event went to another replica, or was lost, withdraw as it would.
+      const closed = !now.open && !now.merged;
+      void withdrawOn(provider, number, closed ? null : now.headSha, units, logger, forge);
+      return now;
     });
   const plans = onPullRequest ?? own;
   const onPull =
@@ -172,7 +176,7 @@ export function pullRequestSide(
 /**
  * An approval by comment is of its pull request at the head it was granted for: new commits
  * (GitHub `synchronize`, GitLab `update`, which webhooks.ts passes only with new commits) or a
- * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it, said in one reply
+ * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it
  * (docs/daemon.md#an-approval-by-comment-is-of-its-pull-request-merged). New commits are the
  * head the forge reads now: a late or redelivered event of an older commit withdraws nothing
  * granted at the head (unread, the event's head).
@@ -187,24 +191,45 @@ async function withdrawApprovals(
   const closed = (e.action === 'closed' && e.merged !== true) || e.action === 'close';
   if (!moved && !closed) return;
   const now = moved && forge ? await forge.pullRequest(e.number).catch(() => null) : null;
-  const head = now?.headSha ?? e.headSha;
-  const why = moved ? approvalWords.newCommits(head) : approvalWords.closedUnmerged;
+  await withdrawOn(
+    e.provider,
+    e.number,
+    closed ? null : (now?.headSha ?? e.headSha),
+    units,
+    logger,
+    forge,
+  );
+}
+
+/**
+ * Withdraws every unit's approvals of pull request `number` not granted at `head` (null: closed
+ * without merge), said in one reply. Withdrawn once (withdraw drops it), so a redelivered event,
+ * or a run that reads the same move from the forge, replies nothing more.
+ */
+async function withdrawOn(
+  provider: Provider,
+  number: number,
+  head: string | null,
+  units: readonly Unit[],
+  logger: Logger,
+  forge: ApprovalForge | undefined,
+): Promise<void> {
+  const why = head === null ? approvalWords.closedUnmerged : approvalWords.newCommits(head);
   const gone: { approver: string; environment: string | null }[] = [];
   for (const u of units)
-    for (const r of u.approvals.withdraw(e.provider, e.number, moved ? head : null, why)) {
+    for (const r of u.approvals.withdraw(provider, number, head, why)) {
       logger.info(
         { ...approvalFields(r), environment: u.name ?? undefined, reason: why },
         'approval by comment withdrawn',
       );
       gone.push({ approver: r.approver, environment: u.name });
     }
-  // Withdrawn once (withdraw drops it), so a redelivered event replies nothing.
   if (gone.length === 0 || !forge) return;
   await forge
-    .reply(e.number, commentWords.withdrawn(gone, why, closed))
+    .reply(number, commentWords.withdrawn(gone, why, head === null))
     .catch((err: unknown) =>
       logger.warn(
-        { provider: e.provider, number: e.number, err: messageOf(err) },
+        { provider, number, err: messageOf(err) },
         'the reply saying an approval was withdrawn could not be posted',
       ),
     );

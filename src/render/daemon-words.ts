@@ -448,8 +448,6 @@ export const approvalWords = {
   closedUnmerged: 'the pull request was closed without merge',
   noCommit: (a: Granted) =>
     `${approvalOf(a)} approves its pull request merged, and this run read no commit`,
-  headMoved: (a: Granted, head: string) =>
-    `${approvalOf(a)} was of its commit ${short(a.pullRequest!.head)}, and the pull request is now at ${short(head)}; ${APPROVE_AGAIN}`,
   notMerged: (a: Granted, commit: string, now: { merged: boolean; mergeCommit: string | null }) =>
     `${approvalOf(a)} approves that pull request merged, and commit ${short(commit)} does not contain its approved commit ${short(a.pullRequest!.head)}` +
     (now.merged && now.mergeCommit !== null

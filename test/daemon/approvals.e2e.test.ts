@@ -410,8 +410,8 @@ describe('an approval by comment is of its pull request, merged', () => {
     expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
   }, 90_000);
 
-  it('new commits whose event never reached this replica (another one took it) leave it unused: the run reads the head from the forge', async () => {
-    const { cp, daemon, repo, head, later, runAt } = await approvedPullRequest({
+  it('new commits whose event never reached this replica (another one took it, or it was lost) withdraw it when a run reads the head from the forge, said once on the pull request', async () => {
+    const { cp, daemon, repo, later, runAt } = await approvedPullRequest({
       clusters: ['prod-1', 'prod-2'],
       batch: 70,
     });
@@ -422,12 +422,24 @@ describe('an approval by comment is of its pull request, merged', () => {
     // `later` contains the approved head: only the forge's head keeps the delete held.
     const { st, run } = await runAt(later);
     expect(run.result).toBe('waiting_for_approval');
-    expect(run.message).toContain(
-      `carol's approval on ${PR7} was of its commit ${head.slice(0, 12)}, and the pull request is now at ${later.slice(0, 12)}; approve the changes held now`,
-    );
+    const why = `carol's approval on ${PR7} was withdrawn: the pull request got new commits (now at ${later.slice(0, 12)}); approve the changes held now`;
+    expect(run.message).toContain(why);
     expect(st.approval!.lastApplied).toBeNull();
+    expect(st.approval!.granted).toEqual([]);
     expect((await cp.getQueue('batch')).run_concurrency).toBe(70);
     expect(await clusters(cp)).toEqual(['prod-1', 'prod-2', 'prod-3']);
+    const withdrawn = `**poolsync**: the approval by @carol was withdrawn: the pull request got new commits (now at ${later.slice(0, 12)}), so nothing approved before is applied. To apply the held changes, wait for the plan comment of the new commit, review it, then comment \`poolsync apply\` to approve the new plan.`;
+    await until('the withdrawal reply', () => replies(7).length === 3);
+    expect(replies(7)[2]!.body).toBe(withdrawn);
+    // Once per approval: the next run says why again, and the late event, on the pull request neither.
+    await reconcile(daemon);
+    expect((await status(daemon)).runs[0]!.message).toContain(why);
+    await pushTo7(daemon, repo, later);
+    expect(replies(7).map((r) => r.body)).toEqual([
+      expect.stringContaining('approved by @bob'),
+      expect.stringContaining('approved by @carol'),
+      withdrawn,
+    ]);
   }, 90_000);
 
   it('closed without merge withdraws it, even when its head reaches main afterwards', async () => {

@@ -311,8 +311,13 @@ describe('a GitLab approval is of its merge request, merged (docs/daemon.md#appr
     expect(replies()).toHaveLength(2);
   });
 
-  it('a run reads the merge request when it would use the approval: new commits or a close no event told this replica of (another replica took it) leave it unused', async () => {
-    const { approvals, event } = granted();
+  it('a run reads the merge request when it would use the approval: new commits or a close no event told this replica of (another replica took it, or it was lost) withdraw it, said once in a reply', async () => {
+    const replies = () =>
+      forge
+        .list(KEY)
+        .map((n) => n.body)
+        .filter((b) => b.startsWith('**poolsync**'));
+    let { approvals, event } = granted();
     forge.heads.set(KEY, head);
     // An event shows the daemon the URL root it reads the API at; none withdraws anything.
     await event(mergeRequest('approved', head));
@@ -320,21 +325,32 @@ describe('a GitLab approval is of its merge request, merged (docs/daemon.md#appr
     // The run's commit contains the approved head: only the forge's answer keeps it unused.
     const contains = () => Promise.resolve(true);
     forge.heads.set(KEY, 'b'.repeat(40));
-    expect(await approvals.take(FP, main, contains)).toEqual({
-      approval: null,
-      why: [
-        `carol's approval on gitlab:group/project!1 was of its commit ${head.slice(0, 12)}, and the pull request is now at bbbbbbbbbbbb; approve the changes held now (a \`poolsync apply\` comment on the pull request that makes them, or \`poolsync approve\`)`,
-      ],
-    });
+    const withdrawn = `carol's approval on gitlab:group/project!1 was withdrawn: the pull request got new commits (now at bbbbbbbbbbbb); approve the changes held now (a \`poolsync apply\` comment on the pull request that makes them, or \`poolsync approve\`)`;
+    expect(await approvals.take(FP, main, contains)).toEqual({ approval: null, why: [withdrawn] });
+    expect(approvals.status().granted).toEqual([]);
+    const moved =
+      '**poolsync**: the approval by @carol was withdrawn: the pull request got new commits (now at bbbbbbbbbbbb), so nothing approved before is applied. To apply the held changes, wait for the plan comment of the new commit, review it, then comment `poolsync apply` to approve the new plan.';
+    await until('the withdrawal reply', () => replies().length === 1);
+    expect(replies()).toEqual([moved]);
+    // The next run, and the event arriving late, say nothing more on the merge request.
+    expect((await approvals.take(FP, main, contains)).why).toEqual([withdrawn]);
+    await event(mergeRequest('update', 'b'.repeat(40), head));
+
+    ({ approvals, event } = granted());
     forge.heads.set(KEY, head);
+    await event(mergeRequest('approved', head));
     forge.closed.add(KEY);
     expect((await approvals.take(FP, main, contains)).why).toEqual([
       `carol's approval on gitlab:group/project!1 was withdrawn: the pull request was closed without merge; approve the changes held now (a \`poolsync apply\` comment on the pull request that makes them, or \`poolsync approve\`)`,
     ]);
+    await until('the second withdrawal reply', () => replies().length === 2);
+    expect(replies()).toEqual([
+      moved,
+      '**poolsync**: the approval by @carol was withdrawn: the pull request was closed without merge, so nothing approved before is applied. To apply the held changes, reopen it (or open another), review its plan comment, then comment `poolsync apply` to approve the new plan.',
+    ]);
+    // Reopened at the approved head: withdrawn stays withdrawn (approve again).
     forge.closed.delete(KEY);
-    expect((await approvals.take(FP, main, contains)).approval).toMatchObject({
-      approver: 'carol',
-    });
+    expect((await approvals.take(FP, main, contains)).approval).toBeNull();
   });
 
   it('a late or redelivered `update` of an older commit withdraws nothing granted at the head the merge request is at', async () => {
