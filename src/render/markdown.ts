@@ -500,6 +500,14 @@ function short(fingerprint: string): string {
 export function markdownText(text: string): string {
   const flat = text.replace(/\r?\n/g, ' ');
   const runs = [...flat.matchAll(/`+/g)];
+  // Longer than every run in the text: no backtick of it can close the span a URL is put in.
+  const ticks = '`'.repeat(longestTicks(flat) + 1);
+  const neutralised = (part: string): string =>
+    // A backslash too: a value's own before a bracket would cancel ours and free the bracket.
+    inert(
+      part.replace(/[\\[\]]/g, (c) => `\\${c}`),
+      (url) => `${ticks}${url}${ticks}`,
+    );
   let out = '';
   let from = 0;
   for (let i = 0; i < runs.length; i++) {
@@ -514,35 +522,57 @@ export function markdownText(text: string): string {
   return escapeTerminal(out + neutralised(flat.slice(from)));
 }
 
-/** A backslash too: a value's own before a bracket would cancel ours and free the bracket. */
-const neutralised = (text: string): string => inert(text.replace(/[\\[\]]/g, (c) => `\\${c}`));
-
 /** Text in raw HTML (a `<summary>`), where Markdown reads nothing: HTML and references escaped. */
 export function htmlText(text: string): string {
-  return escapeTerminal(inert(text.replace(/\r?\n/g, ' ')));
+  return escapeTerminal(
+    inert(text.replace(/\r?\n/g, ' '), (url) => `<code>${url.replaceAll('&', '&amp;')}</code>`),
+  );
 }
 
 /**
  * What the forges notify and cross-reference from a comment: GitHub's `@user`, `#12`, `GH-12`,
  * `owner/repo#12`
  * (https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/autolinked-references-and-urls),
- * GitLab's `!12`, `~label`, `%milestone`, `$12` and `&12`
+ * GitLab's `!12`, `~label`, `%milestone`, `$12`, `&12`, `^alert#12`, `*iteration:"…"`,
+ * `[vulnerability:12]` (any `[kind:…]`), `[[wiki page]]` and `group/project>` (not in a URL)
  * (https://docs.gitlab.com/user/markdown/#gitlab-specific-references). Both find them in the
  * rendered text, where a backslash escape is gone, so a zero-width space follows the sigil (as
  * Renovate does): the same text shows, and no pattern matches. Commit SHAs are left as written:
  * a link to a commit notifies no one, and a digest the reader copies must stay whole.
  */
-const REFERENCE = /(@|(?:[#!$&]|\bGH-)(?=\d)|[~%](?=[\w"?.&-]))|([&<>])/gi;
+const REFERENCE =
+  /(@|(?:[#!$&]|\bGH-)(?=\d)|[~%](?=[\w"?.&-])|\^(?=\d|alert#)|\*(?=iteration:)|\[(?=\\?\[|[a-z_]+:))|((?<=(?:^|[^\w.:/-])[\w.-]+(?:\/[\w.-]+)+)>)|([&<>])/gi;
+
+/**
+ * A URL of an issue, pull or merge request, epic, alert… (GitHub `/issues/12`, `/pull/12`,
+ * GitLab `/-/issues/12`, `/-/merge_requests/12`, `/-/security/vulnerabilities/12`), which both
+ * forges turn into a cross-reference: put in code, where neither links it, whole to copy.
+ * Trailing punctuation is the sentence's, as the forges' autolinks read it; at most 20 path
+ * segments before the item, so a hostile text costs no more than a long one.
+ */
+const ITEM_URL =
+  /(?<![\w.])(?:https?:\/\/|www\.)[\w.-]+(?::\d+)?(?:\/[\w.~%+-]+){0,20}?\/(?:issues|pull|discussions|merge_requests|-\/[a-z_]+(?:\/[a-z_]+)?)\/\d+(?:[^\s<>`"\\]*[^\s<>`"\\.,:;!?'")*_~])?/;
 
 const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
 /** A zero-width space as an entity: escapeTerminal would write the character as `\u…`. */
 const ZERO_WIDTH = '&#8203;';
 
-/** HTML and references in one pass, so no entity written is read again; `&` escaped, so no entity (`&#64;`) makes one. */
-const inert = (text: string): string =>
-  text.replace(REFERENCE, (_, sigil?: string, html?: string) =>
-    sigil ? `${ENTITY[sigil] ?? sigil}${ZERO_WIDTH}` : ENTITY[html!]!,
+const INERT = new RegExp(`(${ITEM_URL.source})|${REFERENCE.source}`, 'gi');
+
+/**
+ * HTML and references in one pass, so no entity written is read again; `&` escaped, so no entity
+ * (`&#64;`) makes one. A URL of a forge's item goes whole in `inCode`, nothing of it escaped.
+ */
+const inert = (text: string, inCode: (url: string) => string): string =>
+  text.replace(INERT, (_, url?: string, sigil?: string, project?: string, html?: string) =>
+    url
+      ? inCode(url)
+      : sigil
+        ? `${ENTITY[sigil] ?? sigil}${ZERO_WIDTH}`
+        : project
+          ? `${ZERO_WIDTH}&gt;`
+          : ENTITY[html!]!,
   );
 
 const longestTicks = (text: string): number =>

@@ -183,6 +183,42 @@ describe('names from the control plane in every renderer', () => {
     expect(htmlText('prod #12 gh-3 !4')).toBe('prod #&#8203;12 gh-&#8203;3 !&#8203;4');
   });
 
+  it("a text from the repository or pull request cross-references nothing by an issue or merge request URL, nor by GitLab's rarer references; the URL stays whole to copy, a digest too", () => {
+    // Both forges turn these URLs into cross-references: in code, neither does, and the URL is as written.
+    expect(
+      markdownText(
+        'see https://github.com/acme/infra/issues/12, https://github.com/acme/infra/pull/7/files and (https://gitlab.example/g/sub/p/-/merge_requests/3#note_9).',
+      ),
+    ).toBe(
+      'see `https://github.com/acme/infra/issues/12`, `https://github.com/acme/infra/pull/7/files` and (`https://gitlab.example/g/sub/p/-/merge_requests/3#note_9`).',
+    );
+    // Longer than any backtick run of the text, which a lone one cannot pair with; `&` as written in code.
+    expect(markdownText('a ` and www.gitlab.example/g/p/-/issues/4?a=1&b=2')).toBe(
+      'a ` and ``www.gitlab.example/g/p/-/issues/4?a=1&b=2``',
+    );
+    // Raw HTML reads no span: <code>, which neither forge links in either.
+    expect(htmlText('https://gitlab.example/g/p/-/issues/12?a=1&b=2 & x')).toBe(
+      '<code>https://gitlab.example/g/p/-/issues/12?a=1&amp;b=2</code> &amp; x',
+    );
+    // GitLab's iteration, alert, `[kind:…]`, wiki page and project references: a zero-width space after the sigil.
+    expect(
+      markdownText(
+        '*iteration:"Sprint 3" ^alert#12 ^7 [vulnerability:123] [feature_flag:g/p/1] [[Home]] group/project>',
+      ),
+    ).toBe(
+      '*&#8203;iteration:"Sprint 3" ^&#8203;alert#&#8203;12 ^&#8203;7 \\[&#8203;vulnerability:123\\] \\[&#8203;feature_flag:g/p/1\\] \\[&#8203;\\[Home\\]\\] group/project&#8203;&gt;',
+    );
+    expect(htmlText('[[Home]] [contact:a] ^alert#1')).toBe(
+      '[&#8203;[Home]] [&#8203;contact:a] ^&#8203;alert#&#8203;1',
+    );
+    // Not references: other URLs, a comparison, a bracket that names no kind, a digest.
+    const digest = `sha256:${'8b1a0079'.repeat(8)}`;
+    const plain = `https://docs.gitlab.com/user/markdown/ a > b [x] ${digest} *bold*`;
+    expect(markdownText(plain)).toBe(
+      `https://docs.gitlab.com/user/markdown/ a &gt; b \\[x\\] ${digest} *bold*`,
+    );
+  });
+
   it('code() makes a span nothing inside can close', () => {
     expect(code('a`b')).toBe('``a`b``');
     expect(code('``x``')).toBe('``` ``x`` ```');
