@@ -8,6 +8,7 @@ import {
   CallDeadline,
   DEFAULT_LIMITS,
   heardBy,
+  limitOf,
   type TransportLimits,
   type WaitListener,
 } from '../util/transport-limits.js';
@@ -197,6 +198,12 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
     // Nothing answers there, or headers too large: asking the same host again or a hint about
     // auth would hide that.
     if (serviceErr instanceof UnreachableError || oversizedHeaders(serviceErr)) throw serviceErr;
+    // A server that hung would hold the fallback for a second timeout: one is enough to say so.
+    if (UNANSWERED_IN_TIME.has(serviceErr as Error))
+      throw new ControlPlaneError(
+        'UNAVAILABLE',
+        `${(serviceErr as Error).message}; OpenID Connect discovery was not tried, as the same server would be waited for again: check that ${base} is up and is the control plane's address`,
+      );
     try {
       return await openIdMetadata(base, o);
     } catch (oidcErr) {
@@ -398,10 +405,14 @@ export function retryingFetch(
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
+    const call = { timedOut: false };
     try {
-      return await retrying({ ...base, deadline }, (n) => attempt(n, url, init, deadline.signal));
+      return await retrying({ ...base, deadline }, (n) =>
+        attempt(n, url, init, deadline.signal, call),
+      );
     } catch (err) {
       if (err instanceof LastAnswer) return err.response;
+      if (call.timedOut || deadline.signal.aborted) UNANSWERED_IN_TIME.add(err as Error);
       throw err;
     } finally {
       deadline.done();
@@ -413,6 +424,7 @@ export function retryingFetch(
     url: string,
     init: RequestInit,
     deadline: AbortSignal,
+    call: { timedOut: boolean },
   ): Promise<Attempt<Response>> {
     let res: Response;
     try {
@@ -423,6 +435,7 @@ export function retryingFetch(
       heardBy(http.onWait, http.clock);
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
+      if (limitOf(err) === 'read') call.timedOut = true;
       if (limited) return limited;
       // Answered: the same server answers the same way.
       const answered = oversizedHeaders(err);
@@ -466,6 +479,9 @@ export function retryingFetch(
     };
   }
 }
+
+/** retryingFetch's errors after a read timeout or the call's deadline: the server did not answer in time. */
+const UNANSWERED_IN_TIME = new WeakSet<Error>();
 
 class LastAnswer extends Error {
   constructor(readonly response: Response) {

@@ -17,6 +17,7 @@ import {
   TokenSource,
 } from '../../src/controlplane/oauth.js';
 import { Reach } from '../../src/util/reach.js';
+import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 import { brokenEndpoint } from '../support/broken-endpoints.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -163,6 +164,27 @@ describe('discovery', () => {
     expect(err.code).toBe('UNAUTHENTICATED');
     expect(err.message).toBe(
       'Test OAuth2 discovery: http://192.0.2.2:18446 is not https; poolsync looks for where to send client credentials over https only (or on this machine)',
+    );
+  });
+});
+
+describe('discovery', () => {
+  it('of a server that accepts and never answers: one read timeout, no OpenID Connect fallback', async () => {
+    const asked: string[] = [];
+    // Never answered: each request ends by the client's read timeout alone.
+    const base = await serve((req) => void asked.push(req.url ?? ''));
+    const limits = { ...DEFAULT_LIMITS, readTimeoutMs: 300 };
+    const err = (await discover(base, {
+      service: 'Test',
+      http: { retry: { maxRetries: 0, minDelayMs: 0, maxDelayMs: 0 }, limits },
+    }).catch((e: unknown) => e)) as ControlPlaneError;
+    expect(asked.sort()).toEqual([
+      '/.well-known/oauth-authorization-server',
+      '/config/v1/flyte_client',
+    ]);
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.message).toBe(
+      `Test OAuth2 discovery: ${base}/.well-known/oauth-authorization-server: nothing was received for 300ms (--read-timeout, env POOLSYNC_READ_TIMEOUT): the server or the network stalled; raise --read-timeout if it is only slow (1 attempt); OpenID Connect discovery was not tried, as the same server would be waited for again: check that ${base} is up and is the control plane's address`,
     );
   });
 });
