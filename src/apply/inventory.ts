@@ -41,7 +41,11 @@ import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
-import { DEFAULT_LIMITS, type TransportLimits } from '../util/transport-limits.js';
+import {
+  DEFAULT_LIMITS,
+  type TransportLimits,
+  type WaitListener,
+} from '../util/transport-limits.js';
 import { sortedHas, sortedUnion } from '../util/sorted.js';
 
 export interface InventoryStore {
@@ -71,6 +75,8 @@ export function inventoryStore(
     signal?: AbortSignal;
     /** The ConfigMap's calls' (--connect-timeout, …); default as the control plane's. */
     limits?: TransportLimits | undefined;
+    /** The command's waiting notice, told of a ConfigMap call waiting long. */
+    onWait?: WaitListener | undefined;
   },
 ): InventoryStore {
   const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
@@ -139,7 +145,17 @@ async function refuseOldPlace(stateDir: string, path: string, key: string): Prom
 /** src/lease/k8s-lease.ts is loaded only when used. */
 function configMapStore(
   shared: SharedInventory,
-  { env, signal, limits }: { env: Env; signal?: AbortSignal; limits?: TransportLimits | undefined },
+  {
+    env,
+    signal,
+    limits,
+    onWait,
+  }: {
+    env: Env;
+    signal?: AbortSignal;
+    limits?: TransportLimits | undefined;
+    onWait?: WaitListener | undefined;
+  },
   key: string,
   before: () => Promise<InventoryRecord | null>,
   id: ControlPlaneIdentity,
@@ -148,7 +164,7 @@ function configMapStore(
   const store = () =>
     (made ??= (async () => {
       const { ConfigMapInventory, loadKubeConfig } = await import('../lease/k8s-lease.js');
-      const kc = shared.kubeConfig ?? loadKubeConfig(env, limits ?? DEFAULT_LIMITS);
+      const kc = shared.kubeConfig ?? loadKubeConfig(env, limits ?? DEFAULT_LIMITS, onWait);
       return new ConfigMapInventory(kc, shared.place, key, before, undefined, signal);
     })());
   const where = `ConfigMap ${shared.place.namespace}/${shared.place.name}`;

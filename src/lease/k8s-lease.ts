@@ -44,7 +44,9 @@ import {
   CallDeadline,
   limitOf,
   limitWords,
+  noticeSilence,
   type TransportLimits,
+  type WaitListener,
 } from '../util/transport-limits.js';
 import { boundedRequest } from '../util/bounded-request.js';
 
@@ -71,7 +73,11 @@ export interface LeaseTiming {
  * renewal or an inventory read forever, or took the process's memory.
  */
 class BoundedKubeConfig extends KubeConfig {
-  constructor(readonly limits: TransportLimits) {
+  constructor(
+    readonly limits: TransportLimits,
+    private readonly onWait: WaitListener | undefined,
+    private readonly clock: Clock,
+  ) {
     super();
   }
 
@@ -82,23 +88,35 @@ class BoundedKubeConfig extends KubeConfig {
       createConfiguration({
         baseServer: new ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
-        httpApi: wrapHttpLibrary({ send: (req) => boundedSend(req, this.limits) }),
+        httpApi: wrapHttpLibrary({
+          send: (req) => boundedSend(req, this.limits, this.onWait, this.clock),
+        }),
       }),
     );
   }
 }
 
-/** One API call within the call timeout (the term's signal, when it carries one, beside it). */
-async function boundedSend(req: RequestContext, limits: TransportLimits): Promise<ResponseContext> {
+/**
+ * One API call within the call timeout (the term's signal, when it carries one, beside it); a
+ * call silent for a few seconds is told to `onWait`, as the control plane's are.
+ */
+async function boundedSend(
+  req: RequestContext,
+  limits: TransportLimits,
+  onWait: WaitListener | undefined,
+  clock: Clock,
+): Promise<ResponseContext> {
   const body = req.getBody();
   // client-node sends JSON text; a form is never asked for here.
   if (body !== undefined && typeof body !== 'string')
     throw new TypeError('the Kubernetes API client sends string bodies only');
+  const url = new URL(req.getUrl());
   const deadline = new CallDeadline(limits);
+  const heard = noticeSilence(limits, url.origin, onWait, clock);
   const term = req.getSignal();
   try {
     const answer = await boundedRequest(
-      new URL(req.getUrl()),
+      url,
       {
         method: req.getHttpMethod(),
         headers: req.getHeaders(),
@@ -115,6 +133,7 @@ async function boundedSend(req: RequestContext, limits: TransportLimits): Promis
     const binary = () => Promise.resolve(answer.body);
     return new ResponseContext(answer.status, headers, { text, binary });
   } finally {
+    heard();
     deadline.done();
   }
 }
@@ -122,10 +141,16 @@ async function boundedSend(req: RequestContext, limits: TransportLimits): Promis
 /**
  * In a pod (KUBERNETES_SERVICE_HOST) its service account; else the files of KUBECONFIG (merged,
  * as kubectl does) or ~/.kube/config. Its calls are bounded by `limits`, the command's or the
- * daemon's (--connect-timeout, --read-timeout, --call-timeout, --max-response-size).
+ * daemon's (--connect-timeout, --read-timeout, --call-timeout, --max-response-size), and a call
+ * waiting long is told to `onWait` (the command's waiting notice), timed by `clock`.
  */
-export function loadKubeConfig(env: Env, limits: TransportLimits): KubeConfig {
-  const kc = new BoundedKubeConfig(limits);
+export function loadKubeConfig(
+  env: Env,
+  limits: TransportLimits,
+  onWait?: WaitListener,
+  clock: Clock = SYSTEM_CLOCK,
+): KubeConfig {
+  const kc = new BoundedKubeConfig(limits, onWait, clock);
   const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   try {
     if (env.KUBERNETES_SERVICE_HOST && files.length === 0) kc.loadFromCluster();
@@ -208,6 +233,8 @@ const KUBE_SETTING =
 interface ApiServer {
   origin: string;
   limits: TransportLimits | null;
+  /** The kubeconfig's proxy-url, without credentials, when its calls go through one. */
+  proxy: string | null;
 }
 
 /**
@@ -216,7 +243,8 @@ interface ApiServer {
  * own) as it is.
  */
 function unanswered(err: unknown, server: ApiServer): string {
-  const at = `the Kubernetes API at ${server.origin}`;
+  const via = server.proxy ? ` through the proxy ${server.proxy} (the kubeconfig's proxy-url)` : '';
+  const at = `the Kubernetes API at ${server.origin}${via}`;
   // Aborted while no term was cut (callers say that first): a limit of the call.
   const limit = limitOf(err);
   if (limit !== null && server.limits) return `${at}: ${limitWords(limit, server.limits)}`;
@@ -232,10 +260,14 @@ export const unansweredCall = (err: unknown, kc: KubeConfig): string =>
   unanswered(err, serverOf(kc));
 
 function serverOf(kc: KubeConfig): ApiServer {
-  const server = kc.getCurrentCluster()?.server ?? '';
+  const { server = '', proxyUrl } = kc.getCurrentCluster() ?? {};
+  // Scheme and host only: a socks5:// URL has no origin, and a URL's user and password stay out.
+  const originOf = (url: string) =>
+    URL.canParse(url) ? `${new URL(url).protocol}//${new URL(url).host}` : url;
   return {
-    origin: URL.canParse(server) ? new URL(server).origin : server,
+    origin: originOf(server),
     limits: kc instanceof BoundedKubeConfig ? kc.limits : null,
+    proxy: proxyUrl ? originOf(proxyUrl) : null,
   };
 }
 

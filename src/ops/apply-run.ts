@@ -323,6 +323,7 @@ async function takeApplyLocks(
         kubeConfig: (await import('../lease/k8s-lease.js')).loadKubeConfig(
           locks.opening.vars,
           locks.limits ?? DEFAULT_LIMITS,
+          locks.onWait,
         ),
       };
     }
@@ -337,6 +338,7 @@ async function takeApplyLocks(
       shared: locks.sharedInventory,
       env: locks.opening.vars,
       limits: locks.limits,
+      onWait: locks.onWait,
     });
     const warn = (m: string) => {
       if (warnUnshared(inventory)) wait.stderr(`warning: ${m}\n`);

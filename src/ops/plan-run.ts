@@ -158,6 +158,7 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
       shared: source.sharedInventory,
       env: source.opening.vars,
       limits: source.limits,
+      onWait: source.onWait,
     });
     const readLive: LiveReading = async (need, before) => {
       const live = await readLiveWithInventory(cp, store, need, undefined, before);

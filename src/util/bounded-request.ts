@@ -4,7 +4,7 @@
  * its cap; the call's deadline and any other end come as `signal`. For the clients that are not
  * undici's: OAuth2 (the fetch standard refuses "bad ports" such as 9 outright, never saying that
  * nothing accepts connections there) and the Kubernetes API (the kubeconfig's agent carries its
- * TLS client certificate and proxy). Errors keep Node's codes for util/reach.ts; a body cut off
+ * TLS client certificate and proxy, whose CONNECT the connect timeout bounds too). Errors keep Node's codes for util/reach.ts; a body cut off
  * is ERR_STREAM_PREMATURE_CLOSE. No redirect is followed and nothing is decompressed (none is
  * asked for).
  */
@@ -38,7 +38,14 @@ export function boundedRequest(
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: o.method, headers: o.headers, agent: o.agent ?? false, signal: o.signal },
+      {
+        method: o.method,
+        headers: o.headers,
+        agent: o.agent ?? false,
+        signal: o.signal,
+        // A proxy agent's CONNECT request takes it as its idle timeout, so it never outlives us.
+        timeout: limits.readTimeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -68,16 +75,18 @@ export function boundedRequest(
       reject(err);
       req.destroy(err);
     };
+    // From the request on: a proxy agent hands over its socket only once its CONNECT to the
+    // server is answered, and that wait is part of connecting too.
+    const timer = setTimeout(
+      () => fail(new LimitError('connect', limitWords('connect', limits))),
+      limits.connectTimeoutMs,
+    );
+    const connected = () => clearTimeout(timer);
+    req.once('close', connected);
     req.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(
-        () => fail(new LimitError('connect', limitWords('connect', limits))),
-        limits.connectTimeoutMs,
-      );
-      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () =>
-        clearTimeout(timer),
-      );
-      socket.once('close', () => clearTimeout(timer));
+      if (!socket.connecting) return connected();
+      socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
+      socket.once('close', connected);
     });
     req.setTimeout(limits.readTimeoutMs, () =>
       fail(new LimitError('read', limitWords('read', limits))),

@@ -12,6 +12,7 @@
  */
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
@@ -23,14 +24,14 @@ import {
   mergeInventory,
   type InventoryRecord,
 } from '../../src/model/inventory.js';
-import { VirtualClock } from '../support/virtual-clock.js';
+import { ManualClock, VirtualClock } from '../support/virtual-clock.js';
 import { writeKubeconfig } from '../support/fake-kube-api.js';
 import { startPartitionProxy } from '../support/partition-proxy.js';
 import { dropping, startHostileServer, startRawServer } from '../support/hostile-server.js';
 import { memoryIo, exitOf } from '../support/memory-io.js';
 import { tempDir, writeRepo } from '../support/repo.js';
 import { startFlyteadmin } from '../flyteadmin/helpers.js';
-import type { TransportLimits } from '../../src/util/transport-limits.js';
+import type { TransportLimits, WaitEvent } from '../../src/util/transport-limits.js';
 import { cleanup } from '../support/cleanup.js';
 import { until } from '../support/until.js';
 import { CONFIGMAPS, KUBE_SERVERS, type KubeServer } from './kube-servers.js';
@@ -395,6 +396,52 @@ describe('a misbehaving Kubernetes API server', () => {
     );
   });
 
+  // The connect timer started once the proxy agent handed over its socket: after the CONNECT.
+  it("through the kubeconfig's proxy-url, a CONNECT never answered: no connection within the connect timeout", async () => {
+    const held: Socket[] = [];
+    const proxy = createServer((socket) => void held.push(socket));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanup.add(async () => {
+      for (const socket of held) socket.destroy();
+      await new Promise((r) => proxy.close(r));
+    });
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const kubeconfig = writeKubeconfig('http://127.0.0.1:6443', 't0ken');
+    const text = readFileSync(kubeconfig, 'utf8');
+    writeFileSync(
+      kubeconfig,
+      text.replace('    server:', `    proxy-url: ${proxyUrl}\n    server:`),
+    );
+    const kc = loadKubeConfig({ KUBECONFIG: kubeconfig }, limits({ connectTimeoutMs: 300 }));
+    await expect(new LeaseLock(kc, place, 'me', 15_000).tryAcquireOrRenew()).rejects.toThrow(
+      `reading Lease poolsync/inv: the Kubernetes API at http://127.0.0.1:6443 through the proxy ${proxyUrl} (the kubeconfig's proxy-url): no connection within 300ms (--connect-timeout, env POOLSYNC_CONNECT_TIMEOUT)`,
+    );
+  });
+
+  it('a call without an answer for 5 s is told to the waiting notice, as the control plane calls are', async () => {
+    const s = await startHostileServer({ mode: 'silent' });
+    cleanup.add(() => s.close());
+    const notices: WaitEvent[] = [];
+    const clock = new ManualClock();
+    const kc = loadKubeConfig(
+      { KUBECONFIG: writeKubeconfig(s.url, 't0ken') },
+      limits({}),
+      (e) => void notices.push(e),
+      clock,
+    );
+    const term = new AbortController();
+    const inv = new ConfigMapInventory(kc, place, 'k.json', undefined, undefined, term.signal);
+    const reading = inv.readInventory();
+    // Generous: these wait on events of a busy machine, never on time passing.
+    const events = { timeout: 30_000, interval: 5 };
+    await vi.waitFor(() => expect(s.counts.hostile).toBe(1), events);
+    clock.advance(5_000);
+    await vi.waitFor(() => expect(notices).toHaveLength(1), events);
+    expect(notices).toEqual([{ url: s.url, silentMs: 5_000, giveUpMs: 60_000 }]);
+    term.abort();
+    await expect(reading).rejects.toThrow(/cut off, the leadership term ended/);
+  });
+
   // Said `request to … failed, reason: Parse Error: Header overflow` before: it was reached.
   it('headers over 16 KiB are an answer, said as such', async () => {
     const s = await startRawServer({ mode: 'huge-headers' });
@@ -409,7 +456,8 @@ describe('a misbehaving Kubernetes API server', () => {
     );
   });
 
-  it('`--call-timeout` given as a flag bounds a Lease call (apply --lock k8s:), over the variable', async () => {
+  /** `apply --lock k8s:poolsync/apply-lock` with `limits`, its Lease at a trickling API server. */
+  async function applyLockedAt(...limits: string[]) {
     const s = await startHostileServer({ mode: 'trickle' });
     cleanup.add(() => s.close());
     // flyteadmin has no apply lock of its own: --lock's Lease is the lock across machines.
@@ -424,10 +472,24 @@ describe('a misbehaving Kubernetes API server', () => {
     const { main } = await import('../../src/cli/run.js');
     const argv = ['apply', repo, '--control-plane', fa.url];
     argv.push('--auto-approve', '--state-dir', join(root, 'sd'));
-    argv.push('--lock', 'k8s:poolsync/apply-lock', '--call-timeout', '300ms');
+    argv.push('--lock', 'k8s:poolsync/apply-lock', ...limits);
     expect(await exitOf(io, main(argv, io))).toBe(1);
-    expect(io.err()).toBe(
-      `Error: reading Lease poolsync/apply-lock: the Kubernetes API at ${s.url}: ${SAID.trickle}\n`,
+    return { url: s.url, stderr: io.err() };
+  }
+
+  it('`--call-timeout` given as a flag bounds a Lease call (apply --lock k8s:), over the variable', async () => {
+    const { url, stderr } = await applyLockedAt('--call-timeout', '300ms');
+    expect(stderr).toBe(
+      `Error: reading Lease poolsync/apply-lock: the Kubernetes API at ${url}: ${SAID.trickle}\n`,
+    );
+  });
+
+  // The notice after one read timeout (a trickle never trips it), the call's deadline 2 s later.
+  it('a Lease call waiting long is told once on stderr, as a control plane call is', async () => {
+    const { url, stderr } = await applyLockedAt('--read-timeout', '1s', '--call-timeout', '3s');
+    expect(stderr).toBe(
+      `Waiting for ${url}: no answer for 1.0s; giving up after 3.0s (--call-timeout); Ctrl-C stops.\n` +
+        `Error: reading Lease poolsync/apply-lock: the Kubernetes API at ${url}: no complete answer within 3.0s, the deadline of one call with its retries (--call-timeout, env POOLSYNC_CALL_TIMEOUT); raise --call-timeout to wait longer\n`,
     );
   });
 });

@@ -135,7 +135,8 @@ export class FlyteadminControlPlane implements ControlPlane {
     this.clustersConfigMap = opts.clustersConfigMap ?? null;
     this.kubeConfig =
       opts.kubeConfig ??
-      (async () => (await import('../../lease/k8s-lease.js')).loadKubeConfig({}, limits));
+      (async () =>
+        (await import('../../lease/k8s-lease.js')).loadKubeConfig({}, limits, opts.onWait));
   }
 
   get url(): string {
@@ -248,7 +249,11 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
     credentials,
     org: org.trim(),
     kubeConfig: async () =>
-      (await import('../../lease/k8s-lease.js')).loadKubeConfig(env, limitsOf(opts.http ?? {})),
+      (await import('../../lease/k8s-lease.js')).loadKubeConfig(
+        env,
+        limitsOf(opts.http ?? {}),
+        opts.http?.onWait,
+      ),
     clustersConfigMap:
       configMap.trim() === '' ? null : parseConfigMapRef(configMap, 'clusters-configmap'),
   });
