@@ -464,6 +464,15 @@ const newConfigMap = (ref: K8sPlace, what: string, data: Record<string, string>)
   },
 });
 
+/** A write that met another writer's change (409) at each of its ATTEMPTS, said with who and what to do. */
+function stillChanged(what: string, { namespace, name }: K8sPlace, writers: string): UserError {
+  return new UserError(
+    `${what}: changed by another writer between each read and write, ${ATTEMPTS} times in a row (HTTP 409 Conflict), so nothing was written: ` +
+      `${writers}, or anything else updating it (\`kubectl -n ${namespace} get configmap ${name} -o yaml --show-managed-fields\` names its writers). ` +
+      'Try again once that writer is done',
+  );
+}
+
 export class ConfigMapInventory {
   private readonly api: CoreV1Api;
   /** This control plane's entry as last read or written (null: none); undefined until read. */
@@ -597,7 +606,11 @@ export class ConfigMapInventory {
     const cut = cutByTerm(this.signal, what);
     if (cut) return cut;
     if (statusOf(err) === 409)
-      return new Error(`${what}: still changed by another writer after ${ATTEMPTS} attempts`);
+      return stillChanged(
+        what,
+        this.ref,
+        'another poolsync repository, CI job or daemon replica whose --inventory is this ConfigMap',
+      );
     return describe(err, what, `configmaps in namespace ${this.ref.namespace}`, this.server);
   }
 }
@@ -678,6 +691,8 @@ export class ConfigMapValue {
     const cut = cutByTerm(signal, `${doing} ${this.where}`);
     if (cut) return cut;
     const status = statusOf(err);
+    if (status === 409)
+      return stillChanged(`${doing} ${this.where}`, this.ref, 'another daemon replica sharing it');
     const why =
       status === 403
         ? 'forbidden (grant get, create and update on configmaps in that namespace: examples/deploy/rbac.yaml)'

@@ -10,7 +10,13 @@
  * is refused before it is sent; a ConfigMap with no entry yet reads the state-folder inventory,
  * which the next write moves there.
  */
-import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  type ApiConstructor,
+  type ApiType,
+  type CoreV1Api,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,6 +121,37 @@ for (const kind of KUBE_SERVERS) {
         'Queue/a',
         'Queue/b',
       ]);
+    });
+
+    it('a writer that loses every race says which ConfigMap, who else writes it and what to do', async () => {
+      const name = 'busy';
+      await store('k.json', name).writeInventory(record(['Queue/q']));
+      // Another writer changes the ConfigMap between each read and write of this one.
+      let edits = 0;
+      const busy = new KubeConfig();
+      busy.loadFromFile(k.kubeconfig);
+      busy.makeApiClient = <T extends ApiType>(api: ApiConstructor<T>): T => {
+        const real = KubeConfig.prototype.makeApiClient.call(busy, api) as T & CoreV1Api;
+        const replace = real.replaceNamespacedConfigMap.bind(real);
+        real.replaceNamespacedConfigMap = async (...args) => {
+          await edit(name, (cm) => void (cm.data = { ...cm.data, other: String(++edits) }));
+          return replace(...args);
+        };
+        return real;
+      };
+      const s = new ConfigMapInventory(
+        busy,
+        { namespace: 'poolsync', name },
+        'k.json',
+        undefined,
+        new VirtualClock(),
+      );
+      await s.readInventory();
+      await expect(s.writeInventory(record(['Queue/q', 'Queue/r']))).rejects.toThrow(
+        'writing the inventory (ConfigMap poolsync/busy): changed by another writer between each read and write, 10 times in a row (HTTP 409 Conflict), so nothing was written: another poolsync repository, CI job or daemon replica whose --inventory is this ConfigMap, or anything else updating it (`kubectl -n poolsync get configmap busy -o yaml --show-managed-fields` names its writers). Try again once that writer is done',
+      );
+      expect(edits).toBe(10);
+      expect((await store('k.json', name).readInventory())?.addresses).toEqual(['Queue/q']);
     });
 
     it('two repositories race on one entry: each keeps its own list, and what one adopted leaves the unowned list', async () => {
