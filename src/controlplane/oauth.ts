@@ -199,10 +199,10 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
     // auth would hide that.
     if (serviceErr instanceof UnreachableError || oversizedHeaders(serviceErr)) throw serviceErr;
     // A server that hung would hold the fallback for a second timeout: one is enough to say so.
-    if (UNANSWERED_IN_TIME.has(serviceErr as Error))
+    if (serviceErr instanceof NoAnswerInTime)
       throw new ControlPlaneError(
         'UNAVAILABLE',
-        `${(serviceErr as Error).message}; OpenID Connect discovery was not tried, as the same server would be waited for again: check that ${base} is up and is the control plane's address`,
+        `${serviceErr.message}; OpenID Connect discovery was not tried, as the same server would be waited for again: check that ${base} is up and is the control plane's address`,
       );
     try {
       return await openIdMetadata(base, o);
@@ -412,7 +412,9 @@ export function retryingFetch(
       );
     } catch (err) {
       if (err instanceof LastAnswer) return err.response;
-      if (call.timedOut || deadline.signal.aborted) UNANSWERED_IN_TIME.add(err as Error);
+      const late = call.timedOut || deadline.signal.aborted;
+      if (late && err instanceof ControlPlaneError && !(err instanceof UnreachableError))
+        throw new NoAnswerInTime(err.code, err.message, err.address, err.rule);
       throw err;
     } finally {
       deadline.done();
@@ -480,8 +482,8 @@ export function retryingFetch(
   }
 }
 
-/** retryingFetch's errors after a read timeout or the call's deadline: the server did not answer in time. */
-const UNANSWERED_IN_TIME = new WeakSet<Error>();
+/** retryingFetch's error after a read timeout or the call's deadline: the server did not answer in time. */
+class NoAnswerInTime extends ControlPlaneError {}
 
 class LastAnswer extends Error {
   constructor(readonly response: Response) {
