@@ -13,7 +13,7 @@ import type { DaemonDeps, RunningDaemon } from '../../src/daemon/daemon.js';
 import { loadRepository } from '../../src/manifests/index.js';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import type { PullRequestEvent } from '../../src/vcs/types.js';
-import type { DaemonStatus } from '../../src/daemon/status.js';
+import type { DaemonStatus, RunRecord } from '../../src/daemon/status.js';
 import { githubSignature } from '../../src/daemon/webhooks.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { TestRepo, tempDir } from './helpers.js';
@@ -77,12 +77,14 @@ function pushWebhook(h: Harness, body: object, secret: string | null = GH_SECRET
   return fetch(`${h.daemon.url}/webhooks/github`, { method: 'POST', headers, body: raw });
 }
 
-async function reconcileNow(h: Harness): Promise<void> {
+/** Runs one reconcile after every trigger already asked for; its run. */
+async function reconcileNow(h: Harness): Promise<RunRecord> {
   const res = await fetch(`${h.daemon.url}/reconcile?wait=1`, {
     method: 'POST',
     headers: { authorization: `Bearer ${RECONCILE_TOKEN}` },
   });
   expect(res.status).toBe(200);
+  return ((await res.json()) as { lastRun: RunRecord }).lastRun;
 }
 
 describe('daemon end to end', () => {
@@ -160,7 +162,7 @@ describe('daemon end to end', () => {
     const h = await start({ repo });
     await h.daemon.firstRun;
     const runsBefore = (await getStatus(h)).lastRun!.id;
-    repo.commit(manifests({ batchRunConcurrency: 99 }));
+    const c2 = repo.commit(manifests({ batchRunConcurrency: 99 }));
 
     expect((await pushWebhook(h, { ref: 'refs/heads/main' }, 'wrong-secret')).status).toBe(401);
     expect((await pushWebhook(h, { ref: 'refs/heads/main' }, null)).status).toBe(401);
@@ -170,11 +172,12 @@ describe('daemon end to end', () => {
       body: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main' }),
     });
     expect(gl.status).toBe(401);
-    await new Promise((r) => setTimeout(r, 300));
-    const st = await getStatus(h);
-    expect(st.lastRun!.id).toBe(runsBefore);
-    expect(st.commit).toBe(c1);
+    expect(await getStatus(h)).toMatchObject({ commit: c1, appliedCommit: c1 });
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    // Runs are serialized: a run a refused delivery started would come before (or fold into) this one.
+    const next = await reconcileNow(h);
+    expect(next).toMatchObject({ id: runsBefore + 1, trigger: ['manual'], commit: c2 });
+    expect(next.applied.update).toBe(1);
     const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
     expect(metrics).toMatch(
       /poolsync_webhook_deliveries_total\{provider="github",result="unauthorized"\} 2/,
@@ -265,7 +268,13 @@ describe('daemon end to end', () => {
       return s.outcome === 'planned' ? s : null;
     });
     expect(st.summary).toMatchObject({ update: 1 });
-    await new Promise((r) => setTimeout(r, 500));
+    // A later drift run finished: it found the same drift, and it was not put back either.
+    const later = await until('a later drift run', async () => {
+      const s = await getStatus(h);
+      return s.lastRun!.id > st.lastRun!.id ? s : null;
+    });
+    expect(later.lastRun!.trigger).toContain('drift');
+    expect(later.summary).toMatchObject({ update: 1 });
     expect((await cp.getQueue('batch')).run_concurrency).toBe(1);
     const metrics = await (await fetch(`${h.daemon.url}/metrics`)).text();
     expect(metrics).toMatch(/poolsync_drift_detected_total [1-9]/);
@@ -417,19 +426,32 @@ describe('daemon end to end', () => {
   it('triggers during a run coalesce into one follow-up run', async () => {
     const repo = new TestRepo();
     repo.commit(manifests());
-    const h = await start({ repo });
+    // Once armed, a run that loads the repository waits in its load until the test lets it go.
+    let hold: Promise<void> | null = null;
+    let release!: () => void;
+    const h = await start({
+      repo,
+      deps: {
+        pipeline: { loadRepository: async (dir, o) => (await hold, loadRepository(dir, o)) },
+      },
+    });
     await h.daemon.firstRun;
     const before = (await getStatus(h)).lastRun!.id;
+    hold = new Promise<void>((r) => (release = r));
     repo.commit(manifests({ batchRunConcurrency: 51 }));
+    // The first delivery starts a run, held in its load: the other seven arrive during it.
     const responses = await Promise.all(
       Array.from({ length: 8 }, () => pushWebhook(h, { ref: 'refs/heads/main' })),
     );
     expect(responses.every((r) => r.status === 202)).toBe(true);
-    await until('applied', async () => (await h.cp.getQueue('batch')).run_concurrency === 51);
-    await new Promise((r) => setTimeout(r, 300));
-    const runs = (await getStatus(h)).lastRun!.id - before;
-    expect(runs).toBeGreaterThanOrEqual(1);
-    expect(runs).toBeLessThanOrEqual(2);
+    release();
+    // Asked after the eight, this run ends after every run they made (or is their last one).
+    await reconcileNow(h);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(51);
+    const byWebhook = h.logs
+      .map((l) => JSON.parse(l) as { run?: number; trigger?: string[] })
+      .filter((l) => l.run !== undefined && l.run > before && l.trigger!.includes('webhook'));
+    expect(byWebhook.map((l) => l.run)).toEqual([before + 1, before + 2]);
   });
 
   it('POST /reconcile needs the bearer token; other endpoints answer as documented', async () => {
