@@ -6,7 +6,7 @@
 import { relative } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { MAX_FOLDER_DEPTH } from '../manifests/walk.js';
-import type { Clock } from '../util/clock.js';
+import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 
 export const TRIGGER_REASONS = [
   'startup',
@@ -173,8 +173,10 @@ export async function watchFolder(
   debounceMs: number,
   fire: (changedPaths: string[]) => void,
   onError: (message: string) => void = () => {},
+  /** What the quiet time is measured on (a test's clock moves only when the test says). */
+  clock: Clock = SYSTEM_CLOCK,
 ): Promise<Trigger> {
-  let timer: NodeJS.Timeout | null = null;
+  let quiet: AbortController | null = null;
   let changed = new Set<string>();
   const watcher = chokidarWatch(dir, {
     ignoreInitial: true,
@@ -193,19 +195,21 @@ export async function watchFolder(
   });
   const onChange = (path: string) => {
     changed.add(path);
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
+    quiet?.abort();
+    const wait = (quiet = new AbortController());
+    void clock.sleep(debounceMs, wait.signal).then(() => {
+      if (wait.signal.aborted) return;
+      quiet = null;
       const paths = [...changed];
       changed = new Set();
       fire(paths);
-    }, debounceMs);
+    });
   };
   watcher.on('all', (_event, path) => onChange(path));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
     async stop() {
-      if (timer) clearTimeout(timer);
+      quiet?.abort();
       await watcher.close();
     },
   };

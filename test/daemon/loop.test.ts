@@ -1,6 +1,17 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { ReconcileLoop, startTimer, type TriggerReason } from '../../src/daemon/loop.js';
+import {
+  ReconcileLoop,
+  startTimer,
+  watchFolder,
+  type TriggerReason,
+} from '../../src/daemon/loop.js';
 import { backoffDelay } from '../../src/util/backoff.js';
+import { cleanup } from '../support/cleanup.js';
+import { until } from '../support/until.js';
+import { ManualClock } from '../support/virtual-clock.js';
+import { tempDir } from './helpers.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -125,5 +136,33 @@ describe('triggers', () => {
     expect(backoffDelay(3, 1000, 60_000, () => 1)).toBe(4000);
     expect(backoffDelay(20, 1000, 60_000, () => 1)).toBe(60_000);
     expect(backoffDelay(20, 1000, 60_000, () => 0)).toBe(30_000);
+  });
+});
+
+describe('watchFolder', () => {
+  it('fires once quiet for the debounce after the last change, with every path changed before it', async () => {
+    const dir = tempDir();
+    const outside = tempDir();
+    const clock = new ManualClock();
+    const fires: string[][] = [];
+    const watching = await watchFolder(dir, 200, (paths) => fires.push(paths), undefined, clock);
+    cleanup.add(() => watching.stop());
+    // Made elsewhere and moved in: one event per file, seen as its quiet time starting anew.
+    const add = async (name: string) => {
+      writeFileSync(join(outside, name), 'kind: Queue\n');
+      renameSync(join(outside, name), join(dir, name));
+      await until(`${name} seen`, () => clock.pending.includes(200));
+    };
+    await add('a.yaml');
+    clock.advance(199);
+    await add('b.yaml');
+    clock.advance(199);
+    await add('c.yaml');
+    // 398 ms on the clock since the first change, never 200 quiet: nothing fired yet.
+    expect(fires).toEqual([]);
+    clock.advance(200);
+    await until('fired', () => fires.length > 0);
+    expect(fires).toEqual([['a.yaml', 'b.yaml', 'c.yaml'].map((f) => join(dir, f))]);
+    expect(clock.sleeping).toBe(0);
   });
 });
