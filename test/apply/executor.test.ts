@@ -443,13 +443,19 @@ describe('executePlan: wait_idle (C9, Q7)', () => {
     const mem = await seededLegacy();
     await mem.setQueueActivity('old-1', { runs_in_flight: 2, actions_in_flight: 7 });
     await mem.setQueueActivity('batch', { runs_in_flight: 0, actions_in_flight: 1 });
-    setTimeout(() => void mem.setQueueActivity('batch', idle), 60);
-    setTimeout(() => void mem.setQueueActivity('old-1', idle), 120);
     const events: ApplyEvent[] = [];
     const plan = deletePlan();
+    // Polls decide, not the clock: batch goes idle once reported busy, old-1 once reported twice.
+    const reported = new Map<string, number>();
     const result = await executePlan(plan, mem, {
       pollIntervalMs: FAST_POLL,
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type !== 'wait_progress') return;
+        reported.set(e.queue, (reported.get(e.queue) ?? 0) + 1);
+        if (e.queue === 'batch' || reported.get(e.queue) === 2)
+          void mem.setQueueActivity(e.queue, idle);
+      },
     });
     expect(result.ok).toBe(true);
     const progress = events.filter((e) => e.type === 'wait_progress');
@@ -530,12 +536,16 @@ describe('executePlan: abort and refusal', () => {
     const mem = await seededLegacy();
     await mem.setQueueActivity('old-1', { runs_in_flight: 1, actions_in_flight: 1 });
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 80);
     const plan = makePlan([
       { id: 's1', op: 'wait_idle', args: { queues: ['old-1'], cluster: 'old-1' } },
       { id: 's2', op: 'delete_cluster', args: { name: 'old-1' }, depends_on: ['s1'] },
     ]);
-    const result = await executePlan(plan, mem, { signal: ac.signal, pollIntervalMs: FAST_POLL });
+    // Aborted once the wait has polled old-1 busy: mid-wait, whatever this machine's speed.
+    const result = await executePlan(plan, mem, {
+      signal: ac.signal,
+      pollIntervalMs: FAST_POLL,
+      onEvent: (e) => e.type === 'wait_progress' && ac.abort(),
+    });
     expect(result.aborted).toBe(true);
     expect(result.steps.map((s) => s.status)).toEqual(['failed', 'not_run']);
     expect(result.steps[0]!.error!.code).toBe('ABORTED');
