@@ -878,6 +878,9 @@ const serve = {
       'oauth-client-file': text(
         "Also serve Union's Connect/gRPC API on this port, with OAuth2 client credentials for the client in this YAML file (client_id, client_secret, org, token_ttl_seconds, authorization_metadata_key); see docs/union.md",
       ),
+      'union-accept-unauthenticated': flag(
+        "With --oauth-client-file on a loopback --listen: also take Union API calls that carry no token, as Union's `flyte` CLI sends with --insecure (a token sent must still be valid); see docs/union.md",
+      ),
       'flyte-project': {
         type: 'string',
         array: true,

@@ -18,7 +18,7 @@ import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import { nextSignal, type Io } from '../io.js';
 import { parseListen } from '../../daemon/config-options.js';
-import { listenRefusal } from '../../util/reach.js';
+import { isLoopback, listenRefusal } from '../../util/reach.js';
 import { DEFAULT_STATE_FILE } from '../../controlplane/default-url.js';
 import { DEFAULT_LISTEN, type CapabilitiesArgs, type ServeArgs } from '../define.js';
 
@@ -74,6 +74,15 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     io.stderr,
   );
   const oauthFile = args['oauth-client-file'];
+  const acceptUnauthenticated = args['union-accept-unauthenticated'];
+  if (acceptUnauthenticated && !oauthFile)
+    throw new UserError(
+      '--union-accept-unauthenticated needs --oauth-client-file FILE: it opens the Union API that file configures',
+    );
+  if (acceptUnauthenticated && !isLoopback(host))
+    throw new UserError(
+      `--union-accept-unauthenticated serves the Union API without a token, so only on loopback: --listen "${args.listen}" is not 127.0.0.1, ::1 or localhost`,
+    );
   const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
   const statePath = resolve(args.state);
@@ -96,7 +105,16 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     if (oauth && oauthClient) {
       const { createUnionApi } = await import('../../standins/union/union-api.js');
       const projects = args['flyte-project'] ?? [];
-      mounts.push(createUnionApi({ controlPlane, oauth, org: oauthClient.org, logger, projects }));
+      mounts.push(
+        createUnionApi({
+          controlPlane,
+          oauth,
+          org: oauthClient.org,
+          logger,
+          projects,
+          acceptUnauthenticated,
+        }),
+      );
     }
     mounts.push({
       handle: gateway.flyteadminGateway({
@@ -129,7 +147,9 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
       url: server.url,
       state: resolve(args.state),
       auth: token ? 'bearer' : 'none',
-      union_api: oauthClient ? { org: oauthClient.org } : false,
+      union_api: oauthClient
+        ? { org: oauthClient.org, accept_unauthenticated: acceptUnauthenticated }
+        : false,
       simulate: args.simulate,
       capabilities: formatCapabilities(await controlPlane.capabilities()),
     },
@@ -139,6 +159,11 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     logger.warn(
       { listen: args.listen },
       'listening beyond loopback without a token: anyone who can connect can change the control plane; pass --token-file',
+    );
+  if (acceptUnauthenticated)
+    logger.warn(
+      { listen: args.listen },
+      "Union API calls without a token are accepted (--union-accept-unauthenticated): any local process can change this control plane through Union's API",
     );
   // One line on stdout for scripts and tests to wait on.
   io.stdout.write(`control plane listening on ${server.url}\n`);

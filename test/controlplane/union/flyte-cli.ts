@@ -34,16 +34,25 @@ os._exit(code)
 `;
 
 /** Runs `flyte --endpoint dns:///HOST --org acme --insecure ARGS` without a terminal. */
-export async function flyte(
-  server: UnionServer,
+export function flyte(
+  server: Pick<UnionServer, 'host'>,
   home: string,
   args: string[],
 ): Promise<{ code: number; out: string }> {
+  return flyteCli(['--endpoint', `dns:///${server.host}`, '--org', 'acme', '--insecure', ...args], {
+    HOME: home,
+  });
+}
+
+/** Runs `flyte ARGV` without a terminal, with `env` (HOME at least) beside PATH. */
+export async function flyteCli(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string }> {
   if (typeof venv === 'string') throw new Error(venv);
-  const argv = ['--endpoint', `dns:///${server.host}`, '--org', 'acme', '--insecure', ...args];
   try {
     const { stdout, stderr } = await run(venv.python, ['-c', FLYTE, ...argv], {
-      env: { PATH: process.env.PATH ?? '', HOME: home, NO_COLOR: '1', COLUMNS: '200' },
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', COLUMNS: '200', ...env },
       timeout: 120_000,
     });
     return { code: 0, out: stdout + stderr };
