@@ -26,13 +26,13 @@ afterEach(async () => {
   serve = undefined;
 });
 
-/** `control-plane serve` with the Union API on 127.0.0.1:PORT (a port of this test's range). */
-async function startServe(dir: string, port: number, extra: string[]): Promise<CliRun> {
+/** `control-plane serve` with the Union API on a free port of 127.0.0.1, and that port. */
+async function startServe(dir: string, extra: string[]): Promise<{ run: CliRun; port: number }> {
   const run = startCli([
     'control-plane',
     'serve',
     '--listen',
-    `127.0.0.1:${port}`,
+    '127.0.0.1:0',
     '--state',
     join(dir, 'cp.json'),
     '--oauth-client-file',
@@ -43,7 +43,10 @@ async function startServe(dir: string, port: number, extra: string[]): Promise<C
   ]);
   stopsWithThisProcess(run.child, 'SIGKILL');
   await run.waitForOutput((out) => out.includes('control plane listening on '));
-  return run;
+  const port = Number(
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(run.stdout() + run.stderr())![1],
+  );
+  return { run, port };
 }
 
 describe('control-plane serve --union-accept-unauthenticated: refusals', () => {
@@ -78,7 +81,6 @@ describe.skipIf(typeof venv === 'string')(
   "Union's `flyte` CLI against `poolsync control-plane serve`",
   () => {
     it('refused without the opt-in; with it, the CLI and poolsync each read and plan what the other wrote', async () => {
-      const port = 48231;
       const dir = await tempDir('poolsync-flyte-serve-');
       const home = join(dir, 'home');
       await mkdir(home);
@@ -87,14 +89,6 @@ describe.skipIf(typeof venv === 'string')(
         join(dir, 'gpu-pool.yaml'),
         'name: gpu\nconfig:\n  object_store_ref: {uri: s3://gpu-bucket/meta, endpoint: ""}\n  secret_store: {type: AWS_SECRETS_MANAGER, locator: us-east-1}\n  image_registry: {locator: reg.example.com/union}\n',
       );
-      // The docs' two ways: flags, and a config file (flyte config _internal.py: admin.*, task.org).
-      const flags = ['--endpoint', `dns:///127.0.0.1:${port}`, '--org', 'acme', '--insecure'];
-      const config = join(dir, 'flyte.yaml');
-      await writeFile(
-        config,
-        `admin:\n  endpoint: dns:///127.0.0.1:${port}\n  insecure: true\ntask:\n  org: acme\n`,
-      );
-      const viaConfig = ['--config', config];
       const flyte = async (args: string[]) => {
         const r = await flyteCli(args, { HOME: home });
         return { ...r, out: r.out.replace(/\s+/g, ' ') };
@@ -104,17 +98,32 @@ describe.skipIf(typeof venv === 'string')(
         expect(r.code, `flyte ${args.join(' ')}: ${r.out}`).toBe(0);
         return r.out;
       };
+      const endpointFlags = (port: number) => [
+        ...['--endpoint', `dns:///127.0.0.1:${port}`, '--org', 'acme', '--insecure'],
+      ];
 
       // Nothing weaker by default: without the opt-in the CLI's calls carry no token and fail.
-      serve = await startServe(dir, port, []);
-      const refused = await flyte([...flags, 'get', 'queue']);
+      const plain = await startServe(dir, []);
+      serve = plain.run;
+      const refused = await flyte([...endpointFlags(plain.port), 'get', 'queue']);
       expect(refused.code).not.toBe(0);
       expect(refused.out).toMatch(/no token in the "authorization" header/);
       serve.child.kill('SIGTERM');
       await serve.done;
 
-      serve = await startServe(dir, port, ['--union-accept-unauthenticated']);
+      const opened = await startServe(dir, ['--union-accept-unauthenticated']);
+      serve = opened.run;
+      const { port } = opened;
       expect(serve.stderr()).toMatch(/Union API calls without a token are accepted/);
+
+      // The docs' two ways: flags, and a config file (flyte config _internal.py: admin.*, task.org).
+      const flags = endpointFlags(port);
+      const config = join(dir, 'flyte.yaml');
+      await writeFile(
+        config,
+        `admin:\n  endpoint: dns:///127.0.0.1:${port}\n  insecure: true\ntask:\n  org: acme\n`,
+      );
+      const viaConfig = ['--config', config];
 
       await ok([...flags, 'create', 'cluster-pool', 'gpu', '--file', join(dir, 'gpu-pool.yaml')]);
       await ok([...flags, 'create', 'cluster', 'g1', '--pool', 'gpu']);
