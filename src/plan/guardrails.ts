@@ -74,10 +74,16 @@ export type BudgetSource = 'repository' | 'base' | 'recorded' | 'recorded_unname
 export function recordedBudget(
   live: Pick<LiveState, 'guardrails' | 'repository_guardrails'>,
   repository: string | null,
-): { from: BudgetSource; guardrails: Guardrails | undefined } {
+): BudgetBound {
   const own = repository === null ? undefined : live.repository_guardrails?.[repository];
   if (own || repository === null) return { from: 'recorded', guardrails: own ?? live.guardrails };
   return { from: 'recorded_unnamed', guardrails: live.guardrails };
+}
+
+/** One bound on what a plan may destroy, and where it comes from. */
+export interface BudgetBound {
+  from: BudgetSource;
+  guardrails: Guardrails | undefined;
 }
 
 const RULES = [
@@ -92,7 +98,7 @@ const RULES = [
  */
 export function budgetErrors(
   plan: Pick<Plan, 'changes' | 'steps'>,
-  bounds: readonly { from: BudgetSource; guardrails: Guardrails | undefined }[],
+  bounds: readonly BudgetBound[],
 ): PlanError[] {
   const errors: PlanError[] = [];
   // Counted as the plan's summary counts them: a side effect (a co-named queue deleted with its

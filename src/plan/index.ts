@@ -65,6 +65,7 @@ import {
 } from './inventory.js';
 import {
   budgetErrors,
+  type BudgetBound,
   confirmDestroy,
   recordedBudget,
   recordedProtectionErrors,
@@ -144,13 +145,7 @@ export function computePlan(
   const declaredMarks = declaredProtection(desired);
   append(errors, recordedProtectionErrors(changes, live, declaredMarks, errors));
   const steps = buildSteps(ctx);
-  errors.push(
-    ...budgetErrors({ changes, steps }, [
-      { from: 'repository', guardrails: desired.config.guardrails },
-      { from: 'base', guardrails: opts.baseGuardrails },
-      recordedBudget(live, repository),
-    ]),
-  );
+  errors.push(...budgetErrors({ changes, steps }, budgetBounds(desired, live, opts)));
   const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
@@ -175,6 +170,15 @@ export function computePlan(
     ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
   };
+}
+
+/** The destroy budget's bounds (docs/plan.md, The destroy budget), for a full plan or a targeted one. */
+function budgetBounds(desired: DesiredState, live: LiveState, opts: PlanOptions): BudgetBound[] {
+  return [
+    { from: 'repository', guardrails: desired.config.guardrails },
+    { from: 'base', guardrails: opts.baseGuardrails },
+    recordedBudget(live, repositoryOfPlan(desired, opts)),
+  ];
 }
 
 /** What a plan says of the whole organisation, however little of it changes (fingerprints, inventory). */
@@ -560,7 +564,9 @@ export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOp
   const planned = planForBackend(desired, live, backend, opts);
   // After planning: the planner stays pure; only the backend knows what has no public API.
   const full = withExecution(planned, backend?.manualStep?.bind(backend));
-  return opts.targets?.length ? targetPlan(full, opts.targets) : full;
+  if (!opts.targets?.length) return full;
+  // A targeted plan spends the budget on what it does, not on the full plan it filters.
+  return targetPlan(full, opts.targets, budgetBounds(desired, live, opts));
 }
 
 /**

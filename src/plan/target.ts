@@ -13,6 +13,7 @@ import { closestNames, kindTypoHint } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
 import { push } from './context.js';
+import { type BudgetBound, budgetErrors } from './guardrails.js';
 
 /** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
 export function checkAddressSyntax(flag: string, addr: string): void {
@@ -26,7 +27,12 @@ export function checkAddressSyntax(flag: string, addr: string): void {
   }
 }
 
-export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
+/** `bounds`: the destroy budget's, counted on what the targeted plan does (docs/plan.md). */
+export function targetPlan(
+  plan: Plan,
+  targets: readonly string[],
+  bounds: readonly BudgetBound[],
+): Plan {
   if (targets.length === 0) return plan;
   const known = new Set(plan.changes.map((c) => c.address));
   for (const t of targets) {
@@ -118,13 +124,18 @@ export function targetPlan(plan: Plan, targets: readonly string[]): Plan {
   const extra = [...addresses].filter((a) => !wanted.has(a)).sort();
   const sorted = [...targets].sort();
   const partial = warning('PARTIAL_PLAN', sorted.join(', '), { targets: sorted, extra });
+  // Guardrails count what this plan destroys: PREVENT_DESTROY by address above, the rest here.
+  const own = plan.errors.filter((e) => e.code !== 'DESTROY_BUDGET' && keep(e));
+  const confirm = plan.confirm_destroy?.filter((a) => addresses.has(a)) ?? [];
+  const { confirm_destroy: _whole, ...rest } = plan;
   return {
-    ...plan,
+    ...rest,
     summary: summarizeChanges(changes),
     changes,
     steps: renumbered as Step[],
     warnings: [partial, ...plan.warnings.filter(keep)],
-    errors: plan.errors.filter(keep),
+    errors: [...own, ...budgetErrors({ changes, steps }, bounds)],
+    ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
   };
 }
 

@@ -290,3 +290,51 @@ describe('the destroy budget in CI (issue 74 item 2)', () => {
     expect(merged.code).toBe(2);
   });
 });
+
+describe('guardrails of a --target plan count what it does (docs/plan.md, The destroy budget)', () => {
+  const queue = (concurrency: number) =>
+    `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: batch\nspec:\n  pool: default\n  clusters: ["*"]\n  run_concurrency: ${concurrency}\n  action_concurrency: 1000\n`;
+  const CONFIRM = '  annotations:\n    poolsync/confirm-destroy: "true"\n';
+
+  it('max_destroy: 1, two clusters removed and a queue updated: --target Queue/batch plans and applies; one cluster passes, both fail with 2', async () => {
+    const root = tempFolder('poolsync-target-budget-');
+    const repo = join(root, 'repo');
+    const run = cli(`file:${join(root, 'cp.json')}`, {}, join(root, 'state'));
+    const budget = 'guardrails:\n  max_destroy: 1\n';
+    writeFolder(repo, {
+      ...clusters({ c1: '', c2: CONFIRM, c3: '' }, budget),
+      'queues/batch.yaml': queue(10),
+    });
+    const applied = await run('apply', repo, '--auto-approve');
+    expect(applied.code, applied.stderr).toBe(0);
+    writeFolder(repo, { ...clusters({ c3: '' }, budget), 'queues/batch.yaml': queue(20) });
+
+    const whole = await run('plan', repo, '--detailed-exitcode');
+    expect(whole.code).toBe(1);
+    expect(whole.stdout + whole.stderr).toContain('this plan would delete 2 objects');
+    const queueOnly = await run('plan', repo, '--target', 'Queue/batch', '--detailed-exitcode');
+    expect([queueOnly.code, queueOnly.stderr]).toEqual([2, '']);
+    expect(queueOnly.stdout).not.toContain('would delete');
+    expect(queueOnly.stdout).not.toContain('poolsync/confirm-destroy');
+    const one = await run('plan', repo, '--target', 'Cluster/c1', '--detailed-exitcode');
+    expect([one.code, one.stderr]).toEqual([2, '']);
+    const both = await run('plan', repo, '--target', 'Cluster/c1', '--target', 'Cluster/c2');
+    expect(both.code).toBe(1);
+    expect(both.stdout + both.stderr).toContain(
+      'this plan would delete 2 objects, over guardrails.max_destroy: 1',
+    );
+    expect(both.stdout).toContain(
+      "Needs a person's approval (poolsync/confirm-destroy): Cluster/c2.",
+    );
+
+    // Nothing destroyed, nothing to confirm: --auto-approve applies the targeted update.
+    const target = await run('apply', repo, '--target', 'Queue/batch', '--auto-approve');
+    expect(target.code, target.stderr).toBe(0);
+    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+    const names = (await cp.listClusters()).map((c) => c.name).sort();
+    const batch = await cp.getQueue('batch');
+    await cp.close();
+    expect(names).toEqual(['c1', 'c2', 'c3']);
+    expect(batch?.run_concurrency).toBe(20);
+  });
+});

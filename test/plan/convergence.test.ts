@@ -225,7 +225,7 @@ describe('convergence: plan → apply → plan shows only noop, blocked, unmanag
         expect(unaccountedStep(plan)).toBeNull();
         // Every partial plan of it (`--target`) is one `apply FILE` accepts.
         for (const c of plan.changes.filter((x) => x.action !== 'noop')) {
-          const part = targetPlan(plan, [c.address]);
+          const part = targetPlan(plan, [c.address], []);
           assertTopological(part.steps);
           expect(unaccountedStep(part), `--target ${c.address}`).toBeNull();
         }
@@ -333,14 +333,14 @@ describe('partial convergence: plan --target X → apply changes only what it sh
     for (const c of plan.changes.filter((x) => !SETTLED.has(x.action))) {
       const { cp } = await seeded();
       try {
-        const partial = targetPlan(plan, [c.address]);
+        const partial = targetPlan(plan, [c.address], []);
         await runSteps(partial, cp);
         const after = await readLiveState(cp);
         expect(unshownChanges(partial, live, after), `--target ${c.address}`).toEqual([]);
         const again = computePlan(desired, after);
         // Deleted: nothing left to target.
         if (!again.changes.some((x) => x.address === c.address)) continue;
-        const left = targetPlan(again, [c.address])
+        const left = targetPlan(again, [c.address], [])
           .changes.filter((x) => !SETTLED.has(x.action))
           .map((x) => `${x.action} ${x.address} ${JSON.stringify(x.diff)}`);
         expect(left, `--target ${c.address}`).toEqual([]);

@@ -192,7 +192,7 @@ describe('`absent: [Queue/default]`', () => {
       note: expect.stringContaining('listed absent in poolsync.yaml: then drained'),
     });
     // --target Cluster/c1 keeps it whole: the registration alone would leave it unshown.
-    const only = targetPlan(missing, ['Cluster/c1']);
+    const only = targetPlan(missing, ['Cluster/c1'], []);
     expect(change(only, 'Queue/default')?.action).toBe('delete');
     expect(only.steps.filter((s) => s.target === 'Queue/default')).toHaveLength(3);
     expect(order(missing)).toEqual(afterRegistrations);

@@ -228,7 +228,7 @@ describe('--target of a queue whose selector loses several clusters (C8)', () =>
         unpin_first: false,
       },
     );
-    const plan = targetPlan(computePlan(desired({ prune: true }), l), ['Queue/q']);
+    const plan = targetPlan(computePlan(desired({ prune: true }), l), ['Queue/q'], []);
     expectWellFormed(plan);
     expect(change(plan, 'Queue/q')?.diff).toContainEqual(
       expect.objectContaining({ path: 'clusters', before: ['c1', 'c2'], after: [] }),
