@@ -109,6 +109,9 @@ export interface FreezeStatus {
   windows: string[];
 }
 
+const MINUTE = 60_000;
+const WEEK = 7 * 24 * 60 * MINUTE;
+
 const FILE = 'suspended.json';
 const WHAT = 'suspension';
 /** Absent in files written before it was: format 1 (util/format-version.ts). */
@@ -206,12 +209,28 @@ export class Freeze {
   /** The suspension first, then a deny window, then no allow window open; null: applies may go. */
   why(): string | null {
     if (this.suspension) return freezeWords.suspended(this.suspension);
-    const now = this.clock.now();
-    const deny = this.windows.find((w) => w.kind === 'deny' && w.openAt(now));
+    return this.windowsWhy(this.clock.now());
+  }
+
+  private windowsWhy(ms: number): string | null {
+    const deny = this.windows.find((w) => w.kind === 'deny' && w.openAt(ms));
     if (deny) return freezeWords.denyWindow(deny.text);
     const allow = this.windows.filter((w) => w.kind === 'allow');
-    if (allow.length > 0 && !allow.some((w) => w.openAt(now)))
+    if (allow.length > 0 && !allow.some((w) => w.openAt(ms)))
       return freezeWords.outsideAllowWindows(allow.map((w) => w.text));
+    return null;
+  }
+
+  /**
+   * While the sync windows alone freeze applies: the first minute they let applies go (epoch
+   * ms), null when none does within a week; undefined when not frozen by windows alone.
+   */
+  windowsOpenAt(): number | null | undefined {
+    const now = this.clock.now();
+    if (this.suspension || this.windowsWhy(now) === null) return undefined;
+    // Minute by minute (windows are written to the minute), so time zones and DST need no rules.
+    for (let ms = Math.floor(now / MINUTE) * MINUTE + MINUTE; ms <= now + WEEK; ms += MINUTE)
+      if (this.windowsWhy(ms) === null) return ms;
     return null;
   }
 

@@ -97,11 +97,12 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   ): Promise<
     { ok: true; freeze: FreezeStatus; before: FreezeBefore[] } | { ok: false; reason: string }
   >;
-  /** POST /rollback: hold run `run`'s commit (rollback.ts); `done`: its first run ended. */
+  /** POST /rollback: hold run `run`'s commit (rollback.ts); `done`: its first run ended, and why it refused it. */
   rollback?(
     request: RollbackRequest,
   ): Promise<
-    { ok: true; rollback: RollbackPin; done: Promise<void> } | { ok: false; reason: string }
+    | { ok: true; rollback: RollbackPin; done: Promise<string | null> }
+    | { ok: false; reason: string }
   >;
   /**
    * Null while this replica leads (or without --leader-elect); else the leader to hand requests
@@ -531,7 +532,8 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
 /**
  * Roll back to a kept run (docs/daemon.md#rollback), with the admin token: the run's commit is
  * planned and applied as any run's (policy, approvals, freeze), and the branch head is not
- * applied until it moves or `poolsync resume`. `?wait=1` answers when that first run ended.
+ * applied until it moves or `poolsync resume`. `?wait=1` answers when that first run ended: 409
+ * when its plan had errors, which refuses the rollback (the branch is followed as before).
  */
 async function rollbackAnswer(call: Call): Promise<void> {
   const { req, res, url, h } = call;
@@ -565,7 +567,8 @@ async function rollbackAnswer(call: Call): Promise<void> {
   const answer = await h.rollback({ run, environment: named, ...said });
   if (!answer.ok) return send(res, 409, { error: answer.reason });
   if (!wait) return send(res, 202, { rollback: answer.rollback });
-  await answer.done;
+  const refused = await answer.done;
+  if (refused !== null) return send(res, 409, { error: refused, status: h.status() });
   return send(res, 200, { rollback: answer.rollback, status: h.status() });
 }
 

@@ -51,7 +51,7 @@ import { deepFreeze } from '../util/deep-freeze.js';
 import { joinedHistory, nextTerm } from './shared-history.js';
 import { countPlan } from '../plan/counts.js';
 import { approvalFields } from './approvals.js';
-import { runWords } from '../render/daemon-words.js';
+import { rollbackWords, runWords } from '../render/daemon-words.js';
 import { isRenderKind, type UnnamedRender } from '../render/rendered-files.js';
 import { SOLE_TERM, type Term } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -448,6 +448,14 @@ export class Reconciler {
     if (isOutcome(head)) return head;
     const loaded = this.take(await loadStage(ctx, head));
     const judged = isOutcome(loaded) ? loaded : await this.planned(ctx, products, head, loaded);
+    const pending = products.rollbackPending;
+    // docs/daemon.md#rollback: nothing is applied from a plan with errors, nor held against the branch.
+    if (pending && (judged.result === 'invalid' || judged.planFailed)) {
+      const why = rollbackWords.refused(pending.run, pending.commit, ctx.state.errors);
+      await this.o.rollback!.refuse(pending, why);
+      this.o.logger.warn({ rollback: pending }, why);
+      return { ...judged, message: runWords.rollbackRefused(pending.run, judged.message) };
+    }
     // An invalid head, by a validation error or a plan error: a drift run checks the last applied.
     if (judged.result !== 'invalid' && !judged.planFailed) {
       // Only a rollback and an invalid head's drift run read an earlier commit's checkout.

@@ -78,6 +78,8 @@ export class Rollback {
     private readonly shared: SharedRollback | null,
   ) {}
 
+  private refused: { run: number; since: string; why: string } | null = null;
+
   /**
    * `unread`: the file was there and did not read (set aside, util/state-file.ts); the unit then
    * suspends its applies, since what it held may have been a rollback that must not be undone.
@@ -135,6 +137,18 @@ export class Rollback {
   async headSeen(head: string | null): Promise<void> {
     if (this.pin !== null && this.pin.branchHead === null && head !== null)
       await this.keep({ ...this.pin, branchHead: head });
+  }
+
+  /** Lifts `pin`, whose plan had errors, keeping why for the one who asked (refusalOf). */
+  async refuse(pin: RollbackPin, why: string): Promise<void> {
+    await this.keep(null);
+    this.refused = { run: pin.run, since: pin.since, why };
+  }
+
+  /** Why `pin` was refused (refuse), or null: it holds, or was lifted otherwise. */
+  refusalOf(pin: RollbackPin): string | null {
+    const r = this.refused;
+    return r !== null && r.run === pin.run && r.since === pin.since ? r.why : null;
   }
 
   /** Returns the rollback lifted, or null. */

@@ -342,13 +342,14 @@ async function startUnit(
     rollback,
     /**
      * Plans and applies the commit of kept run `run` (as any run: policy, approvals, freeze) and
-     * keeps doing so until the branch moves or `poolsync resume`; `done`: that first run ended.
+     * keeps doing so until the branch moves or `poolsync resume`; `done`: that first run ended,
+     * with why it refused the rollback (its plan had errors: reconcile.ts), else null.
      */
     rollbackTo: async (
       run: number,
       by: string,
       reason: string | null,
-    ): Promise<{ pin: RollbackPin; done: Promise<void> } | string> => {
+    ): Promise<{ pin: RollbackPin; done: Promise<string | null> } | string> => {
       const { runs, lastRun } = reconciler.status();
       const kept = findKeptRun(runs, run);
       if (!source.at || !source.reach) return rollbackWords.watchedFolder;
@@ -372,7 +373,7 @@ async function startUnit(
       // The branch head is not known before its first run fetches, which logs it (fetchStage).
       const { branchHead: _unknown, ...held } = pin;
       logger.warn({ rollback: held }, rollbackWords.held(run));
-      return { pin, done: request('rollback') };
+      return { pin, done: request('rollback').then(() => rollback.refusalOf(pin)) };
     },
     status,
     request,

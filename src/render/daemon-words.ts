@@ -97,6 +97,8 @@ export const runWords = {
     `apply incomplete (${stopped === null ? `${plural(failed, 'step')} failed` : `stopped by ${stopped}`}; ${plural(notRun, 'step')} not run); the next run continues from the live state`,
   rollbackLifted: (run: number, head: string | null) =>
     `the branch moved to ${head ? short(head) : 'a new commit'}: the rollback to run #${run} is lifted and the branch is applied again`,
+  rollbackRefused: (run: number, message: string) =>
+    `${message}: the rollback to run #${run} is refused, and the branch is followed as before`,
   rollbackUnreadable: (run: number, error: string) =>
     `cannot read the commit of run #${run} (rolled back to): ${error}; nothing applied (\`poolsync resume\` lifts the rollback)`,
   branchInvalid: (head: string | null, errors: number) =>
@@ -105,8 +107,16 @@ export const runWords = {
   heldByGuardrails: (rules: readonly string[]) =>
     `held by ${rules.map((r) => (r === 'confirm_destroy' ? 'poolsync/confirm-destroy' : `guardrails.${r}`)).join(' and ')}`,
   /** An apply a freeze stopped between steps (stages/apply.ts). */
-  stoppedByFreeze: (stopped: string, ran: number, notRun: number, failed: number) =>
-    `apply stopped by ${stopped}: ${plural(ran, 'step')} done${failed > 0 ? `, ${failed} failed` : ''}, ${plural(notRun, 'step')} not started; \`poolsync resume\` plans again from the live state`,
+  /** `windowsOpenAt`: when sync windows stopped it (freeze.ts), when they let applies go again. */
+  stoppedByFreeze: (
+    stopped: string,
+    counts: { ran: number; notRun: number; failed: number },
+    windowsOpenAt: number | null | undefined,
+  ) =>
+    `apply stopped by ${stopped}: ${plural(counts.ran, 'step')} done${counts.failed > 0 ? `, ${counts.failed} failed` : ''}, ${plural(counts.notRun, 'step')} not started; ` +
+    (windowsOpenAt === undefined
+      ? '`poolsync resume` plans again from the live state'
+      : `${windowsOpenAt === null ? 'the sync windows let no apply go within a week' : `the sync windows let applies go again at ${new Date(windowsOpenAt).toISOString()}, and the first run after that (a poll, a drift run, a webhook) plans again from the live state`}; \`poolsync sync --override-freeze\` does it now`),
   /** A run merged from the history beside the Lease (daemon/shared-history.ts): no plan here. */
   planElsewhere:
     'Plan kept by another replica: this run was made by an earlier leader, whose state folder keeps its full plan.',
@@ -177,6 +187,14 @@ export const rollbackWords = {
   notDeployed: (run: number, result: string) =>
     `run #${run} ${result.replace(/_/g, ' ')}: only a run that applied its commit or found the control plane equal to it (applied, in sync) can be rolled back to`,
   noCommit: (run: number) => `run #${run} has no commit to roll back to`,
+  /** Its first run's plan had errors (or its commit did not load): nothing of it took hold. */
+  refused: (
+    run: number,
+    commit: string,
+    errors: readonly { code: string; address: string | null; message: string }[],
+  ) =>
+    `the commit of run #${run} (${short(commit)}) does not plan against the live state now (${plural(errors.length, 'error')}): nothing of it was applied, and the daemon follows the branch as before. ` +
+    errors.map((e) => `${e.address ?? e.code}: ${e.message}`).join('; '),
   held: (run: number) =>
     `rolled back to run #${run}: its commit is applied, not the branch head, until a new commit lands or \`poolsync resume\``,
   nameEnvironment: (names: string[]) =>

@@ -205,7 +205,7 @@ describe(
       const s = h.daemon.status();
       expect(s.lastRun).toMatchObject({ result: 'frozen', stopped: { by: 'freeze' } });
       expect(s.lastRun!.message).toMatch(
-        /^apply stopped by the freeze \(applies inside the sync window "deny \* 12:30-13:00 UTC"\)/,
+        /^apply stopped by the freeze \(applies inside the sync window "deny \* 12:30-13:00 UTC"\): \d+ steps done, \d+ steps not started; the sync windows let applies go again at 2026-11-23T13:00:00\.000Z, and the first run after that \(a poll, a drift run, a webhook\) plans again from the live state; `poolsync sync --override-freeze` does it now$/,
       );
     });
 

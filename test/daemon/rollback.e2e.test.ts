@@ -366,12 +366,12 @@ describe('poolsync rollback RUN', () => {
     // Refused: a run not kept, a run that applied nothing.
     const none = memoryIo(env);
     await expect(rollback(args(h.daemon.url, { run: 999 }), none)).rejects.toThrow(
-      /^Rollback refused: the daemon has no run #999 yet: the last run that finished is #\d+: `poolsync history` lists the runs kept$/,
+      /^Not rolled back: the daemon has no run #999 yet: the last run that finished is #\d+: `poolsync history` lists the runs kept$/,
     );
     await expect(
       rollback(args(h.daemon.url, { run: s.lastRun!.id }), memoryIo(env)),
     ).rejects.toThrow(
-      /^Rollback refused: run #\d+ waiting for approval: only a run that applied its commit or found the control plane equal to it \(applied, in sync\) can be rolled back to$/,
+      /^Not rolled back: run #\d+ waiting for approval: only a run that applied its commit or found the control plane equal to it \(applied, in sync\) can be rolled back to$/,
     );
 
     // Approved like any held change: the delete lands, and the run says who approved it.
@@ -402,13 +402,13 @@ describe('poolsync rollback RUN', () => {
     );
   });
 
-  it('is refused like any run when its plan would replace a protected object (prevent-destroy: a plan error, nothing applied)', async () => {
+  it('is refused as a whole when its plan would replace a protected object (prevent-destroy: a plan error): nothing applied, the branch followed as before', async () => {
     const { repo, cp } = await repoAndPlane();
     const cluster = (pool: string, guarded: boolean) =>
       `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: prod-2\n${guarded ? '  annotations:\n    poolsync/prevent-destroy: "true"\n' : ''}spec:\n  pool: ${pool}\n`;
     const prodPool = manifests()['pools/prod.yaml']!;
     const stage = prodPool.replace('name: prod', 'name: stage').replace('acme-prod', 'acme-stage');
-    repo.commit({ ...manifests(), 'clusters/prod-2.yaml': cluster('prod', true) }, 'A');
+    const a = repo.commit({ ...manifests(), 'clusters/prod-2.yaml': cluster('prod', true) }, 'A');
     const h = await daemonOn(repo, tempDir(), cp);
     const runA = h.daemon.status().lastRun!.id;
     // B lifts the protection, applied on its own (docs/plan.md#guardrails); C moves the cluster
@@ -416,23 +416,37 @@ describe('poolsync rollback RUN', () => {
     repo.commit({ 'clusters/prod-2.yaml': cluster('prod', false) }, 'B');
     await h.daemon.reconcile('webhook');
     expect(h.daemon.status().lastRun!.result).toBe('in_sync');
-    repo.commit(
+    const c = repo.commit(
       { 'pools/stage.yaml': stage, 'clusters/prod-2.yaml': cluster('stage', false) },
       'C',
     );
     await h.daemon.reconcile('webhook');
     expect(h.daemon.status().lastRun!.result).toBe('applied');
     expect((await cp.getCluster('prod-2')).pool).toBe('stage');
-    // Going back to A would replace it again, and A protects it: refused as A's own plan would be.
+    // Going back to A would replace it again, and A protects it: the rollback is refused.
     const io = memoryIo(env);
-    expect(await rollback(args(h.daemon.url, { run: runA }), io)).toBe(1);
-    expect(io.out()).toMatch(
-      /\(rollback, \d+ ms\) commit [0-9a-f]{12} \(rollback to run #\d+\): the plan has 1 error; nothing applied/,
+    const cli = ['rollback', String(runA), '--daemon', h.daemon.url, '--wait'];
+    expect(await exitOf(io, main(cli, io))).toBe(1);
+    expect(io.out()).toBe('');
+    expect(io.err()).toMatch(
+      new RegExp(
+        `^Error: Not rolled back: the commit of run #${runA} \\(${a.slice(0, 12)}\\) does not plan against the live state now \\(1 error\\): nothing of it was applied, and the daemon follows the branch as before\\. Cluster/prod-2: Cluster/prod-2 .*prevent-destroy`,
+      ),
     );
-    expect(h.daemon.status().errors).toEqual([
-      expect.objectContaining({ code: 'PREVENT_DESTROY', address: 'Cluster/prod-2' }),
-    ]);
+    const s = h.daemon.status();
+    expect(s.rollback).toBeNull();
+    expect(s.lastRun).toMatchObject({
+      result: 'failed',
+      rollback: { to: runA },
+      message: `the plan has 1 error; nothing applied: the rollback to run #${runA} is refused, and the branch is followed as before`,
+    });
     expect((await cp.getCluster('prod-2')).pool).toBe('stage');
+    // The branch head (C) is enforced again: drift is put back to it, not to A.
+    await setRunConcurrency(cp, 'batch', 3);
+    await h.daemon.reconcile('drift');
+    expect(h.daemon.status().lastRun).toMatchObject({ result: 'applied', commit: c });
+    expect(h.daemon.status().lastRun!.rollback).toBeUndefined();
+    expect((await cp.getQueue('batch')).run_concurrency).toBe(50);
   });
 
   it('fetches the commit again when the checkout lacks it, and refuses one the remote no longer serves', async () => {
@@ -470,7 +484,7 @@ describe('poolsync rollback RUN', () => {
     h = await daemonOn(repo, state, cp);
     await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
       new RegExp(
-        `^Rollback refused: commit ${a} is neither in the checkout nor fetchable from .*remote\\.git \\(was branch main rewritten\\?\\)`,
+        `^Not rolled back: commit ${a} is neither in the checkout nor fetchable from .*remote\\.git \\(was branch main rewritten\\?\\)`,
       ),
     );
     expect(h.daemon.status().rollback).toBeNull();
@@ -508,7 +522,7 @@ describe('poolsync rollback RUN', () => {
     expect(await devQueue()).toBe(20);
     // Run numbers are per environment: one must be named.
     await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
-      /^Rollback refused: run numbers are per environment: name one with --env \(dev, prod\)$/,
+      /^Not rolled back: run numbers are per environment: name one with --env \(dev, prod\)$/,
     );
     const io = memoryIo(env);
     expect(await rollback(args(h.daemon.url, { run: runA, env: 'dev' }), io)).toBe(0);
@@ -544,7 +558,7 @@ describe('poolsync rollback RUN', () => {
     const io = memoryIo(env);
     expect(await exitOf(io, main(['rollback', String(run), '--daemon', h.daemon.url], io))).toBe(1);
     expect(io.err()).toMatch(
-      /^Error: Rollback refused: this daemon watches a folder on disk \(--watch\): it keeps no commits to roll back to; put the files back/,
+      /^Error: Not rolled back: this daemon watches a folder on disk \(--watch\): it keeps no commits to roll back to; put the files back/,
     );
     expect(io.err().trimEnd().split('\n')).toHaveLength(1);
     const word = memoryIo(env);

@@ -460,7 +460,7 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
     status?: DaemonStatus;
   };
   if (res.status === 409)
-    throw new UserError(`Rollback refused: ${answer.error ?? 'unknown reason'}`);
+    throw new UserError(`Not rolled back: ${answer.error ?? 'unknown reason'}`);
   if ((res.status !== 200 && res.status !== 202) || !answer.rollback)
     throw new UserError(
       `${answered(`${base}/rollback`, res.status, answer.error)}${answer.leader ? ` (the leader is ${answer.leader})` : ''}; nothing was rolled back`,

@@ -181,15 +181,19 @@ export async function applyStage(
     !ctx.term.signal.aborted &&
     !lost.aborted;
   if (stopped !== null && byFreeze) {
-    // Stopped by the freeze: recorded as frozen, with what ran (`changed`) and what did not;
-    // `poolsync resume` plans again from the live state.
+    // Stopped by the freeze: recorded as frozen, with what ran (`changed`) and what did not; after
+    // a suspension `poolsync resume` plans again, after a sync window the first run once it ends.
     o.metrics.stoppedByFreeze.inc();
     const notRun = result.steps.filter((s) => s.status === 'not_run');
     const ran = result.steps.filter((s) => s.status === 'done').length;
     return {
       value: {
         result: 'frozen',
-        message: runWords.stoppedByFreeze(stopped, ran, notRun.length, failed.length),
+        message: runWords.stoppedByFreeze(
+          stopped,
+          { ran, notRun: notRun.length, failed: failed.length },
+          o.freeze?.windowsOpenAt?.(),
+        ),
         ...done,
         stopped: { by: 'freeze', notRun: notRun.map((s) => `${s.op} ${s.target}`) },
       },

@@ -18,7 +18,7 @@ import type { PlanCounts } from '../../plan/counts.js';
 import type { Clock } from '../../util/clock.js';
 import type { Redactor } from '../../util/redact.js';
 import type { Approvals, UnitPolicyApprovals } from '../approvals.js';
-import type { Rollback, RunRollback } from '../rollback.js';
+import type { Rollback, RollbackPin, RunRollback } from '../rollback.js';
 import type { PolicyReport } from '../../model/policy.js';
 import type { RenderedChange, UnnamedRender } from '../../render/rendered-files.js';
 import type { DaemonConfig } from '../config.js';
@@ -123,9 +123,14 @@ export interface ReconcilerOptions {
    * `onSuspend`: told when a suspension begins, before `poolsync suspend` is answered (an
    * apply in flight starts no further step); returns the unsubscribe.
    */
-  freeze?: { why(): string | null; onSuspend?(listener: (why: string) => void): () => void };
+  freeze?: {
+    why(): string | null;
+    onSuspend?(listener: (why: string) => void): () => void;
+    /** Freeze's: when the sync windows alone freeze applies, when they let them go. */
+    windowsOpenAt?(): number | null | undefined;
+  };
   /** The rollback in force (rollback.ts): its commit is planned instead of the branch head. */
-  rollback?: Pick<Rollback, 'current' | 'lift' | 'headSeen' | 'refresh'>;
+  rollback?: Pick<Rollback, 'current' | 'lift' | 'headSeen' | 'refresh' | 'refuse'>;
   clock?: Clock;
 }
 
@@ -290,6 +295,8 @@ export interface RunProducts {
   applied: ApplyOutcome | null;
   /** The run planned the commit of a rollback, not the branch head (fetch stage). */
   rollback?: RunRollback;
+  /** No run of that rollback planned its commit yet: errors in this one's plan refuse it. */
+  rollbackPending?: RollbackPin;
   /** The branch head the rollback holds back: its poolsync.yaml rules the run (fetch stage). */
   branch?: SourceSnapshot;
   /**

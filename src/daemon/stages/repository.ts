@@ -5,7 +5,7 @@
  * evaluated ends the run as `unchanged`: nothing is planned again.
  */
 import type { SourceSnapshot } from '../git-source.js';
-import type { RunRollback } from '../rollback.js';
+import type { RollbackPin, RunRollback } from '../rollback.js';
 import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../run-result.js';
 import { rollbackWords, runWords } from '../../render/daemon-words.js';
@@ -86,7 +86,14 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
   const pinned = await rolledBack(ctx, head, git.lastError === null);
   if (pinned !== null && 'result' in pinned) return { value: pinned, status: { git } };
   if (pinned !== null) snapshot = pinned.snapshot;
-  const products = pinned === null ? {} : { rollback: pinned.rollback, branch: head };
+  const products =
+    pinned === null
+      ? {}
+      : {
+          rollback: pinned.rollback,
+          branch: head,
+          ...(pinned.pending ? { rollbackPending: pinned.pending } : {}),
+        };
   const { commit } = snapshot;
   const status = { git, commit };
   const gitOnly = [...ctx.reasons].every((r) => GIT_ONLY.has(r));
@@ -111,7 +118,9 @@ async function rolledBack(
   ctx: RunContext,
   head: SourceSnapshot,
   fetched: boolean,
-): Promise<{ snapshot: SourceSnapshot; rollback: RunRollback } | Outcome | null> {
+): Promise<
+  { snapshot: SourceSnapshot; rollback: RunRollback; pending: RollbackPin | null } | Outcome | null
+> {
   const { o } = ctx;
   // Another replica may have rolled back (or lifted it) since: what they share is read first.
   await o.rollback
@@ -134,13 +143,27 @@ async function rolledBack(
     return null;
   }
   const rollback = { to: pin.run, commit: pin.commit };
+  const pending = tookHold(ctx.state.runs, o.rollback!.current!) ? null : o.rollback!.current!;
   try {
     if (!o.source.at) throw new Error(rollbackWords.watchedFolder);
-    return { snapshot: await o.source.at(pin.commit), rollback };
+    return { snapshot: await o.source.at(pin.commit), rollback, pending };
   } catch (err) {
     const message = runWords.rollbackUnreadable(pin.run, o.redactor.errorMessage(err));
     return { result: 'failed', commit: pin.commit, message };
   }
+}
+
+/**
+ * Whether a run since `pin` was asked planned its commit without errors (its apply began, or it
+ * ended in sync, planned, held or frozen): from then on a plan error fails a run, not the rollback.
+ */
+function tookHold(runs: readonly RunRecord[], pin: RollbackPin): boolean {
+  return runs.some(
+    (r) =>
+      r.rollback?.to === pin.run &&
+      r.startedAt >= pin.since &&
+      (r.phasesMs.apply !== undefined || !['failed', 'invalid', 'stopped'].includes(r.result)),
+  );
 }
 
 /**
