@@ -51,7 +51,7 @@ import type { PlanShape } from '../plan/index.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
-import { adoptedByApply, appliedState } from '../plan/inventory.js';
+import { appliedState } from '../plan/inventory.js';
 import {
   classify,
   cleanCommit,
@@ -144,8 +144,6 @@ export interface ApplyRunOptions {
 export interface PlannedFolder {
   desired: DesiredState;
   configKinds: readonly ObjectKind[];
-  /** Declared addresses an earlier build recorded without a repository: this apply adopts them. */
-  adopts: readonly string[];
 }
 
 /** The plan applied, and what running its steps did (null: it had none). */
@@ -450,8 +448,7 @@ async function planOf(
       ...planControlPlane(url, cp, locked.stateWasNew ?? null),
     },
   };
-  const adopts = adoptedByApply(made.live, plan.inventory);
-  await o.planned?.(plan, { desired, configKinds: backend.configKinds ?? [], adopts });
+  await o.planned?.(plan, { desired, configKinds: backend.configKinds ?? [] });
   return { plan, live: made.live };
 }
 

@@ -25,7 +25,6 @@ import type { DesiredState } from '../model/desired.js';
 import type { Plan, PlanControlPlane } from '../model/plan.js';
 import type { PlanOptions, PlanShape } from '../plan/index.js';
 import { driftSince, type LastApplied, type RefreshReport } from '../plan/refresh.js';
-import { adoptedByApply } from '../plan/inventory.js';
 import type { PaceListener } from '../util/pacer.js';
 import { loadRepository, type FileAnalysis, type LoaderOptions } from '../manifests/index.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -94,8 +93,6 @@ export interface Planned {
   desired: DesiredState;
   /** The kinds the backend takes as configuration only (rendered to files, never planned). */
   configKinds?: readonly ObjectKind[];
-  /** Declared addresses an earlier build recorded without a repository: the apply adopts them. */
-  adopts?: readonly string[];
 }
 
 export type PlanOutcome =
@@ -230,9 +227,8 @@ async function planned(
   const { controlPlane } = cp;
   const plan = controlPlane ? { ...made.plan, control_plane: controlPlane } : made.plan;
   const configKinds = cp.backend?.configKinds ?? [];
-  const adopts = made.live ? adoptedByApply(made.live, plan.inventory) : [];
   const { counts } = made;
-  return { kind: classify(plan), plan, counts, desired: made.desired, configKinds, adopts };
+  return { kind: classify(plan), plan, counts, desired: made.desired, configKinds };
 }
 
 export type PipelineResult =

@@ -224,11 +224,13 @@ export function planInventory(
     gone = own.filter((a) => !wanted(a) && !(here ??= liveObjects(live)).has(a));
   }
   const { guardrails } = desired.config;
+  const adopts = adoptedByApply(live, declared, repository);
   return {
     found: live.inventory !== null,
     ...(repository !== null ? { repository } : {}),
     declared,
     gone,
+    ...(adopts.length > 0 ? { adopts } : {}),
     ...marks,
     ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails: { ...guardrails } } : {}),
   };
@@ -379,17 +381,26 @@ export function inventoryBehind(
 }
 
 /**
- * What a plan's apply adopts: the addresses it declares that an earlier build recorded without a
- * repository (inventory format 1), recorded as its repository's from then on (docs/plan.md, Prune
- * scope). A plan naming no repository records them as that build did: none.
+ * What a plan's apply adopts: the declared live objects poolsync did not apply, in no
+ * repository's part of the inventory (made by another tool, or recorded without a repository by
+ * an earlier build), recorded as `repository`'s from then on (docs/plan.md, Prune by inventory).
+ * A plan naming no repository records those as that build did, without one: only the unrecorded.
  */
-export function adoptedByApply(
-  live: Pick<LiveState, 'inventory' | 'inventory_owners'>,
-  inventory: PlanInventory | undefined,
+function adoptedByApply(
+  live: LiveState,
+  declared: readonly string[],
+  repository: string | null,
 ): string[] {
-  if (inventory?.repository === undefined) return [];
-  const { other } = ownership(live, inventory.repository);
-  return inventory.declared.filter((a) => other(a) === '');
+  const { own, other } = ownership(live, repository);
+  const mine = sortedHas(ascending(own ?? []));
+  const forgotten = sortedHas(ascending(live.forgotten ?? []));
+  const unowned = (by: string | undefined) =>
+    by === undefined || (by === '' && repository !== null);
+  // Most plans declare only what they hold: the live objects by address only for the others.
+  const candidates = declared.filter((a) => !mine(a) && !forgotten(a) && unowned(other(a)));
+  if (candidates.length === 0) return [];
+  const here = liveObjects(live);
+  return candidates.filter((a) => here.has(a));
 }
 
 /**

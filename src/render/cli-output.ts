@@ -19,7 +19,7 @@ import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
-import { countsText, plural, SYMBOL } from './common.js';
+import { adoptionLine, countsText, plural, SYMBOL } from './common.js';
 import { countPlan, isSideEffect } from '../plan/counts.js';
 import { listAddresses } from './reasons.js';
 import { renderJsonParts } from './json.js';
@@ -203,27 +203,22 @@ export function nothingDeclared(dir: string, prune: boolean): string {
 }
 
 /**
- * Objects an earlier poolsync recorded without a repository (inventory format 1) that `what` names
- * (`this repository declares`, `written`): the next apply of `repository` adopts them, said once.
+ * `export`: objects it wrote that an earlier poolsync recorded without a repository (inventory
+ * format 1): the next apply of `repository` adopts them, said once.
  */
-export function adoptionNote(
-  addresses: readonly string[],
-  what: string,
-  repository: string,
-): string {
+export function adoptionNote(addresses: readonly string[], repository: string): string {
   const one = addresses.length === 1;
   const them = one ? 'it' : 'them';
   return escapeTerminal(
-    `${plural(addresses.length, 'object')} ${what} ${one ? 'was' : 'were'} recorded in the inventory by an earlier poolsync, without the repository that applied ${them}: ${listAddresses(addresses)}. ` +
+    `${plural(addresses.length, 'object')} written ${one ? 'was' : 'were'} recorded in the inventory by an earlier poolsync, without the repository that applied ${them}: ${listAddresses(addresses)}. ` +
       `The next apply of ${repository} records ${them} as its own, and with prune: true then deletes ${one ? 'it' : 'each'} once its manifest is removed (docs/plan.md, Prune scope).`,
   );
 }
 
-/** `plan DIR` and `apply DIR`: what `plan`'s apply adopts, said once after the plan (a line). */
-export function adoptionLine(plan: Plan, adopts: readonly string[]): string {
-  if (adopts.length === 0) return '';
-  const repository = plan.inventory?.repository ?? 'this repository';
-  return `${adoptionNote(adopts, 'this repository declares', repository)}\n`;
+/** What the plan's apply adopts, as a line of its own (beside a JSON plan, which has no footnotes). */
+export function adoptionText(plan: Plan): string {
+  const line = adoptionLine(plan);
+  return line === null ? '' : `${escapeTerminal(line)}\n`;
 }
 
 const SIGN = { add: '+', change: '~', remove: '-' } as const;

@@ -353,8 +353,24 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
     ...repositoryConflictLines(plan),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
     scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
+    adoptionLine(plan),
     plan.confirm_destroy?.length ? confirmDestroyLine(plan.confirm_destroy) : null,
   ].filter((l): l is string => l !== null);
+}
+
+/**
+ * What the apply takes over (docs/plan.md, Prune by inventory): said, as Terraform says "will be
+ * imported", since no change shows it and prune later deletes what it adopts.
+ */
+export function adoptionLine(plan: Pick<Plan, 'inventory'>): string | null {
+  const adopts = plan.inventory?.adopts ?? [];
+  if (adopts.length === 0) return null;
+  const one = adopts.length === 1;
+  return (
+    `Adopts ${plural(adopts.length, 'object')} poolsync did not apply: ${listAddresses(adopts)}. ` +
+    `The apply records ${one ? 'it' : 'them'} as this repository's; with prune: true, removing ` +
+    `${one ? 'its manifest then deletes it' : 'a manifest then deletes its object'}.`
+  );
 }
 
 /**

@@ -562,25 +562,24 @@ describe(
       expect(new Set(json.objects.map((o) => o.repository))).toEqual(new Set([null]));
       expect(json.repositories).toEqual([{ repository: null, count: lines.length }]);
 
-      // Plan and export say once, before, that the first apply adopts them, and for whom.
+      // Plan and export say once, before, that the first apply adopts them (export: for whom).
       const said = (out: string) =>
-        out.split('\n').filter((l) => l.includes('by an earlier poolsync, without'));
-      const adopts = (what: string, first: string, whose: string) =>
-        `${lines.length} objects ${what} were recorded in the inventory by an earlier poolsync, without the repository that applied them: ${first} and ${lines.length - 5} more. ` +
-        `The next apply of ${whose} records them as its own, and with prune: true then deletes each once its manifest is removed (docs/plan.md, Prune scope).`;
+        out.split('\n').filter((l) => /by an earlier poolsync, without|did not apply:/.test(l));
       const planned = await cli('plan', full);
       expect([planned.code, planned.stderr]).toEqual([0, '']);
       const declared =
         'Cluster/dev-europe-west4, Cluster/dev-us-central1, Cluster/prod-eu-west-1, Cluster/prod-us-east-1, Cluster/prod-us-west-2';
       expect(said(planned.stdout)).toEqual([
-        adopts('this repository declares', declared, realpathSync(full)),
+        `Adopts ${lines.length} objects poolsync did not apply: ${declared} and ${lines.length - 5} more. The apply records them as this repository's; with prune: true, removing a manifest then deletes its object.`,
       ]);
+      expect((await planOf(full)).inventory?.adopts).toHaveLength(lines.length);
       const exported = await cli('export', '--dir', join(root, 'exported'));
       expect(exported.code, exported.stderr).toBe(0);
       const files =
         'ClusterPool/dev, ClusterPool/prod, ClusterPool/research, Cluster/dev-europe-west4, Cluster/dev-us-central1';
       expect(said(exported.stderr)).toEqual([
-        `Warning: ${adopts('written', files, realpathSync(join(root, 'exported')))}`,
+        `Warning: ${lines.length} objects written were recorded in the inventory by an earlier poolsync, without the repository that applied them: ${files} and ${lines.length - 5} more. ` +
+          `The next apply of ${realpathSync(join(root, 'exported'))} records them as its own, and with prune: true then deletes each once its manifest is removed (docs/plan.md, Prune scope).`,
       ]);
 
       // The repository that declares them applies: nothing to send, its entries adopted, as said.

@@ -137,6 +137,57 @@ describe('prune by inventory', () => {
     expect(computePlan(repo(), state(APPLIED)).live_fingerprint).not.toBe(plan.live_fingerprint);
   });
 
+  it("says what its apply adopts: declared live objects in no repository's part of the inventory", () => {
+    const d = desired({
+      prune: true,
+      pools: { prod: contract('prod') },
+      clusters: {
+        c1: { pool: 'prod' },
+        c2: { pool: 'prod' },
+        'hand-1': { pool: 'prod' },
+        'new-1': { pool: 'prod' },
+      },
+    });
+    const owned = (
+      owners: Record<string, string[]>,
+      { unnamed = [] as string[], forgotten = [] as string[] } = {},
+    ): LiveState => ({
+      ...state([...Object.values(owners).flat(), ...unnamed].sort()),
+      inventory_owners: owners,
+      ...(forgotten.length ? { forgotten } : {}),
+    });
+    const adopts = (l: LiveState, repository: string | null = 'here') =>
+      computePlan(d, l, { repository }).inventory?.adopts;
+    // Made by hand (hand-1), and recorded by an earlier build without a repository (c2): adopted;
+    // its own (c1, prod) and the one it creates (new-1) are not.
+    const l = owned({ here: ['Cluster/c1', 'ClusterPool/prod'] }, { unnamed: ['Cluster/c2'] });
+    expect(adopts(l)).toEqual(['Cluster/c2', 'Cluster/hand-1']);
+    expect(renderText(computePlan(d, l, { repository: 'here' }), { color: false })).toContain(
+      "\nAdopts 2 objects poolsync did not apply: Cluster/c2, Cluster/hand-1. The apply records them as this repository's; with prune: true, removing a manifest then deletes its object.\n",
+    );
+    // A plan naming no repository records an unnamed entry as it was: only the hand-made one.
+    expect(adopts(l, null)).toEqual(['Cluster/hand-1']);
+    // Another repository's is left to it (REPOSITORY_CONFLICT); a forgotten one stays forgotten.
+    expect(
+      adopts(owned({ here: ['ClusterPool/prod'], there: ['Cluster/c1', 'Cluster/c2'] }), 'here'),
+    ).toEqual(['Cluster/hand-1']);
+    expect(
+      adopts(
+        owned(
+          { here: ['Cluster/c1', 'ClusterPool/prod'] },
+          { forgotten: ['Cluster/c2', 'Cluster/hand-1'] },
+        ),
+      ),
+    ).toBeUndefined();
+    // A first run adopts every declared live object.
+    expect(adopts(state(null))).toEqual([
+      'Cluster/c1',
+      'Cluster/c2',
+      'Cluster/hand-1',
+      'ClusterPool/prod',
+    ]);
+  });
+
   it('prune off: nothing is deleted, the inventory still records what is declared', () => {
     const d = repo();
     const plan = computePlan({ ...d, config: { ...d.config, prune: false } }, state(APPLIED));

@@ -253,7 +253,7 @@ describe('import into a folder that lacks what the object names', () => {
     // A folder that does not plan may be no repository of this control plane: nothing recorded.
     const inventory = `${state}.inventory.json`;
     expect(queue.stdout).toContain(
-      `\nNothing was recorded in the inventory (${inventory}) while the folder does not validate: the first apply once it validates records what it declares.\n`,
+      `\nNothing was recorded in the inventory (${inventory}) while the folder does not validate: the first apply of its manifest records it once it validates.\n`,
     );
     expect(existsSync(inventory)).toBe(false);
     const pool = await run('ClusterPool/hand');

@@ -27,7 +27,7 @@ import type { Plan } from '../../model/plan.js';
 import { hasNoChanges } from '../../render/common.js';
 import { renderTextParts } from '../../render/text.js';
 import {
-  adoptionLine,
+  adoptionText,
   confirmDestroyRefused,
   nothingToApply,
   printRunbook,
@@ -214,8 +214,8 @@ async function applyTo(
           );
         const notes = json ? io.stderr : io.stdout;
         if (rendered && rendered.text !== '') notes.write(rendered.text);
-        // As plan says it, before the question: this apply is the one that adopts them.
-        if (folder) notes.write(adoptionLine(plan, folder.adopts));
+        // The text plan says what it adopts; JSON's reader is told too, before the question.
+        if (json) notes.write(adoptionText(plan));
         await policies.check(plan, folder?.desired);
       },
       approve: async (plan) => {

@@ -225,7 +225,7 @@ async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<st
   const flags = { dir: whole, env: env?.name };
   return [...by].map(([other, addresses]) => {
     // An earlier build's record (inventory format 1) names no repository: this one's apply adopts them.
-    if (other === '') return adoptionNote(addresses, 'written', here);
+    if (other === '') return adoptionNote(addresses, here);
     const one = addresses.length === 1;
     const them = one ? 'it' : 'them';
     const import1 = commandLine(['poolsync', 'import', addresses[0]!], flags);
@@ -483,13 +483,17 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
     const words = importedWords(args, whole, target, file.path, names, declared, validates);
     io.stdout.write(`${words}\n`);
     const forgotten = live.forgotten?.includes(args.address) ?? false;
+    const from = Object.entries(live.inventory_owners ?? {}).find(([, l]) =>
+      l.includes(args.address),
+    )?.[0];
     // Only into a folder that plans: one that does not may be no repository of this control plane.
-    if (!validates) io.stdout.write(`${notRecorded(args.address, store, forgotten)}\n`);
-    else {
+    if (!validates) {
+      const other = from === (await folderRepository(args.dir)) ? undefined : from;
+      io.stdout.write(
+        `Nothing was recorded in the inventory (${store.where}) while the folder does not validate: ${toRecord(args.address, forgotten, other, ' once it validates')}.\n`,
+      );
+    } else {
       const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
-      const from = Object.entries(live.inventory_owners ?? {}).find(([, l]) =>
-        l.includes(args.address),
-      )?.[0];
       await adopt(store, how, { address: args.address, forgotten, from }, args.dir, io);
     }
   } finally {
@@ -753,12 +757,14 @@ async function adopt(
   dir: string,
   io: Io,
 ): Promise<void> {
+  let repository: string | undefined;
   try {
     // Under apply's locks, as forget: an apply recording the inventory meanwhile would drop it.
     const { underApplyLocks } = await import('../../ops/apply-run.js');
-    const repository = await folderRepository(dir);
+    const here = await folderRepository(dir);
+    repository = here;
     const added = await underApplyLocks(how, (inventory) =>
-      adoptIntoInventory(inventory, [address], repository),
+      adoptIntoInventory(inventory, [address], here),
     );
     const taken = from
       ? ` for repository ${repository}, taken from repository ${from}, which no longer prunes it`
@@ -769,21 +775,30 @@ async function adopt(
         : `Recorded 1 adopted object in the inventory (${store.where})${taken}: with prune: true, poolsync deletes it once it leaves the repository.\n`,
     );
   } catch (err) {
-    const next = forgotten
-      ? `It stays forgotten (an apply keeps that mark): run \`poolsync import ${address}\` again to manage it`
-      : 'The first apply of its manifest records it';
+    const next = toRecord(address, forgotten, from === repository ? undefined : from, '');
     io.stderr.write(
-      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. ${next}.\n`,
+      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. ${next[0]!.toUpperCase()}${next.slice(1)}.\n`,
     );
   }
 }
 
-/** Why an import into a folder that does not validate recorded nothing, and what records it. */
-function notRecorded(address: string, store: InventoryStore, forgotten: boolean): string {
-  const then = forgotten
-    ? `it stays forgotten (an apply keeps that mark): run \`poolsync import ${address}\` again once it validates`
-    : 'the first apply once it validates records what it declares';
-  return `Nothing was recorded in the inventory (${store.where}) while the folder does not validate: ${then}.`;
+/**
+ * What records ADDRESS when import could not: the first apply of its manifest adopts an object no
+ * repository applied, but never takes one over from another repository (REPOSITORY_CONFLICT) nor
+ * one forgotten (an apply keeps that mark), so those need import run again (docs/plan.md, Prune scope).
+ */
+function toRecord(
+  address: string,
+  forgotten: boolean,
+  from: string | undefined,
+  /** When the folder may be applied: ` once it validates`, or '' now. */
+  when: string,
+): string {
+  const again = `run \`poolsync import ${address}\` again${when}`;
+  if (forgotten) return `it stays forgotten (an apply keeps that mark): ${again}`;
+  if (from)
+    return `repository ${from} applied it, and an apply never takes it over (it leaves it as ${from} applied it: REPOSITORY_CONFLICT), so ${again} to hand it over`;
+  return `the first apply of its manifest records it${when}`;
 }
 
 /** `--lock-timeout`, refused before anything is read as apply refuses it. */

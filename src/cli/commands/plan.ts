@@ -23,7 +23,7 @@ import {
   type PlanKey,
 } from '../../render/plan-file.js';
 import {
-  adoptionLine,
+  adoptionText,
   describePromotion,
   nothingDeclared,
   renderedFileChanges,
@@ -219,7 +219,8 @@ async function planShown(
       : renderParts(plan, args.output, useColor(args.color, io), note),
   );
   if (rendered.text !== '') notes.write(rendered.text);
-  notes.write(adoptionLine(plan, result.adopts ?? []));
+  // Text and Markdown say it under the plan; beside JSON's `adopts`, the reader is told too.
+  if (args.output === 'json') notes.write(adoptionText(plan));
   if (policies) notes.write(policyText(policies));
   if (!policyAllows(policies)) {
     if (args.out) io.stderr.write(`The policies fail: the plan is not saved to ${args.out}.\n`);

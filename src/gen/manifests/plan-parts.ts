@@ -44,6 +44,8 @@ export interface PlanParts {
     declared: string[];
     /** Inventory addresses of objects neither live nor declared: dropped */
     gone: string[];
+    /** Declared live objects poolsync did not apply (in no repository's part of the inventory, or recorded without one by an earlier build): the apply records them as this repository's, and with prune: true removing a manifest then deletes its object (docs/plan.md, Prune by inventory). Absent: none */
+    adopts?: string[];
     /** Declared addresses annotated poolsync/prevent-destroy: "true": recorded as protected when the plan is applied; a declared address not listed lifts its recorded mark (docs/plan.md, Protection). Absent: none */
     prevent_destroy?: string[];
     /** Likewise poolsync/confirm-destroy: "true". Absent: none */
