@@ -697,6 +697,9 @@ const daemonOutput = {
 
 const oneEnvironment = { alias: 'e', ...text('With environments: only this one') } as const;
 
+/** How long `sync` and `rollback` wait for their run: as long as a follower waits for it. */
+export const DEFAULT_RUN_WAIT = '1h';
+
 const status = {
   command: 'status',
   describe: 'What a running daemon reports: outcome, commit, control plane, last run, held changes',
@@ -724,6 +727,9 @@ const sync = {
         env: { ...oneEnvironment, describe: 'With environments: reconcile only this one' },
         'admin-token-file': adminTokenFile,
         wait: flag('Wait for the run and show its result (--no-wait: only ask)', true),
+        timeout: text(
+          `With --wait: how long to wait for the run (its apply) before giving up, e.g. 10m, 2h (default ${DEFAULT_RUN_WAIT}); the daemon goes on with it`,
+        ),
         'override-freeze': toggle(
           'Apply although applies are frozen (poolsync suspend, a sync window): this run only',
         ),
@@ -806,6 +812,9 @@ const rollback = {
         reason: text('Why, shown in /status and on the dashboard'),
         as: text('Who rolls back, recorded with it (default: user@host)'),
         wait: flag('Wait for the rollback’s run and show it (--no-wait: only ask)', true),
+        timeout: text(
+          `With --wait: how long to wait for the run (its apply) before giving up, e.g. 10m, 2h (default ${DEFAULT_RUN_WAIT}); the daemon goes on with it`,
+        ),
         output: daemonOutput,
       })
       .example('$0 rollback 12 --reason "incident 42" --daemon http://poolsync:8080', 'Go back'),

@@ -9,12 +9,7 @@ import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/config-options.js';
 import type { FreezeStatus } from '../../daemon/freeze.js';
-import {
-  HAND_OFF_WAIT_MS,
-  WAITED_HAND_OFF_MS,
-  WRONG_BEARER,
-  type FreezeBefore,
-} from '../../daemon/http.js';
+import { HAND_OFF_WAIT_MS, WRONG_BEARER, type FreezeBefore } from '../../daemon/http.js';
 import { renderText, renderedOfRun } from '../../render/text.js';
 import { countsText, plural } from '../../render/common.js';
 import {
@@ -47,7 +42,18 @@ import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/sugges
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
 import { isLoopback, noAnswerWords, oversizedHeaders, PROXY_REFUSED } from '../../util/reach.js';
-import { CallDeadline, limitOf, limitWords, transportLimits } from '../../util/transport-limits.js';
+import {
+  CallDeadline,
+  LIMIT_SETTINGS,
+  limitOf,
+  limitWords,
+  noticeSilence,
+  transportLimits,
+  type TransportLimits,
+  type WaitListener,
+} from '../../util/transport-limits.js';
+import { durationRefusal, formatDuration, parseDuration } from '../../util/duration.js';
+import { retryAfterMs } from '../../util/backoff.js';
 import {
   anything,
   bool,
@@ -59,7 +65,12 @@ import {
   str,
   type Shape,
 } from '../../util/json-shape.js';
-import { DEFAULT_DAEMON_URL, daemonUrl, type DaemonClientArgs } from '../define.js';
+import {
+  DEFAULT_DAEMON_URL,
+  DEFAULT_RUN_WAIT,
+  daemonUrl,
+  type DaemonClientArgs,
+} from '../define.js';
 import type { Io } from '../io.js';
 import { headerToken } from '../../util/bound-secret.js';
 import { KEPT_RESULTS } from '../../daemon/run-result.js';
@@ -242,8 +253,7 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
     args.env !== undefined && `environment=${encodeURIComponent(args.env)}`,
   ].filter(Boolean);
   const path = `/reconcile${query.length > 0 ? `?${query.join('&')}` : ''}`;
-  // A run takes as long as its apply: waited for as `POST /reconcile?wait=1` does.
-  const res = await post(path, undefined, args.wait ? WAITED_HAND_OFF_MS : undefined);
+  const res = await post(path, undefined, waited(args, io, 'sync'));
   const body = res.json as { error?: string; runs?: RunMade[] };
   if (res.status !== 200 && res.status !== 202)
     throw new UserError(answered(`${base}/reconcile`, res.status, body.error));
@@ -272,6 +282,16 @@ export async function sync(args: DaemonClientArgs, io: Io): Promise<number> {
         io.stdout.write(firstErrorLines(e.errors));
     }
   return runs.some((m) => failed(m.run.result)) ? 1 : 0;
+}
+
+/** With --wait, the run waited for, --timeout at most (a run answers at its end); else a hand-off. */
+function waited(args: DaemonClientArgs, io: Io, command: string): Held | undefined {
+  if (!args.wait) return undefined;
+  const given = args.timeout ?? DEFAULT_RUN_WAIT;
+  const runMs = parseDuration(given);
+  if (runMs === 0) throw new UserError(`--timeout: "${given}" is no limit: give more than zero`);
+  if (runMs === null) throw new UserError(`--timeout: ${durationRefusal(given, '10m or 2h')}`);
+  return { runMs, command, stderr: io.stderr };
 }
 
 /** How many of a failed run's errors `sync` shows under it. */
@@ -451,7 +471,7 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
   const res = await post(
     `/rollback${args.wait ? '?wait=1' : ''}`,
     body,
-    args.wait ? WAITED_HAND_OFF_MS : undefined,
+    waited(args, io, 'rollback'),
   );
   const answer = res.json as {
     error?: string;
@@ -496,21 +516,29 @@ export async function rollback(args: DaemonClientArgs, io: Io): Promise<number> 
 }
 
 /**
- * `URL answered HTTP N: why`. A 404 without the daemon's words is no daemon's: every path asked
- * here is one a daemon serves.
+ * `URL answered HTTP N: why`, and what to do. A 404 without the daemon's words is no daemon's:
+ * every path asked here is one a daemon serves; a 401 or 502-504 without them, a proxy's.
  */
 function answered(url: string, status: number, why?: string): string {
-  const hint =
-    status === 404 && !why
-      ? ': is --daemon (POOLSYNC_DAEMON_URL) the URL of a poolsync daemon? It prints it as it starts'
-      : '';
+  const hint = why ? '' : (PROXY_STATUS[status] ?? '');
   return `${url} answered HTTP ${status}${why ? `: ${why}` : ''}${hint}`;
 }
+
+const PROXY_STATUS: Record<number, string> = {
+  404: ': is --daemon (POOLSYNC_DAEMON_URL) the URL of a poolsync daemon? It prints it as it starts',
+  401: ", not in a poolsync daemon's words (the daemon names the token it takes): a proxy or an ingress in front of it asks for a login poolsync does not send; point --daemon (POOLSYNC_DAEMON_URL) past it, or have it let poolsync through",
+  502: ': a proxy or load balancer in front of the daemon answered: the daemon behind it is down or restarting; check it (its log, its pod) and retry once it is up',
+};
+PROXY_STATUS[503] = PROXY_STATUS[502]!;
+PROXY_STATUS[504] = PROXY_STATUS[502]!;
 
 async function readStatus(at: DaemonAt, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
   const base = at.base;
   const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env, at.setting);
-  if (res.status !== 200) throw new UserError(answered(`${base}/status`, res.status));
+  if (res.status !== 200)
+    throw new UserError(
+      answered(`${base}/status`, res.status, (res.json as { error?: string }).error),
+    );
   // What is read of it checked first: a network answer, whatever it holds, is never a TypeError.
   const problem = shapeProblem('status', STATUS_SHAPE, res.json);
   if (problem !== null)
@@ -661,40 +689,59 @@ function runText(run: RecentRun): string {
 }
 
 /**
+ * How long the daemon may hold a request before it answers: a follower's hand-off (HAND_OFF_WAIT_MS),
+ * waited beyond the read timeout; or a run waited for (`?wait=1`), at most `runMs` (--timeout),
+ * told on stderr once its silence lasts.
+ */
+type Held = { handOffMs: number } | { runMs: number; command: string; stderr: Io['stderr'] };
+
+/**
  * One request, never decompressed, bounded as every client is (util/transport-limits.ts, from
- * the environment); `handOffMs`: how long the daemon may hold it before answering (a follower's
- * hand-off wait), waited beyond the read timeout; no answer, or one that is not a JSON object,
- * is a UserError.
+ * the environment) and by what the daemon may hold it (`held`); no answer, or one that is not a
+ * JSON object, is a UserError.
  */
 async function daemonRequest(
   url: string,
   init: { method: string; headers?: Record<string, string>; body?: string },
   env: NodeJS.ProcessEnv,
   setting: string,
-  handOffMs?: number,
+  held?: Held,
 ): Promise<{ status: number; json: unknown }> {
-  const limits = transportLimits({}, env);
+  const given = transportLimits({}, env);
+  const limits = { ...given };
+  const handOffMs = held && 'handOffMs' in held ? held.handOffMs : HAND_OFF_WAIT_MS;
+  const run = held && 'runMs' in held ? held : null;
   // A follower answers when the leader did, or with a 503 when its wait ends: nothing before.
-  if (handOffMs !== undefined) {
+  if (held !== undefined) {
     limits.readTimeoutMs += handOffMs;
     limits.callTimeoutMs = Math.max(limits.callTimeoutMs, limits.readTimeoutMs);
   }
+  // A run answers at its end, however long its apply: only --timeout bounds the wait.
+  if (run) limits.callTimeoutMs = run.runMs;
   const dispatcher = new Agent({
     connect: { timeout: limits.connectTimeoutMs },
-    headersTimeout: limits.readTimeoutMs,
+    headersTimeout: run ? 0 : limits.readTimeoutMs,
     bodyTimeout: limits.readTimeoutMs,
     maxResponseSize: limits.maxResponseBytes,
   });
   const deadline = new CallDeadline(limits);
+  const heard = run
+    ? noticeSilence({ ...given, callTimeoutMs: run.runMs }, url, runNotice(run))
+    : () => {};
   const failed = (err: unknown) => {
     const limit = limitOf(err);
     const answered = oversizedHeaders(err);
+    const extended = held !== undefined && given.callTimeoutMs < limits.callTimeoutMs;
     return new UserError(
-      limit
-        ? `the daemon at ${url}: ${limitWords(limit, limits, undefined, err, false)}; check --daemon (its status address)`
-        : answered
-          ? `the daemon at ${url}: ${answered}`
-          : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, setting, limits.proxyVariable)}`,
+      run && limit === 'call'
+        ? `the daemon at ${url}: no answer within ${formatDuration(run.runMs)} (--timeout), the longest \`poolsync ${run.command}\` waits for its run; the daemon may still be running it: \`poolsync status\` shows how it ends; raise --timeout if its applies take longer`
+        : held !== undefined && (limit === 'read' || (limit === 'call' && extended))
+          ? `the daemon at ${url}: ${heldWords(err, given, handOffMs)}; check --daemon (its status address)`
+          : limit
+            ? `the daemon at ${url}: ${limitWords(limit, given, undefined, err, false)}; check --daemon (its status address)`
+            : answered
+              ? `the daemon at ${url}: ${answered}`
+              : `cannot reach the daemon at ${url}: ${noAnswerWords(err, new URL(url).origin, setting, limits.proxyVariable)}`,
     );
   };
   try {
@@ -703,6 +750,8 @@ async function daemonRequest(
       res = await request(url, { ...init, dispatcher, signal: deadline.signal });
     } catch (err) {
       throw failed(err);
+    } finally {
+      heard();
     }
     const text = await res.body.text().catch((err: unknown) => Promise.reject(failed(err)));
     let json: unknown;
@@ -711,17 +760,27 @@ async function daemonRequest(
     } catch {
       // not JSON: refused below
     }
+    const bare = url.split('?')[0]!;
     if (res.statusCode === 407)
       throw new UserError(`cannot reach the daemon at ${url}: ${PROXY_REFUSED}`);
+    if (res.statusCode === 429) {
+      const ms = retryAfterMs(res.headers['retry-after']);
+      const when = ms === null ? 'in a minute' : `after ${formatDuration(ms)} (its Retry-After)`;
+      throw new UserError(
+        `${bare} answered HTTP 429 (too many requests): the daemon, or a proxy in front of it, limits how often it is asked; nothing was done: retry ${when}`,
+      );
+    }
     // Every answer of the daemon is a JSON object: its fields are read without a TypeError.
     if (typeof json !== 'object' || json === null || Array.isArray(json))
       throw new UserError(
-        `${url} answered HTTP ${res.statusCode} with a body that is not a JSON object: is --daemon a poolsync daemon?`,
+        NOT_THE_DAEMONS.has(res.statusCode)
+          ? answered(bare, res.statusCode)
+          : `${url} answered HTTP ${res.statusCode} with a body that is not a JSON object: is --daemon a poolsync daemon?`,
       );
     const code = res.statusCode >= 400 ? controlPlaneCode(json) : null;
     if (code !== null)
       throw new NotADaemon(
-        `${url.split('?')[0]} answered HTTP ${res.statusCode}${code} as a control plane does, not as a poolsync daemon: ${setting} must be the daemon's own address, which \`poolsync daemon\` prints as it starts (default ${DEFAULT_DAEMON_URL}); a control plane's URL is for --control-plane (plan, apply)`,
+        `${bare} answered HTTP ${res.statusCode}${code} as a control plane does, not as a poolsync daemon: ${setting} must be the daemon's own address, which \`poolsync daemon\` prints as it starts (default ${DEFAULT_DAEMON_URL}); a control plane's URL is for --control-plane (plan, apply)`,
       );
     return { status: res.statusCode, json };
   } finally {
@@ -729,6 +788,32 @@ async function daemonRequest(
     void dispatcher.destroy();
   }
 }
+
+/** What stops a request a follower may hold, in its parts: the read timeout and the hand-off. */
+function heldWords(err: unknown, limits: TransportLimits, handOffMs: number): string {
+  const { env } = LIMIT_SETTINGS.read;
+  const total = formatDuration(limits.readTimeoutMs + handOffMs);
+  const what = bodyGap(err) ? `nothing was received for ${total}` : `no answer within ${total}`;
+  return `${what}: its ${formatDuration(limits.readTimeoutMs)} read timeout (${env}) + ${formatDuration(handOffMs)} a follower may take to hand the request to the leader; the daemon or the network stalled: raise ${env} if it is only slow`;
+}
+
+/** Whether `err` is undici's gap in a body (not the headers' wait). */
+function bodyGap(err: unknown): boolean {
+  for (let e: unknown = err, i = 0; e instanceof Error && i < 5; e = e.cause, i++)
+    if ((e as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') return true;
+  return false;
+}
+
+/** One line on stderr when a waited run is silent a while: what it waits for, and how long. */
+function runNotice(run: { runMs: number; stderr: Io['stderr'] }): WaitListener {
+  return ({ url, silentMs }) =>
+    void run.stderr.write(
+      `Waiting for ${url}: the daemon answers when the run ends (no answer for ${formatDuration(silentMs)}); giving up after ${formatDuration(run.runMs)} (--timeout); Ctrl-C stops.\n`,
+    );
+}
+
+/** Statuses a daemon answers in JSON: in another body, a proxy's or a gateway's (answered()). */
+const NOT_THE_DAEMONS = new Set([401, 502, 503, 504]);
 
 /**
  * ` (CODE)` of a refusal in a control plane's form, `{code, message}` (REST, flyteadmin, Union's
@@ -768,11 +853,11 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
         : `${unreachable.message}${/[.?!]$/.test(unreachable.message) ? '' : '.'} Once it answers, ${missing}`,
     );
   }
-  return async (path: string, body?: object, handOffMs = HAND_OFF_WAIT_MS) => {
+  return async (path: string, body?: object, held: Held = { handOffMs: HAND_OFF_WAIT_MS }) => {
     const headers: Record<string, string> = { authorization: `Bearer ${admin.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const init = { method: 'POST', headers, body: body && JSON.stringify(body) };
-    const res = await daemonRequest(`${base}${path}`, init, io.env, at.setting, handOffMs);
+    const res = await daemonRequest(`${base}${path}`, init, io.env, at.setting, held);
     if (res.status !== 401) return res;
     // Which token went, never its value: a stale one in a file is otherwise a riddle.
     const why = (res.json as { error?: string }).error;
