@@ -369,7 +369,9 @@ export class ApiClient {
     const limit = limitOf(err);
     if (limit === null || (!final && (limit === 'connect' || limit === 'read'))) return null;
     const size = limit === 'size';
-    const words = limitWords(limit, this.limits, size ? ANSWER_BYTES.forge : undefined, err);
+    // Forge calls read the variables only (no --read-timeout flag reaches them).
+    const cap = size ? ANSWER_BYTES.forge : undefined;
+    const words = limitWords(limit, this.limits, cap, err, false);
     return this.fail(
       null,
       `${this.opts.provider} API at ${this.baseUrl.origin}, to ${call.operation}: ${words}${size ? '' : this.triedWords(tried, limit !== 'call')}`,
@@ -380,10 +382,10 @@ export class ApiClient {
 
   /** ` (tried 3 times)`, and (`deadline`) when the call's deadline left no room for another, so. */
   private triedWords({ attempts, cut }: Tried, deadline = true): string {
-    const { flag, env } = LIMIT_SETTINGS.call;
+    const { env } = LIMIT_SETTINGS.call;
     const why =
       deadline && cut()
-        ? `; no retry fits in ${formatDuration(this.limits.callTimeoutMs)}, the deadline of one call with its retries (${flag}, env ${env})`
+        ? `; no retry fits in ${formatDuration(this.limits.callTimeoutMs)}, the deadline of one call with its retries (env ${env})`
         : '';
     return ` (tried ${plural(attempts, 'time')}${why})`;
   }
@@ -428,7 +430,7 @@ export class ApiClient {
 
 /** From GitHub's `{message, errors}` or GitLab's `{message|error}`. */
 function describeServerBody(json: unknown): string {
-  if (typeof json === 'string') return json.trim();
+  if (typeof json === 'string') return plainExcerpt(json);
   if (json === null || typeof json !== 'object') return '';
   const o = json as Record<string, unknown>;
   const parts: string[] = [];
@@ -449,6 +451,17 @@ function describeServerBody(json: unknown): string {
     }
   }
   return parts.filter((p) => p !== '').join('; ');
+}
+
+/** A body that is no JSON (a proxy's HTML page): its text without markup, on one short line. */
+function plainExcerpt(text: string): string {
+  const plain = text
+    .replace(/<(script|style)\b[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&nbsp;|&#160;/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return plain.length > 200 ? `${plain.slice(0, 199)}…` : plain;
 }
 
 /** From an RFC 8288 Link header. */

@@ -69,6 +69,8 @@ export interface Fault {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Sent as it is (a proxy's HTML page), in place of `body` as JSON. */
+  raw?: string;
   /** How many times it fires (default 1). */
   times?: number;
   /** Perform the real operation first, then answer with the fault (a lost response). */
@@ -243,6 +245,10 @@ export class FakeForge {
       }
       if (fault.silent) return;
       if (fault.afterEffect) this.route(req, url, body, () => undefined);
+      if (fault.raw !== undefined) {
+        res.writeHead(fault.status, { 'content-type': 'text/html', ...fault.headers });
+        return void res.end(fault.raw);
+      }
       return send(
         fault.status,
         fault.body ?? { message: `injected ${fault.status}`, documentation_url: GITHUB_DOCS },

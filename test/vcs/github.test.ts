@@ -175,7 +175,7 @@ describe('GitHub publishPlan', () => {
       maxResponseBytes: 1024 * 1024,
     };
     await expect(publish({ retry: { ...FAST, limits } })).rejects.toThrow(
-      /GitHub API at .*, to .*: the answer's headers did not complete within 300ms \(--read-timeout/,
+      /GitHub API at .*, to .*: the answer's headers did not complete within 300ms \(env POOLSYNC_READ_TIMEOUT\): .*raise POOLSYNC_READ_TIMEOUT if it is only slow/,
     );
     expect(forge.requests.filter((q) => q.method === 'POST')).toEqual([]);
     expect(forge.statuses).toEqual([]);
@@ -241,6 +241,14 @@ describe('GitHub API errors', () => {
     const r = await publish();
     expect(r.comment).toBe('created');
     expect(forge.requests.filter((q) => q.url.includes('/comments?'))).toHaveLength(3);
+  });
+
+  it("a proxy's 502 page is said as a short line of its text, not its HTML", async () => {
+    const page =
+      '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    forge.faults.push({ match: /^GET .*\/comments$/, status: 502, raw: page, times: 100 });
+    const err = await expectError(publish(), 502, /502 Bad Gateway 502 Bad Gateway nginx/);
+    expect(err.message).not.toMatch(/<|\r|\n/);
   });
 
   it('5xx that persists gives a clear error after the retries, counted truly', async () => {
@@ -315,7 +323,7 @@ describe('GitHub API errors', () => {
     await expectError(
       publish({ retry: { maxRetries: 4, minDelayMs: 5, maxDelayMs: 50, limits } }),
       null,
-      /to read who the token is: .*(within|fits in) 2\.5s, the deadline of one call with its retries \(--call-timeout, env POOLSYNC_CALL_TIMEOUT\).* \(tried [23] times/,
+      /to read who the token is: .*(within|fits in) 2\.5s, the deadline of one call with its retries \(env POOLSYNC_CALL_TIMEOUT\).* \(tried [23] times/,
     );
     // Not five attempts of a second each, each its own deadline: the count says it, as a bound on
     // the elapsed time would only on an idle machine.
@@ -492,7 +500,7 @@ describe('a commit status always ends (issue 47)', () => {
       maxResponseBytes: 1024 * 1024,
     };
     await expect(publish({ retry: { ...FAST, limits } })).rejects.toThrow(
-      /GitHub API at .*, to .*: the answer's headers did not complete within 300ms \(--read-timeout/,
+      /GitHub API at .*, to .*: the answer's headers did not complete within 300ms \(env POOLSYNC_READ_TIMEOUT\): .*raise POOLSYNC_READ_TIMEOUT if it is only slow/,
     );
     expect(forge.requests.filter((q) => q.method === 'POST')).toEqual([]);
     expect(forge.statuses).toEqual([]);
