@@ -45,14 +45,15 @@ export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyR
     opening: c.opening,
   });
   if (set === null) return null;
-  const [{ findOpa }, { evaluatePolicies }] = await Promise.all([
+  const [{ findOpa, opaMemoryMiB }, { DEFAULT_LIMITS, evaluatePolicies }] = await Promise.all([
     import('../policy/opa.js'),
     import('../policy/evaluate.js'),
   ]);
-  // Found only now: poolsync without policies needs no OPA.
-  const opa = findOpa(c.args.opa, c.opening.vars, set.origin);
+  const limits = { ...DEFAULT_LIMITS, memoryMiB: opaMemoryMiB(c.opening.vars) };
+  // Found only once the folder is known to be a policy set: poolsync without policies needs no OPA.
+  const opa = () => findOpa(c.args.opa, c.opening.vars, set.origin);
   const branch = await branchOf(c.dir, c.opening.vars);
-  const report = await evaluatePolicies(set, plan, { desired: c.desired, branch }, opa);
+  const report = await evaluatePolicies(set, plan, { desired: c.desired, branch }, opa, limits);
   if (!report.failures || c.approvals?.comment === undefined) return report;
   // docs/policies.md, Owners: an owner's comment on the pull request, never its author's.
   const [{ resolveCommentTarget }, { approvalInComments }] = await Promise.all([

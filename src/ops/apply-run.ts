@@ -12,6 +12,7 @@ import {
   inventoryStore,
   readLiveWithInventory,
   recordInventory,
+  withInventory,
   type InventoryStore,
 } from '../apply/inventory.js';
 import {
@@ -52,6 +53,8 @@ import type { K8sPlace } from '../util/k8s-place.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState } from '../plan/inventory.js';
+import { confirmDestroy, recordedProtectionErrors } from '../plan/guardrails.js';
+import { errorText } from '../render/reasons.js';
 import {
   classify,
   cleanCommit,
@@ -421,7 +424,7 @@ async function planOf(
     // inventory too when the plan read one (what prune deletes is part of what it was made on).
     const checked = await recheck(plan, locked, { here: controlPlaneIdentity(url, cp) });
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
-    return { plan, live: checked.live };
+    return { plan: await guardedByInventory(source, checked.live, inventory), live: checked.live };
   }
   const read: LiveReading = (need, before) =>
     readLiveWithInventory(cp, inventory, need, undefined, before);
@@ -450,6 +453,26 @@ async function planOf(
   };
   await o.planned?.(plan, { desired, configKinds: backend.configKinds ?? [] });
   return { plan, live: made.live };
+}
+
+/**
+ * A saved plan held to the inventory's prevent-destroy and confirm-destroy marks as they are now,
+ * as planning would have held it (docs/plan.md, Guardrails): the file's own errors and
+ * `confirm_destroy` are its word only, and an unkeyed seal can be made again after an edit.
+ */
+async function guardedByInventory(
+  { plan, path }: { plan: Plan; path: string },
+  live: LiveState,
+  inventory: InventoryStore,
+): Promise<Plan> {
+  const marked = plan.inventory ? live : withInventory(live, await inventory.read());
+  const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
+  if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
+  const confirm = new Set([
+    ...(plan.confirm_destroy ?? []),
+    ...confirmDestroy(plan.changes, marked, {}),
+  ]);
+  return confirm.size > 0 ? { ...plan, confirm_destroy: [...confirm] } : plan;
 }
 
 /**

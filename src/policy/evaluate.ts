@@ -24,7 +24,7 @@ import {
   policyFolderWords,
 } from '../manifests/policy-folder.js';
 import { describeFailure, readRepoFileSync } from '../util/safe-file.js';
-import { runOpa, type OpaLimits } from './opa.js';
+import { DEFAULT_OPA_MEMORY_MIB, runOpa, type OpaLimits } from './opa.js';
 
 /**
  * Where a policy set is read: a folder, or a folder of a commit (a pull request's base). A
@@ -53,7 +53,11 @@ export interface PolicyFacts {
   branch?: string | null;
 }
 
-export const DEFAULT_LIMITS: OpaLimits = { timeoutMs: 10_000, maxOutputBytes: 16 * 1024 * 1024 };
+export const DEFAULT_LIMITS: OpaLimits = {
+  timeoutMs: 10_000,
+  maxOutputBytes: 16 * 1024 * 1024,
+  memoryMiB: DEFAULT_OPA_MEMORY_MIB,
+};
 
 /** Builtins a policy may not call: network, OPA's runtime (environment, config) (docs/policies.md). */
 export function refusedBuiltin(name: string): boolean {
@@ -71,12 +75,15 @@ export function failedReport(set: PolicySet, error: string): PolicyReport {
   return { source: set.source, from, ...none, owners: set.owners, error };
 }
 
-/** Evaluates `set` on `plan`; any failure to evaluate is the report's `error` (fails closed). */
+/**
+ * Evaluates `set` on `plan`; any failure to evaluate is the report's `error` (fails closed).
+ * `opa`, or how to find it: a folder that cannot be a policy set is said before OPA is looked for.
+ */
 export async function evaluatePolicies(
   set: PolicySet,
   plan: Plan,
   facts: PolicyFacts,
-  opa: string,
+  opa: string | (() => string),
   limits: OpaLimits = DEFAULT_LIMITS,
 ): Promise<PolicyReport> {
   const report: PolicyReport = {
@@ -99,6 +106,7 @@ export async function evaluatePolicies(
     report.files = files.filter((f) => f.endsWith('.rego')).length;
     if (report.files === 0)
       return { ...report, error: `${set.source} holds no .rego file: 0 policies evaluated` };
+    if (typeof opa !== 'string') opa = opa();
     const caps = await capabilities(opa, work, limits);
     if (typeof caps !== 'object') return { ...report, error: caps };
     await writeFile(join(work, 'input.json'), batches(jsonParts(planDocument(plan), 2, 0)));
@@ -115,6 +123,11 @@ export async function evaluatePolicies(
       return {
         ...report,
         error: `the policies of ${set.source} ran over their limit of ${seconds}: stopped, nothing applied`,
+      };
+    if (run.stopped === 'memory')
+      return {
+        ...report,
+        error: `the policies of ${set.source} ran over their memory limit of ${limits.memoryMiB} MiB (OPA: ${oneLine(run.stderr)}): stopped, they fail closed; make them build less, or raise POOLSYNC_OPA_MEMORY`,
       };
     if (run.stopped === 'output')
       return {

@@ -2,7 +2,7 @@
  * The Open Policy Agent poolsync evaluates policies with (docs/policies.md): found, never
  * bundled, and run as a bounded child process. `opa eval` rather than `opa exec` (which wants a
  * bundle and a decision per input file) or a server (one more process to keep alive): one
- * process per evaluation, its time, output and builtins limited, nothing left running.
+ * process per evaluation, its time, memory, output and builtins limited, nothing left running.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
@@ -52,8 +52,8 @@ export interface OpaRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** Why poolsync stopped it: over `timeoutMs`, or over `maxOutputBytes`. */
-  stopped?: 'time' | 'output';
+  /** What stopped it: over `timeoutMs`, over `maxOutputBytes`, or out of `memoryMiB`. */
+  stopped?: 'time' | 'output' | 'memory';
   elapsed_ms: number;
 }
 
@@ -62,11 +62,35 @@ export interface OpaLimits {
   timeoutMs: number;
   /** Bytes of stdout read at most (stderr: 64 KiB); the process is killed past it. */
   maxOutputBytes: number;
+  /** MiB of data (its heap) OPA may map: past it OPA's runtime cannot allocate and stops. */
+  memoryMiB: number;
+}
+
+/** OPA's memory bound when POOLSYNC_OPA_MEMORY does not say: fits examples/deploy's 512Mi pod. */
+export const DEFAULT_OPA_MEMORY_MIB = 256;
+
+/** POOLSYNC_OPA_MEMORY (MiB), else the default. */
+export function opaMemoryMiB(env: Env): number {
+  const given = env.POOLSYNC_OPA_MEMORY?.trim();
+  if (!given) return DEFAULT_OPA_MEMORY_MIB;
+  const mib = /^\d+$/.test(given) ? Number(given) : NaN;
+  if (mib >= 128) return mib;
+  throw new UserError(
+    `POOLSYNC_OPA_MEMORY ${given}: not a whole number of MiB of at least 128; give the memory OPA may use for the policies (default ${DEFAULT_OPA_MEMORY_MIB})`,
+  );
 }
 
 const STDERR_BYTES = 64 * 1024;
 
-/** `opa ARGS` in `cwd`, with no environment (no secret of poolsync's reaches it), bounded. */
+/** How Go's runtime dies when the data limit refuses it memory (a fatal error, or a fault in its GC). */
+const RUNTIME_DIED = /^(fatal error: |SIG[A-Z]+: )/;
+
+/**
+ * `opa ARGS` in `cwd`, with no variable of poolsync's environment (no secret reaches it), bounded.
+ * Memory by the shell's `ulimit -d` (RLIMIT_DATA counts Go's heap mappings; `-v` would count the
+ * address space Go reserves at start, and it could not start), with GOMEMLIMIT at 3/4 of it so
+ * that Go collects before it gets there.
+ */
 export function runOpa(
   opa: string,
   args: string[],
@@ -75,7 +99,13 @@ export function runOpa(
 ): Promise<OpaRun> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(opa, args, { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    const limited = ['-c', 'ulimit -d "$0" && exec "$@"', String(limits.memoryMiB * 1024), opa];
+    const env = { GOMEMLIMIT: `${Math.floor((limits.memoryMiB * 3) / 4)}MiB` };
+    const child = spawn('/bin/sh', [...limited, ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -98,10 +128,12 @@ export function runOpa(
     });
     const done = (code: number | null) => {
       clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code !== 0 && RUNTIME_DIED.test(stderr)) stopped ??= 'memory';
       resolve({
         code,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stderr,
         ...(stopped ? { stopped } : {}),
         elapsed_ms: performance.now() - t0,
       });

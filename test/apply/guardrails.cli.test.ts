@@ -13,6 +13,8 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { Plan } from '../../src/model/plan.js';
+import { sealOf } from '../../src/render/plan-file.js';
 import { apiKey, startUnionServer } from '../controlplane/union/helpers.js';
 import { flyteadminTargets } from '../flyteadmin/targets.js';
 import { cleanup } from '../support/cleanup.js';
@@ -159,6 +161,67 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
     expect(apply.stderr).toMatch(
       /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and --auto-approve is no approval\. Nothing was applied\./m,
     );
+    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
+    await cp.close();
+  });
+});
+
+describe('a saved plan is held to the inventory’s marks when applied', () => {
+  it('a plan file edited to drop its confirm_destroy, its unkeyed seal made again, is refused: the inventory marks the cluster', async () => {
+    const root = tempFolder('poolsync-confirm-saved-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const run = cli(url, {}, join(root, 'state'));
+    writeFolder(
+      repo,
+      clusters({ a: '  annotations:\n    poolsync/confirm-destroy: "true"\n', b: '' }),
+    );
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    writeFolder(repo, clusters({ b: '' }));
+    const saved = join(root, 'p3c.json');
+    expect((await run('plan', repo, '--out', saved)).code).toBe(0);
+    const doc = JSON.parse(readFileSync(saved, 'utf8')) as Plan & { seal?: string };
+    expect(doc.confirm_destroy).toEqual(['Cluster/a']);
+    delete doc.confirm_destroy;
+    delete doc.seal;
+    writeFileSync(saved, JSON.stringify({ ...doc, seal: sealOf(doc as never, null) }, null, 2));
+    const applied = await run('apply', saved);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toMatch(
+      /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and a saved plan is no approval\. Nothing was applied\./m,
+    );
+    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
+    await cp.close();
+  });
+
+  it('a plan file whose delete the inventory now protects, its fingerprint and unkeyed seal made again, is refused as planning refuses it', async () => {
+    const root = tempFolder('poolsync-prevent-saved-');
+    const repo = join(root, 'repo');
+    const url = `file:${join(root, 'cp.json')}`;
+    const run = cli(url, {}, join(root, 'state'));
+    writeFolder(repo, clusters({ a: '', b: '' }));
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    writeFolder(repo, clusters({ b: '' }));
+    const saved = join(root, 'delete-a.json');
+    expect((await run('plan', repo, '--out', saved)).code).toBe(0);
+    // Protected since: the saved plan is stale, and says the live state it would need.
+    writeFolder(repo, clusters({ a: PREVENT, b: '' }));
+    expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
+    const stale = await run('apply', saved);
+    const now = /\(live state (\S+), plan made against/.exec(stale.stderr)?.[1];
+    expect(now).toBeDefined();
+    const doc = JSON.parse(readFileSync(saved, 'utf8')) as Plan & { seal?: string };
+    delete doc.seal;
+    const edited = { ...doc, live_fingerprint: now! };
+    writeFileSync(saved, JSON.stringify({ ...edited, seal: sealOf(edited as never, null) }));
+    const applied = await run('apply', saved);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain(
+      `Error: ${saved}: Cluster/a was applied with poolsync/prevent-destroy: "true" (the inventory keeps it), but this plan would delete it`,
+    );
+    expect(applied.stderr).toContain('Nothing was applied.');
     const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
     expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
     await cp.close();

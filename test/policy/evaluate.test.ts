@@ -8,8 +8,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluatePolicies, type PolicySet } from '../../src/policy/evaluate.js';
-import { findOpa } from '../../src/policy/opa.js';
+import { DEFAULT_LIMITS, evaluatePolicies, type PolicySet } from '../../src/policy/evaluate.js';
+import { findOpa, opaMemoryMiB } from '../../src/policy/opa.js';
 import { policyMarkdown } from '../../src/render/policy.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runInProcess } from '../support/memory-io.js';
@@ -50,7 +50,7 @@ function folder(files: Record<string, string>): string {
 
 const MINIMAL_PLAN = { format_version: '1', changes: [], steps: [], warnings: [], errors: [] };
 const set = (dir: string): PolicySet => ({ source: 'p/', at: { kind: 'folder', dir }, owners: [] });
-const evaluate = (dir: string, limits = { timeoutMs: 10_000, maxOutputBytes: 1 << 20 }) =>
+const evaluate = (dir: string, limits = { ...DEFAULT_LIMITS, maxOutputBytes: 1 << 20 }) =>
   evaluatePolicies(set(dir), MINIMAL_PLAN as unknown as Plan, {}, opaPath!, limits);
 
 describe('finding OPA (no OPA needed)', () => {
@@ -64,7 +64,14 @@ describe('finding OPA (no OPA needed)', () => {
       XDG_CACHE_HOME: tempFolder('c-'),
     };
     const failed = await runInProcess(
-      ['plan', r.dir, '--control-plane', r.cp, '--policies', folder({})],
+      [
+        'plan',
+        r.dir,
+        '--control-plane',
+        r.cp,
+        '--policies',
+        folder({ 'a.rego': 'package main\n' }),
+      ],
       env,
     );
     expect(failed.code).toBe(1);
@@ -109,6 +116,34 @@ describe('finding OPA (no OPA needed)', () => {
     expect(plain.code).toBe(0);
     expect(plain.stdout).not.toContain('Policies');
   });
+
+  it('POOLSYNC_OPA_MEMORY is a whole number of MiB, at least 128 (OPA itself needs more than 64 to start); unset, 256', () => {
+    expect(opaMemoryMiB({})).toBe(256);
+    expect(opaMemoryMiB({ POOLSYNC_OPA_MEMORY: ' 512 ' })).toBe(512);
+    for (const bad of ['lots', '64', '1.5', '-1'])
+      expect(() => opaMemoryMiB({ POOLSYNC_OPA_MEMORY: bad })).toThrow(
+        `POOLSYNC_OPA_MEMORY ${bad}: not a whole number of MiB of at least 128; give the memory OPA may use for the policies (default 256)`,
+      );
+  });
+
+  it('without OPA, a --policies that is no folder of policies is said first, as with OPA', async () => {
+    const r = repository();
+    const env = { ...ENV, PATH: '/nonexistent', XDG_CACHE_HOME: tempFolder('c-') };
+    const plan = (policies: string) =>
+      runInProcess(['plan', r.dir, '--control-plane', r.cp, '--policies', policies], env);
+    const missing = await plan('/nonexistent');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain(
+      'Policies failed to evaluate: the policy folder /nonexistent does not exist; name a folder of .rego files',
+    );
+    const dir = folder({ 'deny.rego': 'package main\n' });
+    const file = await plan(join(dir, 'deny.rego'));
+    expect(file.code).toBe(1);
+    expect(file.stdout).toContain(
+      `--policies ${dir}/deny.rego is a file, not a folder: name its folder (--policies ${dir})`,
+    );
+    expect(`${missing.stderr}${file.stderr}`).not.toContain('Open Policy Agent');
+  });
 });
 
 describe.skipIf(opaMissing)(
@@ -137,8 +172,8 @@ describe.skipIf(opaMissing)(
     it('a policy that runs past its limit is stopped by it and fails closed', async () => {
       const loop = `package main\n\ndeny contains "never" if {\n\tsome a in numbers.range(1, 100000)\n\tsome b in numbers.range(1, 100000)\n\ta * b < 0\n}\n`;
       const r = await evaluate(folder({ 'loop.rego': loop }), {
+        ...DEFAULT_LIMITS,
         timeoutMs: 1000,
-        maxOutputBytes: 1 << 20,
       });
       expect(r.error).toMatch(
         /^p\/loop\.rego:\d+: the policies ran over their limit of 1 s \(.*\): stopped, they fail closed$/,
@@ -148,10 +183,23 @@ describe.skipIf(opaMissing)(
     it('results past the output bound are stopped', async () => {
       const big = `package main\n\nwarn contains sprintf("%d", [i]) if some i in numbers.range(1, 100000)\n`;
       const r = await evaluate(folder({ 'big.rego': big }), {
-        timeoutMs: 10_000,
+        ...DEFAULT_LIMITS,
         maxOutputBytes: 100_000,
       });
       expect(r.error).toBe('the policies of p/ wrote more than 100000 bytes of results: stopped');
+    });
+
+    it('a policy past its memory bound fails closed, saying so; a normal one passes under the bound', async () => {
+      // A 3,000,000-element array and its string: ~780 MB resident without the bound.
+      const hungry = `package main\n\ndeny contains "never" if {\n\ts := concat(",", [sprintf("%d", [i]) | some i in numbers.range(1, 3000000)])\n\tcount(s) < 0\n}\n`;
+      const r = await evaluate(folder({ 'hungry.rego': hungry }), DEFAULT_LIMITS);
+      expect(r.error).toMatch(
+        /^the policies of p\/ ran over their memory limit of 256 MiB \(OPA: (fatal error|SIG[A-Z]+): [^\n]*\): stopped, they fail closed; make them build less, or raise POOLSYNC_OPA_MEMORY$/,
+      );
+      const normal = `package main\n\ndeny contains "wide" if count([i | some i in numbers.range(1, 10000)]) > 20000\n`;
+      const passed = await evaluate(folder({ 'normal.rego': normal }), DEFAULT_LIMITS);
+      expect(passed).toMatchObject({ files: 1, rules: 1, deny: [] });
+      expect(passed.error).toBeUndefined();
     });
 
     it('0 policies evaluated is a failure: no .rego file, no package main, or no deny/violation/warn rule', async () => {

@@ -9,8 +9,14 @@ import type { Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
 import { policyVerdict, type PolicyReport } from '../../model/policy.js';
 import { policySummary } from '../../render/policy.js';
-import { evaluatePolicies, failedReport, type PolicySet } from '../../policy/evaluate.js';
-import { findOpa } from '../../policy/opa.js';
+import {
+  DEFAULT_LIMITS,
+  evaluatePolicies,
+  failedReport,
+  type PolicySet,
+} from '../../policy/evaluate.js';
+import { findOpa, opaMemoryMiB } from '../../policy/opa.js';
+import { UserError } from '../../util/user-error.js';
 import { REPO_CONFIG_FILE } from '../../manifests/walk.js';
 import type { Env } from '../../util/env.js';
 import type { DaemonConfig } from '../config.js';
@@ -65,6 +71,7 @@ export function policyGate(report: PolicyReport | null, commit: string | null): 
 export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source, 'tip'>) {
   const given = config.policies;
   if (given?.dir) findOpa(given.opa ?? undefined, env);
+  const limits = { ...DEFAULT_LIMITS, memoryMiB: opaMemoryMiB(env) };
   const branch = config.source.kind === 'git' ? config.source.branch : null;
   /** The followed branch's set as a run last loaded it; undefined: none loaded since the start. */
   let base: PolicySet | null | undefined;
@@ -121,13 +128,14 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
     desired: DesiredState,
     from: string | null,
   ) => {
-    let opa: string;
-    try {
-      opa = findOpa(given?.opa ?? undefined, env, set.origin);
-    } catch (err) {
-      return failedReport(set, (err as Error).message);
-    }
-    return evaluatePolicies(set, plan, { desired, branch: from }, opa);
+    const opa = () => findOpa(given?.opa ?? undefined, env, set.origin);
+    // No OPA fails this run closed, after the folder's own faults are said.
+    return evaluatePolicies(set, plan, { desired, branch: from }, opa, limits).catch(
+      (err: unknown) => {
+        if (err instanceof UserError) return failedReport(set, err.message);
+        throw err;
+      },
+    );
   };
   const check: PolicyCheck = {
     follow: (desired, { dir, commit, root }) => {
