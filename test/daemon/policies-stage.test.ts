@@ -4,7 +4,7 @@
  * read from the branch's head as fetched (a real Git repository) until a run loads it, never
  * by the pull request's own, and fails closed only when that set cannot be known.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { GitSource } from '../../src/daemon/git-source.js';
@@ -78,7 +78,11 @@ describe('the daemon’s policy stage without OPA', () => {
     const desired = {
       config: { policies: { path: 'pol', owners: [], line: 4 } },
     } as unknown as DesiredState;
-    follow(desired, { dir: '/repo', commit: null });
+    // A folder that is a policy set: only then is OPA looked for (a missing one is said first).
+    const repo = tempFolder('repo-');
+    mkdirSync(join(repo, 'pol'));
+    writeFileSync(join(repo, 'pol', 'a.rego'), 'package main\n');
+    follow(desired, { dir: repo, commit: null });
     const report = await run({} as Plan, desired);
     expect(report?.error).toMatch(
       /^poolsync\.yaml:4: policies\.path 'pol' needs the Open Policy Agent and none was found/,
