@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Plan } from '../../src/model/plan.js';
 import { loadDesired } from '../../src/ops/plan-run.js';
-import { evaluatePolicies } from '../../src/policy/evaluate.js';
+import { DEFAULT_LIMITS, evaluatePolicies } from '../../src/policy/evaluate.js';
 import { findOpa } from '../../src/policy/opa.js';
 import { formatMs, median } from './measure.js';
 import { repeat, type SizeContext } from './rows.js';
@@ -33,7 +33,9 @@ export async function policyRows(ctx: SizeContext): Promise<void> {
     });
     return;
   }
-  const env = { ...process.env, POOLSYNC_OPA: opa };
+  // A 10,000-object plan needs more than the default 256 MiB (docs/policies.md, What fails, closed).
+  const memoryMiB = 512;
+  const env = { ...process.env, POOLSYNC_OPA: opa, POOLSYNC_OPA_MEMORY: String(memoryMiB) };
   const args = ['plan', ctx.repo, '--control-plane', `file:${ctx.noopState}`, '--no-color'];
   const r = await repeat(o.runs, () => ctx.poolsync([...args, '--policies', EXAMPLES], { env }));
   const plan = medians.get(`plan/${n}`);
@@ -72,6 +74,7 @@ export async function policyRows(ctx: SizeContext): Promise<void> {
       made,
       { desired: loaded.desired, branch: 'main' },
       opa,
+      { ...DEFAULT_LIMITS, memoryMiB },
     );
     times.push(performance.now() - t0);
     opaTimes.push(report.elapsed_ms);
