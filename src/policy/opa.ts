@@ -66,8 +66,8 @@ export interface OpaLimits {
   memoryMiB: number;
 }
 
-/** OPA's memory bound when POOLSYNC_OPA_MEMORY does not say: fits examples/deploy's 512Mi pod. */
-export const DEFAULT_OPA_MEMORY_MIB = 256;
+/** OPA's memory bound when POOLSYNC_OPA_MEMORY does not say: the example policies on a 10,000-object plan need ~288 MiB. */
+export const DEFAULT_OPA_MEMORY_MIB = 512;
 
 /** POOLSYNC_OPA_MEMORY (MiB), else the default. */
 export function opaMemoryMiB(env: Env): number {

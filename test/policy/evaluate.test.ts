@@ -117,12 +117,12 @@ describe('finding OPA (no OPA needed)', () => {
     expect(plain.stdout).not.toContain('Policies');
   });
 
-  it('POOLSYNC_OPA_MEMORY is a whole number of MiB, at least 128 (OPA itself needs more than 64 to start); unset, 256', () => {
-    expect(opaMemoryMiB({})).toBe(256);
+  it('POOLSYNC_OPA_MEMORY is a whole number of MiB, at least 128 (OPA itself needs more than 64 to start); unset, 512', () => {
+    expect(opaMemoryMiB({})).toBe(512);
     expect(opaMemoryMiB({ POOLSYNC_OPA_MEMORY: ' 512 ' })).toBe(512);
     for (const bad of ['lots', '64', '1.5', '-1'])
       expect(() => opaMemoryMiB({ POOLSYNC_OPA_MEMORY: bad })).toThrow(
-        `POOLSYNC_OPA_MEMORY ${bad}: not a whole number of MiB of at least 128; give the memory OPA may use for the policies (default 256)`,
+        `POOLSYNC_OPA_MEMORY ${bad}: not a whole number of MiB of at least 128; give the memory OPA may use for the policies (default 512)`,
       );
   });
 
@@ -192,7 +192,10 @@ describe.skipIf(opaMissing)(
     it('a policy past its memory bound fails closed, saying so; a normal one passes under the bound', async () => {
       // A 3,000,000-element array and its string: ~780 MB resident without the bound.
       const hungry = `package main\n\ndeny contains "never" if {\n\ts := concat(",", [sprintf("%d", [i]) | some i in numbers.range(1, 3000000)])\n\tcount(s) < 0\n}\n`;
-      const r = await evaluate(folder({ 'hungry.rego': hungry }), DEFAULT_LIMITS);
+      const r = await evaluate(folder({ 'hungry.rego': hungry }), {
+        ...DEFAULT_LIMITS,
+        memoryMiB: 256,
+      });
       expect(r.error).toMatch(
         /^the policies of p\/ ran over their memory limit of 256 MiB \(OPA: (fatal error|SIG[A-Z]+): [^\n]*\): stopped, they fail closed; make them build less, or raise POOLSYNC_OPA_MEMORY$/,
       );
