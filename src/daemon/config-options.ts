@@ -103,6 +103,12 @@ export const OPTIONS: readonly OptionSpec[] = withEnv([
     describe: 'known_hosts file for SSH remotes (strict host key checking)',
   },
   {
+    name: 'git-timeout',
+    kind: 'duration',
+    describe: 'Bound on each git command: a fetch the remote stalls is stopped after it',
+    default: '2m',
+  },
+  {
     name: 'listen',
     describe: 'HOST:PORT of the status, metrics and webhook server',
     default: '127.0.0.1:8080',

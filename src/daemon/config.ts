@@ -40,7 +40,7 @@ import {
 import { parseSyncWindows, type SyncWindow } from './freeze.js';
 
 export type SourceConfig =
-  | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth }
+  | { kind: 'git'; repo: string; branch: string; path: string; auth: GitAuth; timeoutMs: number }
   | { kind: 'watch'; dir: string };
 
 export interface DaemonConfig {
@@ -339,12 +339,13 @@ const GIT_SETTINGS = [
   'path',
   'git-token-file',
   'git-username',
+  'git-timeout',
   'ssh-key-file',
   'ssh-known-hosts-file',
 ];
 
 function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets>>): SourceConfig {
-  const { get, str, path } = r;
+  const { get, str, path, duration } = r;
   const repo = str('repo');
   const watch = path('watch');
   if (watch !== null) {
@@ -379,6 +380,7 @@ function sourceConfig(r: Readers, secrets: Awaited<ReturnType<typeof readSecrets
       sshKeyFile: path('ssh-key-file'),
       sshKnownHostsFile: path('ssh-known-hosts-file'),
     },
+    timeoutMs: duration('git-timeout', 1000),
   };
 }
 

@@ -24,11 +24,12 @@ import {
 import { advertiseAddress, followerOf } from './leader.js';
 import { DaemonMetrics } from './metrics.js';
 import { pullRequestSide } from './pull-requests.js';
-import type { DaemonStatus, RunMade } from './status.js';
+import { initialStatus, type DaemonStatus, type RunMade } from './status.js';
 import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
 import {
   environmentsStatus,
   sectionsFromLeaders,
+  sourceOf,
   startUnits,
   type Unit,
   type UnitDeps,
@@ -126,12 +127,49 @@ async function startLocked(
   // Every string it shows without a secret (an approver's name, a server's message).
   const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
   const { onRun } = deps;
-  const { source, units, undoNewStates } = await startUnits(
+  const source = sourceOf(config, deps.env);
+  const election = config.leaderElection;
+  const allowedHosts = [
+    ...config.externalHosts,
+    ...[election?.advertiseAddress, `http://${config.listen.host}`].flatMap((u) =>
+      u && URL.canParse(u) ? [new URL(u).hostname.replace(/^\[|\]$/g, '')] : [],
+    ),
+  ];
+  // Listening before the first fetch: a probe sees the daemon alive while a remote stalls it.
+  const since = new Date().toISOString();
+  const starting = initialStatus(source.describe(), config.policy);
+  const fetching = { ...starting, git: { ...starting.git, fetchingSince: since } };
+  const { branch, repo } = config.source.kind === 'git' ? config.source : {};
+  const doing = repo
+    ? `starting: fetching branch ${branch} of ${source.describe().repository} since ${since}`
+    : `starting: reading ${config.source.kind === 'watch' ? config.source.dir : ''}`;
+  let server: StatusServer;
+  try {
+    server = await startStatusServer(config.listen, {
+      status: () => (repo ? fetching : starting),
+      doing: () => doing,
+      metrics,
+      logger,
+      allowedHosts,
+      adminToken: config.adminToken,
+      replica: election?.identity,
+    });
+  } catch (err) {
+    const address = `${config.listen.host}:${config.listen.port}`;
+    const refusal = listenRefusal(address, err);
+    throw new Error(refusal ?? `cannot listen on ${address}: ${(err as Error).message}`);
+  }
+  if (repo) logger.info({ url: server.url, since }, `${doing}; /healthz and /status answer`);
+  const units = await startUnits(
     config,
+    source,
     { ...deps, onRun: onRun && ((st, environment) => onRun(shown(st), environment)) },
     metrics,
     redactor,
-  );
+  ).catch(async (err: unknown) => {
+    await server.close();
+    throw err;
+  });
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const requestAll = (reason: TriggerReason): Promise<void> =>
     Promise.all(units.map((u) => u.request(reason))).then(() => {});
@@ -151,7 +189,6 @@ async function startLocked(
     shown(
       (single ? single.status() : environmentsStatus(units, source.describe(), config)).lastRun,
     );
-  const election = config.leaderElection;
   // With environments each replica answers itself: the leaders of its environments are several.
   const follower = () => (single ? followerOf(single.leadership, config) : null);
   // With environments and several replicas: each environment as its leader says.
@@ -179,179 +216,165 @@ async function startLocked(
     const refusal = approverWords.notListed(who, action, u.name, rule.rule, rule.principals);
     return token === 'admin' ? approverWords.adminToken(refusal) : refusal;
   };
-  let server: StatusServer;
-  try {
-    // The configuration's secrets the HTTP side checks (HTTP_SECRETS), not the rest of it (the
-    // control plane's token among them), and what only the daemon knows.
-    server = await startStatusServer(config.listen, {
-      githubWebhookSecret: config.githubWebhookSecret,
-      gitlabWebhookToken: config.gitlabWebhookToken,
-      reconcileToken: config.reconcileToken,
-      adminToken: config.adminToken,
-      status,
-      lastRun,
-      fullStatus,
-      ready,
-      metrics,
-      approve: (r) => {
-        const holding = units.filter(
-          (u) => u.approvals.status().pending?.fingerprint === r.fingerprint,
-        );
-        // A policy failures' digest given as held changes' fingerprint: the command that approves it.
-        const asked =
-          r.environment === undefined ? units : units.filter((u) => u.name === r.environment);
-        const failing = asked.flatMap((u) => policiesOf(u, r.fingerprint));
-        if (failing.length > 0 && !asked.some((u) => holding.includes(u)))
-          return { ok: false, reason: approvalWords.policyDigest(r.fingerprint, failing) };
-        // Without a name, the environment holding changes with the fingerprint, never the first of
-        // several; else the one that held it, or holds one it is a typo of, to say so.
-        const target = approvalTarget(units, r.environment, approvalWords, (names) => {
-          if (holding.length > 1)
-            return approvalWords.heldBySeveral(
-              r.fingerprint,
-              holding.map((u) => u.name!),
-            );
-          return (
-            holding[0] ??
-            units.find((u) => u.approvals.concerns(r.fingerprint)) ??
-            approvalWords.noEnvironmentHolds(r.fingerprint, names)
+  // The configuration's secrets the HTTP side checks (HTTP_SECRETS), not the rest of it (the
+  // control plane's token among them), and what only the daemon knows.
+  server.serve({
+    githubWebhookSecret: config.githubWebhookSecret,
+    gitlabWebhookToken: config.gitlabWebhookToken,
+    reconcileToken: config.reconcileToken,
+    adminToken: config.adminToken,
+    status,
+    lastRun,
+    fullStatus,
+    ready,
+    metrics,
+    approve: (r) => {
+      const holding = units.filter(
+        (u) => u.approvals.status().pending?.fingerprint === r.fingerprint,
+      );
+      // A policy failures' digest given as held changes' fingerprint: the command that approves it.
+      const asked =
+        r.environment === undefined ? units : units.filter((u) => u.name === r.environment);
+      const failing = asked.flatMap((u) => policiesOf(u, r.fingerprint));
+      if (failing.length > 0 && !asked.some((u) => holding.includes(u)))
+        return { ok: false, reason: approvalWords.policyDigest(r.fingerprint, failing) };
+      // Without a name, the environment holding changes with the fingerprint, never the first of
+      // several; else the one that held it, or holds one it is a typo of, to say so.
+      const target = approvalTarget(units, r.environment, approvalWords, (names) => {
+        if (holding.length > 1)
+          return approvalWords.heldBySeveral(
+            r.fingerprint,
+            holding.map((u) => u.name!),
           );
-        });
-        if (typeof target === 'string') return { ok: false, reason: target };
-        const refusal = tokenRefusal(target, 'approve', 'admin');
-        const environment = target.name ?? undefined;
-        if (refusal === null) {
-          const frozen = target.freeze.why();
-          return { ...target.approvals.approve({ ...r, via: 'api' }), environment, frozen };
-        }
-        target.approvals.refuse(
-          { fingerprint: r.fingerprint, approver: r.approver, via: 'api' },
-          refusal,
+        return (
+          holding[0] ??
+          units.find((u) => u.approvals.concerns(r.fingerprint)) ??
+          approvalWords.noEnvironmentHolds(r.fingerprint, names)
         );
-        return { ok: false, reason: refusal, forbidden: true };
-      },
-      mayAct: (action, token, environment) => {
-        const target =
-          environment === undefined
-            ? units
-            : approvalTarget(units, environment, approvalWords, () => units[0]!);
-        // No such environment: the request itself answers why.
-        if (typeof target === 'string') return null;
-        for (const u of Array.isArray(target) ? target : [target]) {
-          const refusal = tokenRefusal(u, action, token);
-          if (refusal !== null) return refusal;
+      });
+      if (typeof target === 'string') return { ok: false, reason: target };
+      const refusal = tokenRefusal(target, 'approve', 'admin');
+      const environment = target.name ?? undefined;
+      if (refusal === null) {
+        const frozen = target.freeze.why();
+        return { ...target.approvals.approve({ ...r, via: 'api' }), environment, frozen };
+      }
+      target.approvals.refuse(
+        { fingerprint: r.fingerprint, approver: r.approver, via: 'api' },
+        refusal,
+      );
+      return { ok: false, reason: refusal, forbidden: true };
+    },
+    mayAct: (action, token, environment) => {
+      const target =
+        environment === undefined
+          ? units
+          : approvalTarget(units, environment, approvalWords, () => units[0]!);
+      // No such environment: the request itself answers why.
+      if (typeof target === 'string') return null;
+      for (const u of Array.isArray(target) ? target : [target]) {
+        const refusal = tokenRefusal(u, action, token);
+        if (refusal !== null) return refusal;
+      }
+      return null;
+    },
+    approvePolicies: (r) => {
+      const digest = r.failures;
+      // Without a name, the environment whose failures with that digest wait for an owner, never
+      // the first of several.
+      const target = approvalTarget(units, r.environment, approvalWords, (names) => {
+        const having = units.filter((u) => policiesOf(u, digest).length > 0);
+        const waiting = having.filter((u) => !approvedPolicies(u));
+        const found = waiting.length > 0 ? waiting : having;
+        if (found.length > 1)
+          return approvalWords.failingInSeveral(
+            digest,
+            found.flatMap((u) => policiesOf(u, digest)),
+          );
+        return found[0] ?? approvalWords.noEnvironmentFails(digest, names);
+      });
+      if (typeof target === 'string') return { ok: false, reason: target };
+      const environment = target.name ?? undefined;
+      const report = target.status().policies;
+      // Only the failures held now (another digest: decideApproval says which): one approved
+      // already keeps its who and why.
+      const refusal = !report?.failures
+        ? approvalWords.noPolicyFailure(digest, target.name)
+        : report.failures === digest && approvedPolicies(target);
+      if (refusal) return { ok: false, reason: refusal, environment };
+      const { approver: by, reason: why } = r;
+      const answer = target.policyApprovals.approve(report, { by, why, digest, at: new Date() });
+      return { ...answer, environment };
+    },
+    freeze: async (r) => {
+      const target =
+        r.environment === undefined
+          ? units
+          : approvalTarget(units, r.environment, approvalWords, () => '');
+      if (typeof target === 'string') return { ok: false, reason: target };
+      // Resuming lifts a suspension, the rollback holding (its commit is applied once applies
+      // may go); with none, it lifts the rollback: the branch head is applied again
+      // (docs/daemon.md#rollback).
+      const before: FreezeBefore[] = [];
+      for (const u of Array.isArray(target) ? target : [target]) {
+        const environment = u.name;
+        if (r.suspend)
+          before.push({ environment, suspended: await u.freeze.suspend(r.by, r.reason) });
+        else {
+          const suspended = await u.freeze.resume();
+          const rollback = suspended === null ? await u.rollback.lift() : null;
+          const holds = suspended === null ? null : u.rollback.current;
+          before.push({ environment, suspended, rollback, ...(holds ? { holds } : {}) });
         }
-        return null;
-      },
-      approvePolicies: (r) => {
-        const digest = r.failures;
-        // Without a name, the environment whose failures with that digest wait for an owner, never
-        // the first of several.
-        const target = approvalTarget(units, r.environment, approvalWords, (names) => {
-          const having = units.filter((u) => policiesOf(u, digest).length > 0);
-          const waiting = having.filter((u) => !approvedPolicies(u));
-          const found = waiting.length > 0 ? waiting : having;
-          if (found.length > 1)
-            return approvalWords.failingInSeveral(
-              digest,
-              found.flatMap((u) => policiesOf(u, digest)),
-            );
-          return found[0] ?? approvalWords.noEnvironmentFails(digest, names);
-        });
-        if (typeof target === 'string') return { ok: false, reason: target };
-        const environment = target.name ?? undefined;
-        const report = target.status().policies;
-        // Only the failures held now (another digest: decideApproval says which): one approved
-        // already keeps its who and why.
-        const refusal = !report?.failures
-          ? approvalWords.noPolicyFailure(digest, target.name)
-          : report.failures === digest && approvedPolicies(target);
-        if (refusal) return { ok: false, reason: refusal, environment };
-        const { approver: by, reason: why } = r;
-        const answer = target.policyApprovals.approve(report, { by, why, digest, at: new Date() });
-        return { ...answer, environment };
-      },
-      freeze: async (r) => {
-        const target =
-          r.environment === undefined
-            ? units
-            : approvalTarget(units, r.environment, approvalWords, () => '');
-        if (typeof target === 'string') return { ok: false, reason: target };
-        // Resuming lifts a suspension, the rollback holding (its commit is applied once applies
-        // may go); with none, it lifts the rollback: the branch head is applied again
-        // (docs/daemon.md#rollback).
-        const before: FreezeBefore[] = [];
-        for (const u of Array.isArray(target) ? target : [target]) {
-          const environment = u.name;
-          if (r.suspend)
-            before.push({ environment, suspended: await u.freeze.suspend(r.by, r.reason) });
-          else {
-            const suspended = await u.freeze.resume();
-            const rollback = suspended === null ? await u.rollback.lift() : null;
-            const holds = suspended === null ? null : u.rollback.current;
-            before.push({ environment, suspended, rollback, ...(holds ? { holds } : {}) });
+      }
+      return { ok: true, freeze: status().freeze, before };
+    },
+    rollback: async (r) => {
+      const target = approvalTarget(units, r.environment, approvalWords, (names) =>
+        rollbackWords.nameEnvironment(names),
+      );
+      if (typeof target === 'string') return { ok: false, reason: target };
+      const held = await target.rollbackTo(r.run, r.by, r.reason);
+      if (typeof held === 'string') return { ok: false, reason: held };
+      return { ok: true, rollback: held.pin, done: held.done };
+    },
+    follower,
+    replica: election?.identity,
+    requestReconcile: (reason, environment) => {
+      const target =
+        environment === undefined
+          ? units
+          : approvalTarget(units, environment, approvalWords, () => units[0]!);
+      return typeof target === 'string' ? target : runsMade([target].flat(), reason);
+    },
+    branch: config.source.kind === 'git' ? config.source.branch : null,
+    onPullRequest: prs.onPullRequest,
+    onComment: prs.onComment,
+    dashboard: config.dashboard
+      ? dashboardHandler({
+          status,
+          leaderStatus: async () =>
+            single
+              ? shown(await leaderStatus<DaemonStatus>(follower(), 5_000))
+              : fullStatus
+                ? { status: await fullStatus(), relayedBy: '' }
+                : null,
+          approvals: config.adminToken !== null,
+          objects: (environment) => units.find((u) => u.name === environment)?.objects() ?? null,
+        })
+      : undefined,
+    controlPlaneApi:
+      deps.serveControlPlane && single
+        ? async (call, res) => {
+            const { answerCall } = await import('../controlplane/embedded/server.js');
+            // A write waits for the run applying (one writer: the state's lock).
+            const write = call.method !== 'GET' && call.method !== 'HEAD';
+            await single.controlPlaneCall(write, (cp) => answerCall(cp, call, res, logger));
           }
-        }
-        return { ok: true, freeze: status().freeze, before };
-      },
-      rollback: async (r) => {
-        const target = approvalTarget(units, r.environment, approvalWords, (names) =>
-          rollbackWords.nameEnvironment(names),
-        );
-        if (typeof target === 'string') return { ok: false, reason: target };
-        const held = await target.rollbackTo(r.run, r.by, r.reason);
-        if (typeof held === 'string') return { ok: false, reason: held };
-        return { ok: true, rollback: held.pin, done: held.done };
-      },
-      follower,
-      replica: election?.identity,
-      requestReconcile: (reason, environment) => {
-        const target =
-          environment === undefined
-            ? units
-            : approvalTarget(units, environment, approvalWords, () => units[0]!);
-        return typeof target === 'string' ? target : runsMade([target].flat(), reason);
-      },
-      branch: config.source.kind === 'git' ? config.source.branch : null,
-      onPullRequest: prs.onPullRequest,
-      onComment: prs.onComment,
-      dashboard: config.dashboard
-        ? dashboardHandler({
-            status,
-            leaderStatus: async () =>
-              single
-                ? shown(await leaderStatus<DaemonStatus>(follower(), 5_000))
-                : fullStatus
-                  ? { status: await fullStatus(), relayedBy: '' }
-                  : null,
-            approvals: config.adminToken !== null,
-            objects: (environment) => units.find((u) => u.name === environment)?.objects() ?? null,
-          })
         : undefined,
-      controlPlaneApi:
-        deps.serveControlPlane && single
-          ? async (call, res) => {
-              const { answerCall } = await import('../controlplane/embedded/server.js');
-              // A write waits for the run applying (one writer: the state's lock).
-              const write = call.method !== 'GET' && call.method !== 'HEAD';
-              await single.controlPlaneCall(write, (cp) => answerCall(cp, call, res, logger));
-            }
-          : undefined,
-      logger,
-      allowedHosts: [
-        ...config.externalHosts,
-        ...[election?.advertiseAddress, `http://${config.listen.host}`].flatMap((u) =>
-          u && URL.canParse(u) ? [new URL(u).hostname.replace(/^\[|\]$/g, '')] : [],
-        ),
-      ],
-    });
-  } catch (err) {
-    for (const u of units) await u.close();
-    await undoNewStates();
-    const address = `${config.listen.host}:${config.listen.port}`;
-    const refusal = listenRefusal(address, err);
-    throw new Error(refusal ?? `cannot listen on ${address}: ${(err as Error).message}`);
-  }
+    logger,
+    allowedHosts,
+  });
   const triggers: Trigger[] = [
     config.source.kind === 'git'
       ? startTimer(config.pollIntervalMs, () => void requestAll('poll'))

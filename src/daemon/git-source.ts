@@ -14,7 +14,8 @@ import { lstat, mkdir, readdir, readFile, realpath, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { SimpleGit } from 'simple-git';
-import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
+import { formatDuration } from '../util/duration.js';
+import { checkoutClient, gitError, GitTimeout, runGit, type GitRemote } from '../util/git-env.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { makeFolders, writeRepoFile } from '../util/safe-file.js';
 
@@ -30,7 +31,8 @@ export interface SourceSnapshot {
 export interface Source {
   /**
    * Throws SourceError. What it returns was read from the remote after `notBefore`
-   * (performance.now() of the request answered), so a push before the request is seen.
+   * (performance.now() of the request answered), so a push before the request is seen; a fetch
+   * that started after it and failed answers with its error, without fetching again.
    */
   sync(notBefore?: number): Promise<SourceSnapshot>;
   /** Kept when a later sync fails. */
@@ -90,6 +92,8 @@ export class GitSource implements Source {
   private syncing: { startedAt: number; done: Promise<SourceSnapshot> } | null = null;
   /** For callers the one in flight started too early for. */
   private next: Promise<SourceSnapshot> | null = null;
+  /** The last fetch, when it failed. */
+  private failed: { startedAt: number; err: unknown } | null = null;
   /**
    * Worktrees are added one at a time (git records each in the checkout), never during a fetch:
    * a fetch reads every worktree's HEAD, which an add writes before it points anywhere.
@@ -178,13 +182,28 @@ export class GitSource implements Source {
         .catch(() => {})
         .then(() => {
           this.next = null;
-          return this.sync();
+          return this.sync(notBefore);
         }));
+    // A failed fetch answers as one in flight would: a stalled remote is not waited for twice.
+    const failed = this.failed;
+    if (failed && failed.startedAt >= notBefore) return Promise.reject(failed.err);
+    const startedAt = performance.now();
     const started = {
-      startedAt: performance.now(),
-      done: this.alone(() => this.fetch()).finally(() => {
-        if (this.syncing === started) this.syncing = null;
-      }),
+      startedAt,
+      done: this.alone(() => this.fetch())
+        .then(
+          (snapshot) => {
+            this.failed = null;
+            return snapshot;
+          },
+          (err: unknown) => {
+            this.failed = { startedAt, err };
+            throw err;
+          },
+        )
+        .finally(() => {
+          if (this.syncing === started) this.syncing = null;
+        }),
     };
     this.syncing = started;
     return started.done;
@@ -373,8 +392,18 @@ export class GitSource implements Source {
       this.last = { dir: join(checkoutDir, path), commit, root: checkoutDir };
       return this.last;
     } catch (err) {
+      const cannot = `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}`;
+      if (err instanceof GitTimeout) {
+        const bound = formatDuration(err.timeoutMs);
+        const said = err.said
+          ? `; git said: ${gitError(this.redactor, new Error(err.said), 4)}`
+          : '';
+        throw new SourceError(
+          `${cannot}: git fetch did not finish within ${bound} and was stopped (the remote stalled or is too slow)${said}: check the URL, the network or a proxy; the bound is --git-timeout, ${bound} (docs/daemon.md#the-git-source)`,
+        );
+      }
       throw new SourceError(
-        `cannot fetch branch ${branch} of ${scrubUrlUserinfo(repo)}: ${gitError(this.redactor, err, 4)}; check --repo, --branch and the Git credentials (docs/daemon.md#the-git-source)`,
+        `${cannot}: ${gitError(this.redactor, err, 4)}; check --repo, --branch and the Git credentials (docs/daemon.md#the-git-source)`,
       );
     }
   }

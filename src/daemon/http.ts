@@ -142,11 +142,27 @@ export const CONTROL_PLANE_API = '/control-plane';
 
 export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 
-export async function startStatusServer(listen: { host: string; port: number }, h: HttpHandlers) {
+/** What the server answers before `serve` (the daemon's start: its first fetch). */
+export interface StartingHandlers extends Pick<
+  HttpHandlers,
+  'status' | 'metrics' | 'logger' | 'allowedHosts' | 'adminToken' | 'replica'
+> {
+  /** What the daemon is doing, and since when (/readyz, and the 503 of the other endpoints). */
+  doing(): string;
+}
+
+/** Listens at once, answering as `starting` says until `serve` gives the daemon's handlers. */
+export async function startStatusServer(
+  listen: { host: string; port: number },
+  starting: StartingHandlers,
+) {
   // The webhook deliveries this replica accepted (replay protection).
   const seen = new SeenDeliveries();
+  let served: HttpHandlers | null = null;
   const server = createServer((req, res) => {
-    route(req, res, h, seen).catch((err: unknown) => {
+    const h = served ?? starting;
+    const answer = served ? route(req, res, served, seen) : whileStarting(req, res, starting);
+    answer.catch((err: unknown) => {
       const said = { err: err instanceof Error ? err.message : String(err), path: req.url };
       // A request cut off before its end is the client's doing (or its slowness), not a failure here.
       if (!req.complete && req.destroyed)
@@ -169,6 +185,7 @@ export async function startStatusServer(listen: { host: string; port: number }, 
   return {
     /** `http://host:port` actually bound (port 0 resolved). */
     url: `http://${host}:${addr.port}`,
+    serve: (h: HttpHandlers) => void (served = h),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -259,6 +276,32 @@ async function route(
   return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
 }
 
+/** Before the daemon has started: the probes and /status answer, every other endpoint 503. */
+async function whileStarting(
+  req: IncomingMessage,
+  res: ServerResponse,
+  s: StartingHandlers,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const key = `${req.method} ${url.pathname}`;
+  if (s.replica) res.setHeader(REPLICA_HEADER, s.replica);
+  if (READ_BY_PEOPLE.has(key)) {
+    const foreign = foreignHost(req.headers, s.allowedHosts ?? []);
+    if (foreign !== null) return send(res, 403, { error: foreign });
+  }
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (read && url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
+  if (read && url.pathname === '/status')
+    return send(res, 200, { ...s.status(), adminApi: s.adminToken !== null });
+  if (read && url.pathname === '/metrics') return metricsAnswer({ res, h: s });
+  res.setHeader('retry-after', '5');
+  if (read && url.pathname === '/readyz')
+    return send(res, 503, { status: 'not ready', reason: s.doing() });
+  send(res, 503, {
+    error: `${s.doing()}: ${req.method} ${url.pathname} is answered once it has started; try again then`,
+  });
+}
+
 function readiness({ res, h }: Call): void {
   if (h.ready()) return send(res, 200, { status: 'ready' });
   // Why the control plane has not answered, when a run met an error (any environment's).
@@ -268,7 +311,7 @@ function readiness({ res, h }: Call): void {
   send(res, 503, { status: 'not ready', reason });
 }
 
-async function metricsAnswer({ res, h }: Call): Promise<void> {
+async function metricsAnswer({ res, h }: { res: ServerResponse; h: { metrics: DaemonMetrics } }) {
   const text = processRedactor().scrubSecrets(await h.metrics.text());
   res.writeHead(200, { 'content-type': h.metrics.contentType });
   res.end(text);

@@ -128,6 +128,8 @@ export interface DaemonStatus {
     lastError: string | null;
     consecutiveFailures: number;
     nextRetryAt: string | null;
+    /** While the daemon starts: when its first fetch began (absent once it has started). */
+    fetchingSince?: string;
   };
   /** Of the last evaluated plan (null when the repository was invalid or nothing was planned). */
   summary: PlanSummary | null;

@@ -618,7 +618,7 @@ export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null
 
 /**
  * The repository's environments, read at start; null without `environments:` (or unreadable
- * yet: the daemon then runs one control plane, and the first run reports what is wrong; under
+ * yet: the daemon then runs one control plane, whose first run takes this failure; under
  * --once that run is all there is, so nothing is said of a restart).
  */
 async function discoverEnvironments(
@@ -627,11 +627,13 @@ async function discoverEnvironments(
   once: boolean,
 ): Promise<{ snapshot: SourceSnapshot; environments: Environment[] } | null> {
   const snapshot = await source.sync().catch((err: unknown) => {
-    if (!once)
-      logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'cannot read the repository at start: reconciling it as one control plane (a repository with environments: needs a restart once it can be read)',
-      );
+    const restart = once
+      ? ''
+      : ': reconciling it as one control plane (a repository with environments: needs a restart once it can be read)';
+    logger.warn(
+      { err: err instanceof Error ? err.message : String(err) },
+      `cannot read the repository at start${restart}`,
+    );
     return null;
   });
   if (snapshot === null) return null;
@@ -780,25 +782,25 @@ export function environmentsStatus(
   };
 }
 
-/** `undoNewStates`: removes the environments' embedded states made here, for a start failing after. */
+/** A start that fails removes the environments' embedded states it made. */
 export async function startUnits(
   config: DaemonConfig,
+  source: Source,
   deps: UnitDeps,
   metrics: DaemonMetrics,
   redactor: Redactor,
-): Promise<{ source: Source; units: Unit[]; undoNewStates: () => Promise<void> }> {
-  const source = sourceOf(config, deps.env);
+): Promise<Unit[]> {
   const found = await discoverEnvironments(source, deps.logger, config.once);
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   if (found === null) {
     const unit = await startUnit(null, config, source, metrics, redactor, { ...deps, lockDir });
     // The one control plane's new state is the command's to undo (newStateUndo in its start).
-    return { source, units: [unit], undoNewStates: async () => {} };
+    return [unit];
   }
   // Each environment has checkouts of its own: what a start without environments left goes.
   await cleanBeside(source, deps.logger, redactor);
   const units: Unit[] = [];
-  // A start that fails (a port in use, an environment refused) leaves no embedded state it made.
+  // A start that fails (an environment refused) leaves no embedded state it made.
   const undos: (() => Promise<void>)[] = [];
   // The last made first: a folder made for the first state holds the later ones until then.
   const undoNewStates = async () => {
@@ -839,10 +841,10 @@ export async function startUnits(
     { environments: units.map((u) => u.name) },
     `reconciling ${units.length} environments`,
   );
-  return { source, units, undoNewStates };
+  return units;
 }
 
-function sourceOf(config: DaemonConfig, env: Env): Source {
+export function sourceOf(config: DaemonConfig, env: Env): Source {
   const checkoutDir = join(config.stateDir, 'checkout');
   return config.source.kind === 'git'
     ? new GitSource({ ...config.source, checkoutDir, env })

@@ -10,8 +10,12 @@ import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Redactor } from './redact.js';
 import type { Env } from './env.js';
+import { formatDuration } from './duration.js';
 import { makeFolders } from './safe-file.js';
 import { shellQuote } from './shell-quote.js';
+
+/** The default bound on one git command (--git-timeout). */
+export const GIT_TIMEOUT_MS = 120_000;
 
 export interface GitAuth {
   /** HTTPS token, sent as an `Authorization: Basic` header (never in the URL). */
@@ -28,7 +32,7 @@ export interface GitRemote {
   /** Clone URL of the config repository (the daemon's --repo). */
   repo: string;
   auth: GitAuth;
-  /** Bound on each git command (default 2 minutes). */
+  /** Bound on each git command (--git-timeout; default GIT_TIMEOUT_MS). */
   timeoutMs?: number;
   /** The environment git's allow-listed variables (PASSTHROUGH_ENV) are taken from. */
   env: Env;
@@ -101,7 +105,7 @@ export async function checkoutClient(
   const env = gitEnvironment(o.repo, o.auth, o.env, o.dir);
   const git = simpleGit({
     baseDir: o.dir,
-    timeout: { block: o.timeoutMs ?? 120_000 },
+    timeout: { block: o.timeoutMs ?? GIT_TIMEOUT_MS },
     // We set these two ourselves, to fixed values: the key command and the auth header.
     unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
   }).env(env);
@@ -130,21 +134,50 @@ export async function runGit(
     signal?: AbortSignal | undefined;
   },
 ): Promise<string> {
+  const timeoutMs = o.timeoutMs ?? GIT_TIMEOUT_MS;
   try {
     o.signal?.throwIfAborted();
     const { stdout } = await execGit(o.file ?? 'git', args, {
       cwd: o.cwd,
       env: o.env,
-      timeout: o.timeoutMs ?? 120_000,
+      timeout: timeoutMs,
       maxBuffer: 1024 * 1024,
       encoding: 'utf8',
       signal: o.signal,
     });
     return stdout;
   } catch (err) {
-    // What git said, as simple-git reported it (gitError picks its lines).
-    const said = (err as { stderr?: string }).stderr?.trim();
-    throw said ? new Error(said) : err;
+    // What git said (gitError picks its lines), never the argv: a sync's is a shell script.
+    const { stderr, killed, code } = err as { stderr?: string; killed?: boolean; code?: unknown };
+    const said = stderr?.trim() ?? '';
+    // A string code is Node's own (an abort, output over maxBuffer), not the time bound's kill.
+    if (killed && typeof code !== 'string') throw new GitTimeout(timeoutMs, said);
+    if (said) throw new Error(said);
+    if (typeof code === 'number')
+      throw Object.assign(new Error(`git exited with status ${code}, saying nothing`), { code });
+    throw err;
+  }
+}
+
+/**
+ * A git command stopped by its time bound (GitRemote.timeoutMs); `said`: its stderr on one line
+ * (one message: gitError would keep only its `fatal:` lines), maybe empty.
+ */
+export class GitTimeout extends Error {
+  readonly said: string;
+  constructor(
+    readonly timeoutMs: number,
+    stderr: string,
+  ) {
+    const said = stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('hint:'))
+      .join(' ');
+    super(
+      `git did not finish within ${formatDuration(timeoutMs)} and was stopped${said ? `; git said: ${said}` : ''}`,
+    );
+    this.said = said;
   }
 }
 

@@ -128,7 +128,8 @@ async function replica(
     logger: pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) }),
     ...secrets,
   };
-  const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
+  const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, { ...h, doing: () => '' });
+  server.serve(h);
   cleanup.add(() => server.close());
   return { server, seen, metrics, logged };
 }

@@ -8,6 +8,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -156,7 +157,7 @@ describe('GitSource', () => {
     });
     git(checkout, 'config', 'remote.origin.uploadpack', join(root, 'pack'));
     await expect(src.sync()).rejects.toThrow(
-      /cannot fetch branch main .*; check --repo, --branch and the Git credentials \(docs\/daemon\.md#the-git-source\)$/,
+      /^cannot fetch branch main of \S+: git fetch did not finish within 1\.0s and was stopped \(the remote stalled or is too slow\): check the URL, the network or a proxy; the bound is --git-timeout, 1\.0s \(docs\/daemon\.md#the-git-source\)$/,
     );
     const pack = Number(readFileSync(held, 'utf8'));
     cleanup.add(() => void process.kill(pack));
@@ -359,6 +360,52 @@ describe('gitEnvironment', () => {
     expect(env.GIT_SSH_COMMAND).toContain('UserKnownHostsFile=/keys/kh');
     expect(env.GIT_SSH_COMMAND).toContain('StrictHostKeyChecking=yes');
     expect(env.GIT_CONFIG_COUNT).toBeUndefined();
+  });
+});
+
+/** A TCP server on `port` that accepts and never answers, counting its connections. */
+async function silentServer(port: number): Promise<{ url: string; accepted: Socket[] }> {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => void accepted.push(s));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  cleanup.add(() => {
+    for (const s of accepted) s.destroy();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${port}/repo.git`, accepted };
+}
+
+describe('GitSource and a remote that never answers', () => {
+  it('the time bound stops the fetch and says so, never the script; the failure is not waited for twice', async () => {
+    const { url, accepted } = await silentServer(48610);
+    const source = sourceOf(url, join(tempDir(), 'checkout'), { timeoutMs: 1_000 });
+    const asked = performance.now();
+    const err = await source.sync(asked).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(String((err as Error).message)).toBe(
+      `cannot fetch branch main of ${url}: git fetch did not finish within 1.0s and was stopped (the remote stalled or is too slow): check the URL, the network or a proxy; the bound is --git-timeout, 1.0s (docs/daemon.md#the-git-source)`,
+    );
+    expect(accepted).toHaveLength(1);
+    // Asked before that fetch started: its failure answers at once, as the fetch in flight would.
+    await expect(source.sync(asked)).rejects.toBe(err);
+    expect(accepted).toHaveLength(1);
+    // Asked after it: the remote is tried again.
+    await expect(source.sync(performance.now())).rejects.toThrow(/did not finish within 1\.0s/);
+    expect(accepted).toHaveLength(2);
+  });
+
+  it('a remote that answers at once is not a time bound: git’s own words, and what to check', async () => {
+    const http = createHttpServer((_req, res) => res.writeHead(404).end('no such repository\n'));
+    await new Promise<void>((resolve) => http.listen(48611, '127.0.0.1', resolve));
+    cleanup.add(() => void http.close());
+    const url = 'http://127.0.0.1:48611/repo.git';
+    const source = sourceOf(url, join(tempDir(), 'checkout'), { timeoutMs: 60_000 });
+    const err = String(((await source.sync().catch((e: unknown) => e)) as Error).message);
+    expect(err).toMatch(
+      /^cannot fetch branch main of http:\/\/127\.0\.0\.1:48611\/repo\.git: fatal: /,
+    );
+    expect(err).toMatch(/; check --repo, --branch and the Git credentials/);
+    expect(err).not.toMatch(/did not finish|trap|sh -c|Command failed/);
   });
 });
 

@@ -39,7 +39,8 @@ async function statusServer(
       { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) },
     ),
   };
-  const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, h);
+  const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, { ...h, doing: () => '' });
+  server.serve(h);
   cleanup.add(() => server.close());
   return server.url;
 }

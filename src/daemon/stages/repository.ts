@@ -43,7 +43,9 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
   let snapshot: SourceSnapshot;
   let git: DaemonStatus['git'];
   try {
-    snapshot = await o.source.sync(ctx.requestedAt);
+    // The first run takes the start's fetch (discoverEnvironments) when that one failed.
+    const notBefore = ctx.reasons.has('startup') ? -Infinity : ctx.requestedAt;
+    snapshot = await o.source.sync(notBefore);
     git = {
       lastFetchAt: ctx.now().toISOString(),
       lastError: null,

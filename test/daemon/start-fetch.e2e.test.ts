@@ -1,0 +1,95 @@
+/**
+ * The daemon's start against a remote that accepts and never answers (docs/daemon.md, The Git
+ * source): it listens before its first fetch, says it is fetching and since when, logs the
+ * fetch's failure (with --once too), and its first run takes that failure without fetching again.
+ */
+import { createServer, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { cleanup } from '../support/cleanup.js';
+import { startTestDaemon } from './harness.js';
+
+/** A TCP server on `port` that accepts and never answers; `reset` then drops every connection. */
+async function silentServer(port: number) {
+  const accepted: Socket[] = [];
+  let dropping = false;
+  let onAccept = () => {};
+  const server = createServer((s) => {
+    accepted.push(s);
+    if (dropping) s.destroy();
+    onAccept();
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  cleanup.add(() => {
+    for (const s of accepted) s.destroy();
+    server.close();
+  });
+  return {
+    url: `http://127.0.0.1:${port}/repo.git`,
+    accepted,
+    firstAccepted: new Promise<void>((resolve) => (onAccept = resolve)),
+    reset: () => {
+      dropping = true;
+      for (const s of accepted) s.destroy();
+    },
+  };
+}
+
+const get = async (url: string) => {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+describe('a daemon whose remote never answers', () => {
+  it('listens while its first fetch stalls, saying so; that fetch’s failure is the first run’s', async () => {
+    const remote = await silentServer(48620);
+    const listen = 'http://127.0.0.1:48621';
+    const starting = startTestDaemon({
+      flags: { repo: remote.url, listen: '127.0.0.1:48621', 'git-timeout': '10m', once: true },
+      deps: { retryBaseMs: 3_600_000 },
+    });
+    cleanup.add(async () => (await starting).stop());
+    await remote.firstAccepted;
+
+    expect(await get(`${listen}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
+    const status = await get(`${listen}/status`);
+    expect(status.status).toBe(200);
+    const git = status.body.git as Record<string, unknown>;
+    expect(git.fetchingSince).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const doing = `starting: fetching branch main of ${remote.url} since ${String(git.fetchingSince)}`;
+    expect(await get(`${listen}/readyz`)).toEqual({
+      status: 503,
+      body: { status: 'not ready', reason: doing },
+    });
+    const reconcile = await fetch(`${listen}/reconcile`, { method: 'POST' });
+    expect(reconcile.status).toBe(503);
+    expect(await reconcile.json()).toEqual({
+      error: `${doing}: POST /reconcile is answered once it has started; try again then`,
+    });
+
+    remote.reset();
+    const { daemon, logs } = await starting;
+    const connections = await daemon.firstRun.then(() => remote.accepted.length);
+    expect(connections).toBe(1);
+    expect(daemon.status().lastRun?.result).toBe('failed');
+    expect(daemon.status().git.fetchingSince).toBeUndefined();
+    const warned = logs.map((l) => JSON.parse(l) as { msg: string; err?: string });
+    const atStart = warned.find((l) => l.msg === 'cannot read the repository at start');
+    expect(atStart?.err).toMatch(/^cannot fetch branch main of http:\/\/127\.0\.0\.1:48620\//);
+  });
+
+  it('the Git time bound (--git-timeout) stops the start’s fetch and the run says so', async () => {
+    const remote = await silentServer(48622);
+    const started = await startTestDaemon({
+      flags: { repo: remote.url, listen: '127.0.0.1:48623', 'git-timeout': '1s', once: true },
+      deps: { retryBaseMs: 3_600_000 },
+    });
+    cleanup.add(() => started.stop());
+    const connections = await started.daemon.firstRun.then(() => remote.accepted.length);
+    expect(connections).toBe(1);
+    const error = started.daemon.status().git.lastError ?? '';
+    expect(error).toBe(
+      `cannot fetch branch main of ${remote.url}: git fetch did not finish within 1.0s and was stopped (the remote stalled or is too slow): check the URL, the network or a proxy; the bound is --git-timeout, 1.0s (docs/daemon.md#the-git-source)`,
+    );
+    expect(started.logs.join('')).not.toMatch(/trap|sh -c|Command failed/);
+  });
+});
