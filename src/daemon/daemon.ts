@@ -1,6 +1,7 @@
 /**
  * Wires the daemon together: source + units + the pull-request side + HTTP server.
- * `startDaemon` returns once the server listens and the first run has been requested.
+ * `startDaemon` listens first (the start's fetch may stall), and returns once the units serve
+ * it and the first run has been requested.
  */
 import { LiveRedactor } from '../util/redact.js';
 import {
@@ -137,16 +138,14 @@ async function startLocked(
   ];
   // Listening before the first fetch: a probe sees the daemon alive while a remote stalls it.
   const since = new Date().toISOString();
-  const starting = initialStatus(source.describe(), config.policy);
-  const fetching = { ...starting, git: { ...starting.git, fetchingSince: since } };
-  const { branch, repo } = config.source.kind === 'git' ? config.source : {};
-  const doing = repo
-    ? `starting: fetching branch ${branch} of ${source.describe().repository} since ${since}`
-    : `starting: reading ${config.source.kind === 'watch' ? config.source.dir : ''}`;
+  const initial = initialStatus(source.describe(), config.policy);
+  const git = config.source.kind === 'git' ? config.source : null;
+  const starting = git ? { ...initial, git: { ...initial.git, fetchingSince: since } } : initial;
+  const doing = `starting: ${git ? `fetching branch ${git.branch} of ${source.describe().repository}` : 'reading the watched folder'} since ${since}`;
   let server: StatusServer;
   try {
     server = await startStatusServer(config.listen, {
-      status: () => (repo ? fetching : starting),
+      status: () => starting,
       doing: () => doing,
       metrics,
       logger,
@@ -159,7 +158,7 @@ async function startLocked(
     const refusal = listenRefusal(address, err);
     throw new Error(refusal ?? `cannot listen on ${address}: ${(err as Error).message}`);
   }
-  if (repo) logger.info({ url: server.url, since }, `${doing}; /healthz and /status answer`);
+  if (git) logger.info({ url: server.url }, `${doing}; /healthz and /status answer`);
   const units = await startUnits(
     config,
     source,

@@ -264,6 +264,7 @@ export function pullRequestHandlerForDaemon(
       git: {
         repo: source.repo,
         auth: source.auth,
+        timeoutMs: source.timeoutMs,
         workDir: join(config.stateDir, `pull-requests-${target.provider}`),
         env,
       },
