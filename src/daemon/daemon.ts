@@ -158,7 +158,10 @@ async function startLocked(
     const refusal = listenRefusal(address, err);
     throw new Error(refusal ?? `cannot listen on ${address}: ${(err as Error).message}`);
   }
-  if (git) logger.info({ url: server.url }, `${doing}; /healthz and /status answer`);
+  // Its address, not its URL: a URL logged says the daemon serves every endpoint (below).
+  const listening = new URL(server.url).host;
+  if (git)
+    logger.info({ address: listening }, `${doing}; /healthz and /status answer at ${listening}`);
   const units = await startUnits(
     config,
     source,

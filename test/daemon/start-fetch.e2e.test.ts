@@ -4,12 +4,15 @@
  * fetch's failure (with --once too), and its first run takes that failure without fetching again.
  */
 import { createServer, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
+import { until } from '../support/until.js';
 import { startTestDaemon } from './harness.js';
 
-/** A TCP server on `port` that accepts and never answers; `reset` then drops every connection. */
-async function silentServer(port: number) {
+/** A TCP server that accepts and never answers; `reset` then drops every connection. */
+async function silentServer() {
   const accepted: Socket[] = [];
   let dropping = false;
   let onAccept = () => {};
@@ -18,11 +21,12 @@ async function silentServer(port: number) {
     if (dropping) s.destroy();
     onAccept();
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanup.add(() => {
     for (const s of accepted) s.destroy();
     server.close();
   });
+  const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}/repo.git`,
     accepted,
@@ -34,6 +38,18 @@ async function silentServer(port: number) {
   };
 }
 
+/** A logger whose records the test reads while the daemon starts. */
+function recording() {
+  const records: { msg: string; address?: string; err?: string }[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      records.push(JSON.parse(String(chunk)) as (typeof records)[number]);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), records };
+}
+
 const get = async (url: string) => {
   const res = await fetch(url);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -41,14 +57,19 @@ const get = async (url: string) => {
 
 describe('a daemon whose remote never answers', () => {
   it('listens while its first fetch stalls, saying so; that fetch’s failure is the first run’s', async () => {
-    const remote = await silentServer(48620);
-    const listen = 'http://127.0.0.1:48621';
+    const remote = await silentServer();
+    const { logger, records } = recording();
     const starting = startTestDaemon({
-      flags: { repo: remote.url, listen: '127.0.0.1:48621', 'git-timeout': '10m', once: true },
-      deps: { retryBaseMs: 3_600_000 },
+      flags: { repo: remote.url, 'git-timeout': '10m', once: true },
+      deps: { retryBaseMs: 3_600_000, logger },
     });
     cleanup.add(async () => (await starting).stop());
     await remote.firstAccepted;
+    const address = await until(
+      'the start says where it answers',
+      () => records.find((r) => r.msg.startsWith('starting: fetching branch main'))?.address,
+    );
+    const listen = `http://${address}`;
 
     expect(await get(`${listen}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
     const status = await get(`${listen}/status`);
@@ -67,20 +88,19 @@ describe('a daemon whose remote never answers', () => {
     });
 
     remote.reset();
-    const { daemon, logs } = await starting;
+    const { daemon } = await starting;
     const connections = await daemon.firstRun.then(() => remote.accepted.length);
     expect(connections).toBe(1);
     expect(daemon.status().lastRun?.result).toBe('failed');
     expect(daemon.status().git.fetchingSince).toBeUndefined();
-    const warned = logs.map((l) => JSON.parse(l) as { msg: string; err?: string });
-    const atStart = warned.find((l) => l.msg === 'cannot read the repository at start');
-    expect(atStart?.err).toMatch(/^cannot fetch branch main of http:\/\/127\.0\.0\.1:48620\//);
+    const atStart = records.find((l) => l.msg === 'cannot read the repository at start');
+    expect(atStart?.err?.startsWith(`cannot fetch branch main of ${remote.url}: `)).toBe(true);
   });
 
   it('the Git time bound (--git-timeout) stops the start’s fetch and the run says so', async () => {
-    const remote = await silentServer(48622);
+    const remote = await silentServer();
     const started = await startTestDaemon({
-      flags: { repo: remote.url, listen: '127.0.0.1:48623', 'git-timeout': '1s', once: true },
+      flags: { repo: remote.url, 'git-timeout': '1s', once: true },
       deps: { retryBaseMs: 3_600_000 },
     });
     cleanup.add(() => started.stop());
