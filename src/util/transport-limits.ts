@@ -54,6 +54,8 @@ export const DEFAULT_LIMITS: Readonly<TransportLimits> = Object.freeze({
 
 /** A call that waited this long without an answer is told (ClientTuning.onWait). */
 const WAIT_NOTICE_MS = 5_000;
+/** A notice's timer this late found the process unable to run (a busy machine), not a silent server. */
+const LATE_MS = 1_000;
 
 /** A call still waiting for its answer: where, for how long so far, and its deadline. */
 export interface WaitEvent {
@@ -72,8 +74,9 @@ const lastAnswer = new WeakMap<WaitListener, number>();
  * timeout if shorter (quality.md: long waits are visible); the function returned says it answered.
  * The notice is of a silent server, not of one slow call among answered ones: while any call the
  * listener watches was answered within that time, it waits on. Checked after the answers that
- * are ready are read (setImmediate follows I/O): a process that could not run for seconds on a
- * busy machine is not a server's silence. Time is the client's `clock`, as its backoffs'.
+ * are ready are read (setImmediate follows I/O), and counted again when its timer wakes late: a
+ * process that could not run for seconds on a busy machine (its request perhaps not yet sent) is
+ * not a server's silence. Time is the client's `clock`, as its backoffs'.
  */
 export function noticeSilence(
   limits: TransportLimits,
@@ -85,9 +88,12 @@ export function noticeSilence(
   if (!listener || silentMs >= limits.callTimeoutMs) return () => {};
   const answered = new AbortController();
   const wait = async (ms: number): Promise<void> => {
+    const due = clock.now() + ms;
     await clock.sleep(ms, answered.signal);
     await new Promise((resolve) => setImmediate(resolve));
     if (answered.signal.aborted) return;
+    // Woken a second or more late, this process could not run: its request may only now be sent.
+    if (clock.now() - due >= LATE_MS) return wait(silentMs);
     const quiet = clock.now() - (lastAnswer.get(listener) ?? -Infinity);
     if (quiet >= silentMs) return listener({ url, silentMs, giveUpMs: limits.callTimeoutMs });
     return wait(silentMs - quiet);

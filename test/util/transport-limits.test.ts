@@ -65,4 +65,17 @@ describe('noticeSilence', () => {
     slow();
     expect(clock.sleeping).toBe(0);
   });
+
+  it('a timer woken late (the process could not run) counts the silence again from then', async () => {
+    const clock = new ManualClock();
+    const told: WaitEvent[] = [];
+    const done = noticeSilence(DEFAULT_LIMITS, 'http://cp', (e) => void told.push(e), clock);
+    clock.advance(7_000); // blocked 2 s past the notice: the request may only now have gone out
+    await turns();
+    expect(told).toEqual([]);
+    clock.advance(5_000); // 5 s of silence while the process ran
+    await turns();
+    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000 }]);
+    done();
+  });
 });
