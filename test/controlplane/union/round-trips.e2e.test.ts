@@ -55,7 +55,9 @@ it('plans the bundled example and 900 default queues in at most 10 round trips i
   expect(plan.stderr).toBe('');
   expect(plan.code).toBe(0);
   expect(plan.stdout).toMatch(/Plan: \d+ to create/);
-  expect(plan.stdout).not.toContain('DefaultQueue/'); // set as declared: no change
+  // Set as declared: no change line, only the adoption the first apply records.
+  expect(plan.stdout).not.toMatch(/^ {2}\S+ DefaultQueue\//m);
+  expect(plan.stdout).toMatch(/^Adopts 901 objects poolsync did not apply: DefaultQueue\//m);
 
   const settings = proxy.log.filter((e) => e.path.endsWith('/GetSettingsForEdit'));
   expect(settings).toHaveLength(900);
