@@ -5,7 +5,7 @@ import {
   proxyWords,
   type ConnectFailure,
 } from '../util/reach.js';
-import { limitWords, type TransportLimits } from '../util/transport-limits.js';
+import { handshakeWords, limitWords, type TransportLimits } from '../util/transport-limits.js';
 
 /** Each error code and the HTTP status of poolsync's REST API for it (embedded/server.ts). */
 export const ERROR_STATUS = {
@@ -14,6 +14,8 @@ export const ERROR_STATUS = {
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 412,
   UNAUTHENTICATED: 401,
+  /** Never sent by poolsync's server (its token grants all); a proxy's or another server's 403. */
+  PERMISSION_DENIED: 403,
   UNAVAILABLE: 503,
 } as const;
 export type ControlPlaneErrorCode = keyof typeof ERROR_STATUS;
@@ -75,12 +77,16 @@ export function unreachable(
   advice?: string,
 ): UnreachableError {
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  if (failure.kind === 'handshake')
+    return new UnreachableError(`${prefix}: ${handshakeWords(limits, origin)} (${tries})`, failure);
+  // poolsync's own codes (a limit that fired) mean nothing to the reader: the words say it.
+  const code = failure.code.startsWith('POOLSYNC_') ? '' : `${failure.code}, `;
   const check =
     failure.kind === 'timeout'
       ? limitWords('connect', limits)
       : connectAdvice(failure, origin, CONTROL_PLANE_SETTING, advice);
   return new UnreachableError(
-    `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${failure.code}, ${tries}); ${check}${proxyWords(failure, limits.proxyVariable)}`,
+    `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${code}${tries}); ${check}${proxyWords(failure, limits.proxyVariable)}`,
     failure,
   );
 }

@@ -9,7 +9,8 @@
  * Bounded (util/transport-limits.ts) by undici's own options (headersTimeout and bodyTimeout are
  * time without a byte; undici's request never decompresses) and by the call's deadline.
  */
-import { Pool, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool, type Dispatcher } from 'undici';
 import { retryAfterMs } from '../util/backoff.js';
 import { Pacer } from '../util/pacer.js';
 import {
@@ -24,7 +25,15 @@ import {
   Reach,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
-import { CallDeadline, noticeSilence, type TransportLimits } from '../util/transport-limits.js';
+import {
+  CallDeadline,
+  HANDSHAKE_TIMEOUT,
+  handshakeWords,
+  LimitError,
+  limitOf,
+  noticeSilence,
+  type TransportLimits,
+} from '../util/transport-limits.js';
 import { ControlPlaneError, UnreachableError, unavailable, unreachable } from './errors.js';
 import type { ClientTuning } from './opener.js';
 import { limitFailed, retrying, type Attempt, type Failed } from './retry.js';
@@ -50,6 +59,8 @@ export interface JsonHttpOptions extends Pick<
   auth?: { header(): Promise<string>; refused?(): void } | undefined;
   /** What to say when https:// meets a plain-HTTP server, given the URL to use instead. */
   plainHttpHint?: ((plain: string) => string) | undefined;
+  /** How --control-plane names a server at a URL: `flyteadmin+${url}`; default the URL itself. */
+  urlSetting?: ((url: string) => string) | undefined;
   /** What to do when the server answers in another protocol than HTTP/1.1 (a gRPC port). */
   notHttp1Advice?: string | undefined;
   retry: RetryPolicy;
@@ -83,7 +94,7 @@ export class JsonHttp {
     this.pacer = new Pacer(o.service, o.connections, o.clock, o.onPace);
     this.pool = new Pool(this.origin, {
       connections: o.connections,
-      connectTimeout: o.limits.connectTimeoutMs,
+      connect: handshakeTold(this.origin, o.limits),
       headersTimeout: o.limits.readTimeoutMs,
       bodyTimeout: o.limits.readTimeoutMs,
       maxResponseSize: o.limits.maxResponseBytes,
@@ -198,6 +209,8 @@ export class JsonHttp {
     if (status === 407) throw unavailable(`${label}: ${PROXY_REFUSED}`);
     if (status === 400 && this.origin.startsWith('http:') && HTTPS_PORT_PAGE.test(text))
       throw this.unreached(label, { kind: 'tls-answer', code: 'HTTP 400' }, 1);
+    if (status >= 300 && status < 400)
+      throw this.redirected(label, path, status, res.headers.location);
     if (status < 200 || status >= 300) throw this.o.apiError(method, path, status, errorBody(text));
     if (text === '') return { ok: true, value: undefined as T };
     try {
@@ -209,6 +222,34 @@ export class JsonHttp {
         `${label}: ${service} answered HTTP ${status} with a body that is not JSON${type ? ` (${String(type)})` : ''}: is --control-plane (env POOLSYNC_CONTROL_PLANE) the URL of ${service}'s API, not of a web page or another server?`,
       );
     }
+  }
+
+  /**
+   * Not followed: the token would go to whatever host the Location names. Where it moved the
+   * whole API (the same call under another base), that base is the URL to give instead. The
+   * argument is wrong, not the server down: INVALID_ARGUMENT, never retried.
+   */
+  private redirected(label: string, path: string, status: number, location?: string | string[]) {
+    const said = `${label}: ${this.o.service} answered HTTP ${status}, a redirect`;
+    const setting = 'correct --control-plane (env POOLSYNC_CONTROL_PLANE)';
+    let to: URL;
+    try {
+      if (typeof location !== 'string') throw new Error('no Location');
+      to = new URL(location, `${this.url}${path}`);
+    } catch {
+      return new ControlPlaneError(
+        'INVALID_ARGUMENT',
+        `${said} without a usable Location (${JSON.stringify(location ?? null)}), which poolsync does not follow: ${setting} to the API's own address`,
+      );
+    }
+    // Never printed: credentials a Location may carry.
+    to.username = to.password = '';
+    const moved = to.href.endsWith(path) ? to.href.slice(0, -path.length) : to.origin;
+    const url = this.o.urlSetting?.(moved) ?? moved;
+    return new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `${said} to ${to.href}, which poolsync does not follow (the token would be sent to it): if that address is trusted, ${setting} to ${url}`,
+    );
   }
 
   /** Transient when the token endpoint did not answer (UNAVAILABLE). */
@@ -280,6 +321,30 @@ export class JsonHttp {
     this.closing.abort(new Error('the client was closed'));
     return this.pool.destroy();
   }
+}
+
+/**
+ * undici's connector, whose connect timeout (TCP and TLS together) says which of the two got no
+ * answer: a port that accepts TCP but never answers TLS is no firewall dropping packets.
+ */
+function handshakeTold(origin: string, limits: TransportLimits): buildConnector.connector {
+  const connect = buildConnector({ timeout: limits.connectTimeoutMs });
+  return (options, callback) => {
+    // undici's connector returns its socket, which its type does not say.
+    const socket = connect(options, (err, made) => {
+      if (err && !socket.connecting && options.protocol === 'https:' && limitOf(err) === 'connect')
+        return callback(
+          new LimitError('connect', handshakeWords(limits, origin), HANDSHAKE_TIMEOUT, {
+            cause: err,
+          }),
+          null,
+        );
+      // undici's callback type splits the two cases; the connector calls it with one or the other.
+      if (err) callback(err, null);
+      else callback(null, made!);
+    }) as unknown as Socket;
+    return socket;
+  };
 }
 
 /** `promise`, or the signal's reason once it aborts first. */

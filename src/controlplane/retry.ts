@@ -5,14 +5,16 @@
  *
  * - the budget: `maxRetries`, but a failure to connect before the server has answered once
  *   gets the fast-fail budget (util/reach.ts), so a wrong URL is said within a second;
- * - the wait: the server's delay (uncapped), else backoff with jitter, slept by the refused call
- *   alone, ended at once by `signal`; the pacer (util/pacer.ts) bounds the calls in flight;
- * - the time: no wait goes past the call's `deadline`, which the last error then names;
+ * - the wait: the server's delay, else backoff with jitter, slept by the refused call alone,
+ *   ended at once by `signal`; the pacer (util/pacer.ts) bounds the calls in flight;
+ * - the time: no wait goes past the call's `deadline`, which the last error then names (a
+ *   server's delay longer than it ends the call at once, saying until when the server asked);
  * - the end: once `signal` aborts no attempt starts, and one it cut short is not retried
  *   (docs/daemon.md, "Nothing runs twice").
  */
 import { ControlPlaneError, unavailable } from './errors.js';
 import { backoffDelay } from '../util/backoff.js';
+import { formatDuration } from '../util/duration.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { Answer, Lane, Pacer } from '../util/pacer.js';
 import type { ConnectFailure, Reach } from '../util/reach.js';
@@ -21,6 +23,7 @@ import {
   limitErrorOf,
   limitOf,
   limitWords,
+  LIMIT_SETTINGS,
   type CallDeadline,
   type TransportLimits,
 } from '../util/transport-limits.js';
@@ -80,9 +83,13 @@ export async function retrying<T>(
     if (loop.signal?.aborted) throw abandoned(loop, n, true);
     if (!got.transient || n >= reach.budget(loop.maxRetries, got.failure ?? null))
       throw got.error(n + 1);
-    // The server's own delay, uncapped, for this call only; never past the call's deadline.
-    const wait = got.throttled?.delayMs ?? backoff;
-    if (loop.deadline && !loop.deadline.allows(wait)) throw stopped(got.error(n + 1), loop);
+    // The server's own delay, for this call only; never past the call's deadline.
+    const asked = got.throttled?.delayMs ?? null;
+    const wait = asked ?? backoff;
+    if (loop.deadline && !loop.deadline.allows(wait))
+      throw asked === null
+        ? stopped(got.error(n + 1), loop)
+        : askedTooLong(loop, got.throttled!.said, asked, n + 1, clock);
     await clock.sleep(wait, loop.signal);
   }
 }
@@ -92,6 +99,26 @@ function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
   if (!(last instanceof ControlPlaneError)) return last;
   const said = `${last.message}; stopped: ${limitWords('call', deadline!.limits)}`;
   return unavailable(said, address);
+}
+
+/** The server answered, asking for a wait the call's deadline cannot hold: not silence. */
+function askedTooLong(
+  { deadline, label, address = null }: RetryLoop,
+  said: string,
+  ms: number,
+  attempts: number,
+  clock: Clock,
+): ControlPlaneError {
+  const until = new Date(clock.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
+  const { flag, env } = LIMIT_SETTINGS.call;
+  const left = formatDuration(deadline!.remainingMs());
+  const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  return unavailable(
+    `${label ? `${label}: ` : ''}the server answered ${said} and asked to wait ${formatDuration(ms)}, until ${until}, ` +
+      `longer than the call's deadline allows (${left} left of ${formatDuration(deadline!.limits.callTimeoutMs)}, ${flag}, env ${env}); ` +
+      `stopped after ${tries}. Try again after ${until}, or raise ${flag} past the wait`,
+    address,
+  );
 }
 
 /**

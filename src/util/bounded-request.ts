@@ -10,7 +10,13 @@
  */
 import { request as httpRequest, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { LimitError, limitWords, type TransportLimits } from './transport-limits.js';
+import {
+  HANDSHAKE_TIMEOUT,
+  handshakeWords,
+  LimitError,
+  limitWords,
+  type TransportLimits,
+} from './transport-limits.js';
 
 export interface BoundedAnswer {
   status: number;
@@ -77,14 +83,21 @@ export function boundedRequest(
     };
     // From the request on: a proxy agent hands over its socket only once its CONNECT to the
     // server is answered, and that wait is part of connecting too.
+    let tcp = false;
     const timer = setTimeout(
-      () => fail(new LimitError('connect', limitWords('connect', limits))),
+      () =>
+        fail(
+          tcp
+            ? new LimitError('connect', handshakeWords(limits, url.origin), HANDSHAKE_TIMEOUT)
+            : new LimitError('connect', limitWords('connect', limits)),
+        ),
       limits.connectTimeoutMs,
     );
     const connected = () => clearTimeout(timer);
     req.once('close', connected);
     req.on('socket', (socket) => {
       if (!socket.connecting) return connected();
+      socket.once('connect', () => (tcp = url.protocol === 'https:'));
       socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
       socket.once('close', connected);
     });

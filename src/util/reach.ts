@@ -9,7 +9,7 @@
  * one) is said the same way, and never retried.
  */
 import { isIP } from 'node:net';
-import { formatSize } from './transport-limits.js';
+import { formatSize, HANDSHAKE_TIMEOUT } from './transport-limits.js';
 
 /**
  * Only loopback hosts may use plain http (tests, a local control plane). An address, not a
@@ -53,7 +53,15 @@ export interface ConnectFailure {
    * any answer (Reach.failureOf), as a TLS port does when it never answered.
    */
   kind:
-    'refused' | 'dns' | 'unreachable' | 'tls' | 'timeout' | 'not-http1' | 'tls-answer' | 'closed';
+    | 'refused'
+    | 'dns'
+    | 'unreachable'
+    | 'tls'
+    | 'timeout'
+    | 'handshake'
+    | 'not-http1'
+    | 'tls-answer'
+    | 'closed';
   /** The system's code: ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER, HPE_INVALID_CONSTANT… */
   code: string;
   /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
@@ -110,6 +118,7 @@ export function connectFailure(errOrCode: unknown): ConnectFailure | null {
   const codes = typeof errOrCode === 'string' ? [errOrCode] : errorCodes(errOrCode);
   for (const code of codes) {
     if (code === 'ECONNREFUSED') return { kind: 'refused', code };
+    if (code === HANDSHAKE_TIMEOUT) return { kind: 'handshake', code };
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
       return { kind: 'dns', code };
     if (
@@ -187,6 +196,8 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
         : `the connection to ${origin} timed out (looking up ${host}, or connecting to it)`;
     case 'tls':
       return tlsWords(f, origin, host);
+    case 'handshake':
+      return `the TLS handshake with ${origin} got no answer`;
     case 'unreachable':
       return `there is no route to ${host}`;
     case 'not-http1':
@@ -266,6 +277,7 @@ export function proxyWords(f: ConnectFailure | null, proxyVariable: string | und
     proxyVariable === undefined ||
     f === null ||
     f.kind === 'tls' ||
+    f.kind === 'handshake' ||
     f.kind === 'not-http1' ||
     f.kind === 'tls-answer'
   )
@@ -340,7 +352,8 @@ export class Reach {
     // The same port answers the same way.
     if (failure?.kind === 'not-http1' || failure?.kind === 'tls-answer') return 0;
     if (failure === null || this.answered) return maxRetries;
-    if (failure.kind === 'tls' || failure.kind === 'timeout') return 0;
+    if (failure.kind === 'tls' || failure.kind === 'timeout' || failure.kind === 'handshake')
+      return 0;
     return Math.min(CONNECT_RETRIES, maxRetries);
   }
 }

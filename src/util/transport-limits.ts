@@ -221,16 +221,27 @@ export function limitWords(
   }
 }
 
-/** An error for a limit that fired: its `code` tells it apart from the network's own. */
+/** The code of a connect timeout that fired after the TCP connection was made (Reach.failureOf). */
+export const HANDSHAKE_TIMEOUT = 'POOLSYNC_TLS_HANDSHAKE_TIMEOUT';
+
+/** The connect timeout fired with the TCP connection made: the TLS handshake got no answer. */
+export function handshakeWords(limits: TransportLimits, origin: string): string {
+  const { flag, env } = LIMIT_SETTINGS.connect;
+  return `the TCP connection to ${origin} was made, but the TLS handshake got no answer within ${formatDuration(limits.connectTimeoutMs)} (${flag}, env ${env}): is it a TLS (HTTPS) port? If it serves plain HTTP, use http:// in its URL; raise ${flag} if the server is only slow`;
+}
+
+/** An error for a limit that fired: its `code` (never shown) tells it apart from the network's own. */
 export class LimitError extends Error {
   override readonly name = 'LimitError';
   readonly code: string;
   constructor(
     readonly limit: LimitName,
     message: string,
+    code = `POOLSYNC_LIMIT_${limit.toUpperCase()}`,
+    options?: ErrorOptions,
   ) {
-    super(message);
-    this.code = `POOLSYNC_LIMIT_${limit.toUpperCase()}`;
+    super(message, options);
+    this.code = code;
   }
 }
 

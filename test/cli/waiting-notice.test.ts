@@ -111,6 +111,16 @@ describe('a control plane that never answers', () => {
     },
   );
 
+  it('Union whose OAuth2 discovery is never answered: plan says it too', async () => {
+    const { url, held } = await holdingServer();
+    const host = url.slice('http://'.length);
+    const r = await waitingRun(['plan', REPO, '--control-plane', `union+${url}`], {
+      POOLSYNC_UNION_API_KEY: apiKey(host),
+    });
+    expect(held[0]).toMatch(/^\/\.well-known\//);
+    expectToldOnce(r, url);
+  });
+
   it('flyteadmin: plan says once what it waits for, and when it gives up', async () => {
     const { url, held } = await holdingServer();
     const r = await waitingRun(['plan', REPO, '--control-plane', `flyteadmin+${url}`]);

@@ -125,12 +125,14 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
     const probed = args.probe
       ? await probeKinds(cp, refused.kinds)
       : [{ ok: true, text: 'not probed (--no-probe): nothing was read from it' }];
-    const answered = !probed.some((l) => l.unreachable);
+    // Not ✓ when a read plan makes fails: an answer that is no list (a redirect) is no working API.
+    const unread = probed.some((l) => l.unreachable)
+      ? ', not reachable'
+      : probed.some((l) => !l.ok)
+        ? ', its reads fail (below)'
+        : '';
     lines.push(
-      {
-        ok: answered,
-        text: `control plane ${url}: ${cp.backend.name}${answered ? '' : ', not reachable'}`,
-      },
+      { ok: unread === '', text: `control plane ${url}: ${cp.backend.name}${unread}` },
       ...probed,
       ...refused.lines,
     );

@@ -72,7 +72,7 @@ const GRPC_CODES: Record<number, ControlPlaneErrorCode> = {
   3: 'INVALID_ARGUMENT',
   5: 'NOT_FOUND',
   6: 'ALREADY_EXISTS',
-  7: 'UNAUTHENTICATED',
+  7: 'PERMISSION_DENIED',
   9: 'FAILED_PRECONDITION',
   14: 'UNAVAILABLE',
   16: 'UNAUTHENTICATED',
@@ -113,6 +113,7 @@ export class FlyteadminControlPlane implements ControlPlane {
       apiError: (method, path, status, body) =>
         apiError(method, path, status, body, !!tokens, this.http),
       notHttp1Advice: NOT_HTTP1_ADVICE,
+      urlSetting: (url) => `flyteadmin+${url}`,
       // A refused token is fetched anew once (flyteTokenSource: why `Authorization`).
       auth: tokens
         ? {
@@ -277,13 +278,15 @@ function apiError(
 ) {
   const code =
     (typeof payload.code === 'number' ? GRPC_CODES[payload.code] : undefined) ??
-    (status === 401 || status === 403
+    (status === 401
       ? 'UNAUTHENTICATED'
-      : status === 404
-        ? 'NOT_FOUND'
-        : transientStatus(status)
-          ? 'UNAVAILABLE'
-          : 'INVALID_ARGUMENT');
+      : status === 403
+        ? 'PERMISSION_DENIED'
+        : status === 404
+          ? 'NOT_FOUND'
+          : transientStatus(status)
+            ? 'UNAVAILABLE'
+            : 'INVALID_ARGUMENT');
   const detail = typeof payload.message === 'string' ? payload.message : `HTTP ${status}`;
   const unrouted = status === 404 && (detail === 'Not Found' || detail === 'HTTP 404');
   const hint = unrouted
@@ -292,11 +295,15 @@ function apiError(
           ? ''
           : `; the path ${http.basePath} of --control-plane (env POOLSYNC_CONTROL_PLANE) may be wrong: flyteadmin serves its API (/api/v1/…) at the root of its HTTP port, flyteadmin+${http.origin}, unless a proxy in front of it adds that path`
       }`
-    : code !== 'UNAUTHENTICATED'
-      ? ''
-      : auth
-        ? ' (the token was refused: check the client id and secret and their scopes)'
-        : ' (flyteadmin requires authentication: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)';
+    : code === 'PERMISSION_DENIED'
+      ? auth
+        ? ` (the token was accepted but may not make this call: give the client of POOLSYNC_FLYTE_CLIENT_ID a role or scope that allows ${method} ${path.split('?')[0]})`
+        : ' (flyteadmin or a proxy before it forbids this call without credentials: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)'
+      : code !== 'UNAUTHENTICATED'
+        ? ''
+        : auth
+          ? ' (the token was refused: check the client id and secret and their scopes)'
+          : ' (flyteadmin requires authentication: set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE)';
   return new ControlPlaneError(code, `flyteadmin ${method} ${path}: ${detail}${hint}`);
 }
 

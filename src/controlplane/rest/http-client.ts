@@ -74,10 +74,9 @@ type Kinds = 'pools' | 'clusters' | 'queues';
 /** A pool as answered: its contract as stored (model/shapes.ts). */
 const POOL = record({ contract: poolContractShape });
 
-/** The code of an error answer without one: the server's status of each code, and 403, 413. */
+/** The code of an error answer without one: the server's status of each code, and 413. */
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
   ...Object.fromEntries(ERROR_CODES.map((code) => [ERROR_STATUS[code], code])),
-  403: 'UNAUTHENTICATED',
   413: 'INVALID_ARGUMENT',
 };
 
@@ -337,7 +336,10 @@ export class HttpControlPlane implements ControlPlane {
       message += `: the control-plane URL is the server's root, without /v1 (poolsync adds it); use --control-plane ${this.url.slice(0, -3)}`;
     else if (!ours && status === 404)
       message += `: is ${this.url} a poolsync control-plane API? A flyteadmin is flyteadmin+${this.url}, a Union organisation union+${this.url}`;
-    if (status === 401 || status === 403)
+    if (status === 403 && this.token !== undefined)
+      message +=
+        '; the token was accepted but may not make this call: give it a role or scope that allows it, or use a token that has one';
+    else if (status === 401 || status === 403)
       message +=
         this.token === undefined
           ? '; no token was sent: set POOLSYNC_TOKEN (or POOLSYNC_TOKEN_FILE), or pass --token-file FILE'

@@ -150,7 +150,7 @@ const CODES: Partial<Record<Code, ControlPlaneErrorCode>> = {
   [Code.Aborted]: 'FAILED_PRECONDITION',
   [Code.Unimplemented]: 'FAILED_PRECONDITION',
   [Code.Unauthenticated]: 'UNAUTHENTICATED',
-  [Code.PermissionDenied]: 'UNAUTHENTICATED',
+  [Code.PermissionDenied]: 'PERMISSION_DENIED',
 };
 
 export function isCode(err: unknown, code: 'NotFound' | 'AlreadyExists'): boolean {

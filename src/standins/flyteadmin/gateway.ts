@@ -54,6 +54,7 @@ export const GRPC_STATUS: Record<ControlPlaneErrorCode | 'INTERNAL', [code: numb
     ALREADY_EXISTS: [6, 409],
     FAILED_PRECONDITION: [9, 400],
     UNAUTHENTICATED: [16, 401],
+    PERMISSION_DENIED: [7, 403],
     UNAVAILABLE: [14, 503],
     INTERNAL: [13, 500],
   };
