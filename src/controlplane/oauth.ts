@@ -8,7 +8,6 @@ import {
   CallDeadline,
   DEFAULT_LIMITS,
   heardBy,
-  noticeSilence,
   limitOf,
   type TransportLimits,
   type WaitListener,
@@ -406,8 +405,6 @@ export function retryingFetch(
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);
-    // Union's discovery and first token come before any call that would say the wait.
-    const heard = noticeSilence(limits, new URL(url).origin, http.onWait, http.clock);
     const call = { timedOut: false };
     try {
       return await retrying({ ...base, deadline }, (n) =>
@@ -420,7 +417,6 @@ export function retryingFetch(
         throw new NoAnswerInTime(err.code, err.message, err.address, err.rule);
       throw err;
     } finally {
-      heard();
       deadline.done();
     }
   };

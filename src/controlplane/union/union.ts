@@ -28,7 +28,7 @@ import { UserError } from '../../util/user-error.js';
 import type { Env } from '../../util/env.js';
 import { type ClientTuning, limitsOf, retryPolicy } from '../opener.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CallDeadline } from '../../util/transport-limits.js';
+import { noticeSilence, type CallDeadline } from '../../util/transport-limits.js';
 import { isLoopback } from '../../util/reach.js';
 import { discover, resolveApiKey, unionTokens } from './oauth.js';
 
@@ -186,7 +186,9 @@ export async function openUnion(
   const { clock, signal, onWait } = tuning;
   const limits = limitsOf(tuning);
   const http = { retry, reach, limits, signal, onWait, clock };
-  const discovery = await discover(baseUrl, http);
+  // Before any RPC, whose own wait notice covers its token requests: said here, as they say it.
+  const heard = noticeSilence(limits, baseUrl, onWait, clock);
+  const discovery = await discover(baseUrl, http).finally(heard);
   const tokens = unionTokens(key, discovery, http);
   // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
   // nothing of it). A failure here is met again, and told, by the first call.

@@ -299,7 +299,7 @@ describe.each(['connect', 'grpc'] as const)('OAuth2 over %s', (protocol) => {
     const cp = await openUnion(s, protocol, key);
     const err = (await failure(cp.queues.listQueues())) as ControlPlaneError;
     await cp.close();
-    expect(err.code).toBe('UNAUTHENTICATED');
+    expect(err.code).toBe('PERMISSION_DENIED');
     expect(err.message).toContain('organization "globex" is not served here');
     expect(err.message).toContain('PERMISSION_DENIED');
     expect(err.message).toContain('organisation "globex"');
