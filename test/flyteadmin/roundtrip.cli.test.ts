@@ -134,7 +134,7 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       expect(imported.stdout).toContain(
         join(dir, 'execution-cluster-labels/flytesnacks-development.yaml'),
       );
-      const adopted = await run('plan', dir, '--control-plane', fa.url);
+      const adopted = await run('plan', dir, '--control-plane', fa.url, '--state-dir', state);
       expect(adopted.stdout).not.toContain(address);
     },
   );
