@@ -44,23 +44,16 @@ function repository(root: string, name: string, files: Record<string, string>): 
   return realpathSync(dir);
 }
 
-/** `control-plane serve` over `state`, on a port of this test file's own (48800–48849). */
-async function served(state: string, port: number): Promise<string> {
-  const serve = startCli([
-    'control-plane',
-    'serve',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--state',
-    state,
-  ]);
+/** `control-plane serve` over `state`, on a free port (a fixed one can be another process's). */
+async function served(state: string): Promise<string> {
+  const serve = startCli(['control-plane', 'serve', '--listen', '127.0.0.1:0', '--state', state]);
   stopsWithThisProcess(serve.child, 'SIGKILL');
   cleanup.add(async () => {
     serve.child.kill('SIGTERM');
     await serve.done;
   });
   await serve.waitForOutput((out) => out.includes('control plane listening on '));
-  return `http://127.0.0.1:${port}`;
+  return /listening on (http:\/\/\S+)/.exec(serve.stdout() + serve.stderr())![1]!;
 }
 
 interface Target {
@@ -69,7 +62,7 @@ interface Target {
   handMade(name: string, pool: string): Promise<void>;
 }
 
-const TARGETS: [string, (root: string, port: number) => Promise<Target>][] = [
+const TARGETS: [string, (root: string) => Promise<Target>][] = [
   [
     'file:',
     async (root) => {
@@ -86,8 +79,8 @@ const TARGETS: [string, (root: string, port: number) => Promise<Target>][] = [
   ],
   [
     'a served control plane',
-    async (root, port) => {
-      const url = await served(join(root, 'cp.json'), port);
+    async (root) => {
+      const url = await served(join(root, 'cp.json'));
       return {
         controlPlane: url,
         handMade: async (name, pool) => {
@@ -106,87 +99,84 @@ const TARGETS: [string, (root: string, port: number) => Promise<Target>][] = [
 const ADOPTS =
   "Adopts 1 object poolsync did not apply: Cluster/team-x. The apply records it as this repository's; with prune: true, removing its manifest then deletes it.";
 
-describe.each(TARGETS.map(([name, make], i) => ({ name, make, port: 48800 + i })))(
-  'on $name',
-  ({ make, port }) => {
-    it('every plan that takes over an object another tool made says so, before apply asks', async () => {
-      const root = tempFolder('poolsync-adoption-');
-      const target = await make(root, port);
-      const state = ['--state-dir', join(root, 'state')];
-      const cli = (...args: string[]) =>
-        runCli([...args, '--control-plane', target.controlPlane, ...state]);
-      const repo = repository(root, 'repo', { 'pools/gpu.yaml': POOL });
-      const first = await cli('apply', repo, '--auto-approve');
-      expect(first.code, first.stderr).toBe(0);
-      expect(first.stdout).not.toContain('Adopts');
+describe.each(TARGETS.map(([name, make]) => ({ name, make })))('on $name', ({ make }) => {
+  it('every plan that takes over an object another tool made says so, before apply asks', async () => {
+    const root = tempFolder('poolsync-adoption-');
+    const target = await make(root);
+    const state = ['--state-dir', join(root, 'state')];
+    const cli = (...args: string[]) =>
+      runCli([...args, '--control-plane', target.controlPlane, ...state]);
+    const repo = repository(root, 'repo', { 'pools/gpu.yaml': POOL });
+    const first = await cli('apply', repo, '--auto-approve');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).not.toContain('Adopts');
 
-      await target.handMade('team-x', 'gpu');
-      writeFileSync(join(repo, 'clusters-team-x.yaml'), cluster('team-x'));
+    await target.handMade('team-x', 'gpu');
+    writeFileSync(join(repo, 'clusters-team-x.yaml'), cluster('team-x'));
 
-      const text = await cli('plan', repo);
-      expect(text.code, text.stderr).toBe(0);
-      expect(text.stdout).toContain('No changes. The control plane matches the repository.');
-      expect(text.stdout.split('\n')).toContain(ADOPTS);
-      const json = await cli('plan', repo, '--output', 'json');
-      expect(json.code, json.stderr).toBe(0);
-      expect((JSON.parse(json.stdout) as Plan).inventory).toMatchObject({
-        found: true,
-        repository: repo,
-        adopts: ['Cluster/team-x'],
-      });
-      expect(json.stderr).toBe(`${ADOPTS}\n`);
-      const markdown = await cli('plan', repo, '--output', 'markdown');
-      expect(markdown.stdout).toContain(`\n${ADOPTS}\n`);
+    const text = await cli('plan', repo);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('No changes. The control plane matches the repository.');
+    expect(text.stdout.split('\n')).toContain(ADOPTS);
+    const json = await cli('plan', repo, '--output', 'json');
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as Plan).inventory).toMatchObject({
+      found: true,
+      repository: repo,
+      adopts: ['Cluster/team-x'],
+    });
+    expect(json.stderr).toBe(`${ADOPTS}\n`);
+    const markdown = await cli('plan', repo, '--output', 'markdown');
+    expect(markdown.stdout).toContain(`\n${ADOPTS}\n`);
 
-      const applied = await cli('apply', repo, '--auto-approve');
-      expect(applied.code, applied.stderr).toBe(0);
-      expect(applied.stdout.split('\n')).toContain(ADOPTS);
-      // Recorded: the next plan adopts nothing, and removing the manifest deletes it, as said.
-      const after = await cli('plan', repo, '--output', 'json');
-      expect((JSON.parse(after.stdout) as Plan).inventory?.adopts).toBeUndefined();
-      expect((await cli('plan', repo)).stdout).not.toContain('Adopts');
-      writeFileSync(join(repo, 'clusters-team-x.yaml'), '');
-      const dropped = await cli('plan', repo);
-      expect(dropped.stdout).toContain('- Cluster/team-x');
-    }, 120_000);
+    const applied = await cli('apply', repo, '--auto-approve');
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout.split('\n')).toContain(ADOPTS);
+    // Recorded: the next plan adopts nothing, and removing the manifest deletes it, as said.
+    const after = await cli('plan', repo, '--output', 'json');
+    expect((JSON.parse(after.stdout) as Plan).inventory?.adopts).toBeUndefined();
+    expect((await cli('plan', repo)).stdout).not.toContain('Adopts');
+    writeFileSync(join(repo, 'clusters-team-x.yaml'), '');
+    const dropped = await cli('plan', repo);
+    expect(dropped.stdout).toContain('- Cluster/team-x');
+  }, 120_000);
 
-    it('import into a folder that does not validate yet says to import again an object another repository applied, and that hands it over', async () => {
-      const root = tempFolder('poolsync-adoption-');
-      const target = await make(root, port + 10);
-      const state = ['--state-dir', join(root, 'state')];
-      const cli = (...args: string[]) =>
-        runCli([...args, '--control-plane', target.controlPlane, ...state]);
-      const a = repository(root, 'a', {
-        'pools/gpu.yaml': POOL,
-        'clusters/gpu-1.yaml': cluster('gpu-1'),
-      });
-      const applied = await cli('apply', a, '--auto-approve');
-      expect(applied.code, applied.stderr).toBe(0);
+  it('import into a folder that does not validate yet says to import again an object another repository applied, and that hands it over', async () => {
+    const root = tempFolder('poolsync-adoption-');
+    const target = await make(root);
+    const state = ['--state-dir', join(root, 'state')];
+    const cli = (...args: string[]) =>
+      runCli([...args, '--control-plane', target.controlPlane, ...state]);
+    const a = repository(root, 'a', {
+      'pools/gpu.yaml': POOL,
+      'clusters/gpu-1.yaml': cluster('gpu-1'),
+    });
+    const applied = await cli('apply', a, '--auto-approve');
+    expect(applied.code, applied.stderr).toBe(0);
 
-      // B does not declare pool gpu: the cluster's manifest leaves it invalid, nothing recorded.
-      const b = repository(root, 'b', {});
-      const imported = await cli('import', 'Cluster/gpu-1', '--dir', b);
-      expect(imported.code, imported.stderr).toBe(0);
-      expect(imported.stdout).toContain(
-        `while the folder does not validate: repository ${a} applied it, and an apply never takes it over (it leaves it as ${a} applied it: REPOSITORY_CONFLICT), so run \`poolsync import Cluster/gpu-1\` again once it validates to hand it over.\n`,
-      );
-      expect(imported.stdout).not.toContain('the first apply');
-      // Once it validates, its apply indeed records nothing of gpu-1: A's still.
-      writeFileSync(join(b, 'pools-gpu.yaml'), POOL);
-      const conflict = await cli('plan', b, '--output', 'json');
-      expect(conflict.code, conflict.stderr).toBe(0);
-      const warned = (JSON.parse(conflict.stdout) as Plan).warnings;
-      expect(warned.filter((w) => w.code === 'REPOSITORY_CONFLICT').map((w) => w.address)).toEqual(
-        ['ClusterPool/gpu', 'Cluster/gpu-1'].sort(),
-      );
-      // As said: import again hands it over.
-      const again = await cli('import', 'Cluster/gpu-1', '--dir', b);
-      expect(again.code, again.stderr).toBe(0);
-      expect(again.stdout).toContain(`for repository ${b}, taken from repository ${a}`);
-      const handed = JSON.parse((await cli('plan', b, '--output', 'json')).stdout) as Plan;
-      expect(handed.warnings.map((w) => `${w.code} ${w.address}`)).toEqual([
-        'REPOSITORY_CONFLICT ClusterPool/gpu',
-      ]);
-    }, 120_000);
-  },
-);
+    // B does not declare pool gpu: the cluster's manifest leaves it invalid, nothing recorded.
+    const b = repository(root, 'b', {});
+    const imported = await cli('import', 'Cluster/gpu-1', '--dir', b);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain(
+      `while the folder does not validate: repository ${a} applied it, and an apply never takes it over (it leaves it as ${a} applied it: REPOSITORY_CONFLICT), so run \`poolsync import Cluster/gpu-1\` again once it validates to hand it over.\n`,
+    );
+    expect(imported.stdout).not.toContain('the first apply');
+    // Once it validates, its apply indeed records nothing of gpu-1: A's still.
+    writeFileSync(join(b, 'pools-gpu.yaml'), POOL);
+    const conflict = await cli('plan', b, '--output', 'json');
+    expect(conflict.code, conflict.stderr).toBe(0);
+    const warned = (JSON.parse(conflict.stdout) as Plan).warnings;
+    expect(warned.filter((w) => w.code === 'REPOSITORY_CONFLICT').map((w) => w.address)).toEqual(
+      ['ClusterPool/gpu', 'Cluster/gpu-1'].sort(),
+    );
+    // As said: import again hands it over.
+    const again = await cli('import', 'Cluster/gpu-1', '--dir', b);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`for repository ${b}, taken from repository ${a}`);
+    const handed = JSON.parse((await cli('plan', b, '--output', 'json')).stdout) as Plan;
+    expect(handed.warnings.map((w) => `${w.code} ${w.address}`)).toEqual([
+      'REPOSITORY_CONFLICT ClusterPool/gpu',
+    ]);
+  }, 120_000);
+});

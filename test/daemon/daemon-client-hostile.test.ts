@@ -6,21 +6,19 @@
  * 502 were said without what to do (docs/daemon.md, From the command line).
  */
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
 import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
 
-/** This file's ports (48500-48599), one per server. */
-let nextPort = 48_500;
-
-/** `server` listening on the next port; closed, its connections with it, when the test ends. */
+/** `server` listening on a free port; closed, its connections with it, when the test ends. */
 async function listening(server: Server): Promise<string> {
-  const port = nextPort++;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => sockets.add(s.on('close', () => sockets.delete(s))));
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // A free port (0): a fixed one met another process's (EADDRINUSE) in a whole-suite run.
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
   onTestFinished(async () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of sockets) s.destroy();

@@ -57,19 +57,19 @@ describe('control-plane serve --union-accept-unauthenticated: refusals', () => {
     const wide = await runCli([
       ...serveArgs,
       '--listen',
-      '0.0.0.0:48290',
+      '0.0.0.0:0',
       '--oauth-client-file',
       join(dir, 'oauth-client.yaml'),
       '--union-accept-unauthenticated',
     ]);
     expect(wide.code).toBe(1);
     expect(wide.stderr).toContain(
-      '--union-accept-unauthenticated serves the Union API without a token, so only on loopback: --listen "0.0.0.0:48290" is not 127.0.0.1, ::1 or localhost',
+      '--union-accept-unauthenticated serves the Union API without a token, so only on loopback: --listen "0.0.0.0:0" is not 127.0.0.1, ::1 or localhost',
     );
     const alone = await runCli([
       ...serveArgs,
       '--listen',
-      '127.0.0.1:48291',
+      '127.0.0.1:0',
       '--union-accept-unauthenticated',
     ]);
     expect(alone.code).toBe(1);
