@@ -9,8 +9,8 @@ import { createServer as createHttpServer, type ServerResponse } from 'node:http
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
-import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { exitOf, memoryIo, runInProcess } from '../support/memory-io.js';
+import { daemonClientArgs } from '../support/daemon-client-args.js';
 
 /** `server` listening on a free port; closed, its connections with it, when the test ends. */
 async function listening(server: Server): Promise<string> {
@@ -59,21 +59,13 @@ const trickling = (everyMs: number) =>
     return () => sent;
   });
 
-const argsOf = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
-  daemon: url,
-  output: 'text',
-  wait: true,
-  'exit-code': false,
-  ...over,
-});
-
 const ADMIN = { POOLSYNC_ADMIN_TOKEN: 'admin-token-hostile-0123456789' };
 
 describe('a daemon that does not answer', () => {
   it('sync waits for its run at most --timeout, says so once the daemon is silent, and names --timeout when it gives up (it waited an hour, silent)', async () => {
     const server = await silent();
     const io = memoryIo({ ...ADMIN, POOLSYNC_READ_TIMEOUT: '1s', POOLSYNC_CALL_TIMEOUT: '5s' });
-    expect(await exitOf(io, sync(argsOf(server.url, { timeout: '3s' }), io))).toBe(1);
+    expect(await exitOf(io, sync(daemonClientArgs(server.url, { timeout: '3s' }), io))).toBe(1);
     await server.gaveUp;
     const url = `${server.url}/reconcile?wait=1`;
     expect(io.err()).toBe(
@@ -113,7 +105,7 @@ describe('a daemon that does not answer', () => {
           POOLSYNC_READ_TIMEOUT: '1s',
           POOLSYNC_CALL_TIMEOUT: call,
         });
-        expect(await exitOf(io, freeze(argsOf(server.url), io, false))).toBe(1);
+        expect(await exitOf(io, freeze(daemonClientArgs(server.url), io, false))).toBe(1);
         return io.err();
       }),
     );
@@ -144,12 +136,12 @@ describe('a refusal says what to do', () => {
       'content-type': 'application/json',
     });
     const io = memoryIo();
-    expect(await exitOf(io, status(argsOf(url), io))).toBe(1);
+    expect(await exitOf(io, status(daemonClientArgs(url), io))).toBe(1);
     expect(io.err()).toBe(`Error: ${url}/status answered HTTP 401: ${named}\n`);
 
     const proxy = await answering(401, '<html>Log in</html>', { 'content-type': 'text/html' });
     const p = memoryIo();
-    expect(await exitOf(p, status(argsOf(proxy), p))).toBe(1);
+    expect(await exitOf(p, status(daemonClientArgs(proxy), p))).toBe(1);
     expect(p.err()).toBe(
       `Error: ${proxy}/status answered HTTP 401, not in a poolsync daemon's words (the daemon names the token it takes): a proxy or an ingress in front of it asks for a login poolsync does not send; point --daemon (POOLSYNC_DAEMON_URL) past it, or have it let poolsync through\n`,
     );
@@ -158,7 +150,7 @@ describe('a refusal says what to do', () => {
   it('a 429 says when to retry, from its Retry-After', async () => {
     const url = await answering(429, 'slow down', { 'retry-after': '30' });
     const io = memoryIo();
-    expect(await exitOf(io, status(argsOf(url), io))).toBe(1);
+    expect(await exitOf(io, status(daemonClientArgs(url), io))).toBe(1);
     expect(io.err()).toBe(
       `Error: ${url}/status answered HTTP 429 (too many requests): the daemon, or a proxy in front of it, limits how often it is asked; nothing was done: retry after 30s (its Retry-After)\n`,
     );
@@ -167,7 +159,7 @@ describe('a refusal says what to do', () => {
   it("a proxy's 502 page says the daemon behind it is down or restarting (it asked whether --daemon is a daemon)", async () => {
     const url = await answering(502, NGINX_502, { 'content-type': 'text/html' });
     const io = memoryIo(ADMIN);
-    expect(await exitOf(io, sync(argsOf(url), io))).toBe(1);
+    expect(await exitOf(io, sync(daemonClientArgs(url), io))).toBe(1);
     expect(io.err()).toBe(
       `Error: ${url}/reconcile answered HTTP 502: a proxy or load balancer in front of the daemon answered: the daemon behind it is down or restarting; check it (its log, its pod) and retry once it is up\n`,
     );

@@ -18,6 +18,7 @@ import { startOwnTestDaemon, type OwnTestDaemon } from './harness.js';
 import { TestRepo, tempDir } from './helpers.js';
 import { twoEnvironments } from '../environments/helpers.js';
 import { SYSTEM_CLOCK } from '../../src/util/clock.js';
+import { daemonClientArgs } from '../support/daemon-client-args.js';
 
 const ADMIN = 'admin-token-daemon-client-0123456789';
 const started: OwnTestDaemon[] = [];
@@ -36,14 +37,6 @@ async function daemonOn(repo: TestRepo, state: string): Promise<OwnTestDaemon> {
   return d;
 }
 
-const argsOf = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
-  daemon: url,
-  output: 'text',
-  wait: true,
-  'exit-code': false,
-  ...over,
-});
-
 describe('poolsync status, sync and history', () => {
   it('sync applies the next commit at once; status and history say what happened; history outlives a restart', async () => {
     const repo = new TestRepo();
@@ -54,7 +47,7 @@ describe('poolsync status, sync and history', () => {
     const url = d.daemon.url;
 
     const st = memoryIo();
-    expect(await status(argsOf(url), st)).toBe(0);
+    expect(await status(daemonClientArgs(url), st)).toBe(0);
     expect(st.out()).toContain(`Daemon ${url}: following ${repo.bare} main, policy all`);
     expect(st.out()).toContain('Outcome: applied');
     expect(st.out()).toContain(`Commit: ${first.slice(0, 12)} (applied: ${first.slice(0, 12)})`);
@@ -62,30 +55,30 @@ describe('poolsync status, sync and history', () => {
     // A new commit; the daemon polls hourly: sync fetches and applies it now.
     const second = repo.commit(manifests({ batchRunConcurrency: 70 }));
     const refused = memoryIo();
-    expect(await exitOf(refused, sync(argsOf(url), refused))).toBe(1);
+    expect(await exitOf(refused, sync(daemonClientArgs(url), refused))).toBe(1);
     expect(refused.err()).toMatch(
       /^Error: syncing needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN/,
     );
     const wrong = memoryIo({ POOLSYNC_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
-    expect(await exitOf(wrong, sync(argsOf(url), wrong))).toBe(1);
+    expect(await exitOf(wrong, sync(daemonClientArgs(url), wrong))).toBe(1);
     expect(wrong.err()).toBe(
       `Error: ${url}/reconcile answered HTTP 401: missing or wrong bearer token. The admin token sent was read from POOLSYNC_ADMIN_TOKEN, and it is not the admin token this daemon was started with (its POOLSYNC_ADMIN_TOKEN or --admin-token-file): pass that one\n`,
     );
     const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
-    expect(await sync(argsOf(url), synced)).toBe(0);
+    expect(await sync(daemonClientArgs(url), synced)).toBe(0);
     expect(synced.out()).toMatch(
       new RegExp(`^#2 applied .*\\(manual, \\d+ ms\\) commit ${second.slice(0, 12)}: `),
     );
     expect(d.daemon.status().appliedCommit).toBe(second);
 
     const runs = memoryIo();
-    expect(await history(argsOf(url), runs)).toBe(0);
+    expect(await history(daemonClientArgs(url), runs)).toBe(0);
     expect(runs.out().split('\n')[0]).toMatch(/^#2 applied /);
     expect(runs.out().split('\n')[1]).toMatch(
       new RegExp(`^#1 applied .*commit ${first.slice(0, 12)}`),
     );
     const one = memoryIo();
-    expect(await history(argsOf(url, { run: 2 }), one)).toBe(0);
+    expect(await history(daemonClientArgs(url, { run: 2 }), one)).toBe(0);
     expect(one.out()).toContain('~ Queue/batch');
     expect(one.out()).toContain('run_concurrency: 50 → 70');
 
@@ -97,7 +90,7 @@ describe('poolsync status, sync and history', () => {
     d = await daemonOn(repo, state);
     started.push(d);
     const after = memoryIo();
-    expect(await history(argsOf(d.daemon.url), after)).toBe(0);
+    expect(await history(daemonClientArgs(d.daemon.url), after)).toBe(0);
     expect(
       after
         .out()
@@ -106,7 +99,7 @@ describe('poolsync status, sync and history', () => {
         .map((l) => l.slice(0, 12)),
     ).toEqual(['#3 in sync 2', '#2 applied 2', '#1 applied 2']);
     const kept = memoryIo();
-    expect(await history(argsOf(d.daemon.url, { run: 2, output: 'json' }), kept)).toBe(0);
+    expect(await history(daemonClientArgs(d.daemon.url, { run: 2, output: 'json' }), kept)).toBe(0);
     expect(JSON.parse(kept.out())).toMatchObject({
       id: 2,
       commit: second,
@@ -129,13 +122,13 @@ describe('poolsync status, sync and history', () => {
       await d.daemon.firstRun;
       const second = repo.commit(manifests({ batchRunConcurrency: 70 }));
       const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
-      expect(await sync(argsOf(d.daemon.url), synced)).toBe(0);
+      expect(await sync(daemonClientArgs(d.daemon.url), synced)).toBe(0);
       expect(synced.out()).toMatch(
         new RegExp(`^#2 applied .*\\(manual, \\d+ ms\\) commit ${second.slice(0, 12)}: [^\n]*\n$`),
       );
       // With nothing new the run the sync made is still the one printed, never the one before.
       const again = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
-      expect(await sync(argsOf(d.daemon.url, { output: 'json' }), again)).toBe(0);
+      expect(await sync(daemonClientArgs(d.daemon.url, { output: 'json' }), again)).toBe(0);
       expect(JSON.parse(again.out())).toMatchObject({ run: { id: 3, result: 'in_sync' } });
     }
   });
@@ -184,9 +177,11 @@ describe('poolsync status, sync and history', () => {
     repo.commit(manifests({ prune: false, clusters: ['prod-1'] }), 'drop prod-2', {
       replaceAll: true,
     });
-    expect(await sync(argsOf(d.daemon.url), memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN }))).toBe(0);
+    expect(
+      await sync(daemonClientArgs(d.daemon.url), memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN })),
+    ).toBe(0);
     const st = memoryIo();
-    expect(await status(argsOf(d.daemon.url), st)).toBe(0);
+    expect(await status(daemonClientArgs(d.daemon.url), st)).toBe(0);
     expect(st.out()).toContain('Outcome: in sync');
     expect(st.out()).toMatch(
       /^Last plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 blocked; 1 object unmanaged \(not in the repository: reported, never touched\)$/m,
@@ -215,27 +210,29 @@ describe('poolsync status, sync and history', () => {
     const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
 
     const whole = memoryIo();
-    expect(await status(argsOf(url), whole)).toBe(0);
+    expect(await status(daemonClientArgs(url), whole)).toBe(0);
     expect(whole.out()).toMatch(/Environment staging:\n {2}Outcome: failed/);
     const strict = memoryIo();
-    expect(await status(argsOf(url, { 'exit-code': true }), strict)).toBe(1);
+    expect(await status(daemonClientArgs(url, { 'exit-code': true }), strict)).toBe(1);
     const dev = memoryIo();
-    expect(await status(argsOf(url, { env: 'dev', 'exit-code': true }), dev)).toBe(0);
+    expect(await status(daemonClientArgs(url, { env: 'dev', 'exit-code': true }), dev)).toBe(0);
     const json = memoryIo();
-    expect(await status(argsOf(url, { output: 'json', 'exit-code': true }), json)).toBe(1);
+    expect(await status(daemonClientArgs(url, { output: 'json', 'exit-code': true }), json)).toBe(
+      1,
+    );
     expect(JSON.parse(json.out())).toHaveProperty('environments');
 
     const runsOf = (name: string) => d.daemon.status().environments![name]!.runs.length;
     const [devRuns, prodRuns] = [runsOf('dev'), runsOf('prod')];
     const synced = memoryIo(env);
-    expect(await sync(argsOf(url, { env: 'dev' }), synced)).toBe(0);
+    expect(await sync(daemonClientArgs(url, { env: 'dev' }), synced)).toBe(0);
     expect(synced.out()).toMatch(/^dev: #\d+ in sync .*\(manual, /);
     expect(synced.out()).not.toMatch(/prod:|staging:/);
     expect(runsOf('dev')).toBe(devRuns + 1);
     expect(runsOf('prod')).toBe(prodRuns);
 
     const typo = memoryIo(env);
-    expect(await exitOf(typo, sync(argsOf(url, { env: 'prdo' }), typo))).toBe(1);
+    expect(await exitOf(typo, sync(daemonClientArgs(url, { env: 'prdo' }), typo))).toBe(1);
     expect(typo.err()).toBe(
       "Error: the daemon has no environment 'prdo' (did you mean 'prod'?); its environments: dev, prod, staging\n",
     );
@@ -268,7 +265,7 @@ describe('poolsync status, sync and history', () => {
     started.push(d);
     const one = repo.commit(manifests({ invalid: true }));
     const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
-    expect(await sync(argsOf(d.daemon.url), synced)).toBe(1);
+    expect(await sync(daemonClientArgs(d.daemon.url), synced)).toBe(1);
     const [head, ...errors] = synced.out().trimEnd().split('\n');
     expect(head).toMatch(
       new RegExp(
@@ -287,7 +284,7 @@ describe('poolsync status, sync and history', () => {
       );
     repo.commit(files);
     const many = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
-    expect(await sync(argsOf(d.daemon.url), many)).toBe(1);
+    expect(await sync(daemonClientArgs(d.daemon.url), many)).toBe(1);
     const lines = many.out().trimEnd().split('\n');
     expect(lines[0]).toMatch(/: 7 validation errors in commit /);
     expect(lines.slice(1, 6)).toEqual(
@@ -370,16 +367,16 @@ describe('poolsync status, sync and history', () => {
     // The followed branch is deleted on the remote: the next fetch fails.
     execFileSync('git', ['--git-dir', repo.bare, 'update-ref', '-d', 'refs/heads/main']);
     const synced = memoryIo({ POOLSYNC_ADMIN_TOKEN: ADMIN });
-    expect(await exitOf(synced, sync(argsOf(d.daemon.url), synced))).toBe(1);
+    expect(await exitOf(synced, sync(daemonClientArgs(d.daemon.url), synced))).toBe(1);
     const st = memoryIo();
-    expect(await status(argsOf(d.daemon.url), st)).toBe(0);
+    expect(await status(daemonClientArgs(d.daemon.url), st)).toBe(0);
     expect(st.out()).toMatch(/^Error: GIT_FETCH: cannot fetch branch main of /m);
     expect(st.out()).not.toContain('Error: -:');
   });
 
   it('a daemon out of reach is one line', async () => {
     const io = memoryIo();
-    expect(await exitOf(io, status(argsOf('http://127.0.0.1:9'), io))).toBe(1);
+    expect(await exitOf(io, status(daemonClientArgs('http://127.0.0.1:9'), io))).toBe(1);
     expect(io.err()).toMatch(
       /^Error: cannot reach the daemon at http:\/\/127\.0\.0\.1:9\/status: /,
     );
@@ -391,7 +388,7 @@ describe('poolsync status, sync and history', () => {
       [(a: DaemonClientArgs, io: MemoryIo) => freeze(a, io, true), 'suspending'],
     ] as const) {
       const io = memoryIo();
-      expect(await exitOf(io, run(argsOf('http://127.0.0.1:9'), io))).toBe(1);
+      expect(await exitOf(io, run(daemonClientArgs('http://127.0.0.1:9'), io))).toBe(1);
       expect(io.err()).toMatch(
         new RegExp(
           `^Error: cannot reach the daemon at http://127\\.0\\.0\\.1:9/status: nothing accepts connections at http://127\\.0\\.0\\.1:9 \\(ECONNREFUSED\\); is it running, and is --daemon \\(its status address; env POOLSYNC_DAEMON_URL\\) right\\? Once it answers, ${what} needs the daemon admin token: set POOLSYNC_ADMIN_TOKEN or pass --admin-token-file FILE `,

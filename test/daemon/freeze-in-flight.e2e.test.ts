@@ -10,7 +10,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freeze } from '../../src/cli/commands/daemon-client.js';
-import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
@@ -20,6 +19,7 @@ import { ManualClock } from '../support/virtual-clock.js';
 import { manifests } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
+import { daemonClientArgs } from '../support/daemon-client-args.js';
 
 const ADMIN = 'admin-token-freeze-in-flight-0123';
 const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
@@ -88,13 +88,6 @@ function parkingCreates(cp: ControlPlane) {
   return { cp: wrapped, state };
 }
 
-const args = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
-  daemon: url,
-  output: 'text',
-  wait: true,
-  ...over,
-});
-
 async function startWatching(
   folder: string,
   cp: ControlPlane,
@@ -140,7 +133,11 @@ describe(
 
       const io = memoryIo(env);
       expect(
-        await freeze(args(h.daemon.url, { reason: 'incident 74', as: 'alice' }), io, true),
+        await freeze(
+          daemonClientArgs(h.daemon.url, { reason: 'incident 74', as: 'alice' }),
+          io,
+          true,
+        ),
       ).toBe(0);
       // Answered: every call sent so far may finish; none may be sent from now on.
       const sentAtAnswer = state.sent;
@@ -169,7 +166,7 @@ describe(
       );
 
       // Resumed: the daemon plans again from the live state (resume asks for a run) and creates the rest.
-      expect(await freeze(args(h.daemon.url), memoryIo(env), false)).toBe(0);
+      expect(await freeze(daemonClientArgs(h.daemon.url), memoryIo(env), false)).toBe(0);
       await h.daemon.reconcile('manual');
       expect(h.daemon.status().runs.map((r) => [r.result, r.applied.create])).toContainEqual([
         'applied',
@@ -246,7 +243,9 @@ describe(
       rmSync(join(folder, 'clusters', 'prod-2.yaml'));
       const run = h.daemon.reconcile('watch');
       await asked;
-      expect(await freeze(args(h.daemon.url, { as: 'alice' }), memoryIo(env), true)).toBe(0);
+      expect(
+        await freeze(daemonClientArgs(h.daemon.url, { as: 'alice' }), memoryIo(env), true),
+      ).toBe(0);
       await run;
       const s = h.daemon.status();
       expect(s.lastRun).toMatchObject({ result: 'frozen', stopped: { by: 'freeze' } });

@@ -8,7 +8,6 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { approve, freeze, status, sync } from '../../src/cli/commands/daemon-client.js';
-import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { Freeze, parseSyncWindows } from '../../src/daemon/freeze.js';
 import { cleanup } from '../support/cleanup.js';
@@ -18,6 +17,7 @@ import { ManualClock } from '../support/virtual-clock.js';
 import { manifests, setRunConcurrency } from './fixtures.js';
 import { startTestDaemon } from './harness.js';
 import { tempDir } from './helpers.js';
+import { daemonClientArgs } from '../support/daemon-client-args.js';
 
 const ADMIN = 'admin-token-freeze-0123456789';
 const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
@@ -50,13 +50,6 @@ async function watching(
   await h.daemon.firstRun;
   return h;
 }
-
-const args = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
-  daemon: url,
-  output: 'text',
-  wait: true,
-  ...over,
-});
 
 /** Midnight UTC of Monday 2026-11-23, in epoch milliseconds. */
 const MONDAY = Date.UTC(2026, 10, 23);
@@ -111,9 +104,9 @@ describe('poolsync suspend and resume', () => {
     const url = h.daemon.url;
 
     const suspended = memoryIo(env);
-    expect(await freeze(args(url, { reason: 'incident 42', as: 'alice' }), suspended, true)).toBe(
-      0,
-    );
+    expect(
+      await freeze(daemonClientArgs(url, { reason: 'incident 42', as: 'alice' }), suspended, true),
+    ).toBe(0);
     expect(suspended.out()).toMatch(/^Applies suspended: the daemon still plans and detects drift/);
 
     // Drift is still found, and left as it is; the run says what waits and why.
@@ -148,12 +141,12 @@ describe('poolsync suspend and resume', () => {
     expect(page).toContain('<span class="badge warn">suspended</span>');
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^poolsync_applies_frozen 1$/m);
     const st = memoryIo(env);
-    await status(args(url), st);
+    await status(daemonClientArgs(url), st);
     expect(st.out()).toMatch(/^Applies frozen: suspended by alice/m);
 
     // An override applies what waits, this once.
     const override = memoryIo(env);
-    expect(await sync(args(url, { 'override-freeze': true }), override)).toBe(0);
+    expect(await sync(daemonClientArgs(url, { 'override-freeze': true }), override)).toBe(0);
     expect(override.out()).toMatch(/^#\d+ applied .*\(override, /);
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(70);
     writeFolder(folder, manifests({ batchRunConcurrency: 80 }));
@@ -162,7 +155,7 @@ describe('poolsync suspend and resume', () => {
 
     // Resumed: the daemon runs at once and applies what waited.
     const resumed = memoryIo(env);
-    expect(await freeze(args(url), resumed, false)).toBe(0);
+    expect(await freeze(daemonClientArgs(url), resumed, false)).toBe(0);
     expect(resumed.out()).toBe('Applies resumed: the daemon runs now and applies what waited.\n');
     await h.daemon.reconcile('manual');
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(80);
@@ -176,11 +169,17 @@ describe('poolsync suspend and resume', () => {
     const h = await watching(folder);
     const url = h.daemon.url;
     expect(
-      await freeze(args(url, { reason: 'incident 42', as: 'alice' }), memoryIo(env), true),
+      await freeze(
+        daemonClientArgs(url, { reason: 'incident 42', as: 'alice' }),
+        memoryIo(env),
+        true,
+      ),
     ).toBe(0);
     const first = h.daemon.status().freeze.suspended!;
     const second = memoryIo(env);
-    expect(await freeze(args(url, { reason: 'change freeze', as: 'bob' }), second, true)).toBe(0);
+    expect(
+      await freeze(daemonClientArgs(url, { reason: 'change freeze', as: 'bob' }), second, true),
+    ).toBe(0);
     expect(second.out()).toBe(
       `Applies were already suspended by alice since ${first.since} (incident 42): \`poolsync resume\` lifts it; that suspension stays as it is (its reason and start are not replaced).\n`,
     );
@@ -198,10 +197,10 @@ describe('poolsync suspend and resume', () => {
     });
 
     const resumed = memoryIo(env);
-    expect(await freeze(args(url), resumed, false)).toBe(0);
+    expect(await freeze(daemonClientArgs(url), resumed, false)).toBe(0);
     expect(resumed.out()).toBe('Applies resumed: the daemon runs now and applies what waited.\n');
     const again = memoryIo(env);
-    expect(await freeze(args(url), again, false)).toBe(0);
+    expect(await freeze(daemonClientArgs(url), again, false)).toBe(0);
     expect(again.out()).toBe('Applies were not suspended: nothing to resume.\n');
   });
 
@@ -210,12 +209,12 @@ describe('poolsync suspend and resume', () => {
     writeFolder(folder, manifests());
     const h = await watching(folder, { policy: 'safe' });
     const url = h.daemon.url;
-    expect(await freeze(args(url, { as: 'alice' }), memoryIo(env), true)).toBe(0);
+    expect(await freeze(daemonClientArgs(url, { as: 'alice' }), memoryIo(env), true)).toBe(0);
     writeFolder(folder, { 'clusters/prod-2.yaml': null });
     await h.daemon.reconcile('watch');
     const { fingerprint } = h.daemon.status().approval!.pending!;
     const approved = memoryIo(env);
-    expect(await approve(args(url, { fingerprint, as: 'bob' }), approved)).toBe(0);
+    expect(await approve(daemonClientArgs(url, { fingerprint, as: 'bob' }), approved)).toBe(0);
     expect(approved.out()).toMatch(
       new RegExp(
         `^Approved ${fingerprint} as bob; applies are frozen \\(suspended by alice since \\S+: \`poolsync resume\` lifts it\\): the held changes wait until applies may go, then the daemon applies them \\(see ${url}/status\\)\\.\n$`,
@@ -224,7 +223,7 @@ describe('poolsync suspend and resume', () => {
     await h.daemon.reconcile('manual');
     expect(h.daemon.status().lastRun!.result).toBe('frozen');
     // Resumed: its run applies the approved changes.
-    expect(await freeze(args(url), memoryIo(env), false)).toBe(0);
+    expect(await freeze(daemonClientArgs(url), memoryIo(env), false)).toBe(0);
     await until('the approved changes applied', () =>
       h.daemon.status().runs.find((r) => r.result === 'applied' && r.approvedBy === 'bob'),
     );
@@ -237,9 +236,9 @@ describe('poolsync suspend and resume', () => {
     const cp = await EmbeddedControlPlane.open({ path: null });
     cleanup.add(() => cp.close());
     let h = await watching(folder, {}, { cp });
-    expect(await freeze(args(h.daemon.url), memoryIo(env), true)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url), memoryIo(env), true)).toBe(0);
     const noToken = memoryIo({});
-    expect(await exitOf(noToken, freeze(args(h.daemon.url), noToken, false))).toBe(1);
+    expect(await exitOf(noToken, freeze(daemonClientArgs(h.daemon.url), noToken, false))).toBe(1);
     expect(noToken.err()).toMatch(/resuming needs the daemon admin token/);
     const reconcileToken = await fetch(`${h.daemon.url}/reconcile?override=freeze`, {
       method: 'POST',

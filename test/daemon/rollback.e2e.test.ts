@@ -16,7 +16,6 @@ import {
   status,
   sync,
 } from '../../src/cli/commands/daemon-client.js';
-import type { DaemonClientArgs } from '../../src/cli/define.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { cleanup } from '../support/cleanup.js';
@@ -26,6 +25,7 @@ import { manifests, setRunConcurrency } from './fixtures.js';
 import { startOwnTestDaemon, startTestDaemon } from './harness.js';
 import { QUEUE, twoEnvironments } from '../environments/helpers.js';
 import { git, TestRepo, tempDir } from './helpers.js';
+import { daemonClientArgs } from '../support/daemon-client-args.js';
 
 const ADMIN = 'admin-token-rollback-0123456789';
 const env = { POOLSYNC_ADMIN_TOKEN: ADMIN };
@@ -43,13 +43,6 @@ export const critical = (n: number) =>
     '  action_concurrency: 100',
     '',
   ].join('\n');
-
-const args = (url: string, over: Partial<DaemonClientArgs> = {}): DaemonClientArgs => ({
-  daemon: url,
-  output: 'text',
-  wait: true,
-  ...over,
-});
 
 /** Pools, clusters and queues as the control plane reads them, what it reports of health aside. */
 async function liveOf(cp: EmbeddedControlPlane) {
@@ -116,7 +109,7 @@ describe('poolsync rollback RUN', () => {
 
     const io = memoryIo(env);
     const code = await rollback(
-      args(h.daemon.url, { run: runA.id, reason: 'incident 7', as: 'alice' }),
+      daemonClientArgs(h.daemon.url, { run: runA.id, reason: 'incident 7', as: 'alice' }),
       io,
     );
     expect(io.err()).toBe('');
@@ -173,7 +166,7 @@ describe('poolsync rollback RUN', () => {
       ),
     );
     const st = memoryIo(env);
-    await status(args(h.daemon.url), st);
+    await status(daemonClientArgs(h.daemon.url), st);
     expect(st.out()).toMatch(new RegExp(`^Rolled back: rolled back to run #${runA.id}`, 'm'));
     const page = await (await fetch(`${h.daemon.url}/`)).text();
     expect(page).toContain(`Rolled back to run #${runA.id}`);
@@ -204,7 +197,9 @@ describe('poolsync rollback RUN', () => {
 
     // The history of the queue: exactly the runs that changed it, with their fields.
     const listed = memoryIo(env);
-    expect(await history(args(h.daemon.url, { run: 'Queue/critical' }), listed)).toBe(0);
+    expect(await history(daemonClientArgs(h.daemon.url, { run: 'Queue/critical' }), listed)).toBe(
+      0,
+    );
     const lines = listed.out().trimEnd().split('\n');
     expect(lines.map((l) => l.replace(/ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d /, ' TIME '))).toEqual([
       expect.stringMatching(
@@ -228,7 +223,7 @@ describe('poolsync rollback RUN', () => {
       ),
     ]);
     const applied = memoryIo(env);
-    await history(args(h.daemon.url, { result: ['in_sync'] }), applied);
+    await history(daemonClientArgs(h.daemon.url, { result: ['in_sync'] }), applied);
     expect(applied.out()).not.toMatch(/ applied /);
   });
 
@@ -242,7 +237,7 @@ describe('poolsync rollback RUN', () => {
     const runA = h.daemon.status().lastRun!.id;
     const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
     await h.daemon.reconcile('webhook');
-    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     const records = h.logs
       .map((line) => JSON.parse(line) as { rollback?: { branchHead?: string | null } })
       .filter((r) => r.rollback !== undefined);
@@ -253,10 +248,10 @@ describe('poolsync rollback RUN', () => {
 
   it('resume lifts it: the branch head is applied again', async () => {
     const { cp, h, runA, b } = await rolledForward();
-    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
     const resumed = memoryIo(env);
-    expect(await freeze(args(h.daemon.url), resumed, false)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url), resumed, false)).toBe(0);
     await h.daemon.reconcile('manual');
     expect(h.daemon.status()).toMatchObject({ rollback: null, appliedCommit: b });
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
@@ -272,14 +267,14 @@ describe('poolsync rollback RUN', () => {
     const runA = h.daemon.status().lastRun!.id;
     const b = repo.commit({ 'queues/critical.yaml': critical(20) }, 'B');
     await h.daemon.reconcile('webhook');
-    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     expect(beside().sort()).toEqual(['checkout', 'checkout-rollback']);
     // Lifted: the first run of the branch head has no more use for it.
-    expect(await freeze(args(h.daemon.url), memoryIo(env), false)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url), memoryIo(env), false)).toBe(0);
     await h.daemon.reconcile('manual');
     expect(beside()).toEqual(['checkout']);
     // Held at a stop: gone.
-    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     await h.stop();
     expect(beside()).toEqual(['checkout']);
     // What a killed process or an earlier build left: a rollback's checkout (of another commit),
@@ -300,12 +295,14 @@ describe('poolsync rollback RUN', () => {
 
   it('asked while applies are frozen, holds through `poolsync resume`, which applies it; a second resume lifts it', async () => {
     const { cp, h, runA, a, b } = await rolledForward();
-    expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
-    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(
+      0,
+    );
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
 
     const resumed = memoryIo(env);
-    expect(await freeze(args(h.daemon.url), resumed, false)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url), resumed, false)).toBe(0);
     expect(resumed.out()).toBe(
       'Applies resumed: the daemon runs now and applies what waited.\n' +
         `The rollback to run #${runA} holds: its commit ${a.slice(0, 12)} is applied now, not the branch head, until a new commit lands (\`poolsync resume\` again lifts it).\n`,
@@ -316,7 +313,7 @@ describe('poolsync rollback RUN', () => {
 
     // Nothing suspended now: resume lifts the rollback, and the branch head is applied again.
     const lifted = memoryIo(env);
-    expect(await freeze(args(h.daemon.url), lifted, false)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url), lifted, false)).toBe(0);
     expect(lifted.out()).toBe(
       `Applies were not suspended; the rollback to run #${runA} is lifted: the daemon runs now and applies the branch head.\n`,
     );
@@ -327,9 +324,11 @@ describe('poolsync rollback RUN', () => {
 
   it('while applies are frozen, says so rather than that it rolled back, and exits 0 as sync does; an override applies it', async () => {
     const { cp, h, runA, a } = await rolledForward();
-    expect(await freeze(args(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url, { as: 'ops' }), memoryIo(env), true)).toBe(
+      0,
+    );
     const io = memoryIo(env);
-    expect(await rollback(args(h.daemon.url, { run: runA }), io)).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), io)).toBe(0);
     expect(io.out()).toMatch(
       new RegExp(
         `^Rollback to run #${runA} \\(commit ${a.slice(0, 12)}\\) holds, but applies are frozen: #\\d+ frozen .*\\(rollback, \\d+ ms\\) commit ${a.slice(0, 12)} \\(rollback to run #${runA}\\): applies frozen, suspended by ops`,
@@ -339,7 +338,9 @@ describe('poolsync rollback RUN', () => {
       `the daemon plans commit ${a.slice(0, 12)}, not the branch, and applies it once applies may go (\`poolsync resume\` lifts the suspension), or now with \`poolsync sync --override-freeze\`; a \`poolsync resume\` with nothing suspended lifts the rollback and applies the branch again.\n`,
     );
     expect((await cp.getQueue('critical')).run_concurrency).toBe(20);
-    expect(await sync(args(h.daemon.url, { 'override-freeze': true }), memoryIo(env))).toBe(0);
+    expect(
+      await sync(daemonClientArgs(h.daemon.url, { 'override-freeze': true }), memoryIo(env)),
+    ).toBe(0);
     expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
   });
 
@@ -353,7 +354,7 @@ describe('poolsync rollback RUN', () => {
     await h.daemon.reconcile('webhook');
     expect(h.daemon.status().lastRun!.result).toBe('applied');
     const io = memoryIo(env);
-    await rollback(args(h.daemon.url, { run: runA }), io);
+    await rollback(daemonClientArgs(h.daemon.url, { run: runA }), io);
     const s = h.daemon.status();
     expect(s.lastRun).toMatchObject({ result: 'waiting_for_approval', rollback: { to: runA } });
     expect(s.approval?.pending?.changes).toEqual(
@@ -365,18 +366,20 @@ describe('poolsync rollback RUN', () => {
 
     // Refused: a run not kept, a run that applied nothing.
     const none = memoryIo(env);
-    await expect(rollback(args(h.daemon.url, { run: 999 }), none)).rejects.toThrow(
+    await expect(rollback(daemonClientArgs(h.daemon.url, { run: 999 }), none)).rejects.toThrow(
       /^Not rolled back: the daemon has no run #999 yet: the last run that finished is #\d+: `poolsync history` lists the runs kept$/,
     );
     await expect(
-      rollback(args(h.daemon.url, { run: s.lastRun!.id }), memoryIo(env)),
+      rollback(daemonClientArgs(h.daemon.url, { run: s.lastRun!.id }), memoryIo(env)),
     ).rejects.toThrow(
       /^Not rolled back: run #\d+ waiting for approval: only a run that applied its commit or found the control plane equal to it \(applied, in sync\) can be rolled back to$/,
     );
 
     // Approved like any held change: the delete lands, and the run says who approved it.
     const fingerprint = s.approval!.pending!.fingerprint;
-    expect(await approve(args(h.daemon.url, { fingerprint, as: 'bob' }), memoryIo(env))).toBe(0);
+    expect(
+      await approve(daemonClientArgs(h.daemon.url, { fingerprint, as: 'bob' }), memoryIo(env)),
+    ).toBe(0);
     // POST /approve asks for the run that applies them; this one waits for it.
     await h.daemon.reconcile('manual');
     const approved = h.daemon.status().runs.find((r) => r.result === 'applied')!;
@@ -387,7 +390,7 @@ describe('poolsync rollback RUN', () => {
     });
     await expect(cp.getCluster('prod-3')).rejects.toThrow();
     const listed = memoryIo(env);
-    await history(args(h.daemon.url, { run: 'Cluster/prod-3' }), listed);
+    await history(daemonClientArgs(h.daemon.url, { run: 'Cluster/prod-3' }), listed);
     expect(listed.out()).toMatch(
       new RegExp(
         `^#${approved.id} delete .* \\(manual\\), approved by bob, rollback to run #${runA}\n#\\d+ create `,
@@ -470,7 +473,7 @@ describe('poolsync rollback RUN', () => {
     rmSync(join(state, 'daemon', 'checkout'), { recursive: true, force: true });
     h = await daemonOn(repo, state, cp);
     expect(h.daemon.status().appliedCommit).toBe(b);
-    expect(await rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env))).toBe(0);
     expect(h.daemon.status()).toMatchObject({ appliedCommit: a, rollback: { commit: a } });
     expect((await cp.getQueue('critical')).run_concurrency).toBe(10);
 
@@ -478,11 +481,13 @@ describe('poolsync rollback RUN', () => {
     git(repo.work, 'push', '--quiet', 'origin', ':refs/tags/good');
     git(repo.bare, 'reflog', 'expire', '--expire=now', '--all');
     git(repo.bare, 'gc', '--quiet', '--prune=now');
-    expect(await freeze(args(h.daemon.url), memoryIo(env), false)).toBe(0);
+    expect(await freeze(daemonClientArgs(h.daemon.url), memoryIo(env), false)).toBe(0);
     await h.stop();
     rmSync(join(state, 'daemon', 'checkout'), { recursive: true, force: true });
     h = await daemonOn(repo, state, cp);
-    await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
+    await expect(
+      rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env)),
+    ).rejects.toThrow(
       new RegExp(
         `^Not rolled back: commit ${a} is neither in the checkout nor fetchable from .*remote\\.git \\(was branch main rewritten\\?\\)`,
       ),
@@ -521,11 +526,13 @@ describe('poolsync rollback RUN', () => {
     await h.daemon.reconcile('webhook');
     expect(await devQueue()).toBe(20);
     // Run numbers are per environment: one must be named.
-    await expect(rollback(args(h.daemon.url, { run: runA }), memoryIo(env))).rejects.toThrow(
+    await expect(
+      rollback(daemonClientArgs(h.daemon.url, { run: runA }), memoryIo(env)),
+    ).rejects.toThrow(
       /^Not rolled back: run numbers are per environment: name one with --env \(dev, prod\)$/,
     );
     const io = memoryIo(env);
-    expect(await rollback(args(h.daemon.url, { run: runA, env: 'dev' }), io)).toBe(0);
+    expect(await rollback(daemonClientArgs(h.daemon.url, { run: runA, env: 'dev' }), io)).toBe(0);
     expect(io.out()).toMatch(/^Rolled back in environment dev to run #\d+/);
     expect(await devQueue()).toBe(10);
     const s = h.daemon.status().environments!;
