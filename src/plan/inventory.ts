@@ -213,18 +213,21 @@ export function planInventory(
   if (live.inventory === undefined) return undefined;
   const declared = declaredAddresses(desired);
   // Of this repository's entries only: another's are its own to drop.
-  const { own } = ownership(live, repository);
+  const owners = ownership(live, repository);
+  const { own } = owners;
+  // The live objects by address only once needed: a converged plan's entries are all declared,
+  // and a plan declaring only what it holds adopts nothing (at 100,000 objects, no map of them).
+  let here: Map<string, object> | undefined;
+  const liveByAddress = () => (here ??= liveObjects(live));
   let gone: string[] = [];
   if (own && own.length > 0) {
     // Looked up in the sorted list (a recorded inventory is sorted too: one walk), not a set of
-    // 100,000 addresses; the live objects by address only once an entry is not declared: a
-    // converged plan's entries all are (at 100,000 objects, no 100,000 addresses and their map).
+    // 100,000 addresses.
     const wanted = sortedHas(declared);
-    let here: Map<string, object> | undefined;
-    gone = own.filter((a) => !wanted(a) && !(here ??= liveObjects(live)).has(a));
+    gone = own.filter((a) => !wanted(a) && !liveByAddress().has(a));
   }
   const { guardrails } = desired.config;
-  const adopts = adoptedByApply(live, declared, repository);
+  const adopts = adoptedByApply(live, declared, repository, owners, liveByAddress);
   return {
     found: live.inventory !== null,
     ...(repository !== null ? { repository } : {}),
@@ -390,16 +393,16 @@ function adoptedByApply(
   live: LiveState,
   declared: readonly string[],
   repository: string | null,
+  { own, other }: ReturnType<typeof ownership>,
+  liveByAddress: () => ReadonlyMap<string, object>,
 ): string[] {
-  const { own, other } = ownership(live, repository);
   const mine = sortedHas(ascending(own ?? []));
   const forgotten = sortedHas(ascending(live.forgotten ?? []));
   const unowned = (by: string | undefined) =>
     by === undefined || (by === '' && repository !== null);
-  // Most plans declare only what they hold: the live objects by address only for the others.
   const candidates = declared.filter((a) => !mine(a) && !forgotten(a) && unowned(other(a)));
   if (candidates.length === 0) return [];
-  const here = liveObjects(live);
+  const here = liveByAddress();
   return candidates.filter((a) => here.has(a));
 }
 
