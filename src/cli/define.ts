@@ -617,17 +617,17 @@ const exportCommand = {
 } satisfies Command;
 
 const importCommand = {
-  command: 'import <address>',
+  command: 'import <address..>',
   describe:
-    'Write one live object (Kind/name) as a manifest in the config repository and manage it; a declared object forgotten by `state forget` is managed again',
+    'Write live objects (Kind/name, one or more) as manifests in the config repository and manage them, all or none; a declared object forgotten by `state forget` is managed again',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
-      .positional(
-        'address',
-        required(
-          'Kind/name, e.g. Cluster/prod-1, Queue/batch; PoolAssignment, DefaultQueue and ExecutionClusterLabel by project/domain[/workflow]',
+      .positional('address', {
+        ...required(
+          'Kind/name, e.g. Cluster/prod-1, Queue/batch; PoolAssignment, DefaultQueue and ExecutionClusterLabel by project/domain[/workflow]; several: one lock and one inventory write',
         ),
-      )
+        array: true,
+      })
       .options({
         dir: configDir(
           "Config folder to write the manifest into (<kind folder>/<name>.yaml; with --env, under the environment's last folder that no other environment reads)",
@@ -642,6 +642,10 @@ const importCommand = {
         ...limitFlags,
       })
       .example('$0 import Cluster/legacy-1 --dir ./config', 'Adopt one unmanaged cluster')
+      .example(
+        '$0 import Cluster/legacy-1 Cluster/legacy-2 --dir ./config',
+        'Adopt several at once: nothing is written unless every one can be',
+      )
       .example(
         '$0 import Queue/legacy --dir ./config',
         'Manage again what `state forget` left alone (its manifest stays as it is)',

@@ -168,7 +168,7 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
       .filter((n) => !dashed.has(n))
       .map((name) => {
         if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
-          // A folder where the command takes it as --dir (`import ADDRESS DIR`, `export DIR`).
+          // A folder where the command takes it as --dir (`export DIR`; import says it itself).
           return own.includes('dir') && isFolder(name)
             ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${shellQuote(name)}\`).`
             : `Unexpected argument "${name}".`;
@@ -259,7 +259,7 @@ export function singleDashError(argv: readonly string[]): UserError | null {
   return null;
 }
 
-function isFolder(path: string): boolean {
+export function isFolder(path: string): boolean {
   try {
     return statSync(path).isDirectory();
   } catch {

@@ -261,8 +261,12 @@ describe("yargs's other refusals, in poolsync's words", () => {
       `Unexpected argument "${CONFIG_REPO}": give the folder with --dir (\`--dir ${CONFIG_REPO}\`).\nRun \`poolsync import --help\` for the options.`,
     ],
     [
-      ['import', 'Queue/a', 'Queue/b'],
-      'Unexpected argument "Queue/b".\nRun `poolsync import --help` for the options.',
+      ['export', CONFIG_REPO],
+      `Unexpected argument "${CONFIG_REPO}": give the folder with --dir (\`--dir ${CONFIG_REPO}\`).\nRun \`poolsync export --help\` for the options.`,
+    ],
+    [
+      ['export', 'bogus'],
+      'Unexpected argument "bogus".\nRun `poolsync export --help` for the options.',
     ],
     // The singular of a plural option (edit distance 3: no hint before); --policy is the
     // daemon's, the mix-up docs/policies.md warns of.

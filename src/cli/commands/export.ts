@@ -92,6 +92,7 @@ import {
 } from '../options.js';
 import { commandLine, shellQuote } from '../../util/shell-quote.js';
 import type { Io } from '../io.js';
+import { isFolder } from '../usage-error.js';
 import type { RecordWrite } from '../../ops/apply-run.js';
 
 export async function exportTo(args: Args<'export'>, io: Io): Promise<number> {
@@ -436,17 +437,19 @@ const KEYED = ['PoolAssignment', 'DefaultQueue', 'ExecutionClusterLabel'];
 const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', ...KEYED];
 
 export async function importObject(args: Args<'import'>, io: Io): Promise<number> {
-  checkAddressSyntax('import', args.address);
-  const kind = args.address.slice(0, args.address.indexOf('/'));
-  if (!IMPORTABLE.includes(kind))
+  // Given twice, an address is imported once (docs/plan.md, Import several objects).
+  const addresses = [...new Set(args.address)];
+  // `import ADDRESS DIR`: the folder is no address, and --dir is how to give it.
+  const folder = addresses.find((a) => !/^[A-Za-z]+\//.test(a) && isFolder(a));
+  if (folder !== undefined)
     throw new UserError(
-      `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+      `Unexpected argument "${folder}": give the folder with --dir (\`--dir ${shellQuote(folder)}\`).\nRun \`poolsync import --help\` for the options.`,
     );
-  const name = args.address.slice(kind.length + 1);
-  if (!KEYED.includes(kind) && !isValidName(name))
-    throw new UserError(
-      `import ${escapeTerminal(args.address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
-    );
+  const problems = new Problems(addresses);
+  for (const a of addresses) await problems.check(a, () => checkImportable(a));
+  // Nothing to read for: refused before the control plane is opened.
+  const readable = addresses.filter((a) => !problems.has(a));
+  if (readable.length === 0) problems.refuse();
   const lockTimeoutMs = lockTimeoutOf(args);
   // As validate and plan: what import writes and records into a folder that is no config
   // repository, the real one's prune would delete once it plans.
@@ -458,43 +461,60 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   // in it is declared (written again under DIR, it would be a V1 and V11 duplicate).
   const whole = (await containingRepository(args.dir)) ?? args.dir;
   const { declared, validates: valid, unread } = await declaredIn(whole, args.env);
-  refuseUnread(whole, args.address, unread, args.env);
-  const at = placeOf(whole, declared, args.address);
+  refuseUnread(whole, addresses.join(', '), unread, args.env);
   // Read only: import sends nothing, and an apply holding an embedded state open is waited for
   // at the apply lock (--lock-timeout), not refused at the open.
   const cp = await openToRead(target, io, networkOf(args, io));
   try {
-    if (at)
-      return await adoptDeclared(cp, target, { ...args, dir: whole }, at, valid, lockTimeoutMs, io);
     const store = storeOf(cp, target.url, args, io);
-    const live = await readLiveWithInventory(cp, store);
-    const written = manifestOf(live, args.address);
-    const file = inOwnFolder(target, written.file, args.address);
-    checkExportedPath(file.path);
-    const path = join(resolve(args.dir), file.path);
-    if (!args.force && (await exists(path)))
-      throw new UserError(
-        `${path} already exists: move it away, or pass --force to overwrite it with ${args.address}`,
+    const [record, repository] = await Promise.all([store.read(), folderRepository(whole)]);
+    const live = withInventory(await readLiveState(cp), record);
+    const checked: Checked[] = [];
+    for (const address of readable)
+      await problems.check(address, async () => {
+        const at = placeOf(whole, declared, address);
+        const ctx = { args: { ...args, dir: whole }, live, record, repository, valid };
+        checked.push(
+          at ? checkDeclared(address, at, ctx) : await checkWrite(address, target, args, live),
+        );
+      });
+    problems.refuse();
+    const toWrite = checked.filter((c) => 'file' in c);
+    for (const c of toWrite) {
+      await writeExported(resolve(args.dir), c.file);
+      for (const w of c.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
+    }
+    const validates =
+      toWrite.length === 0 || (await loadRepository(whole, { environment: args.env })).valid;
+    // What this run declares counts as declared: importing a queue with its pool names nothing missing.
+    const known = { has: (a: string) => declared.has(a) || addresses.includes(a) };
+    for (const c of toWrite) {
+      const names = referencedBy(live, c.address);
+      const words = importedWords(
+        args,
+        c.address,
+        whole,
+        target,
+        c.file.path,
+        names,
+        known,
+        validates,
       );
-    await writeExported(resolve(args.dir), file);
-    for (const w of written.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    const validates = (await loadRepository(whole, { environment: args.env })).valid;
-    const names = referencedBy(live, args.address);
-    const words = importedWords(args, whole, target, file.path, names, declared, validates);
-    io.stdout.write(`${words}\n`);
-    const forgotten = live.forgotten?.includes(args.address) ?? false;
-    const from = Object.entries(live.inventory_owners ?? {}).find(([, l]) =>
-      l.includes(args.address),
-    )?.[0];
+      io.stdout.write(`${words}\n`);
+    }
+    const here = toWrite.length > 0 ? await folderRepository(args.dir) : repository;
     // Only into a folder that plans: one that does not may be no repository of this control plane.
-    if (!validates) {
-      const other = from === (await folderRepository(args.dir)) ? undefined : from;
-      io.stdout.write(
-        `Nothing was recorded in the inventory (${store.where}) while the folder does not validate: ${toRecord(args.address, forgotten, other, ' once it validates')}.\n`,
-      );
-    } else {
+    if (!validates)
+      for (const c of toWrite)
+        io.stdout.write(
+          `Nothing was recorded in the inventory (${store.where}) while the folder does not validate: ${toRecord(c.address, c.forgotten, c.from === here ? undefined : c.from, ' once it validates')}.\n`,
+        );
+    const records = checked
+      .filter((c) => 'at' in c || validates)
+      .map((c) => ({ ...c, repository: 'at' in c ? repository : here }));
+    if (records.length > 0) {
       const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
-      await adopt(store, how, { address: args.address, forgotten, from }, args.dir, io);
+      await recordImported(store, how, records, toWrite.length > 0, io);
     }
   } finally {
     await cp.close();
@@ -502,27 +522,80 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   return 0;
 }
 
+/** An address import takes, checked before anything is read: its syntax, kind and name (N1). */
+function checkImportable(address: string): void {
+  checkAddressSyntax('import', address);
+  const kind = address.slice(0, address.indexOf('/'));
+  if (!IMPORTABLE.includes(kind))
+    throw new UserError(
+      `import writes ${IMPORTABLE.join(', ')} objects; ${kind} objects are not read back from the control plane one by one: declare it in the repository (see docs/manifests.md)`,
+    );
+  const name = address.slice(kind.length + 1);
+  if (!KEYED.includes(kind) && !isValidName(name))
+    throw new UserError(
+      `import ${escapeTerminal(address)}: ${escapeTerminal(name)} is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane`,
+    );
+}
+
+/**
+ * What is wrong with the addresses given, all said before anything is written (import is all or
+ * nothing); one address's problem is said as it always was, several each on a line naming its address.
+ */
+class Problems {
+  private readonly found: { address: string; err: UserError }[] = [];
+  constructor(private readonly addresses: readonly string[]) {}
+
+  async check(address: string, step: () => unknown): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      this.found.push({ address, err });
+    }
+  }
+
+  has(address: string): boolean {
+    return this.found.some((f) => f.address === address);
+  }
+
+  refuse(): void {
+    if (this.found.length === 0) return;
+    if (this.addresses.length === 1) throw this.found[0]!.err;
+    const them = this.found.length === 1 ? 'it' : 'them';
+    const given = this.found.toSorted(
+      (a, b) => this.addresses.indexOf(a.address) - this.addresses.indexOf(b.address),
+    );
+    const lines = given.map(({ address, err }) =>
+      err.message.includes(address) ? err.message : `${escapeTerminal(address)}: ${err.message}`,
+    );
+    throw new UserError(
+      `nothing was imported: ${plural(lines.length, 'address', 'addresses')} of the ${this.addresses.length} given cannot be imported:\n${lines.map((l) => `  - ${l}`).join('\n')}\nFix ${them} or leave ${them} out, then run the import again`,
+    );
+  }
+}
+
+/** An address checked: declared already (`at`), or a manifest to write; who recorded it, if any. */
+type Checked = { address: string; forgotten: boolean; from?: string } & (
+  { at: string } | { file: ExportedFile; warnings: string[] }
+);
+
 /**
  * A declared object: refused when managed (as Terraform's import), else (forgotten, or live but
  * never recorded) managed again: back in the inventory, the mark gone; only from a repository
  * that validates (`valid`), as import records nothing into one that does not.
  */
-async function adoptDeclared(
-  cp: ControlPlane,
-  target: EnvTarget,
-  args: Args<'import'>,
+function checkDeclared(
+  addr: string,
   at: string,
-  valid: boolean,
-  lockTimeoutMs: number,
-  io: Io,
-): Promise<number> {
-  const addr = args.address;
-  const store = storeOf(cp, target.url, args, io);
-  const [live, record, repository] = await Promise.all([
-    readLiveState(cp),
-    store.read(),
-    folderRepository(args.dir),
-  ]);
+  ctx: {
+    args: Args<'import'>;
+    live: LiveState;
+    record: InventoryRecord | null;
+    repository: string;
+    valid: boolean;
+  },
+): Checked {
+  const { args, live, record, repository, valid } = ctx;
   const forgotten = record?.forgotten?.includes(addr) ?? false;
   const was = recordedBy(record, addr);
   if (was === repository && !forgotten)
@@ -537,20 +610,114 @@ async function adoptDeclared(
     throw new UserError(
       `${addr} is declared at ${at}, but ${args.dir} does not validate (\`${commandLine(['poolsync', 'validate', args.dir], { env: args.env })}\` says why): nothing was written or recorded, as a folder poolsync cannot plan may be no repository of this control plane. Fix it, then import ${addr} again`,
     );
+  return { address: addr, at, forgotten, from: was ?? undefined };
+}
+
+/** An undeclared live object: its manifest, where it goes, refused over a file without --force. */
+async function checkWrite(
+  addr: string,
+  target: EnvTarget,
+  args: Args<'import'>,
+  live: LiveState,
+): Promise<Checked> {
+  const written = manifestOf(live, addr);
+  const file = inOwnFolder(target, written.file, addr);
+  checkExportedPath(file.path);
+  const path = join(resolve(args.dir), file.path);
+  if (!args.force && (await exists(path)))
+    throw new UserError(
+      `${path} already exists: move it away, or pass --force to overwrite it with ${addr}`,
+    );
+  const forgotten = live.forgotten?.includes(addr) ?? false;
+  const from = Object.entries(live.inventory_owners ?? {}).find(([, l]) => l.includes(addr))?.[0];
+  return { address: addr, file, warnings: written.warnings, forgotten, from };
+}
+
+/**
+ * The objects imported recorded in the inventory under apply's locks, in one write (as forget: an
+ * apply recording the inventory meanwhile would drop them), said in lines. Once manifests are
+ * written a failure is a warning, and says what records each: the files stay.
+ */
+async function recordImported(
+  store: InventoryStore,
+  how: RecordWrite,
+  records: (Checked & { repository: string })[],
+  written: boolean,
+  io: Io,
+): Promise<void> {
   const { underApplyLocks } = await import('../../ops/apply-run.js');
-  const undone = `${addr} was not ${forgotten ? 'adopted again' : 'recorded'}`;
-  const how = recordWrite(target, args, io, lockTimeoutMs, 'poolsync import');
-  await underApplyLocks({ ...how, undone }, (inventory) =>
-    adoptIntoInventory(inventory, [addr], repository),
+  const undone = records
+    .map((r) => `${r.address} was not ${r.forgotten ? 'adopted again' : 'recorded'}`)
+    .join(', ');
+  let before: InventoryRecord | null;
+  try {
+    before = await underApplyLocks(
+      { ...how, ...(written ? {} : { undone }) },
+      async (inventory) => {
+        const was = await inventory.read();
+        const repositories = new Set(records.map((r) => r.repository));
+        for (const repository of repositories) {
+          const mine = records.filter((r) => r.repository === repository).map((r) => r.address);
+          await adoptIntoInventory(inventory, mine, repository);
+        }
+        return was;
+      },
+    );
+  } catch (err) {
+    if (!written) throw err;
+    for (const r of records) {
+      const next = toRecord(
+        r.address,
+        r.forgotten,
+        r.from === r.repository ? undefined : r.from,
+        '',
+      );
+      io.stderr.write(
+        `Warning: could not record ${r.address} in the inventory (${store.where}): ${(err as Error).message}. ${next[0]!.toUpperCase()}${next.slice(1)}.\n`,
+      );
+    }
+    return;
+  }
+  for (const r of records) {
+    if (!('at' in r)) continue;
+    // Taken over from another repository: its prune no longer deletes it (docs/plan.md, Prune scope).
+    const from = r.from
+      ? ` for repository ${r.repository}, taken from repository ${r.from}, which no longer prunes it`
+      : '';
+    io.stdout.write(
+      `${r.forgotten ? 'Adopted' : 'Recorded'} ${r.address} ${r.forgotten ? 'again ' : ''}in the inventory (${store.where})${from}: poolsync manages it from now on as its manifest at ${r.at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
+    );
+  }
+  const files = records.filter((r) => !('at' in r));
+  if (files.length > 0) io.stdout.write(`${recordedWords(store.where, files, before)}\n`);
+}
+
+/** What recording the written objects did: ADDED those the inventory did not list for their repository. */
+function recordedWords(
+  where: string,
+  files: (Checked & { repository: string })[],
+  before: InventoryRecord | null,
+): string {
+  const added = files.filter(
+    (r) =>
+      recordedBy(before, r.address) !== r.repository ||
+      (before?.forgotten?.includes(r.address) ?? false),
   );
-  // Taken over from another repository: its prune no longer deletes it (docs/plan.md, Prune scope).
-  const from = was
-    ? ` for repository ${repository}, taken from repository ${was}, which no longer prunes it`
-    : '';
-  io.stdout.write(
-    `${forgotten ? 'Adopted' : 'Recorded'} ${addr} ${forgotten ? 'again ' : ''}in the inventory (${store.where})${from}: poolsync manages it from now on as its manifest at ${at} declares it, and with prune: true deletes it once that leaves the repository.\n`,
-  );
-  return 0;
+  if (added.length === 0)
+    return `The inventory (${where}) already lists ${files.length === 1 ? 'it' : 'them'}.`;
+  const taken = added.filter((r) => r.from);
+  const one = added.length === 1;
+  const from = one
+    ? taken.map(
+        (r) =>
+          ` for repository ${r.repository}, taken from repository ${r.from}, which no longer prunes it`,
+      )
+    : taken.length > 0
+      ? [
+          ` for repository ${added[0]!.repository}, taken from the repositories that no longer prune them: ${taken.map((r) => `${r.address} from ${r.from}`).join(', ')}`,
+        ]
+      : [];
+  return `Recorded ${plural(added.length, 'adopted object')} in the inventory (${where})${from.join('')}: with prune: true, poolsync deletes ${one ? 'it once it leaves' : 'each once it leaves'} the repository.`;
 }
 
 /**
@@ -610,15 +777,16 @@ function manifestOf(live: LiveState, addr: string): { file: ExportedFile; warnin
  */
 function importedWords(
   args: Args<'import'>,
+  address: string,
   /** The folder plans read: DIR, or the config repository DIR is a part of. */
   whole: string,
   target: EnvTarget,
   file: string,
   names: string[],
-  before: Declared,
+  before: { has: (address: string) => boolean },
   validates: boolean,
 ): string {
-  const written = `Imported ${args.address} into ${join(resolve(args.dir), file)}`;
+  const written = `Imported ${address} into ${join(resolve(args.dir), file)}`;
   const plan = `\`${commandLine(['poolsync', 'plan'], { env: args.env })}\``;
   if (validates) return `${written}. Commit it; ${plan} now shows no change for it.`;
   const where = target.env ? `environment ${target.env.name}'s folders` : whole;
@@ -744,42 +912,6 @@ function storeOf(
   const shared = sharedInventoryOf(args, io.env);
   const { limits } = networkOf(args, io);
   return inventoryStore(cp, url, { stateDir: args['state-dir'], shared, env: io.env, limits });
-}
-
-/**
- * ADDRESS recorded in the inventory, said in a line (a warning when it cannot be written: its
- * manifest is written, and an apply records it, unless it was forgotten: an apply keeps that mark).
- */
-async function adopt(
-  store: InventoryStore,
-  how: RecordWrite,
-  { address, forgotten, from }: { address: string; forgotten: boolean; from?: string },
-  dir: string,
-  io: Io,
-): Promise<void> {
-  let repository: string | undefined;
-  try {
-    // Under apply's locks, as forget: an apply recording the inventory meanwhile would drop it.
-    const { underApplyLocks } = await import('../../ops/apply-run.js');
-    const here = await folderRepository(dir);
-    repository = here;
-    const added = await underApplyLocks(how, (inventory) =>
-      adoptIntoInventory(inventory, [address], here),
-    );
-    const taken = from
-      ? ` for repository ${repository}, taken from repository ${from}, which no longer prunes it`
-      : '';
-    io.stdout.write(
-      added === 0
-        ? `The inventory (${store.where}) already lists it.\n`
-        : `Recorded 1 adopted object in the inventory (${store.where})${taken}: with prune: true, poolsync deletes it once it leaves the repository.\n`,
-    );
-  } catch (err) {
-    const next = toRecord(address, forgotten, from === repository ? undefined : from, '');
-    io.stderr.write(
-      `Warning: could not record ${address} in the inventory (${store.where}): ${(err as Error).message}. ${next[0]!.toUpperCase()}${next.slice(1)}.\n`,
-    );
-  }
 }
 
 /**

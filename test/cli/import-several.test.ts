@@ -1,0 +1,149 @@
+/**
+ * `poolsync import ADDRESS...` on the embedded control plane (file:): several objects in one run,
+ * one apply lock and one inventory write; all or nothing (any address wrong, missing or its file
+ * there without --force: nothing written, every problem said with its address); an address given
+ * twice imported once (docs/plan.md, Import several objects).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { Plan } from '../../src/model/plan.js';
+import { POOL, writeFiles } from '../environments/helpers.js';
+import { poolContract } from '../support/builders.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+import type * as applyRun from '../../src/ops/apply-run.js';
+import type * as inventoryModule from '../../src/apply/inventory.js';
+
+// Counted, not changed: how many times import takes the apply locks and writes the inventory.
+const calls = vi.hoisted(() => ({ locks: 0, adopts: [] as string[][] }));
+vi.mock('../../src/ops/apply-run.js', async (original) => {
+  const real = await original<typeof applyRun>();
+  return {
+    ...real,
+    underApplyLocks: (...a: Parameters<typeof real.underApplyLocks>) => {
+      calls.locks++;
+      return real.underApplyLocks(...a);
+    },
+  };
+});
+vi.mock('../../src/apply/inventory.js', async (original) => {
+  const real = await original<typeof inventoryModule>();
+  return {
+    ...real,
+    adoptIntoInventory: (...a: Parameters<typeof real.adoptIntoInventory>) => {
+      calls.adopts.push([...a[1]]);
+      return real.adoptIntoInventory(...a);
+    },
+  };
+});
+
+let root: string;
+let repo: string;
+let state: string;
+
+const cli = (...words: string[]) =>
+  runInProcess(
+    [...words, '--control-plane', `file:${state}`, '--state-dir', join(root, 'state')],
+    {},
+    repo,
+  );
+const inventory = () => readFileSync(`${state}.inventory.json`, 'utf8');
+
+beforeEach(async () => {
+  root = tempFolder('poolsync-import-several-');
+  repo = join(root, 'repo');
+  state = join(root, 'cp.json');
+  await writeFiles(repo, {
+    'poolsync.yaml': 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n',
+    'pool.yaml': POOL,
+  });
+  const applied = await cli('apply', repo, '--auto-approve');
+  expect(applied.code, applied.stderr).toBe(0);
+  // Made by hand, as legacy objects are: a pool and its clusters the repository does not declare.
+  const cp = await EmbeddedControlPlane.open({ path: state });
+  try {
+    await cp.createPool('legacy', poolContract('s3://legacy/metadata'));
+    for (const name of ['legacy-1', 'legacy-2']) await cp.registerCluster({ name, pool: 'legacy' });
+  } finally {
+    await cp.close();
+  }
+  calls.locks = 0;
+  calls.adopts = [];
+});
+
+describe('poolsync import with several addresses', () => {
+  it('imports them all under one lock and one inventory write; a pool and its clusters together validate', async () => {
+    const r = await cli(
+      'import',
+      'Cluster/legacy-1',
+      'ClusterPool/legacy',
+      'Cluster/legacy-2',
+      '--dir',
+      repo,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const file of ['clusters/legacy-1.yaml', 'clusters/legacy-2.yaml', 'pools/legacy.yaml'])
+      expect(existsSync(join(repo, file)), file).toBe(true);
+    // Each alone would name a pool the folder lacks; imported together, they validate.
+    expect(r.stdout).toContain(
+      `Imported Cluster/legacy-1 into ${join(repo, 'clusters/legacy-1.yaml')}. Commit it; \`poolsync plan\` now shows no change for it.\n`,
+    );
+    expect(r.stdout).toContain(
+      `Recorded 3 adopted objects in the inventory (${state}.inventory.json): with prune: true, poolsync deletes each once it leaves the repository.\n`,
+    );
+    expect(calls.locks).toBe(1);
+    expect(calls.adopts).toEqual([['Cluster/legacy-1', 'ClusterPool/legacy', 'Cluster/legacy-2']]);
+    const plan = await cli('plan', repo, '--output', 'json');
+    const changes = (JSON.parse(plan.stdout) as Plan).changes;
+    expect(changes.filter((c) => c.action !== 'noop')).toEqual([]);
+    const listed = await cli('state', 'list', repo);
+    for (const a of ['Cluster/legacy-1', 'Cluster/legacy-2', 'ClusterPool/legacy'])
+      expect(listed.stdout).toMatch(new RegExp(`^${a} `, 'm'));
+  });
+
+  it('one bad address among good ones: nothing is written, and every problem names its address', async () => {
+    await mkdir(join(repo, 'clusters'), { recursive: true });
+    const mine = '# a file of mine\n';
+    writeFileSync(join(repo, 'clusters/legacy-2.yaml'), mine);
+    const before = inventory();
+    const r = await cli(
+      'import',
+      'Cluster/legacy-1',
+      'Cluster/legacy-3',
+      'ClusterPool/legacy',
+      'Cluster/legacy-2',
+      'Queue/Bad_Name',
+      '--dir',
+      repo,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'Error: nothing was imported: 3 addresses of the 5 given cannot be imported:\n' +
+        '  - Cluster/legacy-3 is not on the control plane: did you mean Cluster/legacy-1? (its Cluster objects: Cluster/legacy-1, Cluster/legacy-2)\n' +
+        `  - ${join(repo, 'clusters/legacy-2.yaml')} already exists: move it away, or pass --force to overwrite it with Cluster/legacy-2\n` +
+        '  - import Queue/Bad_Name: Bad_Name is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane\n' +
+        'Fix them or leave them out, then run the import again\n',
+    );
+    expect(existsSync(join(repo, 'clusters/legacy-1.yaml'))).toBe(false);
+    expect(existsSync(join(repo, 'pools/legacy.yaml'))).toBe(false);
+    expect(readFileSync(join(repo, 'clusters/legacy-2.yaml'), 'utf8')).toBe(mine);
+    expect(inventory()).toBe(before);
+    expect(calls.locks).toBe(0);
+  });
+
+  it('an address given twice is imported once', async () => {
+    const r = await cli('import', 'ClusterPool/legacy', 'ClusterPool/legacy', '--dir', repo);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/^Imported ClusterPool\/legacy /gm)).toHaveLength(1);
+    expect(r.stdout).toContain(
+      `Recorded 1 adopted object in the inventory (${state}.inventory.json): with prune: true, poolsync deletes it once it leaves the repository.\n`,
+    );
+    expect(calls.adopts).toEqual([['ClusterPool/legacy']]);
+  });
+});
