@@ -6,7 +6,8 @@
  * that lost a race (409 Conflict) is read again, merged field by field and retried (another
  * writer's budget, mark or forgotten address kept), and one whose ConfigMap was
  * deleted meanwhile (404) creates it again; an entry that is not an inventory is an error naming
- * NS/NAME and its key, and nothing is overwritten; a ConfigMap over the server's 1 MiB of values
+ * NS/NAME and its key, and nothing is overwritten; the daemon's shared value (ConfigMapValue) that
+ * loses every race says so as the inventory does; a ConfigMap over the server's 1 MiB of values
  * is refused before it is sent; a ConfigMap with no entry yet reads the state-folder inventory,
  * which the next write moves there.
  */
@@ -23,7 +24,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { inventoryPlace, parseK8sPlace } from '../../src/util/k8s-place.js';
 import { parseConfigMapRef } from '../../src/controlplane/flyteadmin/client.js';
-import { ConfigMapInventory, LeaseLock, loadKubeConfig } from '../../src/lease/k8s-lease.js';
+import {
+  ConfigMapInventory,
+  ConfigMapValue,
+  LeaseLock,
+  loadKubeConfig,
+} from '../../src/lease/k8s-lease.js';
 import {
   INVENTORY_FORMAT,
   mergeAddresses,
@@ -152,6 +158,38 @@ for (const kind of KUBE_SERVERS) {
       );
       expect(edits).toBe(10);
       expect((await store('k.json', name).readInventory())?.addresses).toEqual(['Queue/q']);
+    });
+
+    it("the daemon's shared value (ConfigMapValue) that loses every race says the same: which ConfigMap, who else writes it, the kubectl, to retry", async () => {
+      const name = 'busy-value';
+      const value = (kc: KubeConfig) =>
+        new ConfigMapValue(
+          kc,
+          { namespace: 'poolsync', name },
+          'rollback.json',
+          'the rollback in force',
+          new VirtualClock(),
+        );
+      await value(kc).write('{"run":1}');
+      // Another writer changes the ConfigMap between each read and write of this one.
+      let edits = 0;
+      const busy = new KubeConfig();
+      busy.loadFromFile(k.kubeconfig);
+      busy.makeApiClient = <T extends ApiType>(api: ApiConstructor<T>): T => {
+        const real = KubeConfig.prototype.makeApiClient.call(busy, api) as T & CoreV1Api;
+        const replace = real.replaceNamespacedConfigMap.bind(real);
+        real.replaceNamespacedConfigMap = async (...args) => {
+          await edit(name, (cm) => void (cm.data = { ...cm.data, other: String(++edits) }));
+          return replace(...args);
+        };
+        return real;
+      };
+      await expect(value(busy).update(() => '{"run":2}')).rejects.toThrow(
+        'writing ConfigMap poolsync/busy-value, key rollback.json: changed by another writer between each read and write, 10 times in a row (HTTP 409 Conflict), so nothing was written: another daemon replica sharing it, or anything else updating it (`kubectl -n poolsync get configmap busy-value -o yaml --show-managed-fields` names its writers). Try again once that writer is done',
+      );
+      expect(edits).toBe(10);
+      expect(await value(kc).read()).toBe('{"run":1}');
+      expect((await stored(name))?.data?.other).toBe('10');
     });
 
     it('two repositories race on one entry: each keeps its own list, and what one adopted leaves the unowned list', async () => {
