@@ -692,7 +692,7 @@ async function recordImported(
   if (files.length > 0) io.stdout.write(`${recordedWords(store.where, files, before)}\n`);
 }
 
-/** What recording the written objects did: ADDED those the inventory did not list for their repository. */
+/** What recording the written objects did: those the inventory did not list before for their repository are counted. */
 function recordedWords(
   where: string,
   files: (Checked & { repository: string })[],
