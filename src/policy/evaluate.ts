@@ -134,6 +134,11 @@ export async function evaluatePolicies(
         ...report,
         error: `the policies of ${set.source} wrote more than ${limits.maxOutputBytes} bytes of results: stopped`,
       };
+    if (run.stopped === 'crash')
+      return {
+        ...report,
+        error: `OPA (${opa}) crashed evaluating the policies of ${set.source} (${oneLine(run.stderr)}): they fail closed`,
+      };
     const read = readResult(run.stdout, work, dir, set.source, seconds);
     if (typeof read === 'string') {
       const said = oneLine(run.stderr) || `exit ${run.code ?? 'by a signal'}, no answer`;

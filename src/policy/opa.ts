@@ -52,8 +52,8 @@ export interface OpaRun {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** What stopped it: over `timeoutMs`, over `maxOutputBytes`, or out of `memoryMiB`. */
-  stopped?: 'time' | 'output' | 'memory';
+  /** What stopped it: over `timeoutMs`, over `maxOutputBytes`, out of `memoryMiB`, or a crash. */
+  stopped?: 'time' | 'output' | 'memory' | 'crash';
   elapsed_ms: number;
 }
 
@@ -82,14 +82,21 @@ export function opaMemoryMiB(env: Env): number {
 
 const STDERR_BYTES = 64 * 1024;
 
-/** How Go's runtime dies when the data limit refuses it memory (a fatal error, or a fault in its GC). */
-const RUNTIME_DIED = /^(fatal error: |SIG[A-Z]+: )/;
+/** How Go's runtime dies: a fatal error, or a signal outside Go code (a panic is OPA's own). */
+const RUNTIME_DIED = /^(fatal error: |SIG[A-Z]+: )/m;
+
+/**
+ * Go's deaths for want of memory: its allocator refused (`runtime: out of memory`, `runtime:
+ * cannot allocate memory`), or its garbage collector faulting on memory the data limit refused.
+ */
+const OUT_OF_MEMORY =
+  /^(fatal error: (runtime: )?(out of memory|cannot allocate memory)|SIGSEGV: .*\n([^\t\n].*\n|\n)*\truntime\/mgc)/m;
 
 /**
  * `opa ARGS` in `cwd`, with no variable of poolsync's environment (no secret reaches it), bounded.
  * Memory by the shell's `ulimit -d` (RLIMIT_DATA counts Go's heap mappings; `-v` would count the
  * address space Go reserves at start, and it could not start), with GOMEMLIMIT at 3/4 of it so
- * that Go collects before it gets there.
+ * that Go collects before it gets there (macOS ignores RLIMIT_DATA: there GOMEMLIMIT alone holds it).
  */
 export function runOpa(
   opa: string,
@@ -129,7 +136,8 @@ export function runOpa(
     const done = (code: number | null) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8');
-      if (code !== 0 && RUNTIME_DIED.test(stderr)) stopped ??= 'memory';
+      if (code !== 0 && RUNTIME_DIED.test(stderr))
+        stopped ??= OUT_OF_MEMORY.test(stderr) ? 'memory' : 'crash';
       resolve({
         code,
         stdout: Buffer.concat(out).toString('utf8'),

@@ -126,6 +126,56 @@ describe('finding OPA (no OPA needed)', () => {
       );
   });
 
+  it("only Go's own out-of-memory deaths are said as memory; any other crash as OPA crashing, with its first line", async () => {
+    // A stand-in OPA dying as Go's runtime does (stderr as Go writes it; no PATH reaches it).
+    const dying = (stderr: string) => {
+      const dir = tempFolder('poolsync-dying-opa-');
+      writeFileSync(join(dir, 'stderr.txt'), stderr);
+      const script = join(dir, 'opa');
+      writeFileSync(
+        script,
+        `#!/bin/sh\nif [ "$1" = capabilities ]; then echo '{"builtins":[]}'; exit 0; fi\nwhile IFS= read -r l; do printf '%s\\n' "$l" >&2; done < ${dir}/stderr.txt\nexit 2\n`,
+        { mode: 0o755 },
+      );
+      return script;
+    };
+    const run = (opa: string) =>
+      evaluatePolicies(
+        set(folder({ 'a.rego': 'package main\n' })),
+        MINIMAL_PLAN as unknown as Plan,
+        {},
+        opa,
+        { ...DEFAULT_LIMITS, memoryMiB: 256 },
+      );
+    const frames = '\tgithub.com/open-policy-agent/opa/v1/topdown/eval.go:123 +0x5d\n';
+    for (const first of [
+      'fatal error: runtime: cannot allocate memory',
+      'fatal error: runtime: out of memory',
+      'runtime: out of memory: cannot allocate 4194304-byte block (268435456 in use)',
+      'SIGSEGV: segmentation violation',
+    ]) {
+      const stderr = first.startsWith('SIGSEGV')
+        ? `${first}\nPC=0x437c7d m=2 sigcode=1 addr=0x0\n\ngoroutine 0 gp=0x1a5a08204b40 m=2 [idle]:\nruntime.(*spanQueue).tryDrain(0x2000?)\n\truntime/mgcmark_greenteagc.go:520 +0x5d\n`
+        : `${first}\n${first.startsWith('runtime:') ? 'fatal error: out of memory\n' : ''}\ngoroutine 1 [running]:\n${frames}`;
+      expect((await run(dying(stderr))).error).toBe(
+        `the policies of p/ ran over their memory limit of 256 MiB (OPA: ${first}): stopped, they fail closed; make them build less, or raise POOLSYNC_OPA_MEMORY`,
+      );
+    }
+    for (const first of [
+      'fatal error: concurrent map writes',
+      'fatal error: stack overflow',
+      'SIGSEGV: segmentation violation',
+      'SIGABRT: abort',
+    ]) {
+      const opa = dying(
+        `${first}\nPC=0x4a1b2c m=0 sigcode=1\n\ngoroutine 7 [running]:\ngithub.com/open-policy-agent/opa/v1/topdown.evalTerm()\n${frames}`,
+      );
+      expect((await run(opa)).error).toBe(
+        `OPA (${opa}) crashed evaluating the policies of p/ (${first}): they fail closed`,
+      );
+    }
+  });
+
   it('without OPA, a --policies that is no folder of policies is said first, as with OPA', async () => {
     const r = repository();
     const env = { ...ENV, PATH: '/nonexistent', XDG_CACHE_HOME: tempFolder('c-') };
