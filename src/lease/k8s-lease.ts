@@ -37,7 +37,13 @@ import {
 import { backoffDelay } from '../util/backoff.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
-import { connectFailure, connectionLost, noAnswerWords, oversizedHeaders } from '../util/reach.js';
+import {
+  connectFailure,
+  connectionLost,
+  noAnswerWords,
+  oversizedHeaders,
+  PROXY_ASKS_CREDENTIALS,
+} from '../util/reach.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 import {
@@ -235,6 +241,8 @@ interface ApiServer {
   limits: TransportLimits | null;
   /** The kubeconfig's proxy-url, without credentials, when its calls go through one. */
   proxy: string | null;
+  /** Whether that proxy-url carries a user or password (sent by hpagent, never printed). */
+  proxyCredentials: boolean;
 }
 
 /**
@@ -250,9 +258,22 @@ function unanswered(err: unknown, server: ApiServer): string {
   if (limit !== null && server.limits) return `${at}: ${limitWords(limit, server.limits)}`;
   const answered = oversizedHeaders(err);
   if (answered !== null) return `${at}: ${answered}`;
+  // hpagent's words for a CONNECT the proxy did not answer 200.
+  const refused = server.proxy && /^Bad response: (\d{3})$/.exec((err as Error).message ?? '');
+  if (refused) return `${at}: ${proxyRefusal(Number(refused[1]), server.proxyCredentials)}`;
   if (connectFailure(err) === null && connectionLost(err) === null)
     return (err as Error).message ?? String(err);
   return `cannot reach the Kubernetes API: ${noAnswerWords(err, server.origin, KUBE_SETTING)}`;
+}
+
+/** A CONNECT the kubeconfig's proxy answered other than 200, with what to change. */
+function proxyRefusal(status: number, credentials: boolean): string {
+  const form = '(http://USER:PASSWORD@HOST:PORT)';
+  if (status !== 407)
+    return `the proxy refused to connect to it (HTTP ${status}): check proxy-url, and that the proxy lets this machine reach the API server`;
+  return credentials
+    ? `the proxy ${PROXY_ASKS_CREDENTIALS} and refused the ones in proxy-url: correct its USER:PASSWORD ${form}`
+    : `the proxy ${PROXY_ASKS_CREDENTIALS}: give them in proxy-url ${form}`;
 }
 
 /** A call that got no HTTP status, in the words above (flyteadmin's clusters ConfigMap). */
@@ -264,10 +285,12 @@ function serverOf(kc: KubeConfig): ApiServer {
   // Scheme and host only: a socks5:// URL has no origin, and a URL's user and password stay out.
   const originOf = (url: string) =>
     URL.canParse(url) ? `${new URL(url).protocol}//${new URL(url).host}` : url;
+  const proxied = proxyUrl && URL.canParse(proxyUrl) ? new URL(proxyUrl) : null;
   return {
     origin: originOf(server),
     limits: kc instanceof BoundedKubeConfig ? kc.limits : null,
     proxy: proxyUrl ? originOf(proxyUrl) : null,
+    proxyCredentials: proxied !== null && (proxied.username !== '' || proxied.password !== ''),
   };
 }
 

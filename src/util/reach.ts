@@ -292,9 +292,12 @@ export function proxyWords(f: ConnectFailure | null, proxyVariable: string | und
 export const HTTPS_PORT_PAGE =
   /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/;
 
+/** What a proxy's 407 says. */
+export const PROXY_ASKS_CREDENTIALS =
+  'asks for credentials (HTTP 407 Proxy Authentication Required)';
+
 /** An HTTP proxy in the way (407 Proxy Authentication Required), in words with what to do. */
-export const PROXY_REFUSED =
-  'a proxy between asks for credentials (HTTP 407 Proxy Authentication Required): poolsync does not go through a proxy; let this machine reach the server directly';
+export const PROXY_REFUSED = `a proxy between ${PROXY_ASKS_CREDENTIALS}: poolsync does not go through a proxy; let this machine reach the server directly`;
 
 /** Codes of a connection the other side closed (Reach.failureOf's `closed`). */
 const CLOSED_CODES: readonly (string | null)[] = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'];

@@ -493,6 +493,48 @@ describe('a misbehaving Kubernetes API server', () => {
     );
   });
 
+  it("through the kubeconfig's proxy-url, a CONNECT refused (407, 403): said as the proxy's refusal, never printing its credentials", async () => {
+    let answer = '407 Proxy Authentication Required';
+    const proxy = createServer((socket) =>
+      socket.once('data', () =>
+        socket.end(
+          `HTTP/1.1 ${answer}\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      ),
+    );
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    cleanup.add(() => new Promise((r) => proxy.close(r)));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const failure = async (given: string) => {
+      const kubeconfig = writeKubeconfig('https://127.0.0.1:6443', 't0ken');
+      const text = readFileSync(kubeconfig, 'utf8');
+      writeFileSync(
+        kubeconfig,
+        text.replace('    server:', `    proxy-url: ${given}\n    server:`),
+      );
+      const kc = loadKubeConfig({ KUBECONFIG: kubeconfig }, limits({}));
+      const said = await new LeaseLock(kc, place, 'me', 15_000).tryAcquireOrRenew().then(
+        () => 'no failure',
+        (err: Error) => err.message,
+      );
+      expect(said).not.toContain('s3cret');
+      return said;
+    };
+    const withCredentials = proxyUrl.replace('//', '//alice:pr0xy-s3cret@');
+    const at = `reading Lease poolsync/inv: the Kubernetes API at https://127.0.0.1:6443 through the proxy ${proxyUrl} (the kubeconfig's proxy-url): the proxy`;
+    const asks = `${at} asks for credentials (HTTP 407 Proxy Authentication Required)`;
+    expect(await failure(withCredentials)).toBe(
+      `${asks} and refused the ones in proxy-url: correct its USER:PASSWORD (http://USER:PASSWORD@HOST:PORT)`,
+    );
+    expect(await failure(proxyUrl)).toBe(
+      `${asks}: give them in proxy-url (http://USER:PASSWORD@HOST:PORT)`,
+    );
+    answer = '403 Forbidden';
+    expect(await failure(withCredentials)).toBe(
+      `${at} refused to connect to it (HTTP 403): check proxy-url, and that the proxy lets this machine reach the API server`,
+    );
+  });
+
   it('a call without an answer for 5 s is told to the waiting notice, as the control plane calls are', async () => {
     const s = await startHostileServer({ mode: 'silent' });
     cleanup.add(() => s.close());
