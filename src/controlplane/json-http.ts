@@ -23,6 +23,7 @@ import {
   HTTPS_PORT_PAGE,
   PROXY_REFUSED,
   Reach,
+  redirectWords,
 } from '../util/reach.js';
 import type { RetryPolicy } from '../util/backoff.js';
 import {
@@ -224,31 +225,16 @@ export class JsonHttp {
     }
   }
 
-  /**
-   * Not followed: the token would go to whatever host the Location names. Where it moved the
-   * whole API (the same call under another base), that base is the URL to give instead. The
-   * argument is wrong, not the server down: INVALID_ARGUMENT, never retried.
-   */
+  /** The argument is wrong, not the server down: INVALID_ARGUMENT, never retried. */
   private redirected(label: string, path: string, status: number, location?: string | string[]) {
-    const said = `${label}: ${this.o.service} answered HTTP ${status}, a redirect`;
-    const setting = 'correct --control-plane (env POOLSYNC_CONTROL_PLANE)';
-    let to: URL;
-    try {
-      if (typeof location !== 'string') throw new Error('no Location');
-      to = new URL(location, `${this.url}${path}`);
-    } catch {
-      return new ControlPlaneError(
-        'INVALID_ARGUMENT',
-        `${said} without a usable Location (${JSON.stringify(location ?? null)}), which poolsync does not follow: ${setting} to the API's own address`,
-      );
-    }
-    // Never printed: credentials a Location may carry.
-    to.username = to.password = '';
-    const moved = to.href.endsWith(path) ? to.href.slice(0, -path.length) : to.origin;
-    const url = this.o.urlSetting?.(moved) ?? moved;
+    const { service, urlSetting } = this.o;
+    const words = redirectWords(location, new URL(`${this.url}${path}`), this.url, {
+      setting: 'correct --control-plane (env POOLSYNC_CONTROL_PLANE)',
+      urlOf: urlSetting,
+    });
     return new ControlPlaneError(
       'INVALID_ARGUMENT',
-      `${said} to ${to.href}, which poolsync does not follow (the token would be sent to it): if that address is trusted, ${setting} to ${url}`,
+      `${label}: ${service} answered HTTP ${status}, ${words}`,
     );
   }
 

@@ -292,6 +292,39 @@ export function proxyWords(f: ConnectFailure | null, proxyVariable: string | und
 export const HTTPS_PORT_PAGE =
   /HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port/;
 
+/**
+ * A redirect from an API, which poolsync does not follow: the token would go wherever the
+ * Location names. Says where it leads (no credentials, no query: either may carry a secret) and,
+ * where it moved the whole API (the call's path under another base), that base as the setting to
+ * give if it is trusted. `called`: the URL asked, below `base` (the API's own URL); `setting`:
+ * what to correct (`correct --api-url`); `urlOf`: how that setting writes a base;
+ * `within`: what to do when it leads elsewhere in the same API.
+ */
+export function redirectWords(
+  location: string | string[] | undefined,
+  called: URL,
+  base: string,
+  o: { setting: string; urlOf?: ((url: string) => string) | undefined; within?: string },
+): string {
+  let to: URL;
+  try {
+    if (typeof location !== 'string') throw new Error('no Location');
+    to = new URL(location, called);
+  } catch {
+    return `a redirect without a usable Location (${JSON.stringify(location ?? null)}), which poolsync does not follow: ${o.setting} to the API's own address`;
+  }
+  to.username = to.password = to.search = to.hash = '';
+  const own = base.replace(/\/+$/, '');
+  const below = called.href.split(/[?#]/)[0]!.slice(own.length);
+  const moved = to.href.endsWith(below)
+    ? to.href.slice(0, to.href.length - below.length)
+    : to.origin;
+  const said = `a redirect to ${to.href}, which poolsync does not follow (the token would be sent to it)`;
+  // Under the API's own URL: that setting is right, the resource moved.
+  if (o.within !== undefined && to.href.startsWith(`${own}/`)) return `${said}: ${o.within}`;
+  return `${said}: if that address is trusted, ${o.setting} to ${o.urlOf?.(moved) ?? moved}`;
+}
+
 /** What a proxy's 407 says. */
 export const PROXY_ASKS_CREDENTIALS =
   'asks for credentials (HTTP 407 Proxy Authentication Required)';

@@ -88,6 +88,10 @@ export function forgeApi(
     secrets: [opts.token],
     retry: opts.retry,
     mapError,
+    redirect: {
+      setting: `correct ${API_URL_SETTING[opts.provider]}`,
+      within: `the ${github ? 'repository' : 'project'} may have been renamed or moved: check --repo`,
+    },
   });
 }
 

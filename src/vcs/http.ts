@@ -20,6 +20,7 @@ import {
   noAnswerWords,
   oversizedHeaders,
   Reach,
+  redirectWords,
   TRANSIENT_STATUS,
 } from '../util/reach.js';
 import {
@@ -139,6 +140,8 @@ export interface ApiClientOptions {
   /** Never in an error message (the token). */
   secrets: string[];
   mapError: ErrorMapper;
+  /** A redirect's advice (util/reach.ts redirectWords); default `correct --api-url`. */
+  redirect?: { setting: string; within: string };
   retry?: RetryTuning;
 }
 
@@ -266,7 +269,11 @@ export class ApiClient {
         }
         if (attempt > maxRetries || (limit === null && (!transient || !again()))) {
           const url = this.resolve(call.path);
-          const message = this.opts.mapError(res.statusCode, server, call, attempt, url);
+          const { redirect = { setting: 'correct --api-url' } } = this.opts;
+          const message =
+            res.statusCode >= 300 && res.statusCode < 400
+              ? `${this.opts.provider} API answered HTTP ${res.statusCode} to ${call.operation}, ${redirectWords(headers.location, url, this.baseUrl.href, redirect)}.`
+              : this.opts.mapError(res.statusCode, server, call, attempt, url);
           throw this.fail(res.statusCode, message, limit && clock.now() + limit.ms);
         }
         if (limit === null) await clock.sleep(backoff);

@@ -64,7 +64,7 @@ describe('a redirect', () => {
     const err = await failureOf(closing(new HttpControlPlane(url, { token: 't' })).listPools());
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toBe(
-      `GET ${url}/v1/pools?limit=5000: the control plane answered HTTP 302, a redirect to http://127.0.0.2:9999/v1/pools?limit=5000, which poolsync does not follow (the token would be sent to it): if that address is trusted, correct --control-plane (env POOLSYNC_CONTROL_PLANE) to http://127.0.0.2:9999`,
+      `GET ${url}/v1/pools?limit=5000: the control plane answered HTTP 302, a redirect to http://127.0.0.2:9999/v1/pools, which poolsync does not follow (the token would be sent to it): if that address is trusted, correct --control-plane (env POOLSYNC_CONTROL_PLANE) to http://127.0.0.2:9999`,
     );
   });
 

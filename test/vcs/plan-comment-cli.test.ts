@@ -240,4 +240,46 @@ describe('poolsync plan --comment, when the comment cannot be posted', () => {
       await close(api.server);
     }
   });
+
+  it('a redirect is not followed: says where it leads (no credentials, no query) and the API URL to give if trusted', async () => {
+    let status = 301;
+    let location = (path: string) => `https://bob:l0cation-s3cret@forge.example${path}?sig=q5ecret`;
+    const server = createServer((req, res) => {
+      res.writeHead(status, { location: location(req.url!.split('?')[0]!) }).end();
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const [provider, api, setting] of [
+        ['github', '/api/v3', '--api-url (or GITHUB_API_URL)'],
+        [
+          'gitlab',
+          '/api/v4',
+          '--api-url (or CI_API_V4_URL in GitLab CI, GITLAB_API_URL for the daemon)',
+        ],
+      ] as const) {
+        const name = provider === 'github' ? 'GitHub' : 'GitLab';
+        const said = (code: number) =>
+          `Error: ${name} API answered HTTP ${code} to read who the token is, a redirect to https://forge.example${api}/user, which poolsync does not follow (the token would be sent to it)`;
+        for (status of [301, 302, 307, 308]) {
+          const r = await plan(target(provider, url), env(provider));
+          expect(r.code).toBe(1);
+          expect(r.stderr.trim()).toBe(
+            `${said(status)}: if that address is trusted, correct ${setting} to https://forge.example${api}.`,
+          );
+          expect(r.stderr).not.toMatch(/s3cret|q5ecret/);
+        }
+        // Elsewhere in the same API: its URL is right, the repository moved.
+        status = 301;
+        location = (path) => `${url}${api}/moved${path.slice(api.length)}`;
+        const r = await plan(target(provider, url), env(provider));
+        expect(r.stderr.trim()).toBe(
+          `Error: ${name} API answered HTTP 301 to read who the token is, a redirect to ${url}${api}/moved/user, which poolsync does not follow (the token would be sent to it): the ${provider === 'github' ? 'repository' : 'project'} may have been renamed or moved: check --repo.`,
+        );
+        location = (path) => `https://bob:l0cation-s3cret@forge.example${path}?sig=q5ecret`;
+      }
+    } finally {
+      await close(server);
+    }
+  });
 });
