@@ -87,10 +87,11 @@ const RUNTIME_DIED = /^(fatal error: |SIG[A-Z]+: )/m;
 
 /**
  * Go's deaths for want of memory: its allocator refused (`runtime: out of memory`, `runtime:
- * cannot allocate memory`), or its garbage collector faulting on memory the data limit refused.
+ * cannot allocate memory`; two threads' may interleave), or its garbage collector faulting on
+ * memory the data limit refused.
  */
 const OUT_OF_MEMORY =
-  /^(fatal error: (runtime: )?(out of memory|cannot allocate memory)|SIGSEGV: .*\n([^\t\n].*\n|\n)*\truntime\/mgc)/m;
+  /^((fatal error: )+(runtime: )?(out of memory|cannot allocate memory)|SIGSEGV: .*\n([^\t\n].*\n|\n)*\truntime\/mgc)/m;
 
 /**
  * `opa ARGS` in `cwd`, with no variable of poolsync's environment (no secret reaches it), bounded.

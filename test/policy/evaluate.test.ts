@@ -150,6 +150,8 @@ describe('finding OPA (no OPA needed)', () => {
     const frames = '\tgithub.com/open-policy-agent/opa/v1/topdown/eval.go:123 +0x5d\n';
     for (const first of [
       'fatal error: runtime: cannot allocate memory',
+      // Two threads dying at once, as OPA under a 128 MiB limit once did.
+      'fatal error: fatal error: runtime: cannot allocate memory',
       'fatal error: runtime: out of memory',
       'runtime: out of memory: cannot allocate 4194304-byte block (268435456 in use)',
       'SIGSEGV: segmentation violation',
