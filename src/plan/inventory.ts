@@ -228,12 +228,14 @@ export function planInventory(
   }
   const { guardrails } = desired.config;
   const adopts = adoptedByApply(live, declared, repository, owners, liveByAddress);
+  const earlier = adopts.filter((a) => owners.other(a) === '');
   return {
     found: live.inventory !== null,
     ...(repository !== null ? { repository } : {}),
     declared,
     gone,
     ...(adopts.length > 0 ? { adopts } : {}),
+    ...(earlier.length > 0 ? { adopts_recorded_without_repository: earlier } : {}),
     ...marks,
     ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails: { ...guardrails } } : {}),
   };

@@ -366,8 +366,20 @@ export function adoptionLine(plan: Pick<Plan, 'inventory'>): string | null {
   const adopts = plan.inventory?.adopts ?? [];
   if (adopts.length === 0) return null;
   const one = adopts.length === 1;
+  // Applied by an earlier poolsync, yet recorded without a repository: not "did not apply".
+  const earlier = plan.inventory?.adopts_recorded_without_repository ?? [];
+  const isEarlier = new Set(earlier);
+  const unrecorded = adopts.filter((a) => !isEarlier.has(a));
+  const parts = [
+    unrecorded.length > 0
+      ? `${plural(unrecorded.length, 'object')} poolsync did not apply: ${listAddresses(unrecorded)}`
+      : null,
+    earlier.length > 0
+      ? `${plural(earlier.length, 'object')} an earlier poolsync recorded without a repository: ${listAddresses(earlier)}`
+      : null,
+  ].filter((p) => p !== null);
   return (
-    `Adopts ${plural(adopts.length, 'object')} poolsync did not apply: ${listAddresses(adopts)}. ` +
+    `Adopts ${parts.join('; and ')}. ` +
     `The apply records ${one ? 'it' : 'them'} as this repository's; with prune: true, removing ` +
     `${one ? 'its manifest then deletes it' : 'a manifest then deletes its object'}.`
   );

@@ -564,15 +564,21 @@ describe(
 
       // Plan and export say once, before, that the first apply adopts them (export: for whom).
       const said = (out: string) =>
-        out.split('\n').filter((l) => /by an earlier poolsync, without|did not apply:/.test(l));
+        out
+          .split('\n')
+          .filter((l) =>
+            /by an earlier poolsync, without|did not apply:|recorded without a repository:/.test(l),
+          );
       const planned = await cli('plan', full);
       expect([planned.code, planned.stderr]).toEqual([0, '']);
       const declared =
         'Cluster/dev-europe-west4, Cluster/dev-us-central1, Cluster/prod-eu-west-1, Cluster/prod-us-east-1, Cluster/prod-us-west-2';
       expect(said(planned.stdout)).toEqual([
-        `Adopts ${lines.length} objects poolsync did not apply: ${declared} and ${lines.length - 5} more. The apply records them as this repository's; with prune: true, removing a manifest then deletes its object.`,
+        `Adopts ${lines.length} objects an earlier poolsync recorded without a repository: ${declared} and ${lines.length - 5} more. The apply records them as this repository's; with prune: true, removing a manifest then deletes its object.`,
       ]);
-      expect((await planOf(full)).inventory?.adopts).toHaveLength(lines.length);
+      const { inventory: adoption } = await planOf(full);
+      expect(adoption?.adopts).toHaveLength(lines.length);
+      expect(adoption?.adopts_recorded_without_repository).toEqual(adoption?.adopts);
       const exported = await cli('export', '--dir', join(root, 'exported'));
       expect(exported.code, exported.stderr).toBe(0);
       const files =

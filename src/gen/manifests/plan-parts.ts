@@ -46,6 +46,8 @@ export interface PlanParts {
     gone: string[];
     /** Declared live objects poolsync did not apply (in no repository's part of the inventory, or recorded without one by an earlier build): the apply records them as this repository's, and with prune: true removing a manifest then deletes its object (docs/plan.md, Prune by inventory). Absent: none */
     adopts?: string[];
+    /** Of adopts, those an earlier poolsync recorded in the inventory without a repository (inventory format 1): applied by poolsync, but pruned by no repository until this apply records them as its own. Absent: none */
+    adopts_recorded_without_repository?: string[];
     /** Declared addresses annotated poolsync/prevent-destroy: "true": recorded as protected when the plan is applied; a declared address not listed lifts its recorded mark (docs/plan.md, Protection). Absent: none */
     prevent_destroy?: string[];
     /** Likewise poolsync/confirm-destroy: "true". Absent: none */
