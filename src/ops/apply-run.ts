@@ -50,6 +50,7 @@ import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import type { PlanShape } from '../plan/index.js';
 import type { K8sPlace } from '../util/k8s-place.js';
+import { OlderReaderError } from '../util/format-version.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState } from '../plan/inventory.js';
@@ -655,6 +656,10 @@ export async function recordApply(
       );
       if (written) rec.recorded?.(written);
     } catch (err) {
+      // Before the first step: an apply that could never be recorded would leave what it makes
+      // outside prune's scope, every time.
+      if (err instanceof OlderReaderError && result === null)
+        throw new UserError(`Nothing was applied: ${err.message}`);
       warn({ record: 'inventory', where: inventory.where, err });
     }
   }

@@ -9,6 +9,9 @@ import { UserError } from './user-error.js';
 /** A file or answer of a format newer than this build reads: callers that set aside let it through. */
 export class NewerFormatError extends UserError {}
 
+/** The other side (an earlier server) reads only a format older than the one this build writes. */
+export class OlderReaderError extends UserError {}
+
 /** A format number as written (a plan's is a string of digits), or null when it is none. */
 function formatNumber(v: unknown): number | null {
   const n = typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : v;

@@ -532,6 +532,13 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       );
       if (typeof record === 'string')
         throw new ControlPlaneError('INVALID_ARGUMENT', `not an inventory: ${record}`);
+      // An earlier client's format 1 over format 2 would drop every address's repository.
+      const stored = (await cp.inventory.readInventory())?.format;
+      if (stored !== undefined && record.format < stored)
+        throw new ControlPlaneError(
+          'FAILED_PRECONDITION',
+          `the inventory sent is format ${record.format}, written by an earlier poolsync; the one stored here is format ${stored}, which records the repository that applied each address, and format ${record.format} would drop them: nothing was written; upgrade the client to this server's poolsync or later (docs/versioning.md)`,
+        );
       await cp.inventory.writeInventory(record);
       return none;
     }),

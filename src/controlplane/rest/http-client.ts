@@ -24,7 +24,8 @@ import type {
   QueueMetrics,
 } from '../../model/live.js';
 import { INVENTORY_FORMAT, type InventoryRecord } from '../../model/inventory.js';
-import { refuseNewer } from '../../util/format-version.js';
+import { OlderReaderError, refuseNewer } from '../../util/format-version.js';
+import { packageVersion } from '../../util/package-version.js';
 import { record, shapeProblem, type Shape } from '../../util/json-shape.js';
 import { poolContractShape, queueSpecShape } from '../../model/shapes.js';
 import { UserError } from '../../util/user-error.js';
@@ -134,7 +135,13 @@ export class HttpControlPlane implements ControlPlane {
         );
       return inventory as InventoryRecord | null;
     },
-    writeInventory: async (record) => void (await this.http.call('PUT', '/v1/inventory', record)),
+    writeInventory: async (record) => {
+      try {
+        await this.http.call('PUT', '/v1/inventory', record);
+      } catch (err) {
+        throw olderServer(err, `${this.url}/v1/inventory`) ?? err;
+      }
+    },
   };
   readonly applyLock: ApplyLockProvider = {
     acquireApplyLock: (request) => this.http.call('PUT', '/v1/apply-lock', request),
@@ -413,3 +420,17 @@ export class HttpControlPlane implements ControlPlane {
 const byName = (item: { name: string }): string => item.name;
 
 const seg = encodeURIComponent;
+
+/**
+ * An earlier server refusing this build's inventory (400, "… reads format 1", its words since
+ * 25 Nov 2026): said as what to upgrade, since writing format 1 would lose each address's
+ * repository (docs/versioning.md, Upgrade order).
+ */
+function olderServer(err: unknown, where: string): OlderReaderError | null {
+  if (!(err instanceof ControlPlaneError) || err.code !== 'INVALID_ARGUMENT') return null;
+  const reads = /\breads format (\d+)\b/.exec(err.message)?.[1];
+  if (reads === undefined || Number(reads) >= INVENTORY_FORMAT) return null;
+  return new OlderReaderError(
+    `${where} is served by an earlier poolsync, which reads inventory format ${reads}; this poolsync (${packageVersion()}) writes format ${INVENTORY_FORMAT}, which records the repository that applied each address: upgrade the control plane's poolsync serve first, then its clients (docs/versioning.md, Upgrade order)`,
+  );
+}
