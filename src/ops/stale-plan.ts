@@ -100,7 +100,7 @@ export function changedWhileAsked(plan: Plan, stale: Staleness): StalePlanError 
  * as was → now), and how poolsync's inventory moved.
  */
 export function changedWords(changed: LiveChanges): string {
-  const { addresses, states, inventory } = changed;
+  const { addresses, states, fields, deleted, inventory } = changed;
   const list = (xs: string[], word = (x: string) => x) =>
     xs.slice(0, NAMED).map(word).join(', ') +
     (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '');
@@ -108,9 +108,12 @@ export function changedWords(changed: LiveChanges): string {
   if (addresses.length > 0) {
     const named = (a: string) => {
       const s = states?.[a];
-      return s
-        ? `${a} (state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now})`
-        : a;
+      const moved = (fields?.[a] ?? []).map(
+        (d) => `${d.path} ${value(d.before)} → ${value(d.after)}`,
+      );
+      if (s) moved.push(`state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now}`);
+      if (deleted?.includes(a)) moved.push('soft-deleted since the plan: its name stays reserved');
+      return moved.length > 0 ? `${a} (${moved.join(', ')})` : a;
     };
     parts.push(
       `${addresses.length === 1 ? 'this object differs' : `${addresses.length} objects differ`} from the plan: ${list(addresses, named)}`,
@@ -150,6 +153,14 @@ function forgottenWords(
     return ` (\`poolsync state forget\` took ${removed.length === 1 ? 'it' : 'them'} out of management)`;
   return ` (\`poolsync state forget\` took out ${list(forgotten)})`;
 }
+
+/** A field's value as a refusal names it: JSON, the middle of a long one left out. */
+function value(v: unknown): string {
+  const json = JSON.stringify(v) ?? 'null';
+  return json.length > VALUE_CHARS ? `${json.slice(0, VALUE_CHARS - 1)}…` : json;
+}
+
+const VALUE_CHARS = 60;
 
 /** How many addresses a refusal names. */
 const NAMED = 20;

@@ -11,10 +11,18 @@ import {
 } from '../model/common.js';
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
 import type { LiveQueue, LiveState, QueueState } from '../model/live.js';
-import type { Plan } from '../model/plan.js';
+import type { FieldDiff, Plan } from '../model/plan.js';
 import { isDeepStrictEqual } from 'node:util';
 import { KeyTexts, liveFingerprint } from './fingerprint.js';
-import { clusterForm, poolForm, queueForm, rowForm, specForm, type Form } from './forms.js';
+import {
+  clusterForm,
+  diffForms,
+  poolForm,
+  queueForm,
+  rowForm,
+  specForm,
+  type Form,
+} from './forms.js';
 
 /** What differs between the state a plan was made against and the live state now. */
 export interface LiveChanges {
@@ -22,6 +30,10 @@ export interface LiveChanges {
   addresses: string[];
   /** Queues among `addresses` whose serving state moved, as the fingerprint tells them apart. */
   states?: Record<string, { was: ServingState; now: QueueState }>;
+  /** Objects among `addresses` there both then and now: the fields that moved, as the plan diffs them. */
+  fields?: Record<string, Pick<FieldDiff, 'path' | 'before' | 'after'>[]>;
+  /** Addresses among `addresses` soft-deleted since the plan (`soft_delete`): their names stay reserved. */
+  deleted?: string[];
   /**
    * poolsync's own records (the inventory, its marks, `state forget`): what moved when the state
    * the plan was made from is known (`began`: all it added is what this plan records ahead of its
@@ -50,20 +62,54 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
   const was = planned ? liveForms(planned) : planForms(plan);
   const partial = !planned && plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
   const differ = new Set<string>();
-  for (const [a, form] of was) if (!isDeepStrictEqual(form, now.get(a) ?? null)) differ.add(a);
+  const fields: NonNullable<LiveChanges['fields']> = {};
+  for (const [a, form] of was) {
+    const is = now.get(a) ?? null;
+    if (isDeepStrictEqual(form, is)) continue;
+    differ.add(a);
+    if (form && is)
+      fields[a] = diffForms(form, is).map(({ path, before, after }) => ({ path, before, after }));
+  }
   if (!partial) for (const a of now.keys()) if (!was.has(a)) differ.add(a);
-  const then = planned ?? (differ.size === 0 ? planTimeState(plan, live) : null);
+  const found = Object.keys(fields).length > 0 ? { fields } : {};
+  const then = planned ?? (differ.size === 0 ? planTimeState(plan, live, was) : null);
   if (!then) {
     const maybe = differ.size === 0 && live.inventory !== undefined;
-    return { addresses: [...differ].sort(), inventory: maybe ? 'maybe' : null };
+    return { addresses: [...differ].sort(), ...found, inventory: maybe ? 'maybe' : null };
   }
   const states = stateChanges(then.queues, live.queues);
   for (const a of Object.keys(states)) differ.add(a);
+  const deleted = deletedSince(then, live);
+  for (const a of deleted) differ.add(a);
   return {
     addresses: [...differ].sort(),
     ...(Object.keys(states).length > 0 ? { states } : {}),
+    ...found,
+    ...(deleted.length > 0 ? { deleted } : {}),
     inventory: inventoryChange(plan, then, live),
   };
+}
+
+/** Each soft-deleted object's address (`soft_delete`), by the list it is in. */
+function deletedAddresses(live: LiveState): Map<string, DeletedList> {
+  const out = new Map<string, DeletedList>();
+  for (const [list, kind] of DELETED_LISTS)
+    for (const x of live[list] ?? []) out.set(address(kind, x.name), list);
+  return out;
+}
+
+type DeletedList = 'deleted_queues' | 'deleted_pools' | 'deleted_clusters';
+const KIND_OF = {
+  deleted_queues: 'Queue',
+  deleted_pools: 'ClusterPool',
+  deleted_clusters: 'Cluster',
+} as const satisfies Record<DeletedList, ObjectKind>;
+const DELETED_LISTS = Object.entries(KIND_OF) as [DeletedList, ObjectKind][];
+
+/** Addresses soft-deleted now that were not then, sorted. */
+function deletedSince(then: LiveState, live: LiveState): string[] {
+  const was = deletedAddresses(then);
+  return [...deletedAddresses(live).keys()].filter((a) => !was.has(a)).sort();
 }
 
 function inventoryChange(plan: Plan, then: LiveState, live: LiveState): LiveChanges['inventory'] {
@@ -125,10 +171,15 @@ const TRIED = 20;
  * The state a saved plan was made from, when its fingerprint says so (a plan does not keep its
  * queues' serving states nor the inventory): the live state with poolsync's records as the plan
  * read them (what it declares, prunes and finds gone; its forgotten addresses), and/or one queue
- * in another serving state: a queue now not active, or one the plan activates. Null when none of
- * these is the plan's fingerprint: then nothing is claimed.
+ * in another serving state: a queue now not active, or one the plan activates; or without one
+ * soft-deleted object the plan saw absent (its create would now be an undelete). Null when none
+ * of these is the plan's fingerprint: then nothing is claimed.
  */
-function planTimeState(plan: Plan, live: LiveState): LiveState | null {
+function planTimeState(
+  plan: Plan,
+  live: LiveState,
+  was: ReadonlyMap<string, Form | null>,
+): LiveState | null {
   // Frozen copies share their fingerprint texts (KeyTexts) between the tries.
   const texts = new KeyTexts();
   const frozen = <T extends object>(xs: readonly T[]) =>
@@ -146,9 +197,17 @@ function planTimeState(plan: Plan, live: LiveState): LiveState | null {
   const tried = base.queues
     .filter((q) => serving(q) !== 'active' || activated.has(address('Queue', q.name)))
     .slice(0, TRIED);
+  const deleted = [...deletedAddresses(base)]
+    .filter(([a]) => was.has(a) && was.get(a) === null)
+    .slice(0, TRIED);
   const records = recordsAsPlanned(plan, base);
   for (const b of records ? [records, base] : [base]) {
     if (b !== base && liveFingerprint(b, texts) === plan.live_fingerprint) return b;
+    for (const [a, list] of deleted) {
+      const kept = (b[list] ?? []).filter((x) => address(KIND_OF[list], x.name) !== a);
+      const then = { ...b, [list]: kept };
+      if (liveFingerprint(then, texts) === plan.live_fingerprint) return then;
+    }
     for (const q of tried)
       for (const s of ['active', 'drained', 'deleting'] as const) {
         if (s === serving(q)) continue;

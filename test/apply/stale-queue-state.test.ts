@@ -142,3 +142,65 @@ describe('a saved plan refused as stale names what changed, though no object it 
     );
   });
 });
+
+describe('a stale plan names the field or the soft delete that moved', () => {
+  const setUp = async (name: string, capabilities: string) => {
+    const root = join(dir, name);
+    const repo = join(root, 'repo');
+    const statePath = join(root, 'cp.json');
+    const cp = `file:${statePath}?capabilities=${capabilities}`;
+    const run = (...args: string[]) => runInProcess([...args, '--control-plane', cp], {}, root);
+    await writeRepo(repo, {
+      pools: ['prod'],
+      clusters: { c1: 'prod' },
+      queues: { batch: { pool: 'prod', clusters: ['c1'] } },
+    });
+    expect((await run('apply', 'repo', '--auto-approve')).code).toBe(0);
+    return { repo, statePath, run };
+  };
+
+  it('a queue created and soft-deleted by another client after a plan that creates it: its name is reserved', async () => {
+    const { repo, statePath, run } = await setUp('soft-deleted', 'drain,queue_delete,soft_delete');
+    await writeRepo(repo, {
+      pools: ['prod'],
+      clusters: { c1: 'prod' },
+      queues: {
+        batch: { pool: 'prod', clusters: ['c1'] },
+        fresh: { pool: 'prod', clusters: ['c1'] },
+      },
+    });
+    expect((await run('plan', 'repo', '--output', 'json', '--out', 'p4.json')).code).toBe(0);
+    const other = await EmbeddedControlPlane.open({ path: statePath });
+    await other.createQueue({
+      name: 'fresh',
+      pool: 'prod',
+      clusters: ['c1'],
+      run_concurrency: 10,
+      action_concurrency: 100,
+    });
+    await other.drainQueue('fresh');
+    await other.deleteQueue('fresh');
+    await other.close();
+
+    const applied = await run('apply', 'p4.json');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain(
+      'was made: this object differs from the plan: Queue/fresh (soft-deleted since the plan: its name stays reserved) (live state',
+    );
+  });
+
+  it('a cluster another client disabled: named with its field, was → now', async () => {
+    const { statePath, run } = await setUp('disabled', 'drain');
+    const made = await run('plan', 'repo', '--output', 'json', '--out', 'p5.json');
+    expect(made.code, made.stderr).toBe(0);
+    const other = await EmbeddedControlPlane.open({ path: statePath });
+    await other.updateCluster('c1', { enabled: false });
+    await other.close();
+
+    const applied = await run('apply', 'p5.json');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain(
+      'was made: this object differs from the plan: Cluster/c1 (enabled true → false) (live state',
+    );
+  });
+});
