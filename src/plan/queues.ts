@@ -184,9 +184,12 @@ function withActivation(f: QueueFrame, l: LiveQueue, d: QueueDecision): QueueDec
   }
   const drained = drainedWithCluster(f.ix, f.pc, l.name);
   if (!drained && !inactive) return d;
+  // Neither moved by this plan nor kept drained by a selector that routed nowhere: drained from outside.
+  const outside = !drained && !d.moves && routedLive(f.ix, l);
   const why = reasonOf('QUEUE_REACTIVATED', {
     state: l.state ?? null,
     drained_by: drained ? [address('Cluster', l.name)] : null,
+    ...(outside ? { outside } : {}),
   });
   const change = inactive ? withState(d.change, l.state!, 'active') : d.change;
   return { ...d, activates: true, change: withNote(change, why) };
@@ -962,6 +965,13 @@ export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: strin
     gone.movedClusters.has(cluster) &&
     ctx.lQueues.get(cluster)?.cluster_managed === true
   );
+}
+
+/** Whether a live queue's selector picks some cluster as the control plane is now. */
+function routedLive(ix: PlanIndex, l: LiveQueue): boolean {
+  return isWildcard(l.clusters)
+    ? (ix.lClustersByPool.get(l.pool)?.length ?? 0) > 0
+    : l.clusters.length > 0;
 }
 
 function routesSomewhere(f: QueueFrame, spec: QueueSpec): boolean {

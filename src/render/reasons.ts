@@ -526,8 +526,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_REPLACED_DRAINED: (p) =>
     `replaced (drain, queue_delete): drained in pool "${s(p, 'from')}" (no new work), deleted once DRAINED ` +
     `(nothing in flight, so no work is lost), then created in pool "${s(p, 'to')}"`,
-  /** A note (Change.note): re-activated; `drained_by`: the cluster moved with it (null: it was left `state`). */
+  /**
+   * A note (Change.note): re-activated; `drained_by`: the cluster moved with it (null: it was left
+   * `state`); `outside`: it routed somewhere and is not moved, so not drained by a plan of poolsync.
+   */
   QUEUE_REACTIVATED: (p) => {
+    if (p.outside === true)
+      return `found ${s(p, 'state')}, drained by another client or an apply cut short: re-activated, as the repository wants it active`;
     if (p.drained_by === null)
       return `left ${s(p, 'state')} (drain): re-activated, since it routes to clusters again`;
     return (

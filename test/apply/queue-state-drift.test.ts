@@ -83,7 +83,7 @@ describe('issue 73 item 2 on the REST backend', () => {
 
     const plan = await cli(['plan', repo]);
     expect(plan.stdout).toContain(
-      '# left drained (drain): re-activated, since it routes to clusters again',
+      '# found drained, drained by another client or an apply cut short: re-activated, as the repository wants it active',
     );
     expect(plan.stdout).toMatch(
       /activate_queue Queue\/drq {2}# the queue takes work again, as it routes to clusters/,
