@@ -75,7 +75,15 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
   const then = planned ?? (differ.size === 0 ? planTimeState(plan, live, was) : null);
   if (!then) {
     const maybe = differ.size === 0 && live.inventory !== undefined;
-    return { addresses: [...differ].sort(), ...found, inventory: maybe ? 'maybe' : null };
+    // A gone object whose name a soft delete keeps reserved is said to be soft-deleted.
+    const reserved = deletedAddresses(live);
+    const deleted = [...differ].filter((a) => was.get(a) && !now.has(a) && reserved.has(a));
+    return {
+      addresses: [...differ].sort(),
+      ...found,
+      ...(deleted.length > 0 ? { deleted } : {}),
+      inventory: maybe ? 'maybe' : null,
+    };
   }
   const states = stateChanges(then.queues, live.queues);
   for (const a of Object.keys(states)) differ.add(a);

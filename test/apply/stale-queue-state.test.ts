@@ -189,6 +189,26 @@ describe('a stale plan names the field or the soft delete that moved', () => {
     );
   });
 
+  it('a queue the plan updates, soft-deleted by another client: gone, its name reserved', async () => {
+    const { repo, statePath, run } = await setUp('gone', 'drain,queue_delete,soft_delete');
+    await writeRepo(repo, {
+      pools: ['prod'],
+      clusters: { c1: 'prod' },
+      queues: { batch: { pool: 'prod', clusters: ['c1'], run_concurrency: 11 } },
+    });
+    expect((await run('plan', 'repo', '--output', 'json', '--out', 'p6.json')).code).toBe(0);
+    const other = await EmbeddedControlPlane.open({ path: statePath });
+    await other.drainQueue('batch');
+    await other.deleteQueue('batch');
+    await other.close();
+
+    const applied = await run('apply', 'p6.json');
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain(
+      'was made: this object differs from the plan: Queue/batch (soft-deleted since the plan: its name stays reserved) (live state',
+    );
+  });
+
   it('a cluster another client disabled: named with its field, was → now', async () => {
     const { statePath, run } = await setUp('disabled', 'drain');
     const made = await run('plan', 'repo', '--output', 'json', '--out', 'p5.json');
