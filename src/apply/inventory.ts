@@ -34,7 +34,7 @@ import {
 } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
-import { nextBudgets, nextInventory, nextProtection } from '../plan/inventory.js';
+import { nextBudgets, nextClusterWaits, nextInventory, nextProtection } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import type { K8sPlace } from '../util/k8s-place.js';
@@ -213,6 +213,7 @@ export function withInventory(live: LiveState, record: InventoryRecord | null): 
       ? { confirm_destroy: Object.freeze([...record.confirm_destroy]) }
       : {}),
     ...budgetFields(record),
+    ...(record?.cluster_waits ? { cluster_waits: record.cluster_waits } : {}),
   };
 }
 
@@ -260,7 +261,10 @@ export async function recordInventory(
   const marks = nextProtection(current ?? {}, plan.inventory, marked);
   // The budget this commit sets becomes the one its repository's later plans keep.
   const budgets = nextBudgets(current ?? {}, plan.inventory);
-  if (next === null && adopted === 0 && marks === null && budgets === null) return null;
+  // Recorded ahead of the first step too: a wait cut short is watched again by the next plan.
+  const waits = nextClusterWaits(current?.cluster_waits ?? {}, plan, deleted);
+  if (next === null && adopted === 0 && marks === null && budgets === null && waits === null)
+    return null;
   await store.write({
     format: INVENTORY_FORMAT,
     ...record,
@@ -270,6 +274,7 @@ export async function recordInventory(
     ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
     ...protectionFields(marks ?? current ?? {}),
     ...budgetFields(budgets ?? current),
+    ...waitFields(waits ?? current?.cluster_waits),
   });
   return addresses;
 }
@@ -308,6 +313,7 @@ export async function adoptIntoInventory(
     ...(forgotten.length > 0 ? { forgotten } : {}),
     ...protectionFields(current ?? {}),
     ...budgetFields(current),
+    ...waitFields(current?.cluster_waits),
   });
   return adopted.size;
 }
@@ -328,5 +334,11 @@ export async function forgetInInventory(store: InventoryStore, address: string):
     forgotten: [...new Set([...(current?.forgotten ?? []), address])].sort(),
     ...protectionFields(current ?? {}),
     ...budgetFields(current),
+    ...waitFields(current?.cluster_waits),
   });
+}
+
+/** `cluster_waits` as an optional record member: absent when none, as records without one were. */
+function waitFields(waits: InventoryRecord['cluster_waits']) {
+  return waits && Object.keys(waits).length > 0 ? { cluster_waits: waits } : {};
 }

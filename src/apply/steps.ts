@@ -213,23 +213,26 @@ export function freshSharedRead<T>(read: () => Promise<T>): () => Promise<T> {
  * changes once per delete).
  */
 export function checkedDeletes(cp: ControlPlane, plan: Plan) {
-  let clusterIndex: { shown: Routing; poolOf: Map<string, unknown> } | null = null;
+  let clusterIndex: ReturnType<typeof indexClusterDeletes> | null = null;
   const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
   const liveRouting = new WeakMap<LiveQueue[], Routing>();
   let causedBy: Map<string, Set<string>> | null = null;
   return {
     /**
-     * C9 at the moment it acts: before a cluster is deleted its queues are read again, and one
-     * routing to it now (naming it, or `*` in its pool) that the plan did not show routing to it
-     * was made or repointed since the plan: its work would be lost, and wait_idle never watched
-     * it. Refused.
+     * C9 at the moment it acts: before a cluster is deleted its queues are read again. One
+     * routing to it now (naming it, or `*` in its pool) that the plan did not leave routing to
+     * it was made or repointed since the plan; one now routing only to clusters the plan takes
+     * away that no wait of this cluster watched was narrowed since. Either's work would be
+     * lost, unwatched: refused.
      */
     async cluster(step: StepOf<'delete_cluster'>): Promise<StepOutcome> {
       const { name } = step.args;
       partOf(cp, 'queues', step.target);
       clusterIndex ??= indexClusterDeletes(plan);
-      const pool = clusterIndex.poolOf.get(step.target);
-      const shown = new Set(routedTo(clusterIndex.shown, name, pool));
+      const { shown, watched, leaving, poolOf } = clusterIndex;
+      const pool = poolOf.get(step.target);
+      const left = new Set(routedTo(shown, name, pool));
+      const waited = watched.get(name);
       const live = await liveQueues();
       let routing = liveRouting.get(live);
       if (!routing) {
@@ -237,10 +240,16 @@ export function checkedDeletes(cp: ControlPlane, plan: Plan) {
         for (const q of live) addRoute(routing, q.name, q);
         liveRouting.set(live, routing);
       }
-      const unshown = [...new Set(routedTo(routing, name, pool))]
-        .filter((q) => !shown.has(q))
-        .sort()
-        .map((q) => `Queue/${q}`);
+      const routesHere = new Set(routedTo(routing, name, pool));
+      const onlyLeaving = (q: LiveQueue) =>
+        q.clusters.length > 0 && q.clusters.every((c) => leaving.has(c));
+      const unshown = live
+        .filter(
+          (q) =>
+            routesHere.has(q.name) && !waited?.has(q.name) && (!left.has(q.name) || onlyLeaving(q)),
+        )
+        .map((q) => `Queue/${q.name}`)
+        .sort();
       if (unshown.length > 0)
         throw new StepConflictError(
           `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
@@ -288,19 +297,33 @@ export function checkedDeletes(cp: ControlPlane, plan: Plan) {
   };
 }
 
-/** Shown routing to a cluster: a queue change's forms, or a queue its wait_idle watched. */
+/**
+ * What the plan leaves routing to each cluster (a queue change's after; its before where no step
+ * of the plan sets its selector: a C8 side effect routes there until the delete itself); the
+ * queues each cluster's wait_idle watched; the clusters the plan takes away.
+ */
 function indexClusterDeletes(plan: Plan) {
+  const setsSelector = new Set<string>();
+  for (const s of plan.steps)
+    if (s.op === 'update_queue' || s.op === 'create_queue' || s.op === 'move_queue')
+      setsSelector.add(s.target);
   const shown = newRouting();
   const poolOf = new Map<string, unknown>();
   for (const c of plan.changes) {
-    if (c.kind === 'Queue')
-      for (const f of [c.before, c.after, c.caused_after]) addRoute(shown, c.name, f);
-    else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
+    if (c.kind === 'Queue') {
+      const forms = setsSelector.has(c.address) ? [c.after, c.caused_after] : [c.before];
+      for (const f of forms) addRoute(shown, c.name, f);
+    } else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
   }
+  const watched = new Map<string, Set<string>>();
+  const leaving = new Set<string>();
   for (const s of plan.steps)
-    if (s.op === 'wait_idle')
-      for (const q of s.args.queues) addRoute(shown, q, { clusters: [s.args.cluster] });
-  return { shown, poolOf };
+    if (s.op === 'wait_idle') {
+      const queues =
+        watched.get(s.args.cluster) ?? watched.set(s.args.cluster, new Set()).get(s.args.cluster)!;
+      for (const q of s.args.queues) queues.add(q);
+    } else if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.args.name);
+  return { shown, watched, leaving, poolOf };
 }
 
 /** The addresses the plan shows going with each delete (`caused_by`). */

@@ -57,6 +57,12 @@ export interface InventoryRecord {
    * applied; `{}`: it set none, over a `guardrails` that would bind it. Absent: none of its own.
    */
   repository_guardrails?: Record<string, Guardrails>;
+  /**
+   * Per cluster an apply set out to delete, the queues its `wait_idle` watched, recorded before
+   * the first step: later plans deleting it watch them too, until the delete is done (their runs
+   * may be on it although a repointing landed: docs/apply.md, Waits). Absent: none.
+   */
+  cluster_waits?: Record<string, string[]>;
 }
 
 /** The budgets a record keeps: each repository's, and the one recorded without a repository. */
@@ -161,6 +167,18 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     if (!Array.isArray(marked) || !marked.every((a) => typeof a === 'string' && a.includes('/')))
       return `${m} must be a list of Kind/name addresses`;
   }
+  const clusterWaits = r.cluster_waits ?? {};
+  if (
+    typeof clusterWaits !== 'object' ||
+    Array.isArray(clusterWaits) ||
+    !Object.values(clusterWaits).every(
+      (v) => Array.isArray(v) && v.every((q) => typeof q === 'string'),
+    )
+  )
+    return 'cluster_waits must map each cluster to a list of queue names';
+  const waits = Object.entries(clusterWaits as Record<string, string[]>).filter(
+    ([, v]) => v.length > 0,
+  );
   const lists = Object.entries(repositories as Record<string, string[]>);
   return {
     format: r.format,
@@ -177,6 +195,9 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     ...protectionFields(protectionOf(r as Protection)),
     ...(guardrails && Object.keys(guardrails).length > 0 ? { guardrails } : {}),
     ...(perRepository ? { repository_guardrails: perRepository } : {}),
+    ...(waits.length > 0
+      ? { cluster_waits: Object.fromEntries(waits.map(([c, v]) => [c, [...new Set(v)].sort()])) }
+      : {}),
   };
 }
 
@@ -269,6 +290,7 @@ const MERGE: { [K in keyof InventoryRecord]-?: Merge<Exclude<InventoryRecord[K],
   guardrails: changed,
   // Each repository's budget: the one this writer changed, every other as it is now.
   repository_guardrails: each(changed),
+  cluster_waits: each(set),
 };
 
 /**

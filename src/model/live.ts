@@ -121,6 +121,8 @@ export interface LiveState {
   prevent_destroy?: readonly string[];
   /** Applied with `poolsync/confirm-destroy: "true"`: destroyed only once a person approves. */
   confirm_destroy?: readonly string[];
+  /** The inventory's `cluster_waits`: queues later deletes of each cluster watch too (C9). */
+  cluster_waits?: Readonly<Record<string, readonly string[]>>;
   /**
    * The inventory's budgets (model/inventory.ts): each repository's, of the last commit it applied,
    * and `guardrails`, recorded without a repository, binding one with none of its own.

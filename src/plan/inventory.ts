@@ -321,6 +321,40 @@ export function nextBudgets(
 }
 
 /**
+ * The queues each cluster delete's wait watches, once a plan is recorded (docs/apply.md, Waits):
+ * what was recorded plus this plan's `wait_idle` of a cluster it deletes, less the clusters the
+ * apply deleted and those the repository declares and the plan keeps. Null when nothing changes.
+ */
+export function nextClusterWaits(
+  current: Readonly<Record<string, readonly string[]>>,
+  plan: Pick<Plan, 'steps' | 'inventory'>,
+  deleted: ReadonlySet<string>,
+): Record<string, string[]> | null {
+  const deleting = new Set<string>();
+  for (const s of plan.steps) if (s.op === 'delete_cluster') deleting.add(s.args.name);
+  // Only a plan with a cluster delete, or a recorded wait, has anything to record: no set of
+  // 100,000 declared addresses for the others.
+  if (deleting.size === 0 && Object.keys(current).length === 0) return null;
+  const declared = new Set(plan.inventory?.declared ?? []);
+  const next = new Map<string, Set<string>>();
+  for (const [cluster, queues] of Object.entries(current))
+    if (deleting.has(cluster) || !declared.has(address('Cluster', cluster)))
+      next.set(cluster, new Set(queues));
+  for (const s of plan.steps)
+    if (s.op === 'wait_idle' && deleting.has(s.args.cluster)) {
+      const queues =
+        next.get(s.args.cluster) ?? next.set(s.args.cluster, new Set()).get(s.args.cluster)!;
+      for (const q of s.args.queues) queues.add(q);
+    }
+  for (const cluster of next.keys())
+    if (deleted.has(address('Cluster', cluster))) next.delete(cluster);
+  const out = Object.fromEntries(
+    [...next].sort(([a], [b]) => (a < b ? -1 : 1)).map(([c, q]) => [c, [...q].sort()]),
+  );
+  return sameJson(out, current) ? null : out;
+}
+
+/**
  * The inventory once a plan's steps ran: what it held, plus what the repository declares,
  * less what the plan forgets and what the apply deleted. Null when nothing changes (no write).
  */

@@ -918,7 +918,8 @@ function emptySelector(form: Change['after']): boolean {
  * only run on leaving clusters, and a moved cluster's co-named queue. Metrics are per queue, not
  * per cluster (Q7), so a retired queue of its pool (`clusters: []`, by this plan or an earlier
  * one) is watched too: its runs in flight may be on this cluster, and it takes no new work, so
- * the wait ends. A co-named queue only ever routed to its own cluster (Q4).
+ * the wait ends. A co-named queue only ever routed to its own cluster (Q4). A queue an earlier
+ * apply's wait for the same delete watched is watched again (docs/apply.md, Waits).
  */
 export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -931,6 +932,10 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
       const live = ctx.lQueues.get(q)!;
       if (live.clusters.every((n) => leaves(gone, n))) queues.push(q);
     }
+    // Watched by an earlier apply's wait for this delete, cut short: repointed since, its runs
+    // may still be on this cluster (the inventory's cluster_waits).
+    if (gone.deletedClusters.has(c))
+      for (const q of ctx.live.cluster_waits?.[c] ?? []) if (ctx.lQueues.has(q)) queues.push(q);
     const pool = ctx.lClusters.get(c)?.pool;
     if (pool !== undefined) {
       let emptied = poolEmptied.get(pool);

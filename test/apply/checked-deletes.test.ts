@@ -69,7 +69,9 @@ const KEPT = 'g0';
 const RETIRED = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6'];
 
 describe('cluster deletes at the moment they act (C9)', () => {
-  async function retiring() {
+  async function retiring(
+    before?: (cp: Awaited<ReturnType<typeof openControlPlane>>) => Promise<void>,
+  ) {
     const root = await tempDir();
     const state = join(root, 'cp.json');
     const on = ['--control-plane', `file:${state}`, '--state-dir', join(root, 'state')];
@@ -78,6 +80,10 @@ describe('cluster deletes at the moment they act (C9)', () => {
     const repo = join(root, 'repo');
     const applied = await runCli(['apply', await writeRepo(repo, v1), '--auto-approve', ...on]);
     expect(applied.code, applied.stderr).toBe(0);
+    if (before) {
+      const cp = await openControlPlane(`file:${state}`, { env: {} });
+      await before(cp).finally(() => cp.close());
+    }
     const v2 = await writeRepo(join(root, 'v2'), { pools: ['p'], clusters: { [KEPT]: 'p' } });
     const plan = await planAgainst(v2, state);
     const deletes = plan.steps.filter(
@@ -118,6 +124,26 @@ describe('cluster deletes at the moment they act (C9)', () => {
       ]);
       const live = (await cp.clusters!.listClusters()).map((c) => c.name).sort();
       expect(live).toEqual([KEPT, 'g4']);
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('a queue the plan left routing there among others, narrowed since to leaving clusters and watched by no wait, refuses it', async () => {
+    const spec = { pool: 'p', run_concurrency: 0, action_concurrency: 0, depth: 10000 } as const;
+    const both = { ...spec, priority: 'medium', fairness: 'round_robin' } as const;
+    const { state, plan, deletes } = await retiring((cp) =>
+      cp.queues!.createQueue({ name: 'hand', clusters: [KEPT, 'g4'], ...both }).then(() => {}),
+    );
+    const cp = await openControlPlane(`file:${state}`, { env: {} });
+    try {
+      // Another client takes KEPT out: C8 was to leave it on KEPT, its runs now go to g4 only.
+      await cp.queues!.updateQueue('hand', { clusters: ['g4'], ...both });
+      const g4 = deletes.find((s) => s.args.name === 'g4')!;
+      await expect(checkedDeletes(cp, plan).cluster(g4)).rejects.toThrow(
+        'Cluster/g4: Queue/hand routes to it now and the plan did not show it (changed since the plan, C9',
+      );
+      expect((await cp.clusters!.listClusters()).map((c) => c.name)).toContain('g4');
     } finally {
       await cp.close();
     }

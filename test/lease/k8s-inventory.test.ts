@@ -629,6 +629,7 @@ describe('mergeInventory (three-way, every field)', () => {
     confirm_destroy: ['Queue/u'],
     guardrails: { max_destroy: 3 },
     repository_guardrails: { r: { max_replace: 1 } },
+    cluster_waits: { c: ['q'] },
   };
 
   it('a writer that changed nothing since its read leaves every field as the other writer wrote it', () => {

@@ -9,6 +9,10 @@
  * - C8 on a queue the repository does not declare is a side effect of the delete, counted; a
  *   deleted cluster's co-named queue it leaves retired is said so, and is not reported again; a
  *   hand-made queue it empties is reported unmanaged (plan.md, "Selectors and deleted clusters");
+ * - C9 when a wait ends: a queue the plan repointed away, pointed back by another client during
+ *   the wait, refuses the delete (the plan's `before` of it counted as shown); a wait cut short
+ *   (timed out, or the apply killed) is watched again by the next apply (the repointed queue's runs
+ *   may be on the cluster, and its re-plan watched only the co-named queue);
  * - a live cluster the repository does not declare: a Queue of its name is told to take another
  *   name (not a new cluster name), and `--replace` of it is told it is live, not "did you mean".
  */
@@ -17,6 +21,8 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { interruptedWhen, runInProcess } from '../support/memory-io.js';
+import { startCli } from '../support/cli.js';
+import { retuneQueue } from '../support/retune-queue.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { poolContract } from '../support/builders.js';
@@ -104,6 +110,96 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
     expect((await t.served.embedded.getQueue('q3')).clusters).toEqual([]);
     expect(await t.clusters()).toEqual(['c1', 'c3']);
 
+    await expectDeleteWaitsOnQ3(t);
+  });
+});
+
+/** c3 and c1 serve `crit`; the repository then deletes c3 and repoints `crit` to c1 alone. */
+const SHARED: RepoSpec = {
+  pools: ['p'],
+  clusters: { c1: 'p', c3: 'p' },
+  queues: { crit: { pool: 'p', clusters: ['c1', 'c3'] } },
+};
+const SHARED_C3_GONE: RepoSpec = {
+  pools: ['p'],
+  clusters: { c1: 'p' },
+  queues: { crit: { pool: 'p', clusters: ['c1'] } },
+};
+/** q3 routes only to c3; the repository then deletes c3 and repoints q3 to c1. */
+const Q3_REPOINTED: RepoSpec = {
+  pools: ['p'],
+  clusters: { c1: 'p' },
+  queues: { q3: { pool: 'p', clusters: ['c1'] } },
+};
+
+/** `poolsync apply` of the test's repository as a child process (to watch its output, or kill it). */
+function applyProcess(t: Awaited<ReturnType<typeof setup>>, ...args: string[]) {
+  return startCli([
+    'apply',
+    t.repo,
+    '--auto-approve',
+    '--state-dir',
+    join(t.root, 'st'),
+    '--control-plane',
+    t.served.url,
+    ...args,
+  ]);
+}
+
+describe('a cluster delete when its wait ends (C9)', () => {
+  it('a queue the plan repointed away, pointed back only to the cluster during the wait, refuses the delete', async () => {
+    const t = await setup(SHARED);
+    await t.served.embedded.setQueueActivity('c3', BUSY);
+    await writeRepo(t.repo, SHARED_C3_GONE);
+    const apply = applyProcess(t);
+    await apply.waitForOutput((out) => out.includes('Waiting for in-flight work to finish on'));
+    // Another client points crit back at c3 alone, and work starts there.
+    expect((await t.served.embedded.getQueue('crit')).clusters).toEqual(['c1']);
+    await retuneQueue(t.served.embedded, 'crit', { clusters: ['c3'] });
+    await t.served.embedded.setQueueActivity('crit', BUSY);
+    await t.served.embedded.setQueueActivity('c3', IDLE);
+    const done = await apply.done;
+    expect(done.code).toBe(1);
+    expect(done.stdout).toContain(
+      'CONFLICT: Cluster/c3: Queue/crit routes to it now and the plan did not show it (changed since the plan, C9: its work would be lost); nothing was deleted',
+    );
+    expect(await t.clusters()).toEqual(['c1', 'c3']);
+    expect((await t.served.embedded.getQueue('crit')).clusters).toEqual(['c3']);
+  });
+
+  it('a wait the apply was killed in (kill -9), then one timed out: each next apply watches the queue it repointed', async () => {
+    const t = await setup();
+    await t.served.embedded.setQueueActivity('q3', BUSY);
+    await writeRepo(t.repo, Q3_REPOINTED);
+    const killed = applyProcess(t);
+    await killed.waitForOutput((out) => out.includes('Waiting for in-flight work to finish on'));
+    killed.child.kill('SIGKILL');
+    expect((await killed.done).signal).toBe('SIGKILL');
+    // The repointing landed; the wait and the delete did not.
+    expect((await t.served.embedded.getQueue('q3')).clusters).toEqual(['c1']);
+    expect(await t.clusters()).toEqual(['c1', 'c3']);
+
+    // q3 routes to c1 alone now: only the record of the cut wait says its runs may be on c3.
+    await expectDeleteWaitsOnQ3(t);
+    // The timed-out apply left the record as it was: the next one waits on q3 again.
+    await expectDeleteWaitsOnQ3(t);
+
+    await t.served.embedded.setQueueActivity('q3', IDLE);
+    expect((await t.apply()).code).toBe(0);
+    expect(await t.clusters()).toEqual(['c1']);
+    // The delete is done: its record goes, and nothing more is waited on.
+    const inventory = await t.served.embedded.inventory.readInventory();
+    expect(inventory?.cluster_waits).toBeUndefined();
+  });
+
+  it('a wait that timed out: the next apply watches the queue it repointed', async () => {
+    const t = await setup();
+    await t.served.embedded.setQueueActivity('q3', BUSY);
+    await writeRepo(t.repo, Q3_REPOINTED);
+    const timedOut = await t.apply('--wait-timeout', '1s');
+    expect(timedOut.code).toBe(1);
+    expect(timedOut.stdout).toMatch(STILL_BUSY);
+    expect((await t.served.embedded.getQueue('q3')).clusters).toEqual(['c1']);
     await expectDeleteWaitsOnQ3(t);
   });
 });
