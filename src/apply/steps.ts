@@ -215,7 +215,7 @@ export function freshSharedRead<T>(read: () => Promise<T>): () => Promise<T> {
 export function checkedDeletes(cp: ControlPlane, plan: Plan) {
   let clusterIndex: ReturnType<typeof indexClusterDeletes> | null = null;
   const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
-  const liveRouting = new WeakMap<LiveQueue[], Routing>();
+  const liveRouting = new WeakMap<LiveQueue[], Routing & { byName: Map<string, LiveQueue> }>();
   let causedBy: Map<string, Set<string>> | null = null;
   return {
     /**
@@ -236,20 +236,16 @@ export function checkedDeletes(cp: ControlPlane, plan: Plan) {
       const live = await liveQueues();
       let routing = liveRouting.get(live);
       if (!routing) {
-        routing = newRouting();
+        routing = { ...newRouting(), byName: new Map(live.map((q) => [q.name, q])) };
         for (const q of live) addRoute(routing, q.name, q);
         liveRouting.set(live, routing);
       }
-      const routesHere = new Set(routedTo(routing, name, pool));
       const onlyLeaving = (q: LiveQueue) =>
         q.clusters.length > 0 && q.clusters.every((c) => leaving.has(c));
-      const unshown = live
-        .filter(
-          (q) =>
-            routesHere.has(q.name) && !waited?.has(q.name) && (!left.has(q.name) || onlyLeaving(q)),
-        )
-        .map((q) => `Queue/${q.name}`)
-        .sort();
+      const unshown = [...new Set(routedTo(routing, name, pool))]
+        .filter((q) => !waited?.has(q) && (!left.has(q) || onlyLeaving(routing.byName.get(q)!)))
+        .sort()
+        .map((q) => `Queue/${q}`);
       if (unshown.length > 0)
         throw new StepConflictError(
           `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
