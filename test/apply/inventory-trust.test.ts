@@ -28,7 +28,11 @@ const record = (endpoint: string, addresses: string[]): InventoryRecord => ({
   control_plane: { backend: 'union', endpoint, organization: 'acme' },
 });
 const planOf = (addresses: string[]) =>
-  ({ commit: null, inventory: { found: false, declared: addresses, gone: [] } }) as unknown as Plan;
+  ({
+    commit: null,
+    steps: [],
+    inventory: { found: false, declared: addresses, gone: [] },
+  }) as unknown as Plan;
 
 const cwd = process.cwd();
 afterEach(() => process.chdir(cwd));
