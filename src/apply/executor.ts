@@ -13,7 +13,7 @@ import {
   type Plan,
   type Step,
 } from '../model/plan.js';
-import { checkedDeletes, runCallStep, StepConflictError } from './steps.js';
+import { checkedDeletes, queueWrites, runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
@@ -68,6 +68,7 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
     halted: false,
     finished: () => {},
     deletes: checkedDeletes(cp, plan),
+    queueWrites: queueWrites(cp, plan),
   };
   const onAbort = () => stop(run, 'aborted');
   const onHalt = () => stop(run, 'aborted', true);
@@ -145,6 +146,8 @@ interface Run {
   finished: () => void;
   /** Deletes re-read what they would take at the moment they act. */
   deletes: ReturnType<typeof checkedDeletes>;
+  /** Queue updates set what the plan shows changing on the queue as it is then. */
+  queueWrites: ReturnType<typeof queueWrites>;
 }
 
 /**
@@ -426,6 +429,7 @@ function performStep(run: Run, step: Step): Promise<{ note: string | null } | vo
   if (isManual(step)) return runManualStep(run, step);
   if (step.op === 'wait_idle' || step.op === 'wait_drained') return waitStep(run, step);
   if (step.op === 'delete_cluster') return run.deletes.cluster(step);
+  if (step.op === 'update_queue' || step.op === 'move_queue') return run.queueWrites(step);
   if (step.op === 'delete_assignment' || step.op === 'delete_execution_cluster_label')
     return run.deletes.attribute(step);
   return runCallStep(run.cp, step);

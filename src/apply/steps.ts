@@ -5,7 +5,13 @@
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
-import { QUEUE_SPEC_FIELDS, type QueueSpec, sameContract } from '../model/common.js';
+import {
+  QUEUE_CAP_FIELDS,
+  QUEUE_SPEC_FIELDS,
+  type QueueSpec,
+  pick,
+  sameContract,
+} from '../model/common.js';
 import type { LiveQueue } from '../model/live.js';
 import type { Plan, Step } from '../model/plan.js';
 
@@ -24,8 +30,10 @@ const toDone = () => DONE;
 // `then`, not async functions: a call's state and promise fewer for each of 100,000 steps.
 const done = (call: Promise<unknown>): Promise<StepOutcome> => call.then(toDone);
 
-type CallStep = Exclude<Step, { op: 'wait_idle' | 'wait_drained' }>;
-type StepOf<K extends CallStep['op']> = Extract<CallStep, { op: K }>;
+// Queue writes are read-modify-writes of the plan's changes (queueWrites), not a call alone.
+type CallStep = Exclude<Step, { op: 'wait_idle' | 'wait_drained' | QueueWrite['op'] }>;
+type StepOf<K extends Step['op']> = Extract<Step, { op: K }>;
+type QueueWrite = StepOf<'update_queue' | 'move_queue'>;
 type Call<K extends CallStep['op']> = (cp: ControlPlane, step: StepOf<K>) => Promise<StepOutcome>;
 
 /**
@@ -52,8 +60,6 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
   delete_cluster: (cp, step) =>
     ignoreNotFound(() => partOf(cp, 'clusters', step.target).deleteCluster(step.args.name)),
   create_queue: createQueue,
-  update_queue: (cp, { target, args: { name, ...spec } }) =>
-    done(partOf(cp, 'queues', target).updateQueue(name, spec)),
   // A1: an upsert, idempotent by nature.
   set_assignment: (cp, step) =>
     done(partOf(cp, 'assignments', step.target).setAssignment(step.args)),
@@ -79,10 +85,6 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
     moved(target, partOf(cp, 'capabilityCalls', target).moveCluster(name, pool), pool),
   update_pool: (cp, step) =>
     done(partOf(cp, 'capabilityCalls', step.target).updatePool(step.args.name, step.args.contract)),
-  // queue_move: the update naming the new pool, on the DRAINED queue (a re-run after the
-  // move landed sends the same spec again: nothing changes).
-  move_queue: (cp, { target, args: { name, ...spec } }) =>
-    moved(target, partOf(cp, 'queues', target).updateQueue(name, spec), spec.pool),
   // An upsert, like an assignment.
   set_default_queue: (cp, { target, args: { project, domain, queue } }) =>
     done(partOf(cp, 'defaultQueues', target).setDefaultQueue(project, domain, queue)),
@@ -153,6 +155,64 @@ async function existingQueue(cp: ControlPlane, step: StepOf<'create_queue'>, err
   throw new StepConflictError(
     `${step.target} already exists with a different ${differing.join(', ')}; run \`poolsync plan\` again`,
   );
+}
+
+type QueueSpecField = keyof QueueSpec;
+const QUEUE_WRITTEN_FIELDS: ReadonlySet<string> = new Set([
+  ...QUEUE_SPEC_FIELDS,
+  ...QUEUE_CAP_FIELDS,
+]);
+
+/**
+ * The queue writes (update_queue, and queue_move's update naming the new pool) of one apply of
+ * `plan`, each a read-modify-write at the moment it acts: the queue is read again, the fields
+ * its change shows changing are set from the step and every other is sent back as read now, so
+ * a field another client changed since the plan, which the plan did not show changing, stays
+ * theirs (an update replaces the whole spec, Q3). A field both changed ends as the plan's
+ * `after`: that was shown and approved (docs/apply.md). A re-run after a crash sets the same
+ * fields again: nothing changes.
+ */
+export function queueWrites(cp: ControlPlane, plan: Plan) {
+  let shown: Map<string, QueueSpecField[] | null> | null = null;
+  return (step: QueueWrite): Promise<StepOutcome> => {
+    const { name, ...spec } = step.args;
+    const part = partOf(cp, 'queues', step.target);
+    shown ??= indexShownFields(plan);
+    const fields = shown.get(step.target);
+    // No change for the target (a hand-made plan): the step's spec as written.
+    const write = part
+      .getQueue(name)
+      .then((live) => part.updateQueue(name, fields ? withFields(live, spec, fields) : spec));
+    return step.op === 'move_queue' ? moved(step.target, write, spec.pool) : done(write);
+  };
+}
+
+/**
+ * The spec fields each queue change shows changing: its diff paths' top-level fields (a cap's
+ * entries are written whole). A change's drain state is no spec field.
+ */
+function indexShownFields(plan: Plan): Map<string, QueueSpecField[] | null> {
+  const out = new Map<string, QueueSpecField[] | null>();
+  for (const s of plan.steps)
+    if (s.op === 'update_queue' || s.op === 'move_queue') out.set(s.target, null);
+  for (const c of plan.changes) {
+    // Only the written queues' diffs are read: a create's is made where it is read (issue 63).
+    if (!out.has(c.address)) continue;
+    const fields = out.get(c.address) ?? out.set(c.address, []).get(c.address)!;
+    for (const d of c.diff) {
+      const field = d.path.split('.', 1)[0]!;
+      if (QUEUE_WRITTEN_FIELDS.has(field) && !fields.includes(field as QueueSpecField))
+        fields.push(field as QueueSpecField);
+    }
+  }
+  return out;
+}
+
+/** `live`'s spec with `fields` set from `spec`; an undeclared cap left out (written back as read). */
+function withFields(live: QueueSpec, spec: QueueSpec, fields: QueueSpecField[]): QueueSpec {
+  const out: Record<string, unknown> = pick(live, QUEUE_SPEC_FIELDS);
+  for (const f of fields) if (spec[f] !== undefined) out[f] = spec[f];
+  return out as QueueSpec;
 }
 
 /** A move is done when the object the control plane answers is in the pool moved to. */
