@@ -173,16 +173,18 @@ const QUEUE_WRITTEN_FIELDS: ReadonlySet<string> = new Set([
  * fields again: nothing changes.
  */
 export function queueWrites(cp: ControlPlane, plan: Plan) {
-  let shown: Map<string, QueueSpecField[] | null> | null = null;
+  let shown: Map<string, QueueSpecField[]> | null = null;
   return (step: QueueWrite): Promise<StepOutcome> => {
     const { name, ...spec } = step.args;
     const part = partOf(cp, 'queues', step.target);
     shown ??= indexShownFields(plan);
     const fields = shown.get(step.target);
-    // No change for the target (a hand-made plan): the step's spec as written.
+    // A plan showing no field of it changing (hand-made): the step's spec as written.
     const write = part
       .getQueue(name)
-      .then((live) => part.updateQueue(name, fields ? withFields(live, spec, fields) : spec));
+      .then((live) =>
+        part.updateQueue(name, fields?.length ? withFields(live, spec, fields) : spec),
+      );
     return step.op === 'move_queue' ? moved(step.target, write, spec.pool) : done(write);
   };
 }
@@ -191,14 +193,14 @@ export function queueWrites(cp: ControlPlane, plan: Plan) {
  * The spec fields each queue change shows changing: its diff paths' top-level fields (a cap's
  * entries are written whole). A change's drain state is no spec field.
  */
-function indexShownFields(plan: Plan): Map<string, QueueSpecField[] | null> {
-  const out = new Map<string, QueueSpecField[] | null>();
+function indexShownFields(plan: Plan): Map<string, QueueSpecField[]> {
+  const out = new Map<string, QueueSpecField[]>();
   for (const s of plan.steps)
-    if (s.op === 'update_queue' || s.op === 'move_queue') out.set(s.target, null);
+    if (s.op === 'update_queue' || s.op === 'move_queue') out.set(s.target, []);
   for (const c of plan.changes) {
     // Only the written queues' diffs are read: a create's is made where it is read (issue 63).
-    if (!out.has(c.address)) continue;
-    const fields = out.get(c.address) ?? out.set(c.address, []).get(c.address)!;
+    const fields = out.get(c.address);
+    if (!fields) continue;
     for (const d of c.diff) {
       const field = d.path.split('.', 1)[0]!;
       if (QUEUE_WRITTEN_FIELDS.has(field) && !fields.includes(field as QueueSpecField))
