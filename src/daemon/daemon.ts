@@ -48,6 +48,11 @@ export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
   /** Serve the embedded control plane's REST API beside /status, for the admin (quickstart). */
   serveControlPlane?: boolean;
+  /**
+   * A shutdown asked while it starts (SIGTERM): the start's fetch is stopped, not waited for
+   * (--git-timeout), and no run starts; `stop` then ends the daemon as any shutdown.
+   */
+  stopped?: AbortSignal;
 }
 
 export type RunningDaemon = Awaited<ReturnType<typeof startDaemon>>;
@@ -127,8 +132,12 @@ async function startLocked(
   const metrics = new DaemonMetrics();
   // Every string it shows without a secret (an approver's name, a server's message).
   const shown = <T>(value: T): T => JSON.parse(redactor.scrubSecrets(JSON.stringify(value))) as T;
-  const { onRun } = deps;
+  const { onRun, stopped } = deps;
   const source = sourceOf(config, deps.env);
+  // Only the start's: once started, `stop` stops the source in its turn.
+  const stopFetch = () => source.stop?.();
+  if (stopped?.aborted) stopFetch();
+  stopped?.addEventListener('abort', stopFetch);
   const election = config.leaderElection;
   const allowedHosts = [
     ...config.externalHosts,
@@ -168,10 +177,12 @@ async function startLocked(
     { ...deps, onRun: onRun && ((st, environment) => onRun(shown(st), environment)) },
     metrics,
     redactor,
+    stopped,
   ).catch(async (err: unknown) => {
     await server.close();
     throw err;
   });
+  stopped?.removeEventListener('abort', stopFetch);
   const single = units.length === 1 && units[0]!.name === null ? units[0]! : null;
   const requestAll = (reason: TriggerReason): Promise<void> =>
     Promise.all(units.map((u) => u.request(reason))).then(() => {});
@@ -406,9 +417,11 @@ async function startLocked(
   );
   const address = advertiseAddress(election, server.url, deps.env);
   // A replica tries its Leases one after the other (with the candidate delay: they spread).
-  const firstRun = Promise.all(
-    units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
-  ).then(() => {});
+  const firstRun = stopped?.aborted
+    ? Promise.resolve()
+    : Promise.all(
+        units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
+      ).then(() => {});
   let stopping: Promise<boolean> | null = null;
   return {
     url: server.url,

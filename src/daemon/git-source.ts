@@ -32,9 +32,11 @@ export interface Source {
   /**
    * Throws SourceError. What it returns was read from the remote after `notBefore`
    * (performance.now() of the request answered), so a push before the request is seen; a fetch
-   * that started after it and failed answers with its error, without fetching again.
+   * that started after it and failed answers with its error, without fetching again. `'start'`:
+   * the daemon's start and its first run share the start's fetch, failed or not. Without either,
+   * a fetch in flight is shared, a failed one never.
    */
-  sync(notBefore?: number): Promise<SourceSnapshot>;
+  sync(notBefore?: number | 'start'): Promise<SourceSnapshot>;
   /** Kept when a later sync fails. */
   readonly last: SourceSnapshot | null;
   /** Safe to show (no credentials). */
@@ -94,6 +96,8 @@ export class GitSource implements Source {
   private next: Promise<SourceSnapshot> | null = null;
   /** The last fetch, when it failed. */
   private failed: { startedAt: number; err: unknown } | null = null;
+  /** When the first fetch (the start's) began: what `sync('start')` shares. */
+  private firstStartedAt = Infinity;
   /**
    * Worktrees are added one at a time (git records each in the checkout), never during a fetch:
    * a fetch reads every worktree's HEAD, which an add writes before it points anywhere.
@@ -174,9 +178,10 @@ export class GitSource implements Source {
    * Calls while one runs share it when it started no earlier than `notBefore`; else (it may have
    * read the remote before a push the caller was told of) they share the next one.
    */
-  sync(notBefore = -Infinity): Promise<SourceSnapshot> {
+  sync(notBefore?: number | 'start'): Promise<SourceSnapshot> {
+    const after = notBefore === 'start' ? this.firstStartedAt : (notBefore ?? -Infinity);
     const current = this.syncing;
-    if (current && current.startedAt >= notBefore) return current.done;
+    if (current && current.startedAt >= after) return current.done;
     if (current)
       return (this.next ??= current.done
         .catch(() => {})
@@ -185,9 +190,12 @@ export class GitSource implements Source {
           return this.sync(notBefore);
         }));
     // A failed fetch answers as one in flight would: a stalled remote is not waited for twice.
+    // A caller that names no moment never takes it: it may be a failure of long ago.
     const failed = this.failed;
-    if (failed && failed.startedAt >= notBefore) return Promise.reject(failed.err);
+    if (failed && notBefore !== undefined && failed.startedAt >= after)
+      return Promise.reject(failed.err);
     const startedAt = performance.now();
+    this.firstStartedAt = Math.min(this.firstStartedAt, startedAt);
     const started = {
       startedAt,
       done: this.alone(() => this.fetch())
@@ -467,7 +475,7 @@ class WorktreeSource implements Source {
     return this.fetcher.clean(this.checkoutDir);
   }
 
-  async sync(notBefore?: number): Promise<SourceSnapshot> {
+  async sync(notBefore?: number | 'start'): Promise<SourceSnapshot> {
     const { commit } = await this.fetcher.sync(notBefore);
     if (commit !== null && commit !== this.last?.commit)
       await this.fetcher.checkOut(this.checkoutDir, commit);

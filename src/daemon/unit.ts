@@ -619,14 +619,17 @@ export function sharedListsOf(cp: ControlPlane): (() => Promise<LiveLists | null
 /**
  * The repository's environments, read at start; null without `environments:` (or unreadable
  * yet: the daemon then runs one control plane, whose first run takes this failure; under
- * --once that run is all there is, so nothing is said of a restart).
+ * --once that run is all there is, so nothing is said of a restart). A fetch a shutdown
+ * stopped (`stopped`) failed no read: nothing is said.
  */
 async function discoverEnvironments(
   source: Source,
   logger: Logger,
   once: boolean,
+  stopped: AbortSignal | undefined,
 ): Promise<{ snapshot: SourceSnapshot; environments: Environment[] } | null> {
-  const snapshot = await source.sync().catch((err: unknown) => {
+  const snapshot = await source.sync('start').catch((err: unknown) => {
+    if (stopped?.aborted) return null;
     const restart = once
       ? ''
       : ': reconciling it as one control plane (a repository with environments: needs a restart once it can be read)';
@@ -782,15 +785,19 @@ export function environmentsStatus(
   };
 }
 
-/** A start that fails removes the environments' embedded states it made. */
+/**
+ * A start that fails removes the environments' embedded states it made. `stopped`: a shutdown
+ * asked while starting (daemon.ts).
+ */
 export async function startUnits(
   config: DaemonConfig,
   source: Source,
   deps: UnitDeps,
   metrics: DaemonMetrics,
   redactor: Redactor,
+  stopped?: AbortSignal,
 ): Promise<Unit[]> {
-  const found = await discoverEnvironments(source, deps.logger, config.once);
+  const found = await discoverEnvironments(source, deps.logger, config.once, stopped);
   const lockDir = deps.lockDir ?? dirname(config.stateDir);
   if (found === null) {
     const unit = await startUnit(null, config, source, metrics, redactor, { ...deps, lockDir });

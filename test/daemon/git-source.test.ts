@@ -395,6 +395,21 @@ describe('GitSource and a remote that never answers', () => {
     expect(accepted).toHaveLength(2);
   });
 
+  it('the start’s callers share the start’s failed fetch; a caller naming no moment never takes a failure', async () => {
+    const { url, accepted } = await silentServer();
+    const source = sourceOf(url, join(tempDir(), 'checkout'), { timeoutMs: 1_000 });
+    const err = await source.sync('start').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    // The first run (docs/daemon.md#the-git-source): the start's failure, without fetching again.
+    await expect(source.sync('start')).rejects.toBe(err);
+    expect(accepted).toHaveLength(1);
+    // Any other caller: that failure may be of long ago, so the remote is tried again.
+    const again = await source.sync().catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(SourceError);
+    expect(again).not.toBe(err);
+    expect(accepted).toHaveLength(2);
+  });
+
   it('a remote that answers at once is not a time bound: git’s own words, and what to check', async () => {
     const http = createHttpServer((_req, res) => res.writeHead(404).end('no such repository\n'));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

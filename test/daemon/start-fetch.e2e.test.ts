@@ -6,10 +6,15 @@
 import { createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
+import { startCli } from '../support/cli.js';
+import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
 import { until } from '../support/until.js';
 import { startTestDaemon } from './harness.js';
+import { tempDir } from './helpers.js';
 
 /** A TCP server that accepts and never answers; `reset` then drops every connection. */
 async function silentServer() {
@@ -112,4 +117,52 @@ describe('a daemon whose remote never answers', () => {
     );
     expect(started.logs.join('')).not.toMatch(/trap|sh -c|Command failed/);
   });
+
+  it('SIGTERM while the start’s fetch stalls stops that fetch: the daemon exits 0 at once, saying it stopped', async () => {
+    const remote = await silentServer();
+    const root = tempDir();
+    const checkout = join(root, 'state', 'checkout');
+    // A bound the test would never see out: only the signal may end the fetch.
+    const daemon = startCli(
+      [
+        'daemon',
+        ...['--repo', remote.url, '--git-timeout', '10m', '--listen', '127.0.0.1:0'],
+        ...['--control-plane', `file:${join(root, 'cp.json')}`, '--state-dir', join(root, 'state')],
+        ...['--log-format', 'json'],
+      ],
+      { XDG_STATE_HOME: root },
+      root,
+    );
+    stopsWithThisProcess(daemon.child, 'SIGKILL');
+    cleanup.add(() => void daemon.child.kill('SIGKILL'));
+    await remote.firstAccepted;
+    await daemon.waitForOutput((out) => out.includes('starting: fetching branch main'));
+    daemon.child.kill('SIGTERM');
+    const { code, stdout } = await daemon.done;
+    expect(code).toBe(0);
+    const said = stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(said).toContain('received SIGTERM: stopping triggers, letting running steps finish');
+    expect(said.at(-1)).toBe('poolsync daemon stopped');
+    // Neither a failed read of the repository nor a run: the daemon was asked to stop.
+    expect(said.filter((m) => /cannot read the repository|^run /.test(m))).toEqual([]);
+    // Its git fetch was stopped, not left to the time bound.
+    await until('the fetch stopped', () => (fetchingIn(checkout) ? null : true));
+  });
 });
+
+/** Whether a `git fetch` runs in `dir`. */
+function fetchingIn(dir: string): boolean {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .some((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        return cmd.includes('fetch') && readlinkSync(`/proc/${p}/cwd`) === dir;
+      } catch {
+        return false;
+      }
+    });
+}

@@ -88,9 +88,13 @@ async function requireWatchedFolder(dir: string, from: string): Promise<void> {
 
 export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   // Heard from the start (main.ts keeps one that came earlier): a Ctrl-C while it starts stops
-  // it once started, saying so, never kills it halfway.
+  // it once started, saying so, never kills it halfway; the start's fetch is stopped at once.
   let stoppedBy: NodeJS.Signals | null = null;
-  const signalled = nextSignal(io).then((signal) => (stoppedBy = signal));
+  const stopAsked = new AbortController();
+  const signalled = nextSignal(io).then((signal) => {
+    stopAsked.abort();
+    return (stoppedBy = signal);
+  });
   const flags: Record<string, unknown> = {};
   for (const opt of OPTIONS) {
     const v = args[opt.name];
@@ -186,6 +190,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     onRun: quickstart ? sayRun : undefined,
     onApplyPlan: quickstart ? (plan, held) => io.stdout.write(briefPlan(plan, held)) : undefined,
     serveControlPlane: quickstart,
+    stopped: stopAsked.signal,
   }).catch(async (err: unknown) => {
     await undoNewState();
     throw err instanceof UserError
@@ -233,8 +238,9 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   void daemon.firstRun.then(() => (firstRunDone = true));
   // --once: the first run, then stop; else until a signal, which also cuts a --once's run short
   // (as any shutdown: no new step starts, running steps finish).
+  // The signal first: one heard while it started, before any run, is said.
   const signal = await (config.once
-    ? Promise.race([daemon.firstRun.then(() => null), signalled])
+    ? Promise.race([signalled, daemon.firstRun.then(() => null)])
     : signalled);
   const cutFirstRun = signal !== null && !firstRunDone;
   if (signal !== null) {

@@ -44,8 +44,7 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
   let git: DaemonStatus['git'];
   try {
     // The first run takes the start's fetch (discoverEnvironments) when that one failed.
-    const notBefore = ctx.reasons.has('startup') ? -Infinity : ctx.requestedAt;
-    snapshot = await o.source.sync(notBefore);
+    snapshot = await o.source.sync(ctx.reasons.has('startup') ? 'start' : ctx.requestedAt);
     git = {
       lastFetchAt: ctx.now().toISOString(),
       lastError: null,
