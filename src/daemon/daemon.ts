@@ -337,7 +337,11 @@ async function startLocked(
           const suspended = await u.freeze.resume();
           const rollback = suspended === null ? await u.rollback.lift() : null;
           const holds = suspended === null ? null : u.rollback.current;
-          before.push({ environment, suspended, rollback, ...(holds ? { holds } : {}) });
+          // A sync window still freezing applies is said with when it ends: resume does not lift it.
+          const opensAt = u.freeze.windowsOpenAt();
+          const until = opensAt ? new Date(opensAt).toISOString() : null;
+          const window = opensAt === undefined ? {} : { window: { why: u.freeze.why()!, until } };
+          before.push({ environment, suspended, rollback, ...(holds ? { holds } : {}), ...window });
         }
       }
       return { ok: true, freeze: status().freeze, before };

@@ -213,6 +213,11 @@ export interface FreezeBefore {
   rollback?: RollbackPin | null;
   /** /resume of a suspension: the rollback that still holds, its commit applied now; absent: none. */
   holds?: RollbackPin;
+  /**
+   * /resume: the sync windows that still freeze applies (resume does not lift them), and when
+   * they let applies go again (null: not within a week); absent: none.
+   */
+  window?: { why: string; until: string | null };
 }
 
 /** POST /rollback: the run to go back to, in one environment (required with several). */

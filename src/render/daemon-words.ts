@@ -116,7 +116,7 @@ export const runWords = {
     `apply stopped by ${stopped}: ${plural(counts.ran, 'step')} done${counts.failed > 0 ? `, ${counts.failed} failed` : ''}, ${plural(counts.notRun, 'step')} not started; ` +
     (windowsOpenAt === undefined
       ? '`poolsync resume` plans again from the live state'
-      : `${windowsOpenAt === null ? 'the sync windows let no apply go within a week' : `the sync windows let applies go again at ${new Date(windowsOpenAt).toISOString()}, and the first run after that (a poll, a drift run, a webhook) plans again from the live state`}; \`poolsync sync --override-freeze\` does it now`),
+      : freezeWords.windowsOpen(windowsOpenAt)),
   /** A run merged from the history beside the Lease (daemon/shared-history.ts): no plan here. */
   planElsewhere:
     'Plan kept by another replica: this run was made by an earlier leader, whose state folder keeps its full plan.',
@@ -151,6 +151,9 @@ export const freezeWords = {
   denyWindow: (window: string) => `inside the sync window "${window}"`,
   outsideAllowWindows: (windows: string[]) =>
     `outside every allow window (${windows.map((w) => `"${w}"`).join(', ')})`,
+  /** When the sync windows holding applies let them go (epoch ms; null: not within a week), and the override. */
+  windowsOpen: (at: number | null) =>
+    `${at === null ? 'the sync windows let no apply go within a week' : `the sync windows let applies go again at ${new Date(at).toISOString()}, and the first run after that (a poll, a drift run, a webhook) plans again from the live state`}; \`poolsync sync --override-freeze\` does it now`,
   /** A run that found changes while frozen: what waits, and why. */
   frozen: (why: string, counts: string) =>
     `applies frozen, ${why}; planned only: ${counts}; \`poolsync sync --override-freeze\` applies it now`,

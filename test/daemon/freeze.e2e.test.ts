@@ -321,4 +321,36 @@ describe('sync windows in the configuration', () => {
     expect(h.daemon.status().lastRun!.result).toBe('applied');
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(65);
   });
+
+  it('`poolsync resume` inside a window says the window holds applies until it ends, and the override', async () => {
+    const clock = new ManualClock();
+    clock.advance(MONDAY + 12 * 3600_000 + 40 * 60_000 - clock.now()); // Monday 12:40 UTC
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const h = await watching(folder, { 'sync-windows': 'deny * 12:30-13:00 UTC' }, { clock });
+    const url = h.daemon.url;
+    const window = {
+      why: 'inside the sync window "deny * 12:30-13:00 UTC"',
+      until: '2026-11-23T13:00:00.000Z',
+    };
+    const holds = `Applies stay frozen, ${window.why}, which \`poolsync resume\` does not lift: the sync windows let applies go again at ${window.until}, and the first run after that (a poll, a drift run, a webhook) plans again from the live state; \`poolsync sync --override-freeze\` does it now.\n`;
+    // The daemon's answer says it too.
+    const asked = await fetch(`${url}/resume`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(asked.status).toBe(200);
+    expect(await asked.json()).toMatchObject({
+      before: [{ environment: null, suspended: null, window }],
+    });
+    const resumed = memoryIo(env);
+    expect(await freeze(daemonClientArgs(url), resumed, false)).toBe(0);
+    expect(resumed.out()).toBe(`Applies were not suspended: nothing to resume.\n${holds}`);
+
+    // A suspension lifted inside the window: the window still holds applies.
+    expect(await freeze(daemonClientArgs(url, { as: 'alice' }), memoryIo(env), true)).toBe(0);
+    const lifted = memoryIo(env);
+    expect(await freeze(daemonClientArgs(url), lifted, false)).toBe(0);
+    expect(lifted.out()).toBe(`Applies resumed: the suspension is lifted.\n${holds}`);
+  });
 });

@@ -995,6 +995,7 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
   // suspension kept whole or a resume of nothing is not said to have happened.
   const before = body.before ?? [];
   const same = before.filter((b) => (b.suspended !== null) === suspend);
+  const windowed = before.filter((b) => b.window);
   const lines: string[] = [];
   if (same.length === 0 || same.length < before.length) {
     const changed = before.filter((b) => !same.includes(b)).map((b) => b.environment);
@@ -1006,7 +1007,7 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
     lines.push(
       suspend
         ? `Applies suspended${where}: the daemon still plans and detects drift, and applies nothing until \`poolsync resume\`.`
-        : `Applies resumed${where}: the daemon runs now and applies what waited.`,
+        : `Applies resumed${where}: ${windowed.length > 0 ? 'the suspension is lifted' : 'the daemon runs now and applies what waited'}.`,
     );
   }
   // A rollback outlives the suspension it was asked under (docs/daemon.md#rollback).
@@ -1027,9 +1028,16 @@ export async function freeze(args: DaemonClientArgs, io: Io, suspend: boolean): 
         : `Applies${where} were not suspended${lifted}.`,
     );
   }
+  for (const { environment, window } of windowed) {
+    const where = environment !== null ? ` in environment ${environment}` : '';
+    const until = window!.until === null ? null : Date.parse(window!.until);
+    lines.push(
+      `Applies${where} stay frozen, ${window!.why}, which \`poolsync resume\` does not lift: ${freezeWords.windowsOpen(until)}.`,
+    );
+  }
   io.stdout.write(lines.map((l) => `${escapeTerminal(l)}\n`).join(''));
-  // A sync window may still hold them (or, with environments, another environment's suspension).
-  if (!suspend && body.freeze.why)
+  // Another environment's suspension may still hold them (or a sync window, said by an older daemon).
+  if (!suspend && body.freeze.why && windowed.length === 0)
     io.stdout.write(`${escapeTerminal(`Still frozen: ${body.freeze.why}`)}\n`);
   return 0;
 }
