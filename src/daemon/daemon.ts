@@ -50,7 +50,7 @@ export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   serveControlPlane?: boolean;
   /**
    * A shutdown asked while it starts (SIGTERM): the start's fetch is stopped, not waited for
-   * (--git-timeout), and no run starts; `stop` then ends the daemon as any shutdown.
+   * (--git-timeout); `stop` then ends the daemon as any shutdown.
    */
   stopped?: AbortSignal;
 }
@@ -421,11 +421,9 @@ async function startLocked(
   );
   const address = advertiseAddress(election, server.url, deps.env);
   // A replica tries its Leases one after the other (with the candidate delay: they spread).
-  const firstRun = stopped?.aborted
-    ? Promise.resolve()
-    : Promise.all(
-        units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
-      ).then(() => {});
+  const firstRun = Promise.all(
+    units.map((u, i) => u.start(address, single ? 0 : i * (election?.retryPeriodMs ?? 0))),
+  ).then(() => {});
   let stopping: Promise<boolean> | null = null;
   return {
     url: server.url,

@@ -57,6 +57,8 @@ export interface Source {
   contains?(ancestor: string, commit: string): Promise<boolean>;
   /** A shutdown: the branch's fetch under way is stopped, and none starts. */
   stop?(): void;
+  /** Whether `stop` was called: a fetch that failed then was stopped, not refused. */
+  readonly stopped?: boolean;
   /**
    * `read` given the branch head last fetched (null before any fetch) in a copy of its own
    * (`<checkout>-tip.` and six hex digits), removed after: pull requests read it at once, while
@@ -143,6 +145,10 @@ export class GitSource implements Source {
 
   stop(): void {
     this.stopping.abort(new Error('the daemon is shutting down'));
+  }
+
+  get stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   describe(): Record<string, string> {
@@ -453,6 +459,10 @@ class WorktreeSource implements Source {
 
   describe(): Record<string, string> {
     return this.fetcher.describe();
+  }
+
+  get stopped(): boolean {
+    return this.fetcher.stopped;
   }
 
   at(commit: string): Promise<SourceSnapshot> {

@@ -52,8 +52,9 @@ export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot
       nextRetryAt: null,
     };
   } catch (err) {
-    // A shutdown stopped the fetch (GitSource.stop): no fetch failed (docs/daemon.md#shutdown).
-    if (ctx.signal.aborted)
+    // A shutdown stopped the fetch (GitSource.stop, at once when asked while the daemon started):
+    // no fetch failed (docs/daemon.md#shutdown).
+    if (ctx.signal.aborted || o.source.stopped)
       return {
         value: { result: 'stopped', commit: state.commit, message: runWords.shuttingDown() },
       };
