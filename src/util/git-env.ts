@@ -3,10 +3,9 @@
  * .git/config: an HTTPS token travels in an `http.<origin>/.extraHeader` set through
  * GIT_CONFIG_* variables, an SSH key through GIT_SSH_COMMAND.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import type { Redactor } from './redact.js';
 import type { Env } from './env.js';
@@ -116,15 +115,18 @@ export async function checkoutClient(
   return { git, env };
 }
 
-const execGit = promisify(execFile);
+/** What a git command may print on standard output (a fetch's refs, a rev-parse). */
+const MAX_OUTPUT = 1024 * 1024;
 
 /**
  * One git command (or `file`, e.g. `sh` running two) in `cwd` with `env`, spawned directly, its
  * standard output: simple-git waits 50 ms after any command that prints nothing (its completion
  * plugin, `if (deferClose) await delay(50)`, not configurable), and a checkout, clean or quiet
- * fetch prints nothing (issue 79 item 2). A failure is what git said, not the argv.
+ * fetch prints nothing (issue 79 item 2). A failure is what git said, not the argv. Run as a
+ * process group of its own and stopped whole (time bound, signal): a fetch's `git remote-http`
+ * helper outlived a kill of git alone, holding a stalled remote's connection.
  */
-export async function runGit(
+export function runGit(
   args: string[],
   o: {
     cwd: string;
@@ -135,28 +137,54 @@ export async function runGit(
   },
 ): Promise<string> {
   const timeoutMs = o.timeoutMs ?? GIT_TIMEOUT_MS;
-  try {
-    o.signal?.throwIfAborted();
-    const { stdout } = await execGit(o.file ?? 'git', args, {
+  return new Promise((resolve, reject) => {
+    if (o.signal?.aborted) return reject(o.signal.reason as Error);
+    const child = spawn(o.file ?? 'git', args, {
       cwd: o.cwd,
       env: o.env,
-      timeout: timeoutMs,
-      maxBuffer: 1024 * 1024,
-      encoding: 'utf8',
-      signal: o.signal,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return stdout;
-  } catch (err) {
-    // What git said (gitError picks its lines), never the argv: a sync's is a shell script.
-    const { stderr, killed, code } = err as { stderr?: string; killed?: boolean; code?: unknown };
-    const said = stderr?.trim() ?? '';
-    // A string code is Node's own (an abort, output over maxBuffer), not the time bound's kill.
-    if (killed && typeof code !== 'string') throw new GitTimeout(timeoutMs, said);
-    if (said) throw new Error(said);
-    if (typeof code === 'number')
-      throw Object.assign(new Error(`git exited with status ${code}, saying nothing`), { code });
-    throw err;
-  }
+    let stdout = '';
+    let stderr = '';
+    let stopped: 'time bound' | 'signal' | 'output' | null = null;
+    const stop = (why: NonNullable<typeof stopped>) => {
+      stopped ??= why;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    const timer = setTimeout(() => stop('time bound'), timeoutMs);
+    const onAbort = () => stop('signal');
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (stdout.length > MAX_OUTPUT) stop('output');
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < MAX_OUTPUT) stderr += d;
+    });
+    const settle = (err: Error | null) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(stdout);
+    };
+    child.on('error', settle);
+    child.on('close', (code) => {
+      // What git said (gitError picks its lines), never the argv: a sync's is a shell script.
+      const said = stderr.trim();
+      if (stopped === 'time bound') return settle(new GitTimeout(timeoutMs, said));
+      if (stopped === 'signal') return settle(o.signal!.reason as Error);
+      if (stopped === 'output')
+        return settle(new Error(`git printed more than ${MAX_OUTPUT} bytes`));
+      if (code === 0) return settle(null);
+      if (said) return settle(new Error(said));
+      settle(Object.assign(new Error(`git exited with status ${code}, saying nothing`), { code }));
+    });
+  });
 }
 
 /**

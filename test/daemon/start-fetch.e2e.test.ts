@@ -150,19 +150,20 @@ describe('a daemon whose remote never answers', () => {
     expect(said.filter((m) => /cannot read the repository|fetch failed/.test(m))).toEqual([]);
     const run = stdout.split('\n').find((l) => l.includes('"run":'));
     expect(JSON.parse(run!)).toMatchObject({ result: 'stopped' });
-    // Its git fetch was stopped, not left to the time bound.
-    await until('the fetch stopped', () => (fetchingIn(checkout) ? null : true));
+    // Its git fetch was stopped, not left to the time bound, and its remote helper with it.
+    await until('the fetch stopped', () => (gitIn(checkout) ? null : true));
   });
 });
 
-/** Whether a `git fetch` runs in `dir`. */
-function fetchingIn(dir: string): boolean {
+/** Whether a git process (a fetch, its `git remote-http` helper) runs in `dir` or under it. */
+function gitIn(dir: string): boolean {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .some((p) => {
       try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-        return cmd.includes('fetch') && readlinkSync(`/proc/${p}/cwd`) === dir;
+        const cwd = readlinkSync(`/proc/${p}/cwd`);
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return /\bgit/.test(cmd) && (cwd === dir || cwd.startsWith(`${dir}/`));
       } catch {
         return false;
       }
