@@ -52,7 +52,9 @@ it('plans the bundled example and 900 default queues in at most 10 round trips i
 
   const env = { POOLSYNC_UNION_API_KEY: apiKey(proxy.host) };
   const plan = await runCli(['plan', repo, '--control-plane', `union+${proxy.url}`], env);
-  expect(plan.stderr).toBe('');
+  // A loaded machine may starve the stand-in (this process) for 5 s: its waiting notice is true
+  // then, and no round trip; nothing else is said.
+  expect(plan.stderr.replace(/^Waiting for \S+: no answer for [^\n]*\n/gm, '')).toBe('');
   expect(plan.code).toBe(0);
   expect(plan.stdout).toMatch(/Plan: \d+ to create/);
   // Set as declared: no change line, only the adoption the first apply records.
