@@ -67,7 +67,7 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
     stopping: null,
     halted: false,
     finished: () => {},
-    deletes: checkedDeletes(cp, plan),
+    deletes: checkedDeletes(cp, plan, (i) => outcomes.status[i] === 'done'),
     queueWrites: queueWrites(cp, plan),
   };
   const onAbort = () => stop(run, 'aborted');

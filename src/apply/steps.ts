@@ -274,7 +274,12 @@ export function freshSharedRead<T>(read: () => Promise<T>): () => Promise<T> {
  * indexed once, at the first delete that needs it (a plan of 20,000 cluster deletes searched its
  * changes once per delete).
  */
-export function checkedDeletes(cp: ControlPlane, plan: Plan) {
+export function checkedDeletes(
+  cp: ControlPlane,
+  plan: Plan,
+  /** Whether the plan's step at this index is done (its write landed). */
+  done: (step: number) => boolean = () => false,
+) {
   let clusterIndex: ReturnType<typeof indexClusterDeletes> | null = null;
   const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
   const liveRouting = new WeakMap<LiveQueue[], Routing & { byName: Map<string, LiveQueue> }>();
@@ -291,9 +296,13 @@ export function checkedDeletes(cp: ControlPlane, plan: Plan) {
       const { name } = step.args;
       partOf(cp, 'queues', step.target);
       clusterIndex ??= indexClusterDeletes(plan);
-      const { shown, watched, leaving, poolOf } = clusterIndex;
+      const { shown, until, watched, leaving, poolOf } = clusterIndex;
       const pool = poolOf.get(step.target);
       const left = new Set(routedTo(shown, name, pool));
+      // A queue routes as it was until the step setting its selector is done (one not ordered
+      // before this delete, as a `*` queue's, may not have run yet).
+      for (const q of routedTo(until.routing, name, pool))
+        if (!until.steps.get(q)!.every(done)) left.add(q);
       const waited = watched.get(name);
       const live = await liveQueues();
       let routing = liveRouting.get(live);
@@ -357,20 +366,27 @@ export function checkedDeletes(cp: ControlPlane, plan: Plan) {
 
 /**
  * What the plan leaves routing to each cluster (a queue change's after; its before where no step
- * of the plan sets its selector: a C8 side effect routes there until the delete itself); the
- * queues each cluster's wait_idle watched; the clusters the plan takes away.
+ * of the plan sets its selector: a C8 side effect routes there until the delete itself); where a
+ * step sets it, the before until that step is done (`until`); the queues each cluster's wait_idle
+ * watched; the clusters the plan takes away.
  */
 function indexClusterDeletes(plan: Plan) {
-  const setsSelector = new Set<string>();
-  for (const s of plan.steps)
+  const setsSelector = new Map<string, number[]>();
+  plan.steps.forEach((s, i) => {
     if (s.op === 'update_queue' || s.op === 'create_queue' || s.op === 'move_queue')
-      setsSelector.add(s.target);
+      (setsSelector.get(s.target) ?? setsSelector.set(s.target, []).get(s.target)!).push(i);
+  });
   const shown = newRouting();
+  const until = { routing: newRouting(), steps: new Map<string, number[]>() };
   const poolOf = new Map<string, unknown>();
   for (const c of plan.changes) {
     if (c.kind === 'Queue') {
-      const forms = setsSelector.has(c.address) ? [c.after, c.caused_after] : [c.before];
-      for (const f of forms) addRoute(shown, c.name, f);
+      const steps = setsSelector.get(c.address);
+      for (const f of steps ? [c.after, c.caused_after] : [c.before]) addRoute(shown, c.name, f);
+      if (steps) {
+        addRoute(until.routing, c.name, c.before);
+        until.steps.set(c.name, steps);
+      }
     } else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
   }
   const watched = new Map<string, Set<string>>();
@@ -381,7 +397,7 @@ function indexClusterDeletes(plan: Plan) {
         watched.get(s.args.cluster) ?? watched.set(s.args.cluster, new Set()).get(s.args.cluster)!;
       for (const q of s.args.queues) queues.add(q);
     } else if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.args.name);
-  return { shown, watched, leaving, poolOf };
+  return { shown, until, watched, leaving, poolOf };
 }
 
 /** The addresses the plan shows going with each delete (`caused_by`). */

@@ -313,10 +313,13 @@ describe('apply lock, waits and signals', () => {
   it('a second signal exits at once (130) even with a call in flight; the lock it leaves is taken over by the next apply', async () => {
     const { root, repo } = await setup();
     const { embedded, server } = await servedControlPlane({ port: 0 });
-    // Once `holding`, the update of Queue/batch is held by the proxy: in flight until the end.
+    // Once `holding`, the update of Queue/batch is held by the proxy at its first call (the
+    // read of its read-modify-write): in flight until the end.
     let holding = false;
     const proxy = await startFaultProxy(server.url, (_n, method, path) =>
-      holding && method === 'PUT' && path === '/v1/queues/batch' ? 'hold' : 'pass',
+      holding && (method === 'GET' || method === 'PUT') && path === '/v1/queues/batch'
+        ? 'hold'
+        : 'pass',
     );
     try {
       const args = ['--control-plane', proxy.url, '--auto-approve', '--state-dir', root];

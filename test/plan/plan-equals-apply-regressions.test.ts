@@ -210,6 +210,30 @@ const REGRESSIONS: Regression[] = [
       order: 'latest-first',
     },
   }),
+  ...(['embedded', 'union-embedded'] as const).map((backend): Regression => ({
+    name: 'a `*` queue narrowed to none while a cluster of its pool is deleted, steps latest first: the delete runs before the update, the queue still routing there as the plan showed',
+    backend,
+    fixed:
+      'apply/steps.ts checkedDeletes (29 Nov, seed -786815318): a queue counts as shown routing to the cluster by its before until the step setting its selector is done; counting only its after, the delete was refused (CONFLICT: Queue/q0 routes to it now) whenever the update was not ordered before it',
+    case: {
+      history: [
+        { op: 'cluster', name: 'c3', pool: 0 },
+        { op: 'queue', name: 'q0', pool: 0, pick: [], wildcard: true, run: 0 },
+        { op: 'cluster', name: 'c0', pool: 0 },
+      ],
+      repo: {
+        prune: true,
+        pools: [],
+        clusters: [{ name: 'c0', pool: 0, enabled: false }],
+        queues: [declaredQueue('q0')],
+        conamed: [],
+        defaultQueue: null,
+        settings: [],
+        absentDefault: false,
+      },
+      order: 'latest-first',
+    },
+  })),
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
