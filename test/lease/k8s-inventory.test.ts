@@ -85,6 +85,23 @@ for (const kind of KUBE_SERVERS) {
       expect(a.status).toBe(200);
     };
 
+    /** A client whose every replace of ConfigMap `name` another writer (admin) precedes with an edit. */
+    const contested = (name: string) => {
+      let edits = 0;
+      const busy = new KubeConfig();
+      busy.loadFromFile(k.kubeconfig);
+      busy.makeApiClient = <T extends ApiType>(api: ApiConstructor<T>): T => {
+        const real = KubeConfig.prototype.makeApiClient.call(busy, api) as T & CoreV1Api;
+        const replace = real.replaceNamespacedConfigMap.bind(real);
+        real.replaceNamespacedConfigMap = async (...args) => {
+          await edit(name, (cm) => void (cm.data = { ...cm.data, other: String(++edits) }));
+          return replace(...args);
+        };
+        return real;
+      };
+      return { busy, edits: () => edits };
+    };
+
     it('is created on the first write; control planes share it by key; labels and other keys are kept', async () => {
       const name = 'shared';
       const prod = store('aaa.json', name);
@@ -133,18 +150,7 @@ for (const kind of KUBE_SERVERS) {
       const name = 'busy';
       await store('k.json', name).writeInventory(record(['Queue/q']));
       // Another writer changes the ConfigMap between each read and write of this one.
-      let edits = 0;
-      const busy = new KubeConfig();
-      busy.loadFromFile(k.kubeconfig);
-      busy.makeApiClient = <T extends ApiType>(api: ApiConstructor<T>): T => {
-        const real = KubeConfig.prototype.makeApiClient.call(busy, api) as T & CoreV1Api;
-        const replace = real.replaceNamespacedConfigMap.bind(real);
-        real.replaceNamespacedConfigMap = async (...args) => {
-          await edit(name, (cm) => void (cm.data = { ...cm.data, other: String(++edits) }));
-          return replace(...args);
-        };
-        return real;
-      };
+      const { busy, edits } = contested(name);
       const s = new ConfigMapInventory(
         busy,
         { namespace: 'poolsync', name },
@@ -156,7 +162,7 @@ for (const kind of KUBE_SERVERS) {
       await expect(s.writeInventory(record(['Queue/q', 'Queue/r']))).rejects.toThrow(
         'writing the inventory (ConfigMap poolsync/busy): changed by another writer between each read and write, 10 times in a row (HTTP 409 Conflict), so nothing was written: another poolsync repository, CI job or daemon replica whose --inventory is this ConfigMap, or anything else updating it (`kubectl -n poolsync get configmap busy -o yaml --show-managed-fields` names its writers). Try again once that writer is done',
       );
-      expect(edits).toBe(10);
+      expect(edits()).toBe(10);
       expect((await store('k.json', name).readInventory())?.addresses).toEqual(['Queue/q']);
     });
 
@@ -172,22 +178,11 @@ for (const kind of KUBE_SERVERS) {
         );
       await value(kc).write('{"run":1}');
       // Another writer changes the ConfigMap between each read and write of this one.
-      let edits = 0;
-      const busy = new KubeConfig();
-      busy.loadFromFile(k.kubeconfig);
-      busy.makeApiClient = <T extends ApiType>(api: ApiConstructor<T>): T => {
-        const real = KubeConfig.prototype.makeApiClient.call(busy, api) as T & CoreV1Api;
-        const replace = real.replaceNamespacedConfigMap.bind(real);
-        real.replaceNamespacedConfigMap = async (...args) => {
-          await edit(name, (cm) => void (cm.data = { ...cm.data, other: String(++edits) }));
-          return replace(...args);
-        };
-        return real;
-      };
+      const { busy, edits } = contested(name);
       await expect(value(busy).update(() => '{"run":2}')).rejects.toThrow(
         'writing ConfigMap poolsync/busy-value, key rollback.json: changed by another writer between each read and write, 10 times in a row (HTTP 409 Conflict), so nothing was written: another daemon replica sharing it, or anything else updating it (`kubectl -n poolsync get configmap busy-value -o yaml --show-managed-fields` names its writers). Try again once that writer is done',
       );
-      expect(edits).toBe(10);
+      expect(edits()).toBe(10);
       expect(await value(kc).read()).toBe('{"run":1}');
       expect((await stored(name))?.data?.other).toBe('10');
     });

@@ -95,15 +95,7 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
     const t = await setup();
     await t.served.embedded.setQueueActivity('q3', BUSY);
     await writeRepo(t.repo, C3_GONE);
-    const stopped = await interruptedWhen('still waiting: queue q3 has 2 runs', [
-      'apply',
-      t.repo,
-      '--auto-approve',
-      '--state-dir',
-      join(t.root, 'st'),
-      '--control-plane',
-      t.served.url,
-    ]);
+    const stopped = await interruptedWhen('still waiting: queue q3 has 2 runs', applyArgs(t));
     expect(stopped.sent).toBe(true);
     expect(stopped.code).toBe(1);
     // The repointing landed; the wait and the delete did not.
@@ -132,19 +124,21 @@ const Q3_REPOINTED: RepoSpec = {
   queues: { q3: { pool: 'p', clusters: ['c1'] } },
 };
 
-/** `poolsync apply` of the test's repository as a child process (to watch its output, or kill it). */
-function applyProcess(t: Awaited<ReturnType<typeof setup>>, ...args: string[]) {
-  return startCli([
-    'apply',
-    t.repo,
-    '--auto-approve',
-    '--state-dir',
-    join(t.root, 'st'),
-    '--control-plane',
-    t.served.url,
-    ...args,
-  ]);
-}
+/** `poolsync apply` of the test's repository to its served control plane, with `args`. */
+const applyArgs = (t: Awaited<ReturnType<typeof setup>>, ...args: string[]) => [
+  'apply',
+  t.repo,
+  '--auto-approve',
+  '--state-dir',
+  join(t.root, 'st'),
+  '--control-plane',
+  t.served.url,
+  ...args,
+];
+
+/** The apply as a child process (to watch its output, or kill it). */
+const applyProcess = (t: Awaited<ReturnType<typeof setup>>, ...args: string[]) =>
+  startCli(applyArgs(t, ...args));
 
 describe('a cluster delete when its wait ends (C9)', () => {
   it('a queue the plan repointed away, pointed back only to the cluster during the wait, refuses the delete', async () => {
