@@ -148,10 +148,14 @@ export function runGit(
     let stdout = '';
     let stderr = '';
     let stopped: 'time bound' | 'signal' | 'output' | null = null;
+    // What git said before it was stopped (a shell running it then says only "Terminated").
+    let saidBefore = '';
     const stop = (why: NonNullable<typeof stopped>) => {
+      if (stopped === null) saidBefore = stderr;
       stopped ??= why;
       try {
-        process.kill(-child.pid!, 'SIGKILL');
+        // SIGTERM, as execFile's bound sent: git removes its lock files on it.
+        process.kill(-child.pid!, 'SIGTERM');
       } catch {
         // Already gone.
       }
@@ -175,7 +179,7 @@ export function runGit(
     child.on('error', settle);
     child.on('close', (code) => {
       // What git said (gitError picks its lines), never the argv: a sync's is a shell script.
-      const said = stderr.trim();
+      const said = (stopped === null ? stderr : saidBefore).trim();
       if (stopped === 'time bound') return settle(new GitTimeout(timeoutMs, said));
       if (stopped === 'signal') return settle(o.signal!.reason as Error);
       if (stopped === 'output')
