@@ -160,8 +160,18 @@ describe('GitSource', () => {
       /^cannot fetch branch main of \S+: git fetch did not finish within 1\.0s and was stopped \(the remote stalled or is too slow\): check the URL, the network or a proxy; the bound is --git-timeout, 1\.0s \(docs\/daemon\.md#the-git-source\)$/,
     );
     const pack = Number(readFileSync(held, 'utf8'));
-    cleanup.add(() => void process.kill(pack));
-    // No git fetch is left running in the checkout (its upload-pack is the remote's to end).
+    // Running, not a zombie its reparenting left unreaped.
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    cleanup.add(() => void (alive(pack) && process.kill(pack)));
+    // Stopped with the fetch's process group: a local remote's upload-pack is in it.
+    await until('its upload-pack stopped', () => (alive(pack) ? null : true));
+    // No git fetch is left running in the checkout.
     const fetching = () =>
       readdirSync('/proc')
         .filter((p) => /^\d+$/.test(p))

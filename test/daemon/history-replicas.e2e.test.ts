@@ -120,17 +120,22 @@ async function elected(
 async function handLease(name: string, holder: string): Promise<void> {
   const path = `${kube.url}/apis/coordination.k8s.io/v1/namespaces/poolsync/leases/${name}`;
   const auth = { authorization: `Bearer ${kube.adminToken}` };
-  const lease = (await (await fetch(path, { headers: auth })).json()) as {
-    spec: Record<string, unknown>;
-  };
-  const now = new Date().toISOString().replace(/Z$/, '000Z');
-  lease.spec = { ...lease.spec, holderIdentity: holder, acquireTime: now, renewTime: now };
-  const put = await fetch(path, {
-    method: 'PUT',
-    headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify(lease),
-  });
-  expect(put.status).toBe(200);
+  // Read-modify-write, again on 409: the holder may renew it between the read and the write.
+  for (let attempt = 1; ; attempt++) {
+    const lease = (await (await fetch(path, { headers: auth })).json()) as {
+      spec: Record<string, unknown>;
+    };
+    const now = new Date().toISOString().replace(/Z$/, '000Z');
+    lease.spec = { ...lease.spec, holderIdentity: holder, acquireTime: now, renewTime: now };
+    const put = await fetch(path, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(lease),
+    });
+    if (put.status === 409 && attempt < 10) continue;
+    expect(put.status).toBe(200);
+    return;
+  }
 }
 
 async function historyOf(url: string, run?: string | number): Promise<string> {
