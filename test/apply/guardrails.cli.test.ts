@@ -23,6 +23,7 @@ import { openServedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 
 const PREVENT = '  annotations:\n    poolsync/prevent-destroy: "true"\n';
+const CONFIRM = '  annotations:\n    poolsync/confirm-destroy: "true"\n';
 
 function writeFolder(dir: string, files: Record<string, string>): void {
   rmSync(dir, { recursive: true, force: true });
@@ -84,6 +85,25 @@ function cli(url: string, env: NodeJS.ProcessEnv, state: string) {
     runInProcess([...args, '--control-plane', url, '--state-dir', state], env);
 }
 
+/** A repository folder and `poolsync` against a new `file:` control plane of its own. */
+function onFile(prefix: string) {
+  const root = tempFolder(prefix);
+  const url = `file:${join(root, 'cp.json')}`;
+  return {
+    root,
+    repo: join(root, 'repo'),
+    url,
+    run: cli(url, {}, join(root, 'state')),
+    /** The control plane's clusters, read through its own API. */
+    clusterNames: async () => {
+      const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+      const names = (await cp.listClusters()).map((c) => c.name).sort();
+      await cp.close();
+      return names;
+    },
+  };
+}
+
 describe.each(BACKENDS)('prevent-destroy kept in the inventory on $name', (backend) => {
   it('removing or renaming the protected manifest is a plan error naming it; state show says so; lifted by an applied commit, the delete plans', async () => {
     const b = await backend.start();
@@ -127,14 +147,8 @@ describe.each(BACKENDS)('prevent-destroy kept in the inventory on $name', (backe
 
 describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
   it('a removed confirm-destroy cluster plans, the plan says a person approves it, and apply --auto-approve is refused', async () => {
-    const root = tempFolder('poolsync-confirm-');
-    const repo = join(root, 'repo');
-    const url = `file:${join(root, 'cp.json')}`;
-    const run = cli(url, {}, join(root, 'state'));
-    writeFolder(
-      repo,
-      clusters({ a: '  annotations:\n    poolsync/confirm-destroy: "true"\n', b: '' }),
-    );
+    const { root, repo, url, run, clusterNames } = onFile('poolsync-confirm-');
+    writeFolder(repo, clusters({ a: CONFIRM, b: '' }));
     expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
     // A saved plan's line names the control plane given by flag: the file chooses none.
     const plain = join(root, 'plain.json');
@@ -161,22 +175,14 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
     expect(apply.stderr).toMatch(
       /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and --auto-approve is no approval\. Nothing was applied\./m,
     );
-    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
-    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
-    await cp.close();
+    expect(await clusterNames()).toEqual(['a', 'b']);
   });
 });
 
 describe('a saved plan is held to the inventory’s marks when applied', () => {
   it('a plan file edited to drop its confirm_destroy, its unkeyed seal made again, is refused: the inventory marks the cluster', async () => {
-    const root = tempFolder('poolsync-confirm-saved-');
-    const repo = join(root, 'repo');
-    const url = `file:${join(root, 'cp.json')}`;
-    const run = cli(url, {}, join(root, 'state'));
-    writeFolder(
-      repo,
-      clusters({ a: '  annotations:\n    poolsync/confirm-destroy: "true"\n', b: '' }),
-    );
+    const { root, repo, run, clusterNames } = onFile('poolsync-confirm-saved-');
+    writeFolder(repo, clusters({ a: CONFIRM, b: '' }));
     expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
     writeFolder(repo, clusters({ b: '' }));
     const saved = join(root, 'p3c.json');
@@ -191,16 +197,11 @@ describe('a saved plan is held to the inventory’s marks when applied', () => {
     expect(applied.stderr).toMatch(
       /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and a saved plan is no approval\. Nothing was applied\./m,
     );
-    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
-    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
-    await cp.close();
+    expect(await clusterNames()).toEqual(['a', 'b']);
   });
 
   it('a plan file whose delete the inventory now protects, its fingerprint and unkeyed seal made again, is refused as planning refuses it', async () => {
-    const root = tempFolder('poolsync-prevent-saved-');
-    const repo = join(root, 'repo');
-    const url = `file:${join(root, 'cp.json')}`;
-    const run = cli(url, {}, join(root, 'state'));
+    const { root, repo, run, clusterNames } = onFile('poolsync-prevent-saved-');
     writeFolder(repo, clusters({ a: '', b: '' }));
     expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
     writeFolder(repo, clusters({ b: '' }));
@@ -222,19 +223,13 @@ describe('a saved plan is held to the inventory’s marks when applied', () => {
       `Error: ${saved}: Cluster/a was applied with poolsync/prevent-destroy: "true" (the inventory keeps it), but this plan would delete it`,
     );
     expect(applied.stderr).toContain('Nothing was applied.');
-    const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
-    expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['a', 'b']);
-    await cp.close();
+    expect(await clusterNames()).toEqual(['a', 'b']);
   });
 });
 
 describe('import and export write the marks the inventory keeps', () => {
   it('forget, import, apply: the imported manifest carries prevent-destroy, so the apply keeps the mark; export writes both marks', async () => {
-    const root = tempFolder('poolsync-guard-import-');
-    const repo = join(root, 'repo');
-    const url = `file:${join(root, 'cp.json')}`;
-    const run = cli(url, {}, join(root, 'state'));
-    const CONFIRM = '  annotations:\n    poolsync/confirm-destroy: "true"\n';
+    const { root, repo, run } = onFile('poolsync-guard-import-');
     writeFolder(repo, clusters({ h1: PREVENT, h2: CONFIRM }));
     expect((await run('apply', repo, '--auto-approve')).code).toBe(0);
     writeFolder(repo, clusters({ h2: CONFIRM }));
@@ -256,9 +251,7 @@ describe('import and export write the marks the inventory keeps', () => {
     expect(readFileSync(join(out, 'clusters', 'h1.yaml'), 'utf8')).toContain(
       '  annotations:\n    poolsync/prevent-destroy: "true"\n',
     );
-    expect(readFileSync(join(out, 'clusters', 'h2.yaml'), 'utf8')).toContain(
-      '  annotations:\n    poolsync/confirm-destroy: "true"\n',
-    );
+    expect(readFileSync(join(out, 'clusters', 'h2.yaml'), 'utf8')).toContain(CONFIRM);
   });
 });
 
@@ -357,7 +350,6 @@ describe('the destroy budget in CI (issue 74 item 2)', () => {
 describe('guardrails of a --target plan count what it does (docs/plan.md, The destroy budget)', () => {
   const queue = (concurrency: number) =>
     `apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: batch\nspec:\n  pool: default\n  clusters: ["*"]\n  run_concurrency: ${concurrency}\n  action_concurrency: 1000\n`;
-  const CONFIRM = '  annotations:\n    poolsync/confirm-destroy: "true"\n';
 
   it('max_destroy: 1, two clusters removed and a queue updated: --target Queue/batch plans and applies; one cluster passes, both fail with 2', async () => {
     const root = tempFolder('poolsync-target-budget-');

@@ -14,19 +14,10 @@ import type { Plan } from '../../src/model/plan.js';
 import { runCli, startCli } from '../support/cli.js';
 import { cleanup } from '../support/cleanup.js';
 import { stopsWithThisProcess } from '../support/stops-with-this-process.js';
+import { poolManifest } from '../support/repo.js';
 import { tempFolder } from '../support/temp-folder.js';
 
-const POOL = `apiVersion: poolsync/v1
-kind: ClusterPool
-metadata:
-  name: gpu
-spec:
-  object_store_ref:
-    uri: s3://gpu/metadata
-  secret_store:
-    type: AWS_SECRETS_MANAGER
-    locator: us-east-1
-`;
+const POOL = poolManifest('gpu');
 const cluster = (name: string) =>
   `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: ${name}\nspec:\n  pool: gpu\n`;
 

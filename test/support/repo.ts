@@ -34,6 +34,9 @@ export function poolSpec(name: string): string {
   ].join('\n');
 }
 
+/** A ClusterPool manifest of `name`, as writeRepo writes it. */
+export const poolManifest = (name: string): string => doc('ClusterPool', name, poolSpec(name));
+
 /** Replaces the folder's manifests with the given spec (one file per kind). */
 export async function writeRepo(dir: string, spec: RepoSpec): Promise<string> {
   await rm(dir, { recursive: true, force: true });
@@ -42,7 +45,7 @@ export async function writeRepo(dir: string, spec: RepoSpec): Promise<string> {
     join(dir, 'poolsync.yaml'),
     `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: ${spec.prune ?? true}\nignore: []\n`,
   );
-  const pools = (spec.pools ?? []).map((p) => doc('ClusterPool', p, poolSpec(p)));
+  const pools = (spec.pools ?? []).map(poolManifest);
   const clusters = Object.entries(spec.clusters ?? {}).map(([name, c]) => {
     const { pool, enabled = true } = typeof c === 'string' ? { pool: c } : c;
     return doc('Cluster', name, `  pool: ${pool}\n  enabled: ${enabled}\n`);
