@@ -391,10 +391,18 @@ export function checkedDeletes(
  * watched; the clusters the plan takes away.
  */
 function indexClusterDeletes(plan: Plan) {
+  // One pass over the steps: what sets a queue's selector, what each wait watched, what leaves.
   const setsSelector = new Map<string, number[]>();
+  const watched = new Map<string, Set<string>>();
+  const leaving = new Set<string>();
   plan.steps.forEach((s, i) => {
     if (s.op === 'update_queue' || s.op === 'create_queue' || s.op === 'move_queue')
       (setsSelector.get(s.target) ?? setsSelector.set(s.target, []).get(s.target)!).push(i);
+    else if (s.op === 'wait_idle') {
+      const queues =
+        watched.get(s.args.cluster) ?? watched.set(s.args.cluster, new Set()).get(s.args.cluster)!;
+      for (const q of s.args.queues) queues.add(q);
+    } else if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.args.name);
   });
   const shown = newRouting();
   const until = { routing: newRouting(), steps: new Map<string, number[]>() };
@@ -411,14 +419,6 @@ function indexClusterDeletes(plan: Plan) {
       }
     } else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
   }
-  const watched = new Map<string, Set<string>>();
-  const leaving = new Set<string>();
-  for (const s of plan.steps)
-    if (s.op === 'wait_idle') {
-      const queues =
-        watched.get(s.args.cluster) ?? watched.set(s.args.cluster, new Set()).get(s.args.cluster)!;
-      for (const q of s.args.queues) queues.add(q);
-    } else if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.args.name);
   return { shown, until, watched, leaving, poolOf, created };
 }
 
