@@ -12,7 +12,7 @@ import {
   pick,
   sameContract,
 } from '../model/common.js';
-import type { LiveCluster, LiveQueue } from '../model/live.js';
+import type { LiveQueue } from '../model/live.js';
 import type { Plan, Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
@@ -226,13 +226,6 @@ async function moved(target: string, call: Promise<{ pool: string }>, pool: stri
   );
 }
 
-/** Cluster names by pool. */
-function namesByPool(clusters: readonly LiveCluster[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const c of clusters) (out.get(c.pool) ?? out.set(c.pool, []).get(c.pool)!).push(c.name);
-  return out;
-}
-
 /** Queue names by what their selector routes to: clusters it names, pools whose `*` it is. */
 interface Routing {
   byCluster: Map<string, Set<string>>;
@@ -290,9 +283,6 @@ export function checkedDeletes(
   let clusterIndex: ReturnType<typeof indexClusterDeletes> | null = null;
   const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
   const liveRouting = new WeakMap<LiveQueue[], Routing & { byName: Map<string, LiveQueue> }>();
-  // Read only for a `*` queue that may now route to leaving clusters alone.
-  const liveClusters = freshSharedRead(() => partOf(cp, 'clusters').listClusters());
-  const liveByPool = new WeakMap<LiveCluster[], Map<string, string[]>>();
   let causedBy: Map<string, Set<string>> | null = null;
   return {
     /**
@@ -306,7 +296,7 @@ export function checkedDeletes(
       const { name } = step.args;
       partOf(cp, 'queues', step.target);
       clusterIndex ??= indexClusterDeletes(plan);
-      const { shown, until, watched, leaving, poolOf, created } = clusterIndex;
+      const { shown, until, watched, leaving, poolOf } = clusterIndex;
       const pool = poolOf.get(step.target);
       const left = new Set(routedTo(shown, name, pool));
       // A queue routes as it was until the step setting its selector is done (one not ordered
@@ -321,22 +311,12 @@ export function checkedDeletes(
         for (const q of live) addRoute(routing, q.name, q);
         liveRouting.set(live, routing);
       }
-      const isLeaving = (cluster: string) => leaving.has(cluster);
-      // Its clusters now, named or (`*`) its pool's: all taken away by the plan. A `*` queue the
-      // plan creates may be left in a pool the plan empties (no work yet, none watched).
-      const onlyLeaving = async (q: LiveQueue) => {
-        if (q.clusters[0] !== '*') return q.clusters.length > 0 && q.clusters.every(isLeaving);
-        if (created.has(q.name)) return false;
-        const clusters = await liveClusters();
-        let byPool = liveByPool.get(clusters);
-        if (!byPool) liveByPool.set(clusters, (byPool = namesByPool(clusters)));
-        return (byPool.get(q.pool) ?? []).every(isLeaving);
-      };
-      const unshown: string[] = [];
-      for (const q of new Set(routedTo(routing, name, pool)))
-        if (!waited?.has(q) && (!left.has(q) || (await onlyLeaving(routing.byName.get(q)!))))
-          unshown.push(`Queue/${q}`);
-      unshown.sort();
+      const onlyLeaving = (q: LiveQueue) =>
+        q.clusters.length > 0 && q.clusters.every((c) => leaving.has(c));
+      const unshown = [...new Set(routedTo(routing, name, pool))]
+        .filter((q) => !waited?.has(q) && (!left.has(q) || onlyLeaving(routing.byName.get(q)!)))
+        .sort()
+        .map((q) => `Queue/${q}`);
       if (unshown.length > 0)
         throw new StepConflictError(
           `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
@@ -407,10 +387,8 @@ function indexClusterDeletes(plan: Plan) {
   const shown = newRouting();
   const until = { routing: newRouting(), steps: new Map<string, number[]>() };
   const poolOf = new Map<string, unknown>();
-  const created = new Set<string>();
   for (const c of plan.changes) {
     if (c.kind === 'Queue') {
-      if (c.before === null) created.add(c.name);
       const steps = setsSelector.get(c.address);
       for (const f of steps ? [c.after, c.caused_after] : [c.before]) addRoute(shown, c.name, f);
       if (steps) {
@@ -419,7 +397,7 @@ function indexClusterDeletes(plan: Plan) {
       }
     } else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
   }
-  return { shown, until, watched, leaving, poolOf, created };
+  return { shown, until, watched, leaving, poolOf };
 }
 
 /** The addresses the plan shows going with each delete (`caused_by`). */
