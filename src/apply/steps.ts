@@ -12,7 +12,7 @@ import {
   pick,
   sameContract,
 } from '../model/common.js';
-import type { LiveQueue } from '../model/live.js';
+import type { LiveCluster, LiveQueue } from '../model/live.js';
 import type { Plan, Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
@@ -226,6 +226,13 @@ async function moved(target: string, call: Promise<{ pool: string }>, pool: stri
   );
 }
 
+/** Cluster names by pool. */
+function namesByPool(clusters: readonly LiveCluster[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const c of clusters) (out.get(c.pool) ?? out.set(c.pool, []).get(c.pool)!).push(c.name);
+  return out;
+}
+
 /** Queue names by what their selector routes to: clusters it names, pools whose `*` it is. */
 interface Routing {
   byCluster: Map<string, Set<string>>;
@@ -283,20 +290,24 @@ export function checkedDeletes(
   let clusterIndex: ReturnType<typeof indexClusterDeletes> | null = null;
   const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
   const liveRouting = new WeakMap<LiveQueue[], Routing & { byName: Map<string, LiveQueue> }>();
+  // Read only for a `*` queue none of whose kept clusters it routes to now.
+  const liveClusters = freshSharedRead(() => partOf(cp, 'clusters').listClusters());
+  const liveByPool = new WeakMap<LiveCluster[], Map<string, string[]>>();
   let causedBy: Map<string, Set<string>> | null = null;
   return {
     /**
      * C9 at the moment it acts: before a cluster is deleted its queues are read again. One
      * routing to it now (naming it, or `*` in its pool) that the plan did not leave routing to
      * it was made or repointed since the plan; one now routing only to clusters the plan takes
-     * away that no wait of this cluster watched was narrowed since. Either's work would be
-     * lost, unwatched: refused.
+     * away that no wait of this cluster watched was narrowed since (a `*` queue: its pool cut
+     * down by another client to leaving clusters where the plan kept others). Either's work
+     * would be lost, unwatched: refused.
      */
     async cluster(step: StepOf<'delete_cluster'>): Promise<StepOutcome> {
       const { name } = step.args;
       partOf(cp, 'queues', step.target);
       clusterIndex ??= indexClusterDeletes(plan);
-      const { shown, until, watched, leaving, poolOf } = clusterIndex;
+      const { shown, until, watched, leaving, poolOf, kept } = clusterIndex;
       const pool = poolOf.get(step.target);
       const left = new Set(routedTo(shown, name, pool));
       // A queue routes as it was until the step setting its selector is done (one not ordered
@@ -311,12 +322,23 @@ export function checkedDeletes(
         for (const q of live) addRoute(routing, q.name, q);
         liveRouting.set(live, routing);
       }
-      const onlyLeaving = (q: LiveQueue) =>
-        q.clusters.length > 0 && q.clusters.every((c) => leaving.has(c));
-      const unshown = [...new Set(routedTo(routing, name, pool))]
-        .filter((q) => !waited?.has(q) && (!left.has(q) || onlyLeaving(routing.byName.get(q)!)))
-        .sort()
-        .map((q) => `Queue/${q}`);
+      const isLeaving = (cluster: string) => leaving.has(cluster);
+      const onlyLeaving = async (q: LiveQueue) => {
+        if (q.clusters[0] !== '*') return q.clusters.length > 0 && q.clusters.every(isLeaving);
+        // A pool the plan empties was shown so; one still routing to a cluster the plan keeps is
+        // as shown. Otherwise its pool's members now decide (health aside, as the plan's waits).
+        const keeps = kept.get(q.pool);
+        if (!keeps || q.available_clusters.some((c) => keeps.has(c))) return false;
+        const clusters = await liveClusters();
+        let byPool = liveByPool.get(clusters);
+        if (!byPool) liveByPool.set(clusters, (byPool = namesByPool(clusters)));
+        return (byPool.get(q.pool) ?? []).every(isLeaving);
+      };
+      const unshown: string[] = [];
+      for (const q of new Set(routedTo(routing, name, pool)))
+        if (!waited?.has(q) && (!left.has(q) || (await onlyLeaving(routing.byName.get(q)!))))
+          unshown.push(`Queue/${q}`);
+      unshown.sort();
       if (unshown.length > 0)
         throw new StepConflictError(
           `${step.target}: ${unshown.join(', ')} ${unshown.length === 1 ? 'routes' : 'route'} to it now and the plan did not show ${unshown.length === 1 ? 'it' : 'them'} ` +
@@ -387,6 +409,8 @@ function indexClusterDeletes(plan: Plan) {
   const shown = newRouting();
   const until = { routing: newRouting(), steps: new Map<string, number[]>() };
   const poolOf = new Map<string, unknown>();
+  // The clusters the plan leaves in their pool, untouched by a delete or move, by pool.
+  const kept = new Map<string, Set<string>>();
   for (const c of plan.changes) {
     if (c.kind === 'Queue') {
       const steps = setsSelector.get(c.address);
@@ -395,9 +419,14 @@ function indexClusterDeletes(plan: Plan) {
         addRoute(until.routing, c.name, c.before);
         until.steps.set(c.name, steps);
       }
-    } else if (c.kind === 'Cluster') poolOf.set(c.address, c.before?.pool);
+    } else if (c.kind === 'Cluster') {
+      const was = c.before?.pool;
+      poolOf.set(c.address, was);
+      if (typeof was === 'string' && c.after?.pool === was && !leaving.has(c.name))
+        (kept.get(was) ?? kept.set(was, new Set()).get(was)!).add(c.name);
+    }
   }
-  return { shown, until, watched, leaving, poolOf };
+  return { shown, until, watched, leaving, poolOf, kept };
 }
 
 /** The addresses the plan shows going with each delete (`caused_by`). */

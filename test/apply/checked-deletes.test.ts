@@ -129,6 +129,73 @@ describe('cluster deletes at the moment they act (C9)', () => {
     }
   });
 
+  const wildcard = (name: string, clusters: string[]) => ({
+    name,
+    pool: 'p',
+    clusters,
+    run_concurrency: 0,
+    action_concurrency: 0,
+    depth: 10000,
+    priority: 'medium' as const,
+    fairness: 'round_robin' as const,
+  });
+
+  it('a `*` queue of the pool goes on routing to the cluster kept: the deletes go ahead; once another client takes that away, it refuses them', async () => {
+    const { state, plan, deletes } = await retiring((cp) =>
+      cp.queues!.createQueue(wildcard('wild', ['*'])).then(() => {}),
+    );
+    const [g3, g4] = ['g3', 'g4'].map((n) => deletes.find((s) => s.args.name === n)!);
+    const cp = await openControlPlane(`file:${state}`, { env: {} });
+    try {
+      await checkedDeletes(cp, plan).cluster(g3!);
+      // Another client retires the cluster the plan keeps: `wild` now runs on leaving ones only.
+      await cp.clusters!.deleteCluster(KEPT);
+      await expect(checkedDeletes(cp, plan).cluster(g4!)).rejects.toThrow(
+        'Cluster/g4: Queue/wild routes to it now and the plan did not show it (changed since the plan, C9',
+      );
+      expect((await cp.clusters!.listClusters()).map((c) => c.name)).toContain('g4');
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('a queue the plan repoints to `*` in a pool it empties routes nowhere as shown: no delete is refused for it', async () => {
+    const root = await tempDir();
+    const state = join(root, 'cp.json');
+    const on = ['--control-plane', `file:${state}`, '--state-dir', join(root, 'state')];
+    // A cluster of another pool stays declared: a repository declaring no cluster prunes none.
+    const clusters = { g1: 'p', g2: 'p', k: 'o' };
+    const pools = ['p', 'o'];
+    const v1: RepoSpec = { pools, clusters, queues: { w: { pool: 'p', clusters: ['g1'] } } };
+    const applied = await runCli([
+      'apply',
+      await writeRepo(join(root, 'v1'), v1),
+      '--auto-approve',
+      ...on,
+    ]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const v2: RepoSpec = {
+      pools,
+      clusters: { k: 'o' },
+      queues: { w: { pool: 'p', clusters: ['*'] } },
+    };
+    const plan = await planAgainst(await writeRepo(join(root, 'v2'), v2), state);
+    const g2 = plan.steps.find(
+      (s): s is Extract<Step, { op: 'delete_cluster' }> =>
+        s.op === 'delete_cluster' && s.args.name === 'g2',
+    )!;
+    const cp = await openControlPlane(`file:${state}`, { env: {} });
+    try {
+      // The plan's update has run (as the executor may order it before this delete).
+      const { name, ...spec } = wildcard('w', ['*']);
+      await cp.queues!.updateQueue(name, spec);
+      expect(await checkedDeletes(cp, plan).cluster(g2)).toBeTruthy();
+      expect((await cp.clusters!.listClusters()).map((c) => c.name).sort()).toEqual(['g1', 'k']);
+    } finally {
+      await cp.close();
+    }
+  });
+
   it('a queue the plan left routing there among others, narrowed since to leaving clusters and watched by no wait, refuses it', async () => {
     const spec = { pool: 'p', run_concurrency: 0, action_concurrency: 0, depth: 10000 } as const;
     const both = { ...spec, priority: 'medium', fairness: 'round_robin' } as const;

@@ -234,6 +234,24 @@ const REGRESSIONS: Regression[] = [
       order: 'latest-first',
     },
   })),
+  ...onUnion({
+    name: 'a `*` queue created in a pool whose one cluster the plan deletes: the delete goes ahead, the queue routing nowhere as the plan showed',
+    fixed:
+      'apply/steps.ts checkedDeletes (29 Nov, seed -499550873): a `*` queue is judged by its pool’s clusters at the delete only where the plan keeps one of them; judged by them alone, the delete was refused (CONFLICT: Queue/q0 routes to it now)',
+    case: {
+      history: [{ op: 'cluster', name: 'c0', pool: 0 }],
+      repo: {
+        prune: true,
+        pools: [],
+        clusters: [],
+        queues: [{ ...declaredQueue('q0'), wildcard: true }],
+        conamed: [],
+        defaultQueue: null,
+        settings: [],
+        absentDefault: false,
+      },
+    },
+  }),
 ];
 
 describe('plan equals apply: shrunk counterexamples', () => {
