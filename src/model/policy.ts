@@ -14,6 +14,11 @@ export interface PolicyFinding {
   address?: string;
   /** Where that object is declared, `file:line` (relative to the repository folder). */
   location?: string;
+  /**
+   * The set it is from when not the plan's own (the daemon's `policies of the last applied commit
+   * 0a1b2c3d4e5f`); not in the failures' digest, so a pull request's approval still names them.
+   */
+  set?: string;
 }
 
 /** A listed owner's release of a policy set's failures (docs/policies.md, Owners). */
@@ -50,6 +55,17 @@ export interface PolicyReport {
   refused?: string;
   /** Why the pull request's approval comments could not be read (the forge's words): none counts. */
   unread?: string;
+  /**
+   * The daemon's: the policies of the commit it last applied judged the plan too (docs/policies.md,
+   * Where policies come from). `set`: what they were, evaluated beside the loaded commit's; `same`:
+   * the same files, evaluated once; `only`: the loaded commit configures none, so the report is
+   * theirs. `owners`: the owners are that commit's, the loaded commit listing others.
+   */
+  lastApplied?: {
+    commit: string;
+    set: { source: string; files: number; rules: number } | 'same' | 'only';
+    owners: boolean;
+  };
 }
 
 /** The verdict a plan's policies give apply: `pass`, `approved` (an owner released it), or not. */

@@ -6,11 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_CONFIG_FILE } from '../manifests/walk.js';
 import type { RepoConfig } from '../model/desired.js';
 import { baseConfig, pullRequestBase, type Opening } from '../ops/open-target.js';
+import { CORE_SCHEMA, load } from '../util/js-yaml.js';
 import { UserError } from '../util/user-error.js';
 import type { PolicySet } from './evaluate.js';
 
@@ -58,6 +59,36 @@ export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
   if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners, origin };
   const at = { kind: 'commit' as const, repo: where.root, commit: base.commit!, path: where.path };
   return { source, at, owners, origin };
+}
+
+/**
+ * `policies:` of the poolsync.yaml of `commit` in the clone `repo` (config folder `configPath`
+ * there, '' at its root), read with Git as a pull request's base is; undefined when it configures
+ * none; a string: why it cannot be read.
+ */
+export async function committedPolicies(
+  repo: string,
+  configPath: string,
+  commit: string,
+): Promise<RepoConfig['policies'] | string> {
+  const file = posix.join(configPath, REPO_CONFIG_FILE);
+  const git = (args: string[]) =>
+    promisify(execFile)('git', args, { cwd: repo, maxBuffer: 4 * 1024 * 1024 });
+  let text: string;
+  try {
+    if ((await git(['ls-tree', commit, '--', file])).stdout.trim() === '') return undefined;
+    text = (await git(['show', `${commit}:${file}`])).stdout;
+  } catch (err) {
+    const said = (err as { stderr?: string }).stderr?.trim().split('\n')[0] ?? '';
+    return `${file} of commit ${commit.slice(0, 12)} cannot be read with Git in ${repo}${said ? ` (${said})` : ''}`;
+  }
+  let doc: unknown = null;
+  try {
+    doc = load(text, { schema: CORE_SCHEMA });
+  } catch {
+    // A commit the daemon applied had a valid poolsync.yaml: none configured, as for the base's.
+  }
+  return readPolicies(doc);
 }
 
 /** What configured the policies, named when OPA is missing (findOpa). */

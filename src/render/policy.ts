@@ -13,10 +13,30 @@ import { code, markdownText } from './markdown.js';
 export const NO_OWNER =
   'the policy set lists no owner; fix the plan, or add `owners` under `policies` in poolsync.yaml (`--policy-owners` for the daemon)';
 
-/** `policies/ (base branch): 3 rules in 2 files`. */
+/**
+ * `policies/ (base branch): 3 rules in 2 files`; with the daemon's last applied commit's set
+ * beside it, `policies: 1 rule in 1 file, and policies of the last applied commit 0a1b2c3d4e5f: …`.
+ */
 function setName(r: PolicyReport): string {
   const from = r.from === 'base' ? ' (base branch)' : '';
-  return `${r.source}${from}: ${plural(r.rules, 'rule')} in ${plural(r.files, 'file')}`;
+  const counts = (s: { rules: number; files: number }) =>
+    `${plural(s.rules, 'rule')} in ${plural(s.files, 'file')}`;
+  const applied = r.lastApplied;
+  if (!applied) return `${r.source}${from}: ${counts(r)}`;
+  const of = `of the last applied commit ${applied.commit.slice(0, 12)}`;
+  if (applied.set === 'only')
+    return `${r.source} ${of} (this commit configures none): ${counts(r)}`;
+  const also =
+    applied.set === 'same' ? '' : `, and ${applied.set.source} ${of}: ${counts(applied.set)}`;
+  return `${r.source}${from}: ${counts(r)}${also}`;
+}
+
+/** `alice, bob`, saying when they are the last applied commit's (a commit never names its own). */
+function ownersOf(r: PolicyReport): string {
+  const listed = r.owners.join(', ');
+  const applied = r.lastApplied;
+  if (!applied?.owners) return listed;
+  return `${listed}, as the last applied commit ${applied.commit.slice(0, 12)} lists them: the owners a commit lists approve from the commit after it`;
 }
 
 /** One line: what the policies decided (plan's last line, /status, logs). */
@@ -31,14 +51,14 @@ export function policySummary(r: PolicyReport): string {
     return `Policies of ${setName(r)}: ${counts}; the failures are approved by ${r.approval!.by} (${r.approval!.why})`;
   if (v === 'deny')
     return r.owners.length > 0
-      ? `Policies of ${setName(r)}: ${counts}: apply is blocked until an owner of the policies approves (${r.owners.join(', ')})`
+      ? `Policies of ${setName(r)}: ${counts}: apply is blocked until an owner of the policies approves (${ownersOf(r)})`
       : `Policies of ${setName(r)}: ${counts}: apply is blocked, and nobody can approve: ${NO_OWNER}`;
   return `Policies of ${setName(r)}: ${counts}: passed`;
 }
 
 function where(f: PolicyFinding): string {
   const at = f.location ?? f.address;
-  return at ? ` (${at})` : '';
+  return `${at ? ` (${at})` : ''}${f.set ? ` (${f.set})` : ''}`;
 }
 
 /** The text block under a plan: each failure and warning, then the summary line. */
@@ -66,7 +86,7 @@ export function policyMarkdown(r: PolicyReport): string {
     lines.push('', '| | rule | message | where |', '| --- | --- | --- | --- |');
     for (const [level, f] of rows)
       lines.push(
-        `| ${level} | ${code(f.rule)} | ${cell(f.msg)} | ${f.location || f.address ? cell(f.location ?? f.address!) : ''} |`,
+        `| ${level} | ${code(f.rule)} | ${cell(f.msg)} | ${cell([f.location ?? f.address, f.set].filter(Boolean).join(', '))} |`,
       );
   }
   if (r.refused) lines.push('', markdownText(`An approval was refused: ${r.refused}.`));

@@ -83,7 +83,7 @@ describe('the daemon’s policy stage without OPA', () => {
     mkdirSync(join(repo, 'pol'));
     writeFileSync(join(repo, 'pol', 'a.rego'), 'package main\n');
     follow(desired, { dir: repo, commit: null });
-    const report = await run({} as Plan, desired);
+    const report = await run({} as Plan, desired, null);
     expect(report?.error).toMatch(
       /^poolsync\.yaml:4: policies\.path 'pol' needs the Open Policy Agent and none was found/,
     );

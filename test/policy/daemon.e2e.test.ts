@@ -457,6 +457,71 @@ describe.skipIf(opaMissing)(
       expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
     });
 
+    it('a merged commit that drops a deny rule and lists another owner beside the change it denied is judged by the last applied commit’s policies and owners too; applied, the relaxed set judges the next commit', async () => {
+      const WARN = 'warn contains "batch is watched" if false\n';
+      const strict = withMinimum(600);
+      const rego = strict['policies/minimum.rego']!;
+      const relaxed = (n: number) => ({
+        ...withMinimum(n),
+        'poolsync.yaml': strict['poolsync.yaml']!.replace('owners: [alice]', 'owners: [mallory]'),
+        'policies/minimum.rego': `package main\n\n${WARN}`,
+      });
+      const repo = new TestRepo();
+      const first = repo.commit({ ...strict, 'policies/minimum.rego': `${rego}\n${WARN}` }, '1');
+      const { daemon, cp } = await start(repo);
+      expect(await status(daemon)).toMatchObject({ outcome: 'applied', appliedCommit: first });
+
+      // 2: the deny rule removed, mallory the owner, and the change the old rule denies.
+      repo.commit(relaxed(300), '2: relax the policy and lower batch');
+      await reconcile(daemon);
+      const held = await status(daemon);
+      const short = first.slice(0, 12);
+      expect(held.outcome).toBe('waiting_for_approval');
+      expect(held.policies).toMatchObject({
+        deny: [
+          {
+            msg: 'Queue/batch runs fewer than 500 at once',
+            set: `policies of the last applied commit ${short}`,
+          },
+        ],
+        owners: ['alice'],
+      });
+      expect(held.lastRun!.message).toBe(
+        `Policies of policies: 1 rule in 1 file, and policies of the last applied commit ${short}: 2 rules in 1 file: 1 failure, 0 warnings: apply is blocked until an owner of the policies approves (alice, as the last applied commit ${short} lists them: the owners a commit lists approve from the commit after it)`,
+      );
+      const page = await (await fetch(`${daemon.url}/`)).text();
+      expect(page).toContain(
+        `FAIL deny: Queue/batch runs fewer than 500 at once (queues/batch.yaml:1) (policies of the last applied commit ${short})`,
+      );
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
+
+      const env = { ...process.env, POOLSYNC_ADMIN_TOKEN: ADMIN, NO_COLOR: '' };
+      const approve = (as: string) =>
+        runInProcess(
+          ['approve', '--policies', held.policies!.failures!, '--reason', 'migration'].concat([
+            '--as',
+            as,
+            '--daemon',
+            daemon.url,
+          ]),
+          env,
+        );
+      const mallory = await approve('mallory');
+      expect(mallory.stderr).toContain('mallory is not an owner of the policies');
+      expect((await approve('alice')).code).toBe(0);
+      await until('the approved commit applied', async () =>
+        (await status(daemon)).outcome === 'applied' ? true : null,
+      );
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(300);
+
+      // 3: the relaxed set is the last applied commit's now: a lower batch goes without approval.
+      const third = repo.commit(relaxed(200), '3: lower batch again');
+      await reconcile(daemon);
+      expect(await status(daemon)).toMatchObject({ outcome: 'applied', appliedCommit: third });
+      expect((await status(daemon)).policies).toMatchObject({ deny: [], owners: ['mallory'] });
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(200);
+    });
+
     it('an approval is used once: approving again after its run applied is refused and keeps the first; a rollback and resume hold the head again; a digest given as a fingerprint is said to be one', async () => {
       const repo = new TestRepo();
       repo.commit(withMinimum(600), 'A: 600');

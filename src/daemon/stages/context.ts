@@ -163,8 +163,11 @@ export interface PolicyCheck {
    * requests use.
    */
   follow(desired: DesiredState, at: SourceSnapshot): void;
-  /** The report of `plan` by the set last followed; null: none configured. */
-  run(plan: Plan, desired: DesiredState): Promise<PolicyReport | null>;
+  /**
+   * The report of `plan` by the set last followed and, when `applied` (the commit last applied)
+   * is another commit, by its set too; null: none configured.
+   */
+  run(plan: Plan, desired: DesiredState, applied: string | null): Promise<PolicyReport | null>;
 }
 
 /** What outlives one run: frozen, replaced (never written) by each stage's `Staged.remember`. */

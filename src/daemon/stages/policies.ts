@@ -4,10 +4,17 @@
  * OPA. The result goes to /status and the metrics; the gate holds a plan they deny until an
  * owner approves exactly its failures, and one they cannot evaluate never goes on.
  */
-import { join, relative, sep } from 'node:path';
+import { execFile } from 'node:child_process';
+import { join, posix, relative, sep } from 'node:path';
+import { promisify } from 'node:util';
 import type { Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
-import { policyVerdict, type PolicyReport } from '../../model/policy.js';
+import {
+  failuresDigest,
+  policyVerdict,
+  type PolicyFinding,
+  type PolicyReport,
+} from '../../model/policy.js';
 import { policySummary } from '../../render/policy.js';
 import {
   DEFAULT_LIMITS,
@@ -16,6 +23,7 @@ import {
   type PolicySet,
 } from '../../policy/evaluate.js';
 import { findOpa, opaMemoryMiB } from '../../policy/opa.js';
+import { committedPolicies } from '../../policy/source.js';
 import { UserError } from '../../util/user-error.js';
 import { REPO_CONFIG_FILE } from '../../manifests/walk.js';
 import type { Env } from '../../util/env.js';
@@ -34,7 +42,8 @@ export async function policyStage(
   if (!check) return { value: null };
   // Nothing to apply, nothing to judge: a poll of an in-sync repository starts no OPA.
   if (classify(plan) === 'no_changes') return { value: null, status: { policies: null } };
-  const report = await ctx.timed('policies', () => check.run(plan, desired));
+  const applied = ctx.state.appliedCommit;
+  const report = await ctx.timed('policies', () => check.run(plan, desired, applied));
   if (report === null) return { value: null, status: { policies: null } };
   const approved = ctx.o.policyApprovals?.of(report);
   const shown = approved ? { ...report, approval: approved } : report;
@@ -68,7 +77,11 @@ export function policyGate(report: PolicyReport | null, commit: string | null): 
  * `--policies` and no OPA the daemon does not start; a poolsync.yaml policy set without OPA fails
  * each run, closed.
  */
-export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source, 'tip'>) {
+export function unitPolicies(
+  config: DaemonConfig,
+  env: Env,
+  source: Pick<Source, 'tip' | 'reach'>,
+) {
   const given = config.policies;
   if (given?.dir) findOpa(given.opa ?? undefined, env);
   const limits = { ...DEFAULT_LIMITS, memoryMiB: opaMemoryMiB(env) };
@@ -137,16 +150,55 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
       },
     );
   };
+  /** The followed commit's clone and config folder there (posix): where a commit's files are read. */
+  let followed: { repo: string; config: string; commit: string } | null = null;
+  /**
+   * The report of `plan` by the followed set, and by the set of `applied` (the commit last
+   * applied) when that is another commit: a merged commit's own policies and owners take effect
+   * for the commits after it, never for itself (docs/policies.md, the daemon).
+   */
+  const judged = async (plan: Plan, desired: DesiredState, applied: string | null) => {
+    const at = followed;
+    if (applied === null || at === null || applied === at.commit)
+      return base ? evaluate(base, plan, desired, branch) : null;
+    const configured = await (source.reach?.(applied) ?? Promise.resolve()).then(
+      () => committedPolicies(at.repo, at.config, applied),
+      (err: unknown) => (err as Error).message,
+    );
+    if (typeof configured === 'string')
+      return failedReport(
+        base ?? { source: REPO_CONFIG_FILE, owners: [], at: { kind: 'folder', dir: '.' } },
+        `the policies of the last applied commit ${applied.slice(0, 12)} cannot be read (${configured}): they judge each plan beside the loaded commit's, so the run fails closed; make that commit fetchable again (a branch or tag holding it), or give the daemon --policies`,
+      );
+    // Its owners, when poolsync.yaml names them: with --policies, none listed there is none.
+    const owners = given?.owners ? null : (configured?.owners ?? (given?.dir ? [] : null));
+    let earlier: PolicySet | null = null;
+    if (configured && !given?.dir) {
+      const path = posix.join(at.config, configured.path).replace(/^\.$/, '');
+      const place = { kind: 'commit' as const, repo: at.repo, commit: applied, path };
+      const same = pinned?.at.kind === 'commit' && (await sameFiles(pinned.at, place));
+      if (!same) earlier = { source: configured.path, at: place, owners: configured.owners ?? [] };
+    }
+    if (earlier === null && owners === null)
+      return base ? evaluate(base, plan, desired, branch) : null;
+    const loaded = base ? await evaluate(base, plan, desired, branch) : null;
+    const theirs = earlier ? await evaluate(earlier, plan, desired, branch) : null;
+    return judgedBoth(loaded, theirs, applied, owners);
+  };
   const check: PolicyCheck = {
     follow: (desired, { dir, commit, root }) => {
+      followed =
+        commit !== null && root
+          ? { repo: root, config: posixPath(relative(root, dir)), commit }
+          : null;
       base = setOf(desired.config.policies, dir);
       const at = base?.at;
       // A watched folder has no commit; `--policies` (no root) is read where it is.
       const git = at?.kind === 'folder' && at.root !== undefined && commit !== null && root;
-      const path = git ? relative(root, at.dir).split(sep).join('/') : '';
+      const path = git ? posixPath(relative(root, at.dir)) : '';
       pinned = git ? { ...base!, at: { kind: 'commit', repo: root, commit, path } } : base;
     },
-    run: async (plan, desired) => (base ? evaluate(base, plan, desired, branch) : null),
+    run: judged,
   };
   /** `head`: the pull request's branch, for `data.poolsync.branch`. */
   const pullRequest = (plan: Plan, desired: DesiredState, head: string | null) => {
@@ -168,3 +220,73 @@ export function unitPolicies(config: DaemonConfig, env: Env, source: Pick<Source
 /** Why a pull request's plan is not checked when its policies are not known. */
 const closed =
   'the policies that check pull requests are not known (a pull request never chooses its own), so this plan fails closed';
+
+const posixPath = (path: string) => path.split(sep).join('/');
+
+/** Whether two commits' policy folders are the same tree (Git's object id): evaluated once. */
+async function sameFiles(
+  a: { repo: string; commit: string; path: string },
+  b: { commit: string; path: string },
+): Promise<boolean> {
+  const id = (p: { commit: string; path: string }) =>
+    promisify(execFile)('git', ['rev-parse', '--verify', '--quiet', `${p.commit}:${p.path}`], {
+      cwd: a.repo,
+    }).then(
+      ({ stdout }) => stdout.trim(),
+      () => null,
+    );
+  const [x, y] = await Promise.all([id(a), id(b)]);
+  return x !== null && x === y;
+}
+
+/**
+ * One report of the loaded commit's set (`loaded`; null: it configures none) and the last applied
+ * commit's (`earlier`; null: the same files, evaluated once), whose failures carry where they are
+ * from; `owners`: that commit's, when they are the ones who approve (null: the loaded set's).
+ */
+function judgedBoth(
+  loaded: PolicyReport | null,
+  earlier: PolicyReport | null,
+  commit: string,
+  owners: string[] | null,
+): PolicyReport | null {
+  const label = `policies of the last applied commit ${commit.slice(0, 12)}`;
+  const tagged = (found: PolicyFinding[], own: PolicyFinding[]) =>
+    found
+      .filter(
+        (f) => !own.some((o) => o.rule === f.rule && o.msg === f.msg && o.address === f.address),
+      )
+      .map((f) => ({ ...f, set: label }));
+  const failed =
+    earlier && (earlier.error ?? (earlier.rules === 0 ? '0 policies evaluated' : undefined));
+  let report: PolicyReport;
+  let set: NonNullable<PolicyReport['lastApplied']>['set'];
+  if (loaded && earlier) {
+    const deny = [...loaded.deny, ...tagged(earlier.deny, loaded.deny)];
+    const warn = [...loaded.warn, ...tagged(earlier.warn, loaded.warn)];
+    report = { ...loaded, deny, warn, elapsed_ms: loaded.elapsed_ms + earlier.elapsed_ms };
+    set = { source: earlier.source, files: earlier.files, rules: earlier.rules };
+  } else if (earlier) {
+    const { error: _, ...own } = earlier;
+    report = {
+      ...own,
+      from: 'folder',
+      deny: tagged(earlier.deny, []),
+      warn: tagged(earlier.warn, []),
+    };
+    set = 'only';
+  } else if (loaded) {
+    report = loaded;
+    set = 'same';
+  } else return null;
+  if (report.error === undefined && failed) report = { ...report, error: `${label}: ${failed}` };
+  const moved = owners !== null && owners.join('\n') !== report.owners.join('\n');
+  if (set === 'same' && !moved) return report;
+  const { failures: _digest, ...rest } = report;
+  const both = {
+    ...rest,
+    owners: owners ?? report.owners,
+    lastApplied: { commit, set, owners: moved },
+  };
+  return both.deny.length > 0 ? { ...both, failures: failuresDigest(both) } : both;
+}
