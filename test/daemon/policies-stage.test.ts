@@ -165,6 +165,25 @@ describe('a pull request before a run has loaded the followed branch', () => {
   });
 });
 
+describe('a run judged by the policies of the commit last applied too', () => {
+  it('fails closed, saying what to do, when that commit cannot be read', async () => {
+    const { source } = await branchSource({
+      'poolsync.yaml': WITH_POLICIES,
+      'policies/deny.rego': DENY_ALL,
+    });
+    const { follow, run } = unitPolicies(gitConfig(), noOpa(), source);
+    const { config } = await readRepoConfig(source.last!.dir);
+    follow({ config } as DesiredState, source.last!);
+    const gone = 'f'.repeat(40);
+    const report = await run({} as Plan, { config } as DesiredState, gone);
+    expect(report?.error).toMatch(
+      new RegExp(
+        `^the policies of the last applied commit ${gone.slice(0, 12)} cannot be read \\(commit ${gone} is neither in the checkout nor fetchable from .+\\): they judge each plan beside the loaded commit's, so the run fails closed; make that commit fetchable again \\(a branch or tag holding it\\), or give the daemon --policies$`,
+      ),
+    );
+  });
+});
+
 describe('pull requests checked at once before the first run', () => {
   /** A head whose poolsync.yaml names the policy folder `path`, owned by `owner`. */
   const policiesIn = (path: string, owner: string) => ({

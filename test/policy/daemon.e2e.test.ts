@@ -522,6 +522,23 @@ describe.skipIf(opaMissing)(
       expect((await cp.getQueue('batch')).run_concurrency).toBe(200);
     });
 
+    it('a merged commit that drops poolsync.yaml policies beside a change they deny is held by the last applied commit’s set alone', async () => {
+      const repo = new TestRepo();
+      const first = repo.commit(withMinimum(600), '1');
+      const { daemon, cp } = await start(repo);
+      expect((await status(daemon)).outcome).toBe('applied');
+      const m = manifests({ batchRunConcurrency: 300 });
+      repo.commit({ ...m, 'policies/minimum.rego': null }, '2: no policies, lower batch');
+      await reconcile(daemon);
+      const held = await status(daemon);
+      const short = first.slice(0, 12);
+      expect(held.outcome).toBe('waiting_for_approval');
+      expect(held.lastRun!.message).toBe(
+        `Policies of policies of the last applied commit ${short} (this commit configures none): 1 rule in 1 file: 1 failure, 0 warnings: apply is blocked until an owner of the policies approves (alice)`,
+      );
+      expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
+    });
+
     it('an approval is used once: approving again after its run applied is refused and keeps the first; a rollback and resume hold the head again; a digest given as a fingerprint is said to be one', async () => {
       const repo = new TestRepo();
       repo.commit(withMinimum(600), 'A: 600');
