@@ -4,7 +4,7 @@
  * (schemas/apply-result.schema.json, docs/apply.md#json-output).
  */
 import { escapeJsonForTerminal, escapeTerminal as esc } from '../util/terminal-text.js';
-import type { Plan, Step } from '../model/plan.js';
+import type { Plan, Step, WaitWhy } from '../model/plan.js';
 import { emptyCounts, type PlanCounts } from '../plan/counts.js';
 import type {
   AppliedChange,
@@ -104,12 +104,26 @@ type EventOf<T extends ApplyEvent['type']> = Extract<ApplyEvent, { type: T }>;
 // VERB's words by index, not destructured: an array iterator a line where not optimised.
 function startedLine(e: EventOf<'step_started'>): string {
   const verb = VERB[e.step.op][0];
+  const s = e.step;
   const what =
-    e.step.op === 'wait_idle' || e.step.op === 'wait_drained'
-      ? ` queues ${e.step.args.queues.map(esc).join(', ')}`
-      : '';
-  return `${esc(e.step.target)}: ${verb}${what}... [${e.step.id}]`;
+    s.op === 'wait_idle'
+      ? ` queues ${s.args.queues.map((q) => esc(q) + watchedWords(s.args.why?.[q])).join(', ')}`
+      : s.op === 'wait_drained'
+        ? ` queues ${s.args.queues.map(esc).join(', ')}`
+        : '';
+  return `${esc(s.target)}: ${verb}${what}... [${s.id}]`;
 }
+
+/** Why a cluster's wait watches a queue; nothing for a plan saved before plans said so. */
+const WATCHED: Record<WaitWhy, string> = {
+  co_named: 'its co-named queue',
+  only_leaving: 'routed only to clusters this plan takes away',
+  recorded: 'watched by an earlier apply that stopped waiting',
+  wildcard: '`*` of its pool, which this plan empties',
+  retired: 'retired in its pool',
+};
+const watchedWords = (why: WaitWhy | undefined) =>
+  why && Object.hasOwn(WATCHED, why) ? ` (${WATCHED[why]})` : '';
 
 function finishedLine(e: EventOf<'step_finished'>, colors: Colors): string {
   const noun = VERB[e.step.op][1];

@@ -77,6 +77,13 @@ export interface Change {
   unverified?: Reason | string | null;
 }
 
+/**
+ * Why a cluster's wait watches a queue (docs/apply.md, Waits): its co-named queue moving with it,
+ * one routing only to clusters the plan takes away, one an earlier apply's cut-short wait
+ * recorded (`cluster_waits`), a `*` queue of the pool the plan empties, a retired one of its pool.
+ */
+export type WaitWhy = 'co_named' | 'only_leaving' | 'recorded' | 'wildcard' | 'retired';
+
 /** Each step carries everything the executor needs, so a saved plan runs without re-planning. */
 export type StepOp =
   | { op: 'create_pool'; args: { name: string; contract: PoolContract } }
@@ -86,7 +93,7 @@ export type StepOp =
   | { op: 'delete_cluster'; args: { name: string } }
   | { op: 'create_queue'; args: QueueSpec & { name: string } }
   | { op: 'update_queue'; args: QueueSpec & { name: string } }
-  | { op: 'wait_idle'; args: { queues: string[]; cluster: string } }
+  | { op: 'wait_idle'; args: { queues: string[]; cluster: string; why?: Record<string, WaitWhy> } }
   | { op: 'set_assignment'; args: AssignmentKey & { pool: string } }
   | { op: 'delete_assignment'; args: AssignmentKey }
   | { op: 'drain_queue'; args: { name: string } }

@@ -43,7 +43,7 @@ import { poolBlocked, poolBlockedReason } from './pools-and-clusters.js';
 import { isAscending } from '../util/sorted.js';
 import { sameStrings } from '../util/same-json.js';
 import type { DesiredQueue } from '../model/desired.js';
-import type { FieldDiff, Reason, Change, PlanWarning } from '../model/plan.js';
+import type { FieldDiff, Reason, Change, PlanWarning, WaitWhy } from '../model/plan.js';
 
 /** The queue pass: each queue's decision, by name, sorted. */
 export function planQueues(ix: PlanIndex, pc: PoolsAndClusters) {
@@ -921,21 +921,26 @@ function emptySelector(form: Change['after']): boolean {
  * the wait ends. A co-named queue only ever routed to its own cluster (Q4). A queue an earlier
  * apply's wait for the same delete watched is watched again (docs/apply.md, Waits).
  */
-export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, Map<string, WaitWhy>> {
+  const out = new Map<string, Map<string, WaitWhy>>();
   const poolEmptied = new Map<string, boolean>();
   const retired = new Map<string, string[]>();
   for (const c of [...gone.deletedClusters, ...gone.movedClusters]) {
-    const queues: string[] = [];
-    if (gone.movedClusters.has(c) && ctx.lQueues.get(c)?.cluster_managed) queues.push(c);
+    // The first reason found is the one said.
+    const queues = new Map<string, WaitWhy>();
+    const watch = (q: string, why: WaitWhy) => {
+      if (!queues.has(q)) queues.set(q, why);
+    };
+    if (gone.movedClusters.has(c) && ctx.lQueues.get(c)?.cluster_managed) watch(c, 'co_named');
     for (const q of ctx.lQueuesByCluster.get(c) ?? []) {
       const live = ctx.lQueues.get(q)!;
-      if (live.clusters.every((n) => leaves(gone, n))) queues.push(q);
+      if (live.clusters.every((n) => leaves(gone, n))) watch(q, 'only_leaving');
     }
     // Watched by an earlier apply's wait for this delete, cut short: repointed since, its runs
     // may still be on this cluster (the inventory's cluster_waits).
     if (gone.deletedClusters.has(c))
-      for (const q of ctx.live.cluster_waits?.[c] ?? []) if (ctx.lQueues.has(q)) queues.push(q);
+      for (const q of ctx.live.cluster_waits?.[c] ?? [])
+        if (ctx.lQueues.has(q)) watch(q, 'recorded');
     const pool = ctx.lClusters.get(c)?.pool;
     if (pool !== undefined) {
       let emptied = poolEmptied.get(pool);
@@ -943,7 +948,7 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
         emptied = (ctx.lClustersByPool.get(pool) ?? []).every((n) => leaves(gone, n));
         poolEmptied.set(pool, emptied);
       }
-      if (emptied) for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) queues.push(q);
+      if (emptied) for (const q of ctx.lWildcardQueuesByPool.get(pool) ?? []) watch(q, 'wildcard');
       let retiredHere = retired.get(pool);
       if (retiredHere === undefined) {
         retiredHere = (ctx.lQueuesByPool.get(pool) ?? []).filter((q) => {
@@ -952,9 +957,9 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, string[]> {
         });
         retired.set(pool, retiredHere);
       }
-      queues.push(...retiredHere);
+      for (const q of retiredHere) watch(q, 'retired');
     }
-    out.set(c, [...new Set(queues)].sort());
+    out.set(c, queues);
   }
   return out;
 }

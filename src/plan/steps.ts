@@ -168,8 +168,13 @@ function addLeavingNodes(b: StepBuild): void {
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
     const drained = drainedWith(name);
-    const idle = (waitFor.get(name) ?? []).filter((q) => !drained || q !== name);
-    if (idle.length > 0) g.add('wait', name, 'wait_idle', { queues: idle, cluster: name });
+    const watched = [...(waitFor.get(name) ?? [])].filter(([q]) => !drained || q !== name);
+    if (watched.length > 0) {
+      watched.sort(([a], [b]) => (a < b ? -1 : 1));
+      const queues = watched.map(([q]) => q);
+      const why = Object.fromEntries(watched);
+      g.add('wait', name, 'wait_idle', { queues, cluster: name, why });
+    }
     if (drained) {
       g.add('drain', name, 'drain_queue', { name });
       g.add('waitDrained', name, 'wait_drained', { queues: [name] }, address('Cluster', name));

@@ -24,6 +24,19 @@ const step = (id: string, op: Step['op'], target: string, status: StepStatus): S
 });
 
 describe('progress lines', () => {
+  it('a wait says why it watches each queue; a plan saved before it said so names them only', () => {
+    const lines: string[] = [];
+    const print = progressPrinter((l) => lines.push(l));
+    const why = { old: 'retired', w: 'wildcard', 'x\u001b': 'co_named' } as const;
+    const queues = ['old', 'w', 'x\u001b'];
+    print({ type: 'step_started', step: { ...wait, args: { queues, cluster: 'old-1', why } } });
+    print({ type: 'step_started', step: wait });
+    expect(lines).toEqual([
+      'Cluster/old-1: Waiting for in-flight work to finish on queues old (retired in its pool), w (`*` of its pool, which this plan empties), x\\x1b (its co-named queue)... [s4]',
+      'Cluster/old-1: Waiting for in-flight work to finish on queues old-1... [s4]',
+    ]);
+  });
+
   it('one line per start and end with the duration; failures carry code, rule and message', () => {
     const lines: string[] = [];
     const print = progressPrinter((l) => lines.push(l));

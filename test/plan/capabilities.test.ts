@@ -98,6 +98,7 @@ const KINDS: Kind[] = [
       expect(plan.steps.find((s) => s.op === 'wait_idle')?.args).toEqual({
         queues: ['batch', 'c1'],
         cluster: 'c1',
+        why: { batch: 'only_leaving', c1: 'only_leaving' },
       });
       expect(plan.steps.filter((s) => ['drain_queue', 'activate_queue'].includes(s.op))).toEqual(
         [],

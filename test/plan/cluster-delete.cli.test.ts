@@ -64,8 +64,13 @@ const stepsOf = (plan: Plan) =>
     return `${s.op} ${s.target}${queues ? ` ${queues.join(',')}` : ''}`;
   });
 
+const RECORDED = 'watched by an earlier apply that stopped waiting';
+
 /** The plan waits on q3 (busy) before it deletes c3, and an apply gives up waiting: c3 stays. */
-async function expectDeleteWaitsOnQ3(t: Awaited<ReturnType<typeof setup>>): Promise<void> {
+async function expectDeleteWaitsOnQ3(
+  t: Awaited<ReturnType<typeof setup>>,
+  why = 'retired in its pool',
+): Promise<void> {
   expect(stepsOf(await t.planJson())).toEqual([
     'wait_idle Cluster/c3 c3,q3',
     'delete_cluster Cluster/c3',
@@ -73,6 +78,9 @@ async function expectDeleteWaitsOnQ3(t: Awaited<ReturnType<typeof setup>>): Prom
   const waited = await t.apply('--wait-timeout', '1s');
   expect(waited.code).toBe(1);
   expect(waited.stdout).toMatch(STILL_BUSY);
+  expect(waited.stdout).toContain(
+    `Cluster/c3: Waiting for in-flight work to finish on queues c3 (routed only to clusters this plan takes away), q3 (${why})...`,
+  );
   expect(await t.clusters()).toEqual(['c1', 'c3']);
 }
 
@@ -102,7 +110,8 @@ describe('a cluster delete waits on the queues retired from it (C9, Q7)', () => 
     expect((await t.served.embedded.getQueue('q3')).clusters).toEqual([]);
     expect(await t.clusters()).toEqual(['c1', 'c3']);
 
-    await expectDeleteWaitsOnQ3(t);
+    // Retired now, and recorded: the first reason is said.
+    await expectDeleteWaitsOnQ3(t, RECORDED);
   });
 });
 
@@ -174,9 +183,9 @@ describe('a cluster delete when its wait ends (C9)', () => {
     expect(await t.clusters()).toEqual(['c1', 'c3']);
 
     // q3 routes to c1 alone now: only the record of the cut wait says its runs may be on c3.
-    await expectDeleteWaitsOnQ3(t);
+    await expectDeleteWaitsOnQ3(t, RECORDED);
     // The timed-out apply left the record as it was: the next one waits on q3 again.
-    await expectDeleteWaitsOnQ3(t);
+    await expectDeleteWaitsOnQ3(t, RECORDED);
 
     await t.served.embedded.setQueueActivity('q3', IDLE);
     expect((await t.apply()).code).toBe(0);
@@ -194,7 +203,7 @@ describe('a cluster delete when its wait ends (C9)', () => {
     expect(timedOut.code).toBe(1);
     expect(timedOut.stdout).toMatch(STILL_BUSY);
     expect((await t.served.embedded.getQueue('q3')).clusters).toEqual(['c1']);
-    await expectDeleteWaitsOnQ3(t);
+    await expectDeleteWaitsOnQ3(t, RECORDED);
   });
 });
 

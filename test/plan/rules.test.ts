@@ -107,7 +107,11 @@ const cases: Case[] = [
       // Told once, by CONAMED_QUEUE_ORPHANED (one voice): not again as a queue warning.
       expect(warningCodes(plan)).not.toContain('QUEUE_ROUTES_NOWHERE Queue/a');
       expect(q.cause?.code).toBe('CONAMED_LEFT_BEHIND');
-      expect(step(plan, 'wait_idle Cluster/a').args).toEqual({ queues: ['a'], cluster: 'a' });
+      expect(step(plan, 'wait_idle Cluster/a').args).toEqual({
+        queues: ['a'],
+        cluster: 'a',
+        why: { a: 'only_leaving' },
+      });
       expectOrder(
         plan,
         'wait_idle Cluster/a',
@@ -166,6 +170,12 @@ const cases: Case[] = [
     check: (plan) => {
       expect(argsOf(plan, 'wait_idle Cluster/a').queues).toEqual(['a', 'both', 'w']);
       expect(argsOf(plan, 'wait_idle Cluster/b').queues).toEqual(['b', 'both', 'w']);
+      // Each said why: routing only to clusters the plan takes away, or `*` of a pool it empties.
+      expect(argsOf(plan, 'wait_idle Cluster/a').why).toEqual({
+        a: 'only_leaving',
+        both: 'only_leaving',
+        w: 'wildcard',
+      });
       // `both` is not in the repository (prune on): C8 empties it, which retires it.
       expect(change(plan, 'Queue/both')).toMatchObject({
         action: 'update',
