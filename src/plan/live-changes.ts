@@ -54,7 +54,8 @@ export type ServingState = 'active' | 'drained' | 'deleting';
 /**
  * `live` against what `plan` was made from: the state itself when it is at hand (`planned`, the
  * plan made in this process), else the plan's `before` forms, and, when none differs, the state
- * rebuilt from the plan whose fingerprint is the plan's (planTimeState). A partial plan
+ * rebuilt from the plan whose fingerprint is the plan's (planTimeState), the differing objects
+ * put back as the plan saw them when their forms allow (asPlanSaw). A partial plan
  * (`--target`) shows only some objects: one it does not show is not said to have appeared.
  */
 export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | null): LiveChanges {
@@ -72,7 +73,12 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
   }
   if (!partial) for (const a of now.keys()) if (!was.has(a)) differ.add(a);
   const found = Object.keys(fields).length > 0 ? { fields } : {};
-  const then = planned ?? (differ.size === 0 ? planTimeState(plan, live, was) : null);
+  const undone = planned || differ.size === 0 ? null : asPlanSaw(live, differ, was);
+  const then =
+    planned ??
+    (differ.size === 0
+      ? planTimeState(plan, live, was)
+      : undone && planTimeState(plan, undone, was, true));
   if (!then) {
     const maybe = differ.size === 0 && live.inventory !== undefined;
     // A gone object whose name a soft delete keeps reserved is said to be soft-deleted.
@@ -187,6 +193,7 @@ function planTimeState(
   plan: Plan,
   live: LiveState,
   was: ReadonlyMap<string, Form | null>,
+  itself = false,
 ): LiveState | null {
   // Frozen copies share their fingerprint texts (KeyTexts) between the tries.
   const texts = new KeyTexts();
@@ -210,7 +217,7 @@ function planTimeState(
     .slice(0, TRIED);
   const records = recordsAsPlanned(plan, base);
   for (const b of records ? [records, base] : [base]) {
-    if (b !== base && liveFingerprint(b, texts) === plan.live_fingerprint) return b;
+    if ((b !== base || itself) && liveFingerprint(b, texts) === plan.live_fingerprint) return b;
     for (const [a, list] of deleted) {
       const kept = (b[list] ?? []).filter((x) => address(KIND_OF[list], x.name) !== a);
       const then = { ...b, [list]: kept };
@@ -226,6 +233,41 @@ function planTimeState(
   }
   return null;
 }
+
+/**
+ * `live` with each object in `differ` as the plan saw it (its `before` form), so what else moved
+ * (a queue's serving state, the inventory) can still be told by the fingerprint. Null when one
+ * cannot be rebuilt from its form: gone since, or of a kind not kept here.
+ */
+function asPlanSaw(
+  live: LiveState,
+  differ: ReadonlySet<string>,
+  was: ReadonlyMap<string, Form | null>,
+): LiveState | null {
+  let left = differ.size;
+  const out: LiveState = { ...live };
+  for (const [list, kind] of UNDONE_LISTS) {
+    const before = left;
+    const xs = live[list].flatMap((x: object & { name?: string }) => {
+      const key = list === 'assignments' ? assignmentKeyString(x as never) : x.name!;
+      const a = address(kind, key);
+      if (!differ.has(a)) return [x];
+      left -= 1;
+      // Appeared since: left out; changed: its plan-time fields over the live object's.
+      const form = was.get(a);
+      return form ? [{ ...x, ...form }] : [];
+    });
+    if (left < before) (out[list] as object[]) = xs;
+  }
+  return left === 0 ? out : null;
+}
+
+const UNDONE_LISTS = [
+  ['pools', 'ClusterPool'],
+  ['clusters', 'Cluster'],
+  ['queues', 'Queue'],
+  ['assignments', 'PoolAssignment'],
+] as const satisfies readonly (readonly [keyof LiveState, ObjectKind])[];
 
 /**
  * `live` with poolsync's records as `plan` read them: without the addresses it creates (an apply

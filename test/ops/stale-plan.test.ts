@@ -276,6 +276,36 @@ describe('what a stale plan names', () => {
     );
   });
 
+  it('a saved plan with a changed queue and another queue drained since: both named, each once', () => {
+    const was = live({ queues: { a: {}, b: {} } });
+    const plan = computePlan(desired({ queues: { a: {}, b: {} } }), was);
+    const now = {
+      ...was,
+      queues: was.queues.map((q) =>
+        q.name === 'a'
+          ? { ...q, run_concurrency: q.run_concurrency + 1 }
+          : q.name === 'b'
+            ? { ...q, state: 'draining' as const }
+            : q,
+      ),
+    };
+    const n = was.queues.find((q) => q.name === 'a')!.run_concurrency;
+    // Saved: no state at hand but the plan's.
+    const changed = liveChanges(plan, now);
+    expect(changed).toEqual({
+      addresses: ['Queue/a', 'Queue/b'],
+      states: { 'Queue/b': { was: 'active', now: 'draining' } },
+      fields: { 'Queue/a': [{ path: 'run_concurrency', before: n, after: n + 1 }] },
+      inventory: null,
+    });
+    expect(
+      stalePlanError('saved.plan', plan, { reason: 'live_state', now: 'sha256:now', changed })
+        .message,
+    ).toContain(
+      `2 objects differ from the plan: Queue/a (run_concurrency ${n} → ${n + 1}), Queue/b (state active → draining) (live state`,
+    );
+  });
+
   it('a saved plan whose fingerprint no state rebuilt from it matches: neither an object nor an unfinished apply is claimed', async () => {
     const plan = { ...(await planNow()), live_fingerprint: `sha256:${'0'.repeat(64)}` };
     const stale = (await recheckPlan(plan, readNow)).stale!;
