@@ -100,6 +100,7 @@ async function parentFolders(
   root: string,
   parts: string[],
   create: boolean,
+  made?: string[],
 ): Promise<RepoFileFailure | null> {
   let at = root;
   for (let i = 0; i < parts.length - 1; i++) {
@@ -108,6 +109,7 @@ async function parentFolders(
     if ('reason' in st) {
       if (!create || st.reason !== 'missing') return st;
       await mkdir(at);
+      made?.push(at);
     } else if (!st.isDirectory()) {
       const detail = `${parts.slice(0, i + 1).join('/')} is a ${kindWords(st)}, not a folder`;
       return { reason: 'outside', detail };
@@ -220,18 +222,64 @@ export function readBounded(fd: number, expected: number, maxBytes: number): Rep
   return total > maxBytes ? tooLarge : { ok: true, bytes: buf.subarray(0, total) };
 }
 
-/** Writes `rel` under `root` through replaceFile, folders checked (missing ones made). */
-export async function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
-  const parts = relativeParts(rel);
-  if (parts === null) throw new Error(`${rel} is not a relative path inside the folder`);
-  const bad = await parentFolders(root, parts, true);
-  if (bad) throw new Error(`cannot write ${rel}: ${describeFailure(bad)}`);
-  const path = join(root, rel);
-  const existing = await lstat(path).catch(() => null);
-  const kind = existing ? entryKind(existing) : null;
-  if (kind !== null) throw new Error(`cannot write ${rel}: it is a ${kind}, not a regular file`);
-  await replaceFile(path, (fh) => fh.writeFile(content), { mode: 0o666 }); // as writeFile: the umask decides
+/** Writes `rel` under `root` as writeRepoFiles does. */
+export function writeRepoFile(root: string, rel: string, content: string): Promise<void> {
+  return writeRepoFiles(root, [{ path: rel, content }]);
 }
+
+/**
+ * Writes each file under `root`, folders checked (missing ones made), all or none: each is
+ * written to a temporary name beside it, then all are renamed into place. On a failure the
+ * temporaries and the folders made are removed and a file already replaced gets its old content
+ * back (kept under a second name until every file is in place).
+ */
+export async function writeRepoFiles(
+  root: string,
+  files: readonly { path: string; content: string }[],
+): Promise<void> {
+  const made: string[] = [];
+  const placed: { path: string; tmp: string; old: string | null }[] = [];
+  let renamed = 0;
+  try {
+    for (const { path: rel, content } of files) {
+      const parts = relativeParts(rel);
+      if (parts === null) throw new Error(`${rel} is not a relative path inside the folder`);
+      const bad = await parentFolders(root, parts, true, made);
+      if (bad) throw new Error(`cannot write ${rel}: ${describeFailure(bad)}`);
+      const path = join(root, rel);
+      const existing = await lstat(path).catch(() => null);
+      const kind = existing ? entryKind(existing) : null;
+      if (kind !== null)
+        throw new Error(`cannot write ${rel}: it is a ${kind}, not a regular file`);
+      const tmp = tempBeside(path);
+      placed.push({ path, tmp, old: existing ? tempBeside(path, 'old') : null });
+      const fh = await open(tmp, CREATE_FLAGS, 0o666); // as writeFile: the umask decides
+      try {
+        await fh.writeFile(content);
+      } finally {
+        await fh.close();
+      }
+    }
+    for (const p of placed) if (p.old) await link(p.path, p.old);
+    for (const p of placed) {
+      await rename(p.tmp, p.path);
+      renamed += 1;
+    }
+  } catch (err) {
+    const quietly = (undo: Promise<void>) => undo.catch(() => undefined);
+    for (const [i, p] of placed.entries()) {
+      if (i < renamed) await quietly(p.old ? rename(p.old, p.path) : unlink(p.path));
+      else await Promise.all([quietly(unlink(p.tmp)), p.old && quietly(unlink(p.old))]);
+    }
+    for (const folder of made.reverse()) await quietly(rmdir(folder));
+    throw err;
+  }
+  for (const p of placed) if (p.old) await unlink(p.old).catch(() => undefined);
+}
+
+/** An unguessable name beside `path`, for a file that takes its place or keeps its old content. */
+const tempBeside = (path: string, suffix = 'tmp') =>
+  join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.${suffix}`);
 
 const CREATE_FLAGS =
   constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -277,7 +325,7 @@ async function placeFile(
   options: PlaceOptions,
   put: (tmp: string) => Promise<void>,
 ): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(9).toString('hex')}.tmp`);
+  const tmp = tempBeside(path);
   const fh = await open(tmp, CREATE_FLAGS, options.mode ?? 0o600);
   try {
     try {

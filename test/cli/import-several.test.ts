@@ -4,7 +4,7 @@
  * there without --force: nothing written, every problem said with its address); an address given
  * twice imported once (docs/plan.md, Import several objects).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -145,5 +145,33 @@ describe('poolsync import with several addresses', () => {
       `Recorded 1 adopted object in the inventory (${state}.inventory.json): with prune: true, poolsync deletes it once it leaves the repository.\n`,
     );
     expect(calls.adopts).toEqual([['ClusterPool/legacy']]);
+  });
+
+  it('a write failing part-way (a folder where the third file goes): every file as it was, nothing new left', async () => {
+    await mkdir(join(repo, 'clusters/legacy-2.yaml'), { recursive: true });
+    const mine = '# a file of mine\n';
+    writeFileSync(join(repo, 'clusters/legacy-1.yaml'), mine);
+    const before = { inventory: inventory(), clusters: readdirSync(join(repo, 'clusters')) };
+    // --force: the existing file is replaced, and the folder passes the check, failing the write.
+    const r = await cli(
+      'import',
+      'Cluster/legacy-1',
+      'ClusterPool/legacy',
+      'Cluster/legacy-2',
+      '--dir',
+      repo,
+      '--force',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `Error: cannot write clusters/legacy-2.yaml: it is a folder, not a regular file (under ${repo}); nothing was imported\n`,
+    );
+    expect(readFileSync(join(repo, 'clusters/legacy-1.yaml'), 'utf8')).toBe(mine);
+    // No pools/ folder, no temporary beside a target.
+    expect(existsSync(join(repo, 'pools'))).toBe(false);
+    expect(readdirSync(join(repo, 'clusters'))).toEqual(before.clusters);
+    expect(inventory()).toBe(before.inventory);
+    expect(calls.locks).toBe(0);
   });
 });

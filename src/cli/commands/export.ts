@@ -67,7 +67,7 @@ import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
 import { adoptionNote } from '../../render/cli-output.js';
-import { exists, makeUserFolder, relativeParts, writeRepoFile } from '../../util/safe-file.js';
+import { exists, makeUserFolder, relativeParts, writeRepoFiles } from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
@@ -180,7 +180,7 @@ async function writeExport(
     return 0;
   }
   await makeUserFolder(out);
-  for (const f of files) await writeExported(out, f);
+  await writeExported(out, files, 'no manifest was written');
   warnings.push(...(await othersObjects(args, read)));
   warnings.push(...outsideEnvironment(target, out, files));
   warnings.push(...(await brokenRules(target, args.dir, files, warnings)));
@@ -480,10 +480,14 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
       });
     problems.refuse();
     const toWrite = checked.filter((c) => 'file' in c);
-    for (const c of toWrite) {
-      await writeExported(resolve(args.dir), c.file);
+    // All or nothing on disk too: a write failing part-way leaves every file as it was.
+    await writeExported(
+      resolve(args.dir),
+      toWrite.map((c) => c.file),
+      'nothing was imported',
+    );
+    for (const c of toWrite)
       for (const w of c.warnings) io.stderr.write(`Warning: ${escapeTerminal(w)}\n`);
-    }
     const validates =
       toWrite.length === 0 || (await loadRepository(whole, { environment: args.env })).valid;
     // What this run declares counts as declared: importing a queue with its pool names nothing missing.
@@ -893,12 +897,17 @@ export function checkExportedPath(path: string): void {
     );
 }
 
-async function writeExported(out: string, file: ExportedFile): Promise<void> {
-  checkExportedPath(file.path);
+/** Writes the files under `out`, all or none (writeRepoFiles); `none` says what a failure left. */
+async function writeExported(
+  out: string,
+  files: readonly ExportedFile[],
+  none: string,
+): Promise<void> {
+  for (const f of files) checkExportedPath(f.path);
   try {
-    await writeRepoFile(out, file.path, file.content);
+    await writeRepoFiles(out, files);
   } catch (err) {
-    throw new UserError(`${(err as Error).message} (under ${out})`);
+    throw new UserError(`${(err as Error).message} (under ${out}); ${none}`);
   }
 }
 
@@ -1015,7 +1024,11 @@ export async function init(args: Args<'init'>, io: Io): Promise<number> {
   const live = args['from-live'] ? await readExport(exportArgs, io) : null;
   if (live) await clashes(dir, live.files);
   await makeUserFolder(dir);
-  await writeExported(dir, { path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE });
+  await writeExported(
+    dir,
+    [{ path: 'poolsync.yaml', content: REPO_CONFIG_TEMPLATE }],
+    'nothing was written',
+  );
   io.stdout.write(`Wrote ${join(dir, 'poolsync.yaml')}\n`);
   if (await ignoreStateFolder(dir))
     io.stdout.write(
