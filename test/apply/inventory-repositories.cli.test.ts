@@ -419,7 +419,12 @@ describe.each(TARGETS)(
         /: (ClusterPool|Cluster|Queue)\/[^.]* and 3 more\. Their manifests take nothing over: /,
       );
       expect(warned[0]).not.toContain('Queue/qb');
-      expect(warned[0]).toContain(`\`poolsync import ClusterPool/prod --dir ${x}\`, each with`);
+      // One command hands over the 20 listed; the other 3 are said, with where to find them.
+      const listed = /which plans these files: (.*) and 3 more\./.exec(warned[0]!)![1]!.split(', ');
+      expect(listed).toHaveLength(20);
+      expect(warned[0]).toContain(
+        `hand them over: \`poolsync import ${listed.join(' ')} --dir ${x}\`, then the same for the other 3 (\`poolsync state list ${x} --output json\` names each object's repository), with this command's --control-plane and inventory flags`,
+      );
       expect(await readFile(join(x, 'pools', 'prod.yaml'), 'utf8')).toContain('name: prod');
       // As said: the next plan leaves them to A, with the warning.
       const planned = JSON.parse((await cli('plan', x, '--output', 'json')).stdout) as Plan;
