@@ -219,8 +219,9 @@ describe('a stale plan names the field or the soft delete that moved', () => {
 
     const applied = await run('apply', 'p5.json');
     expect(applied.code).toBe(1);
+    // The disable drained its co-named queue too (drain): both are named.
     expect(applied.stderr).toContain(
-      'was made: this object differs from the plan: Cluster/c1 (enabled true → false) (live state',
+      'was made: 2 objects differ from the plan: Cluster/c1 (enabled true → false), Queue/c1 (state active → drained) (live state',
     );
   });
 });
