@@ -392,6 +392,17 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(deletes.stdout).toMatch(
       /✓ Queue: list \(\d+ now\); by API: create, update, drain, delete \(queue_delete\)\n/,
     );
+    // Every kind's line says the calls its capabilities add, as the capabilities line lists them.
+    const moves = await turnOn({ pool_update: true, cluster_move: true });
+    expect(moves.stdout).toMatch(
+      /✓ ClusterPool: list \(\d+ now\); by API: create, delete, update \(pool_update\)\n/,
+    );
+    expect(moves.stdout).toMatch(
+      /✓ Cluster: list \(\d+ now\); by API: register, enable\/disable, delete, move \(cluster_move\)\n/,
+    );
+    expect(moves.stdout).toContain(
+      '✓ capabilities: drain, queue_delete, pool_update, cluster_move\n',
+    );
     // The next command plans against the control plane checked, not the default, with the
     // credentials' files given by flag (a variable stays set; a URL's user part never shows).
     expect(

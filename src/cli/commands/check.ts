@@ -232,7 +232,7 @@ async function refusedByBackend(
 async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): Promise<Line[]> {
   const { pools, clusters, queues, assignments, defaultQueues } = cp;
   const labels = cp.executionClusterLabels;
-  // Read once, after a list answered: the Queue line and the capabilities line both say it.
+  // Read once, after a list answered: each kind's line and the capabilities line say it.
   let caps: Promise<Capabilities> | undefined;
   const capabilities = () => (caps ??= readCapabilities(cp));
   const setDelete = ['set', 'delete'];
@@ -253,7 +253,10 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
     if (!list) continue;
     try {
       const n = (await list()).length;
-      const more = kind === 'Queue' ? await queueCalls(capabilities).catch(() => []) : [];
+      const more = await capabilities().then(
+        (caps) => callsByCapability(caps)[kind] ?? [],
+        () => [],
+      );
       lines.push({
         ok: true,
         text: `${kind}: list (${n} now); by API: ${[...can, ...more].join(', ')}`,
@@ -289,13 +292,30 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
 }
 
 /**
- * What poolsync may do to a queue beyond create and update on this control plane: drain with
- * `drain`, delete only with `queue_delete` too (Q6: else never, the plan blocks it).
+ * What poolsync may do to each kind beyond the baseline on this control plane, named with the
+ * capability that allows it (docs/plan.md, Capabilities): the capabilities line's words, per kind.
  */
-async function queueCalls(capabilities: () => Promise<Capabilities>): Promise<string[]> {
-  const caps = await capabilities();
-  if (!caps.drain) return [];
-  return caps.queue_delete ? ['drain', 'delete (queue_delete)'] : ['drain'];
+function callsByCapability(caps: Capabilities): Partial<Record<string, string[]>> {
+  const on = (capability: boolean | undefined, call: string) => (capability ? [call] : []);
+  const undelete = on(caps.soft_delete, 'undelete (soft_delete)');
+  // Queue deletes and moves run on drained queues only (Q6, Q3): without drain, never.
+  const drained = caps.drain === true;
+  const deletes = drained && caps.queue_delete === true;
+  return {
+    ClusterPool: [
+      ...on(caps.pool_update, 'update (pool_update)'),
+      ...undelete,
+      ...on(deletes && caps.default_delete, 'delete default (default_delete)'),
+    ],
+    Cluster: [...on(caps.cluster_move, 'move (cluster_move)'), ...undelete],
+    Queue: [
+      ...on(drained, 'drain'),
+      ...on(deletes, 'delete (queue_delete)'),
+      ...on(drained && caps.queue_move, 'move (queue_move)'),
+      ...undelete,
+      ...on(deletes && caps.default_delete, 'delete default (default_delete)'),
+    ],
+  };
 }
 
 /** What went wrong, in the words the rest of the CLI uses; unexpected errors still surface. */

@@ -12,8 +12,10 @@ import {
   CAPABILITY_NAMES,
   formatCapabilities,
   parseCapabilities,
+  sameCapabilities,
 } from '../../model/capabilities.js';
 import { closest } from '../../manifests/suggest.js';
+import { shellQuote } from '../../util/shell-quote.js';
 import { UserError } from '../../util/user-error.js';
 import type { ProtocolMount } from '../../controlplane/embedded/server.js';
 import { nextSignal, type Io } from '../io.js';
@@ -88,6 +90,11 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   const statePath = resolve(args.state);
   checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
   const undoNewState = await newStateUndo(statePath);
+  // A Union client assumes Union's capabilities (Union has no capability API): a new state
+  // served through Union's API has them unless --capabilities says otherwise.
+  const unionCapabilities = oauthClient
+    ? (await import('../../controlplane/union/union.js')).UNION_CAPABILITIES
+    : undefined;
   const controlPlane = await EmbeddedControlPlane.open({
     path: statePath,
     defaultPoolContract,
@@ -95,6 +102,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
       args.capabilities === undefined
         ? undefined
         : capabilitiesFlag('--capabilities', args.capabilities),
+    newStateCapabilities: unionCapabilities,
   });
   let server;
   try {
@@ -142,6 +150,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
     if (refusal !== null) throw new UserError(refusal);
     throw err;
   }
+  const served = await controlPlane.capabilities();
   logger.info(
     {
       url: server.url,
@@ -151,10 +160,15 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
         ? { org: oauthClient.org, accept_unauthenticated: acceptUnauthenticated }
         : false,
       simulate: args.simulate,
-      capabilities: formatCapabilities(await controlPlane.capabilities()),
+      capabilities: formatCapabilities(served),
     },
     'control plane listening',
   );
+  if (unionCapabilities && !sameCapabilities(served, unionCapabilities))
+    logger.warn(
+      { capabilities: formatCapabilities(served) },
+      unionCapabilitiesWarning(statePath, served, unionCapabilities),
+    );
   if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host))
     logger.warn(
       { listen: args.listen },
@@ -171,6 +185,20 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   await server.close();
   await controlPlane.close();
   return 0;
+}
+
+/**
+ * Union's API served with fewer capabilities than Union's: its clients plan calls (a drain, a
+ * delete, a move) that this server then refuses.
+ */
+function unionCapabilitiesWarning(path: string, served: Capabilities, union: Capabilities): string {
+  const missing = CAPABILITY_NAMES.filter((n) => union[n] && !served[n]);
+  return (
+    `Union's API is served without ${missing.join(', ')}: a Union client (poolsync's union ` +
+    `backend) assumes Union's capabilities, so its plans promise steps this server refuses; ` +
+    `to serve Union's set, stop the server and run \`poolsync control-plane capabilities ` +
+    `--state ${shellQuote(path)} --set ${formatCapabilities(union)}\``
+  );
 }
 
 /** `--capabilities` (serve) or `--set` (capabilities): a refusal names the flag given. */

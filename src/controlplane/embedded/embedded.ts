@@ -111,7 +111,7 @@ export class EmbeddedControlPlane implements ControlPlane {
       opts.defaultPoolContract ?? core.DEFAULT_POOL_CONTRACT,
       address('ClusterPool', DEFAULT_POOL),
     );
-    const init = () => core.initialState(contract, opts.capabilities);
+    const init = () => core.initialState(contract, opts.capabilities ?? opts.newStateCapabilities);
     const now = opts.now ?? Date.now;
     if (opts.path === null) return new EmbeddedControlPlane(init(), null, now);
     const shareReads = opts.stateCache !== undefined;

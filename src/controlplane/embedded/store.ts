@@ -654,6 +654,8 @@ export interface EmbeddedOptions {
   stateCache?: EmbeddedStateCache;
   /** Stored with a new state; for an existing state a different value is refused. */
   capabilities?: Capabilities;
+  /** Stored with a new state when `capabilities` is not given; an existing state keeps its own. */
+  newStateCapabilities?: Capabilities;
   /**
    * Read the state as it is now, without the writer lock and without writing anything (plan,
    * export); every write is refused. A missing state file reads as a new organisation (P1).

@@ -197,7 +197,11 @@ function toControlPlaneError(err: ConnectError, call: CallInfo): ControlPlaneErr
     );
   }
   const code = CODES[err.code] ?? 'UNAVAILABLE';
-  const said = err.rawMessage || '(no message)';
+  // A message that names the object already (the stand-in's, from poolsync's store) names it once.
+  const message = err.rawMessage.startsWith(where)
+    ? err.rawMessage.slice(where.length)
+    : err.rawMessage;
+  const said = message || '(no message)';
   // The code as gRPC spells it: NotFound → NOT_FOUND.
   const grpcCode = Code[err.code].replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
   const via = `${grpcCode} from ${call.rpc}`;
