@@ -24,7 +24,7 @@ import {
 } from './http.js';
 import { advertiseAddress, followerOf } from './leader.js';
 import { DaemonMetrics } from './metrics.js';
-import { pullRequestSide } from './pull-requests.js';
+import { followedByWebhooks, pullRequestSide } from './pull-requests.js';
 import { initialStatus, type DaemonStatus, type RunMade } from './status.js';
 import { startTimer, watchFolder, type Trigger, type TriggerReason } from './loop.js';
 import {
@@ -365,6 +365,7 @@ async function startLocked(
       return typeof target === 'string' ? target : runsMade([target].flat(), reason);
     },
     branch: config.source.kind === 'git' ? config.source.branch : null,
+    followed: followedByWebhooks(config.source, deps.env),
     onPullRequest: prs.onPullRequest,
     onComment: prs.onComment,
     dashboard: config.dashboard

@@ -25,7 +25,7 @@ import type { DaemonMetrics } from './metrics.js';
 import type { DaemonStatus, LeaderStatus, RunMade } from './status.js';
 import type { FreezeStatus, Suspension } from './freeze.js';
 import type { RollbackPin } from './rollback.js';
-import { handleGithubWebhook, handleGitlabWebhook } from './webhooks.js';
+import { handleGithubWebhook, handleGitlabWebhook, type FollowedRepository } from './webhooks.js';
 import { deliveryOf, SeenDeliveries } from './deliveries.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { createHash, createHmac } from 'node:crypto';
@@ -58,6 +58,8 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
   requestReconcile(reason: TriggerReason, environment?: string): Promise<RunMade[]> | string;
   /** The followed branch (null in --watch mode: pushes are ignored). */
   branch: string | null;
+  /** The repository each forge's deliveries must be from; absent: the daemon cannot tell. */
+  followed?: Partial<Record<'github' | 'gitlab', FollowedRepository | null>>;
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
   /** `poolsync apply` comments on pull/merge requests (approvals, pull-requests.ts). */
   onComment?: (event: CommentEvent) => Promise<void>;
@@ -725,7 +727,10 @@ async function webhook({ req, res, h, seen }: Call, provider: 'github' | 'gitlab
   if (by && !verified)
     return answer(401, 'unauthorized', handedRefusal(by, h.replica, env, [forward]));
   const receive = provider === 'github' ? handleGithubWebhook : handleGitlabWebhook;
-  const outcome = receive({ headers: req.headers, body }, { secret, branch: h.branch, verified });
+  const outcome = receive(
+    { headers: req.headers, body },
+    { secret, branch: h.branch, verified, followed: h.followed?.[provider] },
+  );
   // Only an authentic delivery is remembered or compared: a forged one changes nothing.
   const taken = outcome.status < 300 ? seen.claim(delivery) : null;
   if (taken !== null) {

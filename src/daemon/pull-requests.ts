@@ -60,6 +60,7 @@ import {
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
 import type { Unit } from './unit.js';
+import type { FollowedRepository } from './webhooks.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { approvalWords, approverWords, commentWords } from '../render/daemon-words.js';
 import { approvalFields, approvalTarget } from './approvals.js';
@@ -104,6 +105,26 @@ export function forgeTargetFromRemote(
         ? `https://api.${cloud[1]}.ghe.com`
         : `${scheme}//${host}${provider === 'github' ? '/api/v3' : '/api/v4'}`;
   return { repository: parts.join('/'), apiUrl };
+}
+
+/** The forge repository `remote` is: POOLSYNC_COMMENT_REPOSITORY names it for a mirror or a local path. */
+export function forgeRepository(
+  remote: string,
+  provider: Provider,
+  env: Env,
+): Pick<ForgeRepository, 'repository' | 'apiUrl'> | null {
+  const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
+  return named ? { repository: named, apiUrl: undefined } : forgeTargetFromRemote(remote, provider);
+}
+
+/** The repository each forge's webhook deliveries must be from (null: the daemon cannot tell). */
+export function followedByWebhooks(source: DaemonConfig['source'], env: Env) {
+  const of = (provider: Provider): FollowedRepository | null => {
+    if (source.kind !== 'git') return null;
+    const forge = forgeRepository(source.repo, provider, env);
+    return forge && { name: forge.repository, remote: source.repo };
+  };
+  return { github: of('github'), gitlab: of('gitlab') };
 }
 
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
@@ -288,11 +309,7 @@ export function pullRequestHandlerForDaemon(
   for (const [provider, webhook] of enabled) {
     const token = env[TOKEN_ENV[provider]]?.trim();
     if (!webhook || !token) continue;
-    // A mirror or a local path is not a forge URL: POOLSYNC_COMMENT_REPOSITORY names the repository.
-    const named = env.POOLSYNC_COMMENT_REPOSITORY?.trim();
-    const remote = named
-      ? { repository: named, apiUrl: undefined }
-      : forgeTargetFromRemote(source.repo, provider);
+    const remote = forgeRepository(source.repo, provider, env);
     if (!remote) {
       logger.warn(
         { provider },
@@ -303,7 +320,7 @@ export function pullRequestHandlerForDaemon(
     const { repository } = remote;
     const namedApi = env[API_ENV[provider]]?.trim();
     const apiUrl = namedApi || remote.apiUrl;
-    if (provider === 'gitlab' && !named && !namedApi && remote.apiUrl)
+    if (provider === 'gitlab' && !namedApi && remote.apiUrl)
       gitlabOrigin = new URL(remote.apiUrl).origin;
     const target = { provider, repository, apiUrl, token, retry };
     forges.set(provider, { target, handler: handlerOf(target) });

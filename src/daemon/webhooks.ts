@@ -11,6 +11,7 @@ import { constantTimeEqual } from '../util/constant-time.js';
 import type { CommentEvent, PullRequestEvent } from '../vcs/types.js';
 import { isMap } from '../model/flyte.js';
 import { forgeTime } from '../vcs/forges.js';
+import { normalizeRemote } from '../ops/repository.js';
 
 export type WebhookOutcome =
   | { status: 401; result: 'unauthorized'; message: string }
@@ -64,11 +65,51 @@ const obj = (v: unknown): Record<string, unknown> => (isMap(v) ? v : {});
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-/** `verified`: a follower verified the delivery and handed it on, signed instead (http.ts). */
+/**
+ * The repository the daemon follows, as a forge names it (owner/name, a GitLab path or numeric
+ * project id), and `--repo`'s URL, which a delivery's clone URLs may name instead.
+ */
+export interface FollowedRepository {
+  name: string;
+  remote: string;
+}
+
+/**
+ * `verified`: a follower verified the delivery and handed it on, signed instead (http.ts).
+ * `followed`: null or absent when the daemon cannot tell (a local path), and then every
+ * repository's delivery is taken.
+ */
 interface WebhookOptions {
   secret: string;
   branch: string | null;
   verified?: boolean;
+  followed?: FollowedRepository | null;
+}
+
+/** What a delivery says it is from: its repository's name, numeric id and clone URLs. */
+interface DeliveredFrom {
+  name: string | null;
+  id?: number | null;
+  urls: unknown[];
+}
+
+/**
+ * Why a delivery from another repository is ignored (one webhook of an organisation or group
+ * sends every repository's events with one secret), or null when it is the followed one's, or
+ * names none.
+ */
+function elsewhere(from: DeliveredFrom, followed: FollowedRepository | null | undefined) {
+  const urls = from.urls.filter((u): u is string => typeof u === 'string' && u !== '');
+  if (!followed || (from.name === null && urls.length === 0)) return null;
+  const remote = normalizeRemote(followed.remote);
+  if (
+    from.name?.toLowerCase() === followed.name.toLowerCase() ||
+    (from.id != null && String(from.id) === followed.name) ||
+    urls.some((u) => normalizeRemote(u) === remote)
+  )
+    return null;
+  const named = from.name ?? urls[0]!;
+  return ignored(`delivery for ${shown(named)}; this daemon follows ${followed.name}: ignored`);
 }
 
 export function handleGithubWebhook(req: WebhookRequest, options: WebhookOptions): WebhookOutcome {
@@ -86,6 +127,13 @@ export function handleGithubWebhook(req: WebhookRequest, options: WebhookOptions
       'the body is not a JSON object (nor a form with a JSON object as its payload field)',
     );
   if (event === 'ping') return { status: 200, result: 'ping', message: 'pong' };
+  const repository = obj(payload.repository);
+  const from = {
+    name: str(repository.full_name),
+    urls: [repository.clone_url, repository.ssh_url],
+  };
+  const other = elsewhere(from, options.followed);
+  if (other) return other;
   if (event === 'push') return pushOutcome(payload, options.branch);
   if (event === 'pull_request') return pullRequestOutcome(githubPullRequest(payload));
   if (event === 'issue_comment') return githubComment(payload);
@@ -160,6 +208,14 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
   const payload = parseJson(req.body);
   if (payload === null) return badRequest('the body is not a JSON object');
   const kind = str(payload.object_kind) ?? header(req.headers, 'x-gitlab-event') ?? '';
+  const project = obj(payload.project);
+  const from = {
+    name: str(project.path_with_namespace),
+    id: num(project.id),
+    urls: [project.git_http_url, project.git_ssh_url],
+  };
+  const other = elsewhere(from, options.followed);
+  if (other) return other;
   if (kind === 'push' || kind === 'Push Hook') return pushOutcome(payload, options.branch);
   if (kind === 'merge_request' || kind === 'Merge Request Hook') {
     const attrs = obj(payload.object_attributes);

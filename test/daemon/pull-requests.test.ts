@@ -3,6 +3,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState } from '../../src/controlplane/types.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import {
+  followedByWebhooks,
   forgeTargetFromRemote,
   PostedPlans,
   pullRequestHandlerForDaemon,
@@ -45,6 +46,33 @@ describe('forgeTargetFromRemote', () => {
     expect(forgeTargetFromRemote('/srv/git/cfg.git', 'github')).toBeNull();
     expect(forgeTargetFromRemote('file:///srv/git/cfg.git', 'github')).toBeNull();
     expect(forgeTargetFromRemote('https://github.com/acme/sub/cfg', 'github')).toBeNull();
+  });
+});
+
+describe('followedByWebhooks', () => {
+  const source = (repo: string) =>
+    ({ kind: 'git', repo, branch: 'main', path: '.' }) as unknown as DaemonConfig['source'];
+
+  it("is POOLSYNC_COMMENT_REPOSITORY, else --repo's forge repository, on each forge", () => {
+    const scp = 'git@git.acme.io:grp/sub/cfg.git';
+    expect(followedByWebhooks(source(scp), {})).toEqual({
+      github: null,
+      gitlab: { name: 'grp/sub/cfg', remote: scp },
+    });
+    const named = followedByWebhooks(source('/srv/git/cfg.git'), {
+      POOLSYNC_COMMENT_REPOSITORY: ' acme/cfg ',
+    });
+    expect(named.github).toEqual({ name: 'acme/cfg', remote: '/srv/git/cfg.git' });
+  });
+
+  it('is unknown for a local path, a file: remote or --watch: every delivery is taken', () => {
+    for (const repo of ['/srv/git/cfg.git', 'file:///srv/git/cfg.git'])
+      expect(followedByWebhooks(source(repo), {})).toEqual({ github: null, gitlab: null });
+    const watch = { kind: 'watch', dir: '/srv/cfg' } as unknown as DaemonConfig['source'];
+    expect(followedByWebhooks(watch, { POOLSYNC_COMMENT_REPOSITORY: 'acme/cfg' })).toEqual({
+      github: null,
+      gitlab: null,
+    });
   });
 });
 

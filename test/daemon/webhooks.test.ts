@@ -203,3 +203,46 @@ describe('issue 38, item 12: webhook deliveries as GitHub can send them, and as 
     expect(gl.message.length).toBeLessThan(300);
   });
 });
+
+describe('the repository a delivery is for', () => {
+  const remote = 'git@github.com:acme/cfg.git';
+  const push = (repository: unknown, followed = { name: 'acme/cfg', remote }) => {
+    const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: 'c1', repository }));
+    const headers = {
+      'x-github-event': 'push',
+      'x-hub-signature-256': githubSignature(secret, body),
+    };
+    return handleGithubWebhook({ headers, body }, { secret, branch: 'main', followed });
+  };
+
+  it("is the followed one by its name (any case) or a clone URL equal to --repo's", () => {
+    expect(push({ full_name: 'ACME/cfg' }).result).toBe('push');
+    expect(
+      push({ full_name: 'acme/renamed', clone_url: 'https://github.com/Acme/cfg.git' }).result,
+    ).toBe('push');
+    expect(push({ full_name: 'evil/cfg', ssh_url: 'git@github.com:evil/cfg.git' })).toEqual({
+      status: 202,
+      result: 'ignored',
+      message: 'delivery for evil/cfg; this daemon follows acme/cfg: ignored',
+    });
+    // A delivery naming no repository is taken as before: no forge sends one.
+    expect(push(undefined).result).toBe('push');
+  });
+
+  it('a GitLab project may be followed by its numeric id', () => {
+    const gl = (project: unknown) =>
+      handleGitlabWebhook(
+        {
+          headers: { 'x-gitlab-token': 'tok' },
+          body: Buffer.from(
+            JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', after: 'c1', project }),
+          ),
+        },
+        { secret: 'tok', branch: 'main', followed: { name: '15', remote: '/srv/cfg.git' } },
+      );
+    expect(gl({ id: 15, path_with_namespace: 'grp/cfg' }).result).toBe('push');
+    expect(gl({ id: 16, path_with_namespace: 'grp/other' }).message).toBe(
+      'delivery for grp/other; this daemon follows 15: ignored',
+    );
+  });
+});
