@@ -8,7 +8,8 @@ import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Env } from '../util/env.js';
-import { gitEnvironment, runGit } from '../util/git-env.js';
+import { gitEnvironment } from '../util/git-env.js';
+import { gitAnswer, runGit } from '../util/git.js';
 import { UserError } from '../util/user-error.js';
 
 const NO_AUTH = { token: null, username: '', sshKeyFile: null, sshKnownHostsFile: null };
@@ -33,11 +34,12 @@ export async function atCommit<T>(
   // Spawned directly (runGit): simple-git waited 50 ms after read-tree and checkout-index.
   const git = (args: string[], more: Record<string, string> = {}) =>
     runGit(args, { cwd: full, env: { ...vars, ...more } });
-  const top = await git(['rev-parse', '--show-toplevel']).catch(() => {
+  // The first git command: a folder Git must not read (util/git.ts) is refused, not "not in Git".
+  const top = await gitAnswer(['rev-parse', '--show-toplevel'], { cwd: full, env: vars });
+  if (top === null)
     throw new UserError(
       `--at ${at}: ${dir} is not in a Git repository (--at reads DIR as a commit had it)`,
     );
-  });
   // rev-parse --quiet says nothing of a name it does not know: an empty answer is that.
   const resolve = async (ref: string) =>
     (

@@ -10,6 +10,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { DEFAULT_CONTROL_PLANE_URL, DEFAULT_STATE_FILE } from '../controlplane/default-url.js';
 import { exists, gitWorkTreeOf } from '../util/safe-file.js';
+import { refuseGitDirectoryFiles } from '../util/git.js';
 import { UserError } from '../util/user-error.js';
 import { shellQuote } from '../util/shell-quote.js';
 
@@ -73,6 +74,8 @@ export async function requireConfigFolder(
   // Import's DIR is its --dir.
   const way = command === 'import' ? 'import ADDRESS --dir' : command;
   await requireFolder(dir, way);
+  // Said by validate too, which runs no git: the folder must not pass CI's first step.
+  await refuseGitDirectoryFiles(shown);
   if (await exists(join(dir, 'poolsync.yaml'))) return null;
   await refuseCodeProject(dir, shown, way);
   for (const nearMiss of ['poolsync.yml', '.poolsync.yaml', 'Poolsync.yaml', 'poolsync.YAML'])

@@ -3,13 +3,12 @@
  * source.ts), evaluated by OPA on the plan, its results written under the plan. Without a
  * policy set configured nothing is looked for: no OPA is needed.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { DesiredState, RepoConfig } from '../model/desired.js';
 import type { Plan } from '../model/plan.js';
 import type { PolicyReport } from '../model/policy.js';
 import type { Opening } from '../ops/open-target.js';
 import type { Env } from '../util/env.js';
+import { gitAnswer } from '../util/git.js';
 import type { CommentArgs } from '../vcs/comment-options.js';
 
 export interface PolicyArgs {
@@ -83,12 +82,5 @@ async function branchOf(dir: string, env: Env): Promise<string | null> {
     env.CI_COMMIT_BRANCH,
   ].find((b) => b !== undefined && b.trim() !== '');
   if (named) return named.trim();
-  try {
-    const { stdout } = await promisify(execFile)('git', ['symbolic-ref', '--short', '-q', 'HEAD'], {
-      cwd: dir,
-    });
-    return stdout.trim() || null;
-  } catch {
-    return null;
-  }
+  return (await gitAnswer(['symbolic-ref', '--short', '-q', 'HEAD'], { cwd: dir }))?.trim() || null;
 }

@@ -15,7 +15,8 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { SimpleGit } from 'simple-git';
 import { formatDuration } from '../util/duration.js';
-import { checkoutClient, gitError, GitTimeout, runGit, type GitRemote } from '../util/git-env.js';
+import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
+import { GitTimeout, runGit } from '../util/git.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { makeFolders, writeRepoFile } from '../util/safe-file.js';
 

@@ -10,14 +10,13 @@
  * pipeline. Outside it, a secret that names its control plane (util/bound-secret.ts) goes
  * nowhere else.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { OpenOptions } from '../controlplane/opener.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { Environment, Guardrails } from '../model/desired.js';
 import { CORE_SCHEMA, load } from '../util/js-yaml.js';
+import { gitAnswer } from '../util/git.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 
@@ -242,18 +241,13 @@ export async function baseConfig(
 ): Promise<{ doc: unknown } | string> {
   if (base.commit === null)
     return `${base.from} names no base commit: set POOLSYNC_BASE_REF to the commit the pull request is merged into`;
-  let text: string;
-  try {
-    // `REV:./PATH` is relative to the working folder: DIR's poolsync.yaml as the base has it.
-    text = (
-      await promisify(execFile)('git', ['show', `${base.commit}:./poolsync.yaml`], {
-        cwd: dir,
-        maxBuffer: 4 * 1024 * 1024,
-      })
-    ).stdout;
-  } catch {
+  // `REV:./PATH` is relative to the working folder: DIR's poolsync.yaml as the base has it.
+  const text = await gitAnswer(['show', `${base.commit}:./poolsync.yaml`], {
+    cwd: dir,
+    maxOutput: 4 * 1024 * 1024,
+  });
+  if (text === null)
     return `poolsync.yaml of the base commit ${base.commit} (${base.from}) cannot be read with Git in ${dir}: check out with its history (actions/checkout fetch-depth: 0, or git fetch origin ${base.fetch ?? base.commit})`;
-  }
   try {
     return { doc: load(text, { schema: CORE_SCHEMA }) };
   } catch {

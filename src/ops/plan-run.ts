@@ -4,10 +4,9 @@
  * the live state is read) or the caller's (`open`); named and classified here, rendered by the
  * caller. Below it, the I/O edge around the pure planner (`planRepository`) and `cleanCommit`.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { openTarget, pullRequestGuardrails, type Opening, type Target } from './open-target.js';
 import { repositoryOf } from './repository.js';
+import { gitAnswer } from '../util/git.js';
 import {
   backendInfo,
   readLiveState,
@@ -326,20 +325,13 @@ export async function planDesired(
 
 /** The commit a plan of DIR records: HEAD, unless DIR has local changes (or is not in Git). */
 export async function cleanCommit(dir: string): Promise<string | null> {
-  // One git process: "# branch.oid <HEAD>", then a line per changed or untracked path under DIR.
-  try {
-    const { stdout } = await promisify(execFile)(
-      'git',
-      ['status', '--porcelain=v2', '--branch', '--', '.'],
-      { cwd: dir, maxBuffer: 64 * 1024 * 1024 },
-    );
-    let head: string | null = null;
-    for (const line of stdout.split('\n')) {
-      if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
-      else if (line !== '' && !line.startsWith('#')) return null;
-    }
-    return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
-  } catch {
-    return null;
+  // One git process: "# branch.oid <HEAD>", then a line per changed or untracked path under DIR
+  // (more than gitAnswer's bound of output is changes too: null).
+  const stdout = await gitAnswer(['status', '--porcelain=v2', '--branch', '--', '.'], { cwd: dir });
+  let head: string | null = null;
+  for (const line of stdout?.split('\n') ?? []) {
+    if (line.startsWith('# branch.oid ')) head = line.slice('# branch.oid '.length).trim();
+    else if (line !== '' && !line.startsWith('#')) return null;
   }
+  return head !== null && /^[0-9a-f]{40,64}$/.test(head) ? head : null;
 }

@@ -7,11 +7,10 @@
  * path in the repository after `//` (Terraform's module-source spelling of a subfolder); outside
  * Git, or without a remote, the folder's absolute path on this machine.
  */
-import { execFile } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { readRepoConfig } from '../manifests/config.js';
+import { gitAnswer } from '../util/git.js';
 
 /**
  * A remote's URL as a name: no scheme, credentials, port nor `.git`, lowercased (GitHub and
@@ -42,11 +41,7 @@ export function repositoryName(remote: string, folder: string): string {
   return inside === '' || inside === '.' ? remote : `${remote}//${inside}`;
 }
 
-const git = (dir: string, args: string[]) =>
-  promisify(execFile)('git', args, { cwd: dir }).then(
-    (r) => r.stdout,
-    () => null,
-  );
+const git = (dir: string, args: string[]) => gitAnswer(args, { cwd: dir });
 
 /** The repository `dir` is a folder of, by Git's remote (origin, else the only one), else its path. */
 export async function repositoryOf(dir: string): Promise<string> {

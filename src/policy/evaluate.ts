@@ -5,11 +5,9 @@
  * annotations, and the branch. OPA runs with a capabilities file that removes the network and
  * runtime builtins and allows no host, so a policy using one fails to compile: closed.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { promisify } from 'node:util';
 import type { DesiredState } from '../model/desired.js';
 import type { Plan } from '../model/plan.js';
 import { failuresDigest, type PolicyFinding, type PolicyReport } from '../model/policy.js';
@@ -24,6 +22,7 @@ import {
   policyFolderWords,
 } from '../manifests/policy-folder.js';
 import { describeFailure, readRepoFileSync } from '../util/safe-file.js';
+import { gitBytes } from '../util/git.js';
 import { DEFAULT_OPA_MEMORY_MIB, runOpa, type OpaLimits } from './opa.js';
 
 /**
@@ -185,8 +184,8 @@ async function policyFiles(set: PolicySet, dir: string): Promise<string[] | stri
     }
     return found.files;
   }
-  const git = (args: string[], maxBuffer = 16 * 1024 * 1024) =>
-    promisify(execFile)('git', args, { cwd: at.repo, maxBuffer, encoding: 'buffer' });
+  // at.repo is the top of a work tree (its `.git` is there): Git reads no other repository.
+  const git = (args: string[]) => gitBytes(args, { cwd: at.repo, maxOutput: 16 * 1024 * 1024 });
   const prefix = at.path.replace(/\/+$/, '');
   const short = at.commit.slice(0, 12);
   const fromBase =
@@ -199,8 +198,8 @@ async function policyFiles(set: PolicySet, dir: string): Promise<string[] | stri
     self =
       prefix === ''
         ? '040000'
-        : treeEntries((await git(['ls-tree', '-z', at.commit, '--', prefix])).stdout)[0]?.mode;
-    listed = treeEntries((await git(['ls-tree', '-r', '-z', at.commit, ...under])).stdout);
+        : treeEntries(await git(['ls-tree', '-z', at.commit, '--', prefix]))[0]?.mode;
+    listed = treeEntries(await git(['ls-tree', '-r', '-z', at.commit, ...under]));
   } catch {
     return `the policy folder ${name} of the base commit ${at.commit} cannot be read with Git: check out with its history`;
   }
@@ -219,10 +218,10 @@ async function policyFiles(set: PolicySet, dir: string): Promise<string[] | stri
   }
   const files = listed.map((e) => e.file).filter((f) => POLICY_FILE.test(f));
   for (const file of files) {
-    const { stdout } = await git(['show', `${at.commit}:${file}`]);
+    const bytes = await git(['show', `${at.commit}:${file}`]);
     const to = join(dir, inside(file));
     await mkdir(dirname(to), { recursive: true });
-    await writeFile(to, stdout);
+    await writeFile(to, bytes);
   }
   return files;
 }

@@ -4,14 +4,13 @@
  * both the folder and the owners are the base commit's, as an environment's credentials are: a
  * pull request cannot change the policies it is checked by, nor who may approve their failures.
  */
-import { execFile } from 'node:child_process';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
-import { promisify } from 'node:util';
 import { REPO_CONFIG_FILE } from '../manifests/walk.js';
 import type { RepoConfig } from '../model/desired.js';
 import { baseConfig, pullRequestBase, type Opening } from '../ops/open-target.js';
 import { CORE_SCHEMA, load } from '../util/js-yaml.js';
+import { gitAnswer, runGit } from '../util/git.js';
 import { UserError } from '../util/user-error.js';
 import type { PolicySet } from './evaluate.js';
 
@@ -72,14 +71,14 @@ export async function committedPolicies(
   commit: string,
 ): Promise<RepoConfig['policies'] | string> {
   const file = posix.join(configPath, REPO_CONFIG_FILE);
-  const git = (args: string[]) =>
-    promisify(execFile)('git', args, { cwd: repo, maxBuffer: 4 * 1024 * 1024 });
+  const git = (args: string[]) => runGit(args, { cwd: repo, maxOutput: 4 * 1024 * 1024 });
   let text: string;
   try {
-    if ((await git(['ls-tree', commit, '--', file])).stdout.trim() === '') return undefined;
-    text = (await git(['show', `${commit}:${file}`])).stdout;
+    if ((await git(['ls-tree', commit, '--', file])).trim() === '') return undefined;
+    text = await git(['show', `${commit}:${file}`]);
   } catch (err) {
-    const said = (err as { stderr?: string }).stderr?.trim().split('\n')[0] ?? '';
+    if (err instanceof UserError) throw err;
+    const said = (err as Error).message.trim().split('\n')[0] ?? '';
     return `${file} of commit ${commit.slice(0, 12)} cannot be read with Git in ${repo}${said ? ` (${said})` : ''}`;
   }
   let doc: unknown = null;
@@ -115,19 +114,13 @@ async function inRepository(
   // The folder itself may not exist in the pull request (deleted there): Git runs in its parent
   // (or the config folder), both real paths (a temporary folder may be behind a link).
   const abs = resolve(path);
-  let root: string;
-  let parent: string;
-  try {
-    const start = await realpath(configDir ?? dirname(abs));
-    parent =
-      configDir === undefined ? start : join(start, relative(resolve(configDir), dirname(abs)));
-    const { stdout } = await promisify(execFile)('git', ['rev-parse', '--show-toplevel'], {
-      cwd: start,
-    });
-    root = await realpath(stdout.trim());
-  } catch {
-    return null;
-  }
+  const start = await realpath(configDir ?? dirname(abs)).catch(() => null);
+  if (start === null) return null;
+  const parent =
+    configDir === undefined ? start : join(start, relative(resolve(configDir), dirname(abs)));
+  const top = await gitAnswer(['rev-parse', '--show-toplevel'], { cwd: start });
+  const root = top === null ? null : await realpath(top.trim()).catch(() => null);
+  if (root === null) return null;
   const rel = relative(root, join(parent, basename(abs)));
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return null;
   return { root, path: rel.split(sep).join('/') };

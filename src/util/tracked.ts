@@ -1,12 +1,12 @@
 /**
  * poolsync never takes its state from a commit (docs/security.md, "Files poolsync keeps"): in CI
  * its state folder sits in a pull request's checkout, where a committed journal, lock or record
- * is hostile input. Git is asked once per existing state file under a `.git` (`git ls-files`: no
- * hooks, fsmonitor off, ownership not held against it, as CI containers run as other users).
+ * is hostile input. Git is asked once per existing state file under a `.git` (`git ls-files`, as
+ * util/git.ts runs it: no hooks, ownership not held against it, as CI containers run as other users).
  * When Git cannot answer, nothing is refused: the safe-file layer still refuses links.
  */
-import { execFile } from 'node:child_process';
 import { relative, sep } from 'node:path';
+import { gitAnswer } from './git.js';
 import { exists, gitWorkTreeOf } from './safe-file.js';
 import { UserError } from './user-error.js';
 
@@ -40,20 +40,16 @@ function trackedByGit(root: string, path: string): Promise<boolean> {
   return answer;
 }
 
-function isTracked(root: string, path: string): Promise<boolean> {
+async function isTracked(root: string, path: string): Promise<boolean> {
   const rel = relative(root, path).split(sep).join('/');
-  return new Promise((resolve) => {
-    const git = ['-c', 'core.fsmonitor=false', '-c', 'safe.directory=*', '-C', root, 'ls-files'];
-    execFile(
-      'git',
-      [...git, '-z', '--', `:(literal)${rel}`],
-      {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LC_ALL: 'C' },
-        timeout: 30_000,
-        maxBuffer: 1 << 16,
-        windowsHide: true,
-      },
-      (err, stdout) => resolve(err === null && String(stdout).length > 0),
-    );
-  });
+  const listed = await gitAnswer(
+    ['-c', 'safe.directory=*', 'ls-files', '-z', '--', `:(literal)${rel}`],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LC_ALL: 'C' },
+      timeoutMs: 30_000,
+      maxOutput: 1 << 16,
+    },
+  );
+  return listed !== null && listed.length > 0;
 }

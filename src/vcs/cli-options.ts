@@ -4,8 +4,8 @@
  * GITLAB_TOKEN only (never a flag); in GitHub Actions and GitLab CI the repository, pull
  * request, API URL and head commit default to what the CI environment says.
  */
-import { simpleGit } from 'simple-git';
 import { UserError } from '../util/user-error.js';
+import { gitAnswer } from '../util/git.js';
 import type { Env } from '../util/env.js';
 import { rateLimitWait } from './http.js';
 import { transportLimits } from '../util/transport-limits.js';
@@ -61,19 +61,15 @@ function ciDefaults(provider: Provider, env: Env): CiDefaults {
   };
 }
 
-/** Null outside a repository. */
 /** Null outside a Git work tree; `head` null in one with no commit yet (`git init` only). */
 async function gitFacts(dir: string): Promise<{ head: string | null; prefix: string } | null> {
-  try {
-    const git = simpleGit({ baseDir: dir });
-    const [head, prefix] = await Promise.all([
-      git.revparse(['HEAD']).catch(() => null),
-      git.revparse(['--show-prefix']),
-    ]);
-    return { head: head?.trim() ?? null, prefix: prefix.trim().replace(/\/+$/, '') };
-  } catch {
-    return null;
-  }
+  const [head, prefix] = await Promise.all([
+    gitAnswer(['rev-parse', 'HEAD'], { cwd: dir }),
+    gitAnswer(['rev-parse', '--show-prefix'], { cwd: dir }),
+  ]);
+  return prefix === null
+    ? null
+    : { head: head?.trim() || null, prefix: prefix.trim().replace(/\/+$/, '') };
 }
 
 /**

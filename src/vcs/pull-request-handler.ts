@@ -8,7 +8,8 @@
  * or redelivered event of an older commit never puts that commit's plan back on the pull request.
  */
 import { join } from 'node:path';
-import { checkoutClient, gitError, runGit, type GitRemote } from '../util/git-env.js';
+import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
+import { runGit } from '../util/git.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { commentKey } from './comment.js';
 import { createApprovalForge } from './forges.js';

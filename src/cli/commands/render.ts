@@ -3,7 +3,6 @@
  * docs/union-self-managed.md), to --out, else where poolsync.yaml `render` says, else stdout;
  * --check (CI) writes nothing; --base's volume lists are kept (Helm replaces lists).
  */
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { makeUserFolder, readUserFile, writeRepoFile, writeWords } from '../../util/safe-file.js';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -29,6 +28,7 @@ import {
 } from '../../manifests/config.js';
 import { CHART_CREDENTIALS_SECRET } from '../../manifests/rules.js';
 import { UserError } from '../../util/user-error.js';
+import { gitAnswer } from '../../util/git.js';
 import { requireFolder } from '../config-folder.js';
 import type { Args } from '../define.js';
 import type { Io } from '../io.js';
@@ -231,22 +231,17 @@ async function refuseOutPath(
  * What Git says of an existing file: `clean` (tracked, committed as it is), `modified` (staged or
  * unstaged changes), `untracked` (new or ignored), `none` (not in a work tree, or no git).
  */
-function gitState(
+async function gitState(
   file: string,
   env: NodeJS.ProcessEnv,
 ): Promise<'clean' | 'modified' | 'untracked' | 'none'> {
-  return new Promise((done) => {
-    execFile(
-      'git',
-      ['-c', 'core.fsmonitor=false', 'status', '--porcelain', '--ignored', '--', basename(file)],
-      { cwd: dirname(file), env: { ...env, GIT_OPTIONAL_LOCKS: '0' } },
-      (err, stdout) => {
-        if (err !== null) return done('none');
-        const lines = stdout.split('\n').filter((l) => l !== '');
-        if (lines.length === 0) return done('clean');
-        const untracked = lines.every((l) => l.startsWith('??') || l.startsWith('!!'));
-        done(untracked ? 'untracked' : 'modified');
-      },
-    );
+  const stdout = await gitAnswer(['status', '--porcelain', '--ignored', '--', basename(file)], {
+    cwd: dirname(file),
+    env: { ...env, GIT_OPTIONAL_LOCKS: '0' },
   });
+  if (stdout === null) return 'none';
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  if (lines.length === 0) return 'clean';
+  const untracked = lines.every((l) => l.startsWith('??') || l.startsWith('!!'));
+  return untracked ? 'untracked' : 'modified';
 }
