@@ -1,6 +1,6 @@
 /**
- * Every git command poolsync runs on a repository folder (docs/security.md, "Git in a
- * repository's folders"). Git looks for the repository from its working folder up, and tries
+ * Every git command poolsync runs on a repository folder (docs/security.md,
+ * "Environments"). Git looks for the repository from its working folder up, and tries
  * each folder as a bare repository before its parent's `.git`: a pull request that commits a
  * Git directory's files (`HEAD`, `config`, `objects/`, `refs/`) into the config folder would be
  * the repository every command there reads (a forged base branch) and whose `config` runs
@@ -51,21 +51,17 @@ export function refuseGitDirectoryFiles(dir: string): Promise<void> {
   return walk;
 }
 
-const exists = (path: string) =>
-  lstat(path).then(
-    (s) => s,
-    () => null,
-  );
+const statOf = (path: string) => lstat(path).catch(() => null);
 
 async function walkToWorkTree(dir: string): Promise<void> {
   for (let at = dir; ; at = dirname(at)) {
     // Git's order at each folder: its `.git` (a folder or a gitfile) first, then the folder itself.
-    if ((await exists(join(at, '.git'))) !== null) return;
-    const head = await exists(join(at, 'HEAD'));
+    if ((await statOf(join(at, '.git'))) !== null) return;
+    const head = await statOf(join(at, 'HEAD'));
     if (head !== null && !head.isDirectory()) {
       const names = ['HEAD'];
       for (const name of ['objects', 'refs', 'commondir'])
-        if ((await exists(join(at, name))) !== null) names.push(name);
+        if ((await statOf(join(at, name))) !== null) names.push(name);
       if (names.length > 1) throw gitDirectoryFiles(at, names);
     }
     if (dirname(at) === at) return;
