@@ -4,9 +4,7 @@
  * OPA. The result goes to /status and the metrics; the gate holds a plan they deny until an
  * owner approves exactly its failures, and one they cannot evaluate never goes on.
  */
-import { execFile } from 'node:child_process';
 import { join, posix, relative, sep } from 'node:path';
-import { promisify } from 'node:util';
 import type { Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
 import {
@@ -30,6 +28,7 @@ import type { Env } from '../../util/env.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import { readRepoConfig } from '../../manifests/config.js';
+import { gitAnswer } from '../../util/git.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import type { Outcome, PolicyCheck, RunContext, Staged } from './context.js';
 
@@ -229,11 +228,8 @@ async function sameFiles(
   b: { commit: string; path: string },
 ): Promise<boolean> {
   const id = (p: { commit: string; path: string }) =>
-    promisify(execFile)('git', ['rev-parse', '--verify', '--quiet', `${p.commit}:${p.path}`], {
-      cwd: a.repo,
-    }).then(
-      ({ stdout }) => stdout.trim(),
-      () => null,
+    gitAnswer(['rev-parse', '--verify', '--quiet', `${p.commit}:${p.path}`], { cwd: a.repo }).then(
+      (out) => out?.trim() ?? null,
     );
   const [x, y] = await Promise.all([id(a), id(b)]);
   return x !== null && x === y;
