@@ -16,7 +16,11 @@ import {
   type QueueSpec,
 } from '../model/common.js';
 import type { BackendInfo, BackendProfile } from '../model/backend.js';
-import type { ExecutionClusterLabel, FlyteadminLive } from '../model/flyte.js';
+import type {
+  DeployedClusterConfig,
+  ExecutionClusterLabel,
+  FlyteadminLive,
+} from '../model/flyte.js';
 import type {
   DefaultQueueScope,
   LiveAssignment,
@@ -57,6 +61,8 @@ export interface ControlPlane {
 
   /** flyteadmin only: the planner's LiveState.flyteadmin. */
   flyteadminState?(): Promise<FlyteadminLive>;
+  /** flyteadmin only: the cluster configuration it runs with, read as every plan reads it. */
+  deployedClusterConfig?(): Promise<DeployedClusterConfig>;
 
   /**
    * True once the token endpoint refused this client's credentials: it sends them no more, so

@@ -22,6 +22,7 @@ import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';
 import { startFakeKubeConfigMaps, type FakeKubeConfigMaps } from './fake-kube-configmaps.js';
 import { exampleRepo } from './helpers.js';
+import { runInProcess, type CliResult } from '../support/memory-io.js';
 import { flyteadminTargets, type FlyteadminUnderTest } from './targets.js';
 
 const CM = 'flyte/flyte-admin-clusters-config';
@@ -256,6 +257,51 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
     kube.configMaps.set(CM, { 'clusters.yaml': 'clusters:\n  labelClusterMap: [\n' });
     const broken = warningText((await plan(forbiddenCp)).warnings[0]!);
     expect(broken).toMatch(/clusters\.yaml:3:1: not valid YAML: [^\n]+$/);
+  });
+
+  it('check reads the ConfigMap the URL names, as plan does: ✗ in the plan’s words while it cannot, ✓ with what it holds', async () => {
+    fa = await target.start();
+    repo = await exampleRepo('flyte-oss');
+    const env = { ...process.env, KUBECONFIG: kube.kubeconfig, NO_COLOR: '1' };
+    const check = (ref: string, vars = env) =>
+      runInProcess(
+        ['check', repo!.dir, '--control-plane', `${fa!.url}?clusters-configmap=${ref}`],
+        vars,
+      );
+    const advice =
+      "Every plan warns LABEL_DEPLOYMENT_UNKNOWN and marks each label change unverified (policy safe holds them): check the URL's clusters-configmap=NAMESPACE/NAME";
+    const failed = async (r: Promise<CliResult>, line: string) => {
+      const { code, stdout } = await r;
+      const shown = stdout.split('\n').find((l) => l.startsWith('✗ clusters-configmap'));
+      expect(shown).toContain(`✗ ${line}`);
+      expect(shown).toContain(advice);
+      expect(stdout).toMatch(/^1 check failed\.$/m);
+      expect(stdout).not.toContain('Ready');
+      expect(code).toBe(1);
+    };
+    await failed(
+      check('flyte/nope'),
+      'clusters-configmap flyte/nope: cannot read ConfigMap flyte/nope: not found',
+    );
+    kube.forbidden.add(CM);
+    await failed(
+      check(CM),
+      `clusters-configmap ${CM}: cannot read ConfigMap ${CM}: forbidden (grant get on configmaps in that namespace)`,
+    );
+    kube.forbidden.delete(CM);
+    const missing = join(repo.dir, 'no-kubeconfig');
+    await failed(
+      check(CM, { ...env, KUBECONFIG: missing }),
+      `clusters-configmap ${CM}: cannot read ConfigMap ${CM}: cannot load a Kubernetes configuration (in-cluster service account or KUBECONFIG): ENOENT`,
+    );
+
+    kube.configMaps.set(CM, clustersYaml(BEFORE_UPGRADE));
+    const ready = await check(CM);
+    expect(ready.stdout).toContain(
+      `\n✓ clusters-configmap ${CM}: flyteadmin runs with 1 label (label1) on 2 enabled clusters (controlplane, dataplane_1)\n`,
+    );
+    expect(ready.stdout).toMatch(/^Ready: /m);
+    expect(ready.code).toBe(0);
   });
 
   it('the daemon looks at the deployment again on each run', async () => {

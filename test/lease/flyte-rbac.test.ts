@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readDeployedConfig } from '../../src/controlplane/flyteadmin/client.js';
 import { REPO_ROOT } from '../support/cli.js';
+import { runInProcess } from '../support/memory-io.js';
+import { startFlyteadmin } from '../flyteadmin/helpers.js';
 import { until } from '../support/until.js';
 import { kubeMissing, startRealKube, type KubeServer } from './real/kube.js';
 
@@ -61,10 +63,26 @@ describe.skipIf(kubeMissing !== null)('docs/flyte-oss.md RBAC (real kube-apiserv
         Promise.resolve(kc),
       );
 
+    // `check` reads it as the plan does, with the ServiceAccount's kubeconfig.
+    const flyteadmin = await startFlyteadmin(null);
+    onTestFinished(() => flyteadmin.close());
+    const url = `${flyteadmin.url}?clusters-configmap=flyte/flyte-admin-clusters-config`;
+    const check = () =>
+      runInProcess(['check', 'examples/flyte-oss', '--control-plane', url], {
+        KUBECONFIG: k.kubeconfig,
+      });
+    const line = (out: string) =>
+      out.split('\n').find((l) => l.includes('clusters-configmap flyte/'));
+
     // The Role alone grants nothing.
     const role = await k.call('admin', 'POST', PATHS.Role!, docs[0]);
     expect(role.status).toBe(201);
     expect((await read()).unavailable).toMatch(/cannot read ConfigMap .*forbidden/);
+    const refused = await check();
+    expect(line(refused.stdout)).toMatch(
+      /^✗ clusters-configmap flyte\/flyte-admin-clusters-config: cannot read ConfigMap .*: forbidden .*LABEL_DEPLOYMENT_UNKNOWN/,
+    );
+    expect(refused.code).toBe(1);
 
     const binding = await k.call('admin', 'POST', PATHS.RoleBinding!, docs[1]);
     expect(binding.status).toBe(201);
@@ -74,6 +92,11 @@ describe.skipIf(kubeMissing !== null)('docs/flyte-oss.md RBAC (real kube-apiserv
       return d.unavailable === null && d;
     });
     expect(deployed.labels).toEqual({ gpu: [{ cluster: 'dp1', weight: 1 }] });
+    const ready = await check();
+    expect(line(ready.stdout)).toBe(
+      '✓ clusters-configmap flyte/flyte-admin-clusters-config: flyteadmin runs with 1 label (gpu) on no enabled cluster',
+    );
+    expect(ready.code).toBe(0);
     // Only that ConfigMap, and only get.
     expect((await k.call('sa', 'GET', `${CM}/other`)).status).toBe(403);
     expect((await k.call('sa', 'GET', CM)).status).toBe(403);

@@ -131,9 +131,11 @@ export async function check(args: Args<'check'>, io: Io): Promise<number> {
       : probed.some((l) => !l.ok)
         ? ', its reads fail (below)'
         : '';
+    const deployed = args.probe ? await deployedLines(cp) : [];
     lines.push(
       { ok: unread === '', text: `control plane ${url}: ${cp.backend.name}${unread}` },
       ...probed,
+      ...deployed,
       ...refused.lines,
     );
   } catch (err) {
@@ -289,6 +291,45 @@ async function probeKinds(cp: ControlPlane, refused: ReadonlySet<ObjectKind>): P
     }
   }
   return lines;
+}
+
+/** At most this many names on a line that lists what a ConfigMap holds. */
+const SHOWN_NAMES = 10;
+
+const named = (names: readonly string[]) =>
+  names.length > SHOWN_NAMES
+    ? `${names.slice(0, SHOWN_NAMES).join(', ')} and ${names.length - SHOWN_NAMES} more`
+    : names.join(', ');
+
+/**
+ * flyteadmin's cluster configuration, when the URL names its ConfigMap, read as every plan reads
+ * it: one that cannot be read leaves each label change of a plan unverified.
+ */
+async function deployedLines(cp: ControlPlane): Promise<Line[]> {
+  const deployed = await cp.deployedClusterConfig?.();
+  if (!deployed?.source) return [];
+  const where = `clusters-configmap ${deployed.source.replace(/^k8s:/, '')}`;
+  if (deployed.labels === null)
+    return [
+      {
+        ok: false,
+        text:
+          `${where}: ${deployed.unavailable}. Every plan warns LABEL_DEPLOYMENT_UNKNOWN and marks each label change unverified (policy safe holds them): ` +
+          "check the URL's clusters-configmap=NAMESPACE/NAME (flyte-core's is flyte-admin-clusters-config) and poolsync's access to it (docs/flyte-oss.md, Labels wait for helm upgrade)",
+      },
+    ];
+  const labels = Object.keys(deployed.labels).sort();
+  const clusters = deployed.enabled_clusters ?? [];
+  const fallback = deployed.default_execution_label;
+  return [
+    {
+      ok: true,
+      text:
+        `${where}: flyteadmin runs with ${labels.length === 0 ? 'no labels' : `${plural(labels.length, 'label')} (${named(labels)})`}` +
+        ` on ${clusters.length === 0 ? 'no enabled cluster' : `${plural(clusters.length, 'enabled cluster')} (${named(clusters)})`}` +
+        (fallback === null ? '' : `, default label ${fallback}`),
+    },
+  ];
 }
 
 /**

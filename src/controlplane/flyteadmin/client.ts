@@ -159,13 +159,17 @@ export class FlyteadminControlPlane implements ControlPlane {
       this.attributes.others('CLUSTER_ASSIGNMENT'),
       listProjects(this.http, this.org),
       listDomains(this.http),
-      readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig())),
+      this.deployedClusterConfig(),
     ]);
     const key = (r: AttributeRow) => `${r.resource_type}\u0000${attributeRowKey(r)}`;
     const other_rows = [...labels, ...assignments].sort((a, b) =>
       key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
     );
     return { other_rows, projects: listed.projects, domains: domains ?? listed.domains, deployed };
+  }
+
+  deployedClusterConfig(): Promise<DeployedClusterConfig> {
+    return readDeployedConfig(this.clustersConfigMap, () => (this.kube ??= this.kubeConfig()));
   }
 
   listAssignments(): Promise<LiveAssignment[]> {
