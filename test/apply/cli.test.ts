@@ -40,14 +40,14 @@ async function setup(spec: RepoSpec = V1) {
 }
 
 describe('poolsync apply DIR', () => {
-  it('without a terminal and without --auto-approve: the plan is shown, then refused, nothing applied nor left', async () => {
+  it('without a terminal, --auto-approve or an answer on stdin: the plan is shown, then cancelled, nothing applied nor left', async () => {
     const { repo, url, state } = await setup();
     const r = await runCli(['apply', repo, '--control-plane', url]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/Plan: \d+ to create/);
     expect(r.stdout).not.toContain('Creating...');
     expect(r.stderr).toBe(
-      'Error: apply needs confirmation but stdin is not a terminal: nothing was applied. Review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)\n',
+      'Error: Apply cancelled (no answer, end of input): nothing was applied. stdin is not a terminal: pipe `yes` into apply, or review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)\n',
     );
     // The state this apply created is removed again, as when declined at a terminal.
     expect(existsSync(state)).toBe(false);

@@ -4,7 +4,7 @@
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { statSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { flyteCliRunner, isCliCommand } from '../../apply/manual.js';
 import { batchedLines } from '../../util/batched-lines.js';
 import { executePlan } from '../../apply/executor.js';
@@ -153,7 +153,7 @@ async function applyTo(
   if (target.kind === 'file') savedPlanApply();
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
   // which needs `--auto-approve` when nobody can answer: JSON output never asks (refused here),
-  // stdin not a terminal once the plan has changes to confirm (approve, below).
+  // stdin not a terminal answers with its first line, as Terraform reads it (approve, below).
   else if (!args['auto-approve'] && json)
     throw new UserError(
       'apply --output json does not ask for confirmation: review the plan with `poolsync plan`, then run `poolsync apply --output json --auto-approve` (or apply a saved plan)',
@@ -225,12 +225,8 @@ async function applyTo(
         if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
           throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
         if (target.kind === 'dir' && !args['auto-approve']) {
-          if (!io.stdin.isTTY)
-            throw new UserError(
-              'apply needs confirmation but stdin is not a terminal: nothing was applied. Review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)',
-            );
           const answer = await confirm(io, interrupted);
-          if (answer !== 'yes') throw cancelled(answer);
+          if (answer !== 'yes') throw cancelled(answer, io.stdin.isTTY === true);
         }
         // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);
         // a terminal, or a small apply followed line by line, sees each line as it happens.
@@ -391,13 +387,19 @@ async function executeWithSignals(
 type Answer = 'yes' | 'no' | 'interrupted' | 'ended';
 
 /**
- * Terraform's question: only `yes` approves. Ctrl-C (readline's, the terminal being raw; or a
+ * Terraform's question: only `yes` approves, typed or the first line of a stdin that is no
+ * terminal (`echo yes | poolsync apply`). Ctrl-C (readline's, the terminal being raw; or a
  * signal) and Ctrl-D or the end of stdin are no answer either, never an internal error.
  */
 async function confirm(io: Io, interrupted: AbortSignal): Promise<Answer> {
   // The question and the echo of the answer go to the terminal as they are: `yes` as typed.
   const output = terminalOf(io.stdout) as NodeJS.WritableStream;
-  const rl = createInterface({ input: io.stdin, output });
+  const typed = io.stdin.isTTY === true;
+  const rl = createInterface({
+    input: io.stdin,
+    output,
+    terminal: typed && io.stdout.isTTY === true,
+  });
   let stopListening = () => {};
   const answer = await new Promise<Answer>((resolve) => {
     // With a SIGINT listener readline leaves the interface open on Ctrl-C and only tells it.
@@ -405,27 +407,35 @@ async function confirm(io: Io, interrupted: AbortSignal): Promise<Answer> {
     const onSignal = () => resolve('interrupted');
     interrupted.addEventListener('abort', onSignal, { once: true });
     stopListening = () => interrupted.removeEventListener('abort', onSignal);
-    // Ctrl-D on an empty line or stdin ending: the question then rejects (AbortError) or never settles.
+    const answered = (line: string) => resolve(line.trim() === 'yes' ? 'yes' : 'no');
+    // A piped last line without a newline: readline gives it as a 'line' event as stdin ends.
+    rl.once('line', answered);
+    // Ctrl-D on an empty line or stdin ending: the question is never answered.
     rl.once('close', () => resolve('ended'));
+    // Called as the line is read, so a line after it (piped) never answers instead.
     rl.question(
       '\nDo you want to perform these actions?\n  Only `yes` will be accepted to approve.\n\n  Enter a value: ',
-    ).then(
-      (typed) => resolve(typed.trim() === 'yes' ? 'yes' : 'no'),
-      () => resolve('ended'),
+      answered,
     );
   });
   stopListening();
   rl.close();
-  // Nothing was echoed after the prompt: the message goes on a line of its own.
-  if (answer === 'interrupted' || answer === 'ended') output.write('\n');
+  // Nothing was echoed after the prompt: what follows goes on a line of its own.
+  if (!typed || answer === 'interrupted' || answer === 'ended') output.write('\n');
   return answer;
 }
 
-/** One line, nothing applied; Ctrl-C exits 130 as an interrupted command does (docs/apply.md#exit-status). */
-function cancelled(answer: Exclude<Answer, 'yes'>): UserError {
+/**
+ * One line, nothing applied; Ctrl-C exits 130 as an interrupted command does
+ * (docs/apply.md#exit-status). `typed`: at a terminal; else how to approve without one.
+ */
+function cancelled(answer: Exclude<Answer, 'yes'>, typed = true): UserError {
   if (answer === 'interrupted')
     return new UserError('Apply cancelled (Ctrl-C): nothing was applied.', 130);
+  const hint = typed
+    ? ''
+    : ' stdin is not a terminal: pipe `yes` into apply, or review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)';
   if (answer === 'ended')
-    return new UserError('Apply cancelled (no answer, end of input): nothing was applied.');
-  return new UserError('Apply cancelled: only `yes` is accepted as approval.');
+    return new UserError(`Apply cancelled (no answer, end of input): nothing was applied.${hint}`);
+  return new UserError(`Apply cancelled: only \`yes\` is accepted as approval.${hint}`);
 }
