@@ -169,16 +169,19 @@ export function networkOf(
 
 /**
  * One line, the first time a call waits a few seconds for its answer: a server that accepts
- * and never answers holds a command for the whole --call-timeout, which silence makes look hung.
+ * and never answers holds a command until a limit ends it, which silence makes look hung. It
+ * names the limit that ends the wait first; a server that refuses connections is not silent.
  */
 function waitNotice(write: (text: string) => void): WaitListener {
   let said = false;
-  return ({ url, silentMs, giveUpMs }) => {
+  return ({ url, silentMs, giveUpMs, limit, unreached }) => {
     if (said) return;
     said = true;
-    write(
-      `Waiting for ${url}: no answer for ${formatDuration(silentMs)}; giving up after ${formatDuration(giveUpMs)} (${LIMIT_SETTINGS.call.flag}); Ctrl-C stops.\n`,
-    );
+    const end = `giving up after ${formatDuration(giveUpMs)} (${LIMIT_SETTINGS[limit].flag})`;
+    const what = unreached
+      ? `${unreached.code === 'ECONNREFUSED' ? 'connection refused' : 'cannot connect'} (${unreached.code}), retrying (attempt ${unreached.attempt} of at most ${unreached.attempts}, --max-retries); ${end} at the latest`
+      : `no answer for ${formatDuration(silentMs)}; ${end}`;
+    write(`Waiting for ${url}: ${what}; Ctrl-C stops.\n`);
   };
 }
 

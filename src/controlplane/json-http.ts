@@ -33,6 +33,7 @@ import {
   LimitError,
   limitOf,
   noticeSilence,
+  type Heard,
   type TransportLimits,
 } from '../util/transport-limits.js';
 import { ControlPlaneError, UnreachableError, unavailable, unreachable } from './errors.js';
@@ -120,14 +121,14 @@ export class JsonHttp {
     const { clock, limits } = this.o;
     // Wall time, as its timer: the injected clock paces waits, never the whole call's bound.
     const deadline = new CallDeadline(limits, undefined, label);
-    const heard = noticeSilence(limits, this.url, this.o.onWait, clock);
+    const heard = noticeSilence(limits, this.url, this.o.onWait, clock, this.o.retry.maxRetries);
     const signal = AbortSignal.any([deadline.signal, this.stop]);
     const { reach, pacer, stop } = this;
     const read = method === 'GET' || method === 'HEAD';
     const loop = { ...this.o.retry, reach, pacer, clock, deadline, label, signal: stop, read };
     return retrying(loop, async (n) => {
       if (n > 0) sent.retried = true;
-      return this.attempt<T>(method, path, label, payload, signal, heard);
+      return this.attempt<T>(method, path, label, payload, signal, heard, n);
     }).finally(() => {
       heard();
       deadline.done();
@@ -140,7 +141,8 @@ export class JsonHttp {
     label: string,
     payload: string | null,
     signal: AbortSignal,
-    heard: () => void,
+    heard: Heard,
+    n: number,
   ): Promise<Attempt<T>> {
     const { service } = this.o;
     const again = (why: string): Failed => ({
@@ -166,7 +168,12 @@ export class JsonHttp {
           signal,
         });
       } catch (err) {
-        return this.transportFailure(err, label);
+        const failed = this.transportFailure(err, label);
+        // Nothing listens (a server restarting): its notice says so, not "no answer".
+        const kind = failed.failure?.kind;
+        if (kind === 'refused' || kind === 'unreachable')
+          heard.unreached(failed.failure!.code, n + 1);
+        return failed;
       }
       heard();
       this.reach.answered = true;

@@ -61,7 +61,17 @@ const LATE_MS = 1_000;
 export interface WaitEvent {
   url: string;
   silentMs: number;
+  /** From the call's start, and the limit that ends the wait first: its last attempt's read timeout, or the call's. */
   giveUpMs: number;
+  limit: 'read' | 'call';
+  /** Its last attempt found nothing listening (a server restarting): no silence, retries. */
+  unreached?: { code: string; attempt: number; attempts: number };
+}
+
+/** What a call tells its notice: an answer came; an attempt found nothing listening. */
+export interface Heard {
+  (): void;
+  unreached(code: string, attempt: number): void;
 }
 
 export type WaitListener = (e: WaitEvent) => void;
@@ -83,10 +93,18 @@ export function noticeSilence(
   url: string,
   listener: WaitListener | undefined,
   clock: Clock = SYSTEM_CLOCK,
-): () => void {
+  /** The retries of a read timed out, when the caller knows them: with none the read timeout may end the wait first. */
+  retries?: number,
+): Heard {
   const silentMs = Math.min(WAIT_NOTICE_MS, limits.readTimeoutMs);
-  if (!listener || silentMs >= limits.callTimeoutMs) return () => {};
+  if (!listener || silentMs >= limits.callTimeoutMs)
+    return Object.assign(() => {}, { unreached: () => {} });
   const answered = new AbortController();
+  const bound =
+    retries === 0 && limits.readTimeoutMs < limits.callTimeoutMs
+      ? { giveUpMs: limits.readTimeoutMs, limit: 'read' as const }
+      : { giveUpMs: limits.callTimeoutMs, limit: 'call' as const };
+  let unreached: WaitEvent['unreached'];
   const wait = async (ms: number): Promise<void> => {
     const due = clock.now() + ms;
     await clock.sleep(ms, answered.signal);
@@ -95,14 +113,20 @@ export function noticeSilence(
     // Woken a second or more late, this process could not run: its request may only now be sent.
     if (clock.now() - due >= LATE_MS) return wait(silentMs);
     const quiet = clock.now() - (lastAnswer.get(listener) ?? -Infinity);
-    if (quiet >= silentMs) return listener({ url, silentMs, giveUpMs: limits.callTimeoutMs });
+    if (quiet >= silentMs)
+      return listener({ url, silentMs, ...bound, ...(unreached ? { unreached } : {}) });
     return wait(silentMs - quiet);
   };
   void wait(silentMs);
-  return () => {
+  const heard = () => {
     lastAnswer.set(listener, clock.now());
     answered.abort();
   };
+  // `attempt` counts from 1; the budget is the caller's --max-retries, the call's deadline aside.
+  const attempts = (retries ?? 0) + 1;
+  return Object.assign(heard, {
+    unreached: (code: string, attempt: number) => void (unreached = { code, attempt, attempts }),
+  });
 }
 
 /** An answer to a request the listener's calls wait on (their OAuth2 token): not silence. */

@@ -6,7 +6,7 @@
  * other call; for Union its stand-in (OAuth2 answered) holding every Connect and gRPC call; for
  * flyteadmin an HTTP server holding every request.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Interceptor } from '@connectrpc/connect';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -14,6 +14,13 @@ import { apiKey, startUnionServer } from '../controlplane/union/helpers.js';
 import { runInProcess, type CliResult } from '../support/memory-io.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { until } from '../support/until.js';
+import { ManualClock } from '../support/virtual-clock.js';
+import { networkOf } from '../../src/cli/options.js';
+import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
+
+/** An Io output that keeps each write. */
+const memoryStream = (into: string[]) => ({ write: (text: string) => (into.push(text), true) });
 
 const REPO = 'examples/config-repo';
 
@@ -126,5 +133,73 @@ describe('a control plane that never answers', () => {
     const r = await waitingRun(['plan', REPO, '--control-plane', `flyteadmin+${url}`]);
     expect(held.length).toBeGreaterThan(0);
     expectToldOnce(r, url);
+  });
+});
+
+describe('the notice names what ends the wait', () => {
+  it('a call not retried (check, --max-retries 0): its read timeout, not the call deadline', async () => {
+    const { url } = await holdingServer();
+    const said: string[] = [];
+    const { limits, onWait } = networkOf({}, { env: {}, stderr: memoryStream(said) });
+    const clock = new ManualClock();
+    const cp = new FlyteadminControlPlane(url, { limits, onWait, clock, maxRetries: 0 });
+    onTestFinished(() => cp.close());
+    const listing = cp.listExecutionClusterLabels().catch((err: unknown) => err);
+    // The request is held by the server before the notice's clock moves.
+    await until('the request to be held', () => clock.sleeping > 0);
+    clock.advance(5_000);
+    await until('the notice', () => said.length > 0);
+    expect(said).toEqual([
+      `Waiting for ${url}: no answer for 5.0s; giving up after 10s (--read-timeout); Ctrl-C stops.\n`,
+    ]);
+    await cp.close();
+    await listing;
+  });
+
+  it('a server gone after answering: its refused connections are said, with the retries left', async () => {
+    const real = await servedControlPlane();
+    let server: Server | undefined;
+    // A REST control plane that answers until its first list, then stops listening: the calls
+    // in flight are cut, and each retry finds nothing listening.
+    const gone = await new Promise<string>((resolve) => {
+      let listed = false;
+      server = createServer((req, res) => {
+        void fetch(`${real.url}${req.url}`).then(async (answer) => {
+          const text = await answer.text();
+          if (listed) return void res.destroy();
+          listed = req.url !== '/v1/capabilities';
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(text, () => {
+            if (!listed) return;
+            server!.close();
+            server!.closeAllConnections();
+          });
+        });
+      });
+      server.listen(0, '127.0.0.1', () =>
+        resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`),
+      );
+    });
+    onTestFinished(() => void server?.closeAllConnections());
+    const r = await waitingRun([
+      'plan',
+      REPO,
+      '--output',
+      'json',
+      '--control-plane',
+      gone,
+      '--max-retries',
+      '100',
+    ]);
+    expect(r.code, r.stderr).toBe(1);
+    const waits = r.stderr.split('\n').filter((l) => l.startsWith('Waiting'));
+    expect(waits).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Waiting for ${gone}: connection refused \\(ECONNREFUSED\\), retrying \\(attempt \\d+ of at most 101, --max-retries\\); giving up after 3\\.0s \\(--call-timeout\\) at the latest; Ctrl-C stops\\.$`,
+        ),
+      ),
+    ]);
+    expect(r.stderr).not.toContain('no answer for');
   });
 });

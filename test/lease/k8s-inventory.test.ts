@@ -549,7 +549,7 @@ describe('a misbehaving Kubernetes API server', () => {
     await vi.waitFor(() => expect(s.counts.hostile).toBe(1), events);
     clock.advance(5_000);
     await vi.waitFor(() => expect(notices).toHaveLength(1), events);
-    expect(notices).toEqual([{ url: s.url, silentMs: 5_000, giveUpMs: 60_000 }]);
+    expect(notices).toEqual([{ url: s.url, silentMs: 5_000, giveUpMs: 60_000, limit: 'call' }]);
     term.abort();
     await expect(reading).rejects.toThrow(/cut off, the leadership term ended/);
   });

@@ -61,9 +61,38 @@ describe('noticeSilence', () => {
     expect(told).toEqual([]);
     clock.advance(4_000); // 5.5 s since any answer: silent
     await turns();
-    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000 }]);
+    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000, limit: 'call' }]);
     slow();
     expect(clock.sleeping).toBe(0);
+  });
+
+  it('names the limit that ends the wait first: the read timeout of a call not retried', async () => {
+    const clock = new ManualClock();
+    const told: WaitEvent[] = [];
+    const done = noticeSilence(DEFAULT_LIMITS, 'http://cp', (e) => void told.push(e), clock, 0);
+    clock.advance(5_000);
+    await turns();
+    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 10_000, limit: 'read' }]);
+    done();
+  });
+
+  it('a call whose attempts find nothing listening is told so, not as silence', async () => {
+    const clock = new ManualClock();
+    const told: WaitEvent[] = [];
+    const heard = noticeSilence(DEFAULT_LIMITS, 'http://cp', (e) => void told.push(e), clock, 8);
+    heard.unreached('ECONNREFUSED', 3);
+    clock.advance(5_000);
+    await turns();
+    expect(told).toEqual([
+      {
+        url: 'http://cp',
+        silentMs: 5_000,
+        giveUpMs: 60_000,
+        limit: 'call',
+        unreached: { code: 'ECONNREFUSED', attempt: 3, attempts: 9 },
+      },
+    ]);
+    heard();
   });
 
   it('a timer woken late (the process could not run) counts the silence again from then', async () => {
@@ -75,7 +104,7 @@ describe('noticeSilence', () => {
     expect(told).toEqual([]);
     clock.advance(5_000); // 5 s of silence while the process ran
     await turns();
-    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000 }]);
+    expect(told).toEqual([{ url: 'http://cp', silentMs: 5_000, giveUpMs: 60_000, limit: 'call' }]);
     done();
   });
 });
