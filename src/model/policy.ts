@@ -59,12 +59,15 @@ export interface PolicyReport {
    * The daemon's: the policies of the commit it last applied judged the plan too (docs/policies.md,
    * Where policies come from). `set`: what they were, evaluated beside the loaded commit's; `same`:
    * the same files, evaluated once; `only`: the loaded commit configures none, so the report is
-   * theirs. `owners`: the owners are that commit's, the loaded commit listing others.
+   * theirs; `unread`: it could not be read (a rewritten branch), so the loaded commit's set judged
+   * alone, and `unread` says why. `owners`: the owners are that commit's, the loaded commit
+   * listing others.
    */
   lastApplied?: {
     commit: string;
-    set: { source: string; files: number; rules: number } | 'same' | 'only';
+    set: { source: string; files: number; rules: number } | 'same' | 'only' | 'unread';
     owners: boolean;
+    unread?: string;
   };
 }
 

@@ -26,6 +26,8 @@ function setName(r: PolicyReport): string {
   const of = `of the last applied commit ${applied.commit.slice(0, 12)}`;
   if (applied.set === 'only')
     return `${r.source} ${of} (this commit configures none): ${counts(r)}`;
+  if (applied.set === 'unread')
+    return `${r.source}${from}: ${counts(r)} (the policies ${of} could not be read, ${applied.unread}: this commit's judged alone)`;
   const also =
     applied.set === 'same' ? '' : `, and ${applied.set.source} ${of}: ${counts(applied.set)}`;
   return `${r.source}${from}: ${counts(r)}${also}`;

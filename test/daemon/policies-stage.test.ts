@@ -12,6 +12,7 @@ import type * as repoConfig from '../../src/manifests/config.js';
 import { readRepoConfig } from '../../src/manifests/config.js';
 import type * as evaluate from '../../src/policy/evaluate.js';
 import { unitPolicies } from '../../src/daemon/stages/policies.js';
+import { policySummary } from '../../src/render/policy.js';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import type { DesiredState } from '../../src/model/desired.js';
 import type { Plan } from '../../src/model/plan.js';
@@ -166,7 +167,7 @@ describe('a pull request before a run has loaded the followed branch', () => {
 });
 
 describe('a run judged by the policies of the commit last applied too', () => {
-  it('fails closed, saying what to do, when that commit cannot be read', async () => {
+  it('judges by the loaded commit’s set alone, saying why, when that commit cannot be read (a rewritten branch)', async () => {
     const { source } = await branchSource({
       'poolsync.yaml': WITH_POLICIES,
       'policies/deny.rego': DENY_ALL,
@@ -176,11 +177,25 @@ describe('a run judged by the policies of the commit last applied too', () => {
     follow({ config } as DesiredState, source.last!);
     const gone = 'f'.repeat(40);
     const report = await run({} as Plan, { config } as DesiredState, gone);
+    // The loaded set was evaluated (here: no OPA, its own words), not the run failed for the gone commit.
     expect(report?.error).toMatch(
-      new RegExp(
-        `^the policies of the last applied commit ${gone.slice(0, 12)} cannot be read \\(commit ${gone} is neither in the checkout nor fetchable from .+\\): they judge each plan beside the loaded commit's, so the run fails closed; make that commit fetchable again \\(a branch or tag holding it\\), or give the daemon --policies$`,
-      ),
+      /^poolsync\.yaml:5: policies\.path 'policies' needs the Open Policy Agent/,
     );
+    expect(report?.lastApplied).toMatchObject({ commit: gone, set: 'unread', owners: false });
+    expect(report?.lastApplied?.unread).toMatch(
+      new RegExp(`^commit ${gone} is neither in the checkout nor fetchable from `),
+    );
+    // As a report that evaluated (OPA present) names its sets.
+    expect(policySummary({ ...report!, error: undefined, rules: 1 })).toContain(
+      `(the policies of the last applied commit ${gone.slice(0, 12)} could not be read, commit ${gone} is neither`,
+    );
+  });
+
+  it('judges nothing when neither commit can be read nor the loaded one configures any', async () => {
+    const { source } = await branchSource({});
+    const { follow, run } = unitPolicies(gitConfig(), noOpa(), source);
+    follow({ config: {} } as DesiredState, source.last!);
+    expect(await run({} as Plan, { config: {} } as DesiredState, 'f'.repeat(40))).toBeNull();
   });
 });
 

@@ -164,11 +164,19 @@ export function unitPolicies(
       () => committedPolicies(at.repo, at.config, applied),
       (err: unknown) => (err as Error).message,
     );
-    if (typeof configured === 'string')
-      return failedReport(
-        base ?? { source: REPO_CONFIG_FILE, owners: [], at: { kind: 'folder', dir: '.' } },
-        `the policies of the last applied commit ${applied.slice(0, 12)} cannot be read (${configured}): they judge each plan beside the loaded commit's, so the run fails closed; make that commit fetchable again (a branch or tag holding it), or give the daemon --policies`,
-      );
+    // Gone only with a rewritten branch (a force-push, which a merged pull request cannot make):
+    // failing closed would stop every run until it was fetchable again, so this commit's set
+    // judges alone, and the report says why.
+    if (typeof configured === 'string') {
+      const loaded = base ? await evaluate(base, plan, desired, branch) : null;
+      const lastApplied = {
+        commit: applied,
+        set: 'unread' as const,
+        owners: false,
+        unread: configured,
+      };
+      return loaded && { ...loaded, lastApplied };
+    }
     // Its owners, when poolsync.yaml names them: with --policies, none listed there is none.
     const owners = given?.owners ? null : (configured?.owners ?? (given?.dir ? [] : null));
     let earlier: PolicySet | null = null;
