@@ -254,6 +254,9 @@ export class Approvals {
             : approvalWords.noSuchPlan(asked, pending.fingerprint, pending.commit, typo),
         );
     }
+    // One approval suffices: a second would replace who approved (a freeze keeps it waiting).
+    const already = this.approvalOf(asked);
+    if (already !== null) return refuse(approvalWords.heldApproved(already));
     const record: ApprovalRecord = {
       fingerprint: request.fingerprint,
       approver: request.approver,
@@ -267,6 +270,13 @@ export class Approvals {
     this.withdrawn.delete(record.fingerprint);
     this.onEvent('accepted', request.via);
     return { ok: true, record };
+  }
+
+  /** The approval granted for `fingerprint` that no merge conditions (by the API), or null. */
+  private approvalOf(fingerprint: string): ApprovalRecord | null {
+    this.expire();
+    const all = [...this.granted.values()];
+    return all.find((r) => r.fingerprint === fingerprint && !r.pullRequest) ?? null;
   }
 
   /** A refusal decided outside (a comment from a user without permission, a stale PR plan). */

@@ -452,6 +452,9 @@ export const approvalWords = {
   /** The last plan of `environment` has no policy failure: `asked` approves nothing. */
   noPolicyFailure: (asked: string, environment: string | null) =>
     `nothing is waiting for approval: the last plan${ofEnvironments([environment])} has no policy failure, so ${asked} approves nothing`,
+  /** Held changes approved and not applied yet (applies frozen): one approval suffices. */
+  heldApproved: (a: { fingerprint: string; approver: string; at: string }) =>
+    `the changes ${a.fingerprint} are approved already, by ${a.approver} at ${a.at}: the next run that may apply applies them (GET /status approval.granted)`,
   /** Approved and not applied yet: a second approval would replace who and why. */
   policiesApproved: (a: PolicyApproval, environment: string | null) =>
     `the policy failures ${a.failures}${ofEnvironments([environment])} are approved already, by ${a.by} at ${a.at} (${a.why}): the next run that may apply releases them`,

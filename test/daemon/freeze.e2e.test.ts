@@ -222,6 +222,23 @@ describe('poolsync suspend and resume', () => {
     );
     await h.daemon.reconcile('manual');
     expect(h.daemon.status().lastRun!.result).toBe('frozen');
+    // Approved, so nobody is asked to approve it again: status and the listing name who did.
+    const { at } = h.daemon.status().approval!.granted[0]!;
+    const waits = `approved by bob at ${at}, waiting for the freeze to end (suspended by alice since`;
+    const shown = memoryIo(env);
+    expect(await status(daemonClientArgs(url), shown)).toBe(0);
+    expect(shown.out()).toContain(`Held: 2 changes, ${waits}`);
+    const listed = memoryIo(env);
+    expect(await approve(daemonClientArgs(url), listed)).toBe(0);
+    expect(listed.out()).toContain(`\n${waits}`);
+    for (const out of [shown.out(), listed.out()]) expect(out).not.toContain('poolsync approve');
+    // One approval suffices: a second is refused, naming the first, which the run credits.
+    const second = memoryIo(env);
+    const again = approve(daemonClientArgs(url, { fingerprint, as: 'carol' }), second);
+    expect(await exitOf(second, again)).toBe(1);
+    expect(second.err()).toContain(
+      `Approval refused: the changes ${fingerprint} are approved already, by bob at ${at}: the next run that may apply applies them`,
+    );
     // Resumed: its run applies the approved changes.
     expect(await freeze(daemonClientArgs(url), memoryIo(env), false)).toBe(0);
     await until('the approved changes applied', () =>

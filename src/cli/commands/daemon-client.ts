@@ -89,17 +89,17 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
   if (args.policies) return approvePolicies(args, io, at, s);
   if (!args.fingerprint) {
     const waiting = sections(s, args.env).flatMap(([name, e]) =>
-      e.approval?.pending ? [[name, e.approval.pending] as const] : [],
+      e.approval?.pending ? [[name, e.approval.pending, e] as const] : [],
     );
     if (waiting.length === 0) {
       io.stdout.write('Nothing is waiting for approval.\n');
       return 0;
     }
-    for (const [name, pending] of waiting)
+    for (const [name, pending, e] of waiting)
       io.stdout.write(
         `${name !== null ? `Environment ${name}: ` : ''}${plural(pending.changes.length, 'change')} held since ${pending.since}${pending.commit ? ` (commit ${pending.commit.slice(0, 12)})` : ''}:\n` +
           pending.changes.map((c) => `  ${c.action} ${c.address}\n`).join('') +
-          `\n${s.adminApi === false ? NO_ADMIN_TOKEN : `Approve exactly these: ${approveCommand(pending.fingerprint, name)} --daemon ${base}`}\n`,
+          `\n${approvedAlready(e, pending.fingerprint) ?? (s.adminApi === false ? NO_ADMIN_TOKEN : `Approve exactly these: ${approveCommand(pending.fingerprint, name)} --daemon ${base}`)}\n`,
       );
     return 0;
   }
@@ -135,6 +135,18 @@ export async function approve(args: DaemonClientArgs, io: Io): Promise<number> {
       `${base}: ${body.error ?? 'not the leader'}${body.leader ? ` (the leader is ${body.leader})` : ''}; nothing was approved`,
     );
   throw new UserError(answered(`${base}/approve`, res.status, body.error ?? body.reason));
+}
+
+/**
+ * Who approved the held changes `fingerprint` already by the API and why they still wait (a
+ * freeze), or null: they wait for an approval (docs/daemon.md#approvals).
+ */
+function approvedAlready(s: DaemonStatus, fingerprint: string): string | null {
+  const granted = s.approval?.granted ?? [];
+  const g = granted.find((r) => r.fingerprint === fingerprint && !r.pullRequest);
+  if (!g) return null;
+  const why = s.freeze?.why;
+  return `approved by ${g.approver} at ${g.at}, ${why ? `waiting for the freeze to end (${why})` : 'the next run applies them'}`;
 }
 
 /** `approve --policies`: the failures listed, or exactly those approved (docs/policies.md). */
@@ -564,7 +576,15 @@ const SECTION_SHAPE = record(
     runs: listOf(RECENT_RUN_SHAPE),
     lastRun: nullable(RECENT_RUN_SHAPE),
   },
-  { approval: record({}, { pending: nullable(PENDING_SHAPE) }) },
+  {
+    approval: record(
+      {},
+      {
+        pending: nullable(PENDING_SHAPE),
+        granted: listOf(record({ fingerprint: str, approver: str, at: str })),
+      },
+    ),
+  },
   ABSENT,
 );
 const LEADER_SHAPE = record({ isLeader: bool, identity: str }, { leader: nullable(str) });
@@ -662,9 +682,12 @@ function statusText(
   if (s.rollback) out.push(`Rolled back: ${s.rollback.why}`);
   if (s.lastRun) out.push(`Last run: ${runLine(s.lastRun)}`);
   const pending = s.approval?.pending;
+  const approved = pending && approvedAlready(s, pending.fingerprint);
   if (pending)
     out.push(
-      `Waiting for approval: ${plural(pending.changes.length, 'change')}: ${adminApi === false ? NO_ADMIN_TOKEN : `${approveCommand(pending.fingerprint, name)} --daemon ${base}`}`,
+      approved
+        ? `Held: ${plural(pending.changes.length, 'change')}, ${approved}`
+        : `Waiting for approval: ${plural(pending.changes.length, 'change')}: ${adminApi === false ? NO_ADMIN_TOKEN : `${approveCommand(pending.fingerprint, name)} --daemon ${base}`}`,
     );
   // docs/policies.md: the verdict, and how an owner releases its failures.
   if (s.policies) {
