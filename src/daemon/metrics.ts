@@ -42,7 +42,11 @@ export class DaemonMetrics {
   );
   readonly driftDetected = this.counter(
     'poolsync_drift_detected_total',
-    'Changes found on the control plane although the repository had not moved since it was last applied.',
+    'Changes made outside Git: found on the control plane although the repository had not moved since it was last applied, each counted once until corrected or changed again.',
+  );
+  readonly driftObjects = this.gauge(
+    'poolsync_drift_objects',
+    'Changes made outside Git and not corrected yet, as of the last plan.',
   );
   readonly blockedChanges = this.gauge(
     'poolsync_blocked_changes',

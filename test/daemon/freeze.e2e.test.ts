@@ -204,6 +204,49 @@ describe('poolsync suspend and resume', () => {
     expect(again.out()).toBe('Applies were not suspended: nothing to resume.\n');
   });
 
+  it('drift left uncorrected is counted once, not at every run; changed again or back after a correction, again', async () => {
+    const critical = [
+      'apiVersion: poolsync/v1',
+      'kind: Queue',
+      'metadata:',
+      '  name: critical',
+      'spec:',
+      '  pool: prod',
+      "  clusters: ['*']",
+      '  run_concurrency: 8',
+      '  action_concurrency: 100',
+      '',
+    ].join('\n');
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, { ...manifests(), 'queues/critical.yaml': critical });
+    const h = await watching(folder);
+    const url = h.daemon.url;
+    const drift = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+      return [value('poolsync_drift_detected_total'), value('poolsync_drift_objects')];
+    };
+    expect(await freeze(daemonClientArgs(url), memoryIo(env), true)).toBe(0);
+    await setRunConcurrency(h.cp, 'batch', 3);
+    await setRunConcurrency(h.cp, 'critical', 4);
+    for (let run = 0; run < 4; run++) await h.daemon.reconcile('drift');
+    expect(h.daemon.status().lastDrift?.changes).toHaveLength(2);
+    expect(await drift()).toEqual([2, 2]);
+    // Changed by hand again: a new change outside Git.
+    await setRunConcurrency(h.cp, 'batch', 5);
+    await h.daemon.reconcile('drift');
+    expect(await drift()).toEqual([3, 2]);
+    // Corrected by a run that may apply, then made again: counted again.
+    const override = daemonClientArgs(url, { 'override-freeze': true });
+    expect(await sync(override, memoryIo(env))).toBe(0);
+    expect((await h.cp.getQueue('batch')).run_concurrency).toBe(50);
+    await h.daemon.reconcile('drift');
+    expect(await drift()).toEqual([3, 0]);
+    await setRunConcurrency(h.cp, 'batch', 3);
+    await h.daemon.reconcile('drift');
+    expect(await drift()).toEqual([4, 1]);
+  });
+
   it('an approval while suspended says the held changes wait for the freeze to lift; resume applies them', async () => {
     const folder = join(tempDir(), 'repo');
     writeFolder(folder, manifests());

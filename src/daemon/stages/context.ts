@@ -178,6 +178,8 @@ export interface RunMemory {
   /** The repository's state the control plane last equalled: drift is measured from it. */
   readonly converged: DesiredState | null;
   readonly controlPlaneAnswered: boolean;
+  /** The drift the last plan found, counted once in poolsync_drift_detected_total (plan stage). */
+  readonly driftCounted?: readonly string[];
   /** The commit whose rendered files /status `renderedFiles` describes (render stage). */
   readonly renderedCommit?: string | null;
   /** The followed branch's rules while its head is `commit`: its last valid commit's (rules stage). */

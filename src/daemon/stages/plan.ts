@@ -104,6 +104,7 @@ export async function planStage(
     // Read from the history once: later runs measure from it until one converges again.
     const { converged } = found;
     if (converged !== ctx.memory.converged) remember = { ...remember, converged };
+    remember = { ...remember, driftCounted: countDrift(ctx, drift) };
   }
   // As `poolsync plan` says them (render/cli-output.ts renderedFileChanges): the backend's kinds.
   const unnamedRender = unnamedTargets(desired, outcome.configKinds ?? []);
@@ -187,13 +188,24 @@ async function driftOf(
     (c) => unmoved(c.address) && (!c.caused_by || unmoved(c.caused_by)),
   );
   if (drift.length > 0) {
-    ctx.o.metrics.driftDetected.inc(drift.length);
     ctx.o.logger.warn(
       { commit, drift: drift.map((c) => `${c.action} ${c.address}`) },
       runWords.drift(drift.length),
     );
   }
   return { drift, converged };
+}
+
+/**
+ * Counts the drift not counted by the run before (found again uncorrected, it is the same change
+ * made outside Git) and returns what is counted now: a live object changed again counts again.
+ */
+function countDrift(ctx: RunContext, drift: readonly Change[]): readonly string[] {
+  const counted = new Set(ctx.memory.driftCounted);
+  const now = drift.map((c) => `${c.action} ${c.address} ${JSON.stringify(c.before)}`);
+  ctx.o.metrics.driftDetected.inc(now.filter((key) => !counted.has(key)).length);
+  ctx.o.metrics.driftObjects.set(drift.length);
+  return now;
 }
 
 /**
