@@ -217,7 +217,7 @@ export async function resolveDaemonConfig(input: ConfigInput): Promise<DaemonCon
  */
 export async function localAdminToken(
   cwd: string,
-): Promise<{ token: string; made: string | null; keep: () => Promise<boolean> }> {
+): Promise<{ token: string; made: string | null; path: string; keep: () => Promise<boolean> }> {
   const path = resolve(cwd, LOCAL_ADMIN_TOKEN_FILE);
   const root = dirname(path);
   const what = 'admin token';
@@ -225,10 +225,10 @@ export async function localAdminToken(
   const kept = (await readOwnFile(root, path, { maxBytes: SECRET_FILE_BYTES, what }))
     ?.toString()
     .trim();
-  if (kept) return { token: kept, made: null, keep: async () => true };
+  if (kept) return { token: kept, made: null, path, keep: async () => true };
   const token = randomBytes(32).toString('base64url');
   const keep = () => createFileOnce(path, (fh) => fh.writeFile(`${token}\n`), { mode: 0o600 });
-  return { token, made: token, keep };
+  return { token, made: token, path, keep };
 }
 
 /** --external-url: URLs or host names, comma-separated; their host names, lower case. */

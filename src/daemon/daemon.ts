@@ -48,6 +48,8 @@ export interface DaemonDeps extends Omit<UnitDeps, 'candidacy'> {
   onPullRequest?: (event: PullRequestEvent) => Promise<void>;
   /** Serve the embedded control plane's REST API beside /status, for the admin (quickstart). */
   serveControlPlane?: boolean;
+  /** Where the admin token came from when a file the daemon made (the quickstart's): a 401 names it. */
+  adminTokenFile?: string;
   /**
    * A shutdown asked while it starts (SIGTERM): the start's fetch is stopped, not waited for
    * (--git-timeout); `stop` then ends the daemon as any shutdown.
@@ -160,6 +162,7 @@ async function startLocked(
       logger,
       allowedHosts,
       adminToken: config.adminToken,
+      adminTokenFile: deps.adminTokenFile,
       replica: election?.identity,
     });
   } catch (err) {
@@ -236,6 +239,7 @@ async function startLocked(
     gitlabWebhookToken: config.gitlabWebhookToken,
     reconcileToken: config.reconcileToken,
     adminToken: config.adminToken,
+    adminTokenFile: deps.adminTokenFile,
     status,
     lastRun,
     fullStatus,

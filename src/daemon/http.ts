@@ -111,6 +111,8 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
    * to (handOff). With environments: the leader of `route`'s environment, null for the rest.
    */
   follower(route?: { environment?: string }): Follower | null;
+  /** The file the daemon made its admin token in (the quickstart's), which a 401 names. */
+  adminTokenFile?: string;
   /** This replica's identity with --leader-elect (the X-Poolsync-Replica of every answer). */
   replica?: string;
   logger: Logger;
@@ -132,10 +134,12 @@ export interface HttpHandlers extends Pick<DaemonConfig, (typeof HTTP_SECRETS)[n
 export const WRONG_BEARER = 'missing or wrong bearer token';
 
 /** A 401's words: which token the endpoint takes and where the daemon reads it, never the one sent. */
-const TOKENS = {
-  reconcile: 'the reconcile token (its POOLSYNC_RECONCILE_TOKEN or --reconcile-token-file)',
-  admin: 'the admin token (its POOLSYNC_ADMIN_TOKEN or --admin-token-file)',
-};
+const RECONCILE_TOKEN =
+  'the reconcile token (its POOLSYNC_RECONCILE_TOKEN or --reconcile-token-file)';
+const adminTokenOf = (h: Pick<HttpHandlers, 'adminTokenFile'>) =>
+  h.adminTokenFile !== undefined
+    ? `the admin token (in ${h.adminTokenFile}, which the quickstart made)`
+    : 'the admin token (its POOLSYNC_ADMIN_TOKEN or --admin-token-file)';
 const wrongBearer = (takes: string[]) =>
   `${WRONG_BEARER}: send ${takes.join(', or ')} this daemon was started with`;
 
@@ -147,7 +151,7 @@ export type StatusServer = Awaited<ReturnType<typeof startStatusServer>>;
 /** What the server answers before `serve` (the daemon's start: its first fetch). */
 export interface StartingHandlers extends Pick<
   HttpHandlers,
-  'status' | 'metrics' | 'logger' | 'allowedHosts' | 'adminToken' | 'replica'
+  'status' | 'metrics' | 'logger' | 'allowedHosts' | 'adminToken' | 'adminTokenFile' | 'replica'
 > {
   /** What the daemon is doing, and since when (/readyz, and the 503 of the other endpoints). */
   doing(): string;
@@ -352,8 +356,8 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
     off: 'POST /reconcile is disabled: set POOLSYNC_RECONCILE_TOKEN or POOLSYNC_ADMIN_TOKEN (or their --…-token-file) to enable it',
     crossSite: "not this daemon's own page",
     wrong: wrongBearer([
-      ...(h.reconcileToken !== null ? [TOKENS.reconcile] : []),
-      ...(h.adminToken !== null ? [TOKENS.admin] : []),
+      ...(h.reconcileToken !== null ? [RECONCILE_TOKEN] : []),
+      ...(h.adminToken !== null ? [adminTokenOf(h)] : []),
     ]),
   });
   if (token === null) return;
@@ -598,10 +602,14 @@ async function rollbackAnswer(call: Call): Promise<void> {
   }
   const fields = (parsed ?? {}) as Record<string, unknown>;
   const run = fields.run;
-  if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
+  if (parsed === null || typeof parsed !== 'object')
     return send(res, 400, {
       error:
-        'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}',
+        'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
+    });
+  if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
+    return send(res, 400, {
+      error: `"run" must be a number (a kept run's number, \`poolsync history\`), not ${run === undefined ? 'absent' : typeof run === 'number' ? run : Array.isArray(run) ? 'a list' : run === null ? 'null' : `a ${typeof run}`}; nothing done`,
     });
   const given = whoAndWhy(fields, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });
@@ -866,7 +874,7 @@ async function adminCall(
     replica: h.replica,
     off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
     crossSite,
-    wrong: wrongBearer([TOKENS.admin]),
+    wrong: wrongBearer([adminTokenOf(h)]),
   });
   return token === null ? null : { body, token };
 }

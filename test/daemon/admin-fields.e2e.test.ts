@@ -87,6 +87,19 @@ describe('the admin API without environments', () => {
       status: 400,
       body: { error: refusal('environment', 'empty', ENVIRONMENT, 'nothing done') },
     });
+    // JSON whose "run" is not a run's number: that field is named, not the body's syntax.
+    const run = (got: string) =>
+      `"run" must be a number (a kept run's number, \`poolsync history\`), not ${got}; nothing done`;
+    for (const [given, got] of [
+      ['abc', 'a string'],
+      [0, '0'],
+      [undefined, 'absent'],
+    ] as const)
+      expect(await post(d, '/rollback', { run: given })).toEqual({
+        status: 400,
+        body: { error: run(got) },
+      });
+    expect((await post(d, '/rollback', 'not json')).body.error).toMatch(/^the body must be JSON/);
     expect(suspended(d)).toEqual({ null: true });
     const fingerprint = `sha256:${'0'.repeat(64)}`;
     expect(await post(d, '/approve', { fingerprint, approver: 'ana', environment: 5 })).toEqual({

@@ -188,6 +188,10 @@ describe('the quickstart terminal', () => {
       body: JSON.stringify(BATCH_BY_HAND),
     });
     expect(refused.status).toBe(401);
+    // It names the token file the quickstart made, not settings it never read.
+    expect(((await refused.json()) as { error: string }).error).toBe(
+      `missing or wrong bearer token: send the admin token (in ${join(work, '.poolsync/admin-token')}, which the quickstart made) this daemon was started with`,
+    );
     const read = await fetch(`${url}/control-plane/v1/queues/batch`, {
       headers: { authorization: `Bearer ${token}` },
     });

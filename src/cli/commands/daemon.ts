@@ -190,6 +190,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
     onRun: quickstart ? sayRun : undefined,
     onApplyPlan: quickstart ? (plan, held) => io.stdout.write(briefPlan(plan, held)) : undefined,
     serveControlPlane: quickstart,
+    adminTokenFile: token?.path,
     stopped: stopAsked.signal,
   }).catch(async (err: unknown) => {
     await undoNewState();
