@@ -8,7 +8,7 @@ import {
   collectDefaultMetrics,
 } from 'prom-client';
 import { ACTIONABLE_ACTIONS } from '../model/plan.js';
-import { RUN_RESULTS } from './run-result.js';
+import { RUN_PHASES, RUN_RESULTS } from './run-result.js';
 
 export class DaemonMetrics {
   readonly registry = new Registry();
@@ -26,7 +26,7 @@ export class DaemonMetrics {
   });
   readonly phaseDuration = new Histogram({
     name: 'poolsync_reconcile_phase_duration_seconds',
-    help: 'Time reconcile runs spent in each phase (fetch, load, load_reused, render, open, live, plan, close, gate, recheck, lock, apply, unlock, record); the phases of a run add up to its duration.',
+    help: `Time reconcile runs spent in each phase (${RUN_PHASES.join(', ')}); the phases of a run add up to its duration.`,
     labelNames: ['phase'] as const,
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [this.registry],

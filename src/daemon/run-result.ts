@@ -20,3 +20,26 @@ export type RunResult = (typeof RUN_RESULTS)[number];
 
 /** What `history --result` may name: the results a kept run can have. */
 export const KEPT_RESULTS = RUN_RESULTS.filter((r) => r !== 'unchanged');
+
+/**
+ * A run's phases in the order it passes them (docs/daemon.md "Phases of a run"): the `phase`
+ * of the metric and the keys of `phasesMs`.
+ */
+export const RUN_PHASES = [
+  'fetch',
+  'load',
+  'load_reused',
+  'render',
+  'open',
+  'live',
+  'plan',
+  'close',
+  'policies',
+  'gate',
+  'recheck',
+  'lock',
+  'apply',
+  'unlock',
+  'record',
+] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];

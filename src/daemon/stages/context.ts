@@ -25,7 +25,7 @@ import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import type { TriggerReason } from '../loop.js';
 import type { DaemonMetrics } from '../metrics.js';
-import type { RunResult } from '../run-result.js';
+import type { RunPhase, RunResult } from '../run-result.js';
 import type {
   AppliedCounts,
   ApplyOutcome,
@@ -195,7 +195,7 @@ export class RunContext {
    * exactly one phase, so the phases add up to its duration: no time is lost between stages.
    */
   private readonly spent: Record<string, number> = {};
-  private phase = 'fetch';
+  private phase: RunPhase = 'fetch';
   private mark = performance.now();
 
   constructor(
@@ -222,12 +222,12 @@ export class RunContext {
     return new Date(this.o.clock?.now() ?? Date.now());
   }
 
-  get currentPhase(): string {
+  get currentPhase(): RunPhase {
     return this.phase;
   }
 
   /** From now on the run is in `phase`; returns the phase it was in. */
-  enter(phase: string): string {
+  enter(phase: RunPhase): RunPhase {
     const now = performance.now();
     this.spent[this.phase] = (this.spent[this.phase] ?? 0) + (now - this.mark);
     this.mark = now;
@@ -236,7 +236,7 @@ export class RunContext {
     return previous;
   }
 
-  async timed<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+  async timed<T>(phase: RunPhase, fn: () => Promise<T>): Promise<T> {
     const previous = this.enter(phase);
     try {
       return await fn();
