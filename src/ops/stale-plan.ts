@@ -100,7 +100,7 @@ export function changedWhileAsked(plan: Plan, stale: Staleness): StalePlanError 
  * as was → now), and how poolsync's inventory moved.
  */
 export function changedWords(changed: LiveChanges): string {
-  const { addresses, states, fields, deleted, inventory } = changed;
+  const { addresses, states, fields, appeared, gone, deleted, inventory } = changed;
   const list = (xs: string[], word = (x: string) => x) =>
     xs.slice(0, NAMED).map(word).join(', ') +
     (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '');
@@ -113,6 +113,8 @@ export function changedWords(changed: LiveChanges): string {
       );
       if (s) moved.push(`state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now}`);
       if (deleted?.includes(a)) moved.push('soft-deleted since the plan: its name stays reserved');
+      else if (gone?.includes(a)) moved.push('gone since the plan');
+      if (appeared?.includes(a)) moved.push('made since the plan');
       return moved.length > 0 ? `${a} (${moved.join(', ')})` : a;
     };
     parts.push(

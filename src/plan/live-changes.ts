@@ -32,6 +32,9 @@ export interface LiveChanges {
   states?: Record<string, { was: ServingState; now: QueueState }>;
   /** Objects among `addresses` there both then and now: the fields that moved, as the plan diffs them. */
   fields?: Record<string, Pick<FieldDiff, 'path' | 'before' | 'after'>[]>;
+  /** Addresses among `addresses` the plan did not see (made since), and those gone since, not soft-deleted. */
+  appeared?: string[];
+  gone?: string[];
   /** Addresses among `addresses` soft-deleted since the plan (`soft_delete`): their names stay reserved. */
   deleted?: string[];
   /**
@@ -72,7 +75,13 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
       fields[a] = diffForms(form, is).map(({ path, before, after }) => ({ path, before, after }));
   }
   if (!partial) for (const a of now.keys()) if (!was.has(a)) differ.add(a);
-  const found = Object.keys(fields).length > 0 ? { fields } : {};
+  const appeared = [...differ].filter((a) => !was.get(a) && now.has(a)).sort();
+  const gone = [...differ].filter((a) => was.get(a) && !now.has(a)).sort();
+  const found = {
+    ...(Object.keys(fields).length > 0 ? { fields } : {}),
+    ...(appeared.length > 0 ? { appeared } : {}),
+    ...(gone.length > 0 ? { gone } : {}),
+  };
   const undone = planned || differ.size === 0 ? null : asPlanSaw(live, differ, was);
   const then =
     planned ??

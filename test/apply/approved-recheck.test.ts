@@ -79,7 +79,7 @@ describe('apply DIR: the plan approved at the prompt is checked again before it 
     const r = await approvedAfter(['apply', s.v2, ...s.on], s.hot2);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /^Error: the control plane changed while the plan waited for an answer: this object differs from the plan: Queue\/hot2 \(live state sha256:\w+, the plan was made against sha256:\w+\)\. Nothing was applied; run `poolsync apply` again to see the new plan\n$/,
+      /^Error: the control plane changed while the plan waited for an answer: this object differs from the plan: Queue\/hot2 \(made since the plan\) \(live state sha256:\w+, the plan was made against sha256:\w+\)\. Nothing was applied; run `poolsync apply` again to see the new plan\n$/,
     );
     expect(r.out).toContain('- Cluster/g3');
     expect(r.out).not.toContain('Destroying...');
@@ -107,7 +107,7 @@ describe('apply DIR: the plan approved at the prompt is checked again before it 
     const r = await runCli(['apply', planFile, ...s.on]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `stale plan: the control plane changed since ${planFile} was made: this object differs from the plan: Queue/hot2 (live state`,
+      `stale plan: the control plane changed since ${planFile} was made: this object differs from the plan: Queue/hot2 (made since the plan) (live state`,
     );
     expect(await s.call('GET', '/v1/clusters/g3')).toMatchObject({ name: 'g3' });
   });

@@ -306,6 +306,21 @@ describe('what a stale plan names', () => {
     );
   });
 
+  it('a saved plan with a queue made and another gone since: each said made or gone since the plan', () => {
+    const was = live({ queues: { a: {}, b: {} } });
+    const plan = computePlan(desired({ queues: { a: {}, b: {} } }), was);
+    const made = { ...was.queues.find((q) => q.name === 'a')!, name: 'c' };
+    const now = { ...was, queues: [...was.queues.filter((q) => q.name !== 'b'), made] };
+    const changed = liveChanges(plan, now);
+    expect(changed).toMatchObject({ appeared: ['Queue/c'], gone: ['Queue/b'] });
+    expect(
+      stalePlanError('saved.plan', plan, { reason: 'live_state', now: 'sha256:now', changed })
+        .message,
+    ).toContain(
+      '2 objects differ from the plan: Queue/b (gone since the plan), Queue/c (made since the plan) (live state',
+    );
+  });
+
   it('a saved plan whose fingerprint no state rebuilt from it matches: neither an object nor an unfinished apply is claimed', async () => {
     const plan = { ...(await planNow()), live_fingerprint: `sha256:${'0'.repeat(64)}` };
     const stale = (await recheckPlan(plan, readNow)).stale!;
