@@ -201,14 +201,19 @@ export class Reconciler {
         applyStatusUpdate(this.state, problemsUpdate([problem('INTERNAL', message)]));
       outcome = { result: 'failed', commit: this.state.commit, message };
     }
-    // A term that ended during the run: what the run did is the next leader's to read, never
-    // said here as done (the steps' results, the status they would set, are not kept).
-    if (ctx.term.signal.aborted)
+    // A term that ended during the run: never said as done, but the steps it did are kept in
+    // this replica's own record (as a shutdown's incomplete apply keeps them); the shared copy
+    // is the next leader's, never written after the term.
+    if (ctx.term.signal.aborted) {
+      const why = this.o.redactor.errorMessage(ctx.term.signal.reason);
+      const { applied, changed } = outcome;
       outcome = {
         result: 'failed',
         commit: outcome.commit,
-        message: runWords.deposed(this.o.redactor.errorMessage(ctx.term.signal.reason)),
+        message: runWords.deposed(why, ctx.applying ? (applied ?? NOTHING_APPLIED) : null),
+        ...(ctx.applying && applied ? { applied, changed: changed ?? [] } : {}),
       };
+    }
     // A shutdown before the apply cut the run's calls (unit.ts): nothing was applied, and no
     // failure is said (docs/daemon.md#shutdown).
     else if (shutBeforeApply(ctx, outcome))

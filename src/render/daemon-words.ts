@@ -4,6 +4,7 @@
  */
 import type { Change } from '../model/plan.js';
 import type { PolicyApproval } from '../model/policy.js';
+import type { PlanCounts } from '../plan/counts.js';
 import { plural } from './common.js';
 import { listAddresses } from './reasons.js';
 import { code } from './markdown.js';
@@ -78,12 +79,14 @@ export const runWords = {
   /** A transient failure of a `--once` run (reconcile.ts scheduleRetry). */
   onceNotRetried:
     '; not retried: --once exits after this run (run it again, or the daemon without --once retries with backoff)',
-  deposed: (why: string) =>
-    `${why}: the run ended with the term and wrote nothing more; the new leader plans from the live state`,
+  deposed: (why: string, applied: Omit<PlanCounts, 'blocked' | 'side_effects'> | null) =>
+    applied === null
+      ? `${why}: the run ended with the term and wrote nothing more; the new leader plans from the live state`
+      : `${why}: the leadership term ended while this run applied, after its steps applied ${applied.create} created, ${applied.update} updated, ${applied.replace} replaced, ${applied.delete} deleted (its changes below, kept in this replica's history only); no step started after, nothing more was written, and the new leader plans from the live state`,
   applyRefused: (error: string) => `apply refused: ${error}`,
   /** A run kept as it began to apply, its own record never written (reconcile.ts keepStarted). */
   cutOff:
-    'the daemon stopped while this run applied (killed, or its machine went down), before it recorded what the apply changed or when it ended (the time shown ends where its apply began): the next run planned again from the live state',
+    "the daemon stopped while this run applied (killed, its machine went down, or its leadership term ended: then its replica's own history keeps what it applied), before it recorded what the apply changed or when it ended (the time shown ends where its apply began): the next run planned again from the live state",
   applied: (counts: string, approver: string | null) =>
     `applied: ${counts}${approver === null ? '' : ` (approved by ${approver})`}`,
   manualStep: (op: string, command: string | undefined) =>

@@ -245,7 +245,7 @@ describe('a restart on the same state folder', () => {
     const shown = memoryIo();
     await history({ daemon: again.daemon.url, output: 'text', wait: true, run: 1 }, shown);
     expect(shown.out().split('\n')[0]).toMatch(
-      /^#1 failed .*\(startup, [1-9]\d* ms\) commit \w+: the daemon stopped while this run applied \(killed, or its machine went down\), before it recorded what the apply changed or when it ended \(the time shown ends where its apply began\)/,
+      /^#1 failed .*\(startup, [1-9]\d* ms\) commit \w+: the daemon stopped while this run applied \(killed, its machine went down, or its leadership term ended: then its replica's own history keeps what it applied\), before it recorded what the apply changed or when it ended \(the time shown ends where its apply began\)/,
     );
     // With the plan it began to apply.
     expect(shown.out()).toMatch(/^ {2}\+ Queue\/batch$/m);

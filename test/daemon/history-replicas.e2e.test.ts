@@ -16,6 +16,9 @@ import { ConfigMapValue } from '../../src/lease/k8s-lease.js';
 import { withSharedHistory } from '../../src/daemon/shared-history.js';
 import { findKeptRun, type KeptHistory } from '../../src/daemon/status.js';
 import { loadRepository } from '../../src/manifests/index.js';
+import { executePlan } from '../../src/apply/executor.js';
+import type { ControlPlane } from '../../src/controlplane/types.js';
+import type { Pipeline } from '../../src/daemon/stages/context.js';
 import { cleanup } from '../support/cleanup.js';
 import { memoryIo } from '../support/memory-io.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
@@ -88,6 +91,7 @@ async function elected(
   identity: string,
   gate: () => Promise<void>,
   lease = 'takeover',
+  pipeline: Partial<Pipeline> = {},
 ) {
   const h = await startOwnTestDaemon({
     state: tempDir(),
@@ -109,7 +113,10 @@ async function elected(
     logLevel: 'silent',
     deps: {
       kubeConfig: kubeConfig(),
-      pipeline: { loadRepository: async (dir, o) => (await gate(), loadRepository(dir, o)) },
+      pipeline: {
+        loadRepository: async (dir, o) => (await gate(), loadRepository(dir, o)),
+        ...pipeline,
+      },
     },
   });
   cleanup.add(h.stop);
@@ -342,6 +349,72 @@ describe('the run history with several replicas', { timeout: 120_000 }, () => {
     expect(copied).toContainEqual([taken.id, taken.startedAt]);
     expect(copied).toContainEqual([renumbered.id, deposed.startedAt]);
     expect(new Set(copy.runs.map((r) => r.id)).size).toBe(copy.runs.length);
+  });
+
+  it('a run whose term ended mid-apply keeps what it applied in its replica’s record; the next leader’s line says a term may have ended', async () => {
+    const repo = await repoWithQueues('ended-done', 'ended-held');
+    // a's update of `ended-held` waits here until let go: a leader stalled mid-apply.
+    let held: Promise<void> | null = null;
+    let reached = () => {};
+    let release = () => {};
+    const bound = <T extends object>(t: T, k: string | symbol): unknown => {
+      const value: unknown = Reflect.get(t, k);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    };
+    const holding = (cp: ControlPlane): ControlPlane => {
+      const queues = new Proxy(cp.queues!, {
+        get: (t, k) =>
+          k !== 'updateQueue'
+            ? bound(t, k)
+            : async (name: string, spec: Parameters<typeof t.updateQueue>[1]) => {
+                if (name === 'ended-held' && held) await (reached(), held);
+                return t.updateQueue(name, spec);
+              },
+      });
+      return new Proxy(cp, { get: (t, k) => (k === 'queues' ? queues : bound(t, k)) });
+    };
+    const a = await elected(repo, 'replica-a', () => Promise.resolve(), 'term-ended', {
+      executePlan: (plan, cp, o) => executePlan(plan, holding(cp), o),
+    });
+    await a.daemon.firstRun;
+    const b = await elected(repo, 'replica-b', () => Promise.resolve(), 'term-ended');
+
+    held = new Promise<void>((r) => (release = r));
+    const atHeld = new Promise<void>((r) => (reached = r));
+    repo.commit({ ...queue('ended-done', 8), ...queue('ended-held', 8) }, 'B');
+    const inFlight = a.daemon.reconcile('manual');
+    await atHeld;
+    await until(
+      'ended-done updated by a',
+      async () => (await s.embedded.getQueue('ended-done')).run_concurrency === 8,
+    );
+    const started = a.daemon.status().running!;
+    const copyBefore = () => kube.configMaps.get('poolsync/term-ended-history')!.data!;
+    await handLease('term-ended', 'replica-b');
+    await until('b leading and its first run recorded', async () => {
+      const st = (await (await fetch(`${b.daemon.url}/status?local=1`)).json()) as {
+        lastRun: KeptHistory['runs'][number] | null;
+      };
+      return st.lastRun?.trigger.includes('leader') && st.lastRun;
+    });
+    // b took the copy as a's apply began: the line says a term's end is one of the causes.
+    expect(findKeptRun(b.daemon.status().runs, started.id)?.message).toContain(
+      'the daemon stopped while this run applied (killed, its machine went down, or its leadership term ended',
+    );
+    const copy = JSON.stringify(copyBefore());
+    release();
+    await inFlight;
+    expect(a.daemon.status().lastRun).toMatchObject({
+      id: started.id,
+      result: 'failed',
+      applied: { update: 1 },
+      changed: [{ address: 'Queue/ended-done', action: 'update' }],
+      message: expect.stringContaining(
+        'the leadership term ended while this run applied, after its steps applied 0 created, 1 updated',
+      ),
+    });
+    // Nothing written after the term: the copy beside the Lease is as it was.
+    expect(JSON.stringify(copyBefore())).toBe(copy);
   });
 
   it('a replica that leads again shows the commit the other leader applied since as appliedCommit', async () => {
