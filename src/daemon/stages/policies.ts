@@ -158,8 +158,8 @@ export function unitPolicies(
    */
   const judged = async (plan: Plan, desired: DesiredState, applied: string | null) => {
     const at = followed;
-    if (applied === null || at === null || applied === at.commit)
-      return base ? evaluate(base, plan, desired, branch) : null;
+    const byLoaded = async () => (base ? evaluate(base, plan, desired, branch) : null);
+    if (applied === null || at === null || applied === at.commit) return byLoaded();
     const configured = await (source.reach?.(applied) ?? Promise.resolve()).then(
       () => committedPolicies(at.repo, at.config, applied),
       (err: unknown) => (err as Error).message,
@@ -168,7 +168,7 @@ export function unitPolicies(
     // failing closed would stop every run until it was fetchable again, so this commit's set
     // judges alone, and the report says why.
     if (typeof configured === 'string') {
-      const loaded = base ? await evaluate(base, plan, desired, branch) : null;
+      const loaded = await byLoaded();
       const lastApplied = {
         commit: applied,
         set: 'unread' as const,
@@ -186,9 +186,8 @@ export function unitPolicies(
       const same = pinned?.at.kind === 'commit' && (await sameFiles(pinned.at, place));
       if (!same) earlier = { source: configured.path, at: place, owners: configured.owners ?? [] };
     }
-    if (earlier === null && owners === null)
-      return base ? evaluate(base, plan, desired, branch) : null;
-    const loaded = base ? await evaluate(base, plan, desired, branch) : null;
+    if (earlier === null && owners === null) return byLoaded();
+    const loaded = await byLoaded();
     const theirs = earlier ? await evaluate(earlier, plan, desired, branch) : null;
     return judgedBoth(loaded, theirs, applied, owners);
   };
