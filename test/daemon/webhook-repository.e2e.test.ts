@@ -6,9 +6,9 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
-import { FakeForge } from '../support/fake-forge.js';
+import { forgePerTest } from '../support/fake-forge.js';
 import {
   deliverGitHub,
   issueCommentPayload,
@@ -54,17 +54,7 @@ async function reconcileNow(url: string): Promise<{ id: number; trigger: string[
 }
 
 describe('a webhook delivery for another repository', { timeout: 60_000 }, () => {
-  let forge: FakeForge;
-  beforeEach(async () => {
-    forge = await new FakeForge().start();
-    vi.stubEnv('GITHUB_TOKEN', forge.token);
-    vi.stubEnv('GITHUB_API_URL', forge.url);
-    vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
-  });
-  afterEach(async () => {
-    vi.unstubAllEnvs();
-    await forge.stop();
-  });
+  forgePerTest();
 
   it('GitHub, the comment repository followed: a comment, a pull request and a push of evil/other are ignored, said at info, and run nothing', async () => {
     const repo = new TestRepo();

@@ -20,6 +20,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { recordedPayloads, userId } from '../vcs/recorded.js';
 
 export interface LoggedRequest {
@@ -840,4 +841,24 @@ export class FakeForge {
       },
     );
   }
+}
+
+/**
+ * A forge stand-in for each test of the scope it is called in: GITHUB_TOKEN and GITHUB_API_URL
+ * point at it and POOLSYNC_COMMENT_REPOSITORY names `repository`; after each test the variables
+ * are restored and it stops. Returns the current test's.
+ */
+export function forgePerTest(repository = 'acme/cfg'): () => FakeForge {
+  let forge: FakeForge | null = null;
+  beforeEach(async () => {
+    forge = await new FakeForge().start();
+    vi.stubEnv('GITHUB_TOKEN', forge.token);
+    vi.stubEnv('GITHUB_API_URL', forge.url);
+    vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', repository);
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await forge?.stop();
+  });
+  return () => forge!;
 }

@@ -3,28 +3,18 @@
  * pull-request head ref, the daemon's real webhook server, the local GitHub API, and the
  * in-memory embedded control plane. The PR is planned and commented, never applied.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { manifests } from '../daemon/fixtures.js';
 import { startTestDaemon } from '../daemon/harness.js';
 import { TestRepo, git } from '../daemon/helpers.js';
 import { until } from '../support/until.js';
-import { FakeForge } from '../support/fake-forge.js';
+import { forgePerTest } from '../support/fake-forge.js';
 import { deliverGitHub, pullRequestPayload } from './recorded.js';
 
 const SECRET = 'gh-webhook-secret-pr-0123456789';
-let forge: FakeForge;
+const forge = forgePerTest();
 /** Statuses past `pending` (planning started → success/failure). */
-const finalStatuses = () => forge.statuses.filter((s) => s.body.state !== 'pending');
-beforeEach(async () => {
-  forge = await new FakeForge().start();
-  vi.stubEnv('GITHUB_TOKEN', forge.token);
-  vi.stubEnv('GITHUB_API_URL', forge.url);
-  vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
-});
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await forge.stop();
-});
+const finalStatuses = () => forge().statuses.filter((s) => s.body.state !== 'pending');
 
 describe('daemon: pull_request webhook → plan comment', () => {
   it('plans the PR head against live state, upserts one comment and a status, applies nothing', async () => {
@@ -33,7 +23,7 @@ describe('daemon: pull_request webhook → plan comment', () => {
     // The PR: a new cluster, pushed where GitHub keeps pull-request heads.
     const prHead = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }), 'pr');
     git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/7/head`);
-    forge.heads.set('github:acme/cfg#7', prHead);
+    forge().heads.set('github:acme/cfg#7', prHead);
     git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
 
     const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
@@ -52,19 +42,19 @@ describe('daemon: pull_request webhook → plan comment', () => {
         deliverGitHub(`${daemon.url}/webhooks/github`, SECRET, 'pull_request', event);
       expect((await deliver()).status).toBe(202);
       await until('the first final status', () => finalStatuses().length > 0);
-      const comments = forge.list('github:acme/cfg#7');
+      const comments = forge().list('github:acme/cfg#7');
       expect(comments).toHaveLength(1);
       expect(comments[0]!.body).toContain('Cluster/prod-3');
       expect(comments[0]!.body).toContain(prHead.slice(0, 7));
-      expect(forge.statuses[0]).toMatchObject({ sha: prHead, body: { state: 'pending' } });
+      expect(forge().statuses[0]).toMatchObject({ sha: prHead, body: { state: 'pending' } });
       expect(finalStatuses()[0]).toMatchObject({ sha: prHead, body: { state: 'success' } });
 
       // A second delivery edits the same comment; the PR is never applied.
       expect((await deliver()).status).toBe(202);
       await until('the second final status', () => finalStatuses().length >= 2);
-      expect(forge.list('github:acme/cfg#7')).toHaveLength(1);
+      expect(forge().list('github:acme/cfg#7')).toHaveLength(1);
       expect((await cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
-      expect(logs.join('')).not.toContain(forge.token);
+      expect(logs.join('')).not.toContain(forge().token);
     } finally {
       await d.stop();
     }
@@ -76,7 +66,7 @@ describe('daemon: pull_request webhook → plan comment', () => {
     repo.commit(manifests());
     const prHead = repo.commit(prFiles, 'pr');
     git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/${number}/head`);
-    forge.heads.set(`github:acme/cfg#${number}`, prHead);
+    forge().heads.set(`github:acme/cfg#${number}`, prHead);
     git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
     const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
     try {
@@ -90,7 +80,7 @@ describe('daemon: pull_request webhook → plan comment', () => {
       const url = `${d.daemon.url}/webhooks/github`;
       expect((await deliverGitHub(url, SECRET, 'pull_request', event)).status).toBe(202);
       await until('the final status', () => finalStatuses().length > 0);
-      return forge.list(`github:acme/cfg#${number}`)[0]!.body;
+      return forge().list(`github:acme/cfg#${number}`)[0]!.body;
     } finally {
       await d.stop();
     }
