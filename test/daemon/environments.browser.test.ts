@@ -72,9 +72,12 @@ suite(title, () => {
       expect(await clusters(`${state}/dev.json`)).toContain('c-shared');
 
       // prod's run #1 (its first apply, which made c-shared): prod's button, prod's rollback.
+      // Pressed once the page shows the approved run: its refresh moves run #1's button down,
+      // and a click located before it and sent after lands elsewhere (no answer ever comes).
       await page.waitForFunction(
-        () => document.querySelector('#env-prod button.rollback[data-run="1"]') !== null,
+        (newest) => document.querySelector('#env-prod details.run')?.id === newest,
         { polling: 'mutation' },
+        `env-prod-run-${approved.prod!.lastRun!.id}`,
       );
       await page.$$eval('details', (all) => all.forEach((d) => (d.open = true)));
       await page.locator('#env-prod button.rollback[data-run="1"]').click();
