@@ -6,6 +6,7 @@
 import {
   address,
   assignmentKeyString,
+  type AssignmentKey,
   defaultQueueKeyString,
   type ObjectKind,
 } from '../model/common.js';
@@ -245,8 +246,9 @@ function planTimeState(
 
 /**
  * `live` with each object in `differ` as the plan saw it (its `before` form), so what else moved
- * (a queue's serving state, the inventory) can still be told by the fingerprint. Null when one
- * cannot be rebuilt from its form: gone since, or of a kind not kept here.
+ * (a queue's serving state, the inventory) can still be told by the fingerprint: one changed
+ * since over the live object, one gone since put back where its list's order has it (and out of
+ * the soft-deleted ones), one made since left out. Null when one is of a kind not kept here.
  */
 function asPlanSaw(
   live: LiveState,
@@ -255,21 +257,86 @@ function asPlanSaw(
 ): LiveState | null {
   let left = differ.size;
   const out: LiveState = { ...live };
+  const keyOf = (list: (typeof UNDONE_LISTS)[number][0], x: object) =>
+    list === 'assignments' ? assignmentKeyString(x as AssignmentKey) : (x as { name: string }).name;
   for (const [list, kind] of UNDONE_LISTS) {
     const before = left;
-    const xs = live[list].flatMap((x: object & { name?: string }) => {
-      const key = list === 'assignments' ? assignmentKeyString(x as never) : x.name!;
-      const a = address(kind, key);
+    const seen = new Set<string>();
+    const xs = live[list].flatMap((x: object) => {
+      const a = address(kind, keyOf(list, x));
+      seen.add(a);
       if (!differ.has(a)) return [x];
       left -= 1;
-      // Appeared since: left out; changed: its plan-time fields over the live object's.
       const form = was.get(a);
       return form ? [{ ...x, ...form }] : [];
     });
+    const gone = [...differ].filter((a) => a.startsWith(address(kind, '')) && !seen.has(a));
+    for (const a of gone) {
+      const form = was.get(a);
+      if (!form) continue;
+      left -= 1;
+      xs.push(rebuilt(kind, a.slice(address(kind, '').length), form, was));
+    }
+    if (gone.length > 0) xs.sort(LIST_ORDER[list]);
     if (left < before) (out[list] as object[]) = xs;
+  }
+  // An object gone by a soft delete was not among the deleted ones then.
+  for (const [list, kind] of DELETED_LISTS) {
+    const kept = (live[list] ?? []) as { name: string }[];
+    if (kept.some((x) => differ.has(address(kind, x.name))))
+      (out[list] as object[]) = kept.filter((x) => !differ.has(address(kind, x.name)));
   }
   return left === 0 ? out : null;
 }
+
+/**
+ * A pool, cluster, queue or assignment gone since the plan, from the plan's `before` form: the
+ * fields the fingerprint keys; a queue is the cluster's co-named one (C2) when the plan saw it.
+ */
+function rebuilt(
+  kind: (typeof UNDONE_LISTS)[number][1],
+  name: string,
+  form: Form,
+  was: ReadonlyMap<string, Form | null>,
+): object {
+  switch (kind) {
+    case 'ClusterPool':
+      return { name, ...form, member_clusters: [] };
+    case 'Cluster':
+      return {
+        name,
+        ...form,
+        health: 'unknown',
+        unhealthy_reasons: [],
+        config_drift: [],
+        bound_queues: [],
+      };
+    case 'Queue': {
+      const coNamed = !!was.get(address('Cluster', name));
+      return { name, ...form, cluster_managed: coNamed, available_clusters: [] };
+    }
+    case 'PoolAssignment':
+      return { ...form };
+  }
+}
+
+/** Each list's order as readLiveState sorts it (code units). */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byName = (a: object, b: object) =>
+  byText((a as { name: string }).name, (b as { name: string }).name);
+const LIST_ORDER = {
+  pools: byName,
+  clusters: byName,
+  queues: byName,
+  assignments: (a: object, b: object) => {
+    const [x, y] = [a as AssignmentKey, b as AssignmentKey];
+    return (
+      byText(x.project, y.project) ||
+      byText(x.domain, y.domain) ||
+      byText(x.workflow ?? '', y.workflow ?? '')
+    );
+  },
+};
 
 const UNDONE_LISTS = [
   ['pools', 'ClusterPool'],

@@ -35,7 +35,7 @@ import { tempFolder } from '../support/temp-folder.js';
 import { deepFreeze } from '../../src/util/deep-freeze.js';
 import { computePlan } from '../../src/plan/index.js';
 import { liveChanges } from '../../src/plan/live-changes.js';
-import { desired, live } from '../plan/build.js';
+import { contract, desired, live } from '../plan/build.js';
 import { FakeForge } from '../support/fake-forge.js';
 
 /** What each call of the one staleness check answered, in order (whoever called it). */
@@ -318,6 +318,101 @@ describe('what a stale plan names', () => {
         .message,
     ).toContain(
       '2 objects differ from the plan: Queue/b (gone since the plan), Queue/c (made since the plan) (live state',
+    );
+  });
+
+  it('a saved plan with objects gone, changed, drained and made since: every one named with its word', () => {
+    const was = live({
+      pools: { p2: contract('p2') },
+      clusters: { c1: { pool: 'p2' } },
+      queues: { a: {}, b: {}, gone: {} },
+      assignments: [{ project: 'x', domain: 'development', pool: 'p2' }],
+    });
+    const plan = computePlan(
+      desired({
+        pools: { p2: contract('p2') },
+        clusters: { c1: { pool: 'p2' } },
+        queues: { a: {}, b: {}, gone: {} },
+        assignments: [{ project: 'x', domain: 'development', pool: 'p2' }],
+      }),
+      was,
+    );
+    const a = was.queues.find((q) => q.name === 'a')!;
+    // Another client: deleted a pool with its cluster, co-named queue and assignment, and a
+    // queue; changed a; drained b; made c.
+    const now = {
+      ...was,
+      pools: was.pools.filter((p) => p.name !== 'p2'),
+      clusters: [],
+      queues: [
+        ...was.queues.flatMap((q) =>
+          q.name === 'a'
+            ? [{ ...q, run_concurrency: q.run_concurrency + 1 }]
+            : q.name === 'b'
+              ? [{ ...q, state: 'drained' as const }]
+              : q.name === 'c1' || q.name === 'gone'
+                ? []
+                : [q],
+        ),
+        { ...a, name: 'c' },
+      ],
+      assignments: [],
+    };
+    const changed = liveChanges(plan, now);
+    expect(changed.states).toEqual({ 'Queue/b': { was: 'active', now: 'drained' } });
+    expect(
+      stalePlanError('saved.plan', plan, { reason: 'live_state', now: 'sha256:now', changed })
+        .message,
+    ).toContain(
+      `8 objects differ from the plan: Cluster/c1 (gone since the plan), ClusterPool/p2 (gone since the plan), PoolAssignment/x/development (gone since the plan), ` +
+        `Queue/a (run_concurrency ${a.run_concurrency} → ${a.run_concurrency + 1}), Queue/b (state active → drained), Queue/c (made since the plan), ` +
+        `Queue/c1 (gone since the plan), Queue/gone (gone since the plan) (live state`,
+    );
+  });
+
+  it('a saved plan with a queue soft-deleted and another drained since: both named', () => {
+    const base = live({ queues: { a: {}, b: {} } });
+    const was = { ...base, capabilities: { ...base.capabilities, soft_delete: true } };
+    const plan = computePlan(desired({ queues: { a: {}, b: {} } }), was);
+    const a = was.queues.find((q) => q.name === 'a')!;
+    const now = {
+      ...was,
+      queues: was.queues.flatMap((q) =>
+        q.name === 'a' ? [] : q.name === 'b' ? [{ ...q, state: 'drained' as const }] : [q],
+      ),
+      deleted_queues: [a],
+    };
+    const changed = liveChanges(plan, now);
+    expect(
+      stalePlanError('saved.plan', plan, { reason: 'live_state', now: 'sha256:now', changed })
+        .message,
+    ).toContain(
+      '2 objects differ from the plan: Queue/a (soft-deleted since the plan: its name stays reserved), Queue/b (state active → drained) (live state',
+    );
+  });
+
+  it('a saved plan with more than 20 objects gone and one drained since: the first 20 named, then how many more, the drained one counted', () => {
+    const names = Array.from({ length: 24 }, (_, i) => `q${String(i).padStart(2, '0')}`);
+    const queues = Object.fromEntries([...names, 'z'].map((n) => [n, {}]));
+    const was = live({ queues });
+    const plan = computePlan(desired({ queues }), was);
+    const now = {
+      ...was,
+      queues: was.queues.flatMap((q) =>
+        names.includes(q.name) ? [] : q.name === 'z' ? [{ ...q, state: 'drained' as const }] : [q],
+      ),
+    };
+    const changed = liveChanges(plan, now);
+    expect(changed.addresses).toHaveLength(25);
+    expect(changed.states).toEqual({ 'Queue/z': { was: 'active', now: 'drained' } });
+    expect(
+      stalePlanError('saved.plan', plan, { reason: 'live_state', now: 'sha256:now', changed })
+        .message,
+    ).toContain(
+      `25 objects differ from the plan: ${names
+        .slice(0, 20)
+        .map((n) => `Queue/${n} (gone since the plan)`)
+        .join(', ')} and 5 more (live state`,
     );
   });
 
