@@ -617,18 +617,23 @@ const exportCommand = {
 } satisfies Command;
 
 const importCommand = {
-  command: 'import <address..>',
+  command: 'import [address..]',
   describe:
-    'Write live objects (Kind/name, one or more) as manifests in the config repository and manage them, all or none; a declared object forgotten by `state forget` is managed again',
+    'Write live objects (Kind/name, one or more, or --from FILE) as manifests in the config repository and manage them, all or none; a declared object forgotten by `state forget` is managed again',
   builder: (y: Argv, env: NodeJS.ProcessEnv) =>
     y
       .positional('address', {
-        ...required(
+        type: 'string',
+        describe:
           'Kind/name, e.g. Cluster/prod-1, Queue/batch; PoolAssignment, DefaultQueue and ExecutionClusterLabel by project/domain[/workflow]; several: one lock and one inventory write',
-        ),
         array: true,
       })
       .options({
+        from: {
+          type: 'string',
+          describe:
+            'File of addresses, one a line (# starts a comment; - reads stdin), imported with any given as arguments, all or none',
+        },
         dir: configDir(
           "Config folder to write the manifest into (<kind folder>/<name>.yaml; with --env, under the environment's last folder that no other environment reads)",
         ),
@@ -645,6 +650,10 @@ const importCommand = {
       .example(
         '$0 import Cluster/legacy-1 Cluster/legacy-2 --dir ./config',
         'Adopt several at once: nothing is written unless every one can be',
+      )
+      .example(
+        '$0 import --from legacy.txt --dir ./config',
+        'Adopt the addresses listed in a file, one a line (a problem is named at legacy.txt:LINE)',
       )
       .example(
         '$0 import Queue/legacy --dir ./config',

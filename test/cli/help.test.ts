@@ -22,7 +22,7 @@ describe('--help', () => {
       (typeof helps)[number],
       (typeof helps)[number],
     ];
-    expect(top.stdout).toMatch(/poolsync import <address\.\.>/);
+    expect(top.stdout).toMatch(/poolsync import \[address\.\.\]/);
     expect(top.stdout).toMatch(/poolsync completion <shell>/);
     for (const flag of ['--target', '--replace', '--refresh-only', '--log-format'])
       expect(plan.stdout).toContain(flag);

@@ -7,12 +7,13 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
 import { POOL, writeFiles } from '../environments/helpers.js';
 import { poolContract } from '../support/builders.js';
-import { runInProcess } from '../support/memory-io.js';
+import { memoryIo, runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import type * as applyRun from '../../src/ops/apply-run.js';
 import type * as inventoryModule from '../../src/apply/inventory.js';
@@ -173,5 +174,95 @@ describe('poolsync import with several addresses', () => {
     expect(readdirSync(join(repo, 'clusters'))).toEqual(before.clusters);
     expect(inventory()).toBe(before.inventory);
     expect(calls.locks).toBe(0);
+  });
+});
+
+describe('poolsync import --from FILE', () => {
+  it('imports the addresses listed, one a line (comments, blank lines, one listed twice), as the same addresses given as arguments', async () => {
+    const list = join(root, 'legacy.txt');
+    writeFileSync(
+      list,
+      '# the legacy pool, adopted whole\n\nCluster/legacy-1\nClusterPool/legacy  # its pool\r\n  Cluster/legacy-2\nCluster/legacy-1\n',
+    );
+    const r = await cli('import', '--from', list, '--dir', repo);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      `Recorded 3 adopted objects in the inventory (${state}.inventory.json): with prune: true, poolsync deletes each once it leaves the repository.\n`,
+    );
+    expect(calls.locks).toBe(1);
+    expect(calls.adopts).toEqual([['Cluster/legacy-1', 'ClusterPool/legacy', 'Cluster/legacy-2']]);
+    for (const file of ['clusters/legacy-1.yaml', 'clusters/legacy-2.yaml', 'pools/legacy.yaml'])
+      expect(existsSync(join(repo, file)), file).toBe(true);
+  });
+
+  it('a bad address in the file: nothing is written, each problem named at FILE:line', async () => {
+    const list = join(root, 'legacy.txt');
+    writeFileSync(list, 'ClusterPool/legacy\n# next: a typo\nCluster/legacy-3\nQueue/Bad_Name\n');
+    const before = inventory();
+    const r = await cli('import', 'Cluster/legacy-1', '--from', list, '--dir', repo);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      'Error: nothing was imported: 2 addresses of the 4 given cannot be imported:\n' +
+        `  - ${list}:3: Cluster/legacy-3 is not on the control plane: did you mean Cluster/legacy-1? (its Cluster objects: Cluster/legacy-1, Cluster/legacy-2)\n` +
+        `  - ${list}:4: import Queue/Bad_Name: Bad_Name is not a valid manifest name (N1: at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit); an object with such a name cannot be a manifest: rename it on the control plane\n` +
+        'Fix them or leave them out, then run the import again\n',
+    );
+    expect(existsSync(join(repo, 'clusters'))).toBe(false);
+    expect(existsSync(join(repo, 'pools'))).toBe(false);
+    expect(inventory()).toBe(before);
+    expect(calls.locks).toBe(0);
+  });
+
+  it('- reads the list from stdin; one bad address there is named at stdin:line', async () => {
+    const { main } = await import('../../src/cli/run.js');
+    const run = async (text: string) => {
+      const io = { ...memoryIo(), stdin: Readable.from([Buffer.from(text)]) };
+      const code = await main(
+        [
+          'import',
+          '--from',
+          '-',
+          '--dir',
+          repo,
+          '--control-plane',
+          `file:${state}`,
+          '--state-dir',
+          join(root, 'state'),
+        ],
+        io,
+      );
+      return { code, stdout: io.out(), stderr: io.err() };
+    };
+    const bad = await run('\nCluster/legacy-3\n');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /^Error: stdin:2: Cluster\/legacy-3 is not on the control plane: did you mean Cluster\/legacy-1\?/,
+    );
+    const good = await run('ClusterPool/legacy\n');
+    expect(good.stderr).toBe('');
+    expect(good.code).toBe(0);
+    expect(calls.adopts).toEqual([['ClusterPool/legacy']]);
+    expect(existsSync(join(repo, 'pools/legacy.yaml'))).toBe(true);
+  });
+
+  it('no address at all, or a list naming none: refused saying what to give', async () => {
+    const none = await cli('import', '--dir', repo);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(
+      'Error: name what to import: one or more addresses (Kind/name, e.g. Cluster/legacy-1), or --from FILE with one a line (- for stdin)\n',
+    );
+    const list = join(root, 'empty.txt');
+    writeFileSync(list, '# nothing yet\n\n');
+    const empty = await cli('import', '--from', list, '--dir', repo);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toBe(
+      `Error: ${list} names no address to import: write one Kind/name a line (e.g. Cluster/legacy-1; \`#\` starts a comment)\n`,
+    );
+    const missing = await cli('import', '--from', join(root, 'nope.txt'), '--dir', repo);
+    expect(missing.stderr).toBe(
+      `Error: --from file ${join(root, 'nope.txt')} does not exist: name a file of addresses, one a line, or - to read them from stdin\n`,
+    );
   });
 });

@@ -67,7 +67,13 @@ import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
 import { adoptionNote } from '../../render/cli-output.js';
-import { exists, makeUserFolder, relativeParts, writeRepoFiles } from '../../util/safe-file.js';
+import {
+  exists,
+  makeUserFolder,
+  readUserFile,
+  relativeParts,
+  writeRepoFiles,
+} from '../../util/safe-file.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
@@ -447,15 +453,15 @@ const KEYED = ['PoolAssignment', 'DefaultQueue', 'ExecutionClusterLabel'];
 const IMPORTABLE = ['ClusterPool', 'Cluster', 'Queue', ...KEYED];
 
 export async function importObject(args: Args<'import'>, io: Io): Promise<number> {
-  // Given twice, an address is imported once (docs/plan.md, Import several objects).
-  const addresses = [...new Set(args.address)];
   // `import ADDRESS DIR`: the folder is no address, and --dir is how to give it.
-  const folder = addresses.find((a) => !/^[A-Za-z]+\//.test(a) && isFolder(a));
+  const folder = (args.address ?? []).find((a) => !/^[A-Za-z]+\//.test(a) && isFolder(a));
   if (folder !== undefined)
     throw new UserError(
       `Unexpected argument "${folder}": give the folder with --dir (\`--dir ${shellQuote(folder)}\`).\nRun \`poolsync import --help\` for the options.`,
     );
-  const problems = new Problems(addresses);
+  const given = await givenAddresses(args, io);
+  const addresses = [...given.keys()];
+  const problems = new Problems(addresses, given);
   for (const a of addresses) await problems.check(a, () => checkImportable(a));
   // Nothing to read for: refused before the control plane is opened.
   const readable = addresses.filter((a) => !problems.has(a));
@@ -536,6 +542,60 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   return 0;
 }
 
+/**
+ * The addresses given, each once (docs/plan.md, Import several objects): the arguments, then the
+ * lines of `--from FILE` (`-`: stdin; `#` starts a comment), each with its `FILE:line`.
+ */
+async function givenAddresses(args: Args<'import'>, io: Io): Promise<Map<string, string | null>> {
+  const given = new Map<string, string | null>();
+  for (const a of args.address ?? []) if (!given.has(a)) given.set(a, null);
+  const from = args.from;
+  if (from !== undefined) {
+    const name = from === '-' ? 'stdin' : from;
+    const text =
+      from === '-'
+        ? await readStdin(io)
+        : (
+            await readUserFile(from, {
+              maxBytes: LIST_BYTES,
+              what: '--from file',
+              missing: 'name a file of addresses, one a line, or - to read them from stdin',
+            })
+          ).toString();
+    text.split('\n').forEach((line, i) => {
+      const a = line.replace(/#.*/, '').trim();
+      if (a !== '' && !given.has(a)) given.set(a, `${name}:${i + 1}`);
+    });
+    if (given.size === 0)
+      throw new UserError(
+        `${name} names no address to import: write one Kind/name a line (e.g. Cluster/legacy-1; \`#\` starts a comment)`,
+      );
+  }
+  if (given.size === 0)
+    throw new UserError(
+      'name what to import: one or more addresses (Kind/name, e.g. Cluster/legacy-1), or --from FILE with one a line (- for stdin)',
+    );
+  return given;
+}
+
+/** What `--from -` reads: all of stdin, at most LIST_BYTES. */
+async function readStdin(io: Io): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    if ((size += bytes.length) > LIST_BYTES)
+      throw new UserError(
+        `--from -: stdin holds more than ${LIST_BYTES} bytes of addresses; import them in parts`,
+      );
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString();
+}
+
+/** A list of addresses at most: ~20,000 of them. */
+const LIST_BYTES = 1024 * 1024;
+
 /** An address import takes, checked before anything is read: its syntax, kind and name (N1). */
 function checkImportable(address: string): void {
   checkAddressSyntax('import', address);
@@ -557,7 +617,11 @@ function checkImportable(address: string): void {
  */
 class Problems {
   private readonly found: { address: string; err: UserError }[] = [];
-  constructor(private readonly addresses: readonly string[]) {}
+  /** `where`: the `FILE:line` of each address a --from file gave. */
+  constructor(
+    private readonly addresses: readonly string[],
+    private readonly where: ReadonlyMap<string, string | null>,
+  ) {}
 
   async check(address: string, step: () => unknown): Promise<void> {
     try {
@@ -574,13 +638,24 @@ class Problems {
 
   refuse(): void {
     if (this.found.length === 0) return;
-    if (this.addresses.length === 1) throw this.found[0]!.err;
+    const at = (address: string) => {
+      const where = this.where.get(address);
+      return where ? `${escapeTerminal(where)}: ` : '';
+    };
+    if (this.addresses.length === 1) {
+      const { address, err } = this.found[0]!;
+      throw at(address) ? new UserError(`${at(address)}${err.message}`) : err;
+    }
     const them = this.found.length === 1 ? 'it' : 'them';
     const given = this.found.toSorted(
       (a, b) => this.addresses.indexOf(a.address) - this.addresses.indexOf(b.address),
     );
-    const lines = given.map(({ address, err }) =>
-      err.message.includes(address) ? err.message : `${escapeTerminal(address)}: ${err.message}`,
+    const lines = given.map(
+      ({ address, err }) =>
+        at(address) +
+        (err.message.includes(address)
+          ? err.message
+          : `${escapeTerminal(address)}: ${err.message}`),
     );
     throw new UserError(
       `nothing was imported: ${plural(lines.length, 'address', 'addresses')} of the ${this.addresses.length} given cannot be imported:\n${lines.map((l) => `  - ${l}`).join('\n')}\nFix ${them} or leave ${them} out, then run the import again`,
