@@ -6,6 +6,7 @@
 import type { DesiredState, RepoConfig } from '../model/desired.js';
 import type { Plan } from '../model/plan.js';
 import type { PolicyReport } from '../model/policy.js';
+import type { PolicySet } from '../policy/evaluate.js';
 import type { Opening } from '../ops/open-target.js';
 import type { Env } from '../util/env.js';
 import { gitAnswer } from '../util/git.js';
@@ -35,24 +36,44 @@ export interface PolicyCheck {
 
 /** The plan's policy report, or null when no policy set is configured. */
 export async function checkPolicies(plan: Plan, c: PolicyCheck): Promise<PolicyReport | null> {
-  const { policySetOf } = await import('../policy/source.js');
-  const set = await policySetOf({
+  const [{ policySetsOf }, { judgedBoth }] = await Promise.all([
+    import('../policy/source.js'),
+    import('../policy/both-sets.js'),
+  ]);
+  const { set, before } = await policySetsOf({
     flag: c.args.policies,
     dir: c.dir,
     shown: c.shown,
     config: c.config,
     opening: c.opening,
   });
-  if (set === null) return null;
+  const earlier = before && 'set' in before ? before.set : null;
+  if (set === null && earlier === null) return null;
   const [{ findOpa, opaMemoryMiB }, { DEFAULT_LIMITS, evaluatePolicies }] = await Promise.all([
     import('../policy/opa.js'),
     import('../policy/evaluate.js'),
   ]);
   const limits = { ...DEFAULT_LIMITS, memoryMiB: opaMemoryMiB(c.opening.vars) };
-  // Found only once the folder is known to be a policy set: poolsync without policies needs no OPA.
-  const opa = () => findOpa(c.args.opa, c.opening.vars, set.origin);
   const branch = await branchOf(c.dir, c.opening.vars);
-  const report = await evaluatePolicies(set, plan, { desired: c.desired, branch }, opa, limits);
+  // Found only once the folder is known to be a policy set: poolsync without policies needs no OPA.
+  const evaluate = async (s: PolicySet | null) => {
+    const opa = () => findOpa(c.args.opa, c.opening.vars, s!.origin);
+    return s && evaluatePolicies(s, plan, { desired: c.desired, branch }, opa, limits);
+  };
+  const own = await evaluate(set);
+  // docs/policies.md: on a push, the set of the commit before it judges too, as in the daemon.
+  const report =
+    before === undefined
+      ? own
+      : 'alone' in before
+        ? own && { ...own, alone: before.alone }
+        : judgedBoth(
+            own,
+            await evaluate(earlier),
+            { commit: before.commit, push: true },
+            before.owners,
+          );
+  if (report === null) return null;
   if (!report.failures || c.approvals?.comment === undefined) return report;
   // docs/policies.md, Owners: an owner's comment on the pull request, never its author's.
   const [{ resolveCommentTarget }, { approvalInComments }] = await Promise.all([

@@ -35,7 +35,7 @@ import {
   termTimings,
 } from '../lease/leader-elector.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { PlanControlPlane } from '../model/plan.js';
+import type { Plan, PlanControlPlane } from '../model/plan.js';
 import { notifyingRun } from '../notify/daemon-hook.js';
 import type { NotifyEvent } from '../notify/config.js';
 import { loadDesired } from '../ops/plan-run.js';
@@ -80,7 +80,7 @@ import {
   settingPlaces,
   type SettingPlaces,
 } from '../manifests/environments.js';
-import type { Environment } from '../model/desired.js';
+import type { DesiredState, Environment } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 
@@ -326,8 +326,12 @@ async function startUnit(
     leadership,
     approvals,
     policyApprovals,
-    /** A pull request's plan checked by the followed branch's policies (stages/policies.ts). */
-    checkPolicies: policies.pullRequest,
+    /**
+     * A pull request's plan checked by the followed branch's policies and the last applied
+     * commit's, as its merged run will be (stages/policies.ts).
+     */
+    checkPolicies: (plan: Plan, desired: DesiredState, head: string | null) =>
+      policies.pullRequest(plan, desired, head, reconciler.status().appliedCommit),
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,

@@ -61,15 +61,23 @@ export interface PolicyReport {
    * the same files, evaluated once; `only`: the loaded commit configures none, so the report is
    * theirs; `unread`: it could not be read (a rewritten branch), so the loaded commit's set judged
    * alone, and `unread` says why. `owners`: the owners are that commit's, the loaded commit
-   * listing others.
+   * listing others. `push`: CLI on a push event, the commit is the one before the push (its
+   * `before`), judged as the daemon judges by the last applied commit.
    */
   lastApplied?: {
     commit: string;
     set: { source: string; files: number; rules: number } | 'same' | 'only' | 'unread';
     owners: boolean;
     unread?: string;
+    push?: true;
   };
+  /** CI on a push-like run that names no commit before it: why this commit's set judged alone. */
+  alone?: string;
 }
+
+/** `the last applied commit 0a1b2c3d4e5f`, or on a push event `the commit before this push …`. */
+export const earlierCommit = (l: { commit: string; push?: true }) =>
+  `${l.push ? 'the commit before this push' : 'the last applied commit'} ${l.commit.slice(0, 12)}`;
 
 /** The verdict a plan's policies give apply: `pass`, `approved` (an owner released it), or not. */
 export function policyVerdict(r: PolicyReport): 'pass' | 'warn' | 'approved' | 'deny' | 'error' {

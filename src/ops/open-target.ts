@@ -126,12 +126,55 @@ export function pullRequestBase(env: Env, commenting: boolean): PullRequestBase 
   return commenting ? { commit: null, from: '--comment' } : null;
 }
 
+/** A CI run of a branch's commit outside pull-request mode: the commit before it (docs/policies.md). */
+export interface PushBefore {
+  /** The branch's head before this push; null: the run names none (a new branch, no push). */
+  commit: string | null;
+  /** Where the commit comes from, or why there is none. */
+  from: string;
+  /** How to check out with it. */
+  depth: string;
+}
+
+/**
+ * The commit before this push in CI (GitHub's push payload `before`, GitLab's
+ * CI_COMMIT_BEFORE_SHA; all zeros for a new branch); null outside CI. Only for a run that
+ * pullRequestBase does not take as a pull request's.
+ */
+export function pushBefore(env: Env): PushBefore | null {
+  const named = (sha: unknown, from: string, depth: string): PushBefore =>
+    typeof sha === 'string' && /^[0-9a-f]{40,64}$/.test(sha) && !/^0+$/.test(sha)
+      ? { commit: sha, from, depth }
+      : { commit: null, from: `${from} names none (a new branch)`, depth };
+  if (env.GITHUB_ACTIONS === 'true') {
+    const name = env.GITHUB_EVENT_NAME?.trim() || 'unnamed';
+    const depth = 'set fetch-depth: 2 (or 0) in actions/checkout';
+    if (name !== 'push')
+      return { commit: null, from: `a GitHub ${name} run names no commit before it`, depth };
+    const event = readGitHubEvent(env);
+    if (typeof event === 'string')
+      throw new UserError(
+        `the commit before this push is not known, so the policies cannot judge it: ${event}; run poolsync in the push event's own job, where GitHub writes it`,
+      );
+    return named(event.before, "the GitHub push event's before", depth);
+  }
+  if (env.GITLAB_CI === 'true') {
+    const source = env.CI_PIPELINE_SOURCE?.trim() || 'unnamed';
+    const depth = 'set the variable GIT_DEPTH to 0 (or deep enough to reach it) for this job';
+    if (source !== 'push')
+      return { commit: null, from: `a GitLab ${source} pipeline names no commit before it`, depth };
+    return named(env.CI_COMMIT_BEFORE_SHA?.trim(), 'CI_COMMIT_BEFORE_SHA', depth);
+  }
+  return null;
+}
+
 type EventPullRequest = { number?: number; head?: { sha?: unknown }; base?: { sha?: unknown } };
 
 interface GitHubEvent {
   pull_request?: EventPullRequest;
   issue?: { pull_request?: unknown };
   merge_group?: { base_sha?: unknown };
+  before?: unknown;
 }
 
 /** The GitHub Actions event being run (GITHUB_EVENT_PATH), the fields read here, or why unread. */

@@ -3,15 +3,23 @@
  * `--policies DIR`, else poolsync.yaml `policies.path`. In pull-request mode (ops/open-target.ts)
  * both the folder and the owners are the base commit's, as an environment's credentials are: a
  * pull request cannot change the policies it is checked by, nor who may approve their failures.
+ * On a CI push, the set of the commit before it judges too, as the daemon's last applied commit's.
  */
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { REPO_CONFIG_FILE } from '../manifests/walk.js';
 import type { RepoConfig } from '../model/desired.js';
-import { baseConfig, pullRequestBase, type Opening } from '../ops/open-target.js';
+import {
+  baseConfig,
+  pullRequestBase,
+  pushBefore,
+  type Opening,
+  type PushBefore,
+} from '../ops/open-target.js';
 import { CORE_SCHEMA, load } from '../util/js-yaml.js';
 import { gitAnswer, runGit } from '../util/git.js';
 import { UserError } from '../util/user-error.js';
+import { sameFiles } from './both-sets.js';
 import type { PolicySet } from './evaluate.js';
 
 export interface PolicySource {
@@ -26,38 +34,119 @@ export interface PolicySource {
   opening: Opening;
 }
 
-/** The policy set to evaluate, or null when none is configured (nothing new is needed then). */
-export async function policySetOf(s: PolicySource): Promise<PolicySet | null> {
+/**
+ * What judges a plan: `set`, and on a CI push (ops/open-target.ts pushBefore) `before`, the set of
+ * the commit before the push (null: the same files, or the one `--policies` folder outside the
+ * checkout) with its owners when they approve (null: `set`'s), or why none judges beside `set`.
+ */
+export interface PolicySets {
+  set: PolicySet | null;
+  before?: { commit: string; set: PolicySet | null; owners: string[] | null } | { alone: string };
+}
+
+/** The policy sets to evaluate; `set` null and no `before`: none is configured (no OPA needed). */
+export async function policySetsOf(s: PolicySource): Promise<PolicySets> {
   const base = pullRequestBase(s.opening.vars, s.opening.commenting ?? false);
   if (base === null) {
     const path = s.flag ?? (s.config ? join(s.dir, s.config.path) : undefined);
-    if (path === undefined) return null;
-    const source = s.flag ?? s.config!.path;
+    const source = s.flag ?? s.config?.path;
     // poolsync.yaml's path: every folder from the config folder down is checked (evaluate.ts).
     const root = s.flag === undefined ? { root: resolve(s.dir) } : {};
-    const at = { kind: 'folder' as const, dir: resolve(path), ...root };
     const line = s.config?.line === undefined ? '' : `:${s.config.line}:`;
-    const origin = originOf(s, `${join(s.shown ?? s.dir, REPO_CONFIG_FILE)}${line}`, source);
-    return { source, at, owners: s.config?.owners ?? [], origin };
+    const set: PolicySet | null =
+      path === undefined || source === undefined
+        ? null
+        : {
+            source,
+            at: { kind: 'folder', dir: resolve(path), ...root },
+            owners: s.config?.owners ?? [],
+            origin: originOf(s, `${join(s.shown ?? s.dir, REPO_CONFIG_FILE)}${line}`, source),
+          };
+    const push = pushBefore(s.opening.vars);
+    if (push === null) return { set };
+    if (push.commit === null) return { set, before: { alone: push.from } };
+    return { set, before: await setBefore(s, set, { ...push, commit: push.commit }) };
   }
   // The base commit is read with Git, in the user's folder: a temporary copy is no repository.
   const dir = s.shown ?? s.dir;
   const read = await baseConfig(dir, base);
   if (typeof read === 'string') {
-    if (s.flag === undefined && s.config === undefined) return null;
+    if (s.flag === undefined && s.config === undefined) return { set: null };
     throw new UserError(`the policies cannot be checked in pull-request mode: ${read}`);
   }
-  const configured = readPolicies(read.doc);
+  return { set: await committedSet(s, readPolicies(read.doc), base.commit!, 'the base commit') };
+}
+
+/**
+ * The set `configured` (or `--policies`) names on `commit`, read with Git when the folder is in
+ * the checkout, where it is when outside (the operator's, a CI job's own).
+ */
+async function committedSet(
+  s: PolicySource,
+  configured: RepoConfig['policies'],
+  commit: string,
+  named: string,
+): Promise<PolicySet | null> {
+  const dir = s.shown ?? s.dir;
   const path = s.flag ?? (configured ? join(dir, configured.path) : undefined);
   if (path === undefined) return null;
   const owners = configured?.owners ?? [];
   const source = s.flag ?? configured!.path;
-  const origin = originOf(s, `the base commit's ${REPO_CONFIG_FILE}`, source);
+  const origin = originOf(s, `${named}'s ${REPO_CONFIG_FILE}`, source);
   const where = await inRepository(path, s.flag === undefined ? dir : undefined);
-  // A folder outside the checkout is the operator's (a CI job's own): read where it is.
   if (where === null) return { source, at: { kind: 'folder', dir: resolve(path) }, owners, origin };
-  const at = { kind: 'commit' as const, repo: where.root, commit: base.commit!, path: where.path };
-  return { source, at, owners, origin };
+  return {
+    source,
+    at: { kind: 'commit', repo: where.root, commit, path: where.path },
+    owners,
+    origin,
+  };
+}
+
+/**
+ * The set of the commit before a push, as the daemon's last applied commit's judges its run. Not
+ * in the clone (a shallow checkout): refused, saying how to check out, unless nothing here
+ * configures policies (as in pull-request mode).
+ */
+async function setBefore(
+  s: PolicySource,
+  own: PolicySet | null,
+  push: PushBefore & { commit: string },
+): Promise<PolicySets['before']> {
+  const dir = s.shown ?? s.dir;
+  const at = (await gitAnswer(['rev-parse', '--show-toplevel', '--show-prefix'], { cwd: dir }))
+    ?.split('\n')
+    .map((l) => l.trim());
+  const read = at
+    ? await committedPolicies(at[0]!, at[1]!.replace(/\/$/, ''), push.commit)
+    : `${dir} is not in a Git repository`;
+  if (typeof read === 'string') {
+    if (own === null) return undefined;
+    throw new UserError(
+      `the policies cannot be checked on this push: the commit before it, ${push.commit.slice(0, 12)} (${push.from}), cannot be read (${read}); ${push.depth}, so that the clone holds it`,
+    );
+  }
+  const set = await committedSet(s, read, push.commit, 'the commit before this push');
+  // Its owners, when poolsync.yaml names them: with --policies, none listed there is none.
+  const owners = read?.owners ?? (s.flag !== undefined ? [] : null);
+  const earlier = set?.at.kind === 'commit' && !(await sameAsChecked(own, set.at)) ? set : null;
+  return { commit: push.commit, set: earlier, owners };
+}
+
+/** Whether the checkout's policy folder is the commit's, unchanged since HEAD: evaluated once. */
+async function sameAsChecked(
+  own: PolicySet | null,
+  at: { repo: string; commit: string; path: string },
+): Promise<boolean> {
+  if (own?.at.kind !== 'folder') return false;
+  const head = { ...at, commit: 'HEAD' };
+  const path = at.path === '' ? '.' : at.path;
+  const where = await inRepository(own.at.dir);
+  const changed = await gitAnswer(
+    ['status', '--porcelain', '--ignored', '--untracked-files=all', '--', path],
+    { cwd: at.repo },
+  );
+  return where?.path === at.path && changed === '' && (await sameFiles(head, at));
 }
 
 /**

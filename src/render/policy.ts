@@ -1,5 +1,6 @@
 /** The words of a plan's policy results (docs/policies.md): text, markdown, one-line summary. */
 import {
+  earlierCommit,
   policyVerdict,
   type PolicyApproval,
   type PolicyFinding,
@@ -14,16 +15,18 @@ export const NO_OWNER =
   'the policy set lists no owner; fix the plan, or add `owners` under `policies` in poolsync.yaml (`--policy-owners` for the daemon)';
 
 /**
- * `policies/ (base branch): 3 rules in 2 files`; with the daemon's last applied commit's set
- * beside it, `policies: 1 rule in 1 file, and policies of the last applied commit 0a1b2c3d4e5f: …`.
+ * `policies/ (base branch): 3 rules in 2 files`; with the daemon's last applied commit's set (or
+ * the commit before a push's) beside it, `policies: 1 rule in 1 file, and policies of the last
+ * applied commit 0a1b2c3d4e5f: …`.
  */
 function setName(r: PolicyReport): string {
   const from = r.from === 'base' ? ' (base branch)' : '';
   const counts = (s: { rules: number; files: number }) =>
     `${plural(s.rules, 'rule')} in ${plural(s.files, 'file')}`;
   const applied = r.lastApplied;
+  if (r.alone) return `${r.source}${from}: ${counts(r)} (${r.alone}: this commit's judged alone)`;
   if (!applied) return `${r.source}${from}: ${counts(r)}`;
-  const of = `of the last applied commit ${applied.commit.slice(0, 12)}`;
+  const of = `of ${earlierCommit(applied)}`;
   if (applied.set === 'only')
     return `${r.source} ${of} (this commit configures none): ${counts(r)}`;
   if (applied.set === 'unread')
@@ -38,7 +41,7 @@ function ownersOf(r: PolicyReport): string {
   const listed = r.owners.join(', ');
   const applied = r.lastApplied;
   if (!applied?.owners) return listed;
-  return `${listed}, as the last applied commit ${applied.commit.slice(0, 12)} lists them: the owners a commit lists approve from the commit after it`;
+  return `${listed}, as ${earlierCommit(applied)} lists them: the owners a commit lists approve from the commit after it`;
 }
 
 /** One line: what the policies decided (plan's last line, /status, logs). */

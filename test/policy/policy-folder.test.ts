@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { evaluatePolicies, type PolicySet } from '../../src/policy/evaluate.js';
-import { policySetOf } from '../../src/policy/source.js';
+import { policySetsOf } from '../../src/policy/source.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 import { CLEAN_ENV, git, opaMissing, opaPath } from './opa.js';
@@ -196,12 +196,12 @@ describe('in a pull request, the base commit’s policy folder', () => {
     return { dir, commit };
   }
   const setOf = (dir: string, commit: string, flag?: string) =>
-    policySetOf({
+    policySetsOf({
       flag,
       dir,
       config: undefined,
       opening: { vars: { POOLSYNC_BASE_REF: commit } },
-    });
+    }).then((s) => s.set);
 
   it('is refused when it is a symbolic link, or holds one, on the base commit (Git blobs of mode 120000)', async () => {
     const out = outside();

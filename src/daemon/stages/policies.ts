@@ -7,12 +7,7 @@
 import { join, posix, relative, sep } from 'node:path';
 import type { Plan } from '../../model/plan.js';
 import { classify } from '../../ops/plan-run.js';
-import {
-  failuresDigest,
-  policyVerdict,
-  type PolicyFinding,
-  type PolicyReport,
-} from '../../model/policy.js';
+import { policyVerdict, type PolicyReport } from '../../model/policy.js';
 import { policySummary } from '../../render/policy.js';
 import {
   DEFAULT_LIMITS,
@@ -21,6 +16,7 @@ import {
   type PolicySet,
 } from '../../policy/evaluate.js';
 import { findOpa, opaMemoryMiB } from '../../policy/opa.js';
+import { judgedBoth, sameFiles } from '../../policy/both-sets.js';
 import { committedPolicies } from '../../policy/source.js';
 import { UserError } from '../../util/user-error.js';
 import { REPO_CONFIG_FILE } from '../../manifests/walk.js';
@@ -28,7 +24,6 @@ import type { Env } from '../../util/env.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
 import { readRepoConfig } from '../../manifests/config.js';
-import { gitAnswer } from '../../util/git.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import type { Outcome, PolicyCheck, RunContext, Staged } from './context.js';
 
@@ -152,13 +147,20 @@ export function unitPolicies(
   /** The followed commit's clone and config folder there (posix): where a commit's files are read. */
   let followed: { repo: string; config: string; commit: string } | null = null;
   /**
-   * The report of `plan` by the followed set, and by the set of `applied` (the commit last
-   * applied) when that is another commit: a merged commit's own policies and owners take effect
-   * for the commits after it, never for itself (docs/policies.md, the daemon).
+   * The report of `plan` by the followed set `own` (a run's, or a pull request's as pinned), and
+   * by the set of `applied` (the commit last applied) when that is another commit: a merged
+   * commit's own policies and owners take effect for the commits after it, never for itself
+   * (docs/policies.md, the daemon). `from`: the plan's branch (data.poolsync.branch).
    */
-  const judged = async (plan: Plan, desired: DesiredState, applied: string | null) => {
+  const judged = async (
+    own: PolicySet | null | undefined,
+    plan: Plan,
+    desired: DesiredState,
+    applied: string | null,
+    from: string | null,
+  ) => {
     const at = followed;
-    const byLoaded = async () => (base ? evaluate(base, plan, desired, branch) : null);
+    const byLoaded = async () => (own ? evaluate(own, plan, desired, from) : null);
     if (applied === null || at === null || applied === at.commit) return byLoaded();
     const configured = await (source.reach?.(applied) ?? Promise.resolve()).then(
       () => committedPolicies(at.repo, at.config, applied),
@@ -188,8 +190,8 @@ export function unitPolicies(
     }
     if (earlier === null && owners === null) return byLoaded();
     const loaded = await byLoaded();
-    const theirs = earlier ? await evaluate(earlier, plan, desired, branch) : null;
-    return judgedBoth(loaded, theirs, applied, owners);
+    const theirs = earlier ? await evaluate(earlier, plan, desired, from) : null;
+    return judgedBoth(loaded, theirs, { commit: applied }, owners);
   };
   const check: PolicyCheck = {
     follow: (desired, { dir, commit, root }) => {
@@ -204,10 +206,18 @@ export function unitPolicies(
       const path = git ? posixPath(relative(root, at.dir)) : '';
       pinned = git ? { ...base!, at: { kind: 'commit', repo: root, commit, path } } : base;
     },
-    run: judged,
+    run: (plan, desired, applied) => judged(base, plan, desired, applied, branch),
   };
-  /** `head`: the pull request's branch, for `data.poolsync.branch`. */
-  const pullRequest = (plan: Plan, desired: DesiredState, head: string | null) => {
+  /**
+   * `head`: the pull request's branch, for `data.poolsync.branch`; `applied`: the commit last
+   * applied, whose set judges the plan too once a run has loaded the branch, as it will the merge.
+   */
+  const pullRequest = (
+    plan: Plan,
+    desired: DesiredState,
+    head: string | null,
+    applied: string | null = null,
+  ) => {
     const judge = async (found: PolicySet | null | string) => {
       // `--policies` is the set whatever the branch says: then only its owners are not known.
       const set = typeof found === 'string' && given?.dir ? setOf(undefined, '') : found;
@@ -218,7 +228,7 @@ export function unitPolicies(
         );
       return set && evaluate(set, plan, desired, head);
     };
-    return pinned === undefined ? headSet(judge) : judge(pinned);
+    return pinned === undefined ? headSet(judge) : judged(pinned, plan, desired, applied, head);
   };
   return { ...check, pullRequest };
 }
@@ -228,68 +238,3 @@ const closed =
   'the policies that check pull requests are not known (a pull request never chooses its own), so this plan fails closed';
 
 const posixPath = (path: string) => path.split(sep).join('/');
-
-/** Whether two commits' policy folders are the same tree (Git's object id): evaluated once. */
-async function sameFiles(
-  a: { repo: string; commit: string; path: string },
-  b: { commit: string; path: string },
-): Promise<boolean> {
-  const id = (p: { commit: string; path: string }) =>
-    gitAnswer(['rev-parse', '--verify', '--quiet', `${p.commit}:${p.path}`], { cwd: a.repo }).then(
-      (out) => out?.trim() ?? null,
-    );
-  const [x, y] = await Promise.all([id(a), id(b)]);
-  return x !== null && x === y;
-}
-
-/**
- * One report of the loaded commit's set (`loaded`; null: it configures none) and the last applied
- * commit's (`earlier`; null: the same files, evaluated once), whose failures carry where they are
- * from; `owners`: that commit's, when they are the ones who approve (null: the loaded set's).
- */
-function judgedBoth(
-  loaded: PolicyReport | null,
-  earlier: PolicyReport | null,
-  commit: string,
-  owners: string[] | null,
-): PolicyReport | null {
-  const label = `policies of the last applied commit ${commit.slice(0, 12)}`;
-  const tagged = (found: PolicyFinding[], own: PolicyFinding[]) =>
-    found
-      .filter(
-        (f) => !own.some((o) => o.rule === f.rule && o.msg === f.msg && o.address === f.address),
-      )
-      .map((f) => ({ ...f, set: label }));
-  const failed =
-    earlier && (earlier.error ?? (earlier.rules === 0 ? '0 policies evaluated' : undefined));
-  let report: PolicyReport;
-  let set: NonNullable<PolicyReport['lastApplied']>['set'];
-  if (loaded && earlier) {
-    const deny = [...loaded.deny, ...tagged(earlier.deny, loaded.deny)];
-    const warn = [...loaded.warn, ...tagged(earlier.warn, loaded.warn)];
-    report = { ...loaded, deny, warn, elapsed_ms: loaded.elapsed_ms + earlier.elapsed_ms };
-    set = { source: earlier.source, files: earlier.files, rules: earlier.rules };
-  } else if (earlier) {
-    const { error: _, ...own } = earlier;
-    report = {
-      ...own,
-      from: 'folder',
-      deny: tagged(earlier.deny, []),
-      warn: tagged(earlier.warn, []),
-    };
-    set = 'only';
-  } else if (loaded) {
-    report = loaded;
-    set = 'same';
-  } else return null;
-  if (report.error === undefined && failed) report = { ...report, error: `${label}: ${failed}` };
-  const moved = owners !== null && owners.join('\n') !== report.owners.join('\n');
-  if (set === 'same' && !moved) return report;
-  const { failures: _digest, ...rest } = report;
-  const both = {
-    ...rest,
-    owners: owners ?? report.owners,
-    lastApplied: { commit, set, owners: moved },
-  };
-  return both.deny.length > 0 ? { ...both, failures: failuresDigest(both) } : both;
-}
