@@ -123,7 +123,7 @@ async function setBefore(
   if (typeof read === 'string') {
     if (own === null) return undefined;
     throw new UserError(
-      `the policies cannot be checked on this push: the commit before it, ${push.commit.slice(0, 12)} (${push.from}), cannot be read (${read}); ${push.depth}, so that the clone holds it`,
+      `the policies cannot be checked on this push: the commit before it, ${push.commit.slice(0, 12)} (${push.from}), cannot be read: ${read}; ${push.depth}, so that the clone holds it`,
     );
   }
   const set = await committedSet(s, read, push.commit, 'the commit before this push');
