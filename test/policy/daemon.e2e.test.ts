@@ -6,6 +6,8 @@
  * approves exactly its failures; a pull request is checked by the followed branch's policies;
  * the pull request's author may not approve, an owner may, by comment.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
@@ -472,7 +474,7 @@ describe.skipIf(opaMissing)(
       expect(await status(daemon)).toMatchObject({ outcome: 'applied', appliedCommit: first });
 
       // 2: the deny rule removed, mallory the owner, and the change the old rule denies.
-      repo.commit(relaxed(300), '2: relax the policy and lower batch');
+      const second = repo.commit(relaxed(300), '2: relax the policy and lower batch');
       await reconcile(daemon);
       const held = await status(daemon);
       const short = first.slice(0, 12);
@@ -494,6 +496,18 @@ describe.skipIf(opaMissing)(
         `FAIL deny: Queue/batch runs fewer than 500 at once (queues/batch.yaml:1) (policies of the last applied commit ${short})`,
       );
       expect((await cp.getQueue('batch')).run_concurrency).toBe(600);
+      // A pull request on the relaxed head is judged as its merged run will be: by that set too.
+      for (const [path, text] of Object.entries(relaxed(250)))
+        writeFileSync(join(repo.work, path), text);
+      git(repo.work, 'commit', '--quiet', '-am', '9: lower batch more');
+      const nine = git(repo.work, 'rev-parse', 'HEAD');
+      git(repo.work, 'push', '--quiet', 'origin', `${nine}:refs/pull/9/head`);
+      repo.resetTo(second);
+      const pr = await postPlan(daemon, 9, nine);
+      expect(pr.body).toContain('❌ Policies');
+      expect(pr.body).toContain(
+        `| FAIL | \`deny\` | Queue/batch runs fewer than 500 at once | queues/batch.yaml:1, policies of the last applied commit ${short} |`,
+      );
 
       const env = { ...process.env, POOLSYNC_ADMIN_TOKEN: ADMIN, NO_COLOR: '' };
       const approve = (as: string) =>
