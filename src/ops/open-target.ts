@@ -148,7 +148,8 @@ export function pushBefore(env: Env): PushBefore | null {
       : { commit: null, from: `${from} names none (a new branch)`, depth };
   if (env.GITHUB_ACTIONS === 'true') {
     const name = env.GITHUB_EVENT_NAME?.trim() || 'unnamed';
-    const depth = 'set fetch-depth: 2 (or 0) in actions/checkout';
+    const depth =
+      'set fetch-depth: 0 in actions/checkout (2 is enough when every push to the branch is one merge or squashed commit)';
     if (name !== 'push')
       return { commit: null, from: `a GitHub ${name} run names no commit before it`, depth };
     const event = readGitHubEvent(env);

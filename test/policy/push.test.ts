@@ -149,7 +149,7 @@ describe.skipIf(opaMissing)(
         `the policies cannot be checked on this push: the commit before it, ${r.before.slice(0, 12)} (the GitHub push event's before), cannot be read: poolsync.yaml of commit ${r.before.slice(0, 12)} cannot be read with Git in `,
       );
       expect(line).toMatch(
-        /set fetch-depth: 2 \(or 0\) in actions\/checkout, so that the clone holds it$/,
+        /set fetch-depth: 0 in actions\/checkout \(2 is enough when every push to the branch is one merge or squashed commit\), so that the clone holds it$/,
       );
     });
   },
