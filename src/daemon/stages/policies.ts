@@ -63,7 +63,8 @@ export function policyGate(report: PolicyReport | null, commit: string | null): 
 /**
  * A unit's policy checks: `follow` each time a run loads the followed branch (its rules, its
  * checkout), whether or not the run applies; `run` for its own runs, `pullRequest` for the plans
- * of pull requests, both checked by that set, never by the pull request's. Before a run has
+ * of pull requests, both checked by that set and the last applied commit's, never by the pull
+ * request's. Before a run has
  * loaded a valid commit of the branch, a pull request's set is read from the branch's head as
  * last fetched (`source.tip`): its poolsync.yaml decides, whatever its manifests' errors; only one
  * that cannot be read or is invalid fails the plan closed (`--policies` still checks it). After,
