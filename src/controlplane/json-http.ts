@@ -125,10 +125,20 @@ export class JsonHttp {
     const signal = AbortSignal.any([deadline.signal, this.stop]);
     const { reach, pacer, stop } = this;
     const read = method === 'GET' || method === 'HEAD';
-    const loop = { ...this.o.retry, reach, pacer, clock, deadline, label, signal: stop, read };
+    const loop = {
+      ...this.o.retry,
+      reach,
+      pacer,
+      clock,
+      deadline,
+      label,
+      signal: stop,
+      read,
+      heard,
+    };
     return retrying(loop, async (n) => {
       if (n > 0) sent.retried = true;
-      return this.attempt<T>(method, path, label, payload, signal, heard, n);
+      return this.attempt<T>(method, path, label, payload, signal, heard);
     }).finally(() => {
       heard();
       deadline.done();
@@ -142,7 +152,6 @@ export class JsonHttp {
     payload: string | null,
     signal: AbortSignal,
     heard: Heard,
-    n: number,
   ): Promise<Attempt<T>> {
     const { service } = this.o;
     const again = (why: string): Failed => ({
@@ -168,12 +177,7 @@ export class JsonHttp {
           signal,
         });
       } catch (err) {
-        const failed = this.transportFailure(err, label);
-        // Nothing listens (a server restarting): its notice says so, not "no answer".
-        const kind = failed.failure?.kind;
-        if (kind === 'refused' || kind === 'unreachable')
-          heard.unreached(failed.failure!.code, n + 1);
-        return failed;
+        return this.transportFailure(err, label);
       }
       heard();
       this.reach.answered = true;

@@ -7,6 +7,7 @@ import {
   ANSWER_BYTES,
   CallDeadline,
   DEFAULT_LIMITS,
+  type Heard,
   heardBy,
   limitOf,
   type TransportLimits,
@@ -375,6 +376,8 @@ export interface OAuthHttp extends Pick<RetryLoop, 'signal'> {
   reach?: Reach;
   /** The calls' wait notices: a token request answered (a 503 too) is no silence. */
   onWait?: WaitListener | undefined;
+  /** The wait notice of these requests alone (a discovery's), told what their attempts met. */
+  heard?: Heard | undefined;
 }
 
 /** Neither https nor loopback: no client credentials, nor the discovery that leads to them. */
@@ -402,6 +405,7 @@ export function retryingFetch(
     label: `${service} ${what}`,
     // A token or discovery request changes nothing the plan reads.
     read: true,
+    heard: http.heard,
   };
   return async (url, init) => {
     const deadline = new CallDeadline(limits, Date.now, `${service} ${what} ${url}`);

@@ -25,6 +25,7 @@ import {
   limitWords,
   LIMIT_SETTINGS,
   type CallDeadline,
+  type Heard,
   type TransportLimits,
 } from '../util/transport-limits.js';
 
@@ -63,6 +64,8 @@ export interface RetryLoop extends RetryPolicy {
   label?: string | undefined;
   /** The call changes nothing (a GET, a List): one abandoned in flight is not said to have landed. */
   read?: boolean | undefined;
+  /** The call's wait notice (noticeSilence), told of each attempt that found nothing listening. */
+  heard?: Heard | undefined;
 }
 
 /** `attempt` (0, 1, …) until it answers, a failure is permanent or the budget is spent. */
@@ -81,8 +84,12 @@ export async function retrying<T>(
     const got = pacer ? await pacer.run(send, (g) => answer(g, backoff), loop.lane) : await send();
     if (got.ok) return got.value;
     if (loop.signal?.aborted) throw abandoned(loop, n, true);
-    if (!got.transient || n >= reach.budget(loop.maxRetries, got.failure ?? null))
-      throw got.error(n + 1);
+    const budget = reach.budget(loop.maxRetries, got.failure ?? null);
+    // Nothing listens (a server restarting): its notice says so, not "no answer".
+    const kind = got.failure?.kind;
+    if (kind === 'refused' || kind === 'unreachable')
+      loop.heard?.unreached(got.failure!.code, n + 1, budget + 1);
+    if (!got.transient || n >= budget) throw got.error(n + 1);
     // The server's own delay, for this call only; never past the call's deadline.
     const asked = got.throttled?.delayMs ?? null;
     const wait = asked ?? backoff;

@@ -68,10 +68,10 @@ export interface WaitEvent {
   unreached?: { code: string; attempt: number; attempts: number };
 }
 
-/** What a call tells its notice: an answer came; an attempt found nothing listening. */
+/** What a call tells its notice: an answer came; attempt `attempt` of at most `attempts` found nothing listening. */
 export interface Heard {
   (): void;
-  unreached(code: string, attempt: number): void;
+  unreached(code: string, attempt: number, attempts: number): void;
 }
 
 export type WaitListener = (e: WaitEvent) => void;
@@ -93,7 +93,7 @@ export function noticeSilence(
   url: string,
   listener: WaitListener | undefined,
   clock: Clock = SYSTEM_CLOCK,
-  /** The retries of a read timed out, when the caller knows them: with none the read timeout may end the wait first. */
+  /** The retries of an attempt its read timeout ended, when it has one: with none that timeout ends the wait first. */
   retries?: number,
 ): Heard {
   const silentMs = Math.min(WAIT_NOTICE_MS, limits.readTimeoutMs);
@@ -122,10 +122,9 @@ export function noticeSilence(
     lastAnswer.set(listener, clock.now());
     answered.abort();
   };
-  // `attempt` counts from 1; the budget is the caller's --max-retries, the call's deadline aside.
-  const attempts = (retries ?? 0) + 1;
   return Object.assign(heard, {
-    unreached: (code: string, attempt: number) => void (unreached = { code, attempt, attempts }),
+    unreached: (code: string, attempt: number, attempts: number) =>
+      void (unreached = { code, attempt, attempts }),
   });
 }
 

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Interceptor } from '@connectrpc/connect';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { apiKey, startUnionServer } from '../controlplane/union/helpers.js';
+import { apiKey, CLIENT, startUnionServer } from '../controlplane/union/helpers.js';
 import { runInProcess, type CliResult } from '../support/memory-io.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
@@ -18,6 +18,10 @@ import { until } from '../support/until.js';
 import { ManualClock } from '../support/virtual-clock.js';
 import { networkOf } from '../../src/cli/options.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
+import type { ClientTuning } from '../../src/controlplane/opener.js';
+import { openUnion } from '../../src/controlplane/union/union.js';
+import { TOKEN_PATH } from '../../src/standins/oauth/server.js';
+import { unionOAuthServer } from '../../src/standins/union/oauth-client-file.js';
 
 /** An Io output that keeps each write. */
 const memoryStream = (into: string[]) => ({ write: (text: string) => (into.push(text), true) });
@@ -27,7 +31,7 @@ const REPO = 'examples/config-repo';
 /** An HTTP server holding each request `answers` does not take; closed when the test ends. */
 async function holdingServer(
   answers: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
-): Promise<{ url: string; held: string[] }> {
+): Promise<{ url: string; held: string[]; stopListening: () => void }> {
   const held: string[] = [];
   const waiting: ServerResponse[] = [];
   const server = createServer((req, res) => {
@@ -41,7 +45,53 @@ async function holdingServer(
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, held };
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, held, stopListening: () => (server.close(), server.closeAllConnections()) };
+}
+
+/**
+ * Union's address (`http://127.0.0.1:PORT`): nothing listening there; a server holding every
+ * request; or one answering OAuth2 (the stand-in's) that stops listening once it answered the
+ * token, as a restarting Union does, so each call after finds nothing listening.
+ */
+async function unionAt(kind: 'nothing listening' | 'holding' | 'gone'): Promise<string> {
+  const oauth = unionOAuthServer(CLIENT);
+  const front = await holdingServer((req, res) => {
+    if (kind === 'holding') return false;
+    if (req.url === TOKEN_PATH) res.on('finish', () => front.stopListening());
+    // A call sent before the listener closed loses its connection, and its retry finds none.
+    if (!oauth.handle(req, res)) res.destroy();
+    return true;
+  });
+  if (kind === 'nothing listening') front.stopListening();
+  return front.url;
+}
+
+/**
+ * Union opened as `plan` opens it, with the CLI's notice, on a virtual clock (the notice's and
+ * the backoffs'); stopped when the test ends.
+ */
+function openingUnion(url: string, tuning: ClientTuning = {}) {
+  const said: string[] = [];
+  const { limits, onWait } = networkOf({}, { env: {}, stderr: memoryStream(said) });
+  const clock = new ManualClock();
+  const stop = new AbortController();
+  const env = { POOLSYNC_UNION_API_KEY: apiKey(new URL(url).host) };
+  const opening = openUnion(`union+${url}`, undefined, env, {
+    limits,
+    onWait,
+    clock,
+    signal: stop.signal,
+    ...tuning,
+  }).then(
+    (cp) => cp.close(),
+    (err: unknown) => err,
+  );
+  onTestFinished(async () => {
+    stop.abort(new Error('the test ended'));
+    await opening;
+  });
+  return { said, clock };
 }
 
 /** The held calls' paths, and the server's URL. */
@@ -201,5 +251,48 @@ describe('the notice names what ends the wait', () => {
       ),
     ]);
     expect(r.stderr).not.toContain('no answer for');
+  });
+
+  it('Union gone after answering: its refused connections are said, with the retries left', async () => {
+    const url = await unionAt('gone');
+    const r = await waitingRun(
+      ['plan', REPO, '--control-plane', `union+${url}`, '--max-retries', '100'],
+      { POOLSYNC_UNION_API_KEY: apiKey(new URL(url).host) },
+    );
+    expect(r.code, r.stderr).toBe(1);
+    const waits = r.stderr.split('\n').filter((l) => l.startsWith('Waiting'));
+    expect(waits).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Waiting for ${url}: connection refused \\(ECONNREFUSED\\), retrying \\(attempt \\d+ of at most 101, --max-retries\\); giving up after 3\\.0s \\(--call-timeout\\) at the latest; Ctrl-C stops\\.$`,
+        ),
+      ),
+    ]);
+    expect(r.stderr).toMatch(/nothing accepts connections at/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('Union where nothing ever listened: the attempts its fast-fail budget allows', async () => {
+    const { said, clock } = openingUnion(await unionAt('nothing listening'));
+    // The notice's sleep, and the backoff of each discovery request after its refused attempt.
+    await until('both discovery requests to be refused', () => clock.sleeping >= 3);
+    clock.advance(5_000);
+    await until('the notice', () => said.length > 0);
+    expect(said).toEqual([
+      expect.stringMatching(
+        /^Waiting for http:\/\/127\.0\.0\.1:\d+: connection refused \(ECONNREFUSED\), retrying \(attempt [12] of at most 3, --max-retries\); giving up after 1m \(--call-timeout\) at the latest; Ctrl-C stops\.\n$/,
+      ),
+    ]);
+  });
+
+  it('Union not retried (--max-retries 0) holding its discovery: its read timeout ends the wait', async () => {
+    const url = await unionAt('holding');
+    const { said, clock } = openingUnion(url, { maxRetries: 0 });
+    await until('the discovery requests to be held', () => clock.sleeping > 0);
+    clock.advance(5_000);
+    await until('the notice', () => said.length > 0);
+    expect(said).toEqual([
+      `Waiting for ${url}: no answer for 5.0s; giving up after 10s (--read-timeout); Ctrl-C stops.\n`,
+    ]);
   });
 });

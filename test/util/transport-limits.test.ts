@@ -80,7 +80,7 @@ describe('noticeSilence', () => {
     const clock = new ManualClock();
     const told: WaitEvent[] = [];
     const heard = noticeSilence(DEFAULT_LIMITS, 'http://cp', (e) => void told.push(e), clock, 8);
-    heard.unreached('ECONNREFUSED', 3);
+    heard.unreached('ECONNREFUSED', 3, 9);
     clock.advance(5_000);
     await turns();
     expect(told).toEqual([

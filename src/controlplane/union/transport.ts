@@ -235,6 +235,7 @@ export function withRetry<T>(
   const now = policy.clock ? () => policy.clock!.now() : Date.now;
   const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
   const deadline = new CallDeadline(limits, now, label);
+  // No retries given: an attempt has no read timeout of its own, so the call's deadline ends the wait.
   const heard = noticeSilence(limits, policy.origin ?? '', policy.onWait, policy.clock);
   const send = (n: number) => fn({ retried: n > 0 });
   const attempt = policy.deadlines
@@ -247,6 +248,7 @@ export function withRetry<T>(
     deadline,
     address: call.address,
     read: READ_RPC.test(call.rpc),
+    heard,
   };
   return retrying(loop, async (n): Promise<Attempt<T>> => {
     try {

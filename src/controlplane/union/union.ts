@@ -187,8 +187,8 @@ export async function openUnion(
   const limits = limitsOf(tuning);
   const http = { retry, reach, limits, signal, onWait, clock };
   // Before any RPC, whose own wait notice covers its token requests: said here, as they say it.
-  const heard = noticeSilence(limits, baseUrl, onWait, clock);
-  const discovery = await discover(baseUrl, http).finally(heard);
+  const heard = noticeSilence(limits, baseUrl, onWait, clock, retry.maxRetries);
+  const discovery = await discover(baseUrl, { ...http, heard }).finally(heard);
   const tokens = unionTokens(key, discovery, http);
   // Asked for now, not at the first call: a plan loads its repository meanwhile (the token needs
   // nothing of it). A failure here is met again, and told, by the first call.
