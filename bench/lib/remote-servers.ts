@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { UNION_CAPABILITIES } from '../../src/controlplane/union/union.js';
 import { mapLimit } from '../../src/util/map-limit.js';
 import { RealFlyteadmins, registerProject } from '../../test/flyteadmin/real/server.js';
 import { realMissing } from '../../test/flyteadmin/real/binaries.js';
@@ -35,13 +36,17 @@ export async function startUnionStandIn(
   projects: number,
 ): Promise<Served> {
   const state = join(dir, 'union-cp.json');
-  if (model) await seedStateFile(state, { ...model, assignments: [] });
-  const cp = await EmbeddedControlPlane.open({ path: state });
+  // Union's capabilities, as `control-plane serve` gives a new state it serves through Union's API.
+  const cp = await EmbeddedControlPlane.open({
+    path: state,
+    capabilities: { ...UNION_CAPABILITIES },
+  });
   const pairs = Array.from({ length: projects }, (_, p) =>
     DOMAINS.map((d) => [`p${p}`, d] as const),
   ).flat();
   await mapLimit(pairs, 64, ([p, d]) => cp.setDefaultQueue(p, d, 'default'));
   await cp.close();
+  if (model) await seedStateFile(state, { ...model, assignments: [] });
   const client = join(dir, 'union-client.yaml');
   await writeFile(client, 'client_id: bench\nclient_secret: bench-secret\norg: acme\n');
   const child = spawn(
