@@ -20,7 +20,6 @@ import { networkOf } from '../../src/cli/options.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import type { ClientTuning } from '../../src/controlplane/opener.js';
 import { openUnion } from '../../src/controlplane/union/union.js';
-import { TOKEN_PATH } from '../../src/standins/oauth/server.js';
 import { unionOAuthServer } from '../../src/standins/union/oauth-client-file.js';
 
 /** An Io output that keeps each write. */
@@ -51,20 +50,16 @@ async function holdingServer(
 
 /**
  * Union's address (`http://127.0.0.1:PORT`): nothing listening there; a server holding every
- * request; or one answering OAuth2 (the stand-in's) that stops listening once it answered the
- * token, as a restarting Union does, so each call after finds nothing listening.
+ * request; or one answering OAuth2 (the stand-in's), gone at its first RPC (goneAfter).
  */
 async function unionAt(kind: 'nothing listening' | 'holding' | 'gone'): Promise<string> {
+  if (kind === 'holding') return (await holdingServer()).url;
   const oauth = unionOAuthServer(CLIENT);
-  const front = await holdingServer((req, res) => {
-    if (kind === 'holding') return false;
-    if (req.url === TOKEN_PATH) res.on('finish', () => front.stopListening());
-    // A call sent before the listener closed loses its connection, and its retry finds none.
-    if (!oauth.handle(req, res)) res.destroy();
-    return true;
-  });
-  if (kind === 'nothing listening') front.stopListening();
-  return front.url;
+  // Its first RPC comes after the token (the client asks for it at once).
+  if (kind === 'gone') return goneAfter((req, res) => oauth.handle(req, res));
+  const server = await holdingServer();
+  server.stopListening();
+  return server.url;
 }
 
 /**
@@ -108,17 +103,61 @@ async function answeringOnlyCapabilities(): Promise<{ url: string; held: string[
 }
 
 /**
- * `args` with a 1 s read timeout and a 3 s call deadline: the notice comes after one read
- * timeout, each call's deadline later, timers of one process fired in that order.
+ * A server answering what `answers` takes that stops listening at the first request it does not,
+ * as a restarting server does: that call loses its connection, and its retries find nothing
+ * listening. Its URL.
  */
-function waitingRun(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const limits = ['--read-timeout', '1s', '--call-timeout', '3s'];
+async function goneAfter(
+  answers: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<string> {
+  const server = await holdingServer((req, res) => {
+    if (answers(req, res)) return true;
+    server.stopListening();
+    res.destroy();
+    return true;
+  });
+  return server.url;
+}
+
+/**
+ * `args` with a 1 s read timeout and a 3 s call deadline (or `callTimeout`): the notice comes
+ * after one read timeout, each call's deadline later, timers of one process fired in that order.
+ */
+function waitingRun(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  callTimeout = '3s',
+): Promise<CliResult> {
+  const limits = ['--read-timeout', '1s', '--call-timeout', callTimeout];
   const state = ['--state-dir', tempFolder('poolsync-state-')];
   return runInProcess([...args, ...limits, ...state], {
     ...env,
     PATH: process.env.PATH,
     NO_COLOR: '1',
   });
+}
+
+/**
+ * Retries that find nothing listening (`--max-retries 100`) with a 10 s deadline: they end when
+ * the next backoff no longer fits it, seconds after the notice even on a loaded machine.
+ */
+function refusedRun(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return waitingRun([...args, '--max-retries', '100'], env, '10s');
+}
+
+/** The refusals said once on stderr, naming `url`, then the last one, without a stack trace. */
+function expectRefusalsTold(r: CliResult, url: string): void {
+  expect(r.code, r.stderr).toBe(1);
+  const waits = r.stderr.split('\n').filter((l) => l.startsWith('Waiting'));
+  expect(waits, r.stderr).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^Waiting for ${url}: connection refused \\(ECONNREFUSED\\), retrying \\(attempt \\d+ of at most 101, --max-retries\\); giving up after 10s \\(--call-timeout\\) at the latest; Ctrl-C stops\\.$`,
+      ),
+    ),
+  ]);
+  expect(r.stderr).toMatch(/nothing accepts connections at/);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
 }
 
 /** Said once on stderr, naming `url`, then the deadline's error, without a stack trace. */
@@ -231,45 +270,16 @@ describe('the notice names what ends the wait', () => {
       );
     });
     onTestFinished(() => void server?.closeAllConnections());
-    const r = await waitingRun([
-      'plan',
-      REPO,
-      '--output',
-      'json',
-      '--control-plane',
-      gone,
-      '--max-retries',
-      '100',
-    ]);
-    expect(r.code, r.stderr).toBe(1);
-    const waits = r.stderr.split('\n').filter((l) => l.startsWith('Waiting'));
-    expect(waits).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^Waiting for ${gone}: connection refused \\(ECONNREFUSED\\), retrying \\(attempt \\d+ of at most 101, --max-retries\\); giving up after 3\\.0s \\(--call-timeout\\) at the latest; Ctrl-C stops\\.$`,
-        ),
-      ),
-    ]);
-    expect(r.stderr).not.toContain('no answer for');
+    const r = await refusedRun(['plan', REPO, '--output', 'json', '--control-plane', gone]);
+    expectRefusalsTold(r, gone);
   });
 
   it('Union gone after answering: its refused connections are said, with the retries left', async () => {
     const url = await unionAt('gone');
-    const r = await waitingRun(
-      ['plan', REPO, '--control-plane', `union+${url}`, '--max-retries', '100'],
-      { POOLSYNC_UNION_API_KEY: apiKey(new URL(url).host) },
-    );
-    expect(r.code, r.stderr).toBe(1);
-    const waits = r.stderr.split('\n').filter((l) => l.startsWith('Waiting'));
-    expect(waits).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^Waiting for ${url}: connection refused \\(ECONNREFUSED\\), retrying \\(attempt \\d+ of at most 101, --max-retries\\); giving up after 3\\.0s \\(--call-timeout\\) at the latest; Ctrl-C stops\\.$`,
-        ),
-      ),
-    ]);
-    expect(r.stderr).toMatch(/nothing accepts connections at/);
-    expect(r.stderr).not.toMatch(/^\s+at /m);
+    const r = await refusedRun(['plan', REPO, '--control-plane', `union+${url}`], {
+      POOLSYNC_UNION_API_KEY: apiKey(new URL(url).host),
+    });
+    expectRefusalsTold(r, url);
   });
 
   it('Union where nothing ever listened: the attempts its fast-fail budget allows', async () => {
