@@ -6,7 +6,7 @@
  * other call; for Union its stand-in (OAuth2 answered) holding every Connect and gRPC call; for
  * flyteadmin an HTTP server holding every request.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Interceptor } from '@connectrpc/connect';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -19,7 +19,9 @@ import { ManualClock } from '../support/virtual-clock.js';
 import { networkOf } from '../../src/cli/options.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import type { ClientTuning } from '../../src/controlplane/opener.js';
+import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
 import { openUnion } from '../../src/controlplane/union/union.js';
+import { HTTP_DELAYS } from '../../src/util/backoff.js';
 import { unionOAuthServer } from '../../src/standins/union/oauth-client-file.js';
 
 /** An Io output that keeps each write. */
@@ -247,31 +249,37 @@ describe('the notice names what ends the wait', () => {
 
   it('a server gone after answering: its refused connections are said, with the retries left', async () => {
     const real = await servedControlPlane();
-    let server: Server | undefined;
-    // A REST control plane that answers until its first list, then stops listening: the calls
-    // in flight are cut, and each retry finds nothing listening.
-    const gone = await new Promise<string>((resolve) => {
-      let listed = false;
-      server = createServer((req, res) => {
-        void fetch(`${real.url}${req.url}`).then(async (answer) => {
-          const text = await answer.text();
-          if (listed) return void res.destroy();
-          listed = req.url !== '/v1/capabilities';
-          res.writeHead(answer.status, { 'content-type': 'application/json' });
-          res.end(text, () => {
-            if (!listed) return;
-            server!.close();
-            server!.closeAllConnections();
-          });
-        });
-      });
-      server.listen(0, '127.0.0.1', () =>
-        resolve(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`),
-      );
+    const capabilities = await (await fetch(`${real.url}/v1/capabilities`)).text();
+    // A REST control plane that answers its capabilities, then stops listening at the first
+    // list: that call is cut, and each retry finds nothing listening.
+    const url = await goneAfter((req, res) => {
+      if (req.url !== '/v1/capabilities') return false;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(capabilities);
+      return true;
     });
-    onTestFinished(() => void server?.closeAllConnections());
-    const r = await refusedRun(['plan', REPO, '--output', 'json', '--control-plane', gone]);
-    expectRefusalsTold(r, gone);
+    const said: string[] = [];
+    const { limits, onWait } = networkOf({}, { env: {}, stderr: memoryStream(said) });
+    // A virtual clock: the notice comes when the test says, after a refused retry, never first.
+    const clock = new ManualClock();
+    const cp = new HttpControlPlane(url, { limits, onWait, clock, maxRetries: 100 });
+    onTestFinished(() => cp.close());
+    await cp.capabilities();
+    const listing = cp.listQueues().catch((err: unknown) => err);
+    // The notice's sleep, and the backoff after the cut call; then its retry, refused, backs off.
+    await until('the cut call to back off', () => clock.sleeping >= 2);
+    clock.advance(HTTP_DELAYS.minDelayMs);
+    await until('the refused retry to back off', () => clock.sleeping >= 2);
+    clock.advance(5_000);
+    await until('the notice', () => said.length > 0);
+    expect(said).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Waiting for ${url}: connection refused \\(ECONNREFUSED\\), retrying \\(attempt \\d+ of at most 101, --max-retries\\); giving up after 1m \\(--call-timeout\\) at the latest; Ctrl-C stops\\.\\n$`,
+        ),
+      ),
+    ]);
+    await cp.close();
+    await listing;
   });
 
   it('Union gone after answering: its refused connections are said, with the retries left', async () => {
