@@ -40,6 +40,7 @@ import {
   findManifestFiles,
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
+  NOT_UTF8,
   TOO_DEEP,
   unreadableAdvice,
   type ReadResult,
@@ -350,7 +351,9 @@ function unreadableError({ path, reason }: { path: string; reason: string }): Va
   const message =
     reason === TOO_DEEP
       ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
-      : `cannot read folder: ${reason}${unreadableAdvice(reason, true)}`;
+      : reason === NOT_UTF8
+        ? 'its name is not UTF-8, so it was not read (errors and plans name files as text): rename it'
+        : `cannot read folder: ${reason}${unreadableAdvice(reason, true)}`;
   return { code: 'IO', message, file: path, line: 1, column: 1, address: null };
 }
 

@@ -354,15 +354,20 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
   const selector = q.clusters ?? [WILDCARD];
   // V4 (Q1): "*" must be the only entry.
   const star = selector.indexOf(WILDCARD);
-  if (star !== -1 && selector.length > 1) {
+  // `["*", "*"]` is the schema's repeat alone, not also V4's.
+  if (star !== -1 && selector.some((name) => name !== WILDCARD)) {
     const message = `queue '${q.name}': "*" selects every cluster of the pool and must be the only entry; remove it or the cluster names`;
     add('V4', q, ['spec', 'clusters', star], message);
   }
   // V3 (Q1): named clusters are declared, in the queue's pool. Nothing made per right entry: a
   // closure, a path and a pointer per entry were a tenth of the pass.
+  // The schema names one repeat per list: a third copy is not checked again either.
+  const checked = q.faults.length > 0 ? new Set<string>() : null;
   for (let i = 0; i < selector.length; i++) {
     const name = selector[i]!;
-    if (name === WILDCARD || (q.faults.length > 0 && !usable(q, `/spec/clusters/${i}`))) continue;
+    if (name === WILDCARD || (checked && (!usable(q, `/spec/clusters/${i}`) || checked.has(name))))
+      continue;
+    checked?.add(name);
     const c = d.clusters.get(name);
     if (!c) {
       if (!d.broken.has(`Cluster/${name}`)) {

@@ -111,6 +111,8 @@ function unknownField(err: ErrorObject): [field: string, known: string[]] {
 
 function faultPath(err: ErrorObject): string {
   const params = err.params as Record<string, unknown>;
+  // A repeated entry is that entry's fault, not the list's: the rules still check the others.
+  if (err.keyword === 'uniqueItems') return `${err.instancePath}/${String(params['j'])}`;
   const child =
     err.keyword === 'required'
       ? params['missingProperty']
@@ -259,6 +261,15 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
             /^(y|yes|n|no|on|off)$/i.test(err.data)
           ? ' (YAML 1.2 reads only true and false as booleans)'
           : '';
+    if (
+      params['type'] === 'boolean' &&
+      typeof err.data === 'string' &&
+      /^(true|false)$/i.test(err.data)
+    )
+      return {
+        message: `${where} must be ${expected}, got the string "${err.data}": remove the quotes`,
+        pos,
+      };
     return { message: `${where} must be ${expected}, got ${show(err.data)}${quote}`, pos };
   },
   enum: ({ err, params, where, pos }) => {

@@ -6,6 +6,7 @@
  * links, the repo config and `ignore` globs, each read through src/util/safe-file.ts.
  */
 import type { Stats } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
@@ -28,13 +29,24 @@ export const MAX_FOLDER_DEPTH = 32;
 export interface WalkResult {
   /** Relative paths with forward slashes, sorted. */
   files: string[];
-  /** Folders not read, with the reason (an errno code, or TOO_DEEP). */
+  /** Folders and files not read, with the reason (an errno code, TOO_DEEP or NOT_UTF8). */
   unreadable: { path: string; reason: string }[];
   /** Links, FIFOs, sockets, devices: skipped, reported so the skip is never silent. */
   skipped: SkippedEntry[];
 }
 
 export const TOO_DEEP = 'TOO_DEEP';
+/**
+ * A name that is not UTF-8: errors, plans and Git name files as text, so it is refused rather
+ * than read under a name that cannot be shown (the system decodes it with U+FFFD).
+ */
+export const NOT_UTF8 = 'NOT_UTF8';
+
+/** The names of `folder` that are not UTF-8, as readdir decodes them (U+FFFD for each bad byte). */
+async function namesNotUtf8(folder: string): Promise<Set<string>> {
+  const names = await readdir(folder, { encoding: 'buffer' }).catch(() => []);
+  return new Set(names.filter((n) => !isUtf8(n)).map((n) => n.toString('utf8')));
+}
 
 /** Byte-wise order, independent of locale, so every machine walks the same way. */
 export function comparePaths(a: string, b: string): number {
@@ -65,9 +77,10 @@ export async function findManifestFiles(
       result.unreadable.push({ path: rel, reason: TOO_DEEP });
       return;
     }
+    const folder = rel === '' ? root : join(root, rel);
     let entries;
     try {
-      entries = await readdir(rel === '' ? root : join(root, rel), { withFileTypes: true });
+      entries = await readdir(folder, { withFileTypes: true });
     } catch (err) {
       result.unreadable.push({
         path: rel === '' ? '.' : rel,
@@ -76,10 +89,16 @@ export async function findManifestFiles(
       return;
     }
     entries.sort((x, y) => comparePaths(x.name, y.name));
+    // Read again, as bytes, only where a name may not be UTF-8 (a U+FFFD can be written too).
+    const notUtf8 = entries.some((e) => e.name.includes('\uFFFD'))
+      ? await namesNotUtf8(folder)
+      : null;
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const path = rel === '' ? e.name : `${rel}/${e.name}`;
-      if (e.isDirectory()) {
+      if (notUtf8?.has(e.name) && (e.isDirectory() ? !prunes(path) : reads(path)))
+        result.unreadable.push({ path, reason: NOT_UTF8 });
+      else if (e.isDirectory()) {
         if (!prunes(path)) await visit(path, depth + 1);
       } else if (e.isFile()) {
         if (reads(path)) result.files.push(path);
@@ -189,7 +208,9 @@ export function unreadableAdvice(code: string, walked: boolean): string {
 export function repoFileFailureMessage(f: RepoFileFailure, walked = false): string {
   switch (f.reason) {
     case 'missing':
-      return 'cannot read file: ENOENT';
+      return walked
+        ? 'the file was removed while poolsync read the folder: run again'
+        : 'cannot read file: it does not exist';
     case 'io':
       return `cannot read file: ${f.code}${unreadableAdvice(f.code, walked)}`;
     case 'not-regular':
@@ -241,9 +262,9 @@ function manifestText(rel: string, read: RepoFileRead, walked = false): ReadResu
   } catch {
     const lossy = new TextDecoder('utf-8').decode(read.bytes);
     const at = lossy.indexOf('\uFFFD');
-    const before = lossy.slice(0, Math.max(0, at));
+    // Lines as YAML counts them: a lone CR ends one too.
+    const lines = lossy.slice(0, Math.max(0, at)).split(/\r\n?|\n/);
     const message = 'file is not UTF-8 text (binary data?): manifests must be UTF-8 YAML';
-    const line = before.split('\n').length;
-    return { ok: false, error: error('YAML', message, line, at - before.lastIndexOf('\n')) };
+    return { ok: false, error: error('YAML', message, lines.length, lines.at(-1)!.length + 1) };
   }
 }

@@ -139,7 +139,10 @@ export function entry(node: YNode | undefined, key: string): YMapEntry | undefin
 
 /** parseYamlFile (yaml-simple.ts) without the fast path (the tests compare the two). */
 export function parseYamlFull(text: string, limits: Readonly<InputLimits> = LIMITS): ParsedFile {
-  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const unmarked = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // A lone CR (old Mac line ends) is a line break in YAML, whose scalars read every break as
+  // LF: replaced one for one, so every offset stays and positions count its lines.
+  const source = unmarked.includes('\r') ? unmarked.replace(/\r(?!\n)/g, '\n') : unmarked;
   const lines = new LineIndex(source);
   const result: ParsedFile = {
     documents: [],
@@ -286,14 +289,24 @@ class DocumentBuilder {
     while (this.events[this.cursor.i]!.type !== EVENT_ID.POP) {
       const keyEvent = this.events[this.cursor.i]!;
       const k = this.build(pos);
-      const keyPos = k.pos;
+      // An alias key's node is its anchor's, elsewhere: the key is where the `*` is.
+      const aliasKey = keyEvent.type === EVENT_ID.ALIAS;
+      const keyPos = aliasKey ? this.lines.at(keyEvent.anchorStart - 1) : k.pos;
       // As eventsToAst, whose error the caller reports like a syntax error.
       if (this.events[this.cursor.i]!.type === EVENT_ID.POP)
         throw new Error('incomplete mapping pair in event stream');
       const v = this.build(keyPos);
       // An alias as key names a node, not a plain string (js-yaml's AST kind 'alias').
+      if (aliasKey) {
+        const alias = this.source.slice(keyEvent.anchorStart - 1, keyEvent.anchorEnd);
+        this.issue(
+          `mapping keys must be plain strings, not an alias (${alias}): write the key out`,
+          keyPos,
+        );
+        continue;
+      }
       if (k.kind !== 'scalar' || keyEvent.type !== EVENT_ID.SCALAR) {
-        this.issue('mapping keys must be plain strings', keyPos);
+        this.issue('mapping keys must be plain strings: write the key as a plain name', keyPos);
         continue;
       }
       const key = getScalarValue(this.source, keyEvent);
@@ -525,9 +538,15 @@ function parserIssue(
     return { code: 'LIMIT', message, line, column };
   }
   const offset = err.mark?.position ?? -1;
-  const open = offset >= 0 && RAN_OUT.test(err.reason) ? openConstruct(source, offset) : null;
-  if (open !== null)
-    return { code: 'YAML', message: open.message(line, column), ...lines.at(open.offset) };
+  const open = offset >= 0 && RAN_OUT.test(err.reason) ? openAt(source, offset) : null;
+  if (open !== null && open.length > 0) {
+    // Closed further down, the construct ran out of indentation here, not of input.
+    if (/deficient indentation/.test(err.reason) && !openAt(source).includes(open[0]!))
+      return { code: 'YAML', message: underIndented(source, offset, open, lines), line, column };
+    const { what, close } = DESCRIBE[source[open.at(-1)!] as keyof typeof DESCRIBE];
+    const message = `syntax error: ${what} opened here is never closed (the parser gave up at line ${line}, column ${column}); add the closing ${close}`;
+    return { code: 'YAML', message, ...lines.at(open.at(-1)!) };
+  }
   const key = offset >= 0 ? keyWithoutColon(source, offset, err.reason) : null;
   if (key !== null) {
     const message = `syntax error: '${clip(key.text)}' is missing its ':' (key: value), so the parser read on and gave up at line ${line}, column ${column}`;
@@ -648,13 +667,11 @@ const DESCRIBE = {
 } as const;
 
 /**
- * The innermost quote or flow collection still open at `end`, by YAML's lexical rules (comments,
- * block scalars, quotes only where a scalar starts); null when all were closed.
+ * Where each quote and flow collection still open at `end` (default: the end of the source)
+ * opened, outermost first, by YAML's lexical rules (comments, block scalars, quotes only where a
+ * scalar starts).
  */
-export function openConstruct(
-  source: string,
-  end: number,
-): { offset: number; message: (line: number, column: number) => string } | null {
+export function openAt(source: string, end = source.length): number[] {
   const flows: number[] = [];
   let quote: { char: '"' | "'"; offset: number } | null = null;
   let i = 0;
@@ -746,12 +763,37 @@ export function openConstruct(
     prev = c;
     i++;
   }
-  const open = quote ?? (flows.length > 0 ? { offset: flows.at(-1)!, char: '' } : null);
-  if (open === null) return null;
-  const { what, close } = DESCRIBE[(open.char || source[open.offset]) as keyof typeof DESCRIBE];
-  return {
-    offset: open.offset,
-    message: (line, column) =>
-      `syntax error: ${what} opened here is never closed (the parser gave up at line ${line}, column ${column}); add the closing ${close}`,
-  };
+  return quote ? [...flows, quote.offset] : flows;
+}
+
+/**
+ * A line of the quote or flow collection open at `offset` (`open`: openAt's), closed further
+ * down, that is not indented past the key or `-` its outermost one belongs to (YAML 1.2).
+ */
+function underIndented(source: string, offset: number, open: number[], lines: LineIndex): string {
+  const inner = open.at(-1)!;
+  const { what, close } = DESCRIBE[source[inner] as keyof typeof DESCRIBE];
+  const { line, column } = lines.at(offset);
+  const here =
+    source[offset] === close
+      ? `the closing ${close} at ${line}:${column}`
+      : `line ${line}, inside the ${what} opened at ${at(lines.at(inner))},`;
+  return `syntax error: ${here} must be indented more than ${ownerOf(source, open[0]!, lines)}: move it right`;
+}
+
+/** `line:column` */
+function at({ line, column }: Position): string {
+  return `${line}:${column}`;
+}
+
+/** The key (or the list entry's `-`) whose value opens at `offset`, as a message names it. */
+function ownerOf(source: string, offset: number, lines: LineIndex): string {
+  const start = source.lastIndexOf('\n', offset - 1) + 1;
+  const [, lead, dashes, rest] = /^(\s*)((?:-\s+)*)(.*)$/.exec(source.slice(start, offset))!;
+  const key = /^([^\s#].*?)\s*:\s/.exec(rest!)?.[1];
+  if (key !== undefined)
+    return `its key '${clip(key)}' at ${at(lines.at(start + lead!.length + dashes!.length))}`;
+  if (dashes !== '' && rest === '')
+    return `its list entry's - at ${at(lines.at(start + lead!.length + dashes!.trimEnd().lastIndexOf('-')))}`;
+  return 'the key it is the value of';
 }

@@ -114,6 +114,8 @@ describe('a broken document does not cascade', () => {
       'a.yaml SCHEMA',
       'b.yaml SCHEMA',
       'c.yaml SCHEMA',
+      // The repeat is the second entry's fault; the first is still checked (gone: V3).
+      'd.yaml V3',
       'd.yaml SCHEMA',
       'e.yaml SCHEMA',
     ]);
