@@ -671,7 +671,7 @@ const DESCRIBE = {
  * opened, outermost first, by YAML's lexical rules (comments, block scalars, quotes only where a
  * scalar starts).
  */
-export function openAt(source: string, end = source.length): number[] {
+function openAt(source: string, end = source.length): number[] {
   const flows: number[] = [];
   let quote: { char: '"' | "'"; offset: number } | null = null;
   let i = 0;
