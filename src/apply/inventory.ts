@@ -30,6 +30,7 @@ import {
   INVENTORY_FORMAT,
   protectionFields,
   recordedAddresses,
+  unknownFields,
   type InventoryRecord,
 } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
@@ -266,6 +267,7 @@ export async function recordInventory(
   if (next === null && adopted === 0 && marks === null && budgets === null && waits === null)
     return null;
   await store.write({
+    ...unknownFields(current),
     format: INVENTORY_FORMAT,
     ...record,
     updated_at: new Date().toISOString(),
@@ -304,6 +306,7 @@ export async function adoptIntoInventory(
   }
   if (repository !== null) lists[repository] = mine;
   await store.write({
+    ...unknownFields(current),
     format: INVENTORY_FORMAT,
     addresses: repository === null ? mine : unowned.filter((a) => !adopted.has(a)),
     ...(Object.keys(lists).length > 0 ? { repositories: lists } : {}),
@@ -325,6 +328,7 @@ export async function forgetInInventory(store: InventoryStore, address: string):
     .map(([r, l]) => [r, l.filter((a) => a !== address)] as const)
     .filter(([, l]) => l.length > 0);
   await store.write({
+    ...unknownFields(current),
     format: INVENTORY_FORMAT,
     addresses: (current?.addresses ?? []).filter((a) => a !== address),
     ...(repositories.length > 0 ? { repositories: Object.fromEntries(repositories) } : {}),

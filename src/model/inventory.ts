@@ -14,12 +14,29 @@ import {
   type Guardrails,
 } from './desired.js';
 
-/** 2: `repositories` (docs/versioning.md): a build reading 1 would prune every repository's. */
-export const INVENTORY_FORMAT = 2;
+/**
+ * 2: `repositories` (a build reading 1 would prune every repository's); 3: `repository_guardrails`
+ * and `cluster_waits`, which a build reading 2 would drop on its next write (docs/versioning.md).
+ */
+export const INVENTORY_FORMAT = 3;
+
+/** What each format added, which a build writing an earlier one would lose. */
+const ADDED_IN: Record<number, string> = {
+  2: 'the repository that applied each address',
+  3: "each repository's destroy budget and the clusters' waits",
+};
+
+/** What a record of format `newer` holds that one of format `older` would drop. */
+export function lostBelow(older: number, newer: number = INVENTORY_FORMAT): string {
+  return Object.entries(ADDED_IN)
+    .filter(([f]) => Number(f) > older && Number(f) <= newer)
+    .map(([, what]) => what)
+    .join(', and ');
+}
 
 export interface InventoryRecord {
   /** As read (a record of format 1 is kept as it is); written: INVENTORY_FORMAT. */
-  format: 1 | typeof INVENTORY_FORMAT;
+  format: 1 | 2 | typeof INVENTORY_FORMAT;
   /**
    * `Kind/name` addresses recorded without the repository that applied them (every address of
    * format 1), sorted, unique: no repository prunes them (docs/plan.md, Prune scope).
@@ -142,8 +159,8 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     return 'expected a JSON object';
   const r = data as Record<string, unknown>;
   refuseNewer(where, r.format, INVENTORY_FORMAT);
-  if (r.format !== 1 && r.format !== INVENTORY_FORMAT)
-    return `format is ${JSON.stringify(r.format)}, this poolsync reads formats 1 and ${INVENTORY_FORMAT}`;
+  if (r.format !== 1 && r.format !== 2 && r.format !== INVENTORY_FORMAT)
+    return `format is ${JSON.stringify(r.format)}, this poolsync reads formats 1 to ${INVENTORY_FORMAT}`;
   const addresses = r.addresses;
   if (!isAddressList(addresses)) return 'addresses must be a list of Kind/name addresses';
   const repositories = r.repositories ?? {};
@@ -181,6 +198,7 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
   );
   const lists = Object.entries(repositories as Record<string, string[]>);
   return {
+    ...unknownFields(r),
     format: r.format,
     // As poolsync writes it (sorted, unique), the parsed list itself: no set nor sort of
     // 10,000 addresses on each of a daemon run's reads.
@@ -199,6 +217,14 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
       ? { cluster_waits: Object.fromEntries(waits.map(([c, v]) => [c, [...new Set(v)].sort()])) }
       : {}),
   };
+}
+
+/**
+ * The fields a later build of this format added, which this one does not know: kept as read,
+ * so writing the record never drops them (docs/versioning.md, Keep what is read).
+ */
+export function unknownFields(r: object | null | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(r ?? {}).filter(([k]) => !Object.hasOwn(MERGE, k)));
 }
 
 function isAddressList(v: unknown): v is string[] {
@@ -305,10 +331,29 @@ export function mergeInventory(
   theirs: InventoryRecord | null,
 ): InventoryRecord {
   if (base === undefined || (theirs === null && base !== null)) return ours;
-  const out: Record<string, unknown> = {};
+  // A field this build does not know: this writer's if it changed it, else the one there now.
+  const out: Record<string, unknown> = mergeUnknown(base, ours, theirs);
   for (const [field, merge] of Object.entries(MERGE) as [keyof InventoryRecord, Merge<unknown>][]) {
     const v = merge(base?.[field], ours[field], theirs?.[field]);
     if (v !== undefined) out[field] = v;
   }
   return out as unknown as InventoryRecord;
+}
+
+function mergeUnknown(
+  base: InventoryRecord | null,
+  ours: InventoryRecord,
+  theirs: InventoryRecord | null,
+): Record<string, unknown> {
+  const [b, o, t] = [base, ours, theirs].map(unknownFields) as [
+    Record<string, unknown>,
+    Record<string, unknown>,
+    Record<string, unknown>,
+  ];
+  const out: Record<string, unknown> = {};
+  for (const k of new Set([...Object.keys(b), ...Object.keys(o), ...Object.keys(t)])) {
+    const v = changed(b[k], o[k], t[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }

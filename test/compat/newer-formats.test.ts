@@ -98,20 +98,20 @@ describe('a file of a newer format is refused naming both versions, and kept as 
 
   it('the inventory: state list and apply refuse it', async () => {
     const file = 'control-plane.json.inventory.json';
-    const { repo, path, text } = repoWith('embedded', file, (r) => (r.format = 3));
+    const { repo, path, text } = repoWith('embedded', file, (r) => (r.format = 4));
     for (const args of [
       ['state', 'list', '.'],
       ['apply', '.', '--auto-approve'],
     ]) {
       const run = await inFolder(repo, args);
-      expect([run.code, run.stderr]).toMatchObject([1, expect.stringMatching(newer(path, 3, 2))]);
+      expect([run.code, run.stderr]).toMatchObject([1, expect.stringMatching(newer(path, 4, 3))]);
     }
     expect(readFileSync(path, 'utf8')).toBe(text);
   });
 
   it("the inventory over REST: a newer client's is refused (400), one beside the state is not served (412)", async () => {
     const { path, text } = repoWith('embedded', 'control-plane.json.inventory.json', (r) => {
-      r.format = 3;
+      r.format = 4;
     });
     const controlPlane = await EmbeddedControlPlane.open({
       path: path.replace(/\.inventory\.json$/, ''),
@@ -121,11 +121,11 @@ describe('a file of a newer format is refused naming both versions, and kept as 
       const put = await fetch(`${server.url}/v1/inventory`, {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ format: 3, addresses: [], updated_at: 'now', commit: null }),
+        body: JSON.stringify({ format: 4, addresses: [], updated_at: 'now', commit: null }),
       });
       expect(put.status).toBe(400);
       expect(((await put.json()) as { message: string }).message).toMatch(
-        /^the inventory sent is format 3, written by a newer poolsync; this poolsync \(.*\) reads format 2: upgrade poolsync$/,
+        /^the inventory sent is format 4, written by a newer poolsync; this poolsync \(.*\) reads format 3: upgrade poolsync$/,
       );
       const get = await fetch(`${server.url}/v1/inventory`);
       expect(get.status).toBe(412);

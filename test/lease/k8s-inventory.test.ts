@@ -653,6 +653,19 @@ describe('mergeInventory (three-way, every field)', () => {
     });
   });
 
+  it('a field this build does not know: the one there now, unless this writer changed it', () => {
+    const later = (v: number) => ({ a_later_field: { v } }) as unknown as InventoryRecord;
+    const base = { ...record([]), ...later(1) };
+    expect(mergeInventory(base, base, { ...theirs, ...later(2) })).toEqual({
+      ...theirs,
+      ...later(2),
+    });
+    expect(mergeInventory(base, { ...base, ...later(3) }, { ...theirs, ...later(2) })).toEqual({
+      ...theirs,
+      ...later(3),
+    });
+  });
+
   it("never read, or the entry removed since: this writer's record whole", () => {
     expect(mergeInventory(undefined, record(['Queue/a']), theirs)).toEqual(record(['Queue/a']));
     expect(mergeInventory(theirs, record(['Queue/a']), null)).toEqual(record(['Queue/a']));

@@ -20,7 +20,7 @@ import { ControlPlaneError, ERROR_STATUS } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
 import { readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
-import { parseInventory } from '../../model/inventory.js';
+import { lostBelow, parseInventory } from '../../model/inventory.js';
 import { NewerFormatError } from '../../util/format-version.js';
 import { isMap } from '../../model/flyte.js';
 import { checkNesting } from './validate.js';
@@ -532,12 +532,12 @@ export function routes(cp: EmbeddedControlPlane, faults: Faults): Route[] {
       );
       if (typeof record === 'string')
         throw new ControlPlaneError('INVALID_ARGUMENT', `not an inventory: ${record}`);
-      // An earlier client's format 1 over format 2 would drop every address's repository.
+      // An earlier client's format would drop what the stored one records (never downgraded).
       const stored = (await cp.inventory.readInventory())?.format;
       if (stored !== undefined && record.format < stored)
         throw new ControlPlaneError(
           'FAILED_PRECONDITION',
-          `the inventory sent is format ${record.format}, written by an earlier poolsync; the one stored here is format ${stored}, which records the repository that applied each address, and format ${record.format} would drop them: nothing was written; upgrade the client to this server's poolsync or later (docs/versioning.md)`,
+          `the inventory sent is format ${record.format}, written by an earlier poolsync; the one stored here is format ${stored}, which records ${lostBelow(record.format, stored)}, and format ${record.format} would drop them: nothing was written; upgrade the client to this server's poolsync or later (docs/versioning.md)`,
         );
       await cp.inventory.writeInventory(record);
       return none;

@@ -23,7 +23,7 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import { INVENTORY_FORMAT, type InventoryRecord } from '../../model/inventory.js';
+import { INVENTORY_FORMAT, lostBelow, type InventoryRecord } from '../../model/inventory.js';
 import { OlderReaderError, refuseNewer } from '../../util/format-version.js';
 import { packageVersion } from '../../util/package-version.js';
 import { record, shapeProblem, type Shape } from '../../util/json-shape.js';
@@ -423,14 +423,14 @@ const seg = encodeURIComponent;
 
 /**
  * An earlier server refusing this build's inventory (400, "… reads format 1", its words since
- * 25 Nov 2026): said as what to upgrade, since writing format 1 would lose each address's
- * repository (docs/versioning.md, Upgrade order).
+ * 25 Nov 2026): said as what to upgrade, since writing its format would lose what later ones
+ * record (docs/versioning.md, Upgrade order).
  */
 function olderServer(err: unknown, where: string): OlderReaderError | null {
   if (!(err instanceof ControlPlaneError) || err.code !== 'INVALID_ARGUMENT') return null;
   const reads = /\breads format (\d+)\b/.exec(err.message)?.[1];
   if (reads === undefined || Number(reads) >= INVENTORY_FORMAT) return null;
   return new OlderReaderError(
-    `${where} is served by an earlier poolsync, which reads inventory format ${reads}; this poolsync (${packageVersion()}) writes format ${INVENTORY_FORMAT}, which records the repository that applied each address: upgrade the control plane's poolsync serve first, then its clients (docs/versioning.md, Upgrade order)`,
+    `${where} is served by an earlier poolsync, which reads inventory format ${reads}; this poolsync (${packageVersion()}) writes format ${INVENTORY_FORMAT}, which records ${lostBelow(Number(reads))}: upgrade the control plane's poolsync serve first, then its clients (docs/versioning.md, Upgrade order)`,
   );
 }
