@@ -355,7 +355,40 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
     scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
     adoptionLine(plan),
     plan.confirm_destroy?.length ? confirmDestroyLine(plan.confirm_destroy) : null,
+    earlierUnprunedLine(plan),
   ].filter((l): l is string => l !== null);
+}
+
+/**
+ * Undeclared objects an earlier poolsync applied under prune: true, recorded without a
+ * repository (inventory format 1): kept, since another repository may have applied them.
+ */
+export function earlierUnpruned(plan: Pick<Plan, 'changes'>): string[] {
+  return plan.changes
+    .filter((c) => c.action === 'unmanaged' && c.why?.code === 'RECORDED_WITHOUT_REPOSITORY')
+    .map((c) => c.address);
+}
+
+/** Their one warning (docs/plan.md, Prune scope); null when there are none. */
+export function earlierUnprunedLine(plan: Pick<Plan, 'changes'>): string | null {
+  const kept = earlierUnpruned(plan);
+  if (kept.length === 0) return null;
+  const one = kept.length === 1;
+  return (
+    `Warning: ${plural(kept.length, 'object')} not in the repository ${one ? 'was' : 'were'} applied by an earlier ` +
+    `poolsync whose inventory recorded no repository, so prune leaves ${one ? 'it' : 'them'} (another repository ` +
+    `may have applied ${one ? 'it' : 'them'}): ${listAddresses(kept, 20)}. If this repository applied ` +
+    `${one ? 'it' : 'one'}, \`poolsync import ADDRESS\` adopts it and the next apply deletes it; ` +
+    '`poolsync state forget ADDRESS` leaves it alone for good (docs/versioning.md, Every format and its rule).'
+  );
+}
+
+/** The line a plan without steps opens with, when undeclared objects are left unpruned (earlierUnpruned). */
+export function notMatchingLine(plan: Pick<Plan, 'changes'>): string | null {
+  const kept = earlierUnpruned(plan).length;
+  return kept === 0
+    ? null
+    : `The control plane does not match the repository: ${plural(kept, 'object')} an earlier poolsync applied ${kept === 1 ? 'is' : 'are'} left unpruned (see the warning below).`;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   headerLines,
   hasNoChanges,
   inWords,
+  notMatchingLine,
   noteText,
   plural,
   SYMBOL,
@@ -170,9 +171,11 @@ function headLines(plan: Plan, rendered: RenderedFilesNote | undefined): string[
       ? `**${closingLine(plan)}**`
       : plan.errors.length > 0
         ? '**Plan failed:** see its errors below.'
-        : rendered
-          ? nothingToSendLine(rendered)
-          : '**No changes.** The control plane matches the repository.',
+        : notMatchingLine(plan)
+          ? `**No changes to send.** ${markdownText(notMatchingLine(plan)!)}`
+          : rendered
+            ? nothingToSendLine(rendered)
+            : '**No changes.** The control plane matches the repository.',
   ];
   const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
   for (const line of [...footnotes(plan), ...header]) head.push('', line);

@@ -20,6 +20,7 @@ import {
   headerLines,
   hasNoChanges,
   inWords,
+  notMatchingLine,
   noteText,
   unmanagedReason,
   warningText,
@@ -118,7 +119,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   pushHeader(out, plan, paint);
   if (hasNoChanges(plan)) {
     // A failed plan says so at its end, never "No changes".
-    if (plan.errors.length === 0) out.push(noChangesLine(opts, paint), '');
+    if (plan.errors.length === 0) out.push(noChangesLine(plan, opts, paint), '');
   } else {
     out.push('poolsync will perform the following actions:', '');
     const manualTargets = new Set(manual.map((s) => s.target));
@@ -142,8 +143,10 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
   if (out.length > 0) yield flush(out);
 }
 
-function noChangesLine(opts: TextOptions, paint: Paint): string {
+function noChangesLine(plan: Plan, opts: TextOptions, paint: Paint): string {
   const rendered = opts.renderedFiles ?? [];
+  const unpruned = notMatchingLine(plan);
+  if (unpruned !== null) return paint('bold', 'No changes to send.') + ' ' + unpruned;
   if (rendered.length === 0)
     return paint('bold', 'No changes.') + ' The control plane matches the repository.';
   const { head, rest } = nothingToSend(rendered);

@@ -6,7 +6,7 @@
  * earlier builds send is written here as they send it: the bodies from the corpus
  * (test/fixtures/compat/), the refusals from their source or as their serve answered.
  */
-import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InventoryRecord } from '../../src/model/inventory.js';
@@ -208,4 +208,37 @@ describe('this client through an earlier server, which reads an earlier inventor
       expect((await embedded.pools.listPools()).map((p) => p.name)).toEqual(['default']);
       expect(await embedded.clusters.listClusters()).toEqual([]);
     });
+});
+
+// 3851f967 (26 Nov 2026) recorded every address without a repository (inventory format 1): what
+// it applied under prune: true and this repository then removes is not pruned, and said so.
+describe('objects a format-1 inventory recorded, removed from the repository under prune: true', () => {
+  it('plan and apply name them in one warning, and never say the control plane matches', async () => {
+    const repo = join(tempFolder('poolsync-format-1-prune-'), 'repo');
+    cpSync(join(EARLIER, 'repo'), repo, { recursive: true });
+    cpSync(join(EARLIER, 'embedded'), join(repo, '.poolsync'), { recursive: true });
+    const config = join(repo, 'poolsync.yaml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('prune: false', 'prune: true'));
+    rmSync(join(repo, 'clusters', 'dev', 'dev-europe-west4.yaml'));
+    const warning =
+      'Warning: 1 object not in the repository was applied by an earlier poolsync whose inventory recorded no repository, so prune leaves it (another repository may have applied it): Cluster/dev-europe-west4. If this repository applied it, `poolsync import ADDRESS` adopts it and the next apply deletes it; `poolsync state forget ADDRESS` leaves it alone for good (docs/versioning.md, Every format and its rule).';
+    const cwd = process.cwd();
+    process.chdir(repo);
+    try {
+      for (const args of [
+        ['plan', '.'],
+        ['apply', '.', '--auto-approve'],
+      ]) {
+        const run = await runCli(args);
+        expect([run.code, run.stderr]).toEqual([0, '']);
+        expect(run.stdout).toContain(
+          'No changes to send. The control plane does not match the repository: 1 object an earlier poolsync applied is left unpruned (see the warning below).',
+        );
+        expect(run.stdout).toContain(warning);
+        expect(run.stdout).not.toContain('matches the repository');
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+  });
 });

@@ -19,7 +19,12 @@ import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { unnamedTargets } from '../../render/rendered-files.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
-import { countsText, heldForApproval, repositoryConflictLines } from '../../render/common.js';
+import {
+  countsText,
+  earlierUnprunedLine,
+  heldForApproval,
+  repositoryConflictLines,
+} from '../../render/common.js';
 import {
   type Outcome,
   reachedUpdate,
@@ -281,8 +286,14 @@ export async function gateStage(
       return { value: { result: 'failed', commit, message }, status: nothingHeld() };
     }
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
+    // The commit is applied, yet objects an earlier build applied stay: said, never a bare "in sync".
+    const unpruned = earlierUnprunedLine(plan);
     return {
-      value: { result: 'in_sync', commit, message: `in sync${blocked}` },
+      value: {
+        result: 'in_sync',
+        commit,
+        message: `in sync${blocked}${unpruned === null ? '' : `, but not pruned: ${unpruned}`}`,
+      },
       status: { ...nothingHeld(), appliedCommit: commit },
       remember: { converged: desired },
     };
