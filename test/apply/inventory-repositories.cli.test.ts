@@ -493,7 +493,7 @@ describe('a budget an earlier build recorded (no repository named)', { timeout: 
     expect(budgetErrorsOf(await cli('plan', b, '--output', 'json'))).toEqual([earlier]);
     const written = JSON.parse(await readFile(inventory, 'utf8')) as Record<string, unknown>;
     expect(written).toMatchObject({
-      format: 2,
+      format: 3,
       guardrails: { max_destroy: 0 },
       repository_guardrails: { [realpathSync(a)]: {} },
     });
@@ -602,7 +602,7 @@ describe(
         addresses: string[];
         repositories: Record<string, string[]>;
       };
-      expect(record.format).toBe(2);
+      expect(record.format).toBe(3);
       expect(record.addresses).toEqual([]);
       expect(Object.keys(record.repositories)).toEqual([realpathSync(full)]);
       expect(said((await cli('plan', full)).stdout)).toEqual([]);
