@@ -42,6 +42,7 @@ import {
   MAX_FOLDER_DEPTH,
   NOT_UTF8,
   TOO_DEEP,
+  repoFileFailureMessage,
   unreadableAdvice,
   type ReadResult,
   type WalkResult,
@@ -333,11 +334,19 @@ async function readSetup(
         files: environmentFiles(all.files, env),
         unreadable: all.unreadable.filter((u) => concernsEnvironment(u.path, env)),
         skipped: all.skipped.filter((s) => concernsEnvironment(s.path, env)),
+        // Its patch files are read as patches, and said there when not regular.
+        notRegular: all.notRegular.filter(
+          (n) => concernsEnvironment(n.path, env) && !env.patches.includes(n.path),
+        ),
       }
     : all;
   const patches: PatchSet | null = env ? await readPatches(dir, env.patches, limits) : null;
   if (patches) errors.push(...patches.errors);
   errors.push(...walk.unreadable.map(unreadableError));
+  for (const { path, kind } of walk.notRegular) {
+    const message = repoFileFailureMessage({ reason: 'not-regular', kind }, true);
+    errors.push({ code: 'IO', message, file: path, line: 1, column: 1, address: null });
+  }
   return { config, configErrors, limits, env, walk, patches };
 }
 

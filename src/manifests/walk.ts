@@ -13,6 +13,7 @@ import picomatch from 'picomatch';
 import {
   entryKind,
   gitWorkTreeOf,
+  type EntryKind,
   readRepoFile,
   readRepoFileSync,
   type RepoFileFailure,
@@ -33,6 +34,8 @@ export interface WalkResult {
   unreadable: { path: string; reason: string }[];
   /** Links, FIFOs, sockets, devices: skipped, reported so the skip is never silent. */
   skipped: SkippedEntry[];
+  /** The same named as manifests: errors, or their objects would count as removed (and pruned). */
+  notRegular: { path: string; kind: EntryKind }[];
 }
 
 export const TOO_DEEP = 'TOO_DEEP';
@@ -70,7 +73,7 @@ export async function findManifestFiles(
   folders: readonly string[] = ['.'],
 ): Promise<WalkResult> {
   const { isIgnored, prunes, reads } = manifestRules(ignore);
-  const result: WalkResult = { files: [], unreadable: [], skipped: [] };
+  const result: WalkResult = { files: [], unreadable: [], skipped: [], notRegular: [] };
 
   async function visit(rel: string, depth: number): Promise<void> {
     if (depth > MAX_FOLDER_DEPTH) {
@@ -102,10 +105,11 @@ export async function findManifestFiles(
         if (!prunes(path)) await visit(path, depth + 1);
       } else if (e.isFile()) {
         if (reads(path)) result.files.push(path);
-      } else if (!isIgnored(path)) {
-        // A link could pull in files from outside the folder; a FIFO would block the read.
-        if (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())
-          result.skipped.push({ path, reason: entryKind(e)! });
+      } else if (reads(path)) {
+        // Never read (a link could pull in files from outside the folder, a FIFO would block).
+        result.notRegular.push({ path, kind: entryKind(e)! });
+      } else if (!isIgnored(path) && (/\.ya?ml$/.test(e.name) || e.isSymbolicLink())) {
+        result.skipped.push({ path, reason: entryKind(e)! });
       }
     }
   }
@@ -214,7 +218,7 @@ export function repoFileFailureMessage(f: RepoFileFailure, walked = false): stri
     case 'io':
       return `cannot read file: ${f.code}${unreadableAdvice(f.code, walked)}`;
     case 'not-regular':
-      return `not read: it is a ${f.kind}, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): commit the file itself`;
+      return `not read: it is a ${f.kind}, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): ${walked ? 'replace it with the file itself, or list it under ignore in poolsync.yaml' : 'commit the file itself'}`;
     case 'replaced':
       return 'cannot read file: it was replaced while it was read; try again';
     case 'hard-link':

@@ -75,6 +75,31 @@ describe('daemon: nothing outside the repository is read (issue 23)', () => {
     expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: fixed });
   }, 60_000);
 
+  it('a manifest turned into a link (prune: true) is an invalid commit naming it: nothing of it deleted, the last good state stays', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const good = repo.commit(manifests());
+    const { daemon } = await daemonFor(repo, '.');
+    expect(daemon.status()).toMatchObject({ outcome: 'applied', appliedCommit: good });
+
+    // Never followed: where it points (here nowhere) does not matter.
+    const bad = commitLink(repo, 'queues/batch.yaml', '../../common/batch.yaml');
+    await daemon.reconcile('manual');
+    const st = await statusOf(daemon.url);
+    expect(st).toMatchObject({ outcome: 'invalid', commit: bad, appliedCommit: good });
+    expect(st.errors).toEqual([
+      {
+        code: 'IO',
+        message: expect.stringMatching(
+          /^not read: it is a symbolic link, .*: replace it with the file itself, or list it under ignore in poolsync\.yaml$/,
+        ),
+        location: 'queues/batch.yaml:1:1',
+        address: null,
+      },
+    ]);
+    expect(st.lastRun).toMatchObject({ result: 'invalid', applied: { delete: 0 }, changed: [] });
+  }, 60_000);
+
   it('an emptied poolsync.yaml is an invalid commit at poolsync.yaml:1:1: what its ignore: kept out is not read, the last good state stays', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());

@@ -1,5 +1,13 @@
 /** `poolsync validate` run in process: output formats and exit codes. */
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLUSTER, POOL, QUEUE, writeRepo } from './helpers.js';
@@ -128,5 +136,59 @@ describe('poolsync validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--output "xml" is not one of text, json');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('a manifest that is not a regular file', () => {
+  const ASSIGNMENT = `apiVersion: poolsync/v1
+kind: PoolAssignment
+metadata:
+  name: fs-prod
+spec:
+  project: flytesnacks
+  domain: production
+  pool: production-cp
+`;
+
+  it('is an error naming it in validate, plan and apply, so prune: true never deletes its objects; under ignore it is skipped', async () => {
+    const root = tempFolder('poolsync-linked-manifest-');
+    const repo = join(root, 'conf');
+    mkdirSync(join(root, 'common'), { recursive: true });
+    mkdirSync(repo);
+    writeFileSync(
+      join(repo, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n',
+    );
+    writeFileSync(join(repo, 'pool.yaml'), POOL('production-cp', 's3://prod-bucket/m'));
+    writeFileSync(join(repo, 'assign.yaml'), ASSIGNMENT);
+    const cp = [
+      '--control-plane',
+      `file:${join(root, 'cp.json')}`,
+      '--state-dir',
+      join(root, 'state'),
+    ];
+    expect((await poolsync('apply', repo, '--auto-approve', ...cp)).code).toBe(0);
+    renameSync(join(repo, 'assign.yaml'), join(root, 'common', 'assign.yaml'));
+    symlinkSync('../common/assign.yaml', join(repo, 'assign.yaml'));
+
+    const error = `${repo}/assign.yaml:1:1: IO not read: it is a symbolic link, and poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): replace it with the file itself, or list it under ignore in poolsync.yaml`;
+    for (const command of ['validate', 'plan', 'apply']) {
+      const options = { validate: [], plan: cp, apply: [...cp, '--auto-approve'] }[command]!;
+      const r = await poolsync(command, repo, ...options);
+      expect(r.code, command).toBe(1);
+      expect((r.stdout + r.stderr).split('\n'), command).toContain(error);
+      expect(r.stdout + r.stderr, command).not.toContain('PoolAssignment/flytesnacks/production');
+    }
+    // The assignment is still live: the same folder with the file itself back plans nothing.
+    rmSync(join(repo, 'assign.yaml'));
+    renameSync(join(root, 'common', 'assign.yaml'), join(repo, 'assign.yaml'));
+    expect((await poolsync('plan', repo, ...cp)).stdout).toContain('No changes.');
+    symlinkSync('../common/assign.yaml', join(repo, 'linked.yaml'));
+
+    writeFileSync(
+      join(repo, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore: [linked.yaml]\n',
+    );
+    expect(await poolsync('validate', repo)).toMatchObject({ code: 0, stderr: '' });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRepository } from '../../src/manifests/index.js';
 import { LIMITS } from '../../src/manifests/limits.js';
@@ -281,21 +281,36 @@ describe('YAML errors at the place to fix', () => {
 });
 
 describe('entries that are not regular files', () => {
-  it('symbolic links and FIFOs are skipped, counted and named with the reason', async () => {
+  it('symbolic links and FIFOs named as manifests are errors; other links are skipped, counted and named', async () => {
     const dir = await writeRepo({ 'q.yaml': QUEUE('q'), 'outside/secret.yaml': 'x: 1\n' });
     symlinkSync(join(dir, 'outside/secret.yaml'), join(dir, 'link.yaml'));
     symlinkSync(join(dir, 'outside'), join(dir, 'linked-folder'));
+    symlinkSync(join(dir, 'outside/secret.yaml'), join(dir, 'notes.txt'));
     execFileSync('mkfifo', [join(dir, 'pipe.yaml')]);
     const r = await loadRepository(dir, {});
+    const why =
+      'poolsync reads only regular files inside the repository (a link could point outside it; a FIFO or device could block or never end): replace it with the file itself, or list it under ignore in poolsync.yaml';
+    const io = r.errors.filter((e) => e.code === 'IO');
+    expect(io.map((e) => `${e.file}:${e.line}:${e.column}: ${e.code} ${e.message}`)).toEqual([
+      `link.yaml:1:1: IO not read: it is a symbolic link, and ${why}`,
+      `pipe.yaml:1:1: IO not read: it is a FIFO, and ${why}`,
+    ]);
     expect(r.skipped).toEqual([
-      { path: 'link.yaml', reason: 'symbolic link' },
       { path: 'linked-folder', reason: 'symbolic link' },
-      { path: 'pipe.yaml', reason: 'FIFO' },
+      { path: 'notes.txt', reason: 'symbolic link' },
     ]);
     expect(formatSkipped(r.skipped)).toBe(
-      'Skipped 3 entries that are not a regular file or folder: link.yaml (symbolic link), linked-folder (symbolic link), pipe.yaml (FIFO). poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n',
+      'Skipped 2 entries that are not a regular file or folder: linked-folder (symbolic link), notes.txt (symbolic link). poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n',
     );
     expect(r.counts.files).toBe(2); // q.yaml and outside/secret.yaml, read once each
+    // Listed under ignore, they are skipped as any ignored file.
+    writeFileSync(
+      join(dir, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nignore: [link.yaml, pipe.yaml]\n',
+    );
+    const ignored = await loadRepository(dir, {});
+    expect(ignored.errors.filter((e) => e.code === 'IO')).toEqual([]);
+    expect(ignored.skipped).toEqual(r.skipped);
   });
 });
 

@@ -228,14 +228,16 @@ metadata:
 });
 
 describe('symbolic links', () => {
-  it('are skipped, so a link cannot pull in files from outside or loop', async () => {
+  it('are never followed, so a link cannot pull in files from outside or loop', async () => {
     const { symlink } = await import('node:fs/promises');
     const outside = await writeRepo({ 'secret.yaml': 'apiVersion: poolsync/v1\nkind: Nope\n' });
     const repo = await writeRepo({ 'c.yaml': CLUSTER('c') });
     await symlink(join(outside, 'secret.yaml'), join(repo, 'link.yaml'));
     await symlink(repo, join(repo, 'loop'));
     const r = await loadRepository(repo);
-    expect(r.errors).toEqual([]);
+    // The link named as a manifest is an error at its path (its objects unknown), never read.
+    expect(r.errors.map((e) => `${e.file} ${e.code}`)).toEqual(['link.yaml IO']);
+    expect(r.skipped).toEqual([{ path: 'loop', reason: 'symbolic link' }]);
     expect(r.counts.files).toBe(1);
   });
 });
