@@ -45,6 +45,7 @@ import {
   type RecentRun,
   retained,
   type RunRecord,
+  totalOf,
   withRecentRun,
 } from './status.js';
 import { deepFreeze } from '../util/deep-freeze.js';
@@ -352,7 +353,11 @@ export class Reconciler {
     head: NonNullable<RunProducts['invalidHead']>,
   ): Outcome {
     if (!ctx.term.signal.aborted) {
-      applyStatusUpdate(this.state, { errors: [...head.errors, ...this.state.errors] });
+      const errorsTotal = head.errorsTotal + totalOf(this.state.errors, this.state.errorsTotal);
+      applyStatusUpdate(this.state, {
+        errors: [...head.errors, ...this.state.errors],
+        errorsTotal,
+      });
       this.memory = Object.freeze({ ...this.memory, lastEvaluatedCommit: head.commit });
     }
     const { transient: _, ...outcome } = checked;
@@ -375,7 +380,9 @@ export class Reconciler {
     if (!history || c === null || ctx.term.signal.aborted) return;
     const { id, trigger, startedAt } = c;
     // The plan it began to apply (planDigest makes a new one: the planner's plan is not kept).
-    const digest = products.plan ? planDigest(products.plan) : { plan: null, omitted: 0 };
+    const digest = products.plan
+      ? planDigest(products.plan)
+      : { plan: null, omitted: 0, problemsOmitted: 0 };
     // Until its apply began, the last time known of it: a kill leaves no later one.
     const applyAt = ctx.now();
     const run: RecentRun = {
@@ -393,6 +400,7 @@ export class Reconciler {
       phasesMs: {},
       plan: digest.plan,
       planChangesOmitted: digest.omitted,
+      ...(digest.problemsOmitted > 0 && { planProblemsOmitted: digest.problemsOmitted }),
       counts: products.counts ?? null,
       drift: null,
     };
@@ -456,7 +464,8 @@ export class Reconciler {
     const pending = products.rollbackPending;
     // docs/daemon.md#rollback: nothing is applied from a plan with errors, nor held against the branch.
     if (pending && (judged.result === 'invalid' || judged.planFailed)) {
-      const why = rollbackWords.refused(pending.run, pending.commit, ctx.state.errors);
+      const total = totalOf(ctx.state.errors, ctx.state.errorsTotal);
+      const why = rollbackWords.refused(pending.run, pending.commit, ctx.state.errors, total);
       await this.o.rollback!.refuse(pending, why);
       this.o.logger.warn({ rollback: pending }, why);
       return { ...judged, message: runWords.rollbackRefused(pending.run, judged.message) };
@@ -701,8 +710,8 @@ function logRun(ctx: RunContext, outcome: Outcome, run: RunRecord, startedAt: Da
     summary: state.summary,
     counts: state.counts,
     applied: run.applied,
-    errors: state.errors.length,
-    // The first few, so the log alone says what to fix; /status has them all.
+    errors: totalOf(state.errors, state.errorsTotal),
+    // The first few, so the log alone says what to fix; /status lists more.
     firstErrors:
       state.errors.length === 0 || outcome.result === 'unchanged'
         ? undefined
@@ -742,6 +751,7 @@ function keptRun(
     ...run,
     plan: digest?.plan ?? null,
     planChangesOmitted: digest?.omitted ?? 0,
+    ...(digest && digest.problemsOmitted > 0 && { planProblemsOmitted: digest.problemsOmitted }),
     counts: plan ? (products.counts ?? countPlan(plan)) : null,
     drift,
   };

@@ -141,9 +141,13 @@ export interface DaemonStatus {
    * confirm_destroy: docs/daemon.md, Guardrails); empty: the policy alone. Absent in older status.
    */
   heldBy?: string[];
+  /** Each of these three lists its first PROBLEMS_LISTED; `…Total` counts them all (absent: older daemons). */
   blocked: ChangeBrief[];
+  blockedTotal?: number;
   warnings: PlanWarning[];
+  warningsTotal?: number;
   errors: StatusError[];
+  errorsTotal?: number;
   /** Policy `safe`: what is held, approved, applied or refused (docs/daemon.md#approvals). */
   approval?: ApprovalStatus;
   /** What the policies said of the last plan (docs/policies.md); absent: none configured. */
@@ -174,6 +178,51 @@ export interface DaemonStatus {
   environments?: Record<string, DaemonStatus>;
 }
 
+/**
+ * At most this many errors, warnings and blocked changes are listed in /status (and so on the
+ * dashboard and in `poolsync status`): an invalid commit of 200,000 bad documents made a 31 MB
+ * answer, a copy per request, and six at once took a 256 MB daemon past its heap.
+ */
+export const PROBLEMS_LISTED = 100;
+
+type Problems = Pick<
+  DaemonStatus,
+  'errors' | 'errorsTotal' | 'warnings' | 'warningsTotal' | 'blocked' | 'blockedTotal'
+>;
+
+/** The first PROBLEMS_LISTED of `list` (itself when no longer). */
+export const firstListed = <T>(list: T[]): T[] =>
+  list.length > PROBLEMS_LISTED ? list.slice(0, PROBLEMS_LISTED) : list;
+
+/**
+ * The lists of `update` cut to PROBLEMS_LISTED, each with its total: the one given (a list cut
+ * before, joined to another), else its length.
+ */
+export function listedProblems(update: Partial<Problems>): Partial<Problems> {
+  const out: Partial<Problems> = {};
+  const { errors, warnings, blocked } = update;
+  if (errors)
+    Object.assign(out, {
+      errors: firstListed(errors),
+      errorsTotal: update.errorsTotal ?? errors.length,
+    });
+  if (warnings)
+    Object.assign(out, {
+      warnings: firstListed(warnings),
+      warningsTotal: update.warningsTotal ?? warnings.length,
+    });
+  if (blocked)
+    Object.assign(out, {
+      blocked: firstListed(blocked),
+      blockedTotal: update.blockedTotal ?? blocked.length,
+    });
+  return out;
+}
+
+/** How many of the list there are: its total, never fewer than it lists (an older daemon's has none). */
+export const totalOf = (list: readonly unknown[], total: number | undefined): number =>
+  Math.max(total ?? 0, list.length);
+
 /** At most this many managed objects are listed in /status `managed` (`count` counts them all). */
 export const MANAGED_LISTED = 500;
 
@@ -203,6 +252,8 @@ export interface RecentRun extends RunRecord {
   /** plan.md's JSON, digested (planDigest); null when the run made none. */
   plan: Plan | null;
   planChangesOmitted: number;
+  /** The plan's errors and warnings beyond the PROBLEMS_LISTED of each kept. Absent: none. */
+  planProblemsOmitted?: number;
   /**
    * Made by another replica and merged from the copy beside the Lease (shared-history.ts): its
    * plan is kept there, not here. Absent: false.
@@ -279,8 +330,11 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
     counts: null,
     waitingForApproval: [],
     blocked: [],
+    blockedTotal: 0,
     warnings: [],
+    warningsTotal: 0,
     errors: [],
+    errorsTotal: 0,
     freeze: { frozen: false, why: null, suspended: null, windows: [] },
     controlPlane: {
       backend: null,
@@ -303,10 +357,21 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
  * and without `inventory` (optional: what an apply records, every declared address): each run
  * kept copied, froze and wrote 10,000 addresses at 10,000 objects (issue 79).
  */
-export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan; omitted: number } {
-  const { inventory: _recorded, ...shown } = plan;
+export function planDigest(
+  plan: Plan,
+  max = RECENT_PLAN_CHANGES,
+): { plan: Plan; omitted: number; problemsOmitted: number } {
+  const { inventory: _recorded, ...whole } = plan;
+  const shown = {
+    ...whole,
+    errors: firstListed(plan.errors),
+    warnings: firstListed(plan.warnings),
+  };
+  const problemsOmitted =
+    plan.errors.length - shown.errors.length + plan.warnings.length - shown.warnings.length;
   const visible = plan.changes.filter((c) => c.action !== 'noop');
-  if (visible.length <= max) return { plan: { ...shown, changes: visible }, omitted: 0 };
+  if (visible.length <= max)
+    return { plan: { ...shown, changes: visible }, omitted: 0, problemsOmitted };
   // The changes before the unmanaged objects: 3,000 of those listed before a queue's create
   // (by name) kept a plan without the one change its run applied.
   const unmanaged = (c: Change) => c.action === 'unmanaged';
@@ -317,6 +382,7 @@ export function planDigest(plan: Plan, max = RECENT_PLAN_CHANGES): { plan: Plan;
   return {
     plan: { ...shown, changes: kept, steps: plan.steps.filter((s) => addresses.has(s.target)) },
     omitted: visible.length - max,
+    problemsOmitted,
   };
 }
 
@@ -549,6 +615,7 @@ export const RECENT_RUN_SHAPE = record(
   {
     plan: nullable(PLAN_SHAPE),
     planChangesOmitted: num,
+    planProblemsOmitted: num,
     planElsewhere: bool,
     counts: nullable(record({})),
     drift: nullable(DRIFT_SHAPE),

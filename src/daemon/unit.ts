@@ -67,9 +67,11 @@ import {
   findKeptRun,
   initialStatus,
   keptHistory,
+  listedProblems,
   missingRun,
   type RunRecord,
   type StatusError,
+  totalOf,
 } from './status.js';
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
 import { makeFolders } from '../util/safe-file.js';
@@ -765,6 +767,7 @@ export function environmentsStatus(
   const errors: StatusError[] = Object.entries(environments).flatMap(([name, s]) =>
     s.errors.map((e) => ({ ...e, environment: name })),
   );
+  const errorsTotal = all.reduce((n, s) => n + totalOf(s.errors, s.errorsTotal), 0);
   const successes = all.map((s) => s.lastSuccessAt);
   const commits = new Set(all.map((s) => s.commit));
   const failing = all.find((s) => s.git.lastError !== null);
@@ -777,7 +780,7 @@ export function environmentsStatus(
     outcome: worst,
     lastSuccessAt: successes.includes(null) ? null : (successes.sort()[0] ?? null),
     git: failing?.git ?? all[0]!.git,
-    errors,
+    ...listedProblems({ errors, errorsTotal }),
     // Frozen when every environment is; `why` names each one that is.
     freeze: {
       frozen: frozen.length === all.length,

@@ -27,6 +27,25 @@ function inCommit(commit: string | null, preposition: string): string {
   return commit ? ` ${preposition} commit ${short(commit)}` : '';
 }
 
+/** The line after a /status list cut at PROBLEMS_LISTED (status.ts), saying where all are. */
+export function moreListed(
+  what: 'errors' | 'warnings' | 'blocked',
+  listed: number,
+  total: number | undefined,
+): string | null {
+  const more = (total ?? 0) - listed;
+  if (more <= 0) return null;
+  return what === 'errors'
+    ? `and ${plural(more, 'more error')}: \`poolsync validate\` (a plan's errors: \`poolsync plan\`) on the commit lists them all`
+    : `and ${plural(more, what === 'blocked' ? 'more blocked change' : 'more warning')}: \`poolsync plan\` lists them all`;
+}
+
+/** A kept run's plan whose errors and warnings were cut (status.ts planDigest), or ''. */
+export const problemsNotKept = (omitted: number | undefined): string =>
+  omitted
+    ? `… ${plural(omitted, 'more error or warning', 'more errors and warnings')} not kept here: \`poolsync plan\` shows them all.`
+    : '';
+
 export const runWords = {
   unchanged: (commit: string) => `no new commit (${short(commit)})`,
   /** A daemon of a build before run history: its /status says its last run alone. */
@@ -198,9 +217,11 @@ export const rollbackWords = {
     run: number,
     commit: string,
     errors: readonly { code: string; address: string | null; message: string }[],
+    total: number,
   ) =>
-    `the commit of run #${run} (${short(commit)}) does not plan against the live state now (${plural(errors.length, 'error')}): nothing of it was applied, and the daemon follows the branch as before. ` +
-    errors.map((e) => `${e.address ?? e.code}: ${e.message}`).join('; '),
+    `the commit of run #${run} (${short(commit)}) does not plan against the live state now (${plural(total, 'error')}): nothing of it was applied, and the daemon follows the branch as before. ` +
+    errors.map((e) => `${e.address ?? e.code}: ${e.message}`).join('; ') +
+    (total > errors.length ? `; and ${total - errors.length} more` : ''),
   held: (run: number) =>
     `rolled back to run #${run}: its commit is applied, not the branch head, until a new commit lands or \`poolsync resume\``,
   nameEnvironment: (names: string[]) =>

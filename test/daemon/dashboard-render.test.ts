@@ -7,7 +7,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ansiToHtml, escapeHtml, inlineAsset, markup } from '../../src/daemon/dashboard/html.js';
 import { CONTENT_SECURITY_POLICY, pageHtml } from '../../src/daemon/dashboard/page.js';
-import { initialStatus, planDigest, type DaemonStatus } from '../../src/daemon/status.js';
+import {
+  initialStatus,
+  planDigest,
+  PROBLEMS_LISTED,
+  type DaemonStatus,
+} from '../../src/daemon/status.js';
+import { applyStatusUpdate } from '../../src/daemon/stages/context.js';
 import type { Plan } from '../../src/model/plan.js';
 import { renderText } from '../../src/render/text.js';
 import { driftedScenario } from '../render/scenarios.js';
@@ -386,3 +392,36 @@ function hostileStatus(plan: Plan): DaemonStatus {
     ],
   };
 }
+
+describe('problems past what /status lists', () => {
+  it('a status update keeps the first PROBLEMS_LISTED errors, warnings and blocked changes with their totals; the page says where the rest are', () => {
+    const s = initialStatus({ kind: 'dir', dir: '/conf' }, 'all');
+    const n = PROBLEMS_LISTED + 5;
+    applyStatusUpdate(s, {
+      errors: Array.from({ length: n }, (_, i) => ({
+        code: 'SCHEMA',
+        message: `bad ${i}`,
+        location: `m.yaml:${i + 1}:1`,
+        address: null,
+      })),
+      warnings: Array.from({ length: n }, (_, i) => ({ code: 'W', address: `Queue/q${i}` })),
+      blocked: Array.from({ length: n }, (_, i) => ({
+        address: `Cluster/c${i}`,
+        action: 'blocked',
+        reason: 'r',
+      })),
+    });
+    expect([s.errors.length, s.warnings.length, s.blocked.length]).toEqual([
+      PROBLEMS_LISTED,
+      PROBLEMS_LISTED,
+      PROBLEMS_LISTED,
+    ]);
+    expect([s.errorsTotal, s.warningsTotal, s.blockedTotal]).toEqual([n, n, n]);
+    const text = shownText(pageHtml(s, { approvals: false, daemonUrl: null }, new Date(0)));
+    expect(text).toContain(
+      "and 5 more errors: `poolsync validate` (a plan's errors: `poolsync plan`) on the commit lists them all",
+    );
+    expect(text).toContain('and 5 more blocked changes: `poolsync plan` lists them all');
+    expect(text).toContain('and 5 more warnings: `poolsync plan` lists them all');
+  });
+});

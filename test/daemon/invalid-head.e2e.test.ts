@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { DaemonDeps } from '../../src/daemon/daemon.js';
-import type { DaemonStatus } from '../../src/daemon/status.js';
+import { PROBLEMS_LISTED, type DaemonStatus } from '../../src/daemon/status.js';
 import type { NotifyEvent } from '../../src/notify/config.js';
 import { Notifier } from '../../src/notify/notifier.js';
 import { Receiver } from '../notify/receiver.js';
@@ -349,4 +349,32 @@ describe('drift while the head is invalid', () => {
       message: `1 validation error in commit ${short(never)}; nothing applied; drift is not checked while the branch's head is invalid: the daemon knows no commit it applied to check it against`,
     });
   }, 60_000);
+});
+
+describe('a head with more errors than /status lists', () => {
+  it('lists the first PROBLEMS_LISTED with the total, so concurrent /status answers stay small; `poolsync status` says where the rest are', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const bad = 'a: 1\n---\n'.repeat(3_000);
+    repo.commit({ ...manifests(), 'm1.yaml': bad, 'm2.yaml': bad }, 'many bad documents');
+    const h = await startOwnTestDaemon({ repo, logLevel: 'silent' });
+    cleanup.add(h.stop);
+    await h.daemon.firstRun;
+    const bodies = await Promise.all(
+      Array.from({ length: 6 }, async () => (await fetch(`${h.daemon.url}/status`)).text()),
+    );
+    const status = JSON.parse(bodies[0]!) as DaemonStatus;
+    expect(status.outcome).toBe('invalid');
+    expect(status.errors).toHaveLength(PROBLEMS_LISTED);
+    expect(status.errorsTotal).toBeGreaterThanOrEqual(6_000);
+    // 6,000 errors listed made ~1.5 MB; the first 100 and the rest of the status, a few dozen KB.
+    for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThan(100_000);
+    const io = memoryIo();
+    await main(['status', '--daemon', h.daemon.url], io);
+    const more = status.errorsTotal! - PROBLEMS_LISTED;
+    expect(io.out()).toContain(
+      `Error: and ${more} more errors: \`poolsync validate\` (a plan's errors: \`poolsync plan\`) on the commit lists them all\n`,
+    );
+    expect(io.out().match(/^Error: /gm)).toHaveLength(PROBLEMS_LISTED + 1);
+  }, 120_000);
 });

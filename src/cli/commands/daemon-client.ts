@@ -20,6 +20,8 @@ import {
   leaderWords,
   HANDED_ON,
   missingRunWords,
+  moreListed,
+  problemsNotKept,
   runWords,
 } from '../../render/daemon-words.js';
 import {
@@ -696,7 +698,11 @@ function statusText(
       out.push(policyApproval(s.policies, name, base, adminApi));
   }
   for (const b of s.blocked) out.push(`Blocked: ${b.address}${b.reason ? `: ${b.reason}` : ''}`);
+  const moreBlocked = moreListed('blocked', s.blocked.length, s.blockedTotal);
+  if (moreBlocked) out.push(`Blocked: ${moreBlocked}`);
   for (const e of s.errors) out.push(`Error: ${errorLine(e)}`);
+  const moreErrors = moreListed('errors', s.errors.length, s.errorsTotal);
+  if (moreErrors) out.push(`Error: ${moreErrors}`);
   const text = out.map((l) => `${name !== null ? '  ' : ''}${escapeTerminal(l)}\n`).join('');
   return name !== null ? `Environment ${name}:\n${text}` : text;
 }
@@ -704,7 +710,7 @@ function statusText(
 function runText(run: RecentRun): string {
   const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? `\n${renderText(run.plan, { color: false, counts, ...renderedOfRun(run) })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}`
+    ? `\n${renderText(run.plan, { color: false, counts, ...renderedOfRun(run) })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}${run.planProblemsOmitted ? `${problemsNotKept(run.planProblemsOmitted)}\n` : ''}`
     : run.planElsewhere
       ? `${runWords.planElsewhere}\n`
       : 'No plan: the run ended before planning.\n';

@@ -9,7 +9,7 @@ import { policySummary, policyText } from '../../render/policy.js';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
-import { lastChanges, type DaemonStatus, type RecentRun } from '../status.js';
+import { lastChanges, totalOf, type DaemonStatus, type RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
 import {
   ansiToHtml,
@@ -24,7 +24,13 @@ import {
 import { ACTION_STYLE, renderText, renderedOfRun } from '../../render/text.js';
 import { closingLine, plural, SYMBOL, warningText } from '../../render/common.js';
 import { runbookLines } from '../../render/runbook.js';
-import { approveCommand, leaderWords, runWords } from '../../render/daemon-words.js';
+import {
+  approveCommand,
+  leaderWords,
+  moreListed,
+  problemsNotKept,
+  runWords,
+} from '../../render/daemon-words.js';
 import type { ObjectsView } from '../objects.js';
 import { ALL_OBJECTS, objectsQuery, objectsSection, type ObjectsQuery } from './objects.js';
 
@@ -409,9 +415,15 @@ function problems(s: DaemonStatus): SafeHtml | '' {
   const blocked = s.blocked.map(
     (b) => markup`<li><code>${changeLine(b)}</code>: ${b.reason ?? 'blocked'}</li>`,
   );
+  const more = (line: string | null) => (line ? [markup`<li class="muted">${line}</li>`] : []);
+  errors.push(...more(moreListed('errors', s.errors.length, s.errorsTotal)));
+  blocked.push(...more(moreListed('blocked', s.blocked.length, s.blockedTotal)));
+  const moreWarnings = moreListed('warnings', s.warnings.length, s.warningsTotal);
   return markup`${errors.length > 0 ? markup`<ul class="errors">${errors}</ul>` : ''}${
     blocked.length > 0 ? markup`<ul class="blocked">${blocked}</ul>` : ''
-  }${s.warnings.length > 0 ? warningGroups(s.warnings) : ''}`;
+  }${s.warnings.length > 0 ? warningGroups(s.warnings) : ''}${
+    moreWarnings ? markup`<p class="muted">${moreWarnings}</p>` : ''
+  }`;
 }
 
 /** Warnings of a code beyond this many are folded under one line (issue 78: 344 filled the page). */
@@ -591,7 +603,10 @@ const SECTIONS: SectionEntry[] = [
     'Errors, blocked changes and warnings',
     problems,
     'Problems',
-    (s) => s.errors.length + s.blocked.length + s.warnings.length,
+    (s) =>
+      totalOf(s.errors, s.errorsTotal) +
+      totalOf(s.blocked, s.blockedTotal) +
+      totalOf(s.warnings, s.warningsTotal),
   ],
   ['runs', 'Recent runs', runs, 'Runs'],
   ['objects', 'Objects', objects, 'Objects'],
@@ -624,13 +639,14 @@ function runEntry(run: RecentRun, newest: boolean, rollback: SafeHtml | '' | nul
     run.planChangesOmitted > 0
       ? markup`\n<span class="t-dim">… ${plural(run.planChangesOmitted, 'more change')} not kept here: \`poolsync plan\` shows them all.</span>`
       : '';
+  const problemsOmitted = problemsNotKept(run.planProblemsOmitted);
   const counts = run.counts ?? undefined;
   let plan: SafeHtml = run.planElsewhere
     ? markup`<p class="muted">${runWords.planElsewhere}</p>`
     : markup`<p class="muted">No plan: the run ended before planning.</p>`;
   if (run.plan) {
     const text = renderText(run.plan, { color: true, counts, ...renderedOfRun(run) });
-    plan = markup`<pre class="plan">${ansiToHtml(text)}${omitted}</pre>`;
+    plan = markup`<pre class="plan">${ansiToHtml(text)}${omitted}${problemsOmitted ? markup`\n<span class="t-dim">${problemsOmitted}</span>` : ''}</pre>`;
     // A long plan folded (issue 78: 23,500 px of the newest run's at 10,000 objects).
     const lines = text.split('\n').length;
     if (lines > FOLDED_PLAN_LINES)

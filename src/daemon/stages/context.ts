@@ -34,6 +34,7 @@ import type {
   KeptHistory,
   StatusError,
 } from '../status.js';
+import { listedProblems } from '../status.js';
 
 /** The modules a run drives; injected so the daemon is wired to the real ones in one place. */
 export interface Pipeline {
@@ -312,6 +313,7 @@ export interface RunProducts {
     commit: string | null;
     result: RunResult;
     errors: readonly StatusError[];
+    errorsTotal: number;
     base: string;
   };
 }
@@ -343,7 +345,7 @@ export type StatusUpdate = Partial<
 
 export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): void {
   const { controlPlane, ...fields } = update;
-  Object.assign(state, fields);
+  Object.assign(state, fields, listedProblems(fields));
   if (controlPlane !== undefined) Object.assign(state.controlPlane, controlPlane);
 }
 

@@ -32,6 +32,7 @@ import {
   type RenderedFileStatus,
   type RunRecord,
   type StatusError,
+  totalOf,
 } from '../status.js';
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
@@ -248,6 +249,7 @@ export async function driftBaseStage(
       commit: head.commit,
       result: invalid.result,
       errors: ctx.state.errors,
+      errorsTotal: totalOf(ctx.state.errors, ctx.state.errorsTotal),
       base: base.commit,
     };
     return { value: snapshot, products: { invalidHead, ...(rulesKnown ? { branch: head } : {}) } };
