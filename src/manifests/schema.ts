@@ -8,7 +8,7 @@ import { closest, didYouMean } from './suggest.js';
 // The schemas precompiled by scripts/build-validators.ts into src/gen/manifests/validators.ts (one validator per SchemaKind):
 // loading ajv's compiler and compiling them took every process 150-200 ms at start-up.
 import * as generated from '../gen/manifests/validators.js';
-import { entry, type Position, type YMapEntry, type YNode } from './yaml.js';
+import { clip, entry, type Position, type YMapEntry, type YNode } from './yaml.js';
 
 import type { ManifestKind } from '../gen/manifests/kinds.js';
 export { MANIFEST_KINDS, type ManifestKind } from '../gen/manifests/kinds.js';
@@ -134,7 +134,8 @@ function segments(instancePath: string): string[] {
 /** `spec.clusters[1]` */
 export function fieldPath(path: string[]): string {
   let out = '';
-  for (const seg of path) out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  for (const seg of path)
+    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? clip(seg) : `.${clip(seg)}`;
   return out === '' ? 'the document' : out;
 }
 
@@ -142,8 +143,7 @@ export function show(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string')
-    return `'${value.length > 80 ? value.slice(0, 77) + '...' : value}'`;
+  if (typeof value === 'string') return `'${clip(value)}'`;
   return String(value);
 }
 
@@ -240,7 +240,7 @@ const BY_KEYWORD: Record<string, (f: Fault) => Described> = {
     // Annotations are free-form but for poolsync/ keys, which must be poolsync's own.
     const what = path.at(-1) === 'annotations' ? 'poolsync annotation' : 'field';
     const hint = didYouMean(field, known) || ` (known ${what}s: ${known.join(', ')})`;
-    return { message: `unknown ${what} '${field}'${inside}${hint}`, pos: at?.keyPos ?? pos };
+    return { message: `unknown ${what} ${show(field)}${inside}${hint}`, pos: at?.keyPos ?? pos };
   },
   required: ({ params, path, where, key, pos }) => {
     const field = String(params['missingProperty']);

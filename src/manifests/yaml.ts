@@ -312,7 +312,7 @@ class DocumentBuilder {
       const key = getScalarValue(this.source, keyEvent);
       if (typeof k.value !== 'string') {
         // `1:`, `true:`, `null:` are numbers, booleans and null in YAML 1.2, not names.
-        const message = `mapping keys must be strings: ${key === '' ? 'an empty key' : `'${key}'`} is ${k.value === null ? 'null' : `a ${typeof k.value}`}; quote it ("${key}") if you mean the text`;
+        const message = `mapping keys must be strings: ${key === '' ? 'an empty key' : `'${clip(key)}'`} is ${k.value === null ? 'null' : `a ${typeof k.value}`}; quote it ("${clip(key)}") if you mean the text`;
         this.issue(message, keyPos);
         continue;
       }
@@ -327,7 +327,7 @@ class DocumentBuilder {
           ? entries.find((e) => e.key === key)
           : (seen ??= new Map(entries.map((e) => [e.key, e]))).get(key);
       if (first) {
-        const message = `duplicate key '${key}' (first at line ${first.keyPos.line}, column ${first.keyPos.column})`;
+        const message = `duplicate key '${clip(key)}' (first at line ${first.keyPos.line}, column ${first.keyPos.column})`;
         this.issue(message, keyPos);
         continue;
       }
@@ -456,9 +456,9 @@ export function plainScalarValue(text: string): Scalar | undefined {
   return value === UNRESOLVED || value === OUT_OF_RANGE ? undefined : value;
 }
 
-/** A value quoted in a message: one line's worth, never a whole hostile scalar. */
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+/** A key or value quoted in a message: one line's worth, never a whole hostile scalar. */
+export function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** The scalar tags of the YAML 1.2 core schema: any other (`!!binary`, `!!timestamp`) is unsupported. */

@@ -314,6 +314,35 @@ describe('entries that are not regular files', () => {
   });
 });
 
+describe('a long key quoted in an error', () => {
+  it('is cut as a value is (77 characters and ...): unknown field, duplicate key, non-string key, a path through it', async () => {
+    const long = 'k'.repeat(300_000);
+    const cut = `${'k'.repeat(77)}...`;
+    const digits = `0.${'1'.repeat(300)}`; // a number (a whole one this long could not be stored)
+    const errors = await errorsOf({
+      'a.yaml': QUEUE('a', `  ${long}: 1\n`),
+      'b.yaml': QUEUE('b').replace('metadata:', `metadata:\n  annotations:\n    ${long}: 1`),
+      'c.yaml': QUEUE('c').replace('metadata:', `metadata:\n  labels: {${long}: x, ${long}: y}`),
+      'd.yaml': QUEUE('d').replace('metadata:', `metadata:\n  annotations:\n    ${digits}: x`),
+    });
+    for (const e of errors) expect(e.length, e.slice(0, 200)).toBeLessThan(600);
+    expect(errors).toContainEqual(
+      expect.stringMatching(
+        new RegExp(`^a\\.yaml:8:3: SCHEMA unknown field '${cut.replace(/\./g, '\\.')}' in spec `),
+      ),
+    );
+    expect(errors).toContainEqual(
+      expect.stringContaining(`SCHEMA metadata.annotations.${cut} must be a string`),
+    );
+    expect(errors).toContainEqual(expect.stringContaining(`YAML duplicate key '${cut}'`));
+    expect(errors).toContainEqual(
+      expect.stringContaining(
+        `YAML mapping keys must be strings: '0.${'1'.repeat(75)}...' is a number`,
+      ),
+    );
+  });
+});
+
 describe('credentials in manifest URLs', () => {
   it('an object store URI or endpoint with credentials is refused at the value; abfs containers are fine', async () => {
     const pool = (name: string, uri: string, endpoint: string): string =>
