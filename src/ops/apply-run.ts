@@ -54,8 +54,13 @@ import { OlderReaderError } from '../util/format-version.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState } from '../plan/inventory.js';
-import { confirmDestroy, recordedProtectionErrors } from '../plan/guardrails.js';
-import { errorText } from '../render/reasons.js';
+import {
+  budgetErrors,
+  confirmDestroy,
+  recordedBudget,
+  recordedProtectionErrors,
+} from '../plan/guardrails.js';
+import { errorText, planErrorsRefusal } from '../render/reasons.js';
 import {
   classify,
   cleanCommit,
@@ -377,8 +382,7 @@ async function underLocks(
   const { plan } = planned;
   let { live } = planned;
   o.cancelled?.throwIfAborted();
-  if (plan.errors.length > 0)
-    throw new UserError(`the plan has ${plan.errors.length} error(s); nothing was applied`);
+  if (plan.errors.length > 0) throw new UserError(planErrorsRefusal(plan.errors));
   // Once the lock is lost (another apply took it, the daemon's term ended) nothing more is
   // written, not even the record: the next apply reads what this one did.
   if (classify(plan) === 'no_changes' && source.kind !== 'planned') {
@@ -457,8 +461,8 @@ async function planOf(
 }
 
 /**
- * A saved plan held to the inventory's prevent-destroy and confirm-destroy marks as they are now,
- * as planning would have held it (docs/plan.md, Guardrails): the file's own errors and
+ * A saved plan held to the inventory's prevent-destroy and confirm-destroy marks and destroy budget
+ * as they are now, as planning would have held it (docs/plan.md, Guardrails): the file's own errors and
  * `confirm_destroy` are its word only, and an unkeyed seal can be made again after an edit.
  */
 async function guardedByInventory(
@@ -466,9 +470,17 @@ async function guardedByInventory(
   live: LiveState,
   inventory: InventoryStore,
 ): Promise<Plan> {
+  // Refused for its own errors next (underLocks), each named.
+  if (plan.errors.length > 0) return plan;
   const marked = plan.inventory ? live : withInventory(live, await inventory.read());
   const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
   if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
+  // The destroy budget as planning bounds it, but the base branch's, which only a pull request has.
+  const [overBudget] = budgetErrors(plan, [
+    { from: 'repository', guardrails: plan.inventory?.guardrails },
+    recordedBudget(marked, plan.inventory?.repository ?? null),
+  ]);
+  if (overBudget) throw new UserError(`${path}: ${errorText(overBudget)} Nothing was applied.`);
   const confirm = new Set([
     ...(plan.confirm_destroy ?? []),
     ...confirmDestroy(plan.changes, marked, {}),

@@ -97,6 +97,38 @@ export const STEP_OPS: Record<StepKind, readonly [ActionSet, Named | null]> = {
   delete_execution_cluster_label: [REMOVES, label],
 };
 
+/**
+ * What a step's arguments carry of its change's forms (unaccountedStep): `whole`, every field of
+ * its `after`; `part`, some of them; `before`, the removed object's key; `none`, a wait, which
+ * only reads. A field the arguments carry is its form's field of the same name.
+ */
+export const ARGS_FORM: Record<StepKind, 'whole' | 'part' | 'before' | 'none'> = {
+  create_pool: 'whole',
+  delete_pool: 'before',
+  update_pool: 'whole',
+  undelete_pool: 'part',
+  register_cluster: 'part',
+  update_cluster: 'part',
+  delete_cluster: 'before',
+  move_cluster: 'part',
+  undelete_cluster: 'part',
+  wait_idle: 'none',
+  create_queue: 'whole',
+  update_queue: 'whole',
+  delete_queue: 'before',
+  undelete_queue: 'part',
+  move_queue: 'whole',
+  drain_queue: 'part',
+  activate_queue: 'part',
+  wait_drained: 'none',
+  set_assignment: 'whole',
+  delete_assignment: 'before',
+  set_default_queue: 'whole',
+  delete_default_queue: 'before',
+  set_execution_cluster_label: 'whole',
+  delete_execution_cluster_label: 'before',
+};
+
 /** soft_delete: an undelete's `create` is realised by it and the object's move or update after. */
 export const AFTER_UNDELETE: ReadonlySet<StepKind> = new Set([
   'move_cluster',

@@ -15,11 +15,20 @@ import {
   dataPlaneMismatches,
   type PoolContract,
 } from '../model/common.js';
-import type { Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
+import type { Change, Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
 import { leaves, type PlanContext, type QueueDecision } from './context.js';
 import { drainedWithCluster, waitSets } from './queues.js';
-import { queueArgs } from './forms.js';
-import { AFTER_UNDELETE, StepGraph, STEP_OPS, argsAddress, type StepNode } from './graph.js';
+import { createdFields, diffForms, queueArgs } from './forms.js';
+import { isMap } from '../util/json-shape.js';
+import {
+  AFTER_UNDELETE,
+  ARGS_FORM,
+  StepGraph,
+  STEP_OPS,
+  argsAddress,
+  type StepNode,
+} from './graph.js';
+import { sameJson } from '../util/same-json.js';
 import { addDefaultQueueSteps } from './default-queues.js';
 import { addLabelSteps } from './cluster-labels.js';
 import { addCascadeOrder } from './flyteadmin.js';
@@ -473,18 +482,22 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 
 /**
  * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null: a
- * reviewer reads the changes, so such a step (a `delete_cluster` added by hand to a saved plan)
- * would run unseen. Checked when a plan is saved and read (src/render/plan-file.ts).
+ * reviewer reads the changes, so such a step (a `delete_cluster` added by hand to a saved plan,
+ * or arguments other than its change's `after`) would run unseen. Checked when a plan is saved
+ * and read (src/render/plan-file.ts).
  */
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
-  const byAddress = new Map(plan.changes.map((c) => [c.address, c.action]));
+  const byAddress = new Map(plan.changes.map((c) => [c.address, c]));
+  const shownChanges = new Set<Change>();
   const undeleted = new Set(plan.steps.filter((s) => isUndelete(s.op)).map((s) => s.target));
   // The step's words are made only for the one refused (a saved plan of 100,000 creates made
   // 100,000 of them to check it: ~0.1 s).
   const what = (step: Step) => `step ${step.id} (${step.op} ${step.target})`;
-  for (const step of plan.steps) {
-    const action = byAddress.get(step.target);
-    if (action === undefined) return `${what(step)} acts on an object the plan shows no change for`;
+  for (let i = 0; i < plan.steps.length; i++) {
+    const step = plan.steps[i]!;
+    const change = byAddress.get(step.target);
+    if (change === undefined) return `${what(step)} acts on an object the plan shows no change for`;
+    const { action } = change;
     const afterUndelete =
       action === 'create' && AFTER_UNDELETE.has(step.op) && undeleted.has(step.target);
     if (!STEP_OPS[step.op][0].has(action) && !afterUndelete)
@@ -494,7 +507,104 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
       return `${what(step)} has arguments naming ${named}, not its target`;
     if (step.op === 'wait_drained' && !/^(Cluster|Queue)\//.test(step.target))
       return `${what(step)} waits on something that is neither a cluster nor a queue`;
+    const unshown = unshownArgument(step, change, (clusters, sent) => {
+      const cluster = (c: string) => byAddress.get(address('Cluster', c));
+      // Rule 3's first of two calls: the selector without the clusters the plan replaces.
+      if (QUEUE_CALLS.has(step.op) && laterCall(plan.steps, i))
+        return clusters.filter((c) => cluster(c)?.action !== 'replace');
+      // Q4/Q5: a managed queue's update resends its live selector, which C8 prunes to `after`.
+      const before = change.before?.clusters as string[] | undefined;
+      const leaving = (c: string) => {
+        const d = cluster(c);
+        const moved = d?.after?.pool !== d?.before?.pool && c !== change.name;
+        return d?.action === 'delete' || d?.action === 'replace' || (d !== undefined && moved);
+      };
+      const resent =
+        before !== undefined &&
+        sameJson(sent, before) &&
+        sameJson(
+          before.filter((c) => !leaving(c)),
+          clusters,
+        );
+      return resent ? before : clusters;
+    });
+    if (unshown !== null) return `${what(step)} ${unshown}`;
+    if (ARGS_FORM[step.op] === 'none' || shownChanges.has(change)) continue;
+    shownChanges.add(change);
+    const misshown = misshownDiff(change, undeleted.has(change.address));
+    if (misshown !== null) return `the change of ${step.target} ${misshown}`;
   }
+  return null;
+}
+
+/**
+ * How a change's diff, which `show` renders, differs from its forms, whose `after` the steps send
+ * (null: it does not): each field it lists is `after`'s, and it lists each field the forms
+ * change. A queue's drain `state` is no field of its form.
+ */
+function misshownDiff(change: Change, undeleted: boolean): string | null {
+  // Its diff is read from `after` (a create planned in this process).
+  if (createdFields(change) !== null) return null;
+  const shown = (v: unknown) => JSON.stringify(v ?? null).slice(0, 80);
+  for (const d of change.diff) {
+    const field = fieldAt(change.after, d.path);
+    if (d.path !== 'state' && !sameJson(d.after ?? null, field ?? null))
+      return `shows ${d.path} becoming ${shown(d.after)}, but its after has ${shown(field)}`;
+  }
+  // An undeleted object's diff starts from its deleted self, which no form of the plan keeps.
+  if (undeleted && change.before === null) return null;
+  for (const d of diffForms(change.before, change.after))
+    if (!change.diff.some((listed) => listed.path === d.path))
+      return `does not show ${d.path} (${shown(d.before)} → ${shown(d.after)}), which its forms change`;
+  return null;
+}
+
+/** A form's field at a dotted diff path (maps only: a list is a leaf). */
+function fieldAt(form: Record<string, unknown> | null, path: string): unknown {
+  let at: unknown = form;
+  for (const key of path.split('.')) at = isMap(at) ? at[key] : undefined;
+  return at;
+}
+
+const QUEUE_CALLS: ReadonlySet<StepKind> = new Set(['create_queue', 'update_queue', 'move_queue']);
+
+/** Whether a queue call of the same queue comes after step `i`. */
+function laterCall(steps: readonly Step[], i: number): boolean {
+  for (let j = i + 1; j < steps.length; j++)
+    if (steps[j]!.target === steps[i]!.target && QUEUE_CALLS.has(steps[j]!.op)) return true;
+  return false;
+}
+
+/**
+ * How a step's arguments differ from its change's form (graph.ts ARGS_FORM), or null: each
+ * field they carry is the form's field of that name, and a `whole` step carries every one.
+ */
+function unshownArgument(
+  step: Step,
+  change: Change,
+  selector: (shown: string[], sent: unknown) => string[],
+): string | null {
+  const carries = ARGS_FORM[step.op];
+  if (carries === 'none') return null;
+  const form = (carries === 'before' ? change.before : change.after) ?? {};
+  const args = step.args as Record<string, unknown>;
+  const shown = (v: unknown) => JSON.stringify(v)?.slice(0, 80) ?? 'nothing';
+  for (const field in args) {
+    // Its name is the target's, checked by argsAddress; absent members are not in the file.
+    if (field === 'name' || args[field] === undefined) continue;
+    // C4 is checked against a registration's data plane, which no form keeps.
+    if (field === 'data_plane' && step.op === 'register_cluster') continue;
+    if (form[field] === undefined)
+      return `sends ${field} ${shown(args[field])}, which its change does not show`;
+    const expected =
+      field === 'clusters' ? selector(form[field] as string[], args[field]) : form[field];
+    if (!sameJson(args[field], expected))
+      return `sends ${field} ${shown(args[field])}, but its change shows ${shown(expected)}`;
+  }
+  if (carries === 'whole')
+    for (const field in form)
+      if (form[field] !== undefined && args[field] === undefined)
+        return `sends no ${field}, but its change shows ${shown(form[field])}`;
   return null;
 }
 

@@ -8,8 +8,9 @@
  *      poolsync wrote, so what `show` renders is what `apply` runs;
  *   3. it names the control plane it was made for, and the plan schema (schemas/plan.schema.json),
  *      the one validator of the format, holds;
- *   4. every step is accounted for by the plan's changes (src/plan/steps.ts), which also refuses
- *      a plan whose unkeyed seal was recomputed after a step was slipped in.
+ *   4. every step is accounted for by the plan's changes, its arguments and their diff
+ *      (src/plan/steps.ts), which also refuses a plan whose unkeyed seal was recomputed after an
+ *      edit.
  */
 import { readFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -231,7 +232,7 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
   const unaccounted = unaccountedStep(plan);
   if (unaccounted !== null)
     throw new PlanFileError(
-      `${where} is refused: ${unaccounted}. A plan runs only steps its changes show; ${PLAN_AGAIN}`,
+      `${where} is refused: ${unaccounted}: the file was edited after poolsync made it (a plan runs only what its changes show, and an unkeyed seal can be made again); ${PLAN_AGAIN}`,
     );
   return plan;
 }

@@ -28,6 +28,27 @@ export function errorText(e: Pick<PlanError, 'code' | 'params' | 'message'>): st
   return (e.params && reasonText({ code: e.code, params: e.params })) ?? e.message ?? e.code;
 }
 
+/** How many errors a refused plan's message names (the count says the rest). */
+const NAMED_ERRORS = 20;
+
+/**
+ * Why a plan with errors is not applied: each error by its code, address and its words' first
+ * line (a plan file's errors carry words only), and what to do.
+ */
+export function planErrorsRefusal(
+  errors: readonly Pick<PlanError, 'code' | 'params' | 'message' | 'address' | 'location'>[],
+): string {
+  const named = errors.slice(0, NAMED_ERRORS).map((e) => {
+    const where = [e.code, e.location ?? e.address].filter(Boolean).join(' ');
+    return `  ${where}: ${errorText(e).split('\n')[0]}`;
+  });
+  if (errors.length > NAMED_ERRORS) named.push(`  … and ${errors.length - NAMED_ERRORS} more`);
+  return (
+    `the plan has ${errors.length} error(s); nothing was applied:\n${named.join('\n')}\n` +
+    'Fix each in the repository (or the guardrail it names) and plan again: a plan with errors is never applied'
+  );
+}
+
 type Words = (p: ReasonParams) => string;
 
 /** Where a destroy budget was read (plan/guardrails.ts BudgetSource). */

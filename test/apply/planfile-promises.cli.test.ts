@@ -1,0 +1,178 @@
+/**
+ * What a saved plan promises is checked from its own content and the inventory, not taken from
+ * its seal, which anyone can make again without POOLSYNC_PLAN_KEY (docs/plan.md, Sealed plan
+ * files): a step's arguments are its change's `after`, the diff `show` prints is that `after`,
+ * the destroy budget the inventory records binds `apply PLANFILE`, and a plan with errors is
+ * refused naming them. The example repository, the CLI in process, an embedded control plane.
+ */
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { Plan } from '../../src/model/plan.js';
+import { sealOf } from '../../src/render/plan-file.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempFolder } from '../support/temp-folder.js';
+
+const EXAMPLE = join(import.meta.dirname, '../../examples/config-repo');
+
+/** The example applied to a `file:` control plane of its own, and `poolsync` against it. */
+async function appliedExample(prefix: string, config?: string) {
+  const root = tempFolder(prefix);
+  const repo = join(root, 'repo');
+  cpSync(EXAMPLE, repo, { recursive: true });
+  if (config) writeFileSync(join(repo, 'poolsync.yaml'), config);
+  const cp = `file:${join(root, 'cp.json')}`;
+  const state = join(root, 'state');
+  // `show` reads no state.
+  const run = (...args: string[]) =>
+    runInProcess(args[0] === 'show' ? args : [...args, '--state-dir', state], {});
+  const applied = await run('apply', repo, '--control-plane', cp, '--auto-approve');
+  expect(applied.code, applied.stderr).toBe(0);
+  return { root, repo, cp, run };
+}
+
+/** `doc` with `edit` made and its unkeyed seal made again, as anyone can, written to `file`. */
+function resealed(file: string, edit: (doc: Plan) => void): void {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as Plan;
+  delete doc.seal;
+  edit(doc);
+  doc.seal = sealOf(doc as never, null);
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+async function queueOf(root: string, name: string) {
+  const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json'), readOnly: true });
+  try {
+    return await cp.getQueue(name);
+  } finally {
+    await cp.close();
+  }
+}
+
+const setting = (spec: string, field: string, value: string) =>
+  spec.replace(new RegExp(`^(  ${field}:).*$`, 'm'), `$1 ${value}`);
+
+describe(
+  'a saved plan whose unkeyed seal was made again after an edit',
+  { timeout: 300_000 },
+  () => {
+    it("a step's arguments edited away from its change are refused by show and apply, naming the step and the field; nothing is sent", async () => {
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-args-');
+      const batch = join(repo, 'queues/prod/batch.yaml');
+      writeFileSync(batch, setting(readFileSync(batch, 'utf8'), 'run_concurrency', '301'));
+      const created = readFileSync(batch, 'utf8').replace('name: batch', 'name: nightly');
+      writeFileSync(join(repo, 'queues/prod/nightly.yaml'), created);
+      const saved = join(root, 'p.json');
+      const planned = await run('plan', repo, '--control-plane', cp, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      const original = readFileSync(saved, 'utf8');
+
+      const step = (doc: Plan, op: string, target: string) =>
+        doc.steps.find((s) => s.op === op && s.target === target)!;
+      const args = (doc: Plan, op: string, target: string) =>
+        step(doc, op, target).args as unknown as Record<string, unknown>;
+      const edits: [string, (doc: Plan) => void, RegExp][] = [
+        [
+          'update run_concurrency',
+          (d) => void (args(d, 'update_queue', 'Queue/batch').run_concurrency = 9999),
+          /step s\d+ \(update_queue Queue\/batch\) sends run_concurrency 9999, but its change shows 301/,
+        ],
+        [
+          'create pool',
+          (d) => void (args(d, 'create_queue', 'Queue/nightly').pool = 'dev'),
+          /step s\d+ \(create_queue Queue\/nightly\) sends pool "dev", but its change shows "prod"/,
+        ],
+        [
+          'create clusters',
+          (d) => void (args(d, 'create_queue', 'Queue/nightly').clusters = ['prod-us-east-1']),
+          /\(create_queue Queue\/nightly\) sends clusters \["prod-us-east-1"\], but its change shows \["\*"\]/,
+        ],
+        [
+          'create run_concurrency',
+          (d) => void (args(d, 'create_queue', 'Queue/nightly').run_concurrency = 9999),
+          /\(create_queue Queue\/nightly\) sends run_concurrency 9999, but its change shows 301/,
+        ],
+        [
+          'a field dropped (read as the schema default)',
+          (d) => void delete args(d, 'create_queue', 'Queue/nightly').priority,
+          /\(create_queue Queue\/nightly\) sends priority "medium", but its change shows "min"/,
+        ],
+        [
+          "the step and the change's after, not its diff",
+          (d) => {
+            args(d, 'update_queue', 'Queue/batch').run_concurrency = 9999;
+            d.changes.find((c) => c.address === 'Queue/batch')!.after!.run_concurrency = 9999;
+          },
+          /the change of Queue\/batch shows run_concurrency becoming 301, but its after has 9999/,
+        ],
+        [
+          'the step, the after and its diff entry dropped',
+          (d) => {
+            args(d, 'update_queue', 'Queue/batch').run_concurrency = 9999;
+            const change = d.changes.find((c) => c.address === 'Queue/batch')!;
+            change.after!.run_concurrency = 9999;
+            change.diff = [];
+          },
+          /the change of Queue\/batch does not show run_concurrency \(300 → 9999\)/,
+        ],
+      ];
+      for (const [what, edit, refusal] of edits) {
+        writeFileSync(saved, original);
+        resealed(saved, edit);
+        const show = await run('show', saved);
+        expect([show.code, show.stdout], what).toEqual([1, '']);
+        expect(show.stderr, what).toMatch(refusal);
+        expect(show.stderr, what).toContain(`${saved} is refused`);
+        expect(show.stderr, what).toContain('edited after poolsync made it');
+        const apply = await run('apply', saved, '--control-plane', cp);
+        expect(apply.code, what).toBe(1);
+        expect(apply.stderr, what).toMatch(refusal);
+      }
+      expect((await queueOf(root, 'batch')).run_concurrency).toBe(300);
+      expect(await queueOf(root, 'nightly').catch(() => null)).toBeNull();
+
+      // The file as poolsync wrote it applies what it shows.
+      writeFileSync(saved, original);
+      const show = await run('show', saved);
+      expect(show.stdout).toContain('run_concurrency: 300 → 301');
+      const apply = await run('apply', saved, '--control-plane', cp);
+      expect(apply.code, apply.stderr).toBe(0);
+      expect((await queueOf(root, 'batch')).run_concurrency).toBe(301);
+    });
+
+    it("a plan over the inventory's destroy budget, its errors emptied, is refused by apply as planning refused it; unedited, apply names its errors", async () => {
+      const config =
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\nguardrails: {max_destroy: 1}\n';
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-budget-', config);
+      rmSync(join(repo, 'clusters/dev/dev-europe-west4.yaml'));
+      rmSync(join(repo, 'clusters/dev/dev-us-central1.yaml'));
+      const planned = await run('plan', repo, '--control-plane', cp, '--output', 'json');
+      expect(planned.code, planned.stderr).toBe(1);
+      const saved = join(root, 'pj.json');
+      writeFileSync(saved, planned.stdout);
+      const doc = JSON.parse(planned.stdout) as Plan;
+      expect(doc.errors.map((e) => e.code)).toEqual(['DESTROY_BUDGET']);
+      const budget = doc.errors[0]!.message!;
+
+      const emptied = join(root, 'pj2.json');
+      writeFileSync(emptied, planned.stdout);
+      resealed(emptied, (d) => void (d.errors = []));
+      const applied = await run('apply', emptied, '--control-plane', cp);
+      expect(applied.code).toBe(1);
+      expect(applied.stderr).toContain(`Error: ${emptied}: ${budget}`);
+      expect(applied.stderr).toContain('Nothing was applied.');
+      const refused = await run('apply', saved, '--control-plane', cp);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        `Error: the plan has 1 error(s); nothing was applied:\n  DESTROY_BUDGET: ${budget.split('\n')[0]}\n`,
+      );
+      expect(refused.stderr).toContain('plan again');
+
+      const live = await EmbeddedControlPlane.open({ path: join(root, 'cp.json'), readOnly: true });
+      const names = (await live.listClusters()).map((c) => c.name);
+      await live.close();
+      expect(names).toEqual(expect.arrayContaining(['dev-europe-west4', 'dev-us-central1']));
+    });
+  },
+);
