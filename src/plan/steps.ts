@@ -551,8 +551,9 @@ function misshownDiff(change: Change, undeleted: boolean): string | null {
     if (d.path !== 'state' && !sameJson(d.after ?? null, field ?? null))
       return `shows ${d.path} becoming ${shown(d.after)}, but its after has ${shown(field)}`;
   }
-  // An undeleted object's diff starts from its deleted self, which no form of the plan keeps.
-  if (undeleted && change.before === null) return null;
+  // An undeleted object's diff starts from its deleted self, one made by another object's step
+  // (C2, an undeleted cluster's queue) from what that step makes: no form of the plan keeps either.
+  if (change.before === null && (undeleted || change.caused_by)) return null;
   for (const d of diffForms(change.before, change.after))
     if (!change.diff.some((listed) => listed.path === d.path))
       return `does not show ${d.path} (${shown(d.before)} → ${shown(d.after)}), which its forms change`;
