@@ -19,7 +19,7 @@ import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
-import { adoptionLine, countsText, notMatchingLine, plural, SYMBOL } from './common.js';
+import { adoptionLine, adoptsOnly, countsText, notMatchingLine, plural, SYMBOL } from './common.js';
 import { countPlan, isSideEffect } from '../plan/counts.js';
 import { listAddresses } from './reasons.js';
 import { renderJsonParts } from './json.js';
@@ -28,11 +28,14 @@ import { runbookLines } from './runbook.js';
 import { renderTextParts } from './text.js';
 
 export function nothingToApply(plan: Plan): string {
-  return plan.summary.blocked
-    ? `No changes to apply: ${plural(plan.summary.blocked, 'blocked change')} cannot be applied (see the plan).`
-    : notMatchingLine(plan) !== null
-      ? `No changes to send. ${notMatchingLine(plan)}`
-      : 'No changes. The control plane matches the repository.';
+  const adopts = adoptsOnly(plan, 'recorded');
+  if (plan.summary.blocked)
+    return `No changes to apply: ${plural(plan.summary.blocked, 'blocked change')} cannot be applied (see the plan)${adopts === null ? '' : `; ${adopts}`}.`;
+  if (adopts !== null) return `Nothing was sent to the control plane, but ${adopts}.`;
+  const unpruned = notMatchingLine(plan);
+  return unpruned === null
+    ? 'No changes. The control plane matches the repository.'
+    : `No changes to send. ${unpruned}`;
 }
 
 /** What `daemon --quickstart` says once it listens (`token.made`: just made, shown this once). */

@@ -392,6 +392,20 @@ export function notMatchingLine(plan: Pick<Plan, 'changes'>): string | null {
 }
 
 /**
+ * A plan that sends nothing but adopts (docs/plan.md, Exit status): what its apply records,
+ * never "No changes", which CI reads as nothing to apply. Null when it adopts nothing.
+ */
+export function adoptsOnly(
+  plan: Pick<Plan, 'inventory'>,
+  tense: 'records' | 'recorded',
+): string | null {
+  const n = plan.inventory?.adopts?.length ?? 0;
+  if (n === 0) return null;
+  const said = tense === 'records' ? ' (Adopts, below)' : '';
+  return `the apply ${tense} ${plural(n, 'object')} as this repository's${said}`;
+}
+
+/**
  * What the apply takes over (docs/plan.md, Prune by inventory): said, as Terraform says "will be
  * imported", since no change shows it and prune later deletes what it adopts.
  */

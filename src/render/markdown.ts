@@ -14,6 +14,7 @@ import { policyVerdict, type PolicyReport } from '../model/policy.js';
 import { countPlan } from '../plan/counts.js';
 import { destructiveChanges } from '../plan/hold.js';
 import {
+  adoptsOnly,
   capabilitiesOn,
   capabilitySteps,
   causeText,
@@ -171,11 +172,13 @@ function headLines(plan: Plan, rendered: RenderedFilesNote | undefined): string[
       ? `**${closingLine(plan)}**`
       : plan.errors.length > 0
         ? '**Plan failed:** see its errors below.'
-        : notMatchingLine(plan)
-          ? `**No changes to send.** ${markdownText(notMatchingLine(plan)!)}`
-          : rendered
-            ? nothingToSendLine(rendered)
-            : '**No changes.** The control plane matches the repository.',
+        : !rendered && adoptsOnly(plan, 'records') !== null
+          ? `**Nothing to send to the control plane,** but ${adoptsOnly(plan, 'records')}.`
+          : notMatchingLine(plan)
+            ? `**No changes to send.** ${markdownText(notMatchingLine(plan)!)}`
+            : rendered
+              ? nothingToSendLine(rendered)
+              : '**No changes.** The control plane matches the repository.',
   ];
   const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
   for (const line of [...footnotes(plan), ...header]) head.push('', line);
@@ -467,7 +470,10 @@ export function mergeLine(plan: Plan, merge?: MergeFacts, policies?: PolicyRepor
   const n = c.create + c.update + c.replace + c.delete;
   if (plan.errors.length > 0 && !heldByBudget(plan, merge))
     return '**Merging** applies nothing while the plan fails: fix the errors above and push again.';
-  if (n === 0) return '**Merging** changes nothing on the control plane.';
+  if (n === 0) {
+    const adopts = adoptsOnly(plan, 'records');
+    return `**Merging** changes nothing on the control plane${adopts === null ? '' : `, but ${adopts}`}.`;
+  }
   // docs/policies.md: a denied run waits for an owner's approval; one not evaluated fails.
   const verdict = policies ? policyVerdict(policies) : 'pass';
   if (verdict === 'error')

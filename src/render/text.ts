@@ -8,6 +8,7 @@ import {
   Pieces,
   SYMBOL,
   addFieldText,
+  adoptsOnly,
   capabilitiesOn,
   capabilitySteps,
   causeText,
@@ -145,6 +146,9 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
 
 function noChangesLine(plan: Plan, opts: TextOptions, paint: Paint): string {
   const rendered = opts.renderedFiles ?? [];
+  const adopts = adoptsOnly(plan, 'records');
+  if (rendered.length === 0 && adopts !== null)
+    return `${paint('bold', 'Nothing to send to the control plane,')} but ${adopts}.`;
   const unpruned = notMatchingLine(plan);
   if (unpruned !== null) return paint('bold', 'No changes to send.') + ' ' + unpruned;
   if (rendered.length === 0)

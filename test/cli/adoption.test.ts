@@ -105,28 +105,43 @@ describe.each(TARGETS.map(([name, make]) => ({ name, make })))('on $name', ({ ma
     await target.handMade('team-x', 'gpu');
     writeFileSync(join(repo, 'clusters-team-x.yaml'), cluster('team-x'));
 
-    const text = await cli('plan', repo);
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain('No changes. The control plane matches the repository.');
+    // Something to do (exit 2), never "No changes": CI that applies on 2 alone must adopt.
+    const text = await cli('plan', repo, '--detailed-exitcode');
+    expect(text.code, text.stderr).toBe(2);
+    expect(text.stdout).not.toContain('No changes');
+    expect(text.stdout).toContain(
+      "Nothing to send to the control plane, but the apply records 1 object as this repository's (Adopts, below).",
+    );
     expect(text.stdout.split('\n')).toContain(ADOPTS);
-    const json = await cli('plan', repo, '--output', 'json');
-    expect(json.code, json.stderr).toBe(0);
+    const json = await cli('plan', repo, '--output', 'json', '--detailed-exitcode');
+    expect(json.code, json.stderr).toBe(2);
     expect((JSON.parse(json.stdout) as Plan).inventory).toMatchObject({
       found: true,
       repository: repo,
       adopts: ['Cluster/team-x'],
     });
     expect(json.stderr).toBe(`${ADOPTS}\n`);
-    const markdown = await cli('plan', repo, '--output', 'markdown');
+    const markdown = await cli('plan', repo, '--output', 'markdown', '--detailed-exitcode');
+    expect(markdown.code, markdown.stderr).toBe(2);
     expect(markdown.stdout).toContain(`\n${ADOPTS}\n`);
+    expect(markdown.stdout).not.toContain('No changes');
+    expect(markdown.stdout).toContain(
+      "**Merging** changes nothing on the control plane, but the apply records 1 object as this repository's",
+    );
 
     const applied = await cli('apply', repo, '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout.split('\n')).toContain(ADOPTS);
+    expect(applied.stdout).toContain(
+      "Nothing was sent to the control plane, but the apply recorded 1 object as this repository's.",
+    );
     // Recorded: the next plan adopts nothing, and removing the manifest deletes it, as said.
     const after = await cli('plan', repo, '--output', 'json');
     expect((JSON.parse(after.stdout) as Plan).inventory?.adopts).toBeUndefined();
-    expect((await cli('plan', repo)).stdout).not.toContain('Adopts');
+    const settled = await cli('plan', repo, '--detailed-exitcode');
+    expect(settled.code, settled.stderr).toBe(0);
+    expect(settled.stdout).toContain('No changes. The control plane matches the repository.');
+    expect(settled.stdout).not.toContain('Adopts');
     writeFileSync(join(repo, 'clusters-team-x.yaml'), '');
     const dropped = await cli('plan', repo);
     expect(dropped.stdout).toContain('- Cluster/team-x');

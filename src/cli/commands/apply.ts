@@ -249,9 +249,10 @@ async function applyTo(
       },
     });
     if (result === null) {
-      // The rendered plan already says "No changes." when nothing is blocked either.
+      // The rendered plan already says "No changes." when nothing is blocked or adopted either.
       if (json) await writeParts(io.stdout, applyJsonParts(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan)) out(nothingToApply(plan));
+      else if (target.kind === 'file' || !hasNoChanges(plan) || plan.inventory?.adopts?.length)
+        out(nothingToApply(plan));
       remind();
       return 0;
     }
