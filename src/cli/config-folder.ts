@@ -92,7 +92,7 @@ export async function requireConfigFolder(
     );
   const below = await lookBelow(dir);
   if (below.repositories.length > 0) {
-    const named = below.repositories.map((r) => shown + r.slice(dir.length));
+    const named = below.repositories.map((r) => join(shown, relative(dir, r)));
     throw new UserError(
       `${shown} is not a poolsync config repository, but folders below it are: ${named.join(', ')}; point poolsync at one of them (e.g. \`poolsync ${way} ${shellQuote(named[0]!)}\`).`,
     );

@@ -178,6 +178,17 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     }
   });
 
+  it('the folders below `.` and `./` are named whole, as a path from the working folder', async () => {
+    const examples = join(REPO_ROOT, 'examples');
+    for (const dir of [[], ['.'], ['./']]) {
+      const r = await runInProcess(['validate', ...dir], {}, examples);
+      expect(r.code, dir.join()).toBe(1);
+      expect(r.stderr, dir.join()).toBe(
+        `Error: ${dir[0] ?? '.'} is not a poolsync config repository, but folders below it are: config-repo, environments, flyte-oss, three-backends, union-self-managed; point poolsync at one of them (e.g. \`poolsync validate config-repo\`).\n`,
+      );
+    }
+  });
+
   it('a code project without poolsync.yaml is one error with the way out, not one per YAML file', async () => {
     const code = join(tmp, 'code');
     mkdirSync(join(code, 'test'), { recursive: true });
