@@ -10,6 +10,16 @@ import { COMMANDS, type Command } from './define.js';
 import { commandNamed } from './usage-error.js';
 
 export function endOfOptions(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const line = positionalsAfterEnd(argv, env);
+  // yargs turns a lone "-" into an empty positional (`show -` said "plan file  does not exist").
+  if (line.includes('-'))
+    throw new UserError(
+      '"-" names no file or folder: poolsync reads no plan or folder from stdin; name the file or folder (a file named - is ./-)',
+    );
+  return line;
+}
+
+function positionalsAfterEnd(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
   const end = argv.indexOf('--');
   if (end < 0) return [...argv];
   const before = argv.slice(0, end);

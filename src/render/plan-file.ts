@@ -13,13 +13,18 @@
  *      edit.
  */
 import { readFileSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Class, ValidateFunction } from 'ajv/dist/2020.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
 import { unaccountedStep } from '../plan/steps.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
-import { readUserFile, readUserFileInChunks, writeTextParts } from '../util/safe-file.js';
+import {
+  entryKind,
+  readUserFile,
+  readUserFileInChunks,
+  writeTextParts,
+} from '../util/safe-file.js';
 import { IndentedJsonReader } from '../util/indented-json.js';
 import { LARGE_INPUT_BYTES, largeInputLoaded, largeInputRead } from '../util/heap-growth.js';
 import { jsonParts } from '../util/json-parts.js';
@@ -89,7 +94,7 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
  * creates (223 MB), and a part joined to the next is copied again (issue 79).
  */
 export async function writePlanFile(path: string, plan: Plan, key: PlanKey): Promise<void> {
-  await refuseWritingOver(path);
+  await refusePlanOut(path);
   const file = await open(path, 'w');
   try {
     await writeTextParts(file, planFileParts(plan, key));
@@ -102,13 +107,24 @@ export async function writePlanFile(path: string, plan: Plan, key: PlanKey): Pro
 const PLAN_HEAD = /^\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"desired_fingerprint"\s*:/;
 
 /**
- * Only a plan file (re-planned to the same path) or an empty one (`mktemp`) is written over:
- * `--out` naming the control plane's state file replaced its snapshot.
+ * `plan --out`, checked before planning and again as it writes: a plan is saved only to a
+ * regular file, the only kind `show` and `apply` read (`--out /dev/null` saved nothing to apply,
+ * `--out /dev/stdout` wrote into whatever stdout was), never through a link. Only a plan file
+ * (re-planned to the same path) or an empty one (`mktemp`) is written over: `--out` naming the
+ * control plane's state file replaced its snapshot.
  */
-async function refuseWritingOver(path: string): Promise<void> {
-  const found = await stat(path).catch(() => null);
-  // Not there, or not a regular file (a pipe, /dev/stdout): written to as before.
-  if (!found?.isFile() || found.size === 0) return;
+export async function refusePlanOut(path: string): Promise<void> {
+  const elsewhere = 'name a file (the plan on stdout is `--output json`, sealed as a plan file is)';
+  if (path === '-')
+    throw new PlanFileError(`--out - names no file: a plan is saved only to a file; ${elsewhere}`);
+  const found = await lstat(path).catch(() => null);
+  if (found === null) return;
+  const kind = entryKind(found);
+  if (kind !== null)
+    throw new PlanFileError(
+      `--out ${path} is a ${kind}, not a regular file: a plan is saved only to a regular file, which \`poolsync apply\` reads back, never through a link; ${elsewhere}`,
+    );
+  if (found.size === 0) return;
   const file = await open(path, 'r');
   const head = Buffer.alloc(512);
   try {

@@ -1,8 +1,8 @@
 /**
  * Issue 38, item 12: `show` and `apply PLANFILE` read the plan file a user names through the
  * bounded, regular-files-only read (util/safe-file.ts readUserFile): /dev/zero was read without
- * limit and a FIFO hung the command. Each is now one line, exit 1, at once; `apply` refuses
- * anything but a folder or a regular file before opening it.
+ * limit and a FIFO hung the command. Each is now one line, exit 1, at once, and `apply` of
+ * anything but a folder says what `show` says.
  */
 import { execFileSync } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
@@ -34,11 +34,14 @@ describe('show and apply of a plan file that is not a regular file', () => {
         expect.stringContaining(`cannot read plan file ${path}: ${why}`),
       ]);
     }
-    // apply takes a folder or a plan file: anything else is refused before it is opened.
-    for (const [path] of cases.slice(0, 3)) {
+    // apply takes a folder or a plan file: anything else is a plan file its reader refuses, in
+    // show's words.
+    for (const [path, why] of cases.slice(0, 3)) {
       const r = await runCli(['apply', path, '--control-plane', 'file:']);
       expect([path, r.code]).toEqual([path, 1]);
-      expect(r.stderr).toBe(`Error: ${path} is neither a folder nor a file\n`);
+      expect(r.stderr).toBe(
+        `Error: cannot read plan file ${path}: ${why}; save a plan with \`poolsync plan --out FILE\`\n`,
+      );
     }
   }, 120_000);
 });

@@ -97,4 +97,21 @@ describe('poolsync with words after --', () => {
       stderr: 'Error: Unexpected argument "extra".\nRun `poolsync plan --help` for the options.\n',
     });
   });
+
+  it('refuses "-", which yargs made an empty name (`show -`) or dropped (`apply -` planned .)', async () => {
+    const root = tempFolder('poolsync-dash-');
+    cpSync(join(REPO_ROOT, 'examples/config-repo'), join(root, 'repo'), { recursive: true });
+    const said =
+      'Error: "-" names no file or folder: poolsync reads no plan or folder from stdin; name the file or folder (a file named - is ./-)\n';
+    const cp = ['--control-plane', `file:${join(root, 'cp.json')}`];
+    for (const args of [
+      ['show', '-'],
+      ['apply', '-', ...cp],
+      ['apply', ...cp, '--', '-'],
+      ['plan', '-', ...cp],
+    ]) {
+      const r = await runInProcess(args, { ...ENV, HOME: root }, join(root, 'repo'));
+      expect([args, r]).toEqual([args, { code: 1, stdout: '', stderr: said }]);
+    }
+  });
 });

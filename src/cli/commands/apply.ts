@@ -342,8 +342,8 @@ async function openTarget(
         : `cannot read ${path}: ${err.message}`,
     );
   });
-  if (st.isFile()) return { kind: 'file', path };
-  if (!st.isDirectory()) throw new UserError(`${path} is neither a folder nor a file`);
+  // Anything but a folder is a plan file: its reader refuses a FIFO or a device, as `show` does.
+  if (!st.isDirectory()) return { kind: 'file', path };
   const note = await requireConfigFolder(path, 'apply', shown);
   if (note !== null) io.stderr.write(note);
   return { kind: 'dir', path };

@@ -18,6 +18,7 @@ import { describeFailure, readRepoFile, writeRepoFile, writeWords } from '../../
 import { cleanCommit, planRun, refreshRun, type PlanOutcome } from '../../ops/plan-run.js';
 import {
   PlanFileError,
+  refusePlanOut,
   planFileParts,
   writePlanFile,
   type PlanKey,
@@ -170,7 +171,12 @@ async function planShown(
       throw new UserError(`--refresh-only shows drift only: it cannot be combined with --${other}`);
     return refreshOnly(args, target, io);
   }
-  if (args.out !== undefined) await refuseOutAsManifest(args.out, args.dir, args.shown ?? args.dir);
+  if (args.out !== undefined) {
+    await refusePlanOut(args.out).catch((err: unknown) => {
+      throw err instanceof PlanFileError ? new UserError(err.message) : err;
+    });
+    await refuseOutAsManifest(args.out, args.dir, args.shown ?? args.dir);
+  }
   const { result, key } = await planOf(args, target, io);
   if (result.kind === 'unreadable') throw result.error;
   const outcomes = args.comment === undefined ? null : await import('../../vcs/publish.js');
