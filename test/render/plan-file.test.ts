@@ -3,13 +3,15 @@
  * exactly what poolsync wrote — every value of the document, edited, is refused — and when
  * every step is accounted for by the plan's changes.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { renderJson } from '../../src/render/json.js';
 import {
+  MAX_PLAN_BYTES,
+  MAX_PLAN_DEPTH,
   PlanFileError,
   parsePlanFile,
   planFileParts,
@@ -275,6 +277,42 @@ describe('plan files', () => {
       );
       await expect(readPlanFile(join(dir, 'missing.json'), { key: null })).rejects.toThrow(
         /plan file .*missing\.json does not exist/,
+      );
+    });
+
+    it('read with a byte-order mark before them (an editor saved it so), sealed over what follows it', async () => {
+      const file = join(dir, 'bom.json');
+      for (const key of [null, KEY]) {
+        const sealed = written(plan, key);
+        await writeFile(file, `\ufeff${sealed}`);
+        expect(await readPlanFile(file, { key })).toEqual(read(sealed, key));
+        // Written over by the next plan --out, as the plan file it is.
+        await writePlanFile(file, plan, key);
+        expect(await readFile(file, 'utf8')).toBe(sealed);
+      }
+      // The mark is no licence for an edit: what follows it is verified as before.
+      await writeFile(file, `\ufeff${text.replace('"create": ', '"create": 1')}`);
+      await expect(readPlanFile(file, { key: null })).rejects.toThrow(/was changed|is not/);
+    });
+
+    it('refuse a file over the bound, and nesting no plan has, in one line with the bound', async () => {
+      const deep = join(dir, 'deep.json');
+      // 30 MB of `[` took 11 s and 1.4 GB in JSON.parse: refused by the bytes' depth first.
+      await writeFile(deep, Buffer.alloc(30_000_000, '['));
+      await expect(readPlanFile(deep, { key: null })).rejects.toThrow(
+        `${deep} is not a plan: its JSON nests deeper than ${MAX_PLAN_DEPTH} levels (a plan nests under 10); save a plan with \`poolsync plan --out FILE\``,
+      );
+      // Brackets inside strings are no nesting; 64 levels of it are read (and refused as no plan).
+      await writeFile(
+        deep,
+        `{"x": "${'['.repeat(100)}\\"${'{'.repeat(100)}", "y": ${'['.repeat(63)}${']'.repeat(63)}}`,
+      );
+      await expect(readPlanFile(deep, { key: null })).rejects.toThrow(/has no format_version/);
+      const huge = join(dir, 'huge.json');
+      await writeFile(huge, '');
+      await truncate(huge, MAX_PLAN_BYTES + 1);
+      await expect(readPlanFile(huge, { key: null })).rejects.toThrow(
+        `${huge} is not a plan: it is ${MAX_PLAN_BYTES + 1} bytes, more than a plan file's bound of ${MAX_PLAN_BYTES} bytes (500 MiB; 100,000 creates are 223 MB); save a plan with \`poolsync plan --out FILE\``,
       );
     });
   });
