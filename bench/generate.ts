@@ -6,7 +6,8 @@
  *   node --import tsx bench/generate.ts --objects 10000 --out /tmp/org \
  *       --control-plane file:/tmp/org-cp.json [--drift]
  *
- * A token for an HTTP control plane comes from env POOLSYNC_TOKEN, never a flag.
+ * A token for an HTTP control plane is read as poolsync reads it (resolveToken): --token-file,
+ * else env POOLSYNC_TOKEN_FILE, else env POOLSYNC_TOKEN; never a flag's value.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { commitAll } from './lib/git.js';
 import { seedControlPlane, type SeedOptions } from './lib/seed.js';
 import { EmbeddedControlPlane } from '../src/controlplane/embedded/embedded.js';
-import { openControlPlane } from '../src/controlplane/open.js';
+import { openControlPlane, resolveToken } from '../src/controlplane/open.js';
 import { declaredDataPlane, driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
 import { writeRepository } from './lib/yaml-writer.js';
 
@@ -32,6 +33,8 @@ const USAGE = `Usage: node --import tsx bench/generate.ts --objects N --out DIR 
   --control-plane URL  also seed this control plane (file:PATH or http(s)://URL)
   --drift              seed a drifted copy: 10% of queues changed, 0.5% of clusters moved
   --concurrency N      control-plane calls in flight while seeding (default 16)
+  --token-file FILE    the token of an http(s):// control plane (else env POOLSYNC_TOKEN_FILE,
+                       else POOLSYNC_TOKEN)
 `;
 
 async function cli(argv: string[]): Promise<number> {
@@ -47,6 +50,7 @@ async function cli(argv: string[]): Promise<number> {
         'control-plane': { type: 'string' },
         drift: { type: 'boolean', default: false },
         concurrency: { type: 'string', default: '16' },
+        'token-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -93,7 +97,7 @@ async function cli(argv: string[]): Promise<number> {
         `  drift: ${s.queuesChanged} queues changed, ${s.clustersMoved} clusters moved, ${s.selectorsPruned} selectors pruned\n`,
       );
     }
-    const token = process.env.POOLSYNC_TOKEN;
+    const token = await resolveToken(values['token-file'], url, null, process.env);
     // Seeding creates the state on purpose, its folder included.
     const cp = await openControlPlane(url, { ...(token ? { token } : {}), createFolder: true });
     try {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { readLiveState } from '../../src/controlplane/types.js';
 import { generateScaleModel } from '../../bench/lib/scale.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -90,4 +91,44 @@ describe('generated repository', () => {
     );
     expect((err as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('seeds a control plane that asks for a token with the one POOLSYNC_TOKEN_FILE or --token-file names', async () => {
+    const served = await servedControlPlane({ token: 'bench-token-0123456789abcdef' });
+    const dir = await tempDir();
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, 'bench-token-0123456789abcdef\n');
+    const { POOLSYNC_TOKEN: _t, POOLSYNC_TOKEN_FILE: _f, ...env } = process.env;
+    const generate = (vars: NodeJS.ProcessEnv, ...flags: string[]) =>
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'bench/generate.ts',
+          '--objects',
+          '20',
+          '--no-git',
+          '--out',
+          join(dir, 'org'),
+          '--control-plane',
+          served.url,
+          ...flags,
+        ],
+        { cwd: process.cwd(), env: { ...env, ...vars } },
+      );
+    const seeded = await generate({ POOLSYNC_TOKEN_FILE: tokenFile });
+    expect(seeded.stdout).toContain(`seeded ${served.url} with`);
+    expect((await served.embedded.listPools()).length).toBeGreaterThan(0);
+    // The flag, with no variable set, into a second plane (the first holds the objects now).
+    const other = await servedControlPlane({ token: 'bench-token-0123456789abcdef' });
+    const flagged = await generate({}, '--control-plane', other.url, '--token-file', tokenFile);
+    expect(flagged.stdout).toContain(`seeded ${other.url} with`);
+    // None given: the server's refusal says where a token comes from, no stack trace.
+    const none = await generate({}).catch((e: { code: number; stderr: string }) => e);
+    expect(none).toMatchObject({ code: 1 });
+    expect((none as { stderr: string }).stderr).toContain(
+      'set POOLSYNC_TOKEN (or POOLSYNC_TOKEN_FILE), or pass --token-file FILE',
+    );
+    expect((none as { stderr: string }).stderr).not.toMatch(/\n\s+at /);
+  }, 120_000);
 });
