@@ -12,7 +12,7 @@ import {
 import { formatCapabilities, sameCapabilities } from '../model/capabilities.js';
 import type { Capabilities } from '../model/common.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { Plan } from '../model/plan.js';
+import { isActionable, type Plan } from '../model/plan.js';
 import { liveFingerprint, settingsOfPlan } from '../plan/fingerprint.js';
 import { sameObjects } from '../incremental/plan-reuse.js';
 import { liveChanges, type LiveChanges } from '../plan/live-changes.js';
@@ -70,6 +70,11 @@ export function stalePlanError(path: string, plan: Plan, stale: Staleness): Stal
           `the control plane now has ${formatCapabilities(stale.now)}. Nothing was applied; run \`poolsync plan\` again`,
       );
     case 'live_state':
+      if (stale.changed.applied)
+        return new StalePlanError(
+          stale,
+          `stale plan: ${path} was already applied: the control plane shows its changes made (${changedList(madeBy(plan))}) and poolsync's inventory records them, and nothing else changed since it was made (or the same changes were made another way). Nothing was applied; run \`poolsync plan\` to see what is left to do`,
+        );
       return new StalePlanError(
         stale,
         `stale plan: the control plane changed since ${path} was made: ${changedWords(stale.changed)} ` +
@@ -101,9 +106,7 @@ export function changedWhileAsked(plan: Plan, stale: Staleness): StalePlanError 
  */
 export function changedWords(changed: LiveChanges): string {
   const { addresses, states, fields, appeared, gone, deleted, inventory } = changed;
-  const list = (xs: string[], word = (x: string) => x) =>
-    xs.slice(0, NAMED).map(word).join(', ') +
-    (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '');
+  const list = changedList;
   const parts: string[] = [];
   if (addresses.length > 0) {
     const named = (a: string) => {
@@ -142,6 +145,18 @@ export function changedWords(changed: LiveChanges): string {
   return parts.length > 0
     ? parts.join('; ')
     : 'no object the plan shows differs; a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)';
+}
+
+/** The addresses `plan` changes, sorted. */
+const madeBy = (plan: Plan): string[] =>
+  [...new Set(plan.changes.filter((c) => isActionable(c.action)).map((c) => c.address))].sort();
+
+/** The first NAMED of `xs`, each as `word` says it, and how many more. */
+function changedList(xs: string[], word = (x: string) => x): string {
+  return (
+    xs.slice(0, NAMED).map(word).join(', ') +
+    (xs.length > NAMED ? ` and ${xs.length - NAMED} more` : '')
+  );
 }
 
 /** Which of the addresses the inventory no longer records `state forget` took out. */

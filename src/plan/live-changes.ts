@@ -12,7 +12,7 @@ import {
 } from '../model/common.js';
 import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
 import type { LiveQueue, LiveState, QueueState } from '../model/live.js';
-import type { FieldDiff, Plan } from '../model/plan.js';
+import { isActionable, type FieldDiff, type Plan } from '../model/plan.js';
 import { isDeepStrictEqual } from 'node:util';
 import { KeyTexts, liveFingerprint } from './fingerprint.js';
 import {
@@ -50,6 +50,8 @@ export interface LiveChanges {
     | 'changed'
     | 'maybe'
     | null;
+  /** Every change the plan shows is made, and nothing else moved: it was applied already. */
+  applied?: true;
 }
 
 /** A queue's serving state as the live fingerprint keys it: draining and drained are one. */
@@ -94,24 +96,44 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
     // A gone object whose name a soft delete keeps reserved is said to be soft-deleted.
     const reserved = deletedAddresses(live);
     const deleted = [...differ].filter((a) => was.get(a) && !now.has(a) && reserved.has(a));
-    return {
+    return withApplied(plan, now, {
       addresses: [...differ].sort(),
       ...found,
       ...(deleted.length > 0 ? { deleted } : {}),
       inventory: maybe ? 'maybe' : null,
-    };
+    });
   }
   const states = stateChanges(then.queues, live.queues);
   for (const a of Object.keys(states)) differ.add(a);
   const deleted = deletedSince(then, live);
   for (const a of deleted) differ.add(a);
-  return {
+  return withApplied(plan, now, {
     addresses: [...differ].sort(),
     ...(Object.keys(states).length > 0 ? { states } : {}),
     ...found,
     ...(deleted.length > 0 ? { deleted } : {}),
     inventory: inventoryChange(plan, then, live),
-  };
+  });
+}
+
+/**
+ * `changed`, marked `applied` when the live state shows every change of `plan` made (each object
+ * as its `after`) and nothing else moved, in the objects or the inventory: a saved plan applied
+ * a second time, whose refusal says so rather than read as an apply cut short.
+ */
+function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): LiveChanges {
+  const made = plan.changes.filter((c) => isActionable(c.action));
+  const touched = new Set(made.map((c) => c.address));
+  const { inventory } = changed;
+  const applied =
+    made.length > 0 &&
+    changed.addresses.every((a) => touched.has(a)) &&
+    made.every((c) => isDeepStrictEqual(now.get(c.address) ?? null, c.after)) &&
+    (inventory === null ||
+      (typeof inventory === 'object' &&
+        inventory.added.every((a) => touched.has(a)) &&
+        inventory.removed.every((a) => touched.has(a))));
+  return applied ? { ...changed, applied } : changed;
 }
 
 /** Each soft-deleted object's address (`soft_delete`), by the list it is in. */

@@ -1,0 +1,64 @@
+/**
+ * A saved plan applied a second time (docs/apply.md#saved-plans-and-staleness): its changes are
+ * all made and nothing else moved, so the refusal says it was already applied, not that an apply
+ * did not finish (`it now records Queue/newq (an apply that did not finish …)`). A plan whose
+ * control plane also moved otherwise is stale in the usual words. In process.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runInProcess } from '../support/memory-io.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+
+const spec = (q0: number, extra: RepoSpec['queues'] = {}): RepoSpec => ({
+  prune: true,
+  pools: ['p'],
+  clusters: { c1: 'p' },
+  queues: {
+    q0: { pool: 'p', clusters: ['c1'], run_concurrency: q0 },
+    ...extra,
+  },
+});
+
+describe('a saved plan applied again', () => {
+  it('says it was already applied when its changes are all made and nothing else moved', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const cli = (...args: string[]) =>
+      runInProcess(
+        [...args, '--control-plane', `file:${join(root, 'cp.json')}`],
+        { HOME: root },
+        root,
+      );
+    await writeRepo(repo, spec(5));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    // An update and a create.
+    await writeRepo(repo, spec(7, { newq: { pool: 'p', clusters: ['c1'] } }));
+    const saved = join(root, 'p.json');
+    expect((await cli('plan', repo, '--out', saved)).code).toBe(0);
+    const first = await cli('apply', saved, '--auto-approve');
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const again = await cli('apply', saved, '--auto-approve');
+    expect(again).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error: stale plan: ${saved} was already applied: the control plane shows its changes made (Queue/newq, Queue/q0) and poolsync's inventory records them, and nothing else changed since it was made (or the same changes were made another way). Nothing was applied; run \`poolsync plan\` to see what is left to do\n`,
+    });
+
+    // Applied, then another apply changed more: stale, in the usual words.
+    await writeRepo(repo, spec(9, { newq: { pool: 'p', clusters: ['c1'] } }));
+    const next = join(root, 'next.json');
+    expect((await cli('plan', repo, '--out', next)).code).toBe(0);
+    expect((await cli('apply', next, '--auto-approve')).code).toBe(0);
+    await writeRepo(repo, spec(9, { newq: { pool: 'p', clusters: ['c1'], run_concurrency: 3 } }));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    const moved = await cli('apply', next, '--auto-approve');
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toMatch(
+      new RegExp(
+        `^Error: stale plan: the control plane changed since ${next.replace(/\./g, '\\.')} was made: 2 objects differ from the plan: Queue/newq \\(run_concurrency`,
+      ),
+    );
+    expect(moved.stderr).not.toContain('already applied');
+  }, 120_000);
+});
