@@ -48,7 +48,7 @@ import {
   type TargetRow,
 } from './lib/rows.js';
 import { driftModel, generateScaleModel, type ScaleModel } from './lib/scale.js';
-import { seedStateFile } from './lib/seed.js';
+import { recordSeeded, seedStateFile } from './lib/seed.js';
 import { terraformVersion } from './lib/terraform.js';
 import { terraformRows } from './lib/terraform-rows.js';
 import { writeRepository } from './lib/yaml-writer.js';
@@ -158,6 +158,7 @@ class Bench implements Sink {
     const noopState = join(dir, 'cp-noop', 'state.json');
     const driftState = join(dir, 'cp-drift', 'state.json');
     await seedFile(noopState, model);
+    await recordSeeded(this.poolsync, repo, noopState);
     const drift = driftModel(model);
     await seedFile(driftState, drift.model);
     const slowRuns = n >= 10_000 ? this.o.slowRuns : this.o.runs;

@@ -7,6 +7,7 @@ import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { partOf, type ControlPlane } from '../../src/controlplane/types.js';
+import type { RunPoolsync } from './rows.js';
 import { declaredDataPlane, type ScaleModel } from './scale.js';
 
 export interface SeedOptions {
@@ -146,11 +147,29 @@ export async function seedStateFile(path: string, model: ScaleModel): Promise<vo
 export async function copyStateFile(from: string, to: string): Promise<void> {
   await mkdir(dirname(to), { recursive: true });
   await copyFile(from, to);
-  try {
-    await copyFile(`${from}.journal`, `${to}.journal`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    // No journal: the snapshot is the whole state; a journal left at `to` would be replayed.
-    await rm(`${to}.journal`, { force: true });
-  }
+  // And poolsync's records beside it (recordSeeded): without them every object is adopted again.
+  for (const beside of ['.journal', '.inventory.json', '.last-applied.json'])
+    try {
+      await copyFile(`${from}${beside}`, `${to}${beside}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // None: the snapshot is the whole state; a journal left at `to` would be replayed.
+      await rm(`${to}${beside}`, { force: true });
+    }
+}
+
+/**
+ * The seeded state as an apply of `repo` leaves it: its objects recorded in poolsync's inventory
+ * as the repository's, so a plan of `repo` over it has nothing to do, not even an adoption
+ * (`--detailed-exitcode` 0). Seeding writes the objects alone.
+ */
+export async function recordSeeded(poolsync: RunPoolsync, repo: string, state: string) {
+  await poolsync([
+    'apply',
+    repo,
+    '--control-plane',
+    `file:${state}`,
+    '--auto-approve',
+    '--no-color',
+  ]);
 }

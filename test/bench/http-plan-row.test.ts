@@ -1,7 +1,8 @@
 /**
  * The bench rows that run on a copy of the converged seeded state: the copy must be the same
- * state (snapshot and journal), or `plan --detailed-exitcode` over the served copy exits 2 and
- * `npm run bench` stops at its HTTP plan row (it did at N = 100).
+ * state (snapshot, journal and poolsync's inventory), or `plan --detailed-exitcode` over the
+ * served copy exits 2 and `npm run bench` stops at its HTTP plan row (it did at N = 100; and
+ * once an adopting plan exited 2, a state seeded without an inventory did too).
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,14 @@ import type { Cli } from '../../bench/lib/cli.js';
 import { commitAll } from '../../bench/lib/git.js';
 import { httpPlanRow } from '../../bench/lib/http-plan-rows.js';
 import { runProcess } from '../../bench/lib/measure.js';
-import { parseOptions, type Row, type SizeContext } from '../../bench/lib/rows.js';
+import {
+  parseOptions,
+  type Row,
+  type RunPoolsync,
+  type SizeContext,
+} from '../../bench/lib/rows.js';
 import { generateScaleModel } from '../../bench/lib/scale.js';
-import { copyStateFile, seedStateFile } from '../../bench/lib/seed.js';
+import { copyStateFile, recordSeeded, seedStateFile } from '../../bench/lib/seed.js';
 import { writeRepository } from '../../bench/lib/yaml-writer.js';
 
 const dirs: string[] = [];
@@ -61,6 +67,9 @@ describe('bench rows on a copy of the seeded state', () => {
       prefix: ['--import', 'tsx', resolve('src/cli/main.ts')],
       label: 'tsx',
     };
+    const poolsync: RunPoolsync = (args, options = {}) =>
+      runProcess(cli.command, [...cli.prefix, ...args], options);
+    await recordSeeded(poolsync, repo, noopState);
     const rows: Row[] = [];
     const ctx: SizeContext = {
       o: parseOptions(['--sizes', '100', '--runs', '1', '--latency', '1']),
@@ -72,7 +81,7 @@ describe('bench rows on a copy of the seeded state', () => {
       repo,
       noopState,
       // As run.ts: --detailed-exitcode makes any change (exit 2) a failure of the row.
-      poolsync: (args, options = {}) => runProcess(cli.command, [...cli.prefix, ...args], options),
+      poolsync,
       medians: new Map(),
       floorMs: undefined,
       floorCpuMs: undefined,

@@ -84,12 +84,16 @@ describe('a file where a folder goes, a folder where a file goes', () => {
     const plan = (out: string) =>
       poolsync(['plan', repo, '--control-plane', controlPlane, '--out', out]);
     const cases: [string, string][] = [
-      [join(file, 'plan.json'), 'a folder in its path is a file'],
-      [folder, 'it is a folder, not a file'],
-      [join(tmp, 'missing', 'plan.json'), 'the folder it goes in does not exist'],
+      [join(file, 'plan.json'), 'cannot save the plan to PATH: a folder in its path is a file'],
+      // Refused before planning: a plan is saved only to a regular file (docs/plan.md).
+      [folder, '--out PATH is a folder, not a regular file'],
+      [
+        join(tmp, 'missing', 'plan.json'),
+        'cannot save the plan to PATH: the folder it goes in does not exist',
+      ],
     ];
     for (const [out, words] of cases)
-      expectRefused(await plan(out), new RegExp(`cannot save the plan to ${out}: ${words}`));
+      expectRefused(await plan(out), new RegExp(words.replace('PATH', out)));
   });
 
   it('a link to a folder is the folder (export --dir LINK, and a folder below it)', async () => {
