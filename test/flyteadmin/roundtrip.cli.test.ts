@@ -68,9 +68,11 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       const validated = await run('validate', dir);
       expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
       // Nothing to send; the labels' clusters have no API and no rendered file to compare them
-      // with (poolsync.yaml render): the plan says it cannot tell, and exits 0 (nothing known to do).
+      // with (poolsync.yaml render): the plan says it cannot tell. The apply adopts the exported
+      // labels, which is something to do: exit 2 (docs/plan.md, Exit status).
       const planned = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
-      expect([planned.code, planned.stdout]).toEqual([0, expect.stringContaining(UNNAMED_LABELS)]);
+      expect([planned.code, planned.stdout]).toEqual([2, expect.stringContaining(UNNAMED_LABELS)]);
+      expect(planned.stdout).toContain('Adopts 2 objects poolsync did not apply');
 
       // apply records the applied state; a hand change afterwards is drift.
       const state = join(dir, '.state');
@@ -208,9 +210,10 @@ describe.each(targets.list)('export → validate → plan, and drift, against $n
       );
       const validated = await run('validate', dir);
       expect([validated.code, validated.stdout]).toEqual([0, expect.stringMatching(/^Valid: /)]);
+      // The apply adopts what was exported: something to do.
       const planned = await run('plan', dir, '--control-plane', fa.url, '--detailed-exitcode');
       expect([planned.code, planned.stdout]).toEqual([
-        0,
+        2,
         expect.stringContaining(
           'No changes to send to the control plane. The repository declares ClusterPool and Cluster objects, which have no API and no rendered file to compare them with (poolsync.yaml render): whether they changed is unknown, below.\n',
         ),
