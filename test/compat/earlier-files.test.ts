@@ -41,8 +41,9 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
     const repo = repoWith(build, 'embedded');
     const plan = await inFolder(repo, ['plan', '.', '--detailed-exitcode']);
     expect(plan.stderr).toBe('');
-    expect(plan.stdout).toContain('No changes');
-    expect(plan.code).toBe(0);
+    // Nothing to send; the apply adopts what the build recorded without a repository (exit 2).
+    expect(plan.stdout).toContain('Nothing to send to the control plane, but the apply records');
+    expect(plan.code).toBe(2);
     const refresh = await inFolder(repo, ['plan', '.', '--refresh-only', '--detailed-exitcode']);
     expect([refresh.code, refresh.stderr]).toEqual([0, '']);
     const list = await inFolder(repo, ['state', 'list', '.']);
@@ -63,7 +64,8 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
       /^Error: \S+ was made for another control plane: .*Nothing was applied.*\n$/,
     );
     const after = await inFolder(repo, ['plan', '.', '--detailed-exitcode']);
-    expect(after.code).toBe(0);
+    expect(after.code).toBe(2);
+    expect(after.stdout).toContain('Nothing to send to the control plane, but the apply records');
   });
 
   it('its REST state: served with every field it answered then, and planned as converged', async () => {
@@ -87,8 +89,8 @@ describe.each(readdirSync(CORPUS))('files poolsync %s wrote', (build) => {
         server.url,
         '--detailed-exitcode',
       ]);
-      expect([plan.code, plan.stderr]).toEqual([0, '']);
-      expect(plan.stdout).toContain('No changes');
+      expect([plan.code, plan.stderr]).toEqual([2, '']);
+      expect(plan.stdout).toContain('Nothing to send to the control plane, but the apply records');
     } finally {
       await server.close();
       await controlPlane.close();
@@ -199,8 +201,8 @@ describe('what poolsync 51e67318 served and saved', () => {
     const repo = repoWith('b8137a5c', 'embedded');
     const applied = await inFolder(repo, ['apply', plan, '--auto-approve']);
     expect(applied).toMatchObject({ code: 1, stderr: said });
-    // Nothing was applied: the state is as it was.
-    expect((await inFolder(repo, ['plan', '.', '--detailed-exitcode'])).code).toBe(0);
+    // Nothing was applied: the state is as it was (its records still to adopt: exit 2).
+    expect((await inFolder(repo, ['plan', '.', '--detailed-exitcode'])).code).toBe(2);
   });
 });
 

@@ -158,7 +158,10 @@ describe.skipIf(typeof venv === 'string')(
       expect(await readFile(join(repo, 'queues', 'batch.yaml'), 'utf8')).toMatch(/pool: gpu/);
       const plan = await runCli(['plan', repo, '--control-plane', cpUrl], env, dir);
       expect(plan.code, plan.stderr).toBe(0);
-      expect(plan.stdout).toContain('No changes.');
+      // What the CLI made: nothing to send, and the apply adopts it.
+      expect(plan.stdout).toContain(
+        'Nothing to send to the control plane, but the apply records 3 objects',
+      );
 
       // The reverse: a queue poolsync applies, the CLI reads.
       await writeFile(
