@@ -493,6 +493,9 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
   // The step's words are made only for the one refused (a saved plan of 100,000 creates made
   // 100,000 of them to check it: ~0.1 s).
   const what = (step: Step) => `step ${step.id} (${step.op} ${step.target})`;
+  // Each queue's last call, found once: rule 3 splits a queue's update in two calls.
+  const lastQueueCall = new Map<string, number>();
+  plan.steps.forEach((s, i) => QUEUE_CALLS.has(s.op) && lastQueueCall.set(s.target, i));
   for (let i = 0; i < plan.steps.length; i++) {
     const step = plan.steps[i]!;
     const change = byAddress.get(step.target);
@@ -510,7 +513,7 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     const unshown = unshownArgument(step, change, (clusters, sent) => {
       const cluster = (c: string) => byAddress.get(address('Cluster', c));
       // Rule 3's first of two calls: the selector without the clusters the plan replaces.
-      if (QUEUE_CALLS.has(step.op) && laterCall(plan.steps, i))
+      if (QUEUE_CALLS.has(step.op) && lastQueueCall.get(step.target)! > i)
         return clusters.filter((c) => cluster(c)?.action !== 'replace');
       // Q4/Q5: a managed queue's update resends its live selector, which C8 prunes to `after`.
       const before = change.before?.clusters as string[] | undefined;
@@ -568,13 +571,6 @@ function fieldAt(form: Record<string, unknown> | null, path: string): unknown {
 }
 
 const QUEUE_CALLS: ReadonlySet<StepKind> = new Set(['create_queue', 'update_queue', 'move_queue']);
-
-/** Whether a queue call of the same queue comes after step `i`. */
-function laterCall(steps: readonly Step[], i: number): boolean {
-  for (let j = i + 1; j < steps.length; j++)
-    if (steps[j]!.target === steps[i]!.target && QUEUE_CALLS.has(steps[j]!.op)) return true;
-  return false;
-}
 
 /**
  * How a step's arguments differ from its change's form (graph.ts ARGS_FORM), or null: each
