@@ -95,7 +95,8 @@ const UNCAUGHT = /ELOOP|Internal error|\n\s+at |uncaught/i;
 describe('--watch on a hostile folder', () => {
   it('--once ends, applied, beside a file link loop and a folder link loop', async () => {
     const work = workFolder();
-    symlinkSync('loop.yaml', join(work, 'config', 'loop.yaml'));
+    // Named as no manifest: one named *.yaml is an IO error of the commit (docs/manifests.md).
+    symlinkSync('loop', join(work, 'config', 'loop'));
     symlinkSync('.', join(work, 'config', 'dirloop'));
     const d = daemon(work, ['--once']);
     expect(await d.exit).toBe(0);
@@ -105,7 +106,7 @@ describe('--watch on a hostile folder', () => {
 
   it('a running daemon keeps seeing edits beside both loops', async () => {
     const work = workFolder();
-    symlinkSync('loop.yaml', join(work, 'config', 'loop.yaml'));
+    symlinkSync('loop', join(work, 'config', 'loop'));
     symlinkSync('.', join(work, 'config', 'dirloop'));
     const d = daemon(work, []);
     const url = await until(
