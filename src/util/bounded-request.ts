@@ -101,9 +101,15 @@ export function boundedRequest(
       socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
       socket.once('close', connected);
     });
-    req.setTimeout(limits.readTimeoutMs, () =>
-      fail(new LimitError('read', limitWords('read', limits))),
-    );
+    req.setTimeout(limits.readTimeoutMs, () => {
+      // Decided after this turn's reads: bytes that waited while this process could not run (a
+      // loaded machine; the timer fires before the reads) are no silence, and they re-arm it.
+      const read = req.socket?.bytesRead ?? 0;
+      setImmediate(() => {
+        if ((req.socket?.bytesRead ?? 0) === read)
+          fail(new LimitError('read', limitWords('read', limits)));
+      });
+    });
     req.on('error', reject);
     req.end(o.body);
   });
