@@ -196,6 +196,17 @@ describe('poolsync import --from FILE', () => {
       expect(existsSync(join(repo, file)), file).toBe(true);
   });
 
+  it('a folder not read whole names the first 20 of a long list, then how many more', async () => {
+    writeFileSync(join(repo, 'broken.yaml'), 'kind: [\n');
+    const list = join(root, 'many.txt');
+    const names = Array.from({ length: 25 }, (_, i) => `Queue/q${String(i + 1).padStart(2, '0')}`);
+    writeFileSync(list, `${names.join('\n')}\n`);
+    const r = await cli('import', '--from', list, '--dir', repo);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`whether it declares ${names.slice(0, 20).join(', ')} and 5 more`);
+    expect(r.stderr).not.toContain('Queue/q21');
+  });
+
   it('a bad address in the file: nothing is written, each problem named at FILE:line', async () => {
     const list = join(root, 'legacy.txt');
     writeFileSync(list, 'ClusterPool/legacy\n# next: a typo\nCluster/legacy-3\nQueue/Bad_Name\n');

@@ -477,7 +477,8 @@ export async function importObject(args: Args<'import'>, io: Io): Promise<number
   // in it is declared (written again under DIR, it would be a V1 and V11 duplicate).
   const whole = (await containingRepository(args.dir)) ?? args.dir;
   const { declared, validates: valid, unread } = await declaredIn(whole, args.env);
-  refuseUnread(whole, addresses.join(', '), unread, args.env);
+  // The first 20 named: a --from list can hold thousands.
+  refuseUnread(whole, listAddresses(addresses, 20), unread, args.env);
   // Read only: import sends nothing, and an apply holding an embedded state open is waited for
   // at the apply lock (--lock-timeout), not refused at the open.
   const cp = await openToRead(target, io, networkOf(args, io));
