@@ -202,22 +202,12 @@ export const firstListed = <T>(list: T[]): T[] =>
  */
 export function listedProblems(update: Partial<Problems>): Partial<Problems> {
   const out: Partial<Problems> = {};
-  const { errors, warnings, blocked } = update;
-  if (errors)
-    Object.assign(out, {
-      errors: firstListed(errors),
-      errorsTotal: update.errorsTotal ?? errors.length,
-    });
-  if (warnings)
-    Object.assign(out, {
-      warnings: firstListed(warnings),
-      warningsTotal: update.warningsTotal ?? warnings.length,
-    });
-  if (blocked)
-    Object.assign(out, {
-      blocked: firstListed(blocked),
-      blockedTotal: update.blockedTotal ?? blocked.length,
-    });
+  for (const kind of ['errors', 'warnings', 'blocked'] as const) {
+    const list: unknown[] | undefined = update[kind];
+    const total = `${kind}Total` as const;
+    if (list)
+      Object.assign(out, { [kind]: firstListed(list), [total]: update[total] ?? list.length });
+  }
   return out;
 }
 

@@ -43,7 +43,6 @@ export class PlanFileError extends Error {
  * creates (bench/history.md), and under V8's longest string, which a file read whole becomes.
  */
 export const MAX_PLAN_BYTES = 500 * 1024 * 1024;
-const MAX_BYTES = MAX_PLAN_BYTES;
 
 /**
  * Far deeper than a plan nests (under 10 levels): deeper text is refused before JSON.parse, which
@@ -148,15 +147,15 @@ export async function refusePlanOut(path: string): Promise<void> {
 /** A plan file read, checked and verified; a refusal is a PlanFileError. */
 export async function readPlanFile(path: string, opts: { key: PlanKey }): Promise<Plan> {
   const found = await stat(path).catch(() => null);
-  if (found?.isFile() && found.size > MAX_BYTES)
+  if (found?.isFile() && found.size > MAX_PLAN_BYTES)
     throw new PlanFileError(
-      `${path} is not a plan: it is ${found.size} bytes, more than a plan file's bound of ${MAX_BYTES} bytes (500 MiB; 100,000 creates are 223 MB); ${PLAN_AGAIN}`,
+      `${path} is not a plan: it is ${found.size} bytes, more than a plan file's bound of ${MAX_PLAN_BYTES} bytes (500 MiB; 100,000 creates are 223 MB); ${PLAN_AGAIN}`,
     );
   const streamed = await readStreamed(path, opts.key);
   if (streamed !== null) return checkedPlan(streamed.doc, path, opts.key, streamed.sealed);
   let buf: Buffer;
   try {
-    buf = await readUserFile(path, { maxBytes: MAX_BYTES, what: 'plan file' });
+    buf = await readUserFile(path, { maxBytes: MAX_PLAN_BYTES, what: 'plan file' });
   } catch (err) {
     throw new PlanFileError(`${(err as Error).message}; ${PLAN_AGAIN}`);
   }
@@ -221,7 +220,7 @@ async function readStreamed(
   let unhashed = Buffer.alloc(0);
   let read = 0;
   try {
-    await readUserFileInChunks(path, { maxBytes: MAX_BYTES, what: 'plan file' }, (bytes) => {
+    await readUserFileInChunks(path, { maxBytes: MAX_PLAN_BYTES, what: 'plan file' }, (bytes) => {
       // A large plan is a large input (src/util/heap-growth.ts), as a large repository is.
       if ((read += bytes.length) > LARGE_INPUT_BYTES) largeInputRead();
       reader.push(bytes);
