@@ -11,7 +11,7 @@
  * earlier build's binds each until its own apply), and another's apply keeps this one's
  * protection marks and what it forgot (docs/plan.md, Guardrails).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { Change, Plan } from '../../src/model/plan.js';
 import { planValidator } from '../../src/render/plan-file.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { cliFromSource } from '../support/cli-from-source.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
 
@@ -78,6 +79,36 @@ function budgetErrorsOf(r: { code: number; stdout: string; stderr: string }) {
   expect(r.code, r.stderr).toBe(errors.length > 0 ? 1 : 0);
   // `this plan would delete 2 objects, over guardrails.max_destroy: 1 (as last applied)`
   return errors.map((e) => /^this plan would .*?\)(?=: )/.exec(e.message ?? '')?.[0]);
+}
+
+/**
+ * A command line as a person pastes it, in bash with `poolsync` (this source) on PATH: a child
+ * process, so a control plane served by this one keeps answering.
+ */
+async function shell(line: string, cwd: string) {
+  const bin = tempFolder('poolsync-bin-');
+  const q = (word: string) => `'${word}'`;
+  await writeFile(
+    join(bin, 'poolsync'),
+    `#!/bin/sh\nexec ${q(process.execPath)} ${cliFromSource().map(q).join(' ')} "$@"\n`,
+    { mode: 0o755 },
+  );
+  const child = spawn('bash', ['--noprofile', '--norc', '-o', 'pipefail', '-c', line], {
+    cwd,
+    env: {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !k.startsWith('POOLSYNC_')),
+      ),
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      NO_COLOR: '1',
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  return { code, stdout, stderr };
 }
 
 const byAddress = (plan: Plan) => new Map(plan.changes.map((c) => [c.address, c]));
@@ -419,12 +450,11 @@ describe.each(TARGETS)(
         /: (ClusterPool|Cluster|Queue)\/[^.]* and 3 more\. Their manifests take nothing over: /,
       );
       expect(warned[0]).not.toContain('Queue/qb');
-      // One command hands over the 20 listed; the other 3 are said, with where to find them.
-      const listed = /which plans these files: (.*) and 3 more\./.exec(warned[0]!)![1]!.split(', ');
-      expect(listed).toHaveLength(20);
+      // One command hands over all 23, not the 20 listed: run further down as printed.
       expect(warned[0]).toContain(
-        `hand them over: \`poolsync import ${listed.join(' ')} --dir ${x}\`, then the same for the other 3 (\`poolsync state list ${x} --output json\` names each object's repository), with this command's --control-plane and inventory flags`,
+        `hand them over: \`poolsync state list ${x} --output json | jq -r --arg r ${nameA} '.objects[] | select(.repository == $r and .status) | .address' | poolsync import --from - --dir ${x}\` (with jq: every live object ${nameA} applied), with this command's --control-plane and inventory flags on both poolsync commands`,
       );
+      const handOver = /hand them over: `([^`]+)`/.exec(warned[0]!)![1]!;
       expect(await readFile(join(x, 'pools', 'prod.yaml'), 'utf8')).toContain('name: prod');
       // As said: the next plan leaves them to A, with the warning.
       const planned = JSON.parse((await cli('plan', x, '--output', 'json')).stdout) as Plan;
@@ -448,6 +478,21 @@ describe.each(TARGETS)(
       expect(imported.stdout).toContain(`for repository ${nameC}, taken from repository ${nameB}`);
       const after = await cli('state', 'list', c, 'ClusterPool/dev');
       expect(after.stdout).toMatch(/^ClusterPool\/dev +1 cluster$/m);
+
+      // Export's hand-over, pasted with this test's flags on both poolsync commands: all 23 are B's.
+      const added = flags.join(' ');
+      const pasted =
+        handOver.replace(' --output json |', ` --output json ${added} |`) + ` ${added}`;
+      const ran = await shell(pasted, root);
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stdout.split(`taken from repository ${nameA}, `)).toHaveLength(24);
+      const whose = JSON.parse((await cli('state', 'list', x, '--output', 'json')).stdout) as {
+        repositories: unknown;
+      };
+      expect(whose.repositories).toEqual([
+        { repository: nameB, count: 25 },
+        { repository: nameC, count: 1 },
+      ]);
     });
   },
 );

@@ -235,18 +235,17 @@ async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<st
     if (other === '') return adoptionNote(addresses, here);
     const one = addresses.length === 1;
     const them = one ? 'it' : 'them';
-    // One command for them all; beyond what a line shows, the ones listed and a way to the rest.
-    const shown = addresses.slice(0, HANDED_OVER);
-    const rest = addresses.length - shown.length;
-    const handOver =
-      `\`${commandLine(['poolsync', 'import', ...shown], flags)}\`` +
-      (rest > 0
-        ? `, then the same for the other ${rest} (\`${commandLine(['poolsync', 'state', 'list', whole, '--output', 'json'])}\` names each object's repository)`
-        : '');
+    // One command for them all: beyond the 20 a line shows, the inventory names the rest.
+    const listed = addresses.length <= HANDED_OVER;
+    const handOver = listed
+      ? commandLine(['poolsync', 'import', ...addresses], flags)
+      : `${commandLine(['poolsync', 'state', 'list', whole, '--output', 'json'], { env: flags.env })} | ` +
+        `${commandLine(['jq', '-r', '--arg', 'r', other, '.objects[] | select(.repository == $r and .status) | .address'])} | ` +
+        commandLine(['poolsync', 'import', '--from', '-'], flags);
     return (
       `${plural(addresses.length, 'object')} written ${one ? 'was' : 'were'} applied by another repository, ${other} (the inventory says so), not by ${here}, which plans these files: ${listAddresses(addresses, HANDED_OVER)}. ` +
       `${one ? 'Its manifest takes' : 'Their manifests take'} nothing over: the next plan leaves ${them} as ${other} applied ${them}, with the warning REPOSITORY_CONFLICT. ` +
-      `Remove ${one ? 'its file' : 'their files'} unless another manifest here names ${them} (V2, V3, V8), or hand ${them} over: ${handOver}, with this command's --control-plane and inventory flags (${other} then no longer prunes ${them}). ` +
+      `Remove ${one ? 'its file' : 'their files'} unless another manifest here names ${them} (V2, V3, V8), or hand ${them} over: \`${handOver}\`${listed ? '' : ` (with jq: every live object ${other} applied)`}, with this command's --control-plane and inventory flags${listed ? '' : ' on both poolsync commands'} (${other} then no longer prunes ${them}). ` +
       `If the files are for ${other} itself, or it is this repository under an earlier name (set repository: ${other} in poolsync.yaml), nothing is wrong (docs/plan.md, Prune scope).`
     );
   });
