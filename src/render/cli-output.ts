@@ -19,7 +19,15 @@ import { type Change, visibleChanges, type Plan } from '../model/plan.js';
 import { relativeParts, writeRepoFile } from '../util/safe-file.js';
 import { escapeTerminal } from '../util/terminal-text.js';
 import { UserError } from '../util/user-error.js';
-import { adoptionLine, adoptsOnly, countsText, notMatchingLine, plural, SYMBOL } from './common.js';
+import {
+  adoptedOnly,
+  adoptionLine,
+  adoptsOnly,
+  countsText,
+  notMatchingLine,
+  plural,
+  SYMBOL,
+} from './common.js';
 import { countPlan, isSideEffect } from '../plan/counts.js';
 import { listAddresses } from './reasons.js';
 import { renderJsonParts } from './json.js';
@@ -31,7 +39,8 @@ export function nothingToApply(plan: Plan): string {
   const adopts = adoptsOnly(plan, 'recorded');
   if (plan.summary.blocked)
     return `No changes to apply: ${plural(plan.summary.blocked, 'blocked change')} cannot be applied (see the plan)${adopts === null ? '' : `; ${adopts}`}.`;
-  if (adopts !== null) return `Nothing was sent to the control plane, but ${adopts}.`;
+  const adopted = adoptedOnly(plan);
+  if (adopted !== null) return `${adopted[0]!.toUpperCase()}${adopted.slice(1)}.`;
   const unpruned = notMatchingLine(plan);
   return unpruned === null
     ? 'No changes. The control plane matches the repository.'

@@ -406,6 +406,15 @@ export function adoptsOnly(
 }
 
 /**
+ * What an apply that sent nothing did when it adopted: the CLI apply's last line and the daemon's
+ * in-sync run say it alike. Null when it adopted nothing.
+ */
+export function adoptedOnly(plan: Pick<Plan, 'inventory'>): string | null {
+  const adopts = adoptsOnly(plan, 'recorded');
+  return adopts === null ? null : `nothing was sent to the control plane, but ${adopts}`;
+}
+
+/**
  * What the apply takes over (docs/plan.md, Prune by inventory): said, as Terraform says "will be
  * imported", since no change shows it and prune later deletes what it adopts.
  */

@@ -19,6 +19,7 @@ import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import { recordedAddresses } from '../../src/model/inventory.js';
+import { poolContract } from '../support/builders.js';
 import { runCli } from '../support/cli.js';
 import { until } from '../support/until.js';
 import { startOwnTestDaemon } from './harness.js';
@@ -171,6 +172,42 @@ describe('the repository that applied each managed object', { timeout: 120_000 }
       };
       expect(row('ClusterPool/labels')).toContain(`applied by repository <code>${theirs}</code>`);
       expect(row('Cluster/c1')).not.toContain('applied by');
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
+
+describe('a commit whose plan only adopts', { timeout: 120_000 }, () => {
+  it('its run says what it recorded, as the CLI says it, in /status and `poolsync status`', async () => {
+    // Made on the control plane, never recorded: the repository declares them.
+    await cp.createPool(
+      'adopted',
+      poolContract('s3://acme-adopted/metadata', {
+        secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
+      }),
+    );
+    await cp.registerCluster({ name: 'a1', pool: 'adopted' });
+    const pool = POOL.replace(/prod/g, 'adopted');
+    // A repository of its own: what the other tests here applied is not its to prune.
+    await writeFolder(
+      {
+        'poolsync.yaml': `${CONFIG}repository: example.com/adopters\n`,
+        'pools.yaml': pool,
+        'clusters.yaml': cluster('a1').replace('prod', 'adopted'),
+      },
+      'config',
+    );
+    const { daemon, status } = await replica('replica-adopts');
+    try {
+      const said =
+        "in sync: nothing was sent to the control plane, but the apply recorded 2 objects as this repository's";
+      expect(status.lastRun).toMatchObject({ result: 'in_sync', message: said });
+      expect(recordedAddresses((await cp.inventory.readInventory())!)).toEqual(
+        expect.arrayContaining(['Cluster/a1', 'ClusterPool/adopted']),
+      );
+      const cli = await runCli(['status', '--daemon', daemon.url]);
+      expect(cli.stdout).toContain(`: ${said}\n`);
     } finally {
       await daemon.stop();
     }

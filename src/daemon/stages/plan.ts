@@ -20,6 +20,7 @@ import { sameJson } from '../../util/same-json.js';
 import { unnamedTargets } from '../../render/rendered-files.js';
 import { freezeWords, runWords } from '../../render/daemon-words.js';
 import {
+  adoptedOnly,
   countsText,
   earlierUnprunedLine,
   heldForApproval,
@@ -286,14 +287,16 @@ export async function gateStage(
       return { value: { result: 'failed', commit, message }, status: nothingHeld() };
     }
     const blocked = plan.summary.blocked > 0 ? ` (${plan.summary.blocked} blocked)` : '';
-    // The commit is applied, yet objects an earlier build applied stay: said, never a bare "in sync".
+    // What the run records (adoptions) and what it leaves (objects an earlier build applied, not
+    // pruned): said as the CLI says them, never a bare "in sync".
+    const adopted = adoptedOnly(plan);
     const unpruned = earlierUnprunedLine(plan);
+    const said = [
+      adopted === null ? '' : `: ${adopted}`,
+      unpruned === null ? '' : `${adopted === null ? ', but' : ';'} not pruned: ${unpruned}`,
+    ];
     return {
-      value: {
-        result: 'in_sync',
-        commit,
-        message: `in sync${blocked}${unpruned === null ? '' : `, but not pruned: ${unpruned}`}`,
-      },
+      value: { result: 'in_sync', commit, message: `in sync${blocked}${said.join('')}` },
       status: { ...nothingHeld(), appliedCommit: commit },
       remember: { converged: desired },
     };
