@@ -12,9 +12,9 @@
  * protection marks and what it forgot (docs/plan.md, Guardrails).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, realpathSync } from 'node:fs';
+import { cpSync, existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_CAPABILITIES } from '../../src/model/common.js';
 import type { Change, Plan } from '../../src/model/plan.js';
@@ -85,6 +85,11 @@ function budgetErrorsOf(r: { code: number; stdout: string; stderr: string }) {
  * A command line as a person pastes it, in bash with `poolsync` (this source) on PATH: a child
  * process, so a control plane served by this one keeps answering.
  */
+const onPath = (tool: string) =>
+  (process.env.PATH ?? '')
+    .split(delimiter)
+    .some((dir) => dir !== '' && existsSync(join(dir, tool)));
+
 async function shell(line: string, cwd: string) {
   const bin = tempFolder('poolsync-bin-');
   const q = (word: string) => `'${word}'`;
@@ -385,7 +390,7 @@ describe.each(TARGETS)(
       expect(JSON.parse(r.stdout)).toMatchObject({ inventory: { prevent_destroy: ['Queue/qa'] } });
     });
 
-    it('state list, export and init --from-live name the repository that applied each object', async () => {
+    it('state list, export and init --from-live name the repository that applied each object', async (t) => {
       const { url, root } = await t.start();
       const flags = ['--control-plane', url, '--state-dir', join(root, 'state')];
       const cli = (...args: string[]) => runCli([...args, ...flags]);
@@ -480,6 +485,8 @@ describe.each(TARGETS)(
       expect(after.stdout).toMatch(/^ClusterPool\/dev +1 cluster$/m);
 
       // Export's hand-over, pasted with this test's flags on both poolsync commands: all 23 are B's.
+      // It pipes through jq, which a machine with only Node and Git may lack.
+      if (!onPath('jq')) return t.skip("jq is not on PATH: export's printed hand-over is not run");
       const added = flags.join(' ');
       const pasted =
         handOver.replace(' --output json |', ` --output json ${added} |`) + ` ${added}`;
