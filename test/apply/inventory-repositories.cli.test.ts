@@ -390,7 +390,7 @@ describe.each(TARGETS)(
       expect(JSON.parse(r.stdout)).toMatchObject({ inventory: { prevent_destroy: ['Queue/qa'] } });
     });
 
-    it('state list, export and init --from-live name the repository that applied each object', async (t) => {
+    it('state list, export and init --from-live name the repository that applied each object', async (ctx) => {
       const { url, root } = await t.start();
       const flags = ['--control-plane', url, '--state-dir', join(root, 'state')];
       const cli = (...args: string[]) => runCli([...args, ...flags]);
@@ -486,7 +486,8 @@ describe.each(TARGETS)(
 
       // Export's hand-over, pasted with this test's flags on both poolsync commands: all 23 are B's.
       // It pipes through jq, which a machine with only Node and Git may lack.
-      if (!onPath('jq')) return t.skip("jq is not on PATH: export's printed hand-over is not run");
+      if (!onPath('jq'))
+        return ctx.skip("jq is not on PATH: export's printed hand-over is not run");
       const added = flags.join(' ');
       const pasted =
         handOver.replace(' --output json |', ` --output json ${added} |`) + ` ${added}`;
