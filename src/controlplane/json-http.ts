@@ -73,7 +73,9 @@ export interface JsonHttpOptions extends Pick<
 }
 
 /** An error answer's body, as far as it is JSON. */
-export type ErrorBody = Partial<Record<'code' | 'message' | 'address' | 'rule', unknown>>;
+export type ErrorBody = Partial<
+  Record<'code' | 'message' | 'address' | 'rule' | 'endpoints', unknown>
+>;
 
 export class JsonHttp {
   readonly origin: string;

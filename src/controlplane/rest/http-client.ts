@@ -342,7 +342,9 @@ export class HttpControlPlane implements ControlPlane {
     if (status === 404 && this.url.endsWith('/v1'))
       message += `: the control-plane URL is the server's root, without /v1 (poolsync adds it); use --control-plane ${this.url.slice(0, -3)}`;
     else if (!ours && status === 404)
-      message += `: is ${this.url} a poolsync control-plane API? A flyteadmin is flyteadmin+${this.url}, a Union organisation union+${this.url}`;
+      message +=
+        daemonWords(this.url, payload) ??
+        `: is ${this.url} a poolsync control-plane API? A flyteadmin is flyteadmin+${this.url}, a Union organisation union+${this.url}`;
     if (status === 403 && this.token !== undefined)
       message +=
         '; the token was accepted but may not make this call: give it a role or scope that allows it, or use a token that has one';
@@ -433,4 +435,19 @@ function olderServer(err: unknown, where: string): OlderReaderError | null {
   return new OlderReaderError(
     `${where} is served by an earlier poolsync, which reads inventory format ${reads}; this poolsync (${packageVersion()}) writes format ${INVENTORY_FORMAT}, which records ${lostBelow(Number(reads))}: upgrade the control plane's poolsync serve first, then its clients (docs/versioning.md, Upgrade order)`,
   );
+}
+
+/**
+ * A poolsync daemon's 404 lists its endpoints (src/daemon/http.ts): `/status`, and
+ * `/control-plane/v1/…` when it serves its embedded control plane (the quickstart).
+ */
+function daemonWords(url: string, body: ErrorBody): string | null {
+  const { endpoints } = body;
+  if (!Array.isArray(endpoints) || !endpoints.includes('/status')) return null;
+  const api = endpoints.find((e): e is string => typeof e === 'string' && e.endsWith('/v1/…'));
+  const daemon = `: ${url} is a poolsync daemon (its address is for --daemon), not a control-plane API`;
+  if (api === undefined)
+    return `${daemon}, and this daemon serves none (only \`poolsync daemon --quickstart\` serves its embedded one): give --control-plane the control plane the daemon reconciles (its own --control-plane)`;
+  const served = `${url}${api.slice(0, -'/v1/…'.length)}`;
+  return `${daemon}; it serves its embedded control plane at ${served}: use --control-plane ${served} with the daemon's admin token (--token-file .poolsync/admin-token in the quickstart's folder, or POOLSYNC_TOKEN)`;
 }
