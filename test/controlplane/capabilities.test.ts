@@ -5,7 +5,7 @@
  * the REST API and its client; capabilities are stored with the state (file: URL, serve).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -361,7 +361,7 @@ describe('capabilities are stored with the state', () => {
       (e: Error) => e,
     );
     expect(String((err as Error).message)).toMatch(
-      /was created with capabilities drain,queue_delete, not cluster_move.*poolsync control-plane capabilities --state .*cp\.json --set cluster_move/,
+      /has capabilities drain,queue_delete \(set when it was created or with `poolsync control-plane capabilities --set`\), not cluster_move.*poolsync control-plane capabilities --state .*cp\.json --set cluster_move/,
     );
     await expect(openControlPlane(`file:${state}?capabilities=teleport`)).rejects.toThrow(
       /unknown capability "teleport": use a comma-separated list of drain, queue_delete, cluster_move, pool_update/,
@@ -408,6 +408,28 @@ describe('capabilities are stored with the state', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--set|unknown capability "warp"/);
     expect(bad.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('a state whose capabilities `--set` changed is refused with the ones it has now, saying how they were set', async () => {
+    const state = join(dir, 'cp.json');
+    await (await EmbeddedControlPlane.open({ path: state, capabilities: ALL_ON })).close();
+    const set = await runInProcess(
+      ['control-plane', 'capabilities', '--state', state, '--set', 'drain,cluster_move'],
+      process.env,
+    );
+    expect(set.stdout).toBe('drain,cluster_move\n');
+    cpSync(join(import.meta.dirname, '../../examples/config-repo'), join(dir, 'repo'), {
+      recursive: true,
+    });
+    const plan = await runInProcess(
+      ['plan', 'repo', '--control-plane', `file:${state}?capabilities=drain`],
+      process.env,
+      dir,
+    );
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toBe(
+      `Error: control-plane state ${state} has capabilities drain,cluster_move (set when it was created or with \`poolsync control-plane capabilities --set\`), not drain: capabilities are stored with the state. Leave them out to use the stored ones, or change them with \`poolsync control-plane capabilities --state ${state} --set drain\`\n`,
+    );
   });
 
   it('drain cannot be turned off while a queue is drained', async () => {

@@ -1094,7 +1094,7 @@ export function dropQueue(state: State, name: string): void {
   state.activity.delete(name);
 }
 
-/** Refuses a state created with capabilities other than `asked`. */
+/** Refuses a state whose stored capabilities are not `asked`. */
 export function checkCapabilities(
   path: string,
   asked: Capabilities | undefined,
@@ -1102,8 +1102,9 @@ export function checkCapabilities(
 ): void {
   if (asked && !sameCapabilities(asked, state.capabilities))
     throw new UserError(
-      `control-plane state ${path} was created with capabilities ${formatCapabilities(state.capabilities)}, ` +
-        `not ${formatCapabilities(asked)}: capabilities are stored with the state. Leave them out ` +
+      `control-plane state ${path} has capabilities ${formatCapabilities(state.capabilities)} ` +
+        `(set when it was created or with \`poolsync control-plane capabilities --set\`), not ` +
+        `${formatCapabilities(asked)}: capabilities are stored with the state. Leave them out ` +
         `to use the stored ones, or change them with \`poolsync control-plane capabilities --state ${path} --set ${formatCapabilities(asked)}\``,
     );
 }
