@@ -148,7 +148,7 @@ describe('poolsync control-plane serve', () => {
       expect(foreign.stderr).toMatch(/no network interface of this machine has that address/);
       // The folder it made goes too (it was left holding cp.json and its journal).
       expect(existsSync(join(dir, '.poolsync'))).toBe(false);
-      // The corrected start's capabilities: "created with capabilities none" before.
+      // The corrected start's capabilities: "has capabilities none" before.
       const asked = parseCapabilities('drain,queue_delete');
       if (!asked.ok) throw new Error(asked.error);
       const corrected = await EmbeddedControlPlane.open({
