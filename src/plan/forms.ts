@@ -4,6 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { SPEC_FIELDS } from '../gen/manifests/kinds.js';
 import {
   CLUSTER_FIELDS,
+  type ClusterDataPlane,
   type ClusterSettings,
   type StoredSpec,
   capsOf,
@@ -30,6 +31,17 @@ export function poolForm(contract: PoolContract): Form {
 
 export function clusterForm(c: ClusterSettings): Form {
   return pick(c, CLUSTER_FIELDS);
+}
+
+/**
+ * A registration's `after`: its stored fields and the data plane it declares, which the
+ * register_cluster step sends for C4 (shown, so a saved plan's step is held to it).
+ */
+export function registrationForm(
+  c: ClusterSettings & { data_plane: ClusterDataPlane | null },
+): Form {
+  const form = clusterForm(c);
+  return c.data_plane ? { ...form, data_plane: c.data_plane } : form;
 }
 
 /** Q3: the whole settable spec, in a fixed field order (a copy: its selector is its own). */

@@ -7,7 +7,10 @@
 import {
   address,
   assignmentKeyString,
+  CLUSTER_FIELDS,
+  type ClusterSettings,
   defaultQueueKeyString,
+  pick,
   type ObjectKind,
   type Assignment,
   type PoolContract,
@@ -599,7 +602,8 @@ export function appliedState(live: LiveState, plan: Plan): LiveState {
     clusters: applied<LiveCluster>(live.clusters, by('Cluster'), name, (c, was) => ({
       ...(was ?? { health: 'unknown', unhealthy_reasons: [], config_drift: [], bound_queues: [] }),
       name: c.name,
-      ...(c.after as { pool: string; enabled: boolean }),
+      // Its stored fields: a registration's `after` also shows the data plane it sends (C4).
+      ...pick(c.after as ClusterSettings, CLUSTER_FIELDS),
     })),
     queues: applied<LiveQueue>(live.queues, by('Queue'), name, (c, was) =>
       withState(

@@ -7,6 +7,7 @@ import {
   address,
   assignmentKeyString,
   type AssignmentKey,
+  type ClusterSettings,
   defaultQueueKeyString,
   type ObjectKind,
 } from '../model/common.js';
@@ -128,12 +129,17 @@ function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): 
   const applied =
     made.length > 0 &&
     changed.addresses.every((a) => touched.has(a)) &&
-    made.every((c) => isDeepStrictEqual(now.get(c.address) ?? null, c.after)) &&
+    made.every((c) => isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c))) &&
     (inventory === null ||
       (typeof inventory === 'object' &&
         inventory.added.every((a) => touched.has(a)) &&
         inventory.removed.every((a) => touched.has(a))));
   return applied ? { ...changed, applied } : changed;
+}
+
+/** A change's `after` as the control plane keeps it: no registration's data plane (C4). */
+function storedForm({ kind, after }: Plan['changes'][number]): Form | null {
+  return kind === 'Cluster' && after !== null ? clusterForm(after as ClusterSettings) : after;
 }
 
 /** Each soft-deleted object's address (`soft_delete`), by the list it is in. */

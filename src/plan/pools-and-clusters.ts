@@ -23,7 +23,14 @@ import {
 } from './context.js';
 import { CONTRACT_UNKNOWN, type DesiredPool, type DesiredCluster } from '../model/desired.js';
 import type { LivePool, LiveCluster } from '../model/live.js';
-import { makeChange, diffForms, poolForm, clusterForm, type Form } from './forms.js';
+import {
+  makeChange,
+  diffForms,
+  poolForm,
+  clusterForm,
+  registrationForm,
+  type Form,
+} from './forms.js';
 import { planError, reasonOf, warning } from './reasons.js';
 
 /**
@@ -391,7 +398,7 @@ function planCluster(ctx: ClusterInput, name: string): ClusterDecision | undefin
   // --replace in its own pool is never a move (Union refuses one to the pool it is in,
   // remote/_cluster.py:323-324): a delete and a registration, or blocked (issue 73 item 5).
   if (l && ix.caps.cluster_move && l.pool !== d.pool) return planMove(ctx, l, d);
-  return planRegistration(ctx, name, d, l, before, after);
+  return planRegistration(ctx, name, d, l, before, registrationForm(d));
 }
 
 function planUndeclaredCluster(

@@ -589,14 +589,19 @@ function unshownArgument(
   for (const field in args) {
     // Its name is the target's, checked by argsAddress; absent members are not in the file.
     if (field === 'name' || args[field] === undefined) continue;
-    // C4 is checked against a registration's data plane, which no form keeps.
-    if (field === 'data_plane' && step.op === 'register_cluster') continue;
     if (form[field] === undefined)
       return `sends ${field} ${shown(args[field])}, which its change does not show`;
     const expected =
       field === 'clusters' ? selector(form[field] as string[], args[field]) : form[field];
-    if (!sameJson(args[field], expected))
-      return `sends ${field} ${shown(args[field])}, but its change shows ${shown(expected)}`;
+    if (sameJson(args[field], expected)) continue;
+    // A map (a contract, a data plane) is named by its first differing field, not cut at 80.
+    const shownForm = { [field]: expected };
+    const sentForm = { [field]: args[field] };
+    const path =
+      (isMap(expected) && isMap(args[field]) && diffForms(shownForm, sentForm)[0]?.path) || field;
+    const sent = fieldAt(sentForm, path);
+    const want = shown(fieldAt(shownForm, path));
+    return `sends ${sent === undefined ? `no ${path}` : `${path} ${shown(sent)}`}, but its change shows ${want}`;
   }
   if (carries === 'whole')
     for (const field in form)

@@ -141,6 +141,81 @@ describe(
       expect((await queueOf(root, 'batch')).run_concurrency).toBe(301);
     });
 
+    it("a registration's data plane edited in is refused by show and apply, naming the step and the field; the change shows the declared one", async () => {
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-dataplane-');
+      const declared = readFileSync(join(repo, 'clusters/dev/dev-us-central1.yaml'), 'utf8');
+      writeFileSync(
+        join(repo, 'clusters/dev/dev-a.yaml'),
+        declared.replace('name: dev-us-central1', 'name: dev-a'),
+      );
+      const bare =
+        'apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: dev-b\nspec:\n  pool: dev\n';
+      writeFileSync(join(repo, 'clusters/dev/dev-b.yaml'), bare);
+      const saved = join(root, 'p.json');
+      const planned = await run('plan', repo, '--control-plane', cp, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      expect(planned.stdout).toMatch(
+        /\+ Cluster\/dev-a\n(.*\n){2}\s+data_plane\.object_store_uri\s+= "gs:\/\/acme-union-dev\/metadata"\n/,
+      );
+      const original = readFileSync(saved, 'utf8');
+
+      const dataPlane = (doc: Plan, target: string) => {
+        const step = doc.steps.find((s) => s.op === 'register_cluster' && s.target === target)!;
+        return step.args as { data_plane?: Record<string, unknown> };
+      };
+      const contract = { type: 'GCP_SECRET_MANAGER', locator: 'projects/acme-union-dev' };
+      const edits: [string, (doc: Plan) => void, RegExp][] = [
+        [
+          'a declared data plane changed',
+          (d) => void (dataPlane(d, 'Cluster/dev-a').data_plane!.object_store_uri = 'gs://other/x'),
+          /step s\d+ \(register_cluster Cluster\/dev-a\) sends data_plane\.object_store_uri "gs:\/\/other\/x", but its change shows "gs:\/\/acme-union-dev\/metadata"/,
+        ],
+        [
+          'a declared data plane cut',
+          (d) => void delete dataPlane(d, 'Cluster/dev-a').data_plane!.secret_store,
+          /\(register_cluster Cluster\/dev-a\) sends no data_plane\.secret_store\.type, but its change shows "GCP_SECRET_MANAGER"/,
+        ],
+        [
+          'a data plane added to a registration that declares none',
+          (d) => void (dataPlane(d, 'Cluster/dev-b').data_plane = { secret_store: contract }),
+          /\(register_cluster Cluster\/dev-b\) sends data_plane \{"secret_store":\{"type":"GCP_SECRET_MANAGER".*, which its change does not show/,
+        ],
+      ];
+      for (const [what, edit, refusal] of edits) {
+        writeFileSync(saved, original);
+        resealed(saved, edit);
+        const show = await run('show', saved);
+        expect([show.code, show.stdout], what).toEqual([1, '']);
+        expect(show.stderr, what).toMatch(refusal);
+        const apply = await run('apply', saved, '--control-plane', cp);
+        expect(apply.code, what).toBe(1);
+        expect(apply.stderr, what).toMatch(refusal);
+      }
+      const clusters = async () => {
+        const live = await EmbeddedControlPlane.open({
+          path: join(root, 'cp.json'),
+          readOnly: true,
+        });
+        const names = (await live.listClusters()).map((c) => c.name);
+        await live.close();
+        return names;
+      };
+      expect(await clusters()).not.toContain('dev-a');
+
+      writeFileSync(saved, original);
+      const apply = await run('apply', saved, '--control-plane', cp);
+      expect(apply.code, apply.stderr).toBe(0);
+      expect(await clusters()).toEqual(expect.arrayContaining(['dev-a', 'dev-b']));
+      // The control plane keeps no data plane: nor does the record of what the apply left, and
+      // applied again, the plan reads as applied.
+      const record = readFileSync(join(root, 'cp.json.last-applied.json'), 'utf8');
+      expect(record).toContain('"dev-a"');
+      expect(record).not.toContain('data_plane');
+      const again = await run('apply', saved, '--control-plane', cp);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain(`stale plan: ${saved} was already applied`);
+    });
+
     it("a plan over the inventory's destroy budget, its errors emptied, is refused by apply as planning refused it; unedited, apply names its errors", async () => {
       const config =
         'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\nguardrails: {max_destroy: 1}\n';
