@@ -603,6 +603,9 @@ function unshownArgument(
     const want = shown(fieldAt(shownForm, path));
     return `sends ${sent === undefined ? `no ${path}` : `${path} ${shown(sent)}`}, but its change shows ${want}`;
   }
+  // A registration carries the data plane its change shows: without it C4 goes unchecked.
+  if (step.op === 'register_cluster' && form.data_plane !== undefined && !args.data_plane)
+    return `sends no data_plane, but its change shows ${shown(form.data_plane)}`;
   if (carries === 'whole')
     for (const field in form)
       if (form[field] !== undefined && args[field] === undefined)

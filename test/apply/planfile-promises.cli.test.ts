@@ -176,6 +176,11 @@ describe(
           /\(register_cluster Cluster\/dev-a\) sends no data_plane\.secret_store\.type, but its change shows "GCP_SECRET_MANAGER"/,
         ],
         [
+          'a declared data plane dropped',
+          (d) => void delete dataPlane(d, 'Cluster/dev-a').data_plane,
+          /\(register_cluster Cluster\/dev-a\) sends no data_plane, but its change shows \{"object_store_uri":"gs:\/\/acme-union-dev\/metadata"/,
+        ],
+        [
           'a data plane added to a registration that declares none',
           (d) => void (dataPlane(d, 'Cluster/dev-b').data_plane = { secret_store: contract }),
           /\(register_cluster Cluster\/dev-b\) sends data_plane \{"secret_store":\{"type":"GCP_SECRET_MANAGER".*, which its change does not show/,
