@@ -590,7 +590,7 @@ function unshownArgument(
     // Its name is the target's, checked by argsAddress; absent members are not in the file.
     if (field === 'name' || args[field] === undefined) continue;
     if (form[field] === undefined)
-      return `sends ${field} ${shown(args[field])}, which its change does not show`;
+      return `sends ${field} ${shown(args[field])}, which its change does not show${field === 'data_plane' ? ' (or an earlier build saved it: its registrations did not show their data plane)' : ''}`;
     const expected =
       field === 'clusters' ? selector(form[field] as string[], args[field]) : form[field];
     if (sameJson(args[field], expected)) continue;
