@@ -241,6 +241,13 @@ export async function recordInventory(
   // A plan of an earlier build names no repository: recorded as that build did, without one.
   const repository = plan.inventory.repository ?? null;
   const lists = { ...current?.repositories };
+  // Recorded under its folder's path before a Git remote named it: its own, under its name now.
+  const from = repository === null ? undefined : plan.inventory.renamed_from;
+  const renamed = from !== undefined && lists[from] !== undefined;
+  if (renamed) {
+    lists[repository!] = sortedUnion(lists[repository!] ?? [], lists[from]!);
+    delete lists[from];
+  }
   const unowned = current?.addresses ?? [];
   const mine = repository === null ? unowned : (lists[repository] ?? []);
   const others = Object.entries(lists).filter(([r, l]) => r !== repository && l.length > 0);
@@ -261,11 +268,12 @@ export async function recordInventory(
   const marked = sortedUnion(recordedAddresses(record), current?.forgotten ?? []);
   const marks = nextProtection(current ?? {}, plan.inventory, marked);
   // The budget this commit sets becomes the one its repository's later plans keep.
-  const budgets = nextBudgets(current ?? {}, plan.inventory);
+  const recorded = renamed ? withoutBudgetOf(current!, from) : current;
+  const budgets = nextBudgets(recorded ?? {}, plan.inventory);
   // Recorded ahead of the first step too: a wait cut short is watched again by the next plan.
   const waits = nextClusterWaits(current?.cluster_waits ?? {}, plan, deleted);
-  if (next === null && adopted === 0 && marks === null && budgets === null && waits === null)
-    return null;
+  const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
+  if (unchanged && waits === null && !renamed) return null;
   await store.write({
     ...unknownFields(current),
     format: INVENTORY_FORMAT,
@@ -275,10 +283,17 @@ export async function recordInventory(
     control_plane: store.controlPlane,
     ...(current?.forgotten ? { forgotten: current.forgotten } : {}),
     ...protectionFields(marks ?? current ?? {}),
-    ...budgetFields(budgets ?? current),
+    ...budgetFields(budgets ?? recorded),
     ...waitFields(waits ?? current?.cluster_waits),
   });
   return addresses;
+}
+
+/** The budgets without the one recorded under `name`: a repository's earlier name (recordInventory). */
+function withoutBudgetOf(current: InventoryRecord, name: string): InventoryRecord {
+  const { [name]: _, ...others } = current.repository_guardrails ?? {};
+  const kept = Object.keys(others).length > 0 ? others : undefined;
+  return { ...current, repository_guardrails: kept };
 }
 
 /**

@@ -406,7 +406,7 @@ function planUnit(
   commit: string,
   repoPath: string,
 ): Promise<EnvironmentOutcome> {
-  return followedRepository(unit.config.source).then((repository) =>
+  return followedRepository(unit.config.source).then(({ repository }) =>
     planOutcome({
       dir,
       commit,

@@ -564,7 +564,7 @@ async function unitPipeline(
   // Environments reaching one control plane under two names are refused (manifests/environments.ts).
   const resolveHost = environment !== null ? lookupHost() : undefined;
   return {
-    repository: await followedRepository(config.source),
+    ...(await followedRepository(config.source)),
     loadRepository: async (dir, opts) => {
       const loaded = await loadDesired(dir, {
         ...opts,

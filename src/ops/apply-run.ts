@@ -6,7 +6,7 @@
  */
 import { newStateUndo } from '../controlplane/embedded/store.js';
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
-import { repositoryOf } from './repository.js';
+import { repositoryNames, type RepositoryNames } from './repository.js';
 import {
   deletedBy,
   inventoryStore,
@@ -179,7 +179,8 @@ interface Locked {
 /** A `dir` source's valid desired state (it records the commit: the plan's), and its repository. */
 interface LoadedFolder {
   desired: DesiredState | null;
-  repository: string;
+  /** Its repository's names (src/ops/repository.ts). */
+  names: RepositoryNames;
 }
 
 export async function applyRun(source: ApplySource, o: ApplyRunOptions): Promise<ApplyRunResult> {
@@ -444,7 +445,7 @@ async function planOf(
       backend,
       ...source.shape,
       baseGuardrails: locked.baseGuardrails,
-      repository: locked.loaded!.repository,
+      ...locked.loaded!.names,
     },
   });
   // Not shown once cancelled while it was read.
@@ -511,9 +512,9 @@ async function loadFolder(
   const dir = source.path;
   const commit = source.commit ?? (await cleanCommit(dir));
   // Named by the folder as the user gave it: a temporary checkout (--at) is no repository.
-  const [loaded, repository] = await Promise.all([
+  const [loaded, names] = await Promise.all([
     loadDesired(dir, { commit, environment: source.environment }),
-    repositoryOf(source.shown ?? dir),
+    repositoryNames(source.shown ?? dir),
   ]);
   if (!loaded.valid) {
     o.stderr(formatValidationText(loaded.errors, { baseDir: source.shown ?? dir }));
@@ -521,7 +522,7 @@ async function loadFolder(
       `the repository is invalid (${loaded.errors.length} error(s)): nothing was applied`,
     );
   }
-  return { desired: loaded.desired, repository };
+  return { desired: loaded.desired, names };
 }
 
 /**

@@ -5,7 +5,7 @@
  * caller. Below it, the I/O edge around the pure planner (`planRepository`) and `cleanCommit`.
  */
 import { openTarget, pullRequestGuardrails, type Opening, type Target } from './open-target.js';
-import { repositoryOf } from './repository.js';
+import { repositoryNames } from './repository.js';
 import { gitAnswer } from '../util/git.js';
 import {
   backendInfo,
@@ -83,6 +83,8 @@ export interface PlanRunInput {
   shape?: PlanShape & Pick<PlanOptions, 'baseGuardrails'>;
   /** The repository planned (src/ops/repository.ts); absent: a folder's, by its Git remote. */
   repository?: string;
+  /** With `repository`: its folder's path, the name it had before a Git remote (PlanOptions.folder). */
+  folder?: string;
 }
 
 export interface Planned {
@@ -205,14 +207,17 @@ async function planned(
       throw new LiveStateUnreadable(err);
     });
   // Named by the folder as the user gave it: a temporary copy (--at, promote) is no repository.
-  const repository =
-    input.repository ??
-    (desired.kind === 'folder' ? await repositoryOf(desired.shown ?? desired.dir) : null);
+  const { repository = null, folder } =
+    input.repository !== undefined
+      ? input
+      : desired.kind === 'folder'
+        ? await repositoryNames(desired.shown ?? desired.dir)
+        : {};
   const common = {
     commit: input.commit,
     environment: input.environment ?? undefined,
     shared: desired.kind === 'folder' ? desired.shared : undefined,
-    plan: { commit: input.commit, backend: cp.backend, ...input.shape, repository },
+    plan: { commit: input.commit, backend: cp.backend, ...input.shape, repository, folder },
   };
   let made: Made & { live?: LiveState };
   if (desired.kind === 'loaded') {

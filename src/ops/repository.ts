@@ -43,8 +43,12 @@ export function repositoryName(remote: string, folder: string): string {
 
 const git = (dir: string, args: string[]) => gitAnswer(args, { cwd: dir });
 
-/** The repository `dir` is a folder of, by Git's remote (origin, else the only one), else its path. */
-export async function repositoryOf(dir: string): Promise<string> {
+/**
+ * The repository `dir` is a folder of, by Git's remote (origin, else the only one), else its path;
+ * with a remote, `folder` is the path too: the name it had before the remote was added, whose
+ * records are this repository's (docs/plan.md, Prune scope).
+ */
+export async function repositoryNames(dir: string): Promise<RepositoryNames> {
   const [prefix, remotes] = await Promise.all([
     git(dir, ['rev-parse', '--show-prefix']),
     git(dir, ['config', '--get-regexp', '^remote\\..*\\.url$']),
@@ -57,11 +61,23 @@ export async function repositoryOf(dir: string): Promise<string> {
       .map((m) => [m[1]!, m[2]!]),
   );
   const url = urls.get('origin') ?? (urls.size === 1 ? [...urls.values()][0]! : null);
-  if (prefix === null || url === null) return realpath(dir).catch(() => resolve(dir));
+  const path = await realpath(dir).catch(() => resolve(dir));
+  if (prefix === null || url === null) return { repository: path };
   // A relative local remote is named from the repository's top folder, as Git reads it.
   const relative = !isAbsolute(url) && !url.includes(':');
   const top = relative ? ((await git(dir, ['rev-parse', '--show-toplevel']))?.trim() ?? '.') : '.';
-  return repositoryName(normalizeRemote(url, top), prefix.trim());
+  return { repository: repositoryName(normalizeRemote(url, top), prefix.trim()), folder: path };
+}
+
+/** A repository's name, and the folder path it had without a Git remote (absent: none, or no folder). */
+export interface RepositoryNames {
+  repository: string;
+  folder?: string;
+}
+
+/** The repository `dir` is a folder of (repositoryNames). */
+export async function repositoryOf(dir: string): Promise<string> {
+  return (await repositoryNames(dir)).repository;
 }
 
 /** The repository a plan of `dir` is made from: poolsync.yaml `repository:`, else repositoryOf. */
@@ -72,8 +88,8 @@ export async function folderRepository(dir: string): Promise<string> {
 /** The repository a daemon follows: `--repo` and `--path`, as a clone of it is named, or `--watch`'s folder. */
 export function followedRepository(
   source: { kind: 'git'; repo: string; path: string } | { kind: 'watch'; dir: string },
-): Promise<string> {
+): Promise<RepositoryNames> {
   return source.kind === 'git'
-    ? Promise.resolve(repositoryName(normalizeRemote(source.repo), source.path))
-    : repositoryOf(source.dir);
+    ? Promise.resolve({ repository: repositoryName(normalizeRemote(source.repo), source.path) })
+    : repositoryNames(source.dir);
 }

@@ -61,6 +61,7 @@ import {
   declaredProtection,
   planInventory,
   repositoryConflicts,
+  withFolderRecords,
   withoutAddresses,
 } from './inventory.js';
 import {
@@ -93,26 +94,42 @@ export interface PlanOptions {
    * names none: prune deletes only what it applied (docs/plan.md, Prune scope).
    */
   repository?: string | null;
+  /**
+   * The planned folder's path, when a Git remote names it (src/ops/repository.ts): the name it
+   * had before, whose records are this repository's (docs/plan.md, Prune scope).
+   */
+  folder?: string;
 }
 
 /** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
-export type PlanShape = Omit<PlanOptions, 'commit' | 'backend' | 'baseGuardrails' | 'repository'>;
+export type PlanShape = Omit<
+  PlanOptions,
+  'commit' | 'backend' | 'baseGuardrails' | 'repository' | 'folder'
+>;
 
 /** The repository a plan is made from: poolsync.yaml `repository:`, else the one its caller names. */
 function repositoryOfPlan(desired: DesiredState, opts: PlanOptions): string | null {
   return desired.config.repository ?? opts.repository ?? null;
 }
 
+/** The live state as the plan's repository reads it, its folder's records its own (withFolderRecords). */
+function asPlanned(desired: DesiredState, live: LiveState, opts: PlanOptions) {
+  // A name poolsync.yaml sets is the user's choice: no folder's records are taken for it.
+  const folder = desired.config.repository === undefined ? opts.folder : undefined;
+  return withFolderRecords(live, repositoryOfPlan(desired, opts), folder);
+}
+
 /** `configOnlyPools`: pools outside the API (Union self-managed's pool map) assignments may name. */
 export function computePlan(
   declared: DesiredState,
-  live: LiveState,
+  read: LiveState,
   opts: PlanOptions = {},
   configOnlyPools: readonly string[] = [],
 ): Plan {
   const commit = opts.commit !== undefined ? opts.commit : declared.commit;
   const replace = new Set(opts.replace ?? []);
   const repository = repositoryOfPlan(declared, opts);
+  const { live, renamedFrom } = asPlanned(declared, read, opts);
   // What another repository applied is left to it (docs/plan.md, Prune scope): planned as undeclared.
   const conflicts = repositoryConflicts(declared, live, repository);
   const desired = withoutAddresses(declared, conflicts);
@@ -149,8 +166,10 @@ export function computePlan(
   const confirm = confirmDestroy(changes, live, declaredMarks);
   // Each pass visits names in sorted order, so changes are sorted by kind then name.
   const summary = summarizeChanges(changes);
-  const { inventory, ...fingerprints } = wholeParts(declared, live, commit, repository, {
+  const { inventory, ...fingerprints } = wholeParts(declared, read, commit, repository, {
     desired,
+    live,
+    renamedFrom,
     marks: () => declaredMarks,
   });
   const order = (w: { address: string | null; code: string }) =>
@@ -177,7 +196,7 @@ function budgetBounds(desired: DesiredState, live: LiveState, opts: PlanOptions)
   return [
     { from: 'repository', guardrails: desired.config.guardrails },
     { from: 'base', guardrails: opts.baseGuardrails },
-    recordedBudget(live, repositoryOfPlan(desired, opts)),
+    recordedBudget(asPlanned(desired, live, opts).live, repositoryOfPlan(desired, opts)),
   ];
 }
 
@@ -187,8 +206,13 @@ function wholeParts(
   live: LiveState,
   commit: string | null,
   repository: string | null,
-  /** What this repository plans (`desired` less what another applied) and its marks. */
-  own: { desired: DesiredState; marks: () => ReturnType<typeof declaredProtection> },
+  /** What this repository plans (`desired` less what another applied), its marks, the live state as it reads it. */
+  own: {
+    desired: DesiredState;
+    marks: () => ReturnType<typeof declaredProtection>;
+    live: LiveState;
+    renamedFrom: string | undefined;
+  },
   known: Known = {},
 ) {
   return {
@@ -197,7 +221,7 @@ function wholeParts(
     inventory:
       'inventory' in known
         ? known.inventory
-        : planInventory(own.desired, live, own.marks(), repository),
+        : planInventory(own.desired, own.live, own.marks(), repository, own.renamedFrom),
   };
 }
 
@@ -222,9 +246,11 @@ export function organisationParts(
   const view = opts.backend ? plannableState(desired, opts.backend).desired : desired;
   const commit = opts.commit !== undefined ? opts.commit : view.commit;
   const repository = repositoryOfPlan(view, opts);
-  const own = withoutAddresses(view, repositoryConflicts(view, live, repository));
+  const { live: planned, renamedFrom } = asPlanned(view, live, opts);
+  const own = withoutAddresses(view, repositoryConflicts(view, planned, repository));
   const marks = () => declaredProtection(own);
-  return wholeParts(view, live, commit, repository, { desired: own, marks }, known);
+  const parts = { desired: own, marks, live: planned, renamedFrom };
+  return wholeParts(view, live, commit, repository, parts, known);
 }
 
 /** Every pass over `desired`: the context they decided in, and one change per object. */

@@ -204,6 +204,34 @@ export function managedObjects(live: LiveState, limit = Infinity): ManagedObject
 }
 
 /**
+ * The live state as a repository named by its Git remote reads it (docs/plan.md, Prune scope):
+ * what was recorded under `folder`, its path, the name it had before the remote was added, is its
+ * own (its budget too, when it has none). `renamedFrom`: that name, absent when nothing is under it.
+ */
+export function withFolderRecords(
+  live: LiveState,
+  repository: string | null,
+  folder: string | undefined,
+): { live: LiveState; renamedFrom?: string } {
+  const owners = live.inventory_owners;
+  if (repository === null || folder === undefined || folder === repository || !owners?.[folder])
+    return { live };
+  const { [folder]: earlier, [repository]: own = [], ...others } = owners;
+  const { [folder]: budget, ...budgets } = live.repository_guardrails ?? {};
+  const ownBudget = live.repository_guardrails?.[repository] ?? budget;
+  return {
+    live: {
+      ...live,
+      inventory_owners: { ...others, [repository]: sortedUnion(own, earlier!) },
+      ...(ownBudget
+        ? { repository_guardrails: { ...budgets, [repository]: ownBudget } }
+        : {}),
+    },
+    renamedFrom: folder,
+  };
+}
+
+/**
  * The plan's `inventory`, when the live state carries one (read, or known to be absent). Its
  * `declared` is sorted here, once: what apply records merges with it (nextInventory).
  */
@@ -212,6 +240,7 @@ export function planInventory(
   live: LiveState,
   marks: Partial<Record<ProtectionMark, string[]>> = declaredProtection(desired),
   repository: string | null = null,
+  renamedFrom?: string,
 ): PlanInventory | undefined {
   if (live.inventory === undefined) return undefined;
   const declared = declaredAddresses(desired);
@@ -235,6 +264,7 @@ export function planInventory(
   return {
     found: live.inventory !== null,
     ...(repository !== null ? { repository } : {}),
+    ...(renamedFrom !== undefined ? { renamed_from: renamedFrom } : {}),
     declared,
     gone,
     ...(adopts.length > 0 ? { adopts } : {}),
@@ -414,6 +444,7 @@ export function inventoryBehind(
   const current = owners.own ?? null;
   const next = nextInventory(current, inventory, new Set());
   return (
+    inventory.renamed_from !== undefined ||
     next !== null ||
     inventory.declared.some((a) => owners.other(a) === '') ||
     nextProtection(live, inventory, sortedUnion(live.inventory ?? [], live.forgotten ?? [])) !==

@@ -354,6 +354,7 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
     scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
     adoptionLine(plan),
+    renamedLine(plan),
     plan.confirm_destroy?.length ? confirmDestroyLine(plan.confirm_destroy) : null,
     earlierUnprunedLine(plan),
   ].filter((l): l is string => l !== null);
@@ -400,9 +401,31 @@ export function adoptsOnly(
   tense: 'records' | 'recorded',
 ): string | null {
   const n = plan.inventory?.adopts?.length ?? 0;
-  if (n === 0) return null;
+  const from = plan.inventory?.renamed_from;
   const said = tense === 'records' ? ' (Adopts, below)' : '';
-  return `the apply ${tense} ${plural(n, 'object')} as this repository's${said}`;
+  const parts = [
+    n > 0 ? `${plural(n, 'object')} as this repository's${said}` : null,
+    from !== undefined
+      ? `what was recorded under ${from} under its name now, ${plan.inventory!.repository} (see the warning below)`
+      : null,
+  ].filter((p) => p !== null);
+  return parts.length === 0 ? null : `the apply ${tense} ${parts.join(', and ')}`;
+}
+
+/**
+ * A repository named by its folder's path until a Git remote was added: what it recorded under
+ * the path is its own (docs/plan.md, Prune scope). Null when nothing was recorded under it.
+ */
+export function renamedLine(plan: Pick<Plan, 'inventory'>): string | null {
+  const from = plan.inventory?.renamed_from;
+  if (from === undefined) return null;
+  const name = plan.inventory!.repository;
+  return (
+    `Warning: the inventory records objects under ${from}, this folder's path, its name before its Git remote ` +
+    `named it ${name}: they are this repository's, and the apply records them under ${name} (an inventory ` +
+    `write, no call to the control plane). To keep the path as its name instead, set \`repository: ${from}\` in ` +
+    `poolsync.yaml before applying (docs/plan.md, Prune scope).`
+  );
 }
 
 /**

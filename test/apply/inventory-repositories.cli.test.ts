@@ -795,3 +795,69 @@ describe('a folder without a Git remote, moved after its apply (named by its pat
     expect(byAddress(keptPlan).get('Queue/qa')).toMatchObject({ action: 'update' });
   });
 });
+
+describe('a folder applied before its Git remote was added (named by its path until then)', () => {
+  it("takes what it recorded under its path as its own, once, with a warning; another folder's path still conflicts", async () => {
+    const root = tempFolder('poolsync-repositories-remote-added-');
+    const url = `file:${join(root, 'cp.json')}?capabilities=drain,queue_delete`;
+    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
+    const dir = join(root, 'pools');
+    const path = await writeRepo(dir, objects('prod', 'c1', 'qa'));
+    const git = (at: string, ...args: string[]) => execFileSync('git', ['-C', at, ...args]);
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, '-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-qm', 'x');
+    expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+    const recorded = async () =>
+      (
+        JSON.parse(await readFile(join(root, 'cp.json.inventory.json'), 'utf8')) as {
+          repositories: Record<string, string[]>;
+        }
+      ).repositories;
+    const all = ['Cluster/c1', 'ClusterPool/prod', 'Queue/qa'];
+    expect(await recorded()).toEqual({ [path]: all });
+
+    // A copy elsewhere given a remote is another folder: the path's records are not its own.
+    const copy = join(root, 'copy');
+    cpSync(dir, copy, { recursive: true });
+    git(copy, 'remote', 'add', 'origin', 'git@github.com:acme/copy.git');
+    const other = JSON.parse((await cli('plan', copy, '--output', 'json')).stdout) as Plan;
+    expect(other.inventory?.renamed_from).toBeUndefined();
+    expect(other.warnings.map((w) => [w.code, w.params?.repository])).toEqual(
+      all.map(() => ['REPOSITORY_CONFLICT', path]),
+    );
+
+    git(dir, 'remote', 'add', 'origin', 'git@github.com:acme/pools.git');
+    const json = await cli('plan', dir, '--output', 'json');
+    const data: unknown = JSON.parse(json.stdout);
+    const validate = planValidator();
+    expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
+    const plan = data as Plan;
+    expect([plan.warnings, plan.steps, plan.inventory]).toMatchObject([
+      [],
+      [],
+      { repository: 'github.com/acme/pools', renamed_from: path },
+    ]);
+    const qa = join(dir, 'qa.yaml');
+    await writeFile(
+      qa,
+      (await readFile(qa, 'utf8')).replace('run_concurrency: 10', 'run_concurrency: 15'),
+    );
+    const text = await cli('plan', dir, '--detailed-exitcode');
+    expect(text.code, text.stderr).toBe(2);
+    expect(text.stdout).toContain('~ Queue/qa\n      run_concurrency: 10 → 15\n');
+    expect(text.stdout).not.toContain('REPOSITORY_CONFLICT');
+    const warned = `Warning: the inventory records objects under ${path}, this folder's path, its name before its Git remote named it github.com/acme/pools: they are this repository's, and the apply records them under github.com/acme/pools`;
+    expect(text.stdout.split(warned)).toHaveLength(2);
+
+    const applied = await cli('apply', dir, '--auto-approve');
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked');
+    expect(await recorded()).toEqual({ 'github.com/acme/pools': all });
+    // Its own under the new name: prune deletes what leaves the repository, and nothing is said again.
+    await rm(qa);
+    const pruned = await cli('plan', dir);
+    expect(pruned.stdout).toContain('- Queue/qa');
+    expect(pruned.stdout).not.toContain('Warning: the inventory records');
+  });
+});

@@ -2,9 +2,11 @@
  * A watched folder without a Git remote is named by its path (docs/plan.md, Which repository):
  * moved, what it applied is another repository's (REPOSITORY_CONFLICT). A commit changing such
  * an object is blocked, and the daemon's run says it was not applied, never `in sync`, naming
- * the setting that keeps the old name; with it, the change applies. In process: the daemon on a
+ * the setting that keeps the old name; with it, the change applies. Given a Git remote where it
+ * is, what it applied under its path is its own, recorded under the remote's name. In process: the daemon on a
  * folder (--watch), an embedded control plane in memory shared by both daemons.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +83,33 @@ describe('a watched folder moved after its apply', { timeout: 120_000 }, () => {
     const files = manifests({ batchRunConcurrency: 75, clusters: three });
     files['poolsync.yaml'] += `repository: ${old}\n`;
     writeFolder(after, files);
+    await h.daemon.reconcile('watch');
+    expect(h.daemon.status().lastRun!.result).toBe('applied');
+    expect(await batchRunConcurrency(cp)).toBe(75);
+  });
+
+  it('a Git remote added to the folder where it is: what it applied under its path is its own, recorded under the remote', async () => {
+    const root = tempDir();
+    const folder = join(root, 'pools');
+    writeFolder(folder, manifests());
+    const cp = await EmbeddedControlPlane.open({ path: null });
+    cleanup.add(() => cp.close());
+    const first = await watching(folder, cp, join(root, 'state-1'));
+    expect(first.daemon.status().lastRun!.result).toBe('applied');
+    await first.stop();
+    const path = realpathSync(folder);
+    const recorded = async () => Object.keys((await cp.inventory.readInventory())!.repositories!);
+    expect(await recorded()).toEqual([path]);
+
+    execFileSync('git', ['-C', folder, 'init', '-q']);
+    execFileSync('git', ['-C', folder, 'remote', 'add', 'origin', 'git@github.com:acme/pools.git']);
+    const h = await watching(folder, cp, join(root, 'state-2'));
+    expect(h.daemon.status().lastRun!.result).toBe('in_sync');
+    expect(await recorded()).toEqual(['github.com/acme/pools']);
+
+    // Written over, not replaced: the folder keeps its .git.
+    for (const [file, text] of Object.entries(manifests({ batchRunConcurrency: 75 })))
+      writeFileSync(join(folder, file), text);
     await h.daemon.reconcile('watch');
     expect(h.daemon.status().lastRun!.result).toBe('applied');
     expect(await batchRunConcurrency(cp)).toBe(75);

@@ -74,6 +74,7 @@ export async function planStage(
     commit,
     environment: null,
     ...(o.pipeline.repository ? { repository: o.pipeline.repository } : {}),
+    ...(o.pipeline.folder ? { folder: o.pipeline.folder } : {}),
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
   // A run that could not plan (the live state unread, or the planner failed) is retried.
   if (outcome.kind === 'unreadable') {

@@ -40,6 +40,8 @@ export interface PlanParts {
     found: boolean;
     /** The repository the plan was made from (poolsync.yaml repository, else its Git remote and folder: docs/plan.md, Prune scope): its objects are recorded under it when the plan is applied, and only its own are pruned. Absent: a plan of an earlier build, recorded without one */
     repository?: string;
+    /** The folder's path, the name this repository had before a Git remote named it (docs/plan.md, Prune scope): what was recorded under it is this repository's, and the apply records it under repository. Absent: none */
+    renamed_from?: string;
     /** The addresses the repository declares: recorded when the plan is applied */
     declared: string[];
     /** Inventory addresses of objects neither live nor declared: dropped */
