@@ -5,7 +5,8 @@
  * same for a user's clone, a CI checkout and the daemon's own checkout of one repository and
  * folder: poolsync.yaml `repository:`, else the Git remote's URL, normalized, and the folder's
  * path in the repository after `//` (Terraform's module-source spelling of a subfolder); outside
- * Git, or without a remote, the folder's absolute path on this machine.
+ * Git, or without a remote, the folder's absolute path on this machine, whose records become the
+ * remote's name's once one is added (plan/inventory.ts, withFolderRecords).
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';

@@ -223,9 +223,7 @@ export function withFolderRecords(
     live: {
       ...live,
       inventory_owners: { ...others, [repository]: sortedUnion(own, earlier!) },
-      ...(ownBudget
-        ? { repository_guardrails: { ...budgets, [repository]: ownBudget } }
-        : {}),
+      ...(ownBudget ? { repository_guardrails: { ...budgets, [repository]: ownBudget } } : {}),
     },
     renamedFrom: folder,
   };

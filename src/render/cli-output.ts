@@ -26,6 +26,7 @@ import {
   countsText,
   notMatchingLine,
   plural,
+  renamedLine,
   SYMBOL,
 } from './common.js';
 import { countPlan, isSideEffect } from '../plan/counts.js';
@@ -231,8 +232,8 @@ export function adoptionNote(addresses: readonly string[], repository: string): 
 
 /** What the plan's apply adopts, as a line of its own (beside a JSON plan, which has no footnotes). */
 export function adoptionText(plan: Plan): string {
-  const line = adoptionLine(plan);
-  return line === null ? '' : `${escapeTerminal(line)}\n`;
+  const lines = [adoptionLine(plan), renamedLine(plan)].filter((l) => l !== null);
+  return lines.map((l) => `${escapeTerminal(l)}\n`).join('');
 }
 
 const SIGN = { add: '+', change: '~', remove: '-' } as const;

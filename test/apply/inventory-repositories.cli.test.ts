@@ -802,20 +802,21 @@ describe('a folder applied before its Git remote was added (named by its path un
     const url = `file:${join(root, 'cp.json')}?capabilities=drain,queue_delete`;
     const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
     const dir = join(root, 'pools');
-    const path = await writeRepo(dir, objects('prod', 'c1', 'qa'));
+    const path = await writeRepo(dir, objects('prod', 'c1', 'qa'), budget(5));
     const git = (at: string, ...args: string[]) => execFileSync('git', ['-C', at, ...args]);
     git(dir, 'init', '-q');
     git(dir, 'add', '-A');
     git(dir, '-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'commit', '-qm', 'x');
     expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
-    const recorded = async () =>
-      (
-        JSON.parse(await readFile(join(root, 'cp.json.inventory.json'), 'utf8')) as {
-          repositories: Record<string, string[]>;
-        }
-      ).repositories;
+    const recorded = async () => {
+      const record = JSON.parse(await readFile(join(root, 'cp.json.inventory.json'), 'utf8')) as {
+        repositories: Record<string, string[]>;
+        repository_guardrails: Record<string, object>;
+      };
+      return [record.repositories, record.repository_guardrails];
+    };
     const all = ['Cluster/c1', 'ClusterPool/prod', 'Queue/qa'];
-    expect(await recorded()).toEqual({ [path]: all });
+    expect(await recorded()).toEqual([{ [path]: all }, { [path]: { max_destroy: 5 } }]);
 
     // A copy elsewhere given a remote is another folder: the path's records are not its own.
     const copy = join(root, 'copy');
@@ -838,6 +839,14 @@ describe('a folder applied before its Git remote was added (named by its path un
       [],
       { repository: 'github.com/acme/pools', renamed_from: path },
     ]);
+    // Only an apply records them: something to do, never "No changes".
+    const only = await cli('plan', dir, '--detailed-exitcode');
+    expect([only.code, only.stdout]).toEqual([
+      2,
+      expect.stringContaining(
+        `Nothing to send to the control plane, but the apply records what was recorded under ${path} under its name now, github.com/acme/pools`,
+      ),
+    ]);
     const qa = join(dir, 'qa.yaml');
     await writeFile(
       qa,
@@ -853,7 +862,8 @@ describe('a folder applied before its Git remote was added (named by its path un
     const applied = await cli('apply', dir, '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('0 created, 1 updated, 0 replaced, 0 deleted; 0 blocked');
-    expect(await recorded()).toEqual({ 'github.com/acme/pools': all });
+    const name = 'github.com/acme/pools';
+    expect(await recorded()).toEqual([{ [name]: all }, { [name]: { max_destroy: 5 } }]);
     // Its own under the new name: prune deletes what leaves the repository, and nothing is said again.
     await rm(qa);
     const pruned = await cli('plan', dir);

@@ -48,7 +48,13 @@ describe('the repository a plan is made from', () => {
       repo: 'https://token@github.com/acme/pools.git',
       path: 'deploy/flyte',
     });
-    expect(daemon).toBe(named);
+    expect(daemon).toEqual({ repository: named });
+    // Watched where it is, it also names its path: its name before the remote (docs/plan.md, Prune scope).
+    const folder = join(user, 'deploy', 'flyte');
+    expect(await followedRepository({ kind: 'watch', dir: folder })).toEqual({
+      repository: named,
+      folder: realpathSync(folder),
+    });
     // Its checkout, as the daemon's pull-request plans read it.
     const checkout = clone('https://token@github.com/acme/pools.git');
     expect(await repositoryOf(join(checkout, 'deploy', 'flyte'))).toBe(named);
@@ -59,7 +65,9 @@ describe('the repository a plan is made from', () => {
   it('outside Git, the folder by its real path; poolsync.yaml repository: names it instead', async () => {
     const dir = tempFolder('poolsync-repository-');
     expect(await repositoryOf(dir)).toBe(realpathSync(dir));
-    expect(await followedRepository({ kind: 'watch', dir })).toBe(realpathSync(dir));
+    expect(await followedRepository({ kind: 'watch', dir })).toEqual({
+      repository: realpathSync(dir),
+    });
     writeFileSync(
       join(dir, 'poolsync.yaml'),
       'apiVersion: poolsync/v1\nkind: RepoConfig\nrepository: github.com/acme/pools//deploy\n',

@@ -11,7 +11,12 @@ import { BASELINE_CAPABILITIES, type ObjectKind } from '../../src/model/common.j
 import type { DesiredState } from '../../src/model/desired.js';
 import type { LiveState } from '../../src/model/live.js';
 import { computePlan } from '../../src/plan/index.js';
-import { declaredObjects, declaredObjectsAt, nextInventory } from '../../src/plan/inventory.js';
+import {
+  declaredObjects,
+  declaredObjectsAt,
+  nextInventory,
+  withFolderRecords,
+} from '../../src/plan/inventory.js';
 import { renderJson } from '../../src/render/json.js';
 import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from './build.js';
@@ -260,5 +265,39 @@ describe('declaredObjectsAt', () => {
     expect(found.get('Queue/q04321')).toBe(queues[4321]);
     // Two binary searches of 10,000: at most 2 × (14 + 1) names read.
     expect(looked).toBeLessThanOrEqual(30);
+  });
+});
+
+describe('withFolderRecords (docs/plan.md, Prune scope)', () => {
+  const read = {
+    ...live({}),
+    inventory: ['Cluster/a', 'Cluster/b', 'Cluster/c'],
+    inventory_owners: {
+      '/home/me/pools': ['Cluster/a', 'Cluster/c'],
+      'github.com/acme/pools': ['Cluster/b'],
+      'github.com/acme/labels': ['Cluster/x'],
+    },
+    repository_guardrails: { '/home/me/pools': { max_destroy: 1 } },
+  } as LiveState;
+
+  it("takes the folder path's records and budget for the remote's name; no other name's", () => {
+    const { live: planned, renamedFrom } = withFolderRecords(
+      read,
+      'github.com/acme/pools',
+      '/home/me/pools',
+    );
+    expect(renamedFrom).toBe('/home/me/pools');
+    expect(planned.inventory_owners).toEqual({
+      'github.com/acme/pools': ['Cluster/a', 'Cluster/b', 'Cluster/c'],
+      'github.com/acme/labels': ['Cluster/x'],
+    });
+    expect(planned.repository_guardrails).toEqual({ 'github.com/acme/pools': { max_destroy: 1 } });
+    // Another path, no folder, or a folder named by its path: nothing taken.
+    for (const [name, folder] of [
+      ['github.com/acme/pools', '/home/me/other'],
+      ['github.com/acme/pools', undefined],
+      ['/home/me/pools', '/home/me/pools'],
+    ] as const)
+      expect(withFolderRecords(read, name, folder)).toEqual({ live: read });
   });
 });

@@ -249,12 +249,13 @@ async function planShown(
   }
   // A file that would change is to do; objects no file is named for are unknown, not a change
   // (a plan right after an apply exits 0 until a file is named). So is a change another
-  // repository's record holds back: a person's to settle, and an adoption, which only an apply
-  // records (docs/plan.md, Exit status).
+  // repository's record holds back: a person's to settle, and an adoption or a folder's records
+  // taken under its remote's name, which only an apply records (docs/plan.md, Exit status).
   const todo =
     result.kind === 'changes' ||
     heldByOtherRepository(plan).length > 0 ||
     (plan.inventory?.adopts?.length ?? 0) > 0 ||
+    plan.inventory?.renamed_from !== undefined ||
     rendered.changed.some((f) => f.status !== 'unnamed');
   return args['detailed-exitcode'] && todo ? 2 : 0;
 }
