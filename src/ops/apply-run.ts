@@ -53,7 +53,7 @@ import type { K8sPlace } from '../util/k8s-place.js';
 import { OlderReaderError } from '../util/format-version.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
-import { appliedState } from '../plan/inventory.js';
+import { appliedState, withFolderRecords } from '../plan/inventory.js';
 import {
   budgetErrors,
   confirmDestroy,
@@ -477,9 +477,14 @@ async function guardedByInventory(
   const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
   if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
   // The destroy budget as planning bounds it, but the base branch's, which only a pull request has.
+  const repository = plan.inventory?.repository ?? null;
   const [overBudget] = budgetErrors(plan, [
     { from: 'repository', guardrails: plan.inventory?.guardrails },
-    recordedBudget(marked, plan.inventory?.repository ?? null),
+    recordedBudget(
+      // The budget recorded under the folder's path, when the plan takes its records, as planning read it.
+      withFolderRecords(marked, repository, plan.inventory?.renamed_from).live,
+      repository,
+    ),
   ]);
   if (overBudget) throw new UserError(`${path}: ${errorText(overBudget)} Nothing was applied.`);
   const confirm = new Set([
