@@ -308,8 +308,9 @@ export interface ApplyLockRequest {
  */
 export interface ApplyLockProvider {
   /**
-   * Takes the lock for `id` (random, the caller's), or renews it when `id` holds it; while
-   * another unexpired lease holds it, FAILED_PRECONDITION naming the holder.
+   * Takes the lock for `id` (random, the caller's), or renews it when `id` holds it under the
+   * same `holder` (another holder of that id takes it over); while another unexpired lease
+   * holds it, FAILED_PRECONDITION naming the holder.
    */
   acquireApplyLock(request: ApplyLockRequest): Promise<ApplyLockLease>;
   /** A no-op unless `id` holds it. */

@@ -56,6 +56,30 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
     expect(await a.getApplyLock()).toBeNull();
   });
 
+  it('the same id from another holder (the next apply of a machine, after a killed one) is a takeover, not a renewal', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { server } = await servedControlPlane({}, { now: () => now });
+    const lock = new HttpControlPlane(server.url).applyLock;
+    const id = 'm'.repeat(32);
+    const dead = 'poolsync apply (ci@runner-7, pid 4242)';
+    const next = 'poolsync apply (ci@runner-7, pid 4243)';
+    const first = await lock.acquireApplyLock({ id, holder: dead, ttl_seconds: 30 });
+    now += 5000;
+    const taken = await lock.acquireApplyLock({ id, holder: next, ttl_seconds: 30 });
+    expect(taken).toMatchObject({ holder: next, taken_over_from: dead });
+    expect(taken.acquired_at).not.toBe(first.acquired_at);
+    now += 5000;
+    const renewed = await lock.acquireApplyLock({ id, holder: next, ttl_seconds: 30 });
+    expect(renewed).toMatchObject({ acquired_at: taken.acquired_at, taken_over_from: dead });
+    expect(renewed.renewed_at).not.toBe(taken.renewed_at);
+    // Another apply is told since when the new holder holds it, not the dead one's start.
+    await expect(
+      lock.acquireApplyLock({ id: 'o'.repeat(32), holder: 'daemon', ttl_seconds: 30 }),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining(`held by ${next} since ${taken.acquired_at}`),
+    });
+  });
+
   it('a holder that cannot renew for a whole TTL loses the lock: `lost` aborts (no new step starts)', async () => {
     const { server } = await servedControlPlane();
     const cp = new HttpControlPlane(server.url);

@@ -537,7 +537,10 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
         `the apply lock is held by ${current.holder} since ${current.acquired_at} (lease until ${current.expires_at}, renewed while it applies); wait for it to finish`,
       );
     }
-    const renewing = current !== null && mine && !expired;
+    // The same id from another holder is the next apply of the same machine and state dir
+    // taking over from a killed one (src/apply/lock.ts): a takeover, not a renewal.
+    const sameHolder = mine && current?.holder === holder;
+    const renewing = current !== null && sameHolder && !expired;
     const lease: ApplyLockLease = {
       holder,
       acquired_at: renewing ? current.acquired_at : iso(now),
@@ -545,7 +548,7 @@ export class EmbeddedApplyLock implements ApplyLockProvider {
       expires_at: iso(now + ttl * 1000),
       taken_over_from: renewing
         ? current.taken_over_from
-        : current !== null && !mine
+        : current !== null && !sameHolder
           ? current.holder
           : null,
     };
