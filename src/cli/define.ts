@@ -68,12 +68,27 @@ export function daemonUrl(args: { daemon?: string | undefined }, env: NodeJS.Pro
 export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:8080';
 
 /** `--log-format` of every command but the daemon (whose own setting it is): see jsonStderr. */
-export const logFormatOption = {
+const logFormatOption = {
   choices: LOG_FORMATS,
   describe:
     "json: diagnostics on stderr as JSON lines, like the daemon's logs (env POOLSYNC_LOG_FORMAT)",
   global: true,
 } as const;
+
+/**
+ * `--color`/`--no-color` of every command but the daemon: Terraform takes -no-color everywhere
+ * and CI wrappers pass it so; a command that colours nothing has nothing to turn off.
+ */
+const colorOption = {
+  type: 'boolean',
+  describe:
+    'Colour the output where a command colours it (plan, apply, show, promote); --no-color, as env NO_COLOR, turns it off (default: when stdout is a terminal)',
+  global: true,
+} as const;
+
+/** What every command takes beside its own, but the daemon: its log format is its own setting. */
+export const globalOptions = (command: string | null | undefined): Record<string, Options> =>
+  command === 'daemon' ? {} : { 'log-format': logFormatOption, color: colorOption };
 
 export const DEFAULT_LISTEN = '127.0.0.1:7480';
 

@@ -21,6 +21,7 @@ import { ControlPlaneError } from '../controlplane/errors.js';
 import { openTarget, type Target } from '../ops/open-target.js';
 import type { SharedInventory } from '../apply/inventory.js';
 import { inventoryPlace, requireK8sPlace, type K8sPlace } from '../util/k8s-place.js';
+import { terraformOptionHint } from './usage-error.js';
 import { durationRefusal, formatDuration, parseDuration } from '../util/duration.js';
 import {
   LIMIT_SETTINGS,
@@ -43,6 +44,8 @@ export function leaseOf(
   // Named where it came from: plan, export and state once took a bad one as none, and read the
   // inventory from elsewhere than apply keeps it.
   const origin = args.lock === undefined ? 'POOLSYNC_LOCK' : '--lock';
+  const onOff = terraformOptionHint('lock', lock);
+  if (onOff) throw new UserError(`${origin} ${JSON.stringify(lock)}: ${onOff}.`);
   return requireK8sPlace(lock, origin, ['Lease', 'apply-lock']);
 }
 

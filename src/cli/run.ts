@@ -3,10 +3,10 @@
  * once, output scrubbed of secrets, on the streams, environment and signals of an `Io`.
  */
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { COMMANDS, logFormatOption, type Command, type Shell } from './define.js';
+import { COMMANDS, globalOptions, type Command, type Shell } from './define.js';
 import { givenTwice } from '../util/option-values.js';
 import { askedLogFormat, jsonStderr, reportError, rewriting, type Io } from './io.js';
-import { singleDashError, usageError } from './usage-error.js';
+import { commandNamed, singleDashError, usageError } from './usage-error.js';
 import { endOfOptions } from './end-of-options.js';
 import { LOG_FORMATS } from '../daemon/config-options.js';
 import { UserError } from '../util/user-error.js';
@@ -15,8 +15,20 @@ import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
 
 export async function main(given: string[], processIo: Io): Promise<number> {
-  // Bare `poolsync` is a newcomer asking what there is: the help, exit 0.
-  const argv = given.length === 0 ? ['--help'] : dashValues(given);
+  // Bare `poolsync` is a newcomer asking what there is: the help, exit 0. `help plan` (git's,
+  // Terraform's habit) is `plan --help`; `help destroy` says what `destroy` would.
+  const helpFor = given[0] === 'help' ? given.slice(1) : null;
+  const argv =
+    given.length === 0
+      ? ['--help']
+      : helpFor
+        ? [
+            ...helpFor,
+            ...(helpFor.length === 0 || commandNamed(Object.values(COMMANDS), helpFor[0])
+              ? ['--help']
+              : []),
+          ]
+        : dashValues(given);
   const command = argv.find((a) => !a.startsWith('-')) ?? null;
   let io = processIo;
   // The daemon's pino logs are scrubbed by its own redactor, every other command's output here.
@@ -35,7 +47,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
     const words = argv.slice(argv.indexOf('--get-yargs-completions') + 2);
     // Read before yargs asks: it takes a completion's answer only synchronously.
     const environments = completing ? await environmentsToComplete(words) : [];
-    const singleDash = completing ? null : singleDashError(argv);
+    const singleDash = completing ? null : singleDashError(argv, io.env);
     if (singleDash) throw singleDash;
     // The words after `--` are positionals (POSIX); what cannot be one is refused here.
     const line = completing ? argv : endOfOptions(argv, io.env);
@@ -61,7 +73,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
           yargsCommand(c, '', io, (code) => (exitCode = code), completing),
         ),
       )
-      .options(command === 'daemon' ? {} : { 'log-format': logFormatOption })
+      .options(globalOptions(command))
       // Answers `--get-yargs-completions` for the scripts of `poolsync completion SHELL`; the
       // command yargs would add for it is hidden: `completion` (completionScript) prints them.
       .completion(

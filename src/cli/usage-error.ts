@@ -4,19 +4,62 @@
  * spellings answered before yargs parses anything.
  */
 import { statSync } from 'node:fs';
-import type { Argv } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { closest, meant } from '../manifests/suggest.js';
 import { shellQuote } from '../util/shell-quote.js';
 import { UserError } from '../util/user-error.js';
-import { COMMANDS, type Command } from './define.js';
+import { COMMANDS, globalOptions, type Command } from './define.js';
 
 /** Options every command takes. */
-const GLOBAL_OPTIONS = ['help', 'version', 'log-format'];
+const globalNames = (command: string | undefined) => [
+  'help',
+  'version',
+  ...Object.keys(globalOptions(command)),
+];
+
+const DESTROY =
+  'poolsync has no destroy: remove the manifests (with `prune: true` in poolsync.yaml), then `poolsync apply`';
+
+const VARIABLES =
+  'poolsync has no variables: what differs between environments is their patches in poolsync.yaml, chosen with `--env NAME` (docs/environments.md)';
+
+/** After the lock refusals' own words (src/apply/lock.ts). */
+const FORCE_UNLOCK =
+  'poolsync has no force-unlock: the next apply takes over a lock a killed apply left (on this machine at once, on the control plane once its 30 s lease expires); a lock refusal names the holder: wait for it to finish, or if that process is gone, delete the lock file it names';
+
+/**
+ * Terraform's options poolsync has not, or has with another meaning (`-lock=false`), and
+ * poolsync's word for each: said for `-NAME` and `--NAME` alike.
+ */
+const TERRAFORM_OPTIONS: Record<string, string> = {
+  destroy: DESTROY,
+  lock: "poolsync's --lock names a Kubernetes Lease (k8s:NAMESPACE/NAME) to hold while applying, not whether to lock: locking cannot be turned off (apply always locks, plan never does); to wait for a held lock, pass --lock-timeout 5m",
+  var: VARIABLES,
+  'var-file': VARIABLES,
+  // Only the daemon lacks it (run.ts): its logs are not the text a CI wrapper greps.
+  color:
+    'the daemon has no --color: its logs are JSON unless stdout is a terminal (`--log-format json`: always JSON)',
+};
+
+/**
+ * poolsync's word for Terraform's `-NAME[=VALUE]` where the command has no such option, and
+ * for `--lock=false` where it has (null: the value is a Lease to read).
+ */
+export function terraformOptionHint(name: string, value: string | undefined): string | null {
+  if (name === 'lock' && !/^(true|false|on|off|yes|no|0|1)?$/i.test(value?.trim() ?? ''))
+    return null;
+  return TERRAFORM_OPTIONS[name] ?? null;
+}
 
 /** Other tools' commands, and poolsync's word for each. */
 const OTHER_TOOLS: Record<string, string> = {
-  destroy:
-    'poolsync has no destroy: remove the manifests (with `prune: true` in poolsync.yaml), then `poolsync apply`',
+  destroy: DESTROY,
+  taint:
+    'poolsync has no taint: `poolsync apply --replace Kind/name` deletes and creates an object again (`plan --replace` shows it first)',
+  version: 'the version: `poolsync --version`',
+  'force-unlock': FORCE_UNLOCK,
+  workspace:
+    "poolsync's workspaces are the environments of poolsync.yaml: `--env NAME` (docs/environments.md)",
   diff: 'the diff is the plan: `poolsync plan`',
   refresh: 'drift since the last apply: `poolsync plan --refresh-only`',
   get: 'the daemon: `poolsync status --daemon URL`; what is managed: `poolsync state list`',
@@ -156,10 +199,11 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     );
   if (unknown) {
     // The command's own options and the global ones, but positionals.
+    const globals = globalNames(command);
     const own = Object.keys(y.getOptions().key).filter(
-      (n) => n.length > 1 && !GLOBAL_OPTIONS.includes(n) && !positionals.includes(n),
+      (n) => n.length > 1 && !globals.includes(n) && !positionals.includes(n),
     );
-    const known = [...GLOBAL_OPTIONS, ...own];
+    const known = [...globals, ...own];
     const camelOf = (n: string) => n.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     // yargs also lists the camelCase form of an unknown dashed option (`refreshOnly`).
     const all = unknown[1]!.split(', ');
@@ -167,13 +211,16 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
     const lines = all
       .filter((n) => !dashed.has(n))
       .map((name) => {
-        if (!argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `-${name}`))
+        const given = [`--${name}`, `--no-${name}`, `-${name}`];
+        if (!argv.some((a) => given.includes(a.split('=')[0]!)))
           // A folder where the command takes it as --dir (`export DIR`; import says it itself).
           return own.includes('dir') && isFolder(name)
             ? `Unexpected argument "${name}": give the folder with --dir (\`--dir ${shellQuote(name)}\`).`
             : `Unexpected argument "${name}".`;
         const secret = secretHint(name, known);
         if (secret) return `Unknown option --${name}: ${secret}`;
+        const habit = TERRAFORM_OPTIONS[name];
+        if (habit) return `Unknown option --${name}: ${habit}.`;
         const hit = closest(name, known) ?? sameWord(name, known) ?? writtenOut(name, known);
         const other = OTHER_OPTIONS[name];
         const why = hit && other ? ` (${other(command)})` : '';
@@ -222,41 +269,66 @@ function commandForm(words: readonly string[]): string | null {
   return sub ? `${words[0]} ${sub.command}` : top.command;
 }
 
-/** Terraform options poolsync has under the same name (`-json` is `--output json`). */
-const TERRAFORM_NAMES = new Set([
-  'target',
-  'replace',
-  'out',
-  'auto-approve',
-  'lock-timeout',
-  'detailed-exitcode',
-  'no-color',
-  'refresh-only',
-  'parallelism',
-  'json',
-]);
-
 /**
  * Terraform's one-dash options (`-target=X`): yargs would answer `Unknown arguments: t, a, r,
- * g, e`. The first `-name[=value]` of two or more letters before `--`, as the two-dash spelling.
+ * g, e`. The first `-name[=value]` of two or more letters before `--`: the two-dash spelling
+ * where the command has that option, else poolsync's word for Terraform's, else that it has none.
  */
-export function singleDashError(argv: readonly string[]): UserError | null {
-  for (const arg of argv) {
-    if (arg === '--') return null;
-    const m = /^-([a-z][a-z0-9]*(?:-[a-z0-9]+)+|[a-z][a-z0-9]+)(=.*)?$/i.exec(arg);
-    if (!m) continue;
-    const name = m[1]!;
-    const value = m[2] ?? '';
-    const lower = name.toLowerCase();
-    const known = TERRAFORM_NAMES.has(lower);
-    const meant = lower === 'json' ? '--output json' : `--${known ? lower : name}${value}`;
-    return new UserError(
-      known
-        ? `${arg}: poolsync's options take two dashes: did you mean \`${meant}\`?`
-        : `${arg}: poolsync's options take two dashes (\`${meant}\`); \`poolsync <command> --help\` lists them`,
-    );
-  }
-  return null;
+export function singleDashError(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): UserError | null {
+  const arg = argv
+    .slice(0, argv.includes('--') ? argv.indexOf('--') : undefined)
+    .find((a) => /^-([a-z][a-z0-9]*(?:-[a-z0-9]+)+|[a-z][a-z0-9]+)(=.*)?$/i.test(a));
+  if (arg === undefined) return null;
+  const [written, value] = [arg.slice(1).split('=')[0]!, arg.slice(arg.indexOf('=') + 1)];
+  const name = written.toLowerCase();
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const form = commandForm(words);
+  const options = optionsOf(words, env);
+  const has = (n: string) => options.names.includes(n);
+  // `-no-color` is the daemon's `--color` negated.
+  const base = name.replace(/^no-/, '');
+  const hint =
+    has(base) && base !== 'lock' ? null : terraformOptionHint(base, arg.includes('=') ? value : '');
+  if (hint) return new UserError(`${arg}: ${hint}.`);
+  const twoDashes = `${arg}: poolsync's options take two dashes: did you mean`;
+  if (has(name) || (base !== name && options.flags.includes(base)))
+    return new UserError(`${twoDashes} \`-${arg.replace(written, name)}\`?`);
+  if (name === 'json' && options.outputs.includes('json'))
+    return new UserError(`${twoDashes} \`--output json\`?`);
+  if (!form)
+    return words.length > 0
+      ? null // an unknown command, said first by yargs
+      : new UserError(
+          `${arg}: poolsync's options take two dashes (\`-${arg}\`), after a command; \`poolsync <command> --help\` lists them`,
+        );
+  const usageName = form.split(/ [<[]/)[0]!;
+  const hit = closest(name, options.names);
+  return new UserError(
+    `${arg}: \`poolsync ${usageName}\` has no --${name} option${hit ? ` (did you mean --${hit}?)` : ''}; \`poolsync ${usageName} --help\` lists them`,
+  );
+}
+
+/** The options of the (sub)command `words` names, as yargs builds them, and the global ones. */
+function optionsOf(words: readonly string[], env: NodeJS.ProcessEnv) {
+  const top = commandNamed(Object.values(COMMANDS), words[0]);
+  const command = commandNamed(top?.subcommands ?? [], words[1]) ?? top;
+  const built = (command?.builder?.(yargs([]), env) ?? yargs([])) as unknown as {
+    getOptions(): {
+      key: Record<string, unknown>;
+      boolean: string[];
+      choices: Record<string, unknown[]>;
+    };
+  };
+  const o = built.getOptions();
+  const globals = globalNames(top?.command.split(' ')[0]);
+  return {
+    names: [...globals, ...Object.keys(o.key).filter((n) => n.length > 1)],
+    flags: [...o.boolean, ...(globals.includes('color') ? ['color'] : [])],
+    outputs: (o.choices.output ?? []).map(String),
+  };
 }
 
 export function isFolder(path: string): boolean {

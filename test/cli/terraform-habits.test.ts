@@ -10,10 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireApplyLock, lockPathFor } from '../../src/apply/lock.js';
 import { lastAppliedPathFor, writeLastApplied } from '../../src/apply/last-applied.js';
+import { COMMANDS } from '../../src/cli/define.js';
 import { singleDashError } from '../../src/cli/usage-error.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli, startCli } from '../support/cli.js';
+import { runInProcess } from '../support/memory-io.js';
 
 let dir: string;
 let repo: string;
@@ -52,7 +54,7 @@ describe('single-dash Terraform spellings', () => {
     );
     expect(singleDashError(['plan', '-json'])?.message).toMatch(/did you mean `--output json`\?/);
     expect(singleDashError(['plan', '-var', 'x=1'])?.message).toMatch(
-      /two dashes \(`--var`\); `poolsync <command> --help` lists them/,
+      /^-var: poolsync has no variables: .*`--env NAME`/,
     );
     // Short options, two-dash options, negative numbers and words after `--` are left alone.
     for (const ok of [
@@ -214,5 +216,101 @@ describe('--lock-timeout', () => {
     }
     const bad = await runCli(['plan', repo, '--control-plane', cp, '--lock-timeout', 'soon']);
     expect(bad.stderr).toMatch(/--lock-timeout "soon" is not a duration/);
+  });
+});
+
+describe('Terraform words poolsync has not, or has with another meaning', () => {
+  const DESTROY =
+    'poolsync has no destroy: remove the manifests (with `prune: true` in poolsync.yaml), then `poolsync apply`.';
+
+  it('-destroy and --destroy get the answer `poolsync destroy` gets', async () => {
+    for (const command of ['apply', 'plan']) {
+      const one = await runInProcess([command, repo, '-destroy'], {});
+      expect(one.stderr).toBe(`Error: -destroy: ${DESTROY}\n`);
+      const two = await runInProcess([command, repo, '--destroy'], {});
+      expect(two.stderr.split('\n')[0]).toBe(`Error: Unknown option --destroy: ${DESTROY}`);
+      expect([one.code, two.code]).toEqual([1, 1]);
+    }
+  });
+
+  it('-lock=false and --lock=false: locking cannot be turned off; a Lease is still read as one', async () => {
+    const words =
+      /--lock names a Kubernetes Lease .* locking cannot be turned off .* --lock-timeout/;
+    for (const argv of [
+      ['plan', repo, '-lock=false'],
+      ['plan', repo, '--lock=false'],
+      ['apply', repo, '--lock', 'false', '--control-plane', cp],
+      ['validate', repo, '--lock=false'],
+    ]) {
+      const r = await runInProcess(argv, {}, dir);
+      expect(r.code, argv.join(' ')).toBe(1);
+      expect(r.stderr, argv.join(' ')).toMatch(words);
+      expect(r.stderr).not.toMatch(/is not a Kubernetes Lease/);
+    }
+    expect(singleDashError(['plan', '-lock=k8s:ops/apply'])?.message).toMatch(
+      /did you mean `--lock=k8s:ops\/apply`\?/,
+    );
+  });
+
+  it('a one-dash option is spelt with two only where the command has it', async () => {
+    expect(singleDashError(['plan', '-auto-approve'])?.message).toBe(
+      '-auto-approve: `poolsync plan` has no --auto-approve option; `poolsync plan --help` lists them',
+    );
+    expect(singleDashError(['promote', 'staging', '-json'])?.message).toMatch(
+      /`poolsync promote` has no --json option/,
+    );
+    expect(singleDashError(['validate', '-json'])?.message).toMatch(/did you mean `--output json`/);
+    expect(singleDashError(['state', 'list', '-out=x'])?.message).toMatch(
+      /`poolsync state list` has no --out option/,
+    );
+    // What is suggested runs: `-no-color` on a command that colours nothing.
+    expect(singleDashError(['validate', repo, '-no-color'])?.message).toMatch(
+      /did you mean `--no-color`\?/,
+    );
+    const suggested = await runInProcess(['validate', repo, '--no-color'], {});
+    expect(suggested.code, suggested.stderr).toBe(0);
+  });
+
+  it('--color and --no-color are taken by every command but the daemon, which says why not', async () => {
+    const commands = Object.values(COMMANDS).flatMap((c) =>
+      c.subcommands
+        ? c.subcommands.map((s) => [c.command, s.command.split(' ')[0]!])
+        : [[c.command.split(' ')[0]!]],
+    );
+    for (const words of commands.filter(([w]) => w !== 'daemon'))
+      for (const flag of ['--no-color', '--color']) {
+        // An unknown option after it stops yargs before any work, and lists every refused one.
+        const r = await runInProcess([...words, flag, '--zz-unknown'], {}, dir);
+        expect(r.stderr, `${words.join(' ')} ${flag}`).toMatch(
+          /^Error: Unknown option --zz-unknown\.\n/,
+        );
+        expect(r.stderr, `${words.join(' ')} ${flag}`).not.toMatch(/color/);
+      }
+    const daemon = await runInProcess(['daemon', '--no-color'], {}, dir);
+    expect(daemon.stderr.split('\n')[0]).toBe(
+      'Error: Unknown option --color: the daemon has no --color: its logs are JSON unless stdout is a terminal (`--log-format json`: always JSON).',
+    );
+  });
+
+  it("Terraform commands get their poolsync words; `help CMD` is the command's help", async () => {
+    const said = {
+      taint: '`poolsync apply --replace Kind/name`',
+      version: '`poolsync --version`',
+      'force-unlock': 'delete the lock file it names',
+      workspace: '`--env NAME`',
+    };
+    for (const [command, words] of Object.entries(said)) {
+      const r = await runInProcess([command], {});
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^Error: Unknown command "${command}": `));
+      expect(r.stderr, command).toContain(words);
+    }
+    const help = await runInProcess(['help', 'plan'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toBe((await runInProcess(['plan', '--help'], {})).stdout);
+    expect((await runInProcess(['help', 'state', 'list'], {})).stdout).toMatch(
+      /^poolsync state list \[dir\]/,
+    );
+    expect((await runInProcess(['help', 'destroy'], {})).stderr).toContain(DESTROY);
   });
 });
