@@ -24,8 +24,10 @@ import {
   limitOf,
   limitWords,
   LIMIT_SETTINGS,
+  readCutWords,
   type CallDeadline,
   type Heard,
+  type LimitName,
   type TransportLimits,
 } from '../util/transport-limits.js';
 
@@ -45,6 +47,8 @@ export interface Failed {
   throttled?: { said: string; delayMs: number | null } | undefined;
   /** The error once no attempt is left. */
   error: (attempts: number) => Error;
+  /** The limit that ended the attempt (limitFailed): the call's deadline says what cut the others. */
+  limit?: LimitName | undefined;
 }
 
 export type Attempt<T> = { ok: true; value: T } | Failed;
@@ -74,6 +78,7 @@ export async function retrying<T>(
   attempt: (n: number) => Promise<Attempt<T>>,
 ): Promise<T> {
   const { pacer, reach, clock = SYSTEM_CLOCK } = loop;
+  let readCut = 0;
   for (let n = 0; ; n++) {
     // Checked as the attempt goes, after any wait for the pacer.
     const send = async () => {
@@ -84,6 +89,9 @@ export async function retrying<T>(
     const got = pacer ? await pacer.run(send, (g) => answer(g, backoff), loop.lane) : await send();
     if (got.ok) return got.value;
     if (loop.signal?.aborted) throw abandoned(loop, n, true);
+    if (got.limit === 'read') readCut++;
+    // The read timeout cut every attempt before the deadline's: a longer deadline alone adds only more of them.
+    if (got.limit === 'call' && n > 0 && readCut === n) throw cutByRead(loop, n + 1);
     const budget = reach.budget(loop.maxRetries, got.failure ?? null);
     // Nothing listens (a server restarting): its notice says so, not "no answer".
     const kind = got.failure?.kind;
@@ -95,17 +103,29 @@ export async function retrying<T>(
     const wait = asked ?? backoff;
     if (loop.deadline && !loop.deadline.allows(wait))
       throw asked === null
-        ? stopped(got.error(n + 1), loop)
+        ? stopped(got.error(n + 1), loop, n + 1, readCut === n + 1)
         : askedTooLong(loop, got.throttled!.said, asked, n + 1, clock);
     await clock.sleep(wait, loop.signal);
   }
 }
 
-/** An answer (not a ControlPlaneError) passes as it is. */
-function stopped(last: Error, { deadline, address = null }: RetryLoop): Error {
+/** An answer (not a ControlPlaneError) passes as it is; `readCut`: the read timeout ended every attempt. */
+function stopped(
+  last: Error,
+  { deadline, address = null }: RetryLoop,
+  attempts: number,
+  readCut: boolean,
+): Error {
   if (!(last instanceof ControlPlaneError)) return last;
-  const said = `${last.message}; stopped: ${limitWords('call', deadline!.limits)}`;
-  return unavailable(said, address);
+  const limits = deadline!.limits;
+  const why = readCut ? readCutWords(limits, attempts, false) : limitWords('call', limits);
+  return unavailable(`${last.message}; stopped: ${why}`, address);
+}
+
+/** The call's deadline ended its `attempts`th attempt; the read timeout had ended each before it. */
+function cutByRead({ deadline, address = null }: RetryLoop, attempts: number): ControlPlaneError {
+  const where = deadline!.label ? `${deadline!.label}: ` : '';
+  return unavailable(`${where}${readCutWords(deadline!.limits, attempts, true)}`, address);
 }
 
 /** The server answered, asking for a wait the call's deadline cannot hold: not silence. */
@@ -141,6 +161,7 @@ export function limitFailed(err: unknown, label: string, limits: TransportLimits
   return {
     ok: false,
     transient: limit === 'read',
+    limit,
     // The deadline's words name what was called already (CallDeadline's label).
     error: (n) => unavailable(limit === 'call' ? words : `${label}: ${words}${tries(n)}`),
   };

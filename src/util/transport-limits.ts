@@ -244,6 +244,33 @@ export function limitWords(
   }
 }
 
+/**
+ * The call's deadline after the read timeout ended each of its `attempts` (the last excepted
+ * when `lastByDeadline`): a longer read timeout lets a slow server answer; a longer deadline alone
+ * only adds attempts cut the same way, so it is named only for an answer slower than itself.
+ */
+export function readCutWords(
+  limits: TransportLimits,
+  attempts: number,
+  lastByDeadline: boolean,
+): string {
+  const call = LIMIT_SETTINGS.call;
+  const read = LIMIT_SETTINGS.read;
+  const within = formatDuration(limits.callTimeoutMs);
+  const [which, cut] =
+    attempts === 1
+      ? ['its one attempt got no complete answer', 'cut it']
+      : [
+          `none of its ${attempts} attempts got a complete answer`,
+          lastByDeadline ? 'cut each before the last, and this deadline the last' : 'cut each',
+        ];
+  return (
+    `no complete answer within ${within}, the deadline of one call with its retries (${call.flag}, env ${call.env}): ` +
+    `${which}: the read timeout of ${formatDuration(limits.readTimeoutMs)} (${read.flag}, env ${read.env}) ${cut}; ` +
+    `raise ${read.flag} past the time the server takes to answer (and ${call.flag} above that if it is ${within} or more)`
+  );
+}
+
 /** The code of a connect timeout that fired after the TCP connection was made (Reach.failureOf). */
 export const HANDSHAKE_TIMEOUT = 'POOLSYNC_TLS_HANDSHAKE_TIMEOUT';
 
