@@ -46,7 +46,7 @@ export class DaemonMetrics {
   );
   readonly driftObjects = this.gauge(
     'poolsync_drift_objects',
-    'Changes made outside Git and not corrected yet, as of the last plan.',
+    'Changes made outside Git and not corrected yet: those the last run found and did not apply (held, frozen, failed or left by policy none).',
   );
   readonly blockedChanges = this.gauge(
     'poolsync_blocked_changes',

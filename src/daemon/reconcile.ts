@@ -675,6 +675,9 @@ function recordStage(
     ...(changed ? { outcome: outcome.result } : {}),
     ...keptRun(ctx, products, lastRun),
   };
+  // The plan's count less what the apply corrected: a self-heal leaves no drift behind to alert on.
+  if (update.lastDrift)
+    o.metrics.driftObjects.set(update.lastDrift.changes.filter((c) => !c.corrected).length);
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
   const success = ['applied', 'in_sync', 'planned'].includes(
     (changed ? outcome.result : state.outcome) ?? '',
