@@ -56,6 +56,12 @@ export interface Source {
    * merged: approvals.ts); a commit the clone lacks is in no history it has. Git only.
    */
   contains?(ancestor: string, commit: string): Promise<boolean>;
+  /**
+   * The branch head on the remote when it is not `commit` and changes what `commit` declares (a
+   * file under the repository path other than documentation: DOCUMENTATION); else null. Fetches
+   * the branch, checks nothing out (a run may be reading). Git only.
+   */
+  supersedes?(commit: string): Promise<string | null>;
   /** A shutdown: the branch's fetch under way is stopped, and none starts. */
   stop?(): void;
   /** Whether `stop` was called: a fetch that failed then was stopped, not refused. */
@@ -222,6 +228,32 @@ export class GitSource implements Source {
     };
     this.syncing = started;
     return started.done;
+  }
+
+  async supersedes(commit: string): Promise<string | null> {
+    const { branch, path } = this.options;
+    const ref = `refs/remotes/origin/${branch}`;
+    const head = await this.alone(async () => {
+      await this.run(
+        [...FETCH_FLAGS, 'origin', `+refs/heads/${branch}:${ref}`],
+        undefined,
+        'git',
+        this.stopping.signal,
+      );
+      return (await this.run(['rev-parse', '--verify', `${ref}^{commit}`])).trim();
+    });
+    if (head === commit) return null;
+    const changed = await this.run([
+      'diff',
+      '--name-only',
+      '--no-renames',
+      '-z',
+      commit,
+      head,
+      '--',
+      path,
+    ]);
+    return changed.split('\0').some((f) => f !== '' && !DOCUMENTATION.test(f)) ? head : null;
   }
 
   /** An environment's own worktree at `checkoutDir`, whatever the others check out. */
@@ -424,6 +456,19 @@ export class GitSource implements Source {
   }
 }
 
+/** Files no run reads: a commit changing only these does not stop an apply (Source.supersedes). */
+const DOCUMENTATION = /\.(md|markdown|txt|rst|adoc)$/i;
+
+const FETCH_FLAGS = [
+  'fetch',
+  '--prune',
+  '--no-tags',
+  '--quiet',
+  '--no-auto-maintenance',
+  '--no-write-fetch-head',
+  '--no-show-forced-updates',
+];
+
 /**
  * A sync as one process of the daemon's (`sh -c SYNC sh BRANCH LAST`): each the daemon starts is
  * a fork of it, whose cost grows with its resident memory (moveTo), and the programs this one
@@ -435,7 +480,7 @@ export class GitSource implements Source {
 const SYNC = [
   // The fetch waited for, so that a timeout's SIGTERM to this shell stops it too.
   'trap \'kill "$fetch" 2>/dev/null; exit 143\' TERM',
-  'git fetch --prune --no-tags --quiet --no-auto-maintenance --no-write-fetch-head --no-show-forced-updates origin "+refs/heads/$1:refs/remotes/origin/$1" & fetch=$!',
+  `git ${FETCH_FLAGS.join(' ')} origin "+refs/heads/$1:refs/remotes/origin/$1" & fetch=$!`,
   'wait "$fetch" || exit',
   'head=$(git rev-parse --verify "refs/remotes/origin/$1^{commit}") || exit',
   '[ "$head" = "$2" ] || { git checkout --quiet --force --detach "$head" && git clean -ffdxq; } || exit',
@@ -484,6 +529,10 @@ class WorktreeSource implements Source {
 
   clean(): Promise<void> {
     return this.fetcher.clean(this.checkoutDir);
+  }
+
+  supersedes(commit: string): Promise<string | null> {
+    return this.fetcher.supersedes(commit);
   }
 
   async sync(notBefore?: number | 'start'): Promise<SourceSnapshot> {

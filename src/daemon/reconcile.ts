@@ -157,6 +157,35 @@ export class Reconciler {
     return this.current?.ctx.applying ?? false;
   }
 
+  /** The look at the branch head under way: a poll and a webhook at once share it. */
+  private looking: Promise<void> | null = null;
+
+  /**
+   * A trigger during a run (poll, webhook, sync): when the run applies the branch head and the
+   * branch moved to a commit declaring something else, its apply starts no further step
+   * (stages/apply.ts) and the follow-up run plans the new head (docs/daemon.md#triggers).
+   */
+  supersede(): Promise<void> {
+    const ctx = this.current?.ctx;
+    const commit = ctx?.applyingHead ?? null;
+    const { source, logger, redactor } = this.o;
+    if (!ctx || commit === null || !source.supersedes || ctx.superseded.signal.aborted)
+      return Promise.resolve();
+    return (this.looking ??= source
+      .supersedes(commit)
+      .then(
+        (head) => {
+          if (head !== null) ctx.superseded.abort(head);
+        },
+        (err: unknown) =>
+          logger.warn(
+            { err: redactor.errorMessage(err) },
+            'cannot read the branch head while applying: the follow-up run fetches it',
+          ),
+      )
+      .finally(() => (this.looking = null)));
+  }
+
   /** The leadership term of the run in progress: once it ended the run writes nothing more. */
   private term: Term = SOLE_TERM;
 
@@ -544,6 +573,7 @@ export class Reconciler {
             if (stale) return { result: 'failed', commit, message, transient: true };
           }
           await ctx.timed('record', () => this.keepStarted(ctx, commit, products));
+          if (products.rollback === undefined) ctx.applyingHead = commit;
           const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
           if (applied.result === 'applied') {
             // The owner approved this deployment, not every later plan with the same failures.

@@ -13,6 +13,11 @@ export const RUN_RESULTS = [
    * it finished and the rest not started (`stopped`); not a failure, and the next start plans again.
    */
   'stopped',
+  /**
+   * The branch moved to a commit declaring something else while this one applied: the steps
+   * started finished, the rest did not start; not a failure, the follow-up run plans the head.
+   */
+  'superseded',
   /** No new commit: counted, and folded into the kept run before it (status.ts withRecentRun). */
   'unchanged',
 ] as const;

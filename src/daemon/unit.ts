@@ -310,14 +310,19 @@ async function startUnit(
   );
   const triggers: Trigger[] = [retry];
   // Only the leader runs the loop; a follower's triggers are dropped (the leader has its own).
+  // One that may bring a new head stops an apply of an older one that it supersedes.
+  const heard = (reason: TriggerReason): Promise<void> => {
+    if (NEW_HEAD.has(reason)) void reconciler.supersede();
+    return loop.request(reason);
+  };
   const request = (reason: TriggerReason): Promise<void> =>
-    leadership.isLeader() ? loop.request(reason) : Promise.resolve();
+    leadership.isLeader() ? heard(reason) : Promise.resolve();
   // `request`, resolving to the run it made: null when none was (a follower, a term that ended).
   const requestRun = async (reason: TriggerReason): Promise<RunRecord | null> => {
     if (!leadership.isLeader()) return null;
     // Each run replaces the record: the same one after the wait is no new run.
     const before = reconciler.lastRun;
-    await loop.request(reason);
+    await heard(reason);
     const after = reconciler.lastRun;
     return after !== before ? after : null;
   };
@@ -714,12 +719,16 @@ export async function environmentDaemonConfig(
   };
 }
 
+/** The triggers that may bring a new head of the branch (docs/daemon.md#triggers). */
+const NEW_HEAD: ReadonlySet<TriggerReason> = new Set(['poll', 'webhook', 'manual', 'override']);
+
 const WORST_FIRST: RunResult[] = [
   'failed',
   'invalid',
   'waiting_for_approval',
   'frozen',
   'stopped',
+  'superseded',
   'planned',
   'applied',
   'in_sync',

@@ -139,6 +139,12 @@ export const runWords = {
     (windowsOpenAt === undefined
       ? '`poolsync resume` plans again from the live state'
       : freezeWords.windowsOpen(windowsOpenAt)),
+  /** An apply a newer head of the branch stopped between steps (stages/apply.ts). */
+  superseded: (
+    head: string,
+    counts: { ran: number; waits: number; failed: number; notRun: number },
+  ) =>
+    `superseded by ${short(head)}: apply stopped, ${plural(counts.ran, 'step')} done${counts.waits > 0 ? `, ${plural(counts.waits, 'wait')} for in-flight work stopped` : ''}${counts.failed > 0 ? `, ${counts.failed} failed` : ''}, ${plural(counts.notRun, 'step')} not started; the next run plans ${short(head)} from the live state`,
   /** A run merged from the history beside the Lease (daemon/shared-history.ts): no plan here. */
   planElsewhere:
     'Plan kept by another replica: this run was made by an earlier leader, whose state folder keeps its full plan.',
@@ -260,6 +266,8 @@ export const stopWords = {
   lock: 'loss of the apply lock (not renewed in time)',
   /** The freeze that began while the apply ran: freezeWords' why. */
   freeze: (why: string) => `the freeze (applies ${why})`,
+  /** The branch's newer head (Reconciler.supersede). */
+  superseded: (head: string) => `superseded by ${short(head)}`,
   failure: 'failure',
 } as const;
 

@@ -5,7 +5,8 @@
  * suspend` is answered; a sync window, read at each step boundary), and a step in flight
  * finishes; once the leadership term ends its calls in flight are abandoned too, and nothing more
  * is recorded. The lock held elsewhere, or the executor refusing the plan, fail the run for a
- * retry; a run the freeze stopped is `frozen`, with what ran and what did not.
+ * retry; a run the freeze stopped is `frozen`, with what ran and what did not. A newer head that
+ * declares something else (Reconciler.supersede) stops it the same way: `superseded`.
  */
 import type { ApplyEvent, ApplyResult } from '../../apply/types.js';
 import { applyOutcome, doneCounts } from '../../apply/report.js';
@@ -73,7 +74,13 @@ export async function applyStage(
           const steps = o.pipeline.executePlan(p, on, {
             parallelism: o.config.parallelism,
             waitTimeoutMs: o.config.waitTimeoutMs,
-            signal: AbortSignal.any([ctx.signal, lockLost, ctx.term.signal, frozen.signal]),
+            signal: AbortSignal.any([
+              ctx.signal,
+              lockLost,
+              ctx.term.signal,
+              frozen.signal,
+              ctx.superseded.signal,
+            ]),
             // Without the lock or the term no call may be made, a registration's disable included.
             halt: AbortSignal.any([lockLost, ctx.term.signal]),
             onEvent: (e) => {
@@ -174,13 +181,30 @@ export async function applyStage(
   const unanswered = failed.find((s) => s.error?.code === 'UNAVAILABLE')?.error?.message ?? null;
   const reach = unanswered === null ? {} : reachedUpdate(cp.backend.name, unanswered, ctx.now());
   const stopped = result.aborted ? stopReason(ctx, lost, frozen.signal) : null;
-  const byFreeze =
-    result.aborted &&
-    frozen.signal.aborted &&
-    !ctx.signal.aborted &&
-    !ctx.term.signal.aborted &&
-    !lost.aborted;
-  if (stopped !== null && byFreeze) {
+  const byUs = result.aborted && !ctx.signal.aborted && !ctx.term.signal.aborted && !lost.aborted;
+  if (byUs && !frozen.signal.aborted && ctx.superseded.signal.aborted) {
+    // docs/daemon.md#triggers: the branch no longer asks for this commit; the follow-up run plans its head.
+    const head = String(ctx.superseded.signal.reason);
+    const notRun = result.steps.filter((s) => s.status === 'not_run');
+    const ran = result.steps.filter((s) => s.status === 'done').length;
+    // A wait the new head aborted is no failure: its step is said as stopped.
+    const waits = failed.filter((s) => s.error?.code === 'ABORTED').length;
+    const counts = { ran, waits, failed: failed.length - waits, notRun: notRun.length };
+    return {
+      value: {
+        result: 'superseded',
+        message: runWords.superseded(head, counts),
+        ...done,
+        stopped: {
+          by: stopWords.superseded(head),
+          notRun: notRun.map((s) => `${s.op} ${s.target}`),
+        },
+      },
+      status: { errors: errors.filter((e) => e.code !== 'ABORTED'), ...reach },
+      products,
+    };
+  }
+  if (stopped !== null && byUs && frozen.signal.aborted) {
     // Stopped by the freeze: recorded as frozen, with what ran (`changed`) and what did not; after
     // a suspension `poolsync resume` plans again, after a sync window the first run once it ends.
     o.metrics.stoppedByFreeze.inc();
@@ -256,6 +280,8 @@ function stopReason(ctx: RunContext, lost: AbortSignal, frozen: AbortSignal): st
   if (lost.aborted) return stopWords.lock;
   // Aborted with the freeze's words (freezeWords).
   if (frozen.aborted) return stopWords.freeze(String(frozen.reason));
+  if (ctx.superseded.signal.aborted)
+    return stopWords.superseded(String(ctx.superseded.signal.reason));
   return stopWords.failure;
 }
 

@@ -217,6 +217,13 @@ export class RunContext {
   /** Its apply stage began: a shutdown lets its running steps finish rather than cut its calls. */
   applying = false;
 
+  /**
+   * The branch head its apply stage applies (not a rollback's commit): a newer head that declares
+   * something else aborts `superseded` with its commit (Reconciler.supersede), as a freeze stops it.
+   */
+  applyingHead: string | null = null;
+  readonly superseded = new AbortController();
+
   get memory(): Readonly<RunMemory> {
     return this.remembered();
   }
