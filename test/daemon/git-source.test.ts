@@ -71,6 +71,23 @@ describe('GitSource', () => {
     expect(src.last).toEqual(s2);
   });
 
+  it('a newer head supersedes a commit when it changes what it declares, not its documentation; the checkout stays', async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const first = repo.commit({ 'pools/prod.yaml': 'a: 1\n', 'README.md': 'one\n' });
+    const source = sourceOf(repo.bare, join(tempDir(), 'checkout'));
+    const synced = await source.sync();
+    expect(await source.supersedes(first)).toBeNull();
+    const docs = repo.commit({ 'README.md': 'two\n', 'docs/notes.txt': 'x\n' });
+    expect(await source.supersedes(first)).toBeNull();
+    const declares = repo.commit({ 'pools/prod.yaml': null, 'pools/moved.yaml': 'a: 1\n' });
+    expect(await source.supersedes(first)).toBe(declares);
+    expect(await source.supersedes(docs)).toBe(declares);
+    // A run may be reading the checkout: it is still the commit synced, until the next sync.
+    expect(git(synced.dir, 'rev-parse', 'HEAD')).toBe(first);
+    expect((await source.sync()).commit).toBe(declares);
+  });
+
   it('follows a force-push (history rewritten), never merges, and wipes local edits', async () => {
     const repo = new TestRepo();
     cleanup.add(() => repo.cleanup());
