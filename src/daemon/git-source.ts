@@ -231,6 +231,17 @@ export class GitSource implements Source {
   }
 
   async supersedes(commit: string): Promise<string | null> {
+    const { branch, repo } = this.options;
+    try {
+      return await this.declaringHead(commit);
+    } catch (err) {
+      throw new SourceError(
+        `cannot read the head of branch ${branch} of ${scrubUrlUserinfo(repo)} during the apply: ${gitError(this.redactor, err, 4)}; the apply goes on and the follow-up run fetches the branch again`,
+      );
+    }
+  }
+
+  private async declaringHead(commit: string): Promise<string | null> {
     const { branch, path } = this.options;
     const ref = `refs/remotes/origin/${branch}`;
     const head = await this.alone(async () => {

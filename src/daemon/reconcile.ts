@@ -180,7 +180,7 @@ export class Reconciler {
         (err: unknown) =>
           logger.warn(
             { err: redactor.errorMessage(err) },
-            'cannot read the branch head while applying: the follow-up run fetches it',
+            'a newer head could not be looked for: the apply goes on',
           ),
       )
       .finally(() => (this.looking = null)));
