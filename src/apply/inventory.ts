@@ -47,7 +47,8 @@ import {
   type TransportLimits,
   type WaitListener,
 } from '../util/transport-limits.js';
-import { sortedHas, sortedUnion } from '../util/sorted.js';
+import { ascending, sortedHas, sortedUnion } from '../util/sorted.js';
+import { sameJson } from '../util/same-json.js';
 
 export interface InventoryStore {
   /** For messages: a file, or the control plane's API. */
@@ -236,6 +237,23 @@ export async function recordInventory(
   plan: Plan,
   deleted: ReadonlySet<string>,
 ): Promise<string[] | null> {
+  return (await changeInventory(store, plan, deleted))?.addresses ?? null;
+}
+
+/** What one record changed: the inventory before it (null: none) and as written. */
+export interface InventoryChange {
+  before: InventoryRecord | null;
+  written: InventoryRecord;
+  /** The repository's addresses as recorded. */
+  addresses: string[];
+}
+
+/** recordInventory, saying what it changed (null: nothing written). */
+export async function changeInventory(
+  store: InventoryStore,
+  plan: Plan,
+  deleted: ReadonlySet<string>,
+): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
   const current = await store.read();
   // A plan of an earlier build names no repository: recorded as that build did, without one.
@@ -274,7 +292,7 @@ export async function recordInventory(
   const waits = nextClusterWaits(current?.cluster_waits ?? {}, plan, deleted);
   const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
   if (unchanged && waits === null && !renamed) return null;
-  await store.write({
+  const written: InventoryRecord = {
     ...unknownFields(current),
     format: INVENTORY_FORMAT,
     ...record,
@@ -285,8 +303,9 @@ export async function recordInventory(
     ...protectionFields(marks ?? current ?? {}),
     ...budgetFields(budgets ?? recorded),
     ...waitFields(waits ?? current?.cluster_waits),
-  });
-  return addresses;
+  };
+  await store.write(written);
+  return { before: current, written, addresses };
 }
 
 /** The budgets without the one recorded under `name`: a repository's earlier name (recordInventory). */
@@ -295,6 +314,57 @@ function withoutBudgetOf(current: InventoryRecord, name: string): InventoryRecor
   const kept = Object.keys(others).length > 0 ? others : undefined;
   return { ...current, repository_guardrails: kept };
 }
+
+/**
+ * An apply cancelled before its first step takes back what it wrote ahead (docs/apply.md, What it
+ * prints), read-modify-write: what another writer changed since stays. None before: an empty
+ * record, as a store cannot be made to hold none again.
+ */
+export async function takeBackInventory(
+  store: InventoryStore,
+  { before, written }: InventoryChange,
+): Promise<void> {
+  const current = await store.read();
+  const kept = without(current, before ?? undefined, written) as InventoryRecord | undefined;
+  await store.write({
+    format: INVENTORY_FORMAT,
+    addresses: [],
+    updated_at: new Date().toISOString(),
+    commit: null,
+    control_plane: store.controlPlane,
+    ...kept,
+  });
+}
+
+/**
+ * `current` less the change from `before` to `written` (undefined: absent): a value still as
+ * written is as before; a list loses what was added and gets back what was removed; an object,
+ * member by member. A value another writer changed since stays theirs.
+ */
+function without(current: unknown, before: unknown, written: unknown): unknown {
+  if (sameJson(current, written)) return before;
+  const was = before ?? (isStrings(written) ? [] : {});
+  if (isStrings(current) && isStrings(was) && isStrings(written)) {
+    const [had, wrote] = [new Set(was), new Set(written)];
+    const kept = current.filter((a) => had.has(a) || !wrote.has(a));
+    const back = sortedUnion(ascending(kept), ascending(was.filter((a) => !wrote.has(a))));
+    return back.length === 0 && before === undefined ? undefined : back;
+  }
+  if (!isPlainObject(current) || !isPlainObject(was) || !isPlainObject(written)) return current;
+  const out: Record<string, unknown> = {};
+  for (const key of new Set([current, was, written].flatMap((o) => Object.keys(o)))) {
+    const value = sameJson(was[key], written[key])
+      ? current[key]
+      : without(current[key], was[key], written[key]);
+    if (value !== undefined) out[key] = value;
+  }
+  return Object.keys(out).length === 0 && before === undefined ? undefined : out;
+}
+
+const isStrings = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.every((a) => typeof a === 'string');
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * `import` adopts live objects (forgotten ones too) for `repository` (null: recorded without

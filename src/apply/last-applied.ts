@@ -21,6 +21,7 @@ import { liveStateProblem } from '../model/shapes.js';
 const MAX_RECORD_BYTES = 512 * 1024 * 1024;
 const WHAT = 'last-applied record';
 const STARTED = 'apply-started mark';
+const MAX_MARK_BYTES = 64 * 1024;
 
 /** An apply from here that began (before its first step) and has not yet recorded what it left. */
 export interface ApplyStarted {
@@ -33,16 +34,25 @@ export interface ApplyStarted {
 export const startedPathOf = (recordPath: string): string =>
   recordPath.replace(/\.json$/, '.started.json');
 
-/** Before the first step: until the record replaces it, refresh-only knows an apply began. */
-export async function writeApplyStarted(recordPath: string, commit: string | null) {
+/**
+ * Before the first step: until the record replaces it, refresh-only knows an apply began. What it
+ * returns puts back the mark that was there (an earlier apply's that did not finish), or none.
+ */
+export async function writeApplyStarted(
+  recordPath: string,
+  commit: string | null,
+): Promise<() => Promise<void>> {
   const path = resolve(startedPathOf(recordPath));
   const root = stateRootOf(path, 'last-applied');
   await refuseTrackedFiles(root, [path], STARTED);
   await refuseNewerRecord(recordPath);
+  const was = await readStateBytes(root, path, { maxBytes: MAX_MARK_BYTES, what: STARTED });
   const mark: ApplyStarted = { format_version: '1', started_at: new Date().toISOString(), commit };
   // Durable: it is what is left when the machine itself goes down part-way.
   const options = { what: STARTED, mode: 0o644, durable: true };
   await writeOwnFile(root, path, `${JSON.stringify(mark)}\n`, options);
+  return () =>
+    was === null ? removeOwnFile(root, path, STARTED) : writeOwnFile(root, path, was, options);
 }
 
 /** What a newer build recorded stays for it (docs/versioning.md): refused before it is replaced. */
@@ -146,7 +156,7 @@ function startedWords(s: Pick<ApplyStarted, 'started_at' | 'commit'>): string {
 }
 
 async function readApplyStarted(root: string, path: string): Promise<ApplyStarted | null> {
-  const bytes = await readStateBytes(root, path, { maxBytes: 64 * 1024, what: STARTED });
+  const bytes = await readStateBytes(root, path, { maxBytes: MAX_MARK_BYTES, what: STARTED });
   if (bytes === null) return null;
   let mark: Partial<ApplyStarted> | null = null;
   try {

@@ -166,12 +166,14 @@ export function doneCounts(c: Omit<PlanCounts, 'side_effects'>): string {
 /**
  * `Apply complete: N created, …` on success; otherwise the failure report, every step accounted
  * for. `saved`: a saved plan was applied, which its own done steps made stale (apply refuses it).
+ * `stoppedBy`: the signal that stopped it (a person's interrupt, not a cause to fix).
  */
 export function renderApplyResult(
   result: ApplyResult,
   plan: PlanChanges,
   colors: Colors = NO_COLOR,
   saved = false,
+  stoppedBy?: NodeJS.Signals,
 ): string {
   const c = result.counts;
   // The plan's one count (its closing line), in the past tense; side effects as its `#` line.
@@ -233,7 +235,7 @@ export function renderApplyResult(
       ...leftForPerson,
       `Applied so far: ${tally}`,
       ...appliedLines(result, plan, colors),
-      `Nothing was rolled back. Fix the cause and ${saved ? 'plan and apply again (this saved plan is now stale)' : 'apply again'}: ` +
+      `Nothing was rolled back. ${stoppedBy ? `Stopped by ${stoppedBy === 'SIGINT' ? 'Ctrl-C (SIGINT)' : stoppedBy}: to finish, ` : 'Fix the cause and '}${saved ? 'plan and apply again (this saved plan is now stale)' : 'apply again'}: ` +
         'every step recognises work already done, so the next apply continues from here.',
     ];
   }

@@ -8,11 +8,13 @@ import { newStateUndo } from '../controlplane/embedded/store.js';
 import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import { repositoryNames, type RepositoryNames } from './repository.js';
 import {
+  changeInventory,
   deletedBy,
   inventoryStore,
   readLiveWithInventory,
-  recordInventory,
+  takeBackInventory,
   withInventory,
+  type InventoryChange,
   type InventoryStore,
 } from '../apply/inventory.js';
 import {
@@ -401,11 +403,12 @@ async function underLocks(
   o.cancelled?.throwIfAborted();
   // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
   // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
-  if (!locked.lost.aborted) {
-    await recordApply(record, null, plan, null);
-    await recordStart(record, plan.commit);
+  const takeBack = locked.lost.aborted ? null : await writeAhead(record, plan);
+  if (o.cancelled?.aborted) {
+    // Cancelled while it was written: no step was sent, so none of it is true (still locked).
+    if (!locked.lost.aborted) await takeBack?.();
+    o.cancelled.throwIfAborted();
   }
-  o.cancelled?.throwIfAborted();
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
   await locked.stepsRan?.(result);
@@ -645,34 +648,47 @@ export interface ApplyRecording {
 }
 
 /**
- * Before the first step, beside the last-applied record (replaced with it): until then `plan
- * --refresh-only` says an apply began and did not finish, rather than call its changes drift.
+ * The records before the first step: the inventory with what the apply will make, and beside the
+ * last-applied record (replaced with it) the mark that it began, so `plan --refresh-only` says an
+ * apply began and did not finish rather than call its changes drift. Returns what takes them back.
  */
-async function recordStart(rec: ApplyRecording, commit: string | null): Promise<void> {
-  if (rec.lastApplied === null) return;
-  try {
-    await writeApplyStarted(rec.lastApplied, commit);
-  } catch (err) {
-    rec.warn({ record: 'last-applied', where: startedPathOf(rec.lastApplied), err });
-  }
+async function writeAhead(rec: ApplyRecording, plan: Plan): Promise<() => Promise<void>> {
+  const change = await recordApply(rec, null, plan, null);
+  const { inventory, lastApplied } = rec;
+  let unmark: (() => Promise<void>) | null = null;
+  if (lastApplied !== null)
+    unmark = await writeApplyStarted(lastApplied, plan.commit).catch((err: unknown) => {
+      rec.warn({ record: 'last-applied', where: startedPathOf(lastApplied), err });
+      return null;
+    });
+  return async () => {
+    if (inventory !== null && change !== null)
+      await takeBackInventory(inventory, change).catch((err: unknown) =>
+        rec.warn({ record: 'inventory', where: inventory.where, err }),
+      );
+    if (lastApplied !== null)
+      await unmark?.().catch((err: unknown) =>
+        rec.warn({ record: 'last-applied', where: startedPathOf(lastApplied), err }),
+      );
+  };
 }
 
-/** `result` null: nothing ran; `live` with the plan's changes is the state the apply left. */
+/**
+ * `result` null: nothing ran; `live` with the plan's changes is the state the apply left. What
+ * the inventory's record changed (null: nothing).
+ */
 export async function recordApply(
   rec: ApplyRecording,
   live: LiveState | null,
   plan: Plan,
   result: ApplyResult | null,
-): Promise<void> {
+): Promise<InventoryChange | null> {
   const { inventory, lastApplied, warn } = rec;
+  let change: InventoryChange | null = null;
   if (inventory !== null) {
     try {
-      const written = await recordInventory(
-        inventory,
-        plan,
-        result ? deletedBy(plan, result) : new Set(),
-      );
-      if (written) rec.recorded?.(written);
+      change = await changeInventory(inventory, plan, result ? deletedBy(plan, result) : new Set());
+      if (change) rec.recorded?.(change.addresses);
     } catch (err) {
       // Before the first step: an apply that could never be recorded would leave what it makes
       // outside prune's scope, every time.
@@ -681,10 +697,11 @@ export async function recordApply(
       warn({ record: 'inventory', where: inventory.where, err });
     }
   }
-  if ((result !== null && !result.ok) || lastApplied === null || live === null) return;
+  if ((result !== null && !result.ok) || lastApplied === null || live === null) return change;
   try {
     await writeLastApplied(lastApplied, appliedState(live, plan), plan.commit);
   } catch (err) {
     warn({ record: 'last-applied', where: lastApplied, err });
   }
+  return change;
 }

@@ -299,6 +299,10 @@ describe('apply lock, waits and signals', () => {
     expect(r.stdout).toContain('Interrupted: starting no new step');
     expect(r.stdout).toMatch(/Apply interrupted: \d+ of \d+ steps done, 1 failed, 1 not run\./);
     expect(r.stdout).toMatch(/- s\d+ delete_cluster Cluster\/old-1: not run/);
+    // A person stopped it: nothing to fix, apply again to finish.
+    expect(r.stdout).toContain(
+      'Nothing was rolled back. Stopped by SIGTERM: to finish, apply again:',
+    );
     expect(existsSync(`${state}.apply.lock`)).toBe(false);
     expect((await liveOf(state)).clusters.map((c) => c.name)).toContain('old-1');
 
@@ -367,6 +371,50 @@ describe('apply lock, waits and signals', () => {
       expect(existsSync(state)).toBe(false);
     } finally {
       await held.release();
+    }
+  });
+
+  it.each([
+    [
+      'one SIGINT: said at once; once the call ends, cancelled and the inventory written ahead taken back',
+      1,
+    ],
+    ['a second SIGINT before any step: exits at once saying no step was sent', 2],
+  ])('while the inventory is written ahead of the first step, %s', async (_what, signals) => {
+    const { root, repo } = await setup({ pools: ['prod'] });
+    const { embedded, server } = await servedControlPlane({ port: 0 });
+    let holding = false;
+    const proxy = await startFaultProxy(server.url, (_n, method, path) =>
+      holding && method === 'PUT' && path === '/v1/inventory' ? 'hold' : 'pass',
+    );
+    try {
+      const args = ['--control-plane', proxy.url, '--auto-approve', '--state-dir', root];
+      expect((await runCli(['apply', repo, ...args])).code).toBe(0);
+      const before = await embedded.inventory.readInventory();
+      await writeRepo(repo, { pools: ['prod', 'dev'] });
+      holding = true;
+      const run = startCli(['apply', repo, ...args]);
+      await until('the inventory write held in flight', () => proxy.counts.hold > 0);
+      holding = false;
+      run.child.kill('SIGINT');
+      await until('the interrupt said', () => run.stderr().includes('Interrupt received (SIGINT)'));
+      if (signals === 2) run.child.kill('SIGINT');
+      else proxy.release();
+      const r = await run.done;
+      expect(r.code).toBe(130);
+      expect(r.stdout).not.toContain('Creating...');
+      expect(r.stderr).toContain(
+        'Interrupt received (SIGINT): the apply stops before its first step, once what it is doing ends; SIGINT again exits at once.\n',
+      );
+      expect(r.stderr).toMatch(
+        signals === 2
+          ? /\nSecond SIGINT: exiting now, before any step was sent\.\n$/
+          : /\nError: Apply cancelled \(Ctrl-C\): nothing was applied\.\n$/,
+      );
+      if (signals === 1) expect(await embedded.inventory.readInventory()).toEqual(before);
+    } finally {
+      proxy.release();
+      await proxy.close();
     }
   });
 

@@ -21,6 +21,9 @@ import { tempDir, writeRepo } from '../support/repo.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
 
 const CANCELLED = 'Error: Apply cancelled (Ctrl-C): nothing was applied.\n';
+/** Said at once, before what the apply was doing ends. */
+const RECEIVED =
+  'Interrupt received (SIGINT): the apply stops before its first step, once what it is doing ends; SIGINT again exits at once.\n';
 
 /** `poolsync apply REPO --auto-approve ARGS`; SIGINT once stdout or stderr holds `when`. */
 async function applyInterruptedWhen(when: string, args: (root: string) => string[]) {
@@ -40,7 +43,7 @@ describe('apply interrupted before its first step', () => {
       `file:${join(root, '.poolsync', 'control-plane.json')}`,
     ]);
     expect(r.sent).toBe(true);
-    expect(r.err).toBe(CANCELLED);
+    expect(r.err).toBe(RECEIVED + CANCELLED);
     expect(r.code).toBe(130);
     expect(r.out).not.toContain('Creating...');
     // No state, journal, lock or record: the folder it made is gone too.
@@ -53,7 +56,7 @@ describe('apply interrupted before its first step', () => {
   it('against an HTTP control plane once the plan is shown: nothing sent, its lease and the lock file let go', async () => {
     const { server } = await servedControlPlane();
     const r = await applyInterruptedWhen('Plan: ', () => ['--control-plane', server.url]);
-    expect(r.err).toBe(CANCELLED);
+    expect(r.err).toBe(RECEIVED + CANCELLED);
     expect(r.code).toBe(130);
     const cp = new HttpControlPlane(server.url);
     expect((await readLiveState(cp)).pools.map((p) => p.name)).not.toContain('prod');
@@ -72,7 +75,7 @@ describe('apply interrupted before its first step', () => {
       const args = ['--control-plane', url, '--lock-timeout', '1m'];
       const r = await applyInterruptedWhen('Waiting up to', () => args);
       expect(r.err).toMatch(/^Waiting up to \d+s \(--lock-timeout\) for the lock: .*\n/);
-      expect(r.err.endsWith(CANCELLED)).toBe(true);
+      expect(r.err.endsWith(RECEIVED + CANCELLED)).toBe(true);
       expect(r.code).toBe(130);
       expect(await readdir(folder)).toEqual(['cp.json.apply.lock']);
     } finally {

@@ -21,7 +21,7 @@ import { liveOf } from './helpers/state.js';
  * `state` in a new folder, once `before` has run there.
  */
 async function applyAtTerminal(
-  answer: (stdin: PassThrough, signal: () => void) => void,
+  answer: (stdin: PassThrough, signal: (name?: NodeJS.Signals) => void) => void,
   { state: file = 'cp.json', before = async (_root: string) => {} } = {},
 ) {
   const root = await tempDir();
@@ -35,7 +35,7 @@ async function applyAtTerminal(
   const argv = ['apply', repo, '--control-plane', `file:${state}`, '--no-color'];
   const running = exitOf(io, main(argv, io));
   await until('the question', () => io.out().includes('Enter a value: '));
-  answer(stdin, () => signal('SIGINT'));
+  answer(stdin, (name = 'SIGINT') => signal(name));
   const code = await running;
   return { code, out: io.out(), err: io.err(), root, state, live: () => liveOf(state) };
 }
@@ -44,6 +44,12 @@ describe('apply: the confirmation question left without `yes`', () => {
   it.each([
     ['Ctrl-C', (stdin: PassThrough) => stdin.write('\u0003'), 130, '(Ctrl-C)'],
     ['a SIGINT', (_: PassThrough, signal: () => void) => signal(), 130, '(Ctrl-C)'],
+    [
+      'a SIGTERM',
+      (_: PassThrough, signal: (name: NodeJS.Signals) => void) => signal('SIGTERM'),
+      130,
+      '(SIGTERM)',
+    ],
     ['Ctrl-D', (stdin: PassThrough) => stdin.write('\u0004'), 1, '(no answer, end of input)'],
     ['the end of stdin', (stdin: PassThrough) => stdin.end(), 1, '(no answer, end of input)'],
   ] as const)('%s: one line, nothing applied', async (_what, answer, status, why) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { progressPrinter, renderApplyResult } from '../../src/apply/report.js';
+import { NO_COLOR, progressPrinter, renderApplyResult } from '../../src/apply/report.js';
 import type { ApplyResult, StepResult, StepStatus } from '../../src/apply/types.js';
 import type { Step } from '../../src/model/plan.js';
 import { makePlan } from './helpers/plans.js';
@@ -232,6 +232,27 @@ describe('final report', () => {
       '  ✓ ClusterPool/prod: created',
       '  ✓ Cluster/prod-eu-west-1: created (registered, but still enabled: its disable s3 did not run; the next apply disables it)',
     ]);
+  });
+
+  it('stopped by a person’s signal: no cause to fix, what to do named', () => {
+    const result = base({
+      ok: false,
+      aborted: true,
+      steps: [step('s1', 'create_pool', 'ClusterPool/prod', 'not_run')],
+    });
+    const last = (...args: [boolean, NodeJS.Signals?]) =>
+      renderApplyResult(result, NO_CHANGES, NO_COLOR, ...args)
+        .trimEnd()
+        .split('\n')
+        .at(-1);
+    expect(last(false, 'SIGINT')).toBe(
+      'Nothing was rolled back. Stopped by Ctrl-C (SIGINT): to finish, apply again: every step recognises work already done, so the next apply continues from here.',
+    );
+    expect(last(true, 'SIGTERM')).toMatch(
+      /^Nothing was rolled back\. Stopped by SIGTERM: to finish, plan and apply again \(this saved plan is now stale\): /,
+    );
+    // Stopped otherwise (the lock lost): the cause is to be fixed.
+    expect(last(false)).toMatch(/^Nothing was rolled back\. Fix the cause and apply again: /);
   });
 
   it('a change made in part is said as it is left: a queue drained with its pool, any other by its steps; named past 20', () => {

@@ -75,8 +75,18 @@ export async function apply(
   // executor's stop). A second one means "now": the next apply converges from calls cut short,
   // and takes over the lock left behind as stale.
   const interrupted = new AbortController();
+  // Where the apply is, for what a signal's line says: at the question, the cancel says it.
+  const at: ApplyAt = { stage: 'preparing' };
   const stopListening = io.onSignal((signal) => {
-    if (!interrupted.signal.aborted) return interrupted.abort(cancelled('interrupted'));
+    if (!interrupted.signal.aborted) {
+      at.signal = signal;
+      if (at.stage === 'preparing') io.stderr.write(interruptReceived(signal));
+      return interrupted.abort(cancelled('interrupted', true, signal));
+    }
+    if (at.stage !== 'steps') {
+      io.stderr.write(`Second ${signal}: exiting now, before any step was sent.\n`);
+      process.exit(130);
+    }
     // A saved plan is stale once a step of it ran: apply refuses it.
     const saved = statSync(args.path, { throwIfNoEntry: false })?.isFile() === true;
     io.stderr.write(
@@ -85,7 +95,7 @@ export async function apply(
     process.exit(130);
   });
   try {
-    return await applyPath(args, io, open, interrupted.signal);
+    return await applyPath(args, io, open, interrupted.signal, at);
   } finally {
     stopListening();
   }
@@ -96,6 +106,7 @@ async function applyPath(
   io: Io,
   open: typeof openControlPlane,
   interrupted: AbortSignal,
+  at: ApplyAt,
   /** The commit a folder read by --at holds (src/cli/at-commit.ts). */
   commit?: string,
 ): Promise<number> {
@@ -111,6 +122,7 @@ async function applyPath(
         io,
         open,
         interrupted,
+        at,
         sha,
       ),
     );
@@ -119,7 +131,7 @@ async function applyPath(
   const to = await oneTarget(isDir ? args.path : null, args, 'apply', io.env);
   // An environment's failure named by it and by where its values came from, as plan's.
   const configDir = isDir ? args.path : (args['config-dir'] ?? '.');
-  return forEnvironment(configDir, to, () => applyTo(args, io, open, commit, to, interrupted));
+  return forEnvironment(configDir, to, () => applyTo(args, io, open, commit, to, interrupted, at));
 }
 
 async function applyTo(
@@ -129,6 +141,7 @@ async function applyTo(
   commit: string | undefined,
   to: EnvTarget,
   interrupted: AbortSignal,
+  at: ApplyAt,
 ): Promise<number> {
   const url = to.url;
   const parallelism = args.parallelism ?? defaultParallelism(url);
@@ -225,7 +238,11 @@ async function applyTo(
         if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
           throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
         if (target.kind === 'dir' && !args['auto-approve']) {
+          at.stage = 'asking';
           const answer = await confirm(io, interrupted);
+          at.stage = 'preparing';
+          // A signal's cancel names it; readline's Ctrl-C (a raw terminal's byte) is no signal.
+          if (interrupted.aborted) throw interrupted.reason;
           if (answer !== 'yes') throw cancelled(answer, io.stdin.isTTY === true);
         }
         // Into a pipe or a file a large apply's progress is gathered for 50 ms (batched-lines.ts);
@@ -233,18 +250,23 @@ async function applyTo(
         if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
         return target.kind === 'dir' && !args['auto-approve'] ? 'waited' : undefined;
       },
-      execute: (plan, cp, lockLost) =>
-        executeWithSignals(plan, cp, interrupted, lockLost, io, {
+      execute: (plan, cp, lockLost) => {
+        at.stage = 'steps';
+        return executeWithSignals(plan, cp, interrupted, lockLost, io, {
           parallelism,
           waitTimeoutMs,
           onEvent: progressPrinter(out, colors),
           runManual: flyteCli === undefined ? undefined : flyteCliRunner(flyteCli, io.env),
           canRunManual: isCliCommand,
-        }),
+        });
+      },
       executed: (executed, result) => {
         lines.flush();
+        const stoppedBy = interrupted.aborted && !result.ok ? at.signal : undefined;
         if (!json)
-          io.stdout.write(renderApplyResult(result, executed, colors, target.kind === 'file'));
+          io.stdout.write(
+            renderApplyResult(result, executed, colors, target.kind === 'file', stoppedBy),
+          );
         return Promise.resolve();
       },
     });
@@ -426,13 +448,33 @@ async function confirm(io: Io, interrupted: AbortSignal): Promise<Answer> {
   return answer;
 }
 
+/** Where the apply is when a signal comes, and the first signal's name. */
+interface ApplyAt {
+  stage: 'preparing' | 'asking' | 'steps';
+  signal?: NodeJS.Signals;
+}
+
 /**
- * One line, nothing applied; Ctrl-C exits 130 as an interrupted command does
+ * Said at once, as Terraform's "Interrupt received": a call in flight (a slow control plane) may
+ * take a while to end, and only then does the apply stop. During the steps the progress says it.
+ */
+const interruptReceived = (signal: NodeJS.Signals) =>
+  `Interrupt received (${signal}): the apply stops before its first step, once what it is doing ends; ${signal} again exits at once.\n`;
+
+/**
+ * One line, nothing applied; Ctrl-C or SIGTERM exits 130 as an interrupted command does
  * (docs/apply.md#exit-status). `typed`: at a terminal; else how to approve without one.
  */
-function cancelled(answer: Exclude<Answer, 'yes'>, typed = true): UserError {
+function cancelled(
+  answer: Exclude<Answer, 'yes'>,
+  typed = true,
+  signal: NodeJS.Signals = 'SIGINT',
+): UserError {
   if (answer === 'interrupted')
-    return new UserError('Apply cancelled (Ctrl-C): nothing was applied.', 130);
+    return new UserError(
+      `Apply cancelled (${signal === 'SIGINT' ? 'Ctrl-C' : signal}): nothing was applied.`,
+      130,
+    );
   const hint = typed
     ? ''
     : ' stdin is not a terminal: pipe `yes` into apply, or review the plan above, then run `poolsync apply --auto-approve` (or save it with `poolsync plan --out plan.json` and apply that file)';
