@@ -83,7 +83,7 @@ export interface PlanRunInput {
   shape?: PlanShape & Pick<PlanOptions, 'baseGuardrails'>;
   /** The repository planned (src/ops/repository.ts); absent: a folder's, by its Git remote. */
   repository?: string;
-  /** With `repository`: its folder's path, the name it had before a Git remote (PlanOptions.folder). */
+  /** With `repository`: its folder's path (PlanOptions.folder). */
   folder?: string;
 }
 

@@ -46,8 +46,8 @@ const git = (dir: string, args: string[]) => gitAnswer(args, { cwd: dir });
 
 /**
  * The repository `dir` is a folder of, by Git's remote (origin, else the only one), else its path;
- * with a remote, `folder` is the path too: the name it had before the remote was added, whose
- * records are this repository's (docs/plan.md, Prune scope).
+ * `folder` is the path: with a remote, the name it had before the remote was added, whose records
+ * are this repository's (docs/plan.md, Prune scope).
  */
 export async function repositoryNames(dir: string): Promise<RepositoryNames> {
   const [prefix, remotes] = await Promise.all([
@@ -63,14 +63,14 @@ export async function repositoryNames(dir: string): Promise<RepositoryNames> {
   );
   const url = urls.get('origin') ?? (urls.size === 1 ? [...urls.values()][0]! : null);
   const path = await realpath(dir).catch(() => resolve(dir));
-  if (prefix === null || url === null) return { repository: path };
+  if (prefix === null || url === null) return { repository: path, folder: path };
   // A relative local remote is named from the repository's top folder, as Git reads it.
   const relative = !isAbsolute(url) && !url.includes(':');
   const top = relative ? ((await git(dir, ['rev-parse', '--show-toplevel']))?.trim() ?? '.') : '.';
   return { repository: repositoryName(normalizeRemote(url, top), prefix.trim()), folder: path };
 }
 
-/** A repository's name, and the folder path it had without a Git remote (absent: none, or no folder). */
+/** A repository's name, and its folder's path: the same when no Git remote names it (absent: no folder). */
 export interface RepositoryNames {
   repository: string;
   folder?: string;

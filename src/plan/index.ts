@@ -95,8 +95,8 @@ export interface PlanOptions {
    */
   repository?: string | null;
   /**
-   * The planned folder's path, when a Git remote names it (src/ops/repository.ts): the name it
-   * had before, whose records are this repository's (docs/plan.md, Prune scope).
+   * The planned folder's path (src/ops/repository.ts): its name when no Git remote names it, else
+   * the name it had before, whose records are this repository's (docs/plan.md, Prune scope).
    */
   folder?: string;
 }
@@ -146,7 +146,13 @@ export function computePlan(
   const warnings = [...pc.warnings, ...labels.warnings, ...fa.warnings];
   conflicts.forEach((other, at) =>
     warnings.push(
-      warning('REPOSITORY_CONFLICT', at, { address: at, repository: other, here: repository }),
+      warning('REPOSITORY_CONFLICT', at, {
+        address: at,
+        repository: other,
+        here: repository,
+        // Named by its folder's path, it may have moved; named by a remote, it may have had none.
+        here_is_path: repository !== null && repository === opts.folder,
+      }),
     ),
   );
   const errors = [

@@ -1,5 +1,4 @@
 /** Shared pieces of the renderers: the words of reasons, counts, field lines, the header. */
-import { isAbsolute } from 'node:path';
 import type {
   Change,
   FieldDiff,
@@ -11,7 +10,13 @@ import type {
 } from '../model/plan.js';
 import { CAPABILITY_NAMES } from '../model/capabilities.js';
 import { countPlan, heldByOtherRepository, type PlanCounts } from '../plan/counts.js';
-import { describeScope, errorText, listAddresses, reasonText } from './reasons.js';
+import {
+  describeScope,
+  earlierNameWords,
+  errorText,
+  listAddresses,
+  reasonText,
+} from './reasons.js';
 import { PRINTABLE_ASCII } from '../util/terminal-text.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
@@ -402,12 +407,18 @@ export function adoptsOnly(
 ): string | null {
   const n = plan.inventory?.adopts?.length ?? 0;
   const from = plan.inventory?.renamed_from;
-  const said = tense === 'records' ? ' (Adopts, below)' : '';
+  const name = plan.inventory?.repository;
+  // A plan's words have its footnotes below; an apply's and a daemon run's stand alone.
+  const planned = tense === 'records';
   const parts = [
-    n > 0 ? `${plural(n, 'object')} as this repository's${said}` : null,
-    from !== undefined
-      ? `what was recorded under ${from} under its name now, ${plan.inventory!.repository} (see the warning below)`
+    n > 0
+      ? `${plural(n, 'object')} as this repository's${planned ? ' (Adopts, below)' : ''}`
       : null,
+    from === undefined
+      ? null
+      : planned
+        ? `what was recorded under ${from} under its name now, ${name} (see the warning below)`
+        : `what was recorded under ${from} (the folder's path, its name before a Git remote named it) under that remote's name, ${name}`,
   ].filter((p) => p !== null);
   return parts.length === 0 ? null : `the apply ${tense} ${parts.join(', and ')}`;
 }
@@ -466,15 +477,18 @@ export function adoptionLine(plan: Pick<Plan, 'inventory'>): string | null {
 
 /**
  * Once for each repository whose objects this one declares (REPOSITORY_CONFLICT, a warning an
- * object): how many, how many of them are blocked, and what settles it; a folder named by its
- * path (no Git remote) was most likely moved.
+ * object): how many, how many of them are blocked, and what settles it (earlierNameWords).
  */
 export function repositoryConflictLines(plan: Pick<Plan, 'changes' | 'warnings'>): string[] {
-  const declared = new Map<string, { here: unknown; objects: number; blocked: number }>();
+  const declared = new Map<
+    string,
+    { here: unknown; hereIsPath: unknown; objects: number; blocked: number }
+  >();
   for (const w of plan.warnings) {
     const other = w.params?.repository;
     if (w.code !== 'REPOSITORY_CONFLICT' || typeof other !== 'string') continue;
-    const seen = declared.get(other) ?? { here: w.params!.here, objects: 0, blocked: 0 };
+    const { here, here_is_path: hereIsPath } = w.params!;
+    const seen = declared.get(other) ?? { here, hereIsPath, objects: 0, blocked: 0 };
     seen.objects++;
     declared.set(other, seen);
   }
@@ -483,20 +497,15 @@ export function repositoryConflictLines(plan: Pick<Plan, 'changes' | 'warnings'>
     const seen = declared.get(String(c.why!.params.repository));
     if (seen) seen.blocked++;
   }
-  return [...declared].map(([other, { here, objects, blocked }]) => {
-    const moved = typeof here === 'string' && isAbsolute(here) && isAbsolute(other);
-    const renamed = moved
-      ? `If this folder was moved from ${other} (without a Git remote, a folder is named by its path)`
-      : `If ${other} is this repository under an earlier name (another Git remote or folder)`;
-    const [was, them] = objects === 1 ? ['was', 'it'] : ['were', 'them'];
+  return [...declared].map(([other, { here, hereIsPath, objects, blocked }]) => {
+    const [was, them] = objects === 1 ? (['was', 'it'] as const) : (['were', 'them'] as const);
     return (
       `${plural(objects, 'object')} this repository declares ${was} applied by repository ${other} ` +
       `(REPOSITORY_CONFLICT): nothing of ${them} is sent, recorded or pruned` +
       (blocked > 0
         ? `, so ${plural(blocked, 'change')} to ${them} ${blocked === 1 ? 'is' : 'are'} blocked`
         : '') +
-      `. ${renamed}, set \`repository: ${other}\` in ` +
-      `poolsync.yaml; else declare each in one repository only, or hand it over with ` +
+      `. ${earlierNameWords(other, here, hereIsPath, them)}; else declare each in one repository only, or hand it over with ` +
       `\`poolsync import ADDRESS\` (docs/plan.md, Prune scope).`
     );
   });

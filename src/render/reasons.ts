@@ -6,6 +6,7 @@
  * uses has words here and gets the parameters they read. A plan file's code this poolsync does
  * not know (a newer writer) falls back to the words stored beside it.
  */
+import { isAbsolute } from 'node:path';
 import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
@@ -260,6 +261,25 @@ function reRegistered(p: ReasonParams): string {
 const hereWords = (p: ReasonParams) =>
   p.here === null ? 'this repository' : `this repository (${s(p, 'here')})`;
 
+/**
+ * What settles a REPOSITORY_CONFLICT when `other` is this repository under an earlier name
+ * (docs/plan.md, Which repository), `them` its objects: a path in poolsync.yaml only for a folder
+ * still named by its path, since a committed machine path names no clone, CI or daemon checkout.
+ */
+export function earlierNameWords(
+  other: string,
+  here: unknown,
+  hereIsPath: unknown,
+  them: 'it' | 'them',
+): string {
+  if (!isAbsolute(other))
+    return `If ${other} is this repository under an earlier name (another Git remote or folder), set \`repository: ${other}\` in poolsync.yaml`;
+  if (hereIsPath === true)
+    return `If this folder was moved from ${other} (without a Git remote, a folder is named by its path), set \`repository: ${other}\` in poolsync.yaml`;
+  const name = typeof here === 'string' ? here : "its Git remote's name";
+  return `If ${other} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records ${them} under ${name}`;
+}
+
 const WARNINGS: Record<string, Words> = {
   /** Declared here, applied by another repository: left to it (plan/inventory.ts repositoryConflicts). */
   REPOSITORY_CONFLICT: (p) => {
@@ -267,9 +287,8 @@ const WARNINGS: Record<string, Words> = {
     return (
       `declared in ${hereWords(p)}, but repository ${other} applied it (the inventory says so): left as ${other} ` +
       `applied it; this repository sends, records and prunes nothing of it. Declare it in one repository ` +
-      `only, or hand it over: \`poolsync import ${s(p, 'address')}\` here, then remove its manifest from ${other}. If ` +
-      `${other} is this repository under an earlier remote or folder, set repository: ${other} in ` +
-      `poolsync.yaml (docs/plan.md, Prune scope).`
+      `only, or hand it over: \`poolsync import ${s(p, 'address')}\` here, then remove its manifest from ${other}. ` +
+      `${earlierNameWords(other, p.here, p.here_is_path, 'it')} (docs/plan.md, Prune scope).`
     );
   },
   CONAMED_QUEUE_ORPHANED: (p) =>

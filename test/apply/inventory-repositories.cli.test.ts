@@ -228,7 +228,12 @@ describe.each(TARGETS)(
         {
           code: 'REPOSITORY_CONFLICT',
           address: 'ClusterPool/prod',
-          params: { address: 'ClusterPool/prod', repository: nameA, here: nameB },
+          params: {
+            address: 'ClusterPool/prod',
+            repository: nameA,
+            here: nameB,
+            here_is_path: true,
+          },
           message: expect.stringContaining(
             `declared in this repository (${nameB}), but repository ${nameA} applied it (the inventory says so): left as ${nameA} applied it`,
           ) as string,
@@ -869,5 +874,52 @@ describe('a folder applied before its Git remote was added (named by its path un
     const pruned = await cli('plan', dir);
     expect(pruned.stdout).toContain('- Queue/qa');
     expect(pruned.stdout).not.toContain('Warning: the inventory records');
+  });
+
+  it("another checkout of its remote is told to apply once in the folder, never to commit the folder's path; that apply settles it", async () => {
+    const root = tempFolder('poolsync-repositories-remote-pushed-');
+    const cli = (...args: string[]) =>
+      runCli([...args, '--control-plane', `file:${join(root, 'cp.json')}`]);
+    const dir = join(root, 'r2');
+    const path = await writeRepo(dir, objects('prod', 'c1', 'qa'), 'prune: false');
+    const git = (at: string, ...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-C', at, ...args]);
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'x');
+    expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+    // Pushed to a remote on this machine: a clone of it (the daemon's --repo checkout alike) is named by it.
+    const bare = join(root, 'remote-r2.git');
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    git(dir, 'remote', 'add', 'origin', bare);
+    git(dir, 'push', '-q', 'origin', 'main');
+    const clone = join(root, 'clone');
+    execFileSync('git', ['clone', '-q', bare, clone]);
+    const qa = join(clone, 'qa.yaml');
+    await writeFile(
+      qa,
+      (await readFile(qa, 'utf8')).replace('run_concurrency: 10', 'run_concurrency: 15'),
+    );
+
+    const name = realpathSync(root) + '/remote-r2';
+    const held = await cli('plan', clone);
+    expect(held.stdout).toContain('! Queue/qa  (blocked)');
+    expect(held.stdout).toContain(
+      `3 objects this repository declares were applied by repository ${path} (REPOSITORY_CONFLICT): nothing of them is sent, recorded or pruned, so 1 change to them is blocked. If ${path} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records them under ${name}; else`,
+    );
+    expect(held.stdout).toContain(
+      `run \`poolsync apply\` there once: with the remote, it records it under ${name} (docs/plan.md, Prune scope).`,
+    );
+    expect(held.stdout).not.toContain(`repository: ${path}`);
+
+    // As said: applied once where it was, its records are the remote's, and the change plans.
+    const once = await cli('apply', dir, '--auto-approve');
+    expect(once.code, once.stderr).toBe(0);
+    // Its last line stands alone: the plan's warning is above it, not below.
+    expect(once.stdout.trimEnd().split('\n').at(-1)).toBe(
+      `Nothing was sent to the control plane, but the apply recorded what was recorded under ${path} (the folder's path, its name before a Git remote named it) under that remote's name, ${name}.`,
+    );
+    const plan = JSON.parse((await cli('plan', clone, '--output', 'json')).stdout) as Plan;
+    expect([plan.warnings, byAddress(plan).get('Queue/qa')?.action]).toEqual([[], 'update']);
   });
 });

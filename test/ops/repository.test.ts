@@ -67,6 +67,7 @@ describe('the repository a plan is made from', () => {
     expect(await repositoryOf(dir)).toBe(realpathSync(dir));
     expect(await followedRepository({ kind: 'watch', dir })).toEqual({
       repository: realpathSync(dir),
+      folder: realpathSync(dir),
     });
     writeFileSync(
       join(dir, 'poolsync.yaml'),

@@ -271,10 +271,10 @@ async function applyTo(
       },
     });
     if (result === null) {
-      // The rendered plan already says "No changes." when nothing is blocked or adopted either.
+      // The rendered plan already says "No changes." when nothing is blocked, adopted nor renamed either.
+      const recorded = plan.inventory?.adopts?.length || plan.inventory?.renamed_from;
       if (json) await writeParts(io.stdout, applyJsonParts(plan, null));
-      else if (target.kind === 'file' || !hasNoChanges(plan) || plan.inventory?.adopts?.length)
-        out(nothingToApply(plan));
+      else if (target.kind === 'file' || !hasNoChanges(plan) || recorded) out(nothingToApply(plan));
       remind();
       return 0;
     }

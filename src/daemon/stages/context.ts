@@ -58,7 +58,7 @@ export interface Pipeline {
   reloadEveryRun?: boolean;
   /** The repository followed, its objects recorded under it (src/ops/repository.ts); absent: none named. */
   repository?: string;
-  /** `--watch`'s folder path, when a Git remote names it: its earlier name (PlanOptions.folder). */
+  /** `--watch`'s folder path (PlanOptions.folder). */
   folder?: string;
 }
 
