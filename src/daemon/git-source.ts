@@ -19,6 +19,7 @@ import { checkoutClient, gitError, type GitRemote } from '../util/git-env.js';
 import { GitTimeout, runGit } from '../util/git.js';
 import { Redactor, scrubUrlUserinfo } from '../util/redact.js';
 import { makeFolders, writeRepoFile } from '../util/safe-file.js';
+import { underFolder } from '../manifests/environments.js';
 
 export interface SourceSnapshot {
   /** The repository path inside the checkout. */
@@ -58,10 +59,11 @@ export interface Source {
   contains?(ancestor: string, commit: string): Promise<boolean>;
   /**
    * The branch head on the remote when it is not `commit` and changes what `commit` declares (a
-   * file under the repository path other than documentation: DOCUMENTATION); else null. Fetches
-   * the branch, checks nothing out (a run may be reading). Git only.
+   * file under the repository path other than documentation: DOCUMENTATION; with `reads`, the
+   * files and folders relative to that path the run reads, an environment's: environmentReads);
+   * else null. Fetches the branch, checks nothing out (a run may be reading). Git only.
    */
-  supersedes?(commit: string): Promise<string | null>;
+  supersedes?(commit: string, reads?: readonly string[] | null): Promise<string | null>;
   /** A shutdown: the branch's fetch under way is stopped, and none starts. */
   stop?(): void;
   /** Whether `stop` was called: a fetch that failed then was stopped, not refused. */
@@ -230,10 +232,10 @@ export class GitSource implements Source {
     return started.done;
   }
 
-  async supersedes(commit: string): Promise<string | null> {
+  async supersedes(commit: string, reads?: readonly string[] | null): Promise<string | null> {
     const { branch, repo } = this.options;
     try {
-      return await this.declaringHead(commit);
+      return await this.declaringHead(commit, reads ?? null);
     } catch (err) {
       throw new SourceError(
         `cannot read the head of branch ${branch} of ${scrubUrlUserinfo(repo)} during the apply: ${gitError(this.redactor, err, 4)}; the apply goes on and the follow-up run fetches the branch again`,
@@ -241,7 +243,10 @@ export class GitSource implements Source {
     }
   }
 
-  private async declaringHead(commit: string): Promise<string | null> {
+  private async declaringHead(
+    commit: string,
+    reads: readonly string[] | null,
+  ): Promise<string | null> {
     const { branch, path } = this.options;
     const ref = `refs/remotes/origin/${branch}`;
     const head = await this.alone(async () => {
@@ -264,7 +269,14 @@ export class GitSource implements Source {
       '--',
       path,
     ]);
-    return changed.split('\0').some((f) => f !== '' && !DOCUMENTATION.test(f)) ? head : null;
+    // Git names files from the repository's root, `reads` from the repository path (normalized).
+    const read = (file: string) => {
+      const f = path === '.' ? file : file.slice(path.length + 1);
+      return reads === null || reads.some((r) => f === r || underFolder(f, r));
+    };
+    return changed.split('\0').some((f) => f !== '' && !DOCUMENTATION.test(f) && read(f))
+      ? head
+      : null;
   }
 
   /** An environment's own worktree at `checkoutDir`, whatever the others check out. */
@@ -542,8 +554,8 @@ class WorktreeSource implements Source {
     return this.fetcher.clean(this.checkoutDir);
   }
 
-  supersedes(commit: string): Promise<string | null> {
-    return this.fetcher.supersedes(commit);
+  supersedes(commit: string, reads?: readonly string[] | null): Promise<string | null> {
+    return this.fetcher.supersedes(commit, reads);
   }
 
   async sync(notBefore?: number | 'start'): Promise<SourceSnapshot> {

@@ -30,6 +30,7 @@ import {
   type RunProducts,
   type Staged,
   type StatusUpdate,
+  supersedable,
   unreachedUpdate,
 } from './stages/context.js';
 import { gateStage, managedUpdate, planStage } from './stages/plan.js';
@@ -167,12 +168,12 @@ export class Reconciler {
    */
   supersede(): Promise<void> {
     const ctx = this.current?.ctx;
-    const commit = ctx?.applyingHead ?? null;
+    const applying = ctx?.applyingHead ?? null;
     const { source, logger, redactor } = this.o;
-    if (!ctx || commit === null || !source.supersedes || ctx.superseded.signal.aborted)
+    if (!ctx || applying === null || !source.supersedes || ctx.superseded.signal.aborted)
       return Promise.resolve();
     return (this.looking ??= source
-      .supersedes(commit)
+      .supersedes(applying.commit, applying.reads)
       .then(
         (head) => {
           if (head !== null) ctx.superseded.abort(head);
@@ -573,7 +574,7 @@ export class Reconciler {
             if (stale) return { result: 'failed', commit, message, transient: true };
           }
           await ctx.timed('record', () => this.keepStarted(ctx, commit, products));
-          if (products.rollback === undefined) ctx.applyingHead = commit;
+          ctx.applyingHead = supersedable(products, commit, desired.config);
           const applied = this.take(await applyStage(ctx, cp, decision, commit), products);
           if (applied.result === 'applied') {
             // The owner approved this deployment, not every later plan with the same failures.

@@ -378,6 +378,18 @@ export function unreadFiles(files: readonly string[], envs: readonly Environment
   });
 }
 
+/**
+ * What a load of the environment `config` was loaded for reads, relative to the config folder:
+ * poolsync.yaml, its folders and patch files, the policies folder; null without environments
+ * (every file). A commit changing none of them declares nothing new to it (Source.supersedes).
+ */
+export function environmentReads(config: RepoConfig): string[] | null {
+  const env = config.environments?.find((e) => e.name === config.environment);
+  if (!env) return null;
+  const policies = config.policies ? relativeConfigPath(config.policies.path) : null;
+  return [REPO_CONFIG_FILE, ...env.folders, ...env.patches, ...(policies ? [policies] : [])];
+}
+
 /** Whether a path the walk reports (a skipped entry, a folder not read) concerns the environment. */
 export function concernsEnvironment(path: string, env: Environment): boolean {
   // A folder above one of its folders too: what is below it was not read either.

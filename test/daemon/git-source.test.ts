@@ -16,6 +16,9 @@ import { cleanup } from '../support/cleanup.js';
 import { GitSource, SourceError, type GitSourceOptions } from '../../src/daemon/git-source.js';
 import { gitEnvironment } from '../../src/util/git-env.js';
 import { git, TestRepo, tempDir } from './helpers.js';
+import { supersedable } from '../../src/daemon/stages/context.js';
+import { loadRepository } from '../../src/manifests/index.js';
+import { cluster, twoEnvironments } from '../environments/helpers.js';
 import { until } from '../support/until.js';
 
 const noAuth = {
@@ -86,6 +89,51 @@ describe('GitSource', () => {
     // A run may be reading the checkout: it is still the commit synced, until the next sync.
     expect(git(synced.dir, 'rev-parse', 'HEAD')).toBe(first);
     expect((await source.sync()).commit).toBe(declares);
+  });
+
+  it("an environment's apply is superseded only by a head changing what it reads", async () => {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files = twoEnvironments({ dev: 'http://127.0.0.1:9', prod: 'http://127.0.0.1:10' });
+    const inConfig = (f: Record<string, string | null>) =>
+      Object.fromEntries(Object.entries(f).map(([k, v]) => [`config/${k}`, v]));
+    const first = repo.commit(inConfig(files));
+    const source = sourceOf(repo.bare, join(tempDir(), 'checkout'), { path: 'config' });
+    const synced = await source.sync();
+    const loaded = await loadRepository(synced.dir, { environment: 'prod', commit: first });
+    expect(loaded.errors).toEqual([]);
+    // The reads reconcile.ts gives an apply of prod's own head.
+    const own = { plan: null, liveInventory: undefined, drift: [], applied: null };
+    const applying = supersedable(own, first, loaded.desired!.config)!;
+    expect(applying.reads).toEqual(['poolsync.yaml', 'base', 'prod', 'prod/patches.yaml']);
+    const prod = (commit: string) => source.supersedes(commit, applying.reads);
+
+    const devOnly = repo.commit(inConfig({ 'dev/cluster.yaml': cluster('c-dev2') }));
+    expect(await source.supersedes(first)).toBe(devOnly);
+    expect(await prod(first)).toBeNull();
+    const prodToo = repo.commit(inConfig({ 'prod/cluster.yaml': cluster('c-prod2') }));
+    expect(await prod(devOnly)).toBe(prodToo);
+    const config = repo.commit(inConfig({ 'poolsync.yaml': `${files['poolsync.yaml']}\n` }));
+    expect(await prod(prodToo)).toBe(config);
+  });
+
+  it('a rollback and an invalid head’s drift run apply an earlier commit on purpose: never superseded', () => {
+    const products = { plan: null, liveInventory: undefined, drift: [], applied: null };
+    const config = { prune: false, ignore: [] };
+    expect(supersedable(products, 'a'.repeat(40), config)).toEqual({
+      commit: 'a'.repeat(40),
+      reads: null,
+    });
+    const invalidHead = {
+      commit: 'b'.repeat(40),
+      result: 'invalid' as const,
+      errors: [],
+      errorsTotal: 1,
+      base: 'a'.repeat(40),
+    };
+    expect(supersedable({ ...products, invalidHead }, 'a'.repeat(40), config)).toBeNull();
+    const rollback = { to: 3, commit: 'a'.repeat(40) };
+    expect(supersedable({ ...products, rollback }, 'a'.repeat(40), config)).toBeNull();
   });
 
   it('follows a force-push (history rewritten), never merges, and wipes local edits', async () => {

@@ -10,6 +10,7 @@ import type { HoldApplyLockOptions } from '../../apply/lock.js';
 import { SOLE_TERM, type Term } from '../../lease/leader-elector.js';
 import type { ControlPlane } from '../../controlplane/types.js';
 import type { PlanReuse } from '../../incremental/plan-reuse.js';
+import { environmentReads } from '../../manifests/environments.js';
 import type { LoadResult } from '../../manifests/types.js';
 import type { DesiredState, RepoConfig } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
@@ -218,10 +219,10 @@ export class RunContext {
   applying = false;
 
   /**
-   * The branch head its apply stage applies (not a rollback's commit): a newer head that declares
-   * something else aborts `superseded` with its commit (Reconciler.supersede), as a freeze stops it.
+   * The branch head its apply stage applies (supersedable): a newer head that declares something
+   * else aborts `superseded` with its commit (Reconciler.supersede), as a freeze stops it.
    */
-  applyingHead: string | null = null;
+  applyingHead: ApplyingHead | null = null;
   readonly superseded = new AbortController();
 
   get memory(): Readonly<RunMemory> {
@@ -325,6 +326,26 @@ export interface RunProducts {
     errorsTotal: number;
     base: string;
   };
+}
+
+/** An apply of the branch head, and what its run reads (environmentReads; null: every file). */
+export interface ApplyingHead {
+  commit: string;
+  reads: readonly string[] | null;
+}
+
+/**
+ * What of an apply a newer head may supersede (docs/daemon.md#triggers): only the run's own head,
+ * by what it reads. A rollback and an invalid head's drift run apply an earlier commit on purpose:
+ * the head they were made for is already newer than it, so neither is superseded.
+ */
+export function supersedable(
+  products: RunProducts,
+  commit: string | null,
+  config: RepoConfig,
+): ApplyingHead | null {
+  if (commit === null || products.rollback || products.invalidHead) return null;
+  return { commit, reads: environmentReads(config) };
 }
 
 export function isOutcome(x: unknown): x is Outcome {
