@@ -197,12 +197,15 @@ export function computePlan(
   };
 }
 
-/** The destroy budget's bounds (docs/plan.md, The destroy budget), for a full plan or a targeted one. */
-function budgetBounds(desired: DesiredState, live: LiveState, opts: PlanOptions): BudgetBound[] {
+/**
+ * The destroy budget's bounds (docs/plan.md, The destroy budget), for a full plan or a targeted
+ * one; `planned`, the live state as the plan's repository reads it (asPlanned).
+ */
+function budgetBounds(desired: DesiredState, planned: LiveState, opts: PlanOptions): BudgetBound[] {
   return [
     { from: 'repository', guardrails: desired.config.guardrails },
     { from: 'base', guardrails: opts.baseGuardrails },
-    recordedBudget(asPlanned(desired, live, opts).live, repositoryOfPlan(desired, opts)),
+    recordedBudget(planned, repositoryOfPlan(desired, opts)),
   ];
 }
 
@@ -598,7 +601,11 @@ export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOp
   const full = withExecution(planned, backend?.manualStep?.bind(backend));
   if (!opts.targets?.length) return full;
   // A targeted plan spends the budget on what it does, not on the full plan it filters.
-  return targetPlan(full, opts.targets, budgetBounds(desired, live, opts));
+  return targetPlan(
+    full,
+    opts.targets,
+    budgetBounds(desired, asPlanned(desired, live, opts).live, opts),
+  );
 }
 
 /**
