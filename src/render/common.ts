@@ -425,7 +425,9 @@ export function adoptsOnly(
 
 /**
  * A repository named by its folder's path until a Git remote was added: what it recorded under
- * the path is its own (docs/plan.md, Prune scope). Null when nothing was recorded under it.
+ * the path is its own (docs/plan.md, Prune scope). Null when nothing was recorded under it. No
+ * way to keep the path is offered: committed in poolsync.yaml, a machine path would name every
+ * clone, CI and daemon checkout after one folder on one machine.
  */
 export function renamedLine(plan: Pick<Plan, 'inventory'>): string | null {
   const from = plan.inventory?.renamed_from;
@@ -433,9 +435,9 @@ export function renamedLine(plan: Pick<Plan, 'inventory'>): string | null {
   const name = plan.inventory!.repository;
   return (
     `Warning: the inventory records objects under ${from}, this folder's path, its name before its Git remote ` +
-    `named it ${name}: they are this repository's, and the apply records them under ${name} (an inventory ` +
-    `write, no call to the control plane). To keep the path as its name instead, set \`repository: ${from}\` in ` +
-    `poolsync.yaml before applying (docs/plan.md, Prune scope).`
+    `named it ${name}: they are this repository's, and the apply records them under ${name}, as every ` +
+    `checkout of that remote (CI, the daemon's) is named (an inventory write, no call to the control plane; ` +
+    `docs/plan.md, Prune scope).`
   );
 }
 

@@ -265,6 +265,7 @@ const hereWords = (p: ReasonParams) =>
  * What settles a REPOSITORY_CONFLICT when `other` is this repository under an earlier name
  * (docs/plan.md, Which repository), `them` its objects: a path in poolsync.yaml only for a folder
  * still named by its path, since a committed machine path names no clone, CI or daemon checkout.
+ * Said by the plan (REPOSITORY_CONFLICT and its line after the plan) and by export alike.
  */
 export function earlierNameWords(
   other: string,
@@ -277,7 +278,12 @@ export function earlierNameWords(
   if (hereIsPath === true)
     return `If this folder was moved from ${other} (without a Git remote, a folder is named by its path), set \`repository: ${other}\` in poolsync.yaml`;
   const name = typeof here === 'string' ? here : "its Git remote's name";
-  return `If ${other} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records ${them} under ${name}`;
+  // A name poolsync.yaml sets is kept (plan/index.ts asPlanned): that folder's apply takes nothing over.
+  return (
+    `If ${other} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: ` +
+    `with the remote, it records ${them} under ${name}, unless its poolsync.yaml sets \`repository:\`, which then stays its ` +
+    `name: hand ${them} over with \`poolsync import\` here instead`
+  );
 }
 
 const WARNINGS: Record<string, Words> = {

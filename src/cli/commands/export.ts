@@ -52,7 +52,7 @@ import {
   type ObjectKind,
 } from '../../model/common.js';
 import { recordedBy, type InventoryRecord } from '../../model/inventory.js';
-import { folderRepository } from '../../ops/repository.js';
+import { folderRepository, repositoryNames } from '../../ops/repository.js';
 import type { LiveQueue, LiveState } from '../../model/live.js';
 import {
   declaredObjects,
@@ -62,7 +62,7 @@ import {
 } from '../../plan/inventory.js';
 import { ownership } from '../../plan/prune-scope.js';
 import { checkAddressSyntax } from '../../plan/target.js';
-import { listAddresses } from '../../render/reasons.js';
+import { earlierNameWords, listAddresses } from '../../render/reasons.js';
 import { controlPlaneName, plural } from '../../render/common.js';
 import { liveStatusWords, protectionWords } from '../../render/live-status.js';
 import { lastChangeWords } from '../../render/daemon-words.js';
@@ -222,7 +222,9 @@ async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<st
   // The repository that plans the files, named as its plans name it (after init made it).
   const { env, dir } = read.target;
   const whole = env ? (dir ?? '.') : ((await containingRepository(args.dir)) ?? args.dir);
-  const here = await folderRepository(whole);
+  const [here, { folder }] = await Promise.all([folderRepository(whole), repositoryNames(whole)]);
+  // As the plan says it (plan/index.ts here_is_path): no machine path offered to a folder a remote names.
+  const hereIsPath = here === folder;
   const by = new Map<string, string[]>();
   for (const f of read.files) {
     const other = read.appliedBy.get(f.address!);
@@ -246,7 +248,7 @@ async function othersObjects(args: Args<'export'>, read: ExportRead): Promise<st
       `${plural(addresses.length, 'object')} written ${one ? 'was' : 'were'} applied by another repository, ${other} (the inventory says so), not by ${here}, which plans these files: ${listAddresses(addresses, HANDED_OVER)}. ` +
       `${one ? 'Its manifest takes' : 'Their manifests take'} nothing over: the next plan leaves ${them} as ${other} applied ${them}, with the warning REPOSITORY_CONFLICT. ` +
       `Remove ${one ? 'its file' : 'their files'} unless another manifest here names ${them} (V2, V3, V8), or hand ${them} over: \`${handOver}\`${listed ? '' : ` (with jq: every live object ${other} applied)`}, with this command's --control-plane and inventory flags${listed ? '' : ' on both poolsync commands'} (${other} then no longer prunes ${them}). ` +
-      `If the files are for ${other} itself, or it is this repository under an earlier name (set repository: ${other} in poolsync.yaml), nothing is wrong (docs/plan.md, Prune scope).`
+      `If the files are for ${other} itself, nothing is wrong. ${earlierNameWords(other, here, hereIsPath, them)} (docs/plan.md, Prune scope).`
     );
   });
 }
