@@ -863,6 +863,8 @@ describe('a folder applied before its Git remote was added (named by its path un
     expect(text.stdout).not.toContain('REPOSITORY_CONFLICT');
     const warned = `Warning: the inventory records objects under ${path}, this folder's path, its name before its Git remote named it github.com/acme/pools: they are this repository's, and the apply records them under github.com/acme/pools`;
     expect(text.stdout.split(warned)).toHaveLength(2);
+    // The path is not offered to keep: committed, it would name every checkout after this folder.
+    expect(text.stdout).not.toContain(`repository: ${path}`);
 
     const applied = await cli('apply', dir, '--auto-approve');
     expect(applied.code, applied.stderr).toBe(0);
@@ -876,7 +878,7 @@ describe('a folder applied before its Git remote was added (named by its path un
     expect(pruned.stdout).not.toContain('Warning: the inventory records');
   });
 
-  it("another checkout of its remote is told to apply once in the folder, never to commit the folder's path; that apply settles it", async () => {
+  it("another checkout of its remote, and export into one, are told to apply once in the folder, never to commit the folder's path; that apply settles it", async () => {
     const root = tempFolder('poolsync-repositories-remote-pushed-');
     const cli = (...args: string[]) =>
       runCli([...args, '--control-plane', `file:${join(root, 'cp.json')}`]);
@@ -905,12 +907,23 @@ describe('a folder applied before its Git remote was added (named by its path un
     const held = await cli('plan', clone);
     expect(held.stdout).toContain('! Queue/qa  (blocked)');
     expect(held.stdout).toContain(
-      `3 objects this repository declares were applied by repository ${path} (REPOSITORY_CONFLICT): nothing of them is sent, recorded or pruned, so 1 change to them is blocked. If ${path} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records them under ${name}; else`,
+      `3 objects this repository declares were applied by repository ${path} (REPOSITORY_CONFLICT): nothing of them is sent, recorded or pruned, so 1 change to them is blocked. If ${path} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records them under ${name}, unless its poolsync.yaml sets \`repository:\`, which then stays its name: hand them over with \`poolsync import\` here instead; else`,
     );
     expect(held.stdout).toContain(
-      `run \`poolsync apply\` there once: with the remote, it records it under ${name} (docs/plan.md, Prune scope).`,
+      `run \`poolsync apply\` there once: with the remote, it records it under ${name}, unless its poolsync.yaml sets \`repository:\`, which then stays its name: hand it over with \`poolsync import\` here instead (docs/plan.md, Prune scope).`,
     );
     expect(held.stdout).not.toContain(`repository: ${path}`);
+    // Export into a folder a remote names says the same, never the folder's path for poolsync.yaml.
+    const x = join(root, 'exported');
+    await writeRepo(x, {}, 'prune: false');
+    git(x, 'init', '-q');
+    git(x, 'remote', 'add', 'origin', 'https://github.com/acme/exported');
+    const exported = await cli('export', '--dir', x);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(
+      `If the files are for ${path} itself, nothing is wrong. If ${path} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records them under github.com/acme/exported, unless`,
+    );
+    expect(exported.stderr).not.toContain(`repository: ${path}`);
 
     // As said: applied once where it was, its records are the remote's, and the change plans.
     const once = await cli('apply', dir, '--auto-approve');
@@ -921,5 +934,42 @@ describe('a folder applied before its Git remote was added (named by its path un
     );
     const plan = JSON.parse((await cli('plan', clone, '--output', 'json')).stdout) as Plan;
     expect([plan.warnings, byAddress(plan).get('Queue/qa')?.action]).toEqual([[], 'update']);
+  });
+
+  it('where that folder sets repository:, its apply takes nothing over, as the plan says; import does', async () => {
+    const root = tempFolder('poolsync-repositories-remote-named-');
+    const cli = (...args: string[]) =>
+      runCli([...args, '--control-plane', `file:${join(root, 'cp.json')}`]);
+    const dir = join(root, 'r3');
+    const path = await writeRepo(dir, objects('prod', 'c1', 'qa'), 'prune: false');
+    expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args]);
+    git('init', '-q');
+    git('remote', 'add', 'origin', 'git@github.com:acme/r3.git');
+    await writeRepo(dir, objects('prod', 'c1', 'qa'), 'prune: false\nrepository: acme-r3');
+
+    // Planned in that very folder: applying there again changes nothing, and the plan says why.
+    const said =
+      'unless its poolsync.yaml sets `repository:`, which then stays its name: hand them over with `poolsync import` here instead';
+    const held = await cli('plan', dir);
+    expect(held.stdout).toContain(
+      `If ${path} is this repository's folder, applied before its Git remote was added, run \`poolsync apply\` there once: with the remote, it records them under acme-r3, ${said}`,
+    );
+    expect((await cli('apply', dir, '--auto-approve')).code).toBe(0);
+    const again = JSON.parse((await cli('plan', dir, '--output', 'json')).stdout) as Plan;
+    expect(again.warnings.map((w) => [w.code, w.params?.repository])).toEqual(
+      ['Cluster/c1', 'ClusterPool/prod', 'Queue/qa'].map(() => ['REPOSITORY_CONFLICT', path]),
+    );
+    const imported = await cli(
+      'import',
+      'ClusterPool/prod',
+      'Cluster/c1',
+      'Queue/qa',
+      '--dir',
+      dir,
+    );
+    expect(imported.code, imported.stderr).toBe(0);
+    const settled = JSON.parse((await cli('plan', dir, '--output', 'json')).stdout) as Plan;
+    expect(settled.warnings).toEqual([]);
   });
 });
