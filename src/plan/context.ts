@@ -142,35 +142,13 @@ export interface LabelDecision extends Upserted {
 }
 
 /**
- * What every pass reads, read-only: both states indexed by name once (so every pass is linear,
- * quality.md) and the facts known before any pass; a pass returns only its own decisions.
+ * The live state indexed by name once: what the passes read of it, and what `apply PLANFILE`
+ * reads to make a saved plan's waits again (steps.ts unplannedStep).
  */
-export class PlanIndex {
-  /** Undefined when prune is off. */
-  readonly pruneScope: PruneScope | undefined;
-  /** This repository's addresses in the inventory (what it applied), or null when none was read or recorded. */
-  readonly inventory: ReadonlySet<string> | null;
-  /** Who applied the inventory's other addresses (prune-scope.ts). */
-  readonly owners: Ownership;
-  readonly dPools: ReadonlyMap<string, DesiredPool>;
+export class LiveIndex {
   readonly lPools: ReadonlyMap<string, LivePool>;
-  readonly dClusters: ReadonlyMap<string, DesiredCluster>;
   readonly lClusters: ReadonlyMap<string, LiveCluster>;
-  /**
-   * Built when first asked (capabilities, unpin_first, names out of order): the queue pass walks
-   * the sorted lists (queues.ts eachQueueName), so a plan of 100,000 creates never builds this
-   * map of ~70,000 names.
-   */
-  get dQueues(): ReadonlyMap<string, DesiredQueue> {
-    return (this.dQueuesMap ??= indexBy(this.desired.queues, (q) => q.name));
-  }
-  private dQueuesMap: Map<string, DesiredQueue> | undefined = undefined;
   readonly lQueues: ReadonlyMap<string, LiveQueue>;
-  /** Soft-deleted (capability `soft_delete`): their names stay reserved until undeleted. */
-  readonly lDeletedQueues: ReadonlyMap<string, LiveQueue>;
-  readonly lDeletedPools: ReadonlyMap<string, LivePool>;
-  readonly lDeletedClusters: ReadonlyMap<string, LiveCluster>;
-  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
   readonly lAssignments: ReadonlyMap<string, LiveAssignment>;
   /** Live references (P5, A3), by pool name. */
   readonly lClustersByPool: ReadonlyMap<string, readonly string[]>;
@@ -181,40 +159,12 @@ export class PlanIndex {
   readonly lWildcardQueuesByPool: ReadonlyMap<string, readonly string[]>;
   /** domain.md, Capabilities. */
   readonly caps: Capabilities;
-  /** Deleted outright (queue_delete + drain): known before the pool pass, for P5. */
-  readonly deletedQueues: ReadonlySet<string>;
-  /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
-  readonly leavingQueues: ReadonlySet<string>;
-  /** Queues a setting names, with its scopes: never deleted (remote/_queue.py:1011-1012). */
-  readonly settingQueues: ReadonlyMap<string, readonly string[]>;
-  /** poolsync.yaml `absent: [Queue/default]`. */
-  readonly absentDefault: boolean;
 
-  constructor(
-    readonly desired: DesiredState,
-    readonly live: LiveState,
-    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
-    readonly forceReplace: ReadonlySet<string> = new Set(),
-    /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
-    readonly keptSettings: ReadonlySet<string> = new Set(),
-    /** The repository planned (index.ts, repositoryOfPlan); null: none named. */
-    repository: string | null = null,
-  ) {
-    this.owners = ownership(live, repository);
-    const { own } = this.owners;
-    this.pruneScope = scopeWithInventory(desired.config, own, live.forgotten);
-    this.inventory = own ? setOf(own) : null;
+  constructor(readonly live: LiveState) {
     const name = (o: { name: string }) => o.name;
-    this.dPools = indexBy(desired.pools, name);
     this.lPools = indexBy(live.pools, name);
-    this.dClusters = indexBy(desired.clusters, name);
     this.lClusters = indexBy(live.clusters, name);
     this.lQueues = indexBy(live.queues, name);
-    this.lDeletedQueues = indexBy(live.deleted_queues, name);
-    this.lDeletedPools = indexBy(live.deleted_pools, name);
-    this.lDeletedClusters = indexBy(live.deleted_clusters, name);
-    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
-    this.dAssignments = indexBy(desired.assignments, assignmentKeyString);
     this.lAssignments = indexBy(live.assignments, assignmentKeyString);
     // One pass over the live queues, no key array an item: the 100,000-object plan's peak RSS.
     const clustersByPool = new Map<string, string[]>();
@@ -236,6 +186,68 @@ export class PlanIndex {
     this.lWildcardQueuesByPool = wildcardQueuesByPool;
     this.lAssignmentsByPool = assignmentsByPool;
     this.caps = live.capabilities;
+  }
+}
+
+/**
+ * What every pass reads, read-only: both states indexed by name once (so every pass is linear,
+ * quality.md) and the facts known before any pass; a pass returns only its own decisions.
+ */
+export class PlanIndex extends LiveIndex {
+  /** Undefined when prune is off. */
+  readonly pruneScope: PruneScope | undefined;
+  /** This repository's addresses in the inventory (what it applied), or null when none was read or recorded. */
+  readonly inventory: ReadonlySet<string> | null;
+  /** Who applied the inventory's other addresses (prune-scope.ts). */
+  readonly owners: Ownership;
+  readonly dPools: ReadonlyMap<string, DesiredPool>;
+  readonly dClusters: ReadonlyMap<string, DesiredCluster>;
+  /**
+   * Built when first asked (capabilities, unpin_first, names out of order): the queue pass walks
+   * the sorted lists (queues.ts eachQueueName), so a plan of 100,000 creates never builds this
+   * map of ~70,000 names.
+   */
+  get dQueues(): ReadonlyMap<string, DesiredQueue> {
+    return (this.dQueuesMap ??= indexBy(this.desired.queues, (q) => q.name));
+  }
+  private dQueuesMap: Map<string, DesiredQueue> | undefined = undefined;
+  /** Soft-deleted (capability `soft_delete`): their names stay reserved until undeleted. */
+  readonly lDeletedQueues: ReadonlyMap<string, LiveQueue>;
+  readonly lDeletedPools: ReadonlyMap<string, LivePool>;
+  readonly lDeletedClusters: ReadonlyMap<string, LiveCluster>;
+  readonly dAssignments: ReadonlyMap<string, DesiredAssignment>;
+  /** Deleted outright (queue_delete + drain): known before the pool pass, for P5. */
+  readonly deletedQueues: ReadonlySet<string>;
+  /** deletedQueues plus the queues replaced in another pool: their live record goes (P5). */
+  readonly leavingQueues: ReadonlySet<string>;
+  /** Queues a setting names, with its scopes: never deleted (remote/_queue.py:1011-1012). */
+  readonly settingQueues: ReadonlyMap<string, readonly string[]>;
+  /** poolsync.yaml `absent: [Queue/default]`. */
+  readonly absentDefault: boolean;
+
+  constructor(
+    readonly desired: DesiredState,
+    live: LiveState,
+    /** `--replace ADDRESS`: objects to delete and create again though nothing differs. */
+    readonly forceReplace: ReadonlySet<string> = new Set(),
+    /** DefaultQueue keys whose declared setting is blocked: the live one stays (index.ts). */
+    readonly keptSettings: ReadonlySet<string> = new Set(),
+    /** The repository planned (index.ts, repositoryOfPlan); null: none named. */
+    repository: string | null = null,
+  ) {
+    super(live);
+    this.owners = ownership(live, repository);
+    const { own } = this.owners;
+    this.pruneScope = scopeWithInventory(desired.config, own, live.forgotten);
+    this.inventory = own ? setOf(own) : null;
+    const name = (o: { name: string }) => o.name;
+    this.dPools = indexBy(desired.pools, name);
+    this.dClusters = indexBy(desired.clusters, name);
+    this.lDeletedQueues = indexBy(live.deleted_queues, name);
+    this.lDeletedPools = indexBy(live.deleted_pools, name);
+    this.lDeletedClusters = indexBy(live.deleted_clusters, name);
+    this.absentDefault = desired.config.absent?.includes(address('Queue', DEFAULT_QUEUE)) ?? false;
+    this.dAssignments = indexBy(desired.assignments, assignmentKeyString);
     this.settingQueues = this.finalSettings();
     const { deleted, leaving } = this.leavingLiveQueues();
     this.deletedQueues = deleted;

@@ -22,6 +22,7 @@ import {
   isWildcard,
   leaves,
   type Leaving,
+  type LiveIndex,
   type PlanIndex,
 } from './context.js';
 import {
@@ -921,7 +922,7 @@ function emptySelector(form: Change['after']): boolean {
  * the wait ends. A co-named queue only ever routed to its own cluster (Q4). A queue an earlier
  * apply's wait for the same delete watched is watched again (docs/apply.md, Waits).
  */
-export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, Map<string, WaitWhy>> {
+export function waitSets(ctx: LiveIndex, gone: Leaving): Map<string, Map<string, WaitWhy>> {
   const out = new Map<string, Map<string, WaitWhy>>();
   const poolEmptied = new Map<string, boolean>();
   const retired = new Map<string, string[]>();
@@ -969,7 +970,7 @@ export function waitSets(ctx: PlanIndex, gone: Leaving): Map<string, Map<string,
  * only drained, remote/_cluster.py:328-331, U23). A delete needs no drain (:433, :450-451), and
  * a drained queue rejects runs (remote/_queue.py:934-937).
  */
-export function drainedWithCluster(ctx: PlanIndex, gone: Leaving, cluster: string): boolean {
+export function drainedWithCluster(ctx: LiveIndex, gone: Leaving, cluster: string): boolean {
   return (
     ctx.caps.drain &&
     gone.movedClusters.has(cluster) &&
