@@ -56,6 +56,7 @@ import { OlderReaderError } from '../util/format-version.js';
 import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState, withFolderRecords } from '../plan/inventory.js';
+import { unplannedStep } from '../plan/steps.js';
 import {
   budgetErrors,
   confirmDestroy,
@@ -433,6 +434,11 @@ async function planOf(
     // inventory too when the plan read one (what prune deletes is part of what it was made on).
     const checked = await recheck(plan, locked, { here: controlPlaneIdentity(url, cp) });
     if (checked.stale) throw stalePlanError(path, plan, checked.stale);
+    const unplanned = unplannedStep(plan, checked.live, backendInfo(cp).manualStep);
+    if (unplanned !== null)
+      throw new UserError(
+        `${path} is refused: ${unplanned}: the file was edited after poolsync made it (a plan runs only what its changes show, and an unkeyed seal can be made again). Nothing was applied; run \`poolsync plan --out ${path}\` again`,
+      );
     return { plan: await guardedByInventory(source, checked.live, inventory), live: checked.live };
   }
   const read: LiveReading = (need, before) =>

@@ -15,8 +15,9 @@ import {
   dataPlaneMismatches,
   type PoolContract,
 } from '../model/common.js';
-import type { Change, Step, ManualInstruction, Plan, StepKind } from '../model/plan.js';
-import { leaves, type PlanContext, type QueueDecision } from './context.js';
+import type { Change, Step, ManualInstruction, Plan, StepKind, WaitWhy } from '../model/plan.js';
+import type { LiveState } from '../model/live.js';
+import { LiveIndex, leaves, type PlanContext, type QueueDecision } from './context.js';
 import { drainedWithCluster, waitSets } from './queues.js';
 import { createdFields, diffForms, queueArgs } from './forms.js';
 import { isMap } from '../util/json-shape.js';
@@ -177,27 +178,39 @@ function addLeavingNodes(b: StepBuild): void {
   const leaving = [...ctx.deletedClusters, ...ctx.movedClusters].sort();
   for (const name of leaving) {
     const drained = drainedWith(name);
-    const watched = [...(waitFor.get(name) ?? [])].filter(([q]) => !drained || q !== name);
-    if (watched.length > 0) {
-      watched.sort(([a], [b]) => (a < b ? -1 : 1));
-      const queues = watched.map(([q]) => q);
-      const why = Object.fromEntries(watched);
-      g.add('wait', name, 'wait_idle', { queues, cluster: name, why });
-    }
+    const idle = waitIdleArgs(name, waitFor, drained);
+    if (idle !== null) g.add('wait', name, 'wait_idle', idle);
     if (drained) {
       g.add('drain', name, 'drain_queue', { name });
-      g.add('waitDrained', name, 'wait_drained', { queues: [name] }, address('Cluster', name));
+      g.add('waitDrained', name, 'wait_drained', drainedArgs(name), address('Cluster', name));
     }
     if (ctx.deletedClusters.has(name)) g.add('deleteCluster', name, 'delete_cluster', { name });
   }
 }
+
+/** wait_idle before `cluster` leaves (C9): the queues watched, but the one drained for it (U23). */
+function waitIdleArgs(
+  cluster: string,
+  waitFor: ReadonlyMap<string, ReadonlyMap<string, WaitWhy>>,
+  drained: boolean,
+): WaitIdleArgs | null {
+  const watched = [...(waitFor.get(cluster) ?? [])].filter(([q]) => !drained || q !== cluster);
+  if (watched.length === 0) return null;
+  watched.sort(([a], [b]) => (a < b ? -1 : 1));
+  return { queues: watched.map(([q]) => q), cluster, why: Object.fromEntries(watched) };
+}
+
+type WaitIdleArgs = Extract<Step, { op: 'wait_idle' }>['args'];
+
+/** wait_drained of the one queue drained: a cluster's co-named one, or a queue moved or deleted. */
+const drainedArgs = (name: string) => ({ queues: [name] });
 
 function addQueueLifecycleNodes(b: StepBuild): void {
   const { g, queues, drainedWith } = b;
   const drain = (name: string) => {
     g.add('drain', name, 'drain_queue', { name });
     const target = address('Queue', name);
-    g.add('waitQueueDrained', name, 'wait_drained', { queues: [name] }, target);
+    g.add('waitQueueDrained', name, 'wait_drained', drainedArgs(name), target);
   };
   queues.forEach((q, name) => {
     if (q.moves) drain(name);
@@ -510,6 +523,8 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
       return `${what(step)} has arguments naming ${named}, not its target`;
     if (step.op === 'wait_drained' && !/^(Cluster|Queue)\//.test(step.target))
       return `${what(step)} waits on something that is neither a cluster nor a queue`;
+    if (step.op === 'wait_drained' && !sameJson(step.args, drainedArgs(change.name)))
+      return `${what(step)} waits on queues ${JSON.stringify(step.args.queues).slice(0, 80)}, but its change drains only ${change.name}`;
     const unshown = unshownArgument(step, change, (clusters, sent) => {
       const cluster = (c: string) => byAddress.get(address('Cluster', c));
       // Rule 3's first of two calls: the selector without the clusters the plan replaces.
@@ -538,6 +553,78 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     if (misshown !== null) return `the change of ${step.target} ${misshown}`;
   }
   return null;
+}
+
+/**
+ * Why a saved plan's step is not the one the planner makes from the plan's changes and the live
+ * state it was made on (checked equal by the apply's fingerprint), or null: the queues a
+ * wait_idle watches before a cluster leaves (C9) and each step's `execution` and manual command
+ * are in no change a reviewer reads, so `apply PLANFILE` makes them again (docs/plan.md, Saved plans).
+ */
+export function unplannedStep(
+  plan: Pick<Plan, 'changes' | 'steps'>,
+  live: LiveState,
+  manualStep: ((step: Step) => ManualInstruction | null) | undefined,
+): string | null {
+  const gone = leavingClusters(plan.changes);
+  const what = (step: Step) => `step ${step.id} (${step.op} ${step.target})`;
+  const waits = new Map(plan.steps.flatMap((s) => (s.op === 'wait_idle' ? [[s.target, s]] : [])));
+  const leaving = [...gone.deletedClusters, ...gone.movedClusters].sort();
+  // Indexed only when a cluster leaves (a plan of 100,000 creates has none).
+  const ix = leaving.length > 0 ? new LiveIndex(live) : null;
+  const waitFor = ix === null ? new Map() : waitSets(ix, gone);
+  const queues = (q: readonly string[] | undefined) => JSON.stringify(q ?? []).slice(0, 80);
+  for (const cluster of leaving) {
+    const made = waitIdleArgs(cluster, waitFor, drainedWithCluster(ix!, gone, cluster));
+    const target = address('Cluster', cluster);
+    const step = waits.get(target);
+    waits.delete(target);
+    if (made !== null && step === undefined)
+      return `the plan has no wait_idle step before ${target} leaves, but its changes make one waiting on queues ${queues(made.queues)} (C9)`;
+    if (step === undefined) continue;
+    const { queues: sent, why } = step.args as WaitIdleArgs;
+    if (!sameJson(sent, made?.queues ?? []) || (why !== undefined && !sameJson(why, made?.why)))
+      return `${what(step)} waits on queues ${queues(sent)}, but its changes make it wait on ${queues(made?.queues)} (C9)`;
+  }
+  for (const step of waits.values())
+    return `${what(step)} waits before a cluster leaves, but the plan's changes make none leave`;
+  const command = (m: ManualInstruction | undefined) =>
+    `"${m?.command.slice(0, 80)}"${m?.file ? ` (file ${m.file.name})` : ''}`;
+  for (const step of plan.steps) {
+    const { execution, manual } = step;
+    const instruction = manualStep ? plannedInstruction(step, manualStep) : null;
+    const how = instruction === null ? 'api' : 'manual';
+    if (execution !== how)
+      return `${what(step)} has execution ${JSON.stringify(execution)}, but this control plane ${how === 'api' ? 'makes the call itself' : 'has no API for it'} ("${how}")`;
+    if (instruction === null && manual !== undefined)
+      return `${what(step)} has the manual command ${command(manual)}, but this control plane makes the call itself`;
+    if (instruction !== null && !sameJson(manual, instruction))
+      return `${what(step)} has the manual command ${command(manual)}, but this control plane's is ${command(instruction)}`;
+  }
+  return null;
+}
+
+/** What withExecution asked the backend of the planned step, which was an API call until then. */
+function plannedInstruction(
+  step: Step,
+  manualStep: (step: Step) => ManualInstruction | null,
+): ManualInstruction | null {
+  const { manual: _file, ...planned } = step;
+  const made = manualStep({ ...planned, execution: 'api' });
+  // As the file has it: members left undefined are not written.
+  return made === null ? null : (JSON.parse(JSON.stringify(made)) as ManualInstruction);
+}
+
+/** The clusters a plan's changes delete (replace too) or move to another pool (cluster_move). */
+function leavingClusters(changes: readonly Change[]) {
+  const deletedClusters = new Set<string>();
+  const movedClusters = new Set<string>();
+  for (const c of changes) {
+    if (c.kind !== 'Cluster') continue;
+    if (c.action === 'delete' || c.action === 'replace') deletedClusters.add(c.name);
+    else if (c.action === 'update' && c.before?.pool !== c.after?.pool) movedClusters.add(c.name);
+  }
+  return { deletedClusters, movedClusters };
 }
 
 /**

@@ -10,7 +10,8 @@
  *      the one validator of the format, holds;
  *   4. every step is accounted for by the plan's changes, its arguments and their diff
  *      (src/plan/steps.ts), which also refuses a plan whose unkeyed seal was recomputed after an
- *      edit.
+ *      edit. What no change shows (a wait_idle's queues, each step's execution) `apply` makes
+ *      again from the live state and the control plane (steps.ts unplannedStep).
  */
 import { readFileSync } from 'node:fs';
 import { lstat, open, stat } from 'node:fs/promises';

@@ -17,12 +17,12 @@ import { tempFolder } from '../support/temp-folder.js';
 const EXAMPLE = join(import.meta.dirname, '../../examples/config-repo');
 
 /** The example applied to a `file:` control plane of its own, and `poolsync` against it. */
-async function appliedExample(prefix: string, config?: string) {
+async function appliedExample(prefix: string, config?: string, capabilities?: string) {
   const root = tempFolder(prefix);
   const repo = join(root, 'repo');
   cpSync(EXAMPLE, repo, { recursive: true });
   if (config) writeFileSync(join(repo, 'poolsync.yaml'), config);
-  const cp = `file:${join(root, 'cp.json')}`;
+  const cp = `file:${join(root, 'cp.json')}${capabilities ? `?capabilities=${capabilities}` : ''}`;
   const state = join(root, 'state');
   // `show` reads no state.
   const run = (...args: string[]) =>
@@ -219,6 +219,103 @@ describe(
       const again = await run('apply', saved, '--control-plane', cp);
       expect(again.code).toBe(1);
       expect(again.stderr).toContain(`stale plan: ${saved} was already applied`);
+    });
+
+    it("a wait's queues, a wait dropped, a step's execution or manual command edited are refused by apply, naming the step and the field; nothing is sent", async () => {
+      const config =
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-waits-', config);
+      rmSync(join(repo, 'clusters/prod/prod-eu-west-1.yaml'));
+      const residency = join(repo, 'queues/prod/eu-residency.yaml');
+      const repointed = readFileSync(residency, 'utf8').replace(
+        '[prod-eu-west-1]',
+        '[prod-us-east-1]',
+      );
+      writeFileSync(residency, repointed);
+      const saved = join(root, 'p.json');
+      const planned = await run('plan', repo, '--control-plane', cp, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      const original = readFileSync(saved, 'utf8');
+      const ops = (JSON.parse(original) as Plan).steps.map((s) => `${s.id} ${s.op} ${s.target}`);
+      expect(ops).toEqual([
+        's1 update_queue Queue/eu-residency',
+        's2 wait_idle Cluster/prod-eu-west-1',
+        's3 delete_cluster Cluster/prod-eu-west-1',
+      ]);
+
+      const waitIdle = (d: Plan) =>
+        d.steps[1] as Extract<Plan['steps'][number], { op: 'wait_idle' }>;
+      const command = { reason: 'no API', command: 'flyte delete cluster prod-us-east-1' };
+      const edits: [string, (doc: Plan) => void, RegExp][] = [
+        [
+          'a queue left out of the wait',
+          (d) => void (waitIdle(d).args.queues = ['prod-eu-west-1']),
+          /step s2 \(wait_idle Cluster\/prod-eu-west-1\) waits on queues \["prod-eu-west-1"\], but its changes make it wait on \["eu-residency","prod-eu-west-1"\] \(C9\)/,
+        ],
+        [
+          'the wait dropped',
+          (d) => {
+            d.steps.splice(1, 1);
+            d.steps[1]!.depends_on = ['s1'];
+          },
+          /the plan has no wait_idle step before Cluster\/prod-eu-west-1 leaves, but its changes make one waiting on queues \["eu-residency","prod-eu-west-1"\] \(C9\)/,
+        ],
+        [
+          'the wait made manual, to be skipped',
+          (d) => Object.assign(d.steps[1]!, { execution: 'manual', manual: command }),
+          /step s2 \(wait_idle Cluster\/prod-eu-west-1\) has execution "manual", but this control plane makes the call itself \("api"\)/,
+        ],
+        [
+          'a manual command beside an API call',
+          (d) => void (d.steps[0]!.manual = command),
+          /step s1 \(update_queue Queue\/eu-residency\) has the manual command "flyte delete cluster prod-us-east-1", but this control plane makes the call itself/,
+        ],
+      ];
+      for (const [what, edit, refusal] of edits) {
+        writeFileSync(saved, original);
+        resealed(saved, edit);
+        const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+        expect(apply.code, what).toBe(1);
+        expect(apply.stderr, what).toMatch(refusal);
+        expect(apply.stderr, what).toContain(`${saved} is refused`);
+        expect(apply.stderr, what).toContain('Nothing was applied');
+        expect((await queueOf(root, 'eu-residency')).clusters, what).toEqual(['prod-eu-west-1']);
+      }
+
+      writeFileSync(saved, original);
+      const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+      expect(apply.code, apply.stderr).toBe(0);
+      expect((await queueOf(root, 'eu-residency')).clusters).toEqual(['prod-us-east-1']);
+    });
+
+    it("a queue's wait_drained edited to wait on another queue is refused by show and apply; nothing is sent", async () => {
+      const config =
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
+      const caps = 'drain,queue_delete';
+      const { root, repo, cp, run } = await appliedExample(
+        'poolsync-planfile-drain-',
+        config,
+        caps,
+      );
+      rmSync(join(repo, 'queues/prod/critical.yaml'));
+      const saved = join(root, 'p.json');
+      const planned = await run('plan', repo, '--control-plane', cp, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      const wait = (d: Plan) =>
+        d.steps.find((s) => s.op === 'wait_drained' && s.target === 'Queue/critical')!;
+      expect(wait(JSON.parse(readFileSync(saved, 'utf8')) as Plan).args).toEqual({
+        queues: ['critical'],
+      });
+      resealed(saved, (d) => void (wait(d).args = { queues: ['batch'] }));
+      const refusal =
+        /step s\d+ \(wait_drained Queue\/critical\) waits on queues \["batch"\], but its change drains only critical/;
+      const show = await run('show', saved);
+      expect([show.code, show.stdout]).toEqual([1, '']);
+      expect(show.stderr).toMatch(refusal);
+      const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+      expect(apply.code).toBe(1);
+      expect(apply.stderr).toMatch(refusal);
+      expect((await queueOf(root, 'critical')).state).toBe('active');
     });
 
     it("a plan over the inventory's destroy budget, its errors emptied, is refused by apply as planning refused it; unedited, apply names its errors", async () => {
