@@ -135,6 +135,8 @@ export interface ApplyRunOptions {
    * the steps run, stopping them is `execute`'s.
    */
   cancelled?: AbortSignal;
+  /** True as the records are written ahead of the first step; false once a cancel took them back. */
+  writingAhead?: (writing: boolean) => void;
   /** Told as the apply takes its lock, runs under it and lets it go (the daemon's phases). */
   phase?: (phase: ApplyPhase) => void;
   /** Text for the person on stderr (lock waits, warnings: whole lines). */
@@ -404,10 +406,16 @@ async function underLocks(
   o.cancelled?.throwIfAborted();
   // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
   // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
-  const takeBack = locked.lost.aborted ? null : await writeAhead(record, plan);
+  o.writingAhead?.(true);
+  const written = locked.lost.aborted ? null : await writeAhead(record, plan);
+  // Stopped before a step was sent, none of it is true: taken back while still locked (after
+  // the lock or the term was lost nothing is written: the next apply's plan reads them).
+  const takeBack = async () => {
+    if (!locked.lost.aborted) await written?.();
+  };
   if (o.cancelled?.aborted) {
-    // Cancelled while it was written: no step was sent, so none of it is true (still locked).
-    if (!locked.lost.aborted) await takeBack?.();
+    await takeBack();
+    o.writingAhead?.(false);
     o.cancelled.throwIfAborted();
   }
   const result = await o.execute(plan, locked.cp, locked.lost);

@@ -60,7 +60,7 @@ describe('apply cancelled while its records are written ahead of the first step'
     const r = await run(['apply', repo, '--auto-approve'], io);
     expect(r.code).toBe(130);
     expect(r.err).toBe(
-      'Interrupt received (SIGINT): the apply stops before its first step, once what it is doing ends; SIGINT again exits at once.\n' +
+      'Interrupt received (SIGINT): the apply stops before its first step, once what it wrote ahead of it is taken back.\n' +
         'Error: Apply cancelled (Ctrl-C): nothing was applied.\n',
     );
     expect(await embedded.inventory.readInventory()).toEqual(before);

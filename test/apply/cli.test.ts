@@ -376,10 +376,11 @@ describe('apply lock, waits and signals', () => {
 
   it.each([
     [
-      'one SIGINT: said at once; once the call ends, cancelled and the inventory written ahead taken back',
+      'one SIGINT: said at once; once the call ends, cancelled and what was written ahead taken back',
       1,
     ],
-    ['a second SIGINT before any step: exits at once saying no step was sent', 2],
+    ['a second SIGINT before any step: said at once, it waits for the take-back', 2],
+    ['a third SIGINT: exits at once, saying what the inventory still lists', 3],
   ])('while the inventory is written ahead of the first step, %s', async (_what, signals) => {
     const { root, repo } = await setup({ pools: ['prod'] });
     const { embedded, server } = await servedControlPlane({ port: 0 });
@@ -398,20 +399,28 @@ describe('apply lock, waits and signals', () => {
       holding = false;
       run.child.kill('SIGINT');
       await until('the interrupt said', () => run.stderr().includes('Interrupt received (SIGINT)'));
-      if (signals === 2) run.child.kill('SIGINT');
+      if (signals >= 2) {
+        run.child.kill('SIGINT');
+        await until('the wait said', () => run.stderr().includes('Second SIGINT'));
+      }
+      if (signals === 3) run.child.kill('SIGINT');
       else proxy.release();
       const r = await run.done;
       expect(r.code).toBe(130);
       expect(r.stdout).not.toContain('Creating...');
       expect(r.stderr).toContain(
-        'Interrupt received (SIGINT): the apply stops before its first step, once what it is doing ends; SIGINT again exits at once.\n',
+        'Interrupt received (SIGINT): the apply stops before its first step, once what it wrote ahead of it is taken back.\n',
       );
+      if (signals >= 2)
+        expect(r.stderr).toContain(
+          'Second SIGINT: taking back what was written ahead of the first step… (SIGINT again exits without it)\n',
+        );
       expect(r.stderr).toMatch(
-        signals === 2
-          ? /\nSecond SIGINT: exiting now, before any step was sent\.\n$/
+        signals === 3
+          ? /\nSIGINT again: exiting now, before any step was sent; the inventory still lists what this apply would have made as this repository's: run apply again to make them\.\n$/
           : /\nError: Apply cancelled \(Ctrl-C\): nothing was applied\.\n$/,
       );
-      if (signals === 1) expect(await embedded.inventory.readInventory()).toEqual(before);
+      if (signals < 3) expect(await embedded.inventory.readInventory()).toEqual(before);
     } finally {
       proxy.release();
       await proxy.close();

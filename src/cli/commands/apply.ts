@@ -80,8 +80,24 @@ export async function apply(
   const stopListening = io.onSignal((signal) => {
     if (!interrupted.signal.aborted) {
       at.signal = signal;
-      if (at.stage === 'preparing') io.stderr.write(interruptReceived(signal));
+      if (at.stage !== 'asking' && at.stage !== 'steps')
+        io.stderr.write(interruptReceived(signal, at.stage === 'recording'));
       return interrupted.abort(cancelled('interrupted', true, signal));
+    }
+    // Exiting while the records written ahead are in flight would leave them listing what no
+    // step made (prune's scope): the second signal waits for their take-back, a third does not.
+    if (at.stage === 'recording' && !at.waited) {
+      at.waited = true;
+      io.stderr.write(
+        `Second ${signal}: taking back what was written ahead of the first step… (${signal} again exits without it)\n`,
+      );
+      return;
+    }
+    if (at.stage === 'recording') {
+      io.stderr.write(
+        `${signal} again: exiting now, before any step was sent; the inventory still lists what this apply would have made as this repository's: run apply again to make them.\n`,
+      );
+      process.exit(130);
     }
     if (at.stage !== 'steps') {
       io.stderr.write(`Second ${signal}: exiting now, before any step was sent.\n`);
@@ -250,6 +266,7 @@ async function applyTo(
         if (!io.stdout.isTTY && plan.steps.length >= GATHER_FROM_STEPS) lines.gather(50);
         return target.kind === 'dir' && !args['auto-approve'] ? 'waited' : undefined;
       },
+      writingAhead: (writing) => (at.stage = writing ? 'recording' : 'preparing'),
       execute: (plan, cp, lockLost) => {
         at.stage = 'steps';
         return executeWithSignals(plan, cp, interrupted, lockLost, io, {
@@ -448,18 +465,24 @@ async function confirm(io: Io, interrupted: AbortSignal): Promise<Answer> {
   return answer;
 }
 
-/** Where the apply is when a signal comes, and the first signal's name. */
+/**
+ * Where the apply is when a signal comes (`recording`: its records written ahead of the first
+ * step, or taken back), the first signal's name, and whether a second one waits for the take-back.
+ */
 interface ApplyAt {
-  stage: 'preparing' | 'asking' | 'steps';
+  stage: 'preparing' | 'asking' | 'recording' | 'steps';
   signal?: NodeJS.Signals;
+  waited?: boolean;
 }
 
 /**
  * Said at once, as Terraform's "Interrupt received": a call in flight (a slow control plane) may
  * take a while to end, and only then does the apply stop. During the steps the progress says it.
  */
-const interruptReceived = (signal: NodeJS.Signals) =>
-  `Interrupt received (${signal}): the apply stops before its first step, once what it is doing ends; ${signal} again exits at once.\n`;
+const interruptReceived = (signal: NodeJS.Signals, recording: boolean) =>
+  recording
+    ? `Interrupt received (${signal}): the apply stops before its first step, once what it wrote ahead of it is taken back.\n`
+    : `Interrupt received (${signal}): the apply stops before its first step, once what it is doing ends; ${signal} again exits at once.\n`;
 
 /**
  * One line, nothing applied; Ctrl-C or SIGTERM exits 130 as an interrupted command does
