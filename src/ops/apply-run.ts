@@ -421,9 +421,15 @@ async function underLocks(
   const result = await o.execute(plan, locked.cp, locked.lost);
   await o.executed?.(plan, result);
   await locked.stepsRan?.(result);
-  if (!locked.lost.aborted) await recordApply(record, live, plan, result);
+  // The daemon's shutdown, freeze or newer head can stop it as the steps begin: none started.
+  if (sentNothing(result)) await takeBack();
+  else if (!locked.lost.aborted) await recordApply(record, live, plan, result);
   return { plan, result };
 }
+
+/** An apply stopped before any of its steps started. */
+const sentNothing = (result: ApplyResult) =>
+  result.aborted && result.steps.length > 0 && result.steps.every((s) => s.status === 'not_run');
 
 async function planOf(
   source: ApplySource,
@@ -659,6 +665,8 @@ export interface ApplyRecording {
   warn: (warning: { record: 'inventory' | 'last-applied'; where: string; err: unknown }) => void;
   /** The inventory's addresses, when this record changed it. */
   recorded?: (addresses: string[]) => void;
+  /** Once what was written ahead of the first step was taken back from the inventory. */
+  takenBack?: () => void;
 }
 
 /**
@@ -677,7 +685,7 @@ async function writeAhead(rec: ApplyRecording, plan: Plan): Promise<() => Promis
     });
   return async () => {
     if (inventory !== null && change !== null)
-      await takeBackInventory(inventory, change).catch((err: unknown) =>
+      await takeBackInventory(inventory, change).then(rec.takenBack, (err: unknown) =>
         rec.warn({ record: 'inventory', where: inventory.where, err }),
       );
     if (lastApplied !== null)

@@ -309,5 +309,9 @@ export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
         'could not record the inventory (what prune may delete)',
       ),
     recorded: (addresses) => o.logger.info({ objects: addresses.length }, 'inventory recorded'),
+    takenBack: () =>
+      o.logger.info(
+        'no step was sent: the inventory written ahead of the first one was taken back',
+      ),
   };
 }
