@@ -30,7 +30,13 @@ import {
   type StepResult,
   type StepStatus,
 } from './types.js';
-import { WaitAbortedError, WaitTimeoutError, waitDrained, waitIdle } from './wait.js';
+import {
+  WaitAbortedError,
+  WaitTimeoutError,
+  WaitUndoneError,
+  waitDrained,
+  waitIdle,
+} from './wait.js';
 
 const DEFAULT_POLL = { initial: 500, max: 15_000 };
 
@@ -482,6 +488,7 @@ function toStepError(err: unknown): StepError {
   if (err instanceof WaitTimeoutError)
     return { code: 'WAIT_TIMEOUT', message: err.message, rule: 'C9' };
   if (err instanceof WaitAbortedError) return { code: 'ABORTED', message: err.message, rule: null };
+  if (err instanceof WaitUndoneError) return { code: 'CONFLICT', message: err.message, rule: 'C9' };
   if (err instanceof StepConflictError)
     return { code: 'CONFLICT', message: err.message, rule: null };
   if (err instanceof ManualCommandError)

@@ -226,6 +226,17 @@ export function deletedBy(plan: Plan, result: Pick<ApplyResult, 'applied'>): Set
   return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
 }
 
+/** The addresses whose create found an object another client made (CONFLICT): never recorded. */
+export function notOursBy(result: Pick<ApplyResult, 'ok' | 'steps'>): Set<string> {
+  if (result.ok) return new Set();
+  const creates = new Set(['create_pool', 'register_cluster', 'create_queue']);
+  return new Set(
+    result.steps
+      .filter((s) => creates.has(s.op) && s.error?.code === 'CONFLICT')
+      .map((s) => s.target),
+  );
+}
+
 /**
  * After an apply (also one with nothing to do): its repository's new addresses, or null if the
  * inventory is unchanged. Only that repository's entries change (docs/plan.md, Prune scope); what
@@ -253,6 +264,7 @@ export async function changeInventory(
   store: InventoryStore,
   plan: Plan,
   deleted: ReadonlySet<string>,
+  notOurs?: ReadonlySet<string>,
 ): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
   const current = await store.read();
@@ -270,7 +282,7 @@ export async function changeInventory(
   const mine = repository === null ? unowned : (lists[repository] ?? []);
   const others = Object.entries(lists).filter(([r, l]) => r !== repository && l.length > 0);
   const taken = others.length > 0 ? new Set(others.flatMap(([, l]) => l)) : null;
-  let next = nextInventory(current ? mine : null, plan.inventory, deleted);
+  let next = nextInventory(current ? mine : null, plan.inventory, deleted, notOurs);
   if (next && taken) next = next.filter((a) => !taken.has(a));
   const addresses = next ?? [...mine];
   const isMine = sortedHas(addresses);

@@ -319,9 +319,12 @@ function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChang
   const stepsOf = new Map<string, StepResult[]>();
   /** `op target` of the done steps that say where a drained queue is: its wait, its cluster's move. */
   const doneAt = new Set<string>();
+  /** By target, the wait_drained whose last read found its queue active again (WaitUndoneError). */
+  const reactivated = new Map<string, string>();
   for (const s of result.steps) {
     if ((s.op === 'wait_drained' || s.op === 'move_cluster') && s.status === 'done')
       doneAt.add(`${s.op} ${s.target}`);
+    if (s.op === 'wait_drained' && s.error?.code === 'CONFLICT') reactivated.set(s.target, s.id);
     if (!partial.has(s.target)) continue;
     const of = stepsOf.get(s.target);
     if (of) of.push(s);
@@ -339,12 +342,21 @@ function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChang
     if (ran('drain_queue') && !ran('activate_queue') && !ran('delete_queue')) {
       // A moved cluster's co-named queue is waited for, and moves, under its cluster (U23).
       const cluster = `Cluster/${address.slice(address.indexOf('/') + 1)}`;
+      const undoneBy = reactivated.get(address) ?? reactivated.get(cluster);
       const waited = doneAt.has(`wait_drained ${address}`) || doneAt.has(`wait_drained ${cluster}`);
       const moved = ran('move_queue') || doneAt.has(`move_cluster ${cluster}`);
       const pool = (moved ? change?.after : change?.before)?.pool;
       const where = typeof pool === 'string' ? ` in pool ${esc(pool)}` : '';
       const repooled = change?.action === 'update' && change.before?.pool !== change.after?.pool;
       const what = repooled ? 'move' : (NOUN[change?.action ?? ''] ?? 'change');
+      // The wait's last read found it active: it takes work again, not left draining.
+      if (undoneBy !== undefined) {
+        words.set(
+          address,
+          `is active again${where} (another client re-activated it while ${undoneBy} waited for it to drain): its ${what} was not made; run \`poolsync plan\` again`,
+        );
+        continue;
+      }
       words.set(
         address,
         `was left ${waited ? 'drained' : 'draining'}${where} (it takes no new work): apply again to finish the ${what}`,

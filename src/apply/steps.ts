@@ -13,6 +13,7 @@ import {
   sameContract,
 } from '../model/common.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
+import { sameJson } from '../util/same-json.js';
 import type { Plan, Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
@@ -150,10 +151,17 @@ async function existingQueue(cp: ControlPlane, step: StepOf<'create_queue'>, err
     .catch((getErr: unknown) => {
       throw isControlPlaneError(getErr, 'NOT_FOUND') ? err : getErr;
     });
-  const differing = queueSpecDiff(live, spec);
+  // Only what this create would have made is its own (a retry whose first answer was lost):
+  // the same spec and caps, active. Anything else another client made, and is not taken over.
+  const differing = [
+    ...queueSpecDiff(live, spec),
+    ...QUEUE_CAP_FIELDS.filter((f) => !sameJson(live[f] ?? null, spec[f] ?? null)),
+  ];
+  if (live.state !== undefined && live.state !== 'active')
+    differing.push(`state (${live.state}; a queue this create makes is active)`);
   if (differing.length === 0) return { note: 'already exists' };
   throw new StepConflictError(
-    `${step.target} already exists with a different ${differing.join(', ')}; run \`poolsync plan\` again`,
+    `${step.target} already exists, made by another client, with a different ${differing.join(', ')}: nothing was changed and poolsync does not record it as its own; run \`poolsync plan\` again`,
   );
 }
 

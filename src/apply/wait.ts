@@ -35,6 +35,11 @@ export class WaitAbortedError extends Error {
   override readonly name = 'WaitAbortedError';
 }
 
+/** Another client undid what the wait waits on (a drained queue re-activated): waiting cannot end well. */
+export class WaitUndoneError extends Error {
+  override readonly name = 'WaitUndoneError';
+}
+
 const BACKOFF_FACTOR = 1.5;
 
 interface Poll<T> {
@@ -127,10 +132,10 @@ export function waitDrained(cp: ControlPlane, queues: string[], opts: WaitIdleOp
     settled: (state) => state === 'drained',
     check: (busy) => {
       const active = busy.filter(([, state]) => state === 'active');
-      // Someone re-activated it (or the drain did not land): waiting cannot end well.
+      // Someone re-activated it (or the drain did not land): no timeout, the queue takes work again.
       if (active.length > 0)
-        throw new WaitTimeoutError(
-          `queues ${active.map(([q]) => q).join(', ')} are active again while waiting for them to be drained; nothing was deleted or moved. Run \`poolsync plan\` again`,
+        throw new WaitUndoneError(
+          `queues ${active.map(([q]) => q).join(', ')} are active again while waiting for them to be drained: another client re-activated them (or the drain did not land); nothing was deleted or moved. Run \`poolsync plan\` again`,
         );
     },
     // The state is what a drain poll measures: no in-flight count is made up.

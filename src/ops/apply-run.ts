@@ -9,6 +9,7 @@ import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import { repositoryNames, type RepositoryNames } from './repository.js';
 import {
   changeInventory,
+  notOursBy,
   deletedBy,
   inventoryStore,
   readLiveWithInventory,
@@ -709,7 +710,9 @@ export async function recordApply(
   let change: InventoryChange | null = null;
   if (inventory !== null) {
     try {
-      change = await changeInventory(inventory, plan, result ? deletedBy(plan, result) : new Set());
+      change = result
+        ? await changeInventory(inventory, plan, deletedBy(plan, result), notOursBy(result))
+        : await changeInventory(inventory, plan, new Set());
       if (change) rec.recorded?.(change.addresses);
     } catch (err) {
       // Before the first step: an apply that could never be recorded would leave what it makes

@@ -389,10 +389,14 @@ export function nextClusterWaits(
  * The inventory once a plan's steps ran: what it held, plus what the repository declares,
  * less what the plan forgets and what the apply deleted. Null when nothing changes (no write).
  */
+const NONE: ReadonlySet<string> = new Set();
+
 export function nextInventory(
   current: readonly string[] | null,
   inventory: PlanInventory,
   deleted: ReadonlySet<string>,
+  /** Declared, but what its create found is another client's (CONFLICT): not recorded. */
+  notOurs: ReadonlySet<string> = NONE,
 ): string[] | null {
   // One merge of two sorted lists (the plan's declared addresses, the recorded inventory), not
   // sets of both sorted again; a list out of order (edited by hand) is sorted first.
@@ -411,7 +415,7 @@ export function nextInventory(
       i++;
     } else {
       if (a === d) i++;
-      if (!gone.has(d)) next.push(d);
+      if (!gone.has(d) && !notOurs.has(d)) next.push(d);
       j++;
     }
   }

@@ -424,7 +424,7 @@ describe('executePlan: failures', () => {
     ]);
     const result = await executePlan(other, mem);
     expect(result.steps[0]!.error!.message).toMatch(
-      /Queue\/batch already exists with a different run_concurrency, clusters/,
+      /Queue\/batch already exists, made by another client, with a different run_concurrency, clusters/,
     );
   });
 });
