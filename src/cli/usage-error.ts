@@ -173,7 +173,7 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
   const help = usageName ? `poolsync ${usageName} --help` : 'poolsync --help';
   // What yargs knows there: the command's options and positionals.
   const y = cli as unknown as {
-    getOptions(): { key: Record<string, unknown> };
+    getOptions(): { key: Record<string, unknown>; choices: Record<string, unknown[]> };
     getGroups(): Record<string, string[]>;
   };
   const positionals = y.getGroups()['Positionals:'] ?? [];
@@ -221,6 +221,8 @@ export function usageError(msg: string, argv: readonly string[], cli: Argv): Use
         if (secret) return `Unknown option --${name}: ${secret}`;
         const habit = TERRAFORM_OPTIONS[name];
         if (habit) return `Unknown option --${name}: ${habit}.`;
+        if (name === 'json' && y.getOptions().choices.output?.includes('json'))
+          return 'Unknown option --json: did you mean `--output json`?';
         const hit = closest(name, known) ?? sameWord(name, known) ?? writtenOut(name, known);
         const other = OTHER_OPTIONS[name];
         const why = hit && other ? ` (${other(command)})` : '';

@@ -176,9 +176,31 @@ export function parsePlanFile(text: string, where: string, opts: { key: PlanKey 
     data = JSON.parse(content);
   } catch {
     // Never the parser's message: it quotes the text, which may be anything (a linked secret).
+    const again = 'make the plan again with `poolsync plan --out FILE`';
+    if (content.length === 0)
+      throw new PlanFileError(`${where} is empty (0 bytes), not a plan; ${again}`);
+    if (endsEarly(content))
+      throw new PlanFileError(
+        `${where} is not a plan: it ends before the JSON does (truncated?); ${again}`,
+      );
     throw new PlanFileError(`${where} is not a plan: not JSON; ${PLAN_AGAIN}`);
   }
   return checkedPlan(data, where, opts.key, false);
+}
+
+/** Whether JSON text stops inside a string or an open object or array: a file cut short. */
+function endsEarly(text: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      // To the closing quote: a backslash takes the character after it.
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (i >= text.length) return true;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return depth > 0;
 }
 
 /**

@@ -207,7 +207,7 @@ function moveMismatches(p: ReasonParams): string {
     .filter(([, m]) => m.length > 0)
     .map(
       ([what, m]) =>
-        `it ${what} a data plane that does not match the contract of ${s(p, 'pool')} (C4): ${m.join('; ')}`,
+        `it ${what} a data plane that does not match the contract of ${s(p, 'pool')}: ${m.join('; ')}`,
     )
     .join('; and ');
 }
@@ -238,13 +238,15 @@ function undeletable(p: ReasonParams): string {
   if (settings.length === 0) return 'the "default" queue is always active (Q5)';
   return (
     `it is the default queue of ${settings.join(', ')} (run.default_queue setting), and Union refuses to delete ` +
-    `a queue a setting names (FAILED_PRECONDITION; draining it is allowed): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
+    `a queue a setting names (U17, FAILED_PRECONDITION; draining it is allowed): point ${settings.length === 1 ? 'that setting' : 'those settings'} at another queue first`
   );
 }
 
 const DELETE_NO_DRAIN =
-  `this control plane can delete queues (queue_delete) but not drain them (drain off), ` +
-  `and poolsync deletes only drained queues so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`;
+  `this control plane can delete queues (queue_delete) but not drain them (drain off, C9), ` +
+  `and poolsync deletes only drained queues (U15) so that no work is lost. Retire it with \`clusters: []\`, or enable drain.`;
+/** The Union rule each refusal of CLUSTER_PINNED names, by its `action`. */
+const PIN_RULES: Record<string, string> = { move: 'U23', drain: 'U26', delete: 'U31' };
 const ABSENT_DEFAULT = 'listed absent in poolsync.yaml, but it cannot be deleted here: ';
 const NOT_THIS_ONE = 'queues can be deleted (queue_delete), but not this one: ';
 
@@ -379,17 +381,8 @@ function goes(p: ReasonParams): string {
   return `every enabled cluster with equal weight (${list(p, 'enabled').join(', ') || 'none enabled'})`;
 }
 
-export const CATALOG: Readonly<Record<string, Words>> = {
-  ...CAUSES,
-  ...UNMANAGED,
-  /** Its manifest differs from what another repository applied (plan/index.ts heldByConflicts). */
-  HELD_BY_OTHER_REPOSITORY: (p) =>
-    `declared in ${hereWords(p)}, but repository ${s(p, 'repository')} applied it (the inventory says so), and ` +
-    `this plan sends nothing of it: the control plane keeps what ${s(p, 'repository')} applied (REPOSITORY_CONFLICT)`,
-  // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).
-  /** poolsync.yaml lists ClusterPool/default absent on a control plane that never deletes it (P5). */
-  DEFAULT_POOL_ABSENT_NO_DELETE: () =>
-    'listed absent in poolsync.yaml, but this control plane never deletes the "default" pool (P5; Union does, default_delete)',
+/** Words of the notes of a change (Change.note): what its steps do beyond the diff. */
+const NOTES: Record<string, Words> = {
   /** A note (Change.note): a pool's contract updated in place. */
   POOL_UPDATED_IN_PLACE: () =>
     'updated in place (pool_update): no delete and re-create, so its clusters, queues and assignments stay; ' +
@@ -399,61 +392,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `a pool named "${s(p, 'name')}" was deleted and its name stays reserved (soft_delete): undeleted, it comes back ` +
     `with the contract it had` +
     (p.updated === true ? ', then its contract is updated in place (pool_update)' : ''),
-  /** P5: an undeclared pool that is still referenced (`refs`: the addresses). */
-  POOL_REFERENCED: (p) =>
-    `${s(p, 'pool')} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
-    `${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`,
-  DEFAULT_POOL_CONTRACT_FIXED: () =>
-    'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
-    '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract',
-  POOL_REPLACE_REFERENCED: (p) =>
-    `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
-    `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
-    `new pool with the new contract and register new clusters there.`,
-  /** A3: an undeclared pool named by `assignments` prune may not touch. */
-  POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) =>
-    `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +
-    `${unmanagedAssignments(p)}: declare the pool again, or remove ${itThem(list(p, 'assignments').length)} first`,
-  /** A3: `assignments` name the pool and prune may not touch them. */
-  POOL_REPLACE_UNMANAGED_ASSIGNMENTS: (p) => {
-    const them = itThem(list(p, 'assignments').length);
-    return `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ${unmanagedAssignments(p)}: declare ${them} or remove ${them} first`;
-  },
-  /** pool_update: `counts[i]` of the `fields` (and `declared` values), in order, are `clusters[i]`'s. */
-  POOL_UPDATE_MISMATCH: (p) => {
-    const counts = list(p, 'counts').map(Number);
-    const fields = list(p, 'fields');
-    const declared = list(p, 'declared');
-    let at = 0;
-    const members = list(p, 'clusters').map((c, i) => {
-      const mine = fields.slice(at, at + (counts[i] ?? 0));
-      const shown = mine.map((f, j) => `${f} ${JSON.stringify(declared[at + j] ?? null)}`);
-      at += mine.length;
-      return `${c} (${shown.join(', ')})`;
-    });
-    return (
-      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
-      `not match it (C4): ${listAddresses(members)}. Redeploy them with the new values (or move them out) first.`
-    );
-  },
-  /** P5: `queues` whose move to another pool is blocked keep it. */
-  POOL_KEPT_BY_REFUSED_MOVES: (p) => {
-    const n = list(p, 'queues').length;
-    return (
-      `${listAddresses(list(p, 'queues'))} stay in this pool: moving ${itThem(n)} ` +
-      `to another pool is blocked (see ${n === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`
-    );
-  },
-  /** Also the error POOL_CONTRACT_UNKNOWN. */
-  POOL_CONTRACT_UNKNOWN: (p) =>
-    `${s(p, 'pool')} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
-    `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
-    `spec and remove the annotation`,
-  /** soft_delete without pool_update: the deleted pool comes back with its old contract. */
-  POOL_UNDELETE_CONTRACT_DIFFERS: (p) =>
-    `the name "${s(p, 'name')}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
-    `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
-    `off, P4): declare ${s(p, 'pool')} with that contract, or use another pool name`,
   /** A note (Change.note): moved `from` one pool to another by cluster_move; `drain`: its co-named queue drains first. */
   CLUSTER_MOVED_IN_PLACE: (p) =>
     `moved in place from pool "${s(p, 'from')}" to "${s(p, 'pool')}" (cluster_move) once its co-named ${s(p, 'queue')} ` +
@@ -470,72 +408,11 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     `the deleted co-named queue comes back with ${s(p, 'cluster')}'s undelete (DRAINED, with its old ` +
     `settings)${p.updated === true ? ", is updated to the repository's spec" : ''}, and ` +
     (p.enabled === false ? 'stays drained with its cluster' : 'is activated with its cluster'),
-  CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
-    `the cluster can move in place (cluster_move), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
-  /** N2: the name is a queue's; `reserved`: soft deletes, so deleting the queue would not free it. */
-  CLUSTER_NAME_TAKEN: (p) =>
-    `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"), and clusters and queues share ` +
-    `one namespace (N2, remote/_cluster.py:289-291): register the cluster under another name, as ` +
-    (p.reserved === true
-      ? 'even a deleted queue keeps its name reserved (soft delete)'
-      : 'queues cannot be deleted (Q6)'),
-  /** unpin_first: `action` refused while `queues` pin the cluster (`unmanaged`: undeclared ones). */
-  CLUSTER_PINNED: (p) => {
-    const queues = list(p, 'queues');
-    const unmanaged = list(p, 'unmanaged');
-    const one = queues.length === 1;
-    return (
-      `Union refuses to ${s(p, 'action')} a cluster another live queue pins (remote/_cluster.py): ` +
-      `${queues.join(', ')} ${one ? 'pins' : 'pin'} it. Unpin it first: take it out of ${one ? 'that' : 'those'} ` +
-      `queue${one ? "'s" : "s'"} \`clusters\`` +
-      (unmanaged.length > 0
-        ? ` (${unmanaged.join(', ')} ${isAre(unmanaged.length)} not managed here: declare ${itThem(unmanaged.length)}, or change ${itThem(unmanaged.length)} with \`flyte update queue NAME --clusters …\`)`
-        : '')
-    );
-  },
   /** A note (Change.note): a drain on Union, which no read can show is refused for apps. */
   CLUSTER_DRAIN_APPS: () =>
     'Union refuses to drain a cluster while apps are assigned to it (remote/_cluster.py:361), and no call poolsync ' +
     'makes shows app assignments: if this drain is refused, move the apps off the cluster and apply again (only ' +
     'the steps that depend on it wait)',
-  /** queue_delete: the co-named queue a cluster delete takes along is one `settings` name. */
-  CLUSTER_CONAMED_UNDELETABLE: (p) =>
-    `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
-    `(run.default_queue), which Union never deletes: point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
-  /** Soft deletes: a replace (delete, then create under the same name) of a pool or cluster. */
-  REPLACE_NAME_RESERVED: (p) =>
-    `replaced by a delete and a create under the same name, but a deleted ${s(p, 'kind')} keeps its name ` +
-    `reserved (soft_delete), so the create would be refused: ` +
-    (p.kind === 'pool'
-      ? 'update its contract in place (pool_update), or declare the pool under a new name'
-      : 'move it in place (cluster_move), or register it under a new name'),
-  REPLACE_IN_POOL_NAME_RESERVED: (p) =>
-    `--replace asks for a delete and a registration under the same name, but a deleted cluster keeps its name ` +
-    `reserved (soft_delete, remote/_cluster.py:440-443) and a move to the pool it is in ("${s(p, 'pool')}") is refused ` +
-    `(remote/_cluster.py:323-324): drop --replace, or register the new cluster under a new name and remove this one`,
-  CLUSTER_NAME_RESERVED: (p) =>
-    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
-    `reserved (remote/_queue.py:1006-1008) while no cluster may take a queue's name (remote/_cluster.py:289-291): ` +
-    `register the cluster under another name`,
-  REGISTRATION_DATA_PLANE_MISMATCH: (p) =>
-    `the registration declares a data plane that does not match the contract ${s(p, 'pool')} ` +
-    `will have (C4): ${mismatches(p).join('; ')}. The pool's contract change is blocked; see ${s(p, 'pool')}.`,
-  // soft_delete: why a deleted cluster cannot come back as the repository declares it.
-  CLUSTER_UNDELETE_DELETING: (p) =>
-    `the cluster "${s(p, 'name')}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
-    `once that finishes (remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`,
-  CLUSTER_UNDELETE_POOL_DELETED: (p) =>
-    `the name "${s(p, 'name')}" belongs to a deleted cluster of pool "${s(p, 'pool')}", which is deleted too (or gone): ` +
-    `a cluster is undeleted only into a live pool (remote/_cluster.py); declare ${s(p, 'pool_address')} ` +
-    `so that it is undeleted first, or register the cluster under another name`,
-  CLUSTER_UNDELETE_NO_MOVE: (p) =>
-    `the deleted cluster "${s(p, 'name')}" comes back in its old pool "${s(p, 'from')}", and this control plane cannot ` +
-    `move a cluster to pool "${s(p, 'to')}" (cluster_move off): declare it in pool "${s(p, 'from')}"`,
-  CLUSTER_UNDELETE_POOL_MISSING: (p) =>
-    `its pool "${s(p, 'pool')}" will not exist: declare ${s(p, 'pool_address')}`,
-  CLUSTER_UNDELETE_DATA_PLANE: (p) =>
-    `it declares a data plane that does not match the contract of ${s(p, 'pool_address')} (C4): ` +
-    mismatches(p, '', false).join('; '),
   /**
    * A note (Change.note): the undeclared fields of Union's QueueSpec (`numbers`) kept by the
    * read-modify-write (Q3); `names`: poolsync's name of each ('' when it has none).
@@ -593,6 +470,137 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     (typeof p.follows === 'string'
       ? `left drained with ${s(p, 'follows')}, which stays drained: a co-named queue follows its cluster and is activated with it`
       : 'activated'),
+};
+
+/**
+ * Why a change is blocked (Change.why of a `blocked` change; `reason` is this text): each cites
+ * the rule that blocks it (docs/plan.md, Blocked reasons), test/plan/reason-catalog.test.ts checks so.
+ */
+export const BLOCKED: Readonly<Record<string, Words>> = {
+  /** Its manifest differs from what another repository applied (plan/index.ts heldByConflicts). */
+  HELD_BY_OTHER_REPOSITORY: (p) =>
+    `declared in ${hereWords(p)}, but repository ${s(p, 'repository')} applied it (the inventory says so), and ` +
+    `this plan sends nothing of it: the control plane keeps what ${s(p, 'repository')} applied (REPOSITORY_CONFLICT)`,
+  // Words of why a pool change is blocked (Change.why of ClusterPool; `reason` is this text).
+  /** poolsync.yaml lists ClusterPool/default absent on a control plane that never deletes it (P5). */
+  DEFAULT_POOL_ABSENT_NO_DELETE: () =>
+    'listed absent in poolsync.yaml, but this control plane never deletes the "default" pool (P5; Union does, default_delete)',
+  /** P5: an undeclared pool that is still referenced (`refs`: the addresses). */
+  POOL_REFERENCED: (p) =>
+    `${s(p, 'pool')} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
+    `${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`,
+  DEFAULT_POOL_CONTRACT_FIXED: () =>
+    'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
+    '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract',
+  POOL_REPLACE_REFERENCED: (p) =>
+    `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
+    `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
+    `new pool with the new contract and register new clusters there.`,
+  /** A3: an undeclared pool named by `assignments` prune may not touch. */
+  POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) =>
+    `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +
+    `${unmanagedAssignments(p)}: declare the pool again, or remove ${itThem(list(p, 'assignments').length)} first`,
+  /** A3: `assignments` name the pool and prune may not touch them. */
+  POOL_REPLACE_UNMANAGED_ASSIGNMENTS: (p) => {
+    const them = itThem(list(p, 'assignments').length);
+    return `replacing the pool (P4) removes and sets again the assignments that name it (A3), but ${unmanagedAssignments(p)}: declare ${them} or remove ${them} first`;
+  },
+  /** pool_update: `counts[i]` of the `fields` (and `declared` values), in order, are `clusters[i]`'s. */
+  POOL_UPDATE_MISMATCH: (p) => {
+    const counts = list(p, 'counts').map(Number);
+    const fields = list(p, 'fields');
+    const declared = list(p, 'declared');
+    let at = 0;
+    const members = list(p, 'clusters').map((c, i) => {
+      const mine = fields.slice(at, at + (counts[i] ?? 0));
+      const shown = mine.map((f, j) => `${f} ${JSON.stringify(declared[at + j] ?? null)}`);
+      at += mine.length;
+      return `${c} (${shown.join(', ')})`;
+    });
+    return (
+      `the contract can be updated in place (pool_update), but member clusters report a data plane that would ` +
+      `not match it (C4): ${listAddresses(members)}. Redeploy them with the new values (or move them out) first.`
+    );
+  },
+  /** P5: `queues` whose move to another pool is blocked keep it. */
+  POOL_KEPT_BY_REFUSED_MOVES: (p) => {
+    const n = list(p, 'queues').length;
+    return (
+      `${listAddresses(list(p, 'queues'))} stay in this pool: moving ${itThem(n)} ` +
+      `to another pool is blocked (see ${n === 1 ? 'that change' : 'those changes'}), so the pool cannot be deleted (P5)`
+    );
+  },
+  /** Also the error POOL_CONTRACT_UNKNOWN. */
+  POOL_CONTRACT_UNKNOWN: (p) =>
+    `${s(p, 'pool')} is marked \`${CONTRACT_ANNOTATION}: ${CONTRACT_UNKNOWN}\` but does not exist on the control plane, and a ` +
+    `pool is created with its contract (P2): write its object_store_ref, secret_store (and image_registry) in ` +
+    `spec and remove the annotation`,
+  /** soft_delete without pool_update: the deleted pool comes back with its old contract. */
+  POOL_UNDELETE_CONTRACT_DIFFERS: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted pool, which can only be undeleted (its name stays reserved), and it ` +
+    `comes back with the contract it had; this control plane cannot change a contract in place (pool_update ` +
+    `off, P4): declare ${s(p, 'pool')} with that contract, or use another pool name`,
+  CLUSTER_MOVE_DATA_PLANE_MISMATCH: (p) =>
+    `the cluster can move in place (cluster_move) only with a data plane matching the destination's contract (C4), but ${moveMismatches(p)}. Redeploy it with the destination pool's values first.`,
+  /** N2: the name is a queue's; `reserved`: soft deletes, so deleting the queue would not free it. */
+  CLUSTER_NAME_TAKEN: (p) =>
+    `the name "${s(p, 'name')}" is taken by ${s(p, 'queue')} (pool "${s(p, 'pool')}"), and clusters and queues share ` +
+    `one namespace (N2, remote/_cluster.py:289-291): register the cluster under another name, as ` +
+    (p.reserved === true
+      ? 'even a deleted queue keeps its name reserved (soft delete)'
+      : 'queues cannot be deleted (Q6)'),
+  /** unpin_first: `action` refused while `queues` pin the cluster (`unmanaged`: undeclared ones). */
+  CLUSTER_PINNED: (p) => {
+    const queues = list(p, 'queues');
+    const unmanaged = list(p, 'unmanaged');
+    const one = queues.length === 1;
+    return (
+      `Union refuses to ${s(p, 'action')} a cluster another live queue pins (${PIN_RULES[s(p, 'action')] ?? 'U23, U26, U31'}, remote/_cluster.py): ` +
+      `${queues.join(', ')} ${one ? 'pins' : 'pin'} it. Unpin it first: take it out of ${one ? 'that' : 'those'} ` +
+      `queue${one ? "'s" : "s'"} \`clusters\`` +
+      (unmanaged.length > 0
+        ? ` (${unmanaged.join(', ')} ${isAre(unmanaged.length)} not managed here: declare ${itThem(unmanaged.length)}, or change ${itThem(unmanaged.length)} with \`flyte update queue NAME --clusters …\`)`
+        : '')
+    );
+  },
+  /** queue_delete: the co-named queue a cluster delete takes along is one `settings` name. */
+  CLUSTER_CONAMED_UNDELETABLE: (p) =>
+    `its co-named queue "${s(p, 'name')}" goes with it, and is the default queue of ${list(p, 'settings').join(', ')} ` +
+    `(run.default_queue), which Union never deletes (U17, U30): point ${list(p, 'settings').length === 1 ? 'that setting' : 'those settings'} at another queue first`,
+  /** Soft deletes: a replace (delete, then create under the same name) of a pool or cluster. */
+  REPLACE_NAME_RESERVED: (p) =>
+    `replaced by a delete and a create under the same name, but a deleted ${s(p, 'kind')} keeps its name ` +
+    `reserved (soft_delete, ${p.kind === 'pool' ? 'U33' : 'U29'}), so the create would be refused: ` +
+    (p.kind === 'pool'
+      ? 'update its contract in place (pool_update), or declare the pool under a new name'
+      : 'move it in place (cluster_move), or register it under a new name'),
+  REPLACE_IN_POOL_NAME_RESERVED: (p) =>
+    `--replace asks for a delete and a registration under the same name, but a deleted cluster keeps its name ` +
+    `reserved (soft_delete, U29, remote/_cluster.py:440-443) and a move to the pool it is in ("${s(p, 'pool')}") is refused ` +
+    `(U23, remote/_cluster.py:323-324): drop --replace, or register the new cluster under a new name and remove this one`,
+  CLUSTER_NAME_RESERVED: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", and a deleted queue keeps its name ` +
+    `reserved (U16, remote/_queue.py:1006-1008) while no cluster may take a queue's name (U21, remote/_cluster.py:289-291): ` +
+    `register the cluster under another name`,
+  REGISTRATION_DATA_PLANE_MISMATCH: (p) =>
+    `the registration declares a data plane that does not match the contract ${s(p, 'pool')} ` +
+    `will have (C4): ${mismatches(p).join('; ')}. The pool's contract change is blocked; see ${s(p, 'pool')}.`,
+  // soft_delete: why a deleted cluster cannot come back as the repository declares it.
+  CLUSTER_UNDELETE_DELETING: (p) =>
+    `the cluster "${s(p, 'name')}" is being deleted (DELETING: Union is moving its work off) and can be undeleted only ` +
+    `once that finishes (U28, remote/_cluster.py); plan again when \`flyte get cluster --deleted\` lists it`,
+  CLUSTER_UNDELETE_POOL_DELETED: (p) =>
+    `the name "${s(p, 'name')}" belongs to a deleted cluster of pool "${s(p, 'pool')}", which is deleted too (or gone): ` +
+    `a cluster is undeleted only into a live pool (U32, remote/_cluster.py); declare ${s(p, 'pool_address')} ` +
+    `so that it is undeleted first, or register the cluster under another name`,
+  CLUSTER_UNDELETE_NO_MOVE: (p) =>
+    `the deleted cluster "${s(p, 'name')}" comes back in its old pool "${s(p, 'from')}" (U32), and this control plane cannot ` +
+    `move a cluster to pool "${s(p, 'to')}" (cluster_move off, C7): declare it in pool "${s(p, 'from')}"`,
+  CLUSTER_UNDELETE_POOL_MISSING: (p) =>
+    `its pool "${s(p, 'pool')}" will not exist (C1): declare ${s(p, 'pool_address')}`,
+  CLUSTER_UNDELETE_DATA_PLANE: (p) =>
+    `it declares a data plane that does not match the contract of ${s(p, 'pool_address')} (C4): ` +
+    mismatches(p, '', false).join('; '),
   CONAMED_QUEUE_POOL_FIXED: (p) =>
     `${s(p, 'queue')} is the co-named queue of cluster "${s(p, 'cluster')}" and stays in pool "${s(p, 'pool')}": ` +
     `a queue's pool can never change (Q3, Q4). ` +
@@ -600,12 +608,13 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       ? 'Its name is taken (N2): declare your queue under another name.'
       : `Re-registering a cluster under the same name leaves this queue behind (C7); use a new cluster name.`),
   /** A cluster, queue or assignment in a declared pool the plan leaves blocked (C1, Q1, A1). */
-  POOL_BLOCKED: (p) => `its pool ${s(p, 'pool')} is blocked and will not exist (see that change)`,
+  POOL_BLOCKED: (p) =>
+    `its pool ${s(p, 'pool')} is blocked and will not exist (C1, Q1, A1; see that change)`,
   // Q1: the selector against the clusters the plan leaves in the pool.
   QUEUE_POOL_MISSING: (p) =>
     `its pool "${s(p, 'pool')}" will not exist (Q1): declare ${s(p, 'pool_address')}`,
   QUEUE_SELECTS_BLOCKED_CLUSTER: (p) =>
-    `it selects ${s(p, 'cluster')}, whose registration is blocked (see that change)`,
+    `it selects ${s(p, 'cluster')}, whose registration is blocked (Q1; see that change)`,
   QUEUE_SELECTS_NON_MEMBER: (p) =>
     `it selects ${s(p, 'cluster')}, which will not be a member of pool "${s(p, 'pool')}" (Q1)`,
 
@@ -624,8 +633,8 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   QUEUE_POOL_CHANGE_UNDELETABLE: (p) =>
     `a queue's pool can change here only by drain, delete and create (drain, queue_delete), and this one cannot be deleted: ${undeletable(p)}`,
   QUEUE_POOL_CHANGE_NAME_RESERVED: (p) =>
-    `a queue's pool can change only by moving it (queue_move, off here) or by delete and create, and a deleted ` +
-    `queue keeps its name reserved (soft delete): the create in pool "${s(p, 'pool')}" would be refused. Declare a new ` +
+    `a queue's pool can change only by moving it (queue_move, off here: Q3) or by delete and create, and a deleted ` +
+    `queue keeps its name reserved (soft delete, U16): the create in pool "${s(p, 'pool')}" would be refused. Declare a new ` +
     `queue (another name) there and retire this one with \`pool: ${s(p, 'live_pool')}\` and \`clusters: []\``,
   /** `missing`: the capability of drain and queue_delete this control plane lacks, when it has the other. */
   QUEUE_POOL_FIXED: (p) => {
@@ -660,25 +669,88 @@ export const CATALOG: Readonly<Record<string, Words>> = {
 
   // queue_move and soft_delete.
   QUEUE_MOVE_NO_DRAIN: (p) =>
-    `this control plane can move a queue to another pool (queue_move) but not drain it (drain off), and ` +
-    `poolsync moves only drained queues so that no work is lost: enable drain, or declare a new queue in pool "${s(p, 'pool')}"`,
+    `this control plane can move a queue to another pool (queue_move) but not drain it (drain off, C9), and ` +
+    `poolsync moves only drained queues (U9) so that no work is lost: enable drain, or declare a new queue in pool "${s(p, 'pool')}"`,
   QUEUE_DELETE_SETTINGS_UNREADABLE: (p) =>
-    `Union refuses to delete a queue a run.default_queue setting of any scope names (remote/_queue.py:1011-1014), ` +
+    `Union refuses to delete a queue a run.default_queue setting of any scope names (U17, remote/_queue.py:1011-1014), ` +
     `and the settings of ${list(p, 'unreadable').join(', ')} could not be read: give poolsync's credentials read access to those settings and plan again`,
   CONAMED_UNDELETE_CLUSTER_MOVED: (p) =>
     `the deleted co-named queue "${s(p, 'name')}" is in pool "${s(p, 'pool')}" and names cluster "${s(p, 'name')}", which this plan leaves in pool "${s(p, 'cluster_pool')}": Union undeletes a queue only with the clusters it names in its pool (U19), so it stays deleted (its name reserved); move the cluster back to "${s(p, 'pool')}" to get it back`,
   CLUSTER_MOVE_CONAMED_DELETING: (p) =>
     `its co-named queue "${s(p, 'name')}" is being deleted by another client: the move drains that queue (U23), which Union refuses until the deletion ends (remote/_queue.py:938-939); wait until it is deleted and plan again`,
   QUEUE_DELETING: (p) =>
-    `queue "${s(p, 'name')}" is being deleted by another client: Union refuses every change to it until the deletion ends (remote/_queue.py:938-939, 1044-1045); wait until it is deleted and plan again (it is then undeleted as declared)`,
+    `queue "${s(p, 'name')}" is being deleted by another client: Union refuses every change to it until the deletion ends (U13, remote/_queue.py:938-939, 1044-1045); wait until it is deleted and plan again (it is then undeleted as declared)`,
   QUEUE_UNDELETE_CONAMED: (p) =>
-    `the name "${s(p, 'name')}" belongs to the deleted co-named queue of cluster "${s(p, 'name')}": it comes back only with its cluster; declare the cluster, or use another queue name`,
+    `the name "${s(p, 'name')}" belongs to the deleted co-named queue of cluster "${s(p, 'name')}": it comes back only with its cluster (U19); declare the cluster, or use another queue name`,
   QUEUE_UNDELETE_POOL_GONE: (p) =>
-    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", which no longer exists: it cannot be undeleted (and its name stays reserved); use another queue name`,
+    `the name "${s(p, 'name')}" belongs to a deleted queue of pool "${s(p, 'pool')}", which no longer exists: it cannot be undeleted (U19; its name stays reserved); use another queue name`,
   QUEUE_UNDELETE_CLUSTER_GONE: (p) =>
-    `the name "${s(p, 'name')}" belongs to a deleted queue that names ${s(p, 'cluster')}, which is not live in pool "${s(p, 'pool')}": it cannot be undeleted; use another queue name`,
+    `the name "${s(p, 'name')}" belongs to a deleted queue that names ${s(p, 'cluster')}, which is not live in pool "${s(p, 'pool')}": it cannot be undeleted (U19); use another queue name`,
   QUEUE_UNDELETE_NO_MOVE: (p) =>
-    `the deleted queue "${s(p, 'name')}" was in pool "${s(p, 'from')}": undeleted, it comes back there, and this control plane cannot move a queue to pool "${s(p, 'to')}" (queue_move off); use another queue name`,
+    `the deleted queue "${s(p, 'name')}" was in pool "${s(p, 'from')}": undeleted, it comes back there (U19), and this control plane cannot move a queue to pool "${s(p, 'to')}" (queue_move off, Q3); use another queue name`,
+  // flyteadmin's own refusals, which no rule of the spec names: they cite its source where one says so.
+  /** A delete that would take along rows poolsync does not manage, not accepted for `address`. */
+  CASCADE_NOT_ACCEPTED: (p) => {
+    const takes = taken(p);
+    const one = takes.length === 1;
+    return (
+      `${cascadeAlong(p)} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
+      `${one ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${one ? 'it' : 'them'} along, ` +
+      `accept it with \`--accept-cascade ${s(p, 'address')}\` or in poolsync.yaml (acceptCascade: [${s(p, 'address')}])${keepInstead(p)}`
+    );
+  },
+  /** A delete whose narrower rows the repository wants again (`stuck`) but cannot set now. */
+  CASCADE_RESTORE_BLOCKED: (p) => {
+    const stuck = list(p, 'stuck');
+    const one = stuck.length === 1;
+    return `${cascadeAlong(p)}, and ${stuck.join(', ')} could not be set again now (blocked: see ${one ? 'that change' : 'those changes'}); nothing is sent until ${one ? 'it' : 'they'} can be`;
+  },
+  PROJECT_NOT_REGISTERED: (p) =>
+    `project '${s(p, 'project')}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
+    `register it (flytectl create project --id ${s(p, 'project')} --name ${s(p, 'project')}) or correct the project`,
+  /** `state`: flyteadmin's (ARCHIVED, SYSTEM_GENERATED); `set`: a write, else a delete of a `what` (pool or label). */
+  PROJECT_NOT_ACTIVE: (p) =>
+    `project '${s(p, 'project')}' is ${s(p, 'state').toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active` +
+    (p.set === true
+      ? `: activate it (flytectl update project -p ${s(p, 'project')} --activate) or remove the manifest`
+      : `, deletes included: the ${s(p, 'what')} stays in flyteadmin until the project is activated (flytectl update project -p ${s(p, 'project')} --activate), and the next plan deletes it`),
+  UNKNOWN_DOMAIN: (p) =>
+    `domain '${s(p, 'domain')}' is not one of flyteadmin's domains (${list(p, 'domains').join(', ') || 'none'}), which refuses its attributes: correct the domain`,
+  // What a backend's own API refuses, which no rule of the spec names (src/plan/index.ts).
+  /**
+   * A PoolAssignment on a backend whose API replaced them by default-queue settings
+   * (replacedKinds); `declared`: the DefaultQueue of its project/domain (or null).
+   */
+  ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE: (p) => {
+    const queues = list(p, 'queues');
+    const scope = `${s(p, 'project')}/${s(p, 'domain')}`;
+    const aQueue =
+      `a queue of pool "${s(p, 'pool')}"` +
+      (queues.length > 0
+        ? ` (${listAddresses(queues)})`
+        : ` (the repository declares none: add a Queue with pool: ${s(p, 'pool')})`);
+    const instead =
+      p.workflow !== null
+        ? `A workflow's queue is chosen in its code: set queue= on the TaskEnvironment of workflow ${s(p, 'workflow')} (or run it with flyte run --queue) naming ${aQueue}`
+        : p.declared !== null
+          ? `${s(p, 'declared')} already sets the default queue of ${scope}: check that it names ${aQueue}`
+          : `Declare a DefaultQueue for ${scope} naming ${aQueue}`;
+    return (
+      `the ${s(p, 'backend')} backend has no pool assignments: a default queue per project/domain replaced them (run.default_queue). ` +
+      `${instead}, then remove this PoolAssignment`
+    );
+  },
+  /** A label set before flyteadmin runs with it (flyteadmin.ts); `file`: what to deploy. */
+  LABEL_NOT_DEPLOYED: (p) =>
+    `${routing(p)}; flyteadmin accepts any label and would send these executions to ${goes(p)}. ` +
+    `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
+};
+
+export const CATALOG: Readonly<Record<string, Words>> = {
+  ...CAUSES,
+  ...UNMANAGED,
+  ...BLOCKED,
+  ...NOTES,
   ...WARNINGS,
   // The `cause` and `why` of QUEUE_ROUTES_NOWHERE and QUEUE_NO_HEALTHY_CLUSTER (words in the
   // JSON, as they always were).
@@ -711,33 +783,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       ...taken(p),
       ...list(p, 'restored').map((a) => `${a} (set again after it)`),
     ].join(', ')}`,
-  /** A delete that would take along rows poolsync does not manage, not accepted for `address`. */
-  CASCADE_NOT_ACCEPTED: (p) => {
-    const takes = taken(p);
-    const one = takes.length === 1;
-    return (
-      `${cascadeAlong(p)} (flyteadmin's delete skips empty fields, gormimpl/resource_repo.go), and poolsync does not manage ` +
-      `${one ? 'this one' : 'these'}: ${takes.join(', ')}. Nothing is sent. To delete ${one ? 'it' : 'them'} along, ` +
-      `accept it with \`--accept-cascade ${s(p, 'address')}\` or in poolsync.yaml (acceptCascade: [${s(p, 'address')}])${keepInstead(p)}`
-    );
-  },
-  /** A delete whose narrower rows the repository wants again (`stuck`) but cannot set now. */
-  CASCADE_RESTORE_BLOCKED: (p) => {
-    const stuck = list(p, 'stuck');
-    const one = stuck.length === 1;
-    return `${cascadeAlong(p)}, and ${stuck.join(', ')} could not be set again now (blocked: see ${one ? 'that change' : 'those changes'}); nothing is sent until ${one ? 'it' : 'they'} can be`;
-  },
-  PROJECT_NOT_REGISTERED: (p) =>
-    `project '${s(p, 'project')}' is not registered in flyteadmin, which refuses its attributes (InvalidArgument): ` +
-    `register it (flytectl create project --id ${s(p, 'project')} --name ${s(p, 'project')}) or correct the project`,
-  /** `state`: flyteadmin's (ARCHIVED, SYSTEM_GENERATED); `set`: a write, else a delete of a `what` (pool or label). */
-  PROJECT_NOT_ACTIVE: (p) =>
-    `project '${s(p, 'project')}' is ${s(p, 'state').toLowerCase().replace('_', ' ')} in flyteadmin, which refuses attributes of a project that is not active` +
-    (p.set === true
-      ? `: activate it (flytectl update project -p ${s(p, 'project')} --activate) or remove the manifest`
-      : `, deletes included: the ${s(p, 'what')} stays in flyteadmin until the project is activated (flytectl update project -p ${s(p, 'project')} --activate), and the next plan deletes it`),
-  UNKNOWN_DOMAIN: (p) =>
-    `domain '${s(p, 'domain')}' is not one of flyteadmin's domains (${list(p, 'domains').join(', ') || 'none'}), which refuses its attributes: correct the domain`,
   /** A row at a level poolsync never writes: launch plan (`launch_plan`, `workflow`), project-wide or domain-wide. */
   OTHER_LEVEL_ROW: (p) => {
     const level =
@@ -784,30 +829,7 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `${shown.join(', ')}${more}. Split the change, or raise ${s(p, 'rule')} in a commit of its own and apply it first; the daemon holds such a plan for approval (docs/plan.md, Guardrails).`
     );
   },
-  // Errors, and reasons of blocked changes, of what a backend cannot do (src/plan/index.ts).
-  /**
-   * A PoolAssignment on a backend whose API replaced them by default-queue settings
-   * (replacedKinds); `declared`: the DefaultQueue of its project/domain (or null).
-   */
-  ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE: (p) => {
-    const queues = list(p, 'queues');
-    const scope = `${s(p, 'project')}/${s(p, 'domain')}`;
-    const aQueue =
-      `a queue of pool "${s(p, 'pool')}"` +
-      (queues.length > 0
-        ? ` (${listAddresses(queues)})`
-        : ` (the repository declares none: add a Queue with pool: ${s(p, 'pool')})`);
-    const instead =
-      p.workflow !== null
-        ? `A workflow's queue is chosen in its code: set queue= on the TaskEnvironment of workflow ${s(p, 'workflow')} (or run it with flyte run --queue) naming ${aQueue}`
-        : p.declared !== null
-          ? `${s(p, 'declared')} already sets the default queue of ${scope}: check that it names ${aQueue}`
-          : `Declare a DefaultQueue for ${scope} naming ${aQueue}`;
-    return (
-      `the ${s(p, 'backend')} backend has no pool assignments: a default queue per project/domain replaced them (run.default_queue). ` +
-      `${instead}, then remove this PoolAssignment`
-    );
-  },
+  // Errors of what a backend cannot do (src/plan/index.ts).
   BACKEND_KIND: (p) =>
     `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +
     `${p.more !== 0 ? ` (and ${s(p, 'more')} more)` : ''}. ` +
@@ -822,10 +844,6 @@ export const CATALOG: Readonly<Record<string, Words>> = {
   TARGET_SETTINGS_NOT_APPLIED: (p) =>
     `created by ${s(p, 'by')} as shown: the settings the repository gives it are not applied by ` +
     `this partial plan (add --target ${s(p, 'address')})`,
-  /** A label set before flyteadmin runs with it (flyteadmin.ts); `file`: what to deploy. */
-  LABEL_NOT_DEPLOYED: (p) =>
-    `${routing(p)}; flyteadmin accepts any label and would send these executions to ${goes(p)}. ` +
-    `Deploy ${s(p, 'file')} (helm upgrade restarts flyteadmin with it); the next plan sets this label`,
   LABEL_DEPLOYMENT_UNKNOWN: (p) => {
     const addresses = list(p, 'addresses');
     return (

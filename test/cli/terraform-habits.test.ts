@@ -67,6 +67,23 @@ describe('single-dash Terraform spellings', () => {
   });
 });
 
+describe('--json', () => {
+  it('says `--output json` on every command with that output, as -json does', async () => {
+    for (const args of [['show', 'plan.json'], ['plan', repo], ['validate', repo], ['status']]) {
+      const r = await runInProcess([...args, '--json'], {});
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toBe(
+        `Error: Unknown option --json: did you mean \`--output json\`?\nRun \`poolsync ${args[0]} --help\` for the options.\n`,
+      );
+    }
+    // A command without `--output json` gets no such hint.
+    const promote = await runInProcess(['promote', 'staging', repo, '--json'], {});
+    expect(promote.stderr).toBe(
+      'Error: Unknown option --json.\nRun `poolsync promote --help` for the options.\n',
+    );
+  });
+});
+
 describe('--target', () => {
   it('an unknown address gets the closest names', async () => {
     const r = await runCli([

@@ -122,6 +122,25 @@ describe('poolsync plan / show', { timeout: 90_000 }, () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('an empty plan file and a cut one say so, and to make the plan again', async () => {
+    const empty = join(tmp, 'empty.json');
+    const cut = join(tmp, 'cut.json');
+    writeFileSync(empty, '');
+    const whole = readFileSync(planFile, 'utf8');
+    writeFileSync(cut, whole.slice(0, whole.length / 2));
+    const again = 'make the plan again with `poolsync plan --out FILE`';
+    for (const command of ['show', 'apply']) {
+      const e = await poolsync(command, empty);
+      expect(e.code).toBe(1);
+      expect(e.stderr).toBe(`Error: ${empty} is empty (0 bytes), not a plan; ${again}\n`);
+      const c = await poolsync(command, cut);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toBe(
+        `Error: ${cut} is not a plan: it ends before the JSON does (truncated?); ${again}\n`,
+      );
+    }
+  });
+
   it('show refuses a plan of another format_version', async () => {
     const other = join(tmp, 'v2.json');
     writeFileSync(

@@ -10,7 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import type { Plan, ReasonParams } from '../../src/model/plan.js';
-import { CATALOG, reasonInJson, reasonText } from '../../src/render/reasons.js';
+import { BLOCKED, CATALOG, reasonInJson, reasonText } from '../../src/render/reasons.js';
 import { warningText } from '../../src/render/common.js';
 import { changeDocument, renderJson, warningDocument } from '../../src/render/json.js';
 import { driftedScenario, emptyScenario } from '../render/scenarios.js';
@@ -179,6 +179,51 @@ describe('the reason catalog and the planner that uses it', () => {
   it('finds a parameter the words do not read (the check can fail)', () => {
     expect(paramsRead('CLUSTER_DELETED')).toEqual(['by']);
     expect(paramsRead('OUTSIDE_PRUNE_SCOPE')).toEqual(['inventory', 'kind', 'kinds', 'source']);
+  });
+});
+
+/** A rule id of docs/domain.md (N, P, C, Q, A) or of Union's table (docs/union.md, U1-U37). */
+const RULE_ID = /\b(?:[NPCQA][1-9]|U[1-9][0-9]?)\b/;
+
+/** Blocked reasons no rule of the spec names: each says what refuses instead. */
+const NO_RULE: Record<string, string> = {
+  HELD_BY_OTHER_REPOSITORY: 'another repository applied it (REPOSITORY_CONFLICT)',
+  ASSIGNMENT_REPLACED_BY_DEFAULT_QUEUE: "the backend's API has no pool assignments",
+  CASCADE_NOT_ACCEPTED: "flyteadmin's delete (gormimpl/resource_repo.go)",
+  CASCADE_RESTORE_BLOCKED: 'flyteadmin: the rows it cannot set again',
+  PROJECT_NOT_REGISTERED: 'flyteadmin refuses (InvalidArgument)',
+  PROJECT_NOT_ACTIVE: 'flyteadmin refuses',
+  UNKNOWN_DOMAIN: 'flyteadmin refuses',
+  LABEL_NOT_DEPLOYED: 'the labelClusterMap flyteadmin runs with',
+  DEFAULT_QUEUE_TARGET_MISSING: 'the queue it names, whose own change says why',
+};
+
+/** The words of a code with every parameter given each of these values (the branches they take). */
+function wordings(code: string): string[] {
+  return ['x', '', 1, 0, true, false, null, ['x'], ['x', 'y']].flatMap((value) => {
+    const params = new Proxy({} as ReasonParams, { get: () => value });
+    try {
+      return [reasonText({ code, params })!];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe('every blocked reason names the rule that blocks it (docs/plan.md, Blocked reasons)', () => {
+  it('in every wording, so text, Markdown and the JSON reason all carry it', () => {
+    const missing = Object.keys(BLOCKED)
+      .filter((code) => !Object.hasOwn(NO_RULE, code))
+      .flatMap((code) =>
+        wordings(code)
+          .filter((w) => !RULE_ID.test(w))
+          .map((w) => `${code}: ${w}`),
+      );
+    expect(missing).toEqual([]);
+  });
+
+  it('every code without a rule is a blocked reason (the list cannot go stale)', () => {
+    expect(Object.keys(NO_RULE).filter((code) => !Object.hasOwn(BLOCKED, code))).toEqual([]);
   });
 });
 

@@ -12,7 +12,7 @@
  * Shared by test/plan/plan-equals-apply.test.ts (a few hundred cases) and
  * bench/plan-equals-apply.ts (thousands, the seed printed on failure).
  */
-import { errorText } from '../../../src/render/reasons.js';
+import { BLOCKED, errorText } from '../../../src/render/reasons.js';
 import fc from 'fast-check';
 import { executePlan } from '../../../src/apply/executor.js';
 import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedded.js';
@@ -335,6 +335,12 @@ async function applyAndCheck(
   // Blocked means nothing is sent (issue 73 item 4): every step realises a change the plan makes.
   const unaccounted = unaccountedStep(plan);
   if (unaccounted !== null) wrong.push(`unaccounted step: ${unaccounted}`);
+  // The catalog's BLOCKED is every reason a blocked change gives (reason-catalog.test.ts reads it).
+  for (const ch of plan.changes)
+    if (ch.action === 'blocked' && !Object.hasOwn(BLOCKED, ch.why?.code ?? ''))
+      wrong.push(
+        `blocked ${ch.address} by ${ch.why?.code ?? 'no code'}, not in the catalog's BLOCKED`,
+      );
   if (wrong.length > 0) return { wrong, steps: 0, blocked };
   const latest = order === 'latest-first';
   const result = await executePlan(latest ? latestFirst(plan) : plan, cp, {
