@@ -142,7 +142,8 @@ describe('soft-deleted pools and clusters declared again', () => {
     for (const address of ['Cluster/c2', 'Queue/q2', 'PoolAssignment/pr/development'])
       expect(changeDocument(change(plan, address))).toMatchObject({
         action: 'blocked',
-        reason: 'its pool ClusterPool/p1 is blocked and will not exist (C1, Q1, A1; see that change)',
+        reason:
+          'its pool ClusterPool/p1 is blocked and will not exist (C1, Q1, A1; see that change)',
       });
     expect(plan.changes.find((c) => c.address === 'Queue/c2')).toBeUndefined();
   });

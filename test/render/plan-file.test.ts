@@ -261,7 +261,9 @@ describe('plan files', () => {
         );
       }
       await writeFile(file, bytes.subarray(0, bytes.length - 3));
-      await expect(readPlanFile(file, { key: null })).rejects.toThrow(/is not a plan: not JSON/);
+      await expect(readPlanFile(file, { key: null })).rejects.toThrow(
+        /is not a plan: it ends before the JSON does \(truncated\?\)/,
+      );
       await writeFile(file, Buffer.concat([bytes, Buffer.from('{}')]));
       await expect(readPlanFile(file, { key: null })).rejects.toThrow(/is not a plan: not JSON/);
     });
@@ -273,7 +275,7 @@ describe('plan files', () => {
       const cut = join(dir, 'cut.json');
       await writeFile(cut, text.slice(0, 40));
       await expect(readPlanFile(cut, { key: null })).rejects.toThrow(
-        `${cut} is not a plan: not JSON`,
+        `${cut} is not a plan: it ends before the JSON does (truncated?); make the plan again with \`poolsync plan --out FILE\``,
       );
       await expect(readPlanFile(join(dir, 'missing.json'), { key: null })).rejects.toThrow(
         /plan file .*missing\.json does not exist/,
