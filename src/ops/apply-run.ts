@@ -58,6 +58,7 @@ import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState, withFolderRecords } from '../plan/inventory.js';
 import { unplannedStep } from '../plan/steps.js';
+import { savedPlanInventory } from '../plan/saved-plan.js';
 import {
   budgetErrors,
   confirmDestroy,
@@ -488,7 +489,8 @@ async function planOf(
 /**
  * A saved plan held to the inventory's prevent-destroy and confirm-destroy marks and destroy budget
  * as they are now, as planning would have held it (docs/plan.md, Guardrails): the file's own errors and
- * `confirm_destroy` are its word only, and an unkeyed seal can be made again after an edit.
+ * `confirm_destroy` are its word only, and an unkeyed seal can be made again after an edit. What
+ * it records in the inventory is derived again (saved-plan.ts savedPlanInventory).
  */
 async function guardedByInventory(
   { plan, path }: { plan: Plan; path: string },
@@ -500,22 +502,34 @@ async function guardedByInventory(
   const marked = plan.inventory ? live : withInventory(live, await inventory.read());
   const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
   if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
+  const recorded = savedPlanInventory(plan, marked);
+  if ('refused' in recorded)
+    throw new UserError(
+      `${path} is refused: ${recorded.refused}: the file was edited after poolsync made it, or the inventory changed since (an unkeyed seal can be made again). Nothing was applied; run \`poolsync plan --out ${path}\` again`,
+    );
   // The destroy budget as planning bounds it, but the base branch's, which only a pull request has.
   const repository = plan.inventory?.repository ?? null;
+  const from = plan.inventory?.renamed_from;
   const [overBudget] = budgetErrors(plan, [
     { from: 'repository', guardrails: plan.inventory?.guardrails },
     recordedBudget(
       // The budget recorded under the folder's path, when the plan takes its records, as planning read it.
-      withFolderRecords(marked, repository, plan.inventory?.renamed_from).live,
+      withFolderRecords(marked, repository, from).live,
       repository,
     ),
+    // And the folder's own, which the name the file gives must not escape.
+    ...(from === undefined ? [] : [recordedBudget(marked, from)]),
   ]);
   if (overBudget) throw new UserError(`${path}: ${errorText(overBudget)} Nothing was applied.`);
   const confirm = new Set([
     ...(plan.confirm_destroy ?? []),
     ...confirmDestroy(plan.changes, marked, {}),
   ]);
-  return confirm.size > 0 ? { ...plan, confirm_destroy: [...confirm] } : plan;
+  return {
+    ...plan,
+    ...(confirm.size > 0 ? { confirm_destroy: [...confirm] } : {}),
+    ...(recorded.inventory ? { inventory: recorded.inventory } : {}),
+  };
 }
 
 /**

@@ -241,7 +241,29 @@ export function planInventory(
   renamedFrom?: string,
 ): PlanInventory | undefined {
   if (live.inventory === undefined) return undefined;
-  const declared = declaredAddresses(desired);
+  return inventoryOf(declaredAddresses(desired), live, {
+    marks,
+    repository,
+    renamedFrom,
+    guardrails: desired.config.guardrails,
+  });
+}
+
+/**
+ * planInventory of the sorted `declared` addresses: what else the apply records (`gone`, `adopts`)
+ * follows from them and the live state `live`, as the plan's repository reads it.
+ */
+export function inventoryOf(
+  declared: string[],
+  live: LiveState,
+  given: {
+    marks: Partial<Record<ProtectionMark, string[]>>;
+    repository: string | null;
+    renamedFrom: string | undefined;
+    guardrails: DesiredState['config']['guardrails'];
+  },
+): PlanInventory {
+  const { marks, repository, renamedFrom, guardrails } = given;
   // Of this repository's entries only: another's are its own to drop.
   const owners = ownership(live, repository);
   const { own } = owners;
@@ -256,11 +278,10 @@ export function planInventory(
     const wanted = sortedHas(declared);
     gone = own.filter((a) => !wanted(a) && !liveByAddress().has(a));
   }
-  const { guardrails } = desired.config;
   const adopts = adoptedByApply(live, declared, repository, owners, liveByAddress);
   const earlier = adopts.filter((a) => owners.other(a) === '');
   return {
-    found: live.inventory !== null,
+    found: live.inventory !== null && live.inventory !== undefined,
     ...(repository !== null ? { repository } : {}),
     ...(renamedFrom !== undefined ? { renamed_from: renamedFrom } : {}),
     declared,

@@ -9,8 +9,9 @@
  *   3. it names the control plane it was made for, and the plan schema (schemas/plan.schema.json),
  *      the one validator of the format, holds;
  *   4. every step is accounted for by the plan's changes, its arguments and their diff
- *      (src/plan/steps.ts), which also refuses a plan whose unkeyed seal was recomputed after an
- *      edit. What no change shows (a wait_idle's queues, each step's execution) `apply` makes
+ *      (src/plan/steps.ts), and its summary counts its changes, each step id and call once
+ *      (src/plan/saved-plan.ts): this also refuses a plan whose unkeyed seal was recomputed after
+ *      an edit. What no change shows (a wait_idle's queues, each step's execution) `apply` makes
  *      again from the live state and the control plane (steps.ts unplannedStep).
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { createRequire } from 'node:module';
 import type { Ajv2020 as Ajv2020Class, ValidateFunction } from 'ajv/dist/2020.js';
 import { PLAN_FORMAT_VERSION, type Plan } from '../model/plan.js';
 import { unaccountedStep } from '../plan/steps.js';
+import { editedPlanPart } from '../plan/saved-plan.js';
 import { escapeJsonForTerminal } from '../util/terminal-text.js';
 import {
   entryKind,
@@ -80,7 +82,7 @@ export function* planFileParts(plan: Plan, key: PlanKey): Generator<string> {
   if (!plan.control_plane)
     throw new Error('a plan file must name the control plane it was made for');
   // What `apply FILE` refuses is never written: a plan the CLI saves is a plan it applies.
-  const unaccounted = unaccountedStep(plan);
+  const unaccounted = unaccountedStep(plan) ?? editedPlanPart(plan);
   if (unaccounted !== null)
     throw new Error(`poolsync planned a plan its own apply would refuse: ${unaccounted}`);
   const digest = sealDigest(key);
@@ -304,7 +306,7 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
     );
   }
   const plan = doc as unknown as Plan;
-  const unaccounted = unaccountedStep(plan);
+  const unaccounted = unaccountedStep(plan) ?? editedPlanPart(plan);
   if (unaccounted !== null)
     throw new PlanFileError(
       `${where} is refused: ${unaccounted}: the file was edited after poolsync made it (a plan runs only what its changes show, and an unkeyed seal can be made again); ${PLAN_AGAIN}`,
