@@ -73,7 +73,7 @@ export function stalePlanError(path: string, plan: Plan, stale: Staleness): Stal
       if (stale.changed.applied)
         return new StalePlanError(
           stale,
-          `stale plan: ${path} was already applied: the control plane shows its changes made (${changedList(madeBy(plan))}) and poolsync's inventory records them, and nothing else changed since it was made (or the same changes were made another way). Nothing was applied; run \`poolsync plan\` to see what is left to do`,
+          `stale plan: ${path} was already applied: ${appliedWords(plan)}, and nothing else changed since it was made (or the same changes were made another way). Nothing was applied; run \`poolsync plan\` to see what is left to do`,
         );
       return new StalePlanError(
         stale,
@@ -145,6 +145,15 @@ export function changedWords(changed: LiveChanges): string {
   return parts.length > 0
     ? parts.join('; ')
     : 'no object the plan shows differs; a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)';
+}
+
+/** What shows a plan applied: its changes made, and what it adopts recorded. */
+function appliedWords(plan: Plan): string {
+  const made = madeBy(plan);
+  const n = plan.inventory?.adopts?.length ?? 0;
+  const adopts = n === 1 ? 'the object it adopts' : `the ${n} objects it adopts`;
+  if (made.length === 0) return `poolsync's inventory records ${adopts}`;
+  return `the control plane shows its changes made (${changedList(made)}) and poolsync's inventory records them${n > 0 ? ` and ${adopts}` : ''}`;
 }
 
 /** The addresses `plan` changes, sorted. */

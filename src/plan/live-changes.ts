@@ -125,15 +125,18 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
 function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): LiveChanges {
   const made = plan.changes.filter((c) => isActionable(c.action));
   const touched = new Set(made.map((c) => c.address));
+  // What its apply records: every address it declares (what it adopts too), less what is gone.
+  const recorded = new Set([...touched, ...(plan.inventory?.declared ?? [])]);
+  const dropped = new Set([...touched, ...(plan.inventory?.gone ?? [])]);
   const { inventory } = changed;
   const applied =
-    made.length > 0 &&
+    (made.length > 0 || (plan.inventory?.adopts?.length ?? 0) > 0) &&
     changed.addresses.every((a) => touched.has(a)) &&
     made.every((c) => isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c))) &&
     (inventory === null ||
       (typeof inventory === 'object' &&
-        inventory.added.every((a) => touched.has(a)) &&
-        inventory.removed.every((a) => touched.has(a))));
+        inventory.added.every((a) => recorded.has(a)) &&
+        inventory.removed.every((a) => dropped.has(a))));
   return applied ? { ...changed, applied } : changed;
 }
 

@@ -211,3 +211,29 @@ describe(
     });
   },
 );
+
+describe('an adopting saved plan applied a second time', { timeout: 300_000 }, () => {
+  it.each([
+    ['adopting only', false],
+    ['adopting and updating', true],
+  ])('%s: refused as already applied, nothing listed as changed by another', async (_, update) => {
+    const { root, repo, run, cp, saved, plan } = await appliedExample('poolsync-planinv-adopt-');
+    // Applied by a poolsync whose inventory is gone: each declared object is adopted again.
+    rmSync(join(root, 'cp.json.inventory.json'));
+    if (update) updateBatch(repo);
+    await plan();
+    const doc = JSON.parse(readFileSync(saved, 'utf8')) as Plan;
+    expect(doc.inventory!.adopts!.length).toBeGreaterThan(3);
+    expect(doc.steps.length).toBe(update ? 1 : 0);
+    const first = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+    expect(first.code, first.stderr).toBe(0);
+    const again = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`stale plan: ${saved} was already applied`);
+    expect(again.stderr).toMatch(
+      /poolsync's inventory records (them and )?the \d+ objects it adopts, and nothing else changed/,
+    );
+    expect(again.stderr).not.toContain('did not finish');
+    expect(again.stderr).not.toContain('another apply');
+  });
+});
