@@ -15,9 +15,17 @@ import {
   dataPlaneMismatches,
   type PoolContract,
 } from '../model/common.js';
-import type { Change, Step, ManualInstruction, Plan, StepKind, WaitWhy } from '../model/plan.js';
+import {
+  isActionable,
+  type Change,
+  type Step,
+  type ManualInstruction,
+  type Plan,
+  type StepKind,
+  type WaitWhy,
+} from '../model/plan.js';
 import type { LiveState } from '../model/live.js';
-import { LiveIndex, leaves, type PlanContext, type QueueDecision } from './context.js';
+import { LiveIndex, leaves, push, type PlanContext, type QueueDecision } from './context.js';
 import { drainedWithCluster, waitSets } from './queues.js';
 import { createdFields, diffForms, queueArgs } from './forms.js';
 import { isMap } from '../util/json-shape.js';
@@ -496,11 +504,15 @@ export function waitingOnManual(steps: readonly Step[]): Map<string, string> {
 /**
  * Why a step is not accounted for by the plan's changes (docs/plan.md, Saved plans), or null: a
  * reviewer reads the changes, so such a step (a `delete_cluster` added by hand to a saved plan,
- * or arguments other than its change's `after`) would run unseen. Checked when a plan is saved
- * and read (src/render/plan-file.ts).
+ * or arguments other than its change's `after`) would run unseen; nor is a change without its step
+ * (unrealisedChange), nor a step out of the planner's order (unorderedStep). Checked when a plan is
+ * saved and read (src/render/plan-file.ts).
  */
 export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string | null {
-  const byAddress = new Map(plan.changes.map((c) => [c.address, c]));
+  const { changes } = plan;
+  const byAddress = new Map(changes.map((c, i) => [c.address, i]));
+  // What the steps do to each change (REALISES), by its place: to find a change no step makes.
+  const realised = new Uint8Array(changes.length);
   const shownChanges = new Set<Change>();
   const undeleted = new Set(plan.steps.filter((s) => isUndelete(s.op)).map((s) => s.target));
   // The step's words are made only for the one refused (a saved plan of 100,000 creates made
@@ -511,9 +523,11 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
   plan.steps.forEach((s, i) => QUEUE_CALLS.has(s.op) && lastQueueCall.set(s.target, i));
   for (let i = 0; i < plan.steps.length; i++) {
     const step = plan.steps[i]!;
-    const change = byAddress.get(step.target);
+    const at = byAddress.get(step.target);
+    const change = at === undefined ? undefined : changes[at]!;
     if (change === undefined) return `${what(step)} acts on an object the plan shows no change for`;
     const { action } = change;
+    realised[at!]! |= REALISES[step.op] ?? 0;
     const afterUndelete =
       action === 'create' && AFTER_UNDELETE.has(step.op) && undeleted.has(step.target);
     if (!STEP_OPS[step.op][0].has(action) && !afterUndelete)
@@ -526,7 +540,7 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     if (step.op === 'wait_drained' && !sameJson(step.args, drainedArgs(change.name)))
       return `${what(step)} waits on queues ${JSON.stringify(step.args.queues).slice(0, 80)}, but its change drains only ${change.name}`;
     const unshown = unshownArgument(step, change, (clusters, sent) => {
-      const cluster = (c: string) => byAddress.get(address('Cluster', c));
+      const cluster = (c: string) => changes[byAddress.get(address('Cluster', c)) ?? -1];
       // Rule 3's first of two calls: the selector without the clusters the plan replaces.
       if (QUEUE_CALLS.has(step.op) && lastQueueCall.get(step.target)! > i)
         return clusters.filter((c) => cluster(c)?.action !== 'replace');
@@ -551,6 +565,264 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     shownChanges.add(change);
     const misshown = misshownDiff(change, undeleted.has(change.address));
     if (misshown !== null) return `the change of ${step.target} ${misshown}`;
+  }
+  return unrealisedChange(changes, realised) ?? unorderedStep(plan, byAddress);
+}
+
+/** What a step does to its change, as the bits unrealisedChange asks of each change. */
+const REMOVED = 1;
+const MADE = 2;
+const SENT = 4;
+const STATED = 8;
+const REALISES: Partial<Record<StepKind, number>> = {
+  create_pool: MADE,
+  undelete_pool: MADE,
+  register_cluster: MADE,
+  undelete_cluster: MADE,
+  create_queue: MADE,
+  undelete_queue: MADE,
+  set_assignment: MADE | SENT,
+  set_default_queue: MADE | SENT,
+  set_execution_cluster_label: MADE | SENT,
+  update_pool: SENT,
+  update_cluster: SENT,
+  move_cluster: SENT,
+  update_queue: SENT,
+  move_queue: SENT,
+  drain_queue: STATED,
+  activate_queue: STATED,
+  delete_pool: REMOVED,
+  delete_cluster: REMOVED,
+  delete_queue: REMOVED,
+  delete_assignment: REMOVED,
+  delete_default_queue: REMOVED,
+  delete_execution_cluster_label: REMOVED,
+};
+const UNREALISED: Record<number, string> = {
+  [REMOVED]: 'deletes it',
+  [MADE]: 'creates it',
+  [SENT]: 'sends the fields its diff changes',
+  [STATED]: 'drains or activates it',
+};
+
+/**
+ * A change no step realises, in words, or null: applied, it would be reported done and recorded
+ * in the inventory as the plan leaves it, with nothing sent. A change the control plane makes
+ * itself (`caused_by`: C2, C8) has no step of its own.
+ */
+function unrealisedChange(changes: readonly Change[], realised: Uint8Array) {
+  for (let i = 0; i < changes.length; i++) {
+    const change = changes[i]!;
+    const { action, diff } = change;
+    if (change.caused_by || !isActionable(action)) continue;
+    let needs = action === 'delete' ? REMOVED : action === 'create' ? MADE : 0;
+    if (action === 'replace') needs = REMOVED | MADE;
+    if (action === 'update')
+      for (const d of diff ?? []) needs |= d.path === 'state' ? STATED : SENT;
+    const missing = needs & ~realised[i]!;
+    if (missing === 0) continue;
+    const what = UNREALISED[missing & -missing]!;
+    return `the change of ${change.address} (${action}) has no step that ${what}: applied, it would be reported done with nothing sent`;
+  }
+  return null;
+}
+
+/**
+ * A step that does not wait for one the step builder puts before it (steps.ts, rules 1-5), or
+ * null: the executor starts a step once its `depends_on` are done, so a dependency edited away
+ * runs a cluster's delete beside its wait (C9) or before the queues leave it (C8). Each order is
+ * read from the file's steps and changes, and holds through other steps too (`reaches`). A step
+ * marked `completes_change` runs while the apply stops: only a disable after its registration (C6)
+ * and an activation are (the activation's mark unplannedStep makes again from the live state).
+ */
+function unorderedStep(
+  plan: Pick<Plan, 'changes' | 'steps'>,
+  byAddress: ReadonlyMap<string, number>,
+): string | null {
+  const { steps } = plan;
+  // The steps others wait for, by op and target (a plan of creates has its pools and registrations).
+  const byOp = new Map<StepKind, Map<string, Step>>();
+  // Pools and clusters made (an undelete takes a create's place), by name: no address a lookup.
+  const made = { ClusterPool: new Map<string, Step>(), Cluster: new Map<string, Step>() };
+  for (const s of steps) {
+    if (!WAITED_FOR.has(s.op)) continue;
+    let m = byOp.get(s.op);
+    if (m === undefined) byOp.set(s.op, (m = new Map()));
+    if (!m.has(s.target)) m.set(s.target, s);
+    const kind = MAKES_KIND[s.op];
+    if (kind !== undefined) made[kind].set((s.args as { name: string }).name, s);
+  }
+  const get = (op: StepKind, target: string) => byOp.get(op)?.get(target);
+  const leave = (target: string) => get('delete_cluster', target) ?? get('move_cluster', target);
+  let indexOf: Map<string, number> | null = null;
+  /** `step` runs after `dep`, directly or through others (only earlier steps: the file's order). */
+  const reaches = (step: Step, dep: Step): boolean => {
+    if (step.depends_on.includes(dep.id)) return true;
+    indexOf ??= new Map(steps.map((s, i) => [s.id, i]));
+    const floor = indexOf.get(dep.id)!;
+    const seen = new Set<string>();
+    const todo = [...step.depends_on];
+    while (todo.length > 0) {
+      const id = todo.pop()!;
+      const i = indexOf.get(id);
+      if (id === dep.id) return true;
+      if (i === undefined || i < floor || seen.has(id)) continue;
+      seen.add(id);
+      todo.push(...steps[i]!.depends_on);
+    }
+    return false;
+  };
+  const what = (s: Step) => `step ${s.id} (${s.op} ${s.target})`;
+  // A plan with no step marked was saved before steps were (28 Nov 2026): it reads as written.
+  const marked = steps.some((s) => s.completes_change === true);
+  const unordered = (step: Step, dep: Step | undefined, why: string) =>
+    dep === undefined || dep === step || reaches(step, dep)
+      ? null
+      : `${what(step)} does not wait for ${what(dep)}, which its changes put first (${why})`;
+  const leaving = new Set<string>();
+  for (const s of steps)
+    if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.target);
+  // C8: the first call taking a leaving cluster out of a queue's selector, by cluster.
+  const repointed = new Map<string, Step[]>();
+  const queueDone = new Set<string>();
+  for (const step of steps) {
+    const { op, target } = step;
+    const args = step.args as Record<string, unknown>;
+    const found =
+      (op === 'delete_cluster' || op === 'move_cluster'
+        ? (unordered(step, get('wait_idle', target), 'C9: the wait before a cluster leaves') ??
+          unordered(step, get('wait_drained', target), 'U23: drained before it moves') ??
+          firstOf(repointed.get(target), (q) =>
+            unordered(step, q, 'C8: the queues leave its selector first'),
+          ))
+        : null) ??
+      (op === 'wait_idle' || op === 'wait_drained'
+        ? firstOf(repointed.get(target), (q) =>
+            unordered(step, q, 'C8: the queues leave its selector before the wait'),
+          )
+        : null) ??
+      (op === 'wait_drained'
+        ? unordered(
+            step,
+            get('drain_queue', address('Queue', (args.queues as string[])[0]!)),
+            'a drain before its wait',
+          )
+        : null) ??
+      (op === 'delete_queue' || op === 'move_queue'
+        ? unordered(step, get('wait_drained', target), 'drained before it goes')
+        : null) ??
+      (op === 'register_cluster'
+        ? (unordered(step, get('delete_cluster', target), 'a replaced cluster is deleted first') ??
+          unordered(step, made.ClusterPool.get(String(args.pool)), 'C1: its pool exists first'))
+        : null) ??
+      (op === 'create_pool'
+        ? unordered(step, get('delete_pool', target), 'a replaced pool is deleted first')
+        : null) ??
+      (op === 'update_cluster'
+        ? (unordered(step, made.Cluster.get(String(args.name)), 'registered first') ??
+          unordered(step, get('move_cluster', target), 'moved first'))
+        : null) ??
+      (op === 'move_cluster' || QUEUE_CALLS.has(op) || op === 'set_assignment'
+        ? unordered(step, made.ClusterPool.get(String(args.pool)), 'its pool exists first')
+        : null) ??
+      (QUEUE_CALLS.has(op)
+        ? (unordered(step, get('delete_queue', target), 'a replaced queue is deleted first') ??
+          unordered(step, get('undelete_queue', target), 'undeleted first') ??
+          firstOf(args.clusters as string[], (c) =>
+            c === WILDCARD
+              ? null
+              : unordered(step, made.Cluster.get(c), 'the clusters it selects exist first'),
+          ))
+        : null) ??
+      (op === 'set_assignment'
+        ? unordered(step, get('delete_assignment', target), 'A3: deleted first')
+        : null) ??
+      (op === 'delete_pool' ? poolLeftFirst(step, plan.changes, leave, get, unordered) : null) ??
+      (step.completes_change === true &&
+      !(
+        op === 'activate_queue' ||
+        (op === 'update_cluster' &&
+          args.enabled === false &&
+          get('register_cluster', target) !== undefined)
+      )
+        ? `${what(step)} is marked completes_change, which only a registered cluster's disable (C6) and an activation are: it would run while the apply stops`
+        : null) ??
+      (marked &&
+      op === 'update_cluster' &&
+      args.enabled === false &&
+      get('register_cluster', target) !== undefined &&
+      step.completes_change !== true
+        ? `${what(step)} is not marked completes_change: a stopping apply would leave the cluster it registers enabled, taking work (C6)`
+        : null);
+    if (found !== null) return found;
+    if (op === 'update_queue' && !queueDone.has(target)) {
+      // Rule 4: the queue's first call drops a leaving cluster its live selector names.
+      const before = plan.changes[byAddress.get(target)!]!.before?.clusters;
+      const sent = args.clusters as string[];
+      if (Array.isArray(before))
+        for (const c of before as string[]) {
+          const cluster = address('Cluster', c);
+          if (leaving.has(cluster) && !sent.includes(c)) push(repointed, cluster, step);
+        }
+      queueDone.add(target);
+    }
+  }
+  return null;
+}
+
+/** The ops a step waits for by target (unorderedStep); queue calls and settings wait, never waited for. */
+const WAITED_FOR: ReadonlySet<StepKind> = new Set<StepKind>([
+  'create_pool',
+  'undelete_pool',
+  'delete_pool',
+  'register_cluster',
+  'undelete_cluster',
+  'delete_cluster',
+  'move_cluster',
+  'wait_idle',
+  'wait_drained',
+  'drain_queue',
+  'delete_queue',
+  'undelete_queue',
+  'delete_assignment',
+]);
+
+const MAKES_KIND: Partial<Record<StepKind, 'ClusterPool' | 'Cluster'>> = {
+  create_pool: 'ClusterPool',
+  undelete_pool: 'ClusterPool',
+  register_cluster: 'Cluster',
+  undelete_cluster: 'Cluster',
+};
+
+/** P5, A3: a pool is deleted after its clusters leave it and its queues and assignments go. */
+function poolLeftFirst(
+  step: Step,
+  changes: readonly Change[],
+  leave: (target: string) => Step | undefined,
+  get: (op: StepKind, target: string) => Step | undefined,
+  unordered: (step: Step, dep: Step | undefined, why: string) => string | null,
+): string | null {
+  const pool = (step.args as { name: string }).name;
+  for (const c of changes) {
+    if (c.before?.pool !== pool) continue;
+    const dep =
+      c.kind === 'Cluster'
+        ? leave(c.address)
+        : c.kind === 'Queue'
+          ? get('delete_queue', c.address)
+          : c.kind === 'PoolAssignment'
+            ? get('delete_assignment', c.address)
+            : undefined;
+    const found = unordered(step, dep, 'P5: its members leave first');
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+function firstOf<T>(items: readonly T[] | undefined, check: (t: T) => string | null) {
+  for (const t of items ?? []) {
+    const found = check(t);
+    if (found !== null) return found;
   }
   return null;
 }
@@ -588,6 +860,8 @@ export function unplannedStep(
   }
   for (const step of waits.values())
     return `${what(step)} waits before a cluster leaves, but the plan's changes make none leave`;
+  const activation = activationMark(plan.steps, live);
+  if (activation !== null) return activation;
   const command = (m: ManualInstruction | undefined) =>
     `"${m?.command.slice(0, 80)}"${m?.file ? ` (file ${m.file.name})` : ''}`;
   for (const step of plan.steps) {
@@ -600,6 +874,28 @@ export function unplannedStep(
       return `${what(step)} has the manual command ${command(manual)}, but this control plane makes the call itself`;
     if (instruction !== null && !sameJson(manual, instruction))
       return `${what(step)} has the manual command ${command(manual)}, but this control plane's is ${command(instruction)}`;
+  }
+  return null;
+}
+
+/**
+ * An activation marked `completes_change` where the builder marks none, or the reverse
+ * (addQueueLifecycleNodes): a queue this plan drains to move it, its own or its cluster's, and
+ * active before, is activated even while the apply stops, or it is left drained in its new pool.
+ */
+function activationMark(steps: readonly Step[], live: LiveState): string | null {
+  // A plan with no step marked was saved before steps were (unorderedStep).
+  if (!steps.some((s) => s.completes_change === true)) return null;
+  const drained = new Set<string>();
+  for (const s of steps) if (s.op === 'drain_queue') drained.add(s.target);
+  for (const s of steps) if (s.op === 'delete_queue') drained.delete(s.target);
+  let states: Map<string, string | undefined> | null = null;
+  for (const step of steps) {
+    if (step.op !== 'activate_queue') continue;
+    states ??= new Map(live.queues.map((q) => [address('Queue', q.name), q.state]));
+    const marks = drained.has(step.target) && (states.get(step.target) ?? 'active') === 'active';
+    if (marks !== (step.completes_change === true))
+      return `step ${step.id} (activate_queue ${step.target}) is ${marks ? 'not ' : ''}marked completes_change, but its changes ${marks ? 'drain an active queue to move it: a stopping apply would leave it drained' : 'drain no active queue to move it'}`;
   }
   return null;
 }

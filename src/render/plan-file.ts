@@ -8,10 +8,11 @@
  *      poolsync wrote, so what `show` renders is what `apply` runs;
  *   3. it names the control plane it was made for, and the plan schema (schemas/plan.schema.json),
  *      the one validator of the format, holds;
- *   4. every step is accounted for by the plan's changes, its arguments and their diff
- *      (src/plan/steps.ts), and its summary counts its changes, each step id and call once
- *      (src/plan/saved-plan.ts): this also refuses a plan whose unkeyed seal was recomputed after
- *      an edit. What no change shows (a wait_idle's queues, each step's execution) `apply` makes
+ *   4. every step is accounted for by the plan's changes, its arguments and their diff, every
+ *      change by a step, in the planner's order (src/plan/steps.ts), and its summary counts its
+ *      changes, each step id and call once (src/plan/saved-plan.ts): this also refuses a plan
+ *      whose unkeyed seal was recomputed after an edit. What no change shows (a wait_idle's
+ *      queues, each step's execution) `apply` makes
  *      again from the live state and the control plane (steps.ts unplannedStep).
  */
 import { readFileSync } from 'node:fs';

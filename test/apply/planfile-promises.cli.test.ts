@@ -288,6 +288,147 @@ describe(
       expect((await queueOf(root, 'eu-residency')).clusters).toEqual(['prod-us-east-1']);
     });
 
+    it("a change's step dropped, a dependency dropped, a step marked completes_change are refused by show and apply, naming the step; nothing is sent", async () => {
+      const config =
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-order-', config);
+      rmSync(join(repo, 'clusters/prod/prod-eu-west-1.yaml'));
+      const residency = join(repo, 'queues/prod/eu-residency.yaml');
+      const repointed = readFileSync(residency, 'utf8').replace(
+        '[prod-eu-west-1]',
+        '[prod-us-east-1]',
+      );
+      writeFileSync(residency, repointed);
+      const saved = join(root, 'p.json');
+      const planned = await run('plan', repo, '--control-plane', cp, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      const original = readFileSync(saved, 'utf8');
+      const ops = (JSON.parse(original) as Plan).steps.map(
+        (s) => `${s.id} ${s.op} ${s.target} after ${s.depends_on.join(',')}`,
+      );
+      expect(ops).toEqual([
+        's1 update_queue Queue/eu-residency after ',
+        's2 wait_idle Cluster/prod-eu-west-1 after s1',
+        's3 delete_cluster Cluster/prod-eu-west-1 after s2',
+      ]);
+
+      const edits: [string, (doc: Plan) => void, RegExp][] = [
+        [
+          "the cluster's delete dropped (reported deleted, recorded gone)",
+          (d) => void d.steps.splice(2, 1),
+          /the change of Cluster\/prod-eu-west-1 \(delete\) has no step that deletes it: applied, it would be reported done with nothing sent/,
+        ],
+        [
+          "the queue's repointing dropped",
+          (d) => {
+            d.steps.splice(0, 1);
+            d.steps[0]!.depends_on = [];
+          },
+          /the change of Queue\/eu-residency \(update\) has no step that sends the fields its diff changes/,
+        ],
+        [
+          'the delete no longer waiting for the wait',
+          (d) => void (d.steps[2]!.depends_on = []),
+          /step s3 \(delete_cluster Cluster\/prod-eu-west-1\) does not wait for step s2 \(wait_idle Cluster\/prod-eu-west-1\), which its changes put first \(C9/,
+        ],
+        [
+          'the wait no longer after the repointing',
+          (d) => void (d.steps[1]!.depends_on = []),
+          /step s2 \(wait_idle Cluster\/prod-eu-west-1\) does not wait for step s1 \(update_queue Queue\/eu-residency\), which its changes put first \(C8/,
+        ],
+        [
+          'the delete marked to run while the apply stops',
+          (d) => void (d.steps[2]!.completes_change = true),
+          /step s3 \(delete_cluster Cluster\/prod-eu-west-1\) is marked completes_change, which only a registered cluster's disable \(C6\) and an activation are/,
+        ],
+      ];
+      for (const [what, edit, refusal] of edits) {
+        writeFileSync(saved, original);
+        resealed(saved, edit);
+        const show = await run('show', saved);
+        expect([show.code, show.stdout], what).toEqual([1, '']);
+        expect(show.stderr, what).toMatch(refusal);
+        expect(show.stderr, what).toContain('edited after poolsync made it');
+        const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+        expect(apply.code, what).toBe(1);
+        expect(apply.stderr, what).toMatch(refusal);
+        expect((await queueOf(root, 'eu-residency')).clusters, what).toEqual(['prod-eu-west-1']);
+      }
+      // A transitive order is the same order: the delete after the wait through another step.
+      writeFileSync(saved, original);
+      resealed(saved, (d) => void (d.steps[2]!.depends_on = ['s2', 's1']));
+      expect((await run('show', saved)).code).toBe(0);
+
+      writeFileSync(saved, original);
+      const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+      expect(apply.code, apply.stderr).toBe(0);
+      expect((await queueOf(root, 'eu-residency')).clusters).toEqual(['prod-us-east-1']);
+    });
+
+    it("a new pool's registration no longer after the pool, or a disable's completes_change (C6) removed or moved, is refused by show and apply", async () => {
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-create-order-');
+      cpSync(join(repo, 'drafts/gpu-pool.yaml'), join(repo, 'pools/gpu-oci.yaml'));
+      for (const name of ['gpu-1', 'gpu-2'])
+        writeFileSync(
+          join(repo, `clusters/${name}.yaml`),
+          `apiVersion: poolsync/v1\nkind: Cluster\nmetadata:\n  name: ${name}\nspec:\n  pool: gpu-oci\n  enabled: false\n`,
+        );
+      const saved = join(root, 'p.json');
+      const planned = await run('plan', repo, '--control-plane', cp, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      const original = readFileSync(saved, 'utf8');
+      const lines = (d: Plan) =>
+        d.steps.map(
+          (s) =>
+            `${s.id} ${s.op} ${s.target} after ${s.depends_on.join(',')}${s.completes_change ? ' completes' : ''}`,
+        );
+      expect(lines(JSON.parse(original) as Plan)).toEqual([
+        's1 create_pool ClusterPool/gpu-oci after ',
+        's2 register_cluster Cluster/gpu-1 after s1',
+        's3 update_cluster Cluster/gpu-1 after s2 completes',
+        's4 register_cluster Cluster/gpu-2 after s1',
+        's5 update_cluster Cluster/gpu-2 after s4 completes',
+      ]);
+      const edits: [string, (doc: Plan) => void, RegExp][] = [
+        [
+          'the registration before its pool',
+          (d) => void (d.steps[1]!.depends_on = []),
+          /step s2 \(register_cluster Cluster\/gpu-1\) does not wait for step s1 \(create_pool ClusterPool\/gpu-oci\), which its changes put first \(C1/,
+        ],
+        [
+          "a disable's mark removed (a stopping apply leaves the cluster enabled)",
+          (d) => void delete d.steps[4]!.completes_change,
+          /step s5 \(update_cluster Cluster\/gpu-2\) is not marked completes_change: a stopping apply would leave the cluster it registers enabled, taking work \(C6\)/,
+        ],
+        [
+          "a disable's mark moved to its registration",
+          (d) => {
+            d.steps[1]!.completes_change = true;
+            delete d.steps[2]!.completes_change;
+          },
+          /step s2 \(register_cluster Cluster\/gpu-1\) is marked completes_change, which only a registered cluster's disable \(C6\) and an activation are/,
+        ],
+      ];
+      for (const [what, edit, refusal] of edits) {
+        writeFileSync(saved, original);
+        resealed(saved, edit);
+        const show = await run('show', saved);
+        expect([show.code, show.stdout], what).toEqual([1, '']);
+        expect(show.stderr, what).toMatch(refusal);
+        const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+        expect(apply.code, what).toBe(1);
+        expect(apply.stderr, what).toMatch(refusal);
+      }
+      // A plan without any mark reads as one saved before steps were marked (28 Nov 2026).
+      writeFileSync(saved, original);
+      resealed(saved, (d) => d.steps.forEach((s) => delete s.completes_change));
+      expect((await run('show', saved)).code).toBe(0);
+
+      writeFileSync(saved, original);
+      const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+      expect(apply.code, apply.stderr).toBe(0);
+    });
+
     it("a queue's wait_drained edited to wait on another queue is refused by show and apply; nothing is sent", async () => {
       const config =
         'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
