@@ -21,11 +21,11 @@ import { servedControlPlane, type ServeOptions } from '../support/served-control
 const CAPABILITIES = 'drain,queue_delete,cluster_move,pool_update,queue_move,soft_delete';
 const env = { NO_COLOR: '1' };
 
-async function served(port: number, mounts: ServeOptions['mounts'] = []) {
+async function served(mounts: ServeOptions['mounts'] = []) {
   const caps = parseCapabilities(CAPABILITIES);
   if (!caps.ok) throw new Error(caps.error);
   const plane = await servedControlPlane(
-    { port, simulate: true, mounts },
+    { port: 0, simulate: true, mounts },
     { capabilities: caps.capabilities },
   );
   const root = await tempDir();
@@ -63,8 +63,8 @@ const QM_IN = (pool: string): RepoSpec => ({
 });
 
 /** qm applied in dev with work in flight, and a saved plan moving it to dev2. */
-async function busyMove(port: number) {
-  const cp = await served(port);
+async function busyMove() {
+  const cp = await served();
   await writeRepo(cp.repo, QM_IN('dev'));
   expect((await runInProcess(['apply', cp.repo, '--auto-approve', ...cp.on], env)).code).toBe(0);
   await cp.embedded.setQueueActivity('qm', { runs_in_flight: 2, actions_in_flight: 5 });
@@ -78,7 +78,7 @@ async function busyMove(port: number) {
 
 describe('another client re-activates a queue while its move waits for it to drain', () => {
   it('the wait fails CONFLICT (C9), not WAIT_TIMEOUT, and the report says the queue is active again in its pool', async () => {
-    const cp = await busyMove(47750);
+    const cp = await busyMove();
     const r = await runActingWhen('still waiting: queue qm is draining', cp.activate, [
       'apply',
       cp.saved,
@@ -99,7 +99,7 @@ describe('another client re-activates a queue while its move waits for it to dra
   });
 
   it('the saved plan, stale while qm was draining, applies again once qm is as the plan found it: a plan made now is the same file, byte for byte', async () => {
-    const cp = await busyMove(47751);
+    const cp = await busyMove();
     const r = await runActingWhen('still waiting: queue qm is draining', cp.activate, [
       'apply',
       cp.saved,
@@ -123,7 +123,7 @@ describe('a same-named queue another client creates during the apply', () => {
    * The plan creates qn; once the apply sends its create, another client creates qn first (with
    * the plan's exact spec, `drain` afterwards when `drain`), so the create meets ALREADY_EXISTS.
    */
-  async function raced(port: number, drain: boolean) {
+  async function raced(drain: boolean) {
     let create: Extract<Step, { op: 'create_queue' }>['args'] | null = null;
     let raced = false;
     const mount = {
@@ -136,7 +136,7 @@ describe('a same-named queue another client creates during the apply', () => {
         return false;
       },
     };
-    const cp = await served(port, [mount]);
+    const cp = await served([mount]);
     const spec: RepoSpec = { pools: ['dev'], clusters: { 'dev-1': 'dev' } };
     await writeRepo(cp.repo, spec);
     expect((await runInProcess(['apply', cp.repo, '--auto-approve', ...cp.on], env)).code).toBe(0);
@@ -153,7 +153,7 @@ describe('a same-named queue another client creates during the apply', () => {
   }
 
   it('drained by that client: not what this create makes, refused CONFLICT naming the state, never counted nor recorded as poolsync’s', async () => {
-    const { r, cp, next } = await raced(47752, true);
+    const { r, cp, next } = await raced(true);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /Queue\/qn: Creation failed after \S+ \[s1\]: CONFLICT: Queue\/qn already exists, made by another client, with a different state \(drained; a queue this create makes is active\): nothing was changed and poolsync does not record it as its own/,
@@ -169,7 +169,7 @@ describe('a same-named queue another client creates during the apply', () => {
   });
 
   it('active with the plan’s exact spec: what a retry of this create whose answer was lost finds, so it is done (already exists)', async () => {
-    const { r, cp } = await raced(47753, false);
+    const { r, cp } = await raced(false);
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.stdout).toMatch(/Queue\/qn: Creation complete after \S+ \(already exists\) \[s1\]/);
     expect(await cp.queue('qn')).toMatchObject({ state: 'active' });
