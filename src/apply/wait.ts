@@ -4,7 +4,7 @@
  * and no action is in flight, bounded by a timeout.
  */
 import { partOf, type ControlPlane } from '../controlplane/types.js';
-import { isControlPlaneError } from '../controlplane/errors.js';
+import { ControlPlaneError, isControlPlaneError } from '../controlplane/errors.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 
@@ -124,8 +124,12 @@ export function waitDrained(cp: ControlPlane, queues: string[], opts: WaitIdleOp
     probe: async (cp, queue) => {
       const { state } = await partOf(cp, 'queues').getQueue(queue);
       if (state !== undefined) return state;
-      throw new WaitTimeoutError(
-        `queue ${queue} reports no drain state: the control plane does not support drain (capability off, C9); run \`poolsync plan\` again`,
+      // Not a timeout: no amount of waiting makes a control plane without drain report it.
+      throw new ControlPlaneError(
+        'FAILED_PRECONDITION',
+        `Queue/${queue} reports no drain state, so the wait cannot tell when it is drained: this control plane does not support drain (capability off, C9); nothing was deleted or moved. Run \`poolsync plan\` again: it plans for the capabilities the control plane reports`,
+        `Queue/${queue}`,
+        'C9',
       );
     },
     gone: 'drained',

@@ -8,6 +8,7 @@ import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.j
 import { recording, type CallRecord, type RecordingControlPlane } from './helpers/recording.js';
 import { CONTRACT, makePlan, pool, queueSpec, type StepSpec } from './helpers/plans.js';
 import type { Plan } from '../../src/model/plan.js';
+import type { QueueCalls } from '../../src/controlplane/types.js';
 import { BASELINE_CAPABILITIES, type Capabilities } from '../../src/model/common.js';
 
 const FAST_POLL = { initial: 10, max: 40 };
@@ -758,6 +759,47 @@ describe('executePlan: a change made in part', () => {
     ]);
     // Still live: the inventory keeps it, and the next plan deletes it.
     expect(deletedBy(plan, result)).toEqual(new Set());
+  });
+
+  it('a wait_drained on a control plane that reports no drain state fails FAILED_PRECONDITION (C9) at once, not WAIT_TIMEOUT; nothing is deleted', async () => {
+    const mem = await embedded({ ...BASELINE_CAPABILITIES, drain: true, queue_delete: true });
+    await mem.createPool('prod', CONTRACT('prod-bucket'));
+    await mem.createQueue({ name: 'q', ...queueSpec('prod', []) });
+    // A control plane whose queue reads carry no drain state (drain unsupported behind it).
+    const getQueue: QueueCalls['getQueue'] = async (name) => {
+      const { state: _, ...queue } = await mem.getQueue(name);
+      return queue;
+    };
+    const part = (override: string, by: unknown) =>
+      new Proxy(mem, {
+        get: (target, prop) => {
+          const value = prop === override ? by : (Reflect.get(target, prop, target) as unknown);
+          return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        },
+      });
+    const cp = part('queues', part('getQueue', getQueue));
+    const plan = makePlan(
+      [
+        { id: 's1', op: 'drain_queue', args: { name: 'q' } },
+        {
+          id: 's2',
+          op: 'wait_drained',
+          args: { queues: ['q'] },
+          target: 'Queue/q',
+          depends_on: ['s1'],
+        },
+        { id: 's3', op: 'delete_queue', args: { name: 'q' }, depends_on: ['s2'] },
+      ],
+      { 'Queue/q': 'delete' },
+    );
+    // The timeout is far off: only a failure of its own ends the wait within the test.
+    const result = await executePlan(plan, cp, { pollIntervalMs: FAST_POLL });
+    expect(result.steps.map((st) => st.status)).toEqual(['done', 'failed', 'not_run']);
+    expect(result.steps[1]!.error).toMatchObject({ code: 'FAILED_PRECONDITION', rule: 'C9' });
+    expect(result.steps[1]!.error!.message).toMatch(
+      /^Queue\/q reports no drain state.*does not support drain.*nothing was deleted or moved\. Run `poolsync plan` again/,
+    );
+    expect(names(await mem.listQueues())).toContain('q');
   });
 
   it("a registration whose disable is not marked (an earlier build's plan) and failed: partial of its create", async () => {
