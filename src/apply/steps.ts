@@ -6,12 +6,16 @@
 import { partOf, type ControlPlane } from '../controlplane/types.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import {
+  at,
+  type ClusterDataPlane,
+  DATA_PLANE_FIELDS,
   QUEUE_CAP_FIELDS,
   QUEUE_SPEC_FIELDS,
   type QueueSpec,
   pick,
   sameContract,
 } from '../model/common.js';
+import { reportedDataPlane } from '../model/capabilities.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import { sameJson } from '../util/same-json.js';
 import type { Plan, Step } from '../model/plan.js';
@@ -102,64 +106,107 @@ const CALLS: { [K in CallStep['op']]: Call<K> } = {
 
 function createPool(cp: ControlPlane, step: StepOf<'create_pool'>): Promise<StepOutcome> {
   const { name, contract } = step.args;
-  return partOf(cp, 'pools', step.target)
-    .createPool(name, contract)
-    .then(toDone, (err: unknown) => existingPool(cp, step, err));
-}
-
-async function existingPool(cp: ControlPlane, step: StepOf<'create_pool'>, err: unknown) {
-  const { name, contract } = step.args;
-  // P3: a crash (or a lost response) after the create landed. Same contract → done.
-  if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-  const live = await partOf(cp, 'pools', step.target).getPool(name);
-  if (sameContract(live.contract, contract)) return { note: 'already exists' };
-  throw new StepConflictError(
-    `${step.target} already exists with a different contract (P4 forbids changing it); run \`poolsync plan\` again`,
+  const part = partOf(cp, 'pools', step.target);
+  return part.createPool(name, contract).then(toDone, (err: unknown) =>
+    existing(step, err, {
+      read: () => part.getPool(name),
+      deleted: part.listDeletedPools?.bind(part),
+      note: 'already exists',
+      // P3: what the create sends is its contract.
+      differs: (live) => (sameContract(live.contract, contract) ? [] : ['contract']),
+    }),
   );
 }
 
 function registerCluster(cp: ControlPlane, step: StepOf<'register_cluster'>) {
-  return partOf(cp, 'clusters', step.target)
-    .registerCluster(step.args)
-    .then(toDone, (err: unknown) => existingCluster(cp, step, err));
-}
-
-async function existingCluster(cp: ControlPlane, step: StepOf<'register_cluster'>, err: unknown) {
-  const { name, pool } = step.args;
-  // C7: ALREADY_EXISTS means the same pool (another pool is FAILED_PRECONDITION).
-  if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-  const live = await partOf(cp, 'clusters', step.target).getCluster(name);
-  if (live.pool === pool) return { note: 'already registered' };
-  throw new StepConflictError(
-    `${step.target} is already registered in pool "${live.pool}", not "${pool}" (C7); run \`poolsync plan\` again`,
+  const { name, pool, data_plane } = step.args;
+  const part = partOf(cp, 'clusters', step.target);
+  return part.registerCluster(step.args).then(toDone, (err: unknown) =>
+    existing(step, err, {
+      read: () => part.getCluster(name),
+      deleted: part.listDeletedClusters?.bind(part),
+      note: 'already registered',
+      differs: async (live) => {
+        const differing = live.pool === pool ? [] : [`pool ("${live.pool}", not "${pool}", C7)`];
+        // C6: a registration makes the cluster enabled (a declared disable is a later step).
+        if (!live.enabled)
+          differing.push('enabled (false; a cluster this registration makes is enabled, C6)');
+        return [...differing, ...(await dataPlaneDiff(cp, step.target, live, data_plane))];
+      },
+    }),
   );
 }
 
-function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<StepOutcome> {
-  return partOf(cp, 'queues', step.target)
-    .createQueue(step.args)
-    .then(toDone, (err: unknown) => existingQueue(cp, step, err));
+/** C4/C5: the declared data-plane fields the live cluster reports otherwise (none reported: none). */
+async function dataPlaneDiff(
+  cp: ControlPlane,
+  target: string,
+  live: LiveCluster,
+  declared: ClusterDataPlane | null | undefined,
+): Promise<string[]> {
+  if (!declared || live.health === 'unknown' || live.data_plane_reported === false) return [];
+  const pool = await partOf(cp, 'pools', target).getPool(live.pool);
+  if (pool.contract_known === false) return [];
+  const reported = reportedDataPlane(pool.contract, live);
+  return DATA_PLANE_FIELDS.filter(
+    (f) => at(declared, f) !== undefined && at(declared, f) !== at(reported, f),
+  ).map((f) => `data_plane.${f} (reported ${JSON.stringify(at(reported, f) ?? '')})`);
 }
 
-async function existingQueue(cp: ControlPlane, step: StepOf<'create_queue'>, err: unknown) {
-  // Q2 also answers ALREADY_EXISTS for a cluster's name; then there is no such queue.
-  if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
-  // Split here, not for every create (a copy of each queue's spec, issue 63).
-  const { name, ...spec } = step.args;
-  const live = await partOf(cp, 'queues', step.target)
-    .getQueue(name)
-    .catch((getErr: unknown) => {
-      throw isControlPlaneError(getErr, 'NOT_FOUND') ? err : getErr;
+function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<StepOutcome> {
+  const part = partOf(cp, 'queues', step.target);
+  return part.createQueue(step.args).then(toDone, (err: unknown) => {
+    // Split here, not for every create (a copy of each queue's spec, issue 63).
+    const { name, ...spec } = step.args;
+    return existing(step, err, {
+      read: () => part.getQueue(name),
+      deleted: part.listDeletedQueues?.bind(part),
+      note: 'already exists',
+      differs: (live) => {
+        const differing = [
+          ...queueSpecDiff(live, spec),
+          ...QUEUE_CAP_FIELDS.filter((f) => !sameJson(live[f] ?? null, spec[f] ?? null)),
+        ];
+        if (live.state !== undefined && live.state !== 'active')
+          differing.push(`state (${live.state}; a queue this create makes is active)`);
+        return differing;
+      },
     });
-  // Only what this create would have made is its own (a retry whose first answer was lost):
-  // the same spec and caps, active. Anything else another client made, and is not taken over.
-  const differing = [
-    ...queueSpecDiff(live, spec),
-    ...QUEUE_CAP_FIELDS.filter((f) => !sameJson(live[f] ?? null, spec[f] ?? null)),
-  ];
-  if (live.state !== undefined && live.state !== 'active')
-    differing.push(`state (${live.state}; a queue this create makes is active)`);
-  if (differing.length === 0) return { note: 'already exists' };
+  });
+}
+
+interface Existing<T> {
+  read: () => Promise<T>;
+  /** soft_delete: the deleted objects of the kind, whose names stay reserved. */
+  deleted: (() => Promise<{ name: string }[]>) | undefined;
+  /** The step's note when the live object is what the create would have made. */
+  note: string;
+  differs: (live: T) => string[] | Promise<string[]>;
+}
+
+/**
+ * A create that met ALREADY_EXISTS (P3, C7, Q2). Only what it would have made is its own (a retry
+ * whose first answer was lost): every field it sends, and state. Anything else another client
+ * made: CONFLICT naming the difference, and not recorded as poolsync's (inventory.ts notOursBy).
+ * No live object (a name another kind holds, as a cluster's for a queue, Q2): the create's error.
+ */
+async function existing<T>(
+  step: StepOf<'create_pool' | 'register_cluster' | 'create_queue'>,
+  err: unknown,
+  how: Existing<T>,
+): Promise<StepOutcome> {
+  if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
+  const live = await how.read().catch(async (readErr: unknown) => {
+    if (!isControlPlaneError(readErr, 'NOT_FOUND')) throw readErr;
+    const deleted = await how.deleted?.();
+    if (!deleted?.some((d) => d.name === step.args.name)) throw err;
+    return null;
+  });
+  const differing =
+    live === null
+      ? ['state (deleted, its name kept by soft_delete; this create makes a live one)']
+      : await how.differs(live);
+  if (differing.length === 0) return { note: how.note };
   throw new StepConflictError(
     `${step.target} already exists, made by another client, with a different ${differing.join(', ')}: nothing was changed and poolsync does not record it as its own; run \`poolsync plan\` again`,
   );
