@@ -566,7 +566,7 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     const misshown = misshownDiff(change, undeleted.has(change.address));
     if (misshown !== null) return `the change of ${step.target} ${misshown}`;
   }
-  return unrealisedChange(changes, realised) ?? unorderedStep(plan, byAddress);
+  return unrealisedChange(changes, realised, plan.steps) ?? unorderedStep(plan, byAddress);
 }
 
 /** What a step does to its change, as the bits unrealisedChange asks of each change. */
@@ -608,23 +608,71 @@ const UNREALISED: Record<number, string> = {
 /**
  * A change no step realises, in words, or null: applied, it would be reported done and recorded
  * in the inventory as the plan leaves it, with nothing sent. A change the control plane makes
- * itself (`caused_by`: C2, C8) has no step of its own.
+ * itself has no step of its own: its `caused_by` must name a step that makes it (causeMakes).
  */
-function unrealisedChange(changes: readonly Change[], realised: Uint8Array) {
+function unrealisedChange(
+  changes: readonly Change[],
+  realised: Uint8Array,
+  steps: readonly Step[],
+) {
+  // Built at the first change a cause is to make: a plan of pool and queue creates has none.
+  let opsOn: Map<string, StepKind[]> | null = null;
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i]!;
     const { action, diff } = change;
-    if (change.caused_by || !isActionable(action)) continue;
+    if (!isActionable(action)) continue;
     let needs = action === 'delete' ? REMOVED : action === 'create' ? MADE : 0;
     if (action === 'replace') needs = REMOVED | MADE;
     if (action === 'update')
       for (const d of diff ?? []) needs |= d.path === 'state' ? STATED : SENT;
     const missing = needs & ~realised[i]!;
     if (missing === 0) continue;
+    const by = change.caused_by;
+    if (by) {
+      opsOn ??= stepOpsByTarget(steps);
+      if ((missing & ~causeMakes(change, by, opsOn.get(by))) === 0) continue;
+      return `the change of ${change.address} (${action}) is made by ${by}, its caused_by, but no step of the plan on ${by} makes it: applied, it would be reported done with nothing sent`;
+    }
     const what = UNREALISED[missing & -missing]!;
     return `the change of ${change.address} (${action}) has no step that ${what}: applied, it would be reported done with nothing sent`;
   }
   return null;
+}
+
+function stepOpsByTarget(steps: readonly Step[]): Map<string, StepKind[]> {
+  const out = new Map<string, StepKind[]>();
+  for (const s of steps) {
+    const ops = out.get(s.target);
+    if (ops) ops.push(s.op);
+    else out.set(s.target, [s.op]);
+  }
+  return out;
+}
+
+/**
+ * What the steps on a change's cause make of it (REALISES bits), as the planner has the control
+ * plane do: a registration (or undelete) creates its co-named queue (C2) and `default` (C3); a
+ * cluster's delete takes its co-named queue along (queue_delete), a re-registration makes it
+ * again; a cluster deleted or moved leaves selectors (C8), and its co-named queue follows it
+ * (U25); a flyteadmin delete takes the narrower rows of its kind along.
+ */
+function causeMakes(change: Change, by: string, ops: readonly StepKind[] | undefined): number {
+  if (ops === undefined) return 0;
+  const has = (...of: StepKind[]) => of.some((op) => ops.includes(op));
+  const kind = by.slice(0, by.indexOf('/'));
+  if (change.kind === 'Queue' && kind === 'Cluster') {
+    const coNamed = by === address('Cluster', change.name);
+    const registers = has('register_cluster', 'undelete_cluster');
+    let made = 0;
+    if (registers && (coNamed || change.name === DEFAULT_QUEUE)) made |= MADE;
+    if (coNamed && has('delete_cluster')) made |= REMOVED;
+    if (has('delete_cluster', 'move_cluster')) made |= SENT;
+    if (coNamed && (registers || has('update_cluster', 'move_cluster'))) made |= SENT | STATED;
+    return made;
+  }
+  const deletes =
+    kind === 'PoolAssignment' ? 'delete_assignment' : 'delete_execution_cluster_label';
+  return kind === change.kind && has(deletes) ? REMOVED : 0;
 }
 
 /**
