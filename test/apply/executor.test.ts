@@ -388,7 +388,7 @@ describe('executePlan: failures', () => {
     ]);
     expect(result.steps[3]!.error!.code).toBe('CONFLICT');
     expect(result.steps[3]!.error!.message).toMatch(
-      /ClusterPool\/a already exists with a different contract/,
+      /ClusterPool\/a already exists, made by another client, with a different contract: nothing was changed/,
     );
   });
 
