@@ -24,7 +24,6 @@ const BASE: RepoSpec = { pools: ['dev'], clusters: { 'dev-1': 'dev' } };
  * to `path` arrives (before the server handles it: the create meets ALREADY_EXISTS).
  */
 async function raced(
-  port: number,
   path: string,
   next: (repo: string) => Promise<unknown>,
   act: (cp: EmbeddedControlPlane) => Promise<unknown>,
@@ -41,7 +40,7 @@ async function raced(
     },
   };
   const plane = await servedControlPlane(
-    { port, simulate: true, mounts: [mount] },
+    { port: 0, simulate: true, mounts: [mount] },
     { capabilities },
   );
   const root = await tempDir();
@@ -62,7 +61,7 @@ const withCluster = (name: string) => (repo: string) =>
 
 describe('a cluster another client registers while the apply registers it', () => {
   it('registered disabled: CONFLICT naming enabled (C6), not counted nor recorded', async () => {
-    const { r, list, plane } = await raced(47400, '/v1/clusters', withCluster('c2'), async (cp) => {
+    const { r, list, plane } = await raced('/v1/clusters', withCluster('c2'), async (cp) => {
       await cp.registerCluster({ name: 'c2', pool: 'dev' });
       await cp.updateCluster('c2', { enabled: false });
     });
@@ -84,7 +83,7 @@ describe('a cluster another client registers while the apply registers it', () =
           '  data_plane:\n    object_store_uri: s3://bucket-dev/data\n',
       );
     };
-    const { r, list } = await raced(47401, '/v1/clusters', declared, async (cp) => {
+    const { r, list } = await raced('/v1/clusters', declared, async (cp) => {
       await cp.registerCluster({ name: 'c3', pool: 'dev' });
       await cp.reportClusterStatus('c3', {
         object_store_uri: 's3://elsewhere/data',
@@ -99,7 +98,7 @@ describe('a cluster another client registers while the apply registers it', () =
   });
 
   it('registered as this create makes it (a retry whose answer was lost finds this): done, already registered, recorded', async () => {
-    const { r, list } = await raced(47402, '/v1/clusters', withCluster('c4'), (cp) =>
+    const { r, list } = await raced('/v1/clusters', withCluster('c4'), (cp) =>
       cp.registerCluster({ name: 'c4', pool: 'dev' }),
     );
     expect([r.code, r.stderr]).toEqual([0, '']);
@@ -111,7 +110,7 @@ describe('a cluster another client registers while the apply registers it', () =
 describe('a pool another client creates while the apply creates it', () => {
   it('with another contract: CONFLICT naming the contract, not counted nor recorded', async () => {
     const next = (repo: string) => writeRepo(repo, { ...BASE, pools: ['dev', 'p2'] });
-    const { r, list } = await raced(47403, '/v1/pools', next, (cp) =>
+    const { r, list } = await raced('/v1/pools', next, (cp) =>
       cp.createPool('p2', {
         object_store_ref: { uri: 's3://someone-else/data' },
         secret_store: { type: 'AWS_SECRETS_MANAGER', locator: 'us-east-1' },
@@ -128,7 +127,6 @@ describe('a pool another client creates while the apply creates it', () => {
   it('made and soft-deleted (its name kept): CONFLICT naming the state, not recorded', async () => {
     const next = (repo: string) => writeRepo(repo, { ...BASE, pools: ['dev', 'p3'] });
     const { r, list } = await raced(
-      47404,
       '/v1/pools',
       next,
       async (cp) => {
