@@ -453,7 +453,7 @@ async function planOf(
     const unplanned = unplannedStep(plan, checked.live, backendInfo(cp).manualStep);
     if (unplanned !== null)
       throw new UserError(
-        `${path} is refused: ${unplanned}: the file was edited after poolsync made it (a plan runs only what its changes show, and an unkeyed seal can be made again). Nothing was applied; run \`poolsync plan --out ${path}\` again`,
+        `${path} is refused: ${unplanned}: the file was edited after poolsync made it (a plan runs only what its changes show, and an unkeyed seal can be made again). Nothing was applied; make the plan again with the flags it was made with (\`poolsync plan … --out ${path}\`, --target too)`,
       );
     return { plan: await guardedByInventory(source, checked.live, inventory), live: checked.live };
   }

@@ -110,8 +110,9 @@ export function targetPlan(
     if (c.caused_by && (addresses.has(c.caused_by) || lostBy.get(c.address)!.some(kept)))
       addresses.add(c.address);
 
+  const seen = routingSeen(plan.changes, steps);
   const changes: Change[] = plan.changes
-    .filter((c) => addresses.has(c.address))
+    .filter((c) => addresses.has(c.address) || seen(c))
     .map((c) => asLeftByCause(c, plan.steps, keptSteps))
     .map((c) => (shown.has(c.address) ? c : selectorAsLeft(c, lostBy.get(c.address)!, stays)));
   const ids = new Map(steps.map((s, i) => [s.id, `s${i + 1}`]));
@@ -136,6 +137,27 @@ export function targetPlan(
     warnings: [partial, ...plan.warnings.filter(keep)],
     errors: [...own, ...budgetErrors({ changes, steps }, bounds)],
     ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
+  };
+}
+
+/**
+ * The unchanged queues routing to a cluster the kept steps delete or move, and the unchanged
+ * clusters of its pool, as the full plan has them (noop): what the C9 check at the delete reads
+ * as the routing the plan saw (apply/steps.ts checkedDeletes), or an untouched `*` queue of the
+ * pool counts as made since the plan.
+ */
+function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Change) => boolean {
+  const leaving = new Set<string>();
+  for (const s of steps)
+    if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.args.name);
+  const pools = new Set<unknown>();
+  for (const c of changes)
+    if (c.kind === 'Cluster' && leaving.has(c.name)) pools.add(c.before?.pool);
+  return (c) => {
+    if (c.action !== 'noop' || !pools.has(c.before?.pool)) return false;
+    if (c.kind === 'Cluster') return true;
+    const clusters = c.kind === 'Queue' ? c.before?.clusters : undefined;
+    return Array.isArray(clusters) && clusters.some((n) => n === '*' || leaving.has(n as string));
   };
 }
 

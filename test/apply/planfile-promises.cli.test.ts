@@ -288,6 +288,89 @@ describe(
       expect((await queueOf(root, 'eu-residency')).clusters).toEqual(['prod-us-east-1']);
     });
 
+    it('a --target plan whose wait watches the `*` queues of a pool the repository empties is applied unedited; a queue its changes need left out is refused', async () => {
+      const config =
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
+      const { root, repo, cp, run } = await appliedExample('poolsync-planfile-target-', config);
+      // Both clusters of `default` leave the repository; the plan targets one.
+      rmSync(join(repo, 'clusters/default/shared.yaml'));
+      const saved = join(root, 'p.json');
+      const target = ['--target', 'Cluster/shared-us-west-2'];
+      const planned = await run('plan', repo, '--control-plane', cp, ...target, '--out', saved);
+      expect(planned.code, planned.stderr).toBe(0);
+      const original = readFileSync(saved, 'utf8');
+      const wait = (d: Plan) =>
+        d.steps.find((s) => s.op === 'wait_idle') as Extract<
+          Plan['steps'][number],
+          { op: 'wait_idle' }
+        >;
+      expect(wait(JSON.parse(original) as Plan).args.queues).toEqual([
+        'default',
+        'shared-batch',
+        'shared-us-west-2',
+      ]);
+
+      resealed(saved, (d) => {
+        wait(d).args.queues = ['default', 'shared-batch'];
+        delete wait(d).args.why!['shared-us-west-2'];
+      });
+      const edited = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+      expect(edited.code).toBe(1);
+      expect(edited.stderr).toMatch(
+        /waits on queues \["default","shared-batch"\], but its changes make it wait on \["shared-us-west-2"\] \(C9\)/,
+      );
+      expect(edited.stderr).toContain('--target');
+
+      writeFileSync(saved, original);
+      const apply = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+      expect(apply.code, apply.stderr).toBe(0);
+      const embedded = await EmbeddedControlPlane.open({
+        path: join(root, 'cp.json'),
+        readOnly: true,
+      });
+      try {
+        expect((await embedded.listClusters()).map((c) => c.name)).toContain('shared-us-east-1');
+        expect((await embedded.listClusters()).map((c) => c.name)).not.toContain(
+          'shared-us-west-2',
+        );
+      } finally {
+        await embedded.close();
+      }
+    });
+
+    it('a --target cluster delete is not refused for a `*` queue of its pool the plan left untouched (C9)', async () => {
+      const config =
+        'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
+      const capabilities = 'drain,queue_delete,soft_delete';
+      const { root, repo, cp, run } = await appliedExample(
+        'poolsync-target-wildcard-',
+        config,
+        capabilities,
+      );
+      rmSync(join(repo, 'clusters/prod/prod-us-west-2.yaml'));
+      const critical = join(repo, 'queues/prod/critical.yaml');
+      writeFileSync(
+        critical,
+        readFileSync(critical, 'utf8').replace(
+          '[prod-us-east-1, prod-us-west-2]',
+          '[prod-us-east-1]',
+        ),
+      );
+      const target = ['--target', 'Cluster/prod-us-west-2'];
+      const apply = await run('apply', repo, '--control-plane', cp, ...target, '--auto-approve');
+      expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+      expect((await queueOf(root, 'batch')).clusters).toEqual(['*']);
+      const embedded = await EmbeddedControlPlane.open({
+        path: join(root, 'cp.json'),
+        readOnly: true,
+      });
+      try {
+        expect((await embedded.listClusters()).map((c) => c.name)).not.toContain('prod-us-west-2');
+      } finally {
+        await embedded.close();
+      }
+    });
+
     it("a change's step dropped, a dependency dropped, a step marked completes_change are refused by show and apply, naming the step; nothing is sent", async () => {
       const config =
         'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
