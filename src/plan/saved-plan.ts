@@ -46,7 +46,7 @@ export function editedPlanPart(plan: Pick<Plan, 'summary' | 'changes' | 'steps'>
  * raise is recorded by `poolsync apply DIR` or the daemon, which read the commit itself).
  */
 export function savedPlanInventory(
-  plan: Pick<Plan, 'inventory' | 'changes'>,
+  plan: Pick<Plan, 'inventory' | 'changes' | 'warnings'>,
   live: LiveState,
 ): { inventory: PlanInventory | undefined } | { refused: string } {
   const given = plan.inventory;
@@ -54,7 +54,7 @@ export function savedPlanInventory(
   const repository = given.repository ?? null;
   const declared = [...ascending(given.declared)];
   const { live: planned, renamedFrom } = withFolderRecords(live, repository, given.renamed_from);
-  const { other } = ownership(planned, repository);
+  const { other, own } = ownership(planned, repository);
   const named = repository === null ? 'no repository' : repository;
   const deletes = plan.changes.filter((c) => c.action === 'delete' || c.action === 'replace');
   for (const [what, addresses] of [
@@ -90,7 +90,34 @@ export function savedPlanInventory(
       refused: `its inventory.${field} is ${JSON.stringify(given[field] ?? null).slice(0, 200)}, but the inventory now gives ${JSON.stringify(derived[field] ?? null).slice(0, 200)}${odd ? ` (${odd})` : ''}`,
     };
   }
+  const partial = plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
+  const undeclared = undeclaredAddress(plan.changes, declared, own ?? [], partial);
+  if (undeclared !== null)
+    return {
+      refused: `its inventory declares ${undeclared}, but its changes show it as no object of the repository and the inventory does not record it as ${named}'s`,
+    };
   return { inventory: derived };
+}
+
+/**
+ * An address the file declares that neither its changes show as declared (an undeclared live
+ * object is listed as `unmanaged`) nor the inventory records as this repository's, or null:
+ * declaring it would record another client's object as this repository's, to be updated and
+ * pruned. A `--target` plan (PARTIAL_PLAN) lists only some changes but declares every address.
+ */
+function undeclaredAddress(
+  changes: Plan['changes'],
+  declared: readonly string[],
+  own: readonly string[],
+  partial: boolean,
+): string | null {
+  const actions = new Map(changes.map((c) => [c.address, c.action]));
+  const recorded = sortedHas(ascending(own));
+  const shown = (a: string) => {
+    const action = actions.get(a);
+    return action === undefined ? partial : action !== 'unmanaged';
+  };
+  return declared.find((a) => !shown(a) && !recorded(a)) ?? null;
 }
 
 /** The file's marks, with every mark the inventory keeps on an address it declares: none is lifted. */

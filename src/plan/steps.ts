@@ -566,14 +566,31 @@ export function unaccountedStep(plan: Pick<Plan, 'changes' | 'steps'>): string |
     const misshown = misshownDiff(change, undeleted.has(change.address));
     if (misshown !== null) return `the change of ${step.target} ${misshown}`;
   }
-  return unrealisedChange(changes, realised, plan.steps) ?? unorderedStep(plan, byAddress);
+  const moved = new Set(plan.steps.filter((s) => s.op === 'move_queue').map((s) => s.target));
+  return (
+    unrealisedChange(changes, realised, plan.steps, undeleted, moved) ??
+    unorderedStep(plan, byAddress)
+  );
+}
+
+/** Whether a change's note, which `show` prints, says its queue is activated again (queues.ts). */
+function saysReactivated(change: Change): boolean {
+  const { note } = change;
+  if (typeof note === 'string') return note.includes('re-activated');
+  return (note ?? []).some(
+    (n) =>
+      n.code === 'QUEUE_REACTIVATED' ||
+      (n.code === 'QUEUE_MOVED_IN_PLACE' && n.params.activates === true),
+  );
 }
 
 /** What a step does to its change, as the bits unrealisedChange asks of each change. */
 const REMOVED = 1;
 const MADE = 2;
 const SENT = 4;
-const STATED = 8;
+const DRAINED = 8;
+const ACTIVATED = 16;
+const WAITED = 32;
 const REALISES: Partial<Record<StepKind, number>> = {
   create_pool: MADE,
   undelete_pool: MADE,
@@ -589,8 +606,9 @@ const REALISES: Partial<Record<StepKind, number>> = {
   move_cluster: SENT,
   update_queue: SENT,
   move_queue: SENT,
-  drain_queue: STATED,
-  activate_queue: STATED,
+  drain_queue: DRAINED,
+  activate_queue: ACTIVATED,
+  wait_drained: WAITED,
   delete_pool: REMOVED,
   delete_cluster: REMOVED,
   delete_queue: REMOVED,
@@ -602,7 +620,9 @@ const UNREALISED: Record<number, string> = {
   [REMOVED]: 'deletes it',
   [MADE]: 'creates it',
   [SENT]: 'sends the fields its diff changes',
-  [STATED]: 'drains or activates it',
+  [DRAINED]: 'drains it',
+  [ACTIVATED]: 'activates it',
+  [WAITED]: 'waits until it is DRAINED',
 };
 
 /**
@@ -614,6 +634,8 @@ function unrealisedChange(
   changes: readonly Change[],
   realised: Uint8Array,
   steps: readonly Step[],
+  undeleted: ReadonlySet<string>,
+  moved: ReadonlySet<string>,
 ) {
   // Built at the first change a cause is to make: a plan of pool and queue creates has none.
   let opsOn: Map<string, StepKind[]> | null = null;
@@ -624,7 +646,15 @@ function unrealisedChange(
     let needs = action === 'delete' ? REMOVED : action === 'create' ? MADE : 0;
     if (action === 'replace') needs = REMOVED | MADE;
     if (action === 'update')
-      for (const d of diff ?? []) needs |= d.path === 'state' ? STATED : SENT;
+      for (const d of diff ?? [])
+        needs |= d.path !== 'state' ? SENT : d.after === 'active' ? ACTIVATED : DRAINED;
+    // An undeleted object comes back with its old spec: the fields its diff changes are sent.
+    if (action === 'create' && undeleted.has(change.address))
+      for (const d of diff ?? []) if (d.path !== 'state') needs |= SENT;
+    // queue_move (Q3): drained and DRAINED before the move (an undeleted one comes back DRAINED).
+    // Active again where its note says so.
+    if (action === 'update' && moved.has(change.address)) needs |= DRAINED | WAITED;
+    if (saysReactivated(change)) needs |= ACTIVATED;
     const missing = needs & ~realised[i]!;
     if (missing === 0) continue;
     const by = change.caused_by;
@@ -667,7 +697,8 @@ function causeMakes(change: Change, by: string, ops: readonly StepKind[] | undef
     if (registers && (coNamed || change.name === DEFAULT_QUEUE)) made |= MADE;
     if (coNamed && has('delete_cluster')) made |= REMOVED;
     if (has('delete_cluster', 'move_cluster')) made |= SENT;
-    if (coNamed && (registers || has('update_cluster', 'move_cluster'))) made |= SENT | STATED;
+    if (coNamed && (registers || has('update_cluster', 'move_cluster')))
+      made |= SENT | DRAINED | ACTIVATED | WAITED;
     return made;
   }
   const deletes =
@@ -728,8 +759,12 @@ function unorderedStep(
       ? null
       : `${what(step)} does not wait for ${what(dep)}, which its changes put first (${why})`;
   const leaving = new Set<string>();
-  for (const s of steps)
+  // Each queue's last call (rule 3 splits one in two), which its activation follows.
+  const lastQueueCall = new Map<string, Step>();
+  for (const s of steps) {
     if (s.op === 'delete_cluster' || s.op === 'move_cluster') leaving.add(s.target);
+    if (QUEUE_CALLS.has(s.op)) lastQueueCall.set(s.target, s);
+  }
   // C8: the first call taking a leaving cluster out of a queue's selector, by cluster.
   const repointed = new Map<string, Step[]>();
   const queueDone = new Set<string>();
@@ -784,6 +819,11 @@ function unorderedStep(
         : null) ??
       (op === 'set_assignment'
         ? unordered(step, get('delete_assignment', target), 'A3: deleted first')
+        : null) ??
+      (op === 'activate_queue'
+        ? (unordered(step, get('undelete_queue', target), 'undeleted first') ??
+          unordered(step, lastQueueCall.get(target), 'it takes work once its spec is sent') ??
+          unordered(step, get('drain_queue', target), 'drained first'))
         : null) ??
       (op === 'delete_pool' ? poolLeftFirst(step, plan.changes, leave, get, unordered) : null) ??
       (step.completes_change === true &&
