@@ -1038,10 +1038,23 @@ function misshownDiff(change: Change, undeleted: boolean): string | null {
   return null;
 }
 
-/** A form's field at a dotted diff path (maps only: a list is a leaf). */
+/**
+ * A form's field at a dotted diff path (maps only: a list is a leaf). A key may hold dots itself
+ * (an accelerator's partition, `nvidia_gpu/nvidia-a100/1g.5gb`): the longest key present is taken.
+ */
 function fieldAt(form: Record<string, unknown> | null, path: string): unknown {
   let at: unknown = form;
-  for (const key of path.split('.')) at = isMap(at) ? at[key] : undefined;
+  for (let rest = path; rest !== '';) {
+    if (!isMap(at)) return undefined;
+    let key = rest;
+    while (!Object.hasOwn(at, key)) {
+      const cut = key.lastIndexOf('.');
+      if (cut < 0) return undefined;
+      key = key.slice(0, cut);
+    }
+    at = at[key];
+    rest = rest.slice(key.length + 1);
+  }
   return at;
 }
 

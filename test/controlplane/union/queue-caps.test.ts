@@ -11,6 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { executePlan } from '../../../src/apply/executor.js';
 import { queueSpecToPb } from '../../../src/controlplane/union/mapping.js';
 import { planRepository } from '../../../src/ops/plan-run.js';
+import { unaccountedStep } from '../../../src/plan/steps.js';
+import type { Plan } from '../../../src/model/plan.js';
 import { noteText } from '../../../src/render/common.js';
 import { errorText } from '../../../src/render/reasons.js';
 import {
@@ -113,6 +115,8 @@ describe('Union queue caps as manifest fields', () => {
     ]);
     expect(again?.steps).toEqual([]);
     expect(again?.changes.filter((c) => c.action !== 'noop')).toEqual([]);
+    // As a plan file reads it (`show`, `apply PLANFILE`): a partition's key holds a dot.
+    expect(unaccountedStep(JSON.parse(JSON.stringify(plan)) as Plan)).toBeNull();
   });
 
   it('changing one declared cap writes only it: undeclared caps and unknown entry fields stay as read', async () => {
