@@ -10,23 +10,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
-import { sealOf } from '../../src/render/plan-file.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { resealed } from '../support/resealed.js';
 
 const EXAMPLE = join(import.meta.dirname, '../../examples/config-repo');
 
 const doc = (kind: string, name: string, spec: string) =>
   `apiVersion: poolsync/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
-
-/** `doc` with `edit` made and its unkeyed seal made again, as anyone can, written to `file`. */
-function resealed(file: string, edit: (doc: Plan) => void): void {
-  const plan = JSON.parse(readFileSync(file, 'utf8')) as Plan;
-  delete plan.seal;
-  edit(plan);
-  plan.seal = sealOf(plan as never, null);
-  writeFileSync(file, `${JSON.stringify(plan, null, 2)}\n`);
-}
 
 describe(
   'a saved plan whose caused_by was edited under a recomputed seal',

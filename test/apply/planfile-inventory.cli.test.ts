@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
-import { sealOf } from '../../src/render/plan-file.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { resealed } from '../support/resealed.js';
 
 const EXAMPLE = join(import.meta.dirname, '../../examples/config-repo');
 const PRUNE = 'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
@@ -34,15 +34,6 @@ async function appliedExample(prefix: string, config = PRUNE) {
     expect(planned.code, planned.stderr).toBe(0);
   };
   return { root, repo, cp, run, saved, plan };
-}
-
-/** `file` with `edit` made and its unkeyed seal made again, as anyone can. */
-function resealed(file: string, edit: (doc: Plan) => void): void {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as Plan;
-  delete doc.seal;
-  edit(doc);
-  doc.seal = sealOf(doc as never, null);
-  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 async function clusterNames(root: string): Promise<string[]> {

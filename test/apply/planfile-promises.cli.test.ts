@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
-import { sealOf } from '../../src/render/plan-file.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { resealed } from '../support/resealed.js';
 
 const EXAMPLE = join(import.meta.dirname, '../../examples/config-repo');
 
@@ -30,15 +30,6 @@ async function appliedExample(prefix: string, config?: string, capabilities?: st
   const applied = await run('apply', repo, '--control-plane', cp, '--auto-approve');
   expect(applied.code, applied.stderr).toBe(0);
   return { root, repo, cp, run };
-}
-
-/** `doc` with `edit` made and its unkeyed seal made again, as anyone can, written to `file`. */
-function resealed(file: string, edit: (doc: Plan) => void): void {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as Plan;
-  delete doc.seal;
-  edit(doc);
-  doc.seal = sealOf(doc as never, null);
-  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 async function queueOf(root: string, name: string) {

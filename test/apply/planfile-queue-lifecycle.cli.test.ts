@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
-import { sealOf } from '../../src/render/plan-file.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { resealed } from '../support/resealed.js';
 
 const EXAMPLE = join(import.meta.dirname, '../../examples/config-repo');
 const CAPABILITIES = 'drain,queue_delete,queue_move,soft_delete';
@@ -40,15 +40,6 @@ async function appliedExample(prefix: string) {
     return readFileSync(saved, 'utf8');
   };
   return { root, repo, cp, run, apply, saved, plan };
-}
-
-/** `file` with `edit` made and its unkeyed seal made again, as anyone can. */
-function resealed(file: string, edit: (doc: Plan) => void): void {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as Plan;
-  delete doc.seal;
-  edit(doc);
-  doc.seal = sealOf(doc as never, null);
-  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
 }
 
 async function withControlPlane<T>(root: string, read: (cp: EmbeddedControlPlane) => Promise<T>) {
