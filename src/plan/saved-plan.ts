@@ -7,7 +7,7 @@
 import type { Guardrails } from '../model/desired.js';
 import { PROTECTION_MARKS, protectionFields } from '../model/inventory.js';
 import type { LiveState } from '../model/live.js';
-import type { Plan, PlanInventory } from '../model/plan.js';
+import type { Plan, PlanInventory, Step } from '../model/plan.js';
 import { ascending, sortedHas, sortedUnion } from '../util/sorted.js';
 import { sameJson } from '../util/same-json.js';
 import { summarizeChanges } from './forms.js';
@@ -25,14 +25,17 @@ export function editedPlanPart(plan: Pick<Plan, 'summary' | 'changes' | 'steps'>
     if (plan.summary[action] !== counted[action])
       return `its summary says ${plan.summary[action]} ${action}, but its changes show ${counted[action]}`;
   const ids = new Set<string>();
-  const calls = new Set<string>();
+  // By op and target, the arguments compared only where those repeat (not a JSON text a step).
+  const calls = new Map<string, Step['args'][]>();
   for (const s of plan.steps) {
     if (ids.has(s.id)) return `step id ${s.id} is given to two steps`;
-    const call = JSON.stringify([s.op, s.target, s.args]);
-    if (calls.has(call))
+    const key = `${s.op}\u0000${s.target}`;
+    const earlier = calls.get(key);
+    if (earlier?.some((args) => sameJson(args, s.args)))
       return `step ${s.id} (${s.op} ${s.target}) makes the same call as an earlier step`;
     ids.add(s.id);
-    calls.add(call);
+    if (earlier) earlier.push(s.args);
+    else calls.set(key, [s.args]);
   }
   return null;
 }
