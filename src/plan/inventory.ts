@@ -406,12 +406,12 @@ export function nextClusterWaits(
   return sameJson(out, current) ? null : out;
 }
 
+const NONE: ReadonlySet<string> = new Set();
+
 /**
  * The inventory once a plan's steps ran: what it held, plus what the repository declares,
  * less what the plan forgets and what the apply deleted. Null when nothing changes (no write).
  */
-const NONE: ReadonlySet<string> = new Set();
-
 export function nextInventory(
   current: readonly string[] | null,
   inventory: PlanInventory,
