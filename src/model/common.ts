@@ -266,8 +266,27 @@ export const DATA_PLANE_FIELDS = Object.keys(DATA_PLANE_CONTRACT) as DataPlaneFi
 
 /** The value at a dotted `path` of `o`, undefined where a step is absent or null. */
 export function at(o: unknown, path: string): unknown {
-  for (const k of path.split('.')) o = isMap(o) ? o[k] : undefined;
-  return o ?? undefined;
+  return fieldAt(o, path) ?? undefined;
+}
+
+/**
+ * The value at a dotted `path` of `o` as it is (a null kept: a saved plan's step may send one).
+ * A key may hold dots itself (an accelerator's partition, `nvidia_gpu/nvidia-a100/1g.5gb`): at
+ * each level the longest key present is taken.
+ */
+export function fieldAt(o: unknown, path: string): unknown {
+  for (let rest = path; rest !== '';) {
+    if (!isMap(o)) return undefined;
+    let key = rest;
+    while (!Object.hasOwn(o, key)) {
+      const cut = key.lastIndexOf('.');
+      if (cut < 0) return undefined;
+      key = key.slice(0, cut);
+    }
+    o = o[key];
+    rest = rest.slice(key.length + 1);
+  }
+  return o;
 }
 
 /** A declared (or reported) data-plane value that differs from the pool contract (C4, C5). */

@@ -13,6 +13,7 @@ import {
   address,
   type QueueSpec,
   dataPlaneMismatches,
+  fieldAt,
   type PoolContract,
 } from '../model/common.js';
 import {
@@ -1036,26 +1037,6 @@ function misshownDiff(change: Change, undeleted: boolean): string | null {
     if (!change.diff.some((listed) => listed.path === d.path))
       return `does not show ${d.path} (${shown(d.before)} → ${shown(d.after)}), which its forms change`;
   return null;
-}
-
-/**
- * A form's field at a dotted diff path (maps only: a list is a leaf). A key may hold dots itself
- * (an accelerator's partition, `nvidia_gpu/nvidia-a100/1g.5gb`): the longest key present is taken.
- */
-function fieldAt(form: Record<string, unknown> | null, path: string): unknown {
-  let at: unknown = form;
-  for (let rest = path; rest !== '';) {
-    if (!isMap(at)) return undefined;
-    let key = rest;
-    while (!Object.hasOwn(at, key)) {
-      const cut = key.lastIndexOf('.');
-      if (cut < 0) return undefined;
-      key = key.slice(0, cut);
-    }
-    at = at[key];
-    rest = rest.slice(key.length + 1);
-  }
-  return at;
 }
 
 const QUEUE_CALLS: ReadonlySet<StepKind> = new Set(['create_queue', 'update_queue', 'move_queue']);
