@@ -8,7 +8,7 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
 import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
-import { summarizeChanges, diffForms } from './forms.js';
+import { summarizeChanges, diffForms, makeChange } from './forms.js';
 import { closestNames, kindTypoHint } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
@@ -111,10 +111,11 @@ export function targetPlan(
       addresses.add(c.address);
 
   const seen = routingSeen(plan.changes, steps);
-  const changes: Change[] = plan.changes
-    .filter((c) => addresses.has(c.address) || seen(c))
-    .map((c) => asLeftByCause(c, plan.steps, keptSteps))
-    .map((c) => (shown.has(c.address) ? c : selectorAsLeft(c, lostBy.get(c.address)!, stays)));
+  const changes: Change[] = plan.changes.flatMap((c) => {
+    if (!addresses.has(c.address)) return seen(c) ? [asRead(c)] : [];
+    const left = asLeftByCause(c, plan.steps, keptSteps);
+    return [shown.has(c.address) ? left : selectorAsLeft(left, lostBy.get(c.address)!, stays)];
+  });
   const ids = new Map(steps.map((s, i) => [s.id, `s${i + 1}`]));
   const renumbered = steps.map((s) => ({
     ...s,
@@ -141,10 +142,9 @@ export function targetPlan(
 }
 
 /**
- * The unchanged queues routing to a cluster the kept steps delete or move, and the unchanged
- * clusters of its pool, as the full plan has them (noop): what the C9 check at the delete reads
- * as the routing the plan saw (apply/steps.ts checkedDeletes), or an untouched `*` queue of the
- * pool counts as made since the plan.
+ * The queues routing to a cluster the kept steps delete or move, and the clusters of its pool,
+ * whatever their own change: what the C9 check at the delete reads as the routing the plan saw
+ * (apply/steps.ts checkedDeletes), or a `*` queue of the pool counts as made since the plan.
  */
 function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Change) => boolean {
   const leaving = new Set<string>();
@@ -154,11 +154,16 @@ function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Ch
   for (const c of changes)
     if (c.kind === 'Cluster' && leaving.has(c.name)) pools.add(c.before?.pool);
   return (c) => {
-    if (c.action !== 'noop' || !pools.has(c.before?.pool)) return false;
+    if (c.before === null || !pools.has(c.before.pool)) return false;
     if (c.kind === 'Cluster') return true;
-    const clusters = c.kind === 'Queue' ? c.before?.clusters : undefined;
+    const clusters = c.kind === 'Queue' ? c.before.clusters : undefined;
     return Array.isArray(clusters) && clusters.some((n) => n === '*' || leaving.has(n as string));
   };
+}
+
+/** An object whose change the partial plan leaves out, as the plan read it: nothing is sent. */
+function asRead(c: Change): Change {
+  return makeChange(c.kind, c.name, 'noop', c.before, c.before, []);
 }
 
 /**

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkedDeletes, freshSharedRead } from '../../src/apply/steps.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
+import { targetPlan } from '../../src/plan/target.js';
 import type { Step } from '../../src/model/plan.js';
 import { runCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
@@ -138,6 +139,33 @@ describe('cluster deletes at the moment they act (C9)', () => {
     depth: 10000,
     priority: 'medium' as const,
     fairness: 'round_robin' as const,
+  });
+
+  it('a --target delete reads a `*` queue whose own change the partial plan leaves out as seen; one made since the plan is still refused', async () => {
+    // `wild` is unmanaged (another client made it before the plan): its change is no noop.
+    const { state, plan } = await retiring((cp) =>
+      cp.queues!.createQueue(wildcard('wild', ['*'])).then(() => {}),
+    );
+    expect(plan.changes.find((c) => c.address === 'Queue/wild')?.action).toBe('unmanaged');
+    const targeted = targetPlan(plan, ['Cluster/g3'], []);
+    const [g3] = targeted.steps.filter((s) => s.op === 'delete_cluster');
+    const cp = await openControlPlane(`file:${state}`, { env: {} });
+    try {
+      await checkedDeletes(cp, targeted).cluster(g3 as Extract<Step, { op: 'delete_cluster' }>);
+      expect((await cp.clusters!.listClusters()).map((c) => c.name)).not.toContain('g3');
+      const g4 = targetPlan(plan, ['Cluster/g4'], []);
+      await cp.queues!.createQueue(wildcard('late', ['*']));
+      await expect(
+        checkedDeletes(cp, g4).cluster(
+          g4.steps.find((s) => s.op === 'delete_cluster') as Extract<
+            Step,
+            { op: 'delete_cluster' }
+          >,
+        ),
+      ).rejects.toThrow('Cluster/g4: Queue/late routes to it now and the plan did not show it');
+    } finally {
+      await cp.close();
+    }
   });
 
   it('a `*` queue of the pool goes on routing to the cluster kept: the deletes go ahead; once another client takes that away, it refuses them', async () => {

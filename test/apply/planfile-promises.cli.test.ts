@@ -362,6 +362,97 @@ describe(
       }
     });
 
+    // The `*` queue's own change is left out of the partial plan, yet the delete reads it as seen.
+    const otherChanges: [string, (repo: string, root: string) => Promise<void>][] = [
+      [
+        'an untargeted update',
+        async (repo) => {
+          const batch = join(repo, 'queues/prod/batch.yaml');
+          writeFileSync(batch, setting(readFileSync(batch, 'utf8'), 'run_concurrency', '301'));
+        },
+      ],
+      [
+        'blocked',
+        async (repo) => {
+          const batch = join(repo, 'queues/prod/batch.yaml');
+          writeFileSync(batch, setting(readFileSync(batch, 'utf8'), 'pool', 'dev'));
+        },
+      ],
+      [
+        'unmanaged (made by another client before the plan)',
+        async (_repo, root) => {
+          const cp = await EmbeddedControlPlane.open({ path: join(root, 'cp.json') });
+          try {
+            await cp.createQueue({
+              name: 'nightly',
+              pool: 'prod',
+              clusters: ['*'],
+              run_concurrency: 0,
+              action_concurrency: 0,
+              depth: 10000,
+              priority: 'medium',
+              fairness: 'round_robin',
+            });
+          } finally {
+            await cp.close();
+          }
+        },
+      ],
+    ];
+    it.each(otherChanges)(
+      'a --target cluster delete, applied and saved, is not refused for a `*` queue of its pool whose change is %s (C9)',
+      async (_what, change) => {
+        const config =
+          'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
+        const capabilities = 'drain,queue_delete,soft_delete';
+        const { root, repo, cp, run } = await appliedExample(
+          'poolsync-target-wildcard-changed-',
+          config,
+          capabilities,
+        );
+        rmSync(join(repo, 'clusters/prod/prod-us-west-2.yaml'));
+        const critical = join(repo, 'queues/prod/critical.yaml');
+        const pinned = readFileSync(critical, 'utf8');
+        writeFileSync(
+          critical,
+          pinned.replace('[prod-us-east-1, prod-us-west-2]', '[prod-us-east-1]'),
+        );
+        await change(repo, root);
+        const target = ['--target', 'Cluster/prod-us-west-2'];
+        const saved = join(root, 'p.json');
+        const planned = await run('plan', repo, '--control-plane', cp, ...target, '--out', saved);
+        expect(planned.code, planned.stderr).toBe(0);
+        const clusters = async () => {
+          const embedded = await EmbeddedControlPlane.open({
+            path: join(root, 'cp.json'),
+            readOnly: true,
+          });
+          try {
+            return (await embedded.listClusters()).map((c) => c.name);
+          } finally {
+            await embedded.close();
+          }
+        };
+        const fromFile = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+        expect(fromFile.code, fromFile.stdout + fromFile.stderr).toBe(0);
+        expect(await clusters()).not.toContain('prod-us-west-2');
+        // The queue's own change was not applied: only the target's were.
+        expect(await queueOf(root, 'batch')).toMatchObject({
+          pool: 'prod',
+          clusters: ['*'],
+          run_concurrency: 300,
+        });
+
+        // Once more without a saved plan: prod-eu-west-1 leaves the same way.
+        rmSync(join(repo, 'clusters/prod/prod-eu-west-1.yaml'));
+        rmSync(join(repo, 'queues/prod/eu-residency.yaml'));
+        const eu = ['--target', 'Cluster/prod-eu-west-1'];
+        const apply = await run('apply', repo, '--control-plane', cp, ...eu, '--auto-approve');
+        expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+        expect(await clusters()).not.toContain('prod-eu-west-1');
+      },
+    );
+
     it("a change's step dropped, a dependency dropped, a step marked completes_change are refused by show and apply, naming the step; nothing is sent", async () => {
       const config =
         'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
