@@ -7,7 +7,7 @@
 import type { Guardrails } from '../model/desired.js';
 import { PROTECTION_MARKS, protectionFields } from '../model/inventory.js';
 import type { LiveState } from '../model/live.js';
-import type { Plan, PlanInventory, Step } from '../model/plan.js';
+import type { Change, Plan, PlanInventory, Step } from '../model/plan.js';
 import { ascending, sortedHas, sortedUnion } from '../util/sorted.js';
 import { sameJson } from '../util/same-json.js';
 import { summarizeChanges } from './forms.js';
@@ -94,7 +94,15 @@ export function savedPlanInventory(
     };
   }
   const partial = plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
-  const undeclared = undeclaredAddress(plan.changes, declared, own ?? [], partial);
+  const actions = new Map(plan.changes.map((c) => [c.address, c.action]));
+  if (partial) {
+    const unshown = derived.adopts?.find((a) => !actions.has(a));
+    if (unshown !== undefined)
+      return {
+        refused: `its inventory declares ${unshown}, which it adopts, but no change of this --target plan shows it: a targeted plan adopts only what its changes show`,
+      };
+  }
+  const undeclared = undeclaredAddress(actions, declared, own ?? [], partial);
   if (undeclared !== null)
     return {
       refused: `its inventory declares ${undeclared}, but its changes show it as no object of the repository and the inventory does not record it as ${named}'s`,
@@ -106,15 +114,15 @@ export function savedPlanInventory(
  * An address the file declares that neither its changes show as declared (an undeclared live
  * object is listed as `unmanaged`) nor the inventory records as this repository's, or null:
  * declaring it would record another client's object as this repository's, to be updated and
- * pruned. A `--target` plan (PARTIAL_PLAN) lists only some changes but declares every address.
+ * pruned. A `--target` plan (PARTIAL_PLAN) lists only some changes but declares every address
+ * (what it adopts, its changes show: checked before).
  */
 function undeclaredAddress(
-  changes: Plan['changes'],
+  actions: ReadonlyMap<string, Change['action']>,
   declared: readonly string[],
   own: readonly string[],
   partial: boolean,
 ): string | null {
-  const actions = new Map(changes.map((c) => [c.address, c.action]));
   const recorded = sortedHas(ascending(own));
   const shown = (a: string) => {
     const action = actions.get(a);

@@ -5,7 +5,7 @@
  */
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Change, Plan, PlanError, PlanWarning, Step } from '../model/plan.js';
+import type { Change, Plan, PlanError, PlanInventory, PlanWarning, Step } from '../model/plan.js';
 import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { summarizeChanges, diffForms, makeChange } from './forms.js';
@@ -132,12 +132,35 @@ export function targetPlan(
   const { confirm_destroy: _whole, ...rest } = plan;
   return {
     ...rest,
+    ...(plan.inventory ? { inventory: adoptingShown(plan.inventory, changes) } : {}),
     summary: summarizeChanges(changes),
     changes,
     steps: renumbered as Step[],
     warnings: [partial, ...plan.warnings.filter(keep)],
     errors: [...own, ...budgetErrors({ changes, steps }, bounds)],
     ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
+  };
+}
+
+/**
+ * The inventory a partial plan records: it adopts only the objects its changes show (Terraform's
+ * -target imports only its targets), so `apply PLANFILE` can refuse a declared live object no
+ * change shows that the inventory does not record (saved-plan.ts savedPlanInventory).
+ */
+function adoptingShown(inventory: PlanInventory, changes: readonly Change[]): PlanInventory {
+  if (!inventory.adopts) return inventory;
+  const shown = new Set(changes.map((c) => c.address));
+  const left = new Set(inventory.adopts.filter((a) => !shown.has(a)));
+  if (left.size === 0) return inventory;
+  const { adopts, adopts_recorded_without_repository: earlier, ...rest } = inventory;
+  const kept = (list: string[]) => list.filter((a) => !left.has(a));
+  const adopted = kept(adopts);
+  const recorded = kept(earlier ?? []);
+  return {
+    ...rest,
+    declared: kept(inventory.declared),
+    ...(adopted.length > 0 ? { adopts: adopted } : {}),
+    ...(recorded.length > 0 ? { adopts_recorded_without_repository: recorded } : {}),
   };
 }
 

@@ -198,5 +198,95 @@ describe(
       const inventory = readFileSync(join(x.root, 'cp.json.inventory.json'), 'utf8');
       expect(inventory).not.toContain('Queue/foreign');
     });
+
+    it("another client's queue declared and adopted by an edit of a --target plan, which shows no change of it, is refused; unedited it applies and the queue is never pruned", async () => {
+      const x = await appliedExample('poolsync-planfile-target-declared-');
+      await withControlPlane(x.root, (cp) =>
+        cp.createQueue({ name: 'foreign', run_concurrency: 1, action_concurrency: 1 }),
+      );
+      const file = join(x.repo, RESEARCH);
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace('run_concurrency: 30', 'run_concurrency: 31'),
+      );
+      const targeted = await x.run(
+        'plan',
+        x.repo,
+        '--control-plane',
+        x.cp,
+        '--target',
+        'Queue/notebooks',
+        '--out',
+        x.saved,
+      );
+      expect(targeted.code, targeted.stderr).toBe(0);
+      const original = readFileSync(x.saved, 'utf8');
+      const doc = JSON.parse(original) as Plan;
+      expect(doc.changes.map((c) => c.address)).toEqual(['Queue/notebooks']);
+      const add = (list: string[] | undefined) => [...(list ?? []), 'Queue/foreign'].sort();
+      await refusesEach(
+        x,
+        original,
+        [
+          [
+            'declared and adopted',
+            (d) => {
+              d.inventory!.declared = add(d.inventory!.declared);
+              d.inventory!.adopts = add(d.inventory!.adopts);
+            },
+            /its inventory declares Queue\/foreign, which it adopts, but no change of this --target plan shows it: a targeted plan adopts only what its changes show/,
+          ],
+        ],
+        false,
+      );
+      const apply = await x.run('apply', x.saved, '--control-plane', x.cp, '--auto-approve');
+      expect(apply.code, apply.stderr).toBe(0);
+      const inventory = readFileSync(join(x.root, 'cp.json.inventory.json'), 'utf8');
+      expect(inventory).not.toContain('Queue/foreign');
+      await x.apply();
+      const kept = await withControlPlane(x.root, (cp) => cp.getQueue('foreign'));
+      expect(kept.run_concurrency).toBe(1);
+    });
+
+    it('a --target plan adopts only what its changes show; the plan without --target adopts the rest, each applied unedited', async () => {
+      const x = await appliedExample('poolsync-planfile-target-adopts-');
+      writeFileSync(
+        join(x.repo, 'queues/dev/adoptee.yaml'),
+        'apiVersion: poolsync/v1\nkind: Queue\nmetadata:\n  name: adoptee\nspec:\n  pool: dev\n  run_concurrency: 2\n  action_concurrency: 2\n',
+      );
+      await withControlPlane(x.root, (cp) =>
+        cp.createQueue({ name: 'adoptee', pool: 'dev', run_concurrency: 2, action_concurrency: 2 }),
+      );
+      const file = join(x.repo, RESEARCH);
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace('run_concurrency: 30', 'run_concurrency: 31'),
+      );
+      const recorded = () => readFileSync(join(x.root, 'cp.json.inventory.json'), 'utf8');
+      const targeted = await x.run(
+        'plan',
+        x.repo,
+        '--control-plane',
+        x.cp,
+        '--target',
+        'Queue/notebooks',
+        '--out',
+        x.saved,
+      );
+      expect(targeted.code, targeted.stderr).toBe(0);
+      const partial = JSON.parse(readFileSync(x.saved, 'utf8')) as Plan;
+      expect(partial.inventory?.adopts).toBeUndefined();
+      expect(partial.inventory?.declared).not.toContain('Queue/adoptee');
+      expect(partial.inventory?.declared).toContain('Queue/gpu-training');
+      const first = await x.run('apply', x.saved, '--control-plane', x.cp, '--auto-approve');
+      expect(first.code, first.stderr).toBe(0);
+      expect(recorded()).not.toContain('Queue/adoptee');
+
+      const whole = JSON.parse(await x.plan()) as Plan;
+      expect(whole.inventory?.adopts).toEqual(['Queue/adoptee']);
+      const second = await x.run('apply', x.saved, '--control-plane', x.cp, '--auto-approve');
+      expect(second.code, second.stderr).toBe(0);
+      expect(recorded()).toContain('Queue/adoptee');
+    });
   },
 );
