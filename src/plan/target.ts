@@ -184,8 +184,13 @@ function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Ch
   };
 }
 
-/** An object whose change the partial plan leaves out, as the plan read it: nothing is sent. */
+/**
+ * An object whose change the partial plan leaves out, as the plan read it: nothing is sent. An
+ * unmanaged one stays so: as a noop it would read as declared, and an edited file could make it
+ * poolsync's (saved-plan.ts savedPlanInventory).
+ */
 function asRead(c: Change): Change {
+  if (c.action === 'unmanaged' || c.action === 'noop') return c;
   return makeChange(c.kind, c.name, 'noop', c.before, c.before, []);
 }
 

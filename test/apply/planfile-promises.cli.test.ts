@@ -401,7 +401,7 @@ describe(
     ];
     it.each(otherChanges)(
       'a --target cluster delete, applied and saved, is not refused for a `*` queue of its pool whose change is %s (C9)',
-      async (_what, change) => {
+      async (what, change) => {
         const config =
           'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore:\n  - drafts/**\n';
         const capabilities = 'drain,queue_delete,soft_delete';
@@ -422,6 +422,19 @@ describe(
         const saved = join(root, 'p.json');
         const planned = await run('plan', repo, '--control-plane', cp, ...target, '--out', saved);
         expect(planned.code, planned.stderr).toBe(0);
+        if (what.startsWith('unmanaged')) {
+          // Kept for the C9 check, it is still another client's: an edit declaring it is refused.
+          const original = readFileSync(saved, 'utf8');
+          resealed(saved, (d: Plan) => {
+            const add = (list?: string[]) => [...(list ?? []), 'Queue/nightly'].sort();
+            d.inventory!.declared = add(d.inventory!.declared);
+            d.inventory!.adopts = add(d.inventory!.adopts);
+          });
+          const forged = await run('apply', saved, '--control-plane', cp, '--auto-approve');
+          expect(forged.code, forged.stdout).toBe(1);
+          expect(forged.stderr).toMatch(/declares Queue\/nightly/);
+          writeFileSync(saved, original);
+        }
         const clusters = async () => {
           const embedded = await EmbeddedControlPlane.open({
             path: join(root, 'cp.json'),
