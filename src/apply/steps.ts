@@ -157,7 +157,8 @@ function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<St
   const part = partOf(cp, 'queues', step.target);
   return part.createQueue(step.args).then(toDone, (err: unknown) => {
     // Split here, not for every create (a copy of each queue's spec, issue 63).
-    const { name, ...spec } = step.args;
+    const { name, ...sent } = step.args;
+    const spec = part.createdSpec?.(step.args) ?? sent;
     return existing(step, err, {
       read: () => part.getQueue(name),
       deleted: part.listDeletedQueues?.bind(part),
@@ -169,6 +170,9 @@ function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<St
         ];
         if (live.state !== undefined && live.state !== 'active')
           differing.push(`state (${live.state}; a queue this create makes is active)`);
+        // C2: a cluster's co-named queue is the cluster's, never one this create makes.
+        if (live.cluster_managed)
+          differing.push('cluster_managed (the co-named queue of a live cluster, C2)');
         return differing;
       },
     });
@@ -177,8 +181,8 @@ function createQueue(cp: ControlPlane, step: StepOf<'create_queue'>): Promise<St
 
 interface Existing<T> {
   read: () => Promise<T>;
-  /** soft_delete: the deleted objects of the kind, whose names stay reserved. */
-  deleted: (() => Promise<{ name: string }[]>) | undefined;
+  /** soft_delete: the deleted objects of the kind, whose names stay reserved; Union's DELETING too. */
+  deleted: (() => Promise<{ name: string; deleting?: true }[]>) | undefined;
   /** The step's note when the live object is what the create would have made. */
   note: string;
   differs: (live: T) => string[] | Promise<string[]>;
@@ -198,14 +202,16 @@ async function existing<T>(
   if (!isControlPlaneError(err, 'ALREADY_EXISTS')) throw err;
   const live = await how.read().catch(async (readErr: unknown) => {
     if (!isControlPlaneError(readErr, 'NOT_FOUND')) throw readErr;
-    const deleted = await how.deleted?.();
-    if (!deleted?.some((d) => d.name === step.args.name)) throw err;
-    return null;
+    const deleted = (await how.deleted?.())?.find((d) => d.name === step.args.name);
+    if (!deleted) throw err;
+    return deleted.deleting ? 'deleting' : 'deleted';
   });
   const differing =
-    live === null
-      ? ['state (deleted, its name kept by soft_delete; this create makes a live one)']
-      : await how.differs(live);
+    live === 'deleting'
+      ? ['state (deleting: Union is deleting it; this create makes a live one)']
+      : live === 'deleted'
+        ? ['state (deleted, its name kept by soft_delete; this create makes a live one)']
+        : await how.differs(live);
   if (differing.length === 0) return { note: how.note };
   throw new StepConflictError(
     `${step.target} already exists, made by another client, with a different ${differing.join(', ')}: nothing was changed and poolsync does not record it as its own; run \`poolsync plan\` again`,

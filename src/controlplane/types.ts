@@ -352,6 +352,8 @@ export interface QueueCalls {
   listDeletedQueues?(): Promise<LiveQueue[]>;
   /** Q1. Answers nothing: the executor reads nothing back (what a server answers may be dropped). */
   createQueue(request: CreateQueueRequest): Promise<void>;
+  /** The spec createQueue makes of `request`, where the backend adds to it (Union: a scheduling). */
+  createdSpec?(request: CreateQueueRequest): QueueSpec;
   /** Q3: replaces the whole spec (with `queue_move`, a new pool moves a drained queue). */
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue>;
   /** Back DRAINED, with the spec it had. */

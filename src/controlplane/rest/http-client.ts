@@ -1,20 +1,15 @@
 /**
  * The ControlPlane interface over poolsync's REST API (schemas/control-plane.openapi.yaml),
- * through JsonHttp. A retried write may have landed the first time, so a create answered
- * ALREADY_EXISTS (or a delete answered NOT_FOUND) *after a retry* reads the object back.
+ * through JsonHttp. A retried write may have landed the first time: a delete answered NOT_FOUND
+ * *after a retry* is done; a create answered ALREADY_EXISTS is judged by the step (one check).
  */
 import {
-  DEFAULT_POOL,
-  QUEUE_SPEC_FIELDS,
-  pick,
-  queueSpecWithDefaults,
   assignmentKeyString,
   type Assignment,
   type AssignmentKey,
   type Capabilities,
   type PoolContract,
   type QueueSpec,
-  sameContract,
 } from '../../model/common.js';
 import type {
   LiveAssignment,
@@ -40,7 +35,6 @@ import {
 import { JsonHttp, type ErrorBody } from '../json-http.js';
 import { transientStatus } from '../retry.js';
 import { limitsOf, retryPolicy, type ClientTuning } from '../opener.js';
-import { sameJson } from '../../util/same-json.js';
 import { HTTP_DELAYS } from '../../util/backoff.js';
 import type {
   ApplyLockLease,
@@ -219,47 +213,21 @@ export class HttpControlPlane implements ControlPlane {
     return this.http.call('GET', `/v1/queues/${seg(name)}/metrics`);
   }
 
-  /**
-   * A write whose earlier attempt may have landed: answered `code` (a create's ALREADY_EXISTS, a
-   * delete's NOT_FOUND) after a retry, it succeeds with what `landed` reads back, unless null.
-   */
-  private async write<T>(
-    method: 'POST' | 'DELETE',
-    path: string,
-    body: unknown,
-    code: ControlPlaneErrorCode,
-    landed: () => Promise<T | null>,
-  ): Promise<T> {
+  /** A delete answered NOT_FOUND *after a retry* is done: its earlier attempt landed. */
+  private async remove(path: string): Promise<void> {
     const attempts = { retried: false };
     try {
-      return await this.http.call<T>(method, path, body, attempts);
+      await this.http.call('DELETE', path, undefined, attempts);
     } catch (err) {
-      const done = attempts.retried && err instanceof ControlPlaneError && err.code === code;
-      const live = done ? await landed() : null;
-      if (live !== null) return live;
-      throw err;
+      if (!(attempts.retried && err instanceof ControlPlaneError && err.code === 'NOT_FOUND'))
+        throw err;
     }
   }
 
-  /** Done when the object read back is as asked. */
-  private create<T>(path: string, body: unknown, read: () => Promise<T>, as: (live: T) => boolean) {
-    return this.write('POST', path, body, 'ALREADY_EXISTS', async () => {
-      const live = await read();
-      return as(live) ? live : null;
-    });
-  }
-
-  private async remove(path: string): Promise<void> {
-    await this.write('DELETE', path, undefined, 'NOT_FOUND', async () => true);
-  }
-
+  // A create answered ALREADY_EXISTS, after a retry or not, is the step's to judge
+  // (src/apply/steps.ts existing): the object it would have made, or another client's.
   createPool(name: string, contract: PoolContract): Promise<LivePool> {
-    return this.create(
-      '/v1/pools',
-      { name, contract },
-      () => this.getPool(name),
-      (live) => sameContract(live.contract, contract),
-    );
+    return this.http.call('POST', '/v1/pools', { name, contract });
   }
 
   deletePool(name: string): Promise<void> {
@@ -267,12 +235,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   async registerCluster(request: RegisterClusterRequest): Promise<void> {
-    await this.create(
-      '/v1/clusters',
-      request,
-      () => this.getCluster(request.name),
-      (live) => live.pool === (request.pool ?? DEFAULT_POOL),
-    );
+    await this.http.call('POST', '/v1/clusters', request);
   }
 
   updateCluster(name: string, update: { enabled: boolean }): Promise<LiveCluster> {
@@ -284,13 +247,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   async createQueue(request: CreateQueueRequest): Promise<void> {
-    const wanted: QueueSpec = queueSpecWithDefaults(request);
-    await this.create(
-      '/v1/queues',
-      request,
-      () => this.getQueue(request.name),
-      (live) => !live.cluster_managed && sameJson(pick(live, QUEUE_SPEC_FIELDS), wanted),
-    );
+    await this.http.call('POST', '/v1/queues', request);
   }
 
   updateQueue(name: string, spec: QueueSpec): Promise<LiveQueue> {

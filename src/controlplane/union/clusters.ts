@@ -20,7 +20,6 @@ import {
   boundQueues,
   clusterFromPb,
   clusterName,
-  clusterPool,
   queueFromPb,
 } from './mapping.js';
 import type { UnionQueues } from './queues.js';
@@ -75,6 +74,7 @@ export class UnionClusters implements ClusterCalls {
     return clusters.filter((c) => !isDeleting(c)).map((c) => clusterFromPb(c, boundOf));
   }
 
+  /** As listClusters: one Union is DELETING is not live (listDeletedClusters lists it). */
   async getCluster(name: string): Promise<LiveCluster> {
     const addr = address('Cluster', name);
     const [res, queues] = await Promise.all([
@@ -82,6 +82,12 @@ export class UnionClusters implements ClusterCalls {
       this.queues.raw(),
     ]);
     if (!res.cluster) throw new ControlPlaneError('NOT_FOUND', `${addr}: not found`, addr);
+    if (isDeleting(res.cluster))
+      throw new ControlPlaneError(
+        'NOT_FOUND',
+        `${addr}: Union is deleting it (DELETING); it is listed among the deleted clusters`,
+        addr,
+      );
     return clusterFromPb(res.cluster, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));
   }
 
@@ -109,16 +115,10 @@ export class UnionClusters implements ClusterCalls {
   async registerCluster(request: RegisterClusterRequest): Promise<void> {
     const { name } = request;
     const pool = request.pool ?? DEFAULT_POOL;
-    await this.call('createCluster', address('Cluster', name), async (state) => {
-      try {
-        await this.service.createCluster({ clusterId: this.id(name), clusterPoolName: pool });
-      } catch (err) {
-        // A retry whose first attempt landed finds the cluster in the pool it asked for.
-        if (!state.retried || !isCode(err, 'AlreadyExists')) throw err;
-        const got = await this.read(name);
-        if (got.deletedAt || clusterPool(got) !== pool) throw err;
-      }
-    });
+    // AlreadyExists, after a retry or not, is the step's to judge (src/apply/steps.ts existing).
+    await this.call('createCluster', address('Cluster', name), () =>
+      this.service.createCluster({ clusterId: this.id(name), clusterPoolName: pool }),
+    );
     this.latest.forget(name);
   }
 

@@ -108,7 +108,7 @@ export function withManagedFields(current: PbQueueSpec | undefined, spec: QueueS
   return Object.assign(out, managedFields(spec));
 }
 
-export function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
+function queueSpecFromPb(spec: PbQueueSpec | undefined): QueueSpec {
   return { ...managedFromPb(spec), ...capsFromPb(spec) };
 }
 
@@ -187,7 +187,7 @@ export function clusterName(c: Cluster): string {
 }
 
 /** A cluster belongs to one pool (C1): `pool`, `default` when Union names none. */
-export function clusterPool(c: Cluster): string {
+function clusterPool(c: Cluster): string {
   return c.pool?.name || DEFAULT_POOL;
 }
 

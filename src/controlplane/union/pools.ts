@@ -118,19 +118,11 @@ export class UnionPools implements PoolCalls {
 
   async createPool(name: string, contract: PoolContract): Promise<LivePool> {
     const addr = address('ClusterPool', name);
-    // As the server keeps it: compared with what a retry finds whatever the key order given.
-    const sent = contractFromPb(configToPb(contract));
-    await this.call('createPool', addr, async (state) => {
-      try {
-        await this.service.create({ clusterPool: this.pb(name, contract) });
-      } catch (err) {
-        // A retry whose first attempt landed finds the very pool it asked for.
-        if (!state.retried || !isCode(err, 'AlreadyExists')) throw err;
-        const got = await this.getPool(name);
-        if (JSON.stringify(got.contract) !== JSON.stringify(sent)) throw err;
-      }
-    });
-    return { name, contract: sent, member_clusters: [] };
+    // AlreadyExists, after a retry or not, is the step's to judge (src/apply/steps.ts existing).
+    await this.call('createPool', addr, () =>
+      this.service.create({ clusterPool: this.pb(name, contract) }),
+    );
+    return { name, contract: contractFromPb(configToPb(contract)), member_clusters: [] };
   }
 
   async updatePool(name: string, contract: PoolContract): Promise<LivePool> {

@@ -10,7 +10,6 @@
  * `state_generation` last read (`fromLatest`), so a delayed request never applies to a state
  * the caller never saw; a deleted queue keeps its name (CreateQueue: ALREADY_EXISTS).
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { Client } from '@connectrpc/connect';
 import { address, type QueueSpec } from '../../model/common.js';
 import type { LiveQueue, QueueMetrics } from '../../model/live.js';
@@ -23,12 +22,11 @@ import {
   clusterName,
   createSpec,
   queueFromPb,
-  queueSpecFromPb,
   queueSpecToPb,
   selfSelecting,
   withManagedFields,
 } from './mapping.js';
-import { type Call, isCode } from './transport.js';
+import type { Call } from './transport.js';
 import { SharedReads } from '../shared-reads.js';
 import { expectUnchanged, fromLatest, Latest, sweep } from './sweeps.js';
 
@@ -130,22 +128,17 @@ export class UnionQueues implements QueueCalls {
     });
   }
 
+  createdSpec(request: CreateQueueRequest): QueueSpec {
+    return createSpec(request);
+  }
+
   async createQueue(request: CreateQueueRequest): Promise<void> {
     const spec = createSpec(request);
     const id = { organization: this.org, name: request.name };
-    const res = await this.call('createQueue', address('Queue', request.name), async (state) => {
-      try {
-        const pb = queueSpecToPb(spec);
-        return await this.service.createQueue({ id, spec: pb, state: QueueState.ACTIVE });
-      } catch (err) {
-        // On a retry, AlreadyExists with the very spec sent means the first attempt landed.
-        if (state.retried && isCode(err, 'AlreadyExists')) {
-          const got = await this.service.getQueue({ id });
-          if (isDeepStrictEqual(queueSpecFromPb(got.queue?.spec), spec)) return got;
-        }
-        throw err;
-      }
-    });
+    // AlreadyExists, after a retry or not, is the step's to judge (src/apply/steps.ts existing).
+    const res = await this.call('createQueue', address('Queue', request.name), () =>
+      this.service.createQueue({ id, spec: queueSpecToPb(spec), state: QueueState.ACTIVE }),
+    );
     this.remember(res.queue, request.name);
   }
 

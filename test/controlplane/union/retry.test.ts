@@ -1,7 +1,7 @@
 /**
  * Retries (transport.ts withRetry): backoff on UNAVAILABLE, RESOURCE_EXHAUSTED and
  * DEADLINE_EXCEEDED only, over real sockets; a create whose answer was lost is not reported as
- * a conflict.
+ * a conflict by its step (src/apply/steps.ts existing, which judges every ALREADY_EXISTS).
  */
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import type { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openUnion, startUnionServer, type UnionServer } from './helpers.js';
 import type { PoolContract } from '../../../src/model/common.js';
 import { poolContract } from '../../support/builders.js';
+import { runCallStep } from '../../../src/apply/steps.js';
+import { queueSpecWithDefaults } from '../../../src/model/common.js';
 
 let s: UnionServer | undefined;
 afterEach(async () => {
@@ -70,13 +72,21 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     expect(f.seen()).toBe(5); // 1 + maxRetries 4
   });
 
-  it('a create carried out but answered UNAVAILABLE is retried and found, not a conflict', async () => {
+  it('a create carried out but answered UNAVAILABLE is retried; its step finds it as it made it: done, not a conflict', async () => {
     const f = flaky('CreateQueue', 1, Code.Unavailable, true);
     s = await startUnionServer({ interceptors: [f.interceptor] });
     const cp = await openUnion(s, protocol);
-    await cp.queues.createQueue({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
+    // Its scheduling undeclared: Union's create sets strict_fifo (mapping.ts createSpec).
+    const args = queueSpecWithDefaults({ run_concurrency: 2, action_concurrency: 3 });
+    const step = { id: 's1', target: 'Queue/q', depends_on: [] };
+    const outcome = await runCallStep(cp, {
+      ...step,
+      op: 'create_queue',
+      args: { name: 'q', ...args },
+    });
     const q = await cp.queues.getQueue('q');
     await cp.close();
+    expect(outcome).toEqual({ note: 'already exists' });
     expect(q).toMatchObject({ name: 'q', run_concurrency: 2, action_concurrency: 3 });
     expect(f.seen()).toBe(2);
   });
@@ -97,8 +107,15 @@ describe.each(['connect', 'grpc'] as const)('retries over %s', (protocol) => {
     const contract = reversed(
       poolContract('s3://gpu/meta', { image_registry: { locator: 'reg.example.com/union' } }),
     ) as PoolContract;
-    const pool = await cp.pools.createPool('gpu', contract);
+    const step = { id: 's1', target: 'ClusterPool/gpu', depends_on: [] };
+    const outcome = await runCallStep(cp, {
+      ...step,
+      op: 'create_pool',
+      args: { name: 'gpu', contract },
+    });
+    const pool = await cp.pools.getPool('gpu');
     await cp.close();
+    expect(outcome).toEqual({ note: 'already exists' });
     expect(pool).toMatchObject({ name: 'gpu', contract });
     expect(f.seen()).toBe(2);
   });
