@@ -6,7 +6,7 @@
  * the difference, not counted, not recorded as poolsync's. Another client (the served control
  * plane, --simulate) makes the object when the apply's POST for it arrives, never after a sleep.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,22 +21,28 @@ const BASE: RepoSpec = { pools: ['dev'], clusters: { 'dev-1': 'dev' } };
 
 /**
  * BASE applied, then `next` applied while another client runs `act` once the apply's first POST
- * to `path` arrives (before the server handles it: the create meets ALREADY_EXISTS).
+ * to `path` arrives (before the server handles it: the create meets ALREADY_EXISTS). `lost`: that
+ * POST is answered 503, as a first attempt whose answer was lost, so only the client's retry
+ * meets ALREADY_EXISTS.
  */
 async function raced(
   path: string,
   next: (repo: string) => Promise<unknown>,
   act: (cp: EmbeddedControlPlane) => Promise<unknown>,
   capabilities = BASELINE_CAPABILITIES,
+  lost = false,
 ) {
   let armed = false;
   let raced = false;
   const mount = {
-    handle: async (req: IncomingMessage, _res: unknown, url: URL) => {
+    handle: async (req: IncomingMessage, res: ServerResponse, url: URL) => {
       if (!armed || raced || req.method !== 'POST' || url.pathname !== path) return false;
       raced = true;
       await act(plane.embedded);
-      return false;
+      if (!lost) return false;
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'UNAVAILABLE', message: 'simulated: the answer was lost' }));
+      return true;
     },
   };
   const plane = await servedControlPlane(
@@ -95,6 +101,24 @@ describe('a cluster another client registers while the apply registers it', () =
       /CONFLICT: Cluster\/c3 already exists, made by another client, with a different data_plane\.object_store_uri \(reported "s3:\/\/elsewhere\/data"\)/,
     );
     expect(list).not.toContain('Cluster/c3');
+  });
+
+  it("registered disabled while the first attempt's answer was lost: the client's retry meets it, CONFLICT all the same", async () => {
+    const { r, list } = await raced(
+      '/v1/clusters',
+      withCluster('c5'),
+      async (cp) => {
+        await cp.registerCluster({ name: 'c5', pool: 'dev' });
+        await cp.updateCluster('c5', { enabled: false });
+      },
+      BASELINE_CAPABILITIES,
+      true,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /CONFLICT: Cluster\/c5 already exists, made by another client, with a different enabled \(false; a cluster this registration makes is enabled, C6\)/,
+    );
+    expect(list).not.toContain('Cluster/c5');
   });
 
   it('registered as this create makes it (a retry whose answer was lost finds this): done, already registered, recorded', async () => {

@@ -11,7 +11,8 @@ import { openControlPlane, resolveToken } from '../../src/controlplane/open.js';
 import { shardOf, type ControlPlaneServer } from '../../src/controlplane/embedded/server.js';
 import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { readCapabilities, readLiveState } from '../../src/controlplane/types.js';
-import type { PoolContract } from '../../src/model/common.js';
+import { queueSpecWithDefaults, type PoolContract } from '../../src/model/common.js';
+import { runCallStep } from '../../src/apply/steps.js';
 import { simOverHttp } from './sim-http.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 import { poolContract } from '../support/builders.js';
@@ -355,22 +356,39 @@ describe('control-plane API server', () => {
     expect(logs).toContain('"status":503');
   });
 
-  it('a retried create whose first attempt landed succeeds (lost responses), and deletes likewise', async () => {
+  it('a retried create whose first attempt landed is done by its step (lost responses); a retried delete by the client', async () => {
     await start({ simulate: true });
     const sim = simOverHttp(server!.url);
     await sim.setFaults({ lost_response_rate: 0.5 });
     // What is tested is the read-back after a retry, not the retry budget: with the default 8
     // retries, 61 calls at 50 % loss ran out of retries in about one run in ten (61 × 2⁻⁹).
     const cp = client({ maxRetries: 40 });
-    await cp.createPool('prod', PROD);
+    // The client answers a retry's ALREADY_EXISTS as it is; the step judges it (apply/steps.ts).
+    const step = { id: 's', depends_on: [] };
+    await runCallStep(cp, {
+      ...step,
+      target: 'ClusterPool/prod',
+      op: 'create_pool',
+      args: { name: 'prod', contract: PROD },
+    });
     for (let i = 0; i < 20; i++) {
-      await cp.createQueue({
-        name: `q-${i}`,
+      const spec = queueSpecWithDefaults({
         pool: 'prod',
         run_concurrency: 1,
         action_concurrency: 1,
       });
-      await cp.registerCluster({ name: `c-${i}`, pool: 'prod' });
+      await runCallStep(cp, {
+        ...step,
+        target: `Queue/q-${i}`,
+        op: 'create_queue',
+        args: { name: `q-${i}`, ...spec },
+      });
+      await runCallStep(cp, {
+        ...step,
+        target: `Cluster/c-${i}`,
+        op: 'register_cluster',
+        args: { name: `c-${i}`, pool: 'prod' },
+      });
       await cp.deleteCluster(`c-${i}`);
     }
     await sim.setFaults({ lost_response_rate: 0 });
