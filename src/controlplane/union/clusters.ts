@@ -15,13 +15,7 @@ import { ClusterState, type Cluster } from '../../gen/cloudidl/cluster/definitio
 import { ControlPlaneError, unavailable } from '../errors.js';
 import type { ClusterCalls } from '../types.js';
 import { type Call, isCode } from './transport.js';
-import {
-  clusterEnabled,
-  boundQueues,
-  clusterFromPb,
-  clusterName,
-  queueFromPb,
-} from './mapping.js';
+import { clusterEnabled, boundQueues, clusterFromPb, clusterName, queueFromPb } from './mapping.js';
 import type { UnionQueues } from './queues.js';
 import { SharedReads } from '../shared-reads.js';
 import { Latest, expectUnchanged, fromLatest, sweep } from './sweeps.js';
@@ -85,7 +79,7 @@ export class UnionClusters implements ClusterCalls {
     if (isDeleting(res.cluster))
       throw new ControlPlaneError(
         'NOT_FOUND',
-        `${addr}: Union is deleting it (DELETING); it is listed among the deleted clusters`,
+        `${addr}: Union is deleting it (DELETING), so it is listed among the deleted clusters; wait until it is DELETED (flyte get cluster --deleted)`,
         addr,
       );
     return clusterFromPb(res.cluster, boundQueues(queues.map((q) => queueFromPb(q, new Set()))));

@@ -311,7 +311,8 @@ function limitError(err: ConnectError, call: CallInfo): ControlPlaneError {
 /**
  * Every Union RPC poolsync calls (proto/, from the flyteplugins-union wheel). Each is safe to
  * send again after a lost connection: reads are; a write is when sending it twice is sending it
- * once (said beside it), else its caller reads its effect back on a retry (`retried`).
+ * once (said beside it), else its caller reads its effect back on a retry (`retried`); a create's
+ * AlreadyExists goes to its step, which reads the object (src/apply/steps.ts existing).
  */
 const Q = 'cloudidl.queue.QueueService';
 const C = 'cloudidl.cluster.ClusterService';

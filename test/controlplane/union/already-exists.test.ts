@@ -7,6 +7,7 @@
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCallStep, StepConflictError } from '../../../src/apply/steps.js';
+import type { Step } from '../../../src/model/plan.js';
 import { ClusterService } from '../../../src/gen/cloudidl/cluster/cluster_pb.js';
 import {
   CLIENT,
@@ -23,14 +24,13 @@ afterEach(async () => {
   s = undefined;
 });
 
-const register = (name: string) =>
-  ({
-    id: 's1',
-    target: `Cluster/${name}`,
-    depends_on: [],
-    op: 'register_cluster',
-    args: { name, pool: 'default' },
-  }) as const;
+const register = (name: string): Step & { op: 'register_cluster' } => ({
+  id: 's1',
+  target: `Cluster/${name}`,
+  depends_on: [],
+  op: 'register_cluster',
+  args: { name, pool: 'default' },
+});
 
 describe.each(['connect', 'grpc'] as const)('over %s', (protocol) => {
   it('a registration whose first answer was lost, meanwhile made disabled by another client: CONFLICT naming enabled, not done', async () => {
