@@ -14,6 +14,7 @@ import { cleanup } from '../support/cleanup.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import { HttpControlPlane } from '../../src/controlplane/rest/http-client.js';
+import { runCallStep } from '../../src/apply/steps.js';
 import { readLiveState } from '../../src/controlplane/types.js';
 import { flyteadminGateway } from '../../src/standins/flyteadmin/gateway.js';
 import { loadRepository } from '../../src/manifests/index.js';
@@ -45,10 +46,15 @@ describe('REST client: a body cut off after its headers is retried', () => {
       const { cp, proxy } = await embeddedBehind((n) => (n % 2 === 1 ? mode : 'pass'));
       const client = new HttpControlPlane(proxy.url, { ...fast, maxRetries: 4 });
       cleanup.add(() => client.close());
-      await client.createPool(
-        'p',
-        poolContract('s3://b/m', { secret_store: { type: 'VAULT', locator: 'x' } }),
-      );
+      // The create's answer cut: its retry meets ALREADY_EXISTS, which its step finds its own.
+      const contract = poolContract('s3://b/m', { secret_store: { type: 'VAULT', locator: 'x' } });
+      await runCallStep(client, {
+        id: 's1',
+        target: 'ClusterPool/p',
+        depends_on: [],
+        op: 'create_pool',
+        args: { name: 'p', contract },
+      });
       const live = await readLiveState(client);
       expect(live.pools.map((p) => p.name).sort(), mode).toEqual(['default', 'p']);
       expect((await cp.listPools()).map((p) => p.name).sort()).toEqual(['default', 'p']);
