@@ -17,6 +17,7 @@ import {
   sameControlPlane,
   type ControlPlaneIdentity,
 } from '../controlplane/identity.js';
+import { ERROR_STATUS } from '../controlplane/errors.js';
 import { InventoryFile } from '../controlplane/inventory-file.js';
 import {
   readLiveState,
@@ -238,6 +239,51 @@ export function notOursBy(result: Pick<ApplyResult, 'ok' | 'steps'>): Set<string
 }
 
 /**
+ * Declared addresses that do not exist and that this apply did not make (docs/apply.md, What apply
+ * records): a blocked create, always; once the apply did not finish (`result` not ok), a create
+ * none of whose steps landed or may have (not run, or refused with nothing made). `result` null:
+ * no step ran yet.
+ */
+export function notMadeBy(
+  plan: Plan,
+  result: Pick<ApplyResult, 'ok' | 'steps'> | null,
+): Set<string> {
+  const out = new Set<string>();
+  const unfinished = result !== null && !result.ok;
+  const stepsOf = unfinished ? stepsByTarget(plan, result) : null;
+  for (const c of plan.changes) {
+    if (c.action === 'blocked' && c.before === null) out.add(c.address);
+    else if (c.action === 'create' && stepsOf) {
+      const steps = [c.address, c.caused_by].flatMap((t) => (t ? (stepsOf.get(t) ?? []) : []));
+      if (steps.length > 0 && !steps.some(mayHaveMade)) out.add(c.address);
+    }
+  }
+  return out;
+}
+
+function stepsByTarget(plan: Plan, result: Pick<ApplyResult, 'steps'>) {
+  const out = new Map<string, ApplyResult['steps']>();
+  const byId = new Map(result.steps.map((s) => [s.id, s]));
+  for (const step of plan.steps) {
+    const ran = byId.get(step.id);
+    if (ran) out.set(step.target, [...(out.get(step.target) ?? []), ran]);
+  }
+  return out;
+}
+
+/**
+ * Done, left for a person (the plan's runbook), or failed with an unknown outcome (a timeout, a
+ * lost response, a 5xx): only a step not run, or refused (a 4xx-class code), made nothing.
+ */
+function mayHaveMade(step: ApplyResult['steps'][number]): boolean {
+  if (step.status === 'not_run') return false;
+  if (step.status !== 'failed') return true;
+  const code = step.error?.code ?? 'INTERNAL';
+  const status = (ERROR_STATUS as Record<string, number | undefined>)[code];
+  return code !== 'CONFLICT' && (status === undefined || status >= 500);
+}
+
+/**
  * After an apply (also one with nothing to do): its repository's new addresses, or null if the
  * inventory is unchanged. Only that repository's entries change (docs/plan.md, Prune scope); what
  * it declares that was recorded without a repository becomes its own (adopted), and what another
@@ -264,10 +310,19 @@ export async function changeInventory(
   store: InventoryStore,
   plan: Plan,
   deleted: ReadonlySet<string>,
-  notOurs?: ReadonlySet<string>,
+  notOurs: ReadonlySet<string> = new Set(),
+  /** notMadeBy's, with the inventory before the apply's write-ahead (undefined: none was written). */
+  notMade?: { addresses: ReadonlySet<string>; before?: InventoryRecord | null | undefined },
 ): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
   const current = await store.read();
+  // What the inventory held before this apply stays: only what the apply itself added is taken out.
+  const drop = notMade?.addresses ?? notMadeBy(plan, null);
+  const before = notMade?.before === undefined ? current : notMade.before;
+  const held = drop.size > 0 ? new Set(before ? recordedAddresses(before) : []) : null;
+  const unrecorded = held
+    ? new Set([...notOurs, ...[...drop].filter((a) => !held.has(a))])
+    : notOurs;
   // A plan of an earlier build names no repository: recorded as that build did, without one.
   const repository = plan.inventory.repository ?? null;
   const lists = { ...current?.repositories };
@@ -282,7 +337,7 @@ export async function changeInventory(
   const mine = repository === null ? unowned : (lists[repository] ?? []);
   const others = Object.entries(lists).filter(([r, l]) => r !== repository && l.length > 0);
   const taken = others.length > 0 ? new Set(others.flatMap(([, l]) => l)) : null;
-  let next = nextInventory(current ? mine : null, plan.inventory, deleted, notOurs);
+  let next = nextInventory(current ? mine : null, plan.inventory, deleted, unrecorded);
   if (next && taken) next = next.filter((a) => !taken.has(a));
   const addresses = next ?? [...mine];
   const isMine = sortedHas(addresses);

@@ -8,6 +8,7 @@
 import { applyStage, recording } from './stages/apply.js';
 import { recordApply } from '../ops/apply-run.js';
 import { inventoryBehind } from '../plan/inventory.js';
+import { notMadeBy } from '../apply/inventory.js';
 import { recheckPlan } from '../ops/stale-plan.js';
 import { classify } from '../ops/plan-run.js';
 import type { ControlPlane } from '../controlplane/types.js';
@@ -592,7 +593,7 @@ export class Reconciler {
           liveInventory !== undefined &&
           live != null &&
           plan.inventory !== undefined &&
-          inventoryBehind(live, plan.inventory);
+          inventoryBehind(live, plan.inventory, notMadeBy(plan, null));
         if (decision.result === 'in_sync' && behind) {
           opened = false;
           await access.use(async (cp) => {

@@ -9,6 +9,7 @@ import { READ_PARALLELISM, type ApplyResult } from '../apply/types.js';
 import { repositoryNames, type RepositoryNames } from './repository.js';
 import {
   changeInventory,
+  notMadeBy,
   notOursBy,
   deletedBy,
   inventoryStore,
@@ -48,6 +49,7 @@ import {
 import { formatValidationText } from '../manifests/report.js';
 import type { ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
+import type { InventoryRecord } from '../model/inventory.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
@@ -413,7 +415,7 @@ async function underLocks(
   // Stopped before a step was sent, none of it is true: taken back while still locked (after
   // the lock or the term was lost nothing is written: the next apply's plan reads them).
   const takeBack = async () => {
-    if (!locked.lost.aborted) await written?.();
+    if (!locked.lost.aborted) await written?.takeBack();
   };
   if (o.cancelled?.aborted) {
     await takeBack();
@@ -425,7 +427,7 @@ async function underLocks(
   await locked.stepsRan?.(result);
   // The daemon's shutdown, freeze or newer head can stop it as the steps begin: none started.
   if (sentNothing(result)) await takeBack();
-  else if (!locked.lost.aborted) await recordApply(record, live, plan, result);
+  else if (!locked.lost.aborted) await recordApply(record, live, plan, result, written?.before);
   return { plan, result };
 }
 
@@ -689,7 +691,10 @@ export interface ApplyRecording {
  * last-applied record (replaced with it) the mark that it began, so `plan --refresh-only` says an
  * apply began and did not finish rather than call its changes drift. Returns what takes them back.
  */
-async function writeAhead(rec: ApplyRecording, plan: Plan): Promise<() => Promise<void>> {
+async function writeAhead(
+  rec: ApplyRecording,
+  plan: Plan,
+): Promise<{ takeBack: () => Promise<void>; before: InventoryRecord | null | undefined }> {
   const change = await recordApply(rec, null, plan, null);
   const { inventory, lastApplied } = rec;
   let unmark: (() => Promise<void>) | null = null;
@@ -698,7 +703,7 @@ async function writeAhead(rec: ApplyRecording, plan: Plan): Promise<() => Promis
       rec.warn({ record: 'last-applied', where: startedPathOf(lastApplied), err });
       return null;
     });
-  return async () => {
+  const takeBack = async () => {
     if (inventory !== null && change !== null)
       await takeBackInventory(inventory, change).then(rec.takenBack, (err: unknown) =>
         rec.warn({ record: 'inventory', where: inventory.where, err }),
@@ -708,24 +713,30 @@ async function writeAhead(rec: ApplyRecording, plan: Plan): Promise<() => Promis
         rec.warn({ record: 'last-applied', where: startedPathOf(lastApplied), err }),
       );
   };
+  return { takeBack, before: change?.before };
 }
 
 /**
- * `result` null: nothing ran; `live` with the plan's changes is the state the apply left. What
- * the inventory's record changed (null: nothing).
+ * `result` null: nothing ran; `live` with the plan's changes is the state the apply left;
+ * `before`, the inventory before the write-ahead record (undefined: none written). What the
+ * inventory's record changed (null: nothing).
  */
 export async function recordApply(
   rec: ApplyRecording,
   live: LiveState | null,
   plan: Plan,
   result: ApplyResult | null,
+  before?: InventoryRecord | null,
 ): Promise<InventoryChange | null> {
   const { inventory, lastApplied, warn } = rec;
   let change: InventoryChange | null = null;
   if (inventory !== null) {
     try {
       change = result
-        ? await changeInventory(inventory, plan, deletedBy(plan, result), notOursBy(result))
+        ? await changeInventory(inventory, plan, deletedBy(plan, result), notOursBy(result), {
+            addresses: notMadeBy(plan, result),
+            before,
+          })
         : await changeInventory(inventory, plan, new Set());
       if (change) rec.recorded?.(change.addresses);
     } catch (err) {

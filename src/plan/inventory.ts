@@ -416,7 +416,7 @@ export function nextInventory(
   current: readonly string[] | null,
   inventory: PlanInventory,
   deleted: ReadonlySet<string>,
-  /** Declared, but what its create found is another client's (CONFLICT): not recorded. */
+  /** Declared, but not poolsync's: another client's (CONFLICT), or never made (notMadeBy). */
   notOurs: ReadonlySet<string> = NONE,
 ): string[] | null {
   // One merge of two sorted lists (the plan's declared addresses, the recorded inventory), not
@@ -462,10 +462,18 @@ export function inventoryBehind(
     | 'repository_guardrails'
   >,
   inventory: PlanInventory,
+  /** Declared objects that do not exist (apply/inventory.ts notMadeBy): not behind for lacking them. */
+  notMade: ReadonlySet<string> = NONE,
 ): boolean {
   const owners = ownership(live, inventory.repository ?? null);
   const current = owners.own ?? null;
-  const next = nextInventory(current, inventory, new Set());
+  const held = sortedHas(ascending(current ?? []));
+  const next = nextInventory(
+    current,
+    inventory,
+    new Set(),
+    new Set([...notMade].filter((a) => !held(a))),
+  );
   return (
     inventory.renamed_from !== undefined ||
     next !== null ||
