@@ -252,7 +252,8 @@ export function notMadeBy(
   const unfinished = result !== null && !result.ok;
   const stepsOf = unfinished ? stepsByTarget(plan, result) : null;
   for (const c of plan.changes) {
-    if (c.action === 'blocked' && c.before === null) out.add(c.address);
+    // A blocked co-named queue is made by its cluster's registration (caused_by), with defaults.
+    if (c.action === 'blocked' && c.before === null && !c.caused_by) out.add(c.address);
     else if (c.action === 'create' && stepsOf) {
       const steps = [c.address, c.caused_by].flatMap((t) => (t ? (stepsOf.get(t) ?? []) : []));
       if (steps.length > 0 && !steps.some(mayHaveMade)) out.add(c.address);

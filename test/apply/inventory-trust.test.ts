@@ -30,6 +30,7 @@ const record = (endpoint: string, addresses: string[]): InventoryRecord => ({
 const planOf = (addresses: string[]) =>
   ({
     commit: null,
+    changes: [],
     steps: [],
     inventory: { found: false, declared: addresses, gone: [] },
   }) as unknown as Plan;

@@ -11,7 +11,13 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { ControlPlaneError } from '../../src/controlplane/errors.js';
 import type { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
-import { recordedAddresses } from '../../src/model/inventory.js';
+import { changeInventory, type InventoryStore } from '../../src/apply/inventory.js';
+import {
+  INVENTORY_FORMAT,
+  recordedAddresses,
+  type InventoryRecord,
+} from '../../src/model/inventory.js';
+import type { Change, Plan } from '../../src/model/plan.js';
 import { exitOf, memoryIo } from '../support/memory-io.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
@@ -127,5 +133,53 @@ describe('an apply that did not finish records only what it made', () => {
     expect((await run(['apply', repo, '--auto-approve'])).code).toBe(1);
     expect(sent).toEqual(['a']);
     expect(await recorded()).toEqual(['Queue/a', 'Queue/b']);
+  });
+});
+
+describe('a blocked create', () => {
+  const storeHolding = (addresses: string[]) => {
+    const store: InventoryStore & { held: InventoryRecord } = {
+      where: 'memory',
+      controlPlane: null,
+      held: {
+        format: INVENTORY_FORMAT,
+        addresses,
+        updated_at: '',
+        commit: null,
+        control_plane: null,
+      },
+      read: async () => store.held,
+      write: async (r) => void (store.held = r),
+    };
+    return store;
+  };
+  const change = (address: string, action: string, extra: object = {}) =>
+    ({ address, action, before: null, ...extra }) as Change;
+  const plan = {
+    commit: null,
+    steps: [],
+    changes: [
+      change('Queue/stray', 'blocked'),
+      // A co-named queue blocked for its spec is still made by its cluster's registration (C2).
+      change('Queue/c1', 'blocked', { caused_by: 'Cluster/c1' }),
+      change('Cluster/c1', 'create'),
+    ],
+    inventory: {
+      found: true,
+      declared: ['Cluster/c1', 'Queue/c1', 'Queue/kept', 'Queue/stray'],
+      gone: [],
+    },
+  } as unknown as Plan;
+
+  it('is not recorded: it does not exist (a finished apply, or one with nothing to do)', async () => {
+    const store = storeHolding([]);
+    await changeInventory(store, plan, new Set());
+    expect(store.held.addresses).toEqual(['Cluster/c1', 'Queue/c1', 'Queue/kept']);
+  });
+
+  it('recorded before, it stays', async () => {
+    const store = storeHolding(['Queue/stray']);
+    await changeInventory(store, plan, new Set());
+    expect(store.held.addresses).toContain('Queue/stray');
   });
 });
