@@ -48,6 +48,7 @@ async function record(endTermOnRead: boolean) {
   );
   const plan = {
     commit: 'c0ffee',
+    changes: [],
     steps: [],
     inventory: { found: false, declared: ['Cluster/prod-1'], gone: [] },
   } as unknown as Plan;
