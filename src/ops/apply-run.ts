@@ -60,14 +60,15 @@ import { UserError } from '../util/user-error.js';
 import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState, withFolderRecords } from '../plan/inventory.js';
 import { unplannedStep } from '../plan/steps.js';
-import { savedPlanInventory } from '../plan/saved-plan.js';
+import { withRoutingRead } from '../plan/target.js';
+import { savedPlanInventory, unprunableDeletes } from '../plan/saved-plan.js';
 import {
   budgetErrors,
   confirmDestroy,
   recordedBudget,
   recordedProtectionErrors,
 } from '../plan/guardrails.js';
-import { errorText, planErrorsRefusal } from '../render/reasons.js';
+import { errorText, listAddresses, planErrorsRefusal } from '../render/reasons.js';
 import {
   classify,
   cleanCommit,
@@ -457,7 +458,8 @@ async function planOf(
       throw new UserError(
         `${path} is refused: ${unplanned}: the file was edited after poolsync made it (a plan runs only what its changes show, and an unkeyed seal can be made again). Nothing was applied; make the plan again with the flags it was made with (\`poolsync plan … --out ${path}\`, --target too)`,
       );
-    return { plan: await guardedByInventory(source, checked.live, inventory), live: checked.live };
+    const guarded = await guardedByInventory(source, checked.live, inventory);
+    return { plan: withRoutingRead(guarded, checked.live), live: checked.live };
   }
   const read: LiveReading = (need, before) =>
     readLiveWithInventory(cp, inventory, need, undefined, before);
@@ -504,6 +506,11 @@ async function guardedByInventory(
   const marked = plan.inventory ? live : withInventory(live, await inventory.read());
   const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
   if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
+  const unprunable = unprunableDeletes(plan, marked);
+  if (unprunable.length > 0)
+    throw new UserError(
+      `${path} is refused: it deletes ${listAddresses(unprunable, 20)}, which an earlier poolsync recorded in the inventory without a repository (format 1), and no repository prunes those (docs/plan.md, Prune scope). Nothing was applied; run \`poolsync plan\` again: \`poolsync import ADDRESS\` adopts one this repository applied, and removing its manifest then deletes it`,
+    );
   const recorded = savedPlanInventory(plan, marked);
   if ('refused' in recorded)
     throw new UserError(

@@ -111,6 +111,25 @@ export function savedPlanInventory(
 }
 
 /**
+ * What the file deletes that the inventory records without a repository (an earlier build's, format
+ * 1): no repository prunes those (docs/plan.md, Prune scope), but a file that build made deletes
+ * them, as it pruned all it recorded. Sorted; empty: none.
+ */
+export function unprunableDeletes(
+  plan: Pick<Plan, 'inventory' | 'changes'>,
+  live: LiveState,
+): string[] {
+  if (!plan.inventory) return [];
+  const repository = plan.inventory.repository ?? null;
+  const { live: planned } = withFolderRecords(live, repository, plan.inventory.renamed_from);
+  const { other } = ownership(planned, repository);
+  return plan.changes
+    .filter((c) => (c.action === 'delete' || c.action === 'replace') && other(c.address) === '')
+    .map((c) => c.address)
+    .sort();
+}
+
+/**
  * An address the file declares that neither its changes show as declared (an undeclared live
  * object is listed as `unmanaged`) nor the inventory records as this repository's, or null:
  * declaring it would record another client's object as this repository's, to be updated and

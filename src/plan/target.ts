@@ -8,11 +8,11 @@ import type { LiveState } from '../model/live.js';
 import type { Change, Plan, PlanError, PlanInventory, PlanWarning, Step } from '../model/plan.js';
 import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
-import { summarizeChanges, diffForms, makeChange } from './forms.js';
+import { clusterForm, diffForms, makeChange, queueForm, summarizeChanges } from './forms.js';
 import { closestNames, kindTypoHint } from '../manifests/suggest.js';
 import { reasonOf, warning } from './reasons.js';
 import { OBJECT_KINDS, declaredByKind, isLive } from './inventory.js';
-import { push } from './context.js';
+import { compareChanges, push } from './context.js';
 import { type BudgetBound, budgetErrors } from './guardrails.js';
 
 /** `Kind/name` with a kind poolsync knows; the message says the accepted form otherwise. */
@@ -182,6 +182,28 @@ function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Ch
     const clusters = c.kind === 'Queue' ? c.before.clusters : undefined;
     return Array.isArray(clusters) && clusters.some((n) => n === '*' || leaving.has(n as string));
   };
+}
+
+/**
+ * A `--target` plan file of an earlier build, which kept no routing it read (routingSeen), with
+ * that routing read from `live`: the state its live fingerprint proved unchanged since the plan,
+ * so what routes there now was there when it was made. Else the C9 check at the delete counts a
+ * `*` queue of the pool as made since the plan, after the steps before it ran.
+ */
+export function withRoutingRead(plan: Plan, live: LiveState): Plan {
+  if (!plan.warnings.some((w) => w.code === 'PARTIAL_PLAN')) return plan;
+  const has = new Set(plan.changes.map((c) => c.address));
+  const asIs = (kind: 'Cluster' | 'Queue', name: string, form: Record<string, unknown>) =>
+    makeChange(kind, name, 'noop', form, form, []);
+  const read = [
+    ...live.clusters.map((c) => asIs('Cluster', c.name, clusterForm(c))),
+    ...live.queues.map((q) => asIs('Queue', q.name, queueForm(q))),
+  ].filter((c) => !has.has(c.address));
+  const seen = routingSeen([...plan.changes, ...read], plan.steps);
+  const added = read.filter(seen);
+  if (added.length === 0) return plan;
+  const changes = [...plan.changes, ...added].sort(compareChanges);
+  return { ...plan, changes, summary: summarizeChanges(changes) };
 }
 
 /**

@@ -353,11 +353,16 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
     scope?.inventory === false
       ? ' This control plane has no inventory of what poolsync applied yet (a first run here): nothing poolsync did not apply is deleted, unless adopted (`poolsync import ADDRESS`, or its kind in poolsync.yaml manage:); the apply records what the repository declares.'
       : '';
+  // A plan file of a build whose inventory named no repository (format 1).
+  const unnamed = plan.inventory !== undefined && plan.inventory.repository === undefined;
   return [
     sideEffectLine(plan, counts),
     ...repositoryConflictLines(plan),
     unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
-    scope ? `Prune scope: ${describeScope(scope)}; ${others} are never deleted.${fallback}` : null,
+    scope
+      ? `Prune scope: ${describeScope(scope, unnamed)}; ${others} are never deleted.${fallback}`
+      : null,
+    unnamed ? unnamedDeletesLine(plan) : null,
     adoptionLine(plan),
     renamedLine(plan),
     plan.confirm_destroy?.length ? confirmDestroyLine(plan.confirm_destroy) : null,
@@ -384,8 +389,24 @@ export function earlierUnprunedLine(plan: Pick<Plan, 'changes'>): string | null 
     `Warning: ${plural(kept.length, 'object')} not in the repository ${one ? 'was' : 'were'} applied by an earlier ` +
     `poolsync whose inventory recorded no repository, so prune leaves ${one ? 'it' : 'them'} (another repository ` +
     `may have applied ${one ? 'it' : 'them'}): ${listAddresses(kept, 20)}. If this repository applied ` +
-    `${one ? 'it' : 'one'}, \`poolsync import ADDRESS\` adopts it and the next apply deletes it; ` +
+    `${one ? 'it' : 'one'}, \`poolsync import ADDRESS\` adopts it and removing its manifest then deletes it; ` +
     '`poolsync state forget ADDRESS` leaves it alone for good (docs/versioning.md, Every format and its rule).'
+  );
+}
+
+/**
+ * What `apply` does with the deletes of a plan file that names no repository: refuses those of
+ * what the inventory records (saved-plan.ts savedPlanInventory), which no repository prunes.
+ */
+function unnamedDeletesLine(plan: Pick<Plan, 'changes'>): string | null {
+  const deletes = plan.changes
+    .filter((c) => c.action === 'delete' || c.action === 'replace')
+    .map((c) => c.address);
+  if (deletes.length === 0) return null;
+  return (
+    `This plan names no repository (an earlier poolsync made it): \`poolsync apply\` refuses it if it deletes what ` +
+    `the inventory records (${listAddresses(deletes, 20)}), since no repository prunes what was recorded without one ` +
+    '(docs/plan.md, Prune scope). Run `poolsync plan` again to see what this repository prunes.'
   );
 }
 

@@ -166,13 +166,19 @@ const UNMANAGED: Record<string, Words> = {
     `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune it`,
 };
 
-/** `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's. */
-export function describeScope(scope: PruneScope): string {
+/**
+ * `ExecutionClusterLabel, PoolAssignment: the kinds the repository declares`, or the inventory's;
+ * `unnamed`: the scope of a plan an earlier build made, whose inventory named no repository.
+ */
+export function describeScope(scope: PruneScope, unnamed = false): string {
   const kinds = scope.kinds.length > 0 ? scope.kinds.join(', ') : 'no kind';
+  const applied = unnamed
+    ? 'what poolsync applied (its inventory)'
+    : 'what this repository applied (its part of the inventory)';
   if (scope.inventory !== undefined)
     return scope.kinds.length > 0
-      ? `what this repository applied (its part of the inventory), and every ${kinds} no other repository applied (poolsync.yaml manage:)`
-      : 'what this repository applied (its part of the inventory)';
+      ? `${applied}, and every ${kinds} no other repository applied (poolsync.yaml manage:)`
+      : applied;
   const why =
     scope.source === 'manage'
       ? 'poolsync.yaml manage:'

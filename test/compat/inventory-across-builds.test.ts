@@ -221,7 +221,7 @@ describe('objects a format-1 inventory recorded, removed from the repository und
     writeFileSync(config, readFileSync(config, 'utf8').replace('prune: false', 'prune: true'));
     rmSync(join(repo, 'clusters', 'dev', 'dev-europe-west4.yaml'));
     const warning =
-      'Warning: 1 object not in the repository was applied by an earlier poolsync whose inventory recorded no repository, so prune leaves it (another repository may have applied it): Cluster/dev-europe-west4. If this repository applied it, `poolsync import ADDRESS` adopts it and the next apply deletes it; `poolsync state forget ADDRESS` leaves it alone for good (docs/versioning.md, Every format and its rule).';
+      'Warning: 1 object not in the repository was applied by an earlier poolsync whose inventory recorded no repository, so prune leaves it (another repository may have applied it): Cluster/dev-europe-west4. If this repository applied it, `poolsync import ADDRESS` adopts it and removing its manifest then deletes it; `poolsync state forget ADDRESS` leaves it alone for good (docs/versioning.md, Every format and its rule).';
     const cwd = process.cwd();
     process.chdir(repo);
     try {
