@@ -202,10 +202,17 @@ export function renderParts(
   color: boolean,
   /** The rendered files that would change (RenderedFiles.changed): the text's first line names them. */
   rendered?: RenderedFilesNote,
+  /** A plan file `show` read (footnotes). */
+  saved = false,
 ): Iterable<string> {
   if (output === 'json') return renderJsonParts(plan);
-  if (output === 'markdown') return [renderMarkdown(plan, rendered ? { rendered } : {})];
-  return renderTextParts(plan, { color, ...(rendered ? { renderedFiles: rendered.files } : {}) });
+  if (output === 'markdown')
+    return [renderMarkdown(plan, { saved, ...(rendered ? { rendered } : {}) })];
+  return renderTextParts(plan, {
+    color,
+    saved,
+    ...(rendered ? { renderedFiles: rendered.files } : {}),
+  });
 }
 
 export function nothingDeclared(dir: string, prune: boolean): string {

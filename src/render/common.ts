@@ -342,8 +342,12 @@ export function capabilitiesOn(plan: Plan): string | null {
   return on.length > 0 ? on.join(', ') : null;
 }
 
-/** The lines under the closing line, each only when it has something to say (docs/plan.md, Prune scope). */
-export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
+/**
+ * The lines under the closing line, each only when it has something to say (docs/plan.md, Prune
+ * scope). `saved`: a plan file `show` read, which names no repository only when an earlier build
+ * made it (a plan made here in process may name none).
+ */
+export function footnotes(plan: Plan, counts = countPlan(plan), saved = false): string[] {
   const unmanaged = plan.summary.unmanaged;
   const scope = plan.prune_scope;
   const why = scope ? 'outside the prune scope, or not poolsync’s to change' : 'prune is off';
@@ -353,8 +357,7 @@ export function footnotes(plan: Plan, counts = countPlan(plan)): string[] {
     scope?.inventory === false
       ? ' This control plane has no inventory of what poolsync applied yet (a first run here): nothing poolsync did not apply is deleted, unless adopted (`poolsync import ADDRESS`, or its kind in poolsync.yaml manage:); the apply records what the repository declares.'
       : '';
-  // A plan file of a build whose inventory named no repository (format 1).
-  const unnamed = plan.inventory !== undefined && plan.inventory.repository === undefined;
+  const unnamed = saved && plan.inventory !== undefined && plan.inventory.repository === undefined;
   return [
     sideEffectLine(plan, counts),
     ...repositoryConflictLines(plan),

@@ -51,6 +51,8 @@ export interface MergeFacts {
 }
 
 export interface MarkdownOptions {
+  /** A plan file `show` read (footnotes). */
+  saved?: boolean;
   /** Upper bound of the output's length; what does not fit is counted, never cut mid-line. */
   maxChars?: number;
   /** Addresses the comment lists already (its held changes): counted here, not listed again. */
@@ -77,7 +79,7 @@ const OPEN_DIFF_LINES = 20;
 export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const changes = visibleChanges(plan);
   const rendered = opts.rendered?.files.length ? opts.rendered : undefined;
-  const head = [...headLines(plan, rendered), ...(opts.lead ? [opts.lead, ''] : [])];
+  const head = [...headLines(plan, rendered, opts.saved), ...(opts.lead ? [opts.lead, ''] : [])];
   const end = [metaLine(plan), '', mergeLine(plan, opts.merge, opts.policies)];
   const room = new Room((opts.maxChars ?? 60_000) - size(head) - size(end));
   errorsSection(room, plan, heldByBudget(plan, opts.merge));
@@ -166,7 +168,7 @@ class Room {
   }
 }
 
-function headLines(plan: Plan, rendered: RenderedFilesNote | undefined): string[] {
+function headLines(plan: Plan, rendered: RenderedFilesNote | undefined, saved = false): string[] {
   const head = [
     !hasNoChanges(plan)
       ? `**${closingLine(plan)}**`
@@ -181,7 +183,7 @@ function headLines(plan: Plan, rendered: RenderedFilesNote | undefined): string[
               : '**No changes.** The control plane matches the repository.',
   ];
   const header = headerLines(plan, code, (w) => `> :warning: ${markdownText(w)}`);
-  for (const line of [...footnotes(plan), ...header]) head.push('', line);
+  for (const line of [...footnotes(plan, undefined, saved), ...header]) head.push('', line);
   head.push('');
   return head;
 }

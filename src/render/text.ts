@@ -79,6 +79,8 @@ export interface TextOptions {
   renderedFiles?: readonly ({ path: string } | UnnamedRender)[];
   /** Where what to do with them is said: after the plan (the CLI's diffs), or before it (a run's message). */
   renderedSaid?: 'below' | 'above';
+  /** A plan file `show` read (footnotes). */
+  saved?: boolean;
 }
 
 /**
@@ -140,7 +142,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
     out.push('');
   }
   pushProblems(out, plan, blocked, paint);
-  pushClosing(out, plan, paint, opts.counts ?? countPlan(plan));
+  pushClosing(out, plan, paint, opts.counts ?? countPlan(plan), opts.saved);
   if (out.length > 0) yield flush(out);
 }
 
@@ -243,10 +245,16 @@ function pushProblems(out: string[], plan: Plan, blocked: readonly Change[], pai
   );
 }
 
-function pushClosing(out: string[], plan: Plan, paint: Paint, counts: PlanCounts): void {
+function pushClosing(
+  out: string[],
+  plan: Plan,
+  paint: Paint,
+  counts: PlanCounts,
+  saved = false,
+): void {
   if (!hasNoChanges(plan)) out.push(paint('bold', closingLine(plan, counts)));
   // A repository name is read from the inventory: escaped like every other name.
-  out.push(...footnotes(plan, counts).map(esc));
+  out.push(...footnotes(plan, counts, saved).map(esc));
   if (plan.errors.length > 0) out.push(paint('red', failedLine(plan)));
 }
 

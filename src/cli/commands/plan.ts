@@ -130,7 +130,10 @@ export async function plan(args: Args<'plan'> & Shown, io: Io): Promise<number> 
 export async function show(args: Args<'show'>, io: Io): Promise<number> {
   const plan = await readSavedPlan(args.planfile, io.env);
   // JSON: the plan as read, its seal included, so the output is again a plan file.
-  await writeParts(io.stdout, renderParts(plan, args.output, useColor(args.color, io)));
+  await writeParts(
+    io.stdout,
+    renderParts(plan, args.output, useColor(args.color, io), undefined, true),
+  );
   return 0;
 }
 
