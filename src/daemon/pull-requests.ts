@@ -196,7 +196,7 @@ export function pullRequestSide(
 
 /**
  * An approval by comment is of its pull request at the head it was granted for: new commits
- * (GitHub `synchronize`, GitLab `update`, which webhooks.ts passes only with new commits) or a
+ * (GitHub `synchronize`, GitLab `update` with new commits; a retarget moves no head) or a
  * close without merge (GitHub `closed` unmerged, GitLab `close`) withdraw it
  * (docs/daemon.md#an-approval-by-comment-is-of-its-pull-request-merged). New commits are the
  * head the forge reads now: a late or redelivered event of an older commit withdraws nothing
@@ -295,6 +295,9 @@ export function pullRequestHandlerForDaemon(
       // Recorded as posted once its comment is readable, not after the commit status too:
       // a `poolsync apply` comment in between was refused as "no plan posted".
       onPosted: (e, shown) => posted.settle(e.provider, e.number, e.headSha, shown),
+      // A pull request into another branch: no `poolsync apply` comment approves a plan shown before.
+      branch: source.branch,
+      onNotPlanned: (e) => posted.forget(e.provider, e.number),
     });
   let retry: RetryTuning;
   try {
@@ -731,6 +734,11 @@ export class PostedPlans {
   settle(provider: Provider, number: number, commit: string, posted: Posted): void {
     const plans = this.byCommit.get(`${provider}:${commit}`);
     if (plans) this.byNumber.set(`${provider}#${number}`, { commit, plans, ...posted });
+  }
+
+  /** Its plan comment no longer shows a plan (the pull request merges into another branch). */
+  forget(provider: Provider, number: number): void {
+    this.byNumber.delete(`${provider}#${number}`);
   }
 
   get(provider: Provider, number: number, environment = ''): PostedPlan | null {

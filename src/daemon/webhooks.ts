@@ -135,7 +135,12 @@ export function handleGithubWebhook(req: WebhookRequest, options: WebhookOptions
   const other = elsewhere(from, options.followed);
   if (other) return other;
   if (event === 'push') return pushOutcome(payload, options.branch);
-  if (event === 'pull_request') return pullRequestOutcome(githubPullRequest(payload));
+  if (event === 'pull_request') {
+    // An edit plans again only when it changes the base branch (a retarget); a title does not.
+    if (str(payload.action) === 'edited' && obj(payload.changes).base === undefined)
+      return ignored('pull request edit without a new base branch: nothing to plan');
+    return pullRequestOutcome(githubPullRequest(payload));
+  }
   if (event === 'issue_comment') return githubComment(payload);
   return ignored(`event ${shown(event ?? '(none)')} is not handled`);
 }
@@ -150,6 +155,7 @@ function githubPullRequest(payload: Record<string, unknown>): PullRequestEvent {
     number: typeof number === 'number' ? number : NaN,
     headSha: str(head.sha) ?? '',
     headRef: str(head.ref) ?? '',
+    baseRef: str(obj(pr.base).ref) ?? undefined,
     action: str(payload.action) ?? '',
     merged: pr.merged === true,
   };
@@ -220,9 +226,12 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
   if (kind === 'merge_request' || kind === 'Merge Request Hook') {
     const attrs = obj(payload.object_attributes);
     // GitLab's docs: `oldrev` is present only when code changed (new commits, a suggestion
-    // applied); an update without it is a title, label, description or draft edit.
-    if (str(attrs.action) === 'update' && attrs.oldrev === undefined)
-      return ignored('merge request update without new commits (no oldrev): nothing to plan');
+    // applied); an update without it or a new target branch is a title, label, description or draft edit.
+    const retargeted = obj(payload.changes).target_branch !== undefined;
+    if (str(attrs.action) === 'update' && attrs.oldrev === undefined && !retargeted)
+      return ignored(
+        'merge request update without new commits (no oldrev) or a new target branch: nothing to plan',
+      );
     return pullRequestOutcome({
       provider: 'gitlab',
       repository: str(obj(payload.project).path_with_namespace) ?? '',
@@ -230,6 +239,7 @@ export function handleGitlabWebhook(req: WebhookRequest, options: WebhookOptions
       number: typeof attrs.iid === 'number' ? attrs.iid : NaN,
       headSha: str(obj(attrs.last_commit).id) ?? '',
       headRef: str(attrs.source_branch) ?? '',
+      baseRef: str(attrs.target_branch) ?? undefined,
       action: str(attrs.action) ?? '',
     });
   }

@@ -164,6 +164,22 @@ export function buildComments(input: CommentInput): Comments {
   };
 }
 
+/**
+ * The plan comment of a pull request into another branch than the daemon's: it is not planned,
+ * since merging it applies nothing (an earlier plan comment, before a retarget, is replaced).
+ */
+export function notPlannedComment(key: string | null | undefined, base: string, branch: string) {
+  const k = commentKey(key);
+  const title = k ? ` for \`${k.replace(/`/g, '')}\`` : '';
+  const name = (ref: string) => `\`${clip(ref.replace(/`/g, ''), 200)}\``;
+  return (
+    `${commentMarker(k)}\n### poolsync plan${title}\n\n` +
+    `**Not planned: this pull request merges into ${name(base)}, and this daemon follows ${name(branch)}.** ` +
+    `Merging it applies nothing. To have it planned and applied on merge, change its base branch to ${name(branch)}.\n\n` +
+    '---\n<sub>Posted by poolsync; updated in place on every push. Nothing is applied from a pull request.</sub>\n'
+  );
+}
+
 /** Packed line by line into comments of the limit. */
 class HeldLists {
   /** Each comment's lines (its head first). */

@@ -24,6 +24,7 @@ import {
   heldByBudget,
   heldListMarker,
   isPoolsyncComment,
+  notPlannedComment,
   statusContext,
   statusDescription,
 } from './comment.js';
@@ -271,6 +272,28 @@ export async function publishPlan(opts: PublishOptions): Promise<PublishResult> 
     const targetUrl = result.comment.url;
     await api.setStatus(opts.commit, { context, state, description, targetUrl });
     return { comment: result.action, commentUrl: targetUrl, context, status: state, description };
+  } finally {
+    await api.close();
+  }
+}
+
+/**
+ * A pull request into another branch than the followed one: its plan comment says it is not
+ * planned (held lists removed), and no commit status is set, since none would be true.
+ */
+export async function publishNotPlanned(
+  opts: Omit<PublishOptions, 'outcome' | 'onCommentPosted'> & { base: string; branch: string },
+): Promise<PublishResult['comment']> {
+  const api = createPullRequestApi(opts);
+  try {
+    const body = notPlannedComment(opts.key, opts.base, opts.branch);
+    const [main] = await upsertComments(
+      api,
+      opts.key,
+      { body, heldLists: [], shown: new Map() },
+      opts.seal,
+    );
+    return main.action;
   } finally {
     await api.close();
   }

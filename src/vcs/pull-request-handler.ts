@@ -15,6 +15,7 @@ import { commentKey } from './comment.js';
 import { createApprovalForge } from './forges.js';
 import {
   notPosted,
+  publishNotPlanned,
   publishPlan,
   publishStatus,
   type Posted,
@@ -47,12 +48,17 @@ export interface PullRequestHandlerOptions extends ForgeRepository {
   onPosted?: (e: PullRequestEvent, posted: Posted) => void;
   /** The daemon's seal of its comments (publish.ts sealed). */
   seal?: Seal;
+  /** The branch the daemon follows: a pull request into another one is not planned. */
+  branch?: string;
+  /** A pull request into another branch: told before its comment says it is not planned. */
+  onNotPlanned?: (e: PullRequestEvent) => void;
 }
 
-/** The head of the pull request may have changed. */
+/** The head or the base branch of the pull request may have changed. */
 const ACTIONS: Record<Provider, Set<string>> = {
-  github: new Set(['opened', 'synchronize', 'reopened']),
-  // `update` only with new commits: webhooks.ts drops one without `oldrev`.
+  // `edited` only with a new base branch: webhooks.ts drops other edits.
+  github: new Set(['opened', 'synchronize', 'reopened', 'edited']),
+  // `update` only with new commits or a new target branch: webhooks.ts drops other updates.
   gitlab: new Set(['open', 'reopen', 'update']),
 };
 
@@ -78,6 +84,25 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
   };
   const { provider, apiUrl, repository, token, retry } = opts;
   const target = { provider, apiUrl, repository, token, retry };
+
+  /** Merging it applies nothing, so its comment says so instead of a plan (and no status). */
+  async function notPlanned(e: PullRequestEvent, base: string, branch: string, log: object) {
+    opts.onNotPlanned?.(e);
+    published.delete(e.number);
+    const comment = await publishNotPlanned({
+      ...target,
+      number: e.number,
+      commit: e.headSha,
+      key,
+      seal: opts.seal,
+      base,
+      branch,
+    });
+    opts.logger.info(
+      { ...log, base, branch, comment },
+      `${pullRequestName(e)} merges into ${base}, not the followed branch ${branch}: not planned`,
+    );
+  }
 
   /** Pending status, checkout + plan, then the sticky comment and final status. */
   async function publish(e: PullRequestEvent): Promise<PublishResult> {
@@ -128,6 +153,11 @@ export function createPullRequestHandler(opts: PullRequestHandlerOptions): PullR
       action: e.action,
     };
     if (!accepted(opts, e, log)) return;
+    const { branch } = opts;
+    if (branch !== undefined && e.baseRef !== undefined && e.baseRef !== branch) {
+      const base = e.baseRef;
+      return inTurn(() => notPlanned(e, base, branch, log));
+    }
     const id = `${e.number}@${e.headSha}`;
     if (queued.has(id)) {
       opts.logger.debug(log, 'pull request commit already queued: duplicate event dropped');

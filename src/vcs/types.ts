@@ -117,6 +117,8 @@ export interface PullRequestEvent {
   number: number;
   headSha: string;
   headRef: string;
+  /** The branch it merges into (GitHub `pull_request.base.ref`, GitLab `target_branch`); absent: unknown. */
+  baseRef?: string;
   action: string;
   /** GitHub `closed`: whether it was merged (`pull_request.merged`); GitLab says `merge` instead. */
   merged?: boolean;

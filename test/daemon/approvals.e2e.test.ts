@@ -218,6 +218,26 @@ describe('approval by pull-request comment', () => {
     }
   }, 60_000);
 
+  it('retargeted to another branch than the followed one, its plan comment says it is not planned, and a `poolsync apply` comment approves nothing (it approved the plan shown before)', async () => {
+    const { repo, head } = repoWithPullRequest(10);
+    const { daemon } = await start(repo);
+    forge.githubPermissions.set('alice', 'write');
+    await postPlan(daemon, 10, head);
+    const retarget = { repository: 'acme/cfg', number: 10, headSha: head, baseFrom: 'main' };
+    const edited = pullRequestPayload({ ...retarget, action: 'edited', baseRef: 'release' });
+    expect((await hook(daemon, 'pull_request', edited)).status).toBe(202);
+    await until('the not-planned comment', () =>
+      forge.list('github:acme/cfg#10').some((c) => c.body.includes('**Not planned')),
+    );
+    expect(forge.list('github:acme/cfg#10')).toHaveLength(1);
+    await comment(daemon, 10, 'alice');
+    await until('a reply', () => replies(10).length === 1);
+    expect(replies(10)[0]!.body).toMatch(
+      /approval by @alice refused: no plan of this pull request has been posted/,
+    );
+    expect((await status(daemon)).approval!.granted).toEqual([]);
+  }, 60_000);
+
   it('a stale plan is refused with the reason: the pull request moved, or the control plane changed', async () => {
     const { repo, head } = repoWithPullRequest(8);
     const { cp, daemon } = await start(repo);

@@ -94,6 +94,29 @@ function note(body: string, over: { state?: string; userId?: number } = {}): Com
 
 const replies = () => forge.list(KEY).map((c) => c.body);
 
+/** GitLab's documented merge request event, on this project, into `target`, as the daemon parses it. */
+function mergeRequest(target: string, retargetedFrom?: string): PullRequestEvent {
+  const m = JSON.parse(
+    readFileSync('test/fixtures/gitlab-webhooks/merge-request.json', 'utf8'),
+  ) as { payload: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (retargetedFrom !== undefined) {
+    // GitLab's `update` of a new target branch: no `oldrev` (no new commits), `changes` names it.
+    m.payload.object_attributes.action = 'update';
+    m.payload.changes = { target_branch: { previous: retargetedFrom, current: target } };
+  }
+  m.payload.object_attributes.target_branch = target;
+  m.payload.object_attributes.iid = 1;
+  m.payload.object_attributes.last_commit.id = 'a'.repeat(40);
+  m.payload.project.path_with_namespace = 'group/project';
+  m.payload.project.web_url = `${forge.url}/gitlab/group/project`;
+  const out = handleGitlabWebhook(
+    { headers: { 'x-gitlab-token': 's' }, body: Buffer.from(JSON.stringify(m.payload)) },
+    { secret: 's', branch: 'main' },
+  );
+  if (out.result !== 'pull_request') throw new Error(out.message);
+  return out.event;
+}
+
 describe('GitLab under a relative URL root (https://host/gitlab)', () => {
   it('a merge request event: the plan comment lands on the project, through ROOT/api/v4', async () => {
     const { prs } = side();
@@ -377,5 +400,23 @@ describe('a GitLab approval is of its merge request, merged (docs/daemon.md#appr
     forge.merged.set(KEY, squash);
     const merged = await approvals.take(FP, main, contains);
     expect(merged.approval).toMatchObject({ approver: 'carol', source: 'gitlab:group/project!1' });
+  });
+});
+
+describe('a merge request into another branch than the followed one', () => {
+  it('is not planned: its note says so, no status, no fetch (it was planned, with a status promising an apply on merge)', async () => {
+    const { prs } = side();
+    forge.heads.set(KEY, 'a'.repeat(40));
+    await prs.onPullRequest!(mergeRequest('release'));
+    expect(replies()).toEqual([
+      expect.stringContaining(
+        '**Not planned: this pull request merges into `release`, and this daemon follows `main`.** Merging it applies nothing.',
+      ),
+    ]);
+    expect(forge.statuses).toEqual([]);
+    expect(forge.requests.filter((q) => q.url.includes('.git/'))).toEqual([]);
+    // Retargeted (an update naming a new target branch, no new commits): taken, not dropped.
+    expect(mergeRequest('main', 'release')).toMatchObject({ action: 'update', baseRef: 'main' });
+    for (const f of prs.forges.values()) await f.forge.close();
   });
 });

@@ -116,6 +116,17 @@ describe("GitHub's recorded deliveries", () => {
     ).toMatchObject({ result: 'comment', event: { open: false } });
   });
 
+  it('pull_request edited: a new base branch (a retarget) is taken with its base; another edit (a title) is ignored', async () => {
+    const pr = { repository: 'a/b', number: 1, headSha: 'a'.repeat(40) } as const;
+    const retarget = pullRequestPayload({ ...pr, action: 'edited', baseRef: 'release' });
+    expect(await github('pull_request', retarget)).toMatchObject({ result: 'ignored' });
+    retarget.changes = { base: { ref: { from: 'master' } } };
+    expect(await github('pull_request', retarget)).toMatchObject({
+      result: 'pull_request',
+      event: { action: 'edited', baseRef: 'release' },
+    });
+  });
+
   it('a pull request payload signed by GitHub with another secret is refused', async () => {
     const raw = JSON.stringify(
       pullRequestPayload({
@@ -159,6 +170,7 @@ describe("GitLab's documented deliveries", () => {
         number: 1,
         headSha: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7',
         headRef: 'ms-viewport',
+        baseRef: 'master',
         action: 'open',
       },
     });
@@ -167,6 +179,11 @@ describe("GitLab's documented deliveries", () => {
       result: 'ignored',
       message: expect.stringMatching(/no oldrev/),
     });
+    // A new target branch without new commits: taken, to plan or say it is not planned.
+    mr.payload.changes.target_branch = { previous: 'master', current: 'release' };
+    mr.payload.object_attributes.target_branch = 'release';
+    expect(gitlab(mr)).toMatchObject({ result: 'pull_request', event: { baseRef: 'release' } });
+    delete mr.payload.changes.target_branch;
     mr.payload.object_attributes.oldrev = '95790bf891e76fee5e1747ab589903a6a1f80f22';
     expect(gitlab(mr)).toMatchObject({ result: 'pull_request', event: { action: 'update' } });
   });

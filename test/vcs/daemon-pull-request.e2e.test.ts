@@ -115,4 +115,45 @@ describe('daemon: pull_request webhook → plan comment', () => {
       'Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 blocked. ExecutionCluster and ClusterLabel objects unknown (no rendered file).',
     );
   });
+
+  it('a pull request into another branch than the followed one is not planned, and says so (it promised an apply on merge, with a success status); retargeted to the followed branch, it is planned', async () => {
+    const repo = new TestRepo();
+    repo.commit(manifests());
+    const prHead = repo.commit(manifests({ clusters: ['prod-1', 'prod-2', 'prod-3'] }), 'pr');
+    git(repo.work, 'push', '--quiet', 'origin', `${prHead}:refs/pull/10/head`);
+    forge().heads.set('github:acme/cfg#10', prHead);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', 'HEAD~1:main');
+    const d = await startTestDaemon({ repo, env: { POOLSYNC_GITHUB_WEBHOOK_SECRET: SECRET } });
+    const url = `${d.daemon.url}/webhooks/github`;
+    const pr = { repository: 'acme/cfg', number: 10, headSha: prHead } as const;
+    try {
+      await d.daemon.firstRun;
+      const into = pullRequestPayload({ ...pr, action: 'opened', baseRef: 'release' });
+      expect((await deliverGitHub(url, SECRET, 'pull_request', into)).status).toBe(202);
+      await until('the not-planned comment', () => forge().list('github:acme/cfg#10').length > 0);
+      const [comment] = forge().list('github:acme/cfg#10');
+      expect(comment!.body).toContain(
+        '**Not planned: this pull request merges into `release`, and this daemon follows `main`.** Merging it applies nothing. To have it planned and applied on merge, change its base branch to `main`.\n',
+      );
+      expect(comment!.body).not.toMatch(/\*\*Merging\*\*|applies this change|held until approved|Cluster\/prod-3/);
+      // A new push says nothing new: the same comment, unchanged, and still no status.
+      const pushed = pullRequestPayload({ ...pr, action: 'synchronize', baseRef: 'release' });
+      expect((await deliverGitHub(url, SECRET, 'pull_request', pushed)).status).toBe(202);
+      await until('the push handled', () => d.logs.join('').split('not planned').length > 2);
+      expect(forge().list('github:acme/cfg#10')).toEqual([comment]);
+      expect(forge().statuses).toEqual([]);
+
+      // Retargeted to the followed branch (an `edited` event with a new base): planned.
+      const retarget = { ...pr, action: 'edited', baseRef: 'main', baseFrom: 'release' } as const;
+      const edited = pullRequestPayload(retarget);
+      expect((await deliverGitHub(url, SECRET, 'pull_request', edited)).status).toBe(202);
+      await until('the final status', () => finalStatuses().length > 0);
+      expect(forge().list('github:acme/cfg#10')).toHaveLength(1);
+      expect(forge().list('github:acme/cfg#10')[0]!.body).toContain('Cluster/prod-3');
+      expect(finalStatuses()[0]).toMatchObject({ sha: prHead, body: { state: 'success' } });
+      expect((await d.cp.listClusters()).map((c) => c.name).sort()).toEqual(['prod-1', 'prod-2']);
+    } finally {
+      await d.stop();
+    }
+  });
 });

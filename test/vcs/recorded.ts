@@ -68,21 +68,29 @@ export function userId(login: string): number {
 
 /** A recorded `pull_request` delivery of `action`, at pull request `number` and its head. */
 export function pullRequestPayload(o: {
-  action: 'opened' | 'synchronize' | 'reopened' | 'closed';
+  action: 'opened' | 'synchronize' | 'reopened' | 'closed' | 'edited';
   repository: string;
   number: number;
   headSha: string;
   headRef?: string;
+  /** The branch it merges into (the recorded ones: `master`); default `main`, the test daemons'. */
+  baseRef?: string;
+  /** `edited`: the base branch it merged into before (GitHub's `changes.base.ref.from`). */
+  baseFrom?: string;
   /** `closed`: merged (the recorded ones are closed unmerged). */
   merged?: boolean;
 }): Payload {
-  const p: Payload = recordedPayloads('pull_request', o.action)[0]!;
+  const recorded = o.action === 'edited' ? 'synchronize' : o.action;
+  const p: Payload = recordedPayloads('pull_request', recorded)[0]!;
+  p.action = o.action;
+  if (o.baseFrom !== undefined) p.changes = { base: { ref: { from: o.baseFrom } } };
   if (o.merged) p.pull_request.merged = true;
   p.number = o.number;
   p.repository.full_name = o.repository;
   p.pull_request.number = o.number;
   p.pull_request.head.sha = o.headSha;
   p.pull_request.head.ref = o.headRef ?? 'feature';
+  p.pull_request.base.ref = o.baseRef ?? 'main';
   return p;
 }
 
