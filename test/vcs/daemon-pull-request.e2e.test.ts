@@ -135,7 +135,9 @@ describe('daemon: pull_request webhook → plan comment', () => {
       expect(comment!.body).toContain(
         '**Not planned: this pull request merges into `release`, and this daemon follows `main`.** Merging it applies nothing. To have it planned and applied on merge, change its base branch to `main`.\n',
       );
-      expect(comment!.body).not.toMatch(/\*\*Merging\*\*|applies this change|held until approved|Cluster\/prod-3/);
+      expect(comment!.body).not.toMatch(
+        /\*\*Merging\*\*|applies this change|held until approved|Cluster\/prod-3/,
+      );
       // A new push says nothing new: the same comment, unchanged, and still no status.
       const pushed = pullRequestPayload({ ...pr, action: 'synchronize', baseRef: 'release' });
       expect((await deliverGitHub(url, SECRET, 'pull_request', pushed)).status).toBe(202);
