@@ -180,7 +180,7 @@ function planUndeclaredPool(ctx: PoolInput, name: string, l: LivePool): PoolDeci
     name === DEFAULT_POOL && !ctx.ix.caps.default_delete
       ? reasonOf('DEFAULT_POOL_ABSENT_NO_DELETE', {})
       : refs.length > 0
-        ? reasonOf('POOL_REFERENCED', { pool: addr, refs })
+        ? reasonOf('POOL_REFERENCED', { pool: addr, refs, queue_delete: ctx.ix.caps.queue_delete })
         : assignments.length > 0
           ? reasonOf('POOL_DELETE_UNMANAGED_ASSIGNMENTS', { pool: addr, assignments })
           : null;
@@ -261,7 +261,8 @@ function replaceBlockedReason(ctx: PoolInput, name: string): Reason | null {
   if (name === DEFAULT_POOL) return reasonOf('DEFAULT_POOL_CONTRACT_FIXED', {});
   if (ix.caps.soft_delete) return reasonOf('REPLACE_NAME_RESERVED', { kind: 'pool' });
   const refs = liveReferences(ctx, name);
-  if (refs.length > 0) return reasonOf('POOL_REPLACE_REFERENCED', { refs });
+  if (refs.length > 0)
+    return reasonOf('POOL_REPLACE_REFERENCED', { refs, queue_delete: ix.caps.queue_delete });
   // A3: a replace removes and sets again the assignments naming it: not an unmanaged one.
   const assignments = unmanagedAssignments(ix, name);
   if (assignments.length > 0)

@@ -494,14 +494,16 @@ export const BLOCKED: Readonly<Record<string, Words>> = {
   /** P5: an undeclared pool that is still referenced (`refs`: the addresses). */
   POOL_REFERENCED: (p) =>
     `${s(p, 'pool')} is not in the repository, but a pool cannot be deleted while anything references it (P5): ` +
-    `${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.`,
+    `${listAddresses(list(p, 'refs'))}. ${p.queue_delete ? `This control plane deletes queues (queue_delete, Q6): delete, move or import ${itThem(list(p, 'refs').length)}, then plan again; or declare the pool again to stop this report.` : 'Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.'}`,
   DEFAULT_POOL_CONTRACT_FIXED: () =>
     'the contract of the "default" pool is set when the control plane is provisioned and cannot change ' +
     '(P1, P4), and the pool can never be deleted (P5): make ClusterPool/default match the live contract',
   POOL_REPLACE_REFERENCED: (p) =>
     `a pool's contract cannot change in place (P4), and replacing the pool needs a delete, which is rejected ` +
-    `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. Queues can never be deleted (Q6), so declare a ` +
-    `new pool with the new contract and register new clusters there.`,
+    `while anything references it (P5): ${listAddresses(list(p, 'refs'))}. ` +
+    (p.queue_delete
+      ? `This control plane deletes queues (queue_delete, Q6): delete or move ${itThem(list(p, 'refs').length)} first, or declare a new pool with the new contract and register new clusters there.`
+      : 'Queues can never be deleted (Q6), so declare a new pool with the new contract and register new clusters there.'),
   /** A3: an undeclared pool named by `assignments` prune may not touch. */
   POOL_DELETE_UNMANAGED_ASSIGNMENTS: (p) =>
     `${s(p, 'pool')} is not in the repository, but a pool is deleted only once no assignment names it (A3), and ` +

@@ -166,6 +166,32 @@ describe('capabilities on (embedded store)', () => {
     await cp.close();
   });
 
+  it('a referenced pool delete (P5) says what frees it: with queue_delete, deleting what refers to it; without, nothing (Q6)', async () => {
+    const without = await EmbeddedControlPlane.open({
+      path: null,
+      capabilities: { ...ALL_ON, queue_delete: false },
+    });
+    await seed(without);
+    await rejects(
+      without.deletePool('gpu'),
+      'FAILED_PRECONDITION',
+      /queues cannot be deleted \(Q6\), so this pool can never be deleted \(P5\)$/,
+      'P5',
+    );
+    await without.close();
+
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: ALL_ON });
+    await seed(cp);
+    // g1's co-named queue goes with g1, so only the clusters and the other queue are to do.
+    await rejects(
+      cp.deletePool('gpu'),
+      'FAILED_PRECONDITION',
+      /^pool "gpu" is still referenced by clusters "g1" and queues "batch", "g1"; this control plane deletes queues \(queue_delete, Q6\), so delete or move clusters "g1" and drain and delete queues "batch", then delete the pool again \(P5\)$/,
+      'P5',
+    );
+    await cp.close();
+  });
+
   it('a cluster delete takes its co-named queue only with queue_delete (else C8 leaves it), and never one a default-queue setting names', async () => {
     const without = await EmbeddedControlPlane.open({
       path: null,

@@ -252,6 +252,9 @@ const KINDS: Kind[] = [
       } else {
         expect(c.action).toBe('blocked');
         expect(whyText(c)).toMatch(/P4/);
+        expect(whyText(c)).toMatch(
+          caps.queue_delete ? /deletes queues \(queue_delete, Q6\)/ : /never be deleted \(Q6\)/,
+        );
       }
     },
   },

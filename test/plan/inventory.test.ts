@@ -90,6 +90,32 @@ describe('prune by inventory', () => {
     );
   });
 
+  it.each([
+    [
+      'with queue_delete',
+      CAPS,
+      'ClusterPool/old is not in the repository, but a pool cannot be deleted while anything references it (P5): Cluster/hand-2, Queue/hand-2. This control plane deletes queues (queue_delete, Q6): delete, move or import them, then plan again; or declare the pool again to stop this report.',
+    ],
+    [
+      'without queue_delete',
+      BASELINE_CAPABILITIES,
+      'ClusterPool/old is not in the repository, but a pool cannot be deleted while anything references it (P5): Cluster/hand-2, Queue/hand-2. Queues can never be deleted (Q6), so this pool stays; declare it again to stop this report.',
+    ],
+  ])(
+    'an undeclared pool a hand-made cluster still references (P5), %s: says what frees it',
+    (_, capabilities, words) => {
+      const l = live({
+        pools: { prod: contract('prod'), old: contract('old') },
+        clusters: { c1: { pool: 'prod' }, 'hand-2': { pool: 'old' } },
+      });
+      const inventory = ['Cluster/c1', 'ClusterPool/prod', 'ClusterPool/old'];
+      const plan = computePlan(repo(), { ...l, capabilities, inventory });
+      const pool = plan.changes.find((c) => c.address === 'ClusterPool/old')!;
+      expect(pool.action).toBe('blocked');
+      expect(whyText(pool)).toBe(words);
+    },
+  );
+
   it('manage: claims a whole kind: hand-made objects of it are deleted too', () => {
     const plan = computePlan(repo(['Cluster']), state(APPLIED));
     const a = actions(plan);

@@ -221,7 +221,7 @@ function deletePool(state: State, op: OpOf<'delete_pool'>): void {
       refs.queues.length ? `queues ${listNames(refs.queues)}` : '',
     ].filter(Boolean);
     throw precondition(
-      `pool "${op.name}" is still referenced by ${what.join(' and ')}; queues cannot be deleted (Q6), so this pool can never be deleted (P5)`,
+      `pool "${op.name}" is still referenced by ${what.join(' and ')}; ${poolReferencesFix(state, refs)}`,
       addr,
       'P5',
     );
@@ -410,6 +410,21 @@ function setQueueActivity(state: State, op: OpOf<'set_queue_activity'>): void {
 function listNames(names: string[], quote = '"'): string {
   const shown = names.slice(0, 5).map((n) => `${quote}${n}${quote}`);
   return names.length > 5 ? `${shown.join(', ')} and ${names.length - 5} more` : shown.join(', ');
+}
+
+/** What frees a referenced pool (P5): nothing without queue_delete (Q6), else deleting what refers to it. */
+function poolReferencesFix(state: State, refs: { clusters: string[]; queues: string[] }): string {
+  if (!state.capabilities.queue_delete)
+    return 'queues cannot be deleted (Q6), so this pool can never be deleted (P5)';
+  // A cluster's co-named queue goes with the cluster's delete or move (C2).
+  const queues = refs.queues.filter(
+    (q) => !(refs.clusters.includes(q) && state.queues.get(q)?.cluster_managed),
+  );
+  const todo = [
+    refs.clusters.length ? `delete or move clusters ${listNames(refs.clusters)}` : '',
+    queues.length ? `drain and delete queues ${listNames(queues)}` : '',
+  ].filter(Boolean);
+  return `this control plane deletes queues (queue_delete, Q6), so ${todo.join(' and ')}, then delete the pool again (P5)`;
 }
 
 function poolReferences(state: State, pool: string) {
