@@ -51,8 +51,12 @@ export interface LiveChanges {
     | 'changed'
     | 'maybe'
     | null;
+  /** Addresses among `addresses` now as the plan's change makes them (its `after`), sorted. */
+  made?: string[];
   /** Every change the plan shows is made, and nothing else moved: it was applied already. */
   applied?: true;
+  /** Some changes the plan shows are made, the rest not begun, and nothing else moved: a cut apply. */
+  partly?: true;
 }
 
 /** A queue's serving state as the live fingerprint keys it: draining and drained are one. */
@@ -120,7 +124,9 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
 /**
  * `changed`, marked `applied` when the live state shows every change of `plan` made (each object
  * as its `after`) and nothing else moved, in the objects or the inventory: a saved plan applied
- * a second time, whose refusal says so rather than read as an apply cut short.
+ * a second time, whose refusal says so rather than read as an apply cut short; `partly` when
+ * only some are made, and `made` lists the objects already as the plan makes them, so the
+ * refusal does not blame the plan's own change on the control plane.
  */
 function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): LiveChanges {
   const made = plan.changes.filter((c) => isActionable(c.action));
@@ -129,15 +135,28 @@ function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): 
   const recorded = new Set([...touched, ...(plan.inventory?.declared ?? [])]);
   const dropped = new Set([...touched, ...(plan.inventory?.gone ?? [])]);
   const { inventory } = changed;
-  const applied =
-    (made.length > 0 || (plan.inventory?.adopts?.length ?? 0) > 0) &&
+  const isMade = (c: (typeof made)[number]) =>
+    isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c));
+  const done = new Set(made.filter(isMade).map((c) => c.address));
+  const madeHere = changed.addresses.filter((a) => done.has(a));
+  const onlyItsOwn =
     changed.addresses.every((a) => touched.has(a)) &&
-    made.every((c) => isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c))) &&
     (inventory === null ||
       (typeof inventory === 'object' &&
         inventory.added.every((a) => recorded.has(a)) &&
         inventory.removed.every((a) => dropped.has(a))));
-  return applied ? { ...changed, applied } : changed;
+  const all = made.every(isMade);
+  const applied =
+    onlyItsOwn && all && (made.length > 0 || (plan.inventory?.adopts?.length ?? 0) > 0);
+  // Partly: what differs is all made, and what is not made is as the plan saw it.
+  const partly =
+    onlyItsOwn && !all && madeHere.length > 0 && madeHere.length === changed.addresses.length;
+  return {
+    ...changed,
+    ...(madeHere.length > 0 ? { made: madeHere } : {}),
+    ...(applied ? { applied } : {}),
+    ...(partly ? { partly } : {}),
+  };
 }
 
 /** A change's `after` as the control plane keeps it: no registration's data plane (C4). */

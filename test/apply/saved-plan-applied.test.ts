@@ -61,4 +61,40 @@ describe('a saved plan applied again', () => {
     );
     expect(moved.stderr).not.toContain('already applied');
   }, 120_000);
+
+  it('says it was partly applied when some of its changes are made and nothing else moved', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const cli = (...args: string[]) =>
+      runInProcess(
+        [...args, '--control-plane', `file:${join(root, 'cp.json')}`],
+        { HOME: root },
+        root,
+      );
+    const two = (q0: number, q1: number) =>
+      spec(q0, { q1: { pool: 'p', clusters: ['c1'], run_concurrency: q1 } });
+    await writeRepo(repo, two(5, 5));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    await writeRepo(repo, two(7, 7));
+    const saved = join(root, 'p.json');
+    expect((await cli('plan', repo, '--out', saved)).code).toBe(0);
+    // What a cut apply leaves: q0's update made, q1's not begun.
+    await writeRepo(repo, two(7, 5));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    expect(await cli('apply', saved, '--auto-approve')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error: stale plan: ${saved} was partly applied: Queue/q0 is as this plan makes it (an apply of it that did not finish?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish\n`,
+    });
+
+    // Made, and another object moved as well: stale, each named as it is.
+    await writeRepo(repo, two(7, 6));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    const moved = await cli('apply', saved, '--auto-approve');
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toContain(
+      'Queue/q0 (run_concurrency 5 → 7, as this plan makes it: an apply of it that did not finish?)',
+    );
+    expect(moved.stderr).not.toContain('partly applied');
+  }, 120_000);
 });
