@@ -12,10 +12,10 @@ import { StateInUseError } from '../controlplane/embedded/store.js';
 import { isControlPlaneError } from '../controlplane/errors.js';
 import { embeddedStatePath } from '../controlplane/open.js';
 import { controlPlaneEndpoint } from '../util/control-plane-endpoint.js';
-import type { ControlPlane } from '../controlplane/types.js';
+import type { ApplyLockProvider, ControlPlane } from '../controlplane/types.js';
 import type { LeaseRef } from '../lease/k8s-lease.js';
 import type { Term } from '../lease/leader-elector.js';
-import { acquireLockFile, type HeldLockFile } from '../util/lock-file.js';
+import { acquireLockFile, exited, type HeldLockFile } from '../util/lock-file.js';
 import { refuseTrackedFiles } from '../util/tracked.js';
 import { SYSTEM_CLOCK, type Clock } from '../util/clock.js';
 
@@ -76,6 +76,8 @@ export interface HeldApplyLock {
   readonly lost: AbortSignal;
   /** `control plane`, `Lease ns/name` or `this machine only`. */
   readonly scope: string;
+  /** When and from whom the lock was taken over, as the caller tells it; null when it was free. */
+  readonly takeover: string | null;
   release(): Promise<void>;
 }
 
@@ -130,10 +132,11 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
         `the ${opts.cp.backend.name} control plane has no apply lock of its own: only applies from this machine are excluded; pass --lock k8s:NAMESPACE/NAME to exclude applies from other machines too`,
       );
     const lost = term?.signal ?? new AbortController().signal;
-    return { lost, scope: 'this machine only', release: async () => {} };
+    return { lost, scope: 'this machine only', takeover: null, release: async () => {} };
   }
   const refused = await lease.take();
   if (refused !== null) throw new LockHeldError(refused);
+  const takeover = lease.takeover;
   const lost = new AbortController();
   const stop = new AbortController();
   const ended = () => lost.abort(term!.signal.reason);
@@ -162,6 +165,7 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   return {
     lost: lost.signal,
     scope: lease.scope,
+    takeover,
     release: async () => {
       stop.abort();
       await renewal;
@@ -171,9 +175,10 @@ export async function holdSharedApplyLock(opts: HoldApplyLockOptions): Promise<H
   };
 }
 
-/** `take` takes or renews it (null, else who holds it). */
+/** `take` takes or renews it (null, else who holds it); `takeover`: its first take's, worded. */
 interface Lease {
   scope: string;
+  takeover: string | null;
   take(): Promise<string | null>;
   free(): Promise<void>;
 }
@@ -183,19 +188,24 @@ async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
   const provider = opts.cp.applyLock;
   if (provider) {
     const ttl_seconds = Math.max(1, Math.round(ttlMs / 1000));
-    return {
+    const lease: Lease = {
       scope: 'control plane',
+      takeover: null,
       take: async () => {
         try {
-          await provider.acquireApplyLock({ id, holder, ttl_seconds });
+          const taken = await provider.acquireApplyLock({ id, holder, ttl_seconds });
+          const from = taken.taken_over_from;
+          if (from !== null)
+            lease.takeover = `took over the apply lock (control plane) at ${taken.acquired_at} from ${from}, whose lease had lapsed or whose process on this machine was gone`;
           return null;
         } catch (err) {
           if (!isControlPlaneError(err, 'FAILED_PRECONDITION')) throw err;
-          return err.message;
+          return (await heldByGone(provider)) ?? err.message;
         }
       },
       free: () => provider.releaseApplyLock(id),
-    } satisfies Lease;
+    };
+    return lease;
   }
   if (!opts.k8s) return null;
   // Loaded only when used: @kubernetes/client-node is large.
@@ -210,6 +220,7 @@ async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
   );
   return {
     scope: lease.where,
+    takeover: null,
     take: async () => {
       const obs = await lease.tryAcquireOrRenew();
       return obs.held
@@ -219,3 +230,20 @@ async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
     free: () => lease.release(),
   } satisfies Lease;
 }
+
+/**
+ * A lease held by a process of this host that no longer runs (an apply killed with another
+ * state dir, so not taken over at once): it is not renewed, and lapses at its expiry.
+ */
+async function heldByGone(provider: ApplyLockProvider): Promise<string | null> {
+  const lease = await provider.getApplyLock().catch(() => null);
+  const at = lease && HOLDER_AT.exec(lease.holder);
+  if (!at || at[1] !== hostname() || !(await exited(Number(at[2])))) return null;
+  return (
+    `the apply lock is held by ${lease.holder} since ${lease.acquired_at}, but pid ${at[2]} no longer runs on this host: ` +
+    `a killed apply's lease, no longer renewed, which lapses at ${lease.expires_at}; the next apply then takes it over`
+  );
+}
+
+/** The host and pid of a holderName. */
+const HOLDER_AT = /@([^@,()]+), pid (\d+)\)$/;

@@ -364,6 +364,7 @@ async function takeApplyLocks(
     const shared = await untilFree(wait, () =>
       holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
     );
+    if (shared.takeover) wait.stderr(`${shared.takeover}\n`);
     return {
       cp,
       shared,

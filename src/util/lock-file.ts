@@ -181,18 +181,25 @@ async function isStale(holder: LockHolder, raw: string): Promise<boolean> {
   const boot = await bootId();
   if (holder.boot_id !== undefined && boot !== null && holder.boot_id !== boot) return true;
   if (holder.pid === process.pid) return !ownContents.has(raw);
+  if (await exited(holder.pid)) return true;
+  if (holder.start_ticks === undefined) return false;
+  const now = await procStat(holder.pid);
+  return now !== null && now.startTicks !== holder.start_ticks;
+}
+
+/**
+ * No process of this host runs `pid`: none has it, or it is a zombie (it has exited; only its
+ * parent has not reaped it yet, as a container whose pid 1 reaps no orphans leaves a killed apply).
+ */
+export async function exited(pid: number): Promise<boolean> {
   try {
-    process.kill(holder.pid, 0);
+    process.kill(pid, 0);
   } catch (err) {
     // EPERM: the process exists but belongs to someone else.
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
   }
-  const now = await procStat(holder.pid);
-  // A zombie has exited and holds nothing; only its parent has not reaped it yet (a container
-  // whose pid 1 reaps no orphans kept a killed apply's lock for as long as it ran).
-  if (now?.state === 'Z' || now?.state === 'X') return true;
-  if (holder.start_ticks === undefined) return false;
-  return now !== null && now.startTicks !== holder.start_ticks;
+  const now = await procStat(pid);
+  return now?.state === 'Z' || now?.state === 'X';
 }
 
 let bootIdCache: Promise<string | null> | null = null;

@@ -4,6 +4,9 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -78,6 +81,43 @@ describe('the control plane apply lock (PUT/GET/DELETE /v1/apply-lock)', () => {
     ).rejects.toMatchObject({
       message: expect.stringContaining(`held by ${next} since ${taken.acquired_at}`),
     });
+  });
+
+  it('a lease held by a pid of this host that no longer runs: refused saying so and when it lapses; then taken over, saying when', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { server } = await servedControlPlane({}, { now: () => now });
+    // A pid that ran on this host and exited (reaped), as an apply killed with -9 leaves it.
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    const dead = `poolsync apply (ci@${hostname()}, pid ${child.pid})`;
+    const lock = new HttpControlPlane(server.url).applyLock;
+    await lock.acquireApplyLock({ id: 'k'.repeat(32), holder: dead, ttl_seconds: 30 });
+    const opts = {
+      cp: new HttpControlPlane(server.url),
+      url: server.url,
+      who: 'poolsync apply',
+      lockFile: '/other/state/lock',
+      warn: () => {},
+    };
+    const refused = await holdSharedApplyLock(opts).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect((refused as Error).message).toBe(
+      `the apply lock is held by ${dead} since 2026-01-01T00:00:00.000Z, but pid ${child.pid} no longer runs on this host: a killed apply's lease, no longer renewed, which lapses at 2026-01-01T00:00:30.000Z; the next apply then takes it over`,
+    );
+    now += 30_000;
+    const held = await holdSharedApplyLock(opts);
+    expect(held.takeover).toBe(
+      `took over the apply lock (control plane) at 2026-01-01T00:00:30.000Z from ${dead}, whose lease had lapsed or whose process on this machine was gone`,
+    );
+    await held.release();
+    // A live holder of this host (this process) keeps the usual words.
+    await lock.acquireApplyLock({
+      id: 'l'.repeat(32),
+      holder: `poolsync apply (ci@${hostname()}, pid ${process.pid})`,
+      ttl_seconds: 30,
+    });
+    const live = await holdSharedApplyLock(opts).catch((e: unknown) => e);
+    expect((live as Error).message).toMatch(/renewed while it applies\); wait for it to finish$/);
   });
 
   it('a holder that cannot renew for a whole TTL loses the lock: `lost` aborts (no new step starts)', async () => {
