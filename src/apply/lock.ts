@@ -76,7 +76,7 @@ export interface HeldApplyLock {
   readonly lost: AbortSignal;
   /** `control plane`, `Lease ns/name` or `this machine only`. */
   readonly scope: string;
-  /** When and from whom the lock was taken over, as the caller tells it; null when it was free. */
+  /** When and from whom the lease was taken over, worded as lapsed: a caller says it after a refusal. */
   readonly takeover: string | null;
   release(): Promise<void>;
 }
@@ -196,7 +196,7 @@ async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
           const taken = await provider.acquireApplyLock({ id, holder, ttl_seconds });
           const from = taken.taken_over_from;
           if (from !== null)
-            lease.takeover = `took over the apply lock (control plane) at ${taken.acquired_at} from ${from}, whose lease had lapsed or whose process on this machine was gone`;
+            lease.takeover = `took over the apply lock (control plane) at ${taken.acquired_at} from ${from}, whose lease lapsed`;
           return null;
         } catch (err) {
           if (!isControlPlaneError(err, 'FAILED_PRECONDITION')) throw err;

@@ -361,10 +361,13 @@ async function takeApplyLocks(
     const warn = (m: string) => {
       if (warnUnshared(inventory)) wait.stderr(`warning: ${m}\n`);
     };
-    const shared = await untilFree(wait, () =>
-      holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn }),
-    );
-    if (shared.takeover) wait.stderr(`${shared.takeover}\n`);
+    let tries = 0;
+    const shared = await untilFree(wait, () => {
+      tries += 1;
+      return holdSharedApplyLock({ cp: opened, url, k8s, lockFile: lock.path, who, warn });
+    });
+    // Said after a wait (--lock-timeout); this machine's killed apply's lease is taken silently.
+    if (shared.takeover && tries > 1) wait.stderr(`${shared.takeover}\n`);
     return {
       cp,
       shared,

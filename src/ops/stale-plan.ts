@@ -79,7 +79,7 @@ export function stalePlanError(path: string, plan: Plan, stale: Staleness): Stal
         const made = stale.changed.made!;
         return new StalePlanError(
           stale,
-          `stale plan: ${path} was partly applied: ${changedList(made)} ${made.length === 1 ? 'is' : 'are'} as this plan makes ${made.length === 1 ? 'it' : 'them'} (an apply of it that did not finish?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish`,
+          `stale plan: ${path} was partly applied: ${changedList(made)} ${made.length === 1 ? 'is' : 'are'} as this plan makes ${made.length === 1 ? 'it' : 'them'} (an apply of it that did not finish, or the same change made another way?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish`,
         );
       }
       return new StalePlanError(

@@ -84,7 +84,7 @@ describe('a saved plan applied again', () => {
     expect(await cli('apply', saved, '--auto-approve')).toEqual({
       code: 1,
       stdout: '',
-      stderr: `Error: stale plan: ${saved} was partly applied: Queue/q0 is as this plan makes it (an apply of it that did not finish?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish\n`,
+      stderr: `Error: stale plan: ${saved} was partly applied: Queue/q0 is as this plan makes it (an apply of it that did not finish, or the same change made another way?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish\n`,
     });
 
     // Made, and another object moved as well: stale, each named as it is.
