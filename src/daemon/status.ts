@@ -515,7 +515,7 @@ export function retained(runs: readonly RecentRun[], limit: number, age?: Histor
 
 /**
  * `run` says nothing `newest` did not (in sync again, the same changes held, the same failure):
- * same result, message (a retry's count aside), commit and drift, and neither changed anything.
+ * same result, message (a retry's or fetch's attempt count aside), commit and drift, and neither changed anything.
  * Nothing answering is one failure whichever request met it first (`GET …/v1/pools`, `ListClusters`)
  * after however many attempts: its label and count are set aside (controlplane/errors.ts unreachable).
  */
@@ -523,6 +523,7 @@ function repeats(newest: RecentRun, run: RecentRun): boolean {
   const gist = (r: RecentRun) =>
     r.message
       .replace(/; retrying in .*$/, '')
+      .replace(/^fetch failed \(attempt \d+\)/, 'fetch failed')
       .replace(/(?<=^|: )(?:[A-Z]+ )?\S+: (?=cannot reach )/g, '')
       .replace(/, \d+ attempts?\)/g, ')');
   const driftOf = (r: RecentRun) =>

@@ -18,7 +18,7 @@ import { OPTIONS } from '../../src/daemon/config-options.js';
 import type { Change, Plan } from '../../src/model/plan.js';
 import { countPlan } from '../../src/plan/counts.js';
 import { renderText } from '../../src/render/text.js';
-import { missingRunWords } from '../../src/render/daemon-words.js';
+import { missingRunWords, runWords } from '../../src/render/daemon-words.js';
 
 const change = (address: string, action: Change['action'], caused_by?: string): Change => ({
   address,
@@ -147,6 +147,20 @@ describe('withRecentRun', () => {
     ]);
     // The line says the first failure as it was met.
     expect(runs[2]!.message).toContain('GET http://127.0.0.1:9/v1/clusters: cannot reach');
+  });
+
+  it('folds a Git outage into one line: each fetch failure counts its attempt', () => {
+    const fetchFailed = (n: number) =>
+      `${runWords.fetchFailed(n, 'git fetch origin: could not resolve host github.com')}; retrying in ${5 * n}s (transient failure ${n} in a row)`;
+    let runs: RecentRun[] = [kept(1, 'applied')];
+    for (let n = 1; n <= 11; n++)
+      runs = withRecentRun(runs, kept(n + 1, 'failed', fetchFailed(n)), RECENT_RUNS);
+    expect(runs.map((r) => [r.id, r.repeats?.lastId ?? null])).toEqual([
+      [2, 12],
+      [1, null],
+    ]);
+    // The line says the first failure as it was met.
+    expect(runs[0]!.message).toContain('fetch failed (attempt 1)');
   });
 
   it('folds a run that found no new commit into the line before it, whatever that did, so findKeptRun finds every run number', () => {
