@@ -609,7 +609,7 @@ async function rollbackAnswer(call: Call): Promise<void> {
     });
   if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
     return send(res, 400, {
-      error: `"run" must be a number (a kept run's number, \`poolsync history\`), not ${run === undefined ? 'absent' : typeof run === 'number' ? run : Array.isArray(run) ? 'a list' : run === null ? 'null' : `a ${typeof run}`}; nothing done`,
+      error: `"run" must be a run number from 1 (a kept run's number, \`poolsync history\`), not ${run === undefined ? 'absent' : typeof run === 'number' ? run : Array.isArray(run) ? 'a list' : run === null ? 'null' : `a ${typeof run}`}; nothing done`,
     });
   const given = whoAndWhy(fields, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });

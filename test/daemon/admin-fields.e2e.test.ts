@@ -89,10 +89,12 @@ describe('the admin API without environments', () => {
     });
     // JSON whose "run" is not a run's number: that field is named, not the body's syntax.
     const run = (got: string) =>
-      `"run" must be a number (a kept run's number, \`poolsync history\`), not ${got}; nothing done`;
+      `"run" must be a run number from 1 (a kept run's number, \`poolsync history\`), not ${got}; nothing done`;
     for (const [given, got] of [
       ['abc', 'a string'],
       [0, '0'],
+      [-1, '-1'],
+      [1.5, '1.5'],
       [undefined, 'absent'],
     ] as const)
       expect(await post(d, '/rollback', { run: given })).toEqual({
