@@ -346,8 +346,8 @@ const withAdminApi = (s: DaemonStatus, h: HttpHandlers): DaemonStatus => ({
 });
 
 async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
-  // Drain (and bound) any body so the connection stays usable.
-  const body = (await readBody(req, 64 * 1024).catch(() => null)) ?? Buffer.alloc(0);
+  const body = await adminBody(req, res, url);
+  if (body === null) return;
   // The reconcile token (webhook-like callers), or the admin token (`poolsync sync`, the
   // dashboard's Sync button, which also passes the cross-site check of approvals).
   const token = admitted(req, res, body, [h.reconcileToken, h.adminToken], {
@@ -862,13 +862,23 @@ class TooLarge extends Error {}
 const readBody = (req: IncomingMessage, limit: number) =>
   readLimitedBody(req, limit, () => new TooLarge());
 
-/** An admin call's body (64 KiB at most) and token, or null once refused (413, admitted). */
+/** An admin call's body, 64 KiB at most (POST /reconcile takes none), or null once refused (413). */
+async function adminBody(req: IncomingMessage, res: ServerResponse, url: URL) {
+  const body = await readBody(req, 64 * 1024).catch(() => null);
+  if (body === null)
+    send(res, 413, {
+      error: `the body is larger than 64 KiB, the most POST ${url.pathname} takes; nothing done`,
+    });
+  return body;
+}
+
+/** An admin call's body (adminBody) and token, or null once refused (413, admitted). */
 async function adminCall(
   { req, res, url, h }: Call,
   crossSite = "not this daemon's own page",
 ): Promise<{ body: Buffer; token: string } | null> {
-  const body = await readBody(req, 64 * 1024).catch(() => null);
-  if (body === null) return (send(res, 413, { error: 'body larger than 64 KiB' }), null);
+  const body = await adminBody(req, res, url);
+  if (body === null) return null;
   const token = admitted(req, res, body, [h.adminToken], {
     setting: 'POOLSYNC_ADMIN_TOKEN',
     replica: h.replica,

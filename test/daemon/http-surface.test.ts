@@ -4,7 +4,7 @@
  * the shape of its other answers; a client that goes away logged as such, not as a failure; a
  * refused bearer token names the token the endpoint takes and its settings, never the one sent.
  */
-import { request, type IncomingMessage } from 'node:http';
+import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,46 @@ describe('the status server', () => {
       result: 'too_large',
       message: 'the body is larger than 2 MiB, the most a webhook delivery may hold',
     });
+  });
+
+  it('POST /reconcile, which takes no body, refuses one over 64 KiB as the admin endpoints do, declared or sent, and runs nothing', async () => {
+    const token = 'reconcile-token-0123456789';
+    const url = await statusServer([], {
+      reconcileToken: token,
+      adminToken: 'admin-token-0123456789',
+    });
+    const headers = { authorization: `Bearer ${token}` };
+    const answer = async (req: ClientRequest) => {
+      const res = await new Promise<IncomingMessage>((r) => req.once('response', r));
+      let body = '';
+      for await (const chunk of res) body += String(chunk);
+      req.destroy();
+      return [res.statusCode, (JSON.parse(body) as { error: string }).error];
+    };
+    const refused = (path: string) => [
+      413,
+      `the body is larger than 64 KiB, the most POST ${path} takes; nothing done`,
+    ];
+    // Declared, not sent: refused before any of it is read.
+    const declared = request(`${url}/reconcile`, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(400 * 1024 * 1024) },
+    });
+    declared.flushHeaders();
+    expect(await answer(declared)).toEqual(refused('/reconcile'));
+    // Sent in chunks, no length declared: refused once it grows past the limit.
+    const sent = request(`${url}/reconcile`, { method: 'POST', headers });
+    sent.write('x'.repeat(65 * 1024));
+    expect(await answer(sent)).toEqual(refused('/reconcile'));
+    const admin = request(`${url}/suspend`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin-token-0123456789', 'content-length': '70000' },
+    });
+    admin.flushHeaders();
+    expect(await answer(admin)).toEqual(refused('/suspend'));
+    // A body within the limit is still taken (and set aside).
+    const small = await fetch(`${url}/reconcile`, { method: 'POST', headers, body: '{}' });
+    expect(small.status).toBe(202);
   });
 
   it('a client that goes away before its body is read is logged at info, saying so', async () => {
