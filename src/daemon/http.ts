@@ -16,7 +16,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { constantTimeEqual } from '../util/constant-time.js';
 import { processRedactor, Redactor } from '../util/redact.js';
-import { readLimitedBody } from '../util/request-body.js';
+import { BOUNDS_CHECKED_EVERY_MS, readLimitedBody } from '../util/request-body.js';
 import type { ApprovalAnswer } from './approvals.js';
 import type { DaemonConfig } from './config.js';
 import type { DashboardHandler } from './dashboard/page.js';
@@ -157,33 +157,39 @@ export interface StartingHandlers extends Pick<
   doing(): string;
 }
 
+/** Slow-loris bounds: a client must send its headers, then its whole request, within these (408). */
+export const SLOW_CLIENT_BOUNDS = { headersMs: 15_000, requestMs: 30_000 };
+
 /** Listens at once, answering as `starting` says until `serve` gives the daemon's handlers. */
 export async function startStatusServer(
   listen: { host: string; port: number },
   starting: StartingHandlers,
+  bounds = SLOW_CLIENT_BOUNDS,
 ) {
   // The webhook deliveries this replica accepted (replay protection).
   const seen = new SeenDeliveries();
   let served: HttpHandlers | null = null;
-  const server = createServer((req, res) => {
-    const h = served ?? starting;
-    const answer = served ? route(req, res, served, seen) : whileStarting(req, res, starting);
-    answer.catch((err: unknown) => {
-      const said = { err: err instanceof Error ? err.message : String(err), path: req.url };
-      // A request cut off before its end is the client's doing (or its slowness), not a failure here.
-      if (!req.complete && req.destroyed)
-        return h.logger.info(
-          said,
-          'the client went away before its request was read (it closed the connection, or sent it slower than the server waits)',
-        );
-      h.logger.error(said, 'request failed');
-      if (!res.headersSent) send(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  });
-  // Slow-loris bounds: a client must send headers and body promptly.
-  server.headersTimeout = 15_000;
-  server.requestTimeout = 30_000;
+  const server = createServer(
+    { connectionsCheckingInterval: BOUNDS_CHECKED_EVERY_MS },
+    (req, res) => {
+      const h = served ?? starting;
+      const answer = served ? route(req, res, served, seen) : whileStarting(req, res, starting);
+      answer.catch((err: unknown) => {
+        const said = { err: err instanceof Error ? err.message : String(err), path: req.url };
+        // A request cut off before its end is the client's doing (or its slowness), not a failure here.
+        if (!req.complete && req.destroyed)
+          return h.logger.info(
+            said,
+            'the client went away before its request was read (it closed the connection, or sent it slower than the server waits)',
+          );
+        h.logger.error(said, 'request failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    },
+  );
+  server.headersTimeout = bounds.headersMs;
+  server.requestTimeout = bounds.requestMs;
   server.listen(listen.port, listen.host);
   await once(server, 'listening');
   const addr = server.address() as AddressInfo;

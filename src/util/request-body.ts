@@ -5,6 +5,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 
+/**
+ * How often poolsync's servers check their headersTimeout and requestTimeout (Node's default,
+ * 30 s, let a client trickle on for up to 30 s past them): a bound is met within a second of it.
+ */
+export const BOUNDS_CHECKED_EVERY_MS = 1_000;
+
 /** `tooLarge(message)` makes each server's own error (its status and code) from the message. */
 export function readLimitedBody(
   req: IncomingMessage,

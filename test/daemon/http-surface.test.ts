@@ -8,7 +8,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startStatusServer, type HttpHandlers } from '../../src/daemon/http.js';
+import { SLOW_CLIENT_BOUNDS, startStatusServer, type HttpHandlers } from '../../src/daemon/http.js';
 import { DaemonMetrics } from '../../src/daemon/metrics.js';
 import { initialStatus } from '../../src/daemon/status.js';
 import { cleanup } from '../support/cleanup.js';
@@ -21,6 +21,7 @@ async function statusServer(
     reconcileToken: null,
     adminToken: null,
   },
+  bounds = SLOW_CLIENT_BOUNDS,
 ): Promise<string> {
   const h: HttpHandlers = {
     status: () => initialStatus({ kind: 'watch' }, 'safe'),
@@ -39,7 +40,11 @@ async function statusServer(
       { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) },
     ),
   };
-  const server = await startStatusServer({ host: '127.0.0.1', port: 0 }, { ...h, doing: () => '' });
+  const server = await startStatusServer(
+    { host: '127.0.0.1', port: 0 },
+    { ...h, doing: () => '' },
+    bounds,
+  );
   server.serve(h);
   cleanup.add(() => server.close());
   return server.url;
@@ -127,6 +132,22 @@ describe('the status server', () => {
     const small = await fetch(`${url}/reconcile`, { method: 'POST', headers, body: '{}' });
     expect(small.status).toBe(202);
   });
+
+  // Node checks its bounds every 30 s by default: a 1 s bound was met only after 30 s or more.
+  it('a client that trickles its headers slower than the bound is answered 408 within a second of it', async () => {
+    const url = new URL(await statusServer([], undefined, { headersMs: 1_000, requestMs: 2_000 }));
+    const socket = connect(Number(url.port), url.hostname);
+    cleanup.add(() => void socket.destroy());
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('GET /status HTTP/1.1\r\nhost: localhost\r\n');
+    // A byte of one more header every 100 ms: never the end of the headers.
+    const trickle = setInterval(() => socket.write('x'), 100);
+    cleanup.add(() => clearInterval(trickle));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += String(chunk)));
+    await new Promise((r) => socket.once('close', r));
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  }, 20_000);
 
   it('a client that goes away before its body is read is logged at info, saying so', async () => {
     const logged: Record<string, unknown>[] = [];

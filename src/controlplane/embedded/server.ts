@@ -18,7 +18,7 @@ import { firstAfter } from '../../util/sorted.js';
 import { constantTimeEqual } from '../../util/constant-time.js';
 import { ControlPlaneError, ERROR_STATUS } from '../errors.js';
 import type { EmbeddedControlPlane } from './embedded.js';
-import { readLimitedBody } from '../../util/request-body.js';
+import { BOUNDS_CHECKED_EVERY_MS, readLimitedBody } from '../../util/request-body.js';
 import { assignmentKeyString } from '../../model/common.js';
 import { lostBelow, parseInventory } from '../../model/inventory.js';
 import { NewerFormatError } from '../../util/format-version.js';
@@ -73,10 +73,13 @@ export async function startControlPlaneServer(
   const faults: Faults = { latency_ms: 0, fault_rate: 0, lost_response_rate: 0 };
   const table = routes(opts.controlPlane, faults).filter((r) => opts.simulate || !r.sim);
   const log = opts.logger;
-  const server = createServer((req, res) => {
-    logRequest(req, res, log);
-    handle(opts, table, faults, req, res).catch((err: unknown) => sendError(res, err, log));
-  });
+  const server = createServer(
+    { connectionsCheckingInterval: BOUNDS_CHECKED_EVERY_MS },
+    (req, res) => {
+      logRequest(req, res, log);
+      handle(opts, table, faults, req, res).catch((err: unknown) => sendError(res, err, log));
+    },
+  );
   server.keepAliveTimeout = 60_000;
   server.requestTimeout = 120_000;
 
