@@ -54,6 +54,11 @@ export const runWords = {
   /** A kept line's runs (daemon/status.ts RunRepeats): `26 runs: drift, poll; 20 found no new commit`. */
   folded: (r: { runs: number; trigger: readonly string[]; unchanged?: number }) =>
     `${plural(r.runs + 1, 'run')}: ${r.trigger.join(', ')}${r.unchanged ? `; ${r.unchanged} found no new commit` : ''}`,
+  /** Above a kept run's changes (`poolsync history N`, `rollback`): what it did, in the past. */
+  actionsLine: (result: string) =>
+    result === 'applied'
+      ? 'poolsync performed the following actions:'
+      : 'The run planned the following actions:',
   fetchFailed: (attempt: number, error: string) =>
     `fetch failed (attempt ${attempt}); the control plane keeps its state: ${error}`,
   noFolder: (path: string, commit: string | null) =>

@@ -81,6 +81,8 @@ export interface TextOptions {
   renderedSaid?: 'below' | 'above';
   /** A plan file `show` read (footnotes). */
   saved?: boolean;
+  /** The line above the changes: a past run's says what it did, not what poolsync will do. */
+  actionsLine?: string;
 }
 
 /**
@@ -124,7 +126,7 @@ export function* renderTextParts(plan: Plan, opts: TextOptions): Generator<strin
     // A failed plan says so at its end, never "No changes".
     if (plan.errors.length === 0) out.push(noChangesLine(plan, opts, paint), '');
   } else {
-    out.push('poolsync will perform the following actions:', '');
+    out.push(opts.actionsLine ?? 'poolsync will perform the following actions:', '');
     const manualTargets = new Set(manual.map((s) => s.target));
     yield* changeParts(out, actionable, style, manualTargets);
   }

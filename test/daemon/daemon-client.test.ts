@@ -80,6 +80,9 @@ describe('poolsync status, sync and history', () => {
     const one = memoryIo();
     expect(await history(daemonClientArgs(url, { run: 2 }), one)).toBe(0);
     expect(one.out()).toContain('~ Queue/batch');
+    // A past run's changes: what it did, not what poolsync will do.
+    expect(one.out()).toContain('\npoolsync performed the following actions:\n');
+    expect(one.out()).not.toContain('will perform');
     expect(one.out()).toContain('run_concurrency: 50 → 70');
 
     // A restart: the runs, their commits and plans, are read back; numbering goes on.

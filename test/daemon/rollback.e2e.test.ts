@@ -119,7 +119,9 @@ describe('poolsync rollback RUN', () => {
         `^Rolled back to run #${runA.id} \\(commit ${a.slice(0, 12)}\\): #\\d+ applied .*\\(rollback, \\d+ ms\\) commit ${a.slice(0, 12)} \\(rollback to run #${runA.id}\\): applied: 0 created, \\d+ updated, 0 replaced, 1 deleted`,
       ),
     );
-    // The plan it applied is shown, and what holds now.
+    // The plan it applied is shown, in the past, and what holds now.
+    expect(io.out()).toContain('\npoolsync performed the following actions:\n');
+    expect(io.out()).not.toContain('will perform');
     expect(io.out()).toMatch(/- Cluster\/prod-3/);
     expect(io.out()).toMatch(/~ Queue\/critical\n\s+run_concurrency: 20 → 10/);
     expect(io.out()).toMatch(/`poolsync resume` applies the branch again/);

@@ -710,7 +710,7 @@ function statusText(
 function runText(run: RecentRun): string {
   const counts = run.counts ?? undefined;
   const plan = run.plan
-    ? `\n${renderText(run.plan, { color: false, counts, ...renderedOfRun(run) })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}${run.planProblemsOmitted ? `${problemsNotKept(run.planProblemsOmitted)}\n` : ''}`
+    ? `\n${renderText(run.plan, { color: false, counts, ...renderedOfRun(run), actionsLine: runWords.actionsLine(run.result) })}${run.planChangesOmitted > 0 ? `(${run.planChangesOmitted} more changes were not kept: \`poolsync plan\` shows them all)\n` : ''}${run.planProblemsOmitted ? `${problemsNotKept(run.planProblemsOmitted)}\n` : ''}`
     : run.planElsewhere
       ? `${runWords.planElsewhere}\n`
       : 'No plan: the run ended before planning.\n';

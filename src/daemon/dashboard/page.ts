@@ -645,7 +645,12 @@ function runEntry(run: RecentRun, newest: boolean, rollback: SafeHtml | '' | nul
     ? markup`<p class="muted">${runWords.planElsewhere}</p>`
     : markup`<p class="muted">No plan: the run ended before planning.</p>`;
   if (run.plan) {
-    const text = renderText(run.plan, { color: true, counts, ...renderedOfRun(run) });
+    const text = renderText(run.plan, {
+      color: true,
+      counts,
+      ...renderedOfRun(run),
+      actionsLine: runWords.actionsLine(run.result),
+    });
     plan = markup`<pre class="plan">${ansiToHtml(text)}${omitted}${problemsOmitted ? markup`\n<span class="t-dim">${problemsOmitted}</span>` : ''}</pre>`;
     // A long plan folded (issue 78: 23,500 px of the newest run's at 10,000 objects).
     const lines = text.split('\n').length;
