@@ -187,6 +187,10 @@ async function leaseOf(opts: HoldApplyLockOptions, id: string, ttlMs: number) {
   const holder = holderName(opts.who);
   const provider = opts.cp.applyLock;
   if (provider) {
+    if (opts.k8s)
+      opts.warn(
+        `--lock k8s:${opts.k8s.ref.namespace}/${opts.k8s.ref.name} is not used: the ${opts.cp.backend.name} control plane has an apply lock of its own, which every apply to it takes`,
+      );
     const ttl_seconds = Math.max(1, Math.round(ttlMs / 1000));
     const lease: Lease = {
       scope: 'control plane',

@@ -21,6 +21,7 @@ import {
   describeLostConnection,
   oversizedHeaders,
   HTTPS_PORT_PAGE,
+  notJsonWords,
   PROXY_REFUSED,
   Reach,
   redirectWords,
@@ -233,7 +234,7 @@ export class JsonHttp {
       // A whole answer that is no JSON (a web page) is another server's: no retry changes it.
       const type = res.headers['content-type'];
       throw unavailable(
-        `${label}: ${service} answered HTTP ${status} with a body that is not JSON${type ? ` (${String(type)})` : ''}: is --control-plane (env POOLSYNC_CONTROL_PLANE) the URL of ${service}'s API, not of a web page or another server?`,
+        `${label}: ${notJsonWords(service, status, type)}: is --control-plane (env POOLSYNC_CONTROL_PLANE) the URL of ${service}'s API, not of a web page or another server?`,
       );
     }
   }

@@ -23,6 +23,7 @@ import {
   wrapHttpLibrary,
   type ApiConstructor,
   type ApiType,
+  type Cluster,
   type ConfigurationOptions,
   type V1ConfigMap,
   type V1Lease,
@@ -41,8 +42,12 @@ import {
   connectFailure,
   connectionLost,
   noAnswerWords,
+  isLoopback,
+  notJsonWords,
   oversizedHeaders,
   PROXY_ASKS_CREDENTIALS,
+  redirectWords,
+  TRANSIENT_STATUS,
 } from '../util/reach.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
@@ -95,11 +100,111 @@ class BoundedKubeConfig extends KubeConfig {
         baseServer: new ServerConfiguration(cluster.server, {}),
         authMethods: { default: this },
         httpApi: wrapHttpLibrary({
-          send: (req) => boundedSend(req, this.limits, this.onWait, this.clock),
+          send: (req) => boundedSend(req, cluster.server, this.limits, this.onWait, this.clock),
         }),
       }),
     );
   }
+
+  /**
+   * A plain-http server on this machine (`kubectl proxy`'s http://127.0.0.1:8001) is used as
+   * kubectl uses it; client-node would refuse it unless insecure-skip-tls-verify is set.
+   */
+  override getCurrentCluster(): Cluster | null {
+    const cluster = super.getCurrentCluster();
+    if (!cluster?.server.startsWith('http:') || cluster.skipTLSVerify || cluster.proxyUrl)
+      return cluster;
+    const { hostname, origin } = new URL(cluster.server);
+    if (isLoopback(hostname)) return { ...cluster, skipTLSVerify: true };
+    throw new UserError(
+      `the Kubernetes API at ${origin} (${KUBE_SETTING}) is plain HTTP on another machine: the KUBECONFIG user's credentials would cross the network unencrypted. ` +
+        "Give the API server's https:// address, or run `kubectl proxy` here and give http://127.0.0.1:8001; to send them unencrypted anyway, set insecure-skip-tls-verify: true on that cluster",
+    );
+  }
+}
+
+/** An answer poolsync does not read as the Kubernetes API's: said whole, with its status (`code`). */
+class KubeAnswerError extends Error {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The kinds of the resources poolsync reads and writes, by their plural in the URL. */
+const KINDS: Record<string, string> = { leases: 'Lease', configmaps: 'ConfigMap' };
+
+/**
+ * What a call on one object must answer (a GET, PUT or POST under `namespaces/NS/PLURAL`):
+ * apiVersion and name from the URL (a POST's from its body), kind where known; null: another call.
+ */
+function askedFor(
+  method: string,
+  path: string,
+  body: string | undefined,
+): { apiVersion: string; kind?: string; name: string } | null {
+  const m =
+    /^(?:.*?)\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))\/namespaces\/[^/]+\/([^/]+)(?:\/([^/]+))?$/.exec(
+      path,
+    );
+  if (
+    !m ||
+    !['GET', 'PUT', 'POST'].includes(method) ||
+    (method === 'POST') !== (m[4] === undefined)
+  )
+    return null;
+  const name =
+    m[4] ?? (JSON.parse(body ?? '{}') as { metadata?: { name?: string } }).metadata?.name;
+  if (name === undefined) return null;
+  return { apiVersion: m[1] ?? m[2]!, kind: KINDS[m[3]!], name: decodeURIComponent(name) };
+}
+
+/**
+ * Refuses an answer client-node would read as something it is not: a success that is not JSON
+ * (a sign-in page read as an empty Lease took no lock) or not the object asked for, a redirect
+ * (never followed: the token would go with it), an error whose body is not JSON.
+ */
+function checkAnswer(
+  req: RequestContext,
+  url: URL,
+  server: string,
+  answer: { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer },
+): void {
+  const { status } = answer;
+  const at = `the Kubernetes API at ${url.origin}`;
+  const check = `is ${KUBE_SETTING} the Kubernetes API's URL, not a sign-in page's or another server's?`;
+  if (status >= 300 && status < 400)
+    throw new KubeAnswerError(
+      `${at} answered HTTP ${status}, ${redirectWords(answer.headers.location, url, server, { setting: `correct ${KUBE_SETTING}` })}`,
+      status,
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.body.toString('utf8'));
+  } catch {
+    // An error's own body is not needed: its status says it (client-node would fail parsing it).
+    throw status >= 200 && status < 300
+      ? new KubeAnswerError(`${notJsonWords(at, status, answer.headers['content-type'])}: ${check}`)
+      : new KubeAnswerError(statusWords(status, url.origin), status);
+  }
+  if (status < 200 || status >= 300) return;
+  const asked = askedFor(req.getHttpMethod(), url.pathname, req.getBody() as string | undefined);
+  if (asked === null) return;
+  const got = (parsed ?? {}) as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: unknown };
+  };
+  const matches =
+    got.apiVersion === asked.apiVersion &&
+    (asked.kind === undefined || got.kind === asked.kind) &&
+    got.metadata?.name === asked.name;
+  if (!matches)
+    throw new KubeAnswerError(
+      `${at} answered HTTP ${status} to ${req.getHttpMethod()} ${url.pathname} with ${JSON.stringify({ apiVersion: got.apiVersion, kind: got.kind, name: got.metadata?.name })}, not the ${asked.kind ?? 'object'} ${asked.name} (${asked.apiVersion}) asked for: ${check}`,
+    );
 }
 
 /**
@@ -108,6 +213,7 @@ class BoundedKubeConfig extends KubeConfig {
  */
 async function boundedSend(
   req: RequestContext,
+  server: string,
   limits: TransportLimits,
   onWait: WaitListener | undefined,
   clock: Clock,
@@ -132,6 +238,7 @@ async function boundedSend(
       },
       limits,
     );
+    checkAnswer(req, url, server, answer);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(answer.headers))
       if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -227,8 +334,21 @@ function describe(err: unknown, what: string, objects: string, server: ApiServer
     return new UserError(
       `${what}: forbidden (403): the service account needs get, create and update on ${objects} (see examples/deploy/rbac.yaml)`,
     );
-  if (status !== null) return new UserError(`${what}: the Kubernetes API answered HTTP ${status}`);
+  if (err instanceof KubeAnswerError) return new UserError(`${what}: ${err.message}`);
+  if (status !== null) return new UserError(`${what}: ${statusWords(status, server.origin)}`);
   return new UserError(`${what}: ${unanswered(err, server)}`);
+}
+
+/** An HTTP status the Kubernetes API (or what stands before it) answered, with what to do. */
+function statusWords(status: number, origin: string): string {
+  const said = `the Kubernetes API at ${origin} answered HTTP ${status}`;
+  if (status === 401)
+    return `${said} (Unauthorized): it refused the credentials of the KUBECONFIG user (in a pod, the service account's token): renew them if they expired, or choose a context whose user it accepts`;
+  if (status === 407)
+    return `${said}: a proxy in front of it ${PROXY_ASKS_CREDENTIALS}: give them in the cluster's proxy-url (http://USER:PASSWORD@HOST:PORT)`;
+  if (TRANSIENT_STATUS.includes(status))
+    return `${said}: the API server, or a proxy or load balancer in front of it, is failing or overloaded; try again, and if it lasts check the API server (kubectl get --raw /readyz)`;
+  return said;
 }
 
 /** Where the API server's URL comes from, for what to check. */
@@ -713,15 +833,13 @@ export class ConfigMapValue {
   private failure(err: unknown, doing: string, signal?: AbortSignal): UserError {
     const cut = cutByTerm(signal, `${doing} ${this.where}`);
     if (cut) return cut;
-    const status = statusOf(err);
-    if (status === 409)
+    if (statusOf(err) === 409)
       return stillChanged(`${doing} ${this.where}`, this.ref, 'another daemon replica sharing it');
-    const why =
-      status === 403
-        ? 'forbidden (grant get, create and update on configmaps in that namespace: examples/deploy/rbac.yaml)'
-        : status !== null
-          ? `HTTP ${status}`
-          : unanswered(err, this.server);
-    return new UserError(`${doing} ${this.where}: ${why}`);
+    return describe(
+      err,
+      `${doing} ${this.where}`,
+      `configmaps in namespace ${this.ref.namespace}`,
+      this.server,
+    );
   }
 }

@@ -325,6 +325,13 @@ export function redirectWords(
   return `${said}: if that address is trusted, ${o.setting} to ${o.urlOf?.(moved) ?? moved}`;
 }
 
+/**
+ * An answer whose body is no JSON (a sign-in page, a proxy's error page), in the words every
+ * JSON client uses; the caller adds which setting to check.
+ */
+export const notJsonWords = (service: string, status: number, type: unknown): string =>
+  `${service} answered HTTP ${status} with a body that is not JSON${type ? ` (${String(type)})` : ''}`;
+
 /** What a proxy's 407 says. */
 export const PROXY_ASKS_CREDENTIALS =
   'asks for credentials (HTTP 407 Proxy Authentication Required)';

@@ -384,6 +384,28 @@ describe('--lock k8s:NAMESPACE/NAME (control planes with no lock of their own)',
     await none.release();
   });
 
+  it('with a file: control plane (which has its own lock) it is not used, and a warning says so once', async () => {
+    const kube = await startFakeKubeApi();
+    cleanup.add(() => kube.close());
+    const root = await tempDir();
+    const repo = await writeRepo(join(root, 'repo'), REPO);
+    const r = await runCli(
+      [
+        'apply',
+        repo,
+        '--control-plane',
+        `file:${join(root, 'state.json')}`,
+        '--auto-approve',
+      ].concat(['--state-dir', join(root, 'sd'), '--lock', 'k8s:poolsync/apply-lock']),
+      { KUBECONFIG: kube.kubeconfig },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const said =
+      'warning: --lock k8s:poolsync/apply-lock is not used: the embedded control plane has an apply lock of its own, which every apply to it takes\n';
+    expect(r.stderr.split(said)).toHaveLength(2);
+    expect(kube.leases.size).toBe(0);
+  });
+
   it('a Lease with no kubeconfig is refused before a new file: state is made', async () => {
     const root = await tempDir();
     const repo = await writeRepo(join(root, 'repo'), REPO);
