@@ -11,6 +11,7 @@ import { fieldLines, whyText } from '../render/common.js';
 import type { Change } from '../model/plan.js';
 import type { ApproverAction, ApproverRules } from '../model/desired.js';
 import { ruleFor, type PrincipalRule } from '../vcs/principals.js';
+import { heldRule } from './stages/merged-rules.js';
 import { editDistance } from '../manifests/suggest.js';
 import type { PolicyApproval, PolicyReport } from '../model/policy.js';
 import { PolicyApprovals } from '../policy/approvals.js';
@@ -161,9 +162,19 @@ export class Approvals {
     this.readPullRequest = reader;
   }
 
-  /** The load stage: the rules of the commit it loaded (the followed branch, never a pull request). */
-  setApprovers(rules: ApproverRules | undefined): void {
+  /** The last applied commit's `approvers:` when it is not the loaded commit (merged-rules.ts). */
+  private appliedRules: { commit: string; approvers: ApproverRules | null } | null = null;
+
+  /**
+   * The rules stage: the rules of the commit it loaded (the followed branch, never a pull
+   * request), and those of the commit last applied, which hold where the loaded ones are looser.
+   */
+  setApprovers(
+    rules: ApproverRules | undefined,
+    applied: { commit: string; approvers: ApproverRules | null } | null = null,
+  ): void {
     this.rules = rules ?? null;
+    this.appliedRules = applied;
   }
 
   /**
@@ -172,7 +183,11 @@ export class Approvals {
    */
   ruleOf(action: ApproverAction): PrincipalRule | null | 'unread' {
     if (this.rules === 'unread') return 'unread';
-    return ruleFor(this.rules, this.unit.environment, action);
+    const own = ruleFor(this.rules, this.unit.environment, action);
+    const applied = this.appliedRules;
+    if (applied === null) return own;
+    const theirs = ruleFor(applied.approvers, this.unit.environment, action);
+    return heldRule(own, theirs, applied.commit);
   }
 
   status(): ApprovalStatus {

@@ -66,6 +66,8 @@ export interface DaemonConfig {
   gitlabWebhookToken: string | null;
   reconcileToken: string | null;
   policy: ApplyPolicy;
+  /** An environment's unit: the daemon's `--policy`, which an environment without `policy` takes. */
+  defaultPolicy?: ApplyPolicy;
   /** --allow-self-approval: by comment. */
   allowSelfApproval: boolean;
   /** --admin-token-bypasses-approvers: the admin token may whatever poolsync.yaml `approvers:` says. */

@@ -229,7 +229,7 @@ async function startLocked(
     if (listedByName(rule, { kind: 'token', token }) !== null) return null;
     u.metrics.approverRefusals.inc({ action, rule: rule.rule });
     const who = `token:${token}`;
-    const refusal = approverWords.notListed(who, action, u.name, rule.rule, rule.principals);
+    const refusal = approverWords.notListed(who, action, u.name, rule);
     return token === 'admin' ? approverWords.adminToken(refusal) : refusal;
   };
   // The configuration's secrets the HTTP side checks (HTTP_SECRETS), not the rest of it (the

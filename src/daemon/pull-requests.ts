@@ -59,6 +59,7 @@ import {
   type RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
+import type { RunPolicy } from './stages/merged-rules.js';
 import type { Unit } from './unit.js';
 import type { FollowedRepository } from './webhooks.js';
 import { recheckPlan } from '../ops/stale-plan.js';
@@ -131,7 +132,7 @@ const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'G
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'> &
-  Partial<Pick<Unit, 'approvals' | 'checkPolicies'>>;
+  Partial<Pick<Unit, 'approvals' | 'checkPolicies' | 'status'>>;
 
 /**
  * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
@@ -441,7 +442,13 @@ function unitsPlanner(
         const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
         const rule = u.approvals?.ruleOf('approve');
         const approvers = rule && rule !== 'unread' ? rule : undefined;
-        const held = withHeld(outcome, u.config.policy, command, approvers);
+        // The policy the unit's last run held by: the merged run holds by it (merged-rules.ts).
+        const shown = u.status?.();
+        const policy = {
+          policy: shown?.policy ?? u.config.policy,
+          lastApplied: shown?.policyLastApplied ?? null,
+        };
+        const held = withHeld(outcome, policy, command, approvers);
         return { name: u.name ?? '', outcome: held };
       }),
     );
@@ -456,15 +463,16 @@ function unitsPlanner(
  */
 function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
-  policy: DaemonConfig['policy'],
+  { policy, lastApplied }: RunPolicy,
   command: string,
   approvers: HeldNote['approvers'],
 ): EnvironmentOutcome {
   const { fingerprint, held } = splitHeld(outcome.plan);
   const guarded = guardrailHold(outcome.plan).rules.length > 0 && policy !== 'none';
-  if ((policy !== 'safe' && !guarded) || fingerprint === null) return { ...outcome, policy };
+  const shown = { ...outcome, policy, ...(lastApplied ? { policyLastApplied: lastApplied } : {}) };
+  if ((policy !== 'safe' && !guarded) || fingerprint === null) return shown;
   const note = { fingerprint, changes: held, command, ...(approvers ? { approvers } : {}) };
-  return { ...outcome, policy, held: note };
+  return { ...shown, held: note };
 }
 
 /*
@@ -552,10 +560,7 @@ export function commentApprovalHandler(
       const match = rule && (await actorMatches(forge, rule, actor));
       if (rule && match && !match.allowed) {
         const who = `@${e.user.login}`;
-        return refuse(
-          approverWords.notListed(who, 'approve', to.name, rule.rule, rule.principals),
-          rule.rule,
-        );
+        return refuse(approverWords.notListed(who, 'approve', to.name, rule), rule.rule);
       }
       // The plan the comment approves (posted here, or recovered), and when it was put on screen.
       let posted = o.posted.get(e.provider, e.number, env ?? '');

@@ -524,7 +524,10 @@ export class Reconciler {
     loaded: DesiredState,
   ): Promise<Outcome> {
     const { commit } = snapshot;
-    const desired = this.take(await rulesStage(ctx, loaded, products.branch));
+    const desired = this.take(
+      await rulesStage(ctx, loaded, products.branch, products.branch ?? snapshot),
+      products,
+    );
     if (isOutcome(desired)) return desired;
     // docs/policies.md: pull requests are checked by the branch's policies as of now, even when
     // this run has nothing to apply; a rollback's policy files are the branch's, as its rules are.
@@ -557,12 +560,13 @@ export class Reconciler {
       // docs/policies.md: a plan the policies deny or cannot judge goes no further than here.
       const policies = this.take(await policyStage(ctx, plan, desired), products);
       ctx.enter('gate');
+      const ruled = products.policy ?? { policy: this.o.config.policy, lastApplied: null };
       const stopped =
-        classify(plan) === 'no_changes' || this.o.config.policy === 'none' || isOutcome(policies)
+        classify(plan) === 'no_changes' || ruled.policy === 'none' || isOutcome(policies)
           ? null
           : policyGate(policies, commit);
       const decision =
-        stopped ?? this.take(await gateStage(ctx, plan, desired, commit, products.counts));
+        stopped ?? this.take(await gateStage(ctx, plan, desired, commit, ruled, products.counts));
       let outcome: Outcome;
       if (!isOutcome(decision)) {
         outcome = await open('use', async (cp) => {

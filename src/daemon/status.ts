@@ -107,7 +107,14 @@ export interface RunRecord {
 
 export interface DaemonStatus {
   source: Record<string, string>;
+  /** The policy the last run held by: the daemon's (its environment's), or `policyLastApplied`'s. */
   policy: ApplyPolicy;
+  /**
+   * The last applied commit whose `policy` the last run held by, and the policy it sets, the loaded
+   * commit's being looser (stages/merged-rules.ts); null: the loaded commit's. Absent from earlier
+   * daemons.
+   */
+  policyLastApplied?: { commit: string; policy: ApplyPolicy } | null;
   /**
    * GET /status only: whether the admin API (approve, sync, suspend) is on, the daemon having
    * an admin token (http.ts); absent from earlier daemons.
@@ -311,6 +318,7 @@ export function initialStatus(source: Record<string, string>, policy: ApplyPolic
   return {
     source,
     policy,
+    policyLastApplied: null,
     ready: false,
     commit: null,
     appliedCommit: null,

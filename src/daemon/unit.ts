@@ -710,6 +710,7 @@ export async function environmentDaemonConfig(
       settings,
     },
     policy: env.policy ?? config.policy,
+    defaultPolicy: config.policy,
     driftIntervalMs: env.driftIntervalMs ?? config.driftIntervalMs,
     stateDir,
     lock: config.lock ? suffixed(config.lock) : null,

@@ -159,24 +159,37 @@ export async function committedPolicies(
   configPath: string,
   commit: string,
 ): Promise<RepoConfig['policies'] | string> {
+  const read = await committedConfig(repo, configPath, commit);
+  return typeof read === 'string' ? read : readPolicies(read.doc);
+}
+
+/**
+ * The poolsync.yaml of `commit` in the clone `repo` as unchecked YAML (`doc` null: none, or not YAML),
+ * read with Git; a string: why it cannot be read. The daemon reads the last applied commit's
+ * rules with it (policies, approvers, an environment's policy).
+ */
+export async function committedConfig(
+  repo: string,
+  configPath: string,
+  commit: string,
+): Promise<{ doc: unknown } | string> {
   const file = posix.join(configPath, REPO_CONFIG_FILE);
   const git = (args: string[]) => runGit(args, { cwd: repo, maxOutput: 4 * 1024 * 1024 });
   let text: string;
   try {
-    if ((await git(['ls-tree', commit, '--', file])).trim() === '') return undefined;
+    if ((await git(['ls-tree', commit, '--', file])).trim() === '') return { doc: null };
     text = await git(['show', `${commit}:${file}`]);
   } catch (err) {
     if (err instanceof UserError) throw err;
     const said = (err as Error).message.trim().split('\n')[0] ?? '';
     return `${file} of commit ${commit.slice(0, 12)} cannot be read with Git in ${repo}${said ? ` (${said})` : ''}`;
   }
-  let doc: unknown = null;
   try {
-    doc = load(text, { schema: CORE_SCHEMA });
+    return { doc: load(text, { schema: CORE_SCHEMA }) };
   } catch {
     // A commit the daemon applied had a valid poolsync.yaml: none configured, as for the base's.
+    return { doc: null };
   }
-  return readPolicies(doc);
 }
 
 /** What configured the policies, named when OPA is missing (findOpa). */

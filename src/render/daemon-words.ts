@@ -4,6 +4,7 @@
  */
 import type { Change } from '../model/plan.js';
 import type { PolicyApproval } from '../model/policy.js';
+import type { PrincipalRule } from '../vcs/principals.js';
 import type { PlanCounts } from '../plan/counts.js';
 import { plural } from './common.js';
 import { listAddresses } from './reasons.js';
@@ -20,6 +21,24 @@ import {
 
 export function short(commit: string): string {
   return commit.slice(0, 12);
+}
+
+/**
+ * After `policy safe`: why the last applied commit's policy holds, the loaded commit's being
+ * looser (daemon/stages/merged-rules.ts); nothing when the loaded commit's holds.
+ */
+export function lastAppliedPolicy(lastApplied: { commit: string; policy: string } | null): string {
+  if (lastApplied === null) return '';
+  const at = `the last applied commit ${short(lastApplied.commit)}`;
+  if (lastApplied.policy === 'safe') return ` (as ${at} sets it)`;
+  return ` (${at} sets ${lastApplied.policy}; the loaded commit's all holds from the commit after it)`;
+}
+
+/** Whose poolsync.yaml an approvers rule is: the last applied commit's where it holds. */
+export function approversFile(lastApplied: string | undefined): string {
+  return lastApplied === undefined
+    ? 'poolsync.yaml of the followed branch'
+    : `poolsync.yaml of the last applied commit ${short(lastApplied)}, as the loaded commit's names more`;
 }
 
 /** ` in commit abc…`, or nothing for a folder that is not a Git checkout. */
@@ -389,10 +408,9 @@ export const approverWords = {
     who: string,
     what: string,
     environment: string | null,
-    rule: string,
-    principals: readonly string[],
+    { rule, principals, lastApplied }: PrincipalRule,
   ) =>
-    `${who} may not ${ACTION_WORDS[what] ?? what}${environment === null ? '' : ` in environment ${environment}`}: ${rule} (poolsync.yaml of the followed branch) names ${principals.length === 0 ? 'no one' : principals.join(', ')}, and ${who} is none of them`,
+    `${who} may not ${ACTION_WORDS[what] ?? what}${environment === null ? '' : ` in environment ${environment}`}: ${rule} (${approversFile(lastApplied)}) names ${principals.length === 0 ? 'no one' : principals.join(', ')}, and ${who} is none of them`,
   /** The admin token refused: how the operator lets it. */
   adminToken: (refusal: string) =>
     `${refusal}: add token:admin to the rule, or start the daemon with --admin-token-bypasses-approvers`,

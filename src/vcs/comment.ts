@@ -16,6 +16,7 @@ import { splitHeld } from '../plan/hold.js';
 import { budgetBound, errorText } from '../render/reasons.js';
 import { unnamedObjects } from '../render/rendered-files.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import { approversFile, lastAppliedPolicy } from '../render/daemon-words.js';
 import {
   STATUS_CONTEXT,
   type EnvironmentOutcome,
@@ -241,8 +242,9 @@ function heldBy(o: Extract<EnvironmentOutcome, { kind: 'plan' }>): string {
     ),
     ...(o.plan.confirm_destroy?.length ? ['`poolsync/confirm-destroy`'] : []),
   ];
-  if (guards.length === 0) return 'policy `safe`';
-  return `${o.policy === 'safe' ? 'policy `safe`, and ' : ''}${guards.join(' and ')}, whatever the policy`;
+  const policy = `policy \`safe\`${lastAppliedPolicy(o.policyLastApplied ?? null)}`;
+  if (guards.length === 0) return policy;
+  return `${o.policy === 'safe' ? `${policy}, and ` : ''}${guards.join(' and ')}, whatever the policy`;
 }
 
 /**
@@ -257,7 +259,7 @@ function heldSection(h: HeldNote, place: HeldPlace, by: string): string {
   const n = h.changes.length;
   const intro = `**Held for approval** (${by}): after merge the daemon applies the rest and holds ${n === 1 ? 'this change' : `these ${plural(n, 'change')}`}, fingerprint \`${h.fingerprint}\``;
   const who = h.approvers
-    ? `A user with write permission who is one of ${h.approvers.principals.map((p) => `\`${p}\``).join(', ') || 'no one'} (\`${h.approvers.rule}\` in poolsync.yaml)`
+    ? `A user with write permission who is one of ${h.approvers.principals.map((p) => `\`${p}\``).join(', ') || 'no one'} (\`${h.approvers.rule}\` in ${h.approvers.lastApplied === undefined ? 'poolsync.yaml' : approversFile(h.approvers.lastApplied)})`
     : 'A user with write permission';
   const approve = `${who} approves exactly them by commenting \`${h.command}\` (the comment's whole first line; not the pull request's author).`;
   if (place === 'here') return `${intro}:\n${h.changes.map(heldLine).join('\n')}\n\n${approve}`;

@@ -19,6 +19,8 @@ export type Actor =
 export interface PrincipalRule {
   rule: string;
   principals: readonly string[];
+  /** The last applied commit whose rule this is: the loaded commit's names more (daemon). */
+  lastApplied?: string;
 }
 
 /** The forge's answers about teams and groups (forges.ts `createApprovalForge`). */

@@ -49,7 +49,7 @@ export interface HeldNote {
   /** `poolsync apply`, or `poolsync apply -e NAME`. */
   command: string;
   /** poolsync.yaml `approvers:`'s rule for approving them (docs/daemon.md#approvers); absent: none. */
-  approvers?: { rule: string; principals: readonly string[] };
+  approvers?: { rule: string; principals: readonly string[]; lastApplied?: string };
 }
 
 export type EnvironmentOutcome =
@@ -62,6 +62,8 @@ export type EnvironmentOutcome =
       plan: Plan;
       held?: HeldNote;
       policy?: 'safe' | 'all' | 'none';
+      /** The last applied commit whose policy holds, the followed branch's being looser (daemon). */
+      policyLastApplied?: { commit: string; policy: string };
       /** What the plan's policies said (docs/policies.md), shown before the plan. */
       policies?: PolicyReport;
       /** The generated files the commit changes: no plan sends them (render/rendered-files.ts). */

@@ -136,7 +136,8 @@ export async function applyStage(
     if (decision.held.length > 0 && decision.heldFingerprint !== null) {
       // docs/daemon.md#guardrails: a guardrail holding them whatever the policy is named.
       const { heldBy, heldFingerprint } = decision;
-      const by = heldBy.length > 0 ? `${runWords.heldByGuardrails(heldBy)}: ` : '';
+      const policy = decision.heldByPolicy === null ? '' : `${decision.heldByPolicy}: `;
+      const by = heldBy.length > 0 ? `${runWords.heldByGuardrails(heldBy)}: ` : policy;
       const unapproved = decision.unapproved.map((w) => `; ${w}`).join('');
       const message = `applied: ${summaryText}; ${by}${heldForApproval(decision.held, heldFingerprint)}${unapproved}`;
       const value = { message, heldFingerprint, ...done };

@@ -21,6 +21,7 @@ import type { Redactor } from '../../util/redact.js';
 import type { Approvals, UnitPolicyApprovals } from '../approvals.js';
 import type { Rollback, RollbackPin, RunRollback } from '../rollback.js';
 import type { PolicyReport } from '../../model/policy.js';
+import type { AppliedRules, RunPolicy } from './merged-rules.js';
 import type { RenderedChange, UnnamedRender } from '../../render/rendered-files.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
@@ -188,6 +189,8 @@ export interface RunMemory {
   readonly renderedCommit?: string | null;
   /** The followed branch's rules while its head is `commit`: its last valid commit's (rules stage). */
   readonly branchRules?: { readonly commit: string | null; readonly rules: BranchRules };
+  /** The last applied commit's rules as read (rules stage): read again when it moves. */
+  readonly appliedRules?: AppliedRules;
 }
 
 /** What poolsync.yaml says of who may do what and what is held: the followed branch's, always. */
@@ -296,6 +299,8 @@ export interface Staged<T> {
 /** What a run's stages produced (Staged.products) for later stages and the record. */
 export interface RunProducts {
   plan: Plan | null;
+  /** The policy the gate holds by (rules stage); absent before it: the daemon's. */
+  policy?: RunPolicy;
   /** What it was made from (the objects view). */
   desired?: DesiredState;
   live?: LiveState | null;
@@ -367,10 +372,7 @@ export function errorCode(err: unknown, fallback: string): string {
  * a field keeps its place (the JSON's key order is that of `initialStatus`).
  */
 export type StatusUpdate = Partial<
-  Omit<
-    DaemonStatus,
-    'controlPlane' | 'source' | 'policy' | 'approval' | 'leader' | 'environments' | 'freeze'
-  >
+  Omit<DaemonStatus, 'controlPlane' | 'source' | 'approval' | 'leader' | 'environments' | 'freeze'>
 > & { controlPlane?: Partial<ControlPlaneStatus> };
 
 export function applyStatusUpdate(state: DaemonStatus, update: StatusUpdate): void {

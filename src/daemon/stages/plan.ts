@@ -18,7 +18,8 @@ import { declaredObjectsAt, managedObjects } from '../../plan/inventory.js';
 import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { unnamedTargets } from '../../render/rendered-files.js';
-import { freezeWords, runWords } from '../../render/daemon-words.js';
+import { freezeWords, lastAppliedPolicy, runWords } from '../../render/daemon-words.js';
+import type { RunPolicy } from './merged-rules.js';
 import {
   adoptedOnly,
   countsText,
@@ -261,6 +262,8 @@ export interface GateDecision {
   heldFingerprint: string | null;
   /** The guardrails holding `held` whatever the policy (empty: the policy alone). */
   heldBy: readonly GuardRule[];
+  /** The policy holding `held`, said when it is the last applied commit's (null: not said). */
+  heldByPolicy: string | null;
   approval: ApprovalRecord | null;
   /** Why approvals of the held changes do not release them in this run (approvals.ts `take`). */
   unapproved: string[];
@@ -271,9 +274,11 @@ export async function gateStage(
   planned: Plan,
   desired: DesiredState,
   commit: string | null,
+  { policy, lastApplied }: RunPolicy,
   counts = countPlan(planned),
 ): Promise<Staged<GateDecision>> {
   const { o } = ctx;
+  const policyText = `policy ${policy}${lastAppliedPolicy(lastApplied)}`;
   // Guardrails (docs/daemon.md, Guardrails): a budget exceeded or a confirm-destroy mark holds
   // the destructive changes for a person under every policy, as `safe` does (its errors only:
   // the same changes and steps, the same counts).
@@ -302,8 +307,8 @@ export async function gateStage(
       remember: { converged: desired },
     };
   }
-  if (o.config.policy === 'none') {
-    const message = `policy none: planned only: ${countsText(counts)}`;
+  if (policy === 'none') {
+    const message = `${policyText}: planned only: ${countsText(counts)}`;
     return { value: { result: 'planned', commit, message }, status: nothingHeld() };
   }
   const frozen = ctx.reasons.has('override') ? null : (o.freeze?.why() ?? null);
@@ -315,13 +320,14 @@ export async function gateStage(
     held: [],
     heldFingerprint: null,
     heldBy: [],
+    heldByPolicy: null,
     approval: null,
     unapproved: [],
   };
   const guarded = rules.length > 0;
-  if (o.config.policy === 'all' && frozen === null && !guarded)
+  if (policy === 'all' && frozen === null && !guarded)
     return { value: whole, status: nothingHeld() };
-  const split = o.config.policy === 'safe' || guarded ? splitHeld(plan) : null;
+  const split = policy === 'safe' || guarded ? splitHeld(plan) : null;
   const fingerprint = split?.fingerprint ?? null;
   if (frozen !== null) {
     // Nothing applied; what policy safe holds is held still, so it can be approved meanwhile.
@@ -348,7 +354,7 @@ export async function gateStage(
   // A comment approves only where the daemon hears pull requests (a followed branch, webhooks).
   const { source, githubWebhookSecret, gitlabWebhookToken } = o.config;
   const comments = source.kind === 'git' && (githubWebhookSecret ?? gitlabWebhookToken) !== null;
-  const by = guarded ? runWords.heldByGuardrails(rules) : 'policy safe';
+  const by = guarded ? runWords.heldByGuardrails(rules) : policyText;
   const unapproved = why.map((w) => `; ${w}`).join('');
   const heldText = `${by}: ${heldForApproval(split.held, fingerprint)} with \`poolsync approve\`${comments ? ' or a `poolsync apply` comment on the pull request' : ''}${unapproved}`;
   if (classify(split.now) === 'no_changes') {
@@ -362,6 +368,7 @@ export async function gateStage(
     held: split.held,
     heldFingerprint: fingerprint,
     heldBy: rules,
+    heldByPolicy: lastApplied === null ? null : policyText,
     unapproved: why,
   };
   return { value, status };

@@ -9,8 +9,10 @@ import type { RollbackPin, RunRollback } from '../rollback.js';
 import type { TriggerReason } from '../loop.js';
 import type { RunResult } from '../run-result.js';
 import { rollbackWords, runWords } from '../../render/daemon-words.js';
+import { appliedRulesOf, loadedPolicy, runPolicy } from './merged-rules.js';
 import {
   type BranchRules,
+  isOutcome,
   type Outcome,
   problem,
   problemsUpdate,
@@ -300,16 +302,37 @@ const governed = new WeakMap<DesiredState, { rules: BranchRules; desired: Desire
  * policies (read from the branch's checkout) and the guardrails are the followed branch's, of its
  * last valid commit. A run of the branch goes by the commit it loaded; a rollback's by the branch
  * head (`branch`), never by the commit rolled back to, which may predate them. Unknown (a restart
- * on an invalid head), nothing is applied.
+ * on an invalid head), nothing is applied. Where the last applied commit's `policy` or approvers
+ * are tighter, they hold (merged-rules.ts): `at` is the commit the rules are read from.
  */
 export async function rulesStage(
+  ctx: RunContext,
+  desired: DesiredState,
+  branch: SourceSnapshot | undefined,
+  at: SourceSnapshot,
+): Promise<Staged<DesiredState>> {
+  const { o } = ctx;
+  const applied = await appliedRulesOf(ctx, at);
+  const ruled = await governedBy(ctx, desired, branch);
+  if (isOutcome(ruled.value)) return ruled;
+  const policy = runPolicy(loadedPolicy(ctx, desired.config), applied);
+  o.approvals.setApprovers(ruled.value.config.approvers, applied);
+  return {
+    ...ruled,
+    status: { policy: policy.policy, policyLastApplied: policy.lastApplied },
+    products: { policy },
+    remember: { ...ruled.remember, ...(applied ? { appliedRules: applied } : {}) },
+  };
+}
+
+/** The loaded commit under the branch's rules (rulesStage), or why they are not known. */
+async function governedBy(
   ctx: RunContext,
   desired: DesiredState,
   branch: SourceSnapshot | undefined,
 ): Promise<Staged<DesiredState>> {
   const { o, memory } = ctx;
   if (branch === undefined) {
-    o.approvals.setApprovers(desired.config.approvers);
     const { commit } = desired;
     const known = commit === null || memory.branchRules?.commit === commit;
     return {
@@ -333,7 +356,6 @@ export async function rulesStage(
     }
     remember = { branchRules: { commit: branch.commit, rules } };
   }
-  o.approvals.setApprovers(rules.approvers);
   let made = governed.get(desired);
   if (made?.rules !== rules) {
     const { approvers: _a, policies: _p, guardrails: _g, ...own } = desired.config;

@@ -1,0 +1,111 @@
+/**
+ * A merged commit's `policy` (of its environment) and `approvers:` beside those of the commit last
+ * applied (docs/daemon.md#a-merged-commit-does-not-loosen-its-own-rules): as with the policies, a
+ * commit's rules judge the commits after it, and a tighter one judges itself too, so a merged pull
+ * request neither turns off the approval of its own deletes nor names who approves them.
+ */
+import { posix, relative, sep } from 'node:path';
+import type { ApproverRules, RepoConfig } from '../../model/desired.js';
+import { committedConfig } from '../../policy/source.js';
+import type { PrincipalRule } from '../../vcs/principals.js';
+import { APPLY_POLICIES, type ApplyPolicy } from '../config-options.js';
+import type { SourceSnapshot } from '../git-source.js';
+import type { RunContext } from './context.js';
+
+/** The rules poolsync.yaml of the last applied commit set, read with Git. */
+export interface AppliedRules {
+  commit: string;
+  approvers: ApproverRules | null;
+  /** Its environment's `policy` (or the daemon's `--policy`); null: the repository sets none. */
+  policy: ApplyPolicy | null;
+}
+
+/** The policy a run holds by; `lastApplied`: that commit's rule holds, the loaded one's being looser. */
+export interface RunPolicy {
+  policy: ApplyPolicy;
+  lastApplied: { commit: string; policy: ApplyPolicy } | null;
+}
+
+/**
+ * `all` is looser than `safe` and `none`: it alone applies deletes and replaces unasked. So a
+ * loaded `all` after a last applied `safe` or `none` holds as `safe` (its destructive changes wait
+ * for a person, who may approve them); a loaded `safe` after `none` starts applying, as `none`
+ * holds nothing a person could approve.
+ */
+export function runPolicy(loaded: ApplyPolicy, applied: AppliedRules | null): RunPolicy {
+  const older = applied?.policy ?? null;
+  if (loaded !== 'all' || older === null || older === 'all')
+    return { policy: loaded, lastApplied: null };
+  return { policy: 'safe', lastApplied: { commit: applied!.commit, policy: older } };
+}
+
+/**
+ * The loaded commit's approver rule `own`, or the last applied commit's `theirs` when `own` is
+ * looser: no rule where it had one, or a list naming anyone it does not (case-blind, as logins are).
+ */
+export function heldRule(
+  own: PrincipalRule | null,
+  theirs: PrincipalRule | null,
+  commit: string,
+): PrincipalRule | null {
+  if (theirs === null) return own;
+  const listed = new Set(theirs.principals.map((p) => p.toLowerCase()));
+  if (own !== null && own.principals.every((p) => listed.has(p.toLowerCase()))) return own;
+  return { ...theirs, lastApplied: commit };
+}
+
+/**
+ * The rules of the commit last applied (the run history's `appliedCommit`) when it is not `at`'s
+ * commit, read with Git from the daemon's clone as the policies' are (stages/policies.ts); null
+ * when there is none (the first run), when it is `at`'s, or when it cannot be read (a rewritten
+ * branch: a force-push, which a merged pull request cannot make), which is logged.
+ */
+export async function appliedRulesOf(
+  ctx: RunContext,
+  at: SourceSnapshot,
+): Promise<AppliedRules | null> {
+  const { o } = ctx;
+  const commit = ctx.state.appliedCommit;
+  if (commit === null || at.root === undefined || at.commit === null || commit === at.commit)
+    return null;
+  const kept = ctx.memory.appliedRules;
+  if (kept?.commit === commit) return kept;
+  const config = relative(at.root, at.dir).split(sep).join('/');
+  const read = await (o.source.reach?.(commit) ?? Promise.resolve()).then(
+    () => committedConfig(at.root!, posix.normalize(config || '.').replace(/^\.$/, ''), commit),
+    (err: unknown) => o.redactor.errorMessage(err),
+  );
+  if (typeof read === 'string') {
+    o.logger.warn(
+      { commit },
+      `the rules of the last applied commit ${commit.slice(0, 12)} cannot be read (${read}): the loaded commit's policy and approvers judge alone`,
+    );
+    return null;
+  }
+  const doc = read.doc as { approvers?: unknown; environments?: unknown } | null;
+  const approvers =
+    doc?.approvers && typeof doc.approvers === 'object' ? (doc.approvers as ApproverRules) : null;
+  return { commit, approvers, policy: environmentPolicy(ctx, doc?.environments) };
+}
+
+/**
+ * The policy the loaded commit sets: its environment's `policy` (else the daemon's `--policy`),
+ * read at each run; without environments the daemon's, which no commit sets.
+ */
+export function loadedPolicy(ctx: RunContext, config: RepoConfig): ApplyPolicy {
+  const { environment } = ctx.o.config.controlPlane;
+  const own = config.environments?.find((e) => e.name === environment)?.policy;
+  return own ?? ctx.o.config.defaultPolicy ?? ctx.o.config.policy;
+}
+
+/** The unit's environment's `policy` in `environments` as written; null without environments. */
+function environmentPolicy(ctx: RunContext, environments: unknown): ApplyPolicy | null {
+  const name = ctx.o.config.controlPlane.environment;
+  if (name === undefined || !environments || typeof environments !== 'object') return null;
+  if (!Object.hasOwn(environments, name)) return null;
+  const entry = (environments as Record<string, { policy?: unknown } | null>)[name];
+  if (!entry || typeof entry !== 'object') return null;
+  const policy = entry.policy;
+  if (APPLY_POLICIES.includes(policy as ApplyPolicy)) return policy as ApplyPolicy;
+  return policy === undefined ? (ctx.o.config.defaultPolicy ?? ctx.o.config.policy) : null;
+}

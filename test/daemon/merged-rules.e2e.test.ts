@@ -1,0 +1,161 @@
+/**
+ * A merged commit neither loosens the `policy` that holds its own deletes nor names who approves
+ * them (docs/daemon.md#a-merged-commit-does-not-loosen-its-own-rules): the last applied commit's
+ * rules hold, read with Git from the run history's `appliedCommit`, also after a restart. In
+ * process: a real Git remote, the daemon's HTTP server, embedded control planes.
+ */
+import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { RunningDaemon } from '../../src/daemon/daemon.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { cluster, twoSafeEnvironments } from '../environments/helpers.js';
+import { cleanup } from '../support/cleanup.js';
+import { manifests } from './fixtures.js';
+import { startOwnTestDaemon, startTestDaemon } from './harness.js';
+import { TestRepo, tempDir } from './helpers.js';
+
+const ADMIN = 'admin-token-merged-rules-0123456789';
+const RECONCILE = 'reconcile-token-merged-rules-01234';
+const TOKENS = { POOLSYNC_ADMIN_TOKEN: ADMIN, POOLSYNC_RECONCILE_TOKEN: RECONCILE };
+
+const post = (d: RunningDaemon, path: string, token: string, body: unknown = {}) =>
+  fetch(`${d.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+const status = async (d: RunningDaemon) =>
+  (await (await fetch(`${d.url}/status`)).json()) as DaemonStatus;
+
+async function clusters(path: string): Promise<string[]> {
+  const cp = await EmbeddedControlPlane.open({ path });
+  try {
+    return (await cp.listClusters()).map((c) => c.name).sort();
+  } finally {
+    await cp.close();
+  }
+}
+
+describe("a merged commit's policy", () => {
+  it("that turns `safe` into `all` beside a delete is held by the last applied commit's `safe`, after a restart too; the commit after it goes by `all`", async () => {
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files: Record<string, string> = {
+      ...twoSafeEnvironments(state),
+      'prod/extra.yaml': cluster('c-extra'),
+    };
+    const applied = repo.commit(files);
+    const start = async () => {
+      const started = await startOwnTestDaemon({
+        state,
+        env: TOKENS,
+        flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+        deps: { retryBaseMs: 3_600_000 },
+      });
+      cleanup.add(() => started.stop());
+      await started.daemon.firstRun;
+      return started;
+    };
+    let started = await start();
+    expect(await clusters(`${state}/prod.json`)).toEqual(['c-extra', 'c-prod', 'c-shared']);
+
+    const loosened = files['poolsync.yaml']!.replace(
+      /(prod\.json\n\s+folders: \[base, prod\]\n\s+policy: )safe/,
+      '$1all',
+    );
+    expect(loosened).not.toBe(files['poolsync.yaml']);
+    const merged = repo.commit({ 'poolsync.yaml': loosened, 'prod/extra.yaml': null });
+    expect((await post(started.daemon, '/reconcile?wait=1', RECONCILE)).status).toBe(200);
+    const said = `policy safe (as the last applied commit ${applied.slice(0, 12)} sets it)`;
+    const held = async (d: RunningDaemon) => {
+      const prod = (await status(d)).environments!.prod!;
+      expect(prod).toMatchObject({
+        outcome: 'waiting_for_approval',
+        commit: merged,
+        appliedCommit: applied,
+        policy: 'safe',
+        policyLastApplied: { commit: applied, policy: 'safe' },
+      });
+      expect(prod.lastRun!.message).toContain(said);
+      expect(await clusters(`${state}/prod.json`)).toEqual(['c-extra', 'c-prod', 'c-shared']);
+      return prod.approval!.pending!.fingerprint;
+    };
+    await held(started.daemon);
+
+    // The daemon reads `policy: all` at its start now: the history still holds the delete.
+    await started.stop();
+    started = await start();
+    const fingerprint = await held(started.daemon);
+
+    const ok = await post(started.daemon, '/approve', ADMIN, {
+      fingerprint,
+      approver: 'ana',
+      environment: 'prod',
+    });
+    expect(ok.status).toBe(200);
+    expect((await post(started.daemon, '/reconcile?wait=1', RECONCILE)).status).toBe(200);
+    expect(await clusters(`${state}/prod.json`)).toEqual(['c-prod', 'c-shared']);
+    expect((await status(started.daemon)).environments!.prod!.appliedCommit).toBe(merged);
+
+    // Applied, `all` judges the commits after it: this delete goes unasked.
+    const next = repo.commit({ 'base/shared.yaml': null });
+    expect((await post(started.daemon, '/reconcile?wait=1', RECONCILE)).status).toBe(200);
+    const prod = (await status(started.daemon)).environments!.prod!;
+    expect(prod).toMatchObject({
+      outcome: 'applied',
+      appliedCommit: next,
+      policy: 'all',
+      policyLastApplied: null,
+    });
+    expect(await clusters(`${state}/prod.json`)).toEqual(['c-prod']);
+  });
+});
+
+describe("a merged commit's approvers", () => {
+  const approvers = (list: string) => `approvers:\n  '*':\n    approve: [${list}]\n`;
+
+  async function heldAfter(list: string) {
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files = manifests();
+    files['poolsync.yaml'] += approvers('alice');
+    const applied = repo.commit(files);
+    const { daemon, stop } = await startTestDaemon({
+      repo,
+      env: TOKENS,
+      flags: { policy: 'safe' },
+      logLevel: 'silent',
+    });
+    cleanup.add(stop);
+    await daemon.firstRun;
+    const dropped = manifests({ clusters: ['prod-1'] });
+    dropped['poolsync.yaml'] += approvers(list);
+    repo.commit(dropped, 'drop prod-2', { replaceAll: true });
+    expect((await post(daemon, '/reconcile?wait=1', RECONCILE)).status).toBe(200);
+    const st = await status(daemon);
+    expect(st.outcome).toBe('waiting_for_approval');
+    return { daemon, applied, st, fingerprint: st.approval!.pending!.fingerprint };
+  }
+
+  it('that adds token:admin beside a delete does not let the admin token approve it: the last applied commit names who may', async () => {
+    const { daemon, applied, st, fingerprint } = await heldAfter('alice, token:admin');
+    expect(st.approval!.approvers).toEqual({
+      rule: 'approvers.*.approve',
+      principals: ['alice'],
+      lastApplied: applied,
+    });
+    const approve = await post(daemon, '/approve', ADMIN, { fingerprint, approver: 'mallory' });
+    expect(approve.status).toBe(403);
+    expect(await approve.json()).toEqual({
+      approved: false,
+      reason: `token:admin may not approve held changes: approvers.*.approve (poolsync.yaml of the last applied commit ${applied.slice(0, 12)}, as the loaded commit's names more) names alice, and token:admin is none of them: add token:admin to the rule, or start the daemon with --admin-token-bypasses-approvers`,
+    });
+    expect((await status(daemon)).outcome).toBe('waiting_for_approval');
+  });
+
+  it('that narrows the list judges its own commit: a rule naming fewer holds at once', async () => {
+    const { st } = await heldAfter('');
+    expect(st.approval!.approvers).toEqual({ rule: 'approvers.*.approve', principals: [] });
+  });
+});
