@@ -59,7 +59,7 @@ import {
   type RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
-import type { RunPolicy } from './stages/merged-rules.js';
+import type { RunPolicy } from './stages/context.js';
 import type { Unit } from './unit.js';
 import type { FollowedRepository } from './webhooks.js';
 import { recheckPlan } from '../ops/stale-plan.js';

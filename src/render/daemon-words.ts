@@ -4,7 +4,6 @@
  */
 import type { Change } from '../model/plan.js';
 import type { PolicyApproval } from '../model/policy.js';
-import type { PrincipalRule } from '../vcs/principals.js';
 import type { PlanCounts } from '../plan/counts.js';
 import { plural } from './common.js';
 import { listAddresses } from './reasons.js';
@@ -408,9 +407,9 @@ export const approverWords = {
     who: string,
     what: string,
     environment: string | null,
-    { rule, principals, lastApplied }: PrincipalRule,
+    rule: { rule: string; principals: readonly string[]; lastApplied?: string },
   ) =>
-    `${who} may not ${ACTION_WORDS[what] ?? what}${environment === null ? '' : ` in environment ${environment}`}: ${rule} (${approversFile(lastApplied)}) names ${principals.length === 0 ? 'no one' : principals.join(', ')}, and ${who} is none of them`,
+    `${who} may not ${ACTION_WORDS[what] ?? what}${environment === null ? '' : ` in environment ${environment}`}: ${rule.rule} (${approversFile(rule.lastApplied)}) names ${rule.principals.join(', ') || 'no one'}, and ${who} is none of them`,
   /** The admin token refused: how the operator lets it. */
   adminToken: (refusal: string) =>
     `${refusal}: add token:admin to the rule, or start the daemon with --admin-token-bypasses-approvers`,

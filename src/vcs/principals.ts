@@ -60,6 +60,21 @@ export function ruleFor(
   return null;
 }
 
+/**
+ * The loaded commit's approver rule `own`, or the last applied commit's `theirs` when `own` is
+ * looser: no rule where it had one, or a list naming anyone it does not (case-blind, as logins are).
+ */
+export function heldRule(
+  own: PrincipalRule | null,
+  theirs: PrincipalRule | null,
+  commit: string,
+): PrincipalRule | null {
+  if (theirs === null) return own;
+  const listed = new Set(theirs.principals.map((p) => p.toLowerCase()));
+  if (own !== null && own.principals.every((p) => listed.has(p.toLowerCase()))) return own;
+  return { ...theirs, lastApplied: commit };
+}
+
 type Parsed =
   | { kind: 'user'; login: string }
   | { kind: 'team'; org: string; slug: string }

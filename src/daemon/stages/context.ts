@@ -12,7 +12,7 @@ import type { ControlPlane } from '../../controlplane/types.js';
 import type { PlanReuse } from '../../incremental/plan-reuse.js';
 import { environmentReads } from '../../manifests/environments.js';
 import type { LoadResult } from '../../manifests/types.js';
-import type { DesiredState, RepoConfig } from '../../model/desired.js';
+import type { ApproverRules, DesiredState, RepoConfig } from '../../model/desired.js';
 import type { LiveState, SettingsNeed } from '../../model/live.js';
 import type { Change, Plan, PlanControlPlane } from '../../model/plan.js';
 import type { PlanCounts } from '../../plan/counts.js';
@@ -21,7 +21,7 @@ import type { Redactor } from '../../util/redact.js';
 import type { Approvals, UnitPolicyApprovals } from '../approvals.js';
 import type { Rollback, RollbackPin, RunRollback } from '../rollback.js';
 import type { PolicyReport } from '../../model/policy.js';
-import type { AppliedRules, RunPolicy } from './merged-rules.js';
+import type { ApplyPolicy } from '../config-options.js';
 import type { RenderedChange, UnnamedRender } from '../../render/rendered-files.js';
 import type { DaemonConfig } from '../config.js';
 import type { Source, SourceSnapshot } from '../git-source.js';
@@ -191,6 +191,20 @@ export interface RunMemory {
   readonly branchRules?: { readonly commit: string | null; readonly rules: BranchRules };
   /** The last applied commit's rules as read (rules stage): read again when it moves. */
   readonly appliedRules?: AppliedRules;
+}
+
+/** The rules poolsync.yaml of the last applied commit set, read with Git. */
+export interface AppliedRules {
+  commit: string;
+  approvers: ApproverRules | null;
+  /** Its environment's `policy` (or the daemon's `--policy`); null: the repository sets none. */
+  policy: ApplyPolicy | null;
+}
+
+/** The policy a run holds by; `lastApplied`: that commit's rule holds, the loaded one's being looser. */
+export interface RunPolicy {
+  policy: ApplyPolicy;
+  lastApplied: { commit: string; policy: ApplyPolicy } | null;
 }
 
 /** What poolsync.yaml says of who may do what and what is held: the followed branch's, always. */

@@ -7,24 +7,9 @@
 import { posix, relative, sep } from 'node:path';
 import type { ApproverRules, RepoConfig } from '../../model/desired.js';
 import { committedConfig } from '../../policy/source.js';
-import type { PrincipalRule } from '../../vcs/principals.js';
 import { APPLY_POLICIES, type ApplyPolicy } from '../config-options.js';
 import type { SourceSnapshot } from '../git-source.js';
-import type { RunContext } from './context.js';
-
-/** The rules poolsync.yaml of the last applied commit set, read with Git. */
-export interface AppliedRules {
-  commit: string;
-  approvers: ApproverRules | null;
-  /** Its environment's `policy` (or the daemon's `--policy`); null: the repository sets none. */
-  policy: ApplyPolicy | null;
-}
-
-/** The policy a run holds by; `lastApplied`: that commit's rule holds, the loaded one's being looser. */
-export interface RunPolicy {
-  policy: ApplyPolicy;
-  lastApplied: { commit: string; policy: ApplyPolicy } | null;
-}
+import type { AppliedRules, RunContext, RunPolicy } from './context.js';
 
 /**
  * `all` is looser than `safe` and `none`: it alone applies deletes and replaces unasked. So a
@@ -37,21 +22,6 @@ export function runPolicy(loaded: ApplyPolicy, applied: AppliedRules | null): Ru
   if (loaded !== 'all' || older === null || older === 'all')
     return { policy: loaded, lastApplied: null };
   return { policy: 'safe', lastApplied: { commit: applied!.commit, policy: older } };
-}
-
-/**
- * The loaded commit's approver rule `own`, or the last applied commit's `theirs` when `own` is
- * looser: no rule where it had one, or a list naming anyone it does not (case-blind, as logins are).
- */
-export function heldRule(
-  own: PrincipalRule | null,
-  theirs: PrincipalRule | null,
-  commit: string,
-): PrincipalRule | null {
-  if (theirs === null) return own;
-  const listed = new Set(theirs.principals.map((p) => p.toLowerCase()));
-  if (own !== null && own.principals.every((p) => listed.has(p.toLowerCase()))) return own;
-  return { ...theirs, lastApplied: commit };
 }
 
 /**

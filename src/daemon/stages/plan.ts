@@ -19,7 +19,6 @@ import { liveStatusWords } from '../../render/live-status.js';
 import { sameJson } from '../../util/same-json.js';
 import { unnamedTargets } from '../../render/rendered-files.js';
 import { freezeWords, lastAppliedPolicy, runWords } from '../../render/daemon-words.js';
-import type { RunPolicy } from './merged-rules.js';
 import {
   adoptedOnly,
   countsText,
@@ -33,6 +32,7 @@ import {
   unreachedUpdate,
   type RunContext,
   type RunMemory,
+  type RunPolicy,
   type RunProducts,
   type Staged,
   type StatusUpdate,
