@@ -52,6 +52,8 @@ export class UnreachableError extends ControlPlaneError {
   constructor(
     message: string,
     readonly failure: ConnectFailure,
+    /** The same words after `attempts` attempts: a caller's loop may retry what failed once. */
+    readonly after: (attempts: number) => UnreachableError,
   ) {
     super('UNAVAILABLE', message);
   }
@@ -77,8 +79,13 @@ export function unreachable(
   advice?: string,
 ): UnreachableError {
   const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+  const after = (n: number) => unreachable(prefix, what, origin, failure, n, limits, advice);
   if (failure.kind === 'handshake')
-    return new UnreachableError(`${prefix}: ${handshakeWords(limits, origin)} (${tries})`, failure);
+    return new UnreachableError(
+      `${prefix}: ${handshakeWords(limits, origin)} (${tries})`,
+      failure,
+      after,
+    );
   // poolsync's own codes (a limit that fired) mean nothing to the reader: the words say it.
   const code = failure.code.startsWith('POOLSYNC_') ? '' : `${failure.code}, `;
   const check =
@@ -88,6 +95,7 @@ export function unreachable(
   return new UnreachableError(
     `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${code}${tries}); ${check}${proxyWords(failure, limits.proxyVariable)}`,
     failure,
+    after,
   );
 }
 

@@ -59,7 +59,8 @@ export interface JsonHttpOptions extends Pick<
   /** The error of an answer neither 2xx nor transient (a proxy's page: body {}). */
   apiError: (method: string, path: string, status: number, body: ErrorBody) => ControlPlaneError;
   /** `refused`, where a token can be fetched anew: a 401 then sends the call once more. */
-  auth?: { header(): Promise<string>; refused?(): void } | undefined;
+  /** `asking`: the token request, which a call's notice and deadline name while it waits on it. */
+  auth?: { header(): Promise<string>; refused?(): void; readonly asking?: string } | undefined;
   /** What to say when https:// meets a plain-HTTP server, given the URL to use instead. */
   plainHttpHint?: ((plain: string) => string) | undefined;
   /** How --control-plane names a server at a URL: `flyteadmin+${url}`; default the URL itself. */
@@ -124,8 +125,8 @@ export class JsonHttp {
     const { clock, limits } = this.o;
     // Wall time, as its timer: the injected clock paces waits, never the whole call's bound.
     const deadline = new CallDeadline(limits, undefined, label);
-    const heard = noticeSilence(limits, this.url, this.o.onWait, clock, this.o.retry.maxRetries);
-    const signal = AbortSignal.any([deadline.signal, this.stop]);
+    const waitedFor = () => deadline.waitingOn ?? this.url;
+    const heard = noticeSilence(limits, waitedFor, this.o.onWait, clock, this.o.retry.maxRetries);
     const { reach, pacer, stop } = this;
     const read = method === 'GET' || method === 'HEAD';
     const loop = {
@@ -141,7 +142,7 @@ export class JsonHttp {
     };
     return retrying(loop, async (n) => {
       if (n > 0) sent.retried = true;
-      return this.attempt<T>(method, path, label, payload, signal, heard);
+      return this.attempt<T>(method, path, label, payload, deadline, heard);
     }).finally(() => {
       heard();
       deadline.done();
@@ -153,10 +154,11 @@ export class JsonHttp {
     path: string,
     label: string,
     payload: string | null,
-    signal: AbortSignal,
+    deadline: CallDeadline,
     heard: Heard,
   ): Promise<Attempt<T>> {
     const { service } = this.o;
+    const signal = AbortSignal.any([deadline.signal, this.stop]);
     const again = (why: string): Failed => ({
       ok: false,
       transient: true,
@@ -166,11 +168,15 @@ export class JsonHttp {
     for (let refreshed = false; ; refreshed = true) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (payload !== null) headers['content-type'] = 'application/json';
+      // Still named after a failed token request, through the backoff that follows it.
+      const { auth } = this.o;
+      deadline.waitingFor = auth?.asking !== undefined ? () => auth.asking! : null;
       try {
         if (this.o.auth) headers.authorization = await untilAborted(this.o.auth.header(), signal);
       } catch (err) {
         return this.authFailure(err, label);
       }
+      deadline.waitingFor = null;
       try {
         res = await this.pool.request({
           path: `${this.basePath}${path}`,
@@ -252,20 +258,27 @@ export class JsonHttp {
     );
   }
 
-  /** Transient when the token endpoint did not answer (UNAVAILABLE). */
+  /**
+   * Transient when the token endpoint did not answer (UNAVAILABLE). The token request's own error
+   * names it (oauth.ts), never this call's server; only the call's deadline is this call's.
+   */
   private authFailure(err: unknown, label: string): Failed {
-    const limited = limitFailed(err, label, this.o.limits);
-    if (limited) return limited;
+    if (!(err instanceof ControlPlaneError))
+      return (
+        limitFailed(err, label, this.o.limits) ?? {
+          ok: false,
+          transient: false,
+          error: () => err as Error,
+        }
+      );
     const failure = err instanceof UnreachableError ? err.failure : null;
     return {
       ok: false,
-      // Headers too large: the token endpoint answers the same way again.
+      // Headers or a body too large: the token endpoint answers the same way again.
       transient:
-        err instanceof ControlPlaneError &&
-        err.code === 'UNAVAILABLE' &&
-        oversizedHeaders(err) === null,
+        err.code === 'UNAVAILABLE' && oversizedHeaders(err) === null && limitOf(err) !== 'size',
       failure,
-      error: (n) => (failure ? this.unreached(label, failure, n) : (err as Error)),
+      error: (n) => (err instanceof UnreachableError ? err.after(n) : err),
     };
   }
 

@@ -249,6 +249,7 @@ export class TokenSource {
   private cached: { token: string; refreshAt: number } | null = null;
   private inflight: Promise<string> | null = null;
   private found: Promise<Discovery> | null = null;
+  private known: Discovery | null = null;
   /** The credentials were refused: this source sends none again (a new one asks again). */
   private refusedWith: ControlPlaneError | null = null;
 
@@ -268,10 +269,11 @@ export class TokenSource {
     return this.inflight;
   }
 
-  /** What a call waiting for a token waits on, for its deadline's words. */
+  /** What a call waiting for a token waits on, for its deadline's words and its wait notice. */
   get asking(): string {
-    const d = this.discovery;
-    return `${this.opts.service} token request${typeof d === 'function' ? '' : ` ${d.tokenEndpoint}`}`;
+    const { service } = this.opts;
+    const d = typeof this.discovery === 'function' ? this.known : this.discovery;
+    return d ? `${service} token request ${d.tokenEndpoint}` : `${service} OAuth2 discovery`;
   }
 
   /** Whether the credentials were refused (ControlPlane.credentialsRefused). */
@@ -292,10 +294,13 @@ export class TokenSource {
     const d = this.discovery;
     if (typeof d !== 'function') return Promise.resolve(d);
     // A failed discovery is asked again by the next call.
-    this.found ??= d().catch((err: unknown) => {
-      this.found = null;
-      throw err;
-    });
+    this.found ??= d().then(
+      (found) => (this.known = found),
+      (err: unknown) => {
+        this.found = null;
+        throw err;
+      },
+    );
     return this.found;
   }
 
@@ -442,7 +447,9 @@ export function retryingFetch(
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
       if (limitOf(err) === 'read') call.timedOut = true;
-      if (limited) return limited;
+      // The cause tells a backend's retry loop which limit fired (json-http.ts authFailure).
+      if (limited)
+        return { ...limited, error: (n) => Object.assign(limited.error(n), { cause: err }) };
       // Answered: the same server answers the same way.
       const answered = oversizedHeaders(err);
       if (answered)
@@ -456,17 +463,21 @@ export function retryingFetch(
       const failure = base.reach.failureOf(err);
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       // The token endpoint is what discovery named, not --control-plane.
-      const advice = /token/.test(what)
+      const token = /token/.test(what);
+      const advice = token
         ? `the token endpoint is the one ${service}'s OAuth2 discovery names; is it running?`
         : undefined;
       const origin = new URL(url).origin;
+      const [prefix, whom] = token
+        ? [`${service} ${what} ${url}`, `${service}'s token endpoint`]
+        : [`${service} ${what}`, service];
       return {
         ok: false,
         transient: true,
         failure,
         error: (attempts) =>
           failure
-            ? unreachable(`${service} ${what}`, service, origin, failure, attempts, limits, advice)
+            ? unreachable(prefix, whom, origin, failure, attempts, limits, advice)
             : unavailable(
                 `${service} ${what}: cannot reach ${url} (${cause}; ${attempts} attempt${attempts === 1 ? '' : 's'})`,
               ),

@@ -90,7 +90,8 @@ const lastAnswer = new WeakMap<WaitListener, number>();
  */
 export function noticeSilence(
   limits: TransportLimits,
-  url: string,
+  /** A function when what is waited for changes (a call waiting on its token request). */
+  url: string | (() => string),
   listener: WaitListener | undefined,
   clock: Clock = SYSTEM_CLOCK,
   /** The retries of an attempt its read timeout ended, when it has one: with none that timeout ends the wait first. */
@@ -114,7 +115,12 @@ export function noticeSilence(
     if (clock.now() - due >= LATE_MS) return wait(silentMs);
     const quiet = clock.now() - (lastAnswer.get(listener) ?? -Infinity);
     if (quiet >= silentMs)
-      return listener({ url, silentMs, ...bound, ...(unreached ? { unreached } : {}) });
+      return listener({
+        url: typeof url === 'string' ? url : url(),
+        silentMs,
+        ...bound,
+        ...(unreached ? { unreached } : {}),
+      });
     return wait(silentMs - quiet);
   };
   void wait(silentMs);
@@ -359,11 +365,20 @@ export class CallDeadline {
     return this.now() + ms < this.endsAt;
   }
 
-  /** What the call waits for before it is sent (its token): the deadline's error names it. */
-  waitingFor: string | null = null;
+  /**
+   * What the call waits for before it is sent (its token): the deadline's error and the wait
+   * notice name it. A function when what it is changes meanwhile (a token endpoint discovered).
+   */
+  waitingFor: string | (() => string) | null = null;
+
+  /** `waitingFor`, as it is now. */
+  get waitingOn(): string | null {
+    return typeof this.waitingFor === 'function' ? this.waitingFor() : this.waitingFor;
+  }
 
   error(detail = ''): LimitError {
-    const label = this.waitingFor ? `${this.waitingFor} (for ${this.label})` : this.label;
+    const waiting = this.waitingOn;
+    const label = waiting ? `${waiting} (for ${this.label})` : this.label;
     const where = label ? `${label}: ` : '';
     return new LimitError('call', `${where}${limitWords('call', this.limits)}${detail}`);
   }

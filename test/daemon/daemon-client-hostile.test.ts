@@ -147,6 +147,15 @@ describe('a refusal says what to do', () => {
     );
   });
 
+  it('a redirect names where it leads and the --daemon to give (it said only that the body is no JSON object)', async () => {
+    const url = await answering(302, '', { location: 'https://poolsync.example/ops/status' });
+    const io = memoryIo();
+    expect(await exitOf(io, status(daemonClientArgs(url), io))).toBe(1);
+    expect(io.err()).toBe(
+      `Error: ${url}/status answered HTTP 302, a redirect to https://poolsync.example/ops/status, which poolsync does not follow (the token would be sent to it): if that address is trusted, correct --daemon (its status address; env POOLSYNC_DAEMON_URL) to https://poolsync.example/ops\n`,
+    );
+  });
+
   it('a 429 says when to retry, from its Retry-After', async () => {
     const url = await answering(429, 'slow down', { 'retry-after': '30' });
     const io = memoryIo();

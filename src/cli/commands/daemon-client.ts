@@ -43,7 +43,13 @@ import { UserError } from '../../util/user-error.js';
 import { closestAddress, didYouMean, kindTypoHint } from '../../manifests/suggest.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { Agent, request } from 'undici';
-import { isLoopback, noAnswerWords, oversizedHeaders, PROXY_REFUSED } from '../../util/reach.js';
+import {
+  isLoopback,
+  noAnswerWords,
+  oversizedHeaders,
+  PROXY_REFUSED,
+  redirectWords,
+} from '../../util/reach.js';
 import {
   CallDeadline,
   LIMIT_SETTINGS,
@@ -548,7 +554,7 @@ PROXY_STATUS[504] = PROXY_STATUS[502]!;
 
 async function readStatus(at: DaemonAt, env: NodeJS.ProcessEnv): Promise<DaemonStatus> {
   const base = at.base;
-  const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env, at.setting);
+  const res = await daemonRequest(`${base}/status`, { method: 'GET' }, env, at);
   if (res.status !== 200)
     throw new UserError(
       answered(`${base}/status`, res.status, (res.json as { error?: string }).error),
@@ -733,9 +739,10 @@ async function daemonRequest(
   url: string,
   init: { method: string; headers?: Record<string, string>; body?: string },
   env: NodeJS.ProcessEnv,
-  setting: string,
+  at: DaemonAt,
   held?: Held,
 ): Promise<{ status: number; json: unknown }> {
+  const { setting } = at;
   const given = transportLimits({}, env);
   const limits = { ...given };
   const handOffMs = held && 'handOffMs' in held ? held.handOffMs : HAND_OFF_WAIT_MS;
@@ -799,6 +806,11 @@ async function daemonRequest(
         `${bare} answered HTTP 429 (too many requests): the daemon, or a proxy in front of it, limits how often it is asked; nothing was done: retry ${when}`,
       );
     }
+    // The daemon never redirects: a proxy or another server does, and where to is what to fix.
+    if (res.statusCode >= 300 && res.statusCode < 400)
+      throw new UserError(
+        `${bare} answered HTTP ${res.statusCode}, ${redirectWords(res.headers.location, new URL(url), at.base, { setting: `correct ${setting}` })}`,
+      );
     // Every answer of the daemon is a JSON object: its fields are read without a TypeError.
     if (typeof json !== 'object' || json === null || Array.isArray(json))
       throw new UserError(
@@ -871,7 +883,7 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
     // No token helps a daemon that does not answer: that is said first (it said only the
     // token), and what it needs once it answers.
     const status = { method: 'GET' };
-    const unreachable = await daemonRequest(`${base}/status`, status, io.env, at.setting).then(
+    const unreachable = await daemonRequest(`${base}/status`, status, io.env, at).then(
       () => null,
       (err: unknown) => (err instanceof UserError ? err : null),
     );
@@ -886,7 +898,7 @@ async function asAdmin(args: DaemonClientArgs, io: Io, at: DaemonAt, what: strin
     const headers: Record<string, string> = { authorization: `Bearer ${admin.token}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const init = { method: 'POST', headers, body: body && JSON.stringify(body) };
-    const res = await daemonRequest(`${base}${path}`, init, io.env, at.setting, held);
+    const res = await daemonRequest(`${base}${path}`, init, io.env, at, held);
     if (res.status !== 401) return res;
     // Which token went, never its value: a stale one in a file is otherwise a riddle.
     const why = (res.json as { error?: string }).error;

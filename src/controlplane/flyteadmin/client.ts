@@ -119,6 +119,9 @@ export class FlyteadminControlPlane implements ControlPlane {
         ? {
             header: async () => `Bearer ${await tokens.token()}`,
             refused: () => tokens.invalidate(),
+            get asking() {
+              return tokens.asking;
+            },
           }
         : undefined,
       retry: retryPolicy(opts, { maxRetries: 6, ...HTTP_DELAYS }),
@@ -511,8 +514,9 @@ export async function listDomains(http: JsonHttp): Promise<string[] | null> {
 }
 
 /**
- * POOLSYNC_FLYTE_CLIENT_ID and the secret from POOLSYNC_FLYTE_CLIENT_SECRET_FILE, else
- * POOLSYNC_FLYTE_CLIENT_SECRET; never from a flag value; none set: null (no auth). A secret that
+ * POOLSYNC_FLYTE_CLIENT_ID and the secret from POOLSYNC_FLYTE_CLIENT_SECRET_FILE or
+ * POOLSYNC_FLYTE_CLIENT_SECRET (both set is refused: one would silently win); never from a flag
+ * value; none set: null (no auth). A secret that
  * names its flyteadmin (util/bound-secret.ts) is refused for any other `url`, before discovery.
  */
 export async function credentialsFromEnv(url: string, env: Env): Promise<FlyteCredentials | null> {
@@ -520,6 +524,10 @@ export async function credentialsFromEnv(url: string, env: Env): Promise<FlyteCr
   const file = env.POOLSYNC_FLYTE_CLIENT_SECRET_FILE?.trim() ?? '';
   let secret = '';
   let secretFrom = 'POOLSYNC_FLYTE_CLIENT_SECRET';
+  if (file !== '' && env.POOLSYNC_FLYTE_CLIENT_SECRET?.trim())
+    throw new UserError(
+      `both POOLSYNC_FLYTE_CLIENT_SECRET and POOLSYNC_FLYTE_CLIENT_SECRET_FILE (${file}) are set, and poolsync will not guess which client secret is meant: unset one of them`,
+    );
   if (file !== '') {
     secretFrom = `POOLSYNC_FLYTE_CLIENT_SECRET_FILE (${file})`;
     const what = 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE';

@@ -30,22 +30,28 @@ export function discover(baseUrl: string, http: OAuthHttp = {}): Promise<Discove
 }
 
 export function unionTokens(key: UnionApiKey, discovery: Discovery, http: OAuthHttp = {}) {
-  return new TokenSource(key, discovery, { service: SERVICE, refusal: tokenRefusal, http });
+  const refusal = (status: number, error: string | null, d: Discovery) =>
+    tokenRefusal(status, error, d, key.source);
+  return new TokenSource(key, discovery, { service: SERVICE, refusal, http });
 }
 
-const NEW_KEY =
-  'create one with `flyte create api-key --name poolsync` and put it in POOLSYNC_UNION_API_KEY or --api-key-file';
+/** Where the key that was refused was read: a second source set beside it is refused (resolveApiKey). */
+const newKey = (source: string) =>
+  `create one with \`flyte create api-key --name poolsync\` and put it in ${source}, where this one was read`;
 
 /** What each RFC 6749 error code means for a Union API key, given what was answered and asked. */
-const MEANING: Record<string, (answered: string, scopes: string, d: Discovery) => string> = {
-  invalid_client: (answered) =>
-    `Union refused the API key's client credentials (token endpoint ${answered}): the key is revoked, expired or mistyped; ${NEW_KEY}`,
+const MEANING: Record<
+  string,
+  (answered: string, scopes: string, d: Discovery, source: string) => string
+> = {
+  invalid_client: (answered, _scopes, _d, source) =>
+    `Union refused the API key's client credentials (token endpoint ${answered}): the key in ${source} is revoked, expired or mistyped; ${newKey(source)}`,
   invalid_scope: (answered, scopes) =>
     `Union's token endpoint refused the scopes poolsync asked for (${scopes}, as /config/v1/flyte_client advertises; token endpoint ${answered}): the API key's application may not have them; give its role those scopes, or check that --control-plane is the endpoint the key was issued for`,
-  unauthorized_client: (answered) =>
-    `Union's token endpoint does not let the API key's application use client credentials (token endpoint ${answered}): use an API key (an application), not a user's client; ${NEW_KEY}`,
-  invalid_grant: (answered) =>
-    `Union's token endpoint refused the grant (token endpoint ${answered}): the API key's application may be disabled or expired; ${NEW_KEY}`,
+  unauthorized_client: (answered, _scopes, _d, source) =>
+    `Union's token endpoint does not let the API key's application use client credentials (token endpoint ${answered}): use an API key (an application), not a user's client; ${newKey(source)}`,
+  invalid_grant: (answered, _scopes, _d, source) =>
+    `Union's token endpoint refused the grant (token endpoint ${answered}): the API key's application may be disabled or expired; ${newKey(source)}`,
   unsupported_grant_type: (answered) =>
     `the discovered token endpoint does not offer client credentials (token endpoint ${answered}): it is not one a Union API key works with; check that --control-plane is the Union endpoint of the key`,
   invalid_request: (answered, scopes, d) =>
@@ -58,13 +64,14 @@ const MEANING: Record<string, (answered: string, scopes: string, d: Discovery) =
  * A refused token request (RFC 6749 5.2 `error`), said so that the person knows what to change;
  * never `error_description` (a server may echo request values in it), the key or the secret.
  */
-export function tokenRefusal(status: number, error: string | null, d: Discovery) {
+export function tokenRefusal(status: number, error: string | null, d: Discovery, source: string) {
   const answered = `${d.tokenEndpoint} answered HTTP ${status}${error ? ` ${error}` : ''}`;
   const scopes = d.scopes.length > 0 ? `"${d.scopes.join(' ')}"` : 'none';
   const meaning =
     (error !== null && Object.hasOwn(MEANING, error) ? MEANING[error] : undefined) ??
     (status === 401 || status === 403 ? MEANING.invalid_client : undefined);
-  if (meaning) return new ControlPlaneError('UNAUTHENTICATED', meaning(answered, scopes, d));
+  if (meaning)
+    return new ControlPlaneError('UNAUTHENTICATED', meaning(answered, scopes, d, source));
   return new ControlPlaneError(
     transientStatus(status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
     `Union token request failed: ${answered}`,
@@ -82,6 +89,8 @@ export interface UnionApiKey {
   clientId: string;
   clientSecret: string;
   org: string;
+  /** Where it was read, for its errors: `POOLSYNC_UNION_API_KEY`, `--api-key-file FILE`. */
+  source: string;
 }
 
 export const API_KEY_ENV = 'POOLSYNC_UNION_API_KEY';
@@ -155,23 +164,31 @@ export function parseApiKey(raw: string, source: string, host?: string): UnionAp
   rememberSecret(clientSecret, `the Union API key in ${source} (its client secret)`);
   // oauth.go: an empty or "None" org means the first label of the host.
   const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
-  return { endpoint, clientId, clientSecret, org: resolvedOrg };
+  return { endpoint, clientId, clientSecret, org: resolvedOrg, source };
 }
 
-/** --api-key-file, else the file named by POOLSYNC_UNION_API_KEY_FILE, else POOLSYNC_UNION_API_KEY. */
+/**
+ * --api-key-file (an environment's `apiKeyFile`), else the file named by
+ * POOLSYNC_UNION_API_KEY_FILE, else POOLSYNC_UNION_API_KEY; both variables set is refused, as
+ * one would silently win over the other.
+ */
 export async function resolveApiKey(
   flagFile: string | undefined,
   vars: Env,
   host?: string,
 ): Promise<UnionApiKey> {
-  const file = flagFile || vars[API_KEY_FILE_ENV]?.trim();
+  const envFile = vars[API_KEY_FILE_ENV]?.trim();
+  if (!flagFile && envFile && vars[API_KEY_ENV]?.trim())
+    throw new UserError(
+      `both ${API_KEY_ENV} and ${API_KEY_FILE_ENV} (${envFile}) are set, and poolsync will not guess which Union API key is meant: unset one of them`,
+    );
+  const file = flagFile || envFile;
   if (file) {
-    const text = (
-      await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what: '--api-key-file' })
-    ).toString('utf8');
+    const what = flagFile ? '--api-key-file' : API_KEY_FILE_ENV;
+    const text = (await readUserFile(file, { maxBytes: SECRET_FILE_BYTES, what })).toString('utf8');
     // The whole file: a wrapped key spans lines (as flyteplugins-union 0.19.1 reads its own key
     // file whole, remote/_ssh_debug.py:345).
-    return parseApiKey(text, file, host);
+    return parseApiKey(text, `${what} ${file}`, host);
   }
   const env = vars[API_KEY_ENV];
   if (env && env.trim() !== '') return parseApiKey(env, API_KEY_ENV, host);

@@ -236,7 +236,8 @@ export function withRetry<T>(
   const label = `${call.address ? `${call.address}: ` : ''}${call.rpc}`;
   const deadline = new CallDeadline(limits, now, label);
   // No retries given: an attempt has no read timeout of its own, so the call's deadline ends the wait.
-  const heard = noticeSilence(limits, policy.origin ?? '', policy.onWait, policy.clock);
+  const waitedFor = () => deadline.waitingOn ?? policy.origin ?? '';
+  const heard = noticeSilence(limits, waitedFor, policy.onWait, policy.clock);
   const send = (n: number) => fn({ retried: n > 0 });
   const attempt = policy.deadlines
     ? (n: number) => policy.deadlines!.run(deadline, () => send(n))

@@ -178,7 +178,7 @@ export async function openUnion(
   const key = await resolveApiKey(apiKeyFile, env, host);
   if (!keyServes(key.endpoint, baseUrl))
     throw new UserError(
-      `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+https://${key.endpoint} or the key of ${host}`,
+      `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+${new URL(baseUrl).protocol}//${key.endpoint} or the key of ${host}`,
     );
   // The OAuth2 requests share the RPCs' backoff and what is known of the endpoint (util/reach.ts).
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
