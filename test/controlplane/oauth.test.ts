@@ -127,7 +127,7 @@ describe('the token answer', () => {
     // Port 1 is one the fetch standard refuses outright ("bad port"): the OAuth2 requests go
     // over node:http (node-fetch.ts), so this is what a user sees for any port.
     expect(err.message).toBe(
-      "Test token request: cannot reach Test: nothing accepts connections at http://127.0.0.1:1 (ECONNREFUSED, 3 attempts); the token endpoint is the one Test's OAuth2 discovery names; is it running?",
+      "Test token request http://127.0.0.1:1/token: cannot reach Test's token endpoint: nothing accepts connections at http://127.0.0.1:1 (ECONNREFUSED, 3 attempts); the token endpoint is the one Test's OAuth2 discovery names; is it running?",
     );
     expect(sleeps).toBe(2);
   });
@@ -202,7 +202,7 @@ describe('a request without an answer', () => {
     const err = (await fetch(url, { method: 'POST' }).catch((e: unknown) => e)) as Error;
     // In the words of a port that never answered, without its guess about TLS.
     expect(err.message).toBe(
-      `Test token request: cannot reach Test: ${new URL(url).origin} closed the connection before any answer: the server, or a proxy or firewall between, cut it (ECONNRESET, 1 attempt); the token endpoint is the one Test's OAuth2 discovery names; is it running?`,
+      `Test token request ${url}: cannot reach Test's token endpoint: ${new URL(url).origin} closed the connection before any answer: the server, or a proxy or firewall between, cut it (ECONNRESET, 1 attempt); the token endpoint is the one Test's OAuth2 discovery names; is it running?`,
     );
   });
 });

@@ -9,7 +9,8 @@ import { EmbeddedControlPlane } from '../../../src/controlplane/embedded/embedde
 import { startControlPlaneServer } from '../../../src/controlplane/embedded/server.js';
 import { ControlPlaneError } from '../../../src/controlplane/errors.js';
 import { openControlPlane } from '../../../src/controlplane/open.js';
-import { parseApiKey } from '../../../src/controlplane/union/oauth.js';
+import { parseApiKey, resolveApiKey } from '../../../src/controlplane/union/oauth.js';
+import { credentialsFromEnv } from '../../../src/controlplane/flyteadmin/client.js';
 import { keyServes, type UnionControlPlane } from '../../../src/controlplane/union/union.js';
 import { UserError } from '../../../src/util/user-error.js';
 import { SYSTEM_CLOCK } from '../../../src/util/clock.js';
@@ -50,6 +51,7 @@ describe('Union API keys', () => {
       clientId: 'app',
       clientSecret: 'secret-1',
       org: 'acme',
+      source: 'X',
     });
   });
 
@@ -138,6 +140,7 @@ describe('Union API keys', () => {
         clientId: 'poolsync-dev-with-a-longer-client-id',
         clientSecret: 'change-me-to-a-forty-character-secret',
         org: 'acme',
+        source: 'X',
       });
   });
 
@@ -171,6 +174,39 @@ describe('Union API keys', () => {
     expect(wrongHost.message).toContain('issued for acme.hosted.unionai.cloud');
     secretFree(wrongHost.message, other);
     expect(s.oauth.issued).toBe(0);
+  });
+
+  it('a key of another endpoint is told with the scheme given, not https (it said union+https:// to a union+http:// user)', async () => {
+    s = await startUnionServer();
+    const err = await failure(openUnion(s, 'connect', apiKey('127.0.0.1:1')));
+    expect(err.message).toContain('use --control-plane union+http://127.0.0.1:1 or the key of');
+  });
+
+  it('both POOLSYNC_UNION_API_KEY and POOLSYNC_UNION_API_KEY_FILE set is refused, naming both (the file silently won)', async () => {
+    const err = await failure(
+      resolveApiKey(undefined, {
+        POOLSYNC_UNION_API_KEY: apiKey('127.0.0.1:1'),
+        POOLSYNC_UNION_API_KEY_FILE: '/nonexistent/key',
+      }),
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toBe(
+      'both POOLSYNC_UNION_API_KEY and POOLSYNC_UNION_API_KEY_FILE (/nonexistent/key) are set, and poolsync will not guess which Union API key is meant: unset one of them',
+    );
+  });
+
+  it('both POOLSYNC_FLYTE_CLIENT_SECRET and its _FILE set is refused (the file silently won)', async () => {
+    const err = await failure(
+      credentialsFromEnv('http://127.0.0.1:1', {
+        POOLSYNC_FLYTE_CLIENT_ID: 'poolsync',
+        POOLSYNC_FLYTE_CLIENT_SECRET: 'a-secret-of-length',
+        POOLSYNC_FLYTE_CLIENT_SECRET_FILE: '/nonexistent/secret',
+      }),
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toContain(
+      'both POOLSYNC_FLYTE_CLIENT_SECRET and POOLSYNC_FLYTE_CLIENT_SECRET_FILE (/nonexistent/secret) are set',
+    );
   });
 
   it('a key naming the default port serves the host without it, and no other', () => {
