@@ -52,6 +52,8 @@ export class UnreachableError extends ControlPlaneError {
   constructor(
     message: string,
     readonly failure: ConnectFailure,
+    /** Where nothing answered: a token endpoint may be another server than the call's. */
+    readonly origin: string,
     /** The same words after `attempts` attempts: a caller's loop may retry what failed once. */
     readonly after: (attempts: number) => UnreachableError,
   ) {
@@ -84,6 +86,7 @@ export function unreachable(
     return new UnreachableError(
       `${prefix}: ${handshakeWords(limits, origin)} (${tries})`,
       failure,
+      origin,
       after,
     );
   // poolsync's own codes (a limit that fired) mean nothing to the reader: the words say it.
@@ -95,6 +98,7 @@ export function unreachable(
   return new UnreachableError(
     `${prefix}: cannot reach ${what}: ${describeConnectFailure(failure, origin)} (${code}${tries}); ${check}${proxyWords(failure, limits.proxyVariable)}`,
     failure,
+    origin,
     after,
   );
 }

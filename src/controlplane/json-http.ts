@@ -278,7 +278,13 @@ export class JsonHttp {
       transient:
         err.code === 'UNAVAILABLE' && oversizedHeaders(err) === null && limitOf(err) !== 'size',
       failure,
-      error: (n) => (err instanceof UnreachableError ? err.after(n) : err),
+      // Discovery asks this server: its words; a token endpoint elsewhere: the token request's.
+      error: (n) =>
+        !(err instanceof UnreachableError)
+          ? err
+          : err.origin === this.origin
+            ? this.unreached(label, err.failure, n)
+            : err.after(n),
     };
   }
 
