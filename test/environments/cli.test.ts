@@ -185,7 +185,9 @@ environments:
       POOLSYNC_ENV_STG_API_KEY_FILE: keyFile,
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the Union API key in ${keyFile} is not valid (`);
+    expect(r.stderr).toContain(
+      `the Union API key in POOLSYNC_ENV_STG_API_KEY_FILE ${keyFile} is not valid (`,
+    );
     expect(r.stderr).not.toContain('***');
   });
 
