@@ -76,10 +76,12 @@ export function stalePlanError(path: string, plan: Plan, stale: Staleness): Stal
           `stale plan: ${path} was already applied: ${appliedWords(plan)}, and nothing else changed since it was made (or the same changes were made another way). Nothing was applied; run \`poolsync plan\` to see what is left to do`,
         );
       if (stale.changed.partly) {
-        const made = stale.changed.made!;
+        const { made = [], partWay = [] } = stale.changed;
+        const both = [...made, ...partWay].sort();
+        const named = (a: string) => (partWay.includes(a) ? `${a} (part way)` : a);
         return new StalePlanError(
           stale,
-          `stale plan: ${path} was partly applied: ${changedList(made)} ${made.length === 1 ? 'is' : 'are'} as this plan makes ${made.length === 1 ? 'it' : 'them'} (an apply of it that did not finish, or the same change made another way?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish`,
+          `stale plan: ${path} was partly applied: ${changedList(both, named)} ${both.length === 1 ? 'is' : 'are'} as this plan makes ${both.length === 1 ? 'it' : 'them'} (an apply of it that did not finish, or the same change made another way?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish`,
         );
       }
       return new StalePlanError(
@@ -112,7 +114,7 @@ export function changedWhileAsked(plan: Plan, stale: Staleness): StalePlanError 
  * as was → now), and how poolsync's inventory moved.
  */
 export function changedWords(changed: LiveChanges): string {
-  const { addresses, states, fields, appeared, gone, deleted, made, inventory } = changed;
+  const { addresses, states, fields, appeared, gone, deleted, made, partWay, inventory } = changed;
   const list = changedList;
   const parts: string[] = [];
   if (addresses.length > 0) {
@@ -124,6 +126,8 @@ export function changedWords(changed: LiveChanges): string {
       if (s) moved.push(`state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now}`);
       if (made?.includes(a))
         moved.push('as this plan makes it: an apply of it that did not finish?');
+      if (partWay?.includes(a))
+        moved.push('as this plan makes it part way: an apply of it that did not finish?');
       if (deleted?.includes(a)) moved.push('soft-deleted since the plan: its name stays reserved');
       else if (gone?.includes(a)) moved.push('gone since the plan');
       if (appeared?.includes(a)) moved.push('made since the plan');

@@ -53,6 +53,11 @@ export interface LiveChanges {
     | null;
   /** Addresses among `addresses` now as the plan's change makes them (its `after`), sorted. */
   made?: string[];
+  /**
+   * Addresses among `addresses` now as the plan's own steps leave them on the way to its change
+   * (a queue drained or being deleted, a cluster disabled, before its delete), sorted.
+   */
+  partWay?: string[];
   /** Every change the plan shows is made, and nothing else moved: it was applied already. */
   applied?: true;
   /** Some changes the plan shows are made, the rest not begun, and nothing else moved: a cut apply. */
@@ -139,6 +144,7 @@ function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): 
     isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c));
   const done = new Set(made.filter(isMade).map((c) => c.address));
   const madeHere = changed.addresses.filter((a) => done.has(a));
+  const partWay = changed.addresses.filter((a) => !done.has(a) && onItsWay(plan, changed, a));
   const onlyItsOwn =
     changed.addresses.every((a) => touched.has(a)) &&
     (inventory === null ||
@@ -148,15 +154,46 @@ function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): 
   const all = made.every(isMade);
   const applied =
     onlyItsOwn && all && (made.length > 0 || (plan.inventory?.adopts?.length ?? 0) > 0);
-  // Partly: what differs is all made, and what is not made is as the plan saw it.
+  // Partly: what differs is all made or on its way, and what is not made is as the plan saw it.
   const partly =
-    onlyItsOwn && !all && madeHere.length > 0 && madeHere.length === changed.addresses.length;
+    onlyItsOwn &&
+    !all &&
+    madeHere.length + partWay.length > 0 &&
+    madeHere.length + partWay.length === changed.addresses.length;
   return {
     ...changed,
     ...(madeHere.length > 0 ? { made: madeHere } : {}),
+    ...(partWay.length > 0 ? { partWay } : {}),
     ...(applied ? { applied } : {}),
     ...(partly ? { partly } : {}),
   };
+}
+
+/**
+ * Whether `a` differs only as a step of `plan` leaves it before its change is made: a queue
+ * drained by its drain_queue or being deleted by its delete_queue, a cluster's `enabled` as its
+ * update_cluster sets it (C6: disabled before its delete).
+ */
+function onItsWay(plan: Plan, changed: LiveChanges, a: string): boolean {
+  const { states, fields, appeared, gone, deleted } = changed;
+  if ([appeared, gone, deleted].some((xs) => xs?.includes(a))) return false;
+  const state = states?.[a];
+  const moved = fields?.[a] ?? [];
+  const steps = plan.steps.filter((s) => s.target === a);
+  if (state)
+    return (
+      moved.length === 0 &&
+      steps.some((s) =>
+        state.now === 'deleting'
+          ? s.op === 'delete_queue'
+          : s.op === 'drain_queue' && (state.now === 'draining' || state.now === 'drained'),
+      )
+    );
+  return (
+    moved.length === 1 &&
+    moved[0]!.path === 'enabled' &&
+    steps.some((s) => s.op === 'update_cluster' && s.args.enabled === moved[0]!.after)
+  );
 }
 
 /** A change's `after` as the control plane keeps it: no registration's data plane (C4). */

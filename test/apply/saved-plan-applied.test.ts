@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 
@@ -18,6 +19,16 @@ const spec = (q0: number, extra: RepoSpec['queues'] = {}): RepoSpec => ({
     ...extra,
   },
 });
+
+/** Drains `queue` through the control plane's own API, as a drain_queue step does. */
+async function drain(state: string, queue: string) {
+  const cp = await EmbeddedControlPlane.open({ path: state });
+  try {
+    await cp.drainQueue(queue);
+  } finally {
+    await cp.close();
+  }
+}
 
 describe('a saved plan applied again', () => {
   it('says it was already applied when its changes are all made and nothing else moved', async () => {
@@ -94,6 +105,44 @@ describe('a saved plan applied again', () => {
     expect(moved.code).toBe(1);
     expect(moved.stderr).toContain(
       'Queue/q0 (run_concurrency 5 → 7, as this plan makes it: an apply of it that did not finish?)',
+    );
+    expect(moved.stderr).not.toContain('partly applied');
+  }, 120_000);
+
+  it("counts a queue its own drain step drained before its delete ran as made part way, not another client's change", async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const cli = (...args: string[]) =>
+      runInProcess(
+        [...args, '--control-plane', `file:${state}?capabilities=drain,queue_delete`],
+        { HOME: root },
+        root,
+      );
+    const gone = { pool: 'p', clusters: ['c1'] };
+    await writeRepo(repo, spec(5, { gone }));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    await writeRepo(repo, spec(7));
+    const saved = join(root, 'p.json');
+    const planned = await cli('plan', repo, '--out', saved);
+    expect(planned.stdout).toMatch(/drain_queue Queue\/gone[^]*delete_queue Queue\/gone/);
+    // What an apply cut before its delete_queue leaves: q0's update made, gone drained by its step.
+    await writeRepo(repo, spec(7, { gone }));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    await drain(state, 'gone');
+    expect(await cli('apply', saved, '--auto-approve')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error: stale plan: ${saved} was partly applied: Queue/gone (part way), Queue/q0 are as this plan makes them (an apply of it that did not finish, or the same change made another way?), its other changes are not made, and nothing else changed since it was made. Nothing was applied; run \`poolsync plan\` again to finish\n`,
+    });
+
+    // Drained, and another object moved as well: stale, the drain still said to be the plan's.
+    await writeRepo(repo, spec(6, { gone }));
+    expect((await cli('apply', repo, '--auto-approve')).code).toBe(0);
+    await drain(state, 'gone');
+    const moved = await cli('apply', saved, '--auto-approve');
+    expect(moved.stderr).toContain(
+      'Queue/gone (state active → drained, as this plan makes it part way: an apply of it that did not finish?)',
     );
     expect(moved.stderr).not.toContain('partly applied');
   }, 120_000);
