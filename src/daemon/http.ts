@@ -367,11 +367,26 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
     ]),
   });
   if (token === null) return;
-  const environment = url.searchParams.get('environment')?.trim() ?? undefined;
-  if (environment === '')
+  const fields = jsonObject(body);
+  if (fields === null)
+    return send(res, 400, {
+      error:
+        'the body must be JSON: {"environment"?} (or none: ?environment=NAME names one too); nothing was run',
+    });
+  const texts = optionalTexts(fields, ['environment']);
+  if ('refused' in texts) return send(res, 400, { error: `${texts.refused}; nothing was run` });
+  const asked = url.searchParams.get('environment')?.trim() ?? undefined;
+  if (asked === '')
     return send(res, 400, {
       error: `"?environment=" is empty: it takes an environment's name, or leave it out for every environment; nothing was run`,
     });
+  const named = texts.given.environment;
+  if (named !== undefined && asked !== undefined && named !== asked)
+    return send(res, 400, {
+      error:
+        'the body\'s "environment" and "?environment=" name different environments: name it once; nothing was run',
+    });
+  const environment = named ?? asked;
   const wait = ['1', 'true', 'yes'].includes(url.searchParams.get('wait') ?? '');
   // Applying through a freeze is the admin's call, never a webhook-like caller's.
   const override = url.searchParams.get('override') === 'freeze';
@@ -381,7 +396,7 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   const off = await handOff(
     req,
     body,
-    () => h.follower(),
+    () => h.follower({ environment }),
     token,
     wait ? WAITED_HAND_OFF_MS : HAND_OFF_WAIT_MS,
   );
@@ -548,21 +563,29 @@ function whoAndWhy(
   return { named: environment, said };
 }
 
+/** A body of optional fields: a JSON object, `{}` when empty, null when it is anything else. */
+function jsonObject(body: Buffer): Record<string, unknown> | null {
+  let parsed: unknown = {};
+  try {
+    if (body.length > 0) parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : null;
+}
+
 /** Applies wait (plans and drift detection go on) until resumed; resuming runs at once. */
 async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const { req, res, h } = call;
   const admin = await adminCall(call);
   if (admin === null) return;
   const { body, token } = admin;
-  let parsed: unknown = {};
-  try {
-    if (body.length > 0) parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    parsed = null;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+  const parsed = jsonObject(body);
+  if (parsed === null)
     return send(res, 400, { error: 'the body must be JSON: {"environment"?, "by"?, "reason"?}' });
-  const given = whoAndWhy(parsed as Record<string, unknown>, h);
+  const given = whoAndWhy(parsed, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });
   const { named, said } = given;
   const off = await handOff(req, body, () => h.follower({ environment: named }), token);

@@ -2,7 +2,7 @@
  * The admin API's optional fields (src/daemon/http.ts optionalTexts), over real HTTP to a daemon
  * with and without environments: a field given is a non-empty string or refused (400, naming it
  * and what it takes), never read as absent. `{"environment": ""}` (an unset shell variable),
- * `["prod"]` or `5` suspended or resumed every environment.
+ * `["prod"]` or `5` suspended or resumed every environment; `/reconcile` read no body at all.
  */
 import { describe, expect, it } from 'vitest';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
@@ -118,6 +118,16 @@ describe('the admin API without environments', () => {
           '"?environment=" is empty: it takes an environment\'s name, or leave it out for every environment; nothing was run',
       },
     });
+    // The body's environment alike: given, it is a name, never read as every environment.
+    for (const [environment, got] of NOT_A_NAME)
+      expect(await post(d, '/reconcile', { environment })).toEqual({
+        status: 400,
+        body: { error: refusal('environment', got, ENVIRONMENT, 'nothing was run') },
+      });
+    for (const body of [[1, 2], 'not json', 5])
+      expect((await post(d, '/reconcile', body)).body.error).toMatch(
+        /^the body must be JSON: \{"environment"\?\}/,
+      );
     expect(d.status().runs.length).toBe(runs);
     expect((await post(d, '/resume', { by: 'ops' })).status).toBe(200);
     expect(suspended(d)).toEqual({ null: false });
@@ -155,5 +165,19 @@ describe('the admin API with environments', () => {
     expect(suspended(d)).toEqual({ dev: true, prod: true });
     expect((await post(d, '/resume', { environment: ' prod ' })).status).toBe(200);
     expect(suspended(d)).toEqual({ dev: true, prod: false });
+
+    // A reconcile's body names its environment as ?environment= does: one unknown is 404.
+    const nope = await post(d, '/reconcile', { environment: 'nope' });
+    expect(nope.status).toBe(404);
+    expect(nope).toEqual(await post(d, '/reconcile?environment=nope'));
+    expect(await post(d, '/reconcile?environment=dev', { environment: 'prod' })).toEqual({
+      status: 400,
+      body: {
+        error:
+          'the body\'s "environment" and "?environment=" name different environments: name it once; nothing was run',
+      },
+    });
+    const ran = await post(d, '/reconcile?wait=1', { environment: 'prod' });
+    expect(ran).toMatchObject({ status: 200, body: { runs: [{ environment: 'prod' }] } });
   });
 });
