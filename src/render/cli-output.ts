@@ -264,8 +264,10 @@ export function savedPlanLine(out: string, plan: Plan, apply: string): string {
   return `\nSaved the plan to ${out} for review (\`poolsync show ${out}\`), but a saved plan is no approval for ${listAddresses(marked, 10)} (poolsync/confirm-destroy): \`${apply}\` is refused. Run \`poolsync apply DIR\` at a terminal, with this plan's options, and answer yes.\n`;
 }
 
-/** `apply --auto-approve` or a saved plan destroying what is marked confirm-destroy (docs/plan.md, Guardrails). */
-export function confirmDestroyRefused(addresses: readonly string[], saved: boolean): string {
-  const how = saved ? 'a saved plan' : '--auto-approve';
+/**
+ * `apply --auto-approve`, a saved plan or a piped answer (`how`) destroying what is marked
+ * confirm-destroy (docs/plan.md, Guardrails).
+ */
+export function confirmDestroyRefused(addresses: readonly string[], how: string): string {
   return `${listAddresses(addresses, 10)} ${addresses.length === 1 ? 'is' : 'are'} marked poolsync/confirm-destroy: a person approves ${addresses.length === 1 ? 'its' : 'their'} delete or replace, and ${how} is no approval. Nothing was applied. Run \`poolsync apply DIR\` at a terminal and answer yes, or let the daemon hold it for \`poolsync approve\` (docs/plan.md, Guardrails)`;
 }

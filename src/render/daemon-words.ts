@@ -64,6 +64,17 @@ export const problemsNotKept = (omitted: number | undefined): string =>
     ? `… ${plural(omitted, 'more error or warning', 'more errors and warnings')} not kept here: \`poolsync plan\` shows them all.`
     : '';
 
+/** The steps of an apply a newer head or the freeze stopped: `waits` ended by the stop, not failed. */
+interface StopCounts {
+  ran: number;
+  waits: number;
+  failed: number;
+  notRun: number;
+}
+
+const stepsAtStop = (c: StopCounts): string =>
+  `${plural(c.ran, 'step')} done${c.waits > 0 ? `, ${plural(c.waits, 'wait')} for in-flight work stopped` : ''}${c.failed > 0 ? `, ${c.failed} failed` : ''}, ${plural(c.notRun, 'step')} not started`;
+
 export const runWords = {
   unchanged: (commit: string) => `no new commit (${short(commit)})`,
   /** A daemon of a build before run history: its /status says its last run alone. */
@@ -155,19 +166,16 @@ export const runWords = {
   /** `windowsOpenAt`: when sync windows stopped it (freeze.ts), when they let applies go again. */
   stoppedByFreeze: (
     stopped: string,
-    counts: { ran: number; notRun: number; failed: number },
+    counts: StopCounts,
     windowsOpenAt: number | null | undefined,
   ) =>
-    `apply stopped by ${stopped}: ${plural(counts.ran, 'step')} done${counts.failed > 0 ? `, ${counts.failed} failed` : ''}, ${plural(counts.notRun, 'step')} not started; ` +
+    `apply stopped by ${stopped}: ${stepsAtStop(counts)}; ` +
     (windowsOpenAt === undefined
       ? '`poolsync resume` plans again from the live state'
       : freezeWords.windowsOpen(windowsOpenAt)),
   /** An apply a newer head of the branch stopped between steps (stages/apply.ts). */
-  superseded: (
-    head: string,
-    counts: { ran: number; waits: number; failed: number; notRun: number },
-  ) =>
-    `superseded by ${short(head)}: apply stopped, ${plural(counts.ran, 'step')} done${counts.waits > 0 ? `, ${plural(counts.waits, 'wait')} for in-flight work stopped` : ''}${counts.failed > 0 ? `, ${counts.failed} failed` : ''}, ${plural(counts.notRun, 'step')} not started; the next run plans ${short(head)} from the live state`,
+  superseded: (head: string, counts: StopCounts) =>
+    `superseded by ${short(head)}: apply stopped, ${stepsAtStop(counts)}; the next run plans ${short(head)} from the live state`,
   /** A run merged from the history beside the Lease (daemon/shared-history.ts): no plan here. */
   planElsewhere:
     'Plan kept by another replica: this run was made by an earlier leader, whose state folder keeps its full plan.',

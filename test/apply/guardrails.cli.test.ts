@@ -11,16 +11,19 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { Plan } from '../../src/model/plan.js';
 import { sealOf } from '../../src/render/plan-file.js';
 import { apiKey, startUnionServer } from '../controlplane/union/helpers.js';
 import { flyteadminTargets } from '../flyteadmin/targets.js';
 import { cleanup } from '../support/cleanup.js';
-import { runInProcess } from '../support/memory-io.js';
+import { exitOf, memoryIo, runInProcess, terminalIo } from '../support/memory-io.js';
 import { openServedControlPlane } from '../support/served-control-plane.js';
 import { tempFolder } from '../support/temp-folder.js';
+import { until } from '../support/until.js';
 
 const PREVENT = '  annotations:\n    poolsync/prevent-destroy: "true"\n';
 const CONFIRM = '  annotations:\n    poolsync/confirm-destroy: "true"\n';
@@ -176,6 +179,26 @@ describe('confirm-destroy kept in the inventory (issue 74 item 1)', () => {
       /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and --auto-approve is no approval\. Nothing was applied\./m,
     );
     expect(await clusterNames()).toEqual(['a', 'b']);
+
+    // A line piped into stdin is any script's answer (`echo yes | poolsync apply`): refused
+    // before it is read, naming the mark, and offering no other refused way (`no` too).
+    const argv = ['apply', repo, '--control-plane', url, '--state-dir', join(root, 'state')];
+    for (const line of ['yes\n', 'no\n']) {
+      const piped = { ...memoryIo({ NO_COLOR: '1' }), stdin: Readable.from([line]) };
+      expect(await exitOf(piped, main(argv, piped))).toBe(1);
+      expect(piped.err()).toMatch(
+        /^Error: Cluster\/a is marked poolsync\/confirm-destroy: a person approves its delete or replace, and a line piped into apply \(stdin is not a terminal\) is no approval\. Nothing was applied\. Run `poolsync apply DIR` at a terminal and answer yes/,
+      );
+      expect(piped.out()).not.toContain('Enter a value:');
+    }
+    expect(await clusterNames()).toEqual(['a', 'b']);
+    // At a terminal, a person's `yes` deletes it.
+    const { io, stdin } = terminalIo({ NO_COLOR: '1' });
+    const running = exitOf(io, main(argv, io));
+    await until('the question', () => io.out().includes('Enter a value: '));
+    stdin.write('yes\r');
+    expect(await running, io.err()).toBe(0);
+    expect(await clusterNames()).toEqual(['b']);
   });
 });
 

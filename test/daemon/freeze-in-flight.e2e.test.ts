@@ -250,6 +250,11 @@ describe(
       const s = h.daemon.status();
       expect(s.lastRun).toMatchObject({ result: 'frozen', stopped: { by: 'freeze' } });
       expect(s.lastRun!.stopped!.notRun).toContain('delete_cluster Cluster/prod-2');
+      // The wait the freeze ended is said as stopped, not failed (as a newer head's is).
+      expect(s.lastRun!.message).toMatch(
+        /^apply stopped by the freeze \(.*\): \d+ steps? done, 1 wait for in-flight work stopped, \d+ steps? not started; /,
+      );
+      expect(s.lastRun!.message).not.toContain('failed');
       expect((await embedded.listClusters()).map((c) => c.name).sort()).toEqual([
         'prod-1',
         'prod-2',

@@ -250,9 +250,16 @@ async function applyTo(
       approve: async (plan) => {
         // docs/policies.md: a failure, or policies that cannot be evaluated, stop apply here.
         await policies.refuse(plan);
-        // Only a person's `yes` approves what is marked confirm-destroy (docs/plan.md, Guardrails).
-        if (plan.confirm_destroy?.length && (target.kind === 'file' || args['auto-approve']))
-          throw new UserError(confirmDestroyRefused(plan.confirm_destroy, target.kind === 'file'));
+        // Only a person's `yes` approves what is marked confirm-destroy (docs/plan.md, Guardrails):
+        // a line piped into stdin is any script's, so it is refused before it is read.
+        const noPerson =
+          target.kind === 'file'
+            ? 'a saved plan'
+            : args['auto-approve']
+              ? '--auto-approve'
+              : io.stdin.isTTY !== true && 'a line piped into apply (stdin is not a terminal)';
+        if (plan.confirm_destroy?.length && noPerson)
+          throw new UserError(confirmDestroyRefused(plan.confirm_destroy, noPerson));
         if (target.kind === 'dir' && !args['auto-approve']) {
           at.stage = 'asking';
           const answer = await confirm(io, interrupted);

@@ -183,14 +183,19 @@ export async function applyStage(
   const reach = unanswered === null ? {} : reachedUpdate(cp.backend.name, unanswered, ctx.now());
   const stopped = result.aborted ? stopReason(ctx, lost, frozen.signal) : null;
   const byUs = result.aborted && !ctx.signal.aborted && !ctx.term.signal.aborted && !lost.aborted;
+  // Stopped by a newer head or the freeze: a wait it ended is no failure, its step is said as stopped.
+  const notStarted = result.steps.filter((s) => s.status === 'not_run');
+  const waits = failed.filter((s) => s.error?.code === 'ABORTED').length;
+  const counts = {
+    ran: result.steps.filter((s) => s.status === 'done').length,
+    waits,
+    failed: failed.length - waits,
+    notRun: notStarted.length,
+  };
+  const stopErrors = errors.filter((e) => e.code !== 'ABORTED');
   if (byUs && !frozen.signal.aborted && ctx.superseded.signal.aborted) {
     // docs/daemon.md#triggers: the branch no longer asks for this commit; the follow-up run plans its head.
     const head = String(ctx.superseded.signal.reason);
-    const notRun = result.steps.filter((s) => s.status === 'not_run');
-    const ran = result.steps.filter((s) => s.status === 'done').length;
-    // A wait the new head aborted is no failure: its step is said as stopped.
-    const waits = failed.filter((s) => s.error?.code === 'ABORTED').length;
-    const counts = { ran, waits, failed: failed.length - waits, notRun: notRun.length };
     return {
       value: {
         result: 'superseded',
@@ -198,10 +203,10 @@ export async function applyStage(
         ...done,
         stopped: {
           by: stopWords.superseded(head),
-          notRun: notRun.map((s) => `${s.op} ${s.target}`),
+          notRun: notStarted.map((s) => `${s.op} ${s.target}`),
         },
       },
-      status: { errors: errors.filter((e) => e.code !== 'ABORTED'), ...reach },
+      status: { errors: stopErrors, ...reach },
       products,
     };
   }
@@ -209,20 +214,14 @@ export async function applyStage(
     // Stopped by the freeze: recorded as frozen, with what ran (`changed`) and what did not; after
     // a suspension `poolsync resume` plans again, after a sync window the first run once it ends.
     o.metrics.stoppedByFreeze.inc();
-    const notRun = result.steps.filter((s) => s.status === 'not_run');
-    const ran = result.steps.filter((s) => s.status === 'done').length;
     return {
       value: {
         result: 'frozen',
-        message: runWords.stoppedByFreeze(
-          stopped,
-          { ran, notRun: notRun.length, failed: failed.length },
-          o.freeze?.windowsOpenAt?.(),
-        ),
+        message: runWords.stoppedByFreeze(stopped, counts, o.freeze?.windowsOpenAt?.()),
         ...done,
-        stopped: { by: 'freeze', notRun: notRun.map((s) => `${s.op} ${s.target}`) },
+        stopped: { by: 'freeze', notRun: notStarted.map((s) => `${s.op} ${s.target}`) },
       },
-      status: { errors, ...reach },
+      status: { errors: stopErrors, ...reach },
       products,
     };
   }
