@@ -103,23 +103,38 @@ export async function retrying<T>(
     const wait = asked ?? backoff;
     if (loop.deadline && !loop.deadline.allows(wait))
       throw asked === null
-        ? stopped(got.error(n + 1), loop, n + 1, readCut === n + 1)
+        ? stopped(got.error(n + 1), loop, n + 1, readCut === n + 1, wait)
         : askedTooLong(loop, got.throttled!.said, asked, n + 1, clock);
     await clock.sleep(wait, loop.signal);
   }
 }
 
-/** An answer (not a ControlPlaneError) passes as it is; `readCut`: the read timeout ended every attempt. */
+/**
+ * Given up before the backoff `wait`, which would pass the deadline: an answer (not a
+ * ControlPlaneError) passes as it is; `readCut`: the read timeout ended every attempt.
+ */
 function stopped(
   last: Error,
   { deadline, address = null }: RetryLoop,
   attempts: number,
   readCut: boolean,
+  wait: number,
 ): Error {
   if (!(last instanceof ControlPlaneError)) return last;
   const limits = deadline!.limits;
-  const why = readCut ? readCutWords(limits, attempts, false) : limitWords('call', limits);
-  return unavailable(`${last.message}; stopped: ${why}`, address);
+  if (readCut)
+    return unavailable(
+      `${last.message}; stopped: ${readCutWords(limits, attempts, false)}`,
+      address,
+    );
+  // The deadline has not run out: the wait before the next attempt would pass it.
+  const { flag, env } = LIMIT_SETTINGS.call;
+  const spent = formatDuration(limits.callTimeoutMs - deadline!.remainingMs());
+  return unavailable(
+    `${last.message}; stopped after ${spent}: the next retry, in ${formatDuration(wait)}, would pass ` +
+      `the deadline of one call with its retries, ${formatDuration(limits.callTimeoutMs)} (${flag}, env ${env}); raise ${flag} to wait longer`,
+    address,
+  );
 }
 
 /** The call's deadline ended its `attempts`th attempt; the read timeout had ended each before it. */
