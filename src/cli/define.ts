@@ -265,6 +265,7 @@ const init = {
           'Also write what the control plane holds as manifests (as `poolsync export`); what its API does not serve (flyteadmin’s pools, cluster labels and clusters) is named in a warning, to declare before the folder validates',
         ),
         ...credentials(env),
+        ...network(),
         'state-dir': inventoryStateDir,
       })
       .example('$0 init pools', 'A new, empty config repository in ./pools')

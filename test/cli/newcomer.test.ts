@@ -374,6 +374,34 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     expect(existsSync(join(repo, 'poolsync.yaml'))).toBe(true);
   });
 
+  it('init --from-live takes the transport flags its advice names (--read-timeout)', async () => {
+    // Accepts and never answers: only the read timeout ends the call.
+    const silent = createServer(() => {});
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const r = await runInProcess(
+        [
+          'init',
+          join(tmp, 'silent'),
+          '--from-live',
+          '--control-plane',
+          `http://127.0.0.1:${port}`,
+          '--read-timeout',
+          '300ms',
+          '--max-retries',
+          '0',
+        ],
+        {},
+      );
+      expect(r.stderr).not.toContain('Unknown option');
+      expect(r.stderr).toContain('within 300ms (--read-timeout, env POOLSYNC_READ_TIMEOUT)');
+      expect(r.code).toBe(1);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('check: ✓ per managed kind on a working control plane; one attempt and what failed on a dead one', async () => {
     const port = await new Promise<number>((done) => {
       const srv = createServer().listen(0, '127.0.0.1', () => {

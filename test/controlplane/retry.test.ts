@@ -17,7 +17,7 @@ describe('retrying against a call deadline', () => {
     const limits = { ...DEFAULT_LIMITS, callTimeoutMs: 5_000 };
     const deadline = new CallDeadline(limits, () => clock.now(), 'PUT http://127.0.0.1:1/v1/x');
     let attempts = 0;
-    const err = await retrying(
+    const err = await retrying<never>(
       { maxRetries: 10, minDelayMs: 1_000, maxDelayMs: 4_000, reach: new Reach(), clock, deadline },
       async (): Promise<Failed> => {
         attempts++;
