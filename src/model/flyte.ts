@@ -113,6 +113,23 @@ export interface DeployedClusterConfig {
   unavailable: string | null;
 }
 
+/** How the deployed configuration routes labels, as a plan keeps it (`deployed_routing`). */
+export interface DeployedRouting {
+  labels: Record<string, ClusterLabelEntry[]>;
+  enabled_clusters: string[];
+  default_execution_label: string | null;
+}
+
+/** `d`'s routing; null when it could not be read. */
+export function routingOf(d: DeployedClusterConfig): DeployedRouting | null {
+  if (d.labels === null) return null;
+  return {
+    labels: d.labels,
+    enabled_clusters: d.enabled_clusters ?? [],
+    default_execution_label: d.default_execution_label,
+  };
+}
+
 /** What the flyteadmin backend reads beyond the rows poolsync manages (docs/flyte-oss.md). */
 export interface FlyteadminLive {
   /**

@@ -1,7 +1,7 @@
 /** The plan (plan.md): data, never mutated; its JSON is this object (schemas/plan.schema.json). */
 import type { AssignmentKey, Capabilities, ObjectKind, PoolContract, QueueSpec } from './common.js';
 import type { RegisterClusterRequest } from './requests.js';
-import type { ExecutionClusterLabel } from './flyte.js';
+import type { DeployedRouting, ExecutionClusterLabel } from './flyte.js';
 import type { PlanParts } from '../gen/manifests/plan-parts.js';
 
 export const PLAN_FORMAT_VERSION = '1';
@@ -188,6 +188,8 @@ export interface Plan {
    * (LiveState.default_queues_read): a check of its live fingerprint reads the same.
    */
   default_queues_read?: { project: string; domain: string }[];
+  /** flyteadmin: its clusters ConfigMap's routing as the plan read it, so a stale plan's refusal names what changed. */
+  deployed_routing?: DeployedRouting;
   /** A plan file's seal (src/render/plan-file.ts), last: set when read, to render back the same. */
   seal?: string;
 }

@@ -137,9 +137,11 @@ export function changedWords(changed: LiveChanges): string {
       `${addresses.length === 1 ? 'this object differs' : `${addresses.length} objects differ`} from the plan: ${list(addresses, named)}`,
     );
   }
+  const deployed = changed.flyteadmin?.deployed ?? [];
+  if (deployed.length > 0) parts.push(deployed.join('; '));
   if (inventory === 'maybe')
     parts.push(
-      "no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)",
+      `no object the plan shows differs, so poolsync's inventory (what applies record) or a setting the plan read changed (${settingsWords(changed)})`,
     );
   else if (inventory === 'changed')
     parts.push("poolsync's inventory changed (its owners, marks or forgotten addresses)");
@@ -157,7 +159,20 @@ export function changedWords(changed: LiveChanges): string {
   }
   return parts.length > 0
     ? parts.join('; ')
-    : 'no object the plan shows differs; a setting the plan read changed (a queue drained, a broader default-queue setting, a project or a deployed label)';
+    : `no object the plan shows differs; a setting the plan read changed (${settingsWords(changed)})`;
+}
+
+/** The settings beside the objects a live state of this backend holds, as a plan reads them. */
+function settingsWords({ flyteadmin }: LiveChanges): string {
+  if (!flyteadmin) return 'a queue drained, a broader default-queue setting or a project';
+  const causes = [
+    'a project or domain',
+    "a row at a level poolsync does not write (project-wide, domain-wide, a launch plan's)",
+  ];
+  // Its routing named, or known to be the same: not a cause left.
+  if (!flyteadmin.deployed)
+    causes.push('the cluster configuration flyteadmin runs with (its clusters ConfigMap)');
+  return `${causes.slice(0, -1).join(', ')}, or ${causes.at(-1)!}`;
 }
 
 /** What shows a plan applied: its changes made, and what it adopts recorded. */

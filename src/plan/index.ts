@@ -12,6 +12,7 @@ import {
 } from '../model/common.js';
 import type { DesiredCluster, DesiredState, Guardrails } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
+import { routingOf } from '../model/flyte.js';
 import {
   PLAN_FORMAT_VERSION,
   type Change,
@@ -178,6 +179,7 @@ export function computePlan(
     renamedFrom,
     marks: () => declaredMarks,
   });
+  const routing = live.flyteadmin ? routingOf(live.flyteadmin.deployed) : null;
   const order = (w: { address: string | null; code: string }) =>
     `${w.address ?? ''}\u0000${w.code}`;
   return {
@@ -194,6 +196,7 @@ export function computePlan(
     ...(inventory ? { inventory } : {}),
     ...(confirm.length > 0 ? { confirm_destroy: confirm } : {}),
     ...(live.default_queues_read ? { default_queues_read: live.default_queues_read } : {}),
+    ...(routing ? { deployed_routing: routing } : {}),
   };
 }
 

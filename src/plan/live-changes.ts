@@ -11,7 +11,12 @@ import {
   defaultQueueKeyString,
   type ObjectKind,
 } from '../model/common.js';
-import { MATCHABLE_KIND, attributeRowKey } from '../model/flyte.js';
+import {
+  MATCHABLE_KIND,
+  attributeRowKey,
+  routingOf,
+  type DeployedRouting,
+} from '../model/flyte.js';
 import type { LiveQueue, LiveState, QueueState } from '../model/live.js';
 import { isActionable, type FieldDiff, type Plan } from '../model/plan.js';
 import { isDeepStrictEqual } from 'node:util';
@@ -58,6 +63,12 @@ export interface LiveChanges {
    * (a queue drained or being deleted, a cluster disabled, before its delete), sorted.
    */
   partWay?: string[];
+  /**
+   * flyteadmin's: how the cluster configuration it runs with moved, in words (`deployed label 'a'
+   * weights c1 0.6 → 0.7`); empty when it did not, absent when the routing it read then or now is
+   * not known.
+   */
+  flyteadmin?: { deployed?: string[] };
   /** Every change the plan shows is made, and nothing else moved: it was applied already. */
   applied?: true;
   /** Some changes the plan shows are made, the rest not begun, and nothing else moved: a cut apply. */
@@ -74,8 +85,26 @@ export type ServingState = 'active' | 'drained' | 'deleting';
  * put back as the plan saw them when their forms allow (asPlanSaw). A partial plan
  * (`--target`) shows only some objects: one it does not show is not said to have appeared.
  */
-export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | null): LiveChanges {
-  const now = liveForms(live);
+export function liveChanges(
+  plan: Plan,
+  current: LiveState,
+  planned?: LiveState | null,
+): LiveChanges {
+  const read = current.flyteadmin?.deployed;
+  const planRead = planned?.flyteadmin?.deployed;
+  const deployed = read
+    ? routingChanges(
+        planRead ? routingOf(planRead) : (plan.deployed_routing ?? null),
+        routingOf(read),
+      )
+    : null;
+  // The routing put back as the plan read it, so what else moved can still be told.
+  const live =
+    deployed?.length && !planned && plan.deployed_routing
+      ? withRouting(current, plan.deployed_routing)
+      : current;
+  const moved = read ? { flyteadmin: deployed ? { deployed } : {} } : {};
+  const now = liveForms(current);
   const was = planned ? liveForms(planned) : planForms(plan);
   const partial = !planned && plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
   const differ = new Set<string>();
@@ -99,7 +128,7 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
   const then =
     planned ??
     (differ.size === 0
-      ? planTimeState(plan, live, was)
+      ? planTimeState(plan, live, was, live !== current)
       : undone && planTimeState(plan, undone, was, true));
   if (!then) {
     const maybe = differ.size === 0 && live.inventory !== undefined;
@@ -110,6 +139,7 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
       addresses: [...differ].sort(),
       ...found,
       ...(deleted.length > 0 ? { deleted } : {}),
+      ...moved,
       inventory: maybe ? 'maybe' : null,
     });
   }
@@ -122,6 +152,7 @@ export function liveChanges(plan: Plan, live: LiveState, planned?: LiveState | n
     ...(Object.keys(states).length > 0 ? { states } : {}),
     ...found,
     ...(deleted.length > 0 ? { deleted } : {}),
+    ...moved,
     inventory: inventoryChange(plan, then, live),
   });
 }
@@ -146,6 +177,7 @@ function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): 
   const madeHere = changed.addresses.filter((a) => done.has(a));
   const partWay = changed.addresses.filter((a) => !done.has(a) && onItsWay(plan, changed, a));
   const onlyItsOwn =
+    !changed.flyteadmin?.deployed?.length &&
     changed.addresses.every((a) => touched.has(a)) &&
     (inventory === null ||
       (typeof inventory === 'object' &&
@@ -199,6 +231,48 @@ function onItsWay(plan: Plan, changed: LiveChanges, a: string): boolean {
 /** A change's `after` as the control plane keeps it: no registration's data plane (C4). */
 function storedForm({ kind, after }: Plan['changes'][number]): Form | null {
   return kind === 'Cluster' && after !== null ? clusterForm(after as ClusterSettings) : after;
+}
+
+/** What moved from `was` to `now` in the words of a stale plan's refusal; null when either is unknown. */
+function routingChanges(was: DeployedRouting | null, now: DeployedRouting | null): string[] | null {
+  if (!was || !now) return null;
+  const out: string[] = [];
+  const names = [...new Set([...Object.keys(was.labels), ...Object.keys(now.labels)])].sort();
+  for (const name of names) {
+    const [before, after] = [was.labels[name], now.labels[name]];
+    const label = `deployed label '${name}'`;
+    if (!before) out.push(`${label} added (${weights(after!)})`);
+    else if (!after) out.push(`${label} removed`);
+    else {
+      const b = new Map(before.map((e) => [e.cluster, e.weight]));
+      const a = new Map(after.map((e) => [e.cluster, e.weight]));
+      const moved = [...new Set([...b.keys(), ...a.keys()])]
+        .sort()
+        .filter((c) => b.get(c) !== a.get(c))
+        .map((c) => `${c} ${b.get(c) ?? 'none'} → ${a.get(c) ?? 'none'}`);
+      if (moved.length > 0) out.push(`${label} weights ${moved.join(', ')}`);
+    }
+  }
+  const list = (xs: string[]) => (xs.length > 0 ? [...xs].sort().join(', ') : 'none');
+  if (list(was.enabled_clusters) !== list(now.enabled_clusters))
+    out.push(
+      `deployed enabled clusters ${list(was.enabled_clusters)} → ${list(now.enabled_clusters)}`,
+    );
+  const label = (l: string | null) => (l === null ? 'none' : `'${l}'`);
+  if (was.default_execution_label !== now.default_execution_label)
+    out.push(
+      `deployed default execution label ${label(was.default_execution_label)} → ${label(now.default_execution_label)}`,
+    );
+  return out;
+}
+
+const weights = (entries: readonly { cluster: string; weight: number }[]) =>
+  entries.map((e) => `${e.cluster} ${e.weight}`).join(', ');
+
+/** `live` with flyteadmin's deployed routing as `routing`. */
+function withRouting(live: LiveState, routing: DeployedRouting): LiveState {
+  const fa = live.flyteadmin!;
+  return { ...live, flyteadmin: { ...fa, deployed: { ...fa.deployed, ...routing } } };
 }
 
 /** Each soft-deleted object's address (`soft_delete`), by the list it is in. */

@@ -18,6 +18,10 @@ import type { DaemonStatus } from '../../src/daemon/status.js';
 import type { Plan } from '../../src/model/plan.js';
 import { splitHeld } from '../../src/plan/hold.js';
 import { planRepository } from '../../src/ops/plan-run.js';
+import { changedWords, recheckPlan, stalePlanError } from '../../src/ops/stale-plan.js';
+import { readLiveState } from '../../src/controlplane/types.js';
+import type { SettingsNeed } from '../../src/model/live.js';
+import type { LiveChanges } from '../../src/plan/live-changes.js';
 import { startOwnTestDaemon } from '../daemon/harness.js';
 import { TestRepo } from '../daemon/helpers.js';
 import { startFakeKubeConfigMaps, type FakeKubeConfigMaps } from './fake-kube-configmaps.js';
@@ -222,6 +226,33 @@ describe.each(targets.list)('flyteadmin $name: labels wait for their deployment'
       "label 'label2' is not in the labelClusterMap flyteadmin runs with (k8s:flyte/flyte-admin-clusters-config), so the executions of " +
         'ExecutionClusterLabel/team1/production (label already set in flyteadmin) go to every enabled cluster with equal weight ' +
         '(controlplane, dataplane_1, dataplane_2). Deploy deploy/flyte-clusters-values.yaml (helm upgrade restarts flyteadmin with it)',
+    );
+  });
+
+  it('a saved plan refused after the deployed routing changed names the label and its weights, and only the causes flyteadmin has', async () => {
+    const cp = await setup();
+    const clusters = (await renderedClusters()) as {
+      labelClusterMap: Record<string, { id: string; weight: number }[]>;
+    };
+    kube.configMaps.set(CM, clustersYaml(clusters));
+    // As `plan --out` writes it and `apply PLANFILE` reads it: no live state beside it.
+    const saved = JSON.parse(JSON.stringify(await plan(cp))) as Plan;
+    const read = (need: SettingsNeed) => readLiveState(cp, need(undefined));
+    clusters.labelClusterMap.training = [
+      { id: 'dataplane_1', weight: 0.6 },
+      { id: 'dataplane_2', weight: 0.4 },
+    ];
+    kube.configMaps.set(CM, clustersYaml(clusters));
+    const moved = await recheckPlan(saved, read);
+    expect(moved.stale).not.toBeNull();
+    expect(stalePlanError('plan.json', saved, moved.stale!).message).toMatch(
+      /^stale plan: the control plane changed since plan\.json was made: deployed label 'training' weights dataplane_1 0\.7 → 0\.6, dataplane_2 0\.3 → 0\.4 \(live state sha256:\w+, plan made against sha256:\w+\)\. /,
+    );
+    // Without the routing it read (a plan saved before it was kept), the causes are flyteadmin's own.
+    const { deployed_routing: _, ...older } = saved;
+    const unknown = await recheckPlan(older, read);
+    expect(changedWords((unknown.stale as { changed: LiveChanges }).changed)).toBe(
+      "no object the plan shows differs; a setting the plan read changed (a project or domain, a row at a level poolsync does not write (project-wide, domain-wide, a launch plan's), or the cluster configuration flyteadmin runs with (its clusters ConfigMap))",
     );
   });
 

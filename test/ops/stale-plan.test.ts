@@ -421,7 +421,7 @@ describe('what a stale plan names', () => {
     const stale = (await recheckPlan(plan, readNow)).stale!;
     expect(stale).toMatchObject({ changed: { addresses: [], inventory: 'maybe' } });
     expect(stalePlanError('saved.plan', plan, stale).message).toMatch(
-      /^stale plan: the control plane changed since saved\.plan was made: no object the plan shows differs, so poolsync's inventory \(what applies record\) or a setting the plan read changed \(a queue drained, a broader default-queue setting, a project or a deployed label\) \(live state sha256:\w+, plan made against sha256:0+\)\. Nothing was applied; run `poolsync plan` again$/,
+      /^stale plan: the control plane changed since saved\.plan was made: no object the plan shows differs, so poolsync's inventory \(what applies record\) or a setting the plan read changed \(a queue drained, a broader default-queue setting or a project\) \(live state sha256:\w+, plan made against sha256:0+\)\. Nothing was applied; run `poolsync plan` again$/,
     );
   });
 });
