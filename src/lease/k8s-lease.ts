@@ -124,7 +124,7 @@ class BoundedKubeConfig extends KubeConfig {
 }
 
 /** An answer poolsync does not read as the Kubernetes API's: said whole, with its status (`code`). */
-class KubeAnswerError extends Error {
+export class KubeAnswerError extends Error {
   constructor(
     message: string,
     readonly code?: number,
@@ -340,7 +340,7 @@ function describe(err: unknown, what: string, objects: string, server: ApiServer
 }
 
 /** An HTTP status the Kubernetes API (or what stands before it) answered, with what to do. */
-function statusWords(status: number, origin: string): string {
+export function statusWords(status: number, origin: string): string {
   const said = `the Kubernetes API at ${origin} answered HTTP ${status}`;
   if (status === 401)
     return `${said} (Unauthorized): it refused the credentials of the KUBECONFIG user (in a pod, the service account's token): renew them if they expired, or choose a context whose user it accepts`;

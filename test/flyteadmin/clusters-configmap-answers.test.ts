@@ -49,7 +49,7 @@ describe("the clusters ConfigMap's reader on another answer", () => {
 
   it('302: the origin, where it redirects, and which setting to check', async () => {
     expect(await why('moved')).toBe(
-      `cannot read ConfigMap flyte/moved: the Kubernetes API at ${url} answered HTTP 302, a redirect to https://sso.example.com/login poolsync does not follow (the credentials would go with it): is the current cluster's server in KUBECONFIG (in a pod, KUBERNETES_SERVICE_HOST) the Kubernetes API's URL, not a sign-in page's or another server's?`,
+      `cannot read ConfigMap flyte/moved: the Kubernetes API at ${url} answered HTTP 302, a redirect to https://sso.example.com/login, which poolsync does not follow (the token would be sent to it): if that address is trusted, correct the current cluster's server in KUBECONFIG (in a pod, KUBERNETES_SERVICE_HOST) to https://sso.example.com`,
     );
   });
 

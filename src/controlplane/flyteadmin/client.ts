@@ -681,29 +681,12 @@ async function reason(err: unknown, kc: KubeConfig | undefined): Promise<string>
   const code = (err as { code?: unknown }).code;
   if (code === 403) return 'forbidden (grant get on configmaps in that namespace)';
   if (code === 404) return 'not found';
-  if (typeof code === 'number') return answeredWords(code, err, kc);
-  // No answer, or a limit: in the words of every client (a kubeconfig that did not load: its own).
-  if (kc === undefined) return (err as Error).message ?? String(err);
-  return (await import('../../lease/k8s-lease.js')).unansweredCall(err, kc);
-}
-
-/** Where the API server's URL comes from, for what to check (as src/lease/k8s-lease.ts says it). */
-const KUBE_SETTING =
-  "the current cluster's server in KUBECONFIG (in a pod, KUBERNETES_SERVICE_HOST)";
-
-/** Another answer than the ConfigMap, a 403 or a 404: who answered it, and what to do. */
-function answeredWords(status: number, err: unknown, kc: KubeConfig | undefined): string {
+  // Another answer, none, or a limit: in the Lease client's words (a kubeconfig that did not load: its own).
+  const lease = await import('../../lease/k8s-lease.js');
+  if (err instanceof lease.KubeAnswerError) return err.message;
   const server = kc?.getCurrentCluster()?.server ?? '';
   const origin = URL.canParse(server) ? new URL(server).origin : 'the Kubernetes API';
-  const said = `the Kubernetes API at ${origin} answered HTTP ${status}`;
-  if (status === 401)
-    return `${said} (Unauthorized): it refused the credentials of the KUBECONFIG user (in a pod, the service account's token): renew them if they expired, or choose a context whose user it accepts`;
-  if (status >= 300 && status < 400) {
-    const headers = (err as { headers?: Record<string, unknown> }).headers;
-    const location = typeof headers?.location === 'string' ? ` to ${headers.location}` : '';
-    return `${said}, a redirect${location} poolsync does not follow (the credentials would go with it): is ${KUBE_SETTING} the Kubernetes API's URL, not a sign-in page's or another server's?`;
-  }
-  if (transientStatus(status))
-    return `${said}: the API server, or a proxy or load balancer in front of it, is failing or overloaded; try again, and if it lasts check the API server (kubectl get --raw /readyz)`;
-  return `${said}: is ${KUBE_SETTING} the Kubernetes API's URL?`;
+  if (typeof code === 'number') return lease.statusWords(code, origin);
+  if (kc === undefined) return (err as Error).message ?? String(err);
+  return lease.unansweredCall(err, kc);
 }
