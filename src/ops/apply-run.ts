@@ -61,7 +61,7 @@ import { DEFAULT_LIMITS } from '../util/transport-limits.js';
 import { appliedState, withFolderRecords } from '../plan/inventory.js';
 import { unplannedStep } from '../plan/steps.js';
 import { withRoutingRead } from '../plan/target.js';
-import { savedPlanInventory, unprunableDeletes } from '../plan/saved-plan.js';
+import { savedPlanInventory } from '../plan/saved-plan.js';
 import {
   budgetErrors,
   confirmDestroy,
@@ -510,12 +510,11 @@ async function guardedByInventory(
   const marked = plan.inventory ? live : withInventory(live, await inventory.read());
   const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
   if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
-  const unprunable = unprunableDeletes(plan, marked);
-  if (unprunable.length > 0)
-    throw new UserError(
-      `${path} is refused: it deletes ${listAddresses(unprunable, 20)}, which an earlier poolsync recorded in the inventory without a repository (format 1), and no repository prunes those (docs/plan.md, Prune scope). Nothing was applied; run \`poolsync plan\` again: \`poolsync import ADDRESS\` adopts one this repository applied, and removing its manifest then deletes it`,
-    );
   const recorded = savedPlanInventory(plan, marked);
+  if ('unprunable' in recorded)
+    throw new UserError(
+      `${path} is refused: it deletes ${listAddresses(recorded.unprunable, 20)}, which an earlier poolsync recorded in the inventory without a repository (format 1), and no repository prunes those (docs/plan.md, Prune scope). Nothing was applied; run \`poolsync plan\` again: \`poolsync import ADDRESS\` adopts one this repository applied, and removing its manifest then deletes it`,
+    );
   if ('refused' in recorded)
     throw new UserError(
       `${path} is refused: ${recorded.refused}: the file was edited after poolsync made it, or the inventory changed since (an unkeyed seal can be made again). Nothing was applied; run \`poolsync plan --out ${path}\` again`,

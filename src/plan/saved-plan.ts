@@ -44,14 +44,15 @@ export function editedPlanPart(plan: Pick<Plan, 'summary' | 'changes' | 'steps'>
  * The inventory `apply PLANFILE` records, derived from the file's declared addresses and the
  * inventory now (`live`, read under the apply's lock), or why the file is refused: what it
  * adopts, forgets and renames must be what that derivation gives (`show` prints the adoption);
- * it may neither declare nor delete what another repository applied (its name picks the budget);
+ * it may neither declare nor delete what another repository applied (its name picks the budget),
+ * nor delete what an earlier build recorded without one (`unprunable`);
  * a mark is never lifted and a recorded budget never raised (no change shows either: a lift or a
  * raise is recorded by `poolsync apply DIR` or the daemon, which read the commit itself).
  */
 export function savedPlanInventory(
   plan: Pick<Plan, 'inventory' | 'changes' | 'warnings'>,
   live: LiveState,
-): { inventory: PlanInventory | undefined } | { refused: string } {
+): { inventory: PlanInventory | undefined } | { refused: string } | { unprunable: string[] } {
   const given = plan.inventory;
   if (!given) return { inventory: undefined };
   const repository = given.repository ?? null;
@@ -60,6 +61,11 @@ export function savedPlanInventory(
   const { other, own } = ownership(planned, repository);
   const named = repository === null ? 'no repository' : repository;
   const deletes = plan.changes.filter((c) => c.action === 'delete' || c.action === 'replace');
+  // What an earlier build recorded without a repository (format 1): no repository prunes it
+  // (docs/plan.md, Prune scope), though a file that build made deletes it, as it pruned all it
+  // recorded. Refused first, all of them named (sorted).
+  const unprunable = deletes.map((c) => c.address).filter((a) => other(a) === '');
+  if (unprunable.length > 0) return { unprunable: unprunable.sort() };
   for (const [what, addresses] of [
     ['declares', declared],
     ['deletes', deletes.map((c) => c.address)],
@@ -108,25 +114,6 @@ export function savedPlanInventory(
       refused: `its inventory declares ${undeclared}, but its changes show it as no object of the repository and the inventory does not record it as ${named}'s`,
     };
   return { inventory: derived };
-}
-
-/**
- * What the file deletes that the inventory records without a repository (an earlier build's, format
- * 1): no repository prunes those (docs/plan.md, Prune scope), but a file that build made deletes
- * them, as it pruned all it recorded. Sorted; empty: none.
- */
-export function unprunableDeletes(
-  plan: Pick<Plan, 'inventory' | 'changes'>,
-  live: LiveState,
-): string[] {
-  if (!plan.inventory) return [];
-  const repository = plan.inventory.repository ?? null;
-  const { live: planned } = withFolderRecords(live, repository, plan.inventory.renamed_from);
-  const { other } = ownership(planned, repository);
-  return plan.changes
-    .filter((c) => (c.action === 'delete' || c.action === 'replace') && other(c.address) === '')
-    .map((c) => c.address)
-    .sort();
 }
 
 /**

@@ -399,7 +399,7 @@ export function earlierUnprunedLine(plan: Pick<Plan, 'changes'>): string | null 
 
 /**
  * What `apply` does with the deletes of a plan file that names no repository: refuses those of
- * what the inventory records (saved-plan.ts unprunableDeletes), which no repository prunes.
+ * what the inventory records (saved-plan.ts savedPlanInventory), which no repository prunes.
  */
 function unnamedDeletesLine(plan: Pick<Plan, 'changes'>): string | null {
   const deletes = plan.changes
