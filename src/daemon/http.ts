@@ -425,15 +425,12 @@ async function approve(call: Call): Promise<void> {
   );
   if (admin === null) return;
   const { body, token } = admin;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
+  const fields = jsonObject(body);
+  if (fields === null)
     return send(res, 400, {
-      error: 'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name"}',
+      error:
+        'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name", "environment"?}; nothing was approved',
     });
-  }
-  const fields = (parsed ?? {}) as Record<string, unknown>;
   const { fingerprint, approver } = fields;
   const texts = optionalTexts(fields, ['environment']);
   if ('refused' in texts)
@@ -441,8 +438,7 @@ async function approve(call: Call): Promise<void> {
   const named = texts.given.environment;
   const off = await handOff(req, body, () => h.follower({ environment: named }), token);
   if (off.kind !== 'local') return answerHandOff(res, h, off, 'hold the plan waiting for approval');
-  if (typeof (parsed as { policies?: unknown } | null)?.policies === 'string')
-    return approvePolicies(call, parsed as Record<string, unknown>, named);
+  if (typeof fields.policies === 'string') return approvePolicies(call, fields, named);
   if (typeof fingerprint !== 'string' || typeof approver !== 'string' || approver.trim() === '')
     return send(res, 400, {
       error:
@@ -623,19 +619,13 @@ async function rollbackAnswer(call: Call): Promise<void> {
   const admin = await adminCall(call);
   if (admin === null) return;
   const { body, token } = admin;
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    // refused below
-  }
-  const fields = (parsed ?? {}) as Record<string, unknown>;
-  const run = fields.run;
-  if (parsed === null || typeof parsed !== 'object')
+  const fields = jsonObject(body);
+  if (fields === null)
     return send(res, 400, {
       error:
         'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
     });
+  const run = fields.run;
   if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
     return send(res, 400, {
       error: `"run" must be a run number from 1 (a kept run's number, \`poolsync history\`), not ${run === undefined ? 'absent' : typeof run === 'number' ? run : Array.isArray(run) ? 'a list' : run === null ? 'null' : `a ${typeof run}`}; nothing done`,

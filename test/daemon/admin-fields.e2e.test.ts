@@ -2,7 +2,8 @@
  * The admin API's optional fields (src/daemon/http.ts optionalTexts), over real HTTP to a daemon
  * with and without environments: a field given is a non-empty string or refused (400, naming it
  * and what it takes), never read as absent. `{"environment": ""}` (an unset shell variable),
- * `["prod"]` or `5` suspended or resumed every environment; `/reconcile` read no body at all.
+ * `["prod"]` or `5` suspended or resumed every environment; `/reconcile` read no body at all. A
+ * body that is not a JSON object is refused whole by every admin endpoint.
  */
 import { describe, expect, it } from 'vitest';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
@@ -101,9 +102,27 @@ describe('the admin API without environments', () => {
         status: 400,
         body: { error: run(got) },
       });
-    expect((await post(d, '/rollback', 'not json')).body.error).toMatch(/^the body must be JSON/);
+    // No body is an empty object, whose "run" is absent; a body not a JSON object is refused whole.
+    expect(await post(d, '/rollback')).toEqual({ status: 400, body: { error: run('absent') } });
+    for (const body of [[1, 2], 'not json', 5, null])
+      expect(await post(d, '/rollback', body)).toEqual({
+        status: 400,
+        body: {
+          error:
+            'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
+        },
+      });
     expect(suspended(d)).toEqual({ null: true });
     const fingerprint = `sha256:${'0'.repeat(64)}`;
+    expect((await post(d, '/approve')).body.error).toMatch(/^the body needs "fingerprint"/);
+    for (const body of [[fingerprint, 'ana'], 'not json', 5, null])
+      expect(await post(d, '/approve', body)).toEqual({
+        status: 400,
+        body: {
+          error:
+            'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name", "environment"?}; nothing was approved',
+        },
+      });
     expect(await post(d, '/approve', { fingerprint, approver: 'ana', environment: 5 })).toEqual({
       status: 400,
       body: { error: refusal('environment', 'a number', ENVIRONMENT, 'nothing was approved') },
