@@ -1,18 +1,22 @@
 /**
  * A merged commit neither loosens the `policy` that holds its own deletes nor names who approves
  * them (docs/daemon.md#a-merged-commit-does-not-loosen-its-own-rules): the last applied commit's
- * rules hold, read with Git from the run history's `appliedCommit`, also after a restart. In
- * process: a real Git remote, the daemon's HTTP server, embedded control planes.
+ * rules hold, read with Git from the run history's `appliedCommit`, also after a restart, and a pull
+ * request's comment says so. In process: a real Git remote, the daemon's HTTP server, embedded
+ * control planes, the local GitHub API.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cluster, twoSafeEnvironments } from '../environments/helpers.js';
 import { cleanup } from '../support/cleanup.js';
+import { FakeForge } from '../support/fake-forge.js';
+import { until } from '../support/until.js';
+import { deliverGitHub, pullRequestPayload } from '../vcs/recorded.js';
 import { manifests } from './fixtures.js';
 import { startOwnTestDaemon, startTestDaemon } from './harness.js';
-import { TestRepo, tempDir } from './helpers.js';
+import { TestRepo, git, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-token-merged-rules-0123456789';
 const RECONCILE = 'reconcile-token-merged-rules-01234';
@@ -109,6 +113,74 @@ describe("a merged commit's policy", () => {
       policyLastApplied: null,
     });
     expect(await clusters(`${state}/prod.json`)).toEqual(['c-prod']);
+  });
+});
+
+describe("a pull request's comment", () => {
+  it("on a branch whose merged commit turned `safe` into `all` holds its deletes by the last applied commit's `safe`, naming that commit", async () => {
+    const forge = await new FakeForge().start();
+    cleanup.add(() => forge.stop());
+    cleanup.add(() => vi.unstubAllEnvs());
+    vi.stubEnv('GITHUB_TOKEN', forge.token);
+    vi.stubEnv('GITHUB_API_URL', forge.url);
+    vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files: Record<string, string> = {
+      ...twoSafeEnvironments(state),
+      'prod/extra.yaml': cluster('c-extra'),
+    };
+    const applied = repo.commit(files);
+    const secret = 'gh-webhook-secret-merged-rules-01';
+    const { daemon, stop } = await startOwnTestDaemon({
+      state,
+      env: { ...TOKENS, POOLSYNC_GITHUB_WEBHOOK_SECRET: secret },
+      flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+      deps: { retryBaseMs: 3_600_000 },
+    });
+    cleanup.add(stop);
+    await daemon.firstRun;
+
+    // Merged: prod's `policy: all` beside a delete, which the last applied commit's `safe` holds.
+    const loose = files['poolsync.yaml']!.replace(
+      /(folders: \[base, prod\]\n\s+policy: )safe/,
+      '$1all',
+    );
+    expect(loose).not.toBe(files['poolsync.yaml']);
+    const merged = repo.commit({ 'poolsync.yaml': loose, 'prod/extra.yaml': null });
+    expect((await post(daemon, '/reconcile?wait=1', RECONCILE)).status).toBe(200);
+    expect((await status(daemon)).environments!.prod!.policyLastApplied).toEqual({
+      commit: applied,
+      policy: 'safe',
+    });
+
+    // Pull request 9 keeps `policy: all` and deletes one more of prod's clusters for another.
+    const head = repo.commit({ 'prod/cluster.yaml': cluster('c-prod-2') });
+    git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/9/head`);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${merged}:main`);
+    forge.heads.set('github:acme/cfg#9', head);
+    const opened = pullRequestPayload({
+      action: 'opened',
+      repository: 'acme/cfg',
+      number: 9,
+      headSha: head,
+    });
+    const hook = await deliverGitHub(
+      `${daemon.url}/webhooks/github`,
+      secret,
+      'pull_request',
+      opened,
+    );
+    expect(hook.status).toBe(202);
+    const plan = await until(
+      'the plan comment',
+      () =>
+        forge.list('github:acme/cfg#9').find((c) => c.body.includes('Held for approval')) ?? null,
+    );
+    expect(plan.body).toContain(
+      `**Held for approval** (policy \`safe\` (as the last applied commit ${applied.slice(0, 12)} sets it)):`,
+    );
   });
 });
 
