@@ -236,6 +236,26 @@ environments:
     );
   });
 
+  it("a file: state in a missing folder names the environment's poolsync.yaml line, never --control-plane", async () => {
+    const dir = join(root, 'missing-state-folder');
+    await writeFiles(dir, {
+      'poolsync.yaml': `apiVersion: poolsync/v1
+kind: RepoConfig
+environments:
+  stg:
+    controlPlane: file:states/stg.json
+    folders: [base]
+`,
+      'base/pool.yaml': POOL,
+    });
+    const r = await runCli(['plan', dir, '--env', 'stg']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `does not exist, so there is no control-plane state at ${join(dir, 'states/stg.json')}. Check environments.stg.controlPlane (poolsync.yaml:5); to start`,
+    );
+    expect(r.stderr).not.toContain('--control-plane');
+  });
+
   it('apply --env names its errors as plan --env does: the environment, and where the token file came from', async () => {
     const dir = join(root, 'apply-tokens');
     await writeFiles(dir, {

@@ -88,7 +88,7 @@ export async function serve(args: ServeArgs, io: Io): Promise<number> {
   const oauthClient = oauthFile ? await readOAuthClientFile(oauthFile) : undefined;
   const oauth = oauthClient ? unionOAuthServer(oauthClient) : undefined;
   const statePath = resolve(args.state);
-  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] });
+  checkStateFolder(`file:${statePath}`, { createFolder: args['create-folder'] }, '--state');
   const undoNewState = await newStateUndo(statePath);
   // A Union client assumes Union's capabilities (Union has no capability API): a new state
   // served through Union's API has them unless --capabilities says otherwise.

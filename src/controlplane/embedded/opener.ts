@@ -72,6 +72,8 @@ export function embeddedStatePath(url: string, baseDir?: string): string {
 export function checkStateFolder(
   url: string,
   opts: Pick<OpenOptions, 'stateDir' | 'createFolder'> = {},
+  /** Where the path came from: an environment's errors name its poolsync.yaml line instead (namedSettings). */
+  setting = '--control-plane',
 ): void {
   if (!url.startsWith('file:') || opts.createFolder) return;
   const path = embeddedStatePath(url, opts.stateDir);
@@ -88,7 +90,7 @@ export function checkStateFolder(
   if (!isFolder) {
     throw new UserError(
       `control plane "${url}": the folder ${folder} does not exist, so there is no control-plane state at ${path}. ` +
-        `Check the path; to start a new embedded control plane there, create the folder first (mkdir -p ${folder})`,
+        `Check ${setting}; to start a new embedded control plane there, create the folder first (mkdir -p ${folder})`,
     );
   }
 }
