@@ -39,6 +39,7 @@ import type { Plan } from '../model/plan.js';
 import { nextBudgets, nextClusterWaits, nextInventory, nextProtection } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
+import { lastAppliedPathFor, unfinishedApplyStartedAt } from './last-applied.js';
 import type { K8sPlace } from '../util/k8s-place.js';
 import { userStateDir } from '../util/user-cache.js';
 import { UserError } from '../util/user-error.js';
@@ -59,6 +60,8 @@ export interface InventoryStore {
   read(): Promise<InventoryRecord | null>;
   write(record: InventoryRecord): Promise<void>;
   readonly controlPlane: InventoryRecord['control_plane'];
+  /** When this machine's apply that never completed began (its mark), null: none (settled). */
+  began?: () => Promise<string | null>;
 }
 
 export interface SharedInventory {
@@ -85,8 +88,10 @@ export function inventoryStore(
   const { stateDir = DEFAULT_STATE_DIR, shared = null } = at;
   const id = controlPlaneIdentity(url, cp);
   const part = cp.inventory;
+  const began = () => unfinishedApplyStartedAt(lastAppliedPathFor(url, stateDir));
   if (part)
     return {
+      began,
       // Said as "the inventory (WHERE)": the file, or the REST API's resource.
       where: id.endpoint.startsWith('file:')
         ? `${id.endpoint.slice('file:'.length)}.inventory.json`
@@ -104,8 +109,10 @@ export function inventoryStore(
   const file = new InventoryFile(() => ({ root, path }));
   const read = async () =>
     (await file.readInventory()) ?? (given ? null : await refuseOldPlace(stateDir, path, key));
-  if (shared) return configMapStore(shared, at, `${key}.json`, bound(read, path, id), id);
+  if (shared)
+    return { ...configMapStore(shared, at, `${key}.json`, bound(read, path, id), id), began };
   return {
+    began,
     where: path,
     local: true,
     read: bound(read, path, id),
@@ -192,11 +199,39 @@ export async function readLiveWithInventory(
 ): Promise<LiveState> {
   if (before) return readSettingsAgain(cp, before, need?.(before.inventory) ?? 'all');
   if (need === undefined || cp.defaultQueues?.settingsByKey !== true) {
-    const [live, record] = await Promise.all([readLiveState(cp, 'all', shared), store.read()]);
+    const [live, record] = await Promise.all([
+      readLiveState(cp, 'all', shared),
+      readSettled(store),
+    ]);
     return withInventory(live, record);
   }
-  const record = await store.read();
+  const record = await readSettled(store);
   return withInventory(await readLiveState(cp, need(record?.addresses ?? null), shared), record);
+}
+
+/** The inventory as plans read it: without what an apply that never completed left pending. */
+export async function readSettled(store: InventoryStore): Promise<InventoryRecord | null> {
+  const record = await store.read();
+  return record?.pending ? settled(record, (await store.began?.()) ?? null) : record;
+}
+
+/**
+ * `record` without its pending addresses when `began` is the mark of the apply that wrote them
+ * ahead (it never completed: none is poolsync's until a plan adopts it); else as it is.
+ */
+export function settled(record: InventoryRecord, began: string | null): InventoryRecord {
+  if (record.pending === undefined || record.pending.started_at !== began) return record;
+  const { pending, ...rest } = record;
+  const isPending = sortedHas(pending.addresses);
+  const lists = Object.entries(rest.repositories ?? {})
+    .map(([r, l]) => [r, l.filter((a) => !isPending(a))] as const)
+    .filter(([, l]) => l.length > 0);
+  const { repositories: _, ...others } = rest;
+  return {
+    ...others,
+    addresses: rest.addresses.filter((a) => !isPending(a)),
+    ...(lists.length > 0 ? { repositories: Object.fromEntries(lists) } : {}),
+  };
 }
 
 export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {
@@ -312,11 +347,22 @@ export async function changeInventory(
   plan: Plan,
   deleted: ReadonlySet<string>,
   notOurs: ReadonlySet<string> = new Set(),
-  /** notMadeBy's, with the inventory before the apply's write-ahead (undefined: none was written). */
-  notMade?: { addresses: ReadonlySet<string>; before?: InventoryRecord | null | undefined },
+  /**
+   * After the steps: notMadeBy's, with the inventory before the apply's write-ahead (undefined:
+   * none was written), and whether the apply failed (its record then settles what was pending).
+   */
+  notMade?: {
+    addresses: ReadonlySet<string>;
+    before?: InventoryRecord | null | undefined;
+    failed?: boolean;
+  },
+  /** Ahead of the first step: its apply-started mark's time, under which its creates are pending. */
+  startedAt?: string,
 ): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
-  const current = await store.read();
+  // Before the steps, as its plan read it: what an apply that never completed left pending is
+  // not poolsync's (the plan adopted what exists and is declared); after, this apply's own.
+  const current = notMade === undefined ? await readSettled(store) : await store.read();
   // What the inventory held before this apply stays: only what the apply itself added is taken out.
   const drop = notMade?.addresses ?? notMadeBy(plan, null);
   const before = notMade?.before === undefined ? current : notMade.before;
@@ -358,8 +404,10 @@ export async function changeInventory(
   const budgets = nextBudgets(recorded ?? {}, plan.inventory);
   // Recorded ahead of the first step too: a wait cut short is watched again by the next plan.
   const waits = nextClusterWaits(current?.cluster_waits ?? {}, plan, deleted);
+  const pending = startedAt === undefined ? [] : pendingCreates(plan, current);
   const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
-  if (unchanged && waits === null && !renamed) return null;
+  const settles = notMade?.failed === true && current?.pending !== undefined;
+  if (unchanged && waits === null && !renamed && !settles) return null;
   const written: InventoryRecord = {
     ...unknownFields(current),
     format: INVENTORY_FORMAT,
@@ -371,9 +419,18 @@ export async function changeInventory(
     ...protectionFields(marks ?? current ?? {}),
     ...budgetFields(budgets ?? recorded),
     ...waitFields(waits ?? current?.cluster_waits),
+    ...(pending.length > 0 ? { pending: { started_at: startedAt!, addresses: pending } } : {}),
   };
   await store.write(written);
   return { before: current, written, addresses };
+}
+
+/** What the plan creates that `current` does not hold, sorted (the plan's declared order). */
+function pendingCreates(plan: Plan, current: InventoryRecord | null): string[] {
+  const creates = new Set(plan.changes.filter((c) => c.action === 'create').map((c) => c.address));
+  if (creates.size === 0) return [];
+  const held = sortedHas(current ? recordedAddresses(current) : []);
+  return plan.inventory!.declared.filter((a) => creates.has(a) && !held(a));
 }
 
 /** The budgets without the one recorded under `name`: a repository's earlier name (recordInventory). */
@@ -470,6 +527,7 @@ export async function adoptIntoInventory(
     ...protectionFields(current ?? {}),
     ...budgetFields(current),
     ...waitFields(current?.cluster_waits),
+    ...pendingFields(current, adopted),
   });
   return adopted.size;
 }
@@ -492,7 +550,15 @@ export async function forgetInInventory(store: InventoryStore, address: string):
     ...protectionFields(current ?? {}),
     ...budgetFields(current),
     ...waitFields(current?.cluster_waits),
+    ...pendingFields(current, new Set([address])),
   });
+}
+
+/** `pending` without `taken` (imported: poolsync's now; forgotten: not), absent when empty. */
+function pendingFields(current: InventoryRecord | null, taken: ReadonlySet<string>) {
+  if (!current?.pending) return {};
+  const addresses = current.pending.addresses.filter((a) => !taken.has(a));
+  return addresses.length > 0 ? { pending: { ...current.pending, addresses } } : {};
 }
 
 /** `cluster_waits` as an optional record member: absent when none, as records without one were. */

@@ -41,18 +41,32 @@ export const startedPathOf = (recordPath: string): string =>
 export async function writeApplyStarted(
   recordPath: string,
   commit: string | null,
+  startedAt: string = new Date().toISOString(),
 ): Promise<() => Promise<void>> {
   const path = resolve(startedPathOf(recordPath));
   const root = stateRootOf(path, 'last-applied');
   await refuseTrackedFiles(root, [path], STARTED);
   await refuseNewerRecord(recordPath);
   const was = await readStateBytes(root, path, { maxBytes: MAX_MARK_BYTES, what: STARTED });
-  const mark: ApplyStarted = { format_version: '1', started_at: new Date().toISOString(), commit };
+  const mark: ApplyStarted = { format_version: '1', started_at: startedAt, commit };
   // Durable: it is what is left when the machine itself goes down part-way.
   const options = { what: STARTED, mode: 0o644, durable: true };
   await writeOwnFile(root, path, `${JSON.stringify(mark)}\n`, options);
   return () =>
     was === null ? removeOwnFile(root, path, STARTED) : writeOwnFile(root, path, was, options);
+}
+
+/**
+ * When the apply from here that has not finished began (its mark's `started_at`); null: none, or
+ * a mark this build cannot read (then what the inventory holds pending is taken as before).
+ */
+export async function unfinishedApplyStartedAt(recordPath: string): Promise<string | null> {
+  const path = resolve(startedPathOf(recordPath));
+  try {
+    return (await readApplyStarted(stateRootOf(path, 'last-applied'), path))?.started_at ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** What a newer build recorded stays for it (docs/versioning.md): refused before it is replaced. */

@@ -80,6 +80,13 @@ export interface InventoryRecord {
    * may be on it although a repointing landed: docs/apply.md, Waits). Absent: none.
    */
   cluster_waits?: Record<string, string[]>;
+  /**
+   * Written ahead of an apply's first step: the addresses it creates that the inventory did not
+   * hold, and when it began (its apply-started mark's `started_at`). While that mark is still
+   * there the apply never completed, so these are not yet poolsync's: one that exists is adopted
+   * with a notice, one that does not is dropped (docs/apply.md, What apply records). Absent: none.
+   */
+  pending?: { started_at: string; addresses: string[] };
 }
 
 /** The budgets a record keeps: each repository's, and the one recorded without a repository. */
@@ -193,6 +200,15 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     )
   )
     return 'cluster_waits must map each cluster to a list of queue names';
+  const pending = r.pending as { started_at?: unknown; addresses?: unknown } | undefined;
+  if (
+    pending !== undefined &&
+    (typeof pending !== 'object' ||
+      pending === null ||
+      typeof pending.started_at !== 'string' ||
+      !isAddressList(pending.addresses))
+  )
+    return 'pending must be an object of started_at (a time) and addresses (Kind/name addresses)';
   const waits = Object.entries(clusterWaits as Record<string, string[]>).filter(
     ([, v]) => v.length > 0,
   );
@@ -215,6 +231,14 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     ...(perRepository ? { repository_guardrails: perRepository } : {}),
     ...(waits.length > 0
       ? { cluster_waits: Object.fromEntries(waits.map(([c, v]) => [c, [...new Set(v)].sort()])) }
+      : {}),
+    ...(pending
+      ? {
+          pending: {
+            started_at: pending.started_at as string,
+            addresses: ascending(pending.addresses as string[]) as string[],
+          },
+        }
       : {}),
   };
 }
@@ -317,6 +341,8 @@ const MERGE: { [K in keyof InventoryRecord]-?: Merge<Exclude<InventoryRecord[K],
   // Each repository's budget: the one this writer changed, every other as it is now.
   repository_guardrails: each(changed),
   cluster_waits: each(set),
+  // Its apply's own: the one writing ahead sets it, the one recording after clears it.
+  pending: changed,
 };
 
 /**

@@ -14,6 +14,7 @@ import {
   deletedBy,
   inventoryStore,
   readLiveWithInventory,
+  readSettled,
   takeBackInventory,
   withInventory,
   type InventoryChange,
@@ -507,7 +508,7 @@ async function guardedByInventory(
 ): Promise<Plan> {
   // Refused for its own errors next (underLocks), each named.
   if (plan.errors.length > 0) return plan;
-  const marked = plan.inventory ? live : withInventory(live, await inventory.read());
+  const marked = plan.inventory ? live : withInventory(live, await readSettled(inventory));
   const [prevented] = recordedProtectionErrors(plan.changes, marked, {}, []);
   if (prevented) throw new UserError(`${path}: ${errorText(prevented)} Nothing was applied.`);
   const recorded = savedPlanInventory(plan, marked);
@@ -705,11 +706,14 @@ async function writeAhead(
   rec: ApplyRecording,
   plan: Plan,
 ): Promise<{ takeBack: () => Promise<void>; before: InventoryRecord | null | undefined }> {
-  const change = await recordApply(rec, null, plan, null);
   const { inventory, lastApplied } = rec;
+  // Its creates are pending under its mark until a record after the steps, or the mark's
+  // replacement, settles them: without a mark (the daemon) nothing would tell they were.
+  const startedAt = lastApplied === null ? undefined : new Date().toISOString();
+  const change = await recordApply(rec, null, plan, null, undefined, startedAt);
   let unmark: (() => Promise<void>) | null = null;
   if (lastApplied !== null)
-    unmark = await writeApplyStarted(lastApplied, plan.commit).catch((err: unknown) => {
+    unmark = await writeApplyStarted(lastApplied, plan.commit, startedAt).catch((err: unknown) => {
       rec.warn({ record: 'last-applied', where: startedPathOf(lastApplied), err });
       return null;
     });
@@ -737,6 +741,8 @@ export async function recordApply(
   plan: Plan,
   result: ApplyResult | null,
   before?: InventoryRecord | null,
+  /** Ahead of the first step: the time of the mark it writes (writeAhead). */
+  startedAt?: string,
 ): Promise<InventoryChange | null> {
   const { inventory, lastApplied, warn } = rec;
   let change: InventoryChange | null = null;
@@ -746,8 +752,9 @@ export async function recordApply(
         ? await changeInventory(inventory, plan, deletedBy(plan, result), notOursBy(result), {
             addresses: notMadeBy(plan, result),
             before,
+            failed: !result.ok,
           })
-        : await changeInventory(inventory, plan, new Set());
+        : await changeInventory(inventory, plan, new Set(), undefined, undefined, startedAt);
       if (change) rec.recorded?.(change.addresses);
     } catch (err) {
       // Before the first step: an apply that could never be recorded would leave what it makes

@@ -3,12 +3,13 @@
  * SIGKILL at several points; a new apply must converge to exactly the state a clean run
  * reaches, with no object created twice and none lost, taking over the dead apply's lock.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/model/plan.js';
 import { runCli, startCli } from '../support/cli.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
-import { comparable, liveOf } from './helpers/state.js';
+import { comparable, liveOf, withState } from './helpers/state.js';
 
 const POOLS = ['p0', 'p1', 'p2', 'p3'];
 
@@ -125,20 +126,54 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
     expect(kills).toBeGreaterThanOrEqual(4);
   }, 240_000);
 
-  it('what a killed apply created stays in the inventory: the repository dropping it deletes it', async () => {
+  it("what a killed apply wrote ahead is not poolsync's until adopted: another client's object under such a name is never pruned, what it made is adopted with a notice", async () => {
     const root = await tempDir();
     const repo = join(root, 'repo');
-    const url = `file:${join(root, 'state.json')}`;
-    await writeRepo(repo, v1());
-    expect(await applyAndKill(repo, url, 30), 'killed mid-way').toBe(true);
-    // The repository no longer declares its queues (prune: true): each one the killed apply
-    // made is poolsync's to delete, none is left `unmanaged` as if someone made it by hand.
-    await writeRepo(repo, { ...v1(), queues: {} });
-    const r = await runCli(['plan', repo, '--control-plane', url, '--output', 'json']);
+    const state = join(root, 'state.json');
+    const url = `file:${state}`;
+    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
+    const clusters: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) clusters[`c${i}`] = POOLS[i % 4]!;
+    const spec = (without: string[] = []): RepoSpec => ({
+      prune: true,
+      pools: POOLS,
+      clusters: Object.fromEntries(Object.entries(clusters).filter(([c]) => !without.includes(c))),
+    });
+    await writeRepo(repo, spec());
+    // Killed once some clusters exist (the 4 pools go first), with most still to register.
+    expect(await applyAndKill(repo, url, 8), 'killed mid-way').toBe(true);
+    const inventory = JSON.parse(await readFile(`${state}.inventory.json`, 'utf8')) as {
+      pending?: { addresses: string[] };
+    };
+    const live = new Set((await liveOf(state)).clusters.map((c) => `Cluster/${c.name}`));
+    const pending = inventory.pending!.addresses.filter((a) => a.startsWith('Cluster/'));
+    const made = pending.filter((a) => live.has(a));
+    const unmade = pending.filter((a) => !live.has(a));
+    expect(made.length).toBeGreaterThan(0);
+    expect(unmade.length).toBeGreaterThan(0);
+
+    // Another client registers one the killed apply did not; the repository then drops that name.
+    const theirs = unmade[0]!.slice('Cluster/'.length);
+    await withState(state, (cp) => cp.registerCluster({ name: theirs, pool: 'p0' }));
+    await writeRepo(repo, spec([theirs]));
+    const r = await cli('plan', repo, '--output', 'json');
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as Plan;
-    const made = plan.changes.filter((c) => /^Queue\/q\d+$/.test(c.address));
-    expect(made.length).toBeGreaterThan(0);
-    expect(made.filter((c) => c.action === 'unmanaged').map((c) => c.address)).toEqual([]);
+    expect(plan.changes.find((c) => c.address === `Cluster/${theirs}`)?.action).toBe('unmanaged');
+    // What the killed apply made is shown adopted, in the one notice, before it is poolsync's.
+    expect(plan.inventory?.adopts?.filter((a) => a.startsWith('Cluster/'))).toEqual(made);
+    const text = await cli('plan', repo);
+    expect(text.stdout.split('Adopts ').length - 1).toBe(1);
+    expect(text.stdout).toContain(`Adopts ${plan.inventory!.adopts!.length} objects`);
+
+    await apply(repo, url);
+    expect((await liveOf(state)).clusters.map((c) => c.name)).toContain(theirs);
+    // Adopted by that apply: the repository dropping one now deletes it.
+    const ours = made[0]!.slice('Cluster/'.length);
+    await writeRepo(repo, spec([theirs, ours]));
+    const pruned = JSON.parse((await cli('plan', repo, '--output', 'json')).stdout) as Plan;
+    expect(pruned.changes.filter((c) => c.action === 'delete').map((c) => c.address)).toEqual([
+      made[0],
+    ]);
   }, 120_000);
 });

@@ -4,12 +4,13 @@
  * its own changes are never called changes outside poolsync, and with no record yet it says an
  * apply started rather than that nothing was applied. In process: the apply's stop is its signal.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import type { ApplyResult } from '../../src/apply/types.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
+import type { InventoryRecord } from '../../src/model/inventory.js';
 import type { Plan } from '../../src/model/plan.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import type { RefreshReport } from '../../src/plan/refresh.js';
@@ -152,7 +153,7 @@ describe('plan --refresh-only after an apply that did not finish', () => {
     expect(r.stderr).not.toContain('nothing was applied');
   });
 
-  it('a saved plan after an apply killed before its first step: refused naming what the inventory now records, pointing to --refresh-only, which says an apply began', async () => {
+  it('a saved plan after an apply killed before its first step: what that apply wrote ahead is not taken for a change (it never completed), and --refresh-only says an apply began', async () => {
     const root = await tempDir('poolsync-unfinished-');
     const repo = join(root, 'repo');
     const url = `file:${join(root, 'cp.json')}`;
@@ -161,7 +162,7 @@ describe('plan --refresh-only after an apply that did not finish', () => {
       runInProcess([...args, '--control-plane', url, '--state-dir', stateDir], {}, root);
     await writeRepo(repo, spec(10));
     expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
-    // A new queue: the apply writes it into the inventory ahead of its steps.
+    // A new queue: the apply writes it into the inventory ahead of its steps, pending.
     const more = spec(10);
     more.queues!.added = { pool: 'p', clusters: ['c1'], run_concurrency: 10 };
     await writeRepo(repo, more);
@@ -170,17 +171,49 @@ describe('plan --refresh-only after an apply that did not finish', () => {
     expect(planned.code, planned.stderr).toBe(0);
     await expect(applyStopping(repo, url, stateDir, 0, 'killed')).rejects.toThrow('killed');
 
-    const refused = await cli('apply', saved);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(
-      new RegExp(
-        `^Error: stale plan: the control plane changed since ${saved.replace(/[.]/g, '\\.')} was made: poolsync's inventory changed: it now records Queue/added \\(an apply that did not finish records what it declares before its first step: \`poolsync plan --refresh-only\` says whether one began\\) \\(live state sha256:\\w+, plan made against sha256:\\w+\\)\\. Nothing was applied; run \`poolsync plan\` again\\n$`,
-      ),
-    );
     const refresh = await cli('plan', repo, '--refresh-only');
     expect(refresh.code, refresh.stderr).toBe(0);
     expect(refresh.stdout).toMatch(
       /^No drift\. The control plane is as the last apply \(\S+\) left it; an apply from here started at \S+ and did not finish, before it changed anything compared here\.\n$/,
     );
+    const applied = await cli('apply', saved);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain('Apply complete');
+  });
+  it('an apply that finished, or stopped and recorded what it did, leaves nothing pending: the next plan adopts nothing', async () => {
+    const root = await tempDir('poolsync-unfinished-');
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}`;
+    const stateDir = join(root, 'state');
+    const inventory = () =>
+      JSON.parse(readFileSync(`${state}.inventory.json`, 'utf8')) as InventoryRecord;
+    const adopts = async () => {
+      const r = await runInProcess(
+        ['plan', repo, '--output', 'json', '--control-plane', url, '--state-dir', stateDir],
+        {},
+        root,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Plan).inventory?.adopts ?? [];
+    };
+    await writeRepo(repo, spec(10));
+    expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
+    // Only creates: written once, ahead (issue 79); the record replacing the mark settles them.
+    expect(inventory().pending?.addresses).toHaveLength(22);
+    expect(await adopts()).toEqual([]);
+
+    const more = spec(10);
+    for (let i = 0; i < 5; i++)
+      more.queues![`added${i}`] = { pool: 'p', clusters: ['c1'], run_concurrency: 10 };
+    await writeRepo(repo, more);
+    expect((await applyStopping(repo, url, stateDir, 2)).result?.aborted).toBe(true);
+    const recorded = inventory();
+    expect(recorded.pending).toBeUndefined();
+    expect(Object.values(recorded.repositories!)[0]).toEqual(
+      expect.arrayContaining(['Queue/added0', 'Queue/added1']),
+    );
+    expect(await adopts()).toEqual([]);
   });
 });

@@ -625,6 +625,7 @@ describe('mergeInventory (three-way, every field)', () => {
     guardrails: { max_destroy: 3 },
     repository_guardrails: { r: { max_replace: 1 } },
     cluster_waits: { c: ['q'] },
+    pending: { started_at: '2026-11-23T00:00:00.000Z', addresses: ['Queue/u'] },
   };
 
   it('a writer that changed nothing since its read leaves every field as the other writer wrote it', () => {
