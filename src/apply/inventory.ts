@@ -211,15 +211,18 @@ export async function readLiveWithInventory(
 
 /** The inventory as plans read it: without what an apply that never completed left pending. */
 export async function readSettled(store: InventoryStore): Promise<InventoryRecord | null> {
-  const record = await store.read();
+  return settledIn(store, await store.read());
+}
+
+async function settledIn(store: InventoryStore, record: InventoryRecord | null) {
   return record?.pending ? settled(record, (await store.began?.()) ?? null) : record;
 }
 
 /**
  * `record` without its pending addresses when `began` is the mark of the apply that wrote them
- * ahead (it never completed: none is poolsync's until a plan adopts it); else as it is.
+ * ahead (it never completed: none is poolsync's until a plan adopts it); else `record` itself.
  */
-export function settled(record: InventoryRecord, began: string | null): InventoryRecord {
+function settled(record: InventoryRecord, began: string | null): InventoryRecord {
   if (record.pending === undefined || record.pending.started_at !== began) return record;
   const { pending, ...rest } = record;
   const isPending = sortedHas(pending.addresses);
@@ -362,7 +365,8 @@ export async function changeInventory(
   if (!plan.inventory) return null;
   // Before the steps, as its plan read it: what an apply that never completed left pending is
   // not poolsync's (the plan adopted what exists and is declared); after, this apply's own.
-  const current = notMade === undefined ? await readSettled(store) : await store.read();
+  const read = await store.read();
+  const current = notMade === undefined ? await settledIn(store, read) : read;
   // What the inventory held before this apply stays: only what the apply itself added is taken out.
   const drop = notMade?.addresses ?? notMadeBy(plan, null);
   const before = notMade?.before === undefined ? current : notMade.before;
@@ -406,7 +410,9 @@ export async function changeInventory(
   const waits = nextClusterWaits(current?.cluster_waits ?? {}, plan, deleted);
   const pending = startedAt === undefined ? [] : pendingCreates(plan, current);
   const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
-  const settles = notMade?.failed === true && current?.pending !== undefined;
+  // Settled here (read so, or its apply failed): written even if nothing else changed, else the
+  // mark's replacement would make what was pending poolsync's after all.
+  const settles = read?.pending !== undefined && (current !== read || notMade?.failed === true);
   if (unchanged && waits === null && !renamed && !settles) return null;
   const written: InventoryRecord = {
     ...unknownFields(current),

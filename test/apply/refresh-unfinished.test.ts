@@ -216,4 +216,50 @@ describe('plan --refresh-only after an apply that did not finish', () => {
     );
     expect(await adopts()).toEqual([]);
   });
+  it("an apply with nothing to do after one killed before its first step records what that one left pending as not poolsync's", async () => {
+    const root = await tempDir('poolsync-unfinished-');
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}`;
+    const stateDir = join(root, 'state');
+    await writeRepo(repo, spec(10));
+    expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
+    const more = spec(10);
+    more.queues!.added = { pool: 'p', clusters: ['c1'], run_concurrency: 10 };
+    await writeRepo(repo, more);
+    await expect(applyStopping(repo, url, stateDir, 0, 'killed')).rejects.toThrow('killed');
+
+    // The repository drops it again: nothing to do, yet the record says it is not poolsync's,
+    // before the last-applied record replaces the mark that kept it pending.
+    await writeRepo(repo, spec(10));
+    const again = await applyStopping(repo, url, stateDir, null);
+    expect(again.result).toBeNull();
+    const recorded = JSON.parse(readFileSync(`${state}.inventory.json`, 'utf8')) as InventoryRecord;
+    expect(recorded.pending).toBeUndefined();
+    expect(Object.values(recorded.repositories!)[0]).not.toContain('Queue/added');
+  });
+  it('an apply stopped once its creates were made settles what it wrote ahead: the next plan adopts nothing', async () => {
+    const root = await tempDir('poolsync-unfinished-');
+    const repo = join(root, 'repo');
+    const state = join(root, 'cp.json');
+    const url = `file:${state}`;
+    const stateDir = join(root, 'state');
+    await writeRepo(repo, spec(10));
+    expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
+    // Its create goes before the 20 retunings; stopped after 2 steps, the record has nothing to drop.
+    const more = spec(20);
+    more.queues!.added = { pool: 'p', clusters: ['c1'], run_concurrency: 20 };
+    await writeRepo(repo, more);
+    const stopped = await applyStopping(repo, url, stateDir, 2);
+    expect(stopped.result?.aborted).toBe(true);
+    expect(stopped.plan.steps[0]?.target).toBe('Queue/added');
+    const recorded = JSON.parse(readFileSync(`${state}.inventory.json`, 'utf8')) as InventoryRecord;
+    expect(recorded.pending).toBeUndefined();
+    const r = await runInProcess(
+      ['plan', repo, '--output', 'json', '--control-plane', url, '--state-dir', stateDir],
+      {},
+      root,
+    );
+    expect((JSON.parse(r.stdout) as Plan).inventory?.adopts).toBeUndefined();
+  });
 });

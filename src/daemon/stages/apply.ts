@@ -297,6 +297,8 @@ export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
       where: store.where,
       controlPlane: store.controlPlane,
       read: () => store.read(),
+      // What its plan read as pending (a CLI apply from here never completed), its record reads too.
+      began: store.began,
       write: (record) => {
         ctx.term.signal.throwIfAborted();
         return store.write(record);
