@@ -278,15 +278,22 @@ export function notOursBy(result: Pick<ApplyResult, 'ok' | 'steps'>): Set<string
 
 /**
  * Declared addresses that do not exist and that this apply did not make (docs/apply.md, What apply
- * records): a blocked create, always; once the apply did not finish (`result` not ok), a create
- * none of whose steps landed or may have (not run, or refused with nothing made). `result` null:
- * no step ran yet.
+ * records): a blocked create, always; a `--target` plan's declared address no change shows (a
+ * create its targets left out, or one the inventory holds, which stays); once the apply did not
+ * finish (`result` not ok), a create none of whose steps landed or may have (not run, or refused
+ * with nothing made). `result` null: no step ran yet.
  */
 export function notMadeBy(
   plan: Plan,
   result: Pick<ApplyResult, 'ok' | 'steps'> | null,
 ): Set<string> {
   const out = new Set<string>();
+  // A targeted plan declares what it adopts only where a change shows it (plan/target.ts
+  // adoptingShown): an unshown declared address is recorded already, or does not exist.
+  if (plan.inventory && plan.warnings.some((w) => w.code === 'PARTIAL_PLAN')) {
+    const shown = new Set(plan.changes.map((c) => c.address));
+    for (const a of plan.inventory.declared) if (!shown.has(a)) out.add(a);
+  }
   const unfinished = result !== null && !result.ok;
   const stepsOf = unfinished ? stepsByTarget(plan, result) : null;
   for (const c of plan.changes) {
