@@ -32,6 +32,7 @@ const planOf = (addresses: string[]) =>
     commit: null,
     changes: [],
     steps: [],
+    warnings: [],
     inventory: { found: false, declared: addresses, gone: [] },
   }) as unknown as Plan;
 

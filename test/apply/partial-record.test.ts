@@ -158,6 +158,7 @@ describe('a blocked create', () => {
   const plan = {
     commit: null,
     steps: [],
+    warnings: [],
     changes: [
       change('Queue/stray', 'blocked'),
       // A co-named queue blocked for its spec is still made by its cluster's registration (C2).

@@ -50,6 +50,7 @@ async function record(endTermOnRead: boolean) {
     commit: 'c0ffee',
     changes: [],
     steps: [],
+    warnings: [],
     inventory: { found: false, declared: ['Cluster/prod-1'], gone: [] },
   } as unknown as Plan;
   await recordApply(recording(ctx, {} as ControlPlane), null, plan, null);
