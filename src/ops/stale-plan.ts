@@ -123,7 +123,11 @@ export function changedWords(changed: LiveChanges): string {
       const moved = (fields?.[a] ?? []).map(
         (d) => `${d.path} ${value(d.before)} → ${value(d.after)}`,
       );
-      if (s) moved.push(`state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now}`);
+      // Being deleted, not by this plan's own delete: another client's.
+      if (s?.now === 'deleting' && !partWay?.includes(a))
+        moved.push('being deleted by another client since the plan');
+      else if (s)
+        moved.push(`state ${s.was === 'drained' ? 'draining or drained' : s.was} → ${s.now}`);
       if (made?.includes(a))
         moved.push('as this plan makes it: an apply of it that did not finish?');
       if (partWay?.includes(a))

@@ -172,7 +172,7 @@ function withApplied(plan: Plan, now: Map<string, Form>, changed: LiveChanges): 
   const dropped = new Set([...touched, ...(plan.inventory?.gone ?? [])]);
   const { inventory } = changed;
   const isMade = (c: (typeof made)[number]) =>
-    isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c));
+    isDeepStrictEqual(now.get(c.address) ?? null, storedForm(c)) && leadsTo(c, changed.states);
   const done = new Set(made.filter(isMade).map((c) => c.address));
   const madeHere = changed.addresses.filter((a) => done.has(a));
   const partWay = changed.addresses.filter((a) => !done.has(a) && onItsWay(plan, changed, a));
@@ -225,6 +225,20 @@ function onItsWay(plan: Plan, changed: LiveChanges, a: string): boolean {
     moved.length === 1 &&
     moved[0]!.path === 'enabled' &&
     steps.some((s) => s.op === 'update_cluster' && s.args.enabled === moved[0]!.after)
+  );
+}
+
+/**
+ * Whether a queue's serving state, when it moved since the plan, is the one `change` leads to
+ * (its `state` diff's `after`): a queue another client put into deleting is not made by an
+ * activate or an update, though its form is.
+ */
+function leadsTo(change: Plan['changes'][number], states: LiveChanges['states']): boolean {
+  const moved = states?.[change.address];
+  if (!moved) return true;
+  const to = change.diff.find((d) => d.path === 'state')?.after;
+  return (
+    typeof to === 'string' && serving({ state: to as QueueState }) === serving({ state: moved.now })
   );
 }
 
@@ -327,7 +341,7 @@ function inventoryChange(plan: Plan, then: LiveState, live: LiveState): LiveChan
   return isDeepStrictEqual(records(then), records(live)) ? null : 'changed';
 }
 
-const serving = (q: LiveQueue | undefined): ServingState =>
+const serving = (q: Pick<LiveQueue, 'state'> | undefined): ServingState =>
   q?.state === 'deleting'
     ? 'deleting'
     : q?.state === 'draining' || q?.state === 'drained'

@@ -276,6 +276,36 @@ describe('what a stale plan names', () => {
     );
   });
 
+  it('a draining queue the plan activates, put into deleting by another client: said so, never as made by the plan (saved or asked)', () => {
+    const base = live({ clusters: { c1: {} }, queues: { a: {} } });
+    const was = {
+      ...base,
+      capabilities: { ...base.capabilities, drain: true, queue_delete: true },
+      queues: base.queues.map((q) => (q.name === 'a' ? { ...q, state: 'draining' as const } : q)),
+    };
+    const plan = computePlan(desired({ clusters: { c1: {} }, queues: { a: {} } }), was);
+    expect(plan.steps.map((s) => `${s.op} ${s.target}`)).toEqual(['activate_queue Queue/a']);
+    const now = {
+      ...was,
+      queues: was.queues.map((q) => (q.name === 'a' ? { ...q, state: 'deleting' as const } : q)),
+    };
+    const stale = (changed: ReturnType<typeof liveChanges>) =>
+      ({ reason: 'live_state', now: 'sha256:now', changed }) as const;
+    const saved = liveChanges(plan, now);
+    expect(saved).toEqual({
+      addresses: ['Queue/a'],
+      states: { 'Queue/a': { was: 'drained', now: 'deleting' } },
+      inventory: null,
+    });
+    expect(stalePlanError('saved.plan', plan, stale(saved)).message).toBe(
+      `stale plan: the control plane changed since saved.plan was made: this object differs from the plan: Queue/a (being deleted by another client since the plan) (live state sha256:now, plan made against ${plan.live_fingerprint}). Nothing was applied; run \`poolsync plan\` again`,
+    );
+    const asked = liveChanges(plan, now, was);
+    expect(changedWhileAsked(plan, stale(asked)).message).toContain(
+      'this object differs from the plan: Queue/a (being deleted by another client since the plan) (live state',
+    );
+  });
+
   it('a saved plan with a changed queue and another queue drained since: both named, each once', () => {
     const was = live({ queues: { a: {}, b: {} } });
     const plan = computePlan(desired({ queues: { a: {}, b: {} } }), was);

@@ -185,6 +185,11 @@ describe('issue 73 item 1: a DELETING queue is read as deleting, never as active
   async function deleting(w: World, name: string): Promise<void> {
     await w.s.embedded.setQueueActivity(name, { runs_in_flight: 1, actions_in_flight: 2 });
     await drainByOther(w, name);
+    await deleteByOther(w, name);
+  }
+
+  /** Another client's delete of a draining queue with work in flight: DELETING while it runs. */
+  async function deleteByOther(w: World, name: string): Promise<void> {
     const q = await w.get(name);
     const res = await w.queues.deleteQueue({
       id: { organization: CLIENT.org, name },
@@ -216,6 +221,27 @@ describe('issue 73 item 1: a DELETING queue is read as deleting, never as active
     const back = await w.get('q1');
     expect(back.status!.state).toBe(PbQueueState.ACTIVE);
     expect(back.deletedAt).toBeUndefined();
+  });
+
+  it('a saved plan activating a draining queue, then deleting by another client: refused naming it, never "already applied"', async () => {
+    const w = await world();
+    await w.write([cluster('c1'), queue('q1', ['c1'])]);
+    await applied(w);
+    await w.s.embedded.setQueueActivity('q1', { runs_in_flight: 1, actions_in_flight: 2 });
+    await drainByOther(w, 'q1');
+    const saved = join(w.root, 'p.plan');
+    const planned = await w.cli(['plan', w.repo, '--out', saved]);
+    expect([planned.code, planned.stderr]).toEqual([0, '']);
+    expect(planned.stdout).toMatch(/state: "draining" → "active"/);
+    await deleteByOther(w, 'q1');
+
+    const r = await w.cli(['apply', saved]);
+    // main: "was already applied: the control plane shows its changes made (Queue/q1)".
+    expect(r.code).toBe(1);
+    expect(unexpectedStderr(r.stderr)).toMatch(
+      /^Error: stale plan: the control plane changed since \S+p\.plan was made: this object differs from the plan: Queue\/q1 \(being deleted by another client since the plan\) \(live state sha256:/,
+    );
+    expect((await w.get('q1')).status!.state).toBe(PbQueueState.DELETING);
   });
 
   it('pruned and being deleted: nothing to do (main planned drain → delete, which Union refuses)', async () => {
