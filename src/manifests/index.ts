@@ -33,13 +33,20 @@ import {
 import { formatBytes, heapBudget, overBudget, type InputLimits } from './limits.js';
 import { sortedErrors } from './report.js';
 import { countKind, recheck, type FileLoaded, type FolderCheck } from './recheck.js';
-import { checkAbsent, checkRules, groupManifests, type Grouped } from './rules.js';
+import {
+  checkAbsent,
+  checkRules,
+  groupManifests,
+  withheldReferences,
+  type Grouped,
+} from './rules.js';
 import type { LoadCounts, LoadResult, ValidationError } from './types.js';
 import {
   checkFolder,
   findManifestFiles,
   readWalkedManifestText,
   MAX_FOLDER_DEPTH,
+  MIS_CASED,
   NOT_UTF8,
   TOO_DEEP,
   repoFileFailureMessage,
@@ -362,7 +369,9 @@ function unreadableError({ path, reason }: { path: string; reason: string }): Va
       ? `folder nested more than ${MAX_FOLDER_DEPTH} levels below the config folder: not read (manifests need far fewer); move its files up, or list it under ignore in poolsync.yaml`
       : reason === NOT_UTF8
         ? 'its name is not UTF-8, so it was not read (errors and plans name files as text): rename it'
-        : `cannot read folder: ${reason}${unreadableAdvice(reason, true)}`;
+        : reason === MIS_CASED
+          ? 'not read: only names ending in .yaml or .yml (lower case) are manifests, and its objects would count as removed: rename it with a lower-case extension, or list it under ignore in poolsync.yaml'
+          : `cannot read folder: ${reason}${unreadableAdvice(reason, true)}`;
   return { code: 'IO', message, file: path, line: 1, column: 1, address: null };
 }
 
@@ -379,7 +388,13 @@ function finish(s: Load, commit: string | null): LoadResult {
     errors.push(...unusedPatches(patches, s.patched, env, () => declaredAddresses(s)));
   const skipped = walk.skipped.length > 0 ? { skipped: walk.skipped } : {};
   if (errors.length > 0)
-    return { valid: false, desired: null, errors: sortedErrors(errors), counts, ...skipped };
+    return {
+      valid: false,
+      desired: null,
+      errors: withheldReferences(sortedErrors(errors)),
+      counts,
+      ...skipped,
+    };
   const desired = buildDesiredState(grouped, config, commit);
   return { valid: true, desired, errors: [], counts, ...skipped };
 }

@@ -28,6 +28,7 @@ import {
   declaredOf,
   duplicateErrors,
   firstByName,
+  withheldReferences,
   groupKey,
   groupManifests,
   NAMED_KINDS,
@@ -192,7 +193,12 @@ export function recheck(previous: FolderCheck | null, input: RecheckInput): Fold
   append(errors, state.flyte);
   const skipped = input.skipped.length > 0 ? { skipped: [...input.skipped] } : {};
   if (errors.length > 0) {
-    const result = { valid: false as const, desired: null, errors: sortedErrors(errors), counts };
+    const result = {
+      valid: false as const,
+      desired: null,
+      errors: withheldReferences(sortedErrors(errors)),
+      counts,
+    };
     return { ...state, result: { ...result, ...skipped } };
   }
   const declared = MANIFEST_KINDS.filter((k) => {

@@ -239,11 +239,29 @@ export function checkOwn(m: Manifest, d: Declared, absent: Absent | null, add: A
 // (V7, V13: pools and clusters), the Flyte kinds (V1, V9–V11, V14).
 export { checkFlyteRules, checkObjectStores, firstByName };
 
+const NOT_DECLARED = 'is not declared';
+
+/**
+ * A file that did not parse (YAML) or was not read (IO) may declare any name, so an error naming
+ * an undeclared one is withheld until it reads (manifests.md); the first such error says so.
+ */
+export function withheldReferences(sorted: ValidationError[]): ValidationError[] {
+  const unread = sorted.find((e) => e.code === 'YAML' || e.code === 'IO');
+  if (unread === undefined) return sorted;
+  const kept = sorted.filter((e) => !(e.code.startsWith('V') && e.message.includes(NOT_DECLARED)));
+  const withheld = sorted.length - kept.length;
+  if (withheld === 0) return sorted;
+  const refs = withheld === 1 ? 'reference to a name' : 'references to names';
+  const message = `${unread.message} (${withheld} ${refs} not declared withheld until every file reads: this one may declare them)`;
+  kept[kept.indexOf(unread)] = { ...unread, message };
+  return kept;
+}
+
 function notDeclared(what: string, name: string, declared: readonly string[]): string {
   const list = declared.length > 0 ? declared.join(', ') : 'none';
   const hit = meant(name, declared);
   // One bracket: the guess, then the list it was taken from.
-  return `${what} '${name}' is not declared (${hit !== null ? `did you mean '${hit}'? ` : ''}declared: ${list})`;
+  return `${what} '${name}' ${NOT_DECLARED} (${hit !== null ? `did you mean '${hit}'? ` : ''}declared: ${list})`;
 }
 
 function clusterPools(c: ClusterManifest): string[] {
@@ -371,7 +389,7 @@ function checkQueue(q: QueueManifest, d: Declared, add: Add): void {
     const c = d.clusters.get(name);
     if (!c) {
       if (!d.broken.has(`Cluster/${name}`)) {
-        const message = `queue '${q.name}': cluster '${name}' is not declared`;
+        const message = `queue '${q.name}': cluster '${name}' ${NOT_DECLARED}`;
         add('V3', q, ['spec', 'clusters', i], message);
       }
     } else if (poolKnown && usable(c, '/spec/pool') && firstPool(c) !== poolName) {
@@ -425,7 +443,7 @@ function checkDefaultQueueTarget(q: DefaultQueueManifest, d: Declared, add: Add)
     declared.length > 10
       ? `${declared.slice(0, 10).join(', ')} … (${declared.length} queues)`
       : declared.join(', ');
-  const message = `default queue of ${q.project}/${q.domain}: queue '${q.queue}' is not declared${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`;
+  const message = `default queue of ${q.project}/${q.domain}: queue '${q.queue}' ${NOT_DECLARED}${didYouMean(q.queue, declared)}; declare it with a Queue document or name one of: ${names}`;
   add('V12', q, ['spec', 'queue'], message);
 }
 

@@ -30,7 +30,7 @@ export const MAX_FOLDER_DEPTH = 32;
 export interface WalkResult {
   /** Relative paths with forward slashes, sorted. */
   files: string[];
-  /** Folders and files not read, with the reason (an errno code, TOO_DEEP or NOT_UTF8). */
+  /** Folders and files not read, with the reason (an errno code, TOO_DEEP, NOT_UTF8 or MIS_CASED). */
   unreadable: { path: string; reason: string }[];
   /** Links, FIFOs, sockets, devices: skipped, reported so the skip is never silent. */
   skipped: SkippedEntry[];
@@ -44,6 +44,12 @@ export const TOO_DEEP = 'TOO_DEEP';
  * than read under a name that cannot be shown (the system decodes it with U+FFFD).
  */
 export const NOT_UTF8 = 'NOT_UTF8';
+
+/**
+ * A file named `.YAML`, `.Yml`…: not read as a manifest, so an error, or its objects would count as
+ * removed (and pruned) on a case-sensitive system while another reads them.
+ */
+export const MIS_CASED = 'MIS_CASED';
 
 /** The names of `folder` that are not UTF-8, as readdir decodes them (U+FFFD for each bad byte). */
 async function namesNotUtf8(folder: string): Promise<Set<string>> {
@@ -64,6 +70,8 @@ function manifestRules(ignore: readonly string[]) {
     // A glob naming the folder itself (drafts, drafts/) or its contents (drafts/**) prunes it.
     prunes: (folder: string) => isIgnored(folder) || isIgnored(`${folder}/`),
     reads: (file: string) => /\.ya?ml$/.test(file) && file !== REPO_CONFIG_FILE && !isIgnored(file),
+    misCased: (file: string) =>
+      /\.ya?ml$/i.test(file) && !/\.ya?ml$/.test(file) && !isIgnored(file),
   };
 }
 
@@ -72,7 +80,7 @@ export async function findManifestFiles(
   ignore: readonly string[],
   folders: readonly string[] = ['.'],
 ): Promise<WalkResult> {
-  const { isIgnored, prunes, reads } = manifestRules(ignore);
+  const { isIgnored, prunes, reads, misCased } = manifestRules(ignore);
   const result: WalkResult = { files: [], unreadable: [], skipped: [], notRegular: [] };
 
   async function visit(rel: string, depth: number): Promise<void> {
@@ -105,6 +113,7 @@ export async function findManifestFiles(
         if (!prunes(path)) await visit(path, depth + 1);
       } else if (e.isFile()) {
         if (reads(path)) result.files.push(path);
+        else if (misCased(path)) result.unreadable.push({ path, reason: MIS_CASED });
       } else if (reads(path)) {
         // Never read (a link could pull in files from outside the folder, a FIFO would block).
         result.notRegular.push({ path, kind: entryKind(e)! });
@@ -143,10 +152,11 @@ export function readAsManifest(
 export function manifestReader(
   ignore: readonly string[],
 ): (path: string, folders: readonly string[]) => boolean {
-  const { prunes, reads } = manifestRules(ignore);
+  const { prunes, reads, misCased } = manifestRules(ignore);
   return (path, folders) => {
     const parts = path.split('/');
-    if (!reads(path) || parts.some((p) => p.startsWith('.') || p === '')) return false;
+    if (!(reads(path) || misCased(path)) || parts.some((p) => p.startsWith('.') || p === ''))
+      return false;
     const above = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
     return !above.some(prunes) && folders.some((f) => f === '.' || path.startsWith(`${f}/`));
   };

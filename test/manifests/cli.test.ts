@@ -131,6 +131,33 @@ describe('poolsync validate', () => {
     );
   });
 
+  it('-o json: a folder that is no config repository is the same JSON report on stdout, exit 1', async () => {
+    const empty = tempFolder('poolsync-empty-');
+    const r = await poolsync('validate', empty, '-o', 'json');
+    expect(r).toMatchObject({ code: 1, stderr: '' });
+    const report = JSON.parse(r.stdout) as { valid: boolean; errors: { code: string }[] };
+    expect(report).toMatchObject({ valid: false, counts: { files: 0 } });
+    expect(report.errors).toEqual([
+      expect.objectContaining({ code: 'IO', file: '.', line: 1, column: 1, address: null }),
+    ]);
+    expect(JSON.stringify(report)).toContain('is not a poolsync config repository');
+  });
+
+  it('a file that does not parse withholds the errors naming what it may declare, and says so', async () => {
+    const repo = join(tempFolder('poolsync-unparsed-'), 'repo');
+    cpSync('examples/config-repo', repo, { recursive: true });
+    writeFileSync(join(repo, 'pools/dev.yaml'), 'bad: [\n', { flag: 'a' });
+    const r = await poolsync('validate', repo);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain('is not declared');
+    expect(r.stdout).toMatch(
+      /pools\/dev\.yaml:\d+:\d+: YAML syntax error: .* \(5 references to names not declared withheld until every file reads: this one may declare them\)\n1 error in 1 file\.\n$/,
+    );
+    // Once it parses, a name nobody declares is an error again.
+    writeFileSync(join(repo, 'pools/dev.yaml'), POOL('other', 's3://b/m'));
+    expect((await poolsync('validate', repo)).stdout).toContain("pool 'dev' is not declared");
+  });
+
   it('rejects an unknown --output value', async () => {
     const r = await poolsync('validate', '.', '--output', 'xml');
     expect(r.code).toBe(1);
@@ -189,6 +216,28 @@ spec:
       join(repo, 'poolsync.yaml'),
       'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nignore: [linked.yaml]\n',
     );
+    expect(await poolsync('validate', repo)).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('a manifest extension in another case (.YAML, .Yml) is an error, so prune: true never deletes its objects', async () => {
+    const repo = join(tempFolder('poolsync-mis-cased-'), 'conf');
+    mkdirSync(repo);
+    writeFileSync(
+      join(repo, 'poolsync.yaml'),
+      'apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\n',
+    );
+    writeFileSync(join(repo, 'pool.yaml'), POOL('production-cp', 's3://prod-bucket/m'));
+    writeFileSync(join(repo, 'assign.YAML'), ASSIGNMENT);
+    const cp = ['--control-plane', `file:${join(repo, '..', 'cp.json')}`];
+    const error = `${repo}/assign.YAML:1:1: IO not read: only names ending in .yaml or .yml (lower case) are manifests, and its objects would count as removed: rename it with a lower-case extension, or list it under ignore in poolsync.yaml`;
+    for (const command of ['validate', 'plan']) {
+      const r = await poolsync(command, repo, ...(command === 'plan' ? cp : []));
+      expect(r.code, command).toBe(1);
+      expect(r.stdout.split('\n'), command).toContain(error);
+    }
+    renameSync(join(repo, 'assign.YAML'), join(repo, 'assign.Yml'));
+    expect((await poolsync('validate', repo)).stdout).toContain('assign.Yml:1:1: IO not read');
+    renameSync(join(repo, 'assign.Yml'), join(repo, 'assign.yml'));
     expect(await poolsync('validate', repo)).toMatchObject({ code: 0, stderr: '' });
   });
 });

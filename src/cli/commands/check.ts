@@ -56,7 +56,15 @@ export async function validate(args: Args<'validate'> & Shown, io: Io): Promise<
     );
   }
   const shown = args.shown ?? args.dir;
-  const note = await requireConfigFolder(args.dir, 'validate', shown);
+  let note: string | null;
+  try {
+    note = await requireConfigFolder(args.dir, 'validate', shown);
+  } catch (err) {
+    if (args.output !== 'json' || !(err instanceof UserError)) throw err;
+    // A folder that is no config repository: the same report on stdout, for what parses it.
+    io.stdout.write(jsonText(toJsonReport(folderRefused(err.message))));
+    return 1;
+  }
   if (note !== null) io.stderr.write(note);
   const shared = await readFolderOnce(args.dir, lookupHost());
   const names = environmentNames(args, shared, shown);
@@ -88,9 +96,26 @@ export async function validate(args: Args<'validate'> & Shown, io: Io): Promise<
       names.length === 0
         ? reports['']
         : { valid: code === 0, environments: reports, ...(unread.length > 0 ? { unread } : {}) };
-    io.stdout.write(escapeJsonForTerminal(JSON.stringify(json, null, 2)) + '\n');
+    io.stdout.write(jsonText(json));
   }
   return code;
+}
+
+function jsonText(json: unknown): string {
+  return escapeJsonForTerminal(JSON.stringify(json, null, 2)) + '\n';
+}
+
+function folderRefused(message: string): LoadResult {
+  const error: ValidationError = {
+    code: 'IO',
+    message,
+    file: '.',
+    line: 1,
+    column: 1,
+    address: null,
+  };
+  const counts = { pools: 0, clusters: 0, queues: 0, assignments: 0, files: 0, documents: 0 };
+  return { valid: false, desired: null, errors: [error], counts };
 }
 
 /** None without environments, else --env's (default all). */
