@@ -69,7 +69,7 @@ export async function atCommit<T>(
 }
 
 /**
- * Why `at` names no commit: counted back (`HEAD~9`, `main^^`) from a commit that is here, the
+ * Why `at` names no commit: a repository without commits has none; counted back (`HEAD~9`, `main^^`) from a commit that is here, the
  * history is too short, which no fetch changes; else the name may be a remote's, when there is one.
  */
 async function whyNot(
@@ -77,6 +77,8 @@ async function whyNot(
   resolve: (ref: string) => Promise<string>,
   git: (args: string[]) => Promise<string>,
 ): Promise<string> {
+  if ((await git(['rev-list', '--max-count=1', '--all']).catch(() => '')).trim() === '')
+    return ': it has no commits yet (commit the folder first, or leave out --at to read its files as they are)';
   const base = at.split(/[~^]/, 1)[0]!;
   if (base !== at && base !== '' && (await resolve(base)) !== '')
     return `: ${base}'s history does not reach back that far (\`git log --oneline ${base}\` lists it)`;

@@ -15,8 +15,8 @@ import { processRedactor } from '../util/redact.js';
 import { escapeStrayControls } from '../util/terminal-text.js';
 
 export async function main(given: string[], processIo: Io): Promise<number> {
-  // Bare `poolsync` is a newcomer asking what there is: the help, exit 0. `help plan` (git's,
-  // Terraform's habit) is `plan --help`; `help destroy` says what `destroy` would.
+  // Bare `poolsync` is the help on stdout, exit 1 as git's: a CI step whose $CMD is empty fails.
+  // `help plan` (git's, Terraform's habit) is `plan --help`; `help destroy` says what `destroy` would.
   const helpFor = given[0] === 'help' ? given.slice(1) : null;
   const argv =
     given.length === 0
@@ -107,6 +107,7 @@ export async function main(given: string[], processIo: Io): Promise<number> {
         output = text;
       });
     if (output !== '') io.stdout.write(`${output}\n`);
+    if (given.length === 0) exitCode = 1;
   } catch (err) {
     exitCode = reportError(err, io);
   } finally {

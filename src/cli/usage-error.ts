@@ -34,6 +34,8 @@ const FORCE_UNLOCK =
 const TERRAFORM_OPTIONS: Record<string, string> = {
   destroy: DESTROY,
   lock: "poolsync's --lock names a Kubernetes Lease (k8s:NAMESPACE/NAME) to hold while applying, not whether to lock: locking cannot be turned off (apply always locks, plan never does); to wait for a held lock, pass --lock-timeout 5m",
+  chdir:
+    "poolsync has no -chdir: name the config folder as the command's DIR (`poolsync plan DIR`; export and import take --dir DIR)",
   var: VARIABLES,
   'var-file': VARIABLES,
   // Only the daemon lacks it (run.ts): its logs are not the text a CI wrapper greps.
@@ -61,6 +63,9 @@ const OTHER_TOOLS: Record<string, string> = {
   workspace:
     "poolsync's workspaces are the environments of poolsync.yaml: `--env NAME` (docs/environments.md)",
   diff: 'the diff is the plan: `poolsync plan`',
+  fmt: 'poolsync has no formatter: `poolsync validate` checks the manifests (schemas and the rules of docs/manifests.md)',
+  output:
+    'poolsync has no outputs: what it manages: `poolsync state list`, one object as last applied: `poolsync state show ADDRESS`; a saved plan: `poolsync show PLANFILE`',
   refresh: 'drift since the last apply: `poolsync plan --refresh-only`',
   get: 'the daemon: `poolsync status --daemon URL`; what is managed: `poolsync state list`',
   rm: 'leave an object alone without deleting it: `poolsync state rm ADDRESS` (`state forget`)',
@@ -300,6 +305,12 @@ export function singleDashError(
     return new UserError(`${twoDashes} \`-${arg.replace(written, name)}\`?`);
   if (name === 'json' && options.outputs.includes('json'))
     return new UserError(`${twoDashes} \`--output json\`?`);
+  // `-ojson`: -o's value attached, as other tools take it; poolsync's parser would read o, j, s…
+  const output = name.slice(1);
+  if (name.startsWith('o') && options.outputs.includes(output))
+    return new UserError(
+      `${arg}: did you mean \`-o ${output}\`? (-o takes its value after a space)`,
+    );
   if (!form)
     return words.length > 0
       ? null // an unknown command, said first by yargs

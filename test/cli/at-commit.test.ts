@@ -228,6 +228,16 @@ describe('plan --at COMMIT, apply --at COMMIT', () => {
     );
   });
 
+  it('a repository without commits says so, not that a commit is missing', async () => {
+    const work = tempFolder('poolsync-at-empty-');
+    git(work, 'init', '-q');
+    writeFileSync(join(work, 'poolsync.yaml'), 'apiVersion: poolsync/v1\nkind: RepoConfig\n');
+    const r = await poolsync('validate', work, '--at', 'HEAD');
+    expect(r.err).toBe(
+      `Error: --at HEAD: no such commit in the repository at ${realpathSync(work)}: it has no commits yet (commit the folder first, or leave out --at to read its files as they are)\n`,
+    );
+  });
+
   it("an invalid poolsync.yaml at the commit: the advice validates that commit's files (validate --at)", async () => {
     const repo = new TestRepo(tempFolder('poolsync-at-invalid-'));
     cleanup.add(() => repo.cleanup());

@@ -100,9 +100,9 @@ describe('start-up loads only what the command uses', () => {
 });
 
 describe('usage mistakes', { timeout: 120_000 }, () => {
-  it('bare poolsync is the help; --version the package version and the checkout’s commit', async () => {
+  it('bare poolsync is the help, exit 1 (an empty $CMD fails CI); --version the package version and the checkout’s commit', async () => {
     const [bare, version] = await Promise.all([runCli([]), runCli(['--version'])]);
-    expect(bare.code).toBe(0);
+    expect(bare.code).toBe(1);
     expect(bare.stdout).toContain('Commands:');
     expect(bare.stdout).toContain('poolsync init [dir]');
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {

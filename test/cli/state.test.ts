@@ -154,6 +154,9 @@ describe('poolsync state list and show', () => {
     const bad = memoryIo();
     expect(await exitOf(bad, list(args({ filter: ['training'] }), bad))).toBe(1);
     expect(bad.err()).toMatch(/"training" is not an address filter: write Kind/);
+    const misspelt = memoryIo();
+    expect(await exitOf(misspelt, list(args({ filter: ['Quuee'] }), misspelt))).toBe(1);
+    expect(misspelt.err()).toMatch(/"Quuee" is not an address filter \(did you mean 'Queue'\?\): /);
     // A pattern whose kind is mistyped matched nothing (`0 of 3 … match queue/*`).
     const typo = memoryIo();
     expect(await exitOf(typo, list(args({ filter: ['queue/*'] }), typo))).toBe(1);

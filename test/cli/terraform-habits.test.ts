@@ -53,6 +53,12 @@ describe('single-dash Terraform spellings', () => {
       /did you mean `--lock-timeout=5m`\?/,
     );
     expect(singleDashError(['plan', '-json'])?.message).toMatch(/did you mean `--output json`\?/);
+    expect(singleDashError(['plan', '.', '-ojson'])?.message).toBe(
+      '-ojson: did you mean `-o json`? (-o takes its value after a space)',
+    );
+    expect(singleDashError(['validate', '-chdir=repo'])?.message).toMatch(
+      /^-chdir=repo: poolsync has no -chdir: name the config folder as the command's DIR/,
+    );
     expect(singleDashError(['plan', '-var', 'x=1'])?.message).toMatch(
       /^-var: poolsync has no variables: .*`--env NAME`/,
     );
@@ -315,6 +321,8 @@ describe('Terraform words poolsync has not, or has with another meaning', () => 
       version: '`poolsync --version`',
       'force-unlock': 'delete the lock file it names',
       workspace: '`--env NAME`',
+      fmt: 'poolsync has no formatter: `poolsync validate` checks the manifests',
+      output: '`poolsync state list`, one object as last applied: `poolsync state show ADDRESS`',
     };
     for (const [command, words] of Object.entries(said)) {
       const r = await runInProcess([command], {});

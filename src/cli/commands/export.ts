@@ -1279,12 +1279,7 @@ async function listArguments(args: StateArgs): Promise<{ dir: string; patterns: 
     );
   if (first !== undefined && isPattern(first)) return { dir: '.', patterns: [first, ...patterns] };
   // No folder, and a kind misspelt (`Qeue`, `queue/batch`): the filter meant, not a missing folder.
-  const meant =
-    first === undefined || (await exists(first))
-      ? ''
-      : first.includes('/')
-        ? kindTypoHint(first)
-        : didYouMean(first, OBJECT_KINDS);
+  const meant = first === undefined || (await exists(first)) ? '' : kindMeant(first);
   if (meant !== '')
     throw new UserError(
       `state list: ${escapeTerminal(JSON.stringify(first))} is neither a folder nor a kind${meant}: a filter is Kind, Kind/name or a pattern with *, with Kind one of ${OBJECT_KINDS.join(', ')}`,
@@ -1292,9 +1287,14 @@ async function listArguments(args: StateArgs): Promise<{ dir: string; patterns: 
   const bad = patterns.find((p) => !isPattern(p));
   if (bad !== undefined)
     throw new UserError(
-      `state list: ${escapeTerminal(JSON.stringify(bad))} is not an address filter: write Kind (every object of it), Kind/name, or a pattern with * (e.g. Queue/team-*), with Kind one of ${OBJECT_KINDS.join(', ')}`,
+      `state list: ${escapeTerminal(JSON.stringify(bad))} is not an address filter${kindMeant(bad)}: write Kind (every object of it), Kind/name, or a pattern with * (e.g. Queue/team-*), with Kind one of ${OBJECT_KINDS.join(', ')}`,
     );
   return { dir: first ?? '.', patterns };
+}
+
+/** The kind a filter misspells (`Qeue`, `Clustr/x`), as ` (did you mean …)`, or ''. */
+function kindMeant(filter: string): string {
+  return filter.includes('/') ? kindTypoHint(filter) : didYouMean(filter, OBJECT_KINDS);
 }
 
 /** Whether an address matches one of the patterns (none: every address); `*` matches any run of characters. */
