@@ -28,6 +28,7 @@ import {
   type V1ConfigMap,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import {
   mergeInventory,
@@ -50,6 +51,7 @@ import {
   TRANSIENT_STATUS,
 } from '../util/reach.js';
 import { UserError } from '../util/user-error.js';
+import { load, YAMLException, yamlFileProblem } from '../util/js-yaml.js';
 import type { Env } from '../util/env.js';
 import {
   CallDeadline,
@@ -265,11 +267,18 @@ export function loadKubeConfig(
 ): KubeConfig {
   const kc = new BoundedKubeConfig(limits, onWait, clock);
   const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
+  const fromKubeconfig = files.length > 0;
   try {
     if (env.KUBERNETES_SERVICE_HOST && files.length === 0) kc.loadFromCluster();
     else {
       if (files.length === 0 && env.HOME) files.push(join(env.HOME, '.kube', 'config'));
       for (const [i, file] of files.entries()) {
+        // The client's own parse error quotes the lines around the fault, a token among them.
+        try {
+          load(readFileSync(file, 'utf8'));
+        } catch (err) {
+          if (err instanceof YAMLException) throw new Error(yamlFileProblem(file, err));
+        }
         if (i === 0) kc.loadFromFile(file);
         else {
           const more = new KubeConfig();
@@ -283,9 +292,23 @@ export function loadKubeConfig(
       `cannot load a Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(err as Error).message}; set KUBECONFIG to a kubeconfig file of the cluster, or run in a pod with a service account`,
     );
   }
+  const where = fromKubeconfig ? `KUBECONFIG (${files.join(delimiter)})` : files.join(delimiter);
+  const context = kc.getCurrentContext();
+  const contextObject = context ? kc.getContextObject(context) : null;
+  if (context && !contextObject)
+    throw new UserError(
+      `the current-context '${context}' of ${where} names no context in it: set current-context to one of its contexts (kubectl config use-context NAME)`,
+    );
+  const cluster = contextObject?.cluster;
+  if (cluster && !kc.getCurrentCluster())
+    throw new UserError(
+      `the context '${context}' of ${where} names cluster '${cluster}', which it does not hold: add the cluster or point the context at one of its clusters`,
+    );
   if (!kc.getCurrentCluster())
     throw new UserError(
-      'no Kubernetes cluster configured: run in a pod with a service account, or set KUBECONFIG',
+      fromKubeconfig
+        ? `no Kubernetes cluster configured in ${where}: it sets no current-context; set one (kubectl config use-context NAME)`
+        : 'no Kubernetes cluster configured: run in a pod with a service account, or set KUBECONFIG',
     );
   return kc;
 }
