@@ -20,19 +20,41 @@ const BEARER = /\b(bearer)\s+(?=[\w.~+/=-]*[\d.~+/=_-])[\w.~+/-]{8,}=*/gi;
  */
 export const MIN_SECRET_LENGTH = 8;
 
+/**
+ * The forms a secret travels in, as a server may echo it: as written, base64 (Basic auth;
+ * padded, unpadded and URL-safe), percent-encoded (a query string) and hex.
+ */
+function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret);
+  const base64 = bytes.toString('base64');
+  const hex = bytes.toString('hex');
+  return [
+    secret,
+    base64,
+    base64.replace(/=+$/, ''),
+    bytes.toString('base64url'),
+    encodeURIComponent(secret),
+    hex,
+    hex.toUpperCase(),
+  ];
+}
+
 export class Redactor {
-  private readonly secrets: string[];
+  /** Every form of every secret in one alternation, longest first so a secret holding another is replaced whole; null: none. */
+  private readonly secrets: RegExp | null;
 
   constructor(secrets: Iterable<string | null | undefined>) {
     const list: string[] = [];
     for (const s of secrets) {
       // A shorter one was refused where it was read, so it was never sent anywhere to be echoed.
       if (!s || s.length < MIN_SECRET_LENGTH) continue;
-      // Tokens also travel base64-encoded in Basic auth headers; hide that form too.
-      list.push(s, Buffer.from(s).toString('base64'));
+      list.push(...encodedForms(s));
     }
-    // Longest first, so a secret that contains another is replaced whole.
-    this.secrets = [...new Set(list)].sort((a, b) => b.length - a.length);
+    const forms = [...new Set(list)].sort((a, b) => b.length - a.length);
+    this.secrets =
+      forms.length === 0
+        ? null
+        : new RegExp(forms.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
   }
 
   scrub(text: string): string {
@@ -44,8 +66,7 @@ export class Redactor {
    * legitimately holds URLs with a user part (a plan's `abfs://container@account` URIs).
    */
   scrubSecrets(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
+    let out = this.secrets ? text.replace(this.secrets, '***') : text;
     // Not a placeholder: no token starts with `<`, and a server's "Authorization: Bearer <token>"
     // lost its words ("Bearer *** the token was refused").
     out = out.replace(/(authorization:\s*(?:basic|bearer)\s+)(?!<)\S+/gi, '$1***');

@@ -70,6 +70,36 @@ describe('CLI errors never show a secret', () => {
   });
 });
 
+describe('a secret echoed encoded', () => {
+  it('percent-encoded, hex, base64url or unpadded base64 is *** too', async () => {
+    const token = 'S3CR3T-tok+/=x1';
+    const server = createServer((req, res) => {
+      const t = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+      const bytes = Buffer.from(t);
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          code: 'UNAUTHENTICATED',
+          message: `pct=[${encodeURIComponent(t)}] hex=[${bytes.toString('hex')}] HEX=[${bytes.toString('hex').toUpperCase()}] b64url=[${bytes.toString('base64url')}] b64=[${bytes.toString('base64').replace(/=+$/, '')}]`,
+        }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await runCli(['plan', EXAMPLE, '--control-plane', at, '--max-retries', '0'], {
+        POOLSYNC_TOKEN: token,
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        'UNAUTHENTICATED: pct=[***] hex=[***] HEX=[***] b64url=[***] b64=[***]',
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe("poolsync's own REST API refusing a token", () => {
   it('reaches the user whole: its placeholder kept, the token sent never shown', async () => {
     const served = await servedControlPlane({ token: TOKEN });
