@@ -14,7 +14,7 @@ import {
   type HostResolver,
 } from '../util/control-plane-endpoint.js';
 import { MAX_DURATION_MS, parseDuration } from '../util/duration.js';
-import { urlCredentials } from '../util/url-credentials.js';
+import { unusedUrlPart, urlCredentials } from '../util/url-credentials.js';
 import type { InputLimits } from './limits.js';
 import { didYouMean, nearName } from './suggest.js';
 import type { AddError, ValidationError } from './types.js';
@@ -137,6 +137,11 @@ async function readEnvironment(
   }
   if (urlCredentials(raw.controlPlane) !== null) {
     const message = `${where}.controlPlane carries credentials in the URL: name them by reference (tokenFile, apiKeyFile), never in poolsync.yaml`;
+    add('SCHEMA', message, at('controlPlane'));
+  }
+  const unused = unusedUrlPart(raw.controlPlane);
+  if (unused !== null) {
+    const message = `${where}.controlPlane carries ${unused}, which poolsync does not use and would print: remove it (credentials are named by reference: tokenFile, apiKeyFile)`;
     add('SCHEMA', message, at('controlPlane'));
   }
   const endpoint = controlPlaneEndpoint(raw.controlPlane, dir);

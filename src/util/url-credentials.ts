@@ -4,6 +4,8 @@
  * the environment only. Refused: anything before `@` in an http(s)/git/ftp URL
  * (`https://TOKEN@host`, `https://user:pass@host`, `https://:pass@host`), and a password in any
  * URL. Allowed: the login name of an SSH URL (`ssh://git@host/x`, `git@host:x`), no secret.
+ * Refused too: a query string or fragment the URL's reader does not use (`?token=…`), which
+ * would be printed, logged and kept as the rest of the URL is.
  */
 import { UserError } from './user-error.js';
 
@@ -44,8 +46,43 @@ export function urlCredentials(url: string): UrlCredentials {
   return found;
 }
 
-/** Refuses a URL that carries credentials; the message never repeats it (it holds the secret). */
+/** The query parameters poolsync reads, by URL scheme: control planes' settings (docs/control-plane.md). */
+const URL_PARAMS: readonly (readonly [RegExp, readonly string[]])[] = [
+  [/^union\+/i, ['protocol']],
+  [/^flyteadmin\+/i, ['org', 'clusters-configmap']],
+  [/^file:/i, ['capabilities']],
+];
+
+/** `url` without its query string and fragment: what a message may show of a URL refused for them. */
+export function withoutQuery(url: string): string {
+  return url.replace(/[?#][^]*$/, '');
+}
+
+/**
+ * What of `url`'s query string and fragment poolsync does not use ('a fragment', 'a query
+ * parameter other than protocol'), or null. Never throws; a text that is no URL has none.
+ */
+export function unusedUrlPart(url: string): string | null {
+  if (!/[?#]/.test(url) || !URL.canParse(url.trim())) return null;
+  const parsed = new URL(url.trim());
+  if (parsed.hash !== '') return 'a fragment (#…)';
+  const params = URL_PARAMS.find(([scheme]) => scheme.test(url.trim()))?.[1] ?? [];
+  if ([...parsed.searchParams.keys()].every((k) => params.includes(k))) return null;
+  return params.length === 0
+    ? 'a query string (?…)'
+    : `a query parameter other than ${params.join(', ')}`;
+}
+
+/**
+ * Refuses a URL that carries credentials, or a query string or fragment poolsync does not use
+ * (`?token=…`); the message never repeats what it carries (it holds the secret).
+ */
 export function refuseUrlCredentials(url: string, what: string, instead: string): void {
+  const unused = unusedUrlPart(url);
+  if (unused !== null)
+    throw new UserError(
+      `${what} ${withoutQuery(url)} carries ${unused}, which poolsync does not use and would print; remove it from the URL (a secret belongs in a file or variable: ${instead}).`,
+    );
   const found = urlCredentials(url);
   if (found === null) return;
   const part =

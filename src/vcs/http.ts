@@ -34,6 +34,7 @@ import {
 } from '../util/transport-limits.js';
 import { VcsApiError, VcsConfigError, type ProviderName, type RetryTuning } from './types.js';
 import type { Env } from '../util/env.js';
+import { refuseUrlCredentials } from '../util/url-credentials.js';
 
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 
@@ -516,5 +517,10 @@ export function parseApiUrl(raw: string, use: string): URL {
   const url = new URL(raw);
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new VcsConfigError(`--api-url must be an http(s) URL, got ${url.protocol}`);
+  try {
+    refuseUrlCredentials(raw, '--api-url', 'the token in GITHUB_TOKEN or GITLAB_TOKEN');
+  } catch (err) {
+    throw new VcsConfigError((err as Error).message);
+  }
   return url;
 }

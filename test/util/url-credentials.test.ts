@@ -1,6 +1,10 @@
 /** The one URL-credentials check (src/util/url-credentials.ts) shared by Git and control-plane URLs. */
 import { describe, expect, it } from 'vitest';
-import { refuseUrlCredentials, urlCredentials } from '../../src/util/url-credentials.js';
+import {
+  refuseUrlCredentials,
+  unusedUrlPart,
+  urlCredentials,
+} from '../../src/util/url-credentials.js';
 
 describe('urlCredentials', () => {
   it.each([
@@ -70,6 +74,44 @@ describe('urlCredentials', () => {
       refuseUrlCredentials('https://s3cr3t@h/x', 'the control plane URL', 'use POOLSYNC_TOKEN'),
     ).toThrow(
       /^the control plane URL carries a user part \(TOKEN@\), which git and HTTP clients send as a credential; remove it from the URL and use POOLSYNC_TOKEN\.$/,
+    );
+  });
+});
+
+describe('a query string or fragment poolsync does not use', () => {
+  it.each([
+    ['https://h/x.git?token=S3CR3T', 'a query string (?…)'],
+    ['http://127.0.0.1:8080/?token=S3CR3T', 'a query string (?…)'],
+    ['https://h/x#S3CR3T', 'a fragment (#…)'],
+    ['union+https://h?protocol=grpc&token=S3CR3T', 'a query parameter other than protocol'],
+    [
+      'flyteadmin+https://h?org=o&token=S3CR3T',
+      'a query parameter other than org, clusters-configmap',
+    ],
+  ])('%s is refused (%s)', (url, part) => {
+    expect(unusedUrlPart(url)).toBe(part);
+  });
+
+  it.each([
+    'https://h/x.git',
+    'union+https://h?protocol=grpc',
+    'flyteadmin+https://h?org=o&clusters-configmap=ns/cm',
+    'file:.poolsync/control-plane.json?capabilities=drain',
+    'git@github.com:a/b.git',
+    '/srv/git/x?.git',
+  ])('%s is not', (url) => {
+    expect(unusedUrlPart(url)).toBeNull();
+  });
+
+  it('the error names the option and shows the URL without its query, never the secret', () => {
+    expect(() =>
+      refuseUrlCredentials(
+        'union+http://h?protocol=grpc&token=S3CR3T',
+        '--control-plane',
+        'use POOLSYNC_UNION_API_KEY',
+      ),
+    ).toThrow(
+      /^--control-plane union\+http:\/\/h carries a query parameter other than protocol, which poolsync does not use and would print; remove it from the URL \(a secret belongs in a file or variable: use POOLSYNC_UNION_API_KEY\)\.$/,
     );
   });
 });

@@ -225,7 +225,7 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
   const inner = url.slice('flyteadmin+'.length);
   // Before any message repeats the URL: it would hold the secret.
   refuseUrlCredentials(
-    inner,
+    url,
     'the control plane URL',
     'set POOLSYNC_FLYTE_CLIENT_ID and POOLSYNC_FLYTE_CLIENT_SECRET_FILE',
   );
@@ -238,11 +238,6 @@ export async function openFlyteadmin(url: string, opts: OpenOptions): Promise<Co
     );
   const env = opts.env ?? {};
   const params = parsed.searchParams;
-  const unknown = [...params.keys()].filter((k) => k !== 'org' && k !== 'clusters-configmap');
-  if (unknown.length > 0)
-    throw new UserError(
-      `control plane "${url}": unknown parameter ${unknown.map((k) => `"${k}"`).join(', ')}; a flyteadmin+ URL takes org=ORG and clusters-configmap=NAMESPACE/NAME`,
-    );
   const org = params.get('org') ?? env.POOLSYNC_FLYTE_ORG ?? '';
   const configMap = params.get('clusters-configmap') ?? env.POOLSYNC_FLYTE_CLUSTERS_CONFIGMAP ?? '';
   parsed.search = '';

@@ -30,6 +30,7 @@ import { type ClientTuning, limitsOf, retryPolicy } from '../opener.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { noticeSilence, type CallDeadline } from '../../util/transport-limits.js';
 import { isLoopback } from '../../util/reach.js';
+import { refuseUrlCredentials } from '../../util/url-credentials.js';
 import { discover, resolveApiKey, unionTokens } from './oauth.js';
 
 export interface UnionControlPlaneOptions {
@@ -129,11 +130,12 @@ function parseUnionUrl(url: string) {
   const inner = url.slice('union+'.length);
   if (!URL.canParse(inner))
     throw new UserError(`control plane "${url}" is not a valid URL (expected union+https://HOST)`);
+  refuseUrlCredentials(
+    url,
+    'the control plane URL',
+    'put the Union API key in POOLSYNC_UNION_API_KEY or an --api-key-file',
+  );
   const parsed = new URL(inner);
-  if (parsed.username || parsed.password)
-    throw new UserError(
-      'control plane URL must not carry credentials; put the Union API key in POOLSYNC_UNION_API_KEY or an --api-key-file',
-    );
   if (parsed.protocol === 'http:' && !isLoopback(parsed.hostname))
     throw new UserError(
       `control plane "${url}": union+http:// is for a local test server only (127.0.0.1, ::1, localhost); use union+https://${parsed.host}`,
@@ -143,10 +145,9 @@ function parseUnionUrl(url: string) {
     throw new UserError(
       `control plane "${url}": protocol must be connect (default) or grpc, got "${protocol}"`,
     );
-  const extra = [...parsed.searchParams.keys()].filter((k) => k !== 'protocol');
-  if (extra.length > 0 || (parsed.pathname !== '/' && parsed.pathname !== ''))
+  if (parsed.pathname !== '/' && parsed.pathname !== '')
     throw new UserError(
-      `control plane "${url}": a Union URL is union+https://HOST[:PORT][?protocol=grpc], without a path or other parameters`,
+      `control plane "${url}": a Union URL is union+https://HOST[:PORT][?protocol=grpc], without a path`,
     );
   return { baseUrl: parsed.origin, host: parsed.host, protocol } as const;
 }
