@@ -35,6 +35,7 @@ import { jsonParts } from '../util/json-parts.js';
 import { planDocument } from './json.js';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { constantTimeEqual } from '../util/constant-time.js';
+import { typeWords } from '../util/redact.js';
 import { isNewerFormat, newerFormatMessage } from '../util/format-version.js';
 
 /** Every refusal of a plan file: the message says which file, what is wrong and what to do. */
@@ -289,8 +290,8 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
     );
   if (version !== PLAN_FORMAT_VERSION)
     throw new PlanFileError(
-      `${where} is a plan of format_version ${JSON.stringify(version)}; this poolsync reads format_version ` +
-        `"${PLAN_FORMAT_VERSION}": plan again with this version`,
+      `${where} has a format_version this poolsync does not read (${typeWords(version)}, not "${PLAN_FORMAT_VERSION}" ` +
+        `nor a newer format number): plan again with this version`,
     );
   if (!sealed) verifySeal(doc, where, key);
   // Without it the plan would apply to any control plane (a seal without a key can be made again).

@@ -88,6 +88,14 @@ export class LiveRedactor extends Redactor {
   }
 }
 
+/** What `value` is, never what it holds: for values read from a user's file (a secret may be one). */
+export function typeWords(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /** Environment variables whose value is a secret (docs/security.md). */
 export const SECRET_ENV = [
   'POOLSYNC_TOKEN',

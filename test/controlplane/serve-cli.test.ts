@@ -131,6 +131,13 @@ describe('poolsync control-plane serve', () => {
       1,
       `Error: ${contract}:3:1: not valid YAML: deficient indentation\n`,
     ]);
+    // A file holding a token by mistake: its type is said, never its content (docs/security.md).
+    await writeFile(contract, '"S3CR3T-contract-token-99"\n');
+    const quoted = await run('--default-pool-contract', contract, '--state', join(dir, 'c.json'));
+    expect([quoted.code, quoted.stderr]).toEqual([
+      1,
+      `Error: ${contract}: contract (a string) must be object (P2)\n`,
+    ]);
   });
 
   it('a start refused (the port in use, an address of no interface) leaves no state it made: the corrected start takes its capabilities; a state that was there stays', async () => {

@@ -98,7 +98,7 @@ describe('plan files', () => {
       setAt(copy, path, edited(value));
       expect(() => read(JSON.stringify(copy, null, 2)), path.join('.')).toThrow(
         path[0] === 'format_version'
-          ? /is a plan of format_version "1x"/
+          ? /has a format_version this poolsync does not read \(a string, not "1" nor a newer format number\)/
           : /was changed after poolsync wrote it/,
       );
     }
@@ -310,6 +310,11 @@ describe('plan files', () => {
         `{"x": "${'['.repeat(100)}\\"${'{'.repeat(100)}", "y": ${'['.repeat(63)}${']'.repeat(63)}}`,
       );
       await expect(readPlanFile(deep, { key: null })).rejects.toThrow(/has no format_version/);
+      // A file that is no plan may hold anything: its format_version's type is said, not its value.
+      await writeFile(deep, '{"format_version":"S3CR3T-fv-token-77"}');
+      await expect(readPlanFile(deep, { key: null })).rejects.toThrow(
+        `${deep} has a format_version this poolsync does not read (a string, not "1" nor a newer format number): plan again with this version`,
+      );
       const huge = join(dir, 'huge.json');
       await writeFile(huge, '');
       await truncate(huge, MAX_PLAN_BYTES + 1);

@@ -6,6 +6,7 @@ import { EmbeddedControlPlane } from '../../controlplane/embedded/embedded.js';
 import { isControlPlaneError } from '../../controlplane/errors.js';
 import { checkStateFolder, readTokenFile } from '../../controlplane/open.js';
 import { validateContract } from '../../controlplane/embedded/validate.js';
+import { typeWords } from '../../util/redact.js';
 import { newStateUndo } from '../../controlplane/embedded/store.js';
 import type { Capabilities, PoolContract } from '../../model/common.js';
 import {
@@ -38,7 +39,7 @@ async function readContractFile(path: string): Promise<PoolContract> {
   const manifest = doc as { kind?: unknown; spec?: unknown } | null;
   const contract = manifest && manifest.kind === 'ClusterPool' ? manifest.spec : doc;
   try {
-    return validateContract(contract, 'ClusterPool/default');
+    return validateContract(contract, 'ClusterPool/default', (v) => `(${typeWords(v)})`);
   } catch (err) {
     if (isControlPlaneError(err)) throw new UserError(`${path}: ${err.message}`);
     throw err;

@@ -105,7 +105,12 @@ const VALIDATORS = SCHEMAS as unknown as Record<ManifestKind, Validator>;
  * `spec` against its kind's schema, the manifest's own validator: the control plane takes what
  * a manifest may declare. Why not, as one line naming the field within `what`, or null.
  */
-function schemaProblem(kind: ManifestKind, spec: unknown, what: string): string | null {
+function schemaProblem(
+  kind: ManifestKind,
+  spec: unknown,
+  what: string,
+  show: (value: unknown) => string = describe,
+): string | null {
   const validate = VALIDATORS[kind];
   const doc = { apiVersion: 'poolsync/v1', kind, metadata: { name: 'x' }, spec };
   if (validate(doc, { dynamicAnchors: {} })) return null;
@@ -122,8 +127,8 @@ function schemaProblem(kind: ManifestKind, spec: unknown, what: string): string 
     .slice(2)
     .reduce<unknown>((v, k) => (v as Obj)?.[k], spec);
   if (err.keyword === 'enum')
-    return `${at} ${describe(value)} must be one of ${(p['allowedValues'] as unknown[]).join(', ')}`;
-  return `${at} ${describe(value)} ${err.message ?? 'is invalid'}`;
+    return `${at} ${show(value)} must be one of ${(p['allowedValues'] as unknown[]).join(', ')}`;
+  return `${at} ${show(value)} ${err.message ?? 'is invalid'}`;
 }
 
 /** Above a manifest's 64 levels (manifests/limits.ts), so any object a manifest declares fits. */
@@ -167,9 +172,14 @@ function withoutNulls(value: unknown): unknown {
  * stored shape: an omitted optional field takes its default (endpoint "") or null
  * (image_registry), as in a snapshot (model/shapes.ts), so a client older than a field is served.
  */
-export function validateContract(value: unknown, addr: string): PoolContract {
+/** `show` says a wrong value in the error: as written (a request's own), or its type (a file's). */
+export function validateContract(
+  value: unknown,
+  addr: string,
+  show: (value: unknown) => string = describe,
+): PoolContract {
   const contract = withoutNulls(value);
-  const problem = schemaProblem('ClusterPool', contract, 'contract');
+  const problem = schemaProblem('ClusterPool', contract, 'contract', show);
   if (problem !== null) throw invalid(`${problem} (P2)`, addr, 'P2');
   poolContractShape(contract);
   return contract as PoolContract;
