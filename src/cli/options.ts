@@ -177,13 +177,15 @@ export function networkOf(
  */
 function waitNotice(write: (text: string) => void): WaitListener {
   let said = false;
-  return ({ url, silentMs, giveUpMs, limit, unreached }) => {
+  return ({ url, silentMs, giveUpMs, limit, unreached, answered }) => {
     if (said) return;
     said = true;
     const end = `giving up after ${formatDuration(giveUpMs)} (${LIMIT_SETTINGS[limit].flag})`;
     const what = unreached
       ? `${unreached.code === 'ECONNREFUSED' ? 'connection refused' : 'cannot connect'} (${unreached.code}), retrying (attempt ${unreached.attempt} of at most ${unreached.attempts}, --max-retries); ${end} at the latest`
-      : `no answer for ${formatDuration(silentMs)}; ${end}`;
+      : answered
+        ? `it answered ${answered}, a failure that may pass, and is asked again (--max-retries); ${end} at the latest`
+        : `no answer for ${formatDuration(silentMs)}; ${end}`;
     write(`Waiting for ${url}: ${what}; Ctrl-C stops.\n`);
   };
 }

@@ -443,7 +443,11 @@ export function retryingFetch(
       const signal = AbortSignal.any(bounds.filter((b): b is AbortSignal => b != null));
       res = await nodeFetch(url, { ...init, signal }, limits);
       base.reach.answered = true;
-      heardBy(http.onWait, http.clock);
+      heardBy(
+        http.onWait,
+        http.clock,
+        transientStatus(res.status) ? `HTTP ${res.status}` : undefined,
+      );
     } catch (err) {
       const limited = limitFailed(err, `${service} ${what}: ${url}`, limits);
       if (limitOf(err) === 'read') call.timedOut = true;

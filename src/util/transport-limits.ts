@@ -66,6 +66,8 @@ export interface WaitEvent {
   limit: 'read' | 'call';
   /** Its last attempt found nothing listening (a server restarting): no silence, retries. */
   unreached?: { code: string; attempt: number; attempts: number };
+  /** The last answer heard was a failure being retried (`HTTP 502`): the server answers. */
+  answered?: string;
 }
 
 /** What a call tells its notice: an answer came; attempt `attempt` of at most `attempts` found nothing listening. */
@@ -76,8 +78,8 @@ export interface Heard {
 
 export type WaitListener = (e: WaitEvent) => void;
 
-/** When a call told to a listener last heard an answer: part of the listener, gone with it. */
-const lastAnswer = new WeakMap<WaitListener, number>();
+/** When a call told to a listener last heard an answer, and what a retried one said: part of the listener, gone with it. */
+const lastAnswer = new WeakMap<WaitListener, { at: number; said?: string }>();
 
 /**
  * Tells `listener` when a call to `url` has had no answer for 5 s, or for one attempt's read
@@ -113,19 +115,21 @@ export function noticeSilence(
     if (answered.signal.aborted) return;
     // Woken a second or more late, this process could not run: its request may only now be sent.
     if (clock.now() - due >= LATE_MS) return wait(silentMs);
-    const quiet = clock.now() - (lastAnswer.get(listener) ?? -Infinity);
+    const last = lastAnswer.get(listener);
+    const quiet = clock.now() - (last?.at ?? -Infinity);
     if (quiet >= silentMs)
       return listener({
         url: typeof url === 'string' ? url : url(),
         silentMs,
         ...bound,
         ...(unreached ? { unreached } : {}),
+        ...(last?.said ? { answered: last.said } : {}),
       });
     return wait(silentMs - quiet);
   };
   void wait(silentMs);
   const heard = () => {
-    lastAnswer.set(listener, clock.now());
+    lastAnswer.set(listener, { at: clock.now() });
     answered.abort();
   };
   return Object.assign(heard, {
@@ -134,9 +138,16 @@ export function noticeSilence(
   });
 }
 
-/** An answer to a request the listener's calls wait on (their OAuth2 token): not silence. */
-export function heardBy(listener: WaitListener | undefined, clock: Clock = SYSTEM_CLOCK): void {
-  if (listener) lastAnswer.set(listener, clock.now());
+/**
+ * An answer to a request the listener's calls wait on (their OAuth2 token): not silence; `said`,
+ * a failure that is retried (`HTTP 502`), for the notice to say while the retries wait.
+ */
+export function heardBy(
+  listener: WaitListener | undefined,
+  clock: Clock = SYSTEM_CLOCK,
+  said?: string,
+): void {
+  if (listener) lastAnswer.set(listener, { at: clock.now(), ...(said ? { said } : {}) });
 }
 
 /** The cap of each kind of answer no setting changes. */

@@ -5,6 +5,8 @@
  * changes it (util/transport-limits.ts). The limits are injected small so no case waits long;
  * scripts/hostile-servers.ts measures the real defaults and the memory.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlyteadminControlPlane } from '../../src/controlplane/flyteadmin/client.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
@@ -209,6 +211,33 @@ describe('flyteadmin', () => {
     expect(said).not.toMatch(/cannot reach|could not be reached|attempts|fallback/);
     // Its two documents, asked at once, once each (no retry, no OpenID fallback).
     expect(s.counts.hostile).toBe(2);
+  });
+
+  it('a token endpoint answering 502 is said to have answered a server error, not to refuse the credentials', async () => {
+    const server = createServer((req, res) => {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      if (req.url === '/config/v1/flyte_client') {
+        res.writeHead(404).end();
+      } else if (req.url!.startsWith('/.well-known/')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ issuer: origin, token_endpoint: `${origin}/oauth2/token` }));
+      } else {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html>Bad Gateway</html>');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.add(() => new Promise((r) => server.close(r)));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const cp = new FlyteadminControlPlane(url, {
+      ...tuning('endless'),
+      credentials: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    });
+    const message = await failure(closing(cp, (c) => readLiveState(c)));
+    expect(message).toContain(
+      `flyteadmin's token endpoint answered HTTP 502 to the token request of client '${CLIENT_ID}' after its retries (--max-retries): a proxy or server error, not a verdict on the credentials`,
+    );
+    expect(message).not.toMatch(/refused/);
   });
 
   it('a wrong client secret is asked for once, never retried', async () => {

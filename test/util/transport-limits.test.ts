@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_LIMITS,
+  heardBy,
   noticeSilence,
   transportLimits,
   type WaitEvent,
@@ -90,6 +91,26 @@ describe('noticeSilence', () => {
         giveUpMs: 60_000,
         limit: 'call',
         unreached: { code: 'ECONNREFUSED', attempt: 3, attempts: 9 },
+      },
+    ]);
+    heard();
+  });
+
+  it('a call whose token request answered a failure it retries is told what it answered, not "no answer"', async () => {
+    const clock = new ManualClock();
+    const told: WaitEvent[] = [];
+    const listener = (e: WaitEvent) => void told.push(e);
+    const heard = noticeSilence(DEFAULT_LIMITS, 'flyteadmin token request', listener, clock, 8);
+    heardBy(listener, clock, 'HTTP 502');
+    clock.advance(5_000);
+    await turns();
+    expect(told).toEqual([
+      {
+        url: 'flyteadmin token request',
+        silentMs: 5_000,
+        giveUpMs: 60_000,
+        limit: 'call',
+        answered: 'HTTP 502',
       },
     ]);
     heard();

@@ -576,10 +576,16 @@ export function flyteTokenSource(
     service,
     http,
     refusal: (status, code) =>
-      new ControlPlaneError(
-        transientStatus(status) ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
-        `flyteadmin refused the client credentials of client '${credentials.clientId}': token endpoint answered HTTP ${status}${code ? ` (${code})` : ''}; check POOLSYNC_FLYTE_CLIENT_ID and the secret in ${credentials.secretFrom ?? 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE or POOLSYNC_FLYTE_CLIENT_SECRET'}`,
-      ),
+      // A 5xx or 429 is the server failing (or a proxy), retried already: no verdict on the credentials.
+      transientStatus(status)
+        ? new ControlPlaneError(
+            'UNAVAILABLE',
+            `flyteadmin's token endpoint answered HTTP ${status}${code ? ` (${code})` : ''} to the token request of client '${credentials.clientId}' after its retries (--max-retries): ${status === 429 ? 'it is throttling requests' : 'a proxy or server error'}, not a verdict on the credentials; try again, and if it lasts check flyteadmin's OAuth2 server and any proxy in front of it`,
+          )
+        : new ControlPlaneError(
+            'UNAUTHENTICATED',
+            `flyteadmin refused the client credentials of client '${credentials.clientId}': token endpoint answered HTTP ${status}${code ? ` (${code})` : ''}; check POOLSYNC_FLYTE_CLIENT_ID and the secret in ${credentials.secretFrom ?? 'POOLSYNC_FLYTE_CLIENT_SECRET_FILE or POOLSYNC_FLYTE_CLIENT_SECRET'}`,
+          ),
   });
 }
 

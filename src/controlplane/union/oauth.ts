@@ -3,6 +3,7 @@
  * unionai/terraform-provider-unionai, src/auth.ts in flyteorg/flyte-sdk-ts), on ../oauth.ts.
  * Union's: the API key is the client, and the messages of a failed discovery and a refused token.
  */
+import { isIP } from 'node:net';
 import {
   TokenSource,
   discover as discoverOAuth,
@@ -162,8 +163,14 @@ export function parseApiKey(raw: string, source: string, host?: string): UnionAp
   // and scrubbing it would mangle every path and message that holds the word.
   rememberSecret(text, `the Union API key in ${source}`);
   rememberSecret(clientSecret, `the Union API key in ${source} (its client secret)`);
-  // oauth.go: an empty or "None" org means the first label of the host.
-  const resolvedOrg = org === '' || org.toLowerCase() === 'none' ? endpoint.split(/[.:]/)[0]! : org;
+  // oauth.go: an empty or "None" org means the first label of the host; an address has none.
+  const noOrg = org === '' || org.toLowerCase() === 'none';
+  const hostname = endpoint.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (noOrg && (isIP(hostname) !== 0 || !hostname.includes('.')))
+    throw bad(
+      `its org field is ${org === '' ? 'empty' : 'None'}, and its endpoint ${endpoint} has no first label to name the org: write the org after the last ':'`,
+    );
+  const resolvedOrg = noOrg ? hostname.split('.')[0]! : org;
   return { endpoint, clientId, clientSecret, org: resolvedOrg, source };
 }
 

@@ -104,6 +104,11 @@ describe('Union API keys', () => {
         '3 colon-separated fields: an endpoint, a client id and a client secret, but no org',
       ],
       [Buffer.from('host::secret:org').toString('base64'), 'no client id'],
+      // Union reads an empty org as the host's first label: an address has none (not org "127").
+      [
+        Buffer.from('127.0.0.1:8089:app-1:S3CR3T-secret-1:').toString('base64'),
+        "its org field is empty, and its endpoint 127.0.0.1:8089 has no first label to name the org: write the org after the last ':'",
+      ],
       ['', 'empty'],
     ] as const) {
       const err = (() => {
