@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockPathFor } from '../../src/apply/lock.js';
 import { loadRepository } from '../../src/manifests/index.js';
+import { unusedUrlPart } from '../../src/util/url-credentials.js';
 import {
   controlPlaneEndpoint,
   lookupHost,
@@ -105,7 +106,14 @@ describe('controlPlaneEndpoint: one name per control plane', () => {
       symlinkSync(join(repo, '.state'), join(repo, 'linked'));
       const r = await loadRepository(repo, { environment: 'b' });
       expect(r.valid).toBe(false);
+      // A query string or fragment poolsync does not use is refused too: it would be printed.
+      const unused = unusedUrlPart(b);
       expect(r.errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`)).toEqual([
+        ...(unused === null
+          ? []
+          : [
+              `poolsync.yaml:9:19 environments.b.controlPlane carries ${unused}, which poolsync does not use and would print: remove it (credentials are named by reference: tokenFile, apiKeyFile)`,
+            ]),
         `poolsync.yaml:9:19 environments.b.controlPlane is also environment a's (poolsync.yaml:6:19; both name ${controlPlaneEndpoint(a, repo)}): each environment has a control plane of its own (its own inventory and apply lock); two environments on one control plane would prune each other’s objects`,
       ]);
     },
