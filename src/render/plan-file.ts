@@ -288,9 +288,10 @@ function checkedPlan(data: unknown, where: string, key: PlanKey, sealed: boolean
     throw new PlanFileError(
       `${newerFormatMessage(where, version, PLAN_FORMAT_VERSION)}, or plan again with this version`,
     );
+  // An older format number is a version, shown; anything else is content, named by its type.
   if (version !== PLAN_FORMAT_VERSION)
     throw new PlanFileError(
-      `${where} has a format_version this poolsync does not read (${typeWords(version)}, not "${PLAN_FORMAT_VERSION}" ` +
+      `${where} has a format_version this poolsync does not read (${typeof version === 'string' && /^\d{1,9}$/.test(version) ? `format_version "${version}"` : typeWords(version)}, not "${PLAN_FORMAT_VERSION}" ` +
         `nor a newer format number): plan again with this version`,
     );
   if (!sealed) verifySeal(doc, where, key);
