@@ -435,6 +435,9 @@ function performStep(run: Run, step: Step): Promise<{ note: string | null } | vo
   if (isManual(step)) return runManualStep(run, step);
   if (step.op === 'wait_idle' || step.op === 'wait_drained') return waitStep(run, step);
   if (step.op === 'delete_cluster') return run.deletes.cluster(step);
+  if (step.op === 'update_cluster') return run.deletes.updateCluster(step);
+  if (step.op === 'drain_queue' || step.op === 'delete_queue') return run.deletes.queue(step);
+  if (step.op === 'delete_pool') return run.deletes.pool(step);
   if (step.op === 'update_queue' || step.op === 'move_queue') return run.queueWrites(step);
   if (step.op === 'delete_assignment' || step.op === 'delete_execution_cluster_label')
     return run.deletes.attribute(step);

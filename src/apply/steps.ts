@@ -9,6 +9,7 @@ import {
   at,
   type ClusterDataPlane,
   DATA_PLANE_FIELDS,
+  type PoolContract,
   QUEUE_CAP_FIELDS,
   QUEUE_SPEC_FIELDS,
   type QueueSpec,
@@ -18,7 +19,7 @@ import {
 import { reportedDataPlane } from '../model/capabilities.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import { sameJson } from '../util/same-json.js';
-import type { Plan, Step } from '../model/plan.js';
+import type { Change, Plan, Step } from '../model/plan.js';
 
 /** A step's work was found already done; the note says how. */
 export interface StepOutcome {
@@ -351,11 +352,83 @@ export function checkedDeletes(
   let clusterIndex: ReturnType<typeof indexClusterDeletes> | null = null;
   const liveQueues = freshSharedRead(() => partOf(cp, 'queues').listQueues());
   const liveRouting = new WeakMap<LiveQueue[], Routing & { byName: Map<string, LiveQueue> }>();
-  // Read only for a `*` queue none of whose kept clusters it routes to now.
+  const routingOf = (live: LiveQueue[]) => {
+    let routing = liveRouting.get(live);
+    if (!routing) {
+      routing = { ...newRouting(), byName: new Map(live.map((q) => [q.name, q])) };
+      for (const q of live) addRoute(routing, q.name, q);
+      liveRouting.set(live, routing);
+    }
+    return routing;
+  };
   const liveClusters = freshSharedRead(() => partOf(cp, 'clusters').listClusters());
   const liveByPool = new WeakMap<LiveCluster[], Map<string, string[]>>();
+  const liveClusterByName = new WeakMap<LiveCluster[], Map<string, LiveCluster>>();
   let causedBy: Map<string, Set<string>> | null = null;
+  let shown: Map<string, Change> | null = null;
+
+  /**
+   * A plan is a promise: the object a delete, or the drain or disable before it, acts on is the
+   * one the plan showed, in the pool its `before` holds (or, for a disable, its `after`). One
+   * another client deleted and made again elsewhere since is theirs: no backend exposes an id or
+   * create time to tell it apart otherwise. Not listed now: the call itself finds it gone.
+   */
+  function theShownOne(target: string, pool: string | undefined, verb: string): void {
+    shown ??= new Map(plan.changes.map((c) => [c.address, c]));
+    const change = shown.get(target);
+    // A disable may follow the registration or move that put the cluster in its `after` pool.
+    const forms = verb === 'changed' ? [change?.before, change?.after] : [change?.before];
+    const was = forms.map((f) => f?.pool).filter((p) => typeof p === 'string');
+    if (pool === undefined || was.length === 0 || was.includes(pool)) return;
+    throw new StepConflictError(
+      `${target} is now in pool ${pool}; the plan showed it in ${was[0]}: another client's since the plan ` +
+        `(deleted and made again); nothing was ${verb}. Run \`poolsync plan\` again`,
+    );
+  }
+  const clusterPool = async (name: string) => {
+    const clusters = await liveClusters();
+    let byName = liveClusterByName.get(clusters);
+    if (!byName)
+      liveClusterByName.set(clusters, (byName = new Map(clusters.map((c) => [c.name, c]))));
+    return byName.get(name)?.pool;
+  };
+  const queuePool = async (name: string) => routingOf(await liveQueues()).byName.get(name)?.pool;
+
   return {
+    /** update_cluster: a disable before a delete (or any enable or disable) sends nothing to another client's cluster. */
+    async updateCluster(step: StepOf<'update_cluster'>): Promise<StepOutcome> {
+      theShownOne(step.target, await clusterPool(step.args.name), 'changed');
+      return CALLS.update_cluster(cp, step);
+    },
+
+    /** drain_queue and delete_queue: a queue made again in another pool is another client's. */
+    async queue(step: StepOf<'drain_queue' | 'delete_queue'>): Promise<StepOutcome> {
+      const verb = step.op === 'drain_queue' ? 'drained' : 'deleted';
+      theShownOne(step.target, await queuePool(step.args.name), verb);
+      return step.op === 'drain_queue' ? CALLS.drain_queue(cp, step) : CALLS.delete_queue(cp, step);
+    },
+
+    /**
+     * delete_pool: a pool made again by another client since the plan has its own contract (P2);
+     * a hidden one (Union) cannot be told apart.
+     */
+    async pool(step: StepOf<'delete_pool'>): Promise<StepOutcome> {
+      const live = await partOf(cp, 'pools', step.target)
+        .getPool(step.args.name)
+        .catch((err: unknown) => {
+          if (isControlPlaneError(err, 'NOT_FOUND')) return null;
+          throw err;
+        });
+      shown ??= new Map(plan.changes.map((c) => [c.address, c]));
+      const was = shown.get(step.target)?.before?.contract as PoolContract | undefined;
+      if (live && live.contract_known !== false && was && !sameContract(live.contract, was))
+        throw new StepConflictError(
+          `${step.target} now has another contract than the plan showed: another client's since the plan ` +
+            '(deleted and made again, P2); nothing was deleted. Run `poolsync plan` again',
+        );
+      return CALLS.delete_pool(cp, step);
+    },
+
     /**
      * C9 at the moment it acts: before a cluster is deleted its queues are read again. One
      * routing to it now (naming it, or `*` in its pool) that the plan did not leave routing to
@@ -376,13 +449,8 @@ export function checkedDeletes(
       for (const q of routedTo(until.routing, name, pool))
         if (!until.steps.get(q)!.every(done)) left.add(q);
       const waited = watched.get(name);
-      const live = await liveQueues();
-      let routing = liveRouting.get(live);
-      if (!routing) {
-        routing = { ...newRouting(), byName: new Map(live.map((q) => [q.name, q])) };
-        for (const q of live) addRoute(routing, q.name, q);
-        liveRouting.set(live, routing);
-      }
+      theShownOne(step.target, await clusterPool(name), 'deleted');
+      const routing = routingOf(await liveQueues());
       const isLeaving = (cluster: string) => leaving.has(cluster);
       const onlyLeaving = async (q: LiveQueue) => {
         if (q.clusters[0] !== '*') return q.clusters.length > 0 && q.clusters.every(isLeaving);

@@ -1,0 +1,177 @@
+/**
+ * A plan is a promise: a delete acts on the object the plan showed, not on a same-named one
+ * another client made since (a hand-tester's find, served control plane with --simulate, in
+ * process). While the delete of Cluster/g2 (pool gpu) waited for g2's work, another client
+ * deleted g2 and registered a new g2 in pool cpu; the apply deleted the new one. The other client
+ * acts when the apply first polls g2's metrics (the apply waits for that answer), never after a
+ * sleep, and the plane is read through its own REST API.
+ */
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkedDeletes } from '../../src/apply/steps.js';
+import { openControlPlane } from '../../src/controlplane/open.js';
+import { parseCapabilities } from '../../src/model/capabilities.js';
+import type { Step } from '../../src/model/plan.js';
+import { runInProcess } from '../support/memory-io.js';
+import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
+import { planAgainst } from './helpers/state.js';
+
+type StepOf<K extends Step['op']> = Extract<Step, { op: K }>;
+
+const env = { NO_COLOR: '1' };
+const POOLS: RepoSpec = { pools: ['gpu', 'cpu'], clusters: { g1: 'gpu', c1: 'cpu' } };
+
+/** A served plane whose `actWhen(path, act)` runs `act` once, when the apply first GETs `path`. */
+async function served(capabilities: string) {
+  const caps = parseCapabilities(capabilities);
+  if (!caps.ok) throw new Error(caps.error);
+  let act: (() => Promise<void>) | null = null;
+  let at = '';
+  const mount = {
+    handle: async (req: IncomingMessage, _res: unknown, url: URL) => {
+      if (req.method === 'GET' && url.pathname === at && act) {
+        const acting = act;
+        act = null;
+        await acting();
+      }
+      return false;
+    },
+  };
+  const plane = await servedControlPlane(
+    { port: 0, simulate: true, mounts: [mount] },
+    { capabilities: caps.capabilities },
+  );
+  const root = await tempDir();
+  const repo = join(root, 'repo');
+  const on = ['--control-plane', plane.url, '--state-dir', join(root, 'state')];
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${plane.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.text()) || null };
+  };
+  return {
+    ...plane,
+    root,
+    repo,
+    on,
+    call,
+    actWhen: (path: string, a: () => Promise<void>) => ((at = path), (act = a)),
+  };
+}
+
+/** Applies a saved plan while another client makes `other` calls at `path`; `state list` after. */
+async function applyWhile(
+  cp: Awaited<ReturnType<typeof served>>,
+  path: string,
+  other: Array<[string, string, unknown?]>,
+) {
+  const saved = join(cp.root, 'p.plan');
+  expect((await runInProcess(['plan', cp.repo, ...cp.on, '--out', saved], env)).code).toBe(0);
+  const answers: number[] = [];
+  const bodies: unknown[] = [];
+  cp.actWhen(path, async () => {
+    for (const [method, url, body] of other) {
+      const a = await cp.call(method, url, body);
+      answers.push(a.status);
+      bodies.push(a.body);
+    }
+  });
+  const r = await runInProcess(['apply', saved, '--wait-timeout', '10m', ...cp.on], env);
+  expect(answers).toHaveLength(other.length);
+  expect(
+    answers.every((s) => s < 300),
+    JSON.stringify(bodies),
+  ).toBe(true);
+  const list = await runInProcess(['state', 'list', ...cp.on], env);
+  return { r, list: list.stdout };
+}
+
+describe('an object another client deleted and made again in another pool while its delete waited', () => {
+  it('Cluster/g2: the delete fails CONFLICT naming both pools, sends nothing, and the new g2 and its queue survive', async () => {
+    const cp = await served('drain,queue_delete');
+    await writeRepo(cp.repo, { ...POOLS, clusters: { ...POOLS.clusters, g2: 'gpu' } });
+    expect((await runInProcess(['apply', cp.repo, '--auto-approve', ...cp.on], env)).code).toBe(0);
+    await writeRepo(cp.repo, POOLS);
+    await cp.embedded.setQueueActivity('g2', { runs_in_flight: 1, actions_in_flight: 1 });
+    const { r, list } = await applyWhile(cp, '/v1/queues/g2/metrics', [
+      ['DELETE', '/v1/clusters/g2'],
+      ['POST', '/v1/clusters', { name: 'g2', pool: 'cpu' }],
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /Cluster\/g2: Deletion failed after \S+ \[s2\]: CONFLICT: Cluster\/g2 is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
+    );
+    expect(r.stdout).toContain('Applied so far: 0 created, 0 updated, 0 replaced, 0 deleted;');
+    const g2 = await cp.call('GET', '/v1/clusters/g2');
+    expect([g2.status, JSON.parse(g2.body!)]).toMatchObject([200, { pool: 'cpu', enabled: true }]);
+    const queue = await cp.call('GET', '/v1/queues/g2');
+    expect([queue.status, JSON.parse(queue.body!)]).toMatchObject([200, { pool: 'cpu' }]);
+    // Not recorded as deleted: the inventory is as it was for it.
+    expect(list).toContain('Cluster/g2');
+  });
+
+  it('Queue/q (queue_delete): made again in cpu and drained by that client, its delete fails CONFLICT and the new q survives', async () => {
+    const cp = await served('drain,queue_delete');
+    const q = { pool: 'gpu', clusters: ['*'] };
+    await writeRepo(cp.repo, { ...POOLS, queues: { q } });
+    expect((await runInProcess(['apply', cp.repo, '--auto-approve', ...cp.on], env)).code).toBe(0);
+    await writeRepo(cp.repo, POOLS);
+    await cp.embedded.setQueueActivity('q', { runs_in_flight: 1, actions_in_flight: 1 });
+    const spec = {
+      name: 'q',
+      pool: 'cpu',
+      clusters: ['*'],
+      run_concurrency: 10,
+      action_concurrency: 100,
+    };
+    const { r, list } = await applyWhile(cp, '/v1/queues/q', [
+      ['POST', '/v1/sim/queues/q/activity', { runs_in_flight: 0, actions_in_flight: 0 }],
+      ['DELETE', '/v1/queues/q'],
+      ['POST', '/v1/queues', spec],
+      ['POST', '/v1/queues/q/drain'],
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /Queue\/q: Deletion failed after \S+ \[s\d\]: CONFLICT: Queue\/q is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
+    );
+    const live = await cp.call('GET', '/v1/queues/q');
+    expect([live.status, JSON.parse(live.body!)]).toMatchObject([200, { pool: 'cpu' }]);
+    expect(list).toContain('Queue/q');
+  });
+});
+
+describe('a pool another client deleted and made again with another contract since the plan (P2)', () => {
+  it('its delete fails CONFLICT and the new pool survives; the plan’s own pool is deleted', async () => {
+    const root = await tempDir();
+    const state = join(root, 'cp.json');
+    const on = ['--control-plane', `file:${state}`, '--state-dir', join(root, 'state')];
+    const v1 = await writeRepo(join(root, 'v1'), { ...POOLS, pools: ['gpu', 'cpu', 'old'] });
+    expect((await runInProcess(['apply', v1, '--auto-approve', ...on], env)).code).toBe(0);
+    const plan = await planAgainst(await writeRepo(join(root, 'v2'), POOLS), state);
+    const step = plan.steps.find((s) => s.op === 'delete_pool') as StepOf<'delete_pool'>;
+    expect(step.target).toBe('ClusterPool/old');
+    const cp = await openControlPlane(`file:${state}`, { env: {} });
+    try {
+      await expect(checkedDeletes(cp, plan).pool(step)).resolves.toEqual({ note: null });
+      const { contract } = await cp.pools!.getPool('gpu');
+      const theirs = {
+        ...contract,
+        object_store_ref: { ...contract.object_store_ref, uri: 's3://theirs/data' },
+      };
+      await cp.pools!.createPool('old', theirs);
+      await expect(checkedDeletes(cp, plan).pool(step)).rejects.toThrow(
+        "ClusterPool/old now has another contract than the plan showed: another client's since the plan (deleted and made again, P2); nothing was deleted. Run `poolsync plan` again",
+      );
+      expect((await cp.pools!.getPool('old')).contract.object_store_ref).toMatchObject({
+        uri: 's3://theirs/data',
+      });
+    } finally {
+      await cp.close();
+    }
+  });
+});
