@@ -430,7 +430,8 @@ export function checkedDeletes(
     },
 
     /**
-     * C9 at the moment it acts: before a cluster is deleted its queues are read again. One
+     * C9 at the moment it acts: before a cluster is deleted it (theShownOne) and its queues are
+     * read again. One
      * routing to it now (naming it, or `*` in its pool) that the plan did not leave routing to
      * it was made or repointed since the plan; one now routing only to clusters the plan takes
      * away that no wait of this cluster watched was narrowed since (a `*` queue: its pool cut
