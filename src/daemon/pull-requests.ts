@@ -59,7 +59,10 @@ import {
   type RetryTuning,
 } from '../vcs/types.js';
 import type { DaemonConfig } from './config.js';
-import type { RunPolicy } from './stages/context.js';
+import type { mergePolicy } from './stages/merged-rules.js';
+import type { RepoConfig } from '../model/desired.js';
+
+type MergePolicy = Awaited<ReturnType<typeof mergePolicy>>;
 import type { Unit } from './unit.js';
 import type { FollowedRepository } from './webhooks.js';
 import { recheckPlan } from '../ops/stale-plan.js';
@@ -132,7 +135,7 @@ const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'G
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
 export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'> &
-  Partial<Pick<Unit, 'approvals' | 'checkPolicies' | 'status'>>;
+  Partial<Pick<Unit, 'approvals' | 'checkPolicies' | 'mergePolicy'>>;
 
 /**
  * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
@@ -396,34 +399,41 @@ export function pullRequestHandlerForDaemon(
     }
     if (record && changed) return { record, plan: null, at, changed };
     if (!record || record.commit !== head) return record && { record, plan: null, at };
-    const outcome = await forge.handler.atCommit(number, head, (dir) =>
-      planUnit(unit, dir, head, source.path),
+    const outcome = await forge.handler.atCommit(
+      number,
+      head,
+      async (dir) => (await planUnit(unit, dir, head, source.path)).outcome,
     );
     return { record, plan: outcome.kind === 'plan' ? outcome.plan : null, at };
   };
   return Object.assign(onEvent, { recover, forges, learn });
 }
 
-function planUnit(
+/** The unit's plan of the pull request's head, and that head's poolsync.yaml (null: not loaded). */
+async function planUnit(
   unit: PlannedUnit,
   dir: string,
   commit: string,
   repoPath: string,
-): Promise<EnvironmentOutcome> {
-  return followedRepository(unit.config.source).then(({ repository }) =>
-    planOutcome({
-      dir,
-      commit,
-      repository,
-      environment: unit.name ?? undefined,
-      readLive: unit.readLive,
-      repoPath,
-      backend: unit.backend(),
-      controlPlane: unit.identity(),
-      // The pull request's head is no branch the daemon follows: data.poolsync.branch is null.
-      policies: unit.checkPolicies && ((plan, desired) => unit.checkPolicies!(plan, desired, null)),
-    }),
-  );
+): Promise<{ outcome: EnvironmentOutcome; repo: RepoConfig | null }> {
+  const { repository } = await followedRepository(unit.config.source);
+  let repo: RepoConfig | null = null;
+  const outcome = await planOutcome({
+    dir,
+    commit,
+    repository,
+    environment: unit.name ?? undefined,
+    readLive: unit.readLive,
+    repoPath,
+    backend: unit.backend(),
+    controlPlane: unit.identity(),
+    // The pull request's head is no branch the daemon follows: data.poolsync.branch is null.
+    policies: async (plan, desired) => {
+      repo = desired.config;
+      return unit.checkPolicies ? unit.checkPolicies(plan, desired, null) : null;
+    },
+  });
+  return { outcome, repo };
 }
 
 /** Each unit's plan of the commit, recorded as posted with its held part (a section each). */
@@ -436,18 +446,17 @@ function unitsPlanner(
   return async (dir, commit) => {
     const sections = await Promise.all(
       units.map(async (u) => {
-        const outcome = await planUnit(u, dir, commit, repoPath);
+        const { outcome, repo } = await planUnit(u, dir, commit, repoPath);
         if (outcome.kind !== 'plan') return { name: u.name ?? '', outcome };
         posted.planned(provider, commit, outcome.plan, u.name ?? '', outcome.policies);
         const command = u.name === null ? 'poolsync apply' : `poolsync apply -e ${u.name}`;
+        // Who may approve by comment: the followed branch's rule, never the pull request's.
         const rule = u.approvals?.ruleOf('approve');
         const approvers = rule && rule !== 'unread' ? rule : undefined;
-        // The policy the unit's last run held by: the merged run holds by it (merged-rules.ts).
-        const shown = u.status?.();
-        const policy = {
-          policy: shown?.policy ?? u.config.policy,
-          lastApplied: shown?.policyLastApplied ?? null,
-        };
+        // What the merged run will hold by: the head's policy, or the last applied commit's.
+        const policy = u.mergePolicy
+          ? await u.mergePolicy(repo!)
+          : { policy: u.config.policy, lastApplied: null };
         const held = withHeld(outcome, policy, command, approvers);
         return { name: u.name ?? '', outcome: held };
       }),
@@ -463,7 +472,7 @@ function unitsPlanner(
  */
 function withHeld(
   outcome: Extract<EnvironmentOutcome, { kind: 'plan' }>,
-  { policy, lastApplied }: RunPolicy,
+  { policy, lastApplied }: MergePolicy,
   command: string,
   approvers: HeldNote['approvers'],
 ): EnvironmentOutcome {

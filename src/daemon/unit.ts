@@ -76,13 +76,14 @@ import {
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
 import { makeFolders } from '../util/safe-file.js';
 import { readRepoConfig } from '../manifests/config.js';
+import { mergePolicy } from './stages/merged-rules.js';
 import {
   environmentCredentials,
   namedSettings,
   settingPlaces,
   type SettingPlaces,
 } from '../manifests/environments.js';
-import type { DesiredState, Environment } from '../model/desired.js';
+import type { DesiredState, Environment, RepoConfig } from '../model/desired.js';
 import { UserError } from '../util/user-error.js';
 import type { Env } from '../util/env.js';
 
@@ -339,6 +340,9 @@ async function startUnit(
      */
     checkPolicies: (plan: Plan, desired: DesiredState, head: string | null) =>
       policies.pullRequest(plan, desired, head, reconciler.status().appliedCommit),
+    /** The policy a merge of a pull request whose poolsync.yaml is `repo`'s will hold by. */
+    mergePolicy: (repo: RepoConfig) =>
+      mergePolicy({ config, source, redactor, logger }, repo, reconciler.status().appliedCommit),
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,

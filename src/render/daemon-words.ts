@@ -24,11 +24,16 @@ export function short(commit: string): string {
 
 /**
  * After `policy safe`: why the last applied commit's policy holds, the loaded commit's being
- * looser (daemon/stages/merged-rules.ts); nothing when the loaded commit's holds.
+ * looser (daemon/stages/merged-rules.ts); nothing when the loaded commit's holds. A policy not
+ * read yet (a pull request's comment before the daemon's first fetch) holds as `safe`.
  */
-export function lastAppliedPolicy(lastApplied: { commit: string; policy: string } | null): string {
+export function lastAppliedPolicy(
+  lastApplied: { commit: string; policy: string | null } | null,
+): string {
   if (lastApplied === null) return '';
   const at = `the last applied commit ${short(lastApplied.commit)}`;
+  if (lastApplied.policy === null)
+    return ` (as ${at} may set it: the daemon has not read its rules yet)`;
   if (lastApplied.policy === 'safe') return ` (as ${at} sets it)`;
   return ` (${at} sets ${lastApplied.policy}; the loaded commit's all holds from the commit after it)`;
 }

@@ -62,8 +62,11 @@ export type EnvironmentOutcome =
       plan: Plan;
       held?: HeldNote;
       policy?: 'safe' | 'all' | 'none';
-      /** The last applied commit whose policy holds, the followed branch's being looser (daemon). */
-      policyLastApplied?: { commit: string; policy: string };
+      /**
+       * The last applied commit whose policy holds, the pull request's being looser (daemon);
+       * `policy` null: not read yet (before the daemon's first fetch), held as `safe`.
+       */
+      policyLastApplied?: { commit: string; policy: string | null };
       /** What the plan's policies said (docs/policies.md), shown before the plan. */
       policies?: PolicyReport;
       /** The generated files the commit changes: no plan sends them (render/rendered-files.ts). */

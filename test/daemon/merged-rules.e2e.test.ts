@@ -7,6 +7,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import { loadDesired } from '../../src/ops/plan-run.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cluster, twoSafeEnvironments } from '../environments/helpers.js';
@@ -15,7 +16,7 @@ import { FakeForge } from '../support/fake-forge.js';
 import { until } from '../support/until.js';
 import { deliverGitHub, pullRequestPayload } from '../vcs/recorded.js';
 import { manifests } from './fixtures.js';
-import { startOwnTestDaemon, startTestDaemon } from './harness.js';
+import { startOwnTestDaemon, startTestDaemon, type TestDaemonOptions } from './harness.js';
 import { TestRepo, git, tempDir } from './helpers.js';
 
 const ADMIN = 'admin-token-merged-rules-0123456789';
@@ -181,6 +182,159 @@ describe("a pull request's comment", () => {
     expect(plan.body).toContain(
       `**Held for approval** (policy \`safe\` (as the last applied commit ${applied.slice(0, 12)} sets it)):`,
     );
+  });
+});
+
+describe("a pull request's comment says what its merge will hold", () => {
+  const secret = 'gh-webhook-secret-merged-rules-02';
+  /** prod's `policy:` set to `policy` in poolsync.yaml `yaml`. */
+  const prodPolicy = (yaml: string, policy: string) => {
+    const set = yaml.replace(/(folders: \[base, prod\]\n\s+policy: )\w+/, `$1${policy}`);
+    expect(set).toContain(`prod.json\n    folders: [base, prod]\n    policy: ${policy}`);
+    return set;
+  };
+
+  async function withForge() {
+    const forge = await new FakeForge().start();
+    cleanup.add(() => forge.stop());
+    cleanup.add(() => vi.unstubAllEnvs());
+    vi.stubEnv('GITHUB_TOKEN', forge.token);
+    vi.stubEnv('GITHUB_API_URL', forge.url);
+    vi.stubEnv('POOLSYNC_COMMENT_REPOSITORY', 'acme/cfg');
+    return forge;
+  }
+
+  async function start(state: string, repo: TestRepo, deps: TestDaemonOptions<never>['deps'] = {}) {
+    const started = await startOwnTestDaemon({
+      state,
+      env: { ...TOKENS, POOLSYNC_GITHUB_WEBHOOK_SECRET: secret },
+      flags: { repo: repo.bare, 'control-plane': `file:${state}/unused.json` },
+      deps: { retryBaseMs: 3_600_000, ...deps },
+      logLevel: 'silent',
+    });
+    cleanup.add(() => started.stop());
+    return started;
+  }
+
+  /** Pull request `number` at a commit of `files` on top of main, main left where it was; its plan comment. */
+  async function planComment(
+    d: RunningDaemon,
+    forge: FakeForge,
+    repo: TestRepo,
+    number: number,
+    files: Record<string, string | null>,
+  ) {
+    const main = git(repo.work, 'rev-parse', 'HEAD').trim();
+    const head = repo.commit(files);
+    git(repo.work, 'push', '--quiet', 'origin', `${head}:refs/pull/${number}/head`);
+    git(repo.work, 'push', '--quiet', '--force', 'origin', `${main}:main`);
+    forge.heads.set(`github:acme/cfg#${number}`, head);
+    const opened = pullRequestPayload({
+      action: 'opened',
+      repository: 'acme/cfg',
+      number,
+      headSha: head,
+    });
+    const hook = await deliverGitHub(`${d.url}/webhooks/github`, secret, 'pull_request', opened);
+    expect(hook.status).toBe(202);
+    const comment = await until(
+      'the plan comment',
+      () => forge.list(`github:acme/cfg#${number}`).find((c) => c.body.includes('prod')) ?? null,
+    );
+    return comment.body;
+  }
+
+  it("that turns prod's `all` into `safe` beside a delete holds the delete by its own `safe`", async () => {
+    const forge = await withForge();
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files = twoSafeEnvironments(state);
+    const all = prodPolicy(files['poolsync.yaml']!, 'all');
+    repo.commit({ ...files, 'poolsync.yaml': all, 'prod/extra.yaml': cluster('c-extra') });
+    const { daemon } = await start(state, repo);
+    await daemon.firstRun;
+    expect((await status(daemon)).environments!.prod!.policy).toBe('all');
+
+    const body = await planComment(daemon, forge, repo, 11, {
+      'poolsync.yaml': prodPolicy(all, 'safe'),
+      'prod/extra.yaml': null,
+    });
+    expect(body).toContain('**Held for approval** (policy `safe`): after merge');
+    expect(body).toContain('- `delete Cluster/c-extra`');
+  });
+
+  it("that turns prod's `safe` into `all` beside a delete says the last applied commit's `safe` holds it", async () => {
+    const forge = await withForge();
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    const files = twoSafeEnvironments(state);
+    const applied = repo.commit({ ...files, 'prod/extra.yaml': cluster('c-extra') });
+    const { daemon } = await start(state, repo);
+    await daemon.firstRun;
+
+    const body = await planComment(daemon, forge, repo, 12, {
+      'poolsync.yaml': prodPolicy(files['poolsync.yaml']!, 'all'),
+      'prod/extra.yaml': null,
+    });
+    expect(body).toContain(
+      `**Held for approval** (policy \`safe\` (as the last applied commit ${applied.slice(0, 12)} sets it)): after merge`,
+    );
+    expect(body).toContain('- `delete Cluster/c-extra`');
+  });
+
+  it('just after a restart, before any run, holds as the run will: by the last applied commit read with Git', async () => {
+    const forge = await withForge();
+    const state = tempDir();
+    const repo = new TestRepo();
+    cleanup.add(() => repo.cleanup());
+    // prod alone: every load the test holds back is prod's.
+    const yaml = `apiVersion: poolsync/v1\nkind: RepoConfig\nprune: true\nenvironments:\n  prod:\n    controlPlane: file:${state}/prod.json\n    folders: [base, prod]\n    policy: safe\n`;
+    const files = twoSafeEnvironments(state);
+    const applied = repo.commit({
+      'poolsync.yaml': yaml,
+      'base/pool.yaml': files['base/pool.yaml']!,
+      'base/shared.yaml': files['base/shared.yaml']!,
+      'prod/cluster.yaml': files['prod/cluster.yaml']!,
+      'prod/extra.yaml': cluster('c-extra'),
+    });
+    let started = await start(state, repo);
+    await started.daemon.firstRun;
+    // Merged: prod's `policy: all` beside a delete, held; the daemon reads `all` at its next start.
+    repo.commit({ 'poolsync.yaml': prodPolicy(yaml, 'all'), 'prod/extra.yaml': null });
+    expect((await post(started.daemon, '/reconcile?wait=1', RECONCILE)).status).toBe(200);
+    expect((await status(started.daemon)).environments!.prod!.policyLastApplied).toEqual({
+      commit: applied,
+      policy: 'safe',
+    });
+    await started.stop();
+
+    // The first run after the restart waits in its load until the comment is posted.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    cleanup.add(() => release());
+    started = await start(state, repo, {
+      pipeline: {
+        loadRepository: async (dir, o) => (
+          await gate,
+          loadDesired(dir, { ...o, environment: 'prod' })
+        ),
+      },
+    });
+    expect((await status(started.daemon)).environments!.prod!).toMatchObject({
+      policy: 'all',
+      policyLastApplied: null,
+    });
+    const body = await planComment(started.daemon, forge, repo, 13, {
+      'prod/cluster.yaml': cluster('c-prod-2'),
+    });
+    expect(body).toContain(
+      `**Held for approval** (policy \`safe\` (as the last applied commit ${applied.slice(0, 12)} sets it)): after merge`,
+    );
+    expect(body).toContain('- `delete Cluster/c-extra`');
+    release();
+    await started.daemon.firstRun;
   });
 });
 

@@ -9,7 +9,11 @@ import type { ApproverRules, RepoConfig } from '../../model/desired.js';
 import { committedConfig } from '../../policy/source.js';
 import { APPLY_POLICIES, type ApplyPolicy } from '../config-options.js';
 import type { SourceSnapshot } from '../git-source.js';
-import type { AppliedRules, RunContext, RunPolicy } from './context.js';
+import type { DaemonConfig } from '../config.js';
+import type { AppliedRules, ReconcilerOptions, RunContext, RunPolicy } from './context.js';
+
+/** What reading a commit's rules needs of its unit: its settings, its clone, its words. */
+type RulesReader = Pick<ReconcilerOptions, 'config' | 'source' | 'redactor' | 'logger'>;
 
 /**
  * `all` is looser than `safe` and `none`: it alone applies deletes and replaces unasked. So a
@@ -34,15 +38,23 @@ export async function appliedRulesOf(
   ctx: RunContext,
   at: SourceSnapshot,
 ): Promise<AppliedRules | null> {
-  const { o } = ctx;
   const commit = ctx.state.appliedCommit;
   if (commit === null || at.root === undefined || at.commit === null || commit === at.commit)
     return null;
   const kept = ctx.memory.appliedRules;
   if (kept?.commit === commit) return kept;
+  return rulesOfCommit(ctx.o, { ...at, root: at.root }, commit);
+}
+
+/** `commit`'s rules read with Git in the clone of `at`; null, logged, when they cannot be read. */
+async function rulesOfCommit(
+  o: RulesReader,
+  at: SourceSnapshot & { root: string },
+  commit: string,
+): Promise<AppliedRules | null> {
   const config = relative(at.root, at.dir).split(sep).join('/');
   const read = await (o.source.reach?.(commit) ?? Promise.resolve()).then(
-    () => committedConfig(at.root!, posix.normalize(config || '.').replace(/^\.$/, ''), commit),
+    () => committedConfig(at.root, posix.normalize(config || '.').replace(/^\.$/, ''), commit),
     (err: unknown) => o.redactor.errorMessage(err),
   );
   if (typeof read === 'string') {
@@ -55,27 +67,49 @@ export async function appliedRulesOf(
   const doc = read.doc as { approvers?: unknown; environments?: unknown } | null;
   const approvers =
     doc?.approvers && typeof doc.approvers === 'object' ? (doc.approvers as ApproverRules) : null;
-  return { commit, approvers, policy: environmentPolicy(ctx, doc?.environments) };
+  return { commit, approvers, policy: environmentPolicy(o.config, doc?.environments) };
+}
+
+/**
+ * The policy a merge of a pull request will hold by (its plan comment): the run's (runPolicy),
+ * `config` (the pull request's head) loaded after `applied`, the commit last applied. Before the
+ * clone is fetched that commit's rules are not known: its policy shows as null and holds as
+ * `safe` would, never less than the run will hold.
+ */
+export async function mergePolicy(
+  o: RulesReader,
+  config: RepoConfig,
+  applied: string | null,
+): Promise<{
+  policy: ApplyPolicy;
+  lastApplied: { commit: string; policy: ApplyPolicy | null } | null;
+}> {
+  const loaded = loadedPolicy(o.config, config);
+  const at = o.source.last;
+  if (applied === null || loaded !== 'all') return runPolicy(loaded, null);
+  if (at?.root === undefined)
+    return { policy: 'safe', lastApplied: { commit: applied, policy: null } };
+  return runPolicy(loaded, await rulesOfCommit(o, { ...at, root: at.root }, applied));
 }
 
 /**
  * The policy the loaded commit sets: its environment's `policy` (else the daemon's `--policy`),
  * read at each run; without environments the daemon's, which no commit sets.
  */
-export function loadedPolicy(ctx: RunContext, config: RepoConfig): ApplyPolicy {
-  const { environment } = ctx.o.config.controlPlane;
+export function loadedPolicy(daemon: DaemonConfig, config: RepoConfig): ApplyPolicy {
+  const { environment } = daemon.controlPlane;
   const own = config.environments?.find((e) => e.name === environment)?.policy;
-  return own ?? ctx.o.config.defaultPolicy ?? ctx.o.config.policy;
+  return own ?? daemon.defaultPolicy ?? daemon.policy;
 }
 
 /** The unit's environment's `policy` in `environments` as written; null without environments. */
-function environmentPolicy(ctx: RunContext, environments: unknown): ApplyPolicy | null {
-  const name = ctx.o.config.controlPlane.environment;
+function environmentPolicy(daemon: DaemonConfig, environments: unknown): ApplyPolicy | null {
+  const name = daemon.controlPlane.environment;
   if (name === undefined || !environments || typeof environments !== 'object') return null;
   if (!Object.hasOwn(environments, name)) return null;
   const entry = (environments as Record<string, { policy?: unknown } | null>)[name];
   if (!entry || typeof entry !== 'object') return null;
   const policy = entry.policy;
   if (APPLY_POLICIES.includes(policy as ApplyPolicy)) return policy as ApplyPolicy;
-  return policy === undefined ? (ctx.o.config.defaultPolicy ?? ctx.o.config.policy) : null;
+  return policy === undefined ? (daemon.defaultPolicy ?? daemon.policy) : null;
 }

@@ -315,7 +315,7 @@ export async function rulesStage(
   const applied = await appliedRulesOf(ctx, at);
   const ruled = await governedBy(ctx, desired, branch);
   if (isOutcome(ruled.value)) return ruled;
-  const policy = runPolicy(loadedPolicy(ctx, desired.config), applied);
+  const policy = runPolicy(loadedPolicy(ctx.o.config, desired.config), applied);
   o.approvals.setApprovers(ruled.value.config.approvers, applied);
   return {
     ...ruled,
