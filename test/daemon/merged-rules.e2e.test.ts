@@ -7,7 +7,12 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
+import type { DaemonConfig } from '../../src/daemon/config.js';
+import type { Source } from '../../src/daemon/git-source.js';
+import { mergePolicy } from '../../src/daemon/stages/merged-rules.js';
+import type { RepoConfig } from '../../src/model/desired.js';
 import { loadDesired } from '../../src/ops/plan-run.js';
+import { lastAppliedPolicy } from '../../src/render/daemon-words.js';
 import type { RunningDaemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { cluster, twoSafeEnvironments } from '../environments/helpers.js';
@@ -313,7 +318,6 @@ describe("a pull request's comment says what its merge will hold", () => {
     // The first run after the restart waits in its load until the comment is posted.
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    cleanup.add(() => release());
     started = await start(state, repo, {
       pipeline: {
         loadRepository: async (dir, o) => (
@@ -322,6 +326,8 @@ describe("a pull request's comment says what its merge will hold", () => {
         ),
       },
     });
+    // Undone first: a stop waits for the run in its load.
+    cleanup.add(() => release());
     expect((await status(started.daemon)).environments!.prod!).toMatchObject({
       policy: 'all',
       policyLastApplied: null,
@@ -335,6 +341,30 @@ describe("a pull request's comment says what its merge will hold", () => {
     expect(body).toContain('- `delete Cluster/c-extra`');
     release();
     await started.daemon.firstRun;
+  });
+});
+
+describe("a pull request's merge before the daemon's first fetch", () => {
+  it("holds a head's `all` as `safe` would, saying the last applied commit's rules are not read yet; a head's `safe` needs no read", async () => {
+    const o = {
+      config: { controlPlane: { environment: 'prod' }, policy: 'all' } as DaemonConfig,
+      source: { last: null } as Source,
+      redactor: null as never,
+      logger: null as never,
+    };
+    const head = (policy: 'all' | 'safe') =>
+      ({ environments: [{ name: 'prod', policy }] }) as unknown as RepoConfig;
+    const applied = 'a'.repeat(40);
+    const all = await mergePolicy(o, head('all'), applied);
+    expect(all).toEqual({ policy: 'safe', lastApplied: { commit: applied, policy: null } });
+    expect(lastAppliedPolicy(all.lastApplied)).toBe(
+      ' (as the last applied commit aaaaaaaaaaaa may set it: the daemon has not read its rules yet)',
+    );
+    expect(await mergePolicy(o, head('safe'), applied)).toEqual({
+      policy: 'safe',
+      lastApplied: null,
+    });
+    expect(await mergePolicy(o, head('all'), null)).toEqual({ policy: 'all', lastApplied: null });
   });
 });
 
