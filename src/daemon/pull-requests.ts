@@ -61,8 +61,6 @@ import {
 import type { DaemonConfig } from './config.js';
 import type { mergePolicy } from './stages/merged-rules.js';
 import type { RepoConfig } from '../model/desired.js';
-
-type MergePolicy = Awaited<ReturnType<typeof mergePolicy>>;
 import type { Unit } from './unit.js';
 import type { FollowedRepository } from './webhooks.js';
 import { recheckPlan } from '../ops/stale-plan.js';
@@ -131,11 +129,16 @@ export function followedByWebhooks(source: DaemonConfig['source'], env: Env) {
   return { github: of('github'), gitlab: of('gitlab') };
 }
 
+type MergePolicy = Awaited<ReturnType<typeof mergePolicy>>;
+
 const TOKEN_ENV: Record<Provider, string> = { github: 'GITHUB_TOKEN', gitlab: 'GITLAB_TOKEN' };
 const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'GITLAB_API_URL' };
 
-export type PlannedUnit = Pick<Unit, 'name' | 'config' | 'readLive' | 'backend' | 'identity'> &
-  Partial<Pick<Unit, 'approvals' | 'checkPolicies' | 'mergePolicy'>>;
+export type PlannedUnit = Pick<
+  Unit,
+  'name' | 'config' | 'readLive' | 'backend' | 'identity' | 'mergePolicy'
+> &
+  Partial<Pick<Unit, 'approvals' | 'checkPolicies'>>;
 
 /**
  * What the HTTP server calls, and the forges closed at stop. `onPullRequest` replaces the plan
@@ -454,10 +457,7 @@ function unitsPlanner(
         const rule = u.approvals?.ruleOf('approve');
         const approvers = rule && rule !== 'unread' ? rule : undefined;
         // What the merged run will hold by: the head's policy, or the last applied commit's.
-        const policy = u.mergePolicy
-          ? await u.mergePolicy(repo!)
-          : { policy: u.config.policy, lastApplied: null };
-        const held = withHeld(outcome, policy, command, approvers);
+        const held = withHeld(outcome, await u.mergePolicy(repo!), command, approvers);
         return { name: u.name ?? '', outcome: held };
       }),
     );

@@ -116,6 +116,7 @@ describe('pullRequestHandlerForDaemon', () => {
             readLive: () => readLiveState(cp),
             backend: () => undefined,
             identity: () => undefined,
+            mergePolicy: () => Promise.resolve({ policy: 'safe', lastApplied: null }),
           },
         ],
         logger,
