@@ -363,7 +363,6 @@ export function checkedDeletes(
   };
   const liveClusters = freshSharedRead(() => partOf(cp, 'clusters').listClusters());
   const liveByPool = new WeakMap<LiveCluster[], Map<string, string[]>>();
-  const liveClusterByName = new WeakMap<LiveCluster[], Map<string, LiveCluster>>();
   let causedBy: Map<string, Set<string>> | null = null;
   let shown: Map<string, Change> | null = null;
 
@@ -371,40 +370,49 @@ export function checkedDeletes(
    * A plan is a promise: the object a delete, or the drain or disable before it, acts on is the
    * one the plan showed, in the pool its `before` holds (or, for a disable, its `after`). One
    * another client deleted and made again elsewhere since is theirs: no backend exposes an id or
-   * create time to tell it apart otherwise. Not listed now: the call itself finds it gone.
+   * create time to tell it apart otherwise. Gone now: the call itself finds it so.
    */
-  function theShownOne(target: string, pool: string | undefined, verb: string): void {
+  async function theShownOne(
+    target: string,
+    verb: string,
+    read: () => Promise<{ pool: string }>,
+  ): Promise<void> {
     shown ??= new Map(plan.changes.map((c) => [c.address, c]));
     const change = shown.get(target);
-    // A disable may follow the registration or move that put the cluster in its `after` pool.
-    const forms = verb === 'changed' ? [change?.before, change?.after] : [change?.before];
-    const was = forms.map((f) => f?.pool).filter((p) => typeof p === 'string');
-    if (pool === undefined || was.length === 0 || was.includes(pool)) return;
+    const was = change?.before?.pool;
+    // Made by this plan (a registration, then its disable): its own, nothing read.
+    if (typeof was !== 'string') return;
+    const pool = await read().then(
+      (live) => live.pool,
+      (err: unknown) => {
+        if (isControlPlaneError(err, 'NOT_FOUND')) return undefined;
+        throw err;
+      },
+    );
+    // A disable may follow the move that put the cluster in its `after` pool.
+    if (pool === undefined || pool === was || (verb === 'changed' && pool === change?.after?.pool))
+      return;
     throw new StepConflictError(
-      `${target} is now in pool ${pool}; the plan showed it in ${was[0]}: another client's since the plan ` +
+      `${target} is now in pool ${pool}; the plan showed it in ${was}: another client's since the plan ` +
         `(deleted and made again); nothing was ${verb}. Run \`poolsync plan\` again`,
     );
   }
-  const clusterPool = async (name: string) => {
-    const clusters = await liveClusters();
-    let byName = liveClusterByName.get(clusters);
-    if (!byName)
-      liveClusterByName.set(clusters, (byName = new Map(clusters.map((c) => [c.name, c]))));
-    return byName.get(name)?.pool;
-  };
-  const queuePool = async (name: string) => routingOf(await liveQueues()).byName.get(name)?.pool;
+  const cluster = (target: string, name: string) => () =>
+    partOf(cp, 'clusters', target).getCluster(name);
 
   return {
     /** update_cluster: a disable before a delete (or any enable or disable) sends nothing to another client's cluster. */
     async updateCluster(step: StepOf<'update_cluster'>): Promise<StepOutcome> {
-      theShownOne(step.target, await clusterPool(step.args.name), 'changed');
+      await theShownOne(step.target, 'changed', cluster(step.target, step.args.name));
       return CALLS.update_cluster(cp, step);
     },
 
     /** drain_queue and delete_queue: a queue made again in another pool is another client's. */
     async queue(step: StepOf<'drain_queue' | 'delete_queue'>): Promise<StepOutcome> {
       const verb = step.op === 'drain_queue' ? 'drained' : 'deleted';
-      theShownOne(step.target, await queuePool(step.args.name), verb);
+      await theShownOne(step.target, verb, () =>
+        partOf(cp, 'queues', step.target).getQueue(step.args.name),
+      );
       return step.op === 'drain_queue' ? CALLS.drain_queue(cp, step) : CALLS.delete_queue(cp, step);
     },
 
@@ -450,7 +458,7 @@ export function checkedDeletes(
       for (const q of routedTo(until.routing, name, pool))
         if (!until.steps.get(q)!.every(done)) left.add(q);
       const waited = watched.get(name);
-      theShownOne(step.target, await clusterPool(name), 'deleted');
+      await theShownOne(step.target, 'deleted', cluster(step.target, name));
       const routing = routingOf(await liveQueues());
       const isLeaving = (cluster: string) => leaving.has(cluster);
       const onlyLeaving = async (q: LiveQueue) => {

@@ -23,15 +23,16 @@ type StepOf<K extends Step['op']> = Extract<Step, { op: K }>;
 const env = { NO_COLOR: '1' };
 const POOLS: RepoSpec = { pools: ['gpu', 'cpu'], clusters: { g1: 'gpu', c1: 'cpu' } };
 
-/** A served plane whose `actWhen(path, act)` runs `act` once, when the apply first GETs `path`. */
+/** A served plane whose `actWhen(path, act, nth)` runs `act` once, when the apply GETs `path` the nth time. */
 async function served(capabilities: string) {
   const caps = parseCapabilities(capabilities);
   if (!caps.ok) throw new Error(caps.error);
   let act: (() => Promise<void>) | null = null;
   let at = '';
+  let gets = 0;
   const mount = {
     handle: async (req: IncomingMessage, _res: unknown, url: URL) => {
-      if (req.method === 'GET' && url.pathname === at && act) {
+      if (req.method === 'GET' && url.pathname === at && act && --gets === 0) {
         const acting = act;
         act = null;
         await acting();
@@ -60,7 +61,11 @@ async function served(capabilities: string) {
     repo,
     on,
     call,
-    actWhen: (path: string, a: () => Promise<void>) => ((at = path), (act = a)),
+    actWhen: (path: string, a: () => Promise<void>, nth = 1) => (
+      (at = path),
+      (act = a),
+      (gets = nth)
+    ),
   };
 }
 
@@ -69,18 +74,23 @@ async function applyWhile(
   cp: Awaited<ReturnType<typeof served>>,
   path: string,
   other: Array<[string, string, unknown?]>,
+  nth = 1,
 ) {
   const saved = join(cp.root, 'p.plan');
   expect((await runInProcess(['plan', cp.repo, ...cp.on, '--out', saved], env)).code).toBe(0);
   const answers: number[] = [];
   const bodies: unknown[] = [];
-  cp.actWhen(path, async () => {
-    for (const [method, url, body] of other) {
-      const a = await cp.call(method, url, body);
-      answers.push(a.status);
-      bodies.push(a.body);
-    }
-  });
+  cp.actWhen(
+    path,
+    async () => {
+      for (const [method, url, body] of other) {
+        const a = await cp.call(method, url, body);
+        answers.push(a.status);
+        bodies.push(a.body);
+      }
+    },
+    nth,
+  );
   const r = await runInProcess(['apply', saved, '--wait-timeout', '10m', ...cp.on], env);
   expect(answers).toHaveLength(other.length);
   expect(
@@ -129,12 +139,18 @@ describe('an object another client deleted and made again in another pool while 
       run_concurrency: 10,
       action_concurrency: 100,
     };
-    const { r, list } = await applyWhile(cp, '/v1/queues/q', [
-      ['POST', '/v1/sim/queues/q/activity', { runs_in_flight: 0, actions_in_flight: 0 }],
-      ['DELETE', '/v1/queues/q'],
-      ['POST', '/v1/queues', spec],
-      ['POST', '/v1/queues/q/drain'],
-    ]);
+    // The first read of q is its drain's check, the second the drain wait's.
+    const { r, list } = await applyWhile(
+      cp,
+      '/v1/queues/q',
+      [
+        ['POST', '/v1/sim/queues/q/activity', { runs_in_flight: 0, actions_in_flight: 0 }],
+        ['DELETE', '/v1/queues/q'],
+        ['POST', '/v1/queues', spec],
+        ['POST', '/v1/queues/q/drain'],
+      ],
+      2,
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
       /Queue\/q: Deletion failed after \S+ \[s\d\]: CONFLICT: Queue\/q is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
