@@ -13,7 +13,13 @@ import {
   type Plan,
   type Step,
 } from '../model/plan.js';
-import { checkedDeletes, queueWrites, runCallStep, StepConflictError } from './steps.js';
+import {
+  checkedDeletes,
+  NotTheShownOneError,
+  queueWrites,
+  runCallStep,
+  StepConflictError,
+} from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
@@ -492,6 +498,8 @@ function toStepError(err: unknown): StepError {
     return { code: 'WAIT_TIMEOUT', message: err.message, rule: 'C9' };
   if (err instanceof WaitAbortedError) return { code: 'ABORTED', message: err.message, rule: null };
   if (err instanceof WaitUndoneError) return { code: 'CONFLICT', message: err.message, rule: 'C9' };
+  if (err instanceof NotTheShownOneError)
+    return { code: 'CONFLICT', message: err.message, rule: err.rule };
   if (err instanceof StepConflictError)
     return { code: 'CONFLICT', message: err.message, rule: null };
   if (err instanceof ManualCommandError)

@@ -38,6 +38,7 @@ import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { nextBudgets, nextClusterWaits, nextInventory, nextProtection } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
+import { isNotTheShownOne } from './steps.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import { lastAppliedPathFor, unfinishedApplyStartedAt } from './last-applied.js';
 import type { K8sPlace } from '../util/k8s-place.js';
@@ -265,13 +266,19 @@ export function deletedBy(plan: Plan, result: Pick<ApplyResult, 'applied'>): Set
   return new Set(result.applied.filter((a) => a.action === 'delete').map((a) => a.address));
 }
 
-/** The addresses whose create found an object another client made (CONFLICT): never recorded. */
+/**
+ * The addresses whose create found an object another client made, or whose delete (or the drain
+ * or disable before it) found another client's made again under its name (CONFLICT): not
+ * recorded, or no longer.
+ */
 export function notOursBy(result: Pick<ApplyResult, 'ok' | 'steps'>): Set<string> {
   if (result.ok) return new Set();
   const creates = new Set(['create_pool', 'register_cluster', 'create_queue']);
   return new Set(
     result.steps
-      .filter((s) => creates.has(s.op) && s.error?.code === 'CONFLICT')
+      .filter(
+        (s) => (creates.has(s.op) && s.error?.code === 'CONFLICT') || isNotTheShownOne(s.error),
+      )
       .map((s) => s.target),
   );
 }

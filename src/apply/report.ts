@@ -15,6 +15,7 @@ import type {
   StepStatus,
 } from './types.js';
 import { formatDuration } from '../util/duration.js';
+import { isNotTheShownOne } from './steps.js';
 import { jsonParts } from '../util/json-parts.js';
 
 const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
@@ -339,6 +340,14 @@ function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChang
     const left = calls.find((s) => s.status !== 'done');
     const change = changes.get(address);
     const ran = (op: Step['op']) => done.some((s) => s.op === op);
+    // What was done went to poolsync's object, gone since: the one under its name is not left so.
+    if (calls.some((s) => isNotTheShownOne(s.error))) {
+      words.set(
+        address,
+        "is another client's now (deleted and made again since the plan): nothing more was sent to it, and poolsync no longer records it as its own",
+      );
+      continue;
+    }
     if (ran('drain_queue') && !ran('activate_queue') && !ran('delete_queue')) {
       // A moved cluster's co-named queue is waited for, and moves, under its cluster (U23).
       const cluster = `Cluster/${address.slice(address.indexOf('/') + 1)}`;

@@ -20,6 +20,7 @@ import { reportedDataPlane } from '../model/capabilities.js';
 import type { LiveCluster, LiveQueue } from '../model/live.js';
 import { sameJson } from '../util/same-json.js';
 import type { Change, Plan, Step } from '../model/plan.js';
+import type { StepError } from './types.js';
 
 /** A step's work was found already done; the note says how. */
 export interface StepOutcome {
@@ -30,6 +31,28 @@ export interface StepOutcome {
 export class StepConflictError extends Error {
   override readonly name = 'StepConflictError';
 }
+
+/**
+ * The object a delete, or the drain or disable before it, acts on is not the one the plan showed:
+ * another client's under the same name, never poolsync's again (inventory.ts notOursBy).
+ */
+export class NotTheShownOneError extends StepConflictError {
+  constructor(
+    message: string,
+    /** What makes it another object: a cluster's pool is fixed (C7), a queue's (Q3), a pool's contract (P4). */
+    readonly rule: (typeof NOT_THE_SHOWN_ONE)[number],
+  ) {
+    super(message);
+  }
+}
+
+/** The rules a NotTheShownOneError cites: with CONFLICT, they mark it in an apply's result. */
+const NOT_THE_SHOWN_ONE = ['C7', 'Q3', 'P4'] as const;
+const notShownRules: ReadonlySet<string | null> = new Set(NOT_THE_SHOWN_ONE);
+
+/** Whether a step failed with a NotTheShownOneError (a create's CONFLICT has no rule). */
+export const isNotTheShownOne = (error: StepError | null): boolean =>
+  error?.code === 'CONFLICT' && notShownRules.has(error.rule);
 
 const DONE: StepOutcome = { note: null };
 const toDone = () => DONE;
@@ -392,9 +415,10 @@ export function checkedDeletes(
     // A disable may follow the move that put the cluster in its `after` pool.
     if (pool === undefined || pool === was || (verb === 'changed' && pool === change?.after?.pool))
       return;
-    throw new StepConflictError(
+    throw new NotTheShownOneError(
       `${target} is now in pool ${pool}; the plan showed it in ${was}: another client's since the plan ` +
         `(deleted and made again); nothing was ${verb}. Run \`poolsync plan\` again`,
+      target.startsWith('Cluster/') ? 'C7' : 'Q3',
     );
   }
   const cluster = (target: string, name: string) => () =>
@@ -430,9 +454,10 @@ export function checkedDeletes(
       shown ??= new Map(plan.changes.map((c) => [c.address, c]));
       const was = shown.get(step.target)?.before?.contract as PoolContract | undefined;
       if (live && live.contract_known !== false && was && !sameContract(live.contract, was))
-        throw new StepConflictError(
+        throw new NotTheShownOneError(
           `${step.target} now has another contract than the plan showed: another client's since the plan ` +
-            '(deleted and made again, P2); nothing was deleted. Run `poolsync plan` again',
+            '(deleted and made again); nothing was deleted. Run `poolsync plan` again',
+          'P4',
         );
       return CALLS.delete_pool(cp, step);
     },

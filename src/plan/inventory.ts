@@ -410,13 +410,13 @@ const NONE: ReadonlySet<string> = new Set();
 
 /**
  * The inventory once a plan's steps ran: what it held, plus what the repository declares,
- * less what the plan forgets and what the apply deleted. Null when nothing changes (no write).
+ * less what the plan forgets, what the apply deleted and what it found another client's. Null when nothing changes (no write).
  */
 export function nextInventory(
   current: readonly string[] | null,
   inventory: PlanInventory,
   deleted: ReadonlySet<string>,
-  /** Declared, but not poolsync's: another client's (CONFLICT), or never made (notMadeBy). */
+  /** Not poolsync's: another client's (CONFLICT), or declared and never made (notMadeBy). */
   notOurs: ReadonlySet<string> = NONE,
 ): string[] | null {
   // One merge of two sorted lists (the plan's declared addresses, the recorded inventory), not
@@ -431,8 +431,8 @@ export function nextInventory(
     const a = was[i];
     const d = declared[j];
     if (d === undefined || (a !== undefined && a < d)) {
-      // Recorded, no longer declared: kept unless gone or deleted by this apply.
-      if (!gone.has(a!) && !deleted.has(a!)) next.push(a!);
+      // Recorded, no longer declared: kept unless gone, deleted by this apply or another client's now.
+      if (!gone.has(a!) && !deleted.has(a!) && !notOurs.has(a!)) next.push(a!);
       i++;
     } else {
       if (a === d) i++;

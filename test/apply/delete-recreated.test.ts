@@ -114,15 +114,20 @@ describe('an object another client deleted and made again in another pool while 
     ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /Cluster\/g2: Deletion failed after \S+ \[s2\]: CONFLICT: Cluster\/g2 is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
+      /Cluster\/g2: Deletion failed after \S+ \[s2\]: CONFLICT \(C7\): Cluster\/g2 is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
     );
     expect(r.stdout).toContain('Applied so far: 0 created, 0 updated, 0 replaced, 0 deleted;');
     const g2 = await cp.call('GET', '/v1/clusters/g2');
     expect([g2.status, JSON.parse(g2.body!)]).toMatchObject([200, { pool: 'cpu', enabled: true }]);
     const queue = await cp.call('GET', '/v1/queues/g2');
     expect([queue.status, JSON.parse(queue.body!)]).toMatchObject([200, { pool: 'cpu' }]);
-    // Not recorded as deleted: the inventory is as it was for it.
-    expect(list).toContain('Cluster/g2');
+    // The g2 poolsync owned is gone; the one under its name is the other client's: no longer
+    // recorded, so the next plan (prune: true) shows it unmanaged, never a delete.
+    expect(list).not.toContain('Cluster/g2');
+    const next = await runInProcess(['plan', cp.repo, ...cp.on], env);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toMatch(/\? Cluster\/g2\s+\(unmanaged\)/);
+    expect(next.stdout).not.toMatch(/-\s*Cluster\/g2|delete_cluster/);
   });
 
   it('Queue/q (queue_delete): made again in cpu and drained by that client, its delete fails CONFLICT and the new q survives', async () => {
@@ -153,11 +158,20 @@ describe('an object another client deleted and made again in another pool while 
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /Queue\/q: Deletion failed after \S+ \[s\d\]: CONFLICT: Queue\/q is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
+      /Queue\/q: Deletion failed after \S+ \[s\d\]: CONFLICT \(Q3\): Queue\/q is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
     );
+    // Its drain was sent to poolsync's q, gone since: the q now is the other client's.
+    expect(r.stdout).toContain(
+      "⚠ Queue/q is another client's now (deleted and made again since the plan): nothing more was sent to it, and poolsync no longer records it as its own",
+    );
+    expect(r.stdout).not.toContain('left drained');
     const live = await cp.call('GET', '/v1/queues/q');
     expect([live.status, JSON.parse(live.body!)]).toMatchObject([200, { pool: 'cpu' }]);
-    expect(list).toContain('Queue/q');
+    expect(list).not.toContain('Queue/q');
+    const next = await runInProcess(['plan', cp.repo, ...cp.on], env);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toMatch(/\? Queue\/q\s+\(unmanaged\)/);
+    expect(next.stdout).not.toMatch(/-\s*Queue\/q|delete_queue/);
   });
 });
 
@@ -181,8 +195,10 @@ describe('a pool another client deleted and made again with another contract sin
       };
       await cp.pools!.createPool('old', theirs);
       await expect(checkedDeletes(cp, plan).pool(step)).rejects.toThrow(
-        "ClusterPool/old now has another contract than the plan showed: another client's since the plan (deleted and made again, P2); nothing was deleted. Run `poolsync plan` again",
+        "ClusterPool/old now has another contract than the plan showed: another client's since the plan (deleted and made again); nothing was deleted. Run `poolsync plan` again",
       );
+      // P4 marks it in the result: the pool is no longer recorded as poolsync's (notOursBy).
+      await expect(checkedDeletes(cp, plan).pool(step)).rejects.toMatchObject({ rule: 'P4' });
       expect((await cp.pools!.getPool('old')).contract.object_store_ref).toMatchObject({
         uri: 's3://theirs/data',
       });
