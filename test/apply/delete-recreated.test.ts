@@ -9,6 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { notOursBy } from '../../src/apply/inventory.js';
 import { checkedDeletes } from '../../src/apply/steps.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
@@ -172,6 +173,32 @@ describe('an object another client deleted and made again in another pool while 
     expect(next.code).toBe(0);
     expect(next.stdout).toMatch(/\? Queue\/q\s+\(unmanaged\)/);
     expect(next.stdout).not.toMatch(/-\s*Queue\/q|delete_queue/);
+  });
+});
+
+describe('what a refused delete leaves recorded', () => {
+  it('only the identity conflict drops the address: not the C9 CONFLICT of the same step, nor a rule-citing refusal', () => {
+    const failed = (op: Step['op'], target: string, code: string, rule: string | null) => ({
+      id: target,
+      op,
+      target,
+      status: 'failed' as const,
+      duration_ms: 1,
+      error: { code, message: '…', rule },
+      note: null,
+    });
+    const steps = [
+      failed('delete_cluster', 'Cluster/g2', 'CONFLICT', 'C7'),
+      failed('delete_queue', 'Queue/q', 'CONFLICT', 'Q3'),
+      failed('delete_pool', 'ClusterPool/old', 'CONFLICT', 'P4'),
+      failed('delete_cluster', 'Cluster/g3', 'CONFLICT', null),
+      failed('register_cluster', 'Cluster/g4', 'FAILED_PRECONDITION', 'C7'),
+    ];
+    expect([...notOursBy({ ok: false, steps })].sort()).toEqual([
+      'Cluster/g2',
+      'ClusterPool/old',
+      'Queue/q',
+    ]);
   });
 });
 
