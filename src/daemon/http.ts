@@ -371,7 +371,7 @@ async function manualReconcile({ req, res, url, h }: Call): Promise<void> {
   if (fields === null)
     return send(res, 400, {
       error:
-        'the body must be JSON: {"environment"?} (or none: ?environment=NAME names one too); nothing was run',
+        'the body must be a JSON object: {"environment"?} (or none: ?environment=NAME names one too); nothing was run',
     });
   const texts = optionalTexts(fields, ['environment']);
   if ('refused' in texts) return send(res, 400, { error: `${texts.refused}; nothing was run` });
@@ -429,7 +429,7 @@ async function approve(call: Call): Promise<void> {
   if (fields === null)
     return send(res, 400, {
       error:
-        'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name", "environment"?}; nothing was approved',
+        'the body must be a JSON object: {"fingerprint": "sha256:…", "approver": "name", "environment"?}; nothing was approved',
     });
   const { fingerprint, approver } = fields;
   const texts = optionalTexts(fields, ['environment']);
@@ -580,7 +580,9 @@ async function suspendOrResume(call: Call, suspend: boolean): Promise<void> {
   const { body, token } = admin;
   const parsed = jsonObject(body);
   if (parsed === null)
-    return send(res, 400, { error: 'the body must be JSON: {"environment"?, "by"?, "reason"?}' });
+    return send(res, 400, {
+      error: 'the body must be a JSON object: {"environment"?, "by"?, "reason"?}',
+    });
   const given = whoAndWhy(parsed, h);
   if ('refused' in given) return send(res, 400, { error: given.refused });
   const { named, said } = given;
@@ -623,7 +625,7 @@ async function rollbackAnswer(call: Call): Promise<void> {
   if (fields === null)
     return send(res, 400, {
       error:
-        'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
+        'the body must be a JSON object: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
     });
   const run = fields.run;
   if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)

@@ -109,7 +109,7 @@ describe('the admin API without environments', () => {
         status: 400,
         body: {
           error:
-            'the body must be JSON: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
+            'the body must be a JSON object: {"run": N (a kept run, `poolsync history`), "environment"?, "by"?, "reason"?}; nothing done',
         },
       });
     expect(suspended(d)).toEqual({ null: true });
@@ -120,7 +120,7 @@ describe('the admin API without environments', () => {
         status: 400,
         body: {
           error:
-            'the body must be JSON: {"fingerprint": "sha256:…", "approver": "name", "environment"?}; nothing was approved',
+            'the body must be a JSON object: {"fingerprint": "sha256:…", "approver": "name", "environment"?}; nothing was approved',
         },
       });
     expect(await post(d, '/approve', { fingerprint, approver: 'ana', environment: 5 })).toEqual({
@@ -145,7 +145,7 @@ describe('the admin API without environments', () => {
       });
     for (const body of [[1, 2], 'not json', 5])
       expect((await post(d, '/reconcile', body)).body.error).toMatch(
-        /^the body must be JSON: \{"environment"\?\}/,
+        /^the body must be a JSON object: \{"environment"\?\}/,
       );
     expect(d.status().runs.length).toBe(runs);
     expect((await post(d, '/resume', { by: 'ops' })).status).toBe(200);
