@@ -67,7 +67,11 @@ export function unusedUrlPart(url: string): string | null {
   const parsed = new URL(url.trim());
   if (parsed.hash !== '') return 'a fragment (#…)';
   const params = URL_PARAMS.find(([scheme]) => scheme.test(url.trim()))?.[1] ?? [];
-  if ([...parsed.searchParams.keys()].every((k) => params.includes(k))) return null;
+  const keys = [...parsed.searchParams.keys()];
+  // A parameter given twice would be read once, the other silently dropped.
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice !== undefined && params.includes(twice)) return `${twice}= twice (only one is read)`;
+  if (keys.every((k) => params.includes(k))) return null;
   return params.length === 0
     ? 'a query string (?…)'
     : `a query parameter other than ${params.join(', ')}`;
@@ -79,6 +83,8 @@ export function unusedUrlPart(url: string): string | null {
  */
 export function refuseUrlCredentials(url: string, what: string, instead: string): void {
   const unused = unusedUrlPart(url);
+  if (unused?.endsWith('(only one is read)'))
+    throw new UserError(`${what} ${withoutQuery(url)} carries ${unused}: give it once.`);
   if (unused !== null)
     throw new UserError(
       `${what} ${withoutQuery(url)} carries ${unused}, which poolsync does not use and would print; remove it from the URL (a secret belongs in a file or variable: ${instead}).`,

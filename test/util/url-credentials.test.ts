@@ -88,6 +88,7 @@ describe('a query string or fragment poolsync does not use', () => {
       'flyteadmin+https://h?org=o&token=S3CR3T',
       'a query parameter other than org, clusters-configmap',
     ],
+    ['flyteadmin+http://h?org=a&org=b', 'org= twice (only one is read)'],
   ])('%s is refused (%s)', (url, part) => {
     expect(unusedUrlPart(url)).toBe(part);
   });
