@@ -29,10 +29,12 @@ import {
 import {
   budgetFields,
   INVENTORY_FORMAT,
+  isPendingIn,
   protectionFields,
   recordedAddresses,
   unknownFields,
   type InventoryRecord,
+  type Pending,
 } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
@@ -50,7 +52,7 @@ import {
   type TransportLimits,
   type WaitListener,
 } from '../util/transport-limits.js';
-import { ascending, sortedHas, sortedUnion } from '../util/sorted.js';
+import { ascending, mergedRuns, sortedHas, sortedUnion } from '../util/sorted.js';
 import { sameJson } from '../util/same-json.js';
 
 export interface InventoryStore {
@@ -226,7 +228,7 @@ async function settledIn(store: InventoryStore, record: InventoryRecord | null) 
 function settled(record: InventoryRecord, began: string | null): InventoryRecord {
   if (record.pending === undefined || record.pending.started_at !== began) return record;
   const { pending, ...rest } = record;
-  const isPending = sortedHas(pending.addresses);
+  const isPending = isPendingIn(pending);
   const lists = Object.entries(rest.repositories ?? {})
     .map(([r, l]) => [r, l.filter((a) => !isPending(a))] as const)
     .filter(([, l]) => l.length > 0);
@@ -415,7 +417,8 @@ export async function changeInventory(
     ...(Object.keys(lists).length > 0 ? { repositories: lists } : {}),
   };
   // A forgotten object keeps its marks, for `import` to write back (docs/plan.md, Protection).
-  const marked = sortedUnion(recordedAddresses(record), current?.forgotten ?? []);
+  const holds = recordedAddresses(record);
+  const marked = sortedUnion(holds, current?.forgotten ?? []);
   const marks = nextProtection(current ?? {}, plan.inventory, marked);
   // The budget this commit sets becomes the one its repository's later plans keep.
   const recorded = renamed ? withoutBudgetOf(current!, from) : current;
@@ -439,7 +442,7 @@ export async function changeInventory(
     ...protectionFields(marks ?? current ?? {}),
     ...budgetFields(budgets ?? recorded),
     ...waitFields(waits ?? current?.cluster_waits),
-    ...(pending.length > 0 ? { pending: { started_at: startedAt!, addresses: pending } } : {}),
+    ...(pending.length > 0 ? { pending: pendingField(startedAt!, pending, holds) } : {}),
   };
   await store.write(written);
   return { before: current, written, addresses };
@@ -447,10 +450,19 @@ export async function changeInventory(
 
 /** What the plan creates that `current` does not hold, sorted (the plan's declared order). */
 function pendingCreates(plan: Plan, current: InventoryRecord | null): string[] {
-  const creates = new Set(plan.changes.filter((c) => c.action === 'create').map((c) => c.address));
-  if (creates.size === 0) return [];
+  const creates = plan.changes.filter((c) => c.action === 'create').map((c) => c.address);
+  if (creates.length === 0) return [];
+  const isCreate = sortedHas(mergedRuns(creates));
   const held = sortedHas(current ? recordedAddresses(current) : []);
-  return plan.inventory!.declared.filter((a) => creates.has(a) && !held(a));
+  return plan.inventory!.declared.filter((a) => isCreate(a) && !held(a));
+}
+
+/** `pending` in its shorter form: the pending addresses, or every other one the record `holds`. */
+function pendingField(startedAt: string, pending: string[], holds: readonly string[]): Pending {
+  if (pending.length <= holds.length - pending.length)
+    return { started_at: startedAt, addresses: pending };
+  const isPending = sortedHas(pending);
+  return { started_at: startedAt, held: holds.filter((a) => !isPending(a)) };
 }
 
 /** The budgets without the one recorded under `name`: a repository's earlier name (recordInventory). */
@@ -576,9 +588,12 @@ export async function forgetInInventory(store: InventoryStore, address: string):
 
 /** `pending` without `taken` (imported: poolsync's now; forgotten: not), absent when empty. */
 function pendingFields(current: InventoryRecord | null, taken: ReadonlySet<string>) {
-  if (!current?.pending) return {};
-  const addresses = current.pending.addresses.filter((a) => !taken.has(a));
-  return addresses.length > 0 ? { pending: { ...current.pending, addresses } } : {};
+  const pending = current?.pending;
+  if (!pending) return {};
+  if ('held' in pending)
+    return { pending: { ...pending, held: sortedUnion(pending.held, ascending([...taken])) } };
+  const addresses = pending.addresses.filter((a) => !taken.has(a));
+  return addresses.length > 0 ? { pending: { ...pending, addresses } } : {};
 }
 
 /** `cluster_waits` as an optional record member: absent when none, as records without one were. */

@@ -6,7 +6,7 @@
  */
 import { refuseNewer } from '../util/format-version.js';
 import { sameJson } from '../util/same-json.js';
-import { ascending, sortedUnion } from '../util/sorted.js';
+import { ascending, sortedHas, sortedUnion } from '../util/sorted.js';
 
 import {
   CONFIRM_DESTROY_ANNOTATION,
@@ -86,7 +86,20 @@ export interface InventoryRecord {
    * there the apply never completed, so these are not yet poolsync's: one that exists is adopted
    * with a notice, one that does not is dropped (docs/apply.md, What apply records). Absent: none.
    */
-  pending?: { started_at: string; addresses: string[] };
+  pending?: Pending;
+}
+
+/**
+ * The pending addresses (`addresses`, sorted), or, when shorter, every other address the record
+ * holds (`held`, sorted): a first apply of 100,000 creates then lists none twice (issue 79).
+ */
+export type Pending = { started_at: string } & ({ addresses: string[] } | { held: string[] });
+
+/** Whether `address`, one the record holds, is pending (each asked once, best in ascending order). */
+export function isPendingIn(pending: Pending): (address: string) => boolean {
+  if ('addresses' in pending) return sortedHas(pending.addresses);
+  const held = sortedHas(pending.held);
+  return (a) => !held(a);
 }
 
 /** The budgets a record keeps: each repository's, and the one recorded without a repository. */
@@ -200,15 +213,8 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     )
   )
     return 'cluster_waits must map each cluster to a list of queue names';
-  const pending = r.pending as { started_at?: unknown; addresses?: unknown } | undefined;
-  if (
-    pending !== undefined &&
-    (typeof pending !== 'object' ||
-      pending === null ||
-      typeof pending.started_at !== 'string' ||
-      !isAddressList(pending.addresses))
-  )
-    return 'pending must be an object of started_at (a time) and addresses (Kind/name addresses)';
+  const pending = pendingOf(r.pending);
+  if (typeof pending === 'string') return pending;
   const waits = Object.entries(clusterWaits as Record<string, string[]>).filter(
     ([, v]) => v.length > 0,
   );
@@ -232,15 +238,24 @@ export function parseInventory(data: unknown, where = 'the inventory'): Inventor
     ...(waits.length > 0
       ? { cluster_waits: Object.fromEntries(waits.map(([c, v]) => [c, [...new Set(v)].sort()])) }
       : {}),
-    ...(pending
-      ? {
-          pending: {
-            started_at: pending.started_at as string,
-            addresses: ascending(pending.addresses as string[]) as string[],
-          },
-        }
-      : {}),
+    ...(pending ? { pending } : {}),
   };
+}
+
+/** `pending` as read, its list sorted; undefined: absent; a string: why it is not one. */
+function pendingOf(p: unknown): Pending | undefined | string {
+  if (p === undefined) return undefined;
+  const bad =
+    'pending must be an object of started_at (a time) and either addresses (the pending Kind/name addresses) or held (every other one)';
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return bad;
+  const { started_at, addresses, held } = p as Record<string, unknown>;
+  if (typeof started_at !== 'string' || (addresses === undefined) === (held === undefined))
+    return bad;
+  if (addresses !== undefined)
+    return isAddressList(addresses)
+      ? { started_at, addresses: ascending(addresses) as string[] }
+      : bad;
+  return isAddressList(held) ? { started_at, held: ascending(held) as string[] } : bad;
 }
 
 /**

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { executePlan } from '../../src/apply/executor.js';
 import type { ApplyResult } from '../../src/apply/types.js';
 import type { ControlPlane } from '../../src/controlplane/types.js';
-import type { InventoryRecord } from '../../src/model/inventory.js';
+import { recordedAddresses, type InventoryRecord } from '../../src/model/inventory.js';
 import type { Plan } from '../../src/model/plan.js';
 import { applyRun } from '../../src/ops/apply-run.js';
 import type { RefreshReport } from '../../src/plan/refresh.js';
@@ -200,8 +200,10 @@ describe('plan --refresh-only after an apply that did not finish', () => {
     };
     await writeRepo(repo, spec(10));
     expect((await applyStopping(repo, url, stateDir, null)).result?.ok).toBe(true);
-    // Only creates: written once, ahead (issue 79); the record replacing the mark settles them.
-    expect(inventory().pending?.addresses).toHaveLength(22);
+    // Only creates: written once, ahead (issue 79), each of the 22 pending as none is held; the
+    // record replacing the mark settles them.
+    expect(inventory().pending).toEqual({ started_at: expect.any(String), held: [] });
+    expect(recordedAddresses(inventory())).toHaveLength(22);
     expect(await adopts()).toEqual([]);
 
     const more = spec(10);
