@@ -344,7 +344,7 @@ function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChang
     if (calls.some((s) => isNotTheShownOne(s.error))) {
       words.set(
         address,
-        "is another client's now (deleted and made again since the plan): nothing more was sent to it, and poolsync no longer records it as its own",
+        'was changed by another client since the plan (deleted and made again, or moved): nothing more was sent to it, and poolsync no longer records it as its own',
       );
       continue;
     }

@@ -416,8 +416,8 @@ export function checkedDeletes(
     if (pool === undefined || pool === was || (verb === 'changed' && pool === change?.after?.pool))
       return;
     throw new NotTheShownOneError(
-      `${target} is now in pool ${pool}; the plan showed it in ${was}: another client's since the plan ` +
-        `(deleted and made again); nothing was ${verb}. Run \`poolsync plan\` again`,
+      `${target} is now in pool ${pool}; the plan showed it in ${was}: changed by another client since the plan ` +
+        `(deleted and made again, or moved); nothing was ${verb}. Run \`poolsync plan\` again`,
       target.startsWith('Cluster/') ? 'C7' : 'Q3',
     );
   }
@@ -455,8 +455,8 @@ export function checkedDeletes(
       const was = shown.get(step.target)?.before?.contract as PoolContract | undefined;
       if (live && live.contract_known !== false && was && !sameContract(live.contract, was))
         throw new NotTheShownOneError(
-          `${step.target} now has another contract than the plan showed: another client's since the plan ` +
-            '(deleted and made again); nothing was deleted. Run `poolsync plan` again',
+          `${step.target} now has another contract than the plan showed: changed by another client since the plan ` +
+            '(deleted and made again, or changed in place); nothing was deleted. Run `poolsync plan` again',
           'P4',
         );
       return CALLS.delete_pool(cp, step);

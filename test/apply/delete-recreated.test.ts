@@ -115,7 +115,7 @@ describe('an object another client deleted and made again in another pool while 
     ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /Cluster\/g2: Deletion failed after \S+ \[s2\]: CONFLICT \(C7\): Cluster\/g2 is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
+      /Cluster\/g2: Deletion failed after \S+ \[s2\]: CONFLICT \(C7\): Cluster\/g2 is now in pool cpu; the plan showed it in gpu: changed by another client since the plan \(deleted and made again, or moved\); nothing was deleted\. Run `poolsync plan` again\n/,
     );
     expect(r.stdout).toContain('Applied so far: 0 created, 0 updated, 0 replaced, 0 deleted;');
     const g2 = await cp.call('GET', '/v1/clusters/g2');
@@ -159,11 +159,11 @@ describe('an object another client deleted and made again in another pool while 
     );
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /Queue\/q: Deletion failed after \S+ \[s\d\]: CONFLICT \(Q3\): Queue\/q is now in pool cpu; the plan showed it in gpu: another client's since the plan \(deleted and made again\); nothing was deleted\. Run `poolsync plan` again\n/,
+      /Queue\/q: Deletion failed after \S+ \[s\d\]: CONFLICT \(Q3\): Queue\/q is now in pool cpu; the plan showed it in gpu: changed by another client since the plan \(deleted and made again, or moved\); nothing was deleted\. Run `poolsync plan` again\n/,
     );
     // Its drain was sent to poolsync's q, gone since: the q now is the other client's.
     expect(r.stdout).toContain(
-      "⚠ Queue/q is another client's now (deleted and made again since the plan): nothing more was sent to it, and poolsync no longer records it as its own",
+      '⚠ Queue/q was changed by another client since the plan (deleted and made again, or moved): nothing more was sent to it, and poolsync no longer records it as its own',
     );
     expect(r.stdout).not.toContain('left drained');
     const live = await cp.call('GET', '/v1/queues/q');
@@ -222,7 +222,7 @@ describe('a pool another client deleted and made again with another contract sin
       };
       await cp.pools!.createPool('old', theirs);
       await expect(checkedDeletes(cp, plan).pool(step)).rejects.toThrow(
-        "ClusterPool/old now has another contract than the plan showed: another client's since the plan (deleted and made again); nothing was deleted. Run `poolsync plan` again",
+        'ClusterPool/old now has another contract than the plan showed: changed by another client since the plan (deleted and made again, or changed in place); nothing was deleted. Run `poolsync plan` again',
       );
       // P4 marks it in the result: the pool is no longer recorded as poolsync's (notOursBy).
       await expect(checkedDeletes(cp, plan).pool(step)).rejects.toMatchObject({ rule: 'P4' });
