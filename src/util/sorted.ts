@@ -45,25 +45,6 @@ export function sortedHas(sorted: readonly string[]): (key: string) => boolean {
 }
 
 /**
- * The distinct items of `list`, ascending: its ascending runs merged in pairs (the planner's
- * changes, by kind and then name, are a few such runs), not a set of them sorted.
- */
-export function mergedRuns(list: readonly string[]): readonly string[] {
-  let runs: (readonly string[])[] = [];
-  for (let from = 0, i = 1; i <= list.length; i++)
-    if (i === list.length || !(list[i - 1]! < list[i]!)) {
-      runs.push(from === 0 && i === list.length ? list : list.slice(from, i));
-      from = i;
-    }
-  while (runs.length > 1) {
-    const pairs: (readonly string[])[] = [];
-    for (let k = 0; k < runs.length; k += 2) pairs.push(sortedUnion(runs[k]!, runs[k + 1] ?? []));
-    runs = pairs;
-  }
-  return runs[0] ?? [];
-}
-
-/**
  * The distinct items of `a` and `b`, ascending: merged when both are strictly ascending (the
  * planner's keys of declared and live objects nearly always are), else sorted.
  */

@@ -5,13 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  ascending,
-  isAscending,
-  mergedRuns,
-  sortedHas,
-  sortedUnion,
-} from '../../src/util/sorted.js';
+import { ascending, isAscending, sortedHas, sortedUnion } from '../../src/util/sorted.js';
 
 const words = fc.array(
   fc.string({ maxLength: 4, unit: fc.constantFrom('a', 'b', '/', 'Q', 'é') }),
@@ -59,22 +53,5 @@ describe('sorted lists', () => {
     );
     expect(sortedUnion(['a', 'c'], ['b', 'c', 'd'])).toEqual(['a', 'b', 'c', 'd']);
     expect(sortedUnion([], ['Cluster/z', 'ClusterPool/a'])).toEqual(['Cluster/z', 'ClusterPool/a']);
-  });
-
-  it('mergedRuns is the sorted distinct items of a list, in runs or not', () => {
-    fc.assert(
-      fc.property(fc.array(words, { maxLength: 5 }), (runs) => {
-        // Ascending runs (the planner's changes by kind, then name), and each as generated.
-        const all = runs.flat();
-        expect(mergedRuns(runs.flatMap((r) => ascending(r)))).toEqual([...new Set(all)].sort());
-        expect(mergedRuns(all)).toEqual([...new Set(all)].sort());
-      }),
-    );
-    expect(mergedRuns(['ClusterPool/p', 'Cluster/a', 'Cluster/b', 'Queue/a'])).toEqual([
-      'Cluster/a',
-      'Cluster/b',
-      'ClusterPool/p',
-      'Queue/a',
-    ]);
   });
 });
