@@ -37,7 +37,7 @@ import {
   type Pending,
 } from '../model/inventory.js';
 import type { LiveState, SettingsNeed } from '../model/live.js';
-import type { Plan } from '../model/plan.js';
+import { isTargeted, type Plan } from '../model/plan.js';
 import { nextBudgets, nextClusterWaits, nextInventory, nextProtection } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { isNotTheShownOne } from './steps.js';
@@ -299,7 +299,7 @@ export function notMadeBy(
   const out = new Set<string>();
   // A targeted plan declares what it adopts only where a change shows it (plan/target.ts
   // adoptingShown): an unshown declared address is recorded already, or does not exist.
-  if (plan.inventory && plan.warnings.some((w) => w.code === 'PARTIAL_PLAN')) {
+  if (plan.inventory && isTargeted(plan)) {
     const shown = new Set(plan.changes.map((c) => c.address));
     for (const a of plan.inventory.declared) if (!shown.has(a)) out.add(a);
   }

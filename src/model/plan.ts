@@ -17,6 +17,11 @@ export function isActionable(action: ChangeAction): action is ActionableAction {
   return (ACTIONABLE_ACTIONS as readonly ChangeAction[]).includes(action);
 }
 
+/** A `--target` plan (its PARTIAL_PLAN warning): some changes only, every address declared. */
+export function isTargeted(plan: Pick<Plan, 'warnings'>): boolean {
+  return plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
+}
+
 /** A nested reason is worded where the parameter is read. */
 type ReasonParam = string | number | boolean | string[] | number[] | Reason | null;
 export type ReasonParams = Record<string, ReasonParam>;

@@ -18,7 +18,7 @@ import {
   type DeployedRouting,
 } from '../model/flyte.js';
 import type { LiveQueue, LiveState, QueueState } from '../model/live.js';
-import { isActionable, type FieldDiff, type Plan } from '../model/plan.js';
+import { isActionable, isTargeted, type FieldDiff, type Plan } from '../model/plan.js';
 import { isDeepStrictEqual } from 'node:util';
 import { KeyTexts, liveFingerprint } from './fingerprint.js';
 import {
@@ -106,7 +106,7 @@ export function liveChanges(
   const moved = read ? { flyteadmin: deployed ? { deployed } : {} } : {};
   const now = liveForms(current);
   const was = planned ? liveForms(planned) : planForms(plan);
-  const partial = !planned && plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
+  const partial = !planned && isTargeted(plan);
   const differ = new Set<string>();
   const fields: NonNullable<LiveChanges['fields']> = {};
   for (const [a, form] of was) {

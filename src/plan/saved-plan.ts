@@ -7,7 +7,13 @@
 import type { Guardrails } from '../model/desired.js';
 import { PROTECTION_MARKS, protectionFields } from '../model/inventory.js';
 import type { LiveState } from '../model/live.js';
-import type { Change, Plan, PlanInventory, Step } from '../model/plan.js';
+import {
+  isTargeted,
+  type Change,
+  type Plan,
+  type PlanInventory,
+  type Step,
+} from '../model/plan.js';
 import { ascending, sortedHas, sortedUnion } from '../util/sorted.js';
 import { sameJson } from '../util/same-json.js';
 import { summarizeChanges } from './forms.js';
@@ -99,7 +105,7 @@ export function savedPlanInventory(
       refused: `its inventory.${field} is ${JSON.stringify(given[field] ?? null).slice(0, 200)}, but the inventory now gives ${JSON.stringify(derived[field] ?? null).slice(0, 200)}${odd ? ` (${odd})` : ''}`,
     };
   }
-  const partial = plan.warnings.some((w) => w.code === 'PARTIAL_PLAN');
+  const partial = isTargeted(plan);
   const actions = new Map(plan.changes.map((c) => [c.address, c.action]));
   if (partial) {
     const unshown = derived.adopts?.find((a) => !actions.has(a));

@@ -5,7 +5,15 @@
  */
 import type { DesiredState } from '../model/desired.js';
 import type { LiveState } from '../model/live.js';
-import type { Change, Plan, PlanError, PlanInventory, PlanWarning, Step } from '../model/plan.js';
+import {
+  isTargeted,
+  type Change,
+  type Plan,
+  type PlanError,
+  type PlanInventory,
+  type PlanWarning,
+  type Step,
+} from '../model/plan.js';
 import { address } from '../model/common.js';
 import { UserError } from '../util/user-error.js';
 import { clusterForm, diffForms, makeChange, queueForm, summarizeChanges } from './forms.js';
@@ -191,7 +199,7 @@ function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Ch
  * `*` queue of the pool as made since the plan, after the steps before it ran.
  */
 export function withRoutingRead(plan: Plan, live: LiveState): Plan {
-  if (!plan.warnings.some((w) => w.code === 'PARTIAL_PLAN')) return plan;
+  if (!isTargeted(plan)) return plan;
   const has = new Set(plan.changes.map((c) => c.address));
   const asIs = (kind: 'Cluster' | 'Queue', name: string, form: Record<string, unknown>) =>
     makeChange(kind, name, 'noop', form, form, []);
