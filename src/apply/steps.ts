@@ -388,6 +388,9 @@ export function checkedDeletes(
   const liveByPool = new WeakMap<LiveCluster[], Map<string, string[]>>();
   let causedBy: Map<string, Set<string>> | null = null;
   let shown: Map<string, Change> | null = null;
+  /** The plan's change of `target`: indexed once, at the first step that asks. */
+  const shownChange = (target: string) =>
+    (shown ??= new Map(plan.changes.map((c) => [c.address, c]))).get(target);
 
   /**
    * A plan is a promise: the object a delete, or the drain or disable before it, acts on is the
@@ -400,8 +403,7 @@ export function checkedDeletes(
     verb: string,
     read: () => Promise<{ pool: string }>,
   ): Promise<void> {
-    shown ??= new Map(plan.changes.map((c) => [c.address, c]));
-    const change = shown.get(target);
+    const change = shownChange(target);
     const was = change?.before?.pool;
     // Made by this plan (a registration, then its disable): its own, nothing read.
     if (typeof was !== 'string') return;
@@ -451,8 +453,7 @@ export function checkedDeletes(
           if (isControlPlaneError(err, 'NOT_FOUND')) return null;
           throw err;
         });
-      shown ??= new Map(plan.changes.map((c) => [c.address, c]));
-      const was = shown.get(step.target)?.before?.contract as PoolContract | undefined;
+      const was = shownChange(step.target)?.before?.contract as PoolContract | undefined;
       if (live && live.contract_known !== false && was && !sameContract(live.contract, was))
         throw new NotTheShownOneError(
           `${step.target} now has another contract than the plan showed: changed by another client since the plan ` +
