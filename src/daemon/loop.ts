@@ -161,10 +161,13 @@ export class OneShot implements Trigger {
   }
 }
 
+/** What a run reads: manifests and poolsync.yaml (.yaml, .yml: any case is reported), policies and their data. */
+const READ_BY_A_RUN = /\.(ya?ml|rego|json)$/i;
+
 /**
- * `--watch DIR`: fires once quiet for `debounceMs` after any change (an editor saving several
- * files, or `git checkout`, becomes one run). Skipped as the loader skips them: dot-files and
- * dot-folders, symbolic links (a link loop would be walked until ELOOP), folders deeper than
+ * `--watch DIR`: fires once quiet for `debounceMs` after a change to a file a run reads or to a
+ * folder (an editor saving several files, or `git checkout`, becomes one run). Skipped as the
+ * loader skips them: dot-files and dot-folders, symbolic links (a link loop would be walked until ELOOP), folders deeper than
  * MAX_FOLDER_DEPTH (3,000 nested folders took a watcher past 256 MB). A folder that cannot be
  * watched is told to `onError` and the rest is watched: each run's load reports it too.
  */
@@ -205,7 +208,11 @@ export async function watchFolder(
       fire(paths);
     });
   };
-  watcher.on('all', (_event, path) => onChange(path));
+  // A file no run reads (the daemon's own log written into DIR, notes) starts no run: each run is
+  // a whole read of the control plane, and a log in DIR made one every debounce.
+  watcher.on('all', (event, path) => {
+    if (event === 'addDir' || event === 'unlinkDir' || READ_BY_A_RUN.test(path)) onChange(path);
+  });
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
     async stop() {

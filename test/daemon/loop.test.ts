@@ -165,4 +165,25 @@ describe('watchFolder', () => {
     expect(fires).toEqual([['a.yaml', 'b.yaml', 'c.yaml'].map((f) => join(dir, f))]);
     expect(clock.sleeping).toBe(0);
   });
+
+  it('starts no run for a file no run reads: the daemon log written into the folder, notes', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const fires: string[][] = [];
+    const watching = await watchFolder(dir, 200, (paths) => fires.push(paths), undefined, clock);
+    cleanup.add(() => watching.stop());
+    writeFileSync(join(dir, 'daemon.log'), '{"msg":"run"}\n');
+    writeFileSync(join(dir, 'notes.txt'), 'todo\n');
+    // Written after them, so their events came first: only the manifest's is kept.
+    writeFileSync(join(dir, 'q.YAML'), 'kind: Queue\n');
+    await until('q.YAML seen', () => clock.pending.includes(200));
+    clock.advance(200);
+    await until('fired', () => fires.length > 0);
+    writeFileSync(join(dir, 'daemon.log'), '{"msg":"run"}\n{"msg":"again"}\n');
+    writeFileSync(join(dir, 'policy.rego'), 'package poolsync\n');
+    await until('policy.rego seen', () => clock.pending.includes(200));
+    clock.advance(200);
+    await until('fired again', () => fires.length > 1);
+    expect(fires).toEqual([[join(dir, 'q.YAML')], [join(dir, 'policy.rego')]]);
+  });
 });
