@@ -598,7 +598,7 @@ export class Reconciler {
           live != null &&
           plan.inventory !== undefined &&
           inventoryBehind(live, plan.inventory, notMadeBy(plan, null));
-        if (decision.result === 'in_sync' && behind) {
+        if ((decision.result === 'in_sync' || decision.result === 'left_unpruned') && behind) {
           opened = false;
           await access.use(async (cp) => {
             opened = true;
@@ -715,7 +715,7 @@ function recordStage(
   if (update.lastDrift)
     o.metrics.driftObjects.set(update.lastDrift.changes.filter((c) => !c.corrected).length);
   // `unchanged` confirms the last outcome (Git has not moved), so it counts when that did.
-  const success = ['applied', 'in_sync', 'planned'].includes(
+  const success = ['applied', 'in_sync', 'left_unpruned', 'planned'].includes(
     (changed ? outcome.result : state.outcome) ?? '',
   );
   if (success) {

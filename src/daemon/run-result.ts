@@ -2,6 +2,11 @@
 export const RUN_RESULTS = [
   'applied',
   'in_sync',
+  /**
+   * Nothing to send, but objects an earlier poolsync applied (recorded without a repository,
+   * inventory format 1) are left unpruned: the control plane does not match the repository.
+   */
+  'left_unpruned',
   'planned',
   'waiting_for_approval',
   /** Changes planned, not applied: applies are frozen (suspended, or a sync window). */
@@ -22,6 +27,10 @@ export const RUN_RESULTS = [
   'unchanged',
 ] as const;
 export type RunResult = (typeof RUN_RESULTS)[number];
+
+/** The run brought the control plane to its commit's objects, or found it there: a commit to roll back to. */
+export const reachedCommit = (result: string): boolean =>
+  result === 'applied' || result === 'in_sync' || result === 'left_unpruned';
 
 /** What `history --result` may name: the results a kept run can have. */
 export const KEPT_RESULTS = RUN_RESULTS.filter((r) => r !== 'unchanged');

@@ -11,7 +11,7 @@ import type { ApplyPolicy } from './config-options.js';
 import type { FreezeStatus } from './freeze.js';
 import type { RollbackPin, RunRollback } from './rollback.js';
 import type { TriggerReason } from './loop.js';
-import type { RunResult } from './run-result.js';
+import { reachedCommit, type RunResult } from './run-result.js';
 import { join } from 'node:path';
 import {
   bool,
@@ -457,8 +457,7 @@ export const ranAfter = (a: RunRecord, b: RunRecord): boolean =>
 export function lastAppliedCommit(runs: readonly RunRecord[]): string | null {
   let newest: RunRecord | null = null;
   for (const r of runs)
-    if ((r.result === 'applied' || r.result === 'in_sync') && r.commit)
-      if (!newest || ranAfter(r, newest)) newest = r;
+    if (reachedCommit(r.result) && r.commit) if (!newest || ranAfter(r, newest)) newest = r;
   return newest?.commit ?? null;
 }
 

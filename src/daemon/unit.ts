@@ -59,7 +59,7 @@ import {
 import { electedLeadership, followerOf, readiness, soleLeadership } from './leader.js';
 import { leaderStatus } from './http.js';
 import { DaemonMetrics } from './metrics.js';
-import type { RunResult } from './run-result.js';
+import { reachedCommit, type RunResult } from './run-result.js';
 import { Reconciler } from './reconcile.js';
 import type { ControlPlaneAccess, Pipeline, ReconcilerOptions } from './stages/context.js';
 import {
@@ -369,8 +369,7 @@ async function startUnit(
       const kept = findKeptRun(runs, run);
       if (!source.at || !source.reach) return rollbackWords.watchedFolder;
       if (!kept) return rollbackWords.noRun(run, missingRun(runs, run, lastRun?.id));
-      if (kept.result !== 'applied' && kept.result !== 'in_sync')
-        return rollbackWords.notDeployed(run, kept.result);
+      if (!reachedCommit(kept.result)) return rollbackWords.notDeployed(run, kept.result);
       if (kept.commit === null || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(kept.commit))
         return rollbackWords.noCommit(run);
       // A commit the clone lacks and the remote no longer serves is refused before anything
@@ -735,6 +734,7 @@ const WORST_FIRST: RunResult[] = [
   'stopped',
   'superseded',
   'planned',
+  'left_unpruned',
   'applied',
   'in_sync',
   'unchanged',

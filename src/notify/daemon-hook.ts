@@ -38,7 +38,7 @@ export interface RunView {
   }[];
 }
 
-const GOOD = new Set(['applied', 'in_sync', 'planned', 'waiting_for_approval']);
+const GOOD = new Set(['applied', 'in_sync', 'left_unpruned', 'planned', 'waiting_for_approval']);
 
 /** On its own (no memory of earlier runs). */
 export function eventForRun(view: RunView): NotifyEvent | null {

@@ -373,23 +373,30 @@ export function footnotes(plan: Plan, counts = countPlan(plan), saved = false): 
   ].filter((l): l is string => l !== null);
 }
 
+/** Why an object an earlier poolsync applied is left unpruned (earlierUnpruned); /status's warning code. */
+export const EARLIER_UNPRUNED = 'RECORDED_WITHOUT_REPOSITORY';
+
 /**
  * Undeclared objects an earlier poolsync applied under prune: true, recorded without a
  * repository (inventory format 1): kept, since another repository may have applied them.
  */
 export function earlierUnpruned(plan: Pick<Plan, 'changes'>): string[] {
   return plan.changes
-    .filter((c) => c.action === 'unmanaged' && c.why?.code === 'RECORDED_WITHOUT_REPOSITORY')
+    .filter((c) => c.action === 'unmanaged' && c.why?.code === EARLIER_UNPRUNED)
     .map((c) => c.address);
 }
 
 /** Their one warning (docs/plan.md, Prune scope); null when there are none. */
 export function earlierUnprunedLine(plan: Pick<Plan, 'changes'>): string | null {
   const kept = earlierUnpruned(plan);
-  if (kept.length === 0) return null;
+  return kept.length === 0 ? null : `Warning: ${earlierUnprunedWarning(kept)}`;
+}
+
+/** The warning naming `kept`, objects an earlier poolsync applied and left unpruned (/status too). */
+export function earlierUnprunedWarning(kept: readonly string[]): string {
   const one = kept.length === 1;
   return (
-    `Warning: ${plural(kept.length, 'object')} not in the repository ${one ? 'was' : 'were'} applied by an earlier ` +
+    `${plural(kept.length, 'object')} not in the repository ${one ? 'was' : 'were'} applied by an earlier ` +
     `poolsync whose inventory recorded no repository, so prune leaves ${one ? 'it' : 'them'} (another repository ` +
     `may have applied ${one ? 'it' : 'them'}): ${listAddresses(kept, 20)}. If this repository applied ` +
     `${one ? 'it' : 'one'}, \`poolsync import ADDRESS\` adopts it and removing its manifest then deletes it; ` +

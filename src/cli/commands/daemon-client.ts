@@ -11,7 +11,12 @@ import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DAEMON_URL_FILE } from '../../daemon/conf
 import type { FreezeStatus } from '../../daemon/freeze.js';
 import { HAND_OFF_WAIT_MS, WRONG_BEARER, type FreezeBefore } from '../../daemon/http.js';
 import { renderText, renderedOfRun } from '../../render/text.js';
-import { countsText, plural } from '../../render/common.js';
+import {
+  countsText,
+  EARLIER_UNPRUNED,
+  earlierUnprunedWarning,
+  plural,
+} from '../../render/common.js';
 import {
   approveCommand,
   approvePoliciesCommand,
@@ -689,6 +694,9 @@ function statusText(
   if (s.freeze?.why) out.push(`Applies frozen: ${s.freeze.why}`);
   if (s.rollback) out.push(`Rolled back: ${s.rollback.why}`);
   if (s.lastRun) out.push(`Last run: ${runLine(s.lastRun)}`);
+  // Said while they are left, not only in the message of the run that found them.
+  const unpruned = s.warnings.filter((w) => w.code === EARLIER_UNPRUNED).map((w) => w.address);
+  if (unpruned.length > 0) out.push(`Warning: ${earlierUnprunedWarning(unpruned)}`);
   const pending = s.approval?.pending;
   const approved = pending && approvedAlready(s, pending.fingerprint);
   if (pending)

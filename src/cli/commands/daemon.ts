@@ -256,7 +256,7 @@ export async function daemon(args: DaemonArgs, io: Io): Promise<number> {
   const runsOf = (st: DaemonStatus) =>
     st.environments ? Object.values(st.environments).map((s) => s.lastRun) : [st.lastRun];
   const failed = (runs: DaemonStatus['lastRun'][]) =>
-    runs.some((r) => !r || !['applied', 'in_sync', 'planned'].includes(r.result));
+    runs.some((r) => !r || !['applied', 'in_sync', 'left_unpruned', 'planned'].includes(r.result));
   // A --once that failed and changed nothing leaves nothing it made: its state folder, nor
   // (below) a new embedded state no call wrote to.
   const stepsFinished = await daemon.stop(() => {

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalStatus, ChangeBrief } from '../approvals.js';
 import { lastChanges, totalOf, type DaemonStatus, type RecentRun } from '../status.js';
 import { SCRIPT, STYLE } from './assets.js';
+import { reachedCommit } from '../run-result.js';
 import {
   ansiToHtml,
   badge,
@@ -206,6 +207,7 @@ function duration(ms: number): string {
 const RESULT_TONE: Record<string, 'ok' | 'warn' | 'bad' | 'info'> = {
   applied: 'ok',
   in_sync: 'ok',
+  left_unpruned: 'warn',
   waiting_for_approval: 'warn',
   frozen: 'warn',
   invalid: 'bad',
@@ -665,7 +667,7 @@ function runEntry(run: RecentRun, newest: boolean, rollback: SafeHtml | '' | nul
   return markup`<details class="run" id="run-${run.id}"${newest ? markup` open` : ''}>
 <summary>${head} ${commitRef(run.commit)} ${drift}</summary>
 <p class="message">${run.message}${run.rollback ? markup` <span class="muted">(rollback to run #${run.rollback.to})</span>` : ''}</p>
-${rollback !== null && run.commit !== null && (run.result === 'applied' || run.result === 'in_sync') ? markup`<p class="js-only"><button type="button" class="rollback" data-run="${run.id}"${rollback}>Roll back to run #${run.id}</button></p>` : ''}
+${rollback !== null && run.commit !== null && reachedCommit(run.result) ? markup`<p class="js-only"><button type="button" class="rollback" data-run="${run.id}"${rollback}>Roll back to run #${run.id}</button></p>` : ''}
 ${phases(run)}
 ${plan}
 </details>`;

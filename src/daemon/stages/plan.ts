@@ -22,7 +22,10 @@ import { freezeWords, lastAppliedPolicy, runWords } from '../../render/daemon-wo
 import {
   adoptedOnly,
   countsText,
+  earlierUnpruned,
   earlierUnprunedLine,
+  earlierUnprunedWarning,
+  EARLIER_UNPRUNED,
   heldForApproval,
   repositoryConflictLines,
 } from '../../render/common.js';
@@ -153,7 +156,15 @@ function shownOf(ctx: RunContext, plan: Plan, counts: PlanCounts): StatusUpdate 
     counts,
     manualSteps: manualSteps(plan),
     blocked: plan.changes.filter((c) => c.action === 'blocked').map((c) => briefOf(c)),
-    warnings: plan.warnings.map((w) => warningDocument(w, true)),
+    // Objects an earlier poolsync applied left unpruned: one each, every run, until settled.
+    warnings: [
+      ...plan.warnings.map((w) => warningDocument(w, true)),
+      ...earlierUnpruned(plan).map((address) => ({
+        code: EARLIER_UNPRUNED,
+        address,
+        message: earlierUnprunedWarning([address]),
+      })),
+    ],
     errors: plan.errors.map((e) => ({
       code: e.code,
       message: errorText(e),
@@ -297,12 +308,12 @@ export async function gateStage(
     // pruned): said as the CLI says them, never a bare "in sync".
     const adopted = adoptedOnly(plan);
     const unpruned = earlierUnprunedLine(plan);
-    const said = [
-      adopted === null ? '' : `: ${adopted}`,
-      unpruned === null ? '' : `${adopted === null ? ', but' : ';'} not pruned: ${unpruned}`,
-    ];
+    const message =
+      unpruned === null
+        ? `in sync${blocked}${adopted === null ? '' : `: ${adopted}`}`
+        : `${adopted ?? 'nothing to send'}${blocked}; the control plane does not match the repository. ${unpruned}`;
     return {
-      value: { result: 'in_sync', commit, message: `in sync${blocked}${said.join('')}` },
+      value: { result: unpruned === null ? 'in_sync' : 'left_unpruned', commit, message },
       status: { ...nothingHeld(), appliedCommit: commit },
       remember: { converged: desired },
     };

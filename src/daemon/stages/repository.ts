@@ -7,7 +7,7 @@
 import type { SourceSnapshot } from '../git-source.js';
 import type { RollbackPin, RunRollback } from '../rollback.js';
 import type { TriggerReason } from '../loop.js';
-import type { RunResult } from '../run-result.js';
+import { reachedCommit, type RunResult } from '../run-result.js';
 import { rollbackWords, runWords } from '../../render/daemon-words.js';
 import { appliedRulesOf, loadedPolicy, runPolicy } from './merged-rules.js';
 import {
@@ -39,7 +39,7 @@ import {
 
 const GIT_ONLY = new Set<TriggerReason>(['poll', 'retry', 'webhook']);
 /** Outcomes that a re-run of the same commit would only repeat (drift is the drift timer's job). */
-const SETTLED = new Set<RunResult>(['in_sync', 'applied', 'invalid', 'planned']);
+const SETTLED = new Set<RunResult>(['in_sync', 'left_unpruned', 'applied', 'invalid', 'planned']);
 
 export async function fetchStage(ctx: RunContext): Promise<Staged<SourceSnapshot>> {
   const { o, state } = ctx;
@@ -269,7 +269,7 @@ export async function driftBaseStage(
 function driftBase(runs: readonly RunRecord[]): { commit: string; alone: boolean } | null {
   // An invalid head's run of an older history, which kept no `checkedAgainst`, names none.
   const brought = (r: RunRecord) => r.checkedAgainst ?? (r.result === 'invalid' ? null : r.commit);
-  const i = runs.findIndex((r) => brought(r) !== null && (r.result === 'in_sync' || deployed(r)));
+  const i = runs.findIndex((r) => brought(r) !== null && (reachedCommit(r.result) || deployed(r)));
   const commit = i < 0 ? null : brought(runs[i]!);
   if (!commit) return null;
   const invalid = new Set(runs.filter((r) => r.result === 'invalid').map((r) => r.commit));
