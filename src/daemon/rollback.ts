@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import type { Clock } from '../util/clock.js';
 import { nullable, num, record, shapeProblem, str } from '../util/json-shape.js';
+import { NewerFormatError, refuseNewer } from '../util/format-version.js';
 import { writeOwnFile } from '../util/safe-file.js';
 import { readKeptFile } from '../util/state-file.js';
 
@@ -35,6 +36,8 @@ export interface RunRollback {
 
 const FILE = 'rollback.json';
 const WHAT = 'rollback';
+/** Absent in files written before it was: format 1 (util/format-version.ts). */
+const FORMAT = 1;
 const SHAPE = record({
   rollback: nullable(
     record({
@@ -58,17 +61,24 @@ export interface SharedRollback {
   write(text: string | null): Promise<void>;
 }
 
-const parsed = (text: string): RollbackPin | null | string => {
+/** The pin `data` holds, or what is wrong with it; a newer format is refused (`where`). */
+const pinOf = (where: string, data: unknown): { rollback: RollbackPin | null } | string => {
+  refuseNewer(where, (data as { format?: unknown } | null)?.format, FORMAT);
+  return shapeProblem('rollback', SHAPE, data) ?? (data as { rollback: RollbackPin | null });
+};
+
+const parsed = (where: string, text: string): RollbackPin | null | string => {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
     return 'not JSON';
   }
-  return (
-    shapeProblem('rollback', SHAPE, data) ?? (data as { rollback: RollbackPin | null }).rollback
-  );
+  const pin = pinOf(where, data);
+  return typeof pin === 'string' ? pin : pin.rollback;
 };
+
+const written = (pin: RollbackPin | null) => JSON.stringify({ format: FORMAT, rollback: pin });
 
 export class Rollback {
   private constructor(
@@ -91,13 +101,14 @@ export class Rollback {
     shared: SharedRollback | null = null,
   ): Promise<{ rollback: Rollback; unread: string | null; unshared: string | null }> {
     let unread: string | null = null;
-    const kept = await readKeptFile(stateDir, join(stateDir, FILE), {
+    const path = join(stateDir, FILE);
+    const kept = await readKeptFile(stateDir, path, {
       maxBytes: 64 * 1024,
       what: WHAT,
       warn: (m) => (unread = m),
-      parse: (data) =>
-        shapeProblem('rollback', SHAPE, data) ?? (data as { rollback: RollbackPin | null }),
+      parse: (data) => pinOf(path, data),
     }).catch((err: unknown) => {
+      if (err instanceof NewerFormatError) throw err; // kept for the newer build, never replaced
       unread = (err as Error).message;
       return null;
     });
@@ -114,7 +125,7 @@ export class Rollback {
   async refresh(): Promise<void> {
     if (this.shared === null) return;
     const text = await this.shared.read();
-    const pin = text === null ? null : parsed(text);
+    const pin = text === null ? null : parsed(this.shared.where, text);
     if (typeof pin === 'string')
       throw new Error(
         `the rollback in ${this.shared.where} does not read (${pin}): fix or remove it`,
@@ -160,14 +171,16 @@ export class Rollback {
 
   private async keep(pin: RollbackPin | null): Promise<void> {
     // Shared first: a replica that takes over must hold it before this one says it does.
-    await this.shared?.write(pin === null ? null : JSON.stringify({ rollback: pin }));
+    await this.shared?.write(pin === null ? null : written(pin));
     await this.keepHere(pin);
   }
 
   /** In this replica's state folder. */
   private async keepHere(pin: RollbackPin | null): Promise<void> {
-    const text = JSON.stringify({ rollback: pin });
-    await writeOwnFile(this.stateDir, join(this.stateDir, FILE), text, { what: WHAT, mode: 0o600 });
+    await writeOwnFile(this.stateDir, join(this.stateDir, FILE), written(pin), {
+      what: WHAT,
+      mode: 0o600,
+    });
     this.pin = pin;
   }
 }

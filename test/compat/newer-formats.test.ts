@@ -206,4 +206,27 @@ describe('a file of a newer format is refused naming both versions, and kept as 
       expect(readFileSync(path, 'utf8')).toBe(text);
     },
   );
+
+  it("the daemon's rollback.json: the daemon does not start, and the file is not set aside", async () => {
+    const { repo } = repoWith('quickstart', join('daemon', 'history.json'), () => {});
+    // A rollback in force as 62beced8 (27 Nov 2026) wrote it, its format raised past the first.
+    const earlier = join(
+      REPO_ROOT,
+      'test',
+      'fixtures',
+      'daemon',
+      'rollback-62beced8',
+      'pinned.json',
+    );
+    const path = join(repo, '.poolsync', 'daemon', 'rollback.json');
+    const text = JSON.stringify({
+      format: 2,
+      ...(JSON.parse(readFileSync(earlier, 'utf8')) as object),
+    });
+    writeFileSync(path, text);
+    const run = await inFolder(repo, DAEMON);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(newer(path, 2, 1));
+    expect(readFileSync(path, 'utf8')).toBe(text);
+  });
 });
