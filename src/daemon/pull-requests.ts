@@ -136,7 +136,7 @@ const API_ENV: Record<Provider, string> = { github: 'GITHUB_API_URL', gitlab: 'G
 
 export type PlannedUnit = Pick<
   Unit,
-  'name' | 'config' | 'readLive' | 'backend' | 'identity' | 'mergePolicy'
+  'name' | 'config' | 'readLive' | 'backend' | 'identity' | 'mergePolicy' | 'mergeRepository'
 > &
   Partial<Pick<Unit, 'approvals' | 'checkPolicies'>>;
 
@@ -430,6 +430,7 @@ async function planUnit(
     repoPath,
     backend: unit.backend(),
     controlPlane: unit.identity(),
+    baseRepository: await unit.mergeRepository(),
     // The pull request's head is no branch the daemon follows: data.poolsync.branch is null.
     policies: async (plan, desired) => {
       repo = desired.config;

@@ -76,7 +76,7 @@ import {
 import { OneShot, ReconcileLoop, startTimer, type Trigger, type TriggerReason } from './loop.js';
 import { makeFolders } from '../util/safe-file.js';
 import { readRepoConfig } from '../manifests/config.js';
-import { mergePolicy } from './stages/merged-rules.js';
+import { mergePolicy, mergeRepository } from './stages/merged-rules.js';
 import {
   environmentCredentials,
   namedSettings,
@@ -343,6 +343,9 @@ async function startUnit(
     /** The policy a merge of a pull request whose poolsync.yaml is `repo`'s will hold by. */
     mergePolicy: (repo: RepoConfig) =>
       mergePolicy({ config, source, redactor, logger }, repo, reconciler.status().appliedCommit),
+    /** The repository identity a pull request's plan keeps: the followed branch's, as last applied. */
+    mergeRepository: () =>
+      mergeRepository({ config, source, redactor, logger }, reconciler.status().appliedCommit),
     freeze,
     backend: () => known?.backend,
     identity: () => known?.identity,

@@ -39,8 +39,7 @@ import {
   embeddedStatePath,
   type openControlPlane,
 } from '../controlplane/open.js';
-import { openTarget, pullRequestGuardrails } from './open-target.js';
-import type { Guardrails } from '../model/desired.js';
+import { openTarget, pullRequestPins, type PullRequestPins } from './open-target.js';
 import { backendInfo, readLiveState, type ControlPlane } from '../controlplane/types.js';
 import {
   controlPlaneIdentity,
@@ -181,8 +180,8 @@ interface Locked {
   stateWasNew?: boolean | null;
   /** Once the steps ran, before the records are written: lets go of what only the calls need. */
   stepsRan?: (result: ApplyResult) => Promise<void>;
-  /** In pull-request mode, the base branch's destroy budget (docs/plan.md, Guardrails). */
-  baseGuardrails?: Guardrails;
+  /** In pull-request mode, the base branch's destroy budget and repository (docs/plan.md, Guardrails). */
+  pins?: PullRequestPins;
   /** A folder's desired state, loaded before the locks; taken (emptied) when it is planned. */
   loaded?: LoadedFolder;
 }
@@ -261,13 +260,13 @@ async function acquiring(
             giveUp = setTimeout(() => held.endCalls(new Error(GIVEN_UP)), AFTER_UNAVAILABLE_MS);
           return Promise.resolve();
         };
-    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails),
-    // read with Git in the user's folder: a temporary checkout (--at) is no repository.
+    // In pull-request mode the base branch's destroy budget and repository bind (docs/plan.md,
+    // Guardrails, Prune scope), read with Git in the user's folder: a temporary checkout (--at) is no repository.
     const dir = source.kind === 'dir' ? (source.shown ?? source.path) : null;
     const environment = source.kind === 'dir' ? (source.environment ?? null) : null;
-    const baseGuardrails = await pullRequestGuardrails(locks.opening, dir, environment);
+    const pins = await pullRequestPins(locks.opening, dir, environment);
     const { lost } = shared;
-    const locked = { cp, lost, record, url, stateWasNew, stepsRan, baseGuardrails, loaded };
+    const locked = { cp, lost, record, url, stateWasNew, stepsRan, pins, loaded };
     const execute: ApplyRunOptions['execute'] = (...args) => {
       ran = true;
       return o.execute(...args);
@@ -478,7 +477,7 @@ async function planOf(
     plan: {
       backend,
       ...source.shape,
-      baseGuardrails: locked.baseGuardrails,
+      ...locked.pins,
       ...locked.loaded!.names,
     },
   });

@@ -15,6 +15,7 @@ import { openControlPlane, resolveToken } from '../controlplane/open.js';
 import type { OpenOptions } from '../controlplane/opener.js';
 import type { ControlPlane } from '../controlplane/types.js';
 import type { Environment, Guardrails } from '../model/desired.js';
+import type { BaseRepository } from '../plan/index.js';
 import { CORE_SCHEMA, load } from '../util/js-yaml.js';
 import { gitAnswer } from '../util/git.js';
 import { UserError } from '../util/user-error.js';
@@ -236,18 +237,11 @@ async function baseEnvironments(
 
 /**
  * The base branch's guardrails for `environment` (its own over the top level's, docs/plan.md,
- * Guardrails): a bound the pull request's plan keeps whatever its own poolsync.yaml says. None
- * when the base has none or cannot be read: the pull request's own bound can only lower the
- * one recorded at the last apply, never raise it.
+ * Guardrails), from its poolsync.yaml `doc`: a bound the pull request's plan keeps whatever its
+ * own poolsync.yaml says. None when the base has none or cannot be read: the pull request's own
+ * bound can only lower the one recorded at the last apply, never raise it.
  */
-export async function baseGuardrails(
-  dir: string,
-  base: PullRequestBase,
-  environment: string | null,
-): Promise<Guardrails | undefined> {
-  const read = await baseConfig(dir, base);
-  if (typeof read === 'string') return undefined;
-  const { doc } = read;
+function baseGuardrails(doc: unknown, environment: string | null): Guardrails | undefined {
   if (doc === null || typeof doc !== 'object') return undefined;
   const top = bounds((doc as { guardrails?: unknown }).guardrails);
   const envs = (doc as { environments?: Record<string, { guardrails?: unknown } | null> })
@@ -257,14 +251,31 @@ export async function baseGuardrails(
   return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
-/** In pull-request mode, the base branch's guardrails for a plan of DIR; else none. */
-export async function pullRequestGuardrails(
+/** What the base branch decides of a pull request's plan: its destroy budget and its repository. */
+export interface PullRequestPins {
+  baseGuardrails?: Guardrails;
+  baseRepository: BaseRepository;
+}
+
+/**
+ * In pull-request mode, what the base branch pins of a plan of DIR (docs/plan.md, Guardrails
+ * and Prune scope); else none. A base that cannot be read sets no `repository:`: the pull
+ * request's own is never taken.
+ */
+export async function pullRequestPins(
   opening: Opening,
   dir: string | null,
   environment: string | null,
-): Promise<Guardrails | undefined> {
+): Promise<PullRequestPins | undefined> {
   const base = pullRequestBase(opening.vars, opening.commenting ?? false);
-  return base && dir !== null ? baseGuardrails(dir, base, environment) : undefined;
+  if (!base || dir === null) return undefined;
+  const read = await baseConfig(dir, base);
+  if (typeof read === 'string') return { baseRepository: { set: null, unread: read } };
+  const set = (read.doc as { repository?: unknown } | null)?.repository;
+  return {
+    baseGuardrails: baseGuardrails(read.doc, environment),
+    baseRepository: { set: typeof set === 'string' ? set : null },
+  };
 }
 
 /** Whole numbers ≥ 0 of max_destroy and max_replace; anything else is not a bound. */

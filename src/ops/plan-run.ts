@@ -4,7 +4,7 @@
  * the live state is read) or the caller's (`open`); named and classified here, rendered by the
  * caller. Below it, the I/O edge around the pure planner (`planRepository`) and `cleanCommit`.
  */
-import { openTarget, pullRequestGuardrails, type Opening, type Target } from './open-target.js';
+import { openTarget, pullRequestPins, type Opening, type Target } from './open-target.js';
 import { repositoryNames } from './repository.js';
 import { gitAnswer } from '../util/git.js';
 import {
@@ -80,7 +80,7 @@ export interface PlanRunInput {
   commit: string | null;
   /** docs/environments.md; null without environments. */
   environment: string | null;
-  shape?: PlanShape & Pick<PlanOptions, 'baseGuardrails'>;
+  shape?: PlanShape & Pick<PlanOptions, 'baseGuardrails' | 'baseRepository'>;
   /** The repository planned (src/ops/repository.ts); absent: a folder's, by its Git remote. */
   repository?: string;
   /** With `repository`: its folder's path (PlanOptions.folder). */
@@ -163,12 +163,12 @@ async function acquired(input: PlanRunInput, source: AcquireSource): Promise<Pla
       if (live.default_queues_read === undefined) await close();
       return live;
     };
-    // In pull-request mode the base branch's destroy budget binds (docs/plan.md, Guardrails),
-    // read with Git in the user's folder: a temporary copy is no repository.
+    // In pull-request mode the base branch's destroy budget and repository bind (docs/plan.md,
+    // Guardrails, Prune scope), read with Git in the user's folder: a temporary copy is no repository.
     const { desired } = input;
     const dir = desired.kind === 'folder' ? (desired.shown ?? desired.dir) : null;
-    const baseGuardrails = await pullRequestGuardrails(source.opening, dir, input.environment);
-    const bound = baseGuardrails ? { ...input, shape: { ...input.shape, baseGuardrails } } : input;
+    const pins = await pullRequestPins(source.opening, dir, input.environment);
+    const bound = pins ? { ...input, shape: { ...input.shape, ...pins } } : input;
     return await planned(bound, readLive, { backend: backendInfo(cp), controlPlane });
   } finally {
     await close();

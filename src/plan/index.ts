@@ -90,6 +90,8 @@ export interface PlanOptions {
   backend?: BackendInfo;
   /** The base branch's poolsync.yaml guardrails in pull-request mode: a bound the pull request keeps. */
   baseGuardrails?: Guardrails;
+  /** Pull-request mode: the base branch's repository identity, kept whatever the pull request's poolsync.yaml says. */
+  baseRepository?: BaseRepository;
   /**
    * The repository planned, as its folder names it (src/ops/repository.ts), when poolsync.yaml
    * names none: prune deletes only what it applied (docs/plan.md, Prune scope).
@@ -102,10 +104,18 @@ export interface PlanOptions {
   folder?: string;
 }
 
+/** The base branch's poolsync.yaml `repository:` (docs/plan.md, A pull request keeps the base's repository). */
+export interface BaseRepository {
+  /** Null: the base sets none, so the folder's own name (PlanOptions.repository). */
+  set: string | null;
+  /** Why the base's poolsync.yaml could not be read, when it could not (then `set` is null). */
+  unread?: string;
+}
+
 /** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
 export type PlanShape = Omit<
   PlanOptions,
-  'commit' | 'backend' | 'baseGuardrails' | 'repository' | 'folder'
+  'commit' | 'backend' | 'baseGuardrails' | 'baseRepository' | 'repository' | 'folder'
 >;
 
 /** The repository a plan is made from: poolsync.yaml `repository:`, else the one its caller names. */
@@ -596,7 +606,51 @@ function queueWarnings(ctx: PlanContext, earlier: readonly PlanWarning[]): PlanW
 }
 
 /** The planner as one call, without I/O; the edge that reads is src/ops/plan-run.ts. */
-export function planAgainst(desired: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
+export function planAgainst(declared: DesiredState, live: LiveState, opts: PlanOptions = {}): Plan {
+  const { desired, changed } = pinnedToBase(declared, live, opts);
+  const plan = planUnpinned(desired, live, opts);
+  if (changed) plan.errors.unshift(changed);
+  return plan;
+}
+
+/** The addresses an identity's prune scope holds, named in REPOSITORY_CHANGED. */
+const NAMED_TAKEN = 10;
+
+/**
+ * In pull-request mode, `desired` as the base branch names its repository, and the error when
+ * the pull request names another: a plan under the base's name is not what the merge does, and
+ * one under the pull request's lets it choose whose objects its prune deletes (docs/plan.md).
+ */
+function pinnedToBase(
+  desired: DesiredState,
+  live: LiveState,
+  opts: PlanOptions,
+): { desired: DesiredState; changed?: PlanError } {
+  const base = opts.baseRepository;
+  if (!base) return { desired };
+  const from = base.set ?? opts.repository ?? null;
+  const to = repositoryOfPlan(desired, opts);
+  if (from === to || from === null || to === null) return { desired };
+  const held = new Set(live.inventory_owners?.[from] ?? []);
+  const taken = (live.inventory_owners?.[to] ?? []).filter((a) => !held.has(a));
+  const config = { ...desired.config, repository: base.set ?? undefined };
+  const changed = planError(
+    'REPOSITORY_CHANGED',
+    null,
+    {
+      from,
+      to,
+      taken: taken.slice(0, NAMED_TAKEN),
+      more: Math.max(0, taken.length - NAMED_TAKEN),
+      unread: base.unread ?? null,
+    },
+    null,
+  );
+  return { desired: { ...desired, config }, changed };
+}
+
+/** planAgainst of `desired` as it names its repository. */
+function planUnpinned(desired: DesiredState, live: LiveState, opts: PlanOptions): Plan {
   if (opts.replace?.length) checkReplaceAddresses(opts.replace, desired, live);
   const { backend } = opts;
   const planned = planForBackend(desired, live, backend, opts);

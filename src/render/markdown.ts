@@ -470,6 +470,8 @@ function metaLine(plan: Plan): string {
 export function mergeLine(plan: Plan, merge?: MergeFacts, policies?: PolicyReport): string {
   const c = countPlan(plan);
   const n = c.create + c.update + c.replace + c.delete;
+  if (plan.errors.some((e) => e.code === 'REPOSITORY_CHANGED'))
+    return "**Merging** makes this repository another one (poolsync.yaml `repository:`), whose prune this plan does not show: revert that change, or leave it to the base branch's maintainers.";
   if (plan.errors.length > 0 && !heldByBudget(plan, merge))
     return '**Merging** applies nothing while the plan fails: fix the errors above and push again.';
   if (n === 0) {

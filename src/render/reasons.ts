@@ -837,6 +837,27 @@ export const CATALOG: Readonly<Record<string, Words>> = {
       `${shown.join(', ')}${more}. Split the change, or raise ${s(p, 'rule')} in a commit of its own and apply it first; the daemon holds such a plan for approval (docs/plan.md, Guardrails).`
     );
   },
+  /** plan/index.ts pinnedToBase: a pull request that names another repository (poolsync.yaml `repository:`). */
+  REPOSITORY_CHANGED: (p) => {
+    const [from, to] = [s(p, 'from'), s(p, 'to')];
+    const taken = list(p, 'taken');
+    const n = taken.length + Number(p.more);
+    const more = Number(p.more) > 0 ? ` and ${s(p, 'more')} more` : '';
+    const holds =
+      n > 0
+        ? `${to}'s prune scope holds ${n} ${n === 1 ? 'object' : 'objects'} ${from}'s does not: ${taken.join(', ')}${more} (the inventory says ${to} applied ${itThem(n)})`
+        : `${to}'s prune scope holds nothing ${from}'s does not (yet)`;
+    const unread =
+      p.unread !== null
+        ? ` (the base branch's poolsync.yaml cannot be read, so its folder's own name stands: ${s(p, 'unread')})`
+        : '';
+    return (
+      `this pull request changes the repository identity from ${from}${unread} to ${to} (poolsync.yaml repository:): ` +
+      `once merged, prune deletes what ${to} applied and leaves what ${from} applied unmanaged. ${holds}. ` +
+      `This plan is made as ${from}, the base branch's identity: a pull request may not choose whose objects its prune deletes, as it chooses no endpoint, credential or budget. ` +
+      `Revert the repository: change; if ${to} is this repository's earlier name, the base branch's maintainers make that change (docs/plan.md, Prune scope)`
+    );
+  },
   // Errors of what a backend cannot do (src/plan/index.ts).
   BACKEND_KIND: (p) =>
     `the ${s(p, 'backend')} backend cannot manage ${s(p, 'kind')}: ${s(p, 'address')} is declared at ${s(p, 'location')}` +

@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { formatValidationText, relocated } from '../manifests/report.js';
 import type { ValidationError } from '../manifests/types.js';
 import type { Plan } from '../model/plan.js';
+import type { BaseRepository } from '../plan/index.js';
 import type { RenderedFilesNote } from '../render/rendered-files.js';
 import { planRun, type PlanSource } from '../ops/plan-run.js';
 import { constantTimeEqual } from '../util/constant-time.js';
@@ -324,6 +325,8 @@ export interface PlanOutcomeOptions extends Omit<Extract<PlanSource, { kind: 'op
   policies?: (plan: Plan, desired: DesiredState) => Promise<PolicyReport | null>;
   /** The repository planned (src/ops/repository.ts); absent: `dir`'s, by its Git remote. */
   repository?: string;
+  /** The followed branch's repository identity, which the pull request keeps (docs/plan.md, Prune scope). */
+  baseRepository?: BaseRepository;
 }
 
 /** `rendered`: the generated files the commit changes, which no plan sends (render/rendered-files.ts). */
@@ -343,13 +346,15 @@ export function outcomeForInvalid(
 
 /** planRun's (src/ops/plan-run.ts) outcome as a comment's. */
 export async function planOutcome(opts: PlanOutcomeOptions): Promise<EnvironmentOutcome> {
-  const { dir, commit, repoPath, environment, policies: check, repository, ...source } = opts;
+  const { dir, commit, repoPath, environment, policies: check, repository, ...rest } = opts;
+  const { baseRepository, ...source } = rest;
   const outcome = await planRun({
     source: { kind: 'open', ...source },
     desired: { kind: 'folder', dir },
     commit,
     environment: environment ?? null,
     ...(repository ? { repository } : {}),
+    ...(baseRepository ? { shape: { baseRepository } } : {}),
   });
   // plan.md: unreadable live state makes the plan fail; the reason goes in the comment.
   if (outcome.kind === 'unreadable') {

@@ -117,6 +117,7 @@ describe('pullRequestHandlerForDaemon', () => {
             backend: () => undefined,
             identity: () => undefined,
             mergePolicy: () => Promise.resolve({ policy: 'safe', lastApplied: null }),
+            mergeRepository: () => Promise.resolve({ set: null }),
           },
         ],
         logger,

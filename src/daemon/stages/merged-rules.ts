@@ -6,6 +6,7 @@
  */
 import { posix, relative, sep } from 'node:path';
 import type { ApproverRules, RepoConfig } from '../../model/desired.js';
+import type { BaseRepository } from '../../plan/index.js';
 import { committedConfig } from '../../policy/source.js';
 import { APPLY_POLICIES, type ApplyPolicy } from '../config-options.js';
 import type { SourceSnapshot } from '../git-source.js';
@@ -46,17 +47,26 @@ export async function appliedRulesOf(
   return rulesOfCommit(ctx.o, { ...at, root: at.root }, commit);
 }
 
+/** `commit`'s poolsync.yaml read with Git in the clone of `at`, or why it cannot be. */
+async function configOfCommit(
+  o: RulesReader,
+  at: SourceSnapshot & { root: string },
+  commit: string,
+): Promise<{ doc: unknown } | string> {
+  const config = relative(at.root, at.dir).split(sep).join('/');
+  return (o.source.reach?.(commit) ?? Promise.resolve()).then(
+    () => committedConfig(at.root, posix.normalize(config || '.').replace(/^\.$/, ''), commit),
+    (err: unknown) => o.redactor.errorMessage(err),
+  );
+}
+
 /** `commit`'s rules read with Git in the clone of `at`; null, logged, when they cannot be read. */
 async function rulesOfCommit(
   o: RulesReader,
   at: SourceSnapshot & { root: string },
   commit: string,
 ): Promise<AppliedRules | null> {
-  const config = relative(at.root, at.dir).split(sep).join('/');
-  const read = await (o.source.reach?.(commit) ?? Promise.resolve()).then(
-    () => committedConfig(at.root, posix.normalize(config || '.').replace(/^\.$/, ''), commit),
-    (err: unknown) => o.redactor.errorMessage(err),
-  );
+  const read = await configOfCommit(o, at, commit);
   if (typeof read === 'string') {
     o.logger.warn(
       { commit },
@@ -90,6 +100,25 @@ export async function mergePolicy(
   if (at?.root === undefined)
     return { policy: 'safe', lastApplied: { commit: applied, policy: null } };
   return runPolicy(loaded, await rulesOfCommit(o, { ...at, root: at.root }, applied));
+}
+
+/**
+ * The repository identity a pull request's plan keeps (docs/plan.md, Prune scope): the
+ * `repository:` of the commit last applied, else of the followed branch's head; a pull request's
+ * own is never taken, so one that cannot be read sets none (the followed repository's name).
+ */
+export async function mergeRepository(
+  o: RulesReader,
+  applied: string | null,
+): Promise<BaseRepository> {
+  const at = o.source.last;
+  const commit = applied ?? at?.commit ?? null;
+  if (at?.root === undefined || commit === null)
+    return { set: null, unread: 'the followed branch is not fetched yet' };
+  const read = await configOfCommit(o, { ...at, root: at.root }, commit);
+  if (typeof read === 'string') return { set: null, unread: read };
+  const set = (read.doc as { repository?: unknown } | null)?.repository;
+  return { set: typeof set === 'string' ? set : null };
 }
 
 /**
