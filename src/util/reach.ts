@@ -66,6 +66,8 @@ export interface ConnectFailure {
   code: string;
   /** The names a certificate holds (`DNS:other.example`), when its name check failed. */
   certNames?: string | undefined;
+  /** Its subject's CN, when its name check failed: a name there alone does not count (nameOnlyInCn). */
+  certCn?: string | undefined;
   /** `closed` by an endpoint that answered before: a restart or something between, not TLS. */
   answeredBefore?: boolean | undefined;
 }
@@ -127,7 +129,7 @@ export function connectFailure(errOrCode: unknown): ConnectFailure | null {
       code === 'POOLSYNC_LIMIT_CONNECT'
     )
       return { kind: 'timeout', code };
-    if (TLS_CODE.test(code)) return { kind: 'tls', code, certNames: certNamesOf(errOrCode) };
+    if (TLS_CODE.test(code)) return { kind: 'tls', code, ...certNamesOf(errOrCode) };
     if (CONNECT_FAILURE_CODES.includes(code)) return { kind: 'unreachable', code };
   }
   return null;
@@ -167,15 +169,30 @@ function isTlsRecord(bytes: unknown): boolean {
   return Buffer.isBuffer(b) && b.length >= 2 && b[0]! >= 20 && b[0]! <= 23 && b[1] === 3;
 }
 
-/** The subject names of the certificate a name check refused (Node puts it on the error). */
-function certNamesOf(err: unknown): string | undefined {
+/** The names of the certificate a name check refused (Node puts it on the error). */
+function certNamesOf(err: unknown): Pick<ConnectFailure, 'certNames' | 'certCn'> {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const cert = (e as { cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } } }).cert;
-    const names = cert?.subjectaltname ?? cert?.subject?.CN;
+    if (cert === undefined) continue;
+    const { subjectaltname: names, subject } = cert;
     // A few names are enough to see the mistake; a server's text, kept short.
-    if (typeof names === 'string') return names.split(', ').slice(0, 3).join(', ').slice(0, 200);
+    return {
+      certNames:
+        typeof names === 'string'
+          ? names.split(', ').slice(0, 3).join(', ').slice(0, 200)
+          : undefined,
+      certCn: typeof subject?.CN === 'string' ? subject.CN.slice(0, 200) : undefined,
+    };
   }
-  return undefined;
+  return {};
+}
+
+/**
+ * The host is named in the certificate's subject CN alone, which Node (RFC 6125, as browsers)
+ * reads for a DNS name only when there is no subjectAltName DNS name, and never for an address.
+ */
+function nameOnlyInCn(f: ConnectFailure, host: string): boolean {
+  return f.certCn?.toLowerCase() === host.replace(/^\[|\]$/g, '').toLowerCase();
 }
 
 /**
@@ -214,7 +231,11 @@ export function describeConnectFailure(f: ConnectFailure, origin: string): strin
 function tlsWords(f: ConnectFailure, origin: string, host: string): string {
   switch (tlsTrouble(f.code)) {
     case 'name':
-      return `the TLS certificate of ${origin} is not for ${host}${f.certNames ? ` (it names ${f.certNames})` : ''}`;
+      if (nameOnlyInCn(f, host))
+        return isIP(host.replace(/^\[|\]$/g, ''))
+          ? `the TLS certificate of ${origin} names ${host} only in its subject CN, which Node (as browsers) does not read for an IP address: it must be in subjectAltName`
+          : `the TLS certificate of ${origin} names ${host} only in its subject CN, which Node (as browsers) does not read when the certificate has subjectAltName names (${f.certNames})`;
+      return `the TLS certificate of ${origin} is not for ${host}${f.certNames ? ` (it names ${f.certNames})` : f.certCn ? ` (it names CN=${f.certCn})` : ''}`;
     case 'chain':
       return `the TLS certificate of ${origin} is not signed by an authority this machine trusts`;
     case 'expired':
@@ -243,8 +264,12 @@ export function connectAdvice(
 ): string {
   if (f.kind === 'tls') {
     switch (tlsTrouble(f.code)) {
-      case 'name':
+      case 'name': {
+        const host = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+        if (nameOnlyInCn(f, host))
+          return `reissue the certificate with its name in subjectAltName (${isIP(host) ? 'IP' : 'DNS'}:${host}; openssl: -addext subjectAltName=${isIP(host) ? 'IP' : 'DNS'}:${host})`;
         return `use the host name the certificate is for in ${setting}, or give the server a certificate for this name`;
+      }
       case 'chain':
         return "if the certificate is right, trust its authority: NODE_EXTRA_CA_CERTS=FILE (the CA's PEM file), or the system's store";
       case 'expired':

@@ -6,7 +6,12 @@
  * process, whose silent exit 13 only a process shows.
  */
 import { describe, expect, it } from 'vitest';
-import { brokenEndpoint, trustTestCa, type Breakage } from '../support/broken-endpoints.js';
+import {
+  brokenEndpoint,
+  httpsWith,
+  trustTestCa,
+  type Breakage,
+} from '../support/broken-endpoints.js';
 import { runInProcess, type CliResult } from '../support/memory-io.js';
 import { tempFolder } from '../support/temp-folder.js';
 
@@ -69,6 +74,11 @@ const SAYS: Record<
     cause:
       /the TLS certificate of https:\/\/127\.0\.0\.1:\d+ is not for 127\.0\.0\.1 \(it names DNS:other\.example\)/,
     todo: /use the host name the certificate is for in --(control-plane|daemon)/,
+  },
+  nameInCnOnly: {
+    cause:
+      /the TLS certificate of https:\/\/127\.0\.0\.1:\d+ names 127\.0\.0\.1 only in its subject CN, which Node \(as browsers\) does not read for an IP address: it must be in subjectAltName/,
+    todo: /reissue the certificate with its name in subjectAltName \(IP:127\.0\.0\.1;/,
   },
   unknownChain: {
     cause: /is not signed by an authority this machine trusts/,
@@ -142,7 +152,7 @@ function expectSaid(command: string, kind: keyof typeof SAYS, r: CliResult): voi
   if (command !== 'check' && command !== 'daemon') expect(lines, context).toHaveLength(1);
 }
 
-const TRUSTING: readonly Breakage[] = ['wrongName', 'expired'];
+const TRUSTING: readonly Breakage[] = ['wrongName', 'nameInCnOnly', 'expired'];
 
 describe('every command says why it reached no server, in one line (issue 78)', () => {
   for (const kind of Object.keys(SAYS) as (keyof typeof SAYS)[])
@@ -152,6 +162,19 @@ describe('every command says why it reached no server, in one line (issue 78)', 
           return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
         expectSaid(command, kind, await poolsync(args(await brokenEndpoint(kind))));
       });
+});
+
+describe('a name in the subject CN alone', () => {
+  it('is said not to count beside subjectAltName DNS names, and what to reissue', async (t) => {
+    if (!trustTestCa())
+      return t.skip('this Node cannot trust a test CA (tls.setDefaultCACertificates)');
+    const url = await httpsWith('cn-beside-altname.pem', 'localhost');
+    const r = await poolsync(['plan', REPO, '--control-plane', url]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(
+      /the TLS certificate of https:\/\/localhost:\d+ names localhost only in its subject CN, which Node \(as browsers\) does not read when the certificate has subjectAltName names \(DNS:other\.example\) \(ERR_TLS_CERT_ALTNAME_INVALID.*\); reissue the certificate with its name in subjectAltName \(DNS:localhost; openssl: -addext subjectAltName=DNS:localhost\)\n$/,
+    );
+  });
 });
 
 /** The other commands that reach a server, against the failures of the issue's "done when". */

@@ -3,6 +3,8 @@
  *
  * - `wrongName`: HTTPS whose certificate names `other.example`, signed by the test CA this
  *   process trusts while the test runs (`trustTestCa`): Node's ERR_TLS_CERT_ALTNAME_INVALID;
+ * - `nameInCnOnly`: HTTPS whose self-signed certificate (trusted as the test CA is) names 127.0.0.1
+ *   in its subject CN alone, no subjectAltName (`openssl req -x509 -subj /CN=127.0.0.1`);
  * - `expired`: HTTPS with a certificate for 127.0.0.1 that expired in 2001 (CERT_HAS_EXPIRED);
  * - `unknownChain`: the wrong-name server without the test CA trusted (UNABLE_TO_VERIFY_…);
  * - `reset`: a port that accepts each connection and resets it (ECONNRESET);
@@ -42,7 +44,9 @@ export function trustTestCa(): boolean {
   };
   if (!t.setDefaultCACertificates || !t.getCACertificates) return false;
   const before = t.getCACertificates('default');
-  t.setDefaultCACertificates([...before, fixture('ca.pem')]);
+  // The self-signed certificates are their own authority.
+  const authorities = ['ca.pem', 'cn-only.pem', 'cn-beside-altname.pem'].map(fixture);
+  t.setDefaultCACertificates([...before, ...authorities]);
   cleanup.add(() => t.setDefaultCACertificates!(before));
   return true;
 }
@@ -59,14 +63,20 @@ async function listening(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** An HTTPS server with the fixture certificate `cert`, answering `{}` to anything it lets in. */
-async function httpsWith(cert: 'other-name.pem' | 'expired.pem'): Promise<string> {
+/**
+ * An HTTPS server with the fixture certificate `cert` (its README), answering `{}` to anything it
+ * lets in, at `https://HOST:PORT` (it listens on 127.0.0.1).
+ */
+export async function httpsWith(
+  cert: 'other-name.pem' | 'expired.pem' | 'cn-only.pem' | 'cn-beside-altname.pem',
+  host = '127.0.0.1',
+): Promise<string> {
   const server = createHttpsServer({ key: fixture('server.key'), cert: fixture(cert) }, (_q, s) =>
     s.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
   );
   // A client refusing the certificate ends the handshake: no error of the server's.
   server.on('tlsClientError', () => {});
-  return `https://127.0.0.1:${await listening(server)}`;
+  return `https://${host}:${await listening(server)}`;
 }
 
 /** A server that resets every connection it accepts. */
@@ -140,6 +150,7 @@ export async function answeringOnce(
 
 export type Breakage =
   | 'wrongName'
+  | 'nameInCnOnly'
   | 'expired'
   | 'unknownChain'
   | 'reset'
@@ -157,6 +168,8 @@ export async function brokenEndpoint(kind: Breakage): Promise<string> {
     case 'wrongName':
     case 'unknownChain':
       return httpsWith('other-name.pem');
+    case 'nameInCnOnly':
+      return httpsWith('cn-only.pem');
     case 'expired':
       return httpsWith('expired.pem');
     case 'reset':
