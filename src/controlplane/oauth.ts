@@ -1,7 +1,18 @@
 /** The one OAuth2 client (client credentials) of union/ and flyteadmin/. */
 import * as oauth from 'oauth4webapi';
-import { ControlPlaneError, isControlPlaneError, unreachable, UnreachableError } from './errors.js';
-import { HTTPS_PORT_PAGE, isLoopback, oversizedHeaders, Reach } from '../util/reach.js';
+import {
+  ControlPlaneError,
+  type ControlPlaneErrorCode,
+  unreachable,
+  UnreachableError,
+} from './errors.js';
+import {
+  HTTPS_PORT_PAGE,
+  isLoopback,
+  notJsonWords,
+  oversizedHeaders,
+  Reach,
+} from '../util/reach.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../util/backoff.js';
 import {
   ANSWER_BYTES,
@@ -43,8 +54,11 @@ export interface DiscoveryOptions {
   /** Who is asked, for messages: `Union`, `flyteadmin`. */
   service: string;
   http?: OAuthHttp;
-  /** What to check, added to a failed discovery's message. */
-  hint?: (message: string) => string;
+  /**
+   * What to check, added to a failed discovery's message; `code` INVALID_ARGUMENT: a server
+   * answered that is not the service (a web page).
+   */
+  hint?: (message: string, code: ControlPlaneErrorCode) => string;
 }
 
 type Json = Record<string, unknown>;
@@ -79,7 +93,11 @@ async function readJson(res: Response, url: string, what: string, o: DiscoveryOp
   try {
     return JSON.parse(text) as Json;
   } catch {
-    throw refused(`${o.service} ${what}: ${url} did not answer JSON`);
+    // Another server (a web page): --control-plane is wrong, not the credentials or the network.
+    throw new ControlPlaneError(
+      'INVALID_ARGUMENT',
+      `${o.service} ${what}: ${notJsonWords(url, res.status, res.headers.get('content-type'))}`,
+    );
   }
 }
 
@@ -209,9 +227,10 @@ export async function discover(baseUrl: string, o: DiscoveryOptions): Promise<Di
       return await openIdMetadata(base, o);
     } catch (oidcErr) {
       const { message } = serviceErr as Error;
+      const code = serviceErr instanceof ControlPlaneError ? serviceErr.code : 'UNAUTHENTICATED';
       throw new ControlPlaneError(
-        isControlPlaneError(serviceErr, 'UNAVAILABLE') ? 'UNAVAILABLE' : 'UNAUTHENTICATED',
-        `${message}; the fallback failed too (${(oidcErr as Error).message})${o.hint?.(message) ?? ''}`,
+        code,
+        `${message}; the fallback failed too (${(oidcErr as Error).message})${o.hint?.(message, code) ?? ''}`,
       );
     }
   }

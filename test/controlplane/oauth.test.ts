@@ -19,6 +19,8 @@ import {
 import { Reach } from '../../src/util/reach.js';
 import { DEFAULT_LIMITS } from '../../src/util/transport-limits.js';
 import { brokenEndpoint } from '../support/broken-endpoints.js';
+import { discover as unionDiscover } from '../../src/controlplane/union/oauth.js';
+import { flyteTokenSource } from '../../src/controlplane/flyteadmin/client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -185,6 +187,35 @@ describe('discovery', () => {
     expect(err.code).toBe('UNAVAILABLE');
     expect(err.message).toBe(
       `Test OAuth2 discovery: ${base}/.well-known/oauth-authorization-server: nothing was received for 300ms (--read-timeout, env POOLSYNC_READ_TIMEOUT): the server or the network stalled; raise --read-timeout if it is only slow (1 attempt); OpenID Connect discovery was not tried, as the same server would be waited for again: check that ${base} is up and is the control plane's address`,
+    );
+  });
+});
+
+describe('discovery answered by a web page', () => {
+  // As `openssl s_server -www` answers any GET: another server, so --control-plane is wrong.
+  const webPage = () =>
+    serve((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>hi</body></html>'),
+    );
+  const page = (base: string, path: string) =>
+    `${base}${path} answered HTTP 200 with a body that is not JSON (text/html)`;
+
+  it("is the wrong --control-plane (INVALID_ARGUMENT), said with Union's endpoint", async () => {
+    const base = await webPage();
+    const err = (await unionDiscover(base, FAST).catch((e) => e)) as ControlPlaneError;
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toBe(
+      `Union OAuth2 discovery: ${page(base, '/.well-known/oauth-authorization-server')}; the fallback failed too (Union OpenID Connect discovery: ${page(base, '/.well-known/openid-configuration')}): is --control-plane the Union endpoint of the API key (https://<org>.<region>.unionai.cloud), not of a web page or another server?`,
+    );
+  });
+
+  it("is the wrong --control-plane (INVALID_ARGUMENT), said with flyteadmin's API", async () => {
+    const base = await webPage();
+    const tokens = flyteTokenSource(base, CREDENTIALS, FAST);
+    const err = (await tokens.token().catch((e) => e)) as ControlPlaneError;
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toMatch(
+      /the fallback failed too \(.*\): is --control-plane \(env POOLSYNC_CONTROL_PLANE\) the URL of flyteadmin's API, not of a web page or another server\?$/,
     );
   });
 });

@@ -570,8 +570,10 @@ export function flyteTokenSource(
   http: OAuthHttp,
 ): TokenSource {
   const service = 'flyteadmin';
-  const hint = () =>
-    `; is authentication enabled on ${origin}? (unset POOLSYNC_FLYTE_CLIENT_ID for a flyteadmin without auth)`;
+  const hint = (_message: string, code: string) =>
+    code === 'INVALID_ARGUMENT'
+      ? `: is --control-plane (env POOLSYNC_CONTROL_PLANE) the URL of flyteadmin's API, not of a web page or another server?`
+      : `; is authentication enabled on ${origin}? (unset POOLSYNC_FLYTE_CLIENT_ID for a flyteadmin without auth)`;
   return new TokenSource(credentials, () => discover(origin, { service, http, hint }), {
     service,
     http,

@@ -23,10 +23,12 @@ export function discover(baseUrl: string, http: OAuthHttp = {}): Promise<Discove
   return discoverOAuth(baseUrl, {
     service: SERVICE,
     http,
-    hint: (message) =>
-      /HTTP (404|501)\b/.test(message)
-        ? ': the server has no OAuth2 discovery there; is --control-plane the Union endpoint of the API key (https://<org>.<region>.unionai.cloud)?'
-        : '',
+    hint: (message, code) =>
+      code === 'INVALID_ARGUMENT'
+        ? ': is --control-plane the Union endpoint of the API key (https://<org>.<region>.unionai.cloud), not of a web page or another server?'
+        : /HTTP (404|501)\b/.test(message)
+          ? ': the server has no OAuth2 discovery there; is --control-plane the Union endpoint of the API key (https://<org>.<region>.unionai.cloud)?'
+          : '',
   });
 }
 
