@@ -177,10 +177,16 @@ export async function openUnion(
 ): Promise<UnionControlPlane> {
   const { baseUrl, host, protocol } = parseUnionUrl(url);
   const key = await resolveApiKey(apiKeyFile, env, host);
-  if (!keyServes(key.endpoint, baseUrl))
+  if (!keyServes(key.endpoint, baseUrl)) {
+    // union+http:// is for this machine only (parseUnionUrl): another host is offered https.
+    const keyHost = URL.canParse(`http://${key.endpoint}`)
+      ? new URL(`http://${key.endpoint}`).hostname
+      : key.endpoint;
+    const scheme = isLoopback(keyHost) ? new URL(baseUrl).protocol : 'https:';
     throw new UserError(
-      `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+${new URL(baseUrl).protocol}//${key.endpoint} or the key of ${host}`,
+      `the Union API key was issued for ${key.endpoint}, but the control plane is ${host}: use --control-plane union+${scheme}//${key.endpoint} or the key of ${host}`,
     );
+  }
   // The OAuth2 requests share the RPCs' backoff and what is known of the endpoint (util/reach.ts).
   const retry = retryPolicy(tuning, DEFAULT_RETRY);
   const reach = new Reach();

@@ -177,6 +177,10 @@ describe('Union API keys', () => {
     const wrongHost = await failure(openUnion(s, 'connect', other));
     expect(wrongHost).toBeInstanceOf(UserError);
     expect(wrongHost.message).toContain('issued for acme.hosted.unionai.cloud');
+    // union+http:// is refused for a host not this machine's: https is offered.
+    expect(wrongHost.message).toContain(
+      'use --control-plane union+https://acme.hosted.unionai.cloud or the key of',
+    );
     secretFree(wrongHost.message, other);
     expect(s.oauth.issued).toBe(0);
   });
