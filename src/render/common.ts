@@ -361,7 +361,9 @@ export function footnotes(plan: Plan, counts = countPlan(plan), saved = false): 
   return [
     sideEffectLine(plan, counts),
     ...repositoryConflictLines(plan),
-    unmanaged > 0 ? `${plural(unmanaged, 'object')} unmanaged (${why}).` : null,
+    unmanaged > 0
+      ? `${plural(unmanaged, 'object')} unmanaged (${unmanagedWhys(plan, unmanaged, why)}).`
+      : null,
     scope
       ? `Prune scope: ${describeScope(scope, unnamed)}; ${others} are never deleted.${fallback}`
       : null,
@@ -375,6 +377,47 @@ export function footnotes(plan: Plan, counts = countPlan(plan), saved = false): 
 
 /** Why an object an earlier poolsync applied is left unpruned (earlierUnpruned); /status's warning code. */
 export const EARLIER_UNPRUNED = 'RECORDED_WITHOUT_REPOSITORY';
+
+/** Why an unmanaged change is left alone, in the few words of the summary (its own line has all). */
+function unmanagedWords(c: Change): string | null {
+  const p = c.why?.params ?? {};
+  switch (c.why?.code) {
+    case 'PRUNE_OFF':
+      return 'prune is off';
+    case 'OTHER_REPOSITORY':
+      return `applied by repository ${String(p.repository)}`;
+    case 'FORGOTTEN':
+      return 'taken out of management (`poolsync state forget`)';
+    case 'NOT_IN_INVENTORY':
+      return 'not applied by poolsync (not in the inventory)';
+    case 'RECORDED_WITHOUT_REPOSITORY':
+      return 'recorded by an earlier poolsync without its repository';
+    case 'CONAMED_OF_DELETING_CLUSTER':
+      return 'co-named queues of clusters Union is deleting';
+    case 'OUTSIDE_PRUNE_SCOPE':
+      return 'outside the prune scope';
+    default:
+      return null;
+  }
+}
+
+/**
+ * `prune is off`, or each reason with its count when they differ (`15: applied by repository
+ * infra; 5: outside the prune scope`), most first; `fallback` for changes without a known reason.
+ */
+function unmanagedWhys(plan: Plan, total: number, fallback: string): string {
+  const counts = new Map<string, number>();
+  let known = 0;
+  for (const c of plan.changes) {
+    const words = c.action === 'unmanaged' ? unmanagedWords(c) : null;
+    if (words === null) continue;
+    counts.set(words, (counts.get(words) ?? 0) + 1);
+    known++;
+  }
+  if (known < total) counts.set(fallback, (counts.get(fallback) ?? 0) + total - known);
+  const whys = [...counts].sort((a, b) => b[1] - a[1]);
+  return whys.length === 1 ? whys[0]![0] : whys.map(([words, n]) => `${n}: ${words}`).join('; ');
+}
 
 /**
  * Undeclared objects an earlier poolsync applied under prune: true, recorded without a

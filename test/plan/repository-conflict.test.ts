@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QueueSpec } from '../../src/model/common.js';
 import { computePlan } from '../../src/plan/index.js';
+import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from './build.js';
 
 const OTHER = 'github.com/acme/platform';
@@ -60,5 +61,36 @@ describe('a declared object another repository applied', () => {
     expect([plan.summary.blocked, plan.steps, plan.errors]).toEqual([2, [], []]);
     expect(plan.warnings.filter((w) => w.code === 'REPOSITORY_CONFLICT')).toHaveLength(5);
     expect(plan.inventory?.declared).toEqual([]);
+  });
+
+  it("is counted in the unmanaged summary as that repository's, beside the other reasons", () => {
+    const applied = ['ClusterPool/prod', 'Cluster/c1', 'Queue/qa'].sort();
+    const plan = (assignments: { project: string; domain: string; pool: string }[]) =>
+      computePlan(
+        desired({
+          pools: { prod: contract('prod') },
+          clusters: { c1: { pool: 'prod' } },
+          queues: { qa: queue(10) },
+        }),
+        {
+          ...live({
+            pools: { prod: contract('prod') },
+            clusters: { c1: { pool: 'prod' } },
+            queues: { qa: queue(10) },
+            assignments,
+          }),
+          inventory: applied,
+          inventory_owners: { [OTHER]: applied },
+        },
+        { repository: HERE },
+      );
+    // It said "(prune is off)" while each line said the other repository applied it.
+    expect(renderText(plan([]), { color: false })).toContain(
+      `3 objects unmanaged (applied by repository ${OTHER}).`,
+    );
+    const mixed = plan([{ project: 'p', domain: 'd', pool: 'prod' }]);
+    expect(renderText(mixed, { color: false })).toContain(
+      `4 objects unmanaged (3: applied by repository ${OTHER}; 1: prune is off).`,
+    );
   });
 });
