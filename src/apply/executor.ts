@@ -13,13 +13,7 @@ import {
   type Plan,
   type Step,
 } from '../model/plan.js';
-import {
-  checkedDeletes,
-  NotTheShownOneError,
-  queueWrites,
-  runCallStep,
-  StepConflictError,
-} from './steps.js';
+import { checkedWrites, NotTheShownOneError, runCallStep, StepConflictError } from './steps.js';
 import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
@@ -79,8 +73,7 @@ export async function executePlan(plan: Plan, cp: ControlPlane, opts: ExecuteOpt
     stopping: null,
     halted: false,
     finished: () => {},
-    deletes: checkedDeletes(cp, plan, (i) => outcomes.status[i] === 'done'),
-    queueWrites: queueWrites(cp, plan),
+    checked: checkedWrites(cp, plan, (i) => outcomes.status[i] === 'done'),
   };
   const onAbort = () => stop(run, 'aborted');
   const onHalt = () => stop(run, 'aborted', true);
@@ -156,10 +149,11 @@ interface Run {
   halted: boolean;
   /** Called once per step started, when it is over (schedule). */
   finished: () => void;
-  /** Deletes re-read what they would take at the moment they act. */
-  deletes: ReturnType<typeof checkedDeletes>;
-  /** Queue updates set what the plan shows changing on the queue as it is then. */
-  queueWrites: ReturnType<typeof queueWrites>;
+  /**
+   * Writes of an object the plan showed read it again at the moment they act; deletes, what they
+   * would take; queue updates set what the plan shows changing on the queue as it is then.
+   */
+  checked: ReturnType<typeof checkedWrites>;
 }
 
 /**
@@ -440,13 +434,15 @@ function finishStep(
 function performStep(run: Run, step: Step): Promise<{ note: string | null } | void> {
   if (isManual(step)) return runManualStep(run, step);
   if (step.op === 'wait_idle' || step.op === 'wait_drained') return waitStep(run, step);
-  if (step.op === 'delete_cluster') return run.deletes.cluster(step);
-  if (step.op === 'update_cluster') return run.deletes.updateCluster(step);
-  if (step.op === 'drain_queue' || step.op === 'delete_queue') return run.deletes.queue(step);
-  if (step.op === 'delete_pool') return run.deletes.pool(step);
-  if (step.op === 'update_queue' || step.op === 'move_queue') return run.queueWrites(step);
+  if (step.op === 'delete_cluster') return run.checked.cluster(step);
+  if (step.op === 'update_cluster') return run.checked.updateCluster(step);
+  if (step.op === 'drain_queue' || step.op === 'delete_queue') return run.checked.queue(step);
+  if (step.op === 'delete_pool') return run.checked.pool(step);
+  if (step.op === 'update_queue' || step.op === 'move_queue') return run.checked.queueWrite(step);
+  if (step.op === 'move_cluster' || step.op === 'activate_queue' || step.op === 'update_pool')
+    return run.checked.write(step);
   if (step.op === 'delete_assignment' || step.op === 'delete_execution_cluster_label')
-    return run.deletes.attribute(step);
+    return run.checked.attribute(step);
   return runCallStep(run.cp, step);
 }
 

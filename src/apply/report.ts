@@ -322,7 +322,10 @@ function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChang
   const doneAt = new Set<string>();
   /** By target, the wait_drained whose last read found its queue active again (WaitUndoneError). */
   const reactivated = new Map<string, string>();
+  /** The targets a step found changed by another client (NotTheShownOneError). */
+  const notShown = new Set<string>();
   for (const s of result.steps) {
+    if (isNotTheShownOne(s.error)) notShown.add(s.target);
     if ((s.op === 'wait_drained' || s.op === 'move_cluster') && s.status === 'done')
       doneAt.add(`${s.op} ${s.target}`);
     if (s.op === 'wait_drained' && s.error?.code === 'CONFLICT') reactivated.set(s.target, s.id);
@@ -340,8 +343,9 @@ function partialWords(result: ApplyResult, plan: PlanChanges, made: AppliedChang
     const left = calls.find((s) => s.status !== 'done');
     const change = changes.get(address);
     const ran = (op: Step['op']) => done.some((s) => s.op === op);
-    // What was done went to poolsync's object, gone since: the one under its name is not left so.
-    if (calls.some((s) => isNotTheShownOne(s.error))) {
+    // What was done went to poolsync's object, gone since: the one under its name is not left so
+    // (nor a co-named queue, C2, whose cluster's step found another client's).
+    if (notShown.has(address) || (change?.caused_by && notShown.has(change.caused_by))) {
       words.set(
         address,
         'was changed by another client since the plan (deleted and made again, or moved): nothing more was sent to it, and poolsync no longer records it as its own',

@@ -33,8 +33,8 @@ export class StepConflictError extends Error {
 }
 
 /**
- * The object a delete, or the drain or disable before it, acts on is not the one the plan showed:
- * another client's under the same name, never poolsync's again (inventory.ts notOursBy).
+ * The object a step writes is not the one the plan showed: another client's under the same name,
+ * never poolsync's again (inventory.ts notOursBy).
  */
 export class NotTheShownOneError extends StepConflictError {
   constructor(
@@ -249,32 +249,6 @@ const QUEUE_WRITTEN_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The queue writes (update_queue, and queue_move's update naming the new pool) of one apply of
- * `plan`, each a read-modify-write at the moment it acts: the queue is read again, the fields
- * its change shows changing are set from the step and every other is sent back as read now, so
- * a field another client changed since the plan, which the plan did not show changing, stays
- * theirs (an update replaces the whole spec, Q3). A field both changed ends as the plan's
- * `after`: that was shown and approved (docs/apply.md). A re-run after a crash sets the same
- * fields again: nothing changes.
- */
-export function queueWrites(cp: ControlPlane, plan: Plan) {
-  let shown: Map<string, QueueSpecField[]> | null = null;
-  return (step: QueueWrite): Promise<StepOutcome> => {
-    const { name, ...spec } = step.args;
-    const part = partOf(cp, 'queues', step.target);
-    shown ??= indexShownFields(plan);
-    const fields = shown.get(step.target);
-    // A plan showing no field of it changing (hand-made): the step's spec as written.
-    const write = part
-      .getQueue(name)
-      .then((live) =>
-        part.updateQueue(name, fields?.length ? withFields(live, spec, fields) : spec),
-      );
-    return step.op === 'move_queue' ? moved(step.target, write, spec.pool) : done(write);
-  };
-}
-
-/**
  * The spec fields each queue change shows changing: its diff paths' top-level fields (a cap's
  * entries are written whole). A change's drain state is no spec field.
  */
@@ -362,11 +336,12 @@ export function freshSharedRead<T>(read: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * The deletes checked at the moment they act, for one apply of `plan`: what the plan shows is
- * indexed once, at the first delete that needs it (a plan of 20,000 cluster deletes searched its
- * changes once per delete).
+ * The writes checked at the moment they act, for one apply of `plan`: every step writing an
+ * object the plan showed first reads that object (a delete's C9 reads more), and what the plan
+ * shows is indexed once, at the first step that needs it (a plan of 20,000 cluster deletes
+ * searched its changes once per delete).
  */
-export function checkedDeletes(
+export function checkedWrites(
   cp: ControlPlane,
   plan: Plan,
   /** Whether the plan's step at this index is done (its write landed). */
@@ -388,43 +363,69 @@ export function checkedDeletes(
   const liveByPool = new WeakMap<LiveCluster[], Map<string, string[]>>();
   let causedBy: Map<string, Set<string>> | null = null;
   let shown: Map<string, Change> | null = null;
+  let shownFields: Map<string, QueueSpecField[]> | null = null;
   /** The plan's change of `target`: indexed once, at the first step that asks. */
   const shownChange = (target: string) =>
     (shown ??= new Map(plan.changes.map((c) => [c.address, c]))).get(target);
 
   /**
-   * A plan is a promise: the object a delete, or the drain or disable before it, acts on is the
-   * one the plan showed, in the pool its `before` holds (or, for a disable, its `after`). One
-   * another client deleted and made again elsewhere since is theirs: no backend exposes an id or
-   * create time to tell it apart otherwise. Gone now: the call itself finds it so.
+   * A plan is a promise: the object a step writes is the one the plan showed, in the pool its
+   * `before` holds (or its `after`: a step after its move). One another client deleted and made
+   * again elsewhere since is theirs: no backend exposes an id or create time to tell it apart
+   * otherwise. Made by this plan, or gone now (`live` undefined): the call itself finds it so.
    */
+  function isTheShownOne(target: string, verb: string, live: { pool: string } | undefined): void {
+    const change = shownChange(target);
+    const was = change?.before?.pool;
+    if (typeof was !== 'string' || live === undefined) return;
+    if (live.pool === was || live.pool === change?.after?.pool) return;
+    throw new NotTheShownOneError(
+      `${target} is now in pool ${live.pool}; the plan showed it in ${was}: changed by another client since the plan ` +
+        `(deleted and made again, or moved); nothing was ${verb}. Run \`poolsync plan\` again`,
+      target.startsWith('Cluster/') ? 'C7' : 'Q3',
+    );
+  }
+
+  /** isTheShownOne of what `read` reads, read only for an object the plan showed before it. */
   async function theShownOne(
     target: string,
     verb: string,
     read: () => Promise<{ pool: string }>,
   ): Promise<void> {
-    const change = shownChange(target);
-    const was = change?.before?.pool;
-    // Made by this plan (a registration, then its disable): its own, nothing read.
-    if (typeof was !== 'string') return;
-    const pool = await read().then(
-      (live) => live.pool,
-      (err: unknown) => {
-        if (isControlPlaneError(err, 'NOT_FOUND')) return undefined;
-        throw err;
-      },
-    );
-    // A disable may follow the move that put the cluster in its `after` pool.
-    if (pool === undefined || pool === was || (verb === 'changed' && pool === change?.after?.pool))
-      return;
-    throw new NotTheShownOneError(
-      `${target} is now in pool ${pool}; the plan showed it in ${was}: changed by another client since the plan ` +
-        `(deleted and made again, or moved); nothing was ${verb}. Run \`poolsync plan\` again`,
-      target.startsWith('Cluster/') ? 'C7' : 'Q3',
-    );
+    if (typeof shownChange(target)?.before?.pool !== 'string') return;
+    const live = await read().catch((err: unknown) => {
+      if (isControlPlaneError(err, 'NOT_FOUND')) return undefined;
+      throw err;
+    });
+    isTheShownOne(target, verb, live);
   }
   const cluster = (target: string, name: string) => () =>
     partOf(cp, 'clusters', target).getCluster(name);
+  const queue = (target: string, name: string) => () => partOf(cp, 'queues', target).getQueue(name);
+
+  /**
+   * A pool the plan showed whose contract is now neither its `before` nor its `after` was made
+   * again (or changed) by another client (P2, P4); a hidden one (Union) cannot be told apart.
+   */
+  async function theShownPool(target: string, name: string, verb: string): Promise<void> {
+    const change = shownChange(target);
+    const was = change?.before?.contract as PoolContract | undefined;
+    if (!was) return;
+    const live = await partOf(cp, 'pools', target)
+      .getPool(name)
+      .catch((err: unknown) => {
+        if (isControlPlaneError(err, 'NOT_FOUND')) return null;
+        throw err;
+      });
+    const is = change?.after?.contract as PoolContract | undefined;
+    if (!live || live.contract_known === false || sameContract(live.contract, was)) return;
+    if (is && sameContract(live.contract, is)) return;
+    throw new NotTheShownOneError(
+      `${target} now has another contract than the plan showed: changed by another client since the plan ` +
+        `(deleted and made again, or changed in place); nothing was ${verb}. Run \`poolsync plan\` again`,
+      'P4',
+    );
+  }
 
   return {
     /** update_cluster: a disable before a delete (or any enable or disable) sends nothing to another client's cluster. */
@@ -433,33 +434,53 @@ export function checkedDeletes(
       return CALLS.update_cluster(cp, step);
     },
 
-    /** drain_queue and delete_queue: a queue made again in another pool is another client's. */
-    async queue(step: StepOf<'drain_queue' | 'delete_queue'>): Promise<StepOutcome> {
-      const verb = step.op === 'drain_queue' ? 'drained' : 'deleted';
-      await theShownOne(step.target, verb, () =>
-        partOf(cp, 'queues', step.target).getQueue(step.args.name),
-      );
-      return step.op === 'drain_queue' ? CALLS.drain_queue(cp, step) : CALLS.delete_queue(cp, step);
+    /** move_cluster, activate_queue and update_pool write an object the plan showed, not another's. */
+    async write(step: StepOf<'move_cluster' | 'activate_queue' | 'update_pool'>) {
+      if (step.op === 'update_pool') {
+        await theShownPool(step.target, step.args.name, 'updated');
+        return CALLS.update_pool(cp, step);
+      }
+      if (step.op === 'move_cluster') {
+        await theShownOne(step.target, 'moved', cluster(step.target, step.args.name));
+        return CALLS.move_cluster(cp, step);
+      }
+      await theShownOne(step.target, 'activated', queue(step.target, step.args.name));
+      return CALLS.activate_queue(cp, step);
     },
 
     /**
-     * delete_pool: a pool made again by another client since the plan has its own contract (P2);
-     * a hidden one (Union) cannot be told apart.
+     * The queue writes (update_queue, and queue_move's update naming the new pool), each a
+     * read-modify-write at the moment it acts: the queue is read again (its one read also holds
+     * it to the one the plan showed), the fields its change shows changing are set from the step
+     * and every other is sent back as read now, so a field another client changed since the plan,
+     * which the plan did not show changing, stays theirs (an update replaces the whole spec, Q3).
+     * A field both changed ends as the plan's `after`: that was shown and approved
+     * (docs/apply.md). A re-run after a crash sets the same fields again: nothing changes.
      */
+    queueWrite(step: QueueWrite): Promise<StepOutcome> {
+      const { name, ...spec } = step.args;
+      const part = partOf(cp, 'queues', step.target);
+      shownFields ??= indexShownFields(plan);
+      const fields = shownFields.get(step.target);
+      const moving = step.op === 'move_queue';
+      const write = part.getQueue(name).then((live) => {
+        isTheShownOne(step.target, moving ? 'moved' : 'updated', live);
+        // A plan showing no field of it changing (hand-made): the step's spec as written.
+        return part.updateQueue(name, fields?.length ? withFields(live, spec, fields) : spec);
+      });
+      return moving ? moved(step.target, write, spec.pool) : write.then(toDone);
+    },
+
+    /** drain_queue and delete_queue: a queue made again in another pool is another client's. */
+    async queue(step: StepOf<'drain_queue' | 'delete_queue'>): Promise<StepOutcome> {
+      const verb = step.op === 'drain_queue' ? 'drained' : 'deleted';
+      await theShownOne(step.target, verb, queue(step.target, step.args.name));
+      return step.op === 'drain_queue' ? CALLS.drain_queue(cp, step) : CALLS.delete_queue(cp, step);
+    },
+
+    /** delete_pool: a pool made again by another client since the plan has its own contract. */
     async pool(step: StepOf<'delete_pool'>): Promise<StepOutcome> {
-      const live = await partOf(cp, 'pools', step.target)
-        .getPool(step.args.name)
-        .catch((err: unknown) => {
-          if (isControlPlaneError(err, 'NOT_FOUND')) return null;
-          throw err;
-        });
-      const was = shownChange(step.target)?.before?.contract as PoolContract | undefined;
-      if (live && live.contract_known !== false && was && !sameContract(live.contract, was))
-        throw new NotTheShownOneError(
-          `${step.target} now has another contract than the plan showed: changed by another client since the plan ` +
-            '(deleted and made again, or changed in place); nothing was deleted. Run `poolsync plan` again',
-          'P4',
-        );
+      await theShownPool(step.target, step.args.name, 'deleted');
       return CALLS.delete_pool(cp, step);
     },
 
@@ -487,21 +508,30 @@ export function checkedDeletes(
       await theShownOne(step.target, 'deleted', cluster(step.target, name));
       const routing = routingOf(await liveQueues());
       const isLeaving = (cluster: string) => leaving.has(cluster);
-      const onlyLeaving = async (q: LiveQueue) => {
-        if (q.clusters[0] !== '*') return q.clusters.length > 0 && q.clusters.every(isLeaving);
-        // A pool the plan empties was shown so; one still routing to a cluster the plan keeps is
-        // as shown. Otherwise its pool's members now decide (health aside, as the plan's waits).
-        const keeps = kept.get(q.pool);
-        if (!keeps || q.available_clusters.some((c) => keeps.has(c))) return false;
+      const unshown: string[] = [];
+      // `*` queues that its pool's members now decide: one read of the clusters for them all.
+      const byMembers: LiveQueue[] = [];
+      for (const q of new Set(routedTo(routing, name, pool))) {
+        const live = routing.byName.get(q)!;
+        if (waited?.has(q)) continue;
+        if (!left.has(q)) unshown.push(`Queue/${q}`);
+        else if (live.clusters[0] !== '*') {
+          if (live.clusters.length > 0 && live.clusters.every(isLeaving))
+            unshown.push(`Queue/${q}`);
+        } else {
+          // A pool the plan empties was shown so; one still routing to a cluster the plan keeps
+          // is as shown. Otherwise its pool's members decide (health aside, as the plan's waits).
+          const keeps = kept.get(live.pool);
+          if (keeps && !live.available_clusters.some((c) => keeps.has(c))) byMembers.push(live);
+        }
+      }
+      if (byMembers.length > 0) {
         const clusters = await liveClusters();
         let byPool = liveByPool.get(clusters);
         if (!byPool) liveByPool.set(clusters, (byPool = namesByPool(clusters)));
-        return (byPool.get(q.pool) ?? []).every(isLeaving);
-      };
-      const unshown: string[] = [];
-      for (const q of new Set(routedTo(routing, name, pool)))
-        if (!waited?.has(q) && (!left.has(q) || (await onlyLeaving(routing.byName.get(q)!))))
-          unshown.push(`Queue/${q}`);
+        for (const q of byMembers)
+          if ((byPool.get(q.pool) ?? []).every(isLeaving)) unshown.push(`Queue/${q.name}`);
+      }
       unshown.sort();
       if (unshown.length > 0)
         throw new StepConflictError(

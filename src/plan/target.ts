@@ -175,7 +175,7 @@ function adoptingShown(inventory: PlanInventory, changes: readonly Change[]): Pl
 /**
  * The queues routing to a cluster the kept steps delete or move, and the clusters of its pool,
  * whatever their own change: what the C9 check at the delete reads as the routing the plan saw
- * (apply/steps.ts checkedDeletes), or a `*` queue of the pool counts as made since the plan.
+ * (apply/steps.ts checkedWrites), or a `*` queue of the pool counts as made since the plan.
  */
 function routingSeen(changes: readonly Change[], steps: readonly Step[]): (c: Change) => boolean {
   const leaving = new Set<string>();

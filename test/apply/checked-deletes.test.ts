@@ -4,14 +4,17 @@
  * delete listed every queue and searched the plan's changes: 2,000 deletes of a 10,000-object
  * organisation took 35 s (bench/history.md, 29 Nov).
  */
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkedDeletes, freshSharedRead } from '../../src/apply/steps.js';
+import { checkedWrites, freshSharedRead } from '../../src/apply/steps.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { targetPlan } from '../../src/plan/target.js';
 import type { Step } from '../../src/model/plan.js';
 import { runCli } from '../support/cli.js';
+import { runInProcess } from '../support/memory-io.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
+import { servedControlPlane } from '../support/served-control-plane.js';
 import { planAgainst } from './helpers/state.js';
 
 describe('freshSharedRead', () => {
@@ -111,7 +114,7 @@ describe('cluster deletes at the moment they act (C9)', () => {
       const list = cp.queues!.listQueues.bind(cp.queues);
       let listings = 0;
       cp.queues!.listQueues = () => (listings++, list());
-      const checked = checkedDeletes(cp, plan);
+      const checked = checkedWrites(cp, plan);
       const outcomes = await Promise.allSettled(deletes.map((s) => checked.cluster(s)));
       expect(listings).toBe(1);
       const refused = outcomes.flatMap((o, i) =>
@@ -151,12 +154,12 @@ describe('cluster deletes at the moment they act (C9)', () => {
     const [g3] = targeted.steps.filter((s) => s.op === 'delete_cluster');
     const cp = await openControlPlane(`file:${state}`, { env: {} });
     try {
-      await checkedDeletes(cp, targeted).cluster(g3 as Extract<Step, { op: 'delete_cluster' }>);
+      await checkedWrites(cp, targeted).cluster(g3 as Extract<Step, { op: 'delete_cluster' }>);
       expect((await cp.clusters!.listClusters()).map((c) => c.name)).not.toContain('g3');
       const g4 = targetPlan(plan, ['Cluster/g4'], []);
       await cp.queues!.createQueue(wildcard('late', ['*']));
       await expect(
-        checkedDeletes(cp, g4).cluster(
+        checkedWrites(cp, g4).cluster(
           g4.steps.find((s) => s.op === 'delete_cluster') as Extract<
             Step,
             { op: 'delete_cluster' }
@@ -175,10 +178,10 @@ describe('cluster deletes at the moment they act (C9)', () => {
     const [g3, g4] = ['g3', 'g4'].map((n) => deletes.find((s) => s.args.name === n)!);
     const cp = await openControlPlane(`file:${state}`, { env: {} });
     try {
-      await checkedDeletes(cp, plan).cluster(g3!);
+      await checkedWrites(cp, plan).cluster(g3!);
       // Another client retires the cluster the plan keeps: `wild` now runs on leaving ones only.
       await cp.clusters!.deleteCluster(KEPT);
-      await expect(checkedDeletes(cp, plan).cluster(g4!)).rejects.toThrow(
+      await expect(checkedWrites(cp, plan).cluster(g4!)).rejects.toThrow(
         'Cluster/g4: Queue/wild routes to it now and the plan did not show it (changed since the plan, C9',
       );
       expect((await cp.clusters!.listClusters()).map((c) => c.name)).toContain('g4');
@@ -217,7 +220,7 @@ describe('cluster deletes at the moment they act (C9)', () => {
       // The plan's update has run (as the executor may order it before this delete).
       const { name, ...spec } = wildcard('w', ['*']);
       await cp.queues!.updateQueue(name, spec);
-      expect(await checkedDeletes(cp, plan).cluster(g2)).toBeTruthy();
+      expect(await checkedWrites(cp, plan).cluster(g2)).toBeTruthy();
       expect((await cp.clusters!.listClusters()).map((c) => c.name).sort()).toEqual(['g1', 'k']);
     } finally {
       await cp.close();
@@ -235,12 +238,46 @@ describe('cluster deletes at the moment they act (C9)', () => {
       // Another client takes KEPT out: C8 was to leave it on KEPT, its runs now go to g4 only.
       await cp.queues!.updateQueue('hand', { clusters: ['g4'], ...both });
       const g4 = deletes.find((s) => s.args.name === 'g4')!;
-      await expect(checkedDeletes(cp, plan).cluster(g4)).rejects.toThrow(
+      await expect(checkedWrites(cp, plan).cluster(g4)).rejects.toThrow(
         'Cluster/g4: Queue/hand routes to it now and the plan did not show it (changed since the plan, C9',
       );
       expect((await cp.clusters!.listClusters()).map((c) => c.name)).toContain('g4');
     } finally {
       await cp.close();
     }
+  });
+});
+
+describe('a cluster delete reads the clusters once, however many `*` queues its pool has', () => {
+  it('30 `*` queues none of whose available clusters the plan keeps: one GET /v1/clusters between its own read and its DELETE', async () => {
+    const calls: string[] = [];
+    const mount = {
+      handle: async (req: IncomingMessage, _res: unknown, url: URL) => {
+        calls.push(`${req.method} ${url.pathname}`);
+        return false;
+      },
+    };
+    const plane = await servedControlPlane({ port: 0, mounts: [mount] });
+    const root = await tempDir();
+    const on = ['--control-plane', plane.url, '--state-dir', join(root, 'state')];
+    const queues = Object.fromEntries(
+      Array.from({ length: 30 }, (_, i) => [`w${i}`, { pool: 'p', clusters: ['*'] }]),
+    );
+    // No cluster reports its data plane: every `*` queue's available_clusters is empty.
+    const v1: RepoSpec = { pools: ['p'], clusters: { k: 'p', g1: 'p' }, queues };
+    const env = { NO_COLOR: '1' };
+    const apply = (spec: RepoSpec) =>
+      writeRepo(join(root, 'repo'), spec).then((repo) =>
+        runInProcess(['apply', repo, '--auto-approve', ...on], env),
+      );
+    expect((await apply(v1)).code).toBe(0);
+    calls.length = 0;
+    const r = await apply({ ...v1, clusters: { k: 'p' } });
+    expect(r.code, r.stdout).toBe(0);
+    const read = calls.lastIndexOf('GET /v1/clusters/g1');
+    const deleted = calls.indexOf('DELETE /v1/clusters/g1');
+    expect(read).toBeGreaterThan(-1);
+    expect(deleted).toBeGreaterThan(read);
+    expect(calls.slice(read, deleted).filter((c) => c === 'GET /v1/clusters')).toHaveLength(1);
   });
 });

@@ -10,13 +10,15 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { notOursBy } from '../../src/apply/inventory.js';
-import { checkedDeletes } from '../../src/apply/steps.js';
+import { checkedWrites } from '../../src/apply/steps.js';
+import { EmbeddedControlPlane } from '../../src/controlplane/embedded/embedded.js';
 import { openControlPlane } from '../../src/controlplane/open.js';
 import { parseCapabilities } from '../../src/model/capabilities.js';
 import type { Step } from '../../src/model/plan.js';
 import { runInProcess } from '../support/memory-io.js';
 import { tempDir, writeRepo, type RepoSpec } from '../support/repo.js';
 import { servedControlPlane } from '../support/served-control-plane.js';
+import { CONTRACT, makePlan, type StepSpec } from './helpers/plans.js';
 import { planAgainst } from './helpers/state.js';
 
 type StepOf<K extends Step['op']> = Extract<Step, { op: K }>;
@@ -76,6 +78,7 @@ async function applyWhile(
   path: string,
   other: Array<[string, string, unknown?]>,
   nth = 1,
+  flags: string[] = [],
 ) {
   const saved = join(cp.root, 'p.plan');
   expect((await runInProcess(['plan', cp.repo, ...cp.on, '--out', saved], env)).code).toBe(0);
@@ -92,7 +95,10 @@ async function applyWhile(
     },
     nth,
   );
-  const r = await runInProcess(['apply', saved, '--wait-timeout', '10m', ...cp.on], env);
+  const r = await runInProcess(
+    ['apply', saved, '--wait-timeout', flags.length ? '20s' : '10m', ...flags, ...cp.on],
+    env,
+  );
   expect(answers).toHaveLength(other.length);
   expect(
     answers.every((s) => s < 300),
@@ -176,6 +182,146 @@ describe('an object another client deleted and made again in another pool while 
   });
 });
 
+describe('an object another client made again in another pool before a write of it', () => {
+  const repo = (mv: string, run: number): RepoSpec => ({
+    pools: ['a', 'b'],
+    clusters: { a1: 'a', mv },
+    queues: { qu: { pool: 'a', clusters: ['a1'], run_concurrency: run } },
+  });
+  const theirs = { pool: 'c', clusters: ['c1'], run_concurrency: 7, action_concurrency: 70 };
+  /** A served plane with repo('a', 10) applied; `other` makes pool c and its cluster c1 first. */
+  async function applied() {
+    const cp = await served('drain,queue_delete,cluster_move,queue_move');
+    await writeRepo(cp.repo, repo('a', 10));
+    expect((await runInProcess(['apply', cp.repo, '--auto-approve', ...cp.on], env)).code).toBe(0);
+    const { contract } = JSON.parse((await cp.call('GET', '/v1/pools/a')).body!);
+    const other: Array<[string, string, unknown?]> = [
+      ['POST', '/v1/pools', { name: 'c', contract }],
+      ['POST', '/v1/clusters', { name: 'c1', pool: 'c' }],
+    ];
+    return { cp, other };
+  }
+  const refused = (target: string, rule: string, verb: string) =>
+    `CONFLICT (${rule}): ${target} is now in pool c; the plan showed it in a: changed by another client since the plan (deleted and made again, or moved); nothing was ${verb}. Run \`poolsync plan\` again\n`;
+
+  it('Cluster/mv: its move (cluster_move) fails CONFLICT (C7) and sends nothing; its drained queue is not re-activated', async () => {
+    const { cp, other } = await applied();
+    await writeRepo(cp.repo, repo('b', 10));
+    await cp.embedded.setQueueActivity('mv', { runs_in_flight: 1, actions_in_flight: 1 });
+    // The first read of mv is its drain's check, the second the drain wait's.
+    const { r, list } = await applyWhile(
+      cp,
+      '/v1/queues/mv',
+      [
+        ...other,
+        ['POST', '/v1/sim/queues/mv/activity', { runs_in_flight: 0, actions_in_flight: 0 }],
+        ['DELETE', '/v1/clusters/mv'],
+        ['POST', '/v1/clusters', { name: 'mv', pool: 'c' }],
+        ['POST', '/v1/queues/mv/drain'],
+      ],
+      2,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `s3 move_cluster Cluster/mv: ${refused('Cluster/mv', 'C7', 'moved')}`,
+    );
+    expect(r.stdout).toMatch(/s\d activate_queue Queue\/mv: not run/);
+    // Its drain went to poolsync's mv, gone since with its cluster: not left drained by poolsync.
+    expect(r.stdout).toContain(
+      '⚠ Queue/mv was changed by another client since the plan (deleted and made again, or moved): nothing more was sent to it, and poolsync no longer records it as its own',
+    );
+    expect(JSON.parse((await cp.call('GET', '/v1/clusters/mv')).body!)).toMatchObject({
+      pool: 'c',
+    });
+    expect(JSON.parse((await cp.call('GET', '/v1/queues/mv')).body!)).toMatchObject({
+      pool: 'c',
+      state: 'drained',
+    });
+    expect(list).not.toContain('Cluster/mv');
+  });
+
+  it('Queue/qu: its update fails CONFLICT (Q3) at the read it makes anyway, and sends nothing', async () => {
+    const { cp, other } = await applied();
+    await writeRepo(cp.repo, repo('a', 20));
+    // The first read of qu is its update's own (read-modify-write): the other client acts first.
+    const { r, list } = await applyWhile(cp, '/v1/queues/qu', [
+      ...other,
+      ['POST', '/v1/queues/qu/drain'],
+      ['DELETE', '/v1/queues/qu'],
+      ['POST', '/v1/queues', { name: 'qu', ...theirs }],
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`update_queue Queue/qu: ${refused('Queue/qu', 'Q3', 'updated')}`);
+    expect(JSON.parse((await cp.call('GET', '/v1/queues/qu')).body!)).toMatchObject(theirs);
+    expect(list).not.toContain('Queue/qu');
+  });
+});
+
+describe('activate_queue and update_pool of an object another client made again', () => {
+  async function plane() {
+    const caps = parseCapabilities('drain,cluster_move,pool_update');
+    if (!caps.ok) throw new Error(caps.error);
+    const cp = await EmbeddedControlPlane.open({ path: null, capabilities: caps.capabilities });
+    for (const p of ['a', 'b', 'c']) await cp.createPool(p, CONTRACT(p));
+    return cp;
+  }
+  /** A one-step plan whose change of the step's target shows it `before` and `after`. */
+  function planOf(spec: StepSpec, before: unknown, after: unknown) {
+    const plan = makePlan([spec], {
+      [`${spec.op === 'update_pool' ? 'ClusterPool' : 'Queue'}/x`]: 'update',
+    });
+    Object.assign(plan.changes[0]!, { before, after });
+    return { plan, step: plan.steps[0]! as never };
+  }
+
+  it('a queue the plan moves from a to b is re-activated in b (after its move), refused in c (Q3)', async () => {
+    const cp = await plane();
+    try {
+      await cp.registerCluster({ name: 'x', pool: 'c' });
+      await cp.drainQueue('x');
+      const { plan, step } = planOf(
+        { id: 's1', op: 'activate_queue', args: { name: 'x' } },
+        { pool: 'a' },
+        { pool: 'b' },
+      );
+      await expect(checkedWrites(cp, plan).write(step)).rejects.toMatchObject({
+        rule: 'Q3',
+        message:
+          'Queue/x is now in pool c; the plan showed it in a: changed by another client since the plan (deleted and made again, or moved); nothing was activated. Run `poolsync plan` again',
+      });
+      expect((await cp.getQueue('x')).state).toBe('drained');
+      await cp.moveCluster('x', 'b');
+      await expect(checkedWrites(cp, plan).write(step)).resolves.toEqual({ note: null });
+      expect((await cp.getQueue('x')).state).toBe('active');
+    } finally {
+      await cp.close();
+    }
+  });
+
+  it('a pool whose contract is neither the plan’s before nor after is refused (P4), sent nothing', async () => {
+    const cp = await plane();
+    try {
+      await cp.createPool('x', CONTRACT('theirs'));
+      const { plan, step } = planOf(
+        { id: 's1', op: 'update_pool', args: { name: 'x', contract: CONTRACT('new') } },
+        { contract: CONTRACT('old') },
+        { contract: CONTRACT('new') },
+      );
+      await expect(checkedWrites(cp, plan).write(step)).rejects.toMatchObject({
+        rule: 'P4',
+        message:
+          'ClusterPool/x now has another contract than the plan showed: changed by another client since the plan (deleted and made again, or changed in place); nothing was updated. Run `poolsync plan` again',
+      });
+      expect((await cp.getPool('x')).contract).toEqual(CONTRACT('theirs'));
+      await cp.updatePool('x', CONTRACT('old'));
+      await expect(checkedWrites(cp, plan).write(step)).resolves.toEqual({ note: null });
+      expect((await cp.getPool('x')).contract).toEqual(CONTRACT('new'));
+    } finally {
+      await cp.close();
+    }
+  });
+});
+
 describe('what a refused delete leaves recorded', () => {
   it('only the identity conflict drops the address: not the C9 CONFLICT of the same step, nor a rule-citing refusal', () => {
     const failed = (op: Step['op'], target: string, code: string, rule: string | null) => ({
@@ -214,18 +360,18 @@ describe('a pool another client deleted and made again with another contract sin
     expect(step.target).toBe('ClusterPool/old');
     const cp = await openControlPlane(`file:${state}`, { env: {} });
     try {
-      await expect(checkedDeletes(cp, plan).pool(step)).resolves.toEqual({ note: null });
+      await expect(checkedWrites(cp, plan).pool(step)).resolves.toEqual({ note: null });
       const { contract } = await cp.pools!.getPool('gpu');
       const theirs = {
         ...contract,
         object_store_ref: { ...contract.object_store_ref, uri: 's3://theirs/data' },
       };
       await cp.pools!.createPool('old', theirs);
-      await expect(checkedDeletes(cp, plan).pool(step)).rejects.toThrow(
+      await expect(checkedWrites(cp, plan).pool(step)).rejects.toThrow(
         'ClusterPool/old now has another contract than the plan showed: changed by another client since the plan (deleted and made again, or changed in place); nothing was deleted. Run `poolsync plan` again',
       );
       // P4 marks it in the result: the pool is no longer recorded as poolsync's (notOursBy).
-      await expect(checkedDeletes(cp, plan).pool(step)).rejects.toMatchObject({ rule: 'P4' });
+      await expect(checkedWrites(cp, plan).pool(step)).rejects.toMatchObject({ rule: 'P4' });
       expect((await cp.pools!.getPool('old')).contract.object_store_ref).toMatchObject({
         uri: 's3://theirs/data',
       });

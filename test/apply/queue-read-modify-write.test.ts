@@ -1,6 +1,6 @@
 /**
  * A queue update is a read-modify-write of what the plan shows changing (src/apply/steps.ts
- * queueWrites): another client's change made after the plan read the queue, to a field the plan
+ * checkedWrites().queueWrite): another client's change made after the plan read the queue, to a field the plan
  * does not show changing, survives the apply; a field both changed ends as the plan's `after`
  * (docs/apply.md, "Another client meanwhile"). The CLI applies a saved plan against the server
  * `control-plane serve` runs; the queue's calls are held until the other client has written, so

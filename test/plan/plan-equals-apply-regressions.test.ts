@@ -223,7 +223,7 @@ const REGRESSIONS: Regression[] = [
     name: 'a `*` queue narrowed to none while a cluster of its pool is deleted, steps latest first: the delete runs before the update, the queue still routing there as the plan showed',
     backend,
     fixed:
-      'apply/steps.ts checkedDeletes (29 Nov, seed -786815318): a queue counts as shown routing to the cluster by its before until the step setting its selector is done; counting only its after, the delete was refused (CONFLICT: Queue/q0 routes to it now) whenever the update was not ordered before it',
+      'apply/steps.ts checkedWrites (29 Nov, seed -786815318): a queue counts as shown routing to the cluster by its before until the step setting its selector is done; counting only its after, the delete was refused (CONFLICT: Queue/q0 routes to it now) whenever the update was not ordered before it',
     case: {
       history: [
         { op: 'cluster', name: 'c3', pool: 0 },
@@ -246,7 +246,7 @@ const REGRESSIONS: Regression[] = [
   ...onUnion({
     name: 'a `*` queue created in a pool whose one cluster the plan deletes: the delete goes ahead, the queue routing nowhere as the plan showed',
     fixed:
-      'apply/steps.ts checkedDeletes (29 Nov, seed -499550873): a `*` queue is judged by its pool’s clusters at the delete only where the plan keeps one of them; judged by them alone, the delete was refused (CONFLICT: Queue/q0 routes to it now)',
+      'apply/steps.ts checkedWrites (29 Nov, seed -499550873): a `*` queue is judged by its pool’s clusters at the delete only where the plan keeps one of them; judged by them alone, the delete was refused (CONFLICT: Queue/q0 routes to it now)',
     case: {
       history: [{ op: 'cluster', name: 'c0', pool: 0 }],
       repo: {
