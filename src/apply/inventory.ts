@@ -33,12 +33,20 @@ import {
   protectionFields,
   recordedAddresses,
   unknownFields,
+  type DeleteIdentity,
   type InventoryRecord,
   type Pending,
 } from '../model/inventory.js';
-import type { LiveState, SettingsNeed } from '../model/live.js';
+import type { LiveState, MadeAgain, SettingsNeed } from '../model/live.js';
 import { isTargeted, type Plan } from '../model/plan.js';
-import { nextBudgets, nextClusterWaits, nextInventory, nextProtection } from '../plan/inventory.js';
+import {
+  deleteIdentities,
+  madeAgain,
+  nextBudgets,
+  nextClusterWaits,
+  nextInventory,
+  nextProtection,
+} from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
 import { isNotTheShownOne } from './steps.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
@@ -202,48 +210,71 @@ export async function readLiveWithInventory(
 ): Promise<LiveState> {
   if (before) return readSettingsAgain(cp, before, need?.(before.inventory) ?? 'all');
   if (need === undefined || cp.defaultQueues?.settingsByKey !== true) {
-    const [live, record] = await Promise.all([
-      readLiveState(cp, 'all', shared),
-      readSettled(store),
-    ]);
-    return withInventory(live, record);
+    const [live, record] = await Promise.all([readLiveState(cp, 'all', shared), store.read()]);
+    const { kept, again } = await settledIn(store, record, live);
+    return withInventory(live, kept, again);
   }
-  const record = await readSettled(store);
-  return withInventory(await readLiveState(cp, need(record?.addresses ?? null), shared), record);
+  const record = await store.read();
+  // The settings to read follow the inventory as settled without the live state: a superset.
+  const early = (await settledIn(store, record)).kept;
+  const live = await readLiveState(cp, need(early?.addresses ?? null), shared);
+  const { kept, again } = await settledIn(store, record, live);
+  return withInventory(live, kept, again);
 }
 
 /** The inventory as plans read it: without what an apply that never completed left pending. */
-export async function readSettled(store: InventoryStore): Promise<InventoryRecord | null> {
-  return settledIn(store, await store.read());
+export async function readSettled(
+  store: InventoryStore,
+  live?: LiveState,
+): Promise<InventoryRecord | null> {
+  return (await settledIn(store, await store.read(), live)).kept;
 }
 
-async function settledIn(store: InventoryStore, record: InventoryRecord | null) {
-  return record?.pending ? settled(record, (await store.began?.()) ?? null) : record;
+const NONE_AGAIN: ReadonlyMap<string, MadeAgain> = new Map();
+
+async function settledIn(store: InventoryStore, record: InventoryRecord | null, live?: LiveState) {
+  return record?.pending
+    ? settled(record, (await store.began?.()) ?? null, live)
+    : { kept: record, again: NONE_AGAIN };
 }
 
 /**
  * `record` without its pending addresses when `began` is the mark of the apply that wrote them
- * ahead (it never completed: none is poolsync's until a plan adopts it); else `record` itself.
+ * ahead (it never completed: none is poolsync's until a plan adopts it), nor those it set out to
+ * delete that `live` shows made again (`again`: never poolsync's); else `record` itself.
  */
-function settled(record: InventoryRecord, began: string | null): InventoryRecord {
-  if (record.pending === undefined || record.pending.started_at !== began) return record;
+function settled(
+  record: InventoryRecord,
+  began: string | null,
+  live: LiveState | undefined,
+): { kept: InventoryRecord; again: ReadonlyMap<string, MadeAgain> } {
+  if (record.pending === undefined || record.pending.started_at !== began)
+    return { kept: record, again: NONE_AGAIN };
   const { pending, ...rest } = record;
   const isPending = isPendingIn(pending);
+  const again = live && pending.deletes ? madeAgain(live, pending.deletes) : NONE_AGAIN;
+  const stays = (a: string) => !isPending(a) && !again.has(a);
   const lists = Object.entries(rest.repositories ?? {})
-    .map(([r, l]) => [r, l.filter((a) => !isPending(a))] as const)
+    .map(([r, l]) => [r, l.filter(stays)] as const)
     .filter(([, l]) => l.length > 0);
   const { repositories: _, ...others } = rest;
-  return {
+  const kept = {
     ...others,
-    addresses: rest.addresses.filter((a) => !isPending(a)),
+    addresses: rest.addresses.filter(stays),
     ...(lists.length > 0 ? { repositories: Object.fromEntries(lists) } : {}),
   };
+  return { kept, again };
 }
 
-export function withInventory(live: LiveState, record: InventoryRecord | null): LiveState {
+export function withInventory(
+  live: LiveState,
+  record: InventoryRecord | null,
+  again: ReadonlyMap<string, MadeAgain> = NONE_AGAIN,
+): LiveState {
   const lists = Object.entries(record?.repositories ?? {});
   return {
     ...live,
+    ...(again.size > 0 ? { made_again: Object.fromEntries(again) } : {}),
     inventory: record ? Object.freeze([...recordedAddresses(record)]) : null,
     // Read from a store: who applied each address, none in an earlier build's record.
     ...(record
@@ -375,14 +406,19 @@ export async function changeInventory(
     before?: InventoryRecord | null | undefined;
     failed?: boolean;
   },
-  /** Ahead of the first step: its apply-started mark's time, under which its creates are pending. */
-  startedAt?: string,
+  /**
+   * Ahead of the first step: its apply-started mark's time, under which its creates and deletes
+   * are pending; and the live state its plan read, which settles an earlier apply's deletes.
+   */
+  ahead: { startedAt?: string | undefined; live?: LiveState | null } = {},
 ): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
+  const { startedAt, live } = ahead;
   // Before the steps, as its plan read it: what an apply that never completed left pending is
   // not poolsync's (the plan adopted what exists and is declared); after, this apply's own.
   const read = await store.read();
-  const current = notMade === undefined ? await settledIn(store, read) : read;
+  const current =
+    notMade === undefined ? (await settledIn(store, read, live ?? undefined)).kept : read;
   // What the inventory held before this apply stays: only what the apply itself added is taken out.
   const drop = notMade?.addresses ?? notMadeBy(plan, null);
   const before = notMade?.before === undefined ? current : notMade.before;
@@ -426,11 +462,17 @@ export async function changeInventory(
   // Recorded ahead of the first step too: a wait cut short is watched again by the next plan.
   const waits = nextClusterWaits(current?.cluster_waits ?? {}, plan, deleted);
   const pending = startedAt === undefined ? [] : pendingCreates(plan, current);
+  const deletes =
+    startedAt === undefined
+      ? {}
+      : deleteIdentities(plan.changes, sortedHas(current ? recordedAddresses(current) : []));
   const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
   // Settled here (read so, or its apply failed): written even if nothing else changed, else the
   // mark's replacement would make what was pending poolsync's after all.
   const settles = read?.pending !== undefined && (current !== read || notMade?.failed === true);
-  if (unchanged && waits === null && !renamed && !settles) return null;
+  // What it deletes is written ahead too: what the record holds of them says which object was poolsync's.
+  const deleting = Object.keys(deletes).length > 0;
+  if (unchanged && waits === null && !renamed && !settles && !deleting) return null;
   const written: InventoryRecord = {
     ...unknownFields(current),
     format: INVENTORY_FORMAT,
@@ -442,7 +484,9 @@ export async function changeInventory(
     ...protectionFields(marks ?? current ?? {}),
     ...budgetFields(budgets ?? recorded),
     ...waitFields(waits ?? current?.cluster_waits),
-    ...(pending.length > 0 ? { pending: pendingField(startedAt!, pending, holds) } : {}),
+    ...(pending.length > 0 || deleting
+      ? { pending: pendingField(startedAt!, pending, holds, deletes) }
+      : {}),
   };
   await store.write(written);
   return { before: current, written, addresses };
@@ -458,12 +502,21 @@ function pendingCreates(plan: Plan, current: InventoryRecord | null): string[] {
   return plan.inventory!.declared.filter((a) => isCreate(a) && !held(a));
 }
 
-/** `pending` in its shorter form: the pending addresses, or every other one the record `holds`. */
-function pendingField(startedAt: string, pending: string[], holds: readonly string[]): Pending {
+/**
+ * `pending` in its shorter form: the pending addresses, or every other one the record `holds`;
+ * with the deletes' identities, when it has any.
+ */
+function pendingField(
+  startedAt: string,
+  pending: string[],
+  holds: readonly string[],
+  deletes: Record<string, DeleteIdentity>,
+): Pending {
+  const more = Object.keys(deletes).length > 0 ? { deletes } : {};
   if (pending.length <= holds.length - pending.length)
-    return { started_at: startedAt, addresses: pending };
+    return { started_at: startedAt, addresses: pending, ...more };
   const isPending = sortedHas(pending);
-  return { started_at: startedAt, held: holds.filter((a) => !isPending(a)) };
+  return { started_at: startedAt, held: holds.filter((a) => !isPending(a)), ...more };
 }
 
 /** The budgets without the one recorded under `name`: a repository's earlier name (recordInventory). */
@@ -589,12 +642,18 @@ export async function forgetInInventory(store: InventoryStore, address: string):
 
 /** `pending` without `taken` (imported: poolsync's now; forgotten: not), absent when empty. */
 function pendingFields(current: InventoryRecord | null, taken: ReadonlySet<string>) {
-  const pending = current?.pending;
-  if (!pending) return {};
+  const { deletes, ...pending } = current?.pending ?? {};
+  if (!('started_at' in pending)) return {};
+  const left = Object.entries(deletes ?? {}).filter(([a]) => !taken.has(a));
+  const more = left.length > 0 ? { deletes: Object.fromEntries(left) } : {};
   if ('held' in pending)
-    return { pending: { ...pending, held: sortedUnion(pending.held, ascending([...taken])) } };
+    return {
+      pending: { ...pending, held: sortedUnion(pending.held, ascending([...taken])), ...more },
+    };
   const addresses = pending.addresses.filter((a) => !taken.has(a));
-  return addresses.length > 0 ? { pending: { ...pending, addresses } } : {};
+  return addresses.length > 0 || left.length > 0
+    ? { pending: { ...pending, addresses, ...more } }
+    : {};
 }
 
 /** `cluster_waits` as an optional record member: absent when none, as records without one were. */

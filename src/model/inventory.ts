@@ -92,8 +92,16 @@ export interface InventoryRecord {
 /**
  * The pending addresses (`addresses`, sorted), or, when shorter, every other address the record
  * holds (`held`, sorted): a first apply of 100,000 creates then lists none twice (issue 79).
+ * `deletes`: each recorded address the apply deletes, with what tells the object it applied from
+ * one made again under that name (plan/inventory.ts deleteIdentities); absent: none, or an
+ * earlier build's record.
  */
-export type Pending = { started_at: string } & ({ addresses: string[] } | { held: string[] });
+export type Pending = { started_at: string; deletes?: Record<string, DeleteIdentity> } & (
+  { addresses: string[] } | { held: string[] }
+);
+
+/** A pool's contract, else the pool (a cluster, queue or assignment), queue or label it had. */
+export type DeleteIdentity = string | object;
 
 /** Whether `address`, one the record holds, is pending (each asked once, best in ascending order). */
 export function isPendingIn(pending: Pending): (address: string) => boolean {
@@ -248,14 +256,25 @@ function pendingOf(p: unknown): Pending | undefined | string {
   const bad =
     'pending must be an object of started_at (a time) and either addresses (the pending Kind/name addresses) or held (every other one)';
   if (typeof p !== 'object' || p === null || Array.isArray(p)) return bad;
-  const { started_at, addresses, held } = p as Record<string, unknown>;
+  const { started_at, addresses, held, deletes } = p as Record<string, unknown>;
   if (typeof started_at !== 'string' || (addresses === undefined) === (held === undefined))
     return bad;
+  if (
+    deletes !== undefined &&
+    (typeof deletes !== 'object' ||
+      deletes === null ||
+      Array.isArray(deletes) ||
+      !Object.entries(deletes).every(
+        ([a, v]) => a.includes('/') && (typeof v === 'string' || (typeof v === 'object' && v)),
+      ))
+  )
+    return 'pending.deletes must map each Kind/name address to what identified the object deleted (a pool, queue or label name, or a contract)';
+  const more = deletes === undefined ? {} : { deletes: deletes as Record<string, DeleteIdentity> };
   if (addresses !== undefined)
     return isAddressList(addresses)
-      ? { started_at, addresses: ascending(addresses) as string[] }
+      ? { started_at, addresses: ascending(addresses) as string[], ...more }
       : bad;
-  return isAddressList(held) ? { started_at, held: ascending(held) as string[] } : bad;
+  return isAddressList(held) ? { started_at, held: ascending(held) as string[], ...more } : bad;
 }
 
 /**

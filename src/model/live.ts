@@ -124,11 +124,24 @@ export interface LiveState {
   /** The inventory's `cluster_waits`: queues later deletes of each cluster watch too (C9). */
   cluster_waits?: Readonly<Record<string, readonly string[]>>;
   /**
+   * Addresses an apply from here that never completed set out to delete, live now with another
+   * pool, contract, queue or label than it showed: made again by another client, no longer in
+   * `inventory` (src/apply/inventory.ts). Absent: none.
+   */
+  made_again?: Readonly<Record<string, MadeAgain>>;
+  /**
    * The inventory's budgets (model/inventory.ts): each repository's, of the last commit it applied,
    * and `guardrails`, recorded without a repository, binding one with none of its own.
    */
   guardrails?: Guardrails;
   repository_guardrails?: Readonly<Record<string, Guardrails>>;
+}
+
+/** What differs: the field (`pool`, `contract`, `queue`, `label`), as shown then and now (null: a contract). */
+export interface MadeAgain {
+  field: string;
+  was: string | null;
+  now: string | null;
 }
 
 /** A default-queue setting of the organisation (no domain) or of a domain. */

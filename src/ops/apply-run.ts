@@ -416,7 +416,7 @@ async function underLocks(
   // Written ahead (docs/apply.md#what-apply-records): what the apply creates is poolsync's
   // before it exists, so one killed part-way leaves nothing it made outside prune's scope.
   o.writingAhead?.(true);
-  const written = locked.lost.aborted ? null : await writeAhead(record, plan);
+  const written = locked.lost.aborted ? null : await writeAhead(record, plan, live);
   // Stopped before a step was sent, none of it is true: taken back while still locked (after
   // the lock or the term was lost nothing is written: the next apply's plan reads them).
   const takeBack = async () => {
@@ -704,12 +704,13 @@ export interface ApplyRecording {
 async function writeAhead(
   rec: ApplyRecording,
   plan: Plan,
+  live: LiveState | null,
 ): Promise<{ takeBack: () => Promise<void>; before: InventoryRecord | null | undefined }> {
   const { inventory, lastApplied } = rec;
   // Its creates are pending under its mark until a record after the steps, or the mark's
   // replacement, settles them: without a mark (the daemon) nothing would tell they were.
   const startedAt = lastApplied === null ? undefined : new Date().toISOString();
-  const change = await recordApply(rec, null, plan, null, undefined, startedAt);
+  const change = await recordApply(rec, null, plan, null, undefined, { startedAt, live });
   let unmark: (() => Promise<void>) | null = null;
   if (lastApplied !== null)
     unmark = await writeApplyStarted(lastApplied, plan.commit, startedAt).catch((err: unknown) => {
@@ -740,8 +741,8 @@ export async function recordApply(
   plan: Plan,
   result: ApplyResult | null,
   before?: InventoryRecord | null,
-  /** Ahead of the first step: the time of the mark it writes (writeAhead). */
-  startedAt?: string,
+  /** Ahead of the first step: the time of the mark it writes and the live state read (writeAhead). */
+  ahead: { startedAt?: string | undefined; live?: LiveState | null } = { live },
 ): Promise<InventoryChange | null> {
   const { inventory, lastApplied, warn } = rec;
   let change: InventoryChange | null = null;
@@ -753,7 +754,7 @@ export async function recordApply(
             before,
             failed: !result.ok,
           })
-        : await changeInventory(inventory, plan, new Set(), undefined, undefined, startedAt);
+        : await changeInventory(inventory, plan, new Set(), undefined, undefined, ahead);
       if (change) rec.recorded?.(change.addresses);
     } catch (err) {
       // Before the first step: an apply that could never be recorded would leave what it makes

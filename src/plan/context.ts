@@ -390,7 +390,7 @@ export class PlanIndex extends LiveIndex {
 
   /** Why this undeclared live object is left alone. */
   unmanagedWhy(kind: ObjectKind, name: string): Reason {
-    return unmanagedReason(this.pruneScope, kind, name, this.owners);
+    return unmanagedReason(this.pruneScope, kind, name, this.owners, this.live.made_again);
   }
 
   unmanagedChange(kind: ObjectKind, name: string, before: Form | null): Change {

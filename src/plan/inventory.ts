@@ -15,6 +15,7 @@ import {
   type Assignment,
   type PoolContract,
   type QueueSpec,
+  sameContract,
 } from '../model/common.js';
 import type { DesiredState, SourceLocation } from '../model/desired.js';
 import {
@@ -23,6 +24,7 @@ import {
   budgetFields,
   protectionFields,
   protectionOf,
+  type DeleteIdentity,
   type Protection,
   type ProtectionMark,
   type RecordedBudgets,
@@ -33,6 +35,7 @@ import type {
   LiveDefaultQueue,
   LivePool,
   LiveQueue,
+  MadeAgain,
 } from '../model/live.js';
 import type { PlanInventory, Change, Plan } from '../model/plan.js';
 import { ownership } from './prune-scope.js';
@@ -134,6 +137,59 @@ export function liveObjects(live: LiveState): Map<string, object> {
   for (const d of live.default_queues ?? []) put('DefaultQueue', defaultQueueKeyString(d), d);
   for (const l of live.execution_cluster_labels ?? [])
     put('ExecutionClusterLabel', assignmentKeyString(l), l);
+  return out;
+}
+
+/**
+ * What tells the object a delete acts on from one another client made again under its name, as
+ * the delete checks judge it (src/apply/steps.ts theShownOne): a cluster's or queue's pool (C7,
+ * Q3), a pool's contract (P4), and for a setting its value (an assignment's pool, a default
+ * queue's queue, a label's label). Of the same value, the two cannot be told apart.
+ */
+const IDENTITY: Partial<Record<ObjectKind, string>> = {
+  ClusterPool: 'contract',
+  Cluster: 'pool',
+  Queue: 'pool',
+  PoolAssignment: 'pool',
+  DefaultQueue: 'queue',
+  ExecutionClusterLabel: 'label',
+};
+
+/** The recorded addresses (`held`) a plan deletes, each with its identity as the plan showed it. */
+export function deleteIdentities(
+  changes: readonly Change[],
+  held: (address: string) => boolean,
+): Record<string, DeleteIdentity> {
+  const out: Record<string, DeleteIdentity> = {};
+  for (const c of changes) {
+    const field = IDENTITY[c.kind];
+    if (!field || c.action !== 'delete' || !held(c.address)) continue;
+    const was = (c.before as Record<string, unknown> | null)?.[field];
+    if (typeof was === 'string' || (typeof was === 'object' && was !== null)) out[c.address] = was;
+  }
+  return out;
+}
+
+/** Of `deletes` (deleteIdentities), those live now with another identity: made again since. */
+export function madeAgain(
+  live: LiveState,
+  deletes: Readonly<Record<string, DeleteIdentity>>,
+): Map<string, MadeAgain> {
+  const out = new Map<string, MadeAgain>();
+  const entries = Object.entries(deletes);
+  if (entries.length === 0) return out;
+  const found = liveObjects(live);
+  for (const [at, was] of entries) {
+    const now = found.get(at) as (Record<string, unknown> & { contract_known?: false }) | undefined;
+    const field = IDENTITY[at.slice(0, at.indexOf('/')) as ObjectKind];
+    // A hidden contract (Union) cannot be compared: left poolsync's, as the delete check does.
+    if (!now || !field || now.contract_known === false) continue;
+    const value = now[field];
+    if (typeof was === 'string') {
+      if (value !== was) out.set(at, { field, was, now: typeof value === 'string' ? value : null });
+    } else if (!sameContract(value as PoolContract, was as PoolContract))
+      out.set(at, { field, was: null, now: null });
+  }
   return out;
 }
 

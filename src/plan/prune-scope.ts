@@ -102,6 +102,7 @@ export function unmanagedReason(
   kind: ObjectKind,
   name: string,
   owners?: Ownership,
+  madeAgain?: LiveState['made_again'],
 ) {
   const other = owners?.other(address(kind, name));
   // Declared here or not, prune or not: another repository's to change.
@@ -109,6 +110,8 @@ export function unmanagedReason(
   if (!scope) return reasonOf('PRUNE_OFF', {});
   if (scope.forgotten?.includes(address(kind, name))) return reasonOf('FORGOTTEN', {});
   if (other === '') return reasonOf('RECORDED_WITHOUT_REPOSITORY', {});
+  const again = madeAgain?.[address(kind, name)];
+  if (again) return reasonOf('MADE_AGAIN', { ...again });
   if (scope.inventory !== undefined) return reasonOf('NOT_IN_INVENTORY', { kind });
   return reasonOf('OUTSIDE_PRUNE_SCOPE', { kind, ...scopeParams(scope) });
 }

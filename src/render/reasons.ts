@@ -151,6 +151,12 @@ const UNMANAGED: Record<string, Words> = {
   NOT_IN_INVENTORY: (p) =>
     `not in the repository, and poolsync did not apply it (it is not in the inventory): ` +
     `reported, never touched; list ${s(p, 'kind')} in poolsync.yaml manage: to prune every ${s(p, 'kind')}`,
+  MADE_AGAIN: (p) =>
+    'not in the repository, and not the object poolsync applied: an apply from here that never completed ' +
+    (p.was === null
+      ? `set out to delete the one it applied, and this one has another ${s(p, 'field')}`
+      : `set out to delete the one it applied (${s(p, 'field')} ${JSON.stringify(p.was)}), and this one has ${s(p, 'field')} ${JSON.stringify(p.now)}`) +
+    ': another client made it again since; reported, never touched (docs/apply.md, What apply records)',
   OTHER_REPOSITORY: (p) =>
     `repository ${s(p, 'repository')} applied it (the inventory says so): only that repository changes ` +
     'or deletes it; reported, never touched (docs/plan.md, Prune scope)',

@@ -181,4 +181,54 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
       made[0],
     ]);
   }, 120_000);
+
+  it('what a killed apply set out to delete and another client made again under its name is not pruned; a delete it never sent still runs', async () => {
+    const root = await tempDir();
+    const repo = join(root, 'repo');
+    const state = join(root, 'state.json');
+    const url = `file:${state}`;
+    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
+    const clusters: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) clusters[`c${i}`] = POOLS[i % 4]!;
+    await writeRepo(repo, { prune: true, pools: POOLS, clusters });
+    await apply(repo, url);
+    // Every cluster pruned, killed once some deletes are done and most are still to send.
+    await writeRepo(repo, { prune: true, pools: POOLS });
+    expect(await applyAndKill(repo, url, 8), 'killed mid-way').toBe(true);
+    const inventory = parseInventoryText(await readFile(`${state}.inventory.json`, 'utf8'));
+    if (typeof inventory === 'string') throw new Error(inventory);
+    expect(inventory.pending?.deletes?.['Cluster/c1']).toBe('p1');
+    const live = new Set((await liveOf(state)).clusters.map((c) => c.name));
+    const deleted = Object.keys(clusters).filter((c) => !live.has(c));
+    const left = Object.keys(clusters).filter((c) => live.has(c));
+    expect(deleted.length).toBeGreaterThan(0);
+    expect(left.length).toBeGreaterThan(0);
+
+    // Another client registers a deleted name again, in another pool than poolsync's was in.
+    const theirs = deleted[0]!;
+    const pool = POOLS[(POOLS.indexOf(clusters[theirs]!) + 1) % 4]!;
+    await withState(state, (cp) => cp.registerCluster({ name: theirs, pool }));
+    const r = await cli('plan', repo, '--output', 'json');
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as Plan;
+    const change = plan.changes.find((c) => c.address === `Cluster/${theirs}`);
+    expect(change?.action).toBe('unmanaged');
+    expect(change?.why).toEqual({
+      code: 'MADE_AGAIN',
+      params: { field: 'pool', was: clusters[theirs], now: pool },
+    });
+    // The deletes the killed apply never sent are poolsync's still: planned again.
+    expect(
+      plan.changes.filter((c) => c.action === 'delete' && c.kind === 'Cluster').map((c) => c.name),
+    ).toEqual([...left].sort());
+    const text = await cli('plan', repo);
+    expect(text.stdout).toContain(
+      `set out to delete the one it applied (pool "${clusters[theirs]}"), and this one has pool "${pool}": another client made it again since`,
+    );
+
+    await apply(repo, url);
+    expect((await liveOf(state)).clusters.map((c) => c.name)).toEqual([theirs]);
+    const list = await cli('state', 'list', repo);
+    expect(list.stdout).not.toContain(`Cluster/${theirs}`);
+  }, 120_000);
 });
