@@ -111,7 +111,7 @@ export function unmanagedReason(
   if (scope.forgotten?.includes(address(kind, name))) return reasonOf('FORGOTTEN', {});
   if (other === '') return reasonOf('RECORDED_WITHOUT_REPOSITORY', {});
   const again = madeAgain?.[address(kind, name)];
-  if (again) return reasonOf('MADE_AGAIN', { ...again });
+  if (again) return reasonOf('MADE_AGAIN', { field: again.field, was: again.was, now: again.now });
   if (scope.inventory !== undefined) return reasonOf('NOT_IN_INVENTORY', { kind });
   return reasonOf('OUTSIDE_PRUNE_SCOPE', { kind, ...scopeParams(scope) });
 }
