@@ -325,7 +325,7 @@ export const shutdownWords = {
 const REPLY_CHANGES = 10;
 
 /** A forge's time as a reply names it: `2024-05-17 18:08:09 UTC`. */
-const time = (ms: number) =>
+export const time = (ms: number) =>
   new Date(ms)
     .toISOString()
     .replace('T', ' ')

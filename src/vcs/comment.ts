@@ -165,6 +165,11 @@ export function buildComments(input: CommentInput): Comments {
   };
 }
 
+/** The commit a plan comment was made for (buildComments' `For commit` line), or null. */
+export function planCommentCommit(body: string): string | null {
+  return /^For commit `([0-9a-f]{7,64})`\.$/im.exec(body)?.[1]?.toLowerCase() ?? null;
+}
+
 /**
  * The plan comment of a pull request into another branch than the daemon's: it is not planned,
  * since merging it applies nothing (an earlier plan comment, before a retarget, is replaced).

@@ -194,8 +194,47 @@ export function createPullRequestApi(opts: PullRequestRef) {
         if (github || !reached) throw err;
       }
     },
+    /**
+     * Every status of commit `sha` (GitLab's `all`: not only each name's latest), with when the
+     * forge made it and who (docs.github.com/rest/commits/statuses, docs.gitlab.com/api/commits).
+     */
+    async statuses(sha: string): Promise<CommitStatus[]> {
+      const commit = encodeURIComponent(sha);
+      const first = github
+        ? `${pr.repo}/commits/${commit}/statuses?per_page=100`
+        : `${pr.repo}/repository/commits/${commit}/statuses?all=true&per_page=100`;
+      const operation = `list the statuses of commit ${sha.slice(0, 12)}`;
+      const all = await listPages(api, first, operation, (res) => {
+        const next = github ? undefined : header(res.headers, 'x-next-page');
+        return next ? `${first}&page=${encodeURIComponent(next)}` : nextLink(res.headers.link);
+      });
+      return (all as StatusJson[]).map((s) => ({
+        context: (github ? s.context : s.name) ?? '',
+        targetUrl: s.target_url ?? null,
+        author: userOf(github ? s.creator : s.author),
+        createdAt: forgeTime(s.created_at),
+      }));
+    },
     close: () => api.close(),
   };
+}
+
+type StatusJson = {
+  context?: string;
+  name?: string;
+  target_url?: string | null;
+  creator?: UserJson;
+  author?: UserJson;
+  created_at?: string;
+};
+
+/** A commit status as the forge stored it: its context (GitLab: name), link, creator and time. */
+export interface CommitStatus {
+  context: string;
+  targetUrl: string | null;
+  author: ForgeUser | null;
+  /** Its `created_at` (the forge's clock), epoch ms; null when the forge did not say. */
+  createdAt: number | null;
 }
 
 const repoPath = ({ provider, repository }: ForgeRepository) =>
@@ -320,10 +359,11 @@ function errorMessages(opts: ForgeRepository & { number?: number }): ErrorMapper
     if (github && (status === 403 || status === 429) && /rate limit/i.test(server))
       return `GitHub rate limit exceeded while trying to ${call.operation} (${status}${detail}), still after ${plural(attempts, 'attempt')}. Try again later, or use a token with a higher limit.`;
     if (status === 403) {
-      const statuses = call.path.includes('/statuses/');
+      const statuses = call.path.includes('/statuses');
+      const setting = statuses && call.method !== 'GET';
       return github
-        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? 'permission `statuses: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `repo:status`)' : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
-        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${statuses ? 'Developer' : 'Reporter'} role in the project.`;
+        ? `GitHub refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs ${statuses ? `permission \`statuses: ${setting ? 'write' : 'read'}\` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope \`repo\`, or \`repo:status\`)` : 'permission `pull-requests: write` (fine-grained token or the Actions GITHUB_TOKEN; a classic token needs scope `repo`, or `public_repo` for a public repository)'}.`
+        : `GitLab refused to ${call.operation} in ${opts.repository} (403${detail}). The token needs the \`api\` scope and at least the ${setting ? 'Developer' : 'Reporter'} role in the project.`;
     }
     if (status === 404)
       return github

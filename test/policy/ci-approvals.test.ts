@@ -5,7 +5,7 @@
  * `apply --policy-approvals github`, its author's never. Against the real OPA and the local
  * GitHub API (test/support/fake-forge.ts, held to GitHub's OpenAPI).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cleanup } from '../support/cleanup.js';
@@ -196,6 +196,59 @@ describe.skipIf(opaMissing)(
       expect(applied.stderr).toBe('');
       expect(applied.code).toBe(0);
       expect(applied.stdout).toMatch(/Apply complete: 1 created/);
+    });
+
+    it("a push withdraws an owner's approval: the same failures with another change are refused, naming the commit approved, until approved again", async () => {
+      const { dir, head, comment, plan, apply } = pullRequest();
+      const approvals = ['--policy-approvals', ...comment.slice(1)];
+      expect((await plan()).code).toBe(1);
+      const planComment = () => forge.list(KEY).find((c) => c.body.includes('Policies'))!.body;
+      const command = /`(poolsync approve-policies sha256:[0-9a-f]{64}) WHY`/.exec(
+        planComment(),
+      )![1]!;
+      // The forge's times are whole seconds: the approval is read and written after the plan.
+      forge.now = () => Date.now() + 2000;
+      forge.seed(KEY, [
+        { body: `${command} the registry lands next sprint`, author: user('alice') },
+      ]);
+      expect((await plan()).code).toBe(0);
+
+      // The author pushes the same failure and another change.
+      writeFileSync(
+        join(dir, 'pools.yaml'),
+        readFileSync(join(dir, 'pools.yaml'), 'utf8').replace(
+          's3://gpu/data',
+          's3://gpu/elsewhere',
+        ),
+      );
+      git(dir, 'commit', '-qam', 'elsewhere');
+      const pushed = git(dir, 'rev-parse', 'HEAD');
+      forge.heads.set(KEY, pushed);
+      const refusal = `An approval was refused: written for an earlier commit ${head.slice(0, 12)}: the plan comment showed it when alice approved, and the pull request is now at ${pushed.slice(0, 12)}; review the plan of ${pushed.slice(0, 12)}, then approve again`;
+      const stale = await plan();
+      expect(stale.code).toBe(1);
+      expect(stale.stdout).toContain(refusal);
+      expect(planComment()).toContain(refusal);
+      const statuses = () =>
+        forge.requests.filter((r) => r.method === 'POST' && r.url.endsWith(`/statuses/${pushed}`));
+      expect(statuses().at(-1)!.body).toMatchObject({ state: 'failure' });
+      // The plan comment shows the new commit now; the approval is still older than that.
+      const again = await plan();
+      expect(again.code).toBe(1);
+      expect(again.stdout).toContain(
+        `An approval was refused: written for an earlier commit: alice approved at `,
+      );
+      expect((await apply(...approvals)).stderr).toContain('the policies deny this plan');
+
+      forge.now = () => Date.now() + 4000;
+      forge.seed(KEY, [{ body: `${command} still fine`, author: user('alice') }]);
+      const approved = await plan();
+      expect(approved.code).toBe(0);
+      expect(approved.stdout).toContain('the failures are approved by alice (still fine)');
+      expect(statuses().at(-1)!.body).toMatchObject({ state: 'success' });
+      const applied = await apply(...approvals);
+      expect(applied.stderr).toBe('');
+      expect(applied.code).toBe(0);
     });
 
     it('a forge that refuses the comments to plan --comment: the plan and the policies are printed first, then its error, with the status set', async () => {

@@ -4,7 +4,8 @@
  * faults:
  * - GitHub: every answer is shaped by GitHub's OpenAPI description (npm @octokit/openapi;
  *   test/vcs/fake-forge.test.ts validates each one against its schema with Ajv): comments
- *   carry their `user`, statuses their `creator`, a pull request is the recorded payload's
+ *   carry their `user`, statuses their `creator` (listed newest first, per commit), a pull
+ *   request is the recorded payload's
  *   (npm @octokit/webhooks-examples); Link headers name `/repositories/{id}/…` as GitHub does;
  *   every answer carries the x-ratelimit-* headers, and a used-up limit answers 403 until its
  *   reset (docs.github.com, "Rate limits for the REST API"); an installation token may not read
@@ -12,7 +13,8 @@
  *   through its app (`performed_via_github_app`); a deleted comment answers 204. Every request
  *   and answer can be checked against the description: test/support/github-openapi.ts.
  * - GitHub team memberships (`GET /orgs/{org}/teams/{slug}/memberships/{user}`, `githubTeams`).
- * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits, group
+ * - GitLab (docs.gitlab.com/api/notes, /api/merge_requests, /api/users, /api/commits (statuses
+ *   set and listed, `all` or each name's latest), group
  *   members with inherited ones (`gitlabGroups`), REST pagination): notes carry their `author`, and only the author edits or deletes a note (403);
  *   a merge request its `author`; X-Next-Page and Link pagination; under a relative URL root
  *   (`gitlabRoot`, docs.gitlab.com "Install GitLab under a relative URL") the API is only at
@@ -52,8 +54,12 @@ export interface StoredComment {
 }
 
 export interface StoredStatus {
+  /** GitHub `owner/name`, GitLab project id or path, as the request named it. */
+  repository: string;
   sha: string;
   body: Record<string, unknown>;
+  /** What the forge answered when it was made, and answers again when the statuses are listed. */
+  answer: Record<string, unknown>;
 }
 
 /** One GitHub answer, for the schema test. */
@@ -418,10 +424,9 @@ export class FakeForge {
           'description is too long (maximum is 140 characters)',
         );
       }
-      this.statuses.push({ sha: m[1]!, body: b });
       const id = this.nextId++;
       const at = this.timestamp();
-      return reply(201, {
+      const answer = {
         url: `${api}/repos/${repo}/statuses/${m[1]}`,
         avatar_url: null,
         id,
@@ -433,12 +438,23 @@ export class FakeForge {
         created_at: at,
         updated_at: at,
         creator: this.user(api, me),
-      });
+      };
+      this.statuses.push({ repository: repo, sha: m[1]!, body: b, answer });
+      return reply(201, answer);
+    }
+    // docs.github.com/rest/commits/statuses "List commit statuses for a reference": newest first.
+    if ((m = /^commits\/([^/]+)\/statuses$/.exec(rest)) && method === 'GET') {
+      const sha = m[1]!;
+      const mine = this.statuses.filter((x) => x.repository === repo && x.sha === sha);
+      return this.pageGitHub(url, api, repo, rest, mine.map((x) => x.answer).reverse(), reply);
     }
     if ((m = /^issues\/(\d+)\/comments$/.exec(rest))) {
       const number = Number(m[1]);
       const key = `github:${repo}#${number}`;
-      if (method === 'GET') return this.pageGitHub(url, api, repo, number, this.list(key), reply);
+      if (method === 'GET') {
+        const comments = this.list(key).map((c) => this.githubComment(api, repo, number, c));
+        return this.pageGitHub(url, api, repo, rest, comments, reply);
+      }
       if (method === 'POST') {
         const text = String((body as { body?: unknown }).body ?? '');
         if (Array.from(text).length > this.limits.github) return this.tooLong(reply);
@@ -632,20 +648,20 @@ export class FakeForge {
     };
   }
 
-  /** A page of comments with GitHub's Link header (`/repositories/{id}/…`, prev, next, last, first). */
+  /** A page of `list` (at `rest` in the repository) with GitHub's Link header (`/repositories/{id}/…`, prev, next, last, first). */
   private pageGitHub(
     url: URL,
     api: string,
     repo: string,
-    number: number,
-    list: StoredComment[],
+    rest: string,
+    list: unknown[],
     reply: Reply,
   ): void {
     const per = Math.min(Number(url.searchParams.get('per_page') ?? 30), this.pageSize);
     const page = Number(url.searchParams.get('page') ?? 1);
     const last = Math.max(1, Math.ceil(list.length / per));
     const at = (p: number) =>
-      `<${api}/repositories/${this.repositoryId(repo)}/issues/${number}/comments?per_page=${per}&page=${p}>`;
+      `<${api}/repositories/${this.repositoryId(repo)}/${rest}?per_page=${per}&page=${p}>`;
     const links = [
       ...(page > 1 ? [`${at(page - 1)}; rel="prev"`] : []),
       ...(page < last ? [`${at(page + 1)}; rel="next"`, `${at(last)}; rel="last"`] : []),
@@ -653,7 +669,7 @@ export class FakeForge {
     ];
     reply(
       200,
-      list.slice((page - 1) * per, page * per).map((c) => this.githubComment(api, repo, number, c)),
+      list.slice((page - 1) * per, page * per),
       links.length > 0 ? { link: links.join(', ') } : {},
     );
   }
@@ -718,7 +734,10 @@ export class FakeForge {
     }
     if ((n = /^merge_requests\/(\d+)\/notes$/.exec(rest))) {
       const key = `gitlab:${project}!${n[1]}`;
-      if (method === 'GET') return this.pageGitLab(url, this.list(key), reply);
+      if (method === 'GET') {
+        const notes = this.list(key).map((c) => this.gitlabNote(c, Number(n![1])));
+        return this.pageGitLab(url, notes, reply);
+      }
       if (method === 'POST') {
         const text = String((body as { body?: unknown }).body ?? '');
         if (Array.from(text).length > this.limits.gitlab) {
@@ -761,17 +780,39 @@ export class FakeForge {
         });
       }
       this.gitlabStatusStates.set(`${sha}:${String(b.name)}`, String(b.state));
-      this.statuses.push({ sha, body: b });
-      return reply(201, {
+      // docs.gitlab.com/api/commits "Set the pipeline status of a commit": its example answer.
+      const at = this.timestamp();
+      const answer = {
         id: this.nextId++,
         sha,
+        ref: b.ref ?? null,
         status: b.state,
         name: b.name,
         target_url: b.target_url ?? null,
         description: b.description ?? null,
-        created_at: this.timestamp(),
+        coverage: b.coverage ?? null,
+        created_at: at,
+        started_at: b.state === 'running' ? at : null,
+        finished_at: b.state === 'running' || b.state === 'pending' ? null : at,
+        allow_failure: false,
         author: this.gitlabUser(me),
-      });
+      };
+      this.statuses.push({ repository: project, sha, body: b, answer });
+      return reply(201, answer);
+    }
+    // docs.gitlab.com/api/commits "List the statuses of a commit": `all` for every one, oldest first.
+    if ((n = /^repository\/commits\/([0-9a-f]+)\/statuses$/.exec(rest)) && method === 'GET') {
+      const sha = n[1]!;
+      const mine = this.statuses.filter((x) => x.repository === project && x.sha === sha);
+      const all = url.searchParams.get('all') === 'true';
+      const shown = mine.filter(
+        (x, i) => all || !mine.slice(i + 1).some((y) => y.body.name === x.body.name),
+      );
+      return this.pageGitLab(
+        url,
+        shown.map((x) => x.answer),
+        reply,
+      );
     }
     reply(404, { message: '404 Not found' });
   }
@@ -810,7 +851,7 @@ export class FakeForge {
   }
 
   /** A page of notes with GitLab's pagination headers (X-Next-Page, X-Page, …, Link). */
-  private pageGitLab(url: URL, list: StoredComment[], reply: Reply): void {
+  private pageGitLab(url: URL, list: unknown[], reply: Reply): void {
     const per = Math.min(Number(url.searchParams.get('per_page') ?? 20), this.pageSize);
     const page = Number(url.searchParams.get('page') ?? 1);
     const pages = Math.max(1, Math.ceil(list.length / per));
@@ -826,20 +867,15 @@ export class FakeForge {
       `${at(1)}; rel="first"`,
       `${at(pages)}; rel="last"`,
     ];
-    const iid = Number(/merge_requests\/(\d+)/.exec(url.pathname)?.[1] ?? 0);
-    reply(
-      200,
-      list.slice((page - 1) * per, page * per).map((c) => this.gitlabNote(c, iid)),
-      {
-        'x-next-page': page < pages ? String(page + 1) : '',
-        'x-page': String(page),
-        'x-per-page': String(per),
-        'x-prev-page': page > 1 ? String(page - 1) : '',
-        'x-total': String(list.length),
-        'x-total-pages': String(pages),
-        link: links.join(', '),
-      },
-    );
+    reply(200, list.slice((page - 1) * per, page * per), {
+      'x-next-page': page < pages ? String(page + 1) : '',
+      'x-page': String(page),
+      'x-per-page': String(per),
+      'x-prev-page': page > 1 ? String(page - 1) : '',
+      'x-total': String(list.length),
+      'x-total-pages': String(pages),
+      link: links.join(', '),
+    });
   }
 }
 

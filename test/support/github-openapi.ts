@@ -39,6 +39,7 @@ const TEMPLATES = [
   '/repos/{owner}/{repo}/issues/{issue_number}/comments',
   '/repos/{owner}/{repo}/issues/comments/{comment_id}',
   '/repos/{owner}/{repo}/statuses/{sha}',
+  '/repos/{owner}/{repo}/commits/{ref}/statuses',
   '/repos/{owner}/{repo}/pulls/{pull_number}',
   '/repos/{owner}/{repo}/collaborators/{username}/permission',
   '/orgs/{org}/teams/{team_slug}/memberships/{username}',

@@ -57,6 +57,13 @@ beforeAll(async () => {
     .catch(() => undefined);
   await api.updateComment(1, 'nothing here').catch(() => undefined);
   await api.deleteComment((await api.createComment('to delete')).id);
+  // A commit's statuses, newest first, over two pages (pageSize 2): publishPlan's two and one more.
+  await api.setStatus(SHA, { context: 'other', state: 'success', description: 'x' });
+  expect((await api.statuses(SHA)).map((s) => s.context)).toEqual([
+    'other',
+    'poolsync/plan',
+    'poolsync/plan',
+  ]);
   await api.deleteComment(1).catch(() => undefined);
   await api.close();
   await publishPlan({
@@ -145,6 +152,7 @@ describe('the test forge answers as GitHub documents (@octokit/openapi)', () => 
       'issues/delete-comment 404',
       'repos/create-commit-status 201',
       'repos/create-commit-status 422',
+      'repos/list-commit-statuses-for-ref 200',
       'pulls/get 200',
       'pulls/get 404',
       'repos/get-collaborator-permission-level 200',
