@@ -54,12 +54,8 @@ export interface StoredComment {
 }
 
 export interface StoredStatus {
-  /** GitHub `owner/name`, GitLab project id or path, as the request named it. */
-  repository: string;
   sha: string;
   body: Record<string, unknown>;
-  /** What the forge answered when it was made, and answers again when the statuses are listed. */
-  answer: Record<string, unknown>;
 }
 
 /** One GitHub answer, for the schema test. */
@@ -91,6 +87,7 @@ export interface Fault {
 /** poolsync's own account: the user `forge.token` belongs to. */
 export const POOLSYNC: Account = { login: 'poolsync-bot', id: 9001, type: 'User' };
 
+type Answer = Record<string, unknown>;
 type Reply = (status: number, json: unknown, headers?: Record<string, string>) => void;
 
 const GITHUB_DOCS = 'https://docs.github.com/rest';
@@ -105,6 +102,8 @@ export class FakeForge {
   /** Comments / notes per pull request key (`github:acme/cfg#7`, `gitlab:group/proj!7`). */
   readonly comments = new Map<string, StoredComment[]>();
   readonly statuses: StoredStatus[] = [];
+  /** Each status as answered when made, listed again (`repository`: as the request named it). */
+  private readonly statusAnswers: { repository: string; sha: string; answer: Answer }[] = [];
   readonly faults: Fault[] = [];
   /** Every GitHub answer sent (method, path, status, JSON): test/vcs/fake-forge.test.ts. */
   readonly githubAnswers: GitHubAnswer[] = [];
@@ -439,13 +438,14 @@ export class FakeForge {
         updated_at: at,
         creator: this.user(api, me),
       };
-      this.statuses.push({ repository: repo, sha: m[1]!, body: b, answer });
+      this.statuses.push({ sha: m[1]!, body: b });
+      this.statusAnswers.push({ repository: repo, sha: m[1]!, answer });
       return reply(201, answer);
     }
     // docs.github.com/rest/commits/statuses "List commit statuses for a reference": newest first.
     if ((m = /^commits\/([^/]+)\/statuses$/.exec(rest)) && method === 'GET') {
       const sha = m[1]!;
-      const mine = this.statuses.filter((x) => x.repository === repo && x.sha === sha);
+      const mine = this.statusAnswers.filter((x) => x.repository === repo && x.sha === sha);
       return this.pageGitHub(url, api, repo, rest, mine.map((x) => x.answer).reverse(), reply);
     }
     if ((m = /^issues\/(\d+)\/comments$/.exec(rest))) {
@@ -797,16 +797,17 @@ export class FakeForge {
         allow_failure: false,
         author: this.gitlabUser(me),
       };
-      this.statuses.push({ repository: project, sha, body: b, answer });
+      this.statuses.push({ sha, body: b });
+      this.statusAnswers.push({ repository: project, sha, answer });
       return reply(201, answer);
     }
     // docs.gitlab.com/api/commits "List the statuses of a commit": `all` for every one, oldest first.
     if ((n = /^repository\/commits\/([0-9a-f]+)\/statuses$/.exec(rest)) && method === 'GET') {
       const sha = n[1]!;
-      const mine = this.statuses.filter((x) => x.repository === project && x.sha === sha);
+      const mine = this.statusAnswers.filter((x) => x.repository === project && x.sha === sha);
       const all = url.searchParams.get('all') === 'true';
       const shown = mine.filter(
-        (x, i) => all || !mine.slice(i + 1).some((y) => y.body.name === x.body.name),
+        (x, i) => all || !mine.slice(i + 1).some((y) => y.answer.name === x.answer.name),
       );
       return this.pageGitLab(
         url,
