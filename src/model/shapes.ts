@@ -93,17 +93,26 @@ export const defaultQueueShape: Shape = recordOf(SPEC_FIELDS.DefaultQueue);
 
 export const executionClusterLabelShape: Shape = recordOf(SPEC_FIELDS.ExecutionClusterLabel);
 
+/** A pool, cluster, queue as a control plane answers it (schemas/control-plane.openapi.yaml). */
+export const livePoolShape: Shape = record({
+  name: str,
+  contract: poolContractShape,
+  member_clusters: listOf(str),
+});
+export const liveClusterShape: Shape = both(
+  record({ ...clusterFields, bound_queues: listOf(str) }),
+  clusterSettingsShape,
+);
+export const liveQueueShape: Shape = both(
+  queueSpecShape,
+  record({ name: str, cluster_managed: bool, available_clusters: listOf(str) }),
+);
+
 const liveStateShape: Shape = record(
   {
-    pools: listOf(record({ name: str, contract: poolContractShape, member_clusters: listOf(str) })),
-    clusters: listOf(
-      both(record({ ...clusterFields, bound_queues: listOf(str) }), clusterSettingsShape),
-    ),
-    queues: listOf(
-      (v) =>
-        queueSpecShape(v) ??
-        record({ name: str, cluster_managed: bool, available_clusters: listOf(str) })(v),
-    ),
+    pools: listOf(livePoolShape),
+    clusters: listOf(liveClusterShape),
+    queues: listOf(liveQueueShape),
     assignments: listOf(assignmentShape),
     capabilities: capabilitiesShape,
   },

@@ -18,11 +18,26 @@ import type {
   LiveQueue,
   QueueMetrics,
 } from '../../model/live.js';
-import { INVENTORY_FORMAT, lostBelow, type InventoryRecord } from '../../model/inventory.js';
-import { OlderReaderError, refuseNewer } from '../../util/format-version.js';
+import { INVENTORY_FORMAT, lostBelow, parseInventory } from '../../model/inventory.js';
+import { OlderReaderError } from '../../util/format-version.js';
 import { packageVersion } from '../../util/package-version.js';
-import { record, shapeProblem, type Shape } from '../../util/json-shape.js';
-import { poolContractShape, queueSpecShape } from '../../model/shapes.js';
+import {
+  anything,
+  listOf,
+  nullable,
+  num,
+  record,
+  shapeProblem,
+  str,
+  type Shape,
+} from '../../util/json-shape.js';
+import {
+  assignmentShape,
+  capabilitiesShape,
+  liveClusterShape,
+  livePoolShape,
+  liveQueueShape,
+} from '../../model/shapes.js';
 import { UserError } from '../../util/user-error.js';
 
 import {
@@ -66,8 +81,29 @@ interface Page<T> {
 type Shard = { index: number; count: number } | null;
 type Kinds = 'pools' | 'clusters' | 'queues';
 
-/** A pool as answered: its contract as stored (model/shapes.ts). */
-const POOL = record({ contract: poolContractShape });
+/** A page of `item`s (schemas/control-plane.openapi.yaml, PoolPage and the others). */
+const pageOf = (item: Shape): Shape =>
+  record(
+    { items: listOf(item), next_page_token: nullable(str) },
+    { shard: record({ index: num, count: num }), total: num },
+  );
+const PAGES: Record<string, Shape> = {
+  '/v1/pools': pageOf(livePoolShape),
+  '/v1/clusters': pageOf(liveClusterShape),
+  '/v1/queues': pageOf(liveQueueShape),
+  '/v1/assignments': pageOf(assignmentShape),
+  '/v1/deleted/pools': pageOf(livePoolShape),
+  '/v1/deleted/clusters': pageOf(liveClusterShape),
+  '/v1/deleted/queues': pageOf(liveQueueShape),
+};
+const APPLY_LOCK = record({
+  holder: str,
+  acquired_at: str,
+  renewed_at: str,
+  expires_at: str,
+  taken_over_from: nullable(str),
+});
+const QUEUE_METRICS = record({ runs_in_flight: num, actions_in_flight: num, depth: num });
 
 /** The code of an error answer without one: the server's status of each code, and 413. */
 const STATUS_CODES: Record<number, ControlPlaneErrorCode> = {
@@ -119,15 +155,17 @@ export class HttpControlPlane implements ControlPlane {
 
   readonly inventory: InventoryCalls = {
     readInventory: async () => {
-      const { inventory } = await this.http.call<{ inventory: unknown }>('GET', '/v1/inventory');
-      // One of a newer server's format is refused (never rewritten in this one's); others as sent.
-      if (inventory !== null)
-        refuseNewer(
-          `${this.url}/v1/inventory`,
-          (inventory as { format?: unknown })?.format,
-          INVENTORY_FORMAT,
-        );
-      return inventory as InventoryRecord | null;
+      const path = '/v1/inventory';
+      const { inventory } = await this.read<{ inventory: unknown }>(
+        'GET',
+        path,
+        record({ inventory: anything }),
+      );
+      if (inventory === null) return null;
+      // One of a newer server's format is refused (never rewritten in this one's).
+      const parsed = parseInventory(inventory, `${this.url}${path}`);
+      if (typeof parsed === 'string') throw this.misshapen(path, `answer.inventory: ${parsed}`);
+      return parsed;
     },
     writeInventory: async (record) => {
       try {
@@ -138,55 +176,63 @@ export class HttpControlPlane implements ControlPlane {
     },
   };
   readonly applyLock: ApplyLockProvider = {
-    acquireApplyLock: (request) => this.http.call('PUT', '/v1/apply-lock', request),
+    acquireApplyLock: (request) =>
+      this.read<ApplyLockLease>('PUT', '/v1/apply-lock', APPLY_LOCK, request),
     releaseApplyLock: (id) => this.http.call('DELETE', '/v1/apply-lock', { id }),
     getApplyLock: async () =>
-      (await this.http.call<{ lock: ApplyLockLease | null }>('GET', '/v1/apply-lock')).lock,
+      (
+        await this.read<{ lock: ApplyLockLease | null }>(
+          'GET',
+          '/v1/apply-lock',
+          record({ lock: nullable(APPLY_LOCK) }),
+        )
+      ).lock,
   };
 
   capabilities(): Promise<Capabilities> {
-    return this.http.call('GET', '/v1/capabilities');
+    return this.read('GET', '/v1/capabilities', capabilitiesShape);
   }
 
-  readonly listPools = async () =>
-    this.current(POOL, '/v1/pools', await this.list<LivePool>('/v1/pools', byName));
-  readonly getPool = async (name: string): Promise<LivePool> =>
-    this.current(POOL, '/v1/pools', [
-      await this.http.call<LivePool>('GET', `/v1/pools/${seg(name)}`),
-    ])[0]!;
+  readonly listPools = () => this.list<LivePool>('/v1/pools', byName);
+  readonly getPool = (name: string): Promise<LivePool> =>
+    this.read('GET', `/v1/pools/${seg(name)}`, livePoolShape);
 
   readonly listClusters = () => this.list<LiveCluster>('/v1/clusters', byName);
   readonly getCluster = (name: string): Promise<LiveCluster> =>
-    this.http.call('GET', `/v1/clusters/${seg(name)}`);
+    this.read('GET', `/v1/clusters/${seg(name)}`, liveClusterShape);
 
-  readonly listQueues = async () =>
-    this.current(queueSpecShape, '/v1/queues', await this.list<LiveQueue>('/v1/queues', byName));
-  readonly getQueue = async (name: string): Promise<LiveQueue> =>
-    this.current(queueSpecShape, '/v1/queues', [
-      await this.http.call<LiveQueue>('GET', `/v1/queues/${seg(name)}`),
-    ])[0]!;
+  readonly listQueues = () => this.list<LiveQueue>('/v1/queues', byName);
+  readonly getQueue = (name: string): Promise<LiveQueue> =>
+    this.read('GET', `/v1/queues/${seg(name)}`, liveQueueShape);
 
   /** soft_delete; a server older than these lists lists none, as before. */
-  readonly listDeletedQueues = async () =>
-    this.current(queueSpecShape, '/v1/deleted/queues', await this.listDeleted<LiveQueue>('queues'));
-  readonly listDeletedPools = async () =>
-    this.current(POOL, '/v1/deleted/pools', await this.listDeleted<LivePool>('pools'));
+  readonly listDeletedQueues = () => this.listDeleted<LiveQueue>('queues');
+  readonly listDeletedPools = () => this.listDeleted<LivePool>('pools');
+  readonly listDeletedClusters = () => this.listDeleted<LiveCluster>('clusters');
 
   /**
-   * Answers of a server older than a field lack it: each reads as its default, as a stored
-   * record does (model/shapes.ts); an answer without a required field is refused, naming it.
+   * The answer of a call whose fields the client reads: one of a server older than an optional
+   * field reads it as its default, as a stored record does (model/shapes.ts); one without a
+   * required field, or not an object at all, is refused, naming the field.
    */
-  private current<T>(shape: Shape, path: string, items: T[]): T[] {
-    for (let i = 0; i < items.length; i++) {
-      const problem = shapeProblem(`answer[${i}]`, shape, items[i]);
-      if (problem !== null)
-        throw new UserError(
-          `${this.url}${path}: ${problem}: is it a poolsync control-plane server (control-plane serve)?`,
-        );
-    }
-    return items;
+  private async read<T>(
+    method: 'GET' | 'PUT' | 'POST',
+    path: string,
+    shape: Shape,
+    body?: unknown,
+  ): Promise<T> {
+    const answer = await this.http.call<unknown>(method, path, body);
+    const problem = shapeProblem('answer', shape, answer);
+    if (problem !== null) throw this.misshapen(path, problem);
+    return answer as T;
   }
-  readonly listDeletedClusters = () => this.listDeleted<LiveCluster>('clusters');
+
+  private misshapen(path: string, problem: string): UserError {
+    const where = path.split('?')[0];
+    return new UserError(
+      `${this.url}${where}: ${problem}: is it a poolsync control-plane server (control-plane serve)?`,
+    );
+  }
 
   private async listDeleted<T extends { name: string }>(kind: Kinds): Promise<T[]> {
     try {
@@ -210,7 +256,7 @@ export class HttpControlPlane implements ControlPlane {
   }
 
   queueMetrics(name: string): Promise<QueueMetrics> {
-    return this.http.call('GET', `/v1/queues/${seg(name)}/metrics`);
+    return this.read('GET', `/v1/queues/${seg(name)}/metrics`, QUEUE_METRICS);
   }
 
   /** A delete answered NOT_FOUND *after a retry* is done: its earlier attempt landed. */
@@ -262,8 +308,9 @@ export class HttpControlPlane implements ControlPlane {
     return this.remove(`/v1/queues/${seg(name)}`);
   }
 
+  // The step reads the pool the cluster is in after the move (src/apply/steps.ts moved).
   moveCluster(name: string, pool: string): Promise<LiveCluster> {
-    return this.post('clusters', name, 'move', { pool });
+    return this.read('POST', `/v1/clusters/${seg(name)}/move`, liveClusterShape, { pool });
   }
 
   updatePool(name: string, contract: PoolContract): Promise<LivePool> {
@@ -322,7 +369,7 @@ export class HttpControlPlane implements ControlPlane {
     let query = `?limit=${this.pageSize}`;
     if (token) query += `&page_token=${encodeURIComponent(token)}`;
     if (shard) query += `&shards=${shard.count}&shard=${shard.index}`;
-    return this.http.call('GET', `${path}${query}`);
+    return this.read('GET', `${path}${query}`, PAGES[path]!);
   }
 
   /** One page chain from `token` to its end; false when the server ignored `shard`. */
