@@ -18,6 +18,7 @@ import { ManualCommandError } from './manual.js';
 import { isManual, waitingOnManual } from '../plan/steps.js';
 import { emptyCounts, isSideEffect } from '../plan/counts.js';
 import { grouped } from '../util/grouped.js';
+import { plural } from '../util/plural.js';
 import {
   ApplyRefusedError,
   DEFAULT_PARALLELISM,
@@ -219,7 +220,7 @@ function checkPlan(plan: Plan): StepGraph {
       .join('\n');
     const more = plan.errors.length > 5 ? `\n  … and ${plan.errors.length - 5} more` : '';
     throw new ApplyRefusedError(
-      `the plan has ${plan.errors.length} error(s); nothing was applied. Fix them and plan again:\n${first}${more}`,
+      `the plan has ${plural(plan.errors.length, 'error')}; nothing was applied. Fix them and plan again:\n${first}${more}`,
     );
   }
   const { steps } = plan;

@@ -17,6 +17,7 @@ import type {
 import { formatDuration } from '../util/duration.js';
 import { isNotTheShownOne } from './steps.js';
 import { jsonParts } from '../util/json-parts.js';
+import { plural } from '../util/plural.js';
 
 const VERB: Record<Step['op'], [progressive: string, noun: string]> = {
   create_pool: ['Creating', 'Creation'],
@@ -201,7 +202,7 @@ export function renderApplyResult(
   let lines: string[];
   if (failed.length === 0 && notRun.length === 0 && !result.aborted && manual.length > 0) {
     const head =
-      `Apply stopped at ${manual.length} manual step(s): ${done} of ${total} steps done, ` +
+      `Apply stopped at ${plural(manual.length, 'manual step')}: ${done} of ${total} steps done, ` +
       `${waiting.length} waiting on a manual step.`;
     // A change made in part is named here too: it is left as it is until the next apply.
     const partly = partialWords(result, plan, result.applied);

@@ -5,11 +5,10 @@ import { unreadFiles } from './environments.js';
 import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
 import { escapeTerminal } from '../util/terminal-text.js';
+import { plural } from '../util/plural.js';
 
 /** Lines shown per file, code and object: one 100,000-entry selector must not print 100,000. */
 export const REPEATS_SHOWN = 10;
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export interface TextOptions {
   /** Paths are shown joined to it (as the user typed it), so editors and terminals open them. */
@@ -123,7 +122,7 @@ export function formatSkipped(
   const list = skipped.slice(0, 5).map((s) => `${shown(s.path, opts)} (${s.reason})`);
   if (skipped.length > 5) list.push(`and ${skipped.length - 5} more`);
   return (
-    `Skipped ${plural(skipped.length, 'entry').replace('entrys', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file or folder: ${list.join(', ')}. ` +
+    `Skipped ${plural(skipped.length, 'entry', 'entries')} that ${skipped.length === 1 ? 'is' : 'are'} not a regular file or folder: ${list.join(', ')}. ` +
     'poolsync reads regular files only: a link could pull in files from outside the folder, a FIFO would block.\n'
   );
 }

@@ -69,6 +69,7 @@ import {
   recordedProtectionErrors,
 } from '../plan/guardrails.js';
 import { errorText, listAddresses, planErrorsRefusal } from '../render/reasons.js';
+import { plural } from '../util/plural.js';
 import {
   classify,
   cleanCommit,
@@ -574,7 +575,7 @@ async function loadFolder(
   if (!loaded.valid) {
     o.stderr(formatValidationText(loaded.errors, { baseDir: source.shown ?? dir }));
     throw new UserError(
-      `the repository is invalid (${loaded.errors.length} error(s)): nothing was applied`,
+      `the repository is invalid (${plural(loaded.errors.length, 'error')}): nothing was applied`,
     );
   }
   return { desired: loaded.desired, names };

@@ -17,6 +17,9 @@ import {
   listAddresses,
   reasonText,
 } from './reasons.js';
+import { plural } from '../util/plural.js';
+
+export { plural };
 import { PRINTABLE_ASCII } from '../util/terminal-text.js';
 
 /** The words of PRUNE_OFF: a plan saved without `why` says it only in words. */
@@ -282,10 +285,6 @@ function padded(cache: string[], n: number, head: string, tail: string): string 
   const spaces = Math.max(0, n);
   return (cache[spaces] ??= head + ' '.repeat(spaces) + tail);
 }
-
-/** `1 change`, `2 changes`: the one plural of the words poolsync writes (`many` when not `word`s). */
-export const plural = (n: number, word: string, many = `${word}s`): string =>
-  `${n} ${n === 1 ? word : many}`;
 
 /** The one wording of what policy safe holds back (the daemon's run messages). */
 export function heldForApproval(

@@ -50,6 +50,9 @@ export interface MergeFacts {
   by: string | null;
 }
 
+/** `plan --output markdown`'s bound: under a GitHub comment's 65,536 with room for its heading. */
+export const MARKDOWN_MAX_CHARS = 60_000;
+
 export interface MarkdownOptions {
   /** A plan file `show` read (footnotes). */
   saved?: boolean;
@@ -81,7 +84,7 @@ export function renderMarkdown(plan: Plan, opts: MarkdownOptions = {}): string {
   const rendered = opts.rendered?.files.length ? opts.rendered : undefined;
   const head = [...headLines(plan, rendered, opts.saved), ...(opts.lead ? [opts.lead, ''] : [])];
   const end = [metaLine(plan), '', mergeLine(plan, opts.merge, opts.policies)];
-  const room = new Room((opts.maxChars ?? 60_000) - size(head) - size(end));
+  const room = new Room((opts.maxChars ?? MARKDOWN_MAX_CHARS) - size(head) - size(end));
   errorsSection(room, plan, heldByBudget(plan, opts.merge));
   if (rendered)
     room.whole(renderedSection(rendered), (n) => `_${plural(n, 'rendered file')} not listed._`);

@@ -7,6 +7,7 @@
  * not know (a newer writer) falls back to the words stored beside it.
  */
 import { isAbsolute } from 'node:path';
+import { plural } from '../util/plural.js';
 import type { PlanError, Reason, ReasonParams, PruneScope } from '../model/plan.js';
 import type { ObjectKind } from '../model/common.js';
 import { CONTRACT_ANNOTATION, CONTRACT_UNKNOWN } from '../model/desired.js';
@@ -45,7 +46,7 @@ export function planErrorsRefusal(
   });
   if (errors.length > NAMED_ERRORS) named.push(`  … and ${errors.length - NAMED_ERRORS} more`);
   return (
-    `the plan has ${errors.length} error(s); nothing was applied:\n${named.join('\n')}\n` +
+    `the plan has ${plural(errors.length, 'error')}; nothing was applied:\n${named.join('\n')}\n` +
     'Fix each in the repository (or the guardrail it names) and plan again: a plan with errors is never applied'
   );
 }
@@ -839,7 +840,7 @@ export const CATALOG: Readonly<Record<string, Words>> = {
     const shown = list(p, 'addresses');
     const more = Number(p.more) > 0 ? ` and ${s(p, 'more')} more` : '';
     return (
-      `this plan would ${s(p, 'action')} ${s(p, 'count')} objects, over guardrails.${s(p, 'rule')}: ${s(p, 'limit')} (${from.join(', ')}): ` +
+      `this plan would ${s(p, 'action')} ${plural(Number(p.count), 'object')}, over guardrails.${s(p, 'rule')}: ${s(p, 'limit')} (${from.join(', ')}): ` +
       `${shown.join(', ')}${more}. Split the change, or raise ${s(p, 'rule')} in a commit of its own and apply it first; the daemon holds such a plan for approval (docs/plan.md, Guardrails).`
     );
   },

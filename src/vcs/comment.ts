@@ -20,6 +20,7 @@ import { approversFile, lastAppliedPolicy } from '../render/daemon-words.js';
 import {
   STATUS_CONTEXT,
   type EnvironmentOutcome,
+  type InvalidOutcome,
   type HeldNote,
   type Provider,
   type PublishOutcome,
@@ -335,6 +336,11 @@ function sectionBody(
     const lines = clip(outcome.message, Math.max(0, budget - 100)).split('\n');
     return `**poolsync could not plan this commit.**\n\n${fence(lines.map(escapeTerminal).join('\n'), 'text')}`;
   }
+  return invalidBody(outcome, budget);
+}
+
+/** An invalid repository's errors, fenced, within `budget` (`plan --output markdown` prints it too). */
+export function invalidBody(outcome: InvalidOutcome, budget: number): string {
   const intro = `**The repository is invalid${errorsNote(outcome.errorCount)}: nothing can be applied from this commit.** Fix these and push again:\n\n`;
   const lines = outcome.errorsText.trimEnd().split('\n');
   // Fence and note overhead; a line containing backticks may lengthen the fence a little.
@@ -354,7 +360,7 @@ export function environmentSummary(outcome: EnvironmentOutcome): string {
   if (outcome.kind === 'invalid') return `invalid${errorsNote(outcome.errorCount)}`;
   const held = heldByBudget(outcome);
   if (outcome.plan.errors.length > 0 && !held)
-    return `plan failed (${outcome.plan.errors.length} errors)`;
+    return `plan failed${errorsNote(outcome.plan.errors.length)}`;
   if (outcome.policies && !policyAllows(outcome.policies))
     return `${planLine(outcome)} Policies fail: nothing is applied until approved or fixed.`;
   if (held)

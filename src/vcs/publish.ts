@@ -33,6 +33,7 @@ import { createPullRequestApi, isOwnComment, type PullRequestApi } from './forge
 import {
   VcsApiError,
   type EnvironmentOutcome,
+  type InvalidOutcome,
   type ForgeUser,
   type IssueComment,
   type PublishOutcome,
@@ -335,10 +336,7 @@ export function outcomeForPlan(plan: Plan, rendered?: RenderedFilesNote): Enviro
 }
 
 /** Files from the repository root (`repoPath` prefixed). */
-export function outcomeForInvalid(
-  errors: ValidationError[],
-  repoPath?: string,
-): EnvironmentOutcome {
+export function outcomeForInvalid(errors: ValidationError[], repoPath?: string): InvalidOutcome {
   const prefix = repoPath && repoPath !== '.' ? repoPath : '';
   const shown = prefix ? errors.map((e) => relocated(e, (f) => posix.join(prefix, f))) : errors;
   return { kind: 'invalid', errorsText: formatValidationText(shown), errorCount: errors.length };

@@ -72,9 +72,15 @@ export type EnvironmentOutcome =
       /** The generated files the commit changes: no plan sends them (render/rendered-files.ts). */
       rendered?: RenderedFilesNote;
     }
-  | { kind: 'invalid'; errorsText: string; errorCount?: number }
+  | InvalidOutcome
   /** Planning failed for a reason outside the repository (live state unreadable, fetch failed). */
   | { kind: 'error'; message: string };
+
+export interface InvalidOutcome {
+  kind: 'invalid';
+  errorsText: string;
+  errorCount?: number;
+}
 
 export type StatusState = 'pending' | 'success' | 'failure' | 'error';
 

@@ -27,7 +27,7 @@ describe('apply of an invalid repository', () => {
     const refused = await runInProcess(['apply', 'repo', '--auto-approve'], {}, root);
     expect(refused.stderr).toContain("V2 queue 'batch': pool 'nosuchpool' is not declared");
     expect(refused.stderr).toContain(
-      'Error: the repository is invalid (2 error(s)): nothing was applied',
+      'Error: the repository is invalid (2 errors): nothing was applied',
     );
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');

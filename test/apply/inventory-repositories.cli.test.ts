@@ -309,7 +309,7 @@ describe.each(TARGETS)(
       const { 'qb.yaml': _qb, ...noQueueB } = objects('dev', 'c2', 'qb');
       await writeRepo(b, noQueueB);
       expect(budgetErrorsOf(await cli('plan', b, '--output', 'json'))).toEqual([
-        'this plan would delete 1 objects, over guardrails.max_destroy: 0 (as last applied)',
+        'this plan would delete 1 object, over guardrails.max_destroy: 0 (as last applied)',
       ]);
     });
 
@@ -536,7 +536,7 @@ describe('a budget an earlier build recorded (no repository named)', { timeout: 
     await writeFile(inventory, JSON.stringify({ ...record, guardrails: { max_destroy: 0 } }));
 
     const earlier =
-      "this plan would delete 1 objects, over guardrails.max_destroy: 0 (as last applied, recorded by an earlier poolsync for every repository until this one's next apply records its own)";
+      "this plan would delete 1 object, over guardrails.max_destroy: 0 (as last applied, recorded by an earlier poolsync for every repository until this one's next apply records its own)";
     const { 'qa.yaml': _qa, ...dropA } = filesA;
     const { 'qb.yaml': _qb, ...dropB } = filesB;
     await writeRepo(a, dropA);

@@ -80,7 +80,7 @@ describe('apply with manual steps', () => {
     );
     expect(r.stdout).toContain('Cluster/cpu-1: Registration complete');
     expect(r.stdout).toContain(
-      'Apply stopped at 1 manual step(s): 1 of 3 steps done, 1 waiting on a manual step.',
+      'Apply stopped at 1 manual step: 1 of 3 steps done, 1 waiting on a manual step.',
     );
     expect(r.stdout).toContain('register_cluster Cluster/gpu-1: waiting on manual step s1');
     const runbook = r.stdout.slice(r.stdout.indexOf('Runbook:'));

@@ -661,7 +661,7 @@ describe(
       const refused = await run('apply', saved, '--control-plane', cp);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(
-        `Error: the plan has 1 error(s); nothing was applied:\n  DESTROY_BUDGET: ${budget.split('\n')[0]}\n`,
+        `Error: the plan has 1 error; nothing was applied:\n  DESTROY_BUDGET: ${budget.split('\n')[0]}\n`,
       );
       expect(refused.stderr).toContain('plan again');
 

@@ -317,7 +317,7 @@ describe('final report', () => {
       plan,
     );
     expect(text.trimEnd().split('\n')).toEqual([
-      'Apply stopped at 1 manual step(s): 2 of 3 steps done, 0 waiting on a manual step.',
+      'Apply stopped at 1 manual step: 2 of 3 steps done, 0 waiting on a manual step.',
       '  ✋ s2 register_cluster Cluster/c: manual step',
       'Applied so far: 1 created, 0 updated, 0 replaced, 0 deleted; 0 blocked.',
       '  ⚠ Cluster/c was only partly replaced: s1 delete_cluster done; s2 register_cluster is left for you (manual)',

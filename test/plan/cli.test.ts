@@ -82,6 +82,13 @@ describe('poolsync plan / show', { timeout: 90_000 }, () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/broken\.yaml:\d+:\d+: V2/);
+    // Markdown is the pull-request comment's body (docs/pull-request-comments.md), on stdout.
+    const md = await poolsync('plan', repo, '--control-plane', cp, '--output', 'markdown');
+    expect(md.code).toBe(1);
+    expect(md.stdout).toMatch(
+      /^\*\*The repository is invalid \(1 error\): nothing can be applied from this commit\.\*\* Fix these and push again:\n\n```text\nqueues\/broken\.yaml:\d+:\d+: V2 [^\n]+\n1 error in 1 file\.\n```\n$/,
+    );
+    expect(md.stderr).toContain('The repository is invalid: nothing was planned.');
   });
 
   it('prevent-destroy makes the plan fail with exit 1 and the manifest location', async () => {

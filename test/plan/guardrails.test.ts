@@ -14,7 +14,7 @@ import { parseInventory } from '../../src/model/inventory.js';
 import { computePlan } from '../../src/plan/index.js';
 import { inventoryBehind, nextBudgets, nextProtection } from '../../src/plan/inventory.js';
 import { liveChanges } from '../../src/plan/live-changes.js';
-import { errorText } from '../../src/render/reasons.js';
+import { errorText, planErrorsRefusal } from '../../src/render/reasons.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
 import { renderText } from '../../src/render/text.js';
 import { contract, desired, live } from './build.js';
@@ -155,6 +155,14 @@ describe('the destroy budget (issue 74 item 2)', () => {
     const five = computePlan(repo(keep(5), { max_destroy: 5 }), state(applied));
     expect(five.errors).toEqual([]);
     expect(five.inventory?.guardrails).toEqual({ max_destroy: 5 });
+  });
+
+  it('one delete over max_destroy: 0 is counted in the singular, as is one error refusing a plan', () => {
+    const one = computePlan(repo(keep(1), { max_destroy: 0 }), state(applied));
+    expect(errorText(one.errors[0]!)).toContain(
+      'would delete 1 object, over guardrails.max_destroy: 0',
+    );
+    expect(planErrorsRefusal(one.errors)).toMatch(/^the plan has 1 error; nothing was applied/);
   });
 
   it('a raise in the change itself counts for nothing: the base branch and the last apply bound it', () => {

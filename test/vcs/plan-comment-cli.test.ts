@@ -120,11 +120,16 @@ describe('poolsync plan --comment', () => {
       ],
       { GITLAB_TOKEN: forge.token },
     );
+    // docs/pull-request-comments.md: `--output markdown` prints the comment's body.
+    const markdown = await plan(['--output', 'markdown'], {});
     rmSync(join(repo, 'broken.yaml'));
     expect(r.code).toBe(1);
     const notes = forge.list('gitlab:group/proj!3');
     expect(notes).toHaveLength(1);
     expect(notes[0]!.body).toMatch(/broken\.yaml:3:\d+/);
+    expect(markdown.code).toBe(1);
+    expect(markdown.stdout).toMatch(/^\*\*The repository is invalid \(\d+ errors?\)/);
+    expect(notes[0]!.body).toContain(markdown.stdout.trim());
     expect(forge.statuses.at(-1)!.sha).toBe(head);
     expect(JSON.stringify(forge.statuses.at(-1)!.body)).toMatch(/failed|failure/);
   });

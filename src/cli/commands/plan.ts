@@ -58,6 +58,7 @@ import { heldByOtherRepository } from '../../plan/counts.js';
 import type { Args } from '../define.js';
 import { checkPolicies } from '../policies.js';
 import { policyAllows } from '../../model/policy.js';
+import { MARKDOWN_MAX_CHARS } from '../../render/markdown.js';
 import { policyText } from '../../render/policy.js';
 
 /** Each environment in turn (docs/environments.md); exit 1 when any failed, else 2 with changes. */
@@ -187,7 +188,18 @@ async function planShown(
   const notes = args.output === 'text' ? io.stdout : io.stderr;
   const shown = args.shown ?? args.dir;
   if (result.kind === 'invalid') {
-    if (outcomes) publish(outcomes.outcomeForInvalid(result.errors));
+    const markdown = args.output === 'markdown';
+    if (outcomes || markdown) {
+      const outcome = (outcomes ?? (await import('../../vcs/publish.js'))).outcomeForInvalid(
+        result.errors,
+      );
+      if (outcomes) publish(outcome);
+      // The comment's body (docs/pull-request-comments.md): stdout is the document either way.
+      if (markdown) {
+        const { invalidBody } = await import('../../vcs/comment.js');
+        io.stdout.write(`${invalidBody(outcome, MARKDOWN_MAX_CHARS)}\n`);
+      }
+    }
     notes.write(formatValidationText(result.errors, { baseDir: shown }));
     io.stderr.write(
       `${target.name !== null ? `Environment ${target.name}: the` : 'The'} repository is invalid: nothing was planned.\n`,
