@@ -141,7 +141,7 @@ export async function printRunbook(
         ? 'run `poolsync apply` again'
         : 'plan and apply again (this saved plan is then stale)') +
       (waiting > 0
-        ? ` for the ${waiting} step(s) waiting on ${steps.length === 1 ? 'it' : 'them'}`
+        ? ` for the ${plural(waiting, 'step')} waiting on ${steps.length === 1 ? 'it' : 'them'}`
         : '') +
       ' (or apply with --flyte-cli PATH to have poolsync run them):',
   );

@@ -85,7 +85,7 @@ describe('apply with manual steps', () => {
     expect(r.stdout).toContain('register_cluster Cluster/gpu-1: waiting on manual step s1');
     const runbook = r.stdout.slice(r.stdout.indexOf('Runbook:'));
     expect(runbook).toContain(
-      'Run it, then run `poolsync apply` again for the 1 step(s) waiting on it (or apply with --flyte-cli PATH',
+      'Run it, then run `poolsync apply` again for the 1 step waiting on it (or apply with --flyte-cli PATH',
     );
     expect(runbook).toContain(`  cat > gpu.yaml <<'EOF'\n{\n  "name": "gpu",\n  "contract": {`);
     expect(runbook).toMatch(/\nEOF\n {2}flyte create cluster-pool gpu --file gpu\.yaml\n/);
