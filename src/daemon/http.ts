@@ -888,10 +888,13 @@ async function adminBody(req: IncomingMessage, res: ServerResponse, url: URL) {
   const body = await readBody(req, 64 * 1024).catch(() => null);
   if (body === null)
     send(res, 413, {
-      error: `the body is larger than 64 KiB, the most POST ${url.pathname} takes; nothing done`,
+      error: `the body is larger than 64 KiB, the most ${methodAndPath(req, url)} takes; nothing done`,
     });
   return body;
 }
+
+/** The call as sent (`PUT /control-plane/v1/queues/batch`): the quickstart's API takes any method. */
+const methodAndPath = (req: IncomingMessage, url: URL) => `${req.method ?? 'POST'} ${url.pathname}`;
 
 /** An admin call's body (adminBody) and token, or null once refused (413, admitted). */
 async function adminCall(
@@ -903,7 +906,7 @@ async function adminCall(
   const token = admitted(req, res, body, [h.adminToken], {
     setting: 'POOLSYNC_ADMIN_TOKEN',
     replica: h.replica,
-    off: `POST ${url.pathname} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
+    off: `${methodAndPath(req, url)} is disabled: set POOLSYNC_ADMIN_TOKEN (or --admin-token-file) to enable it`,
     crossSite,
     wrong: wrongBearer([adminTokenOf(h)]),
   });

@@ -17,7 +17,7 @@ import { until } from '../support/until.js';
 /** A leader's status server whose handlers do nothing; `logged` gets its log lines. */
 async function statusServer(
   logged: Record<string, unknown>[] = [],
-  tokens: Pick<HttpHandlers, 'reconcileToken' | 'adminToken'> = {
+  tokens: Pick<HttpHandlers, 'reconcileToken' | 'adminToken' | 'controlPlaneApi'> = {
     reconcileToken: null,
     adminToken: null,
   },
@@ -131,6 +131,32 @@ describe('the status server', () => {
     // A body within the limit is still taken (and set aside).
     const small = await fetch(`${url}/reconcile`, { method: 'POST', headers, body: '{}' });
     expect(small.status).toBe(202);
+  });
+
+  it("the quickstart's control-plane API names the method sent when it refuses a body (PUT, not POST)", async () => {
+    const called: string[] = [];
+    const url = await statusServer([], {
+      reconcileToken: null,
+      adminToken: 'admin-token-0123456789',
+      controlPlaneApi: async (call) => void called.push(call.method),
+    });
+    const put = request(`${url}/control-plane/v1/queues/batch`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer admin-token-0123456789', 'content-length': '70000' },
+    });
+    put.flushHeaders();
+    const res = await new Promise<IncomingMessage>((r) => put.once('response', r));
+    let body = '';
+    for await (const chunk of res) body += String(chunk);
+    put.destroy();
+    expect([res.statusCode, JSON.parse(body)]).toEqual([
+      413,
+      {
+        error:
+          'the body is larger than 64 KiB, the most PUT /control-plane/v1/queues/batch takes; nothing done',
+      },
+    ]);
+    expect(called).toEqual([]);
   });
 
   // Node checks its bounds every 30 s by default: a 1 s bound was met only after 30 s or more.
