@@ -218,9 +218,19 @@ export const freezeWords = {
   /** When the sync windows holding applies let them go (epoch ms; null: not within a week), and the override. */
   windowsOpen: (at: number | null) =>
     `${at === null ? 'the sync windows let no apply go within a week' : `the sync windows let applies go again at ${new Date(at).toISOString()}, and the first run after that (a poll, a drift run, a webhook) plans again from the live state`}; \`poolsync sync --override-freeze\` does it now`,
-  /** A run that found changes while frozen: what waits, and why. */
-  frozen: (why: string, counts: string) =>
-    `applies frozen, ${why}; planned only: ${counts}; \`poolsync sync --override-freeze\` applies it now`,
+  /**
+   * A run that found changes while frozen: what waits, why, and what lifts it. `once`: a
+   * `daemon --once` run, after which no daemon is left to receive `poolsync sync
+   * --override-freeze`; `windowsOpenAt` as in windowsOpen (undefined: suspended).
+   */
+  frozen: (why: string, counts: string, once?: { windowsOpenAt: number | null | undefined }) =>
+    `applies frozen, ${why}; planned only: ${counts}; ${once ? freezeWords.onceFrozen(once.windowsOpenAt) : '`poolsync sync --override-freeze` applies it now'}`,
+  onceFrozen: (windowsOpenAt: number | null | undefined) =>
+    `--once leaves no daemon for \`poolsync sync --override-freeze\` to reach: ${
+      windowsOpenAt === undefined
+        ? 'run it again once applies are resumed'
+        : `run it again ${windowsOpenAt === null ? 'when the sync windows let applies go (none does within a week)' : `once the sync windows let applies go, at ${new Date(windowsOpenAt).toISOString()}`}, or without sync windows (--sync-windows, POOLSYNC_SYNC_WINDOWS, sync-windows: in the config file) to apply now`
+    }`,
 };
 
 /**

@@ -382,6 +382,24 @@ describe('sync windows in the configuration', () => {
     expect((await h.cp.getQueue('batch')).run_concurrency).toBe(65);
   });
 
+  it('a frozen `daemon --once` says what a one-shot run can do: no daemon remains for `sync --override-freeze`', async () => {
+    const clock = new ManualClock();
+    clock.advance(MONDAY + 12 * 3600_000 + 40 * 60_000 - clock.now()); // Monday 12:40 UTC
+    const folder = join(tempDir(), 'repo');
+    writeFolder(folder, manifests());
+    const h = await watching(
+      folder,
+      { once: true, 'sync-windows': 'deny * 12:30-13:00 UTC' },
+      { clock },
+    );
+    const run = h.daemon.status().lastRun!;
+    expect(run.result).toBe('frozen');
+    expect(run.message).toMatch(
+      /^applies frozen, inside the sync window "deny \* 12:30-13:00 UTC"; planned only: .*; --once leaves no daemon for `poolsync sync --override-freeze` to reach: run it again once the sync windows let applies go, at 2026-11-23T13:00:00.000Z, or without sync windows \(--sync-windows, POOLSYNC_SYNC_WINDOWS, sync-windows: in the config file\) to apply now$/,
+    );
+    expect(run.message).not.toContain('applies it now');
+  });
+
   it('`poolsync resume` inside a window says the window holds applies until it ends, and the override', async () => {
     const clock = new ManualClock();
     clock.advance(MONDAY + 12 * 3600_000 + 40 * 60_000 - clock.now()); // Monday 12:40 UTC

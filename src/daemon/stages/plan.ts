@@ -342,7 +342,8 @@ export async function gateStage(
   const fingerprint = split?.fingerprint ?? null;
   if (frozen !== null) {
     // Nothing applied; what policy safe holds is held still, so it can be approved meanwhile.
-    const message = freezeWords.frozen(frozen, countsText(counts));
+    const once = o.config.once ? { windowsOpenAt: o.freeze?.windowsOpenAt?.() } : undefined;
+    const message = freezeWords.frozen(frozen, countsText(counts), once);
     const status =
       fingerprint === null ? nothingHeld() : holding(ctx, split!.held, fingerprint, commit, rules);
     return { value: { result: 'frozen', commit, message }, status };
