@@ -48,6 +48,7 @@ import {
   nextProtection,
 } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
+import { appliersOf, formHash, nextAppliers, type ApplierSource } from '../model/appliers.js';
 import { isNotTheShownOne } from './steps.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import { lastAppliedPathFor, unfinishedApplyStartedAt } from './last-applied.js';
@@ -289,6 +290,7 @@ export function withInventory(
       : {}),
     ...budgetFields(record),
     ...(record?.cluster_waits ? { cluster_waits: record.cluster_waits } : {}),
+    ...(record && 'appliers' in record ? { appliers: appliersOf(record) } : {}),
   };
 }
 
@@ -411,6 +413,8 @@ export async function changeInventory(
    * are pending; and the live state its plan read, which settles an earlier apply's deletes.
    */
   ahead: { startedAt?: string | undefined; live?: LiveState | null } = {},
+  /** After the steps: where the apply ran, and the objects it updated or replaced (wroteBy). */
+  applied?: { by: ApplierSource; wrote: Record<string, string> },
 ): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
   const { startedAt, live } = ahead;
@@ -466,13 +470,19 @@ export async function changeInventory(
     startedAt === undefined
       ? {}
       : deleteIdentities(plan.changes, sortedHas(current ? recordedAddresses(current) : []));
+  const appliers = applied && repository !== null ? appliersOf(current) : null;
+  if (appliers) {
+    const me = { ...applied!.by, commit: plan.commit, at: new Date().toISOString() };
+    appliers[repository!] = nextAppliers(appliers[repository!] ?? [], me, applied!.wrote, deleted);
+  }
   const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
   // Settled here (read so, or its apply failed): written even if nothing else changed, else the
   // mark's replacement would make what was pending poolsync's after all.
   const settles = read?.pending !== undefined && (current !== read || notMade?.failed === true);
   // What it deletes is written ahead too: what the record holds of them says which object was poolsync's.
   const deleting = Object.keys(deletes).length > 0;
-  if (unchanged && waits === null && !renamed && !settles && !deleting) return null;
+  if (unchanged && waits === null && !renamed && !settles && !deleting && appliers === null)
+    return null;
   const written: InventoryRecord = {
     ...unknownFields(current),
     format: INVENTORY_FORMAT,
@@ -487,9 +497,20 @@ export async function changeInventory(
     ...(pending.length > 0 || deleting
       ? { pending: pendingField(startedAt!, pending, holds, deletes) }
       : {}),
+    ...(appliers ? { appliers } : {}),
   };
   await store.write(written);
   return { before: current, written, addresses };
+}
+
+/** The objects an apply updated or replaced, each as it wrote it (its change's `after`, hashed). */
+export function wroteBy(plan: Plan, result: Pick<ApplyResult, 'applied'>): Record<string, string> {
+  const done = new Set(result.applied.map((a) => a.address));
+  const wrote: Record<string, string> = {};
+  for (const c of plan.changes)
+    if ((c.action === 'update' || c.action === 'replace') && done.has(c.address))
+      wrote[c.address] = formHash(c.after);
+  return wrote;
 }
 
 /** What the plan creates that `current` does not hold, sorted (the plan's declared order). */

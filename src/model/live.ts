@@ -1,4 +1,5 @@
 /** LiveState: what a ControlPlane reports (domain.md). Produced by src/controlplane. */
+import type { Applier } from './appliers.js';
 import type {
   Assignment,
   Capabilities,
@@ -135,6 +136,8 @@ export interface LiveState {
    */
   guardrails?: Guardrails;
   repository_guardrails?: Readonly<Record<string, Guardrails>>;
+  /** The inventory's `appliers` (model/appliers.ts): who last updated each object, per repository. */
+  appliers?: Readonly<Record<string, readonly Applier[]>>;
 }
 
 /** What differs: the field (`pool`, `contract`, `queue`, `label`), as shown then and now (null: a contract). */

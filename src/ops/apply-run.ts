@@ -17,6 +17,7 @@ import {
   readSettled,
   takeBackInventory,
   withInventory,
+  wroteBy,
   type InventoryChange,
   type InventoryStore,
 } from '../apply/inventory.js';
@@ -50,6 +51,7 @@ import { formatValidationText } from '../manifests/report.js';
 import type { ObjectKind } from '../model/common.js';
 import type { DesiredState } from '../model/desired.js';
 import type { InventoryRecord } from '../model/inventory.js';
+import type { ApplierSource } from '../model/appliers.js';
 import type { LiveState } from '../model/live.js';
 import type { Plan } from '../model/plan.js';
 import { SYSTEM_CLOCK } from '../util/clock.js';
@@ -241,9 +243,12 @@ async function acquiring(
   let discard: typeof made = null;
   let giveUp: NodeJS.Timeout | undefined;
   try {
+    // A plan file's apply runs where its checkout is: the branch of the folder it is run in.
+    const { applier } = loaded?.names ?? (await repositoryNames(process.cwd()));
     const record: ApplyRecording = {
       inventory: held.inventory,
       lastApplied: lastAppliedPathFor(url, locks.stateDir),
+      ...(applier ? { applier } : {}),
       warn: ({ record, where, err }) =>
         o.stderr(
           record === 'inventory'
@@ -695,6 +700,8 @@ export interface ApplyRecording {
   recorded?: (addresses: string[]) => void;
   /** Once what was written ahead of the first step was taken back from the inventory. */
   takenBack?: () => void;
+  /** Where this apply runs, recorded beside what it updates (docs/daemon.md, Two poolsyncs on one control plane). */
+  applier?: ApplierSource;
 }
 
 /**
@@ -750,11 +757,15 @@ export async function recordApply(
   if (inventory !== null) {
     try {
       change = result
-        ? await changeInventory(inventory, plan, deletedBy(plan, result), notOursBy(result), {
-            addresses: notMadeBy(plan, result),
-            before,
-            failed: !result.ok,
-          })
+        ? await changeInventory(
+            inventory,
+            plan,
+            deletedBy(plan, result),
+            notOursBy(result),
+            { addresses: notMadeBy(plan, result), before, failed: !result.ok },
+            {},
+            rec.applier && { by: rec.applier, wrote: wroteBy(plan, result) },
+          )
         : await changeInventory(inventory, plan, new Set(), undefined, undefined, ahead);
       if (change) rec.recorded?.(change.addresses);
     } catch (err) {

@@ -17,6 +17,8 @@ import {
 import { embeddedStateIsNew, planControlPlane } from '../controlplane/identity.js';
 import { inventoryStore, readLiveWithInventory, type SharedInventory } from '../apply/inventory.js';
 import type { PlanReuse } from '../incremental/plan-reuse.js';
+import type { ApplierSource } from '../model/appliers.js';
+import { appliedByAnother } from '../plan/applied-by-another.js';
 import type { LoadCounts, LoadResult, ValidationError } from '../manifests/types.js';
 import type { FolderRead } from '../manifests/config.js';
 import type { ObjectKind } from '../model/common.js';
@@ -85,6 +87,8 @@ export interface PlanRunInput {
   repository?: string;
   /** With `repository`: its folder's path (PlanOptions.folder). */
   folder?: string;
+  /** With `repository`: where the plan runs (PlanOptions.applier). */
+  applier?: ApplierSource;
 }
 
 export interface Planned {
@@ -207,17 +211,27 @@ async function planned(
       throw new LiveStateUnreadable(err);
     });
   // Named by the folder as the user gave it: a temporary copy (--at, promote) is no repository.
-  const { repository = null, folder } =
-    input.repository !== undefined
-      ? input
-      : desired.kind === 'folder'
-        ? await repositoryNames(desired.shown ?? desired.dir)
-        : {};
+  const {
+    repository = null,
+    folder,
+    applier,
+  } = input.repository !== undefined
+    ? input
+    : desired.kind === 'folder'
+      ? await repositoryNames(desired.shown ?? desired.dir)
+      : {};
   const common = {
     commit: input.commit,
     environment: input.environment ?? undefined,
     shared: desired.kind === 'folder' ? desired.shared : undefined,
-    plan: { commit: input.commit, backend: cp.backend, ...input.shape, repository, folder },
+    plan: {
+      commit: input.commit,
+      backend: cp.backend,
+      ...input.shape,
+      repository,
+      folder,
+      applier,
+    },
   };
   let made: Made & { live?: LiveState };
   if (desired.kind === 'loaded') {
@@ -325,7 +339,9 @@ export async function planDesired(
       return plan;
     },
   );
-  return { ...out, live_ms, plan_ms };
+  // After the planner (and its reuse): who last wrote an object is no part of the live state it keys on.
+  const plan = appliedByAnother(out.plan, out.live, request.applier);
+  return { ...out, plan, live_ms, plan_ms };
 }
 
 /** The commit a plan of DIR records: HEAD, unless DIR has local changes (or is not in Git). */

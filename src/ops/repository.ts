@@ -9,9 +9,11 @@
  * remote's name's once one is added (plan/inventory.ts, withFolderRecords).
  */
 import { realpath } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { readRepoConfig } from '../manifests/config.js';
 import { gitAnswer } from '../util/git.js';
+import type { ApplierSource } from '../model/appliers.js';
 
 /**
  * A remote's URL as a name: no scheme, credentials, port nor `.git`, lowercased (GitHub and
@@ -50,10 +52,12 @@ const git = (dir: string, args: string[]) => gitAnswer(args, { cwd: dir });
  * are this repository's (docs/plan.md, Prune scope).
  */
 export async function repositoryNames(dir: string): Promise<RepositoryNames> {
-  const [prefix, remotes] = await Promise.all([
+  const [prefix, remotes, branch] = await Promise.all([
     git(dir, ['rev-parse', '--show-prefix']),
     git(dir, ['config', '--get-regexp', '^remote\\..*\\.url$']),
+    git(dir, ['symbolic-ref', '--short', '-q', 'HEAD']),
   ]);
+  const applier = { branch: branch?.trim() || null, host: hostname() };
   const urls = new Map(
     (remotes ?? '')
       .split('\n')
@@ -63,17 +67,20 @@ export async function repositoryNames(dir: string): Promise<RepositoryNames> {
   );
   const url = urls.get('origin') ?? (urls.size === 1 ? [...urls.values()][0]! : null);
   const path = await realpath(dir).catch(() => resolve(dir));
-  if (prefix === null || url === null) return { repository: path, folder: path };
+  if (prefix === null || url === null) return { repository: path, folder: path, applier };
   // A relative local remote is named from the repository's top folder, as Git reads it.
   const relative = !isAbsolute(url) && !url.includes(':');
   const top = relative ? ((await git(dir, ['rev-parse', '--show-toplevel']))?.trim() ?? '.') : '.';
-  return { repository: repositoryName(normalizeRemote(url, top), prefix.trim()), folder: path };
+  const repository = repositoryName(normalizeRemote(url, top), prefix.trim());
+  return { repository, folder: path, applier };
 }
 
 /** A repository's name, and its folder's path: the same when no Git remote names it (absent: no folder). */
 export interface RepositoryNames {
   repository: string;
   folder?: string;
+  /** Where a plan or apply of it runs: its branch and this machine (model/appliers.ts). */
+  applier?: ApplierSource;
 }
 
 /** The repository `dir` is a folder of (repositoryNames). */
@@ -88,9 +95,13 @@ export async function folderRepository(dir: string): Promise<string> {
 
 /** The repository a daemon follows: `--repo` and `--path`, as a clone of it is named, or `--watch`'s folder. */
 export function followedRepository(
-  source: { kind: 'git'; repo: string; path: string } | { kind: 'watch'; dir: string },
+  source:
+    { kind: 'git'; repo: string; branch?: string; path: string } | { kind: 'watch'; dir: string },
 ): Promise<RepositoryNames> {
   return source.kind === 'git'
-    ? Promise.resolve({ repository: repositoryName(normalizeRemote(source.repo), source.path) })
+    ? Promise.resolve({
+        repository: repositoryName(normalizeRemote(source.repo), source.path),
+        applier: { branch: source.branch ?? null, host: hostname() },
+      })
     : repositoryNames(source.dir);
 }

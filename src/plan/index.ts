@@ -3,6 +3,7 @@
  * no clock; the same inputs give the same plan, byte for byte. Linear in the number of
  * objects: both states are indexed by name once (PlanContext) and every pass is one sweep.
  */
+import type { ApplierSource } from '../model/appliers.js';
 import {
   type ObjectKind,
   address,
@@ -102,6 +103,8 @@ export interface PlanOptions {
    * the name it had before, whose records are this repository's (docs/plan.md, Prune scope).
    */
   folder?: string;
+  /** Where the plan runs (model/appliers.ts): an object another poolsync wrote last is said. */
+  applier?: ApplierSource;
 }
 
 /** The base branch's poolsync.yaml `repository:` (docs/plan.md, A pull request keeps the base's repository). */
@@ -115,7 +118,7 @@ export interface BaseRepository {
 /** The options a user gives (`plan` and `apply DIR` flags, cli/options.ts SHAPE_FLAGS). */
 export type PlanShape = Omit<
   PlanOptions,
-  'commit' | 'backend' | 'baseGuardrails' | 'baseRepository' | 'repository' | 'folder'
+  'commit' | 'backend' | 'baseGuardrails' | 'baseRepository' | 'repository' | 'folder' | 'applier'
 >;
 
 /** The repository a plan is made from: poolsync.yaml `repository:`, else the one its caller names. */

@@ -316,6 +316,19 @@ const WARNINGS: Record<string, Words> = {
     `${s(p, 'cluster')} ${reRegistered(p)}, but its co-named ${s(p, 'queue')} stays in pool "${s(p, 'pool')}" with an ` +
     `empty selector (C8) and registration does not create another (C2): everything that targets queue ` +
     `"${s(p, 'name')}" will route nowhere. Register the cluster under a new name instead (rename it in the repository).`,
+  /** Its live form is what another poolsync of this repository wrote last (plan/applied-by-another.ts). */
+  APPLIED_BY_ANOTHER_POOLSYNC: (p) => {
+    const from = [
+      p.branch === null ? 'no branch' : `branch ${s(p, 'branch')}`,
+      p.commit === null ? 'no commit' : `commit ${s(p, 'commit').slice(0, 8)}`,
+      `on ${s(p, 'host')} at ${s(p, 'at')}`,
+    ];
+    return (
+      `${s(p, 'address')} was last applied by another poolsync (${from.join(', ')}), not changed by hand: ` +
+      `two poolsyncs apply this repository to one control plane, and each puts back what the other applies. ` +
+      `Stop one, or point it at a control plane of its own (docs/daemon.md, Two poolsyncs on one control plane).`
+    );
+  },
   QUEUE_ROUTES_NOWHERE: (p) =>
     `${s(p, 'queue')} will route nowhere: ${s(p, 'cause')}. Work submitted to it waits until it is pointed at a ` +
     `cluster of pool "${s(p, 'pool')}"; if that is intended (a retired queue), no action is needed.`,

@@ -4,6 +4,7 @@
  * and folder, whatever the spelling of the remote; two folders of one repository are two; a
  * folder outside Git is named by its path; poolsync.yaml `repository:` wins.
  */
+import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,12 +47,14 @@ describe('the repository a plan is made from', () => {
     const daemon = await followedRepository({
       kind: 'git',
       repo: 'https://token@github.com/acme/pools.git',
+      branch: 'alt',
       path: 'deploy/flyte',
     });
-    expect(daemon).toEqual({ repository: named });
+    // Its branch and machine name it as an applier (docs/daemon.md, Two poolsyncs on one control plane).
+    expect(daemon).toEqual({ repository: named, applier: { branch: 'alt', host: hostname() } });
     // Watched where it is, it also names its path: its name before the remote (docs/plan.md, Prune scope).
     const folder = join(user, 'deploy', 'flyte');
-    expect(await followedRepository({ kind: 'watch', dir: folder })).toEqual({
+    expect(await followedRepository({ kind: 'watch', dir: folder })).toMatchObject({
       repository: named,
       folder: realpathSync(folder),
     });
@@ -68,6 +71,7 @@ describe('the repository a plan is made from', () => {
     expect(await followedRepository({ kind: 'watch', dir })).toEqual({
       repository: realpathSync(dir),
       folder: realpathSync(dir),
+      applier: { branch: null, host: hostname() },
     });
     writeFileSync(
       join(dir, 'poolsync.yaml'),

@@ -305,6 +305,7 @@ export function recording(ctx: RunContext, cp: ControlPlane): ApplyRecording {
       },
     },
     lastApplied: null,
+    ...(o.pipeline.applier ? { applier: o.pipeline.applier } : {}),
     warn: ({ err }) =>
       o.logger.warn(
         { err: o.redactor.errorMessage(err) },

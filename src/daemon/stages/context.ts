@@ -3,6 +3,7 @@
  * trigger, signal and phase timings. A stage returns its product or an Outcome, which ends the
  * run, with what it found and learnt (Staged); no stage writes the status or the memory itself.
  */
+import type { ApplierSource } from '../../model/appliers.js';
 import type { Logger } from 'pino';
 import type { AppliedChange, ApplyResult, ExecuteOptions } from '../../apply/types.js';
 import type { InventoryStore } from '../../apply/inventory.js';
@@ -62,6 +63,8 @@ export interface Pipeline {
   repository?: string;
   /** `--watch`'s folder path (PlanOptions.folder). */
   folder?: string;
+  /** Where this daemon applies from: its branch and machine (model/appliers.ts); absent: not recorded. */
+  applier?: ApplierSource;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   EARLIER_UNPRUNED,
   heldForApproval,
   repositoryConflictLines,
+  warningText,
 } from '../../render/common.js';
 import {
   type Outcome,
@@ -79,6 +80,7 @@ export async function planStage(
     environment: null,
     ...(o.pipeline.repository ? { repository: o.pipeline.repository } : {}),
     ...(o.pipeline.folder ? { folder: o.pipeline.folder } : {}),
+    ...(o.pipeline.applier ? { applier: o.pipeline.applier } : {}),
   }).catch((error: unknown) => ({ kind: 'unreadable' as const, error }));
   // A run that could not plan (the live state unread, or the planner failed) is retried.
   if (outcome.kind === 'unreadable') {
@@ -203,9 +205,18 @@ async function driftOf(
     if (a === undefined || b === undefined) return a === b && sameConfig;
     return sameJson({ ...a, source: null }, { ...b, source: null });
   };
-  const drift = actionable.filter(
+  // What another poolsync of this repository wrote is Git's doing too, said as its warning.
+  const byAnother = new Map(
+    plan.warnings
+      .filter((w) => w.code === 'APPLIED_BY_ANOTHER_POOLSYNC')
+      .map((w) => [w.address, w]),
+  );
+  const moved = actionable.filter(
     (c) => unmoved(c.address) && (!c.caused_by || unmoved(c.caused_by)),
   );
+  for (const w of moved.flatMap((c) => byAnother.get(c.address) ?? []))
+    ctx.o.logger.warn({ commit, address: w.address }, warningText(w));
+  const drift = moved.filter((c) => !byAnother.has(c.address));
   if (drift.length > 0) {
     ctx.o.logger.warn(
       { commit, drift: drift.map((c) => `${c.action} ${c.address}`) },
