@@ -48,7 +48,13 @@ import {
   nextProtection,
 } from '../plan/inventory.js';
 import type { ApplyResult } from './types.js';
-import { appliersOf, formHash, nextAppliers, type ApplierSource } from '../model/appliers.js';
+import {
+  appliersOf,
+  formHash,
+  nextAppliers,
+  sameApplier,
+  type ApplierSource,
+} from '../model/appliers.js';
 import { isNotTheShownOne } from './steps.js';
 import { DEFAULT_STATE_DIR } from './lock.js';
 import { lastAppliedPathFor, unfinishedApplyStartedAt } from './last-applied.js';
@@ -413,7 +419,7 @@ export async function changeInventory(
    * are pending; and the live state its plan read, which settles an earlier apply's deletes.
    */
   ahead: { startedAt?: string | undefined; live?: LiveState | null } = {},
-  /** After the steps: where the apply ran, and the objects it updated or replaced (wroteBy). */
+  /** Where the apply runs, and the objects it updated or replaced (wroteBy; ahead of the steps: none). */
   applied?: { by: ApplierSource; wrote: Record<string, string> },
 ): Promise<InventoryChange | null> {
   if (!plan.inventory) return null;
@@ -470,11 +476,14 @@ export async function changeInventory(
     startedAt === undefined
       ? {}
       : deleteIdentities(plan.changes, sortedHas(current ? recordedAddresses(current) : []));
-  const appliers = applied && repository !== null ? appliersOf(current) : null;
-  if (appliers) {
+  // Written when it updated something, or first listed (ahead of the steps): an apply of creates
+  // alone still writes the inventory once (issue 79).
+  let appliers = applied && repository !== null ? appliersOf(current) : null;
+  const listed = appliers?.[repository!]?.some((a) => sameApplier(a, applied!.by));
+  if (appliers && (!listed || Object.keys(applied!.wrote).length > 0)) {
     const me = { ...applied!.by, commit: plan.commit, at: new Date().toISOString() };
     appliers[repository!] = nextAppliers(appliers[repository!] ?? [], me, applied!.wrote, deleted);
-  }
+  } else appliers = null;
   const unchanged = next === null && adopted === 0 && marks === null && budgets === null;
   // Settled here (read so, or its apply failed): written even if nothing else changed, else the
   // mark's replacement would make what was pending poolsync's after all.

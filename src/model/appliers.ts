@@ -24,7 +24,7 @@ export interface Applier extends ApplierSource {
 /** Sources kept per repository, the most recent first: CI runners on many machines do not grow it. */
 const KEPT = 8;
 
-const sameSource = (a: ApplierSource, b: ApplierSource) =>
+export const sameApplier = (a: ApplierSource, b: ApplierSource) =>
   a.branch === b.branch && a.host === b.host;
 
 /** A change's comparable form, hashed with its keys in order: the live object read back hashes alike. */
@@ -83,9 +83,9 @@ export function nextAppliers(
   const gone = (a: string) => a in wrote || deleted.has(a);
   const keep = (w: Record<string, string>) =>
     Object.fromEntries(Object.entries(w).filter(([a]) => !gone(a)));
-  const mine = list.find((a) => sameSource(a, me));
+  const mine = list.find((a) => sameApplier(a, me));
   const others = list
-    .filter((a) => !sameSource(a, me))
+    .filter((a) => !sameApplier(a, me))
     .map((a) => ({ ...a, wrote: keep(a.wrote) }));
   return [{ ...me, wrote: { ...keep(mine?.wrote ?? {}), ...wrote } }, ...others].slice(0, KEPT);
 }
@@ -101,7 +101,7 @@ export function writtenByAnother(
   address: string,
   live: unknown,
 ): Applier | null {
-  if (!list.some((a) => sameSource(a, me))) return null;
-  const other = list.find((a) => !sameSource(a, me) && a.wrote[address] !== undefined);
+  if (!list.some((a) => sameApplier(a, me))) return null;
+  const other = list.find((a) => !sameApplier(a, me) && a.wrote[address] !== undefined);
   return other && other.wrote[address] === formHash(live) ? other : null;
 }

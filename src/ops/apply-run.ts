@@ -766,7 +766,15 @@ export async function recordApply(
             {},
             rec.applier && { by: rec.applier, wrote: wroteBy(plan, result) },
           )
-        : await changeInventory(inventory, plan, new Set(), undefined, undefined, ahead);
+        : await changeInventory(
+            inventory,
+            plan,
+            new Set(),
+            undefined,
+            undefined,
+            ahead,
+            rec.applier && { by: rec.applier, wrote: {} },
+          );
       if (change) rec.recorded?.(change.addresses);
     } catch (err) {
       // Before the first step: an apply that could never be recorded would leave what it makes
