@@ -1,7 +1,7 @@
 /**
  * Which poolsync last updated an object (docs/daemon.md, Two poolsyncs on one control plane):
- * the inventory's optional `appliers`, per repository the branches and machines that applied it,
- * each with a hash of every object it was the last to update or replace. A build that does not
+ * the inventory's optional `appliers`, per repository the branches that applied it (and the
+ * machine of each one's last apply), each with a hash of every object it was the last to update or replace. A build that does not
  * know the field keeps it as read (docs/versioning.md); absent or unreadable: none recorded, and
  * plans warn of nothing.
  */
@@ -21,11 +21,14 @@ export interface Applier extends ApplierSource {
   wrote: Record<string, string>;
 }
 
-/** Sources kept per repository, the most recent first: CI runners on many machines do not grow it. */
+/** Branches kept per repository, the most recent first. */
 const KEPT = 8;
 
-export const sameApplier = (a: ApplierSource, b: ApplierSource) =>
-  a.branch === b.branch && a.host === b.host;
+/**
+ * One branch is one poolsync, whatever the machine: the replicas of an HA daemon and a repository's
+ * CI runners apply the same commits, and took each other's writes for a second poolsync's.
+ */
+export const sameApplier = (a: ApplierSource, b: ApplierSource) => a.branch === b.branch;
 
 /** A change's comparable form, hashed with its keys in order: the live object read back hashes alike. */
 export function formHash(form: unknown): string {
