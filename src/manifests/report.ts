@@ -1,11 +1,11 @@
 /** Text and JSON forms of a load result, shared by `validate` and `plan`. */
 import { join } from 'node:path';
+import { plural } from '../util/plural.js';
 import type { FolderRead } from './config.js';
 import { unreadFiles } from './environments.js';
 import type { LoadCounts, LoadResult, SkippedEntry, ValidationError } from './types.js';
 import { comparePaths } from './walk.js';
 import { escapeTerminal } from '../util/terminal-text.js';
-import { plural } from '../util/plural.js';
 
 /** Lines shown per file, code and object: one 100,000-entry selector must not print 100,000. */
 export const REPEATS_SHOWN = 10;
@@ -77,9 +77,10 @@ export function formatValidationText(errors: ValidationError[], opts: TextOption
   }
   for (const { e, n } of hidden.values()) {
     if (n <= REPEATS_SHOWN) continue;
-    const more = (n - REPEATS_SHOWN).toLocaleString('en-US');
+    const more = n - REPEATS_SHOWN;
+    const errors = more === 1 ? 'error' : 'errors';
     lines.push(
-      `${escapeTerminal(e.file)}: ${more} more ${e.code} errors${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
+      `${escapeTerminal(e.file)}: ${more.toLocaleString('en-US')} more ${e.code} ${errors}${e.address ? ` of ${escapeTerminal(e.address)}` : ''} not shown (--output json lists every error)`,
     );
   }
   const files = new Set(errors.map((e) => e.file)).size;

@@ -30,6 +30,7 @@ import {
   type TransportLimits,
 } from '../util/transport-limits.js';
 import { formatDuration } from '../util/duration.js';
+import { plural } from '../util/plural.js';
 
 export interface NotifierOptions {
   destinations: Destination[];
@@ -272,6 +273,8 @@ export function slackMessage(event: NotifyEvent, suppressed = 0): { text: string
     ...event.errors.slice(0, 5).map((e) => `• ${e}`),
   ];
   if (suppressed > 0)
-    lines.push(`_${suppressed} earlier notification(s) were dropped by the rate limit._`);
+    lines.push(
+      `_${plural(suppressed, 'earlier notification was', 'earlier notifications were')} dropped by the rate limit._`,
+    );
   return { text: lines.join('\n') };
 }

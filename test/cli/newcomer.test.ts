@@ -332,7 +332,7 @@ describe('the wrong folder, an empty one, init and check', { timeout: 180_000 },
     const clashed = await runCli(['init', clash, '--from-live', '--control-plane', `file:${live}`]);
     expect(clashed.code).toBe(1);
     expect(clashed.stderr).toContain(
-      `1 file(s) already exist in ${clash} (first: pools/dev.yaml); write into an empty folder\n`,
+      `1 file already exists in ${clash} (first: pools/dev.yaml); write into an empty folder\n`,
     );
     expect(readFileSync(join(clash, 'pools', 'dev.yaml'), 'utf8')).toBe('# mine\n');
     const inCode = await runCli(['init', REPO_ROOT]);

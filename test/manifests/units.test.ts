@@ -160,6 +160,11 @@ describe('reports', () => {
     expect(formatValidationText([e('a.yaml', 1)], { baseDir: 'repo' })).toBe(
       'repo/a.yaml:1:1: V2 m\n1 error in 1 file.\n',
     );
+    // One past the repeats shown of a code in a file: "1 more V2 error".
+    const repeated = Array.from({ length: 11 }, (_, i) => e('a.yaml', i + 1));
+    expect(formatValidationText(repeated)).toContain(
+      'a.yaml: 1 more V2 error not shown (--output json lists every error)\n',
+    );
   });
   it('summarises a valid repository in one line', () => {
     expect(

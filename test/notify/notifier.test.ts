@@ -144,7 +144,7 @@ describe('Notifier', () => {
     n.notify(event({ message: 'later' }));
     await n.flush();
     expect(r.received).toHaveLength(3);
-    expect(String(r.received[2]!.body.text)).toContain('3 earlier notification(s) were dropped');
+    expect(String(r.received[2]!.body.text)).toContain('3 earlier notifications were dropped');
   });
 
   it('filters events', async () => {

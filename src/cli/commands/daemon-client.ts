@@ -434,7 +434,7 @@ function objectHistory(
     for (const c of changes) io.stdout.write(`${indent}${escapeTerminal(changeLine(c))}\n`);
     if (unknown > 0)
       io.stdout.write(
-        `${indent}${unknown} more run(s) changed more objects than they kept a list of, and may have changed it too.\n`,
+        `${indent}${plural(unknown, 'more run', 'more runs')} changed more objects than ${unknown === 1 ? 'it' : 'they'} kept a list of, and may have changed it too.\n`,
       );
   }
   return 0;

@@ -164,7 +164,7 @@ async function clashes(out: string, files: ExportedFile[], force?: boolean): Pro
   for (const f of files) if (await exists(join(out, f.path))) found.push(f.path);
   if (found.length > 0 && !force)
     throw new UserError(
-      `${found.length} file(s) already exist in ${out} (first: ${found[0]}); write into an empty folder` +
+      `${plural(found.length, 'file already exists', 'files already exist')} in ${out} (first: ${found[0]}); write into an empty folder` +
         (force === undefined ? '' : ', or pass --force to replace them whole (their comments too)'),
     );
   return found.length;
