@@ -25,6 +25,13 @@ export interface Applier extends ApplierSource {
 const KEPT = 8;
 
 /**
+ * Writes kept per branch, the newest: a fight is over what was written lately, and every address
+ * hashed costs ~60 bytes of an inventory a ConfigMap holds in 1 MiB (10,000 updated queues
+ * would have added ~600 KB).
+ */
+export const WRITES_KEPT = 500;
+
+/**
  * One branch is one poolsync, whatever the machine: the replicas of an HA daemon and a repository's
  * CI runners apply the same commits, and took each other's writes for a second poolsync's.
  */
@@ -90,7 +97,9 @@ export function nextAppliers(
   const others = list
     .filter((a) => !sameApplier(a, me))
     .map((a) => ({ ...a, wrote: keep(a.wrote) }));
-  return [{ ...me, wrote: { ...keep(mine?.wrote ?? {}), ...wrote } }, ...others].slice(0, KEPT);
+  // Its earlier writes first, then this apply's: the newest are the last kept.
+  const written = Object.entries({ ...keep(mine?.wrote ?? {}), ...wrote }).slice(-WRITES_KEPT);
+  return [{ ...me, wrote: Object.fromEntries(written) }, ...others].slice(0, KEPT);
 }
 
 /**

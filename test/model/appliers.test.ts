@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formHash, nextAppliers, writtenByAnother } from '../../src/model/appliers.js';
+import { formHash, nextAppliers, WRITES_KEPT, writtenByAnother } from '../../src/model/appliers.js';
 
 const at = '2026-11-30T08:00:00.000Z';
 const queue = (run: number) => ({ pool: 'prod', run_concurrency: run });
@@ -39,6 +39,18 @@ describe('writtenByAnother', () => {
     expect(writtenByAnother(list, { branch: 'main', host: 'a' }, 'Queue/batch', queue(400))).toBe(
       null,
     );
+  });
+
+  it('keeps the newest writes of a branch, as many as WRITES_KEPT (an inventory in a ConfigMap has 1 MiB)', () => {
+    const me = { branch: 'main', host: 'a', commit: 'c', at };
+    const wrote = (from: number, n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`Queue/q${from + i}`, 'h']));
+    const first = nextAppliers([], me, wrote(0, WRITES_KEPT), new Set());
+    const [next] = nextAppliers(first, me, wrote(WRITES_KEPT, 10), new Set());
+    expect(Object.keys(next!.wrote)).toHaveLength(WRITES_KEPT);
+    expect(next!.wrote).not.toHaveProperty('Queue/q9');
+    expect(next!.wrote).toHaveProperty('Queue/q10');
+    expect(next!.wrote).toHaveProperty(`Queue/q${WRITES_KEPT + 9}`);
   });
 
   it('says nothing from a branch that never applied here (a pull request plan)', () => {
