@@ -57,7 +57,10 @@ export async function repositoryNames(dir: string): Promise<RepositoryNames> {
     git(dir, ['config', '--get-regexp', '^remote\\..*\\.url$']),
     git(dir, ['symbolic-ref', '--short', '-q', 'HEAD']),
   ]);
-  const applier = { branch: branch?.trim() || null, host: hostname() };
+  // A detached HEAD (a CI checkout of a commit) names no branch: its applies cannot be told
+  // apart, so none is recorded as a poolsync (model/appliers.ts).
+  const named = branch?.trim();
+  const applier = named ? { applier: { branch: named, host: hostname() } } : {};
   const urls = new Map(
     (remotes ?? '')
       .split('\n')
@@ -67,19 +70,19 @@ export async function repositoryNames(dir: string): Promise<RepositoryNames> {
   );
   const url = urls.get('origin') ?? (urls.size === 1 ? [...urls.values()][0]! : null);
   const path = await realpath(dir).catch(() => resolve(dir));
-  if (prefix === null || url === null) return { repository: path, folder: path, applier };
+  if (prefix === null || url === null) return { repository: path, folder: path, ...applier };
   // A relative local remote is named from the repository's top folder, as Git reads it.
   const relative = !isAbsolute(url) && !url.includes(':');
   const top = relative ? ((await git(dir, ['rev-parse', '--show-toplevel']))?.trim() ?? '.') : '.';
   const repository = repositoryName(normalizeRemote(url, top), prefix.trim());
-  return { repository, folder: path, applier };
+  return { repository, folder: path, ...applier };
 }
 
 /** A repository's name, and its folder's path: the same when no Git remote names it (absent: no folder). */
 export interface RepositoryNames {
   repository: string;
   folder?: string;
-  /** Where a plan or apply of it runs: its branch and this machine (model/appliers.ts). */
+  /** Where a plan or apply of it runs: its branch and this machine (model/appliers.ts); absent: a detached HEAD. */
   applier?: ApplierSource;
 }
 

@@ -391,6 +391,8 @@ function unmanagedWords(c: Change): string | null {
       return 'not applied by poolsync (not in the inventory)';
     case 'RECORDED_WITHOUT_REPOSITORY':
       return 'recorded by an earlier poolsync without its repository';
+    case 'MADE_AGAIN':
+      return 'made again by another client after a cut-short apply deleted it';
     case 'CONAMED_OF_DELETING_CLUSTER':
       return 'co-named queues of clusters Union is deleting';
     case 'OUTSIDE_PRUNE_SCOPE':

@@ -225,6 +225,10 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
     expect(text.stdout).toContain(
       `set out to delete the one it applied (pool "${clusters[theirs]}"), and this one has pool "${pool}": another client made it again since`,
     );
+    // The summary gives its lines' reason (not "outside the prune scope").
+    expect(text.stdout).toMatch(
+      /unmanaged \((?:\d+: )?made again by another client after a cut-short apply deleted it[;)]/,
+    );
 
     await apply(repo, url);
     expect((await liveOf(state)).clusters.map((c) => c.name)).toEqual([theirs]);

@@ -89,6 +89,23 @@ describe('an answer of another shape', () => {
     );
   });
 
+  it('a page token given again: refused, not read without end', async () => {
+    // Every page names the same next page ('a', the hand-tester's server), or a cycle of two.
+    for (const next of [() => 'a', (token: string | null) => (token === 'a' ? 'b' : 'a')]) {
+      let asked = 0;
+      const url = await answering((_, req) => {
+        asked++;
+        const token = new URL(req.url!, 'http://x').searchParams.get('page_token');
+        return page([pool], { next_page_token: next(token) });
+      });
+      expect(await refusal(url, (cp) => cp.listPools())).toBe(
+        `${url}/v1/pools: answer.next_page_token was given before: its pages would be read without end${ASKED}`,
+      );
+      // The first page, then each shard chain (listShards at once) to its first repeat.
+      expect(asked).toBeLessThan(50);
+    }
+  });
+
   it('every list checks its items: clusters, queues, assignments, deleted ones', async () => {
     const url = await answering(() => page([{ name: 'x' }]));
     const lists: [string, (cp: HttpControlPlane) => Promise<unknown>, string][] = [

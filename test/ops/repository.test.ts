@@ -13,6 +13,7 @@ import {
   folderRepository,
   followedRepository,
   normalizeRemote,
+  repositoryNames,
   repositoryOf,
 } from '../../src/ops/repository.js';
 import { tempFolder } from '../support/temp-folder.js';
@@ -63,6 +64,13 @@ describe('the repository a plan is made from', () => {
     expect(await repositoryOf(join(checkout, 'deploy', 'flyte'))).toBe(named);
     expect(await repositoryOf(join(user, 'deploy'))).toBe('github.com/acme/pools//deploy');
     expect(await repositoryOf(user)).toBe('github.com/acme/pools');
+    // A branch checked out names its applier; a detached HEAD (a CI job's checkout) names none.
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: user, stdio: 'ignore' });
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'one');
+    git('checkout', '-q', '-b', 'alt');
+    expect((await repositoryNames(user)).applier).toEqual({ branch: 'alt', host: hostname() });
+    git('checkout', '-q', '--detach');
+    expect(await repositoryNames(user)).not.toHaveProperty('applier');
   });
 
   it('outside Git, the folder by its real path; poolsync.yaml repository: names it instead', async () => {
@@ -71,7 +79,6 @@ describe('the repository a plan is made from', () => {
     expect(await followedRepository({ kind: 'watch', dir })).toEqual({
       repository: realpathSync(dir),
       folder: realpathSync(dir),
-      applier: { branch: null, host: hostname() },
     });
     writeFileSync(
       join(dir, 'poolsync.yaml'),

@@ -374,7 +374,15 @@ export class HttpControlPlane implements ControlPlane {
 
   /** One page chain from `token` to its end; false when the server ignored `shard`. */
   private async chain<T>(path: string, token: string | null, shard: Shard, into: T[]) {
+    const seen = new Set<string>();
     do {
+      // A token given again would be read again without end, the list growing each time.
+      if (token !== null && seen.has(token))
+        throw this.misshapen(
+          path,
+          'answer.next_page_token was given before: its pages would be read without end',
+        );
+      if (token !== null) seen.add(token);
       const page: Page<T> = await this.page<T>(path, token, shard);
       // A server that ignores `shards` answers the whole list: not a shard of it.
       if (shard && page.shard?.count !== shard.count) return false;
