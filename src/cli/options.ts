@@ -62,6 +62,22 @@ export function sharedInventoryOf(
 }
 
 /**
+ * `--inventory` (POOLSYNC_INVENTORY) given for a control plane that keeps its own inventory (the
+ * embedded `file:` state, the REST API's `/v1/inventory`): its ConfigMap is never read nor
+ * written, which a user reading the flag would not know (an unused `--lock` is said too: lock.ts).
+ */
+export function unusedInventoryNote(
+  args: { inventory?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  url: string,
+): string | null {
+  const given = (args.inventory ?? env.POOLSYNC_INVENTORY)?.trim();
+  if (!given || given === 'state-dir' || !/^(file:|https?:\/\/)/.test(url)) return null;
+  const origin = args.inventory === undefined ? 'POOLSYNC_INVENTORY' : '--inventory';
+  return `Warning: ${origin} ${given} is not used: this control plane keeps its own inventory, which every plan and apply of it reads.\n`;
+}
+
+/**
  * The `poolsync plan` to run next: against the control plane, with the credentials' files, given
  * by flag (a variable stays set for it).
  */

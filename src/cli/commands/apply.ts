@@ -45,6 +45,7 @@ import {
   refuseShapingSavedPlan,
   leaseOf,
   sharedInventoryOf,
+  unusedInventoryNote,
   useColor,
   type EnvTarget,
   type Shown,
@@ -179,6 +180,8 @@ async function applyTo(
   const state =
     target.kind === 'dir' && (await stateInFolderNote(args.shown ?? args.path, url, 'apply'));
   if (state) stderr(state);
+  const unused = unusedInventoryNote(args, io.env, url);
+  if (unused !== null) stderr(unused);
   if (target.kind === 'file') savedPlanApply();
   // A saved plan was reviewed when it was made; a folder is planned now and must be confirmed,
   // which needs `--auto-approve` when nobody can answer: JSON output never asks (refused here),

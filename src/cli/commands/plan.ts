@@ -47,6 +47,7 @@ import {
   SHAPE_FLAGS,
   resolveTargets,
   sharedInventoryOf,
+  unusedInventoryNote,
   useColor,
   type EnvTarget,
   type Shown,
@@ -302,6 +303,8 @@ async function planOf(
   if (note !== null) io.stderr.write(note);
   const state = await stateInFolderNote(args.shown ?? args.dir, target.url, 'plan');
   if (state !== null) io.stderr.write(state);
+  const unused = unusedInventoryNote(args, io.env, target.url);
+  if (unused !== null) io.stderr.write(unused);
   const source = acquire(args, target, io);
   // The JSON plan is a plan file: sealed (render/plan-file.ts), with the key when one is set.
   const key: PlanKey | undefined =
