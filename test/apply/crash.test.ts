@@ -85,6 +85,21 @@ async function applyAndKill(repo: string, url: string, after: number): Promise<b
   return r.signal === 'SIGKILL' && !r.stdout.includes('Apply complete');
 }
 
+/**
+ * A state whose apply of `repo` (as `prepare` leaves it, on that state) was cut by SIGKILL after
+ * `after` steps. The kill races the apply's last steps on a busy machine (a run may complete
+ * first, as the kill points above allow): such a run is made again on a fresh state.
+ */
+async function cutApply(root: string, repo: string, prepare: (url: string) => Promise<void>) {
+  for (let i = 0; i < 5; i++) {
+    const state = join(root, `state-${i}.json`);
+    const url = `file:${state}`;
+    await prepare(url);
+    if (await applyAndKill(repo, url, 8)) return { state, url };
+  }
+  throw new Error('five applies completed before their SIGKILL: none was cut mid-way');
+}
+
 describe('crash: apply killed with SIGKILL, then applied again', () => {
   it('converges to the state of a clean run, at every kill point, for creates, updates, deletes and a replace', async () => {
     const root = await tempDir();
@@ -130,9 +145,6 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
   it("what a killed apply wrote ahead is not poolsync's until adopted: another client's object under such a name is never pruned, what it made is adopted with a notice", async () => {
     const root = await tempDir();
     const repo = join(root, 'repo');
-    const state = join(root, 'state.json');
-    const url = `file:${state}`;
-    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
     const clusters: Record<string, string> = {};
     for (let i = 0; i < 40; i++) clusters[`c${i}`] = POOLS[i % 4]!;
     const spec = (without: string[] = []): RepoSpec => ({
@@ -142,7 +154,8 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
     });
     await writeRepo(repo, spec());
     // Killed once some clusters exist (the 4 pools go first), with most still to register.
-    expect(await applyAndKill(repo, url, 8), 'killed mid-way').toBe(true);
+    const { state, url } = await cutApply(root, repo, async () => {});
+    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
     const inventory = parseInventoryText(await readFile(`${state}.inventory.json`, 'utf8'));
     if (typeof inventory === 'string') throw new Error(inventory);
     // Every address was a create: written as the shorter form, none held.
@@ -185,16 +198,15 @@ describe('crash: apply killed with SIGKILL, then applied again', () => {
   it('what a killed apply set out to delete and another client made again under its name is not pruned; a delete it never sent still runs', async () => {
     const root = await tempDir();
     const repo = join(root, 'repo');
-    const state = join(root, 'state.json');
-    const url = `file:${state}`;
-    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
     const clusters: Record<string, string> = {};
     for (let i = 0; i < 40; i++) clusters[`c${i}`] = POOLS[i % 4]!;
-    await writeRepo(repo, { prune: true, pools: POOLS, clusters });
-    await apply(repo, url);
     // Every cluster pruned, killed once some deletes are done and most are still to send.
-    await writeRepo(repo, { prune: true, pools: POOLS });
-    expect(await applyAndKill(repo, url, 8), 'killed mid-way').toBe(true);
+    const { state, url } = await cutApply(root, repo, async (url) => {
+      await writeRepo(repo, { prune: true, pools: POOLS, clusters });
+      await apply(repo, url);
+      await writeRepo(repo, { prune: true, pools: POOLS });
+    });
+    const cli = (...args: string[]) => runCli([...args, '--control-plane', url]);
     const inventory = parseInventoryText(await readFile(`${state}.inventory.json`, 'utf8'));
     if (typeof inventory === 'string') throw new Error(inventory);
     expect(inventory.pending?.deletes?.['Cluster/c1']).toBe('p1');
