@@ -393,11 +393,7 @@ export function checkedWrites(
     read: () => Promise<{ pool: string }>,
   ): Promise<void> {
     if (typeof shownChange(target)?.before?.pool !== 'string') return;
-    const live = await read().catch((err: unknown) => {
-      if (isControlPlaneError(err, 'NOT_FOUND')) return undefined;
-      throw err;
-    });
-    isTheShownOne(target, verb, live);
+    isTheShownOne(target, verb, await unlessGone(read()));
   }
   const cluster = (target: string, name: string) => () =>
     partOf(cp, 'clusters', target).getCluster(name);
@@ -411,12 +407,7 @@ export function checkedWrites(
     const change = shownChange(target);
     const was = change?.before?.contract as PoolContract | undefined;
     if (!was) return;
-    const live = await partOf(cp, 'pools', target)
-      .getPool(name)
-      .catch((err: unknown) => {
-        if (isControlPlaneError(err, 'NOT_FOUND')) return null;
-        throw err;
-      });
+    const live = await unlessGone(partOf(cp, 'pools', target).getPool(name));
     const is = change?.after?.contract as PoolContract | undefined;
     if (!live || live.contract_known === false || sameContract(live.contract, was)) return;
     if (is && sameContract(live.contract, is)) return;
@@ -633,6 +624,14 @@ function indexCausedBy(plan: Plan): Map<string, Set<string>> {
 }
 
 /** Every delete: a call that finds the object already gone is done ("already deleted"). */
+/** What `read` answers; undefined once the object is gone (NOT_FOUND: the call then finds it so). */
+function unlessGone<T>(read: Promise<T>): Promise<T | undefined> {
+  return read.catch((err: unknown) => {
+    if (isControlPlaneError(err, 'NOT_FOUND')) return undefined;
+    throw err;
+  });
+}
+
 async function ignoreNotFound(call: () => Promise<void>): Promise<StepOutcome> {
   try {
     await call();
